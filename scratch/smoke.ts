@@ -1,0 +1,20 @@
+import * as tg from '../src/index.js';
+console.log(tg.getBackend());
+const x = tg.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+const m0 = tg.memory().numTensors;
+const y = x.exp().sum();
+y.backward();
+console.log(y.item(), x.grad!.toString());
+// appendix example
+const f = (x: tg.Tensor, y: tg.Tensor, z: tg.Tensor) => x.square().add(y.square()).add(z.exp()).add(x.pow(z)).add(x.mul(y).mul(z));
+const g = tg.grad(f, [0, 1, 2])(tg.scalar(1), tg.scalar(2), tg.scalar(3));
+console.log(f(tg.scalar(1), tg.scalar(2), tg.scalar(3)).item(), g.map((t: tg.Tensor) => t.item()));
+const d2 = tg.grad(tg.grad((x: tg.Tensor) => x.tanh().sum()))(tg.scalar(0.5));
+console.log('tanh second', d2.item(), -2 * Math.tanh(0.5) * (1 - Math.tanh(0.5) ** 2));
+const A = tg.randn([3, 4], { seed: 1 }); const B = tg.randn([4, 2], { seed: 2 });
+const r = await tg.gradcheck((a, b) => a.matmul(b).tanh(), [A, B]);
+console.log(r.ok, r.maxAbsError, r.evaluations, r.worst);
+const r2 = await tg.gradcheck((a, b) => a.matmul(b).tanh().sum(), [A, B], { mode: 'fast' });
+console.log(r2.ok, r2.maxAbsError, r2.evaluations, r2.worst);
+const r3 = await tg.gradgradcheck((a) => a.tanh().exp().sum(), [A]);
+console.log('gg', r3.ok, r3.maxAbsError, r3.worst);

@@ -1,0 +1,49 @@
+// Runs the typecheck, then every uvu suite (test/**/*.test.ts) in its own Node process, and
+// prints one closing line: "N passed, N failed". Set TEST_FILTER=substring to run some suites.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const filter = process.env.TEST_FILTER ?? '';
+const files = [];
+const walk = (dir) => {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith('.test.ts') && p.includes(filter)) files.push(p);
+  }
+};
+walk(join(root, 'test'));
+
+const run = (cmd, args) =>
+  new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
+    child.on('close', (code) => resolve({ code, out }));
+  });
+
+let passed = 0;
+let failed = 0;
+if (!process.env.SKIP_TYPECHECK) {
+  console.log('# typecheck (tsc --noEmit)');
+  const tc = await run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+  if (tc.code === 0) passed++;
+  else failed++;
+}
+const clean = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+for (const file of files) {
+  console.log(`\n# ${file.slice(root.length)}`);
+  const { code, out } = await run(process.execPath, ['--import', 'tsx', file]);
+  const total = clean(out).match(/Total:\s+(\d+)/g);
+  const pass = clean(out).match(/Passed:\s+(\d+)/g);
+  const t = total ? total.map((s) => +s.match(/\d+/)[0]).reduce((a, b) => a + b, 0) : 0;
+  const p = pass ? pass.map((s) => +s.match(/\d+/)[0]).reduce((a, b) => a + b, 0) : 0;
+  passed += p;
+  failed += t - p;
+  if (code !== 0 && t === p) failed++; // a crash outside any test
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

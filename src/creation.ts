@@ -1,0 +1,152 @@
+// Making tensors: from JS data (validated: ragged or non-numeric input is an error), and the usual
+// constructors. Everything is float32 unless a dtype is given.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from './errors.js';
+import { Tensor, type DType, type TensorLike } from './tensor.js';
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  dtype?: DType;
+  shape?: number[];
+}
+type Nested = number | boolean | Nested[];
+export type TensorData = Nested | Float32Array | Int32Array | Uint8Array | tf.Tensor;
+
+/** A tensor from nested arrays, a typed array (with `shape`), a number, or a tf.Tensor (copied). */
+export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
+  const dtype = opts.dtype ?? (data instanceof tf.Tensor ? (data.dtype as DType) : 'float32');
+  checkDtype('tensor', dtype);
+  let value: tf.Tensor;
+  if (data instanceof tf.Tensor) {
+    value = data.dtype === dtype ? data.clone() : tf.cast(data, dtype);
+    if (opts.shape) value = reshapeChecked(value, opts.shape);
+  } else {
+    const { flat, shape } = flatten(data);
+    const finalShape = opts.shape ?? shape;
+    checkShape('tensor', finalShape);
+    const size = finalShape.reduce((a, b) => a * b, 1);
+    if (size !== flat.length) {
+      throw new TapegradError('tensor', `shape ${fmtShape(finalShape)} holds ${size} values, but ${flat.length} were given`);
+    }
+    value = tf.tensor(flat as number[], finalShape, dtype);
+  }
+  return new Tensor(value, { requiresGrad: opts.requiresGrad ?? false });
+}
+
+function reshapeChecked(t: tf.Tensor, shape: number[]): tf.Tensor {
+  checkShape('tensor', shape);
+  if (shape.reduce((a, b) => a * b, 1) !== t.size) {
+    throw new TapegradError('tensor', `cannot view ${t.size} values as shape ${fmtShape(shape)}`);
+  }
+  const r = tf.reshape(t, shape);
+  t.dispose();
+  return r;
+}
+
+/** Flattens nested arrays, checking that they are rectangular and hold only numbers or booleans. */
+function flatten(data: Exclude<TensorData, tf.Tensor>): { flat: ArrayLike<number>; shape: number[] } {
+  if (ArrayBuffer.isView(data)) return { flat: data, shape: [data.length] };
+  if (!Array.isArray(data)) {
+    return { flat: [scalarValue(data, [])], shape: [] };
+  }
+  const shape: number[] = [];
+  for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
+  const flat: number[] = [];
+  const walk = (d: unknown, depth: number, at: number[]) => {
+    if (depth === shape.length) {
+      if (Array.isArray(d)) throw new TapegradError('tensor', `ragged array: element ${fmtShape(at)} is an array, expected a number`);
+      flat.push(scalarValue(d, at));
+      return;
+    }
+    if (!Array.isArray(d)) {
+      throw new TapegradError('tensor', `ragged array: element ${fmtShape(at)} is ${typeof d}, expected an array of length ${shape[depth]}`);
+    }
+    if (d.length !== shape[depth]) {
+      throw new TapegradError('tensor', `ragged array: element ${fmtShape(at)} has length ${d.length}, expected ${shape[depth]}`);
+    }
+    d.forEach((e, i) => walk(e, depth + 1, [...at, i]));
+  };
+  walk(data, 0, []);
+  return { flat, shape };
+}
+
+function scalarValue(v: unknown, at: number[]): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  throw new TapegradError('tensor', `non-numeric value ${JSON.stringify(v) ?? String(v)} at ${fmtShape(at)}`);
+}
+
+function checkDtype(fn: string, dtype: string): void {
+  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') {
+    throw new TapegradError(fn, `unknown dtype '${dtype}' (float32, int32 or bool)`);
+  }
+}
+
+export function checkShape(fn: string, shape: unknown): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new TapegradError(fn, `shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+}
+
+type Opts = { requiresGrad?: boolean; dtype?: DType };
+const wrap = (v: tf.Tensor, o: Opts = {}) => new Tensor(v, { requiresGrad: o.requiresGrad ?? false });
+
+export function scalar(v: number, o: Opts = {}): Tensor {
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('scalar', `expected a number, got ${typeof v}`);
+  return wrap(tf.scalar(v, o.dtype ?? 'float32'), o);
+}
+export function zeros(shape: number[], o: Opts = {}): Tensor {
+  checkShape('zeros', shape);
+  return wrap(tf.zeros(shape, o.dtype ?? 'float32'), o);
+}
+export function ones(shape: number[], o: Opts = {}): Tensor {
+  checkShape('ones', shape);
+  return wrap(tf.ones(shape, o.dtype ?? 'float32'), o);
+}
+export function full(shape: number[], v: number, o: Opts = {}): Tensor {
+  checkShape('full', shape);
+  return wrap(tf.fill(shape, v, o.dtype ?? 'float32'), o);
+}
+export function zerosLike(x: Tensor): Tensor {
+  return wrap(tf.zerosLike(x.value));
+}
+export function onesLike(x: Tensor): Tensor {
+  return wrap(tf.onesLike(x.value));
+}
+/** The n×m identity (m = n by default). */
+export function eye(n: number, m = n, o: Opts = {}): Tensor {
+  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0) throw new TapegradError('eye', `sizes must be non-negative integers, got ${n}, ${m}`);
+  return wrap(tf.eye(n, m, undefined, o.dtype ?? 'float32'), o);
+}
+/** Standard normal samples; the same seed gives the same values. */
+export function randn(shape: number[], o: Opts & { seed?: number; mean?: number; std?: number } = {}): Tensor {
+  checkShape('randn', shape);
+  return wrap(tf.randomNormal(shape, o.mean ?? 0, o.std ?? 1, 'float32', o.seed), o);
+}
+/** Uniform samples in [low, high), [0, 1) by default. */
+export function rand(shape: number[], o: Opts & { seed?: number; low?: number; high?: number } = {}): Tensor {
+  checkShape('rand', shape);
+  return wrap(tf.randomUniform(shape, o.low ?? 0, o.high ?? 1, 'float32', o.seed), o);
+}
+/** start, start + step, … below stop; arange(n) is 0 … n−1. */
+export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Tensor {
+  if (stop === undefined) [start, stop] = [0, start];
+  if (step === 0) throw new TapegradError('arange', 'step must not be 0');
+  if (o.dtype === 'bool') throw new TapegradError('arange', 'dtype must be float32 or int32');
+  return wrap(tf.range(start, stop, step, o.dtype ?? 'float32'), o);
+}
+/** n evenly spaced values from start to stop, both included. */
+export function linspace(start: number, stop: number, n: number, o: Opts = {}): Tensor {
+  if (!Number.isInteger(n) || n < 1) throw new TapegradError('linspace', `n must be a positive integer, got ${n}`);
+  return wrap(tf.linspace(start, stop, n), o);
+}
+
+/** A Tensor for an op's operand: tensors pass through, numbers become scalar constants. */
+export function toTensor(fn: string, x: TensorLike, dtype: DType = 'float32'): Tensor {
+  if (x instanceof Tensor) {
+    x.assertLive(fn);
+    return x;
+  }
+  if (typeof x === 'number') return wrap(tf.scalar(x, dtype));
+  throw new TapegradError(fn, `expected a Tensor or a number, got ${x === null ? 'null' : typeof x}`);
+}

@@ -1,0 +1,33 @@
+/** Every error tapegrad throws: the message starts with the public function that failed. */
+export class TapegradError extends Error {
+  constructor(readonly fn: string, detail: string) {
+    super(`${fn}: ${detail}`);
+    this.name = 'TapegradError';
+  }
+}
+
+/** [2,3] — how shapes appear in messages. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Normalise a possibly negative axis list against a rank; sorted, unique. */
+export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined | null, rank: number): number[] {
+  if (axis === undefined || axis === null) return [...Array(rank).keys()];
+  const list = typeof axis === 'number' ? [axis] : [...axis];
+  const out = new Set<number>();
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < -rank || a >= Math.max(rank, 1)) {
+      throw new TapegradError(fn, `axis ${a} is out of range for a tensor of rank ${rank}`);
+    }
+    out.add(a < 0 ? a + rank : a);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+export function normalizeAxis(fn: string, axis: number, rank: number): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new TapegradError(fn, `axis ${axis} is out of range for a tensor of rank ${rank}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}

@@ -1,0 +1,173 @@
+// Function transforms in JAX's style, built on the tape: grad, valueAndGrad, vjp, and customOp.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from './errors.js';
+import { defineOp, describe, type Thunk } from './op.js';
+import { gradients, isGradEnabled } from './tape.js';
+import { Tensor, type TensorLike } from './tensor.js';
+import { tensor, zerosLike } from './creation.js';
+import { tidy } from './memory.js';
+
+type Fn = (...args: any[]) => Tensor;
+
+/** The argument as a Tensor to differentiate at: itself if it already requires grad, else a fresh leaf alias. */
+function differentiable(fn: string, x: unknown, i: number): { t: Tensor; fresh: boolean } {
+  if (x instanceof Tensor) {
+    x.assertLive(fn, `argument ${i}`);
+    if (x.requiresGrad) return { t: x, fresh: false };
+    if (x.dtype !== 'float32') throw new TapegradError(fn, `argument ${i} is ${x.dtype}; only float32 arguments can be differentiated`);
+    return { t: new Tensor(x.value, { requiresGrad: true }), fresh: true };
+  }
+  if (typeof x === 'number') return { t: tensor(x, { requiresGrad: true }), fresh: true };
+  throw new TapegradError(fn, `argument ${i} must be a Tensor or a number to differentiate, got ${describe(x)}`);
+}
+
+/** Does the graph under `roots` reach a tensor tracked outside this call (so the result must stay differentiable)? */
+function reachesOuter(roots: Tensor[], fresh: Set<Tensor>): boolean {
+  const seen = new Set<Tensor>();
+  const stack = roots.filter((r) => r.requiresGrad);
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    if (!t.node) {
+      if (!fresh.has(t)) return true;
+      continue;
+    }
+    for (const x of t.node.inputs) if (x.requiresGrad) stack.push(x);
+  }
+  return false;
+}
+
+/** The TF.js tensors a recorded graph reads, so that a tidy keeps them for an outer backward. */
+function graphValues(roots: Tensor[]): tf.Tensor[] {
+  const out: tf.Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack = [...roots];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    out.push(t.value, ...t.owned);
+    if (t.node) stack.push(...t.node.inputs);
+  }
+  return out;
+}
+
+function normalizeArgnums(fn: string, argnums: number | number[], n: number): number[] {
+  const list = typeof argnums === 'number' ? [argnums] : argnums;
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= n) throw new TapegradError(fn, `argnums ${JSON.stringify(argnums)} out of range for ${n} arguments`);
+  }
+  return list;
+}
+
+/**
+ * Evaluates f and its gradient with respect to the arguments in argnums. Temporaries are freed;
+ * when f's result depends on tensors tracked outside (nesting, or closed-over parameters), the
+ * gradient is itself recorded, so grad composes: grad(grad(f)), gradient penalties.
+ */
+function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unknown[]): { value: Tensor; grads: Tensor[] } {
+  const nums = normalizeArgnums(fn, argnums, args.length);
+  let value!: Tensor;
+  let grads!: Tensor[];
+  tidy(() => {
+    const prepared = args.map((a, i) => (nums.includes(i) ? differentiable(fn, a, i) : { t: a as Tensor, fresh: false }));
+    const xs = prepared.map((p) => p.t);
+    const out = f(...xs);
+    if (!(out instanceof Tensor)) throw new TapegradError(fn, `the function must return a Tensor, got ${describe(out)}`);
+    if (out.size !== 1) throw new TapegradError(fn, `the function must return a scalar, got shape ${fmtShape(out.shape)} (use vjp or jacobian for non-scalar outputs)`);
+    const targets = nums.map((i) => xs[i]);
+    const fresh = new Set(prepared.filter((p) => p.fresh).map((p) => p.t));
+    const createGraph = isGradEnabled() && reachesOuter([out], fresh);
+    const gs = gradients(out, targets, { createGraph, retainGraph: createGraph });
+    grads = gs.map((g, k) => g ?? zerosLike(targets[k]));
+    value = createGraph ? out : new Tensor(out.value);
+    return createGraph ? [value, ...grads, ...graphValues([value, ...grads])] : [value, ...grads];
+  });
+  return { value, grads };
+}
+
+/** ∂f/∂(args[argnums]): one Tensor for a single argnum, an array for an array of them. */
+export function grad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => any {
+  return (...args: Parameters<F>) => {
+    const { value, grads } = evalWithGrad('grad', f, argnums, args);
+    value.dispose();
+    return typeof argnums === 'number' ? grads[0] : grads;
+  };
+}
+
+/** { value: f(args), grad } with grad shaped as grad() returns it. */
+export function valueAndGrad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => { value: Tensor; grad: any } {
+  return (...args: Parameters<F>) => {
+    const { value, grads } = evalWithGrad('valueAndGrad', f, argnums, args);
+    return { value, grad: typeof argnums === 'number' ? grads[0] : grads };
+  };
+}
+
+/**
+ * f's output and its vector-Jacobian product: vjp(cotangent) gives [∂⟨cotangent, f⟩/∂xᵢ] for
+ * every primal, and may be called many times. dispose() frees the output and the graph.
+ */
+export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotangent: Tensor | number) => Tensor[]; dispose: () => void } {
+  let xs!: Tensor[];
+  let out!: Tensor;
+  let outer = false;
+  let made: Tensor[] = [];
+  tidy(() => {
+    const prepared = primals.map((p, i) => differentiable('vjp', p, i));
+    xs = prepared.map((p) => p.t);
+    made = xs.filter((x, i) => !(primals[i] instanceof Tensor));
+    out = f(...xs);
+    if (!(out instanceof Tensor)) throw new TapegradError('vjp', `the function must return a Tensor, got ${describe(out)}`);
+    outer = isGradEnabled() && reachesOuter([out], new Set(prepared.filter((p) => p.fresh).map((p) => p.t)));
+    return [...made, ...graphValues([out])];
+  });
+  return {
+    out,
+    vjp: (ct) => {
+      const gs = gradients(out, xs, { seeds: [ct], createGraph: outer, retainGraph: true });
+      return gs.map((g, i) => g ?? zerosLike(xs[i]));
+    },
+    dispose: () => {
+      for (const v of graphIntermediates([out])) v.dispose();
+      made.forEach((m) => m.dispose());
+    },
+  };
+}
+
+/** The values of the non-leaf tensors of a graph (what dispose() of a vjp frees). */
+function graphIntermediates(roots: Tensor[]): tf.Tensor[] {
+  const out: tf.Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack = [...roots];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    if (t.node || roots.includes(t)) out.push(t.value, ...t.owned);
+    if (t.node) stack.push(...t.node.inputs);
+  }
+  return out;
+}
+
+/**
+ * A user's own op, declared as defineOp does: forward takes and returns tf.Tensors; vjp gets the
+ * incoming gradient, the inputs as tapegrad Tensors and the output, and returns one thunk (or
+ * null) per input.
+ */
+export function customOp(spec: {
+  name: string;
+  forward: (...inputs: tf.Tensor[]) => tf.Tensor;
+  vjp: (g: Tensor, inputs: Tensor[], out: Tensor) => (Thunk | null)[];
+}): (...inputs: Tensor[]) => Tensor {
+  if (!spec || typeof spec.name !== 'string' || typeof spec.forward !== 'function' || typeof spec.vjp !== 'function') {
+    throw new TapegradError('customOp', 'needs { name, forward, vjp }');
+  }
+  const op = defineOp<void>({ name: spec.name, forward: (xs) => spec.forward(...xs), vjp: (g, xs, y) => spec.vjp(g, xs, y) });
+  return (...inputs: Tensor[]) => {
+    inputs.forEach((x, i) => {
+      if (!(x instanceof Tensor)) throw new TapegradError(spec.name, `input ${i} must be a Tensor, got ${describe(x)}`);
+    });
+    return op(inputs);
+  };
+}

@@ -1,0 +1,274 @@
+// Checking gradients against finite differences, designed for float32 (TF.js has nothing wider).
+//
+// full: every entry of every float input is perturbed with the fourth-order central stencil
+//   f'(x) ≈ [f(x−2h) − 8f(x−h) + 8f(x+h) − f(x+2h)] / 12h, a power-of-two step h scaled to |x|,
+//   and compared with the analytic Jacobian (one VJP per output entry).
+// fast: for each input, a random direction u and cotangent v: vᵀJu from one VJP against the same
+//   stencil along u — a handful of evaluations whatever the size (torch's fast_mode, JAX's check_vjp).
+// Tolerance per comparison: atol + rtol·|numeric| + noise, where noise bounds the float32 rounding
+// of f amplified by the stencil (≈ 1.5·16·ε·|f| / h); the report states all three.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from './errors.js';
+import { describe } from './op.js';
+import { gradients } from './tape.js';
+import { Tensor } from './tensor.js';
+import { tidy } from './memory.js';
+import { getBackend } from './backend.js';
+
+export interface GradcheckOptions {
+  mode?: 'full' | 'fast';
+  /** Base step, relative to max(1, |x|); rounded to a power of two. Default 2⁻⁵. */
+  step?: number;
+  atol?: number;
+  rtol?: number;
+  /** Seed of the random directions and cotangents (fast mode, gradgradcheck). */
+  seed?: number;
+  /** Random directions per input in fast mode. Default 2. */
+  samples?: number;
+}
+
+export interface GradcheckReport {
+  ok: boolean;
+  mode: 'full' | 'fast';
+  maxAbsError: number;
+  maxRelError: number;
+  /** The comparison furthest outside its tolerance (or closest to it, when all pass). */
+  worst: { input: number; index: number[] | null; outputIndex: number[] | null; analytic: number; numeric: number; allowed: number } | null;
+  /** How many times f was evaluated, and how many backward passes ran. */
+  evaluations: number;
+  backwards: number;
+  comparisons: number;
+  failures: number;
+  tolerances: { atol: number; rtol: number; step: number; noiseFactor: number };
+  backend: string;
+}
+
+const EPS32 = 2 ** -23;
+const NOISE = 16; // f's own rounding, in units of ε·|f|, allowed for
+const STENCIL: [number, number][] = [
+  [-2, 1 / 12],
+  [-1, -8 / 12],
+  [1, 8 / 12],
+  [2, -1 / 12],
+];
+const STENCIL_ABS = STENCIL.reduce((s, [, c]) => s + Math.abs(c), 0);
+
+/** A small seeded generator (mulberry32) with normal samples, so checks are reproducible. */
+export function rng(seed: number): { uniform: () => number; normal: () => number } {
+  let a = seed >>> 0 || 0x9e3779b9;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+  return { uniform, normal };
+}
+
+function unravel(i: number, shape: number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return idx;
+}
+const pow2 = (h: number) => 2 ** Math.round(Math.log2(h));
+
+type F = (...xs: Tensor[]) => Tensor;
+
+function checkInputs(fn: string, f: unknown, inputs: unknown): Tensor[] {
+  if (typeof f !== 'function') throw new TapegradError(fn, `the first argument must be a function, got ${describe(f)}`);
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new TapegradError(fn, 'inputs must be a non-empty array of Tensors');
+  inputs.forEach((x, i) => {
+    if (!(x instanceof Tensor)) throw new TapegradError(fn, `input ${i} must be a Tensor, got ${describe(x)}`);
+    x.assertLive(fn, `input ${i}`);
+  });
+  if (!inputs.some((x: Tensor) => x.dtype === 'float32')) throw new TapegradError(fn, 'no float32 input to differentiate');
+  return inputs as Tensor[];
+}
+
+/** Compares f's analytic gradients with finite differences, with respect to every float32 input. */
+export async function gradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
+  return gradcheckSync(f, inputs, opts);
+}
+
+/** gradcheck, synchronously (it reads values with dataSync). */
+export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
+  const xs = checkInputs('gradcheck', f, inputs);
+  const mode = opts.mode ?? 'full';
+  if (mode !== 'full' && mode !== 'fast') throw new TapegradError('gradcheck', `mode must be 'full' or 'fast', got '${mode}'`);
+  const step = opts.step ?? 2 ** -5;
+  const atol = opts.atol ?? 1e-3;
+  const rtol = opts.rtol ?? 1e-2;
+  const base = xs.map((x) => Float64Array.from(x.dataSync()));
+  const shapes = xs.map((x) => x.shape);
+  const floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
+  let evaluations = 0;
+  let backwards = 0;
+
+  /** f at the inputs with input k replaced by `data` (if given); values as float64, copied out. */
+  const evaluate = (k?: number, data?: Float64Array): Float64Array => {
+    evaluations++;
+    return tidy(() => {
+      const args = xs.map((x, i) => (i === k ? new Tensor(tf.tensor(Float32Array.from(data!), shapes[i])) : new Tensor(x.value)));
+      const out = f(...args);
+      if (!(out instanceof Tensor)) throw new TapegradError('gradcheck', `the function must return a Tensor, got ${describe(out)}`);
+      if (out.dtype !== 'float32') throw new TapegradError('gradcheck', `the function must return float32, got ${out.dtype}`);
+      return Float64Array.from(out.dataSync());
+    });
+  };
+  const f0 = evaluate();
+  const m = f0.length;
+  const outShape = tidy(() => f(...xs.map((x) => new Tensor(x.value))).shape);
+  evaluations++;
+
+  /** Runs f on differentiable aliases and hands the output and aliases to `use`. */
+  const withGraph = <T>(use: (out: Tensor, args: Tensor[]) => T): T =>
+    tidy(() => {
+      const args = xs.map((x) => (x.dtype === 'float32' ? new Tensor(x.value, { requiresGrad: true }) : new Tensor(x.value)));
+      evaluations++;
+      return use(f(...args), args);
+    });
+  const vjpData = (out: Tensor, args: Tensor[], ct: Float64Array): Float64Array[] => {
+    backwards++;
+    const seed = new Tensor(tf.tensor(Float32Array.from(ct), out.shape));
+    const gs = gradients(out, floats.map((i) => args[i]), { seeds: [seed], retainGraph: true });
+    const res: Float64Array[] = [];
+    floats.forEach((i, k) => (res[i] = gs[k] ? Float64Array.from(gs[k]!.dataSync()) : new Float64Array(base[i].length)));
+    return res;
+  };
+
+  let worst: GradcheckReport['worst'] = null;
+  let worstRatio = -1;
+  let maxAbsError = 0;
+  let maxRelError = 0;
+  let comparisons = 0;
+  let failures = 0;
+  const compare = (input: number, index: number[] | null, outputIndex: number[] | null, a: number, n: number, noise: number) => {
+    const err = Math.abs(a - n);
+    const allowed = atol + rtol * Math.abs(n) + noise;
+    const ratio = Number.isFinite(err) ? err / allowed : Infinity;
+    comparisons++;
+    if (!(ratio <= 1)) failures++;
+    maxAbsError = Math.max(maxAbsError, Number.isFinite(err) ? err : Infinity);
+    maxRelError = Math.max(maxRelError, Number.isFinite(err) ? err / Math.max(Math.abs(n), 1e-12) : Infinity);
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
+      worst = { input, index, outputIndex, analytic: a, numeric: n, allowed };
+    }
+  };
+
+  if (mode === 'full') {
+    // Analytic Jacobian, one row per output entry: J[j][i] for every float input i.
+    const rows: Float64Array[][] = withGraph((out, args) => {
+      const ct = new Float64Array(m);
+      return Array.from({ length: m }, (_, j) => {
+        ct.fill(0);
+        ct[j] = 1;
+        return vjpData(out, args, ct);
+      });
+    });
+    for (const i of floats) {
+      const x = base[i];
+      for (let e = 0; e < x.length; e++) {
+        const h = pow2(step * Math.max(1, Math.abs(x[e])));
+        const deriv = new Float64Array(m);
+        const fmax = new Float64Array(m);
+        for (const [c, w] of STENCIL) {
+          const xp = Float64Array.from(x);
+          xp[e] = Math.fround(x[e] + c * h);
+          const fv = evaluate(i, xp);
+          for (let j = 0; j < m; j++) {
+            deriv[j] += (w * fv[j]) / h;
+            fmax[j] = Math.max(fmax[j], Math.abs(fv[j]));
+          }
+        }
+        for (let j = 0; j < m; j++) {
+          const noise = (NOISE * EPS32 * STENCIL_ABS * fmax[j]) / h;
+          compare(i, unravel(e, shapes[i]), m > 1 ? unravel(j, outShape) : null, rows[j][i][e], deriv[j], noise);
+        }
+      }
+    }
+  } else {
+    const random = rng(opts.seed ?? 1);
+    const samples = opts.samples ?? 2;
+    for (let s = 0; s < samples; s++) {
+      const v = Float64Array.from({ length: m }, random.normal);
+      const grads = withGraph((out, args) => vjpData(out, args, v));
+      for (const i of floats) {
+        const x = base[i];
+        const u = Float64Array.from({ length: x.length }, random.normal);
+        const umax = Math.max(...u.map(Math.abs), 1e-12);
+        u.forEach((_, e) => (u[e] /= umax));
+        const h = pow2(step * Math.max(1, ...x.map(Math.abs)));
+        let numeric = 0;
+        let fmax = 0;
+        for (const [c, w] of STENCIL) {
+          const xp = x.map((xe, e) => Math.fround(xe + c * h * u[e]));
+          const fv = evaluate(i, xp);
+          let dotv = 0;
+          let mass = 0;
+          for (let j = 0; j < m; j++) {
+            dotv += v[j] * fv[j];
+            mass += Math.abs(v[j] * fv[j]);
+          }
+          numeric += (w * dotv) / h;
+          fmax = Math.max(fmax, mass);
+        }
+        let analytic = 0;
+        for (let e = 0; e < x.length; e++) analytic += grads[i][e] * u[e];
+        compare(i, null, null, analytic, numeric, (NOISE * EPS32 * STENCIL_ABS * fmax) / h);
+      }
+    }
+  }
+
+  return {
+    ok: failures === 0,
+    mode,
+    maxAbsError,
+    maxRelError,
+    worst,
+    evaluations,
+    backwards,
+    comparisons,
+    failures,
+    tolerances: { atol, rtol, step, noiseFactor: NOISE },
+    backend: getBackend(),
+  };
+}
+
+/**
+ * Second-order check: gradcheck of x ↦ Σₖ ⟨wₖ, ∂⟨v, f(x)⟩/∂xₖ⟩ for fixed random v, w — the
+ * derivative of the recorded backward pass (createGraph) against finite differences of it.
+ */
+export async function gradgradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
+  return gradgradcheckSync(f, inputs, opts);
+}
+
+export function gradgradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
+  const xs = checkInputs('gradgradcheck', f, inputs);
+  const random = rng((opts.seed ?? 1) + 7919);
+  const floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
+  const outShape = tidy(() => f(...xs.map((x) => new Tensor(x.value))).shape);
+  const outSize = outShape.reduce((a, b) => a * b, 1);
+  const v = Float32Array.from({ length: outSize }, random.normal);
+  const w = floats.map((i) => Float32Array.from({ length: xs[i].size }, random.normal));
+  const firstOrder: F = (...args) => {
+    const ys = args.map((x) => (x.dtype === 'float32' && !x.requiresGrad ? new Tensor(x.value, { requiresGrad: true }) : x));
+    const out = f(...ys);
+    const seed = new Tensor(tf.tensor(v, out.shape));
+    const gs = gradients(out, floats.map((i) => ys[i]), { seeds: [seed], createGraph: true });
+    let total: Tensor | null = null;
+    gs.forEach((g, k) => {
+      if (!g) return;
+      const term = g.mul(new Tensor(tf.tensor(w[k], g.shape))).sum();
+      total = total ? total.add(term) : term;
+    });
+    return total ?? new Tensor(tf.scalar(0));
+  };
+  return gradcheckSync(firstOrder, xs, { atol: 2e-3, rtol: 2e-2, ...opts });
+}
+

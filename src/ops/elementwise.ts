@@ -1,0 +1,171 @@
+// Elementwise ops. Each rule gives the adjoint g·f'(x) with the math in a comment; binary ops
+// state the adjoint at the broadcast shape and binary() sums it back to each operand's shape.
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp, unary, binary, applyWithConstants, asTensor } from '../op.js';
+import { broadcastShapes, unbroadcast as unbroadcastTo } from '../broadcast.js';
+import { broadcastTo } from './shape.js';
+import { TapegradError } from '../errors.js';
+import { noGrad } from '../tape.js';
+import { Tensor, type TensorLike, type DType } from '../tensor.js';
+import { toTensor } from '../creation.js';
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+// ---- unary
+// d(−x) = −dx
+export const neg = unary('neg', tf.neg, (g) => neg(g));
+// d|x| = sign(x) dx
+export const abs = unary('abs', tf.abs, (g, x) => mul(g, sign(x)));
+// sign is piecewise constant: zero gradient
+export const sign = unary('sign', tf.sign, (g) => mul(g, 0));
+// d eˣ = eˣ dx
+export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y));
+// d ln x = dx / x
+export const log = unary('log', tf.log, (g, x) => div(g, x));
+// d ln(1+x) = dx / (1+x)
+export const log1p = unary('log1p', tf.log1p, (g, x) => div(g, add(x, 1)));
+// d(eˣ−1) = eˣ dx = (y+1) dx
+export const expm1 = unary('expm1', tf.expm1, (g, _x, y) => mul(g, add(y, 1)));
+// d√x = dx / (2√x)
+export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)));
+// d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx
+export const rsqrt = unary('rsqrt', tf.rsqrt, (g, x, y) => mul(g, div(mul(y, -0.5), x)));
+// d x² = 2x dx
+export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)));
+// d(1/x) = −dx/x² = −y² dx
+export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))));
+// d sin x = cos x dx
+export const sin = unary('sin', tf.sin, (g, x) => mul(g, cos(x)));
+// d cos x = −sin x dx
+export const cos = unary('cos', tf.cos, (g, x) => neg(mul(g, sin(x))));
+// d tan x = (1 + tan²x) dx
+export const tan = unary('tan', tf.tan, (g, _x, y) => mul(g, add(square(y), 1)));
+// d tanh x = (1 − tanh²x) dx
+export const tanh = unary('tanh', tf.tanh, (g, _x, y) => mul(g, sub(1, square(y))));
+// d σ(x) = σ(x)(1 − σ(x)) dx
+export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, sub(1, y))));
+// d relu(x) = [x > 0] dx
+export const relu = unary('relu', tf.relu, (g, x) => where(greater(x, 0), g, 0));
+// d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there
+export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))));
+// d ln(1+eˣ) = σ(x) dx
+export const softplus = unary('softplus', tf.softplus, (g, x) => mul(g, sigmoid(x)));
+// d erf x = (2/√π) e^(−x²) dx
+export const erf = unary('erf', tf.erf, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
+// gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx
+export const gelu = unary(
+  'gelu',
+  (x) => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT1_2))))),
+  (g, x) => mul(g, add(mul(add(erf(mul(x, SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI)))),
+);
+
+const leakyReluOp = defineOp<{ alpha: number }>({
+  name: 'leakyRelu',
+  forward: ([x], { alpha }) => tf.leakyRelu(x, alpha),
+  // d leakyRelu(x) = [x > 0] dx + α [x ≤ 0] dx
+  vjp: (g, [x], _y, { alpha }) => [() => where(greater(x, 0), g, mul(g, alpha))],
+});
+export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+  return leakyReluOp([asTensor('leakyRelu', x)], { alpha });
+}
+
+const clipOp = defineOp<{ lo: number; hi: number }>({
+  name: 'clip',
+  forward: ([x], { lo, hi }) => tf.clipByValue(x, lo, hi),
+  // d clip(x) = [lo ≤ x ≤ hi] dx
+  vjp: (g, [x], _y, { lo, hi }) => [() => where(logicalAnd(greaterEqual(x, lo), lessEqual(x, hi)), g, 0)],
+});
+export function clip(x: Tensor, lo: number, hi: number): Tensor {
+  if (!(lo <= hi)) throw new TapegradError('clip', `lo (${lo}) must not exceed hi (${hi})`);
+  return clipOp([asTensor('clip', x)], { lo, hi });
+}
+
+// ---- binary, broadcasting
+// d(a+b) = da + db
+export const add = binary('add', tf.add, (g) => g, (g) => g);
+// d(a−b) = da − db
+export const sub = binary('sub', tf.sub, (g) => g, (g) => neg(g));
+// d(ab) = b da + a db
+export const mul = binary('mul', tf.mul, (g, _a, b) => mul(g, b), (g, a) => mul(g, a));
+// d(a/b) = da/b − (a/b²) db = da/b − y/b db
+export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)));
+// d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db (taken as 0 where a = 0, as PyTorch does)
+export const pow = binary(
+  'pow',
+  tf.pow,
+  (g, a, b) => mul(g, mul(b, pow(a, sub(b, 1)))),
+  (g, a, _b, y) => where(equal(a, 0), 0, mul(g, mul(y, log(a)))),
+);
+// d max(a,b) = [a > b] da + [a < b] db; ties split the gradient evenly, as JAX and PyTorch do
+export const maximum = binary('maximum', tf.maximum, (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))));
+// d min(a,b) = [a < b] da + [a > b] db; ties split evenly
+export const minimum = binary('minimum', tf.minimum, (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))));
+
+/** 1 where `win`, ½ where `tie`, else 0 — a constant of the gradient (no gradient through it). */
+function tieMask(win: Tensor, tie: Tensor): Tensor {
+  return noGrad(() => add(cast(win, 'float32'), mul(cast(tie, 'float32'), 0.5)));
+}
+
+// ---- where(cond, a, b): a where cond holds, else b; all three broadcast together
+const whereOp = defineOp<void>({
+  name: 'where',
+  forward: ([c, a, b]) => tf.where(c, a, b),
+  // d where(c, a, b) = [c] da + [¬c] db
+  vjp: (g, [c, a, b]) => [null, () => unbroadcastTo(where(c, g, 0), a.shape), () => unbroadcastTo(where(c, 0, g), b.shape)],
+});
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const c = asTensor('where', cond, 'the condition');
+  if (c.dtype !== 'bool') throw new TapegradError('where', `the condition must be a bool tensor, got ${c.dtype}`);
+  const shapes = [c.shape, ...[a, b].filter((x): x is Tensor => x instanceof Tensor).map((x) => x.shape)];
+  const outShape = broadcastShapes('where', ...shapes);
+  // tf.where needs a and b to have the output's shape when c is smaller; broadcast them here.
+  return applyWithConstants(whereOp, 'where', [c, fit(a, outShape), fit(b, outShape)], undefined, a instanceof Tensor ? a : undefined);
+}
+function fit(x: TensorLike, shape: number[]): TensorLike {
+  return x instanceof Tensor && x.shape.join() !== shape.join() ? broadcastTo(x, shape) : x;
+}
+
+// ---- not differentiable: comparisons, logic, casts (results never require grad)
+function constantBinary(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
+    if (!like) throw new TapegradError(name, 'needs at least one Tensor operand');
+    const dt: DType = like.dtype === 'int32' ? 'int32' : 'float32';
+    const ta = toTensor(name, a, typeof a === 'number' ? dt : undefined);
+    const tb = toTensor(name, b, typeof b === 'number' ? dt : undefined);
+    broadcastShapes(name, ta.shape, tb.shape);
+    const out = new Tensor(tf.tidy(() => f(ta.value, tb.value)));
+    if (ta !== a) ta.dispose();
+    if (tb !== b) tb.dispose();
+    return out;
+  };
+}
+export const greater = constantBinary('greater', tf.greater);
+export const greaterEqual = constantBinary('greaterEqual', tf.greaterEqual);
+export const less = constantBinary('less', tf.less);
+export const lessEqual = constantBinary('lessEqual', tf.lessEqual);
+export const equal = constantBinary('equal', tf.equal);
+export const notEqual = constantBinary('notEqual', tf.notEqual);
+export const logicalAnd = constantBinary('logicalAnd', tf.logicalAnd);
+export const logicalOr = constantBinary('logicalOr', tf.logicalOr);
+export function logicalNot(x: Tensor): Tensor {
+  return new Tensor(tf.logicalNot(asTensor('logicalNot', x).value));
+}
+/** A copy in another dtype; not differentiable (a float32 → float32 cast is a plain copy). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return new Tensor(tf.cast(asTensor('cast', x).value, dtype));
+}
+/** Is each entry finite (not NaN or ±Inf)? */
+export function isFinite(x: Tensor): Tensor {
+  return new Tensor(tf.isFinite(asTensor('isFinite', x).value));
+}
+
+export const elementwiseRules = {
+  neg: neg.rule, abs: abs.rule, sign: sign.rule, exp: exp.rule, log: log.rule, log1p: log1p.rule,
+  expm1: expm1.rule, sqrt: sqrt.rule, rsqrt: rsqrt.rule, square: square.rule, reciprocal: reciprocal.rule,
+  sin: sin.rule, cos: cos.rule, tan: tan.rule, tanh: tanh.rule, sigmoid: sigmoid.rule, relu: relu.rule,
+  leakyRelu: leakyReluOp.rule, elu: elu.rule, softplus: softplus.rule, erf: erf.rule, gelu: gelu.rule,
+  clip: clipOp.rule, add: add.rule, sub: sub.rule, mul: mul.rule, div: div.rule, pow: pow.rule,
+  maximum: maximum.rule, minimum: minimum.rule, where: whereOp.rule,
+};

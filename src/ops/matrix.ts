@@ -1,0 +1,122 @@
+// Matrix products: matmul (batched, broadcasting batch dimensions, vectors promoted as in NumPy),
+// dot, outer, trace. The adjoints are the appendix's C = AB rules: Ā = G Bᵀ, B̄ = Aᵀ G.
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp, asTensor, owning } from '../op.js';
+import { TapegradError, fmtShape } from '../errors.js';
+import { broadcastShapes, unbroadcast } from '../broadcast.js';
+import { getBackend } from '../backend.js';
+import { Tensor } from '../tensor.js';
+import { eye } from '../creation.js';
+import { mul } from './elementwise.js';
+import { sum } from './reduce.js';
+import { reshape, transpose } from './shape.js';
+
+export interface MatmulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+const matmulOp = defineOp<MatmulAttrs>({
+  name: 'matmul',
+  forward: ([a, b], { transposeA, transposeB }) => tf.matMul(a, b, transposeA, transposeB),
+  // C = op(A)·op(B): Ā = G Bᵀ and B̄ = Aᵀ G, rearranged for each transpose flag; batch axes summed back
+  vjp: (g, [a, b], _c, { transposeA: tA, transposeB: tB }) => [
+    () => unbroadcast(tA ? mm(b, g, tB, true) : mm(g, b, false, !tB), a.shape),
+    () => unbroadcast(tB ? mm(g, a, true, tA) : mm(a, g, !tA, false), b.shape),
+  ],
+});
+
+/** Swaps the last two axes. */
+export function matrixTranspose(x: Tensor): Tensor {
+  const r = x.rank;
+  return transpose(x, [...Array(r - 2).keys(), r - 1, r - 2]);
+}
+
+/**
+ * op(A)·op(B) in the fastest form for the active backend. The wasm backend runs matmul with a
+ * transpose flag 12–17× slower than a transpose followed by a plain matmul (FACTS.md), so there
+ * the transposes are made explicit; other backends take the flags for free.
+ */
+export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
+  if ((transposeA || transposeB) && getBackend() === 'wasm') {
+    const at = transposeA ? matrixTranspose(a) : a;
+    const bt = transposeB ? matrixTranspose(b) : b;
+    return owning(matmulOp([at, bt], { transposeA: false, transposeB: false }), [at, bt].filter((t) => t !== a && t !== b));
+  }
+  return matmulOp([a, b], { transposeA, transposeB });
+}
+
+/** Matrix product with NumPy's rules: batch axes broadcast; a 1-D operand is a row (left) or column (right) vector. */
+export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
+  const A = asTensor('matmul', a, 'the left operand');
+  const B = asTensor('matmul', b, 'the right operand');
+  if (A.rank === 0 || B.rank === 0) throw new TapegradError('matmul', `operands must have rank ≥ 1, got ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
+  const tA = !!opts.transposeA && A.rank >= 2;
+  const tB = !!opts.transposeB && B.rank >= 2;
+  const a2 = A.rank === 1 ? reshape(A, [1, A.shape[0]]) : A;
+  const b2 = B.rank === 1 ? reshape(B, [B.shape[0], 1]) : B;
+  const inner = (s: number[], t: boolean, left: boolean) => s[s.length - (left !== t ? 1 : 2)];
+  const k1 = inner(a2.shape, tA, true);
+  const k2 = inner(b2.shape, tB, false);
+  const made = [a2, b2].filter((t) => t !== A && t !== B);
+  if (k1 !== k2) {
+    made.forEach((t) => t.dispose());
+    throw new TapegradError('matmul', `inner dimensions differ: ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
+  }
+  try {
+    broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  } catch {
+    made.forEach((t) => t.dispose());
+    throw new TapegradError('matmul', `batch dimensions cannot be broadcast: ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
+  }
+  const c = mm(a2, b2, tA, tB);
+  if (A.rank > 1 && B.rank > 1) return c;
+  const shape = c.shape.filter((_, i) => !((A.rank === 1 && i === c.rank - 2) || (B.rank === 1 && i === c.rank - 1)));
+  return owning(reshape(c, shape), [...made, c]);
+}
+
+/** xᵀy for vectors; matmul for higher ranks. */
+export function dot(x: Tensor, y: Tensor): Tensor {
+  const a = asTensor('dot', x, 'the left operand');
+  const b = asTensor('dot', y, 'the right operand');
+  if (a.rank === 1 && b.rank === 1) {
+    if (a.size !== b.size) throw new TapegradError('dot', `vector lengths differ: ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
+    const p = mul(a, b);
+    return owning(sum(p), [p]);
+  }
+  return matmul(a, b);
+}
+
+/** x yᵀ: the n×m matrix of products xᵢyⱼ. */
+export function outer(x: Tensor, y: Tensor): Tensor {
+  const a = asTensor('outer', x, 'the left operand');
+  const b = asTensor('outer', y, 'the right operand');
+  if (a.rank !== 1 || b.rank !== 1) throw new TapegradError('outer', `needs two vectors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  const col = reshape(a, [a.size, 1]);
+  const row = reshape(b, [1, b.size]);
+  return owning(mul(col, row), [col, row]);
+}
+
+const traceOp = defineOp<void>({
+  name: 'trace',
+  forward: ([x]) =>
+    tf.tidy(() => {
+      const [m, n] = x.shape.slice(-2);
+      return tf.sum(tf.mul(x, tf.eye(m, n)), [x.rank - 2, x.rank - 1]);
+    }),
+  // ∂ tr A / ∂A = I
+  vjp: (g, [x]) => [
+    () => {
+      const [m, n] = x.shape.slice(-2);
+      const I = eye(m, n);
+      return owning(mul(reshape(g, [...g.shape, 1, 1]), I), [I]);
+    },
+  ],
+});
+/** The sum of the diagonal of the last two axes (batched). */
+export function trace(x: Tensor): Tensor {
+  const t = asTensor('trace', x);
+  if (t.rank < 2) throw new TapegradError('trace', `needs a matrix (rank ≥ 2), got ${fmtShape(t.shape)}`);
+  return traceOp([t]);
+}
+
+export const matrixRules = { matmul: matmulOp.rule, trace: traceOp.rule };

@@ -1,0 +1,126 @@
+// The ops of a classifier's last layer: softmax, logSoftmax, crossEntropy, and mseLoss.
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp, asTensor, owning } from '../op.js';
+import { TapegradError, fmtShape, normalizeAxis } from '../errors.js';
+import { Tensor } from '../tensor.js';
+import { add, sub, mul, exp, square, abs } from './elementwise.js';
+import { sum, mean } from './reduce.js';
+import { reshape } from './shape.js';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+const softmaxOp = defineOp<{ axis: number }>({
+  name: 'softmax',
+  forward: ([x], { axis }) => (axis === x.rank - 1 ? tf.softmax(x) : tf.tidy(() => tf.exp(tf.sub(x, tf.logSumExp(x, axis, true))))),
+  // ∂y/∂x = diag(y) − y yᵀ, so x̄ = y ∘ (g − Σ g∘y)
+  vjp: (g, _x, y, { axis }) => [() => mul(y, sub(g, sum(mul(g, y), { axis, keepDims: true })))],
+});
+/** e^x / Σ e^x along `axis` (last by default). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const t = asTensor('softmax', x);
+  return softmaxOp([t], { axis: normalizeAxis('softmax', axis, t.rank) });
+}
+
+const logSoftmaxOp = defineOp<{ axis: number }>({
+  name: 'logSoftmax',
+  forward: ([x], { axis }) => tf.tidy(() => tf.sub(x, tf.logSumExp(x, axis, true))),
+  // y = x − log Σ eˣ: x̄ = g − softmax(x) Σ g, and softmax(x) = eʸ
+  vjp: (g, _x, y, { axis }) => [() => sub(g, mul(exp(y), sum(g, { axis, keepDims: true })))],
+});
+/** x − log Σ eˣ along `axis` (last by default), computed stably. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const t = asTensor('logSoftmax', x);
+  return logSoftmaxOp([t], { axis: normalizeAxis('logSoftmax', axis, t.rank) });
+}
+
+// Per-row cross-entropy of logits z against target distributions t over the last axis:
+// ℓ = −Σ t log softmax(z) = (Σt)·logΣe^z − Σ t z.
+const softmaxCrossEntropyOp = defineOp<void>({
+  name: 'softmaxCrossEntropy',
+  forward: ([z, t]) =>
+    tf.tidy(() => {
+      const last = z.rank - 1;
+      return tf.sub(tf.mul(tf.logSumExp(z, last), tf.sum(t, last)), tf.sum(tf.mul(t, z), last));
+    }),
+  // z̄ = g (softmax(z)·Σt − t);  t̄ = −g log softmax(z)
+  vjp: (g, [z, t]) => {
+    const ge = () => reshape(g, [...g.shape, 1]);
+    return [
+      () => mul(ge(), sub(mul(softmax(z), sum(t, { axis: -1, keepDims: true })), t)),
+      () => mul(ge(), mul(logSoftmax(z), -1)),
+    ];
+  },
+});
+
+function reduce(fn: string, losses: Tensor, reduction: Reduction, hidden: Tensor[]): Tensor {
+  if (reduction === 'none') return owning(losses, hidden);
+  if (reduction !== 'mean' && reduction !== 'sum') throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  return owning(reduction === 'mean' ? mean(losses) : sum(losses), [...hidden, losses]);
+}
+
+export interface CrossEntropyOptions {
+  reduction?: Reduction;
+  /** PyTorch's label_smoothing: the target becomes (1 − ε)·target + ε/C. */
+  labelSmoothing?: number;
+}
+/**
+ * Cross-entropy of logits [..., C] against class indices (int32, shape [...]) or class
+ * probabilities (float32, shape [..., C]); the mean over samples by default.
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const z = asTensor('crossEntropy', logits, 'the logits');
+  const y = asTensor('crossEntropy', labels, 'the labels');
+  if (z.rank < 1 || z.dtype !== 'float32') throw new TapegradError('crossEntropy', `logits must be float32 of shape [..., C], got ${z.dtype} ${fmtShape(z.shape)}`);
+  const C = z.shape[z.rank - 1];
+  const eps = opts.labelSmoothing ?? 0;
+  if (!(eps >= 0 && eps <= 1)) throw new TapegradError('crossEntropy', `labelSmoothing must be in [0, 1], got ${eps}`);
+  const hidden: Tensor[] = [];
+  let target: Tensor;
+  if (y.shape.join() === z.shape.join() && y.rank === z.rank) {
+    if (y.dtype !== 'float32') throw new TapegradError('crossEntropy', `probability labels must be float32, got ${y.dtype}`);
+    target = y;
+  } else {
+    if (y.shape.join() !== z.shape.slice(0, -1).join() || y.rank !== z.rank - 1) {
+      throw new TapegradError('crossEntropy', `labels of shape ${fmtShape(y.shape)} fit neither class indices ${fmtShape(z.shape.slice(0, -1))} nor probabilities ${fmtShape(z.shape)} for logits ${fmtShape(z.shape)}`);
+    }
+    if (y.dtype !== 'int32') throw new TapegradError('crossEntropy', `class-index labels must be int32, got ${y.dtype}`);
+    const values = y.dataSync();
+    const bad = values.findIndex((v) => v < 0 || v >= C);
+    if (bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
+    target = new Tensor(tf.tidy(() => tf.reshape(tf.cast(tf.oneHot(tf.reshape(y.value, [-1]) as tf.Tensor1D, C), 'float32'), z.shape)));
+    hidden.push(target);
+  }
+  if (eps > 0) {
+    const smoothed = add(mul(target, 1 - eps), eps / C);
+    hidden.push(smoothed);
+    target = smoothed;
+  }
+  return reduce('crossEntropy', softmaxCrossEntropyOp([z, target]), opts.reduction ?? 'mean', hidden);
+}
+
+function checkSameShape(fn: string, a: Tensor, b: Tensor): void {
+  if (a.shape.join() !== b.shape.join() || a.rank !== b.rank) {
+    throw new TapegradError(fn, `input ${fmtShape(a.shape)} and target ${fmtShape(b.shape)} differ in shape`);
+  }
+}
+
+/** Mean squared error (reduction 'mean' by default, as PyTorch). Shapes must match. */
+export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const x = asTensor('mseLoss', input, 'the input');
+  const t = asTensor('mseLoss', target, 'the target');
+  checkSameShape('mseLoss', x, t);
+  const d = sub(x, t);
+  return reduce('mseLoss', square(d), opts.reduction ?? 'mean', [d]);
+}
+
+/** Mean absolute error. */
+export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const x = asTensor('l1Loss', input, 'the input');
+  const t = asTensor('l1Loss', target, 'the target');
+  checkSameShape('l1Loss', x, t);
+  const d = sub(x, t);
+  return reduce('l1Loss', abs(d), opts.reduction ?? 'mean', [d]);
+}
+
+export const nnRules = { softmax: softmaxOp.rule, logSoftmax: logSoftmaxOp.rule, softmaxCrossEntropy: softmaxCrossEntropyOp.rule };
+export { checkSameShape, reduce as reduceLoss };

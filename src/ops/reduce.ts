@@ -1,0 +1,163 @@
+// Reductions over axes (all axes by default), with keepDims. Adjoints broadcast g back over the
+// reduced axes: `expand` reshapes it to the kept-dims shape so that it broadcasts against x.
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp, asTensor, type Op } from '../op.js';
+import { TapegradError, normalizeAxes } from '../errors.js';
+import { noGrad } from '../tape.js';
+import type { Tensor } from '../tensor.js';
+import { add, sub, mul, div, exp, square, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
+import { reshape, broadcastTo } from './shape.js';
+
+export interface ReduceOptions {
+  axis?: number | number[];
+  keepDims?: boolean;
+}
+export interface ReduceAttrs {
+  axes: number[];
+  keepDims: boolean;
+}
+
+/** The shape of x with the reduced axes kept as 1s. */
+function keptShape(shape: readonly number[], axes: number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+/** A reduction's output (or its gradient) reshaped to the kept-dims shape, ready to broadcast against x. */
+function expand(t: Tensor, x: Tensor, { axes, keepDims }: ReduceAttrs): Tensor {
+  return keepDims ? t : reshape(t, keptShape(x.shape, axes));
+}
+/** How many entries each output reduces over. */
+function count(x: Tensor, axes: number[]): number {
+  return axes.reduce((n, a) => n * x.shape[a], 1);
+}
+
+function reduction(op: Op<ReduceAttrs>, fn: string) {
+  return (x: Tensor, opts: ReduceOptions = {}): Tensor => {
+    const t = asTensor(fn, x);
+    return op([t], { axes: normalizeAxes(fn, opts.axis, t.rank), keepDims: opts.keepDims ?? false });
+  };
+}
+
+const sumOp = defineOp<ReduceAttrs>({
+  name: 'sum',
+  forward: ([x], { axes, keepDims }) => tf.sum(x, axes, keepDims),
+  // ∂Σx/∂x = 1: g is copied back to every entry it summed
+  vjp: (g, [x], _y, a) => [() => broadcastTo(expand(g, x, a), x.shape)],
+});
+export const sum = reduction(sumOp, 'sum');
+
+const meanOp = defineOp<ReduceAttrs>({
+  name: 'mean',
+  forward: ([x], { axes, keepDims }) => tf.mean(x, axes, keepDims),
+  // ∂mean/∂x = 1/n
+  vjp: (g, [x], _y, a) => [() => broadcastTo(div(expand(g, x, a), count(x, a.axes)), x.shape)],
+});
+export const mean = reduction(meanOp, 'mean');
+
+const prodOp = defineOp<ReduceAttrs>({
+  name: 'prod',
+  forward: ([x], { axes, keepDims }) => tf.prod(x, axes, keepDims),
+  // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by xᵢ so that zeros are handled:
+  // with z zeros in the slice and p the product of its non-zeros, it is p/xᵢ if z = 0,
+  // p at the zero if z = 1, and 0 otherwise.
+  vjp: (g, [x], _y, a) => [
+    () => {
+      const isZero = equal(x, 0);
+      const zeros = noGrad(() => sum(cast(isZero, 'float32'), { axis: a.axes, keepDims: true }));
+      const p = prod(where(isZero, 1, x), { axis: a.axes, keepDims: true });
+      const others = where(isZero, where(equal(zeros, 1), p, 0), where(equal(zeros, 0), div(p, where(isZero, 1, x)), 0));
+      return mul(broadcastTo(expand(g, x, a), x.shape), others);
+    },
+  ],
+});
+export const prod = reduction(prodOp, 'prod');
+
+/** max and min: the gradient goes to the entries equal to the result, split evenly among ties. */
+function extremum(name: 'max' | 'min', f: typeof tf.max): Op<ReduceAttrs> {
+  return defineOp<ReduceAttrs>({
+    name,
+    forward: ([x], { axes, keepDims }) => f(x, axes, keepDims),
+    // ∂max/∂xᵢ = [xᵢ = max] / #ties
+    vjp: (g, [x], y, a) => [
+      () => {
+        const hit = noGrad(() => cast(equal(x, expand(y, x, a)), 'float32'));
+        const ties = noGrad(() => sum(hit, { axis: a.axes, keepDims: true }));
+        return mul(broadcastTo(expand(g, x, a), x.shape), div(hit, ties));
+      },
+    ],
+  });
+}
+const maxOp = extremum('max', tf.max);
+const minOp = extremum('min', tf.min);
+export const max = reduction(maxOp, 'max');
+export const min = reduction(minOp, 'min');
+
+const logSumExpOp = defineOp<ReduceAttrs>({
+  name: 'logSumExp',
+  forward: ([x], { axes, keepDims }) => tf.logSumExp(x, axes, keepDims),
+  // ∂ log Σ eˣ / ∂xᵢ = e^(xᵢ − y) (the softmax over the reduced axes)
+  vjp: (g, [x], y, a) => [() => mul(expand(g, x, a), exp(sub(x, expand(y, x, a))))],
+});
+export const logSumExp = reduction(logSumExpOp, 'logSumExp');
+
+const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
+  name: 'variance',
+  forward: ([x], { axes, keepDims, correction }) =>
+    tf.tidy(() => {
+      const n = axes.reduce((k, ax) => k * x.shape[ax], 1);
+      const d = tf.sub(x, tf.mean(x, axes, true));
+      return tf.div(tf.sum(tf.square(d), axes, keepDims), n - correction);
+    }),
+  // ∂var/∂xᵢ = 2(xᵢ − x̄)/(n − correction)  (the mean's own dependence on xᵢ sums to zero)
+  vjp: (g, [x], _y, a) => [() => mul(expand(g, x, a), div(mul(sub(x, mean(x, { axis: a.axes, keepDims: true })), 2), count(x, a.axes) - a.correction))],
+});
+/** Variance over axes; `correction` 0 (default, as NumPy and JAX) is the population variance, 1 is PyTorch's unbiased one. */
+export function variance(x: Tensor, opts: ReduceOptions & { correction?: number } = {}): Tensor {
+  const t = asTensor('variance', x);
+  const axes = normalizeAxes('variance', opts.axis, t.rank);
+  const correction = opts.correction ?? 0;
+  if (count(t, axes) - correction <= 0) {
+    throw new TapegradError('variance', `needs more than ${correction} entries per reduced slice, got ${count(t, axes)}`);
+  }
+  return varianceOp([t], { axes, keepDims: opts.keepDims ?? false, correction });
+}
+
+const normOp = defineOp<ReduceAttrs & { ord: number }>({
+  name: 'norm',
+  forward: ([x], { axes, keepDims, ord }) =>
+    tf.tidy(() => {
+      const a = tf.abs(x);
+      if (ord === Infinity) return tf.max(a, axes, keepDims);
+      if (ord === 1) return tf.sum(a, axes, keepDims);
+      if (ord === 2) return tf.sqrt(tf.sum(tf.square(x), axes, keepDims));
+      return tf.pow(tf.sum(tf.pow(a, ord), axes, keepDims), 1 / ord);
+    }),
+  // ∂‖x‖ₚ/∂xᵢ = sign(xᵢ)|xᵢ|^(p−1) / ‖x‖ₚ^(p−1); p = 2: x/‖x‖ (0 at x = 0); p = ∞: the max entries share it
+  vjp: (g, [x], y, a) => [
+    () => {
+      const ge = expand(g, x, a);
+      const ye = expand(y, x, a);
+      if (a.ord === 1) return mul(ge, sign(x));
+      if (a.ord === Infinity) {
+        const hit = noGrad(() => cast(equal(abs(x), ye), 'float32'));
+        const ties = noGrad(() => sum(hit, { axis: a.axes, keepDims: true }));
+        return mul(mul(ge, sign(x)), div(hit, ties));
+      }
+      const nonzero = greater(ye, 0);
+      const safeY = where(nonzero, ye, 1);
+      const d = a.ord === 2 ? div(x, safeY) : div(mul(sign(x), pow(abs(x), a.ord - 1)), pow(safeY, a.ord - 1));
+      return mul(ge, where(nonzero, d, 0));
+    },
+  ],
+});
+/** The vector p-norm over axes (all by default): ord 2 (default), 1, Infinity, or any p ≥ 1. */
+export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | 'fro' } = {}): Tensor {
+  const t = asTensor('norm', x);
+  const ord = opts.ord === 'fro' || opts.ord === undefined ? 2 : opts.ord;
+  if (!(ord >= 1)) throw new TapegradError('norm', `ord must be ≥ 1 (or Infinity), got ${ord}`);
+  return normOp([t], { axes: normalizeAxes('norm', opts.axis, t.rank), keepDims: opts.keepDims ?? false, ord });
+}
+
+export const reduceRules = {
+  sum: sumOp.rule, mean: meanOp.rule, prod: prodOp.rule, max: maxOp.rule, min: minOp.rule,
+  logSumExp: logSumExpOp.rule, variance: varianceOp.rule, norm: normOp.rule,
+};

@@ -1,0 +1,249 @@
+// Shape ops: they move entries around, so each adjoint moves g back (reshape ↔ reshape,
+// slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sum).
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp, asTensor, owning } from '../op.js';
+import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors.js';
+import { broadcastShapes, unbroadcast } from '../broadcast.js';
+import { Tensor } from '../tensor.js';
+import { sum } from './reduce.js';
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+// ---- reshape family
+const reshapeOp = defineOp<{ shape: number[] }>({
+  name: 'reshape',
+  forward: ([x], { shape }) => tf.reshape(x, shape),
+  // a reshape moves no values: reshape g back
+  vjp: (g, [x]) => [() => reshape(g, x.shape)],
+});
+/** The same values in a new shape; one dimension may be −1 (inferred). */
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  const t = asTensor('reshape', x);
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < -1) || shape.filter((d) => d === -1).length > 1) {
+    throw new TapegradError('reshape', `invalid shape ${JSON.stringify(shape)}`);
+  }
+  const known = sizeOf(shape.filter((d) => d !== -1));
+  const resolved = shape.map((d) => (d === -1 ? (known === 0 ? 0 : t.size / known) : d));
+  if (sizeOf(resolved) !== t.size || resolved.some((d) => !Number.isInteger(d))) {
+    throw new TapegradError('reshape', `cannot reshape ${fmtShape(t.shape)} (${t.size} values) to ${fmtShape(shape)}`);
+  }
+  return reshapeOp([t], { shape: resolved });
+}
+/** Inserts an axis of length 1 at `axis`. */
+export function expandDims(x: Tensor, axis = 0): Tensor {
+  const t = asTensor('expandDims', x);
+  const ax = normalizeAxis('expandDims', axis, t.rank + 1);
+  const shape = [...t.shape];
+  shape.splice(ax, 0, 1);
+  return reshape(t, shape);
+}
+/** Removes axes of length 1 (the given ones, or all). */
+export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
+  const t = asTensor('squeeze', x);
+  const axes = axis === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, t.rank);
+  for (const a of axes) if (t.shape[a] !== 1) throw new TapegradError('squeeze', `axis ${a} has length ${t.shape[a]}, not 1, in ${fmtShape(t.shape)}`);
+  return reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
+}
+
+const transposeOp = defineOp<{ perm: number[] }>({
+  name: 'transpose',
+  forward: ([x], { perm }) => tf.transpose(x, perm),
+  // the adjoint of a permutation is its inverse
+  vjp: (g, _x, _y, { perm }) => [() => transpose(g, inversePerm(perm))],
+});
+function inversePerm(perm: number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+}
+/** Permutes axes (reverses them by default). */
+export function transpose(x: Tensor, perm?: number[]): Tensor {
+  const t = asTensor('transpose', x);
+  const p = perm ?? [...Array(t.rank).keys()].reverse();
+  if (p.length !== t.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new TapegradError('transpose', `perm ${JSON.stringify(perm)} is not a permutation of the ${t.rank} axes of ${fmtShape(t.shape)}`);
+  }
+  return transposeOp([t], { perm: p });
+}
+
+const broadcastToOp = defineOp<{ shape: number[] }>({
+  name: 'broadcastTo',
+  forward: ([x], { shape }) => tf.broadcastTo(x, shape),
+  // each entry was copied to many places: sum g back over them
+  vjp: (g, [x]) => [() => unbroadcast(g, x.shape)],
+});
+/** Broadcasts x to `shape` (NumPy rules). */
+export function broadcastTo(x: Tensor, shape: number[]): Tensor {
+  const t = asTensor('broadcastTo', x);
+  const ok = shape.length >= t.rank && broadcastShapes('broadcastTo', t.shape, shape).join() === shape.join();
+  if (!ok) throw new TapegradError('broadcastTo', `cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
+  return broadcastToOp([t], { shape: [...shape] });
+}
+
+const tileOp = defineOp<{ reps: number[] }>({
+  name: 'tile',
+  forward: ([x], { reps }) => tf.tile(x, reps),
+  // each copy contributes: view g as [r₀, d₀, r₁, d₁, …] and sum over the r axes
+  vjp: (g, [x], _y, { reps }) => [
+    () => {
+      const split = x.shape.flatMap((d, i) => [reps[i], d]);
+      return reshape(sum(reshape(g, split), { axis: reps.map((_, i) => 2 * i) }), x.shape);
+    },
+  ],
+});
+/** Repeats x reps[i] times along axis i. */
+export function tile(x: Tensor, reps: number[]): Tensor {
+  const t = asTensor('tile', x);
+  if (reps.length !== t.rank || reps.some((r) => !Number.isInteger(r) || r < 1)) {
+    throw new TapegradError('tile', `reps ${JSON.stringify(reps)} must be ${t.rank} positive integers for ${fmtShape(t.shape)}`);
+  }
+  return tileOp([t], { reps: [...reps] });
+}
+
+// ---- slice ↔ pad
+const sliceOp = defineOp<{ begin: number[]; size: number[] }>({
+  name: 'slice',
+  forward: ([x], { begin, size }) => tf.slice(x, begin, size),
+  // the slice's entries get g, the others 0: pad g back to x's shape
+  vjp: (g, [x], _y, { begin, size }) => [() => pad(g, x.shape.map((d, i) => [begin[i], d - begin[i] - size[i]] as [number, number]))],
+});
+/** x[begin : begin + size] on every axis (TF.js's convention); size −1 or omitted: to the end. */
+export function slice(x: Tensor, begin: number[] | number, size?: number[] | number): Tensor {
+  const t = asTensor('slice', x);
+  const b = typeof begin === 'number' ? [begin, ...Array(t.rank - 1).fill(0)] : [...begin];
+  const s0 = size === undefined ? [] : typeof size === 'number' ? [size] : size;
+  while (b.length < t.rank) b.push(0);
+  const s = t.shape.map((d, i) => (s0[i] === undefined || s0[i] === -1 ? d - b[i] : s0[i]));
+  const bad = t.shape.some((d, i) => !Number.isInteger(b[i]) || b[i] < 0 || s[i] < 0 || b[i] + s[i] > d);
+  if (bad || b.length !== t.rank) {
+    throw new TapegradError('slice', `begin ${JSON.stringify(begin)} and size ${JSON.stringify(size)} do not fit in ${fmtShape(t.shape)}`);
+  }
+  return sliceOp([t], { begin: b, size: s });
+}
+
+const padOp = defineOp<{ paddings: [number, number][]; value: number }>({
+  name: 'pad',
+  forward: ([x], { paddings, value }) => tf.pad(x, paddings, value),
+  // padding entries are constants: slice g back out
+  vjp: (g, [x], _y, { paddings }) => [() => slice(g, paddings.map((p) => p[0]), x.shape)],
+});
+/** Pads with `value`: paddings[i] = [before, after] on axis i. */
+export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor {
+  const t = asTensor('pad', x);
+  if (paddings.length !== t.rank || paddings.some((p) => p.length !== 2 || p.some((k) => !Number.isInteger(k) || k < 0))) {
+    throw new TapegradError('pad', `paddings ${JSON.stringify(paddings)} must be ${t.rank} pairs of non-negative integers for ${fmtShape(t.shape)}`);
+  }
+  return padOp([t], { paddings: paddings.map((p) => [p[0], p[1]]), value });
+}
+
+// ---- concat / stack / split
+const concatOp = defineOp<{ axis: number }>({
+  name: 'concat',
+  forward: (xs, { axis }) => tf.concat(xs, axis),
+  // each input gets its own stretch of g along the axis
+  vjp: (g, xs, _y, { axis }) => {
+    let at = 0;
+    return xs.map((x) => {
+      const begin = g.shape.map((_, i) => (i === axis ? at : 0));
+      at += x.shape[axis];
+      return () => slice(g, begin, x.shape);
+    });
+  },
+});
+/** Joins tensors along an existing axis. */
+export function concat(xs: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('concat', 'needs a non-empty array of tensors');
+  const ts = xs.map((x, i) => asTensor('concat', x, `tensor ${i}`));
+  const ax = normalizeAxis('concat', axis, ts[0].rank);
+  for (const t of ts) {
+    if (t.rank !== ts[0].rank || t.shape.some((d, i) => i !== ax && d !== ts[0].shape[i])) {
+      throw new TapegradError('concat', `shapes ${ts.map((u) => fmtShape(u.shape)).join(', ')} differ outside axis ${ax}`);
+    }
+  }
+  return concatOp(ts, { axis: ax });
+}
+
+const stackOp = defineOp<{ axis: number }>({
+  name: 'stack',
+  forward: (xs, { axis }) => tf.stack(xs, axis),
+  // input i is the i-th slice along the new axis
+  vjp: (g, xs, _y, { axis }) =>
+    xs.map((x, i) => () => reshape(slice(g, g.shape.map((_, k) => (k === axis ? i : 0)), g.shape.map((d, k) => (k === axis ? 1 : d))), x.shape)),
+});
+/** Joins equal-shaped tensors along a new axis. */
+export function stack(xs: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('stack', 'needs a non-empty array of tensors');
+  const ts = xs.map((x, i) => asTensor('stack', x, `tensor ${i}`));
+  if (ts.some((t) => t.shape.join() !== ts[0].shape.join())) {
+    throw new TapegradError('stack', `shapes differ: ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
+  }
+  return stackOp(ts, { axis: normalizeAxis('stack', axis, ts[0].rank + 1) });
+}
+
+/** Splits along an axis into n equal parts, or into parts of the given sizes. */
+export function split(x: Tensor, numOrSizes: number | number[], axis = 0): Tensor[] {
+  const t = asTensor('split', x);
+  const ax = normalizeAxis('split', axis, t.rank);
+  const d = t.shape[ax];
+  const sizes = typeof numOrSizes === 'number' ? Array(numOrSizes).fill(d / numOrSizes) : numOrSizes;
+  if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((a, b) => a + b, 0) !== d) {
+    throw new TapegradError('split', `cannot split axis ${ax} of length ${d} into ${JSON.stringify(numOrSizes)}`);
+  }
+  let at = 0;
+  return sizes.map((s) => {
+    const part = slice(t, t.shape.map((_, i) => (i === ax ? at : 0)), t.shape.map((e, i) => (i === ax ? s : e)));
+    at += s;
+    return part;
+  });
+}
+
+// ---- gather ↔ scatterAdd (1-D indices; gather() reshapes for others)
+const gatherOp = defineOp<{ axis: number }>({
+  name: 'gather',
+  forward: ([x, idx], { axis }) => tf.gather(x, idx, axis),
+  // each picked row receives its g; rows picked twice receive both (scatter-add)
+  vjp: (g, [x, idx], _y, { axis }) => [() => scatterAdd(g, idx, axis, x.shape[axis]), null],
+});
+const scatterAddOp = defineOp<{ axis: number; size: number }>({
+  name: 'scatterAdd',
+  forward: ([g, idx], { axis, size }) =>
+    tf.tidy(() => {
+      // move `axis` to the front, segment-sum over it, move it back
+      const perm = [axis, ...[...Array(g.rank).keys()].filter((i) => i !== axis)];
+      const summed = tf.unsortedSegmentSum(tf.transpose(g, perm), idx as tf.Tensor1D, size);
+      return tf.transpose(summed, inversePerm(perm));
+    }),
+  // scatterAdd is linear and its adjoint is gather of the same rows
+  vjp: (g, [, idx], _y, { axis }) => [() => gatherOp([g, idx], { axis }), null],
+});
+/** out[..., idx[i], ...] += g[..., i, ...] along `axis`, into a tensor with `size` entries there. */
+export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
+  return scatterAddOp([g, indices], { axis, size });
+}
+/** Picks entries along `axis` at integer indices (any shape: the result has x's shape with axis replaced by the indices' shape). */
+export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor {
+  const t = asTensor('gather', x);
+  const ax = normalizeAxis('gather', axis, t.rank);
+  const idx = indices instanceof Tensor ? asTensor('gather', indices, 'the indices') : new Tensor(tf.tensor1d(indices, 'int32'));
+  const made = idx === indices ? [] : [idx];
+  try {
+    if (idx.dtype !== 'int32') throw new TapegradError('gather', `indices must be int32, got ${idx.dtype}`);
+    const values = idx.dataSync();
+    const n = t.shape[ax];
+    const bad = values.findIndex((v) => v < 0 || v >= n);
+    if (bad >= 0) throw new TapegradError('gather', `index ${values[bad]} at position ${bad} is out of range [0, ${n}) for axis ${ax} of ${fmtShape(t.shape)}`);
+  } catch (e) {
+    made.forEach((m) => m.dispose());
+    throw e;
+  }
+  if (idx.rank === 1) return owning(gatherOp([t, idx], { axis: ax }), made);
+  const flat = reshape(idx, [idx.size]);
+  const out = gatherOp([t, flat], { axis: ax });
+  return owning(reshape(out, [...t.shape.slice(0, ax), ...idx.shape, ...t.shape.slice(ax + 1)]), [...made, flat, out]);
+}
+
+export const shapeRules = {
+  reshape: reshapeOp.rule, transpose: transposeOp.rule, broadcastTo: broadcastToOp.rule, tile: tileOp.rule,
+  slice: sliceOp.rule, pad: padOp.rule, concat: concatOp.rule, stack: stackOp.rule, gather: gatherOp.rule,
+  scatterAdd: scatterAddOp.rule,
+};
