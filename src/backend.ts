@@ -1,11 +1,24 @@
 // Choosing and initialising a TF.js backend: one code path for every backend name.
+//
+// Each backend goes through the same two steps: `whyNotLoadable` makes sure the package that
+// registers it is loaded (importing optional packages on demand) or says why it cannot be, then
+// TF.js initialises it. setBackend() turns a reason into an error; listBackends() reports it.
 import * as tf from '@tensorflow/tfjs-core';
 import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from './errors.js';
+import { registerFusedKernels } from '../kernels/fused.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow'];
+
+/** Whether a backend can start here, and if not, why. */
+export interface BackendInfo {
+  name: BackendName;
+  available: boolean;
+  /** What it runs on when available; what is missing when not. */
+  reason: string;
+}
 
 // Referenced so that bundlers keep the side-effect imports that register these backends.
 void cpuBackend.version_cpu;
@@ -16,56 +29,115 @@ tf.enableProdMode();
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
-/** Imports the package that registers a backend, where that is not done statically. */
-async function register(name: BackendName): Promise<void> {
-  if (tf.findBackendFactory(name)) return;
-  // Package names are built at run time so that bundlers leave these optional packages alone.
-  const load = (pkg: string) => import(/* @vite-ignore */ pkg);
-  if (name === 'webgl') await load('@tensorflow/tfjs-backend-' + 'webgl');
-  if (name === 'webgpu') {
-    const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-    if (isNode && !nav?.gpu) {
-      // Dawn's Node binding must provide navigator.gpu before the TF.js webgpu package is imported.
-      let dawn: { create: (o: string[]) => unknown; globals: object };
-      try {
-        dawn = await load('web' + 'gpu');
-      } catch {
-        throw new TapegradError('setBackend', "'webgpu' in Node needs the optional package `webgpu` (npm install webgpu)");
-      }
-      Object.assign(globalThis, dawn.globals);
-      Object.defineProperty(globalThis, 'navigator', { value: { ...(nav ?? {}), gpu: dawn.create([]) }, configurable: true, writable: true });
-    }
-    await load('@tensorflow/tfjs-backend-' + 'webgpu');
+/** Package names are built at run time so that bundlers leave these optional packages alone. */
+const load = (pkg: string): Promise<any> => import(/* @vite-ignore */ pkg);
+
+interface GpuLike {
+  requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null>;
+}
+const navigatorGpu = (): GpuLike | undefined => (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+
+/**
+ * In Node, installs Dawn's WebGPU (the optional `webgpu` package) as navigator.gpu. It must run
+ * before @tensorflow/tfjs-backend-webgpu is imported: that package registers its backend only
+ * if navigator.gpu exists at import time.
+ */
+async function installDawn(): Promise<string | null> {
+  if (navigatorGpu()) return null;
+  let dawn: { create: (flags: string[]) => GpuLike; globals: object };
+  try {
+    dawn = await load('web' + 'gpu');
+  } catch {
+    return 'in Node it needs the optional package `webgpu` (Dawn), which is not installed: npm install webgpu';
   }
-  if (name === 'tensorflow') {
-    try {
-      await load('@tensorflow/tfjs-' + 'node');
-    } catch {
-      throw new TapegradError('setBackend', "'tensorflow' needs @tensorflow/tfjs-node, which is not installed (npm install @tensorflow/tfjs-node; its install downloads libtensorflow)");
+  Object.assign(globalThis, dawn.globals);
+  const nav = (globalThis as { navigator?: object }).navigator;
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(nav ?? {}), gpu: dawn.create([]) }, configurable: true, writable: true });
+  return null;
+}
+
+/** Loads the package that registers `name`, or returns why it cannot run here. */
+async function whyNotLoadable(name: BackendName): Promise<string | null> {
+  if (tf.findBackendFactory(name)) return null;
+  switch (name) {
+    case 'cpu':
+    case 'wasm':
+      return null; // imported statically above
+    case 'webgl':
+      if (isNode) return "WebGL needs a browser (Node has no WebGL2 context); in Node use 'wasm', 'cpu' or 'webgpu'";
+      await load('@tensorflow/tfjs-backend-' + 'webgl');
+      return tf.findBackendFactory('webgl') ? null : 'this page has no WebGL2 context';
+    case 'webgpu': {
+      if (isNode) {
+        const missing = await installDawn();
+        if (missing) return missing;
+      } else if (!navigatorGpu()) {
+        return 'this browser has no WebGPU (navigator.gpu is undefined)';
+      }
+      await load('@tensorflow/tfjs-backend-' + 'webgpu');
+      return tf.findBackendFactory('webgpu') ? null : '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import)';
     }
+    case 'tensorflow':
+      if (!isNode) return 'tfjs-node (libtensorflow) runs only in Node';
+      try {
+        await load('@tensorflow/tfjs-' + 'node');
+      } catch {
+        return '@tensorflow/tfjs-node is not installed (npm install @tensorflow/tfjs-node; its install downloads libtensorflow from outside the npm registry)';
+      }
+      return tf.findBackendFactory('tensorflow') ? null : '@tensorflow/tfjs-node loaded but registered no backend';
   }
 }
 
-/** Makes `name` the active backend; resolves once it is ready. Unknown names list the known ones. */
+/** Whether `name` can start here: loads it, checks the hardware, initialises it without switching. */
+async function whyNotStartable(name: BackendName): Promise<string | null> {
+  const missing = await whyNotLoadable(name);
+  if (missing) return missing;
+  if (name === 'webgpu') {
+    const adapter = await navigatorGpu()!.requestAdapter();
+    if (!adapter) return `no GPU adapter on this machine (${isNode ? 'Dawn' : 'the browser'} found none)`;
+  }
+  // TF.js initialises a backend once, on first use; `initializeBackend` is the engine's own step
+  // for that (private in its typings, stable in 4.x), and does not change the active backend.
+  // Each call makes a new instance, so only for a backend not yet in the engine's registry.
+  const engine = tf.engine() as unknown as { registry: object; initializeBackend(n: string): { success: boolean | Promise<boolean> } };
+  if (name in engine.registry) return null;
+  if (!(await engine.initializeBackend(name).success)) return 'TF.js failed to initialise it (see the warning above)';
+  return null;
+}
+
+/** Makes `name` the active backend; resolves once it is ready, or throws saying why it cannot start. */
 export async function setBackend(name: BackendName): Promise<void> {
   if (!BACKENDS.includes(name)) {
-    throw new TapegradError('setBackend', `unknown backend '${String(name)}'; available: ${BACKENDS.join(', ')}`);
+    throw new TapegradError('setBackend', `unknown backend '${String(name)}'; known: ${BACKENDS.join(', ')}`);
   }
-  await register(name);
-  if (name === 'webgpu') {
-    const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
-    if (!gpu || !(await gpu.requestAdapter())) {
-      throw new TapegradError('setBackend', "'webgpu' found no GPU adapter on this machine");
-    }
-  }
+  const reason = await whyNotStartable(name);
+  if (reason) throw new TapegradError('setBackend', `'${name}' cannot start here: ${reason}`);
   let ok = false;
   try {
     ok = await tf.setBackend(name);
     await tf.ready();
   } catch (e) {
-    throw new TapegradError('setBackend', `backend '${name}' failed to start: ${(e as Error).message}`);
+    throw new TapegradError('setBackend', `'${name}' failed to start: ${(e as Error).message}`);
   }
-  if (!ok) throw new TapegradError('setBackend', `backend '${name}' failed to start here`);
+  if (!ok) throw new TapegradError('setBackend', `'${name}' failed to start here`);
+  // The fused GPU kernels (kernels/fused.ts) of this backend, if it has any.
+  registerFusedKernels(name);
+}
+
+/** The float format a backend stores tensors in: float32, except WebGL without float32 render targets. */
+export interface FloatPrecision {
+  name: 'float32' | 'float16';
+  /** Machine epsilon of that format (2⁻²³ or 2⁻¹⁰). */
+  epsilon: number;
+}
+
+/**
+ * The precision of the active backend. WebGL stores tensors in textures, in half precision on
+ * devices that cannot render to float32 ones (many phones); TF.js's flag says which.
+ */
+export function floatPrecision(name: string = tf.getBackend()): FloatPrecision {
+  if (name === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) return { name: 'float16', epsilon: 2 ** -10 };
+  return { name: 'float32', epsilon: 2 ** -23 };
 }
 
 /** The active backend's name. */
@@ -73,13 +145,52 @@ export function getBackend(): BackendName {
   return tf.getBackend() as BackendName;
 }
 
-/** Picks the default backend once, at import: $TAPEGRAD_BACKEND, else wasm (30× cpu's matmul), else cpu. */
+/**
+ * Every backend, whether it can start here, and why (not). Backends that can start are
+ * initialised in passing (TF.js keeps them); the active backend does not change.
+ */
+export async function listBackends(): Promise<BackendInfo[]> {
+  const out: BackendInfo[] = [];
+  for (const name of BACKENDS) {
+    const reason = await whyNotStartable(name);
+    out.push({ name, available: reason === null, reason: reason ?? (await describeAvailable(name)) });
+  }
+  return out;
+}
+
+async function describeAvailable(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'cpu':
+      return 'plain JavaScript kernels (always available; slowest)';
+    case 'wasm':
+      return 'WebAssembly kernels (XNNPACK)';
+    case 'webgl':
+      return `WebGL2 fragment shaders, ${tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ? 'float32' : 'half-precision (float16)'} render targets`;
+    case 'webgpu': {
+      const info = (await navigatorGpu()!.requestAdapter())?.info;
+      const what = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ');
+      return `WebGPU compute shaders${isNode ? ' through Dawn' : ''}${what ? ` on ${what}` : ''}`;
+    }
+    case 'tensorflow':
+      return 'native libtensorflow through @tensorflow/tfjs-node';
+  }
+}
+
+/**
+ * Picks the default backend once, at import.
+ * Node: $TAPEGRAD_BACKEND, else wasm (30× cpu's matmul), else cpu.
+ * Browser: globalThis.TAPEGRAD_BACKEND, else the first that starts of webgpu (TF.js's own first
+ * choice: compute shaders, always float32), webgl, wasm, cpu.
+ */
 export async function initDefaultBackend(): Promise<void> {
-  const wanted = (isNode ? process.env.TAPEGRAD_BACKEND : undefined) as BackendName | undefined;
+  const wanted = (isNode ? process.env.TAPEGRAD_BACKEND : (globalThis as { TAPEGRAD_BACKEND?: string }).TAPEGRAD_BACKEND) as BackendName | undefined;
   if (wanted) return setBackend(wanted);
-  try {
-    await setBackend('wasm');
-  } catch {
-    await setBackend('cpu');
+  const order: BackendName[] = isNode ? ['wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  for (const name of order) {
+    try {
+      return await setBackend(name);
+    } catch (e) {
+      if (name === order[order.length - 1]) throw e;
+    }
   }
 }

@@ -10,7 +10,7 @@ import { tidy } from './memory.js';
 type Fn = (...args: any[]) => Tensor;
 
 /** The argument as a Tensor to differentiate at: itself if it already requires grad, else a fresh leaf alias. */
-function differentiable(fn: string, x: unknown, i: number): { t: Tensor; fresh: boolean } {
+export function differentiable(fn: string, x: unknown, i: number): { t: Tensor; fresh: boolean } {
   if (x instanceof Tensor) {
     x.assertLive(fn, `argument ${i}`);
     if (x.requiresGrad) return { t: x, fresh: false };
@@ -22,7 +22,7 @@ function differentiable(fn: string, x: unknown, i: number): { t: Tensor; fresh: 
 }
 
 /** Does the graph under `roots` reach a tensor tracked outside this call (so the result must stay differentiable)? */
-function reachesOuter(roots: Tensor[], fresh: Set<Tensor>): boolean {
+export function reachesOuter(roots: Tensor[], fresh: Set<Tensor>): boolean {
   const seen = new Set<Tensor>();
   const stack = roots.filter((r) => r.requiresGrad);
   while (stack.length) {
@@ -39,7 +39,7 @@ function reachesOuter(roots: Tensor[], fresh: Set<Tensor>): boolean {
 }
 
 /** The TF.js tensors a recorded graph reads, so that a tidy keeps them for an outer backward. */
-function graphValues(roots: Tensor[]): tf.Tensor[] {
+export function graphValues(roots: Tensor[]): tf.Tensor[] {
   const out: tf.Tensor[] = [];
   const seen = new Set<Tensor>();
   const stack = [...roots];
@@ -53,7 +53,7 @@ function graphValues(roots: Tensor[]): tf.Tensor[] {
   return out;
 }
 
-function normalizeArgnums(fn: string, argnums: number | number[], n: number): number[] {
+export function normalizeArgnums(fn: string, argnums: number | number[], n: number): number[] {
   const list = typeof argnums === 'number' ? [argnums] : argnums;
   for (const a of list) {
     if (!Number.isInteger(a) || a < 0 || a >= n) throw new TapegradError(fn, `argnums ${JSON.stringify(argnums)} out of range for ${n} arguments`);
@@ -61,16 +61,44 @@ function normalizeArgnums(fn: string, argnums: number | number[], n: number): nu
   return list;
 }
 
+/** The id of the next TF.js tensor to be made: tensors with a larger id were made after this call. */
+export function tensorMark(): number {
+  const probe = tf.scalar(0);
+  probe.dispose();
+  return probe.id;
+}
+
+/**
+ * Hands the tensors made since `mark` that the results' graph reads to the results (as owned
+ * tensors), so that the results stay differentiable beyond the tidy that made them and disposing
+ * them frees that graph too. Results returned together share it: dispose them together.
+ */
+export function adoptGraph(results: Tensor[], mark: number): void {
+  const own = new Set(results.map((r) => r.value));
+  const hidden = graphValues(results).filter((v) => v.id > mark && !own.has(v));
+  for (const r of results) {
+    const have = new Set(r.owned);
+    r.owned.push(...hidden.filter((v) => !have.has(v)));
+  }
+}
+
+/** A value to hand out that is not a tensor the caller already holds (f may return an argument). */
+function ownValue(t: Tensor, mark: number): Tensor {
+  return new Tensor(t.value.id > mark ? t.value : t.value.clone());
+}
+
 /**
  * Evaluates f and its gradient with respect to the arguments in argnums. Temporaries are freed;
  * when f's result depends on tensors tracked outside (nesting, or closed-over parameters), the
- * gradient is itself recorded, so grad composes: grad(grad(f)), gradient penalties.
+ * gradient is itself recorded, so grad composes: grad(grad(f)), gradient penalties. The results
+ * then own the part of the graph made here (see adoptGraph).
  */
-function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unknown[]): { value: Tensor; grads: Tensor[] } {
+function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unknown[], keepValue: boolean): { value: Tensor | null; grads: Tensor[] } {
   const nums = normalizeArgnums(fn, argnums, args.length);
-  let value!: Tensor;
+  let value: Tensor | null = null;
   let grads!: Tensor[];
   tidy(() => {
+    const mark = tensorMark();
     const prepared = args.map((a, i) => (nums.includes(i) ? differentiable(fn, a, i) : { t: a as Tensor, fresh: false }));
     const xs = prepared.map((p) => p.t);
     const out = f(...xs);
@@ -80,9 +108,18 @@ function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unkno
     const fresh = new Set(prepared.filter((p) => p.fresh).map((p) => p.t));
     const createGraph = isGradEnabled() && reachesOuter([out], fresh);
     const gs = gradients(out, targets, { createGraph, retainGraph: createGraph });
-    grads = gs.map((g, k) => g ?? zerosLike(targets[k]));
-    value = createGraph ? out : new Tensor(out.value);
-    return createGraph ? [value, ...grads, ...graphValues([value, ...grads])] : [value, ...grads];
+    // The aliases made here are no one's leaves: a later backward through the results must not
+    // accumulate (and keep) a .grad on them.
+    for (const p of prepared) if (p.fresh) p.t.requiresGrad = false;
+    grads = gs.map((g, k) => (g ? (createGraph ? g : ownValue(g, mark)) : zerosLike(targets[k])));
+    if (!createGraph) {
+      if (keepValue) value = ownValue(out, mark);
+      return [...(value ? [value] : []), ...grads];
+    }
+    if (keepValue) value = out.value.id > mark ? out : ownValue(out, mark);
+    const results = value ? [value, ...grads] : grads;
+    adoptGraph(results, mark);
+    return results;
   });
   return { value, grads };
 }
@@ -90,8 +127,7 @@ function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unkno
 /** ∂f/∂(args[argnums]): one Tensor for a single argnum, an array for an array of them. */
 export function grad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => any {
   return (...args: Parameters<F>) => {
-    const { value, grads } = evalWithGrad('grad', f, argnums, args);
-    value.dispose();
+    const { grads } = evalWithGrad('grad', f, argnums, args, false);
     return typeof argnums === 'number' ? grads[0] : grads;
   };
 }
@@ -99,8 +135,8 @@ export function grad<F extends Fn>(f: F, argnums: number | number[] = 0): (...ar
 /** { value: f(args), grad } with grad shaped as grad() returns it. */
 export function valueAndGrad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => { value: Tensor; grad: any } {
   return (...args: Parameters<F>) => {
-    const { value, grads } = evalWithGrad('valueAndGrad', f, argnums, args);
-    return { value, grad: typeof argnums === 'number' ? grads[0] : grads };
+    const { value, grads } = evalWithGrad('valueAndGrad', f, argnums, args, true);
+    return { value: value!, grad: typeof argnums === 'number' ? grads[0] : grads };
   };
 }
 
@@ -112,42 +148,32 @@ export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotan
   let xs!: Tensor[];
   let out!: Tensor;
   let outer = false;
-  let made: Tensor[] = [];
+  let mark = 0;
   tidy(() => {
+    mark = tensorMark();
     const prepared = primals.map((p, i) => differentiable('vjp', p, i));
     xs = prepared.map((p) => p.t);
-    made = xs.filter((x, i) => !(primals[i] instanceof Tensor));
     out = f(...xs);
     if (!(out instanceof Tensor)) throw new TapegradError('vjp', `the function must return a Tensor, got ${describe(out)}`);
     outer = isGradEnabled() && reachesOuter([out], new Set(prepared.filter((p) => p.fresh).map((p) => p.t)));
-    return [...made, ...graphValues([out])];
+    return [...xs, ...graphValues([out])];
   });
+  // what this call made (the output, the graph, primals given as numbers): freed by dispose()
+  const made = () => graphValues([out, ...xs]).filter((v) => v.id > mark);
   return {
     out,
-    vjp: (ct) => {
-      const gs = gradients(out, xs, { seeds: [ct], createGraph: outer, retainGraph: true });
-      return gs.map((g, i) => g ?? zerosLike(xs[i]));
-    },
+    vjp: (ct) =>
+      tidy(() => {
+        const before = tensorMark();
+        const gs = gradients(out, xs, { seeds: [ct], createGraph: outer, retainGraph: true });
+        const res = gs.map((g, i) => (g ? (outer ? g : ownValue(g, before)) : zerosLike(xs[i])));
+        if (outer) adoptGraph(res, before);
+        return res;
+      }),
     dispose: () => {
-      for (const v of graphIntermediates([out])) v.dispose();
-      made.forEach((m) => m.dispose());
+      for (const v of made()) v.dispose();
     },
   };
-}
-
-/** The values of the non-leaf tensors of a graph (what dispose() of a vjp frees). */
-function graphIntermediates(roots: Tensor[]): tf.Tensor[] {
-  const out: tf.Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const stack = [...roots];
-  while (stack.length) {
-    const t = stack.pop()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    if (t.node || roots.includes(t)) out.push(t.value, ...t.owned);
-    if (t.node) stack.push(...t.node.inputs);
-  }
-  return out;
 }
 
 /**

@@ -3,8 +3,8 @@
 // full: every entry of every float input is perturbed with the fourth-order central stencil
 //   f'(x) ≈ [f(x−2h) − 8f(x−h) + 8f(x+h) − f(x+2h)] / 12h, a power-of-two step h scaled to |x|,
 //   and compared with the analytic Jacobian (one VJP per output entry).
-// fast: for each input, a random direction u and cotangent v: vᵀJu from one VJP against the same
-//   stencil along u — a handful of evaluations whatever the size (torch's fast_mode, JAX's check_vjp).
+// fast: for each input, a random direction u (entry e scaled to max(1, |xₑ|)) and cotangent v:
+//   vᵀJu from one VJP against the same stencil along u — a handful of evaluations whatever the size (torch's fast_mode, JAX's check_vjp).
 // Tolerance per comparison: atol + rtol·|numeric| + noise, where noise bounds the float32 rounding
 // of f amplified by the stencil (≈ 1.5·16·ε·|f| / h); the report states all three.
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,7 +13,7 @@ import { describe } from './op.js';
 import { gradients } from './tape.js';
 import { Tensor } from './tensor.js';
 import { tidy } from './memory.js';
-import { getBackend } from './backend.js';
+import { getBackend, floatPrecision } from './backend.js';
 
 export interface GradcheckOptions {
   mode?: 'full' | 'fast';
@@ -39,11 +39,11 @@ export interface GradcheckReport {
   backwards: number;
   comparisons: number;
   failures: number;
-  tolerances: { atol: number; rtol: number; step: number; noiseFactor: number };
+  /** The defaults follow the backend's float format (`precision`, `epsilon`): coarser for float16 WebGL. */
+  tolerances: { atol: number; rtol: number; step: number; noiseFactor: number; precision: 'float32' | 'float16'; epsilon: number };
   backend: string;
 }
 
-const EPS32 = 2 ** -23;
 const NOISE = 16; // f's own rounding, in units of ε·|f|, allowed for
 const STENCIL: [number, number][] = [
   [-2, 1 / 12],
@@ -100,9 +100,14 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
   const xs = checkInputs('gradcheck', f, inputs);
   const mode = opts.mode ?? 'full';
   if (mode !== 'full' && mode !== 'fast') throw new TapegradError('gradcheck', `mode must be 'full' or 'fast', got '${mode}'`);
-  const step = opts.step ?? 2 ** -5;
-  const atol = opts.atol ?? 1e-3;
-  const rtol = opts.rtol ?? 1e-2;
+  // WebGL may store tensors in float16 (floatPrecision): a larger step keeps the rounding of f
+  // below the stencil's signal, and the tolerances allow for gradients rounded to 11 bits.
+  const precision = floatPrecision();
+  const half = precision.name === 'float16';
+  const step = opts.step ?? (half ? 2 ** -2 : 2 ** -5);
+  const atol = opts.atol ?? (half ? 1e-2 : 1e-3);
+  const rtol = opts.rtol ?? (half ? 3e-2 : 1e-2);
+  const eps = precision.epsilon;
   const base = xs.map((x) => Float64Array.from(x.dataSync()));
   const shapes = xs.map((x) => x.shape);
   const floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
@@ -187,7 +192,7 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
           }
         }
         for (let j = 0; j < m; j++) {
-          const noise = (NOISE * EPS32 * STENCIL_ABS * fmax[j]) / h;
+          const noise = (NOISE * eps * STENCIL_ABS * fmax[j]) / h;
           compare(i, unravel(e, shapes[i]), m > 1 ? unravel(j, outShape) : null, rows[j][i][e], deriv[j], noise);
         }
       }
@@ -200,10 +205,12 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
       const grads = withGraph((out, args) => vjpData(out, args, v));
       for (const i of floats) {
         const x = base[i];
+        // u moves each entry by at most max(1, |xₑ|)·h, as the full mode's per-entry steps do: a
+        // step scaled to the largest entry would carry small entries across nearby kinks.
         const u = Float64Array.from({ length: x.length }, random.normal);
-        const umax = Math.max(...u.map(Math.abs), 1e-12);
-        u.forEach((_, e) => (u[e] /= umax));
-        const h = pow2(step * Math.max(1, ...x.map(Math.abs)));
+        const umax = u.reduce((a, b) => Math.max(a, Math.abs(b)), 1e-12);
+        u.forEach((_, e) => (u[e] *= Math.max(1, Math.abs(x[e])) / umax));
+        const h = pow2(step);
         let numeric = 0;
         let fmax = 0;
         for (const [c, w] of STENCIL) {
@@ -220,7 +227,7 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
         }
         let analytic = 0;
         for (let e = 0; e < x.length; e++) analytic += grads[i][e] * u[e];
-        compare(i, null, null, analytic, numeric, (NOISE * EPS32 * STENCIL_ABS * fmax) / h);
+        compare(i, null, null, analytic, numeric, (NOISE * eps * STENCIL_ABS * fmax) / h);
       }
     }
   }
@@ -235,7 +242,7 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
     backwards,
     comparisons,
     failures,
-    tolerances: { atol, rtol, step, noiseFactor: NOISE },
+    tolerances: { atol, rtol, step, noiseFactor: NOISE, precision: precision.name, epsilon: eps },
     backend: getBackend(),
   };
 }

@@ -6,6 +6,7 @@ import { Node, isGradEnabled } from './tape.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { broadcastShapes, unbroadcast } from './broadcast.js';
 import { toTensor } from './creation.js';
+import { anomaly, checkForward } from './anomaly.js';
 
 /** A gradient for one input, computed only if that input needs it. */
 export type Thunk = () => Tensor;
@@ -41,6 +42,7 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
       const shapes = inputs.map((x) => fmtShape(x.shape)).join(' and ');
       throw new TapegradError(rule.name, `${(e as Error).message} (inputs ${shapes})`);
     }
+    if (anomaly.enabled) checkForward(rule, inputs, value);
     const record = isGradEnabled() && inputs.some((x) => x.requiresGrad);
     return new Tensor(value, { node: record ? new Node(rule as OpRule<any>, inputs, attrs) : null });
   };

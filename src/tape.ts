@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import type { OpRule } from './op.js';
 import { Tensor } from './tensor.js';
-import { add, onesLike, toTensor } from './ops/index.js';
+import { add, onesLike, toTensor, reshape } from './ops/index.js';
+import { owning } from './op.js';
+import { anomaly, checkBackward, inAdjoint } from './anomaly.js';
 
 export interface BackwardOptions {
   /** Keep the graph (and what it saved) for another backward(). Defaults to createGraph. */
@@ -125,11 +127,16 @@ function sweep(roots: Tensor[], seeds: (Tensor | number | undefined)[], targets:
     if (s === undefined) g = onesLike(root);
     else {
       g = toTensor('backward', s);
-      if (g.shape.join() !== root.shape.join() && !(g.size === 1 && root.size === 1)) {
-        throw new TapegradError('backward', `the seed's shape ${fmtShape(g.shape)} differs from the output's ${fmtShape(root.shape)}`);
+      const mine = !(s instanceof Tensor); // a number, made into a tensor here
+      if ((g.shape.join() !== root.shape.join() && !(g.size === 1 && root.size === 1)) || g.dtype !== 'float32') {
+        if (mine) g.dispose();
+        throw new TapegradError('backward', `the seed (${g.dtype} ${fmtShape(g.shape)}) must be float32 with the output's shape ${fmtShape(root.shape)}`);
       }
-      if (s instanceof Tensor) userOwned.add(g);
-      if (g.size === 1 && root.size === 1 && g.rank !== root.rank) g = g.reshape(root.shape);
+      if (g.size === 1 && root.size === 1 && g.rank !== root.rank) {
+        const r = g.reshape(root.shape);
+        if (mine) g.dispose();
+        g = r;
+      } else if (!mine) userOwned.add(g);
     }
     accumulate(grads, root, g, createGraph, userOwned);
   });
@@ -156,17 +163,31 @@ function sweep(roots: Tensor[], seeds: (Tensor | number | undefined)[], targets:
   withGradMode(createGraph, run);
 
   if (!retainGraph) for (const t of order) if (wanted(t)) release(t.node!);
-  return targets ? targets.map((x) => grads.get(x) ?? null) : [];
+  if (!targets) return [];
+  // Hand out tensors that are the caller's alone: never a seed they passed in, never one twice.
+  const handed = new Set<Tensor>();
+  return targets.map((x) => {
+    let g = grads.get(x) ?? null;
+    if (g && (userOwned.has(g) || handed.has(g))) g = copy(g, createGraph);
+    if (g) handed.add(g);
+    return g;
+  });
+}
+
+/** A new handle on g's values; with createGraph, a recorded one (so it stays differentiable). */
+function copy(g: Tensor, createGraph: boolean): Tensor {
+  return createGraph ? withGradMode(true, () => reshape(g, g.shape)) : new Tensor(g.value.clone());
 }
 
 /** Calls one node's adjoint and adds each input's share into `grads`. */
 function propagate(t: Tensor, g: Tensor, grads: Map<Tensor, Tensor>, wanted: (t: Tensor) => boolean, createGraph: boolean, userOwned: Set<Tensor>): void {
   const node = t.node!;
   const { inputs, rule } = node;
-  const compute = (): (Tensor | null)[] => {
+  const adjoint = (): (Tensor | null)[] => {
     const thunks = rule.vjp(g, inputs, t, node.attrs);
     return inputs.map((x, i) => (wanted(x) && thunks[i] ? thunks[i]!() : null));
   };
+  const compute = anomaly.enabled ? () => inAdjoint(adjoint) : adjoint;
   let shares: (Tensor | null)[];
   try {
     if (createGraph) shares = compute();
@@ -193,6 +214,7 @@ function propagate(t: Tensor, g: Tensor, grads: Map<Tensor, Tensor>, wanted: (t:
     }
     throw e;
   }
+  if (anomaly.enabled) checkBackward(t, inputs, g, shares);
   shares.forEach((s, i) => {
     if (!s) return;
     const x = inputs[i];
@@ -218,15 +240,33 @@ function accumulate(grads: Map<Tensor, Tensor>, x: Tensor, g: Tensor, createGrap
   grads.set(x, sum);
 }
 
+/**
+ * Runs t's hooks on its gradient. A tensor a hook returns replaces the gradient and belongs to the
+ * tape from then on: without createGraph the hook runs in a tidy and its result is copied out, so
+ * that its temporaries are freed and a tensor the user still holds is never disposed here.
+ */
 function runHooks(t: Tensor, g: Tensor, grads: Map<Tensor, Tensor>, createGraph: boolean, userOwned: Set<Tensor>): Tensor {
   for (const hook of t.hooks) {
-    const replaced = hook(g);
-    if (replaced instanceof Tensor && replaced !== g) {
-      if (replaced.shape.join() !== g.shape.join()) {
-        throw new TapegradError('registerHook', `a hook returned shape ${fmtShape(replaced.shape)} for a gradient of shape ${fmtShape(g.shape)}`);
+    let replaced: Tensor | null = null;
+    const check = (r: unknown): r is Tensor => {
+      if (!(r instanceof Tensor) || r === g) return false;
+      if (r.shape.join() !== g.shape.join()) {
+        throw new TapegradError('registerHook', `a hook returned shape ${fmtShape(r.shape)} for a gradient of shape ${fmtShape(g.shape)}`);
       }
+      return true;
+    };
+    if (createGraph) {
+      const r = hook(g);
+      if (check(r)) replaced = r;
+    } else {
+      const kept = tf.tidy(() => {
+        const r = hook(g);
+        return check(r) ? r.value.clone() : null;
+      });
+      if (kept) replaced = new Tensor(kept);
+    }
+    if (replaced) {
       if (!createGraph && !userOwned.has(g)) g.dispose();
-      userOwned.add(replaced);
       g = replaced;
     }
   }
@@ -234,14 +274,20 @@ function runHooks(t: Tensor, g: Tensor, grads: Map<Tensor, Tensor>, createGraph:
   return g;
 }
 
-/** t.grad += g, kept beyond any tidy since t outlives it. `transfer`: g is ours to consume. */
+/**
+ * t.grad += g, kept beyond any tidy since t outlives it. `transfer`: g is ours to consume. With
+ * createGraph, g may also be another tensor's gradient (add's adjoint passes g on to both
+ * operands), so t gets its own recorded handle; an older t.grad is then owned by the sum.
+ */
 function keepGrad(t: Tensor, g: Tensor, createGraph: boolean, transfer: boolean): void {
-  if (!createGraph && !transfer) g = new Tensor(g.value.clone());
+  if (createGraph || !transfer) g = copy(g, createGraph);
   let next = g;
-  if (t.grad && !t.grad.isDisposed) {
-    next = add(t.grad, g);
-    if (!createGraph) {
-      t.grad.dispose();
+  const prev = t.grad;
+  if (prev && !prev.isDisposed) {
+    next = add(prev, g);
+    if (createGraph) owning(next, [prev, g]);
+    else {
+      prev.dispose();
       g.dispose();
     }
   }

@@ -3,7 +3,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, unary, binary, applyWithConstants, asTensor } from '../op.js';
 import { broadcastShapes, unbroadcast as unbroadcastTo } from '../broadcast.js';
-import { broadcastTo } from './shape.js';
 import { TapegradError } from '../errors.js';
 import { noGrad } from '../tape.js';
 import { Tensor, type TensorLike, type DType } from '../tensor.js';
@@ -46,7 +45,7 @@ export const tanh = unary('tanh', tf.tanh, (g, _x, y) => mul(g, sub(1, square(y)
 // d σ(x) = σ(x)(1 − σ(x)) dx
 export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, sub(1, y))));
 // d relu(x) = [x > 0] dx
-export const relu = unary('relu', tf.relu, (g, x) => where(greater(x, 0), g, 0));
+export const relu = unary('relu', tf.relu, (g, x) => mul(g, constantMask(() => tf.step(x.value))));
 // d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there
 export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))));
 // d ln(1+eˣ) = σ(x) dx
@@ -64,7 +63,7 @@ const leakyReluOp = defineOp<{ alpha: number }>({
   name: 'leakyRelu',
   forward: ([x], { alpha }) => tf.leakyRelu(x, alpha),
   // d leakyRelu(x) = [x > 0] dx + α [x ≤ 0] dx
-  vjp: (g, [x], _y, { alpha }) => [() => where(greater(x, 0), g, mul(g, alpha))],
+  vjp: (g, [x], _y, { alpha }) => [() => mul(g, constantMask(() => tf.add(tf.mul(tf.step(x.value), 1 - alpha), alpha)))],
 });
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   return leakyReluOp([asTensor('leakyRelu', x)], { alpha });
@@ -74,7 +73,7 @@ const clipOp = defineOp<{ lo: number; hi: number }>({
   name: 'clip',
   forward: ([x], { lo, hi }) => tf.clipByValue(x, lo, hi),
   // d clip(x) = [lo ≤ x ≤ hi] dx
-  vjp: (g, [x], _y, { lo, hi }) => [() => where(logicalAnd(greaterEqual(x, lo), lessEqual(x, hi)), g, 0)],
+  vjp: (g, [x], _y, { lo, hi }) => [() => mul(g, constantMask(() => tf.cast(tf.logicalAnd(tf.greaterEqual(x.value, lo), tf.lessEqual(x.value, hi)), 'float32')))],
 });
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new TapegradError('clip', `lo (${lo}) must not exceed hi (${hi})`);
@@ -102,28 +101,35 @@ export const maximum = binary('maximum', tf.maximum, (g, a, b) => mul(g, tieMask
 // d min(a,b) = [a < b] da + [a > b] db; ties split evenly
 export const minimum = binary('minimum', tf.minimum, (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))));
 
+/**
+ * A 0/1 (or other piecewise-constant) factor of a gradient, made from TF.js ops without recording:
+ * its own derivative is zero almost everywhere. A multiply by it is far cheaper than where() on
+ * wasm (tf.where with a broadcast scalar is ~30× slower than tf.mul there).
+ */
+function constantMask(make: () => tf.Tensor): Tensor {
+  return new Tensor(tf.tidy(make));
+}
+
 /** 1 where `win`, ½ where `tie`, else 0 — a constant of the gradient (no gradient through it). */
 function tieMask(win: Tensor, tie: Tensor): Tensor {
   return noGrad(() => add(cast(win, 'float32'), mul(cast(tie, 'float32'), 0.5)));
 }
 
 // ---- where(cond, a, b): a where cond holds, else b; all three broadcast together
-const whereOp = defineOp<void>({
+const whereOp = defineOp<{ shape: number[] }>({
   name: 'where',
-  forward: ([c, a, b]) => tf.where(c, a, b),
+  // operands are broadcast to the full shape first: tf.where with a broadcast scalar is slow on wasm
+  forward: ([c, a, b], { shape }) => tf.tidy(() => tf.where(fill(c, shape), fill(a, shape), fill(b, shape))),
   // d where(c, a, b) = [c] da + [¬c] db
   vjp: (g, [c, a, b]) => [null, () => unbroadcastTo(where(c, g, 0), a.shape), () => unbroadcastTo(where(c, 0, g), b.shape)],
 });
+const fill = (t: tf.Tensor, shape: number[]) => (t.shape.join() === shape.join() ? t : tf.broadcastTo(t, shape));
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const c = asTensor('where', cond, 'the condition');
   if (c.dtype !== 'bool') throw new TapegradError('where', `the condition must be a bool tensor, got ${c.dtype}`);
   const shapes = [c.shape, ...[a, b].filter((x): x is Tensor => x instanceof Tensor).map((x) => x.shape)];
-  const outShape = broadcastShapes('where', ...shapes);
-  // tf.where needs a and b to have the output's shape when c is smaller; broadcast them here.
-  return applyWithConstants(whereOp, 'where', [c, fit(a, outShape), fit(b, outShape)], undefined, a instanceof Tensor ? a : undefined);
-}
-function fit(x: TensorLike, shape: number[]): TensorLike {
-  return x instanceof Tensor && x.shape.join() !== shape.join() ? broadcastTo(x, shape) : x;
+  const shape = broadcastShapes('where', ...shapes);
+  return applyWithConstants(whereOp, 'where', [c, a, b], { shape }, a instanceof Tensor ? a : b instanceof Tensor ? b : undefined);
 }
 
 // ---- not differentiable: comparisons, logic, casts (results never require grad)

@@ -6,12 +6,17 @@ import { reduceRules } from './reduce.js';
 import { shapeRules } from './shape.js';
 import { matrixRules } from './matrix.js';
 import { nnRules } from './nn.js';
+import { convRules } from './conv.js';
+import { formsRules } from './forms.js';
+import { linalgRules } from '../linalg/index.js';
 
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './matrix.js';
 export * from './nn.js';
+export { conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions } from './conv.js';
+export * from './forms.js';
 export { zerosLike, onesLike, toTensor } from '../creation.js';
 
 /** Every differentiable primitive, by name. */
@@ -21,5 +26,8 @@ export const registry = {
   ...shapeRules,
   ...matrixRules,
   ...nnRules,
+  ...convRules,
+  ...formsRules,
+  ...linalgRules,
 } satisfies Record<string, OpRule<any>>;
 export type OpName = keyof typeof registry;

@@ -17,13 +17,34 @@ export interface MatmulAttrs {
 }
 const matmulOp = defineOp<MatmulAttrs>({
   name: 'matmul',
-  forward: ([a, b], { transposeA, transposeB }) => tf.matMul(a, b, transposeA, transposeB),
+  forward: ([a, b], { transposeA, transposeB }) => {
+    const [fa, fb] = fitBatches(a, b);
+    const c = tf.matMul(fa, fb, transposeA, transposeB);
+    if (fa !== a) fa.dispose();
+    if (fb !== b) fb.dispose();
+    return c;
+  },
   // C = op(A)·op(B): Ā = G Bᵀ and B̄ = Aᵀ G, rearranged for each transpose flag; batch axes summed back
   vjp: (g, [a, b], _c, { transposeA: tA, transposeB: tB }) => [
     () => unbroadcast(tA ? mm(b, g, tB, true) : mm(g, b, false, !tB), a.shape),
     () => unbroadcast(tB ? mm(g, a, true, tA) : mm(a, g, !tA, false), b.shape),
   ],
 });
+
+/**
+ * TF.js broadcasts batch axes only when an operand has one matrix or as many as the result; for
+ * others ([2,1] against [3]) it returns wrong values. Such operands are broadcast here first.
+ */
+function fitBatches(a: tf.Tensor, b: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const ba = a.shape.slice(0, -2);
+  const bb = b.shape.slice(0, -2);
+  if (ba.join() === bb.join()) return [a, b];
+  const batch = broadcastShapes('matmul', ba, bb);
+  const full = sizeOf(batch);
+  const fit = (t: tf.Tensor, tb: number[]) => (sizeOf(tb) === 1 || sizeOf(tb) === full ? t : tf.broadcastTo(t, [...batch, ...t.shape.slice(-2)]));
+  return [fit(a, ba), fit(b, bb)];
+}
+const sizeOf = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
 
 /** Swaps the last two axes. */
 export function matrixTranspose(x: Tensor): Tensor {
@@ -34,15 +55,28 @@ export function matrixTranspose(x: Tensor): Tensor {
 /**
  * op(A)·op(B) in the fastest form for the active backend. The wasm backend runs matmul with a
  * transpose flag 12–17× slower than a transpose followed by a plain matmul (FACTS.md), so there
- * the transposes are made explicit; other backends take the flags for free.
+ * the transposes are made explicit — choosing between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever
+ * moves fewer entries (for G·Hᵀ with a thin G, transposing G and the thin result beats
+ * transposing H). Other backends take the flags for free.
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
-  if ((transposeA || transposeB) && getBackend() === 'wasm') {
-    const at = transposeA ? matrixTranspose(a) : a;
-    const bt = transposeB ? matrixTranspose(b) : b;
-    return owning(matmulOp([at, bt], { transposeA: false, transposeB: false }), [at, bt].filter((t) => t !== a && t !== b));
+  if (!(transposeA || transposeB) || getBackend() !== 'wasm') return matmulOp([a, b], { transposeA, transposeB });
+  const outSize = (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) * a.shape[a.rank - (transposeA ? 1 : 2)] * b.shape[b.rank - (transposeB ? 2 : 1)];
+  const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0);
+  const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize;
+  const made: Tensor[] = [];
+  const explicit = (x: Tensor, t: boolean) => {
+    if (!t) return x;
+    const xt = matrixTranspose(x);
+    made.push(xt);
+    return xt;
+  };
+  if (direct <= flipped) {
+    return owning(matmulOp([explicit(a, transposeA), explicit(b, transposeB)], { transposeA: false, transposeB: false }), made);
   }
-  return matmulOp([a, b], { transposeA, transposeB });
+  const ct = matmulOp([explicit(b, !transposeB), explicit(a, !transposeA)], { transposeA: false, transposeB: false });
+  made.push(ct);
+  return owning(matrixTranspose(ct), made);
 }
 
 /** Matrix product with NumPy's rules: batch axes broadcast; a 1-D operand is a row (left) or column (right) vector. */

@@ -208,9 +208,11 @@ const scatterAddOp = defineOp<{ axis: number; size: number }>({
   name: 'scatterAdd',
   forward: ([g, idx], { axis, size }) =>
     tf.tidy(() => {
-      // move `axis` to the front, segment-sum over it, move it back
+      // move `axis` to the front, scatter-add its rows (scatterND sums repeated indices; the wasm
+      // backend has no UnsortedSegmentSum), move it back
       const perm = [axis, ...[...Array(g.rank).keys()].filter((i) => i !== axis)];
-      const summed = tf.unsortedSegmentSum(tf.transpose(g, perm), idx as tf.Tensor1D, size);
+      const front = tf.transpose(g, perm);
+      const summed = tf.scatterND(tf.reshape(idx, [-1, 1]), front, [size, ...front.shape.slice(1)]);
       return tf.transpose(summed, inversePerm(perm));
     }),
   // scatterAdd is linear and its adjoint is gather of the same rows

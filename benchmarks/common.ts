@@ -1,0 +1,86 @@
+// What the suites share: seeded data that every library receives identically, the jax-js device
+// beside each TF.js backend, and the check that two implementations computed the same gradient.
+import * as jax from '@jax-js/jax';
+import type { Check, Harness } from './harness.js';
+
+/** n normal samples from a seeded generator (mulberry32 + Box–Muller), scaled by `scale`. */
+export function normal(n: number, seed: number, scale = 1): Float32Array {
+  let a = seed >>> 0 || 1;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+/** A well-conditioned n×n matrix: I + 0.5·N(0,1)/√n (eigenvalues stay near 1, so det and inv are tame). */
+export function wellConditioned(n: number, seed: number): Float32Array {
+  const a = normal(n * n, seed, 0.5 / Math.sqrt(n));
+  for (let i = 0; i < n; i++) a[i * n + i] += 1;
+  return a;
+}
+
+/** jax-js's device that runs beside a TF.js backend: wasm beside wasm, webgpu/webgl beside theirs. */
+const JAX_DEVICE: Record<string, jax.Device | undefined> = { wasm: 'wasm', webgpu: 'webgpu', webgl: 'webgl' };
+const jaxReady = new Map<string, boolean>();
+
+/** Makes jax-js's device for `backend` the default and returns it, or null where it does not run. */
+export async function jaxDevice(backend: string, enabled = true): Promise<jax.Device | null> {
+  const dev = JAX_DEVICE[backend];
+  if (!enabled || !dev) return null;
+  if (!jaxReady.has(dev)) {
+    try {
+      jaxReady.set(dev, (await jax.init(dev)).includes(dev));
+    } catch {
+      jaxReady.set(dev, false); // e.g. webgpu in Node without navigator.gpu
+    }
+  }
+  if (!jaxReady.get(dev)) return null;
+  jax.defaultDevice(dev);
+  return dev;
+}
+
+/** A jax-js array holding `data` with `shape` on the current default device. */
+export function jaxArray(data: Float32Array, shape: number[]): jax.numpy.Array {
+  return jax.numpy.array(data).reshape(shape);
+}
+
+/** Largest |a − b| relative to the largest |b|: 0 when identical. */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let num = 0;
+  let den = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+/** Compares gradients (concatenated) of `impl` with tapegrad's; logs a warning when they differ. */
+export function checkAgree(h: Harness, suite: string, size: string, impl: string, got: ArrayLike<number>[], want: ArrayLike<number>[], tol = 2e-3): Check {
+  const flat = (xs: ArrayLike<number>[]) => Float64Array.from(xs.flatMap((x) => Array.from(x)));
+  const d = relDiff(flat(got), flat(want));
+  const c = { suite, size, impl, relDiff: d, ok: d <= tol };
+  h.checks.push(c);
+  if (!c.ok) h.log(`WARNING ${suite} ${size}: ${impl}'s gradient differs from tapegrad's (relative difference ${d.toExponential(2)})`);
+  return c;
+}
+
+/**
+ * Runs one jax-js measurement; if jax-js throws (a missing gradient rule, a recursion limit), says
+ * so on the progress stream and goes on, since one library's limit must not stop the comparison.
+ */
+export async function tryJax(h: Harness, suite: string, what: string, fn: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    h.skip(suite, `jax-js failed on ${what}: ${(e as Error).message.split('\n')[0]}`);
+    return false;
+  }
+}

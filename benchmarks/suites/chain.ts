@@ -1,0 +1,110 @@
+// chain: 1,000 chained elementwise ops (sin, then ×1.01, alternately) on a scalar and on a
+// 1,000-vector, summed. The arithmetic is trivial, so the times are each library's own overhead
+// per op: the tape's recording and reverse sweep for tapegrad (time / 1,000 = cost per op).
+import * as tf from '@tensorflow/tfjs';
+import * as jax from '@jax-js/jax';
+import * as tg from '../../src/index.js';
+import { type Harness, type Suite, finiteDifferences } from '../harness.js';
+import { normal, jaxDevice, jaxArray, checkAgree, tryJax } from '../common.js';
+
+const OPS = 1000;
+const np = jax.numpy;
+
+function tgChain(x: tg.Tensor): tg.Tensor {
+  let y = x;
+  for (let i = 0; i < OPS / 2; i++) y = y.sin().mul(1.01);
+  return y.sum();
+}
+function tfChain(x: tf.Tensor): tf.Scalar {
+  let y = x;
+  for (let i = 0; i < OPS / 2; i++) y = tf.mul(tf.sin(y), 1.01);
+  return tf.sum(y);
+}
+function jaxChain(x: jax.numpy.Array): jax.numpy.Array {
+  let y = x;
+  for (let i = 0; i < OPS / 2; i++) y = np.sin(y).mul(1.01);
+  return np.sum(y);
+}
+
+async function runCase(h: Harness, len: number): Promise<void> {
+  const size = len === 1 ? `scalar, ${OPS} ops` : `${len}-vector, ${OPS} ops`;
+  const shape = len === 1 ? [] : [len];
+  const data = normal(len, 21);
+
+  // ---- tapegrad
+  const x = tg.tensor(len === 1 ? data[0] : data, { shape });
+  const dx = tg.grad(tgChain);
+  const tgGrad = async () => {
+    const g = dx(x);
+    const out = (await g.data()) as Float32Array;
+    g.dispose();
+    return out;
+  };
+  const want = await tgGrad();
+  h.queue('tapegrad', 'forward', async () => {
+    const v = tg.noGrad(() => tg.tidy(() => tgChain(x)));
+    await v.data();
+    v.dispose();
+  });
+  h.queue('tapegrad', 'grad', async () => void (await tgGrad()));
+
+  // ---- TF.js: tf.grad
+  const tdx = tf.grad(tfChain);
+  const tfGrad = async () => {
+    const g = tdx(x.value);
+    const out = (await g.data()) as Float32Array;
+    g.dispose();
+    return out;
+  };
+  checkAgree(h, 'chain', size, 'tf.grad', [await tfGrad()], [want]);
+  h.queue('tf.grad', 'forward', async () => {
+    const v = tf.tidy(() => tfChain(x.value));
+    await v.data();
+    v.dispose();
+  });
+  h.queue('tf.grad', 'grad', async () => void (await tfGrad()));
+
+  // ---- jax-js: grad, and jit(grad), which compiles the chain once and fuses it
+  const dev = await jaxDevice(h.backend, h.opts.jax);
+  if (dev) {
+    const xj = len === 1 ? np.array(data[0]) : jaxArray(data, shape);
+    const g = jax.grad(jaxChain);
+    const gj = jax.jit(jax.grad(jaxChain));
+    const fj = jax.jit(jaxChain);
+    const grad = async (fn: typeof g) => (await fn(xj.ref).data()) as Float32Array;
+    const note = `jax-js device ${dev}`;
+    // Eager jax-js builds one lazy expression for the whole chain and may exceed the stack on it.
+    await tryJax(h, 'chain', `${size} (eager)`, async () => {
+      checkAgree(h, 'chain', size, 'jax-js', [await grad(g)], [want]);
+      h.queue('jax-js', 'forward', async () => void (await jaxChain(xj.ref).data()), { note });
+      h.queue('jax-js', 'grad', async () => void (await grad(g)), { note });
+    });
+    await tryJax(h, 'chain', `${size} (jit)`, async () => {
+      checkAgree(h, 'chain', size, 'jax-js jit', [await grad(gj)], [want]);
+      h.queue('jax-js jit', 'forward', async () => void (await fj(xj.ref).data()), { note });
+      h.queue('jax-js jit', 'grad', async () => void (await grad(gj)), { note });
+    });
+    fj.dispose();
+    gj.dispose();
+    xj.dispose();
+  } else h.skip('chain', `jax-js has no device beside '${h.backend}'`);
+
+  // ---- finite differences: 2 evaluations per entry
+  await finiteDifferences(h, 'chain', size, len, async (i, eps) => {
+    const w = data.slice();
+    w[i] += eps;
+    const v = tg.noGrad(() => tg.tidy(() => tgChain(tg.tensor(len === 1 ? w[0] : w, { shape }))));
+    await v.data();
+    v.dispose();
+  }, 4);
+  x.dispose();
+}
+
+export const chain: Suite = {
+  name: 'chain',
+  title: `${OPS} chained elementwise ops on a scalar and on a 1,000-vector: overhead per op`,
+  async run(h) {
+    await runCase(h, 1);
+    await runCase(h, 1000);
+  },
+};

@@ -1,0 +1,98 @@
+// matmul: the gradient of sum(tanh(A·B)) with respect to both n×n matrices — the forward is one
+// matmul, the gradient two more (Ā = G Bᵀ, B̄ = Aᵀ G), so a good gradient costs about 3× the forward.
+import * as tf from '@tensorflow/tfjs';
+import * as jax from '@jax-js/jax';
+import * as tg from '../../src/index.js';
+import { type Harness, type Suite, finiteDifferences } from '../harness.js';
+import { normal, jaxDevice, jaxArray, checkAgree } from '../common.js';
+
+const SIZES = { small: [128, 256], full: [128, 256, 512, 1024] };
+const np = jax.numpy;
+
+async function runSize(h: Harness, n: number): Promise<void> {
+  const size = `n=${n}`;
+  const a = normal(n * n, 11, 1 / Math.sqrt(n));
+  const b = normal(n * n, 12);
+
+  // ---- tapegrad (functional style: tg.grad over both arguments)
+  const A = tg.tensor(a, { shape: [n, n] });
+  const B = tg.tensor(b, { shape: [n, n] });
+  const f = (x: tg.Tensor, y: tg.Tensor) => tg.sum(tg.tanh(tg.matmul(x, y)));
+  const df = tg.grad(f, [0, 1]);
+  const tgGrads = async () => {
+    const gs = df(A, B) as tg.Tensor[];
+    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
+    tg.dispose(gs);
+    return out;
+  };
+  const want = await tgGrads();
+  h.queue('tapegrad', 'forward', async () => {
+    const v = tg.noGrad(() => tg.tidy(() => f(A, B)));
+    await v.data();
+    v.dispose();
+  });
+  h.queue('tapegrad', 'grad', async () => void (await tgGrads()));
+
+  // ---- TF.js: tf.grads on the same backend
+  const tff = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.tanh(tf.matMul(x, y)));
+  const tdf = tf.grads(tff);
+  const tfGrads = async () => {
+    const gs = tdf([A.value, B.value]);
+    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
+    tf.dispose(gs);
+    return out;
+  };
+  checkAgree(h, 'matmul', size, 'tf.grad', await tfGrads(), want);
+  h.queue('tf.grad', 'forward', async () => {
+    const v = tf.tidy(() => tff(A.value, B.value));
+    await v.data();
+    v.dispose();
+  });
+  h.queue('tf.grad', 'grad', async () => void (await tfGrads()));
+
+  // ---- jax-js: grad and jit(grad) with argnums [0, 1]
+  const dev = await jaxDevice(h.backend, h.opts.jax);
+  if (dev) {
+    const Aj = jaxArray(a, [n, n]);
+    const Bj = jaxArray(b, [n, n]);
+    const jf = (x: jax.numpy.Array, y: jax.numpy.Array) => np.sum(np.tanh(np.matmul(x, y)));
+    const g = jax.grad(jf, { argnums: [0, 1] });
+    const gj = jax.jit(jax.grad(jf, { argnums: [0, 1] }));
+    const fj = jax.jit(jf);
+    const grads = async (fn: typeof g) => (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
+    checkAgree(h, 'matmul', size, 'jax-js', await grads(g), want);
+    checkAgree(h, 'matmul', size, 'jax-js jit', await grads(gj), want);
+    const note = `jax-js device ${dev}`;
+    h.queue('jax-js', 'forward', async () => void (await jf(Aj.ref, Bj.ref).data()), { note });
+    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note });
+    h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note });
+    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note });
+    fj.dispose();
+    gj.dispose();
+    jax.tree.dispose([Aj, Bj]);
+  } else h.skip('matmul', `jax-js has no device beside '${h.backend}'`);
+
+  // ---- finite differences: 2 evaluations per entry of A and of B
+  await finiteDifferences(h, 'matmul', size, 2 * n * n, async (i, eps) => {
+    const onA = i < n * n;
+    const w = (onA ? a : b).slice();
+    w[onA ? i : i - n * n] += eps;
+    const v = tg.noGrad(() =>
+      tg.tidy(() => {
+        const P = tg.tensor(w, { shape: [n, n] });
+        return onA ? f(P, B) : f(A, P);
+      }),
+    );
+    await v.data();
+    v.dispose();
+  });
+  tg.dispose([A, B]);
+}
+
+export const matmul: Suite = {
+  name: 'matmul',
+  title: 'Gradient of sum(tanh(A·B)) with respect to A and B, n×n',
+  async run(h) {
+    for (const n of SIZES[h.size]) await runSize(h, n);
+  },
+};

@@ -1,0 +1,123 @@
+// Fused GPU kernels for what small-net training spends its dispatches on, and the calls that
+// use them where the active backend has them and the composed TF.js ops elsewhere.
+//
+// Registration is explicit: setBackend('webgl' | 'webgpu') calls registerFusedKernels(name).
+// cpu and wasm have no fused kernels: there an op costs no dispatch, and the composed form is as
+// fast. Every call below gives the same values either way (tested in test/browser/).
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from '../src/errors.js';
+import { ADAM_UPDATE, adamAttrs, adamUpdateWebGL, adamUpdateWebGPU, type AdamUpdateAttrs } from './adam-update.js';
+import { LEAKY_RELU_GRAD, RELU_GRAD, leakyReluGradKernels, reluGradKernels } from './relu-grad.js';
+import { SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU } from './softmax-cross-entropy.js';
+
+export type { AdamUpdateAttrs };
+
+/** The fused kernels, by the name of the call that uses them, and their TF.js kernel names. */
+export const FUSED_KERNELS = {
+  adamUpdate: ADAM_UPDATE,
+  reluGrad: RELU_GRAD,
+  leakyReluGrad: LEAKY_RELU_GRAD,
+  softmaxCrossEntropy: SOFTMAX_CROSS_ENTROPY,
+} as const;
+export type FusedName = keyof typeof FUSED_KERNELS;
+
+const CONFIGS: KernelConfig[] = [adamUpdateWebGL, adamUpdateWebGPU, ...reluGradKernels, ...leakyReluGradKernels, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU];
+
+/** Registers the fused kernels `backendName` has (none for cpu, wasm); returns their kernel names. */
+export function registerFusedKernels(backendName: string): string[] {
+  const mine = CONFIGS.filter((c) => c.backendName === backendName);
+  for (const c of mine) if (!tf.getKernel(c.kernelName, backendName)) tf.registerKernel(c);
+  return mine.map((c) => c.kernelName);
+}
+
+/** Whether `name` runs as one fused kernel on the backend (the active one by default). */
+export function hasFused(name: FusedName, backendName: string = tf.getBackend()): boolean {
+  return tf.getKernel(FUSED_KERNELS[name], backendName) !== undefined;
+}
+
+const run = (name: FusedName, inputs: Record<string, tf.Tensor>, attrs: object = {}) =>
+  tf.engine().runKernel(FUSED_KERNELS[name], inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as tf.Tensor[] | tf.Tensor;
+
+function checkSame(fn: string, tensors: Record<string, tf.Tensor>): void {
+  const entries = Object.entries(tensors);
+  const [n0, t0] = entries[0];
+  for (const [n, t] of entries) {
+    if (t.dtype !== 'float32') throw new TapegradError(fn, `${n} must be float32, got ${t.dtype}`);
+    if (!tf.util.arraysEqual(t.shape, t0.shape)) throw new TapegradError(fn, `${n} ${fmtShape(t.shape)} and ${n0} ${fmtShape(t0.shape)} differ in shape`);
+  }
+}
+
+// ---- Adam / AdamW
+
+/**
+ * One Adam (or AdamW, `decoupled`) step of one parameter: returns [param', m', v'] as new
+ * tensors (the inputs are left alone). PyTorch's formulas; `step` is t ≥ 1 after this update.
+ */
+export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  checkSame('adamUpdate', { param, grad, m, v });
+  if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
+  if (!hasFused('adamUpdate')) return adamUpdateComposed(param, grad, m, v, attrs);
+  return run('adamUpdate', { param, grad, m, v }, adamAttrs(attrs)) as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+/** adamUpdate in TF.js ops: what cpu and wasm run, and what the fused kernel is tested against. */
+export function adamUpdateComposed(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const g = !a.decoupled && a.weightDecay !== 0 ? tf.add(grad, tf.mul(param, a.weightDecay)) : grad;
+    const m1 = tf.add(tf.mul(m, a.beta1), tf.mul(g, 1 - a.beta1));
+    const v1 = tf.add(tf.mul(v, a.beta2), tf.mul(tf.square(g), 1 - a.beta2));
+    const mHat = tf.div(m1, 1 - a.beta1 ** a.step);
+    const vHat = tf.div(v1, 1 - a.beta2 ** a.step);
+    const decayed = a.decoupled && a.weightDecay !== 0 ? tf.mul(param, 1 - a.lr * a.weightDecay) : param;
+    const p1 = tf.sub(decayed, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), a.eps)), a.lr));
+    return [p1, m1, v1] as [tf.Tensor, tf.Tensor, tf.Tensor];
+  });
+}
+
+// ---- relu / leakyRelu backward
+
+/** dy·[x > 0]: the backward of relu. */
+export function reluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  checkSame('reluGrad', { dy, x });
+  return hasFused('reluGrad') ? (run('reluGrad', { dy, x }) as tf.Tensor) : reluGradComposed(dy, x);
+}
+export function reluGradComposed(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.where(tf.greater(x, 0), dy, tf.zerosLike(dy)));
+}
+
+/** dy·[x > 0] + α·dy·[x ≤ 0]: the backward of leakyRelu. */
+export function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  checkSame('leakyReluGrad', { dy, x });
+  return hasFused('leakyReluGrad') ? (run('leakyReluGrad', { dy, x }, { alpha }) as tf.Tensor) : leakyReluGradComposed(dy, x, alpha);
+}
+export function leakyReluGradComposed(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  return tf.tidy(() => tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha)));
+}
+
+// ---- softmax cross-entropy, forward and backward together
+
+/**
+ * Row losses of logits z [..., C] against target distributions t [..., C], and their gradient
+ * with respect to z: loss = (Σt)·logΣe^z − Σ t z (shape [...]), dlogits = softmax(z)·Σt − t.
+ */
+export function softmaxCrossEntropy(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
+  checkSame('softmaxCrossEntropy', { logits: z, targets: t });
+  if (z.rank < 1) throw new TapegradError('softmaxCrossEntropy', `logits must have a class axis, got shape ${fmtShape(z.shape)}`);
+  if (!hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyComposed(z, t);
+  const C = z.shape[z.rank - 1];
+  return tf.tidy(() => {
+    const [loss, dlogits] = run('softmaxCrossEntropy', { logits: tf.reshape(z, [-1, C]), targets: tf.reshape(t, [-1, C]) }) as tf.Tensor[];
+    return { loss: tf.reshape(loss, z.shape.slice(0, -1)), dlogits: tf.reshape(dlogits, z.shape) };
+  });
+}
+export function softmaxCrossEntropyComposed(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
+  return tf.tidy(() => {
+    const last = z.rank - 1;
+    const st = tf.sum(t, last, true);
+    const lse = tf.logSumExp(z, last, true);
+    const loss = tf.reshape(tf.sub(tf.mul(lse, st), tf.sum(tf.mul(t, z), last, true)), z.shape.slice(0, -1));
+    const dlogits = tf.sub(tf.mul(tf.exp(tf.sub(z, lse)), st), t);
+    return { loss, dlogits };
+  });
+}

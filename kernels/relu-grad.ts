@@ -1,0 +1,41 @@
+// TapegradReluGrad and TapegradLeakyReluGrad: the backward of relu and leakyRelu in one pass,
+// instead of a comparison, a mask and a select (plus a zeros constant).
+//
+// Inputs dy, x (same shape, float32). relu: dx = dy·[x > 0]. leakyRelu (attr alpha):
+// dx = dy·[x > 0] + α·dy·[x ≤ 0]. A NaN x gives the x ≤ 0 branch, as the composed form does.
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
+
+export const RELU_GRAD = 'TapegradReluGrad';
+export const LEAKY_RELU_GRAD = 'TapegradLeakyReluGrad';
+
+type Inputs = { dy: TensorInfo; x: TensorInfo };
+
+/** Both kernels run one program with the negative-side slope as a uniform (0 for relu). */
+function configs(kernelName: string, slope: (attrs: Record<string, unknown> | undefined) => number): KernelConfig[] {
+  return [
+    {
+      kernelName,
+      backendName: 'webgl',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, x } = inputs as unknown as Inputs;
+        const body = `float g = getDyAtOutCoords(); setOutput(getXAtOutCoords() > 0.0 ? g : alpha * g);`;
+        const program = glslProgram(dy.shape, ['dy', 'x'], ['alpha'], body);
+        return (backend as unknown as WebGLBackendLike).runWebGLProgram(program, [dy, x], 'float32', glslUniforms([slope(attrs)]));
+      },
+    },
+    {
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, x } = inputs as unknown as Inputs;
+        const body = `let g = dy[index]; setOutputAtIndex(index, select(uniforms.alpha * g, g, x[index] > 0.0));`;
+        const program = wgslProgram('tapegrad_relu_grad', dy.shape, ['dy', 'x'], ['alpha'], body);
+        return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [dy, x], 'float32', wgslUniforms([slope(attrs)]));
+      },
+    },
+  ];
+}
+
+export const reluGradKernels = configs(RELU_GRAD, () => 0);
+export const leakyReluGradKernels = configs(LEAKY_RELU_GRAD, (attrs) => attrs!.alpha as number);

@@ -1,0 +1,125 @@
+// LinalgTriangularSolve: X = op(T)⁻¹·B for triangular T [..., n, n] and B [..., n, k], where
+// op(T) is T or Tᵀ; the batch axes of T and B broadcast (NumPy's rules).
+//
+// Attributes: lower (T's triangle; the other is never read), transpose (solve Tᵀ·X = B),
+// unitDiagonal (T's diagonal is taken to be 1 and not read: the L of a packed LU).
+//
+// Algorithm: forward substitution when op(T) is lower (lower ≠ transpose), back substitution
+// otherwise, one right-hand column at a time; float64 accumulation in JavaScript. A zero on the
+// diagonal gives ±Inf/NaN, as LAPACK's trsm does; callers check singularity before solving.
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { JS_BACKENDS, broadcastBatches, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
+
+export const LINALG_TRIANGULAR_SOLVE = 'LinalgTriangularSolve';
+
+export interface TriangularSolveAttrs {
+  lower: boolean;
+  transpose: boolean;
+  unitDiagonal: boolean;
+}
+
+function attrsOf(attrs: unknown): TriangularSolveAttrs {
+  const a = (attrs ?? {}) as Partial<TriangularSolveAttrs>;
+  return { lower: a.lower ?? true, transpose: a.transpose ?? false, unitDiagonal: a.unitDiagonal ?? false };
+}
+
+/** Solves op(T)·X = B for one T (at t[tOff..]) and one B (at b[bOff..], n×k) into x[xOff..]. */
+export function triangularSolveInto(t: Float64Array, tOff: number, b: Float64Array, bOff: number, n: number, k: number, { lower, transpose, unitDiagonal }: TriangularSolveAttrs, x: Float64Array, xOff: number): void {
+  // op(T)[i][j] reads T[j][i] when transposed; op(T) is lower when exactly one of lower/transpose holds.
+  const at = transpose ? (i: number, j: number) => t[tOff + j * n + i] : (i: number, j: number) => t[tOff + i * n + j];
+  const forward = lower !== transpose;
+  for (let c = 0; c < k; c++) {
+    for (let s = 0; s < n; s++) {
+      const i = forward ? s : n - 1 - s;
+      let acc = b[bOff + i * k + c];
+      if (forward) for (let j = 0; j < i; j++) acc -= at(i, j) * x[xOff + j * k + c];
+      else for (let j = i + 1; j < n; j++) acc -= at(i, j) * x[xOff + j * k + c];
+      x[xOff + i * k + c] = unitDiagonal ? acc : acc / at(i, i);
+    }
+  }
+}
+
+function outShape(a: TensorInfo, b: TensorInfo, batch: number[]): { n: number; k: number; shape: number[] } {
+  const n = a.shape[a.shape.length - 1];
+  const k = b.shape[b.shape.length - 1];
+  return { n, k, shape: [...batch, n, k] };
+}
+
+const triangularSolveJs: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = inputs.a as TensorInfo;
+  const b = inputs.b as TensorInfo;
+  const { batch, aIndex, bIndex } = broadcastBatches(a.shape, b.shape);
+  const { n, k, shape } = outShape(a, b, batch);
+  const t = readF64(backend, a);
+  const bv = readF64(backend, b);
+  const x = new Float64Array(aIndex.length * n * k);
+  const opts = attrsOf(attrs);
+  for (let o = 0; o < aIndex.length; o++) triangularSolveInto(t, aIndex[o] * n * n, bv, bIndex[o] * n * k, n, k, opts, x, o * n * k);
+  return writeF32(backend, shape, x);
+};
+
+// webgpu: one invocation per (matrix, right-hand column). `idx` holds, for each output matrix, the
+// indices of the T and B matrices it reads (the batch broadcast, worked out on the CPU).
+const TRIANGULAR_SOLVE_WGSL = `
+fn tAt(base : i32, i : i32, j : i32) -> f32 {
+  let n = uniforms.n;
+  if (uniforms.isTransposed != 0) { return a[base + j * n + i]; }
+  return a[base + i * n + j];
+}
+
+fn main(index : i32) {
+  let n = uniforms.n;
+  let k = uniforms.k;
+  if (index >= uniforms.count) { return; }
+  let m = index / k;
+  let c = index - m * k;
+  let tBase = idx[2 * m] * n * n;
+  let bBase = idx[2 * m + 1] * n * k;
+  let xBase = m * n * k;
+  let forward = (uniforms.isLower != 0) != (uniforms.isTransposed != 0);
+  for (var s = 0; s < n; s++) {
+    var i = n - 1 - s;
+    if (forward) { i = s; }
+    var acc = b[bBase + i * k + c];
+    if (forward) {
+      for (var j = 0; j < i; j++) { acc = acc - tAt(tBase, i, j) * result[xBase + j * k + c]; }
+    } else {
+      for (var j = i + 1; j < n; j++) { acc = acc - tAt(tBase, i, j) * result[xBase + j * k + c]; }
+    }
+    if (uniforms.isUnitDiagonal == 0) { acc = acc / tAt(tBase, i, i); }
+    result[xBase + i * k + c] = acc;
+  }
+}
+`;
+
+const triangularSolveWebgpu: KernelFunc = ({ inputs, backend, attrs }) => {
+  const gpu = backend as WebGPUBackendLike;
+  const a = inputs.a as TensorInfo;
+  const b = inputs.b as TensorInfo;
+  const { batch, aIndex, bIndex } = broadcastBatches(a.shape, b.shape);
+  const { n, k, shape } = outShape(a, b, batch);
+  const pairs = new Int32Array(2 * aIndex.length);
+  aIndex.forEach((ia, o) => {
+    pairs[2 * o] = ia;
+    pairs[2 * o + 1] = bIndex[o];
+  });
+  const idx = gpu.makeTensorInfo([pairs.length], 'int32', pairs);
+  const { lower, transpose, unitDiagonal } = attrsOf(attrs);
+  const count = aIndex.length * k;
+  const program = perItemProgram(
+    'tapegradLinalgTriangularSolve',
+    shape,
+    count,
+    ['a', 'b', 'idx'],
+    'n : i32, k : i32, count : i32, isLower : i32, isTransposed : i32, isUnitDiagonal : i32,',
+    TRIANGULAR_SOLVE_WGSL,
+  );
+  const out = gpu.runWebGPUProgram(program, [a, b, idx], 'float32', [n, k, count, +lower, +transpose, +unitDiagonal].map((v) => ({ type: 'int32' as const, data: [v] })));
+  gpu.disposeData(idx.dataId);
+  return out;
+};
+
+export const triangularSolveConfigs: KernelConfig[] = [
+  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_TRIANGULAR_SOLVE, backendName, kernelFunc: triangularSolveJs })),
+  { kernelName: LINALG_TRIANGULAR_SOLVE, backendName: 'webgpu', kernelFunc: triangularSolveWebgpu },
+];

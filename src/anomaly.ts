@@ -1,0 +1,123 @@
+// Anomaly detection: when switched on, every op's forward result and every gradient an adjoint
+// produces is checked for NaN and ±Inf, and the first one found is reported with the op's name,
+// its input shapes and the ops that made its inputs. Off by default: the hooks in op.ts and
+// tape.ts are a single `if (anomaly.enabled)` each, so it costs nothing when off.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from './errors.js';
+import type { OpRule } from './op.js';
+import type { Tensor } from './tensor.js';
+
+/** The switch the hooks read, and whether a node's adjoint is running (its inner ops are not checked). */
+export const anomaly = { enabled: false, inAdjoint: 0 };
+
+/** Turns anomaly detection on or off for everything that follows (PyTorch's set_detect_anomaly). */
+export function setDetectAnomaly(on: boolean): void {
+  if (typeof on !== 'boolean') throw new TapegradError('setDetectAnomaly', `expected true or false, got ${typeof on}`);
+  anomaly.enabled = on;
+}
+
+/** Is anomaly detection on? */
+export function isAnomalyEnabled(): boolean {
+  return anomaly.enabled;
+}
+
+/**
+ * Runs fn with anomaly detection on and restores the previous setting afterwards; an async fn is
+ * awaited before restoring. The switch is global: other work interleaved with an async fn is
+ * checked too.
+ */
+export function detectAnomaly<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TapegradError('detectAnomaly', `expected a function, got ${fn === null ? 'null' : typeof fn}`);
+  const prev = anomaly.enabled;
+  anomaly.enabled = true;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    anomaly.enabled = prev;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      anomaly.enabled = prev;
+    }) as T;
+  }
+  anomaly.enabled = prev;
+  return result;
+}
+
+/** How many entries are NaN and how many ±Inf (0, 0 for integer and bool tensors). */
+function countBad(v: tf.Tensor): { nan: number; inf: number } {
+  if (v.dtype !== 'float32' || v.isDisposed) return { nan: 0, inf: 0 };
+  const [nan, notFinite] = tf.tidy(() => {
+    const n = tf.sum(tf.cast(tf.isNaN(v), 'int32'));
+    const bad = tf.sum(tf.cast(tf.logicalNot(tf.isFinite(v)), 'int32'));
+    return [n.dataSync()[0], bad.dataSync()[0]];
+  });
+  return { nan, inf: notFinite - nan };
+}
+
+function describeBad({ nan, inf }: { nan: number; inf: number }, size: number): string {
+  const parts = [nan ? `NaN (${nan} of ${size} entries)` : '', inf ? `Inf (${inf} of ${size} entries)` : ''].filter(Boolean);
+  return parts.join(' and ');
+}
+
+/** "log ← sub ← matmul": the ops that made x, following the first recorded input back `depth` levels. */
+export function provenance(x: Tensor, depth = 4): string {
+  const chain: string[] = [];
+  let t: Tensor | undefined = x;
+  while (t && chain.length < depth) {
+    if (!t.node) {
+      chain.push(t.requiresGrad ? `leaf ${fmtShape(t.shape)}` : `constant ${fmtShape(t.shape)}`);
+      return chain.join(' ← ');
+    }
+    chain.push(t.node.rule.name);
+    if (t.node.freed) return chain.join(' ← ') + ' ← (freed)';
+    t = t.node.inputs.find((i) => i.node) ?? t.node.inputs[0];
+  }
+  return chain.join(' ← ') + (t ? ' ← …' : '');
+}
+
+function inputsReport(inputs: Tensor[]): string {
+  return inputs.map((x, i) => `input ${i} ${fmtShape(x.shape)} ← ${provenance(x)}`).join('; ');
+}
+
+/** Throws if an op's forward result holds NaN or Inf. Ops run inside an adjoint are left to checkBackward. */
+export function checkForward(rule: OpRule<any>, inputs: Tensor[], value: tf.Tensor): void {
+  if (anomaly.inAdjoint > 0) return;
+  const bad = countBad(value);
+  if (!bad.nan && !bad.inf) return;
+  const shapes = inputs.map((x) => fmtShape(x.shape)).join(', ');
+  if (!inputs.some((x) => x.value === value)) value.dispose(); // the result never reaches the caller
+  throw new TapegradError(
+    rule.name,
+    `anomaly in the forward pass: the result ${fmtShape(value.shape)} holds ${describeBad(bad, value.size)}, from inputs of shape ${shapes}. Where the inputs came from: ${inputsReport(inputs)}`,
+  );
+}
+
+/** Runs an adjoint with the ops inside it unchecked: only the gradients it returns are checked. */
+export function inAdjoint<T>(fn: () => T): T {
+  anomaly.inAdjoint++;
+  try {
+    return fn();
+  } finally {
+    anomaly.inAdjoint--;
+  }
+}
+
+/** Throws if the gradient an adjoint gave for one of `out`'s inputs holds NaN or Inf. */
+export function checkBackward(out: Tensor, inputs: Tensor[], g: Tensor, shares: (Tensor | null)[]): void {
+  shares.forEach((s, i) => {
+    if (!s) return;
+    const bad = countBad(s.value);
+    if (!bad.nan && !bad.inf) return;
+    const rule = out.node!.rule;
+    const shapes = inputs.map((x) => fmtShape(x.shape)).join(', ');
+    const incoming = countBad(g.value);
+    const cause = incoming.nan || incoming.inf ? `the incoming gradient ${fmtShape(g.shape)} already held ${describeBad(incoming, g.size)}` : 'the incoming gradient was finite, so the adjoint itself made it';
+    throw new TapegradError(
+      rule.name,
+      `anomaly in the backward pass: the gradient for input ${i} ${fmtShape(s.shape)} holds ${describeBad(bad, s.size)} (${cause}); the op's inputs have shape ${shapes}. Where the inputs came from: ${inputsReport(inputs)}`,
+    );
+  });
+}

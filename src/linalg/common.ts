@@ -1,0 +1,152 @@
+// What the linear-algebra ops share: argument checks, the calls into the kernels (TF.js tensors in
+// and out, for forwards), the singularity test, and triangle masks for adjoints.
+import * as tf from '@tensorflow/tfjs-core';
+import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, type TriangularSolveAttrs } from '../../kernels/index.js';
+import { TapegradError, fmtShape } from '../errors.js';
+import { asTensor, owning } from '../op.js';
+import { broadcastShapes } from '../broadcast.js';
+import { Tensor } from '../tensor.js';
+import { mul } from '../ops/elementwise.js';
+import { reshape } from '../ops/shape.js';
+
+const EPS32 = 2 ** -23;
+
+// ---- argument checks
+
+/** The argument as a float32 tensor of square matrices [..., n, n] (n ≥ 1), or a clear error. */
+export function squareMatrix(fn: string, x: unknown, what = 'the input'): Tensor {
+  const a = asTensor(fn, x, what);
+  if (a.dtype !== 'float32') throw new TapegradError(fn, `${what} must be float32, got ${a.dtype}`);
+  if (a.rank < 2) throw new TapegradError(fn, `${what} must be a matrix or a batch of matrices [..., n, n], got shape ${fmtShape(a.shape)}`);
+  const [m, n] = a.shape.slice(-2);
+  if (m !== n) throw new TapegradError(fn, `${what} must be square, got ${m}×${n} (shape ${fmtShape(a.shape)})`);
+  if (n === 0) throw new TapegradError(fn, `${what} is an empty matrix (shape ${fmtShape(a.shape)})`);
+  return a;
+}
+
+/**
+ * Checks a right-hand side B against A [..., n, n]: B is [..., n, k] with batch axes that broadcast
+ * against A's, or a vector [n] (NumPy's rule: only a 1-D B is a vector).
+ */
+export function rightHandSide(fn: string, a: Tensor, x: unknown, what = 'B'): Tensor {
+  const b = asTensor(fn, x, what);
+  if (b.dtype !== 'float32') throw new TapegradError(fn, `${what} must be float32, got ${b.dtype}`);
+  const n = a.shape[a.rank - 1];
+  const rows = b.rank === 1 ? b.shape[0] : b.shape[b.rank - 2];
+  if (b.rank === 0 || rows !== n) {
+    throw new TapegradError(fn, `${what} must have ${n} rows to match the ${n}×${n} matrix, got shape ${fmtShape(b.shape)} (matrix ${fmtShape(a.shape)})`);
+  }
+  if (b.rank > 1) {
+    try {
+      broadcastShapes(fn, a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      throw new TapegradError(fn, `batch dimensions cannot be broadcast: matrix ${fmtShape(a.shape)} and ${what} ${fmtShape(b.shape)}`);
+    }
+  }
+  return b;
+}
+
+/**
+ * Applies a matrix op to a right-hand side: B [..., n, k] as is, a vector [n] as the column [n, 1]
+ * (the result then drops that axis). The reshapes are owned by the result; freed if the op throws.
+ */
+export function onColumns(b: Tensor, op: (b: Tensor) => Tensor): Tensor {
+  if (b.rank > 1) return op(b);
+  const col = reshape(b, [b.shape[0], 1]);
+  let x: Tensor;
+  try {
+    x = op(col);
+  } catch (e) {
+    col.dispose();
+    throw e;
+  }
+  return owning(reshape(x, x.shape.slice(0, -1)), [col, x]);
+}
+
+// ---- kernels, on TF.js tensors (forwards only)
+
+/** LU with partial pivoting: the packed factors [..., n, n] and the permutation [..., n] (float32 indices). */
+export function luFactor(a: tf.Tensor): { lu: tf.Tensor; perm: tf.Tensor } {
+  const n = a.shape[a.rank - 1];
+  const packed = tf.engine().runKernel(LINALG_LU, { x: a }, {}) as tf.Tensor;
+  const begin = Array(a.rank).fill(0);
+  const lu = tf.slice(packed, begin, [...a.shape.slice(0, -1), n]);
+  const perm = tf.reshape(tf.slice(packed, [...begin.slice(0, -1), n], [...a.shape.slice(0, -1), 1]), a.shape.slice(0, -1));
+  packed.dispose();
+  return { lu, perm };
+}
+
+export function choleskyFactor(a: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(LINALG_CHOLESKY, { x: a }, {}) as tf.Tensor;
+}
+
+export function triangularSolveKernel(t: tf.Tensor, b: tf.Tensor, attrs: TriangularSolveAttrs): tf.Tensor {
+  return tf.engine().runKernel(LINALG_TRIANGULAR_SOLVE, { a: t, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** The diagonal of each matrix of [..., n, n]. */
+export function diagPart(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sum(tf.mul(x, tf.eye(x.shape[x.rank - 1])), -1));
+}
+
+/** The permutation matrix P with P[i, perm[i]] = 1, so that (P·A)[i] = A[perm[i]]. */
+export function permutationMatrix(perm: tf.Tensor): tf.Tensor {
+  const n = perm.shape[perm.rank - 1];
+  // equal(perm[i], j) rather than tf.oneHot, which refuses depth 1 (a 1×1 matrix)
+  return tf.tidy(() => tf.cast(tf.equal(tf.expandDims(tf.cast(perm, 'int32'), -1), tf.range(0, n, 1, 'int32')), 'float32'));
+}
+
+/** The sign (±1) of each permutation: (−1)^(number of inversions i < j with perm[i] > perm[j]). */
+export function permutationSign(perm: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const n = perm.shape[perm.rank - 1];
+    const inverted = tf.cast(tf.greater(tf.expandDims(perm, -1), tf.expandDims(perm, -2)), 'float32');
+    const count = tf.sum(tf.mul(inverted, triangleMaskTf(n, 'strictUpper')), [-2, -1]);
+    return tf.sub(1, tf.mul(2, tf.mod(count, 2)));
+  });
+}
+
+/**
+ * Throws "matrix is singular" if a pivot of the LU of `a` is zero or tiny: |u_kk| ≤ n·ε·max|a_ij|,
+ * where float32 rounding alone could have made it nonzero. Reads 2 numbers per matrix.
+ */
+export function assertNonsingular(fn: string, a: tf.Tensor, lu: tf.Tensor): void {
+  const n = a.shape[a.rank - 1];
+  const [pivots, scale] = tf.tidy(() => [tf.min(tf.abs(diagPart(lu)), -1), tf.max(tf.abs(a), [-2, -1])]);
+  const p = pivots.dataSync();
+  const s = scale.dataSync();
+  pivots.dispose();
+  scale.dispose();
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] <= n * EPS32 * s[i]) {
+      const where = p.length > 1 || a.rank > 2 ? ` (matrix ${i} of the batch ${fmtShape(a.shape.slice(0, -2))})` : '';
+      throw new TapegradError(fn, `matrix is singular${where}: its smallest LU pivot is ${p[i]} while its largest entry is ${s[i]}, shape ${fmtShape(a.shape)}`);
+    }
+  }
+}
+
+// ---- triangle masks
+
+export type Triangle = 'lower' | 'strictLower' | 'upper' | 'strictUpper';
+
+function triangleValues(n: number, kind: Triangle): Float32Array {
+  const m = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const keep = kind === 'lower' ? j <= i : kind === 'strictLower' ? j < i : kind === 'upper' ? j >= i : j > i;
+      m[i * n + j] = keep ? 1 : 0;
+    }
+  }
+  return m;
+}
+
+export function triangleMaskTf(n: number, kind: Triangle): tf.Tensor {
+  return tf.tensor2d(triangleValues(n, kind), [n, n]);
+}
+
+/** x with everything outside the given triangle of its last two axes set to 0 (differentiable). */
+export function triangle(x: Tensor, kind: Triangle): Tensor {
+  const n = x.shape[x.rank - 1];
+  const mask = new Tensor(triangleMaskTf(n, kind));
+  return owning(mul(x, mask), [mask]);
+}

@@ -1,0 +1,67 @@
+// Convolution and pooling layers, NHWC like TF.js: inputs are [batch, height, width, channels].
+import { TapegradError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor.js';
+import { asTensor, owning } from '../op.js';
+import { add } from '../ops/elementwise.js';
+import { conv2d, maxPool2d, avgPool2d, type Pool2dOptions } from '../ops/conv.js';
+import { Module } from './module.js';
+import { defaultUniform, initializers, type InitName } from './init.js';
+import { positiveInts, seedPlus, checkInit } from './layers.js';
+
+type Pair = [number, number];
+export interface Conv2dLayerOptions {
+  stride?: number | Pair;
+  padding?: 'valid' | 'same' | number | Pair;
+  bias?: boolean;
+  /** Seed of the initial filter (the bias uses seed + 1). */
+  seed?: number;
+  /** Filter initialiser; default PyTorch's U(−1/√fanIn, 1/√fanIn), fanIn = inChannels·kh·kw. */
+  init?: InitName;
+}
+
+/** 2-D convolution: x [N, H, W, inChannels] → [N, H', W', outChannels]; the filter is [kh, kw, in, out]. */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly kernelSize: Pair;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | Pair, readonly opts: Conv2dLayerOptions = {}) {
+    super();
+    this.kernelSize = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    positiveInts('Conv2d', { inChannels, outChannels, kernelHeight: this.kernelSize[0], kernelWidth: this.kernelSize[1] });
+    const shape = [...this.kernelSize, inChannels, outChannels];
+    const fanIn = inChannels * this.kernelSize[0] * this.kernelSize[1];
+    this.weight = this.registerParameter('weight', opts.init ? initializers[checkInit('Conv2d', opts.init)](shape, { seed: opts.seed }) : defaultUniform(shape, fanIn, opts.seed));
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', defaultUniform([outChannels], fanIn, seedPlus(opts.seed, 1)));
+  }
+  override describe(): string {
+    return `Conv2d(${this.inChannels}→${this.outChannels}, ${this.kernelSize.join('×')})`;
+  }
+  forward(x: Tensor): Tensor {
+    const t = asTensor(this.describe(), x, 'the input');
+    if (t.rank !== 4 || t.shape[3] !== this.inChannels) {
+      throw new TapegradError(this.describe(), `expected input of shape [N, H, W, ${this.inChannels}] (NHWC), got ${fmtShape(t.shape)}`);
+    }
+    const y = conv2d(t, this.weight, { stride: this.opts.stride, padding: this.opts.padding });
+    return this.bias ? owning(add(y, this.bias), [y]) : y;
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly opts: Pool2dOptions) {
+    super();
+    if (!opts || opts.kernelSize === undefined) throw new TapegradError('MaxPool2d', 'kernelSize is required');
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.opts);
+  }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly opts: Pool2dOptions) {
+    super();
+    if (!opts || opts.kernelSize === undefined) throw new TapegradError('AvgPool2d', 'kernelSize is required');
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.opts);
+  }
+}

@@ -1,0 +1,7 @@
+// tg.nn: modules, initialisers and losses for building and training neural nets.
+export { Module, type StateDict } from './module.js';
+export { Linear, Sequential, MLP, Flatten, Dropout, LayerNorm, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, Softmax, type LinearOptions, type MLPOptions, type ActivationName } from './layers.js';
+export { Conv2d, MaxPool2d, AvgPool2d, type Conv2dLayerOptions } from './conv.js';
+export { huberLoss, binaryCrossEntropyWithLogits, crossEntropy, mseLoss, l1Loss, type CrossEntropyOptions, type Reduction } from './losses.js';
+export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
+export * as init from './init.js';

@@ -1,0 +1,61 @@
+// Weight initialisers (seeded). Fans follow tapegrad's layouts: a Linear weight is [in, out], a
+// Conv2d filter [kh, kw, in, out]; so fanIn = shape[-2]·receptive field, fanOut = shape[-1]·receptive
+// field, where the receptive field is the product of the leading axes.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor.js';
+
+export interface InitOptions {
+  /** Seed of the draw; the same seed gives the same values. */
+  seed?: number;
+  /** Scale factor: 1 for linear/sigmoid layers, √2 for ReLU (the default of the He initialisers). */
+  gain?: number;
+}
+/** A function that makes an initial value of a given shape. */
+export type Initializer = (shape: number[], seed?: number) => Tensor;
+
+export function fans(shape: number[]): { fanIn: number; fanOut: number } {
+  if (shape.length < 2) throw new TapegradError('init', `fans need a weight of rank ≥ 2, got shape ${fmtShape(shape)}`);
+  const rf = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return { fanIn: shape[shape.length - 2] * rf, fanOut: shape[shape.length - 1] * rf };
+}
+
+export function uniform(shape: number[], limit: number, seed?: number): Tensor {
+  return new Tensor(tf.randomUniform(shape, -limit, limit, 'float32', seed));
+}
+export function normal(shape: number[], std: number, seed?: number): Tensor {
+  return new Tensor(tf.randomNormal(shape, 0, std, 'float32', seed));
+}
+
+/** Glorot/Xavier uniform: U(−a, a) with a = gain·√(6 / (fanIn + fanOut)). */
+export function glorotUniform(shape: number[], o: InitOptions = {}): Tensor {
+  const { fanIn, fanOut } = fans(shape);
+  return uniform(shape, (o.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut)), o.seed);
+}
+/** Glorot/Xavier normal: N(0, σ²) with σ = gain·√(2 / (fanIn + fanOut)). */
+export function glorotNormal(shape: number[], o: InitOptions = {}): Tensor {
+  const { fanIn, fanOut } = fans(shape);
+  return normal(shape, (o.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut)), o.seed);
+}
+/** He/Kaiming uniform (fan-in): U(−a, a) with a = gain·√(3 / fanIn), gain √2 by default (ReLU). */
+export function heUniform(shape: number[], o: InitOptions = {}): Tensor {
+  return uniform(shape, (o.gain ?? Math.SQRT2) * Math.sqrt(3 / fans(shape).fanIn), o.seed);
+}
+/** He/Kaiming normal (fan-in): N(0, σ²) with σ = gain / √fanIn, gain √2 by default (ReLU). */
+export function heNormal(shape: number[], o: InitOptions = {}): Tensor {
+  return normal(shape, (o.gain ?? Math.SQRT2) / Math.sqrt(fans(shape).fanIn), o.seed);
+}
+/** PyTorch's default for Linear and Conv2d weights and biases: U(−1/√fanIn, 1/√fanIn). */
+export function defaultUniform(shape: number[], fanIn: number, seed?: number): Tensor {
+  return uniform(shape, 1 / Math.sqrt(fanIn), seed);
+}
+
+// PyTorch's names
+export const xavierUniform = glorotUniform;
+export const xavierNormal = glorotNormal;
+export const kaimingUniform = heUniform;
+export const kaimingNormal = heNormal;
+
+/** An initialiser by name, for layer options: init: 'heNormal' etc. */
+export const initializers = { glorotUniform, glorotNormal, heUniform, heNormal, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal };
+export type InitName = keyof typeof initializers;

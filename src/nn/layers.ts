@@ -1,0 +1,223 @@
+// Layers: Linear, Sequential, MLP, Flatten, Dropout, LayerNorm, and activations as modules.
+// A layer's forward composes tapegrad ops; the intermediates it makes are owned by its output
+// (owning()), so disposing the output frees them, as for any composite op.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor.js';
+import { asTensor, owning } from '../op.js';
+import { add, sub, mul, relu, tanh, sigmoid, gelu, leakyRelu, rsqrt, square } from '../ops/elementwise.js';
+import { mean } from '../ops/reduce.js';
+import { reshape } from '../ops/shape.js';
+import { matmul } from '../ops/matrix.js';
+import { softmax } from '../ops/nn.js';
+import { Module } from './module.js';
+import { defaultUniform, initializers, type InitName } from './init.js';
+
+export interface LinearOptions {
+  bias?: boolean;
+  /** Seed of the initial weights (the bias uses seed + 1). */
+  seed?: number;
+  /** Weight initialiser; default PyTorch's U(−1/√in, 1/√in) for weight and bias. */
+  init?: InitName;
+}
+
+/**
+ * y = x·W + b, with W of shape [in, out] (the transpose of PyTorch's [out, in]: x·W needs no
+ * transposed matmul, which the wasm backend runs 12–17× slower). x is [..., in].
+ */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    positiveInts('Linear', { inFeatures, outFeatures });
+    const shape = [inFeatures, outFeatures];
+    this.weight = this.registerParameter('weight', opts.init ? initializers[checkInit('Linear', opts.init)](shape, { seed: opts.seed }) : defaultUniform(shape, inFeatures, opts.seed));
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', opts.init ? new Tensor(tf.zeros([outFeatures])) : defaultUniform([outFeatures], inFeatures, seedPlus(opts.seed, 1)));
+  }
+  override describe(): string {
+    return `Linear(${this.inFeatures}→${this.outFeatures})`;
+  }
+  forward(x: Tensor): Tensor {
+    const t = asTensor(this.describe(), x, 'the input');
+    if (t.rank < 1 || t.shape[t.rank - 1] !== this.inFeatures) {
+      throw new TapegradError(this.describe(), `expected input of shape [..., ${this.inFeatures}], got ${fmtShape(t.shape)}`);
+    }
+    const xw = t.rank === 2 ? matmul(t, this.weight) : reshape(matmul(reshape(t, [-1, this.inFeatures]), this.weight), [...t.shape.slice(0, -1), this.outFeatures]);
+    return this.bias ? owning(add(xw, this.bias), [xw]) : xw;
+  }
+}
+
+/** Applies its modules in order. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    layers.forEach((m, i) => this.registerModule(String(i), m));
+    this.layers = layers;
+  }
+  forward(x: Tensor): Tensor {
+    const made: Tensor[] = [];
+    let h = x;
+    for (const m of this.layers) {
+      h = m.forward(h);
+      made.push(h);
+    }
+    return owning(h, [...new Set(made)].filter((t) => t !== h && t !== x));
+  }
+}
+
+export type ActivationName = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'leakyRelu';
+export interface MLPOptions {
+  activation?: ActivationName;
+  bias?: boolean;
+  /** Seed of the initial weights; layer i uses seed + 2i. */
+  seed?: number;
+  init?: InitName;
+}
+
+/** A multilayer perceptron: Linear layers of the given sizes with an activation between them (none after the last). */
+export class MLP extends Sequential {
+  constructor(readonly sizes: number[], opts: MLPOptions = {}) {
+    if (!Array.isArray(sizes) || sizes.length < 2) throw new TapegradError('MLP', `sizes must list at least an input and an output width, got ${JSON.stringify(sizes)}`);
+    const act = opts.activation ?? 'relu';
+    if (!(act in activations)) throw new TapegradError('MLP', `unknown activation '${act}' (${Object.keys(activations).join(', ')})`);
+    const layers: Module[] = [];
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      if (i > 0) layers.push(new activations[act]());
+      layers.push(new Linear(sizes[i], sizes[i + 1], { bias: opts.bias, init: opts.init, seed: seedPlus(opts.seed, 2 * i) }));
+    }
+    super(...layers);
+  }
+  override describe(): string {
+    return `MLP([${this.sizes.join(', ')}])`;
+  }
+}
+
+/** Flattens every axis from startDim on: [N, H, W, C] → [N, H·W·C] by default. */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    const t = asTensor('Flatten', x, 'the input');
+    if (t.rank < this.startDim) throw new TapegradError('Flatten', `startDim ${this.startDim} needs rank ≥ ${this.startDim}, got ${fmtShape(t.shape)}`);
+    return reshape(t, [...t.shape.slice(0, this.startDim), -1]);
+  }
+}
+
+/**
+ * Zeroes each entry with probability p in training and scales the rest by 1/(1−p); the identity in
+ * eval mode. Seeded: the k-th call uses seed + k, so a run is reproducible.
+ */
+export class Dropout extends Module {
+  private calls = 0;
+  constructor(readonly p = 0.5, readonly opts: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new TapegradError('Dropout', `p must be in [0, 1), got ${p}`);
+  }
+  override describe(): string {
+    return `Dropout(p=${this.p})`;
+  }
+  forward(x: Tensor): Tensor {
+    const t = asTensor('Dropout', x, 'the input');
+    if (!this.training || this.p === 0) return t;
+    const seed = this.opts.seed === undefined ? undefined : this.opts.seed + this.calls;
+    this.calls++;
+    const mask = new Tensor(tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(t.shape, 0, 1, 'float32', seed), this.p), 'float32'), 1 - this.p)));
+    return owning(mul(t, mask), [mask]);
+  }
+}
+
+/** Normalises over the trailing `normalizedShape` axes, then scales and shifts (learned, per entry). */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly eps: number;
+  constructor(normalizedShape: number | number[], opts: { eps?: number; elementwiseAffine?: boolean } = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape.forEach((d) => positiveInts('LayerNorm', { normalizedShape: d }));
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.elementwiseAffine ?? true;
+    this.weight = affine ? this.registerParameter('weight', tf.ones(this.normalizedShape)) : null;
+    this.bias = affine ? this.registerParameter('bias', tf.zeros(this.normalizedShape)) : null;
+  }
+  override describe(): string {
+    return `LayerNorm(${fmtShape(this.normalizedShape)})`;
+  }
+  forward(x: Tensor): Tensor {
+    const t = asTensor(this.describe(), x, 'the input');
+    const k = this.normalizedShape.length;
+    if (t.rank < k || t.shape.slice(-k).join() !== this.normalizedShape.join()) {
+      throw new TapegradError(this.describe(), `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)}`);
+    }
+    const axis = [...Array(k).keys()].map((i) => t.rank - k + i);
+    // y = (x − μ) / √(σ² + ε) · γ + β, with the biased variance (as PyTorch)
+    const mu = mean(t, { axis, keepDims: true });
+    const d = sub(t, mu);
+    const d2 = square(d);
+    const v = mean(d2, { axis, keepDims: true });
+    const ve = add(v, this.eps);
+    const r = rsqrt(ve);
+    const n = mul(d, r);
+    if (!this.weight || !this.bias) return owning(n, [mu, d, d2, v, ve, r]);
+    const s = mul(n, this.weight);
+    return owning(add(s, this.bias), [mu, d, d2, v, ve, r, n, s]);
+  }
+}
+
+// ---- activations as modules
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return tanh(x);
+  }
+}
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+}
+export class GELU extends Module {
+  forward(x: Tensor): Tensor {
+    return gelu(x);
+  }
+}
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.negativeSlope);
+  }
+}
+export class Softmax extends Module {
+  constructor(readonly axis = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return softmax(x, this.axis);
+  }
+}
+
+const activations: Record<ActivationName, new () => Module> = { relu: ReLU, tanh: Tanh, sigmoid: Sigmoid, gelu: GELU, leakyRelu: LeakyReLU };
+
+// ---- helpers shared by the layers
+export function positiveInts(layer: string, values: Record<string, number>): void {
+  for (const [k, v] of Object.entries(values)) {
+    if (!Number.isInteger(v) || v < 1) throw new TapegradError(layer, `${k} must be a positive integer, got ${v}`);
+  }
+}
+export function seedPlus(seed: number | undefined, k: number): number | undefined {
+  return seed === undefined ? undefined : seed + k;
+}
+export function checkInit(layer: string, name: string): InitName {
+  if (!(name in initializers)) throw new TapegradError(layer, `unknown init '${name}' (${Object.keys(initializers).join(', ')})`);
+  return name as InitName;
+}

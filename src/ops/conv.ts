@@ -1,0 +1,265 @@
+// 2-D convolution and pooling, NHWC like TF.js: images are [batch, height, width, channels] and
+// conv filters are [kernelHeight, kernelWidth, inChannels, outChannels].
+//
+// The adjoints use TF.js's backprop kernels, each wrapped as a tapegrad op of its own
+// (conv2dBackpropInput, conv2dBackpropFilter, avgPool2dBackprop) whose adjoint is again one of these
+// ops, so a backward recorded with createGraph can be differentiated again. maxPool2d's adjoint is a
+// scatterAdd at the argmaxes (see there), which is differentiable too.
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp, asTensor, owning, type Op } from '../op.js';
+import { TapegradError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor.js';
+import { pad as padOp, reshape, scatterAdd } from './shape.js';
+import { mul } from './elementwise.js';
+
+type Pad = 'valid' | 'same';
+type Pair = [number, number];
+interface ConvAttrs {
+  strides: Pair;
+  pad: Pad;
+}
+interface PoolAttrs extends ConvAttrs {
+  filterSize: Pair;
+}
+
+// ---- convolution: y = B(x, w), bilinear in the image x and the filter w.
+// BI(dy, w) = ∂⟨dy, B(x, w)⟩/∂x and BF(x, dy) = ∂⟨dy, B(x, w)⟩/∂w are its two adjoints; all three
+// are bilinear, and each one's adjoints are the other two.
+
+const conv2dOp = defineOp<ConvAttrs>({
+  name: 'conv2d',
+  forward: ([x, w], { strides, pad }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad),
+  // x̄ = BI(g, w), w̄ = BF(x, g)
+  vjp: (g, [x, w], _y, a) => [() => conv2dBackpropInput(g, w, x.shape, a), () => conv2dBackpropFilter(x, g, w.shape, a)],
+});
+
+const conv2dBackpropInputOp = defineOp<ConvAttrs & { xShape: number[] }>({
+  name: 'conv2dBackpropInput',
+  forward: ([dy, w], { xShape, strides, pad }) => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, xShape as [number, number, number, number], strides, pad),
+  // ⟨ḡ, BI(dy, w)⟩ = ⟨dy, B(ḡ, w)⟩: d̄y = B(ḡ, w), w̄ = BF(ḡ, dy)
+  vjp: (g, [dy, w], _y, a) => [() => conv2dOp([g, w], convAttrs(a)), () => conv2dBackpropFilter(g, dy, w.shape, a)],
+});
+
+const conv2dBackpropFilterOp = defineOp<ConvAttrs & { wShape: number[] }>({
+  name: 'conv2dBackpropFilter',
+  forward: ([x, dy], { wShape, strides, pad }) => backpropFilterKernel(x, dy, wShape, strides, pad),
+  // ⟨ḡ, BF(x, dy)⟩ = ⟨dy, B(x, ḡ)⟩: x̄ = BI(dy, ḡ), d̄y = B(x, ḡ)
+  vjp: (g, [x, dy], _y, a) => [() => conv2dBackpropInput(dy, g, x.shape, a), () => conv2dOp([x, g], convAttrs(a))],
+});
+
+const convAttrs = ({ strides, pad }: ConvAttrs): ConvAttrs => ({ strides, pad });
+function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: number[], a: ConvAttrs): Tensor {
+  return conv2dBackpropInputOp([dy, w], { ...convAttrs(a), xShape });
+}
+function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: number[], a: ConvAttrs): Tensor {
+  return conv2dBackpropFilterOp([x, dy], { ...convAttrs(a), wShape });
+}
+
+/**
+ * TF.js's Conv2DBackpropFilter kernel. The wasm backend lacks it (and its Conv3DBackpropFilterV2 is
+ * wrong for strides > 1), so there the same sum runs as a forward convolution:
+ * w̄[a,b,c,o] = Σ_{n,i,j} xₚ[n, s·i+a, s·j+b, c] dy[n,i,j,o] is a 'valid' convolution of xₚ (x padded,
+ * batch and channel axes swapped) with dy (as a [Ho, Wo, N, Cout] filter) dilated by the stride.
+ */
+function backpropFilterKernel(x: tf.Tensor, dy: tf.Tensor, wShape: number[], strides: Pair, pad: Pad): tf.Tensor {
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
+  }
+  return tf.tidy(() => {
+    const [kh, kw] = wShape;
+    const [ph, pw] = [padding(pad, x.shape[1]!, kh, strides[0]), padding(pad, x.shape[2]!, kw, strides[1])];
+    const xp = tf.transpose(tf.pad(x, [[0, 0], ph, pw, [0, 0]]), [3, 1, 2, 0]); // [Cin, H', W', N]
+    const f = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]
+    const full = tf.conv2d(xp as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid', 'NHWC', strides); // [Cin, ≥kh, ≥kw, Cout]
+    return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
+  });
+}
+
+/** TF's padding [before, after] along one axis of length n for a window k and stride s. */
+function padding(pad: Pad, n: number, k: number, s: number): [number, number] {
+  if (pad === 'valid') return [0, 0];
+  const total = Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+export interface Conv2dOptions {
+  /** One number for both axes, or [strideH, strideW]. Default 1. */
+  stride?: number | Pair;
+  /** 'valid' (none, the default), 'same' (output size ⌈in/stride⌉), or zeros on each side: n or [padH, padW]. */
+  padding?: Pad | number | Pair;
+}
+
+/**
+ * 2-D convolution (cross-correlation, as in PyTorch and TF.js) of images x [N, H, W, Cin] with a
+ * filter w [kh, kw, Cin, Cout]; the result is [N, H', W', Cout].
+ */
+export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const t = asTensor('conv2d', x, 'the input');
+  const f = asTensor('conv2d', w, 'the filter');
+  if (t.rank !== 4) throw new TapegradError('conv2d', `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(t.shape)}`);
+  if (f.rank !== 4) throw new TapegradError('conv2d', `the filter must be [kh, kw, inChannels, outChannels], got shape ${fmtShape(f.shape)}`);
+  if (t.shape[3] !== f.shape[2]) {
+    throw new TapegradError('conv2d', `the input has ${t.shape[3]} channels but the filter expects ${f.shape[2]}: input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)}`);
+  }
+  const strides = pair('conv2d', 'stride', opts.stride ?? 1, 1);
+  const padding = opts.padding ?? 'valid';
+  if (padding === 'valid' || padding === 'same') {
+    checkFits('conv2d', t.shape, f.shape.slice(0, 2) as Pair, padding);
+    return conv2dOp([t, f], { strides, pad: padding });
+  }
+  // Explicit zero padding is a pad op before a 'valid' convolution (its adjoint slices it off).
+  const [ph, pw] = pair('conv2d', 'padding', padding, 0);
+  const padded = padOp(t, [[0, 0], [ph, ph], [pw, pw], [0, 0]]);
+  try {
+    checkFits('conv2d', padded.shape, f.shape.slice(0, 2) as Pair, 'valid');
+  } catch (e) {
+    padded.dispose();
+    throw e;
+  }
+  return owning(conv2dOp([padded, f], { strides, pad: 'valid' }), [padded]);
+}
+
+// ---- pooling
+
+const maxPool2dOp = defineOp<PoolAttrs>({
+  name: 'maxPool2d',
+  forward: ([x], { filterSize, strides, pad }) => tf.maxPool(x as tf.Tensor4D, filterSize, strides, pad),
+  // x̄ = g added at each window's argmax (the first maximum, as PyTorch). Written as scatterAdd,
+  // whose adjoint (gather) gives second order; TF.js's MaxPoolGrad and maxPoolWithArgmax give wrong
+  // results on the wasm backend (4.22), so the argmax is found with portable ops.
+  vjp: (g, [x], y, a) => [
+    () => {
+      const idx = new Tensor(argmaxIndices(x.value, y.value, a));
+      const flat = reshape(g, [-1]);
+      const summed = scatterAdd(flat, idx, 0, x.size);
+      return owning(reshape(summed, x.shape), [idx, flat, summed]);
+    },
+  ],
+});
+
+/**
+ * For each output of a max pool, the flat index into x of its window's first maximum: a pass over
+ * the kh·kw window offsets, each a strided slice of x (padded with −∞) compared with y.
+ */
+function argmaxIndices(x: tf.Tensor, y: tf.Tensor, { filterSize: [kh, kw], strides: [sh, sw], pad }: PoolAttrs): tf.Tensor {
+  return tf.tidy(() => {
+    const [N, H, W, C] = x.shape as number[];
+    const [, Ho, Wo] = y.shape as number[];
+    const ph = padding(pad, H, kh, sh);
+    const pw = padding(pad, W, kw, sw);
+    const xp = tf.pad(x, [[0, 0], ph, pw, [0, 0]], -Infinity);
+    // flat index of window (n, i, j, c)'s top-left corner: ((n·H + i·sh − ph)·W + j·sw − pw)·C + c
+    const term = (n: number, step: number, shift: number, axis: number) => {
+      const shape = [1, 1, 1, 1];
+      shape[axis] = n;
+      const int = (v: number) => tf.scalar(v, 'int32');
+      return tf.reshape(tf.add(tf.mul(tf.range(0, n, 1, 'int32'), int(step)), int(shift)), shape);
+    };
+    const corner = tf.addN([term(N, H * W * C, 0, 0), term(Ho, sh * W * C, -ph[0] * W * C, 1), term(Wo, sw * C, -pw[0] * C, 2), term(C, 1, 0, 3)].map((t) => tf.broadcastTo(t, y.shape)));
+    let idx = tf.zeros(y.shape, 'int32');
+    let found = tf.zeros(y.shape, 'bool');
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const win = tf.stridedSlice(xp, [0, a, b, 0], [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]);
+        const hit = tf.logicalAnd(tf.equal(win, y), tf.logicalNot(found));
+        idx = tf.where(hit, tf.add(corner, tf.scalar((a * W + b) * C, 'int32')), idx);
+        found = tf.logicalOr(found, hit);
+      }
+    }
+    return tf.reshape(idx, [-1]);
+  });
+}
+
+const avgPool2dOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
+  name: 'avgPool2d',
+  forward: ([x], { filterSize, strides, pad }) => tf.avgPool(x as tf.Tensor4D, filterSize, strides, pad),
+  // avgPool is linear, A x; x̄ = Aᵀ g (TF.js's AvgPoolGrad)
+  vjp: (g, [x], _y, a) => [() => avgPool2dBackpropOp([g, x], a)],
+});
+
+const avgPool2dBackpropOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
+  name: 'avgPool2dBackprop',
+  // x is read for its shape only
+  forward: ([dy, x], { filterSize, strides, pad }) => tf.engine().runKernel('AvgPoolGrad', { dy, input: x }, { filterSize, strides, pad }) as tf.Tensor,
+  // Aᵀ dy is linear in dy: d̄y = A ḡ; it does not depend on x's values
+  vjp: (g, _inputs, _y, a) => [() => avgPool2dOp([g], a), null],
+});
+
+export interface Pool2dOptions {
+  /** Window size: n or [kh, kw]. */
+  kernelSize: number | Pair;
+  /** Default: the kernel size (non-overlapping windows), as PyTorch. */
+  stride?: number | Pair;
+  /** 'valid' (default) or 'same'. */
+  padding?: Pad;
+}
+
+function poolAttrs(fn: string, x: Tensor, opts: Pool2dOptions): PoolAttrs {
+  if (x.rank !== 4) throw new TapegradError(fn, `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(x.shape)}`);
+  if (opts === undefined || opts.kernelSize === undefined) throw new TapegradError(fn, 'kernelSize is required');
+  const filterSize = pair(fn, 'kernelSize', opts.kernelSize, 1);
+  const strides = pair(fn, 'stride', opts.stride ?? filterSize, 1);
+  const pad = opts.padding ?? 'valid';
+  if (pad !== 'valid' && pad !== 'same') throw new TapegradError(fn, `padding must be 'valid' or 'same', got ${JSON.stringify(pad)}`);
+  checkFits(fn, x.shape, filterSize, pad);
+  return { filterSize, strides, pad };
+}
+
+/** The maximum over each kernelSize window of x [N, H, W, C], per channel. */
+export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  const t = asTensor('maxPool2d', x);
+  return maxPool2dOp([t], poolAttrs('maxPool2d', t, opts));
+}
+
+/**
+ * The mean over each kernelSize window of x [N, H, W, C]. With 'same' padding, as tf.avgPool, a
+ * border window averages its real entries only (PyTorch's count_include_pad: false).
+ */
+export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  const t = asTensor('avgPool2d', x);
+  const a = poolAttrs('avgPool2d', t, opts);
+  const ph = padding(a.pad, t.shape[1], a.filterSize[0], a.strides[0]);
+  const pw = padding(a.pad, t.shape[2], a.filterSize[1], a.strides[1]);
+  if (ph[0] + ph[1] + pw[0] + pw[1] === 0) return avgPool2dOp([t], { ...a, pad: 'valid' });
+  // TF.js's AvgPoolGrad divides border windows by the full window size, unlike its forward: so pad
+  // with zeros, average over full windows, and rescale by (window size / real entries), a constant.
+  const padded = padOp(t, [[0, 0], ph, pw, [0, 0]]);
+  const mean = avgPool2dOp([padded], { ...a, pad: 'valid' });
+  const scale = new Tensor(tf.tidy(() => tf.div(1, tf.avgPool(tf.pad(tf.ones([1, t.shape[1], t.shape[2], 1]), [[0, 0], ph, pw, [0, 0]]) as tf.Tensor4D, a.filterSize, a.strides, 'valid'))));
+  return owning(mul(mean, scale), [padded, mean, scale]);
+}
+
+/** The backprop ops, for the gradcheck suite (their adjoints are what second order runs through). */
+export const convInternals = {
+  conv2dBackpropInput: (dy: Tensor, w: Tensor, xShape: number[], o: { stride?: number; padding?: Pad } = {}) =>
+    conv2dBackpropInput(dy, w, xShape, { strides: pair('conv2dBackpropInput', 'stride', o.stride ?? 1, 1), pad: o.padding ?? 'valid' }),
+  conv2dBackpropFilter: (x: Tensor, dy: Tensor, wShape: number[], o: { stride?: number; padding?: Pad } = {}) =>
+    conv2dBackpropFilter(x, dy, wShape, { strides: pair('conv2dBackpropFilter', 'stride', o.stride ?? 1, 1), pad: o.padding ?? 'valid' }),
+  avgPool2dBackprop: (dy: Tensor, x: Tensor, opts: Pool2dOptions) => avgPool2dBackpropOp([dy, x], poolAttrs('avgPool2dBackprop', x, opts)),
+};
+
+// ---- argument checks
+
+function pair(fn: string, what: string, v: number | Pair, min: number): Pair {
+  const p: Pair = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : [NaN, NaN];
+  if (!p.every((n) => Number.isInteger(n) && n >= min)) {
+    throw new TapegradError(fn, `${what} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+/** A 'valid' window must fit inside the image. */
+function checkFits(fn: string, xShape: number[], k: Pair, pad: Pad): void {
+  if (pad === 'valid' && (k[0] > xShape[1] || k[1] > xShape[2])) {
+    throw new TapegradError(fn, `a ${k[0]}×${k[1]} window does not fit in a ${xShape[1]}×${xShape[2]} image (input ${fmtShape(xShape)}) without padding`);
+  }
+}
+
+export const convRules = {
+  conv2d: conv2dOp.rule,
+  conv2dBackpropInput: conv2dBackpropInputOp.rule,
+  conv2dBackpropFilter: conv2dBackpropFilterOp.rule,
+  maxPool2d: maxPool2dOp.rule,
+  avgPool2d: avgPool2dOp.rule,
+  avgPool2dBackprop: avgPool2dBackpropOp.rule,
+};

@@ -1,0 +1,58 @@
+// Learning-rate schedules: a schedule maps the optimizer's step count t (0 for the first step) to a
+// learning rate. They compose: LinearWarmup wraps any schedule (or a constant).
+import { TapegradError } from '../errors.js';
+
+export interface Schedule {
+  /** The learning rate for step t (t = 0, 1, 2, …). */
+  at(t: number): number;
+}
+/** What an optimizer's lr option accepts: a constant or a schedule. */
+export type LR = number | Schedule;
+
+export function lrAt(lr: LR, t: number): number {
+  return typeof lr === 'number' ? lr : lr.at(t);
+}
+
+export function checkLR(fn: string, lr: unknown): LR {
+  if (typeof lr === 'number' && Number.isFinite(lr) && lr >= 0) return lr;
+  if (lr !== null && typeof lr === 'object' && typeof (lr as Schedule).at === 'function') return lr as Schedule;
+  throw new TapegradError(fn, `lr must be a non-negative number or a schedule, got ${String(lr)}`);
+}
+
+/** lr·γ^⌊t / stepSize⌋ (PyTorch's StepLR). */
+export class StepLR implements Schedule {
+  constructor(readonly lr: LR, readonly opts: { stepSize: number; gamma?: number }) {
+    if (!(Number.isInteger(opts?.stepSize) && opts.stepSize > 0)) throw new TapegradError('StepLR', `stepSize must be a positive integer, got ${opts?.stepSize}`);
+    checkLR('StepLR', lr);
+  }
+  at(t: number): number {
+    return lrAt(this.lr, t) * (this.opts.gamma ?? 0.1) ** Math.floor(t / this.opts.stepSize);
+  }
+}
+
+/** Cosine from lr down to etaMin over tMax steps, then etaMin (PyTorch's CosineAnnealingLR, without restarts). */
+export class CosineAnnealing implements Schedule {
+  constructor(readonly lr: LR, readonly opts: { tMax: number; etaMin?: number }) {
+    if (!(Number.isInteger(opts?.tMax) && opts.tMax > 0)) throw new TapegradError('CosineAnnealing', `tMax must be a positive integer, got ${opts?.tMax}`);
+    checkLR('CosineAnnealing', lr);
+  }
+  at(t: number): number {
+    const lo = this.opts.etaMin ?? 0;
+    const s = Math.min(t, this.opts.tMax) / this.opts.tMax;
+    return lo + ((lrAt(this.lr, t) - lo) * (1 + Math.cos(Math.PI * s))) / 2;
+  }
+}
+
+/** Scales the wrapped schedule from startFactor (default 0, but step 0 gets 1/warmupSteps) up to 1 over warmupSteps steps. */
+export class LinearWarmup implements Schedule {
+  constructor(readonly lr: LR, readonly opts: { warmupSteps: number; startFactor?: number }) {
+    if (!(Number.isInteger(opts?.warmupSteps) && opts.warmupSteps > 0)) throw new TapegradError('LinearWarmup', `warmupSteps must be a positive integer, got ${opts?.warmupSteps}`);
+    checkLR('LinearWarmup', lr);
+  }
+  at(t: number): number {
+    const { warmupSteps: w, startFactor } = this.opts;
+    // with no startFactor the first step already moves: factors 1/w, 2/w, …, 1
+    const f = t >= w ? 1 : startFactor === undefined ? (t + 1) / w : startFactor + ((1 - startFactor) * t) / w;
+    return lrAt(this.lr, t) * f;
+  }
+}

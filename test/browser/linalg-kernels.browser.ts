@@ -1,0 +1,127 @@
+// The linear-algebra kernels on the page's backend (webgpu: the WGSL programs of kernels/;
+// webgl: the JavaScript implementation on read-back data), against the float64 JavaScript
+// algorithms of the same kernels, batched and unbatched; then the ops built on them.
+//
+// `run(tg)` does every check and returns one result per kernel and layout (usable from any page);
+// the uvu suite below runs it and asserts, for test/browser/run.ts.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as TG from '../../src/index.js';
+import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE } from '../../kernels/index.js';
+import { luFactorInto } from '../../kernels/lu.js';
+import { choleskyInto } from '../../kernels/cholesky.js';
+import { triangularSolveInto } from '../../kernels/triangular-solve.js';
+import { wellConditioned, permuted, spd } from '../op-cases-linalg.js';
+
+export interface KernelCheck {
+  kernel: string;
+  layout: string;
+  backend: string;
+  /** max |got − want| / max |want| */
+  maxRelError: number;
+  ok: boolean;
+}
+
+/** float32 on the GPU against float64: a few hundred ulps of the largest entry. */
+const TOL = 2e-4;
+
+function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  return got.length === want.length ? err / scale : Infinity;
+}
+
+/** Every kernel, on the active backend, against its float64 reference. */
+export function run(tg: typeof TG): KernelCheck[] {
+  const backend = tg.getBackend();
+  const results: KernelCheck[] = [];
+  const push = (kernel: string, layout: string, e: number) => results.push({ kernel, layout, backend, maxRelError: e, ok: e <= TOL });
+  const layouts: [number[], number][] = [
+    [[], 3],
+    [[], 8],
+    [[5], 4],
+    [[2, 3], 6],
+    [[70], 3], // more matrices than one workgroup of 64 invocations
+  ];
+  for (const [batch, n] of layouts) {
+    const layout = `[${[...batch, n, n]}]`;
+    const count = batch.reduce((a, b) => a * b, 1);
+    // LU, on a matrix whose pivoting swaps rows
+    const a = permuted(batch, n, n + 7);
+    const lu = tf.engine().runKernel(LINALG_LU, { x: a.value }, {}) as tf.Tensor;
+    const av = Float64Array.from(a.dataSync());
+    const wantLu = new Float64Array(count * n * (n + 1));
+    for (let b = 0; b < count; b++) luFactorInto(av, b * n * n, n, wantLu, b * n * (n + 1));
+    push('LinalgLu', layout, relError(lu.dataSync(), wantLu));
+    // Cholesky
+    const s = spd(batch, n, n + 8);
+    const l = tf.engine().runKernel(LINALG_CHOLESKY, { x: s.value }, {}) as tf.Tensor;
+    const sv = Float64Array.from(s.dataSync());
+    const wantL = new Float64Array(sv.length);
+    for (let b = 0; b < count; b++) choleskyInto(sv, b * n * n, n, wantL);
+    push('LinalgCholesky', layout, relError(l.dataSync(), wantL));
+    // Triangular solve, every flag combination, B broadcast over T's batch
+    const t = wellConditioned(batch, n, n + 9);
+    const rhs = tg.randn([n, 2], { seed: n });
+    const tv = Float64Array.from(t.dataSync());
+    const bv = Float64Array.from(rhs.dataSync());
+    for (const lower of [true, false]) {
+      for (const transpose of [false, true]) {
+        for (const unitDiagonal of [false, true]) {
+          const attrs = { lower, transpose, unitDiagonal };
+          const x = tf.engine().runKernel(LINALG_TRIANGULAR_SOLVE, { a: t.value, b: rhs.value }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+          const want = new Float64Array(count * n * 2);
+          for (let b = 0; b < count; b++) triangularSolveInto(tv, b * n * n, bv, 0, n, 2, attrs, want, b * n * 2);
+          push('LinalgTriangularSolve', `${layout} ${JSON.stringify(attrs)}`, relError(x.dataSync(), want));
+          x.dispose();
+        }
+      }
+    }
+    tf.dispose([lu, l]);
+    tg.dispose([a, s, t, rhs]);
+  }
+  // A matrix that is not positive definite comes out all NaN; an exactly singular one keeps a zero pivot.
+  const bad = tf.tensor3d([4, 2, 2, 3, 1, 2, 2, 1], [2, 2, 2]);
+  const lBad = tf.engine().runKernel(LINALG_CHOLESKY, { x: bad }, {}) as tf.Tensor;
+  const v = lBad.dataSync();
+  const nanOk = v.slice(0, 4).every(Number.isFinite) && v.slice(4).every(Number.isNaN);
+  results.push({ kernel: 'LinalgCholesky', layout: 'not positive definite → NaN', backend, maxRelError: nanOk ? 0 : Infinity, ok: nanOk });
+  tf.dispose([bad, lBad]);
+  return results;
+}
+
+const s = suite('linalg kernels on the page backend');
+s('each kernel agrees with its float64 reference, batched and unbatched', () => {
+  // Imported lazily so that `run` stays usable with any copy of tapegrad passed in.
+  return import('../../src/index.js').then((tg) => {
+    const before = tg.memory().numTensors;
+    const results = run(tg);
+    console.log("DEBUG " + JSON.stringify(results.map((r) => [r.kernel, r.layout, r.maxRelError])));
+    console.log(`[tapegrad] linalg kernels on ${tg.getBackend()}: worst ${Math.max(...results.map((r) => r.maxRelError)).toExponential(2)} relative`);
+    for (const r of results) assert.ok(r.ok, `${r.kernel} ${r.layout} on ${r.backend}: ${r.maxRelError}`);
+    assert.is(tg.memory().numTensors, before, 'no tensor left behind');
+  });
+});
+s('the ops on the page backend: inv(A)·A = I, solve, det, cholesky', () => {
+  return import('../../src/index.js').then((tg) =>
+    tg.tidy(() => {
+      const a = wellConditioned([4], 5, 1);
+      const i = tg.linalg.inv(a);
+      const eye = tg.eye(5).broadcastTo([4, 5, 5]);
+      assert.ok(relError(i.matmul(a).dataSync(), eye.dataSync()) < 1e-4, 'inv(A)·A = I');
+      const b = tg.randn([4, 5, 2], { seed: 2 });
+      const x = tg.linalg.solve(a, b);
+      assert.ok(relError(a.matmul(x).dataSync(), b.dataSync()) < 1e-4, 'A·solve(A, B) = B');
+      const p = spd([3], 4, 3);
+      const l = tg.linalg.cholesky(p);
+      assert.ok(relError(l.matmul(tg.matrixTranspose(l)).dataSync(), p.dataSync()) < 1e-4, 'L·Lᵀ = A');
+      assert.equal(Array.from(tg.linalg.det(tg.tensor([[[1, 2], [2, 4]], [[2, 0], [0, 3]]])).dataSync()), [0, 6]);
+    }),
+  );
+});
+s.run();

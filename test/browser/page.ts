@@ -1,0 +1,84 @@
+// Runs inside the test page: imports each suite file (they queue their suites through
+// uvu-shim.ts), then runs every queued test on the page's backend and publishes the results on
+// window.__tapegrad for test/browser/run.ts to collect.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../../src/index.js';
+import { floatPrecision } from '../../src/backend.js';
+import { queue } from './uvu-shim.js';
+
+export interface TestResult {
+  file: string;
+  suite: string;
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export interface PageReport {
+  done: boolean;
+  backend: string;
+  info: Record<string, unknown>;
+  results: TestResult[];
+}
+
+function describeError(e: unknown): string {
+  const err = e as { message?: string; operator?: string; expects?: unknown; actual?: unknown; stack?: string };
+  const where = (err.stack ?? '').split('\n').slice(1, 4).join('\n');
+  return `${err.message ?? String(e)}${err.operator ? ` (${err.operator})` : ''}\n${where}`;
+}
+
+export async function runPage(files: Record<string, () => Promise<unknown>>): Promise<void> {
+  const backend = (globalThis as { TAPEGRAD_BACKEND?: string }).TAPEGRAD_BACKEND!;
+  const report: PageReport = { done: false, backend, info: {}, results: [] };
+  (globalThis as { __tapegrad?: PageReport }).__tapegrad = report;
+  try {
+    // TF.js computes ops on tiny CPU-resident tensors on the CPU; these tests are about the GPU.
+    tf.env().set('WEBGL_CPU_FORWARD', false);
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    await tg.setBackend(backend as tg.BackendName);
+    report.info = {
+      active: tg.getBackend(),
+      precision: floatPrecision(),
+      webglRenderFloat32: backend === 'webgl' ? tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') : null,
+      webglVersion: backend === 'webgl' ? tf.env().getNumber('WEBGL_VERSION') : null,
+      userAgent: navigator.userAgent,
+    };
+    // Suites add what they measure (the ops suite: the precision and tolerances it used).
+    (globalThis as { TAPEGRAD_PAGE_INFO?: object }).TAPEGRAD_PAGE_INFO = report.info;
+    for (const [file, load] of Object.entries(files)) {
+      (globalThis as { TAPEGRAD_CURRENT_FILE?: string }).TAPEGRAD_CURRENT_FILE = file;
+      const t0 = performance.now();
+      try {
+        await load();
+      } catch (e) {
+        report.results.push({ file, suite: '', name: '(importing the file)', ok: false, ms: performance.now() - t0, error: describeError(e) });
+      }
+    }
+    for (const s of queue) {
+      const tests = s.only.length ? s.only : s.tests;
+      for (const h of s.before) await h(s.state);
+      for (const t of tests) {
+        const t0 = performance.now();
+        const result: TestResult = { file: s.file, suite: s.name, name: t.name, ok: true, ms: 0 };
+        try {
+          // Suites switch backends (and back to wasm, Node's default): every test starts on the page's.
+          await tg.setBackend(backend as tg.BackendName);
+          for (const h of s.beforeEach) await h(s.state);
+          await t.fn(s.state);
+          for (const h of s.afterEach) await h(s.state);
+        } catch (e) {
+          result.ok = false;
+          result.error = describeError(e);
+        }
+        result.ms = performance.now() - t0;
+        report.results.push(result);
+        console.log(`[tapegrad] ${result.ok ? 'ok  ' : 'FAIL'} ${s.file} › ${t.name} (${result.ms.toFixed(0)} ms)`);
+      }
+      for (const h of s.after) await h(s.state);
+    }
+  } catch (e) {
+    report.results.push({ file: '(page)', suite: '', name: `starting '${backend}'`, ok: false, ms: 0, error: describeError(e) });
+  }
+  report.done = true;
+}

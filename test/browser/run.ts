@@ -1,0 +1,228 @@
+// Runs test suites inside headless Chromium, on webgl and on webgpu (both on
+// SwiftShader on a machine without a GPU), and checks the browser build of tapegrad itself.
+//
+// 1. Bundles the browser-side tests (esbuild, as scripts/build-browser.mjs does): page-setup.ts,
+//    the library, and each suite file of SUITES as a lazily imported chunk; `uvu` is replaced by
+//    uvu-shim.ts so that the page can run and report each test.
+// 2. Serves that and dist/browser/ (the real bundle) on 127.0.0.1.
+// 3. Drives Debian's chromium (never a downloaded browser) with playwright-core: one page per
+//    backend runs every suite (page.ts); a last page imports dist/browser/tapegrad.js and checks
+//    its default backend and a gradient on each backend (smoke.html).
+//
+// Used by test/browser.test.ts (so `npm test` runs it); also runnable alone:
+//   node --import tsx test/browser/run.ts [webgl|webgpu]
+import { build, type Plugin } from 'esbuild';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, extname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { bundleForBrowser, copyWasmBinaries } from '../../scripts/build-browser.mjs';
+import type { PageReport, TestResult } from './page.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Where Debian's chromium is; CHROMIUM_PATH overrides. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The flags that give WebGL2 and WebGPU (SwiftShader) headless, as root, without network chatter (FACTS.md). */
+const FLAGS = [
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+];
+
+/**
+ * The suites run in the browser: the op registry's gradcheck (browser flavour) and the fused
+ * kernels, plus every Node suite of the functional transforms, nn and optim, found by name,
+ * so that suites picked up here as they are written. Each runs with NODE_BACKENDS = [page's backend].
+ */
+const SUITES: RegExp[] = [
+  /^test\/browser\/ops\.browser\.ts$/,
+  /^test\/fused\.test\.ts$/,
+  /^test\/(transforms|functional)[\w-]*\.test\.ts$/,
+  /^test\/(nn|optim)[\w-]*\.test\.ts$/,
+  /^test\/(nn|optim)\/.*\.test\.ts$/,
+];
+
+export const BROWSER_BACKENDS = ['webgl', 'webgpu'] as const;
+
+export interface BrowserResult extends TestResult {
+  backend: string;
+}
+
+export interface BrowserRun {
+  /** Why nothing ran (no chromium), when nothing did. */
+  skipped?: string;
+  results: BrowserResult[];
+  /** Per backend: what the page found (precision, tolerances, versions). */
+  info: Record<string, Record<string, unknown>>;
+  files: string[];
+  seconds: number;
+}
+
+function suiteFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else {
+        const rel = relative(root, p).split('\\').join('/');
+        if (SUITES.some((r) => r.test(rel))) out.push(rel);
+      }
+    }
+  };
+  walk(join(root, 'test'));
+  return out;
+}
+
+/** `uvu` (the bare package, not uvu/assert) becomes the shim that queues suites for the page. */
+const uvuShim: Plugin = {
+  name: 'uvu-shim',
+  setup(b) {
+    b.onResolve({ filter: /^uvu$/ }, () => ({ path: join(root, 'test/browser/uvu-shim.ts') }));
+  },
+};
+
+async function bundleTests(files: string[], outdir: string): Promise<void> {
+  const loaders = files.map((f) => `  ${JSON.stringify(f)}: () => import(${JSON.stringify('../../' + f)}),`).join('\n');
+  await build({
+    absWorkingDir: root,
+    stdin: {
+      contents: `import './page-setup.ts';\nimport '../../src/browser-setup.ts';\nimport { runPage } from './page.ts';\nawait runPage({\n${loaders}\n});\n`,
+      resolveDir: join(root, 'test/browser'),
+      sourcefile: 'entry.ts',
+      loader: 'ts',
+    },
+    outdir,
+    entryNames: 'entry',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    logLevel: 'error',
+    // Node-only code paths (saving a file) import node: modules at run time; browsers never reach them.
+    external: ['node:*'],
+    plugins: [uvuShim],
+  });
+  copyWasmBinaries(outdir);
+}
+
+const SMOKE_PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
+const report = { done: false, results: [], info: {} };
+window.__tapegrad = report;
+const check = async (name, fn) => {
+  const t0 = performance.now();
+  try { await fn(); report.results.push({ file: 'dist/browser/tapegrad.js', suite: 'bundle', name, ok: true, ms: performance.now() - t0 }); }
+  catch (e) { report.results.push({ file: 'dist/browser/tapegrad.js', suite: 'bundle', name, ok: false, ms: performance.now() - t0, error: String(e && e.stack || e) }); }
+};
+try {
+  const tg = await import('/lib/tapegrad.js');
+  report.info.defaultBackend = tg.getBackend();
+  report.info.backends = await tg.listBackends();
+  await check('the default backend is webgpu where it starts (else webgl, wasm, cpu)', () => {
+    const first = ['webgpu', 'webgl', 'wasm', 'cpu'].find((n) => report.info.backends.find((b) => b.name === n).available);
+    if (tg.getBackend() !== first) throw new Error('default ' + tg.getBackend() + ', expected ' + first);
+  });
+  for (const name of ['cpu', 'wasm', 'webgl', 'webgpu']) {
+    await check(name + ': setBackend, then the gradient of Σx² is 2x', async () => {
+      await tg.setBackend(name);
+      const x = tg.tensor([1.5, -2, 0.25]);
+      const g = tg.grad((t) => t.mul(t).sum())(x);
+      const got = Array.from(await g.data());
+      if (tg.getBackend() !== name || got.join() !== '3,-4,0.5') throw new Error(tg.getBackend() + ': ' + got);
+      tg.dispose([x, g]);
+    });
+  }
+} catch (e) {
+  report.results.push({ file: 'dist/browser/tapegrad.js', suite: 'bundle', name: 'importing the bundle', ok: false, ms: 0, error: String(e && e.stack || e) });
+}
+report.done = true;
+</script>`;
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json', '.html': 'text/html' };
+
+/** Serves the test bundle at /, the library bundle at /lib/, and the two pages. */
+function serve(testDir: string, libDir: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let body: Buffer | string | null = null;
+    if (path === '/index.html') body = '<!doctype html><meta charset="utf-8"><script type="module" src="/entry.js"></script>';
+    else if (path === '/smoke.html') body = SMOKE_PAGE;
+    else {
+      const file = path.startsWith('/lib/') ? join(libDir, path.slice(5)) : join(testDir, path.slice(1));
+      if (!path.includes('..') && existsSync(file) && statSync(file).isFile()) body = readFileSync(file);
+    }
+    res.writeHead(body === null ? 404 : 200, { 'content-type': TYPES[extname(path)] ?? 'text/html' });
+    res.end(body ?? 'not found');
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+/** Runs the browser suites on `backends`; each page gets `timeoutS` seconds (TAPEGRAD_BROWSER_TIMEOUT_S). */
+export async function runBrowserSuites(backends: readonly string[] = BROWSER_BACKENDS, timeoutS = Number(process.env.TAPEGRAD_BROWSER_TIMEOUT_S ?? 200)): Promise<BrowserRun> {
+  const t0 = Date.now();
+  const files = suiteFiles();
+  if (!existsSync(CHROMIUM)) {
+    return { skipped: `chromium not found at ${CHROMIUM} (apt-get install -y chromium; or set CHROMIUM_PATH)`, results: [], info: {}, files, seconds: 0 };
+  }
+  const testDir = join(root, 'dist/browser-test');
+  const libDir = join(root, 'dist/browser');
+  await bundleTests(files, testDir);
+  await bundleForBrowser('src/browser.ts', 'dist/browser/tapegrad.js');
+  const { server, url } = await serve(testDir, libDir);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const run: BrowserRun = { results: [], info: {}, files, seconds: 0 };
+  const verbose = !!process.env.TAPEGRAD_BROWSER_VERBOSE;
+  try {
+    const pages = [...backends.map((b) => ({ backend: b, path: `/index.html?backend=${b}` })), { backend: 'bundle', path: '/smoke.html' }];
+    for (const { backend, path } of pages) {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+        if (verbose) console.log(`  [${backend}] ${m.text()}`);
+      });
+      await page.goto(url + path);
+      let report: PageReport | undefined;
+      try {
+        await page.waitForFunction(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad?.done, null, { timeout: timeoutS * 1000, polling: 500 });
+      } catch {
+        errors.unshift(`the page did not finish within ${timeoutS} s`);
+      }
+      report = await page.evaluate(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad);
+      run.info[backend] = report?.info ?? {};
+      run.results.push(...(report?.results ?? []).map((r) => ({ ...r, backend })));
+      if (!report?.done) {
+        run.results.push({ backend, file: '(page)', suite: '', name: 'the page ran to the end', ok: false, ms: 0, error: errors.slice(0, 5).join('\n') || 'no report' });
+      }
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  run.seconds = (Date.now() - t0) / 1000;
+  return run;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const only = process.argv.slice(2);
+  const run = await runBrowserSuites(only.length ? only : BROWSER_BACKENDS);
+  if (run.skipped) console.log(`SKIPPED: ${run.skipped}`);
+  for (const r of run.results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} [${r.backend}] ${r.file} › ${r.name} (${r.ms.toFixed(0)} ms)${r.ok ? '' : '\n     ' + r.error}`);
+  console.log(JSON.stringify(run.info, null, 1));
+  const failed = run.results.filter((r) => !r.ok).length;
+  console.log(`${run.results.length - failed} passed, ${failed} failed, ${run.seconds.toFixed(0)} s`);
+  process.exit(failed ? 1 : 0);
+}

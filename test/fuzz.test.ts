@@ -1,0 +1,58 @@
+// Gradient fuzzing: random compositions of registered ops, gradchecked in fast mode against
+// finite differences with a fixed seed (scripts/fuzz.ts runs it longer: npm run fuzz -- --runs N).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import * as tg from '../src/index.js';
+import { FUZZ_OPS, NOT_FUZZED } from './fuzz/ops.js';
+import { property, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
+
+const SEED = 20261126;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
+
+test('every registered op is fuzzed, or listed in NOT_FUZZED with a reason', () => {
+  const missing = Object.keys(tg.registry).filter((k) => !(k in FUZZ_OPS) && !(k in NOT_FUZZED));
+  assert.equal(missing, [], `registry ops with no fuzz generator: ${missing.join(', ')} (add them to test/fuzz/ops.ts)`);
+});
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`${RUNS} random compositions on ${backend} (seed ${SEED})`, async () => {
+    await tg.setBackend(backend);
+    await fc.assert(property, { seed: SEED, numRuns: RUNS, endOnFailure: false });
+  });
+}
+
+test('a planted wrong adjoint is caught, shrunk and printed as a runnable snippet', async () => {
+  await tg.setBackend('wasm');
+  // sin's adjoint made wrong: d sin x = −cos x dx
+  const rule = tg.registry.sin;
+  const vjp = rule.vjp;
+  rule.vjp = (g, xs, y, a) => [() => tg.neg(vjp(g, xs, y, a)[0]!())];
+  try {
+    const r = await fc.check(property, { seed: SEED, numRuns: 300 });
+    assert.ok(r.failed, 'the fuzzer found the planted bug');
+    assert.match(String((r.errorInstance as Error)?.message), /gradient fuzz case failed/);
+    const smallest = await minimize(r.counterexample![0] as Case);
+    const msg = snippet(smallest, await runCase(smallest));
+    assert.match(msg, /import \* as tg from 'tapegrad';/);
+    assert.match(msg, /await tg\.gradcheck\(f, \[x0/);
+    // minimal: the wrong op alone
+    const calls = msg.match(/const v\d+ = tg\.[\w.]+\(/g) ?? [];
+    assert.equal(calls, ['const v0 = tg.sin('], `shrunk to:\n${msg}`);
+  } finally {
+    rule.vjp = vjp;
+  }
+});
+
+test('a printed snippet reproduces the case', async () => {
+  const c: Case = { base: [2, 3, 1], seed: 5, expr: { op: 'mul', p: [0, 0, 0], args: [{ leaf: [2, 0], reuse: 0 }, { leaf: [1, 2], reuse: 0 }] } };
+  const r = await runCase(c);
+  assert.ok(r.ok && !r.skipped);
+  const s = snippet(c, r);
+  assert.match(s, /const x0 = tg\.tensor\(\[[^\]]+\], \{ shape: \[3,1\] \}\);/);
+  assert.match(s, /const x1 = tg\.tensor\(\[[^\]]+\], \{ shape: \[1\] \}\);/);
+  assert.match(s, /const v\d+ = tg\.tanh\(x0\);/);
+  assert.match(s, /return v\d+;/);
+});
+
+test.run();

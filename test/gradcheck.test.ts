@@ -1,0 +1,155 @@
+// gradcheck must catch wrong adjoints (and say where), and must not cry wolf on correct ones.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../src/index.js';
+import { NODE_BACKENDS } from './helpers.js';
+import { T } from './op-cases.js';
+
+/** x³·y: ∂/∂x = 3x²y, ∂/∂y = x³. `wrongAt` plants an error in one entry of input `input`'s adjoint. */
+function cubeTimes(plant: { input: number; index: number } | null) {
+  return tg.customOp({
+    name: 'cubeTimes',
+    forward: (x, y) => tf.mul(tf.pow(x, 3), y),
+    vjp: (g, [x, y]) => {
+      // the planted error: + x (at one entry) added to the correct adjoint of the chosen input
+      const bump = (input: number, correct: tg.Tensor) => {
+        if (!plant || plant.input !== input) return correct;
+        const mask = tg.tensor(Array.from({ length: x.size }, (_, i) => (i === plant.index ? 1 : 0)), { shape: x.shape });
+        return correct.add(g.mul(x).mul(mask));
+      };
+      return [() => bump(0, g.mul(x.square()).mul(y).mul(3)), () => bump(1, g.mul(x.pow(3)))];
+    },
+  });
+}
+
+/** Asserts that the promise fn() returns rejects with a TapegradError matching `pattern`. */
+async function rejects(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.instance(e, tg.TapegradError);
+    assert.match((e as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected a rejection matching ${pattern}`);
+}
+
+for (const backend of NODE_BACKENDS) {
+  const s = suite(`gradcheck on ${backend}`);
+  s.before(async () => {
+    await tg.setBackend(backend);
+  });
+
+  s('a correct custom op passes both modes, and the report is filled in', async () => {
+    const op = cubeTimes(null);
+    const x = T([2, 3], 1);
+    const y = T([2, 3], 2);
+    for (const mode of ['full', 'fast'] as const) {
+      const r = await tg.gradcheck(op, [x, y], { mode });
+      assert.ok(r.ok, `${mode}: ${JSON.stringify(r)}`);
+      assert.is(r.mode, mode);
+      assert.ok(r.evaluations > 0 && r.backwards > 0 && r.comparisons > 0);
+      assert.is(r.failures, 0);
+      assert.ok(r.maxAbsError >= 0 && r.maxAbsError < 1e-2, `${mode} maxAbsError ${r.maxAbsError}`);
+      assert.ok(r.maxRelError >= 0 && Number.isFinite(r.maxRelError));
+      for (const k of ['atol', 'rtol', 'step', 'noiseFactor'] as const) assert.type(r.tolerances[k], 'number', `tolerances.${k}`);
+      assert.ok(r.tolerances.atol > 0 && r.tolerances.rtol > 0 && r.tolerances.step > 0);
+      assert.ok(r.worst, 'worst is reported even when all pass');
+      assert.is(r.backend, backend);
+    }
+    const full = await tg.gradcheck(op, [x, y]);
+    // full: 4 evaluations per entry of each input, plus the base ones; fast: a handful
+    assert.ok(full.evaluations >= 4 * 12, `full evaluations ${full.evaluations}`);
+    const fast = await tg.gradcheck(op, [x, y], { mode: 'fast' });
+    assert.ok(fast.evaluations < full.evaluations / 2, `fast ${fast.evaluations} vs full ${full.evaluations}`);
+    tg.dispose([x, y]);
+  });
+
+  s('a wrong adjoint in one entry of input 1 is caught by both modes; full names input and index', async () => {
+    const x = T([2, 3], 3, { lo: 0.5, hi: 2 });
+    const y = T([2, 3], 4);
+    for (const [input, index] of [[1, 4], [0, 2], [1, 0]] as const) {
+      const op = cubeTimes({ input, index });
+      const full = await tg.gradcheck(op, [x, y], { mode: 'full' });
+      assert.not.ok(full.ok, `full missed the error planted at input ${input}, entry ${index}`);
+      assert.is(full.worst!.input, input);
+      assert.equal(full.worst!.index, [Math.floor(index / 3), index % 3]);
+      assert.ok(Math.abs(full.worst!.analytic - full.worst!.numeric) > full.worst!.allowed);
+      assert.ok(full.failures >= 1);
+      const fast = await tg.gradcheck(op, [x, y], { mode: 'fast' });
+      assert.not.ok(fast.ok, `fast missed the error planted at input ${input}, entry ${index}`);
+      assert.is(fast.worst!.input, input);
+    }
+    tg.dispose([x, y]);
+  });
+
+  s('a sign flip and a transposed matmul adjoint are caught', async () => {
+    const flipped = tg.customOp({ name: 'flippedSin', forward: (x) => tf.sin(x), vjp: (g, [x]) => [() => g.mul(x.cos()).neg()] });
+    // Ā should be G Bᵀ; this one uses (G Bᵀ)ᵀ-shaped nonsense made square so that shapes still fit
+    const badMatmul = tg.customOp({
+      name: 'badMatmul',
+      forward: (a, b) => tf.matMul(a, b),
+      vjp: (g, [a, b]) => [() => tg.matmul(b, g).transpose(), () => tg.matmul(a.transpose(), g)],
+    });
+    const x = T([2, 3], 5);
+    const A = T([3, 3], 6);
+    const B = T([3, 3], 7);
+    for (const mode of ['full', 'fast'] as const) {
+      assert.not.ok((await tg.gradcheck(flipped, [x], { mode })).ok, `sign flip, ${mode}`);
+      const r = await tg.gradcheck(badMatmul, [A, B], { mode });
+      assert.not.ok(r.ok, `transposed matmul, ${mode}`);
+      assert.is(r.worst!.input, 0);
+      // the correct version passes
+      assert.ok((await tg.gradcheck((a, b) => tg.matmul(a, b), [A, B], { mode })).ok);
+    }
+    tg.dispose([x, A, B]);
+  });
+
+  s('gradgradcheck catches a wrong second derivative that the first-order check cannot see', async () => {
+    // first derivative right, but written with a detached factor: its own derivative is lost
+    const sloppy = tg.customOp({ name: 'sloppySquare', forward: (x) => tf.square(x), vjp: (g, [x]) => [() => g.mul(x.detach()).mul(2)] });
+    const x = T([3], 8);
+    assert.ok((await tg.gradcheck(sloppy, [x])).ok);
+    const gg = await tg.gradgradcheck(sloppy, [x]);
+    assert.not.ok(gg.ok, 'gradgradcheck missed a detached adjoint');
+    assert.ok((await tg.gradgradcheck((t) => t.square(), [x])).ok);
+    x.dispose();
+  });
+
+  s('no false alarms: correct ops pass on many random inputs, both modes', async () => {
+    const fs: [string, (...xs: tg.Tensor[]) => tg.Tensor, (seed: number) => tg.Tensor[]][] = [
+      ['tanh·exp', (x) => x.tanh().mul(x.exp()).sum({ axis: 1 }), (s) => [T([3, 4], s)]],
+      ['matmul', (a, b) => a.matmul(b), (s) => [T([3, 4], s), T([4, 2], s + 50)]],
+      ['logSumExp∘softmax', (x) => x.softmax().logSumExp({ axis: 0 }), (s) => [T([3, 4], s, { lo: -3, hi: 3 })]],
+      ['div·log', (a, b) => a.div(b).mul(b.log()), (s) => [T([2, 3], s), T([2, 3], s + 50, { lo: 0.5, hi: 3 })]],
+      ['variance+norm', (x) => x.variance({ axis: 0 }).add(x.norm({ axis: 1 }).sum()), (s) => [T([3, 3], s, { avoid: [0] })]],
+      ['sigmoid∘pow', (a, b) => a.pow(b).sigmoid(), (s) => [T([2, 2], s, { lo: 0.5, hi: 2 }), T([2, 2], s + 50)]],
+    ];
+    let checks = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const [name, f, make] = fs[seed % fs.length];
+      const xs = make(seed);
+      for (const mode of ['full', 'fast'] as const) {
+        const r = await tg.gradcheck(f, xs, { mode, seed });
+        assert.ok(r.ok, `${name} seed ${seed} ${mode}: ${JSON.stringify(r.worst)}`);
+        checks++;
+      }
+      tg.dispose(xs);
+    }
+    assert.is(checks, 60);
+  });
+
+  s('inputs that are not float32 are passed through, not perturbed; bad arguments are errors', async () => {
+    const x = T([4, 2], 9);
+    const idx = tg.tensor([0, 3, 3], { dtype: 'int32' });
+    const r = await tg.gradcheck((a, i) => a.gather(i).square(), [x, idx]);
+    assert.ok(r.ok);
+    await rejects(() => tg.gradcheck(null as any, [x]), /gradcheck: the first argument must be a function/);
+    await rejects(() => tg.gradcheck((a) => a, [idx]), /gradcheck: no float32 input/);
+    await rejects(() => tg.gradcheck((a) => a, [x], { mode: 'slow' as 'full' }), /gradcheck: mode must be 'full' or 'fast'/);
+    await rejects(() => tg.gradcheck((a) => tg.greater(a, 0), [x]), /gradcheck: the function must return float32, got bool/);
+    tg.dispose([x, idx]);
+  });
+  s.run();
+}

@@ -1,0 +1,381 @@
+// tg.linalg and its kernels: each kernel's forward against a float64 reference written here
+// (batched and unbatched), closed forms, every op's gradient (full gradcheck, gradgradcheck where
+// twice differentiable), the bad-input errors, and memory. On every Node backend.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../src/index.js';
+import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE } from '../kernels/index.js';
+import { linalgCases, wellConditioned, spd, triangular, permuted } from './op-cases-linalg.js';
+import { flatCases } from './op-cases.js';
+import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
+
+// ---- float64 references (textbook algorithms, independent of kernels/)
+
+type Mat = number[][];
+const toMats = (x: tg.Tensor | tf.Tensor): Mat[] => {
+  const shape = x.shape;
+  const [r, c] = shape.slice(-2);
+  const v = Array.from(x.dataSync());
+  return Array.from({ length: v.length / (r * c) }, (_, b) => Array.from({ length: r }, (_, i) => v.slice(b * r * c + i * c, b * r * c + (i + 1) * c)));
+};
+const matmul64 = (a: Mat, b: Mat): Mat => a.map((row) => b[0].map((_, j) => row.reduce((s, x, k) => s + x * b[k][j], 0)));
+const transpose64 = (a: Mat): Mat => a[0].map((_, j) => a.map((row) => row[j]));
+
+/** Gauss–Jordan elimination with partial pivoting: A⁻¹B and det(A), in float64. */
+function gaussJordan(a: Mat, b: Mat): { x: Mat; det: number } {
+  const n = a.length;
+  const m = a.map((row, i) => [...row, ...b[i]]);
+  let det = 1;
+  for (let k = 0; k < n; k++) {
+    let p = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(m[i][k]) > Math.abs(m[p][k])) p = i;
+    if (p !== k) {
+      [m[p], m[k]] = [m[k], m[p]];
+      det = -det;
+    }
+    det *= m[k][k];
+    for (let i = 0; i < n; i++) {
+      if (i === k) continue;
+      const f = m[i][k] / m[k][k];
+      for (let j = k; j < m[i].length; j++) m[i][j] -= f * m[k][j];
+    }
+  }
+  return { x: m.map((row, i) => row.slice(n).map((v) => v / m[i][i])), det };
+}
+const eye64 = (n: number): Mat => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => +(i === j)));
+
+function cholesky64(a: Mat): Mat {
+  const n = a.length;
+  const l = a.map(() => Array(n).fill(0));
+  for (let j = 0; j < n; j++) {
+    let d = a[j][j];
+    for (let k = 0; k < j; k++) d -= l[j][k] ** 2;
+    l[j][j] = Math.sqrt(d);
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i][j];
+      for (let k = 0; k < j; k++) s -= l[i][k] * l[j][k];
+      l[i][j] = s / l[j][j];
+    }
+  }
+  return l;
+}
+
+/** Max abs and max relative (to the largest reference entry) error between a result and a float64 reference. */
+function errors(actual: Mat[], expected: Mat[]): { abs: number; rel: number } {
+  let abs = 0;
+  let scale = 0;
+  actual.forEach((m, b) =>
+    m.forEach((row, i) =>
+      row.forEach((v, j) => {
+        abs = Math.max(abs, Math.abs(v - expected[b][i][j]));
+        scale = Math.max(scale, Math.abs(expected[b][i][j]));
+      }),
+    ),
+  );
+  return { abs, rel: abs / scale };
+}
+const report: Record<string, { abs: number; rel: number }> = {};
+function record(key: string, e: { abs: number; rel: number }): void {
+  const r = (report[key] ??= { abs: 0, rel: 0 });
+  r.abs = Math.max(r.abs, e.abs);
+  r.rel = Math.max(r.rel, e.rel);
+}
+
+/** Well within float32: a few hundred ulps of the largest entry for these well-conditioned sizes. */
+const F32_REL = 2e-5;
+
+const randn = (shape: number[], seed: number) => tg.randn(shape, { seed });
+/** NumPy's broadcast of two batch shapes (both valid here). */
+const broadcastBatch = (a: number[], b: number[]): number[] => {
+  const r = Math.max(a.length, b.length);
+  const pa = [...Array(r - a.length).fill(1), ...a];
+  const pb = [...Array(r - b.length).fill(1), ...b];
+  return pa.map((d, i) => Math.max(d, pb[i]));
+};
+const SHAPES: [number[], number][] = [
+  [[], 1],
+  [[], 4],
+  [[3], 5],
+  [[2, 2], 8],
+  [[], 32],
+];
+
+for (const backend of NODE_BACKENDS) {
+  const k = suite(`linalg kernels against float64 on ${backend}`);
+  k.before(async () => {
+    await tg.setBackend(backend);
+  });
+
+  k('LinalgLu: P·A = L·U, the largest pivot chosen in each column, batched and unbatched', () => {
+    for (const [batch, n] of SHAPES) {
+      const a = permuted(batch, n, n + 1).add(randn([...batch, n, n], 3));
+      const out = tf.engine().runKernel(LINALG_LU, { x: a.value }, {}) as tf.Tensor;
+      assert.equal(out.shape, [...batch, n, n + 1]);
+      const packed = toMats(out);
+      const as = toMats(a);
+      packed.forEach((m, b) => {
+        const perm = m.map((row) => row[n]);
+        assert.equal([...perm].sort((x, y) => x - y), [...Array(n).keys()], 'a permutation');
+        const L = m.map((row, i) => row.slice(0, n).map((v, j) => (j < i ? v : +(i === j))));
+        const U = m.map((row, i) => row.slice(0, n).map((v, j) => (j >= i ? v : 0)));
+        L.forEach((row) => row.forEach((v) => assert.ok(Math.abs(v) <= 1 + 1e-6, 'partial pivoting keeps |l_ij| ≤ 1')));
+        const pa = perm.map((p) => as[b][p]);
+        const e = errors([matmul64(L, U)], [pa]);
+        record(`LinalgLu residual |PA − LU| (${backend})`, e);
+        assert.ok(e.rel < F32_REL, `P·A = L·U to ${e.rel} relative, batch ${b}, n=${n}`);
+      });
+      out.dispose();
+      a.dispose();
+    }
+  });
+
+  k('LinalgCholesky: L against float64 Cholesky, zeros above the diagonal', () => {
+    for (const [batch, n] of SHAPES) {
+      const a = spd(batch, n, n);
+      const out = tf.engine().runKernel(LINALG_CHOLESKY, { x: a.value }, {}) as tf.Tensor;
+      const got = toMats(out);
+      const want = toMats(a).map(cholesky64);
+      got.forEach((m) => m.forEach((row, i) => row.forEach((v, j) => j > i && assert.is(v, 0))));
+      const e = errors(got, want);
+      record(`LinalgCholesky (${backend})`, e);
+      assert.ok(e.rel < F32_REL, `cholesky to ${e.rel} relative, n=${n}`);
+      out.dispose();
+      a.dispose();
+    }
+  });
+
+  k('LinalgTriangularSolve: every lower/transpose/unitDiagonal combination, batch axes broadcast', () => {
+    const combos = [false, true].flatMap((lower) => [false, true].flatMap((transpose) => [false, true].map((unitDiagonal) => ({ lower, transpose, unitDiagonal }))));
+    const layouts: [number[], number[], number][] = [
+      [[], [], 4],
+      [[3], [3], 5],
+      [[2, 1], [3], 6], // T batch [2,1] against B batch [3]: X batch [2,3]
+      [[], [4], 16],
+    ];
+    for (const attrs of combos) {
+      for (const [tb, bb, n] of layouts) {
+        const t = wellConditioned(tb, n, n);
+        const b = randn([...bb, n, 2], n + 1);
+        const out = tf.engine().runKernel(LINALG_TRIANGULAR_SOLVE, { a: t.value, b: b.value }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const batch = broadcastBatch(tb, bb);
+        assert.equal(out.shape, [...batch, n, 2]);
+        // The reference: build op(T) explicitly (only the triangle read, unit diagonal if asked) and solve densely.
+        const ts = tf.tidy(() => tf.broadcastTo(t.value, [...batch, n, n]));
+        const bs = tf.tidy(() => tf.broadcastTo(b.value, [...batch, n, 2]));
+        const want = toMats(ts).map((m, i) => {
+          const tri = m.map((row, r) => row.map((v, c) => (r === c ? (attrs.unitDiagonal ? 1 : v) : (attrs.lower ? c < r : c > r) ? v : 0)));
+          return gaussJordan(attrs.transpose ? transpose64(tri) : tri, toMats(bs)[i]).x;
+        });
+        const e = errors(toMats(out), want);
+        record(`LinalgTriangularSolve (${backend})`, e);
+        assert.ok(e.rel < F32_REL, `${JSON.stringify(attrs)} ${tb}/${bb} n=${n}: ${e.rel} relative`);
+        tf.dispose([out, ts, bs]);
+        tg.dispose([t, b]);
+      }
+    }
+  });
+  k.run();
+
+  const o = suite(`linalg ops: values and closed forms on ${backend}`);
+  o.before(async () => {
+    await tg.setBackend(backend);
+  });
+
+  o('inv, det, slogdet, solve against float64 Gauss–Jordan', () => {
+    for (const [batch, n] of SHAPES) {
+      const a = wellConditioned(batch, n, 10 + n);
+      const b = randn([...batch, n, 3], 20 + n);
+      const as = toMats(a);
+      const ref = as.map((m, i) => ({ inv: gaussJordan(m, eye64(n)), solve: gaussJordan(m, toMats(b)[i]) }));
+      const inv = tg.linalg.inv(a);
+      const x = tg.linalg.solve(a, b);
+      const d = tg.linalg.det(a);
+      const [sign, logAbs] = tg.linalg.slogdet(a);
+      const eInv = errors(toMats(inv), ref.map((r) => r.inv.x));
+      const eSolve = errors(toMats(x), ref.map((r) => r.solve.x));
+      record(`inv (${backend})`, eInv);
+      record(`solve (${backend})`, eSolve);
+      assert.ok(eInv.rel < F32_REL, `inv ${eInv.rel}`);
+      assert.ok(eSolve.rel < F32_REL, `solve ${eSolve.rel}`);
+      const dets = ref.map((r) => r.inv.det);
+      // det of the 32×32 matrices (≈ 32³²) overflows float32, as it would in NumPy: slogdet is for them
+      if (n < 16) {
+        const detRel = Math.max(...Array.from(d.dataSync()).map((v, i) => Math.abs(v - dets[i]) / Math.abs(dets[i])));
+        record(`det, relative to |det| (${backend})`, { abs: 0, rel: detRel });
+        assert.ok(detRel < 1e-5, `det ${detRel}`);
+      } else {
+        assert.is(d.dataSync()[0], Infinity);
+      }
+      assertClose(sign, dets.map(Math.sign), { atol: 0, rtol: 0 });
+      assertClose(logAbs, dets.map((v) => Math.log(Math.abs(v))), { atol: 1e-5, rtol: 1e-6 });
+      tg.dispose([a, b, inv, x, d, sign, logAbs]);
+    }
+  });
+
+  o('closed forms: inv(A)·A = I, det of a triangular matrix = Π diagonal, L·Lᵀ = A, P·A = L·U', () => {
+    const a = wellConditioned([3], 6, 1);
+    const i = tg.linalg.inv(a);
+    assertClose(i.matmul(a), tg.eye(6).broadcastTo([3, 6, 6]), { atol: 1e-5, msg: 'inv(A)·A' });
+    const t = triangular([2], 5, 2, false);
+    const diagProd = toMats(t).map((m) => m.reduce((p, row, r) => p * row[r], 1));
+    assertClose(tg.linalg.det(t), diagProd, { rtol: 1e-5, msg: 'det of triangular' });
+    const s = spd([2], 7, 3);
+    const l = tg.linalg.cholesky(s);
+    assertClose(l.matmul(tg.matrixTranspose(l)), s, { atol: 1e-5, msg: 'L·Lᵀ' });
+    const p = permuted([2], 5, 4);
+    const { lu, pivots, P, L, U } = tg.linalg.lu(p);
+    assert.is(pivots.dtype, 'int32');
+    assertClose(P.matmul(p), L.matmul(U), { atol: 1e-5, msg: 'P·A = L·U' });
+    const rows = toMats(p);
+    const piv = Array.from(pivots.dataSync());
+    assertClose(P.matmul(p), rows.flatMap((m, b) => piv.slice(b * 5, b * 5 + 5).map((r) => m[r])).flat(), { atol: 0, rtol: 0, msg: 'row i of P·A is row pivots[i] of A' });
+    assert.ok(piv.some((r, i) => r !== i % 5), 'this A needs row swaps');
+    assertClose(lu, L.sub(tg.eye(5)).add(U), { atol: 0, rtol: 0, msg: 'lu packs L and U' });
+    // A vector right-hand side, and a triangular solve that agrees with solve
+    const v = randn([6], 5);
+    const xv = tg.linalg.solve(a, v);
+    assert.equal(xv.shape, [3, 6]);
+    assertClose(a.matmul(xv.reshape([3, 6, 1])).reshape([3, 6]), v.broadcastTo([3, 6]), { atol: 1e-5, msg: 'A·solve(A, b) = b' });
+    const lt = triangular([], 6, 6);
+    assertClose(tg.linalg.triangularSolve(lt, v), tg.linalg.solve(lt, v), { atol: 1e-5, msg: 'triangularSolve = solve for a triangular matrix' });
+    tg.dispose([a, i, t, s, l, p, lu, pivots, P, L, U, v, xv, lt]);
+  });
+
+  o('singular matrices: det 0, slogdet sign 0 and log|det| −Inf, as NumPy', () => {
+    const s = tg.tensor([[[1, 2], [2, 4]], [[2, 0], [0, 3]]]);
+    assertClose(tg.linalg.det(s), [0, 6]);
+    const [sign, logAbs] = tg.linalg.slogdet(s);
+    assertClose(sign, [0, 1], { atol: 0, rtol: 0 });
+    assert.is(logAbs.dataSync()[0], -Infinity);
+    assertClose(logAbs.dataSync()[1], Math.log(6));
+    const z = tg.zeros([3, 3]);
+    assert.is(tg.linalg.det(z).item(), 0);
+    tg.dispose([s, sign, logAbs, z]);
+  });
+  o.run();
+
+  const g = suite(`linalg gradients on ${backend}`);
+  g.before(async () => {
+    await tg.setBackend(backend);
+  });
+  for (const [label, c] of flatCases(linalgCases)) {
+    g(`${label}: gradcheck (full)${c.gradgrad ? ' and gradgradcheck' : ''}`, async () => {
+      const xs = c.make(5);
+      const r = await tg.gradcheck(c.f, xs, { ...c.tol });
+      record(`gradcheck ${label.split('#')[0]}`, { abs: r.maxAbsError, rel: r.maxRelError });
+      assert.ok(r.ok, `${label}: maxAbs ${r.maxAbsError} worst ${JSON.stringify(r.worst)}`);
+      if (c.gradgrad) {
+        const r2 = await tg.gradgradcheck(c.f, xs, { ...c.tol });
+        record(`gradgradcheck ${label.split('#')[0]}`, { abs: r2.maxAbsError, rel: r2.maxRelError });
+        assert.ok(r2.ok, `${label} gradgrad: maxAbs ${r2.maxAbsError} worst ${JSON.stringify(r2.worst)}`);
+      }
+      tg.dispose(xs);
+    });
+  }
+  g('lu is twice differentiable too', async () => {
+    const a = spd([], 3, 9);
+    const r = await tg.gradgradcheck((x) => tg.linalg.lu(x).lu, [a]);
+    assert.ok(r.ok, `lu gradgrad ${JSON.stringify(r.worst)}`);
+    a.dispose();
+  });
+  g.run();
+
+  const e = suite(`linalg errors on ${backend}`);
+  e.before(async () => {
+    await tg.setBackend(backend);
+  });
+  e('non-square, not a matrix, wrong dtype', () => {
+    const r = randn([2, 3], 1);
+    const v = randn([3], 1);
+    const i = tg.tensor([[1, 0], [0, 1]], { dtype: 'int32' });
+    for (const [name, f] of Object.entries({ inv: tg.linalg.inv, det: tg.linalg.det, slogdet: tg.linalg.slogdet, cholesky: tg.linalg.cholesky, lu: tg.linalg.lu })) {
+      assertThrows(() => f(r), new RegExp(`linalg\\.${name}: the input must be square, got 2×3`), name);
+      assertThrows(() => f(v), new RegExp(`linalg\\.${name}: .*matrix or a batch of matrices`), name);
+      assertThrows(() => f(i), new RegExp(`linalg\\.${name}: the input must be float32`), name);
+    }
+    assertThrows(() => tg.linalg.solve(r, v), /linalg\.solve: A must be square/);
+    assertThrows(() => tg.linalg.triangularSolve(r, v), /linalg\.triangularSolve: the triangular matrix must be square/);
+    assertThrows(() => tg.linalg.inv([[1, 0], [0, 1]] as unknown as tg.Tensor), /linalg\.inv: the input must be a tapegrad Tensor/);
+    tg.dispose([r, v, i]);
+  });
+  e('solve and triangularSolve: row counts and batch shapes must match', () => {
+    const a = wellConditioned([2], 3, 1);
+    assertThrows(() => tg.linalg.solve(a, randn([4, 1], 2)), /linalg\.solve: B must have 3 rows to match the 3×3 matrix, got shape \[4,1\]/);
+    assertThrows(() => tg.linalg.solve(a, randn([4], 2)), /linalg\.solve: B must have 3 rows/);
+    assertThrows(() => tg.linalg.solve(a, randn([5, 3, 2], 2)), /linalg\.solve: batch dimensions cannot be broadcast: matrix \[2,3,3\] and B \[5,3,2\]/);
+    assertThrows(() => tg.linalg.triangularSolve(a, randn([5, 3, 2], 2)), /linalg\.triangularSolve: batch dimensions cannot be broadcast/);
+    assertThrows(() => tg.linalg.solve(a, tg.scalar(1)), /linalg\.solve: B must have 3 rows/);
+    a.dispose();
+  });
+  e('a singular matrix to inv or solve: "matrix is singular", naming the batch entry', () => {
+    const exact = tg.tensor([[1, 2], [2, 4]]);
+    const rounded = tg.tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9]]); // singular; rounding leaves a tiny pivot
+    const zero = tg.zeros([2, 2]);
+    const batch = tg.stack([wellConditioned([], 2, 1), exact]);
+    const ones = tg.ones([3]);
+    assertNoLeak(() => {
+      assertThrows(() => tg.linalg.inv(exact), /^linalg\.inv: matrix is singular: its smallest LU pivot is 0/);
+      assertThrows(() => tg.linalg.inv(rounded), /linalg\.inv: matrix is singular/);
+      assertThrows(() => tg.linalg.inv(zero), /linalg\.inv: matrix is singular/);
+      assertThrows(() => tg.linalg.solve(rounded, ones), /linalg\.solve: matrix is singular/);
+      assertThrows(() => tg.linalg.inv(batch), /linalg\.inv: matrix is singular \(matrix 1 of the batch \[2\]\)/);
+    }, 'errors leave nothing behind');
+    tg.dispose([exact, rounded, zero, batch, ones]);
+  });
+  e('a matrix that is not positive definite to cholesky', () => {
+    const indefinite = tg.tensor([[1, 2], [2, 1]]);
+    const batch = tg.stack([spd([], 2, 1), spd([], 2, 2), tg.tensor([[-1, 0], [0, 1]])]);
+    assertNoLeak(() => {
+      assertThrows(() => tg.linalg.cholesky(indefinite), /^linalg\.cholesky: matrix is not positive definite, shape \[2,2\]/);
+      assertThrows(() => tg.linalg.cholesky(batch), /linalg\.cholesky: matrix is not positive definite \(matrix 2 of the batch \[3\]\)/);
+    }, 'errors leave nothing behind');
+    tg.dispose([indefinite, batch]);
+  });
+  e.run();
+
+  const m = suite(`linalg memory on ${backend}`);
+  m.before(async () => {
+    await tg.setBackend(backend);
+  });
+  m('forward + backward + dispose leaves nothing behind, for every op', () => {
+    const calls: [string, (a: tg.Tensor, b: tg.Tensor) => tg.Tensor[]][] = [
+      ['inv', (a) => [tg.linalg.inv(a)]],
+      ['det', (a) => [tg.linalg.det(a)]],
+      ['slogdet', (a) => tg.linalg.slogdet(a)],
+      ['solve', (a, b) => [tg.linalg.solve(a, b)]],
+      ['solve (vector)', (a) => [tg.linalg.solve(a, v)]],
+      ['cholesky', () => [tg.linalg.cholesky(pd)]],
+      ['triangularSolve', (a, b) => [tg.linalg.triangularSolve(a, b, { lower: false })]],
+      ['lu', (a) => Object.values(tg.linalg.lu(a))],
+    ];
+    const a = wellConditioned([2], 3, 1);
+    const b = randn([2, 3, 2], 2);
+    const v = randn([3], 3);
+    const pd = spd([2], 3, 4);
+    pd.requiresGrad = true;
+    a.requiresGrad = true;
+    b.requiresGrad = true;
+    v.requiresGrad = true;
+    for (const [label, f] of calls) {
+      assertNoLeak(() => {
+        const outs = f(a, b);
+        // the loss's own intermediates (sums of several outputs) are freed by the tidy
+        tg.tidy(() => outs.filter((t) => t.requiresGrad).map((t) => t.sum()).reduce((x, y) => x.add(y)).backward());
+        tg.dispose([...outs, a.grad, b.grad, v.grad, pd.grad]);
+        a.grad = b.grad = v.grad = pd.grad = null;
+      }, label);
+      assertNoLeak(() => tg.dispose(f(a, b)), `${label} (no backward)`);
+      assertNoLeak(() => tg.dispose(tg.noGrad(() => f(a, b))), `${label} (no grad)`);
+    }
+    assertNoLeak(() => tg.grad((x: tg.Tensor) => tg.grad((y: tg.Tensor) => tg.linalg.inv(y).sum())(x).sum())(a).dispose(), 'grad(grad(inv))');
+    tg.dispose([a, b, v, pd]);
+  });
+  m.run();
+}
+
+const last = suite('linalg error report');
+last('print the measured errors', () => {
+  for (const [key, { abs, rel }] of Object.entries(report)) console.log(`  ${key}: max abs ${abs.toExponential(2)}, max rel ${rel.toExponential(2)}`);
+});
+last.run();

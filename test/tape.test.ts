@@ -1,0 +1,257 @@
+// The tape: accumulation where paths meet, seeds, retainGraph, createGraph (higher order), hooks,
+// retainGrad, noGrad, tidy, and long chains.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tg from '../src/index.js';
+import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
+
+const clear = (...xs: tg.Tensor[]) =>
+  xs.forEach((x) => {
+    x.grad?.dispose();
+    x.grad = null;
+  });
+
+for (const backend of NODE_BACKENDS) {
+  const s = suite(`tape on ${backend}`);
+  s.before(async () => {
+    await tg.setBackend(backend);
+  });
+
+  s('a tensor used on several paths gets the sum of their gradients', () => {
+    const x = tg.tensor([0.5, -1, 2], { requiresGrad: true });
+    // y = x·x + sin(x) + 3x: dy/dx = 2x + cos x + 3
+    const y = tg.tidy(() => x.mul(x).add(x.sin()).add(x.mul(3)).sum());
+    tg.tidy(() => y.backward());
+    assertClose(x.grad!, [0.5, -1, 2].map((v) => 2 * v + Math.cos(v) + 3));
+    // a diamond: a = 2x, b = a², c = a³, loss = Σ(b + c): d/dx = (2a + 3a²)·2
+    clear(x);
+    tg.tidy(() => {
+      const a = x.mul(2);
+      a.square().add(a.pow(3)).sum().backward();
+    });
+    assertClose(x.grad!, [0.5, -1, 2].map((v) => (2 * (2 * v) + 3 * (2 * v) ** 2) * 2), { rtol: 1e-4 });
+    tg.dispose([x, x.grad, y]);
+  });
+
+  s('backward with a seed (non-scalar outputs); seeds are not consumed', () => {
+    const x = tg.tensor([1, 2, 3], { requiresGrad: true });
+    const seed = tg.tensor([1, 0.5, -2]);
+    tg.tidy(() => x.square().backward(seed));
+    assertClose(x.grad!, [2, 2, -12]);
+    assert.not.ok(seed.isDisposed, 'the seed is the caller’s');
+    clear(x);
+    // a number as the seed of a scalar
+    tg.tidy(() => x.sum().backward(3));
+    assertClose(x.grad!, [3, 3, 3]);
+    clear(x);
+    // a leaf as the root: its grad is the seed (a copy of it)
+    const s1 = tg.tensor([1, 1, 1]);
+    x.backward(s1);
+    assertClose(x.grad!, [1, 1, 1]);
+    assert.is.not(x.grad, s1);
+    x.grad!.dispose();
+    assert.not.ok(s1.isDisposed);
+    x.grad = null;
+    tg.dispose([x, seed, s1]);
+  });
+
+  s('gradients accumulate across backward calls (as in PyTorch) and grad is writable', () => {
+    const x = tg.tensor([1, 2], { requiresGrad: true });
+    for (let i = 0; i < 3; i++) tg.tidy(() => x.mul(2).sum().backward());
+    assertClose(x.grad!, [6, 6]);
+    clear(x);
+    assert.is(x.grad, null);
+    tg.tidy(() => x.mul(2).sum().backward());
+    assertClose(x.grad!, [2, 2]);
+    tg.dispose([x, x.grad]);
+  });
+
+  s('retainGraph allows a second backward; without it the second one throws', () => {
+    const x = tg.tensor([1, 2], { requiresGrad: true });
+    const h = x.exp();
+    const y = h.sum();
+    y.backward(undefined, { retainGraph: true });
+    y.backward();
+    assertClose(x.grad!, [2 * Math.E, 2 * Math.exp(2)], { rtol: 1e-5 });
+    assertThrows(() => y.backward(), /backward: the graph through 'sum' was freed by an earlier backward\(\)/);
+    tg.dispose([x, x.grad, h, y]);
+  });
+
+  s('createGraph: the gradient is itself differentiable (second and third derivatives)', () => {
+    const x = tg.tensor([0.5, -1, 1.5], { requiresGrad: true });
+    const vals = [0.5, -1, 1.5];
+    tg.tidy(() => {
+      // y = Σ x⁴: g = 4x³, g' = 12x², g'' = 24x
+      x.pow(4).sum().backward(undefined, { createGraph: true });
+      const g = x.grad!;
+      assertClose(g, vals.map((v) => 4 * v ** 3), { rtol: 1e-5 });
+      const [h] = tg.gradients(g.sum(), [x], { createGraph: true });
+      assertClose(h!, vals.map((v) => 12 * v ** 2), { rtol: 1e-5 });
+      const [t] = tg.gradients(h!.sum(), [x]);
+      assertClose(t!, vals.map((v) => 24 * v), { rtol: 1e-5 });
+    });
+    clear(x);
+    // exp, tanh, sigmoid: TF.js's own second derivatives of these are wrong (tfjs issue 3252)
+    const cases: [string, (t: tg.Tensor) => tg.Tensor, (v: number) => number][] = [
+      ['exp', (t) => t.exp(), (v) => Math.exp(v)],
+      ['tanh', (t) => t.tanh(), (v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2)],
+      ['sigmoid', (t) => t.sigmoid(), (v) => { const s = 1 / (1 + Math.exp(-v)); return s * (1 - s) * (1 - 2 * s); }],
+    ];
+    for (const [name, f, d2] of cases) {
+      tg.tidy(() => {
+        const [g] = tg.gradients(f(x).sum(), [x], { createGraph: true });
+        const [h] = tg.gradients(g!.sum(), [x]);
+        assertClose(h!, vals.map(d2), { rtol: 1e-4, atol: 1e-5, msg: name });
+      });
+    }
+    x.dispose();
+  });
+
+  s('createGraph in tape style: x.grad keeps its graph, and a second accumulation does not leak', () => {
+    const x = tg.tensor([0.5, 2], { requiresGrad: true });
+    assertNoLeak(() => {
+      tg.tidy(() => {
+        x.pow(3).sum().backward(undefined, { createGraph: true });
+        x.pow(3).sum().backward(undefined, { createGraph: true });
+      });
+      assertClose(x.grad!, [2 * 3 * 0.25, 2 * 3 * 4]);
+      // x.grad = 6x², recorded: d Σ x.grad / dx = 12x
+      const [h] = tg.gradients(x.grad!.sum(), [x]);
+      assertClose(h!, [6, 24]);
+      h!.dispose();
+      clear(x);
+    });
+    // add's adjoint passes one gradient on to both operands: each leaf still gets its own grad
+    const a = tg.tensor([1], { requiresGrad: true });
+    const b = tg.tensor([2], { requiresGrad: true });
+    tg.tidy(() => a.add(b).sum().backward(undefined, { createGraph: true }));
+    assert.is.not(a.grad, b.grad);
+    a.grad!.dispose();
+    assertClose(b.grad!, [1]);
+    tg.dispose([x, a, b, b.grad]);
+  });
+
+  s('registerHook: sees the gradient, can replace it, and can be removed', () => {
+    const x = tg.tensor([1, 2, 3], { requiresGrad: true });
+    const seen: number[][] = [];
+    const remove = x.registerHook((g) => {
+      seen.push(Array.from(g.dataSync()));
+      return g.mul(2);
+    });
+    tg.tidy(() => x.square().sum().backward());
+    assert.equal(seen, [[2, 4, 6]]);
+    assertClose(x.grad!, [4, 8, 12]);
+    clear(x);
+    remove();
+    tg.tidy(() => x.square().sum().backward());
+    assertClose(x.grad!, [2, 4, 6]);
+    clear(x);
+    // a hook on an intermediate changes what flows on; a hook may return a tensor the user keeps
+    const keepMe = tg.tensor([1, 1, 1]);
+    assertNoLeak(() => {
+      tg.tidy(() => {
+        const h = x.mul(5);
+        h.registerHook(() => keepMe);
+        h.sum().backward();
+      });
+      clear(x);
+    });
+    assert.not.ok(keepMe.isDisposed, 'a tensor returned by a hook is not disposed by the tape');
+    assertThrows(() => tg.tensor([1]).registerHook(() => {}), /registerHook: the tensor does not require grad/);
+    const bad = x.mul(1);
+    bad.registerHook(() => tg.ones([2]));
+    assertThrows(() => tg.tidy(() => bad.sum().backward()), /registerHook: a hook returned shape \[2\] for a gradient of shape \[3\]/);
+    tg.dispose([x, keepMe, bad]);
+  });
+
+  s('retainGrad keeps .grad on a non-leaf; other non-leaves get none', () => {
+    const x = tg.tensor([1, 2], { requiresGrad: true });
+    const h = x.mul(3).retainGrad();
+    const k = h.exp();
+    const y = k.sum();
+    y.backward();
+    assertClose(h.grad!, [Math.exp(3), Math.exp(6)], { rtol: 1e-5 });
+    assert.is(k.grad, null);
+    assertClose(x.grad!, [3 * Math.exp(3), 3 * Math.exp(6)], { rtol: 1e-5 });
+    tg.dispose([x, x.grad, h, h.grad, k, y]);
+  });
+
+  s('noGrad: nothing is recorded, and the previous mode comes back', () => {
+    const x = tg.tensor([1, 2], { requiresGrad: true });
+    assert.ok(tg.isGradEnabled());
+    const y = tg.noGrad(() => {
+      assert.not.ok(tg.isGradEnabled());
+      const inner = tg.noGrad(() => x.mul(2));
+      assert.not.ok(tg.isGradEnabled());
+      return inner.add(x);
+    });
+    assert.ok(tg.isGradEnabled());
+    assert.not.ok(y.requiresGrad);
+    assert.is(y.node, null);
+    assertThrows(() => y.sum().backward(), /backward: the tensor does not require grad/);
+    assert.throws(() => tg.noGrad(() => { throw new Error('boom'); }), /boom/);
+    assert.ok(tg.isGradEnabled(), 'restored after a throw');
+    tg.dispose([x, y]);
+  });
+
+  s('tidy frees what fn made except its result; leaf grads survive it; async fn is refused', () => {
+    const x = tg.tensor([1, 2], { requiresGrad: true });
+    const before = tg.memory().numTensors;
+    const { a, list } = tg.tidy(() => {
+      const t = x.mul(2).exp();
+      return { a: t.sum(), list: [t.mul(0.5), 7] };
+    });
+    assert.is(tg.memory().numTensors, before + 2);
+    tg.tidy(() => a.backward());
+    assertClose(x.grad!, [2 * Math.exp(2), 2 * Math.exp(4)], { rtol: 1e-5 });
+    assert.is(tg.memory().numTensors, before + 3, 'a, list[0] and x.grad');
+    tg.dispose([a, list, x.grad]);
+    x.grad = null;
+    assert.is(tg.memory().numTensors, before);
+    assert.throws(() => tg.tidy((async () => x) as any), /tidy: the function must be synchronous/);
+    assert.is(tg.memory().numTensors, before);
+    x.dispose();
+  });
+
+  s('memory() counts tensors and bytes', () => {
+    const m0 = tg.memory();
+    const t = tg.zeros([10, 10]);
+    const m1 = tg.memory();
+    assert.is(m1.numTensors - m0.numTensors, 1);
+    assert.is(m1.numBytes - m0.numBytes, 400);
+    t.dispose();
+    assert.equal(tg.memory(), m0);
+  });
+
+  s('a long chain (20 000 ops) does not overflow the stack', () => {
+    const x = tg.scalar(0.5, { requiresGrad: true });
+    tg.tidy(() => {
+      let y = x;
+      for (let i = 0; i < 20000; i++) y = y.mul(1);
+      y.backward();
+    });
+    assertClose(x.grad!, [1]);
+    tg.dispose([x, x.grad]);
+  });
+
+  s('gradients(): returns gradients without touching .grad; null where no path; only what is needed runs', () => {
+    const x = tg.tensor([1, 2], { requiresGrad: true });
+    const w = tg.tensor([3, 4], { requiresGrad: true });
+    const unused = tg.tensor([1], { requiresGrad: true });
+    tg.tidy(() => {
+      const y = x.mul(w).sum();
+      const [gx, gu] = tg.gradients(y, [x, unused]);
+      assertClose(gx!, [3, 4]);
+      assert.is(gu, null);
+      assert.is(x.grad, null);
+      assert.is(w.grad, null);
+      // a target that is the output itself gets the seed, as its own tensor
+      const seed = tg.tensor(2);
+      const [gy] = tg.gradients(y, [y], { seeds: [seed] });
+      assert.is.not(gy, seed);
+      assertClose(gy!, [2]);
+    });
+    tg.dispose([x, w, unused]);
+  });
+  s.run();
+}
