@@ -7,7 +7,7 @@
 // out/regression.svg: the data, the true curve and the fitted one.
 import * as tg from 'tapegrad';
 import { Svg } from './lib/svg.js';
-import { rng, finiteLoss } from './lib/train.js';
+import { rng, finiteLoss, orExit } from './lib/train.js';
 
 const N = 200;
 const NOISE = 0.1;
@@ -33,18 +33,20 @@ function mse(x: number[], y: number[]): number {
 }
 
 const start = performance.now();
-for (let step = 1; step <= STEPS; step++) {
-  const loss = tg.tidy(() => {
-    const l = tg.nn.mseLoss(net.forward(X), Y);
-    opt.zeroGrad();
-    l.backward();
-    opt.step();
-    return l;
-  });
-  const v = finiteLoss(loss, step);
-  loss.dispose();
-  if (step % 100 === 0) console.log(`step ${String(step).padStart(4)}  train MSE ${v.toFixed(4)}  lr ${opt.lr.toExponential(1)}`);
-}
+orExit(() => {
+  for (let step = 1; step <= STEPS; step++) {
+    const loss = tg.tidy(() => {
+      const l = tg.nn.mseLoss(net.forward(X), Y);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      return l;
+    });
+    const v = finiteLoss(loss, step);
+    loss.dispose();
+    if (step % 100 === 0) console.log(`step ${String(step).padStart(4)}  train MSE ${v.toFixed(4)}  lr ${opt.lr.toExponential(1)}`);
+  }
+});
 const seconds = (performance.now() - start) / 1000;
 const mean = yTrain.reduce((a, b) => a + b, 0) / yTrain.length;
 const baseline = yTest.reduce((a, y) => a + (y - mean) ** 2, 0) / yTest.length;

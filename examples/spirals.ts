@@ -6,15 +6,19 @@
 //   out/spirals-regions.svg  the decision regions with the data points
 //   out/spirals-loss.svg     the training loss per step
 // --quick trains for fewer epochs (for the tour); both reach ≥ 97% training accuracy.
+// --lr X sets Adam's learning rate (default 0.01); a rate that makes the loss NaN or infinite
+// stops the run with an error naming the step.
 import * as tg from 'tapegrad';
 import { Svg, lineChart, CLASS_COLORS, CLASS_TINTS } from './lib/svg.js';
-import { rng, finiteLoss } from './lib/train.js';
+import { rng, finiteLoss, orExit } from './lib/train.js';
 
 const quick = process.argv.includes('--quick');
 const CLASSES = 3;
 const PER_CLASS = 100;
 const EPOCHS = quick ? 40 : 80;
 const BATCH = 50;
+const lrArg = process.argv.indexOf('--lr');
+const LR = lrArg > 0 ? Number(process.argv[lrArg + 1]) : 0.01;
 
 /** Spiral arms (CS231n's dataset): class k at angle 4k + 4r + noise, radius r ∈ [0, 1]. */
 function spirals(seed: number): { xs: number[][]; ys: number[] } {
@@ -47,39 +51,41 @@ function predict(net: tg.nn.Module, xs: number[][]): number[] {
 const { xs, ys } = spirals(7);
 const n = xs.length;
 const net = new tg.nn.MLP([2, 64, 64, CLASSES], { activation: 'relu', seed: 1 });
-const opt = new tg.optim.Adam(net.parameters(), { lr: 0.01 });
+const opt = new tg.optim.Adam(net.parameters(), { lr: LR });
 const order = rng(3);
 const losses: number[] = [];
 
-console.log(`spirals: ${n} points, ${CLASSES} classes; MLP [2, 64, 64, 3], Adam lr 0.01, batch ${BATCH}, ${EPOCHS} epochs on ${tg.getBackend()}`);
+console.log(`spirals: ${n} points, ${CLASSES} classes; MLP [2, 64, 64, 3], Adam lr ${LR}, batch ${BATCH}, ${EPOCHS} epochs on ${tg.getBackend()}`);
 const start = performance.now();
 let accuracy = 0;
-for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-  // a fresh shuffle each epoch (Fisher–Yates)
-  const perm = [...Array(n).keys()];
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(order.uniform() * (i + 1));
-    [perm[i], perm[j]] = [perm[j], perm[i]];
+orExit(() => {
+  for (let epoch = 1; epoch <= EPOCHS; epoch++) {
+    // a fresh shuffle each epoch (Fisher–Yates)
+    const perm = [...Array(n).keys()];
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(order.uniform() * (i + 1));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    let epochLoss = 0;
+    for (let b = 0; b < n; b += BATCH) {
+      const idx = perm.slice(b, b + BATCH);
+      const loss = tg.tidy(() => {
+        const l = tg.nn.crossEntropy(net.forward(tg.tensor(idx.map((i) => xs[i]))), tg.tensor(idx.map((i) => ys[i]), { dtype: 'int32' }));
+        opt.zeroGrad();
+        l.backward();
+        opt.step();
+        return l;
+      });
+      const v = finiteLoss(loss, opt.stepCount);
+      loss.dispose();
+      losses.push(v);
+      epochLoss += (v * idx.length) / n;
+    }
+    const pred = predict(net, xs);
+    accuracy = pred.filter((p, i) => p === ys[i]).length / n;
+    console.log(`epoch ${String(epoch).padStart(3)}  loss ${epochLoss.toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
   }
-  let epochLoss = 0;
-  for (let b = 0; b < n; b += BATCH) {
-    const idx = perm.slice(b, b + BATCH);
-    const loss = tg.tidy(() => {
-      const l = tg.nn.crossEntropy(net.forward(tg.tensor(idx.map((i) => xs[i]))), tg.tensor(idx.map((i) => ys[i]), { dtype: 'int32' }));
-      opt.zeroGrad();
-      l.backward();
-      opt.step();
-      return l;
-    });
-    const v = finiteLoss(loss, opt.stepCount);
-    loss.dispose();
-    losses.push(v);
-    epochLoss += (v * idx.length) / n;
-  }
-  const pred = predict(net, xs);
-  accuracy = pred.filter((p, i) => p === ys[i]).length / n;
-  console.log(`epoch ${String(epoch).padStart(3)}  loss ${epochLoss.toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
-}
+});
 const seconds = (performance.now() - start) / 1000;
 console.log(`trained in ${seconds.toFixed(1)} s: training accuracy ${(accuracy * 100).toFixed(1)}%`);
 
@@ -94,7 +100,16 @@ for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) grid.push([lo + ((c + 0.
 const regions = predict(net, grid);
 const svg = new Svg(SIZE, SIZE + 30);
 const cell = SIZE / G;
-regions.forEach((k, i) => svg.rect((i % G) * cell, Math.floor(i / G) * cell, cell + 0.5, cell + 0.5, { fill: CLASS_TINTS[k] }));
+// one rectangle per run of equal cells in a row keeps the file small
+for (let r = 0; r < G; r++) {
+  for (let c = 0; c < G; ) {
+    const k = regions[r * G + c];
+    let end = c + 1;
+    while (end < G && regions[r * G + end] === k) end++;
+    svg.rect(c * cell, r * cell, (end - c) * cell + 0.5, cell + 0.5, { fill: CLASS_TINTS[k] });
+    c = end;
+  }
+}
 xs.forEach(([x, y], i) => svg.circle(toPx(x), SIZE - toPx(y), 3.5, { fill: CLASS_COLORS[ys[i]], stroke: '#222', 'stroke-width': 0.6 }));
 svg.text(SIZE / 2, SIZE + 20, `decision regions after ${EPOCHS} epochs: ${(accuracy * 100).toFixed(1)}% training accuracy`, { 'text-anchor': 'middle' });
 const regionsPath = svg.save('out/spirals-regions.svg');

@@ -65,7 +65,7 @@ export const adamUpdateWebGPU: KernelConfig = {
     const a = attrs as unknown as AdamUpdateAttrs;
     return OUTPUTS.map((which) => {
       const body = `
-          let p = param[index]; let g = grad[index]; let m = mom[index]; let v = vel[index];
+          let p = f32(param[index]); let g = f32(grad[index]); let m = f32(mom[index]); let v = f32(vel[index]);
           setOutputAtIndex(index, ${formula(which, (n) => `uniforms.${n}`, (x) => x)});`;
       const program = wgslProgram(`tapegrad_adam_${which}`, param.shape, ['param', 'grad', 'mom', 'vel'], UNIFORMS, body);
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [param, grad, m, v], 'float32', wgslUniforms(uniformValues(a)));

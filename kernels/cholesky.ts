@@ -50,7 +50,7 @@ fn main(index : i32) {
   var ok = true;
   for (var i = 0; i < n; i++) {
     for (var j = 0; j <= i; j++) {
-      var s = x[o + i * n + j];
+      var s = f32(x[o + i * n + j]);
       for (var k = 0; k < j; k++) { s = s - result[o + i * n + k] * result[o + j * n + k]; }
       if (i == j) {
         if (!(s > 0.0)) { ok = false; break; }

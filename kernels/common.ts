@@ -89,7 +89,8 @@ export interface WebGPUBackendLike {
 /**
  * A program with one invocation per item of `count` (a matrix, or a matrix's column), in
  * workgroups of 64: `main(index)` receives the item's index. The backend declares the input
- * buffers (named by `variableNames`), `result`, and the struct `uniforms` (with `NAN`).
+ * buffers (named by `variableNames`), `result`, and the struct `uniforms` (with `NAN`). Shaders
+ * read float inputs as f32(x[i]): a float32 tensor cast from int32 keeps its i32 buffer there.
  */
 export function perItemProgram(key: string, outputShape: number[], count: number, variableNames: string[], uniforms: string, body: string): WgslProgram {
   const workgroupSize: [number, number, number] = [64, 1, 1];

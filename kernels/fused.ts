@@ -9,7 +9,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../src/errors.js';
 import { ADAM_UPDATE, adamAttrs, adamUpdateWebGL, adamUpdateWebGPU, type AdamUpdateAttrs } from './adam-update.js';
 import { LEAKY_RELU_GRAD, RELU_GRAD, leakyReluGradKernels, reluGradKernels } from './relu-grad.js';
-import { SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU } from './softmax-cross-entropy.js';
+import { SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU, type SceOutputs } from './softmax-cross-entropy.js';
 
 export type { AdamUpdateAttrs };
 
@@ -102,13 +102,38 @@ export function leakyReluGradComposed(dy: tf.Tensor, x: tf.Tensor, alpha: number
  * with respect to z: loss = (Σt)·logΣe^z − Σ t z (shape [...]), dlogits = softmax(z)·Σt − t.
  */
 export function softmaxCrossEntropy(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
+  checkSce(z, t);
+  if (!hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyComposed(z, t);
+  const [loss, dlogits] = runSce(z, t, 'both');
+  return { loss, dlogits };
+}
+
+/** The row losses alone (a forward pass): one GPU pass where fused. */
+export function softmaxCrossEntropyLoss(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  checkSce(z, t);
+  if (!hasFused('softmaxCrossEntropy')) return tf.tidy(() => softmaxCrossEntropyComposed(z, t).loss);
+  return runSce(z, t, 'loss')[0];
+}
+
+/** The gradient alone, softmax(z)·Σt − t (a backward pass): one GPU pass where fused. */
+export function softmaxCrossEntropyGrad(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  checkSce(z, t);
+  if (!hasFused('softmaxCrossEntropy')) return tf.tidy(() => softmaxCrossEntropyComposed(z, t).dlogits);
+  return runSce(z, t, 'dlogits')[0];
+}
+
+function checkSce(z: tf.Tensor, t: tf.Tensor): void {
   checkSame('softmaxCrossEntropy', { logits: z, targets: t });
   if (z.rank < 1) throw new TapegradError('softmaxCrossEntropy', `logits must have a class axis, got shape ${fmtShape(z.shape)}`);
-  if (!hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyComposed(z, t);
+}
+
+/** Runs the kernel on z, t seen as [N, C], and gives its outputs their shapes back. */
+function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs): tf.Tensor[] {
   const C = z.shape[z.rank - 1];
   return tf.tidy(() => {
-    const [loss, dlogits] = run('softmaxCrossEntropy', { logits: tf.reshape(z, [-1, C]), targets: tf.reshape(t, [-1, C]) }) as tf.Tensor[];
-    return { loss: tf.reshape(loss, z.shape.slice(0, -1)), dlogits: tf.reshape(dlogits, z.shape) };
+    const outs = run('softmaxCrossEntropy', { logits: tf.reshape(z, [-1, C]), targets: tf.reshape(t, [-1, C]) }, { outputs }) as tf.Tensor[];
+    const names = outputs === 'both' ? ['loss', 'dlogits'] : [outputs];
+    return outs.map((o, i) => tf.reshape(o, names[i] === 'loss' ? z.shape.slice(0, -1) : z.shape));
   });
 }
 export function softmaxCrossEntropyComposed(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {

@@ -48,8 +48,9 @@ export function glslProgram(outputShape: number[], variableNames: string[], unif
 
 /**
  * A WGSL program with one invocation per output entry, over the flat output. `body` runs for
- * `index < uniforms.size`; it reads input buffers by name (`x[i]`), the custom f32 uniforms as
- * `uniforms.name`, and writes with setOutputAtIndex(index, value).
+ * `index < uniforms.size`; it reads input buffers by name, as `f32(x[i])`: a float32 tensor cast
+ * from int32 keeps its int32 buffer on webgpu (TF.js casts without copying). It reads the custom
+ * f32 uniforms as `uniforms.name`, and writes with setOutputAtIndex(index, value).
  */
 export function wgslProgram(key: string, outputShape: number[], variableNames: string[], uniforms: string[], body: string): WgslProgram {
   const workgroupSize: [number, number, number] = [128, 1, 1];

@@ -70,7 +70,7 @@ fn main(index : i32) {
   let src = index * n * n;
   let dst = index * n * w;
   for (var i = 0; i < n; i++) {
-    for (var j = 0; j < n; j++) { result[dst + i * w + j] = x[src + i * n + j]; }
+    for (var j = 0; j < n; j++) { result[dst + i * w + j] = f32(x[src + i * n + j]); }
     result[dst + i * w + n] = f32(i);
   }
   for (var k = 0; k < n; k++) {

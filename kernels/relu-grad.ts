@@ -29,7 +29,7 @@ function configs(kernelName: string, slope: (attrs: Record<string, unknown> | un
       backendName: 'webgpu',
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { dy, x } = inputs as unknown as Inputs;
-        const body = `let g = dy[index]; setOutputAtIndex(index, select(uniforms.alpha * g, g, x[index] > 0.0));`;
+        const body = `let g = f32(dy[index]); setOutputAtIndex(index, select(uniforms.alpha * g, g, f32(x[index]) > 0.0));`;
         const program = wgslProgram('tapegrad_relu_grad', dy.shape, ['dy', 'x'], ['alpha'], body);
         return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [dy, x], 'float32', wgslUniforms([slope(attrs)]));
       },

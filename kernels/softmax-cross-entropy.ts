@@ -2,7 +2,8 @@
 // in two GPU passes (instead of ~10 ops forward and ~7 backward).
 //
 // Inputs logits z [N, C] and targets t [N, C] (float32 distributions; rows need not sum to 1).
-// Outputs [loss [N], dlogits [N, C]]:
+// Outputs [loss [N], dlogits [N, C]] (attr outputs 'both', the default), or only one of them
+// ('loss' for a forward whose backward may never run, 'dlogits' for that backward):
 //   loss_r    = (Σⱼ t_rj) · logΣⱼ e^{z_rj} − Σⱼ t_rj z_rj      (stable: log-sum-exp shifted by max)
 //   dlogits_r = softmax(z_r) · Σⱼ t_rj − t_r                   (∂loss_r/∂z_r)
 // The backward of a loss upstream of g [N] is then g[:, None] · dlogits: one multiply.
@@ -12,6 +13,12 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, wgslProgram, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
 
 export const SOFTMAX_CROSS_ENTROPY = 'TapegradSoftmaxCrossEntropy';
+
+export type SceOutputs = 'both' | 'loss' | 'dlogits';
+const wants = (attrs: unknown, which: 'loss' | 'dlogits') => {
+  const o = ((attrs as { outputs?: SceOutputs } | undefined)?.outputs ?? 'both') as SceOutputs;
+  return o === 'both' || o === which;
+};
 
 type Inputs = { logits: TensorInfo; targets: TensorInfo };
 
@@ -33,33 +40,39 @@ const wgslDecl = (n: string, init: string) => `var ${n} : f32 = ${init};`;
 export const softmaxCrossEntropyWebGL: KernelConfig = {
   kernelName: SOFTMAX_CROSS_ENTROPY,
   backendName: 'webgl',
-  kernelFunc: ({ inputs, backend }) => {
+  kernelFunc: ({ inputs, backend, attrs }) => {
     const { logits, targets } = inputs as unknown as Inputs;
     const [N, C] = logits.shape;
     const loop = (body: string) => `for (int j = 0; j < ${C}; j++) { ${body} }`;
     const stats = rowStats((j) => `getLogits(row, ${j})`, (j) => `getTargets(row, ${j})`, glslDecl, loop);
     const run = (shape: number[], body: string) =>
       (backend as unknown as WebGLBackendLike).runWebGLProgram(glslProgram(shape, ['logits', 'targets'], [], body), [logits, targets], 'float32');
-    const loss = run([N], `int row = getOutputCoords(); ${stats} setOutput(st * (mx + log(se)) - stz);`);
-    const dlogits = run([N, C], `ivec2 rc = getOutputCoords(); int row = rc.x; ${stats}
-      setOutput(exp(getLogits(row, rc.y) - mx) / se * st - getTargets(row, rc.y));`);
-    return [loss, dlogits];
+    const out: TensorInfo[] = [];
+    if (wants(attrs, 'loss')) out.push(run([N], `int row = getOutputCoords(); ${stats} setOutput(st * (mx + log(se)) - stz);`));
+    if (wants(attrs, 'dlogits')) {
+      out.push(run([N, C], `ivec2 rc = getOutputCoords(); int row = rc.x; ${stats}
+        setOutput(exp(getLogits(row, rc.y) - mx) / se * st - getTargets(row, rc.y));`));
+    }
+    return out;
   },
 };
 
 export const softmaxCrossEntropyWebGPU: KernelConfig = {
   kernelName: SOFTMAX_CROSS_ENTROPY,
   backendName: 'webgpu',
-  kernelFunc: ({ inputs, backend }) => {
+  kernelFunc: ({ inputs, backend, attrs }) => {
     const { logits, targets } = inputs as unknown as Inputs;
     const [N, C] = logits.shape;
     const loop = (body: string) => `for (var j = 0; j < ${C}; j = j + 1) { ${body} }`;
-    const stats = rowStats((j) => `logits[row * ${C} + ${j}]`, (j) => `targets[row * ${C} + ${j}]`, wgslDecl, loop);
+    const stats = rowStats((j) => `f32(logits[row * ${C} + ${j}])`, (j) => `f32(targets[row * ${C} + ${j}])`, wgslDecl, loop);
     const run = (key: string, shape: number[], body: string) =>
       (backend as unknown as WebGPUBackendLike).runWebGPUProgram(wgslProgram(`tapegrad_sce_${key}_${C}`, shape, ['logits', 'targets'], [], body), [logits, targets], 'float32');
-    const loss = run('loss', [N], `let row = index; ${stats} setOutputAtIndex(index, st * (mx + log(se)) - stz);`);
-    const dlogits = run('grad', [N, C], `let row = index / ${C}; ${stats}
-      setOutputAtIndex(index, exp(logits[index] - mx) / se * st - targets[index]);`);
-    return [loss, dlogits];
+    const out: TensorInfo[] = [];
+    if (wants(attrs, 'loss')) out.push(run('loss', [N], `let row = index; ${stats} setOutputAtIndex(index, st * (mx + log(se)) - stz);`));
+    if (wants(attrs, 'dlogits')) {
+      out.push(run('grad', [N, C], `let row = index / ${C}; ${stats}
+        setOutputAtIndex(index, exp(f32(logits[index]) - mx) / se * st - f32(targets[index]));`));
+    }
+    return out;
   },
 };

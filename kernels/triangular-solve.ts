@@ -25,16 +25,22 @@ function attrsOf(attrs: unknown): TriangularSolveAttrs {
 
 /** Solves op(T)·X = B for one T (at t[tOff..]) and one B (at b[bOff..], n×k) into x[xOff..]. */
 export function triangularSolveInto(t: Float64Array, tOff: number, b: Float64Array, bOff: number, n: number, k: number, { lower, transpose, unitDiagonal }: TriangularSolveAttrs, x: Float64Array, xOff: number): void {
-  // op(T)[i][j] reads T[j][i] when transposed; op(T) is lower when exactly one of lower/transpose holds.
-  const at = transpose ? (i: number, j: number) => t[tOff + j * n + i] : (i: number, j: number) => t[tOff + i * n + j];
+  // op(T) is lower when exactly one of lower/transpose holds: then rows are solved top-down.
   const forward = lower !== transpose;
-  for (let c = 0; c < k; c++) {
-    for (let s = 0; s < n; s++) {
-      const i = forward ? s : n - 1 - s;
-      let acc = b[bOff + i * k + c];
-      if (forward) for (let j = 0; j < i; j++) acc -= at(i, j) * x[xOff + j * k + c];
-      else for (let j = i + 1; j < n; j++) acc -= at(i, j) * x[xOff + j * k + c];
-      x[xOff + i * k + c] = unitDiagonal ? acc : acc / at(i, i);
+  for (let s = 0; s < n; s++) {
+    const i = forward ? s : n - 1 - s;
+    const xi = xOff + i * k;
+    for (let c = 0; c < k; c++) x[xi + c] = b[bOff + i * k + c];
+    // Row i of X, all k columns at once (contiguous), minus op(T)[i][j]·(row j of X) for solved j.
+    for (let j = forward ? 0 : i + 1, end = forward ? i : n; j < end; j++) {
+      const tij = transpose ? t[tOff + j * n + i] : t[tOff + i * n + j];
+      if (tij === 0) continue;
+      const xj = xOff + j * k;
+      for (let c = 0; c < k; c++) x[xi + c] -= tij * x[xj + c];
+    }
+    if (!unitDiagonal) {
+      const d = t[tOff + i * n + i];
+      for (let c = 0; c < k; c++) x[xi + c] /= d;
     }
   }
 }
@@ -63,8 +69,8 @@ const triangularSolveJs: KernelFunc = ({ inputs, backend, attrs }) => {
 const TRIANGULAR_SOLVE_WGSL = `
 fn tAt(base : i32, i : i32, j : i32) -> f32 {
   let n = uniforms.n;
-  if (uniforms.isTransposed != 0) { return a[base + j * n + i]; }
-  return a[base + i * n + j];
+  if (uniforms.isTransposed != 0) { return f32(a[base + j * n + i]); }
+  return f32(a[base + i * n + j]);
 }
 
 fn main(index : i32) {
@@ -80,7 +86,7 @@ fn main(index : i32) {
   for (var s = 0; s < n; s++) {
     var i = n - 1 - s;
     if (forward) { i = s; }
-    var acc = b[bBase + i * k + c];
+    var acc = f32(b[bBase + i * k + c]);
     if (forward) {
       for (var j = 0; j < i; j++) { acc = acc - tAt(tBase, i, j) * result[xBase + j * k + c]; }
     } else {

@@ -8,6 +8,7 @@ import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from './errors.js';
 import { registerFusedKernels } from '../kernels/fused.js';
+import { fixWebGPUCast } from '../kernels/webgpu-cast.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow'];
@@ -122,6 +123,7 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (!ok) throw new TapegradError('setBackend', `'${name}' failed to start here`);
   // The fused GPU kernels (kernels/fused.ts) of this backend, if it has any.
   registerFusedKernels(name);
+  if (name === 'webgpu') fixWebGPUCast();
 }
 
 /** The float format a backend stores tensors in: float32, except WebGL without float32 render targets. */

@@ -16,6 +16,7 @@ export type TensorData = Nested | Float32Array | Int32Array | Uint8Array | tf.Te
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
   const dtype = opts.dtype ?? (data instanceof tf.Tensor ? (data.dtype as DType) : 'float32');
   checkDtype('tensor', dtype);
+  if (opts.requiresGrad && dtype !== 'float32') throw new TapegradError('tensor', `only float32 tensors can require grad; this one is ${dtype}`);
   let value: tf.Tensor;
   if (data instanceof tf.Tensor) {
     value = data.dtype === dtype ? data.clone() : tf.cast(data, dtype);
@@ -91,53 +92,89 @@ export function checkShape(fn: string, shape: unknown): void {
 type Opts = { requiresGrad?: boolean; dtype?: DType };
 const wrap = (v: tf.Tensor, o: Opts = {}) => new Tensor(v, { requiresGrad: o.requiresGrad ?? false });
 
+/** Checks a constructor's options before anything is allocated: a known dtype; requiresGrad only with float32. */
+function checkOpts(fn: string, o: Opts): void {
+  if (o.dtype !== undefined) checkDtype(fn, o.dtype);
+  if (o.requiresGrad && (o.dtype ?? 'float32') !== 'float32') throw new TapegradError(fn, `only float32 tensors can require grad; this one is ${o.dtype}`);
+}
+function checkFinite(fn: string, what: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TapegradError(fn, `${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
+}
+/** x as a live Tensor (creation.ts cannot use op.ts's asTensor: op.ts imports this file). */
+function liveTensor(fn: string, x: unknown): Tensor {
+  if (!(x instanceof Tensor)) throw new TapegradError(fn, `the input must be a tapegrad Tensor, got ${Array.isArray(x) ? 'an array (wrap it with tg.tensor)' : x === null ? 'null' : typeof x}`);
+  x.assertLive(fn, 'the input');
+  return x;
+}
+
 export function scalar(v: number, o: Opts = {}): Tensor {
   if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('scalar', `expected a number, got ${typeof v}`);
+  checkOpts('scalar', o);
   return wrap(tf.scalar(v, o.dtype ?? 'float32'), o);
 }
 export function zeros(shape: number[], o: Opts = {}): Tensor {
   checkShape('zeros', shape);
+  checkOpts('zeros', o);
   return wrap(tf.zeros(shape, o.dtype ?? 'float32'), o);
 }
 export function ones(shape: number[], o: Opts = {}): Tensor {
   checkShape('ones', shape);
+  checkOpts('ones', o);
   return wrap(tf.ones(shape, o.dtype ?? 'float32'), o);
 }
 export function full(shape: number[], v: number, o: Opts = {}): Tensor {
   checkShape('full', shape);
+  checkOpts('full', o);
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('full', `the value must be a number, got ${typeof v}`);
   return wrap(tf.fill(shape, v, o.dtype ?? 'float32'), o);
 }
 export function zerosLike(x: Tensor): Tensor {
-  return wrap(tf.zerosLike(x.value));
+  return wrap(tf.zerosLike(liveTensor('zerosLike', x).value));
 }
 export function onesLike(x: Tensor): Tensor {
-  return wrap(tf.onesLike(x.value));
+  return wrap(tf.onesLike(liveTensor('onesLike', x).value));
 }
 /** The n×m identity (m = n by default). */
 export function eye(n: number, m = n, o: Opts = {}): Tensor {
   if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0) throw new TapegradError('eye', `sizes must be non-negative integers, got ${n}, ${m}`);
+  checkOpts('eye', o);
   return wrap(tf.eye(n, m, undefined, o.dtype ?? 'float32'), o);
 }
 /** Standard normal samples; the same seed gives the same values. */
 export function randn(shape: number[], o: Opts & { seed?: number; mean?: number; std?: number } = {}): Tensor {
   checkShape('randn', shape);
+  checkOpts('randn', { ...o, dtype: undefined });
+  checkFinite('randn', 'mean', o.mean ?? 0);
+  checkFinite('randn', 'std', o.std ?? 1);
+  if ((o.std ?? 1) < 0) throw new TapegradError('randn', `std must be a non-negative number, got ${o.std}`);
   return wrap(tf.randomNormal(shape, o.mean ?? 0, o.std ?? 1, 'float32', o.seed), o);
 }
 /** Uniform samples in [low, high), [0, 1) by default. */
 export function rand(shape: number[], o: Opts & { seed?: number; low?: number; high?: number } = {}): Tensor {
   checkShape('rand', shape);
+  checkOpts('rand', { ...o, dtype: undefined });
+  checkFinite('rand', 'low', o.low ?? 0);
+  checkFinite('rand', 'high', o.high ?? 1);
+  if (!((o.low ?? 0) < (o.high ?? 1))) throw new TapegradError('rand', `low (${o.low ?? 0}) must be below high (${o.high ?? 1})`);
   return wrap(tf.randomUniform(shape, o.low ?? 0, o.high ?? 1, 'float32', o.seed), o);
 }
 /** start, start + step, … below stop; arange(n) is 0 … n−1. */
 export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
+  checkFinite('arange', 'start', start);
+  checkFinite('arange', 'stop', stop);
+  checkFinite('arange', 'step', step);
   if (step === 0) throw new TapegradError('arange', 'step must not be 0');
   if (o.dtype === 'bool') throw new TapegradError('arange', 'dtype must be float32 or int32');
+  checkOpts('arange', o);
   return wrap(tf.range(start, stop, step, o.dtype ?? 'float32'), o);
 }
 /** n evenly spaced values from start to stop, both included. */
 export function linspace(start: number, stop: number, n: number, o: Opts = {}): Tensor {
   if (!Number.isInteger(n) || n < 1) throw new TapegradError('linspace', `n must be a positive integer, got ${n}`);
+  checkFinite('linspace', 'start', start);
+  checkFinite('linspace', 'stop', stop);
+  checkOpts('linspace', { ...o, dtype: undefined });
   return wrap(tf.linspace(start, stop, n), o);
 }
 

@@ -14,6 +14,7 @@ export function fmtShape(shape: readonly number[]): string {
 /** Normalise a possibly negative axis list against a rank; sorted, unique. */
 export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined | null, rank: number): number[] {
   if (axis === undefined || axis === null) return [...Array(rank).keys()];
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new TapegradError(fn, `axis must be an integer or an array of integers, got ${JSON.stringify(axis)}`);
   const list = typeof axis === 'number' ? [axis] : [...axis];
   const out = new Set<number>();
   for (const a of list) {

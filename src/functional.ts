@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { defineOp, describe, type Thunk } from './op.js';
-import { gradients, isGradEnabled } from './tape.js';
+import { gradients, isGradEnabled, withGradMode } from './tape.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { tensor, zerosLike } from './creation.js';
 import { tidy } from './memory.js';
@@ -101,12 +101,14 @@ function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unkno
     const mark = tensorMark();
     const prepared = args.map((a, i) => (nums.includes(i) ? differentiable(fn, a, i) : { t: a as Tensor, fresh: false }));
     const xs = prepared.map((p) => p.t);
-    const out = f(...xs);
+    // f is recorded even under noGrad (as torch.func.grad does); noGrad only keeps the result plain
+    const recording = isGradEnabled();
+    const out = withGradMode(true, () => f(...xs));
     if (!(out instanceof Tensor)) throw new TapegradError(fn, `the function must return a Tensor, got ${describe(out)}`);
     if (out.size !== 1) throw new TapegradError(fn, `the function must return a scalar, got shape ${fmtShape(out.shape)} (use vjp or jacobian for non-scalar outputs)`);
     const targets = nums.map((i) => xs[i]);
     const fresh = new Set(prepared.filter((p) => p.fresh).map((p) => p.t));
-    const createGraph = isGradEnabled() && reachesOuter([out], fresh);
+    const createGraph = recording && reachesOuter([out], fresh);
     const gs = gradients(out, targets, { createGraph, retainGraph: createGraph });
     // The aliases made here are no one's leaves: a later backward through the results must not
     // accumulate (and keep) a .grad on them.
@@ -124,8 +126,13 @@ function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unkno
   return { value, grads };
 }
 
+function checkFunction(fn: string, f: unknown): void {
+  if (typeof f !== 'function') throw new TapegradError(fn, `the first argument must be a function, got ${describe(f)}`);
+}
+
 /** ∂f/∂(args[argnums]): one Tensor for a single argnum, an array for an array of them. */
 export function grad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => any {
+  checkFunction('grad', f);
   return (...args: Parameters<F>) => {
     const { grads } = evalWithGrad('grad', f, argnums, args, false);
     return typeof argnums === 'number' ? grads[0] : grads;
@@ -134,6 +141,7 @@ export function grad<F extends Fn>(f: F, argnums: number | number[] = 0): (...ar
 
 /** { value: f(args), grad } with grad shaped as grad() returns it. */
 export function valueAndGrad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => { value: Tensor; grad: any } {
+  checkFunction('valueAndGrad', f);
   return (...args: Parameters<F>) => {
     const { value, grads } = evalWithGrad('valueAndGrad', f, argnums, args, true);
     return { value: value!, grad: typeof argnums === 'number' ? grads[0] : grads };
@@ -145,6 +153,7 @@ export function valueAndGrad<F extends Fn>(f: F, argnums: number | number[] = 0)
  * every primal, and may be called many times. dispose() frees the output and the graph.
  */
 export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotangent: Tensor | number) => Tensor[]; dispose: () => void } {
+  checkFunction('vjp', f);
   let xs!: Tensor[];
   let out!: Tensor;
   let outer = false;
@@ -153,7 +162,7 @@ export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotan
     mark = tensorMark();
     const prepared = primals.map((p, i) => differentiable('vjp', p, i));
     xs = prepared.map((p) => p.t);
-    out = f(...xs);
+    out = withGradMode(true, () => f(...xs));
     if (!(out instanceof Tensor)) throw new TapegradError('vjp', `the function must return a Tensor, got ${describe(out)}`);
     outer = isGradEnabled() && reachesOuter([out], new Set(prepared.filter((p) => p.fresh).map((p) => p.t)));
     return [...xs, ...graphValues([out])];

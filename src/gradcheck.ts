@@ -31,6 +31,7 @@ export interface GradcheckReport {
   ok: boolean;
   mode: 'full' | 'fast';
   maxAbsError: number;
+  /** |analytic − numeric| / max(|numeric|, atol): derivatives that are (nearly) zero are measured against atol. */
   maxRelError: number;
   /** The comparison furthest outside its tolerance (or closest to it, when all pass). */
   worst: { input: number; index: number[] | null; outputIndex: number[] | null; analytic: number; numeric: number; allowed: number } | null;
@@ -92,11 +93,43 @@ function checkInputs(fn: string, f: unknown, inputs: unknown): Tensor[] {
 
 /** Compares f's analytic gradients with finite differences, with respect to every float32 input. */
 export async function gradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
-  return gradcheckSync(f, inputs, opts);
+  return readAsync(checkSteps(f, inputs, opts));
 }
 
-/** gradcheck, synchronously (it reads values with dataSync). */
+/** gradcheck, synchronously (it reads values with dataSync, which webgpu in Node lacks). */
 export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
+  return readSync(checkSteps(f, inputs, opts));
+}
+
+/**
+ * The check as a generator that yields the tensors whose values it needs next and receives them,
+ * so that one algorithm runs with synchronous reads (dataSync) or asynchronous ones (data(): the
+ * only kind webgpu has in Node, and the one that does not stall a browser's GPU).
+ */
+type Steps<T> = Generator<tf.Tensor[], T, Float64Array[]>;
+
+function readSync<T>(steps: Steps<T>): T {
+  let r = steps.next(undefined as unknown as Float64Array[]);
+  while (!r.done) r = steps.next(r.value.map((t) => Float64Array.from(t.dataSync())));
+  return r.value;
+}
+
+async function readAsync<T>(steps: Steps<T>): Promise<T> {
+  let r = steps.next(undefined as unknown as Float64Array[]);
+  while (!r.done) r = steps.next(await Promise.all(r.value.map(async (t) => Float64Array.from(await t.data()))));
+  return r.value;
+}
+
+/** Reads tensors this check made (copies, so never a user's tensor) and frees them. */
+function* take(ts: tf.Tensor[]): Steps<Float64Array[]> {
+  try {
+    return yield ts;
+  } finally {
+    ts.forEach((t) => t.dispose());
+  }
+}
+
+function* checkSteps(f: F, inputs: Tensor[], opts: GradcheckOptions): Steps<GradcheckReport> {
   const xs = checkInputs('gradcheck', f, inputs);
   const mode = opts.mode ?? 'full';
   if (mode !== 'full' && mode !== 'fast') throw new TapegradError('gradcheck', `mode must be 'full' or 'fast', got '${mode}'`);
@@ -108,24 +141,24 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
   const atol = opts.atol ?? (half ? 1e-2 : 1e-3);
   const rtol = opts.rtol ?? (half ? 3e-2 : 1e-2);
   const eps = precision.epsilon;
-  const base = xs.map((x) => Float64Array.from(x.dataSync()));
+  const base: Float64Array[] = yield* take(xs.map((x) => tf.clone(x.value)));
   const shapes = xs.map((x) => x.shape);
   const floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
   let evaluations = 0;
   let backwards = 0;
 
-  /** f at the inputs with input k replaced by `data` (if given); values as float64, copied out. */
-  const evaluate = (k?: number, data?: Float64Array): Float64Array => {
+  /** f at the inputs with input k replaced by `data` (if given), as a tensor to read (a copy). */
+  const evaluate = (k?: number, data?: Float64Array): tf.Tensor => {
     evaluations++;
     return tidy(() => {
       const args = xs.map((x, i) => (i === k ? new Tensor(tf.tensor(Float32Array.from(data!), shapes[i])) : new Tensor(x.value)));
       const out = f(...args);
       if (!(out instanceof Tensor)) throw new TapegradError('gradcheck', `the function must return a Tensor, got ${describe(out)}`);
       if (out.dtype !== 'float32') throw new TapegradError('gradcheck', `the function must return float32, got ${out.dtype}`);
-      return Float64Array.from(out.dataSync());
+      return tf.clone(out.value);
     });
   };
-  const f0 = evaluate();
+  const [f0] = yield* take([evaluate()]);
   const m = f0.length;
   const outShape = tidy(() => f(...xs.map((x) => new Tensor(x.value))).shape);
   evaluations++;
@@ -137,14 +170,22 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
       evaluations++;
       return use(f(...args), args);
     });
-  const vjpData = (out: Tensor, args: Tensor[], ct: Float64Array): Float64Array[] => {
+  /** The VJP with cotangent ct: one tensor (a copy, to read) per float input, zeros where none flows. */
+  const vjpTensors = (out: Tensor, args: Tensor[], ct: Float64Array): tf.Tensor[] => {
     backwards++;
     const seed = new Tensor(tf.tensor(Float32Array.from(ct), out.shape));
     const gs = gradients(out, floats.map((i) => args[i]), { seeds: [seed], retainGraph: true });
-    const res: Float64Array[] = [];
-    floats.forEach((i, k) => (res[i] = gs[k] ? Float64Array.from(gs[k]!.dataSync()) : new Float64Array(base[i].length)));
-    return res;
+    return floats.map((i, k) => (gs[k] ? tf.clone(gs[k]!.value) : tf.zeros(shapes[i])));
   };
+  /** Reads VJP tensors back as arrays indexed by input (entries of non-float inputs stay empty). */
+  function* readVjps(ts: tf.Tensor[][]): Steps<Float64Array[][]> {
+    const flat = yield* take(ts.flat());
+    return ts.map((_, r) => {
+      const res: Float64Array[] = [];
+      floats.forEach((i, k) => (res[i] = flat[r * floats.length + k]));
+      return res;
+    });
+  }
 
   let worst: GradcheckReport['worst'] = null;
   let worstRatio = -1;
@@ -159,7 +200,7 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
     comparisons++;
     if (!(ratio <= 1)) failures++;
     maxAbsError = Math.max(maxAbsError, Number.isFinite(err) ? err : Infinity);
-    maxRelError = Math.max(maxRelError, Number.isFinite(err) ? err / Math.max(Math.abs(n), 1e-12) : Infinity);
+    maxRelError = Math.max(maxRelError, Number.isFinite(err) ? err / Math.max(Math.abs(n), atol) : Infinity);
     if (ratio > worstRatio) {
       worstRatio = ratio;
       worst = { input, index, outputIndex, analytic: a, numeric: n, allowed };
@@ -168,24 +209,31 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
 
   if (mode === 'full') {
     // Analytic Jacobian, one row per output entry: J[j][i] for every float input i.
-    const rows: Float64Array[][] = withGraph((out, args) => {
-      const ct = new Float64Array(m);
-      return Array.from({ length: m }, (_, j) => {
-        ct.fill(0);
-        ct[j] = 1;
-        return vjpData(out, args, ct);
-      });
-    });
+    const rows: Float64Array[][] = yield* readVjps(
+      withGraph((out, args) => {
+        const ct = new Float64Array(m);
+        return Array.from({ length: m }, (_, j) => {
+          ct.fill(0);
+          ct[j] = 1;
+          return vjpTensors(out, args, ct);
+        });
+      }),
+    );
     for (const i of floats) {
       const x = base[i];
       for (let e = 0; e < x.length; e++) {
         const h = pow2(step * Math.max(1, Math.abs(x[e])));
         const deriv = new Float64Array(m);
         const fmax = new Float64Array(m);
-        for (const [c, w] of STENCIL) {
-          const xp = Float64Array.from(x);
-          xp[e] = Math.fround(x[e] + c * h);
-          const fv = evaluate(i, xp);
+        const values = yield* take(
+          STENCIL.map(([c]) => {
+            const xp = Float64Array.from(x);
+            xp[e] = Math.fround(x[e] + c * h);
+            return evaluate(i, xp);
+          }),
+        );
+        for (const [q, [, w]] of STENCIL.entries()) {
+          const fv = values[q];
           for (let j = 0; j < m; j++) {
             deriv[j] += (w * fv[j]) / h;
             fmax[j] = Math.max(fmax[j], Math.abs(fv[j]));
@@ -202,7 +250,7 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
     const samples = opts.samples ?? 2;
     for (let s = 0; s < samples; s++) {
       const v = Float64Array.from({ length: m }, random.normal);
-      const grads = withGraph((out, args) => vjpData(out, args, v));
+      const [grads] = yield* readVjps([withGraph((out, args) => vjpTensors(out, args, v))]);
       for (const i of floats) {
         const x = base[i];
         // u moves each entry by at most max(1, |xₑ|)·h, as the full mode's per-entry steps do: a
@@ -213,9 +261,9 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
         const h = pow2(step);
         let numeric = 0;
         let fmax = 0;
-        for (const [c, w] of STENCIL) {
-          const xp = x.map((xe, e) => Math.fround(xe + c * h * u[e]));
-          const fv = evaluate(i, xp);
+        const values = yield* take(STENCIL.map(([c]) => evaluate(i, x.map((xe, e) => Math.fround(xe + c * h * u[e])))));
+        for (const [q, [, w]] of STENCIL.entries()) {
+          const fv = values[q];
           let dotv = 0;
           let mass = 0;
           for (let j = 0; j < m; j++) {
@@ -252,12 +300,19 @@ export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {
  * derivative of the recorded backward pass (createGraph) against finite differences of it.
  */
 export async function gradgradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
-  return gradgradcheckSync(f, inputs, opts);
+  const [firstOrder, xs] = secondOrder(f, inputs, opts.seed);
+  return gradcheck(firstOrder, xs, { atol: 2e-3, rtol: 2e-2, ...opts });
 }
 
 export function gradgradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
+  const [firstOrder, xs] = secondOrder(f, inputs, opts.seed);
+  return gradcheckSync(firstOrder, xs, { atol: 2e-3, rtol: 2e-2, ...opts });
+}
+
+/** The function gradgradcheck checks (see above), and the validated inputs. */
+function secondOrder(f: F, inputs: Tensor[], seed?: number): [F, Tensor[]] {
   const xs = checkInputs('gradgradcheck', f, inputs);
-  const random = rng((opts.seed ?? 1) + 7919);
+  const random = rng((seed ?? 1) + 7919);
   const floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
   const outShape = tidy(() => f(...xs.map((x) => new Tensor(x.value))).shape);
   const outSize = outShape.reduce((a, b) => a * b, 1);
@@ -276,6 +331,6 @@ export function gradgradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions
     });
     return total ?? new Tensor(tf.scalar(0));
   };
-  return gradcheckSync(firstOrder, xs, { atol: 2e-3, rtol: 2e-2, ...opts });
+  return [firstOrder, xs];
 }
 

@@ -3,6 +3,7 @@
 // optimizer state) are marked with tf.keep and outlive any tidy.
 import * as tf from '@tensorflow/tfjs-core';
 import { Tensor } from './tensor.js';
+import { TapegradError } from './errors.js';
 
 /** The TF.js tensors held by a result: Tensors (with their owned constants), in arrays and objects. */
 function heldValues(result: unknown, out: tf.Tensor[] = [], seen = new Set<unknown>()): tf.Tensor[] {
@@ -25,10 +26,11 @@ function heldValues(result: unknown, out: tf.Tensor[] = [], seen = new Set<unkno
  * objects of them). fn must be synchronous. Call backward() inside the tidy that made the graph.
  */
 export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TapegradError('tidy', `expected a function, got ${typeof fn}`);
   let result!: T;
   tf.tidy(() => {
     result = fn();
-    if (result instanceof Promise) throw new Error('tidy: the function must be synchronous (it returned a Promise)');
+    if (result instanceof Promise) throw new TapegradError('tidy', 'the function must be synchronous (it returned a Promise); await outside the tidy, or tidy each synchronous step');
     return heldValues(result);
   });
   return result;
@@ -42,6 +44,8 @@ export function memory(): { numTensors: number; numBytes: number } {
 
 /** Marks tensors to outlive any enclosing tidy (as tf.keep). */
 export function keep<T extends Tensor>(t: T): T {
+  if (!(t instanceof Tensor)) throw new TapegradError('keep', `the input must be a tapegrad Tensor, got ${Array.isArray(t) ? 'an array (wrap it with tg.tensor)' : typeof t}`);
+  t.assertLive('keep', 'the input');
   tf.keep(t.value);
   t.owned.forEach((c) => tf.keep(c));
   return t;
@@ -49,5 +53,7 @@ export function keep<T extends Tensor>(t: T): T {
 
 /** Frees tensors (and arrays or objects of them). */
 export function dispose(x: unknown): void {
+  // null and undefined are allowed (dispose([x, x.grad]) with no grad yet); other primitives are mistakes
+  if (x !== null && x !== undefined && typeof x !== 'object') throw new TapegradError('dispose', `expected Tensors (or arrays or objects of them), got ${typeof x}`);
   for (const v of heldValues(x)) v.dispose();
 }

@@ -29,8 +29,11 @@ export interface Op<A = void> {
 }
 
 export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
+  if (!rule || typeof rule.name !== 'string' || typeof rule.forward !== 'function' || typeof rule.vjp !== 'function') {
+    throw new TapegradError('defineOp', 'needs { name, forward, vjp }');
+  }
   const apply = (inputs: Tensor[], attrs: A): Tensor => {
-    inputs.forEach((x, i) => x.assertLive(rule.name, inputs.length === 1 ? 'the input' : `input ${i}`));
+    inputs.forEach((x, i) => asTensor(rule.name, x, inputs.length === 1 ? 'the input' : `input ${i}`));
     let value: tf.Tensor;
     try {
       value = rule.forward(
@@ -42,6 +45,7 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
       const shapes = inputs.map((x) => fmtShape(x.shape)).join(' and ');
       throw new TapegradError(rule.name, `${(e as Error).message} (inputs ${shapes})`);
     }
+    if (!(value instanceof tf.Tensor)) throw new TapegradError(rule.name, `the op's forward must return a tf.Tensor, got ${describe(value)}`);
     if (anomaly.enabled) checkForward(rule, inputs, value);
     const record = isGradEnabled() && inputs.some((x) => x.requiresGrad);
     return new Tensor(value, { node: record ? new Node(rule as OpRule<any>, inputs, attrs) : null });

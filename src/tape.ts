@@ -19,11 +19,15 @@ export type GradHook = (grad: Tensor) => Tensor | void;
 /** One recorded op application: the rule, its inputs and attributes; freed after backward. */
 export class Node {
   freed = false;
+  /** The inputs' values when recorded: an input whose value was replaced since (an optimizer step) is an error at backward. */
+  saved: tf.Tensor[];
   constructor(
     readonly rule: OpRule<any>,
     public inputs: Tensor[],
     readonly attrs: unknown,
-  ) {}
+  ) {
+    this.saved = inputs.map((x) => x.value);
+  }
 }
 
 // ---- recording switch
@@ -43,6 +47,7 @@ export function withGradMode<T>(enabled: boolean, fn: () => T): T {
 }
 /** Runs fn without recording: results do not require grad (PyTorch's no_grad). */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TapegradError('noGrad', `expected a function, got ${typeof fn}`);
   return withGradMode(false, fn);
 }
 
@@ -98,8 +103,13 @@ export function gradients(
   opts: BackwardOptions & { seeds?: (Tensor | number | undefined)[] } = {},
 ): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
-  outs.forEach((o) => o.assertLive('gradients', 'an output'));
-  inputs.forEach((x) => x.assertLive('gradients', 'an input'));
+  if (!Array.isArray(inputs)) throw new TapegradError('gradients', `inputs must be an array of Tensors, got ${(inputs as unknown) instanceof Tensor ? 'a Tensor (wrap it in [ ])' : typeof inputs}`);
+  const live = (x: unknown, what: string) => {
+    if (!(x instanceof Tensor)) throw new TapegradError('gradients', `${what} must be a tapegrad Tensor, got ${x === null ? 'null' : typeof x}`);
+    x.assertLive('gradients', what);
+  };
+  outs.forEach((o) => live(o, 'an output'));
+  inputs.forEach((x) => live(x, 'an input'));
   return sweep(outs, opts.seeds ?? outs.map(() => undefined), inputs, opts);
 }
 
@@ -160,7 +170,13 @@ function sweep(roots: Tensor[], seeds: (Tensor | number | undefined)[], targets:
       if (!targetSet) keepGrad(x, h, createGraph, !userOwned.has(h));
     }
   };
-  withGradMode(createGraph, run);
+  try {
+    withGradMode(createGraph, run);
+  } catch (e) {
+    // the gradients made so far are the tape's: free them before reporting the error
+    if (!createGraph) for (const g of grads.values()) if (!userOwned.has(g)) g.dispose();
+    throw e;
+  }
 
   if (!retainGraph) for (const t of order) if (wanted(t)) release(t.node!);
   if (!targets) return [];
@@ -183,6 +199,11 @@ function copy(g: Tensor, createGraph: boolean): Tensor {
 function propagate(t: Tensor, g: Tensor, grads: Map<Tensor, Tensor>, wanted: (t: Tensor) => boolean, createGraph: boolean, userOwned: Set<Tensor>): void {
   const node = t.node!;
   const { inputs, rule } = node;
+  // PyTorch's version check: the adjoint would silently read the new values
+  const moved = inputs.findIndex((x, i) => x.value !== node.saved[i]);
+  if (moved >= 0) {
+    throw new TapegradError('backward', `input ${moved} of '${rule.name}' (shape ${fmtShape(inputs[moved].shape)}) was given new values after the forward pass (an optimizer step?); run backward() before changing parameters, or recompute the forward pass`);
+  }
   const adjoint = (): (Tensor | null)[] => {
     const thunks = rule.vjp(g, inputs, t, node.attrs);
     return inputs.map((x, i) => (wanted(x) && thunks[i] ? thunks[i]!() : null));
@@ -259,9 +280,11 @@ function runHooks(t: Tensor, g: Tensor, grads: Map<Tensor, Tensor>, createGraph:
       const r = hook(g);
       if (check(r)) replaced = r;
     } else {
-      const kept = tf.tidy(() => {
+      let kept: tf.Tensor | undefined;
+      tf.tidy(() => {
         const r = hook(g);
-        return check(r) ? r.value.clone() : null;
+        if (check(r)) kept = r.value.clone();
+        return kept;
       });
       if (kept) replaced = new Tensor(kept);
     }
@@ -300,4 +323,5 @@ function keepGrad(t: Tensor, g: Tensor, createGraph: boolean, transfer: boolean)
 function release(node: Node): void {
   node.freed = true;
   node.inputs = [];
+  node.saved = [];
 }

@@ -27,6 +27,7 @@ export class Tensor {
   private _requiresGrad: boolean;
 
   constructor(value: tf.Tensor, opts: { requiresGrad?: boolean; node?: Node | null } = {}) {
+    if (!(value instanceof tf.Tensor)) throw new TapegradError('Tensor', 'wraps a tf.Tensor; make tensors with tg.tensor(data), tg.zeros(shape), …');
     this.value = value;
     this.node = opts.node ?? null;
     this._requiresGrad = false;
@@ -105,6 +106,7 @@ export class Tensor {
   /** fn(grad) runs when this tensor's gradient is complete; a returned Tensor replaces it. */
   registerHook(fn: GradHook): () => void {
     if (!this.requiresGrad) throw new TapegradError('registerHook', 'the tensor does not require grad');
+    if (typeof fn !== 'function') throw new TapegradError('registerHook', `expected a function, got ${typeof fn}`);
     this.hooks.push(fn);
     return () => {
       this.hooks = this.hooks.filter((h) => h !== fn);

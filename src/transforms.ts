@@ -8,12 +8,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { describe } from './op.js';
-import { gradients, isGradEnabled } from './tape.js';
+import { gradients, isGradEnabled, withGradMode } from './tape.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { zeros, zerosLike } from './creation.js';
 import { tidy } from './memory.js';
 import { mul, sum, add, reshape, stack, registry } from './ops/index.js';
-import { grad, differentiable, reachesOuter, graphValues, normalizeArgnums } from './functional.js';
+import { grad, differentiable, reachesOuter, normalizeArgnums, tensorMark, adoptGraph } from './functional.js';
 
 type Fn = (...args: any[]) => Tensor;
 
@@ -34,14 +34,32 @@ function shapeOf(x: TensorLike): number[] {
 }
 
 /**
- * What a transform's tidy returns. Results that stay differentiable keep their graph's values;
- * others are cut from the graph (a result that is an argument's own value is copied, so that
- * disposing one never frees the other).
+ * What a transform returns from its tidy (`mark`: tensorMark() taken when it began). Results that
+ * stay differentiable own the part of their graph made here (adoptGraph: disposing them frees it);
+ * others are cut from the graph. A result whose value predates the call (f returned an argument)
+ * is copied, so that disposing one never frees the other.
  */
-function settle(results: Tensor[], outer: boolean, args: unknown[]): { results: Tensor[]; graph: tf.Tensor[] } {
-  if (outer) return { results, graph: graphValues(results) };
-  const argValues = new Set(args.filter((a): a is Tensor => a instanceof Tensor).map((a) => a.value));
-  return { results: results.map((r) => new Tensor(argValues.has(r.value) ? r.value.clone() : r.value)), graph: [] };
+function settle(results: Tensor[], outer: boolean, mark: number): Tensor[] {
+  const own = (r: Tensor) => new Tensor(r.value.id > mark ? r.value : r.value.clone());
+  if (!outer) return results.map(own);
+  const out = results.map((r) => (r.value.id > mark ? r : own(r)));
+  adoptGraph(out, mark);
+  return out;
+}
+/**
+ * The aliases and stand-ins a transform made are no one's leaves: a later backward through its
+ * results must not accumulate (and keep) a .grad on them.
+ */
+function retire(made: Tensor[]): void {
+  for (const t of made) if (t.isLeaf) t.requiresGrad = false;
+}
+
+/**
+ * tidy, with recording on: f and the transform's own products are recorded even under noGrad (as
+ * grad does, and torch.func); noGrad only decides whether the result stays differentiable.
+ */
+function tidyRecording<T>(fn: () => T): T {
+  return tidy(() => withGradMode(true, fn));
 }
 
 /** A one-hot cotangent: 1 at flat index j of `shape`. */
@@ -73,7 +91,7 @@ function jacobianByRows(out: Tensor, targets: Tensor[], createGraph: boolean): T
 function jacobianByColumns(out: Tensor, targets: Tensor[], createGraph: boolean): Tensor[] {
   const u = zeros(out.shape, { requiresGrad: true });
   const gs = gradients(out, targets, { seeds: [u], createGraph: true });
-  return targets.map((x, k) => {
+  const jacs = targets.map((x, k) => {
     const g = gs[k];
     if (!g) return zeros([...out.shape, ...x.shape]);
     const cols: Tensor[] = [];
@@ -83,6 +101,8 @@ function jacobianByColumns(out: Tensor, targets: Tensor[], createGraph: boolean)
     }
     return reshape(stack(cols, out.rank), [...out.shape, ...x.shape]);
   });
+  retire([u]);
+  return jacs;
 }
 
 /** Built-in rules: their adjoints are written in tapegrad ops, so they are linear in g and recorded. */
@@ -129,14 +149,18 @@ export function jacobian<F extends Fn>(f: F, argnums: number | number[] = 0, opt
   return (...args: Parameters<F>) => {
     checkArity('jacobian', f, args.length);
     const nums = normalizeArgnums('jacobian', argnums, args.length);
-    const { results } = tidy(() => {
+    const recording = isGradEnabled();
+    const results = tidyRecording(() => {
+      const mark = tensorMark();
       const prepared = args.map((a, i) => (nums.includes(i) ? differentiable('jacobian', a, i) : { t: a as Tensor, fresh: false }));
       const xs = prepared.map((p) => p.t);
       const out = f(...xs);
       checkOut('jacobian', out);
       const fresh = new Set(prepared.filter((p) => p.fresh).map((p) => p.t));
-      const outer = isGradEnabled() && reachesOuter([out], fresh);
-      return settle(jacobianOf(out, nums.map((i) => xs[i]), outer, mode), outer, args);
+      const outer = recording && reachesOuter([out], fresh);
+      const jacs = jacobianOf(out, nums.map((i) => xs[i]), outer, mode);
+      retire([...fresh]);
+      return settle(jacs, outer, mark);
     });
     return typeof argnums === 'number' ? results[0] : results;
   };
@@ -147,7 +171,8 @@ export function jacobian<F extends Fn>(f: F, argnums: number | number[] = 0, opt
  * primals and t the tangents (one per primal, of its shape): JAX's jvp.
  *
  * The double-VJP trick: for a stand-in cotangent u, g(u) = uᵀJ (one VJP, recorded) is linear in u,
- * so ∂⟨g(u), t⟩/∂u = J t whatever u's value. Two reverse sweeps, whatever the sizes.
+ * so ∂⟨g(u), t⟩/∂u = J t whatever u's value. Two reverse sweeps, whatever the sizes. Like any
+ * second-order use, it needs adjoints written in tapegrad ops (a customOp's vjp included).
  */
 export function jvp(f: Fn, primals: TensorLike[], tangents: TensorLike[]): { out: Tensor; tangent: Tensor } {
   checkFn('jvp', f);
@@ -163,7 +188,9 @@ export function jvp(f: Fn, primals: TensorLike[], tangents: TensorLike[]): { out
       throw new TapegradError('jvp', `tangent ${i} has shape ${fmtShape(shapeOf(t))} but primal ${i} has shape ${fmtShape(ps)}`);
     }
   });
-  const { results } = tidy(() => {
+  const recording = isGradEnabled();
+  const results = tidyRecording(() => {
+    const mark = tensorMark();
     const prepared = primals.map((p, i) => differentiable('jvp', p, i));
     const xs = prepared.map((p) => p.t);
     const out = f(...xs);
@@ -177,9 +204,10 @@ export function jvp(f: Fn, primals: TensorLike[], tangents: TensorLike[]): { out
       inner = inner ? add(inner, term) : term;
     });
     const fresh = new Set([u, ...prepared.filter((p) => p.fresh).map((p) => p.t)]);
-    const outer = isGradEnabled() && reachesOuter(inner ? [out, inner] : [out], fresh);
+    const outer = recording && reachesOuter(inner ? [out, inner] : [out], fresh);
     const tangent = inner ? (gradients(inner, [u], { createGraph: outer })[0] ?? zerosLike(out)) : zerosLike(out);
-    return settle([out, tangent], outer, primals);
+    retire([...fresh]);
+    return settle([out, tangent], outer, mark);
   });
   return { out: results[0], tangent: results[1] };
 }
@@ -221,15 +249,18 @@ export function hvp(f: (x: Tensor) => Tensor, x: TensorLike, v: TensorLike): Ten
   if (shapeOf(v).join() !== shapeOf(x).join()) {
     throw new TapegradError('hvp', `v has shape ${fmtShape(shapeOf(v))} but x has shape ${fmtShape(shapeOf(x))}`);
   }
-  const { results } = tidy(() => {
+  const recording = isGradEnabled();
+  const results = tidyRecording(() => {
+    const mark = tensorMark();
     const { t: xa, fresh } = differentiable('hvp', x, 0);
     const out = scalarOf('hvp', f)(xa);
     const [g] = out.requiresGrad ? gradients(out, [xa], { createGraph: true }) : [null];
-    if (!g) return settle([zerosLike(xa)], false, [x]);
+    if (!g) return settle([zerosLike(xa)], false, mark);
     const inner = sum(mul(g, v));
-    const outer = isGradEnabled() && reachesOuter([inner], new Set(fresh ? [xa] : []));
+    const outer = recording && reachesOuter([inner], new Set(fresh ? [xa] : []));
     const [hv] = gradients(inner, [xa], { createGraph: outer });
-    return settle([hv ?? zerosLike(xa)], outer, [x]);
+    if (fresh) retire([xa]);
+    return settle([hv ?? zerosLike(xa)], outer, mark);
   });
   return results[0];
 }

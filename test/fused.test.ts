@@ -1,2 +1,198 @@
+// The fused GPU kernels (kernels/fused.ts) against the composed TF.js ops and plain JavaScript
+// references, on every backend of NODE_BACKENDS: in Node cpu and wasm, which have no fused
+// kernels (the calls fall back to the composed ops); in test/browser/ webgl and webgpu, which
+// have them. Values are read with `await data()` only: webgpu has no synchronous read in Node.
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../src/index.js';
+import { rng } from '../src/gradcheck.js';
+import * as fused from '../kernels/fused.js';
+import { assertClose, NODE_BACKENDS } from './helpers.js';
+
+const GPU = ['webgl', 'webgpu'];
+const read = async (t: tf.Tensor) => Array.from(await t.data());
+const values = (n: number, seed: number, lo = -2, hi = 2) => {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => lo + (hi - lo) * r.uniform());
+};
+const randomTensor = (shape: number[], seed: number, lo = -2, hi = 2) => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+
+/** PyTorch's Adam/AdamW step on plain arrays (float64): the reference both forms must match. */
+function adamReference(p: number[], g: number[], m: number[], v: number[], a: fused.AdamUpdateAttrs) {
+  return p.map((p0, i) => {
+    const gi = a.decoupled ? g[i] : g[i] + a.weightDecay * p0;
+    const mi = a.beta1 * m[i] + (1 - a.beta1) * gi;
+    const vi = a.beta2 * v[i] + (1 - a.beta2) * gi * gi;
+    const pd = a.decoupled ? p0 * (1 - a.lr * a.weightDecay) : p0;
+    return [pd - (a.lr * mi) / (1 - a.beta1 ** a.step) / (Math.sqrt(vi / (1 - a.beta2 ** a.step)) + a.eps), mi, vi];
+  });
+}
+
+for (const backend of NODE_BACKENDS) {
+  const gpu = GPU.includes(backend);
+
+  test(`[${backend}] fused kernels are registered on webgl and webgpu only`, async () => {
+    await tg.setBackend(backend);
+    for (const name of Object.keys(fused.FUSED_KERNELS) as fused.FusedName[]) assert.is(fused.hasFused(name), gpu, name);
+  });
+
+  for (const decoupled of [false, true]) {
+    test(`[${backend}] ${decoupled ? 'AdamW' : 'Adam'} update: fused = composed = reference, and one kernel where fused`, async () => {
+      await tg.setBackend(backend);
+      const shape = [3, 37];
+      const [p, g, m] = [1, 2, 3].map((s) => randomTensor(shape, s));
+      const v = randomTensor(shape, 4, 0, 0.5);
+      const attrs = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled, step: 5 };
+      const before = tf.memory().numTensors;
+      const got = fused.adamUpdate(p, g, m, v, attrs);
+      const composed = fused.adamUpdateComposed(p, g, m, v, attrs);
+      const ref = adamReference(await read(p), await read(g), await read(m), await read(v), attrs);
+      for (let k = 0; k < 3; k++) {
+        const what = ['param', 'm', 'v'][k];
+        assertClose(await read(got[k]), await read(composed[k]), { atol: 1e-6, rtol: 1e-5, msg: `${what}: fused vs composed` });
+        assertClose(await read(got[k]), ref.map((r) => r[k]), { atol: 1e-6, rtol: 1e-5, msg: `${what}: vs reference` });
+      }
+      tf.dispose([...got, ...composed]);
+      assert.is(tf.memory().numTensors, before, 'tensors leaked');
+      // What fusing is for: one kernel launch instead of a dozen.
+      const kernels = async (fn: () => tf.Tensor[]) => {
+        const info = await tf.profile(() => fn());
+        tf.dispose(info.result as tf.Tensor[]);
+        return info.kernels.length;
+      };
+      const nFused = await kernels(() => fused.adamUpdate(p, g, m, v, attrs));
+      const nComposed = await kernels(() => fused.adamUpdateComposed(p, g, m, v, attrs));
+      if (gpu) assert.is(nFused, 1, 'kernels of the fused update');
+      assert.ok(nComposed >= 10, `composed update: ${nComposed} kernels`);
+      tf.dispose([p, g, m, v]);
+    });
+  }
+
+  test(`[${backend}] relu and leakyRelu backward: fused = composed`, async () => {
+    await tg.setBackend(backend);
+    const dy = randomTensor([4, 33], 5);
+    const x = tf.tensor([0, -0.5, 0.5, ...values(129, 6)], [4, 33]); // x = 0 takes the x ≤ 0 branch
+    const pairs: [tf.Tensor, tf.Tensor][] = [
+      [fused.reluGrad(dy, x), fused.reluGradComposed(dy, x)],
+      [fused.leakyReluGrad(dy, x, 0.2), fused.leakyReluGradComposed(dy, x, 0.2)],
+    ];
+    const [dyv, xv] = [await read(dy), await read(x)];
+    const ref = [dyv.map((d, i) => (xv[i] > 0 ? d : 0)), dyv.map((d, i) => (xv[i] > 0 ? d : 0.2 * d))];
+    for (const [k, [a, b]] of pairs.entries()) {
+      assertClose(await read(a), await read(b), { atol: 0, rtol: 1e-6, msg: `kernel ${k}: fused vs composed` });
+      assertClose(await read(a), ref[k], { atol: 0, rtol: 1e-6, msg: `kernel ${k}: vs reference` });
+    }
+    tf.dispose([dy, x, ...pairs.flat()]);
+  });
+
+  for (const shape of [[5, 7], [2, 3, 4]]) {
+    test(`[${backend}] softmax cross-entropy ${JSON.stringify(shape)}: loss and dlogits, fused = composed = reference`, async () => {
+      await tg.setBackend(backend);
+      const C = shape[shape.length - 1];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const z = randomTensor(shape, 7, -4, 4);
+      // Rows that are distributions, and one that is not (Σt ≠ 1), as label smoothing and soft targets give.
+      const tv = values(n, 8, 0, 1);
+      const t = tf.tensor(tv, shape);
+      const both = fused.softmaxCrossEntropy(z, t);
+      const composed = fused.softmaxCrossEntropyComposed(z, t);
+      const loss = fused.softmaxCrossEntropyLoss(z, t);
+      const dlogits = fused.softmaxCrossEntropyGrad(z, t);
+      assert.equal(both.loss.shape, shape.slice(0, -1));
+      assert.equal(both.dlogits.shape, shape);
+      const zv = await read(z);
+      const refLoss: number[] = [];
+      const refGrad: number[] = [];
+      for (let r = 0; r < n / C; r++) {
+        const zr = zv.slice(r * C, (r + 1) * C);
+        const tr = tv.slice(r * C, (r + 1) * C);
+        const mx = Math.max(...zr);
+        const se = zr.reduce((s, x) => s + Math.exp(x - mx), 0);
+        const st = tr.reduce((s, x) => s + x, 0);
+        refLoss.push(st * (mx + Math.log(se)) - tr.reduce((s, x, j) => s + x * zr[j], 0));
+        zr.forEach((x, j) => refGrad.push((Math.exp(x - mx) / se) * st - tr[j]));
+      }
+      const tol = { atol: 1e-5, rtol: 1e-5 };
+      for (const [name, a, b] of [['loss', both.loss, composed.loss], ['dlogits', both.dlogits, composed.dlogits], ['loss alone', loss, composed.loss], ['dlogits alone', dlogits, composed.dlogits]] as const) {
+        assertClose(await read(a), await read(b), { ...tol, msg: `${name}: fused vs composed` });
+        assertClose(await read(a), name.startsWith('loss') ? refLoss : refGrad, { ...tol, msg: `${name}: vs reference` });
+      }
+      tf.dispose([z, t, both.loss, both.dlogits, composed.loss, composed.dlogits, loss, dlogits]);
+    });
+  }
+
+  test(`[${backend}] the ops and Adam that use the fused kernels give the reference values`, async () => {
+    await tg.setBackend(backend);
+    const before = tg.memory().numTensors;
+    const W = tg.tensor(values(12, 9), { shape: [4, 3], requiresGrad: true });
+    const x = tg.tensor(values(8, 10), { shape: [2, 4] });
+    const labels = tg.tensor([2, 0], { dtype: 'int32' });
+    const opt = new tg.optim.Adam([W], { lr: 0.1 });
+    const losses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const l = tg.tidy(() => {
+        const loss = tg.crossEntropy(x.matmul(W).leakyRelu(0.1).relu(), labels);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss;
+      });
+      losses.push((await l.data())[0]);
+      l.dispose();
+    }
+    // The same three steps on the cpu backend, whose ops are the composed ones throughout.
+    const cur = backend;
+    const wNow = await W.data();
+    await tg.setBackend('cpu');
+    const W2 = tg.tensor(values(12, 9), { shape: [4, 3], requiresGrad: true });
+    const x2 = tg.tensor(values(8, 10), { shape: [2, 4] });
+    const labels2 = tg.tensor([2, 0], { dtype: 'int32' });
+    const opt2 = new tg.optim.Adam([W2], { lr: 0.1 });
+    const losses2: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const l = tg.tidy(() => {
+        const loss = tg.crossEntropy(x2.matmul(W2).leakyRelu(0.1).relu(), labels2);
+        opt2.zeroGrad();
+        loss.backward();
+        opt2.step();
+        return loss;
+      });
+      losses2.push(l.item());
+      l.dispose();
+    }
+    assertClose(losses, losses2, { atol: 1e-4, rtol: 1e-4, msg: 'losses' });
+    assertClose(wNow, W2.dataSync(), { atol: 1e-4, rtol: 1e-4, msg: 'weights after 3 steps' });
+    opt2.zeroGrad(); // frees W2.grad
+    tg.dispose([W2, x2, labels2]);
+    opt2.dispose();
+    await tg.setBackend(cur);
+    opt.zeroGrad();
+    tg.dispose([W, x, labels]);
+    opt.dispose();
+    assert.is(tg.memory().numTensors, before, 'tensors leaked');
+  });
+}
+
+for (const backend of NODE_BACKENDS) {
+  test(`[${backend}] a float32 cast of a bool holds floats: sums over non-adjacent axes (kernels/webgpu-cast.ts)`, async () => {
+    await tg.setBackend(backend);
+    const x = tf.tensor([0.3, -1.2, 2.1, 0.7, -0.4, 1.5, -2.2, 0.9, 1.1, -0.8, 0.2, 1.9], [2, 3, 2]);
+    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(x, tf.max(x, [0, 2], true)), 'float32'), [0, 2]));
+    assert.equal(await read(hits), [1, 1, 1]);
+    tf.dispose([x, hits]);
+  });
+}
+
+test('the fused calls check their inputs', async () => {
+  const a = tf.zeros([2, 3]);
+  const b = tf.zeros([3, 2]);
+  const attrs = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 };
+  assert.throws(() => fused.adamUpdate(a, b, a, a, attrs), /adamUpdate: grad \[3,2\] and param \[2,3\] differ in shape/);
+  assert.throws(() => fused.adamUpdate(a, a, a, a, { ...attrs, step: 0 }), /adamUpdate: step must be ≥ 1/);
+  assert.throws(() => fused.reluGrad(a, b), /reluGrad: x \[3,2\] and dy \[2,3\] differ in shape/);
+  assert.throws(() => fused.softmaxCrossEntropy(tf.scalar(1), tf.scalar(1)), /softmaxCrossEntropy: logits must have a class axis/);
+  tf.dispose([a, b]);
+});
+
 test.run();

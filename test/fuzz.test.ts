@@ -5,10 +5,11 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import * as tg from '../src/index.js';
 import { FUZZ_OPS, NOT_FUZZED } from './fuzz/ops.js';
-import { property, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
+import { property, propertyOf, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
+const RUNS_ORDER2 = Math.ceil(RUNS / 3);
 
 test('every registered op is fuzzed, or listed in NOT_FUZZED with a reason', () => {
   const missing = Object.keys(tg.registry).filter((k) => !(k in FUZZ_OPS) && !(k in NOT_FUZZED));
@@ -21,6 +22,11 @@ for (const backend of ['wasm', 'cpu'] as const) {
     await fc.assert(property, { seed: SEED, numRuns: RUNS, endOnFailure: false });
   });
 }
+
+test(`${RUNS_ORDER2} random compositions, second order (gradgradcheck), on wasm`, async () => {
+  await tg.setBackend('wasm');
+  await fc.assert(propertyOf(2), { seed: SEED + 2, numRuns: RUNS_ORDER2, endOnFailure: false });
+});
 
 test('a planted wrong adjoint is caught, shrunk and printed as a runnable snippet', async () => {
   await tg.setBackend('wasm');

@@ -188,7 +188,8 @@ for (const backend of NODE_BACKENDS) {
   m('without any tidy: numbers as operands and composites leave nothing once output and grads are disposed', () => {
     const x = tg.tensor([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]], { requiresGrad: true });
     const v = tg.tensor([0.5, -1, 2], { requiresGrad: true });
-    const t = tg.ones([2, 3]);
+    const t = tg.tensor([[0.2, 0.3, 0.5], [1, 0, 0]]);
+    const labels = tg.tensor([2, 0], { dtype: 'int32' });
     const m = tg.ones([3, 2], { requiresGrad: true });
     const calls: [string, () => tg.Tensor][] = [
       ['x.mul(3)', () => x.mul(3)],
@@ -201,6 +202,12 @@ for (const backend of NODE_BACKENDS) {
       ['matmul vector x matrix', () => tg.matmul(v, m)],
       ['gather with an array', () => x.gather([1, 1, 0], 1)],
       ['mseLoss', () => tg.mseLoss(x, t)],
+      ['crossEntropy, probabilities, labelSmoothing', () => tg.crossEntropy(x, t, { labelSmoothing: 0.1 })],
+      ['crossEntropy, class indices, labelSmoothing', () => tg.crossEntropy(x, labels, { labelSmoothing: 0.2, reduction: 'sum' })],
+      ['crossEntropy, class indices, none', () => tg.crossEntropy(x, labels, { reduction: 'none' })],
+      ['l1Loss', () => tg.l1Loss(x, t)],
+      ['norm ord 3', () => x.norm({ ord: 3, axis: 1 })],
+      ['variance', () => x.variance({ axis: 0, correction: 1 })],
       ['split', () => {
         const [a, b, c] = tg.split(x, 3, 1);
         tg.dispose([a, c]);
@@ -217,7 +224,7 @@ for (const backend of NODE_BACKENDS) {
     }
     // the same, with the output disposed before backward ever runs (no graph is kept alive)
     for (const [label, f] of calls) assertNoLeak(() => f().dispose(), `${label} (no backward) on ${backend}`);
-    tg.dispose([x, v, t, m]);
+    tg.dispose([x, v, t, m, labels]);
   });
 
   m('grad, valueAndGrad, vjp and gradcheck calls leave nothing behind', async () => {

@@ -20,8 +20,7 @@ for (const backend of NODE_BACKENDS) {
   s('a tensor used on several paths gets the sum of their gradients', () => {
     const x = tg.tensor([0.5, -1, 2], { requiresGrad: true });
     // y = x·x + sin(x) + 3x: dy/dx = 2x + cos x + 3
-    const y = tg.tidy(() => x.mul(x).add(x.sin()).add(x.mul(3)).sum());
-    tg.tidy(() => y.backward());
+    tg.tidy(() => x.mul(x).add(x.sin()).add(x.mul(3)).sum().backward());
     assertClose(x.grad!, [0.5, -1, 2].map((v) => 2 * v + Math.cos(v) + 3));
     // a diamond: a = 2x, b = a², c = a³, loss = Σ(b + c): d/dx = (2a + 3a²)·2
     clear(x);
@@ -30,7 +29,7 @@ for (const backend of NODE_BACKENDS) {
       a.square().add(a.pow(3)).sum().backward();
     });
     assertClose(x.grad!, [0.5, -1, 2].map((v) => (2 * (2 * v) + 3 * (2 * v) ** 2) * 2), { rtol: 1e-4 });
-    tg.dispose([x, x.grad, y]);
+    tg.dispose([x, x.grad]);
   });
 
   s('backward with a seed (non-scalar outputs); seeds are not consumed', () => {
@@ -110,15 +109,15 @@ for (const backend of NODE_BACKENDS) {
   s('createGraph in tape style: x.grad keeps its graph, and a second accumulation does not leak', () => {
     const x = tg.tensor([0.5, 2], { requiresGrad: true });
     assertNoLeak(() => {
-      tg.tidy(() => {
+      const h = tg.tidy(() => {
         x.pow(3).sum().backward(undefined, { createGraph: true });
         x.pow(3).sum().backward(undefined, { createGraph: true });
+        // x.grad = 6x², recorded (its graph lives as long as this tidy): d Σ x.grad / dx = 12x
+        return tg.gradients(x.grad!.sum(), [x])[0]!;
       });
       assertClose(x.grad!, [2 * 3 * 0.25, 2 * 3 * 4]);
-      // x.grad = 6x², recorded: d Σ x.grad / dx = 12x
-      const [h] = tg.gradients(x.grad!.sum(), [x]);
-      assertClose(h!, [6, 24]);
-      h!.dispose();
+      assertClose(h, [6, 24]);
+      h.dispose();
       clear(x);
     });
     // add's adjoint passes one gradient on to both operands: each leaf still gets its own grad
@@ -142,6 +141,15 @@ for (const backend of NODE_BACKENDS) {
     assert.equal(seen, [[2, 4, 6]]);
     assertClose(x.grad!, [4, 8, 12]);
     clear(x);
+    // without any tidy: what the hook made is freed by the tape
+    assertNoLeak(() => {
+      const y = x.sum();
+      y.backward();
+      assertClose(x.grad!, [2, 2, 2]);
+      y.dispose();
+      clear(x);
+    }, 'a hook that makes tensors');
+    seen.length = 0;
     remove();
     tg.tidy(() => x.square().sum().backward());
     assertClose(x.grad!, [2, 4, 6]);
@@ -194,19 +202,25 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, y]);
   });
 
-  s('tidy frees what fn made except its result; leaf grads survive it; async fn is refused', () => {
+  s('tidy frees what fn made except its result (in arrays and objects); leaf grads survive it', () => {
     const x = tg.tensor([1, 2], { requiresGrad: true });
     const before = tg.memory().numTensors;
     const { a, list } = tg.tidy(() => {
-      const t = x.mul(2).exp();
-      return { a: t.sum(), list: [t.mul(0.5), 7] };
+      const t = x.mul(x).exp();
+      const s1 = t.sum();
+      s1.backward();
+      return { a: s1, list: [t.neg(), 7, 'text'] };
     });
-    assert.is(tg.memory().numTensors, before + 2);
-    tg.tidy(() => a.backward());
-    assertClose(x.grad!, [2 * Math.exp(2), 2 * Math.exp(4)], { rtol: 1e-5 });
     assert.is(tg.memory().numTensors, before + 3, 'a, list[0] and x.grad');
+    assertClose(x.grad!, [2 * Math.exp(1), 4 * Math.exp(4)], { rtol: 1e-5 });
+    assertClose(list[0] as tg.Tensor, [-Math.exp(1), -Math.exp(4)], { rtol: 1e-5 });
     tg.dispose([a, list, x.grad]);
     x.grad = null;
+    assert.is(tg.memory().numTensors, before);
+    // a result that owns a constant (x.mul(3)) keeps it, and frees it when disposed
+    const y = tg.tidy(() => x.mul(3));
+    assertClose(y, [3, 6]);
+    y.dispose();
     assert.is(tg.memory().numTensors, before);
     assert.throws(() => tg.tidy((async () => x) as any), /tidy: the function must be synchronous/);
     assert.is(tg.memory().numTensors, before);
@@ -240,7 +254,7 @@ for (const backend of NODE_BACKENDS) {
     const unused = tg.tensor([1], { requiresGrad: true });
     tg.tidy(() => {
       const y = x.mul(w).sum();
-      const [gx, gu] = tg.gradients(y, [x, unused]);
+      const [gx, gu] = tg.gradients(y, [x, unused], { retainGraph: true });
       assertClose(gx!, [3, 4]);
       assert.is(gu, null);
       assert.is(x.grad, null);

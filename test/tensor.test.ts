@@ -142,7 +142,7 @@ for (const backend of NODE_BACKENDS) {
   });
 
   s('requiresGrad: only float32 tensors; a non-leaf cannot be switched off', () => {
-    assertThrows(() => tg.tensor([1, 2], { dtype: 'int32', requiresGrad: true }), /requiresGrad: only float32 tensors can require grad; this one is int32/);
+    assertThrows(() => tg.tensor([1, 2], { dtype: 'int32', requiresGrad: true }), /^tensor: only float32 tensors can require grad; this one is int32/);
     const x = tg.tensor([1], { requiresGrad: true });
     const y = x.exp();
     assert.ok(y.requiresGrad);

@@ -272,6 +272,47 @@ test('the transforms leave nothing behind', () => {
   tg.dispose([A, x, v]);
 });
 
+test('arguments that require grad: results stay differentiable and own their graph', () => {
+  const w = tg.randn([3], { seed: 45, requiresGrad: true });
+  const t = randn([3], 46);
+  const f = (v: tg.Tensor) => v.sin().mul(v.sum());
+  assertNoLeak(() => {
+    const J = tg.jacobian(f)(w);
+    assert.ok(J.requiresGrad, 'the Jacobian of a tracked argument is differentiable');
+    tg.tidy(() => tg.trace(J).backward()); // ∂ tr J / ∂w, through the recorded sweeps
+    J.dispose();
+    w.grad!.dispose();
+    w.grad = null;
+  }, 'jacobian of a tracked argument, then backward');
+  assertNoLeak(() => tg.dispose(tg.jvp(f, [w], [t])), 'jvp of a tracked argument');
+  assertNoLeak(() => tg.hvp((v: tg.Tensor) => f(v).sum(), w, t).dispose(), 'hvp of a tracked argument');
+  assertNoLeak(() => tg.jacobian(f, 0, { mode: 'forward' })(w).dispose(), 'jacobian by columns of a tracked argument');
+  // closed form: ∂ tr J/∂w for J = diag(cos v)·s + sin(v)1ᵀ, s = Σv: tr J = s Σcos v + Σ sin v
+  const gTr = tg.grad((v: tg.Tensor) => tg.trace(tg.jacobian(f)(v)))(w);
+  const wv = flat(w);
+  const s = wv.reduce((a, b) => a + b, 0);
+  const sc = wv.reduce((a, b) => a + Math.cos(b), 0);
+  assertClose(gTr, wv.map((v) => sc - s * Math.sin(v) + Math.cos(v)), { atol: 1e-5 });
+  tg.dispose([w, t, gTr]);
+});
+
+test('under noGrad the transforms still differentiate f; their results are plain', () => {
+  const x = randn([3], 47);
+  const t = randn([3], 48);
+  const [J, jv, H, hv] = tg.noGrad(() => [
+    tg.jacobian((v: tg.Tensor) => v.square())(x),
+    tg.jvp((v: tg.Tensor) => v.square(), [x], [t]).tangent,
+    tg.hessian((v: tg.Tensor) => v.pow(3).sum())(x),
+    tg.hvp((v: tg.Tensor) => v.pow(3).sum(), x, t),
+  ]);
+  assertClose(J, diag(flat(x).map((a) => 2 * a)).flat());
+  assertClose(jv, flat(x).map((a, i) => 2 * a * flat(t)[i]));
+  assertClose(H, diag(flat(x).map((a) => 6 * a)).flat(), { atol: 1e-5 });
+  assertClose(hv, flat(x).map((a, i) => 6 * a * flat(t)[i]), { atol: 1e-5 });
+  for (const r of [J, jv, H, hv]) assert.is(r.requiresGrad, false);
+  tg.dispose([x, t, J, jv, H, hv]);
+});
+
 // ---- errors
 
 test('bad arguments get errors that name the transform and the shapes', () => {

@@ -21,3 +21,13 @@ export function finiteLoss(loss: tg.Tensor, step: number): number {
   if (!Number.isFinite(v)) throw new Error(`training diverged: the loss is ${v} at step ${step} (try a smaller learning rate)`);
   return v;
 }
+
+/** Runs fn; an error (a diverged loss, say) is printed as one line and the process exits with 1. */
+export function orExit<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    console.error(`✗ ${(e as Error).message}`);
+    process.exit(1);
+  }
+}

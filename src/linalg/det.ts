@@ -26,7 +26,10 @@ const detOp = defineOp<void>({
   vjp: (g, [a], d) => [() => scaleMatrices(mul(g, d), matrixTranspose(inv(a)))],
 });
 
-/** The determinant of each matrix of A [..., n, n]: shape [...]. */
+/**
+ * The determinant of each matrix of A [..., n, n]: shape [...]. Its gradient needs A⁻¹, so it is an
+ * error ("matrix is singular") at a singular A; slogdet avoids overflow for large n.
+ */
 export function det(a: Tensor): Tensor {
   return detOp([squareMatrix('linalg.det', a)]);
 }

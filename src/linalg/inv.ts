@@ -7,15 +7,21 @@ import { neg } from '../ops/elementwise.js';
 import { mm } from '../ops/matrix.js';
 import { luFactor, assertNonsingular, permutationMatrix, triangularSolveKernel, squareMatrix } from './common.js';
 
-/** A⁻¹·B from the packed LU of A and its permutation: U⁻¹·L⁻¹·(P·B). B's batch axes may broadcast. */
-export function luSolveTf(lu: tf.Tensor, perm: tf.Tensor, b: tf.Tensor): tf.Tensor {
+/**
+ * A⁻¹·B from the packed LU of A and its permutation: U⁻¹·L⁻¹·(P·B), B's batch axes broadcasting
+ * against A's; without B, A⁻¹ itself (then P·I = P needs no product).
+ */
+export function luSolveTf(lu: tf.Tensor, perm: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    // Broadcast the batch axes explicitly: TF.js's cpu matMul returns too few values when the
-    // operands' batch ranks differ ([2,3,3]·[3,1,3,1] gives 9 values for a [3,2,3,1] result).
-    const batch = broadcastShapes('linalg.solve', perm.shape.slice(0, -1), b.shape.slice(0, -2));
-    const n = b.shape[b.rank - 2];
-    const P = tf.broadcastTo(permutationMatrix(perm), [...batch, n, n]);
-    const pb = tf.matMul(P, tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]));
+    const P = permutationMatrix(perm);
+    let pb = P;
+    if (b) {
+      // Broadcast the batch axes explicitly: TF.js's matMul (cpu and wasm) returns too few values when the
+      // operands' batch ranks differ ([2,3,3]·[3,1,3,1] gave 9 values for a [3,2,3,1] result).
+      const batch = broadcastShapes('linalg.solve', perm.shape.slice(0, -1), b.shape.slice(0, -2));
+      const n = b.shape[b.rank - 2];
+      pb = tf.matMul(tf.broadcastTo(P, [...batch, n, n]), tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]));
+    }
     const y = triangularSolveKernel(lu, pb, { lower: true, transpose: false, unitDiagonal: true });
     return triangularSolveKernel(lu, y, { lower: false, transpose: false, unitDiagonal: false });
   });
@@ -27,7 +33,7 @@ const invOp = defineOp<void>({
     tf.tidy(() => {
       const { lu, perm } = luFactor(a);
       assertNonsingular('linalg.inv', a, lu);
-      return luSolveTf(lu, perm, tf.eye(a.shape[a.rank - 1]));
+      return luSolveTf(lu, perm);
     }),
   // Prop. 15, dY = −Y dA Y with Y = A⁻¹: Ā = −A⁻ᵀ G A⁻ᵀ = −Yᵀ G Yᵀ
   vjp: (g, _inputs, y) => [() => neg(mm(mm(y, g, true, false), y, false, true))],

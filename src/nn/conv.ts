@@ -26,8 +26,11 @@ export class Conv2d extends Module {
   readonly kernelSize: Pair;
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | Pair, readonly opts: Conv2dLayerOptions = {}) {
     super();
-    this.kernelSize = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
-    positiveInts('Conv2d', { inChannels, outChannels, kernelHeight: this.kernelSize[0], kernelWidth: this.kernelSize[1] });
+    positiveInts('Conv2d', { inChannels, outChannels });
+    this.kernelSize = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : Array.isArray(kernelSize) ? [kernelSize[0], kernelSize[1]] : [NaN, NaN];
+    if (!this.kernelSize.every((k) => Number.isInteger(k) && k > 0) || (Array.isArray(kernelSize) && kernelSize.length !== 2)) {
+      throw new TapegradError('Conv2d', `kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`);
+    }
     const shape = [...this.kernelSize, inChannels, outChannels];
     const fanIn = inChannels * this.kernelSize[0] * this.kernelSize[1];
     this.weight = this.registerParameter('weight', opts.init ? initializers[checkInit('Conv2d', opts.init)](shape, { seed: opts.seed }) : defaultUniform(shape, fanIn, opts.seed));
@@ -36,10 +39,10 @@ export class Conv2d extends Module {
   override describe(): string {
     return `Conv2d(${this.inChannels}→${this.outChannels}, ${this.kernelSize.join('×')})`;
   }
-  forward(x: Tensor): Tensor {
-    const t = asTensor(this.describe(), x, 'the input');
+  override forward(x: Tensor): Tensor {
+    const t = asTensor('Conv2d', x, 'the input');
     if (t.rank !== 4 || t.shape[3] !== this.inChannels) {
-      throw new TapegradError(this.describe(), `expected input of shape [N, H, W, ${this.inChannels}] (NHWC), got ${fmtShape(t.shape)}`);
+      throw new TapegradError('Conv2d', `expected input of shape [N, H, W, ${this.inChannels}] (NHWC), got ${fmtShape(t.shape)} (layer ${this.describe()})`);
     }
     const y = conv2d(t, this.weight, { stride: this.opts.stride, padding: this.opts.padding });
     return this.bias ? owning(add(y, this.bias), [y]) : y;
@@ -51,7 +54,7 @@ export class MaxPool2d extends Module {
     super();
     if (!opts || opts.kernelSize === undefined) throw new TapegradError('MaxPool2d', 'kernelSize is required');
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return maxPool2d(x, this.opts);
   }
 }
@@ -61,7 +64,7 @@ export class AvgPool2d extends Module {
     super();
     if (!opts || opts.kernelSize === undefined) throw new TapegradError('AvgPool2d', 'kernelSize is required');
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return avgPool2d(x, this.opts);
   }
 }

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
+import { checkShape } from '../creation.js';
 
 export interface InitOptions {
   /** Seed of the draw; the same seed gives the same values. */
@@ -15,46 +16,57 @@ export interface InitOptions {
 export type Initializer = (shape: number[], seed?: number) => Tensor;
 
 export function fans(shape: number[]): { fanIn: number; fanOut: number } {
+  checkShape('fans', shape);
   if (shape.length < 2) throw new TapegradError('init', `fans need a weight of rank ≥ 2, got shape ${fmtShape(shape)}`);
   const rf = shape.slice(0, -2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[shape.length - 2] * rf, fanOut: shape[shape.length - 1] * rf };
 }
 
 export function uniform(shape: number[], limit: number, seed?: number): Tensor {
+  checkShape('uniform', shape);
+  if (!(limit >= 0 && Number.isFinite(limit))) throw new TapegradError('uniform', `limit must be a non-negative number, got ${limit}`);
   return new Tensor(tf.randomUniform(shape, -limit, limit, 'float32', seed));
 }
 export function normal(shape: number[], std: number, seed?: number): Tensor {
+  checkShape('normal', shape);
+  if (!(std >= 0 && Number.isFinite(std))) throw new TapegradError('normal', `std must be a non-negative number, got ${std}`);
   return new Tensor(tf.randomNormal(shape, 0, std, 'float32', seed));
 }
 
 /** Glorot/Xavier uniform: U(−a, a) with a = gain·√(6 / (fanIn + fanOut)). */
-export function glorotUniform(shape: number[], o: InitOptions = {}): Tensor {
+export function glorotUniform(shape: number[], o: InitOptions = {}, fn = 'glorotUniform'): Tensor {
+  checkShape(fn, shape);
   const { fanIn, fanOut } = fans(shape);
   return uniform(shape, (o.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut)), o.seed);
 }
 /** Glorot/Xavier normal: N(0, σ²) with σ = gain·√(2 / (fanIn + fanOut)). */
-export function glorotNormal(shape: number[], o: InitOptions = {}): Tensor {
+export function glorotNormal(shape: number[], o: InitOptions = {}, fn = 'glorotNormal'): Tensor {
+  checkShape(fn, shape);
   const { fanIn, fanOut } = fans(shape);
   return normal(shape, (o.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut)), o.seed);
 }
 /** He/Kaiming uniform (fan-in): U(−a, a) with a = gain·√(3 / fanIn), gain √2 by default (ReLU). */
-export function heUniform(shape: number[], o: InitOptions = {}): Tensor {
+export function heUniform(shape: number[], o: InitOptions = {}, fn = 'heUniform'): Tensor {
+  checkShape(fn, shape);
   return uniform(shape, (o.gain ?? Math.SQRT2) * Math.sqrt(3 / fans(shape).fanIn), o.seed);
 }
 /** He/Kaiming normal (fan-in): N(0, σ²) with σ = gain / √fanIn, gain √2 by default (ReLU). */
-export function heNormal(shape: number[], o: InitOptions = {}): Tensor {
+export function heNormal(shape: number[], o: InitOptions = {}, fn = 'heNormal'): Tensor {
+  checkShape(fn, shape);
   return normal(shape, (o.gain ?? Math.SQRT2) / Math.sqrt(fans(shape).fanIn), o.seed);
 }
 /** PyTorch's default for Linear and Conv2d weights and biases: U(−1/√fanIn, 1/√fanIn). */
 export function defaultUniform(shape: number[], fanIn: number, seed?: number): Tensor {
+  checkShape('defaultUniform', shape);
+  if (!(Number.isInteger(fanIn) && fanIn > 0)) throw new TapegradError('defaultUniform', `fanIn must be a positive integer, got ${fanIn}`);
   return uniform(shape, 1 / Math.sqrt(fanIn), seed);
 }
 
 // PyTorch's names
-export const xavierUniform = glorotUniform;
-export const xavierNormal = glorotNormal;
-export const kaimingUniform = heUniform;
-export const kaimingNormal = heNormal;
+export const xavierUniform = (shape: number[], o: InitOptions = {}): Tensor => glorotUniform(shape, o, 'xavierUniform');
+export const xavierNormal = (shape: number[], o: InitOptions = {}): Tensor => glorotNormal(shape, o, 'xavierNormal');
+export const kaimingUniform = (shape: number[], o: InitOptions = {}): Tensor => heUniform(shape, o, 'kaimingUniform');
+export const kaimingNormal = (shape: number[], o: InitOptions = {}): Tensor => heNormal(shape, o, 'kaimingNormal');
 
 /** An initialiser by name, for layer options: init: 'heNormal' etc. */
 export const initializers = { glorotUniform, glorotNormal, heUniform, heNormal, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal };

@@ -38,10 +38,10 @@ export class Linear extends Module {
   override describe(): string {
     return `Linear(${this.inFeatures}→${this.outFeatures})`;
   }
-  forward(x: Tensor): Tensor {
-    const t = asTensor(this.describe(), x, 'the input');
+  override forward(x: Tensor): Tensor {
+    const t = asTensor('Linear', x, 'the input');
     if (t.rank < 1 || t.shape[t.rank - 1] !== this.inFeatures) {
-      throw new TapegradError(this.describe(), `expected input of shape [..., ${this.inFeatures}], got ${fmtShape(t.shape)}`);
+      throw new TapegradError('Linear', `expected input of shape [..., ${this.inFeatures}], got ${fmtShape(t.shape)} (layer ${this.describe()})`);
     }
     const xw = t.rank === 2 ? matmul(t, this.weight) : reshape(matmul(reshape(t, [-1, this.inFeatures]), this.weight), [...t.shape.slice(0, -1), this.outFeatures]);
     return this.bias ? owning(add(xw, this.bias), [xw]) : xw;
@@ -56,9 +56,9 @@ export class Sequential extends Module {
     layers.forEach((m, i) => this.registerModule(String(i), m));
     this.layers = layers;
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     const made: Tensor[] = [];
-    let h = x;
+    let h = asTensor(this.constructor.name, x, 'the input');
     for (const m of this.layers) {
       h = m.forward(h);
       made.push(h);
@@ -98,8 +98,9 @@ export class MLP extends Sequential {
 export class Flatten extends Module {
   constructor(readonly startDim = 1) {
     super();
+    if (!Number.isInteger(startDim) || startDim < 0) throw new TapegradError('Flatten', `startDim must be a non-negative integer, got ${startDim}`);
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     const t = asTensor('Flatten', x, 'the input');
     if (t.rank < this.startDim) throw new TapegradError('Flatten', `startDim ${this.startDim} needs rank ≥ ${this.startDim}, got ${fmtShape(t.shape)}`);
     return reshape(t, [...t.shape.slice(0, this.startDim), -1]);
@@ -119,7 +120,7 @@ export class Dropout extends Module {
   override describe(): string {
     return `Dropout(p=${this.p})`;
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     const t = asTensor('Dropout', x, 'the input');
     if (!this.training || this.p === 0) return t;
     const seed = this.opts.seed === undefined ? undefined : this.opts.seed + this.calls;
@@ -147,11 +148,11 @@ export class LayerNorm extends Module {
   override describe(): string {
     return `LayerNorm(${fmtShape(this.normalizedShape)})`;
   }
-  forward(x: Tensor): Tensor {
-    const t = asTensor(this.describe(), x, 'the input');
+  override forward(x: Tensor): Tensor {
+    const t = asTensor('LayerNorm', x, 'the input');
     const k = this.normalizedShape.length;
     if (t.rank < k || t.shape.slice(-k).join() !== this.normalizedShape.join()) {
-      throw new TapegradError(this.describe(), `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)}`);
+      throw new TapegradError('LayerNorm', `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)} (layer ${this.describe()})`);
     }
     const axis = [...Array(k).keys()].map((i) => t.rank - k + i);
     // y = (x − μ) / √(σ² + ε) · γ + β, with the biased variance (as PyTorch)
@@ -170,22 +171,22 @@ export class LayerNorm extends Module {
 
 // ---- activations as modules
 export class ReLU extends Module {
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
 export class Tanh extends Module {
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
 export class Sigmoid extends Module {
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
 export class GELU extends Module {
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return gelu(x);
   }
 }
@@ -193,7 +194,7 @@ export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return leakyRelu(x, this.negativeSlope);
   }
 }
@@ -201,7 +202,7 @@ export class Softmax extends Module {
   constructor(readonly axis = -1) {
     super();
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return softmax(x, this.axis);
   }
 }

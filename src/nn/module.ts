@@ -10,13 +10,16 @@ import { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 /** Parameter values by dotted name, e.g. { '0.weight': Tensor, '0.bias': Tensor }. */
 export type StateDict = Record<string, Tensor>;
 
-export abstract class Module {
+export class Module {
   /** True in training mode (the default); eval() clears it. Dropout reads it. */
   training = true;
   private readonly params = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
 
-  abstract forward(x: Tensor): Tensor;
+  /** The layer's computation; every subclass defines it. */
+  forward(_x: Tensor): Tensor {
+    throw new TapegradError(this.constructor.name, 'forward is not implemented: a Module subclass defines forward(x)');
+  }
 
   /** A short description used in error messages and toString(), e.g. 'Linear(2→3)'. */
   describe(): string {

@@ -12,11 +12,16 @@ import { TapegradError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 
 export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<string, string> = {}): Uint8Array {
+  if (!Array.isArray(entries)) throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
+  for (const e of entries) {
+    if (!Array.isArray(e) || typeof e[0] !== 'string' || !(e[1] instanceof Tensor)) throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
+    e[1].assertLive('encodeSafetensors', `'${e[0]}'`);
+  }
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   const datas: Float32Array[] = [];
   for (const [name, t] of entries) {
-    if (t.dtype !== 'float32') throw new TapegradError('save', `'${name}' is ${t.dtype}; only float32 is saved`);
+    if (t.dtype !== 'float32') throw new TapegradError('encodeSafetensors', `'${name}' is ${t.dtype}; only float32 is saved`);
     const data = t.dataSync() as Float32Array;
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;

@@ -4,9 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, unary, binary, applyWithConstants, asTensor } from '../op.js';
 import { broadcastShapes, unbroadcast as unbroadcastTo } from '../broadcast.js';
 import { TapegradError } from '../errors.js';
-import { noGrad } from '../tape.js';
+import { noGrad, isGradEnabled } from '../tape.js';
 import { Tensor, type TensorLike, type DType } from '../tensor.js';
 import { toTensor } from '../creation.js';
+import { hasFused, reluGrad, leakyReluGrad, type FusedName } from '../../kernels/fused.js';
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -44,8 +45,11 @@ export const tan = unary('tan', tf.tan, (g, _x, y) => mul(g, add(square(y), 1)))
 export const tanh = unary('tanh', tf.tanh, (g, _x, y) => mul(g, sub(1, square(y))));
 // d σ(x) = σ(x)(1 − σ(x)) dx
 export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, sub(1, y))));
+/** An adjoint may use a fused GPU kernel (kernels/fused.ts) when the backward is not recorded. */
+const fusedAdjoint = (name: FusedName) => !isGradEnabled() && hasFused(name);
+
 // d relu(x) = [x > 0] dx
-export const relu = unary('relu', tf.relu, (g, x) => mul(g, constantMask(() => tf.step(x.value))));
+export const relu = unary('relu', tf.relu, (g, x) => (fusedAdjoint('reluGrad') ? new Tensor(reluGrad(g.value, x.value)) : mul(g, constantMask(() => tf.step(x.value)))));
 // d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there
 export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))));
 // d ln(1+eˣ) = σ(x) dx
@@ -63,9 +67,12 @@ const leakyReluOp = defineOp<{ alpha: number }>({
   name: 'leakyRelu',
   forward: ([x], { alpha }) => tf.leakyRelu(x, alpha),
   // d leakyRelu(x) = [x > 0] dx + α [x ≤ 0] dx
-  vjp: (g, [x], _y, { alpha }) => [() => mul(g, constantMask(() => tf.add(tf.mul(tf.step(x.value), 1 - alpha), alpha)))],
+  vjp: (g, [x], _y, { alpha }) => [
+    () => (fusedAdjoint('leakyReluGrad') ? new Tensor(leakyReluGrad(g.value, x.value, alpha)) : mul(g, constantMask(() => tf.add(tf.mul(tf.step(x.value), 1 - alpha), alpha)))),
+  ],
 });
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TapegradError('leakyRelu', `alpha must be a finite number, got ${String(alpha)}`);
   return leakyReluOp([asTensor('leakyRelu', x)], { alpha });
 }
 
@@ -153,14 +160,25 @@ export const less = constantBinary('less', tf.less);
 export const lessEqual = constantBinary('lessEqual', tf.lessEqual);
 export const equal = constantBinary('equal', tf.equal);
 export const notEqual = constantBinary('notEqual', tf.notEqual);
-export const logicalAnd = constantBinary('logicalAnd', tf.logicalAnd);
-export const logicalOr = constantBinary('logicalOr', tf.logicalOr);
+export const logicalAnd = constantBinary('logicalAnd', boolOnly('logicalAnd', tf.logicalAnd));
+export const logicalOr = constantBinary('logicalOr', boolOnly('logicalOr', tf.logicalOr));
 export function logicalNot(x: Tensor): Tensor {
-  return new Tensor(tf.logicalNot(asTensor('logicalNot', x).value));
+  const t = asTensor('logicalNot', x);
+  if (t.dtype !== 'bool') throw new TapegradError('logicalNot', `needs a bool tensor, got ${t.dtype}`);
+  return new Tensor(tf.logicalNot(t.value));
+}
+/** Logic ops take bool tensors only (TF.js's own message would not name the tapegrad function). */
+function boolOnly(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
+  return (a: tf.Tensor, b: tf.Tensor) => {
+    if (a.dtype !== 'bool' || b.dtype !== 'bool') throw new TapegradError(name, `needs bool tensors, got ${a.dtype} and ${b.dtype}`);
+    return f(a, b);
+  };
 }
 /** A copy in another dtype; not differentiable (a float32 → float32 cast is a plain copy). */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return new Tensor(tf.cast(asTensor('cast', x).value, dtype));
+  const t = asTensor('cast', x);
+  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') throw new TapegradError('cast', `unknown dtype '${String(dtype)}' (float32, int32 or bool)`);
+  return new Tensor(tf.cast(t.value, dtype));
 }
 /** Is each entry finite (not NaN or ±Inf)? */
 export function isFinite(x: Tensor): Tensor {

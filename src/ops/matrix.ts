@@ -48,7 +48,8 @@ const sizeOf = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
 
 /** Swaps the last two axes. */
 export function matrixTranspose(x: Tensor): Tensor {
-  const r = x.rank;
+  const r = asTensor('matrixTranspose', x).rank;
+  if (r < 2) throw new TapegradError('matrixTranspose', `needs rank ≥ 2, got shape ${fmtShape(x.shape)}`);
   return transpose(x, [...Array(r - 2).keys(), r - 1, r - 2]);
 }
 
@@ -83,6 +84,7 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
 export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
   const A = asTensor('matmul', a, 'the left operand');
   const B = asTensor('matmul', b, 'the right operand');
+  if (A.dtype !== B.dtype) throw new TapegradError('matmul', `dtypes differ: ${A.dtype} and ${B.dtype}`);
   if (A.rank === 0 || B.rank === 0) throw new TapegradError('matmul', `operands must have rank ≥ 1, got ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
   const tA = !!opts.transposeA && A.rank >= 2;
   const tB = !!opts.transposeB && B.rank >= 2;
@@ -112,6 +114,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; trans
 export function dot(x: Tensor, y: Tensor): Tensor {
   const a = asTensor('dot', x, 'the left operand');
   const b = asTensor('dot', y, 'the right operand');
+  if (a.dtype !== b.dtype) throw new TapegradError('dot', `dtypes differ: ${a.dtype} and ${b.dtype}`);
   if (a.rank === 1 && b.rank === 1) {
     if (a.size !== b.size) throw new TapegradError('dot', `vector lengths differ: ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
     const p = mul(a, b);

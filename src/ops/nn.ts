@@ -6,6 +6,9 @@ import { Tensor } from '../tensor.js';
 import { add, sub, mul, exp, square, abs } from './elementwise.js';
 import { sum, mean } from './reduce.js';
 import { reshape } from './shape.js';
+import { indexValues } from './indices.js';
+import { isGradEnabled } from '../tape.js';
+import { hasFused, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../../kernels/fused.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -37,16 +40,22 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 // ℓ = −Σ t log softmax(z) = (Σt)·logΣe^z − Σ t z.
 const softmaxCrossEntropyOp = defineOp<void>({
   name: 'softmaxCrossEntropy',
-  forward: ([z, t]) =>
-    tf.tidy(() => {
+  // On webgl and webgpu, one fused pass forward and one backward (kernels/softmax-cross-entropy.ts).
+  forward: ([z, t]) => {
+    if (hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyLoss(z, t);
+    return tf.tidy(() => {
       const last = z.rank - 1;
       return tf.sub(tf.mul(tf.logSumExp(z, last), tf.sum(t, last)), tf.sum(tf.mul(t, z), last));
-    }),
+    });
+  },
   // z̄ = g (softmax(z)·Σt − t);  t̄ = −g log softmax(z)
   vjp: (g, [z, t]) => {
     const ge = () => reshape(g, [...g.shape, 1]);
     return [
-      () => mul(ge(), sub(mul(softmax(z), sum(t, { axis: -1, keepDims: true })), t)),
+      () =>
+        !isGradEnabled() && hasFused('softmaxCrossEntropy')
+          ? mul(ge(), new Tensor(softmaxCrossEntropyGrad(z.value, t.value)))
+          : mul(ge(), sub(mul(softmax(z), sum(t, { axis: -1, keepDims: true })), t)),
       () => mul(ge(), mul(logSoftmax(z), -1)),
     ];
   },
@@ -84,15 +93,16 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
       throw new TapegradError('crossEntropy', `labels of shape ${fmtShape(y.shape)} fit neither class indices ${fmtShape(z.shape.slice(0, -1))} nor probabilities ${fmtShape(z.shape)} for logits ${fmtShape(z.shape)}`);
     }
     if (y.dtype !== 'int32') throw new TapegradError('crossEntropy', `class-index labels must be int32, got ${y.dtype}`);
-    const values = y.dataSync();
+    const values = indexValues(y.value);
     const bad = values.findIndex((v) => v < 0 || v >= C);
     if (bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
     target = new Tensor(tf.tidy(() => tf.reshape(tf.cast(tf.oneHot(tf.reshape(y.value, [-1]) as tf.Tensor1D, C), 'float32'), z.shape)));
     hidden.push(target);
   }
   if (eps > 0) {
-    const smoothed = add(mul(target, 1 - eps), eps / C);
-    hidden.push(smoothed);
+    const scaled = mul(target, 1 - eps);
+    const smoothed = add(scaled, eps / C);
+    hidden.push(scaled, smoothed);
     target = smoothed;
   }
   return reduce('crossEntropy', softmaxCrossEntropyOp([z, target]), opts.reduction ?? 'mean', hidden);

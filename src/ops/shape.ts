@@ -6,6 +6,7 @@ import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors
 import { broadcastShapes, unbroadcast } from '../broadcast.js';
 import { Tensor } from '../tensor.js';
 import { sum } from './reduce.js';
+import { indexValues } from './indices.js';
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -75,6 +76,7 @@ const broadcastToOp = defineOp<{ shape: number[] }>({
 /** Broadcasts x to `shape` (NumPy rules). */
 export function broadcastTo(x: Tensor, shape: number[]): Tensor {
   const t = asTensor('broadcastTo', x);
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) throw new TapegradError('broadcastTo', `shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   const ok = shape.length >= t.rank && broadcastShapes('broadcastTo', t.shape, shape).join() === shape.join();
   if (!ok) throw new TapegradError('broadcastTo', `cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
   return broadcastToOp([t], { shape: [...shape] });
@@ -130,6 +132,8 @@ const padOp = defineOp<{ paddings: [number, number][]; value: number }>({
 /** Pads with `value`: paddings[i] = [before, after] on axis i. */
 export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor {
   const t = asTensor('pad', x);
+  if (typeof value !== 'number') throw new TapegradError('pad', `the value must be a number, got ${typeof value}`);
+  if (!Array.isArray(paddings)) throw new TapegradError('pad', `paddings must be an array of [before, after] pairs, got ${JSON.stringify(paddings)}`);
   if (paddings.length !== t.rank || paddings.some((p) => p.length !== 2 || p.some((k) => !Number.isInteger(k) || k < 0))) {
     throw new TapegradError('pad', `paddings ${JSON.stringify(paddings)} must be ${t.rank} pairs of non-negative integers for ${fmtShape(t.shape)}`);
   }
@@ -154,6 +158,7 @@ const concatOp = defineOp<{ axis: number }>({
 export function concat(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('concat', 'needs a non-empty array of tensors');
   const ts = xs.map((x, i) => asTensor('concat', x, `tensor ${i}`));
+  sameDtype('concat', ts);
   const ax = normalizeAxis('concat', axis, ts[0].rank);
   for (const t of ts) {
     if (t.rank !== ts[0].rank || t.shape.some((d, i) => i !== ax && d !== ts[0].shape[i])) {
@@ -174,6 +179,7 @@ const stackOp = defineOp<{ axis: number }>({
 export function stack(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('stack', 'needs a non-empty array of tensors');
   const ts = xs.map((x, i) => asTensor('stack', x, `tensor ${i}`));
+  sameDtype('stack', ts);
   if (ts.some((t) => t.shape.join() !== ts[0].shape.join())) {
     throw new TapegradError('stack', `shapes differ: ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
   }
@@ -220,17 +226,37 @@ const scatterAddOp = defineOp<{ axis: number; size: number }>({
 });
 /** out[..., idx[i], ...] += g[..., i, ...] along `axis`, into a tensor with `size` entries there. */
 export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
-  return scatterAddOp([g, indices], { axis, size });
+  // Checks that need no read-back only (it runs in gather's and maxPool2d's backward): the index
+  // values themselves are not checked; an out-of-range index drops its row, as tf.unsortedSegmentSum does.
+  const t = asTensor('scatterAdd', g);
+  const idx = asTensor('scatterAdd', indices, 'the indices');
+  const ax = normalizeAxis('scatterAdd', axis, t.rank);
+  if (idx.dtype !== 'int32') throw new TapegradError('scatterAdd', `indices must be int32, got ${idx.dtype}`);
+  if (idx.rank !== 1 || idx.size !== t.shape[ax]) {
+    throw new TapegradError('scatterAdd', `indices must be a vector of length ${t.shape[ax]} (axis ${ax} of ${fmtShape(t.shape)}), got shape ${fmtShape(idx.shape)}`);
+  }
+  if (!Number.isInteger(size) || size < 0) throw new TapegradError('scatterAdd', `size must be a non-negative integer, got ${size}`);
+  return scatterAddOp([t, idx], { axis: ax, size });
+}
+/** An array of integer indices (tf.tensor1d would truncate 0.5 to 0 silently). */
+function integers(fn: string, xs: unknown): number[] {
+  if (!Array.isArray(xs) || xs.some((v) => !Number.isInteger(v))) throw new TapegradError(fn, `indices must be an int32 Tensor or an array of integers, got ${JSON.stringify(xs)}`);
+  return xs;
+}
+/** Joined tensors must share a dtype. */
+function sameDtype(fn: string, ts: Tensor[]): void {
+  const bad = ts.find((t) => t.dtype !== ts[0].dtype);
+  if (bad) throw new TapegradError(fn, `dtypes differ: ${ts.map((t) => t.dtype).join(', ')}`);
 }
 /** Picks entries along `axis` at integer indices (any shape: the result has x's shape with axis replaced by the indices' shape). */
 export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor {
   const t = asTensor('gather', x);
   const ax = normalizeAxis('gather', axis, t.rank);
-  const idx = indices instanceof Tensor ? asTensor('gather', indices, 'the indices') : new Tensor(tf.tensor1d(indices, 'int32'));
+  const idx = indices instanceof Tensor ? asTensor('gather', indices, 'the indices') : new Tensor(tf.tensor1d(integers('gather', indices), 'int32'));
   const made = idx === indices ? [] : [idx];
   try {
     if (idx.dtype !== 'int32') throw new TapegradError('gather', `indices must be int32, got ${idx.dtype}`);
-    const values = idx.dataSync();
+    const values = indexValues(idx.value);
     const n = t.shape[ax];
     const bad = values.findIndex((v) => v < 0 || v >= n);
     if (bad >= 0) throw new TapegradError('gather', `index ${values[bad]} at position ${bad} is out of range [0, ${n}) for axis ${ax} of ${fmtShape(t.shape)}`);

@@ -1,7 +1,9 @@
 // Adam and AdamW (Kingma & Ba; Loshchilov & Hutter), in PyTorch's conventions.
 import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer, nonNegative, type OptimizerOptions, type Update } from './optimizer.js';
+import { hasFused, adamUpdate } from '../../kernels/fused.js';
 
 export interface AdamOptions extends OptimizerOptions {
   betas?: [number, number];
@@ -21,12 +23,22 @@ export class Adam extends Optimizer {
   constructor(params: Tensor[], opts: AdamOptions, name = 'Adam') {
     super(name, params, opts?.lr);
     this.betas = opts.betas ?? [0.9, 0.999];
-    this.betas.forEach((b, i) => nonNegative(name, `betas[${i}]`, b));
+    this.betas.forEach((b, i) => {
+      if (!(b >= 0 && b < 1)) throw new TapegradError(name, `betas[${i}] must be in [0, 1), got ${b}`);
+    });
     this.eps = nonNegative(name, 'eps', opts.eps ?? 1e-8);
     this.weightDecay = nonNegative(name, 'weightDecay', opts.weightDecay ?? (name === 'AdamW' ? 0.01 : 0));
   }
   protected update(p0: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number): Update {
     const [b1, b2] = this.betas;
+    if (hasFused('adamUpdate')) {
+      // webgl/webgpu: one fused kernel (kernels/adam-update.ts), the same formulas
+      const [param, m, v] = adamUpdate(p0, grad, state.m ?? tf.zerosLike(p0), state.v ?? tf.zerosLike(p0), {
+        lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled, step: t,
+      });
+      return { param, state: { m, v } };
+    }
+    // cpu/wasm: elementwise ops, with the bias corrections folded into scalars
     let p = p0;
     let g = grad;
     if (this.weightDecay && this.decoupled) p = tf.mul(p, 1 - lr * this.weightDecay);

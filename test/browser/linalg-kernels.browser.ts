@@ -36,8 +36,11 @@ function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return got.length === want.length ? err / scale : Infinity;
 }
 
+/** Values read asynchronously: the webgpu backend's dataSync returns zeros in headless Chromium on SwiftShader. */
+const read = async (x: tf.Tensor | TG.Tensor): Promise<Float64Array> => Float64Array.from((await x.data()) as Float32Array);
+
 /** Every kernel, on the active backend, against its float64 reference. */
-export function run(tg: typeof TG): KernelCheck[] {
+export async function run(tg: typeof TG): Promise<KernelCheck[]> {
   const backend = tg.getBackend();
   const results: KernelCheck[] = [];
   const push = (kernel: string, layout: string, e: number) => results.push({ kernel, layout, backend, maxRelError: e, ok: e <= TOL });
@@ -54,22 +57,22 @@ export function run(tg: typeof TG): KernelCheck[] {
     // LU, on a matrix whose pivoting swaps rows
     const a = permuted(batch, n, n + 7);
     const lu = tf.engine().runKernel(LINALG_LU, { x: a.value }, {}) as tf.Tensor;
-    const av = Float64Array.from(a.dataSync());
+    const av = await read(a);
     const wantLu = new Float64Array(count * n * (n + 1));
     for (let b = 0; b < count; b++) luFactorInto(av, b * n * n, n, wantLu, b * n * (n + 1));
-    push('LinalgLu', layout, relError(lu.dataSync(), wantLu));
+    push('LinalgLu', layout, relError(await read(lu), wantLu));
     // Cholesky
     const s = spd(batch, n, n + 8);
     const l = tf.engine().runKernel(LINALG_CHOLESKY, { x: s.value }, {}) as tf.Tensor;
-    const sv = Float64Array.from(s.dataSync());
+    const sv = await read(s);
     const wantL = new Float64Array(sv.length);
     for (let b = 0; b < count; b++) choleskyInto(sv, b * n * n, n, wantL);
-    push('LinalgCholesky', layout, relError(l.dataSync(), wantL));
+    push('LinalgCholesky', layout, relError(await read(l), wantL));
     // Triangular solve, every flag combination, B broadcast over T's batch
     const t = wellConditioned(batch, n, n + 9);
     const rhs = tg.randn([n, 2], { seed: n });
-    const tv = Float64Array.from(t.dataSync());
-    const bv = Float64Array.from(rhs.dataSync());
+    const tv = await read(t);
+    const bv = await read(rhs);
     for (const lower of [true, false]) {
       for (const transpose of [false, true]) {
         for (const unitDiagonal of [false, true]) {
@@ -77,7 +80,7 @@ export function run(tg: typeof TG): KernelCheck[] {
           const x = tf.engine().runKernel(LINALG_TRIANGULAR_SOLVE, { a: t.value, b: rhs.value }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
           const want = new Float64Array(count * n * 2);
           for (let b = 0; b < count; b++) triangularSolveInto(tv, b * n * n, bv, 0, n, 2, attrs, want, b * n * 2);
-          push('LinalgTriangularSolve', `${layout} ${JSON.stringify(attrs)}`, relError(x.dataSync(), want));
+          push('LinalgTriangularSolve', `${layout} ${JSON.stringify(attrs)}`, relError(await read(x), want));
           x.dispose();
         }
       }
@@ -85,10 +88,16 @@ export function run(tg: typeof TG): KernelCheck[] {
     tf.dispose([lu, l]);
     tg.dispose([a, s, t, rhs]);
   }
+  // A float32 tensor cast from int32 (on webgpu it keeps its i32 buffer): the shaders convert on read.
+  const cast = tf.tidy(() => tf.cast(tf.tensor2d([4, 3, 6, 3], [2, 2], 'int32'), 'float32'));
+  const luCast = tf.engine().runKernel(LINALG_LU, { x: cast }, {}) as tf.Tensor;
+  results.push({ kernel: 'LinalgLu', layout: 'input cast from int32', backend, maxRelError: relError(await read(luCast), [6, 3, 1, 2 / 3, 1, 0]), ok: false });
+  results[results.length - 1].ok = results[results.length - 1].maxRelError <= TOL;
+  tf.dispose([cast, luCast]);
   // A matrix that is not positive definite comes out all NaN; an exactly singular one keeps a zero pivot.
   const bad = tf.tensor3d([4, 2, 2, 3, 1, 2, 2, 1], [2, 2, 2]);
   const lBad = tf.engine().runKernel(LINALG_CHOLESKY, { x: bad }, {}) as tf.Tensor;
-  const v = lBad.dataSync();
+  const v = await read(lBad);
   const nanOk = v.slice(0, 4).every(Number.isFinite) && v.slice(4).every(Number.isNaN);
   results.push({ kernel: 'LinalgCholesky', layout: 'not positive definite → NaN', backend, maxRelError: nanOk ? 0 : Infinity, ok: nanOk });
   tf.dispose([bad, lBad]);
@@ -98,30 +107,31 @@ export function run(tg: typeof TG): KernelCheck[] {
 const s = suite('linalg kernels on the page backend');
 s('each kernel agrees with its float64 reference, batched and unbatched', () => {
   // Imported lazily so that `run` stays usable with any copy of tapegrad passed in.
-  return import('../../src/index.js').then((tg) => {
+  return import('../../src/index.js').then(async (tg) => {
     const before = tg.memory().numTensors;
-    const results = run(tg);
-    console.log("DEBUG " + JSON.stringify(results.map((r) => [r.kernel, r.layout, r.maxRelError])));
+    const results = await run(tg);
     console.log(`[tapegrad] linalg kernels on ${tg.getBackend()}: worst ${Math.max(...results.map((r) => r.maxRelError)).toExponential(2)} relative`);
     for (const r of results) assert.ok(r.ok, `${r.kernel} ${r.layout} on ${r.backend}: ${r.maxRelError}`);
     assert.is(tg.memory().numTensors, before, 'no tensor left behind');
   });
 });
-s('the ops on the page backend: inv(A)·A = I, solve, det, cholesky', () => {
-  return import('../../src/index.js').then((tg) =>
-    tg.tidy(() => {
-      const a = wellConditioned([4], 5, 1);
-      const i = tg.linalg.inv(a);
-      const eye = tg.eye(5).broadcastTo([4, 5, 5]);
-      assert.ok(relError(i.matmul(a).dataSync(), eye.dataSync()) < 1e-4, 'inv(A)·A = I');
-      const b = tg.randn([4, 5, 2], { seed: 2 });
-      const x = tg.linalg.solve(a, b);
-      assert.ok(relError(a.matmul(x).dataSync(), b.dataSync()) < 1e-4, 'A·solve(A, B) = B');
-      const p = spd([3], 4, 3);
-      const l = tg.linalg.cholesky(p);
-      assert.ok(relError(l.matmul(tg.matrixTranspose(l)).dataSync(), p.dataSync()) < 1e-4, 'L·Lᵀ = A');
-      assert.equal(Array.from(tg.linalg.det(tg.tensor([[[1, 2], [2, 4]], [[2, 0], [0, 3]]])).dataSync()), [0, 6]);
-    }),
-  );
+s('the ops on the page backend: inv(A)·A = I, solve, det, cholesky', async () => {
+  const tg = await import('../../src/index.js');
+  const before = tg.memory().numTensors;
+  const a = wellConditioned([4], 5, 1);
+  const b = tg.randn([4, 5, 2], { seed: 2 });
+  const p = spd([3], 4, 3);
+  const s = tg.tensor([[[1, 2], [2, 4]], [[2, 0], [0, 3]]]);
+  // every product checked is made in one tidy, then read asynchronously
+  const [ia, eye, ax, llt, det] = tg.tidy(() => {
+    const l = tg.linalg.cholesky(p);
+    return [tg.linalg.inv(a).matmul(a), tg.eye(5).broadcastTo([4, 5, 5]), a.matmul(tg.linalg.solve(a, b)), l.matmul(tg.matrixTranspose(l)), tg.linalg.det(s)];
+  });
+  assert.ok(relError(await read(ia), await read(eye)) < 1e-4, 'inv(A)·A = I');
+  assert.ok(relError(await read(ax), await read(b)) < 1e-4, 'A·solve(A, B) = B');
+  assert.ok(relError(await read(llt), await read(p)) < 1e-4, 'L·Lᵀ = A');
+  assert.equal(Array.from(await read(det)), [0, 6], 'det of a singular matrix is 0');
+  tg.dispose([a, b, p, s, ia, eye, ax, llt, det]);
+  assert.is(tg.memory().numTensors, before, 'no tensor left behind');
 });
 s.run();

@@ -11,10 +11,12 @@ import { cases, compositeCases, flatCases } from '../op-cases.js';
 const ops = suite('ops (gradcheck, full mode)');
 
 /** Mantissa bits the backend keeps through a stored intermediate: the largest k with (1 + 2⁻ᵏ) − 1 ≠ 0. */
-function measuredMantissaBits(): number {
+async function measuredMantissaBits(): Promise<number> {
   let bits = 0;
   for (let k = 1; k <= 30; k++) {
-    const diff = tf.tidy(() => tf.sub(tf.add(tf.scalar(1), tf.scalar(2 ** -k)), tf.scalar(1)).dataSync()[0]);
+    const d = tf.tidy(() => tf.sub(tf.add(tf.scalar(1), tf.scalar(2 ** -k)), tf.scalar(1)));
+    const diff = (await d.data())[0]; // never dataSync: webgpu's synchronous read fails here
+    d.dispose();
     if (diff === 0) break;
     bits = k;
   }
@@ -23,7 +25,7 @@ function measuredMantissaBits(): number {
 
 ops('the float precision gradcheck assumes is the one the backend computes in', async () => {
   const p = floatPrecision();
-  const bits = measuredMantissaBits();
+  const bits = await measuredMantissaBits();
   const r = await tg.gradcheck((x) => x.square().sum(), [tg.tensor([0.5, -1])]);
   const info = { precision: p.name, measuredMantissaBits: bits, gradcheckTolerances: r.tolerances };
   Object.assign((globalThis as { TAPEGRAD_PAGE_INFO?: object }).TAPEGRAD_PAGE_INFO ?? {}, info);

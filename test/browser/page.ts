@@ -28,7 +28,7 @@ function describeError(e: unknown): string {
   return `${err.message ?? String(e)}${err.operator ? ` (${err.operator})` : ''}\n${where}`;
 }
 
-export async function runPage(files: Record<string, () => Promise<unknown>>): Promise<void> {
+export async function runPage(files: Record<string, { backends: string[]; load: () => Promise<unknown> }>): Promise<void> {
   const backend = (globalThis as { TAPEGRAD_BACKEND?: string }).TAPEGRAD_BACKEND!;
   const report: PageReport = { done: false, backend, info: {}, results: [] };
   (globalThis as { __tapegrad?: PageReport }).__tapegrad = report;
@@ -46,7 +46,8 @@ export async function runPage(files: Record<string, () => Promise<unknown>>): Pr
     };
     // Suites add what they measure (the ops suite: the precision and tolerances it used).
     (globalThis as { TAPEGRAD_PAGE_INFO?: object }).TAPEGRAD_PAGE_INFO = report.info;
-    for (const [file, load] of Object.entries(files)) {
+    for (const [file, { backends, load }] of Object.entries(files)) {
+      if (!backends.includes(backend)) continue;
       (globalThis as { TAPEGRAD_CURRENT_FILE?: string }).TAPEGRAD_CURRENT_FILE = file;
       const t0 = performance.now();
       try {
@@ -58,7 +59,9 @@ export async function runPage(files: Record<string, () => Promise<unknown>>): Pr
     for (const s of queue) {
       const tests = s.only.length ? s.only : s.tests;
       for (const h of s.before) await h(s.state);
+      const filter = new URLSearchParams(location.search).get('filter') ?? '';
       for (const t of tests) {
+        if (!`${s.file} › ${t.name}`.includes(filter)) continue;
         const t0 = performance.now();
         const result: TestResult = { file: s.file, suite: s.name, name: t.name, ok: true, ms: 0 };
         try {

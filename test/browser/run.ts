@@ -11,6 +11,8 @@
 //
 // Used by test/browser.test.ts (so `npm test` runs it); also runnable alone:
 //   node --import tsx test/browser/run.ts [webgl|webgpu]
+// TAPEGRAD_BROWSER_FILTER=substring runs only the tests whose "file › name" contains it;
+// TAPEGRAD_BROWSER_VERBOSE=1 prints the pages' console.
 import { build, type Plugin } from 'esbuild';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -39,16 +41,19 @@ const FLAGS = [
 ];
 
 /**
- * The suites run in the browser: the op registry's gradcheck (browser flavour) and the fused
- * kernels, plus every Node suite of the functional transforms, nn and optim, found by name,
- * so that suites picked up here as they are written. Each runs with NODE_BACKENDS = [page's backend].
+ * The suites run in the browser, and on which backends. The op registry's gradcheck, the fused
+ * kernels and the asynchronous transform/nn checks run on both. The Node suites of the
+ * functional transforms, nn and optim are found by name (so that new ones are picked up) and run
+ * on webgl only: they read values with dataSync, and webgpu's synchronous read returns zeros and
+ * loses the device in headless Chromium with SwiftShader (measured; Node's Dawn has none at all).
+ * Each suite runs with NODE_BACKENDS = [the page's backend].
  */
-const SUITES: RegExp[] = [
-  /^test\/browser\/ops\.browser\.ts$/,
-  /^test\/fused\.test\.ts$/,
-  /^test\/(transforms|functional)[\w-]*\.test\.ts$/,
-  /^test\/(nn|optim)[\w-]*\.test\.ts$/,
-  /^test\/(nn|optim)\/.*\.test\.ts$/,
+const SUITES: { pattern: RegExp; backends: string[] }[] = [
+  { pattern: /^test\/browser\/[\w-]+\.browser\.ts$/, backends: ['webgl', 'webgpu'] },
+  { pattern: /^test\/fused\.test\.ts$/, backends: ['webgl', 'webgpu'] },
+  { pattern: /^test\/(transforms|functional)[\w-]*\.test\.ts$/, backends: ['webgl'] },
+  { pattern: /^test\/(nn|optim)[\w-]*\.test\.ts$/, backends: ['webgl'] },
+  { pattern: /^test\/(nn|optim)\/.*\.test\.ts$/, backends: ['webgl'] },
 ];
 
 export const BROWSER_BACKENDS = ['webgl', 'webgpu'] as const;
@@ -63,19 +68,22 @@ export interface BrowserRun {
   results: BrowserResult[];
   /** Per backend: what the page found (precision, tolerances, versions). */
   info: Record<string, Record<string, unknown>>;
-  files: string[];
+  /** Each suite file and the backends it ran on. */
+  files: Record<string, string[]>;
   seconds: number;
 }
 
-function suiteFiles(): string[] {
-  const out: string[] = [];
+/** Every suite file SUITES names, with the backends it runs on. */
+function suiteFiles(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
       else {
         const rel = relative(root, p).split('\\').join('/');
-        if (SUITES.some((r) => r.test(rel))) out.push(rel);
+        const match = SUITES.find((s) => s.pattern.test(rel));
+        if (match) out[rel] = match.backends;
       }
     }
   };
@@ -91,8 +99,10 @@ const uvuShim: Plugin = {
   },
 };
 
-async function bundleTests(files: string[], outdir: string): Promise<void> {
-  const loaders = files.map((f) => `  ${JSON.stringify(f)}: () => import(${JSON.stringify('../../' + f)}),`).join('\n');
+async function bundleTests(files: Record<string, string[]>, outdir: string): Promise<void> {
+  const loaders = Object.entries(files)
+    .map(([f, backends]) => `  ${JSON.stringify(f)}: { backends: ${JSON.stringify(backends)}, load: () => import(${JSON.stringify('../../' + f)}) },`)
+    .join('\n');
   await build({
     absWorkingDir: root,
     stdin: {
@@ -184,7 +194,8 @@ export async function runBrowserSuites(backends: readonly string[] = BROWSER_BAC
   const run: BrowserRun = { results: [], info: {}, files, seconds: 0 };
   const verbose = !!process.env.TAPEGRAD_BROWSER_VERBOSE;
   try {
-    const pages = [...backends.map((b) => ({ backend: b, path: `/index.html?backend=${b}` })), { backend: 'bundle', path: '/smoke.html' }];
+    const filter = encodeURIComponent(process.env.TAPEGRAD_BROWSER_FILTER ?? '');
+    const pages = [...backends.map((b) => ({ backend: b, path: `/index.html?backend=${b}&filter=${filter}` })), { backend: 'bundle', path: '/smoke.html' }];
     for (const { backend, path } of pages) {
       const page = await browser.newPage();
       const errors: string[] = [];

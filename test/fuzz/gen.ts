@@ -17,6 +17,8 @@ export interface Case {
   expr: Expr;
   /** Seeds the input values (and the gradcheck's random directions). */
   seed: number;
+  /** 2: check the gradient of the gradient (tg.gradgradcheck) instead. Default 1. */
+  order?: 1 | 2;
 }
 
 const OP_NAMES = Object.keys(FUZZ_OPS);
@@ -24,7 +26,7 @@ const RETRY_STEP = 2 ** -9;
 
 /** A leaf: its shape as bits over the base shape (rank, then which kept axes become 1), or a reuse of an earlier input. */
 const leafArb: fc.Arbitrary<Expr> = fc.record({
-  leaf: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 })).map(([rank, ones]) => [rank, ones]),
+  leaf: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 })),
   reuse: fc.integer({ min: 0, max: 3 }),
 });
 
@@ -51,13 +53,12 @@ function leafShape(base: number[], [rank, ones]: number[]): number[] {
 }
 
 /** Runs the expression; `env` supplies inputs (created on the first run, replayed after). */
-function evaluate(c: Case, e: Expr, env: Env, leaves: { shape: number[]; t: tg.Tensor }[]): tg.Tensor {
+function evaluate(c: Case, e: Expr, env: Env, leaves: tg.Tensor[]): tg.Tensor {
   if ('leaf' in e) {
     // reuse > 0 picks an earlier leaf input, so that a tensor feeds several ops (gradients add up)
-    if (e.reuse > 0 && leaves.length > 0) return leaves[(e.reuse - 1) % leaves.length].t;
-    const shape = leafShape(c.base, e.leaf);
-    const t = env.input(shape);
-    leaves.push({ shape, t });
+    if (e.reuse > 0 && leaves.length > 0) return leaves[(e.reuse - 1) % leaves.length];
+    const t = env.input(leafShape(c.base, e.leaf));
+    leaves.push(t);
     return t;
   }
   const op = FUZZ_OPS[e.op];
@@ -135,10 +136,11 @@ export async function runCase(c: Case): Promise<CaseResult> {
     const { f, nearKink } = build(c, inputs);
     if (nearKink) result = { ok: true, skipped: true };
     else {
-      const report = await tg.gradcheck(f, inputs, { mode: 'fast', seed: c.seed + 1 });
+      const check = c.order === 2 ? tg.gradgradcheck : tg.gradcheck;
+      const report = await check(f, inputs, { mode: 'fast', seed: c.seed + 1 });
       // A fast-varying f (sin of a square, …) can defeat the default step's truncation error; a
       // wrong adjoint fails at any step, so a case fails only if a 16× smaller step fails too.
-      const ok = report.ok || (await tg.gradcheck(f, inputs, { mode: 'fast', seed: c.seed + 1, step: RETRY_STEP })).ok;
+      const ok = report.ok || (await check(f, inputs, { mode: 'fast', seed: c.seed + 1, step: RETRY_STEP })).ok;
       result = { ok, skipped: false, report };
     }
   } catch (error) {
@@ -180,7 +182,7 @@ export function snippet(c: Case, result?: CaseResult): string {
     body,
     `  return ${log.result ?? 'undefined as never'};`,
     '};',
-    `const report = await tg.gradcheck(f, [${names.join(', ')}], { mode: 'fast', seed: ${c.seed + 1} });`,
+    `const report = await tg.${c.order === 2 ? 'gradgradcheck' : 'gradcheck'}(f, [${names.join(', ')}], { mode: 'fast', seed: ${c.seed + 1} });`,
     'console.log(report.ok, report.worst);',
   ].join('\n');
 }
@@ -222,8 +224,14 @@ export async function minimize(c: Case, maxTries = 200): Promise<Case> {
 }
 
 /** The fast-check property: a failing case throws with its snippet, so the shrunk one is printed. */
-export const property = fc.asyncProperty(caseArb, async (c) => {
-  const r = await runCase(c);
-  fc.pre(!r.skipped);
-  if (!r.ok) throw new Error(`gradient fuzz case failed\n${snippet(c, r)}\n`);
-});
+export function propertyOf(order: 1 | 2 = 1) {
+  return fc.asyncProperty(
+    caseArb.map((c) => ({ ...c, order })),
+    async (c) => {
+      const r = await runCase(c);
+      fc.pre(!r.skipped);
+      if (!r.ok) throw new Error(`gradient fuzz case failed\n${snippet(c, r)}\n`);
+    },
+  );
+}
+export const property = propertyOf(1);

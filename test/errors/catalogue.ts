@@ -1,0 +1,398 @@
+// The error catalogue: for every public function of tg, calls with wrong types, wrong shapes,
+// wrong dtypes and disposed tensors, and what the TapegradError must say. test/errors.test.ts
+// iterates tg's exports (and tg.linalg, tg.nn, tg.nn.init, tg.optim), so a new export without an
+// entry here (or in SKIP, with a reason) fails the suite.
+import * as tg from '../../src/index.js';
+
+/** One bad call: what is wrong, the call, and a pattern the message must match after the function's name. */
+/** The optional fourth element overrides the entry's name for this probe (errors of the shared reverse sweep say 'backward'). */
+export type Probe = [what: string, call: () => unknown, detail: RegExp, name?: string];
+export interface Entry {
+  /** The name the message must start with (default: the export's name). */
+  name?: string;
+  probes: Probe[];
+}
+
+// ---- fixtures (fresh each call, so that a probe cannot spoil another)
+const m22 = () => tg.tensor([[1, 2], [3, 4]]);
+const v2 = () => tg.tensor([1, 2]);
+const i32 = () => tg.tensor([0, 1], { dtype: 'int32' });
+const bool = () => tg.tensor([1, 0], { dtype: 'bool' });
+const img = () => tg.zeros([1, 4, 4, 1]);
+function gone(): tg.Tensor {
+  const t = tg.tensor([1, 2]);
+  t.dispose();
+  return t;
+}
+const NOT_TENSOR = /must be a (tapegrad )?Tensor|expected a (tapegrad )?Tensor/;
+const DISPOSED = /has been disposed/;
+
+// ---- probe families
+const unaryProbes = (f: (x: never, ...rest: never[]) => unknown): Probe[] => [
+  ['a string', () => f('x' as never), NOT_TENSOR],
+  ['a nested array', () => f([[1, 2]] as never), /wrap it with tg\.tensor/],
+  ['a disposed tensor', () => f(gone() as never), DISPOSED],
+];
+const binaryProbes = (f: (a: never, b: never) => unknown): Probe[] => [
+  ['a string operand', () => f(m22() as never, 'x' as never), /expected a Tensor or a number|must be a/],
+  ['shapes that do not broadcast', () => f(tg.ones([2, 3]) as never, tg.ones([4]) as never), /\[2,3\] and \[4\] cannot be broadcast/],
+  ['mixed dtypes', () => f(v2() as never, i32() as never), /dtypes differ: float32 and int32/],
+  ['a disposed operand', () => f(v2() as never, gone() as never), DISPOSED],
+];
+const reduceProbes = (f: (x: never, o?: never) => unknown): Probe[] => [
+  ...unaryProbes(f as never),
+  ['an axis out of range', () => f(m22() as never, { axis: 2 } as never), /axis 2 is out of range for a tensor of rank 2/],
+  ['a fractional axis', () => f(m22() as never, { axis: 0.5 } as never), /axis 0\.5 is out of range/],
+  ['a string axis', () => f(m22() as never, { axis: 'rows' } as never), /axis must be an integer or an array of integers, got "rows"/],
+];
+const compareProbes = (f: (a: never, b: never) => unknown): Probe[] => [
+  ['two numbers', () => f(1 as never, 2 as never), /needs at least one Tensor/],
+  ['shapes that do not broadcast', () => f(tg.ones([2, 3]) as never, tg.ones([4]) as never), /cannot be broadcast/],
+  ['a string operand', () => f(v2() as never, 'x' as never), /expected a Tensor or a number/],
+  ['a disposed operand', () => f(v2() as never, gone() as never), DISPOSED],
+];
+const shapeArgProbes = (f: (shape: never, ...r: never[]) => unknown): Probe[] => [
+  ['a negative size', () => f([2, -1] as never), /shape must be an array of non-negative integers/],
+  ['a fractional size', () => f([1.5] as never), /shape must be an array of non-negative integers/],
+  ['a number for a shape', () => f(3 as never), /shape must be an array/],
+  ['an unknown dtype', () => f([2] as never, { dtype: 'float64' } as never), /unknown dtype 'float64'/],
+];
+const fnArgProbes = (call: (f: never) => unknown): Probe[] => [
+  ['a number for the function', () => call(3 as never), /function/],
+];
+const lossProbes = (f: (a: never, b: never, o?: never) => unknown): Probe[] => [
+  ...unaryProbes(f as never),
+  ['shapes that differ', () => f(tg.ones([2, 3]) as never, tg.ones([3, 2]) as never), /\[2,3\].*\[3,2\]/],
+  ['an unknown reduction', () => f(tg.ones([2]) as never, tg.ones([2]) as never, { reduction: 'avg' } as never), /reduction must be 'mean', 'sum' or 'none', got 'avg'/],
+];
+const layerForward = (make: () => { forward(x: never): unknown }): Probe[] => [
+  ['forward of a string', () => make().forward('x' as never), NOT_TENSOR],
+  ['forward of a disposed tensor', () => make().forward(gone() as never), DISPOSED],
+];
+const initProbes = (f: (shape: never, ...r: never[]) => unknown): Probe[] => [
+  ['a negative size', () => f([2, -1] as never, 1 as never), /shape/],
+  ['a number for a shape', () => f(3 as never, 1 as never), /shape/],
+];
+const optimProbes = (C: new (p: never, o: never) => unknown): Probe[] => {
+  const p = () => tg.ones([2], { requiresGrad: true });
+  return [
+    ['no parameters', () => new C([] as never, { lr: 0.1 } as never), /non-empty array of parameters/],
+    ['a parameter that does not require grad', () => new C([tg.ones([2])] as never, { lr: 0.1 } as never), /does not require grad/],
+    ['a string learning rate', () => new C([p()] as never, { lr: 'fast' } as never), /lr|learning rate/],
+    ['a negative learning rate', () => new C([p()] as never, { lr: -1 } as never), /lr|learning rate/],
+    ['no options', () => new C([p()] as never, undefined as never), /lr|options/],
+  ];
+};
+
+/** Exports that take no arguments, or any argument at all, and so cannot fail. */
+export const SKIP: Record<string, string> = {
+  getBackend: 'takes no arguments',
+  listBackends: 'takes no arguments',
+  memory: 'takes no arguments',
+  isGradEnabled: 'takes no arguments',
+  isAnomalyEnabled: 'takes no arguments',
+  TapegradError: 'the error class itself: any (fn, detail) makes an error',
+  'nn.ReLU': 'no constructor arguments; forward is probed under nn.Tanh, the same code path',
+  'nn.Sigmoid': 'no constructor arguments; forward is probed under nn.Tanh, the same code path',
+  'nn.GELU': 'no constructor arguments; forward is probed under nn.Tanh, the same code path',
+};
+
+/** Objects among the exports: tables of rules (data, not functions) and namespaces, iterated separately. */
+export const NOT_FUNCTIONS = ['registry', 'elementwiseRules', 'reduceRules', 'shapeRules', 'matrixRules', 'nnRules', 'formsRules', 'convRules', 'linalg.linalgRules', 'linalg', 'nn', 'optim', 'nn.init', 'nn.init.initializers'];
+
+export const CATALOGUE: Record<string, Entry> = {
+  // ---- tensors and creation
+  Tensor: {
+    name: '(method)',
+    probes: [
+      ['new Tensor of an array', () => new tg.Tensor([1, 2] as never), /^Tensor: .*tg\.tensor/],
+      ['backward() of a non-scalar without a seed', () => tg.ones([2], { requiresGrad: true }).mul(2).backward(), /^backward: a seed gradient is needed/],
+      ['backward() of a tensor that needs no grad', () => tg.ones([2]).sum().backward(), /^backward: the tensor does not require grad/],
+      ['backward() with a seed of the wrong shape', () => tg.ones([2], { requiresGrad: true }).mul(2).backward(tg.ones([3])), /^backward: the seed \(float32 \[3\]\) must be float32 with the output's shape \[2\]/],
+      ['backward() twice without retainGraph', () => {
+        const y = tg.ones([2], { requiresGrad: true }).mul(2).sum();
+        y.backward();
+        y.backward();
+      }, /^backward: the graph through '.*' was freed/],
+      ['requiresGrad on an int32 tensor', () => (i32().requiresGrad = true), /^requiresGrad: only float32 tensors can require grad/],
+      ['item() of a vector', () => v2().item(), /^item: needs a tensor with one element, got shape \[2\]/],
+      ['dataSync() of a disposed tensor', () => gone().dataSync(), /^dataSync: the tensor .* has been disposed/],
+      ['registerHook of a tensor without grad', () => v2().registerHook(() => {}), /^registerHook: the tensor does not require grad/],
+      ['registerHook of a non-function', () => tg.ones([2], { requiresGrad: true }).registerHook(3 as never), /^registerHook: .*function/],
+    ],
+  },
+  tensor: {
+    probes: [
+      ['a ragged array', () => tg.tensor([[1, 2], [3]]), /ragged array/],
+      ['a string entry', () => tg.tensor([1, 'a'] as never), /non-numeric value "a" at \[1\]/],
+      ['a shape that does not fit the data', () => tg.tensor([1, 2, 3], { shape: [2, 2] }), /shape \[2,2\] holds 4 values, but 3 were given/],
+      ['an unknown dtype', () => tg.tensor([1], { dtype: 'float64' as never }), /unknown dtype 'float64'/],
+      ['requiresGrad on int32 data', () => tg.tensor([1], { dtype: 'int32', requiresGrad: true }), /only float32 tensors can require grad/],
+      ['undefined', () => tg.tensor(undefined as never), /non-numeric value|expected/],
+    ],
+  },
+  scalar: { probes: [['a string', () => tg.scalar('1' as never), /expected a number, got string/], ['an unknown dtype', () => tg.scalar(1, { dtype: 'x' as never }), /unknown dtype/]] },
+  zeros: { probes: shapeArgProbes(tg.zeros as never) },
+  ones: { probes: shapeArgProbes(tg.ones as never) },
+  full: {
+    probes: [
+      ...shapeArgProbes(((s: never, o?: never) => tg.full(s, 1, o)) as never),
+      ['a string fill value', () => tg.full([2], 'a' as never), /value must be a number/],
+    ],
+  },
+  zerosLike: { probes: unaryProbes(tg.zerosLike as never) },
+  onesLike: { probes: unaryProbes(tg.onesLike as never) },
+  eye: { probes: [['a negative size', () => tg.eye(-1), /sizes must be non-negative integers/], ['a fractional size', () => tg.eye(2.5), /sizes must be non-negative integers/], ['an infinite size', () => tg.eye(Infinity), /sizes must be non-negative integers/]] },
+  randn: { probes: [...shapeArgProbes(tg.randn as never).slice(0, 3), ['a negative std', () => tg.randn([2], { std: -1 }), /std must be a non-negative number/]] },
+  rand: { probes: [...shapeArgProbes(tg.rand as never).slice(0, 3), ['low above high', () => tg.rand([2], { low: 1, high: 0 }), /low .* must be below high/]] },
+  arange: {
+    probes: [
+      ['a zero step', () => tg.arange(0, 5, 0), /step must not be 0/],
+      ['an infinite stop', () => tg.arange(0, Infinity), /finite/],
+      ['NaN', () => tg.arange(NaN), /finite/],
+      ['a string', () => tg.arange('5' as never), /finite number/],
+      ['a bool dtype', () => tg.arange(3, undefined, 1, { dtype: 'bool' }), /dtype must be float32 or int32/],
+    ],
+  },
+  linspace: {
+    probes: [
+      ['zero points', () => tg.linspace(0, 1, 0), /n must be a positive integer, got 0/],
+      ['a fractional count', () => tg.linspace(0, 1, 2.5), /n must be a positive integer/],
+      ['a NaN end', () => tg.linspace(0, NaN, 3), /finite/],
+    ],
+  },
+
+  // ---- backends, recording, memory
+  setBackend: {
+    probes: [
+      ['an unknown backend', () => tg.setBackend('gpu' as never), /unknown backend 'gpu'; (available|known): wasm, cpu/],
+      ['a number', () => tg.setBackend(3 as never), /unknown backend '3'/],
+    ],
+  },
+  noGrad: { probes: fnArgProbes(tg.noGrad as never) },
+  tidy: {
+    probes: [
+      ...fnArgProbes(tg.tidy as never),
+      ['an async function', () => tg.tidy((async () => tg.ones([1])) as never), /must be synchronous/],
+    ],
+  },
+  keep: { probes: unaryProbes(tg.keep as never) },
+  dispose: { probes: [['a string', () => tg.dispose('x'), /expected Tensors/], ['a number', () => tg.dispose(3), /expected Tensors/]] },
+  gradients: {
+    probes: [
+      ['a string output', () => tg.gradients('y' as never, [v2()]), NOT_TENSOR],
+      ['inputs not in an array', () => tg.gradients(tg.ones([1], { requiresGrad: true }).sum(), v2() as never), /inputs must be an array/],
+      ['a disposed input', () => tg.gradients(tg.ones([1], { requiresGrad: true }).sum(), [gone()]), DISPOSED],
+      ['a seed of the wrong shape', () => {
+        const x = tg.ones([2], { requiresGrad: true });
+        return tg.gradients(x.mul(2), [x], { seeds: [tg.ones([3])] });
+      }, /the seed \(float32 \[3\]\) must be float32 with the output's shape \[2\]/, 'backward'],
+    ],
+  },
+  defineOp: { probes: [['a rule without forward', () => tg.defineOp({ name: 'x' } as never), /needs \{ name, forward, vjp \}/], ['no rule', () => tg.defineOp(undefined as never), /needs \{ name, forward, vjp \}/]] },
+  customOp: {
+    probes: [
+      ['a spec without vjp', () => tg.customOp({ name: 'x', forward: (a: never) => a } as never), /needs \{ name, forward, vjp \}/],
+      ['a number input', () => tg.customOp({ name: 'twice', forward: (a) => a, vjp: () => [] })(3 as never), /^twice: input 0 must be a Tensor, got number 3/],
+      ['a forward that returns nothing', () => tg.customOp({ name: 'broken', forward: (() => undefined) as never, vjp: () => [] })(v2()), /^broken: .*forward must return a tf\.Tensor/],
+      ['a vjp returning a gradient of the wrong shape', () => {
+        const op = tg.customOp({ name: 'wrongGrad', forward: (a) => a.clone(), vjp: () => [() => tg.ones([3])] });
+        const x = tg.ones([2], { requiresGrad: true });
+        op(x).sum().backward();
+      }, /^backward: .*'wrongGrad' gave shape \[3\] for input 0 of shape \[2\]/],
+    ],
+    name: '(custom op)',
+  },
+
+  // ---- transforms
+  grad: {
+    probes: [
+      ...fnArgProbes(tg.grad as never),
+      ['argnums out of range', () => tg.grad((x: tg.Tensor) => x.sum(), 1)(v2()), /argnums 1 out of range for 1 arguments/],
+      ['a non-scalar result', () => tg.grad((x: tg.Tensor) => x.mul(2))(v2()), /must return a scalar, got shape \[2\]/],
+      ['a string argument', () => tg.grad((x: tg.Tensor) => x.sum())('x' as never), /argument 0 must be a Tensor or a number/],
+      ['an int32 argument', () => tg.grad((x: tg.Tensor) => x.sum())(i32()), /argument 0 is int32; only float32 arguments can be differentiated/],
+      ['a disposed argument', () => tg.grad((x: tg.Tensor) => x.sum())(gone()), DISPOSED],
+    ],
+  },
+  valueAndGrad: { probes: [...fnArgProbes(tg.valueAndGrad as never), ['a non-Tensor result', () => tg.valueAndGrad((() => 3) as unknown as (x: tg.Tensor) => tg.Tensor)(v2()), /must return a Tensor, got number 3/]] },
+  vjp: { probes: [...fnArgProbes(((f: never) => tg.vjp(f, v2())) as never), ['a string primal', () => tg.vjp((x: tg.Tensor) => x, 'x' as never), /argument 0 must be a Tensor or a number/]] },
+  jacobian: { probes: [...fnArgProbes(tg.jacobian as never), ['a string argument', () => tg.jacobian((x: tg.Tensor) => x)('x' as never), /argument 0 must be a Tensor or a number/]] },
+  jvp: {
+    probes: [
+      ...fnArgProbes(((f: never) => tg.jvp(f, [v2()], [v2()])) as never),
+      ['a tangent of the wrong shape', () => tg.jvp((x: tg.Tensor) => x.mul(2), [v2()], [tg.ones([3])]), /\[3\].*\[2\]|\[2\].*\[3\]/],
+      ['primals not in an array', () => tg.jvp((x: tg.Tensor) => x, v2() as never, [v2()]), /array/],
+    ],
+  },
+  hessian: { probes: [...fnArgProbes(tg.hessian as never), ['an array of argnums', () => tg.hessian((x: tg.Tensor) => x.sum(), [0] as never), /argnum must be one argument index/]] },
+  hvp: {
+    probes: [
+      ...fnArgProbes(((f: never) => tg.hvp(f, v2(), v2())) as never),
+      ['v of the wrong shape', () => tg.hvp((x: tg.Tensor) => x.square().sum(), v2(), tg.ones([3])), /v has shape \[3\] but x has shape \[2\]/],
+    ],
+  },
+  gradcheck: {
+    probes: [
+      ['a number for f', () => tg.gradcheck(3 as never, [v2()]), /the first argument must be a function/],
+      ['no inputs', () => tg.gradcheck((x: tg.Tensor) => x, []), /inputs must be a non-empty array of Tensors/],
+      ['only int32 inputs', () => tg.gradcheck((x: tg.Tensor) => x, [i32()]), /no float32 input to differentiate/],
+      ['an unknown mode', () => tg.gradcheck((x: tg.Tensor) => x, [v2()], { mode: 'quick' as never }), /mode must be 'full' or 'fast', got 'quick'/],
+      ['a disposed input', () => tg.gradcheck((x: tg.Tensor) => x, [gone()]), DISPOSED],
+    ],
+  },
+  gradgradcheck: { probes: [['a number for f', () => tg.gradgradcheck(3 as never, [v2()]), /the first argument must be a function/], ['no inputs', () => tg.gradgradcheck((x: tg.Tensor) => x, []), /inputs must be a non-empty array/]] },
+  detectAnomaly: { probes: fnArgProbes(tg.detectAnomaly as never) },
+  setDetectAnomaly: { probes: [['a string', () => tg.setDetectAnomaly('on' as never), /expected true or false/]] },
+  explain: { probes: unaryProbes(tg.explain as never).slice(0, 2) },
+  toDot: { probes: unaryProbes(tg.toDot as never).slice(0, 2) },
+
+  // ---- elementwise
+  ...Object.fromEntries(
+    (['neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'relu', 'elu', 'softplus', 'erf', 'gelu'] as const).map((k) => [k, { probes: unaryProbes(tg[k] as never) }]),
+  ),
+  leakyRelu: { probes: [...unaryProbes(tg.leakyRelu as never), ['a string alpha', () => tg.leakyRelu(v2(), 'a' as never), /alpha must be a finite number/]] },
+  clip: { probes: [...unaryProbes(((x: never) => tg.clip(x, 0, 1)) as never), ['lo above hi', () => tg.clip(v2(), 1, 0), /lo \(1\) must not exceed hi \(0\)/], ['a NaN bound', () => tg.clip(v2(), NaN, 1), /must not exceed|number/]] },
+  ...Object.fromEntries((['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const).map((k) => [k, { probes: binaryProbes(tg[k] as never) }])),
+  where: {
+    probes: [
+      ['a float condition', () => tg.where(v2(), v2(), v2()), /the condition must be a bool tensor, got float32/],
+      ['a string condition', () => tg.where('c' as never, v2(), v2()), NOT_TENSOR],
+      ['shapes that do not broadcast', () => tg.where(bool(), tg.ones([3]), 0), /cannot be broadcast/],
+      ['a disposed branch', () => tg.where(bool(), gone(), 0), DISPOSED],
+    ],
+  },
+  ...Object.fromEntries((['greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual'] as const).map((k) => [k, { probes: compareProbes(tg[k] as never) }])),
+  logicalAnd: { probes: [...compareProbes(tg.logicalAnd as never), ['float operands', () => tg.logicalAnd(v2(), v2()), /bool/]] },
+  logicalOr: { probes: [...compareProbes(tg.logicalOr as never), ['float operands', () => tg.logicalOr(v2(), v2()), /bool/]] },
+  logicalNot: { probes: [...unaryProbes(tg.logicalNot as never), ['a float tensor', () => tg.logicalNot(v2()), /bool/]] },
+  cast: { probes: [...unaryProbes(((x: never) => tg.cast(x, 'int32')) as never), ['an unknown dtype', () => tg.cast(v2(), 'float64' as never), /unknown dtype 'float64'/]] },
+  isFinite: { probes: unaryProbes(tg.isFinite as never) },
+
+  // ---- reductions
+  ...Object.fromEntries((['sum', 'mean', 'prod', 'max', 'min', 'logSumExp'] as const).map((k) => [k, { probes: reduceProbes(tg[k] as never) }])),
+  variance: { probes: [...reduceProbes(tg.variance as never), ['correction too large', () => tg.variance(v2(), { correction: 2 }), /needs more than 2 entries per reduced slice, got 2/]] },
+  norm: { probes: [...reduceProbes(tg.norm as never), ['ord below 1', () => tg.norm(v2(), { ord: 0.5 }), /ord must be ≥ 1/]] },
+
+  // ---- shape ops
+  reshape: { probes: [...unaryProbes(((x: never) => tg.reshape(x, [2])) as never), ['a size that does not fit', () => tg.reshape(m22(), [3]), /cannot reshape \[2,2\] \(4 values\) to \[3\]/], ['two -1s', () => tg.reshape(m22(), [-1, -1]), /invalid shape \[-1,-1\]/]] },
+  transpose: { probes: [...unaryProbes(tg.transpose as never), ['a perm of the wrong length', () => tg.transpose(m22(), [0]), /perm \[0\] is not a permutation of the 2 axes of \[2,2\]/]] },
+  expandDims: { probes: [...unaryProbes(tg.expandDims as never), ['an axis out of range', () => tg.expandDims(v2(), 3), /axis 3 is out of range/]] },
+  squeeze: { probes: [...unaryProbes(tg.squeeze as never), ['an axis of length 2', () => tg.squeeze(m22(), 0), /axis 0 has length 2, not 1, in \[2,2\]/]] },
+  broadcastTo: { probes: [...unaryProbes(((x: never) => tg.broadcastTo(x, [2])) as never), ['an incompatible shape', () => tg.broadcastTo(m22(), [3, 2]), /cannot broadcast \[2,2\] to \[3,2\]|cannot be broadcast/], ['a string shape', () => tg.broadcastTo(m22(), 'big' as never), /shape must be an array/]] },
+  tile: { probes: [...unaryProbes(((x: never) => tg.tile(x, [1])) as never), ['reps of the wrong length', () => tg.tile(m22(), [2]), /reps \[2\] must be 2 positive integers for \[2,2\]/]] },
+  slice: { probes: [...unaryProbes(((x: never) => tg.slice(x, [0])) as never), ['a slice past the end', () => tg.slice(m22(), [1, 1], [2, 1]), /begin \[1,1\] and size \[2,1\] do not fit in \[2,2\]/]] },
+  pad: { probes: [...unaryProbes(((x: never) => tg.pad(x, [[1, 1]])) as never), ['negative padding', () => tg.pad(v2(), [[-1, 0]]), /paddings \[\[-1,0\]\] must be 1 pairs of non-negative integers for \[2\]/], ['a string value', () => tg.pad(v2(), [[1, 1]], 'zero' as never), /value must be a number/]] },
+  concat: { probes: [['an empty list', () => tg.concat([]), /needs a non-empty array of tensors/], ['shapes that differ', () => tg.concat([m22(), tg.ones([2, 3])], 0), /shapes \[2,2\], \[2,3\] differ outside axis 0/], ['a string entry', () => tg.concat([m22(), 'x' as never]), /tensor 1 must be a tapegrad Tensor/], ['mixed dtypes', () => tg.concat([v2(), i32()]), /dtypes differ/]] },
+  stack: { probes: [['an empty list', () => tg.stack([]), /needs a non-empty array of tensors/], ['shapes that differ', () => tg.stack([v2(), tg.ones([3])]), /shapes differ: \[2\], \[3\]/], ['a disposed entry', () => tg.stack([v2(), gone()]), DISPOSED]] },
+  split: { probes: [...unaryProbes(((x: never) => tg.split(x, 2)) as never), ['an uneven split', () => tg.split(tg.ones([3]), 2), /cannot split axis 0 of length 3 into 2/]] },
+  gather: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.gather(x, [0])) as never),
+      ['float indices', () => tg.gather(v2(), v2()), /indices must be int32, got float32/],
+      ['an index out of range', () => tg.gather(v2(), [5]), /index 5 at position 0 is out of range \[0, 2\)/],
+      ['a fractional index', () => tg.gather(v2(), [0.5]), /indices must be an int32 Tensor or an array of integers, got \[0\.5\]/],
+    ],
+  },
+  scatterAdd: {
+    probes: [
+      ['a string input', () => tg.scatterAdd('g' as never, i32(), 0, 2), NOT_TENSOR],
+      ['float indices', () => tg.scatterAdd(v2(), v2(), 0, 2), /indices must be int32/],
+      ['indices of the wrong length', () => tg.scatterAdd(v2(), tg.tensor([0], { dtype: 'int32' }), 0, 2), /indices must be a vector of length 2 \(axis 0 of \[2\]\), got shape \[1\]/],
+      ['an axis out of range', () => tg.scatterAdd(v2(), i32(), 3, 2), /axis 3 is out of range/],
+    ],
+  },
+
+  // ---- matrices and forms
+  matmul: { probes: [...binaryProbes(tg.matmul as never).filter(([w]) => w !== 'shapes that do not broadcast'), ['inner dimensions that differ', () => tg.matmul(tg.ones([2, 3]), tg.ones([4, 5])), /inner dimensions differ: \[2,3\] x \[4,5\]/], ['a scalar operand', () => tg.matmul(tg.scalar(1), m22()), /rank ≥ 1/]] },
+  // mm is matmul's internal fast path (exported through ops/index.ts); its errors are matmul's
+  mm: { name: 'matmul', probes: [['a string operand', () => tg.mm('a' as never, m22()), NOT_TENSOR], ['inner dimensions that differ', () => tg.mm(tg.ones([2, 3]), tg.ones([4, 5])), /inner shapes \(3\) and \(4\)/]] },
+  matrixTranspose: { probes: [...unaryProbes(tg.matrixTranspose as never), ['a vector', () => tg.matrixTranspose(v2()), /rank ≥ 2|matrix/]] },
+  dot: { probes: [...binaryProbes(tg.dot as never).filter(([w]) => w !== 'shapes that do not broadcast'), ['vectors of different lengths', () => tg.dot(v2(), tg.ones([3])), /vector lengths differ: \[2\] · \[3\]/]] },
+  outer: { probes: [['a string operand', () => tg.outer(v2(), 'x' as never), NOT_TENSOR], ['a matrix', () => tg.outer(m22(), v2()), /needs two vectors, got \[2,2\] and \[2\]/]] },
+  trace: { probes: [...unaryProbes(tg.trace as never), ['a vector', () => tg.trace(v2()), /needs a matrix \(rank ≥ 2\), got \[2\]/]] },
+  quadForm: { probes: [['a string x', () => tg.quadForm('x' as never, m22()), NOT_TENSOR], ['sizes that differ', () => tg.quadForm(tg.ones([3]), m22()), /\[3\].*\[2,2\]/], ['a disposed A', () => tg.quadForm(v2(), gone()), DISPOSED]] },
+  bilinear: { probes: [['a string y', () => tg.bilinear('y' as never, m22(), v2()), NOT_TENSOR], ['sizes that differ', () => tg.bilinear(tg.ones([3]), m22(), v2()), /\[3\].*\[2,2\]/]] },
+
+  // ---- nn ops and convolution
+  softmax: { probes: [...unaryProbes(tg.softmax as never), ['an axis out of range', () => tg.softmax(v2(), 1), /axis 1 is out of range for a tensor of rank 1/]] },
+  logSoftmax: { probes: [...unaryProbes(tg.logSoftmax as never), ['an axis out of range', () => tg.logSoftmax(v2(), 1), /axis 1 is out of range/]] },
+  crossEntropy: {
+    probes: [
+      ['string logits', () => tg.crossEntropy('z' as never, i32()), NOT_TENSOR],
+      ['float class indices', () => tg.crossEntropy(tg.ones([2, 3]), v2()), /class-index labels must be int32, got float32/],
+      ['a class index out of range', () => tg.crossEntropy(tg.ones([2, 3]), tg.tensor([0, 3], { dtype: 'int32' })), /class index 3 at position 1 is out of range \[0, 3\)/],
+      ['labels of the wrong shape', () => tg.crossEntropy(tg.ones([2, 3]), tg.ones([3], { dtype: 'int32' })), /labels of shape \[3\] fit neither/],
+      ['label smoothing above 1', () => tg.crossEntropy(tg.ones([2, 3]), i32(), { labelSmoothing: 2 }), /labelSmoothing must be in \[0, 1\], got 2/],
+    ],
+  },
+  mseLoss: { probes: lossProbes(tg.mseLoss as never) },
+  l1Loss: { probes: lossProbes(tg.l1Loss as never) },
+  checkSameShape: { probes: [['shapes that differ', () => tg.checkSameShape('myLoss', v2(), m22()), /^myLoss: input \[2\] and target \[2,2\] differ in shape/]], name: '(the caller)' },
+  reduceLoss: { probes: [['an unknown reduction', () => tg.reduceLoss('myLoss', v2(), 'avg' as never, []), /^myLoss: reduction must be/]], name: '(the caller)' },
+  toTensor: { probes: [['a string', () => tg.toTensor('myOp', 'x' as never), /^myOp: expected a Tensor or a number, got string/], ['a disposed tensor', () => tg.toTensor('myOp', gone()), /^myOp: .*disposed/]], name: '(the caller)' },
+  conv2d: {
+    probes: [
+      ['a string input', () => tg.conv2d('x' as never, tg.ones([1, 1, 1, 1])), NOT_TENSOR],
+      ['a 3-D input', () => tg.conv2d(tg.ones([4, 4, 1]), tg.ones([1, 1, 1, 1])), /the input must be NHWC/],
+      ['channels that differ', () => tg.conv2d(img(), tg.ones([1, 1, 2, 1])), /the input has 1 channels but the filter expects 2/],
+      ['a filter larger than the image', () => tg.conv2d(img(), tg.ones([5, 5, 1, 1])), /\[5,5\]|larger|fit/],
+      ['a zero stride', () => tg.conv2d(img(), tg.ones([1, 1, 1, 1]), { stride: 0 }), /stride/],
+    ],
+  },
+  maxPool2d: { probes: [['a string input', () => tg.maxPool2d('x' as never, { kernelSize: 2 }), NOT_TENSOR], ['no kernelSize', () => tg.maxPool2d(img(), {} as never), /kernelSize is required/], ['a 2-D input', () => tg.maxPool2d(m22(), { kernelSize: 2 }), /NHWC/]] },
+  avgPool2d: { probes: [['a string input', () => tg.avgPool2d('x' as never, { kernelSize: 2 }), NOT_TENSOR], ['no options', () => tg.avgPool2d(img(), undefined as never), /kernelSize is required/], ['an unknown padding', () => tg.avgPool2d(img(), { kernelSize: 2, padding: 'full' as never }), /padding must be 'valid' or 'same', got "full"/]] },
+
+  // ---- tg.linalg
+  'linalg.inv': { probes: [...unaryProbes(tg.linalg.inv as never), ['a non-square matrix', () => tg.linalg.inv(tg.ones([2, 3])), /square/], ['a singular matrix', () => tg.linalg.inv(tg.ones([2, 2])), /singular/]] },
+  'linalg.det': { probes: [...unaryProbes(tg.linalg.det as never), ['a vector', () => tg.linalg.det(v2()), /square|matri/]] },
+  'linalg.slogdet': { probes: [...unaryProbes(tg.linalg.slogdet as never), ['a non-square matrix', () => tg.linalg.slogdet(tg.ones([2, 3])), /square/]] },
+  'linalg.solve': { probes: [['a string A', () => tg.linalg.solve('A' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.solve(m22(), tg.ones([3])), /\[3\]/], ['a singular A', () => tg.linalg.solve(tg.ones([2, 2]), v2()), /singular/]] },
+  'linalg.cholesky': { probes: [...unaryProbes(tg.linalg.cholesky as never), ['a matrix that is not positive definite', () => tg.linalg.cholesky(tg.tensor([[1, 2], [2, 1]])), /positive definite/]] },
+  'linalg.triangularSolve': { probes: [['a string T', () => tg.linalg.triangularSolve('T' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.triangularSolve(m22(), tg.ones([3])), /\[3\]/]] },
+  'linalg.lu': { probes: [...unaryProbes(tg.linalg.lu as never), ['a non-square matrix', () => tg.linalg.lu(tg.ones([2, 3])), /square/]] },
+
+  // ---- tg.nn
+  'nn.Module': { name: 'Module', probes: [['forward of the base class', () => new tg.nn.Module().forward(v2()), /forward/]] },
+  'nn.Linear': { name: 'Linear', probes: [['a fractional width', () => new tg.nn.Linear(2.5, 3), /integer|features/], ['a string width', () => new tg.nn.Linear('2' as never, 3), /integer|features/], ...layerForward(() => new tg.nn.Linear(2, 3)), ['an input of the wrong width', () => new tg.nn.Linear(2, 3).forward(tg.ones([4, 5])), /\[4,5\]|5/]] },
+  'nn.Sequential': { name: 'Sequential', probes: [['a non-module layer', () => new tg.nn.Sequential(3 as never), /layer 0|Module/]] },
+  'nn.MLP': { name: 'MLP', probes: [['one size', () => new tg.nn.MLP([2]), /sizes must list at least an input and an output width/], ['an unknown activation', () => new tg.nn.MLP([2, 3], { activation: 'swish' as never }), /unknown activation 'swish'/], ...layerForward(() => new tg.nn.MLP([2, 3]))] },
+  'nn.Flatten': { name: 'Flatten', probes: [['a negative start dim', () => new tg.nn.Flatten(-5).forward(m22()), /startDim|axis/], ...layerForward(() => new tg.nn.Flatten())] },
+  'nn.Dropout': { name: 'Dropout', probes: [['p above 1', () => new tg.nn.Dropout(1.5), /p must be in \[0, 1\)|\[0, 1\]/], ...layerForward(() => new tg.nn.Dropout(0.5))] },
+  'nn.LayerNorm': { name: 'LayerNorm', probes: [['a negative size', () => new tg.nn.LayerNorm(-1), /shape|positive/], ['an input of the wrong trailing shape', () => new tg.nn.LayerNorm(3).forward(m22()), /\[2,2\]|3/]] },
+  'nn.Tanh': { name: 'tanh', probes: layerForward(() => new tg.nn.Tanh()) },
+  'nn.LeakyReLU': { name: 'leakyRelu', probes: layerForward(() => new tg.nn.LeakyReLU()) },
+  'nn.Softmax': { name: 'softmax', probes: [['an axis out of range', () => new tg.nn.Softmax(3).forward(v2()), /axis 3 is out of range/], ...layerForward(() => new tg.nn.Softmax())] },
+  'nn.Conv2d': { name: 'Conv2d', probes: [['zero channels', () => new tg.nn.Conv2d(0, 1, 3), /channels|positive/], ['a string kernel size', () => new tg.nn.Conv2d(1, 1, 'big' as never), /kernelSize/]] },
+  'nn.MaxPool2d': { name: 'MaxPool2d', probes: [['no options', () => new tg.nn.MaxPool2d(undefined as never), /kernelSize is required/]] },
+  'nn.AvgPool2d': { name: 'AvgPool2d', probes: [['no options', () => new tg.nn.AvgPool2d(undefined as never), /kernelSize is required/]] },
+  'nn.crossEntropy': { name: 'crossEntropy', probes: [['float class indices', () => tg.nn.crossEntropy(tg.ones([2, 3]), v2()), /must be int32/]] },
+  'nn.mseLoss': { name: 'mseLoss', probes: lossProbes(tg.nn.mseLoss as never) },
+  'nn.l1Loss': { name: 'l1Loss', probes: lossProbes(tg.nn.l1Loss as never) },
+  'nn.huberLoss': { name: 'huberLoss', probes: [...lossProbes(tg.nn.huberLoss as never), ['a negative delta', () => tg.nn.huberLoss(v2(), v2(), { delta: -1 }), /delta/]] },
+  'nn.binaryCrossEntropyWithLogits': { name: 'binaryCrossEntropyWithLogits', probes: lossProbes(tg.nn.binaryCrossEntropyWithLogits as never) },
+  'nn.encodeSafetensors': { name: 'encodeSafetensors', probes: [['a non-array', () => tg.nn.encodeSafetensors(3 as never), /entries|array/], ['a disposed tensor', () => tg.nn.encodeSafetensors([['w', gone()]]), DISPOSED]] },
+  'nn.decodeSafetensors': { name: 'myLoader', probes: [['garbage bytes', () => tg.nn.decodeSafetensors('myLoader', new Uint8Array([1, 2, 3])), /header|bytes|safetensors/]] },
+  ...Object.fromEntries(
+    (['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'xavierUniform', 'xavierNormal', 'kaimingUniform', 'kaimingNormal'] as const).map((k) => [`nn.init.${k}`, { name: k, probes: initProbes((tg.nn.init as unknown as Record<string, never>)[k]) }]),
+  ),
+  'nn.init.uniform': { name: 'uniform', probes: [...initProbes(tg.nn.init.uniform as never), ['a negative limit', () => tg.nn.init.uniform([2], -1), /limit/]] },
+  'nn.init.normal': { name: 'normal', probes: [...initProbes(tg.nn.init.normal as never), ['a negative std', () => tg.nn.init.normal([2], -1), /std/]] },
+  'nn.init.defaultUniform': { name: 'defaultUniform', probes: [...initProbes(tg.nn.init.defaultUniform as never), ['a zero fan-in', () => tg.nn.init.defaultUniform([2], 0), /fanIn/]] },
+  'nn.init.fans': { name: 'fans', probes: [['a number for a shape', () => tg.nn.init.fans(3 as never), /shape/]] },
+
+  // ---- tg.optim
+  'optim.SGD': { name: 'SGD', probes: [...optimProbes(tg.optim.SGD as never), ['negative momentum', () => new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1, momentum: -1 }), /momentum/]] },
+  'optim.Adam': { name: 'Adam', probes: [...optimProbes(tg.optim.Adam as never), ['beta above 1', () => new tg.optim.Adam([tg.ones([1], { requiresGrad: true })], { lr: 0.1, betas: [1.5, 0.9] }), /beta/]] },
+  'optim.AdamW': { name: 'AdamW', probes: optimProbes(tg.optim.AdamW as never) },
+  'optim.RMSprop': { name: 'RMSprop', probes: optimProbes(tg.optim.RMSprop as never) },
+  'optim.Optimizer': { name: 'SGD.step', probes: [['step() after dispose()', () => {
+    const o = new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 });
+    o.dispose();
+    o.step();
+  }, /the optimizer has been disposed/]] },
+  'optim.StepLR': { name: 'StepLR', probes: [['a zero step size', () => new tg.optim.StepLR(0.1, { stepSize: 0 }), /stepSize/]] },
+  'optim.CosineAnnealing': { name: 'CosineAnnealing', probes: [['a zero tMax', () => new tg.optim.CosineAnnealing(0.1, { tMax: 0 }), /tMax/]] },
+  'optim.LinearWarmup': { name: 'LinearWarmup', probes: [['negative warmup steps', () => new tg.optim.LinearWarmup(0.1, { warmupSteps: -1 }), /warmupSteps/]] },
+  'optim.clipGradNorm': { name: 'clipGradNorm', probes: [['a negative max norm', () => tg.optim.clipGradNorm([tg.ones([1], { requiresGrad: true })], -1), /maxNorm/], ['a non-array', () => tg.optim.clipGradNorm(3 as never, 1), /array|parameters/]] },
+};
