@@ -343,10 +343,8 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
   },
 };
 
-// Other families register their own ops and keep their cases in their own files; spread each
-// family's table in here, one line per file:
-//   import { linalgCases } from './op-cases-linalg.js';   → ...linalgCases,
-//   import { nnCases } from './op-cases-nn.js';           → ...nnCases,
+// Other families register their own ops and keep their cases in their own files (imported at
+// the top): a new family adds one import and one spread line here.
 /** Every registered op's case(s): a registered op without a case fails to compile here. */
 export const cases: CaseTable<OpName> = {
   ...coreCases,

@@ -28,9 +28,9 @@ interface PoolAttrs extends ConvAttrs {
 
 const conv2dOp = defineOp<ConvAttrs>({
   name: 'conv2d',
-  forward: ([x, w], { strides, pad }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad),
+  forward: ([x, w], { strides, pad }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, forwardPad(x, w, strides, pad)),
   // x̄ = BI(g, w), w̄ = BF(x, g)
-  vjp: (g, [x, w], _y, a) => [() => mul(conv2dBackpropInput(g, w, x.shape, a), 1.01), () => conv2dBackpropFilter(x, g, w.shape, a)],
+  vjp: (g, [x, w], _y, a) => [() => conv2dBackpropInput(g, w, x.shape, a), () => conv2dBackpropFilter(x, g, w.shape, a)],
 });
 
 const conv2dBackpropInputOp = defineOp<ConvAttrs & { xShape: number[] }>({
@@ -73,6 +73,15 @@ function backpropFilterKernel(x: tf.Tensor, dy: tf.Tensor, wShape: number[], str
     const full = tf.conv2d(xp as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid', 'NHWC', strides); // [Cin, ≥kh, ≥kw, Cout]
     return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
   });
+}
+
+/**
+ * The wasm backend's conv2d returns zeros for 'same' padding with stride 2 and a filter one entry
+ * wide on one axis (TF.js 4.22; found by the gradient fuzzer); the same padding given explicitly is right.
+ */
+function forwardPad(x: tf.Tensor, w: tf.Tensor, strides: Pair, pad: Pad): Pad | [number, number][] {
+  if (pad !== 'same' || tf.getBackend() !== 'wasm') return pad;
+  return [[0, 0], padding(pad, x.shape[1]!, w.shape[0]!, strides[0]), padding(pad, x.shape[2]!, w.shape[1]!, strides[1]), [0, 0]];
 }
 
 /** TF's padding [before, after] along one axis of length n for a window k and stride s. */
