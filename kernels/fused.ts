@@ -31,9 +31,16 @@ export function registerFusedKernels(backendName: string): string[] {
   return mine.map((c) => c.kernelName);
 }
 
+let enabled = true;
+
+/** Turns the use of the fused kernels on or off (on by default): for measuring what they save. */
+export function setFusedEnabled(on: boolean): void {
+  enabled = on;
+}
+
 /** Whether `name` runs as one fused kernel on the backend (the active one by default). */
 export function hasFused(name: FusedName, backendName: string = tf.getBackend()): boolean {
-  return tf.getKernel(FUSED_KERNELS[name], backendName) !== undefined;
+  return enabled && tf.getKernel(FUSED_KERNELS[name], backendName) !== undefined;
 }
 
 const run = (name: FusedName, inputs: Record<string, tf.Tensor>, attrs: object = {}) =>

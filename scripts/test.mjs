@@ -34,6 +34,7 @@ if (!process.env.SKIP_TYPECHECK) {
   else failed++;
 }
 const clean = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+const skips = []; // "SKIPPED: ..." lines of suites that could not run here (no browser), repeated at the end
 for (const file of files) {
   console.log(`\n# ${file.slice(root.length)}`);
   const { code, out } = await run(process.execPath, ['--import', 'tsx', file]);
@@ -44,6 +45,8 @@ for (const file of files) {
   passed += p;
   failed += t - p;
   if (code !== 0 && t === p) failed++; // a crash outside any test
+  skips.push(...clean(out).split('\n').filter((l) => l.startsWith('SKIPPED:')));
 }
+if (skips.length) console.log(`\n${skips.join('\n')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -181,6 +181,13 @@ export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotan
       }),
     dispose: () => {
       for (const v of made()) v.dispose();
+      // the aliases of the primals are no one's leaves: drop any .grad a backward through out left
+      for (const [i, x] of xs.entries()) {
+        if (x === primals[i]) continue;
+        x.grad?.dispose();
+        x.grad = null;
+        x.requiresGrad = false;
+      }
     },
   };
 }

@@ -267,3 +267,16 @@ for (const backend of NODE_BACKENDS) {
   });
   s.run();
 }
+
+const aliases = suite('vjp aliases');
+aliases('a backward through vjp().out leaves nothing behind once disposed', () => {
+  const x = tg.tensor([0.5, 1]);
+  assertNoLeak(() => {
+    const r = tg.vjp((t: tg.Tensor) => t.exp(), x);
+    tg.tidy(() => r.out.sum().backward());
+    r.dispose();
+  });
+  assert.is(x.grad, null, 'the caller’s tensor got no .grad (it did not require grad)');
+  x.dispose();
+});
+aliases.run();

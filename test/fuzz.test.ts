@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import * as tg from '../src/index.js';
 import { FUZZ_OPS, NOT_FUZZED } from './fuzz/ops.js';
+import { REGRESSIONS } from './fuzz/regressions.js';
 import { property, propertyOf, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
 
 const SEED = 20261126;
@@ -15,6 +16,14 @@ test('every registered op is fuzzed, or listed in NOT_FUZZED with a reason', () 
   const missing = Object.keys(tg.registry).filter((k) => !(k in FUZZ_OPS) && !(k in NOT_FUZZED));
   assert.equal(missing, [], `registry ops with no fuzz generator: ${missing.join(', ')} (add them to test/fuzz/ops.ts)`);
 });
+
+for (const { what, c } of REGRESSIONS) {
+  test(`regression: ${what}`, async () => {
+    await tg.setBackend('wasm');
+    const r = await runCase(c);
+    assert.ok(r.ok && !r.skipped, snippet(c, r));
+  });
+}
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`${RUNS} random compositions on ${backend} (seed ${SEED})`, async () => {

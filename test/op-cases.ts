@@ -192,9 +192,10 @@ export const coreCases = {
   mean: reduceCases(tg.mean, T),
   prod: [
     ...reduceCases(tg.prod, (shape, s) => T(shape, s, { lo: -1.5, hi: 1.5, avoid: [0], margin: 0.3 })),
-    // exact zeros: the gradient at a zero is the product of the others; with two zeros, all 0
-    // (first order only: the where()-based adjoint treats the zero pattern as constant)
-    { make: () => [tg.tensor([[2, 0, 3], [0.5, -1, 0], [0, 1.5, 0]])], f: (x) => tg.prod(x, { axis: 1 }) },
+    // exact zeros (one, two, three in a row): the gradient at a zero is the product of the others,
+    // and the second derivatives through the zeros are right too
+    { make: () => [tg.tensor([[2, 0, 3], [0.5, -1, 0], [0, 1.5, 0], [0, 0, 0]])], f: (x) => tg.prod(x, { axis: 1 }), gradgrad: true },
+    { make: () => [tg.tensor([[2, 0], [0.5, -1.5]])], f: (x) => tg.prod(x), gradgrad: true },
   ],
   max: [
     ...reduceCases(tg.max, (shape, s) => distinct(shape, s), false),

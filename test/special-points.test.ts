@@ -30,6 +30,16 @@ for (const backend of NODE_BACKENDS) {
     // per row, with keepDims
     assertClose(gradOf([[2, 0, 3], [1, 2, 4], [0, 5, 0]], (x) => x.prod({ axis: 1, keepDims: true })), [0, 6, 0, 8, 4, 2, 0, 0, 0]);
     assertClose(gradOf([[0, 2], [3, 4]], (x) => x.prod({ axis: 0 })), [3, 4, 0, 2]);
+    // second order through zeros: Σᵢ ∂Π/∂xᵢ differentiated again is Σᵢ≠ⱼ Π of the rest
+    // at (2, 0, 3): row sums of the Hessian [[0,3,0],[3,0,2],[0,2,0]] → [3, 5, 2]
+    const x = tg.tensor([2, 0, 3]);
+    const h = tg.grad((t: tg.Tensor) => tg.grad((u: tg.Tensor) => u.prod())(t).sum())(x);
+    assertClose(h, [3, 5, 2]);
+    // two zeros (0, 0, 3): only the pair of zeros has a non-zero mixed derivative, 3
+    const y = tg.tensor([0, 0, 3]);
+    const k = tg.grad((t: tg.Tensor) => tg.grad((u: tg.Tensor) => u.prod())(t).sum())(y);
+    assertClose(k, [3, 3, 0]);
+    tg.dispose([x, h, y, k]);
   });
 
   s('max/min ties split the gradient evenly; maximum/minimum ties give each operand half', () => {

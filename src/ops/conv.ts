@@ -79,7 +79,7 @@ function backpropFilterKernel(x: tf.Tensor, dy: tf.Tensor, wShape: number[], str
  * The wasm backend's conv2d returns zeros for 'same' padding with stride 2 and a filter one entry
  * wide on one axis (TF.js 4.22; found by the gradient fuzzer); the same padding given explicitly is right.
  */
-function forwardPad(x: tf.Tensor, w: tf.Tensor, strides: Pair, pad: Pad): Pad | [number, number][] {
+function forwardPad(x: tf.Tensor, w: tf.Tensor, strides: Pair, pad: Pad): Pad | [Pair, Pair, Pair, Pair] {
   if (pad !== 'same' || tf.getBackend() !== 'wasm') return pad;
   return [[0, 0], padding(pad, x.shape[1]!, w.shape[0]!, strides[0]), padding(pad, x.shape[2]!, w.shape[1]!, strides[1]), [0, 0]];
 }

@@ -56,16 +56,22 @@ export const mean = reduction(meanOp, 'mean');
 const prodOp = defineOp<ReduceAttrs>({
   name: 'prod',
   forward: ([x], { axes, keepDims }) => tf.prod(x, axes, keepDims),
-  // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by xᵢ so that zeros are handled:
-  // with z zeros in the slice and p the product of its non-zeros, it is p/xᵢ if z = 0,
-  // p at the zero if z = 1, and 0 otherwise.
+  // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by a zero. With z zeros in the slice, p the
+  // product of its non-zeros and S the sum of its zero entries (0, but with derivative 1 there):
+  //   non-zero xᵢ: (p/xᵢ)·[z = 0] + (p/xᵢ)·S·[z = 1]       zero xₖ: p·[z = 1] + p·(S − xₖ)·[z = 2]
+  // The S factors are 0 in value; they carry the second derivatives through the zeros
+  // (∂²Π/∂xᵢ∂xₖ = Π of the rest), so the adjoint can itself be differentiated at zeros.
   vjp: (g, [x], _y, a) => [
     () => {
+      const keep = { axis: a.axes, keepDims: true };
       const isZero = equal(x, 0);
-      const zeros = noGrad(() => sum(cast(isZero, 'float32'), { axis: a.axes, keepDims: true }));
-      const p = prod(where(isZero, 1, x), { axis: a.axes, keepDims: true });
-      const others = where(isZero, where(equal(zeros, 1), p, 0), where(equal(zeros, 0), div(p, where(isZero, 1, x)), 0));
-      return mul(broadcastTo(expand(g, x, a), x.shape), others);
+      const z = noGrad(() => sum(cast(isZero, 'float32'), keep));
+      const safe = where(isZero, 1, x);
+      const p = prod(safe, keep);
+      const S = sum(where(isZero, x, 0), keep);
+      const atNonZero = mul(div(p, safe), where(equal(z, 0), 1, where(equal(z, 1), S, 0)));
+      const atZero = mul(p, where(equal(z, 1), 1, where(equal(z, 2), sub(S, x), 0)));
+      return mul(broadcastTo(expand(g, x, a), x.shape), where(isZero, atZero, atNonZero));
     },
   ],
 });

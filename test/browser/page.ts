@@ -11,6 +11,8 @@ export interface TestResult {
   suite: string;
   name: string;
   ok: boolean;
+  /** The test needs Node (it called a node: module), so it did not run here. */
+  skipped?: boolean;
   ms: number;
   error?: string;
 }
@@ -71,12 +73,13 @@ export async function runPage(files: Record<string, { backends: string[]; load: 
           await t.fn(s.state);
           for (const h of s.afterEach) await h(s.state);
         } catch (e) {
-          result.ok = false;
           result.error = describeError(e);
+          if (result.error.startsWith('node-only:')) result.skipped = true;
+          else result.ok = false;
         }
         result.ms = performance.now() - t0;
         report.results.push(result);
-        console.log(`[tapegrad] ${result.ok ? 'ok  ' : 'FAIL'} ${s.file} › ${t.name} (${result.ms.toFixed(0)} ms)`);
+        console.log(`[tapegrad] ${result.skipped ? 'skip' : result.ok ? 'ok  ' : 'FAIL'} ${s.file} › ${t.name} (${result.ms.toFixed(0)} ms)`);
       }
       for (const h of s.after) await h(s.state);
     }

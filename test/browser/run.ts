@@ -99,6 +99,24 @@ const uvuShim: Plugin = {
   },
 };
 
+/**
+ * Node's built-in modules, in the test bundle: a stand-in whose every function throws a
+ * "node-only:" error, so that a suite importing node:fs still loads, and the tests that use it are
+ * reported as skipped in the browser (page.ts). esbuild's CommonJS interop reads named imports
+ * through the module's prototype, which is a Proxy here.
+ */
+const nodeBuiltins: Plugin = {
+  name: 'node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-only' }, (args) => ({
+      contents: `const only = new Proxy({}, { get: (_, name) => typeof name !== 'string' || name === 'then' ? undefined : () => { throw new Error('node-only: ${args.path}.' + name + ' is not available in a browser'); } });
+module.exports = Object.create(only);`,
+      loader: 'js',
+    }));
+  },
+};
+
 async function bundleTests(files: Record<string, string[]>, outdir: string): Promise<void> {
   const loaders = Object.entries(files)
     .map(([f, backends]) => `  ${JSON.stringify(f)}: { backends: ${JSON.stringify(backends)}, load: () => import(${JSON.stringify('../../' + f)}) },`)
@@ -120,9 +138,7 @@ async function bundleTests(files: Record<string, string[]>, outdir: string): Pro
     target: 'es2022',
     sourcemap: true,
     logLevel: 'error',
-    // Node-only code paths (saving a file) import node: modules at run time; browsers never reach them.
-    external: ['node:*'],
-    plugins: [uvuShim],
+    plugins: [uvuShim, nodeBuiltins],
   });
   copyWasmBinaries(outdir);
 }
@@ -231,9 +247,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const only = process.argv.slice(2);
   const run = await runBrowserSuites(only.length ? only : BROWSER_BACKENDS);
   if (run.skipped) console.log(`SKIPPED: ${run.skipped}`);
-  for (const r of run.results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} [${r.backend}] ${r.file} › ${r.name} (${r.ms.toFixed(0)} ms)${r.ok ? '' : '\n     ' + r.error}`);
+  for (const r of run.results) console.log(`${r.skipped ? 'skip' : r.ok ? 'ok  ' : 'FAIL'} [${r.backend}] ${r.file} › ${r.name} (${r.ms.toFixed(0)} ms)${r.ok ? '' : '\n     ' + r.error}`);
   console.log(JSON.stringify(run.info, null, 1));
   const failed = run.results.filter((r) => !r.ok).length;
-  console.log(`${run.results.length - failed} passed, ${failed} failed, ${run.seconds.toFixed(0)} s`);
+  const skipped = run.results.filter((r) => r.skipped).length;
+  console.log(`${run.results.length - failed - skipped} passed, ${failed} failed, ${skipped} skipped (Node-only), ${run.seconds.toFixed(0)} s`);
   process.exit(failed ? 1 : 0);
 }
