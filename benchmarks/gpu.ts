@@ -57,5 +57,5 @@ console.log(timesTable(records));
 console.log('\n' + ratiosTable(ratios(records)));
 for (const n of notes(records)) console.log(`\n${n}`);
 const bad = checks.filter((c) => !c.ok);
-console.log(`\ngradient checks: ${checks.length - bad.length} of ${checks.length} agree with tapegrad${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('')}`);
+console.log(`\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('')}`);
 console.log(`\nwrote ${out.json}\n      ${out.svg}`);

@@ -35,7 +35,7 @@ export interface BenchRecord {
   memory?: { before: { numTensors: number; numBytes: number }; after: { numTensors: number; numBytes: number } };
 }
 
-/** One correctness check made before timing: `impl`'s gradient against tapegrad's. */
+/** One correctness check made before timing: `impl`'s gradient against tapegrad's (or the exact one). */
 export interface Check {
   suite: string;
   size: string;

@@ -58,6 +58,6 @@ console.log('\n("~": extrapolated from a timed sample of finite-difference evalu
 console.log(ratiosTable(ratios(records)));
 for (const n of notes(records)) console.log(`\n${n}`);
 const bad = checks.filter((c) => !c.ok);
-console.log(`\ngradient checks: ${checks.length - bad.length} of ${checks.length} agree with tapegrad${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (relative difference ${c.relDiff.toExponential(2)})`).join('')}`);
+console.log(`\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (relative difference ${c.relDiff.toExponential(2)})`).join('')}`);
 console.log(`\nwrote ${out.json}\n      ${out.svg}${values.json ? `\n      ${values.json}` : ''}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 process.exit(bad.length ? 1 : 0);

@@ -21,9 +21,9 @@ export interface BackendInfo {
   reason: string;
 }
 
-// Referenced so that bundlers keep the side-effect imports that register these backends.
-void cpuBackend.version_cpu;
-void wasmBackend.version_wasm;
+// Their versions, read at run time below: a package a bundle only imports for its side effect
+// (registering the backend) is dropped by esbuild when the package declares no side effects.
+const STATIC: Partial<Record<BackendName, string>> = { cpu: cpuBackend.version_cpu, wasm: wasmBackend.version_wasm };
 
 // The cpu backend prints an advert for tfjs-node when created in Node; prod mode silences it.
 tf.enableProdMode();
@@ -63,7 +63,8 @@ async function whyNotLoadable(name: BackendName): Promise<string | null> {
   switch (name) {
     case 'cpu':
     case 'wasm':
-      return null; // imported statically above
+      // Imported statically above; registered as that package was loaded.
+      return STATIC[name] ? null : `@tensorflow/tfjs-backend-${name} was not loaded`;
     case 'webgl':
       if (isNode) return "WebGL needs a browser (Node has no WebGL2 context); in Node use 'wasm', 'cpu' or 'webgpu'";
       await load('@tensorflow/tfjs-backend-' + 'webgl');
@@ -163,9 +164,9 @@ export async function listBackends(): Promise<BackendInfo[]> {
 async function describeAvailable(name: BackendName): Promise<string> {
   switch (name) {
     case 'cpu':
-      return 'plain JavaScript kernels (always available; slowest)';
+      return `plain JavaScript kernels, tfjs-backend-cpu ${STATIC.cpu} (always available; slowest)`;
     case 'wasm':
-      return 'WebAssembly kernels (XNNPACK)';
+      return `WebAssembly kernels (XNNPACK), tfjs-backend-wasm ${STATIC.wasm}`;
     case 'webgl':
       return `WebGL2 fragment shaders, ${tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ? 'float32' : 'half-precision (float16)'} render targets`;
     case 'webgpu': {

@@ -40,7 +40,7 @@ function show(records: BenchRecord[], checks: Check[]): void {
   $('ratios').textContent = ratiosTable(rs);
   $('times').textContent = timesTable(all);
   const bad = checks.filter((c) => !c.ok);
-  $('checks').textContent = `gradient checks: ${checks.length - bad.length} of ${checks.length} agree with tapegrad` + bad.map((c) => `\nDIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('');
+  $('checks').textContent = `gradient checks: ${checks.length - bad.length} of ${checks.length} passed` + bad.map((c) => `\nDIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('');
   $('json').setAttribute('href', URL.createObjectURL(new Blob([JSON.stringify(all, null, 1)], { type: 'application/json' })));
 }
 

@@ -1,0 +1,235 @@
+// The GPU check: tapegrad on TF.js's 'webgpu' backend in Node, through Dawn (the `webgpu`
+// package), on an NVIDIA GPU machine. docs/gpu.md has the one command that stages and runs it.
+//
+//   1. the op-registry gradcheck suite (test/op-cases.ts), full mode, every case;
+//   2. the fused kernels (kernels/fused.ts) against the composed ops, at training sizes;
+//   3. one Adam training step of an MLP, cross-entropy on 10 classes: B = 1024, 1024 → 1024 → 10
+//      and B = 4096, 4096 → 4096 → 10, with the fused kernels and without; per step, both
+//      pipelined (20 steps, then one read) and synced (the loss read after every step).
+//
+// Prints a summary and writes everything as JSON to $OUT/gpu-check.json, or to
+// benchmarks/results/gpu-check-<gpu>-<date>.json. Exit status 1 if a check failed.
+// Every value is read with `await data()`: webgpu has no synchronous read in Node.
+//
+//   bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts      # here: bundles .gpu/gpu-check.mjs
+//   bash .gpu/run.sh gpu-check.mjs [--quick]                # there: --quick, smaller MLP sizes
+//   node --import tsx test/gpu/gpu-check.ts --backend wasm --quick   # a dry run without a GPU
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as TF from '@tensorflow/tfjs-core';
+import { create, globals } from 'webgpu';
+
+// navigator.gpu must exist before @tensorflow/tfjs-backend-webgpu is imported (it registers its
+// backend at import time only then), hence the dynamic imports after this.
+Object.assign(globalThis, globals);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+const webgpuBackend = await import('@tensorflow/tfjs-backend-webgpu');
+void webgpuBackend.webgpu_util;
+const tf = await import('@tensorflow/tfjs-core');
+const tg = await import('../../src/index.js');
+const fused = await import('../../kernels/fused.js');
+const { cases, compositeCases, flatCases } = await import('../op-cases.js');
+
+const quick = process.argv.includes('--quick');
+const backendArg = process.argv.indexOf('--backend');
+const backend = (backendArg > 0 ? process.argv[backendArg + 1] : 'webgpu') as 'webgpu' | 'wasm' | 'cpu';
+const t0 = Date.now();
+const log = (msg: string) => console.error(`[gpu-check ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
+
+type Adapter = { info?: Record<string, string> } | null;
+const adapter = (await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }).navigator.gpu.requestAdapter()) as Adapter;
+if (!adapter && backend === 'webgpu') {
+  console.error('gpu-check: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see ../shared/gpu/README.md)');
+  process.exit(2);
+}
+const gpu = backend === 'webgpu' ? [adapter!.info?.vendor, adapter!.info?.architecture, adapter!.info?.device, adapter!.info?.description].filter(Boolean).join(' ') || 'unknown GPU' : `${backend} (dry run)`;
+await tg.setBackend(backend);
+// Small tensors would otherwise be computed on the CPU by TF.js: check the GPU kernels.
+tf.env().set('WEBGPU_CPU_FORWARD', false);
+log(`${gpu}; backends: ${JSON.stringify(await tg.listBackends())}`);
+
+const failures: string[] = [];
+
+// ---- 1. the op-registry gradcheck suite
+
+interface CaseResult {
+  name: string;
+  ok: boolean;
+  maxAbsError?: number;
+  ms: number;
+  error?: string;
+}
+const gradchecks: CaseResult[] = [];
+for (const [name, c] of [...flatCases(cases), ...flatCases(compositeCases)]) {
+  const start = performance.now();
+  const xs = c.make(1);
+  try {
+    const r = await tg.gradcheck(c.f, xs, { ...c.tol, mode: 'full' });
+    gradchecks.push({ name, ok: r.ok, maxAbsError: r.maxAbsError, ms: performance.now() - start, error: r.ok ? undefined : JSON.stringify(r.worst) });
+  } catch (e) {
+    gradchecks.push({ name, ok: false, ms: performance.now() - start, error: String((e as Error).message) });
+  } finally {
+    tg.dispose(xs);
+  }
+}
+const badCases = gradchecks.filter((r) => !r.ok);
+badCases.forEach((r) => failures.push(`gradcheck ${r.name}: ${r.error}`));
+log(`gradcheck: ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass`);
+
+// ---- 2. fused = composed, at training sizes
+
+const rand = (shape: number[], seed: number, scale = 1) => tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale);
+async function relDiff(a: TF.Tensor, b: TF.Tensor): Promise<number> {
+  const [x, y] = [await a.data(), await b.data()];
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < x.length; i++) {
+    num = Math.max(num, Math.abs(x[i] - y[i]));
+    den = Math.max(den, Math.abs(y[i]));
+  }
+  return num / Math.max(den, 1e-30);
+}
+const fusedChecks: { kernel: string; shape: number[]; relDiff: number; ok: boolean }[] = [];
+async function compareFused(kernel: string, shape: number[], got: TF.Tensor[], want: TF.Tensor[]): Promise<void> {
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) worst = Math.max(worst, await relDiff(got[i], want[i]));
+  fusedChecks.push({ kernel, shape, relDiff: worst, ok: worst < 1e-5 });
+  if (!(worst < 1e-5)) failures.push(`fused ${kernel} ${JSON.stringify(shape)}: relative difference ${worst}`);
+  tf.dispose([...got, ...want]);
+}
+{
+  const shape = [1024, 1024];
+  const [p, g, m] = [1, 2, 3].map((s) => rand(shape, s));
+  const v = tf.abs(rand(shape, 4, 0.1));
+  for (const decoupled of [false, true]) {
+    const a = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled, step: 3 };
+    await compareFused(decoupled ? 'AdamW' : 'Adam', shape, fused.adamUpdate(p, g, m, v, a), fused.adamUpdateComposed(p, g, m, v, a));
+  }
+  await compareFused('reluGrad', shape, [fused.reluGrad(g, m)], [fused.reluGradComposed(g, m)]);
+  await compareFused('leakyReluGrad', shape, [fused.leakyReluGrad(g, m, 0.01)], [fused.leakyReluGradComposed(g, m, 0.01)]);
+  const z = rand([4096, 10], 5, 3);
+  const t = tf.cast(tf.oneHot(tf.randomUniform([4096], 0, 10, 'int32', 6) as TF.Tensor1D, 10), 'float32');
+  const both = fused.softmaxCrossEntropy(z, t);
+  const ref = fused.softmaxCrossEntropyComposed(z, t);
+  await compareFused('softmaxCrossEntropy', [4096, 10], [both.loss, both.dlogits], [ref.loss, ref.dlogits]);
+  tf.dispose([p, g, m, v, z, t]);
+}
+log(`fused kernels: ${fusedChecks.map((f) => `${f.kernel} ${f.relDiff.toExponential(1)}`).join(', ')}`);
+
+// ---- 3. the MLP training step with Adam
+
+interface StepResult {
+  size: string;
+  fused: boolean;
+  kernelsPerStep: number;
+  pipelinedMs: number;
+  syncedMs: number;
+  lossFirst: number;
+  lossLast: number;
+  leakedTensors: number;
+}
+const steps: StepResult[] = [];
+const sizes = quick ? [[256, 256, 256], [1024, 1024, 1024]] : [[1024, 1024, 1024], [4096, 4096, 4096]];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const [B, D, H] of sizes) {
+  const size = `B=${B} ${D}→${H}→10`;
+  for (const useFused of [true, false]) {
+    fused.setFusedEnabled(useFused);
+    const before = tg.memory().numTensors;
+    const net = new tg.nn.MLP([D, H, 10], { activation: 'relu', seed: 1 });
+    const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+    const X = tg.randn([B, D], { seed: 2 });
+    const y = tg.tensor(Array.from({ length: B }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
+    const step = () =>
+      tg.tidy(() => {
+        const loss = tg.crossEntropy(net.forward(X), y);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss;
+      });
+    const first = step();
+    const lossFirst = (await first.data())[0];
+    first.dispose();
+    for (let i = 0; i < 5; i++) {
+      const l = step();
+      await l.data();
+      l.dispose();
+    }
+    let profiled: InstanceType<typeof tg.Tensor> | null = null;
+    const profile = await tf.profile(() => {
+      profiled = step();
+      return profiled.value;
+    });
+    profiled!.dispose();
+    // Pipelined: 20 steps queued, one read at the end (how a training loop runs).
+    const pipelined: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const start = performance.now();
+      let last: InstanceType<typeof tg.Tensor> | null = null;
+      for (let i = 0; i < 20; i++) {
+        last?.dispose();
+        last = step();
+      }
+      await last!.data();
+      last!.dispose();
+      pipelined.push((performance.now() - start) / 20);
+    }
+    // Synced: the loss read after every step (a loop that logs every step).
+    const synced: number[] = [];
+    let lossLast = NaN;
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      const l = step();
+      lossLast = (await l.data())[0];
+      l.dispose();
+      synced.push(performance.now() - start);
+    }
+    opt.zeroGrad();
+    opt.dispose();
+    net.dispose();
+    tg.dispose([X, y]);
+    const r: StepResult = { size, fused: useFused, kernelsPerStep: profile.kernels.length, pipelinedMs: median(pipelined), syncedMs: median(synced), lossFirst, lossLast, leakedTensors: tg.memory().numTensors - before };
+    steps.push(r);
+    if (r.leakedTensors !== 0) failures.push(`mlp ${size}: ${r.leakedTensors} tensors leaked`);
+    if (!(lossLast < lossFirst)) failures.push(`mlp ${size}: the loss did not decrease (${lossFirst} → ${lossLast})`);
+    log(`mlp ${size} ${useFused ? 'fused   ' : 'composed'}: ${r.pipelinedMs.toFixed(2)} ms/step pipelined, ${r.syncedMs.toFixed(2)} ms synced, ${r.kernelsPerStep} kernels/step, loss ${lossFirst.toFixed(3)} → ${lossLast.toFixed(3)}`);
+  }
+}
+fused.setFusedEnabled(true);
+
+// ---- report
+
+const date = new Date().toISOString();
+const report = {
+  what: `tapegrad GPU check (test/gpu/gpu-check.ts): ${backend} backend${backend === 'webgpu' ? ' through Dawn' : ''} in Node, float32`,
+  gpu,
+  date,
+  node: process.version,
+  gradcheck: { cases: gradchecks.length, failed: badCases.length, results: gradchecks },
+  fused: fusedChecks,
+  mlpAdamStep: steps,
+  failures,
+};
+const slug = gpu.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
+const file = process.env.OUT ? join(dir, 'gpu-check.json') : join(dir, `gpu-check-${slug}-${date.slice(0, 10)}.json`);
+mkdirSync(dir, { recursive: true });
+writeFileSync(file, JSON.stringify(report, null, 1) + '\n');
+
+console.log(`\n## tapegrad GPU check — ${gpu}, ${date}\n`);
+console.log(`gradcheck (full mode, ${backend}): ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass`);
+console.log(`fused kernels vs composed: ${fusedChecks.map((f) => `${f.kernel} ${f.ok ? 'ok' : 'DIFFERS'} (${f.relDiff.toExponential(1)})`).join(', ')}\n`);
+console.log('| MLP step with Adam | kernels | fused: ms/step pipelined | synced | composed: ms/step pipelined | synced |');
+console.log('|---|---|---|---|---|---|');
+for (const [B, D, H] of sizes) {
+  const size = `B=${B} ${D}→${H}→10`;
+  const f = steps.find((s) => s.size === size && s.fused)!;
+  const c = steps.find((s) => s.size === size && !s.fused)!;
+  console.log(`| ${size} | ${f.kernelsPerStep} vs ${c.kernelsPerStep} | ${f.pipelinedMs.toFixed(2)} | ${f.syncedMs.toFixed(2)} | ${c.pipelinedMs.toFixed(2)} | ${c.syncedMs.toFixed(2)} |`);
+}
+console.log(`\nwritten: ${file}`);
+if (failures.length) {
+  console.log(`\nFAILED:\n${failures.join('\n')}`);
+  process.exit(1);
+}
