@@ -89,8 +89,8 @@ const repsFor = (reps: number, budgetMs: number, oneRunMs: number) => Math.max(M
 
 /**
  * Times several functions (each awaits the data of its results) side by side: warm-up for each,
- * then repetitions taken in turn — a, b, c, a, b, c, … — so that load from other processes on a
- * shared machine falls on all of them alike. Returns one list of times per function.
+ * then repetitions taken in turn — a, b, c, b, c, a, c, a, b, … — so that load from other
+ * processes on a shared machine falls on all of them alike. Returns one list of times per function.
  */
 export async function timeSideBySide(fns: (() => Promise<void>)[], o: Pick<HarnessOptions, 'reps' | 'warmup' | 'budgetMs'> & { warmupMs?: number }): Promise<number[][]> {
   let round = 0;
@@ -98,7 +98,9 @@ export async function timeSideBySide(fns: (() => Promise<void>)[], o: Pick<Harne
   const reps = repsFor(o.reps, o.budgetMs * fns.length, round);
   const times = fns.map(() => [] as number[]);
   for (let r = 0; r < reps; r++) {
-    for (let i = 0; i < fns.length; i++) {
+    // Each round starts one further along, so that no function is always the first of a round.
+    for (let k = 0; k < fns.length; k++) {
+      const i = (r + k) % fns.length;
       const t = now();
       await fns[i]();
       times[i].push(now() - t);
@@ -130,25 +132,36 @@ export class Harness {
     this.opts.log(msg);
   }
 
-  private pending: { impl: string; phase: Phase; fn: () => Promise<void>; extra: Partial<BenchRecord> }[] = [];
+  private pending: { impl: string; phase: Phase; fn: () => Promise<void>; extra: Partial<BenchRecord>; engine: string }[] = [];
 
-  /** Adds fn (which must await the data of every result) to the problem's side-by-side timing. */
-  queue(impl: string, phase: Phase, fn: () => Promise<void>, extra: Partial<BenchRecord> = {}): void {
-    this.pending.push({ impl, phase, fn, extra });
+  /**
+   * Adds fn (which must await the data of every result) to the problem's side-by-side timing.
+   * `engine`: functions on the same engine are interleaved; engines are timed one after the other,
+   * because a jax-js call slows whatever runs right after it by ~0.1 ms (measured: TF.js's own
+   * 40 µs forward took 130 µs when it followed a jax-js gradient), which would bill jax-js's
+   * clean-up to tapegrad or TF.js.
+   */
+  queue(impl: string, phase: Phase, fn: () => Promise<void>, extra: Partial<BenchRecord> = {}, engine = 'tfjs'): void {
+    this.pending.push({ impl, phase, fn, extra, engine });
   }
 
-  /** Times everything queued for one problem side by side (see timeSideBySide) and records it. */
+  /** Times everything queued for one problem, engine by engine (see timeSideBySide), and records it. */
   async runQueued(suite: string, size: string): Promise<BenchRecord[]> {
     const jobs = this.pending;
     this.pending = [];
-    this.log(`${suite} ${size}: ${jobs.map((j) => `${j.impl} ${j.phase}`).join(', ')} …`);
-    const times = await timeSideBySide(
-      jobs.map((j) => j.fn),
-      this.opts,
-    );
-    return jobs.map((j, i) =>
-      this.add({ suite, impl: j.impl, phase: j.phase, size, medianMs: median(times[i]), minMs: Math.min(...times[i]), maxMs: Math.max(...times[i]), reps: times[i].length, ...j.extra }),
-    );
+    const out: BenchRecord[] = [];
+    for (const engine of [...new Set(jobs.map((j) => j.engine))]) {
+      const group = jobs.filter((j) => j.engine === engine);
+      this.log(`${suite} ${size}: ${group.map((j) => `${j.impl} ${j.phase}`).join(', ')} …`);
+      const times = await timeSideBySide(
+        group.map((j) => j.fn),
+        this.opts,
+      );
+      group.forEach((j, i) =>
+        out.push(this.add({ suite, impl: j.impl, phase: j.phase, size, medianMs: median(times[i]), minMs: Math.min(...times[i]), maxMs: Math.max(...times[i]), reps: times[i].length, ...j.extra })),
+      );
+    }
+    return out;
   }
 
   /** Records a figure obtained otherwise (an extrapolation, a loop's per-step time). */
@@ -158,9 +171,12 @@ export class Harness {
     return rec;
   }
 
-  /** A problem skipped for a stated reason: a line of progress, no record. */
+  private skipped = new Set<string>();
+  /** A problem skipped for a stated reason: a line of progress (once per reason), no record. */
   skip(suite: string, why: string): void {
-    this.log(`${suite}: skipped — ${why}`);
+    const line = `${suite}: skipped — ${why}`;
+    if (!this.skipped.has(line)) this.log(line);
+    this.skipped.add(line);
   }
 }
 

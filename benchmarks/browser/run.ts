@@ -77,8 +77,10 @@ if (values.serve) {
   let failed = false;
   try {
     const page = await browser.newPage();
-    page.on('console', (m) => log(`[page] ${m.text()}`));
-    page.on('pageerror', (e) => log(`[page error] ${e.message}`));
+    // Lines cut at 300 characters: jax-js prints whole shaders when one fails to compile.
+    const cut = (t: string) => (t.length > 300 ? `${t.slice(0, 300)} …` : t);
+    page.on('console', (m) => log(`[page] ${cut(m.text())}`));
+    page.on('pageerror', (e) => log(`[page error] ${cut(e.message)}`));
     await page.goto(url);
     await page.waitForFunction(() => 'runBench' in window, null, { timeout: 60_000 });
     // Each backend on its own, so that one that fails to start does not stop the others.

@@ -59,9 +59,12 @@ async function runCase(h: Harness, len: number): Promise<void> {
     g.dispose();
     return out;
   };
-  // The exact gradient, in float64, to check every library against (GPU sin/cos are less exact).
+  // The exact gradient, in float64, to check every library against. GPU sin and cos are
+  // approximations: compounded over 1,000 ops they move the gradient by ~1.5% (SwiftShader, in
+  // TF.js's and jax-js's kernels alike), hence a looser tolerance there.
   const want = [exactGradient(data)];
-  checkAgree(h, 'chain', size, 'tapegrad', [await tgGrad()], want);
+  const tol = ['wasm', 'cpu'].includes(h.backend) ? 2e-3 : 5e-2;
+  checkAgree(h, 'chain', size, 'tapegrad', [await tgGrad()], want, tol);
   h.queue('tapegrad', 'forward', async () => {
     const v = tg.noGrad(() => tg.tidy(() => tgChain(x)));
     await v.data();
@@ -77,7 +80,7 @@ async function runCase(h: Harness, len: number): Promise<void> {
     g.dispose();
     return out;
   };
-  checkAgree(h, 'chain', size, 'tf.grad', [await tfGrad()], want);
+  checkAgree(h, 'chain', size, 'tf.grad', [await tfGrad()], want, tol);
   h.queue('tf.grad', 'forward', async () => {
     const v = tf.tidy(() => tfChain(x.value));
     await v.data();
@@ -96,14 +99,14 @@ async function runCase(h: Harness, len: number): Promise<void> {
     const note = `jax-js device ${dev}`;
     // Eager jax-js builds one lazy expression for the whole chain and may exceed the stack on it.
     await tryJax(h, 'chain', `${size} (eager)`, async () => {
-      checkAgree(h, 'chain', size, 'jax-js', [await grad(g)], want);
-      h.queue('jax-js', 'forward', async () => void (await jaxChain(xj.ref).data()), { note });
-      h.queue('jax-js', 'grad', async () => void (await grad(g)), { note });
+      checkAgree(h, 'chain', size, 'jax-js', [await grad(g)], want, tol);
+      h.queue('jax-js', 'forward', async () => void (await jaxChain(xj.ref).data()), { note }, 'jax-js');
+      h.queue('jax-js', 'grad', async () => void (await grad(g)), { note }, 'jax-js');
     });
     await tryJax(h, 'chain', `${size} (jit)`, async () => {
-      checkAgree(h, 'chain', size, 'jax-js jit', [await grad(gj)], want);
-      h.queue('jax-js jit', 'forward', async () => void (await fj(xj.ref).data()), { note });
-      h.queue('jax-js jit', 'grad', async () => void (await grad(gj)), { note });
+      checkAgree(h, 'chain', size, 'jax-js jit', [await grad(gj)], want, tol);
+      h.queue('jax-js jit', 'forward', async () => void (await fj(xj.ref).data()), { note }, 'jax-js');
+      h.queue('jax-js jit', 'grad', async () => void (await grad(gj)), { note }, 'jax-js');
     });
     later.push(() => (fj.dispose(), gj.dispose(), xj.dispose()));
   } else h.skip('chain', `jax-js has no device beside '${h.backend}'`);

@@ -65,13 +65,13 @@ async function runProblem(h: Harness, L: Linalg, p: Problem, n: number): Promise
     const grads = async (fn: typeof g) => (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
     await tryJax(h, 'linalg', `${size} (eager)`, async () => {
       checkAgree(h, 'linalg', size, 'jax-js', await grads(g), want, 1e-2);
-      h.queue('jax-js', 'forward', async () => void (await p.jax(Aj.ref, Bj.ref).data()), { note });
-      h.queue('jax-js', 'grad', async () => void (await grads(g)), { note });
+      h.queue('jax-js', 'forward', async () => void (await p.jax(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
+      h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
     });
     await tryJax(h, 'linalg', `${size} (jit)`, async () => {
       checkAgree(h, 'linalg', size, 'jax-js jit', await grads(gj), want, 1e-2);
-      h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note });
-      h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note });
+      h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
+      h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
     });
     later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([Aj, Bj])));
   } else h.skip('linalg', `jax-js has no device beside '${h.backend}'`);

@@ -66,10 +66,10 @@ async function runSize(h: Harness, n: number): Promise<void> {
     checkAgree(h, 'matmul', size, 'jax-js', await grads(g), want);
     checkAgree(h, 'matmul', size, 'jax-js jit', await grads(gj), want);
     const note = `jax-js device ${dev}`;
-    h.queue('jax-js', 'forward', async () => void (await jf(Aj.ref, Bj.ref).data()), { note });
-    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note });
-    h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note });
-    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note });
+    h.queue('jax-js', 'forward', async () => void (await jf(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
+    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
+    h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
+    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
     later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([Aj, Bj])));
   } else h.skip('matmul', `jax-js has no device beside '${h.backend}'`);
 

@@ -89,10 +89,10 @@ async function runSize(h: Harness, B: number): Promise<void> {
     checkAgree(h, 'mlp', size, 'jax-js', await grads(g), want);
     checkAgree(h, 'mlp', size, 'jax-js jit', await grads(gj), want);
     const note = `jax-js device ${dev}`;
-    h.queue('jax-js', 'forward', async () => void (await jaxLoss(...args()).data()), { note });
-    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note });
-    h.queue('jax-js jit', 'forward', async () => void (await fj(...args()).data()), { note });
-    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note });
+    h.queue('jax-js', 'forward', async () => void (await jaxLoss(...args()).data()), { note }, 'jax-js');
+    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
+    h.queue('jax-js jit', 'forward', async () => void (await fj(...args()).data()), { note }, 'jax-js');
+    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
     later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([P, Xj, Yj])));
   } else h.skip('mlp', `jax-js has no device beside '${h.backend}'`);
 

@@ -14,11 +14,11 @@ import { mul } from './elementwise.js';
 
 type Pad = 'valid' | 'same';
 type Pair = [number, number];
-interface ConvAttrs {
+export interface ConvAttrs {
   strides: Pair;
   pad: Pad;
 }
-interface PoolAttrs extends ConvAttrs {
+export interface PoolAttrs extends ConvAttrs {
   filterSize: Pair;
 }
 

@@ -35,7 +35,13 @@ ops('the float precision gradcheck assumes is the one the backend computes in', 
   assert.ok(r.ok);
 });
 
+// In float16 (the webgl-f16 page) gradcheck's step grows to 2⁻⁴·max(1, |x|): at |x| ≈ 5 the
+// stencil reaches ±0.5, past the 0.3 gaps these cases leave between pooled entries for float32.
+const FLOAT16_TOO_CLOSE = new Set(['maxPool2d#1']);
+const half = floatPrecision().name === 'float16';
+
 for (const [label, c] of [...flatCases(cases), ...flatCases(compositeCases)]) {
+  if (half && FLOAT16_TOO_CLOSE.has(label)) continue;
   ops(label, async () => {
     const before = tg.memory().numTensors;
     const xs = c.make(1);

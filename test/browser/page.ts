@@ -30,8 +30,20 @@ function describeError(e: unknown): string {
   return `${err.message ?? String(e)}${err.operator ? ` (${err.operator})` : ''}\n${where}`;
 }
 
+/**
+ * A test that needs Node: it called a node: module (the bundle's stand-in throws "node-only:"),
+ * or the test file itself (a *.test chunk, not the library) used Node's `process`.
+ */
+function nodeOnly(e: unknown): boolean {
+  const err = e as { message?: string; stack?: string };
+  if (err.message?.startsWith('node-only:')) return true;
+  const frame = (err.stack ?? '').split('\n').find((l) => l.includes('http'));
+  return err.message === 'process is not defined' && !!frame && /\.test-\w+\.js/.test(frame);
+}
+
 export async function runPage(files: Record<string, { backends: string[]; load: () => Promise<unknown> }>): Promise<void> {
   const backend = (globalThis as { TAPEGRAD_BACKEND?: string }).TAPEGRAD_BACKEND!;
+  const label = (globalThis as { TAPEGRAD_PAGE_LABEL?: string }).TAPEGRAD_PAGE_LABEL!;
   const report: PageReport = { done: false, backend, info: {}, results: [] };
   (globalThis as { __tapegrad?: PageReport }).__tapegrad = report;
   try {
@@ -49,7 +61,7 @@ export async function runPage(files: Record<string, { backends: string[]; load: 
     // Suites add what they measure (the ops suite: the precision and tolerances it used).
     (globalThis as { TAPEGRAD_PAGE_INFO?: object }).TAPEGRAD_PAGE_INFO = report.info;
     for (const [file, { backends, load }] of Object.entries(files)) {
-      if (!backends.includes(backend)) continue;
+      if (!backends.includes(label)) continue;
       (globalThis as { TAPEGRAD_CURRENT_FILE?: string }).TAPEGRAD_CURRENT_FILE = file;
       const t0 = performance.now();
       try {
@@ -74,7 +86,7 @@ export async function runPage(files: Record<string, { backends: string[]; load: 
           for (const h of s.afterEach) await h(s.state);
         } catch (e) {
           result.error = describeError(e);
-          if (result.error.startsWith('node-only:')) result.skipped = true;
+          if (nodeOnly(e)) result.skipped = true;
           else result.ok = false;
         }
         result.ms = performance.now() - t0;

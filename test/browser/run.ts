@@ -49,14 +49,22 @@ const FLAGS = [
  * Each suite runs with NODE_BACKENDS = [the page's backend].
  */
 const SUITES: { pattern: RegExp; backends: string[] }[] = [
+  { pattern: /^test\/browser\/ops\.browser\.ts$/, backends: ['webgl', 'webgpu', 'webgl-f16'] },
   { pattern: /^test\/browser\/[\w-]+\.browser\.ts$/, backends: ['webgl', 'webgpu'] },
   { pattern: /^test\/fused\.test\.ts$/, backends: ['webgl', 'webgpu'] },
   { pattern: /^test\/(transforms|functional)[\w-]*\.test\.ts$/, backends: ['webgl'] },
   { pattern: /^test\/(nn|optim)[\w-]*\.test\.ts$/, backends: ['webgl'] },
+  { pattern: /^test\/training[\w-]*\.test\.ts$/, backends: ['webgl'] },
   { pattern: /^test\/(nn|optim)\/.*\.test\.ts$/, backends: ['webgl'] },
 ];
 
-export const BROWSER_BACKENDS = ['webgl', 'webgpu'] as const;
+/**
+ * The pages run by default: webgl, webgpu, and webgl-f16, WebGL forced to half-float textures
+ * (what phones without float32 render targets give) through TF.js's URL flag, where the op
+ * suite checks that gradcheck notices the precision and widens its tolerances.
+ */
+export const BROWSER_BACKENDS = ['webgl', 'webgpu', 'webgl-f16'] as const;
+const PAGES: Record<string, string> = { 'webgl-f16': 'backend=webgl&tfjsflags=WEBGL_RENDER_FLOAT32_ENABLED:false' };
 
 export interface BrowserResult extends TestResult {
   backend: string;
@@ -211,7 +219,7 @@ export async function runBrowserSuites(backends: readonly string[] = BROWSER_BAC
   const verbose = !!process.env.TAPEGRAD_BROWSER_VERBOSE;
   try {
     const filter = encodeURIComponent(process.env.TAPEGRAD_BROWSER_FILTER ?? '');
-    const pages = [...backends.map((b) => ({ backend: b, path: `/index.html?backend=${b}&filter=${filter}` })), { backend: 'bundle', path: '/smoke.html' }];
+    const pages = [...backends.map((b) => ({ backend: b, path: `/index.html?${PAGES[b] ?? `backend=${b}`}&label=${b}&filter=${filter}` })), { backend: 'bundle', path: '/smoke.html' }];
     for (const { backend, path } of pages) {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""PyTorch's time for the training step test/gpu/gpu-check.ts times: the baseline of issue 5.
+
+One Adam step of an MLP D -> H -> 10 (Linear, ReLU, Linear) with mean cross-entropy against
+integer labels, on B samples: zero_grad, forward, backward, step. Float32 on CUDA, TF32 off.
+Sizes: B = 1024, 1024 -> 1024 -> 10 and B = 4096, 4096 -> 4096 -> 10 (--quick: 256 and 1024).
+Timed as gpu-check.ts times tapegrad:
+  pipelined: 20 steps, then one torch.cuda.synchronize(); median over 3 rounds, per step;
+  synced:    the loss copied to the host after every step (loss.item()); median of 20 steps.
+
+usage: python3 test/gpu/torch_adam_mlp.py [--quick] [--out FILE]
+Prints a table on stderr and JSON on stdout (and to FILE).
+"""
+import argparse
+import datetime
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        log("torch_adam_mlp: CUDA is not available")
+        sys.exit(2)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    dev = torch.device("cuda")
+    device = f"{torch.cuda.get_device_name(0)} (PyTorch {torch.__version__}, CUDA {torch.version.cuda})"
+    sizes = [(256, 256, 256), (1024, 1024, 1024)] if args.quick else [(1024, 1024, 1024), (4096, 4096, 4096)]
+    records = []
+    for B, D, H in sizes:
+        torch.manual_seed(1)
+        net = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, 10)).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        X = torch.randn(B, D, device=dev)
+        y = torch.arange(B, device=dev) * 7 % 10
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(net(X), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        loss_first = step().item()
+        for _ in range(5):
+            step().item()
+        pipelined = []
+        for _ in range(3):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(20):
+                step()
+            torch.cuda.synchronize()
+            pipelined.append((time.perf_counter() - t0) * 1000 / 20)
+        synced = []
+        loss_last = float("nan")
+        for _ in range(20):
+            t0 = time.perf_counter()
+            loss_last = step().item()
+            synced.append((time.perf_counter() - t0) * 1000)
+        size = f"B={B} {D}\u2192{H}\u219210"
+        rec = {"size": size, "impl": "pytorch", "pipelinedMs": statistics.median(pipelined), "syncedMs": statistics.median(synced),
+               "lossFirst": loss_first, "lossLast": loss_last, "device": device}
+        records.append(rec)
+        log(f"{size:<22} pytorch: {rec['pipelinedMs']:.3f} ms/step pipelined, {rec['syncedMs']:.3f} ms synced, loss {loss_first:.3f} -> {loss_last:.3f}")
+    out = {"what": "PyTorch Adam step of the gpu-check MLP (test/gpu/torch_adam_mlp.py), float32, TF32 off",
+           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "device": device, "records": records}
+    text = json.dumps(out, indent=1, ensure_ascii=False)
+    print(text)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
