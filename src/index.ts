@@ -11,7 +11,20 @@ export { tidy, memory, keep, dispose } from './memory.js';
 export { grad, valueAndGrad, vjp, customOp } from './functional.js';
 export { jacobian, jvp, hessian, hvp, type JacobianOptions } from './transforms.js';
 export { gradcheck, gradgradcheck, type GradcheckReport, type GradcheckOptions } from './gradcheck.js';
-export * from './ops/index.js';
+// ops: free functions (chainable methods on Tensor for the common ones); `registry` lists every
+// differentiable primitive with its rule
+export {
+  neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square, reciprocal, sin, cos, tan, tanh,
+  sigmoid, relu, leakyRelu, elu, softplus, erf, gelu, clip,
+  add, sub, mul, div, pow, maximum, minimum, where,
+  greater, greaterEqual, less, lessEqual, equal, notEqual, logicalAnd, logicalOr, logicalNot, cast, isFinite,
+  sum, mean, prod, max, min, logSumExp, variance, norm, type ReduceOptions,
+  reshape, expandDims, squeeze, transpose, broadcastTo, tile, slice, pad, concat, stack, split, gather, scatterAdd,
+  matmul, matrixTranspose, dot, outer, trace, quadForm, bilinear,
+  softmax, logSoftmax, crossEntropy, mseLoss, l1Loss, type Reduction, type CrossEntropyOptions,
+  conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions,
+  registry, type OpName,
+} from './ops/index.js';
 export * as linalg from './linalg/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

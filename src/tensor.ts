@@ -70,7 +70,7 @@ export class Tensor {
     return (await this.value.data()) as Float32Array | Int32Array | Uint8Array;
   }
   dataSync(): Float32Array | Int32Array | Uint8Array {
-    this.assertLive('dataSync');
+    this.assertSyncRead('dataSync');
     return this.value.dataSync() as Float32Array | Int32Array | Uint8Array;
   }
   async array(): Promise<unknown> {
@@ -78,12 +78,12 @@ export class Tensor {
     return this.value.array();
   }
   arraySync(): unknown {
-    this.assertLive('arraySync');
+    this.assertSyncRead('arraySync');
     return this.value.arraySync();
   }
   /** The single value of a one-element tensor, as a number. */
   item(): number {
-    this.assertLive('item');
+    this.assertSyncRead('item');
     if (this.size !== 1) throw new TapegradError('item', `needs a tensor with one element, got shape ${fmtShape(this.shape)}`);
     return this.value.dataSync()[0];
   }
@@ -117,6 +117,13 @@ export class Tensor {
     if (!this.requiresGrad) throw new TapegradError('retainGrad', 'the tensor does not require grad');
     this.retainsGrad = true;
     return this;
+  }
+  /** A synchronous read needs a backend that can do one: webgpu in Node (Dawn) cannot. */
+  private assertSyncRead(fn: string): void {
+    this.assertLive(fn);
+    if (tf.getBackend() === 'webgpu' && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
+      throw new TapegradError(fn, `the webgpu backend here cannot read values synchronously; use await x.data() (or x.array())`);
+    }
   }
   /** Throws a clear error if this tensor's memory has been freed. */
   assertLive(fn: string, what = 'the tensor'): void {

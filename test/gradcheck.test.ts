@@ -41,6 +41,16 @@ for (const backend of NODE_BACKENDS) {
     await tg.setBackend(backend);
   });
 
+  s('a 1% error in an adjoint fails both modes (float32 defaults)', async () => {
+    // exp whose adjoint is 1.01·g·eˣ: small enough to look plausible, large enough to matter
+    const nearlyExp = tg.customOp({ name: 'nearlyExp', forward: (x) => tf.exp(x), vjp: (g, _x, y) => [() => g.mul(y).mul(1.01)] });
+    const x = T([3, 4], 7);
+    for (const mode of ['full', 'fast'] as const) {
+      const r = await tg.gradcheck((a) => nearlyExp(a), [x], { mode });
+      assert.not.ok(r.ok, `${mode} missed a 1% error: ${JSON.stringify(r.worst)}`);
+    }
+  });
+
   s('a correct custom op passes both modes, and the report is filled in', async () => {
     const op = cubeTimes(null);
     const x = T([2, 3], 1);

@@ -4,7 +4,7 @@
 // stay accurate: A = M/2 + n·I with M standard normal. Symmetric-input ops (cholesky) check the
 // function A ↦ cholesky((A + Aᵀ)/2), whose gradient is the symmetric one the op returns.
 import * as tg from '../src/index.js';
-import type { linalgRules } from '../src/linalg/index.js';
+import type { linalgRules } from '../src/linalg/rules.js';
 import { rng } from '../src/gradcheck.js';
 import type { CaseTable } from './op-cases.js';
 

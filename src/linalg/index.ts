@@ -2,13 +2,6 @@
 // lu), batched over leading axes, each with its adjoint. The factorizations run as custom TF.js
 // kernels (kernels/), registered here, once, when this module is first imported.
 import { registerLinalgKernels } from '../../kernels/index.js';
-import { invRule } from './inv.js';
-import { detRule, slogdetRule } from './det.js';
-import { solveRule } from './solve.js';
-import { choleskyRule } from './cholesky.js';
-import { triangularSolveRule } from './triangular.js';
-import { luRule } from './lu.js';
-
 registerLinalgKernels();
 
 export { inv } from './inv.js';
@@ -17,14 +10,3 @@ export { solve } from './solve.js';
 export { cholesky } from './cholesky.js';
 export { triangularSolve, type TriangularSolveOptions } from './triangular.js';
 export { lu, type LUResult } from './lu.js';
-
-/** The differentiable linear-algebra primitives, merged into tg.registry by ops/index.ts. */
-export const linalgRules = {
-  inv: invRule,
-  det: detRule,
-  slogdet: slogdetRule,
-  solve: solveRule,
-  cholesky: choleskyRule,
-  triangularSolve: triangularSolveRule,
-  lu: luRule,
-};

@@ -8,7 +8,7 @@ import { matrixRules } from './matrix.js';
 import { nnRules } from './nn.js';
 import { convRules } from './conv.js';
 import { formsRules } from './forms.js';
-import { linalgRules } from '../linalg/index.js';
+import { linalgRules } from '../linalg/rules.js';
 
 export * from './elementwise.js';
 export * from './reduce.js';

@@ -5,6 +5,7 @@ import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors.js';
 import { broadcastShapes, unbroadcast } from '../broadcast.js';
 import { Tensor } from '../tensor.js';
+import { getBackend } from '../backend.js';
 import { sum } from './reduce.js';
 import { indexValues } from './indices.js';
 
@@ -69,7 +70,9 @@ export function transpose(x: Tensor, perm?: number[]): Tensor {
 
 const broadcastToOp = defineOp<{ shape: number[] }>({
   name: 'broadcastTo',
-  forward: ([x], { shape }) => tf.broadcastTo(x, shape),
+  // TF.js's broadcastTo is a Tile, 10–30× slower on wasm than a broadcasting add of zeros; same values
+  forward: ([x], { shape }) =>
+    getBackend() === 'wasm' && x.dtype === 'float32' ? tf.tidy(() => tf.add(x, tf.zeros(shape))) : tf.broadcastTo(x, shape),
   // each entry was copied to many places: sum g back over them
   vjp: (g, [x]) => [() => unbroadcast(g, x.shape)],
 });
