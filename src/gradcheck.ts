@@ -12,7 +12,7 @@
 // retried at h/2, allowing for the difference of the two estimates: where f changes fast, the
 // stencil's own truncation error, not the adjoint, may be what missed.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from './errors.js';
+import { TapegradError } from './errors.js';
 import { describe } from './op.js';
 import { gradients } from './tape.js';
 import { Tensor } from './tensor.js';

@@ -5,7 +5,7 @@ import { defineOp, asTensor, type Op } from '../op.js';
 import { TapegradError, normalizeAxes } from '../errors.js';
 import { noGrad } from '../tape.js';
 import type { Tensor } from '../tensor.js';
-import { add, sub, mul, div, exp, square, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
+import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
 import { reshape, broadcastTo } from './shape.js';
 
 export interface ReduceOptions {
