@@ -1,6 +1,7 @@
 // What the suites share: seeded data that every library receives identically, the jax-js device
 // beside each TF.js backend, and the check that two implementations computed the same gradient.
 import * as jax from '@jax-js/jax';
+import * as tg from '../src/index.js';
 import type { Check, Harness } from './harness.js';
 
 /** n normal samples from a seeded generator (mulberry32 + Box–Muller), scaled by `scale`. */
@@ -83,4 +84,26 @@ export async function tryJax(h: Harness, suite: string, what: string, fn: () => 
     h.skip(suite, `jax-js failed on ${what}: ${(e as Error).message.split('\n')[0]}`);
     return false;
   }
+}
+
+/**
+ * Queues tapegrad's forward and forward+gradient of f at args (gradients with respect to `wrt`,
+ * through tg.grad) and returns the gradients once, for the agreement checks.
+ */
+export async function queueTapegradGrad(h: Harness, f: (...xs: tg.Tensor[]) => tg.Tensor, args: tg.Tensor[], wrt: number[]): Promise<Float32Array[]> {
+  const df = tg.grad(f, wrt);
+  const grads = async () => {
+    const gs = df(...args) as tg.Tensor[];
+    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
+    tg.dispose(gs);
+    return out;
+  };
+  const want = await grads();
+  h.queue('tapegrad', 'forward', async () => {
+    const v = tg.noGrad(() => tg.tidy(() => f(...args)));
+    await v.data();
+    v.dispose();
+  });
+  h.queue('tapegrad', 'grad', async () => void (await grads()));
+  return want;
 }

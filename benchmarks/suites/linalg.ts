@@ -4,7 +4,7 @@
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
 import { type Harness, type Suite, finiteDifferences } from '../harness.js';
-import { normal, wellConditioned, jaxDevice, jaxArray, checkAgree, tryJax } from '../common.js';
+import { normal, wellConditioned, jaxDevice, jaxArray, checkAgree, tryJax, queueTapegradGrad } from '../common.js';
 
 const SIZES = { small: [8, 32], full: [8, 32, 128, 256] };
 const RHS = 4; // columns of B in solve(A, B)
@@ -39,20 +39,7 @@ async function runProblem(h: Harness, L: Linalg, p: Problem, n: number): Promise
   const A = tg.tensor(a, { shape: [n, n] });
   const B = tg.tensor(b, { shape: [n, RHS] });
   const f = (x: tg.Tensor, y: tg.Tensor) => p.tg(L, x, y);
-  const df = tg.grad(f, wrt);
-  const tgGrads = async () => {
-    const gs = df(A, B) as tg.Tensor[];
-    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
-    tg.dispose(gs);
-    return out;
-  };
-  const want = await tgGrads();
-  h.queue('tapegrad', 'forward', async () => {
-    const v = tg.noGrad(() => tg.tidy(() => f(A, B)));
-    await v.data();
-    v.dispose();
-  });
-  h.queue('tapegrad', 'grad', async () => void (await tgGrads()));
+  const want = await queueTapegradGrad(h, f, [A, B], wrt);
 
   const dev = await jaxDevice(h.backend, h.opts.jax);
   if (dev) {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
 import { type Harness, type Suite, finiteDifferences } from '../harness.js';
-import { normal, jaxDevice, jaxArray, checkAgree } from '../common.js';
+import { normal, jaxDevice, jaxArray, checkAgree, queueTapegradGrad } from '../common.js';
 
 const SIZES = { small: [128, 256], full: [128, 256, 512, 1024] };
 const np = jax.numpy;
@@ -21,20 +21,7 @@ async function runSize(h: Harness, n: number): Promise<void> {
   const A = tg.tensor(a, { shape: [n, n] });
   const B = tg.tensor(b, { shape: [n, n] });
   const f = (x: tg.Tensor, y: tg.Tensor) => tg.sum(tg.tanh(tg.matmul(x, y)));
-  const df = tg.grad(f, [0, 1]);
-  const tgGrads = async () => {
-    const gs = df(A, B) as tg.Tensor[];
-    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
-    tg.dispose(gs);
-    return out;
-  };
-  const want = await tgGrads();
-  h.queue('tapegrad', 'forward', async () => {
-    const v = tg.noGrad(() => tg.tidy(() => f(A, B)));
-    await v.data();
-    v.dispose();
-  });
-  h.queue('tapegrad', 'grad', async () => void (await tgGrads()));
+  const want = await queueTapegradGrad(h, f, [A, B], [0, 1]);
 
   // ---- TF.js: tf.grads on the same backend
   const tff = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.tanh(tf.matMul(x, y)));
