@@ -81,7 +81,7 @@ export async function tryJax(h: Harness, suite: string, what: string, fn: () => 
     await fn();
     return true;
   } catch (e) {
-    h.skip(suite, `jax-js failed on ${what}: ${(e as Error).message.split('\n')[0]}`);
+    h.skipProblem(suite, `jax-js failed on ${what}: ${(e as Error).message.split('\n')[0]}`);
     return false;
   }
 }

@@ -153,10 +153,19 @@ export class Harness {
     for (const engine of [...new Set(jobs.map((j) => j.engine))]) {
       const group = jobs.filter((j) => j.engine === engine);
       this.log(`${suite} ${size}: ${group.map((j) => `${j.impl} ${j.phase}`).join(', ')} …`);
-      const times = await timeSideBySide(
-        group.map((j) => j.fn),
-        this.opts,
-      );
+      let times: number[][];
+      try {
+        times = await timeSideBySide(
+          group.map((j) => j.fn),
+          this.opts,
+        );
+      } catch (e) {
+        // Another library's limit (jax-js can overflow the stack on a long chain on any call, not
+        // only the first) must not stop the comparison; tapegrad's and TF.js's errors still do.
+        if (engine === 'tfjs') throw e;
+        this.skipProblem(suite, `${engine} failed on ${size}: ${(e as Error).message.split('\n')[0]}`);
+        continue;
+      }
       group.forEach((j, i) =>
         out.push(this.add({ suite, impl: j.impl, phase: j.phase, size, medianMs: median(times[i]), minMs: Math.min(...times[i]), maxMs: Math.max(...times[i]), reps: times[i].length, ...j.extra })),
       );
@@ -171,12 +180,12 @@ export class Harness {
     return rec;
   }
 
-  private skipped = new Set<string>();
+  private skipLines = new Set<string>();
   /** A problem skipped for a stated reason: a line of progress (once per reason), no record. */
-  skip(suite: string, why: string): void {
+  skipProblem(suite: string, why: string): void {
     const line = `${suite}: skipped — ${why}`;
-    if (!this.skipped.has(line)) this.log(line);
-    this.skipped.add(line);
+    if (!this.skipLines.has(line)) this.log(line);
+    this.skipLines.add(line);
   }
 }
 

@@ -109,7 +109,7 @@ async function runCase(h: Harness, len: number): Promise<void> {
       h.queue('jax-js jit', 'grad', async () => void (await grad(gj)), { note }, 'jax-js');
     });
     later.push(() => (fj.dispose(), gj.dispose(), xj.dispose()));
-  } else h.skip('chain', `jax-js has no device beside '${h.backend}'`);
+  } else h.skipProblem('chain', `jax-js has no device beside '${h.backend}'`);
 
   await h.runQueued('chain', size);
   later.forEach((f) => f());

@@ -61,7 +61,7 @@ async function runProblem(h: Harness, L: Linalg, p: Problem, n: number): Promise
       h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
     });
     later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([Aj, Bj])));
-  } else h.skip('linalg', `jax-js has no device beside '${h.backend}'`);
+  } else h.skipProblem('linalg', `jax-js has no device beside '${h.backend}'`);
 
   await h.runQueued('linalg', size);
   later.forEach((f) => f());
@@ -89,7 +89,7 @@ export const linalg: Suite = {
   async run(h) {
     const L = tgLinalg();
     if (!L || typeof L.inv !== 'function' || typeof L.solve !== 'function' || typeof L.det !== 'function') {
-      h.skip('linalg', 'tg.linalg (inv, solve, det) is not in this build of tapegrad yet');
+      h.skipProblem('linalg', 'tg.linalg (inv, solve, det) is not in this build of tapegrad yet');
       return;
     }
     h.log('linalg: TF.js has no inv, solve or det, so it has no column here');

@@ -58,7 +58,7 @@ async function runSize(h: Harness, n: number): Promise<void> {
     h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
     h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
     later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([Aj, Bj])));
-  } else h.skip('matmul', `jax-js has no device beside '${h.backend}'`);
+  } else h.skipProblem('matmul', `jax-js has no device beside '${h.backend}'`);
 
   await h.runQueued('matmul', size);
   later.forEach((f) => f());

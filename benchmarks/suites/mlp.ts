@@ -94,7 +94,7 @@ async function runSize(h: Harness, B: number): Promise<void> {
     h.queue('jax-js jit', 'forward', async () => void (await fj(...args()).data()), { note }, 'jax-js');
     h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
     later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([P, Xj, Yj])));
-  } else h.skip('mlp', `jax-js has no device beside '${h.backend}'`);
+  } else h.skipProblem('mlp', `jax-js has no device beside '${h.backend}'`);
 
   await h.runQueued('mlp', size);
   later.forEach((f) => f());

@@ -18,7 +18,7 @@ export class Module {
 
   /** The layer's computation; every subclass defines it. */
   forward(_x: Tensor): Tensor {
-    throw new TapegradError(this.constructor.name, 'forward is not implemented: a Module subclass defines forward(x)');
+    throw new TapegradError(this.constructor.name, 'a Module subclass must define forward(x)');
   }
 
   /** A short description used in error messages and toString(), e.g. 'Linear(2→3)'. */
