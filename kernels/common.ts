@@ -1,6 +1,8 @@
 // What the linear-algebra kernels share: reading and writing a backend's data from JavaScript,
 // the batch bookkeeping of [..., n, n] inputs, and the small frame of a WGSL program for webgpu.
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import type { WgslProgram } from './gpu-program.js';
+export type { WgslProgram, WebGPUBackendLike } from './gpu-program.js';
 
 /** The backends whose kernels run in JavaScript on the backend's data (webgl reads back from the GPU). */
 export const JS_BACKENDS = ['cpu', 'wasm', 'webgl'] as const;
@@ -65,25 +67,6 @@ export function broadcastBatches(aShape: readonly number[], bShape: readonly num
     bIndex[o] = ib;
   }
   return { batch, aIndex, bIndex };
-}
-
-/** A webgpu program as TF.js's webgpu backend runs it (its WebGPUProgram interface, restated here). */
-export interface WgslProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  uniforms: string;
-  workgroupSize: [number, number, number];
-  getUserCode: () => string;
-}
-
-/** The webgpu backend's entry point for a custom program (kept structural: no import of the package). */
-export interface WebGPUBackendLike {
-  runWebGPUProgram(program: WgslProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: { type: 'int32' | 'float32'; data: number[] }[]): TensorInfo;
-  makeTensorInfo(shape: number[], dtype: DataType, values?: Int32Array | Float32Array): TensorInfo;
-  disposeData(dataId: object): boolean;
 }
 
 /**

@@ -23,13 +23,16 @@ export interface WgslProgram {
   dispatch: [number, number, number];
   variableNames: string[];
   uniforms?: string;
-  size: boolean;
+  /** Whether the backend passes the output size as a uniform (TF.js's `size`). */
+  size?: boolean;
   workgroupSize: [number, number, number];
   getUserCode: () => string;
 }
 
 export interface WebGPUBackendLike {
   runWebGPUProgram(program: WgslProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: { type: 'float32' | 'int32'; data: number[] }[]): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: DataType, values?: Int32Array | Float32Array): TensorInfo;
+  disposeData(dataId: object): boolean;
 }
 
 /**

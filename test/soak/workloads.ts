@@ -70,6 +70,26 @@ function data(): { x: tg.Tensor; y: tg.Tensor } {
   return { x, y };
 }
 
+/** The loop users write — mse loss, zeroGrad, backward, step, inside a tidy — run through `wrap`. */
+function trainingLoop(net: tg.nn.Module, opt: tg.optim.Optimizer, x: tg.Tensor, y: tg.Tensor, wrap: (step: () => void) => void) {
+  return {
+    step: () =>
+      wrap(() =>
+        tg.tidy(() => {
+          const loss = tg.mseLoss(net.forward(x), y);
+          opt.zeroGrad();
+          loss.backward();
+          opt.step();
+        }),
+      ),
+    teardown: () => {
+      opt.dispose();
+      net.dispose();
+      tg.dispose([x, y]);
+    },
+  };
+}
+
 export const WORKLOADS: Workload[] = [
   {
     // tg.nn and tg.optim: the loop users write
@@ -78,21 +98,7 @@ export const WORKLOADS: Workload[] = [
     setup() {
       const { x, y } = data();
       const net = new tg.nn.MLP([8, 32, 32, 1], { activation: 'tanh', seed: 1 });
-      const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
-      return {
-        step: () =>
-          tg.tidy(() => {
-            const loss = tg.mseLoss(net.forward(x), y);
-            opt.zeroGrad();
-            loss.backward();
-            opt.step();
-          }),
-        teardown: () => {
-          opt.dispose();
-          net.dispose();
-          tg.dispose([x, y]);
-        },
-      };
+      return trainingLoop(net, new tg.optim.Adam(net.parameters(), { lr: 1e-3 }), x, y, (step) => step());
     },
   },
   {
@@ -126,23 +132,7 @@ export const WORKLOADS: Workload[] = [
     setup() {
       const { x, y } = data();
       const net = new tg.nn.MLP([8, 32, 1], { activation: 'gelu', seed: 2 });
-      const opt = new tg.optim.SGD(net.parameters(), { lr: 1e-2 });
-      return {
-        step: () =>
-          tg.detectAnomaly(() =>
-            tg.tidy(() => {
-              const loss = tg.mseLoss(net.forward(x), y);
-              opt.zeroGrad();
-              loss.backward();
-              opt.step();
-            }),
-          ),
-        teardown: () => {
-          opt.dispose();
-          net.dispose();
-          tg.dispose([x, y]);
-        },
-      };
+      return trainingLoop(net, new tg.optim.SGD(net.parameters(), { lr: 1e-2 }), x, y, (step) => tg.detectAnomaly(step));
     },
   },
   {
