@@ -16,9 +16,13 @@ function normals(size: number, seed: number): number[] {
 
 /** M/2 + n·I for each matrix of a [...batch, n, n] tensor: diagonally dominant, well conditioned. */
 export function wellConditioned(batch: number[], n: number, seed: number): tg.Tensor {
+  return tg.tensor(wellConditionedValues(batch, n, seed), { shape: [...batch, n, n] });
+}
+// The cases build their values in JavaScript, never reading a tensor back: webgpu in Node has no
+// synchronous read, and the same cases run there (test/gpu/gpu-check.ts).
+function wellConditionedValues(batch: number[], n: number, seed: number): Float32Array {
   const count = batch.reduce((a, b) => a * b, 1);
-  const v = normals(count * n * n, seed).map((x, i) => x / 2 + (Math.floor(i / n) % n === i % n ? n : 0));
-  return tg.tensor(Float32Array.from(v), { shape: [...batch, n, n] });
+  return Float32Array.from(normals(count * n * n, seed), (x, i) => x / 2 + (Math.floor(i / n) % n === i % n ? n : 0));
 }
 
 /** MᵀM/n + I for each matrix: symmetric positive definite, eigenvalues in about [1, 5]. */
@@ -41,9 +45,7 @@ export function spd(batch: number[], n: number, seed: number): tg.Tensor {
 
 /** A triangular, well-conditioned matrix: the lower (or upper) part of wellConditioned. */
 export function triangular(batch: number[], n: number, seed: number, lower = true): tg.Tensor {
-  const a = wellConditioned(batch, n, seed);
-  const v = a.dataSync().map((x, i) => ((lower ? i % n <= Math.floor(i / n) % n : i % n >= Math.floor(i / n) % n) ? x : 0));
-  a.dispose();
+  const v = wellConditionedValues(batch, n, seed).map((x, i) => ((lower ? i % n <= Math.floor(i / n) % n : i % n >= Math.floor(i / n) % n) ? x : 0));
   return tg.tensor(v, { shape: [...batch, n, n] });
 }
 
@@ -52,9 +54,7 @@ export function triangular(batch: number[], n: number, seed: number, lower = tru
  * matrix, permuted (so that each column's pivot stays the same row under the finite-difference steps).
  */
 export function permuted(batch: number[], n: number, seed: number): tg.Tensor {
-  const a = wellConditioned(batch, n, seed);
-  const v = a.dataSync();
-  a.dispose();
+  const v = wellConditionedValues(batch, n, seed);
   const out = new Float32Array(v.length);
   const rows = Array.from({ length: n }, (_, i) => (i + 1) % n); // a cyclic shift: every row moves
   for (let o = 0; o < v.length; o += n * n) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[o + i * n + j] = v[o + rows[i] * n + j];

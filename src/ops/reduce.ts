@@ -55,7 +55,9 @@ export const mean = reduction(meanOp, 'mean');
 
 const prodOp = defineOp<ReduceAttrs>({
   name: 'prod',
-  forward: ([x], { axes, keepDims }) => tf.prod(x, axes, keepDims),
+  // keepDims by a reshape: TF.js 4.22's webgpu Prod drops keepDims when it computes on the CPU
+  // (small inputs, WEBGPU_CPU_FORWARD on by default), returning [3] for [1, 3, 1].
+  forward: ([x], { axes, keepDims }) => tf.tidy(() => (keepDims ? tf.reshape(tf.prod(x, axes), keptShape(x.shape, axes)) : tf.prod(x, axes))),
   // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by a zero. With z zeros in the slice, p the
   // product of its non-zeros and S the sum of its zero entries (0, but with derivative 1 there):
   //   non-zero xᵢ: (p/xᵢ)·[z = 0] + (p/xᵢ)·S·[z = 1]       zero xₖ: p·[z = 1] + p·(S − xₖ)·[z = 2]

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Everything the GPU session runs, in one command on the GPU machine (docs/gpu.md), from the
+# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts` here:
+#
+#   bash test/gpu/run-all.sh            # with .gpu/ carried; results under $OUT
+#
+# Each part has its own time limit, so that one that hangs cannot take the others' time, and the
+# results are packed into $OUT/results.tgz after each part, so that a run cut short still brings
+# back what it measured. $OUT/summary.txt holds every table the parts printed.
+set -u
+out=${OUT:?OUT must name the folder for the results}
+r=/tmp/tapegrad-gpu-results
+rm -rf "$r" && mkdir -p "$r"
+export PYTHONUNBUFFERED=1
+pack() { tar czf "$out/results.tgz" -C "$r" . ; }
+part() { echo "== $1 ($(date -u +%T))" >&2; }
+
+part 'the machine'
+{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nproc; } > "$r/machine.txt" 2>&1
+
+part 'PyTorch: the Adam step (test/gpu/torch_adam_mlp.py)'
+timeout 90 python3 test/gpu/torch_adam_mlp.py --out "$r/torch-adam-mlp.json" > /dev/null 2> "$r/torch-adam-mlp.txt"
+part 'PyTorch: the benchmark MLP step (benchmarks/reference/torch_mlp.py)'
+timeout 90 python3 benchmarks/reference/torch_mlp.py --out "$r/torch-mlp.json" > /dev/null 2> "$r/torch-mlp.txt"
+pack
+
+part 'tapegrad: the GPU check (test/gpu/gpu-check.ts)'
+OUT=$r timeout 240 bash .gpu/run.sh gpu-check.mjs --gradcheck-seconds 170 > "$r/gpu-check.txt" 2>&1
+echo "gpu-check exit status: $?" >> "$r/gpu-check.txt"
+pack
+
+part 'tapegrad: the benchmark suites mlp, matmul, chain (benchmarks/gpu.ts)'
+timeout 140 bash .gpu/run.sh gpu.mjs --suite mlp,matmul,chain --size full --out "$r/bench" > "$r/bench.txt" 2> "$r/bench.err"
+echo "bench exit status: $?" >> "$r/bench.txt"
+pack
+part 'tapegrad: the benchmark suites linalg, gradcheck'
+timeout 70 bash .gpu/run.sh gpu.mjs --suite linalg,gradcheck --size full --out "$r/bench-linalg" > "$r/bench-linalg.txt" 2> "$r/bench-linalg.err"
+echo "bench exit status: $?" >> "$r/bench-linalg.txt"
+pack
+
+for f in machine.txt torch-adam-mlp.txt torch-mlp.txt gpu-check.txt bench.txt bench-linalg.txt; do
+  echo "=== $f"
+  grep -v '^\[gpu-check' "$r/$f" | tail -60
+done > "$out/summary.txt"
+cat "$out/summary.txt"
