@@ -40,18 +40,26 @@ if (!adapter) {
 const gpuName = adapter.info ? [adapter.info.vendor, adapter.info.architecture, adapter.info.device, adapter.info.description].filter(Boolean).join(' ') : 'GPU';
 console.error(`gpu: adapter ${gpuName}; suites ${values.suite}; size ${values.size}; known suites ${SUITE_NAMES.join(', ')}`);
 
-const { records, checks } = await runBenchmarks({
-  backends: values.backend!.split(','),
-  suites: values.suite!.split(','),
-  size: values.size as 'small' | 'full',
-  reps: values.reps ? Number(values.reps) : undefined,
-  jax: values.jax,
-  device: (b) => (b === 'webgpu' ? `${gpuName} (WebGPU via Dawn, Node ${process.versions.node})` : cpuDevice()),
-  log: (m) => process.stderr.write(m + '\n'),
-});
-
+// One suite at a time, the results rewritten after each: a run cut short by the machine's time
+// limit keeps the suites it finished.
 const dir = values.out ?? process.env.OUT ?? join(dirname(fileURLToPath(import.meta.url)), 'results');
-const out = writeResults(records, dir, machineSlug(`node-webgpu ${gpuName}`));
+const records: Awaited<ReturnType<typeof runBenchmarks>>['records'] = [];
+const checks: Awaited<ReturnType<typeof runBenchmarks>>['checks'] = [];
+let out = { json: '', svg: '' };
+for (const suite of values.suite!.split(',')) {
+  const r = await runBenchmarks({
+    backends: values.backend!.split(','),
+    suites: [suite],
+    size: values.size as 'small' | 'full',
+    reps: values.reps ? Number(values.reps) : undefined,
+    jax: values.jax,
+    device: (b) => (b === 'webgpu' ? `${gpuName} (WebGPU via Dawn, Node ${process.versions.node})` : cpuDevice()),
+    log: (m) => process.stderr.write(m + '\n'),
+  });
+  records.push(...r.records);
+  checks.push(...r.checks);
+  out = writeResults(records, dir, machineSlug(`node-webgpu ${gpuName}`));
+}
 console.log(`# tapegrad benchmarks on ${gpuName} — ${records[0]?.date ?? ''}\n`);
 console.log(timesTable(records));
 console.log('\n' + ratiosTable(ratios(records)));

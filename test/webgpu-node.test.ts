@@ -1,0 +1,65 @@
+// The 'webgpu' backend in Node, through Dawn (the optional `webgpu` package), as on an H100 but on
+// SwiftShader's Vulkan driver, which Debian's chromium package carries: the same Node code path
+// (navigator.gpu from Dawn, asynchronous reads, tapegrad's WGSL kernels registered with TF.js)
+// without a GPU. It runs the GPU check's correctness parts (test/gpu/gpu-check.ts --quick
+// --parts fused,gradcheck): the fused kernels against the composed ops, and the op-registry
+// gradcheck suite twice (TF.js's CPU forwarding off and on). A child process, since the Vulkan
+// loader is found through LD_LIBRARY_PATH, read only when a process starts.
+//
+// Without chromium's SwiftShader (or the `webgpu` package) the suite is skipped, saying so; with
+// TAPEGRAD_REQUIRE_BROWSER=1 (CI installs chromium) a missing driver fails the run instead.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CHROMIUM_LIB = process.env.CHROMIUM_LIB ?? '/usr/lib/chromium';
+const ICD = join(CHROMIUM_LIB, 'vk_swiftshader_icd.json');
+const hasDawn = existsSync(new URL('../node_modules/webgpu/dist/linux-x64', import.meta.url));
+const missing = !existsSync(ICD) ? `no SwiftShader Vulkan driver at ${ICD} (Debian's chromium package)` : !hasDawn ? 'the optional `webgpu` package (Dawn) is not installed' : '';
+
+const webgpu = suite('webgpu in Node (Dawn on SwiftShader)');
+
+if (missing) {
+  console.log(`\nSKIPPED: webgpu in Node (Dawn): ${missing}`);
+  if (process.env.TAPEGRAD_REQUIRE_BROWSER === '1') webgpu('SwiftShader and Dawn are present (TAPEGRAD_REQUIRE_BROWSER=1)', () => assert.unreachable(missing));
+} else {
+  const out = mkdtempSync(join(tmpdir(), 'tapegrad-webgpu-'));
+  const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/gpu/gpu-check.ts', '--quick', '--parts', 'fused,gradcheck', '--gradcheck-seconds', '600'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { ...process.env, OUT: out, LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'), VK_DRIVER_FILES: ICD },
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
+  const file = join(out, 'gpu-check.json');
+  const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+  rmSync(out, { recursive: true, force: true });
+  const tail = `${child.stdout ?? ''}${child.stderr ?? ''}`.split('\n').slice(-15).join('\n');
+
+  webgpu('Dawn gives Node a WebGPU adapter and tapegrad starts its webgpu backend', () => {
+    assert.ok(report, `gpu-check wrote no report (exit ${child.status}):\n${tail}`);
+    assert.match(report.what, /webgpu backend through Dawn/);
+    assert.match(report.gpu, /swiftshader/i);
+  });
+  webgpu('the fused kernels equal the composed ops (Adam, AdamW, relu and leakyRelu backward, softmax-cross-entropy)', () => {
+    assert.equal(report.fused.map((f: { kernel: string }) => f.kernel), ['Adam', 'AdamW', 'reluGrad', 'leakyReluGrad', 'softmaxCrossEntropy']);
+    for (const f of report.fused) assert.ok(f.ok, `${f.kernel}: relative difference ${f.relDiff}`);
+  });
+  for (const mode of ['webgpu, WEBGPU_CPU_FORWARD off', 'webgpu, WEBGPU_CPU_FORWARD on (TF.js default)']) {
+    webgpu(`the op-registry gradcheck suite passes (${mode})`, () => {
+      const results = report.gradcheck.results.filter((r: { mode: string }) => r.mode === mode);
+      assert.ok(results.length >= 150, `only ${results.length} cases ran`);
+      const bad = results.filter((r: { ok: boolean }) => !r.ok);
+      assert.equal(bad, [], `${bad.length} of ${results.length} cases failed`);
+    });
+  }
+  webgpu('the check as a whole passed', () => {
+    assert.equal(report.failures, []);
+    assert.is(child.status, 0, tail);
+  });
+  console.log(`# webgpu in Node: ${report?.gradcheck?.cases ?? 0} gradchecks in ${report?.seconds?.toFixed(0) ?? '?'} s on ${report?.gpu ?? '?'}`);
+}
+
+webgpu.run();
