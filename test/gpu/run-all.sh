@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the GPU session runs, in one command on the GPU machine (docs/gpu.md), from the
-# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts` here:
+# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts test/gpu/dispatch-probe.ts`
+# here:
 #
 #   bash test/gpu/run-all.sh            # with .gpu/ carried; results under $OUT
 #
@@ -24,6 +25,10 @@ part 'PyTorch: the benchmark MLP step (benchmarks/reference/torch_mlp.py)'
 timeout 90 python3 benchmarks/reference/torch_mlp.py --out "$r/torch-mlp.json" > /dev/null 2> "$r/torch-mlp.txt"
 pack
 
+part 'the CPU cost of a dispatch (test/gpu/dispatch-probe.ts)'
+OUT=$r timeout 60 bash .gpu/run.sh dispatch-probe.mjs > "$r/dispatch-probe.txt" 2>&1
+pack
+
 part 'tapegrad: the GPU check (test/gpu/gpu-check.ts)'
 OUT=$r timeout 240 bash .gpu/run.sh gpu-check.mjs --gradcheck-seconds 170 > "$r/gpu-check.txt" 2>&1
 echo "gpu-check exit status: $?" >> "$r/gpu-check.txt"
@@ -38,7 +43,7 @@ timeout 70 bash .gpu/run.sh gpu.mjs --suite linalg,gradcheck --size full --out "
 echo "bench exit status: $?" >> "$r/bench-linalg.txt"
 pack
 
-for f in machine.txt torch-adam-mlp.txt torch-mlp.txt gpu-check.txt bench.txt bench-linalg.txt; do
+for f in machine.txt torch-adam-mlp.txt torch-mlp.txt dispatch-probe.txt gpu-check.txt bench.txt bench-linalg.txt; do
   echo "=== $f"
   grep -v '^\[gpu-check' "$r/$f" | tail -60
 done > "$out/summary.txt"
