@@ -38,14 +38,10 @@ function spirals(seed: number): { xs: number[][]; ys: number[] } {
 
 /** Class index of each row: the argmax of the logits. */
 function predict(net: tg.nn.Module, xs: number[][]): number[] {
-  const logits = tg.tidy(() => tg.noGrad(() => net.forward(tg.tensor(xs))));
-  const v = logits.dataSync();
-  logits.dispose();
-  return xs.map((_, i) => {
-    let best = 0;
-    for (let k = 1; k < CLASSES; k++) if (v[i * CLASSES + k] > v[i * CLASSES + best]) best = k;
-    return best;
-  });
+  const classes = tg.tidy(() => tg.noGrad(() => tg.argmax(net.forward(tg.tensor(xs)), { axis: 1 })));
+  const out = Array.from(classes.dataSync());
+  classes.dispose();
+  return out;
 }
 
 const { xs, ys } = spirals(7);

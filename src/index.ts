@@ -18,7 +18,7 @@ export {
   sigmoid, relu, leakyRelu, elu, softplus, erf, gelu, clip,
   add, sub, mul, div, pow, maximum, minimum, where,
   greater, greaterEqual, less, lessEqual, equal, notEqual, logicalAnd, logicalOr, logicalNot, cast, isFinite,
-  sum, mean, prod, max, min, logSumExp, variance, norm, type ReduceOptions,
+  sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin, type ReduceOptions, type ArgOptions,
   reshape, expandDims, squeeze, transpose, broadcastTo, tile, slice, pad, concat, stack, split, gather, scatterAdd,
   matmul, matrixTranspose, dot, outer, trace, quadForm, bilinear,
   softmax, logSoftmax, crossEntropy, mseLoss, l1Loss, type Reduction, type CrossEntropyOptions,

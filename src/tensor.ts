@@ -168,6 +168,8 @@ export class Tensor {
   logSumExp(opts?: ReduceOptions): Tensor { return ops.logSumExp(this, opts); }
   variance(opts?: ReduceOptions & { correction?: number }): Tensor { return ops.variance(this, opts); }
   norm(opts?: ReduceOptions & { ord?: number }): Tensor { return ops.norm(this, opts); }
+  argmax(opts?: { axis?: number; keepDims?: boolean }): Tensor { return ops.argmax(this, opts); }
+  argmin(opts?: { axis?: number; keepDims?: boolean }): Tensor { return ops.argmin(this, opts); }
   reshape(shape: number[]): Tensor { return ops.reshape(this, shape); }
   transpose(perm?: number[]): Tensor { return ops.transpose(this, perm); }
   expandDims(axis = 0): Tensor { return ops.expandDims(this, axis); }

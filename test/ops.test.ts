@@ -263,3 +263,28 @@ for (const backend of NODE_BACKENDS) {
   });
   m.run();
 }
+
+// argmax and argmin: integer indices, outside the tape (PyTorch's and JAX's conventions)
+const arg = suite('argmax, argmin');
+arg('along an axis, over the flattened tensor, with keepDims; the first of ties', async () => {
+  for (const backend of NODE_BACKENDS) {
+    await tg.setBackend(backend);
+    const x = tg.tensor([[1, 5, 3], [7, 2, 7]], { requiresGrad: true });
+    const cases: [tg.Tensor, number[], number[]][] = [
+      [tg.argmax(x, { axis: 1 }), [2], [1, 0]],
+      [tg.argmin(x, { axis: 0 }), [3], [0, 1, 0]],
+      [tg.argmax(x), [], [3]],
+      [x.argmin(), [], [0]],
+      [tg.argmax(x, { axis: -1, keepDims: true }), [2, 1], [1, 0]],
+      [tg.argmax(x, { keepDims: true }), [1, 1], [3]],
+    ];
+    for (const [i, shape, values] of cases) {
+      assert.equal(i.shape, shape, backend);
+      assert.is(i.dtype, 'int32');
+      assert.is(i.requiresGrad, false);
+      assert.equal(Array.from(i.dataSync()), values, backend);
+    }
+    tg.dispose([x, ...cases.map((c) => c[0])]);
+  }
+});
+arg.run();

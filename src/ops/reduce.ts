@@ -2,9 +2,9 @@
 // reduced axes: `expand` reshapes it to the kept-dims shape so that it broadcasts against x.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, type Op } from '../op.js';
-import { TapegradError, normalizeAxes } from '../errors.js';
+import { TapegradError, normalizeAxes, normalizeAxis, fmtShape } from '../errors.js';
 import { noGrad } from '../tape.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
 import { reshape, broadcastTo } from './shape.js';
 
@@ -164,6 +164,32 @@ export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | 'fro' } =
   if (!(ord >= 1)) throw new TapegradError('norm', `ord must be ≥ 1 (or Infinity), got ${ord}`);
   return normOp([t], { axes: normalizeAxes('norm', opts.axis, t.rank), keepDims: opts.keepDims ?? false, ord });
 }
+
+// ---- argmax and argmin: integer results, so outside the tape (as the comparisons are)
+
+export interface ArgOptions {
+  /** The axis to search along; without one, the index into the flattened tensor (as PyTorch and JAX). */
+  axis?: number;
+  keepDims?: boolean;
+}
+function argExtremum(name: 'argmax' | 'argmin', f: typeof tf.argMax) {
+  return (x: Tensor, opts: ArgOptions = {}): Tensor => {
+    const t = asTensor(name, x);
+    if (t.size === 0) throw new TapegradError(name, `needs a non-empty tensor, got shape ${fmtShape(t.shape)}`);
+    if (opts.axis === undefined) {
+      return new Tensor(tf.tidy(() => {
+        const i = f(tf.reshape(t.value, [-1]), 0);
+        return opts.keepDims ? tf.reshape(i, t.shape.map(() => 1)) : i;
+      }));
+    }
+    const axis = normalizeAxis(name, opts.axis, t.rank);
+    return new Tensor(tf.tidy(() => (opts.keepDims ? tf.expandDims(f(t.value, axis), axis) : f(t.value, axis))));
+  };
+}
+/** The index (int32) of the largest entry along `axis`, the first of ties; not differentiable. */
+export const argmax = argExtremum('argmax', tf.argMax);
+/** The index (int32) of the smallest entry along `axis`, the first of ties; not differentiable. */
+export const argmin = argExtremum('argmin', tf.argMin);
 
 export const reduceRules = {
   sum: sumOp.rule, mean: meanOp.rule, prod: prodOp.rule, max: maxOp.rule, min: minOp.rule,

@@ -273,6 +273,11 @@ export const CATALOGUE: Record<string, Entry> = {
   ...Object.fromEntries((['sum', 'mean', 'prod', 'max', 'min', 'logSumExp'] as const).map((k) => [k, { probes: reduceProbes(tg[k] as never) }])),
   variance: { probes: [...reduceProbes(tg.variance as never), ['correction too large', () => tg.variance(v2(), { correction: 2 }), /needs more than 2 entries per reduced slice, got 2/]] },
   norm: { probes: [...reduceProbes(tg.norm as never), ['ord below 1', () => tg.norm(v2(), { ord: 0.5 }), /ord must be ≥ 1/]] },
+  ...Object.fromEntries((['argmax', 'argmin'] as const).map((k) => [k, { probes: [
+    ...unaryProbes(tg[k] as never),
+    ['an axis out of range', () => tg[k](m22(), { axis: 2 }), /axis 2 is out of range for a tensor of rank 2/],
+    ['an empty tensor', () => tg[k](tg.zeros([0, 3])), /needs a non-empty tensor, got shape \[0,3\]/],
+  ] as Probe[] }])),
 
   // ---- shape ops
   reshape: { probes: [...unaryProbes(((x: never) => tg.reshape(x, [2])) as never), ['a size that does not fit', () => tg.reshape(m22(), [3]), /cannot reshape \[2,2\] \(4 values\) to \[3\]/], ['two -1s', () => tg.reshape(m22(), [-1, -1]), /invalid shape \[-1,-1\]/]] },

@@ -163,6 +163,19 @@ await time('tapegrad: tg.add on a 1000-vector, chained (no grad)', N, async () =
   await y.data();
   y.dispose();
 });
+// The host's own speed, for scale: the same chain on TF.js's cpu backend (no GPU at all).
+await tg.setBackend('cpu');
+const vc = tf.randomNormal([1000]);
+await time('host: tf.add on a 1000-vector, chained, cpu backend', N, async () => {
+  const y = tf.tidy(() => {
+    let y = vc;
+    for (let i = 0; i < N; i++) y = tf.add(y, y);
+    return y;
+  });
+  await y.data();
+  y.dispose();
+});
+await tg.setBackend('webgpu');
 const be = tf.backend() as unknown as { bufferManager: { numBytesAllocated: number; getNumFreeBuffers(): number; getNumUsedBuffers(): number } };
 const report = {
   what: 'per-call CPU time of WebGPU calls through Dawn in Node, and of TF.js ops on its webgpu backend (test/gpu/dispatch-probe.ts), µs, median of 5 rounds',

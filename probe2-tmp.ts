@@ -1,0 +1,23 @@
+import { create, globals } from 'webgpu';
+Object.assign(globalThis, globals);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+await import('@tensorflow/tfjs-backend-webgpu');
+const tf = await import('@tensorflow/tfjs-core');
+const tg = await import('./src/index.js');
+await tg.setBackend('webgpu');
+if (process.argv[2] === 'off') tf.env().set('WEBGPU_CPU_FORWARD', false);
+const be: any = tf.backend();
+const progs: string[] = [];
+const orig = be.runWebGPUProgram.bind(be);
+be.runWebGPUProgram = (p: any, ...a: any[]) => { progs.push(p.constructor.name + ':' + (p.shaderKey ?? '').slice(0, 30)); return orig(p, ...a); };
+const B = 256, D = 256;
+const net = new tg.nn.MLP([D, D, 10], { activation: 'relu', seed: 1 });
+const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+const X = tg.randn([B, D], { seed: 2 });
+const y = tg.tensor(Array.from({ length: B }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
+const step = () => tg.tidy(() => { const loss = tg.crossEntropy(net.forward(X), y); opt.zeroGrad(); loss.backward(); opt.step(); return loss; });
+for (let i = 0; i < 3; i++) { const l = step(); await l.data(); l.dispose(); }
+progs.length = 0;
+const l = step(); await l.data(); l.dispose();
+console.log(progs.length); console.log(progs.join('\n'));
+process.exit(0);
