@@ -3,8 +3,10 @@
 // (navigator.gpu from Dawn, asynchronous reads, tapegrad's WGSL kernels registered with TF.js)
 // without a GPU. It runs the GPU check's correctness parts (test/gpu/gpu-check.ts --quick
 // --parts fused,gradcheck): the fused kernels against the composed ops, and the op-registry
-// gradcheck suite twice (TF.js's CPU forwarding off and on). A child process, since the Vulkan
-// loader is found through LD_LIBRARY_PATH, read only when a process starts.
+// gradcheck suite twice (TF.js's CPU forwarding off and on); then test/gpu/webgpu-node.suite.ts
+// (what a Node user meets there: no synchronous reads, indices computed on the GPU, a training
+// loop). Child processes, since the Vulkan loader is found through LD_LIBRARY_PATH, read only
+// when a process starts; the suite's own lines are printed, so scripts/test.mjs counts its tests.
 //
 // Without chromium's SwiftShader (or the `webgpu` package) the suite is skipped, saying so; with
 // TAPEGRAD_REQUIRE_BROWSER=1 (CI installs chromium) a missing driver fails the run instead.
@@ -27,12 +29,19 @@ if (missing) {
   if (process.env.TAPEGRAD_REQUIRE_BROWSER === '1') webgpu('SwiftShader and Dawn are present (TAPEGRAD_REQUIRE_BROWSER=1)', () => assert.unreachable(missing));
 } else {
   const out = mkdtempSync(join(tmpdir(), 'tapegrad-webgpu-'));
-  const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/gpu/gpu-check.ts', '--quick', '--parts', 'fused,gradcheck', '--gradcheck-seconds', '600'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, OUT: out, LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'), VK_DRIVER_FILES: ICD },
-    encoding: 'utf8',
-    timeout: 900_000,
+  const inDawn = (script: string, ...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { ...process.env, OUT: out, LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'), VK_DRIVER_FILES: ICD },
+      encoding: 'utf8',
+      timeout: 900_000,
+    });
+  const nodeSuite = inDawn('test/gpu/webgpu-node.suite.ts');
+  process.stdout.write(nodeSuite.stdout ?? '');
+  webgpu('test/gpu/webgpu-node.suite.ts ran to its end', () => {
+    assert.is(nodeSuite.status, 0, `exit ${nodeSuite.status}:\n${(nodeSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`);
   });
+  const child = inDawn('test/gpu/gpu-check.ts', '--quick', '--parts', 'fused,gradcheck', '--gradcheck-seconds', '600');
   const file = join(out, 'gpu-check.json');
   const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
   rmSync(out, { recursive: true, force: true });

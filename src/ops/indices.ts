@@ -1,18 +1,28 @@
 // Integer index tensors (class labels, gather indices) are read back to check their range before
 // use. TF.js tensors are immutable, so the values are kept per tensor and read once: using the
 // same indices again (every step of a training loop, every evaluation of a gradcheck) reads
-// nothing — on webgpu a second read would be a synchronous GPU read, which Node lacks and headless
-// Chromium's software WebGPU fails at.
-import type * as tf from '@tensorflow/tfjs-core';
+// nothing. On webgpu, indices whose values already live on the GPU (computed there, or used
+// there before) are not read: that would be a synchronous GPU read, which Node (Dawn) lacks and
+// headless Chromium's software WebGPU fails at. Their range goes unchecked, as JAX never checks
+// a gather's indices; an index out of range then gives a zero row (gather, one-hot).
+import * as tf from '@tensorflow/tfjs-core';
 
 const read = new WeakMap<tf.Tensor, Int32Array>();
 
-/** The values of an int32 tensor, read once per tensor. */
-export function indexValues(t: tf.Tensor): Int32Array {
+/** The values of an int32 tensor, read once per tensor; null where only a GPU read could give them. */
+export function indexValues(t: tf.Tensor): Int32Array | null {
   let values = read.get(t);
   if (!values) {
-    values = Int32Array.from(t.dataSync());
+    const raw = tf.getBackend() === 'webgpu' ? cpuSideValues(t) : t.dataSync();
+    if (!raw) return null;
+    values = Int32Array.from(raw);
     read.set(t, values);
   }
   return values;
+}
+
+/** webgpu keeps a tensor's values on the CPU until its first use on the GPU. */
+function cpuSideValues(t: tf.Tensor): ArrayLike<number> | null {
+  const backend = tf.engine().backend as unknown as { tensorMap?: { get(id: object): { values?: ArrayLike<number> | null } | undefined } };
+  return backend.tensorMap?.get(t.dataId)?.values ?? null;
 }

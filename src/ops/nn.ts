@@ -94,8 +94,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     }
     if (y.dtype !== 'int32') throw new TapegradError('crossEntropy', `class-index labels must be int32, got ${y.dtype}`);
     const values = indexValues(y.value);
-    const bad = values.findIndex((v) => v < 0 || v >= C);
-    if (bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
+    const bad = values ? values.findIndex((v) => v < 0 || v >= C) : -1;
+    if (values && bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
     target = new Tensor(tf.tidy(() => tf.reshape(tf.cast(tf.oneHot(tf.reshape(y.value, [-1]) as tf.Tensor1D, C), 'float32'), z.shape)));
     hidden.push(target);
   }

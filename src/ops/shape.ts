@@ -261,8 +261,8 @@ export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor 
     if (idx.dtype !== 'int32') throw new TapegradError('gather', `indices must be int32, got ${idx.dtype}`);
     const values = indexValues(idx.value);
     const n = t.shape[ax];
-    const bad = values.findIndex((v) => v < 0 || v >= n);
-    if (bad >= 0) throw new TapegradError('gather', `index ${values[bad]} at position ${bad} is out of range [0, ${n}) for axis ${ax} of ${fmtShape(t.shape)}`);
+    const bad = values ? values.findIndex((v) => v < 0 || v >= n) : -1;
+    if (values && bad >= 0) throw new TapegradError('gather', `index ${values[bad]} at position ${bad} is out of range [0, ${n}) for axis ${ax} of ${fmtShape(t.shape)}`);
   } catch (e) {
     made.forEach((m) => m.dispose());
     throw e;
