@@ -1,12 +1,15 @@
-// TapegradAdamUpdate: one Adam / AdamW step for one parameter, as three GPU passes (new moment m,
-// new moment v, new parameter) instead of the ~12 elementwise ops of the composed update.
+// TapegradAdamUpdate: one Adam / AdamW step for one parameter in two GPU passes instead of the
+// ~12 elementwise ops of the composed update: the new moments, packed as one tensor (m in row 0,
+// v in row 1, so that one pass writes both), then the new parameter.
 //
-// Inputs param, grad, m, v (same shape, float32); attrs lr, beta1, beta2, eps, weightDecay,
-// decoupled (AdamW), step (t ≥ 1, for the bias corrections). Outputs [param', m', v']:
+// Inputs param, grad (same shape), moments ([2, ...shape]: m, v); attrs lr, beta1, beta2, eps,
+// weightDecay, decoupled (AdamW), step (t ≥ 1, for the bias corrections). Outputs [param', moments']:
 //   g  = grad + λ·param                     (Adam's L2 weight decay; AdamW: g = grad)
 //   m' = β₁ m + (1 − β₁) g,   v' = β₂ v + (1 − β₂) g²
 //   param' = param·(1 − lr·λ [AdamW]) − lr · (m' / (1 − β₁ᵗ)) / (√(v' / (1 − β₂ᵗ)) + ε)
-// Each pass recomputes g (and m', v') from the inputs, so the three are independent.
+// The parameter's pass recomputes m' and v' from the inputs, so the two passes are independent.
+// On webgl the caller passes flat views (param, grad [N]; moments [2, N]): GLSL reads by
+// coordinates, and a rank-1 and a rank-2 sampler serve every parameter shape.
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
 
@@ -26,34 +29,39 @@ export interface AdamUpdateAttrs {
 
 const UNIFORMS = ['lr', 'beta1', 'beta2', 'eps', 'wd', 'bc1', 'bc2', 'decoupled'];
 const uniformValues = (a: AdamUpdateAttrs) => [a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, 1 - a.beta1 ** a.step, 1 - a.beta2 ** a.step, a.decoupled ? 1 : 0];
-const OUTPUTS = ['param', 'm', 'v'] as const;
 
-/** The expression of each output, given p, g, m, v and the uniforms (same text in GLSL and WGSL). */
-function formula(which: (typeof OUTPUTS)[number], u: (name: string) => string, cast: (x: string) => string): string {
-  const gEff = `(g + (1.0 - ${u('decoupled')}) * ${u('wd')} * p)`;
-  const m1 = `(${u('beta1')} * m + (1.0 - ${u('beta1')}) * ${gEff})`;
-  const v1 = `(${u('beta2')} * v + (1.0 - ${u('beta2')}) * ${gEff} * ${gEff})`;
-  if (which === 'm') return m1;
-  if (which === 'v') return v1;
-  return `p * (1.0 - ${u('decoupled')} * ${u('lr')} * ${u('wd')}) - ${u('lr')} * (${m1} / ${u('bc1')}) / (sqrt(${cast(v1)} / ${u('bc2')}) + ${u('eps')})`;
-}
+// The update's expressions in p, g and the old moments, given how each language names a uniform
+// (the same text is GLSL and WGSL).
+const gEff = (u: (n: string) => string) => `(g + (1.0 - ${u('decoupled')}) * ${u('wd')} * p)`;
+const newM = (u: (n: string) => string, m: string) => `(${u('beta1')} * ${m} + (1.0 - ${u('beta1')}) * ${gEff(u)})`;
+const newV = (u: (n: string) => string, v: string) => `(${u('beta2')} * ${v} + (1.0 - ${u('beta2')}) * ${gEff(u)} * ${gEff(u)})`;
+const newParam = (u: (n: string) => string, m: string, v: string) =>
+  `p * (1.0 - ${u('decoupled')} * ${u('lr')} * ${u('wd')}) - ${u('lr')} * (${newM(u, m)} / ${u('bc1')}) / (sqrt(${newV(u, v)} / ${u('bc2')}) + ${u('eps')})`;
 
-type Inputs = { param: TensorInfo; grad: TensorInfo; m: TensorInfo; v: TensorInfo };
+type Inputs = { param: TensorInfo; grad: TensorInfo; moments: TensorInfo };
+const NAMES = ['param', 'grad', 'moments'];
 
 export const adamUpdateWebGL: KernelConfig = {
   kernelName: ADAM_UPDATE,
   backendName: 'webgl',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { param, grad, m, v } = inputs as unknown as Inputs;
-    const a = attrs as unknown as AdamUpdateAttrs;
-    return OUTPUTS.map((which) => {
-      const body = `
-        float p = getParamAtOutCoords(); float g = getGradAtOutCoords();
-        float m = getMAtOutCoords(); float v = getVAtOutCoords();
-        setOutput(${formula(which, (n) => n, (x) => x)});`;
-      const program = glslProgram(param.shape, ['param', 'grad', 'm', 'v'], UNIFORMS, body);
-      return (backend as unknown as WebGLBackendLike).runWebGLProgram(program, [param, grad, m, v], 'float32', glslUniforms(uniformValues(a)));
-    });
+    const { param, grad, moments } = inputs as unknown as Inputs;
+    const u = (n: string) => n;
+    const gl = backend as unknown as WebGLBackendLike;
+    const uniforms = glslUniforms(uniformValues(attrs as unknown as AdamUpdateAttrs));
+    const momentsBody = `
+      ivec2 c = getOutputCoords();
+      float p = getParam(c.y); float g = getGrad(c.y); float x = getMoments(c.x, c.y);
+      setOutput(c.x == 0 ? ${newM(u, 'x')} : ${newV(u, 'x')});`;
+    const paramBody = `
+      int i = getOutputCoords();
+      float p = getParam(i); float g = getGrad(i); float m = getMoments(0, i); float v = getMoments(1, i);
+      setOutput(${newParam(u, 'm', 'v')});`;
+    const ins = [param, grad, moments];
+    return [
+      gl.runWebGLProgram(glslProgram(param.shape, NAMES, UNIFORMS, paramBody), ins, 'float32', uniforms),
+      gl.runWebGLProgram(glslProgram(moments.shape, NAMES, UNIFORMS, momentsBody), ins, 'float32', uniforms),
+    ];
   },
 };
 
@@ -61,15 +69,24 @@ export const adamUpdateWebGPU: KernelConfig = {
   kernelName: ADAM_UPDATE,
   backendName: 'webgpu',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { param, grad, m, v } = inputs as unknown as Inputs;
-    const a = attrs as unknown as AdamUpdateAttrs;
-    return OUTPUTS.map((which) => {
-      const body = `
-          let p = f32(param[index]); let g = f32(grad[index]); let m = f32(mom[index]); let v = f32(vel[index]);
-          setOutputAtIndex(index, ${formula(which, (n) => `uniforms.${n}`, (x) => x)});`;
-      const program = wgslProgram(`tapegrad_adam_${which}`, param.shape, ['param', 'grad', 'mom', 'vel'], UNIFORMS, body);
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [param, grad, m, v], 'float32', wgslUniforms(uniformValues(a)));
-    });
+    const { param, grad, moments } = inputs as unknown as Inputs;
+    const u = (n: string) => `uniforms.${n}`;
+    const gpu = backend as unknown as WebGPUBackendLike;
+    const uniforms = wgslUniforms(uniformValues(attrs as unknown as AdamUpdateAttrs));
+    // Flat indices: entry i of the parameter has m at moments[i] and v at moments[n + i].
+    const momentsBody = `
+      let n = uniforms.size / 2; let i = index % n;
+      let p = f32(param[i]); let g = f32(grad[i]); let x = f32(moments[index]);
+      if (index < n) { setOutputAtIndex(index, ${newM(u, 'x')}); } else { setOutputAtIndex(index, ${newV(u, 'x')}); }`;
+    const paramBody = `
+      let n = uniforms.size;
+      let p = f32(param[index]); let g = f32(grad[index]); let m = f32(moments[index]); let v = f32(moments[n + index]);
+      setOutputAtIndex(index, ${newParam(u, 'm', 'v')});`;
+    const ins = [param, grad, moments];
+    return [
+      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_param', param.shape, NAMES, UNIFORMS, paramBody), ins, 'float32', uniforms),
+      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_moments', moments.shape, NAMES, UNIFORMS, momentsBody), ins, 'float32', uniforms),
+    ];
   },
 };
 

@@ -58,14 +58,44 @@ function checkSame(fn: string, tensors: Record<string, tf.Tensor>): void {
 // ---- Adam / AdamW
 
 /**
- * One Adam (or AdamW, `decoupled`) step of one parameter: returns [param', m', v'] as new
- * tensors (the inputs are left alone). PyTorch's formulas; `step` is t ≥ 1 after this update.
+ * One Adam (or AdamW, `decoupled`) step of one parameter whose moments are packed as one tensor,
+ * moments = [m, v] of shape [2, ...param.shape]: returns [param', moments'] as new tensors (the
+ * inputs are left alone). What optim.Adam runs: two GPU passes where fused. PyTorch's formulas;
+ * `step` is t ≥ 1 after this update.
  */
+export function adamUpdatePacked(param: tf.Tensor, grad: tf.Tensor, moments: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor] {
+  checkSame('adamUpdate', { param, grad });
+  if (moments.dtype !== 'float32' || moments.shape[0] !== 2 || !tf.util.arraysEqual(moments.shape.slice(1), param.shape)) {
+    throw new TapegradError('adamUpdate', `moments must be float32 of shape [2, ...${fmtShape(param.shape)}], got ${moments.dtype} ${fmtShape(moments.shape)}`);
+  }
+  if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
+  if (!hasFused('adamUpdate')) {
+    return tf.tidy(() => {
+      const [m, v] = tf.unstack(moments);
+      const [p1, m1, v1] = adamUpdateComposed(param, grad, m, v, attrs);
+      return [p1, tf.stack([m1, v1])] as [tf.Tensor, tf.Tensor];
+    });
+  }
+  if (tf.getBackend() !== 'webgl') return run('adamUpdate', { param, grad, moments }, adamAttrs(attrs)) as [tf.Tensor, tf.Tensor];
+  // webgl: flat views, so that one rank-1 and one rank-2 shader serve every shape (adam-update.ts)
+  return tf.tidy(() => {
+    const n = param.size;
+    const flat = { param: tf.reshape(param, [n]), grad: tf.reshape(grad, [n]), moments: tf.reshape(moments, [2, n]) };
+    const [p1, mv1] = run('adamUpdate', flat, adamAttrs(attrs)) as [tf.Tensor, tf.Tensor];
+    return [tf.reshape(p1, param.shape), tf.reshape(mv1, moments.shape)] as [tf.Tensor, tf.Tensor];
+  });
+}
+
+/** adamUpdatePacked with the moments apart: returns [param', m', v']. */
 export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
   checkSame('adamUpdate', { param, grad, m, v });
   if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
   if (!hasFused('adamUpdate')) return adamUpdateComposed(param, grad, m, v, attrs);
-  return run('adamUpdate', { param, grad, m, v }, adamAttrs(attrs)) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  return tf.tidy(() => {
+    const [p1, mv1] = adamUpdatePacked(param, grad, tf.stack([m, v]), attrs);
+    const [m1, v1] = tf.unstack(mv1);
+    return [p1, m1, v1] as [tf.Tensor, tf.Tensor, tf.Tensor];
+  });
 }
 
 /** adamUpdate in TF.js ops: what cpu and wasm run, and what the fused kernel is tested against. */

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer, nonNegative, type OptimizerOptions, type Update } from './optimizer.js';
-import { hasFused, adamUpdate } from '../../kernels/fused.js';
+import { hasFused, adamUpdatePacked } from '../../kernels/fused.js';
 
 export interface AdamOptions extends OptimizerOptions {
   betas?: [number, number];
@@ -32,19 +32,23 @@ export class Adam extends Optimizer {
   protected update(p0: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number): Update {
     const [b1, b2] = this.betas;
     if (hasFused('adamUpdate')) {
-      // webgl/webgpu: one fused kernel (kernels/adam-update.ts), the same formulas
-      const [param, m, v] = adamUpdate(p0, grad, state.m ?? tf.zerosLike(p0), state.v ?? tf.zerosLike(p0), {
+      // webgl/webgpu: the fused kernel (kernels/adam-update.ts), the same formulas; its moments
+      // are one packed [m, v] tensor, so that one GPU pass updates both
+      const moments = state.moments ?? (state.m ? tf.stack([state.m, state.v]) : tf.zeros([2, ...p0.shape]));
+      const [param, next] = adamUpdatePacked(p0, grad, moments, {
         lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled, step: t,
       });
-      return { param, state: { m, v } };
+      return { param, state: { moments: next } };
     }
-    // cpu/wasm: elementwise ops, with the bias corrections folded into scalars
+    // cpu/wasm: elementwise ops, with the bias corrections folded into scalars; the moments so
+    // far may be packed (by a fused backend, if the parameters moved from one)
+    const [m0, v0] = state.moments ? tf.unstack(state.moments) : [state.m, state.v];
     let p = p0;
     let g = grad;
     if (this.weightDecay && this.decoupled) p = tf.mul(p, 1 - lr * this.weightDecay);
     else if (this.weightDecay) g = tf.add(g, tf.mul(p, this.weightDecay));
-    const m = state.m ? tf.add(tf.mul(state.m, b1), tf.mul(g, 1 - b1)) : tf.mul(g, 1 - b1);
-    const v = state.v ? tf.add(tf.mul(state.v, b2), tf.mul(tf.square(g), 1 - b2)) : tf.mul(tf.square(g), 1 - b2);
+    const m = m0 ? tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1)) : tf.mul(g, 1 - b1);
+    const v = v0 ? tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2)) : tf.mul(tf.square(g), 1 - b2);
     const stepSize = lr / (1 - b1 ** t);
     const denom = tf.add(tf.mul(tf.sqrt(v), 1 / Math.sqrt(1 - b2 ** t)), this.eps);
     return { param: tf.sub(p, tf.mul(tf.div(m, denom), stepSize)), state: { m, v } };

@@ -60,10 +60,9 @@ export abstract class Optimizer {
       });
       p.value.dispose();
       p.value = tf.keep(out.param);
-      for (const [k, v] of Object.entries(out.state)) {
-        tf.keep(v);
-        if (prev[k] && prev[k] !== v) prev[k].dispose();
-      }
+      for (const v of Object.values(out.state)) tf.keep(v);
+      // the previous state is freed, also entries the rule no longer returns (a backend switch)
+      for (const [k, v] of Object.entries(prev)) if (out.state[k] !== v) v.dispose();
       this.state.set(p, out.state);
     }
   }
