@@ -20,7 +20,7 @@ export {
   greater, greaterEqual, less, lessEqual, equal, notEqual, logicalAnd, logicalOr, logicalNot, cast, isFinite,
   sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin, type ReduceOptions, type ArgOptions,
   reshape, expandDims, squeeze, transpose, broadcastTo, tile, slice, pad, concat, stack, split, gather, scatterAdd,
-  matmul, matrixTranspose, dot, outer, trace, quadForm, bilinear,
+  matmul, linear, matrixTranspose, dot, outer, trace, quadForm, bilinear,
   softmax, logSoftmax, crossEntropy, mseLoss, l1Loss, type Reduction, type CrossEntropyOptions,
   conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions,
   registry, type OpName,

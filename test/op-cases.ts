@@ -265,6 +265,16 @@ export const coreCases = {
   ],
 
   // matrix
+  linear: [
+    { make: (s) => [T([3, 4], s), T([4, 2], s + 1), T([2], s + 2)], makeLarge: (s) => [T([16, 12], s), T([12, 8], s + 1), T([8], s + 2)], f: (x, w, b) => tg.linear(x, w, b), gradgrad: true },
+    { make: (s) => [T([3, 4], s), T([4, 2], s + 1)], f: (x, w) => tg.linear(x, w), gradgrad: true },
+    // relu: small x·W and a bias at least 1.5 from 0 keep every pre-activation ≥ 0.75 from the kink
+    {
+      make: (s) => [T([3, 2], s, { lo: -0.5, hi: 0.5 }), T([2, 3], s + 1, { lo: -0.5, hi: 0.5 }), T([3], s + 2, { lo: -2.5, hi: 2.5, avoid: [0], margin: 1.5 })],
+      f: (x, w, b) => tg.linear(x, w, b, { activation: 'relu' }),
+      gradgrad: true,
+    },
+  ],
   matmul: [
     { make: (s) => [T([2, 3], s), T([3, 2], s + 1)], makeLarge: (s) => [T([8, 16], s), T([16, 12], s + 1)], f: (a, b) => tg.matmul(a, b), gradgrad: true },
     { make: (s) => [T([3, 2], s), T([3, 2], s + 1)], f: (a, b) => tg.matmul(a, b, { transposeA: true }), gradgrad: true },

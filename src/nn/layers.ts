@@ -8,7 +8,7 @@ import { asTensor, owning } from '../op.js';
 import { add, sub, mul, relu, tanh, sigmoid, gelu, leakyRelu, rsqrt, square } from '../ops/elementwise.js';
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
-import { matmul } from '../ops/matrix.js';
+import { linear } from '../ops/matrix.js';
 import { softmax } from '../ops/nn.js';
 import { Module } from './module.js';
 import { defaultUniform, initializers, type InitName } from './init.js';
@@ -39,12 +39,18 @@ export class Linear extends Module {
     return `Linear(${this.inFeatures}→${this.outFeatures})`;
   }
   override forward(x: Tensor): Tensor {
+    return this.apply(x, 'none');
+  }
+  /** act(x·W + b) as one op and one kernel (tg.linear); MLP fuses its relu in here. */
+  apply(x: Tensor, activation: 'none' | 'relu'): Tensor {
     const t = asTensor('Linear', x, 'the input');
     if (t.rank < 1 || t.shape[t.rank - 1] !== this.inFeatures) {
       throw new TapegradError('Linear', `expected input of shape [..., ${this.inFeatures}], got ${fmtShape(t.shape)} (layer ${this.describe()})`);
     }
-    const xw = t.rank === 2 ? matmul(t, this.weight) : reshape(matmul(reshape(t, [-1, this.inFeatures]), this.weight), [...t.shape.slice(0, -1), this.outFeatures]);
-    return this.bias ? owning(add(xw, this.bias), [xw]) : xw;
+    if (t.rank === 2) return linear(t, this.weight, this.bias, { activation });
+    const rows = reshape(t, [-1, this.inFeatures]);
+    const y = linear(rows, this.weight, this.bias, { activation });
+    return owning(reshape(y, [...t.shape.slice(0, -1), this.outFeatures]), [rows, y]);
   }
 }
 
@@ -78,6 +84,7 @@ export interface MLPOptions {
 
 /** A multilayer perceptron: Linear layers of the given sizes with an activation between them (none after the last). */
 export class MLP extends Sequential {
+  readonly activation: ActivationName;
   constructor(readonly sizes: number[], opts: MLPOptions = {}) {
     if (!Array.isArray(sizes) || sizes.length < 2) throw new TapegradError('MLP', `sizes must list at least an input and an output width, got ${JSON.stringify(sizes)}`);
     const act = opts.activation ?? 'relu';
@@ -88,9 +95,22 @@ export class MLP extends Sequential {
       layers.push(new Linear(sizes[i], sizes[i + 1], { bias: opts.bias, init: opts.init, seed: seedPlus(opts.seed, 2 * i) }));
     }
     super(...layers);
+    this.activation = act;
   }
   override describe(): string {
     return `MLP([${this.sizes.join(', ')}])`;
+  }
+  override forward(x: Tensor): Tensor {
+    if (this.activation !== 'relu') return super.forward(x);
+    // relu fused into each hidden layer's kernel: one GPU dispatch per layer instead of three
+    const linears = this.layers.filter((m): m is Linear => m instanceof Linear);
+    const made: Tensor[] = [];
+    let h = asTensor('MLP', x, 'the input');
+    linears.forEach((layer, i) => {
+      h = layer.apply(h, i < linears.length - 1 ? 'relu' : 'none');
+      made.push(h);
+    });
+    return owning(h, made.filter((t) => t !== h));
   }
 }
 

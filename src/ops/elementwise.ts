@@ -48,8 +48,12 @@ export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, 
 /** An adjoint may use a fused GPU kernel (kernels/fused.ts) when the backward is not recorded. */
 const fusedAdjoint = (name: FusedName) => !isGradEnabled() && hasFused(name);
 
+/** g·[at > 0]: relu's adjoint, at its input or its output (the same mask). One fused GPU pass where there is one. */
+export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
+  return fusedAdjoint('reluGrad') ? new Tensor(reluGrad(g.value, at.value)) : mul(g, constantMask(() => tf.step(at.value)));
+}
 // d relu(x) = [x > 0] dx
-export const relu = unary('relu', tf.relu, (g, x) => (fusedAdjoint('reluGrad') ? new Tensor(reluGrad(g.value, x.value)) : mul(g, constantMask(() => tf.step(x.value)))));
+export const relu = unary('relu', tf.relu, reluAdjoint);
 // d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there
 export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))));
 // d ln(1+eˣ) = σ(x) dx

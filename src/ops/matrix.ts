@@ -7,7 +7,7 @@ import { broadcastShapes, unbroadcast } from '../broadcast.js';
 import { getBackend } from '../backend.js';
 import { Tensor } from '../tensor.js';
 import { eye } from '../creation.js';
-import { mul } from './elementwise.js';
+import { mul, reluAdjoint } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape, transpose } from './shape.js';
 
@@ -78,6 +78,43 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
   const ct = matmulOp([explicit(b, !transposeB), explicit(a, !transposeA)], { transposeA: false, transposeB: false });
   made.push(ct);
   return owning(matrixTranspose(ct), made);
+}
+
+// ---- linear: y = act(x·W + b), nn.Linear's (and nn.MLP's) layer as one op
+
+export interface LinearAttrs {
+  activation: 'none' | 'relu';
+}
+const linearOp = defineOp<LinearAttrs>({
+  name: 'linear',
+  // One kernel forward (TF.js's fused matMul: the product, the bias and relu in one pass), where a
+  // matmul, a broadcast add and a relu would be three GPU dispatches.
+  forward: ([x, w, b], { activation }) => tf.fused.matMul({ a: x, b: w, bias: b, activation: activation === 'relu' ? 'relu' : 'linear' }),
+  // z = xW + b, y = act(z): z̄ = ȳ·act′ (relu: [y > 0]); x̄ = z̄ Wᵀ, W̄ = xᵀ z̄, b̄ = Σ_rows z̄
+  vjp: (g, [x, w, b], y, { activation }) => {
+    let dz: Tensor | undefined;
+    const dZ = () => (dz ??= activation === 'relu' ? reluAdjoint(g, y) : g);
+    return [() => mm(dZ(), w, false, true), () => mm(x, dZ(), true, false), ...(b ? [() => sum(dZ(), { axis: 0 })] : [])];
+  },
+});
+/**
+ * act(x·W + b) for x [n, in], W [in, out] and an optional bias b [out]: a dense layer in one
+ * kernel (activation 'none', the default, or 'relu').
+ */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: { activation?: 'none' | 'relu' } = {}): Tensor {
+  const X = asTensor('linear', x, 'the input');
+  const W = asTensor('linear', w, 'the weight');
+  const B = b == null ? null : asTensor('linear', b, 'the bias');
+  const activation = opts.activation ?? 'none';
+  if (activation !== 'none' && activation !== 'relu') throw new TapegradError('linear', `activation must be 'none' or 'relu', got '${String(activation)}'`);
+  for (const [name, t] of [['input', X], ['weight', W], ['bias', B]] as const) {
+    if (t && t.dtype !== 'float32') throw new TapegradError('linear', `the ${name} must be float32, got ${t.dtype}`);
+  }
+  if (X.rank !== 2 || W.rank !== 2 || X.shape[1] !== W.shape[0]) {
+    throw new TapegradError('linear', `needs an input [n, in] and a weight [in, out] that fit, got ${fmtShape(X.shape)} and ${fmtShape(W.shape)}`);
+  }
+  if (B && (B.rank !== 1 || B.shape[0] !== W.shape[1])) throw new TapegradError('linear', `the bias must have shape [${W.shape[1]}], got ${fmtShape(B.shape)}`);
+  return linearOp(B ? [X, W, B] : [X, W], { activation });
 }
 
 /** Matrix product with NumPy's rules: batch axes broadcast; a 1-D operand is a row (left) or column (right) vector. */
@@ -156,4 +193,4 @@ export function trace(x: Tensor): Tensor {
   return traceOp([t]);
 }
 
-export const matrixRules = { matmul: matmulOp.rule, trace: traceOp.rule };
+export const matrixRules = { matmul: matmulOp.rule, linear: linearOp.rule, trace: traceOp.rule };

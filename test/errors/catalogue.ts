@@ -309,6 +309,17 @@ export const CATALOGUE: Record<string, Entry> = {
   },
 
   // ---- matrices and forms
+  linear: {
+    probes: [
+      ['a number for the input', () => tg.linear(2 as never, m22()), NOT_TENSOR],
+      ['a disposed weight', () => tg.linear(m22(), gone() as never), DISPOSED],
+      ['shapes that do not fit', () => tg.linear(m22(), tg.ones([3, 2])), /needs an input \[n, in\] and a weight \[in, out\] that fit, got \[2,2\] and \[3,2\]/],
+      ['a vector input', () => tg.linear(v2(), m22()), /needs an input \[n, in\]/],
+      ['a bias of the wrong length', () => tg.linear(m22(), m22(), tg.ones([3])), /the bias must have shape \[2\], got \[3\]/],
+      ['an int32 weight', () => tg.linear(m22(), tg.tensor([[1, 2], [3, 4]], { dtype: 'int32' })), /the weight must be float32, got int32/],
+      ['an unknown activation', () => tg.linear(m22(), m22(), null, { activation: 'tanh' as never }), /activation must be 'none' or 'relu', got 'tanh'/],
+    ],
+  },
   matmul: { probes: [...binaryProbes(tg.matmul as never).filter(([w]) => w !== 'shapes that do not broadcast'), ['inner dimensions that differ', () => tg.matmul(tg.ones([2, 3]), tg.ones([4, 5])), /inner dimensions differ: \[2,3\] x \[4,5\]/], ['a scalar operand', () => tg.matmul(tg.scalar(1), m22()), /rank ≥ 1/]] },
   matrixTranspose: { probes: [...unaryProbes(tg.matrixTranspose as never), ['a vector', () => tg.matrixTranspose(v2()), /rank ≥ 2|matrix/]] },
   dot: { probes: [...binaryProbes(tg.dot as never).filter(([w]) => w !== 'shapes that do not broadcast'), ['vectors of different lengths', () => tg.dot(v2(), tg.ones([3])), /vector lengths differ: \[2\] · \[3\]/]] },
