@@ -135,8 +135,9 @@ export function leakyReluGradComposed(dy: tf.Tensor, x: tf.Tensor, alpha: number
 // ---- softmax cross-entropy, forward and backward together
 
 /**
- * Row losses of logits z [..., C] against target distributions t [..., C], and their gradient
- * with respect to z: loss = (Σt)·logΣe^z − Σ t z (shape [...]), dlogits = softmax(z)·Σt − t.
+ * Row losses of logits z [..., C] against target distributions t [..., C] (or int32 class indices
+ * t [...], standing for one-hot rows), and their gradient with respect to z:
+ * loss = (Σt)·logΣe^z − Σ t z (shape [...]), dlogits = softmax(z)·Σt − t.
  */
 export function softmaxCrossEntropy(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
   checkSce(z, t);
@@ -160,21 +161,27 @@ export function softmaxCrossEntropyGrad(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
 }
 
 function checkSce(z: tf.Tensor, t: tf.Tensor): void {
-  checkSame('softmaxCrossEntropy', { logits: z, targets: t });
   if (z.rank < 1) throw new TapegradError('softmaxCrossEntropy', `logits must have a class axis, got shape ${fmtShape(z.shape)}`);
+  if (t.dtype === 'int32' && tf.util.arraysEqual(t.shape, z.shape.slice(0, -1))) return checkSame('softmaxCrossEntropy', { logits: z });
+  checkSame('softmaxCrossEntropy', { logits: z, targets: t });
 }
 
-/** Runs the kernel on z, t seen as [N, C], and gives its outputs their shapes back. */
+/** The composed form's targets: one-hot rows for class indices. */
+const dense = (z: tf.Tensor, t: tf.Tensor) => (t.dtype === 'int32' ? tf.cast(tf.reshape(tf.oneHot(tf.reshape(t, [-1]) as tf.Tensor1D, z.shape[z.rank - 1]), z.shape), 'float32') : t);
+
+/** Runs the kernel on z, t seen as [N, C] (class indices as [N]), and gives its outputs their shapes back. */
 function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs): tf.Tensor[] {
   const C = z.shape[z.rank - 1];
   return tf.tidy(() => {
-    const outs = run('softmaxCrossEntropy', { logits: tf.reshape(z, [-1, C]), targets: tf.reshape(t, [-1, C]) }, { outputs }) as tf.Tensor[];
+    const targets = t.dtype === 'int32' ? tf.reshape(t, [-1]) : tf.reshape(t, [-1, C]);
+    const outs = run('softmaxCrossEntropy', { logits: tf.reshape(z, [-1, C]), targets }, { outputs }) as tf.Tensor[];
     const names = outputs === 'both' ? ['loss', 'dlogits'] : [outputs];
     return outs.map((o, i) => tf.reshape(o, names[i] === 'loss' ? z.shape.slice(0, -1) : z.shape));
   });
 }
-export function softmaxCrossEntropyComposed(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
+export function softmaxCrossEntropyComposed(z: tf.Tensor, targets: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
   return tf.tidy(() => {
+    const t = dense(z, targets);
     const last = z.rank - 1;
     const st = tf.sum(t, last, true);
     const lse = tf.logSumExp(z, last, true);

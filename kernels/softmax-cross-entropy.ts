@@ -1,7 +1,8 @@
 // TapegradSoftmaxCrossEntropy: the forward and the backward of softmax cross-entropy together,
 // in two GPU passes (instead of ~10 ops forward and ~7 backward).
 //
-// Inputs logits z [N, C] and targets t [N, C] (float32 distributions; rows need not sum to 1).
+// Inputs logits z [N, C] and targets t: float32 distributions [N, C] (rows need not sum to 1), or
+// int32 class indices [N] (t_r is then the one-hot row of index y_r, never built in memory).
 // Outputs [loss [N], dlogits [N, C]] (attr outputs 'both', the default), or only one of them
 // ('loss' for a forward whose backward may never run, 'dlogits' for that backward):
 //   loss_r    = (Σⱼ t_rj) · logΣⱼ e^{z_rj} − Σⱼ t_rj z_rj      (stable: log-sum-exp shifted by max)
@@ -43,15 +44,18 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
   kernelFunc: ({ inputs, backend, attrs }) => {
     const { logits, targets } = inputs as unknown as Inputs;
     const [N, C] = logits.shape;
+    const sparse = targets.shape.length === 1;
+    // t(j) of the row: a stored entry, or 1 at the row's class index (ints are exact in floats)
+    const t = (j: string) => (sparse ? `(int(round(getTargets(row))) == ${j} ? 1.0 : 0.0)` : `getTargets(row, ${j})`);
     const loop = (body: string) => `for (int j = 0; j < ${C}; j++) { ${body} }`;
-    const stats = rowStats((j) => `getLogits(row, ${j})`, (j) => `getTargets(row, ${j})`, glslDecl, loop);
+    const stats = rowStats((j) => `getLogits(row, ${j})`, t, glslDecl, loop);
     const run = (shape: number[], body: string) =>
       (backend as unknown as WebGLBackendLike).runWebGLProgram(glslProgram(shape, ['logits', 'targets'], [], body), [logits, targets], 'float32');
     const out: TensorInfo[] = [];
     if (wants(attrs, 'loss')) out.push(run([N], `int row = getOutputCoords(); ${stats} setOutput(st * (mx + log(se)) - stz);`));
     if (wants(attrs, 'dlogits')) {
       out.push(run([N, C], `ivec2 rc = getOutputCoords(); int row = rc.x; ${stats}
-        setOutput(exp(getLogits(row, rc.y) - mx) / se * st - getTargets(row, rc.y));`));
+        setOutput(exp(getLogits(row, rc.y) - mx) / se * st - ${t('rc.y')});`));
     }
     return out;
   },
@@ -63,15 +67,19 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
   kernelFunc: ({ inputs, backend, attrs }) => {
     const { logits, targets } = inputs as unknown as Inputs;
     const [N, C] = logits.shape;
+    const sparse = targets.shape.length === 1;
+    // t(j) of the row: a stored entry, or 1 at the row's class index
+    const t = (j: string) => (sparse ? `select(0.0, 1.0, i32(targets[row]) == ${j})` : `f32(targets[row * ${C} + ${j}])`);
     const loop = (body: string) => `for (var j = 0; j < ${C}; j = j + 1) { ${body} }`;
-    const stats = rowStats((j) => `f32(logits[row * ${C} + ${j}])`, (j) => `f32(targets[row * ${C} + ${j}])`, wgslDecl, loop);
-    const run = (key: string, shape: number[], body: string) =>
-      (backend as unknown as WebGPUBackendLike).runWebGPUProgram(wgslProgram(`tapegrad_sce_${key}_${C}`, shape, ['logits', 'targets'], [], body), [logits, targets], 'float32');
+    const stats = rowStats((j) => `f32(logits[row * ${C} + ${j}])`, t, wgslDecl, loop);
+    const key = `${sparse ? 'sparse_' : ''}${C}`;
+    const run = (name: string, shape: number[], body: string) =>
+      (backend as unknown as WebGPUBackendLike).runWebGPUProgram(wgslProgram(`tapegrad_sce_${name}_${key}`, shape, ['logits', 'targets'], [], body), [logits, targets], 'float32');
     const out: TensorInfo[] = [];
     if (wants(attrs, 'loss')) out.push(run('loss', [N], `let row = index; ${stats} setOutputAtIndex(index, st * (mx + log(se)) - stz);`));
     if (wants(attrs, 'dlogits')) {
       out.push(run('grad', [N, C], `let row = index / ${C}; ${stats}
-        setOutputAtIndex(index, exp(f32(logits[index]) - mx) / se * st - f32(targets[index]));`));
+        setOutputAtIndex(index, exp(f32(logits[index]) - mx) / se * st - ${t(`index % ${C}`)});`));
     }
     return out;
   },

@@ -307,6 +307,11 @@ export const coreCases = {
     { make: (s) => [T([2, 3], s), probs([2, 3], s + 1)], makeLarge: (s) => [T(LARGE, s), probs(LARGE, s + 1)], f: (z, t) => tg.crossEntropy(z, t, { reduction: 'none' }), gradgrad: true },
     { make: (s) => [T([2, 2, 3], s), probs([2, 2, 3], s + 1)], f: (z, t) => tg.crossEntropy(z, t), gradgrad: true },
   ],
+  sparseSoftmaxCrossEntropy: [
+    // class indices as labels (int32, not differentiated): crossEntropy without label smoothing
+    { make: (s) => [T([3, 4], s), ints([0, 3, 3])], makeLarge: (s) => [T([16, 5], s), ints([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 4, 4, 0, 0, 1, 2])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'none' }), gradgrad: true },
+    { make: (s) => [T([2, 2, 3], s), ints([0, 1, 2, 2], [2, 2])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'sum' }), gradgrad: true },
+  ],
 } satisfies Partial<CaseTable<OpName>>;
 
 /** Public functions composed from the primitives above, checked the same way. */

@@ -61,6 +61,30 @@ const softmaxCrossEntropyOp = defineOp<void>({
   },
 });
 
+// The same against class indices y (int32, the logits' shape without the class axis), t the
+// one-hot rows of y, never built on webgl and webgpu: ℓ = logΣe^z − z_y.
+const sparseSoftmaxCrossEntropyOp = defineOp<void>({
+  name: 'sparseSoftmaxCrossEntropy',
+  forward: ([z, y]) => (hasFused('softmaxCrossEntropy') ? softmaxCrossEntropyLoss(z, y) : tf.tidy(() => tf.sub(tf.logSumExp(z, z.rank - 1), gatherLast(z, y)))),
+  // z̄ = g (softmax(z) − onehot(y)); the indices have no gradient
+  vjp: (g, [z, y]) => [
+    () => {
+      const ge = reshape(g, [...g.shape, 1]);
+      if (!isGradEnabled() && hasFused('softmaxCrossEntropy')) return mul(ge, new Tensor(softmaxCrossEntropyGrad(z.value, y.value)));
+      const onehot = new Tensor(tf.tidy(() => tf.cast(tf.reshape(tf.oneHot(tf.reshape(y.value, [-1]) as tf.Tensor1D, z.shape[z.rank - 1]), z.shape), 'float32')));
+      return mul(ge, sub(softmax(z), onehot));
+    },
+    null,
+  ],
+});
+/** z[..., y[...]]: each row's entry at its class index. */
+function gatherLast(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  const C = z.shape[z.rank - 1];
+  const rows = tf.reshape(z, [-1, C]);
+  const flat = tf.add(tf.mul(tf.range(0, rows.shape[0], 1, 'int32'), tf.scalar(C, 'int32')), tf.reshape(y, [-1]));
+  return tf.reshape(tf.gather(tf.reshape(rows, [-1]), flat), y.shape);
+}
+
 function reduce(fn: string, losses: Tensor, reduction: Reduction, hidden: Tensor[]): Tensor {
   if (reduction === 'none') return owning(losses, hidden);
   if (reduction !== 'mean' && reduction !== 'sum') throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
@@ -96,6 +120,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     const values = indexValues(y.value);
     const bad = values ? values.findIndex((v) => v < 0 || v >= C) : -1;
     if (values && bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
+    if (eps === 0) return reduce('crossEntropy', sparseSoftmaxCrossEntropyOp([z, y]), opts.reduction ?? 'mean', []);
     target = new Tensor(tf.tidy(() => tf.reshape(tf.cast(tf.oneHot(tf.reshape(y.value, [-1]) as tf.Tensor1D, C), 'float32'), z.shape)));
     hidden.push(target);
   }
@@ -132,5 +157,5 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
   return reduce('l1Loss', abs(d), opts.reduction ?? 'mean', [d]);
 }
 
-export const nnRules = { softmax: softmaxOp.rule, logSoftmax: logSoftmaxOp.rule, softmaxCrossEntropy: softmaxCrossEntropyOp.rule };
+export const nnRules = { softmax: softmaxOp.rule, logSoftmax: logSoftmaxOp.rule, softmaxCrossEntropy: softmaxCrossEntropyOp.rule, sparseSoftmaxCrossEntropy: sparseSoftmaxCrossEntropyOp.rule };
 export { checkSameShape, reduce as reduceLoss };
