@@ -127,6 +127,34 @@ for (const backend of NODE_BACKENDS) {
       }
       tf.dispose([z, t, both.loss, both.dlogits, composed.loss, composed.dlogits, loss, dlogits]);
     });
+
+    test(`[${backend}] softmax cross-entropy ${JSON.stringify(shape)} against int32 class indices: fused = composed = reference`, async () => {
+      await tg.setBackend(backend);
+      const C = shape[shape.length - 1];
+      const rows = shape.reduce((a, b) => a * b, 1) / C;
+      const z = randomTensor(shape, 9, -4, 4);
+      const labels = Array.from({ length: rows }, (_, r) => (r * 5 + 2) % C);
+      const y = tf.tensor(labels, shape.slice(0, -1), 'int32');
+      const both = fused.softmaxCrossEntropy(z, y);
+      const composed = fused.softmaxCrossEntropyComposed(z, y);
+      assert.equal(both.loss.shape, shape.slice(0, -1));
+      assert.equal(both.dlogits.shape, shape);
+      const zv = await read(z);
+      const refLoss: number[] = [];
+      const refGrad: number[] = [];
+      for (let r = 0; r < rows; r++) {
+        const zr = zv.slice(r * C, (r + 1) * C);
+        const lse = Math.max(...zr) + Math.log(zr.reduce((s, x) => s + Math.exp(x - Math.max(...zr)), 0));
+        refLoss.push(lse - zr[labels[r]]);
+        zr.forEach((x, j) => refGrad.push(Math.exp(x - lse) - (j === labels[r] ? 1 : 0)));
+      }
+      const tol = { atol: 1e-5, rtol: 1e-5 };
+      for (const [name, a, b, ref] of [['loss', both.loss, composed.loss, refLoss], ['dlogits', both.dlogits, composed.dlogits, refGrad]] as const) {
+        assertClose(await read(a), await read(b), { ...tol, msg: `${name}: fused vs composed` });
+        assertClose(await read(a), ref, { ...tol, msg: `${name}: vs reference` });
+      }
+      tf.dispose([z, y, both.loss, both.dlogits, composed.loss, composed.dlogits]);
+    });
   }
 
   test(`[${backend}] the ops and Adam that use the fused kernels give the reference values`, async () => {
