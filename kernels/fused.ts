@@ -167,7 +167,12 @@ function checkSce(z: tf.Tensor, t: tf.Tensor): void {
 }
 
 /** The composed form's targets: one-hot rows for class indices. */
-const dense = (z: tf.Tensor, t: tf.Tensor) => (t.dtype === 'int32' ? tf.cast(tf.reshape(tf.oneHot(tf.reshape(t, [-1]) as tf.Tensor1D, z.shape[z.rank - 1]), z.shape), 'float32') : t);
+const dense = (z: tf.Tensor, t: tf.Tensor) => (t.dtype === 'int32' ? oneHotRows(t, z.shape[z.rank - 1]) : t);
+
+/** Float one-hot rows [..., C] of class indices [...] (tf.oneHot refuses C = 1). */
+export function oneHotRows(indices: tf.Tensor, C: number): tf.Tensor {
+  return tf.tidy(() => tf.cast(tf.equal(tf.expandDims(indices, -1), tf.range(0, C, 1, 'int32')), 'float32'));
+}
 
 /** Runs the kernel on z, t seen as [N, C] (class indices as [N]), and gives its outputs their shapes back. */
 function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs): tf.Tensor[] {

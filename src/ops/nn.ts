@@ -8,7 +8,7 @@ import { sum, mean } from './reduce.js';
 import { reshape } from './shape.js';
 import { indexValues } from './indices.js';
 import { isGradEnabled } from '../tape.js';
-import { hasFused, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../../kernels/fused.js';
+import { hasFused, oneHotRows, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../../kernels/fused.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -71,7 +71,7 @@ const sparseSoftmaxCrossEntropyOp = defineOp<void>({
     () => {
       const ge = reshape(g, [...g.shape, 1]);
       if (!isGradEnabled() && hasFused('softmaxCrossEntropy')) return mul(ge, new Tensor(softmaxCrossEntropyGrad(z.value, y.value)));
-      const onehot = new Tensor(tf.tidy(() => tf.cast(tf.reshape(tf.oneHot(tf.reshape(y.value, [-1]) as tf.Tensor1D, z.shape[z.rank - 1]), z.shape), 'float32')));
+      const onehot = new Tensor(oneHotRows(y.value, z.shape[z.rank - 1]));
       return mul(ge, sub(softmax(z), onehot));
     },
     null,
@@ -121,7 +121,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     const bad = values ? values.findIndex((v) => v < 0 || v >= C) : -1;
     if (values && bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
     if (eps === 0) return reduce('crossEntropy', sparseSoftmaxCrossEntropyOp([z, y]), opts.reduction ?? 'mean', []);
-    target = new Tensor(tf.tidy(() => tf.reshape(tf.cast(tf.oneHot(tf.reshape(y.value, [-1]) as tf.Tensor1D, C), 'float32'), z.shape)));
+    target = new Tensor(oneHotRows(y.value, C));
     hidden.push(target);
   }
   if (eps > 0) {

@@ -278,6 +278,21 @@ export const FUZZ_OPS: Record<string, FuzzOp> = {
       return t.matmul(a, env.input([k, n]));
     },
   },
+  // x·W + b as one op; with relu on odd p[1], guarded away from the kink at a zero pre-activation
+  linear: {
+    arity: 1,
+    apply: (env, [x0], p) => {
+      const t = env.tg;
+      const a = bnd(t, atLeast1(t, x0), 1);
+      const x = t.reshape(a, [-1, a.shape[a.rank - 1]]);
+      const n = 1 + (p[0] % 3);
+      const w = env.input([x.shape[1], n]);
+      const b = p[2] % 2 ? env.input([n]) : null;
+      if (p[1] % 2 === 0) return t.linear(x, w, b);
+      env.guard(() => t.abs(t.linear(x, w, b)));
+      return t.linear(x, w, b, { activation: 'relu' });
+    },
+  },
   trace: unary((t, x) => t.trace(atLeast2(t, x))),
   dot: binary((t, a0, b0) => {
     const a = t.reshape(a0, [-1]);
@@ -375,6 +390,17 @@ export const FUZZ_OPS: Record<string, FuzzOp> = {
       const z = atLeast1(t, z0);
       const target = t.softmax(conform(t, b, z.shape), -1);
       return t.crossEntropy(z, target, { reduction: (['mean', 'sum', 'none'] as const)[p[0] % 3], labelSmoothing: p[1] % 2 ? 0.1 : 0 });
+    },
+  },
+  // through crossEntropy with class indices (int32 constants) and no label smoothing
+  sparseSoftmaxCrossEntropy: {
+    arity: 1,
+    apply: (env, [z0], p) => {
+      const t = env.tg;
+      const z = atLeast1(t, z0);
+      const C = z.shape[z.rank - 1];
+      const labels = Array.from({ length: z.size / C }, (_, i) => (p[1] + 7 * i) % C);
+      return t.crossEntropy(z, env.ints(labels, z.shape.slice(0, -1)), { reduction: (['mean', 'sum', 'none'] as const)[p[0] % 3] });
     },
   },
   mseLoss: binary((t, a, b) => t.mseLoss(a, conform(t, b, a.shape))),
