@@ -76,4 +76,39 @@ webgpu('a training loop with Adam (fused kernels) learns and keeps memory flat',
   tg.dispose([X, y]);
 });
 
+webgpu('an MLP training step with Adam costs 25 GPU dispatches (a count, not a time)', async () => {
+  // What makes small-net training slow on a GPU is dispatches (docs/gpu.md); this guards the count.
+  const backend = (await import('@tensorflow/tfjs-core')).backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
+  const net = new tg.nn.MLP([16, 32, 10], { activation: 'relu', seed: 5 });
+  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const X = tg.randn([8, 16], { seed: 6 });
+  const y = tg.tensor([0, 1, 2, 3, 4, 5, 6, 7], { dtype: 'int32' });
+  const step = () =>
+    tg.tidy(() => {
+      const l = tg.crossEntropy(net.forward(X), y);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      return l;
+    });
+  for (let i = 0; i < 2; i++) step().dispose(); // the first step also makes Adam's state
+  const run = backend.runWebGPUProgram;
+  let dispatches = 0;
+  backend.runWebGPUProgram = (...a: unknown[]) => {
+    dispatches++;
+    return run.apply(backend, a);
+  };
+  try {
+    const l = step();
+    await l.data();
+    l.dispose();
+  } finally {
+    backend.runWebGPUProgram = run;
+  }
+  assert.ok(dispatches <= 25, `${dispatches} dispatches per step (25 expected: docs/gpu.md)`);
+  opt.dispose();
+  net.dispose();
+  tg.dispose([X, y]);
+});
+
 webgpu.run();
