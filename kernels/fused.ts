@@ -153,11 +153,24 @@ export function softmaxCrossEntropyLoss(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
   return runSce(z, t, 'loss')[0];
 }
 
-/** The gradient alone, softmax(z)·Σt − t (a backward pass): one GPU pass where fused. */
-export function softmaxCrossEntropyGrad(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
+/**
+ * The gradient alone, softmax(z)·Σt − t (a backward pass), times `scale` and an upstream gradient
+ * g (one value, or one per row: shape [...]) when given: one GPU pass where fused.
+ */
+export function softmaxCrossEntropyGrad(z: tf.Tensor, t: tf.Tensor, opts: { upstream?: tf.Tensor; scale?: number } = {}): tf.Tensor {
   checkSce(z, t);
-  if (!hasFused('softmaxCrossEntropy')) return tf.tidy(() => softmaxCrossEntropyComposed(z, t).dlogits);
-  return runSce(z, t, 'dlogits')[0];
+  const { upstream, scale = 1 } = opts;
+  const rows = z.shape.slice(0, -1);
+  if (upstream && (upstream.dtype !== 'float32' || (upstream.size !== 1 && !tf.util.arraysEqual(upstream.shape, rows)))) {
+    throw new TapegradError('softmaxCrossEntropy', `the upstream gradient must be float32 with one value or shape ${fmtShape(rows)}, got ${upstream.dtype} ${fmtShape(upstream.shape)}`);
+  }
+  if (!hasFused('softmaxCrossEntropy')) {
+    return tf.tidy(() => {
+      const d = tf.mul(softmaxCrossEntropyComposed(z, t).dlogits, scale);
+      return upstream ? tf.mul(d, upstream.size === 1 ? tf.reshape(upstream, []) : tf.expandDims(upstream, -1)) : d;
+    });
+  }
+  return runSce(z, t, 'dlogits', upstream, scale)[0];
 }
 
 function checkSce(z: tf.Tensor, t: tf.Tensor): void {
@@ -175,11 +188,12 @@ export function oneHotRows(indices: tf.Tensor, C: number): tf.Tensor {
 }
 
 /** Runs the kernel on z, t seen as [N, C] (class indices as [N]), and gives its outputs their shapes back. */
-function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs): tf.Tensor[] {
+function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs, upstream?: tf.Tensor, scale = 1): tf.Tensor[] {
   const C = z.shape[z.rank - 1];
   return tf.tidy(() => {
-    const targets = t.dtype === 'int32' ? tf.reshape(t, [-1]) : tf.reshape(t, [-1, C]);
-    const outs = run('softmaxCrossEntropy', { logits: tf.reshape(z, [-1, C]), targets }, { outputs }) as tf.Tensor[];
+    const inputs: Record<string, tf.Tensor> = { logits: tf.reshape(z, [-1, C]), targets: t.dtype === 'int32' ? tf.reshape(t, [-1]) : tf.reshape(t, [-1, C]) };
+    if (upstream) inputs.upstream = tf.reshape(upstream, [-1]);
+    const outs = run('softmaxCrossEntropy', inputs, { outputs, scale }) as tf.Tensor[];
     const names = outputs === 'both' ? ['loss', 'dlogits'] : [outputs];
     return outs.map((o, i) => tf.reshape(o, names[i] === 'loss' ? z.shape.slice(0, -1) : z.shape));
   });

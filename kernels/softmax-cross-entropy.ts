@@ -7,11 +7,13 @@
 // ('loss' for a forward whose backward may never run, 'dlogits' for that backward):
 //   loss_r    = (Σⱼ t_rj) · logΣⱼ e^{z_rj} − Σⱼ t_rj z_rj      (stable: log-sum-exp shifted by max)
 //   dlogits_r = softmax(z_r) · Σⱼ t_rj − t_r                   (∂loss_r/∂z_r)
-// The backward of a loss upstream of g [N] is then g[:, None] · dlogits: one multiply.
+// The backward of a loss upstream of g can be folded in: input `upstream` (g per row [N], or one
+// value [1]) and attr `scale` make the dlogits output scale · g_r · (softmax(z_r)·Σt − t_r), so
+// that a mean's 1/N and the incoming gradient cost no dispatch of their own.
 // Each invocation loops over its row's C entries, so C is a compile-time constant of the
 // shader: meant for classifier heads (C up to a few hundred), the case where dispatches dominate.
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { glslProgram, wgslProgram, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
+import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
 
 export const SOFTMAX_CROSS_ENTROPY = 'TapegradSoftmaxCrossEntropy';
 
@@ -21,7 +23,8 @@ const wants = (attrs: unknown, which: 'loss' | 'dlogits') => {
   return o === 'both' || o === which;
 };
 
-type Inputs = { logits: TensorInfo; targets: TensorInfo };
+type Inputs = { logits: TensorInfo; targets: TensorInfo; upstream?: TensorInfo };
+const scaleOf = (attrs: unknown) => (attrs as { scale?: number } | undefined)?.scale ?? 1;
 
 /**
  * The row statistics both outputs need (max, Σe^{z−max}, Σt, Σtz), as statements in GLSL or
@@ -42,20 +45,26 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
   kernelName: SOFTMAX_CROSS_ENTROPY,
   backendName: 'webgl',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { logits, targets } = inputs as unknown as Inputs;
+    const { logits, targets, upstream } = inputs as unknown as Inputs;
     const [N, C] = logits.shape;
     const sparse = targets.shape.length === 1;
     // t(j) of the row: a stored entry, or 1 at the row's class index (ints are exact in floats)
     const t = (j: string) => (sparse ? `(int(round(getTargets(row))) == ${j} ? 1.0 : 0.0)` : `getTargets(row, ${j})`);
     const loop = (body: string) => `for (int j = 0; j < ${C}; j++) { ${body} }`;
     const stats = rowStats((j) => `getLogits(row, ${j})`, t, glslDecl, loop);
-    const run = (shape: number[], body: string) =>
-      (backend as unknown as WebGLBackendLike).runWebGLProgram(glslProgram(shape, ['logits', 'targets'], [], body), [logits, targets], 'float32');
+    const gl = backend as unknown as WebGLBackendLike;
     const out: TensorInfo[] = [];
-    if (wants(attrs, 'loss')) out.push(run([N], `int row = getOutputCoords(); ${stats} setOutput(st * (mx + log(se)) - stz);`));
+    if (wants(attrs, 'loss')) {
+      const body = `int row = getOutputCoords(); ${stats} setOutput(st * (mx + log(se)) - stz);`;
+      out.push(gl.runWebGLProgram(glslProgram([N], ['logits', 'targets'], [], body), [logits, targets], 'float32'));
+    }
     if (wants(attrs, 'dlogits')) {
-      out.push(run([N, C], `ivec2 rc = getOutputCoords(); int row = rc.x; ${stats}
-        setOutput(exp(getLogits(row, rc.y) - mx) / se * st - ${t('rc.y')});`));
+      const g = upstream ? `getUpstream(${upstream.shape[0] === 1 ? '0' : 'row'})` : '1.0';
+      const body = `ivec2 rc = getOutputCoords(); int row = rc.x; ${stats}
+        setOutput(scale * ${g} * (exp(getLogits(row, rc.y) - mx) / se * st - ${t('rc.y')}));`;
+      const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
+      const ins = upstream ? [logits, targets, upstream] : [logits, targets];
+      out.push(gl.runWebGLProgram(glslProgram([N, C], names, ['scale'], body), ins, 'float32', glslUniforms([scaleOf(attrs)])));
     }
     return out;
   },
@@ -65,7 +74,7 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
   kernelName: SOFTMAX_CROSS_ENTROPY,
   backendName: 'webgpu',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { logits, targets } = inputs as unknown as Inputs;
+    const { logits, targets, upstream } = inputs as unknown as Inputs;
     const [N, C] = logits.shape;
     const sparse = targets.shape.length === 1;
     // t(j) of the row: a stored entry, or 1 at the row's class index
@@ -73,13 +82,21 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
     const loop = (body: string) => `for (var j = 0; j < ${C}; j = j + 1) { ${body} }`;
     const stats = rowStats((j) => `f32(logits[row * ${C} + ${j}])`, t, wgslDecl, loop);
     const key = `${sparse ? 'sparse_' : ''}${C}`;
-    const run = (name: string, shape: number[], body: string) =>
-      (backend as unknown as WebGPUBackendLike).runWebGPUProgram(wgslProgram(`tapegrad_sce_${name}_${key}`, shape, ['logits', 'targets'], [], body), [logits, targets], 'float32');
+    const gpu = backend as unknown as WebGPUBackendLike;
     const out: TensorInfo[] = [];
-    if (wants(attrs, 'loss')) out.push(run('loss', [N], `let row = index; ${stats} setOutputAtIndex(index, st * (mx + log(se)) - stz);`));
+    if (wants(attrs, 'loss')) {
+      const body = `let row = index; ${stats} setOutputAtIndex(index, st * (mx + log(se)) - stz);`;
+      out.push(gpu.runWebGPUProgram(wgslProgram(`tapegrad_sce_loss_${key}`, [N], ['logits', 'targets'], [], body), [logits, targets], 'float32'));
+    }
     if (wants(attrs, 'dlogits')) {
-      out.push(run('grad', [N, C], `let row = index / ${C}; ${stats}
-        setOutputAtIndex(index, exp(f32(logits[index]) - mx) / se * st - ${t(`index % ${C}`)});`));
+      const perRow = upstream !== undefined && upstream.shape[0] !== 1;
+      const g = upstream ? `f32(upstream[${perRow ? 'row' : '0'}])` : '1.0';
+      const body = `let row = index / ${C}; ${stats}
+        setOutputAtIndex(index, uniforms.scale * ${g} * (exp(f32(logits[index]) - mx) / se * st - ${t(`index % ${C}`)}));`;
+      const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
+      const ins = upstream ? [logits, targets, upstream] : [logits, targets];
+      const program = wgslProgram(`tapegrad_sce_grad_${key}_${upstream ? (perRow ? 'rows' : 'one') : 'none'}`, [N, C], names, ['scale'], body);
+      out.push(gpu.runWebGPUProgram(program, ins, 'float32', wgslUniforms([scaleOf(attrs)])));
     }
     return out;
   },

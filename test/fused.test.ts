@@ -153,7 +153,16 @@ for (const backend of NODE_BACKENDS) {
         assertClose(await read(a), await read(b), { ...tol, msg: `${name}: fused vs composed` });
         assertClose(await read(a), ref, { ...tol, msg: `${name}: vs reference` });
       }
-      tf.dispose([z, y, both.loss, both.dlogits, composed.loss, composed.dlogits]);
+      // with an upstream gradient (per row, or one value) and a scale folded in
+      const gRows = tf.tensor(values(rows, 10), shape.slice(0, -1));
+      const gOne = tf.scalar(0.7);
+      const gv = await read(gRows);
+      for (const [name, upstream, factor] of [['per-row g', gRows, (r: number) => 0.25 * gv[r]], ['one g', gOne, () => 0.25 * 0.7]] as const) {
+        const d = fused.softmaxCrossEntropyGrad(z, y, { upstream, scale: 0.25 });
+        assertClose(await read(d), refGrad.map((x, i) => x * factor(Math.floor(i / C))), { ...tol, msg: `dlogits with ${name}` });
+        d.dispose();
+      }
+      tf.dispose([z, y, gRows, gOne, both.loss, both.dlogits, composed.loss, composed.dlogits]);
     });
   }
 

@@ -311,6 +311,7 @@ export const coreCases = {
     // class indices as labels (int32, not differentiated): crossEntropy without label smoothing
     { make: (s) => [T([3, 4], s), ints([0, 3, 3])], makeLarge: (s) => [T([16, 5], s), ints([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 4, 4, 0, 0, 1, 2])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'none' }), gradgrad: true },
     { make: (s) => [T([2, 2, 3], s), ints([0, 1, 2, 2], [2, 2])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'sum' }), gradgrad: true },
+    { make: (s) => [T([5, 3], s), ints([2, 0, 1, 1, 2])], f: (z, y) => tg.crossEntropy(z, y), gradgrad: true },
   ],
 } satisfies Partial<CaseTable<OpName>>;
 

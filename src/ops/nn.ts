@@ -62,17 +62,22 @@ const softmaxCrossEntropyOp = defineOp<void>({
 });
 
 // The same against class indices y (int32, the logits' shape without the class axis), t the
-// one-hot rows of y, never built on webgl and webgpu: ℓ = logΣe^z − z_y.
-const sparseSoftmaxCrossEntropyOp = defineOp<void>({
+// one-hot rows of y, never built on webgl and webgpu: ℓ_r = logΣe^{z_r} − z_{r,y_r}, reduced in the
+// op ('mean', 'sum') or kept per row ('none'), so that its gradient is one fused GPU pass.
+const sparseSoftmaxCrossEntropyOp = defineOp<{ reduction: Reduction }>({
   name: 'sparseSoftmaxCrossEntropy',
-  forward: ([z, y]) => (hasFused('softmaxCrossEntropy') ? softmaxCrossEntropyLoss(z, y) : tf.tidy(() => tf.sub(tf.logSumExp(z, z.rank - 1), gatherLast(z, y)))),
-  // z̄ = g (softmax(z) − onehot(y)); the indices have no gradient
-  vjp: (g, [z, y]) => [
+  forward: ([z, y], { reduction }) =>
+    tf.tidy(() => {
+      const rows = hasFused('softmaxCrossEntropy') ? softmaxCrossEntropyLoss(z, y) : tf.sub(tf.logSumExp(z, z.rank - 1), gatherLast(z, y));
+      return reduction === 'mean' ? tf.mean(rows) : reduction === 'sum' ? tf.sum(rows) : rows;
+    }),
+  // z̄ = s·g·(softmax(z) − onehot(y)), s = 1/rows for a mean; the indices have no gradient
+  vjp: (g, [z, y], _l, { reduction }) => [
     () => {
-      const ge = reshape(g, [...g.shape, 1]);
-      if (!isGradEnabled() && hasFused('softmaxCrossEntropy')) return mul(ge, new Tensor(softmaxCrossEntropyGrad(z.value, y.value)));
-      const onehot = new Tensor(oneHotRows(y.value, z.shape[z.rank - 1]));
-      return mul(ge, sub(softmax(z), onehot));
+      const scale = reduction === 'mean' ? 1 / Math.max(1, y.size) : 1;
+      if (!isGradEnabled() && hasFused('softmaxCrossEntropy')) return new Tensor(softmaxCrossEntropyGrad(z.value, y.value, { upstream: g.value, scale }));
+      const d = mul(reduction === 'none' ? reshape(g, [...g.shape, 1]) : g, sub(softmax(z), new Tensor(oneHotRows(y.value, z.shape[z.rank - 1]))));
+      return scale === 1 ? d : mul(d, scale);
     },
     null,
   ],
@@ -85,9 +90,12 @@ function gatherLast(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
   return tf.reshape(tf.gather(tf.reshape(rows, [-1]), flat), y.shape);
 }
 
+function checkReduction(fn: string, reduction: Reduction): Reduction {
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  return reduction;
+}
 function reduce(fn: string, losses: Tensor, reduction: Reduction, hidden: Tensor[]): Tensor {
-  if (reduction === 'none') return owning(losses, hidden);
-  if (reduction !== 'mean' && reduction !== 'sum') throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  if (checkReduction(fn, reduction) === 'none') return owning(losses, hidden);
   return owning(reduction === 'mean' ? mean(losses) : sum(losses), [...hidden, losses]);
 }
 
@@ -120,7 +128,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     const values = indexValues(y.value);
     const bad = values ? values.findIndex((v) => v < 0 || v >= C) : -1;
     if (values && bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
-    if (eps === 0) return reduce('crossEntropy', sparseSoftmaxCrossEntropyOp([z, y]), opts.reduction ?? 'mean', []);
+    if (eps === 0) return sparseSoftmaxCrossEntropyOp([z, y], { reduction: checkReduction('crossEntropy', opts.reduction ?? 'mean') });
     target = new Tensor(oneHotRows(y.value, C));
     hidden.push(target);
   }
