@@ -82,7 +82,11 @@ export interface MLPOptions {
   init?: InitName;
 }
 
-/** A multilayer perceptron: Linear layers of the given sizes with an activation between them (none after the last). */
+/**
+ * A multilayer perceptron: Linear layers of the given sizes with an activation between them (none
+ * after the last). With relu (the default) forward() fuses it into each hidden layer's kernel
+ * (Linear.apply), so its ReLU modules are listed in `layers` but not called.
+ */
 export class MLP extends Sequential {
   readonly activation: ActivationName;
   constructor(readonly sizes: number[], opts: MLPOptions = {}) {
