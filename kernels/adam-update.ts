@@ -8,6 +8,9 @@
 //   m' = β₁ m + (1 − β₁) g,   v' = β₂ v + (1 − β₂) g²
 //   param' = param·(1 − lr·λ [AdamW]) − lr · (m' / (1 − β₁ᵗ)) / (√(v' / (1 − β₂ᵗ)) + ε)
 // The parameter's pass recomputes m' and v' from the inputs, so the two passes are independent.
+// On webgpu the values that change every step (lr, 1 − β₁ᵗ, 1 − β₂ᵗ) come in a 3-float input
+// tensor, not as uniforms, so that the uniforms stay the same from step to step and
+// kernels/webgpu-dispatch.ts can keep the kernel's uniform buffer and bind groups.
 // On webgl the caller passes flat views (param, grad [N]; moments [2, N]): GLSL reads by
 // coordinates, and a rank-1 and a rank-2 sampler serve every parameter shape.
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -70,9 +73,14 @@ export const adamUpdateWebGPU: KernelConfig = {
   backendName: 'webgpu',
   kernelFunc: ({ inputs, backend, attrs }) => {
     const { param, grad, moments } = inputs as unknown as Inputs;
-    const u = (n: string) => `uniforms.${n}`;
+    const a = attrs as unknown as AdamUpdateAttrs;
+    const perStep = ['lr', 'bc1', 'bc2'];
+    const u = (n: string) => (perStep.includes(n) ? `f32(step[${perStep.indexOf(n)}])` : `uniforms.${n}`);
     const gpu = backend as unknown as WebGPUBackendLike;
-    const uniforms = wgslUniforms(uniformValues(attrs as unknown as AdamUpdateAttrs));
+    const values = uniformValues(a);
+    const step = gpu.makeTensorInfo([3], 'float32', new Float32Array(perStep.map((n) => values[UNIFORMS.indexOf(n)])));
+    const constant = UNIFORMS.filter((n) => !perStep.includes(n));
+    const uniforms = wgslUniforms(constant.map((n) => values[UNIFORMS.indexOf(n)]));
     // Flat indices: entry i of the parameter has m at moments[i] and v at moments[n + i].
     const momentsBody = `
       let n = uniforms.size / 2; let i = index % n;
@@ -82,11 +90,14 @@ export const adamUpdateWebGPU: KernelConfig = {
       let n = uniforms.size;
       let p = f32(param[index]); let g = f32(grad[index]); let m = f32(moments[index]); let v = f32(moments[n + index]);
       setOutputAtIndex(index, ${newParam(u, 'm', 'v')});`;
+    // (the moments' pass does not read the per-step values: a binding no shader reads is an error)
     const ins = [param, grad, moments];
-    return [
-      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_param', param.shape, NAMES, UNIFORMS, paramBody), ins, 'float32', uniforms),
-      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_moments', moments.shape, NAMES, UNIFORMS, momentsBody), ins, 'float32', uniforms),
+    const out = [
+      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_param', param.shape, [...NAMES, 'step'], constant, paramBody), [...ins, step], 'float32', uniforms),
+      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_moments', moments.shape, NAMES, constant, momentsBody), ins, 'float32', uniforms),
     ];
+    gpu.disposeData(step.dataId); // freed once the queued passes are submitted (TF.js defers it)
+    return out;
   },
 };
 

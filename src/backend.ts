@@ -9,6 +9,7 @@ import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from './errors.js';
 import { registerFusedKernels } from '../kernels/fused.js';
 import { fixWebGPUCast } from '../kernels/webgpu-cast.js';
+import { installDispatchCache } from '../kernels/webgpu-dispatch.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow'];
@@ -124,7 +125,10 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (!ok) throw new TapegradError('setBackend', `'${name}' failed to start here`);
   // The fused GPU kernels (kernels/fused.ts) of this backend, if it has any.
   registerFusedKernels(name);
-  if (name === 'webgpu') fixWebGPUCast();
+  if (name === 'webgpu') {
+    fixWebGPUCast();
+    installDispatchCache(tf.backend());
+  }
 }
 
 /** The float format a backend stores tensors in: float32, except WebGL without float32 render targets. */

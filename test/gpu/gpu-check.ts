@@ -62,6 +62,13 @@ if (backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
 log(`${gpu}; backends: ${JSON.stringify(await tg.listBackends())}`);
 
 const failures: string[] = [];
+// WebGPU reports a bad bind group or shader as an "uncaptured error" and skips the work, which
+// leaves an output buffer holding whatever it held before: collect them, and fail on any.
+const gpuErrors: string[] = [];
+if (backend === 'webgpu') {
+  const device = (tf.backend() as unknown as { device: EventTarget }).device;
+  device.addEventListener('uncapturederror', (e) => gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]));
+}
 
 // ---- the report, rewritten after each part
 
@@ -98,6 +105,7 @@ const date = new Date().toISOString();
 const slug = gpu.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
 const file = process.env.OUT ? join(dir, 'gpu-check.json') : join(dir, `gpu-check-${slug}-${date.slice(0, 10)}.json`);
+const allFailures = () => (gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors; the first: ${gpuErrors[0]}`] : failures);
 function save(): void {
   const report = {
     what: `tapegrad GPU check (test/gpu/gpu-check.ts): ${backend} backend${backend === 'webgpu' ? ' through Dawn' : ''} in Node, float32`,
@@ -109,7 +117,8 @@ function save(): void {
     fused: fusedChecks,
     mlpAdamStep: steps,
     flagSweep,
-    failures,
+    gpuErrors: gpuErrors.slice(0, 20),
+    failures: allFailures(),
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, JSON.stringify(report, null, 1) + '\n');
@@ -290,6 +299,7 @@ const badCases = gradchecks.filter((r) => !r.ok);
 badCases.forEach((r) => failures.push(`gradcheck ${r.name} (${r.mode}): ${r.error}`));
 if (gradcheckNotRun.length) failures.push(`gradcheck: ${gradcheckNotRun.length} cases not run within ${gradcheckSeconds} s`);
 log(`gradcheck: ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? `, ${gradcheckNotRun.length} not run` : ''}`);
+await new Promise((r) => setTimeout(r, 200)); // uncaptured GPU errors arrive as events
 save();
 
 // ---- the summary
@@ -307,7 +317,7 @@ for (const [B, D, H] of sizes) {
   console.log(`| ${size} | ${f.kernelsPerStep} vs ${c.kernelsPerStep} | ${f.pipelinedMs.toFixed(2)} | ${f.syncedMs.toFixed(2)} | ${c.pipelinedMs.toFixed(2)} | ${c.syncedMs.toFixed(2)} |`);
 }
 console.log(`\nwritten: ${file}`);
-if (failures.length) {
-  console.log(`\nFAILED:\n${failures.join('\n')}`);
+if (allFailures().length) {
+  console.log(`\nFAILED:\n${allFailures().join('\n')}`);
   process.exit(1);
 }

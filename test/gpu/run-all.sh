@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the GPU session runs, in one command on the GPU machine (docs/gpu.md), from the
-# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts test/gpu/dispatch-probe.ts`
+# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts test/gpu/dispatch-probe.ts test/gpu/step-profile.ts`
 # here:
 #
 #   bash test/gpu/run-all.sh            # with .gpu/ carried; results under $OUT
@@ -20,30 +20,32 @@ part 'the machine'
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nproc; } > "$r/machine.txt" 2>&1
 
 part 'PyTorch: the Adam step (test/gpu/torch_adam_mlp.py)'
-timeout 90 python3 test/gpu/torch_adam_mlp.py --out "$r/torch-adam-mlp.json" > /dev/null 2> "$r/torch-adam-mlp.txt"
-part 'PyTorch: the benchmark MLP step (benchmarks/reference/torch_mlp.py)'
-timeout 90 python3 benchmarks/reference/torch_mlp.py --out "$r/torch-mlp.json" > /dev/null 2> "$r/torch-mlp.txt"
+timeout 60 python3 test/gpu/torch_adam_mlp.py --out "$r/torch-adam-mlp.json" > /dev/null 2> "$r/torch-adam-mlp.txt"
 pack
 
-part 'the CPU cost of a dispatch (test/gpu/dispatch-probe.ts)'
-OUT=$r timeout 60 bash .gpu/run.sh dispatch-probe.mjs > "$r/dispatch-probe.txt" 2>&1
+part 'tapegrad: where the CPU time of a training step goes (test/gpu/step-profile.ts)'
+{ OUT=$r timeout 60 bash .gpu/run.sh step-profile.mjs 1024; OUT=$r timeout 50 bash .gpu/run.sh step-profile.mjs 4096 --no-wrap; } > "$r/step-profile.txt" 2>&1
 pack
 
 part 'tapegrad: the GPU check (test/gpu/gpu-check.ts)'
-OUT=$r timeout 240 bash .gpu/run.sh gpu-check.mjs --gradcheck-seconds 170 > "$r/gpu-check.txt" 2>&1
+OUT=$r timeout 190 bash .gpu/run.sh gpu-check.mjs --parts fused,mlp,gradcheck --gradcheck-seconds 120 > "$r/gpu-check.txt" 2>&1
 echo "gpu-check exit status: $?" >> "$r/gpu-check.txt"
 pack
 
-part 'tapegrad: the benchmark suites mlp, matmul, chain (benchmarks/gpu.ts)'
-timeout 140 bash .gpu/run.sh gpu.mjs --suite mlp,matmul,chain --size full --out "$r/bench" > "$r/bench.txt" 2> "$r/bench.err"
-echo "bench exit status: $?" >> "$r/bench.txt"
-pack
-part 'tapegrad: the benchmark suites linalg, gradcheck'
-timeout 70 bash .gpu/run.sh gpu.mjs --suite linalg,gradcheck --size full --out "$r/bench-linalg" > "$r/bench-linalg.txt" 2> "$r/bench-linalg.err"
-echo "bench exit status: $?" >> "$r/bench-linalg.txt"
+part 'the CPU cost of a dispatch (test/gpu/dispatch-probe.ts)'
+OUT=$r timeout 30 bash .gpu/run.sh dispatch-probe.mjs > "$r/dispatch-probe.txt" 2>&1
 pack
 
-for f in machine.txt torch-adam-mlp.txt torch-mlp.txt dispatch-probe.txt gpu-check.txt bench.txt bench-linalg.txt; do
+part 'tapegrad: the benchmark suites mlp, matmul, chain (benchmarks/gpu.ts)'
+timeout 100 bash .gpu/run.sh gpu.mjs --suite mlp,matmul,chain --size full --out "$r/bench" > "$r/bench.txt" 2> "$r/bench.err"
+echo "bench exit status: $?" >> "$r/bench.txt"
+pack
+
+part 'PyTorch: the benchmark MLP step (benchmarks/reference/torch_mlp.py)'
+timeout 45 python3 benchmarks/reference/torch_mlp.py --out "$r/torch-mlp.json" > /dev/null 2> "$r/torch-mlp.txt"
+pack
+
+for f in machine.txt torch-adam-mlp.txt step-profile.txt gpu-check.txt dispatch-probe.txt bench.txt torch-mlp.txt; do
   echo "=== $f"
   grep -v '^\[gpu-check' "$r/$f" | tail -60
 done > "$out/summary.txt"

@@ -5,12 +5,18 @@
 //     node --import tsx test/gpu/webgpu-node.suite.ts
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { assertClose } from '../helpers.js';
+import { dispatchCacheStats, setDispatchCacheEnabled } from '../../kernels/webgpu-dispatch.js';
 
 const webgpu = suite('webgpu in Node');
+// WebGPU reports a bad bind group or shader as an event and skips the work: collect them all.
+const gpuErrors: string[] = [];
 webgpu.before(async () => {
   await tg.setBackend('webgpu');
+  const device = (tf.backend() as unknown as { device: EventTarget }).device;
+  device.addEventListener('uncapturederror', (e) => gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message)));
 });
 
 webgpu('setBackend starts webgpu through Dawn, and listBackends says so', async () => {
@@ -109,6 +115,90 @@ webgpu('an MLP training step with Adam costs 22 GPU dispatches (a count, not a t
   opt.dispose();
   net.dispose();
   tg.dispose([X, y]);
+});
+
+/** Losses of a few Adam steps of a small MLP on fixed data, and the parameters after them. */
+async function train(steps: number, afterStep: (i: number) => void = () => {}): Promise<{ losses: number[]; params: number[] }> {
+  const net = new tg.nn.MLP([8, 32, 4], { activation: 'relu', seed: 5 });
+  const opt = new tg.optim.Adam(net.parameters(), { lr: 0.01 });
+  const X = tg.randn([64, 8], { seed: 6 });
+  const y = tg.tensor(Array.from({ length: 64 }, (_, i) => i % 4), { dtype: 'int32' });
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const l = tg.tidy(() => {
+      const loss = tg.crossEntropy(net.forward(X), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss;
+    });
+    losses.push((await l.data())[0]);
+    l.dispose();
+    afterStep(i);
+  }
+  const params = (await Promise.all(net.parameters().map((p) => p.data()))).flatMap((d) => Array.from(d));
+  opt.zeroGrad();
+  opt.dispose();
+  net.dispose();
+  tg.dispose([X, y]);
+  return { losses, params };
+}
+
+webgpu('the dispatch cache: a training loop reuses uniform buffers and bind groups, and computes exactly what it computes without them', async () => {
+  const before = tg.memory().numTensors;
+  setDispatchCacheEnabled(false);
+  const plain = await train(30);
+  setDispatchCacheEnabled(true);
+  let s0 = dispatchCacheStats()!;
+  const cached = await train(30, (i) => {
+    if (i === 1) s0 = dispatchCacheStats()!; // after two steps
+  });
+  const s1 = dispatchCacheStats()!;
+  assert.equal(cached.losses, plain.losses);
+  assert.equal(cached.params, plain.params);
+  assert.ok(cached.losses[29] < cached.losses[0], `loss ${cached.losses[0]} → ${cached.losses[29]}`);
+  // The per-step values of Adam (lr, bias corrections) are not uniforms: every step's uniforms
+  // are the first step's, and most bind groups are found again.
+  const [hits, misses] = [s1.hits - s0.hits, s1.misses - s0.misses];
+  assert.ok(hits > 2 * misses, `${hits} hits, ${misses} misses`);
+  assert.is(s1.uniformBuffers, s0.uniformBuffers, 'uniform buffers kept after step 2');
+  assert.is(tg.memory().numTensors, before);
+});
+
+webgpu('the dispatch cache: kernels that differ only in their uniforms get their own (clip bounds, leakyRelu slope, pad value -0 and 0)', async () => {
+  const x = tg.tensor([-3, -0.5, 0.5, 3]).mul(1); // on the GPU
+  const read = async (t: InstanceType<typeof tg.Tensor>) => {
+    const v = Array.from(await t.data());
+    t.dispose();
+    return v;
+  };
+  assert.equal(await read(tg.clip(x, -1, 1)), [-1, -0.5, 0.5, 1]);
+  assert.equal(await read(tg.clip(x, 0, 2)), [0, 0, 0.5, 2]);
+  assert.equal(await read(tg.leakyRelu(x, 0.5)), [-1.5, -0.25, 0.5, 3]);
+  assert.equal(await read(tg.leakyRelu(x, 0.25)), [-0.75, -0.125, 0.5, 3]);
+  const inv = async (value: number) => (await read(tg.pad(x, [[1, 0]], value)))[0];
+  assert.is(1 / (await inv(0)), Infinity);
+  assert.is(1 / (await inv(-0)), -Infinity);
+  x.dispose();
+});
+
+webgpu('uploads: values from JavaScript reach the GPU intact (float32, int32, bool; one and many)', async () => {
+  const f = tg.tensor([1.5, -2, 3e-8, 1e30]);
+  const i = tg.tensor([7, -3, 2147483647], { dtype: 'int32' });
+  const b = tg.tensor([1, 0, 1], { dtype: 'bool' });
+  const big = tg.tensor(Float32Array.from({ length: 100_000 }, (_, k) => k * 0.5));
+  // Used by a kernel first (uploaded), then read back.
+  assert.equal(Array.from(await f.mul(1).data()), Array.from(Float32Array.from([1.5, -2, 3e-8, 1e30])));
+  assert.equal(Array.from(await i.add(tg.tensor([0, 0, 0], { dtype: 'int32' })).data()), [7, -3, 2147483647]);
+  assert.equal(Array.from(await tg.cast(b, 'float32').data()), [1, 0, 1]);
+  const s = (await big.sum().data())[0];
+  assertClose(s, (0.5 * 99_999 * 100_000) / 2, { rtol: 1e-5 });
+  tg.dispose([f, i, b, big]);
+});
+
+webgpu('no WebGPU validation error was raised by any test above', async () => {
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(gpuErrors.slice(0, 3), []);
 });
 
 webgpu.run();
