@@ -7,6 +7,7 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { checkLR, lrAt, type LR } from './schedules.js';
+import { flushCommands } from '../../kernels/webgpu-dispatch.js';
 
 export interface OptimizerOptions {
   lr: LR;
@@ -65,6 +66,8 @@ export abstract class Optimizer {
       for (const [k, v] of Object.entries(prev)) if (out.state[k] !== v) v.dispose();
       this.state.set(p, out.state);
     }
+    // On webgpu, the step's commands go to the GPU now (kernels/webgpu-dispatch.ts says why).
+    flushCommands();
   }
 
   /**

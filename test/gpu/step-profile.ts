@@ -64,6 +64,7 @@ for (let i = 0; i < 10; i++) {
   l.dispose();
 }
 // The same step without tapegrad's dispatch cache (kernels/webgpu-dispatch.ts), then with it.
+// (Off, Adam's small per-step input goes through TF.js's upload, not just its dispatch.)
 dispatch.setDispatchCacheEnabled(false);
 const uncached = await timeSteps(10);
 console.log(`B=${B} without the dispatch cache: ${uncached.pipelinedMs.toFixed(3)} ms/step pipelined, ${uncached.enqueueMs.toFixed(3)} enqueue; rounds ${uncached.all.join(' ')}`);
@@ -74,6 +75,15 @@ const s1 = dispatch.dispatchCacheStats()!;
 const cacheStats = { ...s1, hits: s1.hits - s0.hits, misses: s1.misses - s0.misses };
 console.log(`B=${B} with the dispatch cache:    ${bare.pipelinedMs.toFixed(3)} ms/step pipelined, ${bare.enqueueMs.toFixed(3)} enqueue; rounds ${bare.all.join(' ')}`);
 console.log(`  bind groups: ${cacheStats.hits} hits, ${cacheStats.misses} misses over 300 steps; holding ${s1.uniformBuffers} uniform buffers, ${s1.bindGroups} bind groups`);
+
+// ---- TF.js's commands per submit (the optimizer submits at each step's end as well)
+const batchSweep: Record<string, number> = {};
+for (const batch of [15, 32, 64, 15]) {
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
+  const r = await timeSteps(8);
+  batchSweep[`${batch}`] = +r.pipelinedMs.toFixed(3);
+  console.log(`  WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE ${batch}: ${r.pipelinedMs.toFixed(3)} ms/step pipelined; rounds ${r.all.join(' ')}`);
+}
 
 // ---- uploads: a tensor from JavaScript values, used by one kernel, per upload (µs), without and
 // with tapegrad's upload by queue.writeBuffer (kernels/webgpu-dispatch.ts)
@@ -122,7 +132,7 @@ function wrap(obj: any, method: string, label: string): void {
   };
 }
 const engine = tf.engine() as any;
-let result: any = { B, uncached, cached: bare, cacheStats, uploads };
+let result: any = { B, uncached, cached: bare, cacheStats, batchSweep, uploads };
 if (!wrapOff) {
   wrap(engine, 'runKernel', 'tf engine.runKernel (incl. all below)');
   wrap(backend, 'runWebGPUProgram', 'backend.runWebGPUProgram');

@@ -151,17 +151,19 @@ webgpu('the dispatch cache: a training loop reuses uniform buffers and bind grou
   setDispatchCacheEnabled(true);
   let s0 = dispatchCacheStats()!;
   const cached = await train(30, (i) => {
-    if (i === 1) s0 = dispatchCacheStats()!; // after two steps
+    if (i === 9) s0 = dispatchCacheStats()!; // after ten steps (TF.js's pool grows for the first few)
   });
   const s1 = dispatchCacheStats()!;
   assert.equal(cached.losses, plain.losses);
   assert.equal(cached.params, plain.params);
   assert.ok(cached.losses[29] < cached.losses[0], `loss ${cached.losses[0]} → ${cached.losses[29]}`);
   // The per-step values of Adam (lr, bias corrections) are not uniforms: every step's uniforms
-  // are the first step's, and most bind groups are found again.
+  // are the first step's; and each optimizer step ends with a submit, so every step starts from
+  // the same buffer pool: once the pool has grown (7 steps here), every bind group is found again.
   const [hits, misses] = [s1.hits - s0.hits, s1.misses - s0.misses];
-  assert.ok(hits > 2 * misses, `${hits} hits, ${misses} misses`);
-  assert.is(s1.uniformBuffers, s0.uniformBuffers, 'uniform buffers kept after step 2');
+  assert.is(misses, 0, `${hits} hits, ${misses} misses`);
+  assert.ok(hits >= 20 * 20, `${hits} hits`);
+  assert.is(s1.uniformBuffers, s0.uniformBuffers, 'no uniform buffer added after step 10');
   assert.is(tg.memory().numTensors, before);
 });
 
