@@ -6,7 +6,8 @@ integer labels, on B samples: zero_grad, forward, backward, step. Float32 on CUD
 Sizes: B = 1024, 1024 -> 1024 -> 10 and B = 4096, 4096 -> 4096 -> 10 (--quick: 256 and 1024).
 Timed as gpu-check.ts times tapegrad:
   pipelined: 20 steps, then one torch.cuda.synchronize(); median over 3 rounds, per step;
-  synced:    the loss copied to the host after every step (loss.item()); median of 20 steps.
+  synced:    the loss copied to the host after every step (loss.item()); median of 20 steps;
+  steady:    pipelined again after 200 more steps.
 
 usage: python3 test/gpu/torch_adam_mlp.py [--quick] [--out FILE]
 Prints a table on stderr and JSON on stdout (and to FILE).
@@ -73,11 +74,22 @@ def main():
             t0 = time.perf_counter()
             loss_last = step().item()
             synced.append((time.perf_counter() - t0) * 1000)
+        # steady: pipelined again after 200 more steps (as gpu-check.ts, whose JIT needs them)
+        for _ in range(200):
+            step()
+        steady = []
+        for _ in range(3):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(20):
+                step()
+            torch.cuda.synchronize()
+            steady.append((time.perf_counter() - t0) * 1000 / 20)
         size = f"B={B} {D}\u2192{H}\u219210"
         rec = {"size": size, "impl": impl, "pipelinedMs": statistics.median(pipelined), "syncedMs": statistics.median(synced),
-               "lossFirst": loss_first, "lossLast": loss_last, "device": device}
+               "steadyPipelinedMs": statistics.median(steady), "lossFirst": loss_first, "lossLast": loss_last, "device": device}
         records.append(rec)
-        log(f"{size:<22} {impl}: {rec['pipelinedMs']:.3f} ms/step pipelined, {rec['syncedMs']:.3f} ms synced, loss {loss_first:.3f} -> {loss_last:.3f}")
+        log(f"{size:<22} {impl}: {rec['pipelinedMs']:.3f} ms/step pipelined, {rec['syncedMs']:.3f} ms synced, {rec['steadyPipelinedMs']:.3f} ms steady, loss {loss_first:.3f} -> {loss_last:.3f}")
     out = {"what": "PyTorch Adam step of the gpu-check MLP (test/gpu/torch_adam_mlp.py), float32, TF32 off",
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "device": device, "records": records}
     text = json.dumps(out, indent=1, ensure_ascii=False)
