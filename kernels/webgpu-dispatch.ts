@@ -103,7 +103,7 @@ export function dispatchCacheStats(): { hits: number; misses: number; uniformBuf
  * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches, which falls at a different point of each step,
  * and which buffers its pool hands out depends on it, so the bind groups kept rarely came round
  * again (3.4 of 22 created per step on the H100 after 300 steps). Submitting at the step's end
- * makes every step start from the same pool: from the second step on, none is created.
+ * makes every step start from the same pool: once the pool has grown (a few steps), none is created.
  */
 export function flushCommands(): void {
   const b = tf.backend() as unknown as WebGPUBackendInternals & { commandEncoder: unknown };
