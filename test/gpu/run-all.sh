@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the GPU session runs, in one command on the GPU machine (docs/gpu.md), from the
-# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts test/gpu/dispatch-probe.ts test/gpu/step-profile.ts`
+# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts test/gpu/dispatch-probe.ts test/gpu/step-profile.ts test/gpu/warmup.ts`
 # here:
 #
 #   bash test/gpu/run-all.sh            # with .gpu/ carried; results under $OUT
@@ -27,6 +27,10 @@ part 'tapegrad: where the CPU time of a training step goes (test/gpu/step-profil
 { OUT=$r timeout 60 bash .gpu/run.sh step-profile.mjs 1024; OUT=$r timeout 50 bash .gpu/run.sh step-profile.mjs 4096 --no-wrap; } > "$r/step-profile.txt" 2>&1
 pack
 
+part 'tapegrad: how a process warms up (test/gpu/warmup.ts)'
+OUT=$r timeout 40 bash .gpu/run.sh warmup.mjs 1024 > "$r/warmup.txt" 2>&1
+pack
+
 part 'tapegrad: the GPU check (test/gpu/gpu-check.ts)'
 OUT=$r timeout 190 bash .gpu/run.sh gpu-check.mjs --parts fused,mlp,gradcheck --gradcheck-seconds 120 > "$r/gpu-check.txt" 2>&1
 echo "gpu-check exit status: $?" >> "$r/gpu-check.txt"
@@ -45,7 +49,7 @@ part 'PyTorch: the benchmark MLP step (benchmarks/reference/torch_mlp.py)'
 timeout 45 python3 benchmarks/reference/torch_mlp.py --out "$r/torch-mlp.json" > /dev/null 2> "$r/torch-mlp.txt"
 pack
 
-for f in machine.txt torch-adam-mlp.txt step-profile.txt gpu-check.txt dispatch-probe.txt bench.txt torch-mlp.txt; do
+for f in machine.txt torch-adam-mlp.txt step-profile.txt warmup.txt gpu-check.txt dispatch-probe.txt bench.txt torch-mlp.txt; do
   echo "=== $f"
   grep -v '^\[gpu-check' "$r/$f" | tail -60
 done > "$out/summary.txt"
