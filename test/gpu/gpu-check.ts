@@ -38,6 +38,7 @@ const tf = await import('@tensorflow/tfjs-core');
 const tg = await import('../../src/index.js');
 const fused = await import('../../kernels/fused.js');
 const { cases, compositeCases, flatCases } = await import('../op-cases.js');
+const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
 
 const quick = process.argv.includes('--quick');
 const backendArg = process.argv.indexOf('--backend');
@@ -170,24 +171,12 @@ save();
 // ---- 2. the MLP training step with Adam
 
 const sizes = quick ? [[256, 256, 256], [1024, 1024, 1024]] : [[1024, 1024, 1024], [4096, 4096, 4096]];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Times one Adam step of a fresh D → H → 10 MLP on B samples, as a training loop runs it. */
 async function timeAdamStep(B: number, D: number, H: number, size: string, useFused: boolean): Promise<StepResult> {
   fused.setFusedEnabled(useFused);
   const before = tg.memory().numTensors;
-  const net = new tg.nn.MLP([D, H, 10], { activation: 'relu', seed: 1 });
-  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
-  const X = tg.randn([B, D], { seed: 2 });
-  const y = tg.tensor(Array.from({ length: B }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
-  const step = () =>
-    tg.tidy(() => {
-      const loss = tg.crossEntropy(net.forward(X), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return loss;
-    });
+  const { step, dispose } = mlpAdamStep(B, D, H);
   const first = step();
   const lossFirst = (await first.data())[0];
   first.dispose();
@@ -202,36 +191,11 @@ async function timeAdamStep(B: number, D: number, H: number, size: string, useFu
     return profiled.value;
   });
   profiled!.dispose();
-  // Pipelined: 20 steps queued, one read at the end (how a training loop runs).
-  // enqueue: the JavaScript time to record and dispatch the 20 steps, before the wait for the GPU;
-  // near pipelined, the step is bound by the CPU's dispatch work, not by the GPU.
-  const pipelined: number[] = [];
-  const enqueue: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const start = performance.now();
-    let last: InstanceType<typeof tg.Tensor> | null = null;
-    for (let i = 0; i < 20; i++) {
-      last?.dispose();
-      last = step();
-    }
-    enqueue.push((performance.now() - start) / 20);
-    await last!.data();
-    last!.dispose();
-    pipelined.push((performance.now() - start) / 20);
-  }
+  // Pipelined: 20 steps queued, one read at the end (how a training loop runs), 3 rounds.
+  const rounds = [];
+  for (let round = 0; round < 3; round++) rounds.push(await pipelinedRound(step));
   // Synced: the loss read after every step (a loop that logs every step).
   const synced: number[] = [];
-  const pipelinedRound = async () => {
-    const start = performance.now();
-    let last: InstanceType<typeof tg.Tensor> | null = null;
-    for (let i = 0; i < 20; i++) {
-      last?.dispose();
-      last = step();
-    }
-    await last!.data();
-    last!.dispose();
-    return (performance.now() - start) / 20;
-  };
   let lossLast = NaN;
   for (let i = 0; i < 20; i++) {
     const start = performance.now();
@@ -241,16 +205,17 @@ async function timeAdamStep(B: number, D: number, H: number, size: string, useFu
     synced.push(performance.now() - start);
   }
   // Steady: pipelined again after 200 more steps, once JavaScript's JIT has compiled the hot
-  // paths (the first rounds above are up to 1.7× slower than later ones on the H100).
-  for (let i = 0; i < 10; i++) await pipelinedRound();
+  // paths (a process's first rounds are up to 2.4× slower on the H100: test/gpu/warmup.ts).
+  for (let i = 0; i < 10; i++) await pipelinedRound(step);
   const steady: number[] = [];
-  for (let round = 0; round < 3; round++) steady.push(await pipelinedRound());
-  opt.zeroGrad();
-  opt.dispose();
-  net.dispose();
-  tg.dispose([X, y]);
+  for (let round = 0; round < 3; round++) steady.push((await pipelinedRound(step)).ms);
+  dispose();
   fused.setFusedEnabled(true);
-  return { size, fused: useFused, kernelsPerStep: profile.kernels.length, pipelinedMs: median(pipelined), enqueueMs: median(enqueue), syncedMs: median(synced), steadyPipelinedMs: median(steady), lossFirst, lossLast, leakedTensors: tg.memory().numTensors - before };
+  return {
+    size, fused: useFused, kernelsPerStep: profile.kernels.length,
+    pipelinedMs: median(rounds.map((r) => r.ms)), enqueueMs: median(rounds.map((r) => r.enqueueMs)), syncedMs: median(synced), steadyPipelinedMs: median(steady),
+    lossFirst, lossLast, leakedTensors: tg.memory().numTensors - before,
+  };
 }
 
 for (const [B, D, H] of parts.has('mlp') ? sizes : []) {

@@ -17,6 +17,7 @@ await import('@tensorflow/tfjs-backend-webgpu');
 const tf = await import('@tensorflow/tfjs-core');
 const tg = await import('../../src/index.js');
 const dispatch = await import('../../kernels/webgpu-dispatch.js');
+const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const B = Number(process.argv[2] ?? 1024);
@@ -25,37 +26,13 @@ await tg.setBackend('webgpu');
 tf.env().set('WEBGPU_CPU_FORWARD', false);
 const backend = tf.backend() as any;
 
-const net = new tg.nn.MLP([B, B, 10], { activation: 'relu', seed: 1 });
-const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
-const X = tg.randn([B, B], { seed: 2 });
-const y = tg.tensor(Array.from({ length: B }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
-const step = () =>
-  tg.tidy(() => {
-    const loss = tg.crossEntropy(net.forward(X), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-    return loss;
-  });
+const { step } = mlpAdamStep(B, B, B);
 
-/** ms per step over rounds of 20 queued steps: [pipelined, enqueue] medians. */
+/** ms per step over rounds of 20 queued steps: [pipelined, enqueue] medians, and each round's. */
 async function timeSteps(rounds: number): Promise<{ pipelinedMs: number; enqueueMs: number; all: number[] }> {
-  const pipelined: number[] = [];
-  const enqueue: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    let last: any = null;
-    for (let i = 0; i < 20; i++) {
-      last?.dispose();
-      last = step();
-    }
-    enqueue.push((performance.now() - t0) / 20);
-    await last.data();
-    last.dispose();
-    pipelined.push((performance.now() - t0) / 20);
-  }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { pipelinedMs: med(pipelined), enqueueMs: med(enqueue), all: pipelined.map((x) => +x.toFixed(3)) };
+  const rs = [];
+  for (let r = 0; r < rounds; r++) rs.push(await pipelinedRound(step));
+  return { pipelinedMs: median(rs.map((r) => r.ms)), enqueueMs: median(rs.map((r) => r.enqueueMs)), all: rs.map((r) => +r.ms.toFixed(3)) };
 }
 
 for (let i = 0; i < 10; i++) {

@@ -57,17 +57,18 @@ def main():
             opt.step()
             return loss
 
-        loss_first = step().item()
-        for _ in range(5):
-            step().item()
-        pipelined = []
-        for _ in range(3):
+        def pipelined_round():
             torch.cuda.synchronize()
             t0 = time.perf_counter()
             for _ in range(20):
                 step()
             torch.cuda.synchronize()
-            pipelined.append((time.perf_counter() - t0) * 1000 / 20)
+            return (time.perf_counter() - t0) * 1000 / 20
+
+        loss_first = step().item()
+        for _ in range(5):
+            step().item()
+        pipelined = [pipelined_round() for _ in range(3)]
         synced = []
         loss_last = float("nan")
         for _ in range(20):
@@ -77,14 +78,7 @@ def main():
         # steady: pipelined again after 200 more steps (as gpu-check.ts, whose JIT needs them)
         for _ in range(200):
             step()
-        steady = []
-        for _ in range(3):
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(20):
-                step()
-            torch.cuda.synchronize()
-            steady.append((time.perf_counter() - t0) * 1000 / 20)
+        steady = [pipelined_round() for _ in range(3)]
         size = f"B={B} {D}\u2192{H}\u219210"
         rec = {"size": size, "impl": impl, "pipelinedMs": statistics.median(pipelined), "syncedMs": statistics.median(synced),
                "steadyPipelinedMs": statistics.median(steady), "lossFirst": loss_first, "lossLast": loss_last, "device": device}

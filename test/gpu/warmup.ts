@@ -14,6 +14,7 @@ Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, con
 await import('@tensorflow/tfjs-backend-webgpu');
 const tf = await import('@tensorflow/tfjs-core');
 const tg = await import('../../src/index.js');
+const { mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
 
 const B = Number(process.argv[2] ?? 1024);
 await tg.setBackend('webgpu');
@@ -21,34 +22,10 @@ tf.env().set('WEBGPU_CPU_FORWARD', false);
 
 /** ms per step, per round of 20 pipelined steps, for a fresh D → D → 10 MLP on D samples. */
 async function rounds(D: number, n: number): Promise<number[]> {
-  const net = new tg.nn.MLP([D, D, 10], { activation: 'relu', seed: 1 });
-  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
-  const X = tg.randn([D, D], { seed: 2 });
-  const y = tg.tensor(Array.from({ length: D }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
-  const step = () =>
-    tg.tidy(() => {
-      const loss = tg.crossEntropy(net.forward(X), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return loss;
-    });
+  const { step, dispose } = mlpAdamStep(D, D, D);
   const out: number[] = [];
-  for (let r = 0; r < n; r++) {
-    const t0 = performance.now();
-    let last: InstanceType<typeof tg.Tensor> | null = null;
-    for (let i = 0; i < 20; i++) {
-      last?.dispose();
-      last = step();
-    }
-    await last!.data();
-    last!.dispose();
-    out.push(+((performance.now() - t0) / 20).toFixed(3));
-  }
-  opt.zeroGrad();
-  opt.dispose();
-  net.dispose();
-  tg.dispose([X, y]);
+  for (let r = 0; r < n; r++) out.push(+(await pipelinedRound(step)).ms.toFixed(3));
+  dispose();
   return out;
 }
 

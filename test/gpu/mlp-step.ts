@@ -1,0 +1,53 @@
+// The training step the GPU scripts time (gpu-check.ts, step-profile.ts, warmup.ts): one Adam
+// step of a fresh D → H → 10 MLP (relu) with mean cross-entropy against integer labels on B
+// samples — issue 5's step, and test/gpu/torch_adam_mlp.py's. Import it after navigator.gpu is
+// set, as those scripts import tapegrad.
+import * as tg from '../../src/index.js';
+
+export interface MlpAdamStep {
+  /** One step (zeroGrad, forward, backward, Adam); returns the loss, which the caller frees. */
+  step: () => tg.Tensor;
+  /** Frees the model, the optimizer's state and the data. */
+  dispose: () => void;
+}
+
+export function mlpAdamStep(B: number, D: number, H: number): MlpAdamStep {
+  const net = new tg.nn.MLP([D, H, 10], { activation: 'relu', seed: 1 });
+  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const X = tg.randn([B, D], { seed: 2 });
+  const y = tg.tensor(Array.from({ length: B }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
+  const step = () =>
+    tg.tidy(() => {
+      const loss = tg.crossEntropy(net.forward(X), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss;
+    });
+  const dispose = () => {
+    opt.zeroGrad();
+    opt.dispose();
+    net.dispose();
+    tg.dispose([X, y]);
+  };
+  return { step, dispose };
+}
+
+/**
+ * `n` steps queued, then one read (how a training loop runs): ms per step in all (`ms`) and
+ * before the wait for the GPU (`enqueueMs`: near `ms`, the step is bound by the CPU).
+ */
+export async function pipelinedRound(step: () => tg.Tensor, n = 20): Promise<{ ms: number; enqueueMs: number }> {
+  const start = performance.now();
+  let last: tg.Tensor | null = null;
+  for (let i = 0; i < n; i++) {
+    last?.dispose();
+    last = step();
+  }
+  const enqueueMs = (performance.now() - start) / n;
+  await last!.data();
+  last!.dispose();
+  return { ms: (performance.now() - start) / n, enqueueMs };
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
