@@ -106,7 +106,7 @@ export function dispatchCacheStats(): { hits: number; misses: number; uniformBuf
  * makes every step start from the same pool: once the pool has grown (a few steps), none is created.
  */
 export function flushCommands(): void {
-  const b = tf.backend() as unknown as WebGPUBackendInternals & { commandEncoder: unknown };
+  const b = tf.backend() as unknown as WebGPUBackendInternals;
   if (!b[CACHE] || !enabled || !b.commandEncoder) return;
   b.endComputePassEncoder();
   b.submitQueue();

@@ -1,9 +1,9 @@
 // Where the CPU time of one MLP Adam training step goes on webgpu in Node (Dawn): the step of
 // the GPU check (B = 1024, 1024 → 1024 → 10, cross-entropy, Adam), timed bare, then with
-// timers wrapped around the layers a dispatch passes through — tapegrad's op, TF.js's engine
-// (runKernel), the webgpu backend (runWebGPUProgram, makeUniforms, buffer acquisition, uploads),
-// and the WebGPU calls themselves (createBindGroup, writeBuffer, submit, pass encoding) — with
-// the number of each per step. Run under NODE_OPTIONS=--cpu-prof for a sampled profile too.
+// timers wrapped around the layers a dispatch passes through — TF.js's engine (runKernel), the
+// webgpu backend (runWebGPUProgram, makeUniforms, buffer acquisition, uploads), and the WebGPU
+// calls themselves (createBindGroup, writeBuffer, submit, pass encoding) — with the number of
+// each per step; what the step takes beyond runKernel is tapegrad's tape and tidy.
 //
 //   bash ../shared/gpu/stage.sh test/gpu/step-profile.ts     # here
 //   bash .gpu/run.sh step-profile.mjs [B]                     # there; JSON to $OUT
