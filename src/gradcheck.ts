@@ -17,7 +17,7 @@ import { describe } from './op.js';
 import { gradients } from './tape.js';
 import { Tensor } from './tensor.js';
 import { tidy } from './memory.js';
-import { getBackend, floatPrecision } from './backend.js';
+import { getBackend, floatPrecision } from './backend/index.js';
 
 export interface GradcheckOptions {
   mode?: 'full' | 'fast';

@@ -1,9 +1,9 @@
 // tapegrad's public API, re-exported in one place.
-import { initDefaultBackend } from './backend.js';
+import { initDefaultBackend } from './backend/index.js';
 
 export { Tensor, type DType, type TensorLike } from './tensor.js';
 export { TapegradError } from './errors.js';
-export { setBackend, getBackend, listBackends, type BackendName, type BackendInfo } from './backend.js';
+export { setBackend, getBackend, listBackends, type BackendName, type BackendInfo } from './backend/index.js';
 export { noGrad, isGradEnabled, gradients, type BackwardOptions, type GradHook } from './tape.js';
 export { defineOp, type OpRule, type Op, type Thunk } from './op.js';
 export { tensor, scalar, zeros, ones, full, zerosLike, onesLike, eye, randn, rand, arange, linspace, type TensorOptions } from './creation.js';

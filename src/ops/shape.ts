@@ -5,7 +5,7 @@ import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors.js';
 import { broadcastShapes, unbroadcast } from '../broadcast.js';
 import { Tensor } from '../tensor.js';
-import { getBackend } from '../backend.js';
+import { getBackend } from '../backend/index.js';
 import { sum } from './reduce.js';
 import { indexValues } from './indices.js';
 

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
-import { floatPrecision } from '../../src/backend.js';
+import { floatPrecision } from '../../src/backend/index.js';
 import { cases, compositeCases, flatCases } from '../op-cases.js';
 
 const ops = suite('ops (gradcheck, full mode)');

@@ -3,7 +3,7 @@
 // window.__tapegrad for test/browser/run.ts to collect.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
-import { floatPrecision } from '../../src/backend.js';
+import { floatPrecision } from '../../src/backend/index.js';
 import { queue } from './uvu-shim.js';
 
 export interface TestResult {

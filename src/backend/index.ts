@@ -6,10 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
-import { TapegradError } from './errors.js';
-import { registerFusedKernels } from '../kernels/fused.js';
-import { fixWebGPUCast } from '../kernels/webgpu-cast.js';
-import { installDispatchCache } from '../kernels/webgpu-dispatch.js';
+import { TapegradError } from '../errors.js';
+import { registerFusedKernels } from '../../kernels/fused.js';
+import { fixWebGPUCast } from '../../kernels/webgpu-cast.js';
+import { installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow'];
