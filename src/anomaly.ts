@@ -1,11 +1,10 @@
 // Anomaly detection: when switched on, every op's forward result and every gradient an adjoint
 // produces is checked for NaN and ±Inf, and the first one found is reported with the op's name,
 // its input shapes and the ops that made its inputs. Off by default: the hooks in op.ts and
-// tape.ts are a single `if (anomaly.enabled)` each, so it costs nothing when off.
+// backward.ts are a single `if (anomaly.enabled)` each, so it costs nothing when off.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
-import type { OpRule } from './op.js';
-import type { Tensor } from './tensor.js';
+import type { OpRule, Tensor } from './tensor.js';
 
 /** The switch the hooks read, and whether a node's adjoint is running (its inner ops are not checked). */
 export const anomaly = { enabled: false, inAdjoint: 0 };

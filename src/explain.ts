@@ -4,6 +4,7 @@
 import { TapegradError, fmtShape } from './errors.js';
 import { describe } from './op.js';
 import { Tensor } from './tensor.js';
+import { walkGraph } from './tape.js';
 
 export interface ExplainRow {
   /** Row number; inputs refer to rows by it. */
@@ -32,28 +33,6 @@ export interface Explanation {
   toString(): string;
 }
 
-/** Every tensor reachable from `root` through recorded nodes, inputs before outputs (iterative DFS). */
-function walk(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>([root]);
-  const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
-  while (stack.length) {
-    const top = stack[stack.length - 1];
-    const inputs = top.t.node?.inputs ?? [];
-    if (top.next < inputs.length) {
-      const child = inputs[top.next++];
-      if (!seen.has(child)) {
-        seen.add(child);
-        stack.push({ t: child, next: 0 });
-      }
-    } else {
-      stack.pop();
-      order.push(top.t);
-    }
-  }
-  return order;
-}
-
 const bytesOf = (t: Tensor) => (t.isDisposed ? 0 : t.size * 4);
 
 function fmtAttrs(attrs: unknown): string {
@@ -67,7 +46,7 @@ function fmtBytes(n: number): string {
 }
 
 function rowsOf(root: Tensor): ExplainRow[] {
-  const order = walk(root);
+  const order = walkGraph([root]);
   const ids = new Map(order.map((t, i) => [t, i]));
   return order.map((t, id) => {
     const node = t.node;

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { defineOp, describe, type Thunk } from './op.js';
-import { gradients, isGradEnabled, withGradMode } from './tape.js';
+import { isGradEnabled, withGradMode, walkGraph } from './tape.js';
+import { gradients } from './backward.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { tensor, zerosLike } from './creation.js';
 import { tidy } from './memory.js';
@@ -23,34 +24,13 @@ export function differentiable(fn: string, x: unknown, i: number): { t: Tensor; 
 
 /** Does the graph under `roots` reach a tensor tracked outside this call (so the result must stay differentiable)? */
 export function reachesOuter(roots: Tensor[], fresh: Set<Tensor>): boolean {
-  const seen = new Set<Tensor>();
-  const stack = roots.filter((r) => r.requiresGrad);
-  while (stack.length) {
-    const t = stack.pop()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    if (!t.node) {
-      if (!fresh.has(t)) return true;
-      continue;
-    }
-    for (const x of t.node.inputs) if (x.requiresGrad) stack.push(x);
-  }
-  return false;
+  const tracked = (t: Tensor) => t.requiresGrad;
+  return walkGraph(roots.filter(tracked), { follow: tracked }).some((t) => !t.node && !fresh.has(t));
 }
 
 /** The TF.js tensors a recorded graph reads, so that a tidy keeps them for an outer backward. */
 export function graphValues(roots: Tensor[]): tf.Tensor[] {
-  const out: tf.Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const stack = [...roots];
-  while (stack.length) {
-    const t = stack.pop()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    out.push(t.value, ...t.owned);
-    if (t.node) stack.push(...t.node.inputs);
-  }
-  return out;
+  return walkGraph(roots).flatMap((t) => [t.value, ...t.owned]);
 }
 
 export function normalizeArgnums(fn: string, argnums: number | number[], n: number): number[] {

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from './errors.js';
 import { describe } from './op.js';
-import { gradients } from './tape.js';
+import { gradients } from './backward.js';
 import { Tensor } from './tensor.js';
 import { tidy } from './memory.js';
 import { getBackend, floatPrecision } from './backend/index.js';

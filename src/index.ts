@@ -4,7 +4,9 @@ import { initDefaultBackend } from './backend/index.js';
 export { Tensor, type DType, type TensorLike } from './tensor.js';
 export { TapegradError } from './errors.js';
 export { setBackend, getBackend, listBackends, type BackendName, type BackendInfo } from './backend/index.js';
-export { noGrad, isGradEnabled, gradients, type BackwardOptions, type GradHook } from './tape.js';
+export { noGrad, isGradEnabled } from './tape.js';
+export { gradients, type BackwardOptions } from './backward.js';
+export type { GradHook } from './tensor.js';
 export { defineOp, type OpRule, type Op, type Thunk } from './op.js';
 export { tensor, scalar, zeros, ones, full, zerosLike, onesLike, eye, randn, rand, arange, linspace, type TensorOptions } from './creation.js';
 export { tidy, memory, keep, dispose } from './memory.js';
@@ -23,8 +25,8 @@ export {
   matmul, linear, matrixTranspose, dot, outer, trace, quadForm, bilinear,
   softmax, logSoftmax, crossEntropy, mseLoss, l1Loss, type Reduction, type CrossEntropyOptions,
   conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions,
-  registry, type OpName,
 } from './ops/index.js';
+export { registry, type OpName } from './registry.js';
 export * as linalg from './linalg/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

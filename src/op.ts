@@ -1,26 +1,13 @@
-// defineOp(): the one place where an op's forward and its adjoint meet, and the helpers that
-// declare whole classes of ops (elementwise unary, broadcasting binary) in one line each.
+// defineOp(): the one place where an op's forward and its adjoint meet, and the helpers every op
+// family uses (constants from numbers, ownership of hidden intermediates, argument checks).
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
-import { Node, isGradEnabled } from './tape.js';
-import { Tensor, type TensorLike } from './tensor.js';
-import { broadcastShapes, unbroadcast } from './broadcast.js';
+import { isGradEnabled } from './tape.js';
+import { Tensor, Node, type TensorLike, type OpRule } from './tensor.js';
 import { toTensor } from './creation.js';
 import { anomaly, checkForward } from './anomaly.js';
 
-/** A gradient for one input, computed only if that input needs it. */
-export type Thunk = () => Tensor;
-
-export interface OpRule<A = void> {
-  name: string;
-  /** Computes the output from TF.js tensors; attributes are the op's non-tensor arguments. */
-  forward: (inputs: tf.Tensor[], attrs: A) => tf.Tensor;
-  /**
-   * The vector-Jacobian product: given g = ∂L/∂out, one thunk (or null: no gradient flows) per
-   * input. Written in tapegrad's own ops, so that a recorded backward can be differentiated again.
-   */
-  vjp: (g: Tensor, inputs: Tensor[], out: Tensor, attrs: A) => (Thunk | null)[];
-}
+export type { OpRule, Thunk } from './tensor.js';
 
 /** An op: apply it to tapegrad tensors; `rule` is what the tape and the gradcheck suite read. */
 export interface Op<A = void> {
@@ -86,43 +73,6 @@ export function owning(result: Tensor, hidden: Tensor[]): Tensor {
     else h.dispose();
   }
   return result;
-}
-
-export type UnaryFn = ((x: Tensor) => Tensor) & { rule: OpRule<void> };
-
-/** An elementwise op x ↦ f(x); `dx(g, x, y)` is g·f'(x), where y = f(x) is at hand. */
-export function unary(name: string, forward: (x: tf.Tensor) => tf.Tensor, dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor): UnaryFn {
-  const op = defineOp<void>({
-    name,
-    forward: ([x]) => forward(x),
-    vjp: (g, [x], y) => [() => dx(g, x, y)],
-  });
-  const fn = (x: Tensor) => op([asTensor(name, x)]);
-  return Object.assign(fn, { rule: op.rule });
-}
-
-export type BinaryFn = ((a: TensorLike, b: TensorLike) => Tensor) & { rule: OpRule<void> };
-type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
-
-/**
- * An elementwise op of two broadcasting operands. `da` and `db` give the adjoint at the broadcast
- * shape; summing it back to each operand's own shape happens here, once for every binary op.
- */
-export function binary(name: string, forward: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, da: BinaryRule, db: BinaryRule): BinaryFn {
-  const op = defineOp<void>({
-    name,
-    forward: ([a, b]) => forward(a, b),
-    vjp: (g, [a, b], y) => [() => unbroadcast(da(g, a, b, y), a.shape), () => unbroadcast(db(g, a, b, y), b.shape)],
-  });
-  const fn = (a: TensorLike, b: TensorLike) => {
-    const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
-    if (a instanceof Tensor && b instanceof Tensor) {
-      if (a.dtype !== b.dtype) throw new TapegradError(name, `dtypes differ: ${a.dtype} and ${b.dtype}`);
-      broadcastShapes(name, a.shape, b.shape);
-    }
-    return applyWithConstants(op, name, [a, b], undefined, like);
-  };
-  return Object.assign(fn, { rule: op.rule });
 }
 
 /** The argument as a live Tensor, or a clear error naming the function. */

@@ -1,15 +1,43 @@
-// Tensor: one TF.js tensor plus what reverse mode needs — requiresGrad, grad, and the node that made it.
+// Tensor: one TF.js tensor plus what reverse mode needs — requiresGrad, grad, and the Node that
+// made it; the Node records an OpRule. These three types refer to each other, so they live here,
+// at the bottom: the chainable methods (x.add(y), x.backward()) are installed from ops/methods.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
-import type { Node, BackwardOptions, GradHook } from './tape.js';
-import * as tape from './tape.js';
-import * as ops from './ops/index.js';
 
 export type DType = 'float32' | 'int32' | 'bool';
 /** What ops accept where a tensor is expected: plain numbers become scalars. */
 export type TensorLike = Tensor | number;
-type Axis = number | number[];
-type ReduceOptions = { axis?: Axis; keepDims?: boolean };
+
+/** A gradient for one input, computed only if that input needs it. */
+export type Thunk = () => Tensor;
+
+export interface OpRule<A = void> {
+  name: string;
+  /** Computes the output from TF.js tensors; attributes are the op's non-tensor arguments. */
+  forward: (inputs: tf.Tensor[], attrs: A) => tf.Tensor;
+  /**
+   * The vector-Jacobian product: given g = ∂L/∂out, one thunk (or null: no gradient flows) per
+   * input. Written in tapegrad's own ops, so that a recorded backward can be differentiated again.
+   */
+  vjp: (g: Tensor, inputs: Tensor[], out: Tensor, attrs: A) => (Thunk | null)[];
+}
+
+/** One recorded op application: the rule, its inputs and attributes; freed after backward. */
+export class Node {
+  freed = false;
+  /** The inputs' values when recorded: an input whose value was replaced since (an optimizer step) is an error at backward. */
+  saved: tf.Tensor[];
+  constructor(
+    readonly rule: OpRule<any>,
+    public inputs: Tensor[],
+    readonly attrs: unknown,
+  ) {
+    this.saved = inputs.map((x) => x.value);
+  }
+}
+
+/** Runs on a tensor's gradient during backward; a returned Tensor replaces it. */
+export type GradHook = (grad: Tensor) => Tensor | void;
 
 export class Tensor {
   /** The values, on the active TF.js backend. Optimizers replace it; nothing mutates it in place. */
@@ -99,10 +127,6 @@ export class Tensor {
     this.value.dispose();
     for (const c of this.owned) c.dispose();
   }
-  /** Reverse-mode sweep from this tensor; accumulates into the .grad of leaves that require grad. */
-  backward(seed?: Tensor | number | null, opts: BackwardOptions = {}): void {
-    tape.backward(this, seed ?? undefined, opts);
-  }
   /** fn(grad) runs when this tensor's gradient is complete; a returned Tensor replaces it. */
   registerHook(fn: GradHook): () => void {
     if (!this.requiresGrad) throw new TapegradError('registerHook', 'the tensor does not require grad');
@@ -129,60 +153,6 @@ export class Tensor {
   assertLive(fn: string, what = 'the tensor'): void {
     if (this.value.isDisposed) throw new TapegradError(fn, `${what} (shape ${fmtShape(this.shape)}) has been disposed`);
   }
-
-  // ---- chainable ops (each is the free function of the same name in ops/)
-  add(b: TensorLike): Tensor { return ops.add(this, b); }
-  sub(b: TensorLike): Tensor { return ops.sub(this, b); }
-  mul(b: TensorLike): Tensor { return ops.mul(this, b); }
-  div(b: TensorLike): Tensor { return ops.div(this, b); }
-  pow(b: TensorLike): Tensor { return ops.pow(this, b); }
-  maximum(b: TensorLike): Tensor { return ops.maximum(this, b); }
-  minimum(b: TensorLike): Tensor { return ops.minimum(this, b); }
-  neg(): Tensor { return ops.neg(this); }
-  abs(): Tensor { return ops.abs(this); }
-  sign(): Tensor { return ops.sign(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  log1p(): Tensor { return ops.log1p(this); }
-  expm1(): Tensor { return ops.expm1(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  rsqrt(): Tensor { return ops.rsqrt(this); }
-  square(): Tensor { return ops.square(this); }
-  reciprocal(): Tensor { return ops.reciprocal(this); }
-  sin(): Tensor { return ops.sin(this); }
-  cos(): Tensor { return ops.cos(this); }
-  tan(): Tensor { return ops.tan(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  leakyRelu(alpha?: number): Tensor { return ops.leakyRelu(this, alpha); }
-  elu(): Tensor { return ops.elu(this); }
-  softplus(): Tensor { return ops.softplus(this); }
-  gelu(): Tensor { return ops.gelu(this); }
-  clip(lo: number, hi: number): Tensor { return ops.clip(this, lo, hi); }
-  sum(opts?: ReduceOptions): Tensor { return ops.sum(this, opts); }
-  mean(opts?: ReduceOptions): Tensor { return ops.mean(this, opts); }
-  prod(opts?: ReduceOptions): Tensor { return ops.prod(this, opts); }
-  max(opts?: ReduceOptions): Tensor { return ops.max(this, opts); }
-  min(opts?: ReduceOptions): Tensor { return ops.min(this, opts); }
-  logSumExp(opts?: ReduceOptions): Tensor { return ops.logSumExp(this, opts); }
-  variance(opts?: ReduceOptions & { correction?: number }): Tensor { return ops.variance(this, opts); }
-  norm(opts?: ReduceOptions & { ord?: number }): Tensor { return ops.norm(this, opts); }
-  argmax(opts?: { axis?: number; keepDims?: boolean }): Tensor { return ops.argmax(this, opts); }
-  argmin(opts?: { axis?: number; keepDims?: boolean }): Tensor { return ops.argmin(this, opts); }
-  reshape(shape: number[]): Tensor { return ops.reshape(this, shape); }
-  transpose(perm?: number[]): Tensor { return ops.transpose(this, perm); }
-  expandDims(axis = 0): Tensor { return ops.expandDims(this, axis); }
-  squeeze(axis?: Axis): Tensor { return ops.squeeze(this, axis); }
-  slice(begin: number[], size?: number[]): Tensor { return ops.slice(this, begin, size); }
-  gather(indices: Tensor | number[], axis = 0): Tensor { return ops.gather(this, indices, axis); }
-  pad(paddings: [number, number][], value = 0): Tensor { return ops.pad(this, paddings, value); }
-  broadcastTo(shape: number[]): Tensor { return ops.broadcastTo(this, shape); }
-  tile(reps: number[]): Tensor { return ops.tile(this, reps); }
-  matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
-  dot(b: Tensor): Tensor { return ops.dot(this, b); }
-  softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
 
   toString(): string {
     if (this.isDisposed) return `tensor(<disposed>, shape=${fmtShape(this.shape)})`;

@@ -8,11 +8,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { describe } from './op.js';
-import { gradients, isGradEnabled, withGradMode } from './tape.js';
+import { isGradEnabled, withGradMode, walkGraph } from './tape.js';
+import { gradients } from './backward.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { zeros, zerosLike } from './creation.js';
 import { tidy } from './memory.js';
-import { mul, sum, add, reshape, stack, registry } from './ops/index.js';
+import { mul, add } from './ops/elementwise.js';
+import { sum, reshape, stack } from './ops/shape.js';
+import { registry } from './registry.js';
 import { grad, differentiable, reachesOuter, normalizeArgnums, tensorMark, adoptGraph } from './functional.js';
 
 type Fn = (...args: any[]) => Tensor;
@@ -109,16 +112,7 @@ function jacobianByColumns(out: Tensor, targets: Tensor[], createGraph: boolean)
 const builtinRules = new Set<unknown>(Object.values(registry));
 /** Every node under `out` is a built-in op (a custom op's adjoint may not be differentiable in g). */
 function allBuiltin(out: Tensor): boolean {
-  const seen = new Set<Tensor>();
-  const stack = [out];
-  while (stack.length) {
-    const t = stack.pop()!;
-    if (seen.has(t) || !t.node) continue;
-    seen.add(t);
-    if (!builtinRules.has(t.node.rule)) return false;
-    stack.push(...t.node.inputs);
-  }
-  return true;
+  return walkGraph([out]).every((t) => !t.node || builtinRules.has(t.node.rule));
 }
 
 export interface JacobianOptions {

@@ -6,7 +6,7 @@
 // Inputs are drawn from a seeded generator, inside each op's domain and more than 0.1 away from
 // its kinks (gradcheck's stencil reaches ±2h with h = 2⁻⁵·max(1, |x|), i.e. ±0.0625 near 0).
 import * as tg from '../src/index.js';
-import type { OpName } from '../src/ops/index.js';
+import type { OpName } from '../src/registry.js';
 import { rng } from '../src/gradcheck.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
-import { registry } from '../src/ops/index.js';
+import { registry } from '../src/registry.js';
 import { elementwiseRules } from '../src/ops/elementwise.js';
 import { cases, compositeCases, flatCases, type OpCase } from './op-cases.js';
 import { NODE_BACKENDS, assertNoLeak } from './helpers.js';

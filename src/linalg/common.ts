@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, type TriangularSolveAttrs } from '../../kernels/index.js';
 import { TapegradError, fmtShape } from '../errors.js';
 import { asTensor, owning } from '../op.js';
-import { broadcastShapes } from '../broadcast.js';
+import { broadcastShapes } from '../ops/shape.js';
 import { Tensor } from '../tensor.js';
 import { mul } from '../ops/elementwise.js';
 import { reshape } from '../ops/shape.js';

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from '../op.js';
 import { Tensor } from '../tensor.js';
-import { broadcastShapes } from '../broadcast.js';
+import { broadcastShapes } from '../ops/shape.js';
 import { neg } from '../ops/elementwise.js';
 import { mm } from '../ops/matrix.js';
 import { luFactor, assertNonsingular, permutationMatrix, triangularSolveKernel, squareMatrix } from './common.js';

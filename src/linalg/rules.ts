@@ -1,4 +1,4 @@
-// The differentiable linear-algebra primitives, merged into tg.registry by ops/index.ts.
+// The differentiable linear-algebra primitives, merged into tg.registry by registry.ts.
 import { invRule } from './inv.js';
 import { detRule, slogdetRule } from './det.js';
 import { solveRule } from './solve.js';

@@ -4,7 +4,7 @@ import { defineOp, owning, type Op } from '../op.js';
 import { Tensor } from '../tensor.js';
 import { neg } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
-import { unbroadcast } from '../broadcast.js';
+import { unbroadcast } from '../ops/shape.js';
 import { luFactor, assertNonsingular, squareMatrix, rightHandSide, onColumns } from './common.js';
 import { luSolveTf } from './inv.js';
 

@@ -3,7 +3,7 @@ import { defineOp, type Op } from '../op.js';
 import { Tensor } from '../tensor.js';
 import { neg } from '../ops/elementwise.js';
 import { mm } from '../ops/matrix.js';
-import { unbroadcast } from '../broadcast.js';
+import { unbroadcast } from '../ops/shape.js';
 import { triangularSolveKernel, squareMatrix, rightHandSide, triangle, onColumns } from './common.js';
 import type { TriangularSolveAttrs } from '../../kernels/index.js';
 

@@ -1,16 +1,55 @@
 // Elementwise ops. Each rule gives the adjoint g·f'(x) with the math in a comment; binary ops
 // state the adjoint at the broadcast shape and binary() sums it back to each operand's shape.
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, unary, binary, applyWithConstants, asTensor } from '../op.js';
-import { broadcastShapes, unbroadcast as unbroadcastTo } from '../broadcast.js';
+import { defineOp, applyWithConstants, asTensor } from '../op.js';
+import { broadcastShapes, unbroadcast } from './shape.js';
 import { TapegradError } from '../errors.js';
 import { noGrad, isGradEnabled } from '../tape.js';
-import { Tensor, type TensorLike, type DType } from '../tensor.js';
+import { Tensor, type TensorLike, type DType, type OpRule } from '../tensor.js';
 import { toTensor } from '../creation.js';
 import { hasFused, reluGrad, leakyReluGrad, type FusedName } from '../../kernels/fused.js';
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+// ---- the two classes of elementwise op, declared in one line each
+export type UnaryFn = ((x: Tensor) => Tensor) & { rule: OpRule<void> };
+
+/** An elementwise op x ↦ f(x); `dx(g, x, y)` is g·f'(x), where y = f(x) is at hand. */
+export function unary(name: string, forward: (x: tf.Tensor) => tf.Tensor, dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor): UnaryFn {
+  const op = defineOp<void>({
+    name,
+    forward: ([x]) => forward(x),
+    vjp: (g, [x], y) => [() => dx(g, x, y)],
+  });
+  const fn = (x: Tensor) => op([asTensor(name, x)]);
+  return Object.assign(fn, { rule: op.rule });
+}
+
+export type BinaryFn = ((a: TensorLike, b: TensorLike) => Tensor) & { rule: OpRule<void> };
+type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
+
+/**
+ * An elementwise op of two broadcasting operands. `da` and `db` give the adjoint at the broadcast
+ * shape; summing it back to each operand's own shape happens here, once for every binary op.
+ */
+export function binary(name: string, forward: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, da: BinaryRule, db: BinaryRule): BinaryFn {
+  const op = defineOp<void>({
+    name,
+    forward: ([a, b]) => forward(a, b),
+    vjp: (g, [a, b], y) => [() => unbroadcast(da(g, a, b, y), a.shape), () => unbroadcast(db(g, a, b, y), b.shape)],
+  });
+  const fn = (a: TensorLike, b: TensorLike) => {
+    const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
+    if (a instanceof Tensor && b instanceof Tensor) {
+      if (a.dtype !== b.dtype) throw new TapegradError(name, `dtypes differ: ${a.dtype} and ${b.dtype}`);
+      broadcastShapes(name, a.shape, b.shape);
+    }
+    return applyWithConstants(op, name, [a, b], undefined, like);
+  };
+  return Object.assign(fn, { rule: op.rule });
+}
+
 
 // ---- unary
 // d(−x) = −dx
@@ -132,7 +171,7 @@ const whereOp = defineOp<{ shape: number[] }>({
   // operands are broadcast to the full shape first: tf.where with a broadcast scalar is slow on wasm
   forward: ([c, a, b], { shape }) => tf.tidy(() => tf.where(fill(c, shape), fill(a, shape), fill(b, shape))),
   // d where(c, a, b) = [c] da + [¬c] db
-  vjp: (g, [c, a, b]) => [null, () => unbroadcastTo(where(c, g, 0), a.shape), () => unbroadcastTo(where(c, 0, g), b.shape)],
+  vjp: (g, [c, a, b]) => [null, () => unbroadcast(where(c, g, 0), a.shape), () => unbroadcast(where(c, 0, g), b.shape)],
 });
 const fill = (t: tf.Tensor, shape: number[]) => (t.shape.join() === shape.join() ? t : tf.broadcastTo(t, shape));
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {

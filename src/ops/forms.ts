@@ -4,11 +4,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
-import { broadcastShapes, unbroadcast } from '../broadcast.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul } from './elementwise.js';
 import { sum } from './reduce.js';
-import { expandDims } from './shape.js';
+import { expandDims, broadcastShapes, unbroadcast } from './shape.js';
 
 // ---- helpers in tapegrad ops (so that the adjoints can be differentiated again). Products are
 // written as broadcast multiply-and-sum rather than batched matmul: TF.js's batched matmul gives

@@ -3,13 +3,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
-import { broadcastShapes, unbroadcast } from '../broadcast.js';
 import { getBackend } from '../backend/index.js';
 import { Tensor } from '../tensor.js';
 import { eye } from '../creation.js';
 import { mul, reluAdjoint } from './elementwise.js';
 import { sum } from './reduce.js';
-import { reshape, transpose } from './shape.js';
+import { reshape, transpose, broadcastShapes, unbroadcast } from './shape.js';
 
 export interface MatmulAttrs {
   transposeA: boolean;

@@ -1,49 +1,15 @@
 // Reductions over axes (all axes by default), with keepDims. Adjoints broadcast g back over the
 // reduced axes: `expand` reshapes it to the kept-dims shape so that it broadcasts against x.
+// sum itself is in shape.ts, beside broadcastTo: each is the other's adjoint.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, type Op } from '../op.js';
 import { TapegradError, normalizeAxes, normalizeAxis, fmtShape } from '../errors.js';
 import { noGrad } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
-import { reshape, broadcastTo } from './shape.js';
+import { broadcastTo, sum, expand, keptShape, count, reduction, type ReduceAttrs, type ReduceOptions } from './shape.js';
 
-export interface ReduceOptions {
-  axis?: number | number[];
-  keepDims?: boolean;
-}
-export interface ReduceAttrs {
-  axes: number[];
-  keepDims: boolean;
-}
-
-/** The shape of x with the reduced axes kept as 1s. */
-function keptShape(shape: readonly number[], axes: number[]): number[] {
-  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
-}
-/** A reduction's output (or its gradient) reshaped to the kept-dims shape, ready to broadcast against x. */
-function expand(t: Tensor, x: Tensor, { axes, keepDims }: ReduceAttrs): Tensor {
-  return keepDims ? t : reshape(t, keptShape(x.shape, axes));
-}
-/** How many entries each output reduces over. */
-function count(x: Tensor, axes: number[]): number {
-  return axes.reduce((n, a) => n * x.shape[a], 1);
-}
-
-function reduction(op: Op<ReduceAttrs>, fn: string) {
-  return (x: Tensor, opts: ReduceOptions = {}): Tensor => {
-    const t = asTensor(fn, x);
-    return op([t], { axes: normalizeAxes(fn, opts.axis, t.rank), keepDims: opts.keepDims ?? false });
-  };
-}
-
-const sumOp = defineOp<ReduceAttrs>({
-  name: 'sum',
-  forward: ([x], { axes, keepDims }) => tf.sum(x, axes, keepDims),
-  // ∂Σx/∂x = 1: g is copied back to every entry it summed
-  vjp: (g, [x], _y, a) => [() => broadcastTo(expand(g, x, a), x.shape)],
-});
-export const sum = reduction(sumOp, 'sum');
+export { sum, type ReduceOptions } from './shape.js';
 
 const meanOp = defineOp<ReduceAttrs>({
   name: 'mean',
@@ -192,6 +158,6 @@ export const argmax = argExtremum('argmax', tf.argMax);
 export const argmin = argExtremum('argmin', tf.argMin);
 
 export const reduceRules = {
-  sum: sumOp.rule, mean: meanOp.rule, prod: prodOp.rule, max: maxOp.rule, min: minOp.rule,
+  mean: meanOp.rule, prod: prodOp.rule, max: maxOp.rule, min: minOp.rule,
   logSumExp: logSumExpOp.rule, variance: varianceOp.rule, norm: normOp.rule,
 };

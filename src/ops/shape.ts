@@ -1,15 +1,84 @@
 // Shape ops: they move entries around, so each adjoint moves g back (reshape ↔ reshape,
-// slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sum).
+// slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sum). sum lives here, beside broadcastTo, and
+// so does unbroadcast (NumPy broadcasting undone in backward): every other family builds on them.
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, asTensor, owning } from '../op.js';
+import { defineOp, asTensor, owning, type Op } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors.js';
-import { broadcastShapes, unbroadcast } from '../broadcast.js';
 import { Tensor } from '../tensor.js';
 import { getBackend } from '../backend/index.js';
-import { sum } from './reduce.js';
 import { indexValues } from './indices.js';
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+// ---- broadcasting
+/** The broadcast shape of several shapes, or an error naming the op and the shapes. */
+export function broadcastShapes(fn: string, ...shapes: readonly number[][]): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    let d = 1;
+    for (const s of shapes) {
+      const k = s[s.length - rank + i] ?? 1;
+      if (k === 1) continue;
+      if (d !== 1 && d !== k) {
+        throw new TapegradError(fn, `shapes ${shapes.map(fmtShape).join(' and ')} cannot be broadcast together`);
+      }
+      d = k;
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+/** Sums g (of a broadcast shape) back to `shape`: over the leading axes it gained and the axes where shape has 1. */
+export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.join() === shape.join()) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  g.shape.forEach((d, i) => {
+    if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
+  const summed = axes.length ? sum(g, { axis: axes, keepDims: true }) : g;
+  return reshape(summed, [...shape]);
+}
+
+// ---- broadcastTo ↔ sum
+export interface ReduceOptions {
+  axis?: number | number[];
+  keepDims?: boolean;
+}
+export interface ReduceAttrs {
+  axes: number[];
+  keepDims: boolean;
+}
+
+/** The shape of x with the reduced axes kept as 1s. */
+export function keptShape(shape: readonly number[], axes: number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+/** A reduction's output (or its gradient) reshaped to the kept-dims shape, ready to broadcast against x. */
+export function expand(t: Tensor, x: Tensor, { axes, keepDims }: ReduceAttrs): Tensor {
+  return keepDims ? t : reshape(t, keptShape(x.shape, axes));
+}
+/** How many entries each output reduces over. */
+export function count(x: Tensor, axes: number[]): number {
+  return axes.reduce((n, a) => n * x.shape[a], 1);
+}
+
+export function reduction(op: Op<ReduceAttrs>, fn: string) {
+  return (x: Tensor, opts: ReduceOptions = {}): Tensor => {
+    const t = asTensor(fn, x);
+    return op([t], { axes: normalizeAxes(fn, opts.axis, t.rank), keepDims: opts.keepDims ?? false });
+  };
+}
+
+const sumOp = defineOp<ReduceAttrs>({
+  name: 'sum',
+  forward: ([x], { axes, keepDims }) => tf.sum(x, axes, keepDims),
+  // ∂Σx/∂x = 1: g is copied back to every entry it summed
+  vjp: (g, [x], _y, a) => [() => broadcastTo(expand(g, x, a), x.shape)],
+});
+export const sum = reduction(sumOp, 'sum');
 
 // ---- reshape family
 const reshapeOp = defineOp<{ shape: number[] }>({
@@ -274,7 +343,7 @@ export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor 
 }
 
 export const shapeRules = {
-  reshape: reshapeOp.rule, transpose: transposeOp.rule, broadcastTo: broadcastToOp.rule, tile: tileOp.rule,
+  sum: sumOp.rule, reshape: reshapeOp.rule, transpose: transposeOp.rule, broadcastTo: broadcastToOp.rule, tile: tileOp.rule,
   slice: sliceOp.rule, pad: padOp.rule, concat: concatOp.rule, stack: stackOp.rule, gather: gatherOp.rule,
   scatterAdd: scatterAddOp.rule,
 };

@@ -1,0 +1,288 @@
+// The backward sweep: a reverse walk of the tape that calls each node's adjoint and sums
+// gradients where paths meet. backward() (into .grad) and gradients() (returned) share it.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from './errors.js';
+import { Tensor, type Node } from './tensor.js';
+import { topoOrder, withGradMode } from './tape.js';
+import { owning } from './op.js';
+import { add } from './ops/elementwise.js';
+import { reshape } from './ops/shape.js';
+import { onesLike, toTensor } from './creation.js';
+import { anomaly, checkBackward, inAdjoint } from './anomaly.js';
+
+export interface BackwardOptions {
+  /** Keep the graph (and what it saved) for another backward(). Defaults to createGraph. */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, so that gradients can be differentiated again. */
+  createGraph?: boolean;
+}
+
+/** Tape-style backward: gradients of `root` accumulate into .grad of the leaves that require grad. */
+export function backward(root: Tensor, seed: Tensor | number | undefined, opts: BackwardOptions): void {
+  root.assertLive('backward');
+  if (!root.requiresGrad) {
+    throw new TapegradError('backward', 'the tensor does not require grad and has no graph (give an input requiresGrad: true, and do not compute it under noGrad)');
+  }
+  if (seed === undefined && root.size !== 1) {
+    throw new TapegradError('backward', `a seed gradient is needed for a non-scalar output of shape ${fmtShape(root.shape)} (backward(seed) with that shape, or reduce it with sum() first)`);
+  }
+  new Sweep([root], null, opts).run([seed]);
+}
+
+/**
+ * Gradients of `outputs` (weighted by `seeds`, ones by default) with respect to `inputs`, returned
+ * rather than accumulated into .grad — PyTorch's torch.autograd.grad. null where no path exists.
+ */
+export function gradients(
+  outputs: Tensor | Tensor[],
+  inputs: Tensor[],
+  opts: BackwardOptions & { seeds?: (Tensor | number | undefined)[] } = {},
+): (Tensor | null)[] {
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  if (!Array.isArray(inputs)) throw new TapegradError('gradients', `inputs must be an array of Tensors, got ${(inputs as unknown) instanceof Tensor ? 'a Tensor (wrap it in [ ])' : typeof inputs}`);
+  const live = (x: unknown, what: string) => {
+    if (!(x instanceof Tensor)) throw new TapegradError('gradients', `${what} must be a tapegrad Tensor, got ${x === null ? 'null' : typeof x}`);
+    x.assertLive('gradients', what);
+  };
+  outs.forEach((o) => live(o, 'an output'));
+  inputs.forEach((x) => live(x, 'an input'));
+  return new Sweep(outs, inputs, opts).run(opts.seeds ?? outs.map(() => undefined));
+}
+
+/**
+ * One reverse sweep from `roots`. With `targets` (gradients()), only nodes on a path to a target
+ * are visited and the targets' gradients are returned; without (backward()), leaves' .grad grow.
+ * Without createGraph, each adjoint runs in a tf.tidy and a gradient is freed once its node has
+ * used it; `userOwned` holds the seeds the caller passed, which are never freed here.
+ */
+class Sweep {
+  private readonly createGraph: boolean;
+  private readonly retainGraph: boolean;
+  private readonly order: Tensor[];
+  private readonly targetSet: Set<Tensor> | null;
+  private readonly onPath: Set<Tensor> | null = null;
+  private readonly grads = new Map<Tensor, Tensor>();
+  private readonly userOwned = new Set<Tensor>();
+
+  constructor(
+    private readonly roots: Tensor[],
+    private readonly targets: Tensor[] | null,
+    opts: BackwardOptions,
+  ) {
+    this.createGraph = opts.createGraph ?? false;
+    this.retainGraph = opts.retainGraph ?? this.createGraph;
+    this.order = topoOrder(roots.filter((r) => r.requiresGrad));
+    this.targetSet = targets ? new Set(targets) : null;
+    if (targets) {
+      const onPath = new Set(targets.filter((t) => !t.node));
+      for (const t of this.order) if (this.targetSet!.has(t) || t.node!.inputs.some((x) => onPath.has(x))) onPath.add(t);
+      this.onPath = onPath;
+    }
+  }
+
+  private wanted(t: Tensor): boolean {
+    return t.requiresGrad && (this.onPath ? this.onPath.has(t) : true);
+  }
+
+  run(seeds: (Tensor | number | undefined)[]): (Tensor | null)[] {
+    const { grads, createGraph, targetSet } = this;
+    this.roots.forEach((root, i) => {
+      if (this.wanted(root)) this.accumulate(root, this.seed(root, seeds[i]));
+    });
+    const sweep = () => {
+      for (let k = this.order.length - 1; k >= 0; k--) {
+        const t = this.order[k];
+        if (!this.wanted(t) || !grads.has(t)) continue;
+        const g = this.runHooks(t, grads.get(t)!);
+        if (t.retainsGrad && !targetSet) this.keepGrad(t, g, false);
+        this.propagate(t, g);
+        if (!targetSet?.has(t) && !createGraph && !this.userOwned.has(g)) {
+          grads.delete(t);
+          g.dispose();
+        }
+      }
+      // Leaves: hooks, then (tape style) add into .grad.
+      for (const [x, g] of grads) {
+        if (!x.isLeaf) continue;
+        const h = this.runHooks(x, g);
+        if (!targetSet) this.keepGrad(x, h, !this.userOwned.has(h));
+      }
+    };
+    try {
+      withGradMode(createGraph, sweep);
+    } catch (e) {
+      // the gradients made so far are the tape's: free them before reporting the error
+      if (!createGraph) for (const g of grads.values()) if (!this.userOwned.has(g)) g.dispose();
+      throw e;
+    }
+
+    if (!this.retainGraph) for (const t of this.order) if (this.wanted(t)) release(t.node!);
+    if (!this.targets) return [];
+    // Hand out tensors that are the caller's alone: never a seed they passed in, never one twice.
+    const handed = new Set<Tensor>();
+    return this.targets.map((x) => {
+      let g = grads.get(x) ?? null;
+      if (g && (this.userOwned.has(g) || handed.has(g))) g = copy(g, createGraph);
+      if (g) handed.add(g);
+      return g;
+    });
+  }
+
+  /** The seed gradient of one root: ones by default; a number becomes a tensor; a tensor is the caller's. */
+  private seed(root: Tensor, s: Tensor | number | undefined): Tensor {
+    if (s === undefined) return onesLike(root);
+    const g = toTensor('backward', s);
+    const mine = !(s instanceof Tensor); // a number, made into a tensor here
+    if ((g.shape.join() !== root.shape.join() && !(g.size === 1 && root.size === 1)) || g.dtype !== 'float32') {
+      if (mine) g.dispose();
+      throw new TapegradError('backward', `the seed (${g.dtype} ${fmtShape(g.shape)}) must be float32 with the output's shape ${fmtShape(root.shape)}`);
+    }
+    if (g.size === 1 && root.size === 1 && g.rank !== root.rank) {
+      const r = reshape(g, root.shape);
+      if (mine) g.dispose();
+      return r;
+    }
+    if (!mine) this.userOwned.add(g);
+    return g;
+  }
+
+  /** Calls one node's adjoint and adds each input's share into the gradients. */
+  private propagate(t: Tensor, g: Tensor): void {
+    const node = t.node!;
+    const { inputs, rule } = node;
+    // PyTorch's version check: the adjoint would silently read the new values
+    const moved = inputs.findIndex((x, i) => x.value !== node.saved[i]);
+    if (moved >= 0) {
+      throw new TapegradError('backward', `input ${moved} of '${rule.name}' (shape ${fmtShape(inputs[moved].shape)}) was given new values after the forward pass (an optimizer step?); run backward() before changing parameters, or recompute the forward pass`);
+    }
+    const adjoint = (): (Tensor | null)[] => {
+      const thunks = rule.vjp(g, inputs, t, node.attrs);
+      return inputs.map((x, i) => (this.wanted(x) && thunks[i] ? thunks[i]!() : null));
+    };
+    const compute = anomaly.enabled ? () => inAdjoint(adjoint) : adjoint;
+    let shares: (Tensor | null)[];
+    try {
+      shares = this.createGraph ? compute() : tidyShares(compute, [g, t, ...inputs]);
+    } catch (e) {
+      const dead = [...inputs, t].find((x) => x.isDisposed);
+      if (dead) {
+        throw new TapegradError('backward', `a tensor saved for the gradient of '${rule.name}' (shape ${fmtShape(dead.shape)}) was disposed before backward(); dispose intermediates after backward(), or call backward() inside the same tg.tidy`);
+      }
+      throw e;
+    }
+    if (anomaly.enabled) checkBackward(t, inputs, g, shares);
+    shares.forEach((s, i) => {
+      if (!s) return;
+      const x = inputs[i];
+      if (s.shape.join() !== x.shape.join()) {
+        throw new TapegradError('backward', `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(s.shape)} for input ${i} of shape ${fmtShape(x.shape)}`);
+      }
+      this.accumulate(x, s);
+    });
+  }
+
+  /** grads[x] += g, freeing the addends unless the graph is being recorded. */
+  private accumulate(x: Tensor, g: Tensor): void {
+    const prev = this.grads.get(x);
+    if (!prev) {
+      this.grads.set(x, g);
+      return;
+    }
+    const sum = add(prev, g);
+    if (!this.createGraph) {
+      if (!this.userOwned.has(prev)) prev.dispose();
+      if (!this.userOwned.has(g)) g.dispose();
+    }
+    this.grads.set(x, sum);
+  }
+
+  /**
+   * Runs t's hooks on its gradient. A tensor a hook returns replaces the gradient and belongs to the
+   * tape from then on: without createGraph the hook runs in a tidy and its result is copied out, so
+   * that its temporaries are freed and a tensor the user still holds is never disposed here.
+   */
+  private runHooks(t: Tensor, g: Tensor): Tensor {
+    for (const hook of t.hooks) {
+      let replaced: Tensor | null = null;
+      const check = (r: unknown): r is Tensor => {
+        if (!(r instanceof Tensor) || r === g) return false;
+        if (r.shape.join() !== g.shape.join()) {
+          throw new TapegradError('registerHook', `a hook returned shape ${fmtShape(r.shape)} for a gradient of shape ${fmtShape(g.shape)}`);
+        }
+        return true;
+      };
+      if (this.createGraph) {
+        const r = hook(g);
+        if (check(r)) replaced = r;
+      } else {
+        let kept: tf.Tensor | undefined;
+        tf.tidy(() => {
+          const r = hook(g);
+          if (check(r)) kept = r.value.clone();
+          return kept;
+        });
+        if (kept) replaced = new Tensor(kept);
+      }
+      if (replaced) {
+        if (!this.createGraph && !this.userOwned.has(g)) g.dispose();
+        g = replaced;
+      }
+    }
+    this.grads.set(t, g);
+    return g;
+  }
+
+  /**
+   * t.grad += g, kept beyond any tidy since t outlives it. `transfer`: g is ours to consume. With
+   * createGraph, g may also be another tensor's gradient (add's adjoint passes g on to both
+   * operands), so t gets its own recorded handle; an older t.grad is then owned by the sum.
+   */
+  private keepGrad(t: Tensor, g: Tensor, transfer: boolean): void {
+    const { createGraph } = this;
+    if (createGraph || !transfer) g = copy(g, createGraph);
+    let next = g;
+    const prev = t.grad;
+    if (prev && !prev.isDisposed) {
+      next = add(prev, g);
+      if (createGraph) owning(next, [prev, g]);
+      else {
+        prev.dispose();
+        g.dispose();
+      }
+    }
+    tf.keep(next.value);
+    next.owned.forEach((c) => tf.keep(c));
+    t.grad = next;
+  }
+}
+
+/**
+ * Runs an adjoint in a tf.tidy, so that its temporaries are freed and only the shares survive. A
+ * share may be g itself or an input (add's adjoint is g): each gets its own handle.
+ */
+function tidyShares(compute: () => (Tensor | null)[], held: Tensor[]): (Tensor | null)[] {
+  let out: (Tensor | null)[] = [];
+  tf.tidy(() => {
+    out = compute();
+    return out.filter((s): s is Tensor => s !== null).map((s) => s.value);
+  });
+  const seen = new Set<tf.Tensor>(held.map((x) => x.value));
+  return out.map((s) => {
+    if (!s) return null;
+    const v = seen.has(s.value) ? s.value.clone() : s.value;
+    seen.add(v);
+    return new Tensor(v);
+  });
+}
+
+/** A new handle on g's values; with createGraph, a recorded one (so it stays differentiable). */
+function copy(g: Tensor, createGraph: boolean): Tensor {
+  return createGraph ? withGradMode(true, () => reshape(g, g.shape)) : new Tensor(g.value.clone());
+}
+
+/** Drops what a node saved, so that the memory can go and a second backward() is refused. */
+function release(node: Node): void {
+  node.freed = true;
+  node.inputs = [];
+  node.saved = [];
+}

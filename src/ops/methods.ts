@@ -1,0 +1,101 @@
+// The chainable methods on Tensor (x.add(y).sum(), x.backward()): each is the free function of
+// the same name. They are declared onto Tensor by module augmentation and installed on its
+// prototype here, so that tensor.ts, at the bottom of the layers, never imports the ops.
+import { Tensor } from '../tensor.js';
+import { backward, type BackwardOptions } from '../backward.js';
+import * as elementwise from './elementwise.js';
+import * as reduce from './reduce.js';
+import * as shape from './shape.js';
+import * as matrix from './matrix.js';
+import * as nn from './nn.js';
+
+type Axis = number | number[];
+type ReduceOptions = { axis?: Axis; keepDims?: boolean };
+
+declare module '../tensor.js' {
+  interface Tensor {
+    /** Reverse-mode sweep from this tensor; accumulates into the .grad of leaves that require grad. */
+    backward(seed?: Tensor | number | null, opts?: BackwardOptions): void;
+    add(b: TensorLike): Tensor;
+    sub(b: TensorLike): Tensor;
+    mul(b: TensorLike): Tensor;
+    div(b: TensorLike): Tensor;
+    pow(b: TensorLike): Tensor;
+    maximum(b: TensorLike): Tensor;
+    minimum(b: TensorLike): Tensor;
+    neg(): Tensor;
+    abs(): Tensor;
+    sign(): Tensor;
+    exp(): Tensor;
+    log(): Tensor;
+    log1p(): Tensor;
+    expm1(): Tensor;
+    sqrt(): Tensor;
+    rsqrt(): Tensor;
+    square(): Tensor;
+    reciprocal(): Tensor;
+    sin(): Tensor;
+    cos(): Tensor;
+    tan(): Tensor;
+    tanh(): Tensor;
+    sigmoid(): Tensor;
+    relu(): Tensor;
+    leakyRelu(alpha?: number): Tensor;
+    elu(): Tensor;
+    softplus(): Tensor;
+    gelu(): Tensor;
+    clip(lo: number, hi: number): Tensor;
+    sum(opts?: ReduceOptions): Tensor;
+    mean(opts?: ReduceOptions): Tensor;
+    prod(opts?: ReduceOptions): Tensor;
+    max(opts?: ReduceOptions): Tensor;
+    min(opts?: ReduceOptions): Tensor;
+    logSumExp(opts?: ReduceOptions): Tensor;
+    variance(opts?: ReduceOptions & { correction?: number }): Tensor;
+    norm(opts?: ReduceOptions & { ord?: number }): Tensor;
+    argmax(opts?: { axis?: number; keepDims?: boolean }): Tensor;
+    argmin(opts?: { axis?: number; keepDims?: boolean }): Tensor;
+    reshape(shape: number[]): Tensor;
+    transpose(perm?: number[]): Tensor;
+    expandDims(axis?: number): Tensor;
+    squeeze(axis?: Axis): Tensor;
+    slice(begin: number[], size?: number[]): Tensor;
+    gather(indices: Tensor | number[], axis?: number): Tensor;
+    pad(paddings: [number, number][], value?: number): Tensor;
+    broadcastTo(shape: number[]): Tensor;
+    tile(reps: number[]): Tensor;
+    matmul(b: Tensor): Tensor;
+    dot(b: Tensor): Tensor;
+    softmax(axis?: number): Tensor;
+    logSoftmax(axis?: number): Tensor;
+  }
+}
+
+/** For each method, the free function it calls: one that takes the tensor first, then the method's arguments. */
+type FreeFunctions = { [K in keyof Tensor]?: Tensor[K] extends (...args: infer P) => infer R ? (x: Tensor, ...args: P) => R : never };
+
+const { add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square } = elementwise;
+const { reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip } = elementwise;
+const { sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin } = reduce;
+const { reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile } = shape;
+const { matmul, dot } = matrix;
+const { softmax, logSoftmax } = nn;
+
+const chainable = {
+  backward: (x: Tensor, seed?: Tensor | number | null, opts: BackwardOptions = {}) => backward(x, seed ?? undefined, opts),
+  add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square,
+  reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip,
+  sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin,
+  reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile,
+  matmul, dot, softmax, logSoftmax,
+} satisfies FreeFunctions;
+
+for (const [name, fn] of Object.entries(chainable) as [string, (x: Tensor, ...args: unknown[]) => unknown][]) {
+  Object.defineProperty(Tensor.prototype, name, {
+    value: function (this: Tensor, ...args: unknown[]) {
+      return fn(this, ...args);
+    },
+    writable: true,
+    configurable: true,
+  });
+}
