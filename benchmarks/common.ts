@@ -3,20 +3,10 @@
 import * as jax from '@jax-js/jax';
 import * as tg from '../src/index.js';
 import type { Check, Harness } from './harness.js';
+import { normalSamples } from '../src/random.js';
 
-/** n normal samples from a seeded generator (mulberry32 + Box–Muller), scaled by `scale`. */
-export function normal(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0 || 1;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-  return out;
-}
+/** n normal samples from the seeded generator, scaled by `scale`. */
+export const normal = normalSamples;
 
 /** A well-conditioned n×n matrix: I + 0.5·N(0,1)/√n (eigenvalues stay near 1, so det and inv are tame). */
 export function wellConditioned(n: number, seed: number): Float32Array {

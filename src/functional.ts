@@ -33,8 +33,8 @@ export function graphValues(roots: Tensor[]): tf.Tensor[] {
   return walkGraph(roots).flatMap((t) => [t.value, ...t.owned]);
 }
 
-export function normalizeArgnums(fn: string, argnums: number | number[], n: number): number[] {
-  const list = typeof argnums === 'number' ? [argnums] : argnums;
+export function normalizeArgnums(fn: string, argnums: Argnums, n: number): number[] {
+  const list = typeof argnums === 'number' ? [argnums] : [...argnums];
   for (const a of list) {
     if (!Number.isInteger(a) || a < 0 || a >= n) throw new TapegradError(fn, `argnums ${JSON.stringify(argnums)} out of range for ${n} arguments`);
   }
@@ -73,7 +73,7 @@ function ownValue(t: Tensor, mark: number): Tensor {
  * gradient is itself recorded, so grad composes: grad(grad(f)), gradient penalties. The results
  * then own the part of the graph made here (see adoptGraph).
  */
-function evalWithGrad(fn: string, f: Fn, argnums: number | number[], args: unknown[], keepValue: boolean): { value: Tensor | null; grads: Tensor[] } {
+function evalWithGrad(fn: string, f: Fn, argnums: Argnums, args: unknown[], keepValue: boolean): { value: Tensor | null; grads: Tensor[] } {
   const nums = normalizeArgnums(fn, argnums, args.length);
   let value: Tensor | null = null;
   let grads!: Tensor[];
@@ -110,8 +110,15 @@ function checkFunction(fn: string, f: unknown): void {
   if (typeof f !== 'function') throw new TapegradError(fn, `the first argument must be a function, got ${describe(f)}`);
 }
 
-/** ∂f/∂(args[argnums]): one Tensor for a single argnum, an array for an array of them. */
-export function grad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => any {
+/** Which arguments to differentiate: one index, or several (a tuple gives a tuple of results). */
+export type Argnums = number | readonly number[];
+/** One Tensor per differentiated argument, shaped as `argnums`: a Tensor for an index, a tuple for a tuple. */
+export type PerArgnum<N extends Argnums> = N extends number ? Tensor : { -readonly [K in keyof N]: Tensor };
+
+/** ∂f/∂(args[argnums]): one Tensor for a single argnum, an array (a tuple for a tuple) for an array of them. */
+export function grad<F extends Fn>(f: F, argnums?: number): (...args: Parameters<F>) => Tensor;
+export function grad<F extends Fn, const N extends readonly number[]>(f: F, argnums: N): (...args: Parameters<F>) => PerArgnum<N>;
+export function grad<F extends Fn>(f: F, argnums: Argnums = 0): (...args: Parameters<F>) => unknown {
   checkFunction('grad', f);
   return (...args: Parameters<F>) => {
     const { grads } = evalWithGrad('grad', f, argnums, args, false);
@@ -120,7 +127,9 @@ export function grad<F extends Fn>(f: F, argnums: number | number[] = 0): (...ar
 }
 
 /** { value: f(args), grad } with grad shaped as grad() returns it. */
-export function valueAndGrad<F extends Fn>(f: F, argnums: number | number[] = 0): (...args: Parameters<F>) => { value: Tensor; grad: any } {
+export function valueAndGrad<F extends Fn>(f: F, argnums?: number): (...args: Parameters<F>) => { value: Tensor; grad: Tensor };
+export function valueAndGrad<F extends Fn, const N extends readonly number[]>(f: F, argnums: N): (...args: Parameters<F>) => { value: Tensor; grad: PerArgnum<N> };
+export function valueAndGrad<F extends Fn>(f: F, argnums: Argnums = 0): (...args: Parameters<F>) => { value: Tensor; grad: unknown } {
   checkFunction('valueAndGrad', f);
   return (...args: Parameters<F>) => {
     const { value, grads } = evalWithGrad('valueAndGrad', f, argnums, args, true);
@@ -173,9 +182,14 @@ export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotan
 }
 
 /**
- * A user's own op, declared as defineOp does: forward takes and returns tf.Tensors; vjp gets the
- * incoming gradient, the inputs as tapegrad Tensors and the output, and returns one thunk (or
- * null) per input.
+ * A user's own op, declared as defineOp does.
+ * - `forward(...values)` receives each input's values as a TF.js tensor (`x.value`: a tf.Tensor of
+ *   @tensorflow/tfjs-core, not a tapegrad Tensor), runs outside the tape (so in TF.js ops: tf.mul,
+ *   not tg.mul), must not dispose them, and returns a new tf.Tensor: the output's values.
+ * - `vjp(g, inputs, out)` receives tapegrad Tensors — g = ∂L/∂out (the output's shape), the inputs,
+ *   the output — and returns one entry per input: a function giving that input's gradient (a
+ *   tapegrad Tensor of its shape, written in tg ops so that it can be differentiated again), or
+ *   null where no gradient flows.
  */
 export function customOp(spec: {
   name: string;

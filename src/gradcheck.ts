@@ -17,6 +17,7 @@ import { describe } from './op.js';
 import { gradients } from './backward.js';
 import { Tensor } from './tensor.js';
 import { tidy } from './memory.js';
+import { rng } from './random.js';
 import { getBackend, floatPrecision } from './backend/index.js';
 
 export interface GradcheckOptions {
@@ -58,20 +59,6 @@ const STENCIL: [number, number][] = [
 ];
 const STENCIL_ABS = STENCIL.reduce((s, [, c]) => s + Math.abs(c), 0);
 
-/** A small seeded generator (mulberry32) with normal samples, so checks are reproducible. */
-export function rng(seed: number): { uniform: () => number; normal: () => number } {
-  let a = seed >>> 0 || 0x9e3779b9;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, normal };
-}
-
 function unravel(i: number, shape: number[]): number[] {
   const idx = new Array<number>(shape.length);
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -100,23 +87,12 @@ export async function gradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions =
   return readAsync(checkSteps(f, inputs, opts));
 }
 
-/** gradcheck, synchronously (it reads values with dataSync, which webgpu in Node lacks). */
-export function gradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
-  return readSync(checkSteps(f, inputs, opts));
-}
-
 /**
- * The check as a generator that yields the tensors whose values it needs next and receives them,
- * so that one algorithm runs with synchronous reads (dataSync) or asynchronous ones (data(): the
- * only kind webgpu has in Node, and the one that does not stall a browser's GPU).
+ * The check as a generator that yields the tensors whose values it needs next and receives them;
+ * readAsync reads them with data(): the only kind of read webgpu has in Node, and the one that
+ * does not stall a browser's GPU.
  */
 type Steps<T> = Generator<tf.Tensor[], T, Float64Array[]>;
-
-function readSync<T>(steps: Steps<T>): T {
-  let r = steps.next(undefined as unknown as Float64Array[]);
-  while (!r.done) r = steps.next(r.value.map((t) => Float64Array.from(t.dataSync())));
-  return r.value;
-}
 
 async function readAsync<T>(steps: Steps<T>): Promise<T> {
   let r = steps.next(undefined as unknown as Float64Array[]);
@@ -329,11 +305,6 @@ function* checkSteps(f: F, inputs: Tensor[], opts: GradcheckOptions): Steps<Grad
 export async function gradgradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
   const [firstOrder, xs] = secondOrder(f, inputs, opts.seed);
   return gradcheck(firstOrder, xs, { atol: 2e-3, rtol: 2e-2, ...opts });
-}
-
-export function gradgradcheckSync(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
-  const [firstOrder, xs] = secondOrder(f, inputs, opts.seed);
-  return gradcheckSync(firstOrder, xs, { atol: 2e-3, rtol: 2e-2, ...opts });
 }
 
 /** The function gradgradcheck checks (see above), and the validated inputs. */

@@ -5,7 +5,7 @@
 // function A ↦ cholesky((A + Aᵀ)/2), whose gradient is the symmetric one the op returns.
 import * as tg from '../src/index.js';
 import type { linalgRules } from '../src/linalg/rules.js';
-import { rng } from '../src/gradcheck.js';
+import { rng } from '../src/random.js';
 import type { CaseTable } from './op-cases.js';
 
 /** values drawn from N(0, 1), seeded. */

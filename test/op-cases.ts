@@ -7,7 +7,7 @@
 // its kinks (gradcheck's stencil reaches ±2h with h = 2⁻⁵·max(1, |x|), i.e. ±0.0625 near 0).
 import * as tg from '../src/index.js';
 import type { OpName } from '../src/registry.js';
-import { rng } from '../src/gradcheck.js';
+import { rng } from '../src/random.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
 import { linalgCases } from './op-cases-linalg.js';

@@ -1,19 +1,8 @@
 // Helpers shared by the training examples: a seeded random generator, and a loss guard.
 import type * as tg from 'tapegrad';
 
-/** mulberry32: a small seeded generator, so the examples' data are the same on every run. */
-export function rng(seed: number): { uniform: () => number; normal: () => number } {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, normal };
-}
+/** A small seeded generator, so the examples' data are the same on every run. */
+export { rng } from 'tapegrad/testing';
 
 /** The loss as a number; a NaN or infinite loss stops training with an error that says when. */
 export function finiteLoss(loss: tg.Tensor, step: number): number {

@@ -37,6 +37,7 @@ void webgpuBackend.webgpu_util;
 const tf = await import('@tensorflow/tfjs-core');
 const tg = await import('../../src/index.js');
 const fused = await import('../../kernels/fused.js');
+const testing = await import('../../src/testing.js');
 const { cases, compositeCases, flatCases } = await import('../op-cases.js');
 const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
 
@@ -153,13 +154,13 @@ if (parts.has('fused')) {
   const v = tf.abs(rand(shape, 4, 0.1));
   for (const decoupled of [false, true]) {
     const a = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled, step: 3 };
-    await compareFused(decoupled ? 'AdamW' : 'Adam', shape, fused.adamUpdate(p, g, m, v, a), fused.adamUpdateComposed(p, g, m, v, a));
+    await compareFused(decoupled ? 'AdamW' : 'Adam', shape, testing.adamUpdate(p, g, m, v, a), fused.adamUpdateComposed(p, g, m, v, a));
   }
   await compareFused('reluGrad', shape, [fused.reluGrad(g, m)], [fused.reluGradComposed(g, m)]);
   await compareFused('leakyReluGrad', shape, [fused.leakyReluGrad(g, m, 0.01)], [fused.leakyReluGradComposed(g, m, 0.01)]);
   const z = rand([4096, 10], 5, 3);
   const t = tf.cast(tf.oneHot(tf.randomUniform([4096], 0, 10, 'int32', 6) as TF.Tensor1D, 10), 'float32');
-  const both = fused.softmaxCrossEntropy(z, t);
+  const both = testing.softmaxCrossEntropy(z, t);
   const ref = fused.softmaxCrossEntropyComposed(z, t);
   await compareFused('softmaxCrossEntropy', [4096, 10], [both.loss, both.dlogits], [ref.loss, ref.dlogits]);
   tf.dispose([p, g, m, v, z, t]);
@@ -174,7 +175,7 @@ const sizes = quick ? [[256, 256, 256], [1024, 1024, 1024]] : [[1024, 1024, 1024
 
 /** Times one Adam step of a fresh D → H → 10 MLP on B samples, as a training loop runs it. */
 async function timeAdamStep(B: number, D: number, H: number, size: string, useFused: boolean): Promise<StepResult> {
-  fused.setFusedEnabled(useFused);
+  testing.setFusedEnabled(useFused);
   const before = tg.memory().numTensors;
   const { step, dispose } = mlpAdamStep(B, D, H);
   const first = step();
@@ -210,7 +211,7 @@ async function timeAdamStep(B: number, D: number, H: number, size: string, useFu
   const steady: number[] = [];
   for (let round = 0; round < 3; round++) steady.push((await pipelinedRound(step)).ms);
   dispose();
-  fused.setFusedEnabled(true);
+  testing.setFusedEnabled(true);
   return {
     size, fused: useFused, kernelsPerStep: profile.kernels.length,
     pipelinedMs: median(rounds.map((r) => r.ms)), enqueueMs: median(rounds.map((r) => r.enqueueMs)), syncedMs: median(synced), steadyPipelinedMs: median(steady),

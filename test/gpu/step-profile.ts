@@ -16,7 +16,7 @@ Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, con
 await import('@tensorflow/tfjs-backend-webgpu');
 const tf = await import('@tensorflow/tfjs-core');
 const tg = await import('../../src/index.js');
-const dispatch = await import('../../kernels/webgpu-dispatch.js');
+const dispatch = await import('../../src/testing.js');
 const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

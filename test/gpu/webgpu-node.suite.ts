@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { assertClose } from '../helpers.js';
-import { dispatchCacheStats, setDispatchCacheEnabled } from '../../kernels/webgpu-dispatch.js';
+import { dispatchCacheStats, setDispatchCacheEnabled } from '../../src/testing.js';
 
 const webgpu = suite('webgpu in Node');
 // WebGPU reports a bad bind group or shader as an event and skips the work: collect them all.
