@@ -7,7 +7,7 @@ import { Tensor, Node, type TensorLike, type OpRule } from './tensor.js';
 import { toTensor } from './creation.js';
 import { anomaly, checkForward } from './anomaly.js';
 
-export type { OpRule, Thunk } from './tensor.js';
+export type { OpRule, Thunk, OpSignature, Domain } from './tensor.js';
 
 /** An op: apply it to tapegrad tensors; `rule` is what the tape and the gradcheck suite read. */
 export interface Op<A = void> {

@@ -20,6 +20,29 @@ export interface OpRule<A = void> {
    * input. Written in tapegrad's own ops, so that a recorded backward can be differentiated again.
    */
   vjp: (g: Tensor, inputs: Tensor[], out: Tensor, attrs: A) => (Thunk | null)[];
+  /** How the op's public function is called and where it is smooth, for ops of a common form. */
+  signature?: OpSignature;
+}
+
+/**
+ * Where an operand's values may lie for the op to be smooth and its values moderate. 'real': any;
+ * 'positive': x > 0 (log, sqrt); 'nonzero': x ≠ 0 (a divisor; drawn on one side of 0);
+ * 'aboveMinusOne': x > −1 (log1p); 'moderate': |x| ≲ 2, for ops that grow fast (exp, square, a
+ * factor of a product); 'unit': |x| < 1 (tan, whose poles are at ±π/2).
+ */
+export type Domain = 'real' | 'positive' | 'nonzero' | 'aboveMinusOne' | 'moderate' | 'unit';
+
+/**
+ * The form of an op's public function, from which the fuzzer draws its operands and the error
+ * catalogue its bad calls. 'unary': f(x), shaped as x; 'binary': f(a, b) of tensors or numbers,
+ * broadcast together; 'reduce': f(x, { axis, keepDims }).
+ */
+export interface OpSignature {
+  kind: 'unary' | 'binary' | 'reduce';
+  /** Each operand's domain, or one for all; 'real' by default. */
+  domain?: Domain | Domain[];
+  /** Points where the op is not smooth (abs and relu at 0): checks keep every input away from them. */
+  kinks?: number[];
 }
 
 /** One recorded op application: the rule, its inputs and attributes; freed after backward. */

@@ -5,7 +5,7 @@ import { defineOp, applyWithConstants, asTensor } from '../op.js';
 import { broadcastShapes, unbroadcast } from './shape.js';
 import { TapegradError } from '../errors.js';
 import { noGrad, isGradEnabled } from '../tape.js';
-import { Tensor, type TensorLike, type DType, type OpRule } from '../tensor.js';
+import { Tensor, type TensorLike, type DType, type OpRule, type OpSignature } from '../tensor.js';
 import { toTensor } from '../creation.js';
 import { hasFused, reluGrad, leakyReluGrad, type FusedName } from '../../kernels/fused.js';
 
@@ -15,12 +15,18 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 // ---- the two classes of elementwise op, declared in one line each
 export type UnaryFn = ((x: Tensor) => Tensor) & { rule: OpRule<void> };
 
-/** An elementwise op x ↦ f(x); `dx(g, x, y)` is g·f'(x), where y = f(x) is at hand. */
-export function unary(name: string, forward: (x: tf.Tensor) => tf.Tensor, dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor): UnaryFn {
+type Where = Omit<OpSignature, 'kind'>;
+
+/**
+ * An elementwise op x ↦ f(x); `dx(g, x, y)` is g·f'(x), where y = f(x) is at hand. `where`: its
+ * domain and kinks, from which the fuzzer and the error catalogue derive their cases.
+ */
+export function unary(name: string, forward: (x: tf.Tensor) => tf.Tensor, dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor, where: Where = {}): UnaryFn {
   const op = defineOp<void>({
     name,
     forward: ([x]) => forward(x),
     vjp: (g, [x], y) => [() => dx(g, x, y)],
+    signature: { kind: 'unary', ...where },
   });
   const fn = (x: Tensor) => op([asTensor(name, x)]);
   return Object.assign(fn, { rule: op.rule });
@@ -33,11 +39,12 @@ type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
  * An elementwise op of two broadcasting operands. `da` and `db` give the adjoint at the broadcast
  * shape; summing it back to each operand's own shape happens here, once for every binary op.
  */
-export function binary(name: string, forward: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, da: BinaryRule, db: BinaryRule): BinaryFn {
+export function binary(name: string, forward: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, da: BinaryRule, db: BinaryRule, where: Where = {}): BinaryFn {
   const op = defineOp<void>({
     name,
     forward: ([a, b]) => forward(a, b),
     vjp: (g, [a, b], y) => [() => unbroadcast(da(g, a, b, y), a.shape), () => unbroadcast(db(g, a, b, y), b.shape)],
+    signature: { kind: 'binary', ...where },
   });
   const fn = (a: TensorLike, b: TensorLike) => {
     const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
@@ -55,31 +62,31 @@ export function binary(name: string, forward: (a: tf.Tensor, b: tf.Tensor) => tf
 // d(−x) = −dx
 export const neg = unary('neg', tf.neg, (g) => neg(g));
 // d|x| = sign(x) dx
-export const abs = unary('abs', tf.abs, (g, x) => mul(g, sign(x)));
+export const abs = unary('abs', tf.abs, (g, x) => mul(g, sign(x)), { kinks: [0] });
 // sign is piecewise constant: zero gradient
-export const sign = unary('sign', tf.sign, (g) => mul(g, 0));
+export const sign = unary('sign', tf.sign, (g) => mul(g, 0), { kinks: [0] });
 // d eˣ = eˣ dx
-export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y));
+export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y), { domain: 'moderate' });
 // d ln x = dx / x
-export const log = unary('log', tf.log, (g, x) => div(g, x));
+export const log = unary('log', tf.log, (g, x) => div(g, x), { domain: 'positive' });
 // d ln(1+x) = dx / (1+x)
-export const log1p = unary('log1p', tf.log1p, (g, x) => div(g, add(x, 1)));
+export const log1p = unary('log1p', tf.log1p, (g, x) => div(g, add(x, 1)), { domain: 'aboveMinusOne' });
 // d(eˣ−1) = eˣ dx = (y+1) dx
-export const expm1 = unary('expm1', tf.expm1, (g, _x, y) => mul(g, add(y, 1)));
+export const expm1 = unary('expm1', tf.expm1, (g, _x, y) => mul(g, add(y, 1)), { domain: 'moderate' });
 // d√x = dx / (2√x)
-export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)));
+export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)), { domain: 'positive' });
 // d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx
-export const rsqrt = unary('rsqrt', tf.rsqrt, (g, x, y) => mul(g, div(mul(y, -0.5), x)));
+export const rsqrt = unary('rsqrt', tf.rsqrt, (g, x, y) => mul(g, div(mul(y, -0.5), x)), { domain: 'positive' });
 // d x² = 2x dx
-export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)));
+export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)), { domain: 'moderate' });
 // d(1/x) = −dx/x² = −y² dx
-export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))));
+export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))), { domain: 'nonzero' });
 // d sin x = cos x dx
 export const sin = unary('sin', tf.sin, (g, x) => mul(g, cos(x)));
 // d cos x = −sin x dx
 export const cos = unary('cos', tf.cos, (g, x) => neg(mul(g, sin(x))));
 // d tan x = (1 + tan²x) dx
-export const tan = unary('tan', tf.tan, (g, _x, y) => mul(g, add(square(y), 1)));
+export const tan = unary('tan', tf.tan, (g, _x, y) => mul(g, add(square(y), 1)), { domain: 'unit' });
 // d tanh x = (1 − tanh²x) dx
 export const tanh = unary('tanh', tf.tanh, (g, _x, y) => mul(g, sub(1, square(y))));
 // d σ(x) = σ(x)(1 − σ(x)) dx
@@ -92,9 +99,9 @@ export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
   return fusedAdjoint('reluGrad') ? new Tensor(reluGrad(g.value, at.value)) : mul(g, constantMask(() => tf.step(at.value)));
 }
 // d relu(x) = [x > 0] dx
-export const relu = unary('relu', tf.relu, reluAdjoint);
+export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] });
 // d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there
-export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))));
+export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))), { kinks: [0] });
 // d ln(1+eˣ) = σ(x) dx
 export const softplus = unary('softplus', tf.softplus, (g, x) => mul(g, sigmoid(x)));
 // d erf x = (2/√π) e^(−x²) dx
@@ -136,15 +143,16 @@ export const add = binary('add', tf.add, (g) => g, (g) => g);
 // d(a−b) = da − db
 export const sub = binary('sub', tf.sub, (g) => g, (g) => neg(g));
 // d(ab) = b da + a db
-export const mul = binary('mul', tf.mul, (g, _a, b) => mul(g, b), (g, a) => mul(g, a));
+export const mul = binary('mul', tf.mul, (g, _a, b) => mul(g, b), (g, a) => mul(g, a), { domain: 'moderate' });
 // d(a/b) = da/b − (a/b²) db = da/b − y/b db
-export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)));
+export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)), { domain: ['real', 'nonzero'] });
 // d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db (taken as 0 where a = 0, as PyTorch does)
 export const pow = binary(
   'pow',
   tf.pow,
   (g, a, b) => mul(g, mul(b, pow(a, sub(b, 1)))),
   (g, a, _b, y) => where(equal(a, 0), 0, mul(g, mul(y, log(a)))),
+  { domain: ['positive', 'moderate'] },
 );
 // d max(a,b) = [a > b] da + [a < b] db; ties split the gradient evenly, as JAX and PyTorch do
 export const maximum = binary('maximum', tf.maximum, (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))));

@@ -14,6 +14,7 @@ export { sum, type ReduceOptions } from './shape.js';
 const meanOp = defineOp<ReduceAttrs>({
   name: 'mean',
   forward: ([x], { axes, keepDims }) => tf.mean(x, axes, keepDims),
+  signature: { kind: 'reduce' },
   // ∂mean/∂x = 1/n
   vjp: (g, [x], _y, a) => [() => broadcastTo(div(expand(g, x, a), count(x, a.axes)), x.shape)],
 });
@@ -24,6 +25,7 @@ const prodOp = defineOp<ReduceAttrs>({
   // keepDims by a reshape: TF.js 4.22's webgpu Prod drops keepDims when it computes on the CPU
   // (small inputs, WEBGPU_CPU_FORWARD on by default), returning [3] for [1, 3, 1].
   forward: ([x], { axes, keepDims }) => tf.tidy(() => (keepDims ? tf.reshape(tf.prod(x, axes), keptShape(x.shape, axes)) : tf.prod(x, axes))),
+  signature: { kind: 'reduce', domain: 'moderate' },
   // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by a zero. With z zeros in the slice, p the
   // product of its non-zeros and S the sum of its zero entries (0, but with derivative 1 there):
   //   non-zero xᵢ: (p/xᵢ)·[z = 0] + (p/xᵢ)·S·[z = 1]       zero xₖ: p·[z = 1] + p·(S − xₖ)·[z = 2]
@@ -50,6 +52,7 @@ function extremum(name: 'max' | 'min', f: typeof tf.max): Op<ReduceAttrs> {
   return defineOp<ReduceAttrs>({
     name,
     forward: ([x], { axes, keepDims }) => f(x, axes, keepDims),
+    signature: { kind: 'reduce' },
     // ∂max/∂xᵢ = [xᵢ = max] / #ties
     vjp: (g, [x], y, a) => [
       () => {
@@ -68,6 +71,7 @@ export const min = reduction(minOp, 'min');
 const logSumExpOp = defineOp<ReduceAttrs>({
   name: 'logSumExp',
   forward: ([x], { axes, keepDims }) => tf.logSumExp(x, axes, keepDims),
+  signature: { kind: 'reduce' },
   // ∂ log Σ eˣ / ∂xᵢ = e^(xᵢ − y) (the softmax over the reduced axes)
   vjp: (g, [x], y, a) => [() => mul(expand(g, x, a), exp(sub(x, expand(y, x, a))))],
 });
@@ -75,6 +79,7 @@ export const logSumExp = reduction(logSumExpOp, 'logSumExp');
 
 const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
   name: 'variance',
+  signature: { kind: 'reduce' },
   forward: ([x], { axes, keepDims, correction }) =>
     tf.tidy(() => {
       const n = axes.reduce((k, ax) => k * x.shape[ax], 1);
@@ -97,6 +102,7 @@ export function variance(x: Tensor, opts: ReduceOptions & { correction?: number 
 
 const normOp = defineOp<ReduceAttrs & { ord: number }>({
   name: 'norm',
+  signature: { kind: 'reduce' },
   forward: ([x], { axes, keepDims, ord }) =>
     tf.tidy(() => {
       const a = tf.abs(x);

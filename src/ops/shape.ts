@@ -75,6 +75,7 @@ export function reduction(op: Op<ReduceAttrs>, fn: string) {
 const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
   forward: ([x], { axes, keepDims }) => tf.sum(x, axes, keepDims),
+  signature: { kind: 'reduce' },
   // ∂Σx/∂x = 1: g is copied back to every entry it summed
   vjp: (g, [x], _y, a) => [() => broadcastTo(expand(g, x, a), x.shape)],
 });

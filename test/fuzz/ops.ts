@@ -4,6 +4,8 @@
 // - Domains: an operand that must be positive goes through pos(x) = 2σ(x) + ½ ∈ (½, 2½); one that
 //   must stay small (exp's, tan's) through tanh. Amplifying ops (mul, square, prod, matmul) get
 //   tanh-bounded operands so that values stay O(1) at depth 6 and float32 differences stay exact.
+//   Ops declared with a signature (unary, binary, reduce) get all this from it: their domains and
+//   kinks are stated where the op is declared, and their fuzz ops are derived (fromSignature).
 // - Kinks (abs, relu, max, …): gradients are checked only where every entry is at least MARGIN from
 //   a kink; a case that lands closer is discarded (env.guard), as finite differences across a kink
 //   measure nothing.
@@ -11,6 +13,8 @@
 //   composition is valid and broadcasting happens wherever shapes differ only by 1s and rank.
 import type * as tgNs from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
+import type { Domain, OpRule, OpSignature } from '../../src/tensor.js';
+import { registry } from '../../src/registry.js';
 
 type TG = typeof tgNs;
 
@@ -90,32 +94,50 @@ const clipBounds = (p: number[]): [number, number] => {
   return [lo, lo + 0.5 + (p[1] % 4) * 0.5];
 };
 
-/** Every fuzzed op. The keys not named as registry ops are composites built from them (dot, outer, losses). */
-export const FUZZ_OPS: Record<string, FuzzOp> = {
-  // ---- elementwise unary, smooth
-  neg: unary((t, x) => t.neg(x)),
-  exp: unary((t, x) => t.exp(bnd(t, x))),
-  log: unary((t, x) => t.log(pos(t, x))),
-  log1p: unary((t, x) => t.log1p(t.sub(pos(t, x), 1.2))),
-  expm1: unary((t, x) => t.expm1(bnd(t, x))),
-  sqrt: unary((t, x) => t.sqrt(pos(t, x))),
-  rsqrt: unary((t, x) => t.rsqrt(pos(t, x))),
-  square: unary((t, x) => t.square(bnd(t, x))),
-  reciprocal: unary((t, x) => t.reciprocal(pos(t, x))),
-  sin: unary((t, x) => t.sin(x)),
-  cos: unary((t, x) => t.cos(x)),
-  tan: unary((t, x) => t.tan(t.tanh(x))),
-  tanh: unary((t, x) => t.tanh(x)),
-  sigmoid: unary((t, x) => t.sigmoid(x)),
-  softplus: unary((t, x) => t.softplus(x)),
-  erf: unary((t, x) => t.erf(x)),
-  gelu: unary((t, x) => t.gelu(x)),
-  // elu is C¹ but not C² at 0: guarded for the second-order runs
-  elu: kinked((t, x) => t.elu(x), (t, x) => t.abs(x)),
+/**
+ * Operands in an op's declared domain (src/tensor.ts, Domain), as smooth maps of any value, so that
+ * gradients flow through them: 'positive' and 'nonzero' through pos, 'moderate' and 'unit' through tanh.
+ */
+const DOMAINS: Record<Domain, (t: TG, x: Tensor) => Tensor> = {
+  real: (_t, x) => x,
+  positive: pos,
+  nonzero: pos,
+  aboveMinusOne: (t, x) => t.sub(pos(t, x), 1.2),
+  moderate: (t, x) => bnd(t, x),
+  unit: (t, x) => t.tanh(x),
+};
+
+/**
+ * The fuzz op of a registry op declared with a signature (unary, binary, reduce): operands mapped
+ * into its domains, kept MARGIN away from its kinks, broadcast (binary) or reduced along an axis
+ * from p (reduce). What is not of these forms, or needs more (constants, ties), is written below.
+ */
+function fromSignature(name: string, sig: OpSignature): FuzzOp {
+  const domains = [sig.domain ?? 'real'].flat();
+  const inDomain = (t: TG, x: Tensor, i: number) => DOMAINS[domains[Math.min(i, domains.length - 1)]](t, x);
+  const call = (t: TG, ...args: unknown[]) => (t as unknown as Record<string, (...a: unknown[]) => Tensor>)[name](...args);
+  const distance = (t: TG, u: Tensor) => (sig.kinks ?? []).map((k) => t.abs(k === 0 ? u : t.sub(u, k))).reduce((d, e) => t.minimum(d, e));
+  switch (sig.kind) {
+    case 'binary':
+      return binary((t, a, b) => call(t, inDomain(t, a, 0), inDomain(t, b, 1)));
+    case 'reduce':
+      return unary((t, x, p) => call(t, inDomain(t, x, 0), reduceOpts(x, p)));
+    case 'unary':
+      return {
+        arity: 1,
+        apply: (env, [x]) => {
+          const u = inDomain(env.tg, x, 0);
+          if (sig.kinks?.length) env.guard(() => distance(env.tg, u));
+          return call(env.tg, u);
+        },
+      };
+  }
+}
+
+/** The ops whose fuzzing needs more than their signature: constants from p, ties, conditioning, composites. */
+const WRITTEN: Record<string, FuzzOp> = {
   // ---- elementwise unary, with kinks
-  abs: kinked((t, x) => t.abs(x), (t, x) => t.abs(x)),
   sign: kinked((t, x) => t.add(t.sign(x), x), (t, x) => t.abs(x)),
-  relu: kinked((t, x) => t.relu(x), (t, x) => t.abs(x)),
   leakyRelu: kinked((t, x, p) => t.leakyRelu(x, 0.05 + (p[0] % 4) * 0.1), (t, x) => t.abs(x)),
   clip: kinked(
     (t, x, p) => t.clip(x, ...clipBounds(p)),
@@ -125,10 +147,6 @@ export const FUZZ_OPS: Record<string, FuzzOp> = {
     },
   ),
   // ---- binary, broadcasting
-  add: binary((t, a, b) => t.add(a, b)),
-  sub: binary((t, a, b) => t.sub(a, b)),
-  mul: binary((t, a, b) => t.mul(bnd(t, a), bnd(t, b))),
-  div: binary((t, a, b) => t.div(a, pos(t, b))),
   pow: binary((t, a, b) => t.pow(pos(t, a), bnd(t, b, 1.5))),
   maximum: {
     arity: 2,
@@ -160,10 +178,7 @@ export const FUZZ_OPS: Record<string, FuzzOp> = {
     },
   },
   // ---- reductions (axis from p; sometimes all axes; keepDims from p)
-  sum: unary((t, x, p) => t.sum(x, reduceOpts(x, p))),
-  mean: unary((t, x, p) => t.mean(x, reduceOpts(x, p))),
   prod: unary((t, x, p) => t.prod(bnd(t, x, 1.5), reduceOpts(x, p))),
-  logSumExp: unary((t, x, p) => t.logSumExp(x, reduceOpts(x, p))),
   variance: unary((t, x, p) => {
     const o = reduceOpts(x, p);
     const n = o.axis === undefined ? x.size : x.shape[o.axis] ?? 1;
@@ -404,6 +419,17 @@ export const FUZZ_OPS: Record<string, FuzzOp> = {
     },
   },
   mseLoss: binary((t, a, b) => t.mseLoss(a, conform(t, b, a.shape))),
+};
+
+/**
+ * Every fuzzed op: the registry's ops derived from their signatures, then the written ones (which
+ * take precedence). The keys not named as registry ops are composites built from them (dot, outer, losses).
+ */
+export const FUZZ_OPS: Record<string, FuzzOp> = {
+  ...Object.fromEntries(
+    Object.entries(registry as Record<string, OpRule<any>>).flatMap(([name, rule]) => (rule.signature && !(name in WRITTEN) ? [[name, fromSignature(name, rule.signature)]] : [])),
+  ),
+  ...WRITTEN,
 };
 
 /** Any tensor viewed as an NHWC image [1, H, W, C] (its shape padded with 1s in front, or flattened at the front). */
