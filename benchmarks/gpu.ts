@@ -1,6 +1,6 @@
 // The GPU entry: the suites on TF.js's 'webgpu' backend in Node, through Dawn (the `webgpu`
-// package), for an NVIDIA GPU machine. Staged with ../shared/gpu/stage.sh (see its README):
-//   bash ../shared/gpu/stage.sh benchmarks/gpu.ts      # here: bundles into .gpu/gpu.mjs
+// package), for an NVIDIA GPU machine (docs/gpu.md):
+//   bash scripts/gpu-bundle.sh                         # here: bundles into .gpu/gpu.mjs
 //   bash .gpu/run.sh gpu.mjs [--suite mlp,matmul] [--size full] [--reps n] [--jax] [--backend webgpu,wasm]
 // Results go to $OUT (or benchmarks/results) as <machine>-<date>.json and .svg; the tables to stdout.
 // jax-js's own webgpu device is off unless --jax: it is untried on Dawn in Node.
@@ -34,7 +34,7 @@ const { values } = parseArgs({
 type Adapter = { info?: Record<string, string> } | null;
 const adapter = (await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }).navigator.gpu.requestAdapter()) as Adapter;
 if (!adapter) {
-  console.error('gpu: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see ../shared/gpu/README.md)');
+  console.error('gpu: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
   process.exit(2);
 }
 const gpuName = adapter.info ? [adapter.info.vendor, adapter.info.architecture, adapter.info.device, adapter.info.description].filter(Boolean).join(' ') : 'GPU';

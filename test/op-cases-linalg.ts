@@ -19,7 +19,7 @@ export function wellConditioned(batch: number[], n: number, seed: number): tg.Te
   return tg.tensor(wellConditionedValues(batch, n, seed), { shape: [...batch, n, n] });
 }
 // The cases build their values in JavaScript, never reading a tensor back: webgpu in Node has no
-// synchronous read, and the same cases run there (test/gpu/gpu-check.ts).
+// synchronous read, and the same cases run there (benchmarks/gpu/gpu-check.ts).
 function wellConditionedValues(batch: number[], n: number, seed: number): Float32Array {
   const count = batch.reduce((a, b) => a * b, 1);
   return Float32Array.from(normals(count * n * n, seed), (x, i) => x / 2 + (Math.floor(i / n) % n === i % n ? n : 0));

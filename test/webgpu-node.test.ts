@@ -1,7 +1,7 @@
 // The 'webgpu' backend in Node, through Dawn (the optional `webgpu` package), as on an H100 but on
 // SwiftShader's Vulkan driver, which Debian's chromium package carries: the same Node code path
 // (navigator.gpu from Dawn, asynchronous reads, tapegrad's WGSL kernels registered with TF.js)
-// without a GPU. It runs the GPU check's correctness parts (test/gpu/gpu-check.ts --quick
+// without a GPU. It runs the GPU check's correctness parts (benchmarks/gpu/gpu-check.ts --quick
 // --parts fused,gradcheck): the fused kernels against the composed ops, and the op-registry
 // gradcheck suite twice (TF.js's CPU forwarding off and on); then test/gpu/webgpu-node.suite.ts
 // (what a Node user meets there: no synchronous reads, indices computed on the GPU, a training
@@ -41,7 +41,7 @@ if (missing) {
   webgpu('test/gpu/webgpu-node.suite.ts ran to its end', () => {
     assert.is(nodeSuite.status, 0, `exit ${nodeSuite.status}:\n${(nodeSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`);
   });
-  const child = inDawn('test/gpu/gpu-check.ts', '--quick', '--parts', 'fused,gradcheck', '--gradcheck-seconds', '600');
+  const child = inDawn('benchmarks/gpu/gpu-check.ts', '--quick', '--parts', 'fused,gradcheck', '--gradcheck-seconds', '600');
   const file = join(out, 'gpu-check.json');
   const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
   rmSync(out, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // second fresh model of the same shapes (B), then one of other shapes (C). If B starts as fast as
 // A ends, the warm-up belongs to the process (JavaScript's JIT, its heap), not to the model.
 //
-//   bash ../shared/gpu/stage.sh test/gpu/warmup.ts          # here
+//   bash scripts/gpu-bundle.sh                               # here: bundles .gpu/warmup.mjs
 //   bash .gpu/run.sh warmup.mjs [B]                          # there; JSON to $OUT
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -20,9 +20,9 @@
 // benchmarks/results/gpu-check-<gpu>-<date>.json. Exit status 1 if a check failed.
 // Every value is read with `await data()`: webgpu has no synchronous read in Node.
 //
-//   bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts      # here: bundles .gpu/gpu-check.mjs
+//   bash scripts/gpu-bundle.sh                              # here: bundles .gpu/gpu-check.mjs
 //   bash .gpu/run.sh gpu-check.mjs [--quick]                # there: --quick, smaller MLP sizes
-//   node --import tsx test/gpu/gpu-check.ts --backend wasm --quick   # a dry run without a GPU
+//   node --import tsx benchmarks/gpu/gpu-check.ts --backend wasm --quick   # a dry run without a GPU
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
@@ -38,7 +38,7 @@ const tf = await import('@tensorflow/tfjs-core');
 const tg = await import('../../src/index.js');
 const fused = await import('../../kernels/fused.js');
 const testing = await import('../../src/testing.js');
-const { cases, compositeCases, flatCases } = await import('../op-cases.js');
+const { cases, compositeCases, flatCases } = await import('../../test/op-cases.js');
 const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
 
 const quick = process.argv.includes('--quick');
@@ -54,7 +54,7 @@ const log = (msg: string) => console.error(`[gpu-check ${((Date.now() - t0) / 10
 type Adapter = { info?: Record<string, string> } | null;
 const adapter = (await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }).navigator.gpu.requestAdapter()) as Adapter;
 if (!adapter && backend === 'webgpu') {
-  console.error('gpu-check: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see ../shared/gpu/README.md)');
+  console.error('gpu-check: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
   process.exit(2);
 }
 const gpu = backend === 'webgpu' ? [adapter!.info?.vendor, adapter!.info?.architecture, adapter!.info?.device, adapter!.info?.description].filter(Boolean).join(' ') || 'unknown GPU' : `${backend} (dry run)`;
@@ -112,7 +112,7 @@ const file = process.env.OUT ? join(dir, 'gpu-check.json') : join(dir, `gpu-chec
 const allFailures = () => (gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors; the first: ${gpuErrors[0]}`] : failures);
 function save(): void {
   const report = {
-    what: `tapegrad GPU check (test/gpu/gpu-check.ts): ${backend} backend${backend === 'webgpu' ? ' through Dawn' : ''} in Node, float32`,
+    what: `tapegrad GPU check (benchmarks/gpu/gpu-check.ts): ${backend} backend${backend === 'webgpu' ? ' through Dawn' : ''} in Node, float32`,
     gpu,
     date,
     node: process.version,
@@ -206,7 +206,7 @@ async function timeAdamStep(B: number, D: number, H: number, size: string, useFu
     synced.push(performance.now() - start);
   }
   // Steady: pipelined again after 200 more steps, once JavaScript's JIT has compiled the hot
-  // paths (a process's first rounds are up to 2.4× slower on the H100: test/gpu/warmup.ts).
+  // paths (a process's first rounds are slower: benchmarks/gpu/warmup.ts).
   for (let i = 0; i < 10; i++) await pipelinedRound(step);
   const steady: number[] = [];
   for (let round = 0; round < 3; round++) steady.push((await pipelinedRound(step)).ms);

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Everything the GPU session runs, in one command on the GPU machine (docs/gpu.md), from the
-# project root, after `bash ../shared/gpu/stage.sh test/gpu/gpu-check.ts benchmarks/gpu.ts test/gpu/dispatch-probe.ts test/gpu/step-profile.ts test/gpu/warmup.ts`
-# here:
+# Every GPU benchmark in one command, run on the GPU machine from the project root, once
+# `bash scripts/gpu-bundle.sh` has made .gpu/ (docs/gpu.md):
 #
-#   bash test/gpu/run-all.sh            # with .gpu/ carried; results under $OUT
+#   OUT=gpu-results bash benchmarks/gpu/run-all.sh
 #
 # Each part has its own time limit, so that one that hangs cannot take the others' time, and the
 # results are packed into $OUT/results.tgz after each part, so that a run cut short still brings
-# back what it measured. $OUT/summary.txt holds every table the parts printed.
+# back what it measured. $OUT/summary.txt holds every table the parts printed. The PyTorch
+# baselines need python3 with torch and CUDA; without them those parts only log their error.
 set -u
 out=${OUT:?OUT must name the folder for the results}
+mkdir -p "$out"
 r=/tmp/tapegrad-gpu-results
 rm -rf "$r" && mkdir -p "$r"
 export PYTHONUNBUFFERED=1
@@ -19,24 +20,24 @@ part() { echo "== $1 ($(date -u +%T))" >&2; }
 part 'the machine'
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nproc; } > "$r/machine.txt" 2>&1
 
-part 'PyTorch: the Adam step (test/gpu/torch_adam_mlp.py)'
-timeout 60 python3 test/gpu/torch_adam_mlp.py --out "$r/torch-adam-mlp.json" > /dev/null 2> "$r/torch-adam-mlp.txt"
+part 'PyTorch: the Adam step (benchmarks/gpu/torch_adam_mlp.py)'
+timeout 60 python3 benchmarks/gpu/torch_adam_mlp.py --out "$r/torch-adam-mlp.json" > /dev/null 2> "$r/torch-adam-mlp.txt"
 pack
 
-part 'tapegrad: where the CPU time of a training step goes (test/gpu/step-profile.ts)'
+part 'tapegrad: where the CPU time of a training step goes (benchmarks/gpu/step-profile.ts)'
 { OUT=$r timeout 60 bash .gpu/run.sh step-profile.mjs 1024; OUT=$r timeout 50 bash .gpu/run.sh step-profile.mjs 4096 --no-wrap; } > "$r/step-profile.txt" 2>&1
 pack
 
-part 'tapegrad: how a process warms up (test/gpu/warmup.ts)'
+part 'tapegrad: how a process warms up (benchmarks/gpu/warmup.ts)'
 OUT=$r timeout 40 bash .gpu/run.sh warmup.mjs 1024 > "$r/warmup.txt" 2>&1
 pack
 
-part 'tapegrad: the GPU check (test/gpu/gpu-check.ts)'
+part 'tapegrad: the GPU check (benchmarks/gpu/gpu-check.ts)'
 OUT=$r timeout 190 bash .gpu/run.sh gpu-check.mjs --parts fused,mlp,gradcheck --gradcheck-seconds 120 > "$r/gpu-check.txt" 2>&1
 echo "gpu-check exit status: $?" >> "$r/gpu-check.txt"
 pack
 
-part 'the CPU cost of a dispatch (test/gpu/dispatch-probe.ts)'
+part 'the CPU cost of a dispatch (benchmarks/gpu/dispatch-probe.ts)'
 OUT=$r timeout 30 bash .gpu/run.sh dispatch-probe.mjs > "$r/dispatch-probe.txt" 2>&1
 pack
 

@@ -1,7 +1,7 @@
 // The training step the GPU scripts time (gpu-check.ts, step-profile.ts, warmup.ts): one Adam
 // step of a fresh D → H → 10 MLP (relu) with mean cross-entropy against integer labels on B
-// samples — issue 5's step, and test/gpu/torch_adam_mlp.py's. Import it after navigator.gpu is
-// set, as those scripts import tapegrad.
+// samples — the step benchmarks/gpu/torch_adam_mlp.py times in PyTorch. Import it after
+// navigator.gpu is set, as those scripts import tapegrad.
 import * as tg from '../../src/index.js';
 
 export interface MlpAdamStep {

@@ -5,7 +5,7 @@
 // calls themselves (createBindGroup, writeBuffer, submit, pass encoding) — with the number of
 // each per step; what the step takes beyond runKernel is tapegrad's tape and tidy.
 //
-//   bash ../shared/gpu/stage.sh test/gpu/step-profile.ts     # here
+//   bash scripts/gpu-bundle.sh                                # here: bundles .gpu/step-profile.mjs
 //   bash .gpu/run.sh step-profile.mjs [B]                     # there; JSON to $OUT
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch's time for the training step test/gpu/gpu-check.ts times: the baseline of issue 5.
+"""PyTorch's time for the training step benchmarks/gpu/gpu-check.ts times: the baseline.
 
 One Adam step of an MLP D -> H -> 10 (Linear, ReLU, Linear) with mean cross-entropy against
 integer labels, on B samples: zero_grad, forward, backward, step. Float32 on CUDA, TF32 off.
@@ -9,7 +9,7 @@ Timed as gpu-check.ts times tapegrad:
   synced:    the loss copied to the host after every step (loss.item()); median of 20 steps;
   steady:    pipelined again after 200 more steps.
 
-usage: python3 test/gpu/torch_adam_mlp.py [--quick] [--out FILE]
+usage: python3 benchmarks/gpu/torch_adam_mlp.py [--quick] [--out FILE]
 Prints a table on stderr and JSON on stdout (and to FILE).
 """
 import argparse
@@ -84,7 +84,7 @@ def main():
                "steadyPipelinedMs": statistics.median(steady), "lossFirst": loss_first, "lossLast": loss_last, "device": device}
         records.append(rec)
         log(f"{size:<22} {impl}: {rec['pipelinedMs']:.3f} ms/step pipelined, {rec['syncedMs']:.3f} ms synced, {rec['steadyPipelinedMs']:.3f} ms steady, loss {loss_first:.3f} -> {loss_last:.3f}")
-    out = {"what": "PyTorch Adam step of the gpu-check MLP (test/gpu/torch_adam_mlp.py), float32, TF32 off",
+    out = {"what": "PyTorch Adam step of the gpu-check MLP (benchmarks/gpu/torch_adam_mlp.py), float32, TF32 off",
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "device": device, "records": records}
     text = json.dumps(out, indent=1, ensure_ascii=False)
     print(text)

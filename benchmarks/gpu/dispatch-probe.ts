@@ -1,13 +1,11 @@
-// Where a webgpu dispatch's CPU time goes, in Node through Dawn: the H100 run of 2026-11-26 spent
-// about 0.18 ms of JavaScript per kernel in the Adam step and 0.63 ms per op in a chain of 1,000
-// elementwise ops, against 0.034 ms per op on SwiftShader on a 2-core development machine. This
-// probe times each WebGPU call TF.js makes per dispatch, bare (no TF.js), and then TF.js's own op
-// path, so that a GPU session can tell the driver's cost from TF.js's and from tapegrad's.
+// Where a webgpu dispatch's CPU time goes, in Node through Dawn. This probe times each WebGPU call
+// TF.js makes per dispatch, bare (no TF.js), and then TF.js's own op path, so that a run can tell
+// the driver's cost from TF.js's and from tapegrad's (docs/benchmarks.md has the figures).
 //
-//   bash ../shared/gpu/stage.sh test/gpu/dispatch-probe.ts   # here
+//   bash scripts/gpu-bundle.sh                                # here: bundles .gpu/dispatch-probe.mjs
 //   bash .gpu/run.sh dispatch-probe.mjs                       # there (about 20 s); JSON to $OUT
 //   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
-//     node --import tsx test/gpu/dispatch-probe.ts           # here, on SwiftShader, to compare
+//     node --import tsx benchmarks/gpu/dispatch-probe.ts           # here, on SwiftShader, to compare
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
@@ -178,7 +176,7 @@ await time('host: tf.add on a 1000-vector, chained, cpu backend', N, async () =>
 await tg.setBackend('webgpu');
 const be = tf.backend() as unknown as { bufferManager: { numBytesAllocated: number; getNumFreeBuffers(): number; getNumUsedBuffers(): number } };
 const report = {
-  what: 'per-call CPU time of WebGPU calls through Dawn in Node, and of TF.js ops on its webgpu backend (test/gpu/dispatch-probe.ts), µs, median of 5 rounds',
+  what: 'per-call CPU time of WebGPU calls through Dawn in Node, and of TF.js ops on its webgpu backend (benchmarks/gpu/dispatch-probe.ts), µs, median of 5 rounds',
   gpu,
   date: new Date().toISOString(),
   node: process.version,

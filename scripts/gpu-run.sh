@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs one bundle that scripts/gpu-bundle.sh made, on the GPU machine (it is copied to
+# .gpu/run.sh):
+#
+#   bash .gpu/run.sh gpu-check.mjs [args]
+#
+# Before running it, it supplies what a bare GPU host lacks: Node.js (the bundled one, when none
+# is on PATH), the Vulkan loader (the bundled Debian packages, unpacked when libvulkan.so.1 is not
+# installed; that needs root), the NVIDIA Vulkan driver's manifest for the loader
+# (VK_DRIVER_FILES, unless set) and XDG_RUNTIME_DIR, which Dawn expects.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -ge 1 ] || { echo "usage: bash .gpu/run.sh BUNDLE.mjs [args]" >&2; exit 2; }
+
+if ! command -v node > /dev/null; then
+  bin=${TMPDIR:-/tmp}/tapegrad-node
+  mkdir -p "$bin"
+  [ -x "$bin/node" ] || { xz -d -c "$here/node.xz" > "$bin/node" && chmod +x "$bin/node"; }
+  export PATH=$bin:$PATH
+fi
+
+has_vulkan() {
+  ldconfig -p 2> /dev/null | grep -q 'libvulkan\.so\.1' && return 0
+  local dir
+  for dir in ${LD_LIBRARY_PATH//:/ }; do [ -e "$dir/libvulkan.so.1" ] && return 0; done
+  return 1
+}
+if ! has_vulkan; then
+  if [ "$(id -u)" = 0 ] && ls "$here"/debs/*.deb > /dev/null 2>&1; then
+    for deb in "$here"/debs/*.deb; do dpkg -x "$deb" /; done
+    ldconfig
+  else
+    echo "run.sh: libvulkan.so.1 is not installed; install libvulkan1 (or run as root with .gpu/debs/)" >&2
+  fi
+fi
+
+if [ -z "${VK_DRIVER_FILES:-}" ]; then
+  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+    /etc/vulkan/icd.d/nvidia_icd.json; do
+    if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
+  done
+fi
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2> /dev/null || true
+bundle=$1
+shift
+exec node "$here/$bundle" "$@"
