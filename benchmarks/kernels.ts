@@ -1,5 +1,5 @@
 // Where tapegrad's gradient time goes, kernel by kernel: the TF.js kernels that one MLP training
-// step (issue 4's, B = 256 by default) and one matmul-suite gradient run, with their shapes and
+// step (B = 256 by default, as in the mlp suite) and one matmul-suite gradient run, with their shapes and
 // times (tf.profile), against the forward alone. A tool for deciding what to optimise.
 //   node --import tsx benchmarks/kernels.ts [--backend wasm] [--B 256] [--n 512]
 import * as tf from '@tensorflow/tfjs';

@@ -1,8 +1,8 @@
 // A cheaper dispatch for TF.js 4.22's webgpu backend. For every kernel, TF.js builds the uniform
 // data (NaN, ∞, each tensor's shape and strides, the size, the program's own uniforms), writes it
-// into a fresh uniform buffer, and creates a bind group — on an H100 through Dawn, about 31 µs of
-// the 55 µs one kernel costs in an MLP's training step (test/gpu/step-profile.ts: 20 µs
-// createBindGroup, 8 µs makeUniforms, 3 µs getBindGroupLayout). A training loop repeats the same
+// into a fresh uniform buffer, and creates a bind group — more than half of the CPU time one kernel
+// costs in an MLP's training step (benchmarks/gpu/step-profile.ts; docs/benchmarks.md has the
+// profile: createBindGroup the most, then makeUniforms). A training loop repeats the same
 // kernels on the same shapes, on buffers that TF.js's pool hands out again, so both are kept:
 // uniform buffers by their content, bind groups by (pipeline, buffers). Everything else — the
 // pass, the submit every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches, which tensors the queued
@@ -102,7 +102,7 @@ export function dispatchCacheStats(): { hits: number; misses: number; uniformBuf
  * cache (a no-op otherwise). The optimizer calls it at the end of each step: TF.js submits every
  * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches, which falls at a different point of each step,
  * and which buffers its pool hands out depends on it, so the bind groups kept rarely came round
- * again (3.4 of 22 created per step on the H100 after 300 steps). Submitting at the step's end
+ * again (without this submit, about a sixth of each step's bind groups are new). Submitting at the step's end
  * makes every step start from the same pool: once the pool has grown (a few steps), none is created.
  */
 export function flushCommands(): void {
@@ -163,8 +163,8 @@ export function installDispatchCache(backend: object): void {
 
 /**
  * Uploads by queue.writeBuffer into a pooled buffer, where TF.js maps a staging buffer at creation
- * and copies it in the command stream: on an H100 through Dawn, creating a mapped buffer costs
- * about 200 µs (test/gpu/dispatch-probe.ts), writeBuffer a few. Safe because the pool never holds
+ * and copies it in the command stream: creating a mapped buffer costs tens of times what writeBuffer
+ * does (benchmarks/gpu/dispatch-probe.ts; docs/benchmarks.md). Safe because the pool never holds
  * a buffer that an unsubmitted command uses (TF.js frees those at submit), and writeBuffer is
  * ordered on the queue before every later submit.
  */

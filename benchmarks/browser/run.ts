@@ -17,7 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 // WebGL2 and WebGPU headless (on SwiftShader where there is no GPU), and no attempts to reach the
-// network, which this machine cannot (../shared/FACTS.md).
+// network, which machines without internet access cannot.
 const FLAGS = [
   '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--enable-unsafe-webgpu', '--enable-features=Vulkan',

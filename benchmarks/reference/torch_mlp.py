@@ -2,8 +2,8 @@
 """The mlp suite's training steps in PyTorch (CUDA, float32, TF32 off), for the GPU table.
 
 Same problem as benchmarks/suites/mlp.ts: X is B x B, relu(X W1) W2 with W1 B x B and W2 B x 10,
-mean squared error against B x 10 targets, gradients of both weight matrices; B = 256 is issue 4's
-step (256 -> 256 -> 10). Prints a JSON list of records in the format of benchmarks/harness.ts
+mean squared error against B x 10 targets, gradients of both weight matrices; B = 256 is the
+mlp suite's main step (256 -> 256 -> 10). Prints a JSON list of records in the format of benchmarks/harness.ts
 ({suite, backend, impl, phase, size, medianMs, minMs, maxMs, reps, device, date, note}) on stdout,
 progress on stderr.
 

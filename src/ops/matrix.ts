@@ -54,7 +54,7 @@ export function matrixTranspose(x: Tensor): Tensor {
 
 /**
  * op(A)·op(B) in the fastest form for the active backend. The wasm backend runs matmul with a
- * transpose flag 12–17× slower than a transpose followed by a plain matmul (FACTS.md), so there
+ * transpose flag an order slower than a transpose followed by a plain matmul (docs/benchmarks.md), so there
  * the transposes are made explicit — choosing between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever
  * moves fewer entries (for G·Hᵀ with a thin G, transposing G and the thin result beats
  * transposing H). Other backends take the flags for free.

@@ -1,7 +1,7 @@
 // The reductions under TF.js's default flags. The other browser suites turn WEBGL_CPU_FORWARD and
 // WEBGPU_CPU_FORWARD off so that every op runs on the GPU's kernels; a user keeps TF.js's default,
 // under which small CPU-resident inputs are computed by TF.js's CPU kernels. Those paths have their
-// own bugs: TF.js 4.22's webgpu Prod drops keepDims there (found on the H100, test/gpu/gpu-check.ts).
+// own bugs: TF.js 4.22's webgpu Prod drops keepDims there (benchmarks/gpu/gpu-check.ts runs it on a GPU).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
