@@ -31,7 +31,7 @@ if (values.help) {
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const device = cpuDevice();
 const started = Date.now();
-let result;
+let result: Awaited<ReturnType<typeof runBenchmarks>>;
 try {
   result = await runBenchmarks({
     backends: list(values.backend!),

@@ -1,8 +1,13 @@
-// Runs the typecheck, then every uvu suite (test/**/*.test.ts) in its own Node process, and
-// prints one closing line: "N passed, N failed". Set TEST_FILTER=substring to run some suites.
+// Runs the typecheck, the format and lint check (Biome), then every uvu suite (test/**/*.test.ts)
+// in its own Node process, and prints one closing line: "N passed, N failed". Set
+// TEST_FILTER=substring to run some suites, SKIP_TYPECHECK=1 or SKIP_LINT=1 to leave a check out.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
+// The format and lint check runs when STYLE_CHECK is true (or TAPEGRAD_STYLE_CHECK=1): it needs a
+// tree that `npm run format` has formatted.
+const STYLE_CHECK = false;
 
 const root = new URL('..', import.meta.url).pathname;
 const filter = process.env.TEST_FILTER ?? '';
@@ -33,6 +38,13 @@ if (!process.env.SKIP_TYPECHECK) {
   if (tc.code === 0) passed++;
   else failed++;
 }
+if ((STYLE_CHECK || process.env.TAPEGRAD_STYLE_CHECK === '1') && !process.env.SKIP_LINT) {
+  console.log('\n# format and lint (biome ci)');
+  const lint = await run('npx', ['biome', 'ci', '--colors=off', '--error-on-warnings', '--max-diagnostics=50', '.']);
+  if (lint.code === 0) passed++;
+  else failed++;
+}
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal's colour codes (ESC [ … m)
 const clean = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const skips = []; // "SKIPPED: ..." lines of suites that could not run here (no browser), repeated at the end
 for (const file of files) {

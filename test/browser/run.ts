@@ -27,7 +27,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where Debian's chromium is; CHROMIUM_PATH overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** The flags that give WebGL2 and WebGPU (SwiftShader) headless, as root, without network chatter (FACTS.md). */
+/** The flags that give WebGL2 and WebGPU (SwiftShader) headless, as root, without network chatter. */
 const FLAGS = [
   '--no-sandbox',
   '--no-first-run',
@@ -229,13 +229,12 @@ export async function runBrowserSuites(backends: readonly string[] = BROWSER_BAC
         if (verbose) console.log(`  [${backend}] ${m.text()}`);
       });
       await page.goto(url + path);
-      let report: PageReport | undefined;
       try {
         await page.waitForFunction(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad?.done, null, { timeout: timeoutS * 1000, polling: 500 });
       } catch {
         errors.unshift(`the page did not finish within ${timeoutS} s`);
       }
-      report = await page.evaluate(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad);
+      const report = await page.evaluate(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad);
       run.info[backend] = report?.info ?? {};
       run.results.push(...(report?.results ?? []).map((r) => ({ ...r, backend })));
       if (!report?.done) {
