@@ -3,6 +3,7 @@
 // iterates tg's exports (and tg.linalg, tg.nn, tg.nn.init, tg.optim), so a new export without an
 // entry here (or in SKIP, with a reason) fails the suite.
 import * as tg from '../../src/index.js';
+import type { OpRule, OpSignature } from '../../src/tensor.js';
 
 /** One bad call: what is wrong, the call, and a pattern the message must match after the function's name. */
 /** The optional fourth element overrides the entry's name for this probe (errors of the shared reverse sweep say 'backward'). */
@@ -83,6 +84,19 @@ const optimProbes = (C: new (p: never, o: never) => unknown): Probe[] => {
     ['no options', () => new C([p()] as never, undefined as never), /lr|options/],
   ];
 };
+
+/** The probes of a form of op: what its signature (src/tensor.ts, OpSignature) says it accepts. */
+const PROBES_OF: Record<OpSignature['kind'], (f: never) => Probe[]> = { unary: unaryProbes, binary: binaryProbes, reduce: reduceProbes };
+
+/** Entries for every public op declared with a signature; an entry written below takes their place. */
+function fromSignatures(): Record<string, Entry> {
+  const fns = tg as unknown as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(tg.registry as Record<string, OpRule<any>>).flatMap(([name, rule]) =>
+      rule.signature && typeof fns[name] === 'function' ? [[name, { probes: PROBES_OF[rule.signature.kind](fns[name] as never) }]] : [],
+    ),
+  );
+}
 
 /** Exports that take no arguments, or any argument at all, and so cannot fail. */
 export const SKIP: Record<string, string> = {
@@ -247,13 +261,12 @@ export const CATALOGUE: Record<string, Entry> = {
   explain: { probes: unaryProbes(tg.explain as never).slice(0, 2) },
   toDot: { probes: unaryProbes(tg.toDot as never).slice(0, 2) },
 
+  // ---- ops declared with a signature (unary, binary, reduce): probes derived from it
+  ...fromSignatures(),
+
   // ---- elementwise
-  ...Object.fromEntries(
-    (['neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'relu', 'elu', 'softplus', 'erf', 'gelu'] as const).map((k) => [k, { probes: unaryProbes(tg[k] as never) }]),
-  ),
   leakyRelu: { probes: [...unaryProbes(tg.leakyRelu as never), ['a string alpha', () => tg.leakyRelu(v2(), 'a' as never), /alpha must be a finite number/]] },
   clip: { probes: [...unaryProbes(((x: never) => tg.clip(x, 0, 1)) as never), ['lo above hi', () => tg.clip(v2(), 1, 0), /lo \(1\) must not exceed hi \(0\)/], ['a NaN bound', () => tg.clip(v2(), NaN, 1), /must not exceed|number/]] },
-  ...Object.fromEntries((['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const).map((k) => [k, { probes: binaryProbes(tg[k] as never) }])),
   where: {
     probes: [
       ['a float condition', () => tg.where(v2(), v2(), v2()), /the condition must be a bool tensor, got float32/],
@@ -270,7 +283,6 @@ export const CATALOGUE: Record<string, Entry> = {
   isFinite: { probes: unaryProbes(tg.isFinite as never) },
 
   // ---- reductions
-  ...Object.fromEntries((['sum', 'mean', 'prod', 'max', 'min', 'logSumExp'] as const).map((k) => [k, { probes: reduceProbes(tg[k] as never) }])),
   variance: { probes: [...reduceProbes(tg.variance as never), ['correction too large', () => tg.variance(v2(), { correction: 2 }), /needs more than 2 entries per reduced slice, got 2/]] },
   norm: { probes: [...reduceProbes(tg.norm as never), ['ord below 1', () => tg.norm(v2(), { ord: 0.5 }), /ord must be ≥ 1/]] },
   ...Object.fromEntries((['argmax', 'argmin'] as const).map((k) => [k, { probes: [
