@@ -1,12 +1,13 @@
 // Gradient-check cases for the appendix's forms (src/ops/forms.ts), merged into `cases` in
 // op-cases.ts: unbatched, batched, and batch dimensions that broadcast against each other.
 import * as tg from '../src/index.js';
-import type { formsRules } from '../src/ops/forms.js';
+import type * as forms from '../src/ops/forms.js';
+import type { RulesOf } from '../src/registry.js';
 import type { CaseTable } from './op-cases.js';
 
 const randn = (shape: number[], seed: number) => tg.randn(shape, { seed });
 
-export const formsCases: CaseTable<keyof typeof formsRules> = {
+export const formsCases: CaseTable<keyof RulesOf<typeof forms>> = {
   quadForm: [
     { make: (s) => [randn([4], s), randn([4, 4], s + 1)], f: (x, A) => tg.quadForm(x, A), gradgrad: true },
     // x batch [2] against A batch [3, 1]: output [3, 2]; gradients summed back over the broadcast

@@ -2,7 +2,8 @@
 // in op-cases.ts. Images are NHWC, filters [kh, kw, Cin, Cout].
 import * as tg from '../src/index.js';
 import { convInternals } from '../src/ops/conv.js';
-import type { convRules } from '../src/ops/conv.js';
+import type * as conv from '../src/ops/conv.js';
+import type { RulesOf } from '../src/registry.js';
 import type { CaseTable } from './op-cases.js';
 
 const randn = (shape: number[], seed: number) => tg.randn(shape, { seed });
@@ -25,7 +26,7 @@ function distinct(shape: number[], seed: number): tg.Tensor {
   return tg.tensor(v, { shape });
 }
 
-export const nnCases: CaseTable<keyof typeof convRules> = {
+export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
   conv2d: [
     { make: (s) => [randn([2, 5, 4, 2], s), randn([3, 2, 2, 3], s + 1)], f: (x, w) => tg.conv2d(x, w), gradgrad: true },
     { make: (s) => [randn([1, 5, 6, 2], s), randn([3, 3, 2, 2], s + 1)], f: (x, w) => tg.conv2d(x, w, { stride: 2, padding: 'same' }), gradgrad: true },

@@ -4,8 +4,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
-import { registry } from '../src/registry.js';
-import { elementwiseRules } from '../src/ops/elementwise.js';
+import { registry, rulesOf } from '../src/registry.js';
+import * as elementwise from '../src/ops/elementwise.js';
 import { cases, compositeCases, flatCases, type OpCase } from './op-cases.js';
 import { NODE_BACKENDS, assertNoLeak } from './helpers.js';
 
@@ -19,8 +19,13 @@ registryTest('every registered op has a gradcheck case, and every case names a r
   assert.equal(covered.filter((k) => !ops.includes(k)), [], 'cases for unregistered ops');
   for (const [name, c] of Object.entries(cases)) assert.ok(!Array.isArray(c) || c.length > 0, `${name} has an empty case list`);
 });
+registryTest('every op is registered under its own name (tg.linalg\'s with the namespace in its rule\'s name)', () => {
+  for (const [name, rule] of Object.entries(registry)) {
+    assert.ok(rule.name === name || rule.name === `linalg.${name}`, `registry entry '${name}' holds the rule of '${rule.name}'`);
+  }
+});
 registryTest('every elementwise op is checked to second order', () => {
-  for (const name of Object.keys(elementwiseRules)) {
+  for (const name of Object.keys(rulesOf(elementwise))) {
     const list = [cases[name as keyof typeof cases]].flat();
     assert.ok(list.some((c) => c.gradgrad), `${name} has no gradgrad case`);
   }

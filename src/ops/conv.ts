@@ -127,6 +127,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   }
   return owning(conv2dOp([padded, f], { strides, pad: 'valid' }), [padded]);
 }
+conv2d.rule = conv2dOp.rule;
 
 // ---- pooling
 
@@ -219,6 +220,7 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const t = asTensor('maxPool2d', x);
   return maxPool2dOp([t], poolAttrs('maxPool2d', t, opts));
 }
+maxPool2d.rule = maxPool2dOp.rule;
 
 /**
  * The mean over each kernelSize window of x [N, H, W, C]. With 'same' padding, as tf.avgPool, a
@@ -237,6 +239,7 @@ export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const scale = new Tensor(tf.tidy(() => tf.div(1, tf.avgPool(tf.pad(tf.ones([1, t.shape[1], t.shape[2], 1]), [[0, 0], ph, pw, [0, 0]]) as tf.Tensor4D, a.filterSize, a.strides, 'valid'))));
   return owning(mul(mean, scale), [padded, mean, scale]);
 }
+avgPool2d.rule = avgPool2dOp.rule;
 
 /** The backprop ops, for the gradcheck suite (their adjoints are what second order runs through). */
 export const convInternals = {
@@ -264,11 +267,5 @@ function checkFits(fn: string, xShape: number[], k: Pair, pad: Pad): void {
   }
 }
 
-export const convRules = {
-  conv2d: conv2dOp.rule,
-  conv2dBackpropInput: conv2dBackpropInputOp.rule,
-  conv2dBackpropFilter: conv2dBackpropFilterOp.rule,
-  maxPool2d: maxPool2dOp.rule,
-  avgPool2d: avgPool2dOp.rule,
-  avgPool2dBackprop: avgPool2dBackpropOp.rule,
-};
+// the adjoints that are ops themselves (so that a backward can be differentiated again), registered under their own names
+export { conv2dBackpropInputOp as conv2dBackpropInput, conv2dBackpropFilterOp as conv2dBackpropFilter, avgPool2dBackpropOp as avgPool2dBackprop };

@@ -125,6 +125,7 @@ export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TapegradError('leakyRelu', `alpha must be a finite number, got ${String(alpha)}`);
   return leakyReluOp([asTensor('leakyRelu', x)], { alpha });
 }
+leakyRelu.rule = leakyReluOp.rule;
 
 const clipOp = defineOp<{ lo: number; hi: number }>({
   name: 'clip',
@@ -136,6 +137,7 @@ export function clip(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new TapegradError('clip', `lo (${lo}) must not exceed hi (${hi})`);
   return clipOp([asTensor('clip', x)], { lo, hi });
 }
+clip.rule = clipOp.rule;
 
 // ---- binary, broadcasting
 // d(a+b) = da + db
@@ -189,6 +191,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const shape = broadcastShapes('where', ...shapes);
   return applyWithConstants(whereOp, 'where', [c, a, b], { shape }, a instanceof Tensor ? a : b instanceof Tensor ? b : undefined);
 }
+where.rule = whereOp.rule;
 
 // ---- not differentiable: comparisons, logic, casts (results never require grad)
 function constantBinary(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
@@ -235,12 +238,3 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 export function isFinite(x: Tensor): Tensor {
   return new Tensor(tf.isFinite(asTensor('isFinite', x).value));
 }
-
-export const elementwiseRules = {
-  neg: neg.rule, abs: abs.rule, sign: sign.rule, exp: exp.rule, log: log.rule, log1p: log1p.rule,
-  expm1: expm1.rule, sqrt: sqrt.rule, rsqrt: rsqrt.rule, square: square.rule, reciprocal: reciprocal.rule,
-  sin: sin.rule, cos: cos.rule, tan: tan.rule, tanh: tanh.rule, sigmoid: sigmoid.rule, relu: relu.rule,
-  leakyRelu: leakyReluOp.rule, elu: elu.rule, softplus: softplus.rule, erf: erf.rule, gelu: gelu.rule,
-  clip: clipOp.rule, add: add.rule, sub: sub.rule, mul: mul.rule, div: div.rule, pow: pow.rule,
-  maximum: maximum.rule, minimum: minimum.rule, where: whereOp.rule,
-};

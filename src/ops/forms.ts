@@ -66,6 +66,7 @@ export function quadForm(x: Tensor, A: Tensor): Tensor {
   checkBatch('quadForm', [xt.shape.slice(0, -1), At.shape.slice(0, -2)], `x ${fmtShape(xt.shape)} and A ${fmtShape(At.shape)}`);
   return quadFormOp([xt, At]);
 }
+quadForm.rule = quadFormOp.rule;
 
 // ---- bilinear: α = yᵀAx
 const bilinearOp = defineOp<void>({
@@ -98,6 +99,7 @@ export function bilinear(y: Tensor, A: Tensor, x: Tensor): Tensor {
   checkBatch('bilinear', [yt.shape.slice(0, -1), At.shape.slice(0, -2), xt.shape.slice(0, -1)], shapes);
   return bilinearOp([yt, At, xt]);
 }
+bilinear.rule = bilinearOp.rule;
 
 function checkFloat(fn: string, xs: Tensor[]): void {
   const bad = xs.find((t) => t.dtype !== 'float32');
@@ -111,4 +113,3 @@ function checkBatch(fn: string, batches: number[][], shapes: string): void {
   }
 }
 
-export const formsRules = { quadForm: quadFormOp.rule, bilinear: bilinearOp.rule };

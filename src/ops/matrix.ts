@@ -115,6 +115,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: { activati
   if (B && (B.rank !== 1 || B.shape[0] !== W.shape[1])) throw new TapegradError('linear', `the bias must have shape [${W.shape[1]}], got ${fmtShape(B.shape)}`);
   return linearOp(B ? [X, W, B] : [X, W], { activation });
 }
+linear.rule = linearOp.rule;
 
 /** Matrix product with NumPy's rules: batch axes broadcast; a 1-D operand is a row (left) or column (right) vector. */
 export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
@@ -145,6 +146,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; trans
   const shape = c.shape.filter((_, i) => !((A.rank === 1 && i === c.rank - 2) || (B.rank === 1 && i === c.rank - 1)));
   return owning(reshape(c, shape), [...made, c]);
 }
+matmul.rule = matmulOp.rule;
 
 /** xᵀy for vectors; matmul for higher ranks. */
 export function dot(x: Tensor, y: Tensor): Tensor {
@@ -191,5 +193,5 @@ export function trace(x: Tensor): Tensor {
   if (t.rank < 2) throw new TapegradError('trace', `needs a matrix (rank ≥ 2), got ${fmtShape(t.shape)}`);
   return traceOp([t]);
 }
+trace.rule = traceOp.rule;
 
-export const matrixRules = { matmul: matmulOp.rule, linear: linearOp.rule, trace: traceOp.rule };

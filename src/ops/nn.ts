@@ -23,6 +23,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const t = asTensor('softmax', x);
   return softmaxOp([t], { axis: normalizeAxis('softmax', axis, t.rank) });
 }
+softmax.rule = softmaxOp.rule;
 
 const logSoftmaxOp = defineOp<{ axis: number }>({
   name: 'logSoftmax',
@@ -35,6 +36,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const t = asTensor('logSoftmax', x);
   return logSoftmaxOp([t], { axis: normalizeAxis('logSoftmax', axis, t.rank) });
 }
+logSoftmax.rule = logSoftmaxOp.rule;
 
 // Per-row cross-entropy of logits z against target distributions t over the last axis:
 // ℓ = −Σ t log softmax(z) = (Σt)·logΣe^z − Σ t z.
@@ -157,5 +159,6 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
   return reduce('l1Loss', abs(d), opts.reduction ?? 'mean', [d]);
 }
 
-export const nnRules = { softmax: softmaxOp.rule, logSoftmax: logSoftmaxOp.rule, softmaxCrossEntropy: softmaxCrossEntropyOp.rule, sparseSoftmaxCrossEntropy: sparseSoftmaxCrossEntropyOp.rule };
+// the fused losses crossEntropy picks between, registered under their own names
+export { softmaxCrossEntropyOp as softmaxCrossEntropy, sparseSoftmaxCrossEntropyOp as sparseSoftmaxCrossEntropy };
 export { checkSameShape, reduce as reduceLoss };

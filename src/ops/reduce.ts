@@ -99,6 +99,7 @@ export function variance(x: Tensor, opts: ReduceOptions & { correction?: number 
   }
   return varianceOp([t], { axes, keepDims: opts.keepDims ?? false, correction });
 }
+variance.rule = varianceOp.rule;
 
 const normOp = defineOp<ReduceAttrs & { ord: number }>({
   name: 'norm',
@@ -136,6 +137,7 @@ export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | 'fro' } =
   if (!(ord >= 1)) throw new TapegradError('norm', `ord must be ≥ 1 (or Infinity), got ${ord}`);
   return normOp([t], { axes: normalizeAxes('norm', opts.axis, t.rank), keepDims: opts.keepDims ?? false, ord });
 }
+norm.rule = normOp.rule;
 
 // ---- argmax and argmin: integer results, so outside the tape (as the comparisons are)
 
@@ -162,8 +164,3 @@ function argExtremum(name: 'argmax' | 'argmin', f: typeof tf.argMax) {
 export const argmax = argExtremum('argmax', tf.argMax);
 /** The index (int32) of the smallest entry along `axis`, the first of ties; not differentiable. */
 export const argmin = argExtremum('argmin', tf.argMin);
-
-export const reduceRules = {
-  mean: meanOp.rule, prod: prodOp.rule, max: maxOp.rule, min: minOp.rule,
-  logSumExp: logSumExpOp.rule, variance: varianceOp.rule, norm: normOp.rule,
-};

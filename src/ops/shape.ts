@@ -65,11 +65,13 @@ export function count(x: Tensor, axes: number[]): number {
   return axes.reduce((n, a) => n * x.shape[a], 1);
 }
 
+/** The public function of a reduction op: f(x, { axis, keepDims }), carrying the op's rule. */
 export function reduction(op: Op<ReduceAttrs>, fn: string) {
-  return (x: Tensor, opts: ReduceOptions = {}): Tensor => {
+  const reduce = (x: Tensor, opts: ReduceOptions = {}): Tensor => {
     const t = asTensor(fn, x);
     return op([t], { axes: normalizeAxes(fn, opts.axis, t.rank), keepDims: opts.keepDims ?? false });
   };
+  return Object.assign(reduce, { rule: op.rule });
 }
 
 const sumOp = defineOp<ReduceAttrs>({
@@ -101,6 +103,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   }
   return reshapeOp([t], { shape: resolved });
 }
+reshape.rule = reshapeOp.rule;
 /** Inserts an axis of length 1 at `axis`. */
 export function expandDims(x: Tensor, axis = 0): Tensor {
   const t = asTensor('expandDims', x);
@@ -137,6 +140,7 @@ export function transpose(x: Tensor, perm?: number[]): Tensor {
   }
   return transposeOp([t], { perm: p });
 }
+transpose.rule = transposeOp.rule;
 
 const broadcastToOp = defineOp<{ shape: number[] }>({
   name: 'broadcastTo',
@@ -154,6 +158,7 @@ export function broadcastTo(x: Tensor, shape: number[]): Tensor {
   if (!ok) throw new TapegradError('broadcastTo', `cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
   return broadcastToOp([t], { shape: [...shape] });
 }
+broadcastTo.rule = broadcastToOp.rule;
 
 const tileOp = defineOp<{ reps: number[] }>({
   name: 'tile',
@@ -174,6 +179,7 @@ export function tile(x: Tensor, reps: number[]): Tensor {
   }
   return tileOp([t], { reps: [...reps] });
 }
+tile.rule = tileOp.rule;
 
 // ---- slice ↔ pad
 const sliceOp = defineOp<{ begin: number[]; size: number[] }>({
@@ -195,6 +201,7 @@ export function slice(x: Tensor, begin: number[] | number, size?: number[] | num
   }
   return sliceOp([t], { begin: b, size: s });
 }
+slice.rule = sliceOp.rule;
 
 const padOp = defineOp<{ paddings: [number, number][]; value: number }>({
   name: 'pad',
@@ -212,6 +219,7 @@ export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor 
   }
   return padOp([t], { paddings: paddings.map((p) => [p[0], p[1]]), value });
 }
+pad.rule = padOp.rule;
 
 // ---- concat / stack / split
 const concatOp = defineOp<{ axis: number }>({
@@ -240,6 +248,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   }
   return concatOp(ts, { axis: ax });
 }
+concat.rule = concatOp.rule;
 
 const stackOp = defineOp<{ axis: number }>({
   name: 'stack',
@@ -258,6 +267,7 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
   }
   return stackOp(ts, { axis: normalizeAxis('stack', axis, ts[0].rank + 1) });
 }
+stack.rule = stackOp.rule;
 
 /** Splits along an axis into n equal parts, or into parts of the given sizes. */
 export function split(x: Tensor, numOrSizes: number | number[], axis = 0): Tensor[] {
@@ -311,6 +321,7 @@ export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: numbe
   if (!Number.isInteger(size) || size < 0) throw new TapegradError('scatterAdd', `size must be a non-negative integer, got ${size}`);
   return scatterAddOp([t, idx], { axis: ax, size });
 }
+scatterAdd.rule = scatterAddOp.rule;
 /** An array of integer indices (tf.tensor1d would truncate 0.5 to 0 silently). */
 function integers(fn: string, xs: unknown): number[] {
   if (!Array.isArray(xs) || xs.some((v) => !Number.isInteger(v))) throw new TapegradError(fn, `indices must be an int32 Tensor or an array of integers, got ${JSON.stringify(xs)}`);
@@ -342,9 +353,4 @@ export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor 
   const out = gatherOp([t, flat], { axis: ax });
   return owning(reshape(out, [...t.shape.slice(0, ax), ...idx.shape, ...t.shape.slice(ax + 1)]), [...made, flat, out]);
 }
-
-export const shapeRules = {
-  sum: sumOp.rule, reshape: reshapeOp.rule, transpose: transposeOp.rule, broadcastTo: broadcastToOp.rule, tile: tileOp.rule,
-  slice: sliceOp.rule, pad: padOp.rule, concat: concatOp.rule, stack: stackOp.rule, gather: gatherOp.rule,
-  scatterAdd: scatterAddOp.rule,
-};
+gather.rule = gatherOp.rule;
