@@ -30,6 +30,7 @@ export { registry, type OpName } from './registry.js';
 export * as linalg from './linalg/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as data from './data/index.js';
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './anomaly.js';
 export { explain, toDot, type Explanation, type ExplainRow } from './explain.js';
 

@@ -20,7 +20,7 @@ function publicFunctions(): string[] {
       const name = prefix + k;
       if (typeof v === 'function') out.push(name);
       else if (NOT_FUNCTIONS.includes(name)) {
-        if (['linalg', 'nn', 'optim', 'nn.init'].includes(name)) walk(v as Record<string, unknown>, `${name}.`);
+        if (['linalg', 'nn', 'optim', 'data', 'nn.init'].includes(name)) walk(v as Record<string, unknown>, `${name}.`);
       } else if (v && typeof v === 'object') out.push(name); // an unknown object export: it must be listed somewhere
     }
   };

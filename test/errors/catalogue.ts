@@ -1,6 +1,6 @@
 // The error catalogue: for every public function of tg, calls with wrong types, wrong shapes,
 // wrong dtypes and disposed tensors, and what the TapegradError must say. test/errors.test.ts
-// iterates tg's exports (and tg.linalg, tg.nn, tg.nn.init, tg.optim), so a new export without an
+// iterates tg's exports (and tg.linalg, tg.nn, tg.nn.init, tg.optim, tg.data), so a new export without an
 // entry here (or in SKIP, with a reason) fails the suite.
 import * as tg from '../../src/index.js';
 import type { OpRule, OpSignature } from '../../src/tensor.js';
@@ -112,7 +112,7 @@ export const SKIP: Record<string, string> = {
 };
 
 /** Objects among the exports: tables of rules (data, not functions) and namespaces, iterated separately. */
-export const NOT_FUNCTIONS = ['registry', 'linalg', 'nn', 'optim', 'nn.init', 'nn.init.initializers'];
+export const NOT_FUNCTIONS = ['registry', 'linalg', 'nn', 'optim', 'data', 'nn.init', 'nn.init.initializers'];
 
 export const CATALOGUE: Record<string, Entry> = {
   // ---- tensors and creation
@@ -418,4 +418,30 @@ export const CATALOGUE: Record<string, Entry> = {
   'optim.CosineAnnealing': { name: 'CosineAnnealing', probes: [['a zero tMax', () => new tg.optim.CosineAnnealing(0.1, { tMax: 0 }), /tMax/]] },
   'optim.LinearWarmup': { name: 'LinearWarmup', probes: [['negative warmup steps', () => new tg.optim.LinearWarmup(0.1, { warmupSteps: -1 }), /warmupSteps/]] },
   'optim.clipGradNorm': { name: 'clipGradNorm', probes: [['a negative max norm', () => tg.optim.clipGradNorm([tg.ones([1], { requiresGrad: true })], -1), /maxNorm/], ['a non-array', () => tg.optim.clipGradNorm(3 as never, 1), /array|parameters/]] },
+
+  // ---- tg.data
+  'data.TensorDataset': { name: 'TensorDataset', probes: [
+    ['no tensors', () => new tg.data.TensorDataset(), /needs at least one tensor/],
+    ['first axes that differ', () => new tg.data.TensorDataset(m22(), tg.ones([3])), /same first axis/],
+    ['a number', () => new tg.data.TensorDataset(3 as never), NOT_TENSOR],
+    ['a disposed tensor', () => new tg.data.TensorDataset(gone()), DISPOSED],
+    ['an index out of range', () => new tg.data.TensorDataset(m22()).get(2), /index 2 is out of range \[0, 2\)/, 'TensorDataset.get'],
+  ] },
+  'data.Subset': { name: 'Subset', probes: [
+    ['not a dataset', () => new tg.data.Subset(3 as never, [0]), /expected a dataset/],
+    ['an index out of range', () => new tg.data.Subset(new tg.data.TensorDataset(m22()), [0, 5]), /index 5 is out of range/],
+  ] },
+  'data.randomSplit': { name: 'randomSplit', probes: [
+    ['fractions that do not sum to 1', () => tg.data.randomSplit(new tg.data.TensorDataset(m22()), [0.5, 0.2]), /fractions that sum to 1/],
+    ['not a dataset', () => tg.data.randomSplit(null as never, [1]), /expected a dataset/],
+  ] },
+  'data.DataLoader': { name: 'DataLoader', probes: [
+    ['a zero batch size', () => new tg.data.DataLoader(new tg.data.TensorDataset(m22()), { batchSize: 0 }), /batchSize must be a positive integer/],
+    ['not a dataset', () => new tg.data.DataLoader(v2() as never), /expected a dataset/],
+    ['async items in a for … of', () => [...new tg.data.DataLoader({ length: 1, get: async () => 1 })], /for await/],
+  ] },
+  'data.collate': { name: 'collate', probes: [
+    ['no items', () => tg.data.collate([]), /non-empty array/],
+    ['shapes that differ', () => tg.data.collate([tg.ones([2]), tg.ones([3])]), /cannot be stacked/],
+  ] },
 };
