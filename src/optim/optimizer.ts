@@ -1,12 +1,15 @@
-// Optimizer: the base of SGD, Adam, AdamW and RMSprop. step() updates each parameter that has a
-// gradient, outside the tape, with raw TF.js ops in a tidy: the new value replaces p.value (the old
-// one is disposed, the new one tf.keep-ed), and per-parameter state (momentum, moments) is kept the
-// same way and freed by dispose(). No value is read back to JavaScript: step() never syncs.
+// Optimizer: the base of SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, NAdam, RAdam and LBFGS.
+// step() updates each parameter that has a gradient, outside the tape, with raw TF.js ops in a
+// tidy: the new value replaces p.value (the old one is disposed, the new one tf.keep-ed), and
+// per-parameter state (momentum, moments) is kept the same way and freed by dispose(). No value is
+// read back to JavaScript: step() never syncs. Parameters come in groups, each with its own options
+// (PyTorch's param_groups); stateDict()/loadStateDict() save and restore everything a resumed run
+// needs to take the same steps.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
-import { checkLR, lrAt, type LR } from './schedules.js';
+import { lrAt, type LR } from './schedules.js';
 import { flushCommands } from '../../kernels/webgpu-dispatch.js';
 
 export interface OptimizerOptions {
@@ -14,68 +17,140 @@ export interface OptimizerOptions {
   weightDecay?: number;
 }
 
+/** A group of parameters with options of its own; options it leaves out come from the optimizer's. */
+export type ParamGroupSpec<O> = Partial<O> & { params: Tensor[] };
+/** A group as the optimizer holds it: every option filled in. */
+export type ParamGroup<O> = O & { params: Tensor[] };
+
 export interface Update {
   param: tf.Tensor;
   state: Record<string, tf.Tensor>;
+  /** Per-parameter numbers the rule keeps besides its tensors (NAdam's μ product). */
+  scalars?: Record<string, number>;
 }
 
-export abstract class Optimizer {
-  readonly params: Tensor[];
+/**
+ * What stateDict() returns: the step count, each group's options and parameter positions (indices
+ * into the optimizer's parameters, in group order), and each parameter's state by position.
+ * The tensors are copies the caller owns (`tg.dispose(Object.values(sd.state).map((s) => s.tensors))`).
+ * A schedule in place of a number is saved as 'schedule' (loading keeps the optimizer's own).
+ */
+export interface OptimizerStateDict {
+  stepCount: number;
+  groups: { params: number[]; options: Record<string, unknown> }[];
+  state: Record<number, { step: number; scalars: Record<string, number>; tensors: Record<string, Tensor> }>;
+}
+
+interface ParamState {
+  step: number;
+  tensors: Record<string, tf.Tensor>;
+  scalars: Record<string, number>;
+}
+
+export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
+  /** Every parameter, group after group. */
+  readonly params: Tensor[] = [];
+  /** The groups with their options (PyTorch's param_groups); options may be changed between steps. */
+  readonly paramGroups: ParamGroup<O>[] = [];
+  /** The options a new group starts from. */
+  readonly defaults: O;
   /** Steps taken so far; a schedule's t. */
   stepCount = 0;
-  protected readonly state = new Map<Tensor, Record<string, tf.Tensor>>();
+  protected readonly state = new Map<Tensor, ParamState>();
   private disposed = false;
 
-  constructor(readonly name: string, params: Tensor[], protected readonly lrOption: LR) {
-    if (!Array.isArray(params) || params.length === 0) throw new TapegradError(name, 'needs a non-empty array of parameters (e.g. net.parameters())');
-    params.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw new TapegradError(name, `parameter ${i} must be a Tensor, got ${describe(p)}`);
-      if (!p.requiresGrad) throw new TapegradError(name, `parameter ${i} (shape ${fmtShape(p.shape)}) does not require grad; create it with { requiresGrad: true } or use a module's parameters()`);
-      if (!p.isLeaf) throw new TapegradError(name, `parameter ${i} (shape ${fmtShape(p.shape)}) is not a leaf: optimise the tensors you created, not results of ops`);
-    });
-    if (new Set(params).size !== params.length) throw new TapegradError(name, 'a parameter is listed twice');
-    checkLR(name, lrOption);
-    this.params = [...params];
+  constructor(readonly name: string, params: Tensor[] | ParamGroupSpec<O>[], opts: O) {
+    if (opts === null || typeof opts !== 'object') throw new TapegradError(name, `options must be an object with lr, got ${describe(opts)}`);
+    this.defaults = this.checkedOptions(name, opts, 'the options');
+    if (!Array.isArray(params) || params.length === 0) throw new TapegradError(name, 'needs a non-empty array of parameters (e.g. net.parameters()) or of parameter groups');
+    const grouped = params.every((g) => g !== null && typeof g === 'object' && !(g instanceof Tensor) && !Array.isArray(g));
+    const specs = grouped ? (params as ParamGroupSpec<O>[]) : [{ params: params as Tensor[] } as ParamGroupSpec<O>];
+    for (const spec of specs) this.addGroup(name, spec, grouped);
   }
 
-  /** The learning rate the next step will use. */
+  /**
+   * Validates options and fills in the defaults: every key the rule knows, and nothing else.
+   * `opts` holds the optimizer's options merged with a group's.
+   */
+  protected abstract resolveOptions(fn: string, opts: Partial<O>): O;
+
+  private checkedOptions(fn: string, opts: Partial<O>, where: string): O {
+    const full = this.resolveOptions(fn, opts);
+    const unknown = Object.keys(opts).filter((k) => k !== 'params' && !(k in full) && (opts as Record<string, unknown>)[k] !== undefined);
+    if (unknown.length) throw new TapegradError(fn, `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} in ${where} (known: ${Object.keys(full).join(', ')})`);
+    return full;
+  }
+
+  /** Adds a group of parameters, with options of its own (PyTorch's add_param_group). */
+  addParamGroup(group: ParamGroupSpec<O>): void {
+    this.addGroup(`${this.name}.addParamGroup`, group, true);
+  }
+
+  private addGroup(fn: string, spec: ParamGroupSpec<O>, grouped: boolean): void {
+    const k = this.paramGroups.length;
+    if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.params) || spec.params.length === 0) {
+      throw new TapegradError(fn, `parameter group ${k} needs params: a non-empty array of Tensors`);
+    }
+    const seen = new Set(this.params);
+    spec.params.forEach((p, i) => {
+      const which = grouped ? `parameter ${i} of group ${k}` : `parameter ${i}`;
+      if (!(p instanceof Tensor)) throw new TapegradError(fn, `${which} must be a Tensor, got ${describe(p)}`);
+      if (!p.requiresGrad) throw new TapegradError(fn, `${which} (shape ${fmtShape(p.shape)}) does not require grad; create it with { requiresGrad: true } or use a module's parameters()`);
+      if (!p.isLeaf) throw new TapegradError(fn, `${which} (shape ${fmtShape(p.shape)}) is not a leaf: optimise the tensors you created, not results of ops`);
+      if (seen.has(p)) throw new TapegradError(fn, `a parameter is listed twice (${which}, shape ${fmtShape(p.shape)})`);
+      seen.add(p);
+    });
+    const { params, ...own } = spec;
+    const options = this.checkedOptions(fn, { ...this.defaults, ...own } as Partial<O>, grouped ? `group ${k}` : 'the options');
+    this.paramGroups.push({ ...options, params: [...params] });
+    this.params.push(...params);
+  }
+
+  /** The learning rate the next step will use (the first group's). */
   get lr(): number {
-    return lrAt(this.lrOption, this.stepCount);
+    return lrAt(this.paramGroups[0].lr, this.stepCount);
   }
 
   /** Updates every parameter that has a .grad, then advances the step count. */
   step(): void {
-    if (this.disposed) throw new TapegradError(`${this.name}.step`, 'the optimizer has been disposed');
-    const lr = this.lr;
-    if (!Number.isFinite(lr)) throw new TapegradError(`${this.name}.step`, `the learning rate at step ${this.stepCount} is ${lr}`);
+    this.checkLive('step');
+    const lrs = this.paramGroups.map((g, k) => {
+      const lr = lrAt(g.lr, this.stepCount);
+      if (!Number.isFinite(lr)) throw new TapegradError(`${this.name}.step`, `the learning rate of group ${k} at step ${this.stepCount} is ${lr}`);
+      return lr;
+    });
     this.stepCount++;
-    for (const p of this.params) {
-      if (!p.grad) continue;
-      p.assertLive(`${this.name}.step`, 'a parameter');
-      p.grad.assertLive(`${this.name}.step`, "a parameter's grad");
-      const prev = this.state.get(p) ?? {};
-      let out!: Update;
-      tf.tidy(() => {
-        out = this.update(p.value, p.grad!.value, prev, lr, this.stepCount);
-        return [out.param, ...Object.values(out.state)];
-      });
-      p.value.dispose();
-      p.value = tf.keep(out.param);
-      for (const v of Object.values(out.state)) tf.keep(v);
-      // the previous state is freed, also entries the rule no longer returns (a backend switch)
-      for (const [k, v] of Object.entries(prev)) if (out.state[k] !== v) v.dispose();
-      this.state.set(p, out.state);
-    }
+    this.paramGroups.forEach((group, k) => {
+      for (const p of group.params) {
+        if (!p.grad) continue;
+        p.assertLive(`${this.name}.step`, 'a parameter');
+        p.grad.assertLive(`${this.name}.step`, "a parameter's grad");
+        const prev = this.state.get(p) ?? { step: 0, tensors: {}, scalars: {} };
+        const t = prev.step + 1;
+        let out!: Update;
+        tf.tidy(() => {
+          out = this.update(p.value, p.grad!.value, prev.tensors, lrs[k], t, group, { ...prev.scalars });
+          return [out.param, ...Object.values(out.state)];
+        });
+        p.value.dispose();
+        p.value = tf.keep(out.param);
+        for (const v of Object.values(out.state)) tf.keep(v);
+        // the previous state is freed, also entries the rule no longer returns (a backend switch)
+        for (const [name, v] of Object.entries(prev.tensors)) if (out.state[name] !== v) v.dispose();
+        this.state.set(p, { step: t, tensors: out.state, scalars: out.scalars ?? prev.scalars });
+      }
+    });
     // On webgpu, the step's commands go to the GPU now (kernels/webgpu-dispatch.ts says why).
     flushCommands();
   }
 
   /**
    * The update rule for one parameter: its new value and state (the same names every step), from
-   * p, its gradient g, the previous state (empty on the first step), lr, and the step t ≥ 1.
+   * p, its gradient g, the previous state (empty on the first step), lr, this parameter's step
+   * t ≥ 1 (PyTorch counts steps per parameter), its group's options and its numbers (`scalars`).
    * Runs inside a tidy, with raw TF.js ops: nothing is recorded.
    */
-  protected abstract update(p: tf.Tensor, g: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number): Update;
+  protected abstract update(p: tf.Tensor, g: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, group: ParamGroup<O>, scalars: Record<string, number>): Update;
 
   /** Frees every parameter's .grad and sets it to null. */
   zeroGrad(): void {
@@ -85,11 +160,87 @@ export abstract class Optimizer {
     }
   }
 
+  /** The step count, the groups' options and every parameter's state, as copies (see OptimizerStateDict). */
+  stateDict(): OptimizerStateDict {
+    this.checkLive('stateDict');
+    const index = new Map(this.params.map((p, i) => [p, i]));
+    const state: OptimizerStateDict['state'] = {};
+    for (const [p, s] of this.state) {
+      const tensors = Object.fromEntries(Object.entries(s.tensors).map(([k, v]) => [k, new Tensor(tf.keep(v.clone()))]));
+      state[index.get(p)!] = { step: s.step, scalars: { ...s.scalars }, tensors };
+    }
+    const groups = this.paramGroups.map(({ params, ...options }) => ({
+      params: params.map((p) => index.get(p)!),
+      options: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, typeof v === 'object' && v !== null && !Array.isArray(v) ? 'schedule' : v])),
+    }));
+    return { stepCount: this.stepCount, groups, state };
+  }
+
+  /**
+   * Restores what stateDict() saved (into an optimizer of the same kind over the same parameter
+   * shapes): state copied (the caller keeps its tensors), options and step count replaced. Checks
+   * everything first: on a mismatch nothing changes and the error says what differs.
+   */
+  loadStateDict(sd: OptimizerStateDict): void {
+    const fn = `${this.name}.loadStateDict`;
+    this.checkLive('loadStateDict');
+    if (sd === null || typeof sd !== 'object' || !Array.isArray(sd.groups) || sd.state === null || typeof sd.state !== 'object' || !Number.isInteger(sd.stepCount)) {
+      throw new TapegradError(fn, `expected what stateDict() returns ({ stepCount, groups, state }), got ${describe(sd)}`);
+    }
+    if (sd.groups.length !== this.paramGroups.length) throw new TapegradError(fn, `the state has ${sd.groups.length} parameter groups, this optimizer ${this.paramGroups.length}`);
+    const problems: string[] = [];
+    sd.groups.forEach((g, k) => {
+      const n = this.paramGroups[k].params.length;
+      if (!Array.isArray(g?.params) || g.params.length !== n) problems.push(`group ${k} has ${Array.isArray(g?.params) ? g.params.length : 'no'} parameters, expected ${n}`);
+    });
+    const resolved = sd.groups.map((g, k) => {
+      const current = this.paramGroups[k];
+      const saved = { ...(g?.options ?? {}) } as Record<string, unknown>;
+      if (saved.lr === 'schedule') {
+        if (typeof current.lr === 'number') problems.push(`group ${k}'s lr was a schedule; this optimizer's is a number`);
+        saved.lr = current.lr;
+      }
+      try {
+        return this.checkedOptions(fn, saved as Partial<O>, `group ${k}`);
+      } catch (e) {
+        problems.push((e as Error).message.slice(fn.length + 2));
+        return null;
+      }
+    });
+    for (const [key, s] of Object.entries(sd.state)) {
+      const i = Number(key);
+      const p = this.params[i];
+      if (!Number.isInteger(i) || !p) {
+        problems.push(`state for parameter ${key}, which does not exist`);
+        continue;
+      }
+      if (!(Number.isInteger(s?.step) && s.step >= 0)) problems.push(`parameter ${i}'s step is ${describe(s?.step)}`);
+      for (const [name, v] of Object.entries(s?.tensors ?? {})) {
+        const want = name === 'moments' ? [2, ...p.shape] : p.shape;
+        if (!(v instanceof Tensor) || v.isDisposed) problems.push(`parameter ${i}'s '${name}' is not a live Tensor`);
+        else if (v.shape.join() !== want.join() || v.rank !== want.length) problems.push(`parameter ${i}'s '${name}' has shape ${fmtShape(v.shape)}, expected ${fmtShape(want)}`);
+      }
+    }
+    if (problems.length) throw new TapegradError(fn, problems.join('; '));
+    for (const s of this.state.values()) for (const v of Object.values(s.tensors)) v.dispose();
+    this.state.clear();
+    for (const [key, s] of Object.entries(sd.state)) {
+      const tensors = Object.fromEntries(Object.entries(s.tensors).map(([k, v]) => [k, tf.keep(v.value.clone())]));
+      this.state.set(this.params[Number(key)], { step: s.step, scalars: { ...(s.scalars ?? {}) }, tensors });
+    }
+    resolved.forEach((o, k) => Object.assign(this.paramGroups[k], o));
+    this.stepCount = sd.stepCount;
+  }
+
   /** Frees the optimizer's state (not the parameters). */
   dispose(): void {
-    for (const s of this.state.values()) for (const v of Object.values(s)) v.dispose();
+    for (const s of this.state.values()) for (const v of Object.values(s.tensors)) v.dispose();
     this.state.clear();
     this.disposed = true;
+  }
+
+  protected checkLive(method: string): void {
+    if (this.disposed) throw new TapegradError(`${this.name}.${method}`, 'the optimizer has been disposed');
   }
 }
 
@@ -97,4 +248,13 @@ export abstract class Optimizer {
 export function nonNegative(fn: string, what: string, v: number): number {
   if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new TapegradError(fn, `${what} must be a non-negative number, got ${v}`);
   return v;
+}
+
+/** A pair of betas in [0, 1), or a clear error. */
+export function checkBetas(fn: string, betas: unknown): [number, number] {
+  if (!Array.isArray(betas) || betas.length !== 2) throw new TapegradError(fn, `betas must be a pair of numbers in [0, 1), got ${describe(betas)}`);
+  betas.forEach((b, i) => {
+    if (!(typeof b === 'number' && b >= 0 && b < 1)) throw new TapegradError(fn, `betas[${i}] must be in [0, 1), got ${b}`);
+  });
+  return [betas[0], betas[1]];
 }

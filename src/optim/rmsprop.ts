@@ -1,37 +1,53 @@
-// RMSprop (Hinton), in PyTorch's conventions (uncentred).
+// RMSprop (Hinton), in PyTorch's conventions: centred or not, with momentum.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
-import { Optimizer, nonNegative, type OptimizerOptions, type Update } from './optimizer.js';
+import { checkLR } from './schedules.js';
+import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
 
 export interface RMSpropOptions extends OptimizerOptions {
   alpha?: number;
   eps?: number;
   momentum?: number;
+  /** Divide by the estimated variance √(s − ḡ²) rather than √s (default false). */
+  centered?: boolean;
 }
 
 /**
- * g ← g + wd·p,  s ← αs + (1−α)g²,  p ← p − lr·g / (√s + ε);
- * with momentum: b ← μb + g / (√s + ε),  p ← p − lr·b.
+ * g ← g + wd·p,  s ← αs + (1−α)g²,  d ← √s + ε (centred: ḡ ← αḡ + (1−α)g, d ← √(s − ḡ²) + ε);
+ * p ← p − lr·g/d; with momentum: b ← μb + g/d,  p ← p − lr·b. PyTorch's torch.optim.RMSprop.
  */
-export class RMSprop extends Optimizer {
-  readonly alpha: number;
-  readonly eps: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  constructor(params: Tensor[], opts: RMSpropOptions) {
-    super('RMSprop', params, opts?.lr);
-    this.alpha = nonNegative('RMSprop', 'alpha', opts.alpha ?? 0.99);
-    this.eps = nonNegative('RMSprop', 'eps', opts.eps ?? 1e-8);
-    this.momentum = nonNegative('RMSprop', 'momentum', opts.momentum ?? 0);
-    this.weightDecay = nonNegative('RMSprop', 'weightDecay', opts.weightDecay ?? 0);
+export class RMSprop extends Optimizer<RMSpropOptions> {
+  constructor(params: Tensor[] | ParamGroupSpec<RMSpropOptions>[], opts: RMSpropOptions) {
+    super('RMSprop', params, opts);
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number): Update {
-    const g = this.weightDecay ? tf.add(grad, tf.mul(p, this.weightDecay)) : grad;
-    const sq = tf.mul(tf.square(g), 1 - this.alpha);
-    const s = state.s ? tf.add(tf.mul(state.s, this.alpha), sq) : sq;
-    const dir = tf.div(g, tf.add(tf.sqrt(s), this.eps));
-    if (!this.momentum) return { param: tf.sub(p, tf.mul(dir, lr)), state: { s } };
-    const b = state.b ? tf.add(tf.mul(state.b, this.momentum), dir) : dir;
-    return { param: tf.sub(p, tf.mul(b, lr)), state: { s, b } };
+  protected resolveOptions(fn: string, o: Partial<RMSpropOptions>): Required<RMSpropOptions> {
+    return {
+      lr: checkLR(fn, o.lr),
+      alpha: nonNegative(fn, 'alpha', o.alpha ?? 0.99),
+      eps: nonNegative(fn, 'eps', o.eps ?? 1e-8),
+      momentum: nonNegative(fn, 'momentum', o.momentum ?? 0),
+      weightDecay: nonNegative(fn, 'weightDecay', o.weightDecay ?? 0),
+      centered: o.centered ?? false,
+    };
+  }
+  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, _t: number, o: ParamGroup<RMSpropOptions>): Update {
+    const alpha = o.alpha!;
+    const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
+    const sq = tf.mul(tf.square(g), 1 - alpha);
+    const s = state.s ? tf.add(tf.mul(state.s, alpha), sq) : sq;
+    const next: Record<string, tf.Tensor> = { s };
+    let avg: tf.Tensor;
+    if (o.centered) {
+      const gs = tf.mul(g, 1 - alpha);
+      const gAvg = state.gAvg ? tf.add(tf.mul(state.gAvg, alpha), gs) : gs;
+      next.gAvg = gAvg;
+      avg = tf.add(tf.sqrt(tf.sub(s, tf.square(gAvg))), o.eps!);
+    } else {
+      avg = tf.add(tf.sqrt(s), o.eps!);
+    }
+    const dir = tf.div(g, avg);
+    if (!o.momentum) return { param: tf.sub(p, tf.mul(dir, lr)), state: next };
+    const b = state.b ? tf.add(tf.mul(state.b, o.momentum), dir) : dir;
+    return { param: tf.sub(p, tf.mul(b, lr)), state: { ...next, b } };
   }
 }

@@ -1,34 +1,41 @@
-// SGD with momentum, Nesterov momentum and (L2) weight decay, in PyTorch's conventions.
+// SGD with momentum, dampening, Nesterov momentum and (L2) weight decay, in PyTorch's conventions.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { Optimizer, nonNegative, type OptimizerOptions, type Update } from './optimizer.js';
+import { checkLR } from './schedules.js';
+import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
   momentum?: number;
+  /** Damps the gradient's share of the momentum: v ← μv + (1−dampening)g (default 0). */
+  dampening?: number;
   nesterov?: boolean;
 }
 
 /**
- * g ← g + wd·p;  v ← μv + g (v = g on the first step);  p ← p − lr·v, or with Nesterov
- * p ← p − lr·(g + μv).
+ * g ← g + wd·p;  v ← μv + (1−dampening)·g (v = g on the first step);  p ← p − lr·v, or with
+ * Nesterov p ← p − lr·(g + μv). PyTorch's torch.optim.SGD.
  */
-export class SGD extends Optimizer {
-  readonly momentum: number;
-  readonly nesterov: boolean;
-  readonly weightDecay: number;
-  constructor(params: Tensor[], opts: SGDOptions) {
-    super('SGD', params, opts?.lr);
-    this.momentum = nonNegative('SGD', 'momentum', opts.momentum ?? 0);
-    this.weightDecay = nonNegative('SGD', 'weightDecay', opts.weightDecay ?? 0);
-    this.nesterov = opts.nesterov ?? false;
-    if (this.nesterov && this.momentum === 0) throw new TapegradError('SGD', 'nesterov needs a momentum > 0');
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: Tensor[] | ParamGroupSpec<SGDOptions>[], opts: SGDOptions) {
+    super('SGD', params, opts);
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number): Update {
-    const g = this.weightDecay ? tf.add(grad, tf.mul(p, this.weightDecay)) : grad;
-    if (!this.momentum) return { param: tf.sub(p, tf.mul(g, lr)), state: {} };
-    const v = state.v ? tf.add(tf.mul(state.v, this.momentum), g) : tf.clone(g);
-    const dir = this.nesterov ? tf.add(g, tf.mul(v, this.momentum)) : v;
+  protected resolveOptions(fn: string, o: Partial<SGDOptions>): Required<SGDOptions> {
+    const r = {
+      lr: checkLR(fn, o.lr),
+      momentum: nonNegative(fn, 'momentum', o.momentum ?? 0),
+      dampening: nonNegative(fn, 'dampening', o.dampening ?? 0),
+      weightDecay: nonNegative(fn, 'weightDecay', o.weightDecay ?? 0),
+      nesterov: o.nesterov ?? false,
+    };
+    if (r.nesterov && (r.momentum === 0 || r.dampening !== 0)) throw new TapegradError(fn, 'nesterov needs a momentum > 0 and zero dampening');
+    return r;
+  }
+  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, _t: number, o: ParamGroup<SGDOptions>): Update {
+    const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
+    if (!o.momentum) return { param: tf.sub(p, tf.mul(g, lr)), state: {} };
+    const v = state.v ? tf.add(tf.mul(state.v, o.momentum!), o.dampening ? tf.mul(g, 1 - o.dampening) : g) : tf.clone(g);
+    const dir = o.nesterov ? tf.add(g, tf.mul(v, o.momentum!)) : v;
     return { param: tf.sub(p, tf.mul(dir, lr)), state: { v } };
   }
 }

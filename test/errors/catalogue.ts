@@ -413,10 +413,28 @@ export const CATALOGUE: Record<string, Entry> = {
     const o = new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 });
     o.dispose();
     o.step();
-  }, /the optimizer has been disposed/]] },
+  }, /the optimizer has been disposed/], ['a parameter in two groups', () => {
+    const w = tg.ones([1], { requiresGrad: true });
+    return new tg.optim.SGD([{ params: [w] }, { params: [w] }], { lr: 0.1 });
+  }, /listed twice/, 'SGD'], ['a group without params', () => new tg.optim.SGD([{ params: [] }], { lr: 0.1 }), /needs params/, 'SGD'],
+  ['a state dict of another optimizer', () => new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 }).loadStateDict({} as never), /expected what stateDict\(\) returns/, 'SGD.loadStateDict']] },
   'optim.StepLR': { name: 'StepLR', probes: [['a zero step size', () => new tg.optim.StepLR(0.1, { stepSize: 0 }), /stepSize/]] },
   'optim.CosineAnnealing': { name: 'CosineAnnealing', probes: [['a zero tMax', () => new tg.optim.CosineAnnealing(0.1, { tMax: 0 }), /tMax/]] },
   'optim.LinearWarmup': { name: 'LinearWarmup', probes: [['negative warmup steps', () => new tg.optim.LinearWarmup(0.1, { warmupSteps: -1 }), /warmupSteps/]] },
+  'optim.Adagrad': { name: 'Adagrad', probes: [...optimProbes(tg.optim.Adagrad as never).filter(([w]) => w !== 'no options'), ['a negative lr decay', () => new tg.optim.Adagrad([tg.ones([1], { requiresGrad: true })], { lrDecay: -1 }), /lrDecay/]] },
+  'optim.Adamax': { name: 'Adamax', probes: [...optimProbes(tg.optim.Adamax as never).filter(([w]) => w !== 'no options'), ['beta above 1', () => new tg.optim.Adamax([tg.ones([1], { requiresGrad: true })], { betas: [0.9, 1.5] }), /betas\[1\]/]] },
+  'optim.NAdam': { name: 'NAdam', probes: [...optimProbes(tg.optim.NAdam as never).filter(([w]) => w !== 'no options'), ['a negative momentum decay', () => new tg.optim.NAdam([tg.ones([1], { requiresGrad: true })], { momentumDecay: -1 }), /momentumDecay/]] },
+  'optim.RAdam': { name: 'RAdam', probes: [...optimProbes(tg.optim.RAdam as never).filter(([w]) => w !== 'no options'), ['an unknown option', () => new tg.optim.RAdam([tg.ones([1], { requiresGrad: true })], { decay: 1 } as never), /unknown option 'decay'/]] },
+  'optim.LBFGS': { name: 'LBFGS', probes: [
+    ...optimProbes(tg.optim.LBFGS as never).filter(([w]) => w !== 'no options'),
+    ['step without a closure', () => new tg.optim.LBFGS([tg.ones([1], { requiresGrad: true })]).step(), /needs a closure/, 'LBFGS.step'],
+    ['a zero history', () => new tg.optim.LBFGS([tg.ones([1], { requiresGrad: true })], { historySize: 0 }), /historySize/],
+  ] },
+  'optim.ExponentialLR': { name: 'ExponentialLR', probes: [['no gamma', () => new tg.optim.ExponentialLR(0.1, {} as never), /gamma/], ['a negative lr', () => new tg.optim.ExponentialLR(-1, { gamma: 0.9 }), /lr/]] },
+  'optim.MultiStepLR': { name: 'MultiStepLR', probes: [['milestones not an array', () => new tg.optim.MultiStepLR(0.1, { milestones: 3 as never }), /milestones/]] },
+  'optim.OneCycleLR': { name: 'OneCycleLR', probes: [['a zero maxLr', () => new tg.optim.OneCycleLR(0, { totalSteps: 10 }), /maxLr/], ['no totalSteps', () => new tg.optim.OneCycleLR(0.1, {} as never), /totalSteps/], ['a step beyond the cycle', () => new tg.optim.OneCycleLR(0.1, { totalSteps: 2 }).at(5), /beyond/]] },
+  'optim.SequentialLR': { name: 'SequentialLR', probes: [['no schedules', () => new tg.optim.SequentialLR([], { milestones: [] }), /non-empty array of schedules/], ['too few milestones', () => new tg.optim.SequentialLR([0.1, 0.2], { milestones: [] }), /milestone/]] },
+  'optim.ReduceLROnPlateau': { name: 'ReduceLROnPlateau', probes: [['an unknown mode', () => new tg.optim.ReduceLROnPlateau(0.1, { mode: 'up' as never }), /mode must be 'min' or 'max'/], ['a NaN metric', () => new tg.optim.ReduceLROnPlateau(0.1).step(NaN), /metric/, 'ReduceLROnPlateau.step']] },
   'optim.clipGradNorm': { name: 'clipGradNorm', probes: [['a negative max norm', () => tg.optim.clipGradNorm([tg.ones([1], { requiresGrad: true })], -1), /maxNorm/], ['a non-array', () => tg.optim.clipGradNorm(3 as never, 1), /array|parameters/]] },
 
   // ---- tg.data

@@ -1,0 +1,39 @@
+// Adagrad (Duchi et al.), in PyTorch's conventions.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '../tensor.js';
+import { checkLR } from './schedules.js';
+import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+
+export interface AdagradOptions extends Partial<OptimizerOptions> {
+  /** Decay of the step size: lr / (1 + (t−1)·lrDecay) (default 0). */
+  lrDecay?: number;
+  /** The sum of squares starts here (default 0). */
+  initialAccumulatorValue?: number;
+  eps?: number;
+}
+
+/**
+ * g ← g + wd·p,  s ← s + g²,  p ← p − (lr / (1 + (t−1)·lrDecay)) · g / (√s + ε).
+ * PyTorch's torch.optim.Adagrad (lr 1e-2 and eps 1e-10 by default).
+ */
+export class Adagrad extends Optimizer<AdagradOptions & OptimizerOptions> {
+  constructor(params: Tensor[] | ParamGroupSpec<AdagradOptions>[], opts: AdagradOptions = {}) {
+    super('Adagrad', params, opts as AdagradOptions & OptimizerOptions);
+  }
+  protected resolveOptions(fn: string, o: Partial<AdagradOptions>): Required<AdagradOptions> & OptimizerOptions {
+    return {
+      lr: checkLR(fn, o.lr ?? 1e-2),
+      lrDecay: nonNegative(fn, 'lrDecay', o.lrDecay ?? 0),
+      weightDecay: nonNegative(fn, 'weightDecay', o.weightDecay ?? 0),
+      initialAccumulatorValue: nonNegative(fn, 'initialAccumulatorValue', o.initialAccumulatorValue ?? 0),
+      eps: nonNegative(fn, 'eps', o.eps ?? 1e-10),
+    };
+  }
+  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<AdagradOptions>): Update {
+    const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
+    const s0 = state.sum ?? tf.fill(p.shape, o.initialAccumulatorValue!);
+    const sum = tf.add(s0, tf.square(g));
+    const clr = lr / (1 + (t - 1) * o.lrDecay!);
+    return { param: tf.sub(p, tf.mul(tf.div(g, tf.add(tf.sqrt(sum), o.eps!)), clr)), state: { sum } };
+  }
+}

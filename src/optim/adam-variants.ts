@@ -1,0 +1,111 @@
+// Adamax, NAdam and RAdam: Adam's relatives, in PyTorch's conventions (L2 weight decay: g ← g + wd·p).
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '../tensor.js';
+import { checkLR } from './schedules.js';
+import { Optimizer, nonNegative, checkBetas, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+
+export interface AdamVariantOptions extends Partial<OptimizerOptions> {
+  betas?: [number, number];
+  eps?: number;
+}
+type Full<X> = Required<X> & OptimizerOptions;
+
+/** m ← β₁m + (1−β₁)g, kept in state.m. */
+function firstMoment(state: Record<string, tf.Tensor>, g: tf.Tensor, b1: number): tf.Tensor {
+  return state.m ? tf.add(tf.mul(state.m, b1), tf.mul(g, 1 - b1)) : tf.mul(g, 1 - b1);
+}
+/** v ← β₂v + (1−β₂)g², kept in state.v. */
+function secondMoment(state: Record<string, tf.Tensor>, g: tf.Tensor, b2: number): tf.Tensor {
+  return state.v ? tf.add(tf.mul(state.v, b2), tf.mul(tf.square(g), 1 - b2)) : tf.mul(tf.square(g), 1 - b2);
+}
+function decayed(p: tf.Tensor, grad: tf.Tensor, wd: number): tf.Tensor {
+  return wd ? tf.add(grad, tf.mul(p, wd)) : grad;
+}
+function resolveCommon(fn: string, o: Partial<AdamVariantOptions>, lr: number): Full<AdamVariantOptions> {
+  return {
+    lr: checkLR(fn, o.lr ?? lr),
+    betas: checkBetas(fn, o.betas ?? [0.9, 0.999]),
+    eps: nonNegative(fn, 'eps', o.eps ?? 1e-8),
+    weightDecay: nonNegative(fn, 'weightDecay', o.weightDecay ?? 0),
+  };
+}
+
+/**
+ * Adam with the infinity norm: m ← β₁m + (1−β₁)g,  u ← max(β₂u, |g| + ε),
+ * p ← p − (lr / (1−β₁ᵗ))·m/u. PyTorch's torch.optim.Adamax (lr 2e-3 by default).
+ */
+export class Adamax extends Optimizer<Full<AdamVariantOptions>> {
+  constructor(params: Tensor[] | ParamGroupSpec<AdamVariantOptions>[], opts: AdamVariantOptions = {}) {
+    super('Adamax', params, opts as Full<AdamVariantOptions>);
+  }
+  protected resolveOptions(fn: string, o: Partial<AdamVariantOptions>): Full<AdamVariantOptions> {
+    return resolveCommon(fn, o, 2e-3);
+  }
+  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): Update {
+    const [b1, b2] = o.betas;
+    const g = decayed(p, grad, o.weightDecay);
+    const m = firstMoment(state, g, b1);
+    const gAbs = tf.add(tf.abs(g), o.eps);
+    const u = state.u ? tf.maximum(tf.mul(state.u, b2), gAbs) : gAbs;
+    return { param: tf.sub(p, tf.mul(tf.div(m, u), lr / (1 - b1 ** t))), state: { m, u } };
+  }
+}
+
+export interface NAdamOptions extends AdamVariantOptions {
+  /** ψ in μₜ = β₁(1 − ½·0.96^(tψ)) (default 4e-3). */
+  momentumDecay?: number;
+}
+
+/**
+ * Adam with Nesterov momentum (Dozat): μₜ = β₁(1 − ½·0.96^(tψ)), Πₜ = μ₁⋯μₜ,
+ * m and v as Adam's, d = √(v / (1−β₂ᵗ)) + ε,
+ * p ← p − lr(1−μₜ)/(1−Πₜ)·g/d − lr·μₜ₊₁/(1−Πₜμₜ₊₁)·m/d. PyTorch's torch.optim.NAdam (lr 2e-3).
+ */
+export class NAdam extends Optimizer<Full<NAdamOptions>> {
+  constructor(params: Tensor[] | ParamGroupSpec<NAdamOptions>[], opts: NAdamOptions = {}) {
+    super('NAdam', params, opts as Full<NAdamOptions>);
+  }
+  protected resolveOptions(fn: string, o: Partial<NAdamOptions>): Full<NAdamOptions> {
+    return { ...resolveCommon(fn, o, 2e-3), momentumDecay: nonNegative(fn, 'momentumDecay', o.momentumDecay ?? 4e-3) };
+  }
+  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<Full<NAdamOptions>>, scalars: Record<string, number>): Update {
+    const [b1, b2] = o.betas;
+    const g = decayed(p, grad, o.weightDecay);
+    const mu = b1 * (1 - 0.5 * 0.96 ** (t * o.momentumDecay));
+    const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * o.momentumDecay));
+    const muProduct = (scalars.muProduct ?? 1) * mu;
+    const m = firstMoment(state, g, b1);
+    const v = secondMoment(state, g, b2);
+    const denom = tf.add(tf.sqrt(tf.div(v, 1 - b2 ** t)), o.eps);
+    const step = tf.add(tf.mul(g, (lr * (1 - mu)) / (1 - muProduct)), tf.mul(m, (lr * muNext) / (1 - muProduct * muNext)));
+    return { param: tf.sub(p, tf.div(step, denom)), state: { m, v }, scalars: { muProduct } };
+  }
+}
+
+/**
+ * Rectified Adam (Liu et al.): m, v as Adam's; ρ∞ = 2/(1−β₂) − 1, ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ); while
+ * ρₜ ≤ 5, p ← p − lr·m/(1−β₁ᵗ); after, the Adam step scaled by
+ * r = √((ρₜ−4)(ρₜ−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρₜ)). PyTorch's torch.optim.RAdam (lr 1e-3).
+ */
+export class RAdam extends Optimizer<Full<AdamVariantOptions>> {
+  constructor(params: Tensor[] | ParamGroupSpec<AdamVariantOptions>[], opts: AdamVariantOptions = {}) {
+    super('RAdam', params, opts as Full<AdamVariantOptions>);
+  }
+  protected resolveOptions(fn: string, o: Partial<AdamVariantOptions>): Full<AdamVariantOptions> {
+    return resolveCommon(fn, o, 1e-3);
+  }
+  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): Update {
+    const [b1, b2] = o.betas;
+    const g = decayed(p, grad, o.weightDecay);
+    const m = firstMoment(state, g, b1);
+    const v = secondMoment(state, g, b2);
+    const bc1 = 1 - b1 ** t;
+    const bc2 = 1 - b2 ** t;
+    const rhoInf = 2 / (1 - b2) - 1;
+    const rho = rhoInf - (2 * t * b2 ** t) / bc2;
+    if (!(rho > 5)) return { param: tf.sub(p, tf.mul(m, lr / bc1)), state: { m, v } };
+    const rect = Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho));
+    const adaptive = tf.div(Math.sqrt(bc2), tf.add(tf.sqrt(v), o.eps));
+    return { param: tf.sub(p, tf.mul(tf.mul(m, adaptive), (lr * rect) / bc1)), state: { m, v } };
+  }
+}
