@@ -5,3 +5,12 @@ export { Conv2d, MaxPool2d, AvgPool2d, type Conv2dLayerOptions } from './conv.js
 export { huberLoss, binaryCrossEntropyWithLogits, crossEntropy, mseLoss, l1Loss, type CrossEntropyOptions, type Reduction } from './losses.js';
 export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export * as init from './init.js';
+/** PyTorch: torch.nn.Embedding. */
+export { Embedding, type EmbeddingOptions } from './embedding.js';
+/** PyTorch: torch.nn.BatchNorm1d, BatchNorm2d (channels last), GroupNorm and RMSNorm. */
+export { BatchNorm1d, BatchNorm2d, GroupNorm, RMSNorm, type BatchNormOptions } from './norm.js';
+/** PyTorch: torch.nn.functional.scaled_dot_product_attention, torch.nn.MultiheadAttention and TransformerEncoderLayer (batch first). */
+export {
+  scaledDotProductAttention, MultiheadAttention, TransformerEncoderLayer,
+  type AttentionOptions, type MultiheadAttentionOptions, type MultiheadForwardOptions, type TransformerEncoderLayerOptions,
+} from './attention.js';

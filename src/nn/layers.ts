@@ -39,10 +39,10 @@ export class Linear extends Module {
     return `Linear(${this.inFeatures}→${this.outFeatures})`;
   }
   override forward(x: Tensor): Tensor {
-    return this.apply(x, 'none');
+    return this.forwardActivated(x, 'none');
   }
   /** act(x·W + b) as one op and one kernel (tg.linear); MLP fuses its relu in here. */
-  apply(x: Tensor, activation: 'none' | 'relu'): Tensor {
+  forwardActivated(x: Tensor, activation: 'none' | 'relu'): Tensor {
     const t = asTensor('Linear', x, 'the input');
     if (t.rank < 1 || t.shape[t.rank - 1] !== this.inFeatures) {
       throw new TapegradError('Linear', `expected input of shape [..., ${this.inFeatures}], got ${fmtShape(t.shape)} (layer ${this.describe()})`);
@@ -85,7 +85,7 @@ export interface MLPOptions {
 /**
  * A multilayer perceptron: Linear layers of the given sizes with an activation between them (none
  * after the last). With relu (the default) forward() fuses it into each hidden layer's kernel
- * (Linear.apply), so its ReLU modules are listed in `layers` but not called.
+ * (Linear.forwardActivated), so its ReLU modules are listed in `layers` but not called.
  */
 export class MLP extends Sequential {
   readonly activation: ActivationName;
@@ -111,7 +111,7 @@ export class MLP extends Sequential {
     const made: Tensor[] = [];
     let h = asTensor('MLP', x, 'the input');
     linears.forEach((layer, i) => {
-      h = layer.apply(h, i < linears.length - 1 ? 'relu' : 'none');
+      h = layer.forwardActivated(h, i < linears.length - 1 ? 'relu' : 'none');
       made.push(h);
     });
     return owning(h, made.filter((t) => t !== h));

@@ -1,5 +1,6 @@
 // Module: the base of every layer. It holds named parameters (leaf Tensors that require grad,
-// tf.keep-ed so they outlive any tidy) and named child modules, and walks them for parameters(),
+// tf.keep-ed so they outlive any tidy), named buffers (state that is saved but not trained, such as
+// BatchNorm's running statistics) and named child modules, and walks them for parameters(),
 // train()/eval(), stateDict() and dispose().
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
@@ -7,14 +8,15 @@ import { Tensor } from '../tensor.js';
 import { keep } from '../memory.js';
 import { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 
-/** Parameter values by dotted name, e.g. { '0.weight': Tensor, '0.bias': Tensor }. */
+/** Parameter and buffer values by dotted name, e.g. { '0.weight': Tensor, '0.bias': Tensor }. */
 export type StateDict = Record<string, Tensor>;
 
 export class Module {
   /** True in training mode (the default); eval() clears it. Dropout reads it. */
   training = true;
   private readonly params = new Map<string, Tensor>();
-  private readonly children = new Map<string, Module>();
+  private readonly buffersByName = new Map<string, Tensor>();
+  private readonly childModules = new Map<string, Module>();
 
   /** The layer's computation; every subclass defines it. */
   forward(_x: Tensor): Tensor {
@@ -35,9 +37,21 @@ export class Module {
     return t;
   }
 
+  /**
+   * Registers `value` as a buffer: state the module keeps and saves in its state dict but does not
+   * train (no gradient; not in parameters()), kept beyond any tidy. Update it by replacing its
+   * `.value` (dispose the old one, tf.keep the new one).
+   */
+  protected registerBuffer(name: string, value: tf.Tensor | Tensor): Tensor {
+    const t = value instanceof Tensor ? value : new Tensor(value);
+    if (!t.isLeaf || t.requiresGrad) throw new TapegradError(this.describe(), `buffer '${name}' must be a leaf tensor that does not require grad`);
+    this.buffersByName.set(name, keep(t));
+    return t;
+  }
+
   protected registerModule<M extends Module>(name: string, m: M): M {
     if (!(m instanceof Module)) throw new TapegradError(this.describe(), `child '${name}' must be a Module`);
-    this.children.set(name, m);
+    this.childModules.set(name, m);
     return m;
   }
 
@@ -45,16 +59,80 @@ export class Module {
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [n, p] of this.params) out.push([prefix + n, p]);
-    for (const [n, c] of this.children) out.push(...c.namedParameters(`${prefix}${n}.`));
+    for (const [n, c] of this.childModules) out.push(...c.namedParameters(`${prefix}${n}.`));
     return out;
   }
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
   }
+  /** [dotted name, buffer] for this module and its children, depth first (PyTorch's named_buffers). */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, b] of this.buffersByName) out.push([prefix + n, b]);
+    for (const [n, c] of this.childModules) out.push(...c.namedBuffers(`${prefix}${n}.`));
+    return out;
+  }
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+  /** This module and every module below it, depth first, with dotted names ('' for this one). */
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
-    for (const [n, c] of this.children) out.push(...c.namedModules(`${prefix}${n}.`));
+    for (const [n, c] of this.childModules) out.push(...c.namedModules(`${prefix}${n}.`));
     return out;
+  }
+  /** This module and every module below it, depth first (PyTorch's modules()). */
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+  /** The direct children with their names (PyTorch's named_children()). */
+  namedChildren(): [string, Module][] {
+    return [...this.childModules];
+  }
+  /** The direct children (PyTorch's children()). */
+  children(): Module[] {
+    return [...this.childModules.values()];
+  }
+
+  /** Calls fn on every module below this one, then on this one (PyTorch's apply); returns this. */
+  apply(fn: (m: Module) => void): this {
+    if (typeof fn !== 'function') throw new TapegradError(`${this.describe()}.apply`, `expected a function, got ${typeof fn}`);
+    for (const c of this.childModules.values()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Sets requiresGrad on every parameter: false freezes them (PyTorch's requires_grad_); returns this. */
+  requiresGrad_(flag = true): this {
+    if (typeof flag !== 'boolean') throw new TapegradError(`${this.describe()}.requiresGrad_`, `expected a boolean, got ${typeof flag}`);
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
+  /** The number of parameter entries; with { trainableOnly: true } only those that require grad. */
+  numParameters(opts: { trainableOnly?: boolean } = {}): number {
+    return this.parameters().filter((p) => !opts.trainableOnly || p.requiresGrad).reduce((n, p) => n + p.size, 0);
+  }
+
+  /**
+   * A table of every module: its name, what it is, its own parameters' shapes and their count; then
+   * the totals (trainable, frozen, buffers). toString() is the nested repr, as PyTorch prints a module.
+   */
+  summary(): string {
+    const rows = this.namedModules().map(([name, m]) => {
+      const own = [...m.params].map(([n, p]) => `${n} ${fmtShape(p.shape)}${p.requiresGrad ? '' : ' (frozen)'}`);
+      const count = [...m.params.values()].reduce((k, p) => k + p.size, 0);
+      return [name || '(root)', m.describe(), own.join(', '), count ? count.toLocaleString('en-US') : ''];
+    });
+    const header = ['name', 'module', 'parameters', 'count'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    const total = this.numParameters();
+    const trainable = this.numParameters({ trainableOnly: true });
+    const buffered = this.buffers().reduce((n, b) => n + b.size, 0);
+    const totals = `${total.toLocaleString('en-US')} parameters (${trainable.toLocaleString('en-US')} trainable, ${(total - trainable).toLocaleString('en-US')} frozen)`
+      + (buffered ? `, ${buffered.toLocaleString('en-US')} buffer entries` : '');
+    return [line(header), ...rows.map(line), totals].join('\n');
   }
 
   /** Frees every parameter's .grad and sets it to null (PyTorch's zero_grad(set_to_none=True)). */
@@ -74,19 +152,31 @@ export class Module {
     return this.train(false);
   }
 
-  /** The parameters by dotted name. The entries are the live parameters (not copies): do not dispose them. */
-  stateDict(): StateDict {
-    return Object.fromEntries(this.namedParameters());
+  /** [dotted name, tensor] of every parameter and buffer: each module's own, then its children's. */
+  private namedState(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, p] of this.params) out.push([prefix + n, p]);
+    for (const [n, b] of this.buffersByName) out.push([prefix + n, b]);
+    for (const [n, c] of this.childModules) out.push(...c.namedState(`${prefix}${n}.`));
+    return out;
   }
 
   /**
-   * Copies values into the parameters. Every name must match and every shape agree: otherwise
+   * The parameters and buffers by dotted name. The entries are the live tensors (not copies): do
+   * not dispose them.
+   */
+  stateDict(): StateDict {
+    return Object.fromEntries(this.namedState());
+  }
+
+  /**
+   * Copies values into the parameters and buffers. Every name must match and every shape agree: otherwise
    * nothing is changed and the error lists each missing, unexpected and mis-shaped entry.
    */
   loadStateDict(sd: StateDict): void {
     const fn = `${this.describe()}.loadStateDict`;
     if (sd === null || typeof sd !== 'object') throw new TapegradError(fn, `expected an object of Tensors by name, got ${sd === null ? 'null' : typeof sd}`);
-    const own = new Map(this.namedParameters());
+    const own = new Map(this.namedState());
     const problems: string[] = [];
     const missing = [...own.keys()].filter((k) => !(k in sd));
     const extra = Object.keys(sd).filter((k) => !own.has(k));
@@ -107,9 +197,9 @@ export class Module {
     }
   }
 
-  /** The parameters in safetensors format (see safetensors.ts), for saving anywhere. */
+  /** The parameters and buffers in safetensors format (see safetensors.ts), for saving anywhere. */
   toBytes(): Uint8Array {
-    return encodeSafetensors(this.namedParameters(), { format: 'tapegrad', module: this.describe() });
+    return encodeSafetensors(this.namedState(), { format: 'tapegrad', module: this.describe() });
   }
   /** Loads parameters from safetensors bytes (as toBytes() writes), with loadStateDict's checks. */
   fromBytes(bytes: Uint8Array): void {
@@ -131,17 +221,18 @@ export class Module {
     this.fromBytes(new Uint8Array(await readFile(path)));
   }
 
-  /** Frees every parameter and its gradient. The module cannot be used afterwards. */
+  /** Frees every parameter, its gradient, and every buffer. The module cannot be used afterwards. */
   dispose(): void {
     for (const p of this.parameters()) {
       p.grad?.dispose();
       p.grad = null;
       p.dispose();
     }
+    for (const b of this.buffers()) b.dispose();
   }
 
   toString(): string {
-    const kids = [...this.children].map(([n, c]) => `  (${n}): ${c.toString().replace(/\n/g, '\n  ')}`);
+    const kids = [...this.childModules].map(([n, c]) => `  (${n}): ${c.toString().replace(/\n/g, '\n  ')}`);
     return kids.length ? `${this.describe()}(\n${kids.join('\n')}\n)` : this.describe();
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -1,0 +1,129 @@
+// tg.nn's layers against PyTorch: outputs and gradients (inputs and every parameter) for fixed
+// weights and inputs, from test/reference/nn.json (written by test/reference/generate_nn.py with
+// PyTorch, in tapegrad's layouts; torch is not needed here), on cpu and wasm.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import * as tg from '../src/index.js';
+import { assertClose, NODE_BACKENDS } from './helpers.js';
+
+type Nested = number | Nested[];
+interface Case {
+  inputs: Record<string, { values: Nested; dtype: tg.DType }>;
+  params: Record<string, Nested>;
+  output: Nested;
+  R: Nested;
+  grads: Record<string, Nested>;
+  options?: Record<string, unknown>;
+  weights?: Nested;
+  runningBefore?: Record<string, Nested>;
+  running?: Record<string, Nested>;
+  eval?: { x: Nested; output: Nested };
+}
+const REF = JSON.parse(readFileSync(new URL('./reference/nn.json', import.meta.url), 'utf8')) as { torch: string; cases: Record<string, Case> };
+const nn = tg.nn;
+const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
+
+/** How each case is built and run in tapegrad: the module (if any) and its forward. */
+const LAYERS: Record<string, (c: Case, x: Record<string, tg.Tensor>) => { module: tg.nn.Module | null; run: () => tg.Tensor; weights?: () => tg.Tensor }> = {
+  'Embedding paddingIdx': (c, x) => {
+    const m = new nn.Embedding(10, 4, { paddingIdx: c.options!.paddingIdx as number });
+    return { module: m, run: () => m.forward(x.x) };
+  },
+  'BatchNorm1d [N, C]': (_c, x) => batchNorm(new nn.BatchNorm1d(3), x),
+  'BatchNorm1d [N, L, C]': (_c, x) => batchNorm(new nn.BatchNorm1d(3), x),
+  'BatchNorm2d NHWC': (_c, x) => batchNorm(new nn.BatchNorm2d(3), x),
+  'BatchNorm2d momentum null': (_c, x) => batchNorm(new nn.BatchNorm2d(3, { momentum: null }), x),
+  GroupNorm: (_c, x) => {
+    const m = new nn.GroupNorm(2, 4);
+    return { module: m, run: () => m.forward(x.x) };
+  },
+  RMSNorm: (_c, x) => {
+    const m = new nn.RMSNorm(4);
+    return { module: m, run: () => m.forward(x.x) };
+  },
+  scaledDotProductAttention: (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v) }),
+  'scaledDotProductAttention bool mask': (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { mask: x.mask }) }),
+  'scaledDotProductAttention float mask': (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { mask: x.mask }) }),
+  'scaledDotProductAttention causal': (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { isCausal: true }) }),
+  MultiheadAttention: (_c, x) => mha(x),
+  'MultiheadAttention masks': (_c, x) => mha(x),
+  'TransformerEncoderLayer post-norm relu': (c, x) => encoder(c, x),
+  'TransformerEncoderLayer pre-norm gelu padding': (c, x) => encoder(c, x),
+};
+function batchNorm(m: tg.nn.BatchNorm1d | tg.nn.BatchNorm2d, x: Record<string, tg.Tensor>) {
+  return { module: m, run: () => m.forward(x.x) };
+}
+function mha(x: Record<string, tg.Tensor>) {
+  const m = new nn.MultiheadAttention(8, 2);
+  const opts = { keyPaddingMask: x.keyPaddingMask, attnMask: x.attnMask };
+  return { module: m, run: () => m.forward(x.query, x.key, x.value, opts), weights: () => {
+    const { output, weights } = m.attend(x.query, x.key, x.value, opts);
+    output.dispose();
+    return weights;
+  } };
+}
+function encoder(c: Case, x: Record<string, tg.Tensor>) {
+  const m = new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, normFirst: c.options!.normFirst as boolean, activation: c.options!.activation as 'relu' });
+  return { module: m, run: () => m.forward(x.x, { srcKeyPaddingMask: x.srcKeyPaddingMask }) };
+}
+
+test('every case of nn.json has a tapegrad counterpart', () => {
+  assert.equal(Object.keys(REF.cases).sort(), Object.keys(LAYERS).sort());
+});
+
+for (const backend of NODE_BACKENDS) {
+  test(`layers give PyTorch ${REF.torch}'s outputs and gradients (${backend})`, async () => {
+    await tg.setBackend(backend);
+    for (const [name, c] of Object.entries(REF.cases)) {
+      const before = tg.memory();
+      const x = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.values as number[], { dtype: v.dtype, requiresGrad: v.dtype === 'float32' })]));
+      const { module, run, weights } = LAYERS[name](c, x);
+      if (module) {
+        const sd = module.stateDict();
+        const load = Object.fromEntries(Object.entries(sd).map(([k, t]) => {
+          const v = k in c.params ? c.params[k] : c.runningBefore?.[k];
+          assert.ok(v !== undefined, `${name}: no reference value for '${k}'`);
+          return [k, tg.tensor(v as number[], { shape: t.shape })];
+        }));
+        module.loadStateDict(load);
+        tg.dispose(Object.values(load));
+      }
+      const R = tg.tensor(c.R as number[]);
+      tg.tidy(() => {
+        const y = run();
+        assertClose(y, flat(c.output), { atol: 1e-5, rtol: 1e-4, msg: `${name} output` });
+        y.mul(R).sum().backward();
+      });
+      for (const [k, g] of Object.entries(c.grads)) {
+        const t = k.startsWith('input.') ? x[k.slice(6)] : module!.stateDict()[k];
+        assert.ok(t?.grad, `${name}: no gradient for ${k}`);
+        assertClose(t.grad!, flat(g), { atol: 1e-5, rtol: 1e-4, msg: `${name} d/d${k}` });
+      }
+      if (weights) {
+        const w = weights();
+        assertClose(w, flat(c.weights!), { atol: 1e-6, rtol: 1e-4, msg: `${name} attention weights` });
+        w.dispose();
+      }
+      if (c.running) {
+        const sd = module!.stateDict();
+        for (const [k, v] of Object.entries(c.running)) assertClose(sd[k], flat(v), { atol: 1e-6, rtol: 1e-5, msg: `${name} ${k}` });
+        module!.eval();
+        const x2 = tg.tensor(c.eval!.x as number[]);
+        const y2 = module!.forward(x2);
+        assertClose(y2, flat(c.eval!.output), { atol: 1e-5, rtol: 1e-4, msg: `${name} in eval()` });
+        tg.dispose([x2, y2]);
+      }
+      module?.zeroGrad();
+      module?.dispose();
+      for (const t of Object.values(x)) {
+        t.grad?.dispose();
+        t.dispose();
+      }
+      R.dispose();
+      assert.equal(tg.memory(), before, `${name}: leaked`);
+    }
+  });
+}
+
+test.run();

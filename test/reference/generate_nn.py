@@ -1,0 +1,213 @@
+"""Writes nn.json: PyTorch's outputs and gradients of the layers tg.nn has, for fixed weights and
+inputs, translated to tapegrad's layouts (Linear weights [in, out], channels last, batch first),
+for test/nn-reference.test.ts (which needs no torch). Each case: the parameters by tapegrad's
+state-dict names, the inputs, the output, and the gradients of sum(output · R) for a fixed R with
+respect to the float inputs and every parameter.
+
+Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_nn.py
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+
+
+def lst(t):
+    return t.detach().tolist()
+
+
+def to_last(t):
+    """NC... → N...C"""
+    return t.permute(0, *range(2, t.dim()), 1)
+
+
+def to_first(t):
+    """N...C → NC..."""
+    return t.permute(0, t.dim() - 1, *range(1, t.dim() - 1))
+
+
+def case(inputs, forward, params, extra=None):
+    """inputs: {name: tensor in tapegrad's layout}; forward(inputs) → output in tapegrad's layout;
+    params: {tapegrad name: (torch parameter, to tapegrad layout)}."""
+    leaves = {k: v.clone().requires_grad_(v.is_floating_point()) for k, v in inputs.items()}
+    out = forward(leaves)
+    R = torch.randn(out.shape)
+    (out * R).sum().backward()
+    result = {
+        'inputs': {k: {'values': lst(v), 'dtype': 'float32' if v.is_floating_point() else ('bool' if v.dtype == torch.bool else 'int32')} for k, v in inputs.items()},
+        'params': {k: lst(f(p)) for k, (p, f) in params.items()},
+        'output': lst(out),
+        'R': lst(R),
+        'grads': {**{'input.' + k: lst(v.grad) for k, v in leaves.items() if v.grad is not None},
+                  **{k: lst(f(p.grad)) for k, (p, f) in params.items()}},
+    }
+    if extra:
+        result.update(extra)
+    return result
+
+
+ident = lambda t: t
+T = lambda t: t.t()
+
+
+
+
+def embedding():
+    m = nn.Embedding(10, 4, padding_idx=1)
+    idx = torch.tensor([[1, 3, 5], [7, 1, 1]])
+    return case({'x': idx}, lambda i: m(i['x']), {'weight': (m.weight, ident)}, {'options': {'num': 10, 'dim': 4, 'paddingIdx': 1}})
+
+
+def batchnorm(dim, shape, momentum=0.1):
+    m = (nn.BatchNorm1d if dim == 1 else nn.BatchNorm2d)(3, momentum=momentum)
+    with torch.no_grad():
+        m.weight.copy_(torch.rand(3) + 0.5)
+        m.bias.copy_(torch.randn(3))
+    x = torch.randn(shape) * 2 + 1
+    m.train()
+    # a first batch moves the running statistics; the case is the second
+    with torch.no_grad():
+        m(to_first(torch.randn(shape)) if len(shape) > 2 else torch.randn(shape))
+    first = lambda t: to_first(t) if len(shape) > 2 else t
+    last = lambda t: to_last(t) if len(shape) > 2 else t
+    before = {'runningMean': lst(m.running_mean), 'runningVar': lst(m.running_var), 'numBatchesTracked': int(m.num_batches_tracked)}
+    c = case({'x': x}, lambda i: last(m(first(i['x']))), {'weight': (m.weight, ident), 'bias': (m.bias, ident)})
+    c['runningBefore'] = before
+    m.eval()
+    x2 = torch.randn(shape)
+    c['running'] = {'runningMean': lst(m.running_mean), 'runningVar': lst(m.running_var), 'numBatchesTracked': int(m.num_batches_tracked)}
+    c['eval'] = {'x': lst(x2), 'output': lst(last(m(first(x2))))}
+    c['options'] = {'momentum': momentum}
+    return c
+
+
+def groupnorm():
+    m = nn.GroupNorm(2, 4)
+    with torch.no_grad():
+        m.weight.copy_(torch.rand(4) + 0.5)
+        m.bias.copy_(torch.randn(4))
+    x = torch.randn(2, 3, 3, 4)
+    return case({'x': x}, lambda i: to_last(m(to_first(i['x']))), {'weight': (m.weight, ident), 'bias': (m.bias, ident)})
+
+
+def rmsnorm():
+    w = (torch.rand(4) + 0.5).requires_grad_(True)
+    eps = torch.finfo(torch.float32).eps
+    x = torch.randn(2, 3, 4)
+    return case({'x': x}, lambda i: i['x'] * torch.rsqrt(i['x'].pow(2).mean(-1, keepdim=True) + eps) * w, {'weight': (w, ident)})
+
+
+def sdpa(mask_kind):
+    L, S = (5, 5) if mask_kind == 'causal' else (5, 6)
+    q, k, v = torch.randn(2, 3, L, 4), torch.randn(2, 3, S, 4), torch.randn(2, 3, S, 3)
+    inputs = {'q': q, 'k': k, 'v': v}
+    if mask_kind == 'bool':
+        mask = torch.rand(L, S) > 0.3
+        mask[:, 0] = True
+        inputs['mask'] = mask
+    if mask_kind == 'float':
+        inputs['mask'] = torch.randn(2, 1, L, S)
+
+    def f(i):
+        scores = i['q'] @ i['k'].transpose(-1, -2) / math.sqrt(4)
+        if mask_kind == 'bool':
+            scores = scores.masked_fill(~i['mask'], float('-inf'))
+        if mask_kind == 'float':
+            scores = scores + i['mask']
+        if mask_kind == 'causal':
+            scores = scores.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float('-inf'))
+        return torch.softmax(scores, -1) @ i['v']
+    return case(inputs, f, {}, {'options': {'isCausal': mask_kind == 'causal'}})
+
+
+def mha_params(m, prefix=''):
+    return {
+        prefix + 'inProjWeight': (m.in_proj_weight, T), prefix + 'inProjBias': (m.in_proj_bias, ident),
+        prefix + 'outProj.weight': (m.out_proj.weight, T), prefix + 'outProj.bias': (m.out_proj.bias, ident),
+    }
+
+
+def mha(masks):
+    m = nn.MultiheadAttention(8, 2, batch_first=True)
+    with torch.no_grad():
+        m.in_proj_bias.copy_(torch.randn(24) * 0.1)
+        m.out_proj.bias.copy_(torch.randn(8) * 0.1)
+    q, k, v = torch.randn(2, 5, 8), torch.randn(2, 6, 8), torch.randn(2, 6, 8)
+    inputs = {'query': q, 'key': k, 'value': v}
+    if masks:
+        kpm = torch.zeros(2, 6, dtype=torch.bool)
+        kpm[0, 4:] = True
+        kpm[1, 5] = True
+        am = torch.zeros(5, 6, dtype=torch.bool)
+        am[0, 1] = True
+        am[3, 0] = True
+        inputs['keyPaddingMask'] = kpm
+        inputs['attnMask'] = am
+    weights = {}
+
+    def f(i):
+        out, w = m(i['query'], i['key'], i['value'], key_padding_mask=i.get('keyPaddingMask'), attn_mask=i.get('attnMask'), need_weights=True)
+        weights['w'] = w
+        return out
+    c = case(inputs, f, mha_params(m))
+    c['weights'] = lst(weights['w'])
+    return c
+
+
+def encoder(norm_first, activation, masks):
+    m = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name.endswith('bias') or name.startswith('norm'):
+                p.copy_(torch.randn(p.shape) * 0.2 + (1.0 if name.startswith('norm') and name.endswith('weight') else 0.0))
+    m.train()  # dropout 0: train mode keeps PyTorch off its fused fast path
+    x = torch.randn(2, 5, 8)
+    inputs = {'x': x}
+    if masks:
+        kpm = torch.zeros(2, 5, dtype=torch.bool)
+        kpm[1, 3:] = True
+        inputs['srcKeyPaddingMask'] = kpm
+    params = mha_params(m.self_attn, 'selfAttn.')
+    params.update({
+        'linear1.weight': (m.linear1.weight, T), 'linear1.bias': (m.linear1.bias, ident),
+        'linear2.weight': (m.linear2.weight, T), 'linear2.bias': (m.linear2.bias, ident),
+        'norm1.weight': (m.norm1.weight, ident), 'norm1.bias': (m.norm1.bias, ident),
+        'norm2.weight': (m.norm2.weight, ident), 'norm2.bias': (m.norm2.bias, ident),
+    })
+    c = case(inputs, lambda i: m(i['x'], src_key_padding_mask=i.get('srcKeyPaddingMask')), params)
+    c['options'] = {'normFirst': norm_first, 'activation': activation}
+    return c
+
+
+def main():
+    cases = {
+        'Embedding paddingIdx': embedding(),
+        'BatchNorm1d [N, C]': batchnorm(1, (6, 3)),
+        'BatchNorm1d [N, L, C]': batchnorm(1, (2, 4, 3)),
+        'BatchNorm2d NHWC': batchnorm(2, (2, 4, 4, 3)),
+        'BatchNorm2d momentum null': batchnorm(2, (2, 3, 3, 3), momentum=None),
+        'GroupNorm': groupnorm(),
+        'RMSNorm': rmsnorm(),
+        'scaledDotProductAttention': sdpa(None),
+        'scaledDotProductAttention bool mask': sdpa('bool'),
+        'scaledDotProductAttention float mask': sdpa('float'),
+        'scaledDotProductAttention causal': sdpa('causal'),
+        'MultiheadAttention': mha(False),
+        'MultiheadAttention masks': mha(True),
+        'TransformerEncoderLayer post-norm relu': encoder(False, 'relu', False),
+        'TransformerEncoderLayer pre-norm gelu padding': encoder(True, 'gelu', True),
+    }
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'nn.json')
+    with open(path, 'w') as f:
+        f.write('{\n "torch": %s,\n "cases": {\n' % json.dumps(torch.__version__))
+        f.write(',\n'.join('  %s: %s' % (json.dumps(n), json.dumps(c, separators=(',', ':'))) for n, c in cases.items()))
+        f.write('\n }\n}\n')
+    print('wrote', path)
+
+
+if __name__ == '__main__':
+    main()
