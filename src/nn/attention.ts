@@ -29,8 +29,12 @@ export interface AttentionOptions {
   scale?: number;
 }
 
-/** softmax(q·kᵀ·scale + mask)·v and the weights: q [..., L, E], k [..., S, E], v [..., S, Ev]. */
-export function attention(fn: string, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): { output: Tensor; weights: Tensor } {
+/**
+ * softmax(q·kᵀ·scale + mask)·v: q [..., L, E], k [..., S, E], v [..., S, Ev]. `readWeights`, if
+ * given, makes what the caller gets of the weights (a new TF.js tensor, the caller's): the weights
+ * themselves belong to the output, which frees them at once when no graph holds them.
+ */
+export function attention(fn: string, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, readWeights?: (w: tf.Tensor) => tf.Tensor): { output: Tensor; weights: Tensor | null } {
   const [L, E] = q.shape.slice(-2);
   const S = k.shape[k.rank - 2];
   if (q.rank < 2 || k.rank !== q.rank || v.rank !== q.rank || k.shape[k.rank - 1] !== E || v.shape[v.rank - 2] !== S) {
@@ -45,7 +49,7 @@ export function attention(fn: string, q: Tensor, k: Tensor, v: Tensor, opts: Att
     throw new TapegradError(fn, `the mask of shape ${fmtShape(mask.shape)} does not broadcast to the scores' [..., ${L}, ${S}] (batch ${fmtShape(q.shape.slice(0, -2))})`);
   }
   if (mask && mask.dtype === 'int32') throw new TapegradError(fn, 'the mask must be bool (true: take part) or float32 (added), got int32');
-  let weights!: Tensor;
+  let weights: Tensor | null = null;
   const output = composed((keep) => {
     let scores = keep(mul(keep(matmul(q, keep(matrixTranspose(k)))), scale));
     // a float mask is an input like any other (differentiable); bool and causal masks are constants
@@ -53,7 +57,7 @@ export function attention(fn: string, q: Tensor, k: Tensor, v: Tensor, opts: Att
     const constant = additiveMask(mask?.dtype === 'bool' ? mask : null, opts.isCausal ? L : 0, S);
     if (constant) scores = keep(add(scores, keep(constant)));
     let w = keep(softmax(scores, -1));
-    weights = w;
+    if (readWeights) weights = new Tensor(tf.tidy(() => readWeights(w.value)));
     if (p > 0) {
       const drop = keep(new Tensor(tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(w.shape, 0, 1, 'float32', opts.seed), p), 'float32'), 1 - p))));
       w = keep(mul(w, drop));
@@ -100,9 +104,7 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
   const v = asTensor(fn, value, 'the value');
   if (opts === null || typeof opts !== 'object') throw new TapegradError(fn, `options must be an object, got ${describe(opts)}`);
   if (opts.isCausal && opts.mask) throw new TapegradError(fn, 'give a mask or isCausal, not both (as PyTorch)');
-  const { output, weights } = attention(fn, q, k, v, opts);
-  void weights;
-  return output;
+  return attention(fn, q, k, v, opts).output;
 }
 
 export interface MultiheadAttentionOptions {
@@ -194,15 +196,14 @@ export class MultiheadAttention extends Module {
       };
       if (mask) keep(mask);
       const seed = this.opts.seed === undefined ? undefined : this.opts.seed + 2 + this.calls++;
-      const att = attention(fn, proj(q, 0), proj(k, 1), proj(v, 2), { mask: mask ?? undefined, dropout: this.training ? this.dropout : 0, seed });
+      const att = attention(fn, proj(q, 0), proj(k, 1), proj(v, 2), { mask: mask ?? undefined, dropout: this.training ? this.dropout : 0, seed },
+        (w) => (opts.averageAttnWeights === false ? w.clone() : tf.mean(w, 1)));
       keep(att.output);
-      weights = att.weights;
+      weights = att.weights!;
       const merged = keep(reshape(keep(transpose(att.output, [0, 2, 1, 3])), [N * L, E]));
       return reshape(keep(this.outProj.forward(merged)), [N, L, E]);
     });
-    // the weights handed out are a copy the caller owns (the ones above belong to the output)
-    const averaged = opts.averageAttnWeights === false ? new Tensor(weights.value.clone()) : new Tensor(tf.tidy(() => tf.mean(weights.value, 1)));
-    return { output, weights: averaged };
+    return { output, weights };
   }
   /** attnMask, keyPaddingMask and isCausal as one float mask [N, H, L, S] (or broadcastable), or null. */
   private combinedMask(opts: MultiheadForwardOptions, N: number, L: number, S: number): Tensor | null {

@@ -63,7 +63,7 @@ abstract class BatchNorm extends Module {
     const name = this.constructor.name;
     const t = asTensor(name, x, 'the input');
     if (!this.ranks.includes(t.rank) || t.shape[t.rank - 1] !== this.numFeatures) {
-      throw new TapegradError(name, `expected input of shape ${this.layout.replace('C', String(this.numFeatures))}, got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(name, `expected input of shape ${this.layout.replace(/C\]/g, `${this.numFeatures}]`)}, got ${fmtShape(t.shape)} (layer ${this.describe()})`);
     }
     const axis = [...Array(t.rank - 1).keys()];
     const count = t.size / this.numFeatures;

@@ -389,6 +389,47 @@ export const CATALOGUE: Record<string, Entry> = {
   'nn.Conv2d': { name: 'Conv2d', probes: [['zero channels', () => new tg.nn.Conv2d(0, 1, 3), /channels|positive/], ['a string kernel size', () => new tg.nn.Conv2d(1, 1, 'big' as never), /kernelSize/]] },
   'nn.MaxPool2d': { name: 'MaxPool2d', probes: [['no options', () => new tg.nn.MaxPool2d(undefined as never), /kernelSize is required/]] },
   'nn.AvgPool2d': { name: 'AvgPool2d', probes: [['no options', () => new tg.nn.AvgPool2d(undefined as never), /kernelSize is required/]] },
+  'nn.Embedding': { name: 'Embedding', probes: [
+    ['zero rows', () => new tg.nn.Embedding(0, 2), /numEmbeddings must be a positive integer/],
+    ['an index out of range', () => new tg.nn.Embedding(3, 2).forward(tg.tensor([0, 3], { dtype: 'int32' })), /index 3 at position \[1\] is out of range \[0, 3\)/],
+    ['float indices', () => new tg.nn.Embedding(3, 2).forward(v2()), /indices must be int32/],
+    ...layerForward(() => new tg.nn.Embedding(3, 2)),
+  ] },
+  'nn.BatchNorm1d': { name: 'BatchNorm1d', probes: [
+    ['a batch of one in training', () => new tg.nn.BatchNorm1d(2).forward(tg.ones([1, 2])), /more than 1 value per channel when training/],
+    ['an input of the wrong width', () => new tg.nn.BatchNorm1d(3).forward(m22()), /expected input of shape \[N, 3\] or \[N, L, 3\], got \[2,2\]/],
+    ...layerForward(() => new tg.nn.BatchNorm1d(2)),
+  ] },
+  'nn.BatchNorm2d': { name: 'BatchNorm2d', probes: [
+    ['an input of the wrong rank', () => new tg.nn.BatchNorm2d(2).forward(m22()), /expected input of shape \[N, H, W, 2\] \(NHWC\), got \[2,2\]/],
+    ['a string momentum', () => new tg.nn.BatchNorm2d(2, { momentum: 'fast' as never }), /momentum/],
+  ] },
+  'nn.GroupNorm': { name: 'GroupNorm', probes: [
+    ['channels not divisible by groups', () => new tg.nn.GroupNorm(3, 4), /divisible/],
+    ['an input of the wrong width', () => new tg.nn.GroupNorm(1, 3).forward(m22()), /expected input of shape \[N, \.\.\., 3\]/],
+    ...layerForward(() => new tg.nn.GroupNorm(1, 2)),
+  ] },
+  'nn.RMSNorm': { name: 'RMSNorm', probes: [
+    ['a negative size', () => new tg.nn.RMSNorm(-1), /positive integer/],
+    ['an input of the wrong trailing shape', () => new tg.nn.RMSNorm(3).forward(m22()), /expected input of shape \[\.\.\., 3\], got \[2,2\]/],
+    ...layerForward(() => new tg.nn.RMSNorm(2)),
+  ] },
+  'nn.scaledDotProductAttention': { name: 'scaledDotProductAttention', probes: [
+    ['keys of another width', () => tg.nn.scaledDotProductAttention(m22(), tg.ones([2, 3]), m22()), /expected query \[\.\.\., L, E\], key \[\.\.\., S, E\]/],
+    ['a string query', () => tg.nn.scaledDotProductAttention('q' as never, m22(), m22()), NOT_TENSOR],
+    ['a disposed key', () => tg.nn.scaledDotProductAttention(m22(), gone() as never, m22()), DISPOSED],
+    ['an int32 mask', () => tg.nn.scaledDotProductAttention(m22(), m22(), m22(), { mask: tg.tensor([[1, 0], [0, 1]], { dtype: 'int32' }) }), /mask must be bool/],
+  ] },
+  'nn.MultiheadAttention': { name: 'MultiheadAttention', probes: [
+    ['heads that do not divide the width', () => new tg.nn.MultiheadAttention(6, 4), /divisible/],
+    ['a query of the wrong rank', () => new tg.nn.MultiheadAttention(2, 1).forward(m22()), /expected the query of shape \[N, L, 2\] \(batch first\), got \[2,2\]/],
+    ...layerForward(() => new tg.nn.MultiheadAttention(2, 1)),
+  ] },
+  'nn.TransformerEncoderLayer': { name: 'TransformerEncoderLayer', probes: [
+    ['an unknown activation', () => new tg.nn.TransformerEncoderLayer(4, 2, { activation: 'tanh' as never }), /activation must be 'relu' or 'gelu'/],
+    ['an input of the wrong width', () => new tg.nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 4 }).forward(tg.ones([1, 2, 3])), /expected input of shape \[N, L, 4\]/],
+    ...layerForward(() => new tg.nn.TransformerEncoderLayer(2, 1, { dimFeedforward: 2 })),
+  ] },
   'nn.crossEntropy': { name: 'crossEntropy', probes: [['float class indices', () => tg.nn.crossEntropy(tg.ones([2, 3]), v2()), /must be int32/]] },
   'nn.mseLoss': { name: 'mseLoss', probes: lossProbes(tg.nn.mseLoss as never) },
   'nn.l1Loss': { name: 'l1Loss', probes: lossProbes(tg.nn.l1Loss as never) },
