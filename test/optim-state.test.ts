@@ -88,9 +88,13 @@ test('stateDict, loadStateDict and dispose leak nothing; loading replaces the ol
     tg.dispose(Object.values(sd.state).map((s) => s.tensors));
   }, 'save and load');
   assert.equal(opt.stateDict().groups[0].options, { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false });
+  const held = Object.values(opt.stateDict().state).flatMap((st) => Object.values(st.tensors));
+  tg.dispose(held);
   const before = tg.memory();
   opt.dispose();
-  assert.is(tg.memory().numTensors, before.numTensors - 4, 'm and v of two parameters freed');
+  // m and v of two parameters (on webgl and webgpu the fused update packs each pair in one tensor)
+  assert.is(tg.memory().numTensors, before.numTensors - held.length, 'the moments are freed');
+  assert.ok(held.length === 4 || held.length === 2);
   tg.dispose(ps);
   free();
 });
@@ -142,9 +146,14 @@ test('loadStateDict checks everything first and says what differs; nothing chang
   const opt = new optim.Adam(ps, { lr: 0.1 });
   stepN(opt, ps, loss, 1);
   const sd = opt.stateDict();
-  const other = new optim.Adam([tg.tensor([1, 2], { requiresGrad: true })], { lr: 0.1 });
-  assertThrows(() => other.loadStateDict(sd), /^Adam\.loadStateDict: group 0 has 2 parameters, expected 1; parameter 0's 'm' has shape \[3\], expected \[2\]; parameter 0's 'v' has shape \[3\], expected \[2\]; state for parameter 1, which does not exist$/);
-  assertThrows(() => other.loadStateDict({ stepCount: 1 } as never), /Adam\.loadStateDict: expected what stateDict\(\) returns/);
+  const sgd = new optim.SGD(ps, { lr: 0.1, momentum: 0.9 });
+  stepN(sgd, ps, loss, 1);
+  const sgdState = sgd.stateDict();
+  const other = new optim.SGD([tg.tensor([1, 2], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
+  assertThrows(() => other.loadStateDict(sgdState), /^SGD\.loadStateDict: group 0 has 2 parameters, expected 1; parameter 0's 'v' has shape \[3\], expected \[2\]; state for parameter 1, which does not exist$/);
+  assertThrows(() => other.loadStateDict({ stepCount: 1 } as never), /SGD\.loadStateDict: expected what stateDict\(\) returns/);
+  tg.dispose(Object.values(sgdState.state).map((st) => st.tensors));
+  sgd.dispose();
   const bad = { ...sd, groups: [{ params: [0, 1], options: { ...sd.groups[0].options, eps: -1 } }] };
   const before = opt.stateDict();
   assertThrows(() => opt.loadStateDict(bad), /Adam\.loadStateDict: eps must be a non-negative number, got -1/);

@@ -1,6 +1,6 @@
 """Writes nn.json: PyTorch's outputs and gradients of the layers tg.nn has, for fixed weights and
 inputs, translated to tapegrad's layouts (Linear weights [in, out], channels last, batch first),
-for test/nn-reference.test.ts (which needs no torch). Each case: the parameters by tapegrad's
+for test/reference/nn.test.ts (which needs no torch). Each case: the parameters by tapegrad's
 state-dict names, the inputs, the output, and the gradients of sum(output · R) for a fixed R with
 respect to the float inputs and every parameter.
 

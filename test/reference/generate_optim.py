@@ -1,5 +1,5 @@
 """Writes optim.json: PyTorch's 20-step trajectories of every optimizer and schedule that tg.optim
-has, with the same hyper-parameters, for test/optim-reference.test.ts (which needs no torch).
+has, with the same hyper-parameters, for test/reference/optim.test.ts (which needs no torch).
 
 Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_optim.py
 The problem: loss = mean((tanh(x·W + b) − y)²) + 0.01·(ΣW² + Σb²), W [3, 2] ([in, out], tapegrad's

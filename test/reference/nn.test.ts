@@ -1,11 +1,11 @@
 // tg.nn's layers against PyTorch: outputs and gradients (inputs and every parameter) for fixed
-// weights and inputs, from test/reference/nn.json (written by test/reference/generate_nn.py with
+// weights and inputs, from nn.json beside it (written by generate_nn.py with
 // PyTorch, in tapegrad's layouts; torch is not needed here), on cpu and wasm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import * as tg from '../src/index.js';
-import { assertClose, NODE_BACKENDS } from './helpers.js';
+import * as tg from '../../src/index.js';
+import { assertClose, NODE_BACKENDS } from '../helpers.js';
 
 type Nested = number | Nested[];
 interface Case {
@@ -20,7 +20,7 @@ interface Case {
   running?: Record<string, Nested>;
   eval?: { x: Nested; output: Nested };
 }
-const REF = JSON.parse(readFileSync(new URL('./reference/nn.json', import.meta.url), 'utf8')) as { torch: string; cases: Record<string, Case> };
+const REF = JSON.parse(readFileSync(new URL('./nn.json', import.meta.url), 'utf8')) as { torch: string; cases: Record<string, Case> };
 const nn = tg.nn;
 const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 

@@ -1,15 +1,15 @@
 // tg.optim against PyTorch: every optimizer's 20-step trajectory and every schedule's learning
-// rates, from test/reference/optim.json (written by test/reference/generate_optim.py with
+// rates, from optim.json beside it (written by generate_optim.py with
 // PyTorch; torch is not needed here), on cpu and wasm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import * as tg from '../src/index.js';
-import { assertClose, NODE_BACKENDS } from './helpers.js';
+import * as tg from '../../src/index.js';
+import { assertClose, NODE_BACKENDS } from '../helpers.js';
 
 interface OptimCase { class: string; options: Record<string, unknown>; groups: Record<string, unknown>[] | null; losses: number[]; trajectory: number[][] }
 interface ScheduleSpec { class: string; lr?: number | ScheduleSpec; opts: Record<string, unknown>; schedules?: ScheduleSpec[] }
-const REF = JSON.parse(readFileSync(new URL('./reference/optim.json', import.meta.url), 'utf8')) as {
+const REF = JSON.parse(readFileSync(new URL('./optim.json', import.meta.url), 'utf8')) as {
   torch: string;
   problem: { x: number[][]; y: number[][]; W0: number[][]; b0: number[]; l2: number };
   optimizers: Record<string, OptimCase>;
