@@ -13,7 +13,12 @@ const nn = tg.nn;
  * random direction u (Σ p.grad·u against a fourth-order central difference of Σ f·R, the way
  * gradcheck's fast mode does), since the tape follows the module's own parameter tensors.
  */
-async function gradcheckModule(m: tg.nn.Module, f: (...xs: tg.Tensor[]) => tg.Tensor, inputs: tg.Tensor[], msg: string): Promise<void> {
+async function gradcheckModule(
+  m: tg.nn.Module,
+  f: (...xs: tg.Tensor[]) => tg.Tensor,
+  inputs: tg.Tensor[],
+  msg: string,
+): Promise<void> {
   if (inputs.length) {
     const report = await tg.gradcheck(f, inputs);
     assert.ok(report.ok, `${msg} (inputs): ${JSON.stringify(report.worst)}`);
@@ -21,10 +26,21 @@ async function gradcheckModule(m: tg.nn.Module, f: (...xs: tg.Tensor[]) => tg.Te
   const y0 = tg.noGrad(() => f(...inputs));
   const R = tg.randn(y0.shape, { seed: 7 });
   y0.dispose();
-  const loss = () => tg.tidy(() => f(...inputs).mul(R).sum().item());
+  const loss = () =>
+    tg.tidy(() =>
+      f(...inputs)
+        .mul(R)
+        .sum()
+        .item(),
+    );
   for (const [name, p] of m.namedParameters()) {
     m.zeroGrad();
-    tg.tidy(() => f(...inputs).mul(R).sum().backward());
+    tg.tidy(() =>
+      f(...inputs)
+        .mul(R)
+        .sum()
+        .backward(),
+    );
     const u = tg.randn(p.shape, { seed: 11 });
     const analytic = tg.tidy(() => p.grad!.mul(u).sum().item());
     const p0 = p.value;
@@ -39,7 +55,10 @@ async function gradcheckModule(m: tg.nn.Module, f: (...xs: tg.Tensor[]) => tg.Te
     const numeric = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
     p.value = p0;
     u.dispose();
-    assert.ok(Math.abs(analytic - numeric) <= 1e-3 + 1e-2 * Math.abs(numeric), `${msg} (parameter ${name}): analytic ${analytic}, numeric ${numeric}`);
+    assert.ok(
+      Math.abs(analytic - numeric) <= 1e-3 + 1e-2 * Math.abs(numeric),
+      `${msg} (parameter ${name}): analytic ${analytic}, numeric ${numeric}`,
+    );
   }
   m.zeroGrad();
   R.dispose();
@@ -48,7 +67,13 @@ async function gradcheckModule(m: tg.nn.Module, f: (...xs: tg.Tensor[]) => tg.Te
 test('Embedding: rows by int32 index of any shape; the padding row gets no gradient; gradcheck through the table', async () => {
   const emb = new nn.Embedding(6, 3, { paddingIdx: 2, seed: 1 });
   assert.equal(Array.from(emb.weight.dataSync()).slice(6, 9), [0, 0, 0], 'the padding row starts at zero');
-  const idx = tg.tensor([[2, 0, 5], [2, 2, 1]], { dtype: 'int32' });
+  const idx = tg.tensor(
+    [
+      [2, 0, 5],
+      [2, 2, 1],
+    ],
+    { dtype: 'int32' },
+  );
   assertNoLeak(() => {
     const y = emb.forward(idx);
     assert.equal(y.shape, [2, 3, 3]);
@@ -64,10 +89,28 @@ test('Embedding: rows by int32 index of any shape; the padding row gets no gradi
   const one = emb.forward(tg.tensor(5, { dtype: 'int32' }));
   assert.equal(one.shape, [3]);
   await gradcheckModule(emb, () => emb.forward(idx).square(), [], 'Embedding');
-  assertThrows(() => emb.forward(tg.tensor([[0, 1], [6, 0]], { dtype: 'int32' })), /^Embedding: index 6 at position \[1, 0\] is out of range \[0, 6\) \(layer Embedding\(6, 3, paddingIdx=2\)\)$/);
-  assertThrows(() => emb.forward(tg.tensor([-1], { dtype: 'int32' })), /Embedding: index -1 at position \[0\] is out of range/);
+  assertThrows(
+    () =>
+      emb.forward(
+        tg.tensor(
+          [
+            [0, 1],
+            [6, 0],
+          ],
+          { dtype: 'int32' },
+        ),
+      ),
+    /^Embedding: index 6 at position \[1, 0\] is out of range \[0, 6\) \(layer Embedding\(6, 3, paddingIdx=2\)\)$/,
+  );
+  assertThrows(
+    () => emb.forward(tg.tensor([-1], { dtype: 'int32' })),
+    /Embedding: index -1 at position \[0\] is out of range/,
+  );
   assertThrows(() => emb.forward(tg.tensor([1, 2])), /^Embedding: indices must be int32, got float32 of shape \[2\]/);
-  assertThrows(() => new nn.Embedding(4, 2, { paddingIdx: 4 }), /Embedding: paddingIdx must be an integer in \[-4, 4\), got 4/);
+  assertThrows(
+    () => new nn.Embedding(4, 2, { paddingIdx: 4 }),
+    /Embedding: paddingIdx must be an integer in \[-4, 4\), got 4/,
+  );
   assert.is(new nn.Embedding(4, 2, { paddingIdx: -1 }).paddingIdx, 3, 'a negative paddingIdx counts from the end');
   tg.dispose([idx, one]);
   emb.dispose();
@@ -75,8 +118,14 @@ test('Embedding: rows by int32 index of any shape; the padding row gets no gradi
 
 test('BatchNorm: batch statistics in train(), running ones in eval(); buffers in the state dict, not in parameters()', async () => {
   const bn = new nn.BatchNorm2d(3);
-  assert.equal(bn.namedParameters().map(([n]) => n), ['weight', 'bias']);
-  assert.equal(bn.namedBuffers().map(([n, b]) => `${n}:${b.shape}`), ['runningMean:3', 'runningVar:3', 'numBatchesTracked:']);
+  assert.equal(
+    bn.namedParameters().map(([n]) => n),
+    ['weight', 'bias'],
+  );
+  assert.equal(
+    bn.namedBuffers().map(([n, b]) => `${n}:${b.shape}`),
+    ['runningMean:3', 'runningVar:3', 'numBatchesTracked:'],
+  );
   assert.equal(Object.keys(bn.stateDict()), ['weight', 'bias', 'runningMean', 'runningVar', 'numBatchesTracked']);
   const x = tg.randn([4, 2, 2, 3], { seed: 1, mean: 2, std: 3 });
   assertNoLeak(() => bn.forward(x).dispose(), 'train forward');
@@ -96,7 +145,11 @@ test('BatchNorm: batch statistics in train(), running ones in eval(); buffers in
   const rm = Array.from(bn.runningMean!.dataSync());
   const rv = Array.from(bn.runningVar!.dataSync());
   const xv = x.arraySync() as number[][][][];
-  assertClose(ye, xv.flat(3).map((e, i) => (e - rm[i % 3]) / Math.sqrt(rv[i % 3] + 1e-5)), { atol: 1e-5 });
+  assertClose(
+    ye,
+    xv.flat(3).map((e, i) => (e - rm[i % 3]) / Math.sqrt(rv[i % 3] + 1e-5)),
+    { atol: 1e-5 },
+  );
   assert.is(bn.numBatchesTracked!.item(), 2, 'eval() does not track');
   ye.dispose();
   bn.train();
@@ -108,10 +161,28 @@ test('BatchNorm: batch statistics in train(), running ones in eval(); buffers in
   assert.equal(plain.buffers(), []);
   assert.equal(plain.parameters(), []);
   plain.eval();
-  assertClose(plain.forward(tg.tensor([[1, 2], [3, 6]])), [-1, -1, 1, 1], { atol: 1e-4 });
-  assertThrows(() => new nn.BatchNorm1d(3).forward(tg.ones([1, 3])), /^BatchNorm1d: expected more than 1 value per channel when training, got input of shape \[1,3\]: the variance of one value is undefined; call eval\(\) to use the running statistics$/);
-  assertThrows(() => bn.forward(tg.ones([2, 3])), /^BatchNorm2d: expected input of shape \[N, H, W, 3\] \(NHWC\), got \[2,3\] \(layer BatchNorm2d\(3\)\)$/);
-  assertThrows(() => new nn.BatchNorm1d(4).forward(tg.ones([2, 3])), /^BatchNorm1d: expected input of shape \[N, 4\] or \[N, L, 4\], got \[2,3\]/);
+  assertClose(
+    plain.forward(
+      tg.tensor([
+        [1, 2],
+        [3, 6],
+      ]),
+    ),
+    [-1, -1, 1, 1],
+    { atol: 1e-4 },
+  );
+  assertThrows(
+    () => new nn.BatchNorm1d(3).forward(tg.ones([1, 3])),
+    /^BatchNorm1d: expected more than 1 value per channel when training, got input of shape \[1,3\]: the variance of one value is undefined; call eval\(\) to use the running statistics$/,
+  );
+  assertThrows(
+    () => bn.forward(tg.ones([2, 3])),
+    /^BatchNorm2d: expected input of shape \[N, H, W, 3\] \(NHWC\), got \[2,3\] \(layer BatchNorm2d\(3\)\)$/,
+  );
+  assertThrows(
+    () => new nn.BatchNorm1d(4).forward(tg.ones([2, 3])),
+    /^BatchNorm1d: expected input of shape \[N, 4\] or \[N, L, 4\], got \[2,3\]/,
+  );
   assertThrows(() => new nn.BatchNorm1d(4, { momentum: 2 }), /BatchNorm1d: momentum must be in \[0, 1\] or null/);
   const evalOne = new nn.BatchNorm1d(3).eval();
   evalOne.forward(tg.ones([1, 3])).dispose();
@@ -120,7 +191,13 @@ test('BatchNorm: batch statistics in train(), running ones in eval(); buffers in
 });
 
 test('state dicts carry buffers: loadStateDict and save/load round trip; dispose frees buffers', async () => {
-  const make = () => new nn.Sequential(new nn.Linear(3, 4, { seed: 1 }), new nn.BatchNorm1d(4), new nn.ReLU(), new nn.Linear(4, 2, { seed: 2 }));
+  const make = () =>
+    new nn.Sequential(
+      new nn.Linear(3, 4, { seed: 1 }),
+      new nn.BatchNorm1d(4),
+      new nn.ReLU(),
+      new nn.Linear(4, 2, { seed: 2 }),
+    );
   const a = make();
   const x = tg.randn([5, 3], { seed: 3 });
   for (let i = 0; i < 3; i++) a.forward(x).dispose();
@@ -130,7 +207,17 @@ test('state dicts carry buffers: loadStateDict and save/load round trip; dispose
   assert.not.equal(Array.from(b.forward(x).dataSync()), Array.from(ya.dataSync()));
   b.fromBytes(a.toBytes());
   assertClose(b.forward(x), ya);
-  assert.equal(Object.keys(b.stateDict()), ['0.weight', '0.bias', '1.weight', '1.bias', '1.runningMean', '1.runningVar', '1.numBatchesTracked', '3.weight', '3.bias']);
+  assert.equal(Object.keys(b.stateDict()), [
+    '0.weight',
+    '0.bias',
+    '1.weight',
+    '1.bias',
+    '1.runningMean',
+    '1.runningVar',
+    '1.numBatchesTracked',
+    '3.weight',
+    '3.bias',
+  ]);
   const c = make();
   c.loadStateDict(a.stateDict());
   assert.is((c.layers[1] as tg.nn.BatchNorm1d).numBatchesTracked!.item(), 3);
@@ -157,8 +244,14 @@ test('GroupNorm and RMSNorm: gradcheck through inputs and parameters; shape erro
     rms.forward(x).dispose();
   });
   assertThrows(() => new nn.GroupNorm(3, 4), /GroupNorm: numChannels 4 must be divisible by numGroups 3/);
-  assertThrows(() => gn.forward(tg.ones([2, 3])), /^GroupNorm: expected input of shape \[N, \.\.\., 4\] \(channels last\), got \[2,3\] \(layer GroupNorm\(2, 4\)\)$/);
-  assertThrows(() => rms.forward(tg.ones([2, 4])), /^RMSNorm: expected input of shape \[\.\.\., 3, 4\], got \[2,4\] \(layer RMSNorm\(\[3,4\]\)\)$/);
+  assertThrows(
+    () => gn.forward(tg.ones([2, 3])),
+    /^GroupNorm: expected input of shape \[N, \.\.\., 4\] \(channels last\), got \[2,3\] \(layer GroupNorm\(2, 4\)\)$/,
+  );
+  assertThrows(
+    () => rms.forward(tg.ones([2, 4])),
+    /^RMSNorm: expected input of shape \[\.\.\., 3, 4\], got \[2,4\] \(layer RMSNorm\(\[3,4\]\)\)$/,
+  );
   x.dispose();
   [gn, rms].forEach((m) => m.dispose());
 });
@@ -168,15 +261,27 @@ test('attention: scaledDotProductAttention gradchecks through q, k, v; masks; ba
   const k = tg.randn([2, 5, 4], { seed: 2 });
   const v = tg.randn([2, 5, 2], { seed: 3 });
   const mask = tg.tensor([[true, false, true, true, false]], { dtype: 'bool' });
-  const r = await tg.gradcheck((a: tg.Tensor, b: tg.Tensor, c: tg.Tensor) => nn.scaledDotProductAttention(a, b, c, { mask }), [q, k, v]);
+  const r = await tg.gradcheck(
+    (a: tg.Tensor, b: tg.Tensor, c: tg.Tensor) => nn.scaledDotProductAttention(a, b, c, { mask }),
+    [q, k, v],
+  );
   assert.ok(r.ok, JSON.stringify(r.worst));
   assertNoLeak(() => nn.scaledDotProductAttention(q, k, v, { mask }).dispose(), 'forward with a mask');
   // a masked key gets no weight: changing its value changes nothing
   const v2 = tg.tensor((v.arraySync() as number[][][]).map((b) => b.map((row, j) => (j === 1 ? [99, 99] : row))));
   assertClose(nn.scaledDotProductAttention(q, k, v2, { mask }), nn.scaledDotProductAttention(q, k, v, { mask }));
-  assertThrows(() => nn.scaledDotProductAttention(q, tg.ones([2, 5, 3]), v), /^scaledDotProductAttention: expected query \[\.\.\., L, E\], key \[\.\.\., S, E\] and value \[\.\.\., S, Ev\] of one rank, got \[2,3,4\], \[2,5,3\] and \[2,5,2\]$/);
-  assertThrows(() => nn.scaledDotProductAttention(q, k, v, { mask: tg.ones([4, 5]) }), /the mask of shape \[4,5\] does not broadcast to the scores' \[\.\.\., 3, 5\]/);
-  assertThrows(() => nn.scaledDotProductAttention(q, k, v, { mask, isCausal: true }), /give a mask or isCausal, not both/);
+  assertThrows(
+    () => nn.scaledDotProductAttention(q, tg.ones([2, 5, 3]), v),
+    /^scaledDotProductAttention: expected query \[\.\.\., L, E\], key \[\.\.\., S, E\] and value \[\.\.\., S, Ev\] of one rank, got \[2,3,4\], \[2,5,3\] and \[2,5,2\]$/,
+  );
+  assertThrows(
+    () => nn.scaledDotProductAttention(q, k, v, { mask: tg.ones([4, 5]) }),
+    /the mask of shape \[4,5\] does not broadcast to the scores' \[\.\.\., 3, 5\]/,
+  );
+  assertThrows(
+    () => nn.scaledDotProductAttention(q, k, v, { mask, isCausal: true }),
+    /give a mask or isCausal, not both/,
+  );
   assertThrows(() => nn.scaledDotProductAttention(q, k, v, { dropout: 1 }), /dropout must be in \[0, 1\)/);
   tg.dispose([q, k, v, v2, mask]);
 });
@@ -184,8 +289,19 @@ test('attention: scaledDotProductAttention gradchecks through q, k, v; masks; ba
 test('MultiheadAttention and TransformerEncoderLayer: gradcheck through inputs and parameters; no leak; errors', async () => {
   const mha = new nn.MultiheadAttention(4, 2, { seed: 1 });
   const x = tg.randn([2, 3, 4], { seed: 2 });
-  const kpm = tg.tensor([[false, false, true], [false, false, false]], { dtype: 'bool' });
-  await gradcheckModule(mha, (t) => mha.forward(t, t, t, { keyPaddingMask: kpm, isCausal: true }), [x], 'MultiheadAttention');
+  const kpm = tg.tensor(
+    [
+      [false, false, true],
+      [false, false, false],
+    ],
+    { dtype: 'bool' },
+  );
+  await gradcheckModule(
+    mha,
+    (t) => mha.forward(t, t, t, { keyPaddingMask: kpm, isCausal: true }),
+    [x],
+    'MultiheadAttention',
+  );
   assertNoLeak(() => {
     mha.forward(x).dispose();
     const { output, weights } = mha.attend(x, x, x, { averageAttnWeights: false });
@@ -194,10 +310,22 @@ test('MultiheadAttention and TransformerEncoderLayer: gradcheck through inputs a
     tg.tidy(() => mha.forward(x).sum().backward());
     mha.zeroGrad();
   }, 'MultiheadAttention');
-  assertThrows(() => mha.forward(tg.ones([2, 3, 5])), /^MultiheadAttention: expected the query of shape \[N, L, 4\] \(batch first\), got \[2,3,5\] \(layer MultiheadAttention\(4, heads=2\)\)$/);
-  assertThrows(() => mha.forward(x, x, x, { keyPaddingMask: tg.ones([2, 4], { dtype: 'bool' }) }), /keyPaddingMask must be \[N, S\] = \[2, 3\], got \[2,4\]/);
+  assertThrows(
+    () => mha.forward(tg.ones([2, 3, 5])),
+    /^MultiheadAttention: expected the query of shape \[N, L, 4\] \(batch first\), got \[2,3,5\] \(layer MultiheadAttention\(4, heads=2\)\)$/,
+  );
+  assertThrows(
+    () => mha.forward(x, x, x, { keyPaddingMask: tg.ones([2, 4], { dtype: 'bool' }) }),
+    /keyPaddingMask must be \[N, S\] = \[2, 3\], got \[2,4\]/,
+  );
   assertThrows(() => new nn.MultiheadAttention(5, 2), /MultiheadAttention: embedDim 5 must be divisible by numHeads 2/);
-  const enc = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 6, dropout: 0, seed: 3, normFirst: true, activation: 'gelu' });
+  const enc = new nn.TransformerEncoderLayer(4, 2, {
+    dimFeedforward: 6,
+    dropout: 0,
+    seed: 3,
+    normFirst: true,
+    activation: 'gelu',
+  });
   await gradcheckModule(enc, (t) => enc.forward(t), [x], 'TransformerEncoderLayer');
   assertNoLeak(() => {
     enc.forward(x, { isCausal: true }).dispose();
@@ -212,20 +340,43 @@ test('MultiheadAttention and TransformerEncoderLayer: gradcheck through inputs a
   const b2 = dropping.forward(x);
   assertClose(b1, b2);
   assert.not.equal(Array.from(a.dataSync()), Array.from(b1.dataSync()));
-  assertThrows(() => enc.forward(tg.ones([3, 4])), /^TransformerEncoderLayer: expected input of shape \[N, L, 4\] \(batch first\), got \[3,4\]/);
-  assertThrows(() => new nn.TransformerEncoderLayer(4, 2, { activation: 'swish' as never }), /activation must be 'relu' or 'gelu'/);
+  assertThrows(
+    () => enc.forward(tg.ones([3, 4])),
+    /^TransformerEncoderLayer: expected input of shape \[N, L, 4\] \(batch first\), got \[3,4\]/,
+  );
+  assertThrows(
+    () => new nn.TransformerEncoderLayer(4, 2, { activation: 'swish' as never }),
+    /activation must be 'relu' or 'gelu'/,
+  );
   tg.dispose([x, kpm, a, b1, b2]);
   [mha, enc, dropping].forEach((m) => m.dispose());
 });
 
 test('Module walks: children, modules, apply, requiresGrad_, numParameters, summary', () => {
-  const net = new nn.Sequential(new nn.Linear(2, 3), new nn.Sequential(new nn.BatchNorm1d(3), new nn.ReLU()), new nn.Linear(3, 1));
-  assert.equal(net.children().map((m) => m.describe()), ['Linear(2→3)', 'Sequential', 'Linear(3→1)']);
-  assert.equal(net.namedChildren().map(([n]) => n), ['0', '1', '2']);
+  const net = new nn.Sequential(
+    new nn.Linear(2, 3),
+    new nn.Sequential(new nn.BatchNorm1d(3), new nn.ReLU()),
+    new nn.Linear(3, 1),
+  );
+  assert.equal(
+    net.children().map((m) => m.describe()),
+    ['Linear(2→3)', 'Sequential', 'Linear(3→1)'],
+  );
+  assert.equal(
+    net.namedChildren().map(([n]) => n),
+    ['0', '1', '2'],
+  );
   assert.equal(net.modules().length, 6);
   const seen: string[] = [];
-  assert.is(net.apply((m) => seen.push(m.describe())), net);
-  assert.equal(seen, ['Linear(2→3)', 'BatchNorm1d(3)', 'ReLU', 'Sequential', 'Linear(3→1)', 'Sequential'], 'children first, as PyTorch');
+  assert.is(
+    net.apply((m) => seen.push(m.describe())),
+    net,
+  );
+  assert.equal(
+    seen,
+    ['Linear(2→3)', 'BatchNorm1d(3)', 'ReLU', 'Sequential', 'Linear(3→1)', 'Sequential'],
+    'children first, as PyTorch',
+  );
   assert.is(net.numParameters(), 9 + 6 + 4);
   (net.layers[0] as tg.nn.Linear).requiresGrad_(false);
   assert.is(net.numParameters({ trainableOnly: true }), 10);

@@ -13,7 +13,8 @@ const values = (t: tg.Tensor) => Array.from(t.dataSync());
 function problem() {
   const x = tg.randn([6, 3], { seed: 1 });
   const y = tg.randn([6], { seed: 2 });
-  const loss = (ps: tg.Tensor[]) => tg.add(tg.nn.mseLoss(tg.add(tg.matmul(x, ps[0]), ps[1]), y), tg.mul(ps[0].square().sum().square(), 0.01));
+  const loss = (ps: tg.Tensor[]) =>
+    tg.add(tg.nn.mseLoss(tg.add(tg.matmul(x, ps[0]), ps[1]), y), tg.mul(ps[0].square().sum().square(), 0.01));
   return { loss, free: () => tg.dispose([x, y]) };
 }
 const fresh = () => [tg.tensor([0.5, -0.3, 0.2], { requiresGrad: true }), tg.tensor([0.1], { requiresGrad: true })];
@@ -21,12 +22,13 @@ const fresh = () => [tg.tensor([0.5, -0.3, 0.2], { requiresGrad: true }), tg.ten
 type Make = (ps: tg.Tensor[]) => tg.optim.Optimizer;
 function stepN(opt: tg.optim.Optimizer, ps: tg.Tensor[], loss: (ps: tg.Tensor[]) => tg.Tensor, n: number): void {
   for (let i = 0; i < n; i++) {
-    const closure = () => tg.tidy(() => {
-      opt.zeroGrad();
-      const l = loss(ps);
-      l.backward();
-      return l;
-    });
+    const closure = () =>
+      tg.tidy(() => {
+        opt.zeroGrad();
+        const l = loss(ps);
+        l.backward();
+        return l;
+      });
     if (opt instanceof optim.LBFGS) opt.step(closure);
     else {
       closure().dispose();
@@ -87,7 +89,13 @@ test('stateDict, loadStateDict and dispose leak nothing; loading replaces the ol
     opt.loadStateDict(sd);
     tg.dispose(Object.values(sd.state).map((s) => s.tensors));
   }, 'save and load');
-  assert.equal(opt.stateDict().groups[0].options, { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false });
+  assert.equal(opt.stateDict().groups[0].options, {
+    lr: 0.1,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0,
+    amsgrad: false,
+  });
   const held = Object.values(opt.stateDict().state).flatMap((st) => Object.values(st.tensors));
   tg.dispose(held);
   const before = tg.memory();
@@ -99,12 +107,18 @@ test('stateDict, loadStateDict and dispose leak nothing; loading replaces the ol
   free();
 });
 
-test('parameter groups: each group its own options, the rest from the optimizer\'s; addParamGroup', () => {
+test("parameter groups: each group its own options, the rest from the optimizer's; addParamGroup", () => {
   const a = tg.tensor([1, 2], { requiresGrad: true });
   const b = tg.tensor([3], { requiresGrad: true });
   const c = tg.tensor([4], { requiresGrad: true });
   const opt = new optim.SGD([{ params: [a] }, { params: [b], lr: 0.5, weightDecay: 0.1 }], { lr: 0.1 });
-  assert.equal(opt.paramGroups.map((g) => [g.lr, g.weightDecay, g.momentum]), [[0.1, 0, 0], [0.5, 0.1, 0]]);
+  assert.equal(
+    opt.paramGroups.map((g) => [g.lr, g.weightDecay, g.momentum]),
+    [
+      [0.1, 0, 0],
+      [0.5, 0.1, 0],
+    ],
+  );
   opt.addParamGroup({ params: [c], momentum: 0.9 });
   assert.equal(opt.params, [a, b, c]);
   for (const p of [a, b, c]) p.grad = tg.ones(p.shape);
@@ -124,18 +138,48 @@ test('parameter groups: each group its own options, the rest from the optimizer\
 test('bad groups are refused: a parameter twice (also across groups), no params, a negative lr, an unknown option', () => {
   const w = tg.tensor([1], { requiresGrad: true });
   const v = tg.tensor([2], { requiresGrad: true });
-  assertThrows(() => new optim.SGD([{ params: [w] }, { params: [v, w] }], { lr: 0.1 }), /^SGD: a parameter is listed twice \(parameter 1 of group 1, shape \[1\]\)$/);
-  assertThrows(() => new optim.Adam([{ params: [w] }, { params: [] }], { lr: 0.1 }), /^Adam: parameter group 1 needs params: a non-empty array of Tensors$/);
-  assertThrows(() => new optim.Adam([{ params: [w] }, {} as never], { lr: 0.1 }), /Adam: parameter group 1 needs params/);
-  assertThrows(() => new optim.SGD([{ params: [w], lr: -0.1 }], { lr: 0.1 }), /^SGD: lr must be a non-negative number or a schedule, got -0\.1$/);
-  assertThrows(() => new optim.SGD([w], { lr: 0.1, momentun: 0.9 } as never), /^SGD: unknown option 'momentun' in the options \(known: lr, momentum, dampening, weightDecay, nesterov\)$/);
-  assertThrows(() => new optim.RMSprop([{ params: [w], beta: 1 } as never], { lr: 0.1 }), /RMSprop: unknown option 'beta' in group 0/);
+  assertThrows(
+    () => new optim.SGD([{ params: [w] }, { params: [v, w] }], { lr: 0.1 }),
+    /^SGD: a parameter is listed twice \(parameter 1 of group 1, shape \[1\]\)$/,
+  );
+  assertThrows(
+    () => new optim.Adam([{ params: [w] }, { params: [] }], { lr: 0.1 }),
+    /^Adam: parameter group 1 needs params: a non-empty array of Tensors$/,
+  );
+  assertThrows(
+    () => new optim.Adam([{ params: [w] }, {} as never], { lr: 0.1 }),
+    /Adam: parameter group 1 needs params/,
+  );
+  assertThrows(
+    () => new optim.SGD([{ params: [w], lr: -0.1 }], { lr: 0.1 }),
+    /^SGD: lr must be a non-negative number or a schedule, got -0\.1$/,
+  );
+  assertThrows(
+    () => new optim.SGD([w], { lr: 0.1, momentun: 0.9 } as never),
+    /^SGD: unknown option 'momentun' in the options \(known: lr, momentum, dampening, weightDecay, nesterov\)$/,
+  );
+  assertThrows(
+    () => new optim.RMSprop([{ params: [w], beta: 1 } as never], { lr: 0.1 }),
+    /RMSprop: unknown option 'beta' in group 0/,
+  );
   const opt = new optim.SGD([w], { lr: 0.1 });
-  assertThrows(() => opt.addParamGroup({ params: [w] }), /^SGD\.addParamGroup: a parameter is listed twice \(parameter 0 of group 1, shape \[1\]\)$/);
-  assertThrows(() => opt.addParamGroup({ params: [v], momentum: -1 }), /SGD\.addParamGroup: momentum must be a non-negative number, got -1/);
+  assertThrows(
+    () => opt.addParamGroup({ params: [w] }),
+    /^SGD\.addParamGroup: a parameter is listed twice \(parameter 0 of group 1, shape \[1\]\)$/,
+  );
+  assertThrows(
+    () => opt.addParamGroup({ params: [v], momentum: -1 }),
+    /SGD\.addParamGroup: momentum must be a non-negative number, got -1/,
+  );
   assert.is(opt.paramGroups.length, 1, 'a refused group is not added');
-  assertThrows(() => new optim.SGD([w], { lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.5 }), /SGD: nesterov needs a momentum > 0 and zero dampening/);
-  assertThrows(() => new optim.Adam([w], { lr: 0.1, betas: [0.9] as never }), /Adam: betas must be a pair of numbers in \[0, 1\)/);
+  assertThrows(
+    () => new optim.SGD([w], { lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.5 }),
+    /SGD: nesterov needs a momentum > 0 and zero dampening/,
+  );
+  assertThrows(
+    () => new optim.Adam([w], { lr: 0.1, betas: [0.9] as never }),
+    /Adam: betas must be a pair of numbers in \[0, 1\)/,
+  );
   opt.dispose();
   tg.dispose([w, v]);
 });
@@ -150,8 +194,14 @@ test('loadStateDict checks everything first and says what differs; nothing chang
   stepN(sgd, ps, loss, 1);
   const sgdState = sgd.stateDict();
   const other = new optim.SGD([tg.tensor([1, 2], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
-  assertThrows(() => other.loadStateDict(sgdState), /^SGD\.loadStateDict: group 0 has 2 parameters, expected 1; parameter 0's 'v' has shape \[3\], expected \[2\]; state for parameter 1, which does not exist$/);
-  assertThrows(() => other.loadStateDict({ stepCount: 1 } as never), /SGD\.loadStateDict: expected what stateDict\(\) returns/);
+  assertThrows(
+    () => other.loadStateDict(sgdState),
+    /^SGD\.loadStateDict: group 0 has 2 parameters, expected 1; parameter 0's 'v' has shape \[3\], expected \[2\]; state for parameter 1, which does not exist$/,
+  );
+  assertThrows(
+    () => other.loadStateDict({ stepCount: 1 } as never),
+    /SGD\.loadStateDict: expected what stateDict\(\) returns/,
+  );
   tg.dispose(Object.values(sgdState.state).map((st) => st.tensors));
   sgd.dispose();
   const bad = { ...sd, groups: [{ params: [0, 1], options: { ...sd.groups[0].options, eps: -1 } }] };
@@ -173,24 +223,43 @@ test('LBFGS: minimises a smooth function to its minimum; step needs a closure; o
     return tg.add(tg.mul(tg.sub(y, x.square()).square(), 100), tg.sub(1, x).square()).sum();
   };
   const opt = new optim.LBFGS([xy], { lineSearchFn: 'strongWolfe', maxIter: 100 });
-  const closure = () => tg.tidy(() => {
-    opt.zeroGrad();
-    const l = rosen();
-    l.backward();
-    return l;
-  });
+  const closure = () =>
+    tg.tidy(() => {
+      opt.zeroGrad();
+      const l = rosen();
+      l.backward();
+      return l;
+    });
   assertNoLeak(() => {
     for (let i = 0; i < 3; i++) opt.step(closure);
     opt.zeroGrad();
   }, 'L-BFGS steps');
   assertClose(xy, [1, 1], { atol: 1e-3 });
-  assertThrows(() => opt.step(), /^LBFGS\.step: needs a closure that zeroes the grads, computes the loss, calls backward\(\) and returns the loss$/);
-  assertThrows(() => opt.step((() => 'loss') as never), /LBFGS\.step: the closure must return the loss \(a Tensor or a number\)/);
-  assertThrows(() => opt.addParamGroup({ params: [tg.ones([1], { requiresGrad: true })] }), /LBFGS\.addParamGroup: LBFGS takes one parameter group/);
+  assertThrows(
+    () => opt.step(),
+    /^LBFGS\.step: needs a closure that zeroes the grads, computes the loss, calls backward\(\) and returns the loss$/,
+  );
+  assertThrows(
+    () => opt.step((() => 'loss') as never),
+    /LBFGS\.step: the closure must return the loss \(a Tensor or a number\)/,
+  );
+  assertThrows(
+    () => opt.addParamGroup({ params: [tg.ones([1], { requiresGrad: true })] }),
+    /LBFGS\.addParamGroup: LBFGS takes one parameter group/,
+  );
   const w = tg.tensor([1], { requiresGrad: true });
-  assertThrows(() => new optim.LBFGS([{ params: [xy] }, { params: [w] }] as never), /LBFGS: takes one parameter group, got 2/);
-  assertThrows(() => new optim.LBFGS([xy], { lineSearchFn: 'armijo' as never }), /LBFGS: lineSearchFn must be 'strongWolfe' or null/);
-  assertThrows(() => opt.loadStateDict({ ...opt.stateDict(), lbfgs: undefined } as never), /LBFGS\.loadStateDict: expected what LBFGS\.stateDict\(\) returns/);
+  assertThrows(
+    () => new optim.LBFGS([{ params: [xy] }, { params: [w] }] as never),
+    /LBFGS: takes one parameter group, got 2/,
+  );
+  assertThrows(
+    () => new optim.LBFGS([xy], { lineSearchFn: 'armijo' as never }),
+    /LBFGS: lineSearchFn must be 'strongWolfe' or null/,
+  );
+  assertThrows(
+    () => opt.loadStateDict({ ...opt.stateDict(), lbfgs: undefined } as never),
+    /LBFGS\.loadStateDict: expected what LBFGS\.stateDict\(\) returns/,
+  );
   opt.zeroGrad();
   opt.dispose();
   tg.dispose([xy, w]);
@@ -207,21 +276,48 @@ test('ReduceLROnPlateau: an optimizer follows it; its stateDict resumes it', () 
   assert.equal([s.step(2), s.step(2)], [copy.step(2), copy.step(2)]);
   assert.equal(s.stateDict(), copy.stateDict());
   assertThrows(() => s.step(NaN), /ReduceLROnPlateau\.step: the metric must be a number/);
-  assertThrows(() => s.step(tg.ones([2])), /ReduceLROnPlateau\.step: the metric must be a number or a one-element Tensor, got shape \[2\]/);
-  assertThrows(() => new optim.ReduceLROnPlateau(0.1, { factor: 1.5 }), /ReduceLROnPlateau: factor must be in \[0, 1\)/);
-  assertThrows(() => copy.loadStateDict({ lr: 1 } as never), /ReduceLROnPlateau\.loadStateDict: expected what stateDict\(\) returns/);
+  assertThrows(
+    () => s.step(tg.ones([2])),
+    /ReduceLROnPlateau\.step: the metric must be a number or a one-element Tensor, got shape \[2\]/,
+  );
+  assertThrows(
+    () => new optim.ReduceLROnPlateau(0.1, { factor: 1.5 }),
+    /ReduceLROnPlateau: factor must be in \[0, 1\)/,
+  );
+  assertThrows(
+    () => copy.loadStateDict({ lr: 1 } as never),
+    /ReduceLROnPlateau\.loadStateDict: expected what stateDict\(\) returns/,
+  );
   opt.dispose();
   p.dispose();
 });
 
 test('schedules refuse bad options; OneCycleLR refuses steps beyond its cycle', () => {
-  assertThrows(() => new optim.ExponentialLR(0.1, { gamma: 0 }), /^ExponentialLR: gamma must be a positive number, got 0$/);
-  assertThrows(() => new optim.MultiStepLR(0.1, { milestones: [2, -1] }), /MultiStepLR: milestones must be an array of non-negative integers/);
+  assertThrows(
+    () => new optim.ExponentialLR(0.1, { gamma: 0 }),
+    /^ExponentialLR: gamma must be a positive number, got 0$/,
+  );
+  assertThrows(
+    () => new optim.MultiStepLR(0.1, { milestones: [2, -1] }),
+    /MultiStepLR: milestones must be an array of non-negative integers/,
+  );
   assertThrows(() => new optim.OneCycleLR(0.1, { totalSteps: 0 }), /OneCycleLR: totalSteps must be a positive integer/);
-  assertThrows(() => new optim.OneCycleLR(0.1, { totalSteps: 10, annealStrategy: 'exp' as never }), /annealStrategy must be 'cos' or 'linear'/);
-  assertThrows(() => new optim.OneCycleLR(0.1, { totalSteps: 10 }).at(10), /^OneCycleLR: step 10 is beyond the cycle's 10 steps \(totalSteps\)$/);
-  assertThrows(() => new optim.SequentialLR([0.1, 0.2], { milestones: [] }), /SequentialLR: needs 1 milestone for 2 schedules, got \[\]/);
-  assertThrows(() => new optim.SequentialLR([0.1, 0.2, 0.3], { milestones: [5, 5] }), /SequentialLR: milestones must be increasing positive integers/);
+  assertThrows(
+    () => new optim.OneCycleLR(0.1, { totalSteps: 10, annealStrategy: 'exp' as never }),
+    /annealStrategy must be 'cos' or 'linear'/,
+  );
+  assertThrows(
+    () => new optim.OneCycleLR(0.1, { totalSteps: 10 }).at(10),
+    /^OneCycleLR: step 10 is beyond the cycle's 10 steps \(totalSteps\)$/,
+  );
+  assertThrows(
+    () => new optim.SequentialLR([0.1, 0.2], { milestones: [] }),
+    /SequentialLR: needs 1 milestone for 2 schedules, got \[\]/,
+  );
+  assertThrows(
+    () => new optim.SequentialLR([0.1, 0.2, 0.3], { milestones: [5, 5] }),
+    /SequentialLR: milestones must be increasing positive integers/,
+  );
   // an optimizer stepping past the cycle says so, naming the step
   const p = tg.tensor([0], { requiresGrad: true });
   const opt = new optim.SGD([p], { lr: new optim.OneCycleLR(0.1, { totalSteps: 1 }) });

@@ -36,14 +36,19 @@ export class TensorDataset implements Dataset<Tensor[]> {
   constructor(...tensors: Tensor[]) {
     if (tensors.length === 0) throw new TapegradError('TensorDataset', 'needs at least one tensor');
     tensors.forEach((t, k) => {
-      if (!(t instanceof Tensor)) throw new TapegradError('TensorDataset', `tensor ${k} must be a tapegrad Tensor, got ${describe(t)}`);
+      if (!(t instanceof Tensor))
+        throw new TapegradError('TensorDataset', `tensor ${k} must be a tapegrad Tensor, got ${describe(t)}`);
       t.assertLive('TensorDataset', `tensor ${k}`);
-      if (t.rank === 0) throw new TapegradError('TensorDataset', `tensor ${k} is a scalar; items are rows of the first axis`);
+      if (t.rank === 0)
+        throw new TapegradError('TensorDataset', `tensor ${k} is a scalar; items are rows of the first axis`);
     });
     const n = tensors[0].shape[0];
     const bad = tensors.findIndex((t) => t.shape[0] !== n);
     if (bad >= 0) {
-      throw new TapegradError('TensorDataset', `every tensor needs the same first axis: tensor 0 has shape ${fmtShape(tensors[0].shape)}, tensor ${bad} ${fmtShape(tensors[bad].shape)}`);
+      throw new TapegradError(
+        'TensorDataset',
+        `every tensor needs the same first axis: tensor 0 has shape ${fmtShape(tensors[0].shape)}, tensor ${bad} ${fmtShape(tensors[bad].shape)}`,
+      );
     }
     this.tensors = tensors;
   }
@@ -59,24 +64,34 @@ export class TensorDataset implements Dataset<Tensor[]> {
   }
   /** The rows at `indices` of every tensor, gathered at once: [t₀[indices], t₁[indices], …]. */
   getBatch(indices: number[]): Tensor[] {
-    if (!Array.isArray(indices)) throw new TapegradError('TensorDataset.getBatch', `indices must be an array of integers, got ${describe(indices)}`);
+    if (!Array.isArray(indices))
+      throw new TapegradError(
+        'TensorDataset.getBatch',
+        `indices must be an array of integers, got ${describe(indices)}`,
+      );
     indices.forEach((i) => checkIndex('TensorDataset.getBatch', i, this.length));
-    return tf.tidy(() => {
-      const idx = tf.tensor1d(indices, 'int32');
-      return this.tensors.map((t, k) => {
-        t.assertLive('TensorDataset.getBatch', `tensor ${k}`);
-        return tf.gather(t.value, idx);
-      });
-    }).map((v) => new Tensor(v));
+    return tf
+      .tidy(() => {
+        const idx = tf.tensor1d(indices, 'int32');
+        return this.tensors.map((t, k) => {
+          t.assertLive('TensorDataset.getBatch', `tensor ${k}`);
+          return tf.gather(t.value, idx);
+        });
+      })
+      .map((v) => new Tensor(v));
   }
 }
 
 /** The items of `dataset` at `indices`, in that order (PyTorch's Subset). */
 export class Subset<T> implements Dataset<T> {
   readonly indices: number[];
-  constructor(readonly dataset: Dataset<T>, indices: number[]) {
+  constructor(
+    readonly dataset: Dataset<T>,
+    indices: number[],
+  ) {
     checkDataset('Subset', dataset);
-    if (!Array.isArray(indices)) throw new TapegradError('Subset', `indices must be an array of integers, got ${describe(indices)}`);
+    if (!Array.isArray(indices))
+      throw new TapegradError('Subset', `indices must be an array of integers, got ${describe(indices)}`);
     indices.forEach((i) => checkIndex('Subset', i, dataset.length));
     this.indices = [...indices];
   }
@@ -96,7 +111,12 @@ export class Subset<T> implements Dataset<T> {
 /** Throws unless d looks like a Dataset. */
 export function checkDataset(fn: string, d: unknown): void {
   const ds = d as Dataset;
-  if (d === null || typeof d !== 'object' || typeof ds.get !== 'function' || !(Number.isInteger(ds.length) && ds.length >= 0)) {
+  if (
+    d === null ||
+    typeof d !== 'object' ||
+    typeof ds.get !== 'function' ||
+    !(Number.isInteger(ds.length) && ds.length >= 0)
+  ) {
     throw new TapegradError(fn, `expected a dataset (an object with an integer length and get(i)), got ${describe(d)}`);
   }
 }
@@ -110,8 +130,15 @@ export function checkDataset(fn: string, d: unknown): void {
 export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], opts: { seed?: number } = {}): Subset<T>[] {
   checkDataset('randomSplit', dataset);
   const n = dataset.length;
-  if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((l) => typeof l === 'number' && l >= 0 && Number.isFinite(l))) {
-    throw new TapegradError('randomSplit', `lengths must be a non-empty array of non-negative numbers, got ${JSON.stringify(lengths)}`);
+  if (
+    !Array.isArray(lengths) ||
+    lengths.length === 0 ||
+    !lengths.every((l) => typeof l === 'number' && l >= 0 && Number.isFinite(l))
+  ) {
+    throw new TapegradError(
+      'randomSplit',
+      `lengths must be a non-empty array of non-negative numbers, got ${JSON.stringify(lengths)}`,
+    );
   }
   const total = lengths.reduce((a, b) => a + b, 0);
   let counts: number[];
@@ -121,7 +148,10 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], opts: { s
     const rest = n - counts.reduce((a, b) => a + b, 0);
     for (let k = 0; k < rest; k++) counts[k % counts.length]++;
   } else {
-    throw new TapegradError('randomSplit', `lengths ${JSON.stringify(lengths)} must be counts that sum to the dataset's length ${n}, or fractions that sum to 1`);
+    throw new TapegradError(
+      'randomSplit',
+      `lengths ${JSON.stringify(lengths)} must be counts that sum to the dataset's length ${n}, or fractions that sum to 1`,
+    );
   }
   const order = permutation(n, seededRandom('randomSplit', opts?.seed));
   let at = 0;

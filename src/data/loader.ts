@@ -10,7 +10,11 @@ import { seededRandom, permutation } from './random.js';
 /** What the default collate makes of items of type T: every Tensor and number becomes a batch Tensor. */
 export type Collated<T> = T extends Tensor | number
   ? Tensor
-  : T extends readonly unknown[] ? { [K in keyof T]: Collated<T[K]> } : T extends object ? { [K in keyof T]: Collated<T[K]> } : never;
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: Collated<T[K]> }
+    : T extends object
+      ? { [K in keyof T]: Collated<T[K]> }
+      : never;
 
 export interface DataLoaderOptions<T, B> {
   /** Items per batch (default 1). */
@@ -31,14 +35,19 @@ export interface DataLoaderOptions<T, B> {
  * (key by key). The result is new tensors, not on the tape.
  */
 export function collate<T>(items: T[]): Collated<T> {
-  if (!Array.isArray(items) || items.length === 0) throw new TapegradError('collate', `expected a non-empty array of items, got ${describe(items)}`);
+  if (!Array.isArray(items) || items.length === 0)
+    throw new TapegradError('collate', `expected a non-empty array of items, got ${describe(items)}`);
   const first = items[0] as unknown;
   if (first instanceof Tensor) {
     items.forEach((t, k) => {
-      if (!(t instanceof Tensor)) throw new TapegradError('collate', `item ${k} is ${describe(t)} but item 0 is a Tensor`);
+      if (!(t instanceof Tensor))
+        throw new TapegradError('collate', `item ${k} is ${describe(t)} but item 0 is a Tensor`);
       t.assertLive('collate', `item ${k}`);
       if (t.shape.join() !== first.shape.join() || t.dtype !== first.dtype) {
-        throw new TapegradError('collate', `item ${k} has shape ${fmtShape(t.shape)} ${t.dtype}, item 0 ${fmtShape(first.shape)} ${first.dtype}: they cannot be stacked`);
+        throw new TapegradError(
+          'collate',
+          `item ${k} has shape ${fmtShape(t.shape)} ${t.dtype}, item 0 ${fmtShape(first.shape)} ${first.dtype}: they cannot be stacked`,
+        );
       }
     });
     return new Tensor(tf.stack((items as Tensor[]).map((t) => t.value))) as Collated<T>;
@@ -55,12 +64,23 @@ export function collate<T>(items: T[]): Collated<T> {
   }
   if (first !== null && typeof first === 'object' && Object.getPrototypeOf(first) === Object.prototype) {
     const keys = Object.keys(first);
-    return Object.fromEntries(keys.map((k) => [k, collate((items as Record<string, unknown>[]).map((v, i) => {
-      if (v === null || typeof v !== 'object' || !(k in v)) throw new TapegradError('collate', `item ${i} has no key '${k}' like item 0`);
-      return v[k];
-    }))])) as unknown as Collated<T>;
+    return Object.fromEntries(
+      keys.map((k) => [
+        k,
+        collate(
+          (items as Record<string, unknown>[]).map((v, i) => {
+            if (v === null || typeof v !== 'object' || !(k in v))
+              throw new TapegradError('collate', `item ${i} has no key '${k}' like item 0`);
+            return v[k];
+          }),
+        ),
+      ]),
+    ) as unknown as Collated<T>;
   }
-  throw new TapegradError('collate', `cannot batch items like item 0 (${describe(first)}): give the loader a collate function`);
+  throw new TapegradError(
+    'collate',
+    `cannot batch items like item 0 (${describe(first)}): give the loader a collate function`,
+  );
 }
 
 /** Every Tensor in a batch (Tensors in arrays and objects). */
@@ -91,16 +111,23 @@ export class DataLoader<T = unknown, B = Collated<T>> {
   private readonly random: () => number;
   private readonly collateFn: ((items: T[]) => B) | null;
 
-  constructor(readonly dataset: Dataset<T>, opts: DataLoaderOptions<T, B> = {}) {
+  constructor(
+    readonly dataset: Dataset<T>,
+    opts: DataLoaderOptions<T, B> = {},
+  ) {
     checkDataset('DataLoader', dataset);
-    if (opts === null || typeof opts !== 'object') throw new TapegradError('DataLoader', `options must be an object, got ${describe(opts)}`);
+    if (opts === null || typeof opts !== 'object')
+      throw new TapegradError('DataLoader', `options must be an object, got ${describe(opts)}`);
     this.batchSize = opts.batchSize ?? 1;
-    if (!(Number.isInteger(this.batchSize) && this.batchSize > 0)) throw new TapegradError('DataLoader', `batchSize must be a positive integer, got ${String(opts.batchSize)}`);
+    if (!(Number.isInteger(this.batchSize) && this.batchSize > 0))
+      throw new TapegradError('DataLoader', `batchSize must be a positive integer, got ${String(opts.batchSize)}`);
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
-    if (opts.collate !== undefined && typeof opts.collate !== 'function') throw new TapegradError('DataLoader', `collate must be a function, got ${describe(opts.collate)}`);
+    if (opts.collate !== undefined && typeof opts.collate !== 'function')
+      throw new TapegradError('DataLoader', `collate must be a function, got ${describe(opts.collate)}`);
     this.collateFn = opts.collate ?? null;
-    if (opts.seed !== undefined && !this.shuffle) throw new TapegradError('DataLoader', 'seed is given but shuffle is off');
+    if (opts.seed !== undefined && !this.shuffle)
+      throw new TapegradError('DataLoader', 'seed is given but shuffle is off');
     this.random = seededRandom('DataLoader', opts.seed);
   }
 
@@ -131,7 +158,9 @@ export class DataLoader<T = unknown, B = Collated<T>> {
     let batch!: B;
     try {
       tf.tidy(() => {
-        batch = (items === null ? this.dataset.getBatch!(indices) : this.collateFn ? this.collateFn(items) : collate(items)) as B;
+        batch = (
+          items === null ? this.dataset.getBatch!(indices) : this.collateFn ? this.collateFn(items) : collate(items)
+        ) as B;
         return tensorsIn(batch).map((t) => t.value);
       });
     } finally {
@@ -162,9 +191,17 @@ export class DataLoader<T = unknown, B = Collated<T>> {
           }
           if (items.some((v) => v instanceof Promise)) {
             // what the promises resolve to is freed when they settle
-            for (const v of items) if (v instanceof Promise) v.then((it) => freeMade(it, mark), () => {});
+            for (const v of items)
+              if (v instanceof Promise)
+                v.then(
+                  (it) => freeMade(it, mark),
+                  () => {},
+                );
             freeMade(items, mark);
-            throw new TapegradError('DataLoader', 'the dataset returns Promises: iterate with for await (const batch of loader)');
+            throw new TapegradError(
+              'DataLoader',
+              'the dataset returns Promises: iterate with for await (const batch of loader)',
+            );
           }
         }
         const out = this.assemble(idx, items, mark);

@@ -1,18 +1,12 @@
-// A small seeded generator for shuffles and splits (JavaScript's Math.random cannot be seeded).
+// Seeded shuffles and splits: tapegrad's one generator (src/random.ts), or Math.random unseeded.
 import { TapegradError } from '../errors.js';
+import { rng } from '../random.js';
 
-/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32); without a seed, from Math.random. */
+/** Uniform numbers in [0, 1) from an integer seed; without a seed, from Math.random. */
 export function seededRandom(fn: string, seed?: number): () => number {
   if (seed === undefined) return Math.random;
   if (!Number.isInteger(seed)) throw new TapegradError(fn, `seed must be an integer, got ${String(seed)}`);
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return rng(seed).uniform;
 }
 
 /** A uniformly random permutation of 0…n−1 (Fisher–Yates). */

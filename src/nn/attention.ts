@@ -34,21 +34,36 @@ export interface AttentionOptions {
  * given, makes what the caller gets of the weights (a new TF.js tensor, the caller's): the weights
  * themselves belong to the output, which frees them at once when no graph holds them.
  */
-export function attention(fn: string, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, readWeights?: (w: tf.Tensor) => tf.Tensor): { output: Tensor; weights: Tensor | null } {
+export function attention(
+  fn: string,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: AttentionOptions,
+  readWeights?: (w: tf.Tensor) => tf.Tensor,
+): { output: Tensor; weights: Tensor | null } {
   const [L, E] = q.shape.slice(-2);
   const S = k.shape[k.rank - 2];
   if (q.rank < 2 || k.rank !== q.rank || v.rank !== q.rank || k.shape[k.rank - 1] !== E || v.shape[v.rank - 2] !== S) {
-    throw new TapegradError(fn, `expected query [..., L, E], key [..., S, E] and value [..., S, Ev] of one rank, got ${fmtShape(q.shape)}, ${fmtShape(k.shape)} and ${fmtShape(v.shape)}`);
+    throw new TapegradError(
+      fn,
+      `expected query [..., L, E], key [..., S, E] and value [..., S, Ev] of one rank, got ${fmtShape(q.shape)}, ${fmtShape(k.shape)} and ${fmtShape(v.shape)}`,
+    );
   }
   const p = opts.dropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new TapegradError(fn, `dropout must be in [0, 1), got ${p}`);
   const scale = opts.scale ?? 1 / Math.sqrt(E);
-  if (!(typeof scale === 'number' && Number.isFinite(scale))) throw new TapegradError(fn, `scale must be a finite number, got ${describe(scale)}`);
+  if (!(typeof scale === 'number' && Number.isFinite(scale)))
+    throw new TapegradError(fn, `scale must be a finite number, got ${describe(scale)}`);
   const mask = opts.mask === undefined ? null : asTensor(fn, opts.mask, 'the mask');
   if (mask && (mask.rank < 2 || !broadcastsTo(mask.shape, [...q.shape.slice(0, -2), L, S]))) {
-    throw new TapegradError(fn, `the mask of shape ${fmtShape(mask.shape)} does not broadcast to the scores' [..., ${L}, ${S}] (batch ${fmtShape(q.shape.slice(0, -2))})`);
+    throw new TapegradError(
+      fn,
+      `the mask of shape ${fmtShape(mask.shape)} does not broadcast to the scores' [..., ${L}, ${S}] (batch ${fmtShape(q.shape.slice(0, -2))})`,
+    );
   }
-  if (mask && mask.dtype === 'int32') throw new TapegradError(fn, 'the mask must be bool (true: take part) or float32 (added), got int32');
+  if (mask && mask.dtype === 'int32')
+    throw new TapegradError(fn, 'the mask must be bool (true: take part) or float32 (added), got int32');
   let weights: Tensor | null = null;
   const output = composed((keep) => {
     let scores = keep(mul(keep(matmul(q, keep(matrixTranspose(k)))), scale));
@@ -59,7 +74,16 @@ export function attention(fn: string, q: Tensor, k: Tensor, v: Tensor, opts: Att
     let w = keep(softmax(scores, -1));
     if (readWeights) weights = new Tensor(tf.tidy(() => readWeights(w.value)));
     if (p > 0) {
-      const drop = keep(new Tensor(tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(w.shape, 0, 1, 'float32', opts.seed), p), 'float32'), 1 - p))));
+      const drop = keep(
+        new Tensor(
+          tf.tidy(() =>
+            tf.div(
+              tf.cast(tf.greaterEqual(tf.randomUniform(w.shape, 0, 1, 'float32', opts.seed), p), 'float32'),
+              1 - p,
+            ),
+          ),
+        ),
+      );
       w = keep(mul(w, drop));
     }
     return matmul(w, v);
@@ -70,20 +94,25 @@ export function attention(fn: string, q: Tensor, k: Tensor, v: Tensor, opts: Att
 /** A constant mask to add to the scores: a bool mask (true → 0, false → −∞) plus the causal one. */
 function additiveMask(mask: Tensor | null, causalL: number, S: number): Tensor | null {
   if (!mask && !causalL) return null;
-  return new Tensor(tf.tidy(() => {
-    let m: tf.Tensor | null = null;
-    if (mask) m = tf.where(mask.value, tf.zeros(mask.shape), tf.fill(mask.shape, -Infinity));
-    if (causalL) {
-      const causal = causalMask(causalL, S);
-      m = m ? tf.add(m, causal) : causal;
-    }
-    return m!;
-  }));
+  return new Tensor(
+    tf.tidy(() => {
+      let m: tf.Tensor | null = null;
+      if (mask) m = tf.where(mask.value, tf.zeros(mask.shape), tf.fill(mask.shape, -Infinity));
+      if (causalL) {
+        const causal = causalMask(causalL, S);
+        m = m ? tf.add(m, causal) : causal;
+      }
+      return m!;
+    }),
+  );
 }
 
 /** [L, S]: 0 where key j ≤ query i, −∞ after (raw TF.js, for a tidy). */
 function causalMask(L: number, S: number): tf.Tensor {
-  const allowed = tf.lessEqual(tf.reshape(tf.range(0, S, 1, 'int32'), [1, S]), tf.reshape(tf.range(0, L, 1, 'int32'), [L, 1]));
+  const allowed = tf.lessEqual(
+    tf.reshape(tf.range(0, S, 1, 'int32'), [1, S]),
+    tf.reshape(tf.range(0, L, 1, 'int32'), [L, 1]),
+  );
   return tf.where(allowed, tf.zeros([L, S]), tf.fill([L, S], -Infinity));
 }
 
@@ -97,12 +126,18 @@ function broadcastsTo(shape: number[], target: number[]): boolean {
  * v [..., S, Ev] → [..., L, Ev]. A bool mask says which positions take part (true); a float one is
  * added; isCausal masks out keys after each query. A row with every key masked out is NaN, as PyTorch.
  */
-export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, opts: AttentionOptions = {}): Tensor {
+export function scaledDotProductAttention(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  opts: AttentionOptions = {},
+): Tensor {
   const fn = 'scaledDotProductAttention';
   const q = asTensor(fn, query, 'the query');
   const k = asTensor(fn, key, 'the key');
   const v = asTensor(fn, value, 'the value');
-  if (opts === null || typeof opts !== 'object') throw new TapegradError(fn, `options must be an object, got ${describe(opts)}`);
+  if (opts === null || typeof opts !== 'object')
+    throw new TapegradError(fn, `options must be an object, got ${describe(opts)}`);
   if (opts.isCausal && opts.mask) throw new TapegradError(fn, 'give a mask or isCausal, not both (as PyTorch)');
   return attention(fn, q, k, v, opts).output;
 }
@@ -143,17 +178,29 @@ export class MultiheadAttention extends Module {
   readonly headDim: number;
   readonly dropout: number;
   private calls = 0;
-  constructor(readonly embedDim: number, readonly numHeads: number, readonly opts: MultiheadAttentionOptions = {}) {
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+    readonly opts: MultiheadAttentionOptions = {},
+  ) {
     super();
     positiveInts('MultiheadAttention', { embedDim, numHeads });
-    if (embedDim % numHeads !== 0) throw new TapegradError('MultiheadAttention', `embedDim ${embedDim} must be divisible by numHeads ${numHeads}`);
+    if (embedDim % numHeads !== 0)
+      throw new TapegradError('MultiheadAttention', `embedDim ${embedDim} must be divisible by numHeads ${numHeads}`);
     this.dropout = opts.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout < 1)) throw new TapegradError('MultiheadAttention', `dropout must be in [0, 1), got ${opts.dropout}`);
+    if (!(this.dropout >= 0 && this.dropout < 1))
+      throw new TapegradError('MultiheadAttention', `dropout must be in [0, 1), got ${opts.dropout}`);
     this.headDim = embedDim / numHeads;
     // PyTorch's init: Xavier-uniform in_proj_weight (fans of the [3E, E] matrix), zero biases
-    this.inProjWeight = this.registerParameter('inProjWeight', glorotUniform([embedDim, 3 * embedDim], { seed: opts.seed }));
+    this.inProjWeight = this.registerParameter(
+      'inProjWeight',
+      glorotUniform([embedDim, 3 * embedDim], { seed: opts.seed }),
+    );
     this.inProjBias = opts.bias === false ? null : this.registerParameter('inProjBias', tf.zeros([3 * embedDim]));
-    this.outProj = this.registerModule('outProj', new Linear(embedDim, embedDim, { bias: opts.bias, seed: seedPlus(opts.seed, 1) }));
+    this.outProj = this.registerModule(
+      'outProj',
+      new Linear(embedDim, embedDim, { bias: opts.bias, seed: seedPlus(opts.seed, 1) }),
+    );
     if (this.outProj.bias) {
       const zero = tf.keep(tf.zerosLike(this.outProj.bias.value));
       this.outProj.bias.value.dispose();
@@ -169,20 +216,36 @@ export class MultiheadAttention extends Module {
     return output;
   }
   /** The output and the attention weights (averaged over the heads unless told): both the caller's. */
-  attend(query: Tensor, key: Tensor, value: Tensor, opts: MultiheadForwardOptions = {}): { output: Tensor; weights: Tensor } {
+  attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts: MultiheadForwardOptions = {},
+  ): { output: Tensor; weights: Tensor } {
     const fn = 'MultiheadAttention';
     const q = asTensor(fn, query, 'the query');
     const k = asTensor(fn, key, 'the key');
     const v = asTensor(fn, value, 'the value');
     const E = this.embedDim;
     const H = this.numHeads;
-    for (const [what, t] of [['query', q], ['key', k], ['value', v]] as const) {
-      if (t.rank !== 3 || t.shape[2] !== E) throw new TapegradError(fn, `expected the ${what} of shape [N, L, ${E}] (batch first), got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+    for (const [what, t] of [
+      ['query', q],
+      ['key', k],
+      ['value', v],
+    ] as const) {
+      if (t.rank !== 3 || t.shape[2] !== E)
+        throw new TapegradError(
+          fn,
+          `expected the ${what} of shape [N, L, ${E}] (batch first), got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+        );
     }
     const [N, L] = q.shape;
     const S = k.shape[1];
     if (k.shape[0] !== N || v.shape[0] !== N || v.shape[1] !== S) {
-      throw new TapegradError(fn, `query ${fmtShape(q.shape)}, key ${fmtShape(k.shape)} and value ${fmtShape(v.shape)} must share N, and key and value S (layer ${this.describe()})`);
+      throw new TapegradError(
+        fn,
+        `query ${fmtShape(q.shape)}, key ${fmtShape(k.shape)} and value ${fmtShape(v.shape)} must share N, and key and value S (layer ${this.describe()})`,
+      );
     }
     const mask = this.combinedMask(opts, N, L, S);
     let weights!: Tensor;
@@ -196,8 +259,14 @@ export class MultiheadAttention extends Module {
       };
       if (mask) keep(mask);
       const seed = this.opts.seed === undefined ? undefined : this.opts.seed + 2 + this.calls++;
-      const att = attention(fn, proj(q, 0), proj(k, 1), proj(v, 2), { mask: mask ?? undefined, dropout: this.training ? this.dropout : 0, seed },
-        (w) => (opts.averageAttnWeights === false ? w.clone() : tf.mean(w, 1)));
+      const att = attention(
+        fn,
+        proj(q, 0),
+        proj(k, 1),
+        proj(v, 2),
+        { mask: mask ?? undefined, dropout: this.training ? this.dropout : 0, seed },
+        (w) => (opts.averageAttnWeights === false ? w.clone() : tf.mean(w, 1)),
+      );
       keep(att.output);
       weights = att.weights!;
       const merged = keep(reshape(keep(transpose(att.output, [0, 2, 1, 3])), [N * L, E]));
@@ -216,21 +285,29 @@ export class MultiheadAttention extends Module {
       throw new TapegradError(fn, `${what} must be bool or float32, got ${m.dtype}`);
     };
     if (opts.attnMask === undefined && opts.keyPaddingMask === undefined && !opts.isCausal) return null;
-    return new Tensor(tf.tidy(() => {
-      if (opts.attnMask !== undefined) {
-        const m = asTensor(fn, opts.attnMask, 'attnMask');
-        if (m.rank === 2 && m.shape[0] === L && m.shape[1] === S) parts.push(toFloat(m, 'attnMask'));
-        else if (m.rank === 3 && m.shape.join() === [N * H, L, S].join()) parts.push(tf.reshape(toFloat(m, 'attnMask'), [N, H, L, S]));
-        else throw new TapegradError(fn, `attnMask must be [L, S] = [${L}, ${S}] or [N·heads, L, S] = [${N * H}, ${L}, ${S}], got ${fmtShape(m.shape)}`);
-      }
-      if (opts.keyPaddingMask !== undefined) {
-        const m = asTensor(fn, opts.keyPaddingMask, 'keyPaddingMask');
-        if (m.rank !== 2 || m.shape[0] !== N || m.shape[1] !== S) throw new TapegradError(fn, `keyPaddingMask must be [N, S] = [${N}, ${S}], got ${fmtShape(m.shape)}`);
-        parts.push(tf.reshape(toFloat(m, 'keyPaddingMask'), [N, 1, 1, S]));
-      }
-      if (opts.isCausal) parts.push(causalMask(L, S));
-      return parts.reduce((a, b) => tf.add(a, b));
-    }));
+    return new Tensor(
+      tf.tidy(() => {
+        if (opts.attnMask !== undefined) {
+          const m = asTensor(fn, opts.attnMask, 'attnMask');
+          if (m.rank === 2 && m.shape[0] === L && m.shape[1] === S) parts.push(toFloat(m, 'attnMask'));
+          else if (m.rank === 3 && m.shape.join() === [N * H, L, S].join())
+            parts.push(tf.reshape(toFloat(m, 'attnMask'), [N, H, L, S]));
+          else
+            throw new TapegradError(
+              fn,
+              `attnMask must be [L, S] = [${L}, ${S}] or [N·heads, L, S] = [${N * H}, ${L}, ${S}], got ${fmtShape(m.shape)}`,
+            );
+        }
+        if (opts.keyPaddingMask !== undefined) {
+          const m = asTensor(fn, opts.keyPaddingMask, 'keyPaddingMask');
+          if (m.rank !== 2 || m.shape[0] !== N || m.shape[1] !== S)
+            throw new TapegradError(fn, `keyPaddingMask must be [N, S] = [${N}, ${S}], got ${fmtShape(m.shape)}`);
+          parts.push(tf.reshape(toFloat(m, 'keyPaddingMask'), [N, 1, 1, S]));
+        }
+        if (opts.isCausal) parts.push(causalMask(L, S));
+        return parts.reduce((a, b) => tf.add(a, b));
+      }),
+    );
   }
 }
 
@@ -264,18 +341,30 @@ export class TransformerEncoderLayer extends Module {
   readonly dropout2: Dropout;
   readonly activation: 'relu' | 'gelu';
   readonly normFirst: boolean;
-  constructor(readonly dModel: number, readonly nHead: number, opts: TransformerEncoderLayerOptions = {}) {
+  constructor(
+    readonly dModel: number,
+    readonly nHead: number,
+    opts: TransformerEncoderLayerOptions = {},
+  ) {
     super();
     positiveInts('TransformerEncoderLayer', { dModel, nHead });
     const ff = opts.dimFeedforward ?? 2048;
     positiveInts('TransformerEncoderLayer', { dimFeedforward: ff });
     const p = opts.dropout ?? 0.1;
-    if (!(p >= 0 && p < 1)) throw new TapegradError('TransformerEncoderLayer', `dropout must be in [0, 1), got ${opts.dropout}`);
+    if (!(p >= 0 && p < 1))
+      throw new TapegradError('TransformerEncoderLayer', `dropout must be in [0, 1), got ${opts.dropout}`);
     this.activation = opts.activation ?? 'relu';
-    if (this.activation !== 'relu' && this.activation !== 'gelu') throw new TapegradError('TransformerEncoderLayer', `activation must be 'relu' or 'gelu', got ${describe(opts.activation)}`);
+    if (this.activation !== 'relu' && this.activation !== 'gelu')
+      throw new TapegradError(
+        'TransformerEncoderLayer',
+        `activation must be 'relu' or 'gelu', got ${describe(opts.activation)}`,
+      );
     this.normFirst = opts.normFirst ?? false;
     const s = opts.seed;
-    this.selfAttn = this.registerModule('selfAttn', new MultiheadAttention(dModel, nHead, { dropout: p, bias: opts.bias, seed: s }));
+    this.selfAttn = this.registerModule(
+      'selfAttn',
+      new MultiheadAttention(dModel, nHead, { dropout: p, bias: opts.bias, seed: s }),
+    );
     this.linear1 = this.registerModule('linear1', new Linear(dModel, ff, { bias: opts.bias, seed: seedPlus(s, 10) }));
     this.dropout = this.registerModule('dropout', new Dropout(p, { seed: seedPlus(s, 20) }));
     this.linear2 = this.registerModule('linear2', new Linear(ff, dModel, { bias: opts.bias, seed: seedPlus(s, 30) }));
@@ -287,13 +376,30 @@ export class TransformerEncoderLayer extends Module {
   override describe(): string {
     return `TransformerEncoderLayer(d=${this.dModel}, heads=${this.nHead}${this.normFirst ? ', normFirst' : ''})`;
   }
-  override forward(src: Tensor, opts: { srcMask?: Tensor; srcKeyPaddingMask?: Tensor; isCausal?: boolean } = {}): Tensor {
+  override forward(
+    src: Tensor,
+    opts: { srcMask?: Tensor; srcKeyPaddingMask?: Tensor; isCausal?: boolean } = {},
+  ): Tensor {
     const x = asTensor('TransformerEncoderLayer', src, 'the input');
     if (x.rank !== 3 || x.shape[2] !== this.dModel) {
-      throw new TapegradError('TransformerEncoderLayer', `expected input of shape [N, L, ${this.dModel}] (batch first), got ${fmtShape(x.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(
+        'TransformerEncoderLayer',
+        `expected input of shape [N, L, ${this.dModel}] (batch first), got ${fmtShape(x.shape)} (layer ${this.describe()})`,
+      );
     }
     return composed((keep) => {
-      const sa = (h: Tensor) => keep(this.dropout1.forward(keep(this.selfAttn.forward(h, h, h, { attnMask: opts.srcMask, keyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal }))));
+      const sa = (h: Tensor) =>
+        keep(
+          this.dropout1.forward(
+            keep(
+              this.selfAttn.forward(h, h, h, {
+                attnMask: opts.srcMask,
+                keyPaddingMask: opts.srcKeyPaddingMask,
+                isCausal: opts.isCausal,
+              }),
+            ),
+          ),
+        );
       const ff = (h: Tensor) => {
         const a = keep(this.linear1.forward(h));
         const act = keep(this.activation === 'relu' ? relu(a) : gelu(a));

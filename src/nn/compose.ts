@@ -16,5 +16,8 @@ export function composed(fn: (keep: <T extends Tensor>(t: T) => T) => Tensor): T
     for (const t of made) t.dispose();
     throw e;
   }
-  return owning(out, made.filter((t) => t !== out));
+  return owning(
+    out,
+    made.filter((t) => t !== out),
+  );
 }

@@ -25,18 +25,28 @@ export interface EmbeddingOptions {
 export class Embedding extends Module {
   readonly weight: Tensor;
   readonly paddingIdx: number | null;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: EmbeddingOptions = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: EmbeddingOptions = {},
+  ) {
     super();
     positiveInts('Embedding', { numEmbeddings, embeddingDim });
     let pad = opts.paddingIdx ?? null;
     if (pad !== null) {
-      if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings) throw new TapegradError('Embedding', `paddingIdx must be an integer in [${-numEmbeddings}, ${numEmbeddings}), got ${pad}`);
+      if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings)
+        throw new TapegradError(
+          'Embedding',
+          `paddingIdx must be an integer in [${-numEmbeddings}, ${numEmbeddings}), got ${pad}`,
+        );
       if (pad < 0) pad += numEmbeddings;
     }
     this.paddingIdx = pad;
     const w = normal([numEmbeddings, embeddingDim], 1, opts.seed);
     if (pad !== null) {
-      const rows = tf.tidy(() => tf.mul(w.value, tf.reshape(tf.notEqual(tf.range(0, numEmbeddings, 1, 'int32'), pad), [-1, 1])));
+      const rows = tf.tidy(() =>
+        tf.mul(w.value, tf.reshape(tf.notEqual(tf.range(0, numEmbeddings, 1, 'int32'), pad), [-1, 1])),
+      );
       w.value.dispose();
       w.value = rows;
     }
@@ -47,15 +57,23 @@ export class Embedding extends Module {
   }
   override forward(indices: Tensor): Tensor {
     const idx = asTensor('Embedding', indices, 'the indices');
-    if (idx.dtype !== 'int32') throw new TapegradError('Embedding', `indices must be int32, got ${idx.dtype} of shape ${fmtShape(idx.shape)} (layer ${this.describe()})`);
+    if (idx.dtype !== 'int32')
+      throw new TapegradError(
+        'Embedding',
+        `indices must be int32, got ${idx.dtype} of shape ${fmtShape(idx.shape)} (layer ${this.describe()})`,
+      );
     const values = indexValues(idx.value);
     const n = this.numEmbeddings;
     const bad = values ? values.findIndex((v) => v < 0 || v >= n) : -1;
     if (values && bad >= 0) {
       const at = unravel(bad, idx.shape);
-      throw new TapegradError('Embedding', `index ${values[bad]} at position [${at.join(', ')}] is out of range [0, ${n}) (layer ${this.describe()})`);
+      throw new TapegradError(
+        'Embedding',
+        `index ${values[bad]} at position [${at.join(', ')}] is out of range [0, ${n}) (layer ${this.describe()})`,
+      );
     }
-    if (idx.rank === 0) return composed((keep) => reshape(keep(this.forward(keep(reshape(idx, [1])))), [this.embeddingDim]));
+    if (idx.rank === 0)
+      return composed((keep) => reshape(keep(this.forward(keep(reshape(idx, [1])))), [this.embeddingDim]));
     const pad = this.paddingIdx;
     if (pad === null || (values && !values.includes(pad))) return gather(this.weight, idx);
     // lookups of the padding row read it as a constant: out = keep·W[idx] + (1 − keep)·W[pad]
@@ -68,7 +86,6 @@ export class Embedding extends Module {
     });
   }
 }
-
 
 function unravel(flat: number, shape: number[]): number[] {
   const out: number[] = [];

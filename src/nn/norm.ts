@@ -3,7 +3,7 @@
 // buffers, updated outside the tape.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { asTensor } from '../op.js';
 import { add, sub, mul, rsqrt, square } from '../ops/elementwise.js';
 import { mean } from '../ops/reduce.js';
@@ -40,14 +40,19 @@ abstract class BatchNorm extends Module {
   protected abstract readonly ranks: number[];
   protected abstract readonly layout: string;
 
-  constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    opts: BatchNormOptions = {},
+  ) {
     super();
     const name = this.constructor.name;
     positiveInts(name, { numFeatures });
     this.eps = opts.eps ?? 1e-5;
-    if (!(this.eps >= 0 && Number.isFinite(this.eps))) throw new TapegradError(name, `eps must be a non-negative number, got ${opts.eps}`);
+    if (!(this.eps >= 0 && Number.isFinite(this.eps)))
+      throw new TapegradError(name, `eps must be a non-negative number, got ${opts.eps}`);
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
-    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) throw new TapegradError(name, `momentum must be in [0, 1] or null, got ${opts.momentum}`);
+    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1))
+      throw new TapegradError(name, `momentum must be in [0, 1] or null, got ${opts.momentum}`);
     const affine = opts.affine ?? true;
     this.weight = affine ? this.registerParameter('weight', tf.ones([numFeatures])) : null;
     this.bias = affine ? this.registerParameter('bias', tf.zeros([numFeatures])) : null;
@@ -63,13 +68,19 @@ abstract class BatchNorm extends Module {
     const name = this.constructor.name;
     const t = asTensor(name, x, 'the input');
     if (!this.ranks.includes(t.rank) || t.shape[t.rank - 1] !== this.numFeatures) {
-      throw new TapegradError(name, `expected input of shape ${this.layout.replace(/C\]/g, `${this.numFeatures}]`)}, got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(
+        name,
+        `expected input of shape ${this.layout.replace(/C\]/g, `${this.numFeatures}]`)}, got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+      );
     }
     const axis = [...Array(t.rank - 1).keys()];
     const count = t.size / this.numFeatures;
     const useBatch = this.training || !this.runningMean;
     if (useBatch && this.training && count <= 1) {
-      throw new TapegradError(name, `expected more than 1 value per channel when training, got input of shape ${fmtShape(t.shape)}: the variance of one value is undefined; call eval() to use the running statistics`);
+      throw new TapegradError(
+        name,
+        `expected more than 1 value per channel when training, got input of shape ${fmtShape(t.shape)}: the variance of one value is undefined; call eval() to use the running statistics`,
+      );
     }
     return composed((keep) => {
       let n: Tensor;
@@ -92,7 +103,10 @@ abstract class BatchNorm extends Module {
     batches.value.dispose();
     batches.value = nb;
     const f = this.momentum ?? 1 / nb.dataSync()[0];
-    for (const [buf, batch] of [[this.runningMean!, mu.value], [this.runningVar!, tf.tidy(() => tf.mul(v.value, count / (count - 1)))]] as const) {
+    for (const [buf, batch] of [
+      [this.runningMean!, mu.value],
+      [this.runningVar!, tf.tidy(() => tf.mul(v.value, count / (count - 1)))],
+    ] as const) {
       const next = tf.keep(tf.tidy(() => tf.add(tf.mul(buf.value, 1 - f), tf.mul(batch, f))));
       buf.value.dispose();
       buf.value = next;
@@ -121,12 +135,18 @@ export class GroupNorm extends Module {
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
   readonly eps: number;
-  constructor(readonly numGroups: number, readonly numChannels: number, opts: { eps?: number; affine?: boolean } = {}) {
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    opts: { eps?: number; affine?: boolean } = {},
+  ) {
     super();
     positiveInts('GroupNorm', { numGroups, numChannels });
-    if (numChannels % numGroups !== 0) throw new TapegradError('GroupNorm', `numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
+    if (numChannels % numGroups !== 0)
+      throw new TapegradError('GroupNorm', `numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     this.eps = opts.eps ?? 1e-5;
-    if (!(this.eps >= 0 && Number.isFinite(this.eps))) throw new TapegradError('GroupNorm', `eps must be a non-negative number, got ${opts.eps}`);
+    if (!(this.eps >= 0 && Number.isFinite(this.eps)))
+      throw new TapegradError('GroupNorm', `eps must be a non-negative number, got ${opts.eps}`);
     const affine = opts.affine ?? true;
     this.weight = affine ? this.registerParameter('weight', tf.ones([numChannels])) : null;
     this.bias = affine ? this.registerParameter('bias', tf.zeros([numChannels])) : null;
@@ -137,7 +157,10 @@ export class GroupNorm extends Module {
   override forward(x: Tensor): Tensor {
     const t = asTensor('GroupNorm', x, 'the input');
     if (t.rank < 2 || t.shape[t.rank - 1] !== this.numChannels) {
-      throw new TapegradError('GroupNorm', `expected input of shape [N, ..., ${this.numChannels}] (channels last), got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(
+        'GroupNorm',
+        `expected input of shape [N, ..., ${this.numChannels}] (channels last), got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+      );
     }
     const g = this.numGroups;
     const grouped = [...t.shape.slice(0, -1), g, this.numChannels / g];
@@ -164,11 +187,18 @@ export class RMSNorm extends Module {
   readonly eps: number;
   constructor(normalizedShape: number | number[], opts: { eps?: number; elementwiseAffine?: boolean } = {}) {
     super();
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...normalizedShape] : [NaN];
+    this.normalizedShape =
+      typeof normalizedShape === 'number'
+        ? [normalizedShape]
+        : Array.isArray(normalizedShape)
+          ? [...normalizedShape]
+          : [NaN];
     this.normalizedShape.forEach((d) => positiveInts('RMSNorm', { normalizedShape: d }));
     this.eps = opts.eps ?? 2 ** -23;
-    if (!(this.eps >= 0 && Number.isFinite(this.eps))) throw new TapegradError('RMSNorm', `eps must be a non-negative number, got ${opts.eps}`);
-    this.weight = opts.elementwiseAffine ?? true ? this.registerParameter('weight', tf.ones(this.normalizedShape)) : null;
+    if (!(this.eps >= 0 && Number.isFinite(this.eps)))
+      throw new TapegradError('RMSNorm', `eps must be a non-negative number, got ${opts.eps}`);
+    this.weight =
+      (opts.elementwiseAffine ?? true) ? this.registerParameter('weight', tf.ones(this.normalizedShape)) : null;
   }
   override describe(): string {
     return `RMSNorm(${fmtShape(this.normalizedShape)})`;
@@ -177,7 +207,10 @@ export class RMSNorm extends Module {
     const t = asTensor('RMSNorm', x, 'the input');
     const k = this.normalizedShape.length;
     if (t.rank < k || t.shape.slice(-k).join() !== this.normalizedShape.join()) {
-      throw new TapegradError('RMSNorm', `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(
+        'RMSNorm',
+        `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+      );
     }
     const axis = [...Array(k).keys()].map((i) => t.rank - k + i);
     return composed((keep) => {

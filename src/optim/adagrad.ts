@@ -2,7 +2,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import {
+  Optimizer,
+  nonNegative,
+  type OptimizerOptions,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type Update,
+} from './optimizer.js';
 
 export interface AdagradOptions extends Partial<OptimizerOptions> {
   /** Decay of the step size: lr / (1 + (t−1)·lrDecay) (default 0). */
@@ -29,7 +36,14 @@ export class Adagrad extends Optimizer<AdagradOptions & OptimizerOptions> {
       eps: nonNegative(fn, 'eps', o.eps ?? 1e-10),
     };
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<AdagradOptions>): Update {
+  protected update(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    t: number,
+    o: ParamGroup<AdagradOptions>,
+  ): Update {
     const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
     const s0 = state.sum ?? tf.fill(p.shape, o.initialAccumulatorValue!);
     const sum = tf.add(s0, tf.square(g));

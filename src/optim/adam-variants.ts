@@ -2,7 +2,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import { Optimizer, nonNegative, checkBetas, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import {
+  Optimizer,
+  nonNegative,
+  checkBetas,
+  type OptimizerOptions,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type Update,
+} from './optimizer.js';
 
 export interface AdamVariantOptions extends Partial<OptimizerOptions> {
   betas?: [number, number];
@@ -41,7 +49,14 @@ export class Adamax extends Optimizer<Full<AdamVariantOptions>> {
   protected resolveOptions(fn: string, o: Partial<AdamVariantOptions>): Full<AdamVariantOptions> {
     return resolveCommon(fn, o, 2e-3);
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): Update {
+  protected update(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    t: number,
+    o: ParamGroup<Full<AdamVariantOptions>>,
+  ): Update {
     const [b1, b2] = o.betas;
     const g = decayed(p, grad, o.weightDecay);
     const m = firstMoment(state, g, b1);
@@ -68,7 +83,15 @@ export class NAdam extends Optimizer<Full<NAdamOptions>> {
   protected resolveOptions(fn: string, o: Partial<NAdamOptions>): Full<NAdamOptions> {
     return { ...resolveCommon(fn, o, 2e-3), momentumDecay: nonNegative(fn, 'momentumDecay', o.momentumDecay ?? 4e-3) };
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<Full<NAdamOptions>>, scalars: Record<string, number>): Update {
+  protected update(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    t: number,
+    o: ParamGroup<Full<NAdamOptions>>,
+    scalars: Record<string, number>,
+  ): Update {
     const [b1, b2] = o.betas;
     const g = decayed(p, grad, o.weightDecay);
     const mu = b1 * (1 - 0.5 * 0.96 ** (t * o.momentumDecay));
@@ -77,7 +100,10 @@ export class NAdam extends Optimizer<Full<NAdamOptions>> {
     const m = firstMoment(state, g, b1);
     const v = secondMoment(state, g, b2);
     const denom = tf.add(tf.sqrt(tf.div(v, 1 - b2 ** t)), o.eps);
-    const step = tf.add(tf.mul(g, (lr * (1 - mu)) / (1 - muProduct)), tf.mul(m, (lr * muNext) / (1 - muProduct * muNext)));
+    const step = tf.add(
+      tf.mul(g, (lr * (1 - mu)) / (1 - muProduct)),
+      tf.mul(m, (lr * muNext) / (1 - muProduct * muNext)),
+    );
     return { param: tf.sub(p, tf.div(step, denom)), state: { m, v }, scalars: { muProduct } };
   }
 }
@@ -94,7 +120,14 @@ export class RAdam extends Optimizer<Full<AdamVariantOptions>> {
   protected resolveOptions(fn: string, o: Partial<AdamVariantOptions>): Full<AdamVariantOptions> {
     return resolveCommon(fn, o, 1e-3);
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): Update {
+  protected update(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    t: number,
+    o: ParamGroup<Full<AdamVariantOptions>>,
+  ): Update {
     const [b1, b2] = o.betas;
     const g = decayed(p, grad, o.weightDecay);
     const m = firstMoment(state, g, b1);

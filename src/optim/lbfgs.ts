@@ -42,20 +42,42 @@ const axpy = (a: Vec, c: number, b: Vec): void => {
 };
 
 /** The minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), clamped to bounds. */
-function cubicInterpolate(x1: number, f1: number, g1: number, x2: number, f2: number, g2: number, bounds?: [number, number]): number {
+function cubicInterpolate(
+  x1: number,
+  f1: number,
+  g1: number,
+  x2: number,
+  f2: number,
+  g2: number,
+  bounds?: [number, number],
+): number {
   const [lo, hi] = bounds ?? (x1 <= x2 ? [x1, x2] : [x2, x1]);
   const d1 = g1 + g2 - (3 * (f1 - f2)) / (x1 - x2);
   const d2sq = d1 * d1 - g1 * g2;
   if (d2sq < 0) return (lo + hi) / 2;
   const d2 = Math.sqrt(d2sq);
-  const minPos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+  const minPos =
+    x1 <= x2
+      ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+      : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
   return Math.min(Math.max(minPos, lo), hi);
 }
 
 type Evaluate = (t: number, d: Vec) => [number, Vec];
 
 /** The strong-Wolfe line search (minFunc's, as PyTorch ports it): [loss, grad, t, evaluations]. */
-function strongWolfe(evaluate: Evaluate, t0: number, d: Vec, f: number, g: Vec, gtd: number, tolChange: number, c1 = 1e-4, c2 = 0.9, maxLs = 25): [number, Vec, number, number] {
+function strongWolfe(
+  evaluate: Evaluate,
+  t0: number,
+  d: Vec,
+  f: number,
+  g: Vec,
+  gtd: number,
+  tolChange: number,
+  c1 = 1e-4,
+  c2 = 0.9,
+  maxLs = 25,
+): [number, Vec, number, number] {
   let t = t0;
   const dNorm = absMax(d);
   let [fNew, gNew] = evaluate(t, d);
@@ -70,7 +92,12 @@ function strongWolfe(evaluate: Evaluate, t0: number, d: Vec, f: number, g: Vec, 
   let bracketGtd: number[] = [];
   while (iter < maxLs) {
     if (fNew > f + c1 * t * gtd || (iter > 1 && fNew >= fPrev)) {
-      [bracket, bracketF, bracketG, bracketGtd] = [[tPrev, t], [fPrev, fNew], [gPrev, gNew], [gtdPrev, gtdNew]];
+      [bracket, bracketF, bracketG, bracketGtd] = [
+        [tPrev, t],
+        [fPrev, fNew],
+        [gPrev, gNew],
+        [gtdPrev, gtdNew],
+      ];
       break;
     }
     if (Math.abs(gtdNew) <= -c2 * gtd) {
@@ -79,7 +106,12 @@ function strongWolfe(evaluate: Evaluate, t0: number, d: Vec, f: number, g: Vec, 
       break;
     }
     if (gtdNew >= 0) {
-      [bracket, bracketF, bracketG, bracketGtd] = [[tPrev, t], [fPrev, fNew], [gPrev, gNew], [gtdPrev, gtdNew]];
+      [bracket, bracketF, bracketG, bracketGtd] = [
+        [tPrev, t],
+        [fPrev, fNew],
+        [gPrev, gNew],
+        [gtdPrev, gtdNew],
+      ];
       break;
     }
     const tmp = t;
@@ -90,7 +122,12 @@ function strongWolfe(evaluate: Evaluate, t0: number, d: Vec, f: number, g: Vec, 
     gtdNew = dot(gNew, d);
     iter++;
   }
-  if (iter === maxLs) [bracket, bracketF, bracketG] = [[0, t], [f, fNew], [g, gNew]];
+  if (iter === maxLs)
+    [bracket, bracketF, bracketG] = [
+      [0, t],
+      [f, fNew],
+      [g, gNew],
+    ];
 
   // zoom: shrink the bracket until a point satisfies the conditions
   let insufficientProgress = false;
@@ -118,7 +155,12 @@ function strongWolfe(evaluate: Evaluate, t0: number, d: Vec, f: number, g: Vec, 
     } else {
       if (Math.abs(gtdNew) <= -c2 * gtd) done = true;
       else if (gtdNew * (bracket[high] - bracket[low]) >= 0) {
-        [bracket[high], bracketF[high], bracketG[high], bracketGtd[high]] = [bracket[low], bracketF[low], bracketG[low], bracketGtd[low]];
+        [bracket[high], bracketF[high], bracketG[high], bracketGtd[high]] = [
+          bracket[low],
+          bracketF[low],
+          bracketG[low],
+          bracketGtd[low],
+        ];
       }
       [bracket[low], bracketF[low], bracketG[low], bracketGtd[low]] = [t, fNew, gNew, gtdNew];
     }
@@ -150,20 +192,36 @@ export class LBFGS extends Optimizer<Full> {
   private lbfgs: LBFGSState = LBFGS.freshState();
   constructor(params: Tensor[], opts: LBFGSOptions = {}) {
     super('LBFGS', params, opts as Full);
-    if (this.paramGroups.length !== 1) throw new TapegradError('LBFGS', `takes one parameter group, got ${this.paramGroups.length}`);
+    if (this.paramGroups.length !== 1)
+      throw new TapegradError('LBFGS', `takes one parameter group, got ${this.paramGroups.length}`);
   }
   private static freshState(): LBFGSState {
-    return { funcEvals: 0, nIter: 0, d: null, t: 0, oldDirs: [], oldSteps: [], ro: [], hDiag: 1, prevFlatGrad: null, prevLoss: NaN };
+    return {
+      funcEvals: 0,
+      nIter: 0,
+      d: null,
+      t: 0,
+      oldDirs: [],
+      oldSteps: [],
+      ro: [],
+      hDiag: 1,
+      prevFlatGrad: null,
+      prevLoss: NaN,
+    };
   }
   protected resolveOptions(fn: string, o: Partial<LBFGSOptions>): Full {
     const maxIter = o.maxIter ?? 20;
-    if (!(Number.isInteger(maxIter) && maxIter > 0)) throw new TapegradError(fn, `maxIter must be a positive integer, got ${maxIter}`);
+    if (!(Number.isInteger(maxIter) && maxIter > 0))
+      throw new TapegradError(fn, `maxIter must be a positive integer, got ${maxIter}`);
     const maxEval = o.maxEval ?? Math.floor((maxIter * 5) / 4);
-    if (!(Number.isInteger(maxEval) && maxEval > 0)) throw new TapegradError(fn, `maxEval must be a positive integer, got ${maxEval}`);
+    if (!(Number.isInteger(maxEval) && maxEval > 0))
+      throw new TapegradError(fn, `maxEval must be a positive integer, got ${maxEval}`);
     const historySize = o.historySize ?? 100;
-    if (!(Number.isInteger(historySize) && historySize > 0)) throw new TapegradError(fn, `historySize must be a positive integer, got ${historySize}`);
+    if (!(Number.isInteger(historySize) && historySize > 0))
+      throw new TapegradError(fn, `historySize must be a positive integer, got ${historySize}`);
     const lineSearchFn = o.lineSearchFn ?? null;
-    if (lineSearchFn !== null && lineSearchFn !== 'strongWolfe') throw new TapegradError(fn, `lineSearchFn must be 'strongWolfe' or null, got ${describe(lineSearchFn)}`);
+    if (lineSearchFn !== null && lineSearchFn !== 'strongWolfe')
+      throw new TapegradError(fn, `lineSearchFn must be 'strongWolfe' or null, got ${describe(lineSearchFn)}`);
     return {
       lr: checkLR(fn, o.lr ?? 1),
       maxIter,
@@ -221,8 +279,13 @@ export class LBFGS extends Optimizer<Full> {
   private evaluate(closure: LBFGSClosure): number {
     const r = closure();
     if (typeof r === 'number') return r;
-    if (!(r instanceof Tensor)) throw new TapegradError('LBFGS.step', `the closure must return the loss (a Tensor or a number), got ${describe(r)}`);
-    if (r.size !== 1) throw new TapegradError('LBFGS.step', `the closure must return a scalar loss, got shape ${fmtShape(r.shape)}`);
+    if (!(r instanceof Tensor))
+      throw new TapegradError(
+        'LBFGS.step',
+        `the closure must return the loss (a Tensor or a number), got ${describe(r)}`,
+      );
+    if (r.size !== 1)
+      throw new TapegradError('LBFGS.step', `the closure must return a scalar loss, got shape ${fmtShape(r.shape)}`);
     const v = r.item();
     r.dispose();
     return v;
@@ -231,7 +294,11 @@ export class LBFGS extends Optimizer<Full> {
   /** Up to maxIter L-BFGS iterations; returns the loss at the start (the closure's first value). */
   override step(closure?: LBFGSClosure): number {
     this.checkLive('step');
-    if (typeof closure !== 'function') throw new TapegradError('LBFGS.step', 'needs a closure that zeroes the grads, computes the loss, calls backward() and returns the loss');
+    if (typeof closure !== 'function')
+      throw new TapegradError(
+        'LBFGS.step',
+        'needs a closure that zeroes the grads, computes the loss, calls backward() and returns the loss',
+      );
     const o = this.paramGroups[0];
     const lr = lrAt(o.lr, this.stepCount);
     this.stepCount++;
@@ -327,21 +394,51 @@ export class LBFGS extends Optimizer<Full> {
     const arr = (v: Vec | null) => (v ? Array.from(v) : null);
     return {
       ...super.stateDict(),
-      lbfgs: { ...s, d: arr(s.d), prevFlatGrad: arr(s.prevFlatGrad), oldDirs: s.oldDirs.map(arr), oldSteps: s.oldSteps.map(arr), ro: [...s.ro] },
+      lbfgs: {
+        ...s,
+        d: arr(s.d),
+        prevFlatGrad: arr(s.prevFlatGrad),
+        oldDirs: s.oldDirs.map(arr),
+        oldSteps: s.oldSteps.map(arr),
+        ro: [...s.ro],
+      },
     };
   }
   override loadStateDict(sd: OptimizerStateDict & { lbfgs?: Record<string, unknown> }): void {
     const l = sd?.lbfgs as Record<string, unknown> | undefined;
     const n = this.numel();
-    const vec = (v: unknown) => (v === null ? null : Array.isArray(v) && v.length === n && v.every((e) => typeof e === 'number') ? Float64Array.from(v) : undefined);
+    const vec = (v: unknown) =>
+      v === null
+        ? null
+        : Array.isArray(v) && v.length === n && v.every((e) => typeof e === 'number')
+          ? Float64Array.from(v)
+          : undefined;
     const vecs = (v: unknown) => (Array.isArray(v) ? v.map(vec) : undefined);
     const parsed = l && {
-      funcEvals: l.funcEvals, nIter: l.nIter, t: l.t, hDiag: l.hDiag, prevLoss: l.prevLoss,
-      d: vec(l.d), prevFlatGrad: vec(l.prevFlatGrad), oldDirs: vecs(l.oldDirs), oldSteps: vecs(l.oldSteps), ro: Array.isArray(l.ro) ? [...l.ro] : undefined,
+      funcEvals: l.funcEvals,
+      nIter: l.nIter,
+      t: l.t,
+      hDiag: l.hDiag,
+      prevLoss: l.prevLoss,
+      d: vec(l.d),
+      prevFlatGrad: vec(l.prevFlatGrad),
+      oldDirs: vecs(l.oldDirs),
+      oldSteps: vecs(l.oldSteps),
+      ro: Array.isArray(l.ro) ? [...l.ro] : undefined,
     };
-    const ok = parsed && [parsed.funcEvals, parsed.nIter, parsed.t, parsed.hDiag].every((v) => typeof v === 'number') && parsed.d !== undefined && parsed.prevFlatGrad !== undefined
-      && parsed.oldDirs?.every((v) => v instanceof Float64Array) && parsed.oldSteps?.every((v) => v instanceof Float64Array) && parsed.ro?.every((v) => typeof v === 'number');
-    if (!ok) throw new TapegradError('LBFGS.loadStateDict', `expected what LBFGS.stateDict() returns for ${n} parameter values (its 'lbfgs' entry is missing or does not fit)`);
+    const ok =
+      parsed &&
+      [parsed.funcEvals, parsed.nIter, parsed.t, parsed.hDiag].every((v) => typeof v === 'number') &&
+      parsed.d !== undefined &&
+      parsed.prevFlatGrad !== undefined &&
+      parsed.oldDirs?.every((v) => v instanceof Float64Array) &&
+      parsed.oldSteps?.every((v) => v instanceof Float64Array) &&
+      parsed.ro?.every((v) => typeof v === 'number');
+    if (!ok)
+      throw new TapegradError(
+        'LBFGS.loadStateDict',
+        `expected what LBFGS.stateDict() returns for ${n} parameter values (its 'lbfgs' entry is missing or does not fit)`,
+      );
     super.loadStateDict(sd);
     this.lbfgs = { ...parsed, prevLoss: typeof parsed.prevLoss === 'number' ? parsed.prevLoss : NaN } as LBFGSState;
   }

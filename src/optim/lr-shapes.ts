@@ -6,9 +6,13 @@ import { checkLR, lrAt, type LR, type Schedule } from './schedules.js';
 
 /** lr·γᵗ (PyTorch's ExponentialLR). */
 export class ExponentialLR implements Schedule {
-  constructor(readonly lr: LR, readonly opts: { gamma: number }) {
+  constructor(
+    readonly lr: LR,
+    readonly opts: { gamma: number },
+  ) {
     checkLR('ExponentialLR', lr);
-    if (!(typeof opts?.gamma === 'number' && opts.gamma > 0 && Number.isFinite(opts.gamma))) throw new TapegradError('ExponentialLR', `gamma must be a positive number, got ${opts?.gamma}`);
+    if (!(typeof opts?.gamma === 'number' && opts.gamma > 0 && Number.isFinite(opts.gamma)))
+      throw new TapegradError('ExponentialLR', `gamma must be a positive number, got ${opts?.gamma}`);
   }
   at(t: number): number {
     return lrAt(this.lr, t) * this.opts.gamma ** t;
@@ -18,12 +22,20 @@ export class ExponentialLR implements Schedule {
 /** lr·γᵏ, k the number of milestones ≤ t (PyTorch's MultiStepLR). */
 export class MultiStepLR implements Schedule {
   readonly milestones: number[];
-  constructor(readonly lr: LR, readonly opts: { milestones: number[]; gamma?: number }) {
+  constructor(
+    readonly lr: LR,
+    readonly opts: { milestones: number[]; gamma?: number },
+  ) {
     checkLR('MultiStepLR', lr);
     const ms = opts?.milestones;
-    if (!Array.isArray(ms) || !ms.every((m) => Number.isInteger(m) && m >= 0)) throw new TapegradError('MultiStepLR', `milestones must be an array of non-negative integers, got ${JSON.stringify(ms)}`);
+    if (!Array.isArray(ms) || !ms.every((m) => Number.isInteger(m) && m >= 0))
+      throw new TapegradError(
+        'MultiStepLR',
+        `milestones must be an array of non-negative integers, got ${JSON.stringify(ms)}`,
+      );
     const g = opts.gamma ?? 0.1;
-    if (!(g > 0 && Number.isFinite(g))) throw new TapegradError('MultiStepLR', `gamma must be a positive number, got ${g}`);
+    if (!(g > 0 && Number.isFinite(g)))
+      throw new TapegradError('MultiStepLR', `gamma must be a positive number, got ${g}`);
     this.milestones = [...ms].sort((a, b) => a - b);
   }
   at(t: number): number {
@@ -53,17 +65,24 @@ export interface OneCycleOptions {
  */
 export class OneCycleLR implements Schedule {
   private readonly phases: { end: number; from: number; to: number }[];
-  constructor(readonly maxLr: number, readonly opts: OneCycleOptions) {
+  constructor(
+    readonly maxLr: number,
+    readonly opts: OneCycleOptions,
+  ) {
     const fn = 'OneCycleLR';
-    if (!(typeof maxLr === 'number' && maxLr > 0 && Number.isFinite(maxLr))) throw new TapegradError(fn, `maxLr must be a positive number, got ${maxLr}`);
-    if (!(Number.isInteger(opts?.totalSteps) && opts.totalSteps > 0)) throw new TapegradError(fn, `totalSteps must be a positive integer, got ${opts?.totalSteps}`);
+    if (!(typeof maxLr === 'number' && maxLr > 0 && Number.isFinite(maxLr)))
+      throw new TapegradError(fn, `maxLr must be a positive number, got ${maxLr}`);
+    if (!(Number.isInteger(opts?.totalSteps) && opts.totalSteps > 0))
+      throw new TapegradError(fn, `totalSteps must be a positive integer, got ${opts?.totalSteps}`);
     const pct = opts.pctStart ?? 0.3;
     if (!(pct >= 0 && pct <= 1)) throw new TapegradError(fn, `pctStart must be in [0, 1], got ${pct}`);
     const strategy = opts.annealStrategy ?? 'cos';
-    if (strategy !== 'cos' && strategy !== 'linear') throw new TapegradError(fn, `annealStrategy must be 'cos' or 'linear', got '${strategy}'`);
+    if (strategy !== 'cos' && strategy !== 'linear')
+      throw new TapegradError(fn, `annealStrategy must be 'cos' or 'linear', got '${strategy}'`);
     const div = opts.divFactor ?? 25;
     const finalDiv = opts.finalDivFactor ?? 1e4;
-    if (!(div > 0) || !(finalDiv > 0)) throw new TapegradError(fn, `divFactor and finalDivFactor must be positive, got ${div} and ${finalDiv}`);
+    if (!(div > 0) || !(finalDiv > 0))
+      throw new TapegradError(fn, `divFactor and finalDivFactor must be positive, got ${div} and ${finalDiv}`);
     const initial = maxLr / div;
     const min = initial / finalDiv;
     const n = opts.totalSteps;
@@ -79,13 +98,19 @@ export class OneCycleLR implements Schedule {
         ];
   }
   at(t: number): number {
-    if (t >= this.opts.totalSteps) throw new TapegradError('OneCycleLR', `step ${t} is beyond the cycle's ${this.opts.totalSteps} steps (totalSteps)`);
+    if (t >= this.opts.totalSteps)
+      throw new TapegradError(
+        'OneCycleLR',
+        `step ${t} is beyond the cycle's ${this.opts.totalSteps} steps (totalSteps)`,
+      );
     let start = 0;
     for (let i = 0; i < this.phases.length; i++) {
       const { end, from, to } = this.phases[i];
       if (t <= end || i === this.phases.length - 1) {
         const pct = (t - start) / (end - start);
-        return this.opts.annealStrategy === 'linear' ? (to - from) * pct + from : to + ((from - to) / 2) * (Math.cos(Math.PI * pct) + 1);
+        return this.opts.annealStrategy === 'linear'
+          ? (to - from) * pct + from
+          : to + ((from - to) / 2) * (Math.cos(Math.PI * pct) + 1);
       }
       start = end;
     }
@@ -98,14 +123,25 @@ export class OneCycleLR implements Schedule {
  * 0 there (PyTorch's SequentialLR). Typically a warm-up, then a decay.
  */
 export class SequentialLR implements Schedule {
-  constructor(readonly schedules: LR[], readonly opts: { milestones: number[] }) {
-    if (!Array.isArray(schedules) || schedules.length === 0) throw new TapegradError('SequentialLR', 'needs a non-empty array of schedules');
+  constructor(
+    readonly schedules: LR[],
+    readonly opts: { milestones: number[] },
+  ) {
+    if (!Array.isArray(schedules) || schedules.length === 0)
+      throw new TapegradError('SequentialLR', 'needs a non-empty array of schedules');
     schedules.forEach((s) => checkLR('SequentialLR', s));
     const ms = opts?.milestones;
     if (!Array.isArray(ms) || ms.length !== schedules.length - 1) {
-      throw new TapegradError('SequentialLR', `needs ${schedules.length - 1} milestone${schedules.length === 2 ? '' : 's'} for ${schedules.length} schedules, got ${JSON.stringify(ms)}`);
+      throw new TapegradError(
+        'SequentialLR',
+        `needs ${schedules.length - 1} milestone${schedules.length === 2 ? '' : 's'} for ${schedules.length} schedules, got ${JSON.stringify(ms)}`,
+      );
     }
-    if (!ms.every((m, i) => Number.isInteger(m) && m > (i ? ms[i - 1] : 0))) throw new TapegradError('SequentialLR', `milestones must be increasing positive integers, got ${JSON.stringify(ms)}`);
+    if (!ms.every((m, i) => Number.isInteger(m) && m > (i ? ms[i - 1] : 0)))
+      throw new TapegradError(
+        'SequentialLR',
+        `milestones must be increasing positive integers, got ${JSON.stringify(ms)}`,
+      );
   }
   at(t: number): number {
     const ms = this.opts.milestones;

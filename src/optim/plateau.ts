@@ -46,7 +46,8 @@ export class ReduceLROnPlateau implements Schedule {
 
   constructor(lr: number, opts: PlateauOptions = {}) {
     const fn = 'ReduceLROnPlateau';
-    if (!(typeof lr === 'number' && lr >= 0 && Number.isFinite(lr))) throw new TapegradError(fn, `lr must be a non-negative number, got ${describe(lr)}`);
+    if (!(typeof lr === 'number' && lr >= 0 && Number.isFinite(lr)))
+      throw new TapegradError(fn, `lr must be a non-negative number, got ${describe(lr)}`);
     const o = {
       mode: opts.mode ?? 'min',
       factor: opts.factor ?? 0.1,
@@ -57,14 +58,19 @@ export class ReduceLROnPlateau implements Schedule {
       minLr: opts.minLr ?? 0,
       eps: opts.eps ?? 1e-8,
     };
-    if (o.mode !== 'min' && o.mode !== 'max') throw new TapegradError(fn, `mode must be 'min' or 'max', got '${o.mode}'`);
-    if (o.thresholdMode !== 'rel' && o.thresholdMode !== 'abs') throw new TapegradError(fn, `thresholdMode must be 'rel' or 'abs', got '${o.thresholdMode}'`);
-    if (!(o.factor >= 0 && o.factor < 1)) throw new TapegradError(fn, `factor must be in [0, 1) (a reduction), got ${o.factor}`);
+    if (o.mode !== 'min' && o.mode !== 'max')
+      throw new TapegradError(fn, `mode must be 'min' or 'max', got '${o.mode}'`);
+    if (o.thresholdMode !== 'rel' && o.thresholdMode !== 'abs')
+      throw new TapegradError(fn, `thresholdMode must be 'rel' or 'abs', got '${o.thresholdMode}'`);
+    if (!(o.factor >= 0 && o.factor < 1))
+      throw new TapegradError(fn, `factor must be in [0, 1) (a reduction), got ${o.factor}`);
     for (const k of ['patience', 'cooldown'] as const) {
-      if (!(Number.isInteger(o[k]) && o[k] >= 0)) throw new TapegradError(fn, `${k} must be a non-negative integer, got ${o[k]}`);
+      if (!(Number.isInteger(o[k]) && o[k] >= 0))
+        throw new TapegradError(fn, `${k} must be a non-negative integer, got ${o[k]}`);
     }
     for (const k of ['threshold', 'minLr', 'eps'] as const) {
-      if (!(o[k] >= 0 && Number.isFinite(o[k]))) throw new TapegradError(fn, `${k} must be a non-negative number, got ${o[k]}`);
+      if (!(o[k] >= 0 && Number.isFinite(o[k])))
+        throw new TapegradError(fn, `${k} must be a non-negative number, got ${o[k]}`);
     }
     this.opts = o as Required<PlateauOptions>;
     this.lr = lr;
@@ -81,10 +87,12 @@ export class ReduceLROnPlateau implements Schedule {
     const fn = 'ReduceLROnPlateau.step';
     let current: number;
     if (metric instanceof Tensor) {
-      if (metric.size !== 1) throw new TapegradError(fn, `the metric must be a number or a one-element Tensor, got shape [${metric.shape}]`);
+      if (metric.size !== 1)
+        throw new TapegradError(fn, `the metric must be a number or a one-element Tensor, got shape [${metric.shape}]`);
       current = metric.item();
     } else current = metric;
-    if (typeof current !== 'number' || Number.isNaN(current)) throw new TapegradError(fn, `the metric must be a number, got ${describe(metric)}`);
+    if (typeof current !== 'number' || Number.isNaN(current))
+      throw new TapegradError(fn, `the metric must be a number, got ${describe(metric)}`);
     this.lastStep++;
     if (this.isBetter(current)) {
       this.best = current;
@@ -112,13 +120,28 @@ export class ReduceLROnPlateau implements Schedule {
 
   /** Everything step() has learned, to resume a run: numbers (best is ±Infinity before the first metric). */
   stateDict(): PlateauState {
-    return { lr: this.lr, best: this.best, numBadSteps: this.numBadSteps, cooldownCounter: this.cooldownCounter, lastStep: this.lastStep };
+    return {
+      lr: this.lr,
+      best: this.best,
+      numBadSteps: this.numBadSteps,
+      cooldownCounter: this.cooldownCounter,
+      lastStep: this.lastStep,
+    };
   }
   loadStateDict(s: PlateauState): void {
     const keys = ['lr', 'best', 'numBadSteps', 'cooldownCounter', 'lastStep'] as const;
     if (s === null || typeof s !== 'object' || !keys.every((k) => typeof s[k] === 'number' && !Number.isNaN(s[k]))) {
-      throw new TapegradError('ReduceLROnPlateau.loadStateDict', `expected what stateDict() returns (${keys.join(', ')}: numbers), got ${describe(s)}`);
+      throw new TapegradError(
+        'ReduceLROnPlateau.loadStateDict',
+        `expected what stateDict() returns (${keys.join(', ')}: numbers), got ${describe(s)}`,
+      );
     }
-    ({ lr: this.lr, best: this.best, numBadSteps: this.numBadSteps, cooldownCounter: this.cooldownCounter, lastStep: this.lastStep } = s);
+    ({
+      lr: this.lr,
+      best: this.best,
+      numBadSteps: this.numBadSteps,
+      cooldownCounter: this.cooldownCounter,
+      lastStep: this.lastStep,
+    } = s);
   }
 }

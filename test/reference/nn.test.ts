@@ -20,12 +20,21 @@ interface Case {
   running?: Record<string, Nested>;
   eval?: { x: Nested; output: Nested };
 }
-const REF = JSON.parse(readFileSync(new URL('./nn.json', import.meta.url), 'utf8')) as { torch: string; cases: Record<string, Case> };
+const REF = JSON.parse(readFileSync(new URL('./nn.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  cases: Record<string, Case>;
+};
 const nn = tg.nn;
 const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 
 /** How each case is built and run in tapegrad: the module (if any) and its forward. */
-const LAYERS: Record<string, (c: Case, x: Record<string, tg.Tensor>) => { module: tg.nn.Module | null; run: () => tg.Tensor; weights?: () => tg.Tensor }> = {
+const LAYERS: Record<
+  string,
+  (
+    c: Case,
+    x: Record<string, tg.Tensor>,
+  ) => { module: tg.nn.Module | null; run: () => tg.Tensor; weights?: () => tg.Tensor }
+> = {
   'Embedding paddingIdx': (c, x) => {
     const m = new nn.Embedding(10, 4, { paddingIdx: c.options!.paddingIdx as number });
     return { module: m, run: () => m.forward(x.x) };
@@ -43,9 +52,18 @@ const LAYERS: Record<string, (c: Case, x: Record<string, tg.Tensor>) => { module
     return { module: m, run: () => m.forward(x.x) };
   },
   scaledDotProductAttention: (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v) }),
-  'scaledDotProductAttention bool mask': (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { mask: x.mask }) }),
-  'scaledDotProductAttention float mask': (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { mask: x.mask }) }),
-  'scaledDotProductAttention causal': (_c, x) => ({ module: null, run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { isCausal: true }) }),
+  'scaledDotProductAttention bool mask': (_c, x) => ({
+    module: null,
+    run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { mask: x.mask }),
+  }),
+  'scaledDotProductAttention float mask': (_c, x) => ({
+    module: null,
+    run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { mask: x.mask }),
+  }),
+  'scaledDotProductAttention causal': (_c, x) => ({
+    module: null,
+    run: () => nn.scaledDotProductAttention(x.q, x.k, x.v, { isCausal: true }),
+  }),
   MultiheadAttention: (_c, x) => mha(x),
   'MultiheadAttention masks': (_c, x) => mha(x),
   'TransformerEncoderLayer post-norm relu': (c, x) => encoder(c, x),
@@ -57,14 +75,23 @@ function batchNorm(m: tg.nn.BatchNorm1d | tg.nn.BatchNorm2d, x: Record<string, t
 function mha(x: Record<string, tg.Tensor>) {
   const m = new nn.MultiheadAttention(8, 2);
   const opts = { keyPaddingMask: x.keyPaddingMask, attnMask: x.attnMask };
-  return { module: m, run: () => m.forward(x.query, x.key, x.value, opts), weights: () => {
-    const { output, weights } = m.attend(x.query, x.key, x.value, opts);
-    output.dispose();
-    return weights;
-  } };
+  return {
+    module: m,
+    run: () => m.forward(x.query, x.key, x.value, opts),
+    weights: () => {
+      const { output, weights } = m.attend(x.query, x.key, x.value, opts);
+      output.dispose();
+      return weights;
+    },
+  };
 }
 function encoder(c: Case, x: Record<string, tg.Tensor>) {
-  const m = new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, normFirst: c.options!.normFirst as boolean, activation: c.options!.activation as 'relu' });
+  const m = new nn.TransformerEncoderLayer(8, 2, {
+    dimFeedforward: 16,
+    dropout: 0,
+    normFirst: c.options!.normFirst as boolean,
+    activation: c.options!.activation as 'relu',
+  });
   return { module: m, run: () => m.forward(x.x, { srcKeyPaddingMask: x.srcKeyPaddingMask }) };
 }
 
@@ -77,15 +104,22 @@ for (const backend of NODE_BACKENDS) {
     await tg.setBackend(backend);
     for (const [name, c] of Object.entries(REF.cases)) {
       const before = tg.memory();
-      const x = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.values as number[], { dtype: v.dtype, requiresGrad: v.dtype === 'float32' })]));
+      const x = Object.fromEntries(
+        Object.entries(c.inputs).map(([k, v]) => [
+          k,
+          tg.tensor(v.values as number[], { dtype: v.dtype, requiresGrad: v.dtype === 'float32' }),
+        ]),
+      );
       const { module, run, weights } = LAYERS[name](c, x);
       if (module) {
         const sd = module.stateDict();
-        const load = Object.fromEntries(Object.entries(sd).map(([k, t]) => {
-          const v = k in c.params ? c.params[k] : c.runningBefore?.[k];
-          assert.ok(v !== undefined, `${name}: no reference value for '${k}'`);
-          return [k, tg.tensor(v as number[], { shape: t.shape })];
-        }));
+        const load = Object.fromEntries(
+          Object.entries(sd).map(([k, t]) => {
+            const v = k in c.params ? c.params[k] : c.runningBefore?.[k];
+            assert.ok(v !== undefined, `${name}: no reference value for '${k}'`);
+            return [k, tg.tensor(v as number[], { shape: t.shape })];
+          }),
+        );
         module.loadStateDict(load);
         tg.dispose(Object.values(load));
       }
@@ -107,7 +141,8 @@ for (const backend of NODE_BACKENDS) {
       }
       if (c.running) {
         const sd = module!.stateDict();
-        for (const [k, v] of Object.entries(c.running)) assertClose(sd[k], flat(v), { atol: 1e-6, rtol: 1e-5, msg: `${name} ${k}` });
+        for (const [k, v] of Object.entries(c.running))
+          assertClose(sd[k], flat(v), { atol: 1e-6, rtol: 1e-5, msg: `${name} ${k}` });
         module!.eval();
         const x2 = tg.tensor(c.eval!.x as number[]);
         const y2 = module!.forward(x2);

@@ -7,8 +7,19 @@ import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
 import { assertClose, NODE_BACKENDS } from '../helpers.js';
 
-interface OptimCase { class: string; options: Record<string, unknown>; groups: Record<string, unknown>[] | null; losses: number[]; trajectory: number[][] }
-interface ScheduleSpec { class: string; lr?: number | ScheduleSpec; opts: Record<string, unknown>; schedules?: ScheduleSpec[] }
+interface OptimCase {
+  class: string;
+  options: Record<string, unknown>;
+  groups: Record<string, unknown>[] | null;
+  losses: number[];
+  trajectory: number[][];
+}
+interface ScheduleSpec {
+  class: string;
+  lr?: number | ScheduleSpec;
+  opts: Record<string, unknown>;
+  schedules?: ScheduleSpec[];
+}
 const REF = JSON.parse(readFileSync(new URL('./optim.json', import.meta.url), 'utf8')) as {
   torch: string;
   problem: { x: number[][]; y: number[][]; W0: number[][]; b0: number[]; l2: number };
@@ -31,13 +42,18 @@ function trajectory(c: OptimCase): { losses: number[]; params: number[][] } {
   const named: Record<string, tg.Tensor> = { W, b };
   const params = c.groups ? c.groups.map(({ param, ...o }) => ({ params: [named[param as string]], ...o })) : [W, b];
   const opt = new optimizers[c.class](params as never, c.options as never);
-  const loss = () => tg.add(tg.nn.mseLoss(tg.tanh(tg.add(tg.matmul(x, W), b)), y), tg.mul(tg.add(W.square().sum(), b.square().sum()), REF.problem.l2));
-  const closure = () => tg.tidy(() => {
-    opt.zeroGrad();
-    const l = loss();
-    l.backward();
-    return l;
-  });
+  const loss = () =>
+    tg.add(
+      tg.nn.mseLoss(tg.tanh(tg.add(tg.matmul(x, W), b)), y),
+      tg.mul(tg.add(W.square().sum(), b.square().sum()), REF.problem.l2),
+    );
+  const closure = () =>
+    tg.tidy(() => {
+      opt.zeroGrad();
+      const l = loss();
+      l.backward();
+      return l;
+    });
   const losses: number[] = [];
   const out: number[][] = [];
   for (let k = 0; k < REF.optimizers[Object.keys(REF.optimizers)[0]].trajectory.length; k++) {
@@ -70,14 +86,24 @@ for (const backend of NODE_BACKENDS) {
       // PyTorch's strong-Wolfe search interpolates in float32 tensors, tapegrad's in float64. So
       // L-BFGS is held to the loss at every step and to the point where it ends.
       if (c.class !== 'LBFGS') {
-        got.params.forEach((p, k) => assertClose(p, c.trajectory[k], { atol: 2e-5, rtol: 1e-4, msg: `${name} step ${k + 1}` }));
+        got.params.forEach((p, k) =>
+          assertClose(p, c.trajectory[k], { atol: 2e-5, rtol: 1e-4, msg: `${name} step ${k + 1}` }),
+        );
         assertClose(got.losses, c.losses, { atol: 1e-6, rtol: 1e-4, msg: `${name} losses` });
       } else {
         const wolfe = c.options.lineSearchFn === 'strongWolfe';
-        got.params.slice(0, 2).forEach((p, k) => assertClose(p, c.trajectory[k], { atol: wolfe ? 2e-4 : 1e-5, rtol: 0, msg: `${name} step ${k + 1}` }));
+        got.params
+          .slice(0, 2)
+          .forEach((p, k) =>
+            assertClose(p, c.trajectory[k], { atol: wolfe ? 2e-4 : 1e-5, rtol: 0, msg: `${name} step ${k + 1}` }),
+          );
         assertClose(got.params[19], c.trajectory[19], { atol: 1e-3, rtol: 0, msg: `${name} the end point` });
         assertClose(got.losses, c.losses, { atol: 0, rtol: wolfe ? 5e-3 : 1e-4, msg: `${name} losses` });
-        assertClose(got.losses.slice(10), c.losses.slice(10), { atol: 0, rtol: 1e-5, msg: `${name} the converged losses` });
+        assertClose(got.losses.slice(10), c.losses.slice(10), {
+          atol: 0,
+          rtol: 1e-5,
+          msg: `${name} the converged losses`,
+        });
       }
     }
   });
@@ -90,10 +116,14 @@ function schedule(spec: ScheduleSpec | number): tg.optim.LR {
   return new S[spec.class](schedule(spec.lr!), spec.opts);
 }
 
-test('every schedule gives PyTorch\'s learning rates, step by step', () => {
+test("every schedule gives PyTorch's learning rates, step by step", () => {
   for (const [name, { spec, lrs }] of Object.entries(REF.schedules)) {
     const s = schedule(spec);
-    assertClose(lrs.map((_, t) => tg.optim.SGD.prototype && (s as tg.optim.Schedule).at(t)), lrs, { atol: 1e-12, rtol: 1e-9, msg: name });
+    assertClose(
+      lrs.map((_, t) => tg.optim.SGD.prototype && (s as tg.optim.Schedule).at(t)),
+      lrs,
+      { atol: 1e-12, rtol: 1e-9, msg: name },
+    );
     // and an optimizer uses them: lr at step t
     const p = tg.tensor([0], { requiresGrad: true });
     const opt = new tg.optim.SGD([p], { lr: s });
@@ -108,10 +138,14 @@ test('every schedule gives PyTorch\'s learning rates, step by step', () => {
   }
 });
 
-test('ReduceLROnPlateau reduces where PyTorch\'s does, for the same metrics', () => {
+test("ReduceLROnPlateau reduces where PyTorch's does, for the same metrics", () => {
   for (const [name, { spec, lrs }] of Object.entries(REF.plateaus)) {
     const s = new tg.optim.ReduceLROnPlateau(spec.lr, spec.opts);
-    assertClose(REF.metrics.map((m) => s.step(m)), lrs, { atol: 1e-12, rtol: 1e-9, msg: name });
+    assertClose(
+      REF.metrics.map((m) => s.step(m)),
+      lrs,
+      { atol: 1e-12, rtol: 1e-9, msg: name },
+    );
   }
 });
 
