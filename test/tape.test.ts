@@ -1,9 +1,10 @@
 // The tape: accumulation where paths meet, seeds, retainGraph, createGraph (higher order), hooks,
-// retainGrad, noGrad, tidy, and long chains.
+// retainGrad, noGrad, tidy, and long chains; the graph walk they share (walkGraph).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
+import { topoOrder, walkGraph } from '../src/tape.js';
 
 const clear = (...xs: tg.Tensor[]) =>
   xs.forEach((x) => {
@@ -269,3 +270,37 @@ for (const backend of NODE_BACKENDS) {
   });
   s.run();
 }
+
+// ---- the graph walk that backward, explain and the function transforms share
+const walk = suite('walkGraph');
+walk('every tensor once, inputs before outputs; follow prunes; enter sees each before its inputs', () => {
+  const x = tg.tensor([1, 2], { requiresGrad: true });
+  const c = tg.tensor([3, 4]);
+  tg.tidy(() => {
+    const a = x.mul(c);
+    const b = a.sin();
+    const y = a.add(b).sum(); // a is reached on two paths
+    const order = walkGraph([y]);
+    assert.equal(new Set(order).size, order.length, 'each tensor once');
+    assert.equal(order.length, 6, 'x, c, a, b, the add and y: ' + order.map((t) => t.node?.rule.name ?? 'leaf').join(' '));
+    assert.ok(order.indexOf(x) < order.indexOf(a) && order.indexOf(a) < order.indexOf(b) && order[order.length - 1] === y);
+    const entered: tg.Tensor[] = [];
+    const tracked = walkGraph([y], { follow: (t) => t.requiresGrad, enter: (t) => entered.push(t) });
+    assert.not.ok(tracked.includes(c), 'follow: c does not require grad');
+    assert.is(entered[0], y, 'enter: the root first');
+    assert.equal(new Set(entered), new Set(tracked));
+    assert.equal(topoOrder([y]), tracked.filter((t) => t.node), "backward's order: the recorded tensors of the walk");
+  });
+  tg.dispose([x, c]);
+  assert.ok(x.isDisposed);
+});
+walk('a chain of 20,000 ops is walked without a recursion limit', () => {
+  const x = tg.tensor(1, { requiresGrad: true });
+  tg.tidy(() => {
+    let y = x;
+    for (let i = 0; i < 20000; i++) y = y.mul(1);
+    assert.is(walkGraph([y]).length, 20000 + 1 + 20000, 'every product, x, and the constant 1 of each');
+  });
+  x.dispose();
+});
+walk.run();
