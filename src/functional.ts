@@ -117,7 +117,10 @@ export type PerArgnum<N extends Argnums> = N extends number ? Tensor : { -readon
 
 /** ∂f/∂(args[argnums]): one Tensor for a single argnum, an array (a tuple for a tuple) for an array of them. */
 export function grad<F extends Fn>(f: F, argnums?: number): (...args: Parameters<F>) => Tensor;
-export function grad<F extends Fn, const N extends readonly number[]>(f: F, argnums: N): (...args: Parameters<F>) => PerArgnum<N>;
+export function grad<F extends Fn, const N extends readonly number[]>(
+  f: F,
+  argnums: N,
+): (...args: Parameters<F>) => PerArgnum<N>;
 export function grad<F extends Fn>(f: F, argnums: Argnums = 0): (...args: Parameters<F>) => unknown {
   checkFunction('grad', f);
   return (...args: Parameters<F>) => {
@@ -127,9 +130,18 @@ export function grad<F extends Fn>(f: F, argnums: Argnums = 0): (...args: Parame
 }
 
 /** { value: f(args), grad } with grad shaped as grad() returns it. */
-export function valueAndGrad<F extends Fn>(f: F, argnums?: number): (...args: Parameters<F>) => { value: Tensor; grad: Tensor };
-export function valueAndGrad<F extends Fn, const N extends readonly number[]>(f: F, argnums: N): (...args: Parameters<F>) => { value: Tensor; grad: PerArgnum<N> };
-export function valueAndGrad<F extends Fn>(f: F, argnums: Argnums = 0): (...args: Parameters<F>) => { value: Tensor; grad: unknown } {
+export function valueAndGrad<F extends Fn>(
+  f: F,
+  argnums?: number,
+): (...args: Parameters<F>) => { value: Tensor; grad: Tensor };
+export function valueAndGrad<F extends Fn, const N extends readonly number[]>(
+  f: F,
+  argnums: N,
+): (...args: Parameters<F>) => { value: Tensor; grad: PerArgnum<N> };
+export function valueAndGrad<F extends Fn>(
+  f: F,
+  argnums: Argnums = 0,
+): (...args: Parameters<F>) => { value: Tensor; grad: unknown } {
   checkFunction('valueAndGrad', f);
   return (...args: Parameters<F>) => {
     const { value, grads } = evalWithGrad('valueAndGrad', f, argnums, args, true);

@@ -13,7 +13,9 @@ import * as forms from './ops/forms.js';
 import { linalgRules } from './linalg/rules.js';
 
 /** The rules a module's exports carry, by export name. */
-export type RulesOf<M> = { [K in keyof M as M[K] extends { rule: OpRule<any> } ? K : never]: M[K] extends { rule: infer R } ? R : never };
+export type RulesOf<M> = {
+  [K in keyof M as M[K] extends { rule: OpRule<any> } ? K : never]: M[K] extends { rule: infer R } ? R : never;
+};
 
 /** The rules a module's exports carry, by export name (what RulesOf describes). */
 export function rulesOf<M extends object>(module: M): RulesOf<M> {

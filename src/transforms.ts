@@ -16,7 +16,8 @@ import { tidy } from './memory.js';
 import { mul, add } from './ops/elementwise.js';
 import { sum, reshape, stack } from './ops/shape.js';
 import { registry } from './registry.js';
-import { grad, differentiable, type Argnums, type PerArgnum, reachesOuter, normalizeArgnums, tensorMark, adoptGraph } from './functional.js';
+import { grad, differentiable, reachesOuter, normalizeArgnums, tensorMark, adoptGraph } from './functional.js';
+import type { Argnums, PerArgnum } from './functional.js';
 
 type Fn = (...args: any[]) => Tensor;
 
@@ -137,8 +138,16 @@ function jacobianOf(out: Tensor, targets: Tensor[], createGraph: boolean, mode: 
  * array of them. Reverse mode by rows (m sweeps), or by columns for tall Jacobians (see opts.mode).
  */
 export function jacobian<F extends Fn>(f: F, argnums?: number, opts?: JacobianOptions): (...args: Parameters<F>) => Tensor;
-export function jacobian<F extends Fn, const N extends readonly number[]>(f: F, argnums: N, opts?: JacobianOptions): (...args: Parameters<F>) => PerArgnum<N>;
-export function jacobian<F extends Fn>(f: F, argnums: Argnums = 0, opts: JacobianOptions = {}): (...args: Parameters<F>) => unknown {
+export function jacobian<F extends Fn, const N extends readonly number[]>(
+  f: F,
+  argnums: N,
+  opts?: JacobianOptions,
+): (...args: Parameters<F>) => PerArgnum<N>;
+export function jacobian<F extends Fn>(
+  f: F,
+  argnums: Argnums = 0,
+  opts: JacobianOptions = {},
+): (...args: Parameters<F>) => unknown {
   checkFn('jacobian', f);
   const mode = opts.mode ?? 'auto';
   if (!['reverse', 'forward', 'auto'].includes(mode)) throw new TapegradError('jacobian', `mode must be 'reverse', 'forward' or 'auto', got ${JSON.stringify(mode)}`);

@@ -25,9 +25,8 @@ export function importsOf(file: string, text = readFileSync(file, 'utf8')): stri
   const src = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false);
   const specs: string[] = [];
   for (const s of src.statements) {
-    if ((ts.isImportDeclaration(s) || ts.isExportDeclaration(s)) && s.moduleSpecifier && ts.isStringLiteral(s.moduleSpecifier)) {
-      specs.push(s.moduleSpecifier.text);
-    }
+    const from = ts.isImportDeclaration(s) || ts.isExportDeclaration(s) ? s.moduleSpecifier : undefined;
+    if (from && ts.isStringLiteral(from)) specs.push(from.text);
   }
   return specs.filter((m) => m.startsWith('.')).map((m) => resolve(dirname(file), m.replace(/\.js$/, '.ts')));
 }
@@ -101,7 +100,9 @@ const files = [...sourceFiles(join(root, 'src')), ...sourceFiles(join(root, 'ker
 test('src/ and kernels/ have no import cycle', () => {
   const graph = importGraph(files);
   const found = cycles(graph);
-  const report = found.map((scc) => `${scc.length} files (${scc.map(rel).join(', ')}); one loop: ${loop(graph, scc).map(rel).join(' → ')}`);
+  const report = found.map(
+    (scc) => `${scc.length} files (${scc.map(rel).join(', ')}); one loop: ${loop(graph, scc).map(rel).join(' → ')}`,
+  );
   assert.equal(report, [], `import cycles:\n${report.join('\n')}`);
 });
 

@@ -21,7 +21,8 @@ registryTest('every registered op has a gradcheck case, and every case names a r
 });
 registryTest('every op is registered under its own name (tg.linalg\'s with the namespace in its rule\'s name)', () => {
   for (const [name, rule] of Object.entries(registry)) {
-    assert.ok(rule.name === name || rule.name === `linalg.${name}`, `registry entry '${name}' holds the rule of '${rule.name}'`);
+    const ok = rule.name === name || rule.name === `linalg.${name}`;
+    assert.ok(ok, `registry entry '${name}' holds the rule of '${rule.name}'`);
   }
 });
 registryTest('every elementwise op is checked to second order', () => {

@@ -282,8 +282,9 @@ walk('every tensor once, inputs before outputs; follow prunes; enter sees each b
     const y = a.add(b).sum(); // a is reached on two paths
     const order = walkGraph([y]);
     assert.equal(new Set(order).size, order.length, 'each tensor once');
-    assert.equal(order.length, 6, 'x, c, a, b, the add and y: ' + order.map((t) => t.node?.rule.name ?? 'leaf').join(' '));
-    assert.ok(order.indexOf(x) < order.indexOf(a) && order.indexOf(a) < order.indexOf(b) && order[order.length - 1] === y);
+    assert.equal(order.length, 6, `x, c, a, b, the add and y: ${order.map((t) => t.node?.rule.name ?? 'leaf').join(' ')}`);
+    assert.ok(order.indexOf(x) < order.indexOf(a) && order.indexOf(a) < order.indexOf(b));
+    assert.is(order[order.length - 1], y);
     const entered: tg.Tensor[] = [];
     const tracked = walkGraph([y], { follow: (t) => t.requiresGrad, enter: (t) => entered.push(t) });
     assert.not.ok(tracked.includes(c), 'follow: c does not require grad');

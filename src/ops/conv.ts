@@ -267,5 +267,10 @@ function checkFits(fn: string, xShape: number[], k: Pair, pad: Pad): void {
   }
 }
 
-// the adjoints that are ops themselves (so that a backward can be differentiated again), registered under their own names
-export { conv2dBackpropInputOp as conv2dBackpropInput, conv2dBackpropFilterOp as conv2dBackpropFilter, avgPool2dBackpropOp as avgPool2dBackprop };
+// the adjoints that are ops themselves (so that a backward can be differentiated again),
+// registered under their own names
+export {
+  conv2dBackpropInputOp as conv2dBackpropInput,
+  conv2dBackpropFilterOp as conv2dBackpropFilter,
+  avgPool2dBackpropOp as avgPool2dBackprop,
+};

@@ -21,7 +21,12 @@ type Where = Omit<OpSignature, 'kind'>;
  * An elementwise op x ↦ f(x); `dx(g, x, y)` is g·f'(x), where y = f(x) is at hand. `where`: its
  * domain and kinks, from which the fuzzer and the error catalogue derive their cases.
  */
-export function unary(name: string, forward: (x: tf.Tensor) => tf.Tensor, dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor, where: Where = {}): UnaryFn {
+export function unary(
+  name: string,
+  forward: (x: tf.Tensor) => tf.Tensor,
+  dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
+  where: Where = {},
+): UnaryFn {
   const op = defineOp<void>({
     name,
     forward: ([x]) => forward(x),
@@ -39,7 +44,13 @@ type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
  * An elementwise op of two broadcasting operands. `da` and `db` give the adjoint at the broadcast
  * shape; summing it back to each operand's own shape happens here, once for every binary op.
  */
-export function binary(name: string, forward: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, da: BinaryRule, db: BinaryRule, where: Where = {}): BinaryFn {
+export function binary(
+  name: string,
+  forward: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  da: BinaryRule,
+  db: BinaryRule,
+  where: Where = {},
+): BinaryFn {
   const op = defineOp<void>({
     name,
     forward: ([a, b]) => forward(a, b),
@@ -80,7 +91,9 @@ export const rsqrt = unary('rsqrt', tf.rsqrt, (g, x, y) => mul(g, div(mul(y, -0.
 // d x² = 2x dx
 export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)), { domain: 'moderate' });
 // d(1/x) = −dx/x² = −y² dx
-export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))), { domain: 'nonzero' });
+export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))), {
+  domain: 'nonzero',
+});
 // d sin x = cos x dx
 export const sin = unary('sin', tf.sin, (g, x) => mul(g, cos(x)));
 // d cos x = −sin x dx
@@ -147,7 +160,9 @@ export const sub = binary('sub', tf.sub, (g) => g, (g) => neg(g));
 // d(ab) = b da + a db
 export const mul = binary('mul', tf.mul, (g, _a, b) => mul(g, b), (g, a) => mul(g, a), { domain: 'moderate' });
 // d(a/b) = da/b − (a/b²) db = da/b − y/b db
-export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)), { domain: ['real', 'nonzero'] });
+export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)), {
+  domain: ['real', 'nonzero'],
+});
 // d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db (taken as 0 where a = 0, as PyTorch does)
 export const pow = binary(
   'pow',

@@ -72,17 +72,20 @@ declare module '../tensor.js' {
 }
 
 /** For each method, the free function it calls: one that takes the tensor first, then the method's arguments. */
-type FreeFunctions = { [K in keyof Tensor]?: Tensor[K] extends (...args: infer P) => infer R ? (x: Tensor, ...args: P) => R : never };
+type FreeFunctions = {
+  [K in keyof Tensor]?: Tensor[K] extends (...args: infer P) => infer R ? (x: Tensor, ...args: P) => R : never;
+};
 
-const { add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square } = elementwise;
-const { reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip } = elementwise;
+const { add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt } = elementwise;
+const { rsqrt, square, reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip } = elementwise;
 const { sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin } = reduce;
 const { reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile } = shape;
 const { matmul, dot } = matrix;
 const { softmax, logSoftmax } = nn;
 
 const chainable = {
-  backward: (x: Tensor, seed?: Tensor | number | null, opts: BackwardOptions = {}) => backward(x, seed ?? undefined, opts),
+  backward: (x: Tensor, seed?: Tensor | number | null, opts: BackwardOptions = {}) =>
+    backward(x, seed ?? undefined, opts),
   add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square,
   reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip,
   sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin,

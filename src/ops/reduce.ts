@@ -7,7 +7,8 @@ import { TapegradError, normalizeAxes, normalizeAxis, fmtShape } from '../errors
 import { noGrad } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
-import { broadcastTo, sum, expand, keptShape, count, reduction, type ReduceAttrs, type ReduceOptions } from './shape.js';
+import { broadcastTo, sum, expand, keptShape, count, reduction } from './shape.js';
+import type { ReduceAttrs, ReduceOptions } from './shape.js';
 
 export { sum, type ReduceOptions } from './shape.js';
 

@@ -86,14 +86,20 @@ const optimProbes = (C: new (p: never, o: never) => unknown): Probe[] => {
 };
 
 /** The probes of a form of op: what its signature (src/tensor.ts, OpSignature) says it accepts. */
-const PROBES_OF: Record<OpSignature['kind'], (f: never) => Probe[]> = { unary: unaryProbes, binary: binaryProbes, reduce: reduceProbes };
+const PROBES_OF: Record<OpSignature['kind'], (f: never) => Probe[]> = {
+  unary: unaryProbes,
+  binary: binaryProbes,
+  reduce: reduceProbes,
+};
 
 /** Entries for every public op declared with a signature; an entry written below takes their place. */
 function fromSignatures(): Record<string, Entry> {
   const fns = tg as unknown as Record<string, unknown>;
   return Object.fromEntries(
     Object.entries(tg.registry as Record<string, OpRule<any>>).flatMap(([name, rule]) =>
-      rule.signature && typeof fns[name] === 'function' ? [[name, { probes: PROBES_OF[rule.signature.kind](fns[name] as never) }]] : [],
+      rule.signature && typeof fns[name] === 'function'
+        ? [[name, { probes: PROBES_OF[rule.signature.kind](fns[name] as never) }]]
+        : [],
     ),
   );
 }

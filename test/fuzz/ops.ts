@@ -115,8 +115,10 @@ const DOMAINS: Record<Domain, (t: TG, x: Tensor) => Tensor> = {
 function fromSignature(name: string, sig: OpSignature): FuzzOp {
   const domains = [sig.domain ?? 'real'].flat();
   const inDomain = (t: TG, x: Tensor, i: number) => DOMAINS[domains[Math.min(i, domains.length - 1)]](t, x);
-  const call = (t: TG, ...args: unknown[]) => (t as unknown as Record<string, (...a: unknown[]) => Tensor>)[name](...args);
-  const distance = (t: TG, u: Tensor) => (sig.kinks ?? []).map((k) => t.abs(k === 0 ? u : t.sub(u, k))).reduce((d, e) => t.minimum(d, e));
+  const call = (t: TG, ...args: unknown[]) =>
+    (t as unknown as Record<string, (...a: unknown[]) => Tensor>)[name](...args);
+  const distance = (t: TG, u: Tensor) =>
+    (sig.kinks ?? []).map((k) => t.abs(k === 0 ? u : t.sub(u, k))).reduce((d, e) => t.minimum(d, e));
   switch (sig.kind) {
     case 'binary':
       return binary((t, a, b) => call(t, inDomain(t, a, 0), inDomain(t, b, 1)));
@@ -427,7 +429,9 @@ const WRITTEN: Record<string, FuzzOp> = {
  */
 export const FUZZ_OPS: Record<string, FuzzOp> = {
   ...Object.fromEntries(
-    Object.entries(registry as Record<string, OpRule<any>>).flatMap(([name, rule]) => (rule.signature && !(name in WRITTEN) ? [[name, fromSignature(name, rule.signature)]] : [])),
+    Object.entries(registry as Record<string, OpRule<any>>).flatMap(([name, rule]) =>
+      rule.signature && !(name in WRITTEN) ? [[name, fromSignature(name, rule.signature)]] : [],
+    ),
   ),
   ...WRITTEN,
 };
