@@ -26,11 +26,9 @@ export async function bundleForBrowser(entry, outfile) {
     bundle: true,
     format: 'esm',
     platform: 'browser',
-    target: 'es2022', // top-level await: index.ts picks the backend before the first op
+    target: 'es2020', // browser.ts has no top-level await: ready() waits for the default backend
     sourcemap: true,
     logLevel: 'error',
-    // Node-only code paths (saving a file) import node: modules at run time; browsers never reach them.
-    external: ['node:*'],
   });
   copyWasmBinaries(dirname(outfile));
 }

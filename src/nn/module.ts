@@ -212,12 +212,12 @@ export class Module {
   }
   /** Writes the parameters to a .safetensors file (Node). */
   async save(path: string): Promise<void> {
-    const { writeFile } = await import('node:fs/promises');
+    const { writeFile } = await nodeFs(`${this.describe()}.save`);
     await writeFile(path, this.toBytes());
   }
   /** Reads parameters from a file written by save() (or any float32 safetensors file with these names). */
   async load(path: string): Promise<void> {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = await nodeFs(`${this.describe()}.load`);
     this.fromBytes(new Uint8Array(await readFile(path)));
   }
 
@@ -238,4 +238,16 @@ export class Module {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/**
+ * Node's fs/promises, imported under a name computed at run time so that bundlers leave it out of
+ * browser builds; in a browser, save/load say what to use instead.
+ */
+async function nodeFs(fn: string): Promise<typeof import('node:fs/promises')> {
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    throw new TapegradError(fn, 'reads and writes files in Node only; in a browser use toBytes() and fromBytes()');
+  }
+  const name = ['node:fs', 'promises'].join('/');
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 }

@@ -161,6 +161,7 @@ const check = async (name, fn) => {
 };
 try {
   const tg = await import('/lib/tapegrad.js');
+  await tg.ready();
   report.info.defaultBackend = tg.getBackend();
   report.info.backends = await tg.listBackends();
   await check('the default backend is webgpu where it starts (else webgl, wasm, cpu)', () => {
