@@ -32,7 +32,40 @@ tf.enableProdMode();
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /** Package names are built at run time so that bundlers leave these optional packages alone. */
-const load = (pkg: string): Promise<any> => import(/* @vite-ignore */ pkg);
+const load = (pkg: string): Promise<any> => import(/* webpackIgnore: true */ /* @vite-ignore */ pkg);
+
+/** Imports `pkg`, or returns why not: not installed (with the command that installs it), or failing. */
+async function loadPackage(pkg: string, what: string): Promise<string | null> {
+  try {
+    await load(pkg);
+    return null;
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    const missing = err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(err.message ?? '');
+    return missing ? `${what} needs the package ${pkg}, which is not installed: npm install ${pkg}` : `${pkg} failed to load: ${err.message}`;
+  }
+}
+
+/**
+ * Runs a backend's initialisation, then removes the process listeners it added. The wasm
+ * backend's Emscripten glue installs 'uncaughtException' and 'unhandledRejection' listeners that
+ * rethrow, which turns any uncaught error of the program into exit code 7 after a line of
+ * minified glue; without them, Node reports the program's own error and exits with 1.
+ */
+async function withoutProcessListeners<T>(init: () => Promise<T>): Promise<T> {
+  if (!isNode || typeof process.listeners !== 'function') return init();
+  type Listener = (...args: unknown[]) => void;
+  const proc = process as unknown as { listeners(e: string): Listener[]; removeListener(e: string, l: Listener): void };
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const before = events.map((e) => new Set(proc.listeners(e)));
+  try {
+    return await init();
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of proc.listeners(e)) if (!before[i].has(l)) proc.removeListener(e, l);
+    });
+  }
+}
 
 interface GpuLike {
   requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null>;
@@ -50,7 +83,7 @@ async function installDawn(): Promise<string | null> {
   try {
     dawn = await load('web' + 'gpu');
   } catch {
-    return 'in Node it needs the optional package `webgpu` (Dawn), which is not installed: npm install webgpu';
+    return 'in Node it needs the optional package webgpu (Dawn), which is not installed: npm install webgpu';
   }
   Object.assign(globalThis, dawn.globals);
   const nav = (globalThis as { navigator?: object }).navigator;
@@ -68,8 +101,8 @@ async function whyNotLoadable(name: BackendName): Promise<string | null> {
       return STATIC[name] ? null : `@tensorflow/tfjs-backend-${name} was not loaded`;
     case 'webgl':
       if (isNode) return "WebGL needs a browser (Node has no WebGL2 context); in Node use 'wasm', 'cpu' or 'webgpu'";
-      await load('@tensorflow/tfjs-backend-' + 'webgl');
-      return tf.findBackendFactory('webgl') ? null : 'this page has no WebGL2 context';
+      return (await loadPackage('@tensorflow/tfjs-backend-' + 'webgl', 'WebGL')) ??
+        (tf.findBackendFactory('webgl') ? null : 'this page has no WebGL2 context');
     case 'webgpu': {
       if (isNode) {
         const missing = await installDawn();
@@ -77,15 +110,14 @@ async function whyNotLoadable(name: BackendName): Promise<string | null> {
       } else if (!navigatorGpu()) {
         return 'this browser has no WebGPU (navigator.gpu is undefined)';
       }
-      await load('@tensorflow/tfjs-backend-' + 'webgpu');
+      const notLoaded = await loadPackage('@tensorflow/tfjs-backend-' + 'webgpu', 'WebGPU');
+      if (notLoaded) return notLoaded;
       return tf.findBackendFactory('webgpu') ? null : '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import)';
     }
     case 'tensorflow':
       if (!isNode) return 'tfjs-node (libtensorflow) runs only in Node';
-      try {
-        await load('@tensorflow/tfjs-' + 'node');
-      } catch {
-        return '@tensorflow/tfjs-node is not installed (npm install @tensorflow/tfjs-node; its install downloads libtensorflow from outside the npm registry)';
+      if (await loadPackage('@tensorflow/tfjs-' + 'node', 'tensorflow')) {
+        return '@tensorflow/tfjs-node is not installed: npm install @tensorflow/tfjs-node (its install downloads libtensorflow from outside the npm registry)';
       }
       return tf.findBackendFactory('tensorflow') ? null : '@tensorflow/tfjs-node loaded but registered no backend';
   }
@@ -104,7 +136,7 @@ async function whyNotStartable(name: BackendName): Promise<string | null> {
   // Each call makes a new instance, so only for a backend not yet in the engine's registry.
   const engine = tf.engine() as unknown as { registry: object; initializeBackend(n: string): { success: boolean | Promise<boolean> } };
   if (name in engine.registry) return null;
-  if (!(await engine.initializeBackend(name).success)) return 'TF.js failed to initialise it (see the warning above)';
+  if (!(await withoutProcessListeners(async () => engine.initializeBackend(name).success))) return 'TF.js failed to initialise it (see the warning above)';
   return null;
 }
 
