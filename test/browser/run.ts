@@ -28,7 +28,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The flags that give WebGL2 and WebGPU (SwiftShader) headless, as root, without network chatter. */
-const FLAGS = [
+export const FLAGS = [
   '--no-sandbox',
   '--no-first-run',
   '--disable-background-networking',
