@@ -153,6 +153,7 @@ for (const [name, builder] of Object.entries(BUILDERS)) {
 }
 
 test('timings', () => {
+  if (skipped && process.env.TAPEGRAD_REQUIRE_BROWSER === '1') assert.unreachable(`no browser at ${CHROMIUM} (TAPEGRAD_REQUIRE_BROWSER=1)`);
   if (skipped) console.log(`SKIPPED: consumer bundler tests (chromium not found at ${CHROMIUM})`);
   else console.log(timings.join('\n'));
 });
