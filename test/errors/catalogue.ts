@@ -108,6 +108,7 @@ function fromSignatures(): Record<string, Entry> {
 export const SKIP: Record<string, string> = {
   getBackend: 'takes no arguments',
   listBackends: 'takes no arguments',
+  ready: 'takes no arguments',
   memory: 'takes no arguments',
   isGradEnabled: 'takes no arguments',
   isAnomalyEnabled: 'takes no arguments',
