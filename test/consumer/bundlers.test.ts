@@ -66,7 +66,7 @@ const BUILDERS: Record<string, (outDir: string) => Promise<string[]>> = {
     const logger = vite.createLogger('warn');
     logger.warn = (msg) => void warnings.push(msg);
     logger.warnOnce = (msg) => void warnings.push(msg);
-    await vite.build({ root: appDir, configFile: false, logLevel: 'warn', customLogger: logger, build: { outDir, emptyOutDir: true } });
+    await vite.build({ root: appDir, configFile: false, logLevel: 'warn', customLogger: logger, build: { outDir, emptyOutDir: true, reportCompressedSize: false } });
     return warnings.filter((w) => !/chunks are larger than/.test(w));
   },
   async webpack(outDir) {
