@@ -51,6 +51,11 @@ mkdirSync(appDir, { recursive: true });
 writeFileSync(join(appDir, 'main.js'), APP);
 writeFileSync(join(appDir, 'index.html'), HTML('./main.js'));
 
+/** The error for a devDependency that is missing (a node_modules older than package.json). */
+const notInstalled = (name: string) => (e: Error): never => {
+  throw new Error(`${name} is not installed: run npm ci (it is a devDependency in package.json): ${e.message}`);
+};
+
 const BUILDERS: Record<string, (outDir: string) => Promise<string[]>> = {
   async esbuild(outDir) {
     const r = await esbuild({ absWorkingDir: appDir, entryPoints: ['main.js'], outdir: outDir, bundle: true, format: 'esm', platform: 'browser', logLevel: 'silent' });
@@ -61,7 +66,7 @@ const BUILDERS: Record<string, (outDir: string) => Promise<string[]>> = {
     return r.warnings.map((w) => w.text);
   },
   async vite(outDir) {
-    const vite = await import('vite');
+    const vite = await import('vite').catch(notInstalled('vite'));
     const warnings: string[] = [];
     const logger = vite.createLogger('warn');
     logger.warn = (msg) => void warnings.push(msg);
@@ -70,7 +75,7 @@ const BUILDERS: Record<string, (outDir: string) => Promise<string[]>> = {
     return warnings.filter((w) => !/chunks are larger than/.test(w));
   },
   async webpack(outDir) {
-    const { default: webpack } = await import('webpack');
+    const { default: webpack } = await import('webpack').catch(notInstalled('webpack'));
     const stats = await new Promise<import('webpack').Stats>((resolve, reject) =>
       webpack({ mode: 'production', context: appDir, entry: './main.js', output: { path: outDir, filename: 'main.js' }, optimization: { minimize: false }, performance: { hints: false } }, (err, s) => (err || !s ? reject(err) : resolve(s))),
     );
