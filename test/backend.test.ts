@@ -82,4 +82,21 @@ test('listBackends reports every backend once, with a reason, and keeps the acti
   for (const b of list) assert.is((await startError(b.name)) === null, b.available, `${b.name}: listed ${b.available}`);
 });
 
+test('listBackends never throws: a driver that throws while probed is reported as the reason', async () => {
+  const g = globalThis as { navigator?: unknown };
+  const saved = Object.getOwnPropertyDescriptor(g, 'navigator');
+  const gpu = { requestAdapter: () => Promise.reject(new Error('the GPU driver crashed')) };
+  Object.defineProperty(g, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  try {
+    const list = await tg.listBackends();
+    assert.equal(list.map((b) => b.name), ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow']);
+    const webgpu = list.find((b) => b.name === 'webgpu')!;
+    assert.not.ok(webgpu.available);
+    assert.match(webgpu.reason, 'the GPU driver crashed');
+  } finally {
+    if (saved) Object.defineProperty(g, 'navigator', saved);
+    else delete g.navigator;
+  }
+});
+
 test.run();

@@ -191,8 +191,13 @@ export function getBackend(): BackendName {
 export async function listBackends(): Promise<BackendInfo[]> {
   const out: BackendInfo[] = [];
   for (const name of BACKENDS) {
-    const reason = await whyNotStartable(name);
-    out.push({ name, available: reason === null, reason: reason ?? (await describeAvailable(name)) });
+    try {
+      const reason = await whyNotStartable(name);
+      out.push({ name, available: reason === null, reason: reason ?? (await describeAvailable(name)) });
+    } catch (e) {
+      // A package or driver that throws while being probed: reported, so that the list is always whole.
+      out.push({ name, available: false, reason: `failed while starting: ${(e as Error)?.message ?? String(e)}` });
+    }
   }
   return out;
 }
