@@ -222,7 +222,7 @@ async function describeAvailable(name: BackendName): Promise<string> {
 
 /**
  * Picks the default backend once, at import.
- * Node: $TAPEGRAD_BACKEND, else wasm (30× cpu's matmul), else cpu.
+ * Node: $TAPEGRAD_BACKEND, else wasm (far faster than cpu: docs/benchmarks.md), else cpu.
  * Browser: globalThis.TAPEGRAD_BACKEND, else the first that starts of webgpu (TF.js's own first
  * choice: compute shaders, always float32), webgl, wasm, cpu.
  */

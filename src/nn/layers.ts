@@ -23,7 +23,7 @@ export interface LinearOptions {
 
 /**
  * y = x·W + b, with W of shape [in, out] (the transpose of PyTorch's [out, in]: x·W needs no
- * transposed matmul, which the wasm backend runs 12–17× slower). x is [..., in].
+ * transposed matmul, which the wasm backend runs an order slower: docs/benchmarks.md). x is [..., in].
  */
 export class Linear extends Module {
   readonly weight: Tensor;

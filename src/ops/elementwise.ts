@@ -179,7 +179,7 @@ export const minimum = binary('minimum', tf.minimum, (g, a, b) => mul(g, tieMask
 /**
  * A 0/1 (or other piecewise-constant) factor of a gradient, made from TF.js ops without recording:
  * its own derivative is zero almost everywhere. A multiply by it is far cheaper than where() on
- * wasm (tf.where with a broadcast scalar is ~30× slower than tf.mul there).
+ * wasm (tf.where with a broadcast scalar is far slower than tf.mul there: docs/benchmarks.md).
  */
 function constantMask(make: () => tf.Tensor): Tensor {
   return new Tensor(tf.tidy(make));

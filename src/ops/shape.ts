@@ -144,7 +144,7 @@ transpose.rule = transposeOp.rule;
 
 const broadcastToOp = defineOp<{ shape: number[] }>({
   name: 'broadcastTo',
-  // TF.js's broadcastTo is a Tile, 10–30× slower on wasm than a broadcasting add of zeros; same values
+  // TF.js's broadcastTo is a Tile, far slower on wasm than a broadcasting add of zeros; same values
   forward: ([x], { shape }) =>
     getBackend() === 'wasm' && x.dtype === 'float32' ? tf.tidy(() => tf.add(x, tf.zeros(shape))) : tf.broadcastTo(x, shape),
   // each entry was copied to many places: sum g back over them
