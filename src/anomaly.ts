@@ -15,7 +15,7 @@ export function setDetectAnomaly(on: boolean): void {
   anomaly.enabled = on;
 }
 
-/** Is anomaly detection on? */
+/** Is anomaly detection on? PyTorch `torch.is_anomaly_enabled`. */
 export function isAnomalyEnabled(): boolean {
   return anomaly.enabled;
 }
@@ -24,6 +24,7 @@ export function isAnomalyEnabled(): boolean {
  * Runs fn with anomaly detection on and restores the previous setting afterwards; an async fn is
  * awaited before restoring. The switch is global: other work interleaved with an async fn is
  * checked too.
+ * PyTorch `torch.autograd.detect_anomaly`, JAX `jax_debug_nans`.
  */
 export function detectAnomaly<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TapegradError('detectAnomaly', `expected a function, got ${fn === null ? 'null' : typeof fn}`);

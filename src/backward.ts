@@ -10,6 +10,7 @@ import { reshape } from './ops/shape.js';
 import { onesLike, toTensor } from './creation.js';
 import { anomaly, checkBackward, inAdjoint } from './anomaly.js';
 
+/** Options of `backward()` and `gradients()`. */
 export interface BackwardOptions {
   /** Keep the graph (and what it saved) for another backward(). Defaults to createGraph. */
   retainGraph?: boolean;

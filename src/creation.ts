@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { Tensor, type DType, type TensorLike } from './tensor.js';
 
+/** Options of the tensor constructors: requiresGrad, dtype, shape. */
 export interface TensorOptions {
   requiresGrad?: boolean;
   dtype?: DType;
@@ -12,7 +13,10 @@ export interface TensorOptions {
 type Nested = number | boolean | Nested[];
 export type TensorData = Nested | Float32Array | Int32Array | Uint8Array | tf.Tensor;
 
-/** A tensor from nested arrays, a typed array (with `shape`), a number, or a tf.Tensor (copied). */
+/**
+ * A tensor from nested arrays, a typed array (with `shape`), a number, or a tf.Tensor (copied).
+ * PyTorch `torch.tensor`, JAX `jnp.array`.
+ */
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
   const dtype = opts.dtype ?? (data instanceof tf.Tensor ? (data.dtype as DType) : 'float32');
   checkDtype('tensor', dtype);
@@ -107,40 +111,46 @@ function liveTensor(fn: string, x: unknown): Tensor {
   return x;
 }
 
+/** A 0-d tensor holding the number `v`. PyTorch `torch.tensor`, JAX `jnp.asarray`. */
 export function scalar(v: number, o: Opts = {}): Tensor {
   if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('scalar', `expected a number, got ${typeof v}`);
   checkOpts('scalar', o);
   return wrap(tf.scalar(v, o.dtype ?? 'float32'), o);
 }
+/** A tensor of zeros of the given shape. PyTorch `torch.zeros`, JAX `jnp.zeros`. */
 export function zeros(shape: number[], o: Opts = {}): Tensor {
   checkShape('zeros', shape);
   checkOpts('zeros', o);
   return wrap(tf.zeros(shape, o.dtype ?? 'float32'), o);
 }
+/** A tensor of ones of the given shape. PyTorch `torch.ones`, JAX `jnp.ones`. */
 export function ones(shape: number[], o: Opts = {}): Tensor {
   checkShape('ones', shape);
   checkOpts('ones', o);
   return wrap(tf.ones(shape, o.dtype ?? 'float32'), o);
 }
+/** A tensor of the given shape filled with `v`. PyTorch `torch.full`, JAX `jnp.full`. */
 export function full(shape: number[], v: number, o: Opts = {}): Tensor {
   checkShape('full', shape);
   checkOpts('full', o);
   if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('full', `the value must be a number, got ${typeof v}`);
   return wrap(tf.fill(shape, v, o.dtype ?? 'float32'), o);
 }
+/** Zeros of `x`'s shape and dtype. PyTorch `torch.zeros_like`, JAX `jnp.zeros_like`. */
 export function zerosLike(x: Tensor): Tensor {
   return wrap(tf.zerosLike(liveTensor('zerosLike', x).value));
 }
+/** Ones of `x`'s shape and dtype. PyTorch `torch.ones_like`, JAX `jnp.ones_like`. */
 export function onesLike(x: Tensor): Tensor {
   return wrap(tf.onesLike(liveTensor('onesLike', x).value));
 }
-/** The n×m identity (m = n by default). */
+/** The n×m identity (m = n by default). PyTorch `torch.eye`, JAX `jnp.eye`. */
 export function eye(n: number, m = n, o: Opts = {}): Tensor {
   if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0) throw new TapegradError('eye', `sizes must be non-negative integers, got ${n}, ${m}`);
   checkOpts('eye', o);
   return wrap(tf.eye(n, m, undefined, o.dtype ?? 'float32'), o);
 }
-/** Standard normal samples; the same seed gives the same values. */
+/** Standard normal samples; the same seed gives the same values. PyTorch `torch.randn`, JAX `jax.random.normal`. */
 export function randn(shape: number[], o: Opts & { seed?: number; mean?: number; std?: number } = {}): Tensor {
   checkShape('randn', shape);
   checkOpts('randn', { ...o, dtype: undefined });
@@ -149,7 +159,7 @@ export function randn(shape: number[], o: Opts & { seed?: number; mean?: number;
   if ((o.std ?? 1) < 0) throw new TapegradError('randn', `std must be a non-negative number, got ${o.std}`);
   return wrap(tf.randomNormal(shape, o.mean ?? 0, o.std ?? 1, 'float32', o.seed), o);
 }
-/** Uniform samples in [low, high), [0, 1) by default. */
+/** Uniform samples in [low, high), [0, 1) by default. PyTorch `torch.rand`, JAX `jax.random.uniform`. */
 export function rand(shape: number[], o: Opts & { seed?: number; low?: number; high?: number } = {}): Tensor {
   checkShape('rand', shape);
   checkOpts('rand', { ...o, dtype: undefined });
@@ -158,7 +168,7 @@ export function rand(shape: number[], o: Opts & { seed?: number; low?: number; h
   if (!((o.low ?? 0) < (o.high ?? 1))) throw new TapegradError('rand', `low (${o.low ?? 0}) must be below high (${o.high ?? 1})`);
   return wrap(tf.randomUniform(shape, o.low ?? 0, o.high ?? 1, 'float32', o.seed), o);
 }
-/** start, start + step, … below stop; arange(n) is 0 … n−1. */
+/** start, start + step, … below stop; arange(n) is 0 … n−1. PyTorch `torch.arange`, JAX `jnp.arange`. */
 export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
   checkFinite('arange', 'start', start);
@@ -169,7 +179,7 @@ export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Te
   checkOpts('arange', o);
   return wrap(tf.range(start, stop, step, o.dtype ?? 'float32'), o);
 }
-/** n evenly spaced values from start to stop, both included. */
+/** n evenly spaced values from start to stop, both included. PyTorch `torch.linspace`, JAX `jnp.linspace`. */
 export function linspace(start: number, stop: number, n: number, o: Opts = {}): Tensor {
   if (!Number.isInteger(n) || n < 1) throw new TapegradError('linspace', `n must be a positive integer, got ${n}`);
   checkFinite('linspace', 'start', start);

@@ -6,6 +6,7 @@ import { describe } from './op.js';
 import { Tensor } from './tensor.js';
 import { walkGraph } from './tape.js';
 
+/** One row of `explain`'s table: a tensor, the op that made it, its shape, dtype and inputs. */
 export interface ExplainRow {
   /** Row number; inputs refer to rows by it. */
   id: number;
@@ -25,6 +26,7 @@ export interface ExplainRow {
   freed: boolean;
 }
 
+/** What `explain` returns: the rows of the recorded graph and their printed table. */
 export interface Explanation {
   rows: ExplainRow[];
   /** The table as text (also what toString() gives). */

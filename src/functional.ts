@@ -115,7 +115,10 @@ export type Argnums = number | readonly number[];
 /** One Tensor per differentiated argument, shaped as `argnums`: a Tensor for an index, a tuple for a tuple. */
 export type PerArgnum<N extends Argnums> = N extends number ? Tensor : { -readonly [K in keyof N]: Tensor };
 
-/** ∂f/∂(args[argnums]): one Tensor for a single argnum, an array (a tuple for a tuple) for an array of them. */
+/**
+ * ∂f/∂(args[argnums]): one Tensor for a single argnum, an array (a tuple for a tuple) for an array of them.
+ * PyTorch `torch.func.grad`, JAX `jax.grad`.
+ */
 export function grad<F extends Fn>(f: F, argnums?: number): (...args: Parameters<F>) => Tensor;
 export function grad<F extends Fn, const N extends readonly number[]>(
   f: F,
@@ -129,7 +132,10 @@ export function grad<F extends Fn>(f: F, argnums: Argnums = 0): (...args: Parame
   };
 }
 
-/** { value: f(args), grad } with grad shaped as grad() returns it. */
+/**
+ * { value: f(args), grad } with grad shaped as grad() returns it.
+ * PyTorch `torch.func.grad_and_value`, JAX `jax.value_and_grad`.
+ */
 export function valueAndGrad<F extends Fn>(
   f: F,
   argnums?: number,
@@ -152,6 +158,7 @@ export function valueAndGrad<F extends Fn>(
 /**
  * f's output and its vector-Jacobian product: vjp(cotangent) gives [∂⟨cotangent, f⟩/∂xᵢ] for
  * every primal, and may be called many times. dispose() frees the output and the graph.
+ * PyTorch `torch.func.vjp`, JAX `jax.vjp`.
  */
 export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotangent: Tensor | number) => Tensor[]; dispose: () => void } {
   checkFunction('vjp', f);
@@ -202,6 +209,7 @@ export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotan
  *   the output — and returns one entry per input: a function giving that input's gradient (a
  *   tapegrad Tensor of its shape, written in tg ops so that it can be differentiated again), or
  *   null where no gradient flows.
+ * PyTorch `torch.autograd.Function`, JAX `jax.custom_vjp`.
  */
 export function customOp(spec: {
   name: string;

@@ -20,6 +20,7 @@ import { tidy } from './memory.js';
 import { rng } from './random.js';
 import { getBackend, floatPrecision } from './backend/index.js';
 
+/** Options of `gradcheck`: mode ('full' or 'fast'), step, tolerances, seed. */
 export interface GradcheckOptions {
   mode?: 'full' | 'fast';
   /** Base step, relative to max(1, |x|); rounded to a power of two. Default 2⁻⁵. */
@@ -32,6 +33,7 @@ export interface GradcheckOptions {
   samples?: number;
 }
 
+/** What `gradcheck` found: ok, the largest errors, the worst entry and the tolerances used. */
 export interface GradcheckReport {
   ok: boolean;
   mode: 'full' | 'fast';
@@ -82,7 +84,10 @@ function checkInputs(fn: string, f: unknown, inputs: unknown): Tensor[] {
   return inputs as Tensor[];
 }
 
-/** Compares f's analytic gradients with finite differences, with respect to every float32 input. */
+/**
+ * Compares f's analytic gradients with finite differences, with respect to every float32 input.
+ * PyTorch `torch.autograd.gradcheck`, JAX `jax.test_util.check_grads`.
+ */
 export async function gradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
   return readAsync(checkSteps(f, inputs, opts));
 }
@@ -301,6 +306,7 @@ function* checkSteps(f: F, inputs: Tensor[], opts: GradcheckOptions): Steps<Grad
 /**
  * Second-order check: gradcheck of x ↦ Σₖ ⟨wₖ, ∂⟨v, f(x)⟩/∂xₖ⟩ for fixed random v, w — the
  * derivative of the recorded backward pass (createGraph) against finite differences of it.
+ * PyTorch `torch.autograd.gradgradcheck`, JAX `jax.test_util.check_grads`.
  */
 export async function gradgradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
   const [firstOrder, xs] = secondOrder(f, inputs, opts.seed);

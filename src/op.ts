@@ -15,6 +15,10 @@ export interface Op<A = void> {
   rule: OpRule<A>;
 }
 
+/**
+ * Declares a differentiable op from its TF.js forward and its vector-Jacobian product.
+ * PyTorch `torch.autograd.Function`, JAX `jax.custom_vjp`.
+ */
 export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
   if (!rule || typeof rule.name !== 'string' || typeof rule.forward !== 'function' || typeof rule.vjp !== 'function') {
     throw new TapegradError('defineOp', 'needs { name, forward, vjp }');

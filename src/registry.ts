@@ -34,4 +34,5 @@ export const registry = {
   ...rulesOf(forms),
   ...linalgRules,
 } satisfies Record<string, OpRule<any>>;
+/** The name of a differentiable primitive in `registry`. */
 export type OpName = keyof typeof registry;

@@ -6,6 +6,7 @@ import type { Tensor } from './tensor.js';
 
 // ---- recording switch
 let gradEnabled = true;
+/** Whether ops are being recorded for backward (false inside `noGrad`). PyTorch `torch.is_grad_enabled`. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

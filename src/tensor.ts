@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 
+/** The element types a Tensor can hold. PyTorch `torch.dtype`, JAX `jnp.dtype`. */
 export type DType = 'float32' | 'int32' | 'bool';
 /** What ops accept where a tensor is expected: plain numbers become scalars. */
 export type TensorLike = Tensor | number;
@@ -11,6 +12,7 @@ export type TensorLike = Tensor | number;
 /** A gradient for one input, computed only if that input needs it. */
 export type Thunk = () => Tensor;
 
+/** A declared op: its name, forward, vector-Jacobian product and signature. */
 export interface OpRule<A = void> {
   name: string;
   /** Computes the output from TF.js tensors; attributes are the op's non-tensor arguments. */
@@ -59,9 +61,13 @@ export class Node {
   }
 }
 
-/** Runs on a tensor's gradient during backward; a returned Tensor replaces it. */
+/** Runs on a tensor's gradient during backward; a returned Tensor replaces it. PyTorch `torch.Tensor.register_hook`. */
 export type GradHook = (grad: Tensor) => Tensor | void;
 
+/**
+ * A tensor: one TF.js tensor (`value`) with what reverse mode needs: `requiresGrad`, `grad`, the op that made it.
+ * PyTorch `torch.Tensor`, JAX `jax.Array`.
+ */
 export class Tensor {
   /** The values, on the active TF.js backend. Optimizers replace it; nothing mutates it in place. */
   value: tf.Tensor;

@@ -116,6 +116,7 @@ function allBuiltin(out: Tensor): boolean {
   return walkGraph([out]).every((t) => !t.node || builtinRules.has(t.node.rule));
 }
 
+/** Options of `jacobian`. */
 export interface JacobianOptions {
   /**
    * 'reverse': a sweep per output entry (m sweeps); 'forward': a sweep per input entry after one
@@ -136,6 +137,7 @@ function jacobianOf(out: Tensor, targets: Tensor[], createGraph: boolean, mode: 
  * The Jacobian of f with respect to args[argnums]: shape [...out.shape, ...x.shape] (m×n for
  * x ∈ Rⁿ ↦ y ∈ Rᵐ, the appendix's Convention 3). One Tensor for a single argnum, an array for an
  * array of them. Reverse mode by rows (m sweeps), or by columns for tall Jacobians (see opts.mode).
+ * PyTorch `torch.func.jacrev`, JAX `jax.jacrev`.
  */
 export function jacobian<F extends Fn>(f: F, argnums?: number, opts?: JacobianOptions): (...args: Parameters<F>) => Tensor;
 export function jacobian<F extends Fn, const N extends readonly number[]>(
@@ -178,6 +180,7 @@ export function jacobian<F extends Fn>(
  * The double-VJP trick: for a stand-in cotangent u, g(u) = uᵀJ (one VJP, recorded) is linear in u,
  * so ∂⟨g(u), t⟩/∂u = J t whatever u's value. Two reverse sweeps, whatever the sizes. Like any
  * second-order use, it needs adjoints written in tapegrad ops (a customOp's vjp included).
+ * PyTorch `torch.func.jvp`, JAX `jax.jvp`.
  */
 export function jvp(f: Fn, primals: TensorLike[], tangents: TensorLike[]): { out: Tensor; tangent: Tensor } {
   checkFn('jvp', f);
@@ -230,6 +233,7 @@ function scalarOf(fn: string, f: Fn): Fn {
 /**
  * The Hessian of a scalar f with respect to args[argnum]: the Jacobian of its gradient, shape
  * [...x.shape, ...x.shape].
+ * PyTorch `torch.func.hessian`, JAX `jax.hessian`.
  */
 export function hessian<F extends Fn>(f: F, argnum = 0): (...args: Parameters<F>) => Tensor {
   checkFn('hessian', f);
@@ -244,6 +248,7 @@ export function hessian<F extends Fn>(f: F, argnum = 0): (...args: Parameters<F>
 /**
  * The Hessian-vector product ∇²f(x)·v of a scalar f, as the gradient of ⟨∇f(x), v⟩: two reverse
  * sweeps, never forming the Hessian.
+ * PyTorch `torch.autograd.functional.hvp`.
  */
 export function hvp(f: (x: Tensor) => Tensor, x: TensorLike, v: TensorLike): Tensor {
   checkFn('hvp', f);

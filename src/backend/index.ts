@@ -11,6 +11,7 @@ import { registerFusedKernels } from '../../kernels/fused.js';
 import { fixWebGPUCast } from '../../kernels/webgpu-cast.js';
 import { installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 
+/** The TF.js backends tapegrad can run on. */
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow'];
 

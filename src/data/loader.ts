@@ -16,6 +16,7 @@ export type Collated<T> = T extends Tensor | number
       ? { [K in keyof T]: Collated<T[K]> }
       : never;
 
+/** Options of DataLoader: batch size, shuffling and its seed, dropLast, collate. */
 export interface DataLoaderOptions<T, B> {
   /** Items per batch (default 1). */
   batchSize?: number;

@@ -47,6 +47,7 @@ const choleskyOp = defineOp<void>({
  * The lower Cholesky factor L (A = L·Lᵀ) of each symmetric positive-definite matrix of A [..., n, n].
  * Only A's lower triangle is read; its gradient is symmetric (for a symmetric input, as in PyTorch).
  * A matrix that is not positive definite is an error.
+ * PyTorch `torch.linalg.cholesky`, JAX `jnp.linalg.cholesky`.
  */
 export function cholesky(a: Tensor): Tensor {
   return choleskyOp([squareMatrix('linalg.cholesky', a)]);

@@ -29,6 +29,7 @@ const detOp = defineOp<void>({
 /**
  * The determinant of each matrix of A [..., n, n]: shape [...]. Its gradient needs A⁻¹, so it is an
  * error ("matrix is singular") at a singular A; slogdet avoids overflow for large n.
+ * PyTorch `torch.linalg.det`, JAX `jnp.linalg.det`.
  */
 export function det(a: Tensor): Tensor {
   return detOp([squareMatrix('linalg.det', a)]);
@@ -59,6 +60,7 @@ const slogdetOp = defineOp<void>({
  * [sign, logAbsDet] of each matrix of A [..., n, n], both of shape [...]: det = sign·exp(logAbsDet)
  * without overflow. sign is ±1 (0 for a singular matrix, whose logAbsDet is −Inf) and has no
  * gradient; logAbsDet is differentiable.
+ * PyTorch `torch.linalg.slogdet`, JAX `jnp.linalg.slogdet`.
  */
 export function slogdet(a: Tensor): [Tensor, Tensor] {
   const both = slogdetOp([squareMatrix('linalg.slogdet', a)]);

@@ -39,7 +39,10 @@ const invOp = defineOp<void>({
   vjp: (g, _inputs, y) => [() => neg(mm(mm(y, g, true, false), y, false, true))],
 });
 
-/** The inverse of each matrix of A [..., n, n]; a singular matrix is an error ("matrix is singular"). */
+/**
+ * The inverse of each matrix of A [..., n, n]; a singular matrix is an error ("matrix is singular").
+ * PyTorch `torch.linalg.inv`, JAX `jnp.linalg.inv`.
+ */
 export function inv(a: Tensor): Tensor {
   return invOp([squareMatrix('linalg.inv', a)]);
 }

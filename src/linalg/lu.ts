@@ -49,6 +49,7 @@ function unitLower(lu: Tensor): Tensor {
   return owning(add(strict, I), [I, strict]);
 }
 
+/** The factors of `lu`: packed LU, pivots, and P, L, U with A = P·L·U. */
 export interface LUResult {
   /** The packed factors [..., n, n]: L strictly below the diagonal (its unit diagonal implied), U on and above. */
   lu: Tensor;
@@ -66,6 +67,7 @@ export interface LUResult {
  * LU factorization with partial pivoting, P·A = L·U, of each matrix of A [..., n, n]. lu, L and U
  * are differentiable (gradients flow back to A); pivots and P are constants. A singular A is
  * factored too (U then has a zero on its diagonal).
+ * PyTorch `torch.linalg.lu`, JAX `jax.scipy.linalg.lu`.
  */
 export function lu(a: Tensor): LUResult {
   const out = luOp([squareMatrix('linalg.lu', a)]);

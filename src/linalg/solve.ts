@@ -31,6 +31,7 @@ const solveOp: Op<void> = defineOp<void>({
 /**
  * X with A·X = B for each matrix of A [..., n, n]. B is [..., n, k], its batch axes broadcasting
  * against A's, or a vector [n] (then X is [..., n]). A singular A is an error ("matrix is singular").
+ * PyTorch `torch.linalg.solve`, JAX `jnp.linalg.solve`.
  */
 export function solve(a: Tensor, b: Tensor): Tensor {
   const A = squareMatrix('linalg.solve', a, 'A');

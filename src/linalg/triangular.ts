@@ -22,6 +22,7 @@ const triangularSolveOp: Op<TriangularSolveAttrs> = defineOp<TriangularSolveAttr
   },
 });
 
+/** Options of triangularSolve: lower or upper triangle, transposed, unit diagonal. */
 export interface TriangularSolveOptions {
   /** T is lower triangular (default); else upper. The other triangle is never read. */
   lower?: boolean;
@@ -35,6 +36,7 @@ export interface TriangularSolveOptions {
  * X with op(T)·X = B, where T [..., n, n] is triangular and op(T) is T, or Tᵀ with `transpose`.
  * B is [..., n, k] (batch axes broadcast against T's) or a vector [n]. A zero on T's diagonal gives
  * Inf/NaN, as LAPACK's trsm does.
+ * PyTorch `torch.linalg.solve_triangular`, JAX `jax.scipy.linalg.solve_triangular`.
  */
 export function triangularSolve(t: Tensor, b: Tensor, opts: TriangularSolveOptions = {}): Tensor {
   const T = squareMatrix('linalg.triangularSolve', t, 'the triangular matrix');

@@ -13,6 +13,7 @@ import { Linear, LayerNorm, Dropout, positiveInts, seedPlus } from './layers.js'
 import { glorotUniform } from './init.js';
 import { composed } from './compose.js';
 
+/** Options of scaledDotProductAttention: mask, causality, dropout. */
 export interface AttentionOptions {
   /**
    * Added to the scores [..., L, S] (broadcast): a float tensor, or a bool tensor where true means
@@ -142,6 +143,7 @@ export function scaledDotProductAttention(
   return attention(fn, q, k, v, opts).output;
 }
 
+/** Options of MultiheadAttention: biases, dropout, seed. */
 export interface MultiheadAttentionOptions {
   /** Biases on the input and output projections (default true). */
   bias?: boolean;
@@ -151,6 +153,7 @@ export interface MultiheadAttentionOptions {
   seed?: number;
 }
 
+/** Options of MultiheadAttention's forward: the attention and key-padding masks, causality. */
 export interface MultiheadForwardOptions {
   /**
    * [L, S] or [N·numHeads, L, S]: bool, where true means *not allowed to attend* (PyTorch's
@@ -311,6 +314,7 @@ export class MultiheadAttention extends Module {
   }
 }
 
+/** Options of TransformerEncoderLayer: feed-forward width, dropout, activation, norm placement. */
 export interface TransformerEncoderLayerOptions {
   /** Width of the feed-forward block (default 2048). */
   dimFeedforward?: number;

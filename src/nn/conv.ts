@@ -9,6 +9,7 @@ import { defaultUniform, initializers, type InitName } from './init.js';
 import { positiveInts, seedPlus, checkInit } from './layers.js';
 
 type Pair = [number, number];
+/** Options of Conv2d: stride, padding, bias, seed, initializer. */
 export interface Conv2dLayerOptions {
   stride?: number | Pair;
   padding?: 'valid' | 'same' | number | Pair;
@@ -19,7 +20,10 @@ export interface Conv2dLayerOptions {
   init?: InitName;
 }
 
-/** 2-D convolution: x [N, H, W, inChannels] → [N, H', W', outChannels]; the filter is [kh, kw, in, out]. */
+/**
+ * 2-D convolution: x [N, H, W, inChannels] → [N, H', W', outChannels]; the filter is [kh, kw, in, out].
+ * PyTorch `torch.nn.Conv2d`, JAX `flax.linen.Conv`.
+ */
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
@@ -49,6 +53,7 @@ export class Conv2d extends Module {
   }
 }
 
+/** maxPool2d as a layer (NHWC). PyTorch `torch.nn.MaxPool2d`, JAX `flax.linen.max_pool`. */
 export class MaxPool2d extends Module {
   constructor(readonly opts: Pool2dOptions) {
     super();
@@ -59,6 +64,7 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** avgPool2d as a layer (NHWC). PyTorch `torch.nn.AvgPool2d`, JAX `flax.linen.avg_pool`. */
 export class AvgPool2d extends Module {
   constructor(readonly opts: Pool2dOptions) {
     super();

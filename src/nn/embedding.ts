@@ -11,6 +11,7 @@ import { positiveInts } from './layers.js';
 import { normal } from './init.js';
 import { composed } from './compose.js';
 
+/** Options of Embedding: the padding row and the seed. */
 export interface EmbeddingOptions {
   /** This row's entries stay as they are (zeros at first): lookups of it pass no gradient to it. */
   paddingIdx?: number;

@@ -6,6 +6,7 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { checkShape } from '../creation.js';
 
+/** Options of the initializers: seed and gain. */
 export interface InitOptions {
   /** Seed of the draw; the same seed gives the same values. */
   seed?: number;
@@ -15,6 +16,7 @@ export interface InitOptions {
 /** A function that makes an initial value of a given shape. */
 export type Initializer = (shape: number[], seed?: number) => Tensor;
 
+/** fan-in and fan-out of a weight shape (the receptive field times channels for convolutions). */
 export function fans(shape: number[]): { fanIn: number; fanOut: number } {
   checkShape('fans', shape);
   if (shape.length < 2) throw new TapegradError('init', `fans need a weight of rank ≥ 2, got shape ${fmtShape(shape)}`);
@@ -22,35 +24,52 @@ export function fans(shape: number[]): { fanIn: number; fanOut: number } {
   return { fanIn: shape[shape.length - 2] * rf, fanOut: shape[shape.length - 1] * rf };
 }
 
+/**
+ * Values drawn uniformly from [low, high), seeded.
+ * PyTorch `torch.nn.init.uniform_`, JAX `jax.nn.initializers.uniform`.
+ */
 export function uniform(shape: number[], limit: number, seed?: number): Tensor {
   checkShape('uniform', shape);
   if (!(limit >= 0 && Number.isFinite(limit))) throw new TapegradError('uniform', `limit must be a non-negative number, got ${limit}`);
   return new Tensor(tf.randomUniform(shape, -limit, limit, 'float32', seed));
 }
+/** Values drawn from N(mean, std²), seeded. PyTorch `torch.nn.init.normal_`, JAX `jax.nn.initializers.normal`. */
 export function normal(shape: number[], std: number, seed?: number): Tensor {
   checkShape('normal', shape);
   if (!(std >= 0 && Number.isFinite(std))) throw new TapegradError('normal', `std must be a non-negative number, got ${std}`);
   return new Tensor(tf.randomNormal(shape, 0, std, 'float32', seed));
 }
 
-/** Glorot/Xavier uniform: U(−a, a) with a = gain·√(6 / (fanIn + fanOut)). */
+/**
+ * Glorot/Xavier uniform: U(−a, a) with a = gain·√(6 / (fanIn + fanOut)).
+ * PyTorch `torch.nn.init.xavier_uniform_`, JAX `jax.nn.initializers.glorot_uniform`.
+ */
 export function glorotUniform(shape: number[], o: InitOptions = {}, fn = 'glorotUniform'): Tensor {
   checkShape(fn, shape);
   const { fanIn, fanOut } = fans(shape);
   return uniform(shape, (o.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut)), o.seed);
 }
-/** Glorot/Xavier normal: N(0, σ²) with σ = gain·√(2 / (fanIn + fanOut)). */
+/**
+ * Glorot/Xavier normal: N(0, σ²) with σ = gain·√(2 / (fanIn + fanOut)).
+ * PyTorch `torch.nn.init.xavier_normal_`, JAX `jax.nn.initializers.glorot_normal`.
+ */
 export function glorotNormal(shape: number[], o: InitOptions = {}, fn = 'glorotNormal'): Tensor {
   checkShape(fn, shape);
   const { fanIn, fanOut } = fans(shape);
   return normal(shape, (o.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut)), o.seed);
 }
-/** He/Kaiming uniform (fan-in): U(−a, a) with a = gain·√(3 / fanIn), gain √2 by default (ReLU). */
+/**
+ * He/Kaiming uniform (fan-in): U(−a, a) with a = gain·√(3 / fanIn), gain √2 by default (ReLU).
+ * PyTorch `torch.nn.init.kaiming_uniform_`, JAX `jax.nn.initializers.he_uniform`.
+ */
 export function heUniform(shape: number[], o: InitOptions = {}, fn = 'heUniform'): Tensor {
   checkShape(fn, shape);
   return uniform(shape, (o.gain ?? Math.SQRT2) * Math.sqrt(3 / fans(shape).fanIn), o.seed);
 }
-/** He/Kaiming normal (fan-in): N(0, σ²) with σ = gain / √fanIn, gain √2 by default (ReLU). */
+/**
+ * He/Kaiming normal (fan-in): N(0, σ²) with σ = gain / √fanIn, gain √2 by default (ReLU).
+ * PyTorch `torch.nn.init.kaiming_normal_`, JAX `jax.nn.initializers.he_normal`.
+ */
 export function heNormal(shape: number[], o: InitOptions = {}, fn = 'heNormal'): Tensor {
   checkShape(fn, shape);
   return normal(shape, (o.gain ?? Math.SQRT2) / Math.sqrt(fans(shape).fanIn), o.seed);
@@ -63,11 +82,16 @@ export function defaultUniform(shape: number[], fanIn: number, seed?: number): T
 }
 
 // PyTorch's names
+/** glorotUniform under PyTorch's name. PyTorch `torch.nn.init.xavier_uniform_`. */
 export const xavierUniform = (shape: number[], o: InitOptions = {}): Tensor => glorotUniform(shape, o, 'xavierUniform');
+/** glorotNormal under PyTorch's name. PyTorch `torch.nn.init.xavier_normal_`. */
 export const xavierNormal = (shape: number[], o: InitOptions = {}): Tensor => glorotNormal(shape, o, 'xavierNormal');
+/** heUniform under PyTorch's name. PyTorch `torch.nn.init.kaiming_uniform_`. */
 export const kaimingUniform = (shape: number[], o: InitOptions = {}): Tensor => heUniform(shape, o, 'kaimingUniform');
+/** heNormal under PyTorch's name. PyTorch `torch.nn.init.kaiming_normal_`. */
 export const kaimingNormal = (shape: number[], o: InitOptions = {}): Tensor => heNormal(shape, o, 'kaimingNormal');
 
 /** An initialiser by name, for layer options: init: 'heNormal' etc. */
 export const initializers = { glorotUniform, glorotNormal, heUniform, heNormal, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal };
+/** The initializers layers accept by name. */
 export type InitName = keyof typeof initializers;

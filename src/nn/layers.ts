@@ -13,6 +13,7 @@ import { softmax } from '../ops/nn.js';
 import { Module } from './module.js';
 import { defaultUniform, initializers, type InitName } from './init.js';
 
+/** Options of Linear: bias, seed, initializer. */
 export interface LinearOptions {
   bias?: boolean;
   /** Seed of the initial weights (the bias uses seed + 1). */
@@ -24,6 +25,7 @@ export interface LinearOptions {
 /**
  * y = x·W + b, with W of shape [in, out] (the transpose of PyTorch's [out, in]: x·W needs no
  * transposed matmul, which the wasm backend runs an order slower: docs/benchmarks.md). x is [..., in].
+ * PyTorch `torch.nn.Linear`, JAX `flax.linen.Dense`.
  */
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -54,7 +56,7 @@ export class Linear extends Module {
   }
 }
 
-/** Applies its modules in order. */
+/** Applies its modules in order. PyTorch `torch.nn.Sequential`, JAX `flax.linen.Sequential`. */
 export class Sequential extends Module {
   readonly layers: Module[];
   constructor(...layers: Module[]) {
@@ -73,7 +75,9 @@ export class Sequential extends Module {
   }
 }
 
+/** The activations MLP accepts by name. */
 export type ActivationName = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'leakyRelu';
+/** Options of MLP: the hidden layers' activation, bias, seed, initializer. */
 export interface MLPOptions {
   activation?: ActivationName;
   bias?: boolean;
@@ -86,6 +90,7 @@ export interface MLPOptions {
  * A multilayer perceptron: Linear layers of the given sizes with an activation between them (none
  * after the last). With relu (the default) forward() fuses it into each hidden layer's kernel
  * (Linear.forwardActivated), so its ReLU modules are listed in `layers` but not called.
+ * PyTorch `torchvision.ops.MLP`.
  */
 export class MLP extends Sequential {
   readonly activation: ActivationName;
@@ -118,7 +123,7 @@ export class MLP extends Sequential {
   }
 }
 
-/** Flattens every axis from startDim on: [N, H, W, C] → [N, H·W·C] by default. */
+/** Flattens every axis from startDim on: [N, H, W, C] → [N, H·W·C] by default. PyTorch `torch.nn.Flatten`. */
 export class Flatten extends Module {
   constructor(readonly startDim = 1) {
     super();
@@ -134,6 +139,7 @@ export class Flatten extends Module {
 /**
  * Zeroes each entry with probability p in training and scales the rest by 1/(1−p); the identity in
  * eval mode. Seeded: the k-th call uses seed + k, so a run is reproducible.
+ * PyTorch `torch.nn.Dropout`, JAX `flax.linen.Dropout`.
  */
 export class Dropout extends Module {
   private calls = 0;
@@ -154,7 +160,10 @@ export class Dropout extends Module {
   }
 }
 
-/** Normalises over the trailing `normalizedShape` axes, then scales and shifts (learned, per entry). */
+/**
+ * Normalises over the trailing `normalizedShape` axes, then scales and shifts (learned, per entry).
+ * PyTorch `torch.nn.LayerNorm`, JAX `flax.linen.LayerNorm`.
+ */
 export class LayerNorm extends Module {
   readonly normalizedShape: number[];
   readonly weight: Tensor | null;
@@ -194,26 +203,31 @@ export class LayerNorm extends Module {
 }
 
 // ---- activations as modules
+/** relu as a layer. PyTorch `torch.nn.ReLU`. */
 export class ReLU extends Module {
   override forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
+/** tanh as a layer. PyTorch `torch.nn.Tanh`. */
 export class Tanh extends Module {
   override forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
+/** sigmoid as a layer. PyTorch `torch.nn.Sigmoid`. */
 export class Sigmoid extends Module {
   override forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
+/** gelu as a layer. PyTorch `torch.nn.GELU`. */
 export class GELU extends Module {
   override forward(x: Tensor): Tensor {
     return gelu(x);
   }
 }
+/** leakyRelu as a layer, with its slope. PyTorch `torch.nn.LeakyReLU`. */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
@@ -222,6 +236,7 @@ export class LeakyReLU extends Module {
     return leakyRelu(x, this.negativeSlope);
   }
 }
+/** softmax over an axis as a layer. PyTorch `torch.nn.Softmax`. */
 export class Softmax extends Module {
   constructor(readonly axis = -1) {
     super();

@@ -11,6 +11,7 @@ export { crossEntropy, mseLoss, l1Loss, type CrossEntropyOptions, type Reduction
 /**
  * Huber loss: ½d² where |d| ≤ δ, δ(|d| − ½δ) beyond, with d = input − target (δ = 1 by default).
  * Written as c·(d − ½c) with c = clip(d, −δ, δ), whose gradient is c: d inside, ±δ outside.
+ * PyTorch `torch.nn.functional.huber_loss`, JAX `optax.huber_loss`.
  */
 export function huberLoss(input: Tensor, target: Tensor, opts: { delta?: number; reduction?: Reduction } = {}): Tensor {
   const x = asTensor('huberLoss', input, 'the input');
@@ -29,6 +30,7 @@ export function huberLoss(input: Tensor, target: Tensor, opts: { delta?: number;
  * Binary cross-entropy of logits z against targets t ∈ [0, 1]: −t log σ(z) − (1−t) log(1−σ(z)),
  * computed stably as softplus(z) − t·z (TF.js's softplus does not overflow); its gradient σ(z) − t
  * is exact everywhere, z = 0 included.
+ * PyTorch `torch.nn.functional.binary_cross_entropy_with_logits`, JAX `optax.sigmoid_binary_cross_entropy`.
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const z = asTensor('binaryCrossEntropyWithLogits', logits, 'the logits');

@@ -11,6 +11,10 @@ import { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 /** Parameter and buffer values by dotted name, e.g. { '0.weight': Tensor, '0.bias': Tensor }. */
 export type StateDict = Record<string, Tensor>;
 
+/**
+ * The base of every layer: parameters, train/eval mode, state dicts, save and load.
+ * PyTorch `torch.nn.Module`, JAX `flax.linen.Module`.
+ */
 export class Module {
   /** True in training mode (the default); eval() clears it. Dropout reads it. */
   training = true;

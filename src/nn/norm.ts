@@ -12,6 +12,7 @@ import { Module } from './module.js';
 import { positiveInts } from './layers.js';
 import { composed } from './compose.js';
 
+/** Options of BatchNorm1d and BatchNorm2d: ε, momentum, affine, running statistics. */
 export interface BatchNormOptions {
   /** Added to the variance (default 1e-5). */
   eps?: number;

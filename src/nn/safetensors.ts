@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 
+/** A state dict as the bytes of a safetensors file. PyTorch `safetensors.torch.save`. */
 export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<string, string> = {}): Uint8Array {
   if (!Array.isArray(entries)) throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
   for (const e of entries) {
@@ -44,7 +45,10 @@ export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<
   return out;
 }
 
-/** Tensors by name from safetensors bytes (float32 entries only); the caller owns them. */
+/**
+ * Tensors by name from safetensors bytes (float32 entries only); the caller owns them.
+ * PyTorch `safetensors.torch.load`.
+ */
 export function decodeSafetensors(fn: string, bytes: Uint8Array): Record<string, Tensor> {
   if (!(bytes instanceof Uint8Array) || bytes.length < 8) throw new TapegradError(fn, 'not a safetensors file: shorter than its 8-byte header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

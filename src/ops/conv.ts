@@ -91,6 +91,7 @@ function padding(pad: Pad, n: number, k: number, s: number): [number, number] {
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** Options of conv2d: stride and padding. */
 export interface Conv2dOptions {
   /** One number for both axes, or [strideH, strideW]. Default 1. */
   stride?: number | Pair;
@@ -101,6 +102,7 @@ export interface Conv2dOptions {
 /**
  * 2-D convolution (cross-correlation, as in PyTorch and TF.js) of images x [N, H, W, Cin] with a
  * filter w [kh, kw, Cin, Cout]; the result is [N, H', W', Cout].
+ * PyTorch `torch.nn.functional.conv2d`, JAX `jax.lax.conv_general_dilated`.
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   const t = asTensor('conv2d', x, 'the input');
@@ -195,6 +197,7 @@ const avgPool2dBackpropOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
   vjp: (g, _inputs, _y, a) => [() => avgPool2dOp([g], a), null],
 });
 
+/** Options of maxPool2d and avgPool2d: kernelSize, stride, padding. */
 export interface Pool2dOptions {
   /** Window size: n or [kh, kw]. */
   kernelSize: number | Pair;
@@ -215,7 +218,10 @@ function poolAttrs(fn: string, x: Tensor, opts: Pool2dOptions): PoolAttrs {
   return { filterSize, strides, pad };
 }
 
-/** The maximum over each kernelSize window of x [N, H, W, C], per channel. */
+/**
+ * The maximum over each kernelSize window of x [N, H, W, C], per channel.
+ * PyTorch `torch.nn.functional.max_pool2d`, JAX `flax.linen.max_pool`.
+ */
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const t = asTensor('maxPool2d', x);
   return maxPool2dOp([t], poolAttrs('maxPool2d', t, opts));
@@ -225,6 +231,7 @@ maxPool2d.rule = maxPool2dOp.rule;
 /**
  * The mean over each kernelSize window of x [N, H, W, C]. With 'same' padding, as tf.avgPool, a
  * border window averages its real entries only (PyTorch's count_include_pad: false).
+ * PyTorch `torch.nn.functional.avg_pool2d`, JAX `flax.linen.avg_pool`.
  */
 export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const t = asTensor('avgPool2d', x);

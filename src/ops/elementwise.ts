@@ -70,39 +70,42 @@ export function binary(
 
 
 // ---- unary
-// d(−x) = −dx
+/** −x, elementwise. d(−x) = −dx. PyTorch `torch.neg`, JAX `jnp.negative`. */
 export const neg = unary('neg', tf.neg, (g) => neg(g));
-// d|x| = sign(x) dx
+/** |x|, elementwise. d|x| = sign(x) dx. PyTorch `torch.abs`, JAX `jnp.abs`. */
 export const abs = unary('abs', tf.abs, (g, x) => mul(g, sign(x)), { kinks: [0] });
-// sign is piecewise constant: zero gradient
+/**
+ * The sign of x (−1, 0 or 1), elementwise. Sign is piecewise constant: zero gradient.
+ * PyTorch `torch.sign`, JAX `jnp.sign`.
+ */
 export const sign = unary('sign', tf.sign, (g) => mul(g, 0), { kinks: [0] });
-// d eˣ = eˣ dx
+/** eˣ, elementwise. d eˣ = eˣ dx. PyTorch `torch.exp`, JAX `jnp.exp`. */
 export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y), { domain: 'moderate' });
-// d ln x = dx / x
+/** ln x, elementwise. d ln x = dx / x. PyTorch `torch.log`, JAX `jnp.log`. */
 export const log = unary('log', tf.log, (g, x) => div(g, x), { domain: 'positive' });
-// d ln(1+x) = dx / (1+x)
+/** ln(1 + x), elementwise, accurate near 0. d ln(1+x) = dx / (1+x). PyTorch `torch.log1p`, JAX `jnp.log1p`. */
 export const log1p = unary('log1p', tf.log1p, (g, x) => div(g, add(x, 1)), { domain: 'aboveMinusOne' });
-// d(eˣ−1) = eˣ dx = (y+1) dx
+/** eˣ − 1, elementwise, accurate near 0. d(eˣ−1) = eˣ dx = (y+1) dx. PyTorch `torch.expm1`, JAX `jnp.expm1`. */
 export const expm1 = unary('expm1', tf.expm1, (g, _x, y) => mul(g, add(y, 1)), { domain: 'moderate' });
-// d√x = dx / (2√x)
+/** √x, elementwise. d√x = dx / (2√x). PyTorch `torch.sqrt`, JAX `jnp.sqrt`. */
 export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)), { domain: 'positive' });
-// d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx
+/** 1/√x, elementwise. d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx. PyTorch `torch.rsqrt`, JAX `jax.lax.rsqrt`. */
 export const rsqrt = unary('rsqrt', tf.rsqrt, (g, x, y) => mul(g, div(mul(y, -0.5), x)), { domain: 'positive' });
-// d x² = 2x dx
+/** x², elementwise. d x² = 2x dx. PyTorch `torch.square`, JAX `jnp.square`. */
 export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)), { domain: 'moderate' });
-// d(1/x) = −dx/x² = −y² dx
+/** 1/x, elementwise. d(1/x) = −dx/x² = −y² dx. PyTorch `torch.reciprocal`, JAX `jnp.reciprocal`. */
 export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))), {
   domain: 'nonzero',
 });
-// d sin x = cos x dx
+/** sin x, elementwise. d sin x = cos x dx. PyTorch `torch.sin`, JAX `jnp.sin`. */
 export const sin = unary('sin', tf.sin, (g, x) => mul(g, cos(x)));
-// d cos x = −sin x dx
+/** cos x, elementwise. d cos x = −sin x dx. PyTorch `torch.cos`, JAX `jnp.cos`. */
 export const cos = unary('cos', tf.cos, (g, x) => neg(mul(g, sin(x))));
-// d tan x = (1 + tan²x) dx
+/** tan x, elementwise. d tan x = (1 + tan²x) dx. PyTorch `torch.tan`, JAX `jnp.tan`. */
 export const tan = unary('tan', tf.tan, (g, _x, y) => mul(g, add(square(y), 1)), { domain: 'unit' });
-// d tanh x = (1 − tanh²x) dx
+/** tanh x, elementwise. d tanh x = (1 − tanh²x) dx. PyTorch `torch.tanh`, JAX `jnp.tanh`. */
 export const tanh = unary('tanh', tf.tanh, (g, _x, y) => mul(g, sub(1, square(y))));
-// d σ(x) = σ(x)(1 − σ(x)) dx
+/** σ(x) = 1/(1 + e⁻ˣ), elementwise. d σ(x) = σ(x)(1 − σ(x)) dx. PyTorch `torch.sigmoid`, JAX `jax.nn.sigmoid`. */
 export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, sub(1, y))));
 /** An adjoint may use a fused GPU kernel (kernels/fused.ts) when the backward is not recorded. */
 const fusedAdjoint = (name: FusedName) => !isGradEnabled() && hasFused(name);
@@ -111,15 +114,21 @@ const fusedAdjoint = (name: FusedName) => !isGradEnabled() && hasFused(name);
 export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
   return fusedAdjoint('reluGrad') ? new Tensor(reluGrad(g.value, at.value)) : mul(g, constantMask(() => tf.step(at.value)));
 }
-// d relu(x) = [x > 0] dx
+/** max(x, 0), elementwise. d relu(x) = [x > 0] dx. PyTorch `torch.relu`, JAX `jax.nn.relu`. */
 export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] });
-// d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there
+/**
+ * x where x > 0, else eˣ − 1. d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there.
+ * PyTorch `torch.nn.functional.elu`, JAX `jax.nn.elu`.
+ */
 export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))), { kinks: [0] });
-// d ln(1+eˣ) = σ(x) dx
+/** ln(1 + eˣ), elementwise. d ln(1+eˣ) = σ(x) dx. PyTorch `torch.nn.functional.softplus`, JAX `jax.nn.softplus`. */
 export const softplus = unary('softplus', tf.softplus, (g, x) => mul(g, sigmoid(x)));
-// d erf x = (2/√π) e^(−x²) dx
+/** The error function, elementwise. d erf x = (2/√π) e^(−x²) dx. PyTorch `torch.erf`, JAX `jax.scipy.special.erf`. */
 export const erf = unary('erf', tf.erf, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
-// gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx
+/**
+ * x·Φ(x), the exact GELU. gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx.
+ * PyTorch `torch.nn.functional.gelu`, JAX `jax.nn.gelu(x, approximate=False)`.
+ */
 export const gelu = unary(
   'gelu',
   (x) => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT1_2))))),
@@ -134,6 +143,7 @@ const leakyReluOp = defineOp<{ alpha: number }>({
     () => (fusedAdjoint('leakyReluGrad') ? new Tensor(leakyReluGrad(g.value, x.value, alpha)) : mul(g, constantMask(() => tf.add(tf.mul(tf.step(x.value), 1 - alpha), alpha)))),
   ],
 });
+/** x where x > 0, else αx (α = 0.01 by default). PyTorch `torch.nn.functional.leaky_relu`, JAX `jax.nn.leaky_relu`. */
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TapegradError('leakyRelu', `alpha must be a finite number, got ${String(alpha)}`);
   return leakyReluOp([asTensor('leakyRelu', x)], { alpha });
@@ -146,6 +156,7 @@ const clipOp = defineOp<{ lo: number; hi: number }>({
   // d clip(x) = [lo ≤ x ≤ hi] dx
   vjp: (g, [x], _y, { lo, hi }) => [() => mul(g, constantMask(() => tf.cast(tf.logicalAnd(tf.greaterEqual(x.value, lo), tf.lessEqual(x.value, hi)), 'float32')))],
 });
+/** x limited to [lo, hi], elementwise. PyTorch `torch.clamp`, JAX `jnp.clip`. */
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new TapegradError('clip', `lo (${lo}) must not exceed hi (${hi})`);
   return clipOp([asTensor('clip', x)], { lo, hi });
@@ -153,17 +164,20 @@ export function clip(x: Tensor, lo: number, hi: number): Tensor {
 clip.rule = clipOp.rule;
 
 // ---- binary, broadcasting
-// d(a+b) = da + db
+/** a + b, broadcasting. d(a+b) = da + db. PyTorch `torch.add`, JAX `jnp.add`. */
 export const add = binary('add', tf.add, (g) => g, (g) => g);
-// d(a−b) = da − db
+/** a − b, broadcasting. d(a−b) = da − db. PyTorch `torch.sub`, JAX `jnp.subtract`. */
 export const sub = binary('sub', tf.sub, (g) => g, (g) => neg(g));
-// d(ab) = b da + a db
+/** a·b, elementwise, broadcasting. d(ab) = b da + a db. PyTorch `torch.mul`, JAX `jnp.multiply`. */
 export const mul = binary('mul', tf.mul, (g, _a, b) => mul(g, b), (g, a) => mul(g, a), { domain: 'moderate' });
-// d(a/b) = da/b − (a/b²) db = da/b − y/b db
+/** a / b, broadcasting. d(a/b) = da/b − (a/b²) db = da/b − y/b db. PyTorch `torch.div`, JAX `jnp.divide`. */
 export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)), {
   domain: ['real', 'nonzero'],
 });
-// d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db (taken as 0 where a = 0, as PyTorch does)
+/**
+ * aᵇ, broadcasting; b may be a tensor. d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db (taken as 0 where a = 0, as PyTorch does).
+ * PyTorch `torch.pow`, JAX `jnp.power`.
+ */
 export const pow = binary(
   'pow',
   tf.pow,
@@ -171,9 +185,16 @@ export const pow = binary(
   (g, a, _b, y) => where(equal(a, 0), 0, mul(g, mul(y, log(a)))),
   { domain: ['positive', 'moderate'] },
 );
-// d max(a,b) = [a > b] da + [a < b] db; ties split the gradient evenly, as JAX and PyTorch do
+/**
+ * The larger of a and b, elementwise, broadcasting. d max(a,b) = [a > b] da + [a < b] db; ties split the gradient
+ * evenly, as JAX and PyTorch do.
+ * PyTorch `torch.maximum`, JAX `jnp.maximum`.
+ */
 export const maximum = binary('maximum', tf.maximum, (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))));
-// d min(a,b) = [a < b] da + [a > b] db; ties split evenly
+/**
+ * The smaller of a and b, elementwise, broadcasting. d min(a,b) = [a < b] da + [a > b] db; ties split evenly.
+ * PyTorch `torch.minimum`, JAX `jnp.minimum`.
+ */
 export const minimum = binary('minimum', tf.minimum, (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))));
 
 /**
@@ -199,6 +220,7 @@ const whereOp = defineOp<{ shape: number[] }>({
   vjp: (g, [c, a, b]) => [null, () => unbroadcast(where(c, g, 0), a.shape), () => unbroadcast(where(c, 0, g), b.shape)],
 });
 const fill = (t: tf.Tensor, shape: number[]) => (t.shape.join() === shape.join() ? t : tf.broadcastTo(t, shape));
+/** a where cond is true, else b, broadcasting. PyTorch `torch.where`, JAX `jnp.where`. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const c = asTensor('where', cond, 'the condition');
   if (c.dtype !== 'bool') throw new TapegradError('where', `the condition must be a bool tensor, got ${c.dtype}`);
@@ -223,14 +245,23 @@ function constantBinary(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tens
     return out;
   };
 }
+/** a > b, elementwise (bool, not differentiable). PyTorch `torch.gt`, JAX `jnp.greater`. */
 export const greater = constantBinary('greater', tf.greater);
+/** a ≥ b, elementwise (bool, not differentiable). PyTorch `torch.ge`, JAX `jnp.greater_equal`. */
 export const greaterEqual = constantBinary('greaterEqual', tf.greaterEqual);
+/** a < b, elementwise (bool, not differentiable). PyTorch `torch.lt`, JAX `jnp.less`. */
 export const less = constantBinary('less', tf.less);
+/** a ≤ b, elementwise (bool, not differentiable). PyTorch `torch.le`, JAX `jnp.less_equal`. */
 export const lessEqual = constantBinary('lessEqual', tf.lessEqual);
+/** a = b, elementwise (bool, not differentiable). PyTorch `torch.eq`, JAX `jnp.equal`. */
 export const equal = constantBinary('equal', tf.equal);
+/** a ≠ b, elementwise (bool, not differentiable). PyTorch `torch.ne`, JAX `jnp.not_equal`. */
 export const notEqual = constantBinary('notEqual', tf.notEqual);
+/** a ∧ b on bool tensors. PyTorch `torch.logical_and`, JAX `jnp.logical_and`. */
 export const logicalAnd = constantBinary('logicalAnd', boolOnly('logicalAnd', tf.logicalAnd));
+/** a ∨ b on bool tensors. PyTorch `torch.logical_or`, JAX `jnp.logical_or`. */
 export const logicalOr = constantBinary('logicalOr', boolOnly('logicalOr', tf.logicalOr));
+/** ¬a on a bool tensor. PyTorch `torch.logical_not`, JAX `jnp.logical_not`. */
 export function logicalNot(x: Tensor): Tensor {
   const t = asTensor('logicalNot', x);
   if (t.dtype !== 'bool') throw new TapegradError('logicalNot', `needs a bool tensor, got ${t.dtype}`);
@@ -243,13 +274,16 @@ function boolOnly(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
     return f(a, b);
   };
 }
-/** A copy in another dtype; not differentiable (a float32 → float32 cast is a plain copy). */
+/**
+ * A copy in another dtype; not differentiable (a float32 → float32 cast is a plain copy).
+ * PyTorch `torch.Tensor.to`, JAX `jnp.astype`.
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   const t = asTensor('cast', x);
   if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') throw new TapegradError('cast', `unknown dtype '${String(dtype)}' (float32, int32 or bool)`);
   return new Tensor(tf.cast(t.value, dtype));
 }
-/** Is each entry finite (not NaN or ±Inf)? */
+/** Is each entry finite (not NaN or ±Inf)? PyTorch `torch.isfinite`, JAX `jnp.isfinite`. */
 export function isFinite(x: Tensor): Tensor {
   return new Tensor(tf.isFinite(asTensor('isFinite', x).value));
 }

@@ -45,7 +45,7 @@ function fitBatches(a: tf.Tensor, b: tf.Tensor): [tf.Tensor, tf.Tensor] {
 }
 const sizeOf = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
 
-/** Swaps the last two axes. */
+/** Swaps the last two axes. PyTorch `torch.Tensor.mT`, JAX `jnp.matrix_transpose`. */
 export function matrixTranspose(x: Tensor): Tensor {
   const r = asTensor('matrixTranspose', x).rank;
   if (r < 2) throw new TapegradError('matrixTranspose', `needs rank ≥ 2, got shape ${fmtShape(x.shape)}`);
@@ -99,6 +99,7 @@ const linearOp = defineOp<LinearAttrs>({
 /**
  * act(x·W + b) for x [n, in], W [in, out] and an optional bias b [out]: a dense layer in one
  * kernel (activation 'none', the default, or 'relu').
+ * PyTorch `torch.nn.functional.linear`, JAX `flax.linen.Dense`.
  */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: { activation?: 'none' | 'relu' } = {}): Tensor {
   const X = asTensor('linear', x, 'the input');
@@ -117,7 +118,10 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: { activati
 }
 linear.rule = linearOp.rule;
 
-/** Matrix product with NumPy's rules: batch axes broadcast; a 1-D operand is a row (left) or column (right) vector. */
+/**
+ * Matrix product with NumPy's rules: batch axes broadcast; a 1-D operand is a row (left) or column (right) vector.
+ * PyTorch `torch.matmul`, JAX `jnp.matmul`.
+ */
 export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
   const A = asTensor('matmul', a, 'the left operand');
   const B = asTensor('matmul', b, 'the right operand');
@@ -148,7 +152,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; trans
 }
 matmul.rule = matmulOp.rule;
 
-/** xᵀy for vectors; matmul for higher ranks. */
+/** xᵀy for vectors; matmul for higher ranks. PyTorch `torch.dot`, JAX `jnp.dot`. */
 export function dot(x: Tensor, y: Tensor): Tensor {
   const a = asTensor('dot', x, 'the left operand');
   const b = asTensor('dot', y, 'the right operand');
@@ -161,7 +165,7 @@ export function dot(x: Tensor, y: Tensor): Tensor {
   return matmul(a, b);
 }
 
-/** x yᵀ: the n×m matrix of products xᵢyⱼ. */
+/** x yᵀ: the n×m matrix of products xᵢyⱼ. PyTorch `torch.outer`, JAX `jnp.outer`. */
 export function outer(x: Tensor, y: Tensor): Tensor {
   const a = asTensor('outer', x, 'the left operand');
   const b = asTensor('outer', y, 'the right operand');
@@ -187,7 +191,7 @@ const traceOp = defineOp<void>({
     },
   ],
 });
-/** The sum of the diagonal of the last two axes (batched). */
+/** The sum of the diagonal of the last two axes (batched). PyTorch `torch.trace`, JAX `jnp.trace`. */
 export function trace(x: Tensor): Tensor {
   const t = asTensor('trace', x);
   if (t.rank < 2) throw new TapegradError('trace', `needs a matrix (rank ≥ 2), got ${fmtShape(t.shape)}`);

@@ -10,6 +10,7 @@ import { indexValues } from './indices.js';
 import { isGradEnabled } from '../tape.js';
 import { hasFused, oneHotRows, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../../kernels/fused.js';
 
+/** How a loss reduces over the batch: 'mean' (the default), 'sum' or 'none'. */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 const softmaxOp = defineOp<{ axis: number }>({
@@ -18,7 +19,7 @@ const softmaxOp = defineOp<{ axis: number }>({
   // ∂y/∂x = diag(y) − y yᵀ, so x̄ = y ∘ (g − Σ g∘y)
   vjp: (g, _x, y, { axis }) => [() => mul(y, sub(g, sum(mul(g, y), { axis, keepDims: true })))],
 });
-/** e^x / Σ e^x along `axis` (last by default). */
+/** e^x / Σ e^x along `axis` (last by default). PyTorch `torch.softmax`, JAX `jax.nn.softmax`. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   const t = asTensor('softmax', x);
   return softmaxOp([t], { axis: normalizeAxis('softmax', axis, t.rank) });
@@ -31,7 +32,10 @@ const logSoftmaxOp = defineOp<{ axis: number }>({
   // y = x − log Σ eˣ: x̄ = g − softmax(x) Σ g, and softmax(x) = eʸ
   vjp: (g, _x, y, { axis }) => [() => sub(g, mul(exp(y), sum(g, { axis, keepDims: true })))],
 });
-/** x − log Σ eˣ along `axis` (last by default), computed stably. */
+/**
+ * x − log Σ eˣ along `axis` (last by default), computed stably.
+ * PyTorch `torch.log_softmax`, JAX `jax.nn.log_softmax`.
+ */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const t = asTensor('logSoftmax', x);
   return logSoftmaxOp([t], { axis: normalizeAxis('logSoftmax', axis, t.rank) });
@@ -93,6 +97,7 @@ function reduce(fn: string, losses: Tensor, reduction: Reduction, hidden: Tensor
   return owning(reduction === 'mean' ? mean(losses) : sum(losses), [...hidden, losses]);
 }
 
+/** Options of crossEntropy: reduction and label smoothing. */
 export interface CrossEntropyOptions {
   reduction?: Reduction;
   /** PyTorch's label_smoothing: the target becomes (1 − ε)·target + ε/C. */
@@ -101,6 +106,7 @@ export interface CrossEntropyOptions {
 /**
  * Cross-entropy of logits [..., C] against class indices (int32, shape [...]) or class
  * probabilities (float32, shape [..., C]); the mean over samples by default.
+ * PyTorch `torch.nn.functional.cross_entropy`, JAX `optax.softmax_cross_entropy`.
  */
 export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const z = asTensor('crossEntropy', logits, 'the logits');
@@ -141,7 +147,10 @@ function checkSameShape(fn: string, a: Tensor, b: Tensor): void {
   }
 }
 
-/** Mean squared error (reduction 'mean' by default, as PyTorch). Shapes must match. */
+/**
+ * Mean squared error (reduction 'mean' by default, as PyTorch). Shapes must match.
+ * PyTorch `torch.nn.functional.mse_loss`, JAX `optax.squared_error`.
+ */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const x = asTensor('mseLoss', input, 'the input');
   const t = asTensor('mseLoss', target, 'the target');
@@ -150,7 +159,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   return reduce('mseLoss', square(d), opts.reduction ?? 'mean', [d]);
 }
 
-/** Mean absolute error. */
+/** Mean absolute error. PyTorch `torch.nn.functional.l1_loss`. */
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const x = asTensor('l1Loss', input, 'the input');
   const t = asTensor('l1Loss', target, 'the target');

@@ -19,6 +19,7 @@ const meanOp = defineOp<ReduceAttrs>({
   // ∂mean/∂x = 1/n
   vjp: (g, [x], _y, a) => [() => broadcastTo(div(expand(g, x, a), count(x, a.axes)), x.shape)],
 });
+/** The mean over `axis` (every axis by default). PyTorch `torch.mean`, JAX `jnp.mean`. */
 export const mean = reduction(meanOp, 'mean');
 
 const prodOp = defineOp<ReduceAttrs>({
@@ -46,6 +47,10 @@ const prodOp = defineOp<ReduceAttrs>({
     },
   ],
 });
+/**
+ * The product over `axis` (every axis by default); zeros handled in the gradient.
+ * PyTorch `torch.prod`, JAX `jnp.prod`.
+ */
 export const prod = reduction(prodOp, 'prod');
 
 /** max and min: the gradient goes to the entries equal to the result, split evenly among ties. */
@@ -66,7 +71,9 @@ function extremum(name: 'max' | 'min', f: typeof tf.max): Op<ReduceAttrs> {
 }
 const maxOp = extremum('max', tf.max);
 const minOp = extremum('min', tf.min);
+/** The largest entry over `axis`; the gradient is shared among ties. PyTorch `torch.amax`, JAX `jnp.max`. */
 export const max = reduction(maxOp, 'max');
+/** The smallest entry over `axis`; the gradient is shared among ties. PyTorch `torch.amin`, JAX `jnp.min`. */
 export const min = reduction(minOp, 'min');
 
 const logSumExpOp = defineOp<ReduceAttrs>({
@@ -76,6 +83,7 @@ const logSumExpOp = defineOp<ReduceAttrs>({
   // ∂ log Σ eˣ / ∂xᵢ = e^(xᵢ − y) (the softmax over the reduced axes)
   vjp: (g, [x], y, a) => [() => mul(expand(g, x, a), exp(sub(x, expand(y, x, a))))],
 });
+/** ln Σ eˣ over `axis`, computed stably. PyTorch `torch.logsumexp`, JAX `jax.nn.logsumexp`. */
 export const logSumExp = reduction(logSumExpOp, 'logSumExp');
 
 const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
@@ -90,7 +98,11 @@ const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
   // ∂var/∂xᵢ = 2(xᵢ − x̄)/(n − correction)  (the mean's own dependence on xᵢ sums to zero)
   vjp: (g, [x], _y, a) => [() => mul(expand(g, x, a), div(mul(sub(x, mean(x, { axis: a.axes, keepDims: true })), 2), count(x, a.axes) - a.correction))],
 });
-/** Variance over axes; `correction` 0 (default, as NumPy and JAX) is the population variance, 1 is PyTorch's unbiased one. */
+/**
+ * Variance over axes; `correction` 0 (default, as NumPy and JAX) is the population variance, 1 is PyTorch's unbiased
+ * one.
+ * PyTorch `torch.var`, JAX `jnp.var`.
+ */
 export function variance(x: Tensor, opts: ReduceOptions & { correction?: number } = {}): Tensor {
   const t = asTensor('variance', x);
   const axes = normalizeAxes('variance', opts.axis, t.rank);
@@ -131,7 +143,10 @@ const normOp = defineOp<ReduceAttrs & { ord: number }>({
     },
   ],
 });
-/** The vector p-norm over axes (all by default): ord 2 (default), 1, Infinity, or any p ≥ 1. */
+/**
+ * The vector p-norm over axes (all by default): ord 2 (default), 1, Infinity, or any p ≥ 1.
+ * PyTorch `torch.linalg.vector_norm`, JAX `jnp.linalg.norm`.
+ */
 export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | 'fro' } = {}): Tensor {
   const t = asTensor('norm', x);
   const ord = opts.ord === 'fro' || opts.ord === undefined ? 2 : opts.ord;
@@ -142,6 +157,7 @@ norm.rule = normOp.rule;
 
 // ---- argmax and argmin: integer results, so outside the tape (as the comparisons are)
 
+/** Options of argmax and argmin: the axis (none: the flattened tensor) and keepDims. */
 export interface ArgOptions {
   /** The axis to search along; without one, the index into the flattened tensor (as PyTorch and JAX). */
   axis?: number;
@@ -161,7 +177,13 @@ function argExtremum(name: 'argmax' | 'argmin', f: typeof tf.argMax) {
     return new Tensor(tf.tidy(() => (opts.keepDims ? tf.expandDims(f(t.value, axis), axis) : f(t.value, axis))));
   };
 }
-/** The index (int32) of the largest entry along `axis`, the first of ties; not differentiable. */
+/**
+ * The index (int32) of the largest entry along `axis`, the first of ties; not differentiable.
+ * PyTorch `torch.argmax`, JAX `jnp.argmax`.
+ */
 export const argmax = argExtremum('argmax', tf.argMax);
-/** The index (int32) of the smallest entry along `axis`, the first of ties; not differentiable. */
+/**
+ * The index (int32) of the smallest entry along `axis`, the first of ties; not differentiable.
+ * PyTorch `torch.argmin`, JAX `jnp.argmin`.
+ */
 export const argmin = argExtremum('argmin', tf.argMin);

@@ -43,6 +43,7 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 // ---- broadcastTo ↔ sum
+/** Options of the reductions: the axes (all by default) and keepDims. */
 export interface ReduceOptions {
   axis?: number | number[];
   keepDims?: boolean;
@@ -81,6 +82,7 @@ const sumOp = defineOp<ReduceAttrs>({
   // ∂Σx/∂x = 1: g is copied back to every entry it summed
   vjp: (g, [x], _y, a) => [() => broadcastTo(expand(g, x, a), x.shape)],
 });
+/** The sum over `axis` (every axis by default). PyTorch `torch.sum`, JAX `jnp.sum`. */
 export const sum = reduction(sumOp, 'sum');
 
 // ---- reshape family
@@ -90,7 +92,7 @@ const reshapeOp = defineOp<{ shape: number[] }>({
   // a reshape moves no values: reshape g back
   vjp: (g, [x]) => [() => reshape(g, x.shape)],
 });
-/** The same values in a new shape; one dimension may be −1 (inferred). */
+/** The same values in a new shape; one dimension may be −1 (inferred). PyTorch `torch.reshape`, JAX `jnp.reshape`. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   const t = asTensor('reshape', x);
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < -1) || shape.filter((d) => d === -1).length > 1) {
@@ -104,7 +106,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   return reshapeOp([t], { shape: resolved });
 }
 reshape.rule = reshapeOp.rule;
-/** Inserts an axis of length 1 at `axis`. */
+/** Inserts an axis of length 1 at `axis`. PyTorch `torch.unsqueeze`, JAX `jnp.expand_dims`. */
 export function expandDims(x: Tensor, axis = 0): Tensor {
   const t = asTensor('expandDims', x);
   const ax = normalizeAxis('expandDims', axis, t.rank + 1);
@@ -112,7 +114,7 @@ export function expandDims(x: Tensor, axis = 0): Tensor {
   shape.splice(ax, 0, 1);
   return reshape(t, shape);
 }
-/** Removes axes of length 1 (the given ones, or all). */
+/** Removes axes of length 1 (the given ones, or all). PyTorch `torch.squeeze`, JAX `jnp.squeeze`. */
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
   const t = asTensor('squeeze', x);
   const axes = axis === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, t.rank);
@@ -131,7 +133,7 @@ function inversePerm(perm: number[]): number[] {
   perm.forEach((p, i) => (inv[p] = i));
   return inv;
 }
-/** Permutes axes (reverses them by default). */
+/** Permutes axes (reverses them by default). PyTorch `torch.permute`, JAX `jnp.transpose`. */
 export function transpose(x: Tensor, perm?: number[]): Tensor {
   const t = asTensor('transpose', x);
   const p = perm ?? [...Array(t.rank).keys()].reverse();
@@ -150,7 +152,7 @@ const broadcastToOp = defineOp<{ shape: number[] }>({
   // each entry was copied to many places: sum g back over them
   vjp: (g, [x]) => [() => unbroadcast(g, x.shape)],
 });
-/** Broadcasts x to `shape` (NumPy rules). */
+/** Broadcasts x to `shape` (NumPy rules). PyTorch `torch.broadcast_to`, JAX `jnp.broadcast_to`. */
 export function broadcastTo(x: Tensor, shape: number[]): Tensor {
   const t = asTensor('broadcastTo', x);
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) throw new TapegradError('broadcastTo', `shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
@@ -171,7 +173,7 @@ const tileOp = defineOp<{ reps: number[] }>({
     },
   ],
 });
-/** Repeats x reps[i] times along axis i. */
+/** Repeats x reps[i] times along axis i. PyTorch `torch.tile`, JAX `jnp.tile`. */
 export function tile(x: Tensor, reps: number[]): Tensor {
   const t = asTensor('tile', x);
   if (reps.length !== t.rank || reps.some((r) => !Number.isInteger(r) || r < 1)) {
@@ -188,7 +190,10 @@ const sliceOp = defineOp<{ begin: number[]; size: number[] }>({
   // the slice's entries get g, the others 0: pad g back to x's shape
   vjp: (g, [x], _y, { begin, size }) => [() => pad(g, x.shape.map((d, i) => [begin[i], d - begin[i] - size[i]] as [number, number]))],
 });
-/** x[begin : begin + size] on every axis (TF.js's convention); size −1 or omitted: to the end. */
+/**
+ * x[begin : begin + size] on every axis (TF.js's convention); size −1 or omitted: to the end.
+ * PyTorch `torch.narrow`, JAX `jax.lax.slice`.
+ */
 export function slice(x: Tensor, begin: number[] | number, size?: number[] | number): Tensor {
   const t = asTensor('slice', x);
   const b = typeof begin === 'number' ? [begin, ...Array(t.rank - 1).fill(0)] : [...begin];
@@ -209,7 +214,7 @@ const padOp = defineOp<{ paddings: [number, number][]; value: number }>({
   // padding entries are constants: slice g back out
   vjp: (g, [x], _y, { paddings }) => [() => slice(g, paddings.map((p) => p[0]), x.shape)],
 });
-/** Pads with `value`: paddings[i] = [before, after] on axis i. */
+/** Pads with `value`: paddings[i] = [before, after] on axis i. PyTorch `torch.nn.functional.pad`, JAX `jnp.pad`. */
 export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor {
   const t = asTensor('pad', x);
   if (typeof value !== 'number') throw new TapegradError('pad', `the value must be a number, got ${typeof value}`);
@@ -235,7 +240,7 @@ const concatOp = defineOp<{ axis: number }>({
     });
   },
 });
-/** Joins tensors along an existing axis. */
+/** Joins tensors along an existing axis. PyTorch `torch.cat`, JAX `jnp.concatenate`. */
 export function concat(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('concat', 'needs a non-empty array of tensors');
   const ts = xs.map((x, i) => asTensor('concat', x, `tensor ${i}`));
@@ -257,7 +262,7 @@ const stackOp = defineOp<{ axis: number }>({
   vjp: (g, xs, _y, { axis }) =>
     xs.map((x, i) => () => reshape(slice(g, g.shape.map((_, k) => (k === axis ? i : 0)), g.shape.map((d, k) => (k === axis ? 1 : d))), x.shape)),
 });
-/** Joins equal-shaped tensors along a new axis. */
+/** Joins equal-shaped tensors along a new axis. PyTorch `torch.stack`, JAX `jnp.stack`. */
 export function stack(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('stack', 'needs a non-empty array of tensors');
   const ts = xs.map((x, i) => asTensor('stack', x, `tensor ${i}`));
@@ -269,7 +274,10 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
 }
 stack.rule = stackOp.rule;
 
-/** Splits along an axis into n equal parts, or into parts of the given sizes. */
+/**
+ * Splits along an axis into n equal parts, or into parts of the given sizes.
+ * PyTorch `torch.split`, JAX `jnp.split`.
+ */
 export function split(x: Tensor, numOrSizes: number | number[], axis = 0): Tensor[] {
   const t = asTensor('split', x);
   const ax = normalizeAxis('split', axis, t.rank);
@@ -307,7 +315,10 @@ const scatterAddOp = defineOp<{ axis: number; size: number }>({
   // scatterAdd is linear and its adjoint is gather of the same rows
   vjp: (g, [, idx], _y, { axis }) => [() => gatherOp([g, idx], { axis }), null],
 });
-/** out[..., idx[i], ...] += g[..., i, ...] along `axis`, into a tensor with `size` entries there. */
+/**
+ * out[..., idx[i], ...] += g[..., i, ...] along `axis`, into a tensor with `size` entries there.
+ * PyTorch `torch.Tensor.index_add`, JAX `x.at[i].add`.
+ */
 export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
   // Checks that need no read-back only (it runs in gather's and maxPool2d's backward): the index
   // values themselves are not checked; an out-of-range index drops its row, as tf.unsortedSegmentSum does.
@@ -332,7 +343,11 @@ function sameDtype(fn: string, ts: Tensor[]): void {
   const bad = ts.find((t) => t.dtype !== ts[0].dtype);
   if (bad) throw new TapegradError(fn, `dtypes differ: ${ts.map((t) => t.dtype).join(', ')}`);
 }
-/** Picks entries along `axis` at integer indices (any shape: the result has x's shape with axis replaced by the indices' shape). */
+/**
+ * Picks entries along `axis` at integer indices (any shape: the result has x's shape with axis replaced by the indices'
+ * shape).
+ * PyTorch `torch.index_select`, JAX `jnp.take`.
+ */
 export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor {
   const t = asTensor('gather', x);
   const ax = normalizeAxis('gather', axis, t.rank);

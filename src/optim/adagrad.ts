@@ -11,6 +11,7 @@ import {
   type Update,
 } from './optimizer.js';
 
+/** Options of Adagrad: lr decay, the accumulator's start, ε. */
 export interface AdagradOptions extends Partial<OptimizerOptions> {
   /** Decay of the step size: lr / (1 + (t−1)·lrDecay) (default 0). */
   lrDecay?: number;

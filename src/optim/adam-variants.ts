@@ -12,6 +12,7 @@ import {
   type Update,
 } from './optimizer.js';
 
+/** Options of Adamax and RAdam: betas (β₁, β₂) and ε. */
 export interface AdamVariantOptions extends Partial<OptimizerOptions> {
   betas?: [number, number];
   eps?: number;
@@ -66,6 +67,7 @@ export class Adamax extends Optimizer<Full<AdamVariantOptions>> {
   }
 }
 
+/** Options of NAdam: those of Adam and the momentum decay ψ. */
 export interface NAdamOptions extends AdamVariantOptions {
   /** ψ in μₜ = β₁(1 − ½·0.96^(tψ)) (default 4e-3). */
   momentumDecay?: number;

@@ -5,6 +5,7 @@ import { checkLR } from './schedules.js';
 import { Optimizer, nonNegative, checkBetas, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
 import { hasFused, adamUpdatePacked } from '../../kernels/fused.js';
 
+/** Options of Adam and AdamW: betas (β₁, β₂) and ε. */
 export interface AdamOptions extends OptimizerOptions {
   betas?: [number, number];
   eps?: number;
@@ -16,6 +17,7 @@ export interface AdamOptions extends OptimizerOptions {
  * m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
  * p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε).
  * Adam's weightDecay is L2 (g ← g + wd·p); AdamW's is decoupled (p ← p − lr·wd·p first).
+ * PyTorch `torch.optim.Adam`, JAX `optax.adam`.
  */
 export class Adam extends Optimizer<AdamOptions> {
   protected decoupled = false;
@@ -61,7 +63,10 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 }
 
-/** Adam with decoupled weight decay (default 0.01): p ← p − lr·wd·p, then the Adam step. */
+/**
+ * Adam with decoupled weight decay (default 0.01): p ← p − lr·wd·p, then the Adam step.
+ * PyTorch `torch.optim.AdamW`, JAX `optax.adamw`.
+ */
 export class AdamW extends Adam {
   constructor(params: Tensor[] | ParamGroupSpec<AdamOptions>[], opts: AdamOptions) {
     super(params, opts, 'AdamW');

@@ -7,6 +7,7 @@ import { Tensor } from '../tensor.js';
  * Scales every .grad by min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖ the 2-norm of all gradients together,
  * and returns that total norm (before clipping) as a scalar Tensor the caller owns. No value is read
  * back to JavaScript (call .item() for a number). Parameters without a gradient are skipped.
+ * PyTorch `torch.nn.utils.clip_grad_norm_`, JAX `optax.clip_by_global_norm`.
  */
 export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
   if (!Array.isArray(params)) throw new TapegradError('clipGradNorm', 'params must be an array of Tensors');

@@ -8,6 +8,7 @@ import { describe } from '../op.js';
 import { checkLR, lrAt } from './schedules.js';
 import { Optimizer, nonNegative, type OptimizerOptions, type OptimizerStateDict, type Update } from './optimizer.js';
 
+/** Options of LBFGS: iterations and evaluations per step, tolerances, history size. */
 export interface LBFGSOptions extends Partial<OptimizerOptions> {
   /** Iterations per step() (default 20). */
   maxIter?: number;

@@ -43,6 +43,7 @@ export class MultiStepLR implements Schedule {
   }
 }
 
+/** Options of OneCycleLR: the cycle's length and shape. */
 export interface OneCycleOptions {
   /** Steps in the cycle; a step beyond it is an error (as PyTorch). */
   totalSteps: number;

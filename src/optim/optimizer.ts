@@ -12,6 +12,7 @@ import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
 import { flushCommands } from '../../kernels/webgpu-dispatch.js';
 
+/** Options every optimizer takes: the learning rate (a number or a Schedule) and weight decay. */
 export interface OptimizerOptions {
   lr: LR;
   weightDecay?: number;
@@ -47,6 +48,10 @@ interface ParamState {
   scalars: Record<string, number>;
 }
 
+/**
+ * The base of every optimizer: its parameters, zeroGrad, step, its state, dispose.
+ * PyTorch `torch.optim.Optimizer`, JAX `optax.GradientTransformation`.
+ */
 export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   /** Every parameter, group after group. */
   readonly params: Tensor[] = [];

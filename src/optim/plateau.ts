@@ -4,6 +4,7 @@ import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import type { Schedule } from './schedules.js';
 
+/** Options of ReduceLROnPlateau: mode, factor, patience, threshold. */
 export interface PlateauOptions {
   /** 'min' (a loss; the default) or 'max' (an accuracy). */
   mode?: 'min' | 'max';

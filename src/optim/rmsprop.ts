@@ -4,6 +4,7 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
 
+/** Options of RMSprop: α, ε, momentum. */
 export interface RMSpropOptions extends OptimizerOptions {
   alpha?: number;
   eps?: number;

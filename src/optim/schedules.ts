@@ -2,6 +2,10 @@
 // learning rate. They compose: LinearWarmup wraps any schedule (or a constant).
 import { TapegradError } from '../errors.js';
 
+/**
+ * A learning-rate schedule: the rate at a given step.
+ * PyTorch `torch.optim.lr_scheduler.LRScheduler`, JAX `optax.Schedule`.
+ */
 export interface Schedule {
   /** The learning rate for step t (t = 0, 1, 2, …). */
   at(t: number): number;
@@ -43,7 +47,11 @@ export class CosineAnnealing implements Schedule {
   }
 }
 
-/** Scales the wrapped schedule from startFactor (default 0, but step 0 gets 1/warmupSteps) up to 1 over warmupSteps steps. */
+/**
+ * Scales the wrapped schedule from startFactor (default 0, but step 0 gets 1/warmupSteps) up to 1 over warmupSteps
+ * steps.
+ * PyTorch `torch.optim.lr_scheduler.LinearLR`, JAX `optax.linear_schedule`.
+ */
 export class LinearWarmup implements Schedule {
   constructor(readonly lr: LR, readonly opts: { warmupSteps: number; startFactor?: number }) {
     if (!(Number.isInteger(opts?.warmupSteps) && opts.warmupSteps > 0)) throw new TapegradError('LinearWarmup', `warmupSteps must be a positive integer, got ${opts?.warmupSteps}`);

@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
 
+/** Options of SGD: momentum and Nesterov's variant. */
 export interface SGDOptions extends OptimizerOptions {
   momentum?: number;
   /** Damps the gradient's share of the momentum: v ← μv + (1−dampening)g (default 0). */
