@@ -47,10 +47,10 @@ export function packedProject(): Packed {
   const dir = join(tmpdir(), `tapegrad-consumer-${inputHash()}`);
   if (existsSync(join(dir, '.installed'))) return { dir, tarball: join(dir, 'pack', readdirSync(join(dir, 'pack'))[0]), seconds: 0 };
   const t0 = Date.now();
-  // Projects for older sources, left by earlier runs (a day old: other checkouts may be using theirs).
+  // Projects for older sources, left by earlier runs (two hours old: other checkouts may be using theirs).
   for (const n of readdirSync(tmpdir())) {
     const p = join(tmpdir(), n);
-    if (n.startsWith('tapegrad-consumer-') && p !== dir && Date.now() - statSync(p).mtimeMs > 86_400_000) rmSync(p, { recursive: true, force: true });
+    if (n.startsWith('tapegrad-consumer-') && p !== dir && Date.now() - statSync(p).mtimeMs > 7_200_000) rmSync(p, { recursive: true, force: true });
   }
   const work = `${dir}.${process.pid}`;
   rmSync(work, { recursive: true, force: true });
