@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { Tensor, type DType, type TensorLike } from './tensor.js';
+import { assertFits } from './backend/wasm-heap-limit.js';
 
 /** Options of the tensor constructors: requiresGrad, dtype, shape. */
 export interface TensorOptions {
@@ -121,18 +122,21 @@ export function scalar(v: number, o: Opts = {}): Tensor {
 export function zeros(shape: number[], o: Opts = {}): Tensor {
   checkShape('zeros', shape);
   checkOpts('zeros', o);
+  assertFits('zeros', shape, o.dtype ?? 'float32');
   return wrap(tf.zeros(shape, o.dtype ?? 'float32'), o);
 }
 /** A tensor of ones of the given shape. PyTorch `torch.ones`, JAX `jnp.ones`. */
 export function ones(shape: number[], o: Opts = {}): Tensor {
   checkShape('ones', shape);
   checkOpts('ones', o);
+  assertFits('ones', shape, o.dtype ?? 'float32');
   return wrap(tf.ones(shape, o.dtype ?? 'float32'), o);
 }
 /** A tensor of the given shape filled with `v`. PyTorch `torch.full`, JAX `jnp.full`. */
 export function full(shape: number[], v: number, o: Opts = {}): Tensor {
   checkShape('full', shape);
   checkOpts('full', o);
+  assertFits('full', shape, o.dtype ?? 'float32');
   if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('full', `the value must be a number, got ${typeof v}`);
   return wrap(tf.fill(shape, v, o.dtype ?? 'float32'), o);
 }
@@ -148,12 +152,14 @@ export function onesLike(x: Tensor): Tensor {
 export function eye(n: number, m = n, o: Opts = {}): Tensor {
   if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0) throw new TapegradError('eye', `sizes must be non-negative integers, got ${n}, ${m}`);
   checkOpts('eye', o);
+  assertFits('eye', [n, m], o.dtype ?? 'float32');
   return wrap(tf.eye(n, m, undefined, o.dtype ?? 'float32'), o);
 }
 /** Standard normal samples; the same seed gives the same values. PyTorch `torch.randn`, JAX `jax.random.normal`. */
 export function randn(shape: number[], o: Opts & { seed?: number; mean?: number; std?: number } = {}): Tensor {
   checkShape('randn', shape);
   checkOpts('randn', { ...o, dtype: undefined });
+  assertFits('randn', shape, 'float32');
   checkFinite('randn', 'mean', o.mean ?? 0);
   checkFinite('randn', 'std', o.std ?? 1);
   if ((o.std ?? 1) < 0) throw new TapegradError('randn', `std must be a non-negative number, got ${o.std}`);
@@ -163,6 +169,7 @@ export function randn(shape: number[], o: Opts & { seed?: number; mean?: number;
 export function rand(shape: number[], o: Opts & { seed?: number; low?: number; high?: number } = {}): Tensor {
   checkShape('rand', shape);
   checkOpts('rand', { ...o, dtype: undefined });
+  assertFits('rand', shape, 'float32');
   checkFinite('rand', 'low', o.low ?? 0);
   checkFinite('rand', 'high', o.high ?? 1);
   if (!((o.low ?? 0) < (o.high ?? 1))) throw new TapegradError('rand', `low (${o.low ?? 0}) must be below high (${o.high ?? 1})`);
@@ -177,6 +184,7 @@ export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Te
   if (step === 0) throw new TapegradError('arange', 'step must not be 0');
   if (o.dtype === 'bool') throw new TapegradError('arange', 'dtype must be float32 or int32');
   checkOpts('arange', o);
+  assertFits('arange', [Math.max(0, Math.ceil((stop - start) / step))], o.dtype ?? 'float32');
   return wrap(tf.range(start, stop, step, o.dtype ?? 'float32'), o);
 }
 /** n evenly spaced values from start to stop, both included. PyTorch `torch.linspace`, JAX `jnp.linspace`. */
@@ -185,6 +193,7 @@ export function linspace(start: number, stop: number, n: number, o: Opts = {}): 
   checkFinite('linspace', 'start', start);
   checkFinite('linspace', 'stop', stop);
   checkOpts('linspace', { ...o, dtype: undefined });
+  assertFits('linspace', [n], 'float32');
   return wrap(tf.linspace(start, stop, n), o);
 }
 

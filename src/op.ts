@@ -6,6 +6,7 @@ import { isGradEnabled } from './tape.js';
 import { Tensor, Node, type TensorLike, type OpRule } from './tensor.js';
 import { toTensor } from './creation.js';
 import { anomaly, checkForward } from './anomaly.js';
+import { recoverFromTrap } from './backend/index.js';
 
 export type { OpRule, Thunk, OpSignature, Domain } from './tensor.js';
 
@@ -34,7 +35,8 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
     } catch (e) {
       if (e instanceof TapegradError) throw e;
       const shapes = inputs.map((x) => fmtShape(x.shape)).join(' and ');
-      throw new TapegradError(rule.name, `${(e as Error).message} (inputs ${shapes})`);
+      const trapped = recoverFromTrap(e);
+      throw new TapegradError(rule.name, `${(e as Error).message} (inputs ${shapes})${trapped ? `: ${trapped}` : ''}`);
     }
     if (!(value instanceof tf.Tensor)) throw new TapegradError(rule.name, `the op's forward must return a tf.Tensor, got ${describe(value)}`);
     if (anomaly.enabled) checkForward(rule, inputs, value);
@@ -77,6 +79,23 @@ export function owning(result: Tensor, hidden: Tensor[]): Tensor {
     else h.dispose();
   }
   return result;
+}
+
+/**
+ * f applied to x in float32, PyTorch's promotion for float ops: an int32 or bool tensor is cast
+ * first (TF.js's kernels refuse it, or on wasm return garbage for bool). The cast is owned by the result.
+ */
+export function applyToFloat(x: Tensor, f: (x: Tensor) => Tensor): Tensor {
+  if (x.dtype === 'float32') return f(x);
+  const c = new Tensor(tf.cast(x.value, 'float32'));
+  let out: Tensor;
+  try {
+    out = f(c);
+  } catch (e) {
+    c.dispose();
+    throw e;
+  }
+  return owning(out, [c]);
 }
 
 /** The argument as a live Tensor, or a clear error naming the function. */

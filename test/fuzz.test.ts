@@ -10,7 +10,8 @@ import { property, propertyOf, minimize, runCase, snippet, type Case } from './f
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
-const RUNS_ORDER2 = Math.ceil(RUNS / 3);
+// second order reaches the adjoints' own adjoints, where wasm kernel failures hid: as many cases as first order
+const RUNS_ORDER2 = RUNS;
 
 test('every registered op is fuzzed, or listed in NOT_FUZZED with a reason', () => {
   const missing = Object.keys(tg.registry).filter((k) => !(k in FUZZ_OPS) && !(k in NOT_FUZZED));

@@ -10,6 +10,10 @@ import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from '../../kernels/fused.js';
 import { fixWebGPUCast } from '../../kernels/webgpu-cast.js';
 import { installDispatchCache } from '../../kernels/webgpu-dispatch.js';
+import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
+import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
+import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
+import { guardWasmHeap, isWasmTrap, dropTrappedWasm } from './wasm-heap-limit.js';
 
 /** The TF.js backends tapegrad can run on. */
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
@@ -158,10 +162,24 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (!ok) throw new TapegradError('setBackend', `'${name}' failed to start here`);
   // The fused GPU kernels (kernels/fused.ts) of this backend, if it has any.
   registerFusedKernels(name);
+  if (name === 'wasm') {
+    fixWasmCastToBool();
+    fixWasmInexactUnaryKernels();
+    guardWasmUnwrittenOutputs(tf.backend());
+    guardWasmHeap(tf.backend());
+  }
   if (name === 'webgpu') {
     fixWebGPUCast();
     installDispatchCache(tf.backend());
   }
+}
+
+/**
+ * When e is the wasm module trapping, drops the module (setBackend('wasm') starts a fresh one) and
+ * returns what the user must be told (an op's error message appends it); null for any other error.
+ */
+export function recoverFromTrap(e: unknown): string | null {
+  return isWasmTrap(e) ? dropTrappedWasm() : null;
 }
 
 /** The float format a backend stores tensors in: float32, except WebGL without float32 render targets. */

@@ -1,12 +1,14 @@
 // Elementwise ops. Each rule gives the adjoint g·f'(x) with the math in a comment; binary ops
 // state the adjoint at the broadcast shape and binary() sums it back to each operand's shape.
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, applyWithConstants, asTensor } from '../op.js';
+import { defineOp, applyWithConstants, asTensor, applyToFloat, owning } from '../op.js';
 import { broadcastShapes, unbroadcast } from './shape.js';
 import { TapegradError } from '../errors.js';
 import { noGrad, isGradEnabled } from '../tape.js';
 import { Tensor, type TensorLike, type DType, type OpRule, type OpSignature } from '../tensor.js';
 import { toTensor } from '../creation.js';
+import { erf as erfAccurate } from '../backend/erf-absolute-error.js';
+import { elu as eluAccurate } from '../backend/cpu-elu-exp-minus-one.js';
 import { hasFused, reluGrad, leakyReluGrad, type FusedName } from '../../kernels/fused.js';
 
 const SQRT1_2 = Math.SQRT1_2;
@@ -26,6 +28,7 @@ export function unary(
   forward: (x: tf.Tensor) => tf.Tensor,
   dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
   where: Where = {},
+  { keepsInt = false } = {},
 ): UnaryFn {
   const op = defineOp<void>({
     name,
@@ -33,7 +36,11 @@ export function unary(
     vjp: (g, [x], y) => [() => dx(g, x, y)],
     signature: { kind: 'unary', ...where },
   });
-  const fn = (x: Tensor) => op([asTensor(name, x)]);
+  // int32 stays int32 for ops that map integers to integers (neg, abs, …); the rest work in float32
+  const fn = (x: Tensor) => {
+    const t = asTensor(name, x);
+    return keepsInt && t.dtype === 'int32' ? op([t]) : applyToFloat(t, (f) => op([f]));
+  };
   return Object.assign(fn, { rule: op.rule });
 }
 
@@ -50,6 +57,7 @@ export function binary(
   da: BinaryRule,
   db: BinaryRule,
   where: Where = {},
+  { trueDivision = false } = {},
 ): BinaryFn {
   const op = defineOp<void>({
     name,
@@ -57,11 +65,34 @@ export function binary(
     vjp: (g, [a, b], y) => [() => unbroadcast(da(g, a, b, y), a.shape), () => unbroadcast(db(g, a, b, y), b.shape)],
     signature: { kind: 'binary', ...where },
   });
-  const fn = (a: TensorLike, b: TensorLike) => {
+  const fn = (a: TensorLike, b: TensorLike): Tensor => {
     const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
     if (a instanceof Tensor && b instanceof Tensor) {
       if (a.dtype !== b.dtype) throw new TapegradError(name, `dtypes differ: ${a.dtype} and ${b.dtype}`);
       broadcastShapes(name, a.shape, b.shape);
+    }
+    // PyTorch's promotion: division of integers is true division, and an integer tensor meeting a
+    // non-integer number computes in float32 (TF.js would floor, or refuse in its own words)
+    if (like && like.dtype !== 'float32') {
+      const toFloat = trueDivision || [a, b].some((v) => typeof v === 'number' && !Number.isInteger(v));
+      const target = toFloat ? 'float32' : like.dtype === 'bool' ? 'int32' : null;
+      if (target) {
+        const made: Tensor[] = [];
+        const up = (v: TensorLike) => {
+          if (!(v instanceof Tensor)) return v;
+          const c = new Tensor(tf.cast(asTensor(name, v).value, target));
+          made.push(c);
+          return c;
+        };
+        let out: Tensor;
+        try {
+          out = fn(up(a), up(b));
+        } catch (e) {
+          made.forEach((c) => c.dispose());
+          throw e;
+        }
+        return owning(out, made);
+      }
     }
     return applyWithConstants(op, name, [a, b], undefined, like);
   };
@@ -71,14 +102,14 @@ export function binary(
 
 // ---- unary
 /** −x, elementwise. d(−x) = −dx. PyTorch `torch.neg`, JAX `jnp.negative`. */
-export const neg = unary('neg', tf.neg, (g) => neg(g));
+export const neg = unary('neg', tf.neg, (g) => neg(g), {}, { keepsInt: true });
 /** |x|, elementwise. d|x| = sign(x) dx. PyTorch `torch.abs`, JAX `jnp.abs`. */
-export const abs = unary('abs', tf.abs, (g, x) => mul(g, sign(x)), { kinks: [0] });
+export const abs = unary('abs', tf.abs, (g, x) => mul(g, sign(x)), { kinks: [0] }, { keepsInt: true });
 /**
  * The sign of x (−1, 0 or 1), elementwise. Sign is piecewise constant: zero gradient.
  * PyTorch `torch.sign`, JAX `jnp.sign`.
  */
-export const sign = unary('sign', tf.sign, (g) => mul(g, 0), { kinks: [0] });
+export const sign = unary('sign', tf.sign, (g) => mul(g, 0), { kinks: [0] }, { keepsInt: true });
 /** eˣ, elementwise. d eˣ = eˣ dx. PyTorch `torch.exp`, JAX `jnp.exp`. */
 export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y), { domain: 'moderate' });
 /** ln x, elementwise. d ln x = dx / x. PyTorch `torch.log`, JAX `jnp.log`. */
@@ -92,7 +123,7 @@ export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)), { do
 /** 1/√x, elementwise. d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx. PyTorch `torch.rsqrt`, JAX `jax.lax.rsqrt`. */
 export const rsqrt = unary('rsqrt', tf.rsqrt, (g, x, y) => mul(g, div(mul(y, -0.5), x)), { domain: 'positive' });
 /** x², elementwise. d x² = 2x dx. PyTorch `torch.square`, JAX `jnp.square`. */
-export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)), { domain: 'moderate' });
+export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)), { domain: 'moderate' }, { keepsInt: true });
 /** 1/x, elementwise. d(1/x) = −dx/x² = −y² dx. PyTorch `torch.reciprocal`, JAX `jnp.reciprocal`. */
 export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))), {
   domain: 'nonzero',
@@ -115,23 +146,23 @@ export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
   return fusedAdjoint('reluGrad') ? new Tensor(reluGrad(g.value, at.value)) : mul(g, constantMask(() => tf.step(at.value)));
 }
 /** max(x, 0), elementwise. d relu(x) = [x > 0] dx. PyTorch `torch.relu`, JAX `jax.nn.relu`. */
-export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] });
+export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] }, { keepsInt: true });
 /**
  * x where x > 0, else eˣ − 1. d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there.
  * PyTorch `torch.nn.functional.elu`, JAX `jax.nn.elu`.
  */
-export const elu = unary('elu', tf.elu, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))), { kinks: [0] });
+export const elu = unary('elu', eluAccurate, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))), { kinks: [0] });
 /** ln(1 + eˣ), elementwise. d ln(1+eˣ) = σ(x) dx. PyTorch `torch.nn.functional.softplus`, JAX `jax.nn.softplus`. */
 export const softplus = unary('softplus', tf.softplus, (g, x) => mul(g, sigmoid(x)));
 /** The error function, elementwise. d erf x = (2/√π) e^(−x²) dx. PyTorch `torch.erf`, JAX `jax.scipy.special.erf`. */
-export const erf = unary('erf', tf.erf, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
+export const erf = unary('erf', erfAccurate, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
 /**
  * x·Φ(x), the exact GELU. gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx.
  * PyTorch `torch.nn.functional.gelu`, JAX `jax.nn.gelu(x, approximate=False)`.
  */
 export const gelu = unary(
   'gelu',
-  (x) => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT1_2))))),
+  (x) => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, erfAccurate(tf.mul(x, SQRT1_2))))),
   (g, x) => mul(g, add(mul(add(erf(mul(x, SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI)))),
 );
 
@@ -170,20 +201,35 @@ export const add = binary('add', tf.add, (g) => g, (g) => g);
 export const sub = binary('sub', tf.sub, (g) => g, (g) => neg(g));
 /** a·b, elementwise, broadcasting. d(ab) = b da + a db. PyTorch `torch.mul`, JAX `jnp.multiply`. */
 export const mul = binary('mul', tf.mul, (g, _a, b) => mul(g, b), (g, a) => mul(g, a), { domain: 'moderate' });
-/** a / b, broadcasting. d(a/b) = da/b − (a/b²) db = da/b − y/b db. PyTorch `torch.div`, JAX `jnp.divide`. */
-export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)), {
-  domain: ['real', 'nonzero'],
-});
 /**
- * aᵇ, broadcasting; b may be a tensor. d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db (taken as 0 where a = 0, as PyTorch does).
- * PyTorch `torch.pow`, JAX `jnp.power`.
+ * a / b, broadcasting; true division (int32 operands give float32). d(a/b) = da/b − (a/b²) db = da/b − y/b db.
+ * PyTorch `torch.div`, JAX `jnp.divide`.
  */
-export const pow = binary(
+export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)), { domain: ['real', 'nonzero'] }, { trueDivision: true });
+// d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db; as PyTorch: the da term is 0 where b = 0 (0·0⁻¹ would be NaN at
+// a = 0; b is replaced by 1 there so that no NaN reaches a second derivative either), the db term 0 where a = 0
+const powBinary = binary(
   'pow',
   tf.pow,
-  (g, a, b) => mul(g, mul(b, pow(a, sub(b, 1)))),
+  (g, a, b) => {
+    const b0 = equal(b, 0);
+    return mul(g, where(b0, 0, mul(b, pow(a, sub(where(b0, 1, b), 1)))));
+  },
   (g, a, _b, y) => where(equal(a, 0), 0, mul(g, mul(y, log(a)))),
   { domain: ['positive', 'moderate'] },
+);
+/**
+ * aᵇ, broadcasting; b may be a tensor. Int32 tensors to a negative number power are refused (PyTorch
+ * does; TF.js gives 0 for 2⁻¹). PyTorch `torch.pow`, JAX `jnp.power`.
+ */
+export const pow: BinaryFn = Object.assign(
+  (a: TensorLike, b: TensorLike) => {
+    if (a instanceof Tensor && a.dtype !== 'float32' && typeof b === 'number' && b < 0) {
+      throw new TapegradError('pow', `an ${a.dtype} tensor to a negative power (${b}) is not an integer: cast it to float32 first`);
+    }
+    return powBinary(a, b);
+  },
+  { rule: powBinary.rule },
 );
 /**
  * The larger of a and b, elementwise, broadcasting. d max(a,b) = [a > b] da + [a < b] db; ties split the gradient
@@ -235,11 +281,14 @@ function constantBinary(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tens
   return (a: TensorLike, b: TensorLike): Tensor => {
     const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
     if (!like) throw new TapegradError(name, 'needs at least one Tensor operand');
-    const dt: DType = like.dtype === 'int32' ? 'int32' : 'float32';
+    // an int32 tensor meets a non-integer number in float32 (made int32, −0.5 would become 0)
+    const whole = [a, b].every((v) => typeof v !== 'number' || Number.isInteger(v));
+    const dt: DType = like.dtype === 'int32' && whole ? 'int32' : 'float32';
     const ta = toTensor(name, a, typeof a === 'number' ? dt : undefined);
     const tb = toTensor(name, b, typeof b === 'number' ? dt : undefined);
     broadcastShapes(name, ta.shape, tb.shape);
-    const out = new Tensor(tf.tidy(() => f(ta.value, tb.value)));
+    const up = (t: tf.Tensor) => (t.dtype === 'int32' && dt === 'float32' ? tf.cast(t, 'float32') : t);
+    const out = new Tensor(tf.tidy(() => f(up(ta.value), up(tb.value))));
     if (ta !== a) ta.dispose();
     if (tb !== b) tb.dispose();
     return out;

@@ -17,6 +17,8 @@ export interface MatmulAttrs {
 const matmulOp = defineOp<MatmulAttrs>({
   name: 'matmul',
   forward: ([a, b], { transposeA, transposeB }) => {
+    // a sum of no products is 0, and an empty product needs no kernel (wasm's XNNPACK refuses both)
+    if (a.size === 0 || b.size === 0) return tf.zeros(productShape(a, b, transposeA, transposeB));
     const [fa, fb] = fitBatches(a, b);
     const c = tf.matMul(fa, fb, transposeA, transposeB);
     if (fa !== a) fa.dispose();
@@ -44,6 +46,11 @@ function fitBatches(a: tf.Tensor, b: tf.Tensor): [tf.Tensor, tf.Tensor] {
   return [fit(a, ba), fit(b, bb)];
 }
 const sizeOf = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
+/** The shape of op(A)·op(B): the broadcast batch, then A's rows and B's columns. */
+function productShape(a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): number[] {
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return [...batch, a.shape[a.rank - (tA ? 1 : 2)], b.shape[b.rank - (tB ? 2 : 1)]];
+}
 
 /** Swaps the last two axes. PyTorch `torch.Tensor.mT`, JAX `jnp.matrix_transpose`. */
 export function matrixTranspose(x: Tensor): Tensor {
@@ -88,7 +95,14 @@ const linearOp = defineOp<LinearAttrs>({
   name: 'linear',
   // One kernel forward (TF.js's fused matMul: the product, the bias and relu in one pass), where a
   // matmul, a broadcast add and a relu would be three GPU dispatches.
-  forward: ([x, w, b], { activation }) => tf.fused.matMul({ a: x, b: w, bias: b, activation: activation === 'relu' ? 'relu' : 'linear' }),
+  forward: ([x, w, b], { activation }) =>
+    x.size === 0 || w.size === 0
+      ? tf.tidy(() => {
+          const shape = [x.shape[0], w.shape[1]] as number[];
+          const z = b ? tf.add(tf.zeros(shape), b) : tf.zeros(shape);
+          return activation === 'relu' ? tf.relu(z) : z;
+        })
+      : tf.fused.matMul({ a: x, b: w, bias: b, activation: activation === 'relu' ? 'relu' : 'linear' }),
   // z = xW + b, y = act(z): z̄ = ȳ·act′ (relu: [y > 0]); x̄ = z̄ Wᵀ, W̄ = xᵀ z̄, b̄ = Σ_rows z̄
   vjp: (g, [x, w, b], y, { activation }) => {
     let dz: Tensor | undefined;

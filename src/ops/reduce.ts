@@ -2,31 +2,33 @@
 // reduced axes: `expand` reshapes it to the kept-dims shape so that it broadcasts against x.
 // sum itself is in shape.ts, beside broadcastTo: each is the other's adjoint.
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, asTensor, type Op } from '../op.js';
+import { defineOp, asTensor, applyToFloat, type Op } from '../op.js';
 import { TapegradError, normalizeAxes, normalizeAxis, fmtShape } from '../errors.js';
 import { noGrad } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
-import { broadcastTo, sum, expand, keptShape, count, reduction } from './shape.js';
+import { broadcastTo, sum, expand, keptShape, count, reduction, assertEntries, ofEmpty } from './shape.js';
 import type { ReduceAttrs, ReduceOptions } from './shape.js';
 
 export { sum, type ReduceOptions } from './shape.js';
 
 const meanOp = defineOp<ReduceAttrs>({
   name: 'mean',
-  forward: ([x], { axes, keepDims }) => tf.mean(x, axes, keepDims),
+  forward: ([x], a) => ofEmpty(x, a, NaN) ?? tf.mean(x, a.axes, a.keepDims),
   signature: { kind: 'reduce' },
   // ∂mean/∂x = 1/n
   vjp: (g, [x], _y, a) => [() => broadcastTo(div(expand(g, x, a), count(x, a.axes)), x.shape)],
 });
 /** The mean over `axis` (every axis by default). PyTorch `torch.mean`, JAX `jnp.mean`. */
-export const mean = reduction(meanOp, 'mean');
+export const mean = reduction(meanOp, 'mean', { float: true });
 
 const prodOp = defineOp<ReduceAttrs>({
   name: 'prod',
   // keepDims by a reshape: TF.js 4.22's webgpu Prod drops keepDims when it computes on the CPU
   // (small inputs, WEBGPU_CPU_FORWARD on by default), returning [3] for [1, 3, 1].
-  forward: ([x], { axes, keepDims }) => tf.tidy(() => (keepDims ? tf.reshape(tf.prod(x, axes), keptShape(x.shape, axes)) : tf.prod(x, axes))),
+  forward: ([x], a) =>
+    ofEmpty(x, a, 1, x.dtype === 'bool' ? 'int32' : x.dtype) ??
+    tf.tidy(() => (a.keepDims ? tf.reshape(tf.prod(x, a.axes), keptShape(x.shape, a.axes)) : tf.prod(x, a.axes))),
   signature: { kind: 'reduce', domain: 'moderate' },
   // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by a zero. With z zeros in the slice, p the
   // product of its non-zeros and S the sum of its zero entries (0, but with derivative 1 there):
@@ -57,7 +59,8 @@ export const prod = reduction(prodOp, 'prod');
 function extremum(name: 'max' | 'min', f: typeof tf.max): Op<ReduceAttrs> {
   return defineOp<ReduceAttrs>({
     name,
-    forward: ([x], { axes, keepDims }) => f(x, axes, keepDims),
+    // an empty x reaches here only when the output is empty too (assertEntries refuses the rest)
+    forward: ([x], a) => ofEmpty(x, a, NaN) ?? f(x, a.axes, a.keepDims),
     signature: { kind: 'reduce' },
     // ∂max/∂xᵢ = [xᵢ = max] / #ties
     vjp: (g, [x], y, a) => [
@@ -72,19 +75,32 @@ function extremum(name: 'max' | 'min', f: typeof tf.max): Op<ReduceAttrs> {
 const maxOp = extremum('max', tf.max);
 const minOp = extremum('min', tf.min);
 /** The largest entry over `axis`; the gradient is shared among ties. PyTorch `torch.amax`, JAX `jnp.max`. */
-export const max = reduction(maxOp, 'max');
+export const max = reduction(maxOp, 'max', { needsEntries: true });
 /** The smallest entry over `axis`; the gradient is shared among ties. PyTorch `torch.amin`, JAX `jnp.min`. */
-export const min = reduction(minOp, 'min');
+export const min = reduction(minOp, 'min', { needsEntries: true });
 
 const logSumExpOp = defineOp<ReduceAttrs>({
   name: 'logSumExp',
-  forward: ([x], { axes, keepDims }) => tf.logSumExp(x, axes, keepDims),
+  forward: ([x], a) => ofEmpty(x, a, -Infinity) ?? logSumExpShifted(x, a),
   signature: { kind: 'reduce' },
   // ∂ log Σ eˣ / ∂xᵢ = e^(xᵢ − y) (the softmax over the reduced axes)
   vjp: (g, [x], y, a) => [() => mul(expand(g, x, a), exp(sub(x, expand(y, x, a))))],
 });
 /** ln Σ eˣ over `axis`, computed stably. PyTorch `torch.logsumexp`, JAX `jax.nn.logsumexp`. */
-export const logSumExp = reduction(logSumExpOp, 'logSumExp');
+export const logSumExp = reduction(logSumExpOp, 'logSumExp', { float: true });
+
+/**
+ * log Σ eˣ = m + log Σ e^(x−m), with the shift m = max x taken as 0 where it is ±∞: a slice of
+ * −∞ gives −∞ and one holding +∞ gives +∞ (TF.js's logSumExp shifts by ±∞ itself: ∞ − ∞ = NaN).
+ */
+function logSumExpShifted(x: tf.Tensor, { axes, keepDims }: ReduceAttrs): tf.Tensor {
+  return tf.tidy(() => {
+    const m = tf.max(x, axes, true);
+    const shift = tf.where(tf.isFinite(m), m, tf.zerosLike(m));
+    const y = tf.add(tf.log(tf.sum(tf.exp(tf.sub(x, shift)), axes, true)), shift);
+    return keepDims ? y : tf.reshape(y, x.shape.filter((_, i) => !axes.includes(i)));
+  });
+}
 
 const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
   name: 'variance',
@@ -106,6 +122,7 @@ const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
 export function variance(x: Tensor, opts: ReduceOptions & { correction?: number } = {}): Tensor {
   const t = asTensor('variance', x);
   const axes = normalizeAxes('variance', opts.axis, t.rank);
+  if (t.dtype !== 'float32') return applyToFloat(t, (f) => variance(f, opts));
   const correction = opts.correction ?? 0;
   if (count(t, axes) - correction <= 0) {
     throw new TapegradError('variance', `needs more than ${correction} entries per reduced slice, got ${count(t, axes)}`);
@@ -118,6 +135,7 @@ const normOp = defineOp<ReduceAttrs & { ord: number }>({
   name: 'norm',
   signature: { kind: 'reduce' },
   forward: ([x], { axes, keepDims, ord }) =>
+    ofEmpty(x, { axes, keepDims }, 0) ??
     tf.tidy(() => {
       const a = tf.abs(x);
       if (ord === Infinity) return tf.max(a, axes, keepDims);
@@ -151,6 +169,9 @@ export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | 'fro' } =
   const t = asTensor('norm', x);
   const ord = opts.ord === 'fro' || opts.ord === undefined ? 2 : opts.ord;
   if (!(ord >= 1)) throw new TapegradError('norm', `ord must be ≥ 1 (or Infinity), got ${ord}`);
+  const axes = normalizeAxes('norm', opts.axis, t.rank);
+  if (ord === Infinity) assertEntries('norm', t, axes, '∞-norm');
+  if (t.dtype !== 'float32') return applyToFloat(t, (f) => norm(f, opts));
   return normOp([t], { axes: normalizeAxes('norm', opts.axis, t.rank), keepDims: opts.keepDims ?? false, ord });
 }
 norm.rule = normOp.rule;

@@ -2,7 +2,7 @@
 // slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sum). sum lives here, beside broadcastTo, and
 // so does unbroadcast (NumPy broadcasting undone in backward): every other family builds on them.
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, asTensor, owning, type Op } from '../op.js';
+import { defineOp, asTensor, owning, applyToFloat, type Op } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { getBackend } from '../backend/index.js';
@@ -66,18 +66,41 @@ export function count(x: Tensor, axes: number[]): number {
   return axes.reduce((n, a) => n * x.shape[a], 1);
 }
 
-/** The public function of a reduction op: f(x, { axis, keepDims }), carrying the op's rule. */
-export function reduction(op: Op<ReduceAttrs>, fn: string) {
+/**
+ * The public function of a reduction op: f(x, { axis, keepDims }), carrying the op's rule. `float`:
+ * int32 and bool inputs are cast to float32 first (mean, logSumExp); `needsEntries`: an empty
+ * reduced slice is an error (max, min).
+ */
+export function reduction(op: Op<ReduceAttrs>, fn: string, { float = false, needsEntries = false } = {}) {
   const reduce = (x: Tensor, opts: ReduceOptions = {}): Tensor => {
     const t = asTensor(fn, x);
-    return op([t], { axes: normalizeAxes(fn, opts.axis, t.rank), keepDims: opts.keepDims ?? false });
+    const attrs = { axes: normalizeAxes(fn, opts.axis, t.rank), keepDims: opts.keepDims ?? false };
+    if (needsEntries) assertEntries(fn, t, attrs.axes);
+    return float ? applyToFloat(t, (f) => op([f], attrs)) : op([t], attrs);
   };
   return Object.assign(reduce, { rule: op.rule });
 }
 
+/** max, min and the ∞-norm of nothing are undefined: an error, as in PyTorch (not NaN, not −∞). */
+export function assertEntries(fn: string, x: Tensor, axes: number[], what: string = fn): void {
+  if (count(x, axes) === 0) {
+    throw new TapegradError(fn, `cannot reduce over an empty axis: shape ${fmtShape(x.shape)}, axes [${axes.join(',')}]; the ${what} of no entries is undefined`);
+  }
+}
+
+/**
+ * The reduction of an empty tensor, PyTorch's value without running a kernel (the sum of nothing
+ * is 0, its product 1, its log-sum-exp −∞, its mean NaN): TF.js's cpu gives 0 for the mean, its
+ * wasm kernels leave the output unwritten. null when x has entries.
+ */
+export function ofEmpty(x: tf.Tensor, { axes, keepDims }: ReduceAttrs, value: number, dtype = x.dtype): tf.Tensor | null {
+  if (x.size > 0) return null;
+  return tf.fill(keepDims ? keptShape(x.shape, axes) : x.shape.filter((_, i) => !axes.includes(i)), value, dtype);
+}
+
 const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
-  forward: ([x], { axes, keepDims }) => tf.sum(x, axes, keepDims),
+  forward: ([x], a) => ofEmpty(x, a, 0, x.dtype === 'bool' ? 'int32' : x.dtype) ?? tf.sum(x, a.axes, a.keepDims),
   signature: { kind: 'reduce' },
   // ∂Σx/∂x = 1: g is copied back to every entry it summed
   vjp: (g, [x], _y, a) => [() => broadcastTo(expand(g, x, a), x.shape)],

@@ -1,0 +1,45 @@
+// TF.js 4.22's wasm Sin, Cos and Log1p are wrong near 0 and near the zeros of sin and cos:
+// Log1p computes log(1 + x) in float32 (19% off at 1e−7, 0 below 6e−8); Sin mishandles negative
+// and tiny arguments (sin(−1e−8) = +1.7e−7, sin(−1e−6) 22% off, sin(1e−20) = 0) and reduces by a
+// float32 π (sin(π) 73% off, cos(±π/2) of the wrong sign). The replacements compute each entry in
+// float64 with JavaScript's Math, on the wasm heap, as the cpu backend does: rounded once to float32.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+
+interface WasmBackendLike extends KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+const EXACT: Record<string, (x: number) => number> = { Sin: Math.sin, Cos: Math.cos, Log1p: Math.log1p };
+const originals = new Map<string, KernelFunc>();
+
+/** Replaces wasm's Sin, Cos and Log1p by float64 JavaScript loops over the heap (once). */
+export function fixWasmInexactUnaryKernels(): void {
+  for (const [name, f] of Object.entries(EXACT)) {
+    const config = tf.getKernel(name, 'wasm');
+    if (!config || originals.has(name)) continue;
+    const original = config.kernelFunc;
+    originals.set(name, original);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        const x = args.inputs.x as TensorInfo;
+        if (x.dtype !== 'float32') return original(args);
+        const backend = args.backend as WasmBackendLike;
+        const out = backend.makeOutput(x.shape, 'float32');
+        // the views are taken after the allocation: a heap that grew detached the old ones
+        const xs = backend.typedArrayFromHeap(x);
+        const ys = backend.typedArrayFromHeap(out);
+        for (let i = 0; i < xs.length; i++) ys[i] = f(xs[i]);
+        return out;
+      },
+    });
+  }
+}
+
+/** TF.js's own wasm kernel, for the test that tells when it becomes right. */
+export function rawWasmKernel(name: 'Sin' | 'Cos' | 'Log1p'): KernelFunc | undefined {
+  return originals.get(name);
+}
