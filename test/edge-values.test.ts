@@ -32,14 +32,23 @@ const GRID = Float32Array.from(Array.from({ length: 641 }, (_, i) => 10 ** (-30 
 const ULP = 2 ** -24;
 
 /** Asserts f matches its float64 reference within `ulps` units in the last place. */
-function assertAccurate(name: string, f: (x: tg.Tensor) => tg.Tensor, ref: (x: number) => number, ulps: number, xs: Float32Array = GRID) {
+function assertAccurate(
+  name: string,
+  f: (x: tg.Tensor) => tg.Tensor,
+  ref: (x: number) => number,
+  ulps: number,
+  xs: Float32Array = GRID,
+) {
   const got = tg.tidy(() => values(f(tg.tensor(xs))));
   xs.forEach((x, i) => {
     const want = ref(x);
     if (!Number.isFinite(want) || Math.abs(want) > 3.4e38 || Math.abs(want) < 2 ** -126) return;
     const err = Math.abs(got[i] - want);
     const allowed = ulps * ULP * Math.abs(want);
-    if (!(err <= allowed)) assert.unreachable(`${name}(${x}) = ${got[i]}, float64 gives ${want}: ${(err / ULP / Math.abs(want)).toPrecision(3)} ulp`);
+    if (!(err <= allowed))
+      assert.unreachable(
+        `${name}(${x}) = ${got[i]}, float64 gives ${want}: ${(err / ULP / Math.abs(want)).toPrecision(3)} ulp`,
+      );
   });
 }
 
@@ -83,7 +92,11 @@ for (const backend of NODE_BACKENDS) {
   s('gradients through empty reductions are empty, and free everything', () => {
     assertNoLeak(() => {
       const x = tg.zeros([0, 3], { requiresGrad: true });
-      for (const f of [(t: tg.Tensor) => tg.sum(t), (t: tg.Tensor) => tg.prod(t, { axis: 0 }), (t: tg.Tensor) => tg.logSumExp(t, { axis: 0 })]) {
+      for (const f of [
+        (t: tg.Tensor) => tg.sum(t),
+        (t: tg.Tensor) => tg.prod(t, { axis: 0 }),
+        (t: tg.Tensor) => tg.logSumExp(t, { axis: 0 }),
+      ]) {
         const g = tg.grad((t: tg.Tensor) => tg.sum(f(t)))(x);
         assert.equal(g.shape, [0, 3]);
         g.dispose();
@@ -184,7 +197,13 @@ for (const backend of NODE_BACKENDS) {
 
   s('logSumExp of a row of −∞ is −∞; of a row holding +∞, +∞; NaN stays NaN', () => {
     tg.tidy(() => {
-      const x = tg.tensor([[-Infinity, -Infinity], [1, Infinity], [-Infinity, 0], [NaN, 1], [1000, 1000]]);
+      const x = tg.tensor([
+        [-Infinity, -Infinity],
+        [1, Infinity],
+        [-Infinity, 0],
+        [NaN, 1],
+        [1000, 1000],
+      ]);
       const y = values(tg.logSumExp(x, { axis: 1 }));
       assert.equal(y.slice(0, 3), [-Infinity, Infinity, 0]);
       assert.ok(Number.isNaN(y[3]));
@@ -203,20 +222,28 @@ for (const backend of NODE_BACKENDS) {
     assertAccurate('softplus', tg.softplus, (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))), 8);
     assertAccurate('elu', tg.elu, (x) => (x > 0 ? x : Math.expm1(x)), 4);
     // sin and cos near 0 and near the multiples of π/4, where their zeros are
-    const turns = Float32Array.from(Array.from({ length: 801 }, (_, i) => ((i - 400) * Math.PI) / 4).flatMap((v) => [v, v * (1 + 1e-6)]));
+    const turns = Float32Array.from(
+      Array.from({ length: 801 }, (_, i) => ((i - 400) * Math.PI) / 4).flatMap((v) => [v, v * (1 + 1e-6)]),
+    );
     for (const xs of [GRID, turns]) {
       assertAccurate('sin', tg.sin, Math.sin, 4, xs);
       assertAccurate('cos', tg.cos, Math.cos, 4, xs);
     }
     tg.tidy(() => {
-      assert.equal(values(tg.sin(tg.tensor([0, -0, Infinity]))).map((v) => (Number.isNaN(v) ? 'NaN' : v)), [0, -0, 'NaN']);
+      assert.equal(
+        values(tg.sin(tg.tensor([0, -0, Infinity]))).map((v) => (Number.isNaN(v) ? 'NaN' : v)),
+        [0, -0, 'NaN'],
+      );
       assert.equal(values(tg.log1p(tg.tensor([-1, Infinity, 0]))), [-Infinity, Infinity, 0]);
     });
   });
 
   s('a tensor that cannot fit is a TapegradError with the function, the shape and the bytes', () => {
     const t0 = Date.now();
-    assertThrows(() => tg.zeros([1e5, 1e5]), /^zeros: the tensor \[100000,100000\] float32 needs 37 GiB \(4\.00e\+10 bytes\)/);
+    assertThrows(
+      () => tg.zeros([1e5, 1e5]),
+      /^zeros: the tensor \[100000,100000\] float32 needs 37 GiB \(4\.00e\+10 bytes\)/,
+    );
     assertThrows(() => tg.ones([2 ** 33]), /^ones: the tensor \[8589934592\] float32 needs 32 GiB/);
     assertThrows(() => tg.randn([2 ** 17, 2 ** 17]), /^randn: the tensor \[131072,131072\] float32 needs 64 GiB/);
     assert.ok(Date.now() - t0 < 1000, 'refused before allocating');
@@ -232,12 +259,18 @@ w.before(async () => {
 
 w('ones([2³¹]) is refused at once; an op whose output does not fit names itself, and the process stays usable', () => {
   const t0 = Date.now();
-  assertThrows(() => tg.ones([2 ** 31]), /^ones: the tensor \[2147483648\] float32 needs 8\.0 GiB .*more than the wasm backend's memory can hold/);
+  assertThrows(
+    () => tg.ones([2 ** 31]),
+    /^ones: the tensor \[2147483648\] float32 needs 8\.0 GiB .*more than the wasm backend's memory can hold/,
+  );
   assert.ok(Date.now() - t0 < 1000, `refused before allocating (${Date.now() - t0} ms)`);
   assertNoLeak(() => {
     const a = tg.ones([1e5, 1]);
     const b = tg.ones([1, 1e5]);
-    assertThrows(() => tg.matmul(a, b), /^matmul: the result \[1,100000,100000\] float32 needs 37 GiB .*\(inputs \[100000,1\] and \[1,100000\]\)/);
+    assertThrows(
+      () => tg.matmul(a, b),
+      /^matmul: the result \[1,100000,100000\] float32 needs 37 GiB .*\(inputs \[100000,1\] and \[1,100000\]\)/,
+    );
     const c = tg.zeros([1e5, 1, 1]);
     const d = tg.zeros([1, 1e5, 1]);
     assertThrows(() => tg.add(c, d), /^add: the result \[100000,100000,1\] float32 needs 37 GiB/);

@@ -5,7 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
 interface WasmBackendLike extends KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues,
+  ): TensorInfo;
 }
 
 let original: KernelFunc | null = null;
@@ -24,7 +29,12 @@ export function fixWasmCastToBool(): void {
       const x = args.inputs.x as TensorInfo;
       if (args.attrs?.dtype !== 'bool' || x.dtype === 'bool') return castKernel(args);
       const backend = args.backend as WasmBackendLike;
-      const zero = backend.makeOutput([], x.dtype, undefined, x.dtype === 'int32' ? new Int32Array(1) : new Float32Array(1));
+      const zero = backend.makeOutput(
+        [],
+        x.dtype,
+        undefined,
+        x.dtype === 'int32' ? new Int32Array(1) : new Float32Array(1),
+      );
       try {
         return notEqual.kernelFunc({ inputs: { a: x, b: zero }, attrs: {}, backend });
       } finally {

@@ -68,14 +68,20 @@ export function guardWasmHeap(backend: KernelBackend): void {
   const malloc = wasm.wasm.asm?.malloc ?? wasm.wasm._malloc.bind(wasm.wasm);
   wasm.wasm._malloc = (bytes: number) => {
     const at = malloc(bytes);
-    if (at === 0 && bytes > 0) throw new Error(`the wasm heap has no room left for ${formatBytes(bytes)} (${formatBytes(tf.memory().numBytes)} in use)`);
+    if (at === 0 && bytes > 0)
+      throw new Error(
+        `the wasm heap has no room left for ${formatBytes(bytes)} (${formatBytes(tf.memory().numBytes)} in use)`,
+      );
     return at;
   };
 }
 
 /** Whether e is the wasm module trapping (after which its every call fails). */
 export function isWasmTrap(e: unknown): boolean {
-  return tf.getBackend() === 'wasm' && (e instanceof WebAssembly.RuntimeError || /^Aborted\(/.test(String((e as Error)?.message)));
+  return (
+    tf.getBackend() === 'wasm' &&
+    (e instanceof WebAssembly.RuntimeError || /^Aborted\(/.test(String((e as Error)?.message)))
+  );
 }
 
 /**
@@ -84,7 +90,11 @@ export function isWasmTrap(e: unknown): boolean {
  * them does nothing, reading them fails.
  */
 export function dropTrappedWasm(): string {
-  const engine = tf.engine() as unknown as { registry: Record<string, KernelBackend>; backendInstance: KernelBackend | null; backendName: string | null };
+  const engine = tf.engine() as unknown as {
+    registry: Record<string, KernelBackend>;
+    backendInstance: KernelBackend | null;
+    backendName: string | null;
+  };
   const dead = engine.registry.wasm;
   if (dead) {
     dead.disposeData = () => true;

@@ -21,7 +21,12 @@ interface WasmModule {
 interface WasmBackendLike extends KernelBackend {
   wasm: WasmModule;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues,
+  ): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
@@ -72,7 +77,11 @@ export function guardWasmUnwrittenOutputs(backend: KernelBackend): void {
     // The registry hands out this same object on every call, so replacing its function reroutes them all.
     (config as { kernelFunc: KernelConfig['kernelFunc'] }).kernelFunc = (args) => {
       const backend = args.backend as WasmBackendLike;
-      if (!bypass && BEYOND_RANK_6.has(config.kernelName) && Object.values(args.inputs).some((t) => t && t.shape.length > 6)) {
+      if (
+        !bypass &&
+        BEYOND_RANK_6.has(config.kernelName) &&
+        Object.values(args.inputs).some((t) => t && t.shape.length > 6)
+      ) {
         return runOnCpu(config.kernelName, args.inputs, args.attrs, backend)[0];
       }
       const result = run(args);
@@ -108,13 +117,19 @@ function runOnCpu(name: string, inputs: NamedTensorInfoMap, attrs: unknown, wasm
   const cpu = tf.engine().findBackend('cpu');
   const kernel = tf.getKernel(name, 'cpu');
   if (!cpu || !kernel) {
-    throw new Error(`the wasm kernel ${name} failed (its output was left unwritten) and the cpu backend has no ${name} to run instead`);
+    throw new Error(
+      `the wasm kernel ${name} failed (its output was left unwritten) and the cpu backend has no ${name} to run instead`,
+    );
   }
   const copies: TensorInfo[] = [];
   const cpuInputs: NamedTensorInfoMap = {};
   for (const [key, t] of Object.entries(inputs)) {
     if (!t) continue;
-    const copy = { dataId: cpu.write(wasm.readSync(t.dataId) as tf.backend_util.BackendValues, t.shape, t.dtype), shape: t.shape, dtype: t.dtype };
+    const copy = {
+      dataId: cpu.write(wasm.readSync(t.dataId) as tf.backend_util.BackendValues, t.shape, t.dtype),
+      shape: t.shape,
+      dtype: t.dtype,
+    };
     copies.push(copy);
     cpuInputs[key] = copy;
   }

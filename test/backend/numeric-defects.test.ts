@@ -5,7 +5,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
-import { guardWasmUnwrittenOutputs, leftUnwritten, withRawWasmKernels } from '../../src/backend/wasm-unwritten-output.js';
+import {
+  guardWasmUnwrittenOutputs,
+  leftUnwritten,
+  withRawWasmKernels,
+} from '../../src/backend/wasm-unwritten-output.js';
 import { rawWasmCast } from '../../src/backend/wasm-cast-to-bool.js';
 import { rawWasmKernel } from '../../src/backend/wasm-inexact-unary-kernels.js';
 import { WASM_HEAP_MAX } from '../../src/backend/wasm-heap-limit.js';
@@ -19,24 +23,37 @@ still.before(async () => {
   await tg.setBackend('wasm');
 });
 
-still('wasm kernels leave their output unwritten: rank-7 add and pad, empty reductions, inner dimension 0, exp of bool', () => {
-  tf.tidy(() => {
-    const cases: [string, () => tf.Tensor][] = [
-      ['Add rank 7', () => tf.add(tf.ones(rank7), tf.ones(rank7))],
-      ['PadV2 rank 7', () => tf.pad(tf.ones(rank7), rank7.map(() => [0, 1] as [number, number]))],
-      ['Sum of [0,3] over axis 0', () => tf.sum(tf.zeros([0, 3]), 0)],
-      ['Max of [0,3] over axis 0', () => tf.max(tf.zeros([0, 3]), 0)],
-      ['BatchMatMul [2,0]·[0,3]', () => tf.matMul(tf.zeros([2, 0]), tf.zeros([0, 3]))],
-      ['Exp of bool', () => tf.exp(tf.tensor([true, false], [2], 'bool'))],
-    ];
-    for (const [what, make] of cases) assert.ok(leftUnwritten(withRawWasmKernels(make)), `${what} is written now`);
-  });
-});
+still(
+  'wasm kernels leave their output unwritten: rank-7 add and pad, empty reductions, inner dimension 0, exp of bool',
+  () => {
+    tf.tidy(() => {
+      const cases: [string, () => tf.Tensor][] = [
+        ['Add rank 7', () => tf.add(tf.ones(rank7), tf.ones(rank7))],
+        [
+          'PadV2 rank 7',
+          () =>
+            tf.pad(
+              tf.ones(rank7),
+              rank7.map(() => [0, 1] as [number, number]),
+            ),
+        ],
+        ['Sum of [0,3] over axis 0', () => tf.sum(tf.zeros([0, 3]), 0)],
+        ['Max of [0,3] over axis 0', () => tf.max(tf.zeros([0, 3]), 0)],
+        ['BatchMatMul [2,0]·[0,3]', () => tf.matMul(tf.zeros([2, 0]), tf.zeros([0, 3]))],
+        ['Exp of bool', () => tf.exp(tf.tensor([true, false], [2], 'bool'))],
+      ];
+      for (const [what, make] of cases) assert.ok(leftUnwritten(withRawWasmKernels(make)), `${what} is written now`);
+    });
+  },
+);
 
 still('wasm Cast to bool keeps a low byte: −2 → 254, 256 → 0, −0.5 and 0.25 → 0', () => {
   const raw = rawWasmCast()!;
   const backend = tf.backend();
-  for (const [data, dtype, wrong] of [[[-2, 256], 'int32', [254, 0]], [[-0.5, 0.25], 'float32', [0, 0]]] as const) {
+  for (const [data, dtype, wrong] of [
+    [[-2, 256], 'int32', [254, 0]],
+    [[-0.5, 0.25], 'float32', [0, 0]],
+  ] as const) {
     const x = tf.tensor(data as unknown as number[], [2], dtype);
     const out = raw({ inputs: { x }, attrs: { dtype: 'bool' }, backend }) as tf.TensorInfo;
     assert.equal(Array.from(backend.readSync(out.dataId) as Uint8Array), wrong);
@@ -46,7 +63,8 @@ still('wasm Cast to bool keeps a low byte: −2 → 254, 256 → 0, −0.5 and 0
 });
 
 still('wasm malloc takes a 32-bit size: 4 GiB + 64 bytes wraps around to 64', () => {
-  const wasm = (tf.backend() as unknown as { wasm: { asm: { malloc(n: number): number; free(p: number): void } } }).wasm.asm;
+  const wasm = (tf.backend() as unknown as { wasm: { asm: { malloc(n: number): number; free(p: number): void } } }).wasm
+    .asm;
   const at = wasm.malloc(2 ** 32 + 64);
   assert.ok(at !== 0, 'the allocation failed, as it should');
   wasm.free(at);
@@ -63,16 +81,22 @@ function raw(name: 'Sin' | 'Cos' | 'Log1p', xs: number[]): number[] {
   return got;
 }
 
-still('wasm Log1p is log(1 + x) in float32; wasm Sin is wrong for small negative x; Cos has the wrong sign at −π/2', () => {
-  assert.ok(Math.abs(raw('Log1p', [1e-7])[0] / 1e-7 - 1) > 0.1, 'log1p(1e-7) is right');
-  assert.ok(raw('Sin', [-1e-8])[0] > 0, 'sin(−1e−8) is negative');
-  // cos(−1.5707963) = +7.5e−8
-  assert.ok(raw('Cos', [-1.5707963])[0] < 0, 'cos(−1.5707963) has the right sign');
-});
+still(
+  'wasm Log1p is log(1 + x) in float32; wasm Sin is wrong for small negative x; Cos has the wrong sign at −π/2',
+  () => {
+    assert.ok(Math.abs(raw('Log1p', [1e-7])[0] / 1e-7 - 1) > 0.1, 'log1p(1e-7) is right');
+    assert.ok(raw('Sin', [-1e-8])[0] > 0, 'sin(−1e−8) is negative');
+    // cos(−1.5707963) = +7.5e−8
+    assert.ok(raw('Cos', [-1.5707963])[0] < 0, 'cos(−1.5707963) has the right sign');
+  },
+);
 
 still('logSumExp of a row of −∞ is NaN (TF.js shifts by the max, −∞ itself)', () => {
   tf.tidy(() => {
-    assert.ok(Number.isNaN(values(tf.logSumExp(tf.tensor([-Infinity, -Infinity])))[0]), 'logSumExp([−∞, −∞]) is not NaN');
+    assert.ok(
+      Number.isNaN(values(tf.logSumExp(tf.tensor([-Infinity, -Infinity])))[0]),
+      'logSumExp([−∞, −∞]) is not NaN',
+    );
   });
 });
 
@@ -92,23 +116,46 @@ fixed.before(async () => {
   await tg.setBackend('wasm');
 });
 
-fixed('a wasm kernel that leaves its output unwritten is run again on cpu: rank-7 binary ops and pads are right', () => {
-  assertNoLeak(() => {
-    tf.tidy(() => {
-      const a = tf.reshape(tf.range(0, 2), rank7);
-      assert.equal(values(tf.add(a, tf.ones(rank7))), [1, 2]);
-      assert.equal(values(tf.mul(a, tf.fill(rank7, 3))), [0, 3]);
-      assert.equal(values(tf.greater(a, tf.zeros(rank7))), [0, 1]);
-      assert.equal(tf.pad(a, rank7.map(() => [0, 1] as [number, number])).shape, rank7.map((d) => d + 1));
-      assert.equal(values(tf.exp(tf.tensor([true, false], [2], 'bool'))).map((v) => +v.toFixed(5)), [2.71828, 1]);
+fixed(
+  'a wasm kernel that leaves its output unwritten is run again on cpu: rank-7 binary ops and pads are right',
+  () => {
+    assertNoLeak(() => {
+      tf.tidy(() => {
+        const a = tf.reshape(tf.range(0, 2), rank7);
+        assert.equal(values(tf.add(a, tf.ones(rank7))), [1, 2]);
+        assert.equal(values(tf.mul(a, tf.fill(rank7, 3))), [0, 3]);
+        assert.equal(values(tf.greater(a, tf.zeros(rank7))), [0, 1]);
+        assert.equal(
+          tf.pad(
+            a,
+            rank7.map(() => [0, 1] as [number, number]),
+          ).shape,
+          rank7.map((d) => d + 1),
+        );
+        assert.equal(values(tf.exp(tf.tensor([true, false], [2], 'bool'))), [Math.fround(Math.E), 1]);
+      });
     });
-  });
-});
+  },
+);
 
-fixed('the guard catches any kernel that writes nothing: a planted one gives the cpu kernel\'s values', () => {
+fixed("the guard catches any kernel that writes nothing: a planted one gives the cpu kernel's values", () => {
   const name = 'TapegradTestUnwritten';
-  tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: ({ backend }) => (backend as unknown as { makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo }).makeTensorInfo([3], 'float32', new Float32Array([4, 5, 6])) });
-  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: ({ backend }) => (backend as unknown as { makeOutput(s: number[], d: string): tf.TensorInfo }).makeOutput([3], 'float32') });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'cpu',
+    kernelFunc: ({ backend }) =>
+      (backend as unknown as { makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo }).makeTensorInfo(
+        [3],
+        'float32',
+        new Float32Array([4, 5, 6]),
+      ),
+  });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ backend }) =>
+      (backend as unknown as { makeOutput(s: number[], d: string): tf.TensorInfo }).makeOutput([3], 'float32'),
+  });
   guardWasmUnwrittenOutputs(tf.backend());
   try {
     const out = tf.engine().runKernel(name, {}, {}) as tf.Tensor;
@@ -123,7 +170,8 @@ fixed('the guard catches any kernel that writes nothing: a planted one gives the
 fixed('the second-order fuzz case: tile of a 1×1 average pool, differentiated twice, is 1 (not 3.6e−41)', async () => {
   const x0 = tg.tensor([0.7], { shape: [1, 1, 1, 1] });
   const x1 = tg.tensor([0.3], { shape: [1] });
-  const f = (a: tg.Tensor, b: tg.Tensor) => tg.dot(tg.reshape(tg.tile(tg.avgPool2d(a, { kernelSize: 1, padding: 'valid' }), [1, 1, 1, 1]), [-1]), b);
+  const f = (a: tg.Tensor, b: tg.Tensor) =>
+    tg.dot(tg.reshape(tg.tile(tg.avgPool2d(a, { kernelSize: 1, padding: 'valid' }), [1, 1, 1, 1]), [-1]), b);
   const r = await tg.gradgradcheck(f, [x0, x1]);
   assert.ok(r.ok, JSON.stringify(r.worst));
   const h = tg.grad((a: tg.Tensor) => tg.sum(tg.grad((b: tg.Tensor) => f(a, b))(x1)))(x0);
@@ -134,8 +182,15 @@ fixed('the second-order fuzz case: tile of a 1×1 average pool, differentiated t
 fixed('wasm Sin, Cos and Log1p are float64 rounded once: exact to half an ulp', () => {
   tf.tidy(() => {
     const xs = [-1e-8, -1e-6, 1e-20, Math.PI, Math.PI / 2, -Math.PI / 2, 1e-7, -0.5, 1e4].map(Math.fround);
-    for (const [f, ref] of [[tf.sin, Math.sin], [tf.cos, Math.cos], [tf.log1p, Math.log1p]] as const) {
-      assert.equal(values(f(tf.tensor(xs))), xs.map((x) => Math.fround(ref(x))));
+    for (const [f, ref] of [
+      [tf.sin, Math.sin],
+      [tf.cos, Math.cos],
+      [tf.log1p, Math.log1p],
+    ] as const) {
+      assert.equal(
+        values(f(tf.tensor(xs))),
+        xs.map((x) => Math.fround(ref(x))),
+      );
     }
   });
 });
@@ -161,25 +216,37 @@ fixed('an allocation past the heap is an error before malloc; malloc answering 0
   assert.equal(values(tf.add(tf.ones([2]), 1)), [2, 2]);
 });
 
-fixed('a module that traps anyway is dropped with a message; setBackend starts a fresh one and work goes on', async () => {
-  const kernel = tf.getKernel('Tan', 'wasm')!;
-  const run = kernel.kernelFunc;
-  const before = tg.tensor([1, 2, 3]);
-  (kernel as { kernelFunc: tf.KernelFunc }).kernelFunc = () => {
-    throw new WebAssembly.RuntimeError('memory access out of bounds');
-  };
-  try {
-    assertThrows(() => tg.tan(before), /^tan: memory access out of bounds \(inputs \[3\]\): the wasm module trapped .*`await tg\.setBackend\('wasm'\)` starts a fresh one/);
-  } finally {
-    (kernel as { kernelFunc: tf.KernelFunc }).kernelFunc = run;
-  }
-  await tg.setBackend('wasm');
-  before.dispose();
-  assertThrows(() => tg.tensor([0]).dataSync() && tg.zeros([2 ** 31]), /^zeros: the tensor \[2147483648\] float32 needs 8\.0 GiB/);
-  const x = tg.tensor([1, 2], { requiresGrad: true });
-  const g = tg.grad((t: tg.Tensor) => tg.sum(tg.mul(tg.tan(t), 1)))(x);
-  assertClose(g, [1, 2].map((v) => 1 / Math.cos(v) ** 2));
-  tg.dispose([x, g]);
-});
+fixed(
+  'a module that traps anyway is dropped with a message; setBackend starts a fresh one and work goes on',
+  async () => {
+    const kernel = tf.getKernel('Tan', 'wasm')!;
+    const run = kernel.kernelFunc;
+    const before = tg.tensor([1, 2, 3]);
+    (kernel as { kernelFunc: tf.KernelFunc }).kernelFunc = () => {
+      throw new WebAssembly.RuntimeError('memory access out of bounds');
+    };
+    try {
+      assertThrows(
+        () => tg.tan(before),
+        /^tan: memory access out of bounds \(inputs \[3\]\): the wasm module trapped .*`await tg\.setBackend\('wasm'\)` starts a fresh one/,
+      );
+    } finally {
+      (kernel as { kernelFunc: tf.KernelFunc }).kernelFunc = run;
+    }
+    await tg.setBackend('wasm');
+    before.dispose();
+    assertThrows(
+      () => tg.tensor([0]).dataSync() && tg.zeros([2 ** 31]),
+      /^zeros: the tensor \[2147483648\] float32 needs 8\.0 GiB/,
+    );
+    const x = tg.tensor([1, 2], { requiresGrad: true });
+    const g = tg.grad((t: tg.Tensor) => tg.sum(tg.mul(tg.tan(t), 1)))(x);
+    assertClose(
+      g,
+      [1, 2].map((v) => 1 / Math.cos(v) ** 2),
+    );
+    tg.dispose([x, g]);
+  },
+);
 
 fixed.run();
