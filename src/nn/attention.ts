@@ -250,7 +250,6 @@ export class MultiheadAttention extends Module {
         `query ${fmtShape(q.shape)}, key ${fmtShape(k.shape)} and value ${fmtShape(v.shape)} must share N, and key and value S (layer ${this.describe()})`,
       );
     }
-    const mask = this.combinedMask(opts, N, L, S);
     let weights!: Tensor;
     const output = composed((keep) => {
       const proj = (x: Tensor, part: number) => {
@@ -260,7 +259,7 @@ export class MultiheadAttention extends Module {
         // [N, T, E] → [N, H, T, D]
         return keep(transpose(keep(reshape(y, [x.shape[0], x.shape[1], H, this.headDim])), [0, 2, 1, 3]));
       };
-      if (mask) keep(mask);
+      const mask = this.combinedMask(opts, N, L, S, keep);
       const seed = this.opts.seed === undefined ? undefined : this.opts.seed + 2 + this.calls++;
       const att = attention(
         fn,
@@ -277,40 +276,52 @@ export class MultiheadAttention extends Module {
     });
     return { output, weights };
   }
-  /** attnMask, keyPaddingMask and isCausal as one float mask [N, H, L, S] (or broadcastable), or null. */
-  private combinedMask(opts: MultiheadForwardOptions, N: number, L: number, S: number): Tensor | null {
+  /**
+   * attnMask, keyPaddingMask and isCausal as one float mask (broadcasting to [N, H, L, S]), or null.
+   * Bool masks and the causal one are constants; float masks are inputs (differentiable), as PyTorch.
+   */
+  private combinedMask(
+    opts: MultiheadForwardOptions,
+    N: number,
+    L: number,
+    S: number,
+    keep: <T extends Tensor>(t: T) => T,
+  ): Tensor | null {
     const fn = 'MultiheadAttention';
     const H = this.numHeads;
-    const parts: tf.Tensor[] = [];
-    const toFloat = (m: Tensor, what: string): tf.Tensor => {
-      if (m.dtype === 'bool') return tf.where(m.value, tf.fill(m.shape, -Infinity), tf.zeros(m.shape));
-      if (m.dtype === 'float32') return m.value.clone();
+    const asFloat = (m: Tensor, what: string, shape: number[]): Tensor => {
+      if (m.dtype === 'bool')
+        return keep(
+          new Tensor(
+            tf.tidy(() => tf.reshape(tf.where(m.value, tf.fill(m.shape, -Infinity), tf.zeros(m.shape)), shape)),
+          ),
+        );
+      if (m.dtype === 'float32') return keep(reshape(m, shape));
       throw new TapegradError(fn, `${what} must be bool or float32, got ${m.dtype}`);
     };
-    if (opts.attnMask === undefined && opts.keyPaddingMask === undefined && !opts.isCausal) return null;
-    return new Tensor(
-      tf.tidy(() => {
-        if (opts.attnMask !== undefined) {
-          const m = asTensor(fn, opts.attnMask, 'attnMask');
-          if (m.rank === 2 && m.shape[0] === L && m.shape[1] === S) parts.push(toFloat(m, 'attnMask'));
-          else if (m.rank === 3 && m.shape.join() === [N * H, L, S].join())
-            parts.push(tf.reshape(toFloat(m, 'attnMask'), [N, H, L, S]));
-          else
-            throw new TapegradError(
-              fn,
-              `attnMask must be [L, S] = [${L}, ${S}] or [N·heads, L, S] = [${N * H}, ${L}, ${S}], got ${fmtShape(m.shape)}`,
-            );
-        }
-        if (opts.keyPaddingMask !== undefined) {
-          const m = asTensor(fn, opts.keyPaddingMask, 'keyPaddingMask');
-          if (m.rank !== 2 || m.shape[0] !== N || m.shape[1] !== S)
-            throw new TapegradError(fn, `keyPaddingMask must be [N, S] = [${N}, ${S}], got ${fmtShape(m.shape)}`);
-          parts.push(tf.reshape(toFloat(m, 'keyPaddingMask'), [N, 1, 1, S]));
-        }
-        if (opts.isCausal) parts.push(causalMask(L, S));
-        return parts.reduce((a, b) => tf.add(a, b));
-      }),
-    );
+    const parts: Tensor[] = [];
+    if (opts.attnMask !== undefined) {
+      const m = asTensor(fn, opts.attnMask, 'attnMask');
+      if (m.rank === 2 && m.shape[0] === L && m.shape[1] === S) parts.push(asFloat(m, 'attnMask', [L, S]));
+      else if (m.rank === 3 && m.shape.join() === [N * H, L, S].join())
+        parts.push(asFloat(m, 'attnMask', [N, H, L, S]));
+      else {
+        throw new TapegradError(
+          fn,
+          `attnMask must be [L, S] = [${L}, ${S}] or [N·heads, L, S] = [${N * H}, ${L}, ${S}], got ${fmtShape(m.shape)}`,
+        );
+      }
+    }
+    if (opts.keyPaddingMask !== undefined) {
+      const m = asTensor(fn, opts.keyPaddingMask, 'keyPaddingMask');
+      if (m.rank !== 2 || m.shape[0] !== N || m.shape[1] !== S) {
+        throw new TapegradError(fn, `keyPaddingMask must be [N, S] = [${N}, ${S}], got ${fmtShape(m.shape)}`);
+      }
+      parts.push(asFloat(m, 'keyPaddingMask', [N, 1, 1, S]));
+    }
+    if (opts.isCausal) parts.push(keep(new Tensor(tf.tidy(() => causalMask(L, S)))));
+    if (!parts.length) return null;
+    return parts.reduce((a, b) => keep(add(a, b)));
   }
 }
 

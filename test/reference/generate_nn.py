@@ -131,7 +131,7 @@ def mha_params(m, prefix=''):
     }
 
 
-def mha(masks):
+def mha(masks, float_mask=False):
     m = nn.MultiheadAttention(8, 2, batch_first=True)
     with torch.no_grad():
         m.in_proj_bias.copy_(torch.randn(24) * 0.1)
@@ -147,6 +147,8 @@ def mha(masks):
         am[3, 0] = True
         inputs['keyPaddingMask'] = kpm
         inputs['attnMask'] = am
+    if float_mask:
+        inputs['attnMask'] = torch.randn(5, 6)
     weights = {}
 
     def f(i):
@@ -198,6 +200,7 @@ def main():
         'scaledDotProductAttention causal': sdpa('causal'),
         'MultiheadAttention': mha(False),
         'MultiheadAttention masks': mha(True),
+        'MultiheadAttention float mask': mha(False, float_mask=True),
         'TransformerEncoderLayer post-norm relu': encoder(False, 'relu', False),
         'TransformerEncoderLayer pre-norm gelu padding': encoder(True, 'gelu', True),
     }

@@ -66,6 +66,7 @@ const LAYERS: Record<
   }),
   MultiheadAttention: (_c, x) => mha(x),
   'MultiheadAttention masks': (_c, x) => mha(x),
+  'MultiheadAttention float mask': (_c, x) => mha(x),
   'TransformerEncoderLayer post-norm relu': (c, x) => encoder(c, x),
   'TransformerEncoderLayer pre-norm gelu padding': (c, x) => encoder(c, x),
 };
