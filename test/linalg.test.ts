@@ -279,6 +279,40 @@ for (const backend of NODE_BACKENDS) {
     assert.ok(r.ok, `lu gradgrad ${JSON.stringify(r.worst)}`);
     a.dispose();
   });
+  g('det at a singular matrix: the gradient is the transposed adjugate, twice differentiable', async () => {
+    const s = tg.tensor([[1, 2], [2, 4]], { requiresGrad: true });
+    const s3 = tg.tensor([[1, 2, 3], [2, 4, 6], [7, 8, 10]], { requiresGrad: true }); // rank 2: adj ≠ 0
+    const z = tg.zeros([3, 3]); // rank 0: adj = 0
+    z.requiresGrad = true;
+    const mixed = tg.stack([wellConditioned([], 2, 1), tg.tensor([[1, 2], [2, 4]])]);
+    mixed.requiresGrad = true;
+    assertNoLeak(() => {
+      const gs = tg.grad((x: tg.Tensor) => tg.linalg.det(x))(s);
+      assertClose(gs, [[4, -2], [-2, 1]], { msg: 'adj([[1,2],[2,4]])ᵀ' });
+      const g3 = tg.grad((x: tg.Tensor) => tg.linalg.det(x))(s3);
+      // cofactors of [[1,2,3],[2,4,6],[7,8,10]]
+      assertClose(g3, [[-8, 22, -12], [4, -11, 6], [0, 0, 0]], { atol: 1e-4, msg: 'rank-2 adjugate' });
+      const gz = tg.grad((x: tg.Tensor) => tg.linalg.det(x))(z);
+      assertClose(gz, [[0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+      const gm = tg.grad((x: tg.Tensor) => tg.linalg.det(x).sum())(mixed);
+      assertClose(Array.from(gm.dataSync()).slice(4), [4, -2, -2, 1], { msg: 'singular entry of a batch' });
+      tg.dispose([gs, g3, gz, gm]);
+    });
+    const r = await tg.gradcheck((x) => tg.linalg.det(x), [s3]);
+    assert.ok(r.ok, `det gradcheck at a singular matrix ${JSON.stringify(r.worst)}`);
+    const r2 = await tg.gradgradcheck((x) => tg.linalg.det(x), [s3]);
+    assert.ok(r2.ok, `det gradgradcheck at a singular matrix ${JSON.stringify(r2.worst)}`);
+    const h = tg.hessian((x: tg.Tensor) => tg.linalg.det(x))(s);
+    assertClose(h.reshape([4, 4]), [[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]], { msg: 'd²det of 2×2' });
+    tg.dispose([s, s3, z, mixed, h]);
+  });
+  g('slogdet at a singular matrix: its gradient is an error naming slogdet, not an internal op', () => {
+    const s = tg.tensor([[1, 2], [2, 4]], { requiresGrad: true });
+    assertNoLeak(() => {
+      assertThrows(() => tg.grad((x: tg.Tensor) => tg.linalg.slogdet(x)[1])(s), /^linalg\.slogdet: matrix is singular \(the gradient of log\|det\|, A⁻ᵀ, is infinite there\)/);
+    });
+    s.dispose();
+  });
   g.run();
 
   const e = suite(`linalg errors on ${backend}`);

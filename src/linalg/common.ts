@@ -116,11 +116,10 @@ export function checksValues(): boolean {
 }
 
 /**
- * Throws "matrix is singular" if a pivot of the LU of `a` is zero or tiny: |u_kk| ≤ n·ε·max|a_ij|,
- * where float32 rounding alone could have made it nonzero. Reads 2 numbers per matrix.
+ * The first matrix of the batch whose LU has a zero or tiny pivot, |u_kk| ≤ n·ε·max|a_ij| (float32
+ * rounding alone could have made it nonzero), or null. Reads 2 numbers per matrix.
  */
-export function assertNonsingular(fn: string, a: tf.Tensor, lu: tf.Tensor): void {
-  if (!checksValues()) return;
+export function findSingular(a: tf.Tensor, lu: tf.Tensor): { index: number; pivot: number; scale: number; count: number } | null {
   const n = a.shape[a.rank - 1];
   const [pivots, scale] = tf.tidy(() => [tf.min(tf.abs(diagPart(lu)), -1), tf.max(tf.abs(a), [-2, -1])]);
   const p = pivots.dataSync();
@@ -128,11 +127,25 @@ export function assertNonsingular(fn: string, a: tf.Tensor, lu: tf.Tensor): void
   pivots.dispose();
   scale.dispose();
   for (let i = 0; i < p.length; i++) {
-    if (p[i] <= n * EPS32 * s[i]) {
-      const where = p.length > 1 || a.rank > 2 ? ` (matrix ${i} of the batch ${fmtShape(a.shape.slice(0, -2))})` : '';
-      throw new TapegradError(fn, `matrix is singular${where}: its smallest LU pivot is ${p[i]} while its largest entry is ${s[i]}, shape ${fmtShape(a.shape)}`);
-    }
+    if (p[i] <= n * EPS32 * s[i]) return { index: i, pivot: p[i], scale: s[i], count: p.length };
   }
+  return null;
+}
+
+/** Whether some matrix of `a` is singular (see findSingular); false where values are not checked. */
+export function anySingular(a: tf.Tensor): boolean {
+  if (!checksValues()) return false;
+  return tf.tidy(() => findSingular(a, luFactor(a).lu) !== null);
+}
+
+/** Throws "matrix is singular" (see findSingular), naming the batch entry. */
+export function assertNonsingular(fn: string, a: tf.Tensor, lu: tf.Tensor, why = ''): void {
+  if (!checksValues()) return;
+  const found = findSingular(a, lu);
+  if (!found) return;
+  const { index, pivot, scale, count } = found;
+  const where = count > 1 || a.rank > 2 ? ` (matrix ${index} of the batch ${fmtShape(a.shape.slice(0, -2))})` : '';
+  throw new TapegradError(fn, `matrix is singular${where}${why}: its smallest LU pivot is ${pivot} while its largest entry is ${scale}, shape ${fmtShape(a.shape)}`);
 }
 
 // ---- triangle masks

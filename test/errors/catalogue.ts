@@ -376,7 +376,7 @@ export const CATALOGUE: Record<string, Entry> = {
   // ---- tg.linalg
   'linalg.inv': { probes: [...unaryProbes(tg.linalg.inv as never), ['a non-square matrix', () => tg.linalg.inv(tg.ones([2, 3])), /square/], ['a singular matrix', () => tg.linalg.inv(tg.ones([2, 2])), /singular/]] },
   'linalg.det': { probes: [...unaryProbes(tg.linalg.det as never), ['a vector', () => tg.linalg.det(v2()), /square|matri/]] },
-  'linalg.slogdet': { probes: [...unaryProbes(tg.linalg.slogdet as never), ['a non-square matrix', () => tg.linalg.slogdet(tg.ones([2, 3])), /square/]] },
+  'linalg.slogdet': { probes: [...unaryProbes(tg.linalg.slogdet as never), ['a non-square matrix', () => tg.linalg.slogdet(tg.ones([2, 3])), /square/], ['the gradient at a singular matrix', () => tg.grad((x: tg.Tensor) => tg.linalg.slogdet(x)[1])(tg.ones([2, 2])), /matrix is singular \(the gradient of log\|det\|/]] },
   'linalg.solve': { probes: [['a string A', () => tg.linalg.solve('A' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.solve(m22(), tg.ones([3])), /\[3\]/], ['a singular A', () => tg.linalg.solve(tg.ones([2, 2]), v2()), /singular/]] },
   'linalg.cholesky': { probes: [...unaryProbes(tg.linalg.cholesky as never), ['a matrix that is not positive definite', () => tg.linalg.cholesky(tg.tensor([[1, 2], [2, 1]])), /positive definite/]] },
   'linalg.triangularSolve': { probes: [['a string T', () => tg.linalg.triangularSolve('T' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.triangularSolve(m22(), tg.ones([3])), /\[3\]/]] },
