@@ -219,7 +219,26 @@ export function customOp(spec: {
   if (!spec || typeof spec.name !== 'string' || typeof spec.forward !== 'function' || typeof spec.vjp !== 'function') {
     throw new TapegradError('customOp', 'needs { name, forward, vjp }');
   }
-  const op = defineOp<void>({ name: spec.name, forward: (xs) => spec.forward(...xs), vjp: (g, xs, y) => spec.vjp(g, xs, y) });
+  const vjp = (g: Tensor, xs: Tensor[], y: Tensor): (Thunk | null)[] => {
+    const thunks: unknown = spec.vjp(g, xs, y);
+    const n = xs.length;
+    if (!Array.isArray(thunks)) {
+      throw new TapegradError(spec.name, `the vjp must return an array of ${n} gradient functions (null where no gradient flows), got ${describe(thunks)}`);
+    }
+    if (thunks.length !== n) {
+      throw new TapegradError(spec.name, `the vjp returned ${thunks.length} gradient functions for ${n} inputs; return one per input (null where no gradient flows)`);
+    }
+    return thunks.map((th, i) => {
+      if (th === null || th === undefined) return null;
+      if (typeof th !== 'function') throw new TapegradError(spec.name, `the vjp's entry ${i} must be a function returning the gradient of input ${i}, or null, got ${describe(th)}`);
+      return () => {
+        const share: unknown = th();
+        if (!(share instanceof Tensor)) throw new TapegradError(spec.name, `the vjp's function for input ${i} must return a Tensor, got ${describe(share)}`);
+        return share;
+      };
+    });
+  };
+  const op = defineOp<void>({ name: spec.name, forward: (xs) => spec.forward(...xs), vjp });
   return (...inputs: Tensor[]) => {
     inputs.forEach((x, i) => {
       if (!(x instanceof Tensor)) throw new TapegradError(spec.name, `input ${i} must be a Tensor, got ${describe(x)}`);

@@ -2,6 +2,7 @@
 // wrong dtypes and disposed tensors, and what the TapegradError must say. test/errors.test.ts
 // iterates tg's exports (and tg.linalg, tg.nn, tg.nn.init, tg.optim, tg.data), so a new export without an
 // entry here (or in SKIP, with a reason) fails the suite.
+import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import type { OpRule, OpSignature } from '../../src/tensor.js';
 
@@ -221,6 +222,19 @@ export const CATALOGUE: Record<string, Entry> = {
         const x = tg.ones([2], { requiresGrad: true });
         op(x).sum().backward();
       }, /^backward: .*'wrongGrad' gave shape \[3\] for input 0 of shape \[2\]/],
+      ['a vjp returning too few gradient functions', () => {
+        const op = tg.customOp({ name: 'pairOp', forward: (a, b) => tf.add(a, b), vjp: (g) => [() => g] });
+        const x = tg.ones([2], { requiresGrad: true });
+        op(x, tg.ones([2], { requiresGrad: true })).sum().backward();
+      }, /^pairOp: the vjp returned 1 gradient functions for 2 inputs/],
+      ['a vjp returning a tensor, not an array', () => {
+        const op = tg.customOp({ name: 'bareOp', forward: (a) => a.clone(), vjp: ((g: tg.Tensor) => g) as never });
+        op(tg.ones([2], { requiresGrad: true })).sum().backward();
+      }, /^bareOp: the vjp must return an array of 1 gradient functions .*got Tensor/],
+      ['a vjp function returning a number', () => {
+        const op = tg.customOp({ name: 'numOp', forward: (a) => a.clone(), vjp: () => [(() => 3) as never] });
+        op(tg.ones([2], { requiresGrad: true })).sum().backward();
+      }, /^numOp: the vjp's function for input 0 must return a Tensor, got number 3/],
     ],
     name: '(custom op)',
   },
