@@ -12,10 +12,12 @@ export interface TensorOptions {
   shape?: number[];
 }
 type Nested = number | boolean | Nested[];
-export type TensorData = Nested | Float32Array | Int32Array | Uint8Array | tf.Tensor;
+type TypedArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint8ClampedArray | Uint16Array | Uint32Array;
+export type TensorData = Nested | TypedArray | tf.Tensor;
 
 /**
- * A tensor from nested arrays, a typed array (with `shape`), a number, or a tf.Tensor (copied).
+ * A tensor from nested arrays, a typed array (with `shape`; Float64Array and other numeric typed arrays
+ * are converted to the dtype), a number, or a tf.Tensor (copied).
  * PyTorch `torch.tensor`, JAX `jnp.array`.
  */
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
@@ -51,7 +53,14 @@ function reshapeChecked(t: tf.Tensor, shape: number[]): tf.Tensor {
 
 /** Flattens nested arrays, checking that they are rectangular and hold only numbers or booleans. */
 function flatten(data: Exclude<TensorData, tf.Tensor>): { flat: ArrayLike<number>; shape: number[] } {
-  if (ArrayBuffer.isView(data)) return { flat: data, shape: [data.length] };
+  if (ArrayBuffer.isView(data)) {
+    if (data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array) return { flat: data, shape: [data.length] };
+    // other typed arrays (Float64Array, Int16Array, …) are converted, as TF.js does not take them
+    if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+      throw new TapegradError('tensor', `cannot make a tensor of a ${data.constructor.name}; pass numbers or a numeric typed array`);
+    }
+    return { flat: Array.from(data as ArrayLike<number>), shape: [data.length] };
+  }
   if (!Array.isArray(data)) {
     return { flat: [scalarValue(data, [])], shape: [] };
   }

@@ -71,8 +71,7 @@ export type GradHook = (grad: Tensor) => Tensor | void;
 export class Tensor {
   /** The values, on the active TF.js backend. Optimizers replace it; nothing mutates it in place. */
   value: tf.Tensor;
-  /** The gradient accumulated by backward(); writable, as in PyTorch (assigning does not dispose). */
-  grad: Tensor | null = null;
+  private _grad: Tensor | null = null;
   /** The tape node that produced this tensor; null for leaves. */
   readonly node: Node | null;
   /** Constants this tensor's op made from plain numbers; disposed with it. */
@@ -100,6 +99,28 @@ export class Tensor {
     }
     if (!on && this.node) throw new TapegradError('requiresGrad', 'a non-leaf tensor always requires grad; use detach()');
     this._requiresGrad = on;
+  }
+
+  /**
+   * The gradient accumulated by backward(); writable, as in PyTorch (assigning does not dispose): a
+   * float32 Tensor of this tensor's shape, or null.
+   */
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    if (g === undefined || g === null) {
+      this._grad = null;
+      return;
+    }
+    if (!(g instanceof Tensor)) {
+      const what = typeof g === 'object' ? (Object.getPrototypeOf(g)?.constructor?.name ?? 'an object') : `${typeof g} ${String(g)}`;
+      throw new TapegradError('grad', `must be a Tensor or null, got ${what}`);
+    }
+    if (g.shape.join() !== this.shape.join() || g.dtype !== 'float32') {
+      throw new TapegradError('grad', `must be float32 with the tensor's shape ${fmtShape(this.shape)}, got ${g.dtype} ${fmtShape(g.shape)}`);
+    }
+    this._grad = g;
   }
 
   get shape(): number[] {

@@ -139,6 +139,26 @@ test('parameters without a grad are left alone; stepCount counts steps', () => {
   [a, b].forEach((t) => t.dispose());
 });
 
+test('Adam: a step where no parameter has a gradient changes nothing; each parameter counts its own steps', () => {
+  const a = tg.tensor([1, 2], { requiresGrad: true });
+  const b = tg.tensor([3], { requiresGrad: true });
+  const opt = new optim.Adam([a, b], { lr: 0.1 });
+  opt.step(); // no gradients yet
+  assert.is(opt.stepCount, 0, 'a step without gradients does not count');
+  a.grad = tg.tensor([1, 1]);
+  opt.step();
+  assertClose(a, [0.9, 1.9], { msg: 'first step: bias-corrected, lr·sign(g)' });
+  opt.zeroGrad();
+  b.grad = tg.tensor([1]);
+  opt.step();
+  // b's first step: bias correction at t = 1 (lr·sign(g)); at t = 2 it would not be exactly 0.1
+  assertClose(b, [2.9], { msg: "b's own first step" });
+  assert.is(opt.stepCount, 2);
+  opt.zeroGrad();
+  opt.dispose();
+  [a, b].forEach((t) => t.dispose());
+});
+
 // ---- memory
 
 test('state outlives tidy and dispose() frees it; steps leak nothing', () => {

@@ -11,6 +11,29 @@ for (const backend of NODE_BACKENDS) {
     await tg.setBackend(backend);
   });
 
+  s('tensor() of a Float64Array or another numeric typed array converts it to the dtype', () => {
+    assertNoLeak(() => {
+      const a = tg.tensor(new Float64Array([1.5, 2, 3]));
+      assert.is(a.dtype, 'float32');
+      assert.equal(Array.from(a.dataSync()), [1.5, 2, 3]);
+      const b = tg.tensor(new Int16Array([1, -2, 3, 4]), { dtype: 'int32', shape: [2, 2] });
+      assert.equal(b.arraySync(), [[1, -2], [3, 4]]);
+      tg.dispose([a, b]);
+      assertThrows(() => tg.tensor(new BigInt64Array(2) as never), /^tensor: cannot make a tensor of a BigInt64Array/);
+    });
+  });
+  s('.grad accepts only a float32 Tensor of the shape of its tensor, or null', () => {
+    const x = tg.ones([2], { requiresGrad: true });
+    assertThrows(() => ((x as { grad: unknown }).grad = 3), /^grad: must be a Tensor or null, got number 3/);
+    const wrong = tg.ones([3]);
+    assertThrows(() => (x.grad = wrong), /^grad: must be float32 with the tensor's shape \[2\], got float32 \[3\]/);
+    assert.is(x.grad, null);
+    const g = tg.ones([2]);
+    x.grad = g;
+    assert.is(x.grad, g);
+    x.grad = null;
+    tg.dispose([x, wrong, g]);
+  });
   s('tensor() from nested arrays, typed arrays, numbers; dtype and shape options', () => {
     const a = tg.tensor([[1, 2, 3], [4, 5, 6]]);
     assert.equal(a.shape, [2, 3]);

@@ -116,9 +116,23 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     return lrAt(this.paramGroups[0].lr, this.stepCount);
   }
 
-  /** Updates every parameter that has a .grad, then advances the step count. */
+  /**
+   * Updates every parameter that has a .grad, each with its own step count t (as PyTorch's per-parameter
+   * state['step']: a parameter that had no gradient keeps its bias corrections), then advances the
+   * step count; a step where no parameter has a gradient changes nothing.
+   */
   step(): void {
     this.checkLive('step');
+    const fn = `${this.name}.step`;
+    if (!this.params.some((p) => p.grad)) return;
+    this.params.forEach((p, i) => {
+      if (!p.grad) return;
+      p.assertLive(fn, `parameter ${i}`);
+      p.grad.assertLive(fn, `the grad of parameter ${i}`);
+      if (p.grad.shape.join() !== p.shape.join() || p.grad.dtype !== p.dtype) {
+        throw new TapegradError(fn, `the grad of parameter ${i} is ${p.grad.dtype} ${fmtShape(p.grad.shape)}, but the parameter is ${p.dtype} ${fmtShape(p.shape)}`);
+      }
+    });
     const lrs = this.paramGroups.map((g, k) => {
       const lr = lrAt(g.lr, this.stepCount);
       if (!Number.isFinite(lr)) throw new TapegradError(`${this.name}.step`, `the learning rate of group ${k} at step ${this.stepCount} is ${lr}`);

@@ -20,7 +20,13 @@ export function lrAt(lr: LR, t: number): number {
 export function checkLR(fn: string, lr: unknown): LR {
   if (typeof lr === 'number' && Number.isFinite(lr) && lr >= 0) return lr;
   if (lr !== null && typeof lr === 'object' && typeof (lr as Schedule).at === 'function') return lr as Schedule;
-  throw new TapegradError(fn, `lr must be a non-negative number or a schedule, got ${String(lr)}`);
+  // PyTorch's schedules take the optimizer; here the optimizer takes the schedule
+  const ctor = lr !== null && typeof lr === 'object' ? (lr as object).constructor?.name : undefined;
+  if (ctor && typeof (lr as { step?: unknown }).step === 'function' && Array.isArray((lr as { params?: unknown }).params)) {
+    throw new TapegradError(fn, `lr must be a non-negative number or a schedule, got the optimizer ${ctor}; a schedule is given to the optimizer as its lr: new ${ctor}(params, { lr: new ${fn}(0.1, { ... }) })`);
+  }
+  const got = typeof lr === 'number' ? String(lr) : ctor ? `a ${ctor}` : lr === null ? 'null' : `${typeof lr} ${JSON.stringify(lr) ?? ''}`.trim();
+  throw new TapegradError(fn, `lr must be a non-negative number or a schedule, got ${got}`);
 }
 
 /** lr·γ^⌊t / stepSize⌋ (PyTorch's StepLR). */

@@ -140,6 +140,8 @@ export const CATALOGUE: Record<string, Entry> = {
       ['item() of a vector', () => v2().item(), /^item: needs a tensor with one element, got shape \[2\]/],
       ['dataSync() of a disposed tensor', () => gone().dataSync(), /^dataSync: the tensor .* has been disposed/],
       ['registerHook of a tensor without grad', () => v2().registerHook(() => {}), /^registerHook: the tensor does not require grad/],
+      ['a number assigned to .grad', () => ((tg.ones([2], { requiresGrad: true }) as { grad: unknown }).grad = 3), /^grad: must be a Tensor or null, got number 3/],
+      ['a .grad of the wrong shape', () => (tg.ones([2], { requiresGrad: true }).grad = tg.ones([3])), /^grad: must be float32 with the tensor's shape \[2\], got float32 \[3\]/],
       ['registerHook of a non-function', () => tg.ones([2], { requiresGrad: true }).registerHook(3 as never), /^registerHook: .*function/],
     ],
   },
@@ -480,7 +482,7 @@ export const CATALOGUE: Record<string, Entry> = {
     return new tg.optim.SGD([{ params: [w] }, { params: [w] }], { lr: 0.1 });
   }, /listed twice/, 'SGD'], ['a group without params', () => new tg.optim.SGD([{ params: [] }], { lr: 0.1 }), /needs params/, 'SGD'],
   ['a state dict of another optimizer', () => new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 }).loadStateDict({} as never), /expected what stateDict\(\) returns/, 'SGD.loadStateDict']] },
-  'optim.StepLR': { name: 'StepLR', probes: [['a zero step size', () => new tg.optim.StepLR(0.1, { stepSize: 0 }), /stepSize/]] },
+  'optim.StepLR': { name: 'StepLR', probes: [['a zero step size', () => new tg.optim.StepLR(0.1, { stepSize: 0 }), /stepSize/], ['an optimizer for lr (PyTorch\'s order)', () => new tg.optim.StepLR(new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 }) as never, { stepSize: 2 }), /lr must be a non-negative number or a schedule, got the optimizer SGD; a schedule is given to the optimizer as its lr: new SGD\(params, \{ lr: new StepLR\(0\.1, \{ \.\.\. \}\) \}\)/]] },
   'optim.CosineAnnealing': { name: 'CosineAnnealing', probes: [['a zero tMax', () => new tg.optim.CosineAnnealing(0.1, { tMax: 0 }), /tMax/]] },
   'optim.LinearWarmup': { name: 'LinearWarmup', probes: [['negative warmup steps', () => new tg.optim.LinearWarmup(0.1, { warmupSteps: -1 }), /warmupSteps/]] },
   'optim.Adagrad': { name: 'Adagrad', probes: [...optimProbes(tg.optim.Adagrad as never).filter(([w]) => w !== 'no options'), ['a negative lr decay', () => new tg.optim.Adagrad([tg.ones([1], { requiresGrad: true })], { lrDecay: -1 }), /lrDecay/]] },
