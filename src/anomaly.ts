@@ -3,7 +3,7 @@
 // its input shapes and the ops that made its inputs. Off by default: the hooks in op.ts and
 // backward.ts are a single `if (anomaly.enabled)` each, so it costs nothing when off.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from './errors.js';
+import { TapegradError, fmtShape, refuseAsync, refusePromise } from './errors.js';
 import type { OpRule, Tensor } from './tensor.js';
 
 /** The switch the hooks read, and whether a node's adjoint is running (its inner ops are not checked). */
@@ -21,28 +21,23 @@ export function isAnomalyEnabled(): boolean {
 }
 
 /**
- * Runs fn with anomaly detection on and restores the previous setting afterwards; an async fn is
- * awaited before restoring. The switch is global: other work interleaved with an async fn is
- * checked too.
+ * Runs fn with anomaly detection on and restores the previous setting afterwards. fn must be
+ * synchronous: the switch is global, so during an async fn's awaits other tasks would be checked
+ * too (use setDetectAnomaly around async code).
  * PyTorch `torch.autograd.detect_anomaly`, JAX `jax_debug_nans`.
  */
 export function detectAnomaly<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TapegradError('detectAnomaly', `expected a function, got ${fn === null ? 'null' : typeof fn}`);
+  refuseAsync('detectAnomaly', fn);
   const prev = anomaly.enabled;
   anomaly.enabled = true;
   let result: T;
   try {
     result = fn();
-  } catch (e) {
+  } finally {
     anomaly.enabled = prev;
-    throw e;
   }
-  if (result instanceof Promise) {
-    return result.finally(() => {
-      anomaly.enabled = prev;
-    }) as T;
-  }
-  anomaly.enabled = prev;
+  refusePromise('detectAnomaly', result);
   return result;
 }
 
@@ -89,6 +84,18 @@ export function checkForward(rule: OpRule<any>, inputs: Tensor[], value: tf.Tens
   if (!bad.nan && !bad.inf) return;
   const shapes = inputs.map((x) => fmtShape(x.shape)).join(', ');
   if (!inputs.some((x) => x.value === value)) value.dispose(); // the result never reaches the caller
+  // an op checked while detection was on cannot have made an input's NaN: it came in from outside
+  const given = inputs.findIndex((x) => {
+    const b = countBad(x.value);
+    return b.nan || b.inf;
+  });
+  if (given >= 0) {
+    const x = inputs[given];
+    throw new TapegradError(
+      rule.name,
+      `anomaly in the forward pass: input ${given} ${fmtShape(x.shape)} already held ${describeBad(countBad(x.value), x.size)} — it was given as an input (${provenance(x)}), not made by this op; the inputs have shape ${shapes}`,
+    );
+  }
   throw new TapegradError(
     rule.name,
     `anomaly in the forward pass: the result ${fmtShape(value.shape)} holds ${describeBad(bad, value.size)}, from inputs of shape ${shapes}. Where the inputs came from: ${inputsReport(inputs)}`,

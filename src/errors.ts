@@ -32,3 +32,21 @@ export function normalizeAxis(fn: string, axis: number, rank: number): number {
   }
   return axis < 0 ? axis + rank : axis;
 }
+
+const SYNC_ONLY =
+  'the function must be synchronous (the setting is global: it would end at the first await, or apply to other tasks while ' +
+  'the function is pending); call it around each synchronous step';
+
+/** Refuses an `async function` before it runs (shared by noGrad and detectAnomaly). */
+export function refuseAsync(fn: string, f: (...args: never[]) => unknown): void {
+  const kind = f.constructor?.name;
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') throw new TapegradError(fn, `${SYNC_ONLY} (got an async function)`);
+}
+
+/** Refuses a result that is a Promise (a plain function that started async work); its rejection is not left unhandled. */
+export function refusePromise(fn: string, result: unknown): void {
+  if (result instanceof Promise) {
+    result.catch(() => {});
+    throw new TapegradError(fn, `${SYNC_ONLY} (it returned a Promise)`);
+  }
+}

@@ -1,7 +1,7 @@
 // The tape: the switch that says whether ops record a Node, and the one walk over the recorded
 // graph that backward, explain and the function transforms share. The backward sweep itself is
 // in backward.ts, above the ops it uses to sum gradients.
-import { TapegradError } from './errors.js';
+import { TapegradError, refuseAsync, refusePromise } from './errors.js';
 import type { Tensor } from './tensor.js';
 
 // ---- recording switch
@@ -20,10 +20,16 @@ export function withGradMode<T>(enabled: boolean, fn: () => T): T {
     gradEnabled = prev;
   }
 }
-/** Runs fn without recording: results do not require grad (PyTorch's no_grad). */
+/**
+ * Runs fn without recording: results do not require grad (PyTorch's no_grad). fn must be synchronous:
+ * the switch is global, so recording would resume at an async function's first await.
+ */
 export function noGrad<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TapegradError('noGrad', `expected a function, got ${typeof fn}`);
-  return withGradMode(false, fn);
+  refuseAsync('noGrad', fn);
+  const result = withGradMode(false, fn);
+  refusePromise('noGrad', result);
+  return result;
 }
 
 // ---- the graph walk

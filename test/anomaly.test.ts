@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { assertNoLeak } from './helpers.js';
+import { assertNoLeak, assertThrows } from './helpers.js';
 
 function thrown(fn: () => unknown): tg.TapegradError {
   try {
@@ -117,21 +117,41 @@ test('setDetectAnomaly switches globally; detectAnomaly restores the previous st
   x.dispose();
 });
 
-test('async functions: the state is restored after the promise settles', async () => {
+test('async functions are refused (the switch is global), before they run or when they return a Promise', async () => {
   const x = tg.tensor([-1]);
-  const p = tg.detectAnomaly(async () => {
-    await Promise.resolve();
-    assert.is(tg.isAnomalyEnabled(), true);
+  let ran = false;
+  assertThrows(() => tg.detectAnomaly(async () => {
+    ran = true;
     return tg.log(x);
-  });
-  try {
-    await p;
-    assert.unreachable('expected a rejection');
-  } catch (e) {
-    assert.match((e as Error).message, /^log: anomaly in the forward pass/);
-  }
-  assert.is(tg.isAnomalyEnabled(), false);
+  }), /^detectAnomaly: the function must be synchronous .*\(got an async function\)/);
+  assert.is(ran, false, 'an async function is refused before it runs');
+  assertThrows(() => tg.detectAnomaly(() => Promise.reject(new Error('x'))), /^detectAnomaly: the function must be synchronous .*\(it returned a Promise\)/);
+  assert.is(tg.isAnomalyEnabled(), false, 'the switch is restored');
+  await new Promise((r) => setTimeout(r, 0)); // the refused promise's rejection is handled
   x.dispose();
+});
+
+test('noGrad refuses async functions: recording would resume after the first await', async () => {
+  const w = tg.tensor([1, 2], { requiresGrad: true });
+  assertThrows(() => tg.noGrad(async () => {
+    await Promise.resolve();
+    return w.mul(2);
+  }), /^noGrad: the function must be synchronous .*\(got an async function\)/);
+  assertThrows(() => tg.noGrad(() => Promise.resolve(1)), /^noGrad: the function must be synchronous .*\(it returned a Promise\)/);
+  assert.is(tg.isGradEnabled(), true);
+  const y = tg.noGrad(() => w.mul(2));
+  assert.is(y.requiresGrad, false);
+  tg.dispose([w, y]);
+});
+
+test('a NaN already in an input is reported as the input\'s, not blamed on the op', () => {
+  const x = tg.tensor([NaN, 1], { requiresGrad: true });
+  const c = tg.tensor([1, Infinity]);
+  assertNoLeak(() => {
+    assertThrows(() => tg.detectAnomaly(() => tg.tidy(() => tg.exp(x))), /^exp: anomaly in the forward pass: input 0 \[2\] already held NaN \(1 of 2 entries\) — it was given as an input \(leaf \[2\]\), not made by this op/);
+    assertThrows(() => tg.detectAnomaly(() => tg.tidy(() => tg.mul(tg.ones([2]), c))), /^mul: anomaly in the forward pass: input 1 \[2\] already held Inf \(1 of 2 entries\) — it was given as an input \(constant \[2\]\)/);
+  });
+  tg.dispose([x, c]);
 });
 
 test('bad arguments', () => {

@@ -193,7 +193,7 @@ export const CATALOGUE: Record<string, Entry> = {
       ['a number', () => tg.setBackend(3 as never), /unknown backend '3'/],
     ],
   },
-  noGrad: { probes: fnArgProbes(tg.noGrad as never) },
+  noGrad: { probes: [...fnArgProbes(tg.noGrad as never), ['an async function', () => tg.noGrad((async () => tg.ones([1])) as never), /must be synchronous/]] },
   tidy: {
     probes: [
       ...fnArgProbes(tg.tidy as never),
@@ -279,7 +279,7 @@ export const CATALOGUE: Record<string, Entry> = {
     ],
   },
   gradgradcheck: { probes: [['a number for f', () => tg.gradgradcheck(3 as never, [v2()]), /the first argument must be a function/], ['no inputs', () => tg.gradgradcheck((x: tg.Tensor) => x, []), /inputs must be a non-empty array/]] },
-  detectAnomaly: { probes: fnArgProbes(tg.detectAnomaly as never) },
+  detectAnomaly: { probes: [...fnArgProbes(tg.detectAnomaly as never), ['an async function', () => tg.detectAnomaly((async () => tg.ones([1])) as never), /must be synchronous/]] },
   setDetectAnomaly: { probes: [['a string', () => tg.setDetectAnomaly('on' as never), /expected true or false/]] },
   explain: { probes: unaryProbes(tg.explain as never).slice(0, 2) },
   toDot: { probes: unaryProbes(tg.toDot as never).slice(0, 2) },
