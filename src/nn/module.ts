@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory.js';
-import { encodeSafetensors, decodeSafetensors } from './safetensors.js';
+import { encodeSafetensors, parseSafetensors } from './safetensors.js';
 
 /** Parameter and buffer values by dotted name, e.g. { '0.weight': Tensor, '0.bias': Tensor }. */
 export type StateDict = Record<string, Tensor>;
@@ -207,7 +207,7 @@ export class Module {
   }
   /** Loads parameters from safetensors bytes (as toBytes() writes), with loadStateDict's checks. */
   fromBytes(bytes: Uint8Array): void {
-    const sd = decodeSafetensors(`${this.describe()}.fromBytes`, bytes);
+    const sd = parseSafetensors(`${this.describe()}.fromBytes`, bytes);
     try {
       this.loadStateDict(sd);
     } finally {

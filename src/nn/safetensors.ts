@@ -18,7 +18,17 @@ export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<
     if (!Array.isArray(e) || typeof e[0] !== 'string' || !(e[1] instanceof Tensor)) throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
     e[1].assertLive('encodeSafetensors', `'${e[0]}'`);
   }
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  if (metadata === null || typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string')) {
+    throw new TapegradError('encodeSafetensors', 'metadata must be an object of strings');
+  }
+  // no prototype: an entry named "__proto__" is an own property, and JSON.stringify writes it
+  const header: Record<string, unknown> = Object.create(null);
+  header.__metadata__ = metadata;
+  const names = new Set<string>();
+  for (const [name] of entries) {
+    if (name === '__metadata__' || names.has(name)) throw new TapegradError('encodeSafetensors', name === '__metadata__' ? "the name '__metadata__' is reserved for the file's metadata" : `the name '${name}' is used twice`);
+    names.add(name);
+  }
   let offset = 0;
   const datas: Float32Array[] = [];
   for (const [name, t] of entries) {
@@ -45,33 +55,95 @@ export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<
   return out;
 }
 
+/** The dtypes of the format; only F32 is read. */
+const KNOWN_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'];
+
+interface Entry {
+  name: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
 /**
- * Tensors by name from safetensors bytes (float32 entries only); the caller owns them.
+ * Tensors by name from safetensors bytes (float32 entries only); the caller owns them. The bytes are
+ * untrusted: the whole header is checked (lengths, offsets, dtypes, shapes) before any tensor is made,
+ * so a bad file is a TapegradError that leaves nothing behind and allocates no more than its size.
  * PyTorch `safetensors.torch.load`.
  */
-export function decodeSafetensors(fn: string, bytes: Uint8Array): Record<string, Tensor> {
-  if (!(bytes instanceof Uint8Array) || bytes.length < 8) throw new TapegradError(fn, 'not a safetensors file: shorter than its 8-byte header length');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  if (8 + n > bytes.length) throw new TapegradError(fn, `not a safetensors file: header length ${n} exceeds the file's ${bytes.length} bytes`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+export function decodeSafetensors(bytes: Uint8Array): Record<string, Tensor> {
+  return parseSafetensors('decodeSafetensors', bytes);
+}
+
+/** decodeSafetensors, with errors named after `fn` (the public function reading the bytes). */
+export function parseSafetensors(fn: string, bytes: Uint8Array): Record<string, Tensor> {
+  const entries = readHeader(fn, bytes);
+  const body = bytes.subarray(bytes.length - entries.bodyLength);
+  const made: [string, Tensor][] = [];
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    for (const { name, shape, begin, end } of entries.list) {
+      const copy = littleEndian(body.slice(begin, end));
+      made.push([name, new Tensor(tf.tensor(new Float32Array(copy.buffer, copy.byteOffset, (end - begin) / 4), shape, 'float32'))]);
+    }
   } catch (e) {
-    throw new TapegradError(fn, `not a safetensors file: its header is not JSON (${(e as Error).message})`);
+    for (const [, t] of made) t.dispose();
+    throw e;
   }
-  const body = bytes.subarray(8 + n);
-  const out: Record<string, Tensor> = {};
-  for (const [name, e] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    if (e.dtype !== 'F32') throw new TapegradError(fn, `'${name}' has dtype ${e.dtype}; only F32 is supported`);
-    const [begin, end] = e.data_offsets;
-    const size = e.shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== size * 4 || end > body.length) throw new TapegradError(fn, `'${name}': data_offsets [${begin}, ${end}] do not hold shape [${e.shape}] in float32`);
-    const copy = littleEndian(body.slice(begin, end));
-    out[name] = new Tensor(tf.tensor(new Float32Array(copy.buffer, copy.byteOffset, size), e.shape, 'float32'));
+  // fromEntries defines own properties: a tensor named "__proto__" is an entry like any other
+  return Object.fromEntries(made);
+}
+
+/** The header's entries, checked against the file (as the reference reader: contiguous offsets covering the body). */
+function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength: number } {
+  const bad = (detail: string) => new TapegradError(fn, `not a safetensors file: ${detail}`);
+  if (!(bytes instanceof Uint8Array)) throw new TapegradError(fn, `expected the file's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes === 'object' ? ((bytes as object).constructor?.name ?? 'an object') : typeof bytes}`);
+  if (bytes.length < 8) throw bad(`${bytes.length} bytes, shorter than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = view.getBigUint64(0, true);
+  if (n64 > BigInt(bytes.length - 8)) throw bad(`the header length ${n64} exceeds the ${bytes.length - 8} bytes after it (a truncated file?)`);
+  const n = Number(n64);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    throw bad(`its header is not UTF-8 JSON (${(e as Error).message})`);
   }
-  return out;
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('its header is not a JSON object');
+  const bodyLength = bytes.length - 8 - n;
+  const list: Entry[] = [];
+  for (const [name, e] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (e === null || typeof e !== 'object' || Array.isArray(e) || Object.values(e).some((v) => typeof v !== 'string')) {
+        throw bad('__metadata__ must be an object of strings');
+      }
+      continue;
+    }
+    const at = `entry '${name}'`;
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) throw bad(`${at} is not an object`);
+    const { dtype, shape, data_offsets: offsets } = e as Record<string, unknown>;
+    if (typeof dtype !== 'string' || !KNOWN_DTYPES.includes(dtype)) throw bad(`${at} has an unknown dtype ${JSON.stringify(dtype)}`);
+    if (dtype !== 'F32') throw new TapegradError(fn, `${at} has dtype ${dtype}; only F32 is supported`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw bad(`${at} has shape ${JSON.stringify(shape)}, not an array of non-negative integers`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0)) {
+      throw bad(`${at} has data_offsets ${JSON.stringify(offsets)}, not two non-negative integers`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > bodyLength) throw bad(`${at} has data_offsets [${begin}, ${end}] outside the ${bodyLength} data bytes (a truncated file?)`);
+    // the size in bytes, without overflow: a shape whose product exceeds the entry's bytes fails early
+    let bytesNeeded = 4;
+    for (const d of shape as number[]) bytesNeeded = d === 0 ? 0 : Math.min(bytesNeeded * d, Number.MAX_SAFE_INTEGER);
+    if (bytesNeeded !== end - begin) throw bad(`${at}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but shape [${shape}] in float32 needs ${bytesNeeded}`);
+    list.push({ name, shape: shape as number[], begin, end });
+  }
+  // the reference reader's rule: entries, sorted by offset, tile the data bytes exactly
+  const sorted = [...list].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let offset = 0;
+  for (const { name, begin, end } of sorted) {
+    if (begin !== offset) throw bad(`entry '${name}' begins at byte ${begin}, but the previous entry ends at ${offset} (entries must not overlap or leave gaps)`);
+    offset = end;
+  }
+  if (offset !== bodyLength) throw bad(`the entries cover ${offset} of its ${bodyLength} data bytes`);
+  return { list, bodyLength };
 }
 
 const HOST_IS_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -459,7 +459,14 @@ export const CATALOGUE: Record<string, Entry> = {
   'nn.huberLoss': { name: 'huberLoss', probes: [...lossProbes(tg.nn.huberLoss as never), ['a negative delta', () => tg.nn.huberLoss(v2(), v2(), { delta: -1 }), /delta/]] },
   'nn.binaryCrossEntropyWithLogits': { name: 'binaryCrossEntropyWithLogits', probes: lossProbes(tg.nn.binaryCrossEntropyWithLogits as never) },
   'nn.encodeSafetensors': { name: 'encodeSafetensors', probes: [['a non-array', () => tg.nn.encodeSafetensors(3 as never), /entries|array/], ['a disposed tensor', () => tg.nn.encodeSafetensors([['w', gone()]]), DISPOSED]] },
-  'nn.decodeSafetensors': { name: 'myLoader', probes: [['garbage bytes', () => tg.nn.decodeSafetensors('myLoader', new Uint8Array([1, 2, 3])), /header|bytes|safetensors/]] },
+  'nn.decodeSafetensors': {
+    name: 'decodeSafetensors',
+    probes: [
+      ['garbage bytes', () => tg.nn.decodeSafetensors(new Uint8Array([1, 2, 3])), /not a safetensors file: 3 bytes/],
+      ['a string', () => tg.nn.decodeSafetensors('model.safetensors' as never), /expected the file's bytes as a Uint8Array, got string/],
+      ['a header length of 2^53', () => tg.nn.decodeSafetensors(new Uint8Array([0, 0, 0, 0, 0, 0, 32, 0, 0])), /the header length 9007199254740992 exceeds the 1 bytes after it/],
+    ],
+  },
   ...Object.fromEntries(
     (['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'xavierUniform', 'xavierNormal', 'kaimingUniform', 'kaimingNormal'] as const).map((k) => [`nn.init.${k}`, { name: k, probes: initProbes((tg.nn.init as unknown as Record<string, never>)[k]) }]),
   ),
