@@ -9,6 +9,7 @@ import { runBenchmarks, SUITE_NAMES, UsageError } from './runner.js';
 import { timesTable, ratios, ratiosTable, notes } from './report.js';
 import { cpuDevice, machineSlug, writeResults } from './output.js';
 import type { Size } from './harness.js';
+import { progress } from '../scripts/progress.js';
 
 const USAGE = `usage: npm run bench -- [--backend wasm,cpu] [--suite ${SUITE_NAMES.join(',')}] [--size small|full] [--json file] [--reps n] [--no-jax]`;
 
@@ -32,10 +33,12 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const device = cpuDevice();
 const started = Date.now();
 let result: Awaited<ReturnType<typeof runBenchmarks>>;
+const bar = progress('bench', list(values.backend!).length * list(values.suite!).length);
 try {
   result = await runBenchmarks({
     backends: list(values.backend!),
     suites: list(values.suite!),
+    onSuiteDone: (suite, backend) => bar.tick(1, `${suite} on ${backend}`),
     size: values.size as Size,
     device: () => device,
     reps: values.reps ? Number(values.reps) : undefined,
@@ -48,6 +51,7 @@ try {
   else console.error(e);
   process.exit(2);
 }
+bar.done();
 const { records, checks } = result;
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');

@@ -16,6 +16,8 @@ export interface RunOptions {
   budgetMs?: number;
   jax?: boolean;
   log: (msg: string) => void;
+  /** Called after each suite on each backend (a progress bar's tick). */
+  onSuiteDone?: (suite: string, backend: string) => void;
 }
 
 export const SUITE_NAMES = SUITES.map((s) => s.name);
@@ -59,6 +61,7 @@ export async function runBenchmarks(o: RunOptions): Promise<{ records: BenchReco
       await suite.run(h);
       const after = tg.memory();
       o.log(`${suite.name} on ${backend}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      o.onSuiteDone?.(suite.name, backend);
       // A benchmark that leaks would skew the ones after it; say so loudly.
       if (after.numTensors !== before.numTensors) o.log(`WARNING ${suite.name} on ${backend} left ${after.numTensors - before.numTensors} tensors behind`);
     }

@@ -8,6 +8,7 @@
 import * as tg from 'tapegrad';
 import { Svg } from './lib/svg.js';
 import { rng, finiteLoss, orExit } from './lib/train.js';
+import { progress } from '../scripts/progress.js';
 
 const N = 200;
 const NOISE = 0.1;
@@ -33,6 +34,7 @@ function mse(x: number[], y: number[]): number {
 }
 
 const start = performance.now();
+const bar = progress('regression', STEPS);
 orExit(() => {
   for (let step = 1; step <= STEPS; step++) {
     const loss = tg.tidy(() => {
@@ -44,9 +46,11 @@ orExit(() => {
     });
     const v = finiteLoss(loss, step);
     loss.dispose();
+    bar.tick(1, `train MSE ${v.toFixed(4)}`);
     if (step % 100 === 0) console.log(`step ${String(step).padStart(4)}  train MSE ${v.toFixed(4)}  lr ${opt.lr.toExponential(1)}`);
   }
 });
+bar.done();
 const seconds = (performance.now() - start) / 1000;
 const mean = yTrain.reduce((a, b) => a + b, 0) / yTrain.length;
 const baseline = yTest.reduce((a, y) => a + (y - mean) ** 2, 0) / yTest.length;

@@ -11,6 +11,7 @@
 import * as tg from 'tapegrad';
 import { Svg, lineChart, CLASS_COLORS, CLASS_TINTS } from './lib/svg.js';
 import { rng, finiteLoss, orExit } from './lib/train.js';
+import { progress } from '../scripts/progress.js';
 
 const quick = process.argv.includes('--quick');
 const CLASSES = 3;
@@ -54,6 +55,7 @@ const losses: number[] = [];
 console.log(`spirals: ${n} points, ${CLASSES} classes; MLP [2, 64, 64, 3], Adam lr ${LR}, batch ${BATCH}, ${EPOCHS} epochs on ${tg.getBackend()}`);
 const start = performance.now();
 let accuracy = 0;
+const bar = progress('spirals', EPOCHS * Math.ceil(n / BATCH));
 orExit(() => {
   for (let epoch = 1; epoch <= EPOCHS; epoch++) {
     // a fresh shuffle each epoch (Fisher–Yates)
@@ -75,6 +77,7 @@ orExit(() => {
       const v = finiteLoss(loss, opt.stepCount);
       loss.dispose();
       losses.push(v);
+      bar.tick(1, `loss ${v.toFixed(4)}`);
       epochLoss += (v * idx.length) / n;
     }
     const pred = predict(net, xs);
@@ -82,6 +85,7 @@ orExit(() => {
     console.log(`epoch ${String(epoch).padStart(3)}  loss ${epochLoss.toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
   }
 });
+bar.done();
 const seconds = (performance.now() - start) / 1000;
 console.log(`trained in ${seconds.toFixed(1)} s: training accuracy ${(accuracy * 100).toFixed(1)}%`);
 

@@ -5,6 +5,7 @@
 //   node --import tsx scripts/soak.ts [--steps 10000] [--only jacobian] [--backend cpu] [--plant-leak]
 import * as tg from '../src/index.js';
 import { WORKLOADS, plantLeak, soak } from '../test/soak/workloads.js';
+import { progress } from './progress.js';
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,7 +21,13 @@ console.log(`memory soak on ${backend}: ${steps} MLP steps (fewer for the slower
 let failed = false;
 for (const w of WORKLOADS.filter((w) => !only || w.name.includes(only))) {
   const n = Math.max(10, Math.round(steps * w.scale));
-  const r = await soak(w, n, 10, leak ? plantLeak(100) : undefined, console.log);
+  const planted = leak ? plantLeak(100) : undefined;
+  const bar = progress(w.name, n);
+  const r = await soak(w, n, 10, (i) => {
+    planted?.(i);
+    bar.tick();
+  }, console.log);
+  bar.done();
   const first = r.samples[0];
   const last = r.samples[r.samples.length - 1];
   const verdict = r.grew || r.residue.numTensors !== 0 ? 'FAIL' : 'flat';
