@@ -150,6 +150,54 @@ for (const backend of NODE_BACKENDS) {
     assert.is(checks, 60);
   });
 
+  s('every option is validated: a negative atol is an error, not ok: true', async () => {
+    const x = tg.tensor([1, 2]);
+    const f = (a: tg.Tensor) => a.sin();
+    const bad: [object, RegExp][] = [
+      [{ atol: -1 }, /^gradcheck: atol must be a finite number ≥ 0, got -1/],
+      [{ rtol: NaN }, /^gradcheck: rtol must be a finite number ≥ 0, got NaN/],
+      [{ atol: '1e-3' }, /^gradcheck: atol must be a finite number ≥ 0, got string 1e-3/],
+      [{ step: 0 }, /^gradcheck: step must be a number in \(0, 1\], got 0/],
+      [{ step: 2 }, /^gradcheck: step must be a number in \(0, 1\]/],
+      [{ samples: 0 }, /^gradcheck: samples must be an integer from 1 to 1000, got 0/],
+      [{ seed: 1.5 }, /^gradcheck: seed must be an integer, got 1\.5/],
+      [{ throwOnFailure: 'yes' }, /^gradcheck: throwOnFailure must be true or false/],
+      [{ tol: 1e-3 }, /^gradcheck: unknown option 'tol'; the options are mode, step, atol, rtol, seed, samples, throwOnFailure/],
+    ];
+    for (const [opts, pattern] of bad) await rejects(() => tg.gradcheck(f, [x], opts as never), pattern);
+    await rejects(() => tg.gradcheck(f, [x], 3 as never), /^gradcheck: options must be an object, got number 3/);
+    await rejects(() => tg.gradgradcheck(f, [x], { atol: -1 }), /^gradgradcheck: atol must be a finite number ≥ 0, got -1/);
+    x.dispose();
+  });
+
+  s('the report reads as a summary (toString) and stays plain data; throwOnFailure throws it', async () => {
+    const x = tg.tensor([0.5, -1, 2]);
+    const y = tg.tensor([1.5, 2, -0.5]);
+    const good = await tg.gradcheck(cubeTimes(null), [x, y]);
+    assert.match(String(good), /^gradcheck: ok, 18 comparisons within the tolerance \(full mode, \w+, float32\); closest to it: input \d at \[\d\], output \[\d\], analytic .* vs numeric .*; max abs error .*; atol 0\.001, rtol 0\.002, step 0\.03125; \d+ evaluations, 3 backward passes$/);
+    assert.not.ok(Object.keys(good).includes('toString'), 'toString is not an enumerable key');
+    assert.is(JSON.parse(JSON.stringify(good)).ok, true);
+    const bad = cubeTimes({ input: 1, index: 2 });
+    const failed = await tg.gradcheck(bad, [x, y]);
+    assert.match(`${failed}`, /^gradcheck: FAILED, 1 of 18 comparisons outside the tolerance \(full mode, \w+, float32\); worst: input 1 at \[2\], output \[2\], analytic 10 vs numeric 8 \(allowed 0\.0\d+\)/);
+    const fast = await tg.gradcheck(bad, [x, y], { mode: 'fast' });
+    assert.match(`${fast}`, /^gradcheck: FAILED, \d of 4 comparisons .*\(fast mode, .*worst: input 1 along a random direction/);
+    let thrown: unknown;
+    try {
+      await tg.gradcheck(bad, [x, y], { throwOnFailure: true });
+    } catch (e) {
+      thrown = e;
+    }
+    assert.instance(thrown, tg.TapegradError);
+    assert.is((thrown as Error).message, String(failed));
+    assert.equal((thrown as { report: tg.GradcheckReport }).report, failed);
+    const ok = await tg.gradcheck(cubeTimes(null), [x, y], { throwOnFailure: true });
+    assert.ok(ok.ok, 'a passing check with throwOnFailure returns its report');
+    const gg = await tg.gradgradcheck((a: tg.Tensor) => a.sin(), [x]);
+    assert.match(String(gg), /^gradgradcheck: ok/);
+    tg.dispose([x, y]);
+  });
+
   s('inputs that are not float32 are passed through, not perturbed; bad arguments are errors', async () => {
     const x = T([4, 2], 9);
     const idx = tg.tensor([0, 3, 3], { dtype: 'int32' });
