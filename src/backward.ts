@@ -206,7 +206,11 @@ class Sweep {
     for (const hook of t.hooks) {
       let replaced: Tensor | null = null;
       const check = (r: unknown): r is Tensor => {
-        if (!(r instanceof Tensor) || r === g) return false;
+        if (r === undefined || r === null || r === g) return false;
+        if (!(r instanceof Tensor)) {
+          const what = typeof r === 'object' ? (Object.getPrototypeOf(r)?.constructor?.name ?? 'an object') : `${typeof r} ${String(r)}`;
+          throw new TapegradError('registerHook', `a hook must return a Tensor (the new gradient) or nothing, got ${what}`);
+        }
         if (r.shape.join() !== g.shape.join()) {
           throw new TapegradError('registerHook', `a hook returned shape ${fmtShape(r.shape)} for a gradient of shape ${fmtShape(g.shape)}`);
         }

@@ -357,6 +357,22 @@ for (const backend of NODE_BACKENDS) {
     }, 'errors leave nothing behind');
     tg.dispose([exact, rounded, zero, batch, ones]);
   });
+  e('cholesky reads only the lower triangle (as PyTorch); checkSymmetric refuses a matrix that is not symmetric', () => {
+    const sym = tg.tensor([[4, 2], [2, 3]]);
+    const lowerOnly = tg.tensor([[4, 100], [2, 3]]); // its upper triangle is ignored
+    const batch = tg.stack([sym, lowerOnly]);
+    assertNoLeak(() => {
+      const [l1, l2] = [tg.linalg.cholesky(sym), tg.linalg.cholesky(lowerOnly)];
+      assertClose(l2, l1, { msg: 'the same factor: only the lower triangle is read' });
+      const l3 = tg.linalg.cholesky(sym, { checkSymmetric: true });
+      assertClose(l3, l1);
+      tg.dispose([l1, l2, l3]);
+      assertThrows(() => tg.linalg.cholesky(lowerOnly, { checkSymmetric: true }), /^linalg\.cholesky: matrix is not symmetric: \|A − Aᵀ\| reaches 98 while its largest entry is 100, shape \[2,2\]/);
+      assertThrows(() => tg.linalg.cholesky(batch, { checkSymmetric: true }), /^linalg\.cholesky: matrix is not symmetric \(matrix 1 of the batch \[2\]\)/);
+      assertThrows(() => tg.linalg.cholesky(sym, { checkSymmetric: 'yes' } as never), /^linalg\.cholesky: checkSymmetric must be true or false/);
+    });
+    tg.dispose([sym, lowerOnly, batch]);
+  });
   e('a matrix that is not positive definite to cholesky', () => {
     const indefinite = tg.tensor([[1, 2], [2, 1]]);
     const batch = tg.stack([spd([], 2, 1), spd([], 2, 2), tg.tensor([[-1, 0], [0, 1]])]);

@@ -248,6 +248,32 @@ test('activation modules match their ops', () => {
   assertClose(s, e.map((v) => v / (e[0] + e[1] + e[2])));
 });
 
+test('pools and Conv2d take the window either way: a size (positional) or an options object', () => {
+  const x = tg.tensor(Array.from({ length: 16 }, (_, i) => i), { shape: [1, 4, 4, 1] });
+  assertNoLeak(() => {
+    for (const y of [tg.maxPool2d(x, 2), tg.maxPool2d(x, [2, 2]), tg.maxPool2d(x, { kernelSize: 2 }), new nn.MaxPool2d(2).forward(x), new nn.MaxPool2d({ kernelSize: 2 }).forward(x)]) {
+      assertClose(y, [5, 7, 13, 15]);
+      y.dispose();
+    }
+    for (const y of [tg.avgPool2d(x, 3, { stride: 2, padding: 'same' }), new nn.AvgPool2d(3, { stride: 2, padding: 'same' }).forward(x), new nn.AvgPool2d({ kernelSize: 3, stride: 2, padding: 'same' }).forward(x)]) {
+      assertClose(y, [5, 6.5, 11, 12.5]);
+      y.dispose();
+    }
+  });
+  const a = new nn.Conv2d(1, 2, 3, { padding: 'same', seed: 1 });
+  const b = new nn.Conv2d(1, 2, { kernelSize: 3, padding: 'same', seed: 1 });
+  assert.equal(b.kernelSize, [3, 3]);
+  const [ya, yb] = [a.forward(x), b.forward(x)];
+  assert.equal(yb.shape, [1, 4, 4, 2]);
+  assertClose(yb, ya);
+  assertThrows(() => new nn.MaxPool2d('big' as never), /^MaxPool2d: kernelSize is required: a size \(2 or \[2, 3\]\) or \{ kernelSize, stride, padding \}, got "big"/);
+  assertThrows(() => new nn.MaxPool2d(2.5), /^MaxPool2d: kernelSize must be an integer ≥ 1/);
+  assertThrows(() => tg.avgPool2d(x, 2, { stride: 0 }), /^avgPool2d: stride must be an integer ≥ 1/);
+  tg.dispose([x, ya, yb]);
+  a.dispose();
+  b.dispose();
+});
+
 test('Conv2d, pools and Flatten: NHWC shapes, a small convnet trains a step', () => {
   const net = new nn.Sequential(
     new nn.Conv2d(1, 4, 3, { padding: 'same', seed: 1 }),

@@ -173,6 +173,25 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, keepMe, bad]);
   });
 
+  s('registerHook: a hook that returns something other than a Tensor or nothing is an error, not ignored', () => {
+    const x = tg.tensor([1, 2, 3], { requiresGrad: true });
+    const cases: [unknown, RegExp][] = [
+      [2, /got number 2/],
+      [[1, 2, 3], /got Array/],
+      [{ grad: 1 }, /got Object/],
+    ];
+    for (const [value, detail] of cases) {
+      assertNoLeak(() => {
+        const h = x.mul(2);
+        h.registerHook((() => value) as never);
+        assertThrows(() => tg.tidy(() => h.sum().backward()), new RegExp(`^registerHook: a hook must return a Tensor \\(the new gradient\\) or nothing, ${detail.source}`));
+        h.dispose();
+      });
+      assert.is(x.grad, null);
+    }
+    x.dispose();
+  });
+
   s('retainGrad keeps .grad on a non-leaf; other non-leaves get none', () => {
     const x = tg.tensor([1, 2], { requiresGrad: true });
     const h = x.mul(3).retainGrad();

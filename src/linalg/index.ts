@@ -7,6 +7,6 @@ registerLinalgKernels();
 export { inv } from './inv.js';
 export { det, slogdet } from './det.js';
 export { solve } from './solve.js';
-export { cholesky } from './cholesky.js';
+export { cholesky, type CholeskyOptions } from './cholesky.js';
 export { triangularSolve, type TriangularSolveOptions } from './triangular.js';
 export { lu, type LUResult } from './lu.js';

@@ -3,7 +3,7 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, owning } from '../op.js';
 import { add } from '../ops/elementwise.js';
-import { conv2d, maxPool2d, avgPool2d, type Pool2dOptions } from '../ops/conv.js';
+import { conv2d, maxPool2d, avgPool2d, poolOptions, type Pool2dOptions, type PoolWindow } from '../ops/conv.js';
 import { Module } from './module.js';
 import { defaultUniform, initializers, type InitName } from './init.js';
 import { positiveInts, seedPlus, checkInit } from './layers.js';
@@ -28,9 +28,18 @@ export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly kernelSize: Pair;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | Pair, readonly opts: Conv2dLayerOptions = {}) {
+  readonly opts: Conv2dLayerOptions;
+  /** new Conv2d(1, 8, 3, { padding: 'same' }) or new Conv2d(1, 8, { kernelSize: 3, padding: 'same' }). */
+  constructor(readonly inChannels: number, readonly outChannels: number, window: number | Pair | (Conv2dLayerOptions & { kernelSize: number | Pair }), opts: Conv2dLayerOptions = {}) {
     super();
     positiveInts('Conv2d', { inChannels, outChannels });
+    const all = window !== null && typeof window === 'object' && !Array.isArray(window);
+    const kernelSize = all ? window.kernelSize : window;
+    if (all) {
+      const { kernelSize: _, ...rest } = window;
+      opts = { ...rest, ...opts };
+    }
+    this.opts = opts;
     this.kernelSize = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : Array.isArray(kernelSize) ? [kernelSize[0], kernelSize[1]] : [NaN, NaN];
     if (!this.kernelSize.every((k) => Number.isInteger(k) && k > 0) || (Array.isArray(kernelSize) && kernelSize.length !== 2)) {
       throw new TapegradError('Conv2d', `kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`);
@@ -55,9 +64,11 @@ export class Conv2d extends Module {
 
 /** maxPool2d as a layer (NHWC). PyTorch `torch.nn.MaxPool2d`, JAX `flax.linen.max_pool`. */
 export class MaxPool2d extends Module {
-  constructor(readonly opts: Pool2dOptions) {
+  readonly opts: Pool2dOptions;
+  /** new MaxPool2d(2), new MaxPool2d([2, 3], { stride: 1 }) or new MaxPool2d({ kernelSize: 2, stride: 1 }). */
+  constructor(window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>) {
     super();
-    if (!opts || opts.kernelSize === undefined) throw new TapegradError('MaxPool2d', 'kernelSize is required');
+    this.opts = poolOptions('MaxPool2d', window, opts);
   }
   override forward(x: Tensor): Tensor {
     return maxPool2d(x, this.opts);
@@ -66,9 +77,11 @@ export class MaxPool2d extends Module {
 
 /** avgPool2d as a layer (NHWC). PyTorch `torch.nn.AvgPool2d`, JAX `flax.linen.avg_pool`. */
 export class AvgPool2d extends Module {
-  constructor(readonly opts: Pool2dOptions) {
+  readonly opts: Pool2dOptions;
+  /** new AvgPool2d(2), new AvgPool2d([2, 3], { stride: 1 }) or new AvgPool2d({ kernelSize: 2, stride: 1 }). */
+  constructor(window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>) {
     super();
-    if (!opts || opts.kernelSize === undefined) throw new TapegradError('AvgPool2d', 'kernelSize is required');
+    this.opts = poolOptions('AvgPool2d', window, opts);
   }
   override forward(x: Tensor): Tensor {
     return avgPool2d(x, this.opts);

@@ -207,6 +207,22 @@ export interface Pool2dOptions {
   padding?: Pad;
 }
 
+/** The window given either way: a size (n or [kh, kw]) with the other options, or all options in one object. */
+export type PoolWindow = number | Pair | Pool2dOptions;
+
+/** Both call forms, pool(x, 2, { stride }) and pool(x, { kernelSize: 2, stride }), as one options object. */
+export function poolOptions(fn: string, size: PoolWindow | undefined, rest?: Omit<Pool2dOptions, 'kernelSize'>): Pool2dOptions {
+  if (rest !== undefined && (rest === null || typeof rest !== 'object')) throw new TapegradError(fn, `options must be an object, got ${JSON.stringify(rest)}`);
+  let o: Pool2dOptions;
+  if (typeof size === 'number' || Array.isArray(size)) o = { ...rest, kernelSize: size };
+  else if (size === undefined || size === null || typeof size !== 'object' || size.kernelSize === undefined) {
+    throw new TapegradError(fn, `kernelSize is required: a size (2 or [2, 3]) or { kernelSize, stride, padding }, got ${JSON.stringify(size)}`);
+  } else o = { ...size, ...rest };
+  pair(fn, 'kernelSize', o.kernelSize, 1);
+  if (o.stride !== undefined) pair(fn, 'stride', o.stride, 1);
+  return o;
+}
+
 function poolAttrs(fn: string, x: Tensor, opts: Pool2dOptions): PoolAttrs {
   if (x.rank !== 4) throw new TapegradError(fn, `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(x.shape)}`);
   if (opts === undefined || opts.kernelSize === undefined) throw new TapegradError(fn, 'kernelSize is required');
@@ -222,9 +238,9 @@ function poolAttrs(fn: string, x: Tensor, opts: Pool2dOptions): PoolAttrs {
  * The maximum over each kernelSize window of x [N, H, W, C], per channel.
  * PyTorch `torch.nn.functional.max_pool2d`, JAX `flax.linen.max_pool`.
  */
-export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+export function maxPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>): Tensor {
   const t = asTensor('maxPool2d', x);
-  return maxPool2dOp([t], poolAttrs('maxPool2d', t, opts));
+  return maxPool2dOp([t], poolAttrs('maxPool2d', t, poolOptions('maxPool2d', window, opts)));
 }
 maxPool2d.rule = maxPool2dOp.rule;
 
@@ -233,9 +249,9 @@ maxPool2d.rule = maxPool2dOp.rule;
  * border window averages its real entries only (PyTorch's count_include_pad: false).
  * PyTorch `torch.nn.functional.avg_pool2d`, JAX `flax.linen.avg_pool`.
  */
-export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+export function avgPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>): Tensor {
   const t = asTensor('avgPool2d', x);
-  const a = poolAttrs('avgPool2d', t, opts);
+  const a = poolAttrs('avgPool2d', t, poolOptions('avgPool2d', window, opts));
   const ph = padding(a.pad, t.shape[1], a.filterSize[0], a.strides[0]);
   const pw = padding(a.pad, t.shape[2], a.filterSize[1], a.strides[1]);
   if (ph[0] + ph[1] + pw[0] + pw[1] === 0) return avgPool2dOp([t], { ...a, pad: 'valid' });

@@ -122,7 +122,10 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
     throw new TapegradError('reshape', `invalid shape ${JSON.stringify(shape)}`);
   }
   const known = sizeOf(shape.filter((d) => d !== -1));
-  const resolved = shape.map((d) => (d === -1 ? (known === 0 ? 0 : t.size / known) : d));
+  if (known === 0 && shape.includes(-1)) {
+    throw new TapegradError('reshape', `the −1 in ${fmtShape(shape)} is ambiguous: the other sizes multiply to 0, so any length fits; give it explicitly (reshaping ${fmtShape(t.shape)})`);
+  }
+  const resolved = shape.map((d) => (d === -1 ? t.size / known : d));
   if (sizeOf(resolved) !== t.size || resolved.some((d) => !Number.isInteger(d))) {
     throw new TapegradError('reshape', `cannot reshape ${fmtShape(t.shape)} (${t.size} values) to ${fmtShape(shape)}`);
   }

@@ -142,6 +142,12 @@ export const CATALOGUE: Record<string, Entry> = {
       ['registerHook of a tensor without grad', () => v2().registerHook(() => {}), /^registerHook: the tensor does not require grad/],
       ['a number assigned to .grad', () => ((tg.ones([2], { requiresGrad: true }) as { grad: unknown }).grad = 3), /^grad: must be a Tensor or null, got number 3/],
       ['a .grad of the wrong shape', () => (tg.ones([2], { requiresGrad: true }).grad = tg.ones([3])), /^grad: must be float32 with the tensor's shape \[2\], got float32 \[3\]/],
+      ['a hook that returns a number', () => {
+        const x = tg.ones([2], { requiresGrad: true });
+        const h = x.mul(2);
+        h.registerHook((() => 3) as never);
+        h.sum().backward();
+      }, /^registerHook: a hook must return a Tensor \(the new gradient\) or nothing, got number 3/],
       ['registerHook of a non-function', () => tg.ones([2], { requiresGrad: true }).registerHook(3 as never), /^registerHook: .*function/],
     ],
   },
@@ -318,7 +324,7 @@ export const CATALOGUE: Record<string, Entry> = {
   ] as Probe[] }])),
 
   // ---- shape ops
-  reshape: { probes: [...unaryProbes(((x: never) => tg.reshape(x, [2])) as never), ['a size that does not fit', () => tg.reshape(m22(), [3]), /cannot reshape \[2,2\] \(4 values\) to \[3\]/], ['two -1s', () => tg.reshape(m22(), [-1, -1]), /invalid shape \[-1,-1\]/]] },
+  reshape: { probes: [...unaryProbes(((x: never) => tg.reshape(x, [2])) as never), ['a size that does not fit', () => tg.reshape(m22(), [3]), /cannot reshape \[2,2\] \(4 values\) to \[3\]/], ['two -1s', () => tg.reshape(m22(), [-1, -1]), /invalid shape \[-1,-1\]/], ['a -1 beside a 0 (ambiguous)', () => tg.reshape(tg.zeros([0, 3]), [0, -1]), /the −1 in \[0,-1\] is ambiguous/]] },
   transpose: { probes: [...unaryProbes(tg.transpose as never), ['a perm of the wrong length', () => tg.transpose(m22(), [0]), /perm \[0\] is not a permutation of the 2 axes of \[2,2\]/]] },
   expandDims: { probes: [...unaryProbes(tg.expandDims as never), ['an axis out of range', () => tg.expandDims(v2(), 3), /axis 3 is out of range/]] },
   squeeze: { probes: [...unaryProbes(tg.squeeze as never), ['an axis of length 2', () => tg.squeeze(m22(), 0), /axis 0 has length 2, not 1, in \[2,2\]/]] },
@@ -397,7 +403,7 @@ export const CATALOGUE: Record<string, Entry> = {
   'linalg.det': { probes: [...unaryProbes(tg.linalg.det as never), ['a vector', () => tg.linalg.det(v2()), /square|matri/]] },
   'linalg.slogdet': { probes: [...unaryProbes(tg.linalg.slogdet as never), ['a non-square matrix', () => tg.linalg.slogdet(tg.ones([2, 3])), /square/], ['the gradient at a singular matrix', () => tg.grad((x: tg.Tensor) => tg.linalg.slogdet(x)[1])(tg.ones([2, 2])), /matrix is singular \(the gradient of log\|det\|/]] },
   'linalg.solve': { probes: [['a string A', () => tg.linalg.solve('A' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.solve(m22(), tg.ones([3])), /\[3\]/], ['a singular A', () => tg.linalg.solve(tg.ones([2, 2]), v2()), /singular/]] },
-  'linalg.cholesky': { probes: [...unaryProbes(tg.linalg.cholesky as never), ['a matrix that is not positive definite', () => tg.linalg.cholesky(tg.tensor([[1, 2], [2, 1]])), /positive definite/]] },
+  'linalg.cholesky': { probes: [...unaryProbes(tg.linalg.cholesky as never), ['a matrix that is not positive definite', () => tg.linalg.cholesky(tg.tensor([[1, 2], [2, 1]])), /positive definite/], ['a non-symmetric matrix with checkSymmetric', () => tg.linalg.cholesky(tg.tensor([[2, 1], [0, 2]]), { checkSymmetric: true }), /matrix is not symmetric/]] },
   'linalg.triangularSolve': { probes: [['a string T', () => tg.linalg.triangularSolve('T' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.triangularSolve(m22(), tg.ones([3])), /\[3\]/]] },
   'linalg.lu': { probes: [...unaryProbes(tg.linalg.lu as never), ['a non-square matrix', () => tg.linalg.lu(tg.ones([2, 3])), /square/]] },
 
@@ -413,8 +419,8 @@ export const CATALOGUE: Record<string, Entry> = {
   'nn.LeakyReLU': { name: 'leakyRelu', probes: layerForward(() => new tg.nn.LeakyReLU()) },
   'nn.Softmax': { name: 'softmax', probes: [['an axis out of range', () => new tg.nn.Softmax(3).forward(v2()), /axis 3 is out of range/], ...layerForward(() => new tg.nn.Softmax())] },
   'nn.Conv2d': { name: 'Conv2d', probes: [['zero channels', () => new tg.nn.Conv2d(0, 1, 3), /channels|positive/], ['a string kernel size', () => new tg.nn.Conv2d(1, 1, 'big' as never), /kernelSize/]] },
-  'nn.MaxPool2d': { name: 'MaxPool2d', probes: [['no options', () => new tg.nn.MaxPool2d(undefined as never), /kernelSize is required/]] },
-  'nn.AvgPool2d': { name: 'AvgPool2d', probes: [['no options', () => new tg.nn.AvgPool2d(undefined as never), /kernelSize is required/]] },
+  'nn.MaxPool2d': { name: 'MaxPool2d', probes: [['no options', () => new tg.nn.MaxPool2d(undefined as never), /kernelSize is required/], ['a fractional size', () => new tg.nn.MaxPool2d(1.5), /kernelSize must be an integer ≥ 1/]] },
+  'nn.AvgPool2d': { name: 'AvgPool2d', probes: [['no options', () => new tg.nn.AvgPool2d(undefined as never), /kernelSize is required/], ['a zero stride', () => new tg.nn.AvgPool2d(2, { stride: 0 }), /stride must be an integer ≥ 1/]] },
   'nn.Embedding': { name: 'Embedding', probes: [
     ['zero rows', () => new tg.nn.Embedding(0, 2), /numEmbeddings must be a positive integer/],
     ['an index out of range', () => new tg.nn.Embedding(3, 2).forward(tg.tensor([0, 3], { dtype: 'int32' })), /index 3 at position \[1\] is out of range \[0, 3\)/],
