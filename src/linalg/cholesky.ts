@@ -43,6 +43,7 @@ const choleskyOp = defineOp<void>({
   ],
 });
 
+/** Options of linalg.cholesky. */
 export interface CholeskyOptions {
   /**
    * Check that A is symmetric (|a_ij − a_ji| within float32 rounding of max|A|) and throw if not,
