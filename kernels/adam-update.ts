@@ -1,6 +1,7 @@
 // TapegradAdamUpdate: one Adam / AdamW step for one parameter in two GPU passes instead of the
 // ~12 elementwise ops of the composed update: the new moments, packed as one tensor (m in row 0,
-// v in row 1, so that one pass writes both), then the new parameter.
+// v in row 1, so that one pass writes both), then the new parameter. adamUpdateReference, at the
+// end, is the same step in TF.js ops: what backends without the kernel run, and the tests' oracle.
 //
 // Inputs param, grad (same shape), moments ([2, ...shape]: m, v); attrs lr, beta1, beta2, eps,
 // weightDecay, decoupled (AdamW), step (t ≥ 1, for the bias corrections). Outputs [param', moments']:
@@ -12,7 +13,12 @@
 // tensor, not as uniforms, so that the uniforms stay the same from step to step and
 // kernels/webgpu-dispatch.ts can keep the kernel's uniform buffer and bind groups.
 // On webgl the caller passes flat views (param, grad [N]; moments [2, N]): GLSL reads by
-// coordinates, and a rank-1 and a rank-2 sampler serve every parameter shape.
+// coordinates, and a rank-1 and a rank-2 sampler serve every parameter shape. There attr
+// `corrected` stores the moments as [m / (1 − β₁ᵗ), √(v / (1 − β₂ᵗ))] instead: values of the
+// gradient's own magnitude, which half-float textures keep, where v (g² early on scaled by
+// 1 − β₂ᵗ) flushes to 0 below |g| ≈ 5e-3 and m / (√v + ε) then blows up. The arithmetic between
+// the reads and the writes is float32 either way.
+import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
 
@@ -28,10 +34,17 @@ export interface AdamUpdateAttrs {
   decoupled: boolean;
   /** The step number t ≥ 1 after this update (bias corrections 1 − βᵗ). */
   step: number;
+  /** webgl only: the moments are stored bias-corrected, as [m̂, √v̂] (see above). */
+  corrected?: boolean;
+  /** AMSGrad: divide by the largest v so far (the reference only; the kernel has no such state). */
+  amsgrad?: boolean;
 }
 
 const UNIFORMS = ['lr', 'beta1', 'beta2', 'eps', 'wd', 'bc1', 'bc2', 'decoupled'];
 const uniformValues = (a: AdamUpdateAttrs) => [a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, 1 - a.beta1 ** a.step, 1 - a.beta2 ** a.step, a.decoupled ? 1 : 0];
+// webgl's: also the previous step's corrections (pc1, pc2) and whether the moments are stored corrected
+const GL_UNIFORMS = [...UNIFORMS, 'pc1', 'pc2', 'corrected'];
+const glUniformValues = (a: AdamUpdateAttrs) => [...uniformValues(a), 1 - a.beta1 ** (a.step - 1), 1 - a.beta2 ** (a.step - 1), a.corrected ? 1 : 0];
 
 // The update's expressions in p, g and the old moments, given how each language names a uniform
 // (the same text is GLSL and WGSL).
@@ -51,19 +64,23 @@ export const adamUpdateWebGL: KernelConfig = {
     const { param, grad, moments } = inputs as unknown as Inputs;
     const u = (n: string) => n;
     const gl = backend as unknown as WebGLBackendLike;
-    const uniforms = glslUniforms(uniformValues(attrs as unknown as AdamUpdateAttrs));
+    const uniforms = glslUniforms(glUniformValues(attrs as unknown as AdamUpdateAttrs));
+    // the stored moments as m and v (undoing the corrections of the previous step when stored corrected)
+    const m = (x: string) => `(corrected > 0.5 ? ${x} * pc1 : ${x})`;
+    const v = (x: string) => `(corrected > 0.5 ? ${x} * ${x} * pc2 : ${x})`;
     const momentsBody = `
       ivec2 c = getOutputCoords();
       float p = getParam(c.y); float g = getGrad(c.y); float x = getMoments(c.x, c.y);
-      setOutput(c.x == 0 ? ${newM(u, 'x')} : ${newV(u, 'x')});`;
+      if (c.x == 0) { float m1 = ${newM(u, m('x'))}; setOutput(corrected > 0.5 ? m1 / bc1 : m1); }
+      else { float v1 = ${newV(u, v('x'))}; setOutput(corrected > 0.5 ? sqrt(v1 / bc2) : v1); }`;
     const paramBody = `
       int i = getOutputCoords();
-      float p = getParam(i); float g = getGrad(i); float m = getMoments(0, i); float v = getMoments(1, i);
-      setOutput(${newParam(u, 'm', 'v')});`;
+      float p = getParam(i); float g = getGrad(i); float ms = getMoments(0, i); float vs = getMoments(1, i);
+      setOutput(${newParam(u, m('ms'), v('vs'))});`;
     const ins = [param, grad, moments];
     return [
-      gl.runWebGLProgram(glslProgram(param.shape, NAMES, UNIFORMS, paramBody), ins, 'float32', uniforms),
-      gl.runWebGLProgram(glslProgram(moments.shape, NAMES, UNIFORMS, momentsBody), ins, 'float32', uniforms),
+      gl.runWebGLProgram(glslProgram(param.shape, NAMES, GL_UNIFORMS, paramBody), ins, 'float32', uniforms),
+      gl.runWebGLProgram(glslProgram(moments.shape, NAMES, GL_UNIFORMS, momentsBody), ins, 'float32', uniforms),
     ];
   },
 };
@@ -103,3 +120,36 @@ export const adamUpdateWebGPU: KernelConfig = {
 
 /** The attrs as TF.js passes them (a NamedAttrMap holds numbers and booleans). */
 export const adamAttrs = (a: AdamUpdateAttrs): NamedAttrMap => ({ ...a }) as unknown as NamedAttrMap;
+
+/**
+ * The same step in TF.js ops, with m and v stored plainly (null before the first step): returns
+ * [param', m', v']. The bias corrections are folded into two scalars, as PyTorch does:
+ * param' = decayed − (lr / (1 − β₁ᵗ)) · m' / (√v' / √(1 − β₂ᵗ) + ε).
+ */
+export function adamUpdateReference(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor | null, v: tf.Tensor | null, a: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const out = adamStepReference(param, grad, m, v, null, { ...a, amsgrad: false });
+  return [out.param, out.m, out.v];
+}
+
+/** adamUpdateReference with AMSGrad's state: with attr amsgrad, v' in the denominator becomes vMax' = max(vMax, v'). */
+export function adamStepReference(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  m: tf.Tensor | null,
+  v: tf.Tensor | null,
+  vMax: tf.Tensor | null,
+  a: AdamUpdateAttrs,
+): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor; vMax?: tf.Tensor } {
+  return tf.tidy(() => {
+    const g = !a.decoupled && a.weightDecay !== 0 ? tf.add(grad, tf.mul(param, a.weightDecay)) : grad;
+    const gm = tf.mul(g, 1 - a.beta1);
+    const gv = tf.mul(tf.square(g), 1 - a.beta2);
+    const m1 = m ? tf.add(tf.mul(m, a.beta1), gm) : gm;
+    const v1 = v ? tf.add(tf.mul(v, a.beta2), gv) : gv;
+    const decayed = a.decoupled && a.weightDecay !== 0 ? tf.mul(param, 1 - a.lr * a.weightDecay) : param;
+    const vMax1 = a.amsgrad ? (vMax ? tf.maximum(vMax, v1) : v1) : null;
+    const denom = tf.add(tf.mul(tf.sqrt(vMax1 ?? v1), 1 / Math.sqrt(1 - a.beta2 ** a.step)), a.eps);
+    const p1 = tf.sub(decayed, tf.mul(tf.div(m1, denom), a.lr / (1 - a.beta1 ** a.step)));
+    return vMax1 ? { param: p1, m: m1, v: v1, vMax: vMax1 } : { param: p1, m: m1, v: v1 };
+  });
+}

@@ -2,7 +2,10 @@
 // instead of a comparison, a mask and a select (plus a zeros constant).
 //
 // Inputs dy, x (same shape, float32). relu: dx = dy·[x > 0]. leakyRelu (attr alpha):
-// dx = dy·[x > 0] + α·dy·[x ≤ 0]. A NaN x gives the x ≤ 0 branch, as the composed form does.
+// dx = dy·[x > 0] + α·dy·[x ≤ 0]. A NaN x gives the x ≤ 0 branch, as PyTorch's threshold_backward.
+// leakyReluGradReference, at the end, is the same in TF.js ops: what backends without the kernel
+// run, the factor the recorded (createGraph) adjoints multiply by, and the tests' oracle.
+import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
 
@@ -39,3 +42,8 @@ function configs(kernelName: string, slope: (attrs: Record<string, unknown> | un
 
 export const reluGradKernels = configs(RELU_GRAD, () => 0);
 export const leakyReluGradKernels = configs(LEAKY_RELU_GRAD, (attrs) => attrs!.alpha as number);
+
+/** dy·[x > 0] + α·dy·[x ≤ 0] in TF.js ops (α = 0: relu's backward). */
+export function leakyReluGradReference(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  return tf.tidy(() => tf.where(tf.greater(x, 0), dy, alpha === 0 ? tf.zerosLike(dy) : tf.mul(dy, alpha)));
+}

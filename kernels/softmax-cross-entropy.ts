@@ -12,6 +12,9 @@
 // that a mean's 1/N and the incoming gradient cost no dispatch of their own.
 // Each invocation loops over its row's C entries, so C is a compile-time constant of the
 // shader: meant for classifier heads (C up to a few hundred), the case where dispatches dominate.
+// softmaxCrossEntropyReference, at the end, is the same in TF.js ops: what backends without the
+// kernel run, and the tests' oracle.
+import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
 
@@ -28,14 +31,15 @@ const scaleOf = (attrs: unknown) => (attrs as { scale?: number } | undefined)?.s
 
 /**
  * The row statistics both outputs need (max, Σe^{z−max}, Σt, Σtz), as statements in GLSL or
- * WGSL: `z(j)` and `t(j)` read entry j of the row; `decl` declares a mutable float.
+ * WGSL: `z(j)`, `t(j)` and `tz(j)` (the term t·z) read entry j of the row; `decl` declares a
+ * mutable float.
  */
-function rowStats(z: (j: string) => string, t: (j: string) => string, decl: (name: string, init: string) => string, loop: (body: string) => string): string {
+function rowStats(z: (j: string) => string, t: (j: string) => string, tz: (j: string) => string, decl: (name: string, init: string) => string, loop: (body: string) => string): string {
   return `
     ${decl('mx', '-3.4e38')}
     ${loop(`mx = max(mx, ${z('j')});`)}
     ${decl('se', '0.0')} ${decl('st', '0.0')} ${decl('stz', '0.0')}
-    ${loop(`se = se + exp(${z('j')} - mx); st = st + ${t('j')}; stz = stz + ${t('j')} * ${z('j')};`)}`;
+    ${loop(`se = se + exp(${z('j')} - mx); st = st + ${t('j')}; stz = stz + ${tz('j')};`)}`;
 }
 
 const glslDecl = (n: string, init: string) => `float ${n} = ${init};`;
@@ -50,8 +54,11 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
     const sparse = targets.shape.length === 1;
     // t(j) of the row: a stored entry, or 1 at the row's class index (ints are exact in floats)
     const t = (j: string) => (sparse ? `(int(round(getTargets(row))) == ${j} ? 1.0 : 0.0)` : `getTargets(row, ${j})`);
+    const z = (j: string) => `getLogits(row, ${j})`;
+    // a class index picks z_y: the other logits add nothing, even −∞ ones (0·(−∞) would be NaN)
+    const tz = (j: string) => (sparse ? `(int(round(getTargets(row))) == ${j} ? ${z(j)} : 0.0)` : `${t(j)} * ${z(j)}`);
     const loop = (body: string) => `for (int j = 0; j < ${C}; j++) { ${body} }`;
-    const stats = rowStats((j) => `getLogits(row, ${j})`, t, glslDecl, loop);
+    const stats = rowStats(z, t, tz, glslDecl, loop);
     const gl = backend as unknown as WebGLBackendLike;
     const out: TensorInfo[] = [];
     if (wants(attrs, 'loss')) {
@@ -79,8 +86,11 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
     const sparse = targets.shape.length === 1;
     // t(j) of the row: a stored entry, or 1 at the row's class index
     const t = (j: string) => (sparse ? `select(0.0, 1.0, i32(targets[row]) == ${j})` : `f32(targets[row * ${C} + ${j}])`);
+    const z = (j: string) => `f32(logits[row * ${C} + ${j}])`;
+    // a class index picks z_y: the other logits add nothing, even −∞ ones (0·(−∞) would be NaN)
+    const tz = (j: string) => (sparse ? `select(0.0, ${z(j)}, i32(targets[row]) == ${j})` : `${t(j)} * ${z(j)}`);
     const loop = (body: string) => `for (var j = 0; j < ${C}; j = j + 1) { ${body} }`;
-    const stats = rowStats((j) => `f32(logits[row * ${C} + ${j}])`, t, wgslDecl, loop);
+    const stats = rowStats(z, t, tz, wgslDecl, loop);
     const key = `${sparse ? 'sparse_' : ''}${C}`;
     const gpu = backend as unknown as WebGPUBackendLike;
     const out: TensorInfo[] = [];
@@ -101,3 +111,41 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
     return out;
   },
 };
+
+/** Float one-hot rows [..., C] of class indices [...] (tf.oneHot refuses C = 1). */
+export function oneHotRows(indices: tf.Tensor, C: number): tf.Tensor {
+  return tf.tidy(() => tf.cast(tf.equal(tf.expandDims(indices, -1), tf.range(0, C, 1, 'int32')), 'float32'));
+}
+
+/** z[..., y[...]]: each row's entry at its class index. */
+function entryAt(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  const C = z.shape[z.rank - 1];
+  const rows = z.size / C;
+  const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(C, 'int32')), tf.reshape(y, [-1]));
+  return tf.reshape(tf.gather(tf.reshape(z, [-1]), flat), y.shape);
+}
+
+/**
+ * The kernel's outputs in TF.js ops, for logits z [..., C] and targets t [..., C] or int32 class
+ * indices [...]: the row losses (shape [...]) when `outputs` asks for them, and dlogits. Against
+ * class indices the loss is logΣe^z − z_y, a gather rather than a one-hot product (so that −∞
+ * logits off the target add nothing, and 4% off a wasm MLP step).
+ */
+export function softmaxCrossEntropyReference(z: tf.Tensor, targets: tf.Tensor, outputs: SceOutputs = 'both'): { loss?: tf.Tensor; dlogits?: tf.Tensor } {
+  return tf.tidy(() => {
+    const last = z.rank - 1;
+    const sparse = targets.dtype === 'int32';
+    const out: { loss?: tf.Tensor; dlogits?: tf.Tensor } = {};
+    if (outputs !== 'dlogits') {
+      out.loss = sparse
+        ? tf.sub(tf.logSumExp(z, last), entryAt(z, targets))
+        : tf.sub(tf.mul(tf.logSumExp(z, last), tf.sum(targets, last)), tf.sum(tf.mul(targets, z), last));
+    }
+    if (outputs !== 'loss') {
+      const t = sparse ? oneHotRows(targets, z.shape[last]) : targets;
+      const st = sparse ? 1 : tf.sum(t, last, true);
+      out.dlogits = tf.sub(tf.mul(tf.softmax(z), st), t);
+    }
+    return out;
+  });
+}

@@ -3,6 +3,7 @@
 // at the bottom: the chainable methods (x.add(y), x.backward()) are installed from ops/methods.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
+import { hasSyncRead } from './backend/facts.js';
 
 /** The element types a Tensor can hold. PyTorch `torch.dtype`, JAX `jnp.dtype`. */
 export type DType = 'float32' | 'int32' | 'bool';
@@ -195,7 +196,7 @@ export class Tensor {
   /** A synchronous read needs a backend that can do one: webgpu in Node (Dawn) cannot. */
   private assertSyncRead(fn: string): void {
     this.assertLive(fn);
-    if (tf.getBackend() === 'webgpu' && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
+    if (!hasSyncRead()) {
       throw new TapegradError(fn, `the webgpu backend here cannot read values synchronously; use await x.data() (or x.array())`);
     }
   }

@@ -2,5 +2,5 @@
 // the seeded generator, the fused GPU kernels called directly (to compare them with their TF.js
 // compositions), the switch that turns the fused kernels off, and the webgpu dispatch cache's counters.
 export { rng, normalSamples, type Random } from './random.js';
-export { adamUpdate, adamUpdateComposed, softmaxCrossEntropy, setFusedEnabled } from '../kernels/fused.js';
+export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';

@@ -1,4 +1,4 @@
-// The fused GPU kernels (kernels/fused.ts) against the composed TF.js ops and plain JavaScript
+// The fused GPU kernels (src/backend/fused.ts) against their references in TF.js ops and plain JavaScript
 // references, on every backend of NODE_BACKENDS: in Node cpu and wasm, which have no fused
 // kernels (the calls fall back to the composed ops); in test/browser/ webgl and webgpu, which
 // have them. Values are read with `await data()` only: webgpu has no synchronous read in Node.
@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { rng } from '../src/random.js';
-import * as fused from '../kernels/fused.js';
+import * as fused from '../src/backend/fused.js';
 import * as testing from '../src/testing.js';
 import { assertClose, NODE_BACKENDS } from './helpers.js';
 
@@ -47,7 +47,7 @@ for (const backend of NODE_BACKENDS) {
       const attrs = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled, step: 5 };
       const before = tf.memory().numTensors;
       const got = testing.adamUpdate(p, g, m, v, attrs);
-      const composed = fused.adamUpdateComposed(p, g, m, v, attrs);
+      const composed = fused.adamUpdateReference(p, g, m, v, attrs);
       const ref = adamReference(await read(p), await read(g), await read(m), await read(v), attrs);
       for (let k = 0; k < 3; k++) {
         const what = ['param', 'm', 'v'][k];
@@ -70,7 +70,7 @@ for (const backend of NODE_BACKENDS) {
         return info.kernels.filter((k) => k.name !== 'Reshape').length;
       };
       const nFused = await kernels(() => fused.adamUpdatePacked(p, g, moments, attrs));
-      const nComposed = await kernels(() => fused.adamUpdateComposed(p, g, m, v, attrs));
+      const nComposed = await kernels(() => fused.adamUpdateReference(p, g, m, v, attrs));
       if (gpu) assert.is(nFused, 1, 'kernels of the fused update');
       assert.ok(nComposed >= 10, `composed update: ${nComposed} kernels`);
       tf.dispose([p, g, m, v, moments]);
@@ -82,8 +82,8 @@ for (const backend of NODE_BACKENDS) {
     const dy = randomTensor([4, 33], 5);
     const x = tf.tensor([0, -0.5, 0.5, ...values(129, 6)], [4, 33]); // x = 0 takes the x ≤ 0 branch
     const pairs: [tf.Tensor, tf.Tensor][] = [
-      [fused.reluGrad(dy, x), fused.reluGradComposed(dy, x)],
-      [fused.leakyReluGrad(dy, x, 0.2), fused.leakyReluGradComposed(dy, x, 0.2)],
+      [fused.reluGrad(dy, x), fused.leakyReluGradReference(dy, x, 0)],
+      [fused.leakyReluGrad(dy, x, 0.2), fused.leakyReluGradReference(dy, x, 0.2)],
     ];
     const [dyv, xv] = [await read(dy), await read(x)];
     const ref = [dyv.map((d, i) => (xv[i] > 0 ? d : 0)), dyv.map((d, i) => (xv[i] > 0 ? d : 0.2 * d))];
@@ -104,7 +104,7 @@ for (const backend of NODE_BACKENDS) {
       const tv = values(n, 8, 0, 1);
       const t = tf.tensor(tv, shape);
       const both = testing.softmaxCrossEntropy(z, t);
-      const composed = fused.softmaxCrossEntropyComposed(z, t);
+      const composed = fused.softmaxCrossEntropyReference(z, t) as { loss: tf.Tensor; dlogits: tf.Tensor };
       const loss = fused.softmaxCrossEntropyLoss(z, t);
       const dlogits = fused.softmaxCrossEntropyGrad(z, t);
       assert.equal(both.loss.shape, shape.slice(0, -1));
@@ -137,7 +137,7 @@ for (const backend of NODE_BACKENDS) {
       const labels = Array.from({ length: rows }, (_, r) => (r * 5 + 2) % C);
       const y = tf.tensor(labels, shape.slice(0, -1), 'int32');
       const both = testing.softmaxCrossEntropy(z, y);
-      const composed = fused.softmaxCrossEntropyComposed(z, y);
+      const composed = fused.softmaxCrossEntropyReference(z, y) as { loss: tf.Tensor; dlogits: tf.Tensor };
       assert.equal(both.loss.shape, shape.slice(0, -1));
       assert.equal(both.dlogits.shape, shape);
       const zv = await read(z);

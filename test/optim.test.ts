@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
-import { hasFused } from '../kernels/fused.js';
+import { hasFused } from '../src/backend/fused.js';
 import { assertClose, assertNoLeak, assertThrows } from './helpers.js';
 
 const optim = tg.optim;

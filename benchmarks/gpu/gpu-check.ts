@@ -1,7 +1,7 @@
 // The GPU check: tapegrad on TF.js's 'webgpu' backend in Node, through Dawn (the `webgpu`
 // package), on an NVIDIA GPU machine. docs/gpu.md has the one command that stages and runs it.
 //
-//   1. the fused kernels (kernels/fused.ts) against the composed ops, at training sizes;
+//   1. the fused kernels (src/backend/fused.ts) against their references, at training sizes;
 //   2. one Adam training step of an MLP, cross-entropy on 10 classes: B = 1024, 1024 → 1024 → 10
 //      and B = 4096, 4096 → 4096 → 10, with the fused kernels and without; per step, both
 //      pipelined (20 steps, then one read) and synced (the loss read after every step), after 6
@@ -36,7 +36,7 @@ const webgpuBackend = await import('@tensorflow/tfjs-backend-webgpu');
 void webgpuBackend.webgpu_util;
 const tf = await import('@tensorflow/tfjs-core');
 const tg = await import('../../src/index.js');
-const fused = await import('../../kernels/fused.js');
+const fused = await import('../../src/backend/fused.js');
 const testing = await import('../../src/testing.js');
 const { cases, compositeCases, flatCases } = await import('../../test/op-cases.js');
 const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
@@ -154,14 +154,14 @@ if (parts.has('fused')) {
   const v = tf.abs(rand(shape, 4, 0.1));
   for (const decoupled of [false, true]) {
     const a = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled, step: 3 };
-    await compareFused(decoupled ? 'AdamW' : 'Adam', shape, testing.adamUpdate(p, g, m, v, a), fused.adamUpdateComposed(p, g, m, v, a));
+    await compareFused(decoupled ? 'AdamW' : 'Adam', shape, testing.adamUpdate(p, g, m, v, a), fused.adamUpdateReference(p, g, m, v, a));
   }
-  await compareFused('reluGrad', shape, [fused.reluGrad(g, m)], [fused.reluGradComposed(g, m)]);
-  await compareFused('leakyReluGrad', shape, [fused.leakyReluGrad(g, m, 0.01)], [fused.leakyReluGradComposed(g, m, 0.01)]);
+  await compareFused('reluGrad', shape, [fused.reluGrad(g, m)], [fused.leakyReluGradReference(g, m, 0)]);
+  await compareFused('leakyReluGrad', shape, [fused.leakyReluGrad(g, m, 0.01)], [fused.leakyReluGradReference(g, m, 0.01)]);
   const z = rand([4096, 10], 5, 3);
   const t = tf.cast(tf.oneHot(tf.randomUniform([4096], 0, 10, 'int32', 6) as TF.Tensor1D, 10), 'float32');
   const both = testing.softmaxCrossEntropy(z, t);
-  const ref = fused.softmaxCrossEntropyComposed(z, t);
+  const ref = fused.softmaxCrossEntropyReference(z, t) as { loss: TF.Tensor; dlogits: TF.Tensor };
   await compareFused('softmaxCrossEntropy', [4096, 10], [both.loss, both.dlogits], [ref.loss, ref.dlogits]);
   tf.dispose([p, g, m, v, z, t]);
 }

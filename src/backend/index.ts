@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from '../errors.js';
-import { registerFusedKernels } from '../../kernels/fused.js';
+import { registerFusedKernels } from './fused.js';
 import { fixWebGPUCast } from '../../kernels/webgpu-cast.js';
 import { installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
@@ -160,7 +160,7 @@ export async function setBackend(name: BackendName): Promise<void> {
     throw new TapegradError('setBackend', `'${name}' failed to start: ${(e as Error).message}`);
   }
   if (!ok) throw new TapegradError('setBackend', `'${name}' failed to start here`);
-  // The fused GPU kernels (kernels/fused.ts) of this backend, if it has any.
+  // The fused GPU kernels of this backend, if it has any (fused.ts).
   registerFusedKernels(name);
   if (name === 'wasm') {
     fixWasmCastToBool();

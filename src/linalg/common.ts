@@ -8,6 +8,7 @@ import { broadcastShapes } from '../ops/shape.js';
 import { Tensor } from '../tensor.js';
 import { mul } from '../ops/elementwise.js';
 import { reshape } from '../ops/shape.js';
+import { checksByReadBack } from '../backend/facts.js';
 
 const EPS32 = 2 ** -23;
 
@@ -107,12 +108,11 @@ export function permutationSign(perm: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Whether the value checks below run: they read back synchronously, which the webgpu backend does
- * through a canvas (slow, and returning zeros in headless Chromium on SwiftShader). There the
- * checks are skipped, and a singular or indefinite matrix gives Inf/NaN instead of an error.
+ * Whether the value checks below run: they read back synchronously (src/backend/facts.ts). Where
+ * they are skipped (webgpu), a singular or indefinite matrix gives Inf/NaN instead of an error.
  */
 export function checksValues(): boolean {
-  return tf.getBackend() !== 'webgpu';
+  return checksByReadBack();
 }
 
 /**

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from '../op.js';
 import { Tensor } from '../tensor.js';
-import { broadcastShapes } from '../ops/shape.js';
+import { matMulBroadcastingBatches } from '../backend/defects.js';
 import { neg } from '../ops/elementwise.js';
 import { mm } from '../ops/matrix.js';
 import { luFactor, assertNonsingular, permutationMatrix, triangularSolveKernel, squareMatrix } from './common.js';
@@ -14,14 +14,7 @@ import { luFactor, assertNonsingular, permutationMatrix, triangularSolveKernel, 
 export function luSolveTf(lu: tf.Tensor, perm: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const P = permutationMatrix(perm);
-    let pb = P;
-    if (b) {
-      // Broadcast the batch axes explicitly: TF.js's matMul (cpu and wasm) returns too few values when the
-      // operands' batch ranks differ ([2,3,3]·[3,1,3,1] gave 9 values for a [3,2,3,1] result).
-      const batch = broadcastShapes('linalg.solve', perm.shape.slice(0, -1), b.shape.slice(0, -2));
-      const n = b.shape[b.rank - 2];
-      pb = tf.matMul(tf.broadcastTo(P, [...batch, n, n]), tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]));
-    }
+    const pb = b ? matMulBroadcastingBatches(P, b) : P;
     const y = triangularSolveKernel(lu, pb, { lower: true, transpose: false, unitDiagonal: true });
     return triangularSolveKernel(lu, y, { lower: false, transpose: false, unitDiagonal: false });
   });

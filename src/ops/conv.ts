@@ -11,6 +11,9 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { pad as padOp, reshape, scatterAdd } from './shape.js';
 import { mul } from './elementwise.js';
+import {
+  avgPoolSameBorderScale, conv2dBackpropFilterWithoutKernel, conv2dSamePaddingExplicit, maxPoolArgmaxWithoutKernel, samePadding,
+} from '../backend/defects.js';
 
 type Pad = 'valid' | 'same';
 type Pair = [number, number];
@@ -28,7 +31,7 @@ export interface PoolAttrs extends ConvAttrs {
 
 const conv2dOp = defineOp<ConvAttrs>({
   name: 'conv2d',
-  forward: ([x, w], { strides, pad }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, forwardPad(x, w, strides, pad)),
+  forward: ([x, w], { strides, pad }) => conv2dSamePaddingExplicit(x, w, strides, pad),
   // x̄ = BI(g, w), w̄ = BF(x, g)
   vjp: (g, [x, w], _y, a) => [() => conv2dBackpropInput(g, w, x.shape, a), () => conv2dBackpropFilter(x, g, w.shape, a)],
 });
@@ -42,7 +45,7 @@ const conv2dBackpropInputOp = defineOp<ConvAttrs & { xShape: number[] }>({
 
 const conv2dBackpropFilterOp = defineOp<ConvAttrs & { wShape: number[] }>({
   name: 'conv2dBackpropFilter',
-  forward: ([x, dy], { wShape, strides, pad }) => backpropFilterKernel(x, dy, wShape, strides, pad),
+  forward: ([x, dy], { wShape, strides, pad }) => conv2dBackpropFilterWithoutKernel(x, dy, wShape, strides, pad),
   // ⟨ḡ, BF(x, dy)⟩ = ⟨dy, B(x, ḡ)⟩: x̄ = BI(dy, ḡ), d̄y = B(x, ḡ)
   vjp: (g, [x, dy], _y, a) => [() => conv2dBackpropInput(dy, g, x.shape, a), () => conv2dOp([x, g], convAttrs(a))],
 });
@@ -53,42 +56,6 @@ function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: number[], a: ConvAtt
 }
 function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: number[], a: ConvAttrs): Tensor {
   return conv2dBackpropFilterOp([x, dy], { ...convAttrs(a), wShape });
-}
-
-/**
- * TF.js's Conv2DBackpropFilter kernel. The wasm backend lacks it (and its Conv3DBackpropFilterV2 is
- * wrong for strides > 1), so there the same sum runs as a forward convolution:
- * w̄[a,b,c,o] = Σ_{n,i,j} xₚ[n, s·i+a, s·j+b, c] dy[n,i,j,o] is a 'valid' convolution of xₚ (x padded,
- * batch and channel axes swapped) with dy (as a [Ho, Wo, N, Cout] filter) dilated by the stride.
- */
-function backpropFilterKernel(x: tf.Tensor, dy: tf.Tensor, wShape: number[], strides: Pair, pad: Pad): tf.Tensor {
-  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
-    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
-  }
-  return tf.tidy(() => {
-    const [kh, kw] = wShape;
-    const [ph, pw] = [padding(pad, x.shape[1]!, kh, strides[0]), padding(pad, x.shape[2]!, kw, strides[1])];
-    const xp = tf.transpose(tf.pad(x, [[0, 0], ph, pw, [0, 0]]), [3, 1, 2, 0]); // [Cin, H', W', N]
-    const f = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]
-    const full = tf.conv2d(xp as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid', 'NHWC', strides); // [Cin, ≥kh, ≥kw, Cout]
-    return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
-  });
-}
-
-/**
- * The wasm backend's conv2d returns zeros for 'same' padding with stride 2 and a filter one entry
- * wide on one axis (TF.js 4.22; found by the gradient fuzzer); the same padding given explicitly is right.
- */
-function forwardPad(x: tf.Tensor, w: tf.Tensor, strides: Pair, pad: Pad): Pad | [Pair, Pair, Pair, Pair] {
-  if (pad !== 'same' || tf.getBackend() !== 'wasm') return pad;
-  return [[0, 0], padding(pad, x.shape[1]!, w.shape[0]!, strides[0]), padding(pad, x.shape[2]!, w.shape[1]!, strides[1]), [0, 0]];
-}
-
-/** TF's padding [before, after] along one axis of length n for a window k and stride s. */
-function padding(pad: Pad, n: number, k: number, s: number): [number, number] {
-  if (pad === 'valid') return [0, 0];
-  const total = Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
 /** Options of conv2d: stride and padding. */
@@ -137,50 +104,16 @@ const maxPool2dOp = defineOp<PoolAttrs>({
   name: 'maxPool2d',
   forward: ([x], { filterSize, strides, pad }) => tf.maxPool(x as tf.Tensor4D, filterSize, strides, pad),
   // x̄ = g added at each window's argmax (the first maximum, as PyTorch). Written as scatterAdd,
-  // whose adjoint (gather) gives second order; TF.js's MaxPoolGrad and maxPoolWithArgmax give wrong
-  // results on the wasm backend (4.22), so the argmax is found with portable ops.
+  // whose adjoint (gather) gives second order; the argmaxes come from src/backend/defects.ts.
   vjp: (g, [x], y, a) => [
     () => {
-      const idx = new Tensor(argmaxIndices(x.value, y.value, a));
+      const idx = new Tensor(maxPoolArgmaxWithoutKernel(x.value, y.value, a.filterSize, a.strides, a.pad));
       const flat = reshape(g, [-1]);
       const summed = scatterAdd(flat, idx, 0, x.size);
       return owning(reshape(summed, x.shape), [idx, flat, summed]);
     },
   ],
 });
-
-/**
- * For each output of a max pool, the flat index into x of its window's first maximum: a pass over
- * the kh·kw window offsets, each a strided slice of x (padded with −∞) compared with y.
- */
-function argmaxIndices(x: tf.Tensor, y: tf.Tensor, { filterSize: [kh, kw], strides: [sh, sw], pad }: PoolAttrs): tf.Tensor {
-  return tf.tidy(() => {
-    const [N, H, W, C] = x.shape as number[];
-    const [, Ho, Wo] = y.shape as number[];
-    const ph = padding(pad, H, kh, sh);
-    const pw = padding(pad, W, kw, sw);
-    const xp = tf.pad(x, [[0, 0], ph, pw, [0, 0]], -Infinity);
-    // flat index of window (n, i, j, c)'s top-left corner: ((n·H + i·sh − ph)·W + j·sw − pw)·C + c
-    const term = (n: number, step: number, shift: number, axis: number) => {
-      const shape = [1, 1, 1, 1];
-      shape[axis] = n;
-      const int = (v: number) => tf.scalar(v, 'int32');
-      return tf.reshape(tf.add(tf.mul(tf.range(0, n, 1, 'int32'), int(step)), int(shift)), shape);
-    };
-    const corner = tf.addN([term(N, H * W * C, 0, 0), term(Ho, sh * W * C, -ph[0] * W * C, 1), term(Wo, sw * C, -pw[0] * C, 2), term(C, 1, 0, 3)].map((t) => tf.broadcastTo(t, y.shape)));
-    let idx = tf.zeros(y.shape, 'int32');
-    let found = tf.zeros(y.shape, 'bool');
-    for (let a = 0; a < kh; a++) {
-      for (let b = 0; b < kw; b++) {
-        const win = tf.stridedSlice(xp, [0, a, b, 0], [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]);
-        const hit = tf.logicalAnd(tf.equal(win, y), tf.logicalNot(found));
-        idx = tf.where(hit, tf.add(corner, tf.scalar((a * W + b) * C, 'int32')), idx);
-        found = tf.logicalOr(found, hit);
-      }
-    }
-    return tf.reshape(idx, [-1]);
-  });
-}
 
 const avgPool2dOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
   name: 'avgPool2d',
@@ -252,14 +185,13 @@ maxPool2d.rule = maxPool2dOp.rule;
 export function avgPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>): Tensor {
   const t = asTensor('avgPool2d', x);
   const a = poolAttrs('avgPool2d', t, poolOptions('avgPool2d', window, opts));
-  const ph = padding(a.pad, t.shape[1], a.filterSize[0], a.strides[0]);
-  const pw = padding(a.pad, t.shape[2], a.filterSize[1], a.strides[1]);
+  const ph = samePadding(a.pad, t.shape[1], a.filterSize[0], a.strides[0]);
+  const pw = samePadding(a.pad, t.shape[2], a.filterSize[1], a.strides[1]);
   if (ph[0] + ph[1] + pw[0] + pw[1] === 0) return avgPool2dOp([t], { ...a, pad: 'valid' });
-  // TF.js's AvgPoolGrad divides border windows by the full window size, unlike its forward: so pad
-  // with zeros, average over full windows, and rescale by (window size / real entries), a constant.
+  // zero padding, full windows, and a rescale (src/backend/defects.ts: avgPoolSameBorderScale)
   const padded = padOp(t, [[0, 0], ph, pw, [0, 0]]);
   const mean = avgPool2dOp([padded], { ...a, pad: 'valid' });
-  const scale = new Tensor(tf.tidy(() => tf.div(1, tf.avgPool(tf.pad(tf.ones([1, t.shape[1], t.shape[2], 1]), [[0, 0], ph, pw, [0, 0]]) as tf.Tensor4D, a.filterSize, a.strides, 'valid'))));
+  const scale = new Tensor(avgPoolSameBorderScale(t.shape[1], t.shape[2], a.filterSize, a.strides, ph, pw));
   return owning(mul(mean, scale), [padded, mean, scale]);
 }
 avgPool2d.rule = avgPool2dOp.rule;

@@ -9,7 +9,8 @@ import { Tensor, type TensorLike, type DType, type OpRule, type OpSignature } fr
 import { toTensor } from '../creation.js';
 import { erf as erfAccurate } from '../backend/erf-absolute-error.js';
 import { elu as eluAccurate } from '../backend/cpu-elu-exp-minus-one.js';
-import { hasFused, reluGrad, leakyReluGrad, type FusedName } from '../../kernels/fused.js';
+import { reluGrad, leakyReluGrad, leakyReluGradReference } from '../backend/fused.js';
+import { expm1SmallArgument, powZeroBase } from '../backend/defects.js';
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -117,7 +118,7 @@ export const log = unary('log', tf.log, (g, x) => div(g, x), { domain: 'positive
 /** ln(1 + x), elementwise, accurate near 0. d ln(1+x) = dx / (1+x). PyTorch `torch.log1p`, JAX `jnp.log1p`. */
 export const log1p = unary('log1p', tf.log1p, (g, x) => div(g, add(x, 1)), { domain: 'aboveMinusOne' });
 /** eˣ − 1, elementwise, accurate near 0. d(eˣ−1) = eˣ dx = (y+1) dx. PyTorch `torch.expm1`, JAX `jnp.expm1`. */
-export const expm1 = unary('expm1', tf.expm1, (g, _x, y) => mul(g, add(y, 1)), { domain: 'moderate' });
+export const expm1 = unary('expm1', expm1SmallArgument, (g, _x, y) => mul(g, add(y, 1)), { domain: 'moderate' });
 /** √x, elementwise. d√x = dx / (2√x). PyTorch `torch.sqrt`, JAX `jnp.sqrt`. */
 export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)), { domain: 'positive' });
 /** 1/√x, elementwise. d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx. PyTorch `torch.rsqrt`, JAX `jax.lax.rsqrt`. */
@@ -138,12 +139,14 @@ export const tan = unary('tan', tf.tan, (g, _x, y) => mul(g, add(square(y), 1)),
 export const tanh = unary('tanh', tf.tanh, (g, _x, y) => mul(g, sub(1, square(y))));
 /** σ(x) = 1/(1 + e⁻ˣ), elementwise. d σ(x) = σ(x)(1 − σ(x)) dx. PyTorch `torch.sigmoid`, JAX `jax.nn.sigmoid`. */
 export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, sub(1, y))));
-/** An adjoint may use a fused GPU kernel (kernels/fused.ts) when the backward is not recorded. */
-const fusedAdjoint = (name: FusedName) => !isGradEnabled() && hasFused(name);
-
-/** g·[at > 0]: relu's adjoint, at its input or its output (the same mask). One fused GPU pass where there is one. */
+/**
+ * g·[at > 0]: relu's adjoint, at its input or its output (the same mask). Unrecorded, one fused GPU
+ * pass where there is one (src/backend/fused.ts); recorded (createGraph), g times the constant
+ * mask the kernel's reference makes.
+ */
 export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
-  return fusedAdjoint('reluGrad') ? new Tensor(reluGrad(g.value, at.value)) : mul(g, constantMask(() => tf.step(at.value)));
+  if (!isGradEnabled()) return new Tensor(reluGrad(g.value, at.value));
+  return mul(g, constantMask(() => leakyReluGradReference(tf.onesLike(at.value), at.value, 0)));
 }
 /** max(x, 0), elementwise. d relu(x) = [x > 0] dx. PyTorch `torch.relu`, JAX `jax.nn.relu`. */
 export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] }, { keepsInt: true });
@@ -171,7 +174,7 @@ const leakyReluOp = defineOp<{ alpha: number }>({
   forward: ([x], { alpha }) => tf.leakyRelu(x, alpha),
   // d leakyRelu(x) = [x > 0] dx + α [x ≤ 0] dx
   vjp: (g, [x], _y, { alpha }) => [
-    () => (fusedAdjoint('leakyReluGrad') ? new Tensor(leakyReluGrad(g.value, x.value, alpha)) : mul(g, constantMask(() => tf.add(tf.mul(tf.step(x.value), 1 - alpha), alpha)))),
+    () => (!isGradEnabled() ? new Tensor(leakyReluGrad(g.value, x.value, alpha)) : mul(g, constantMask(() => leakyReluGradReference(tf.onesLike(x.value), x.value, alpha)))),
   ],
 });
 /** x where x > 0, else αx (α = 0.01 by default). PyTorch `torch.nn.functional.leaky_relu`, JAX `jax.nn.leaky_relu`. */
@@ -210,7 +213,7 @@ export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) 
 // a = 0; b is replaced by 1 there so that no NaN reaches a second derivative either), the db term 0 where a = 0
 const powBinary = binary(
   'pow',
-  tf.pow,
+  powZeroBase,
   (g, a, b) => {
     const b0 = equal(b, 0);
     return mul(g, where(b0, 0, mul(b, pow(a, sub(where(b0, 1, b), 1)))));

@@ -5,7 +5,8 @@
 // there before) are not read: that would be a synchronous GPU read, which Node (Dawn) lacks and
 // headless Chromium's software WebGPU fails at. Their range goes unchecked, as JAX never checks
 // a gather's indices; an index out of range then gives a zero row (gather, one-hot).
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { valuesWithoutGpuRead } from '../backend/facts.js';
 
 const read = new WeakMap<tf.Tensor, Int32Array>();
 
@@ -13,7 +14,7 @@ const read = new WeakMap<tf.Tensor, Int32Array>();
 export function indexValues(t: tf.Tensor): Int32Array | null {
   let values = read.get(t);
   if (!values) {
-    const raw = tf.getBackend() === 'webgpu' ? cpuSideValues(t) : t.dataSync();
+    const raw = valuesWithoutGpuRead(t);
     if (!raw) return null;
     values = Int32Array.from(raw);
     read.set(t, values);
@@ -21,8 +22,3 @@ export function indexValues(t: tf.Tensor): Int32Array | null {
   return values;
 }
 
-/** webgpu keeps a tensor's values on the CPU until its first use on the GPU. */
-function cpuSideValues(t: tf.Tensor): ArrayLike<number> | null {
-  const backend = tf.engine().backend as unknown as { tensorMap?: { get(id: object): { values?: ArrayLike<number> | null } | undefined } };
-  return backend.tensorMap?.get(t.dataId)?.values ?? null;
-}

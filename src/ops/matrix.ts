@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
-import { getBackend } from '../backend/index.js';
+import { matMulBroadcastingBatches } from '../backend/defects.js';
+import { transposeFlagsSlow } from '../backend/facts.js';
 import { Tensor } from '../tensor.js';
 import { eye } from '../creation.js';
 import { mul, reluAdjoint } from './elementwise.js';
@@ -19,11 +20,7 @@ const matmulOp = defineOp<MatmulAttrs>({
   forward: ([a, b], { transposeA, transposeB }) => {
     // a sum of no products is 0, and an empty product needs no kernel (wasm's XNNPACK refuses both)
     if (a.size === 0 || b.size === 0) return tf.zeros(productShape(a, b, transposeA, transposeB));
-    const [fa, fb] = fitBatches(a, b);
-    const c = tf.matMul(fa, fb, transposeA, transposeB);
-    if (fa !== a) fa.dispose();
-    if (fb !== b) fb.dispose();
-    return c;
+    return matMulBroadcastingBatches(a, b, transposeA, transposeB);
   },
   // C = op(A)·op(B): Ā = G Bᵀ and B̄ = Aᵀ G, rearranged for each transpose flag; batch axes summed back
   vjp: (g, [a, b], _c, { transposeA: tA, transposeB: tB }) => [
@@ -32,20 +29,6 @@ const matmulOp = defineOp<MatmulAttrs>({
   ],
 });
 
-/**
- * TF.js broadcasts batch axes only when an operand has one matrix or as many as the result; for
- * others ([2,1] against [3]) it returns wrong values. Such operands are broadcast here first.
- */
-function fitBatches(a: tf.Tensor, b: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  const ba = a.shape.slice(0, -2);
-  const bb = b.shape.slice(0, -2);
-  if (ba.join() === bb.join()) return [a, b];
-  const batch = broadcastShapes('matmul', ba, bb);
-  const full = sizeOf(batch);
-  const fit = (t: tf.Tensor, tb: number[]) => (sizeOf(tb) === 1 || sizeOf(tb) === full ? t : tf.broadcastTo(t, [...batch, ...t.shape.slice(-2)]));
-  return [fit(a, ba), fit(b, bb)];
-}
-const sizeOf = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
 /** The shape of op(A)·op(B): the broadcast batch, then A's rows and B's columns. */
 function productShape(a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): number[] {
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
@@ -60,14 +43,13 @@ export function matrixTranspose(x: Tensor): Tensor {
 }
 
 /**
- * op(A)·op(B) in the fastest form for the active backend. The wasm backend runs matmul with a
- * transpose flag an order slower than a transpose followed by a plain matmul (docs/benchmarks.md), so there
- * the transposes are made explicit — choosing between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever
+ * op(A)·op(B) in the fastest form for the active backend. Where matmul with a transpose flag is
+ * slow (wasm: transposeFlagsSlow), the transposes are made explicit — choosing between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever
  * moves fewer entries (for G·Hᵀ with a thin G, transposing G and the thin result beats
  * transposing H). Other backends take the flags for free.
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
-  if (!(transposeA || transposeB) || getBackend() !== 'wasm') return matmulOp([a, b], { transposeA, transposeB });
+  if (!(transposeA || transposeB) || !transposeFlagsSlow()) return matmulOp([a, b], { transposeA, transposeB });
   const outSize = (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) * a.shape[a.rank - (transposeA ? 1 : 2)] * b.shape[b.rank - (transposeB ? 2 : 1)];
   const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0);
   const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize;

@@ -8,7 +8,7 @@ import { sum, mean } from './reduce.js';
 import { reshape } from './shape.js';
 import { indexValues } from './indices.js';
 import { isGradEnabled } from '../tape.js';
-import { hasFused, oneHotRows, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../../kernels/fused.js';
+import { hasFused, oneHotRows, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../backend/fused.js';
 
 /** How a loss reduces over the batch: 'mean' (the default), 'sum' or 'none'. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -47,13 +47,7 @@ logSoftmax.rule = logSoftmaxOp.rule;
 const softmaxCrossEntropyOp = defineOp<void>({
   name: 'softmaxCrossEntropy',
   // On webgl and webgpu, one fused pass forward and one backward (kernels/softmax-cross-entropy.ts).
-  forward: ([z, t]) => {
-    if (hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyLoss(z, t);
-    return tf.tidy(() => {
-      const last = z.rank - 1;
-      return tf.sub(tf.mul(tf.logSumExp(z, last), tf.sum(t, last)), tf.sum(tf.mul(t, z), last));
-    });
-  },
+  forward: ([z, t]) => softmaxCrossEntropyLoss(z, t),
   // z̄ = g (softmax(z)·Σt − t);  t̄ = −g log softmax(z)
   vjp: (g, [z, t]) => {
     const ge = () => reshape(g, [...g.shape, 1]);

@@ -7,8 +7,9 @@ import { TapegradError, normalizeAxes, normalizeAxis, fmtShape } from '../errors
 import { noGrad } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
-import { broadcastTo, sum, expand, keptShape, count, reduction, assertEntries, ofEmpty } from './shape.js';
+import { broadcastTo, sum, expand, count, reduction, assertEntries, ofEmpty } from './shape.js';
 import type { ReduceAttrs, ReduceOptions } from './shape.js';
+import { argMaxMinShape, maxMinBeyond1e20, prodKeepDimsByReshape } from '../backend/defects.js';
 
 export { sum, type ReduceOptions } from './shape.js';
 
@@ -24,11 +25,7 @@ export const mean = reduction(meanOp, 'mean', { float: true });
 
 const prodOp = defineOp<ReduceAttrs>({
   name: 'prod',
-  // keepDims by a reshape: TF.js 4.22's webgpu Prod drops keepDims when it computes on the CPU
-  // (small inputs, WEBGPU_CPU_FORWARD on by default), returning [3] for [1, 3, 1].
-  forward: ([x], a) =>
-    ofEmpty(x, a, 1, x.dtype === 'bool' ? 'int32' : x.dtype) ??
-    tf.tidy(() => (a.keepDims ? tf.reshape(tf.prod(x, a.axes), keptShape(x.shape, a.axes)) : tf.prod(x, a.axes))),
+  forward: ([x], a) => ofEmpty(x, a, 1, x.dtype === 'bool' ? 'int32' : x.dtype) ?? prodKeepDimsByReshape(x, a.axes, a.keepDims),
   signature: { kind: 'reduce', domain: 'moderate' },
   // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by a zero. With z zeros in the slice, p the
   // product of its non-zeros and S the sum of its zero entries (0, but with derivative 1 there):
@@ -56,11 +53,11 @@ const prodOp = defineOp<ReduceAttrs>({
 export const prod = reduction(prodOp, 'prod');
 
 /** max and min: the gradient goes to the entries equal to the result, split evenly among ties. */
-function extremum(name: 'max' | 'min', f: typeof tf.max): Op<ReduceAttrs> {
+function extremum(name: 'max' | 'min'): Op<ReduceAttrs> {
   return defineOp<ReduceAttrs>({
     name,
     // an empty x reaches here only when the output is empty too (assertEntries refuses the rest)
-    forward: ([x], a) => ofEmpty(x, a, NaN) ?? f(x, a.axes, a.keepDims),
+    forward: ([x], a) => ofEmpty(x, a, NaN) ?? maxMinBeyond1e20(name, x, a.axes, a.keepDims),
     signature: { kind: 'reduce' },
     // ∂max/∂xᵢ = [xᵢ = max] / #ties
     vjp: (g, [x], y, a) => [
@@ -72,8 +69,8 @@ function extremum(name: 'max' | 'min', f: typeof tf.max): Op<ReduceAttrs> {
     ],
   });
 }
-const maxOp = extremum('max', tf.max);
-const minOp = extremum('min', tf.min);
+const maxOp = extremum('max');
+const minOp = extremum('min');
 /** The largest entry over `axis`; the gradient is shared among ties. PyTorch `torch.amax`, JAX `jnp.max`. */
 export const max = reduction(maxOp, 'max', { needsEntries: true });
 /** The smallest entry over `axis`; the gradient is shared among ties. PyTorch `torch.amin`, JAX `jnp.min`. */
@@ -184,27 +181,28 @@ export interface ArgOptions {
   axis?: number;
   keepDims?: boolean;
 }
-function argExtremum(name: 'argmax' | 'argmin', f: typeof tf.argMax) {
+function argExtremum(name: 'argmax' | 'argmin') {
+  const kind = name === 'argmax' ? 'max' : 'min';
   return (x: Tensor, opts: ArgOptions = {}): Tensor => {
     const t = asTensor(name, x);
     if (t.size === 0) throw new TapegradError(name, `needs a non-empty tensor, got shape ${fmtShape(t.shape)}`);
     if (opts.axis === undefined) {
       return new Tensor(tf.tidy(() => {
-        const i = f(tf.reshape(t.value, [-1]), 0);
+        const i = argMaxMinShape(kind, tf.reshape(t.value, [-1]), 0);
         return opts.keepDims ? tf.reshape(i, t.shape.map(() => 1)) : i;
       }));
     }
     const axis = normalizeAxis(name, opts.axis, t.rank);
-    return new Tensor(tf.tidy(() => (opts.keepDims ? tf.expandDims(f(t.value, axis), axis) : f(t.value, axis))));
+    return new Tensor(tf.tidy(() => (opts.keepDims ? tf.expandDims(argMaxMinShape(kind, t.value, axis), axis) : argMaxMinShape(kind, t.value, axis))));
   };
 }
 /**
  * The index (int32) of the largest entry along `axis`, the first of ties; not differentiable.
  * PyTorch `torch.argmax`, JAX `jnp.argmax`.
  */
-export const argmax = argExtremum('argmax', tf.argMax);
+export const argmax = argExtremum('argmax');
 /**
  * The index (int32) of the smallest entry along `axis`, the first of ties; not differentiable.
  * PyTorch `torch.argmin`, JAX `jnp.argmin`.
  */
-export const argmin = argExtremum('argmin', tf.argMin);
+export const argmin = argExtremum('argmin');

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, applyToFloat, type Op } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { getBackend } from '../backend/index.js';
+import { broadcastToFast } from '../backend/facts.js';
 import { indexValues } from './indices.js';
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -172,9 +172,7 @@ transpose.rule = transposeOp.rule;
 
 const broadcastToOp = defineOp<{ shape: number[] }>({
   name: 'broadcastTo',
-  // TF.js's broadcastTo is a Tile, far slower on wasm than a broadcasting add of zeros; same values
-  forward: ([x], { shape }) =>
-    getBackend() === 'wasm' && x.dtype === 'float32' ? tf.tidy(() => tf.add(x, tf.zeros(shape))) : tf.broadcastTo(x, shape),
+  forward: ([x], { shape }) => broadcastToFast(x, shape),
   // each entry was copied to many places: sum g back over them
   vjp: (g, [x]) => [() => unbroadcast(g, x.shape)],
 });

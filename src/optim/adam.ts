@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import { Optimizer, nonNegative, checkBetas, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
-import { hasFused, adamUpdatePacked } from '../../kernels/fused.js';
+import { adamStep } from '../backend/fused.js';
 
 /** Options of Adam and AdamW: betas (β₁, β₂) and ε. */
 export interface AdamOptions extends OptimizerOptions {
@@ -34,32 +34,11 @@ export class Adam extends Optimizer<AdamOptions> {
     };
   }
   protected update(p0: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<AdamOptions>): Update {
-    const [b1, b2] = o.betas!;
-    const eps = o.eps!;
-    const wd = o.weightDecay!;
-    if (hasFused('adamUpdate') && !o.amsgrad) {
-      // webgl/webgpu: the fused kernel (kernels/adam-update.ts), the same formulas; its moments
-      // are one packed [m, v] tensor, so that one GPU pass updates both
-      const moments = state.moments ?? (state.m ? tf.stack([state.m, state.v]) : tf.zeros([2, ...p0.shape]));
-      const [param, next] = adamUpdatePacked(p0, grad, moments, {
-        lr, beta1: b1, beta2: b2, eps, weightDecay: wd, decoupled: this.decoupled, step: t,
-      });
-      return { param, state: { moments: next } };
-    }
-    // cpu/wasm: elementwise ops, with the bias corrections folded into scalars; the moments so
-    // far may be packed (by a fused backend, if the parameters moved from one)
-    const [m0, v0] = state.moments ? tf.unstack(state.moments) : [state.m, state.v];
-    let p = p0;
-    let g = grad;
-    if (wd && this.decoupled) p = tf.mul(p, 1 - lr * wd);
-    else if (wd) g = tf.add(g, tf.mul(p, wd));
-    const m = m0 ? tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1)) : tf.mul(g, 1 - b1);
-    const v = v0 ? tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2)) : tf.mul(tf.square(g), 1 - b2);
-    const stepSize = lr / (1 - b1 ** t);
-    const vMax = o.amsgrad ? (state.vMax ? tf.maximum(state.vMax, v) : v) : null;
-    const denom = tf.add(tf.mul(tf.sqrt(vMax ?? v), 1 / Math.sqrt(1 - b2 ** t)), eps);
-    const param = tf.sub(p, tf.mul(tf.div(m, denom), stepSize));
-    return { param, state: vMax ? { m, v, vMax } : { m, v } };
+    // the fused kernel where the backend has one (not for amsgrad), else its reference (kernels/adam-update.ts)
+    const [beta1, beta2] = o.betas!;
+    const attrs = { lr, beta1, beta2, eps: o.eps!, weightDecay: o.weightDecay!, decoupled: this.decoupled, step: t, amsgrad: o.amsgrad! };
+    const out = adamStep(p0, grad, state, attrs);
+    return { param: out.param, state: out.state as Record<string, tf.Tensor> };
   }
 }
 

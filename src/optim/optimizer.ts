@@ -10,7 +10,7 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
-import { flushCommands } from '../../kernels/webgpu-dispatch.js';
+import { endOfStep } from '../backend/fused.js';
 
 /** Options every optimizer takes: the learning rate (a number or a Schedule) and weight decay. */
 export interface OptimizerOptions {
@@ -159,8 +159,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         this.state.set(p, { step: t, tensors: out.state, scalars: out.scalars ?? prev.scalars });
       }
     });
-    // On webgpu, the step's commands go to the GPU now (kernels/webgpu-dispatch.ts says why).
-    flushCommands();
+    endOfStep();
   }
 
   /**

@@ -49,7 +49,7 @@ export const FLAGS = [
  * Each suite runs with NODE_BACKENDS = [the page's backend].
  */
 const SUITES: { pattern: RegExp; backends: string[] }[] = [
-  { pattern: /^test\/browser\/ops\.browser\.ts$/, backends: ['webgl', 'webgpu', 'webgl-f16'] },
+  { pattern: /^test\/browser\/(ops|edge-values)\.browser\.ts$/, backends: ['webgl', 'webgpu', 'webgl-f16'] },
   { pattern: /^test\/browser\/[\w-]+\.browser\.ts$/, backends: ['webgl', 'webgpu'] },
   { pattern: /^test\/fused\.test\.ts$/, backends: ['webgl', 'webgpu'] },
   { pattern: /^test\/(transforms|functional)[\w-]*\.test\.ts$/, backends: ['webgl'] },

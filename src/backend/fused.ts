@@ -1,17 +1,20 @@
-// Fused GPU kernels for what small-net training spends its dispatches on, and the calls that
-// use them where the active backend has them and the composed TF.js ops elsewhere.
+// Which runs: a fused GPU kernel (kernels/) where the active backend has one, else the kernel's
+// reference in TF.js ops (beside the kernel in its file). Every call gives the same values either
+// way (test/fused.test.ts, on cpu and wasm in Node and on webgl and webgpu in Chromium).
 //
 // Registration is explicit: setBackend('webgl' | 'webgpu') calls registerFusedKernels(name).
-// cpu and wasm have no fused kernels: there an op costs no dispatch, and the composed form is as
-// fast. Every call below gives the same values either way (tested in test/browser/).
+// cpu and wasm have none: there an op costs no dispatch, and the reference is as fast.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../src/errors.js';
-import { ADAM_UPDATE, adamAttrs, adamUpdateWebGL, adamUpdateWebGPU, type AdamUpdateAttrs } from './adam-update.js';
-import { LEAKY_RELU_GRAD, RELU_GRAD, leakyReluGradKernels, reluGradKernels } from './relu-grad.js';
-import { SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU, type SceOutputs } from './softmax-cross-entropy.js';
+import { TapegradError, fmtShape } from '../errors.js';
+import { ADAM_UPDATE, adamAttrs, adamStepReference, adamUpdateReference, adamUpdateWebGL, adamUpdateWebGPU, type AdamUpdateAttrs } from '../../kernels/adam-update.js';
+import { LEAKY_RELU_GRAD, RELU_GRAD, leakyReluGradKernels, leakyReluGradReference, reluGradKernels } from '../../kernels/relu-grad.js';
+import {
+  SOFTMAX_CROSS_ENTROPY, oneHotRows, softmaxCrossEntropyReference, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU, type SceOutputs,
+} from '../../kernels/softmax-cross-entropy.js';
+import { flushCommands } from '../../kernels/webgpu-dispatch.js';
 
-export type { AdamUpdateAttrs };
+export { adamUpdateReference, leakyReluGradReference, softmaxCrossEntropyReference, oneHotRows, type AdamUpdateAttrs };
 
 /** The fused kernels, by the name of the call that uses them, and their TF.js kernel names. */
 export const FUSED_KERNELS = {
@@ -55,13 +58,68 @@ function checkSame(fn: string, tensors: Record<string, tf.Tensor>): void {
   }
 }
 
+/** Whether WebGL stores tensors in half floats here (no float32 render targets). */
+const halfFloatWebGL = () => tf.getBackend() === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+
 // ---- Adam / AdamW
 
 /**
- * One Adam (or AdamW, `decoupled`) step of one parameter whose moments are packed as one tensor,
- * moments = [m, v] of shape [2, ...param.shape]: returns [param', moments'] as new tensors (the
- * inputs are left alone). What optim.Adam runs: two GPU passes where fused. PyTorch's formulas;
+ * An optimizer's per-parameter Adam state, in the form the backend that made it keeps: m and v
+ * apart (the reference), packed as moments = [m, v] (the fused kernel: one GPU pass writes both),
+ * or packed bias-corrected as corrected = [m̂, √v̂] (the fused kernel on half-float WebGL, whose
+ * textures flush a small v to 0; kernels/adam-update.ts). Empty before the first step.
+ */
+export type AdamState = { m?: tf.Tensor; v?: tf.Tensor; vMax?: tf.Tensor; moments?: tf.Tensor; corrected?: tf.Tensor };
+
+/**
+ * One Adam (or AdamW, `decoupled`; AMSGrad, `amsgrad`, in the reference only) step of one parameter:
+ * the new parameter and state, as new tensors (the inputs are left alone), in PyTorch's formulas;
  * `step` is t ≥ 1 after this update.
+ * State made on another backend is taken over (a model moved between backends mid-training).
+ */
+export function adamStep(param: tf.Tensor, grad: tf.Tensor, state: AdamState, attrs: AdamUpdateAttrs): { param: tf.Tensor; state: AdamState } {
+  checkSame('adamUpdate', { param, grad });
+  if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
+  return tf.tidy(() => {
+    if (!hasFused('adamUpdate') || attrs.amsgrad) {
+      const [m, v] = plainMoments(state, attrs);
+      const { param: p1, ...next } = adamStepReference(param, grad, m, v, state.vMax ?? null, attrs);
+      return { param: p1, state: next };
+    }
+    const corrected = halfFloatWebGL();
+    let packed = corrected ? state.corrected : state.moments;
+    if (!packed) {
+      const [m, v] = plainMoments(state, attrs);
+      const zeros = () => tf.zerosLike(param);
+      packed = corrected ? correctedMoments(m ?? zeros(), v ?? zeros(), attrs.step - 1, attrs) : tf.stack([m ?? zeros(), v ?? zeros()]);
+    }
+    const [p1, next] = adamUpdatePacked(param, grad, packed, { ...attrs, corrected });
+    return { param: p1, state: corrected ? { corrected: next } : { moments: next } };
+  });
+}
+
+/** m and v stored plainly, from state in any of its forms (null before the first step). */
+function plainMoments(state: AdamState, a: AdamUpdateAttrs): [tf.Tensor | null, tf.Tensor | null] {
+  if (state.m && state.v) return [state.m, state.v];
+  if (state.moments) return tf.unstack(state.moments) as [tf.Tensor, tf.Tensor];
+  if (state.corrected) {
+    // stored after step t − 1: m = m̂·(1 − β₁ᵗ⁻¹), v = (√v̂)²·(1 − β₂ᵗ⁻¹)
+    const [mh, rms] = tf.unstack(state.corrected);
+    return [tf.mul(mh, 1 - a.beta1 ** (a.step - 1)), tf.mul(tf.square(rms), 1 - a.beta2 ** (a.step - 1))];
+  }
+  return [null, null];
+}
+
+/** [m̂, √v̂] after step t (t = 0: zeros) from plain m and v. */
+function correctedMoments(m: tf.Tensor, v: tf.Tensor, t: number, a: AdamUpdateAttrs): tf.Tensor {
+  if (t === 0) return tf.stack([m, v]);
+  return tf.stack([tf.div(m, 1 - a.beta1 ** t), tf.sqrt(tf.div(v, 1 - a.beta2 ** t))]);
+}
+
+/**
+ * One Adam step of one parameter whose moments are packed as one tensor [2, ...param.shape]
+ * ([m, v], or [m̂, √v̂] with attrs.corrected on webgl): returns [param', moments'] as new tensors.
+ * Two GPU passes where fused.
  */
 export function adamUpdatePacked(param: tf.Tensor, grad: tf.Tensor, moments: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor] {
   checkSame('adamUpdate', { param, grad });
@@ -71,9 +129,8 @@ export function adamUpdatePacked(param: tf.Tensor, grad: tf.Tensor, moments: tf.
   if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
   if (!hasFused('adamUpdate')) {
     return tf.tidy(() => {
-      const [m, v] = tf.unstack(moments);
-      const [p1, m1, v1] = adamUpdateComposed(param, grad, m, v, attrs);
-      return [p1, tf.stack([m1, v1])] as [tf.Tensor, tf.Tensor];
+      const { state, param: p1 } = adamStep(param, grad, attrs.corrected ? { corrected: moments } : { moments }, { ...attrs, corrected: false });
+      return [p1, tf.stack([state.m!, state.v!])] as [tf.Tensor, tf.Tensor];
     });
   }
   if (tf.getBackend() !== 'webgl') return run('adamUpdate', { param, grad, moments }, adamAttrs(attrs)) as [tf.Tensor, tf.Tensor];
@@ -90,24 +147,10 @@ export function adamUpdatePacked(param: tf.Tensor, grad: tf.Tensor, moments: tf.
 export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
   checkSame('adamUpdate', { param, grad, m, v });
   if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
-  if (!hasFused('adamUpdate')) return adamUpdateComposed(param, grad, m, v, attrs);
+  if (!hasFused('adamUpdate')) return adamUpdateReference(param, grad, m, v, attrs);
   return tf.tidy(() => {
-    const [p1, mv1] = adamUpdatePacked(param, grad, tf.stack([m, v]), attrs);
+    const [p1, mv1] = adamUpdatePacked(param, grad, tf.stack([m, v]), { ...attrs, corrected: false });
     const [m1, v1] = tf.unstack(mv1);
-    return [p1, m1, v1] as [tf.Tensor, tf.Tensor, tf.Tensor];
-  });
-}
-
-/** adamUpdate in TF.js ops: what cpu and wasm run, and what the fused kernel is tested against. */
-export function adamUpdateComposed(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  return tf.tidy(() => {
-    const g = !a.decoupled && a.weightDecay !== 0 ? tf.add(grad, tf.mul(param, a.weightDecay)) : grad;
-    const m1 = tf.add(tf.mul(m, a.beta1), tf.mul(g, 1 - a.beta1));
-    const v1 = tf.add(tf.mul(v, a.beta2), tf.mul(tf.square(g), 1 - a.beta2));
-    const mHat = tf.div(m1, 1 - a.beta1 ** a.step);
-    const vHat = tf.div(v1, 1 - a.beta2 ** a.step);
-    const decayed = a.decoupled && a.weightDecay !== 0 ? tf.mul(param, 1 - a.lr * a.weightDecay) : param;
-    const p1 = tf.sub(decayed, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), a.eps)), a.lr));
     return [p1, m1, v1] as [tf.Tensor, tf.Tensor, tf.Tensor];
   });
 }
@@ -117,19 +160,13 @@ export function adamUpdateComposed(param: tf.Tensor, grad: tf.Tensor, m: tf.Tens
 /** dy·[x > 0]: the backward of relu. */
 export function reluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   checkSame('reluGrad', { dy, x });
-  return hasFused('reluGrad') ? (run('reluGrad', { dy, x }) as tf.Tensor) : reluGradComposed(dy, x);
-}
-export function reluGradComposed(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.where(tf.greater(x, 0), dy, tf.zerosLike(dy)));
+  return hasFused('reluGrad') ? (run('reluGrad', { dy, x }) as tf.Tensor) : leakyReluGradReference(dy, x, 0);
 }
 
 /** dy·[x > 0] + α·dy·[x ≤ 0]: the backward of leakyRelu. */
 export function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
   checkSame('leakyReluGrad', { dy, x });
-  return hasFused('leakyReluGrad') ? (run('leakyReluGrad', { dy, x }, { alpha }) as tf.Tensor) : leakyReluGradComposed(dy, x, alpha);
-}
-export function leakyReluGradComposed(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
-  return tf.tidy(() => tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha)));
+  return hasFused('leakyReluGrad') ? (run('leakyReluGrad', { dy, x }, { alpha }) as tf.Tensor) : leakyReluGradReference(dy, x, alpha);
 }
 
 // ---- softmax cross-entropy, forward and backward together
@@ -141,7 +178,7 @@ export function leakyReluGradComposed(dy: tf.Tensor, x: tf.Tensor, alpha: number
  */
 export function softmaxCrossEntropy(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
   checkSce(z, t);
-  if (!hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyComposed(z, t);
+  if (!hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyReference(z, t) as { loss: tf.Tensor; dlogits: tf.Tensor };
   const [loss, dlogits] = runSce(z, t, 'both');
   return { loss, dlogits };
 }
@@ -150,17 +187,7 @@ export function softmaxCrossEntropy(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tens
 export function softmaxCrossEntropyLoss(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
   checkSce(z, t);
   if (hasFused('softmaxCrossEntropy')) return runSce(z, t, 'loss')[0];
-  // class indices: logΣe^z − z_y, a gather rather than a one-hot product (4% off a wasm MLP step)
-  if (t.dtype === 'int32') return tf.tidy(() => tf.sub(tf.logSumExp(z, z.rank - 1), entryAt(z, t)));
-  return tf.tidy(() => softmaxCrossEntropyComposed(z, t).loss);
-}
-
-/** z[..., y[...]]: each row's entry at its class index. */
-function entryAt(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  const C = z.shape[z.rank - 1];
-  const rows = z.size / C;
-  const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(C, 'int32')), tf.reshape(y, [-1]));
-  return tf.reshape(tf.gather(tf.reshape(z, [-1]), flat), y.shape);
+  return softmaxCrossEntropyReference(z, t, 'loss').loss!;
 }
 
 /**
@@ -176,7 +203,7 @@ export function softmaxCrossEntropyGrad(z: tf.Tensor, t: tf.Tensor, opts: { upst
   }
   if (!hasFused('softmaxCrossEntropy')) {
     return tf.tidy(() => {
-      const d = tf.mul(softmaxCrossEntropyComposed(z, t).dlogits, scale);
+      const d = tf.mul(softmaxCrossEntropyReference(z, t, 'dlogits').dlogits!, scale);
       return upstream ? tf.mul(d, upstream.size === 1 ? tf.reshape(upstream, []) : tf.expandDims(upstream, -1)) : d;
     });
   }
@@ -187,14 +214,6 @@ function checkSce(z: tf.Tensor, t: tf.Tensor): void {
   if (z.rank < 1) throw new TapegradError('softmaxCrossEntropy', `logits must have a class axis, got shape ${fmtShape(z.shape)}`);
   if (t.dtype === 'int32' && tf.util.arraysEqual(t.shape, z.shape.slice(0, -1))) return checkSame('softmaxCrossEntropy', { logits: z });
   checkSame('softmaxCrossEntropy', { logits: z, targets: t });
-}
-
-/** The composed form's targets: one-hot rows for class indices. */
-const dense = (z: tf.Tensor, t: tf.Tensor) => (t.dtype === 'int32' ? oneHotRows(t, z.shape[z.rank - 1]) : t);
-
-/** Float one-hot rows [..., C] of class indices [...] (tf.oneHot refuses C = 1). */
-export function oneHotRows(indices: tf.Tensor, C: number): tf.Tensor {
-  return tf.tidy(() => tf.cast(tf.equal(tf.expandDims(indices, -1), tf.range(0, C, 1, 'int32')), 'float32'));
 }
 
 /** Runs the kernel on z, t seen as [N, C] (class indices as [N]), and gives its outputs their shapes back. */
@@ -208,14 +227,13 @@ function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs, upstream?: tf.T
     return outs.map((o, i) => tf.reshape(o, names[i] === 'loss' ? z.shape.slice(0, -1) : z.shape));
   });
 }
-export function softmaxCrossEntropyComposed(z: tf.Tensor, targets: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
-  return tf.tidy(() => {
-    const t = dense(z, targets);
-    const last = z.rank - 1;
-    const st = tf.sum(t, last, true);
-    const lse = tf.logSumExp(z, last, true);
-    const loss = tf.reshape(tf.sub(tf.mul(lse, st), tf.sum(tf.mul(t, z), last, true)), z.shape.slice(0, -1));
-    const dlogits = tf.sub(tf.mul(tf.exp(tf.sub(z, lse)), st), t);
-    return { loss, dlogits };
-  });
+
+// ---- the end of an optimizer step
+
+/**
+ * Called by the optimizer after each step: on webgpu the step's queued commands go to the GPU now,
+ * so that every step starts from the same buffer pool (kernels/webgpu-dispatch.ts says why).
+ */
+export function endOfStep(): void {
+  flushCommands();
 }

@@ -1,0 +1,201 @@
+// What TF.js 4.22's kernels get wrong, and the one place each is worked around. Every function
+// here is named after the defect it covers, takes and returns TF.js tensors, and is what the op
+// rules call instead of the faulty TF.js call. test/backend-defects.test.ts (cpu, wasm) and
+// test/browser/backend-defects.browser.ts (webgl, webgpu) run each faulty TF.js kernel on its
+// failing input and expect it still wrong: when one of them fails, TF.js has fixed that kernel
+// and its workaround can go.
+import * as tf from '@tensorflow/tfjs-core';
+
+type Pair = [number, number];
+type Pad = 'valid' | 'same';
+
+const sizeOf = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
+const onGpu = () => tf.getBackend() === 'webgl' || tf.getBackend() === 'webgpu';
+
+// ---- matMul with batch axes that broadcast
+
+/**
+ * Defect: tf.matMul broadcasts batch axes only when an operand has one matrix or as many as the
+ * result; otherwise (batch ranks that differ, neither batch 1: [2,3,3]·[3,1,3,1]) it returns wrong
+ * values, too few of them on cpu and wasm. Such operands are broadcast to the full batch first.
+ */
+export function matMulBroadcastingBatches(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  const ba = a.shape.slice(0, -2);
+  const bb = b.shape.slice(0, -2);
+  if (ba.join() === bb.join()) return tf.matMul(a, b, transposeA, transposeB);
+  const batch = tf.broadcast_util.assertAndGetBroadcastShape(ba, bb); // the caller has checked they broadcast
+  const full = sizeOf(batch);
+  const fits = (tb: number[]) => sizeOf(tb) === 1 || sizeOf(tb) === full;
+  if (fits(ba) && fits(bb)) return tf.matMul(a, b, transposeA, transposeB);
+  return tf.tidy(() => {
+    const fit = (t: tf.Tensor, tb: number[]) => (fits(tb) ? t : tf.broadcastTo(t, [...batch, ...t.shape.slice(-2)]));
+    return tf.matMul(fit(a, ba), fit(b, bb), transposeA, transposeB);
+  });
+}
+
+// ---- convolution and pooling
+
+/** TF's padding [before, after] along one axis of length n for a window k and stride s. */
+export function samePadding(pad: Pad, n: number, k: number, s: number): Pair {
+  if (pad === 'valid') return [0, 0];
+  const total = Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/**
+ * Defect: the wasm backend's conv2d returns zeros for 'same' padding with stride 2 and a filter one
+ * entry wide on one axis; the same padding given explicitly is right, so on wasm it is given so.
+ */
+export function conv2dSamePaddingExplicit(x: tf.Tensor, w: tf.Tensor, strides: Pair, pad: Pad): tf.Tensor {
+  const explicit: Pad | [Pair, Pair, Pair, Pair] =
+    pad !== 'same' || tf.getBackend() !== 'wasm'
+      ? pad
+      : [[0, 0], samePadding(pad, x.shape[1]!, w.shape[0]!, strides[0]), samePadding(pad, x.shape[2]!, w.shape[1]!, strides[1]), [0, 0]];
+  return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, explicit);
+}
+
+/**
+ * Defect: the wasm backend has no Conv2DBackpropFilter kernel (and its Conv3DBackpropFilterV2 is
+ * wrong for strides > 1). There the same sum runs as a forward convolution:
+ * w̄[a,b,c,o] = Σ_{n,i,j} xₚ[n, s·i+a, s·j+b, c] dy[n,i,j,o] is a 'valid' convolution of xₚ (x padded,
+ * batch and channel axes swapped) with dy (as a [Ho, Wo, N, Cout] filter) dilated by the stride.
+ */
+export function conv2dBackpropFilterWithoutKernel(x: tf.Tensor, dy: tf.Tensor, wShape: number[], strides: Pair, pad: Pad): tf.Tensor {
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
+  }
+  return tf.tidy(() => {
+    const [kh, kw] = wShape;
+    const [ph, pw] = [samePadding(pad, x.shape[1]!, kh, strides[0]), samePadding(pad, x.shape[2]!, kw, strides[1])];
+    const xp = tf.transpose(tf.pad(x, [[0, 0], ph, pw, [0, 0]]), [3, 1, 2, 0]); // [Cin, H', W', N]
+    const f = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]
+    const full = tf.conv2d(xp as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid', 'NHWC', strides); // [Cin, ≥kh, ≥kw, Cout]
+    return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
+  });
+}
+
+/**
+ * Defect: the wasm backend's MaxPoolGrad (batch and channels > 1) and maxPoolWithArgmax give wrong
+ * results. For each output y of a max pool of x, this is the flat index into x of its window's
+ * first maximum, from portable ops: a pass over the kh·kw window offsets, each a strided slice of
+ * x (padded with −∞) compared with y. On every backend, so that ties break the same way everywhere.
+ */
+export function maxPoolArgmaxWithoutKernel(x: tf.Tensor, y: tf.Tensor, [kh, kw]: Pair, [sh, sw]: Pair, pad: Pad): tf.Tensor {
+  return tf.tidy(() => {
+    const [N, H, W, C] = x.shape as number[];
+    const [, Ho, Wo] = y.shape as number[];
+    const ph = samePadding(pad, H, kh, sh);
+    const pw = samePadding(pad, W, kw, sw);
+    const xp = tf.pad(x, [[0, 0], ph, pw, [0, 0]], -Infinity);
+    // flat index of window (n, i, j, c)'s top-left corner: ((n·H + i·sh − ph)·W + j·sw − pw)·C + c
+    const term = (n: number, step: number, shift: number, axis: number) => {
+      const shape = [1, 1, 1, 1];
+      shape[axis] = n;
+      const int = (v: number) => tf.scalar(v, 'int32');
+      return tf.reshape(tf.add(tf.mul(tf.range(0, n, 1, 'int32'), int(step)), int(shift)), shape);
+    };
+    const corner = tf.addN([term(N, H * W * C, 0, 0), term(Ho, sh * W * C, -ph[0] * W * C, 1), term(Wo, sw * C, -pw[0] * C, 2), term(C, 1, 0, 3)].map((t) => tf.broadcastTo(t, y.shape)));
+    let idx = tf.zeros(y.shape, 'int32');
+    let found = tf.zeros(y.shape, 'bool');
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const win = tf.stridedSlice(xp, [0, a, b, 0], [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]);
+        const hit = tf.logicalAnd(tf.equal(win, y), tf.logicalNot(found));
+        idx = tf.where(hit, tf.add(corner, tf.scalar((a * W + b) * C, 'int32')), idx);
+        found = tf.logicalOr(found, hit);
+      }
+    }
+    return tf.reshape(idx, [-1]);
+  });
+}
+
+/**
+ * Defect: AvgPoolGrad divides a 'same' border window by the full window size, unlike its forward,
+ * which averages the window's real entries. So a 'same' average pool is computed as zero padding,
+ * a 'valid' pool over full windows, and this rescale: window size / real entries, per output
+ * position ([1, Ho, Wo, 1]; a constant).
+ */
+export function avgPoolSameBorderScale(height: number, width: number, filterSize: Pair, strides: Pair, ph: Pair, pw: Pair): tf.Tensor {
+  return tf.tidy(() => tf.div(1, tf.avgPool(tf.pad(tf.ones([1, height, width, 1]), [[0, 0], ph, pw, [0, 0]]) as tf.Tensor4D, filterSize, strides, 'valid')));
+}
+
+// ---- reductions
+
+/** The shape of x reduced over `axes` with the reduced axes kept as 1s. */
+const keptShape = (shape: number[], axes: number[]) => shape.map((d, i) => (axes.includes(i) ? 1 : d));
+
+/**
+ * Defect: webgpu's Prod drops keepDims when it computes on the CPU (small inputs, under the
+ * default WEBGPU_CPU_FORWARD), returning [3] for [1, 3, 1]. keepDims is applied here, by a reshape.
+ */
+export function prodKeepDimsByReshape(x: tf.Tensor, axes: number[], keepDims: boolean): tf.Tensor {
+  return keepDims ? tf.tidy(() => tf.reshape(tf.prod(x, axes), keptShape(x.shape, axes))) : tf.prod(x, axes);
+}
+
+/** Below this magnitude webgl's max and min reductions are exact. */
+const WEBGL_REDUCE_START = Math.fround(1e20);
+
+/**
+ * Defect: webgl's Max and Min start their running value at ∓1e20, so a row whose maximum is below
+ * −1e20 (a row of −∞, a row of −1e30) gives −1e20, and min mirrors it. Where the result is that
+ * start value, the row is reduced again scaled by 2⁻¹⁰⁰ (exact, and far above −1e20) and scaled
+ * back: −1e30 comes back exact, and a row of −∞ (the start value again) overflows to −∞.
+ */
+export function maxMinBeyond1e20(kind: 'max' | 'min', x: tf.Tensor, axes: number[], keepDims: boolean): tf.Tensor {
+  const reduce = kind === 'max' ? tf.max : tf.min;
+  if (tf.getBackend() !== 'webgl' || x.dtype !== 'float32') return reduce(x, axes, keepDims);
+  return tf.tidy(() => {
+    const r = reduce(x, axes, keepDims);
+    const start = kind === 'max' ? -WEBGL_REDUCE_START : WEBGL_REDUCE_START;
+    const scaled = tf.mul(reduce(tf.mul(x, 2 ** -100), axes, keepDims), 2 ** 100);
+    return tf.where(tf.equal(r, start), scaled, r);
+  });
+}
+
+/**
+ * Defect: webgpu's ArgMax and ArgMin of a 1-D tensor have shape [1] instead of [] (webgl, cpu and
+ * wasm give []). The result is given the shape of x without `axis`.
+ */
+export function argMaxMinShape(kind: 'max' | 'min', x: tf.Tensor, axis: number): tf.Tensor {
+  const i = kind === 'max' ? tf.argMax(x, axis) : tf.argMin(x, axis);
+  const shape = x.shape.filter((_, k) => k !== axis);
+  if (tf.util.arraysEqual(i.shape, shape)) return i;
+  const fixed = tf.reshape(i, shape);
+  i.dispose();
+  return fixed;
+}
+
+// ---- elementwise
+
+/**
+ * Defect: on webgl and webgpu, Pow computes GLSL/WGSL pow(|a|, b), which is undefined at a = 0:
+ * pow(0, −1) gives 0 and pow(0, −0.5) 1.3e19 (PyTorch and IEEE: +∞), and webgpu's pow(0, 0.5) is
+ * 7.7e-20 (0). There a zero base is given +∞ for b < 0 and 0 for b > 0 after the kernel.
+ */
+export function powZeroBase(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (!onGpu() || a.dtype !== 'float32') return tf.pow(a, b);
+  return tf.tidy(() => {
+    const zero = tf.equal(a, 0);
+    const y = tf.where(tf.logicalAnd(zero, tf.greater(b, 0)), tf.scalar(0), tf.pow(a, b));
+    return tf.where(tf.logicalAnd(zero, tf.less(b, 0)), tf.scalar(Infinity), y);
+  });
+}
+
+/** Below this |x| the series is used for expm1 on the GPU; its first omitted term is x⁷/7!. */
+const EXPM1_SERIES_BELOW = 0.25;
+
+/**
+ * Defect: webgl's and webgpu's Expm1 is exp(x) − 1, which loses the relative precision of small
+ * results (expm1(1e-7) came out 1.19e-7). There |x| < 0.25 takes the series x + x²/2! + … + x⁶/6!
+ * (relative error below 10⁻⁷), larger |x| the kernel.
+ */
+export function expm1SmallArgument(x: tf.Tensor): tf.Tensor {
+  if (!onGpu()) return tf.expm1(x);
+  return tf.tidy(() => {
+    // Horner: x·(1 + x/2·(1 + x/3·(1 + x/4·(1 + x/5·(1 + x/6)))))
+    let s = tf.add(1, tf.mul(x, 1 / 6));
+    for (const k of [5, 4, 3, 2]) s = tf.add(1, tf.mul(tf.mul(x, 1 / k), s));
+    const series = tf.mul(x, s);
+    return tf.where(tf.less(tf.abs(x), EXPM1_SERIES_BELOW), series, tf.expm1(x));
+  });
+}

@@ -1,0 +1,168 @@
+// The TF.js defects src/backend/defects.ts works around, on cpu and wasm: for each, a test that
+// runs TF.js's own kernel on the input it gets wrong and expects it still wrong ("TF.js still
+// …": when one fails, TF.js has fixed the kernel and the workaround can go), and a test that
+// tapegrad's path gives the right values. The GPU backends' defects are in
+// test/browser/backend-defects.browser.ts.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../src/index.js';
+import * as defects from '../src/backend/defects.js';
+import { assertClose } from './helpers.js';
+
+const s = suite('TF.js defects (cpu, wasm)');
+
+/** Values of a TF.js tensor computed on `backend`, all tensors made freed. */
+async function on(backend: tg.BackendName, f: () => tf.Tensor): Promise<number[]> {
+  await tg.setBackend(backend);
+  return tf.tidy(() => Array.from(f().dataSync()));
+}
+const seq = (shape: number[], from = 1) => tf.reshape(tf.range(from, from + shape.reduce((a, b) => a * b, 1)), shape);
+/** Deterministic values without ties: sin of a spread-out index. */
+const wavy = (shape: number[]) => tf.tidy(() => tf.mul(tf.sin(tf.mul(seq(shape, 0), 1.37)), 3));
+
+// ---- matMulBroadcastingBatches
+
+const batchOperands = () => [seq([2, 3, 3]), seq([3, 1, 3, 1])] as const;
+/** [2,3,3]·[3,1,3,1] with both operands broadcast to the batch [3, 2] first: the true product. */
+const batchProduct = () => {
+  const [a, b] = batchOperands();
+  return tf.matMul(tf.broadcastTo(a, [3, 2, 3, 3]), tf.broadcastTo(b, [3, 2, 3, 1]));
+};
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(`${backend}: TF.js still returns 9 of the 18 values of a [2,3,3]·[3,1,3,1] matMul`, async () => {
+    await tg.setBackend(backend);
+    tf.tidy(() => {
+      const [a, b] = batchOperands();
+      const c = tf.matMul(a, b);
+      assert.equal(c.shape, [3, 2, 3, 1]);
+      assert.is(c.dataSync().length, 9, 'TF.js matMul broadcasts mixed batch ranks now: matMulBroadcastingBatches can go');
+    });
+  });
+  s(`${backend}: matMulBroadcastingBatches (and tg.matmul) give all 18`, async () => {
+    const want = await on(backend, batchProduct);
+    const got = await on(backend, () => defects.matMulBroadcastingBatches(...batchOperands()));
+    assert.equal(got, want);
+    const A = tg.tensor(await on(backend, () => batchOperands()[0]), { shape: [2, 3, 3] });
+    const B = tg.tensor(await on(backend, () => batchOperands()[1]), { shape: [3, 1, 3, 1] });
+    const C = tg.matmul(A, B);
+    assert.equal(Array.from(await C.data()), want);
+    tg.dispose([A, B, C]);
+  });
+}
+
+// ---- conv2d on wasm
+
+const convSameOperands = () => [wavy([1, 2, 2, 1]), wavy([2, 1, 1, 1])] as const;
+
+s("wasm: TF.js's conv2d still returns zeros for 'same', stride 2, a [2,1] filter", async () => {
+  const want = await on('cpu', () => tf.conv2d(...(convSameOperands() as [tf.Tensor4D, tf.Tensor4D]), 2, 'same'));
+  const raw = await on('wasm', () => tf.conv2d(...(convSameOperands() as [tf.Tensor4D, tf.Tensor4D]), 2, 'same'));
+  assert.ok(want[0] !== 0, 'the cpu value is not 0');
+  assert.equal(raw, [0], "wasm's conv2d is right now: conv2dSamePaddingExplicit can go");
+});
+s('wasm: conv2dSamePaddingExplicit gives the cpu value', async () => {
+  const want = await on('cpu', () => tf.conv2d(...(convSameOperands() as [tf.Tensor4D, tf.Tensor4D]), 2, 'same'));
+  const got = await on('wasm', () => defects.conv2dSamePaddingExplicit(...convSameOperands(), [2, 2], 'same'));
+  assertClose(got, want, { atol: 1e-5, rtol: 1e-5 });
+});
+
+s('wasm: TF.js still has no Conv2DBackpropFilter kernel', () => {
+  assert.ok(tf.getKernel('Conv2DBackpropFilter', 'cpu'), 'cpu has one');
+  assert.not.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'), 'wasm has Conv2DBackpropFilter now: conv2dBackpropFilterWithoutKernel can go');
+});
+for (const [stride, pad] of [[1, 'valid'], [2, 'same'], [2, 'valid']] as const) {
+  s(`wasm: conv2dBackpropFilterWithoutKernel gives cpu's Conv2DBackpropFilter (stride ${stride}, '${pad}')`, async () => {
+    const x = () => wavy([2, 5, 5, 3]);
+    const ho = pad === 'same' ? Math.ceil(5 / stride) : Math.floor((5 - 3) / stride) + 1;
+    const dy = () => wavy([2, ho, ho, 4]);
+    const attrs = { strides: [stride, stride], pad, dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] };
+    const want = await on('cpu', () => tf.engine().runKernel('Conv2DBackpropFilter', { x: x(), dy: dy() }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+    const got = await on('wasm', () => defects.conv2dBackpropFilterWithoutKernel(x(), dy(), [3, 3, 3, 4], [stride, stride], pad));
+    assertClose(got, want, { atol: 1e-4, rtol: 1e-5 });
+  });
+}
+
+// ---- max pooling's argmax on wasm
+
+const poolInput = () => wavy([2, 4, 4, 1]);
+const maxPoolGrad = () => {
+  const x = poolInput();
+  const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
+  return tf.engine().runKernel('MaxPoolGrad', { dy: tf.onesLike(y), input: x, output: y }, { filterSize: 2, strides: 1, pad: 'valid' }) as tf.Tensor;
+};
+
+s("wasm: TF.js's MaxPoolGrad and maxPoolWithArgmax are still wrong for a [2,4,4,1] input, window 2, stride 1", async () => {
+  const want = await on('cpu', maxPoolGrad);
+  const raw = await on('wasm', maxPoolGrad);
+  assert.ok(raw.some((v, i) => v !== want[i]), "wasm's MaxPoolGrad is right now");
+  const argmax = () => tf.maxPoolWithArgmax(poolInput() as tf.Tensor4D, 2, 1, 'valid').indexes;
+  const wantIdx = await on('cpu', argmax);
+  const rawIdx = await on('wasm', argmax);
+  assert.ok(rawIdx.some((v, i) => v !== wantIdx[i]), "wasm's maxPoolWithArgmax is right now: maxPoolArgmaxWithoutKernel may use it");
+});
+s("wasm: maxPoolArgmaxWithoutKernel scatters to cpu's MaxPoolGrad", async () => {
+  const want = await on('cpu', maxPoolGrad);
+  const got = await on('wasm', () => {
+    const x = poolInput();
+    const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
+    const idx = defects.maxPoolArgmaxWithoutKernel(x, y, [2, 2], [1, 1], 'valid');
+    return tf.scatterND(tf.reshape(idx, [-1, 1]), tf.onesLike(tf.reshape(y, [-1])), [x.size]);
+  });
+  assert.equal(got, want);
+});
+
+// ---- AvgPoolGrad with 'same' padding
+
+/**
+ * The adjoint of a 'same' average pool of a [1,3,3,1] image (2×2 windows, stride 2) at dy = 1:
+ * each entry gets 1/(real entries of its window) — 1/4, 1/2 at the edges, 1 in the corner.
+ */
+const AVG_SAME_ADJOINT = [1 / 4, 1 / 4, 1 / 2, 1 / 4, 1 / 4, 1 / 2, 1 / 2, 1 / 2, 1];
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(`${backend}: TF.js's AvgPoolGrad still divides 'same' border windows by the full window`, async () => {
+    const raw = await on(backend, () => tf.engine().runKernel('AvgPoolGrad', { dy: tf.ones([1, 2, 2, 1]), input: tf.ones([1, 3, 3, 1]) }, { filterSize: 2, strides: 2, pad: 'same' }) as tf.Tensor);
+    assert.ok(raw.some((v, i) => Math.abs(v - AVG_SAME_ADJOINT[i]) > 1e-6), `AvgPoolGrad is right now (${raw}): avgPoolSameBorderScale can go`);
+  });
+  s(`${backend}: tg.avgPool2d 'same' has the true adjoint (avgPoolSameBorderScale)`, async () => {
+    await tg.setBackend(backend);
+    const x = tg.ones([1, 3, 3, 1], { requiresGrad: true });
+    const y = tg.avgPool2d(x, { kernelSize: 2, stride: 2, padding: 'same' });
+    const loss = y.sum();
+    loss.backward();
+    assertClose(x.grad!, AVG_SAME_ADJOINT, { atol: 1e-6, rtol: 1e-6 });
+    tg.dispose([x, x.grad!, y, loss]);
+  });
+}
+
+s('every workaround frees what it makes', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await tg.setBackend(backend);
+    const [a, b] = batchOperands();
+    const [cx, cw] = convSameOperands();
+    const x = wavy([2, 4, 4, 1]);
+    const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
+    const e = tf.scalar(-1);
+    const flat = tf.reshape(x, [-1]);
+    const before = tf.memory().numTensors;
+    const outs = [
+      defects.matMulBroadcastingBatches(a, b),
+      defects.conv2dSamePaddingExplicit(cx, cw, [2, 2], 'same'),
+      defects.conv2dBackpropFilterWithoutKernel(x, y, [2, 2, 1, 1], [1, 1], 'valid'),
+      defects.maxPoolArgmaxWithoutKernel(x, y, [2, 2], [1, 1], 'valid'),
+      defects.avgPoolSameBorderScale(3, 3, [2, 2], [2, 2], [0, 1], [0, 1]),
+      defects.prodKeepDimsByReshape(x, [1, 2], true),
+      defects.maxMinBeyond1e20('max', x, [1], false),
+      defects.argMaxMinShape('max', flat, 0),
+      defects.powZeroBase(x, e),
+      defects.expm1SmallArgument(x),
+    ];
+    assert.is(tf.memory().numTensors, before + outs.length, `${backend}: only the results are left`);
+    tf.dispose([...outs, a, b, cx, cw, x, y, e, flat]);
+  }
+  await tg.setBackend('wasm');
+});
+
+s.run();
