@@ -6,6 +6,14 @@
 // and its workaround can go.
 import * as tf from '@tensorflow/tfjs-core';
 
+/**
+ * Defect: webgpu's Cast from int32 or bool to float32 relabels the buffer without converting it,
+ * and shaders that copy raw words (transpose) then read integers as floats: a sum over
+ * non-adjacent axes of cast(x == y) came out 0. setBackend('webgpu') replaces that Cast by one
+ * that converts (kernels/webgpu-cast.ts); tfjsWebGPUCast gives TF.js's own back, for its test.
+ */
+export { fixWebGPUCast as castIntToFloatConverting, tfjsWebGPUCast } from '../../kernels/webgpu-cast.js';
+
 type Pair = [number, number];
 type Pad = 'valid' | 'same';
 

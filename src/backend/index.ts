@@ -8,7 +8,7 @@ import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from './fused.js';
-import { fixWebGPUCast } from '../../kernels/webgpu-cast.js';
+import { castIntToFloatConverting } from './defects.js';
 import { installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
@@ -169,7 +169,7 @@ export async function setBackend(name: BackendName): Promise<void> {
     guardWasmHeap(tf.backend());
   }
   if (name === 'webgpu') {
-    fixWebGPUCast();
+    castIntToFloatConverting();
     installDispatchCache(tf.backend());
   }
 }
