@@ -31,7 +31,7 @@ export function valuesWithoutGpuRead(t: tf.Tensor): ArrayLike<number> | null {
 }
 
 /**
- * Whether matMul with a transpose flag is slow here: on wasm it runs 12–17× slower than a
+ * Whether matMul with a transpose flag is slow here: on wasm it runs an order of magnitude slower than a
  * transpose followed by a plain matMul, so the transposes are better made explicit.
  */
 export function transposeFlagsSlow(): boolean {
@@ -39,7 +39,7 @@ export function transposeFlagsSlow(): boolean {
 }
 
 /**
- * broadcastTo in the fastest form for the backend: TF.js's is a Tile, 10–30× slower on wasm than a
+ * broadcastTo in the fastest form for the backend: TF.js's is a Tile, far slower on wasm than a
  * broadcasting add of zeros (the same values) for float32.
  */
 export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
