@@ -1,5 +1,5 @@
 // Adam and AdamW (Kingma & Ba; Loshchilov & Hutter), in PyTorch's conventions.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import { Optimizer, nonNegative, checkBetas, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
