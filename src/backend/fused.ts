@@ -3,6 +3,7 @@
 // way (test/fused.test.ts, on cpu and wasm in Node and on webgl and webgpu in Chromium).
 //
 // Registration is explicit: setBackend('webgl' | 'webgpu') calls registerFusedKernels(name).
+// The optimizer's Adam calls adamStep, which also keeps each backend's form of Adam's state.
 // cpu and wasm have none: there an op costs no dispatch, and the reference is as fast.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
@@ -12,7 +13,6 @@ import { LEAKY_RELU_GRAD, RELU_GRAD, leakyReluGradKernels, leakyReluGradReferenc
 import {
   SOFTMAX_CROSS_ENTROPY, oneHotRows, softmaxCrossEntropyReference, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU, type SceOutputs,
 } from '../../kernels/softmax-cross-entropy.js';
-import { flushCommands } from '../../kernels/webgpu-dispatch.js';
 
 export { adamUpdateReference, leakyReluGradReference, softmaxCrossEntropyReference, oneHotRows, type AdamUpdateAttrs };
 
@@ -226,14 +226,4 @@ function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs, upstream?: tf.T
     const names = outputs === 'both' ? ['loss', 'dlogits'] : [outputs];
     return outs.map((o, i) => tf.reshape(o, names[i] === 'loss' ? z.shape.slice(0, -1) : z.shape));
   });
-}
-
-// ---- the end of an optimizer step
-
-/**
- * Called by the optimizer after each step: on webgpu the step's queued commands go to the GPU now,
- * so that every step starts from the same buffer pool (kernels/webgpu-dispatch.ts says why).
- */
-export function endOfStep(): void {
-  flushCommands();
 }

@@ -9,7 +9,7 @@ import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from './fused.js';
 import { castIntToFloatConverting } from './defects.js';
-import { installDispatchCache } from '../../kernels/webgpu-dispatch.js';
+import { flushCommands, installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
@@ -180,6 +180,15 @@ export async function setBackend(name: BackendName): Promise<void> {
  */
 export function recoverFromTrap(e: unknown): string | null {
   return isWasmTrap(e) ? dropTrappedWasm() : null;
+}
+
+/**
+ * Called by the optimizer after each step: on webgpu the step's queued commands go to the GPU now,
+ * so that every step starts from the same buffer pool (kernels/webgpu-dispatch.ts says why);
+ * elsewhere nothing.
+ */
+export function endOfStep(): void {
+  flushCommands();
 }
 
 /** The float format a backend stores tensors in: float32, except WebGL without float32 render targets. */

@@ -10,7 +10,7 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
-import { endOfStep } from '../backend/fused.js';
+import { endOfStep } from '../backend/index.js';
 
 /** Options every optimizer takes: the learning rate (a number or a Schedule) and weight decay. */
 export interface OptimizerOptions {
