@@ -318,8 +318,9 @@ test('schedules refuse bad options; OneCycleLR refuses steps beyond its cycle', 
     () => new optim.SequentialLR([0.1, 0.2, 0.3], { milestones: [5, 5] }),
     /SequentialLR: milestones must be increasing positive integers/,
   );
-  // an optimizer stepping past the cycle says so, naming the step
+  // an optimizer stepping past the cycle says so, naming the step (a step without gradients is not counted)
   const p = tg.tensor([0], { requiresGrad: true });
+  p.grad = tg.ones([1]);
   const opt = new optim.SGD([p], { lr: new optim.OneCycleLR(0.1, { totalSteps: 1 }) });
   opt.step();
   assertThrows(() => opt.step(), /OneCycleLR: step 1 is beyond the cycle's 1 steps/);
