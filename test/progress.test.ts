@@ -38,6 +38,7 @@ test('on a terminal: redrawn in place (carriage return), at most 10 times a seco
   assert.ok(out.slice(0, 3).every((s) => s.startsWith('\r') && !s.includes('\n')), JSON.stringify(out));
   assert.match(out[0], /bench \[#####\.+\]  25% 1\/4 3\.0s left/);
   assert.match(out[1], /75% 3\/4 0\.7s left/);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the line ends with the terminal's erase-line code (ESC [ K)
   assert.match(out[3], /^\rbench: 4\/4 in 2\.0s\x1b\[K\n$/);
 });
 
