@@ -160,7 +160,7 @@ export interface MultiheadForwardOptions {
    * MultiheadAttention convention, the opposite of scaledDotProductAttention's), or float, added.
    */
   attnMask?: Tensor;
-  /** [N, S]: bool, true for keys to ignore (padding), or float, added. */
+  /** Shape [N, S]: bool, true for keys to ignore (padding), or float, added. */
   keyPaddingMask?: Tensor;
   /** Query i attends to keys j ≤ i. */
   isCausal?: boolean;
