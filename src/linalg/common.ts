@@ -1,16 +1,25 @@
 // What the linear-algebra ops share: argument checks, the calls into the kernels (TF.js tensors in
 // and out, for forwards), the singularity test, and triangle masks for adjoints.
 import * as tf from '@tensorflow/tfjs-core';
-import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, type TriangularSolveAttrs } from '../../kernels/index.js';
+import {
+  LINALG_LU,
+  LINALG_CHOLESKY,
+  LINALG_TRIANGULAR_SOLVE,
+  LINALG_QR,
+  LINALG_EIGH,
+  LINALG_SVD,
+  type TriangularSolveAttrs,
+} from '../../kernels/index.js';
 import { TapegradError, fmtShape } from '../errors.js';
 import { asTensor, owning } from '../op.js';
 import { broadcastShapes } from '../ops/shape.js';
 import { Tensor } from '../tensor.js';
-import { mul } from '../ops/elementwise.js';
-import { reshape } from '../ops/shape.js';
+import { add, div, mul } from '../ops/elementwise.js';
+import { reshape, slice } from '../ops/shape.js';
+import { eye } from '../creation.js';
 import { checksByReadBack } from '../backend/facts.js';
 
-const EPS32 = 2 ** -23;
+export const EPS32 = 2 ** -23;
 
 // ---- argument checks
 
@@ -22,6 +31,17 @@ export function squareMatrix(fn: string, x: unknown, what = 'the input'): Tensor
   const [m, n] = a.shape.slice(-2);
   if (m !== n) throw new TapegradError(fn, `${what} must be square, got ${m}×${n} (shape ${fmtShape(a.shape)})`);
   if (n === 0) throw new TapegradError(fn, `${what} is an empty matrix (shape ${fmtShape(a.shape)})`);
+  return a;
+}
+
+/** The argument as a float32 tensor of matrices [..., m, n] (m, n ≥ 1), or a clear error. */
+export function matrixArg(fn: string, x: unknown, what = 'the input'): Tensor {
+  const a = asTensor(fn, x, what);
+  if (a.dtype !== 'float32') throw new TapegradError(fn, `${what} must be float32, got ${a.dtype}`);
+  if (a.rank < 2) {
+    throw new TapegradError(fn, `${what} must be a matrix or a batch of matrices [..., m, n], got shape ${fmtShape(a.shape)}`);
+  }
+  if (a.size === 0) throw new TapegradError(fn, `${what} is empty (shape ${fmtShape(a.shape)})`);
   return a;
 }
 
@@ -83,6 +103,18 @@ export function choleskyFactor(a: tf.Tensor): tf.Tensor {
 
 export function triangularSolveKernel(t: tf.Tensor, b: tf.Tensor, attrs: TriangularSolveAttrs): tf.Tensor {
   return tf.engine().runKernel(LINALG_TRIANGULAR_SOLVE, { a: t, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+export function qrKernel(a: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(LINALG_QR, { x: a }, {}) as tf.Tensor;
+}
+
+export function eighKernel(a: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(LINALG_EIGH, { x: a }, {}) as tf.Tensor;
+}
+
+export function svdKernel(a: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(LINALG_SVD, { x: a }, {}) as tf.Tensor;
 }
 
 /** The diagonal of each matrix of [..., n, n]. */
@@ -172,4 +204,49 @@ export function triangle(x: Tensor, kind: Triangle): Tensor {
   const n = x.shape[x.rank - 1];
   const mask = new Tensor(triangleMaskTf(n, kind));
   return owning(mul(x, mask), [mask]);
+}
+
+// ---- pieces of adjoints (tapegrad ops, so that the adjoints are differentiable again)
+
+/** Rows [begin, begin + count) of each matrix of x [..., r, c] (differentiable). */
+export function rows(x: Tensor, begin: number, count: number): Tensor {
+  const start = Array(x.rank).fill(0);
+  start[x.rank - 2] = begin;
+  const size = [...x.shape];
+  size[x.rank - 2] = count;
+  return slice(x, start, size);
+}
+
+/** Row `i` of each matrix of x [..., r, c], as a vector [..., c] (differentiable). */
+export function row(x: Tensor, i: number): Tensor {
+  const r = rows(x, i, 1);
+  return owning(reshape(r, [...x.shape.slice(0, -2), x.shape[x.rank - 1]]), [r]);
+}
+
+/** v [..., n] as the row vectors [..., 1, n] and the column vectors [..., n, 1]. */
+export function asRow(v: Tensor): Tensor {
+  return reshape(v, [...v.shape.slice(0, -1), 1, v.shape[v.rank - 1]]);
+}
+export function asColumn(v: Tensor): Tensor {
+  return reshape(v, [...v.shape, 1]);
+}
+
+/** diag(v) for each vector of v [..., n]: [..., n, n]. */
+export function diagEmbed(v: Tensor): Tensor {
+  const I = eye(v.shape[v.rank - 1]);
+  const c = asColumn(v);
+  return owning(mul(c, I), [I, c]);
+}
+
+/**
+ * 1/x where x ≠ 0 and 0 where x = 0 exactly, for the adjoints' 1/(λ_j − λ_i) and 1/σ. A zero
+ * there is a repeated eigenvalue (or the diagonal) or a zero singular value: the terms it would
+ * divide vanish for every loss that does not depend on the basis chosen in that eigenspace
+ * (values alone, or projections), and are left out rather than turned into NaN.
+ */
+export function reciprocalWhereNonzero(x: Tensor): Tensor {
+  const zero = new Tensor(tf.tidy(() => tf.cast(tf.equal(x.value, 0), 'float32')));
+  const mask = new Tensor(tf.tidy(() => tf.sub(1, zero.value)));
+  const safe = add(x, zero);
+  return owning(div(mask, safe), [zero, mask, safe]);
 }

@@ -5,6 +5,11 @@ import { solveRule } from './solve.js';
 import { choleskyRule } from './cholesky.js';
 import { triangularSolveRule } from './triangular.js';
 import { luRule } from './lu.js';
+import { qrRule } from './qr.js';
+import { eighRule } from './eigh.js';
+import { svdRule } from './svd.js';
+import { pinvRule } from './pinv.js';
+import { matrixExpRule } from './matrix-functions.js';
 
 export const linalgRules = {
   inv: invRule,
@@ -14,4 +19,9 @@ export const linalgRules = {
   cholesky: choleskyRule,
   triangularSolve: triangularSolveRule,
   lu: luRule,
+  qr: qrRule,
+  eigh: eighRule,
+  svd: svdRule,
+  pinv: pinvRule,
+  matrixExp: matrixExpRule,
 };

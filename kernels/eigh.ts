@@ -1,0 +1,193 @@
+// LinalgEigh: the eigenvalues and eigenvectors of each symmetric matrix of a [..., n, n] batch,
+// A = V·diag(λ)·Vᵀ with V orthogonal.
+//
+// One output, [..., n+1, n] float32: row 0 holds the eigenvalues in ascending order, rows 1..n
+// hold V, whose column j is the eigenvector of λ_j. Each eigenvector's sign is fixed by making
+// its entry of largest magnitude (the first of equal ones) positive. The kernel factors the
+// symmetric part (A + Aᵀ)/2, so that its result is a function of that alone; the op refuses an
+// input that is not symmetric.
+//
+// Algorithm (cyclic Jacobi, as Rutishauser's): sweeps over every off-diagonal pair (p, q), each
+// rotation chosen to zero a_pq (tan θ the smaller root of t² + 2ζt − 1 = 0, ζ = (a_qq − a_pp)/2a_pq)
+// and accumulated into V, until a sweep finds every a_pq negligible against √|a_pp·a_qq|.
+// Quadratically convergent; float64 in JavaScript.
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
+import { wgslProgram } from './gpu-program.js';
+
+export const LINALG_EIGH = 'LinalgEigh';
+
+/** The most sweeps: Jacobi needs fewer than 10 for n ≤ 100 in float64; more means the input is not finite. */
+const MAX_SWEEPS = 60;
+
+/** Diagonalizes the n×n matrix at a[off..] into out[outOff..] as [n+1, n]; float64 throughout. */
+export function eighInto(a: Float64Array, off: number, n: number, out: Float64Array, outOff: number): void {
+  const w = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) w[i * n + j] = (a[off + i * n + j] + a[off + j * n + i]) / 2;
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  // An a_pq below 2⁻⁶⁰·‖A‖ moves no eigenvalue by a float32 ulp: it ends the iteration even when
+  // a_pp·a_qq is tinier still (eigenvalues near 0), where the relative test alone could go on.
+  const floor = 2 ** -60 * Math.sqrt(w.reduce((s, x) => s + x * x, 0));
+  for (let sweep = 0; sweep < MAX_SWEEPS; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = w[p * n + q];
+        const app = w[p * n + p];
+        const aqq = w[q * n + q];
+        if (!(Math.abs(apq) > Math.max(2 ** -53 * Math.sqrt(Math.abs(app * aqq)), floor))) continue;
+        rotated = true;
+        const zeta = (aqq - app) / (2 * apq);
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = w[k * n + p];
+          const akq = w[k * n + q];
+          w[k * n + p] = c * akp - s * akq;
+          w[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = w[p * n + k];
+          const aqk = w[q * n + k];
+          w[p * n + k] = c * apk - s * aqk;
+          w[q * n + k] = s * apk + c * aqk;
+        }
+        w[p * n + p] = app - t * apq;
+        w[q * n + q] = aqq + t * apq;
+        w[p * n + q] = w[q * n + p] = 0;
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p];
+          const vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => w[i * n + i] - w[j * n + j]);
+  order.forEach((src, j) => {
+    out[outOff + j] = w[src * n + src];
+    let big = 0;
+    for (let i = 1; i < n; i++) if (Math.abs(v[i * n + src]) > Math.abs(v[big * n + src])) big = i;
+    const sign = v[big * n + src] < 0 ? -1 : 1;
+    for (let i = 0; i < n; i++) out[outOff + (1 + i) * n + j] = sign * v[i * n + src];
+  });
+}
+
+const eighJs: KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  const n = x.shape[x.shape.length - 1];
+  const count = batchSize(x.shape);
+  const a = readF64(backend, x);
+  const out = new Float64Array(count * (n + 1) * n);
+  for (let b = 0; b < count; b++) eighInto(a, b * n * n, n, out, b * (n + 1) * n);
+  return writeF32(backend, [...x.shape.slice(0, -2), n + 1, n], out);
+};
+
+// webgpu: one invocation per matrix, the same sweeps in f32. The work matrix needs n² more floats
+// than the output holds, so the program writes [..., 2n+1, n] (λ, V, then the work matrix) and a
+// second one copies the first n+1 rows of each matrix out.
+const EIGH_WGSL = `
+fn main(index : i32) {
+  let n = uniforms.n;
+  if (index >= uniforms.count) { return; }
+  let o = index * (2 * n + 1) * n;
+  let v = o + n;
+  let w = o + (n + 1) * n;
+  for (var i = 0; i < n; i++) {
+    for (var j = 0; j < n; j++) {
+      result[w + i * n + j] = 0.5 * (f32(x[index * n * n + i * n + j]) + f32(x[index * n * n + j * n + i]));
+      result[v + i * n + j] = select(0.0, 1.0, i == j);
+    }
+  }
+  var norm2 = 0.0;
+  for (var e = 0; e < n * n; e++) { norm2 = norm2 + result[w + e] * result[w + e]; }
+  let tiny = 1.0e-9 * sqrt(norm2);
+  for (var sweep = 0; sweep < 30; sweep++) {
+    var rotated = false;
+    for (var p = 0; p < n - 1; p++) {
+      for (var q = p + 1; q < n; q++) {
+        let apq = result[w + p * n + q];
+        let app = result[w + p * n + p];
+        let aqq = result[w + q * n + q];
+        if (!(abs(apq) > max(6.0e-8 * sqrt(abs(app * aqq)), tiny))) { continue; }
+        rotated = true;
+        let zeta = (aqq - app) / (2.0 * apq);
+        let t = select(-1.0, 1.0, zeta >= 0.0) / (abs(zeta) + sqrt(1.0 + zeta * zeta));
+        let c = 1.0 / sqrt(1.0 + t * t);
+        let s = t * c;
+        for (var k = 0; k < n; k++) {
+          let akp = result[w + k * n + p];
+          let akq = result[w + k * n + q];
+          result[w + k * n + p] = c * akp - s * akq;
+          result[w + k * n + q] = s * akp + c * akq;
+        }
+        for (var k = 0; k < n; k++) {
+          let apk = result[w + p * n + k];
+          let aqk = result[w + q * n + k];
+          result[w + p * n + k] = c * apk - s * aqk;
+          result[w + q * n + k] = s * apk + c * aqk;
+        }
+        result[w + p * n + p] = app - t * apq;
+        result[w + q * n + q] = aqq + t * apq;
+        result[w + p * n + q] = 0.0;
+        result[w + q * n + p] = 0.0;
+        for (var k = 0; k < n; k++) {
+          let vkp = result[v + k * n + p];
+          let vkq = result[v + k * n + q];
+          result[v + k * n + p] = c * vkp - s * vkq;
+          result[v + k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+    if (!rotated) { break; }
+  }
+  for (var j = 0; j < n; j++) { result[o + j] = result[w + j * n + j]; }
+  // selection sort, ascending, moving V's columns along
+  for (var j = 0; j < n; j++) {
+    var best = j;
+    for (var i = j + 1; i < n; i++) { if (result[o + i] < result[o + best]) { best = i; } }
+    if (best != j) {
+      let t = result[o + j];
+      result[o + j] = result[o + best];
+      result[o + best] = t;
+      for (var k = 0; k < n; k++) {
+        let u = result[v + k * n + j];
+        result[v + k * n + j] = result[v + k * n + best];
+        result[v + k * n + best] = u;
+      }
+    }
+    var big = 0;
+    for (var i = 1; i < n; i++) { if (abs(result[v + i * n + j]) > abs(result[v + big * n + j])) { big = i; } }
+    if (result[v + big * n + j] < 0.0) {
+      for (var k = 0; k < n; k++) { result[v + k * n + j] = -result[v + k * n + j]; }
+    }
+  }
+}
+`;
+
+const eighWebgpu: KernelFunc = ({ inputs, backend }) => {
+  const gpu = backend as WebGPUBackendLike;
+  const x = inputs.x as TensorInfo;
+  const n = x.shape[x.shape.length - 1];
+  const count = batchSize(x.shape);
+  const batch = x.shape.slice(0, -2);
+  const work = perItemProgram('tapegradLinalgEigh', [...batch, 2 * n + 1, n], count, ['x'], 'n : i32, count : i32,', EIGH_WGSL);
+  const scratch = gpu.runWebGPUProgram(work, [x], 'float32', [n, count].map((v) => ({ type: 'int32' as const, data: [v] })));
+  // out[b, r, c] = scratch[b, r, c] for r ≤ n: flat index e ↦ e + b·n², b = e / ((n+1)·n)
+  const copy = wgslProgram('tapegradLinalgEighCopy', [...batch, n + 1, n], ['scratch'], ['n'], `
+    let n = i32(uniforms.n);
+    let b = index / ((n + 1) * n);
+    setOutputAtIndex(index, scratch[index + b * n * n]);`);
+  const out = gpu.runWebGPUProgram(copy, [scratch], 'float32', [{ type: 'float32', data: [n] }]);
+  gpu.disposeData(scratch.dataId);
+  return out;
+};
+
+export const eighConfigs: KernelConfig[] = [
+  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_EIGH, backendName, kernelFunc: eighJs })),
+  { kernelName: LINALG_EIGH, backendName: 'webgpu', kernelFunc: eighWebgpu },
+];

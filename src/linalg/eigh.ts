@@ -1,0 +1,83 @@
+// eigh(A): the eigenvalues (ascending) and orthonormal eigenvectors of each symmetric matrix of a
+// [..., n, n] batch, A = V·diag(λ)·Vᵀ.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError, fmtShape } from '../errors.js';
+import { defineOp, owning } from '../op.js';
+import { Tensor } from '../tensor.js';
+import { add, mul, sub } from '../ops/elementwise.js';
+import { mm, matrixTranspose } from '../ops/matrix.js';
+import { asColumn, asRow, checksValues, diagEmbed, eighKernel, reciprocalWhereNonzero, row, rows, squareMatrix } from './common.js';
+
+/** Entries whose asymmetry |a_ij − a_ji| exceeds this fraction of max |a| make the input not symmetric. */
+const SYMMETRY_RTOL = 1e-5;
+
+/** Throws, naming the first offending entry, if a matrix of `a` is not symmetric (not checked on webgpu). */
+function assertSymmetric(fn: string, a: tf.Tensor): void {
+  if (!checksValues()) return;
+  const n = a.shape[a.rank - 1];
+  const v = a.dataSync();
+  for (let b = 0; b * n * n < v.length; b++) {
+    const o = b * n * n;
+    let scale = 0;
+    for (let e = 0; e < n * n; e++) scale = Math.max(scale, Math.abs(v[o + e]));
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const x = v[o + i * n + j];
+        const y = v[o + j * n + i];
+        if (Math.abs(x - y) <= SYMMETRY_RTOL * scale) continue;
+        const where = a.rank > 2 ? ` (matrix ${b} of the batch ${fmtShape(a.shape.slice(0, -2))})` : '';
+        throw new TapegradError(fn, `the input must be symmetric, but A[${i},${j}] = ${x} and A[${j},${i}] = ${y}${where}, shape ${fmtShape(a.shape)}`);
+      }
+    }
+  }
+}
+
+/** The kernel's [..., n+1, n] output (or its cotangent) as λ [..., n] and V [..., n, n]. */
+function split(out: Tensor): { values: Tensor; vectors: Tensor } {
+  const n = out.shape[out.rank - 1];
+  return { values: row(out, 0), vectors: rows(out, 1, n) };
+}
+
+const eighOp = defineOp<void>({
+  name: 'linalg.eigh',
+  forward: ([a]) => {
+    assertSymmetric('linalg.eigh', a);
+    return eighKernel(a);
+  },
+  // dλ_i = v_iᵀ dA v_i, dv_j = Σ_{i≠j} v_i (v_iᵀ dA v_j)/(λ_j − λ_i): Ā = V (diag(λ̄) + F ∘ skew(VᵀV̄)) Vᵀ,
+  // F_ij = 1/(λ_j − λ_i); F ∘ skew is symmetric, so is Ā. F is 0 where λ_i = λ_j (common.ts).
+  vjp: (g, _inputs, out) => [
+    () => {
+      const { values, vectors: V } = split(out);
+      const { values: gL, vectors: gV } = split(g);
+      const F = reciprocalWhereNonzero(sub(asRow(values), asColumn(values)));
+      const X = mm(V, gV, true, false);
+      const skew = mul(sub(X, matrixTranspose(X)), 0.5);
+      const inner = add(mul(F, skew), diagEmbed(gL));
+      return mm(mm(V, inner), V, false, true);
+    },
+  ],
+});
+
+export interface EighResult {
+  /** [..., n], ascending. */
+  values: Tensor;
+  /** [..., n, n]: column j is the unit eigenvector of values[j], its largest entry positive. */
+  vectors: Tensor;
+}
+
+/**
+ * The eigenvalues (ascending) and eigenvectors of each symmetric matrix of A [..., n, n] (Jacobi's
+ * method). A matrix that is not symmetric is an error (not checked on webgpu, where the symmetric
+ * part (A + Aᵀ)/2 is used). The gradient is symmetric. It is defined where the eigenvalues are
+ * distinct; the eigenvalues alone are differentiable everywhere, repeated ones included, and so
+ * is any function of the eigenvectors that does not depend on the basis of a repeated eigenvalue's
+ * eigenspace (the projection onto it, V·f(Λ)·Vᵀ).
+ */
+export function eigh(a: Tensor): EighResult {
+  const out = eighOp([squareMatrix('linalg.eigh', a)]);
+  const { values, vectors } = split(out);
+  return { values: owning(values, [out]), vectors };
+}
+
+export const eighRule = eighOp.rule;

@@ -1,0 +1,117 @@
+// Functions of a matrix: matrixNorm (Frobenius, nuclear, spectral), matrixExp (scaling and
+// squaring) and matrixPower (repeated squaring), each batched over leading axes.
+import * as tf from '@tensorflow/tfjs-core';
+import { TapegradError } from '../errors.js';
+import { defineOp, owning, type Op } from '../op.js';
+import { Tensor } from '../tensor.js';
+import { norm, sum } from '../ops/reduce.js';
+import { mul } from '../ops/elementwise.js';
+import { concat, reshape, slice, broadcastTo } from '../ops/shape.js';
+import { mm, matrixTranspose } from '../ops/matrix.js';
+import { eye, zerosLike } from '../creation.js';
+import { checksValues, matrixArg, squareMatrix } from './common.js';
+import { svdvals } from './svd.js';
+import { inv } from './inv.js';
+
+export type MatrixNormOrder = 'fro' | 'nuc' | 2;
+
+/**
+ * The matrix norm of each matrix of A [..., m, n]: 'fro' (Frobenius, √Σa²), 'nuc' (nuclear, Σσ) or
+ * 2 (spectral, σ_max). Shape [...], or [..., 1, 1] with keepDims. The nuclear norm's gradient is U·Vᵀ,
+ * the spectral norm's u₁v₁ᵀ (where σ₁ > σ₂).
+ */
+export function matrixNorm(a: Tensor, ord: MatrixNormOrder = 'fro', opts: { keepDims?: boolean } = {}): Tensor {
+  const A = matrixArg('linalg.matrixNorm', a);
+  const keep = (t: Tensor) => (opts.keepDims ? owning(reshape(t, [...t.shape, 1, 1]), [t]) : t);
+  if (ord === 'fro') return norm(A, { axis: [-2, -1], keepDims: opts.keepDims ?? false });
+  if (ord === 'nuc') {
+    const s = svdvals(A);
+    return keep(owning(sum(s, { axis: -1 }), [s]));
+  }
+  if (ord === 2) {
+    const s = svdvals(A);
+    const top = slice(s, [...s.shape.slice(0, -1).map(() => 0), 0], [...s.shape.slice(0, -1), 1]);
+    return keep(owning(reshape(top, s.shape.slice(0, -1)), [s, top]));
+  }
+  throw new TapegradError('linalg.matrixNorm', `ord must be 'fro', 'nuc' or 2, got ${JSON.stringify(ord)}`);
+}
+
+/** Taylor's degree after scaling to ‖X‖₁ ≤ ½: the remainder is below e^½·2⁻¹¹/11! < 10⁻¹⁰, far under float32's ε. */
+const TAYLOR_DEGREE = 10;
+/** Squarings when the scaling cannot be read back (webgpu): enough for ‖A‖₁ up to 2³⁹. */
+const MAX_SQUARINGS = 40;
+
+const matrixExpOp: Op<void> = defineOp<void>({
+  name: 'linalg.matrixExp',
+  forward: ([a]) =>
+    tf.tidy(() => {
+      const n = a.shape[a.rank - 1];
+      // s = max(0, ⌈log₂(2‖A‖₁)⌉) per matrix, so that ‖A/2ˢ‖₁ ≤ ½
+      const norm1 = tf.max(tf.sum(tf.abs(a), -2), -1, true);
+      const s = tf.relu(tf.ceil(tf.div(tf.log(tf.mul(norm1, 2)), Math.LN2)));
+      const steps = checksValues() ? Math.max(0, ...Array.from(tf.max(s).dataSync())) : MAX_SQUARINGS;
+      const x = tf.mul(a, tf.expandDims(tf.pow(2, tf.neg(s)), -1));
+      const I = tf.eye(n);
+      // Horner: I + X(I + X/2(I + X/3(⋯(I + X/d))))
+      let t = tf.add(I, tf.div(x, TAYLOR_DEGREE));
+      for (let j = TAYLOR_DEGREE - 1; j >= 1; j--) t = tf.add(I, tf.div(tf.matMul(x, t), j));
+      // square s times, each matrix its own s: masks keep the matrices already done
+      for (let i = 0; i < steps; i++) {
+        const more = tf.expandDims(tf.cast(tf.greater(s, i), 'float32'), -1);
+        t = tf.add(t, tf.mul(more, tf.sub(tf.matMul(t, t), t)));
+      }
+      return t;
+    }),
+  // Mathias (PyTorch's matrix_exp backward): Ā is the upper-right block of exp([[Aᵀ, Ḡ], [0, Aᵀ]])
+  vjp: (g, [a]) => [
+    () => {
+      const n = a.shape[a.rank - 1];
+      const at = matrixTranspose(a);
+      const z = zerosLike(a);
+      const top = concat([at, g], -1);
+      const bottom = concat([z, at], -1);
+      const e = matrixExpOp([concat([top, bottom], -2)]);
+      return slice(e, [...a.shape.slice(0, -2).map(() => 0), 0, n], [...a.shape.slice(0, -2), n, n]);
+    },
+  ],
+});
+
+/**
+ * The matrix exponential e^A = Σ Aᵏ/k! of each matrix of A [..., n, n] (scaling and squaring with a
+ * Taylor polynomial; on webgpu, where the scaling is not read back, matrices with ‖A‖₁ > 2³⁹ are
+ * squared too few times). Twice differentiable everywhere.
+ */
+export function matrixExp(a: Tensor): Tensor {
+  return matrixExpOp([squareMatrix('linalg.matrixExp', a)]);
+}
+
+/**
+ * Aᵏ for each matrix of A [..., n, n] and an integer k: by repeated squaring; k = 0 gives I (broadcast
+ * to A's batch), k < 0 the power of A⁻¹ (a singular A is then an error).
+ */
+export function matrixPower(a: Tensor, k: number): Tensor {
+  const A = squareMatrix('linalg.matrixPower', a);
+  if (!Number.isInteger(k)) throw new TapegradError('linalg.matrixPower', `the exponent must be an integer, got ${k}`);
+  if (k === 0) {
+    const I = eye(A.shape[A.rank - 1]);
+    return owning(broadcastTo(I, A.shape), [I]);
+  }
+  const made: Tensor[] = [];
+  let base = A;
+  if (k < 0) made.push((base = inv(A)));
+  let result: Tensor | null = null;
+  for (let e = Math.abs(k); ; ) {
+    if (e % 2 === 1) {
+      if (result) made.push(result);
+      result = result ? mm(result, base) : base;
+    }
+    e = Math.floor(e / 2);
+    if (e === 0) break;
+    made.push((base = mm(base, base)));
+  }
+  // A¹ is a new tensor, not A itself: the caller may dispose it
+  const out = result === A ? mul(A, 1) : (result as Tensor);
+  return owning(out, [...new Set(made)].filter((t) => t !== out && t !== A));
+}
+
+export const matrixExpRule = matrixExpOp.rule;
