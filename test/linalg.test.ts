@@ -5,8 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE } from '../kernels/index.js';
-import { linalgCases, wellConditioned, spd, triangular, permuted } from './op-cases-linalg.js';
+import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD } from '../kernels/index.js';
+import { linalgCases, wellConditioned, spd, triangular, permuted, withSpectrum } from './op-cases-linalg.js';
 import { flatCases } from './op-cases.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 
@@ -86,6 +86,19 @@ function record(key: string, e: { abs: number; rel: number }): void {
 const F32_REL = 2e-5;
 
 const randn = (shape: number[], seed: number) => tg.randn(shape, { seed });
+/** Reassembled factors against A, relative to max|A|; orthogonality, absolute. float32 factors: ~n ulps. */
+const DECOMP_REL = 1e-5;
+/** Standard normal columns scaled from 1 down to 10⁻⁶ (geometrically): condition number about 10⁶. */
+function graded(batch: number[], m: number, n: number, seed: number): tg.Tensor {
+  return tg.tidy(() => {
+    const scales = tg.tensor(Array.from({ length: n }, (_, j) => 10 ** (n > 1 ? (-6 * j) / (n - 1) : 0)));
+    return tg.randn([...batch, m, n], { seed }).mul(scales);
+  });
+}
+/** B·C with B [m, 2], C [2, n] standard normal: rank 2 (rank 1 when m or n is 1). */
+function rankTwo(batch: number[], m: number, n: number, seed: number): tg.Tensor {
+  return tg.tidy(() => tg.randn([...batch, m, 2], { seed }).matmul(tg.randn([...batch, 2, n], { seed: seed + 1 })));
+}
 /** NumPy's broadcast of two batch shapes (both valid here). */
 const broadcastBatch = (a: number[], b: number[]): number[] => {
   const r = Math.max(a.length, b.length);
@@ -174,6 +187,133 @@ for (const backend of NODE_BACKENDS) {
         tg.dispose([t, b]);
       }
     }
+  });
+
+  // The decompositions: each output reassembled in float64 from its float32 factors, on random,
+  // ill-conditioned (σ from 1 down to 10⁻⁶) and rank-deficient (rank 2) matrices, batched.
+  const KINDS: [string, (batch: number[], m: number, n: number, seed: number) => tg.Tensor][] = [
+    ['random', (batch, m, n, seed) => tg.randn([...batch, m, n], { seed })],
+    ['ill-conditioned', (batch, m, n, seed) => graded(batch, m, n, seed)],
+    ['rank 2', (batch, m, n, seed) => rankTwo(batch, m, n, seed)],
+  ];
+  const DECOMP_SHAPES: [number[], number, number][] = [
+    [[], 1, 1],
+    [[], 5, 3],
+    [[3], 4, 4],
+    [[2, 2], 7, 5],
+    [[], 32, 32],
+    [[2], 40, 8],
+  ];
+
+  k('LinalgQr: Q·R = A, QᵀQ = I, R upper triangular with R_kk ≥ 0', () => {
+    for (const [kind, make] of KINDS) {
+      for (const [batch, m, n] of DECOMP_SHAPES) {
+        const a = make(batch, m, n, m + n);
+        const out = tf.engine().runKernel(LINALG_QR, { x: a.value }, {}) as tf.Tensor;
+        assert.equal(out.shape, [...batch, m + n, n]);
+        const as = toMats(a);
+        toMats(out).forEach((f, b) => {
+          const Q = f.slice(0, m);
+          const R = f.slice(m);
+          R.forEach((row, i) => row.forEach((v, j) => (j < i ? assert.is(v, 0) : i === j && assert.ok(v >= 0, `R_${i}${i} = ${v}`))));
+          const e = errors([matmul64(Q, R)], [as[b]]);
+          const o = errors([matmul64(transpose64(Q), Q)], [eye64(n)]);
+          record(`LinalgQr ${kind}: |QR − A| / max|A| (${backend})`, e);
+          record(`LinalgQr ${kind}: |QᵀQ − I| (${backend})`, o);
+          assert.ok(e.rel < DECOMP_REL * Math.max(1, m / 8), `${kind} ${m}×${n}: QR = A to ${e.rel}`);
+          assert.ok(o.abs < DECOMP_REL * Math.max(1, m / 8), `${kind} ${m}×${n}: QᵀQ = I to ${o.abs}`);
+        });
+        out.dispose();
+        a.dispose();
+      }
+    }
+  });
+
+  k('LinalgEigh: V·diag(λ)·Vᵀ = A, VᵀV = I, λ ascending, each vector\'s largest entry positive', () => {
+    for (const [kind, make] of KINDS) {
+      for (const [batch, n] of DECOMP_SHAPES.map(([b, m]) => [b, m] as [number[], number])) {
+        const r = make(batch, n, n, n + 3);
+        const a = tg.tidy(() => r.add(tg.matrixTranspose(r)).mul(0.5));
+        const out = tf.engine().runKernel(LINALG_EIGH, { x: a.value }, {}) as tf.Tensor;
+        assert.equal(out.shape, [...batch, n + 1, n]);
+        const as = toMats(a);
+        toMats(out).forEach((f, b) => {
+          const values = f[0];
+          const V = f.slice(1);
+          values.forEach((v, j) => j > 0 && assert.ok(v >= values[j - 1], 'ascending'));
+          for (let j = 0; j < n; j++) {
+            const col = V.map((row) => row[j]);
+            const big = col.reduce((bi, v, i) => (Math.abs(v) > Math.abs(col[bi]) ? i : bi), 0);
+            assert.ok(col[big] > 0, 'largest entry positive');
+          }
+          const e = errors([matmul64(V.map((row) => row.map((v, j) => v * values[j])), transpose64(V))], [as[b]]);
+          const o = errors([matmul64(transpose64(V), V)], [eye64(n)]);
+          record(`LinalgEigh ${kind}: |VΛVᵀ − A| / max|A| (${backend})`, e);
+          record(`LinalgEigh ${kind}: |VᵀV − I| (${backend})`, o);
+          assert.ok(e.rel < DECOMP_REL * Math.max(1, n / 8), `${kind} n=${n}: VΛVᵀ = A to ${e.rel}`);
+          assert.ok(o.abs < DECOMP_REL * Math.max(1, n / 8), `${kind} n=${n}: VᵀV = I to ${o.abs}`);
+        });
+        out.dispose();
+        tg.dispose([r, a]);
+      }
+    }
+  });
+
+  k('LinalgSvd: U·diag(S)·Vᵀ = A, UᵀU = VᵀV = I, S descending and ≥ 0, tall and wide', () => {
+    const shapes = [...DECOMP_SHAPES, ...DECOMP_SHAPES.map(([b, m, n]) => [b, n, m] as [number[], number, number])];
+    for (const [kind, make] of KINDS) {
+      for (const [batch, m, n] of shapes) {
+        const a = make(batch, m, n, m * n);
+        const out = tf.engine().runKernel(LINALG_SVD, { x: a.value }, {}) as tf.Tensor;
+        const k = Math.min(m, n);
+        assert.equal(out.shape, [...batch, m + 1 + n, k]);
+        const as = toMats(a);
+        toMats(out).forEach((f, b) => {
+          const U = f.slice(0, m);
+          const S = f[m];
+          const V = f.slice(m + 1);
+          S.forEach((v, j) => assert.ok(v >= 0 && (j === 0 || v <= S[j - 1]), 'descending, ≥ 0'));
+          const e = errors([matmul64(U.map((row) => row.map((v, j) => v * S[j])), transpose64(V))], [as[b]]);
+          const ou = errors([matmul64(transpose64(U), U)], [eye64(k)]);
+          const ov = errors([matmul64(transpose64(V), V)], [eye64(k)]);
+          const scale = DECOMP_REL * Math.max(1, Math.max(m, n) / 8);
+          record(`LinalgSvd ${kind}: |USVᵀ − A| / max|A| (${backend})`, e);
+          record(`LinalgSvd ${kind}: |UᵀU − I|, |VᵀV − I| (${backend})`, { abs: Math.max(ou.abs, ov.abs), rel: Math.max(ou.abs, ov.abs) });
+          assert.ok(e.rel < scale, `${kind} ${m}×${n}: USVᵀ = A to ${e.rel}`);
+          assert.ok(ou.abs < scale && ov.abs < scale, `${kind} ${m}×${n}: UᵀU = I to ${ou.abs}, VᵀV = I to ${ov.abs}`);
+        });
+        out.dispose();
+        a.dispose();
+      }
+    }
+  });
+
+  k('LinalgSvd and LinalgEigh: the spectrum of a matrix built from it, to float32 relative accuracy', () => {
+    // withSpectrum(…) = U·diag(k − j + ½)·Vᵀ, and the symmetric one has eigenvalues k/2 − j − ¼
+    for (const [m, n] of [[6, 4], [4, 6], [12, 12]]) {
+      const a = withSpectrum([2], m, n, 7);
+      const out = tf.engine().runKernel(LINALG_SVD, { x: a.value }, {}) as tf.Tensor;
+      const k = Math.min(m, n);
+      toMats(out).forEach((f) => assertClose(f[m], Array.from({ length: k }, (_, j) => k - j + 0.5), { atol: 0, rtol: 4e-6, msg: `σ of ${m}×${n}` }));
+      const s = withSpectrum([], m, m, 8, true);
+      const e = tf.engine().runKernel(LINALG_EIGH, { x: s.value }, {}) as tf.Tensor;
+      assertClose(toMats(e)[0][0], Array.from({ length: m }, (_, j) => j - m / 2 + 0.75), { atol: 4e-6 * m, rtol: 0, msg: `λ of ${m}×${m}` });
+      tf.dispose([out, e]);
+      tg.dispose([a, s]);
+    }
+  });
+
+  k('the decompositions of a zero matrix and of I: exact, with orthonormal factors', () => {
+    const z = tf.zeros([3, 3]);
+    const svd = toMats(tf.engine().runKernel(LINALG_SVD, { x: z }, {}) as tf.Tensor)[0];
+    assert.equal(svd[3], [0, 0, 0]);
+    assert.ok(errors([matmul64(transpose64(svd.slice(0, 3)), svd.slice(0, 3))], [eye64(3)]).abs < 1e-7, 'U completed to an orthonormal basis');
+    const qr = toMats(tf.engine().runKernel(LINALG_QR, { x: z }, {}) as tf.Tensor)[0];
+    assert.equal(qr.slice(0, 3), eye64(3), 'Q = I for A = 0');
+    assert.equal(qr.slice(3), [[0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+    const eig = toMats(tf.engine().runKernel(LINALG_EIGH, { x: tf.eye(3) }, {}) as tf.Tensor)[0];
+    assert.equal(eig, [[1, 1, 1], ...eye64(3)]);
+    tf.dispose(z);
   });
   k.run();
 

@@ -61,8 +61,69 @@ export function permuted(batch: number[], n: number, seed: number): tg.Tensor {
   return tg.tensor(out, { shape: [...batch, n, n] });
 }
 
+/**
+ * Orthonormal columns: Gram–Schmidt (twice) on standard normal columns, for each of `count`
+ * matrices, row-major [count, m, k].
+ */
+function orthonormal(count: number, m: number, k: number, seed: number): Float64Array {
+  const x = Float64Array.from(normals(count * m * k, seed));
+  for (let b = 0; b < count; b++) {
+    const o = b * m * k;
+    for (let j = 0; j < k; j++) {
+      for (let pass = 0; pass < 2; pass++) {
+        for (let p = 0; p < j; p++) {
+          let d = 0;
+          for (let i = 0; i < m; i++) d += x[o + i * k + p] * x[o + i * k + j];
+          for (let i = 0; i < m; i++) x[o + i * k + j] -= d * x[o + i * k + p];
+        }
+      }
+      let norm = 0;
+      for (let i = 0; i < m; i++) norm += x[o + i * k + j] ** 2;
+      for (let i = 0; i < m; i++) x[o + i * k + j] /= Math.sqrt(norm);
+    }
+  }
+  return x;
+}
+
+/**
+ * U·diag(σ)·Vᵀ for random orthonormal U [m, k], V [n, k] and σ_j = k − j + ½ (k = min(m, n)):
+ * singular values 1 apart and at least ½ from 0, so that the SVD's adjoint (1/(σ_j² − σ_k²), 1/σ)
+ * stays moderate and finite differences stay accurate. With `symmetric` (m = n), V = U and the
+ * eigenvalues are σ_j − k/2 (some negative), 1 apart.
+ */
+export function withSpectrum(batch: number[], m: number, n: number, seed: number, symmetric = false): tg.Tensor {
+  const count = batch.reduce((a, b) => a * b, 1);
+  const k = Math.min(m, n);
+  const u = orthonormal(count, m, k, seed);
+  const v = symmetric ? u : orthonormal(count, n, k, seed + 1);
+  const sigma = Array.from({ length: k }, (_, j) => (symmetric ? k / 2 - j - 0.25 : k - j + 0.5));
+  const out = new Float32Array(count * m * n);
+  for (let b = 0; b < count; b++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let t = 0; t < k; t++) s += u[b * m * k + i * k + t] * sigma[t] * v[b * n * k + j * k + t];
+        out[b * m * n + i * n + j] = s;
+      }
+    }
+  }
+  return tg.tensor(out, { shape: [...batch, m, n] });
+}
+
+/** Standard normal matrices, matrix b of the batch times scales[b]. */
+function scaledNormals(shape: number[], scales: number[], seed: number): tg.Tensor {
+  const per = shape[shape.length - 1] * shape[shape.length - 2];
+  const v = normals(shape.reduce((a, b) => a * b, 1), seed).map((x, i) => x * scales[Math.floor(i / per)]);
+  return tg.tensor(v, { shape });
+}
+
 const randn = (shape: number[], seed: number) => tg.tensor(Float32Array.from(normals(shape.reduce((a, b) => a * b, 1), seed)), { shape });
 const sym = (a: tg.Tensor) => a.add(tg.matrixTranspose(a)).mul(0.5);
+/** X·diag(1, 2, …)·Yᵀ: Σ_j j·x_j y_jᵀ, unchanged when a pair (x_j, y_j) changes sign together. */
+const weighted = (x: tg.Tensor, yt: tg.Tensor) => {
+  const k = x.shape[x.rank - 1];
+  return x.mul(tg.arange(1, k + 1)).matmul(yt);
+};
 
 export const linalgCases: CaseTable<keyof typeof linalgRules> = {
   inv: [
@@ -99,5 +160,46 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.lu(a).lu },
     // row swaps: P ≠ I; L and U each carry the gradient
     { make: (s) => [permuted([2], 3, s)], f: (a) => { const r = tg.linalg.lu(a); return r.L.add(r.U.mul(2)); } },
+  ],
+  qr: [
+    { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.qr(a).Q, gradgrad: true },
+    { make: (s) => [wellConditioned([2], 3, s)], f: (a) => tg.linalg.qr(a).R, gradgrad: true },
+    // both factors in one loss; a batch
+    {
+      make: (s) => [withSpectrum([2], 5, 3, s)],
+      f: (a) => { const { Q, R } = tg.linalg.qr(a); return Q.matmul(R.square()); },
+      makeLarge: (s) => [withSpectrum([3], 12, 8, s)],
+    },
+  ],
+  // eigenvectors through V·diag(1, 2, …)·Vᵀ, which no choice of their signs changes
+  eigh: [
+    { make: (s) => [withSpectrum([], 3, 3, s, true)], f: (a) => tg.linalg.eigh(sym(a)).values, gradgrad: true },
+    { make: (s) => [withSpectrum([2], 3, 3, s, true)], f: (a) => { const { vectors: v } = tg.linalg.eigh(sym(a)); return weighted(v, tg.matrixTranspose(v)); }, gradgrad: true },
+    {
+      make: (s) => [withSpectrum([], 4, 4, s, true)],
+      f: (a) => { const { values, vectors: v } = tg.linalg.eigh(sym(a)); return v.mul(values.sin()).matmul(tg.matrixTranspose(v)); },
+      makeLarge: (s) => [withSpectrum([2], 10, 10, s, true)],
+    },
+  ],
+  // singular vectors through U·diag(1, 2, …)·Vh (pairs change sign together), U·diag·Uᵀ and Vhᵀ·diag·Vh
+  svd: [
+    { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.svd(a).S, gradgrad: true },
+    { make: (s) => [withSpectrum([2], 3, 4, s)], f: (a) => { const { U, Vh } = tg.linalg.svd(a); return weighted(U, Vh); }, gradgrad: true },
+    { make: (s) => [withSpectrum([], 4, 2, s)], f: (a) => { const { U } = tg.linalg.svd(a); return weighted(U, tg.matrixTranspose(U)); }, gradgrad: true },
+    { make: (s) => [withSpectrum([], 2, 4, s)], f: (a) => { const { Vh } = tg.linalg.svd(a); return weighted(tg.matrixTranspose(Vh), Vh); } },
+    {
+      make: (s) => [withSpectrum([], 3, 3, s)],
+      f: (a) => { const { U, S, Vh } = tg.linalg.svd(a); return weighted(U.mul(S), Vh); },
+      makeLarge: (s) => [withSpectrum([2], 9, 7, s)],
+    },
+  ],
+  pinv: [
+    { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.pinv(a), gradgrad: true },
+    { make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => tg.linalg.pinv(a), gradgrad: true, makeLarge: (s) => [withSpectrum([2], 8, 12, s)] },
+  ],
+  matrixExp: [
+    { make: (s) => [scaledNormals([3, 3], [0.5], s)], f: (a) => tg.linalg.matrixExp(a), gradgrad: true },
+    // norms above ½: scaled down and squared back, each matrix of the batch its own number of times
+    { make: (s) => [scaledNormals([2, 3, 3], [0.3, 1.5], s)], f: (a) => tg.linalg.matrixExp(a), makeLarge: (s) => [scaledNormals([2, 8, 8], [0.2, 0.6], s)] },
   ],
 };

@@ -406,6 +406,21 @@ export const CATALOGUE: Record<string, Entry> = {
   'linalg.cholesky': { probes: [...unaryProbes(tg.linalg.cholesky as never), ['a matrix that is not positive definite', () => tg.linalg.cholesky(tg.tensor([[1, 2], [2, 1]])), /positive definite/], ['a non-symmetric matrix with checkSymmetric', () => tg.linalg.cholesky(tg.tensor([[2, 1], [0, 2]]), { checkSymmetric: true }), /matrix is not symmetric/]] },
   'linalg.triangularSolve': { probes: [['a string T', () => tg.linalg.triangularSolve('T' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.triangularSolve(m22(), tg.ones([3])), /\[3\]/]] },
   'linalg.lu': { probes: [...unaryProbes(tg.linalg.lu as never), ['a non-square matrix', () => tg.linalg.lu(tg.ones([2, 3])), /square/]] },
+  'linalg.qr': { probes: [...unaryProbes(tg.linalg.qr as never), ['a wide matrix', () => tg.linalg.qr(tg.ones([2, 3])), /at least as many rows as columns.*2×3/], ['a vector', () => tg.linalg.qr(v2()), /matri/]] },
+  'linalg.eigh': {
+    probes: [
+      ...unaryProbes(tg.linalg.eigh as never),
+      ['a non-square matrix', () => tg.linalg.eigh(tg.ones([2, 3])), /square, got 2×3/],
+      ['a matrix that is not symmetric', () => tg.linalg.eigh(m22()), /must be symmetric, but A\[0,1\] = 2 and A\[1,0\] = 3/],
+    ],
+  },
+  'linalg.svd': { probes: [...unaryProbes(tg.linalg.svd as never), ['a vector', () => tg.linalg.svd(v2()), /matri/], ['an int32 matrix', () => tg.linalg.svd(tg.ones([2, 2], { dtype: 'int32' })), /float32/]] },
+  'linalg.svdvals': { probes: [...unaryProbes(tg.linalg.svdvals as never), ['a vector', () => tg.linalg.svdvals(v2()), /matri/]] },
+  'linalg.pinv': { probes: [...unaryProbes(tg.linalg.pinv as never), ['an empty matrix', () => tg.linalg.pinv(tg.zeros([0, 2])), /empty/]] },
+  'linalg.lstsq': { probes: [['a string A', () => tg.linalg.lstsq('A' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.lstsq(m22(), tg.ones([3])), /2 rows.*\[3\]/]] },
+  'linalg.matrixNorm': { probes: [...unaryProbes(tg.linalg.matrixNorm as never), ['an unknown order', () => tg.linalg.matrixNorm(m22(), 3 as never), /ord must be 'fro', 'nuc' or 2, got 3/]] },
+  'linalg.matrixExp': { probes: [...unaryProbes(tg.linalg.matrixExp as never), ['a non-square matrix', () => tg.linalg.matrixExp(tg.ones([2, 3])), /square/]] },
+  'linalg.matrixPower': { probes: [['a string', () => tg.linalg.matrixPower('x' as never, 2), NOT_TENSOR], ['a fractional exponent', () => tg.linalg.matrixPower(m22(), 0.5), /integer, got 0.5/]] },
 
   // ---- tg.nn
   'nn.Module': { name: 'Module', probes: [['forward of the base class', () => new tg.nn.Module().forward(v2()), /forward/]] },

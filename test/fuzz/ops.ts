@@ -390,6 +390,26 @@ const WRITTEN: Record<string, FuzzOp> = {
     const r = t.linalg.lu(wellConditioned(t, x, p));
     return [r.lu, r.L, r.U][p[1] % 3];
   }),
+  // the decompositions on nearly diagonal matrices with well-separated spectra: the largest entry of
+  // each singular vector and eigenvector is its diagonal one, so their signs never flip
+  qr: unary((t, x, p) => {
+    const r = t.linalg.qr(nearlyDiagonal(t, x, p, p[1] % 2));
+    return p[2] % 2 ? r.Q : r.R;
+  }),
+  eigh: unary((t, x, p) => {
+    const a = nearlyDiagonal(t, x, p, 0);
+    const r = t.linalg.eigh(t.mul(t.add(a, t.transpose(a)), 0.5));
+    return p[2] % 2 ? r.vectors : r.values;
+  }),
+  svd: unary((t, x, p) => {
+    const r = t.linalg.svd(nearlyDiagonal(t, x, p, p[2] % 3));
+    return [r.U, r.S, r.Vh][p[1] % 3];
+  }),
+  pinv: unary((t, x, p) => t.linalg.pinv(nearlyDiagonal(t, x, p, p[2] % 3))),
+  matrixExp: unary((t, x, p) => {
+    const n = 1 + (p[0] % 3);
+    return t.linalg.matrixExp(t.mul(t.tanh(conform(t, x, [n, n])), 0.2 + (p[1] % 3) * 0.4));
+  }),
   // ---- nn
   softmax: unary((t, x0, p) => {
     const x = atLeast1(t, x0);
@@ -464,6 +484,17 @@ function windowGaps(x: Tensor, [kh, kw]: [number, number]): number[] {
 function wellConditioned(t: TG, x: Tensor, p: number[]): Tensor {
   const n = 1 + (p[0] % 3);
   return t.add(t.mul(t.tanh(conform(t, x, [n, n])), 0.3), t.mul(t.eye(n), 2));
+}
+
+/**
+ * diag(2, 4, 6, …) [m, n] + 0.3·tanh(X): m = n + extra rows when `shape` is 1 (tall), n + extra
+ * columns when 2 (wide); singular values (and, square, eigenvalues of the symmetric part) about 2 apart.
+ */
+function nearlyDiagonal(t: TG, x: Tensor, p: number[], shape: number): Tensor {
+  const n = 1 + (p[0] % 3);
+  const [rows, cols] = shape === 1 ? [n + 1, n] : shape === 2 ? [n, n + 1] : [n, n];
+  const d = t.tensor(Array.from({ length: rows * cols }, (_, e) => (Math.floor(e / cols) === e % cols ? 2 * (1 + (e % cols)) : 0)), { shape: [rows, cols] });
+  return t.add(t.mul(t.tanh(conform(t, x, [rows, cols])), 0.3), d);
 }
 
 function reduceOpts(x: Tensor, p: number[]): { axis?: number; keepDims: boolean } {
