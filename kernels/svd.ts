@@ -220,7 +220,7 @@ fn main(index : i32) {
     if (result[sB + j] > 0.0) { continue; }
     for (var e = 0; e < r; e++) {
       for (var i = 0; i < r; i++) { result[w + i * c + j] = select(0.0, 1.0, i == e); }
-      for (var pass = 0; pass < 2; pass++) {
+      for (var round = 0; round < 2; round++) {
         for (var p = 0; p < j; p++) {
           var d = 0.0;
           for (var i = 0; i < r; i++) { d = d + result[w + i * c + p] * result[w + i * c + j]; }

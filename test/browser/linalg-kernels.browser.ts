@@ -8,11 +8,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as TG from '../../src/index.js';
-import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE } from '../../kernels/index.js';
+import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD } from '../../kernels/index.js';
 import { luFactorInto } from '../../kernels/lu.js';
 import { choleskyInto } from '../../kernels/cholesky.js';
 import { triangularSolveInto } from '../../kernels/triangular-solve.js';
-import { wellConditioned, permuted, spd } from '../op-cases-linalg.js';
+import { qrInto } from '../../kernels/qr.js';
+import { eighInto } from '../../kernels/eigh.js';
+import { svdInto } from '../../kernels/svd.js';
+import { wellConditioned, permuted, spd, withSpectrum } from '../op-cases-linalg.js';
 
 export interface KernelCheck {
   kernel: string;
@@ -88,6 +91,45 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
     tf.dispose([lu, l]);
     tg.dispose([a, s, t, rhs]);
   }
+  // The decompositions, on matrices with well-separated spectra (so that the sign conventions of
+  // the vectors cannot tip differently in f32 and float64): tall, wide, square and symmetric.
+  const decompositions: [number[], number, number][] = [
+    [[], 3, 3],
+    [[], 6, 4],
+    [[], 4, 6],
+    [[70], 3, 2], // more matrices than one workgroup of 64 invocations
+    [[2, 3], 8, 8],
+  ];
+  for (const [batch, m, n] of decompositions) {
+    const layout = `[${[...batch, m, n]}]`;
+    const count = batch.reduce((a, b) => a * b, 1);
+    const k = Math.min(m, n);
+    const a = withSpectrum(batch, m, n, m + n);
+    const av = await read(a);
+    const svd = tf.engine().runKernel(LINALG_SVD, { x: a.value }, {}) as tf.Tensor;
+    const wantSvd = new Float64Array(count * (m + 1 + n) * k);
+    for (let b = 0; b < count; b++) svdInto(av, b * m * n, m, n, wantSvd, b * (m + 1 + n) * k);
+    push('LinalgSvd', layout, relError(await read(svd), wantSvd));
+    if (m >= n) {
+      const qr = tf.engine().runKernel(LINALG_QR, { x: a.value }, {}) as tf.Tensor;
+      const wantQr = new Float64Array(count * (m + n) * n);
+      for (let b = 0; b < count; b++) qrInto(av, b * m * n, m, n, wantQr, b * (m + n) * n);
+      push('LinalgQr', layout, relError(await read(qr), wantQr));
+      qr.dispose();
+    }
+    if (m === n) {
+      const s = withSpectrum(batch, n, n, n, true);
+      const sv = await read(s);
+      const eig = tf.engine().runKernel(LINALG_EIGH, { x: s.value }, {}) as tf.Tensor;
+      const wantEig = new Float64Array(count * (n + 1) * n);
+      for (let b = 0; b < count; b++) eighInto(sv, b * n * n, n, wantEig, b * (n + 1) * n);
+      push('LinalgEigh', layout, relError(await read(eig), wantEig));
+      eig.dispose();
+      s.dispose();
+    }
+    svd.dispose();
+    a.dispose();
+  }
   // A float32 tensor cast from int32 (on webgpu it keeps its i32 buffer): the shaders convert on read.
   const cast = tf.tidy(() => tf.cast(tf.tensor2d([4, 3, 6, 3], [2, 2], 'int32'), 'float32'));
   const luCast = tf.engine().runKernel(LINALG_LU, { x: cast }, {}) as tf.Tensor;
@@ -114,6 +156,26 @@ s('each kernel agrees with its float64 reference, batched and unbatched', () => 
     for (const r of results) assert.ok(r.ok, `${r.kernel} ${r.layout} on ${r.backend}: ${r.maxRelError}`);
     assert.is(tg.memory().numTensors, before, 'no tensor left behind');
   });
+});
+s('the decompositions on the page backend: Q·R, V·diag(λ)·Vᵀ and U·diag(S)·Vh give A back', async () => {
+  const tg = await import('../../src/index.js');
+  const before = tg.memory().numTensors;
+  const a = withSpectrum([3], 6, 4, 1);
+  const w = withSpectrum([3], 4, 6, 2);
+  const s = withSpectrum([3], 5, 5, 3, true);
+  const [qr, svdTall, svdWide, eig] = tg.tidy(() => {
+    const { Q, R } = tg.linalg.qr(a);
+    const t = tg.linalg.svd(a);
+    const u = tg.linalg.svd(w);
+    const { values, vectors } = tg.linalg.eigh(s);
+    return [Q.matmul(R), t.U.mul(t.S.reshape([3, 1, 4])).matmul(t.Vh), u.U.mul(u.S.reshape([3, 1, 4])).matmul(u.Vh), vectors.mul(values.reshape([3, 1, 5])).matmul(tg.matrixTranspose(vectors))];
+  });
+  assert.ok(relError(await read(qr), await read(a)) < 1e-4, 'Q·R = A');
+  assert.ok(relError(await read(svdTall), await read(a)) < 1e-4, 'U·S·Vh = A (tall)');
+  assert.ok(relError(await read(svdWide), await read(w)) < 1e-4, 'U·S·Vh = A (wide)');
+  assert.ok(relError(await read(eig), await read(s)) < 1e-4, 'V·Λ·Vᵀ = A');
+  tg.dispose([a, w, s, qr, svdTall, svdWide, eig]);
+  assert.is(tg.memory().numTensors, before, 'no tensor left behind');
 });
 s('the ops on the page backend: inv(A)·A = I, solve, det, cholesky', async () => {
   const tg = await import('../../src/index.js');
