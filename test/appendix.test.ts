@@ -1,5 +1,6 @@
-// The appendix "Matrix Differentiation", Propositions 2 and 5–15, each checked three ways on random
-// inputs: tapegrad's gradient or Jacobian, the closed form (computed here in float64 JavaScript,
+// The appendix "Matrix Differentiation", Propositions 2 and 5–15, and the derivatives of the
+// decompositions (eigenvalues, singular values, the nuclear norm, log|det| through QR and LU), each
+// checked three ways on random inputs: tapegrad's gradient or Jacobian, the closed form (computed here in float64 JavaScript,
 // independent of tapegrad), and finite differences (tg.gradcheck, full mode). Where the appendix
 // has a form (yᵀAx, xᵀAx), both the quadForm/bilinear ops and compositions of matmul are checked.
 //
@@ -270,6 +271,87 @@ prop('Prop. 15: ∂A⁻¹/∂α = −A⁻¹ (∂A/∂α) A⁻¹, through tg.lina
   const at = tg.scalar(a);
   await threeWays('A₀ + αA₁ + α²A₂ at 0.3', { autodiff: () => tg.jacobian(path)(at), closed: scale(mm(mm(Ia, add(A1m, scale(A2m, 2 * a))), Ia), -1), f: path, at: [at] });
   tg.dispose([A0, zero, at]);
+});
+
+// ---- decompositions: A built from a known spectrum, so that the closed forms are exact in float64
+
+/** Orthonormal columns [m, k] by Gram–Schmidt (twice) on standard normal columns. */
+function orthonormal(randn: (s: number[], seed: number) => tg.Tensor, m: number, k: number, seed: number): Mat {
+  const X = mat(randn([m, k], seed));
+  const cols: Vec[] = [];
+  for (let j = 0; j < k; j++) {
+    let c = X.map((row) => row[j]);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const q of cols) {
+        const d = q.reduce((a, qi, i) => a + qi * c[i], 0);
+        c = c.map((ci, i) => ci - d * q[i]);
+      }
+    }
+    const norm = Math.sqrt(c.reduce((a, ci) => a + ci * ci, 0));
+    cols.push(c.map((ci) => ci / norm));
+  }
+  return T(cols);
+}
+const col = (M: Mat, j: number): Vec => M.map((row) => row[j]);
+const sym = (a: tg.Tensor) => a.add(tg.matrixTranspose(a)).mul(0.5);
+/** Entry i of a vector-valued f, as a scalar function. */
+const entry = (f: (a: tg.Tensor) => tg.Tensor, i: number) => (a: tg.Tensor) => {
+  const v = f(a);
+  return v.slice([i], [1]).reshape([]);
+};
+
+prop('eigh: dλᵢ = vᵢᵀ dA vᵢ, so ∂λᵢ/∂A = vᵢvᵢᵀ (A symmetric, distinct eigenvalues)', async (randn) => {
+  const n = 4;
+  const V = orthonormal(randn, n, n, 40);
+  const lambda = [-1.5, 0.25, 1, 2.5];
+  const A = tg.tensor(mm(mm(V, diag(lambda)), T(V)));
+  const values = (a: tg.Tensor) => tg.linalg.eigh(sym(a)).values;
+  for (const i of [0, 2, 3]) {
+    const v = col(V, i);
+    await threeWays(`∂λ${i}/∂A`, { autodiff: () => tg.grad(entry(values, i))(A), closed: outer(v, v), f: entry(values, i), at: [A] });
+  }
+  A.dispose();
+});
+
+prop('eigh at a repeated eigenvalue: Σλᵢ² = ‖A‖²_F is differentiable there, with gradient 2A', async (randn) => {
+  const V = orthonormal(randn, 3, 3, 41);
+  const Am = mm(mm(V, diag([1, 1, 2])), T(V));
+  const A = tg.tensor(Am);
+  const sumSquares = (a: tg.Tensor) => tg.linalg.eigh(sym(a)).values.square().sum();
+  await threeWays('∂Σλ²/∂A', { autodiff: () => tg.grad(sumSquares)(A), closed: scale(Am, 2), f: sumSquares, at: [A] });
+  A.dispose();
+});
+
+prop('svd: ∂σᵢ/∂A = uᵢvᵢᵀ, and the nuclear norm ‖A‖_* = Σσᵢ has gradient U·Vᵀ (tall and wide)', async (randn) => {
+  for (const [m, n, seed] of [[5, 3, 42], [3, 4, 44]]) {
+    const k = Math.min(m, n);
+    const U = orthonormal(randn, m, k, seed);
+    const V = orthonormal(randn, n, k, seed + 1);
+    const sigma = Array.from({ length: k }, (_, j) => k - j + 0.5);
+    const A = tg.tensor(mm(mm(U, diag(sigma)), T(V)));
+    const svals = (a: tg.Tensor) => tg.linalg.svdvals(a);
+    for (let i = 0; i < k; i++) {
+      await threeWays(`${m}×${n}: ∂σ${i}/∂A`, { autodiff: () => tg.grad(entry(svals, i))(A), closed: outer(col(U, i), col(V, i)), f: entry(svals, i), at: [A] });
+    }
+    const nuclear = (a: tg.Tensor) => tg.linalg.matrixNorm(a, 'nuc');
+    await threeWays(`${m}×${n}: ∂‖A‖_*/∂A`, { autodiff: () => tg.grad(nuclear)(A), closed: mm(U, T(V)), f: nuclear, at: [A] });
+    const spectral = (a: tg.Tensor) => tg.linalg.matrixNorm(a, 2);
+    await threeWays(`${m}×${n}: ∂‖A‖₂/∂A`, { autodiff: () => tg.grad(spectral)(A), closed: outer(col(U, 0), col(V, 0)), f: spectral, at: [A] });
+    A.dispose();
+  }
+});
+
+prop('∂ log|det A| / ∂A = A⁻ᵀ, through QR (Σ log R_kk) as well as LU (slogdet)', async (randn) => {
+  const A = wellConditioned(randn, 4, 46);
+  const closed = T(inverse(mat(A)));
+  const viaQr = (a: tg.Tensor) => {
+    // |det A| = |det Q|·Π R_kk = Π R_kk (R_kk > 0)
+    return tg.linalg.qr(a).R.mul(tg.eye(4)).sum({ axis: -1 }).log().sum();
+  };
+  const viaLu = (a: tg.Tensor) => tg.linalg.slogdet(a)[1];
+  await threeWays('through QR', { autodiff: () => tg.grad(viaQr)(A), closed, f: viaQr, at: [A] });
+  await threeWays('through LU', { autodiff: () => tg.grad(viaLu)(A), closed, f: viaLu, at: [A] });
+  A.dispose();
 });
 
 test.run();

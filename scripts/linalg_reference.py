@@ -1,0 +1,150 @@
+"""Writes test/reference/linalg-torch.json: reference values and gradients for tg.linalg's
+decompositions and the functions built on them, computed by PyTorch in float64.
+
+Run with Debian's python3-torch: /usr/bin/python3 scripts/linalg_reference.py
+npm test does not need torch: test/linalg-torch.test.ts reads the committed JSON.
+
+Each case holds its inputs (float32-representable), the op's outputs and the gradients of a loss
+L = sum(W * output) over outputs that do not depend on the sign choices of eigenvectors and
+singular vectors (values, U·diag(c)·Vh, V·diag(c)·Vᵀ, Q and R with R's diagonal made nonnegative,
+which is tapegrad's QR convention). The weights W are in the case too; the test computes the same
+loss with tapegrad.
+"""
+import json
+import os
+
+import torch
+
+torch.manual_seed(0)
+DT = torch.float64
+EPS32 = 2.0 ** -23
+
+
+def f32(x):
+    """x rounded to float32 and back: inputs that tapegrad holds exactly."""
+    return x.to(torch.float32).to(DT)
+
+
+def randn(*shape):
+    return f32(torch.randn(*shape, dtype=DT))
+
+
+def graded(*shape):
+    """Columns scaled from 1 down to 1e-4: condition number about 10^4."""
+    n = shape[-1]
+    return f32(torch.randn(*shape, dtype=DT) * torch.logspace(0, -4, n, dtype=DT))
+
+
+def rank2(*shape):
+    *batch, m, n = shape
+    return f32(torch.randn(*batch, m, 2, dtype=DT) @ torch.randn(*batch, 2, n, dtype=DT))
+
+
+def symmetric(*shape):
+    a = randn(*shape)
+    return f32((a + a.transpose(-2, -1)) / 2)
+
+
+def enc(t):
+    return {'shape': list(t.shape), 'data': t.detach().reshape(-1).tolist()}
+
+
+def weights_for(t):
+    return f32(torch.randn(t.shape, dtype=DT))
+
+
+def qr_outputs(a):
+    q, r = torch.linalg.qr(a)
+    s = torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))
+    s = torch.where(s == 0, torch.ones_like(s), s)
+    return {'Q': q * s.unsqueeze(-2), 'R': r * s.unsqueeze(-1)}
+
+
+def weighted(x, yt):
+    """X·diag(1, 2, …)·Yᵀ, as the test computes it."""
+    k = x.shape[-1]
+    return (x * torch.arange(1, k + 1, dtype=DT)) @ yt
+
+
+def eigh_outputs(a):
+    values, vectors = torch.linalg.eigh(a)
+    return {'values': values, 'projection': weighted(vectors, vectors.transpose(-2, -1))}
+
+
+def svd_outputs(a):
+    u, s, vh = torch.linalg.svd(a, full_matrices=False)
+    return {'S': s, 'product': weighted(u, vh)}
+
+
+OPS = {
+    'qr': lambda x: qr_outputs(x['A']),
+    'eigh': lambda x: eigh_outputs(x['A']),
+    'svd': lambda x: svd_outputs(x['A']),
+    'svdvals': lambda x: {'S': torch.linalg.svdvals(x['A'])},
+    'pinv': lambda x: {'P': torch.linalg.pinv(x['A'], rtol=max(x['A'].shape[-2:]) * EPS32)},
+    'lstsq': lambda x: {'X': torch.linalg.lstsq(x['A'], x['B']).solution},
+    'matrixNorm.fro': lambda x: {'norm': torch.linalg.matrix_norm(x['A'], 'fro')},
+    'matrixNorm.nuc': lambda x: {'norm': torch.linalg.matrix_norm(x['A'], 'nuc')},
+    'matrixNorm.2': lambda x: {'norm': torch.linalg.matrix_norm(x['A'], 2)},
+    'matrixExp': lambda x: {'E': torch.linalg.matrix_exp(x['A'])},
+    'matrixPower.3': lambda x: {'P': torch.linalg.matrix_power(x['A'], 3)},
+    'matrixPower.-2': lambda x: {'P': torch.linalg.matrix_power(x['A'], -2)},
+}
+
+CASES = [
+    ('qr', 'random 5×3', {'A': randn(5, 3)}),
+    ('qr', 'batch [2] of 4×4', {'A': randn(2, 4, 4)}),
+    ('qr', 'ill-conditioned 6×4', {'A': graded(6, 4)}),
+    ('eigh', 'random symmetric 4×4', {'A': symmetric(4, 4)}),
+    ('eigh', 'batch [3] of symmetric 3×3', {'A': symmetric(3, 3, 3)}),
+    ('eigh', 'random symmetric 8×8', {'A': symmetric(8, 8)}),
+    ('svd', 'random 5×3', {'A': randn(5, 3)}),
+    ('svd', 'random 3×5', {'A': randn(3, 5)}),
+    ('svd', 'batch [2] of 4×4', {'A': randn(2, 4, 4)}),
+    ('svdvals', 'ill-conditioned 6×4', {'A': graded(6, 4)}),
+    ('svdvals', 'rank 2, 5×4', {'A': rank2(5, 4)}),
+    ('pinv', 'random 5×3', {'A': randn(5, 3)}),
+    ('pinv', 'batch [2] of 3×4', {'A': randn(2, 3, 4)}),
+    ('lstsq', 'random 6×3, B 6×2', {'A': randn(6, 3), 'B': randn(6, 2)}),
+    ('matrixNorm.fro', 'batch [2] of 3×4', {'A': randn(2, 3, 4)}),
+    ('matrixNorm.nuc', 'random 4×3', {'A': randn(4, 3)}),
+    ('matrixNorm.2', 'random 3×5', {'A': randn(3, 5)}),
+    ('matrixExp', 'random 3×3 / 2', {'A': f32(randn(3, 3) / 2)}),
+    ('matrixExp', 'batch [2] of 4×4 × 1.5 (squared back)', {'A': f32(randn(2, 4, 4) * 1.5)}),
+    ('matrixPower.3', 'random 3×3', {'A': randn(3, 3)}),
+    ('matrixPower.-2', '3×3 + 3I', {'A': f32(randn(3, 3) + 3 * torch.eye(3, dtype=DT))}),
+]
+
+
+def main():
+    cases = []
+    for op, label, inputs in CASES:
+        leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+        outputs = OPS[op](leaves)
+        w = {k: weights_for(v) for k, v in outputs.items()}
+        loss = sum((w[k] * v).sum() for k, v in outputs.items())
+        grads = torch.autograd.grad(loss, list(leaves.values()))
+        cases.append({
+            'op': op,
+            'label': label,
+            'inputs': {k: enc(v) for k, v in inputs.items()},
+            'outputs': {k: enc(v) for k, v in outputs.items()},
+            'weights': {k: enc(v) for k, v in w.items()},
+            'grads': {k: enc(g) for k, g in zip(leaves, grads)},
+        })
+    out = {
+        'generator': 'scripts/linalg_reference.py',
+        'torch': torch.__version__,
+        'dtype': 'float64',
+        'cases': cases,
+    }
+    path = os.path.join(os.path.dirname(__file__), '..', 'test', 'reference', 'linalg-torch.json')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(out, f, separators=(',', ':'))
+        f.write('\n')
+    print(f'wrote {len(cases)} cases to {os.path.normpath(path)}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,107 @@
+// tg.linalg against PyTorch: the reference values and gradients in test/reference/linalg-torch.json
+// (written in float64 by scripts/linalg_reference.py, which needs torch; this suite does not).
+// Each case's loss Σ W∘output uses outputs that no sign choice of eigenvectors or singular vectors
+// changes, so tapegrad and LAPACK's conventions need not agree. On cpu and wasm.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import * as tg from '../src/index.js';
+import { NODE_BACKENDS } from './helpers.js';
+
+interface Encoded {
+  shape: number[];
+  data: number[];
+}
+interface Case {
+  op: string;
+  label: string;
+  inputs: Record<string, Encoded>;
+  outputs: Record<string, Encoded>;
+  weights: Record<string, Encoded>;
+  grads: Record<string, Encoded>;
+}
+const reference = JSON.parse(readFileSync(new URL('reference/linalg-torch.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] };
+
+/** X·diag(1, 2, …)·Yᵀ, as the generator computes it. */
+const weighted = (x: tg.Tensor, yt: tg.Tensor) => x.mul(tg.arange(1, x.shape[x.rank - 1] + 1)).matmul(yt);
+
+/** The outputs of each op, named as in the JSON. */
+const OPS: Record<string, (x: Record<string, tg.Tensor>) => Record<string, tg.Tensor>> = {
+  qr: ({ A }) => ({ ...tg.linalg.qr(A) }),
+  eigh: ({ A }) => {
+    const { values, vectors } = tg.linalg.eigh(A);
+    return { values, projection: weighted(vectors, tg.matrixTranspose(vectors)) };
+  },
+  svd: ({ A }) => {
+    const { U, S, Vh } = tg.linalg.svd(A);
+    return { S, product: weighted(U, Vh) };
+  },
+  svdvals: ({ A }) => ({ S: tg.linalg.svdvals(A) }),
+  pinv: ({ A }) => ({ P: tg.linalg.pinv(A) }),
+  lstsq: ({ A, B }) => ({ X: tg.linalg.lstsq(A, B) }),
+  'matrixNorm.fro': ({ A }) => ({ norm: tg.linalg.matrixNorm(A, 'fro') }),
+  'matrixNorm.nuc': ({ A }) => ({ norm: tg.linalg.matrixNorm(A, 'nuc') }),
+  'matrixNorm.2': ({ A }) => ({ norm: tg.linalg.matrixNorm(A, 2) }),
+  matrixExp: ({ A }) => ({ E: tg.linalg.matrixExp(A) }),
+  'matrixPower.3': ({ A }) => ({ P: tg.linalg.matrixPower(A, 3) }),
+  'matrixPower.-2': ({ A }) => ({ P: tg.linalg.matrixPower(A, -2) }),
+};
+
+/**
+ * max |tapegrad − PyTorch| over max |PyTorch|, per array, float32 against float64: a few ulps for most,
+ * more for the exponential (squared up to 3 times) and for gradients, which pass through
+ * 1/(σ_j² − σ_k²), R⁻¹ or a second exponential.
+ */
+const VALUE_REL = 1e-5;
+const GRAD_REL = 2e-5;
+function relError(got: ArrayLike<number>, want: number[]): number {
+  let err = 0;
+  let scale = 0;
+  want.forEach((w, i) => {
+    err = Math.max(err, Math.abs(got[i] - w));
+    scale = Math.max(scale, Math.abs(w));
+  });
+  return got.length === want.length ? err / scale : Infinity;
+}
+
+const worst: Record<string, { value: number; grad: number }> = {};
+
+for (const backend of NODE_BACKENDS) {
+  const s = suite(`tg.linalg against PyTorch ${reference.torch} (float64) on ${backend}`);
+  s.before(async () => {
+    await tg.setBackend(backend);
+  });
+  for (const c of reference.cases) {
+    s(`${c.op}: ${c.label}`, () => {
+      const before = tg.memory().numTensors;
+      const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, requiresGrad: true })]));
+      const w = (worst[c.op] ??= { value: 0, grad: 0 });
+      // the loss's intermediates (X·diag·Yᵀ, the factors not in the loss) are freed by the tidy
+      tg.tidy(() => {
+        const outputs = OPS[c.op](inputs);
+        for (const [k, ref] of Object.entries(c.outputs)) {
+          assert.equal(outputs[k].shape, ref.shape, `${k}'s shape`);
+          const e = relError(outputs[k].dataSync(), ref.data);
+          w.value = Math.max(w.value, e);
+          assert.ok(e < VALUE_REL, `${c.op} ${c.label}: ${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
+        }
+        const terms = Object.entries(c.weights).map(([k, v]) => outputs[k].mul(tg.tensor(v.data, { shape: v.shape })).sum());
+        terms.reduce((a, b) => a.add(b)).backward();
+      });
+      for (const [k, ref] of Object.entries(c.grads)) {
+        const e = relError(inputs[k].grad!.dataSync(), ref.data);
+        w.grad = Math.max(w.grad, e);
+        assert.ok(e < GRAD_REL, `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
+      }
+      for (const x of Object.values(inputs)) tg.dispose([x.grad!, x]);
+      assert.is(tg.memory().numTensors, before, 'no tensor left behind');
+    });
+  }
+  s.run();
+}
+
+const last = suite('linalg against PyTorch: report');
+last('print the largest relative differences', () => {
+  for (const [op, { value, grad }] of Object.entries(worst)) console.log(`  ${op}: values ${value.toExponential(2)}, gradients ${grad.toExponential(2)}`);
+});
+last.run();
