@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD } from '../kernels/index.js';
-import { linalgCases, wellConditioned, spd, triangular, permuted, withSpectrum } from './op-cases-linalg.js';
+import { linalgCases, linalgCompositeCases, wellConditioned, spd, triangular, permuted, withSpectrum } from './op-cases-linalg.js';
 import { flatCases } from './op-cases.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 
@@ -393,13 +393,78 @@ for (const backend of NODE_BACKENDS) {
     assert.is(tg.linalg.det(z).item(), 0);
     tg.dispose([s, sign, logAbs, z]);
   });
+
+  o('qr, eigh, svd, svdvals: shapes, factors that give A back, batched', () => {
+    const a = withSpectrum([2, 3], 6, 4, 1);
+    const { Q, R } = tg.linalg.qr(a);
+    assert.equal([Q.shape, R.shape], [[2, 3, 6, 4], [2, 3, 4, 4]]);
+    assertClose(Q.matmul(R), a, { atol: 1e-5, msg: 'Q·R' });
+    const w = withSpectrum([2], 3, 5, 2);
+    const { U, S, Vh } = tg.linalg.svd(w);
+    assert.equal([U.shape, S.shape, Vh.shape], [[2, 3, 3], [2, 3], [2, 3, 5]]);
+    assertClose(U.mul(S.reshape([2, 1, 3])).matmul(Vh), w, { atol: 1e-5, msg: 'U·diag(S)·Vh' });
+    assertClose(tg.linalg.svdvals(w), S, { atol: 0, rtol: 0, msg: 'svdvals = svd().S' });
+    assertClose(S, [3.5, 2.5, 1.5, 3.5, 2.5, 1.5], { rtol: 1e-6, msg: 'the spectrum it was built with' });
+    const sy = withSpectrum([3], 5, 5, 3, true);
+    const { values, vectors } = tg.linalg.eigh(sy);
+    assert.equal([values.shape, vectors.shape], [[3, 5], [3, 5, 5]]);
+    assertClose(values, Array(3).fill([-1.75, -0.75, 0.25, 1.25, 2.25]).flat(), { atol: 4e-6, msg: 'eigenvalues, ascending' });
+    assertClose(vectors.mul(values.reshape([3, 1, 5])).matmul(tg.matrixTranspose(vectors)), sy, { atol: 1e-5, msg: 'V·Λ·Vᵀ' });
+    tg.dispose([a, Q, R, w, U, S, Vh, sy, values, vectors]);
+  });
+
+  o('pinv: the Moore–Penrose conditions, also for a rank-deficient A; lstsq: the normal equations', () => {
+    for (const a of [withSpectrum([2], 5, 3, 4), withSpectrum([], 3, 5, 5), tg.tidy(() => randn([4, 2], 6).matmul(randn([2, 5], 7)))]) {
+      tg.tidy(() => {
+        const p = tg.linalg.pinv(a);
+        assert.equal(p.shape, [...a.shape.slice(0, -2), a.shape[a.rank - 1], a.shape[a.rank - 2]]);
+        assertClose(a.matmul(p).matmul(a), a, { atol: 2e-5, msg: 'A·P·A = A' });
+        assertClose(p.matmul(a).matmul(p), p, { atol: 2e-5, msg: 'P·A·P = P' });
+        const ap = a.matmul(p);
+        const pa = p.matmul(a);
+        assertClose(ap, tg.matrixTranspose(ap), { atol: 2e-5, msg: 'A·P symmetric' });
+        assertClose(pa, tg.matrixTranspose(pa), { atol: 2e-5, msg: 'P·A symmetric' });
+      });
+      a.dispose();
+    }
+    const a = withSpectrum([2], 6, 3, 8);
+    const b = randn([6, 2], 9);
+    const x = tg.linalg.lstsq(a, b);
+    const at = tg.matrixTranspose(a);
+    assertClose(x, tg.linalg.solve(at.matmul(a), at.matmul(b)), { atol: 1e-5, msg: 'AᵀA·X = AᵀB' });
+    const v = randn([6], 10);
+    const xv = tg.linalg.lstsq(a, v);
+    assert.equal(xv.shape, [2, 3]);
+    tg.dispose([a, b, x, at, v, xv]);
+  });
+
+  o('matrixNorm, matrixExp, matrixPower: closed forms', () => {
+    const a = withSpectrum([2], 4, 3, 11);
+    assertClose(tg.linalg.matrixNorm(a, 'nuc'), [7.5, 7.5], { rtol: 1e-6, msg: 'nuclear: 3.5 + 2.5 + 1.5' });
+    assertClose(tg.linalg.matrixNorm(a, 2), [3.5, 3.5], { rtol: 1e-6, msg: 'spectral: σ_max' });
+    assertClose(tg.linalg.matrixNorm(a), [Math.sqrt(3.5 ** 2 + 2.5 ** 2 + 1.5 ** 2), Math.sqrt(3.5 ** 2 + 2.5 ** 2 + 1.5 ** 2)], { rtol: 1e-6, msg: 'Frobenius: √Σσ²' });
+    assert.equal(tg.linalg.matrixNorm(a, 2, { keepDims: true }).shape, [2, 1, 1]);
+    // exp of a rotation generator, of a diagonal matrix (large entries: squared back), of a nilpotent one
+    const e = tg.linalg.matrixExp(tg.tensor([[[0, 1], [-1, 0]], [[10, 0], [0, -3]], [[0, 5], [0, 0]]]));
+    assertClose(e, [Math.cos(1), Math.sin(1), -Math.sin(1), Math.cos(1), Math.exp(10), 0, 0, Math.exp(-3), 1, 5, 0, 1], { rtol: 2e-6, atol: 1e-7, msg: 'exp' });
+    const m = tg.tidy(() => randn([3, 4, 4], 12).mul(2));
+    const product = tg.tidy(() => tg.linalg.matrixExp(m).matmul(tg.linalg.matrixExp(m.neg())));
+    assertClose(product, tg.eye(4).broadcastTo([3, 4, 4]), { atol: 1e-4, msg: 'exp(A)·exp(−A) = I' });
+    const w = wellConditioned([2], 3, 13);
+    const cube = tg.tidy(() => w.matmul(w).matmul(w));
+    assertClose(tg.linalg.matrixPower(w, 3), cube, { rtol: 1e-5, msg: 'A³' });
+    assertClose(tg.linalg.matrixPower(w, 0), tg.eye(3).broadcastTo([2, 3, 3]), { atol: 0, msg: 'A⁰ = I' });
+    assertClose(tg.linalg.matrixPower(w, -1), tg.linalg.inv(w), { rtol: 1e-6, msg: 'A⁻¹' });
+    assertClose(tg.linalg.matrixPower(w, -3).matmul(cube), tg.eye(3).broadcastTo([2, 3, 3]), { atol: 1e-5, msg: 'A⁻³·A³ = I' });
+    tg.dispose([a, e, m, product, w, cube]);
+  });
   o.run();
 
   const g = suite(`linalg gradients on ${backend}`);
   g.before(async () => {
     await tg.setBackend(backend);
   });
-  for (const [label, c] of flatCases(linalgCases)) {
+  for (const [label, c] of [...flatCases(linalgCases), ...flatCases(linalgCompositeCases)]) {
     g(`${label}: gradcheck (full)${c.gradgrad ? ' and gradgradcheck' : ''}`, async () => {
       const xs = c.make(5);
       const r = await tg.gradcheck(c.f, xs, { ...c.tol });
@@ -513,6 +578,38 @@ for (const backend of NODE_BACKENDS) {
     });
     tg.dispose([sym, lowerOnly, batch]);
   });
+  e('eigh: non-square or non-symmetric input, saying which; qr: a wide matrix; bad orders and exponents', () => {
+    const r = randn([2, 3], 1);
+    const batch = tg.stack([tg.eye(3), tg.tensor([[1, 2, 0], [2, 1, 0], [0, 0.5, 1]])]);
+    const [v3, a3, b3, w2, ones, empty] = [tg.ones([3]), randn([2, 4, 3], 1), tg.ones([3, 4, 1]), wellConditioned([], 2, 1), tg.ones([2, 2]), tg.zeros([2, 0, 3])];
+    assertNoLeak(() => {
+      assertThrows(() => tg.linalg.eigh(r), /^linalg\.eigh: the input must be square, got 2×3/);
+      assertThrows(() => tg.linalg.eigh(batch), /^linalg\.eigh: the input must be symmetric, but A\[1,2\] = 0 and A\[2,1\] = 0\.5 \(matrix 1 of the batch \[2\]\), shape \[2,3,3\]/);
+      assertThrows(() => tg.linalg.qr(r), /^linalg\.qr: needs at least as many rows as columns \(the reduced QR\), got 2×3/);
+      assertThrows(() => tg.linalg.svd(v3), /^linalg\.svd: the input must be a matrix or a batch of matrices \[\.\.\., m, n\], got shape \[3\]/);
+      assertThrows(() => tg.linalg.pinv(empty), /^linalg\.pinv: the input is empty \(shape \[2,0,3\]\)/);
+      assertThrows(() => tg.linalg.lstsq(r, v3), /^linalg\.lstsq: B must have 2 rows to match A \[2,3\], got shape \[3\]/);
+      assertThrows(() => tg.linalg.lstsq(a3, b3), /^linalg\.lstsq: batch dimensions cannot be broadcast: A \[2,4,3\] and B \[3,4,1\]/);
+      assertThrows(() => tg.linalg.matrixNorm(r, 1 as never), /^linalg\.matrixNorm: ord must be 'fro', 'nuc' or 2, got 1/);
+      assertThrows(() => tg.linalg.matrixPower(w2, 1.5), /^linalg\.matrixPower: the exponent must be an integer, got 1\.5/);
+      assertThrows(() => tg.linalg.matrixPower(ones, -1), /^linalg\.inv: matrix is singular/);
+      assertThrows(() => tg.linalg.matrixExp(r), /^linalg\.matrixExp: the input must be square/);
+    }, 'errors leave nothing behind');
+    tg.dispose([v3, a3, b3, w2, ones, empty]);
+    tg.dispose([r, batch]);
+  });
+  e('gradients of the values alone at repeated eigenvalues and singular values, and at a rank-deficient A', () => {
+    // Σλ = tr A and ΣS at A = I: gradients I, with every eigenvalue (singular value) repeated
+    const I = tg.eye(3);
+    const gEig = tg.grad((a: tg.Tensor) => tg.linalg.eigh(a).values.sum())(I);
+    assertClose(gEig, I, { atol: 1e-6, msg: '∂Σλ/∂A at A = I' });
+    const gSvd = tg.grad((a: tg.Tensor) => tg.linalg.svdvals(a).sum())(I);
+    assertClose(gSvd, I, { atol: 1e-6, msg: '∂ΣS/∂A = U·Vᵀ at A = I' });
+    const rank1 = tg.tensor([[1, 2], [2, 4], [3, 6]]);
+    const gRank = tg.grad((a: tg.Tensor) => tg.linalg.svdvals(a).sum())(rank1);
+    assert.ok(Array.from(gRank.dataSync()).every(Number.isFinite), 'finite at a rank-deficient A');
+    tg.dispose([I, gEig, gSvd, rank1, gRank]);
+  });
   e('a matrix that is not positive definite to cholesky', () => {
     const indefinite = tg.tensor([[1, 2], [2, 1]]);
     const batch = tg.stack([spd([], 2, 1), spd([], 2, 2), tg.tensor([[-1, 0], [0, 1]])]);
@@ -538,6 +635,17 @@ for (const backend of NODE_BACKENDS) {
       ['cholesky', () => [tg.linalg.cholesky(pd)]],
       ['triangularSolve', (a, b) => [tg.linalg.triangularSolve(a, b, { lower: false })]],
       ['lu', (a) => Object.values(tg.linalg.lu(a))],
+      ['qr', (a) => Object.values(tg.linalg.qr(a))],
+      ['eigh', () => Object.values(tg.linalg.eigh(pd))],
+      ['svd', (a) => Object.values(tg.linalg.svd(a))],
+      ['svd (wide)', (_a, b) => Object.values(tg.linalg.svd(b))],
+      ['svdvals', (a) => [tg.linalg.svdvals(a)]],
+      ['pinv', (a) => [tg.linalg.pinv(a)]],
+      ['lstsq', (a, b) => [tg.linalg.lstsq(a, b)]],
+      ['lstsq (vector)', (a) => [tg.linalg.lstsq(a, v)]],
+      ['matrixNorm', (a) => [tg.linalg.matrixNorm(a), tg.linalg.matrixNorm(a, 'nuc', { keepDims: true }), tg.linalg.matrixNorm(a, 2)]],
+      ['matrixExp', (a) => [tg.linalg.matrixExp(a)]],
+      ['matrixPower', (a) => [tg.linalg.matrixPower(a, 0), tg.linalg.matrixPower(a, 1), tg.linalg.matrixPower(a, 5), tg.linalg.matrixPower(a, -2)]],
     ];
     const a = wellConditioned([2], 3, 1);
     const b = randn([2, 3, 2], 2);
@@ -559,6 +667,9 @@ for (const backend of NODE_BACKENDS) {
       assertNoLeak(() => tg.dispose(tg.noGrad(() => f(a, b))), `${label} (no grad)`);
     }
     assertNoLeak(() => tg.grad((x: tg.Tensor) => tg.grad((y: tg.Tensor) => tg.linalg.inv(y).sum())(x).sum())(a).dispose(), 'grad(grad(inv))');
+    for (const [label, f] of calls.slice(-11)) {
+      assertNoLeak(() => tg.grad((x: tg.Tensor) => tg.grad((y: tg.Tensor) => f(y, b).map((t) => t.sum()).reduce((p, q) => p.add(q)))(x).sum())(a).dispose(), `grad(grad(${label}))`);
+    }
     tg.dispose([a, b, v, pd]);
   });
   m.run();

@@ -6,7 +6,7 @@
 import * as tg from '../src/index.js';
 import type { linalgRules } from '../src/linalg/rules.js';
 import { rng } from '../src/random.js';
-import type { CaseTable } from './op-cases.js';
+import type { CaseTable, OpCase } from './op-cases.js';
 
 /** values drawn from N(0, 1), seeded. */
 function normals(size: number, seed: number): number[] {
@@ -201,5 +201,26 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     { make: (s) => [scaledNormals([3, 3], [0.5], s)], f: (a) => tg.linalg.matrixExp(a), gradgrad: true },
     // norms above ½: scaled down and squared back, each matrix of the batch its own number of times
     { make: (s) => [scaledNormals([2, 3, 3], [0.3, 1.5], s)], f: (a) => tg.linalg.matrixExp(a), makeLarge: (s) => [scaledNormals([2, 8, 8], [0.2, 0.6], s)] },
+  ],
+};
+
+/** tg.linalg's functions composed from the ops above (svdvals, lstsq, matrixNorm, matrixPower), merged into compositeCases. */
+export const linalgCompositeCases: Record<string, OpCase | OpCase[]> = {
+  'linalg.svdvals': [
+    { make: (s) => [withSpectrum([2], 3, 4, s)], f: (a) => tg.linalg.svdvals(a), gradgrad: true },
+  ],
+  'linalg.lstsq': [
+    { make: (s) => [withSpectrum([], 5, 3, s), randn([5, 2], s + 1)], f: (a, b) => tg.linalg.lstsq(a, b), gradgrad: true },
+    // a vector B, and A's batch against B's
+    { make: (s) => [withSpectrum([2], 4, 2, s), randn([4], s + 1)], f: (a, b) => tg.linalg.lstsq(a, b) },
+  ],
+  'linalg.matrixNorm': [
+    { make: (s) => [withSpectrum([2], 4, 3, s)], f: (a) => tg.linalg.matrixNorm(a, 'nuc'), gradgrad: true },
+    { make: (s) => [withSpectrum([], 3, 4, s)], f: (a) => tg.linalg.matrixNorm(a, 2), gradgrad: true },
+    { make: (s) => [randn([2, 3, 4], s)], f: (a) => tg.linalg.matrixNorm(a, 'fro', { keepDims: true }), gradgrad: true },
+  ],
+  'linalg.matrixPower': [
+    { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.matrixPower(a, 3), gradgrad: true },
+    { make: (s) => [wellConditioned([2], 3, s)], f: (a) => tg.linalg.matrixPower(a, -2), gradgrad: true },
   ],
 };

@@ -10,7 +10,7 @@ import type { OpName } from '../src/registry.js';
 import { rng } from '../src/random.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
-import { linalgCases } from './op-cases-linalg.js';
+import { linalgCases, linalgCompositeCases } from './op-cases-linalg.js';
 
 export interface OpCase {
   /** Small inputs for the full check (every entry perturbed). `seed` varies the draw. */
@@ -358,6 +358,7 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
     f: (x, w, b) => x.matmul(w).add(b).tanh().mul(x.sum({ axis: 1, keepDims: true })).logSumExp({ axis: 0 }),
     gradgrad: true,
   },
+  ...linalgCompositeCases,
 };
 
 // Other families register their own ops and keep their cases in their own files (imported at

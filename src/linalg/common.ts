@@ -239,10 +239,10 @@ export function diagEmbed(v: Tensor): Tensor {
 }
 
 /**
- * 1/x where x ≠ 0 and 0 where x = 0 exactly, for the adjoints' 1/(λ_j − λ_i) and 1/σ. A zero
- * there is a repeated eigenvalue (or the diagonal) or a zero singular value: the terms it would
- * divide vanish for every loss that does not depend on the basis chosen in that eigenspace
- * (values alone, or projections), and are left out rather than turned into NaN.
+ * 1/x where x ≠ 0 and 0 where x = 0 exactly, for the adjoints' 1/(λ_j − λ_i) and 1/σ. A zero there
+ * is the diagonal, a repeated eigenvalue or singular value, or a zero singular value: the vectors'
+ * derivative does not exist there, and their terms are left out rather than made NaN, so that the
+ * gradients that do exist (of the values alone) come out right.
  */
 export function reciprocalWhereNonzero(x: Tensor): Tensor {
   const zero = new Tensor(tf.tidy(() => tf.cast(tf.equal(x.value, 0), 'float32')));

@@ -70,9 +70,10 @@ export interface EighResult {
  * The eigenvalues (ascending) and eigenvectors of each symmetric matrix of A [..., n, n] (Jacobi's
  * method). A matrix that is not symmetric is an error (not checked on webgpu, where the symmetric
  * part (A + Aᵀ)/2 is used). The gradient is symmetric. It is defined where the eigenvalues are
- * distinct; the eigenvalues alone are differentiable everywhere, repeated ones included, and so
- * is any function of the eigenvectors that does not depend on the basis of a repeated eigenvalue's
- * eigenspace (the projection onto it, V·f(Λ)·Vᵀ).
+ * distinct; the eigenvalues alone are differentiable at repeated ones too (a symmetric function of
+ * them, such as their sum, has the right gradient there). At an exactly repeated eigenvalue the
+ * terms of the eigenvectors between the repeated pair are left out: a gradient through the
+ * eigenvectors is then finite but not a derivative.
  */
 export function eigh(a: Tensor): EighResult {
   const out = eighOp([squareMatrix('linalg.eigh', a)]);

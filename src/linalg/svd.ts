@@ -12,7 +12,7 @@ function split(out: Tensor, m: number, n: number): { U: Tensor; S: Tensor; V: Te
 }
 
 /** The op's attributes: A's shape is not recoverable from the packed output when m or n is 1. */
-interface SvdAttrs {
+export interface SvdAttrs {
   m: number;
   n: number;
 }
@@ -63,9 +63,9 @@ export interface SVDResult {
 /**
  * The thin SVD A = U·diag(S)·Vh of each matrix of A [..., m, n], k = min(m, n) (one-sided Jacobi).
  * Each pair (u_j, v_j) is signed so that u_j's entry of largest magnitude is positive. S is
- * differentiable everywhere (∂σ_i/∂A = u_i v_iᵀ); U and Vh where the singular values are distinct
- * and nonzero, or through any function that does not depend on the basis of a repeated one's
- * singular subspaces.
+ * differentiable everywhere (∂σ_i/∂A = u_i v_iᵀ, also at repeated or zero singular values); U and Vh
+ * where the singular values are distinct and nonzero (at exact ties their terms are left out: a
+ * gradient through them is then finite but not a derivative).
  */
 export function svd(a: Tensor): SVDResult {
   const A = matrixArg('linalg.svd', a);
