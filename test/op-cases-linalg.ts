@@ -177,7 +177,7 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     { make: (s) => [withSpectrum([2], 3, 3, s, true)], f: (a) => { const { vectors: v } = tg.linalg.eigh(sym(a)); return weighted(v, tg.matrixTranspose(v)); }, gradgrad: true },
     {
       make: (s) => [withSpectrum([], 4, 4, s, true)],
-      f: (a) => { const { values, vectors: v } = tg.linalg.eigh(sym(a)); return v.mul(values.sin()).matmul(tg.matrixTranspose(v)); },
+      f: (a) => { const { values, vectors: v } = tg.linalg.eigh(sym(a)); return v.mul(tg.expandDims(values.sin(), -2)).matmul(tg.matrixTranspose(v)); },
       makeLarge: (s) => [withSpectrum([2], 10, 10, s, true)],
     },
   ],
@@ -189,7 +189,7 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     { make: (s) => [withSpectrum([], 2, 4, s)], f: (a) => { const { Vh } = tg.linalg.svd(a); return weighted(tg.matrixTranspose(Vh), Vh); } },
     {
       make: (s) => [withSpectrum([], 3, 3, s)],
-      f: (a) => { const { U, S, Vh } = tg.linalg.svd(a); return weighted(U.mul(S), Vh); },
+      f: (a) => { const { U, S, Vh } = tg.linalg.svd(a); return weighted(U.mul(tg.expandDims(S, -2)), Vh); },
       makeLarge: (s) => [withSpectrum([2], 9, 7, s)],
     },
   ],

@@ -6,7 +6,7 @@ import { asTensor, defineOp, owning } from '../op.js';
 import { Tensor } from '../tensor.js';
 import { add, neg, sub } from '../ops/elementwise.js';
 import { matmul, matrixTranspose, mm } from '../ops/matrix.js';
-import { broadcastShapes } from '../broadcast.js';
+import { broadcastShapes } from '../ops/shape.js';
 import { EPS32, matrixArg, svdKernel } from './common.js';
 
 const pinvOp = defineOp<void>({
