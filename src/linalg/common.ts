@@ -8,6 +8,7 @@ import {
   LINALG_QR,
   LINALG_EIGH,
   LINALG_SVD,
+  LINALG_MATRIX_EXP,
   type TriangularSolveAttrs,
 } from '../../kernels/index.js';
 import { TapegradError, fmtShape } from '../errors.js';
@@ -115,6 +116,10 @@ export function eighKernel(a: tf.Tensor): tf.Tensor {
 
 export function svdKernel(a: tf.Tensor): tf.Tensor {
   return tf.engine().runKernel(LINALG_SVD, { x: a }, {}) as tf.Tensor;
+}
+
+export function matrixExpKernel(a: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(LINALG_MATRIX_EXP, { x: a }, {}) as tf.Tensor;
 }
 
 /** The diagonal of each matrix of [..., n, n]. */

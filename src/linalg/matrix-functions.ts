@@ -1,6 +1,5 @@
-// Functions of a matrix: matrixNorm (Frobenius, nuclear, spectral), matrixExp (scaling and
+// Functions of a matrix: matrixNorm (Frobenius, nuclear, spectral), matrixExp (a kernel: scaling and
 // squaring) and matrixPower (repeated squaring), each batched over leading axes.
-import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from '../errors.js';
 import { defineOp, owning, type Op } from '../op.js';
 import { Tensor } from '../tensor.js';
@@ -9,7 +8,7 @@ import { mul } from '../ops/elementwise.js';
 import { concat, reshape, slice, broadcastTo } from '../ops/shape.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
 import { eye, zerosLike } from '../creation.js';
-import { checksValues, matrixArg, squareMatrix } from './common.js';
+import { matrixArg, matrixExpKernel, squareMatrix } from './common.js';
 import { svdvals } from './svd.js';
 import { inv } from './inv.js';
 
@@ -36,32 +35,9 @@ export function matrixNorm(a: Tensor, ord: MatrixNormOrder = 'fro', opts: { keep
   throw new TapegradError('linalg.matrixNorm', `ord must be 'fro', 'nuc' or 2, got ${JSON.stringify(ord)}`);
 }
 
-/** Taylor's degree after scaling to ‖X‖₁ ≤ ½: the remainder is below e^½·2⁻¹¹/11! < 10⁻¹⁰, far under float32's ε. */
-const TAYLOR_DEGREE = 10;
-/** Squarings when the scaling cannot be read back (webgpu): enough for ‖A‖₁ up to 2³⁹. */
-const MAX_SQUARINGS = 40;
-
 const matrixExpOp: Op<void> = defineOp<void>({
   name: 'linalg.matrixExp',
-  forward: ([a]) =>
-    tf.tidy(() => {
-      const n = a.shape[a.rank - 1];
-      // s = max(0, ⌈log₂(2‖A‖₁)⌉) per matrix, so that ‖A/2ˢ‖₁ ≤ ½
-      const norm1 = tf.max(tf.sum(tf.abs(a), -2), -1, true);
-      const s = tf.relu(tf.ceil(tf.div(tf.log(tf.mul(norm1, 2)), Math.LN2)));
-      const steps = checksValues() ? Math.max(0, ...Array.from(tf.max(s).dataSync())) : MAX_SQUARINGS;
-      const x = tf.mul(a, tf.expandDims(tf.pow(2, tf.neg(s)), -1));
-      const I = tf.eye(n);
-      // Horner: I + X(I + X/2(I + X/3(⋯(I + X/d))))
-      let t = tf.add(I, tf.div(x, TAYLOR_DEGREE));
-      for (let j = TAYLOR_DEGREE - 1; j >= 1; j--) t = tf.add(I, tf.div(tf.matMul(x, t), j));
-      // square s times, each matrix its own s: masks keep the matrices already done
-      for (let i = 0; i < steps; i++) {
-        const more = tf.expandDims(tf.cast(tf.greater(s, i), 'float32'), -1);
-        t = tf.add(t, tf.mul(more, tf.sub(tf.matMul(t, t), t)));
-      }
-      return t;
-    }),
+  forward: ([a]) => matrixExpKernel(a),
   // Mathias (PyTorch's matrix_exp backward): Ā is the upper-right block of exp([[Aᵀ, Ḡ], [0, Aᵀ]])
   vjp: (g, [a]) => [
     () => {
@@ -78,8 +54,7 @@ const matrixExpOp: Op<void> = defineOp<void>({
 
 /**
  * The matrix exponential e^A = Σ Aᵏ/k! of each matrix of A [..., n, n] (scaling and squaring with a
- * Taylor polynomial; on webgpu, where the scaling is not read back, matrices with ‖A‖₁ > 2³⁹ are
- * squared too few times). Twice differentiable everywhere.
+ * Taylor polynomial, kernels/matrix-exp.ts). Twice differentiable everywhere.
  */
 export function matrixExp(a: Tensor): Tensor {
   return matrixExpOp([squareMatrix('linalg.matrixExp', a)]);

@@ -8,13 +8,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as TG from '../../src/index.js';
-import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD } from '../../kernels/index.js';
+import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD, LINALG_MATRIX_EXP } from '../../kernels/index.js';
 import { luFactorInto } from '../../kernels/lu.js';
 import { choleskyInto } from '../../kernels/cholesky.js';
 import { triangularSolveInto } from '../../kernels/triangular-solve.js';
 import { qrInto } from '../../kernels/qr.js';
 import { eighInto } from '../../kernels/eigh.js';
 import { svdInto } from '../../kernels/svd.js';
+import { matrixExpInto } from '../../kernels/matrix-exp.js';
 import { wellConditioned, permuted, spd, withSpectrum } from '../op-cases-linalg.js';
 
 export interface KernelCheck {
@@ -128,6 +129,17 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
       s.dispose();
     }
     svd.dispose();
+    a.dispose();
+  }
+  // The exponential, with norms that need 0 to 5 squarings
+  for (const [batch, n, scale] of [[[], 3, 0.2], [[70], 2, 1], [[2, 3], 5, 4]] as [number[], number, number][]) {
+    const a = tg.tidy(() => tg.randn([...batch, n, n], { seed: n }).mul(scale));
+    const av = await read(a);
+    const e = tf.engine().runKernel(LINALG_MATRIX_EXP, { x: a.value }, {}) as tf.Tensor;
+    const want = new Float64Array(av.length);
+    for (let b = 0; b < av.length / (n * n); b++) matrixExpInto(av, b * n * n, n, want);
+    push('LinalgMatrixExp', `[${[...batch, n, n]}] ×${scale}`, relError(await read(e), want));
+    e.dispose();
     a.dispose();
   }
   // A float32 tensor cast from int32 (on webgpu it keeps its i32 buffer): the shaders convert on read.
