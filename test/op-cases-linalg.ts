@@ -162,11 +162,11 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     { make: (s) => [permuted([2], 3, s)], f: (a) => { const r = tg.linalg.lu(a); return r.L.add(r.U.mul(2)); } },
   ],
   qr: [
-    { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.qr(a).Q, gradgrad: true },
-    { make: (s) => [wellConditioned([2], 3, s)], f: (a) => tg.linalg.qr(a).R, gradgrad: true },
+    { make: (s) => [withSpectrum([], 3, 2, s)], f: (a) => tg.linalg.qr(a).Q, gradgrad: true },
+    { make: (s) => [wellConditioned([2], 2, s)], f: (a) => tg.linalg.qr(a).R, gradgrad: true },
     // both factors in one loss; a batch
     {
-      make: (s) => [withSpectrum([2], 5, 3, s)],
+      make: (s) => [withSpectrum([], 4, 3, s)],
       f: (a) => { const { Q, R } = tg.linalg.qr(a); return Q.matmul(R.square()); },
       makeLarge: (s) => [withSpectrum([3], 12, 8, s)],
     },
@@ -174,7 +174,7 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
   // eigenvectors through V·diag(1, 2, …)·Vᵀ, which no choice of their signs changes
   eigh: [
     { make: (s) => [withSpectrum([], 3, 3, s, true)], f: (a) => tg.linalg.eigh(sym(a)).values, gradgrad: true },
-    { make: (s) => [withSpectrum([2], 3, 3, s, true)], f: (a) => { const { vectors: v } = tg.linalg.eigh(sym(a)); return weighted(v, tg.matrixTranspose(v)); }, gradgrad: true },
+    { make: (s) => [withSpectrum([2], 2, 2, s, true)], f: (a) => { const { vectors: v } = tg.linalg.eigh(sym(a)); return weighted(v, tg.matrixTranspose(v)); }, gradgrad: true },
     {
       make: (s) => [withSpectrum([], 4, 4, s, true)],
       f: (a) => { const { values, vectors: v } = tg.linalg.eigh(sym(a)); return v.mul(tg.expandDims(values.sin(), -2)).matmul(tg.matrixTranspose(v)); },
@@ -184,7 +184,7 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
   // singular vectors through U·diag(1, 2, …)·Vh (pairs change sign together), U·diag·Uᵀ and Vhᵀ·diag·Vh
   svd: [
     { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.svd(a).S, gradgrad: true },
-    { make: (s) => [withSpectrum([2], 3, 4, s)], f: (a) => { const { U, Vh } = tg.linalg.svd(a); return weighted(U, Vh); }, gradgrad: true },
+    { make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => { const { U, Vh } = tg.linalg.svd(a); return weighted(U, Vh); }, gradgrad: true },
     { make: (s) => [withSpectrum([], 4, 2, s)], f: (a) => { const { U } = tg.linalg.svd(a); return weighted(U, tg.matrixTranspose(U)); }, gradgrad: true },
     { make: (s) => [withSpectrum([], 2, 4, s)], f: (a) => { const { Vh } = tg.linalg.svd(a); return weighted(tg.matrixTranspose(Vh), Vh); } },
     {
@@ -194,23 +194,23 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     },
   ],
   pinv: [
-    { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.pinv(a), gradgrad: true },
+    { make: (s) => [withSpectrum([], 3, 2, s)], f: (a) => tg.linalg.pinv(a), gradgrad: true },
     { make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => tg.linalg.pinv(a), gradgrad: true, makeLarge: (s) => [withSpectrum([2], 8, 12, s)] },
   ],
   matrixExp: [
     { make: (s) => [scaledNormals([3, 3], [0.5], s)], f: (a) => tg.linalg.matrixExp(a), gradgrad: true },
     // norms above ½: scaled down and squared back, each matrix of the batch its own number of times
-    { make: (s) => [scaledNormals([2, 3, 3], [0.3, 1.5], s)], f: (a) => tg.linalg.matrixExp(a), makeLarge: (s) => [scaledNormals([2, 8, 8], [0.2, 0.6], s)] },
+    { make: (s) => [scaledNormals([2, 2, 2], [0.3, 2], s)], f: (a) => tg.linalg.matrixExp(a), makeLarge: (s) => [scaledNormals([2, 8, 8], [0.2, 0.6], s)] },
   ],
 };
 
 /** tg.linalg's functions composed from the ops above (svdvals, lstsq, matrixNorm, matrixPower), merged into compositeCases. */
 export const linalgCompositeCases: Record<string, OpCase | OpCase[]> = {
   'linalg.svdvals': [
-    { make: (s) => [withSpectrum([2], 3, 4, s)], f: (a) => tg.linalg.svdvals(a), gradgrad: true },
+    { make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => tg.linalg.svdvals(a), gradgrad: true },
   ],
   'linalg.lstsq': [
-    { make: (s) => [withSpectrum([], 5, 3, s), randn([5, 2], s + 1)], f: (a, b) => tg.linalg.lstsq(a, b), gradgrad: true },
+    { make: (s) => [withSpectrum([], 3, 2, s), randn([3, 2], s + 1)], f: (a, b) => tg.linalg.lstsq(a, b), gradgrad: true },
     // a vector B, and A's batch against B's
     { make: (s) => [withSpectrum([2], 4, 2, s), randn([4], s + 1)], f: (a, b) => tg.linalg.lstsq(a, b) },
   ],
@@ -221,6 +221,6 @@ export const linalgCompositeCases: Record<string, OpCase | OpCase[]> = {
   ],
   'linalg.matrixPower': [
     { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.matrixPower(a, 3), gradgrad: true },
-    { make: (s) => [wellConditioned([2], 3, s)], f: (a) => tg.linalg.matrixPower(a, -2), gradgrad: true },
+    { make: (s) => [wellConditioned([2], 2, s)], f: (a) => tg.linalg.matrixPower(a, -2), gradgrad: true },
   ],
 };
