@@ -1,12 +1,12 @@
-// tg.linalg against PyTorch: the reference values and gradients in test/reference/linalg-torch.json
-// (written in float64 by scripts/linalg_reference.py, which needs torch; this suite does not).
+// tg.linalg against PyTorch: the reference values and gradients in linalg.json beside it (written
+// in float64 by generate_linalg.py, which needs torch; this suite does not).
 // Each case's loss Σ W∘output uses outputs that no sign choice of eigenvectors or singular vectors
 // changes, so tapegrad and LAPACK's conventions need not agree. On cpu and wasm.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import * as tg from '../src/index.js';
-import { NODE_BACKENDS } from './helpers.js';
+import * as tg from '../../src/index.js';
+import { NODE_BACKENDS } from '../helpers.js';
 
 interface Encoded {
   shape: number[];
@@ -20,7 +20,7 @@ interface Case {
   weights: Record<string, Encoded>;
   grads: Record<string, Encoded>;
 }
-const reference = JSON.parse(readFileSync(new URL('reference/linalg-torch.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] };
+const reference = JSON.parse(readFileSync(new URL('linalg.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] };
 
 /** X·diag(1, 2, …)·Yᵀ, as the generator computes it. */
 const weighted = (x: tg.Tensor, yt: tg.Tensor) => x.mul(tg.arange(1, x.shape[x.rank - 1] + 1)).matmul(yt);

@@ -1,8 +1,8 @@
-"""Writes test/reference/linalg-torch.json: reference values and gradients for tg.linalg's
+"""Writes linalg.json (beside this file): reference values and gradients for tg.linalg's
 decompositions and the functions built on them, computed by PyTorch in float64.
 
-Run with Debian's python3-torch: /usr/bin/python3 scripts/linalg_reference.py
-npm test does not need torch: test/linalg-torch.test.ts reads the committed JSON.
+Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_linalg.py
+npm test does not need torch: linalg.test.ts beside it reads the committed JSON.
 
 Each case holds its inputs (float32-representable), the op's outputs and the gradients of a loss
 L = sum(W * output) over outputs that do not depend on the sign choices of eigenvectors and
@@ -133,13 +133,12 @@ def main():
             'grads': {k: enc(g) for k, g in zip(leaves, grads)},
         })
     out = {
-        'generator': 'scripts/linalg_reference.py',
+        'generator': 'test/reference/generate_linalg.py',
         'torch': torch.__version__,
         'dtype': 'float64',
         'cases': cases,
     }
-    path = os.path.join(os.path.dirname(__file__), '..', 'test', 'reference', 'linalg-torch.json')
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    path = os.path.join(os.path.dirname(__file__), 'linalg.json')
     with open(path, 'w') as f:
         json.dump(out, f, separators=(',', ':'))
         f.write('\n')
