@@ -59,6 +59,7 @@ const eighOp = defineOp<void>({
   ],
 });
 
+/** What eigh returns: A = vectors·diag(values)·vectorsᵀ. */
 export interface EighResult {
   /** [..., n], ascending. */
   values: Tensor;
@@ -73,7 +74,7 @@ export interface EighResult {
  * distinct; the eigenvalues alone are differentiable at repeated ones too (a symmetric function of
  * them, such as their sum, has the right gradient there). At an exactly repeated eigenvalue the
  * terms of the eigenvectors between the repeated pair are left out: a gradient through the
- * eigenvectors is then finite but not a derivative.
+ * eigenvectors is then finite but not a derivative. PyTorch `torch.linalg.eigh`, JAX `jnp.linalg.eigh`.
  */
 export function eigh(a: Tensor): EighResult {
   const out = eighOp([squareMatrix('linalg.eigh', a)]);

@@ -12,12 +12,13 @@ import { matrixArg, matrixExpKernel, squareMatrix } from './common.js';
 import { svdvals } from './svd.js';
 import { inv } from './inv.js';
 
+/** The matrix norms matrixNorm computes: Frobenius, nuclear (Σσ) and spectral (σ_max). */
 export type MatrixNormOrder = 'fro' | 'nuc' | 2;
 
 /**
  * The matrix norm of each matrix of A [..., m, n]: 'fro' (Frobenius, √Σa²), 'nuc' (nuclear, Σσ) or
  * 2 (spectral, σ_max). Shape [...], or [..., 1, 1] with keepDims. The nuclear norm's gradient is U·Vᵀ,
- * the spectral norm's u₁v₁ᵀ (where σ₁ > σ₂).
+ * the spectral norm's u₁v₁ᵀ (where σ₁ > σ₂). PyTorch `torch.linalg.matrix_norm`, JAX `jnp.linalg.norm`.
  */
 export function matrixNorm(a: Tensor, ord: MatrixNormOrder = 'fro', opts: { keepDims?: boolean } = {}): Tensor {
   const A = matrixArg('linalg.matrixNorm', a);
@@ -54,7 +55,8 @@ const matrixExpOp: Op<void> = defineOp<void>({
 
 /**
  * The matrix exponential e^A = Σ Aᵏ/k! of each matrix of A [..., n, n] (scaling and squaring with a
- * Taylor polynomial, kernels/matrix-exp.ts). Twice differentiable everywhere.
+ * Taylor polynomial, kernels/matrix-exp.ts). Twice differentiable everywhere. PyTorch
+ * `torch.linalg.matrix_exp`, JAX `jax.scipy.linalg.expm`.
  */
 export function matrixExp(a: Tensor): Tensor {
   return matrixExpOp([squareMatrix('linalg.matrixExp', a)]);
@@ -62,7 +64,8 @@ export function matrixExp(a: Tensor): Tensor {
 
 /**
  * Aᵏ for each matrix of A [..., n, n] and an integer k: by repeated squaring; k = 0 gives I (broadcast
- * to A's batch), k < 0 the power of A⁻¹ (a singular A is then an error).
+ * to A's batch), k < 0 the power of A⁻¹ (a singular A is then an error). PyTorch
+ * `torch.linalg.matrix_power`, JAX `jnp.linalg.matrix_power`.
  */
 export function matrixPower(a: Tensor, k: number): Tensor {
   const A = squareMatrix('linalg.matrixPower', a);

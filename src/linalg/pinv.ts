@@ -54,7 +54,8 @@ const pinvOp = defineOp<void>({
 /**
  * The Moore–Penrose pseudo-inverse of each matrix of A [..., m, n]: [..., n, m], V·diag(1/σ)·Uᵀ over
  * the singular values above max(m, n)·ε·σ_max (ε = 2⁻²³). Differentiable where the rank does not
- * change (a full-rank A, or a rank-deficient one moved within its rank).
+ * change (a full-rank A, or a rank-deficient one moved within its rank). PyTorch
+ * `torch.linalg.pinv`, JAX `jnp.linalg.pinv`.
  */
 export function pinv(a: Tensor): Tensor {
   return pinvOp([matrixArg('linalg.pinv', a)]);
@@ -63,7 +64,8 @@ export function pinv(a: Tensor): Tensor {
 /**
  * The minimum-norm least-squares solution X of A·X ≈ B for each matrix of A [..., m, n]: argmin
  * ‖A·X − B‖ (the least-norm one when A is rank-deficient), X = pinv(A)·B. B is [..., m, k], its batch
- * axes broadcasting against A's, or a vector [m] (then X is [..., n]).
+ * axes broadcasting against A's, or a vector [m] (then X is [..., n]). PyTorch
+ * `torch.linalg.lstsq(A, B).solution`, JAX `jnp.linalg.lstsq(A, B)[0]`.
  */
 export function lstsq(a: Tensor, b: Tensor): Tensor {
   const A = matrixArg('linalg.lstsq', a, 'A');

@@ -31,6 +31,7 @@ const qrOp = defineOp<void>({
   ],
 });
 
+/** What qr returns: the reduced factors of A = Q·R. */
 export interface QRResult {
   /** [..., m, n], orthonormal columns. */
   Q: Tensor;
@@ -42,6 +43,7 @@ export interface QRResult {
  * The reduced QR factorization A = Q·R of each matrix of A [..., m, n], m ≥ n (Householder). R's
  * diagonal is nonnegative, which makes Q and R unique for A of full column rank; both are
  * differentiable there (the adjoint solves with R, so not at a rank-deficient A).
+ * PyTorch `torch.linalg.qr` (mode 'reduced'), JAX `jnp.linalg.qr`.
  */
 export function qr(a: Tensor): QRResult {
   const A = matrixArg('linalg.qr', a);

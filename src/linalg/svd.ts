@@ -51,6 +51,7 @@ const svdOp = defineOp<SvdAttrs>({
   ],
 });
 
+/** What svd returns: the thin factors of A = U·diag(S)·Vh. */
 export interface SVDResult {
   /** [..., m, k], orthonormal columns. */
   U: Tensor;
@@ -66,6 +67,7 @@ export interface SVDResult {
  * differentiable everywhere (∂σ_i/∂A = u_i v_iᵀ, also at repeated or zero singular values); U and Vh
  * where the singular values are distinct and nonzero (at exact ties their terms are left out: a
  * gradient through them is then finite but not a derivative).
+ * PyTorch `torch.linalg.svd(A, full_matrices=False)`, JAX `jnp.linalg.svd(A, full_matrices=False)`.
  */
 export function svd(a: Tensor): SVDResult {
   const A = matrixArg('linalg.svd', a);
@@ -76,7 +78,10 @@ export function svd(a: Tensor): SVDResult {
   return { U: owning(U, [out]), S, Vh };
 }
 
-/** The singular values of each matrix of A [..., m, n]: [..., min(m, n)], descending; always differentiable. */
+/**
+ * The singular values of each matrix of A [..., m, n]: [..., min(m, n)], descending; always
+ * differentiable. PyTorch `torch.linalg.svdvals`, JAX `jnp.linalg.svd(A, compute_uv=False)`.
+ */
 export function svdvals(a: Tensor): Tensor {
   const A = matrixArg('linalg.svdvals', a);
   const [m, n] = A.shape.slice(-2);
