@@ -51,7 +51,10 @@ for (const backend of values.backend!.split(',')) {
       `zero where x ≤ 0, ${n}×${n}`,
       [
         ['multiply by a 0/1 mask', () => tf.mul(a, mask)],
-        ['tf.where with a broadcast scalar', () => tf.tidy(() => tf.where(cond, a, tf.scalar(0) as unknown as tf.Tensor2D))],
+        [
+          'tf.where with a broadcast scalar',
+          () => tf.tidy(() => tf.where(cond, a, tf.scalar(0) as unknown as tf.Tensor2D)),
+        ],
       ],
     ],
   ];

@@ -53,12 +53,23 @@ export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Compares the gradients (concatenated) of `impl` with `want` (tapegrad's, or exact); warns when they differ. */
-export function checkAgree(h: Harness, suite: string, size: string, impl: string, got: ArrayLike<number>[], want: ArrayLike<number>[], tol = 2e-3): Check {
+export function checkAgree(
+  h: Harness,
+  suite: string,
+  size: string,
+  impl: string,
+  got: ArrayLike<number>[],
+  want: ArrayLike<number>[],
+  tol = 2e-3,
+): Check {
   const flat = (xs: ArrayLike<number>[]) => Float64Array.from(xs.flatMap((x) => Array.from(x)));
   const d = relDiff(flat(got), flat(want));
   const c = { suite, size, impl, relDiff: d, ok: d <= tol };
   h.checks.push(c);
-  if (!c.ok) h.log(`WARNING ${suite} ${size}: ${impl}'s gradient differs from the reference (relative difference ${d.toExponential(2)})`);
+  if (!c.ok)
+    h.log(
+      `WARNING ${suite} ${size}: ${impl}'s gradient differs from the reference (relative difference ${d.toExponential(2)})`,
+    );
   return c;
 }
 
@@ -80,7 +91,12 @@ export async function tryJax(h: Harness, suite: string, what: string, fn: () => 
  * Queues tapegrad's forward and forward+gradient of f at args (gradients with respect to `wrt`,
  * through tg.grad) and returns the gradients once, for the agreement checks.
  */
-export async function queueTapegradGrad(h: Harness, f: (...xs: tg.Tensor[]) => tg.Tensor, args: tg.Tensor[], wrt: number[]): Promise<Float32Array[]> {
+export async function queueTapegradGrad(
+  h: Harness,
+  f: (...xs: tg.Tensor[]) => tg.Tensor,
+  args: tg.Tensor[],
+  wrt: number[],
+): Promise<Float32Array[]> {
   const df = tg.grad(f, wrt);
   const grads = async () => {
     const gs = df(...args) as tg.Tensor[];

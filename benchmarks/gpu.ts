@@ -32,13 +32,21 @@ const { values } = parseArgs({
 });
 
 type Adapter = { info?: Record<string, string> } | null;
-const adapter = (await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }).navigator.gpu.requestAdapter()) as Adapter;
+const adapter = (await (
+  globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }
+).navigator.gpu.requestAdapter()) as Adapter;
 if (!adapter) {
   console.error('gpu: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
   process.exit(2);
 }
-const gpuName = adapter.info ? [adapter.info.vendor, adapter.info.architecture, adapter.info.device, adapter.info.description].filter(Boolean).join(' ') : 'GPU';
-console.error(`gpu: adapter ${gpuName}; suites ${values.suite}; size ${values.size}; known suites ${SUITE_NAMES.join(', ')}`);
+const gpuName = adapter.info
+  ? [adapter.info.vendor, adapter.info.architecture, adapter.info.device, adapter.info.description]
+      .filter(Boolean)
+      .join(' ')
+  : 'GPU';
+console.error(
+  `gpu: adapter ${gpuName}; suites ${values.suite}; size ${values.size}; known suites ${SUITE_NAMES.join(', ')}`,
+);
 
 // One suite at a time, the results rewritten after each: a run cut short by the machine's time
 // limit keeps the suites it finished.
@@ -65,5 +73,7 @@ console.log(timesTable(records));
 console.log('\n' + ratiosTable(ratios(records)));
 for (const n of notes(records)) console.log(`\n${n}`);
 const bad = checks.filter((c) => !c.ok);
-console.log(`\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('')}`);
+console.log(
+  `\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('')}`,
+);
 console.log(`\nwrote ${out.json}\n      ${out.svg}`);

@@ -85,14 +85,18 @@ async function warm(fn: () => Promise<void>, o: { warmup: number; warmupMs?: num
 }
 
 /** How many repetitions fit the budget (no fewer than 3, or `reps` if that is less). */
-const repsFor = (reps: number, budgetMs: number, oneRunMs: number) => Math.max(Math.min(3, reps), Math.min(reps, Math.floor(budgetMs / Math.max(oneRunMs, 1e-3))));
+const repsFor = (reps: number, budgetMs: number, oneRunMs: number) =>
+  Math.max(Math.min(3, reps), Math.min(reps, Math.floor(budgetMs / Math.max(oneRunMs, 1e-3))));
 
 /**
  * Times several functions (each awaits the data of its results) side by side: warm-up for each,
  * then repetitions taken in turn — a, b, c, b, c, a, c, a, b, … — so that load from other
  * processes on a shared machine falls on all of them alike. Returns one list of times per function.
  */
-export async function timeSideBySide(fns: (() => Promise<void>)[], o: Pick<HarnessOptions, 'reps' | 'warmup' | 'budgetMs'> & { warmupMs?: number }): Promise<number[][]> {
+export async function timeSideBySide(
+  fns: (() => Promise<void>)[],
+  o: Pick<HarnessOptions, 'reps' | 'warmup' | 'budgetMs'> & { warmupMs?: number },
+): Promise<number[][]> {
   let round = 0;
   for (const fn of fns) round += await warm(fn, o);
   const reps = repsFor(o.reps, o.budgetMs * fns.length, round);
@@ -132,7 +136,13 @@ export class Harness {
     this.opts.log(msg);
   }
 
-  private pending: { impl: string; phase: Phase; fn: () => Promise<void>; extra: Partial<BenchRecord>; engine: string }[] = [];
+  private pending: {
+    impl: string;
+    phase: Phase;
+    fn: () => Promise<void>;
+    extra: Partial<BenchRecord>;
+    engine: string;
+  }[] = [];
 
   /**
    * Adds fn (which must await the data of every result) to the problem's side-by-side timing.
@@ -167,7 +177,19 @@ export class Harness {
         continue;
       }
       group.forEach((j, i) =>
-        out.push(this.add({ suite, impl: j.impl, phase: j.phase, size, medianMs: median(times[i]), minMs: Math.min(...times[i]), maxMs: Math.max(...times[i]), reps: times[i].length, ...j.extra })),
+        out.push(
+          this.add({
+            suite,
+            impl: j.impl,
+            phase: j.phase,
+            size,
+            medianMs: median(times[i]),
+            minMs: Math.min(...times[i]),
+            maxMs: Math.max(...times[i]),
+            reps: times[i].length,
+            ...j.extra,
+          }),
+        ),
       );
     }
     return out;
@@ -218,7 +240,11 @@ export async function finiteDifferences(
       await evalPerturbed(i, -1e-3);
     }
   };
-  const [sampled] = await timeSideBySide([run], { reps: Math.min(3, h.opts.reps), warmup: 1, budgetMs: h.opts.budgetMs });
+  const [sampled] = await timeSideBySide([run], {
+    reps: Math.min(3, h.opts.reps),
+    warmup: 1,
+    budgetMs: h.opts.budgetMs,
+  });
   const times = sampled.map((t) => (t * entries) / sample);
   const estimated = sample < entries;
   return h.add({
@@ -231,6 +257,8 @@ export async function finiteDifferences(
     maxMs: Math.max(...times),
     reps: times.length,
     estimated,
-    note: estimated ? `central differences, 2×${entries} evaluations; ${sample} entries timed and scaled` : `central differences, 2×${entries} evaluations`,
+    note: estimated
+      ? `central differences, 2×${entries} evaluations; ${sample} entries timed and scaled`
+      : `central differences, 2×${entries} evaluations`,
   });
 }

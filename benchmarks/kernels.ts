@@ -7,7 +7,13 @@ import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import { normal } from './common.js';
 
-const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, B: { type: 'string', default: '256' }, n: { type: 'string', default: '512' } } });
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    B: { type: 'string', default: '256' },
+    n: { type: 'string', default: '512' },
+  },
+});
 await tg.setBackend(values.backend as tg.BackendName);
 const B = Number(values.B);
 const n = Number(values.n);
@@ -20,8 +26,13 @@ async function show(title: string, fn: () => void): Promise<void> {
   const wall = (performance.now() - t) / 10;
   const p = await tf.profile(fn);
   const total = p.kernels.reduce((s, k) => s + (k.kernelTimeMs as number), 0);
-  console.log(`\n${title}: ${p.kernels.length} kernels, ${total.toFixed(2)} ms in kernels, ${wall.toFixed(2)} ms wall (the rest is JavaScript: tape, TF.js engine)`);
-  for (const k of p.kernels) console.log(`  ${k.name.padEnd(12)} ${JSON.stringify(k.inputShapes).padEnd(28)} → ${JSON.stringify(k.outputShapes).padEnd(12)} ${(k.kernelTimeMs as number).toFixed(3)} ms`);
+  console.log(
+    `\n${title}: ${p.kernels.length} kernels, ${total.toFixed(2)} ms in kernels, ${wall.toFixed(2)} ms wall (the rest is JavaScript: tape, TF.js engine)`,
+  );
+  for (const k of p.kernels)
+    console.log(
+      `  ${k.name.padEnd(12)} ${JSON.stringify(k.inputShapes).padEnd(28)} → ${JSON.stringify(k.outputShapes).padEnd(12)} ${(k.kernelTimeMs as number).toFixed(3)} ms`,
+    );
 }
 
 const X = tg.tensor(normal(B * B, 1), { shape: [B, B] });

@@ -15,14 +15,24 @@ export function cpuDevice(): string {
 
 /** A file-name-safe machine name from the device: "amd-epyc-7b13-2-cores". */
 export function machineSlug(device: string): string {
-  return device.toLowerCase().replace(/\(r\)|\(tm\)|cpu @.*?(?=\()/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+  return device
+    .toLowerCase()
+    .replace(/\(r\)|\(tm\)|cpu @.*?(?=\()/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60);
 }
 
 /** A problem: every figure of one suite, size and backend comes from the same run. */
 const problem = (r: BenchRecord) => [r.suite, r.size, r.backend].join('\u0000');
 
 /** Writes <dir>/<machine>-<date>.json and .svg; returns their paths. */
-export function writeResults(records: BenchRecord[], dir: string, machine: string, extraJson?: string): { json: string; svg: string } {
+export function writeResults(
+  records: BenchRecord[],
+  dir: string,
+  machine: string,
+  extraJson?: string,
+): { json: string; svg: string } {
   mkdirSync(dir, { recursive: true });
   const day = (records[0]?.date ?? new Date().toISOString()).slice(0, 10);
   const json = join(dir, `${machine}-${day}.json`);

@@ -3,8 +3,10 @@
 // draws the same chart.
 import type { BenchRecord } from './harness.js';
 
-const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
-const ratio = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const fmt = (ms: number) =>
+  ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+const ratio = (x: number | undefined) =>
+  x === undefined || !Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 
 function mdTable(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -55,7 +57,8 @@ export function ratios(records: BenchRecord[]): Ratios[] {
   }
   const out: Ratios[] = [];
   for (const rs of groups.values()) {
-    const t = (impls: string | string[], phase: 'forward' | 'grad') => rs.find((r) => [impls].flat().includes(r.impl) && r.phase === phase)?.medianMs;
+    const t = (impls: string | string[], phase: 'forward' | 'grad') =>
+      rs.find((r) => [impls].flat().includes(r.impl) && r.phase === phase)?.medianMs;
     const tgG = t('tapegrad', 'grad');
     if (tgG === undefined) continue;
     const div = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : a / b);
@@ -76,8 +79,33 @@ export function ratios(records: BenchRecord[]): Ratios[] {
 }
 
 export function ratiosTable(rs: Ratios[]): string {
-  const rows = rs.map((r) => [r.suite, r.size, r.backend, ratio(r.tgGradOverFwd), ratio(r.tfGradOverFwd), ratio(r.jaxGradOverFwd), ratio(r.tgOverTf), ratio(r.tgOverJax), ratio(r.tgOverJaxJit), ratio(r.fdOverTg)]);
-  return mdTable(['suite', 'size', 'backend', 'tapegrad grad/fwd', 'tf grad/fwd', 'jax grad/fwd', 'tapegrad/tf', 'tapegrad/jax', 'tapegrad/jax jit', 'FD/tapegrad'], rows);
+  const rows = rs.map((r) => [
+    r.suite,
+    r.size,
+    r.backend,
+    ratio(r.tgGradOverFwd),
+    ratio(r.tfGradOverFwd),
+    ratio(r.jaxGradOverFwd),
+    ratio(r.tgOverTf),
+    ratio(r.tgOverJax),
+    ratio(r.tgOverJaxJit),
+    ratio(r.fdOverTg),
+  ]);
+  return mdTable(
+    [
+      'suite',
+      'size',
+      'backend',
+      'tapegrad grad/fwd',
+      'tf grad/fwd',
+      'jax grad/fwd',
+      'tapegrad/tf',
+      'tapegrad/jax',
+      'tapegrad/jax jit',
+      'FD/tapegrad',
+    ],
+    rows,
+  );
 }
 
 /** Bars drawn per problem, with their colours. */
@@ -104,7 +132,8 @@ export function ratiosSvg(rs: Ratios[], title: string): string {
   const top = 44;
   const height = top + rowsH.reduce((a, b) => a + b, 0) + 30 + SERIES.length * 16;
   const width = labelW + plotW + 70;
-  const x = (v: number) => labelW + (plotW * (Math.log(Math.min(hi, Math.max(lo, v))) - Math.log(lo))) / (Math.log(hi) - Math.log(lo));
+  const x = (v: number) =>
+    labelW + (plotW * (Math.log(Math.min(hi, Math.max(lo, v))) - Math.log(lo))) / (Math.log(hi) - Math.log(lo));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -114,19 +143,25 @@ export function ratiosSvg(rs: Ratios[], title: string): string {
   const ticks = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50];
   const bottom = height - 30 - SERIES.length * 16;
   for (const t of ticks) {
-    parts.push(`<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${bottom}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
+    parts.push(
+      `<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${bottom}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`,
+    );
     parts.push(`<text x="${x(t)}" y="${bottom + 12}" text-anchor="middle" fill="#555">${t}</text>`);
   }
   let y = top;
   rs.forEach((r, i) => {
-    parts.push(`<text x="${labelW - 8}" y="${y + 10}" text-anchor="end">${esc(`${r.suite} ${r.size} [${r.backend}]`)}</text>`);
+    parts.push(
+      `<text x="${labelW - 8}" y="${y + 10}" text-anchor="end">${esc(`${r.suite} ${r.size} [${r.backend}]`)}</text>`,
+    );
     let yy = y;
     for (const s of SERIES) {
       const v = r[s.key] as number | undefined;
       if (v === undefined) continue;
       const x0 = x(1);
       const x1 = x(v);
-      parts.push(`<rect x="${Math.min(x0, x1)}" y="${yy}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${bar}" fill="${s.colour}"><title>${esc(`${s.label}: ${ratio(v)}`)}</title></rect>`);
+      parts.push(
+        `<rect x="${Math.min(x0, x1)}" y="${yy}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${bar}" fill="${s.colour}"><title>${esc(`${s.label}: ${ratio(v)}`)}</title></rect>`,
+      );
       parts.push(`<text x="${Math.max(x0, x1) + 3}" y="${yy + bar - 1}" font-size="9" fill="#333">${ratio(v)}</text>`);
       yy += bar + 2;
     }
@@ -134,7 +169,9 @@ export function ratiosSvg(rs: Ratios[], title: string): string {
   });
   SERIES.forEach((s, i) => {
     const ly = bottom + 26 + i * 16;
-    parts.push(`<rect x="${labelW}" y="${ly - 9}" width="12" height="10" fill="${s.colour}"/><text x="${labelW + 18}" y="${ly}">${esc(s.label)}</text>`);
+    parts.push(
+      `<rect x="${labelW}" y="${ly - 9}" width="12" height="10" fill="${s.colour}"/><text x="${labelW + 18}" y="${ly}">${esc(s.label)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');

@@ -29,7 +29,11 @@ if (values.help) {
   process.exit(0);
 }
 
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const device = cpuDevice();
 const started = Date.now();
 let result: Awaited<ReturnType<typeof runBenchmarks>>;
@@ -62,6 +66,10 @@ console.log('\n("~": extrapolated from a timed sample of finite-difference evalu
 console.log(ratiosTable(ratios(records)));
 for (const n of notes(records)) console.log(`\n${n}`);
 const bad = checks.filter((c) => !c.ok);
-console.log(`\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (relative difference ${c.relDiff.toExponential(2)})`).join('')}`);
-console.log(`\nwrote ${out.json}\n      ${out.svg}${values.json ? `\n      ${values.json}` : ''}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+console.log(
+  `\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (relative difference ${c.relDiff.toExponential(2)})`).join('')}`,
+);
+console.log(
+  `\nwrote ${out.json}\n      ${out.svg}${values.json ? `\n      ${values.json}` : ''}  (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+);
 process.exit(bad.length ? 1 : 0);

@@ -27,8 +27,10 @@ export class UsageError extends Error {}
 
 /** Throws a message naming what is known when a suite or size is misspelt. */
 export function validate(o: Pick<RunOptions, 'suites' | 'size'>): void {
-  for (const s of o.suites) if (!SUITE_NAMES.includes(s)) throw new UsageError(`unknown suite '${s}'; known: ${SUITE_NAMES.join(', ')}`);
-  if (!(o.size in DEFAULTS)) throw new UsageError(`unknown size '${o.size}'; known: ${Object.keys(DEFAULTS).join(', ')}`);
+  for (const s of o.suites)
+    if (!SUITE_NAMES.includes(s)) throw new UsageError(`unknown suite '${s}'; known: ${SUITE_NAMES.join(', ')}`);
+  if (!(o.size in DEFAULTS))
+    throw new UsageError(`unknown size '${o.size}'; known: ${Object.keys(DEFAULTS).join(', ')}`);
   if (o.suites.length === 0) throw new UsageError('no suite chosen');
 }
 
@@ -63,7 +65,8 @@ export async function runBenchmarks(o: RunOptions): Promise<{ records: BenchReco
       o.log(`${suite.name} on ${backend}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       o.onSuiteDone?.(suite.name, backend);
       // A benchmark that leaks would skew the ones after it; say so loudly.
-      if (after.numTensors !== before.numTensors) o.log(`WARNING ${suite.name} on ${backend} left ${after.numTensors - before.numTensors} tensors behind`);
+      if (after.numTensors !== before.numTensors)
+        o.log(`WARNING ${suite.name} on ${backend} left ${after.numTensors - before.numTensors} tensors behind`);
     }
     records.push(...h.records);
     checks.push(...h.checks);

@@ -21,7 +21,13 @@ tg.tidy(() => {
   writeFileSync('out/graph.dot', tg.toDot(loss, { name: 'mlp loss' }));
   console.log('\nwrote out/graph.dot');
   const svg = spawnSync('dot', ['-Tsvg', 'out/graph.dot', '-o', 'out/graph.svg']);
-  console.log(svg.error ? '(Graphviz `dot` is not installed: no SVG)' : svg.status === 0 ? 'wrote out/graph.svg' : `dot failed: ${svg.stderr}`);
+  console.log(
+    svg.error
+      ? '(Graphviz `dot` is not installed: no SVG)'
+      : svg.status === 0
+        ? 'wrote out/graph.svg'
+        : `dot failed: ${svg.stderr}`,
+  );
 
   loss.backward();
   console.log('\nAfter backward() the nodes are released (pass { retainGraph: true } to keep them):\n');

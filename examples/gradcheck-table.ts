@@ -27,7 +27,9 @@ const fmt = (v: number) => (v === 0 ? '0' : v.toExponential(1));
 const width = Math.max(...rows.map((x) => x.op.length), 2);
 console.log(`${'op'.padEnd(width)}  mode  max abs err  max rel err  evals  ok`);
 for (const { op, r } of rows) {
-  console.log(`${op.padEnd(width)}  ${r.mode.padEnd(4)}  ${fmt(r.maxAbsError).padStart(11)}  ${fmt(r.maxRelError).padStart(11)}  ${String(r.evaluations).padStart(5)}  ${r.ok ? 'ok' : 'FAIL'}`);
+  console.log(
+    `${op.padEnd(width)}  ${r.mode.padEnd(4)}  ${fmt(r.maxAbsError).padStart(11)}  ${fmt(r.maxRelError).padStart(11)}  ${String(r.evaluations).padStart(5)}  ${r.ok ? 'ok' : 'FAIL'}`,
+  );
 }
 const failed = rows.filter((x) => !x.r.ok);
 const worst = rows.reduce((a, b) => (b.r.maxAbsError > a.r.maxAbsError ? b : a));

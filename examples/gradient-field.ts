@@ -44,7 +44,9 @@ pts.xs.forEach((xi, i) => {
   const yi = pts.ys[i];
   maxErr = Math.max(maxErr, Math.abs(gx[i] - yi * Math.cos(xi * yi)), Math.abs(gy[i] - xi * Math.cos(xi * yi)));
 });
-console.log(`∇ sin(xy) at ${pts.xs.length} points by reverse mode; max |error| against (y cos xy, x cos xy): ${maxErr.toExponential(2)}`);
+console.log(
+  `∇ sin(xy) at ${pts.xs.length} points by reverse mode; max |error| against (y cos xy, x cos xy): ${maxErr.toExponential(2)}`,
+);
 if (!(maxErr < 1e-4)) throw new Error(`the gradient is off by ${maxErr}`);
 
 // ---- picture
@@ -53,9 +55,16 @@ const [SW, SH] = [PLOT + M.l + M.r, PLOT + M.t + M.b];
 const px = (v: number) => M.l + ((v - LO) / (HI - LO)) * W;
 const py = (v: number) => M.t + ((HI - v) / (HI - LO)) * H;
 const svg = new Svg(SW, SH);
-svg.text(SW / 2, 26, 'f(x, y) = sin(xy) and its gradient ∇f = (y cos xy, x cos xy)', { 'text-anchor': 'middle', 'font-size': 15 });
+svg.text(SW / 2, 26, 'f(x, y) = sin(xy) and its gradient ∇f = (y cos xy, x cos xy)', {
+  'text-anchor': 'middle',
+  'font-size': 15,
+});
 const cw = W / HEAT;
-fv.forEach((v, i) => svg.rect(M.l + (i % HEAT) * cw, M.t + Math.floor(i / HEAT) * cw, cw + 0.4, cw + 0.4, { fill: colormap(DIVERGING, (v + 1) / 2) }));
+fv.forEach((v, i) =>
+  svg.rect(M.l + (i % HEAT) * cw, M.t + Math.floor(i / HEAT) * cw, cw + 0.4, cw + 0.4, {
+    fill: colormap(DIVERGING, (v + 1) / 2),
+  }),
+);
 // arrows: length proportional to |∇f|, the longest filling 90% of a grid cell
 const mags = pts.xs.map((_, i) => Math.hypot(gx[i], gy[i]));
 const maxMag = Math.max(...mags);
@@ -69,12 +78,20 @@ pts.xs.forEach((xi, i) => {
 // axes and a colour bar
 svg.rect(M.l, M.t, W, H, { fill: 'none', stroke: '#000' });
 for (let k = 0; k <= 4; k++) {
-  svg.text(px(k), M.t + H + 18, String(k), { 'text-anchor': 'middle' }).text(M.l - 10, py(k) + 4, String(k), { 'text-anchor': 'end' });
+  svg
+    .text(px(k), M.t + H + 18, String(k), { 'text-anchor': 'middle' })
+    .text(M.l - 10, py(k) + 4, String(k), { 'text-anchor': 'end' });
 }
-svg.text(M.l + W / 2, SH - 12, 'x', { 'text-anchor': 'middle', 'font-size': 14 }).text(18, M.t + H / 2, 'y', { 'font-size': 14 });
+svg
+  .text(M.l + W / 2, SH - 12, 'x', { 'text-anchor': 'middle', 'font-size': 14 })
+  .text(18, M.t + H / 2, 'y', { 'font-size': 14 });
 const barX = M.l + W + 25;
-for (let k = 0; k < 100; k++) svg.rect(barX, M.t + (k / 100) * H, 18, H / 100 + 0.5, { fill: colormap(DIVERGING, 1 - k / 100) });
-svg.text(barX + 22, M.t + 8, '+1').text(barX + 22, M.t + H / 2 + 4, '0').text(barX + 22, M.t + H, '−1');
+for (let k = 0; k < 100; k++)
+  svg.rect(barX, M.t + (k / 100) * H, 18, H / 100 + 0.5, { fill: colormap(DIVERGING, 1 - k / 100) });
+svg
+  .text(barX + 22, M.t + 8, '+1')
+  .text(barX + 22, M.t + H / 2 + 4, '0')
+  .text(barX + 22, M.t + H, '−1');
 console.log(`wrote ${svg.save('out/gradient-field.svg')}`);
 x.dispose();
 y.dispose();

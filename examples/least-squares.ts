@@ -22,7 +22,9 @@ const gradError = tg.tidy(() => {
 });
 const gradOk = gradError < 1e-3;
 failed ||= !gradOk;
-console.log(`∇‖Ax − b‖² = 2Aᵀ(Ax − b): max |autodiff − closed form| = ${gradError.toExponential(2)} ${gradOk ? '✓' : '✗'}`);
+console.log(
+  `∇‖Ax − b‖² = 2Aᵀ(Ax − b): max |autodiff − closed form| = ${gradError.toExponential(2)} ${gradOk ? '✓' : '✗'}`,
+);
 
 // 2. gradient descent with step 1/L, L = 2‖A‖²_F ≥ the gradient's Lipschitz constant 2λmax(AᵀA)
 const lr = tg.tidy(() => 1 / (2 * A.square().sum().item()));
@@ -33,7 +35,8 @@ for (let k = 1; k <= steps; k++) {
   const next = tg.tidy(() => x.sub(tg.grad(loss)(x).mul(lr)));
   x.dispose();
   x = next;
-  if ([1, 10, 50, 100, 200, 400].includes(k)) console.log(`  step ${String(k).padStart(3)}: L(x) = ${tg.tidy(() => loss(x).item()).toFixed(6)}`);
+  if ([1, 10, 50, 100, 200, 400].includes(k))
+    console.log(`  step ${String(k).padStart(3)}: L(x) = ${tg.tidy(() => loss(x).item()).toFixed(6)}`);
 }
 
 // 3. the normal equations
@@ -48,7 +51,9 @@ failed ||= !agree;
 console.log(`\n  gradient descent (${steps} steps): x = ${fmt(x)}   ‖Ax − b‖ = ${residual(x).toFixed(6)}`);
 console.log(`  solve(AᵀA, Aᵀb):             x = ${fmt(xSolve)}   ‖Ax − b‖ = ${residual(xSolve).toFixed(6)}`);
 console.log(`  true x (noise σ = 0.1 in b): x = ${fmt(xTrue)}`);
-console.log(`\n  max |x_gd − x_solve| = ${gap.toExponential(2)}, |residual difference| = ${residualGap.toExponential(2)} ${agree ? '✓' : '✗'}`);
+console.log(
+  `\n  max |x_gd − x_solve| = ${gap.toExponential(2)}, |residual difference| = ${residualGap.toExponential(2)} ${agree ? '✓' : '✗'}`,
+);
 
 tg.dispose([A, xTrue, b, x, xSolve]);
 process.exit(failed ? 1 : 0);

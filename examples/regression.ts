@@ -24,7 +24,9 @@ const [xTrain, yTrain, xTest, yTest] = [split(xs, false), split(ys, false), spli
 const col = (v: number[]) => tg.tensor(v, { shape: [v.length, 1] });
 
 const net = new tg.nn.MLP([1, 32, 32, 1], { activation: 'tanh', seed: 5 });
-const opt = new tg.optim.Adam(net.parameters(), { lr: new tg.optim.CosineAnnealing(0.02, { tMax: STEPS, etaMin: 1e-3 }) });
+const opt = new tg.optim.Adam(net.parameters(), {
+  lr: new tg.optim.CosineAnnealing(0.02, { tMax: STEPS, etaMin: 1e-3 }),
+});
 const X = col(xTrain);
 const Y = col(yTrain);
 
@@ -47,7 +49,8 @@ orExit(() => {
     const v = finiteLoss(loss, step);
     loss.dispose();
     bar.tick(1, `train MSE ${v.toFixed(4)}`);
-    if (step % 100 === 0) console.log(`step ${String(step).padStart(4)}  train MSE ${v.toFixed(4)}  lr ${opt.lr.toExponential(1)}`);
+    if (step % 100 === 0)
+      console.log(`step ${String(step).padStart(4)}  train MSE ${v.toFixed(4)}  lr ${opt.lr.toExponential(1)}`);
   }
 });
 bar.done();
@@ -56,7 +59,9 @@ const mean = yTrain.reduce((a, b) => a + b, 0) / yTrain.length;
 const baseline = yTest.reduce((a, y) => a + (y - mean) ** 2, 0) / yTest.length;
 const [trainErr, testErr] = [mse(xTrain, yTrain), mse(xTest, yTest)];
 console.log(`trained in ${seconds.toFixed(1)} s on ${tg.getBackend()}`);
-console.log(`train MSE ${trainErr.toFixed(4)}  held-out MSE ${testErr.toFixed(4)}  (noise floor ${(NOISE ** 2).toFixed(4)}, predicting the mean: ${baseline.toFixed(4)})`);
+console.log(
+  `train MSE ${trainErr.toFixed(4)}  held-out MSE ${testErr.toFixed(4)}  (noise floor ${(NOISE ** 2).toFixed(4)}, predicting the mean: ${baseline.toFixed(4)})`,
+);
 
 // ---- picture
 const [W, H, m] = [640, 400, 40];
@@ -65,13 +70,27 @@ const py = (y: number) => H - m - ((y + 2) / 4) * (H - 2 * m);
 const curve = Array.from({ length: 200 }, (_, i) => -3 + (6 * i) / 199);
 const fit = tg.tidy(() => tg.noGrad(() => net.forward(col(curve)))).dataSync();
 const svg = new Svg(W, H);
-svg.text(W / 2, 24, `regression: held-out MSE ${testErr.toFixed(4)} (train ${trainErr.toFixed(4)})`, { 'text-anchor': 'middle', 'font-size': 15 });
+svg.text(W / 2, 24, `regression: held-out MSE ${testErr.toFixed(4)} (train ${trainErr.toFixed(4)})`, {
+  'text-anchor': 'middle',
+  'font-size': 15,
+});
 svg.line(m, py(0), W - m, py(0), { stroke: '#bbb' }).line(px(0), m, px(0), H - m, { stroke: '#bbb' });
 xTrain.forEach((x, i) => svg.circle(px(x), py(yTrain[i]), 3, { fill: '#1f77b4', opacity: 0.7 }));
 xTest.forEach((x, i) => svg.circle(px(x), py(yTest[i]), 3.5, { fill: '#ff7f0e', stroke: '#222', 'stroke-width': 0.6 }));
-svg.polyline(curve.map((x) => [px(x), py(truth(x))]), { stroke: '#2ca02c', 'stroke-width': 2, 'stroke-dasharray': '6 4' });
-svg.polyline(curve.map((x, i) => [px(x), py(fit[i])]), { stroke: '#d62728', 'stroke-width': 2 });
-[['training points', '#1f77b4'], ['held-out points', '#ff7f0e'], ['truth sin(2x) + 0.3x', '#2ca02c'], ['MLP fit', '#d62728']].forEach(([label, color], i) => {
+svg.polyline(
+  curve.map((x) => [px(x), py(truth(x))]),
+  { stroke: '#2ca02c', 'stroke-width': 2, 'stroke-dasharray': '6 4' },
+);
+svg.polyline(
+  curve.map((x, i) => [px(x), py(fit[i])]),
+  { stroke: '#d62728', 'stroke-width': 2 },
+);
+[
+  ['training points', '#1f77b4'],
+  ['held-out points', '#ff7f0e'],
+  ['truth sin(2x) + 0.3x', '#2ca02c'],
+  ['MLP fit', '#d62728'],
+].forEach(([label, color], i) => {
   svg.rect(W - 200, 44 + i * 18, 12, 12, { fill: color }).text(W - 182, 54 + i * 18, label);
 });
 console.log(`wrote ${svg.save('out/regression.svg')}`);

@@ -29,7 +29,7 @@ function spirals(seed: number): { xs: number[][]; ys: number[] } {
   for (let k = 0; k < CLASSES; k++) {
     for (let i = 0; i < PER_CLASS; i++) {
       const rad = i / (PER_CLASS - 1);
-      const t = (k * 4 + rad * 4) + r.normal() * 0.2;
+      const t = k * 4 + rad * 4 + r.normal() * 0.2;
       xs.push([rad * Math.sin(t), rad * Math.cos(t)]);
       ys.push(k);
     }
@@ -52,7 +52,9 @@ const opt = new tg.optim.Adam(net.parameters(), { lr: LR });
 const order = rng(3);
 const losses: number[] = [];
 
-console.log(`spirals: ${n} points, ${CLASSES} classes; MLP [2, 64, 64, 3], Adam lr ${LR}, batch ${BATCH}, ${EPOCHS} epochs on ${tg.getBackend()}`);
+console.log(
+  `spirals: ${n} points, ${CLASSES} classes; MLP [2, 64, 64, 3], Adam lr ${LR}, batch ${BATCH}, ${EPOCHS} epochs on ${tg.getBackend()}`,
+);
 const start = performance.now();
 let accuracy = 0;
 const bar = progress('spirals', EPOCHS * Math.ceil(n / BATCH));
@@ -68,7 +70,13 @@ orExit(() => {
     for (let b = 0; b < n; b += BATCH) {
       const idx = perm.slice(b, b + BATCH);
       const loss = tg.tidy(() => {
-        const l = tg.nn.crossEntropy(net.forward(tg.tensor(idx.map((i) => xs[i]))), tg.tensor(idx.map((i) => ys[i]), { dtype: 'int32' }));
+        const l = tg.nn.crossEntropy(
+          net.forward(tg.tensor(idx.map((i) => xs[i]))),
+          tg.tensor(
+            idx.map((i) => ys[i]),
+            { dtype: 'int32' },
+          ),
+        );
         opt.zeroGrad();
         l.backward();
         opt.step();
@@ -82,7 +90,9 @@ orExit(() => {
     }
     const pred = predict(net, xs);
     accuracy = pred.filter((p, i) => p === ys[i]).length / n;
-    console.log(`epoch ${String(epoch).padStart(3)}  loss ${epochLoss.toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
+    console.log(
+      `epoch ${String(epoch).padStart(3)}  loss ${epochLoss.toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`,
+    );
   }
 });
 bar.done();
@@ -96,7 +106,8 @@ const lo = -1.1;
 const hi = 1.1;
 const toPx = (v: number) => ((v - lo) / (hi - lo)) * SIZE;
 const grid: number[][] = [];
-for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) grid.push([lo + ((c + 0.5) / G) * (hi - lo), hi - ((r + 0.5) / G) * (hi - lo)]);
+for (let r = 0; r < G; r++)
+  for (let c = 0; c < G; c++) grid.push([lo + ((c + 0.5) / G) * (hi - lo), hi - ((r + 0.5) / G) * (hi - lo)]);
 const regions = predict(net, grid);
 const svg = new Svg(SIZE, SIZE + 30);
 const cell = SIZE / G;
@@ -110,10 +121,22 @@ for (let r = 0; r < G; r++) {
     c = end;
   }
 }
-xs.forEach(([x, y], i) => svg.circle(toPx(x), SIZE - toPx(y), 3.5, { fill: CLASS_COLORS[ys[i]], stroke: '#222', 'stroke-width': 0.6 }));
-svg.text(SIZE / 2, SIZE + 20, `decision regions after ${EPOCHS} epochs: ${(accuracy * 100).toFixed(1)}% training accuracy`, { 'text-anchor': 'middle' });
+xs.forEach(([x, y], i) =>
+  svg.circle(toPx(x), SIZE - toPx(y), 3.5, { fill: CLASS_COLORS[ys[i]], stroke: '#222', 'stroke-width': 0.6 }),
+);
+svg.text(
+  SIZE / 2,
+  SIZE + 20,
+  `decision regions after ${EPOCHS} epochs: ${(accuracy * 100).toFixed(1)}% training accuracy`,
+  { 'text-anchor': 'middle' },
+);
 const regionsPath = svg.save('out/spirals-regions.svg');
-const lossPath = lineChart(losses, { title: 'spirals: training loss (cross-entropy)', xLabel: 'step', yLabel: 'loss', logY: true }).save('out/spirals-loss.svg');
+const lossPath = lineChart(losses, {
+  title: 'spirals: training loss (cross-entropy)',
+  xLabel: 'step',
+  yLabel: 'loss',
+  logY: true,
+}).save('out/spirals-loss.svg');
 console.log(`wrote ${regionsPath} and ${lossPath}`);
 
 net.dispose();

@@ -7,7 +7,12 @@ import { existsSync } from 'node:fs';
 const steps: { title: string; cmd: string[] }[] = [
   {
     title: 'the built package, imported by name as a user would (plain Node, dist/)',
-    cmd: ['node', '--input-type=module', '-e', "import * as tg from 'tapegrad'; const x = tg.tensor([1, 2, 3], { requiresGrad: true }); x.square().sum().backward(); console.log(`tapegrad on ${tg.getBackend()}: d/dx Σx² at [1,2,3] =`, Array.from(x.grad.dataSync()));"],
+    cmd: [
+      'node',
+      '--input-type=module',
+      '-e',
+      "import * as tg from 'tapegrad'; const x = tg.tensor([1, 2, 3], { requiresGrad: true }); x.square().sum().backward(); console.log(`tapegrad on ${tg.getBackend()}: d/dx Σx² at [1,2,3] =`, Array.from(x.grad.dataSync()));",
+    ],
   },
   { title: 'gradcheck of every registered op against finite differences', cmd: ['examples/gradcheck-table.ts'] },
   { title: 'the appendix "Matrix Differentiation", proposition by proposition', cmd: ['examples/matrix-calculus.ts'] },

@@ -20,7 +20,14 @@
 // the reads and the writes is float32 either way.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
+import {
+  glslProgram,
+  glslUniforms,
+  wgslProgram,
+  wgslUniforms,
+  type WebGLBackendLike,
+  type WebGPUBackendLike,
+} from './gpu-program.js';
 
 export const ADAM_UPDATE = 'TapegradAdamUpdate';
 
@@ -41,16 +48,31 @@ export interface AdamUpdateAttrs {
 }
 
 const UNIFORMS = ['lr', 'beta1', 'beta2', 'eps', 'wd', 'bc1', 'bc2', 'decoupled'];
-const uniformValues = (a: AdamUpdateAttrs) => [a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, 1 - a.beta1 ** a.step, 1 - a.beta2 ** a.step, a.decoupled ? 1 : 0];
+const uniformValues = (a: AdamUpdateAttrs) => [
+  a.lr,
+  a.beta1,
+  a.beta2,
+  a.eps,
+  a.weightDecay,
+  1 - a.beta1 ** a.step,
+  1 - a.beta2 ** a.step,
+  a.decoupled ? 1 : 0,
+];
 // webgl's: also the previous step's corrections (pc1, pc2) and whether the moments are stored corrected
 const GL_UNIFORMS = [...UNIFORMS, 'pc1', 'pc2', 'corrected'];
-const glUniformValues = (a: AdamUpdateAttrs) => [...uniformValues(a), 1 - a.beta1 ** (a.step - 1), 1 - a.beta2 ** (a.step - 1), a.corrected ? 1 : 0];
+const glUniformValues = (a: AdamUpdateAttrs) => [
+  ...uniformValues(a),
+  1 - a.beta1 ** (a.step - 1),
+  1 - a.beta2 ** (a.step - 1),
+  a.corrected ? 1 : 0,
+];
 
 // The update's expressions in p, g and the old moments, given how each language names a uniform
 // (the same text is GLSL and WGSL).
 const gEff = (u: (n: string) => string) => `(g + (1.0 - ${u('decoupled')}) * ${u('wd')} * p)`;
 const newM = (u: (n: string) => string, m: string) => `(${u('beta1')} * ${m} + (1.0 - ${u('beta1')}) * ${gEff(u)})`;
-const newV = (u: (n: string) => string, v: string) => `(${u('beta2')} * ${v} + (1.0 - ${u('beta2')}) * ${gEff(u)} * ${gEff(u)})`;
+const newV = (u: (n: string) => string, v: string) =>
+  `(${u('beta2')} * ${v} + (1.0 - ${u('beta2')}) * ${gEff(u)} * ${gEff(u)})`;
 const newParam = (u: (n: string) => string, m: string, v: string) =>
   `p * (1.0 - ${u('decoupled')} * ${u('lr')} * ${u('wd')}) - ${u('lr')} * (${newM(u, m)} / ${u('bc1')}) / (sqrt(${newV(u, v)} / ${u('bc2')}) + ${u('eps')})`;
 
@@ -110,8 +132,18 @@ export const adamUpdateWebGPU: KernelConfig = {
     // (the moments' pass does not read the per-step values: a binding no shader reads is an error)
     const ins = [param, grad, moments];
     const out = [
-      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_param', param.shape, [...NAMES, 'step'], constant, paramBody), [...ins, step], 'float32', uniforms),
-      gpu.runWebGPUProgram(wgslProgram('tapegrad_adam_moments', moments.shape, NAMES, constant, momentsBody), ins, 'float32', uniforms),
+      gpu.runWebGPUProgram(
+        wgslProgram('tapegrad_adam_param', param.shape, [...NAMES, 'step'], constant, paramBody),
+        [...ins, step],
+        'float32',
+        uniforms,
+      ),
+      gpu.runWebGPUProgram(
+        wgslProgram('tapegrad_adam_moments', moments.shape, NAMES, constant, momentsBody),
+        ins,
+        'float32',
+        uniforms,
+      ),
     ];
     gpu.disposeData(step.dataId); // freed once the queued passes are submitted (TF.js defers it)
     return out;
@@ -126,7 +158,13 @@ export const adamAttrs = (a: AdamUpdateAttrs): NamedAttrMap => ({ ...a }) as unk
  * [param', m', v']. The bias corrections are folded into two scalars, as PyTorch does:
  * param' = decayed − (lr / (1 − β₁ᵗ)) · m' / (√v' / √(1 − β₂ᵗ) + ε).
  */
-export function adamUpdateReference(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor | null, v: tf.Tensor | null, a: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function adamUpdateReference(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  m: tf.Tensor | null,
+  v: tf.Tensor | null,
+  a: AdamUpdateAttrs,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const out = adamStepReference(param, grad, m, v, null, { ...a, amsgrad: false });
   return [out.param, out.m, out.v];
 }

@@ -72,7 +72,14 @@ const choleskyWebgpu: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
-  const program = perItemProgram('tapegradLinalgCholesky', x.shape, count, ['x'], 'n : i32, count : i32,', CHOLESKY_WGSL);
+  const program = perItemProgram(
+    'tapegradLinalgCholesky',
+    x.shape,
+    count,
+    ['x'],
+    'n : i32, count : i32,',
+    CHOLESKY_WGSL,
+  );
   return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x], 'float32', [
     { type: 'int32', data: [n] },
     { type: 'int32', data: [count] },

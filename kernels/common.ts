@@ -38,14 +38,18 @@ export function batchSize(shape: readonly number[]): number {
  * The broadcast batch shape of two [..., r, c] tensors and, for each output matrix, the index of
  * the matrix it reads in each input (NumPy's broadcasting rules on the leading axes).
  */
-export function broadcastBatches(aShape: readonly number[], bShape: readonly number[]): { batch: number[]; aIndex: Int32Array; bIndex: Int32Array } {
+export function broadcastBatches(
+  aShape: readonly number[],
+  bShape: readonly number[],
+): { batch: number[]; aIndex: Int32Array; bIndex: Int32Array } {
   const a = aShape.slice(0, -2);
   const b = bShape.slice(0, -2);
   const rank = Math.max(a.length, b.length);
   const pa = [...Array(rank - a.length).fill(1), ...a];
   const pb = [...Array(rank - b.length).fill(1), ...b];
   const batch = pa.map((d, i) => {
-    if (d !== pb[i] && d !== 1 && pb[i] !== 1) throw new Error(`batch dimensions [${a}] and [${b}] cannot be broadcast`);
+    if (d !== pb[i] && d !== 1 && pb[i] !== 1)
+      throw new Error(`batch dimensions [${a}] and [${b}] cannot be broadcast`);
     return Math.max(d, pb[i]);
   });
   const count = batch.reduce((x, y) => x * y, 1);
@@ -54,7 +58,10 @@ export function broadcastBatches(aShape: readonly number[], bShape: readonly num
   for (let o = 0; o < count; o++) {
     // Walk the output's multi-index from the last axis, accumulating each input's flat index.
     let rest = o;
-    let ia = 0, ib = 0, sa = 1, sb = 1;
+    let ia = 0,
+      ib = 0,
+      sa = 1,
+      sb = 1;
     for (let d = rank - 1; d >= 0; d--) {
       const c = rest % batch[d];
       rest = Math.floor(rest / batch[d]);
@@ -75,7 +82,14 @@ export function broadcastBatches(aShape: readonly number[], bShape: readonly num
  * buffers (named by `variableNames`), `result`, and the struct `uniforms` (with `NAN`). Shaders
  * read float inputs as f32(x[i]): a float32 tensor cast from int32 keeps its i32 buffer there.
  */
-export function perItemProgram(key: string, outputShape: number[], count: number, variableNames: string[], uniforms: string, body: string): WgslProgram {
+export function perItemProgram(
+  key: string,
+  outputShape: number[],
+  count: number,
+  variableNames: string[],
+  uniforms: string,
+  body: string,
+): WgslProgram {
   const workgroupSize: [number, number, number] = [64, 1, 1];
   return {
     outputShape,

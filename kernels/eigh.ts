@@ -175,13 +175,31 @@ const eighWebgpu: KernelFunc = ({ inputs, backend }) => {
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
   const batch = x.shape.slice(0, -2);
-  const work = perItemProgram('tapegradLinalgEigh', [...batch, 2 * n + 1, n], count, ['x'], 'n : i32, count : i32,', EIGH_WGSL);
-  const scratch = gpu.runWebGPUProgram(work, [x], 'float32', [n, count].map((v) => ({ type: 'int32' as const, data: [v] })));
+  const work = perItemProgram(
+    'tapegradLinalgEigh',
+    [...batch, 2 * n + 1, n],
+    count,
+    ['x'],
+    'n : i32, count : i32,',
+    EIGH_WGSL,
+  );
+  const scratch = gpu.runWebGPUProgram(
+    work,
+    [x],
+    'float32',
+    [n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
+  );
   // out[b, r, c] = scratch[b, r, c] for r ≤ n: flat index e ↦ e + b·n², b = e / ((n+1)·n)
-  const copy = wgslProgram('tapegradLinalgEighCopy', [...batch, n + 1, n], ['scratch'], ['n'], `
+  const copy = wgslProgram(
+    'tapegradLinalgEighCopy',
+    [...batch, n + 1, n],
+    ['scratch'],
+    ['n'],
+    `
     let n = i32(uniforms.n);
     let b = index / ((n + 1) * n);
-    setOutputAtIndex(index, scratch[index + b * n * n]);`);
+    setOutputAtIndex(index, scratch[index + b * n * n]);`,
+  );
   const out = gpu.runWebGPUProgram(copy, [scratch], 'float32', [{ type: 'float32', data: [n] }]);
   gpu.disposeData(scratch.dataId);
   return out;

@@ -12,7 +12,12 @@ export interface GlslProgram {
 }
 
 export interface WebGLBackendLike {
-  runWebGLProgram(program: GlslProgram, inputs: TensorInfo[], outputDtype: DataType, customUniformValues?: number[][]): TensorInfo;
+  runWebGLProgram(
+    program: GlslProgram,
+    inputs: TensorInfo[],
+    outputDtype: DataType,
+    customUniformValues?: number[][],
+  ): TensorInfo;
 }
 
 /** A webgpu program (tfjs-backend-webgpu's WebGPUProgram): WGSL `getUserCode()` with main(index). */
@@ -30,7 +35,12 @@ export interface WgslProgram {
 }
 
 export interface WebGPUBackendLike {
-  runWebGPUProgram(program: WgslProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: { type: 'float32' | 'int32'; data: number[] }[]): TensorInfo;
+  runWebGPUProgram(
+    program: WgslProgram,
+    inputs: TensorInfo[],
+    outputDtype: DataType,
+    uniforms?: { type: 'float32' | 'int32'; data: number[] }[],
+  ): TensorInfo;
   makeTensorInfo(shape: number[], dtype: DataType, values?: Int32Array | Float32Array): TensorInfo;
   disposeData(dataId: object): boolean;
 }
@@ -40,7 +50,12 @@ export interface WebGPUBackendLike {
  * setOutput(); the backend declares `getXAtOutCoords()` and `getX(…coords)` for each input X
  * (first letter upper-cased), `getOutputCoords()`, and the custom float uniforms.
  */
-export function glslProgram(outputShape: number[], variableNames: string[], uniforms: string[], body: string): GlslProgram {
+export function glslProgram(
+  outputShape: number[],
+  variableNames: string[],
+  uniforms: string[],
+  body: string,
+): GlslProgram {
   return {
     variableNames,
     outputShape,
@@ -55,7 +70,13 @@ export function glslProgram(outputShape: number[], variableNames: string[], unif
  * from int32 keeps its int32 buffer on webgpu (TF.js casts without copying). It reads the custom
  * f32 uniforms as `uniforms.name`, and writes with setOutputAtIndex(index, value).
  */
-export function wgslProgram(key: string, outputShape: number[], variableNames: string[], uniforms: string[], body: string): WgslProgram {
+export function wgslProgram(
+  key: string,
+  outputShape: number[],
+  variableNames: string[],
+  uniforms: string[],
+  body: string,
+): WgslProgram {
   const workgroupSize: [number, number, number] = [128, 1, 1];
   const size = outputShape.reduce((a, b) => a * b, 1);
   return {

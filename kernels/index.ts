@@ -8,7 +8,16 @@ import { eighConfigs, LINALG_EIGH } from './eigh.js';
 import { svdConfigs, LINALG_SVD } from './svd.js';
 import { matrixExpConfigs, LINALG_MATRIX_EXP } from './matrix-exp.js';
 
-export { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD, LINALG_MATRIX_EXP, type TriangularSolveAttrs };
+export {
+  LINALG_LU,
+  LINALG_CHOLESKY,
+  LINALG_TRIANGULAR_SOLVE,
+  LINALG_QR,
+  LINALG_EIGH,
+  LINALG_SVD,
+  LINALG_MATRIX_EXP,
+  type TriangularSolveAttrs,
+};
 
 let registered = false;
 
@@ -19,7 +28,15 @@ let registered = false;
 export function registerLinalgKernels(): void {
   if (registered) return;
   registered = true;
-  for (const config of [...luConfigs, ...choleskyConfigs, ...triangularSolveConfigs, ...qrConfigs, ...eighConfigs, ...svdConfigs, ...matrixExpConfigs]) {
+  for (const config of [
+    ...luConfigs,
+    ...choleskyConfigs,
+    ...triangularSolveConfigs,
+    ...qrConfigs,
+    ...eighConfigs,
+    ...svdConfigs,
+    ...matrixExpConfigs,
+  ]) {
     // Another copy of tapegrad in the same process may have registered them first.
     if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
   }

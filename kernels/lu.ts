@@ -105,7 +105,14 @@ const luWebgpu: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
-  const program = perItemProgram('tapegradLinalgLu', [...x.shape.slice(0, -1), n + 1], count, ['x'], 'n : i32, count : i32,', LU_WGSL);
+  const program = perItemProgram(
+    'tapegradLinalgLu',
+    [...x.shape.slice(0, -1), n + 1],
+    count,
+    ['x'],
+    'n : i32, count : i32,',
+    LU_WGSL,
+  );
   return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x], 'float32', [
     { type: 'int32', data: [n] },
     { type: 'int32', data: [count] },

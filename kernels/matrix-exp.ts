@@ -124,13 +124,31 @@ const matrixExpWebgpu: KernelFunc = ({ inputs, backend }) => {
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
   const batch = x.shape.slice(0, -2);
-  const work = perItemProgram('tapegradLinalgMatrixExp', [...batch, 3 * n, n], count, ['x'], 'n : i32, count : i32,', MATRIX_EXP_WGSL);
-  const scratch = gpu.runWebGPUProgram(work, [x], 'float32', [n, count].map((v) => ({ type: 'int32' as const, data: [v] })));
+  const work = perItemProgram(
+    'tapegradLinalgMatrixExp',
+    [...batch, 3 * n, n],
+    count,
+    ['x'],
+    'n : i32, count : i32,',
+    MATRIX_EXP_WGSL,
+  );
+  const scratch = gpu.runWebGPUProgram(
+    work,
+    [x],
+    'float32',
+    [n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
+  );
   // out[b] = scratch[b]'s first n rows: flat index e ↦ e + b·2n², b = e / n²
-  const copy = wgslProgram('tapegradLinalgMatrixExpCopy', x.shape, ['scratch'], ['n'], `
+  const copy = wgslProgram(
+    'tapegradLinalgMatrixExpCopy',
+    x.shape,
+    ['scratch'],
+    ['n'],
+    `
     let n = i32(uniforms.n);
     let b = index / (n * n);
-    setOutputAtIndex(index, scratch[index + b * 2 * n * n]);`);
+    setOutputAtIndex(index, scratch[index + b * 2 * n * n]);`,
+  );
   const out = gpu.runWebGPUProgram(copy, [scratch], 'float32', [{ type: 'float32', data: [n] }]);
   gpu.disposeData(scratch.dataId);
   return out;

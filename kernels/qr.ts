@@ -133,7 +133,12 @@ const qrWebgpu: KernelFunc = ({ inputs, backend }) => {
   const count = batchSize(x.shape);
   const shape = [...x.shape.slice(0, -2), m + n, n];
   const program = perItemProgram('tapegradLinalgQr', shape, count, ['x'], 'm : i32, n : i32, count : i32,', QR_WGSL);
-  return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x], 'float32', [m, n, count].map((v) => ({ type: 'int32' as const, data: [v] })));
+  return (backend as WebGPUBackendLike).runWebGPUProgram(
+    program,
+    [x],
+    'float32',
+    [m, n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
+  );
 };
 
 export const qrConfigs: KernelConfig[] = [

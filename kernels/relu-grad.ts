@@ -7,7 +7,14 @@
 // run, the factor the recorded (createGraph) adjoints multiply by, and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
+import {
+  glslProgram,
+  glslUniforms,
+  wgslProgram,
+  wgslUniforms,
+  type WebGLBackendLike,
+  type WebGPUBackendLike,
+} from './gpu-program.js';
 
 export const RELU_GRAD = 'TapegradReluGrad';
 export const LEAKY_RELU_GRAD = 'TapegradLeakyReluGrad';
@@ -24,7 +31,12 @@ function configs(kernelName: string, slope: (attrs: Record<string, unknown> | un
         const { dy, x } = inputs as unknown as Inputs;
         const body = `float g = getDyAtOutCoords(); setOutput(getXAtOutCoords() > 0.0 ? g : alpha * g);`;
         const program = glslProgram(dy.shape, ['dy', 'x'], ['alpha'], body);
-        return (backend as unknown as WebGLBackendLike).runWebGLProgram(program, [dy, x], 'float32', glslUniforms([slope(attrs)]));
+        return (backend as unknown as WebGLBackendLike).runWebGLProgram(
+          program,
+          [dy, x],
+          'float32',
+          glslUniforms([slope(attrs)]),
+        );
       },
     },
     {
@@ -34,7 +46,12 @@ function configs(kernelName: string, slope: (attrs: Record<string, unknown> | un
         const { dy, x } = inputs as unknown as Inputs;
         const body = `let g = f32(dy[index]); setOutputAtIndex(index, select(uniforms.alpha * g, g, f32(x[index]) > 0.0));`;
         const program = wgslProgram('tapegrad_relu_grad', dy.shape, ['dy', 'x'], ['alpha'], body);
-        return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [dy, x], 'float32', wgslUniforms([slope(attrs)]));
+        return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(
+          program,
+          [dy, x],
+          'float32',
+          wgslUniforms([slope(attrs)]),
+        );
       },
     },
   ];

@@ -16,7 +16,14 @@
 // kernel run, and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { glslProgram, glslUniforms, wgslProgram, wgslUniforms, type WebGLBackendLike, type WebGPUBackendLike } from './gpu-program.js';
+import {
+  glslProgram,
+  glslUniforms,
+  wgslProgram,
+  wgslUniforms,
+  type WebGLBackendLike,
+  type WebGPUBackendLike,
+} from './gpu-program.js';
 
 export const SOFTMAX_CROSS_ENTROPY = 'TapegradSoftmaxCrossEntropy';
 
@@ -34,7 +41,13 @@ const scaleOf = (attrs: unknown) => (attrs as { scale?: number } | undefined)?.s
  * WGSL: `z(j)`, `t(j)` and `tz(j)` (the term t·z) read entry j of the row; `decl` declares a
  * mutable float.
  */
-function rowStats(z: (j: string) => string, t: (j: string) => string, tz: (j: string) => string, decl: (name: string, init: string) => string, loop: (body: string) => string): string {
+function rowStats(
+  z: (j: string) => string,
+  t: (j: string) => string,
+  tz: (j: string) => string,
+  decl: (name: string, init: string) => string,
+  loop: (body: string) => string,
+): string {
   return `
     ${decl('mx', '-3.4e38')}
     ${loop(`mx = max(mx, ${z('j')});`)}
@@ -71,7 +84,9 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
         setOutput(scale * ${g} * (exp(getLogits(row, rc.y) - mx) / se * st - ${t('rc.y')}));`;
       const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
       const ins = upstream ? [logits, targets, upstream] : [logits, targets];
-      out.push(gl.runWebGLProgram(glslProgram([N, C], names, ['scale'], body), ins, 'float32', glslUniforms([scaleOf(attrs)])));
+      out.push(
+        gl.runWebGLProgram(glslProgram([N, C], names, ['scale'], body), ins, 'float32', glslUniforms([scaleOf(attrs)])),
+      );
     }
     return out;
   },
@@ -85,7 +100,8 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
     const [N, C] = logits.shape;
     const sparse = targets.shape.length === 1;
     // t(j) of the row: a stored entry, or 1 at the row's class index
-    const t = (j: string) => (sparse ? `select(0.0, 1.0, i32(targets[row]) == ${j})` : `f32(targets[row * ${C} + ${j}])`);
+    const t = (j: string) =>
+      sparse ? `select(0.0, 1.0, i32(targets[row]) == ${j})` : `f32(targets[row * ${C} + ${j}])`;
     const z = (j: string) => `f32(logits[row * ${C} + ${j}])`;
     // a class index picks z_y: the other logits add nothing, even −∞ ones (0·(−∞) would be NaN)
     const tz = (j: string) => (sparse ? `select(0.0, ${z(j)}, i32(targets[row]) == ${j})` : `${t(j)} * ${z(j)}`);
@@ -96,7 +112,13 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
     const out: TensorInfo[] = [];
     if (wants(attrs, 'loss')) {
       const body = `let row = index; ${stats} setOutputAtIndex(index, st * (mx + log(se)) - stz);`;
-      out.push(gpu.runWebGPUProgram(wgslProgram(`tapegrad_sce_loss_${key}`, [N], ['logits', 'targets'], [], body), [logits, targets], 'float32'));
+      out.push(
+        gpu.runWebGPUProgram(
+          wgslProgram(`tapegrad_sce_loss_${key}`, [N], ['logits', 'targets'], [], body),
+          [logits, targets],
+          'float32',
+        ),
+      );
     }
     if (wants(attrs, 'dlogits')) {
       const perRow = upstream !== undefined && upstream.shape[0] !== 1;
@@ -105,7 +127,13 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
         setOutputAtIndex(index, uniforms.scale * ${g} * (exp(f32(logits[index]) - mx) / se * st - ${t(`index % ${C}`)}));`;
       const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
       const ins = upstream ? [logits, targets, upstream] : [logits, targets];
-      const program = wgslProgram(`tapegrad_sce_grad_${key}_${upstream ? (perRow ? 'rows' : 'one') : 'none'}`, [N, C], names, ['scale'], body);
+      const program = wgslProgram(
+        `tapegrad_sce_grad_${key}_${upstream ? (perRow ? 'rows' : 'one') : 'none'}`,
+        [N, C],
+        names,
+        ['scale'],
+        body,
+      );
       out.push(gpu.runWebGPUProgram(program, ins, 'float32', wgslUniforms([scaleOf(attrs)])));
     }
     return out;
@@ -131,7 +159,11 @@ function entryAt(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
  * class indices the loss is logΣe^z − z_y, a gather rather than a one-hot product (so that −∞
  * logits off the target add nothing, and 4% off a wasm MLP step).
  */
-export function softmaxCrossEntropyReference(z: tf.Tensor, targets: tf.Tensor, outputs: SceOutputs = 'both'): { loss?: tf.Tensor; dlogits?: tf.Tensor } {
+export function softmaxCrossEntropyReference(
+  z: tf.Tensor,
+  targets: tf.Tensor,
+  outputs: SceOutputs = 'both',
+): { loss?: tf.Tensor; dlogits?: tf.Tensor } {
   return tf.tidy(() => {
     const last = z.rank - 1;
     const sparse = targets.dtype === 'int32';

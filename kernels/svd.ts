@@ -33,7 +33,9 @@ export function svdInto(a: Float64Array, off: number, m: number, n: number, out:
     let rotated = false;
     for (let p = 0; p < c - 1; p++) {
       for (let q = p + 1; q < c; q++) {
-        let alpha = 0, beta = 0, gamma = 0;
+        let alpha = 0,
+          beta = 0,
+          gamma = 0;
         for (let i = 0; i < r; i++) {
           const wp = w[i * c + p];
           const wq = w[i * c + q];
@@ -254,7 +256,12 @@ const svdWebgpu: KernelFunc = ({ inputs, backend }) => {
   const count = batchSize(x.shape);
   const shape = [...x.shape.slice(0, -2), m + 1 + n, k];
   const program = perItemProgram('tapegradLinalgSvd', shape, count, ['x'], 'm : i32, n : i32, count : i32,', SVD_WGSL);
-  return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x], 'float32', [m, n, count].map((v) => ({ type: 'int32' as const, data: [v] })));
+  return (backend as WebGPUBackendLike).runWebGPUProgram(
+    program,
+    [x],
+    'float32',
+    [m, n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
+  );
 };
 
 export const svdConfigs: KernelConfig[] = [

@@ -24,7 +24,17 @@ function attrsOf(attrs: unknown): TriangularSolveAttrs {
 }
 
 /** Solves op(T)·X = B for one T (at t[tOff..]) and one B (at b[bOff..], n×k) into x[xOff..]. */
-export function triangularSolveInto(t: Float64Array, tOff: number, b: Float64Array, bOff: number, n: number, k: number, { lower, transpose, unitDiagonal }: TriangularSolveAttrs, x: Float64Array, xOff: number): void {
+export function triangularSolveInto(
+  t: Float64Array,
+  tOff: number,
+  b: Float64Array,
+  bOff: number,
+  n: number,
+  k: number,
+  { lower, transpose, unitDiagonal }: TriangularSolveAttrs,
+  x: Float64Array,
+  xOff: number,
+): void {
   // op(T) is lower when exactly one of lower/transpose holds: then rows are solved top-down.
   const forward = lower !== transpose;
   for (let s = 0; s < n; s++) {
@@ -60,7 +70,8 @@ const triangularSolveJs: KernelFunc = ({ inputs, backend, attrs }) => {
   const bv = readF64(backend, b);
   const x = new Float64Array(aIndex.length * n * k);
   const opts = attrsOf(attrs);
-  for (let o = 0; o < aIndex.length; o++) triangularSolveInto(t, aIndex[o] * n * n, bv, bIndex[o] * n * k, n, k, opts, x, o * n * k);
+  for (let o = 0; o < aIndex.length; o++)
+    triangularSolveInto(t, aIndex[o] * n * n, bv, bIndex[o] * n * k, n, k, opts, x, o * n * k);
   return writeF32(backend, shape, x);
 };
 
@@ -120,12 +131,21 @@ const triangularSolveWebgpu: KernelFunc = ({ inputs, backend, attrs }) => {
     'n : i32, k : i32, count : i32, isLower : i32, isTransposed : i32, isUnitDiagonal : i32,',
     TRIANGULAR_SOLVE_WGSL,
   );
-  const out = gpu.runWebGPUProgram(program, [a, b, idx], 'float32', [n, k, count, +lower, +transpose, +unitDiagonal].map((v) => ({ type: 'int32' as const, data: [v] })));
+  const out = gpu.runWebGPUProgram(
+    program,
+    [a, b, idx],
+    'float32',
+    [n, k, count, +lower, +transpose, +unitDiagonal].map((v) => ({ type: 'int32' as const, data: [v] })),
+  );
   gpu.disposeData(idx.dataId);
   return out;
 };
 
 export const triangularSolveConfigs: KernelConfig[] = [
-  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_TRIANGULAR_SOLVE, backendName, kernelFunc: triangularSolveJs })),
+  ...JS_BACKENDS.map((backendName) => ({
+    kernelName: LINALG_TRIANGULAR_SOLVE,
+    backendName,
+    kernelFunc: triangularSolveJs,
+  })),
   { kernelName: LINALG_TRIANGULAR_SOLVE, backendName: 'webgpu', kernelFunc: triangularSolveWebgpu },
 ];

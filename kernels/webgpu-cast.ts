@@ -26,7 +26,13 @@ export function fixWebGPUCast(): void {
     kernelFunc: (args) => {
       const x = args.inputs.x as TensorInfo;
       if (args.attrs?.dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool')) return tfjs.kernelFunc(args);
-      const program = wgslProgram('tapegrad_cast_to_f32', x.shape, ['x'], [], 'setOutputAtIndex(index, f32(x[index]));');
+      const program = wgslProgram(
+        'tapegrad_cast_to_f32',
+        x.shape,
+        ['x'],
+        [],
+        'setOutputAtIndex(index, f32(x[index]));',
+      );
       return (args.backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x], 'float32');
     },
   });

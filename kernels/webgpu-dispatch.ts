@@ -91,10 +91,20 @@ export function setDispatchCacheEnabled(on: boolean): void {
 }
 
 /** Hits and misses of the bind-group cache on the active webgpu backend, and what it holds. */
-export function dispatchCacheStats(): { hits: number; misses: number; uniformBuffers: number; bindGroups: number } | null {
+export function dispatchCacheStats(): {
+  hits: number;
+  misses: number;
+  uniformBuffers: number;
+  bindGroups: number;
+} | null {
   const cache = (tf.backend() as unknown as WebGPUBackendInternals)[CACHE];
   if (!cache) return null;
-  return { hits: cache.hits, misses: cache.misses, uniformBuffers: cache.uniforms.size, bindGroups: cache.bindGroups.size };
+  return {
+    hits: cache.hits,
+    misses: cache.misses,
+    uniformBuffers: cache.uniforms.size,
+    bindGroups: cache.bindGroups.size,
+  };
 }
 
 /**
@@ -121,12 +131,19 @@ export function installDispatchCache(backend: object): void {
   const original = b.recordAndSubmit;
   const GPUBufferClass = (globalThis as unknown as { GPUBuffer?: new () => object }).GPUBuffer;
   b.recordAndSubmit = function (this: WebGPUBackendInternals, program, output, inputs, programDefinedUniform) {
-    if (!enabled || !GPUBufferClass || program.pipeline instanceof Promise || this.activeTimers != null || program.pixelsOpType != null) {
+    if (
+      !enabled ||
+      !GPUBufferClass ||
+      program.pipeline instanceof Promise ||
+      this.activeTimers != null ||
+      program.pixelsOpType != null
+    ) {
       return original.call(this, program, output, inputs, programDefinedUniform);
     }
     const tensors = [output, ...inputs];
     const buffers = tensors.map((t) => this.tensorMap.get(t.dataId).resource);
-    if (!buffers.every((r) => r instanceof GPUBufferClass)) return original.call(this, program, output, inputs, programDefinedUniform);
+    if (!buffers.every((r) => r instanceof GPUBufferClass))
+      return original.call(this, program, output, inputs, programDefinedUniform);
 
     const uniform = uniformBuffer(this, cache, program, tensors, programDefinedUniform);
     let key = `${cache.id(program.pipeline)}`;
@@ -177,11 +194,23 @@ function installFastUpload(b: WebGPUBackendInternals): void {
     const d = this.tensorMap.get(dataId);
     const n = d.values ? d.values.length : 0;
     const float = d.dtype === 'float32';
-    if (!enabled || d.resource != null || n === 0 || !(float || d.dtype === 'int32' || d.dtype === 'bool') || n !== tf.util.sizeFromShape(d.shape)) {
+    if (
+      !enabled ||
+      d.resource != null ||
+      n === 0 ||
+      !(float || d.dtype === 'int32' || d.dtype === 'bool') ||
+      n !== tf.util.sizeFromShape(d.shape)
+    ) {
       return original.call(this, dataId);
     }
     const values = d.values!;
-    const data = float ? (values instanceof Float32Array ? values : Float32Array.from(values)) : values instanceof Int32Array ? values : Int32Array.from(values);
+    const data = float
+      ? values instanceof Float32Array
+        ? values
+        : Float32Array.from(values)
+      : values instanceof Int32Array
+        ? values
+        : Int32Array.from(values);
     const buffer = this.bufferManager.acquireBuffer(4 * n, STORAGE_COPY);
     this.queue.writeBuffer(buffer, 0, data);
     d.values = null; // as TF.js: once uploaded, the values are not kept on the CPU
@@ -206,7 +235,13 @@ const num = (v: number) => (v === 0 && 1 / v < 0 ? '-0' : String(v));
  * The uniform buffer holding what TF.js's recordAndSubmit would write for this dispatch — found
  * by its content, or written once (with TF.js's own layout code, makeUniforms) and kept.
  */
-function uniformBuffer(b: WebGPUBackendInternals, cache: DispatchCache, program: Program, tensors: TensorInfo[], defined?: Uniform[]): GPUObject {
+function uniformBuffer(
+  b: WebGPUBackendInternals,
+  cache: DispatchCache,
+  program: Program,
+  tensors: TensorInfo[],
+  defined?: Uniform[],
+): GPUObject {
   // The content is a function of: the shapes (in TF.js's order: inputs, then output), whether
   // and how the size is passed, and the program's own uniforms.
   const shapes = [...tensors.slice(1), tensors[0]].map((t) => t.shape);
@@ -222,7 +257,10 @@ function uniformBuffer(b: WebGPUBackendInternals, cache: DispatchCache, program:
   if (cached) return cached;
 
   // TF.js 4.22's recordAndSubmit: NaN, ∞, each shape and its strides, the size, then the program's.
-  const data: Uniform[] = [{ type: 'float32', data: [NaN] }, { type: 'float32', data: [Infinity] }];
+  const data: Uniform[] = [
+    { type: 'float32', data: [NaN] },
+    { type: 'float32', data: [Infinity] },
+  ];
   for (const s of shapes) data.push({ type: 'int32', data: s }, { type: 'int32', data: tf.util.computeStrides(s) });
   if (size !== null) data.push({ type: 'int32', data: [size] });
   if (defined) data.push(...defined);

@@ -18,12 +18,22 @@ const runs = Number(arg('runs', target === 'safetensors' ? '20000' : '200'));
 const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
 const backend = arg('backend', 'wasm') as tg.BackendName;
 const order = Number(arg('order', '1'));
-if (!['ops', 'safetensors'].includes(target) || !Number.isInteger(runs) || runs < 1 || !Number.isInteger(seed) || (order !== 1 && order !== 2)) {
-  console.error('usage: npm run fuzz -- [--target ops|safetensors] [--runs N] [--seed S] [--backend wasm|cpu] [--order 1|2]');
+if (
+  !['ops', 'safetensors'].includes(target) ||
+  !Number.isInteger(runs) ||
+  runs < 1 ||
+  !Number.isInteger(seed) ||
+  (order !== 1 && order !== 2)
+) {
+  console.error(
+    'usage: npm run fuzz -- [--target ops|safetensors] [--runs N] [--seed S] [--backend wasm|cpu] [--order 1|2]',
+  );
   process.exit(2);
 }
 await tg.setBackend(backend);
-console.log(`fuzzing ${target === 'ops' ? 'op compositions' : 'the safetensors reader'}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
+console.log(
+  `fuzzing ${target === 'ops' ? 'op compositions' : 'the safetensors reader'}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`,
+);
 const bar = progress(`fuzz ${target}`, runs);
 const t0 = performance.now();
 const r =
@@ -45,11 +55,15 @@ const r =
 bar.done();
 const secs = ((performance.now() - t0) / 1000).toFixed(1);
 if (r.failed) {
-  console.log(`FAILED after ${r.numRuns} cases (${r.numShrinks} shrinks, ${secs} s); reproduce with --target ${target} --seed ${seed} --runs ${runs}`);
+  console.log(
+    `FAILED after ${r.numRuns} cases (${r.numShrinks} shrinks, ${secs} s); reproduce with --target ${target} --seed ${seed} --runs ${runs}`,
+  );
   if (target === 'ops') {
     const smallest = await minimize(r.counterexample![0] as Case);
     console.log(snippet(smallest, await runCase(smallest)));
   } else console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
   process.exit(1);
 }
-console.log(`ok: ${r.numRuns} cases passed, ${r.numSkips} skipped${target === 'ops' ? ' near a kink' : ''} (${secs} s)`);
+console.log(
+  `ok: ${r.numRuns} cases passed, ${r.numSkips} skipped${target === 'ops' ? ' near a kink' : ''} (${secs} s)`,
+);

@@ -42,7 +42,14 @@ export function formatDuration(ms: number): string {
 }
 
 /** The bar's text for `done` of `total` (no carriage return): "label [#####.....]  50% 5/10 2.0s left". */
-export function progressLine(label: string, done: number, total: number, elapsedMs: number, width = 20, note = ''): string {
+export function progressLine(
+  label: string,
+  done: number,
+  total: number,
+  elapsedMs: number,
+  width = 20,
+  note = '',
+): string {
   const frac = total > 0 ? Math.min(1, done / total) : 1;
   const filled = Math.round(frac * width);
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;

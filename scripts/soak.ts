@@ -16,17 +16,25 @@ const only = arg('only');
 const backend = (arg('backend') ?? tg.getBackend()) as tg.BackendName;
 const leak = process.argv.includes('--plant-leak');
 await tg.setBackend(backend);
-console.log(`memory soak on ${backend}: ${steps} MLP steps (fewer for the slower workloads)${leak ? ', with a planted leak' : ''}`);
+console.log(
+  `memory soak on ${backend}: ${steps} MLP steps (fewer for the slower workloads)${leak ? ', with a planted leak' : ''}`,
+);
 
 let failed = false;
 for (const w of WORKLOADS.filter((w) => !only || w.name.includes(only))) {
   const n = Math.max(10, Math.round(steps * w.scale));
   const planted = leak ? plantLeak(100) : undefined;
   const bar = progress(w.name, n);
-  const r = await soak(w, n, 10, (i) => {
-    planted?.(i);
-    bar.tick();
-  }, console.log);
+  const r = await soak(
+    w,
+    n,
+    10,
+    (i) => {
+      planted?.(i);
+      bar.tick();
+    },
+    console.log,
+  );
   bar.done();
   const first = r.samples[0];
   const last = r.samples[r.samples.length - 1];

@@ -27,7 +27,8 @@ export function isAnomalyEnabled(): boolean {
  * PyTorch `torch.autograd.detect_anomaly`, JAX `jax_debug_nans`.
  */
 export function detectAnomaly<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw new TapegradError('detectAnomaly', `expected a function, got ${fn === null ? 'null' : typeof fn}`);
+  if (typeof fn !== 'function')
+    throw new TapegradError('detectAnomaly', `expected a function, got ${fn === null ? 'null' : typeof fn}`);
   refuseAsync('detectAnomaly', fn);
   const prev = anomaly.enabled;
   anomaly.enabled = true;
@@ -53,7 +54,9 @@ function countBad(v: tf.Tensor): { nan: number; inf: number } {
 }
 
 function describeBad({ nan, inf }: { nan: number; inf: number }, size: number): string {
-  const parts = [nan ? `NaN (${nan} of ${size} entries)` : '', inf ? `Inf (${inf} of ${size} entries)` : ''].filter(Boolean);
+  const parts = [nan ? `NaN (${nan} of ${size} entries)` : '', inf ? `Inf (${inf} of ${size} entries)` : ''].filter(
+    Boolean,
+  );
   return parts.join(' and ');
 }
 
@@ -121,7 +124,10 @@ export function checkBackward(out: Tensor, inputs: Tensor[], g: Tensor, shares: 
     const rule = out.node!.rule;
     const shapes = inputs.map((x) => fmtShape(x.shape)).join(', ');
     const incoming = countBad(g.value);
-    const cause = incoming.nan || incoming.inf ? `the incoming gradient ${fmtShape(g.shape)} already held ${describeBad(incoming, g.size)}` : 'the incoming gradient was finite, so the adjoint itself made it';
+    const cause =
+      incoming.nan || incoming.inf
+        ? `the incoming gradient ${fmtShape(g.shape)} already held ${describeBad(incoming, g.size)}`
+        : 'the incoming gradient was finite, so the adjoint itself made it';
     throw new TapegradError(
       rule.name,
       `anomaly in the backward pass: the gradient for input ${i} ${fmtShape(s.shape)} holds ${describeBad(bad, s.size)} (${cause}); the op's inputs have shape ${shapes}. Where the inputs came from: ${inputsReport(inputs)}`,

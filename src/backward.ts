@@ -22,10 +22,16 @@ export interface BackwardOptions {
 export function backward(root: Tensor, seed: Tensor | number | undefined, opts: BackwardOptions): void {
   root.assertLive('backward');
   if (!root.requiresGrad) {
-    throw new TapegradError('backward', 'the tensor does not require grad and has no graph (give an input requiresGrad: true, and do not compute it under noGrad)');
+    throw new TapegradError(
+      'backward',
+      'the tensor does not require grad and has no graph (give an input requiresGrad: true, and do not compute it under noGrad)',
+    );
   }
   if (seed === undefined && root.size !== 1) {
-    throw new TapegradError('backward', `a seed gradient is needed for a non-scalar output of shape ${fmtShape(root.shape)} (backward(seed) with that shape, or reduce it with sum() first)`);
+    throw new TapegradError(
+      'backward',
+      `a seed gradient is needed for a non-scalar output of shape ${fmtShape(root.shape)} (backward(seed) with that shape, or reduce it with sum() first)`,
+    );
   }
   new Sweep([root], null, opts).run([seed]);
 }
@@ -40,9 +46,14 @@ export function gradients(
   opts: BackwardOptions & { seeds?: (Tensor | number | undefined)[] } = {},
 ): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
-  if (!Array.isArray(inputs)) throw new TapegradError('gradients', `inputs must be an array of Tensors, got ${(inputs as unknown) instanceof Tensor ? 'a Tensor (wrap it in [ ])' : typeof inputs}`);
+  if (!Array.isArray(inputs))
+    throw new TapegradError(
+      'gradients',
+      `inputs must be an array of Tensors, got ${(inputs as unknown) instanceof Tensor ? 'a Tensor (wrap it in [ ])' : typeof inputs}`,
+    );
   const live = (x: unknown, what: string) => {
-    if (!(x instanceof Tensor)) throw new TapegradError('gradients', `${what} must be a tapegrad Tensor, got ${x === null ? 'null' : typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TapegradError('gradients', `${what} must be a tapegrad Tensor, got ${x === null ? 'null' : typeof x}`);
     x.assertLive('gradients', what);
   };
   outs.forEach((o) => live(o, 'an output'));
@@ -76,7 +87,8 @@ class Sweep {
     this.targetSet = targets ? new Set(targets) : null;
     if (targets) {
       const onPath = new Set(targets.filter((t) => !t.node));
-      for (const t of this.order) if (this.targetSet!.has(t) || t.node!.inputs.some((x) => onPath.has(x))) onPath.add(t);
+      for (const t of this.order)
+        if (this.targetSet!.has(t) || t.node!.inputs.some((x) => onPath.has(x))) onPath.add(t);
       this.onPath = onPath;
     }
   }
@@ -136,7 +148,10 @@ class Sweep {
     const mine = !(s instanceof Tensor); // a number, made into a tensor here
     if ((g.shape.join() !== root.shape.join() && !(g.size === 1 && root.size === 1)) || g.dtype !== 'float32') {
       if (mine) g.dispose();
-      throw new TapegradError('backward', `the seed (${g.dtype} ${fmtShape(g.shape)}) must be float32 with the output's shape ${fmtShape(root.shape)}`);
+      throw new TapegradError(
+        'backward',
+        `the seed (${g.dtype} ${fmtShape(g.shape)}) must be float32 with the output's shape ${fmtShape(root.shape)}`,
+      );
     }
     if (g.size === 1 && root.size === 1 && g.rank !== root.rank) {
       const r = reshape(g, root.shape);
@@ -154,7 +169,10 @@ class Sweep {
     // PyTorch's version check: the adjoint would silently read the new values
     const moved = inputs.findIndex((x, i) => x.value !== node.saved[i]);
     if (moved >= 0) {
-      throw new TapegradError('backward', `input ${moved} of '${rule.name}' (shape ${fmtShape(inputs[moved].shape)}) was given new values after the forward pass (an optimizer step?); run backward() before changing parameters, or recompute the forward pass`);
+      throw new TapegradError(
+        'backward',
+        `input ${moved} of '${rule.name}' (shape ${fmtShape(inputs[moved].shape)}) was given new values after the forward pass (an optimizer step?); run backward() before changing parameters, or recompute the forward pass`,
+      );
     }
     const adjoint = (): (Tensor | null)[] => {
       const thunks = rule.vjp(g, inputs, t, node.attrs);
@@ -167,7 +185,10 @@ class Sweep {
     } catch (e) {
       const dead = [...inputs, t].find((x) => x.isDisposed);
       if (dead) {
-        throw new TapegradError('backward', `a tensor saved for the gradient of '${rule.name}' (shape ${fmtShape(dead.shape)}) was disposed before backward(); dispose intermediates after backward(), or call backward() inside the same tg.tidy`);
+        throw new TapegradError(
+          'backward',
+          `a tensor saved for the gradient of '${rule.name}' (shape ${fmtShape(dead.shape)}) was disposed before backward(); dispose intermediates after backward(), or call backward() inside the same tg.tidy`,
+        );
       }
       throw e;
     }
@@ -176,7 +197,10 @@ class Sweep {
       if (!s) return;
       const x = inputs[i];
       if (s.shape.join() !== x.shape.join()) {
-        throw new TapegradError('backward', `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(s.shape)} for input ${i} of shape ${fmtShape(x.shape)}`);
+        throw new TapegradError(
+          'backward',
+          `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(s.shape)} for input ${i} of shape ${fmtShape(x.shape)}`,
+        );
       }
       this.accumulate(x, s);
     });
@@ -208,11 +232,20 @@ class Sweep {
       const check = (r: unknown): r is Tensor => {
         if (r === undefined || r === null || r === g) return false;
         if (!(r instanceof Tensor)) {
-          const what = typeof r === 'object' ? (Object.getPrototypeOf(r)?.constructor?.name ?? 'an object') : `${typeof r} ${String(r)}`;
-          throw new TapegradError('registerHook', `a hook must return a Tensor (the new gradient) or nothing, got ${what}`);
+          const what =
+            typeof r === 'object'
+              ? (Object.getPrototypeOf(r)?.constructor?.name ?? 'an object')
+              : `${typeof r} ${String(r)}`;
+          throw new TapegradError(
+            'registerHook',
+            `a hook must return a Tensor (the new gradient) or nothing, got ${what}`,
+          );
         }
         if (r.shape.join() !== g.shape.join()) {
-          throw new TapegradError('registerHook', `a hook returned shape ${fmtShape(r.shape)} for a gradient of shape ${fmtShape(g.shape)}`);
+          throw new TapegradError(
+            'registerHook',
+            `a hook returned shape ${fmtShape(r.shape)} for a gradient of shape ${fmtShape(g.shape)}`,
+          );
         }
         return true;
       };

@@ -24,6 +24,8 @@ const asset = (at: () => URL): string | undefined => {
 const files = {
   'tfjs-backend-wasm.wasm': asset(() => new URL('./tfjs-backend-wasm.wasm', import.meta.url)),
   'tfjs-backend-wasm-simd.wasm': asset(() => new URL('./tfjs-backend-wasm-simd.wasm', import.meta.url)),
-  'tfjs-backend-wasm-threaded-simd.wasm': asset(() => new URL('./tfjs-backend-wasm-threaded-simd.wasm', import.meta.url)),
+  'tfjs-backend-wasm-threaded-simd.wasm': asset(
+    () => new URL('./tfjs-backend-wasm-threaded-simd.wasm', import.meta.url),
+  ),
 };
 if (files['tfjs-backend-wasm.wasm']) setWasmPaths(files);

@@ -12,7 +12,16 @@ export interface TensorOptions {
   shape?: number[];
 }
 type Nested = number | boolean | Nested[];
-type TypedArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint8ClampedArray | Uint16Array | Uint32Array;
+type TypedArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Uint16Array
+  | Uint32Array;
 export type TensorData = Nested | TypedArray | tf.Tensor;
 
 /**
@@ -23,7 +32,8 @@ export type TensorData = Nested | TypedArray | tf.Tensor;
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
   const dtype = opts.dtype ?? (data instanceof tf.Tensor ? (data.dtype as DType) : 'float32');
   checkDtype('tensor', dtype);
-  if (opts.requiresGrad && dtype !== 'float32') throw new TapegradError('tensor', `only float32 tensors can require grad; this one is ${dtype}`);
+  if (opts.requiresGrad && dtype !== 'float32')
+    throw new TapegradError('tensor', `only float32 tensors can require grad; this one is ${dtype}`);
   let value: tf.Tensor;
   if (data instanceof tf.Tensor) {
     value = data.dtype === dtype ? data.clone() : tf.cast(data, dtype);
@@ -34,7 +44,10 @@ export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
     checkShape('tensor', finalShape);
     const size = finalShape.reduce((a, b) => a * b, 1);
     if (size !== flat.length) {
-      throw new TapegradError('tensor', `shape ${fmtShape(finalShape)} holds ${size} values, but ${flat.length} were given`);
+      throw new TapegradError(
+        'tensor',
+        `shape ${fmtShape(finalShape)} holds ${size} values, but ${flat.length} were given`,
+      );
     }
     value = tf.tensor(flat as number[], finalShape, dtype);
   }
@@ -54,10 +67,14 @@ function reshapeChecked(t: tf.Tensor, shape: number[]): tf.Tensor {
 /** Flattens nested arrays, checking that they are rectangular and hold only numbers or booleans. */
 function flatten(data: Exclude<TensorData, tf.Tensor>): { flat: ArrayLike<number>; shape: number[] } {
   if (ArrayBuffer.isView(data)) {
-    if (data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array) return { flat: data, shape: [data.length] };
+    if (data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array)
+      return { flat: data, shape: [data.length] };
     // other typed arrays (Float64Array, Int16Array, …) are converted, as TF.js does not take them
     if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) {
-      throw new TapegradError('tensor', `cannot make a tensor of a ${data.constructor.name}; pass numbers or a numeric typed array`);
+      throw new TapegradError(
+        'tensor',
+        `cannot make a tensor of a ${data.constructor.name}; pass numbers or a numeric typed array`,
+      );
     }
     return { flat: Array.from(data as ArrayLike<number>), shape: [data.length] };
   }
@@ -69,15 +86,22 @@ function flatten(data: Exclude<TensorData, tf.Tensor>): { flat: ArrayLike<number
   const flat: number[] = [];
   const walk = (d: unknown, depth: number, at: number[]) => {
     if (depth === shape.length) {
-      if (Array.isArray(d)) throw new TapegradError('tensor', `ragged array: element ${fmtShape(at)} is an array, expected a number`);
+      if (Array.isArray(d))
+        throw new TapegradError('tensor', `ragged array: element ${fmtShape(at)} is an array, expected a number`);
       flat.push(scalarValue(d, at));
       return;
     }
     if (!Array.isArray(d)) {
-      throw new TapegradError('tensor', `ragged array: element ${fmtShape(at)} is ${typeof d}, expected an array of length ${shape[depth]}`);
+      throw new TapegradError(
+        'tensor',
+        `ragged array: element ${fmtShape(at)} is ${typeof d}, expected an array of length ${shape[depth]}`,
+      );
     }
     if (d.length !== shape[depth]) {
-      throw new TapegradError('tensor', `ragged array: element ${fmtShape(at)} has length ${d.length}, expected ${shape[depth]}`);
+      throw new TapegradError(
+        'tensor',
+        `ragged array: element ${fmtShape(at)} has length ${d.length}, expected ${shape[depth]}`,
+      );
     }
     d.forEach((e, i) => walk(e, depth + 1, [...at, i]));
   };
@@ -109,21 +133,28 @@ const wrap = (v: tf.Tensor, o: Opts = {}) => new Tensor(v, { requiresGrad: o.req
 /** Checks a constructor's options before anything is allocated: a known dtype; requiresGrad only with float32. */
 function checkOpts(fn: string, o: Opts): void {
   if (o.dtype !== undefined) checkDtype(fn, o.dtype);
-  if (o.requiresGrad && (o.dtype ?? 'float32') !== 'float32') throw new TapegradError(fn, `only float32 tensors can require grad; this one is ${o.dtype}`);
+  if (o.requiresGrad && (o.dtype ?? 'float32') !== 'float32')
+    throw new TapegradError(fn, `only float32 tensors can require grad; this one is ${o.dtype}`);
 }
 function checkFinite(fn: string, what: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TapegradError(fn, `${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new TapegradError(fn, `${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 /** x as a live Tensor (creation.ts cannot use op.ts's asTensor: op.ts imports this file). */
 function liveTensor(fn: string, x: unknown): Tensor {
-  if (!(x instanceof Tensor)) throw new TapegradError(fn, `the input must be a tapegrad Tensor, got ${Array.isArray(x) ? 'an array (wrap it with tg.tensor)' : x === null ? 'null' : typeof x}`);
+  if (!(x instanceof Tensor))
+    throw new TapegradError(
+      fn,
+      `the input must be a tapegrad Tensor, got ${Array.isArray(x) ? 'an array (wrap it with tg.tensor)' : x === null ? 'null' : typeof x}`,
+    );
   x.assertLive(fn, 'the input');
   return x;
 }
 
 /** A 0-d tensor holding the number `v`. PyTorch `torch.tensor`, JAX `jnp.asarray`. */
 export function scalar(v: number, o: Opts = {}): Tensor {
-  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('scalar', `expected a number, got ${typeof v}`);
+  if (typeof v !== 'number' && typeof v !== 'boolean')
+    throw new TapegradError('scalar', `expected a number, got ${typeof v}`);
   checkOpts('scalar', o);
   return wrap(tf.scalar(v, o.dtype ?? 'float32'), o);
 }
@@ -146,7 +177,8 @@ export function full(shape: number[], v: number, o: Opts = {}): Tensor {
   checkShape('full', shape);
   checkOpts('full', o);
   assertFits('full', shape, o.dtype ?? 'float32');
-  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TapegradError('full', `the value must be a number, got ${typeof v}`);
+  if (typeof v !== 'number' && typeof v !== 'boolean')
+    throw new TapegradError('full', `the value must be a number, got ${typeof v}`);
   return wrap(tf.fill(shape, v, o.dtype ?? 'float32'), o);
 }
 /** Zeros of `x`'s shape and dtype. PyTorch `torch.zeros_like`, JAX `jnp.zeros_like`. */
@@ -159,7 +191,8 @@ export function onesLike(x: Tensor): Tensor {
 }
 /** The n×m identity (m = n by default). PyTorch `torch.eye`, JAX `jnp.eye`. */
 export function eye(n: number, m = n, o: Opts = {}): Tensor {
-  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0) throw new TapegradError('eye', `sizes must be non-negative integers, got ${n}, ${m}`);
+  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0)
+    throw new TapegradError('eye', `sizes must be non-negative integers, got ${n}, ${m}`);
   checkOpts('eye', o);
   assertFits('eye', [n, m], o.dtype ?? 'float32');
   return wrap(tf.eye(n, m, undefined, o.dtype ?? 'float32'), o);
@@ -181,7 +214,8 @@ export function rand(shape: number[], o: Opts & { seed?: number; low?: number; h
   assertFits('rand', shape, 'float32');
   checkFinite('rand', 'low', o.low ?? 0);
   checkFinite('rand', 'high', o.high ?? 1);
-  if (!((o.low ?? 0) < (o.high ?? 1))) throw new TapegradError('rand', `low (${o.low ?? 0}) must be below high (${o.high ?? 1})`);
+  if (!((o.low ?? 0) < (o.high ?? 1)))
+    throw new TapegradError('rand', `low (${o.low ?? 0}) must be below high (${o.high ?? 1})`);
   return wrap(tf.randomUniform(shape, o.low ?? 0, o.high ?? 1, 'float32', o.seed), o);
 }
 /** start, start + step, … below stop; arange(n) is 0 … n−1. PyTorch `torch.arange`, JAX `jnp.arange`. */

@@ -1,6 +1,9 @@
 /** Every error tapegrad throws: the message starts with the public function that failed. */
 export class TapegradError extends Error {
-  constructor(readonly fn: string, detail: string) {
+  constructor(
+    readonly fn: string,
+    detail: string,
+  ) {
     super(`${fn}: ${detail}`);
     this.name = 'TapegradError';
   }
@@ -14,7 +17,8 @@ export function fmtShape(shape: readonly number[]): string {
 /** Normalise a possibly negative axis list against a rank; sorted, unique. */
 export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined | null, rank: number): number[] {
   if (axis === undefined || axis === null) return [...Array(rank).keys()];
-  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new TapegradError(fn, `axis must be an integer or an array of integers, got ${JSON.stringify(axis)}`);
+  if (typeof axis !== 'number' && !Array.isArray(axis))
+    throw new TapegradError(fn, `axis must be an integer or an array of integers, got ${JSON.stringify(axis)}`);
   const list = typeof axis === 'number' ? [axis] : [...axis];
   const out = new Set<number>();
   for (const a of list) {
@@ -40,7 +44,8 @@ const SYNC_ONLY =
 /** Refuses an `async function` before it runs (shared by noGrad and detectAnomaly). */
 export function refuseAsync(fn: string, f: (...args: never[]) => unknown): void {
   const kind = f.constructor?.name;
-  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') throw new TapegradError(fn, `${SYNC_ONLY} (got an async function)`);
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction')
+    throw new TapegradError(fn, `${SYNC_ONLY} (got an async function)`);
 }
 
 /** Refuses a result that is a Promise (a plain function that started async work); its rejection is not left unhandled. */

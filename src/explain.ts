@@ -56,7 +56,10 @@ function rowsOf(root: Tensor): ExplainRow[] {
     const savedParts: string[] = [];
     let savedBytes = 0;
     if (node && !node.freed) {
-      savedParts.push(inputs.length ? `inputs ${inputs.map((x) => `#${ids.get(x)}`).join(',')}` : 'no inputs', 'output');
+      savedParts.push(
+        inputs.length ? `inputs ${inputs.map((x) => `#${ids.get(x)}`).join(',')}` : 'no inputs',
+        'output',
+      );
       savedBytes += inputs.reduce((n, x) => n + bytesOf(x), 0) + bytesOf(t);
       // Owned tensors that are not already inputs: the hidden intermediates of a composite op.
       const hidden = t.owned.filter((c) => !inputs.some((x) => x.value === c));
@@ -95,11 +98,20 @@ function formatTable(rows: ExplainRow[]): string {
     r.freed ? 'yes' : '',
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
-  const line = (row: string[]) => row.map((s, c) => s.padEnd(widths[c])).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((s, c) => s.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd();
   const total = rows.reduce((n, r) => n + r.savedBytes, 0);
   const nodes = rows.filter((r) => r.op !== 'leaf' && r.op !== 'constant').length;
   const footer = `${nodes} op${nodes === 1 ? '' : 's'}, ${rows.length - nodes} leaves/constants; backward visits the rows from the bottom up`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line), footer + (total ? `; saved tensors ${fmtBytes(total)}` : '')].join('\n');
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...cells.map(line),
+    footer + (total ? `; saved tensors ${fmtBytes(total)}` : ''),
+  ].join('\n');
 }
 
 function checkRoot(fn: string, t: unknown): Tensor {

@@ -15,7 +15,8 @@ export function differentiable(fn: string, x: unknown, i: number): { t: Tensor; 
   if (x instanceof Tensor) {
     x.assertLive(fn, `argument ${i}`);
     if (x.requiresGrad) return { t: x, fresh: false };
-    if (x.dtype !== 'float32') throw new TapegradError(fn, `argument ${i} is ${x.dtype}; only float32 arguments can be differentiated`);
+    if (x.dtype !== 'float32')
+      throw new TapegradError(fn, `argument ${i} is ${x.dtype}; only float32 arguments can be differentiated`);
     return { t: new Tensor(x.value, { requiresGrad: true }), fresh: true };
   }
   if (typeof x === 'number') return { t: tensor(x, { requiresGrad: true }), fresh: true };
@@ -36,7 +37,8 @@ export function graphValues(roots: Tensor[]): tf.Tensor[] {
 export function normalizeArgnums(fn: string, argnums: Argnums, n: number): number[] {
   const list = typeof argnums === 'number' ? [argnums] : [...argnums];
   for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= n) throw new TapegradError(fn, `argnums ${JSON.stringify(argnums)} out of range for ${n} arguments`);
+    if (!Number.isInteger(a) || a < 0 || a >= n)
+      throw new TapegradError(fn, `argnums ${JSON.stringify(argnums)} out of range for ${n} arguments`);
   }
   return list;
 }
@@ -73,19 +75,32 @@ function ownValue(t: Tensor, mark: number): Tensor {
  * gradient is itself recorded, so grad composes: grad(grad(f)), gradient penalties. The results
  * then own the part of the graph made here (see adoptGraph).
  */
-function evalWithGrad(fn: string, f: Fn, argnums: Argnums, args: unknown[], keepValue: boolean): { value: Tensor | null; grads: Tensor[] } {
+function evalWithGrad(
+  fn: string,
+  f: Fn,
+  argnums: Argnums,
+  args: unknown[],
+  keepValue: boolean,
+): { value: Tensor | null; grads: Tensor[] } {
   const nums = normalizeArgnums(fn, argnums, args.length);
   let value: Tensor | null = null;
   let grads!: Tensor[];
   tidy(() => {
     const mark = tensorMark();
-    const prepared = args.map((a, i) => (nums.includes(i) ? differentiable(fn, a, i) : { t: a as Tensor, fresh: false }));
+    const prepared = args.map((a, i) =>
+      nums.includes(i) ? differentiable(fn, a, i) : { t: a as Tensor, fresh: false },
+    );
     const xs = prepared.map((p) => p.t);
     // f is recorded even under noGrad (as torch.func.grad does); noGrad only keeps the result plain
     const recording = isGradEnabled();
     const out = withGradMode(true, () => f(...xs));
-    if (!(out instanceof Tensor)) throw new TapegradError(fn, `the function must return a Tensor, got ${describe(out)}`);
-    if (out.size !== 1) throw new TapegradError(fn, `the function must return a scalar, got shape ${fmtShape(out.shape)} (use vjp or jacobian for non-scalar outputs)`);
+    if (!(out instanceof Tensor))
+      throw new TapegradError(fn, `the function must return a Tensor, got ${describe(out)}`);
+    if (out.size !== 1)
+      throw new TapegradError(
+        fn,
+        `the function must return a scalar, got shape ${fmtShape(out.shape)} (use vjp or jacobian for non-scalar outputs)`,
+      );
     const targets = nums.map((i) => xs[i]);
     const fresh = new Set(prepared.filter((p) => p.fresh).map((p) => p.t));
     const createGraph = recording && reachesOuter([out], fresh);
@@ -160,7 +175,10 @@ export function valueAndGrad<F extends Fn>(
  * every primal, and may be called many times. dispose() frees the output and the graph.
  * PyTorch `torch.func.vjp`, JAX `jax.vjp`.
  */
-export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotangent: Tensor | number) => Tensor[]; dispose: () => void } {
+export function vjp(
+  f: Fn,
+  ...primals: TensorLike[]
+): { out: Tensor; vjp: (cotangent: Tensor | number) => Tensor[]; dispose: () => void } {
   checkFunction('vjp', f);
   let xs!: Tensor[];
   let out!: Tensor;
@@ -171,7 +189,8 @@ export function vjp(f: Fn, ...primals: TensorLike[]): { out: Tensor; vjp: (cotan
     const prepared = primals.map((p, i) => differentiable('vjp', p, i));
     xs = prepared.map((p) => p.t);
     out = withGradMode(true, () => f(...xs));
-    if (!(out instanceof Tensor)) throw new TapegradError('vjp', `the function must return a Tensor, got ${describe(out)}`);
+    if (!(out instanceof Tensor))
+      throw new TapegradError('vjp', `the function must return a Tensor, got ${describe(out)}`);
     outer = isGradEnabled() && reachesOuter([out], new Set(prepared.filter((p) => p.fresh).map((p) => p.t)));
     return [...xs, ...graphValues([out])];
   });
@@ -223,17 +242,31 @@ export function customOp(spec: {
     const thunks: unknown = spec.vjp(g, xs, y);
     const n = xs.length;
     if (!Array.isArray(thunks)) {
-      throw new TapegradError(spec.name, `the vjp must return an array of ${n} gradient functions (null where no gradient flows), got ${describe(thunks)}`);
+      throw new TapegradError(
+        spec.name,
+        `the vjp must return an array of ${n} gradient functions (null where no gradient flows), got ${describe(thunks)}`,
+      );
     }
     if (thunks.length !== n) {
-      throw new TapegradError(spec.name, `the vjp returned ${thunks.length} gradient functions for ${n} inputs; return one per input (null where no gradient flows)`);
+      throw new TapegradError(
+        spec.name,
+        `the vjp returned ${thunks.length} gradient functions for ${n} inputs; return one per input (null where no gradient flows)`,
+      );
     }
     return thunks.map((th, i) => {
       if (th === null || th === undefined) return null;
-      if (typeof th !== 'function') throw new TapegradError(spec.name, `the vjp's entry ${i} must be a function returning the gradient of input ${i}, or null, got ${describe(th)}`);
+      if (typeof th !== 'function')
+        throw new TapegradError(
+          spec.name,
+          `the vjp's entry ${i} must be a function returning the gradient of input ${i}, or null, got ${describe(th)}`,
+        );
       return () => {
         const share: unknown = th();
-        if (!(share instanceof Tensor)) throw new TapegradError(spec.name, `the vjp's function for input ${i} must return a Tensor, got ${describe(share)}`);
+        if (!(share instanceof Tensor))
+          throw new TapegradError(
+            spec.name,
+            `the vjp's function for input ${i} must return a Tensor, got ${describe(share)}`,
+          );
         return share;
       };
     });

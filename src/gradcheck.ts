@@ -48,14 +48,28 @@ export interface GradcheckReport {
   /** |analytic − numeric| / max(|numeric|, atol): derivatives that are (nearly) zero are measured against atol. */
   maxRelError: number;
   /** The comparison furthest outside its tolerance (or closest to it, when all pass). */
-  worst: { input: number; index: number[] | null; outputIndex: number[] | null; analytic: number; numeric: number; allowed: number } | null;
+  worst: {
+    input: number;
+    index: number[] | null;
+    outputIndex: number[] | null;
+    analytic: number;
+    numeric: number;
+    allowed: number;
+  } | null;
   /** How many times f was evaluated, and how many backward passes ran. */
   evaluations: number;
   backwards: number;
   comparisons: number;
   failures: number;
   /** The defaults follow the backend's float format (`precision`, `epsilon`): coarser for float16 WebGL. */
-  tolerances: { atol: number; rtol: number; step: number; noiseFactor: number; precision: 'float32' | 'float16'; epsilon: number };
+  tolerances: {
+    atol: number;
+    rtol: number;
+    step: number;
+    noiseFactor: number;
+    precision: 'float32' | 'float16';
+    epsilon: number;
+  };
   backend: string;
   /** A readable summary: the verdict, the worst comparison, the errors and the tolerances (see formatReport). */
   toString(): string;
@@ -84,12 +98,14 @@ type F = (...xs: Tensor[]) => Tensor;
 
 function checkInputs(fn: string, f: unknown, inputs: unknown): Tensor[] {
   if (typeof f !== 'function') throw new TapegradError(fn, `the first argument must be a function, got ${describe(f)}`);
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new TapegradError(fn, 'inputs must be a non-empty array of Tensors');
+  if (!Array.isArray(inputs) || inputs.length === 0)
+    throw new TapegradError(fn, 'inputs must be a non-empty array of Tensors');
   inputs.forEach((x, i) => {
     if (!(x instanceof Tensor)) throw new TapegradError(fn, `input ${i} must be a Tensor, got ${describe(x)}`);
     x.assertLive(fn, `input ${i}`);
   });
-  if (!inputs.some((x: Tensor) => x.dtype === 'float32')) throw new TapegradError(fn, 'no float32 input to differentiate');
+  if (!inputs.some((x: Tensor) => x.dtype === 'float32'))
+    throw new TapegradError(fn, 'no float32 input to differentiate');
   return inputs as Tensor[];
 }
 
@@ -98,22 +114,27 @@ const OPTION_NAMES = ['mode', 'step', 'atol', 'rtol', 'seed', 'samples', 'throwO
 /** Every option checked: a known name, and a value in its range (a negative atol would pass nothing, or everything). */
 function checkOptions(fn: string, opts: unknown): GradcheckOptions {
   if (opts === undefined) return {};
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TapegradError(fn, `options must be an object, got ${describe(opts)}`);
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+    throw new TapegradError(fn, `options must be an object, got ${describe(opts)}`);
   const o = opts as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!OPTION_NAMES.includes(k)) throw new TapegradError(fn, `unknown option '${k}'; the options are ${OPTION_NAMES.join(', ')}`);
+    if (!OPTION_NAMES.includes(k))
+      throw new TapegradError(fn, `unknown option '${k}'; the options are ${OPTION_NAMES.join(', ')}`);
   }
   const number = (k: string, ok: (v: number) => boolean, what: string) => {
     const v = o[k];
-    if (v !== undefined && !(typeof v === 'number' && ok(v))) throw new TapegradError(fn, `${k} must be ${what}, got ${typeof v === 'number' ? v : describe(v)}`);
+    if (v !== undefined && !(typeof v === 'number' && ok(v)))
+      throw new TapegradError(fn, `${k} must be ${what}, got ${typeof v === 'number' ? v : describe(v)}`);
   };
-  if (o.mode !== undefined && o.mode !== 'full' && o.mode !== 'fast') throw new TapegradError(fn, `mode must be 'full' or 'fast', got '${String(o.mode)}'`);
+  if (o.mode !== undefined && o.mode !== 'full' && o.mode !== 'fast')
+    throw new TapegradError(fn, `mode must be 'full' or 'fast', got '${String(o.mode)}'`);
   number('step', (v) => Number.isFinite(v) && v > 0 && v <= 1, 'a number in (0, 1]');
   number('atol', (v) => Number.isFinite(v) && v >= 0, 'a finite number ≥ 0');
   number('rtol', (v) => Number.isFinite(v) && v >= 0, 'a finite number ≥ 0');
   number('seed', Number.isSafeInteger, 'an integer');
   number('samples', (v) => Number.isInteger(v) && v >= 1 && v <= 1000, 'an integer from 1 to 1000');
-  if (o.throwOnFailure !== undefined && typeof o.throwOnFailure !== 'boolean') throw new TapegradError(fn, `throwOnFailure must be true or false, got ${describe(o.throwOnFailure)}`);
+  if (o.throwOnFailure !== undefined && typeof o.throwOnFailure !== 'boolean')
+    throw new TapegradError(fn, `throwOnFailure must be true or false, got ${describe(o.throwOnFailure)}`);
   return o as GradcheckOptions;
 }
 
@@ -127,7 +148,8 @@ export async function gradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions =
 
 /** The report, or with throwOnFailure a failed one as an error. */
 function conclude(opts: GradcheckOptions, report: GradcheckReport): GradcheckReport {
-  if (!report.ok && opts?.throwOnFailure) throw Object.assign(new TapegradError(report.fn, reportBody(report)), { report });
+  if (!report.ok && opts?.throwOnFailure)
+    throw Object.assign(new TapegradError(report.fn, reportBody(report)), { report });
   return report;
 }
 
@@ -183,7 +205,12 @@ class Check {
   worst: GradcheckReport['worst'] = null;
   private worstRatio = -1;
 
-  constructor(readonly fn: string, readonly f: F, readonly xs: Tensor[], readonly tol: GradcheckReport['tolerances']) {
+  constructor(
+    readonly fn: string,
+    readonly f: F,
+    readonly xs: Tensor[],
+    readonly tol: GradcheckReport['tolerances'],
+  ) {
     this.shapes = xs.map((x) => x.shape);
     this.floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
   }
@@ -192,10 +219,14 @@ class Check {
   evaluate(k?: number, data?: Float64Array): tf.Tensor {
     this.evaluations++;
     return tidy(() => {
-      const args = this.xs.map((x, i) => (i === k ? new Tensor(tf.tensor(Float32Array.from(data!), this.shapes[i])) : new Tensor(x.value)));
+      const args = this.xs.map((x, i) =>
+        i === k ? new Tensor(tf.tensor(Float32Array.from(data!), this.shapes[i])) : new Tensor(x.value),
+      );
       const out = this.f(...args);
-      if (!(out instanceof Tensor)) throw new TapegradError(this.fn, `the function must return a Tensor, got ${describe(out)}`);
-      if (out.dtype !== 'float32') throw new TapegradError(this.fn, `the function must return float32, got ${out.dtype}`);
+      if (!(out instanceof Tensor))
+        throw new TapegradError(this.fn, `the function must return a Tensor, got ${describe(out)}`);
+      if (out.dtype !== 'float32')
+        throw new TapegradError(this.fn, `the function must return float32, got ${out.dtype}`);
       return tf.clone(out.value);
     });
   }
@@ -203,7 +234,9 @@ class Check {
   /** Runs f on differentiable aliases and hands the output and aliases to `use`. */
   withGraph<T>(use: (out: Tensor, args: Tensor[]) => T): T {
     return tidy(() => {
-      const args = this.xs.map((x) => (x.dtype === 'float32' ? new Tensor(x.value, { requiresGrad: true }) : new Tensor(x.value)));
+      const args = this.xs.map((x) =>
+        x.dtype === 'float32' ? new Tensor(x.value, { requiresGrad: true }) : new Tensor(x.value),
+      );
       this.evaluations++;
       return use(this.f(...args), args);
     });
@@ -213,7 +246,11 @@ class Check {
   vjpTensors(out: Tensor, args: Tensor[], ct: Float64Array): tf.Tensor[] {
     this.backwards++;
     const seed = new Tensor(tf.tensor(Float32Array.from(ct), out.shape));
-    const gs = gradients(out, this.floats.map((i) => args[i]), { seeds: [seed], retainGraph: true });
+    const gs = gradients(
+      out,
+      this.floats.map((i) => args[i]),
+      { seeds: [seed], retainGraph: true },
+    );
     return this.floats.map((i, k) => (gs[k] ? tf.clone(gs[k]!.value) : tf.zeros(this.shapes[i])));
   }
 
@@ -231,7 +268,14 @@ class Check {
     return Math.abs(a - n) <= this.tol.atol + this.tol.rtol * Math.abs(n) + noise;
   }
 
-  compare(input: number, index: number[] | null, outputIndex: number[] | null, a: number, n: number, noise: number): void {
+  compare(
+    input: number,
+    index: number[] | null,
+    outputIndex: number[] | null,
+    a: number,
+    n: number,
+    noise: number,
+  ): void {
     const { atol, rtol } = this.tol;
     const err = Math.abs(a - n);
     const allowed = atol + rtol * Math.abs(n) + noise;
@@ -267,7 +311,10 @@ class Check {
       backend: getBackend(),
     };
     // not enumerable: the report stays plain data for JSON and deep equality
-    Object.defineProperty(report, 'toString', { value: () => formatReport(report as GradcheckReport), enumerable: false });
+    Object.defineProperty(report, 'toString', {
+      value: () => formatReport(report as GradcheckReport),
+      enumerable: false,
+    });
     return report as GradcheckReport;
   }
 }
@@ -332,7 +379,14 @@ function* fullSteps(check: Check, base: Float64Array[], m: number, outShape: num
         est = half;
       }
       for (let j = 0; j < m; j++) {
-        check.compare(i, unravel(e, check.shapes[i]), m > 1 ? unravel(j, outShape) : null, rows[j][i][e], est.d[j], est.noise[j] + truncation[j]);
+        check.compare(
+          i,
+          unravel(e, check.shapes[i]),
+          m > 1 ? unravel(j, outShape) : null,
+          rows[j][i][e],
+          est.d[j],
+          est.noise[j] + truncation[j],
+        );
       }
     }
   }
@@ -356,7 +410,14 @@ function* fastSteps(check: Check, base: Float64Array[], m: number, opts: Gradche
       for (let e = 0; e < x.length; e++) analytic += grads[i][e] * u[e];
       // d/dt ⟨v, f(x + t·u)⟩ by the stencil with step hh, and its rounding-noise bound
       function* directional(hh: number): Steps<{ d: number; noise: number }> {
-        const values = yield* take(STENCIL.map(([c]) => check.evaluate(i, x.map((xe, e) => Math.fround(xe + c * hh * u[e])))));
+        const values = yield* take(
+          STENCIL.map(([c]) =>
+            check.evaluate(
+              i,
+              x.map((xe, e) => Math.fround(xe + c * hh * u[e])),
+            ),
+          ),
+        );
         let d = 0;
         let fmax = 0;
         for (const [q, [, w]] of STENCIL.entries()) {
@@ -384,7 +445,12 @@ function* fastSteps(check: Check, base: Float64Array[], m: number, opts: Gradche
   }
 }
 
-const fmtNum = (v: number) => (!Number.isFinite(v) ? String(v) : v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(3))));
+const fmtNum = (v: number) =>
+  !Number.isFinite(v)
+    ? String(v)
+    : v !== 0 && Math.abs(v) < 1e-3
+      ? v.toExponential(2)
+      : String(Number(v.toPrecision(3)));
 const fmtIdx = (idx: number[] | null) => (idx ? `[${idx.join(',')}]` : '');
 
 /**
@@ -398,8 +464,12 @@ function formatReport(r: GradcheckReport): string {
 
 function reportBody(r: GradcheckReport): string {
   const w = r.worst;
-  const where = w ? `input ${w.input}${w.index ? ` at ${fmtIdx(w.index)}` : ' along a random direction'}${w.outputIndex ? `, output ${fmtIdx(w.outputIndex)}` : ''}` : '';
-  const worst = w ? `${where}, analytic ${fmtNum(w.analytic)} vs numeric ${fmtNum(w.numeric)} (allowed ${fmtNum(w.allowed)})` : '';
+  const where = w
+    ? `input ${w.input}${w.index ? ` at ${fmtIdx(w.index)}` : ' along a random direction'}${w.outputIndex ? `, output ${fmtIdx(w.outputIndex)}` : ''}`
+    : '';
+  const worst = w
+    ? `${where}, analytic ${fmtNum(w.analytic)} vs numeric ${fmtNum(w.numeric)} (allowed ${fmtNum(w.allowed)})`
+    : '';
   const how = `(${r.mode} mode, ${r.backend}, ${r.tolerances.precision})`;
   const verdict = r.ok
     ? `ok, ${r.comparisons} comparisons within the tolerance ${how}${w ? `; closest to it: ${worst}` : ''}`
@@ -429,10 +499,16 @@ function secondOrder(f: F, inputs: Tensor[], opts: GradcheckOptions): [F, Tensor
   const v = Float32Array.from({ length: outSize }, random.normal);
   const w = floats.map((i) => Float32Array.from({ length: xs[i].size }, random.normal));
   const firstOrder: F = (...args) => {
-    const ys = args.map((x) => (x.dtype === 'float32' && !x.requiresGrad ? new Tensor(x.value, { requiresGrad: true }) : x));
+    const ys = args.map((x) =>
+      x.dtype === 'float32' && !x.requiresGrad ? new Tensor(x.value, { requiresGrad: true }) : x,
+    );
     const out = f(...ys);
     const seed = new Tensor(tf.tensor(v, out.shape));
-    const gs = gradients(out, floats.map((i) => ys[i]), { seeds: [seed], createGraph: true });
+    const gs = gradients(
+      out,
+      floats.map((i) => ys[i]),
+      { seeds: [seed], createGraph: true },
+    );
     let total: Tensor | null = null;
     gs.forEach((g, k) => {
       if (!g) return;
@@ -443,4 +519,3 @@ function secondOrder(f: F, inputs: Tensor[], opts: GradcheckOptions): [F, Tensor
   };
   return [firstOrder, xs, { atol: 2e-3, rtol: 2e-2, ...o }];
 }
-

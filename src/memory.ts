@@ -30,7 +30,11 @@ export function tidy<T>(fn: () => T): T {
   let result!: T;
   tf.tidy(() => {
     result = fn();
-    if (result instanceof Promise) throw new TapegradError('tidy', 'the function must be synchronous (it returned a Promise); await outside the tidy, or tidy each synchronous step');
+    if (result instanceof Promise)
+      throw new TapegradError(
+        'tidy',
+        'the function must be synchronous (it returned a Promise); await outside the tidy, or tidy each synchronous step',
+      );
     return heldValues(result);
   });
   return result;
@@ -44,7 +48,11 @@ export function memory(): { numTensors: number; numBytes: number } {
 
 /** Marks tensors to outlive any enclosing tidy (as tf.keep). */
 export function keep<T extends Tensor>(t: T): T {
-  if (!(t instanceof Tensor)) throw new TapegradError('keep', `the input must be a tapegrad Tensor, got ${Array.isArray(t) ? 'an array (wrap it with tg.tensor)' : typeof t}`);
+  if (!(t instanceof Tensor))
+    throw new TapegradError(
+      'keep',
+      `the input must be a tapegrad Tensor, got ${Array.isArray(t) ? 'an array (wrap it with tg.tensor)' : typeof t}`,
+    );
   t.assertLive('keep', 'the input');
   tf.keep(t.value);
   t.owned.forEach((c) => tf.keep(c));
@@ -54,6 +62,7 @@ export function keep<T extends Tensor>(t: T): T {
 /** Frees tensors (and arrays or objects of them). */
 export function dispose(x: unknown): void {
   // null and undefined are allowed (dispose([x, x.grad]) with no grad yet); other primitives are mistakes
-  if (x !== null && x !== undefined && typeof x !== 'object') throw new TapegradError('dispose', `expected Tensors (or arrays or objects of them), got ${typeof x}`);
+  if (x !== null && x !== undefined && typeof x !== 'object')
+    throw new TapegradError('dispose', `expected Tensors (or arrays or objects of them), got ${typeof x}`);
   for (const v of heldValues(x)) v.dispose();
 }

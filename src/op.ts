@@ -38,7 +38,8 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
       const trapped = recoverFromTrap(e);
       throw new TapegradError(rule.name, `${(e as Error).message} (inputs ${shapes})${trapped ? `: ${trapped}` : ''}`);
     }
-    if (!(value instanceof tf.Tensor)) throw new TapegradError(rule.name, `the op's forward must return a tf.Tensor, got ${describe(value)}`);
+    if (!(value instanceof tf.Tensor))
+      throw new TapegradError(rule.name, `the op's forward must return a tf.Tensor, got ${describe(value)}`);
     if (anomaly.enabled) checkForward(rule, inputs, value);
     const record = isGradEnabled() && inputs.some((x) => x.requiresGrad);
     return new Tensor(value, { node: record ? new Node(rule as OpRule<any>, inputs, attrs) : null });

@@ -75,12 +75,18 @@ export function walkGraph(roots: readonly Tensor[], visitor: GraphVisitor = {}):
 /** Non-leaf tensors that require grad, reachable from roots, inputs before outputs: backward's order. */
 export function topoOrder(roots: readonly Tensor[]): Tensor[] {
   const recorded = (t: Tensor) => t.node !== null && t.requiresGrad;
-  return walkGraph(roots.filter((r) => r.node), {
-    follow: recorded,
-    enter: (t) => {
-      if (t.node!.freed) {
-        throw new TapegradError('backward', `the graph through '${t.node!.rule.name}' was freed by an earlier backward(); pass { retainGraph: true } to the first backward() to run it twice`);
-      }
+  return walkGraph(
+    roots.filter((r) => r.node),
+    {
+      follow: recorded,
+      enter: (t) => {
+        if (t.node!.freed) {
+          throw new TapegradError(
+            'backward',
+            `the graph through '${t.node!.rule.name}' was freed by an earlier backward(); pass { retainGraph: true } to the first backward() to run it twice`,
+          );
+        }
+      },
     },
-  });
+  );
 }

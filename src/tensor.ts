@@ -84,7 +84,8 @@ export class Tensor {
   private _requiresGrad: boolean;
 
   constructor(value: tf.Tensor, opts: { requiresGrad?: boolean; node?: Node | null } = {}) {
-    if (!(value instanceof tf.Tensor)) throw new TapegradError('Tensor', 'wraps a tf.Tensor; make tensors with tg.tensor(data), tg.zeros(shape), …');
+    if (!(value instanceof tf.Tensor))
+      throw new TapegradError('Tensor', 'wraps a tf.Tensor; make tensors with tg.tensor(data), tg.zeros(shape), …');
     this.value = value;
     this.node = opts.node ?? null;
     this._requiresGrad = false;
@@ -98,7 +99,8 @@ export class Tensor {
     if (on && this.value.dtype !== 'float32') {
       throw new TapegradError('requiresGrad', `only float32 tensors can require grad; this one is ${this.value.dtype}`);
     }
-    if (!on && this.node) throw new TapegradError('requiresGrad', 'a non-leaf tensor always requires grad; use detach()');
+    if (!on && this.node)
+      throw new TapegradError('requiresGrad', 'a non-leaf tensor always requires grad; use detach()');
     this._requiresGrad = on;
   }
 
@@ -115,11 +117,17 @@ export class Tensor {
       return;
     }
     if (!(g instanceof Tensor)) {
-      const what = typeof g === 'object' ? (Object.getPrototypeOf(g)?.constructor?.name ?? 'an object') : `${typeof g} ${String(g)}`;
+      const what =
+        typeof g === 'object'
+          ? (Object.getPrototypeOf(g)?.constructor?.name ?? 'an object')
+          : `${typeof g} ${String(g)}`;
       throw new TapegradError('grad', `must be a Tensor or null, got ${what}`);
     }
     if (g.shape.join() !== this.shape.join() || g.dtype !== 'float32') {
-      throw new TapegradError('grad', `must be float32 with the tensor's shape ${fmtShape(this.shape)}, got ${g.dtype} ${fmtShape(g.shape)}`);
+      throw new TapegradError(
+        'grad',
+        `must be float32 with the tensor's shape ${fmtShape(this.shape)}, got ${g.dtype} ${fmtShape(g.shape)}`,
+      );
     }
     this._grad = g;
   }
@@ -163,7 +171,8 @@ export class Tensor {
   /** The single value of a one-element tensor, as a number. */
   item(): number {
     this.assertSyncRead('item');
-    if (this.size !== 1) throw new TapegradError('item', `needs a tensor with one element, got shape ${fmtShape(this.shape)}`);
+    if (this.size !== 1)
+      throw new TapegradError('item', `needs a tensor with one element, got shape ${fmtShape(this.shape)}`);
     return this.value.dataSync()[0];
   }
 
@@ -197,7 +206,10 @@ export class Tensor {
   private assertSyncRead(fn: string): void {
     this.assertLive(fn);
     if (!hasSyncRead()) {
-      throw new TapegradError(fn, `the webgpu backend here cannot read values synchronously; use await x.data() (or x.array())`);
+      throw new TapegradError(
+        fn,
+        `the webgpu backend here cannot read values synchronously; use await x.data() (or x.array())`,
+      );
     }
   }
   /** Throws a clear error if this tensor's memory has been freed. */

@@ -28,7 +28,8 @@ function checkFn(fn: string, f: unknown): void {
 }
 /** f declares more parameters (before any default) than it is given. */
 function checkArity(fn: string, f: Fn, given: number): void {
-  if (f.length > given) throw new TapegradError(fn, `the function takes ${f.length} argument${f.length === 1 ? '' : 's'}, got ${given}`);
+  if (f.length > given)
+    throw new TapegradError(fn, `the function takes ${f.length} argument${f.length === 1 ? '' : 's'}, got ${given}`);
 }
 function checkOut(fn: string, out: unknown): asserts out is Tensor {
   if (!(out instanceof Tensor)) throw new TapegradError(fn, `the function must return a Tensor, got ${describe(out)}`);
@@ -139,7 +140,11 @@ function jacobianOf(out: Tensor, targets: Tensor[], createGraph: boolean, mode: 
  * array of them. Reverse mode by rows (m sweeps), or by columns for tall Jacobians (see opts.mode).
  * PyTorch `torch.func.jacrev`, JAX `jax.jacrev`.
  */
-export function jacobian<F extends Fn>(f: F, argnums?: number, opts?: JacobianOptions): (...args: Parameters<F>) => Tensor;
+export function jacobian<F extends Fn>(
+  f: F,
+  argnums?: number,
+  opts?: JacobianOptions,
+): (...args: Parameters<F>) => Tensor;
 export function jacobian<F extends Fn, const N extends readonly number[]>(
   f: F,
   argnums: N,
@@ -152,20 +157,28 @@ export function jacobian<F extends Fn>(
 ): (...args: Parameters<F>) => unknown {
   checkFn('jacobian', f);
   const mode = opts.mode ?? 'auto';
-  if (!['reverse', 'forward', 'auto'].includes(mode)) throw new TapegradError('jacobian', `mode must be 'reverse', 'forward' or 'auto', got ${JSON.stringify(mode)}`);
+  if (!['reverse', 'forward', 'auto'].includes(mode))
+    throw new TapegradError('jacobian', `mode must be 'reverse', 'forward' or 'auto', got ${JSON.stringify(mode)}`);
   return (...args: Parameters<F>) => {
     checkArity('jacobian', f, args.length);
     const nums = normalizeArgnums('jacobian', argnums, args.length);
     const recording = isGradEnabled();
     const results = tidyRecording(() => {
       const mark = tensorMark();
-      const prepared = args.map((a, i) => (nums.includes(i) ? differentiable('jacobian', a, i) : { t: a as Tensor, fresh: false }));
+      const prepared = args.map((a, i) =>
+        nums.includes(i) ? differentiable('jacobian', a, i) : { t: a as Tensor, fresh: false },
+      );
       const xs = prepared.map((p) => p.t);
       const out = f(...xs);
       checkOut('jacobian', out);
       const fresh = new Set(prepared.filter((p) => p.fresh).map((p) => p.t));
       const outer = recording && reachesOuter([out], fresh);
-      const jacs = jacobianOf(out, nums.map((i) => xs[i]), outer, mode);
+      const jacs = jacobianOf(
+        out,
+        nums.map((i) => xs[i]),
+        outer,
+        mode,
+      );
       retire([...fresh]);
       return settle(jacs, outer, mark);
     });
@@ -184,16 +197,23 @@ export function jacobian<F extends Fn>(
  */
 export function jvp(f: Fn, primals: TensorLike[], tangents: TensorLike[]): { out: Tensor; tangent: Tensor } {
   checkFn('jvp', f);
-  if (!Array.isArray(primals)) throw new TapegradError('jvp', `primals must be an array (one entry per argument of f), got ${describe(primals)}`);
-  if (!Array.isArray(tangents)) throw new TapegradError('jvp', `tangents must be an array (one per primal), got ${describe(tangents)}`);
-  if (primals.length !== tangents.length) throw new TapegradError('jvp', `got ${primals.length} primals but ${tangents.length} tangents`);
+  if (!Array.isArray(primals))
+    throw new TapegradError('jvp', `primals must be an array (one entry per argument of f), got ${describe(primals)}`);
+  if (!Array.isArray(tangents))
+    throw new TapegradError('jvp', `tangents must be an array (one per primal), got ${describe(tangents)}`);
+  if (primals.length !== tangents.length)
+    throw new TapegradError('jvp', `got ${primals.length} primals but ${tangents.length} tangents`);
   checkArity('jvp', f, primals.length);
   tangents.forEach((t, i) => {
-    if (!(t instanceof Tensor) && typeof t !== 'number') throw new TapegradError('jvp', `tangent ${i} must be a Tensor or a number, got ${describe(t)}`);
+    if (!(t instanceof Tensor) && typeof t !== 'number')
+      throw new TapegradError('jvp', `tangent ${i} must be a Tensor or a number, got ${describe(t)}`);
     if (t instanceof Tensor) t.assertLive('jvp', `tangent ${i}`);
     const ps = shapeOf(primals[i]);
     if (shapeOf(t).join() !== ps.join()) {
-      throw new TapegradError('jvp', `tangent ${i} has shape ${fmtShape(shapeOf(t))} but primal ${i} has shape ${fmtShape(ps)}`);
+      throw new TapegradError(
+        'jvp',
+        `tangent ${i} has shape ${fmtShape(shapeOf(t))} but primal ${i} has shape ${fmtShape(ps)}`,
+      );
     }
   });
   const recording = isGradEnabled();
@@ -225,7 +245,8 @@ function scalarOf(fn: string, f: Fn): Fn {
   return (...xs) => {
     const out = f(...xs);
     checkOut(fn, out);
-    if (out.size !== 1) throw new TapegradError(fn, `the function must return a scalar, got shape ${fmtShape(out.shape)}`);
+    if (out.size !== 1)
+      throw new TapegradError(fn, `the function must return a scalar, got shape ${fmtShape(out.shape)}`);
     return out;
   };
 }
@@ -237,7 +258,8 @@ function scalarOf(fn: string, f: Fn): Fn {
  */
 export function hessian<F extends Fn>(f: F, argnum = 0): (...args: Parameters<F>) => Tensor {
   checkFn('hessian', f);
-  if (typeof argnum !== 'number') throw new TapegradError('hessian', `argnum must be one argument index, got ${JSON.stringify(argnum)}`);
+  if (typeof argnum !== 'number')
+    throw new TapegradError('hessian', `argnum must be one argument index, got ${JSON.stringify(argnum)}`);
   return (...args: Parameters<F>) => {
     checkArity('hessian', f, args.length);
     normalizeArgnums('hessian', argnum, args.length);
@@ -253,9 +275,11 @@ export function hessian<F extends Fn>(f: F, argnum = 0): (...args: Parameters<F>
 export function hvp(f: (x: Tensor) => Tensor, x: TensorLike, v: TensorLike): Tensor {
   checkFn('hvp', f);
   checkArity('hvp', f, 1);
-  if (!(v instanceof Tensor) && typeof v !== 'number') throw new TapegradError('hvp', `v must be a Tensor or a number, got ${describe(v)}`);
+  if (!(v instanceof Tensor) && typeof v !== 'number')
+    throw new TapegradError('hvp', `v must be a Tensor or a number, got ${describe(v)}`);
   if (v instanceof Tensor) v.assertLive('hvp', 'v');
-  if (!(x instanceof Tensor) && typeof x !== 'number') throw new TapegradError('hvp', `x must be a Tensor or a number, got ${describe(x)}`);
+  if (!(x instanceof Tensor) && typeof x !== 'number')
+    throw new TapegradError('hvp', `x must be a Tensor or a number, got ${describe(x)}`);
   if (shapeOf(v).join() !== shapeOf(x).join()) {
     throw new TapegradError('hvp', `v has shape ${fmtShape(shapeOf(v))} but x has shape ${fmtShape(shapeOf(x))}`);
   }

@@ -25,8 +25,20 @@ test('off by default: a NaN passes through silently', () => {
 });
 
 test('forward: log of a negative names log, the pass, the shapes and the chain log ← sub ← matmul', () => {
-  const x = tg.tensor([[1, 2], [3, 4]], { requiresGrad: true });
-  const W = tg.tensor([[1, -1], [0.5, 2]], { requiresGrad: true });
+  const x = tg.tensor(
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    { requiresGrad: true },
+  );
+  const W = tg.tensor(
+    [
+      [1, -1],
+      [0.5, 2],
+    ],
+    { requiresGrad: true },
+  );
   const e = thrown(() => tg.detectAnomaly(() => tg.tidy(() => tg.log(tg.sub(tg.matmul(x, W), 3)))));
   assert.match(e.message, /^log: anomaly in the forward pass/);
   assert.match(e.message, /NaN \(1 of 4 entries\)/);
@@ -96,7 +108,13 @@ test('createGraph: second-order NaN is caught in the recorded backward', () => {
 });
 
 test('finite programs pass unchanged with detection on, and no tensor leaks', () => {
-  const x = tg.tensor([[0.5, -1], [2, 0.25]], { requiresGrad: true });
+  const x = tg.tensor(
+    [
+      [0.5, -1],
+      [2, 0.25],
+    ],
+    { requiresGrad: true },
+  );
   assertNoLeak(() => {
     tg.detectAnomaly(() => tg.tidy(() => tg.softplus(tg.matmul(x, x)).log().sum().backward()));
     x.grad!.dispose();
@@ -120,12 +138,19 @@ test('setDetectAnomaly switches globally; detectAnomaly restores the previous st
 test('async functions are refused (the switch is global), before they run or when they return a Promise', async () => {
   const x = tg.tensor([-1]);
   let ran = false;
-  assertThrows(() => tg.detectAnomaly(async () => {
-    ran = true;
-    return tg.log(x);
-  }), /^detectAnomaly: the function must be synchronous .*\(got an async function\)/);
+  assertThrows(
+    () =>
+      tg.detectAnomaly(async () => {
+        ran = true;
+        return tg.log(x);
+      }),
+    /^detectAnomaly: the function must be synchronous .*\(got an async function\)/,
+  );
   assert.is(ran, false, 'an async function is refused before it runs');
-  assertThrows(() => tg.detectAnomaly(() => Promise.reject(new Error('x'))), /^detectAnomaly: the function must be synchronous .*\(it returned a Promise\)/);
+  assertThrows(
+    () => tg.detectAnomaly(() => Promise.reject(new Error('x'))),
+    /^detectAnomaly: the function must be synchronous .*\(it returned a Promise\)/,
+  );
   assert.is(tg.isAnomalyEnabled(), false, 'the switch is restored');
   await new Promise((r) => setTimeout(r, 0)); // the refused promise's rejection is handled
   x.dispose();
@@ -133,23 +158,36 @@ test('async functions are refused (the switch is global), before they run or whe
 
 test('noGrad refuses async functions: recording would resume after the first await', async () => {
   const w = tg.tensor([1, 2], { requiresGrad: true });
-  assertThrows(() => tg.noGrad(async () => {
-    await Promise.resolve();
-    return w.mul(2);
-  }), /^noGrad: the function must be synchronous .*\(got an async function\)/);
-  assertThrows(() => tg.noGrad(() => Promise.resolve(1)), /^noGrad: the function must be synchronous .*\(it returned a Promise\)/);
+  assertThrows(
+    () =>
+      tg.noGrad(async () => {
+        await Promise.resolve();
+        return w.mul(2);
+      }),
+    /^noGrad: the function must be synchronous .*\(got an async function\)/,
+  );
+  assertThrows(
+    () => tg.noGrad(() => Promise.resolve(1)),
+    /^noGrad: the function must be synchronous .*\(it returned a Promise\)/,
+  );
   assert.is(tg.isGradEnabled(), true);
   const y = tg.noGrad(() => w.mul(2));
   assert.is(y.requiresGrad, false);
   tg.dispose([w, y]);
 });
 
-test('a NaN already in an input is reported as the input\'s, not blamed on the op', () => {
+test("a NaN already in an input is reported as the input's, not blamed on the op", () => {
   const x = tg.tensor([NaN, 1], { requiresGrad: true });
   const c = tg.tensor([1, Infinity]);
   assertNoLeak(() => {
-    assertThrows(() => tg.detectAnomaly(() => tg.tidy(() => tg.exp(x))), /^exp: anomaly in the forward pass: input 0 \[2\] already held NaN \(1 of 2 entries\) — it was given as an input \(leaf \[2\]\), not made by this op/);
-    assertThrows(() => tg.detectAnomaly(() => tg.tidy(() => tg.mul(tg.ones([2]), c))), /^mul: anomaly in the forward pass: input 1 \[2\] already held Inf \(1 of 2 entries\) — it was given as an input \(constant \[2\]\)/);
+    assertThrows(
+      () => tg.detectAnomaly(() => tg.tidy(() => tg.exp(x))),
+      /^exp: anomaly in the forward pass: input 0 \[2\] already held NaN \(1 of 2 entries\) — it was given as an input \(leaf \[2\]\), not made by this op/,
+    );
+    assertThrows(
+      () => tg.detectAnomaly(() => tg.tidy(() => tg.mul(tg.ones([2]), c))),
+      /^mul: anomaly in the forward pass: input 1 \[2\] already held Inf \(1 of 2 entries\) — it was given as an input \(constant \[2\]\)/,
+    );
   });
   tg.dispose([x, c]);
 });

@@ -37,7 +37,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const [a, b] = batchOperands();
       const c = tf.matMul(a, b);
       assert.equal(c.shape, [3, 2, 3, 1]);
-      assert.is(c.dataSync().length, 9, 'TF.js matMul broadcasts mixed batch ranks now: matMulBroadcastingBatches can go');
+      assert.is(
+        c.dataSync().length,
+        9,
+        'TF.js matMul broadcasts mixed batch ranks now: matMulBroadcastingBatches can go',
+      );
     });
   });
   s(`${backend}: matMulBroadcastingBatches (and tg.matmul) give all 18`, async () => {
@@ -70,18 +74,36 @@ s('wasm: conv2dSamePaddingExplicit gives the cpu value', async () => {
 
 s('wasm: TF.js still has no Conv2DBackpropFilter kernel', () => {
   assert.ok(tf.getKernel('Conv2DBackpropFilter', 'cpu'), 'cpu has one');
-  assert.not.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'), 'wasm has Conv2DBackpropFilter now: conv2dBackpropFilterWithoutKernel can go');
+  assert.not.ok(
+    tf.getKernel('Conv2DBackpropFilter', 'wasm'),
+    'wasm has Conv2DBackpropFilter now: conv2dBackpropFilterWithoutKernel can go',
+  );
 });
-for (const [stride, pad] of [[1, 'valid'], [2, 'same'], [2, 'valid']] as const) {
-  s(`wasm: conv2dBackpropFilterWithoutKernel gives cpu's Conv2DBackpropFilter (stride ${stride}, '${pad}')`, async () => {
-    const x = () => wavy([2, 5, 5, 3]);
-    const ho = pad === 'same' ? Math.ceil(5 / stride) : Math.floor((5 - 3) / stride) + 1;
-    const dy = () => wavy([2, ho, ho, 4]);
-    const attrs = { strides: [stride, stride], pad, dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] };
-    const want = await on('cpu', () => tf.engine().runKernel('Conv2DBackpropFilter', { x: x(), dy: dy() }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
-    const got = await on('wasm', () => defects.conv2dBackpropFilterWithoutKernel(x(), dy(), [3, 3, 3, 4], [stride, stride], pad));
-    assertClose(got, want, { atol: 1e-4, rtol: 1e-5 });
-  });
+for (const [stride, pad] of [
+  [1, 'valid'],
+  [2, 'same'],
+  [2, 'valid'],
+] as const) {
+  s(
+    `wasm: conv2dBackpropFilterWithoutKernel gives cpu's Conv2DBackpropFilter (stride ${stride}, '${pad}')`,
+    async () => {
+      const x = () => wavy([2, 5, 5, 3]);
+      const ho = pad === 'same' ? Math.ceil(5 / stride) : Math.floor((5 - 3) / stride) + 1;
+      const dy = () => wavy([2, ho, ho, 4]);
+      const attrs = { strides: [stride, stride], pad, dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] };
+      const want = await on(
+        'cpu',
+        () =>
+          tf
+            .engine()
+            .runKernel('Conv2DBackpropFilter', { x: x(), dy: dy() }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+      );
+      const got = await on('wasm', () =>
+        defects.conv2dBackpropFilterWithoutKernel(x(), dy(), [3, 3, 3, 4], [stride, stride], pad),
+      );
+      assertClose(got, want, { atol: 1e-4, rtol: 1e-5 });
+    },
+  );
 }
 
 // ---- max pooling's argmax on wasm
@@ -90,18 +112,33 @@ const poolInput = () => wavy([2, 4, 4, 1]);
 const maxPoolGrad = () => {
   const x = poolInput();
   const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
-  return tf.engine().runKernel('MaxPoolGrad', { dy: tf.onesLike(y), input: x, output: y }, { filterSize: 2, strides: 1, pad: 'valid' }) as tf.Tensor;
+  return tf
+    .engine()
+    .runKernel(
+      'MaxPoolGrad',
+      { dy: tf.onesLike(y), input: x, output: y },
+      { filterSize: 2, strides: 1, pad: 'valid' },
+    ) as tf.Tensor;
 };
 
-s("wasm: TF.js's MaxPoolGrad and maxPoolWithArgmax are still wrong for a [2,4,4,1] input, window 2, stride 1", async () => {
-  const want = await on('cpu', maxPoolGrad);
-  const raw = await on('wasm', maxPoolGrad);
-  assert.ok(raw.some((v, i) => v !== want[i]), "wasm's MaxPoolGrad is right now");
-  const argmax = () => tf.maxPoolWithArgmax(poolInput() as tf.Tensor4D, 2, 1, 'valid').indexes;
-  const wantIdx = await on('cpu', argmax);
-  const rawIdx = await on('wasm', argmax);
-  assert.ok(rawIdx.some((v, i) => v !== wantIdx[i]), "wasm's maxPoolWithArgmax is right now: maxPoolArgmaxWithoutKernel may use it");
-});
+s(
+  "wasm: TF.js's MaxPoolGrad and maxPoolWithArgmax are still wrong for a [2,4,4,1] input, window 2, stride 1",
+  async () => {
+    const want = await on('cpu', maxPoolGrad);
+    const raw = await on('wasm', maxPoolGrad);
+    assert.ok(
+      raw.some((v, i) => v !== want[i]),
+      "wasm's MaxPoolGrad is right now",
+    );
+    const argmax = () => tf.maxPoolWithArgmax(poolInput() as tf.Tensor4D, 2, 1, 'valid').indexes;
+    const wantIdx = await on('cpu', argmax);
+    const rawIdx = await on('wasm', argmax);
+    assert.ok(
+      rawIdx.some((v, i) => v !== wantIdx[i]),
+      "wasm's maxPoolWithArgmax is right now: maxPoolArgmaxWithoutKernel may use it",
+    );
+  },
+);
 s("wasm: maxPoolArgmaxWithoutKernel scatters to cpu's MaxPoolGrad", async () => {
   const want = await on('cpu', maxPoolGrad);
   const got = await on('wasm', () => {
@@ -123,8 +160,21 @@ const AVG_SAME_ADJOINT = [1 / 4, 1 / 4, 1 / 2, 1 / 4, 1 / 4, 1 / 2, 1 / 2, 1 / 2
 
 for (const backend of ['cpu', 'wasm'] as const) {
   s(`${backend}: TF.js's AvgPoolGrad still divides 'same' border windows by the full window`, async () => {
-    const raw = await on(backend, () => tf.engine().runKernel('AvgPoolGrad', { dy: tf.ones([1, 2, 2, 1]), input: tf.ones([1, 3, 3, 1]) }, { filterSize: 2, strides: 2, pad: 'same' }) as tf.Tensor);
-    assert.ok(raw.some((v, i) => Math.abs(v - AVG_SAME_ADJOINT[i]) > 1e-6), `AvgPoolGrad is right now (${raw}): avgPoolSameBorderScale can go`);
+    const raw = await on(
+      backend,
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'AvgPoolGrad',
+            { dy: tf.ones([1, 2, 2, 1]), input: tf.ones([1, 3, 3, 1]) },
+            { filterSize: 2, strides: 2, pad: 'same' },
+          ) as tf.Tensor,
+    );
+    assert.ok(
+      raw.some((v, i) => Math.abs(v - AVG_SAME_ADJOINT[i]) > 1e-6),
+      `AvgPoolGrad is right now (${raw}): avgPoolSameBorderScale can go`,
+    );
   });
   s(`${backend}: tg.avgPool2d 'same' has the true adjoint (avgPoolSameBorderScale)`, async () => {
     await tg.setBackend(backend);

@@ -58,7 +58,11 @@ test("'webgpu' starts where Dawn finds an adapter, and says why not elsewhere", 
   const info = (await tg.listBackends()).find((b) => b.name === 'webgpu')!;
   const e = await startError('webgpu');
   if (info.available) assert.is(e, null);
-  else assert.match(e!.message, /setBackend: 'webgpu' cannot start here: (no GPU adapter on this machine|in Node it needs the optional package `webgpu`)/);
+  else
+    assert.match(
+      e!.message,
+      /setBackend: 'webgpu' cannot start here: (no GPU adapter on this machine|in Node it needs the optional package `webgpu`)/,
+    );
 });
 
 test("'tensorflow' without tfjs-node says how to install it", async () => {
@@ -73,7 +77,10 @@ test('listBackends reports every backend once, with a reason, and keeps the acti
   const list = await tg.listBackends();
   assert.is(tg.getBackend(), 'cpu');
   await tg.setBackend('wasm');
-  assert.equal(list.map((b) => b.name), ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow']);
+  assert.equal(
+    list.map((b) => b.name),
+    ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow'],
+  );
   for (const b of list) assert.ok(b.reason.length > 10, `${b.name}: reason '${b.reason}'`);
   assert.ok(list.find((b) => b.name === 'cpu')!.available);
   assert.ok(list.find((b) => b.name === 'wasm')!.available);
@@ -89,7 +96,10 @@ test('listBackends never throws: a driver that throws while probed is reported a
   Object.defineProperty(g, 'navigator', { value: { gpu }, configurable: true, writable: true });
   try {
     const list = await tg.listBackends();
-    assert.equal(list.map((b) => b.name), ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow']);
+    assert.equal(
+      list.map((b) => b.name),
+      ['wasm', 'cpu', 'webgl', 'webgpu', 'tensorflow'],
+    );
     const webgpu = list.find((b) => b.name === 'webgpu')!;
     assert.not.ok(webgpu.available);
     assert.match(webgpu.reason, 'the GPU driver crashed');

@@ -12,7 +12,9 @@ if (run.skipped) {
   console.log(`\nSKIPPED: browser suites (webgl, webgpu): ${run.skipped}`);
   if (process.env.TAPEGRAD_REQUIRE_BROWSER === '1') {
     const required = suite('browser');
-    required('Chromium is present (TAPEGRAD_REQUIRE_BROWSER=1)', () => assert.unreachable(`no browser at ${CHROMIUM}: ${run.skipped}`));
+    required('Chromium is present (TAPEGRAD_REQUIRE_BROWSER=1)', () =>
+      assert.unreachable(`no browser at ${CHROMIUM}: ${run.skipped}`),
+    );
     required.run();
   }
 } else {
@@ -29,7 +31,9 @@ if (run.skipped) {
     s.run();
     const skipped = results.filter((r) => r.skipped).length;
     const ms = results.reduce((a, r) => a + r.ms, 0);
-    console.log(`# browser ${backend}: ${results.length - skipped} tests in ${(ms / 1000).toFixed(1)} s${skipped ? `, ${skipped} Node-only skipped` : ''}; ${JSON.stringify(run.info[backend] ?? {})}`);
+    console.log(
+      `# browser ${backend}: ${results.length - skipped} tests in ${(ms / 1000).toFixed(1)} s${skipped ? `, ${skipped} Node-only skipped` : ''}; ${JSON.stringify(run.info[backend] ?? {})}`,
+    );
   }
   console.log(`# browser suites: ${run.seconds.toFixed(0)} s in all, with bundling and Chromium's start`);
 }

@@ -12,12 +12,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Public names (`nn.Linear`, `matmul`) reachable from `entry` whose declarations have no doc comment. */
 export function undocumentedExports(entry: string): { checked: number; missing: string[] } {
-  const config = ts.getParsedCommandLineOfConfigFile(`${root}tsconfig.build.json`, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    `${root}tsconfig.build.json`,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   const program = ts.createProgram([entry], { ...config!.options, noEmit: true });
   const checker = program.getTypeChecker();
   const missing: string[] = [];
@@ -66,13 +70,22 @@ export function pathsNamed(markdown: string): string[] {
   return [...paths];
 }
 
-const MARKDOWN = ['README.md', 'ARCHITECTURE.md', 'docs/benchmarks.md', 'docs/gpu.md', 'docs/errors.md', 'benchmarks/README.md', 'kernels/README.md'];
+const MARKDOWN = [
+  'README.md',
+  'ARCHITECTURE.md',
+  'docs/benchmarks.md',
+  'docs/gpu.md',
+  'docs/errors.md',
+  'benchmarks/README.md',
+  'kernels/README.md',
+];
 
 docs('every repository path the Markdown docs name exists', () => {
   const stale: string[] = [];
   for (const doc of MARKDOWN) {
     if (!existsSync(`${root}${doc}`)) continue;
-    for (const p of pathsNamed(readFileSync(`${root}${doc}`, 'utf8'))) if (!existsSync(`${root}${p}`)) stale.push(`${doc}: ${p}`);
+    for (const p of pathsNamed(readFileSync(`${root}${doc}`, 'utf8')))
+      if (!existsSync(`${root}${p}`)) stale.push(`${doc}: ${p}`);
   }
   assert.equal(stale, [], `paths that do not exist:\n  ${stale.join('\n  ')}`);
 });

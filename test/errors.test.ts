@@ -30,7 +30,11 @@ function publicFunctions(): string[] {
 
 cat('every public function has probes in the catalogue (or a reason in SKIP)', () => {
   const missing = publicFunctions().filter((k) => !(k in CATALOGUE) && !(k in SKIP));
-  assert.equal(missing, [], `exports with no error probes: ${missing.join(', ')} (add them to test/errors/catalogue.ts)`);
+  assert.equal(
+    missing,
+    [],
+    `exports with no error probes: ${missing.join(', ')} (add them to test/errors/catalogue.ts)`,
+  );
   const stale = Object.keys(CATALOGUE).filter((k) => !publicFunctions().includes(k));
   assert.equal(stale, [], `catalogue entries for names tg no longer exports: ${stale.join(', ')}`);
 });
@@ -55,7 +59,9 @@ for (const [key, entry] of Object.entries(CATALOGUE)) {
     for (const [what, call, detail, name] of entry.probes) {
       const r = await outcome(call);
       if (!r.threw) {
-        problems.push(`${what}: no error (returned ${r.value instanceof tg.Tensor ? `a tensor ${r.value.isDisposed ? '' : JSON.stringify(r.value.arraySync())}` : String(r.value)})`);
+        problems.push(
+          `${what}: no error (returned ${r.value instanceof tg.Tensor ? `a tensor ${r.value.isDisposed ? '' : JSON.stringify(r.value.arraySync())}` : String(r.value)})`,
+        );
         continue;
       }
       const msg = (r.error as Error)?.message ?? String(r.error);
@@ -64,7 +70,8 @@ for (const [key, entry] of Object.entries(CATALOGUE)) {
         continue;
       }
       const want = name ?? prefix;
-      if (!want.startsWith('(') && !msg.startsWith(`${want}:`)) problems.push(`${what}: the message does not start with '${want}:': ${msg}`);
+      if (!want.startsWith('(') && !msg.startsWith(`${want}:`))
+        problems.push(`${what}: the message does not start with '${want}:': ${msg}`);
       else if (!detail.test(msg)) problems.push(`${what}: the message does not match ${detail}: ${msg}`);
     }
     assert.equal(problems, [], `${key}:\n  ${problems.join('\n  ')}`);

@@ -15,7 +15,10 @@ const dir = mkdtempSync(join(tmpdir(), 'tapegrad-exit-'));
 /** Runs `body` as a program (after importing tapegrad when `withTapegrad`); its exit code and stderr. */
 function runProgram(name: string, body: string, withTapegrad = true) {
   const file = join(dir, `${name}.mts`);
-  writeFileSync(file, `${withTapegrad ? `import * as tg from '${index}';\ntg.scalar(1).add(1).dispose();\n` : ''}${body}\n`);
+  writeFileSync(
+    file,
+    `${withTapegrad ? `import * as tg from '${index}';\ntg.scalar(1).add(1).dispose();\n` : ''}${body}\n`,
+  );
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stderr: r.stderr, file };
 }
@@ -33,7 +36,10 @@ for (const [what, body] of Object.entries(PROGRAMS)) {
     assert.is(plain.code, 1, 'plain Node');
     assert.is(r.code, 1, r.stderr.slice(0, 300));
     const first = r.stderr.trimStart().split('\n')[0];
-    assert.ok(first.includes(r.file) || first.startsWith('Error: the program failed'), `stderr starts with: ${first.slice(0, 200)}`);
+    assert.ok(
+      first.includes(r.file) || first.startsWith('Error: the program failed'),
+      `stderr starts with: ${first.slice(0, 200)}`,
+    );
     assert.match(r.stderr, 'Error: the program failed');
     assert.not.match(r.stderr, 'Emscripten');
     assert.ok(r.stderr.length < 2000, `stderr is ${r.stderr.length} characters`);

@@ -10,11 +10,17 @@ test('explain lists every tensor of the graph in forward order with shapes, inpu
   tg.tidy(() => {
     const y = tg.tanh(tg.matmul(x, W)).sum();
     const ex = tg.explain(y);
-    assert.equal(ex.rows.map((r) => r.op), ['leaf', 'constant', 'matmul', 'tanh', 'sum']);
+    assert.equal(
+      ex.rows.map((r) => r.op),
+      ['leaf', 'constant', 'matmul', 'tanh', 'sum'],
+    );
     const mm = ex.rows[2];
     assert.equal(mm.shape, [1, 2]);
     assert.equal(mm.inputs, [0, 1]);
-    assert.equal(mm.inputShapes, [[1, 3], [3, 2]]);
+    assert.equal(mm.inputShapes, [
+      [1, 3],
+      [3, 2],
+    ]);
     assert.match(mm.saved, /inputs #0,#1; output/);
     assert.is(mm.savedBytes, (3 + 6 + 2) * 4);
     assert.is(ex.rows[1].requiresGrad, false);
@@ -37,7 +43,10 @@ test('a tensor used twice appears once; attributes are shown', () => {
   tg.tidy(() => {
     const y = tg.mul(x, x).sum({ axis: 0 });
     const ex = tg.explain(y);
-    assert.equal(ex.rows.map((r) => r.op), ['leaf', 'mul', 'sum']);
+    assert.equal(
+      ex.rows.map((r) => r.op),
+      ['leaf', 'mul', 'sum'],
+    );
     assert.equal(ex.rows[1].inputs, [0, 0]);
     assert.match(ex.rows[2].saved, /"axes":\[0\]/);
   });
@@ -47,7 +56,10 @@ test('a tensor used twice appears once; attributes are shown', () => {
 test('explain of a leaf or an untracked tensor is one row', () => {
   const c = tg.tensor([1]);
   const ex = tg.explain(c);
-  assert.equal(ex.rows.map((r) => r.op), ['constant']);
+  assert.equal(
+    ex.rows.map((r) => r.op),
+    ['constant'],
+  );
   c.dispose();
   assert.is(tg.explain(c).rows[0].freed, true, 'a disposed tensor is shown as freed');
 });

@@ -8,7 +8,7 @@ import { NODE_BACKENDS, assertClose, assertNoLeak } from './helpers.js';
 
 const E3 = Math.exp(3);
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-const phi = (v: number) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+const phi = (v: number) => Math.exp((-v * v) / 2) / Math.sqrt(2 * Math.PI);
 
 /** Elementwise ops with their closed-form second derivatives. */
 const second: [string, (t: tg.Tensor) => tg.Tensor, (v: number) => number, number[]][] = [
@@ -96,13 +96,21 @@ for (const backend of NODE_BACKENDS) {
     const x = tg.tensor([0.5, 1, 2]);
     assertNoLeak(() => {
       const r = tg.vjp((t: tg.Tensor, w: tg.Tensor) => t.sin().mul(w), x, 3);
-      assertClose(r.out, [0.5, 1, 2].map((v) => 3 * Math.sin(v)), { rtol: 1e-5 });
+      assertClose(
+        r.out,
+        [0.5, 1, 2].map((v) => 3 * Math.sin(v)),
+        { rtol: 1e-5 },
+      );
       const ct1 = tg.tensor([1, 0, 0]);
       const ct2 = tg.tensor([1, 2, 3]);
       const [a, w1] = r.vjp(ct1);
       const [b, w2] = r.vjp(ct2);
       assertClose(a, [3 * Math.cos(0.5), 0, 0], { rtol: 1e-5 });
-      assertClose(b, [1, 2, 3].map((c, i) => c * 3 * Math.cos([0.5, 1, 2][i])), { rtol: 1e-5 });
+      assertClose(
+        b,
+        [1, 2, 3].map((c, i) => c * 3 * Math.cos([0.5, 1, 2][i])),
+        { rtol: 1e-5 },
+      );
       assertClose(w1, [Math.sin(0.5)], { rtol: 1e-5 });
       assertClose(w2, [Math.sin(0.5) + 2 * Math.sin(1) + 3 * Math.sin(2)], { rtol: 1e-5 });
       assert.not.ok(ct1.isDisposed, 'the cotangent is the caller’s');
@@ -117,7 +125,11 @@ for (const backend of NODE_BACKENDS) {
     for (const [name, f, d2, at] of second) {
       const x = tg.tensor(at);
       assertNoLeak(() => {
-        const h = tg.grad((t: tg.Tensor) => tg.grad((u: tg.Tensor) => f(u).sum())(t).sum())(x);
+        const h = tg.grad((t: tg.Tensor) =>
+          tg
+            .grad((u: tg.Tensor) => f(u).sum())(t)
+            .sum(),
+        )(x);
         assertClose(h, at.map(d2), { rtol: 2e-4, atol: 2e-5, msg: name });
         h.dispose();
       }, name);
@@ -132,7 +144,12 @@ for (const backend of NODE_BACKENDS) {
       const h = tg.grad((t: tg.Tensor) => tg.grad((u: tg.Tensor) => u.exp())(t))(x);
       assertClose(h, [Math.exp(0.5)], { rtol: 1e-6 });
       // ∂²/∂x² of logΣeˣ, summed over columns: softmax's Jacobian diag(p) − ppᵀ has zero row sums
-      const g2 = tg.grad((t: tg.Tensor) => tg.grad((u: tg.Tensor) => u.logSumExp())(t).mul(tg.tensor([1, 0, 0])).sum())(v);
+      const g2 = tg.grad((t: tg.Tensor) =>
+        tg
+          .grad((u: tg.Tensor) => u.logSumExp())(t)
+          .mul(tg.tensor([1, 0, 0]))
+          .sum(),
+      )(v);
       const e = [0.5, -1, 2].map(Math.exp);
       const p = e.map((a) => a / e.reduce((s1, b) => s1 + b, 0));
       assertClose(g2, [p[0] - p[0] * p[0], -p[0] * p[1], -p[0] * p[2]], { rtol: 1e-4, atol: 1e-6 });
@@ -144,7 +161,10 @@ for (const backend of NODE_BACKENDS) {
   s('third derivatives: grad(grad(grad(f)))', () => {
     const x = tg.tensor([-1, 0.5, 2]);
     const d3 = (f: (t: tg.Tensor) => tg.Tensor) => {
-      const g1 = (t: tg.Tensor) => tg.grad((u: tg.Tensor) => f(u).sum())(t).sum();
+      const g1 = (t: tg.Tensor) =>
+        tg
+          .grad((u: tg.Tensor) => f(u).sum())(t)
+          .sum();
       const g2 = (t: tg.Tensor) => tg.grad(g1)(t).sum();
       return tg.grad(g2)(x);
     };
@@ -154,7 +174,14 @@ for (const backend of NODE_BACKENDS) {
       ['exp', tg.exp, Math.exp],
       ['x⁴', (u) => u.pow(4), (v) => 24 * v],
       ['tanh', tg.tanh, (v) => -2 * (1 - t(v) ** 2) * (1 - 3 * t(v) ** 2)],
-      ['sigmoid', tg.sigmoid, (v) => { const s1 = sigmoid(v); return s1 * (1 - s1) * (1 - 6 * s1 + 6 * s1 * s1); }],
+      [
+        'sigmoid',
+        tg.sigmoid,
+        (v) => {
+          const s1 = sigmoid(v);
+          return s1 * (1 - s1) * (1 - 6 * s1 + 6 * s1 * s1);
+        },
+      ],
     ];
     for (const [name, f, want] of expected) {
       assertNoLeak(() => {
@@ -168,11 +195,19 @@ for (const backend of NODE_BACKENDS) {
 
   s('customOp: used in grad, in backward, in gradcheck, and differentiated twice', async () => {
     // cube(x) = x³ with its adjoint 3x²·g written in tapegrad ops, so it has a second derivative
-    const cube = tg.customOp({ name: 'cube', forward: (x) => tf.pow(x, 3), vjp: (g, [x]) => [() => g.mul(x.square()).mul(3)] });
+    const cube = tg.customOp({
+      name: 'cube',
+      forward: (x) => tf.pow(x, 3),
+      vjp: (g, [x]) => [() => g.mul(x.square()).mul(3)],
+    });
     const x = tg.tensor([0.5, -1, 2]);
     const g = tg.grad((t: tg.Tensor) => cube(t).sum())(x);
     assertClose(g, [0.75, 3, 12]);
-    const h = tg.grad((t: tg.Tensor) => tg.grad((u: tg.Tensor) => cube(u).sum())(t).sum())(x);
+    const h = tg.grad((t: tg.Tensor) =>
+      tg
+        .grad((u: tg.Tensor) => cube(u).sum())(t)
+        .sum(),
+    )(x);
     assertClose(h, [3, -6, 12]);
     const r = await tg.gradcheck(cube, [x]);
     assert.ok(r.ok, JSON.stringify(r.worst));
@@ -223,7 +258,8 @@ for (const backend of NODE_BACKENDS) {
   });
 
   s("the appendix's worked example f(x,y,z) = x² + y² + eᶻ + xᶻ + xyz at (1,2,3), tape and functional style", () => {
-    const f = (x: tg.Tensor, y: tg.Tensor, z: tg.Tensor) => x.square().add(y.square()).add(z.exp()).add(x.pow(z)).add(x.mul(y).mul(z));
+    const f = (x: tg.Tensor, y: tg.Tensor, z: tg.Tensor) =>
+      x.square().add(y.square()).add(z.exp()).add(x.pow(z)).add(x.mul(y).mul(z));
     // tape style
     const x = tg.scalar(1, { requiresGrad: true });
     const y = tg.scalar(2, { requiresGrad: true });
@@ -249,8 +285,14 @@ for (const backend of NODE_BACKENDS) {
   s('the gradient field of sin(xy) on a grid is (y cos xy, x cos xy), tape and functional style', () => {
     const n = 9;
     const g = Array.from({ length: n }, (_, i) => -2 + (4 * i) / (n - 1));
-    const X = tg.tensor(g.flatMap((a) => g.map(() => a)), { shape: [n, n] });
-    const Y = tg.tensor(g.flatMap(() => g), { shape: [n, n] });
+    const X = tg.tensor(
+      g.flatMap((a) => g.map(() => a)),
+      { shape: [n, n] },
+    );
+    const Y = tg.tensor(
+      g.flatMap(() => g),
+      { shape: [n, n] },
+    );
     const expectX = g.flatMap((a) => g.map((b) => b * Math.cos(a * b)));
     const expectY = g.flatMap((a) => g.map((b) => a * Math.cos(a * b)));
     // functional: Σ sin(xy) separates into one term per grid point, so its gradient is the field

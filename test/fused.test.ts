@@ -17,7 +17,16 @@ const values = (n: number, seed: number, lo = -2, hi = 2) => {
   const r = rng(seed);
   return Array.from({ length: n }, () => lo + (hi - lo) * r.uniform());
 };
-const randomTensor = (shape: number[], seed: number, lo = -2, hi = 2) => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+const randomTensor = (shape: number[], seed: number, lo = -2, hi = 2) =>
+  tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      lo,
+      hi,
+    ),
+    shape,
+  );
 
 /** PyTorch's Adam/AdamW step on plain arrays (float64): the reference both forms must match. */
 function adamReference(p: number[], g: number[], m: number[], v: number[], a: fused.AdamUpdateAttrs) {
@@ -35,7 +44,8 @@ for (const backend of NODE_BACKENDS) {
 
   test(`[${backend}] fused kernels are registered on webgl and webgpu only`, async () => {
     await tg.setBackend(backend);
-    for (const name of Object.keys(fused.FUSED_KERNELS) as fused.FusedName[]) assert.is(fused.hasFused(name), gpu, name);
+    for (const name of Object.keys(fused.FUSED_KERNELS) as fused.FusedName[])
+      assert.is(fused.hasFused(name), gpu, name);
   });
 
   for (const decoupled of [false, true]) {
@@ -51,8 +61,16 @@ for (const backend of NODE_BACKENDS) {
       const ref = adamReference(await read(p), await read(g), await read(m), await read(v), attrs);
       for (let k = 0; k < 3; k++) {
         const what = ['param', 'm', 'v'][k];
-        assertClose(await read(got[k]), await read(composed[k]), { atol: 1e-6, rtol: 1e-5, msg: `${what}: fused vs composed` });
-        assertClose(await read(got[k]), ref.map((r) => r[k]), { atol: 1e-6, rtol: 1e-5, msg: `${what}: vs reference` });
+        assertClose(await read(got[k]), await read(composed[k]), {
+          atol: 1e-6,
+          rtol: 1e-5,
+          msg: `${what}: fused vs composed`,
+        });
+        assertClose(
+          await read(got[k]),
+          ref.map((r) => r[k]),
+          { atol: 1e-6, rtol: 1e-5, msg: `${what}: vs reference` },
+        );
       }
       tf.dispose([...got, ...composed]);
       assert.is(tf.memory().numTensors, before, 'tensors leaked');
@@ -60,8 +78,16 @@ for (const backend of NODE_BACKENDS) {
       const moments = tf.stack([m, v]);
       const [p1, mv1] = fused.adamUpdatePacked(p, g, moments, attrs);
       assert.equal(mv1.shape, [2, ...shape]);
-      assertClose(await read(p1), ref.map((r) => r[0]), { atol: 1e-6, rtol: 1e-5, msg: 'packed param vs reference' });
-      assertClose(await read(mv1), [...ref.map((r) => r[1]), ...ref.map((r) => r[2])], { atol: 1e-6, rtol: 1e-5, msg: 'packed moments vs reference' });
+      assertClose(
+        await read(p1),
+        ref.map((r) => r[0]),
+        { atol: 1e-6, rtol: 1e-5, msg: 'packed param vs reference' },
+      );
+      assertClose(await read(mv1), [...ref.map((r) => r[1]), ...ref.map((r) => r[2])], {
+        atol: 1e-6,
+        rtol: 1e-5,
+        msg: 'packed moments vs reference',
+      });
       tf.dispose([p1, mv1]);
       // What fusing is for: one kernel (two GPU passes) instead of a dozen; reshapes are free.
       const kernels = async (fn: () => tf.Tensor[]) => {
@@ -94,7 +120,10 @@ for (const backend of NODE_BACKENDS) {
     tf.dispose([dy, x, ...pairs.flat()]);
   });
 
-  for (const shape of [[5, 7], [2, 3, 4]]) {
+  for (const shape of [
+    [5, 7],
+    [2, 3, 4],
+  ]) {
     test(`[${backend}] softmax cross-entropy ${JSON.stringify(shape)}: loss and dlogits, fused = composed = reference`, async () => {
       await tg.setBackend(backend);
       const C = shape[shape.length - 1];
@@ -122,9 +151,17 @@ for (const backend of NODE_BACKENDS) {
         zr.forEach((x, j) => refGrad.push((Math.exp(x - mx) / se) * st - tr[j]));
       }
       const tol = { atol: 1e-5, rtol: 1e-5 };
-      for (const [name, a, b] of [['loss', both.loss, composed.loss], ['dlogits', both.dlogits, composed.dlogits], ['loss alone', loss, composed.loss], ['dlogits alone', dlogits, composed.dlogits]] as const) {
+      for (const [name, a, b] of [
+        ['loss', both.loss, composed.loss],
+        ['dlogits', both.dlogits, composed.dlogits],
+        ['loss alone', loss, composed.loss],
+        ['dlogits alone', dlogits, composed.dlogits],
+      ] as const) {
         assertClose(await read(a), await read(b), { ...tol, msg: `${name}: fused vs composed` });
-        assertClose(await read(a), name.startsWith('loss') ? refLoss : refGrad, { ...tol, msg: `${name}: vs reference` });
+        assertClose(await read(a), name.startsWith('loss') ? refLoss : refGrad, {
+          ...tol,
+          msg: `${name}: vs reference`,
+        });
       }
       tf.dispose([z, t, both.loss, both.dlogits, composed.loss, composed.dlogits, loss, dlogits]);
     });
@@ -150,7 +187,10 @@ for (const backend of NODE_BACKENDS) {
         zr.forEach((x, j) => refGrad.push(Math.exp(x - lse) - (j === labels[r] ? 1 : 0)));
       }
       const tol = { atol: 1e-5, rtol: 1e-5 };
-      for (const [name, a, b, ref] of [['loss', both.loss, composed.loss, refLoss], ['dlogits', both.dlogits, composed.dlogits, refGrad]] as const) {
+      for (const [name, a, b, ref] of [
+        ['loss', both.loss, composed.loss, refLoss],
+        ['dlogits', both.dlogits, composed.dlogits, refGrad],
+      ] as const) {
         assertClose(await read(a), await read(b), { ...tol, msg: `${name}: fused vs composed` });
         assertClose(await read(a), ref, { ...tol, msg: `${name}: vs reference` });
       }
@@ -158,9 +198,16 @@ for (const backend of NODE_BACKENDS) {
       const gRows = tf.tensor(values(rows, 10), shape.slice(0, -1));
       const gOne = tf.scalar(0.7);
       const gv = await read(gRows);
-      for (const [name, upstream, factor] of [['per-row g', gRows, (r: number) => 0.25 * gv[r]], ['one g', gOne, () => 0.25 * 0.7]] as const) {
+      for (const [name, upstream, factor] of [
+        ['per-row g', gRows, (r: number) => 0.25 * gv[r]],
+        ['one g', gOne, () => 0.25 * 0.7],
+      ] as const) {
         const d = fused.softmaxCrossEntropyGrad(z, y, { upstream, scale: 0.25 });
-        assertClose(await read(d), refGrad.map((x, i) => x * factor(Math.floor(i / C))), { ...tol, msg: `dlogits with ${name}` });
+        assertClose(
+          await read(d),
+          refGrad.map((x, i) => x * factor(Math.floor(i / C))),
+          { ...tol, msg: `dlogits with ${name}` },
+        );
         d.dispose();
       }
       tf.dispose([z, y, gRows, gOne, both.loss, both.dlogits, composed.loss, composed.dlogits]);
@@ -233,10 +280,16 @@ test('the fused calls check their inputs', async () => {
   const a = tf.zeros([2, 3]);
   const b = tf.zeros([3, 2]);
   const attrs = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 };
-  assert.throws(() => testing.adamUpdate(a, b, a, a, attrs), /adamUpdate: grad \[3,2\] and param \[2,3\] differ in shape/);
+  assert.throws(
+    () => testing.adamUpdate(a, b, a, a, attrs),
+    /adamUpdate: grad \[3,2\] and param \[2,3\] differ in shape/,
+  );
   assert.throws(() => testing.adamUpdate(a, a, a, a, { ...attrs, step: 0 }), /adamUpdate: step must be ≥ 1/);
   assert.throws(() => fused.reluGrad(a, b), /reluGrad: x \[3,2\] and dy \[2,3\] differ in shape/);
-  assert.throws(() => testing.softmaxCrossEntropy(tf.scalar(1), tf.scalar(1)), /softmaxCrossEntropy: logits must have a class axis/);
+  assert.throws(
+    () => testing.softmaxCrossEntropy(tf.scalar(1), tf.scalar(1)),
+    /softmaxCrossEntropy: logits must have a class axis/,
+  );
   tf.dispose([a, b]);
 });
 

@@ -15,7 +15,11 @@ const RUNS_ORDER2 = RUNS;
 
 test('every registered op is fuzzed, or listed in NOT_FUZZED with a reason', () => {
   const missing = Object.keys(tg.registry).filter((k) => !(k in FUZZ_OPS) && !(k in NOT_FUZZED));
-  assert.equal(missing, [], `registry ops with no fuzz generator: ${missing.join(', ')} (add them to test/fuzz/ops.ts)`);
+  assert.equal(
+    missing,
+    [],
+    `registry ops with no fuzz generator: ${missing.join(', ')} (add them to test/fuzz/ops.ts)`,
+  );
 });
 
 for (const { what, c } of REGRESSIONS) {
@@ -61,7 +65,18 @@ test('a planted wrong adjoint is caught, shrunk and printed as a runnable snippe
 });
 
 test('a printed snippet reproduces the case', async () => {
-  const c: Case = { base: [2, 3, 1], seed: 5, expr: { op: 'mul', p: [0, 0, 0], args: [{ leaf: [2, 0], reuse: 0 }, { leaf: [1, 2], reuse: 0 }] } };
+  const c: Case = {
+    base: [2, 3, 1],
+    seed: 5,
+    expr: {
+      op: 'mul',
+      p: [0, 0, 0],
+      args: [
+        { leaf: [2, 0], reuse: 0 },
+        { leaf: [1, 2], reuse: 0 },
+      ],
+    },
+  };
   const r = await runCase(c);
   assert.ok(r.ok && !r.skipped);
   const s = snippet(c, r);

@@ -15,7 +15,10 @@ function cubeTimes(plant: { input: number; index: number } | null) {
       // the planted error: + x (at one entry) added to the correct adjoint of the chosen input
       const bump = (input: number, correct: tg.Tensor) => {
         if (!plant || plant.input !== input) return correct;
-        const mask = tg.tensor(Array.from({ length: x.size }, (_, i) => (i === plant.index ? 1 : 0)), { shape: x.shape });
+        const mask = tg.tensor(
+          Array.from({ length: x.size }, (_, i) => (i === plant.index ? 1 : 0)),
+          { shape: x.shape },
+        );
         return correct.add(g.mul(x).mul(mask));
       };
       return [() => bump(0, g.mul(x.square()).mul(y).mul(3)), () => bump(1, g.mul(x.pow(3)))];
@@ -43,7 +46,11 @@ for (const backend of NODE_BACKENDS) {
 
   s('a 1% error in an adjoint fails both modes (float32 defaults)', async () => {
     // exp whose adjoint is 1.01·g·eˣ: small enough to look plausible, large enough to matter
-    const nearlyExp = tg.customOp({ name: 'nearlyExp', forward: (x) => tf.exp(x), vjp: (g, _x, y) => [() => g.mul(y).mul(1.01)] });
+    const nearlyExp = tg.customOp({
+      name: 'nearlyExp',
+      forward: (x) => tf.exp(x),
+      vjp: (g, _x, y) => [() => g.mul(y).mul(1.01)],
+    });
     const x = T([3, 4], 7);
     for (const mode of ['full', 'fast'] as const) {
       const r = await tg.gradcheck((a) => nearlyExp(a), [x], { mode });
@@ -63,7 +70,8 @@ for (const backend of NODE_BACKENDS) {
       assert.is(r.failures, 0);
       assert.ok(r.maxAbsError >= 0 && r.maxAbsError < 1e-2, `${mode} maxAbsError ${r.maxAbsError}`);
       assert.ok(r.maxRelError >= 0 && Number.isFinite(r.maxRelError));
-      for (const k of ['atol', 'rtol', 'step', 'noiseFactor'] as const) assert.type(r.tolerances[k], 'number', `tolerances.${k}`);
+      for (const k of ['atol', 'rtol', 'step', 'noiseFactor'] as const)
+        assert.type(r.tolerances[k], 'number', `tolerances.${k}`);
       assert.ok(r.tolerances.atol > 0 && r.tolerances.rtol > 0 && r.tolerances.step > 0);
       assert.ok(r.worst, 'worst is reported even when all pass');
       assert.is(r.backend, backend);
@@ -79,7 +87,11 @@ for (const backend of NODE_BACKENDS) {
   s('a wrong adjoint in one entry of input 1 is caught by both modes; full names input and index', async () => {
     const x = T([2, 3], 3, { lo: 0.5, hi: 2 });
     const y = T([2, 3], 4);
-    for (const [input, index] of [[1, 4], [0, 2], [1, 0]] as const) {
+    for (const [input, index] of [
+      [1, 4],
+      [0, 2],
+      [1, 0],
+    ] as const) {
       const op = cubeTimes({ input, index });
       const full = await tg.gradcheck(op, [x, y], { mode: 'full' });
       assert.not.ok(full.ok, `full missed the error planted at input ${input}, entry ${index}`);
@@ -95,7 +107,11 @@ for (const backend of NODE_BACKENDS) {
   });
 
   s('a sign flip and a transposed matmul adjoint are caught', async () => {
-    const flipped = tg.customOp({ name: 'flippedSin', forward: (x) => tf.sin(x), vjp: (g, [x]) => [() => g.mul(x.cos()).neg()] });
+    const flipped = tg.customOp({
+      name: 'flippedSin',
+      forward: (x) => tf.sin(x),
+      vjp: (g, [x]) => [() => g.mul(x.cos()).neg()],
+    });
     // Ā should be G Bᵀ; this one uses (G Bᵀ)ᵀ-shaped nonsense made square so that shapes still fit
     const badMatmul = tg.customOp({
       name: 'badMatmul',
@@ -118,7 +134,11 @@ for (const backend of NODE_BACKENDS) {
 
   s('gradgradcheck catches a wrong second derivative that the first-order check cannot see', async () => {
     // first derivative right, but written with a detached factor: its own derivative is lost
-    const sloppy = tg.customOp({ name: 'sloppySquare', forward: (x) => tf.square(x), vjp: (g, [x]) => [() => g.mul(x.detach()).mul(2)] });
+    const sloppy = tg.customOp({
+      name: 'sloppySquare',
+      forward: (x) => tf.square(x),
+      vjp: (g, [x]) => [() => g.mul(x.detach()).mul(2)],
+    });
     const x = T([3], 8);
     assert.ok((await tg.gradcheck(sloppy, [x])).ok);
     const gg = await tg.gradgradcheck(sloppy, [x]);
@@ -133,7 +153,11 @@ for (const backend of NODE_BACKENDS) {
       ['matmul', (a, b) => a.matmul(b), (s) => [T([3, 4], s), T([4, 2], s + 50)]],
       ['logSumExp∘softmax', (x) => x.softmax().logSumExp({ axis: 0 }), (s) => [T([3, 4], s, { lo: -3, hi: 3 })]],
       ['div·log', (a, b) => a.div(b).mul(b.log()), (s) => [T([2, 3], s), T([2, 3], s + 50, { lo: 0.5, hi: 3 })]],
-      ['variance+norm', (x) => x.variance({ axis: 0 }).add(x.norm({ axis: 1 }).sum()), (s) => [T([3, 3], s, { avoid: [0] })]],
+      [
+        'variance+norm',
+        (x) => x.variance({ axis: 0 }).add(x.norm({ axis: 1 }).sum()),
+        (s) => [T([3, 3], s, { avoid: [0] })],
+      ],
       ['sigmoid∘pow', (a, b) => a.pow(b).sigmoid(), (s) => [T([2, 2], s, { lo: 0.5, hi: 2 }), T([2, 2], s + 50)]],
     ];
     let checks = 0;
@@ -162,11 +186,17 @@ for (const backend of NODE_BACKENDS) {
       [{ samples: 0 }, /^gradcheck: samples must be an integer from 1 to 1000, got 0/],
       [{ seed: 1.5 }, /^gradcheck: seed must be an integer, got 1\.5/],
       [{ throwOnFailure: 'yes' }, /^gradcheck: throwOnFailure must be true or false/],
-      [{ tol: 1e-3 }, /^gradcheck: unknown option 'tol'; the options are mode, step, atol, rtol, seed, samples, throwOnFailure/],
+      [
+        { tol: 1e-3 },
+        /^gradcheck: unknown option 'tol'; the options are mode, step, atol, rtol, seed, samples, throwOnFailure/,
+      ],
     ];
     for (const [opts, pattern] of bad) await rejects(() => tg.gradcheck(f, [x], opts as never), pattern);
     await rejects(() => tg.gradcheck(f, [x], 3 as never), /^gradcheck: options must be an object, got number 3/);
-    await rejects(() => tg.gradgradcheck(f, [x], { atol: -1 }), /^gradgradcheck: atol must be a finite number ≥ 0, got -1/);
+    await rejects(
+      () => tg.gradgradcheck(f, [x], { atol: -1 }),
+      /^gradgradcheck: atol must be a finite number ≥ 0, got -1/,
+    );
     x.dispose();
   });
 
@@ -174,14 +204,23 @@ for (const backend of NODE_BACKENDS) {
     const x = tg.tensor([0.5, -1, 2]);
     const y = tg.tensor([1.5, 2, -0.5]);
     const good = await tg.gradcheck(cubeTimes(null), [x, y]);
-    assert.match(String(good), /^gradcheck: ok, 18 comparisons within the tolerance \(full mode, \w+, float32\); closest to it: input \d at \[\d\], output \[\d\], analytic .* vs numeric .*; max abs error .*; atol 0\.001, rtol 0\.002, step 0\.03125; \d+ evaluations, 3 backward passes$/);
+    assert.match(
+      String(good),
+      /^gradcheck: ok, 18 comparisons within the tolerance \(full mode, \w+, float32\); closest to it: input \d at \[\d\], output \[\d\], analytic .* vs numeric .*; max abs error .*; atol 0\.001, rtol 0\.002, step 0\.03125; \d+ evaluations, 3 backward passes$/,
+    );
     assert.not.ok(Object.keys(good).includes('toString'), 'toString is not an enumerable key');
     assert.is(JSON.parse(JSON.stringify(good)).ok, true);
     const bad = cubeTimes({ input: 1, index: 2 });
     const failed = await tg.gradcheck(bad, [x, y]);
-    assert.match(`${failed}`, /^gradcheck: FAILED, 1 of 18 comparisons outside the tolerance \(full mode, \w+, float32\); worst: input 1 at \[2\], output \[2\], analytic 10 vs numeric 8 \(allowed 0\.0\d+\)/);
+    assert.match(
+      `${failed}`,
+      /^gradcheck: FAILED, 1 of 18 comparisons outside the tolerance \(full mode, \w+, float32\); worst: input 1 at \[2\], output \[2\], analytic 10 vs numeric 8 \(allowed 0\.0\d+\)/,
+    );
     const fast = await tg.gradcheck(bad, [x, y], { mode: 'fast' });
-    assert.match(`${fast}`, /^gradcheck: FAILED, \d of 4 comparisons .*\(fast mode, .*worst: input 1 along a random direction/);
+    assert.match(
+      `${fast}`,
+      /^gradcheck: FAILED, \d of 4 comparisons .*\(fast mode, .*worst: input 1 along a random direction/,
+    );
     let thrown: unknown;
     try {
       await tg.gradcheck(bad, [x, y], { throwOnFailure: true });
@@ -205,8 +244,14 @@ for (const backend of NODE_BACKENDS) {
     assert.ok(r.ok);
     await rejects(() => tg.gradcheck(null as any, [x]), /gradcheck: the first argument must be a function/);
     await rejects(() => tg.gradcheck((a) => a, [idx]), /gradcheck: no float32 input/);
-    await rejects(() => tg.gradcheck((a) => a, [x], { mode: 'slow' as 'full' }), /gradcheck: mode must be 'full' or 'fast'/);
-    await rejects(() => tg.gradcheck((a) => tg.greater(a, 0), [x]), /gradcheck: the function must return float32, got bool/);
+    await rejects(
+      () => tg.gradcheck((a) => a, [x], { mode: 'slow' as 'full' }),
+      /gradcheck: mode must be 'full' or 'fast'/,
+    );
+    await rejects(
+      () => tg.gradcheck((a) => tg.greater(a, 0), [x]),
+      /gradcheck: the function must return float32, got bool/,
+    );
     tg.dispose([x, idx]);
   });
   s.run();

@@ -7,10 +7,15 @@ import * as tg from '../src/index.js';
  * absolute (the WGSL and Vulkan precision rules; measured on SwiftShader: cos off by 1.6e-4),
  * so on webgl and webgpu the defaults are looser; a tolerance a test passes is used as given.
  */
-const defaultTolerance = () => (['webgl', 'webgpu'].includes(tg.getBackend()) ? { atol: 1e-3, rtol: 1e-3 } : { atol: 1e-5, rtol: 1e-4 });
+const defaultTolerance = () =>
+  ['webgl', 'webgpu'].includes(tg.getBackend()) ? { atol: 1e-3, rtol: 1e-3 } : { atol: 1e-5, rtol: 1e-4 };
 
 /** Asserts |actual − expected| ≤ atol + rtol·|expected| entrywise, naming the first bad entry. */
-export function assertClose(actual: tg.Tensor | number[] | number | ArrayLike<number>, expected: tg.Tensor | number[] | number | ArrayLike<number>, { atol = defaultTolerance().atol, rtol = defaultTolerance().rtol, msg = '' } = {}): void {
+export function assertClose(
+  actual: tg.Tensor | number[] | number | ArrayLike<number>,
+  expected: tg.Tensor | number[] | number | ArrayLike<number>,
+  { atol = defaultTolerance().atol, rtol = defaultTolerance().rtol, msg = '' } = {},
+): void {
   const a = toFlat(actual);
   const e = toFlat(expected);
   assert.is(a.length, e.length, `${msg} length ${a.length} vs ${e.length}`);
@@ -51,4 +56,5 @@ export function assertThrows(fn: () => unknown, pattern: RegExp, msg = ''): void
  * The backends every test suite runs on: cpu and wasm in Node. test/browser/ runs the same suites
  * in Chromium with the page's backend (webgl or webgpu) in their place.
  */
-export const NODE_BACKENDS: tg.BackendName[] = (globalThis as { TAPEGRAD_TEST_BACKENDS?: tg.BackendName[] }).TAPEGRAD_TEST_BACKENDS ?? ['cpu', 'wasm'];
+export const NODE_BACKENDS: tg.BackendName[] = (globalThis as { TAPEGRAD_TEST_BACKENDS?: tg.BackendName[] })
+  .TAPEGRAD_TEST_BACKENDS ?? ['cpu', 'wasm'];

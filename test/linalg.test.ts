@@ -5,8 +5,23 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD } from '../kernels/index.js';
-import { linalgCases, linalgCompositeCases, wellConditioned, spd, triangular, permuted, withSpectrum } from './op-cases-linalg.js';
+import {
+  LINALG_LU,
+  LINALG_CHOLESKY,
+  LINALG_TRIANGULAR_SOLVE,
+  LINALG_QR,
+  LINALG_EIGH,
+  LINALG_SVD,
+} from '../kernels/index.js';
+import {
+  linalgCases,
+  linalgCompositeCases,
+  wellConditioned,
+  spd,
+  triangular,
+  permuted,
+  withSpectrum,
+} from './op-cases-linalg.js';
 import { flatCases } from './op-cases.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 
@@ -17,9 +32,12 @@ const toMats = (x: tg.Tensor | tf.Tensor): Mat[] => {
   const shape = x.shape;
   const [r, c] = shape.slice(-2);
   const v = Array.from(x.dataSync());
-  return Array.from({ length: v.length / (r * c) }, (_, b) => Array.from({ length: r }, (_, i) => v.slice(b * r * c + i * c, b * r * c + (i + 1) * c)));
+  return Array.from({ length: v.length / (r * c) }, (_, b) =>
+    Array.from({ length: r }, (_, i) => v.slice(b * r * c + i * c, b * r * c + (i + 1) * c)),
+  );
 };
-const matmul64 = (a: Mat, b: Mat): Mat => a.map((row) => b[0].map((_, j) => row.reduce((s, x, k) => s + x * b[k][j], 0)));
+const matmul64 = (a: Mat, b: Mat): Mat =>
+  a.map((row) => b[0].map((_, j) => row.reduce((s, x, k) => s + x * b[k][j], 0)));
 const transpose64 = (a: Mat): Mat => a[0].map((_, j) => a.map((row) => row[j]));
 
 /** Gauss–Jordan elimination with partial pivoting: A⁻¹B and det(A), in float64. */
@@ -129,7 +147,11 @@ for (const backend of NODE_BACKENDS) {
       const as = toMats(a);
       packed.forEach((m, b) => {
         const perm = m.map((row) => row[n]);
-        assert.equal([...perm].sort((x, y) => x - y), [...Array(n).keys()], 'a permutation');
+        assert.equal(
+          [...perm].sort((x, y) => x - y),
+          [...Array(n).keys()],
+          'a permutation',
+        );
         const L = m.map((row, i) => row.slice(0, n).map((v, j) => (j < i ? v : +(i === j))));
         const U = m.map((row, i) => row.slice(0, n).map((v, j) => (j >= i ? v : 0)));
         L.forEach((row) => row.forEach((v) => assert.ok(Math.abs(v) <= 1 + 1e-6, 'partial pivoting keeps |l_ij| ≤ 1')));
@@ -159,7 +181,9 @@ for (const backend of NODE_BACKENDS) {
   });
 
   k('LinalgTriangularSolve: every lower/transpose/unitDiagonal combination, batch axes broadcast', () => {
-    const combos = [false, true].flatMap((lower) => [false, true].flatMap((transpose) => [false, true].map((unitDiagonal) => ({ lower, transpose, unitDiagonal }))));
+    const combos = [false, true].flatMap((lower) =>
+      [false, true].flatMap((transpose) => [false, true].map((unitDiagonal) => ({ lower, transpose, unitDiagonal }))),
+    );
     const layouts: [number[], number[], number][] = [
       [[], [], 4],
       [[3], [3], 5],
@@ -170,14 +194,22 @@ for (const backend of NODE_BACKENDS) {
       for (const [tb, bb, n] of layouts) {
         const t = wellConditioned(tb, n, n);
         const b = randn([...bb, n, 2], n + 1);
-        const out = tf.engine().runKernel(LINALG_TRIANGULAR_SOLVE, { a: t.value, b: b.value }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const out = tf
+          .engine()
+          .runKernel(
+            LINALG_TRIANGULAR_SOLVE,
+            { a: t.value, b: b.value },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
         const batch = broadcastBatch(tb, bb);
         assert.equal(out.shape, [...batch, n, 2]);
         // The reference: build op(T) explicitly (only the triangle read, unit diagonal if asked) and solve densely.
         const ts = tf.tidy(() => tf.broadcastTo(t.value, [...batch, n, n]));
         const bs = tf.tidy(() => tf.broadcastTo(b.value, [...batch, n, 2]));
         const want = toMats(ts).map((m, i) => {
-          const tri = m.map((row, r) => row.map((v, c) => (r === c ? (attrs.unitDiagonal ? 1 : v) : (attrs.lower ? c < r : c > r) ? v : 0)));
+          const tri = m.map((row, r) =>
+            row.map((v, c) => (r === c ? (attrs.unitDiagonal ? 1 : v) : (attrs.lower ? c < r : c > r) ? v : 0)),
+          );
           return gaussJordan(attrs.transpose ? transpose64(tri) : tri, toMats(bs)[i]).x;
         });
         const e = errors(toMats(out), want);
@@ -215,7 +247,9 @@ for (const backend of NODE_BACKENDS) {
         toMats(out).forEach((f, b) => {
           const Q = f.slice(0, m);
           const R = f.slice(m);
-          R.forEach((row, i) => row.forEach((v, j) => (j < i ? assert.is(v, 0) : i === j && assert.ok(v >= 0, `R_${i}${i} = ${v}`))));
+          R.forEach((row, i) =>
+            row.forEach((v, j) => (j < i ? assert.is(v, 0) : i === j && assert.ok(v >= 0, `R_${i}${i} = ${v}`))),
+          );
           const e = errors([matmul64(Q, R)], [as[b]]);
           const o = errors([matmul64(transpose64(Q), Q)], [eye64(n)]);
           record(`LinalgQr ${kind}: |QR − A| / max|A| (${backend})`, e);
@@ -229,7 +263,7 @@ for (const backend of NODE_BACKENDS) {
     }
   });
 
-  k('LinalgEigh: V·diag(λ)·Vᵀ = A, VᵀV = I, λ ascending, each vector\'s largest entry positive', () => {
+  k("LinalgEigh: V·diag(λ)·Vᵀ = A, VᵀV = I, λ ascending, each vector's largest entry positive", () => {
     for (const [kind, make] of KINDS) {
       for (const [batch, n] of DECOMP_SHAPES.map(([b, m]) => [b, m] as [number[], number])) {
         const r = make(batch, n, n, n + 3);
@@ -246,7 +280,15 @@ for (const backend of NODE_BACKENDS) {
             const big = col.reduce((bi, v, i) => (Math.abs(v) > Math.abs(col[bi]) ? i : bi), 0);
             assert.ok(col[big] > 0, 'largest entry positive');
           }
-          const e = errors([matmul64(V.map((row) => row.map((v, j) => v * values[j])), transpose64(V))], [as[b]]);
+          const e = errors(
+            [
+              matmul64(
+                V.map((row) => row.map((v, j) => v * values[j])),
+                transpose64(V),
+              ),
+            ],
+            [as[b]],
+          );
           const o = errors([matmul64(transpose64(V), V)], [eye64(n)]);
           record(`LinalgEigh ${kind}: |VΛVᵀ − A| / max|A| (${backend})`, e);
           record(`LinalgEigh ${kind}: |VᵀV − I| (${backend})`, o);
@@ -273,12 +315,23 @@ for (const backend of NODE_BACKENDS) {
           const S = f[m];
           const V = f.slice(m + 1);
           S.forEach((v, j) => assert.ok(v >= 0 && (j === 0 || v <= S[j - 1]), 'descending, ≥ 0'));
-          const e = errors([matmul64(U.map((row) => row.map((v, j) => v * S[j])), transpose64(V))], [as[b]]);
+          const e = errors(
+            [
+              matmul64(
+                U.map((row) => row.map((v, j) => v * S[j])),
+                transpose64(V),
+              ),
+            ],
+            [as[b]],
+          );
           const ou = errors([matmul64(transpose64(U), U)], [eye64(k)]);
           const ov = errors([matmul64(transpose64(V), V)], [eye64(k)]);
           const scale = DECOMP_REL * Math.max(1, Math.max(m, n) / 8);
           record(`LinalgSvd ${kind}: |USVᵀ − A| / max|A| (${backend})`, e);
-          record(`LinalgSvd ${kind}: |UᵀU − I|, |VᵀV − I| (${backend})`, { abs: Math.max(ou.abs, ov.abs), rel: Math.max(ou.abs, ov.abs) });
+          record(`LinalgSvd ${kind}: |UᵀU − I|, |VᵀV − I| (${backend})`, {
+            abs: Math.max(ou.abs, ov.abs),
+            rel: Math.max(ou.abs, ov.abs),
+          });
           assert.ok(e.rel < scale, `${kind} ${m}×${n}: USVᵀ = A to ${e.rel}`);
           assert.ok(ou.abs < scale && ov.abs < scale, `${kind} ${m}×${n}: UᵀU = I to ${ou.abs}, VᵀV = I to ${ov.abs}`);
         });
@@ -290,14 +343,28 @@ for (const backend of NODE_BACKENDS) {
 
   k('LinalgSvd and LinalgEigh: the spectrum of a matrix built from it, to float32 relative accuracy', () => {
     // withSpectrum(…) = U·diag(k − j + ½)·Vᵀ, and the symmetric one has eigenvalues k/2 − j − ¼
-    for (const [m, n] of [[6, 4], [4, 6], [12, 12]]) {
+    for (const [m, n] of [
+      [6, 4],
+      [4, 6],
+      [12, 12],
+    ]) {
       const a = withSpectrum([2], m, n, 7);
       const out = tf.engine().runKernel(LINALG_SVD, { x: a.value }, {}) as tf.Tensor;
       const k = Math.min(m, n);
-      toMats(out).forEach((f) => assertClose(f[m], Array.from({ length: k }, (_, j) => k - j + 0.5), { atol: 0, rtol: 4e-6, msg: `σ of ${m}×${n}` }));
+      toMats(out).forEach((f) =>
+        assertClose(
+          f[m],
+          Array.from({ length: k }, (_, j) => k - j + 0.5),
+          { atol: 0, rtol: 4e-6, msg: `σ of ${m}×${n}` },
+        ),
+      );
       const s = withSpectrum([], m, m, 8, true);
       const e = tf.engine().runKernel(LINALG_EIGH, { x: s.value }, {}) as tf.Tensor;
-      assertClose(toMats(e)[0][0], Array.from({ length: m }, (_, j) => j - m / 2 + 0.75), { atol: 4e-6 * m, rtol: 0, msg: `λ of ${m}×${m}` });
+      assertClose(
+        toMats(e)[0][0],
+        Array.from({ length: m }, (_, j) => j - m / 2 + 0.75),
+        { atol: 4e-6 * m, rtol: 0, msg: `λ of ${m}×${m}` },
+      );
       tf.dispose([out, e]);
       tg.dispose([a, s]);
     }
@@ -307,10 +374,17 @@ for (const backend of NODE_BACKENDS) {
     const z = tf.zeros([3, 3]);
     const svd = toMats(tf.engine().runKernel(LINALG_SVD, { x: z }, {}) as tf.Tensor)[0];
     assert.equal(svd[3], [0, 0, 0]);
-    assert.ok(errors([matmul64(transpose64(svd.slice(0, 3)), svd.slice(0, 3))], [eye64(3)]).abs < 1e-7, 'U completed to an orthonormal basis');
+    assert.ok(
+      errors([matmul64(transpose64(svd.slice(0, 3)), svd.slice(0, 3))], [eye64(3)]).abs < 1e-7,
+      'U completed to an orthonormal basis',
+    );
     const qr = toMats(tf.engine().runKernel(LINALG_QR, { x: z }, {}) as tf.Tensor)[0];
     assert.equal(qr.slice(0, 3), eye64(3), 'Q = I for A = 0');
-    assert.equal(qr.slice(3), [[0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+    assert.equal(qr.slice(3), [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     const eig = toMats(tf.engine().runKernel(LINALG_EIGH, { x: tf.eye(3) }, {}) as tf.Tensor)[0];
     assert.equal(eig, [[1, 1, 1], ...eye64(3)]);
     tf.dispose(z);
@@ -332,8 +406,14 @@ for (const backend of NODE_BACKENDS) {
       const x = tg.linalg.solve(a, b);
       const d = tg.linalg.det(a);
       const [sign, logAbs] = tg.linalg.slogdet(a);
-      const eInv = errors(toMats(inv), ref.map((r) => r.inv.x));
-      const eSolve = errors(toMats(x), ref.map((r) => r.solve.x));
+      const eInv = errors(
+        toMats(inv),
+        ref.map((r) => r.inv.x),
+      );
+      const eSolve = errors(
+        toMats(x),
+        ref.map((r) => r.solve.x),
+      );
       record(`inv (${backend})`, eInv);
       record(`solve (${backend})`, eSolve);
       assert.ok(eInv.rel < F32_REL, `inv ${eInv.rel}`);
@@ -348,7 +428,11 @@ for (const backend of NODE_BACKENDS) {
         assert.is(d.dataSync()[0], Infinity);
       }
       assertClose(sign, dets.map(Math.sign), { atol: 0, rtol: 0 });
-      assertClose(logAbs, dets.map((v) => Math.log(Math.abs(v))), { atol: 1e-5, rtol: 1e-6 });
+      assertClose(
+        logAbs,
+        dets.map((v) => Math.log(Math.abs(v))),
+        { atol: 1e-5, rtol: 1e-6 },
+      );
       tg.dispose([a, b, inv, x, d, sign, logAbs]);
     }
   });
@@ -369,21 +453,43 @@ for (const backend of NODE_BACKENDS) {
     assertClose(P.matmul(p), L.matmul(U), { atol: 1e-5, msg: 'P·A = L·U' });
     const rows = toMats(p);
     const piv = Array.from(pivots.dataSync());
-    assertClose(P.matmul(p), rows.flatMap((m, b) => piv.slice(b * 5, b * 5 + 5).map((r) => m[r])).flat(), { atol: 0, rtol: 0, msg: 'row i of P·A is row pivots[i] of A' });
-    assert.ok(piv.some((r, i) => r !== i % 5), 'this A needs row swaps');
+    assertClose(P.matmul(p), rows.flatMap((m, b) => piv.slice(b * 5, b * 5 + 5).map((r) => m[r])).flat(), {
+      atol: 0,
+      rtol: 0,
+      msg: 'row i of P·A is row pivots[i] of A',
+    });
+    assert.ok(
+      piv.some((r, i) => r !== i % 5),
+      'this A needs row swaps',
+    );
     assertClose(lu, L.sub(tg.eye(5)).add(U), { atol: 0, rtol: 0, msg: 'lu packs L and U' });
     // A vector right-hand side, and a triangular solve that agrees with solve
     const v = randn([6], 5);
     const xv = tg.linalg.solve(a, v);
     assert.equal(xv.shape, [3, 6]);
-    assertClose(a.matmul(xv.reshape([3, 6, 1])).reshape([3, 6]), v.broadcastTo([3, 6]), { atol: 1e-5, msg: 'A·solve(A, b) = b' });
+    assertClose(a.matmul(xv.reshape([3, 6, 1])).reshape([3, 6]), v.broadcastTo([3, 6]), {
+      atol: 1e-5,
+      msg: 'A·solve(A, b) = b',
+    });
     const lt = triangular([], 6, 6);
-    assertClose(tg.linalg.triangularSolve(lt, v), tg.linalg.solve(lt, v), { atol: 1e-5, msg: 'triangularSolve = solve for a triangular matrix' });
+    assertClose(tg.linalg.triangularSolve(lt, v), tg.linalg.solve(lt, v), {
+      atol: 1e-5,
+      msg: 'triangularSolve = solve for a triangular matrix',
+    });
     tg.dispose([a, i, t, s, l, p, lu, pivots, P, L, U, v, xv, lt]);
   });
 
   o('singular matrices: det 0, slogdet sign 0 and log|det| −Inf, as NumPy', () => {
-    const s = tg.tensor([[[1, 2], [2, 4]], [[2, 0], [0, 3]]]);
+    const s = tg.tensor([
+      [
+        [1, 2],
+        [2, 4],
+      ],
+      [
+        [2, 0],
+        [0, 3],
+      ],
+    ]);
     assertClose(tg.linalg.det(s), [0, 6]);
     const [sign, logAbs] = tg.linalg.slogdet(s);
     assertClose(sign, [0, 1], { atol: 0, rtol: 0 });
@@ -397,24 +503,53 @@ for (const backend of NODE_BACKENDS) {
   o('qr, eigh, svd, svdvals: shapes, factors that give A back, batched', () => {
     const a = withSpectrum([2, 3], 6, 4, 1);
     const { Q, R } = tg.linalg.qr(a);
-    assert.equal([Q.shape, R.shape], [[2, 3, 6, 4], [2, 3, 4, 4]]);
+    assert.equal(
+      [Q.shape, R.shape],
+      [
+        [2, 3, 6, 4],
+        [2, 3, 4, 4],
+      ],
+    );
     assertClose(Q.matmul(R), a, { atol: 1e-5, msg: 'Q·R' });
     const w = withSpectrum([2], 3, 5, 2);
     const { U, S, Vh } = tg.linalg.svd(w);
-    assert.equal([U.shape, S.shape, Vh.shape], [[2, 3, 3], [2, 3], [2, 3, 5]]);
+    assert.equal(
+      [U.shape, S.shape, Vh.shape],
+      [
+        [2, 3, 3],
+        [2, 3],
+        [2, 3, 5],
+      ],
+    );
     assertClose(U.mul(S.reshape([2, 1, 3])).matmul(Vh), w, { atol: 1e-5, msg: 'U·diag(S)·Vh' });
     assertClose(tg.linalg.svdvals(w), S, { atol: 0, rtol: 0, msg: 'svdvals = svd().S' });
     assertClose(S, [3.5, 2.5, 1.5, 3.5, 2.5, 1.5], { rtol: 1e-6, msg: 'the spectrum it was built with' });
     const sy = withSpectrum([3], 5, 5, 3, true);
     const { values, vectors } = tg.linalg.eigh(sy);
-    assert.equal([values.shape, vectors.shape], [[3, 5], [3, 5, 5]]);
-    assertClose(values, Array(3).fill([-1.75, -0.75, 0.25, 1.25, 2.25]).flat(), { atol: 4e-6, msg: 'eigenvalues, ascending' });
-    assertClose(vectors.mul(values.reshape([3, 1, 5])).matmul(tg.matrixTranspose(vectors)), sy, { atol: 1e-5, msg: 'V·Λ·Vᵀ' });
+    assert.equal(
+      [values.shape, vectors.shape],
+      [
+        [3, 5],
+        [3, 5, 5],
+      ],
+    );
+    assertClose(values, Array(3).fill([-1.75, -0.75, 0.25, 1.25, 2.25]).flat(), {
+      atol: 4e-6,
+      msg: 'eigenvalues, ascending',
+    });
+    assertClose(vectors.mul(values.reshape([3, 1, 5])).matmul(tg.matrixTranspose(vectors)), sy, {
+      atol: 1e-5,
+      msg: 'V·Λ·Vᵀ',
+    });
     tg.dispose([a, Q, R, w, U, S, Vh, sy, values, vectors]);
   });
 
   o('pinv: the Moore–Penrose conditions, also for a rank-deficient A; lstsq: the normal equations', () => {
-    for (const a of [withSpectrum([2], 5, 3, 4), withSpectrum([], 3, 5, 5), tg.tidy(() => randn([4, 2], 6).matmul(randn([2, 5], 7)))]) {
+    for (const a of [
+      withSpectrum([2], 5, 3, 4),
+      withSpectrum([], 3, 5, 5),
+      tg.tidy(() => randn([4, 2], 6).matmul(randn([2, 5], 7))),
+    ]) {
       tg.tidy(() => {
         const p = tg.linalg.pinv(a);
         assert.equal(p.shape, [...a.shape.slice(0, -2), a.shape[a.rank - 1], a.shape[a.rank - 2]]);
@@ -442,11 +577,34 @@ for (const backend of NODE_BACKENDS) {
     const a = withSpectrum([2], 4, 3, 11);
     assertClose(tg.linalg.matrixNorm(a, 'nuc'), [7.5, 7.5], { rtol: 1e-6, msg: 'nuclear: 3.5 + 2.5 + 1.5' });
     assertClose(tg.linalg.matrixNorm(a, 2), [3.5, 3.5], { rtol: 1e-6, msg: 'spectral: σ_max' });
-    assertClose(tg.linalg.matrixNorm(a), [Math.sqrt(3.5 ** 2 + 2.5 ** 2 + 1.5 ** 2), Math.sqrt(3.5 ** 2 + 2.5 ** 2 + 1.5 ** 2)], { rtol: 1e-6, msg: 'Frobenius: √Σσ²' });
+    assertClose(
+      tg.linalg.matrixNorm(a),
+      [Math.sqrt(3.5 ** 2 + 2.5 ** 2 + 1.5 ** 2), Math.sqrt(3.5 ** 2 + 2.5 ** 2 + 1.5 ** 2)],
+      { rtol: 1e-6, msg: 'Frobenius: √Σσ²' },
+    );
     assert.equal(tg.linalg.matrixNorm(a, 2, { keepDims: true }).shape, [2, 1, 1]);
     // exp of a rotation generator, of a diagonal matrix (large entries: squared back), of a nilpotent one
-    const e = tg.linalg.matrixExp(tg.tensor([[[0, 1], [-1, 0]], [[10, 0], [0, -3]], [[0, 5], [0, 0]]]));
-    assertClose(e, [Math.cos(1), Math.sin(1), -Math.sin(1), Math.cos(1), Math.exp(10), 0, 0, Math.exp(-3), 1, 5, 0, 1], { rtol: 2e-6, atol: 1e-7, msg: 'exp' });
+    const e = tg.linalg.matrixExp(
+      tg.tensor([
+        [
+          [0, 1],
+          [-1, 0],
+        ],
+        [
+          [10, 0],
+          [0, -3],
+        ],
+        [
+          [0, 5],
+          [0, 0],
+        ],
+      ]),
+    );
+    assertClose(
+      e,
+      [Math.cos(1), Math.sin(1), -Math.sin(1), Math.cos(1), Math.exp(10), 0, 0, Math.exp(-3), 1, 5, 0, 1],
+      { rtol: 2e-6, atol: 1e-7, msg: 'exp' },
+    );
     const m = tg.tidy(() => randn([3, 4, 4], 12).mul(2));
     const product = tg.tidy(() => tg.linalg.matrixExp(m).matmul(tg.linalg.matrixExp(m.neg())));
     assertClose(product, tg.eye(4).broadcastTo([3, 4, 4]), { atol: 1e-4, msg: 'exp(A)·exp(−A) = I' });
@@ -455,7 +613,10 @@ for (const backend of NODE_BACKENDS) {
     assertClose(tg.linalg.matrixPower(w, 3), cube, { rtol: 1e-5, msg: 'A³' });
     assertClose(tg.linalg.matrixPower(w, 0), tg.eye(3).broadcastTo([2, 3, 3]), { atol: 0, msg: 'A⁰ = I' });
     assertClose(tg.linalg.matrixPower(w, -1), tg.linalg.inv(w), { rtol: 1e-6, msg: 'A⁻¹' });
-    assertClose(tg.linalg.matrixPower(w, -3).matmul(cube), tg.eye(3).broadcastTo([2, 3, 3]), { atol: 1e-5, msg: 'A⁻³·A³ = I' });
+    assertClose(tg.linalg.matrixPower(w, -3).matmul(cube), tg.eye(3).broadcastTo([2, 3, 3]), {
+      atol: 1e-5,
+      msg: 'A⁻³·A³ = I',
+    });
     tg.dispose([a, e, m, product, w, cube]);
   });
   o.run();
@@ -485,11 +646,30 @@ for (const backend of NODE_BACKENDS) {
     a.dispose();
   });
   g('det at a singular matrix: the gradient is the transposed adjugate, twice differentiable', async () => {
-    const s = tg.tensor([[1, 2], [2, 4]], { requiresGrad: true });
-    const s3 = tg.tensor([[1, 2, 3], [2, 4, 6], [7, 8, 10]], { requiresGrad: true }); // rank 2: adj ≠ 0
+    const s = tg.tensor(
+      [
+        [1, 2],
+        [2, 4],
+      ],
+      { requiresGrad: true },
+    );
+    const s3 = tg.tensor(
+      [
+        [1, 2, 3],
+        [2, 4, 6],
+        [7, 8, 10],
+      ],
+      { requiresGrad: true },
+    ); // rank 2: adj ≠ 0
     const z = tg.zeros([3, 3]); // rank 0: adj = 0
     z.requiresGrad = true;
-    const mixed = tg.stack([wellConditioned([], 2, 1), tg.tensor([[1, 2], [2, 4]])]);
+    const mixed = tg.stack([
+      wellConditioned([], 2, 1),
+      tg.tensor([
+        [1, 2],
+        [2, 4],
+      ]),
+    ]);
     mixed.requiresGrad = true;
     assertNoLeak(() => {
       const gs = tg.grad((x: tg.Tensor) => tg.linalg.det(x))(s);
@@ -500,7 +680,9 @@ for (const backend of NODE_BACKENDS) {
       const gz = tg.grad((x: tg.Tensor) => tg.linalg.det(x))(z);
       assertClose(gz, Array(9).fill(0));
       const gm = tg.grad((x: tg.Tensor) => tg.linalg.det(x).sum())(mixed);
-      assertClose(Array.from(gm.dataSync() as Float32Array).slice(4), [4, -2, -2, 1], { msg: 'singular entry of a batch' });
+      assertClose(Array.from(gm.dataSync() as Float32Array).slice(4), [4, -2, -2, 1], {
+        msg: 'singular entry of a batch',
+      });
       tg.dispose([gs, g3, gz, gm]);
     });
     const r = await tg.gradcheck((x) => tg.linalg.det(x), [s3]);
@@ -512,9 +694,18 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([s, s3, z, mixed, h]);
   });
   g('slogdet at a singular matrix: its gradient is an error naming slogdet, not an internal op', () => {
-    const s = tg.tensor([[1, 2], [2, 4]], { requiresGrad: true });
+    const s = tg.tensor(
+      [
+        [1, 2],
+        [2, 4],
+      ],
+      { requiresGrad: true },
+    );
     assertNoLeak(() => {
-      assertThrows(() => tg.grad((x: tg.Tensor) => tg.linalg.slogdet(x)[1])(s), /^linalg\.slogdet: matrix is singular \(the gradient of log\|det\|, A⁻ᵀ, is infinite there\)/);
+      assertThrows(
+        () => tg.grad((x: tg.Tensor) => tg.linalg.slogdet(x)[1])(s),
+        /^linalg\.slogdet: matrix is singular \(the gradient of log\|det\|, A⁻ᵀ, is infinite there\)/,
+      );
     });
     s.dispose();
   });
@@ -527,29 +718,67 @@ for (const backend of NODE_BACKENDS) {
   e('non-square, not a matrix, wrong dtype', () => {
     const r = randn([2, 3], 1);
     const v = randn([3], 1);
-    const i = tg.tensor([[1, 0], [0, 1]], { dtype: 'int32' });
-    for (const [name, f] of Object.entries({ inv: tg.linalg.inv, det: tg.linalg.det, slogdet: tg.linalg.slogdet, cholesky: tg.linalg.cholesky, lu: tg.linalg.lu })) {
+    const i = tg.tensor(
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      { dtype: 'int32' },
+    );
+    for (const [name, f] of Object.entries({
+      inv: tg.linalg.inv,
+      det: tg.linalg.det,
+      slogdet: tg.linalg.slogdet,
+      cholesky: tg.linalg.cholesky,
+      lu: tg.linalg.lu,
+    })) {
       assertThrows(() => f(r), new RegExp(`linalg\\.${name}: the input must be square, got 2×3`), name);
       assertThrows(() => f(v), new RegExp(`linalg\\.${name}: .*matrix or a batch of matrices`), name);
       assertThrows(() => f(i), new RegExp(`linalg\\.${name}: the input must be float32`), name);
     }
     assertThrows(() => tg.linalg.solve(r, v), /linalg\.solve: A must be square/);
-    assertThrows(() => tg.linalg.triangularSolve(r, v), /linalg\.triangularSolve: the triangular matrix must be square/);
-    assertThrows(() => tg.linalg.inv([[1, 0], [0, 1]] as unknown as tg.Tensor), /linalg\.inv: the input must be a tapegrad Tensor/);
+    assertThrows(
+      () => tg.linalg.triangularSolve(r, v),
+      /linalg\.triangularSolve: the triangular matrix must be square/,
+    );
+    assertThrows(
+      () =>
+        tg.linalg.inv([
+          [1, 0],
+          [0, 1],
+        ] as unknown as tg.Tensor),
+      /linalg\.inv: the input must be a tapegrad Tensor/,
+    );
     tg.dispose([r, v, i]);
   });
   e('solve and triangularSolve: row counts and batch shapes must match', () => {
     const a = wellConditioned([2], 3, 1);
-    assertThrows(() => tg.linalg.solve(a, randn([4, 1], 2)), /linalg\.solve: B must have 3 rows to match the 3×3 matrix, got shape \[4,1\]/);
+    assertThrows(
+      () => tg.linalg.solve(a, randn([4, 1], 2)),
+      /linalg\.solve: B must have 3 rows to match the 3×3 matrix, got shape \[4,1\]/,
+    );
     assertThrows(() => tg.linalg.solve(a, randn([4], 2)), /linalg\.solve: B must have 3 rows/);
-    assertThrows(() => tg.linalg.solve(a, randn([5, 3, 2], 2)), /linalg\.solve: batch dimensions cannot be broadcast: matrix \[2,3,3\] and B \[5,3,2\]/);
-    assertThrows(() => tg.linalg.triangularSolve(a, randn([5, 3, 2], 2)), /linalg\.triangularSolve: batch dimensions cannot be broadcast/);
+    assertThrows(
+      () => tg.linalg.solve(a, randn([5, 3, 2], 2)),
+      /linalg\.solve: batch dimensions cannot be broadcast: matrix \[2,3,3\] and B \[5,3,2\]/,
+    );
+    assertThrows(
+      () => tg.linalg.triangularSolve(a, randn([5, 3, 2], 2)),
+      /linalg\.triangularSolve: batch dimensions cannot be broadcast/,
+    );
     assertThrows(() => tg.linalg.solve(a, tg.scalar(1)), /linalg\.solve: B must have 3 rows/);
     a.dispose();
   });
   e('a singular matrix to inv or solve: "matrix is singular", naming the batch entry', () => {
-    const exact = tg.tensor([[1, 2], [2, 4]]);
-    const rounded = tg.tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9]]); // singular; rounding leaves a tiny pivot
+    const exact = tg.tensor([
+      [1, 2],
+      [2, 4],
+    ]);
+    const rounded = tg.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ]); // singular; rounding leaves a tiny pivot
     const zero = tg.zeros([2, 2]);
     const batch = tg.stack([wellConditioned([], 2, 1), exact]);
     const ones = tg.ones([3]);
@@ -562,36 +791,89 @@ for (const backend of NODE_BACKENDS) {
     }, 'errors leave nothing behind');
     tg.dispose([exact, rounded, zero, batch, ones]);
   });
-  e('cholesky reads only the lower triangle (as PyTorch); checkSymmetric refuses a matrix that is not symmetric', () => {
-    const sym = tg.tensor([[4, 2], [2, 3]]);
-    const lowerOnly = tg.tensor([[4, 100], [2, 3]]); // its upper triangle is ignored
-    const batch = tg.stack([sym, lowerOnly]);
-    assertNoLeak(() => {
-      const [l1, l2] = [tg.linalg.cholesky(sym), tg.linalg.cholesky(lowerOnly)];
-      assertClose(l2, l1, { msg: 'the same factor: only the lower triangle is read' });
-      const l3 = tg.linalg.cholesky(sym, { checkSymmetric: true });
-      assertClose(l3, l1);
-      tg.dispose([l1, l2, l3]);
-      assertThrows(() => tg.linalg.cholesky(lowerOnly, { checkSymmetric: true }), /^linalg\.cholesky: matrix is not symmetric: \|A − Aᵀ\| reaches 98 while its largest entry is 100, shape \[2,2\]/);
-      assertThrows(() => tg.linalg.cholesky(batch, { checkSymmetric: true }), /^linalg\.cholesky: matrix is not symmetric \(matrix 1 of the batch \[2\]\)/);
-      assertThrows(() => tg.linalg.cholesky(sym, { checkSymmetric: 'yes' } as never), /^linalg\.cholesky: checkSymmetric must be true or false/);
-    });
-    tg.dispose([sym, lowerOnly, batch]);
-  });
+  e(
+    'cholesky reads only the lower triangle (as PyTorch); checkSymmetric refuses a matrix that is not symmetric',
+    () => {
+      const sym = tg.tensor([
+        [4, 2],
+        [2, 3],
+      ]);
+      const lowerOnly = tg.tensor([
+        [4, 100],
+        [2, 3],
+      ]); // its upper triangle is ignored
+      const batch = tg.stack([sym, lowerOnly]);
+      assertNoLeak(() => {
+        const [l1, l2] = [tg.linalg.cholesky(sym), tg.linalg.cholesky(lowerOnly)];
+        assertClose(l2, l1, { msg: 'the same factor: only the lower triangle is read' });
+        const l3 = tg.linalg.cholesky(sym, { checkSymmetric: true });
+        assertClose(l3, l1);
+        tg.dispose([l1, l2, l3]);
+        assertThrows(
+          () => tg.linalg.cholesky(lowerOnly, { checkSymmetric: true }),
+          /^linalg\.cholesky: matrix is not symmetric: \|A − Aᵀ\| reaches 98 while its largest entry is 100, shape \[2,2\]/,
+        );
+        assertThrows(
+          () => tg.linalg.cholesky(batch, { checkSymmetric: true }),
+          /^linalg\.cholesky: matrix is not symmetric \(matrix 1 of the batch \[2\]\)/,
+        );
+        assertThrows(
+          () => tg.linalg.cholesky(sym, { checkSymmetric: 'yes' } as never),
+          /^linalg\.cholesky: checkSymmetric must be true or false/,
+        );
+      });
+      tg.dispose([sym, lowerOnly, batch]);
+    },
+  );
   e('eigh: non-square or non-symmetric input, saying which; qr: a wide matrix; bad orders and exponents', () => {
     const r = randn([2, 3], 1);
-    const batch = tg.stack([tg.eye(3), tg.tensor([[1, 2, 0], [2, 1, 0], [0, 0.5, 1]])]);
-    const [v3, a3, b3, w2, ones, empty] = [tg.ones([3]), randn([2, 4, 3], 1), tg.ones([3, 4, 1]), wellConditioned([], 2, 1), tg.ones([2, 2]), tg.zeros([2, 0, 3])];
+    const batch = tg.stack([
+      tg.eye(3),
+      tg.tensor([
+        [1, 2, 0],
+        [2, 1, 0],
+        [0, 0.5, 1],
+      ]),
+    ]);
+    const [v3, a3, b3, w2, ones, empty] = [
+      tg.ones([3]),
+      randn([2, 4, 3], 1),
+      tg.ones([3, 4, 1]),
+      wellConditioned([], 2, 1),
+      tg.ones([2, 2]),
+      tg.zeros([2, 0, 3]),
+    ];
     assertNoLeak(() => {
       assertThrows(() => tg.linalg.eigh(r), /^linalg\.eigh: the input must be square, got 2×3/);
-      assertThrows(() => tg.linalg.eigh(batch), /^linalg\.eigh: the input must be symmetric, but A\[1,2\] = 0 and A\[2,1\] = 0\.5 \(matrix 1 of the batch \[2\]\), shape \[2,3,3\]/);
-      assertThrows(() => tg.linalg.qr(r), /^linalg\.qr: needs at least as many rows as columns \(the reduced QR\), got 2×3/);
-      assertThrows(() => tg.linalg.svd(v3), /^linalg\.svd: the input must be a matrix or a batch of matrices \[\.\.\., m, n\], got shape \[3\]/);
+      assertThrows(
+        () => tg.linalg.eigh(batch),
+        /^linalg\.eigh: the input must be symmetric, but A\[1,2\] = 0 and A\[2,1\] = 0\.5 \(matrix 1 of the batch \[2\]\), shape \[2,3,3\]/,
+      );
+      assertThrows(
+        () => tg.linalg.qr(r),
+        /^linalg\.qr: needs at least as many rows as columns \(the reduced QR\), got 2×3/,
+      );
+      assertThrows(
+        () => tg.linalg.svd(v3),
+        /^linalg\.svd: the input must be a matrix or a batch of matrices \[\.\.\., m, n\], got shape \[3\]/,
+      );
       assertThrows(() => tg.linalg.pinv(empty), /^linalg\.pinv: the input is empty \(shape \[2,0,3\]\)/);
-      assertThrows(() => tg.linalg.lstsq(r, v3), /^linalg\.lstsq: B must have 2 rows to match A \[2,3\], got shape \[3\]/);
-      assertThrows(() => tg.linalg.lstsq(a3, b3), /^linalg\.lstsq: batch dimensions cannot be broadcast: A \[2,4,3\] and B \[3,4,1\]/);
-      assertThrows(() => tg.linalg.matrixNorm(r, 1 as never), /^linalg\.matrixNorm: ord must be 'fro', 'nuc' or 2, got 1/);
-      assertThrows(() => tg.linalg.matrixPower(w2, 1.5), /^linalg\.matrixPower: the exponent must be an integer, got 1\.5/);
+      assertThrows(
+        () => tg.linalg.lstsq(r, v3),
+        /^linalg\.lstsq: B must have 2 rows to match A \[2,3\], got shape \[3\]/,
+      );
+      assertThrows(
+        () => tg.linalg.lstsq(a3, b3),
+        /^linalg\.lstsq: batch dimensions cannot be broadcast: A \[2,4,3\] and B \[3,4,1\]/,
+      );
+      assertThrows(
+        () => tg.linalg.matrixNorm(r, 1 as never),
+        /^linalg\.matrixNorm: ord must be 'fro', 'nuc' or 2, got 1/,
+      );
+      assertThrows(
+        () => tg.linalg.matrixPower(w2, 1.5),
+        /^linalg\.matrixPower: the exponent must be an integer, got 1\.5/,
+      );
       assertThrows(() => tg.linalg.matrixPower(ones, -1), /^linalg\.inv: matrix is singular/);
       assertThrows(() => tg.linalg.matrixExp(r), /^linalg\.matrixExp: the input must be square/);
     }, 'errors leave nothing behind');
@@ -605,17 +887,37 @@ for (const backend of NODE_BACKENDS) {
     assertClose(gEig, I, { atol: 1e-6, msg: '∂Σλ/∂A at A = I' });
     const gSvd = tg.grad((a: tg.Tensor) => tg.linalg.svdvals(a).sum())(I);
     assertClose(gSvd, I, { atol: 1e-6, msg: '∂ΣS/∂A = U·Vᵀ at A = I' });
-    const rank1 = tg.tensor([[1, 2], [2, 4], [3, 6]]);
+    const rank1 = tg.tensor([
+      [1, 2],
+      [2, 4],
+      [3, 6],
+    ]);
     const gRank = tg.grad((a: tg.Tensor) => tg.linalg.svdvals(a).sum())(rank1);
     assert.ok(Array.from(gRank.dataSync()).every(Number.isFinite), 'finite at a rank-deficient A');
     tg.dispose([I, gEig, gSvd, rank1, gRank]);
   });
   e('a matrix that is not positive definite to cholesky', () => {
-    const indefinite = tg.tensor([[1, 2], [2, 1]]);
-    const batch = tg.stack([spd([], 2, 1), spd([], 2, 2), tg.tensor([[-1, 0], [0, 1]])]);
+    const indefinite = tg.tensor([
+      [1, 2],
+      [2, 1],
+    ]);
+    const batch = tg.stack([
+      spd([], 2, 1),
+      spd([], 2, 2),
+      tg.tensor([
+        [-1, 0],
+        [0, 1],
+      ]),
+    ]);
     assertNoLeak(() => {
-      assertThrows(() => tg.linalg.cholesky(indefinite), /^linalg\.cholesky: matrix is not positive definite, shape \[2,2\]/);
-      assertThrows(() => tg.linalg.cholesky(batch), /linalg\.cholesky: matrix is not positive definite \(matrix 2 of the batch \[3\]\)/);
+      assertThrows(
+        () => tg.linalg.cholesky(indefinite),
+        /^linalg\.cholesky: matrix is not positive definite, shape \[2,2\]/,
+      );
+      assertThrows(
+        () => tg.linalg.cholesky(batch),
+        /linalg\.cholesky: matrix is not positive definite \(matrix 2 of the batch \[3\]\)/,
+      );
     }, 'errors leave nothing behind');
     tg.dispose([indefinite, batch]);
   });
@@ -643,9 +945,24 @@ for (const backend of NODE_BACKENDS) {
       ['pinv', (a) => [tg.linalg.pinv(a)]],
       ['lstsq', (a, b) => [tg.linalg.lstsq(a, b)]],
       ['lstsq (vector)', (a) => [tg.linalg.lstsq(a, v)]],
-      ['matrixNorm', (a) => [tg.linalg.matrixNorm(a), tg.linalg.matrixNorm(a, 'nuc', { keepDims: true }), tg.linalg.matrixNorm(a, 2)]],
+      [
+        'matrixNorm',
+        (a) => [
+          tg.linalg.matrixNorm(a),
+          tg.linalg.matrixNorm(a, 'nuc', { keepDims: true }),
+          tg.linalg.matrixNorm(a, 2),
+        ],
+      ],
       ['matrixExp', (a) => [tg.linalg.matrixExp(a)]],
-      ['matrixPower', (a) => [tg.linalg.matrixPower(a, 0), tg.linalg.matrixPower(a, 1), tg.linalg.matrixPower(a, 5), tg.linalg.matrixPower(a, -2)]],
+      [
+        'matrixPower',
+        (a) => [
+          tg.linalg.matrixPower(a, 0),
+          tg.linalg.matrixPower(a, 1),
+          tg.linalg.matrixPower(a, 5),
+          tg.linalg.matrixPower(a, -2),
+        ],
+      ],
     ];
     const a = wellConditioned([2], 3, 1);
     const b = randn([2, 3, 2], 2);
@@ -659,16 +976,46 @@ for (const backend of NODE_BACKENDS) {
       assertNoLeak(() => {
         const outs = f(a, b);
         // the loss's own intermediates (sums of several outputs) are freed by the tidy
-        tg.tidy(() => outs.filter((t) => t.requiresGrad).map((t) => t.sum()).reduce((x, y) => x.add(y)).backward());
+        tg.tidy(() =>
+          outs
+            .filter((t) => t.requiresGrad)
+            .map((t) => t.sum())
+            .reduce((x, y) => x.add(y))
+            .backward(),
+        );
         tg.dispose([...outs, a.grad, b.grad, v.grad, pd.grad]);
         a.grad = b.grad = v.grad = pd.grad = null;
       }, label);
       assertNoLeak(() => tg.dispose(f(a, b)), `${label} (no backward)`);
       assertNoLeak(() => tg.dispose(tg.noGrad(() => f(a, b))), `${label} (no grad)`);
     }
-    assertNoLeak(() => tg.grad((x: tg.Tensor) => tg.grad((y: tg.Tensor) => tg.linalg.inv(y).sum())(x).sum())(a).dispose(), 'grad(grad(inv))');
+    assertNoLeak(
+      () =>
+        tg
+          .grad((x: tg.Tensor) =>
+            tg
+              .grad((y: tg.Tensor) => tg.linalg.inv(y).sum())(x)
+              .sum(),
+          )(a)
+          .dispose(),
+      'grad(grad(inv))',
+    );
     for (const [label, f] of calls.slice(-11)) {
-      assertNoLeak(() => tg.grad((x: tg.Tensor) => tg.grad((y: tg.Tensor) => f(y, b).map((t) => t.sum()).reduce((p, q) => p.add(q)))(x).sum())(a).dispose(), `grad(grad(${label}))`);
+      assertNoLeak(
+        () =>
+          tg
+            .grad((x: tg.Tensor) =>
+              tg
+                .grad((y: tg.Tensor) =>
+                  f(y, b)
+                    .map((t) => t.sum())
+                    .reduce((p, q) => p.add(q)),
+                )(x)
+                .sum(),
+            )(a)
+            .dispose(),
+        `grad(grad(${label}))`,
+      );
     }
     tg.dispose([a, b, v, pd]);
   });
@@ -677,6 +1024,7 @@ for (const backend of NODE_BACKENDS) {
 
 const last = suite('linalg error report');
 last('print the measured errors', () => {
-  for (const [key, { abs, rel }] of Object.entries(report)) console.log(`  ${key}: max abs ${abs.toExponential(2)}, max rel ${rel.toExponential(2)}`);
+  for (const [key, { abs, rel }] of Object.entries(report))
+    console.log(`  ${key}: max abs ${abs.toExponential(2)}, max rel ${rel.toExponential(2)}`);
 });
 last.run();

@@ -19,9 +19,17 @@ export const formsCases: CaseTable<keyof RulesOf<typeof forms>> = {
     },
   ],
   bilinear: [
-    { make: (s) => [randn([3], s), randn([3, 4], s + 1), randn([4], s + 2)], f: (y, A, x) => tg.bilinear(y, A, x), gradgrad: true },
+    {
+      make: (s) => [randn([3], s), randn([3, 4], s + 1), randn([4], s + 2)],
+      f: (y, A, x) => tg.bilinear(y, A, x),
+      gradgrad: true,
+    },
     // y batch [2, 1], A batch [3], x unbatched: output [2, 3]
-    { make: (s) => [randn([2, 1, 2], s), randn([3, 2, 3], s + 1), randn([3], s + 2)], f: (y, A, x) => tg.bilinear(y, A, x), gradgrad: true },
+    {
+      make: (s) => [randn([2, 1, 2], s), randn([3, 2, 3], s + 1), randn([3], s + 2)],
+      f: (y, A, x) => tg.bilinear(y, A, x),
+      gradgrad: true,
+    },
     {
       make: (s) => [randn([2, 3], s), randn([3, 2], s + 1), randn([2, 2], s + 2)],
       f: (y, A, x) => tg.bilinear(y, A, x),

@@ -45,7 +45,9 @@ export function spd(batch: number[], n: number, seed: number): tg.Tensor {
 
 /** A triangular, well-conditioned matrix: the lower (or upper) part of wellConditioned. */
 export function triangular(batch: number[], n: number, seed: number, lower = true): tg.Tensor {
-  const v = wellConditionedValues(batch, n, seed).map((x, i) => ((lower ? i % n <= Math.floor(i / n) % n : i % n >= Math.floor(i / n) % n) ? x : 0));
+  const v = wellConditionedValues(batch, n, seed).map((x, i) =>
+    (lower ? i % n <= Math.floor(i / n) % n : i % n >= Math.floor(i / n) % n) ? x : 0,
+  );
   return tg.tensor(v, { shape: [...batch, n, n] });
 }
 
@@ -57,7 +59,8 @@ export function permuted(batch: number[], n: number, seed: number): tg.Tensor {
   const v = wellConditionedValues(batch, n, seed);
   const out = new Float32Array(v.length);
   const rows = Array.from({ length: n }, (_, i) => (i + 1) % n); // a cyclic shift: every row moves
-  for (let o = 0; o < v.length; o += n * n) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[o + i * n + j] = v[o + rows[i] * n + j];
+  for (let o = 0; o < v.length; o += n * n)
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[o + i * n + j] = v[o + rows[i] * n + j];
   return tg.tensor(out, { shape: [...batch, n, n] });
 }
 
@@ -113,11 +116,23 @@ export function withSpectrum(batch: number[], m: number, n: number, seed: number
 /** Standard normal matrices, matrix b of the batch times scales[b]. */
 function scaledNormals(shape: number[], scales: number[], seed: number): tg.Tensor {
   const per = shape[shape.length - 1] * shape[shape.length - 2];
-  const v = normals(shape.reduce((a, b) => a * b, 1), seed).map((x, i) => x * scales[Math.floor(i / per)]);
+  const v = normals(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  ).map((x, i) => x * scales[Math.floor(i / per)]);
   return tg.tensor(v, { shape });
 }
 
-const randn = (shape: number[], seed: number) => tg.tensor(Float32Array.from(normals(shape.reduce((a, b) => a * b, 1), seed)), { shape });
+const randn = (shape: number[], seed: number) =>
+  tg.tensor(
+    Float32Array.from(
+      normals(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+    ),
+    { shape },
+  );
 const sym = (a: tg.Tensor) => a.add(tg.matrixTranspose(a)).mul(0.5);
 /** X·diag(1, 2, …)·Yᵀ: Σ_j j·x_j y_jᵀ, unchanged when a pair (x_j, y_j) changes sign together. */
 const weighted = (x: tg.Tensor, yt: tg.Tensor) => {
@@ -128,7 +143,11 @@ const weighted = (x: tg.Tensor, yt: tg.Tensor) => {
 export const linalgCases: CaseTable<keyof typeof linalgRules> = {
   inv: [
     { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.inv(a), gradgrad: true },
-    { make: (s) => [wellConditioned([2], 3, s)], f: (a) => tg.linalg.inv(a), makeLarge: (s) => [wellConditioned([4], 16, s)] },
+    {
+      make: (s) => [wellConditioned([2], 3, s)],
+      f: (a) => tg.linalg.inv(a),
+      makeLarge: (s) => [wellConditioned([4], 16, s)],
+    },
   ],
   det: [
     { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.det(a), gradgrad: true },
@@ -137,29 +156,62 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
   ],
   slogdet: [
     { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.slogdet(a)[1], gradgrad: true },
-    { make: (s) => [permuted([2], 3, s)], f: (a) => tg.linalg.slogdet(a)[1], makeLarge: (s) => [wellConditioned([3], 16, s)] },
+    {
+      make: (s) => [permuted([2], 3, s)],
+      f: (a) => tg.linalg.slogdet(a)[1],
+      makeLarge: (s) => [wellConditioned([3], 16, s)],
+    },
   ],
   solve: [
-    { make: (s) => [wellConditioned([], 3, s), randn([3, 2], s + 1)], f: (a, b) => tg.linalg.solve(a, b), gradgrad: true },
+    {
+      make: (s) => [wellConditioned([], 3, s), randn([3, 2], s + 1)],
+      f: (a, b) => tg.linalg.solve(a, b),
+      gradgrad: true,
+    },
     // A batch [2] against B batch [3, 1]: gradients summed back over the broadcast
     { make: (s) => [wellConditioned([2], 3, s), randn([3, 1, 3, 1], s + 1)], f: (a, b) => tg.linalg.solve(a, b) },
-    { make: (s) => [permuted([], 3, s), randn([3], s + 1)], f: (a, b) => tg.linalg.solve(a, b), makeLarge: (s) => [wellConditioned([4], 16, s), randn([4, 16, 3], s + 1)] },
+    {
+      make: (s) => [permuted([], 3, s), randn([3], s + 1)],
+      f: (a, b) => tg.linalg.solve(a, b),
+      makeLarge: (s) => [wellConditioned([4], 16, s), randn([4, 16, 3], s + 1)],
+    },
   ],
   cholesky: [
     { make: (s) => [spd([], 3, s)], f: (a) => tg.linalg.cholesky(sym(a)), gradgrad: true },
     { make: (s) => [spd([2], 3, s)], f: (a) => tg.linalg.cholesky(sym(a)), makeLarge: (s) => [spd([3], 12, s)] },
   ],
   triangularSolve: [
-    { make: (s) => [triangular([], 3, s), randn([3, 2], s + 1)], f: (l, b) => tg.linalg.triangularSolve(l, b), gradgrad: true },
-    { make: (s) => [triangular([2], 3, s, false), randn([3, 2], s + 1)], f: (u, b) => tg.linalg.triangularSolve(u, b, { lower: false, transpose: true }), gradgrad: true },
+    {
+      make: (s) => [triangular([], 3, s), randn([3, 2], s + 1)],
+      f: (l, b) => tg.linalg.triangularSolve(l, b),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [triangular([2], 3, s, false), randn([3, 2], s + 1)],
+      f: (u, b) => tg.linalg.triangularSolve(u, b, { lower: false, transpose: true }),
+      gradgrad: true,
+    },
     // a full matrix: only its lower triangle is read, with a unit diagonal; B broadcast over T's batch
-    { make: (s) => [wellConditioned([2], 3, s), randn([3, 2], s + 1)], f: (t, b) => tg.linalg.triangularSolve(t, b, { unitDiagonal: true }) },
-    { make: (s) => [triangular([], 3, s), randn([3], s + 1)], f: (l, b) => tg.linalg.triangularSolve(l, b, { transpose: true }), makeLarge: (s) => [triangular([4], 16, s), randn([4, 16, 2], s + 1)] },
+    {
+      make: (s) => [wellConditioned([2], 3, s), randn([3, 2], s + 1)],
+      f: (t, b) => tg.linalg.triangularSolve(t, b, { unitDiagonal: true }),
+    },
+    {
+      make: (s) => [triangular([], 3, s), randn([3], s + 1)],
+      f: (l, b) => tg.linalg.triangularSolve(l, b, { transpose: true }),
+      makeLarge: (s) => [triangular([4], 16, s), randn([4, 16, 2], s + 1)],
+    },
   ],
   lu: [
     { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.lu(a).lu },
     // row swaps: P ≠ I; L and U each carry the gradient
-    { make: (s) => [permuted([2], 3, s)], f: (a) => { const r = tg.linalg.lu(a); return r.L.add(r.U.mul(2)); } },
+    {
+      make: (s) => [permuted([2], 3, s)],
+      f: (a) => {
+        const r = tg.linalg.lu(a);
+        return r.L.add(r.U.mul(2));
+      },
+    },
   ],
   qr: [
     { make: (s) => [withSpectrum([], 3, 2, s)], f: (a) => tg.linalg.qr(a).Q, gradgrad: true },
@@ -167,57 +219,108 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     // both factors in one loss; a batch
     {
       make: (s) => [withSpectrum([], 4, 3, s)],
-      f: (a) => { const { Q, R } = tg.linalg.qr(a); return Q.matmul(R.square()); },
+      f: (a) => {
+        const { Q, R } = tg.linalg.qr(a);
+        return Q.matmul(R.square());
+      },
       makeLarge: (s) => [withSpectrum([3], 12, 8, s)],
     },
   ],
   // eigenvectors through V·diag(1, 2, …)·Vᵀ, which no choice of their signs changes
   eigh: [
     { make: (s) => [withSpectrum([], 3, 3, s, true)], f: (a) => tg.linalg.eigh(sym(a)).values, gradgrad: true },
-    { make: (s) => [withSpectrum([2], 2, 2, s, true)], f: (a) => { const { vectors: v } = tg.linalg.eigh(sym(a)); return weighted(v, tg.matrixTranspose(v)); }, gradgrad: true },
+    {
+      make: (s) => [withSpectrum([2], 2, 2, s, true)],
+      f: (a) => {
+        const { vectors: v } = tg.linalg.eigh(sym(a));
+        return weighted(v, tg.matrixTranspose(v));
+      },
+      gradgrad: true,
+    },
     {
       make: (s) => [withSpectrum([], 4, 4, s, true)],
-      f: (a) => { const { values, vectors: v } = tg.linalg.eigh(sym(a)); return v.mul(tg.expandDims(values.sin(), -2)).matmul(tg.matrixTranspose(v)); },
+      f: (a) => {
+        const { values, vectors: v } = tg.linalg.eigh(sym(a));
+        return v.mul(tg.expandDims(values.sin(), -2)).matmul(tg.matrixTranspose(v));
+      },
       makeLarge: (s) => [withSpectrum([2], 10, 10, s, true)],
     },
   ],
   // singular vectors through U·diag(1, 2, …)·Vh (pairs change sign together), U·diag·Uᵀ and Vhᵀ·diag·Vh
   svd: [
     { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.svd(a).S, gradgrad: true },
-    { make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => { const { U, Vh } = tg.linalg.svd(a); return weighted(U, Vh); }, gradgrad: true },
-    { make: (s) => [withSpectrum([], 4, 2, s)], f: (a) => { const { U } = tg.linalg.svd(a); return weighted(U, tg.matrixTranspose(U)); }, gradgrad: true },
-    { make: (s) => [withSpectrum([], 2, 4, s)], f: (a) => { const { Vh } = tg.linalg.svd(a); return weighted(tg.matrixTranspose(Vh), Vh); } },
+    {
+      make: (s) => [withSpectrum([2], 2, 3, s)],
+      f: (a) => {
+        const { U, Vh } = tg.linalg.svd(a);
+        return weighted(U, Vh);
+      },
+      gradgrad: true,
+    },
+    {
+      make: (s) => [withSpectrum([], 4, 2, s)],
+      f: (a) => {
+        const { U } = tg.linalg.svd(a);
+        return weighted(U, tg.matrixTranspose(U));
+      },
+      gradgrad: true,
+    },
+    {
+      make: (s) => [withSpectrum([], 2, 4, s)],
+      f: (a) => {
+        const { Vh } = tg.linalg.svd(a);
+        return weighted(tg.matrixTranspose(Vh), Vh);
+      },
+    },
     {
       make: (s) => [withSpectrum([], 3, 3, s)],
-      f: (a) => { const { U, S, Vh } = tg.linalg.svd(a); return weighted(U.mul(tg.expandDims(S, -2)), Vh); },
+      f: (a) => {
+        const { U, S, Vh } = tg.linalg.svd(a);
+        return weighted(U.mul(tg.expandDims(S, -2)), Vh);
+      },
       makeLarge: (s) => [withSpectrum([2], 9, 7, s)],
     },
   ],
   pinv: [
     { make: (s) => [withSpectrum([], 3, 2, s)], f: (a) => tg.linalg.pinv(a), gradgrad: true },
-    { make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => tg.linalg.pinv(a), gradgrad: true, makeLarge: (s) => [withSpectrum([2], 8, 12, s)] },
+    {
+      make: (s) => [withSpectrum([2], 2, 3, s)],
+      f: (a) => tg.linalg.pinv(a),
+      gradgrad: true,
+      makeLarge: (s) => [withSpectrum([2], 8, 12, s)],
+    },
   ],
   matrixExp: [
     { make: (s) => [scaledNormals([3, 3], [0.5], s)], f: (a) => tg.linalg.matrixExp(a), gradgrad: true },
     // norms above ½: scaled down and squared back, each matrix of the batch its own number of times
-    { make: (s) => [scaledNormals([2, 2, 2], [0.3, 2], s)], f: (a) => tg.linalg.matrixExp(a), makeLarge: (s) => [scaledNormals([2, 8, 8], [0.2, 0.6], s)] },
+    {
+      make: (s) => [scaledNormals([2, 2, 2], [0.3, 2], s)],
+      f: (a) => tg.linalg.matrixExp(a),
+      makeLarge: (s) => [scaledNormals([2, 8, 8], [0.2, 0.6], s)],
+    },
   ],
 };
 
 /** tg.linalg's functions composed from the ops above (svdvals, lstsq, matrixNorm, matrixPower), merged into compositeCases. */
 export const linalgCompositeCases: Record<string, OpCase | OpCase[]> = {
-  'linalg.svdvals': [
-    { make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => tg.linalg.svdvals(a), gradgrad: true },
-  ],
+  'linalg.svdvals': [{ make: (s) => [withSpectrum([2], 2, 3, s)], f: (a) => tg.linalg.svdvals(a), gradgrad: true }],
   'linalg.lstsq': [
-    { make: (s) => [withSpectrum([], 3, 2, s), randn([3, 2], s + 1)], f: (a, b) => tg.linalg.lstsq(a, b), gradgrad: true },
+    {
+      make: (s) => [withSpectrum([], 3, 2, s), randn([3, 2], s + 1)],
+      f: (a, b) => tg.linalg.lstsq(a, b),
+      gradgrad: true,
+    },
     // a vector B, and A's batch against B's
     { make: (s) => [withSpectrum([2], 4, 2, s), randn([4], s + 1)], f: (a, b) => tg.linalg.lstsq(a, b) },
   ],
   'linalg.matrixNorm': [
     { make: (s) => [withSpectrum([2], 4, 3, s)], f: (a) => tg.linalg.matrixNorm(a, 'nuc'), gradgrad: true },
     { make: (s) => [withSpectrum([], 3, 4, s)], f: (a) => tg.linalg.matrixNorm(a, 2), gradgrad: true },
-    { make: (s) => [randn([2, 3, 4], s)], f: (a) => tg.linalg.matrixNorm(a, 'fro', { keepDims: true }), gradgrad: true },
+    {
+      make: (s) => [randn([2, 3, 4], s)],
+      f: (a) => tg.linalg.matrixNorm(a, 'fro', { keepDims: true }),
+      gradgrad: true,
+    },
   ],
   'linalg.matrixPower': [
     { make: (s) => [wellConditioned([], 3, s)], f: (a) => tg.linalg.matrixPower(a, 3), gradgrad: true },

@@ -29,7 +29,11 @@ function distinct(shape: number[], seed: number): tg.Tensor {
 export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
   conv2d: [
     { make: (s) => [randn([2, 5, 4, 2], s), randn([3, 2, 2, 3], s + 1)], f: (x, w) => tg.conv2d(x, w), gradgrad: true },
-    { make: (s) => [randn([1, 5, 6, 2], s), randn([3, 3, 2, 2], s + 1)], f: (x, w) => tg.conv2d(x, w, { stride: 2, padding: 'same' }), gradgrad: true },
+    {
+      make: (s) => [randn([1, 5, 6, 2], s), randn([3, 3, 2, 2], s + 1)],
+      f: (x, w) => tg.conv2d(x, w, { stride: 2, padding: 'same' }),
+      gradgrad: true,
+    },
     { make: (s) => [randn([1, 4, 4, 1], s), randn([3, 3, 1, 2], s + 1)], f: (x, w) => tg.conv2d(x, w, { padding: 1 }) },
   ],
   conv2dBackpropInput: {
@@ -46,14 +50,30 @@ export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
   },
   maxPool2d: [
     { make: (s) => [distinct([1, 4, 4, 1], s)], f: (x) => tg.maxPool2d(x, { kernelSize: 2 }), gradgrad: true },
-    { make: (s) => [distinct([2, 3, 2, 2], s)], f: (x) => tg.maxPool2d(x, { kernelSize: 2, stride: 1 }), gradgrad: true },
-    { make: (s) => [distinct([1, 5, 5, 1], s)], f: (x) => tg.maxPool2d(x, { kernelSize: 3, stride: 2 }), gradgrad: true },
-    { make: (s) => [distinct([1, 4, 5, 1], s)], f: (x) => tg.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 'same' }), gradgrad: true },
+    {
+      make: (s) => [distinct([2, 3, 2, 2], s)],
+      f: (x) => tg.maxPool2d(x, { kernelSize: 2, stride: 1 }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [distinct([1, 5, 5, 1], s)],
+      f: (x) => tg.maxPool2d(x, { kernelSize: 3, stride: 2 }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [distinct([1, 4, 5, 1], s)],
+      f: (x) => tg.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 'same' }),
+      gradgrad: true,
+    },
   ],
   avgPool2d: [
     { make: (s) => [randn([2, 4, 4, 2], s)], f: (x) => tg.avgPool2d(x, { kernelSize: 2 }), gradgrad: true },
     { make: (s) => [randn([2, 5, 5, 2], s)], f: (x) => tg.avgPool2d(x, { kernelSize: 3, stride: 2 }), gradgrad: true },
-    { make: (s) => [randn([1, 5, 4, 2], s)], f: (x) => tg.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 'same' }), gradgrad: true },
+    {
+      make: (s) => [randn([1, 5, 4, 2], s)],
+      f: (x) => tg.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 'same' }),
+      gradgrad: true,
+    },
   ],
   avgPool2dBackprop: {
     make: (s) => [randn([1, 2, 2, 2], s), randn([1, 4, 4, 2], s + 1)],

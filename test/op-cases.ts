@@ -67,7 +67,10 @@ export function distinct(shape: number[], seed: number, gap = 0.35, lo = -1.5): 
 /** Distinct magnitudes, at least 0.3 apart and 0.3 from 0, with random signs (for the ∞-norm). */
 function signedDistinct(shape: number[], seed: number): tg.Tensor {
   const r = rng(seed * 31 + 5);
-  return tg.tensor(distinctValues(sizeOf(shape), seed, 0.3, 0.3).map((x) => (r.uniform() < 0.5 ? -x : x)), { shape });
+  return tg.tensor(
+    distinctValues(sizeOf(shape), seed, 0.3, 0.3).map((x) => (r.uniform() < 0.5 ? -x : x)),
+    { shape },
+  );
 }
 /**
  * Values near odd (oddGrid) or even (evenGrid) multiples of ¼ in [−2, 2]: an entry of one is at
@@ -75,7 +78,10 @@ function signedDistinct(shape: number[], seed: number): tg.Tensor {
  */
 function grid(shape: number[], seed: number, odd: boolean): tg.Tensor {
   const r = rng(seed * 613 + (odd ? 1 : 2));
-  const v = Array.from({ length: sizeOf(shape) }, () => (2 * Math.floor(r.uniform() * 8) - 8 + (odd ? 1 : 0)) * 0.25 + 0.05 * r.uniform());
+  const v = Array.from(
+    { length: sizeOf(shape) },
+    () => (2 * Math.floor(r.uniform() * 8) - 8 + (odd ? 1 : 0)) * 0.25 + 0.05 * r.uniform(),
+  );
   return tg.tensor(v, { shape });
 }
 const oddGrid = (shape: number[], seed: number) => grid(shape, seed, true);
@@ -105,13 +111,23 @@ function unaryCase(f: (x: tg.Tensor) => tg.Tensor, d: Draw = {}): OpCase {
   return { make: (s) => [T(SMALL, s, d)], makeLarge: (s) => [T(LARGE, s, d)], f, gradgrad: true };
 }
 /** A binary op on broadcasting operands ([2,3] with [3]), its same-shape form, and a number operand. */
-function binaryCases(op: (a: tg.TensorLike, b: tg.TensorLike) => tg.Tensor, da: (shape: number[], s: number) => tg.Tensor, db = da, numbers = true): OpCase[] {
+function binaryCases(
+  op: (a: tg.TensorLike, b: tg.TensorLike) => tg.Tensor,
+  da: (shape: number[], s: number) => tg.Tensor,
+  db = da,
+  numbers = true,
+): OpCase[] {
   const withNumbers: OpCase[] = [
     { make: (s) => [da([2, 3], s)], f: (a) => op(a, 1.5), gradgrad: true },
     { make: (s) => [db([2, 3], s)], f: (b) => op(1.5, b), gradgrad: true },
   ];
   return [
-    { make: (s) => [da(SMALL, s), db(SMALL, s + 100)], makeLarge: (s) => [da(LARGE, s), db(LARGE, s + 100)], f: (a, b) => op(a, b), gradgrad: true },
+    {
+      make: (s) => [da(SMALL, s), db(SMALL, s + 100)],
+      makeLarge: (s) => [da(LARGE, s), db(LARGE, s + 100)],
+      f: (a, b) => op(a, b),
+      gradgrad: true,
+    },
     { make: (s) => [da([2, 3], s), db([3], s + 100)], f: (a, b) => op(a, b), gradgrad: true },
     { make: (s) => [da([2, 1], s), db([1, 3], s + 100)], f: (a, b) => op(a, b), gradgrad: true },
     ...(numbers ? withNumbers : []),
@@ -121,7 +137,11 @@ function binaryCases(op: (a: tg.TensorLike, b: tg.TensorLike) => tg.Tensor, da: 
  * A reduction: all axes, one axis, and several axes with keepDims. `large: false` for max/min,
  * whose distinct inputs cannot stay far enough apart at the large size.
  */
-function reduceCases(op: (x: tg.Tensor, o?: { axis?: number | number[]; keepDims?: boolean }) => tg.Tensor, make: (shape: number[], s: number) => tg.Tensor, large = true): OpCase[] {
+function reduceCases(
+  op: (x: tg.Tensor, o?: { axis?: number | number[]; keepDims?: boolean }) => tg.Tensor,
+  make: (shape: number[], s: number) => tg.Tensor,
+  large = true,
+): OpCase[] {
   const makeLarge = large ? (s: number) => [make(LARGE, s)] : undefined;
   return [
     { make: (s) => [make([2, 3], s)], makeLarge, f: (x) => op(x), gradgrad: true },
@@ -181,9 +201,17 @@ export const coreCases = {
     { make: (s) => [T([2, 3], s, { avoid: [-0.5] })], f: (x) => tg.minimum(-0.5, x), gradgrad: true },
   ],
   where: [
-    { make: (s) => [bools([true, false, true, false, false, true], [2, 3]), T([2, 3], s), T([2, 3], s + 1)], f: (c, a, b) => tg.where(c, a, b), gradgrad: true },
+    {
+      make: (s) => [bools([true, false, true, false, false, true], [2, 3]), T([2, 3], s), T([2, 3], s + 1)],
+      f: (c, a, b) => tg.where(c, a, b),
+      gradgrad: true,
+    },
     // a and b broadcast against the condition
-    { make: (s) => [bools([true, false, true, false, false, true], [2, 3]), T([3], s), T([2, 1], s + 1)], f: (c, a, b) => tg.where(c, a, b), gradgrad: true },
+    {
+      make: (s) => [bools([true, false, true, false, false, true], [2, 3]), T([3], s), T([2, 1], s + 1)],
+      f: (c, a, b) => tg.where(c, a, b),
+      gradgrad: true,
+    },
     { make: (s) => [bools([true, false, false], [3]), T([2, 3], s)], f: (c, a) => tg.where(c, a, 0.5), gradgrad: true },
   ],
 
@@ -194,8 +222,28 @@ export const coreCases = {
     ...reduceCases(tg.prod, (shape, s) => T(shape, s, { lo: -1.5, hi: 1.5, avoid: [0], margin: 0.3 })),
     // exact zeros (one, two, three in a row): the gradient at a zero is the product of the others,
     // and the second derivatives through the zeros are right too
-    { make: () => [tg.tensor([[2, 0, 3], [0.5, -1, 0], [0, 1.5, 0], [0, 0, 0]])], f: (x) => tg.prod(x, { axis: 1 }), gradgrad: true },
-    { make: () => [tg.tensor([[2, 0], [0.5, -1.5]])], f: (x) => tg.prod(x), gradgrad: true },
+    {
+      make: () => [
+        tg.tensor([
+          [2, 0, 3],
+          [0.5, -1, 0],
+          [0, 1.5, 0],
+          [0, 0, 0],
+        ]),
+      ],
+      f: (x) => tg.prod(x, { axis: 1 }),
+      gradgrad: true,
+    },
+    {
+      make: () => [
+        tg.tensor([
+          [2, 0],
+          [0.5, -1.5],
+        ]),
+      ],
+      f: (x) => tg.prod(x),
+      gradgrad: true,
+    },
   ],
   max: [
     ...reduceCases(tg.max, (shape, s) => distinct(shape, s), false),
@@ -205,14 +253,28 @@ export const coreCases = {
   logSumExp: reduceCases(tg.logSumExp, T),
   variance: [
     ...reduceCases(tg.variance, T),
-    { make: (s) => [T([3, 4], s)], makeLarge: (s) => [T(LARGE, s)], f: (x) => tg.variance(x, { axis: 1, correction: 1 }), gradgrad: true },
-    { make: (s) => [T([3, 4], s)], f: (x) => tg.variance(x, { axis: 0, keepDims: true, correction: 1 }), gradgrad: true },
+    {
+      make: (s) => [T([3, 4], s)],
+      makeLarge: (s) => [T(LARGE, s)],
+      f: (x) => tg.variance(x, { axis: 1, correction: 1 }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([3, 4], s)],
+      f: (x) => tg.variance(x, { axis: 0, keepDims: true, correction: 1 }),
+      gradgrad: true,
+    },
   ],
   norm: [
     ...reduceCases(tg.norm, T),
     { make: (s) => [T([2, 3], s, { avoid: [0] })], f: (x) => tg.norm(x, { ord: 1, axis: 1 }), gradgrad: true },
     { make: (s) => [signedDistinct([2, 3], s)], f: (x) => tg.norm(x, { ord: Infinity, axis: 1 }) },
-    { make: (s) => [T([2, 3], s, { avoid: [0] })], makeLarge: (s) => [T(LARGE, s, { avoid: [0] })], f: (x) => tg.norm(x, { ord: 3, axis: 0, keepDims: true }), gradgrad: true },
+    {
+      make: (s) => [T([2, 3], s, { avoid: [0] })],
+      makeLarge: (s) => [T(LARGE, s, { avoid: [0] })],
+      f: (x) => tg.norm(x, { ord: 3, axis: 0, keepDims: true }),
+      gradgrad: true,
+    },
   ],
 
   // shape
@@ -239,20 +301,60 @@ export const coreCases = {
     { make: (s) => [T([3, 4], s)], f: (x) => tg.slice(x, 1).exp() },
   ],
   pad: [
-    { make: (s) => [T([2, 3], s)], f: (x) => x.pad([[1, 0], [2, 1]]), gradgrad: true },
-    { make: (s) => [T([2, 3], s)], f: (x) => tg.pad(x, [[0, 1], [1, 1]], 0.5).square() },
+    {
+      make: (s) => [T([2, 3], s)],
+      f: (x) =>
+        x.pad([
+          [1, 0],
+          [2, 1],
+        ]),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 3], s)],
+      f: (x) =>
+        tg
+          .pad(
+            x,
+            [
+              [0, 1],
+              [1, 1],
+            ],
+            0.5,
+          )
+          .square(),
+    },
   ],
   concat: [
-    { make: (s) => [T([2, 3], s), T([1, 3], s + 1), T([2, 3], s + 2)], f: (a, b, c) => tg.concat([a, b, c], 0), gradgrad: true },
-    { make: (s) => [T([2, 1], s), T([2, 3], s + 1), T([2, 2], s + 2)], f: (a, b, c) => tg.concat([a, b, c], -1).square() },
+    {
+      make: (s) => [T([2, 3], s), T([1, 3], s + 1), T([2, 3], s + 2)],
+      f: (a, b, c) => tg.concat([a, b, c], 0),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 1], s), T([2, 3], s + 1), T([2, 2], s + 2)],
+      f: (a, b, c) => tg.concat([a, b, c], -1).square(),
+    },
   ],
   stack: [
-    { make: (s) => [T([2, 3], s), T([2, 3], s + 1), T([2, 3], s + 2)], f: (a, b, c) => tg.stack([a, b, c]), gradgrad: true },
-    { make: (s) => [T([2, 2], s), T([2, 2], s + 1), T([2, 2], s + 2)], f: (a, b, c) => tg.stack([a, b, c], 1).square() },
+    {
+      make: (s) => [T([2, 3], s), T([2, 3], s + 1), T([2, 3], s + 2)],
+      f: (a, b, c) => tg.stack([a, b, c]),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 2], s), T([2, 2], s + 1), T([2, 2], s + 2)],
+      f: (a, b, c) => tg.stack([a, b, c], 1).square(),
+    },
   ],
   gather: [
     // repeated indices: their gradients accumulate
-    { make: (s) => [T([4, 3], s), ints([0, 2, 0, 3, 0])], makeLarge: (s) => [T([16, 8], s), ints([1, 1, 5, 15, 0, 1])], f: (x, i) => tg.gather(x, i).square(), gradgrad: true },
+    {
+      make: (s) => [T([4, 3], s), ints([0, 2, 0, 3, 0])],
+      makeLarge: (s) => [T([16, 8], s), ints([1, 1, 5, 15, 0, 1])],
+      f: (x, i) => tg.gather(x, i).square(),
+      gradgrad: true,
+    },
     { make: (s) => [T([2, 4], s), ints([3, 1, 3])], f: (x, i) => tg.gather(x, i, 1), gradgrad: true },
     // 2-D indices: the result's shape puts the indices' shape at the axis
     { make: (s) => [T([4, 2], s), ints([0, 1, 1, 3], [2, 2])], f: (x, i) => tg.gather(x, i).square() },
@@ -266,19 +368,41 @@ export const coreCases = {
 
   // matrix
   linear: [
-    { make: (s) => [T([3, 4], s), T([4, 2], s + 1), T([2], s + 2)], makeLarge: (s) => [T([16, 12], s), T([12, 8], s + 1), T([8], s + 2)], f: (x, w, b) => tg.linear(x, w, b), gradgrad: true },
+    {
+      make: (s) => [T([3, 4], s), T([4, 2], s + 1), T([2], s + 2)],
+      makeLarge: (s) => [T([16, 12], s), T([12, 8], s + 1), T([8], s + 2)],
+      f: (x, w, b) => tg.linear(x, w, b),
+      gradgrad: true,
+    },
     { make: (s) => [T([3, 4], s), T([4, 2], s + 1)], f: (x, w) => tg.linear(x, w), gradgrad: true },
     // relu: small x·W and a bias at least 1.5 from 0 keep every pre-activation ≥ 0.75 from the kink
     {
-      make: (s) => [T([3, 2], s, { lo: -0.5, hi: 0.5 }), T([2, 3], s + 1, { lo: -0.5, hi: 0.5 }), T([3], s + 2, { lo: -2.5, hi: 2.5, avoid: [0], margin: 1.5 })],
+      make: (s) => [
+        T([3, 2], s, { lo: -0.5, hi: 0.5 }),
+        T([2, 3], s + 1, { lo: -0.5, hi: 0.5 }),
+        T([3], s + 2, { lo: -2.5, hi: 2.5, avoid: [0], margin: 1.5 }),
+      ],
       f: (x, w, b) => tg.linear(x, w, b, { activation: 'relu' }),
       gradgrad: true,
     },
   ],
   matmul: [
-    { make: (s) => [T([2, 3], s), T([3, 2], s + 1)], makeLarge: (s) => [T([8, 16], s), T([16, 12], s + 1)], f: (a, b) => tg.matmul(a, b), gradgrad: true },
-    { make: (s) => [T([3, 2], s), T([3, 2], s + 1)], f: (a, b) => tg.matmul(a, b, { transposeA: true }), gradgrad: true },
-    { make: (s) => [T([2, 3], s), T([2, 3], s + 1)], f: (a, b) => tg.matmul(a, b, { transposeB: true }), gradgrad: true },
+    {
+      make: (s) => [T([2, 3], s), T([3, 2], s + 1)],
+      makeLarge: (s) => [T([8, 16], s), T([16, 12], s + 1)],
+      f: (a, b) => tg.matmul(a, b),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([3, 2], s), T([3, 2], s + 1)],
+      f: (a, b) => tg.matmul(a, b, { transposeA: true }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 3], s), T([2, 3], s + 1)],
+      f: (a, b) => tg.matmul(a, b, { transposeB: true }),
+      gradgrad: true,
+    },
     // batch dimensions broadcast: [2,2,3] x [3,2] and [2,1,2,3] x [3,3,2]
     { make: (s) => [T([2, 2, 3], s), T([3, 2], s + 1)], f: (a, b) => a.matmul(b), gradgrad: true },
     { make: (s) => [T([2, 1, 2, 2], s), T([3, 2, 1], s + 1)], f: (a, b) => a.matmul(b) },
@@ -304,13 +428,27 @@ export const coreCases = {
   ],
   softmaxCrossEntropy: [
     // probabilities as labels: both the logits and the targets are differentiated
-    { make: (s) => [T([2, 3], s), probs([2, 3], s + 1)], makeLarge: (s) => [T(LARGE, s), probs(LARGE, s + 1)], f: (z, t) => tg.crossEntropy(z, t, { reduction: 'none' }), gradgrad: true },
+    {
+      make: (s) => [T([2, 3], s), probs([2, 3], s + 1)],
+      makeLarge: (s) => [T(LARGE, s), probs(LARGE, s + 1)],
+      f: (z, t) => tg.crossEntropy(z, t, { reduction: 'none' }),
+      gradgrad: true,
+    },
     { make: (s) => [T([2, 2, 3], s), probs([2, 2, 3], s + 1)], f: (z, t) => tg.crossEntropy(z, t), gradgrad: true },
   ],
   sparseSoftmaxCrossEntropy: [
     // class indices as labels (int32, not differentiated): crossEntropy without label smoothing
-    { make: (s) => [T([3, 4], s), ints([0, 3, 3])], makeLarge: (s) => [T([16, 5], s), ints([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 4, 4, 0, 0, 1, 2])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'none' }), gradgrad: true },
-    { make: (s) => [T([2, 2, 3], s), ints([0, 1, 2, 2], [2, 2])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'sum' }), gradgrad: true },
+    {
+      make: (s) => [T([3, 4], s), ints([0, 3, 3])],
+      makeLarge: (s) => [T([16, 5], s), ints([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 4, 4, 0, 0, 1, 2])],
+      f: (z, y) => tg.crossEntropy(z, y, { reduction: 'none' }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 2, 3], s), ints([0, 1, 2, 2], [2, 2])],
+      f: (z, y) => tg.crossEntropy(z, y, { reduction: 'sum' }),
+      gradgrad: true,
+    },
     { make: (s) => [T([5, 3], s), ints([2, 0, 1, 1, 2])], f: (z, y) => tg.crossEntropy(z, y), gradgrad: true },
   ],
 } satisfies Partial<CaseTable<OpName>>;
@@ -326,8 +464,20 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
     { make: (s) => [T([1, 3, 1], s)], f: (x) => tg.squeeze(x, 2).exp() },
   ],
   split: [
-    { make: (s) => [T([4, 3], s)], f: (x) => { const [a, b] = tg.split(x, 2); return a.mul(b.square()); } },
-    { make: (s) => [T([2, 6], s)], f: (x) => { const [a, b, c] = tg.split(x, [1, 2, 3], 1); return tg.concat([c, b.exp(), a.mul(2)], 1); } },
+    {
+      make: (s) => [T([4, 3], s)],
+      f: (x) => {
+        const [a, b] = tg.split(x, 2);
+        return a.mul(b.square());
+      },
+    },
+    {
+      make: (s) => [T([2, 6], s)],
+      f: (x) => {
+        const [a, b, c] = tg.split(x, [1, 2, 3], 1);
+        return tg.concat([c, b.exp(), a.mul(2)], 1);
+      },
+    },
   ],
   dot: [
     { make: (s) => [T([4], s), T([4], s + 1)], f: (a, b) => tg.dot(a, b), gradgrad: true },
@@ -335,11 +485,23 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
   ],
   outer: { make: (s) => [T([3], s), T([2], s + 1)], f: (a, b) => tg.outer(a, b), gradgrad: true },
   crossEntropy: [
-    { make: (s) => [T([3, 4], s), ints([0, 3, 3])], makeLarge: (s) => [T([16, 5], s), ints([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 4, 4, 0, 0, 1, 2])], f: (z, y) => tg.crossEntropy(z, y), gradgrad: true },
+    {
+      make: (s) => [T([3, 4], s), ints([0, 3, 3])],
+      makeLarge: (s) => [T([16, 5], s), ints([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 4, 4, 0, 0, 1, 2])],
+      f: (z, y) => tg.crossEntropy(z, y),
+      gradgrad: true,
+    },
     { make: (s) => [T([3, 4], s), ints([1, 2, 1])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'sum' }) },
     { make: (s) => [T([3, 4], s), ints([1, 2, 0])], f: (z, y) => tg.crossEntropy(z, y, { reduction: 'none' }) },
-    { make: (s) => [T([3, 4], s), ints([2, 2, 0])], f: (z, y) => tg.crossEntropy(z, y, { labelSmoothing: 0.1 }), gradgrad: true },
-    { make: (s) => [T([2, 3], s), probs([2, 3], s + 1)], f: (z, t) => tg.crossEntropy(z, t, { labelSmoothing: 0.2, reduction: 'sum' }) },
+    {
+      make: (s) => [T([3, 4], s), ints([2, 2, 0])],
+      f: (z, y) => tg.crossEntropy(z, y, { labelSmoothing: 0.1 }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 3], s), probs([2, 3], s + 1)],
+      f: (z, t) => tg.crossEntropy(z, t, { labelSmoothing: 0.2, reduction: 'sum' }),
+    },
     { make: (s) => [T([2, 2, 3], s), ints([0, 1, 2, 2], [2, 2])], f: (z, y) => tg.crossEntropy(z, y) },
   ],
   mseLoss: [
@@ -355,7 +517,13 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
   chain: {
     // a small network: a tensor used on several paths, broadcasting, a reduction at the end
     make: (s) => [T([3, 4], s), T([4, 2], s + 1), T([2], s + 2)],
-    f: (x, w, b) => x.matmul(w).add(b).tanh().mul(x.sum({ axis: 1, keepDims: true })).logSumExp({ axis: 0 }),
+    f: (x, w, b) =>
+      x
+        .matmul(w)
+        .add(b)
+        .tanh()
+        .mul(x.sum({ axis: 1, keepDims: true }))
+        .logSumExp({ axis: 0 }),
     gradgrad: true,
   },
   ...linalgCompositeCases,
@@ -373,5 +541,7 @@ export const cases: CaseTable<OpName> = {
 
 /** Each op's cases as a flat list of [label, case]. */
 export function flatCases(table: Record<string, OpCase | OpCase[]>): [string, OpCase][] {
-  return Object.entries(table).flatMap(([name, c]) => (Array.isArray(c) ? c.map((k, i) => [`${name}#${i}`, k] as [string, OpCase]) : [[name, c] as [string, OpCase]]));
+  return Object.entries(table).flatMap(([name, c]) =>
+    Array.isArray(c) ? c.map((k, i) => [`${name}#${i}`, k] as [string, OpCase]) : [[name, c] as [string, OpCase]],
+  );
 }

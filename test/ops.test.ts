@@ -15,11 +15,20 @@ const registryTest = suite('op registry');
 registryTest('every registered op has a gradcheck case, and every case names a registered op', () => {
   const ops = Object.keys(registry).sort();
   const covered = Object.keys(cases).sort();
-  assert.equal(ops.filter((k) => !covered.includes(k)), [], 'registered ops without a case');
-  assert.equal(covered.filter((k) => !ops.includes(k)), [], 'cases for unregistered ops');
-  for (const [name, c] of Object.entries(cases)) assert.ok(!Array.isArray(c) || c.length > 0, `${name} has an empty case list`);
+  assert.equal(
+    ops.filter((k) => !covered.includes(k)),
+    [],
+    'registered ops without a case',
+  );
+  assert.equal(
+    covered.filter((k) => !ops.includes(k)),
+    [],
+    'cases for unregistered ops',
+  );
+  for (const [name, c] of Object.entries(cases))
+    assert.ok(!Array.isArray(c) || c.length > 0, `${name} has an empty case list`);
 });
-registryTest('every op is registered under its own name (tg.linalg\'s with the namespace in its rule\'s name)', () => {
+registryTest("every op is registered under its own name (tg.linalg's with the namespace in its rule's name)", () => {
   for (const [name, rule] of Object.entries(registry)) {
     const ok = rule.name === name || rule.name === `linalg.${name}`;
     assert.ok(ok, `registry entry '${name}' holds the rule of '${rule.name}'`);
@@ -28,7 +37,10 @@ registryTest('every op is registered under its own name (tg.linalg\'s with the n
 registryTest('every elementwise op is checked to second order', () => {
   for (const name of Object.keys(rulesOf(elementwise))) {
     const list = [cases[name as keyof typeof cases]].flat();
-    assert.ok(list.some((c) => c.gradgrad), `${name} has no gradgrad case`);
+    assert.ok(
+      list.some((c) => c.gradgrad),
+      `${name} has no gradgrad case`,
+    );
   }
 });
 registryTest.run();
@@ -104,7 +116,10 @@ for (const backend of NODE_BACKENDS) {
       assertNoLeak(() => {
         const xs = leaves(c.make(1));
         for (let step = 0; step < 2; step++) tg.tidy(() => backwardFrom(c.f(...xs)));
-        assert.ok(xs.some((x) => x.grad), `${label}: no leaf got a grad`);
+        assert.ok(
+          xs.some((x) => x.grad),
+          `${label}: no leaf got a grad`,
+        );
         for (const x of xs) assert.ok(!x.grad?.isDisposed, `${label}: a leaf grad did not survive the tidy`);
         disposeGrads(xs);
         tg.dispose(xs);
@@ -148,13 +163,37 @@ for (const backend of NODE_BACKENDS) {
     ['x.expandDims(0)', (x) => x.expandDims(0)],
     ['x.expandDims(0).squeeze', (x) => tg.squeeze(x.reshape([1, 2, 3]))],
     ['x.slice', (x) => x.slice([0, 1], [-1, 2])],
-    ['x.pad', (x) => x.pad([[1, 1], [0, 2]], 1)],
+    [
+      'x.pad',
+      (x) =>
+        x.pad(
+          [
+            [1, 1],
+            [0, 2],
+          ],
+          1,
+        ),
+    ],
     ['x.tile', (x) => x.tile([2, 2])],
     ['x.broadcastTo', (x) => x.broadcastTo([4, 2, 3])],
     ['concat', (x, y) => tg.concat([x, y, x], 1)],
     ['stack', (x, y) => tg.stack([x, y, x])],
     ['gather([1,1,0])', (x) => x.gather([1, 1, 0])],
-    ['gather 2-D indices', (x) => tg.gather(x, tg.tensor([[0, 2], [2, 1]], { dtype: 'int32' }), 1)],
+    [
+      'gather 2-D indices',
+      (x) =>
+        tg.gather(
+          x,
+          tg.tensor(
+            [
+              [0, 2],
+              [2, 1],
+            ],
+            { dtype: 'int32' },
+          ),
+          1,
+        ),
+    ],
     ['matmul', (x, _y, m) => x.matmul(m)],
     ['matmul transposeA', (x, y) => tg.matmul(x, y, { transposeA: true })],
     ['matmul transposeB', (x, y) => tg.matmul(x, y, { transposeB: true })],
@@ -165,36 +204,74 @@ for (const backend of NODE_BACKENDS) {
     ['softmax', (x) => x.softmax()],
     ['logSoftmax(0)', (x) => x.logSoftmax(0)],
     ['crossEntropy indices', (x) => tg.crossEntropy(x, tg.tensor([2, 0], { dtype: 'int32' }))],
-    ['crossEntropy probabilities, smoothing', (x, y) => tg.crossEntropy(x, y.softmax(), { labelSmoothing: 0.1, reduction: 'sum' })],
+    [
+      'crossEntropy probabilities, smoothing',
+      (x, y) => tg.crossEntropy(x, y.softmax(), { labelSmoothing: 0.1, reduction: 'sum' }),
+    ],
     ['mseLoss', (x, y) => tg.mseLoss(x, y)],
     ['l1Loss none', (x, y) => tg.l1Loss(x, y, { reduction: 'none' })],
   ];
-  m('a single public call: disposing the output and x.grad frees everything (numbers and hidden tensors included)', () => {
-    for (const [label, f] of direct) {
-      const x = tg.tensor([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]], { requiresGrad: true });
-      const y = tg.tensor([[0.5, 0.2, -0.4], [-1, 0.9, 0.8]], { requiresGrad: true });
-      const mat = tg.tensor([[0.3, -1.2], [0.7, 1.1], [0.4, -0.6]], { requiresGrad: true });
-      const before = tg.memory();
-      // the function may make constant inputs of its own (index tensors): they are the user's
-      // intermediates, so the call runs inside tidy; the output survives it only because it is returned
-      const out = tg.tidy(() => {
-        const o = f(x, y, mat);
-        backwardFrom(o);
-        return o;
-      });
-      out.dispose();
-      disposeGrads([x, y, mat]);
-      const after = tg.memory();
-      assert.is(after.numTensors, before.numTensors, `${label} on ${backend}: ${after.numTensors - before.numTensors} tensors left`);
-      assert.is(after.numBytes, before.numBytes, `${label} on ${backend}: bytes left`);
-      tg.dispose([x, y, mat]);
-    }
-  });
+  m(
+    'a single public call: disposing the output and x.grad frees everything (numbers and hidden tensors included)',
+    () => {
+      for (const [label, f] of direct) {
+        const x = tg.tensor(
+          [
+            [0.3, -1.2, 0.7],
+            [1.1, 0.4, -0.6],
+          ],
+          { requiresGrad: true },
+        );
+        const y = tg.tensor(
+          [
+            [0.5, 0.2, -0.4],
+            [-1, 0.9, 0.8],
+          ],
+          { requiresGrad: true },
+        );
+        const mat = tg.tensor(
+          [
+            [0.3, -1.2],
+            [0.7, 1.1],
+            [0.4, -0.6],
+          ],
+          { requiresGrad: true },
+        );
+        const before = tg.memory();
+        // the function may make constant inputs of its own (index tensors): they are the user's
+        // intermediates, so the call runs inside tidy; the output survives it only because it is returned
+        const out = tg.tidy(() => {
+          const o = f(x, y, mat);
+          backwardFrom(o);
+          return o;
+        });
+        out.dispose();
+        disposeGrads([x, y, mat]);
+        const after = tg.memory();
+        assert.is(
+          after.numTensors,
+          before.numTensors,
+          `${label} on ${backend}: ${after.numTensors - before.numTensors} tensors left`,
+        );
+        assert.is(after.numBytes, before.numBytes, `${label} on ${backend}: bytes left`);
+        tg.dispose([x, y, mat]);
+      }
+    },
+  );
 
   m('without any tidy: numbers as operands and composites leave nothing once output and grads are disposed', () => {
-    const x = tg.tensor([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]], { requiresGrad: true });
+    const x = tg.tensor(
+      [
+        [0.3, -1.2, 0.7],
+        [1.1, 0.4, -0.6],
+      ],
+      { requiresGrad: true },
+    );
     const v = tg.tensor([0.5, -1, 2], { requiresGrad: true });
-    const t = tg.tensor([[0.2, 0.3, 0.5], [1, 0, 0]]);
+    const t = tg.tensor([
+      [0.2, 0.3, 0.5],
+      [1, 0, 0],
+    ]);
     const labels = tg.tensor([2, 0], { dtype: 'int32' });
     const m = tg.ones([3, 2], { requiresGrad: true });
     const calls: [string, () => tg.Tensor][] = [
@@ -209,16 +286,22 @@ for (const backend of NODE_BACKENDS) {
       ['gather with an array', () => x.gather([1, 1, 0], 1)],
       ['mseLoss', () => tg.mseLoss(x, t)],
       ['crossEntropy, probabilities, labelSmoothing', () => tg.crossEntropy(x, t, { labelSmoothing: 0.1 })],
-      ['crossEntropy, class indices, labelSmoothing', () => tg.crossEntropy(x, labels, { labelSmoothing: 0.2, reduction: 'sum' })],
+      [
+        'crossEntropy, class indices, labelSmoothing',
+        () => tg.crossEntropy(x, labels, { labelSmoothing: 0.2, reduction: 'sum' }),
+      ],
       ['crossEntropy, class indices, none', () => tg.crossEntropy(x, labels, { reduction: 'none' })],
       ['l1Loss', () => tg.l1Loss(x, t)],
       ['norm ord 3', () => x.norm({ ord: 3, axis: 1 })],
       ['variance', () => x.variance({ axis: 0, correction: 1 })],
-      ['split', () => {
-        const [a, b, c] = tg.split(x, 3, 1);
-        tg.dispose([a, c]);
-        return b;
-      }],
+      [
+        'split',
+        () => {
+          const [a, b, c] = tg.split(x, 3, 1);
+          tg.dispose([a, c]);
+          return b;
+        },
+      ],
     ];
     for (const [label, f] of calls) {
       assertNoLeak(() => {
@@ -242,7 +325,13 @@ for (const backend of NODE_BACKENDS) {
     assertNoLeak(() => tg.grad(f)(w).dispose(), 'grad of an argument that requires grad');
     assertNoLeak(() => tg.dispose(tg.grad(g, [0, 1])(x, w)), 'grad with argnums');
     assertNoLeak(() => tg.dispose(tg.valueAndGrad(g, [0, 1])(x, w)), 'valueAndGrad');
-    assertNoLeak(() => tg.grad((a: tg.Tensor) => tg.grad(f)(a).sum())(x).dispose(), 'grad(grad(f))');
+    assertNoLeak(
+      () =>
+        tg
+          .grad((a: tg.Tensor) => tg.grad(f)(a).sum())(x)
+          .dispose(),
+      'grad(grad(f))',
+    );
     assertNoLeak(() => {
       const r = tg.vjp((a: tg.Tensor) => a.sin().mul(2), x);
       const ct = tg.tensor([1, 2, 3]);
@@ -275,7 +364,13 @@ const arg = suite('argmax, argmin');
 arg('along an axis, over the flattened tensor, with keepDims; the first of ties', async () => {
   for (const backend of NODE_BACKENDS) {
     await tg.setBackend(backend);
-    const x = tg.tensor([[1, 5, 3], [7, 2, 7]], { requiresGrad: true });
+    const x = tg.tensor(
+      [
+        [1, 5, 3],
+        [7, 2, 7],
+      ],
+      { requiresGrad: true },
+    );
     const cases: [tg.Tensor, number[], number[]][] = [
       [tg.argmax(x, { axis: 1 }), [2], [1, 0]],
       [tg.argmin(x, { axis: 0 }), [3], [0, 1, 0]],

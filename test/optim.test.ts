@@ -189,15 +189,30 @@ test('state outlives tidy and dispose() frees it; steps leak nothing', () => {
 
 test('StepLR, CosineAnnealing, LinearWarmup, and composing them', () => {
   const s = new optim.StepLR(0.1, { stepSize: 3, gamma: 0.5 });
-  assert.equal([0, 2, 3, 5, 6].map((t) => s.at(t)), [0.1, 0.1, 0.05, 0.05, 0.025]);
+  assert.equal(
+    [0, 2, 3, 5, 6].map((t) => s.at(t)),
+    [0.1, 0.1, 0.05, 0.05, 0.025],
+  );
   const c = new optim.CosineAnnealing(1, { tMax: 10, etaMin: 0.1 });
-  assertClose([0, 5, 10, 20].map((t) => c.at(t)), [1, 0.55, 0.1, 0.1]);
+  assertClose(
+    [0, 5, 10, 20].map((t) => c.at(t)),
+    [1, 0.55, 0.1, 0.1],
+  );
   const w = new optim.LinearWarmup(0.4, { warmupSteps: 4 });
-  assertClose([0, 1, 3, 4, 9].map((t) => w.at(t)), [0.1, 0.2, 0.4, 0.4, 0.4]);
+  assertClose(
+    [0, 1, 3, 4, 9].map((t) => w.at(t)),
+    [0.1, 0.2, 0.4, 0.4, 0.4],
+  );
   const w0 = new optim.LinearWarmup(1, { warmupSteps: 4, startFactor: 0.2 });
-  assertClose([0, 2, 4].map((t) => w0.at(t)), [0.2, 0.6, 1]);
+  assertClose(
+    [0, 2, 4].map((t) => w0.at(t)),
+    [0.2, 0.6, 1],
+  );
   const both = new optim.LinearWarmup(new optim.CosineAnnealing(1, { tMax: 10 }), { warmupSteps: 2 });
-  assertClose([0, 1, 5].map((t) => both.at(t)), [0.5 * 1, Math.cos((Math.PI * 1) / 10) / 2 + 0.5, 0.5]);
+  assertClose(
+    [0, 1, 5].map((t) => both.at(t)),
+    [0.5 * 1, Math.cos((Math.PI * 1) / 10) / 2 + 0.5, 0.5],
+  );
   assertThrows(() => new optim.StepLR(0.1, { stepSize: 0 }), /StepLR: stepSize must be a positive integer/);
 });
 
@@ -255,7 +270,10 @@ test('an optimizer refuses tensors that do not require grad, non-leaves and bad 
   assertThrows(() => new optim.SGD([w], { lr: -1 }), /SGD: lr must be a non-negative number or a schedule/);
   assertThrows(() => new optim.SGD([w], { lr: 0.1, nesterov: true }), /SGD: nesterov needs a momentum > 0/);
   assertThrows(() => new optim.RMSprop([w], { lr: 0.1, alpha: -0.5 }), /RMSprop: alpha must be a non-negative number/);
-  assertThrows(() => new optim.SGD([[1, 2]] as unknown as tg.Tensor[], { lr: 0.1 }), /SGD: parameter 0 must be a Tensor, got an array/);
+  assertThrows(
+    () => new optim.SGD([[1, 2]] as unknown as tg.Tensor[], { lr: 0.1 }),
+    /SGD: parameter 0 must be a Tensor, got an array/,
+  );
   [frozen, w, y].forEach((t) => t.dispose());
 });
 

@@ -35,8 +35,11 @@ test('on a terminal: redrawn in place (carriage return), at most 10 times a seco
   bar.tick(); // the last one is always drawn
   bar.done();
   assert.is(out.length, 4);
-  assert.ok(out.slice(0, 3).every((s) => s.startsWith('\r') && !s.includes('\n')), JSON.stringify(out));
-  assert.match(out[0], /bench \[#####\.+\]  25% 1\/4 3\.0s left/);
+  assert.ok(
+    out.slice(0, 3).every((s) => s.startsWith('\r') && !s.includes('\n')),
+    JSON.stringify(out),
+  );
+  assert.match(out[0], /bench \[#####\.+\] {2}25% 1\/4 3\.0s left/);
   assert.match(out[1], /75% 3\/4 0\.7s left/);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the line ends with the terminal's erase-line code (ESC [ K)
   assert.match(out[3], /^\rbench: 4\/4 in 2\.0s\x1b\[K\n$/);
@@ -51,10 +54,13 @@ test('not a terminal: whole lines, one per interval, and the final one', () => {
     bar.tick(1, `step ${i}`);
   }
   bar.done();
-  assert.ok(out.every((s) => s.endsWith('\n') && !s.includes('\r')), JSON.stringify(out));
+  assert.ok(
+    out.every((s) => s.endsWith('\n') && !s.includes('\r')),
+    JSON.stringify(out),
+  );
   assert.is(out.length, 5, JSON.stringify(out)); // 0.2 s, 5.2, 10.2, 15.2, and done()'s
-  assert.match(out[0], /^soak \[\.+\]   1% 1\/100 20s left  step 0\n$/);
-  assert.match(out[4], /^soak: 100\/100 in 20s  step 99\n$/);
+  assert.match(out[0], /^soak \[\.+\] {3}1% 1\/100 20s left {2}step 0\n$/);
+  assert.match(out[4], /^soak: 100\/100 in 20s {2}step 99\n$/);
 });
 
 test.run();

@@ -23,7 +23,7 @@ test('uniform in [0, 1) with mean ½; normal with mean 0 and variance 1 (10,000 
   assert.ok(Math.abs(m) < 0.03 && Math.abs(v - 1) < 0.05, `normal mean ${m}, variance ${v}`);
 });
 
-test('normalSamples: the generator\'s normals, scaled, as float32', () => {
+test("normalSamples: the generator's normals, scaled, as float32", () => {
   const r = rng(3);
   assert.equal(Array.from(normalSamples(4, 3, 2)), Array.from(Float32Array.from(take(4, () => 2 * r.normal()))));
 });

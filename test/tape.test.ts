@@ -22,14 +22,21 @@ for (const backend of NODE_BACKENDS) {
     const x = tg.tensor([0.5, -1, 2], { requiresGrad: true });
     // y = x·x + sin(x) + 3x: dy/dx = 2x + cos x + 3
     tg.tidy(() => x.mul(x).add(x.sin()).add(x.mul(3)).sum().backward());
-    assertClose(x.grad!, [0.5, -1, 2].map((v) => 2 * v + Math.cos(v) + 3));
+    assertClose(
+      x.grad!,
+      [0.5, -1, 2].map((v) => 2 * v + Math.cos(v) + 3),
+    );
     // a diamond: a = 2x, b = a², c = a³, loss = Σ(b + c): d/dx = (2a + 3a²)·2
     clear(x);
     tg.tidy(() => {
       const a = x.mul(2);
       a.square().add(a.pow(3)).sum().backward();
     });
-    assertClose(x.grad!, [0.5, -1, 2].map((v) => (2 * (2 * v) + 3 * (2 * v) ** 2) * 2), { rtol: 1e-4 });
+    assertClose(
+      x.grad!,
+      [0.5, -1, 2].map((v) => (2 * (2 * v) + 3 * (2 * v) ** 2) * 2),
+      { rtol: 1e-4 },
+    );
     tg.dispose([x, x.grad]);
   });
 
@@ -84,18 +91,37 @@ for (const backend of NODE_BACKENDS) {
       // y = Σ x⁴: g = 4x³, g' = 12x², g'' = 24x
       x.pow(4).sum().backward(undefined, { createGraph: true });
       const g = x.grad!;
-      assertClose(g, vals.map((v) => 4 * v ** 3), { rtol: 1e-5 });
+      assertClose(
+        g,
+        vals.map((v) => 4 * v ** 3),
+        { rtol: 1e-5 },
+      );
       const [h] = tg.gradients(g.sum(), [x], { createGraph: true });
-      assertClose(h!, vals.map((v) => 12 * v ** 2), { rtol: 1e-5 });
+      assertClose(
+        h!,
+        vals.map((v) => 12 * v ** 2),
+        { rtol: 1e-5 },
+      );
       const [t] = tg.gradients(h!.sum(), [x]);
-      assertClose(t!, vals.map((v) => 24 * v), { rtol: 1e-5 });
+      assertClose(
+        t!,
+        vals.map((v) => 24 * v),
+        { rtol: 1e-5 },
+      );
     });
     clear(x);
     // exp, tanh, sigmoid: TF.js's own second derivatives of these are wrong (tfjs issue 3252)
     const cases: [string, (t: tg.Tensor) => tg.Tensor, (v: number) => number][] = [
       ['exp', (t) => t.exp(), (v) => Math.exp(v)],
       ['tanh', (t) => t.tanh(), (v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2)],
-      ['sigmoid', (t) => t.sigmoid(), (v) => { const s = 1 / (1 + Math.exp(-v)); return s * (1 - s) * (1 - 2 * s); }],
+      [
+        'sigmoid',
+        (t) => t.sigmoid(),
+        (v) => {
+          const s = 1 / (1 + Math.exp(-v));
+          return s * (1 - s) * (1 - 2 * s);
+        },
+      ],
     ];
     for (const [name, f, d2] of cases) {
       tg.tidy(() => {
@@ -169,7 +195,10 @@ for (const backend of NODE_BACKENDS) {
     assertThrows(() => tg.tensor([1]).registerHook(() => {}), /registerHook: the tensor does not require grad/);
     const bad = x.mul(1);
     bad.registerHook(() => tg.ones([2]));
-    assertThrows(() => tg.tidy(() => bad.sum().backward()), /registerHook: a hook returned shape \[2\] for a gradient of shape \[3\]/);
+    assertThrows(
+      () => tg.tidy(() => bad.sum().backward()),
+      /registerHook: a hook returned shape \[2\] for a gradient of shape \[3\]/,
+    );
     tg.dispose([x, keepMe, bad]);
   });
 
@@ -184,7 +213,10 @@ for (const backend of NODE_BACKENDS) {
       assertNoLeak(() => {
         const h = x.mul(2);
         h.registerHook((() => value) as never);
-        assertThrows(() => tg.tidy(() => h.sum().backward()), new RegExp(`^registerHook: a hook must return a Tensor \\(the new gradient\\) or nothing, ${detail.source}`));
+        assertThrows(
+          () => tg.tidy(() => h.sum().backward()),
+          new RegExp(`^registerHook: a hook must return a Tensor \\(the new gradient\\) or nothing, ${detail.source}`),
+        );
         h.dispose();
       });
       assert.is(x.grad, null);
@@ -217,7 +249,13 @@ for (const backend of NODE_BACKENDS) {
     assert.not.ok(y.requiresGrad);
     assert.is(y.node, null);
     assertThrows(() => y.sum().backward(), /backward: the tensor does not require grad/);
-    assert.throws(() => tg.noGrad(() => { throw new Error('boom'); }), /boom/);
+    assert.throws(
+      () =>
+        tg.noGrad(() => {
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     assert.ok(tg.isGradEnabled(), 'restored after a throw');
     tg.dispose([x, y]);
   });
@@ -301,7 +339,11 @@ walk('every tensor once, inputs before outputs; follow prunes; enter sees each b
     const y = a.add(b).sum(); // a is reached on two paths
     const order = walkGraph([y]);
     assert.equal(new Set(order).size, order.length, 'each tensor once');
-    assert.equal(order.length, 6, `x, c, a, b, the add and y: ${order.map((t) => t.node?.rule.name ?? 'leaf').join(' ')}`);
+    assert.equal(
+      order.length,
+      6,
+      `x, c, a, b, the add and y: ${order.map((t) => t.node?.rule.name ?? 'leaf').join(' ')}`,
+    );
     assert.ok(order.indexOf(x) < order.indexOf(a) && order.indexOf(a) < order.indexOf(b));
     assert.is(order[order.length - 1], y);
     const entered: tg.Tensor[] = [];
@@ -309,7 +351,11 @@ walk('every tensor once, inputs before outputs; follow prunes; enter sees each b
     assert.not.ok(tracked.includes(c), 'follow: c does not require grad');
     assert.is(entered[0], y, 'enter: the root first');
     assert.equal(new Set(entered), new Set(tracked));
-    assert.equal(topoOrder([y]), tracked.filter((t) => t.node), "backward's order: the recorded tensors of the walk");
+    assert.equal(
+      topoOrder([y]),
+      tracked.filter((t) => t.node),
+      "backward's order: the recorded tensors of the walk",
+    );
   });
   tg.dispose([x, c]);
   assert.ok(x.isDisposed);

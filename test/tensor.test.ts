@@ -17,7 +17,10 @@ for (const backend of NODE_BACKENDS) {
       assert.is(a.dtype, 'float32');
       assert.equal(Array.from(a.dataSync()), [1.5, 2, 3]);
       const b = tg.tensor(new Int16Array([1, -2, 3, 4]), { dtype: 'int32', shape: [2, 2] });
-      assert.equal(b.arraySync(), [[1, -2], [3, 4]]);
+      assert.equal(b.arraySync(), [
+        [1, -2],
+        [3, 4],
+      ]);
       tg.dispose([a, b]);
       assertThrows(() => tg.tensor(new BigInt64Array(2) as never), /^tensor: cannot make a tensor of a BigInt64Array/);
     });
@@ -35,14 +38,24 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, wrong, g]);
   });
   s('tensor() from nested arrays, typed arrays, numbers; dtype and shape options', () => {
-    const a = tg.tensor([[1, 2, 3], [4, 5, 6]]);
+    const a = tg.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.equal(a.shape, [2, 3]);
     assert.is(a.dtype, 'float32');
     assert.is(a.size, 6);
     assert.is(a.rank, 2);
-    assert.equal(a.arraySync(), [[1, 2, 3], [4, 5, 6]]);
+    assert.equal(a.arraySync(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const b = tg.tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2] });
-    assert.equal(b.arraySync(), [[1, 2], [3, 4], [5, 6]]);
+    assert.equal(b.arraySync(), [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const i = tg.tensor([0, 2], { dtype: 'int32' });
     assert.is(i.dtype, 'int32');
     assert.instance(i.dataSync(), Int32Array);
@@ -50,7 +63,10 @@ for (const backend of NODE_BACKENDS) {
     assert.is(m.dtype, 'bool');
     assert.equal(Array.from(m.dataSync()), [1, 0, 1]);
     const t = tg.tensor(new Float32Array([1, 2, 3, 4]), { shape: [2, 2] });
-    assert.equal(t.arraySync(), [[1, 2], [3, 4]]);
+    assert.equal(t.arraySync(), [
+      [1, 2],
+      [3, 4],
+    ]);
     const n = tg.tensor(7);
     assert.equal(n.shape, []);
     assert.is(n.item(), 7);
@@ -74,9 +90,16 @@ for (const backend of NODE_BACKENDS) {
     const f = tg.full([2], 4);
     assert.equal(Array.from(f.dataSync()), [4, 4]);
     const I = tg.eye(3);
-    assert.equal(I.arraySync(), [[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    assert.equal(I.arraySync(), [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     const R = tg.eye(2, 3);
-    assert.equal(R.arraySync(), [[1, 0, 0], [0, 1, 0]]);
+    assert.equal(R.arraySync(), [
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     const zl = tg.zerosLike(I);
     const ol = tg.onesLike(R);
     assert.equal(zl.shape, [3, 3]);
@@ -124,9 +147,15 @@ for (const backend of NODE_BACKENDS) {
   });
 
   s('reading values: data, dataSync, array, arraySync, item', async () => {
-    const x = tg.tensor([[1.5, -2], [3, 4]]);
+    const x = tg.tensor([
+      [1.5, -2],
+      [3, 4],
+    ]);
     assert.equal(Array.from(await x.data()), [1.5, -2, 3, 4]);
-    assert.equal(await x.array(), [[1.5, -2], [3, 4]]);
+    assert.equal(await x.array(), [
+      [1.5, -2],
+      [3, 4],
+    ]);
     assert.equal(Array.from(x.dataSync()), [1.5, -2, 3, 4]);
     assert.is(x.sum().item(), 6.5);
     assertThrows(() => x.item(), /item: needs a tensor with one element, got shape \[2,2\]/);
@@ -165,12 +194,18 @@ for (const backend of NODE_BACKENDS) {
   });
 
   s('requiresGrad: only float32 tensors; a non-leaf cannot be switched off', () => {
-    assertThrows(() => tg.tensor([1, 2], { dtype: 'int32', requiresGrad: true }), /^tensor: only float32 tensors can require grad; this one is int32/);
+    assertThrows(
+      () => tg.tensor([1, 2], { dtype: 'int32', requiresGrad: true }),
+      /^tensor: only float32 tensors can require grad; this one is int32/,
+    );
     const x = tg.tensor([1], { requiresGrad: true });
     const y = x.exp();
     assert.ok(y.requiresGrad);
     assert.not.ok(y.isLeaf);
-    assertThrows(() => (y.requiresGrad = false), /requiresGrad: a non-leaf tensor always requires grad; use detach\(\)/);
+    assertThrows(
+      () => (y.requiresGrad = false),
+      /requiresGrad: a non-leaf tensor always requires grad; use detach\(\)/,
+    );
     x.requiresGrad = false;
     const z = x.exp();
     assert.not.ok(z.requiresGrad);
@@ -178,8 +213,14 @@ for (const backend of NODE_BACKENDS) {
   });
 
   s('chainable methods match the free functions', () => {
-    const x = tg.tensor([[0.5, -1], [2, 0.25]]);
-    const w = tg.tensor([[1, 2], [3, 4]]);
+    const x = tg.tensor([
+      [0.5, -1],
+      [2, 0.25],
+    ]);
+    const w = tg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const pairs: [tg.Tensor, tg.Tensor][] = [
       [x.exp().sum(), tg.sum(tg.exp(x))],
       [x.matmul(w), tg.matmul(x, w)],
@@ -193,7 +234,13 @@ for (const backend of NODE_BACKENDS) {
       [x.clip(-0.5, 0.5), tg.clip(x, -0.5, 0.5)],
       [x.pow(2), tg.square(x)],
       [x.slice([1, 0], [1, -1]), tg.tensor([[2, 0.25]])],
-      [x.gather([1, 1]), tg.tensor([[2, 0.25], [2, 0.25]])],
+      [
+        x.gather([1, 1]),
+        tg.tensor([
+          [2, 0.25],
+          [2, 0.25],
+        ]),
+      ],
     ];
     for (const [a, b] of pairs) {
       assertClose(a, b);

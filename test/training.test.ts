@@ -23,7 +23,12 @@ function argmax(net: tg.nn.Module, x: tg.Tensor): number[] {
 for (const backend of NODE_BACKENDS) {
   test(`an MLP learns XOR with SGD + momentum (${backend})`, async () => {
     await tg.setBackend(backend);
-    const x = tg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    const x = tg.tensor([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
     const y = tg.tensor([[0], [1], [1], [0]]);
     const net = new tg.nn.MLP([2, 8, 1], { activation: 'tanh', seed: 3 });
     const opt = new tg.optim.SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
@@ -42,7 +47,11 @@ for (const backend of NODE_BACKENDS) {
     const p = tg.tidy(() => tg.noGrad(() => net.forward(x).sigmoid()));
     const probs = Array.from(p.dataSync());
     assert.ok(loss < 0.05, `final loss ${loss}`);
-    assert.equal(probs.map((v) => (v > 0.5 ? 1 : 0)), [0, 1, 1, 0], `probabilities ${probs}`);
+    assert.equal(
+      probs.map((v) => (v > 0.5 ? 1 : 0)),
+      [0, 1, 1, 0],
+      `probabilities ${probs}`,
+    );
     [x, y, p].forEach((t) => t.dispose());
     net.dispose();
     opt.dispose();
@@ -88,9 +97,20 @@ test('an MLP separates a two-arm spiral to ≥ 97% with Adam', () => {
  */
 function memoryGrowth(steps: number, leak = false): { numTensors: number; numBytes: number } {
   const x = tg.randn([32, 8], { seed: 1 });
-  const y = tg.tensor(Array.from({ length: 32 }, (_, i) => i % 3), { dtype: 'int32' });
-  const net = new tg.nn.Sequential(new tg.nn.Linear(8, 16, { seed: 1 }), new tg.nn.LayerNorm(16), new tg.nn.GELU(), new tg.nn.Dropout(0.1, { seed: 1 }), new tg.nn.Linear(16, 3, { seed: 2 }));
-  const opt = new tg.optim.AdamW(net.parameters(), { lr: new tg.optim.LinearWarmup(new tg.optim.CosineAnnealing(0.01, { tMax: steps }), { warmupSteps: 10 }) });
+  const y = tg.tensor(
+    Array.from({ length: 32 }, (_, i) => i % 3),
+    { dtype: 'int32' },
+  );
+  const net = new tg.nn.Sequential(
+    new tg.nn.Linear(8, 16, { seed: 1 }),
+    new tg.nn.LayerNorm(16),
+    new tg.nn.GELU(),
+    new tg.nn.Dropout(0.1, { seed: 1 }),
+    new tg.nn.Linear(16, 3, { seed: 2 }),
+  );
+  const opt = new tg.optim.AdamW(net.parameters(), {
+    lr: new tg.optim.LinearWarmup(new tg.optim.CosineAnnealing(0.01, { tMax: steps }), { warmupSteps: 10 }),
+  });
   const planted: tg.Tensor[] = [];
   const step = () =>
     tg.tidy(() => {
@@ -130,7 +150,9 @@ test('the examples stop on a non-finite loss, naming the step', () => {
   const ok = tg.scalar(0.25);
   assert.is(finiteLoss(ok, 1), 0.25);
   [nan, ok].forEach((t) => t.dispose());
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/spirals.ts', '--quick', '--lr', '1e30'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/spirals.ts', '--quick', '--lr', '1e30'], {
+    encoding: 'utf8',
+  });
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /✗ training diverged: the loss is (NaN|Infinity|-Infinity) at step \d+/);
 });

@@ -53,16 +53,33 @@ test('jacobian shapes follow [...out.shape, ...x.shape]', () => {
   const J = tg.jacobian((x: tg.Tensor) => tg.matmul(x, W))(X);
   assert.equal(J.shape, [2, 4, 2, 3]);
   const Wa = arr(W);
-  const expected = [0, 1].map((i) => [0, 1, 2, 3].map((l) => [0, 1].map((j) => [0, 1, 2].map((k) => (i === j ? Wa[k][l] : 0)))));
+  const expected = [0, 1].map((i) =>
+    [0, 1, 2, 3].map((l) => [0, 1].map((j) => [0, 1, 2].map((k) => (i === j ? Wa[k][l] : 0)))),
+  );
   assertClose(J, expected.flat(3));
   // a row sum: [2] out of [2, 3]
   const S = tg.jacobian((x: tg.Tensor) => x.sum({ axis: 1 }))(X);
   assert.equal(S.shape, [2, 2, 3]);
-  assertClose(S, [[[1, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 1]]].flat(2));
+  assertClose(
+    S,
+    [
+      [
+        [1, 1, 1],
+        [0, 0, 0],
+      ],
+      [
+        [0, 0, 0],
+        [1, 1, 1],
+      ],
+    ].flat(2),
+  );
   // scalar out: the gradient's shape; scalar in: the output's shape
   const G = tg.jacobian((x: tg.Tensor) => x.square().sum())(X);
   assert.equal(G.shape, [2, 3]);
-  assertClose(G, flat(X).map((v) => 2 * v));
+  assertClose(
+    G,
+    flat(X).map((v) => 2 * v),
+  );
   const s = tg.scalar(0.7);
   const C = tg.jacobian((t: tg.Tensor) => tg.stack([t.sin(), t.cos(), t.mul(3)]))(s);
   assert.equal(C.shape, [3]);
@@ -97,7 +114,8 @@ test('jacobian by columns (forward) equals by rows (reverse), for tall Jacobians
   assertClose(auto, rows);
   // matrix-shaped input and output, two argnums
   const g = (a: tg.Tensor, b: tg.Tensor) => tg.matmul(a, b).sin();
-  const A = randn([4, 2], 42), B = randn([2, 5], 43);
+  const A = randn([4, 2], 42),
+    B = randn([2, 5], 43);
   const [r1, r2] = tg.jacobian(g, [0, 1], { mode: 'reverse' })(A, B);
   const [c1, c2] = tg.jacobian(g, [0, 1], { mode: 'forward' })(A, B);
   assert.equal(c1.shape, [4, 5, 4, 2]);
@@ -105,14 +123,19 @@ test('jacobian by columns (forward) equals by rows (reverse), for tall Jacobians
   assertClose(c2, r2);
   // differentiable when nested: ∂/∂x Σ J(x) both ways
   const nested = (mode: 'reverse' | 'forward') => tg.grad((v: tg.Tensor) => tg.jacobian(f, 0, { mode })(v).sum())(x);
-  const n1 = nested('reverse'), n2 = nested('forward');
+  const n1 = nested('reverse'),
+    n2 = nested('forward');
   assertClose(n2, n1);
   tg.dispose([W, x, rows, cols, auto, A, B, r1, r2, c1, c2, n1, n2]);
 });
 
 test("jacobian's auto mode keeps to rows through a custom op whose adjoint is not recorded", () => {
   // an adjoint computed on raw TF.js values: correct for one reverse sweep, invisible to a second
-  const twice = tg.customOp({ name: 'twiceRaw', forward: (v) => tf.mul(v, 2), vjp: (g) => [() => new tg.Tensor(tf.mul(g.value, 2))] });
+  const twice = tg.customOp({
+    name: 'twiceRaw',
+    forward: (v) => tf.mul(v, 2),
+    vjp: (g) => [() => new tg.Tensor(tf.mul(g.value, 2))],
+  });
   const x = randn([2], 44);
   const f = (v: tg.Tensor) => twice(v).tile([10]);
   const J = tg.jacobian(f)(x);
@@ -143,8 +166,14 @@ test('jvp with two primals sums J₁t₁ + J₂t₂; numbers are primals too', (
   const ty = randn([3], 15);
   // f(x, y) = (x ∘ y).sum(axis 1): J_x t_x = Σₖ t_x[i,k] y[k], J_y t_y = Σₖ x[i,k] t_y[k]
   const { tangent } = tg.jvp((a: tg.Tensor, b: tg.Tensor) => a.mul(b).sum({ axis: 1 }), [x, y], [tx, ty]);
-  const X = arr(x), Y = flat(y), TX = arr(tx), TY = flat(ty);
-  assertClose(tangent, [0, 1].map((i) => [0, 1, 2].reduce((s, k) => s + TX[i][k] * Y[k] + X[i][k] * TY[k], 0)));
+  const X = arr(x),
+    Y = flat(y),
+    TX = arr(tx),
+    TY = flat(ty);
+  assertClose(
+    tangent,
+    [0, 1].map((i) => [0, 1, 2].reduce((s, k) => s + TX[i][k] * Y[k] + X[i][k] * TY[k], 0)),
+  );
   const s = tg.jvp((a: tg.Tensor) => a.mul(a).mul(a), [2], [0.5]);
   assertClose(s.tangent, 3 * 4 * 0.5);
   tg.dispose([x, y, tx, ty, tangent, s.out, s.tangent]);
@@ -172,7 +201,11 @@ test('hessian of log-sum-exp is diag(p) − ppᵀ', () => {
   const e = flat(x).map(Math.exp);
   const z = e.reduce((a, b) => a + b, 0);
   const p = e.map((v) => v / z);
-  assertClose(H, p.map((pi, i) => p.map((pj, j) => (i === j ? pi : 0) - pi * pj)).flat(), { atol: 1e-5 });
+  assertClose(
+    H,
+    p.flatMap((pi, i) => p.map((pj, j) => (i === j ? pi : 0) - pi * pj)),
+    { atol: 1e-5 },
+  );
   tg.dispose([x, H]);
 });
 
@@ -181,7 +214,11 @@ test('hessian of a quadratic form is A + Aᵀ; of a function of a matrix, [...X.
   const x = randn([3], 20);
   const H = tg.hessian((v: tg.Tensor) => tg.quadForm(v, A))(x);
   const Aa = arr(A);
-  assertClose(H, Aa.map((row, i) => row.map((a, j) => a + Aa[j][i])).flat(), { atol: 1e-5 });
+  assertClose(
+    H,
+    Aa.flatMap((row, i) => row.map((a, j) => a + Aa[j][i])),
+    { atol: 1e-5 },
+  );
   const X = randn([2, 2], 21);
   const HX = tg.hessian((m: tg.Tensor) => m.square().sum())(X);
   assert.equal(HX.shape, [2, 2, 2, 2]);
@@ -213,7 +250,9 @@ test('jacobian(grad(f)) is hessian(f)', () => {
   const H2 = tg.hessian(f)(x);
   assertClose(H1, H2);
   // closed form: d²/dx² (x² sin x) = 2 sin x + 4x cos x − x² sin x, on the diagonal
-  assertClose(H2, diag(flat(x).map((a) => 2 * Math.sin(a) + 4 * a * Math.cos(a) - a * a * Math.sin(a))).flat(), { atol: 1e-5 });
+  assertClose(H2, diag(flat(x).map((a) => 2 * Math.sin(a) + 4 * a * Math.cos(a) - a * a * Math.sin(a))).flat(), {
+    atol: 1e-5,
+  });
   tg.dispose([x, H1, H2]);
 });
 
@@ -222,12 +261,24 @@ test('grad of a function that calls jvp, hvp or jacobian', () => {
   const t = randn([3], 27);
   // Σ (J t) for f = sin: Σ cos(x)∘t, whose gradient is −sin(x)∘t
   const g1 = tg.grad((v: tg.Tensor) => tg.jvp((u: tg.Tensor) => u.sin(), [v], [t]).tangent.sum())(x);
-  assertClose(g1, flat(x).map((a, i) => -Math.sin(a) * flat(t)[i]), { atol: 1e-5 });
+  assertClose(
+    g1,
+    flat(x).map((a, i) => -Math.sin(a) * flat(t)[i]),
+    { atol: 1e-5 },
+  );
   // Σ (H t) for f = Σ x⁴/12: H = diag(x²), so the gradient of Σ x²∘t is 2x∘t
   const g2 = tg.grad((v: tg.Tensor) => tg.hvp((u: tg.Tensor) => u.pow(4).sum().div(12), v, t).sum())(x);
-  assertClose(g2, flat(x).map((a, i) => 2 * a * flat(t)[i]), { atol: 1e-5 });
+  assertClose(
+    g2,
+    flat(x).map((a, i) => 2 * a * flat(t)[i]),
+    { atol: 1e-5 },
+  );
   // Σ J for f = x²: Σ diag(2x), whose gradient is 2
-  const g3 = tg.grad((v: tg.Tensor) => tg.jacobian((u: tg.Tensor) => u.square())(v).sum())(x);
+  const g3 = tg.grad((v: tg.Tensor) =>
+    tg
+      .jacobian((u: tg.Tensor) => u.square())(v)
+      .sum(),
+  )(x);
   assertClose(g3, [2, 2, 2]);
   // the tangent is differentiated too: ∂/∂t Σ (cos(x)∘t) = cos(x)
   const g4 = tg.grad((s: tg.Tensor) => tg.jvp((u: tg.Tensor) => u.sin(), [x], [s]).tangent.sum())(t);
@@ -239,8 +290,16 @@ test('a closed-over parameter stays differentiable through jacobian', () => {
   const W = randn([2, 3], 28);
   const x = randn([3], 29);
   // J(W) = W for x ↦ Wx, so ∂ Σ J² / ∂W = 2W
-  const g = tg.grad((w: tg.Tensor) => tg.jacobian((v: tg.Tensor) => tg.matmul(w, v))(x).square().sum())(W);
-  assertClose(g, flat(W).map((a) => 2 * a));
+  const g = tg.grad((w: tg.Tensor) =>
+    tg
+      .jacobian((v: tg.Tensor) => tg.matmul(w, v))(x)
+      .square()
+      .sum(),
+  )(W);
+  assertClose(
+    g,
+    flat(W).map((a) => 2 * a),
+  );
   tg.dispose([W, x, g]);
 });
 
@@ -251,17 +310,54 @@ test('the transforms leave nothing behind', () => {
   const x = randn([3], 31);
   const v = randn([3], 32);
   const f = (t: tg.Tensor) => tg.quadForm(t.tanh(), A);
-  assertNoLeak(() => tg.jacobian((t: tg.Tensor) => tg.matmul(A, t).exp())(x).dispose(), 'jacobian');
-  assertNoLeak(() => tg.dispose(tg.jacobian((a: tg.Tensor, b: tg.Tensor) => a.mul(b).add(2), [0, 1])(x, v)), 'jacobian, argnums');
+  assertNoLeak(
+    () =>
+      tg
+        .jacobian((t: tg.Tensor) => tg.matmul(A, t).exp())(x)
+        .dispose(),
+    'jacobian',
+  );
+  assertNoLeak(
+    () => tg.dispose(tg.jacobian((a: tg.Tensor, b: tg.Tensor) => a.mul(b).add(2), [0, 1])(x, v)),
+    'jacobian, argnums',
+  );
   assertNoLeak(() => tg.dispose(tg.jvp((t: tg.Tensor) => tg.matmul(A, t).mul(3), [x], [v])), 'jvp');
   assertNoLeak(() => tg.dispose(tg.jvp((t: tg.Tensor) => t.mul(2), [1.5], [1])), 'jvp of numbers');
   assertNoLeak(() => tg.hessian(f)(x).dispose(), 'hessian');
   assertNoLeak(() => tg.hvp(f, x, v).dispose(), 'hvp');
   assertNoLeak(() => tg.jacobian(tg.grad(f))(x).dispose(), 'jacobian(grad)');
-  assertNoLeak(() => tg.jacobian((t: tg.Tensor) => t.tile([4]).sin(), 0, { mode: 'forward' })(x).dispose(), 'jacobian by columns');
-  assertNoLeak(() => tg.grad((t: tg.Tensor) => tg.jacobian((u: tg.Tensor) => u.tile([4]).sin(), 0, { mode: 'forward' })(t).sum())(x).dispose(), 'grad(jacobian by columns)');
-  assertNoLeak(() => tg.grad((t: tg.Tensor) => tg.hvp(f, t, v).sum())(x).dispose(), 'grad(hvp)');
-  assertNoLeak(() => tg.grad((t: tg.Tensor) => tg.jvp(f, [t], [v]).tangent)(x).dispose(), 'grad(jvp)');
+  assertNoLeak(
+    () =>
+      tg
+        .jacobian((t: tg.Tensor) => t.tile([4]).sin(), 0, { mode: 'forward' })(x)
+        .dispose(),
+    'jacobian by columns',
+  );
+  assertNoLeak(
+    () =>
+      tg
+        .grad((t: tg.Tensor) =>
+          tg
+            .jacobian((u: tg.Tensor) => u.tile([4]).sin(), 0, { mode: 'forward' })(t)
+            .sum(),
+        )(x)
+        .dispose(),
+    'grad(jacobian by columns)',
+  );
+  assertNoLeak(
+    () =>
+      tg
+        .grad((t: tg.Tensor) => tg.hvp(f, t, v).sum())(x)
+        .dispose(),
+    'grad(hvp)',
+  );
+  assertNoLeak(
+    () =>
+      tg
+        .grad((t: tg.Tensor) => tg.jvp(f, [t], [v]).tangent)(x)
+        .dispose(),
+    'grad(jvp)',
+  );
   assertNoLeak(() => {
     try {
       tg.jacobian((t: tg.Tensor) => t.mul(2).sum().item() as unknown as tg.Tensor)(x);
@@ -292,7 +388,11 @@ test('arguments that require grad: results stay differentiable and own their gra
   const wv = flat(w);
   const s = wv.reduce((a, b) => a + b, 0);
   const sc = wv.reduce((a, b) => a + Math.cos(b), 0);
-  assertClose(gTr, wv.map((v) => sc - s * Math.sin(v) + Math.cos(v)), { atol: 1e-5 });
+  assertClose(
+    gTr,
+    wv.map((v) => sc - s * Math.sin(v) + Math.cos(v)),
+    { atol: 1e-5 },
+  );
   tg.dispose([w, t, gTr]);
 });
 
@@ -306,9 +406,16 @@ test('under noGrad the transforms still differentiate f; their results are plain
     tg.hvp((v: tg.Tensor) => v.pow(3).sum(), x, t),
   ]);
   assertClose(J, diag(flat(x).map((a) => 2 * a)).flat());
-  assertClose(jv, flat(x).map((a, i) => 2 * a * flat(t)[i]));
+  assertClose(
+    jv,
+    flat(x).map((a, i) => 2 * a * flat(t)[i]),
+  );
   assertClose(H, diag(flat(x).map((a) => 6 * a)).flat(), { atol: 1e-5 });
-  assertClose(hv, flat(x).map((a, i) => 6 * a * flat(t)[i]), { atol: 1e-5 });
+  assertClose(
+    hv,
+    flat(x).map((a, i) => 6 * a * flat(t)[i]),
+    { atol: 1e-5 },
+  );
   for (const r of [J, jv, H, hv]) assert.is(r.requiresGrad, false);
   tg.dispose([x, t, J, jv, H, hv]);
 });
@@ -318,22 +425,66 @@ test('under noGrad the transforms still differentiate f; their results are plain
 test('bad arguments get errors that name the transform and the shapes', () => {
   const x = randn([3], 33);
   const f = (t: tg.Tensor) => t.sum();
-  assertThrows(() => tg.jacobian(42 as never), /^jacobian: the first argument must be a function, got number 42/, 'non-function');
-  assertThrows(() => tg.jvp(null as never, [x], [x]), /^jvp: the first argument must be a function/, 'jvp non-function');
-  assertThrows(() => tg.hessian('f' as never), /^hessian: the first argument must be a function/, 'hessian non-function');
+  assertThrows(
+    () => tg.jacobian(42 as never),
+    /^jacobian: the first argument must be a function, got number 42/,
+    'non-function',
+  );
+  assertThrows(
+    () => tg.jvp(null as never, [x], [x]),
+    /^jvp: the first argument must be a function/,
+    'jvp non-function',
+  );
+  assertThrows(
+    () => tg.hessian('f' as never),
+    /^hessian: the first argument must be a function/,
+    'hessian non-function',
+  );
   assertThrows(() => tg.hvp({} as never, x, x), /^hvp: the first argument must be a function/, 'hvp non-function');
-  assertThrows(() => (tg.jacobian((a: tg.Tensor, b: tg.Tensor) => a.add(b)) as (...xs: tg.Tensor[]) => tg.Tensor)(x), /^jacobian: the function takes 2 arguments, got 1/, 'arity');
-  assertThrows(() => tg.jacobian(f, 0, { mode: 'sideways' as never }), /^jacobian: mode must be 'reverse', 'forward' or 'auto', got "sideways"/, 'mode');
+  assertThrows(
+    () => (tg.jacobian((a: tg.Tensor, b: tg.Tensor) => a.add(b)) as (...xs: tg.Tensor[]) => tg.Tensor)(x),
+    /^jacobian: the function takes 2 arguments, got 1/,
+    'arity',
+  );
+  assertThrows(
+    () => tg.jacobian(f, 0, { mode: 'sideways' as never }),
+    /^jacobian: mode must be 'reverse', 'forward' or 'auto', got "sideways"/,
+    'mode',
+  );
   assertThrows(() => tg.jacobian(f, 1)(x), /^jacobian: argnums 1 out of range for 1 arguments/, 'argnums');
   assertThrows(() => tg.hessian(f, 2)(x), /^hessian: argnums 2 out of range/, 'hessian argnums');
-  assertThrows(() => tg.jvp(f, [x], [tg.zeros([2, 3])]), /^jvp: tangent 0 has shape \[2,3\] but primal 0 has shape \[3\]/, 'tangent shape');
+  assertThrows(
+    () => tg.jvp(f, [x], [tg.zeros([2, 3])]),
+    /^jvp: tangent 0 has shape \[2,3\] but primal 0 has shape \[3\]/,
+    'tangent shape',
+  );
   assertThrows(() => tg.jvp(f, [x], []), /^jvp: got 1 primals but 0 tangents/, 'tangent count');
   assertThrows(() => tg.jvp(f, x as never, [x]), /^jvp: primals must be an array/, 'primals not an array');
-  assertThrows(() => tg.jvp((a: tg.Tensor, b: tg.Tensor) => a.add(b), [x], [x]), /^jvp: the function takes 2 arguments, got 1/, 'jvp arity');
-  assertThrows(() => (tg.jacobian(() => [1, 2] as never) as (...xs: tg.Tensor[]) => tg.Tensor)(x), /^jacobian: the function must return a Tensor, got an array/, 'non-Tensor');
-  assertThrows(() => tg.jvp(() => 3 as never, [x], [x]), /^jvp: the function must return a Tensor, got number 3/, 'jvp non-Tensor');
-  assertThrows(() => tg.hessian((t: tg.Tensor) => t.mul(2))(x), /^hessian: the function must return a scalar, got shape \[3\]/, 'hessian non-scalar');
-  assertThrows(() => tg.hvp((t: tg.Tensor) => t.mul(2), x, x), /^hvp: the function must return a scalar, got shape \[3\]/, 'hvp non-scalar');
+  assertThrows(
+    () => tg.jvp((a: tg.Tensor, b: tg.Tensor) => a.add(b), [x], [x]),
+    /^jvp: the function takes 2 arguments, got 1/,
+    'jvp arity',
+  );
+  assertThrows(
+    () => (tg.jacobian(() => [1, 2] as never) as (...xs: tg.Tensor[]) => tg.Tensor)(x),
+    /^jacobian: the function must return a Tensor, got an array/,
+    'non-Tensor',
+  );
+  assertThrows(
+    () => tg.jvp(() => 3 as never, [x], [x]),
+    /^jvp: the function must return a Tensor, got number 3/,
+    'jvp non-Tensor',
+  );
+  assertThrows(
+    () => tg.hessian((t: tg.Tensor) => t.mul(2))(x),
+    /^hessian: the function must return a scalar, got shape \[3\]/,
+    'hessian non-scalar',
+  );
+  assertThrows(
+    () => tg.hvp((t: tg.Tensor) => t.mul(2), x, x),
+    /^hvp: the function must return a scalar, got shape \[3\]/,
+    'hvp non-scalar',
+  );
   assertThrows(() => tg.hvp(f, x, tg.zeros([4])), /^hvp: v has shape \[4\] but x has shape \[3\]/, 'hvp v shape');
   assertThrows(() => tg.hvp(f, [1, 2] as never, x), /^hvp: x must be a Tensor or a number, got an array/, 'hvp x');
   x.dispose();

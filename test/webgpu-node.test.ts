@@ -20,28 +20,49 @@ import { join } from 'node:path';
 const CHROMIUM_LIB = process.env.CHROMIUM_LIB ?? '/usr/lib/chromium';
 const ICD = join(CHROMIUM_LIB, 'vk_swiftshader_icd.json');
 const hasDawn = existsSync(new URL('../node_modules/webgpu/dist/linux-x64', import.meta.url));
-const missing = !existsSync(ICD) ? `no SwiftShader Vulkan driver at ${ICD} (Debian's chromium package)` : !hasDawn ? 'the optional `webgpu` package (Dawn) is not installed' : '';
+const missing = !existsSync(ICD)
+  ? `no SwiftShader Vulkan driver at ${ICD} (Debian's chromium package)`
+  : !hasDawn
+    ? 'the optional `webgpu` package (Dawn) is not installed'
+    : '';
 
 const webgpu = suite('webgpu in Node (Dawn on SwiftShader)');
 
 if (missing) {
   console.log(`\nSKIPPED: webgpu in Node (Dawn): ${missing}`);
-  if (process.env.TAPEGRAD_REQUIRE_BROWSER === '1') webgpu('SwiftShader and Dawn are present (TAPEGRAD_REQUIRE_BROWSER=1)', () => assert.unreachable(missing));
+  if (process.env.TAPEGRAD_REQUIRE_BROWSER === '1')
+    webgpu('SwiftShader and Dawn are present (TAPEGRAD_REQUIRE_BROWSER=1)', () => assert.unreachable(missing));
 } else {
   const out = mkdtempSync(join(tmpdir(), 'tapegrad-webgpu-'));
   const inDawn = (script: string, ...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: new URL('..', import.meta.url).pathname,
-      env: { ...process.env, OUT: out, LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'), VK_DRIVER_FILES: ICD },
+      env: {
+        ...process.env,
+        OUT: out,
+        LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+        VK_DRIVER_FILES: ICD,
+      },
       encoding: 'utf8',
       timeout: 900_000,
     });
   const nodeSuite = inDawn('test/gpu/webgpu-node.suite.ts');
   process.stdout.write(nodeSuite.stdout ?? '');
   webgpu('test/gpu/webgpu-node.suite.ts ran to its end', () => {
-    assert.is(nodeSuite.status, 0, `exit ${nodeSuite.status}:\n${(nodeSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`);
+    assert.is(
+      nodeSuite.status,
+      0,
+      `exit ${nodeSuite.status}:\n${(nodeSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`,
+    );
   });
-  const child = inDawn('benchmarks/gpu/gpu-check.ts', '--quick', '--parts', 'fused,gradcheck', '--gradcheck-seconds', '600');
+  const child = inDawn(
+    'benchmarks/gpu/gpu-check.ts',
+    '--quick',
+    '--parts',
+    'fused,gradcheck',
+    '--gradcheck-seconds',
+    '600',
+  );
   const file = join(out, 'gpu-check.json');
   const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
   rmSync(out, { recursive: true, force: true });
@@ -52,10 +73,16 @@ if (missing) {
     assert.match(report.what, /webgpu backend through Dawn/);
     assert.match(report.gpu, /swiftshader/i);
   });
-  webgpu('the fused kernels equal the composed ops (Adam, AdamW, relu and leakyRelu backward, softmax-cross-entropy)', () => {
-    assert.equal(report.fused.map((f: { kernel: string }) => f.kernel), ['Adam', 'AdamW', 'reluGrad', 'leakyReluGrad', 'softmaxCrossEntropy']);
-    for (const f of report.fused) assert.ok(f.ok, `${f.kernel}: relative difference ${f.relDiff}`);
-  });
+  webgpu(
+    'the fused kernels equal the composed ops (Adam, AdamW, relu and leakyRelu backward, softmax-cross-entropy)',
+    () => {
+      assert.equal(
+        report.fused.map((f: { kernel: string }) => f.kernel),
+        ['Adam', 'AdamW', 'reluGrad', 'leakyReluGrad', 'softmaxCrossEntropy'],
+      );
+      for (const f of report.fused) assert.ok(f.ok, `${f.kernel}: relative difference ${f.relDiff}`);
+    },
+  );
   for (const mode of ['webgpu, WEBGPU_CPU_FORWARD off', 'webgpu, WEBGPU_CPU_FORWARD on (TF.js default)']) {
     webgpu(`the op-registry gradcheck suite passes (${mode})`, () => {
       const results = report.gradcheck.results.filter((r: { mode: string }) => r.mode === mode);
@@ -68,7 +95,9 @@ if (missing) {
     assert.equal(report.failures, []);
     assert.is(child.status, 0, tail);
   });
-  console.log(`# webgpu in Node: ${report?.gradcheck?.cases ?? 0} gradchecks in ${report?.seconds?.toFixed(0) ?? '?'} s on ${report?.gpu ?? '?'}`);
+  console.log(
+    `# webgpu in Node: ${report?.gradcheck?.cases ?? 0} gradchecks in ${report?.seconds?.toFixed(0) ?? '?'} s on ${report?.gpu ?? '?'}`,
+  );
 }
 
 webgpu.run();

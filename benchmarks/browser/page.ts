@@ -18,7 +18,9 @@ async function deviceOf(backend: string): Promise<string> {
     return `${browser}, WebGL: ${ext ? gl!.getParameter(ext.UNMASKED_RENDERER_WEBGL) : (gl?.getParameter(gl.RENDERER) ?? 'none')}`;
   }
   if (backend === 'webgpu') {
-    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu;
+    const gpu = (
+      navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }
+    ).gpu;
     const info = (await gpu?.requestAdapter())?.info;
     return `${browser}, WebGPU: ${info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter' : 'none'}`;
   }
@@ -34,18 +36,41 @@ const status = (msg: string) => {
 let all: BenchRecord[] = [];
 
 function show(records: BenchRecord[], checks: Check[]): void {
-  all = [...all.filter((r) => !records.some((n) => n.suite === r.suite && n.size === r.size && n.backend === r.backend && n.impl === r.impl && n.phase === r.phase)), ...records];
+  all = [
+    ...all.filter(
+      (r) =>
+        !records.some(
+          (n) =>
+            n.suite === r.suite &&
+            n.size === r.size &&
+            n.backend === r.backend &&
+            n.impl === r.impl &&
+            n.phase === r.phase,
+        ),
+    ),
+    ...records,
+  ];
   const rs = ratios(all);
   $('chart').innerHTML = ratiosSvg(rs, `tapegrad benchmarks — ${all[0]?.device ?? ''}`);
   $('ratios').textContent = ratiosTable(rs);
   $('times').textContent = timesTable(all);
   const bad = checks.filter((c) => !c.ok);
-  $('checks').textContent = `gradient checks: ${checks.length - bad.length} of ${checks.length} passed` + bad.map((c) => `\nDIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('');
-  $('json').setAttribute('href', URL.createObjectURL(new Blob([JSON.stringify(all, null, 1)], { type: 'application/json' })));
+  $('checks').textContent =
+    `gradient checks: ${checks.length - bad.length} of ${checks.length} passed` +
+    bad.map((c) => `\nDIFFER: ${c.suite} ${c.size} ${c.impl} (${c.relDiff.toExponential(2)})`).join('');
+  $('json').setAttribute(
+    'href',
+    URL.createObjectURL(new Blob([JSON.stringify(all, null, 1)], { type: 'application/json' })),
+  );
 }
 
 /** Runs suites on backends; what headless Chromium calls. Returns the records and the checks. */
-async function runBench(o: { backends: string[]; suites?: string[]; size?: Size; reps?: number }): Promise<{ records: BenchRecord[]; checks: Check[] }> {
+async function runBench(o: {
+  backends: string[];
+  suites?: string[];
+  size?: Size;
+  reps?: number;
+}): Promise<{ records: BenchRecord[]; checks: Check[] }> {
   const result = await runBenchmarks({
     backends: o.backends,
     suites: o.suites ?? SUITE_NAMES,
@@ -65,7 +90,11 @@ const buttons = $('buttons');
 const run = async (suites: string[]) => {
   buttons.querySelectorAll('button').forEach((b) => ((b as HTMLButtonElement).disabled = true));
   try {
-    await runBench({ backends: [($('backend') as HTMLSelectElement).value], suites, size: ($('size') as HTMLSelectElement).value as Size });
+    await runBench({
+      backends: [($('backend') as HTMLSelectElement).value],
+      suites,
+      size: ($('size') as HTMLSelectElement).value as Size,
+    });
   } catch (e) {
     status(`failed: ${(e as Error).message}`);
   } finally {

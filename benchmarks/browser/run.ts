@@ -19,8 +19,15 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 // WebGL2 and WebGPU headless (on SwiftShader where there is no GPU), and no attempts to reach the
 // network, which machines without internet access cannot.
 const FLAGS = [
-  '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
 ];
 
 const { values } = parseArgs({
@@ -42,13 +49,18 @@ async function serve(bundle: string, port: number): Promise<{ server: Server; ur
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     // Cross-origin isolation gives the page a finer performance.now() (Chrome coarsens it to
     // 0.1 ms otherwise) and SharedArrayBuffer; everything here is same-origin, so nothing breaks.
-    const headers = { 'cache-control': 'no-store', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+    const headers = {
+      'cache-control': 'no-store',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+    };
     const send = (type: string, body: string | Buffer) => {
       res.writeHead(200, { ...headers, 'content-type': type });
       res.end(body);
     };
     if (path === '/favicon.ico') return void res.writeHead(204, headers).end();
-    if (path === '/' || path === '/index.html') return send('text/html; charset=utf-8', readFileSync(join(here, 'index.html')));
+    if (path === '/' || path === '/index.html')
+      return send('text/html; charset=utf-8', readFileSync(join(here, 'index.html')));
     if (path === '/bench.js') return send('text/javascript; charset=utf-8', bundle);
     const wasm = join(wasmDir, basename(path));
     if (path.endsWith('.wasm') && existsSync(wasm)) return send('application/wasm', readFileSync(wasm));
@@ -84,9 +96,17 @@ if (values.serve) {
     await page.goto(url);
     await page.waitForFunction(() => 'runBench' in window, null, { timeout: 60_000 });
     // Each backend on its own, so that one that fails to start does not stop the others.
-    for (const backend of values.backend!.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const backend of values
+      .backend!.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       try {
-        const opts = { backends: [backend], suites: values.suite?.split(','), size: values.size, reps: values.reps ? Number(values.reps) : undefined };
+        const opts = {
+          backends: [backend],
+          suites: values.suite?.split(','),
+          size: values.size,
+          reps: values.reps ? Number(values.reps) : undefined,
+        };
         const r = await page.evaluate((o) => (window as any).runBench(o), opts);
         records.push(...r.records);
         checks.push(...r.checks);
@@ -101,11 +121,15 @@ if (values.serve) {
   }
   if (records.length) {
     const out = writeResults(records, join(here, '..', 'results'), machineSlug(`chromium ${cpuDevice()}`), values.json);
-    console.log(`# tapegrad benchmarks in headless Chromium — ${[...new Set(records.map((r) => r.device))].join('; ')}\n`);
+    console.log(
+      `# tapegrad benchmarks in headless Chromium — ${[...new Set(records.map((r) => r.device))].join('; ')}\n`,
+    );
     console.log(timesTable(records));
     console.log('\n' + ratiosTable(ratios(records)));
     const bad = checks.filter((c) => !c.ok);
-    console.log(`\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (relative difference ${c.relDiff.toExponential(2)})`).join('')}`);
+    console.log(
+      `\ngradient checks: ${checks.length - bad.length} of ${checks.length} passed${bad.map((c) => `\n  DIFFER: ${c.suite} ${c.size} ${c.impl} (relative difference ${c.relDiff.toExponential(2)})`).join('')}`,
+    );
     console.log(`\nwrote ${out.json}\n      ${out.svg}`);
     failed ||= bad.length > 0;
   }

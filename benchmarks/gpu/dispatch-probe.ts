@@ -25,7 +25,9 @@ if (!adapter) {
   console.error('dispatch-probe: Dawn found no GPU adapter');
   process.exit(2);
 }
-const gpu = [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.device, adapter.info?.description].filter(Boolean).join(' ');
+const gpu = [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.device, adapter.info?.description]
+  .filter(Boolean)
+  .join(' ');
 const device = await adapter.requestDevice();
 const results: Record<string, number> = {};
 
@@ -73,7 +75,14 @@ const module = device.createShaderModule({
 const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
 const storage = device.createBuffer({ size: 4096, usage: STORAGE | COPY_SRC | COPY_DST });
 device.queue.writeBuffer(uniform, 0, new Int32Array([1000, 0, 0, 0]));
-const bind = () => device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: storage } }, { binding: 1, resource: { buffer: uniform } }] });
+const bind = () =>
+  device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: storage } },
+      { binding: 1, resource: { buffer: uniform } },
+    ],
+  });
 await time('createBindGroup (2 entries)', N, () => {
   for (let i = 0; i < N; i++) bind();
 });
@@ -137,11 +146,12 @@ await time('read 16 B back (copy + submit + mapAsync + unmap)', 50, async () => 
 await tg.setBackend('webgpu');
 tf.env().set('WEBGPU_CPU_FORWARD', false);
 const v = tf.randomNormal([1000]);
-const chain = (steps: number) => tf.tidy(() => {
-  let y = v;
-  for (let i = 0; i < steps; i++) y = tf.add(y, y);
-  return y;
-});
+const chain = (steps: number) =>
+  tf.tidy(() => {
+    let y = v;
+    for (let i = 0; i < steps; i++) y = tf.add(y, y);
+    return y;
+  });
 for (const batch of [15, 100]) {
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
   await time(`TF.js: tf.add on a 1000-vector, chained (submit /${batch})`, N, async () => {
@@ -174,14 +184,20 @@ await time('host: tf.add on a 1000-vector, chained, cpu backend', N, async () =>
   y.dispose();
 });
 await tg.setBackend('webgpu');
-const be = tf.backend() as unknown as { bufferManager: { numBytesAllocated: number; getNumFreeBuffers(): number; getNumUsedBuffers(): number } };
+const be = tf.backend() as unknown as {
+  bufferManager: { numBytesAllocated: number; getNumFreeBuffers(): number; getNumUsedBuffers(): number };
+};
 const report = {
   what: 'per-call CPU time of WebGPU calls through Dawn in Node, and of TF.js ops on its webgpu backend (benchmarks/gpu/dispatch-probe.ts), µs, median of 5 rounds',
   gpu,
   date: new Date().toISOString(),
   node: process.version,
   microseconds: results,
-  bufferManager: { allocatedBytes: be.bufferManager.numBytesAllocated, free: be.bufferManager.getNumFreeBuffers(), used: be.bufferManager.getNumUsedBuffers() },
+  bufferManager: {
+    allocatedBytes: be.bufferManager.numBytesAllocated,
+    free: be.bufferManager.getNumFreeBuffers(),
+    used: be.bufferManager.getNumUsedBuffers(),
+  },
 };
 const dir = process.env.OUT ?? '.';
 mkdirSync(dir, { recursive: true });

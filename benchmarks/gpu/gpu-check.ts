@@ -52,12 +52,19 @@ const t0 = Date.now();
 const log = (msg: string) => console.error(`[gpu-check ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
 
 type Adapter = { info?: Record<string, string> } | null;
-const adapter = (await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }).navigator.gpu.requestAdapter()) as Adapter;
+const adapter = (await (
+  globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }
+).navigator.gpu.requestAdapter()) as Adapter;
 if (!adapter && backend === 'webgpu') {
   console.error('gpu-check: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
   process.exit(2);
 }
-const gpu = backend === 'webgpu' ? [adapter!.info?.vendor, adapter!.info?.architecture, adapter!.info?.device, adapter!.info?.description].filter(Boolean).join(' ') || 'unknown GPU' : `${backend} (dry run)`;
+const gpu =
+  backend === 'webgpu'
+    ? [adapter!.info?.vendor, adapter!.info?.architecture, adapter!.info?.device, adapter!.info?.description]
+        .filter(Boolean)
+        .join(' ') || 'unknown GPU'
+    : `${backend} (dry run)`;
 await tg.setBackend(backend);
 // Small tensors would otherwise be computed on the CPU by TF.js: check the GPU kernels.
 // (Flags are set one by one: tf.env().setFlags replaces them all, defaults included.)
@@ -70,7 +77,9 @@ const failures: string[] = [];
 const gpuErrors: string[] = [];
 if (backend === 'webgpu') {
   const device = (tf.backend() as unknown as { device: EventTarget }).device;
-  device.addEventListener('uncapturederror', (e) => gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]));
+  device.addEventListener('uncapturederror', (e) =>
+    gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]),
+  );
 }
 
 // ---- the report, rewritten after each part
@@ -106,10 +115,16 @@ const fusedChecks: { kernel: string; shape: number[]; relDiff: number; ok: boole
 const steps: StepResult[] = [];
 const flagSweep: FlagResult[] = [];
 const date = new Date().toISOString();
-const slug = gpu.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = gpu
+  .toLowerCase()
+  .replace(/[^a-z0-9]+/g, '-')
+  .replace(/^-|-$/g, '');
 const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
 const file = process.env.OUT ? join(dir, 'gpu-check.json') : join(dir, `gpu-check-${slug}-${date.slice(0, 10)}.json`);
-const allFailures = () => (gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors; the first: ${gpuErrors[0]}`] : failures);
+const allFailures = () =>
+  gpuErrors.length
+    ? [...failures, `${gpuErrors.length} WebGPU validation errors; the first: ${gpuErrors[0]}`]
+    : failures;
 function save(): void {
   const report = {
     what: `tapegrad GPU check (benchmarks/gpu/gpu-check.ts): ${backend} backend${backend === 'webgpu' ? ' through Dawn' : ''} in Node, float32`,
@@ -117,7 +132,12 @@ function save(): void {
     date,
     node: process.version,
     seconds: (Date.now() - t0) / 1000,
-    gradcheck: { cases: gradchecks.length, failed: gradchecks.filter((r) => !r.ok).length, notRun: gradcheckNotRun, results: gradchecks },
+    gradcheck: {
+      cases: gradchecks.length,
+      failed: gradchecks.filter((r) => !r.ok).length,
+      notRun: gradcheckNotRun,
+      results: gradchecks,
+    },
     fused: fusedChecks,
     mlpAdamStep: steps,
     flagSweep,
@@ -154,10 +174,20 @@ if (parts.has('fused')) {
   const v = tf.abs(rand(shape, 4, 0.1));
   for (const decoupled of [false, true]) {
     const a = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled, step: 3 };
-    await compareFused(decoupled ? 'AdamW' : 'Adam', shape, testing.adamUpdate(p, g, m, v, a), fused.adamUpdateReference(p, g, m, v, a));
+    await compareFused(
+      decoupled ? 'AdamW' : 'Adam',
+      shape,
+      testing.adamUpdate(p, g, m, v, a),
+      fused.adamUpdateReference(p, g, m, v, a),
+    );
   }
   await compareFused('reluGrad', shape, [fused.reluGrad(g, m)], [fused.leakyReluGradReference(g, m, 0)]);
-  await compareFused('leakyReluGrad', shape, [fused.leakyReluGrad(g, m, 0.01)], [fused.leakyReluGradReference(g, m, 0.01)]);
+  await compareFused(
+    'leakyReluGrad',
+    shape,
+    [fused.leakyReluGrad(g, m, 0.01)],
+    [fused.leakyReluGradReference(g, m, 0.01)],
+  );
   const z = rand([4096, 10], 5, 3);
   const t = tf.cast(tf.oneHot(tf.randomUniform([4096], 0, 10, 'int32', 6) as TF.Tensor1D, 10), 'float32');
   const both = testing.softmaxCrossEntropy(z, t);
@@ -171,7 +201,15 @@ save();
 
 // ---- 2. the MLP training step with Adam
 
-const sizes = quick ? [[256, 256, 256], [1024, 1024, 1024]] : [[1024, 1024, 1024], [4096, 4096, 4096]];
+const sizes = quick
+  ? [
+      [256, 256, 256],
+      [1024, 1024, 1024],
+    ]
+  : [
+      [1024, 1024, 1024],
+      [4096, 4096, 4096],
+    ];
 
 /** Times one Adam step of a fresh D → H → 10 MLP on B samples, as a training loop runs it. */
 async function timeAdamStep(B: number, D: number, H: number, size: string, useFused: boolean): Promise<StepResult> {
@@ -213,9 +251,16 @@ async function timeAdamStep(B: number, D: number, H: number, size: string, useFu
   dispose();
   testing.setFusedEnabled(true);
   return {
-    size, fused: useFused, kernelsPerStep: profile.kernels.length,
-    pipelinedMs: median(rounds.map((r) => r.ms)), enqueueMs: median(rounds.map((r) => r.enqueueMs)), syncedMs: median(synced), steadyPipelinedMs: median(steady),
-    lossFirst, lossLast, leakedTensors: tg.memory().numTensors - before,
+    size,
+    fused: useFused,
+    kernelsPerStep: profile.kernels.length,
+    pipelinedMs: median(rounds.map((r) => r.ms)),
+    enqueueMs: median(rounds.map((r) => r.enqueueMs)),
+    syncedMs: median(synced),
+    steadyPipelinedMs: median(steady),
+    lossFirst,
+    lossLast,
+    leakedTensors: tg.memory().numTensors - before,
   };
 }
 
@@ -225,8 +270,11 @@ for (const [B, D, H] of parts.has('mlp') ? sizes : []) {
     const r = await timeAdamStep(B, D, H, size, useFused);
     steps.push(r);
     if (r.leakedTensors !== 0) failures.push(`mlp ${size}: ${r.leakedTensors} tensors leaked`);
-    if (!(r.lossLast < r.lossFirst)) failures.push(`mlp ${size}: the loss did not decrease (${r.lossFirst} → ${r.lossLast})`);
-    log(`mlp ${size} ${useFused ? 'fused   ' : 'composed'}: ${r.pipelinedMs.toFixed(2)} ms/step pipelined (${r.enqueueMs.toFixed(2)} enqueue), ${r.syncedMs.toFixed(2)} ms synced, ${r.steadyPipelinedMs.toFixed(2)} ms steady, ${r.kernelsPerStep} kernels/step, loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)}`);
+    if (!(r.lossLast < r.lossFirst))
+      failures.push(`mlp ${size}: the loss did not decrease (${r.lossFirst} → ${r.lossLast})`);
+    log(
+      `mlp ${size} ${useFused ? 'fused   ' : 'composed'}: ${r.pipelinedMs.toFixed(2)} ms/step pipelined (${r.enqueueMs.toFixed(2)} enqueue), ${r.syncedMs.toFixed(2)} ms synced, ${r.steadyPipelinedMs.toFixed(2)} ms steady, ${r.kernelsPerStep} kernels/step, loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)}`,
+    );
     save();
   }
 }
@@ -238,11 +286,16 @@ if (backend === 'webgpu' && parts.has('flags')) {
   const defaults = { WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: 15, WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL: -1 };
   for (const batch of [15, 64, 1000]) {
     for (const threshold of [-1, 1024]) {
-      const flags = { WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: batch, WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL: threshold };
+      const flags = {
+        WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: batch,
+        WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL: threshold,
+      };
       for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
       const r = await timeAdamStep(B, D, H, `B=${B} ${D}→${H}→10`, true);
       flagSweep.push({ flags, pipelinedMs: r.pipelinedMs, syncedMs: r.syncedMs });
-      log(`flags ${JSON.stringify(flags)}: ${r.pipelinedMs.toFixed(2)} ms/step pipelined, ${r.syncedMs.toFixed(2)} ms synced`);
+      log(
+        `flags ${JSON.stringify(flags)}: ${r.pipelinedMs.toFixed(2)} ms/step pipelined, ${r.syncedMs.toFixed(2)} ms synced`,
+      );
     }
   }
   for (const [k, v] of Object.entries(defaults)) tf.env().set(k, v);
@@ -256,7 +309,12 @@ const allCases = [...flatCases(cases), ...flatCases(compositeCases)];
 const cpuForwardModes = !parts.has('gradcheck') ? [] : backend === 'webgpu' ? [false, true] : [undefined];
 for (const cpuForward of cpuForwardModes) {
   if (cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', cpuForward);
-  const mode = cpuForward === undefined ? backend : cpuForward ? 'webgpu, WEBGPU_CPU_FORWARD on (TF.js default)' : 'webgpu, WEBGPU_CPU_FORWARD off';
+  const mode =
+    cpuForward === undefined
+      ? backend
+      : cpuForward
+        ? 'webgpu, WEBGPU_CPU_FORWARD on (TF.js default)'
+        : 'webgpu, WEBGPU_CPU_FORWARD off';
   for (const [k, [name, c]] of allCases.entries()) {
     if (Date.now() - t0 > gradcheckSeconds * 1000) {
       gradcheckNotRun.push(...allCases.slice(k).map(([n]) => `${n} (${mode})`));
@@ -266,7 +324,14 @@ for (const cpuForward of cpuForwardModes) {
     const xs = c.make(1);
     try {
       const r = await tg.gradcheck(c.f, xs, { ...c.tol, mode: 'full' });
-      gradchecks.push({ name, mode, ok: r.ok, maxAbsError: r.maxAbsError, ms: performance.now() - start, error: r.ok ? undefined : JSON.stringify(r.worst) });
+      gradchecks.push({
+        name,
+        mode,
+        ok: r.ok,
+        maxAbsError: r.maxAbsError,
+        ms: performance.now() - start,
+        error: r.ok ? undefined : JSON.stringify(r.worst),
+      });
     } catch (e) {
       gradchecks.push({ name, mode, ok: false, ms: performance.now() - start, error: String((e as Error).message) });
     } finally {
@@ -281,24 +346,35 @@ for (const cpuForward of cpuForwardModes) {
 if (backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
 const badCases = gradchecks.filter((r) => !r.ok);
 badCases.forEach((r) => failures.push(`gradcheck ${r.name} (${r.mode}): ${r.error}`));
-if (gradcheckNotRun.length) failures.push(`gradcheck: ${gradcheckNotRun.length} cases not run within ${gradcheckSeconds} s`);
-log(`gradcheck: ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? `, ${gradcheckNotRun.length} not run` : ''}`);
+if (gradcheckNotRun.length)
+  failures.push(`gradcheck: ${gradcheckNotRun.length} cases not run within ${gradcheckSeconds} s`);
+log(
+  `gradcheck: ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? `, ${gradcheckNotRun.length} not run` : ''}`,
+);
 await new Promise((r) => setTimeout(r, 200)); // uncaptured GPU errors arrive as events
 save();
 
 // ---- the summary
 
 console.log(`\n## tapegrad GPU check — ${gpu}, ${date}\n`);
-console.log(`gradcheck (full mode, ${backend}): ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? ` (${gradcheckNotRun.length} not run)` : ''}`);
-console.log(`fused kernels vs composed: ${fusedChecks.map((f) => `${f.kernel} ${f.ok ? 'ok' : 'DIFFERS'} (${f.relDiff.toExponential(1)})`).join(', ')}\n`);
-console.log('| MLP step with Adam | kernels | fused: ms/step pipelined | synced | steady | composed: ms/step pipelined | synced | steady |');
+console.log(
+  `gradcheck (full mode, ${backend}): ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? ` (${gradcheckNotRun.length} not run)` : ''}`,
+);
+console.log(
+  `fused kernels vs composed: ${fusedChecks.map((f) => `${f.kernel} ${f.ok ? 'ok' : 'DIFFERS'} (${f.relDiff.toExponential(1)})`).join(', ')}\n`,
+);
+console.log(
+  '| MLP step with Adam | kernels | fused: ms/step pipelined | synced | steady | composed: ms/step pipelined | synced | steady |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const [B, D, H] of sizes) {
   const size = `B=${B} ${D}→${H}→10`;
   const f = steps.find((s) => s.size === size && s.fused);
   const c = steps.find((s) => s.size === size && !s.fused);
   if (!f || !c) continue;
-  console.log(`| ${size} | ${f.kernelsPerStep} vs ${c.kernelsPerStep} | ${f.pipelinedMs.toFixed(2)} | ${f.syncedMs.toFixed(2)} | ${f.steadyPipelinedMs.toFixed(2)} | ${c.pipelinedMs.toFixed(2)} | ${c.syncedMs.toFixed(2)} | ${c.steadyPipelinedMs.toFixed(2)} |`);
+  console.log(
+    `| ${size} | ${f.kernelsPerStep} vs ${c.kernelsPerStep} | ${f.pipelinedMs.toFixed(2)} | ${f.syncedMs.toFixed(2)} | ${f.steadyPipelinedMs.toFixed(2)} | ${c.pipelinedMs.toFixed(2)} | ${c.syncedMs.toFixed(2)} | ${c.steadyPipelinedMs.toFixed(2)} |`,
+  );
 }
 console.log(`\nwritten: ${file}`);
 if (allFailures().length) {

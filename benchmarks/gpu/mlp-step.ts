@@ -15,7 +15,10 @@ export function mlpAdamStep(B: number, D: number, H: number): MlpAdamStep {
   const net = new tg.nn.MLP([D, H, 10], { activation: 'relu', seed: 1 });
   const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
   const X = tg.randn([B, D], { seed: 2 });
-  const y = tg.tensor(Array.from({ length: B }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
+  const y = tg.tensor(
+    Array.from({ length: B }, (_, i) => (i * 7) % 10),
+    { dtype: 'int32' },
+  );
   const step = () =>
     tg.tidy(() => {
       const loss = tg.crossEntropy(net.forward(X), y);

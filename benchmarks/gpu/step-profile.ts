@@ -32,7 +32,11 @@ const { step } = mlpAdamStep(B, B, B);
 async function timeSteps(rounds: number): Promise<{ pipelinedMs: number; enqueueMs: number; all: number[] }> {
   const rs = [];
   for (let r = 0; r < rounds; r++) rs.push(await pipelinedRound(step));
-  return { pipelinedMs: median(rs.map((r) => r.ms)), enqueueMs: median(rs.map((r) => r.enqueueMs)), all: rs.map((r) => +r.ms.toFixed(3)) };
+  return {
+    pipelinedMs: median(rs.map((r) => r.ms)),
+    enqueueMs: median(rs.map((r) => r.enqueueMs)),
+    all: rs.map((r) => +r.ms.toFixed(3)),
+  };
 }
 
 for (let i = 0; i < 10; i++) {
@@ -44,14 +48,20 @@ for (let i = 0; i < 10; i++) {
 // (Off, Adam's small per-step input goes through TF.js's upload, not just its dispatch.)
 dispatch.setDispatchCacheEnabled(false);
 const uncached = await timeSteps(10);
-console.log(`B=${B} without the dispatch cache: ${uncached.pipelinedMs.toFixed(3)} ms/step pipelined, ${uncached.enqueueMs.toFixed(3)} enqueue; rounds ${uncached.all.join(' ')}`);
+console.log(
+  `B=${B} without the dispatch cache: ${uncached.pipelinedMs.toFixed(3)} ms/step pipelined, ${uncached.enqueueMs.toFixed(3)} enqueue; rounds ${uncached.all.join(' ')}`,
+);
 dispatch.setDispatchCacheEnabled(true);
 const s0 = dispatch.dispatchCacheStats()!;
 const bare = await timeSteps(15);
 const s1 = dispatch.dispatchCacheStats()!;
 const cacheStats = { ...s1, hits: s1.hits - s0.hits, misses: s1.misses - s0.misses };
-console.log(`B=${B} with the dispatch cache:    ${bare.pipelinedMs.toFixed(3)} ms/step pipelined, ${bare.enqueueMs.toFixed(3)} enqueue; rounds ${bare.all.join(' ')}`);
-console.log(`  bind groups: ${cacheStats.hits} hits, ${cacheStats.misses} misses over 300 steps; holding ${s1.uniformBuffers} uniform buffers, ${s1.bindGroups} bind groups`);
+console.log(
+  `B=${B} with the dispatch cache:    ${bare.pipelinedMs.toFixed(3)} ms/step pipelined, ${bare.enqueueMs.toFixed(3)} enqueue; rounds ${bare.all.join(' ')}`,
+);
+console.log(
+  `  bind groups: ${cacheStats.hits} hits, ${cacheStats.misses} misses over 300 steps; holding ${s1.uniformBuffers} uniform buffers, ${s1.bindGroups} bind groups`,
+);
 
 // ---- TF.js's commands per submit (the optimizer submits at each step's end as well)
 const batchSweep: Record<string, number> = {};
@@ -59,7 +69,9 @@ for (const batch of [15, 32, 64, 15]) {
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
   const r = await timeSteps(8);
   batchSweep[`${batch}`] = +r.pipelinedMs.toFixed(3);
-  console.log(`  WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE ${batch}: ${r.pipelinedMs.toFixed(3)} ms/step pipelined; rounds ${r.all.join(' ')}`);
+  console.log(
+    `  WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE ${batch}: ${r.pipelinedMs.toFixed(3)} ms/step pipelined; rounds ${r.all.join(' ')}`,
+  );
 }
 
 // ---- uploads: a tensor from JavaScript values, used by one kernel, per upload (µs), without and
@@ -89,7 +101,9 @@ for (const n of [256, 1 << 20]) {
   }
   dispatch.setDispatchCacheEnabled(true);
   uploads[`${n * 4} bytes`] = { tfjsUs: +us[0].toFixed(1), tapegradUs: +us[1].toFixed(1) };
-  console.log(`upload of ${n * 4} bytes then one kernel: TF.js's upload ${us[0].toFixed(1)} µs, by writeBuffer ${us[1].toFixed(1)} µs`);
+  console.log(
+    `upload of ${n * 4} bytes then one kernel: TF.js's upload ${us[0].toFixed(1)} µs, by writeBuffer ${us[1].toFixed(1)} µs`,
+  );
 }
 
 // ---- timers around each layer
@@ -146,12 +160,20 @@ if (!wrapOff) {
   for (const k of Object.keys(totals)) totals[k] = { ms: 0, calls: 0 };
   const wrapped = await timeSteps(15);
   const steps = 15 * 20;
-  console.log(`with timers: ${wrapped.pipelinedMs.toFixed(3)} ms/step pipelined, ${wrapped.enqueueMs.toFixed(3)} enqueue`);
+  console.log(
+    `with timers: ${wrapped.pipelinedMs.toFixed(3)} ms/step pipelined, ${wrapped.enqueueMs.toFixed(3)} enqueue`,
+  );
   const perStep: Record<string, { usPerStep: number; callsPerStep: number; usPerCall: number }> = {};
   for (const [k, v] of Object.entries(totals)) {
     if (v.calls === 0) continue;
-    perStep[k] = { usPerStep: +((v.ms * 1000) / steps).toFixed(1), callsPerStep: +(v.calls / steps).toFixed(2), usPerCall: +((v.ms * 1000) / v.calls).toFixed(2) };
-    console.log(`${k.padEnd(44)} ${perStep[k].usPerStep.toFixed(1).padStart(9)} µs/step  ${perStep[k].callsPerStep.toFixed(2).padStart(7)} calls  ${perStep[k].usPerCall.toFixed(2).padStart(8)} µs/call`);
+    perStep[k] = {
+      usPerStep: +((v.ms * 1000) / steps).toFixed(1),
+      callsPerStep: +(v.calls / steps).toFixed(2),
+      usPerCall: +((v.ms * 1000) / v.calls).toFixed(2),
+    };
+    console.log(
+      `${k.padEnd(44)} ${perStep[k].usPerStep.toFixed(1).padStart(9)} µs/step  ${perStep[k].callsPerStep.toFixed(2).padStart(7)} calls  ${perStep[k].usPerCall.toFixed(2).padStart(8)} µs/call`,
+    );
   }
   result = { ...result, wrapped, perStep };
 }

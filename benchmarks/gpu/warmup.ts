@@ -29,9 +29,21 @@ async function rounds(D: number, n: number): Promise<number[]> {
   return out;
 }
 
-const result = { batch: B, nodeOptions: process.env.NODE_OPTIONS ?? '', A: await rounds(B, 40), B: await rounds(B, 15), C: await rounds(B / 2, 15) };
+const result = {
+  batch: B,
+  nodeOptions: process.env.NODE_OPTIONS ?? '',
+  A: await rounds(B, 40),
+  B: await rounds(B, 15),
+  C: await rounds(B / 2, 15),
+};
 for (const k of ['A', 'B', 'C'] as const) console.log(`${k}: ${result[k].join(' ')}`);
 const dir = process.env.OUT ?? '.';
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, `warmup-${B}${process.env.NODE_OPTIONS ? '-' + process.env.NODE_OPTIONS.replace(/[^a-z0-9]+/gi, '') : ''}.json`), JSON.stringify(result, null, 1) + '\n');
+writeFileSync(
+  join(
+    dir,
+    `warmup-${B}${process.env.NODE_OPTIONS ? '-' + process.env.NODE_OPTIONS.replace(/[^a-z0-9]+/gi, '') : ''}.json`,
+  ),
+  JSON.stringify(result, null, 1) + '\n',
+);
 process.exit(0);

@@ -115,13 +115,20 @@ async function runCase(h: Harness, len: number): Promise<void> {
   later.forEach((f) => f());
 
   // ---- finite differences: 2 evaluations per entry
-  await finiteDifferences(h, 'chain', size, len, async (i, eps) => {
-    const w = data.slice();
-    w[i] += eps;
-    const v = tg.noGrad(() => tg.tidy(() => tgChain(tg.tensor(len === 1 ? w[0] : w, { shape }))));
-    await v.data();
-    v.dispose();
-  }, 4);
+  await finiteDifferences(
+    h,
+    'chain',
+    size,
+    len,
+    async (i, eps) => {
+      const w = data.slice();
+      w[i] += eps;
+      const v = tg.noGrad(() => tg.tidy(() => tgChain(tg.tensor(len === 1 ? w[0] : w, { shape }))));
+      await v.data();
+      v.dispose();
+    },
+    4,
+  );
   x.dispose();
 }
 

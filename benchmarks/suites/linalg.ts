@@ -49,7 +49,8 @@ async function runProblem(h: Harness, L: Linalg, p: Problem, n: number): Promise
     const g = jax.grad(p.jax, { argnums: wrt });
     const gj = jax.jit(jax.grad(p.jax, { argnums: wrt }));
     const fj = jax.jit(p.jax);
-    const grads = async (fn: typeof g) => (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
+    const grads = async (fn: typeof g) =>
+      (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
     await tryJax(h, 'linalg', `${size} (eager)`, async () => {
       checkAgree(h, 'linalg', size, 'jax-js', await grads(g), want, 1e-2);
       h.queue('jax-js', 'forward', async () => void (await p.jax(Aj.ref, Bj.ref).data()), { note }, 'jax-js');

@@ -49,7 +49,8 @@ async function runSize(h: Harness, n: number): Promise<void> {
     const g = jax.grad(jf, { argnums: [0, 1] });
     const gj = jax.jit(jax.grad(jf, { argnums: [0, 1] }));
     const fj = jax.jit(jf);
-    const grads = async (fn: typeof g) => (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
+    const grads = async (fn: typeof g) =>
+      (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
     checkAgree(h, 'matmul', size, 'jax-js', await grads(g), want);
     checkAgree(h, 'matmul', size, 'jax-js jit', await grads(gj), want);
     const note = `jax-js device ${dev}`;

@@ -15,13 +15,19 @@ const LOOP_STEPS = { small: 20, full: 1000 };
 type JaxParams = { w1: jax.numpy.Array; w2: jax.numpy.Array };
 const np = jax.numpy;
 // jax-js takes ownership of arguments: each is used exactly once here.
-const jaxLoss = (p: JaxParams, x: jax.numpy.Array, y: jax.numpy.Array) => np.mean(np.square(np.matmul(jax.nn.relu(np.matmul(x, p.w1)), p.w2).sub(y)));
+const jaxLoss = (p: JaxParams, x: jax.numpy.Array, y: jax.numpy.Array) =>
+  np.mean(np.square(np.matmul(jax.nn.relu(np.matmul(x, p.w1)), p.w2).sub(y)));
 
 async function runSize(h: Harness, B: number): Promise<void> {
   const D = B;
   const H = B;
   const size = `B=${B} ${D}→${H}→${OUT}`;
-  const data = { x: normal(B * D, 1), y: normal(B * OUT, 2), w1: normal(D * H, 3, 1 / Math.sqrt(D)), w2: normal(H * OUT, 4, 1 / Math.sqrt(H)) };
+  const data = {
+    x: normal(B * D, 1),
+    y: normal(B * OUT, 2),
+    w1: normal(D * H, 3, 1 / Math.sqrt(D)),
+    w2: normal(H * OUT, 4, 1 / Math.sqrt(H)),
+  };
 
   // Freed once the side-by-side timing of this problem is done.
   const later: (() => void)[] = [];
@@ -57,7 +63,8 @@ async function runSize(h: Harness, B: number): Promise<void> {
   // ---- TF.js: its own gradients (tf.variableGrads) on the same backend
   // Variables are kept past the tidy; the tensors they were made from are freed by it.
   const [w1, w2] = tf.tidy(() => [tf.variable(tf.tensor(data.w1, [D, H])), tf.variable(tf.tensor(data.w2, [H, OUT]))]);
-  const tfLoss = () => tf.mean(tf.squaredDifference(tf.matMul(tf.relu(tf.matMul(X.value, w1)), w2), Y.value)) as tf.Scalar;
+  const tfLoss = () =>
+    tf.mean(tf.squaredDifference(tf.matMul(tf.relu(tf.matMul(X.value, w1)), w2), Y.value)) as tf.Scalar;
   const tfGrads = async (): Promise<Float32Array[]> => {
     const { value, grads } = tf.variableGrads(tfLoss);
     const out = (await Promise.all([value.data(), grads[w1.name].data(), grads[w2.name].data()])) as Float32Array[];
@@ -109,7 +116,12 @@ async function runSize(h: Harness, B: number): Promise<void> {
     const l = tg.noGrad(() =>
       tg.tidy(() => {
         const Wp = tg.tensor(w, { shape: first ? [D, H] : [H, OUT] });
-        return tg.mseLoss(X.matmul(first ? Wp : W1).relu().matmul(first ? W2 : Wp), Y);
+        return tg.mseLoss(
+          X.matmul(first ? Wp : W1)
+            .relu()
+            .matmul(first ? W2 : Wp),
+          Y,
+        );
       }),
     );
     await l.data();

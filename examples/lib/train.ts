@@ -7,7 +7,8 @@ export { rng } from 'tapegrad/testing';
 /** The loss as a number; a NaN or infinite loss stops training with an error that says when. */
 export function finiteLoss(loss: tg.Tensor, step: number): number {
   const v = loss.item();
-  if (!Number.isFinite(v)) throw new Error(`training diverged: the loss is ${v} at step ${step} (try a smaller learning rate)`);
+  if (!Number.isFinite(v))
+    throw new Error(`training diverged: the loss is ${v} at step ${step} (try a smaller learning rate)`);
   return v;
 }
 

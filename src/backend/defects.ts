@@ -27,7 +27,12 @@ const onGpu = () => tf.getBackend() === 'webgl' || tf.getBackend() === 'webgpu';
  * result; otherwise (batch ranks that differ, neither batch 1: [2,3,3]·[3,1,3,1]) it returns wrong
  * values, too few of them on cpu and wasm. Such operands are broadcast to the full batch first.
  */
-export function matMulBroadcastingBatches(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+export function matMulBroadcastingBatches(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA = false,
+  transposeB = false,
+): tf.Tensor {
   const ba = a.shape.slice(0, -2);
   const bb = b.shape.slice(0, -2);
   if (ba.join() === bb.join()) return tf.matMul(a, b, transposeA, transposeB);
@@ -58,7 +63,12 @@ export function conv2dSamePaddingExplicit(x: tf.Tensor, w: tf.Tensor, strides: P
   const explicit: Pad | [Pair, Pair, Pair, Pair] =
     pad !== 'same' || tf.getBackend() !== 'wasm'
       ? pad
-      : [[0, 0], samePadding(pad, x.shape[1]!, w.shape[0]!, strides[0]), samePadding(pad, x.shape[2]!, w.shape[1]!, strides[1]), [0, 0]];
+      : [
+          [0, 0],
+          samePadding(pad, x.shape[1]!, w.shape[0]!, strides[0]),
+          samePadding(pad, x.shape[2]!, w.shape[1]!, strides[1]),
+          [0, 0],
+        ];
   return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, explicit);
 }
 
@@ -68,9 +78,21 @@ export function conv2dSamePaddingExplicit(x: tf.Tensor, w: tf.Tensor, strides: P
  * w̄[a,b,c,o] = Σ_{n,i,j} xₚ[n, s·i+a, s·j+b, c] dy[n,i,j,o] is a 'valid' convolution of xₚ (x padded,
  * batch and channel axes swapped) with dy (as a [Ho, Wo, N, Cout] filter) dilated by the stride.
  */
-export function conv2dBackpropFilterWithoutKernel(x: tf.Tensor, dy: tf.Tensor, wShape: number[], strides: Pair, pad: Pad): tf.Tensor {
+export function conv2dBackpropFilterWithoutKernel(
+  x: tf.Tensor,
+  dy: tf.Tensor,
+  wShape: number[],
+  strides: Pair,
+  pad: Pad,
+): tf.Tensor {
   if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
-    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
+    return tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { strides, pad, dataFormat: 'NHWC', filterShape: wShape },
+      ) as tf.Tensor;
   }
   return tf.tidy(() => {
     const [kh, kw] = wShape;
@@ -88,7 +110,13 @@ export function conv2dBackpropFilterWithoutKernel(x: tf.Tensor, dy: tf.Tensor, w
  * first maximum, from portable ops: a pass over the kh·kw window offsets, each a strided slice of
  * x (padded with −∞) compared with y. On every backend, so that ties break the same way everywhere.
  */
-export function maxPoolArgmaxWithoutKernel(x: tf.Tensor, y: tf.Tensor, [kh, kw]: Pair, [sh, sw]: Pair, pad: Pad): tf.Tensor {
+export function maxPoolArgmaxWithoutKernel(
+  x: tf.Tensor,
+  y: tf.Tensor,
+  [kh, kw]: Pair,
+  [sh, sw]: Pair,
+  pad: Pad,
+): tf.Tensor {
   return tf.tidy(() => {
     const [N, H, W, C] = x.shape as number[];
     const [, Ho, Wo] = y.shape as number[];
@@ -102,12 +130,24 @@ export function maxPoolArgmaxWithoutKernel(x: tf.Tensor, y: tf.Tensor, [kh, kw]:
       const int = (v: number) => tf.scalar(v, 'int32');
       return tf.reshape(tf.add(tf.mul(tf.range(0, n, 1, 'int32'), int(step)), int(shift)), shape);
     };
-    const corner = tf.addN([term(N, H * W * C, 0, 0), term(Ho, sh * W * C, -ph[0] * W * C, 1), term(Wo, sw * C, -pw[0] * C, 2), term(C, 1, 0, 3)].map((t) => tf.broadcastTo(t, y.shape)));
+    const corner = tf.addN(
+      [
+        term(N, H * W * C, 0, 0),
+        term(Ho, sh * W * C, -ph[0] * W * C, 1),
+        term(Wo, sw * C, -pw[0] * C, 2),
+        term(C, 1, 0, 3),
+      ].map((t) => tf.broadcastTo(t, y.shape)),
+    );
     let idx = tf.zeros(y.shape, 'int32');
     let found = tf.zeros(y.shape, 'bool');
     for (let a = 0; a < kh; a++) {
       for (let b = 0; b < kw; b++) {
-        const win = tf.stridedSlice(xp, [0, a, b, 0], [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]);
+        const win = tf.stridedSlice(
+          xp,
+          [0, a, b, 0],
+          [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C],
+          [1, sh, sw, 1],
+        );
         const hit = tf.logicalAnd(tf.equal(win, y), tf.logicalNot(found));
         idx = tf.where(hit, tf.add(corner, tf.scalar((a * W + b) * C, 'int32')), idx);
         found = tf.logicalOr(found, hit);
@@ -123,8 +163,25 @@ export function maxPoolArgmaxWithoutKernel(x: tf.Tensor, y: tf.Tensor, [kh, kw]:
  * a 'valid' pool over full windows, and this rescale: window size / real entries, per output
  * position ([1, Ho, Wo, 1]; a constant).
  */
-export function avgPoolSameBorderScale(height: number, width: number, filterSize: Pair, strides: Pair, ph: Pair, pw: Pair): tf.Tensor {
-  return tf.tidy(() => tf.div(1, tf.avgPool(tf.pad(tf.ones([1, height, width, 1]), [[0, 0], ph, pw, [0, 0]]) as tf.Tensor4D, filterSize, strides, 'valid')));
+export function avgPoolSameBorderScale(
+  height: number,
+  width: number,
+  filterSize: Pair,
+  strides: Pair,
+  ph: Pair,
+  pw: Pair,
+): tf.Tensor {
+  return tf.tidy(() =>
+    tf.div(
+      1,
+      tf.avgPool(
+        tf.pad(tf.ones([1, height, width, 1]), [[0, 0], ph, pw, [0, 0]]) as tf.Tensor4D,
+        filterSize,
+        strides,
+        'valid',
+      ),
+    ),
+  );
 }
 
 // ---- reductions

@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
  * synchronous read at all.
  */
 export function hasSyncRead(): boolean {
-  return !(tf.getBackend() === 'webgpu' && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined');
+  return !(
+    tf.getBackend() === 'webgpu' && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined'
+  );
 }
 
 /**
@@ -26,7 +28,9 @@ export function checksByReadBack(): boolean {
  */
 export function valuesWithoutGpuRead(t: tf.Tensor): ArrayLike<number> | null {
   if (tf.getBackend() !== 'webgpu') return t.dataSync();
-  const backend = tf.engine().backend as unknown as { tensorMap?: { get(id: object): { values?: ArrayLike<number> | null } | undefined } };
+  const backend = tf.engine().backend as unknown as {
+    tensorMap?: { get(id: object): { values?: ArrayLike<number> | null } | undefined };
+  };
   return backend.tensorMap?.get(t.dataId)?.values ?? null;
 }
 
@@ -43,5 +47,7 @@ export function transposeFlagsSlow(): boolean {
  * broadcasting add of zeros (the same values) for float32.
  */
 export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
-  return tf.getBackend() === 'wasm' && x.dtype === 'float32' ? tf.tidy(() => tf.add(x, tf.zeros(shape))) : tf.broadcastTo(x, shape);
+  return tf.getBackend() === 'wasm' && x.dtype === 'float32'
+    ? tf.tidy(() => tf.add(x, tf.zeros(shape)))
+    : tf.broadcastTo(x, shape);
 }

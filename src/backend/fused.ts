@@ -8,10 +8,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
-import { ADAM_UPDATE, adamAttrs, adamStepReference, adamUpdateReference, adamUpdateWebGL, adamUpdateWebGPU, type AdamUpdateAttrs } from '../../kernels/adam-update.js';
-import { LEAKY_RELU_GRAD, RELU_GRAD, leakyReluGradKernels, leakyReluGradReference, reluGradKernels } from '../../kernels/relu-grad.js';
 import {
-  SOFTMAX_CROSS_ENTROPY, oneHotRows, softmaxCrossEntropyReference, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU, type SceOutputs,
+  ADAM_UPDATE,
+  adamAttrs,
+  adamStepReference,
+  adamUpdateReference,
+  adamUpdateWebGL,
+  adamUpdateWebGPU,
+  type AdamUpdateAttrs,
+} from '../../kernels/adam-update.js';
+import {
+  LEAKY_RELU_GRAD,
+  RELU_GRAD,
+  leakyReluGradKernels,
+  leakyReluGradReference,
+  reluGradKernels,
+} from '../../kernels/relu-grad.js';
+import {
+  SOFTMAX_CROSS_ENTROPY,
+  oneHotRows,
+  softmaxCrossEntropyReference,
+  softmaxCrossEntropyWebGL,
+  softmaxCrossEntropyWebGPU,
+  type SceOutputs,
 } from '../../kernels/softmax-cross-entropy.js';
 
 export { adamUpdateReference, leakyReluGradReference, softmaxCrossEntropyReference, oneHotRows, type AdamUpdateAttrs };
@@ -25,7 +44,14 @@ export const FUSED_KERNELS = {
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS;
 
-const CONFIGS: KernelConfig[] = [adamUpdateWebGL, adamUpdateWebGPU, ...reluGradKernels, ...leakyReluGradKernels, softmaxCrossEntropyWebGL, softmaxCrossEntropyWebGPU];
+const CONFIGS: KernelConfig[] = [
+  adamUpdateWebGL,
+  adamUpdateWebGPU,
+  ...reluGradKernels,
+  ...leakyReluGradKernels,
+  softmaxCrossEntropyWebGL,
+  softmaxCrossEntropyWebGPU,
+];
 
 /** Registers the fused kernels `backendName` has (none for cpu, wasm); returns their kernel names. */
 export function registerFusedKernels(backendName: string): string[] {
@@ -47,14 +73,17 @@ export function hasFused(name: FusedName, backendName: string = tf.getBackend())
 }
 
 const run = (name: FusedName, inputs: Record<string, tf.Tensor>, attrs: object = {}) =>
-  tf.engine().runKernel(FUSED_KERNELS[name], inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as tf.Tensor[] | tf.Tensor;
+  tf.engine().runKernel(FUSED_KERNELS[name], inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as
+    | tf.Tensor[]
+    | tf.Tensor;
 
 function checkSame(fn: string, tensors: Record<string, tf.Tensor>): void {
   const entries = Object.entries(tensors);
   const [n0, t0] = entries[0];
   for (const [n, t] of entries) {
     if (t.dtype !== 'float32') throw new TapegradError(fn, `${n} must be float32, got ${t.dtype}`);
-    if (!tf.util.arraysEqual(t.shape, t0.shape)) throw new TapegradError(fn, `${n} ${fmtShape(t.shape)} and ${n0} ${fmtShape(t0.shape)} differ in shape`);
+    if (!tf.util.arraysEqual(t.shape, t0.shape))
+      throw new TapegradError(fn, `${n} ${fmtShape(t.shape)} and ${n0} ${fmtShape(t0.shape)} differ in shape`);
   }
 }
 
@@ -77,9 +106,15 @@ export type AdamState = { m?: tf.Tensor; v?: tf.Tensor; vMax?: tf.Tensor; moment
  * `step` is t ≥ 1 after this update.
  * State made on another backend is taken over (a model moved between backends mid-training).
  */
-export function adamStep(param: tf.Tensor, grad: tf.Tensor, state: AdamState, attrs: AdamUpdateAttrs): { param: tf.Tensor; state: AdamState } {
+export function adamStep(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  state: AdamState,
+  attrs: AdamUpdateAttrs,
+): { param: tf.Tensor; state: AdamState } {
   checkSame('adamUpdate', { param, grad });
-  if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
+  if (!(attrs.step >= 1))
+    throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
   return tf.tidy(() => {
     if (!hasFused('adamUpdate') || attrs.amsgrad) {
       const [m, v] = plainMoments(state, attrs);
@@ -91,7 +126,9 @@ export function adamStep(param: tf.Tensor, grad: tf.Tensor, state: AdamState, at
     if (!packed) {
       const [m, v] = plainMoments(state, attrs);
       const zeros = () => tf.zerosLike(param);
-      packed = corrected ? correctedMoments(m ?? zeros(), v ?? zeros(), attrs.step - 1, attrs) : tf.stack([m ?? zeros(), v ?? zeros()]);
+      packed = corrected
+        ? correctedMoments(m ?? zeros(), v ?? zeros(), attrs.step - 1, attrs)
+        : tf.stack([m ?? zeros(), v ?? zeros()]);
     }
     const [p1, next] = adamUpdatePacked(param, grad, packed, { ...attrs, corrected });
     return { param: p1, state: corrected ? { corrected: next } : { moments: next } };
@@ -121,19 +158,36 @@ function correctedMoments(m: tf.Tensor, v: tf.Tensor, t: number, a: AdamUpdateAt
  * ([m, v], or [m̂, √v̂] with attrs.corrected on webgl): returns [param', moments'] as new tensors.
  * Two GPU passes where fused.
  */
-export function adamUpdatePacked(param: tf.Tensor, grad: tf.Tensor, moments: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor] {
+export function adamUpdatePacked(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  moments: tf.Tensor,
+  attrs: AdamUpdateAttrs,
+): [tf.Tensor, tf.Tensor] {
   checkSame('adamUpdate', { param, grad });
-  if (moments.dtype !== 'float32' || moments.shape[0] !== 2 || !tf.util.arraysEqual(moments.shape.slice(1), param.shape)) {
-    throw new TapegradError('adamUpdate', `moments must be float32 of shape [2, ...${fmtShape(param.shape)}], got ${moments.dtype} ${fmtShape(moments.shape)}`);
+  if (
+    moments.dtype !== 'float32' ||
+    moments.shape[0] !== 2 ||
+    !tf.util.arraysEqual(moments.shape.slice(1), param.shape)
+  ) {
+    throw new TapegradError(
+      'adamUpdate',
+      `moments must be float32 of shape [2, ...${fmtShape(param.shape)}], got ${moments.dtype} ${fmtShape(moments.shape)}`,
+    );
   }
-  if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
+  if (!(attrs.step >= 1))
+    throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
   if (!hasFused('adamUpdate')) {
     return tf.tidy(() => {
-      const { state, param: p1 } = adamStep(param, grad, attrs.corrected ? { corrected: moments } : { moments }, { ...attrs, corrected: false });
+      const { state, param: p1 } = adamStep(param, grad, attrs.corrected ? { corrected: moments } : { moments }, {
+        ...attrs,
+        corrected: false,
+      });
       return [p1, tf.stack([state.m!, state.v!])] as [tf.Tensor, tf.Tensor];
     });
   }
-  if (tf.getBackend() !== 'webgl') return run('adamUpdate', { param, grad, moments }, adamAttrs(attrs)) as [tf.Tensor, tf.Tensor];
+  if (tf.getBackend() !== 'webgl')
+    return run('adamUpdate', { param, grad, moments }, adamAttrs(attrs)) as [tf.Tensor, tf.Tensor];
   // webgl: flat views, so that one rank-1 and one rank-2 shader serve every shape (adam-update.ts)
   return tf.tidy(() => {
     const n = param.size;
@@ -144,9 +198,16 @@ export function adamUpdatePacked(param: tf.Tensor, grad: tf.Tensor, moments: tf.
 }
 
 /** adamUpdatePacked with the moments apart: returns [param', m', v']. */
-export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function adamUpdate(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  attrs: AdamUpdateAttrs,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   checkSame('adamUpdate', { param, grad, m, v });
-  if (!(attrs.step >= 1)) throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
+  if (!(attrs.step >= 1))
+    throw new TapegradError('adamUpdate', `step must be ≥ 1 (the count after this update), got ${attrs.step}`);
   if (!hasFused('adamUpdate')) return adamUpdateReference(param, grad, m, v, attrs);
   return tf.tidy(() => {
     const [p1, mv1] = adamUpdatePacked(param, grad, tf.stack([m, v]), { ...attrs, corrected: false });
@@ -166,7 +227,9 @@ export function reluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
 /** dy·[x > 0] + α·dy·[x ≤ 0]: the backward of leakyRelu. */
 export function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
   checkSame('leakyReluGrad', { dy, x });
-  return hasFused('leakyReluGrad') ? (run('leakyReluGrad', { dy, x }, { alpha }) as tf.Tensor) : leakyReluGradReference(dy, x, alpha);
+  return hasFused('leakyReluGrad')
+    ? (run('leakyReluGrad', { dy, x }, { alpha }) as tf.Tensor)
+    : leakyReluGradReference(dy, x, alpha);
 }
 
 // ---- softmax cross-entropy, forward and backward together
@@ -178,7 +241,8 @@ export function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Te
  */
 export function softmaxCrossEntropy(z: tf.Tensor, t: tf.Tensor): { loss: tf.Tensor; dlogits: tf.Tensor } {
   checkSce(z, t);
-  if (!hasFused('softmaxCrossEntropy')) return softmaxCrossEntropyReference(z, t) as { loss: tf.Tensor; dlogits: tf.Tensor };
+  if (!hasFused('softmaxCrossEntropy'))
+    return softmaxCrossEntropyReference(z, t) as { loss: tf.Tensor; dlogits: tf.Tensor };
   const [loss, dlogits] = runSce(z, t, 'both');
   return { loss, dlogits };
 }
@@ -194,12 +258,22 @@ export function softmaxCrossEntropyLoss(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
  * The gradient alone, softmax(z)·Σt − t (a backward pass), times `scale` and an upstream gradient
  * g (one value, or one per row: shape [...]) when given: one GPU pass where fused.
  */
-export function softmaxCrossEntropyGrad(z: tf.Tensor, t: tf.Tensor, opts: { upstream?: tf.Tensor; scale?: number } = {}): tf.Tensor {
+export function softmaxCrossEntropyGrad(
+  z: tf.Tensor,
+  t: tf.Tensor,
+  opts: { upstream?: tf.Tensor; scale?: number } = {},
+): tf.Tensor {
   checkSce(z, t);
   const { upstream, scale = 1 } = opts;
   const rows = z.shape.slice(0, -1);
-  if (upstream && (upstream.dtype !== 'float32' || (upstream.size !== 1 && !tf.util.arraysEqual(upstream.shape, rows)))) {
-    throw new TapegradError('softmaxCrossEntropy', `the upstream gradient must be float32 with one value or shape ${fmtShape(rows)}, got ${upstream.dtype} ${fmtShape(upstream.shape)}`);
+  if (
+    upstream &&
+    (upstream.dtype !== 'float32' || (upstream.size !== 1 && !tf.util.arraysEqual(upstream.shape, rows)))
+  ) {
+    throw new TapegradError(
+      'softmaxCrossEntropy',
+      `the upstream gradient must be float32 with one value or shape ${fmtShape(rows)}, got ${upstream.dtype} ${fmtShape(upstream.shape)}`,
+    );
   }
   if (!hasFused('softmaxCrossEntropy')) {
     return tf.tidy(() => {
@@ -211,8 +285,10 @@ export function softmaxCrossEntropyGrad(z: tf.Tensor, t: tf.Tensor, opts: { upst
 }
 
 function checkSce(z: tf.Tensor, t: tf.Tensor): void {
-  if (z.rank < 1) throw new TapegradError('softmaxCrossEntropy', `logits must have a class axis, got shape ${fmtShape(z.shape)}`);
-  if (t.dtype === 'int32' && tf.util.arraysEqual(t.shape, z.shape.slice(0, -1))) return checkSame('softmaxCrossEntropy', { logits: z });
+  if (z.rank < 1)
+    throw new TapegradError('softmaxCrossEntropy', `logits must have a class axis, got shape ${fmtShape(z.shape)}`);
+  if (t.dtype === 'int32' && tf.util.arraysEqual(t.shape, z.shape.slice(0, -1)))
+    return checkSame('softmaxCrossEntropy', { logits: z });
   checkSame('softmaxCrossEntropy', { logits: z, targets: t });
 }
 
@@ -220,7 +296,10 @@ function checkSce(z: tf.Tensor, t: tf.Tensor): void {
 function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs, upstream?: tf.Tensor, scale = 1): tf.Tensor[] {
   const C = z.shape[z.rank - 1];
   return tf.tidy(() => {
-    const inputs: Record<string, tf.Tensor> = { logits: tf.reshape(z, [-1, C]), targets: t.dtype === 'int32' ? tf.reshape(t, [-1]) : tf.reshape(t, [-1, C]) };
+    const inputs: Record<string, tf.Tensor> = {
+      logits: tf.reshape(z, [-1, C]),
+      targets: t.dtype === 'int32' ? tf.reshape(t, [-1]) : tf.reshape(t, [-1, C]),
+    };
     if (upstream) inputs.upstream = tf.reshape(upstream, [-1]);
     const outs = run('softmaxCrossEntropy', inputs, { outputs, scale }) as tf.Tensor[];
     const names = outputs === 'both' ? ['loss', 'dlogits'] : [outputs];

@@ -46,8 +46,13 @@ async function loadPackage(pkg: string, what: string): Promise<string | null> {
     return null;
   } catch (e) {
     const err = e as { code?: string; message?: string };
-    const missing = err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(err.message ?? '');
-    return missing ? `${what} needs the package ${pkg}, which is not installed: npm install ${pkg}` : `${pkg} failed to load: ${err.message}`;
+    const missing =
+      err.code === 'ERR_MODULE_NOT_FOUND' ||
+      err.code === 'MODULE_NOT_FOUND' ||
+      /Cannot find (package|module)/.test(err.message ?? '');
+    return missing
+      ? `${what} needs the package ${pkg}, which is not installed: npm install ${pkg}`
+      : `${pkg} failed to load: ${err.message}`;
   }
 }
 
@@ -73,7 +78,9 @@ async function withoutProcessListeners<T>(init: () => Promise<T>): Promise<T> {
 }
 
 interface GpuLike {
-  requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null>;
+  requestAdapter(): Promise<{
+    info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  } | null>;
 }
 const navigatorGpu = (): GpuLike | undefined => (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
 
@@ -92,7 +99,11 @@ async function installDawn(): Promise<string | null> {
   }
   Object.assign(globalThis, dawn.globals);
   const nav = (globalThis as { navigator?: object }).navigator;
-  Object.defineProperty(globalThis, 'navigator', { value: { ...(nav ?? {}), gpu: dawn.create([]) }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { ...(nav ?? {}), gpu: dawn.create([]) },
+    configurable: true,
+    writable: true,
+  });
   return null;
 }
 
@@ -106,8 +117,10 @@ async function whyNotLoadable(name: BackendName): Promise<string | null> {
       return STATIC[name] ? null : `@tensorflow/tfjs-backend-${name} was not loaded`;
     case 'webgl':
       if (isNode) return "WebGL needs a browser (Node has no WebGL2 context); in Node use 'wasm', 'cpu' or 'webgpu'";
-      return (await loadPackage('@tensorflow/tfjs-backend-' + 'webgl', 'WebGL')) ??
-        (tf.findBackendFactory('webgl') ? null : 'this page has no WebGL2 context');
+      return (
+        (await loadPackage('@tensorflow/tfjs-backend-' + 'webgl', 'WebGL')) ??
+        (tf.findBackendFactory('webgl') ? null : 'this page has no WebGL2 context')
+      );
     case 'webgpu': {
       if (isNode) {
         const missing = await installDawn();
@@ -117,7 +130,9 @@ async function whyNotLoadable(name: BackendName): Promise<string | null> {
       }
       const notLoaded = await loadPackage('@tensorflow/tfjs-backend-' + 'webgpu', 'WebGPU');
       if (notLoaded) return notLoaded;
-      return tf.findBackendFactory('webgpu') ? null : '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import)';
+      return tf.findBackendFactory('webgpu')
+        ? null
+        : '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import)';
     }
     case 'tensorflow':
       if (!isNode) return 'tfjs-node (libtensorflow) runs only in Node';
@@ -139,9 +154,13 @@ async function whyNotStartable(name: BackendName): Promise<string | null> {
   // TF.js initialises a backend once, on first use; `initializeBackend` is the engine's own step
   // for that (private in its typings, stable in 4.x), and does not change the active backend.
   // Each call makes a new instance, so only for a backend not yet in the engine's registry.
-  const engine = tf.engine() as unknown as { registry: object; initializeBackend(n: string): { success: boolean | Promise<boolean> } };
+  const engine = tf.engine() as unknown as {
+    registry: object;
+    initializeBackend(n: string): { success: boolean | Promise<boolean> };
+  };
   if (name in engine.registry) return null;
-  if (!(await withoutProcessListeners(async () => engine.initializeBackend(name).success))) return 'TF.js failed to initialise it (see the warning above)';
+  if (!(await withoutProcessListeners(async () => engine.initializeBackend(name).success)))
+    return 'TF.js failed to initialise it (see the warning above)';
   return null;
 }
 
@@ -203,7 +222,8 @@ export interface FloatPrecision {
  * devices that cannot render to float32 ones (many phones); TF.js's flag says which.
  */
 export function floatPrecision(name: string = tf.getBackend()): FloatPrecision {
-  if (name === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) return { name: 'float16', epsilon: 2 ** -10 };
+  if (name === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED'))
+    return { name: 'float16', epsilon: 2 ** -10 };
   return { name: 'float32', epsilon: 2 ** -23 };
 }
 
@@ -255,7 +275,9 @@ async function describeAvailable(name: BackendName): Promise<string> {
  * choice: compute shaders, always float32), webgl, wasm, cpu.
  */
 export async function initDefaultBackend(): Promise<void> {
-  const wanted = (isNode ? process.env.TAPEGRAD_BACKEND : (globalThis as { TAPEGRAD_BACKEND?: string }).TAPEGRAD_BACKEND) as BackendName | undefined;
+  const wanted = (
+    isNode ? process.env.TAPEGRAD_BACKEND : (globalThis as { TAPEGRAD_BACKEND?: string }).TAPEGRAD_BACKEND
+  ) as BackendName | undefined;
   if (wanted) return setBackend(wanted);
   const order: BackendName[] = isNode ? ['wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
   for (const name of order) {

@@ -1,7 +1,7 @@
 // cholesky(A): the lower factor L of A = L·Lᵀ for each symmetric positive-definite matrix of a batch.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { TapegradError, fmtShape } from '../errors.js';
 import { add, mul } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
@@ -63,8 +63,10 @@ export interface CholeskyOptions {
 export function cholesky(a: Tensor, opts: CholeskyOptions = {}): Tensor {
   const fn = 'linalg.cholesky';
   const t = squareMatrix(fn, a);
-  if (opts === null || typeof opts !== 'object') throw new TapegradError(fn, `options must be an object, got ${JSON.stringify(opts)}`);
-  if (opts.checkSymmetric !== undefined && typeof opts.checkSymmetric !== 'boolean') throw new TapegradError(fn, `checkSymmetric must be true or false, got ${JSON.stringify(opts.checkSymmetric)}`);
+  if (opts === null || typeof opts !== 'object')
+    throw new TapegradError(fn, `options must be an object, got ${JSON.stringify(opts)}`);
+  if (opts.checkSymmetric !== undefined && typeof opts.checkSymmetric !== 'boolean')
+    throw new TapegradError(fn, `checkSymmetric must be true or false, got ${JSON.stringify(opts.checkSymmetric)}`);
   if (opts.checkSymmetric) assertSymmetric(fn, t.value);
   return choleskyOp([t]);
 }
@@ -72,14 +74,20 @@ export function cholesky(a: Tensor, opts: CholeskyOptions = {}): Tensor {
 /** Throws if some matrix of a differs from its transpose by more than float32 rounding of its largest entry. */
 function assertSymmetric(fn: string, a: tf.Tensor): void {
   const n = a.shape[a.rank - 1];
-  const [gap, scale] = tf.tidy(() => [tf.max(tf.abs(tf.sub(a, tf.transpose(a, [...Array(a.rank - 2).keys(), a.rank - 1, a.rank - 2]))), [-2, -1]), tf.max(tf.abs(a), [-2, -1])]);
+  const [gap, scale] = tf.tidy(() => [
+    tf.max(tf.abs(tf.sub(a, tf.transpose(a, [...Array(a.rank - 2).keys(), a.rank - 1, a.rank - 2]))), [-2, -1]),
+    tf.max(tf.abs(a), [-2, -1]),
+  ]);
   const g = gap.dataSync();
   const sc = scale.dataSync();
   tf.dispose([gap, scale]);
   for (let i = 0; i < g.length; i++) {
     if (g[i] > 8 * n * 2 ** -23 * sc[i]) {
       const where = a.rank > 2 ? ` (matrix ${i} of the batch ${fmtShape(a.shape.slice(0, -2))})` : '';
-      throw new TapegradError(fn, `matrix is not symmetric${where}: |A − Aᵀ| reaches ${g[i]} while its largest entry is ${sc[i]}, shape ${fmtShape(a.shape)}`);
+      throw new TapegradError(
+        fn,
+        `matrix is not symmetric${where}: |A − Aᵀ| reaches ${g[i]} while its largest entry is ${sc[i]}, shape ${fmtShape(a.shape)}`,
+      );
     }
   }
 }

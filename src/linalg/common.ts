@@ -28,7 +28,11 @@ export const EPS32 = 2 ** -23;
 export function squareMatrix(fn: string, x: unknown, what = 'the input'): Tensor {
   const a = asTensor(fn, x, what);
   if (a.dtype !== 'float32') throw new TapegradError(fn, `${what} must be float32, got ${a.dtype}`);
-  if (a.rank < 2) throw new TapegradError(fn, `${what} must be a matrix or a batch of matrices [..., n, n], got shape ${fmtShape(a.shape)}`);
+  if (a.rank < 2)
+    throw new TapegradError(
+      fn,
+      `${what} must be a matrix or a batch of matrices [..., n, n], got shape ${fmtShape(a.shape)}`,
+    );
   const [m, n] = a.shape.slice(-2);
   if (m !== n) throw new TapegradError(fn, `${what} must be square, got ${m}×${n} (shape ${fmtShape(a.shape)})`);
   if (n === 0) throw new TapegradError(fn, `${what} is an empty matrix (shape ${fmtShape(a.shape)})`);
@@ -40,7 +44,10 @@ export function matrixArg(fn: string, x: unknown, what = 'the input'): Tensor {
   const a = asTensor(fn, x, what);
   if (a.dtype !== 'float32') throw new TapegradError(fn, `${what} must be float32, got ${a.dtype}`);
   if (a.rank < 2) {
-    throw new TapegradError(fn, `${what} must be a matrix or a batch of matrices [..., m, n], got shape ${fmtShape(a.shape)}`);
+    throw new TapegradError(
+      fn,
+      `${what} must be a matrix or a batch of matrices [..., m, n], got shape ${fmtShape(a.shape)}`,
+    );
   }
   if (a.size === 0) throw new TapegradError(fn, `${what} is empty (shape ${fmtShape(a.shape)})`);
   return a;
@@ -56,13 +63,19 @@ export function rightHandSide(fn: string, a: Tensor, x: unknown, what = 'B'): Te
   const n = a.shape[a.rank - 1];
   const rows = b.rank === 1 ? b.shape[0] : b.shape[b.rank - 2];
   if (b.rank === 0 || rows !== n) {
-    throw new TapegradError(fn, `${what} must have ${n} rows to match the ${n}×${n} matrix, got shape ${fmtShape(b.shape)} (matrix ${fmtShape(a.shape)})`);
+    throw new TapegradError(
+      fn,
+      `${what} must have ${n} rows to match the ${n}×${n} matrix, got shape ${fmtShape(b.shape)} (matrix ${fmtShape(a.shape)})`,
+    );
   }
   if (b.rank > 1) {
     try {
       broadcastShapes(fn, a.shape.slice(0, -2), b.shape.slice(0, -2));
     } catch {
-      throw new TapegradError(fn, `batch dimensions cannot be broadcast: matrix ${fmtShape(a.shape)} and ${what} ${fmtShape(b.shape)}`);
+      throw new TapegradError(
+        fn,
+        `batch dimensions cannot be broadcast: matrix ${fmtShape(a.shape)} and ${what} ${fmtShape(b.shape)}`,
+      );
     }
   }
   return b;
@@ -93,7 +106,10 @@ export function luFactor(a: tf.Tensor): { lu: tf.Tensor; perm: tf.Tensor } {
   const packed = tf.engine().runKernel(LINALG_LU, { x: a }, {}) as tf.Tensor;
   const begin = Array(a.rank).fill(0);
   const lu = tf.slice(packed, begin, [...a.shape.slice(0, -1), n]);
-  const perm = tf.reshape(tf.slice(packed, [...begin.slice(0, -1), n], [...a.shape.slice(0, -1), 1]), a.shape.slice(0, -1));
+  const perm = tf.reshape(
+    tf.slice(packed, [...begin.slice(0, -1), n], [...a.shape.slice(0, -1), 1]),
+    a.shape.slice(0, -1),
+  );
   packed.dispose();
   return { lu, perm };
 }
@@ -131,7 +147,9 @@ export function diagPart(x: tf.Tensor): tf.Tensor {
 export function permutationMatrix(perm: tf.Tensor): tf.Tensor {
   const n = perm.shape[perm.rank - 1];
   // equal(perm[i], j) rather than tf.oneHot, which refuses depth 1 (a 1×1 matrix)
-  return tf.tidy(() => tf.cast(tf.equal(tf.expandDims(tf.cast(perm, 'int32'), -1), tf.range(0, n, 1, 'int32')), 'float32'));
+  return tf.tidy(() =>
+    tf.cast(tf.equal(tf.expandDims(tf.cast(perm, 'int32'), -1), tf.range(0, n, 1, 'int32')), 'float32'),
+  );
 }
 
 /** The sign (±1) of each permutation: (−1)^(number of inversions i < j with perm[i] > perm[j]). */
@@ -156,7 +174,10 @@ export function checksValues(): boolean {
  * The first matrix of the batch whose LU has a zero or tiny pivot, |u_kk| ≤ n·ε·max|a_ij| (float32
  * rounding alone could have made it nonzero), or null. Reads 2 numbers per matrix.
  */
-export function findSingular(a: tf.Tensor, lu: tf.Tensor): { index: number; pivot: number; scale: number; count: number } | null {
+export function findSingular(
+  a: tf.Tensor,
+  lu: tf.Tensor,
+): { index: number; pivot: number; scale: number; count: number } | null {
   const n = a.shape[a.rank - 1];
   const [pivots, scale] = tf.tidy(() => [tf.min(tf.abs(diagPart(lu)), -1), tf.max(tf.abs(a), [-2, -1])]);
   const p = pivots.dataSync();
@@ -182,7 +203,10 @@ export function assertNonsingular(fn: string, a: tf.Tensor, lu: tf.Tensor, why =
   if (!found) return;
   const { index, pivot, scale, count } = found;
   const where = count > 1 || a.rank > 2 ? ` (matrix ${index} of the batch ${fmtShape(a.shape.slice(0, -2))})` : '';
-  throw new TapegradError(fn, `matrix is singular${where}${why}: its smallest LU pivot is ${pivot} while its largest entry is ${scale}, shape ${fmtShape(a.shape)}`);
+  throw new TapegradError(
+    fn,
+    `matrix is singular${where}${why}: its smallest LU pivot is ${pivot} while its largest entry is ${scale}, shape ${fmtShape(a.shape)}`,
+  );
 }
 
 // ---- triangle masks

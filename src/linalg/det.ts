@@ -41,7 +41,9 @@ function cofactors(a: Tensor, d: Tensor): Tensor {
   const k = batch.length;
   const minors = transpose(both5, [...batch.keys(), k, k + 2, k + 1, k + 3]); // [..., i, j, r, c]
   const m = det(minors);
-  const signs = new Tensor(tf.tidy(() => tf.sub(1, tf.mul(2, tf.mod(tf.add(tf.expandDims(tf.range(0, n), 1), tf.range(0, n)), 2)))));
+  const signs = new Tensor(
+    tf.tidy(() => tf.sub(1, tf.mul(2, tf.mod(tf.add(tf.expandDims(tf.range(0, n), 1), tf.range(0, n)), 2)))),
+  );
   return owning(mul(m, signs), [rows, rows4, both, both5, minors, m, signs]);
 }
 
@@ -84,7 +86,14 @@ const slogdetOp = defineOp<void>({
   // d log|det A| = tr(A⁻¹ dA): Ā = g·A⁻ᵀ, with g the cotangent of log|det| (that of the sign is ignored)
   vjp: (g, [a]) => [
     () => {
-      tf.tidy(() => assertNonsingular('linalg.slogdet', a.value, luFactor(a.value).lu, ' (the gradient of log|det|, A⁻ᵀ, is infinite there)'));
+      tf.tidy(() =>
+        assertNonsingular(
+          'linalg.slogdet',
+          a.value,
+          luFactor(a.value).lu,
+          ' (the gradient of log|det|, A⁻ᵀ, is infinite there)',
+        ),
+      );
       const gLog = slice(g, [...Array(g.rank - 1).fill(0), 1], [...g.shape.slice(0, -1), 1]);
       const gl = reshape(gLog, g.shape.slice(0, -1));
       return owning(scaleMatrices(gl, matrixTranspose(inv(a))), [gLog, gl]);

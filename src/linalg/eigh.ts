@@ -1,12 +1,22 @@
 // eigh(A): the eigenvalues (ascending) and orthonormal eigenvectors of each symmetric matrix of a
 // [..., n, n] batch, A = V·diag(λ)·Vᵀ.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { defineOp, owning } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { add, mul, sub } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
-import { asColumn, asRow, checksValues, diagEmbed, eighKernel, reciprocalWhereNonzero, row, rows, squareMatrix } from './common.js';
+import {
+  asColumn,
+  asRow,
+  checksValues,
+  diagEmbed,
+  eighKernel,
+  reciprocalWhereNonzero,
+  row,
+  rows,
+  squareMatrix,
+} from './common.js';
 
 /** Entries whose asymmetry |a_ij − a_ji| exceeds this fraction of max |a| make the input not symmetric. */
 const SYMMETRY_RTOL = 1e-5;
@@ -26,7 +36,10 @@ function assertSymmetric(fn: string, a: tf.Tensor): void {
         const y = v[o + j * n + i];
         if (Math.abs(x - y) <= SYMMETRY_RTOL * scale) continue;
         const where = a.rank > 2 ? ` (matrix ${b} of the batch ${fmtShape(a.shape.slice(0, -2))})` : '';
-        throw new TapegradError(fn, `the input must be symmetric, but A[${i},${j}] = ${x} and A[${j},${i}] = ${y}${where}, shape ${fmtShape(a.shape)}`);
+        throw new TapegradError(
+          fn,
+          `the input must be symmetric, but A[${i},${j}] = ${x} and A[${j},${i}] = ${y}${where}, shape ${fmtShape(a.shape)}`,
+        );
       }
     }
   }

@@ -1,7 +1,7 @@
 // inv(A) = A⁻¹ for each matrix of a [..., n, n] batch, through LU with partial pivoting.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { matMulBroadcastingBatches } from '../backend/defects.js';
 import { neg } from '../ops/elementwise.js';
 import { mm } from '../ops/matrix.js';

@@ -24,7 +24,10 @@ const luOp = defineOp<void>({
       perm.dispose();
       const L = unitLower(lu);
       const U = triangle(lu, 'upper');
-      const m = add(triangle(mm(L, triangle(gLU, 'strictLower'), true, false), 'strictLower'), triangle(mm(triangle(gLU, 'upper'), U, false, true), 'upper'));
+      const m = add(
+        triangle(mm(L, triangle(gLU, 'strictLower'), true, false), 'strictLower'),
+        triangle(mm(triangle(gLU, 'upper'), U, false, true), 'upper'),
+      );
       const z = triangularSolve(lu, m, { lower: true, transpose: true, unitDiagonal: true });
       // Z·U⁻ᵀ = (U⁻¹·Zᵀ)ᵀ
       const w = matrixTranspose(triangularSolve(lu, matrixTranspose(z), { lower: false }));
@@ -38,7 +41,14 @@ function split(out: Tensor): { lu: Tensor; perm: Tensor } {
   const n = out.shape[out.rank - 1] - 1;
   const zero = Array(out.rank).fill(0);
   const lu = slice(out, zero, [...out.shape.slice(0, -1), n]);
-  const perm = new Tensor(tf.tidy(() => tf.reshape(tf.slice(out.value, [...zero.slice(0, -1), n], [...out.shape.slice(0, -1), 1]), out.shape.slice(0, -1))));
+  const perm = new Tensor(
+    tf.tidy(() =>
+      tf.reshape(
+        tf.slice(out.value, [...zero.slice(0, -1), n], [...out.shape.slice(0, -1), 1]),
+        out.shape.slice(0, -1),
+      ),
+    ),
+  );
   return { lu, perm };
 }
 

@@ -2,7 +2,7 @@
 // squaring) and matrixPower (repeated squaring), each batched over leading axes.
 import { TapegradError } from '../errors.js';
 import { defineOp, owning, type Op } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { norm, sum } from '../ops/reduce.js';
 import { mul } from '../ops/elementwise.js';
 import { concat, reshape, slice, broadcastTo } from '../ops/shape.js';
@@ -89,7 +89,10 @@ export function matrixPower(a: Tensor, k: number): Tensor {
   }
   // A¹ is a new tensor, not A itself: the caller may dispose it
   const out = result === A ? mul(A, 1) : (result as Tensor);
-  return owning(out, [...new Set(made)].filter((t) => t !== out && t !== A));
+  return owning(
+    out,
+    [...new Set(made)].filter((t) => t !== out && t !== A),
+  );
 }
 
 export const matrixExpRule = matrixExpOp.rule;

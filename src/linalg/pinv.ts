@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { asTensor, defineOp, owning } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { add, neg, sub } from '../ops/elementwise.js';
 import { matmul, matrixTranspose, mm } from '../ops/matrix.js';
 import { broadcastShapes } from '../ops/shape.js';
@@ -74,13 +74,19 @@ export function lstsq(a: Tensor, b: Tensor): Tensor {
   const m = A.shape[A.rank - 2];
   const rows = B.rank === 1 ? B.shape[0] : B.shape[B.rank - 2];
   if (B.rank === 0 || rows !== m) {
-    throw new TapegradError('linalg.lstsq', `B must have ${m} rows to match A ${fmtShape(A.shape)}, got shape ${fmtShape(B.shape)}`);
+    throw new TapegradError(
+      'linalg.lstsq',
+      `B must have ${m} rows to match A ${fmtShape(A.shape)}, got shape ${fmtShape(B.shape)}`,
+    );
   }
   if (B.rank > 1) {
     try {
       broadcastShapes('linalg.lstsq', A.shape.slice(0, -2), B.shape.slice(0, -2));
     } catch {
-      throw new TapegradError('linalg.lstsq', `batch dimensions cannot be broadcast: A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)}`);
+      throw new TapegradError(
+        'linalg.lstsq',
+        `batch dimensions cannot be broadcast: A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)}`,
+      );
     }
   }
   const p = pinv(A);

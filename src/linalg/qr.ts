@@ -1,7 +1,7 @@
 // qr(A): the reduced QR factorization A = Q·R of each matrix of a [..., m, n] batch, m ≥ n.
 import { TapegradError, fmtShape } from '../errors.js';
 import { defineOp, owning } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { add, sub } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
 import { matrixArg, qrKernel, rows, triangle } from './common.js';
@@ -49,7 +49,10 @@ export function qr(a: Tensor): QRResult {
   const A = matrixArg('linalg.qr', a);
   const [m, n] = A.shape.slice(-2);
   if (m < n) {
-    throw new TapegradError('linalg.qr', `needs at least as many rows as columns (the reduced QR), got ${m}×${n} (shape ${fmtShape(A.shape)})`);
+    throw new TapegradError(
+      'linalg.qr',
+      `needs at least as many rows as columns (the reduced QR), got ${m}×${n} (shape ${fmtShape(A.shape)})`,
+    );
   }
   const out = qrOp([A]);
   const { Q, R } = split(out);

@@ -1,7 +1,7 @@
 // solve(A, B): X = A⁻¹·B for A [..., n, n] and B [..., n, k] (batch axes broadcast), through LU.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, owning, type Op } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { neg } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
 import { unbroadcast } from '../ops/shape.js';

@@ -1,7 +1,7 @@
 // svd(A): the thin singular value decomposition A = U·diag(S)·Vh of each matrix of a [..., m, n]
 // batch, k = min(m, n); svdvals(A): S alone.
 import { defineOp, owning } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { add, mul, square, sub } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
 import { asColumn, asRow, diagEmbed, matrixArg, reciprocalWhereNonzero, row, rows, svdKernel } from './common.js';

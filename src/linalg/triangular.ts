@@ -1,6 +1,6 @@
 // triangularSolve(T, B): X = op(T)⁻¹·B for triangular T [..., n, n], op(T) = T or Tᵀ; batch axes broadcast.
 import { defineOp, type Op } from '../op.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { neg } from '../ops/elementwise.js';
 import { mm } from '../ops/matrix.js';
 import { unbroadcast } from '../ops/shape.js';
@@ -14,9 +14,19 @@ const triangularSolveOp: Op<TriangularSolveAttrs> = defineOp<TriangularSolveAttr
   vjp: (g, [t, b], x, attrs) => {
     let bBar: Tensor | undefined;
     const getBBar = () => (bBar ??= triangularSolveOp([t, g], { ...attrs, transpose: !attrs.transpose }));
-    const kind = attrs.lower ? (attrs.unitDiagonal ? 'strictLower' : 'lower') : attrs.unitDiagonal ? 'strictUpper' : 'upper';
+    const kind = attrs.lower
+      ? attrs.unitDiagonal
+        ? 'strictLower'
+        : 'lower'
+      : attrs.unitDiagonal
+        ? 'strictUpper'
+        : 'upper';
     return [
-      () => unbroadcast(neg(triangle(attrs.transpose ? mm(x, getBBar(), false, true) : mm(getBBar(), x, false, true), kind)), t.shape),
+      () =>
+        unbroadcast(
+          neg(triangle(attrs.transpose ? mm(x, getBBar(), false, true) : mm(getBBar(), x, false, true), kind)),
+          t.shape,
+        ),
       () => unbroadcast(getBBar(), b.shape),
     ];
   },
@@ -41,7 +51,11 @@ export interface TriangularSolveOptions {
 export function triangularSolve(t: Tensor, b: Tensor, opts: TriangularSolveOptions = {}): Tensor {
   const T = squareMatrix('linalg.triangularSolve', t, 'the triangular matrix');
   const B = rightHandSide('linalg.triangularSolve', T, b);
-  const attrs = { lower: opts.lower ?? true, transpose: opts.transpose ?? false, unitDiagonal: opts.unitDiagonal ?? false };
+  const attrs = {
+    lower: opts.lower ?? true,
+    transpose: opts.transpose ?? false,
+    unitDiagonal: opts.unitDiagonal ?? false,
+  };
   return onColumns(B, (b2) => triangularSolveOp([T, b2], attrs));
 }
 

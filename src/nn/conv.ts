@@ -1,6 +1,6 @@
 // Convolution and pooling layers, NHWC like TF.js: inputs are [batch, height, width, channels].
 import { TapegradError, fmtShape } from '../errors.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { asTensor, owning } from '../op.js';
 import { add } from '../ops/elementwise.js';
 import { conv2d, maxPool2d, avgPool2d, poolOptions, type Pool2dOptions, type PoolWindow } from '../ops/conv.js';
@@ -30,7 +30,12 @@ export class Conv2d extends Module {
   readonly kernelSize: Pair;
   readonly opts: Conv2dLayerOptions;
   /** new Conv2d(1, 8, 3, { padding: 'same' }) or new Conv2d(1, 8, { kernelSize: 3, padding: 'same' }). */
-  constructor(readonly inChannels: number, readonly outChannels: number, window: number | Pair | (Conv2dLayerOptions & { kernelSize: number | Pair }), opts: Conv2dLayerOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    window: number | Pair | (Conv2dLayerOptions & { kernelSize: number | Pair }),
+    opts: Conv2dLayerOptions = {},
+  ) {
     super();
     positiveInts('Conv2d', { inChannels, outChannels });
     const all = window !== null && typeof window === 'object' && !Array.isArray(window);
@@ -40,14 +45,33 @@ export class Conv2d extends Module {
       opts = { ...rest, ...opts };
     }
     this.opts = opts;
-    this.kernelSize = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : Array.isArray(kernelSize) ? [kernelSize[0], kernelSize[1]] : [NaN, NaN];
-    if (!this.kernelSize.every((k) => Number.isInteger(k) && k > 0) || (Array.isArray(kernelSize) && kernelSize.length !== 2)) {
-      throw new TapegradError('Conv2d', `kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`);
+    this.kernelSize =
+      typeof kernelSize === 'number'
+        ? [kernelSize, kernelSize]
+        : Array.isArray(kernelSize)
+          ? [kernelSize[0], kernelSize[1]]
+          : [NaN, NaN];
+    if (
+      !this.kernelSize.every((k) => Number.isInteger(k) && k > 0) ||
+      (Array.isArray(kernelSize) && kernelSize.length !== 2)
+    ) {
+      throw new TapegradError(
+        'Conv2d',
+        `kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`,
+      );
     }
     const shape = [...this.kernelSize, inChannels, outChannels];
     const fanIn = inChannels * this.kernelSize[0] * this.kernelSize[1];
-    this.weight = this.registerParameter('weight', opts.init ? initializers[checkInit('Conv2d', opts.init)](shape, { seed: opts.seed }) : defaultUniform(shape, fanIn, opts.seed));
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', defaultUniform([outChannels], fanIn, seedPlus(opts.seed, 1)));
+    this.weight = this.registerParameter(
+      'weight',
+      opts.init
+        ? initializers[checkInit('Conv2d', opts.init)](shape, { seed: opts.seed })
+        : defaultUniform(shape, fanIn, opts.seed),
+    );
+    this.bias =
+      opts.bias === false
+        ? null
+        : this.registerParameter('bias', defaultUniform([outChannels], fanIn, seedPlus(opts.seed, 1)));
   }
   override describe(): string {
     return `Conv2d(${this.inChannels}→${this.outChannels}, ${this.kernelSize.join('×')})`;
@@ -55,7 +79,10 @@ export class Conv2d extends Module {
   override forward(x: Tensor): Tensor {
     const t = asTensor('Conv2d', x, 'the input');
     if (t.rank !== 4 || t.shape[3] !== this.inChannels) {
-      throw new TapegradError('Conv2d', `expected input of shape [N, H, W, ${this.inChannels}] (NHWC), got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(
+        'Conv2d',
+        `expected input of shape [N, H, W, ${this.inChannels}] (NHWC), got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+      );
     }
     const y = conv2d(t, this.weight, { stride: this.opts.stride, padding: this.opts.padding });
     return this.bias ? owning(add(y, this.bias), [y]) : y;

@@ -1,8 +1,32 @@
 // tg.nn: modules, initialisers and losses for building and training neural nets.
 export { Module, type StateDict } from './module.js';
-export { Linear, Sequential, MLP, Flatten, Dropout, LayerNorm, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, Softmax, type LinearOptions, type MLPOptions, type ActivationName } from './layers.js';
+export {
+  Linear,
+  Sequential,
+  MLP,
+  Flatten,
+  Dropout,
+  LayerNorm,
+  ReLU,
+  Tanh,
+  Sigmoid,
+  GELU,
+  LeakyReLU,
+  Softmax,
+  type LinearOptions,
+  type MLPOptions,
+  type ActivationName,
+} from './layers.js';
 export { Conv2d, MaxPool2d, AvgPool2d, type Conv2dLayerOptions } from './conv.js';
-export { huberLoss, binaryCrossEntropyWithLogits, crossEntropy, mseLoss, l1Loss, type CrossEntropyOptions, type Reduction } from './losses.js';
+export {
+  huberLoss,
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  mseLoss,
+  l1Loss,
+  type CrossEntropyOptions,
+  type Reduction,
+} from './losses.js';
 export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export * as init from './init.js';
 /** PyTorch: torch.nn.Embedding. */
@@ -11,6 +35,11 @@ export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { BatchNorm1d, BatchNorm2d, GroupNorm, RMSNorm, type BatchNormOptions } from './norm.js';
 /** PyTorch: torch.nn.functional.scaled_dot_product_attention, torch.nn.MultiheadAttention and TransformerEncoderLayer (batch first). */
 export {
-  scaledDotProductAttention, MultiheadAttention, TransformerEncoderLayer,
-  type AttentionOptions, type MultiheadAttentionOptions, type MultiheadForwardOptions, type TransformerEncoderLayerOptions,
+  scaledDotProductAttention,
+  MultiheadAttention,
+  TransformerEncoderLayer,
+  type AttentionOptions,
+  type MultiheadAttentionOptions,
+  type MultiheadForwardOptions,
+  type TransformerEncoderLayerOptions,
 } from './attention.js';

@@ -30,13 +30,15 @@ export function fans(shape: number[]): { fanIn: number; fanOut: number } {
  */
 export function uniform(shape: number[], limit: number, seed?: number): Tensor {
   checkShape('uniform', shape);
-  if (!(limit >= 0 && Number.isFinite(limit))) throw new TapegradError('uniform', `limit must be a non-negative number, got ${limit}`);
+  if (!(limit >= 0 && Number.isFinite(limit)))
+    throw new TapegradError('uniform', `limit must be a non-negative number, got ${limit}`);
   return new Tensor(tf.randomUniform(shape, -limit, limit, 'float32', seed));
 }
 /** Values drawn from N(mean, std²), seeded. PyTorch `torch.nn.init.normal_`, JAX `jax.nn.initializers.normal`. */
 export function normal(shape: number[], std: number, seed?: number): Tensor {
   checkShape('normal', shape);
-  if (!(std >= 0 && Number.isFinite(std))) throw new TapegradError('normal', `std must be a non-negative number, got ${std}`);
+  if (!(std >= 0 && Number.isFinite(std)))
+    throw new TapegradError('normal', `std must be a non-negative number, got ${std}`);
   return new Tensor(tf.randomNormal(shape, 0, std, 'float32', seed));
 }
 
@@ -77,7 +79,8 @@ export function heNormal(shape: number[], o: InitOptions = {}, fn = 'heNormal'):
 /** PyTorch's default for Linear and Conv2d weights and biases: U(−1/√fanIn, 1/√fanIn). */
 export function defaultUniform(shape: number[], fanIn: number, seed?: number): Tensor {
   checkShape('defaultUniform', shape);
-  if (!(Number.isInteger(fanIn) && fanIn > 0)) throw new TapegradError('defaultUniform', `fanIn must be a positive integer, got ${fanIn}`);
+  if (!(Number.isInteger(fanIn) && fanIn > 0))
+    throw new TapegradError('defaultUniform', `fanIn must be a positive integer, got ${fanIn}`);
   return uniform(shape, 1 / Math.sqrt(fanIn), seed);
 }
 
@@ -92,6 +95,15 @@ export const kaimingUniform = (shape: number[], o: InitOptions = {}): Tensor => 
 export const kaimingNormal = (shape: number[], o: InitOptions = {}): Tensor => heNormal(shape, o, 'kaimingNormal');
 
 /** An initialiser by name, for layer options: init: 'heNormal' etc. */
-export const initializers = { glorotUniform, glorotNormal, heUniform, heNormal, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal };
+export const initializers = {
+  glorotUniform,
+  glorotNormal,
+  heUniform,
+  heNormal,
+  xavierUniform,
+  xavierNormal,
+  kaimingUniform,
+  kaimingNormal,
+};
 /** The initializers layers accept by name. */
 export type InitName = keyof typeof initializers;

@@ -30,12 +30,29 @@ export interface LinearOptions {
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
     super();
     positiveInts('Linear', { inFeatures, outFeatures });
     const shape = [inFeatures, outFeatures];
-    this.weight = this.registerParameter('weight', opts.init ? initializers[checkInit('Linear', opts.init)](shape, { seed: opts.seed }) : defaultUniform(shape, inFeatures, opts.seed));
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', opts.init ? new Tensor(tf.zeros([outFeatures])) : defaultUniform([outFeatures], inFeatures, seedPlus(opts.seed, 1)));
+    this.weight = this.registerParameter(
+      'weight',
+      opts.init
+        ? initializers[checkInit('Linear', opts.init)](shape, { seed: opts.seed })
+        : defaultUniform(shape, inFeatures, opts.seed),
+    );
+    this.bias =
+      opts.bias === false
+        ? null
+        : this.registerParameter(
+            'bias',
+            opts.init
+              ? new Tensor(tf.zeros([outFeatures]))
+              : defaultUniform([outFeatures], inFeatures, seedPlus(opts.seed, 1)),
+          );
   }
   override describe(): string {
     return `Linear(${this.inFeatures}→${this.outFeatures})`;
@@ -47,7 +64,10 @@ export class Linear extends Module {
   forwardActivated(x: Tensor, activation: 'none' | 'relu'): Tensor {
     const t = asTensor('Linear', x, 'the input');
     if (t.rank < 1 || t.shape[t.rank - 1] !== this.inFeatures) {
-      throw new TapegradError('Linear', `expected input of shape [..., ${this.inFeatures}], got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(
+        'Linear',
+        `expected input of shape [..., ${this.inFeatures}], got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+      );
     }
     if (t.rank === 2) return linear(t, this.weight, this.bias, { activation });
     const rows = reshape(t, [-1, this.inFeatures]);
@@ -71,7 +91,10 @@ export class Sequential extends Module {
       h = m.forward(h);
       made.push(h);
     }
-    return owning(h, [...new Set(made)].filter((t) => t !== h && t !== x));
+    return owning(
+      h,
+      [...new Set(made)].filter((t) => t !== h && t !== x),
+    );
   }
 }
 
@@ -94,14 +117,24 @@ export interface MLPOptions {
  */
 export class MLP extends Sequential {
   readonly activation: ActivationName;
-  constructor(readonly sizes: number[], opts: MLPOptions = {}) {
-    if (!Array.isArray(sizes) || sizes.length < 2) throw new TapegradError('MLP', `sizes must list at least an input and an output width, got ${JSON.stringify(sizes)}`);
+  constructor(
+    readonly sizes: number[],
+    opts: MLPOptions = {},
+  ) {
+    if (!Array.isArray(sizes) || sizes.length < 2)
+      throw new TapegradError(
+        'MLP',
+        `sizes must list at least an input and an output width, got ${JSON.stringify(sizes)}`,
+      );
     const act = opts.activation ?? 'relu';
-    if (!(act in activations)) throw new TapegradError('MLP', `unknown activation '${act}' (${Object.keys(activations).join(', ')})`);
+    if (!(act in activations))
+      throw new TapegradError('MLP', `unknown activation '${act}' (${Object.keys(activations).join(', ')})`);
     const layers: Module[] = [];
     for (let i = 0; i + 1 < sizes.length; i++) {
       if (i > 0) layers.push(new activations[act]());
-      layers.push(new Linear(sizes[i], sizes[i + 1], { bias: opts.bias, init: opts.init, seed: seedPlus(opts.seed, 2 * i) }));
+      layers.push(
+        new Linear(sizes[i], sizes[i + 1], { bias: opts.bias, init: opts.init, seed: seedPlus(opts.seed, 2 * i) }),
+      );
     }
     super(...layers);
     this.activation = act;
@@ -119,7 +152,10 @@ export class MLP extends Sequential {
       h = layer.forwardActivated(h, i < linears.length - 1 ? 'relu' : 'none');
       made.push(h);
     });
-    return owning(h, made.filter((t) => t !== h));
+    return owning(
+      h,
+      made.filter((t) => t !== h),
+    );
   }
 }
 
@@ -127,11 +163,16 @@ export class MLP extends Sequential {
 export class Flatten extends Module {
   constructor(readonly startDim = 1) {
     super();
-    if (!Number.isInteger(startDim) || startDim < 0) throw new TapegradError('Flatten', `startDim must be a non-negative integer, got ${startDim}`);
+    if (!Number.isInteger(startDim) || startDim < 0)
+      throw new TapegradError('Flatten', `startDim must be a non-negative integer, got ${startDim}`);
   }
   override forward(x: Tensor): Tensor {
     const t = asTensor('Flatten', x, 'the input');
-    if (t.rank < this.startDim) throw new TapegradError('Flatten', `startDim ${this.startDim} needs rank ≥ ${this.startDim}, got ${fmtShape(t.shape)}`);
+    if (t.rank < this.startDim)
+      throw new TapegradError(
+        'Flatten',
+        `startDim ${this.startDim} needs rank ≥ ${this.startDim}, got ${fmtShape(t.shape)}`,
+      );
     return reshape(t, [...t.shape.slice(0, this.startDim), -1]);
   }
 }
@@ -143,7 +184,10 @@ export class Flatten extends Module {
  */
 export class Dropout extends Module {
   private calls = 0;
-  constructor(readonly p = 0.5, readonly opts: { seed?: number } = {}) {
+  constructor(
+    readonly p = 0.5,
+    readonly opts: { seed?: number } = {},
+  ) {
     super();
     if (!(p >= 0 && p < 1)) throw new TapegradError('Dropout', `p must be in [0, 1), got ${p}`);
   }
@@ -155,7 +199,14 @@ export class Dropout extends Module {
     if (!this.training || this.p === 0) return t;
     const seed = this.opts.seed === undefined ? undefined : this.opts.seed + this.calls;
     this.calls++;
-    const mask = new Tensor(tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(t.shape, 0, 1, 'float32', seed), this.p), 'float32'), 1 - this.p)));
+    const mask = new Tensor(
+      tf.tidy(() =>
+        tf.div(
+          tf.cast(tf.greaterEqual(tf.randomUniform(t.shape, 0, 1, 'float32', seed), this.p), 'float32'),
+          1 - this.p,
+        ),
+      ),
+    );
     return owning(mul(t, mask), [mask]);
   }
 }
@@ -185,7 +236,10 @@ export class LayerNorm extends Module {
     const t = asTensor('LayerNorm', x, 'the input');
     const k = this.normalizedShape.length;
     if (t.rank < k || t.shape.slice(-k).join() !== this.normalizedShape.join()) {
-      throw new TapegradError('LayerNorm', `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)} (layer ${this.describe()})`);
+      throw new TapegradError(
+        'LayerNorm',
+        `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+      );
     }
     const axis = [...Array(k).keys()].map((i) => t.rank - k + i);
     // y = (x − μ) / √(σ² + ε) · γ + β, with the biased variance (as PyTorch)
@@ -246,7 +300,13 @@ export class Softmax extends Module {
   }
 }
 
-const activations: Record<ActivationName, new () => Module> = { relu: ReLU, tanh: Tanh, sigmoid: Sigmoid, gelu: GELU, leakyRelu: LeakyReLU };
+const activations: Record<ActivationName, new () => Module> = {
+  relu: ReLU,
+  tanh: Tanh,
+  sigmoid: Sigmoid,
+  gelu: GELU,
+  leakyRelu: LeakyReLU,
+};
 
 // ---- helpers shared by the layers
 export function positiveInts(layer: string, values: Record<string, number>): void {
@@ -258,6 +318,7 @@ export function seedPlus(seed: number | undefined, k: number): number | undefine
   return seed === undefined ? undefined : seed + k;
 }
 export function checkInit(layer: string, name: string): InitName {
-  if (!(name in initializers)) throw new TapegradError(layer, `unknown init '${name}' (${Object.keys(initializers).join(', ')})`);
+  if (!(name in initializers))
+    throw new TapegradError(layer, `unknown init '${name}' (${Object.keys(initializers).join(', ')})`);
   return name as InitName;
 }

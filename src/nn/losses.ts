@@ -1,7 +1,7 @@
 // Losses, all reducing by mean unless told ({ reduction: 'sum' | 'none' }), as PyTorch.
 // crossEntropy, mseLoss and l1Loss live with the ops (ops/nn.ts); huber and logistic losses here.
 import { TapegradError } from '../errors.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { asTensor } from '../op.js';
 import { sub, mul, clip, softplus } from '../ops/elementwise.js';
 import { checkSameShape, reduceLoss, type Reduction } from '../ops/nn.js';
@@ -32,11 +32,16 @@ export function huberLoss(input: Tensor, target: Tensor, opts: { delta?: number;
  * is exact everywhere, z = 0 included.
  * PyTorch `torch.nn.functional.binary_cross_entropy_with_logits`, JAX `optax.sigmoid_binary_cross_entropy`.
  */
-export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+export function binaryCrossEntropyWithLogits(
+  logits: Tensor,
+  target: Tensor,
+  opts: { reduction?: Reduction } = {},
+): Tensor {
   const z = asTensor('binaryCrossEntropyWithLogits', logits, 'the logits');
   const t = asTensor('binaryCrossEntropyWithLogits', target, 'the target');
   checkSameShape('binaryCrossEntropyWithLogits', z, t);
-  if (t.dtype !== 'float32') throw new TapegradError('binaryCrossEntropyWithLogits', `targets must be float32 in [0, 1], got ${t.dtype}`);
+  if (t.dtype !== 'float32')
+    throw new TapegradError('binaryCrossEntropyWithLogits', `targets must be float32 in [0, 1], got ${t.dtype}`);
   const sp = softplus(z);
   const tz = mul(t, z);
   return reduceLoss('binaryCrossEntropyWithLogits', sub(sp, tz), opts.reduction ?? 'mean', [sp, tz]);

@@ -48,7 +48,8 @@ export class Module {
    */
   protected registerBuffer(name: string, value: tf.Tensor | Tensor): Tensor {
     const t = value instanceof Tensor ? value : new Tensor(value);
-    if (!t.isLeaf || t.requiresGrad) throw new TapegradError(this.describe(), `buffer '${name}' must be a leaf tensor that does not require grad`);
+    if (!t.isLeaf || t.requiresGrad)
+      throw new TapegradError(this.describe(), `buffer '${name}' must be a leaf tensor that does not require grad`);
     this.buffersByName.set(name, keep(t));
     return t;
   }
@@ -100,7 +101,8 @@ export class Module {
 
   /** Calls fn on every module below this one, then on this one (PyTorch's apply); returns this. */
   apply(fn: (m: Module) => void): this {
-    if (typeof fn !== 'function') throw new TapegradError(`${this.describe()}.apply`, `expected a function, got ${typeof fn}`);
+    if (typeof fn !== 'function')
+      throw new TapegradError(`${this.describe()}.apply`, `expected a function, got ${typeof fn}`);
     for (const c of this.childModules.values()) c.apply(fn);
     fn(this);
     return this;
@@ -108,14 +110,17 @@ export class Module {
 
   /** Sets requiresGrad on every parameter: false freezes them (PyTorch's requires_grad_); returns this. */
   requiresGrad_(flag = true): this {
-    if (typeof flag !== 'boolean') throw new TapegradError(`${this.describe()}.requiresGrad_`, `expected a boolean, got ${typeof flag}`);
+    if (typeof flag !== 'boolean')
+      throw new TapegradError(`${this.describe()}.requiresGrad_`, `expected a boolean, got ${typeof flag}`);
     for (const p of this.parameters()) p.requiresGrad = flag;
     return this;
   }
 
   /** The number of parameter entries; with { trainableOnly: true } only those that require grad. */
   numParameters(opts: { trainableOnly?: boolean } = {}): number {
-    return this.parameters().filter((p) => !opts.trainableOnly || p.requiresGrad).reduce((n, p) => n + p.size, 0);
+    return this.parameters()
+      .filter((p) => !opts.trainableOnly || p.requiresGrad)
+      .reduce((n, p) => n + p.size, 0);
   }
 
   /**
@@ -130,12 +135,17 @@ export class Module {
     });
     const header = ['name', 'module', 'parameters', 'count'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    const line = (r: string[]) =>
+      r
+        .map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd();
     const total = this.numParameters();
     const trainable = this.numParameters({ trainableOnly: true });
     const buffered = this.buffers().reduce((n, b) => n + b.size, 0);
-    const totals = `${total.toLocaleString('en-US')} parameters (${trainable.toLocaleString('en-US')} trainable, ${(total - trainable).toLocaleString('en-US')} frozen)`
-      + (buffered ? `, ${buffered.toLocaleString('en-US')} buffer entries` : '');
+    const totals =
+      `${total.toLocaleString('en-US')} parameters (${trainable.toLocaleString('en-US')} trainable, ${(total - trainable).toLocaleString('en-US')} frozen)` +
+      (buffered ? `, ${buffered.toLocaleString('en-US')} buffer entries` : '');
     return [line(header), ...rows.map(line), totals].join('\n');
   }
 
@@ -179,7 +189,8 @@ export class Module {
    */
   loadStateDict(sd: StateDict): void {
     const fn = `${this.describe()}.loadStateDict`;
-    if (sd === null || typeof sd !== 'object') throw new TapegradError(fn, `expected an object of Tensors by name, got ${sd === null ? 'null' : typeof sd}`);
+    if (sd === null || typeof sd !== 'object')
+      throw new TapegradError(fn, `expected an object of Tensors by name, got ${sd === null ? 'null' : typeof sd}`);
     const own = new Map(this.namedState());
     const problems: string[] = [];
     const missing = [...own.keys()].filter((k) => !(k in sd));
@@ -190,7 +201,8 @@ export class Module {
       const v = sd[k];
       if (v === undefined) continue;
       if (!(v instanceof Tensor) || v.isDisposed) problems.push(`'${k}' is not a live Tensor`);
-      else if (v.shape.join() !== p.shape.join() || v.rank !== p.rank) problems.push(`'${k}' has shape ${fmtShape(v.shape)}, expected ${fmtShape(p.shape)}`);
+      else if (v.shape.join() !== p.shape.join() || v.rank !== p.rank)
+        problems.push(`'${k}' has shape ${fmtShape(v.shape)}, expected ${fmtShape(p.shape)}`);
       else if (v.dtype !== p.dtype) problems.push(`'${k}' has dtype ${v.dtype}, expected ${p.dtype}`);
     }
     if (problems.length) throw new TapegradError(fn, problems.join('; '));

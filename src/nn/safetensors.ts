@@ -13,9 +13,11 @@ import { Tensor } from '../tensor.js';
 
 /** A state dict as the bytes of a safetensors file. PyTorch `safetensors.torch.save`. */
 export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<string, string> = {}): Uint8Array {
-  if (!Array.isArray(entries)) throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
+  if (!Array.isArray(entries))
+    throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
   for (const e of entries) {
-    if (!Array.isArray(e) || typeof e[0] !== 'string' || !(e[1] instanceof Tensor)) throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
+    if (!Array.isArray(e) || typeof e[0] !== 'string' || !(e[1] instanceof Tensor))
+      throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
     e[1].assertLive('encodeSafetensors', `'${e[0]}'`);
   }
   if (metadata === null || typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string')) {
@@ -26,13 +28,20 @@ export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<
   header.__metadata__ = metadata;
   const names = new Set<string>();
   for (const [name] of entries) {
-    if (name === '__metadata__' || names.has(name)) throw new TapegradError('encodeSafetensors', name === '__metadata__' ? "the name '__metadata__' is reserved for the file's metadata" : `the name '${name}' is used twice`);
+    if (name === '__metadata__' || names.has(name))
+      throw new TapegradError(
+        'encodeSafetensors',
+        name === '__metadata__'
+          ? "the name '__metadata__' is reserved for the file's metadata"
+          : `the name '${name}' is used twice`,
+      );
     names.add(name);
   }
   let offset = 0;
   const datas: Float32Array[] = [];
   for (const [name, t] of entries) {
-    if (t.dtype !== 'float32') throw new TapegradError('encodeSafetensors', `'${name}' is ${t.dtype}; only float32 is saved`);
+    if (t.dtype !== 'float32')
+      throw new TapegradError('encodeSafetensors', `'${name}' is ${t.dtype}; only float32 is saved`);
     const data = t.dataSync() as Float32Array;
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;
@@ -41,7 +50,8 @@ export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<
   // Pad the header with spaces so the body starts 8-byte aligned (as the reference writer does).
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
-  if (padded !== json.length) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(padded - json.length));
+  if (padded !== json.length)
+    json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(padded - json.length));
   const out = new Uint8Array(8 + json.length + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(json.length), true);
@@ -56,7 +66,23 @@ export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<
 }
 
 /** The dtypes of the format; only F32 is read. */
-const KNOWN_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'];
+const KNOWN_DTYPES = [
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'F64',
+  'I64',
+  'U64',
+];
 
 interface Entry {
   name: string;
@@ -83,7 +109,10 @@ export function parseSafetensors(fn: string, bytes: Uint8Array): Record<string, 
   try {
     for (const { name, shape, begin, end } of entries.list) {
       const copy = littleEndian(body.slice(begin, end));
-      made.push([name, new Tensor(tf.tensor(new Float32Array(copy.buffer, copy.byteOffset, (end - begin) / 4), shape, 'float32'))]);
+      made.push([
+        name,
+        new Tensor(tf.tensor(new Float32Array(copy.buffer, copy.byteOffset, (end - begin) / 4), shape, 'float32')),
+      ]);
     }
   } catch (e) {
     for (const [, t] of made) t.dispose();
@@ -96,11 +125,16 @@ export function parseSafetensors(fn: string, bytes: Uint8Array): Record<string, 
 /** The header's entries, checked against the file (as the reference reader: contiguous offsets covering the body). */
 function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength: number } {
   const bad = (detail: string) => new TapegradError(fn, `not a safetensors file: ${detail}`);
-  if (!(bytes instanceof Uint8Array)) throw new TapegradError(fn, `expected the file's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes === 'object' ? ((bytes as object).constructor?.name ?? 'an object') : typeof bytes}`);
+  if (!(bytes instanceof Uint8Array))
+    throw new TapegradError(
+      fn,
+      `expected the file's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes === 'object' ? ((bytes as object).constructor?.name ?? 'an object') : typeof bytes}`,
+    );
   if (bytes.length < 8) throw bad(`${bytes.length} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = view.getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) throw bad(`the header length ${n64} exceeds the ${bytes.length - 8} bytes after it (a truncated file?)`);
+  if (n64 > BigInt(bytes.length - 8))
+    throw bad(`the header length ${n64} exceeds the ${bytes.length - 8} bytes after it (a truncated file?)`);
   const n = Number(n64);
   let header: unknown;
   try {
@@ -108,12 +142,18 @@ function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength:
   } catch (e) {
     throw bad(`its header is not UTF-8 JSON (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('its header is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw bad('its header is not a JSON object');
   const bodyLength = bytes.length - 8 - n;
   const list: Entry[] = [];
   for (const [name, e] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (e === null || typeof e !== 'object' || Array.isArray(e) || Object.values(e).some((v) => typeof v !== 'string')) {
+      if (
+        e === null ||
+        typeof e !== 'object' ||
+        Array.isArray(e) ||
+        Object.values(e).some((v) => typeof v !== 'string')
+      ) {
         throw bad('__metadata__ must be an object of strings');
       }
       continue;
@@ -121,25 +161,34 @@ function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength:
     const at = `entry '${name}'`;
     if (e === null || typeof e !== 'object' || Array.isArray(e)) throw bad(`${at} is not an object`);
     const { dtype, shape, data_offsets: offsets } = e as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !KNOWN_DTYPES.includes(dtype)) throw bad(`${at} has an unknown dtype ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string' || !KNOWN_DTYPES.includes(dtype))
+      throw bad(`${at} has an unknown dtype ${JSON.stringify(dtype)}`);
     if (dtype !== 'F32') throw new TapegradError(fn, `${at} has dtype ${dtype}; only F32 is supported`);
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw bad(`${at} has shape ${JSON.stringify(shape)}, not an array of non-negative integers`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      throw bad(`${at} has shape ${JSON.stringify(shape)}, not an array of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0)) {
       throw bad(`${at} has data_offsets ${JSON.stringify(offsets)}, not two non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
-    if (begin > end || end > bodyLength) throw bad(`${at} has data_offsets [${begin}, ${end}] outside the ${bodyLength} data bytes (a truncated file?)`);
+    if (begin > end || end > bodyLength)
+      throw bad(`${at} has data_offsets [${begin}, ${end}] outside the ${bodyLength} data bytes (a truncated file?)`);
     // the size in bytes, without overflow: a shape whose product exceeds the entry's bytes fails early
     let bytesNeeded = 4;
     for (const d of shape as number[]) bytesNeeded = d === 0 ? 0 : Math.min(bytesNeeded * d, Number.MAX_SAFE_INTEGER);
-    if (bytesNeeded !== end - begin) throw bad(`${at}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but shape [${shape}] in float32 needs ${bytesNeeded}`);
+    if (bytesNeeded !== end - begin)
+      throw bad(
+        `${at}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but shape [${shape}] in float32 needs ${bytesNeeded}`,
+      );
     list.push({ name, shape: shape as number[], begin, end });
   }
   // the reference reader's rule: entries, sorted by offset, tile the data bytes exactly
   const sorted = [...list].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let offset = 0;
   for (const { name, begin, end } of sorted) {
-    if (begin !== offset) throw bad(`entry '${name}' begins at byte ${begin}, but the previous entry ends at ${offset} (entries must not overlap or leave gaps)`);
+    if (begin !== offset)
+      throw bad(
+        `entry '${name}' begins at byte ${begin}, but the previous entry ends at ${offset} (entries must not overlap or leave gaps)`,
+      );
     offset = end;
   }
   if (offset !== bodyLength) throw bad(`the entries cover ${offset} of its ${bodyLength} data bytes`);

@@ -12,7 +12,11 @@ import { Tensor } from '../tensor.js';
 import { pad as padOp, reshape, scatterAdd } from './shape.js';
 import { mul } from './elementwise.js';
 import {
-  avgPoolSameBorderScale, conv2dBackpropFilterWithoutKernel, conv2dSamePaddingExplicit, maxPoolArgmaxWithoutKernel, samePadding,
+  avgPoolSameBorderScale,
+  conv2dBackpropFilterWithoutKernel,
+  conv2dSamePaddingExplicit,
+  maxPoolArgmaxWithoutKernel,
+  samePadding,
 } from '../backend/defects.js';
 
 type Pad = 'valid' | 'same';
@@ -33,12 +37,16 @@ const conv2dOp = defineOp<ConvAttrs>({
   name: 'conv2d',
   forward: ([x, w], { strides, pad }) => conv2dSamePaddingExplicit(x, w, strides, pad),
   // x̄ = BI(g, w), w̄ = BF(x, g)
-  vjp: (g, [x, w], _y, a) => [() => conv2dBackpropInput(g, w, x.shape, a), () => conv2dBackpropFilter(x, g, w.shape, a)],
+  vjp: (g, [x, w], _y, a) => [
+    () => conv2dBackpropInput(g, w, x.shape, a),
+    () => conv2dBackpropFilter(x, g, w.shape, a),
+  ],
 });
 
 const conv2dBackpropInputOp = defineOp<ConvAttrs & { xShape: number[] }>({
   name: 'conv2dBackpropInput',
-  forward: ([dy, w], { xShape, strides, pad }) => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, xShape as [number, number, number, number], strides, pad),
+  forward: ([dy, w], { xShape, strides, pad }) =>
+    tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, xShape as [number, number, number, number], strides, pad),
   // ⟨ḡ, BI(dy, w)⟩ = ⟨dy, B(ḡ, w)⟩: d̄y = B(ḡ, w), w̄ = BF(ḡ, dy)
   vjp: (g, [dy, w], _y, a) => [() => conv2dOp([g, w], convAttrs(a)), () => conv2dBackpropFilter(g, dy, w.shape, a)],
 });
@@ -74,10 +82,21 @@ export interface Conv2dOptions {
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   const t = asTensor('conv2d', x, 'the input');
   const f = asTensor('conv2d', w, 'the filter');
-  if (t.rank !== 4) throw new TapegradError('conv2d', `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(t.shape)}`);
-  if (f.rank !== 4) throw new TapegradError('conv2d', `the filter must be [kh, kw, inChannels, outChannels], got shape ${fmtShape(f.shape)}`);
+  if (t.rank !== 4)
+    throw new TapegradError(
+      'conv2d',
+      `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(t.shape)}`,
+    );
+  if (f.rank !== 4)
+    throw new TapegradError(
+      'conv2d',
+      `the filter must be [kh, kw, inChannels, outChannels], got shape ${fmtShape(f.shape)}`,
+    );
   if (t.shape[3] !== f.shape[2]) {
-    throw new TapegradError('conv2d', `the input has ${t.shape[3]} channels but the filter expects ${f.shape[2]}: input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)}`);
+    throw new TapegradError(
+      'conv2d',
+      `the input has ${t.shape[3]} channels but the filter expects ${f.shape[2]}: input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)}`,
+    );
   }
   const strides = pair('conv2d', 'stride', opts.stride ?? 1, 1);
   const padding = opts.padding ?? 'valid';
@@ -87,7 +106,12 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   }
   // Explicit zero padding is a pad op before a 'valid' convolution (its adjoint slices it off).
   const [ph, pw] = pair('conv2d', 'padding', padding, 0);
-  const padded = padOp(t, [[0, 0], [ph, ph], [pw, pw], [0, 0]]);
+  const padded = padOp(t, [
+    [0, 0],
+    [ph, ph],
+    [pw, pw],
+    [0, 0],
+  ]);
   try {
     checkFits('conv2d', padded.shape, f.shape.slice(0, 2) as Pair, 'valid');
   } catch (e) {
@@ -125,7 +149,8 @@ const avgPool2dOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
 const avgPool2dBackpropOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
   name: 'avgPool2dBackprop',
   // x is read for its shape only
-  forward: ([dy, x], { filterSize, strides, pad }) => tf.engine().runKernel('AvgPoolGrad', { dy, input: x }, { filterSize, strides, pad }) as tf.Tensor,
+  forward: ([dy, x], { filterSize, strides, pad }) =>
+    tf.engine().runKernel('AvgPoolGrad', { dy, input: x }, { filterSize, strides, pad }) as tf.Tensor,
   // Aᵀ dy is linear in dy: d̄y = A ḡ; it does not depend on x's values
   vjp: (g, _inputs, _y, a) => [() => avgPool2dOp([g], a), null],
 });
@@ -144,12 +169,20 @@ export interface Pool2dOptions {
 export type PoolWindow = number | Pair | Pool2dOptions;
 
 /** Both call forms, pool(x, 2, { stride }) and pool(x, { kernelSize: 2, stride }), as one options object. */
-export function poolOptions(fn: string, size: PoolWindow | undefined, rest?: Omit<Pool2dOptions, 'kernelSize'>): Pool2dOptions {
-  if (rest !== undefined && (rest === null || typeof rest !== 'object')) throw new TapegradError(fn, `options must be an object, got ${JSON.stringify(rest)}`);
+export function poolOptions(
+  fn: string,
+  size: PoolWindow | undefined,
+  rest?: Omit<Pool2dOptions, 'kernelSize'>,
+): Pool2dOptions {
+  if (rest !== undefined && (rest === null || typeof rest !== 'object'))
+    throw new TapegradError(fn, `options must be an object, got ${JSON.stringify(rest)}`);
   let o: Pool2dOptions;
   if (typeof size === 'number' || Array.isArray(size)) o = { ...rest, kernelSize: size };
   else if (size === undefined || size === null || typeof size !== 'object' || size.kernelSize === undefined) {
-    throw new TapegradError(fn, `kernelSize is required: a size (2 or [2, 3]) or { kernelSize, stride, padding }, got ${JSON.stringify(size)}`);
+    throw new TapegradError(
+      fn,
+      `kernelSize is required: a size (2 or [2, 3]) or { kernelSize, stride, padding }, got ${JSON.stringify(size)}`,
+    );
   } else o = { ...size, ...rest };
   pair(fn, 'kernelSize', o.kernelSize, 1);
   if (o.stride !== undefined) pair(fn, 'stride', o.stride, 1);
@@ -157,12 +190,17 @@ export function poolOptions(fn: string, size: PoolWindow | undefined, rest?: Omi
 }
 
 function poolAttrs(fn: string, x: Tensor, opts: Pool2dOptions): PoolAttrs {
-  if (x.rank !== 4) throw new TapegradError(fn, `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(x.shape)}`);
+  if (x.rank !== 4)
+    throw new TapegradError(
+      fn,
+      `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(x.shape)}`,
+    );
   if (opts === undefined || opts.kernelSize === undefined) throw new TapegradError(fn, 'kernelSize is required');
   const filterSize = pair(fn, 'kernelSize', opts.kernelSize, 1);
   const strides = pair(fn, 'stride', opts.stride ?? filterSize, 1);
   const pad = opts.padding ?? 'valid';
-  if (pad !== 'valid' && pad !== 'same') throw new TapegradError(fn, `padding must be 'valid' or 'same', got ${JSON.stringify(pad)}`);
+  if (pad !== 'valid' && pad !== 'same')
+    throw new TapegradError(fn, `padding must be 'valid' or 'same', got ${JSON.stringify(pad)}`);
   checkFits(fn, x.shape, filterSize, pad);
   return { filterSize, strides, pad };
 }
@@ -199,10 +237,17 @@ avgPool2d.rule = avgPool2dOp.rule;
 /** The backprop ops, for the gradcheck suite (their adjoints are what second order runs through). */
 export const convInternals = {
   conv2dBackpropInput: (dy: Tensor, w: Tensor, xShape: number[], o: { stride?: number; padding?: Pad } = {}) =>
-    conv2dBackpropInput(dy, w, xShape, { strides: pair('conv2dBackpropInput', 'stride', o.stride ?? 1, 1), pad: o.padding ?? 'valid' }),
+    conv2dBackpropInput(dy, w, xShape, {
+      strides: pair('conv2dBackpropInput', 'stride', o.stride ?? 1, 1),
+      pad: o.padding ?? 'valid',
+    }),
   conv2dBackpropFilter: (x: Tensor, dy: Tensor, wShape: number[], o: { stride?: number; padding?: Pad } = {}) =>
-    conv2dBackpropFilter(x, dy, wShape, { strides: pair('conv2dBackpropFilter', 'stride', o.stride ?? 1, 1), pad: o.padding ?? 'valid' }),
-  avgPool2dBackprop: (dy: Tensor, x: Tensor, opts: Pool2dOptions) => avgPool2dBackpropOp([dy, x], poolAttrs('avgPool2dBackprop', x, opts)),
+    conv2dBackpropFilter(x, dy, wShape, {
+      strides: pair('conv2dBackpropFilter', 'stride', o.stride ?? 1, 1),
+      pad: o.padding ?? 'valid',
+    }),
+  avgPool2dBackprop: (dy: Tensor, x: Tensor, opts: Pool2dOptions) =>
+    avgPool2dBackpropOp([dy, x], poolAttrs('avgPool2dBackprop', x, opts)),
 };
 
 // ---- argument checks
@@ -218,7 +263,10 @@ function pair(fn: string, what: string, v: number | Pair, min: number): Pair {
 /** A 'valid' window must fit inside the image. */
 function checkFits(fn: string, xShape: number[], k: Pair, pad: Pad): void {
   if (pad === 'valid' && (k[0] > xShape[1] || k[1] > xShape[2])) {
-    throw new TapegradError(fn, `a ${k[0]}×${k[1]} window does not fit in a ${xShape[1]}×${xShape[2]} image (input ${fmtShape(xShape)}) without padding`);
+    throw new TapegradError(
+      fn,
+      `a ${k[0]}×${k[1]} window does not fit in a ${xShape[1]}×${xShape[2]} image (input ${fmtShape(xShape)}) without padding`,
+    );
   }
 }
 

@@ -100,7 +100,6 @@ export function binary(
   return Object.assign(fn, { rule: op.rule });
 }
 
-
 // ---- unary
 /** −x, elementwise. d(−x) = −dx. PyTorch `torch.neg`, JAX `jnp.negative`. */
 export const neg = unary('neg', tf.neg, (g) => neg(g), {}, { keepsInt: true });
@@ -124,7 +123,13 @@ export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)), { do
 /** 1/√x, elementwise. d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx. PyTorch `torch.rsqrt`, JAX `jax.lax.rsqrt`. */
 export const rsqrt = unary('rsqrt', tf.rsqrt, (g, x, y) => mul(g, div(mul(y, -0.5), x)), { domain: 'positive' });
 /** x², elementwise. d x² = 2x dx. PyTorch `torch.square`, JAX `jnp.square`. */
-export const square = unary('square', tf.square, (g, x) => mul(g, mul(x, 2)), { domain: 'moderate' }, { keepsInt: true });
+export const square = unary(
+  'square',
+  tf.square,
+  (g, x) => mul(g, mul(x, 2)),
+  { domain: 'moderate' },
+  { keepsInt: true },
+);
 /** 1/x, elementwise. d(1/x) = −dx/x² = −y² dx. PyTorch `torch.reciprocal`, JAX `jnp.reciprocal`. */
 export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))), {
   domain: 'nonzero',
@@ -146,7 +151,10 @@ export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, 
  */
 export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
   if (!isGradEnabled()) return new Tensor(reluGrad(g.value, at.value));
-  return mul(g, constantMask(() => leakyReluGradReference(tf.onesLike(at.value), at.value, 0)));
+  return mul(
+    g,
+    constantMask(() => leakyReluGradReference(tf.onesLike(at.value), at.value, 0)),
+  );
 }
 /** max(x, 0), elementwise. d relu(x) = [x > 0] dx. PyTorch `torch.relu`, JAX `jax.nn.relu`. */
 export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] }, { keepsInt: true });
@@ -174,12 +182,19 @@ const leakyReluOp = defineOp<{ alpha: number }>({
   forward: ([x], { alpha }) => tf.leakyRelu(x, alpha),
   // d leakyRelu(x) = [x > 0] dx + α [x ≤ 0] dx
   vjp: (g, [x], _y, { alpha }) => [
-    () => (!isGradEnabled() ? new Tensor(leakyReluGrad(g.value, x.value, alpha)) : mul(g, constantMask(() => leakyReluGradReference(tf.onesLike(x.value), x.value, alpha)))),
+    () =>
+      !isGradEnabled()
+        ? new Tensor(leakyReluGrad(g.value, x.value, alpha))
+        : mul(
+            g,
+            constantMask(() => leakyReluGradReference(tf.onesLike(x.value), x.value, alpha)),
+          ),
   ],
 });
 /** x where x > 0, else αx (α = 0.01 by default). PyTorch `torch.nn.functional.leaky_relu`, JAX `jax.nn.leaky_relu`. */
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TapegradError('leakyRelu', `alpha must be a finite number, got ${String(alpha)}`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha))
+    throw new TapegradError('leakyRelu', `alpha must be a finite number, got ${String(alpha)}`);
   return leakyReluOp([asTensor('leakyRelu', x)], { alpha });
 }
 leakyRelu.rule = leakyReluOp.rule;
@@ -188,7 +203,13 @@ const clipOp = defineOp<{ lo: number; hi: number }>({
   name: 'clip',
   forward: ([x], { lo, hi }) => tf.clipByValue(x, lo, hi),
   // d clip(x) = [lo ≤ x ≤ hi] dx
-  vjp: (g, [x], _y, { lo, hi }) => [() => mul(g, constantMask(() => tf.cast(tf.logicalAnd(tf.greaterEqual(x.value, lo), tf.lessEqual(x.value, hi)), 'float32')))],
+  vjp: (g, [x], _y, { lo, hi }) => [
+    () =>
+      mul(
+        g,
+        constantMask(() => tf.cast(tf.logicalAnd(tf.greaterEqual(x.value, lo), tf.lessEqual(x.value, hi)), 'float32')),
+      ),
+  ],
 });
 /** x limited to [lo, hi], elementwise. PyTorch `torch.clamp`, JAX `jnp.clip`. */
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
@@ -199,16 +220,39 @@ clip.rule = clipOp.rule;
 
 // ---- binary, broadcasting
 /** a + b, broadcasting. d(a+b) = da + db. PyTorch `torch.add`, JAX `jnp.add`. */
-export const add = binary('add', tf.add, (g) => g, (g) => g);
+export const add = binary(
+  'add',
+  tf.add,
+  (g) => g,
+  (g) => g,
+);
 /** a − b, broadcasting. d(a−b) = da − db. PyTorch `torch.sub`, JAX `jnp.subtract`. */
-export const sub = binary('sub', tf.sub, (g) => g, (g) => neg(g));
+export const sub = binary(
+  'sub',
+  tf.sub,
+  (g) => g,
+  (g) => neg(g),
+);
 /** a·b, elementwise, broadcasting. d(ab) = b da + a db. PyTorch `torch.mul`, JAX `jnp.multiply`. */
-export const mul = binary('mul', tf.mul, (g, _a, b) => mul(g, b), (g, a) => mul(g, a), { domain: 'moderate' });
+export const mul = binary(
+  'mul',
+  tf.mul,
+  (g, _a, b) => mul(g, b),
+  (g, a) => mul(g, a),
+  { domain: 'moderate' },
+);
 /**
  * a / b, broadcasting; true division (int32 operands give float32). d(a/b) = da/b − (a/b²) db = da/b − y/b db.
  * PyTorch `torch.div`, JAX `jnp.divide`.
  */
-export const div = binary('div', tf.div, (g, _a, b) => div(g, b), (g, _a, b, y) => neg(div(mul(g, y), b)), { domain: ['real', 'nonzero'] }, { trueDivision: true });
+export const div = binary(
+  'div',
+  tf.div,
+  (g, _a, b) => div(g, b),
+  (g, _a, b, y) => neg(div(mul(g, y), b)),
+  { domain: ['real', 'nonzero'] },
+  { trueDivision: true },
+);
 // d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db; as PyTorch: the da term is 0 where b = 0 (0·0⁻¹ would be NaN at
 // a = 0; b is replaced by 1 there so that no NaN reaches a second derivative either), the db term 0 where a = 0
 const powBinary = binary(
@@ -228,7 +272,10 @@ const powBinary = binary(
 export const pow: BinaryFn = Object.assign(
   (a: TensorLike, b: TensorLike) => {
     if (a instanceof Tensor && a.dtype !== 'float32' && typeof b === 'number' && b < 0) {
-      throw new TapegradError('pow', `an ${a.dtype} tensor to a negative power (${b}) is not an integer: cast it to float32 first`);
+      throw new TapegradError(
+        'pow',
+        `an ${a.dtype} tensor to a negative power (${b}) is not an integer: cast it to float32 first`,
+      );
     }
     return powBinary(a, b);
   },
@@ -239,12 +286,22 @@ export const pow: BinaryFn = Object.assign(
  * evenly, as JAX and PyTorch do.
  * PyTorch `torch.maximum`, JAX `jnp.maximum`.
  */
-export const maximum = binary('maximum', tf.maximum, (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))));
+export const maximum = binary(
+  'maximum',
+  tf.maximum,
+  (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))),
+  (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))),
+);
 /**
  * The smaller of a and b, elementwise, broadcasting. d min(a,b) = [a < b] da + [a > b] db; ties split evenly.
  * PyTorch `torch.minimum`, JAX `jnp.minimum`.
  */
-export const minimum = binary('minimum', tf.minimum, (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))), (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))));
+export const minimum = binary(
+  'minimum',
+  tf.minimum,
+  (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))),
+  (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))),
+);
 
 /**
  * A 0/1 (or other piecewise-constant) factor of a gradient, made from TF.js ops without recording:
@@ -275,7 +332,13 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (c.dtype !== 'bool') throw new TapegradError('where', `the condition must be a bool tensor, got ${c.dtype}`);
   const shapes = [c.shape, ...[a, b].filter((x): x is Tensor => x instanceof Tensor).map((x) => x.shape)];
   const shape = broadcastShapes('where', ...shapes);
-  return applyWithConstants(whereOp, 'where', [c, a, b], { shape }, a instanceof Tensor ? a : b instanceof Tensor ? b : undefined);
+  return applyWithConstants(
+    whereOp,
+    'where',
+    [c, a, b],
+    { shape },
+    a instanceof Tensor ? a : b instanceof Tensor ? b : undefined,
+  );
 }
 where.rule = whereOp.rule;
 
@@ -322,7 +385,8 @@ export function logicalNot(x: Tensor): Tensor {
 /** Logic ops take bool tensors only (TF.js's own message would not name the tapegrad function). */
 function boolOnly(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
   return (a: tf.Tensor, b: tf.Tensor) => {
-    if (a.dtype !== 'bool' || b.dtype !== 'bool') throw new TapegradError(name, `needs bool tensors, got ${a.dtype} and ${b.dtype}`);
+    if (a.dtype !== 'bool' || b.dtype !== 'bool')
+      throw new TapegradError(name, `needs bool tensors, got ${a.dtype} and ${b.dtype}`);
     return f(a, b);
   };
 }
@@ -332,7 +396,8 @@ function boolOnly(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
   const t = asTensor('cast', x);
-  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') throw new TapegradError('cast', `unknown dtype '${String(dtype)}' (float32, int32 or bool)`);
+  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool')
+    throw new TapegradError('cast', `unknown dtype '${String(dtype)}' (float32, int32 or bool)`);
   return new Tensor(tf.cast(t.value, dtype));
 }
 /** Is each entry finite (not NaN or ±Inf)? PyTorch `torch.isfinite`, JAX `jnp.isfinite`. */

@@ -55,15 +55,25 @@ export function quadForm(x: Tensor, A: Tensor): Tensor {
   const xt = asTensor('quadForm', x, 'x');
   const At = asTensor('quadForm', A, 'A');
   if (xt.rank < 1 || At.rank < 2) {
-    throw new TapegradError('quadForm', `needs x [..., n] and A [..., n, n], got x ${fmtShape(xt.shape)} and A ${fmtShape(At.shape)}`);
+    throw new TapegradError(
+      'quadForm',
+      `needs x [..., n] and A [..., n, n], got x ${fmtShape(xt.shape)} and A ${fmtShape(At.shape)}`,
+    );
   }
   const n = xt.shape[xt.rank - 1];
   const [r, c] = At.shape.slice(-2);
   if (r !== n || c !== n) {
-    throw new TapegradError('quadForm', `A must be [..., n, n] with n = ${n} (x's last dimension), got x ${fmtShape(xt.shape)} and A ${fmtShape(At.shape)}`);
+    throw new TapegradError(
+      'quadForm',
+      `A must be [..., n, n] with n = ${n} (x's last dimension), got x ${fmtShape(xt.shape)} and A ${fmtShape(At.shape)}`,
+    );
   }
   checkFloat('quadForm', [xt, At]);
-  checkBatch('quadForm', [xt.shape.slice(0, -1), At.shape.slice(0, -2)], `x ${fmtShape(xt.shape)} and A ${fmtShape(At.shape)}`);
+  checkBatch(
+    'quadForm',
+    [xt.shape.slice(0, -1), At.shape.slice(0, -2)],
+    `x ${fmtShape(xt.shape)} and A ${fmtShape(At.shape)}`,
+  );
   return quadFormOp([xt, At]);
 }
 quadForm.rule = quadFormOp.rule;
@@ -112,4 +122,3 @@ function checkBatch(fn: string, batches: number[][], shapes: string): void {
     throw new TapegradError(fn, `batch dimensions cannot be broadcast: ${shapes}`);
   }
 }
-

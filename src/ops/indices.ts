@@ -21,4 +21,3 @@ export function indexValues(t: tf.Tensor): Int32Array | null {
   }
   return values;
 }
-

@@ -5,7 +5,7 @@ import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
 import { matMulBroadcastingBatches } from '../backend/defects.js';
 import { transposeFlagsSlow } from '../backend/facts.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { eye } from '../creation.js';
 import { mul, reluAdjoint } from './elementwise.js';
 import { sum } from './reduce.js';
@@ -50,7 +50,10 @@ export function matrixTranspose(x: Tensor): Tensor {
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   if (!(transposeA || transposeB) || !transposeFlagsSlow()) return matmulOp([a, b], { transposeA, transposeB });
-  const outSize = (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) * a.shape[a.rank - (transposeA ? 1 : 2)] * b.shape[b.rank - (transposeB ? 2 : 1)];
+  const outSize =
+    (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) *
+    a.shape[a.rank - (transposeA ? 1 : 2)] *
+    b.shape[b.rank - (transposeB ? 2 : 1)];
   const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0);
   const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize;
   const made: Tensor[] = [];
@@ -61,7 +64,10 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
     return xt;
   };
   if (direct <= flipped) {
-    return owning(matmulOp([explicit(a, transposeA), explicit(b, transposeB)], { transposeA: false, transposeB: false }), made);
+    return owning(
+      matmulOp([explicit(a, transposeA), explicit(b, transposeB)], { transposeA: false, transposeB: false }),
+      made,
+    );
   }
   const ct = matmulOp([explicit(b, !transposeB), explicit(a, !transposeA)], { transposeA: false, transposeB: false });
   made.push(ct);
@@ -89,7 +95,11 @@ const linearOp = defineOp<LinearAttrs>({
   vjp: (g, [x, w, b], y, { activation }) => {
     let dz: Tensor | undefined;
     const dZ = () => (dz ??= activation === 'relu' ? reluAdjoint(g, y) : g);
-    return [() => mm(dZ(), w, false, true), () => mm(x, dZ(), true, false), ...(b ? [() => sum(dZ(), { axis: 0 })] : [])];
+    return [
+      () => mm(dZ(), w, false, true),
+      () => mm(x, dZ(), true, false),
+      ...(b ? [() => sum(dZ(), { axis: 0 })] : []),
+    ];
   },
 });
 /**
@@ -102,14 +112,23 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: { activati
   const W = asTensor('linear', w, 'the weight');
   const B = b == null ? null : asTensor('linear', b, 'the bias');
   const activation = opts.activation ?? 'none';
-  if (activation !== 'none' && activation !== 'relu') throw new TapegradError('linear', `activation must be 'none' or 'relu', got '${String(activation)}'`);
-  for (const [name, t] of [['input', X], ['weight', W], ['bias', B]] as const) {
+  if (activation !== 'none' && activation !== 'relu')
+    throw new TapegradError('linear', `activation must be 'none' or 'relu', got '${String(activation)}'`);
+  for (const [name, t] of [
+    ['input', X],
+    ['weight', W],
+    ['bias', B],
+  ] as const) {
     if (t && t.dtype !== 'float32') throw new TapegradError('linear', `the ${name} must be float32, got ${t.dtype}`);
   }
   if (X.rank !== 2 || W.rank !== 2 || X.shape[1] !== W.shape[0]) {
-    throw new TapegradError('linear', `needs an input [n, in] and a weight [in, out] that fit, got ${fmtShape(X.shape)} and ${fmtShape(W.shape)}`);
+    throw new TapegradError(
+      'linear',
+      `needs an input [n, in] and a weight [in, out] that fit, got ${fmtShape(X.shape)} and ${fmtShape(W.shape)}`,
+    );
   }
-  if (B && (B.rank !== 1 || B.shape[0] !== W.shape[1])) throw new TapegradError('linear', `the bias must have shape [${W.shape[1]}], got ${fmtShape(B.shape)}`);
+  if (B && (B.rank !== 1 || B.shape[0] !== W.shape[1]))
+    throw new TapegradError('linear', `the bias must have shape [${W.shape[1]}], got ${fmtShape(B.shape)}`);
   return linearOp(B ? [X, W, B] : [X, W], { activation });
 }
 linear.rule = linearOp.rule;
@@ -122,7 +141,8 @@ export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; trans
   const A = asTensor('matmul', a, 'the left operand');
   const B = asTensor('matmul', b, 'the right operand');
   if (A.dtype !== B.dtype) throw new TapegradError('matmul', `dtypes differ: ${A.dtype} and ${B.dtype}`);
-  if (A.rank === 0 || B.rank === 0) throw new TapegradError('matmul', `operands must have rank ≥ 1, got ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
+  if (A.rank === 0 || B.rank === 0)
+    throw new TapegradError('matmul', `operands must have rank ≥ 1, got ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
   const tA = !!opts.transposeA && A.rank >= 2;
   const tB = !!opts.transposeB && B.rank >= 2;
   const a2 = A.rank === 1 ? reshape(A, [1, A.shape[0]]) : A;
@@ -139,7 +159,10 @@ export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; trans
     broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   } catch {
     made.forEach((t) => t.dispose());
-    throw new TapegradError('matmul', `batch dimensions cannot be broadcast: ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
+    throw new TapegradError(
+      'matmul',
+      `batch dimensions cannot be broadcast: ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`,
+    );
   }
   const c = mm(a2, b2, tA, tB);
   if (A.rank > 1 && B.rank > 1) return c;
@@ -154,7 +177,8 @@ export function dot(x: Tensor, y: Tensor): Tensor {
   const b = asTensor('dot', y, 'the right operand');
   if (a.dtype !== b.dtype) throw new TapegradError('dot', `dtypes differ: ${a.dtype} and ${b.dtype}`);
   if (a.rank === 1 && b.rank === 1) {
-    if (a.size !== b.size) throw new TapegradError('dot', `vector lengths differ: ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
+    if (a.size !== b.size)
+      throw new TapegradError('dot', `vector lengths differ: ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
     const p = mul(a, b);
     return owning(sum(p), [p]);
   }
@@ -165,7 +189,8 @@ export function dot(x: Tensor, y: Tensor): Tensor {
 export function outer(x: Tensor, y: Tensor): Tensor {
   const a = asTensor('outer', x, 'the left operand');
   const b = asTensor('outer', y, 'the right operand');
-  if (a.rank !== 1 || b.rank !== 1) throw new TapegradError('outer', `needs two vectors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank !== 1 || b.rank !== 1)
+    throw new TapegradError('outer', `needs two vectors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   const col = reshape(a, [a.size, 1]);
   const row = reshape(b, [1, b.size]);
   return owning(mul(col, row), [col, row]);
@@ -194,4 +219,3 @@ export function trace(x: Tensor): Tensor {
   return traceOp([t]);
 }
 trace.rule = traceOp.rule;
-

@@ -77,7 +77,8 @@ type FreeFunctions = {
 };
 
 const { add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt } = elementwise;
-const { rsqrt, square, reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip } = elementwise;
+const { rsqrt, square, reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip } =
+  elementwise;
 const { sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin } = reduce;
 const { reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile } = shape;
 const { matmul, dot } = matrix;
@@ -86,11 +87,58 @@ const { softmax, logSoftmax } = nn;
 const chainable = {
   backward: (x: Tensor, seed?: Tensor | number | null, opts: BackwardOptions = {}) =>
     backward(x, seed ?? undefined, opts),
-  add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square,
-  reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip,
-  sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin,
-  reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile,
-  matmul, dot, softmax, logSoftmax,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  neg,
+  abs,
+  sign,
+  exp,
+  log,
+  log1p,
+  expm1,
+  sqrt,
+  rsqrt,
+  square,
+  reciprocal,
+  sin,
+  cos,
+  tan,
+  tanh,
+  sigmoid,
+  relu,
+  leakyRelu,
+  elu,
+  softplus,
+  gelu,
+  clip,
+  sum,
+  mean,
+  prod,
+  max,
+  min,
+  logSumExp,
+  variance,
+  norm,
+  argmax,
+  argmin,
+  reshape,
+  transpose,
+  expandDims,
+  squeeze,
+  slice,
+  gather,
+  pad,
+  broadcastTo,
+  tile,
+  matmul,
+  dot,
+  softmax,
+  logSoftmax,
 } satisfies FreeFunctions;
 
 for (const [name, fn] of Object.entries(chainable) as [string, (x: Tensor, ...args: unknown[]) => unknown][]) {

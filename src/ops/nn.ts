@@ -15,7 +15,8 @@ export type Reduction = 'mean' | 'sum' | 'none';
 
 const softmaxOp = defineOp<{ axis: number }>({
   name: 'softmax',
-  forward: ([x], { axis }) => (axis === x.rank - 1 ? tf.softmax(x) : tf.tidy(() => tf.exp(tf.sub(x, tf.logSumExp(x, axis, true))))),
+  forward: ([x], { axis }) =>
+    axis === x.rank - 1 ? tf.softmax(x) : tf.tidy(() => tf.exp(tf.sub(x, tf.logSumExp(x, axis, true)))),
   // ∂y/∂x = diag(y) − y yᵀ, so x̄ = y ∘ (g − Σ g∘y)
   vjp: (g, _x, y, { axis }) => [() => mul(y, sub(g, sum(mul(g, y), { axis, keepDims: true })))],
 });
@@ -75,15 +76,20 @@ const sparseSoftmaxCrossEntropyOp = defineOp<{ reduction: Reduction }>({
   vjp: (g, [z, y], _l, { reduction }) => [
     () => {
       const scale = reduction === 'mean' ? 1 / Math.max(1, y.size) : 1;
-      if (!isGradEnabled() && hasFused('softmaxCrossEntropy')) return new Tensor(softmaxCrossEntropyGrad(z.value, y.value, { upstream: g.value, scale }));
-      const d = mul(reduction === 'none' ? reshape(g, [...g.shape, 1]) : g, sub(softmax(z), new Tensor(oneHotRows(y.value, z.shape[z.rank - 1]))));
+      if (!isGradEnabled() && hasFused('softmaxCrossEntropy'))
+        return new Tensor(softmaxCrossEntropyGrad(z.value, y.value, { upstream: g.value, scale }));
+      const d = mul(
+        reduction === 'none' ? reshape(g, [...g.shape, 1]) : g,
+        sub(softmax(z), new Tensor(oneHotRows(y.value, z.shape[z.rank - 1]))),
+      );
       return scale === 1 ? d : mul(d, scale);
     },
     null,
   ],
 });
 function checkReduction(fn: string, reduction: Reduction): Reduction {
-  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none')
+    throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
   return reduction;
 }
 function reduce(fn: string, losses: Tensor, reduction: Reduction, hidden: Tensor[]): Tensor {
@@ -105,24 +111,40 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const z = asTensor('crossEntropy', logits, 'the logits');
   const y = asTensor('crossEntropy', labels, 'the labels');
-  if (z.rank < 1 || z.dtype !== 'float32') throw new TapegradError('crossEntropy', `logits must be float32 of shape [..., C], got ${z.dtype} ${fmtShape(z.shape)}`);
+  if (z.rank < 1 || z.dtype !== 'float32')
+    throw new TapegradError(
+      'crossEntropy',
+      `logits must be float32 of shape [..., C], got ${z.dtype} ${fmtShape(z.shape)}`,
+    );
   const C = z.shape[z.rank - 1];
   const eps = opts.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new TapegradError('crossEntropy', `labelSmoothing must be in [0, 1], got ${eps}`);
   const hidden: Tensor[] = [];
   let target: Tensor;
   if (y.shape.join() === z.shape.join() && y.rank === z.rank) {
-    if (y.dtype !== 'float32') throw new TapegradError('crossEntropy', `probability labels must be float32, got ${y.dtype}`);
+    if (y.dtype !== 'float32')
+      throw new TapegradError('crossEntropy', `probability labels must be float32, got ${y.dtype}`);
     target = y;
   } else {
     if (y.shape.join() !== z.shape.slice(0, -1).join() || y.rank !== z.rank - 1) {
-      throw new TapegradError('crossEntropy', `labels of shape ${fmtShape(y.shape)} fit neither class indices ${fmtShape(z.shape.slice(0, -1))} nor probabilities ${fmtShape(z.shape)} for logits ${fmtShape(z.shape)}`);
+      throw new TapegradError(
+        'crossEntropy',
+        `labels of shape ${fmtShape(y.shape)} fit neither class indices ${fmtShape(z.shape.slice(0, -1))} nor probabilities ${fmtShape(z.shape)} for logits ${fmtShape(z.shape)}`,
+      );
     }
-    if (y.dtype !== 'int32') throw new TapegradError('crossEntropy', `class-index labels must be int32, got ${y.dtype}`);
+    if (y.dtype !== 'int32')
+      throw new TapegradError('crossEntropy', `class-index labels must be int32, got ${y.dtype}`);
     const values = indexValues(y.value);
     const bad = values ? values.findIndex((v) => v < 0 || v >= C) : -1;
-    if (values && bad >= 0) throw new TapegradError('crossEntropy', `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`);
-    if (eps === 0) return sparseSoftmaxCrossEntropyOp([z, y], { reduction: checkReduction('crossEntropy', opts.reduction ?? 'mean') });
+    if (values && bad >= 0)
+      throw new TapegradError(
+        'crossEntropy',
+        `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`,
+      );
+    if (eps === 0)
+      return sparseSoftmaxCrossEntropyOp([z, y], {
+        reduction: checkReduction('crossEntropy', opts.reduction ?? 'mean'),
+      });
     target = new Tensor(oneHotRows(y.value, C));
     hidden.push(target);
   }

@@ -25,7 +25,8 @@ export const mean = reduction(meanOp, 'mean', { float: true });
 
 const prodOp = defineOp<ReduceAttrs>({
   name: 'prod',
-  forward: ([x], a) => ofEmpty(x, a, 1, x.dtype === 'bool' ? 'int32' : x.dtype) ?? prodKeepDimsByReshape(x, a.axes, a.keepDims),
+  forward: ([x], a) =>
+    ofEmpty(x, a, 1, x.dtype === 'bool' ? 'int32' : x.dtype) ?? prodKeepDimsByReshape(x, a.axes, a.keepDims),
   signature: { kind: 'reduce', domain: 'moderate' },
   // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ, computed without dividing by a zero. With z zeros in the slice, p the
   // product of its non-zeros and S the sum of its zero entries (0, but with derivative 1 there):
@@ -95,7 +96,12 @@ function logSumExpShifted(x: tf.Tensor, { axes, keepDims }: ReduceAttrs): tf.Ten
     const m = tf.max(x, axes, true);
     const shift = tf.where(tf.isFinite(m), m, tf.zerosLike(m));
     const y = tf.add(tf.log(tf.sum(tf.exp(tf.sub(x, shift)), axes, true)), shift);
-    return keepDims ? y : tf.reshape(y, x.shape.filter((_, i) => !axes.includes(i)));
+    return keepDims
+      ? y
+      : tf.reshape(
+          y,
+          x.shape.filter((_, i) => !axes.includes(i)),
+        );
   });
 }
 
@@ -109,7 +115,13 @@ const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
       return tf.div(tf.sum(tf.square(d), axes, keepDims), n - correction);
     }),
   // ∂var/∂xᵢ = 2(xᵢ − x̄)/(n − correction)  (the mean's own dependence on xᵢ sums to zero)
-  vjp: (g, [x], _y, a) => [() => mul(expand(g, x, a), div(mul(sub(x, mean(x, { axis: a.axes, keepDims: true })), 2), count(x, a.axes) - a.correction))],
+  vjp: (g, [x], _y, a) => [
+    () =>
+      mul(
+        expand(g, x, a),
+        div(mul(sub(x, mean(x, { axis: a.axes, keepDims: true })), 2), count(x, a.axes) - a.correction),
+      ),
+  ],
 });
 /**
  * Variance over axes; `correction` 0 (default, as NumPy and JAX) is the population variance, 1 is PyTorch's unbiased
@@ -122,7 +134,10 @@ export function variance(x: Tensor, opts: ReduceOptions & { correction?: number 
   if (t.dtype !== 'float32') return applyToFloat(t, (f) => variance(f, opts));
   const correction = opts.correction ?? 0;
   if (count(t, axes) - correction <= 0) {
-    throw new TapegradError('variance', `needs more than ${correction} entries per reduced slice, got ${count(t, axes)}`);
+    throw new TapegradError(
+      'variance',
+      `needs more than ${correction} entries per reduced slice, got ${count(t, axes)}`,
+    );
   }
   return varianceOp([t], { axes, keepDims: opts.keepDims ?? false, correction });
 }
@@ -187,13 +202,24 @@ function argExtremum(name: 'argmax' | 'argmin') {
     const t = asTensor(name, x);
     if (t.size === 0) throw new TapegradError(name, `needs a non-empty tensor, got shape ${fmtShape(t.shape)}`);
     if (opts.axis === undefined) {
-      return new Tensor(tf.tidy(() => {
-        const i = argMaxMinShape(kind, tf.reshape(t.value, [-1]), 0);
-        return opts.keepDims ? tf.reshape(i, t.shape.map(() => 1)) : i;
-      }));
+      return new Tensor(
+        tf.tidy(() => {
+          const i = argMaxMinShape(kind, tf.reshape(t.value, [-1]), 0);
+          return opts.keepDims
+            ? tf.reshape(
+                i,
+                t.shape.map(() => 1),
+              )
+            : i;
+        }),
+      );
     }
     const axis = normalizeAxis(name, opts.axis, t.rank);
-    return new Tensor(tf.tidy(() => (opts.keepDims ? tf.expandDims(argMaxMinShape(kind, t.value, axis), axis) : argMaxMinShape(kind, t.value, axis))));
+    return new Tensor(
+      tf.tidy(() =>
+        opts.keepDims ? tf.expandDims(argMaxMinShape(kind, t.value, axis), axis) : argMaxMinShape(kind, t.value, axis),
+      ),
+    );
   };
 }
 /**

@@ -84,7 +84,10 @@ export function reduction(op: Op<ReduceAttrs>, fn: string, { float = false, need
 /** max, min and the ∞-norm of nothing are undefined: an error, as in PyTorch (not NaN, not −∞). */
 export function assertEntries(fn: string, x: Tensor, axes: number[], what: string = fn): void {
   if (count(x, axes) === 0) {
-    throw new TapegradError(fn, `cannot reduce over an empty axis: shape ${fmtShape(x.shape)}, axes [${axes.join(',')}]; the ${what} of no entries is undefined`);
+    throw new TapegradError(
+      fn,
+      `cannot reduce over an empty axis: shape ${fmtShape(x.shape)}, axes [${axes.join(',')}]; the ${what} of no entries is undefined`,
+    );
   }
 }
 
@@ -93,7 +96,12 @@ export function assertEntries(fn: string, x: Tensor, axes: number[], what: strin
  * is 0, its product 1, its log-sum-exp −∞, its mean NaN): TF.js's cpu gives 0 for the mean, its
  * wasm kernels leave the output unwritten. null when x has entries.
  */
-export function ofEmpty(x: tf.Tensor, { axes, keepDims }: ReduceAttrs, value: number, dtype = x.dtype): tf.Tensor | null {
+export function ofEmpty(
+  x: tf.Tensor,
+  { axes, keepDims }: ReduceAttrs,
+  value: number,
+  dtype = x.dtype,
+): tf.Tensor | null {
   if (x.size > 0) return null;
   return tf.fill(keepDims ? keptShape(x.shape, axes) : x.shape.filter((_, i) => !axes.includes(i)), value, dtype);
 }
@@ -118,12 +126,19 @@ const reshapeOp = defineOp<{ shape: number[] }>({
 /** The same values in a new shape; one dimension may be −1 (inferred). PyTorch `torch.reshape`, JAX `jnp.reshape`. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   const t = asTensor('reshape', x);
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < -1) || shape.filter((d) => d === -1).length > 1) {
+  if (
+    !Array.isArray(shape) ||
+    shape.some((d) => !Number.isInteger(d) || d < -1) ||
+    shape.filter((d) => d === -1).length > 1
+  ) {
     throw new TapegradError('reshape', `invalid shape ${JSON.stringify(shape)}`);
   }
   const known = sizeOf(shape.filter((d) => d !== -1));
   if (known === 0 && shape.includes(-1)) {
-    throw new TapegradError('reshape', `the −1 in ${fmtShape(shape)} is ambiguous: the other sizes multiply to 0, so any length fits; give it explicitly (reshaping ${fmtShape(t.shape)})`);
+    throw new TapegradError(
+      'reshape',
+      `the −1 in ${fmtShape(shape)} is ambiguous: the other sizes multiply to 0, so any length fits; give it explicitly (reshaping ${fmtShape(t.shape)})`,
+    );
   }
   const resolved = shape.map((d) => (d === -1 ? t.size / known : d));
   if (sizeOf(resolved) !== t.size || resolved.some((d) => !Number.isInteger(d))) {
@@ -143,9 +158,15 @@ export function expandDims(x: Tensor, axis = 0): Tensor {
 /** Removes axes of length 1 (the given ones, or all). PyTorch `torch.squeeze`, JAX `jnp.squeeze`. */
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
   const t = asTensor('squeeze', x);
-  const axes = axis === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, t.rank);
-  for (const a of axes) if (t.shape[a] !== 1) throw new TapegradError('squeeze', `axis ${a} has length ${t.shape[a]}, not 1, in ${fmtShape(t.shape)}`);
-  return reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
+  const axes =
+    axis === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, t.rank);
+  for (const a of axes)
+    if (t.shape[a] !== 1)
+      throw new TapegradError('squeeze', `axis ${a} has length ${t.shape[a]}, not 1, in ${fmtShape(t.shape)}`);
+  return reshape(
+    t,
+    t.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 const transposeOp = defineOp<{ perm: number[] }>({
@@ -164,7 +185,10 @@ export function transpose(x: Tensor, perm?: number[]): Tensor {
   const t = asTensor('transpose', x);
   const p = perm ?? [...Array(t.rank).keys()].reverse();
   if (p.length !== t.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
-    throw new TapegradError('transpose', `perm ${JSON.stringify(perm)} is not a permutation of the ${t.rank} axes of ${fmtShape(t.shape)}`);
+    throw new TapegradError(
+      'transpose',
+      `perm ${JSON.stringify(perm)} is not a permutation of the ${t.rank} axes of ${fmtShape(t.shape)}`,
+    );
   }
   return transposeOp([t], { perm: p });
 }
@@ -179,7 +203,11 @@ const broadcastToOp = defineOp<{ shape: number[] }>({
 /** Broadcasts x to `shape` (NumPy rules). PyTorch `torch.broadcast_to`, JAX `jnp.broadcast_to`. */
 export function broadcastTo(x: Tensor, shape: number[]): Tensor {
   const t = asTensor('broadcastTo', x);
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) throw new TapegradError('broadcastTo', `shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new TapegradError(
+      'broadcastTo',
+      `shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
   const ok = shape.length >= t.rank && broadcastShapes('broadcastTo', t.shape, shape).join() === shape.join();
   if (!ok) throw new TapegradError('broadcastTo', `cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
   return broadcastToOp([t], { shape: [...shape] });
@@ -201,7 +229,10 @@ const tileOp = defineOp<{ reps: number[] }>({
 export function tile(x: Tensor, reps: number[]): Tensor {
   const t = asTensor('tile', x);
   if (reps.length !== t.rank || reps.some((r) => !Number.isInteger(r) || r < 1)) {
-    throw new TapegradError('tile', `reps ${JSON.stringify(reps)} must be ${t.rank} positive integers for ${fmtShape(t.shape)}`);
+    throw new TapegradError(
+      'tile',
+      `reps ${JSON.stringify(reps)} must be ${t.rank} positive integers for ${fmtShape(t.shape)}`,
+    );
   }
   return tileOp([t], { reps: [...reps] });
 }
@@ -212,7 +243,13 @@ const sliceOp = defineOp<{ begin: number[]; size: number[] }>({
   name: 'slice',
   forward: ([x], { begin, size }) => tf.slice(x, begin, size),
   // the slice's entries get g, the others 0: pad g back to x's shape
-  vjp: (g, [x], _y, { begin, size }) => [() => pad(g, x.shape.map((d, i) => [begin[i], d - begin[i] - size[i]] as [number, number]))],
+  vjp: (g, [x], _y, { begin, size }) => [
+    () =>
+      pad(
+        g,
+        x.shape.map((d, i) => [begin[i], d - begin[i] - size[i]] as [number, number]),
+      ),
+  ],
 });
 /**
  * x[begin : begin + size] on every axis (TF.js's convention); size −1 or omitted: to the end.
@@ -226,7 +263,10 @@ export function slice(x: Tensor, begin: number[] | number, size?: number[] | num
   const s = t.shape.map((d, i) => (s0[i] === undefined || s0[i] === -1 ? d - b[i] : s0[i]));
   const bad = t.shape.some((d, i) => !Number.isInteger(b[i]) || b[i] < 0 || s[i] < 0 || b[i] + s[i] > d);
   if (bad || b.length !== t.rank) {
-    throw new TapegradError('slice', `begin ${JSON.stringify(begin)} and size ${JSON.stringify(size)} do not fit in ${fmtShape(t.shape)}`);
+    throw new TapegradError(
+      'slice',
+      `begin ${JSON.stringify(begin)} and size ${JSON.stringify(size)} do not fit in ${fmtShape(t.shape)}`,
+    );
   }
   return sliceOp([t], { begin: b, size: s });
 }
@@ -236,15 +276,32 @@ const padOp = defineOp<{ paddings: [number, number][]; value: number }>({
   name: 'pad',
   forward: ([x], { paddings, value }) => tf.pad(x, paddings, value),
   // padding entries are constants: slice g back out
-  vjp: (g, [x], _y, { paddings }) => [() => slice(g, paddings.map((p) => p[0]), x.shape)],
+  vjp: (g, [x], _y, { paddings }) => [
+    () =>
+      slice(
+        g,
+        paddings.map((p) => p[0]),
+        x.shape,
+      ),
+  ],
 });
 /** Pads with `value`: paddings[i] = [before, after] on axis i. PyTorch `torch.nn.functional.pad`, JAX `jnp.pad`. */
 export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor {
   const t = asTensor('pad', x);
   if (typeof value !== 'number') throw new TapegradError('pad', `the value must be a number, got ${typeof value}`);
-  if (!Array.isArray(paddings)) throw new TapegradError('pad', `paddings must be an array of [before, after] pairs, got ${JSON.stringify(paddings)}`);
-  if (paddings.length !== t.rank || paddings.some((p) => p.length !== 2 || p.some((k) => !Number.isInteger(k) || k < 0))) {
-    throw new TapegradError('pad', `paddings ${JSON.stringify(paddings)} must be ${t.rank} pairs of non-negative integers for ${fmtShape(t.shape)}`);
+  if (!Array.isArray(paddings))
+    throw new TapegradError(
+      'pad',
+      `paddings must be an array of [before, after] pairs, got ${JSON.stringify(paddings)}`,
+    );
+  if (
+    paddings.length !== t.rank ||
+    paddings.some((p) => p.length !== 2 || p.some((k) => !Number.isInteger(k) || k < 0))
+  ) {
+    throw new TapegradError(
+      'pad',
+      `paddings ${JSON.stringify(paddings)} must be ${t.rank} pairs of non-negative integers for ${fmtShape(t.shape)}`,
+    );
   }
   return padOp([t], { paddings: paddings.map((p) => [p[0], p[1]]), value });
 }
@@ -272,7 +329,10 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   const ax = normalizeAxis('concat', axis, ts[0].rank);
   for (const t of ts) {
     if (t.rank !== ts[0].rank || t.shape.some((d, i) => i !== ax && d !== ts[0].shape[i])) {
-      throw new TapegradError('concat', `shapes ${ts.map((u) => fmtShape(u.shape)).join(', ')} differ outside axis ${ax}`);
+      throw new TapegradError(
+        'concat',
+        `shapes ${ts.map((u) => fmtShape(u.shape)).join(', ')} differ outside axis ${ax}`,
+      );
     }
   }
   return concatOp(ts, { axis: ax });
@@ -284,7 +344,17 @@ const stackOp = defineOp<{ axis: number }>({
   forward: (xs, { axis }) => tf.stack(xs, axis),
   // input i is the i-th slice along the new axis
   vjp: (g, xs, _y, { axis }) =>
-    xs.map((x, i) => () => reshape(slice(g, g.shape.map((_, k) => (k === axis ? i : 0)), g.shape.map((d, k) => (k === axis ? 1 : d))), x.shape)),
+    xs.map(
+      (x, i) => () =>
+        reshape(
+          slice(
+            g,
+            g.shape.map((_, k) => (k === axis ? i : 0)),
+            g.shape.map((d, k) => (k === axis ? 1 : d)),
+          ),
+          x.shape,
+        ),
+    ),
 });
 /** Joins equal-shaped tensors along a new axis. PyTorch `torch.stack`, JAX `jnp.stack`. */
 export function stack(xs: Tensor[], axis = 0): Tensor {
@@ -312,7 +382,11 @@ export function split(x: Tensor, numOrSizes: number | number[], axis = 0): Tenso
   }
   let at = 0;
   return sizes.map((s) => {
-    const part = slice(t, t.shape.map((_, i) => (i === ax ? at : 0)), t.shape.map((e, i) => (i === ax ? s : e)));
+    const part = slice(
+      t,
+      t.shape.map((_, i) => (i === ax ? at : 0)),
+      t.shape.map((e, i) => (i === ax ? s : e)),
+    );
     at += s;
     return part;
   });
@@ -351,15 +425,20 @@ export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: numbe
   const ax = normalizeAxis('scatterAdd', axis, t.rank);
   if (idx.dtype !== 'int32') throw new TapegradError('scatterAdd', `indices must be int32, got ${idx.dtype}`);
   if (idx.rank !== 1 || idx.size !== t.shape[ax]) {
-    throw new TapegradError('scatterAdd', `indices must be a vector of length ${t.shape[ax]} (axis ${ax} of ${fmtShape(t.shape)}), got shape ${fmtShape(idx.shape)}`);
+    throw new TapegradError(
+      'scatterAdd',
+      `indices must be a vector of length ${t.shape[ax]} (axis ${ax} of ${fmtShape(t.shape)}), got shape ${fmtShape(idx.shape)}`,
+    );
   }
-  if (!Number.isInteger(size) || size < 0) throw new TapegradError('scatterAdd', `size must be a non-negative integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 0)
+    throw new TapegradError('scatterAdd', `size must be a non-negative integer, got ${size}`);
   return scatterAddOp([t, idx], { axis: ax, size });
 }
 scatterAdd.rule = scatterAddOp.rule;
 /** An array of integer indices (tf.tensor1d would truncate 0.5 to 0 silently). */
 function integers(fn: string, xs: unknown): number[] {
-  if (!Array.isArray(xs) || xs.some((v) => !Number.isInteger(v))) throw new TapegradError(fn, `indices must be an int32 Tensor or an array of integers, got ${JSON.stringify(xs)}`);
+  if (!Array.isArray(xs) || xs.some((v) => !Number.isInteger(v)))
+    throw new TapegradError(fn, `indices must be an int32 Tensor or an array of integers, got ${JSON.stringify(xs)}`);
   return xs;
 }
 /** Joined tensors must share a dtype. */
@@ -375,14 +454,21 @@ function sameDtype(fn: string, ts: Tensor[]): void {
 export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor {
   const t = asTensor('gather', x);
   const ax = normalizeAxis('gather', axis, t.rank);
-  const idx = indices instanceof Tensor ? asTensor('gather', indices, 'the indices') : new Tensor(tf.tensor1d(integers('gather', indices), 'int32'));
+  const idx =
+    indices instanceof Tensor
+      ? asTensor('gather', indices, 'the indices')
+      : new Tensor(tf.tensor1d(integers('gather', indices), 'int32'));
   const made = idx === indices ? [] : [idx];
   try {
     if (idx.dtype !== 'int32') throw new TapegradError('gather', `indices must be int32, got ${idx.dtype}`);
     const values = indexValues(idx.value);
     const n = t.shape[ax];
     const bad = values ? values.findIndex((v) => v < 0 || v >= n) : -1;
-    if (values && bad >= 0) throw new TapegradError('gather', `index ${values[bad]} at position ${bad} is out of range [0, ${n}) for axis ${ax} of ${fmtShape(t.shape)}`);
+    if (values && bad >= 0)
+      throw new TapegradError(
+        'gather',
+        `index ${values[bad]} at position ${bad} is out of range [0, ${n}) for axis ${ax} of ${fmtShape(t.shape)}`,
+      );
   } catch (e) {
     made.forEach((m) => m.dispose());
     throw e;

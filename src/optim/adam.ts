@@ -2,7 +2,15 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import { Optimizer, nonNegative, checkBetas, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import {
+  Optimizer,
+  nonNegative,
+  checkBetas,
+  type OptimizerOptions,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type Update,
+} from './optimizer.js';
 import { adamStep } from '../backend/fused.js';
 
 /** Options of Adam and AdamW: betas (β₁, β₂) and ε. */
@@ -33,10 +41,26 @@ export class Adam extends Optimizer<AdamOptions> {
       amsgrad: o.amsgrad ?? false,
     };
   }
-  protected update(p0: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, o: ParamGroup<AdamOptions>): Update {
+  protected update(
+    p0: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    t: number,
+    o: ParamGroup<AdamOptions>,
+  ): Update {
     // the fused kernel where the backend has one (not for amsgrad), else its reference (kernels/adam-update.ts)
     const [beta1, beta2] = o.betas!;
-    const attrs = { lr, beta1, beta2, eps: o.eps!, weightDecay: o.weightDecay!, decoupled: this.decoupled, step: t, amsgrad: o.amsgrad! };
+    const attrs = {
+      lr,
+      beta1,
+      beta2,
+      eps: o.eps!,
+      weightDecay: o.weightDecay!,
+      decoupled: this.decoupled,
+      step: t,
+      amsgrad: o.amsgrad!,
+    };
     const out = adamStep(p0, grad, state, attrs);
     return { param: out.param, state: out.state as Record<string, tf.Tensor> };
   }

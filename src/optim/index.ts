@@ -1,6 +1,12 @@
 // tg.optim: optimizers, learning-rate schedules and gradient clipping.
 /** The base of every optimizer: parameter groups, step(), zeroGrad(), stateDict() (PyTorch: torch.optim.Optimizer). */
-export { Optimizer, type OptimizerOptions, type OptimizerStateDict, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
+export {
+  Optimizer,
+  type OptimizerOptions,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type ParamGroupSpec,
+} from './optimizer.js';
 /** PyTorch: torch.optim.SGD. */
 export { SGD, type SGDOptions } from './sgd.js';
 /** PyTorch: torch.optim.Adam and torch.optim.AdamW. */

@@ -64,11 +64,22 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   protected readonly state = new Map<Tensor, ParamState>();
   private disposed = false;
 
-  constructor(readonly name: string, params: Tensor[] | ParamGroupSpec<O>[], opts: O) {
-    if (opts === null || typeof opts !== 'object') throw new TapegradError(name, `options must be an object with lr, got ${describe(opts)}`);
+  constructor(
+    readonly name: string,
+    params: Tensor[] | ParamGroupSpec<O>[],
+    opts: O,
+  ) {
+    if (opts === null || typeof opts !== 'object')
+      throw new TapegradError(name, `options must be an object with lr, got ${describe(opts)}`);
     this.defaults = this.checkedOptions(name, opts, 'the options');
-    if (!Array.isArray(params) || params.length === 0) throw new TapegradError(name, 'needs a non-empty array of parameters (e.g. net.parameters()) or of parameter groups');
-    const grouped = params.every((g) => g !== null && typeof g === 'object' && !(g instanceof Tensor) && !Array.isArray(g));
+    if (!Array.isArray(params) || params.length === 0)
+      throw new TapegradError(
+        name,
+        'needs a non-empty array of parameters (e.g. net.parameters()) or of parameter groups',
+      );
+    const grouped = params.every(
+      (g) => g !== null && typeof g === 'object' && !(g instanceof Tensor) && !Array.isArray(g),
+    );
     const specs = grouped ? (params as ParamGroupSpec<O>[]) : [{ params: params as Tensor[] } as ParamGroupSpec<O>];
     for (const spec of specs) this.addGroup(name, spec, grouped);
   }
@@ -81,8 +92,14 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 
   private checkedOptions(fn: string, opts: Partial<O>, where: string): O {
     const full = this.resolveOptions(fn, opts);
-    const unknown = Object.keys(opts).filter((k) => k !== 'params' && !(k in full) && (opts as Record<string, unknown>)[k] !== undefined);
-    if (unknown.length) throw new TapegradError(fn, `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} in ${where} (known: ${Object.keys(full).join(', ')})`);
+    const unknown = Object.keys(opts).filter(
+      (k) => k !== 'params' && !(k in full) && (opts as Record<string, unknown>)[k] !== undefined,
+    );
+    if (unknown.length)
+      throw new TapegradError(
+        fn,
+        `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} in ${where} (known: ${Object.keys(full).join(', ')})`,
+      );
     return full;
   }
 
@@ -100,13 +117,26 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     spec.params.forEach((p, i) => {
       const which = grouped ? `parameter ${i} of group ${k}` : `parameter ${i}`;
       if (!(p instanceof Tensor)) throw new TapegradError(fn, `${which} must be a Tensor, got ${describe(p)}`);
-      if (!p.requiresGrad) throw new TapegradError(fn, `${which} (shape ${fmtShape(p.shape)}) does not require grad; create it with { requiresGrad: true } or use a module's parameters()`);
-      if (!p.isLeaf) throw new TapegradError(fn, `${which} (shape ${fmtShape(p.shape)}) is not a leaf: optimise the tensors you created, not results of ops`);
-      if (seen.has(p)) throw new TapegradError(fn, `a parameter is listed twice (${which}, shape ${fmtShape(p.shape)})`);
+      if (!p.requiresGrad)
+        throw new TapegradError(
+          fn,
+          `${which} (shape ${fmtShape(p.shape)}) does not require grad; create it with { requiresGrad: true } or use a module's parameters()`,
+        );
+      if (!p.isLeaf)
+        throw new TapegradError(
+          fn,
+          `${which} (shape ${fmtShape(p.shape)}) is not a leaf: optimise the tensors you created, not results of ops`,
+        );
+      if (seen.has(p))
+        throw new TapegradError(fn, `a parameter is listed twice (${which}, shape ${fmtShape(p.shape)})`);
       seen.add(p);
     });
     const { params, ...own } = spec;
-    const options = this.checkedOptions(fn, { ...this.defaults, ...own } as Partial<O>, grouped ? `group ${k}` : 'the options');
+    const options = this.checkedOptions(
+      fn,
+      { ...this.defaults, ...own } as Partial<O>,
+      grouped ? `group ${k}` : 'the options',
+    );
     this.paramGroups.push({ ...options, params: [...params] });
     this.params.push(...params);
   }
@@ -130,12 +160,19 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       p.assertLive(fn, `parameter ${i}`);
       p.grad.assertLive(fn, `the grad of parameter ${i}`);
       if (p.grad.shape.join() !== p.shape.join() || p.grad.dtype !== p.dtype) {
-        throw new TapegradError(fn, `the grad of parameter ${i} is ${p.grad.dtype} ${fmtShape(p.grad.shape)}, but the parameter is ${p.dtype} ${fmtShape(p.shape)}`);
+        throw new TapegradError(
+          fn,
+          `the grad of parameter ${i} is ${p.grad.dtype} ${fmtShape(p.grad.shape)}, but the parameter is ${p.dtype} ${fmtShape(p.shape)}`,
+        );
       }
     });
     const lrs = this.paramGroups.map((g, k) => {
       const lr = lrAt(g.lr, this.stepCount);
-      if (!Number.isFinite(lr)) throw new TapegradError(`${this.name}.step`, `the learning rate of group ${k} at step ${this.stepCount} is ${lr}`);
+      if (!Number.isFinite(lr))
+        throw new TapegradError(
+          `${this.name}.step`,
+          `the learning rate of group ${k} at step ${this.stepCount} is ${lr}`,
+        );
       return lr;
     });
     this.stepCount++;
@@ -168,7 +205,15 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
    * t ≥ 1 (PyTorch counts steps per parameter), its group's options and its numbers (`scalars`).
    * Runs inside a tidy, with raw TF.js ops: nothing is recorded.
    */
-  protected abstract update(p: tf.Tensor, g: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, t: number, group: ParamGroup<O>, scalars: Record<string, number>): Update;
+  protected abstract update(
+    p: tf.Tensor,
+    g: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    t: number,
+    group: ParamGroup<O>,
+    scalars: Record<string, number>,
+  ): Update;
 
   /** Frees every parameter's .grad and sets it to null. */
   zeroGrad(): void {
@@ -184,12 +229,19 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     const index = new Map(this.params.map((p, i) => [p, i]));
     const state: OptimizerStateDict['state'] = {};
     for (const [p, s] of this.state) {
-      const tensors = Object.fromEntries(Object.entries(s.tensors).map(([k, v]) => [k, new Tensor(tf.keep(v.clone()))]));
+      const tensors = Object.fromEntries(
+        Object.entries(s.tensors).map(([k, v]) => [k, new Tensor(tf.keep(v.clone()))]),
+      );
       state[index.get(p)!] = { step: s.step, scalars: { ...s.scalars }, tensors };
     }
     const groups = this.paramGroups.map(({ params, ...options }) => ({
       params: params.map((p) => index.get(p)!),
-      options: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, typeof v === 'object' && v !== null && !Array.isArray(v) ? 'schedule' : v])),
+      options: Object.fromEntries(
+        Object.entries(options).map(([k, v]) => [
+          k,
+          typeof v === 'object' && v !== null && !Array.isArray(v) ? 'schedule' : v,
+        ]),
+      ),
     }));
     return { stepCount: this.stepCount, groups, state };
   }
@@ -202,20 +254,36 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   loadStateDict(sd: OptimizerStateDict): void {
     const fn = `${this.name}.loadStateDict`;
     this.checkLive('loadStateDict');
-    if (sd === null || typeof sd !== 'object' || !Array.isArray(sd.groups) || sd.state === null || typeof sd.state !== 'object' || !Number.isInteger(sd.stepCount)) {
-      throw new TapegradError(fn, `expected what stateDict() returns ({ stepCount, groups, state }), got ${describe(sd)}`);
+    if (
+      sd === null ||
+      typeof sd !== 'object' ||
+      !Array.isArray(sd.groups) ||
+      sd.state === null ||
+      typeof sd.state !== 'object' ||
+      !Number.isInteger(sd.stepCount)
+    ) {
+      throw new TapegradError(
+        fn,
+        `expected what stateDict() returns ({ stepCount, groups, state }), got ${describe(sd)}`,
+      );
     }
-    if (sd.groups.length !== this.paramGroups.length) throw new TapegradError(fn, `the state has ${sd.groups.length} parameter groups, this optimizer ${this.paramGroups.length}`);
+    if (sd.groups.length !== this.paramGroups.length)
+      throw new TapegradError(
+        fn,
+        `the state has ${sd.groups.length} parameter groups, this optimizer ${this.paramGroups.length}`,
+      );
     const problems: string[] = [];
     sd.groups.forEach((g, k) => {
       const n = this.paramGroups[k].params.length;
-      if (!Array.isArray(g?.params) || g.params.length !== n) problems.push(`group ${k} has ${Array.isArray(g?.params) ? g.params.length : 'no'} parameters, expected ${n}`);
+      if (!Array.isArray(g?.params) || g.params.length !== n)
+        problems.push(`group ${k} has ${Array.isArray(g?.params) ? g.params.length : 'no'} parameters, expected ${n}`);
     });
     const resolved = sd.groups.map((g, k) => {
       const current = this.paramGroups[k];
       const saved = { ...(g?.options ?? {}) } as Record<string, unknown>;
       if (saved.lr === 'schedule') {
-        if (typeof current.lr === 'number') problems.push(`group ${k}'s lr was a schedule; this optimizer's is a number`);
+        if (typeof current.lr === 'number')
+          problems.push(`group ${k}'s lr was a schedule; this optimizer's is a number`);
         saved.lr = current.lr;
       }
       try {
@@ -236,7 +304,8 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       for (const [name, v] of Object.entries(s?.tensors ?? {})) {
         const want = name === 'moments' ? [2, ...p.shape] : p.shape;
         if (!(v instanceof Tensor) || v.isDisposed) problems.push(`parameter ${i}'s '${name}' is not a live Tensor`);
-        else if (v.shape.join() !== want.join() || v.rank !== want.length) problems.push(`parameter ${i}'s '${name}' has shape ${fmtShape(v.shape)}, expected ${fmtShape(want)}`);
+        else if (v.shape.join() !== want.join() || v.rank !== want.length)
+          problems.push(`parameter ${i}'s '${name}' has shape ${fmtShape(v.shape)}, expected ${fmtShape(want)}`);
       }
     }
     if (problems.length) throw new TapegradError(fn, problems.join('; '));
@@ -264,15 +333,18 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 
 /** A positive-or-zero number option, or a clear error. */
 export function nonNegative(fn: string, what: string, v: number): number {
-  if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new TapegradError(fn, `${what} must be a non-negative number, got ${v}`);
+  if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v)))
+    throw new TapegradError(fn, `${what} must be a non-negative number, got ${v}`);
   return v;
 }
 
 /** A pair of betas in [0, 1), or a clear error. */
 export function checkBetas(fn: string, betas: unknown): [number, number] {
-  if (!Array.isArray(betas) || betas.length !== 2) throw new TapegradError(fn, `betas must be a pair of numbers in [0, 1), got ${describe(betas)}`);
+  if (!Array.isArray(betas) || betas.length !== 2)
+    throw new TapegradError(fn, `betas must be a pair of numbers in [0, 1), got ${describe(betas)}`);
   betas.forEach((b, i) => {
-    if (!(typeof b === 'number' && b >= 0 && b < 1)) throw new TapegradError(fn, `betas[${i}] must be in [0, 1), got ${b}`);
+    if (!(typeof b === 'number' && b >= 0 && b < 1))
+      throw new TapegradError(fn, `betas[${i}] must be in [0, 1), got ${b}`);
   });
   return [betas[0], betas[1]];
 }

@@ -2,7 +2,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import {
+  Optimizer,
+  nonNegative,
+  type OptimizerOptions,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type Update,
+} from './optimizer.js';
 
 /** Options of RMSprop: α, ε, momentum. */
 export interface RMSpropOptions extends OptimizerOptions {
@@ -31,7 +38,14 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       centered: o.centered ?? false,
     };
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, _t: number, o: ParamGroup<RMSpropOptions>): Update {
+  protected update(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    _t: number,
+    o: ParamGroup<RMSpropOptions>,
+  ): Update {
     const alpha = o.alpha!;
     const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
     const sq = tf.mul(tf.square(g), 1 - alpha);

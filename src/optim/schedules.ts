@@ -22,17 +22,35 @@ export function checkLR(fn: string, lr: unknown): LR {
   if (lr !== null && typeof lr === 'object' && typeof (lr as Schedule).at === 'function') return lr as Schedule;
   // PyTorch's schedules take the optimizer; here the optimizer takes the schedule
   const ctor = lr !== null && typeof lr === 'object' ? (lr as object).constructor?.name : undefined;
-  if (ctor && typeof (lr as { step?: unknown }).step === 'function' && Array.isArray((lr as { params?: unknown }).params)) {
-    throw new TapegradError(fn, `lr must be a non-negative number or a schedule, got the optimizer ${ctor}; a schedule is given to the optimizer as its lr: new ${ctor}(params, { lr: new ${fn}(0.1, { ... }) })`);
+  if (
+    ctor &&
+    typeof (lr as { step?: unknown }).step === 'function' &&
+    Array.isArray((lr as { params?: unknown }).params)
+  ) {
+    throw new TapegradError(
+      fn,
+      `lr must be a non-negative number or a schedule, got the optimizer ${ctor}; a schedule is given to the optimizer as its lr: new ${ctor}(params, { lr: new ${fn}(0.1, { ... }) })`,
+    );
   }
-  const got = typeof lr === 'number' ? String(lr) : ctor ? `a ${ctor}` : lr === null ? 'null' : `${typeof lr} ${JSON.stringify(lr) ?? ''}`.trim();
+  const got =
+    typeof lr === 'number'
+      ? String(lr)
+      : ctor
+        ? `a ${ctor}`
+        : lr === null
+          ? 'null'
+          : `${typeof lr} ${JSON.stringify(lr) ?? ''}`.trim();
   throw new TapegradError(fn, `lr must be a non-negative number or a schedule, got ${got}`);
 }
 
 /** lr·γ^⌊t / stepSize⌋ (PyTorch's StepLR). */
 export class StepLR implements Schedule {
-  constructor(readonly lr: LR, readonly opts: { stepSize: number; gamma?: number }) {
-    if (!(Number.isInteger(opts?.stepSize) && opts.stepSize > 0)) throw new TapegradError('StepLR', `stepSize must be a positive integer, got ${opts?.stepSize}`);
+  constructor(
+    readonly lr: LR,
+    readonly opts: { stepSize: number; gamma?: number },
+  ) {
+    if (!(Number.isInteger(opts?.stepSize) && opts.stepSize > 0))
+      throw new TapegradError('StepLR', `stepSize must be a positive integer, got ${opts?.stepSize}`);
     checkLR('StepLR', lr);
   }
   at(t: number): number {
@@ -42,8 +60,12 @@ export class StepLR implements Schedule {
 
 /** Cosine from lr down to etaMin over tMax steps, then etaMin (PyTorch's CosineAnnealingLR, without restarts). */
 export class CosineAnnealing implements Schedule {
-  constructor(readonly lr: LR, readonly opts: { tMax: number; etaMin?: number }) {
-    if (!(Number.isInteger(opts?.tMax) && opts.tMax > 0)) throw new TapegradError('CosineAnnealing', `tMax must be a positive integer, got ${opts?.tMax}`);
+  constructor(
+    readonly lr: LR,
+    readonly opts: { tMax: number; etaMin?: number },
+  ) {
+    if (!(Number.isInteger(opts?.tMax) && opts.tMax > 0))
+      throw new TapegradError('CosineAnnealing', `tMax must be a positive integer, got ${opts?.tMax}`);
     checkLR('CosineAnnealing', lr);
   }
   at(t: number): number {
@@ -59,8 +81,12 @@ export class CosineAnnealing implements Schedule {
  * PyTorch `torch.optim.lr_scheduler.LinearLR`, JAX `optax.linear_schedule`.
  */
 export class LinearWarmup implements Schedule {
-  constructor(readonly lr: LR, readonly opts: { warmupSteps: number; startFactor?: number }) {
-    if (!(Number.isInteger(opts?.warmupSteps) && opts.warmupSteps > 0)) throw new TapegradError('LinearWarmup', `warmupSteps must be a positive integer, got ${opts?.warmupSteps}`);
+  constructor(
+    readonly lr: LR,
+    readonly opts: { warmupSteps: number; startFactor?: number },
+  ) {
+    if (!(Number.isInteger(opts?.warmupSteps) && opts.warmupSteps > 0))
+      throw new TapegradError('LinearWarmup', `warmupSteps must be a positive integer, got ${opts?.warmupSteps}`);
     checkLR('LinearWarmup', lr);
   }
   at(t: number): number {

@@ -3,7 +3,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import { Optimizer, nonNegative, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import {
+  Optimizer,
+  nonNegative,
+  type OptimizerOptions,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type Update,
+} from './optimizer.js';
 
 /** Options of SGD: momentum and Nesterov's variant. */
 export interface SGDOptions extends OptimizerOptions {
@@ -29,13 +36,23 @@ export class SGD extends Optimizer<SGDOptions> {
       weightDecay: nonNegative(fn, 'weightDecay', o.weightDecay ?? 0),
       nesterov: o.nesterov ?? false,
     };
-    if (r.nesterov && (r.momentum === 0 || r.dampening !== 0)) throw new TapegradError(fn, 'nesterov needs a momentum > 0 and zero dampening');
+    if (r.nesterov && (r.momentum === 0 || r.dampening !== 0))
+      throw new TapegradError(fn, 'nesterov needs a momentum > 0 and zero dampening');
     return r;
   }
-  protected update(p: tf.Tensor, grad: tf.Tensor, state: Record<string, tf.Tensor>, lr: number, _t: number, o: ParamGroup<SGDOptions>): Update {
+  protected update(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    _t: number,
+    o: ParamGroup<SGDOptions>,
+  ): Update {
     const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
     if (!o.momentum) return { param: tf.sub(p, tf.mul(g, lr)), state: {} };
-    const v = state.v ? tf.add(tf.mul(state.v, o.momentum!), o.dampening ? tf.mul(g, 1 - o.dampening) : g) : tf.clone(g);
+    const v = state.v
+      ? tf.add(tf.mul(state.v, o.momentum!), o.dampening ? tf.mul(g, 1 - o.dampening) : g)
+      : tf.clone(g);
     const dir = o.nesterov ? tf.add(g, tf.mul(v, o.momentum!)) : v;
     return { param: tf.sub(p, tf.mul(dir, lr)), state: { v } };
   }

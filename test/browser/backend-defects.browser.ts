@@ -28,23 +28,44 @@ function onlyOn(backends: string[], name: string, f: () => Promise<void>): void 
   if (backends.includes(backend)) s(name, f);
 }
 
-onlyOn(['webgl'], "webgl: TF.js's Max still starts at −1e20 (a row of −∞ gives −1e20); maxMinBeyond1e20 gives −∞", async () => {
-  const x = () => tf.tensor([[-Infinity, -Infinity], [-1e30, -3e38]]);
-  const raw = await read(() => tf.tidy(() => tf.max(x(), 1)));
-  assert.equal(raw.values, [-1e20, -1e20].map(Math.fround), "webgl's Max is right now: maxMinBeyond1e20 can go");
-  const rawMin = await read(() => tf.tidy(() => tf.min(tf.neg(x()), 1)));
-  assert.equal(rawMin.values, [1e20, 1e20].map(Math.fround), "webgl's Min is right now");
-  assert.equal((await read(() => tf.tidy(() => defects.maxMinBeyond1e20('max', x(), [1], false)))).values, [-Infinity, Math.fround(-1e30)]);
-  assert.equal((await read(() => tf.tidy(() => defects.maxMinBeyond1e20('min', tf.neg(x()), [1], false)))).values, [Infinity, Math.fround(1e30)]);
-});
+onlyOn(
+  ['webgl'],
+  "webgl: TF.js's Max still starts at −1e20 (a row of −∞ gives −1e20); maxMinBeyond1e20 gives −∞",
+  async () => {
+    const x = () =>
+      tf.tensor([
+        [-Infinity, -Infinity],
+        [-1e30, -3e38],
+      ]);
+    const raw = await read(() => tf.tidy(() => tf.max(x(), 1)));
+    assert.equal(raw.values, [-1e20, -1e20].map(Math.fround), "webgl's Max is right now: maxMinBeyond1e20 can go");
+    const rawMin = await read(() => tf.tidy(() => tf.min(tf.neg(x()), 1)));
+    assert.equal(rawMin.values, [1e20, 1e20].map(Math.fround), "webgl's Min is right now");
+    assert.equal((await read(() => tf.tidy(() => defects.maxMinBeyond1e20('max', x(), [1], false)))).values, [
+      -Infinity,
+      Math.fround(-1e30),
+    ]);
+    assert.equal((await read(() => tf.tidy(() => defects.maxMinBeyond1e20('min', tf.neg(x()), [1], false)))).values, [
+      Infinity,
+      Math.fround(1e30),
+    ]);
+  },
+);
 
-onlyOn(['webgl', 'webgpu'], "TF.js's Pow still gives pow(0, −1) = 0 and pow(0, −0.5) ≈ 1.3e19; powZeroBase gives +∞", async () => {
-  const a = () => tf.tensor([0, 0, 0]);
-  const b = () => tf.tensor([-1, -0.5, 0.5]);
-  const raw = await read(() => tf.tidy(() => tf.pow(a(), b())));
-  assert.ok(raw.values[0] !== Infinity && raw.values[1] !== Infinity, `Pow at 0 is right now (${raw.values}): powZeroBase can go`);
-  assert.equal((await read(() => tf.tidy(() => defects.powZeroBase(a(), b())))).values, [Infinity, Infinity, 0]);
-});
+onlyOn(
+  ['webgl', 'webgpu'],
+  "TF.js's Pow still gives pow(0, −1) = 0 and pow(0, −0.5) ≈ 1.3e19; powZeroBase gives +∞",
+  async () => {
+    const a = () => tf.tensor([0, 0, 0]);
+    const b = () => tf.tensor([-1, -0.5, 0.5]);
+    const raw = await read(() => tf.tidy(() => tf.pow(a(), b())));
+    assert.ok(
+      raw.values[0] !== Infinity && raw.values[1] !== Infinity,
+      `Pow at 0 is right now (${raw.values}): powZeroBase can go`,
+    );
+    assert.equal((await read(() => tf.tidy(() => defects.powZeroBase(a(), b())))).values, [Infinity, Infinity, 0]);
+  },
+);
 
 onlyOn(['webgpu'], "webgpu: TF.js's ArgMax of a vector still has shape [1]; argMaxMinShape gives []", async () => {
   const raw = await read(() => tf.tidy(() => tf.argMax(tf.tensor([3, 1, 4]), 0)));
@@ -55,45 +76,61 @@ onlyOn(['webgpu'], "webgpu: TF.js's ArgMax of a vector still has shape [1]; argM
   assert.equal(min, { values: [1], shape: [] });
 });
 
-onlyOn(['webgl', 'webgpu'], "TF.js's Expm1 is still exp(x) − 1 (expm1(1e-7) 19% off); expm1SmallArgument keeps 1e-7 relative", async () => {
-  const xs = [1e-7, -3e-6, 2e-4, 0.1, -0.24];
-  const raw = await read(() => tf.tidy(() => tf.expm1(tf.tensor(xs))));
-  const rel = (v: number[]) => Math.max(...v.map((g, i) => Math.abs(g - Math.expm1(xs[i])) / Math.abs(Math.expm1(xs[i]))));
-  assert.ok(rel(raw.values) > 0.01, `Expm1 is precise now (worst ${rel(raw.values)}): expm1SmallArgument can go`);
-  const fixed = await read(() => tf.tidy(() => defects.expm1SmallArgument(tf.tensor(xs))));
-  assert.ok(rel(fixed.values) < 1e-6, `expm1SmallArgument: worst relative error ${rel(fixed.values)}`);
-});
+onlyOn(
+  ['webgl', 'webgpu'],
+  "TF.js's Expm1 is still exp(x) − 1 (expm1(1e-7) 19% off); expm1SmallArgument keeps 1e-7 relative",
+  async () => {
+    const xs = [1e-7, -3e-6, 2e-4, 0.1, -0.24];
+    const raw = await read(() => tf.tidy(() => tf.expm1(tf.tensor(xs))));
+    const rel = (v: number[]) =>
+      Math.max(...v.map((g, i) => Math.abs(g - Math.expm1(xs[i])) / Math.abs(Math.expm1(xs[i]))));
+    assert.ok(rel(raw.values) > 0.01, `Expm1 is precise now (worst ${rel(raw.values)}): expm1SmallArgument can go`);
+    const fixed = await read(() => tf.tidy(() => defects.expm1SmallArgument(tf.tensor(xs))));
+    assert.ok(rel(fixed.values) < 1e-6, `expm1SmallArgument: worst relative error ${rel(fixed.values)}`);
+  },
+);
 
-onlyOn(['webgpu'], "webgpu: TF.js's Prod still drops keepDims under CPU forwarding; prodKeepDimsByReshape keeps it", async () => {
-  const saved = tf.env().getBool('WEBGPU_CPU_FORWARD');
-  tf.env().set('WEBGPU_CPU_FORWARD', true);
-  try {
-    const x = () => tf.tensor([1, 2, 3, 4, 5, 6], [1, 3, 2]);
-    const raw = await read(() => tf.tidy(() => tf.prod(x(), [0, 2], true)));
-    assert.not.equal(raw.shape, [1, 3, 1], "webgpu's Prod keeps keepDims now: prodKeepDimsByReshape can go");
-    assert.equal(await read(() => tf.tidy(() => defects.prodKeepDimsByReshape(x(), [0, 2], true))), { values: [2, 12, 30], shape: [1, 3, 1] });
-  } finally {
-    tf.env().set('WEBGPU_CPU_FORWARD', saved);
-  }
-});
+onlyOn(
+  ['webgpu'],
+  "webgpu: TF.js's Prod still drops keepDims under CPU forwarding; prodKeepDimsByReshape keeps it",
+  async () => {
+    const saved = tf.env().getBool('WEBGPU_CPU_FORWARD');
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
+    try {
+      const x = () => tf.tensor([1, 2, 3, 4, 5, 6], [1, 3, 2]);
+      const raw = await read(() => tf.tidy(() => tf.prod(x(), [0, 2], true)));
+      assert.not.equal(raw.shape, [1, 3, 1], "webgpu's Prod keeps keepDims now: prodKeepDimsByReshape can go");
+      assert.equal(await read(() => tf.tidy(() => defects.prodKeepDimsByReshape(x(), [0, 2], true))), {
+        values: [2, 12, 30],
+        shape: [1, 3, 1],
+      });
+    } finally {
+      tf.env().set('WEBGPU_CPU_FORWARD', saved);
+    }
+  },
+);
 
-onlyOn(['webgpu'], "webgpu: TF.js's Cast from bool still keeps the integer buffer (a transposed sum of it gives 0)", async () => {
-  const x = () => tf.tensor([0.3, -1.2, 2.1, 0.7, -0.4, 1.5, -2.2, 0.9, 1.1, -0.8, 0.2, 1.9], [2, 3, 2]);
-  const hits = () => tf.tidy(() => tf.sum(tf.cast(tf.equal(x(), tf.max(x(), [0, 2], true)), 'float32'), [0, 2]));
-  const ours = tf.getKernel('Cast', 'webgpu')!;
-  const tfjs = defects.tfjsWebGPUCast();
-  assert.ok(tfjs, 'setBackend replaced the Cast');
-  tf.unregisterKernel('Cast', 'webgpu');
-  tf.registerKernel(tfjs!);
-  let raw: number[];
-  try {
-    raw = (await read(hits)).values;
-  } finally {
+onlyOn(
+  ['webgpu'],
+  "webgpu: TF.js's Cast from bool still keeps the integer buffer (a transposed sum of it gives 0)",
+  async () => {
+    const x = () => tf.tensor([0.3, -1.2, 2.1, 0.7, -0.4, 1.5, -2.2, 0.9, 1.1, -0.8, 0.2, 1.9], [2, 3, 2]);
+    const hits = () => tf.tidy(() => tf.sum(tf.cast(tf.equal(x(), tf.max(x(), [0, 2], true)), 'float32'), [0, 2]));
+    const ours = tf.getKernel('Cast', 'webgpu')!;
+    const tfjs = defects.tfjsWebGPUCast();
+    assert.ok(tfjs, 'setBackend replaced the Cast');
     tf.unregisterKernel('Cast', 'webgpu');
-    tf.registerKernel(ours);
-  }
-  assert.not.equal(raw, [1, 1, 1], "webgpu's Cast converts now: castIntToFloatConverting can go");
-  assert.equal((await read(hits)).values, [1, 1, 1]);
-});
+    tf.registerKernel(tfjs!);
+    let raw: number[];
+    try {
+      raw = (await read(hits)).values;
+    } finally {
+      tf.unregisterKernel('Cast', 'webgpu');
+      tf.registerKernel(ours);
+    }
+    assert.not.equal(raw, [1, 1, 1], "webgpu's Cast converts now: castIntToFloatConverting can go");
+    assert.equal((await read(hits)).values, [1, 1, 1]);
+  },
+);
 
 s.run();

@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
 
 const edge = suite('GPU edge values');
-const half = tg.getBackend() === 'webgl' && (globalThis as { TAPEGRAD_PAGE_LABEL?: string }).TAPEGRAD_PAGE_LABEL === 'webgl-f16';
+const half =
+  tg.getBackend() === 'webgl' && (globalThis as { TAPEGRAD_PAGE_LABEL?: string }).TAPEGRAD_PAGE_LABEL === 'webgl-f16';
 
 const values = async (t: tg.Tensor) => Array.from(await t.data());
 
@@ -15,9 +16,10 @@ const values = async (t: tg.Tensor) => Array.from(await t.data());
  * A test of ±∞ values: float32 pages only. Half-float WebGL textures turn ±∞ (and anything beyond
  * ±65504) into NaN at the first GPU op, so there is nothing to fix on the webgl-f16 page.
  */
-const withInfinities = (name: string, f: () => Promise<void>) => edge(name, async () => {
-  if (!half) await f();
-});
+const withInfinities = (name: string, f: () => Promise<void>) =>
+  edge(name, async () => {
+    if (!half) await f();
+  });
 
 /** Runs `f` and checks that every tensor it made was freed. */
 async function leakFree(f: () => Promise<void>): Promise<void> {
@@ -31,7 +33,9 @@ function close(got: number[], want: number[], rtol: number, what: string, relati
   assert.is(got.length, want.length, `${what}: ${got.length} values, ${want.length} wanted`);
   got.forEach((g, i) => {
     const w = want[i];
-    const ok = Object.is(g, w) || (Number.isFinite(w) && Math.abs(g - w) <= rtol * (relative ? Math.abs(w) : Math.max(1, Math.abs(w))));
+    const ok =
+      Object.is(g, w) ||
+      (Number.isFinite(w) && Math.abs(g - w) <= rtol * (relative ? Math.abs(w) : Math.max(1, Math.abs(w))));
     assert.ok(ok, `${what}: [${got}] where PyTorch gives [${want}]`);
   });
 }
@@ -51,13 +55,23 @@ withInfinities('crossEntropy against a class index, with a non-target logit of �
 
 withInfinities('max over a row of −∞ is −∞, min over a row of +∞ is +∞, and beyond ±1e20 they stay exact', () =>
   leakFree(async () => {
-    const x = tg.tensor([[-Infinity, -Infinity], [-1e30, -3e38], [-1e20, -2e20], [1, -Infinity]]);
+    const x = tg.tensor([
+      [-Infinity, -Infinity],
+      [-1e30, -3e38],
+      [-1e20, -2e20],
+      [1, -Infinity],
+    ]);
     const nx = tg.neg(x);
     const mx = tg.max(x, { axis: 1 });
     const mn = tg.min(nx, { axis: 1 });
     const want = [-Infinity, Math.fround(-1e30), Math.fround(-1e20), 1];
     close(await values(mx), want, 1e-6, 'max');
-    close(await values(mn), want.map((v) => -v), 1e-6, 'min');
+    close(
+      await values(mn),
+      want.map((v) => -v),
+      1e-6,
+      'min',
+    );
     const v = tg.tensor([-Infinity, -Infinity, -Infinity]);
     const all = tg.max(v);
     close(await values(all), [-Infinity], 0, 'max of a vector of −∞');
@@ -80,8 +94,18 @@ withInfinities('pow(0, b) is +∞ for b < 0 and exactly 0 for b > 0', () =>
 edge('argmax and argmin without an axis, or over the only axis, are scalars', () =>
   leakFree(async () => {
     const v = tg.tensor([3, 1, 4, 1, 5]);
-    const m = tg.tensor([[3, 1], [4, 1]]);
-    const results = [tg.argmax(v), tg.argmin(v), tg.argmax(v, { axis: 0 }), tg.argmin(v, { axis: -1 }), tg.argmax(m), tg.argmin(m)];
+    const m = tg.tensor([
+      [3, 1],
+      [4, 1],
+    ]);
+    const results = [
+      tg.argmax(v),
+      tg.argmin(v),
+      tg.argmax(v, { axis: 0 }),
+      tg.argmin(v, { axis: -1 }),
+      tg.argmax(m),
+      tg.argmin(m),
+    ];
     results.forEach((r, i) => assert.equal(r.shape, [], `result ${i}: shape [${r.shape}]`));
     assert.equal(await Promise.all(results.map(async (r) => (await values(r))[0])), [4, 1, 4, 1, 2, 1]);
     const rows = tg.argmax(m, { axis: 1 });

@@ -8,7 +8,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as TG from '../../src/index.js';
-import { LINALG_LU, LINALG_CHOLESKY, LINALG_TRIANGULAR_SOLVE, LINALG_QR, LINALG_EIGH, LINALG_SVD, LINALG_MATRIX_EXP } from '../../kernels/index.js';
+import {
+  LINALG_LU,
+  LINALG_CHOLESKY,
+  LINALG_TRIANGULAR_SOLVE,
+  LINALG_QR,
+  LINALG_EIGH,
+  LINALG_SVD,
+  LINALG_MATRIX_EXP,
+} from '../../kernels/index.js';
 import { luFactorInto } from '../../kernels/lu.js';
 import { choleskyInto } from '../../kernels/cholesky.js';
 import { triangularSolveInto } from '../../kernels/triangular-solve.js';
@@ -41,13 +49,15 @@ function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 /** Values read asynchronously: the webgpu backend's dataSync returns zeros in headless Chromium on SwiftShader. */
-const read = async (x: tf.Tensor | TG.Tensor): Promise<Float64Array> => Float64Array.from((await x.data()) as Float32Array);
+const read = async (x: tf.Tensor | TG.Tensor): Promise<Float64Array> =>
+  Float64Array.from((await x.data()) as Float32Array);
 
 /** Every kernel, on the active backend, against its float64 reference. */
 export async function run(tg: typeof TG): Promise<KernelCheck[]> {
   const backend = tg.getBackend();
   const results: KernelCheck[] = [];
-  const push = (kernel: string, layout: string, e: number) => results.push({ kernel, layout, backend, maxRelError: e, ok: e <= TOL });
+  const push = (kernel: string, layout: string, e: number) =>
+    results.push({ kernel, layout, backend, maxRelError: e, ok: e <= TOL });
   const layouts: [number[], number][] = [
     [[], 3],
     [[], 8],
@@ -81,7 +91,13 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
       for (const transpose of [false, true]) {
         for (const unitDiagonal of [false, true]) {
           const attrs = { lower, transpose, unitDiagonal };
-          const x = tf.engine().runKernel(LINALG_TRIANGULAR_SOLVE, { a: t.value, b: rhs.value }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+          const x = tf
+            .engine()
+            .runKernel(
+              LINALG_TRIANGULAR_SOLVE,
+              { a: t.value, b: rhs.value },
+              attrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor;
           const want = new Float64Array(count * n * 2);
           for (let b = 0; b < count; b++) triangularSolveInto(tv, b * n * n, bv, 0, n, 2, attrs, want, b * n * 2);
           push('LinalgTriangularSolve', `${layout} ${JSON.stringify(attrs)}`, relError(await read(x), want));
@@ -132,7 +148,11 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
     a.dispose();
   }
   // The exponential, with norms that need 0 to 5 squarings
-  for (const [batch, n, scale] of [[[], 3, 0.2], [[70], 2, 1], [[2, 3], 5, 4]] as [number[], number, number][]) {
+  for (const [batch, n, scale] of [
+    [[], 3, 0.2],
+    [[70], 2, 1],
+    [[2, 3], 5, 4],
+  ] as [number[], number, number][]) {
     const a = tg.tidy(() => tg.randn([...batch, n, n], { seed: n }).mul(scale));
     const av = await read(a);
     const e = tf.engine().runKernel(LINALG_MATRIX_EXP, { x: a.value }, {}) as tf.Tensor;
@@ -145,7 +165,13 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
   // A float32 tensor cast from int32 (on webgpu it keeps its i32 buffer): the shaders convert on read.
   const cast = tf.tidy(() => tf.cast(tf.tensor2d([4, 3, 6, 3], [2, 2], 'int32'), 'float32'));
   const luCast = tf.engine().runKernel(LINALG_LU, { x: cast }, {}) as tf.Tensor;
-  results.push({ kernel: 'LinalgLu', layout: 'input cast from int32', backend, maxRelError: relError(await read(luCast), [6, 3, 1, 2 / 3, 1, 0]), ok: false });
+  results.push({
+    kernel: 'LinalgLu',
+    layout: 'input cast from int32',
+    backend,
+    maxRelError: relError(await read(luCast), [6, 3, 1, 2 / 3, 1, 0]),
+    ok: false,
+  });
   results[results.length - 1].ok = results[results.length - 1].maxRelError <= TOL;
   tf.dispose([cast, luCast]);
   // A matrix that is not positive definite comes out all NaN; an exactly singular one keeps a zero pivot.
@@ -153,7 +179,13 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
   const lBad = tf.engine().runKernel(LINALG_CHOLESKY, { x: bad }, {}) as tf.Tensor;
   const v = await read(lBad);
   const nanOk = v.slice(0, 4).every(Number.isFinite) && v.slice(4).every(Number.isNaN);
-  results.push({ kernel: 'LinalgCholesky', layout: 'not positive definite → NaN', backend, maxRelError: nanOk ? 0 : Infinity, ok: nanOk });
+  results.push({
+    kernel: 'LinalgCholesky',
+    layout: 'not positive definite → NaN',
+    backend,
+    maxRelError: nanOk ? 0 : Infinity,
+    ok: nanOk,
+  });
   tf.dispose([bad, lBad]);
   return results;
 }
@@ -164,7 +196,9 @@ s('each kernel agrees with its float64 reference, batched and unbatched', () => 
   return import('../../src/index.js').then(async (tg) => {
     const before = tg.memory().numTensors;
     const results = await run(tg);
-    console.log(`[tapegrad] linalg kernels on ${tg.getBackend()}: worst ${Math.max(...results.map((r) => r.maxRelError)).toExponential(2)} relative`);
+    console.log(
+      `[tapegrad] linalg kernels on ${tg.getBackend()}: worst ${Math.max(...results.map((r) => r.maxRelError)).toExponential(2)} relative`,
+    );
     for (const r of results) assert.ok(r.ok, `${r.kernel} ${r.layout} on ${r.backend}: ${r.maxRelError}`);
     assert.is(tg.memory().numTensors, before, 'no tensor left behind');
   });
@@ -180,7 +214,12 @@ s('the decompositions on the page backend: Q·R, V·diag(λ)·Vᵀ and U·diag(S
     const t = tg.linalg.svd(a);
     const u = tg.linalg.svd(w);
     const { values, vectors } = tg.linalg.eigh(s);
-    return [Q.matmul(R), t.U.mul(t.S.reshape([3, 1, 4])).matmul(t.Vh), u.U.mul(u.S.reshape([3, 1, 4])).matmul(u.Vh), vectors.mul(values.reshape([3, 1, 5])).matmul(tg.matrixTranspose(vectors))];
+    return [
+      Q.matmul(R),
+      t.U.mul(t.S.reshape([3, 1, 4])).matmul(t.Vh),
+      u.U.mul(u.S.reshape([3, 1, 4])).matmul(u.Vh),
+      vectors.mul(values.reshape([3, 1, 5])).matmul(tg.matrixTranspose(vectors)),
+    ];
   });
   assert.ok(relError(await read(qr), await read(a)) < 1e-4, 'Q·R = A');
   assert.ok(relError(await read(svdTall), await read(a)) < 1e-4, 'U·S·Vh = A (tall)');
@@ -195,11 +234,26 @@ s('the ops on the page backend: inv(A)·A = I, solve, det, cholesky', async () =
   const a = wellConditioned([4], 5, 1);
   const b = tg.randn([4, 5, 2], { seed: 2 });
   const p = spd([3], 4, 3);
-  const s = tg.tensor([[[1, 2], [2, 4]], [[2, 0], [0, 3]]]);
+  const s = tg.tensor([
+    [
+      [1, 2],
+      [2, 4],
+    ],
+    [
+      [2, 0],
+      [0, 3],
+    ],
+  ]);
   // every product checked is made in one tidy, then read asynchronously
   const [ia, eye, ax, llt, det] = tg.tidy(() => {
     const l = tg.linalg.cholesky(p);
-    return [tg.linalg.inv(a).matmul(a), tg.eye(5).broadcastTo([4, 5, 5]), a.matmul(tg.linalg.solve(a, b)), l.matmul(tg.matrixTranspose(l)), tg.linalg.det(s)];
+    return [
+      tg.linalg.inv(a).matmul(a),
+      tg.eye(5).broadcastTo([4, 5, 5]),
+      a.matmul(tg.linalg.solve(a, b)),
+      l.matmul(tg.matrixTranspose(l)),
+      tg.linalg.det(s),
+    ];
   });
   assert.ok(relError(await read(ia), await read(eye)) < 1e-4, 'inv(A)·A = I');
   assert.ok(relError(await read(ax), await read(b)) < 1e-4, 'A·solve(A, B) = B');

@@ -49,7 +49,9 @@ for (const [label, c] of [...flatCases(cases), ...flatCases(compositeCases)]) {
       const r = await tg.gradcheck(c.f, xs, { ...c.tol, mode: 'full' });
       if (!r.ok) {
         const t = r.tolerances;
-        assert.unreachable(`${r.failures}/${r.comparisons} entries off; worst ${JSON.stringify(r.worst)} (atol ${t.atol}, rtol ${t.rtol}, step ${t.step}, ${t.precision})`);
+        assert.unreachable(
+          `${r.failures}/${r.comparisons} entries off; worst ${JSON.stringify(r.worst)} (atol ${t.atol}, rtol ${t.rtol}, step ${t.step}, ${t.precision})`,
+        );
       }
     } finally {
       tg.dispose(xs);

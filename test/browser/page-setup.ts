@@ -5,4 +5,8 @@
 // TF.js's URL flag tfjsflags=WEBGL_RENDER_FLOAT32_ENABLED:false); it picks the suites that run.
 const params = new URLSearchParams(location.search);
 const backend = params.get('backend') ?? 'webgl';
-Object.assign(globalThis, { TAPEGRAD_BACKEND: backend, TAPEGRAD_TEST_BACKENDS: [backend], TAPEGRAD_PAGE_LABEL: params.get('label') ?? backend });
+Object.assign(globalThis, {
+  TAPEGRAD_BACKEND: backend,
+  TAPEGRAD_TEST_BACKENDS: [backend],
+  TAPEGRAD_PAGE_LABEL: params.get('label') ?? backend,
+});

@@ -41,7 +41,9 @@ function nodeOnly(e: unknown): boolean {
   return err.message === 'process is not defined' && !!frame && /\.test-\w+\.js/.test(frame);
 }
 
-export async function runPage(files: Record<string, { backends: string[]; load: () => Promise<unknown> }>): Promise<void> {
+export async function runPage(
+  files: Record<string, { backends: string[]; load: () => Promise<unknown> }>,
+): Promise<void> {
   const backend = (globalThis as { TAPEGRAD_BACKEND?: string }).TAPEGRAD_BACKEND!;
   const label = (globalThis as { TAPEGRAD_PAGE_LABEL?: string }).TAPEGRAD_PAGE_LABEL!;
   const report: PageReport = { done: false, backend, info: {}, results: [] };
@@ -67,7 +69,14 @@ export async function runPage(files: Record<string, { backends: string[]; load: 
       try {
         await load();
       } catch (e) {
-        report.results.push({ file, suite: '', name: '(importing the file)', ok: false, ms: performance.now() - t0, error: describeError(e) });
+        report.results.push({
+          file,
+          suite: '',
+          name: '(importing the file)',
+          ok: false,
+          ms: performance.now() - t0,
+          error: describeError(e),
+        });
       }
     }
     for (const s of queue) {
@@ -91,12 +100,21 @@ export async function runPage(files: Record<string, { backends: string[]; load: 
         }
         result.ms = performance.now() - t0;
         report.results.push(result);
-        console.log(`[tapegrad] ${result.skipped ? 'skip' : result.ok ? 'ok  ' : 'FAIL'} ${s.file} › ${t.name} (${result.ms.toFixed(0)} ms)`);
+        console.log(
+          `[tapegrad] ${result.skipped ? 'skip' : result.ok ? 'ok  ' : 'FAIL'} ${s.file} › ${t.name} (${result.ms.toFixed(0)} ms)`,
+        );
       }
       for (const h of s.after) await h(s.state);
     }
   } catch (e) {
-    report.results.push({ file: '(page)', suite: '', name: `starting '${backend}'`, ok: false, ms: 0, error: describeError(e) });
+    report.results.push({
+      file: '(page)',
+      suite: '',
+      name: `starting '${backend}'`,
+      ok: false,
+      ms: 0,
+      error: describeError(e),
+    });
   }
   report.done = true;
 }

@@ -127,7 +127,10 @@ module.exports = Object.create(only);`,
 
 async function bundleTests(files: Record<string, string[]>, outdir: string): Promise<void> {
   const loaders = Object.entries(files)
-    .map(([f, backends]) => `  ${JSON.stringify(f)}: { backends: ${JSON.stringify(backends)}, load: () => import(${JSON.stringify('../../' + f)}) },`)
+    .map(
+      ([f, backends]) =>
+        `  ${JSON.stringify(f)}: { backends: ${JSON.stringify(backends)}, load: () => import(${JSON.stringify('../../' + f)}) },`,
+    )
     .join('\n');
   await build({
     absWorkingDir: root,
@@ -184,14 +187,20 @@ try {
 report.done = true;
 </script>`;
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json', '.html': 'text/html' };
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+  '.html': 'text/html',
+};
 
 /** Serves the test bundle at /, the library bundle at /lib/, and the two pages. */
 function serve(testDir: string, libDir: string): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     let body: Buffer | string | null = null;
-    if (path === '/index.html') body = '<!doctype html><meta charset="utf-8"><script type="module" src="/entry.js"></script>';
+    if (path === '/index.html')
+      body = '<!doctype html><meta charset="utf-8"><script type="module" src="/entry.js"></script>';
     else if (path === '/smoke.html') body = SMOKE_PAGE;
     else {
       const file = path.startsWith('/lib/') ? join(libDir, path.slice(5)) : join(testDir, path.slice(1));
@@ -200,15 +209,28 @@ function serve(testDir: string, libDir: string): Promise<{ server: Server; url: 
     res.writeHead(body === null ? 404 : 200, { 'content-type': TYPES[extname(path)] ?? 'text/html' });
     res.end(body ?? 'not found');
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` }),
+    ),
+  );
 }
 
 /** Runs the browser suites on `backends`; each page gets `timeoutS` seconds (TAPEGRAD_BROWSER_TIMEOUT_S). */
-export async function runBrowserSuites(backends: readonly string[] = BROWSER_BACKENDS, timeoutS = Number(process.env.TAPEGRAD_BROWSER_TIMEOUT_S ?? 200)): Promise<BrowserRun> {
+export async function runBrowserSuites(
+  backends: readonly string[] = BROWSER_BACKENDS,
+  timeoutS = Number(process.env.TAPEGRAD_BROWSER_TIMEOUT_S ?? 200),
+): Promise<BrowserRun> {
   const t0 = Date.now();
   const files = suiteFiles();
   if (!existsSync(CHROMIUM)) {
-    return { skipped: `chromium not found at ${CHROMIUM} (apt-get install -y chromium; or set CHROMIUM_PATH)`, results: [], info: {}, files, seconds: 0 };
+    return {
+      skipped: `chromium not found at ${CHROMIUM} (apt-get install -y chromium; or set CHROMIUM_PATH)`,
+      results: [],
+      info: {},
+      files,
+      seconds: 0,
+    };
   }
   const testDir = join(root, 'dist/browser-test');
   const libDir = join(root, 'dist/browser');
@@ -220,7 +242,13 @@ export async function runBrowserSuites(backends: readonly string[] = BROWSER_BAC
   const verbose = !!process.env.TAPEGRAD_BROWSER_VERBOSE;
   try {
     const filter = encodeURIComponent(process.env.TAPEGRAD_BROWSER_FILTER ?? '');
-    const pages = [...backends.map((b) => ({ backend: b, path: `/index.html?${PAGES[b] ?? `backend=${b}`}&label=${b}&filter=${filter}` })), { backend: 'bundle', path: '/smoke.html' }];
+    const pages = [
+      ...backends.map((b) => ({
+        backend: b,
+        path: `/index.html?${PAGES[b] ?? `backend=${b}`}&label=${b}&filter=${filter}`,
+      })),
+      { backend: 'bundle', path: '/smoke.html' },
+    ];
     for (const { backend, path } of pages) {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -231,7 +259,10 @@ export async function runBrowserSuites(backends: readonly string[] = BROWSER_BAC
       });
       await page.goto(url + path);
       try {
-        await page.waitForFunction(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad?.done, null, { timeout: timeoutS * 1000, polling: 500 });
+        await page.waitForFunction(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad?.done, null, {
+          timeout: timeoutS * 1000,
+          polling: 500,
+        });
       } catch {
         errors.unshift(`the page did not finish within ${timeoutS} s`);
       }
@@ -239,7 +270,15 @@ export async function runBrowserSuites(backends: readonly string[] = BROWSER_BAC
       run.info[backend] = report?.info ?? {};
       run.results.push(...(report?.results ?? []).map((r) => ({ ...r, backend })));
       if (!report?.done) {
-        run.results.push({ backend, file: '(page)', suite: '', name: 'the page ran to the end', ok: false, ms: 0, error: errors.slice(0, 5).join('\n') || 'no report' });
+        run.results.push({
+          backend,
+          file: '(page)',
+          suite: '',
+          name: 'the page ran to the end',
+          ok: false,
+          ms: 0,
+          error: errors.slice(0, 5).join('\n') || 'no report',
+        });
       }
       await page.close();
     }
@@ -255,10 +294,15 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const only = process.argv.slice(2);
   const run = await runBrowserSuites(only.length ? only : BROWSER_BACKENDS);
   if (run.skipped) console.log(`SKIPPED: ${run.skipped}`);
-  for (const r of run.results) console.log(`${r.skipped ? 'skip' : r.ok ? 'ok  ' : 'FAIL'} [${r.backend}] ${r.file} › ${r.name} (${r.ms.toFixed(0)} ms)${r.ok ? '' : '\n     ' + r.error}`);
+  for (const r of run.results)
+    console.log(
+      `${r.skipped ? 'skip' : r.ok ? 'ok  ' : 'FAIL'} [${r.backend}] ${r.file} › ${r.name} (${r.ms.toFixed(0)} ms)${r.ok ? '' : '\n     ' + r.error}`,
+    );
   console.log(JSON.stringify(run.info, null, 1));
   const failed = run.results.filter((r) => !r.ok).length;
   const skipped = run.results.filter((r) => r.skipped).length;
-  console.log(`${run.results.length - failed - skipped} passed, ${failed} failed, ${skipped} skipped (Node-only), ${run.seconds.toFixed(0)} s`);
+  console.log(
+    `${run.results.length - failed - skipped} passed, ${failed} failed, ${skipped} skipped (Node-only), ${run.seconds.toFixed(0)} s`,
+  );
   process.exit(failed ? 1 : 0);
 }

@@ -11,7 +11,11 @@ const read = async (x: tg.Tensor) => Array.from(await x.data());
 
 t('grad, valueAndGrad and vjp of a matrix function', async () => {
   const before = tg.memory().numTensors;
-  const A = tg.tensor([[1, 2], [3, 4], [5, 6]]);
+  const A = tg.tensor([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   const x = tg.tensor([0.5, -1]);
   const f = (v: tg.Tensor) => tg.matmul(A, v).tanh().sum();
   const Ax = [1 * 0.5 - 2, 3 * 0.5 - 4, 5 * 0.5 - 6];
@@ -21,7 +25,11 @@ t('grad, valueAndGrad and vjp of a matrix function', async () => {
   const g = tg.grad(f)(x);
   assertClose(await read(g), expected, { atol: 1e-4, rtol: 1e-3 });
   const { value, grad } = tg.valueAndGrad(f)(x);
-  assertClose(await read(value), Ax.map(Math.tanh).reduce((a, b) => a + b), { atol: 1e-4, rtol: 1e-3 });
+  assertClose(
+    await read(value),
+    Ax.map(Math.tanh).reduce((a, b) => a + b),
+    { atol: 1e-4, rtol: 1e-3 },
+  );
   assertClose(await read(grad), expected, { atol: 1e-4, rtol: 1e-3 });
   const { out, vjp, dispose } = tg.vjp((v: tg.Tensor) => tg.matmul(A, v), x);
   const [dx] = vjp(tg.tensor([1, 0, -1]));
@@ -36,13 +44,28 @@ t('jvp, jacobian, hessian and hvp have their closed forms', async () => {
   const v = tg.tensor([1, 2, -1]);
   const J = tg.jacobian((u: tg.Tensor) => u.sin())(x);
   const xs = await read(x);
-  assertClose(await read(J), xs.flatMap((xi, i) => xs.map((_, j) => (i === j ? Math.cos(xi) : 0))), { atol: 1e-3 });
+  assertClose(
+    await read(J),
+    xs.flatMap((xi, i) => xs.map((_, j) => (i === j ? Math.cos(xi) : 0))),
+    { atol: 1e-3 },
+  );
   const { tangent } = tg.jvp((u: tg.Tensor) => u.mul(u), [x], [v]);
-  assertClose(await read(tangent), xs.map((xi, i) => 2 * xi * [1, 2, -1][i]));
+  assertClose(
+    await read(tangent),
+    xs.map((xi, i) => 2 * xi * [1, 2, -1][i]),
+  );
   const cube = (u: tg.Tensor) => u.pow(3).sum();
   const H = tg.hessian(cube)(x);
-  assertClose(await read(H), xs.flatMap((xi, i) => xs.map((_, j) => (i === j ? 6 * xi : 0))), { atol: 1e-3 });
-  assertClose(await read(tg.hvp(cube, x, v)), xs.map((xi, i) => 6 * xi * [1, 2, -1][i]), { atol: 1e-3 });
+  assertClose(
+    await read(H),
+    xs.flatMap((xi, i) => xs.map((_, j) => (i === j ? 6 * xi : 0))),
+    { atol: 1e-3 },
+  );
+  assertClose(
+    await read(tg.hvp(cube, x, v)),
+    xs.map((xi, i) => 6 * xi * [1, 2, -1][i]),
+    { atol: 1e-3 },
+  );
   tg.dispose([x, v, J, tangent, H]);
 });
 
@@ -51,7 +74,11 @@ t('an MLP trained with Adam fits a small classification problem', async () => {
   const net = new tg.nn.MLP([2, 16, 3], { activation: 'relu', seed: 1 });
   const opt = new tg.optim.Adam(net.parameters(), { lr: 0.05 });
   // Three clusters around the corners of a triangle.
-  const centers = [[0, 1], [-1, -1], [1, -1]];
+  const centers = [
+    [0, 1],
+    [-1, -1],
+    [1, -1],
+  ];
   const pts: number[] = [];
   const labels: number[] = [];
   for (let i = 0; i < 30; i++) {

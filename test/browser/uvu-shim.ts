@@ -41,8 +41,12 @@ export function suite(name = '', state: Record<string, unknown> = {}): Test {
   const test = ((n: string, fn: Handler) => void ctx.tests.push({ name: n, fn })) as Test;
   test.only = (n, fn) => void ctx.only.push({ name: n, fn });
   test.skip = () => void ctx.skips++;
-  test.before = Object.assign((fn: Handler) => void ctx.before.push(fn), { each: (fn: Handler) => void ctx.beforeEach.push(fn) });
-  test.after = Object.assign((fn: Handler) => void ctx.after.push(fn), { each: (fn: Handler) => void ctx.afterEach.push(fn) });
+  test.before = Object.assign((fn: Handler) => void ctx.before.push(fn), {
+    each: (fn: Handler) => void ctx.beforeEach.push(fn),
+  });
+  test.after = Object.assign((fn: Handler) => void ctx.after.push(fn), {
+    each: (fn: Handler) => void ctx.afterEach.push(fn),
+  });
   test.run = () => {
     queue.push({ ...ctx, name, file: g.TAPEGRAD_CURRENT_FILE ?? '?', state: { ...state } });
     ctx = fresh();

@@ -5,7 +5,16 @@
 // (webgpu), and a gradient must come out right on webgpu, webgl and wasm, with no request failing.
 // Builds must not warn about Node built-ins or top-level await.
 import { build as esbuild } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -41,7 +50,8 @@ window.__report = report;
 })();
 `;
 
-const HTML = (src: string) => `<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="${src}"></script>\n`;
+const HTML = (src: string) =>
+  `<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="${src}"></script>\n`;
 
 const skipped = !existsSync(CHROMIUM);
 const packed = packedProject();
@@ -52,13 +62,23 @@ writeFileSync(join(appDir, 'main.js'), APP);
 writeFileSync(join(appDir, 'index.html'), HTML('./main.js'));
 
 /** The error for a devDependency that is missing (a node_modules older than package.json). */
-const notInstalled = (name: string) => (e: Error): never => {
-  throw new Error(`${name} is not installed: run npm ci (it is a devDependency in package.json): ${e.message}`);
-};
+const notInstalled =
+  (name: string) =>
+  (e: Error): never => {
+    throw new Error(`${name} is not installed: run npm ci (it is a devDependency in package.json): ${e.message}`);
+  };
 
 const BUILDERS: Record<string, (outDir: string) => Promise<string[]>> = {
   async esbuild(outDir) {
-    const r = await esbuild({ absWorkingDir: appDir, entryPoints: ['main.js'], outdir: outDir, bundle: true, format: 'esm', platform: 'browser', logLevel: 'silent' });
+    const r = await esbuild({
+      absWorkingDir: appDir,
+      entryPoints: ['main.js'],
+      outdir: outDir,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      logLevel: 'silent',
+    });
     // README.md, "In a bundled app": esbuild leaves the wasm URLs relative to the bundle.
     const wasmDir = join(packed.dir, 'node_modules/tapegrad/dist/src');
     for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join(outDir, f));
@@ -71,13 +91,29 @@ const BUILDERS: Record<string, (outDir: string) => Promise<string[]>> = {
     const logger = vite.createLogger('warn');
     logger.warn = (msg) => void warnings.push(msg);
     logger.warnOnce = (msg) => void warnings.push(msg);
-    await vite.build({ root: appDir, configFile: false, logLevel: 'warn', customLogger: logger, build: { outDir, emptyOutDir: true, reportCompressedSize: false } });
+    await vite.build({
+      root: appDir,
+      configFile: false,
+      logLevel: 'warn',
+      customLogger: logger,
+      build: { outDir, emptyOutDir: true, reportCompressedSize: false },
+    });
     return warnings.filter((w) => !/chunks are larger than/.test(w));
   },
   async webpack(outDir) {
     const { default: webpack } = await import('webpack').catch(notInstalled('webpack'));
     const stats = await new Promise<import('webpack').Stats>((resolve, reject) =>
-      webpack({ mode: 'production', context: appDir, entry: './main.js', output: { path: outDir, filename: 'main.js' }, optimization: { minimize: false }, performance: { hints: false } }, (err, s) => (err || !s ? reject(err) : resolve(s))),
+      webpack(
+        {
+          mode: 'production',
+          context: appDir,
+          entry: './main.js',
+          output: { path: outDir, filename: 'main.js' },
+          optimization: { minimize: false },
+          performance: { hints: false },
+        },
+        (err, s) => (err || !s ? reject(err) : resolve(s)),
+      ),
     );
     const info = stats.toJson({ all: false, errors: true, warnings: true });
     if (stats.hasErrors()) throw new Error(info.errors!.map((e) => e.message).join('\n'));
@@ -86,7 +122,12 @@ const BUILDERS: Record<string, (outDir: string) => Promise<string[]>> = {
   },
 };
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.map': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.html': 'text/html',
+  '.map': 'application/json',
+};
 
 function serve(dir: string): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
@@ -96,7 +137,11 @@ function serve(dir: string): Promise<{ server: Server; url: string }> {
     res.writeHead(ok ? 200 : 404, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(ok ? readFileSync(file) : 'not found');
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` }),
+    ),
+  );
 }
 
 interface Report {
@@ -116,7 +161,12 @@ async function runApp(browser: Browser, dir: string): Promise<{ report?: Report;
   page.on('pageerror', (e) => void errors.push(e.message));
   try {
     await page.goto(url);
-    await page.waitForFunction(() => (globalThis as { __report?: Report }).__report?.done, null, { timeout: 120_000, polling: 250 }).catch(() => {});
+    await page
+      .waitForFunction(() => (globalThis as { __report?: Report }).__report?.done, null, {
+        timeout: 120_000,
+        polling: 250,
+      })
+      .catch(() => {});
     const report = await page.evaluate(() => (globalThis as { __report?: Report }).__report);
     return { report, failed, errors };
   } finally {
@@ -158,7 +208,8 @@ for (const [name, builder] of Object.entries(BUILDERS)) {
 }
 
 test('timings', () => {
-  if (skipped && process.env.TAPEGRAD_REQUIRE_BROWSER === '1') assert.unreachable(`no browser at ${CHROMIUM} (TAPEGRAD_REQUIRE_BROWSER=1)`);
+  if (skipped && process.env.TAPEGRAD_REQUIRE_BROWSER === '1')
+    assert.unreachable(`no browser at ${CHROMIUM} (TAPEGRAD_REQUIRE_BROWSER=1)`);
   if (skipped) console.log(`SKIPPED: consumer bundler tests (chromium not found at ${CHROMIUM})`);
   else console.log(timings.join('\n'));
 });

@@ -8,7 +8,9 @@ import * as assert from 'uvu/assert';
 import { nodeIn, packedProject, root, tarballFiles, tscIn } from './packed.js';
 
 const packed = packedProject();
-console.log(`consumer project ${packed.dir} (${packed.seconds ? `built, packed and installed in ${packed.seconds.toFixed(1)} s` : 'cached'})`);
+console.log(
+  `consumer project ${packed.dir} (${packed.seconds ? `built, packed and installed in ${packed.seconds.toFixed(1)} s` : 'cached'})`,
+);
 const files = tarballFiles(packed.tarball);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
@@ -16,9 +18,14 @@ test('the tarball has the license, the README and every file the README links to
   assert.ok(files.includes('LICENSE'), 'LICENSE');
   assert.ok(files.includes('README.md'), 'README.md');
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+  const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+    .map((m) => m[1])
+    .filter((l) => !/^[a-z]+:/.test(l));
   assert.ok(links.length > 0, 'the README links to files');
-  const missing = links.filter((l) => !files.includes(l.replace(/^\.\//, '')) && !files.some((f) => f.startsWith(`${l.replace(/^\.\/|\/$/g, '')}/`)));
+  const missing = links.filter(
+    (l) =>
+      !files.includes(l.replace(/^\.\//, '')) && !files.some((f) => f.startsWith(`${l.replace(/^\.\/|\/$/g, '')}/`)),
+  );
   assert.equal(missing, [], 'README links missing from the tarball');
 });
 
@@ -37,12 +44,16 @@ test('every source map in the tarball carries its sources or points at shipped f
 });
 
 test('the tarball ships no tests, benchmarks or examples', () => {
-  assert.equal(files.filter((f) => /^(test|benchmarks|examples|scripts)\//.test(f)), []);
+  assert.equal(
+    files.filter((f) => /^(test|benchmarks|examples|scripts)\//.test(f)),
+    [],
+  );
 });
 
 test('every target in package.json "exports" is in the tarball', () => {
   const targets: string[] = [];
-  const walk = (v: unknown) => (typeof v === 'string' ? targets.push(v) : v && typeof v === 'object' && Object.values(v).forEach(walk));
+  const walk = (v: unknown) =>
+    typeof v === 'string' ? targets.push(v) : v && typeof v === 'object' && Object.values(v).forEach(walk);
   walk(pkg.exports);
   for (const t of targets) assert.ok(files.includes(t.replace(/^\.\//, '')), t);
 });
@@ -50,7 +61,8 @@ test('every target in package.json "exports" is in the tarball', () => {
 test('installing pulls no optional backend: webgpu (Dawn) and tfjs-node stay out unless asked for', () => {
   assert.not.ok(existsSync(join(packed.dir, 'node_modules/webgpu')), 'node_modules/webgpu');
   assert.not.ok(existsSync(join(packed.dir, 'node_modules/@tensorflow/tfjs-node')), 'tfjs-node');
-  for (const name of ['webgpu', '@tensorflow/tfjs-node']) assert.ok(pkg.peerDependenciesMeta?.[name]?.optional, `${name} is an optional peer`);
+  for (const name of ['webgpu', '@tensorflow/tfjs-node'])
+    assert.ok(pkg.peerDependenciesMeta?.[name]?.optional, `${name} is an optional peer`);
 });
 
 const LIST = `import * as tg from 'tapegrad';
@@ -108,15 +120,30 @@ test('a CommonJS TypeScript project: module commonjs compiles and fails at run t
   const dir = join(packed.dir, 'cjs-project');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
-  writeFileSync(join(dir, 'main.ts'), "import * as tg from 'tapegrad';\nconsole.log(tg.tensor([1, 2]).sum().toString());\n");
+  writeFileSync(
+    join(dir, 'main.ts'),
+    "import * as tg from 'tapegrad';\nconsole.log(tg.tensor([1, 2]).sum().toString());\n",
+  );
   const common = { strict: true, target: 'es2022', outDir: 'out', skipLibCheck: true, types: [] };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...common, module: 'commonjs', moduleResolution: 'node10' }, files: ['main.ts'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { ...common, module: 'commonjs', moduleResolution: 'node10' },
+      files: ['main.ts'],
+    }),
+  );
   const tc = tscIn(dir, ['-p', 'tsconfig.json']);
   assert.is(tc.code, 0, tc.out);
   const r = nodeIn(dir, ['out/main.js']);
   assert.is.not(r.code, 0);
   assert.match(r.stderr, 'tapegrad is an ES module and cannot be loaded with require()');
-  writeFileSync(join(dir, 'tsconfig.node16.json'), JSON.stringify({ compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16', noEmit: true }, files: ['main.ts'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.node16.json'),
+    JSON.stringify({
+      compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16', noEmit: true },
+      files: ['main.ts'],
+    }),
+  );
   const tc16 = tscIn(dir, ['-p', 'tsconfig.node16.json']);
   assert.is.not(tc16.code, 0);
   assert.match(tc16.out, /TS1479|ECMAScript module/);

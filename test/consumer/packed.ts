@@ -14,7 +14,19 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Files whose content decides the package: sources, build scripts, package metadata, docs. */
-const INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'ARCHITECTURE.md', 'src', 'kernels', 'docs', 'scripts/build-package.mjs', 'scripts/build-browser.mjs'];
+const INPUTS = [
+  'package.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'README.md',
+  'LICENSE',
+  'ARCHITECTURE.md',
+  'src',
+  'kernels',
+  'docs',
+  'scripts/build-package.mjs',
+  'scripts/build-browser.mjs',
+];
 
 function inputHash(): string {
   const h = createHash('sha256');
@@ -38,19 +50,25 @@ export interface Packed {
 }
 
 const run = (cmd: string, args: string[], cwd: string) => {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+  });
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 };
 
 /** Builds, packs and installs tapegrad into a temporary project (or reuses the one for these sources). */
 export function packedProject(): Packed {
   const dir = join(tmpdir(), `tapegrad-consumer-${inputHash()}`);
-  if (existsSync(join(dir, '.installed'))) return { dir, tarball: join(dir, 'pack', readdirSync(join(dir, 'pack'))[0]), seconds: 0 };
+  if (existsSync(join(dir, '.installed')))
+    return { dir, tarball: join(dir, 'pack', readdirSync(join(dir, 'pack'))[0]), seconds: 0 };
   const t0 = Date.now();
   // Projects for older sources, left by earlier runs (two hours old: other checkouts may be using theirs).
   for (const n of readdirSync(tmpdir())) {
     const p = join(tmpdir(), n);
-    if (n.startsWith('tapegrad-consumer-') && p !== dir && Date.now() - statSync(p).mtimeMs > 7_200_000) rmSync(p, { recursive: true, force: true });
+    if (n.startsWith('tapegrad-consumer-') && p !== dir && Date.now() - statSync(p).mtimeMs > 7_200_000)
+      rmSync(p, { recursive: true, force: true });
   }
   const work = `${dir}.${process.pid}`;
   rmSync(work, { recursive: true, force: true });
@@ -61,7 +79,10 @@ export function packedProject(): Packed {
   if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.out}`);
   const tarball = readdirSync(join(work, 'pack')).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack made no tarball:\n${pack.out}`);
-  writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'tapegrad-consumer', private: true, type: 'module' }, null, 2)}\n`);
+  writeFileSync(
+    join(work, 'package.json'),
+    `${JSON.stringify({ name: 'tapegrad-consumer', private: true, type: 'module' }, null, 2)}\n`,
+  );
   // From the npm cache when it has everything (no network); else the registry fills the gaps.
   const spec = `./pack/${tarball}`;
   let install = run('npm', ['install', '--offline', spec], work);
@@ -77,11 +98,18 @@ export function packedProject(): Packed {
 export function tarballFiles(tarball: string): string[] {
   const r = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tar -tzf failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
 }
 
 /** Runs `node args` in the consumer project; tsx (from this repository) when `ts` is set. */
-export function nodeIn(dir: string, args: string[], opts: { ts?: boolean; env?: Record<string, string>; timeoutMs?: number } = {}) {
+export function nodeIn(
+  dir: string,
+  args: string[],
+  opts: { ts?: boolean; env?: Record<string, string>; timeoutMs?: number } = {},
+) {
   const tsx = import.meta.resolve('tsx');
   const r = spawnSync(process.execPath, [...(opts.ts ? ['--import', tsx] : []), ...args], {
     cwd: dir,
@@ -94,7 +122,11 @@ export function nodeIn(dir: string, args: string[], opts: { ts?: boolean; env?: 
 
 /** The TypeScript compiler of this repository, run on a project in `dir`. */
 export function tscIn(dir: string, args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), ...args], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 

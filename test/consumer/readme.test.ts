@@ -58,7 +58,10 @@ writeFileSync(
 );
 
 test('every code block is TypeScript or the shell commands of this repository', () => {
-  assert.equal(all.filter((b) => b.lang !== 'ts' && b.lang !== 'sh').map((b) => `${b.doc}:${b.line} ${b.lang || '(no language)'}`), []);
+  assert.equal(
+    all.filter((b) => b.lang !== 'ts' && b.lang !== 'sh').map((b) => `${b.doc}:${b.line} ${b.lang || '(no language)'}`),
+    [],
+  );
   assert.ok(tsBlocks.length >= 8, `${tsBlocks.length} TypeScript blocks`);
 });
 

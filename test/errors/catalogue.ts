@@ -16,7 +16,11 @@ export interface Entry {
 }
 
 // ---- fixtures (fresh each call, so that a probe cannot spoil another)
-const m22 = () => tg.tensor([[1, 2], [3, 4]]);
+const m22 = () =>
+  tg.tensor([
+    [1, 2],
+    [3, 4],
+  ]);
 const v2 = () => tg.tensor([1, 2]);
 const i32 = () => tg.tensor([0, 1], { dtype: 'int32' });
 const bool = () => tg.tensor([1, 0], { dtype: 'bool' });
@@ -37,15 +41,27 @@ const unaryProbes = (f: (x: never, ...rest: never[]) => unknown): Probe[] => [
 ];
 const binaryProbes = (f: (a: never, b: never) => unknown): Probe[] => [
   ['a string operand', () => f(m22() as never, 'x' as never), /expected a Tensor or a number|must be a/],
-  ['shapes that do not broadcast', () => f(tg.ones([2, 3]) as never, tg.ones([4]) as never), /\[2,3\] and \[4\] cannot be broadcast/],
+  [
+    'shapes that do not broadcast',
+    () => f(tg.ones([2, 3]) as never, tg.ones([4]) as never),
+    /\[2,3\] and \[4\] cannot be broadcast/,
+  ],
   ['mixed dtypes', () => f(v2() as never, i32() as never), /dtypes differ: float32 and int32/],
   ['a disposed operand', () => f(v2() as never, gone() as never), DISPOSED],
 ];
 const reduceProbes = (f: (x: never, o?: never) => unknown): Probe[] => [
   ...unaryProbes(f as never),
-  ['an axis out of range', () => f(m22() as never, { axis: 2 } as never), /axis 2 is out of range for a tensor of rank 2/],
+  [
+    'an axis out of range',
+    () => f(m22() as never, { axis: 2 } as never),
+    /axis 2 is out of range for a tensor of rank 2/,
+  ],
   ['a fractional axis', () => f(m22() as never, { axis: 0.5 } as never), /axis 0\.5 is out of range/],
-  ['a string axis', () => f(m22() as never, { axis: 'rows' } as never), /axis must be an integer or an array of integers, got "rows"/],
+  [
+    'a string axis',
+    () => f(m22() as never, { axis: 'rows' } as never),
+    /axis must be an integer or an array of integers, got "rows"/,
+  ],
 ];
 const compareProbes = (f: (a: never, b: never) => unknown): Probe[] => [
   ['two numbers', () => f(1 as never, 2 as never), /needs at least one Tensor/],
@@ -65,7 +81,11 @@ const fnArgProbes = (call: (f: never) => unknown): Probe[] => [
 const lossProbes = (f: (a: never, b: never, o?: never) => unknown): Probe[] => [
   ...unaryProbes(f as never),
   ['shapes that differ', () => f(tg.ones([2, 3]) as never, tg.ones([3, 2]) as never), /\[2,3\].*\[3,2\]/],
-  ['an unknown reduction', () => f(tg.ones([2]) as never, tg.ones([2]) as never, { reduction: 'avg' } as never), /reduction must be 'mean', 'sum' or 'none', got 'avg'/],
+  [
+    'an unknown reduction',
+    () => f(tg.ones([2]) as never, tg.ones([2]) as never, { reduction: 'avg' } as never),
+    /reduction must be 'mean', 'sum' or 'none', got 'avg'/,
+  ],
 ];
 const layerForward = (make: () => { forward(x: never): unknown }): Probe[] => [
   ['forward of a string', () => make().forward('x' as never), NOT_TENSOR],
@@ -79,7 +99,11 @@ const optimProbes = (C: new (p: never, o: never) => unknown): Probe[] => {
   const p = () => tg.ones([2], { requiresGrad: true });
   return [
     ['no parameters', () => new C([] as never, { lr: 0.1 } as never), /non-empty array of parameters/],
-    ['a parameter that does not require grad', () => new C([tg.ones([2])] as never, { lr: 0.1 } as never), /does not require grad/],
+    [
+      'a parameter that does not require grad',
+      () => new C([tg.ones([2])] as never, { lr: 0.1 } as never),
+      /does not require grad/,
+    ],
     ['a string learning rate', () => new C([p()] as never, { lr: 'fast' } as never), /lr|learning rate/],
     ['a negative learning rate', () => new C([p()] as never, { lr: -1 } as never), /lr|learning rate/],
     ['no options', () => new C([p()] as never, undefined as never), /lr|options/],
@@ -128,40 +152,97 @@ export const CATALOGUE: Record<string, Entry> = {
     name: '(method)',
     probes: [
       ['new Tensor of an array', () => new tg.Tensor([1, 2] as never), /^Tensor: .*tg\.tensor/],
-      ['backward() of a non-scalar without a seed', () => tg.ones([2], { requiresGrad: true }).mul(2).backward(), /^backward: a seed gradient is needed/],
-      ['backward() of a tensor that needs no grad', () => tg.ones([2]).sum().backward(), /^backward: the tensor does not require grad/],
-      ['backward() with a seed of the wrong shape', () => tg.ones([2], { requiresGrad: true }).mul(2).backward(tg.ones([3])), /^backward: the seed \(float32 \[3\]\) must be float32 with the output's shape \[2\]/],
-      ['backward() twice without retainGraph', () => {
-        const y = tg.ones([2], { requiresGrad: true }).mul(2).sum();
-        y.backward();
-        y.backward();
-      }, /^backward: the graph through '.*' was freed/],
-      ['requiresGrad on an int32 tensor', () => (i32().requiresGrad = true), /^requiresGrad: only float32 tensors can require grad/],
+      [
+        'backward() of a non-scalar without a seed',
+        () => tg.ones([2], { requiresGrad: true }).mul(2).backward(),
+        /^backward: a seed gradient is needed/,
+      ],
+      [
+        'backward() of a tensor that needs no grad',
+        () => tg.ones([2]).sum().backward(),
+        /^backward: the tensor does not require grad/,
+      ],
+      [
+        'backward() with a seed of the wrong shape',
+        () =>
+          tg
+            .ones([2], { requiresGrad: true })
+            .mul(2)
+            .backward(tg.ones([3])),
+        /^backward: the seed \(float32 \[3\]\) must be float32 with the output's shape \[2\]/,
+      ],
+      [
+        'backward() twice without retainGraph',
+        () => {
+          const y = tg.ones([2], { requiresGrad: true }).mul(2).sum();
+          y.backward();
+          y.backward();
+        },
+        /^backward: the graph through '.*' was freed/,
+      ],
+      [
+        'requiresGrad on an int32 tensor',
+        () => (i32().requiresGrad = true),
+        /^requiresGrad: only float32 tensors can require grad/,
+      ],
       ['item() of a vector', () => v2().item(), /^item: needs a tensor with one element, got shape \[2\]/],
       ['dataSync() of a disposed tensor', () => gone().dataSync(), /^dataSync: the tensor .* has been disposed/],
-      ['registerHook of a tensor without grad', () => v2().registerHook(() => {}), /^registerHook: the tensor does not require grad/],
-      ['a number assigned to .grad', () => ((tg.ones([2], { requiresGrad: true }) as { grad: unknown }).grad = 3), /^grad: must be a Tensor or null, got number 3/],
-      ['a .grad of the wrong shape', () => (tg.ones([2], { requiresGrad: true }).grad = tg.ones([3])), /^grad: must be float32 with the tensor's shape \[2\], got float32 \[3\]/],
-      ['a hook that returns a number', () => {
-        const x = tg.ones([2], { requiresGrad: true });
-        const h = x.mul(2);
-        h.registerHook((() => 3) as never);
-        h.sum().backward();
-      }, /^registerHook: a hook must return a Tensor \(the new gradient\) or nothing, got number 3/],
-      ['registerHook of a non-function', () => tg.ones([2], { requiresGrad: true }).registerHook(3 as never), /^registerHook: .*function/],
+      [
+        'registerHook of a tensor without grad',
+        () => v2().registerHook(() => {}),
+        /^registerHook: the tensor does not require grad/,
+      ],
+      [
+        'a number assigned to .grad',
+        () => ((tg.ones([2], { requiresGrad: true }) as { grad: unknown }).grad = 3),
+        /^grad: must be a Tensor or null, got number 3/,
+      ],
+      [
+        'a .grad of the wrong shape',
+        () => (tg.ones([2], { requiresGrad: true }).grad = tg.ones([3])),
+        /^grad: must be float32 with the tensor's shape \[2\], got float32 \[3\]/,
+      ],
+      [
+        'a hook that returns a number',
+        () => {
+          const x = tg.ones([2], { requiresGrad: true });
+          const h = x.mul(2);
+          h.registerHook((() => 3) as never);
+          h.sum().backward();
+        },
+        /^registerHook: a hook must return a Tensor \(the new gradient\) or nothing, got number 3/,
+      ],
+      [
+        'registerHook of a non-function',
+        () => tg.ones([2], { requiresGrad: true }).registerHook(3 as never),
+        /^registerHook: .*function/,
+      ],
     ],
   },
   tensor: {
     probes: [
       ['a ragged array', () => tg.tensor([[1, 2], [3]]), /ragged array/],
       ['a string entry', () => tg.tensor([1, 'a'] as never), /non-numeric value "a" at \[1\]/],
-      ['a shape that does not fit the data', () => tg.tensor([1, 2, 3], { shape: [2, 2] }), /shape \[2,2\] holds 4 values, but 3 were given/],
+      [
+        'a shape that does not fit the data',
+        () => tg.tensor([1, 2, 3], { shape: [2, 2] }),
+        /shape \[2,2\] holds 4 values, but 3 were given/,
+      ],
       ['an unknown dtype', () => tg.tensor([1], { dtype: 'float64' as never }), /unknown dtype 'float64'/],
-      ['requiresGrad on int32 data', () => tg.tensor([1], { dtype: 'int32', requiresGrad: true }), /only float32 tensors can require grad/],
+      [
+        'requiresGrad on int32 data',
+        () => tg.tensor([1], { dtype: 'int32', requiresGrad: true }),
+        /only float32 tensors can require grad/,
+      ],
       ['undefined', () => tg.tensor(undefined as never), /non-numeric value|expected/],
     ],
   },
-  scalar: { probes: [['a string', () => tg.scalar('1' as never), /expected a number, got string/], ['an unknown dtype', () => tg.scalar(1, { dtype: 'x' as never }), /unknown dtype/]] },
+  scalar: {
+    probes: [
+      ['a string', () => tg.scalar('1' as never), /expected a number, got string/],
+      ['an unknown dtype', () => tg.scalar(1, { dtype: 'x' as never }), /unknown dtype/],
+    ],
+  },
   zeros: { probes: shapeArgProbes(tg.zeros as never) },
   ones: { probes: shapeArgProbes(tg.ones as never) },
   full: {
@@ -172,9 +253,25 @@ export const CATALOGUE: Record<string, Entry> = {
   },
   zerosLike: { probes: unaryProbes(tg.zerosLike as never) },
   onesLike: { probes: unaryProbes(tg.onesLike as never) },
-  eye: { probes: [['a negative size', () => tg.eye(-1), /sizes must be non-negative integers/], ['a fractional size', () => tg.eye(2.5), /sizes must be non-negative integers/], ['an infinite size', () => tg.eye(Infinity), /sizes must be non-negative integers/]] },
-  randn: { probes: [...shapeArgProbes(tg.randn as never).slice(0, 3), ['a negative std', () => tg.randn([2], { std: -1 }), /std must be a non-negative number/]] },
-  rand: { probes: [...shapeArgProbes(tg.rand as never).slice(0, 3), ['low above high', () => tg.rand([2], { low: 1, high: 0 }), /low .* must be below high/]] },
+  eye: {
+    probes: [
+      ['a negative size', () => tg.eye(-1), /sizes must be non-negative integers/],
+      ['a fractional size', () => tg.eye(2.5), /sizes must be non-negative integers/],
+      ['an infinite size', () => tg.eye(Infinity), /sizes must be non-negative integers/],
+    ],
+  },
+  randn: {
+    probes: [
+      ...shapeArgProbes(tg.randn as never).slice(0, 3),
+      ['a negative std', () => tg.randn([2], { std: -1 }), /std must be a non-negative number/],
+    ],
+  },
+  rand: {
+    probes: [
+      ...shapeArgProbes(tg.rand as never).slice(0, 3),
+      ['low above high', () => tg.rand([2], { low: 1, high: 0 }), /low .* must be below high/],
+    ],
+  },
   arange: {
     probes: [
       ['a zero step', () => tg.arange(0, 5, 0), /step must not be 0/],
@@ -195,11 +292,20 @@ export const CATALOGUE: Record<string, Entry> = {
   // ---- backends, recording, memory
   setBackend: {
     probes: [
-      ['an unknown backend', () => tg.setBackend('gpu' as never), /unknown backend 'gpu'; (available|known): wasm, cpu/],
+      [
+        'an unknown backend',
+        () => tg.setBackend('gpu' as never),
+        /unknown backend 'gpu'; (available|known): wasm, cpu/,
+      ],
       ['a number', () => tg.setBackend(3 as never), /unknown backend '3'/],
     ],
   },
-  noGrad: { probes: [...fnArgProbes(tg.noGrad as never), ['an async function', () => tg.noGrad((async () => tg.ones([1])) as never), /must be synchronous/]] },
+  noGrad: {
+    probes: [
+      ...fnArgProbes(tg.noGrad as never),
+      ['an async function', () => tg.noGrad((async () => tg.ones([1])) as never), /must be synchronous/],
+    ],
+  },
   tidy: {
     probes: [
       ...fnArgProbes(tg.tidy as never),
@@ -207,42 +313,95 @@ export const CATALOGUE: Record<string, Entry> = {
     ],
   },
   keep: { probes: unaryProbes(tg.keep as never) },
-  dispose: { probes: [['a string', () => tg.dispose('x'), /expected Tensors/], ['a number', () => tg.dispose(3), /expected Tensors/]] },
+  dispose: {
+    probes: [
+      ['a string', () => tg.dispose('x'), /expected Tensors/],
+      ['a number', () => tg.dispose(3), /expected Tensors/],
+    ],
+  },
   gradients: {
     probes: [
       ['a string output', () => tg.gradients('y' as never, [v2()]), NOT_TENSOR],
-      ['inputs not in an array', () => tg.gradients(tg.ones([1], { requiresGrad: true }).sum(), v2() as never), /inputs must be an array/],
+      [
+        'inputs not in an array',
+        () => tg.gradients(tg.ones([1], { requiresGrad: true }).sum(), v2() as never),
+        /inputs must be an array/,
+      ],
       ['a disposed input', () => tg.gradients(tg.ones([1], { requiresGrad: true }).sum(), [gone()]), DISPOSED],
-      ['a seed of the wrong shape', () => {
-        const x = tg.ones([2], { requiresGrad: true });
-        return tg.gradients(x.mul(2), [x], { seeds: [tg.ones([3])] });
-      }, /the seed \(float32 \[3\]\) must be float32 with the output's shape \[2\]/, 'backward'],
+      [
+        'a seed of the wrong shape',
+        () => {
+          const x = tg.ones([2], { requiresGrad: true });
+          return tg.gradients(x.mul(2), [x], { seeds: [tg.ones([3])] });
+        },
+        /the seed \(float32 \[3\]\) must be float32 with the output's shape \[2\]/,
+        'backward',
+      ],
     ],
   },
-  defineOp: { probes: [['a rule without forward', () => tg.defineOp({ name: 'x' } as never), /needs \{ name, forward, vjp \}/], ['no rule', () => tg.defineOp(undefined as never), /needs \{ name, forward, vjp \}/]] },
+  defineOp: {
+    probes: [
+      ['a rule without forward', () => tg.defineOp({ name: 'x' } as never), /needs \{ name, forward, vjp \}/],
+      ['no rule', () => tg.defineOp(undefined as never), /needs \{ name, forward, vjp \}/],
+    ],
+  },
   customOp: {
     probes: [
-      ['a spec without vjp', () => tg.customOp({ name: 'x', forward: (a: never) => a } as never), /needs \{ name, forward, vjp \}/],
-      ['a number input', () => tg.customOp({ name: 'twice', forward: (a) => a, vjp: () => [] })(3 as never), /^twice: input 0 must be a Tensor, got number 3/],
-      ['a forward that returns nothing', () => tg.customOp({ name: 'broken', forward: (() => undefined) as never, vjp: () => [] })(v2()), /^broken: .*forward must return a tf\.Tensor/],
-      ['a vjp returning a gradient of the wrong shape', () => {
-        const op = tg.customOp({ name: 'wrongGrad', forward: (a) => a.clone(), vjp: () => [() => tg.ones([3])] });
-        const x = tg.ones([2], { requiresGrad: true });
-        op(x).sum().backward();
-      }, /^backward: .*'wrongGrad' gave shape \[3\] for input 0 of shape \[2\]/],
-      ['a vjp returning too few gradient functions', () => {
-        const op = tg.customOp({ name: 'pairOp', forward: (a, b) => tf.add(a, b), vjp: (g) => [() => g] });
-        const x = tg.ones([2], { requiresGrad: true });
-        op(x, tg.ones([2], { requiresGrad: true })).sum().backward();
-      }, /^pairOp: the vjp returned 1 gradient functions for 2 inputs/],
-      ['a vjp returning a tensor, not an array', () => {
-        const op = tg.customOp({ name: 'bareOp', forward: (a) => a.clone(), vjp: ((g: tg.Tensor) => g) as never });
-        op(tg.ones([2], { requiresGrad: true })).sum().backward();
-      }, /^bareOp: the vjp must return an array of 1 gradient functions .*got Tensor/],
-      ['a vjp function returning a number', () => {
-        const op = tg.customOp({ name: 'numOp', forward: (a) => a.clone(), vjp: () => [(() => 3) as never] });
-        op(tg.ones([2], { requiresGrad: true })).sum().backward();
-      }, /^numOp: the vjp's function for input 0 must return a Tensor, got number 3/],
+      [
+        'a spec without vjp',
+        () => tg.customOp({ name: 'x', forward: (a: never) => a } as never),
+        /needs \{ name, forward, vjp \}/,
+      ],
+      [
+        'a number input',
+        () => tg.customOp({ name: 'twice', forward: (a) => a, vjp: () => [] })(3 as never),
+        /^twice: input 0 must be a Tensor, got number 3/,
+      ],
+      [
+        'a forward that returns nothing',
+        () => tg.customOp({ name: 'broken', forward: (() => undefined) as never, vjp: () => [] })(v2()),
+        /^broken: .*forward must return a tf\.Tensor/,
+      ],
+      [
+        'a vjp returning a gradient of the wrong shape',
+        () => {
+          const op = tg.customOp({ name: 'wrongGrad', forward: (a) => a.clone(), vjp: () => [() => tg.ones([3])] });
+          const x = tg.ones([2], { requiresGrad: true });
+          op(x).sum().backward();
+        },
+        /^backward: .*'wrongGrad' gave shape \[3\] for input 0 of shape \[2\]/,
+      ],
+      [
+        'a vjp returning too few gradient functions',
+        () => {
+          const op = tg.customOp({ name: 'pairOp', forward: (a, b) => tf.add(a, b), vjp: (g) => [() => g] });
+          const x = tg.ones([2], { requiresGrad: true });
+          op(x, tg.ones([2], { requiresGrad: true }))
+            .sum()
+            .backward();
+        },
+        /^pairOp: the vjp returned 1 gradient functions for 2 inputs/,
+      ],
+      [
+        'a vjp returning a tensor, not an array',
+        () => {
+          const op = tg.customOp({ name: 'bareOp', forward: (a) => a.clone(), vjp: ((g: tg.Tensor) => g) as never });
+          op(tg.ones([2], { requiresGrad: true }))
+            .sum()
+            .backward();
+        },
+        /^bareOp: the vjp must return an array of 1 gradient functions .*got Tensor/,
+      ],
+      [
+        'a vjp function returning a number',
+        () => {
+          const op = tg.customOp({ name: 'numOp', forward: (a) => a.clone(), vjp: () => [(() => 3) as never] });
+          op(tg.ones([2], { requiresGrad: true }))
+            .sum()
+            .backward();
+        },
+        /^numOp: the vjp's function for input 0 must return a Tensor, got number 3/,
+      ],
     ],
     name: '(custom op)',
   },
@@ -251,28 +410,80 @@ export const CATALOGUE: Record<string, Entry> = {
   grad: {
     probes: [
       ...fnArgProbes(tg.grad as never),
-      ['argnums out of range', () => tg.grad((x: tg.Tensor) => x.sum(), 1)(v2()), /argnums 1 out of range for 1 arguments/],
+      [
+        'argnums out of range',
+        () => tg.grad((x: tg.Tensor) => x.sum(), 1)(v2()),
+        /argnums 1 out of range for 1 arguments/,
+      ],
       ['a non-scalar result', () => tg.grad((x: tg.Tensor) => x.mul(2))(v2()), /must return a scalar, got shape \[2\]/],
-      ['a string argument', () => tg.grad((x: tg.Tensor) => x.sum())('x' as never), /argument 0 must be a Tensor or a number/],
-      ['an int32 argument', () => tg.grad((x: tg.Tensor) => x.sum())(i32()), /argument 0 is int32; only float32 arguments can be differentiated/],
+      [
+        'a string argument',
+        () => tg.grad((x: tg.Tensor) => x.sum())('x' as never),
+        /argument 0 must be a Tensor or a number/,
+      ],
+      [
+        'an int32 argument',
+        () => tg.grad((x: tg.Tensor) => x.sum())(i32()),
+        /argument 0 is int32; only float32 arguments can be differentiated/,
+      ],
       ['a disposed argument', () => tg.grad((x: tg.Tensor) => x.sum())(gone()), DISPOSED],
     ],
   },
-  valueAndGrad: { probes: [...fnArgProbes(tg.valueAndGrad as never), ['a non-Tensor result', () => tg.valueAndGrad((() => 3) as unknown as (x: tg.Tensor) => tg.Tensor)(v2()), /must return a Tensor, got number 3/]] },
-  vjp: { probes: [...fnArgProbes(((f: never) => tg.vjp(f, v2())) as never), ['a string primal', () => tg.vjp((x: tg.Tensor) => x, 'x' as never), /argument 0 must be a Tensor or a number/]] },
-  jacobian: { probes: [...fnArgProbes(tg.jacobian as never), ['a string argument', () => tg.jacobian((x: tg.Tensor) => x)('x' as never), /argument 0 must be a Tensor or a number/]] },
+  valueAndGrad: {
+    probes: [
+      ...fnArgProbes(tg.valueAndGrad as never),
+      [
+        'a non-Tensor result',
+        () => tg.valueAndGrad((() => 3) as unknown as (x: tg.Tensor) => tg.Tensor)(v2()),
+        /must return a Tensor, got number 3/,
+      ],
+    ],
+  },
+  vjp: {
+    probes: [
+      ...fnArgProbes(((f: never) => tg.vjp(f, v2())) as never),
+      ['a string primal', () => tg.vjp((x: tg.Tensor) => x, 'x' as never), /argument 0 must be a Tensor or a number/],
+    ],
+  },
+  jacobian: {
+    probes: [
+      ...fnArgProbes(tg.jacobian as never),
+      [
+        'a string argument',
+        () => tg.jacobian((x: tg.Tensor) => x)('x' as never),
+        /argument 0 must be a Tensor or a number/,
+      ],
+    ],
+  },
   jvp: {
     probes: [
       ...fnArgProbes(((f: never) => tg.jvp(f, [v2()], [v2()])) as never),
-      ['a tangent of the wrong shape', () => tg.jvp((x: tg.Tensor) => x.mul(2), [v2()], [tg.ones([3])]), /\[3\].*\[2\]|\[2\].*\[3\]/],
+      [
+        'a tangent of the wrong shape',
+        () => tg.jvp((x: tg.Tensor) => x.mul(2), [v2()], [tg.ones([3])]),
+        /\[3\].*\[2\]|\[2\].*\[3\]/,
+      ],
       ['primals not in an array', () => tg.jvp((x: tg.Tensor) => x, v2() as never, [v2()]), /array/],
     ],
   },
-  hessian: { probes: [...fnArgProbes(tg.hessian as never), ['an array of argnums', () => tg.hessian((x: tg.Tensor) => x.sum(), [0] as never), /argnum must be one argument index/]] },
+  hessian: {
+    probes: [
+      ...fnArgProbes(tg.hessian as never),
+      [
+        'an array of argnums',
+        () => tg.hessian((x: tg.Tensor) => x.sum(), [0] as never),
+        /argnum must be one argument index/,
+      ],
+    ],
+  },
   hvp: {
     probes: [
       ...fnArgProbes(((f: never) => tg.hvp(f, v2(), v2())) as never),
-      ['v of the wrong shape', () => tg.hvp((x: tg.Tensor) => x.square().sum(), v2(), tg.ones([3])), /v has shape \[3\] but x has shape \[2\]/],
+      [
+        'v of the wrong shape',
+        () => tg.hvp((x: tg.Tensor) => x.square().sum(), v2(), tg.ones([3])),
+        /v has shape \[3\] but x has shape \[2\]/,
+      ],
     ],
   },
   gradcheck: {
@@ -280,15 +491,52 @@ export const CATALOGUE: Record<string, Entry> = {
       ['a number for f', () => tg.gradcheck(3 as never, [v2()]), /the first argument must be a function/],
       ['no inputs', () => tg.gradcheck((x: tg.Tensor) => x, []), /inputs must be a non-empty array of Tensors/],
       ['only int32 inputs', () => tg.gradcheck((x: tg.Tensor) => x, [i32()]), /no float32 input to differentiate/],
-      ['an unknown mode', () => tg.gradcheck((x: tg.Tensor) => x, [v2()], { mode: 'quick' as never }), /mode must be 'full' or 'fast', got 'quick'/],
+      [
+        'an unknown mode',
+        () => tg.gradcheck((x: tg.Tensor) => x, [v2()], { mode: 'quick' as never }),
+        /mode must be 'full' or 'fast', got 'quick'/,
+      ],
       ['a disposed input', () => tg.gradcheck((x: tg.Tensor) => x, [gone()]), DISPOSED],
-      ['a negative atol', () => tg.gradcheck((x: tg.Tensor) => x, [v2()], { atol: -1 }), /atol must be a finite number ≥ 0, got -1/],
-      ['an unknown option', () => tg.gradcheck((x: tg.Tensor) => x, [v2()], { eps: 1e-3 } as never), /unknown option 'eps'/],
-      ['a failure with throwOnFailure', () => tg.gradcheck((x: tg.Tensor) => tg.customOp({ name: 'half', forward: (a) => a.clone(), vjp: (g) => [() => g.mul(0.5)] })(x), [v2()], { throwOnFailure: true }), /^gradcheck: FAILED, 2 of 4 comparisons outside the tolerance \(full mode/],
+      [
+        'a negative atol',
+        () => tg.gradcheck((x: tg.Tensor) => x, [v2()], { atol: -1 }),
+        /atol must be a finite number ≥ 0, got -1/,
+      ],
+      [
+        'an unknown option',
+        () => tg.gradcheck((x: tg.Tensor) => x, [v2()], { eps: 1e-3 } as never),
+        /unknown option 'eps'/,
+      ],
+      [
+        'a failure with throwOnFailure',
+        () =>
+          tg.gradcheck(
+            (x: tg.Tensor) =>
+              tg.customOp({ name: 'half', forward: (a) => a.clone(), vjp: (g) => [() => g.mul(0.5)] })(x),
+            [v2()],
+            { throwOnFailure: true },
+          ),
+        /^gradcheck: FAILED, 2 of 4 comparisons outside the tolerance \(full mode/,
+      ],
     ],
   },
-  gradgradcheck: { probes: [['a number for f', () => tg.gradgradcheck(3 as never, [v2()]), /the first argument must be a function/], ['no inputs', () => tg.gradgradcheck((x: tg.Tensor) => x, []), /inputs must be a non-empty array/], ['a zero step', () => tg.gradgradcheck((x: tg.Tensor) => x, [v2()], { step: 0 }), /step must be a number in \(0, 1\]/]] },
-  detectAnomaly: { probes: [...fnArgProbes(tg.detectAnomaly as never), ['an async function', () => tg.detectAnomaly((async () => tg.ones([1])) as never), /must be synchronous/]] },
+  gradgradcheck: {
+    probes: [
+      ['a number for f', () => tg.gradgradcheck(3 as never, [v2()]), /the first argument must be a function/],
+      ['no inputs', () => tg.gradgradcheck((x: tg.Tensor) => x, []), /inputs must be a non-empty array/],
+      [
+        'a zero step',
+        () => tg.gradgradcheck((x: tg.Tensor) => x, [v2()], { step: 0 }),
+        /step must be a number in \(0, 1\]/,
+      ],
+    ],
+  },
+  detectAnomaly: {
+    probes: [
+      ...fnArgProbes(tg.detectAnomaly as never),
+      ['an async function', () => tg.detectAnomaly((async () => tg.ones([1])) as never), /must be synchronous/],
+    ],
+  },
   setDetectAnomaly: { probes: [['a string', () => tg.setDetectAnomaly('on' as never), /expected true or false/]] },
   explain: { probes: unaryProbes(tg.explain as never).slice(0, 2) },
   toDot: { probes: unaryProbes(tg.toDot as never).slice(0, 2) },
@@ -297,8 +545,19 @@ export const CATALOGUE: Record<string, Entry> = {
   ...fromSignatures(),
 
   // ---- elementwise
-  leakyRelu: { probes: [...unaryProbes(tg.leakyRelu as never), ['a string alpha', () => tg.leakyRelu(v2(), 'a' as never), /alpha must be a finite number/]] },
-  clip: { probes: [...unaryProbes(((x: never) => tg.clip(x, 0, 1)) as never), ['lo above hi', () => tg.clip(v2(), 1, 0), /lo \(1\) must not exceed hi \(0\)/], ['a NaN bound', () => tg.clip(v2(), NaN, 1), /must not exceed|number/]] },
+  leakyRelu: {
+    probes: [
+      ...unaryProbes(tg.leakyRelu as never),
+      ['a string alpha', () => tg.leakyRelu(v2(), 'a' as never), /alpha must be a finite number/],
+    ],
+  },
+  clip: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.clip(x, 0, 1)) as never),
+      ['lo above hi', () => tg.clip(v2(), 1, 0), /lo \(1\) must not exceed hi \(0\)/],
+      ['a NaN bound', () => tg.clip(v2(), NaN, 1), /must not exceed|number/],
+    ],
+  },
   where: {
     probes: [
       ['a float condition', () => tg.where(v2(), v2(), v2()), /the condition must be a bool tensor, got float32/],
@@ -307,47 +566,171 @@ export const CATALOGUE: Record<string, Entry> = {
       ['a disposed branch', () => tg.where(bool(), gone(), 0), DISPOSED],
     ],
   },
-  ...Object.fromEntries((['greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual'] as const).map((k) => [k, { probes: compareProbes(tg[k] as never) }])),
-  logicalAnd: { probes: [...compareProbes(tg.logicalAnd as never), ['float operands', () => tg.logicalAnd(v2(), v2()), /bool/]] },
-  logicalOr: { probes: [...compareProbes(tg.logicalOr as never), ['float operands', () => tg.logicalOr(v2(), v2()), /bool/]] },
-  logicalNot: { probes: [...unaryProbes(tg.logicalNot as never), ['a float tensor', () => tg.logicalNot(v2()), /bool/]] },
-  cast: { probes: [...unaryProbes(((x: never) => tg.cast(x, 'int32')) as never), ['an unknown dtype', () => tg.cast(v2(), 'float64' as never), /unknown dtype 'float64'/]] },
+  ...Object.fromEntries(
+    (['greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual'] as const).map((k) => [
+      k,
+      { probes: compareProbes(tg[k] as never) },
+    ]),
+  ),
+  logicalAnd: {
+    probes: [...compareProbes(tg.logicalAnd as never), ['float operands', () => tg.logicalAnd(v2(), v2()), /bool/]],
+  },
+  logicalOr: {
+    probes: [...compareProbes(tg.logicalOr as never), ['float operands', () => tg.logicalOr(v2(), v2()), /bool/]],
+  },
+  logicalNot: {
+    probes: [...unaryProbes(tg.logicalNot as never), ['a float tensor', () => tg.logicalNot(v2()), /bool/]],
+  },
+  cast: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.cast(x, 'int32')) as never),
+      ['an unknown dtype', () => tg.cast(v2(), 'float64' as never), /unknown dtype 'float64'/],
+    ],
+  },
   isFinite: { probes: unaryProbes(tg.isFinite as never) },
 
   // ---- reductions
-  variance: { probes: [...reduceProbes(tg.variance as never), ['correction too large', () => tg.variance(v2(), { correction: 2 }), /needs more than 2 entries per reduced slice, got 2/]] },
-  norm: { probes: [...reduceProbes(tg.norm as never), ['ord below 1', () => tg.norm(v2(), { ord: 0.5 }), /ord must be ≥ 1/]] },
-  ...Object.fromEntries((['argmax', 'argmin'] as const).map((k) => [k, { probes: [
-    ...unaryProbes(tg[k] as never),
-    ['an axis out of range', () => tg[k](m22(), { axis: 2 }), /axis 2 is out of range for a tensor of rank 2/],
-    ['an empty tensor', () => tg[k](tg.zeros([0, 3])), /needs a non-empty tensor, got shape \[0,3\]/],
-  ] as Probe[] }])),
+  variance: {
+    probes: [
+      ...reduceProbes(tg.variance as never),
+      [
+        'correction too large',
+        () => tg.variance(v2(), { correction: 2 }),
+        /needs more than 2 entries per reduced slice, got 2/,
+      ],
+    ],
+  },
+  norm: {
+    probes: [...reduceProbes(tg.norm as never), ['ord below 1', () => tg.norm(v2(), { ord: 0.5 }), /ord must be ≥ 1/]],
+  },
+  ...Object.fromEntries(
+    (['argmax', 'argmin'] as const).map((k) => [
+      k,
+      {
+        probes: [
+          ...unaryProbes(tg[k] as never),
+          ['an axis out of range', () => tg[k](m22(), { axis: 2 }), /axis 2 is out of range for a tensor of rank 2/],
+          ['an empty tensor', () => tg[k](tg.zeros([0, 3])), /needs a non-empty tensor, got shape \[0,3\]/],
+        ] as Probe[],
+      },
+    ]),
+  ),
 
   // ---- shape ops
-  reshape: { probes: [...unaryProbes(((x: never) => tg.reshape(x, [2])) as never), ['a size that does not fit', () => tg.reshape(m22(), [3]), /cannot reshape \[2,2\] \(4 values\) to \[3\]/], ['two -1s', () => tg.reshape(m22(), [-1, -1]), /invalid shape \[-1,-1\]/], ['a -1 beside a 0 (ambiguous)', () => tg.reshape(tg.zeros([0, 3]), [0, -1]), /the −1 in \[0,-1\] is ambiguous/]] },
-  transpose: { probes: [...unaryProbes(tg.transpose as never), ['a perm of the wrong length', () => tg.transpose(m22(), [0]), /perm \[0\] is not a permutation of the 2 axes of \[2,2\]/]] },
-  expandDims: { probes: [...unaryProbes(tg.expandDims as never), ['an axis out of range', () => tg.expandDims(v2(), 3), /axis 3 is out of range/]] },
-  squeeze: { probes: [...unaryProbes(tg.squeeze as never), ['an axis of length 2', () => tg.squeeze(m22(), 0), /axis 0 has length 2, not 1, in \[2,2\]/]] },
-  broadcastTo: { probes: [...unaryProbes(((x: never) => tg.broadcastTo(x, [2])) as never), ['an incompatible shape', () => tg.broadcastTo(m22(), [3, 2]), /cannot broadcast \[2,2\] to \[3,2\]|cannot be broadcast/], ['a string shape', () => tg.broadcastTo(m22(), 'big' as never), /shape must be an array/]] },
-  tile: { probes: [...unaryProbes(((x: never) => tg.tile(x, [1])) as never), ['reps of the wrong length', () => tg.tile(m22(), [2]), /reps \[2\] must be 2 positive integers for \[2,2\]/]] },
-  slice: { probes: [...unaryProbes(((x: never) => tg.slice(x, [0])) as never), ['a slice past the end', () => tg.slice(m22(), [1, 1], [2, 1]), /begin \[1,1\] and size \[2,1\] do not fit in \[2,2\]/]] },
-  pad: { probes: [...unaryProbes(((x: never) => tg.pad(x, [[1, 1]])) as never), ['negative padding', () => tg.pad(v2(), [[-1, 0]]), /paddings \[\[-1,0\]\] must be 1 pairs of non-negative integers for \[2\]/], ['a string value', () => tg.pad(v2(), [[1, 1]], 'zero' as never), /value must be a number/]] },
-  concat: { probes: [['an empty list', () => tg.concat([]), /needs a non-empty array of tensors/], ['shapes that differ', () => tg.concat([m22(), tg.ones([2, 3])], 0), /shapes \[2,2\], \[2,3\] differ outside axis 0/], ['a string entry', () => tg.concat([m22(), 'x' as never]), /tensor 1 must be a tapegrad Tensor/], ['mixed dtypes', () => tg.concat([v2(), i32()]), /dtypes differ/]] },
-  stack: { probes: [['an empty list', () => tg.stack([]), /needs a non-empty array of tensors/], ['shapes that differ', () => tg.stack([v2(), tg.ones([3])]), /shapes differ: \[2\], \[3\]/], ['a disposed entry', () => tg.stack([v2(), gone()]), DISPOSED]] },
-  split: { probes: [...unaryProbes(((x: never) => tg.split(x, 2)) as never), ['an uneven split', () => tg.split(tg.ones([3]), 2), /cannot split axis 0 of length 3 into 2/]] },
+  reshape: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.reshape(x, [2])) as never),
+      ['a size that does not fit', () => tg.reshape(m22(), [3]), /cannot reshape \[2,2\] \(4 values\) to \[3\]/],
+      ['two -1s', () => tg.reshape(m22(), [-1, -1]), /invalid shape \[-1,-1\]/],
+      ['a -1 beside a 0 (ambiguous)', () => tg.reshape(tg.zeros([0, 3]), [0, -1]), /the −1 in \[0,-1\] is ambiguous/],
+    ],
+  },
+  transpose: {
+    probes: [
+      ...unaryProbes(tg.transpose as never),
+      [
+        'a perm of the wrong length',
+        () => tg.transpose(m22(), [0]),
+        /perm \[0\] is not a permutation of the 2 axes of \[2,2\]/,
+      ],
+    ],
+  },
+  expandDims: {
+    probes: [
+      ...unaryProbes(tg.expandDims as never),
+      ['an axis out of range', () => tg.expandDims(v2(), 3), /axis 3 is out of range/],
+    ],
+  },
+  squeeze: {
+    probes: [
+      ...unaryProbes(tg.squeeze as never),
+      ['an axis of length 2', () => tg.squeeze(m22(), 0), /axis 0 has length 2, not 1, in \[2,2\]/],
+    ],
+  },
+  broadcastTo: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.broadcastTo(x, [2])) as never),
+      [
+        'an incompatible shape',
+        () => tg.broadcastTo(m22(), [3, 2]),
+        /cannot broadcast \[2,2\] to \[3,2\]|cannot be broadcast/,
+      ],
+      ['a string shape', () => tg.broadcastTo(m22(), 'big' as never), /shape must be an array/],
+    ],
+  },
+  tile: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.tile(x, [1])) as never),
+      ['reps of the wrong length', () => tg.tile(m22(), [2]), /reps \[2\] must be 2 positive integers for \[2,2\]/],
+    ],
+  },
+  slice: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.slice(x, [0])) as never),
+      [
+        'a slice past the end',
+        () => tg.slice(m22(), [1, 1], [2, 1]),
+        /begin \[1,1\] and size \[2,1\] do not fit in \[2,2\]/,
+      ],
+    ],
+  },
+  pad: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.pad(x, [[1, 1]])) as never),
+      [
+        'negative padding',
+        () => tg.pad(v2(), [[-1, 0]]),
+        /paddings \[\[-1,0\]\] must be 1 pairs of non-negative integers for \[2\]/,
+      ],
+      ['a string value', () => tg.pad(v2(), [[1, 1]], 'zero' as never), /value must be a number/],
+    ],
+  },
+  concat: {
+    probes: [
+      ['an empty list', () => tg.concat([]), /needs a non-empty array of tensors/],
+      [
+        'shapes that differ',
+        () => tg.concat([m22(), tg.ones([2, 3])], 0),
+        /shapes \[2,2\], \[2,3\] differ outside axis 0/,
+      ],
+      ['a string entry', () => tg.concat([m22(), 'x' as never]), /tensor 1 must be a tapegrad Tensor/],
+      ['mixed dtypes', () => tg.concat([v2(), i32()]), /dtypes differ/],
+    ],
+  },
+  stack: {
+    probes: [
+      ['an empty list', () => tg.stack([]), /needs a non-empty array of tensors/],
+      ['shapes that differ', () => tg.stack([v2(), tg.ones([3])]), /shapes differ: \[2\], \[3\]/],
+      ['a disposed entry', () => tg.stack([v2(), gone()]), DISPOSED],
+    ],
+  },
+  split: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.split(x, 2)) as never),
+      ['an uneven split', () => tg.split(tg.ones([3]), 2), /cannot split axis 0 of length 3 into 2/],
+    ],
+  },
   gather: {
     probes: [
       ...unaryProbes(((x: never) => tg.gather(x, [0])) as never),
       ['float indices', () => tg.gather(v2(), v2()), /indices must be int32, got float32/],
       ['an index out of range', () => tg.gather(v2(), [5]), /index 5 at position 0 is out of range \[0, 2\)/],
-      ['a fractional index', () => tg.gather(v2(), [0.5]), /indices must be an int32 Tensor or an array of integers, got \[0\.5\]/],
+      [
+        'a fractional index',
+        () => tg.gather(v2(), [0.5]),
+        /indices must be an int32 Tensor or an array of integers, got \[0\.5\]/,
+      ],
     ],
   },
   scatterAdd: {
     probes: [
       ['a string input', () => tg.scatterAdd('g' as never, i32(), 0, 2), NOT_TENSOR],
       ['float indices', () => tg.scatterAdd(v2(), v2(), 0, 2), /indices must be int32/],
-      ['indices of the wrong length', () => tg.scatterAdd(v2(), tg.tensor([0], { dtype: 'int32' }), 0, 2), /indices must be a vector of length 2 \(axis 0 of \[2\]\), got shape \[1\]/],
+      [
+        'indices of the wrong length',
+        () => tg.scatterAdd(v2(), tg.tensor([0], { dtype: 'int32' }), 0, 2),
+        /indices must be a vector of length 2 \(axis 0 of \[2\]\), got shape \[1\]/,
+      ],
       ['an axis out of range', () => tg.scatterAdd(v2(), i32(), 3, 2), /axis 3 is out of range/],
     ],
   },
@@ -357,31 +740,124 @@ export const CATALOGUE: Record<string, Entry> = {
     probes: [
       ['a number for the input', () => tg.linear(2 as never, m22()), NOT_TENSOR],
       ['a disposed weight', () => tg.linear(m22(), gone() as never), DISPOSED],
-      ['shapes that do not fit', () => tg.linear(m22(), tg.ones([3, 2])), /needs an input \[n, in\] and a weight \[in, out\] that fit, got \[2,2\] and \[3,2\]/],
+      [
+        'shapes that do not fit',
+        () => tg.linear(m22(), tg.ones([3, 2])),
+        /needs an input \[n, in\] and a weight \[in, out\] that fit, got \[2,2\] and \[3,2\]/,
+      ],
       ['a vector input', () => tg.linear(v2(), m22()), /needs an input \[n, in\]/],
-      ['a bias of the wrong length', () => tg.linear(m22(), m22(), tg.ones([3])), /the bias must have shape \[2\], got \[3\]/],
-      ['an int32 weight', () => tg.linear(m22(), tg.tensor([[1, 2], [3, 4]], { dtype: 'int32' })), /the weight must be float32, got int32/],
-      ['an unknown activation', () => tg.linear(m22(), m22(), null, { activation: 'tanh' as never }), /activation must be 'none' or 'relu', got 'tanh'/],
+      [
+        'a bias of the wrong length',
+        () => tg.linear(m22(), m22(), tg.ones([3])),
+        /the bias must have shape \[2\], got \[3\]/,
+      ],
+      [
+        'an int32 weight',
+        () =>
+          tg.linear(
+            m22(),
+            tg.tensor(
+              [
+                [1, 2],
+                [3, 4],
+              ],
+              { dtype: 'int32' },
+            ),
+          ),
+        /the weight must be float32, got int32/,
+      ],
+      [
+        'an unknown activation',
+        () => tg.linear(m22(), m22(), null, { activation: 'tanh' as never }),
+        /activation must be 'none' or 'relu', got 'tanh'/,
+      ],
     ],
   },
-  matmul: { probes: [...binaryProbes(tg.matmul as never).filter(([w]) => w !== 'shapes that do not broadcast'), ['inner dimensions that differ', () => tg.matmul(tg.ones([2, 3]), tg.ones([4, 5])), /inner dimensions differ: \[2,3\] x \[4,5\]/], ['a scalar operand', () => tg.matmul(tg.scalar(1), m22()), /rank ≥ 1/]] },
-  matrixTranspose: { probes: [...unaryProbes(tg.matrixTranspose as never), ['a vector', () => tg.matrixTranspose(v2()), /rank ≥ 2|matrix/]] },
-  dot: { probes: [...binaryProbes(tg.dot as never).filter(([w]) => w !== 'shapes that do not broadcast'), ['vectors of different lengths', () => tg.dot(v2(), tg.ones([3])), /vector lengths differ: \[2\] · \[3\]/]] },
-  outer: { probes: [['a string operand', () => tg.outer(v2(), 'x' as never), NOT_TENSOR], ['a matrix', () => tg.outer(m22(), v2()), /needs two vectors, got \[2,2\] and \[2\]/]] },
-  trace: { probes: [...unaryProbes(tg.trace as never), ['a vector', () => tg.trace(v2()), /needs a matrix \(rank ≥ 2\), got \[2\]/]] },
-  quadForm: { probes: [['a string x', () => tg.quadForm('x' as never, m22()), NOT_TENSOR], ['sizes that differ', () => tg.quadForm(tg.ones([3]), m22()), /\[3\].*\[2,2\]/], ['a disposed A', () => tg.quadForm(v2(), gone()), DISPOSED]] },
-  bilinear: { probes: [['a string y', () => tg.bilinear('y' as never, m22(), v2()), NOT_TENSOR], ['sizes that differ', () => tg.bilinear(tg.ones([3]), m22(), v2()), /\[3\].*\[2,2\]/]] },
+  matmul: {
+    probes: [
+      ...binaryProbes(tg.matmul as never).filter(([w]) => w !== 'shapes that do not broadcast'),
+      [
+        'inner dimensions that differ',
+        () => tg.matmul(tg.ones([2, 3]), tg.ones([4, 5])),
+        /inner dimensions differ: \[2,3\] x \[4,5\]/,
+      ],
+      ['a scalar operand', () => tg.matmul(tg.scalar(1), m22()), /rank ≥ 1/],
+    ],
+  },
+  matrixTranspose: {
+    probes: [
+      ...unaryProbes(tg.matrixTranspose as never),
+      ['a vector', () => tg.matrixTranspose(v2()), /rank ≥ 2|matrix/],
+    ],
+  },
+  dot: {
+    probes: [
+      ...binaryProbes(tg.dot as never).filter(([w]) => w !== 'shapes that do not broadcast'),
+      ['vectors of different lengths', () => tg.dot(v2(), tg.ones([3])), /vector lengths differ: \[2\] · \[3\]/],
+    ],
+  },
+  outer: {
+    probes: [
+      ['a string operand', () => tg.outer(v2(), 'x' as never), NOT_TENSOR],
+      ['a matrix', () => tg.outer(m22(), v2()), /needs two vectors, got \[2,2\] and \[2\]/],
+    ],
+  },
+  trace: {
+    probes: [
+      ...unaryProbes(tg.trace as never),
+      ['a vector', () => tg.trace(v2()), /needs a matrix \(rank ≥ 2\), got \[2\]/],
+    ],
+  },
+  quadForm: {
+    probes: [
+      ['a string x', () => tg.quadForm('x' as never, m22()), NOT_TENSOR],
+      ['sizes that differ', () => tg.quadForm(tg.ones([3]), m22()), /\[3\].*\[2,2\]/],
+      ['a disposed A', () => tg.quadForm(v2(), gone()), DISPOSED],
+    ],
+  },
+  bilinear: {
+    probes: [
+      ['a string y', () => tg.bilinear('y' as never, m22(), v2()), NOT_TENSOR],
+      ['sizes that differ', () => tg.bilinear(tg.ones([3]), m22(), v2()), /\[3\].*\[2,2\]/],
+    ],
+  },
 
   // ---- nn ops and convolution
-  softmax: { probes: [...unaryProbes(tg.softmax as never), ['an axis out of range', () => tg.softmax(v2(), 1), /axis 1 is out of range for a tensor of rank 1/]] },
-  logSoftmax: { probes: [...unaryProbes(tg.logSoftmax as never), ['an axis out of range', () => tg.logSoftmax(v2(), 1), /axis 1 is out of range/]] },
+  softmax: {
+    probes: [
+      ...unaryProbes(tg.softmax as never),
+      ['an axis out of range', () => tg.softmax(v2(), 1), /axis 1 is out of range for a tensor of rank 1/],
+    ],
+  },
+  logSoftmax: {
+    probes: [
+      ...unaryProbes(tg.logSoftmax as never),
+      ['an axis out of range', () => tg.logSoftmax(v2(), 1), /axis 1 is out of range/],
+    ],
+  },
   crossEntropy: {
     probes: [
       ['string logits', () => tg.crossEntropy('z' as never, i32()), NOT_TENSOR],
-      ['float class indices', () => tg.crossEntropy(tg.ones([2, 3]), v2()), /class-index labels must be int32, got float32/],
-      ['a class index out of range', () => tg.crossEntropy(tg.ones([2, 3]), tg.tensor([0, 3], { dtype: 'int32' })), /class index 3 at position 1 is out of range \[0, 3\)/],
-      ['labels of the wrong shape', () => tg.crossEntropy(tg.ones([2, 3]), tg.ones([3], { dtype: 'int32' })), /labels of shape \[3\] fit neither/],
-      ['label smoothing above 1', () => tg.crossEntropy(tg.ones([2, 3]), i32(), { labelSmoothing: 2 }), /labelSmoothing must be in \[0, 1\], got 2/],
+      [
+        'float class indices',
+        () => tg.crossEntropy(tg.ones([2, 3]), v2()),
+        /class-index labels must be int32, got float32/,
+      ],
+      [
+        'a class index out of range',
+        () => tg.crossEntropy(tg.ones([2, 3]), tg.tensor([0, 3], { dtype: 'int32' })),
+        /class index 3 at position 1 is out of range \[0, 3\)/,
+      ],
+      [
+        'labels of the wrong shape',
+        () => tg.crossEntropy(tg.ones([2, 3]), tg.ones([3], { dtype: 'int32' })),
+        /labels of shape \[3\] fit neither/,
+      ],
+      [
+        'label smoothing above 1',
+        () => tg.crossEntropy(tg.ones([2, 3]), i32(), { labelSmoothing: 2 }),
+        /labelSmoothing must be in \[0, 1\], got 2/,
+      ],
     ],
   },
   mseLoss: { probes: lossProbes(tg.mseLoss as never) },
@@ -390,171 +866,678 @@ export const CATALOGUE: Record<string, Entry> = {
     probes: [
       ['a string input', () => tg.conv2d('x' as never, tg.ones([1, 1, 1, 1])), NOT_TENSOR],
       ['a 3-D input', () => tg.conv2d(tg.ones([4, 4, 1]), tg.ones([1, 1, 1, 1])), /the input must be NHWC/],
-      ['channels that differ', () => tg.conv2d(img(), tg.ones([1, 1, 2, 1])), /the input has 1 channels but the filter expects 2/],
+      [
+        'channels that differ',
+        () => tg.conv2d(img(), tg.ones([1, 1, 2, 1])),
+        /the input has 1 channels but the filter expects 2/,
+      ],
       ['a filter larger than the image', () => tg.conv2d(img(), tg.ones([5, 5, 1, 1])), /\[5,5\]|larger|fit/],
       ['a zero stride', () => tg.conv2d(img(), tg.ones([1, 1, 1, 1]), { stride: 0 }), /stride/],
     ],
   },
-  maxPool2d: { probes: [['a string input', () => tg.maxPool2d('x' as never, { kernelSize: 2 }), NOT_TENSOR], ['no kernelSize', () => tg.maxPool2d(img(), {} as never), /kernelSize is required/], ['a 2-D input', () => tg.maxPool2d(m22(), { kernelSize: 2 }), /NHWC/]] },
-  avgPool2d: { probes: [['a string input', () => tg.avgPool2d('x' as never, { kernelSize: 2 }), NOT_TENSOR], ['no options', () => tg.avgPool2d(img(), undefined as never), /kernelSize is required/], ['an unknown padding', () => tg.avgPool2d(img(), { kernelSize: 2, padding: 'full' as never }), /padding must be 'valid' or 'same', got "full"/]] },
+  maxPool2d: {
+    probes: [
+      ['a string input', () => tg.maxPool2d('x' as never, { kernelSize: 2 }), NOT_TENSOR],
+      ['no kernelSize', () => tg.maxPool2d(img(), {} as never), /kernelSize is required/],
+      ['a 2-D input', () => tg.maxPool2d(m22(), { kernelSize: 2 }), /NHWC/],
+    ],
+  },
+  avgPool2d: {
+    probes: [
+      ['a string input', () => tg.avgPool2d('x' as never, { kernelSize: 2 }), NOT_TENSOR],
+      ['no options', () => tg.avgPool2d(img(), undefined as never), /kernelSize is required/],
+      [
+        'an unknown padding',
+        () => tg.avgPool2d(img(), { kernelSize: 2, padding: 'full' as never }),
+        /padding must be 'valid' or 'same', got "full"/,
+      ],
+    ],
+  },
 
   // ---- tg.linalg
-  'linalg.inv': { probes: [...unaryProbes(tg.linalg.inv as never), ['a non-square matrix', () => tg.linalg.inv(tg.ones([2, 3])), /square/], ['a singular matrix', () => tg.linalg.inv(tg.ones([2, 2])), /singular/]] },
-  'linalg.det': { probes: [...unaryProbes(tg.linalg.det as never), ['a vector', () => tg.linalg.det(v2()), /square|matri/]] },
-  'linalg.slogdet': { probes: [...unaryProbes(tg.linalg.slogdet as never), ['a non-square matrix', () => tg.linalg.slogdet(tg.ones([2, 3])), /square/], ['the gradient at a singular matrix', () => tg.grad((x: tg.Tensor) => tg.linalg.slogdet(x)[1])(tg.ones([2, 2])), /matrix is singular \(the gradient of log\|det\|/]] },
-  'linalg.solve': { probes: [['a string A', () => tg.linalg.solve('A' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.solve(m22(), tg.ones([3])), /\[3\]/], ['a singular A', () => tg.linalg.solve(tg.ones([2, 2]), v2()), /singular/]] },
-  'linalg.cholesky': { probes: [...unaryProbes(tg.linalg.cholesky as never), ['a matrix that is not positive definite', () => tg.linalg.cholesky(tg.tensor([[1, 2], [2, 1]])), /positive definite/], ['a non-symmetric matrix with checkSymmetric', () => tg.linalg.cholesky(tg.tensor([[2, 1], [0, 2]]), { checkSymmetric: true }), /matrix is not symmetric/]] },
-  'linalg.triangularSolve': { probes: [['a string T', () => tg.linalg.triangularSolve('T' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.triangularSolve(m22(), tg.ones([3])), /\[3\]/]] },
-  'linalg.lu': { probes: [...unaryProbes(tg.linalg.lu as never), ['a non-square matrix', () => tg.linalg.lu(tg.ones([2, 3])), /square/]] },
-  'linalg.qr': { probes: [...unaryProbes(tg.linalg.qr as never), ['a wide matrix', () => tg.linalg.qr(tg.ones([2, 3])), /at least as many rows as columns.*2×3/], ['a vector', () => tg.linalg.qr(v2()), /matri/]] },
+  'linalg.inv': {
+    probes: [
+      ...unaryProbes(tg.linalg.inv as never),
+      ['a non-square matrix', () => tg.linalg.inv(tg.ones([2, 3])), /square/],
+      ['a singular matrix', () => tg.linalg.inv(tg.ones([2, 2])), /singular/],
+    ],
+  },
+  'linalg.det': {
+    probes: [...unaryProbes(tg.linalg.det as never), ['a vector', () => tg.linalg.det(v2()), /square|matri/]],
+  },
+  'linalg.slogdet': {
+    probes: [
+      ...unaryProbes(tg.linalg.slogdet as never),
+      ['a non-square matrix', () => tg.linalg.slogdet(tg.ones([2, 3])), /square/],
+      [
+        'the gradient at a singular matrix',
+        () => tg.grad((x: tg.Tensor) => tg.linalg.slogdet(x)[1])(tg.ones([2, 2])),
+        /matrix is singular \(the gradient of log\|det\|/,
+      ],
+    ],
+  },
+  'linalg.solve': {
+    probes: [
+      ['a string A', () => tg.linalg.solve('A' as never, v2()), NOT_TENSOR],
+      ['B of the wrong size', () => tg.linalg.solve(m22(), tg.ones([3])), /\[3\]/],
+      ['a singular A', () => tg.linalg.solve(tg.ones([2, 2]), v2()), /singular/],
+    ],
+  },
+  'linalg.cholesky': {
+    probes: [
+      ...unaryProbes(tg.linalg.cholesky as never),
+      [
+        'a matrix that is not positive definite',
+        () =>
+          tg.linalg.cholesky(
+            tg.tensor([
+              [1, 2],
+              [2, 1],
+            ]),
+          ),
+        /positive definite/,
+      ],
+      [
+        'a non-symmetric matrix with checkSymmetric',
+        () =>
+          tg.linalg.cholesky(
+            tg.tensor([
+              [2, 1],
+              [0, 2],
+            ]),
+            { checkSymmetric: true },
+          ),
+        /matrix is not symmetric/,
+      ],
+    ],
+  },
+  'linalg.triangularSolve': {
+    probes: [
+      ['a string T', () => tg.linalg.triangularSolve('T' as never, v2()), NOT_TENSOR],
+      ['B of the wrong size', () => tg.linalg.triangularSolve(m22(), tg.ones([3])), /\[3\]/],
+    ],
+  },
+  'linalg.lu': {
+    probes: [
+      ...unaryProbes(tg.linalg.lu as never),
+      ['a non-square matrix', () => tg.linalg.lu(tg.ones([2, 3])), /square/],
+    ],
+  },
+  'linalg.qr': {
+    probes: [
+      ...unaryProbes(tg.linalg.qr as never),
+      ['a wide matrix', () => tg.linalg.qr(tg.ones([2, 3])), /at least as many rows as columns.*2×3/],
+      ['a vector', () => tg.linalg.qr(v2()), /matri/],
+    ],
+  },
   'linalg.eigh': {
     probes: [
       ...unaryProbes(tg.linalg.eigh as never),
       ['a non-square matrix', () => tg.linalg.eigh(tg.ones([2, 3])), /square, got 2×3/],
-      ['a matrix that is not symmetric', () => tg.linalg.eigh(m22()), /must be symmetric, but A\[0,1\] = 2 and A\[1,0\] = 3/],
+      [
+        'a matrix that is not symmetric',
+        () => tg.linalg.eigh(m22()),
+        /must be symmetric, but A\[0,1\] = 2 and A\[1,0\] = 3/,
+      ],
     ],
   },
-  'linalg.svd': { probes: [...unaryProbes(tg.linalg.svd as never), ['a vector', () => tg.linalg.svd(v2()), /matri/], ['an int32 matrix', () => tg.linalg.svd(tg.ones([2, 2], { dtype: 'int32' })), /float32/]] },
-  'linalg.svdvals': { probes: [...unaryProbes(tg.linalg.svdvals as never), ['a vector', () => tg.linalg.svdvals(v2()), /matri/]] },
-  'linalg.pinv': { probes: [...unaryProbes(tg.linalg.pinv as never), ['an empty matrix', () => tg.linalg.pinv(tg.zeros([0, 2])), /empty/]] },
-  'linalg.lstsq': { probes: [['a string A', () => tg.linalg.lstsq('A' as never, v2()), NOT_TENSOR], ['B of the wrong size', () => tg.linalg.lstsq(m22(), tg.ones([3])), /2 rows.*\[3\]/]] },
-  'linalg.matrixNorm': { probes: [...unaryProbes(tg.linalg.matrixNorm as never), ['an unknown order', () => tg.linalg.matrixNorm(m22(), 3 as never), /ord must be 'fro', 'nuc' or 2, got 3/]] },
-  'linalg.matrixExp': { probes: [...unaryProbes(tg.linalg.matrixExp as never), ['a non-square matrix', () => tg.linalg.matrixExp(tg.ones([2, 3])), /square/]] },
-  'linalg.matrixPower': { probes: [['a string', () => tg.linalg.matrixPower('x' as never, 2), NOT_TENSOR], ['a fractional exponent', () => tg.linalg.matrixPower(m22(), 0.5), /integer, got 0.5/]] },
+  'linalg.svd': {
+    probes: [
+      ...unaryProbes(tg.linalg.svd as never),
+      ['a vector', () => tg.linalg.svd(v2()), /matri/],
+      ['an int32 matrix', () => tg.linalg.svd(tg.ones([2, 2], { dtype: 'int32' })), /float32/],
+    ],
+  },
+  'linalg.svdvals': {
+    probes: [...unaryProbes(tg.linalg.svdvals as never), ['a vector', () => tg.linalg.svdvals(v2()), /matri/]],
+  },
+  'linalg.pinv': {
+    probes: [
+      ...unaryProbes(tg.linalg.pinv as never),
+      ['an empty matrix', () => tg.linalg.pinv(tg.zeros([0, 2])), /empty/],
+    ],
+  },
+  'linalg.lstsq': {
+    probes: [
+      ['a string A', () => tg.linalg.lstsq('A' as never, v2()), NOT_TENSOR],
+      ['B of the wrong size', () => tg.linalg.lstsq(m22(), tg.ones([3])), /2 rows.*\[3\]/],
+    ],
+  },
+  'linalg.matrixNorm': {
+    probes: [
+      ...unaryProbes(tg.linalg.matrixNorm as never),
+      ['an unknown order', () => tg.linalg.matrixNorm(m22(), 3 as never), /ord must be 'fro', 'nuc' or 2, got 3/],
+    ],
+  },
+  'linalg.matrixExp': {
+    probes: [
+      ...unaryProbes(tg.linalg.matrixExp as never),
+      ['a non-square matrix', () => tg.linalg.matrixExp(tg.ones([2, 3])), /square/],
+    ],
+  },
+  'linalg.matrixPower': {
+    probes: [
+      ['a string', () => tg.linalg.matrixPower('x' as never, 2), NOT_TENSOR],
+      ['a fractional exponent', () => tg.linalg.matrixPower(m22(), 0.5), /integer, got 0.5/],
+    ],
+  },
 
   // ---- tg.nn
-  'nn.Module': { name: 'Module', probes: [['forward of the base class', () => new tg.nn.Module().forward(v2()), /forward/]] },
-  'nn.Linear': { name: 'Linear', probes: [['a fractional width', () => new tg.nn.Linear(2.5, 3), /integer|features/], ['a string width', () => new tg.nn.Linear('2' as never, 3), /integer|features/], ...layerForward(() => new tg.nn.Linear(2, 3)), ['an input of the wrong width', () => new tg.nn.Linear(2, 3).forward(tg.ones([4, 5])), /\[4,5\]|5/]] },
-  'nn.Sequential': { name: 'Sequential', probes: [['a non-module layer', () => new tg.nn.Sequential(3 as never), /layer 0|Module/]] },
-  'nn.MLP': { name: 'MLP', probes: [['one size', () => new tg.nn.MLP([2]), /sizes must list at least an input and an output width/], ['an unknown activation', () => new tg.nn.MLP([2, 3], { activation: 'swish' as never }), /unknown activation 'swish'/], ...layerForward(() => new tg.nn.MLP([2, 3]))] },
-  'nn.Flatten': { name: 'Flatten', probes: [['a negative start dim', () => new tg.nn.Flatten(-5).forward(m22()), /startDim|axis/], ...layerForward(() => new tg.nn.Flatten())] },
-  'nn.Dropout': { name: 'Dropout', probes: [['p above 1', () => new tg.nn.Dropout(1.5), /p must be in \[0, 1\)|\[0, 1\]/], ...layerForward(() => new tg.nn.Dropout(0.5))] },
-  'nn.LayerNorm': { name: 'LayerNorm', probes: [['a negative size', () => new tg.nn.LayerNorm(-1), /shape|positive/], ['an input of the wrong trailing shape', () => new tg.nn.LayerNorm(3).forward(m22()), /\[2,2\]|3/]] },
+  'nn.Module': {
+    name: 'Module',
+    probes: [['forward of the base class', () => new tg.nn.Module().forward(v2()), /forward/]],
+  },
+  'nn.Linear': {
+    name: 'Linear',
+    probes: [
+      ['a fractional width', () => new tg.nn.Linear(2.5, 3), /integer|features/],
+      ['a string width', () => new tg.nn.Linear('2' as never, 3), /integer|features/],
+      ...layerForward(() => new tg.nn.Linear(2, 3)),
+      ['an input of the wrong width', () => new tg.nn.Linear(2, 3).forward(tg.ones([4, 5])), /\[4,5\]|5/],
+    ],
+  },
+  'nn.Sequential': {
+    name: 'Sequential',
+    probes: [['a non-module layer', () => new tg.nn.Sequential(3 as never), /layer 0|Module/]],
+  },
+  'nn.MLP': {
+    name: 'MLP',
+    probes: [
+      ['one size', () => new tg.nn.MLP([2]), /sizes must list at least an input and an output width/],
+      [
+        'an unknown activation',
+        () => new tg.nn.MLP([2, 3], { activation: 'swish' as never }),
+        /unknown activation 'swish'/,
+      ],
+      ...layerForward(() => new tg.nn.MLP([2, 3])),
+    ],
+  },
+  'nn.Flatten': {
+    name: 'Flatten',
+    probes: [
+      ['a negative start dim', () => new tg.nn.Flatten(-5).forward(m22()), /startDim|axis/],
+      ...layerForward(() => new tg.nn.Flatten()),
+    ],
+  },
+  'nn.Dropout': {
+    name: 'Dropout',
+    probes: [
+      ['p above 1', () => new tg.nn.Dropout(1.5), /p must be in \[0, 1\)|\[0, 1\]/],
+      ...layerForward(() => new tg.nn.Dropout(0.5)),
+    ],
+  },
+  'nn.LayerNorm': {
+    name: 'LayerNorm',
+    probes: [
+      ['a negative size', () => new tg.nn.LayerNorm(-1), /shape|positive/],
+      ['an input of the wrong trailing shape', () => new tg.nn.LayerNorm(3).forward(m22()), /\[2,2\]|3/],
+    ],
+  },
   'nn.Tanh': { name: 'tanh', probes: layerForward(() => new tg.nn.Tanh()) },
   'nn.LeakyReLU': { name: 'leakyRelu', probes: layerForward(() => new tg.nn.LeakyReLU()) },
-  'nn.Softmax': { name: 'softmax', probes: [['an axis out of range', () => new tg.nn.Softmax(3).forward(v2()), /axis 3 is out of range/], ...layerForward(() => new tg.nn.Softmax())] },
-  'nn.Conv2d': { name: 'Conv2d', probes: [['zero channels', () => new tg.nn.Conv2d(0, 1, 3), /channels|positive/], ['a string kernel size', () => new tg.nn.Conv2d(1, 1, 'big' as never), /kernelSize/]] },
-  'nn.MaxPool2d': { name: 'MaxPool2d', probes: [['no options', () => new tg.nn.MaxPool2d(undefined as never), /kernelSize is required/], ['a fractional size', () => new tg.nn.MaxPool2d(1.5), /kernelSize must be an integer ≥ 1/]] },
-  'nn.AvgPool2d': { name: 'AvgPool2d', probes: [['no options', () => new tg.nn.AvgPool2d(undefined as never), /kernelSize is required/], ['a zero stride', () => new tg.nn.AvgPool2d(2, { stride: 0 }), /stride must be an integer ≥ 1/]] },
-  'nn.Embedding': { name: 'Embedding', probes: [
-    ['zero rows', () => new tg.nn.Embedding(0, 2), /numEmbeddings must be a positive integer/],
-    ['an index out of range', () => new tg.nn.Embedding(3, 2).forward(tg.tensor([0, 3], { dtype: 'int32' })), /index 3 at position \[1\] is out of range \[0, 3\)/],
-    ['float indices', () => new tg.nn.Embedding(3, 2).forward(v2()), /indices must be int32/],
-    ...layerForward(() => new tg.nn.Embedding(3, 2)),
-  ] },
-  'nn.BatchNorm1d': { name: 'BatchNorm1d', probes: [
-    ['a batch of one in training', () => new tg.nn.BatchNorm1d(2).forward(tg.ones([1, 2])), /more than 1 value per channel when training/],
-    ['an input of the wrong width', () => new tg.nn.BatchNorm1d(3).forward(m22()), /expected input of shape \[N, 3\] or \[N, L, 3\], got \[2,2\]/],
-    ...layerForward(() => new tg.nn.BatchNorm1d(2)),
-  ] },
-  'nn.BatchNorm2d': { name: 'BatchNorm2d', probes: [
-    ['an input of the wrong rank', () => new tg.nn.BatchNorm2d(2).forward(m22()), /expected input of shape \[N, H, W, 2\] \(NHWC\), got \[2,2\]/],
-    ['a string momentum', () => new tg.nn.BatchNorm2d(2, { momentum: 'fast' as never }), /momentum/],
-  ] },
-  'nn.GroupNorm': { name: 'GroupNorm', probes: [
-    ['channels not divisible by groups', () => new tg.nn.GroupNorm(3, 4), /divisible/],
-    ['an input of the wrong width', () => new tg.nn.GroupNorm(1, 3).forward(m22()), /expected input of shape \[N, \.\.\., 3\]/],
-    ...layerForward(() => new tg.nn.GroupNorm(1, 2)),
-  ] },
-  'nn.RMSNorm': { name: 'RMSNorm', probes: [
-    ['a negative size', () => new tg.nn.RMSNorm(-1), /positive integer/],
-    ['an input of the wrong trailing shape', () => new tg.nn.RMSNorm(3).forward(m22()), /expected input of shape \[\.\.\., 3\], got \[2,2\]/],
-    ...layerForward(() => new tg.nn.RMSNorm(2)),
-  ] },
-  'nn.scaledDotProductAttention': { name: 'scaledDotProductAttention', probes: [
-    ['keys of another width', () => tg.nn.scaledDotProductAttention(m22(), tg.ones([2, 3]), m22()), /expected query \[\.\.\., L, E\], key \[\.\.\., S, E\]/],
-    ['a string query', () => tg.nn.scaledDotProductAttention('q' as never, m22(), m22()), NOT_TENSOR],
-    ['a disposed key', () => tg.nn.scaledDotProductAttention(m22(), gone() as never, m22()), DISPOSED],
-    ['an int32 mask', () => tg.nn.scaledDotProductAttention(m22(), m22(), m22(), { mask: tg.tensor([[1, 0], [0, 1]], { dtype: 'int32' }) }), /mask must be bool/],
-  ] },
-  'nn.MultiheadAttention': { name: 'MultiheadAttention', probes: [
-    ['heads that do not divide the width', () => new tg.nn.MultiheadAttention(6, 4), /divisible/],
-    ['a query of the wrong rank', () => new tg.nn.MultiheadAttention(2, 1).forward(m22()), /expected the query of shape \[N, L, 2\] \(batch first\), got \[2,2\]/],
-    ...layerForward(() => new tg.nn.MultiheadAttention(2, 1)),
-  ] },
-  'nn.TransformerEncoderLayer': { name: 'TransformerEncoderLayer', probes: [
-    ['an unknown activation', () => new tg.nn.TransformerEncoderLayer(4, 2, { activation: 'tanh' as never }), /activation must be 'relu' or 'gelu'/],
-    ['an input of the wrong width', () => new tg.nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 4 }).forward(tg.ones([1, 2, 3])), /expected input of shape \[N, L, 4\]/],
-    ...layerForward(() => new tg.nn.TransformerEncoderLayer(2, 1, { dimFeedforward: 2 })),
-  ] },
-  'nn.crossEntropy': { name: 'crossEntropy', probes: [['float class indices', () => tg.nn.crossEntropy(tg.ones([2, 3]), v2()), /must be int32/]] },
+  'nn.Softmax': {
+    name: 'softmax',
+    probes: [
+      ['an axis out of range', () => new tg.nn.Softmax(3).forward(v2()), /axis 3 is out of range/],
+      ...layerForward(() => new tg.nn.Softmax()),
+    ],
+  },
+  'nn.Conv2d': {
+    name: 'Conv2d',
+    probes: [
+      ['zero channels', () => new tg.nn.Conv2d(0, 1, 3), /channels|positive/],
+      ['a string kernel size', () => new tg.nn.Conv2d(1, 1, 'big' as never), /kernelSize/],
+    ],
+  },
+  'nn.MaxPool2d': {
+    name: 'MaxPool2d',
+    probes: [
+      ['no options', () => new tg.nn.MaxPool2d(undefined as never), /kernelSize is required/],
+      ['a fractional size', () => new tg.nn.MaxPool2d(1.5), /kernelSize must be an integer ≥ 1/],
+    ],
+  },
+  'nn.AvgPool2d': {
+    name: 'AvgPool2d',
+    probes: [
+      ['no options', () => new tg.nn.AvgPool2d(undefined as never), /kernelSize is required/],
+      ['a zero stride', () => new tg.nn.AvgPool2d(2, { stride: 0 }), /stride must be an integer ≥ 1/],
+    ],
+  },
+  'nn.Embedding': {
+    name: 'Embedding',
+    probes: [
+      ['zero rows', () => new tg.nn.Embedding(0, 2), /numEmbeddings must be a positive integer/],
+      [
+        'an index out of range',
+        () => new tg.nn.Embedding(3, 2).forward(tg.tensor([0, 3], { dtype: 'int32' })),
+        /index 3 at position \[1\] is out of range \[0, 3\)/,
+      ],
+      ['float indices', () => new tg.nn.Embedding(3, 2).forward(v2()), /indices must be int32/],
+      ...layerForward(() => new tg.nn.Embedding(3, 2)),
+    ],
+  },
+  'nn.BatchNorm1d': {
+    name: 'BatchNorm1d',
+    probes: [
+      [
+        'a batch of one in training',
+        () => new tg.nn.BatchNorm1d(2).forward(tg.ones([1, 2])),
+        /more than 1 value per channel when training/,
+      ],
+      [
+        'an input of the wrong width',
+        () => new tg.nn.BatchNorm1d(3).forward(m22()),
+        /expected input of shape \[N, 3\] or \[N, L, 3\], got \[2,2\]/,
+      ],
+      ...layerForward(() => new tg.nn.BatchNorm1d(2)),
+    ],
+  },
+  'nn.BatchNorm2d': {
+    name: 'BatchNorm2d',
+    probes: [
+      [
+        'an input of the wrong rank',
+        () => new tg.nn.BatchNorm2d(2).forward(m22()),
+        /expected input of shape \[N, H, W, 2\] \(NHWC\), got \[2,2\]/,
+      ],
+      ['a string momentum', () => new tg.nn.BatchNorm2d(2, { momentum: 'fast' as never }), /momentum/],
+    ],
+  },
+  'nn.GroupNorm': {
+    name: 'GroupNorm',
+    probes: [
+      ['channels not divisible by groups', () => new tg.nn.GroupNorm(3, 4), /divisible/],
+      [
+        'an input of the wrong width',
+        () => new tg.nn.GroupNorm(1, 3).forward(m22()),
+        /expected input of shape \[N, \.\.\., 3\]/,
+      ],
+      ...layerForward(() => new tg.nn.GroupNorm(1, 2)),
+    ],
+  },
+  'nn.RMSNorm': {
+    name: 'RMSNorm',
+    probes: [
+      ['a negative size', () => new tg.nn.RMSNorm(-1), /positive integer/],
+      [
+        'an input of the wrong trailing shape',
+        () => new tg.nn.RMSNorm(3).forward(m22()),
+        /expected input of shape \[\.\.\., 3\], got \[2,2\]/,
+      ],
+      ...layerForward(() => new tg.nn.RMSNorm(2)),
+    ],
+  },
+  'nn.scaledDotProductAttention': {
+    name: 'scaledDotProductAttention',
+    probes: [
+      [
+        'keys of another width',
+        () => tg.nn.scaledDotProductAttention(m22(), tg.ones([2, 3]), m22()),
+        /expected query \[\.\.\., L, E\], key \[\.\.\., S, E\]/,
+      ],
+      ['a string query', () => tg.nn.scaledDotProductAttention('q' as never, m22(), m22()), NOT_TENSOR],
+      ['a disposed key', () => tg.nn.scaledDotProductAttention(m22(), gone() as never, m22()), DISPOSED],
+      [
+        'an int32 mask',
+        () =>
+          tg.nn.scaledDotProductAttention(m22(), m22(), m22(), {
+            mask: tg.tensor(
+              [
+                [1, 0],
+                [0, 1],
+              ],
+              { dtype: 'int32' },
+            ),
+          }),
+        /mask must be bool/,
+      ],
+    ],
+  },
+  'nn.MultiheadAttention': {
+    name: 'MultiheadAttention',
+    probes: [
+      ['heads that do not divide the width', () => new tg.nn.MultiheadAttention(6, 4), /divisible/],
+      [
+        'a query of the wrong rank',
+        () => new tg.nn.MultiheadAttention(2, 1).forward(m22()),
+        /expected the query of shape \[N, L, 2\] \(batch first\), got \[2,2\]/,
+      ],
+      ...layerForward(() => new tg.nn.MultiheadAttention(2, 1)),
+    ],
+  },
+  'nn.TransformerEncoderLayer': {
+    name: 'TransformerEncoderLayer',
+    probes: [
+      [
+        'an unknown activation',
+        () => new tg.nn.TransformerEncoderLayer(4, 2, { activation: 'tanh' as never }),
+        /activation must be 'relu' or 'gelu'/,
+      ],
+      [
+        'an input of the wrong width',
+        () => new tg.nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 4 }).forward(tg.ones([1, 2, 3])),
+        /expected input of shape \[N, L, 4\]/,
+      ],
+      ...layerForward(() => new tg.nn.TransformerEncoderLayer(2, 1, { dimFeedforward: 2 })),
+    ],
+  },
+  'nn.crossEntropy': {
+    name: 'crossEntropy',
+    probes: [['float class indices', () => tg.nn.crossEntropy(tg.ones([2, 3]), v2()), /must be int32/]],
+  },
   'nn.mseLoss': { name: 'mseLoss', probes: lossProbes(tg.nn.mseLoss as never) },
   'nn.l1Loss': { name: 'l1Loss', probes: lossProbes(tg.nn.l1Loss as never) },
-  'nn.huberLoss': { name: 'huberLoss', probes: [...lossProbes(tg.nn.huberLoss as never), ['a negative delta', () => tg.nn.huberLoss(v2(), v2(), { delta: -1 }), /delta/]] },
-  'nn.binaryCrossEntropyWithLogits': { name: 'binaryCrossEntropyWithLogits', probes: lossProbes(tg.nn.binaryCrossEntropyWithLogits as never) },
-  'nn.encodeSafetensors': { name: 'encodeSafetensors', probes: [['a non-array', () => tg.nn.encodeSafetensors(3 as never), /entries|array/], ['a disposed tensor', () => tg.nn.encodeSafetensors([['w', gone()]]), DISPOSED]] },
+  'nn.huberLoss': {
+    name: 'huberLoss',
+    probes: [
+      ...lossProbes(tg.nn.huberLoss as never),
+      ['a negative delta', () => tg.nn.huberLoss(v2(), v2(), { delta: -1 }), /delta/],
+    ],
+  },
+  'nn.binaryCrossEntropyWithLogits': {
+    name: 'binaryCrossEntropyWithLogits',
+    probes: lossProbes(tg.nn.binaryCrossEntropyWithLogits as never),
+  },
+  'nn.encodeSafetensors': {
+    name: 'encodeSafetensors',
+    probes: [
+      ['a non-array', () => tg.nn.encodeSafetensors(3 as never), /entries|array/],
+      ['a disposed tensor', () => tg.nn.encodeSafetensors([['w', gone()]]), DISPOSED],
+    ],
+  },
   'nn.decodeSafetensors': {
     name: 'decodeSafetensors',
     probes: [
       ['garbage bytes', () => tg.nn.decodeSafetensors(new Uint8Array([1, 2, 3])), /not a safetensors file: 3 bytes/],
-      ['a string', () => tg.nn.decodeSafetensors('model.safetensors' as never), /expected the file's bytes as a Uint8Array, got string/],
-      ['a header length of 2^53', () => tg.nn.decodeSafetensors(new Uint8Array([0, 0, 0, 0, 0, 0, 32, 0, 0])), /the header length 9007199254740992 exceeds the 1 bytes after it/],
+      [
+        'a string',
+        () => tg.nn.decodeSafetensors('model.safetensors' as never),
+        /expected the file's bytes as a Uint8Array, got string/,
+      ],
+      [
+        'a header length of 2^53',
+        () => tg.nn.decodeSafetensors(new Uint8Array([0, 0, 0, 0, 0, 0, 32, 0, 0])),
+        /the header length 9007199254740992 exceeds the 1 bytes after it/,
+      ],
     ],
   },
   ...Object.fromEntries(
-    (['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'xavierUniform', 'xavierNormal', 'kaimingUniform', 'kaimingNormal'] as const).map((k) => [`nn.init.${k}`, { name: k, probes: initProbes((tg.nn.init as unknown as Record<string, never>)[k]) }]),
+    (
+      [
+        'glorotUniform',
+        'glorotNormal',
+        'heUniform',
+        'heNormal',
+        'xavierUniform',
+        'xavierNormal',
+        'kaimingUniform',
+        'kaimingNormal',
+      ] as const
+    ).map((k) => [
+      `nn.init.${k}`,
+      { name: k, probes: initProbes((tg.nn.init as unknown as Record<string, never>)[k]) },
+    ]),
   ),
-  'nn.init.uniform': { name: 'uniform', probes: [...initProbes(tg.nn.init.uniform as never), ['a negative limit', () => tg.nn.init.uniform([2], -1), /limit/]] },
-  'nn.init.normal': { name: 'normal', probes: [...initProbes(tg.nn.init.normal as never), ['a negative std', () => tg.nn.init.normal([2], -1), /std/]] },
-  'nn.init.defaultUniform': { name: 'defaultUniform', probes: [...initProbes(tg.nn.init.defaultUniform as never), ['a zero fan-in', () => tg.nn.init.defaultUniform([2], 0), /fanIn/]] },
+  'nn.init.uniform': {
+    name: 'uniform',
+    probes: [
+      ...initProbes(tg.nn.init.uniform as never),
+      ['a negative limit', () => tg.nn.init.uniform([2], -1), /limit/],
+    ],
+  },
+  'nn.init.normal': {
+    name: 'normal',
+    probes: [...initProbes(tg.nn.init.normal as never), ['a negative std', () => tg.nn.init.normal([2], -1), /std/]],
+  },
+  'nn.init.defaultUniform': {
+    name: 'defaultUniform',
+    probes: [
+      ...initProbes(tg.nn.init.defaultUniform as never),
+      ['a zero fan-in', () => tg.nn.init.defaultUniform([2], 0), /fanIn/],
+    ],
+  },
   'nn.init.fans': { name: 'fans', probes: [['a number for a shape', () => tg.nn.init.fans(3 as never), /shape/]] },
 
   // ---- tg.optim
-  'optim.SGD': { name: 'SGD', probes: [...optimProbes(tg.optim.SGD as never), ['negative momentum', () => new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1, momentum: -1 }), /momentum/]] },
-  'optim.Adam': { name: 'Adam', probes: [...optimProbes(tg.optim.Adam as never), ['beta above 1', () => new tg.optim.Adam([tg.ones([1], { requiresGrad: true })], { lr: 0.1, betas: [1.5, 0.9] }), /beta/]] },
+  'optim.SGD': {
+    name: 'SGD',
+    probes: [
+      ...optimProbes(tg.optim.SGD as never),
+      [
+        'negative momentum',
+        () => new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1, momentum: -1 }),
+        /momentum/,
+      ],
+    ],
+  },
+  'optim.Adam': {
+    name: 'Adam',
+    probes: [
+      ...optimProbes(tg.optim.Adam as never),
+      [
+        'beta above 1',
+        () => new tg.optim.Adam([tg.ones([1], { requiresGrad: true })], { lr: 0.1, betas: [1.5, 0.9] }),
+        /beta/,
+      ],
+    ],
+  },
   'optim.AdamW': { name: 'AdamW', probes: optimProbes(tg.optim.AdamW as never) },
   'optim.RMSprop': { name: 'RMSprop', probes: optimProbes(tg.optim.RMSprop as never) },
-  'optim.Optimizer': { name: 'SGD.step', probes: [['step() after dispose()', () => {
-    const o = new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 });
-    o.dispose();
-    o.step();
-  }, /the optimizer has been disposed/], ['a parameter in two groups', () => {
-    const w = tg.ones([1], { requiresGrad: true });
-    return new tg.optim.SGD([{ params: [w] }, { params: [w] }], { lr: 0.1 });
-  }, /listed twice/, 'SGD'], ['a group without params', () => new tg.optim.SGD([{ params: [] }], { lr: 0.1 }), /needs params/, 'SGD'],
-  ['a state dict of another optimizer', () => new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 }).loadStateDict({} as never), /expected what stateDict\(\) returns/, 'SGD.loadStateDict']] },
-  'optim.StepLR': { name: 'StepLR', probes: [['a zero step size', () => new tg.optim.StepLR(0.1, { stepSize: 0 }), /stepSize/], ['an optimizer for lr (PyTorch\'s order)', () => new tg.optim.StepLR(new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 }) as never, { stepSize: 2 }), /lr must be a non-negative number or a schedule, got the optimizer SGD; a schedule is given to the optimizer as its lr: new SGD\(params, \{ lr: new StepLR\(0\.1, \{ \.\.\. \}\) \}\)/]] },
-  'optim.CosineAnnealing': { name: 'CosineAnnealing', probes: [['a zero tMax', () => new tg.optim.CosineAnnealing(0.1, { tMax: 0 }), /tMax/]] },
-  'optim.LinearWarmup': { name: 'LinearWarmup', probes: [['negative warmup steps', () => new tg.optim.LinearWarmup(0.1, { warmupSteps: -1 }), /warmupSteps/]] },
-  'optim.Adagrad': { name: 'Adagrad', probes: [...optimProbes(tg.optim.Adagrad as never).filter(([w]) => w !== 'no options'), ['a negative lr decay', () => new tg.optim.Adagrad([tg.ones([1], { requiresGrad: true })], { lrDecay: -1 }), /lrDecay/]] },
-  'optim.Adamax': { name: 'Adamax', probes: [...optimProbes(tg.optim.Adamax as never).filter(([w]) => w !== 'no options'), ['beta above 1', () => new tg.optim.Adamax([tg.ones([1], { requiresGrad: true })], { betas: [0.9, 1.5] }), /betas\[1\]/]] },
-  'optim.NAdam': { name: 'NAdam', probes: [...optimProbes(tg.optim.NAdam as never).filter(([w]) => w !== 'no options'), ['a negative momentum decay', () => new tg.optim.NAdam([tg.ones([1], { requiresGrad: true })], { momentumDecay: -1 }), /momentumDecay/]] },
-  'optim.RAdam': { name: 'RAdam', probes: [...optimProbes(tg.optim.RAdam as never).filter(([w]) => w !== 'no options'), ['an unknown option', () => new tg.optim.RAdam([tg.ones([1], { requiresGrad: true })], { decay: 1 } as never), /unknown option 'decay'/]] },
-  'optim.LBFGS': { name: 'LBFGS', probes: [
-    ...optimProbes(tg.optim.LBFGS as never).filter(([w]) => w !== 'no options'),
-    ['step without a closure', () => new tg.optim.LBFGS([tg.ones([1], { requiresGrad: true })]).step(), /needs a closure/, 'LBFGS.step'],
-    ['a zero history', () => new tg.optim.LBFGS([tg.ones([1], { requiresGrad: true })], { historySize: 0 }), /historySize/],
-  ] },
-  'optim.ExponentialLR': { name: 'ExponentialLR', probes: [['no gamma', () => new tg.optim.ExponentialLR(0.1, {} as never), /gamma/], ['a negative lr', () => new tg.optim.ExponentialLR(-1, { gamma: 0.9 }), /lr/]] },
-  'optim.MultiStepLR': { name: 'MultiStepLR', probes: [['milestones not an array', () => new tg.optim.MultiStepLR(0.1, { milestones: 3 as never }), /milestones/]] },
-  'optim.OneCycleLR': { name: 'OneCycleLR', probes: [['a zero maxLr', () => new tg.optim.OneCycleLR(0, { totalSteps: 10 }), /maxLr/], ['no totalSteps', () => new tg.optim.OneCycleLR(0.1, {} as never), /totalSteps/], ['a step beyond the cycle', () => new tg.optim.OneCycleLR(0.1, { totalSteps: 2 }).at(5), /beyond/]] },
-  'optim.SequentialLR': { name: 'SequentialLR', probes: [['no schedules', () => new tg.optim.SequentialLR([], { milestones: [] }), /non-empty array of schedules/], ['too few milestones', () => new tg.optim.SequentialLR([0.1, 0.2], { milestones: [] }), /milestone/]] },
-  'optim.ReduceLROnPlateau': { name: 'ReduceLROnPlateau', probes: [['an unknown mode', () => new tg.optim.ReduceLROnPlateau(0.1, { mode: 'up' as never }), /mode must be 'min' or 'max'/], ['a NaN metric', () => new tg.optim.ReduceLROnPlateau(0.1).step(NaN), /metric/, 'ReduceLROnPlateau.step']] },
-  'optim.clipGradNorm': { name: 'clipGradNorm', probes: [['a negative max norm', () => tg.optim.clipGradNorm([tg.ones([1], { requiresGrad: true })], -1), /maxNorm/], ['a non-array', () => tg.optim.clipGradNorm(3 as never, 1), /array|parameters/]] },
+  'optim.Optimizer': {
+    name: 'SGD.step',
+    probes: [
+      [
+        'step() after dispose()',
+        () => {
+          const o = new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 });
+          o.dispose();
+          o.step();
+        },
+        /the optimizer has been disposed/,
+      ],
+      [
+        'a parameter in two groups',
+        () => {
+          const w = tg.ones([1], { requiresGrad: true });
+          return new tg.optim.SGD([{ params: [w] }, { params: [w] }], { lr: 0.1 });
+        },
+        /listed twice/,
+        'SGD',
+      ],
+      ['a group without params', () => new tg.optim.SGD([{ params: [] }], { lr: 0.1 }), /needs params/, 'SGD'],
+      [
+        'a state dict of another optimizer',
+        () => new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 }).loadStateDict({} as never),
+        /expected what stateDict\(\) returns/,
+        'SGD.loadStateDict',
+      ],
+    ],
+  },
+  'optim.StepLR': {
+    name: 'StepLR',
+    probes: [
+      ['a zero step size', () => new tg.optim.StepLR(0.1, { stepSize: 0 }), /stepSize/],
+      [
+        "an optimizer for lr (PyTorch's order)",
+        () =>
+          new tg.optim.StepLR(new tg.optim.SGD([tg.ones([1], { requiresGrad: true })], { lr: 0.1 }) as never, {
+            stepSize: 2,
+          }),
+        /lr must be a non-negative number or a schedule, got the optimizer SGD; a schedule is given to the optimizer as its lr: new SGD\(params, \{ lr: new StepLR\(0\.1, \{ \.\.\. \}\) \}\)/,
+      ],
+    ],
+  },
+  'optim.CosineAnnealing': {
+    name: 'CosineAnnealing',
+    probes: [['a zero tMax', () => new tg.optim.CosineAnnealing(0.1, { tMax: 0 }), /tMax/]],
+  },
+  'optim.LinearWarmup': {
+    name: 'LinearWarmup',
+    probes: [['negative warmup steps', () => new tg.optim.LinearWarmup(0.1, { warmupSteps: -1 }), /warmupSteps/]],
+  },
+  'optim.Adagrad': {
+    name: 'Adagrad',
+    probes: [
+      ...optimProbes(tg.optim.Adagrad as never).filter(([w]) => w !== 'no options'),
+      [
+        'a negative lr decay',
+        () => new tg.optim.Adagrad([tg.ones([1], { requiresGrad: true })], { lrDecay: -1 }),
+        /lrDecay/,
+      ],
+    ],
+  },
+  'optim.Adamax': {
+    name: 'Adamax',
+    probes: [
+      ...optimProbes(tg.optim.Adamax as never).filter(([w]) => w !== 'no options'),
+      [
+        'beta above 1',
+        () => new tg.optim.Adamax([tg.ones([1], { requiresGrad: true })], { betas: [0.9, 1.5] }),
+        /betas\[1\]/,
+      ],
+    ],
+  },
+  'optim.NAdam': {
+    name: 'NAdam',
+    probes: [
+      ...optimProbes(tg.optim.NAdam as never).filter(([w]) => w !== 'no options'),
+      [
+        'a negative momentum decay',
+        () => new tg.optim.NAdam([tg.ones([1], { requiresGrad: true })], { momentumDecay: -1 }),
+        /momentumDecay/,
+      ],
+    ],
+  },
+  'optim.RAdam': {
+    name: 'RAdam',
+    probes: [
+      ...optimProbes(tg.optim.RAdam as never).filter(([w]) => w !== 'no options'),
+      [
+        'an unknown option',
+        () => new tg.optim.RAdam([tg.ones([1], { requiresGrad: true })], { decay: 1 } as never),
+        /unknown option 'decay'/,
+      ],
+    ],
+  },
+  'optim.LBFGS': {
+    name: 'LBFGS',
+    probes: [
+      ...optimProbes(tg.optim.LBFGS as never).filter(([w]) => w !== 'no options'),
+      [
+        'step without a closure',
+        () => new tg.optim.LBFGS([tg.ones([1], { requiresGrad: true })]).step(),
+        /needs a closure/,
+        'LBFGS.step',
+      ],
+      [
+        'a zero history',
+        () => new tg.optim.LBFGS([tg.ones([1], { requiresGrad: true })], { historySize: 0 }),
+        /historySize/,
+      ],
+    ],
+  },
+  'optim.ExponentialLR': {
+    name: 'ExponentialLR',
+    probes: [
+      ['no gamma', () => new tg.optim.ExponentialLR(0.1, {} as never), /gamma/],
+      ['a negative lr', () => new tg.optim.ExponentialLR(-1, { gamma: 0.9 }), /lr/],
+    ],
+  },
+  'optim.MultiStepLR': {
+    name: 'MultiStepLR',
+    probes: [
+      ['milestones not an array', () => new tg.optim.MultiStepLR(0.1, { milestones: 3 as never }), /milestones/],
+    ],
+  },
+  'optim.OneCycleLR': {
+    name: 'OneCycleLR',
+    probes: [
+      ['a zero maxLr', () => new tg.optim.OneCycleLR(0, { totalSteps: 10 }), /maxLr/],
+      ['no totalSteps', () => new tg.optim.OneCycleLR(0.1, {} as never), /totalSteps/],
+      ['a step beyond the cycle', () => new tg.optim.OneCycleLR(0.1, { totalSteps: 2 }).at(5), /beyond/],
+    ],
+  },
+  'optim.SequentialLR': {
+    name: 'SequentialLR',
+    probes: [
+      ['no schedules', () => new tg.optim.SequentialLR([], { milestones: [] }), /non-empty array of schedules/],
+      ['too few milestones', () => new tg.optim.SequentialLR([0.1, 0.2], { milestones: [] }), /milestone/],
+    ],
+  },
+  'optim.ReduceLROnPlateau': {
+    name: 'ReduceLROnPlateau',
+    probes: [
+      [
+        'an unknown mode',
+        () => new tg.optim.ReduceLROnPlateau(0.1, { mode: 'up' as never }),
+        /mode must be 'min' or 'max'/,
+      ],
+      ['a NaN metric', () => new tg.optim.ReduceLROnPlateau(0.1).step(NaN), /metric/, 'ReduceLROnPlateau.step'],
+    ],
+  },
+  'optim.clipGradNorm': {
+    name: 'clipGradNorm',
+    probes: [
+      ['a negative max norm', () => tg.optim.clipGradNorm([tg.ones([1], { requiresGrad: true })], -1), /maxNorm/],
+      ['a non-array', () => tg.optim.clipGradNorm(3 as never, 1), /array|parameters/],
+    ],
+  },
 
   // ---- tg.data
-  'data.TensorDataset': { name: 'TensorDataset', probes: [
-    ['no tensors', () => new tg.data.TensorDataset(), /needs at least one tensor/],
-    ['first axes that differ', () => new tg.data.TensorDataset(m22(), tg.ones([3])), /same first axis/],
-    ['a number', () => new tg.data.TensorDataset(3 as never), NOT_TENSOR],
-    ['a disposed tensor', () => new tg.data.TensorDataset(gone()), DISPOSED],
-    ['an index out of range', () => new tg.data.TensorDataset(m22()).get(2), /index 2 is out of range \[0, 2\)/, 'TensorDataset.get'],
-  ] },
-  'data.Subset': { name: 'Subset', probes: [
-    ['not a dataset', () => new tg.data.Subset(3 as never, [0]), /expected a dataset/],
-    ['an index out of range', () => new tg.data.Subset(new tg.data.TensorDataset(m22()), [0, 5]), /index 5 is out of range/],
-  ] },
-  'data.randomSplit': { name: 'randomSplit', probes: [
-    ['fractions that do not sum to 1', () => tg.data.randomSplit(new tg.data.TensorDataset(m22()), [0.5, 0.2]), /fractions that sum to 1/],
-    ['not a dataset', () => tg.data.randomSplit(null as never, [1]), /expected a dataset/],
-  ] },
-  'data.DataLoader': { name: 'DataLoader', probes: [
-    ['a zero batch size', () => new tg.data.DataLoader(new tg.data.TensorDataset(m22()), { batchSize: 0 }), /batchSize must be a positive integer/],
-    ['not a dataset', () => new tg.data.DataLoader(v2() as never), /expected a dataset/],
-    ['async items in a for … of', () => [...new tg.data.DataLoader({ length: 1, get: async () => 1 })], /for await/],
-  ] },
-  'data.collate': { name: 'collate', probes: [
-    ['no items', () => tg.data.collate([]), /non-empty array/],
-    ['shapes that differ', () => tg.data.collate([tg.ones([2]), tg.ones([3])]), /cannot be stacked/],
-  ] },
+  'data.TensorDataset': {
+    name: 'TensorDataset',
+    probes: [
+      ['no tensors', () => new tg.data.TensorDataset(), /needs at least one tensor/],
+      ['first axes that differ', () => new tg.data.TensorDataset(m22(), tg.ones([3])), /same first axis/],
+      ['a number', () => new tg.data.TensorDataset(3 as never), NOT_TENSOR],
+      ['a disposed tensor', () => new tg.data.TensorDataset(gone()), DISPOSED],
+      [
+        'an index out of range',
+        () => new tg.data.TensorDataset(m22()).get(2),
+        /index 2 is out of range \[0, 2\)/,
+        'TensorDataset.get',
+      ],
+    ],
+  },
+  'data.Subset': {
+    name: 'Subset',
+    probes: [
+      ['not a dataset', () => new tg.data.Subset(3 as never, [0]), /expected a dataset/],
+      [
+        'an index out of range',
+        () => new tg.data.Subset(new tg.data.TensorDataset(m22()), [0, 5]),
+        /index 5 is out of range/,
+      ],
+    ],
+  },
+  'data.randomSplit': {
+    name: 'randomSplit',
+    probes: [
+      [
+        'fractions that do not sum to 1',
+        () => tg.data.randomSplit(new tg.data.TensorDataset(m22()), [0.5, 0.2]),
+        /fractions that sum to 1/,
+      ],
+      ['not a dataset', () => tg.data.randomSplit(null as never, [1]), /expected a dataset/],
+    ],
+  },
+  'data.DataLoader': {
+    name: 'DataLoader',
+    probes: [
+      [
+        'a zero batch size',
+        () => new tg.data.DataLoader(new tg.data.TensorDataset(m22()), { batchSize: 0 }),
+        /batchSize must be a positive integer/,
+      ],
+      ['not a dataset', () => new tg.data.DataLoader(v2() as never), /expected a dataset/],
+      ['async items in a for … of', () => [...new tg.data.DataLoader({ length: 1, get: async () => 1 })], /for await/],
+    ],
+  },
+  'data.collate': {
+    name: 'collate',
+    probes: [
+      ['no items', () => tg.data.collate([]), /non-empty array/],
+      ['shapes that differ', () => tg.data.collate([tg.ones([2]), tg.ones([3])]), /cannot be stacked/],
+    ],
+  },
 };

@@ -32,7 +32,11 @@ const leafArb: fc.Arbitrary<Expr> = fc.record({
 
 const exprs = fc.letrec<{ expr: Expr; node: Expr }>((tie) => ({
   // leaves first, so that shrinking replaces subtrees by leaves; ops weighted up so that trees grow
-  expr: fc.oneof({ depthSize: 'medium', maxDepth: 5, withCrossShrink: true }, { arbitrary: leafArb, weight: 1 }, { arbitrary: tie('node'), weight: 2 }),
+  expr: fc.oneof(
+    { depthSize: 'medium', maxDepth: 5, withCrossShrink: true },
+    { arbitrary: leafArb, weight: 1 },
+    { arbitrary: tie('node'), weight: 2 },
+  ),
   node: fc.record({
     op: fc.constantFrom(...OP_NAMES),
     args: fc.tuple(tie('expr'), tie('expr')),
@@ -94,7 +98,8 @@ export function build(c: Case, inputs: tg.Tensor[], log?: TraceLog): Built {
       input(shape) {
         if (source) {
           const x = source[k++];
-          if (x.shape.join() !== shape.join()) throw new Error(`fuzz: replay asked for ${shape} at input ${k - 1}, has ${x.shape}`);
+          if (x.shape.join() !== shape.join())
+            throw new Error(`fuzz: replay asked for ${shape} at input ${k - 1}, has ${x.shape}`);
           return x;
         }
         const size = shape.reduce((a, b) => a * b, 1);
@@ -162,7 +167,9 @@ export function snippet(c: Case, result?: CaseResult): string {
     log.lines.push(`// threw here: ${(e as Error).message}`);
   }
   const names = inputs.map((_, i) => `x${i}`);
-  const decls = inputs.map((x, i) => `const x${i} = tg.tensor(${valuesLiteral(x)}, { shape: ${JSON.stringify(x.shape)} });`);
+  const decls = inputs.map(
+    (x, i) => `const x${i} = tg.tensor(${valuesLiteral(x)}, { shape: ${JSON.stringify(x.shape)} });`,
+  );
   const body = log.lines.map((l) => `  ${l}`).join('\n');
   inputs.forEach((x) => x.dispose());
   const outcome = !result

@@ -68,13 +68,19 @@ export function conform(t: TG, b: Tensor, shape: number[]): Tensor {
   return out.shape.join() === shape.join() && out.rank === shape.length ? out : t.broadcastTo(out, shape);
 }
 
-const unary = (f: (t: TG, x: Tensor, p: number[]) => Tensor): FuzzOp => ({ arity: 1, apply: (env, [x], p) => f(env.tg, x, p) });
+const unary = (f: (t: TG, x: Tensor, p: number[]) => Tensor): FuzzOp => ({
+  arity: 1,
+  apply: (env, [x], p) => f(env.tg, x, p),
+});
 const binary = (f: (t: TG, a: Tensor, b: Tensor, p: number[]) => Tensor): FuzzOp => ({
   arity: 2,
   apply: (env, [a, b], p) => f(env.tg, a, fitTo(env.tg, b, a.shape), p),
 });
 /** A unary op with a kink at `at` (distance measured without grad). */
-const kinked = (f: (t: TG, x: Tensor, p: number[]) => Tensor, dist: (t: TG, x: Tensor, p: number[]) => Tensor): FuzzOp => ({
+const kinked = (
+  f: (t: TG, x: Tensor, p: number[]) => Tensor,
+  dist: (t: TG, x: Tensor, p: number[]) => Tensor,
+): FuzzOp => ({
   arity: 1,
   apply: (env, [x], p) => {
     env.guard(() => dist(env.tg, x, p));
@@ -139,8 +145,14 @@ function fromSignature(name: string, sig: OpSignature): FuzzOp {
 /** The ops whose fuzzing needs more than their signature: constants from p, ties, conditioning, composites. */
 const WRITTEN: Record<string, FuzzOp> = {
   // ---- elementwise unary, with kinks
-  sign: kinked((t, x) => t.add(t.sign(x), x), (t, x) => t.abs(x)),
-  leakyRelu: kinked((t, x, p) => t.leakyRelu(x, 0.05 + (p[0] % 4) * 0.1), (t, x) => t.abs(x)),
+  sign: kinked(
+    (t, x) => t.add(t.sign(x), x),
+    (t, x) => t.abs(x),
+  ),
+  leakyRelu: kinked(
+    (t, x, p) => t.leakyRelu(x, 0.05 + (p[0] % 4) * 0.1),
+    (t, x) => t.abs(x),
+  ),
   clip: kinked(
     (t, x, p) => t.clip(x, ...clipBounds(p)),
     (t, x, p) => {
@@ -183,7 +195,7 @@ const WRITTEN: Record<string, FuzzOp> = {
   prod: unary((t, x, p) => t.prod(bnd(t, x, 1.5), reduceOpts(x, p))),
   variance: unary((t, x, p) => {
     const o = reduceOpts(x, p);
-    const n = o.axis === undefined ? x.size : x.shape[o.axis] ?? 1;
+    const n = o.axis === undefined ? x.size : (x.shape[o.axis] ?? 1);
     return t.variance(x, { ...o, correction: n > 1 ? p[2] % 2 : 0 });
   }),
   max: {
@@ -223,10 +235,15 @@ const WRITTEN: Record<string, FuzzOp> = {
   // ---- shape ops
   reshape: unary((t, x, p) => (p[0] % 2 ? t.reshape(x, [-1]) : t.reshape(x, [...x.shape].reverse()))),
   transpose: unary((t, x, p) => t.transpose(x, permOf(x.rank, p[0]))),
-  broadcastTo: unary((t, x, p) => t.broadcastTo(x, [1 + (p[0] % 2), ...x.shape.map((d, i) => (d === 1 && (p[1] >> i) & 1 ? 2 : d))])),
+  broadcastTo: unary((t, x, p) =>
+    t.broadcastTo(x, [1 + (p[0] % 2), ...x.shape.map((d, i) => (d === 1 && (p[1] >> i) & 1 ? 2 : d))]),
+  ),
   tile: unary((t, x0, p) => {
     const x = atLeast1(t, x0);
-    return t.tile(x, x.shape.map((_, i) => 1 + ((p[0] >> i) & 1)));
+    return t.tile(
+      x,
+      x.shape.map((_, i) => 1 + ((p[0] >> i) & 1)),
+    );
   }),
   slice: unary((t, x0, p) => {
     const x = atLeast1(t, x0);
@@ -236,7 +253,11 @@ const WRITTEN: Record<string, FuzzOp> = {
   }),
   pad: unary((t, x0, p) => {
     const x = atLeast1(t, x0);
-    return t.pad(x, x.shape.map((_, i) => [(p[0] >> (2 * i)) % 3, (p[1] >> (2 * i)) % 3] as [number, number]), (p[2] % 5) - 2);
+    return t.pad(
+      x,
+      x.shape.map((_, i) => [(p[0] >> (2 * i)) % 3, (p[1] >> (2 * i)) % 3] as [number, number]),
+      (p[2] % 5) - 2,
+    );
   }),
   concat: {
     arity: 2,
@@ -384,7 +405,10 @@ const WRITTEN: Record<string, FuzzOp> = {
   triangularSolve: binary((t, x, b, p) => {
     const T = wellConditioned(t, x, p);
     const n = T.shape[0];
-    return t.linalg.triangularSolve(T, conform(t, b, [n, 1 + (p[2] % 2)]), { lower: p[1] % 2 === 0, transpose: (p[1] >> 1) % 2 === 1 });
+    return t.linalg.triangularSolve(T, conform(t, b, [n, 1 + (p[2] % 2)]), {
+      lower: p[1] % 2 === 0,
+      transpose: (p[1] >> 1) % 2 === 1,
+    });
   }),
   lu: unary((t, x, p) => {
     const r = t.linalg.lu(wellConditioned(t, x, p));
@@ -426,7 +450,10 @@ const WRITTEN: Record<string, FuzzOp> = {
       const t = env.tg;
       const z = atLeast1(t, z0);
       const target = t.softmax(conform(t, b, z.shape), -1);
-      return t.crossEntropy(z, target, { reduction: (['mean', 'sum', 'none'] as const)[p[0] % 3], labelSmoothing: p[1] % 2 ? 0.1 : 0 });
+      return t.crossEntropy(z, target, {
+        reduction: (['mean', 'sum', 'none'] as const)[p[0] % 3],
+        labelSmoothing: p[1] % 2 ? 0.1 : 0,
+      });
     },
   },
   // through crossEntropy with class indices (int32 constants) and no label smoothing
@@ -437,7 +464,9 @@ const WRITTEN: Record<string, FuzzOp> = {
       const z = atLeast1(t, z0);
       const C = z.shape[z.rank - 1];
       const labels = Array.from({ length: z.size / C }, (_, i) => (p[1] + 7 * i) % C);
-      return t.crossEntropy(z, env.ints(labels, z.shape.slice(0, -1)), { reduction: (['mean', 'sum', 'none'] as const)[p[0] % 3] });
+      return t.crossEntropy(z, env.ints(labels, z.shape.slice(0, -1)), {
+        reduction: (['mean', 'sum', 'none'] as const)[p[0] % 3],
+      });
     },
   },
   mseLoss: binary((t, a, b) => t.mseLoss(a, conform(t, b, a.shape))),
@@ -493,7 +522,10 @@ function wellConditioned(t: TG, x: Tensor, p: number[]): Tensor {
 function nearlyDiagonal(t: TG, x: Tensor, p: number[], shape: number): Tensor {
   const n = 1 + (p[0] % 3);
   const [rows, cols] = shape === 1 ? [n + 1, n] : shape === 2 ? [n, n + 1] : [n, n];
-  const d = t.tensor(Array.from({ length: rows * cols }, (_, e) => (Math.floor(e / cols) === e % cols ? 2 * (1 + (e % cols)) : 0)), { shape: [rows, cols] });
+  const d = t.tensor(
+    Array.from({ length: rows * cols }, (_, e) => (Math.floor(e / cols) === e % cols ? 2 * (1 + (e % cols)) : 0)),
+    { shape: [rows, cols] },
+  );
   return t.add(t.mul(t.tanh(conform(t, x, [rows, cols])), 0.3), d);
 }
 
@@ -514,7 +546,10 @@ function permOf(rank: number, p: number): number[] {
  * in FUZZ_OPS: the fuzz suite fails on a registered op that is in neither.
  */
 export const NOT_FUZZED: Record<string, string> = {
-  conv2dBackpropInput: "conv2d's adjoint, reached through conv2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
-  conv2dBackpropFilter: "conv2d's adjoint, reached through conv2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
-  avgPool2dBackprop: "avgPool2d's adjoint, reached through avgPool2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
+  conv2dBackpropInput:
+    "conv2d's adjoint, reached through conv2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
+  conv2dBackpropFilter:
+    "conv2d's adjoint, reached through conv2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
+  avgPool2dBackprop:
+    "avgPool2d's adjoint, reached through avgPool2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
 };

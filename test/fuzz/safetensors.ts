@@ -17,7 +17,11 @@ export function safetensorsFile(header: unknown, body: Uint8Array, length?: bigi
 
 const NAMES = ['w', 'b', 'layer.0.weight', '__proto__', 'constructor', 'toString', '__metadata__', '', 'ü'];
 const DTYPES = ['F32', 'F16', 'BF16', 'F64', 'I32', 'I64', 'U8', 'BOOL', 'F33', '', 'f32'];
-const offset = fc.oneof(fc.nat(64), fc.integer({ min: -8, max: -1 }), fc.constantFrom(2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e300, 0.5));
+const offset = fc.oneof(
+  fc.nat(64),
+  fc.integer({ min: -8, max: -1 }),
+  fc.constantFrom(2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e300, 0.5),
+);
 const dim = fc.oneof(fc.nat(4), fc.constantFrom(-1, 2 ** 26, 2 ** 31, 2 ** 53, 0.5));
 const entry = fc.record({
   dtype: fc.oneof(fc.constantFrom(...DTYPES), fc.string({ maxLength: 4 })),
@@ -25,11 +29,17 @@ const entry = fc.record({
   data_offsets: fc.oneof(fc.tuple(offset, offset), fc.array(offset, { maxLength: 3 })),
 });
 /** A header of 0–4 entries by name, well-formed or not. */
-const header = fc.array(fc.tuple(fc.constantFrom(...NAMES), fc.oneof(entry, fc.constantFrom(null, 3, 'x', [] as unknown[], { a: 1 }))), { maxLength: 4 });
+const header = fc.array(
+  fc.tuple(fc.constantFrom(...NAMES), fc.oneof(entry, fc.constantFrom(null, 3, 'x', [] as unknown[], { a: 1 }))),
+  { maxLength: 4 },
+);
 
 /** A valid file of 0–3 float32 tensors (names may be "__proto__"), with consistent offsets. */
 const valid = fc
-  .array(fc.tuple(fc.constantFrom(...NAMES.filter((n) => n !== '__metadata__')), fc.array(fc.nat(3), { maxLength: 2 })), { maxLength: 3 })
+  .array(
+    fc.tuple(fc.constantFrom(...NAMES.filter((n) => n !== '__metadata__')), fc.array(fc.nat(3), { maxLength: 2 })),
+    { maxLength: 3 },
+  )
   .map((items) => {
     const seen = new Map<string, number[]>(items);
     const h: Record<string, unknown> = { __metadata__: { format: 'pt' } };
@@ -40,8 +50,13 @@ const valid = fc
       at += 4 * size;
     }
     // JSON.stringify of an object literal drops a "__proto__" set by assignment: build the text by hand
-    const json = `{${Object.entries(h).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
-    return safetensorsFile(json, new Uint8Array(at).map((_, i) => (i * 37) & 0xff));
+    const json = `{${Object.entries(h)
+      .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
+      .join(',')}}`;
+    return safetensorsFile(
+      json,
+      new Uint8Array(at).map((_, i) => (i * 37) & 0xff),
+    );
   });
 
 /** Inputs, each a byte array (shrinks toward small files). */
@@ -49,14 +64,27 @@ export const safetensorsInputs: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ maxLength: 80 }),
   valid,
   valid.chain((f) => fc.nat(f.length).map((n) => f.slice(0, n))), // truncated
-  valid.chain((f) => fc.tuple(fc.nat(Math.max(0, f.length - 1)), fc.nat(255)).map(([i, v]) => f.map((b, k) => (k === i ? v : b)))), // one byte changed
-  fc.tuple(header, fc.uint8Array({ maxLength: 48 })).map(([h, body]) => safetensorsFile(`{${h.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`, body)),
-  fc.tuple(valid, fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(2n ** 53n, 2n ** 53n + 1n, 2n ** 32n, 0n))).map(([f, len]) => {
-    const g = f.slice();
-    new DataView(g.buffer).setBigUint64(0, len, true);
-    return g;
-  }),
-  fc.constantFrom('', '[]', 'null', '"x"', '{"__proto__":{"polluted":1}}', '{"a":', '\uFFFF').map((h) => safetensorsFile(h, new Uint8Array(0))),
+  valid.chain((f) =>
+    fc.tuple(fc.nat(Math.max(0, f.length - 1)), fc.nat(255)).map(([i, v]) => f.map((b, k) => (k === i ? v : b))),
+  ), // one byte changed
+  fc
+    .tuple(header, fc.uint8Array({ maxLength: 48 }))
+    .map(([h, body]) =>
+      safetensorsFile(`{${h.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`, body),
+    ),
+  fc
+    .tuple(
+      valid,
+      fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(2n ** 53n, 2n ** 53n + 1n, 2n ** 32n, 0n)),
+    )
+    .map(([f, len]) => {
+      const g = f.slice();
+      new DataView(g.buffer).setBigUint64(0, len, true);
+      return g;
+    }),
+  fc
+    .constantFrom('', '[]', 'null', '"x"', '{"__proto__":{"polluted":1}}', '{"a":', '\uFFFF')
+    .map((h) => safetensorsFile(h, new Uint8Array(0))),
 );
 
 /** What one input did; a string describing the problem, or null when the reader behaved. */
@@ -67,9 +95,12 @@ export function checkSafetensors(bytes: Uint8Array): string | null {
     out = tg.nn.decodeSafetensors(bytes);
   } catch (e) {
     const after = tg.memory();
-    if (!(e instanceof tg.TapegradError)) return `threw ${(e as Error)?.name}, not a TapegradError: ${(e as Error)?.message}`;
-    if (!e.message.startsWith('decodeSafetensors: ')) return `the message does not name decodeSafetensors: ${e.message}`;
-    if (after.numTensors !== before.numTensors) return `an error left ${after.numTensors - before.numTensors} tensors behind: ${e.message}`;
+    if (!(e instanceof tg.TapegradError))
+      return `threw ${(e as Error)?.name}, not a TapegradError: ${(e as Error)?.message}`;
+    if (!e.message.startsWith('decodeSafetensors: '))
+      return `the message does not name decodeSafetensors: ${e.message}`;
+    if (after.numTensors !== before.numTensors)
+      return `an error left ${after.numTensors - before.numTensors} tensors behind: ${e.message}`;
     return null;
   }
   const tensors = Object.values(out);
@@ -82,7 +113,8 @@ export function checkSafetensors(bytes: Uint8Array): string | null {
         : null;
   tg.dispose(tensors);
   const after = tg.memory();
-  if (after.numTensors !== before.numTensors) return `decoding left ${after.numTensors - before.numTensors} tensors behind`;
+  if (after.numTensors !== before.numTensors)
+    return `decoding left ${after.numTensors - before.numTensors} tensors behind`;
   return problem;
 }
 

@@ -7,10 +7,14 @@ export type TG = typeof tg;
 /** A literal for a non-tensor argument (numbers, arrays, options objects). */
 function literal(v: unknown, name: (t: tg.Tensor) => string): string {
   if (v instanceof tg.Tensor) return name(v);
-  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : String(v);
+  if (typeof v === 'number')
+    return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : String(v);
   if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return `[${v.map((e) => literal(e, name)).join(', ')}]`;
-  if (v && typeof v === 'object') return `{ ${Object.entries(v).map(([k, e]) => `${k}: ${literal(e, name)}`).join(', ')} }`;
+  if (v && typeof v === 'object')
+    return `{ ${Object.entries(v)
+      .map(([k, e]) => `${k}: ${literal(e, name)}`)
+      .join(', ')} }`;
   return JSON.stringify(v);
 }
 
@@ -33,7 +37,8 @@ export class TraceLog {
     const v = `v${this.count++}`;
     if (out instanceof tg.Tensor) this.names.set(out, v);
     else if (Array.isArray(out)) out.forEach((o, i) => o instanceof tg.Tensor && this.names.set(o, `${v}[${i}]`));
-    else if (out && typeof out === 'object') for (const [k, o] of Object.entries(out)) if (o instanceof tg.Tensor) this.names.set(o, `${v}.${k}`);
+    else if (out && typeof out === 'object')
+      for (const [k, o] of Object.entries(out)) if (o instanceof tg.Tensor) this.names.set(o, `${v}.${k}`);
     this.lines.push(`const ${v} = ${call};`);
   }
 }
@@ -47,7 +52,8 @@ function wrap<T extends object>(target: T, prefix: string, log: TraceLog): T {
     get(obj, prop, recv) {
       const v = Reflect.get(obj, prop, recv);
       if (typeof prop !== 'string' || v === tg.Tensor) return v;
-      if (v && typeof v === 'object' && !(v instanceof tg.Tensor) && !Array.isArray(v) && prop !== 'registry') return wrap(v, `${prefix}${prop}.`, log);
+      if (v && typeof v === 'object' && !(v instanceof tg.Tensor) && !Array.isArray(v) && prop !== 'registry')
+        return wrap(v, `${prefix}${prop}.`, log);
       if (typeof v !== 'function') return v;
       return (...args: unknown[]) => {
         const out = (v as (...a: unknown[]) => unknown)(...args);

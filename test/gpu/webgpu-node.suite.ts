@@ -16,7 +16,9 @@ const gpuErrors: string[] = [];
 webgpu.before(async () => {
   await tg.setBackend('webgpu');
   const device = (tf.backend() as unknown as { device: EventTarget }).device;
-  device.addEventListener('uncapturederror', (e) => gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message)));
+  device.addEventListener('uncapturederror', (e) =>
+    gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message)),
+  );
 });
 
 webgpu('setBackend starts webgpu through Dawn, and listBackends says so', async () => {
@@ -28,8 +30,16 @@ webgpu('setBackend starts webgpu through Dawn, and listBackends says so', async 
 
 webgpu('synchronous reads fail with an error that says what to do instead', async () => {
   const x = tg.tensor([1, 2]).mul(2); // computed on the GPU
-  for (const [fn, call] of [['dataSync', () => x.dataSync()], ['item', () => x.sum().item()], ['arraySync', () => x.arraySync()]] as const) {
-    assert.throws(call, (e: Error) => e instanceof tg.TapegradError && e.message.startsWith(`${fn}:`) && /use await x\.data\(\)/.test(e.message));
+  for (const [fn, call] of [
+    ['dataSync', () => x.dataSync()],
+    ['item', () => x.sum().item()],
+    ['arraySync', () => x.arraySync()],
+  ] as const) {
+    assert.throws(
+      call,
+      (e: Error) =>
+        e instanceof tg.TapegradError && e.message.startsWith(`${fn}:`) && /use await x\.data\(\)/.test(e.message),
+    );
   }
   assert.equal(Array.from(await x.data()), [2, 4]);
   x.dispose();
@@ -37,7 +47,14 @@ webgpu('synchronous reads fail with an error that says what to do instead', asyn
 
 webgpu('gather and crossEntropy take indices computed on the GPU (no synchronous read)', async () => {
   const before = tg.memory().numTensors;
-  const logits = tg.tensor([[1, 5, 3], [7, 2, 0], [0, 1, 4]], { requiresGrad: true });
+  const logits = tg.tensor(
+    [
+      [1, 5, 3],
+      [7, 2, 0],
+      [0, 1, 4],
+    ],
+    { requiresGrad: true },
+  );
   const onGpu = tg.argmax(logits, { axis: 1 }); // [1, 0, 2], on the GPU
   const fromJs = tg.tensor([1, 0, 2], { dtype: 'int32' });
   const table = tg.tensor([10, 20, 30]);
@@ -84,7 +101,9 @@ webgpu('a training loop with Adam (fused kernels) learns and keeps memory flat',
 
 webgpu('an MLP training step with Adam costs 22 GPU dispatches (a count, not a time)', async () => {
   // What makes small-net training slow on a GPU is dispatches (docs/gpu.md); this guards the count.
-  const backend = (await import('@tensorflow/tfjs-core')).backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
+  const backend = (await import('@tensorflow/tfjs-core')).backend() as unknown as {
+    runWebGPUProgram: (...a: unknown[]) => unknown;
+  };
   const net = new tg.nn.MLP([16, 32, 10], { activation: 'relu', seed: 5 });
   const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
   const X = tg.randn([8, 16], { seed: 6 });
@@ -118,11 +137,17 @@ webgpu('an MLP training step with Adam costs 22 GPU dispatches (a count, not a t
 });
 
 /** Losses of a few Adam steps of a small MLP on fixed data, and the parameters after them. */
-async function train(steps: number, afterStep: (i: number) => void = () => {}): Promise<{ losses: number[]; params: number[] }> {
+async function train(
+  steps: number,
+  afterStep: (i: number) => void = () => {},
+): Promise<{ losses: number[]; params: number[] }> {
   const net = new tg.nn.MLP([8, 32, 4], { activation: 'relu', seed: 5 });
   const opt = new tg.optim.Adam(net.parameters(), { lr: 0.01 });
   const X = tg.randn([64, 8], { seed: 6 });
-  const y = tg.tensor(Array.from({ length: 64 }, (_, i) => i % 4), { dtype: 'int32' });
+  const y = tg.tensor(
+    Array.from({ length: 64 }, (_, i) => i % 4),
+    { dtype: 'int32' },
+  );
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const l = tg.tidy(() => {
@@ -144,45 +169,51 @@ async function train(steps: number, afterStep: (i: number) => void = () => {}): 
   return { losses, params };
 }
 
-webgpu('the dispatch cache: a training loop reuses uniform buffers and bind groups, and computes exactly what it computes without them', async () => {
-  const before = tg.memory().numTensors;
-  setDispatchCacheEnabled(false);
-  const plain = await train(30);
-  setDispatchCacheEnabled(true);
-  let s0 = dispatchCacheStats()!;
-  const cached = await train(30, (i) => {
-    if (i === 9) s0 = dispatchCacheStats()!; // after ten steps (TF.js's pool grows for the first few)
-  });
-  const s1 = dispatchCacheStats()!;
-  assert.equal(cached.losses, plain.losses);
-  assert.equal(cached.params, plain.params);
-  assert.ok(cached.losses[29] < cached.losses[0], `loss ${cached.losses[0]} → ${cached.losses[29]}`);
-  // The per-step values of Adam (lr, bias corrections) are not uniforms: every step's uniforms
-  // are the first step's; and each optimizer step ends with a submit, so every step starts from
-  // the same buffer pool: once the pool has grown (7 steps here), every bind group is found again.
-  const [hits, misses] = [s1.hits - s0.hits, s1.misses - s0.misses];
-  assert.is(misses, 0, `${hits} hits, ${misses} misses`);
-  assert.ok(hits >= 20 * 20, `${hits} hits`);
-  assert.is(s1.uniformBuffers, s0.uniformBuffers, 'no uniform buffer added after step 10');
-  assert.is(tg.memory().numTensors, before);
-});
+webgpu(
+  'the dispatch cache: a training loop reuses uniform buffers and bind groups, and computes exactly what it computes without them',
+  async () => {
+    const before = tg.memory().numTensors;
+    setDispatchCacheEnabled(false);
+    const plain = await train(30);
+    setDispatchCacheEnabled(true);
+    let s0 = dispatchCacheStats()!;
+    const cached = await train(30, (i) => {
+      if (i === 9) s0 = dispatchCacheStats()!; // after ten steps (TF.js's pool grows for the first few)
+    });
+    const s1 = dispatchCacheStats()!;
+    assert.equal(cached.losses, plain.losses);
+    assert.equal(cached.params, plain.params);
+    assert.ok(cached.losses[29] < cached.losses[0], `loss ${cached.losses[0]} → ${cached.losses[29]}`);
+    // The per-step values of Adam (lr, bias corrections) are not uniforms: every step's uniforms
+    // are the first step's; and each optimizer step ends with a submit, so every step starts from
+    // the same buffer pool: once the pool has grown (7 steps here), every bind group is found again.
+    const [hits, misses] = [s1.hits - s0.hits, s1.misses - s0.misses];
+    assert.is(misses, 0, `${hits} hits, ${misses} misses`);
+    assert.ok(hits >= 20 * 20, `${hits} hits`);
+    assert.is(s1.uniformBuffers, s0.uniformBuffers, 'no uniform buffer added after step 10');
+    assert.is(tg.memory().numTensors, before);
+  },
+);
 
-webgpu('the dispatch cache: kernels that differ only in their uniforms get their own (clip bounds, leakyRelu slope, pad value -0 and 0)', async () => {
-  const x = tg.tensor([-3, -0.5, 0.5, 3]).mul(1); // on the GPU
-  const read = async (t: InstanceType<typeof tg.Tensor>) => {
-    const v = Array.from(await t.data());
-    t.dispose();
-    return v;
-  };
-  assert.equal(await read(tg.clip(x, -1, 1)), [-1, -0.5, 0.5, 1]);
-  assert.equal(await read(tg.clip(x, 0, 2)), [0, 0, 0.5, 2]);
-  assert.equal(await read(tg.leakyRelu(x, 0.5)), [-1.5, -0.25, 0.5, 3]);
-  assert.equal(await read(tg.leakyRelu(x, 0.25)), [-0.75, -0.125, 0.5, 3]);
-  const inv = async (value: number) => (await read(tg.pad(x, [[1, 0]], value)))[0];
-  assert.is(1 / (await inv(0)), Infinity);
-  assert.is(1 / (await inv(-0)), -Infinity);
-  x.dispose();
-});
+webgpu(
+  'the dispatch cache: kernels that differ only in their uniforms get their own (clip bounds, leakyRelu slope, pad value -0 and 0)',
+  async () => {
+    const x = tg.tensor([-3, -0.5, 0.5, 3]).mul(1); // on the GPU
+    const read = async (t: InstanceType<typeof tg.Tensor>) => {
+      const v = Array.from(await t.data());
+      t.dispose();
+      return v;
+    };
+    assert.equal(await read(tg.clip(x, -1, 1)), [-1, -0.5, 0.5, 1]);
+    assert.equal(await read(tg.clip(x, 0, 2)), [0, 0, 0.5, 2]);
+    assert.equal(await read(tg.leakyRelu(x, 0.5)), [-1.5, -0.25, 0.5, 3]);
+    assert.equal(await read(tg.leakyRelu(x, 0.25)), [-0.75, -0.125, 0.5, 3]);
+    const inv = async (value: number) => (await read(tg.pad(x, [[1, 0]], value)))[0];
+    assert.is(1 / (await inv(0)), Infinity);
+    assert.is(1 / (await inv(-0)), -Infinity);
+    x.dispose();
+  },
+);
 
 webgpu('uploads: values from JavaScript reach the GPU intact (float32, int32, bool; one and many)', async () => {
   const f = tg.tensor([1.5, -2, 3e-8, 1e30]);

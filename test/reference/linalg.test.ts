@@ -20,7 +20,10 @@ interface Case {
   weights: Record<string, Encoded>;
   grads: Record<string, Encoded>;
 }
-const reference = JSON.parse(readFileSync(new URL('linalg.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] };
+const reference = JSON.parse(readFileSync(new URL('linalg.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  cases: Case[];
+};
 
 /** X·diag(1, 2, …)·Yᵀ, as the generator computes it. */
 const weighted = (x: tg.Tensor, yt: tg.Tensor) => x.mul(tg.arange(1, x.shape[x.rank - 1] + 1)).matmul(yt);
@@ -74,7 +77,9 @@ for (const backend of NODE_BACKENDS) {
   for (const c of reference.cases) {
     s(`${c.op}: ${c.label}`, () => {
       const before = tg.memory().numTensors;
-      const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, requiresGrad: true })]));
+      const inputs = Object.fromEntries(
+        Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, requiresGrad: true })]),
+      );
       const w = (worst[c.op] ??= { value: 0, grad: 0 });
       // the loss's intermediates (X·diag·Yᵀ, the factors not in the loss) are freed by the tidy
       tg.tidy(() => {
@@ -85,13 +90,18 @@ for (const backend of NODE_BACKENDS) {
           w.value = Math.max(w.value, e);
           assert.ok(e < VALUE_REL, `${c.op} ${c.label}: ${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
         }
-        const terms = Object.entries(c.weights).map(([k, v]) => outputs[k].mul(tg.tensor(v.data, { shape: v.shape })).sum());
+        const terms = Object.entries(c.weights).map(([k, v]) =>
+          outputs[k].mul(tg.tensor(v.data, { shape: v.shape })).sum(),
+        );
         terms.reduce((a, b) => a.add(b)).backward();
       });
       for (const [k, ref] of Object.entries(c.grads)) {
         const e = relError(inputs[k].grad!.dataSync(), ref.data);
         w.grad = Math.max(w.grad, e);
-        assert.ok(e < GRAD_REL, `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
+        assert.ok(
+          e < GRAD_REL,
+          `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)} (relative)`,
+        );
       }
       for (const x of Object.values(inputs)) tg.dispose([x.grad!, x]);
       assert.is(tg.memory().numTensors, before, 'no tensor left behind');
@@ -102,6 +112,7 @@ for (const backend of NODE_BACKENDS) {
 
 const last = suite('linalg against PyTorch: report');
 last('print the largest relative differences', () => {
-  for (const [op, { value, grad }] of Object.entries(worst)) console.log(`  ${op}: values ${value.toExponential(2)}, gradients ${grad.toExponential(2)}`);
+  for (const [op, { value, grad }] of Object.entries(worst))
+    console.log(`  ${op}: values ${value.toExponential(2)}, gradients ${grad.toExponential(2)}`);
 });
 last.run();

@@ -34,7 +34,13 @@ export function plantLeak(every = 100, kept: tg.Tensor[] = []): (i: number) => v
 }
 
 /** Runs a workload for `steps` steps, sampling memory `samples` times. */
-export async function soak(w: Workload, steps: number, samples = 10, leak?: (i: number) => void, log?: (line: string) => void): Promise<SoakResult> {
+export async function soak(
+  w: Workload,
+  steps: number,
+  samples = 10,
+  leak?: (i: number) => void,
+  log?: (line: string) => void,
+): Promise<SoakResult> {
   const before = tg.memory();
   const t0 = performance.now();
   const { step, teardown } = w.setup();
@@ -46,7 +52,9 @@ export async function soak(w: Workload, steps: number, samples = 10, leak?: (i: 
     if (i % every === 0) {
       const m = tg.memory();
       out.push({ step: i, numTensors: m.numTensors, numBytes: m.numBytes });
-      log?.(`${w.name.padEnd(16)} step ${String(i).padStart(6)}  numTensors ${String(m.numTensors).padStart(5)}  numBytes ${m.numBytes}`);
+      log?.(
+        `${w.name.padEnd(16)} step ${String(i).padStart(6)}  numTensors ${String(m.numTensors).padStart(5)}  numBytes ${m.numBytes}`,
+      );
     }
   }
   teardown();
@@ -71,7 +79,13 @@ function data(): { x: tg.Tensor; y: tg.Tensor } {
 }
 
 /** The loop users write — mse loss, zeroGrad, backward, step, inside a tidy — run through `wrap`. */
-function trainingLoop(net: tg.nn.Module, opt: tg.optim.Optimizer, x: tg.Tensor, y: tg.Tensor, wrap: (step: () => void) => void) {
+function trainingLoop(
+  net: tg.nn.Module,
+  opt: tg.optim.Optimizer,
+  x: tg.Tensor,
+  y: tg.Tensor,
+  wrap: (step: () => void) => void,
+) {
   return {
     step: () =>
       wrap(() =>
@@ -107,7 +121,12 @@ export const WORKLOADS: Workload[] = [
     scale: 1,
     setup() {
       const { x, y } = data();
-      const params = [tg.randn([8, 32], { seed: 2, std: 0.3 }), tg.zeros([32]), tg.randn([32, 1], { seed: 3, std: 0.3 }), tg.zeros([1])];
+      const params = [
+        tg.randn([8, 32], { seed: 2, std: 0.3 }),
+        tg.zeros([32]),
+        tg.randn([32, 1], { seed: 3, std: 0.3 }),
+        tg.zeros([1]),
+      ];
       params.forEach((p) => (p.requiresGrad = true));
       const [W1, b1, W2, b2] = params;
       return {
@@ -132,7 +151,9 @@ export const WORKLOADS: Workload[] = [
     setup() {
       const { x, y } = data();
       const net = new tg.nn.MLP([8, 32, 1], { activation: 'gelu', seed: 2 });
-      return trainingLoop(net, new tg.optim.SGD(net.parameters(), { lr: 1e-2 }), x, y, (step) => tg.detectAnomaly(step));
+      return trainingLoop(net, new tg.optim.SGD(net.parameters(), { lr: 1e-2 }), x, y, (step) =>
+        tg.detectAnomaly(step),
+      );
     },
   },
   {
