@@ -5,10 +5,6 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-// The format and lint check runs when STYLE_CHECK is true (or TAPEGRAD_STYLE_CHECK=1): it needs a
-// tree that `npm run format` has formatted.
-const STYLE_CHECK = false;
-
 const root = new URL('..', import.meta.url).pathname;
 const filter = process.env.TEST_FILTER ?? '';
 const files = [];
@@ -25,8 +21,14 @@ const run = (cmd, args) =>
   new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
-    child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
+    child.stdout.on('data', (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+      process.stderr.write(d);
+    });
     child.on('close', (code) => resolve({ code, out }));
   });
 
@@ -38,7 +40,7 @@ if (!process.env.SKIP_TYPECHECK) {
   if (tc.code === 0) passed++;
   else failed++;
 }
-if ((STYLE_CHECK || process.env.TAPEGRAD_STYLE_CHECK === '1') && !process.env.SKIP_LINT) {
+if (!process.env.SKIP_LINT) {
   console.log('\n# format and lint (biome ci)');
   const lint = await run('npx', ['biome', 'ci', '--colors=off', '--error-on-warnings', '--max-diagnostics=50', '.']);
   if (lint.code === 0) passed++;
@@ -57,7 +59,11 @@ for (const file of files) {
   passed += p;
   failed += t - p;
   if (code !== 0 && t === p) failed++; // a crash outside any test
-  skips.push(...clean(out).split('\n').filter((l) => l.startsWith('SKIPPED:')));
+  skips.push(
+    ...clean(out)
+      .split('\n')
+      .filter((l) => l.startsWith('SKIPPED:')),
+  );
 }
 if (skips.length) console.log(`\n${skips.join('\n')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
