@@ -221,7 +221,11 @@ export class Tensor {
     if (this.isDisposed) return `tensor(<disposed>, shape=${fmtShape(this.shape)})`;
     const grad = this.node ? `, gradFn=${this.node.rule.name}` : this.requiresGrad ? ', requiresGrad=true' : '';
     const dtype = this.dtype === 'float32' ? '' : `, dtype=${this.dtype}`;
-    return `tensor(${JSON.stringify(this.value.arraySync())}${dtype}${grad})`;
+    // JSON has no NaN or ±Infinity (it writes null): they are spelled out as JavaScript does
+    const values = JSON.stringify(this.value.arraySync(), (_k, v) =>
+      typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}` : v,
+    ).replace(/"\\u0000(NaN|-?Infinity)"/g, '$1');
+    return `tensor(${values}${dtype}${grad})`;
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();

@@ -183,6 +183,16 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, x.grad, d, z]);
   });
 
+  s('toString spells out NaN and ±Infinity (JSON would write null)', () => {
+    assertNoLeak(() => {
+      const x = tg.tensor([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5]);
+      assert.is(x.toString(), 'tensor([NaN,Infinity,-Infinity,1.5])');
+      const empty = tg.zeros([0]);
+      const m = tg.mean(empty);
+      assert.is(m.toString(), 'tensor(NaN)');
+      tg.dispose([x, empty, m]);
+    });
+  });
   s('dispose: frees the memory, is safe to call twice, and isDisposed says so', () => {
     assertNoLeak(() => {
       const x = tg.tensor([1, 2]);
