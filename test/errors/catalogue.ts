@@ -1238,6 +1238,87 @@ export const CATALOGUE: Record<string, Entry> = {
     name: 'binaryCrossEntropyWithLogits',
     probes: lossProbes(tg.nn.binaryCrossEntropyWithLogits as never),
   },
+  'nn.nllLoss': {
+    name: 'nllLoss',
+    probes: [
+      ['a string', () => tg.nn.nllLoss('x' as never, i32()), NOT_TENSOR],
+      ['a disposed tensor', () => tg.nn.nllLoss(gone(), i32()), DISPOSED],
+      ['float targets', () => tg.nn.nllLoss(m22(), v2()), /targets must be int32/],
+      ['targets of the wrong shape', () => tg.nn.nllLoss(m22(), tg.tensor([0], { dtype: 'int32' })), /\[1\].*\[2,2\]/],
+      [
+        'a class index out of range',
+        () => tg.nn.nllLoss(m22(), tg.tensor([0, 2], { dtype: 'int32' })),
+        /class index 2 at position 1 is out of range \[0, 2\)/,
+      ],
+      [
+        'a weight of the wrong size',
+        () => tg.nn.nllLoss(m22(), i32(), { weight: tg.ones([3]) }),
+        /weight.*\[2\].*\[3\]/,
+      ],
+      ['an unknown reduction', () => tg.nn.nllLoss(m22(), i32(), { reduction: 'avg' as never }), /'avg'/],
+    ],
+  },
+  'nn.binaryCrossEntropy': {
+    name: 'binaryCrossEntropy',
+    probes: [
+      ...lossProbes(tg.nn.binaryCrossEntropy as never),
+      ['a probability above 1', () => tg.nn.binaryCrossEntropy(tg.tensor([0.5, 2]), tg.ones([2])), /\[0, 1\].*2/],
+      ['int32 targets', () => tg.nn.binaryCrossEntropy(tg.ones([2]), i32()), /targets must be float32/],
+      [
+        'a weight that does not broadcast',
+        () => tg.nn.binaryCrossEntropy(tg.ones([2]), tg.ones([2]), { weight: tg.ones([3]) }),
+        /\[3\]/,
+      ],
+    ],
+  },
+  'nn.klDiv': {
+    name: 'klDiv',
+    probes: [
+      ...unaryProbes(tg.nn.klDiv as never),
+      ['shapes that differ', () => tg.nn.klDiv(tg.ones([2, 3]), tg.ones([3, 2])), /\[2,3\].*\[3,2\]/],
+      [
+        'an unknown reduction',
+        () => tg.nn.klDiv(tg.ones([2]), tg.ones([2]), { reduction: 'avg' as never }),
+        /reduction must be 'batchmean', 'mean', 'sum' or 'none', got 'avg'/,
+      ],
+    ],
+  },
+  'nn.smoothL1Loss': {
+    name: 'smoothL1Loss',
+    probes: [
+      ...lossProbes(tg.nn.smoothL1Loss as never),
+      ['a negative beta', () => tg.nn.smoothL1Loss(v2(), v2(), { beta: -1 }), /beta must be non-negative, got -1/],
+    ],
+  },
+  'nn.cosineSimilarity': {
+    name: 'cosineSimilarity',
+    probes: [
+      ...unaryProbes(tg.nn.cosineSimilarity as never),
+      ['shapes that do not broadcast', () => tg.nn.cosineSimilarity(tg.ones([2, 3]), tg.ones([2])), /\[2,3\].*\[2\]/],
+      ['an axis out of range', () => tg.nn.cosineSimilarity(m22(), m22(), { axis: 2 }), /axis 2 is out of range/],
+    ],
+  },
+  'nn.marginRankingLoss': {
+    name: 'marginRankingLoss',
+    probes: [
+      ...unaryProbes(tg.nn.marginRankingLoss as never),
+      ['shapes that differ', () => tg.nn.marginRankingLoss(v2(), v2(), tg.ones([3])), /\[2\].*\[2\].*\[3\]/],
+      ['an unknown reduction', () => tg.nn.marginRankingLoss(v2(), v2(), v2(), { reduction: 'avg' as never }), /'avg'/],
+    ],
+  },
+  'nn.tripletMarginLoss': {
+    name: 'tripletMarginLoss',
+    probes: [
+      ...unaryProbes(tg.nn.tripletMarginLoss as never),
+      ['shapes that differ', () => tg.nn.tripletMarginLoss(m22(), m22(), tg.ones([2, 3])), /\[2,2\].*\[2,3\]/],
+      ['a p below 1', () => tg.nn.tripletMarginLoss(m22(), m22(), m22(), { p: 0 }), /p must be ≥ 1, got 0/],
+      [
+        'an unknown reduction',
+        () => tg.nn.tripletMarginLoss(m22(), m22(), m22(), { reduction: 'avg' as never }),
+        /'avg'/,
+      ],
+    ],
+  },
   'nn.encodeSafetensors': {
     name: 'encodeSafetensors',
     probes: [

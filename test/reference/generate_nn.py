@@ -185,6 +185,76 @@ def encoder(norm_first, activation, masks):
     return c
 
 
+F = torch.nn.functional
+
+
+def loss_case(inputs, forward, options):
+    """A loss or distance: forward(inputs) with PyTorch's keywords; options as tapegrad spells them."""
+    return case(inputs, forward, {}, {'options': options})
+
+
+def nll(weight, ignore, reduction):
+    x = torch.log_softmax(torch.randn(6, 4), -1)
+    y = torch.tensor([0, 3, 2, 1, 2, 3])
+    w = torch.rand(4) + 0.5 if weight else None
+    opts = {'reduction': reduction, 'weight': lst(w) if weight else None, 'ignoreIndex': ignore}
+    kw = {'weight': w, 'reduction': reduction}
+    if ignore is not None:
+        kw['ignore_index'] = ignore
+    return loss_case({'x': x, 'y': y}, lambda i: F.nll_loss(i['x'], i['y'], **kw), opts)
+
+
+def bce(weight, reduction):
+    p = torch.rand(3, 4) * 0.9 + 0.05
+    t = torch.rand(3, 4)
+    w = torch.rand(4) + 0.5 if weight else None
+    return loss_case({'x': p, 'y': t}, lambda i: F.binary_cross_entropy(i['x'], i['y'], weight=w, reduction=reduction),
+                     {'reduction': reduction, 'weight': lst(w) if weight else None})
+
+
+def kl(log_target, reduction, zeros=False):
+    x = torch.log_softmax(torch.randn(3, 5), -1)
+    t = torch.softmax(torch.randn(3, 5) * 2, -1)
+    if zeros:
+        t[0, 1] = 0.0
+        t[2, 4] = 0.0
+    if log_target:
+        t = torch.log(t)
+    c = loss_case({'x': x, 'y': t},
+                  lambda i: F.kl_div(i['x'], i['y'], reduction=reduction, log_target=log_target),
+                  {'reduction': reduction, 'logTarget': log_target})
+    if zeros:
+        c['grads'].pop('input.y')  # PyTorch's d/dt of t log t at t = 0 is NaN; tapegrad's is finite
+    return c
+
+
+def smooth_l1(beta, reduction):
+    x, y = torch.randn(3, 4) * 1.5, torch.randn(3, 4)
+    return loss_case({'x': x, 'y': y}, lambda i: F.smooth_l1_loss(i['x'], i['y'], beta=beta, reduction=reduction),
+                     {'beta': beta, 'reduction': reduction})
+
+
+def cosine(sa, sb, axis):
+    a, b = torch.randn(sa), torch.randn(sb)
+    return loss_case({'x': a, 'y': b}, lambda i: F.cosine_similarity(i['x'], i['y'], dim=axis), {'axis': axis})
+
+
+def ranking(margin, reduction):
+    x1, x2 = torch.randn(7), torch.randn(7)
+    y = torch.tensor([1.0, -1, 1, 1, -1, -1, 1])
+    return loss_case({'x': x1, 'x2': x2, 'y': y},
+                     lambda i: F.margin_ranking_loss(i['x'], i['x2'], i['y'], margin=margin, reduction=reduction),
+                     {'margin': margin, 'reduction': reduction})
+
+
+def triplet(margin, p, swap, reduction):
+    a, pos, neg = torch.randn(5, 4), torch.randn(5, 4), torch.randn(5, 4)
+    return loss_case({'x': a, 'pos': pos, 'neg': neg},
+                     lambda i: F.triplet_margin_loss(i['x'], i['pos'], i['neg'], margin=margin, p=p, swap=swap,
+                                                     reduction=reduction),
+                     {'margin': margin, 'p': p, 'swap': swap, 'reduction': reduction})
+
+
 def main():
     cases = {
         'Embedding paddingIdx': embedding(),
@@ -203,6 +273,27 @@ def main():
         'MultiheadAttention float mask': mha(False, float_mask=True),
         'TransformerEncoderLayer post-norm relu': encoder(False, 'relu', False),
         'TransformerEncoderLayer pre-norm gelu padding': encoder(True, 'gelu', True),
+        'nllLoss': nll(False, None, 'mean'),
+        'nllLoss weight ignoreIndex': nll(True, 2, 'mean'),
+        'nllLoss weight none': nll(True, None, 'none'),
+        'nllLoss sum': nll(False, 3, 'sum'),
+        'binaryCrossEntropy': bce(False, 'mean'),
+        'binaryCrossEntropy weight sum': bce(True, 'sum'),
+        'binaryCrossEntropy weight none': bce(True, 'none'),
+        'klDiv batchmean zeros': kl(False, 'batchmean', zeros=True),
+        'klDiv mean': kl(False, 'mean'),
+        'klDiv logTarget sum': kl(True, 'sum'),
+        'klDiv logTarget none': kl(True, 'none'),
+        'smoothL1Loss': smooth_l1(1.0, 'mean'),
+        'smoothL1Loss beta none': smooth_l1(0.5, 'none'),
+        'smoothL1Loss beta 0 sum': smooth_l1(0.0, 'sum'),
+        'cosineSimilarity': cosine((4, 5), (4, 5), 1),
+        'cosineSimilarity broadcast': cosine((2, 3, 4), (3, 4), -1),
+        'marginRankingLoss': ranking(0.5, 'mean'),
+        'marginRankingLoss none': ranking(0.0, 'none'),
+        'tripletMarginLoss': triplet(1.0, 2, False, 'mean'),
+        'tripletMarginLoss p1 swap none': triplet(0.5, 1, True, 'none'),
+        'tripletMarginLoss p3 sum': triplet(2.0, 3, False, 'sum'),
     }
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'nn.json')
     with open(path, 'w') as f:

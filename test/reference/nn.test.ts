@@ -27,6 +27,32 @@ const REF = JSON.parse(readFileSync(new URL('./nn.json', import.meta.url), 'utf8
 const nn = tg.nn;
 const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 
+/** The losses and distances, by name: the call with the case's options (weights as plain arrays). */
+type Opts = Record<string, unknown>;
+const weightOf = (o: Opts) => (o.weight ? tg.tensor(o.weight as number[]) : undefined);
+const LOSSES: Record<string, (o: Opts, x: Record<string, tg.Tensor>) => tg.Tensor> = {
+  nllLoss: (o, x) =>
+    nn.nllLoss(x.x, x.y, {
+      weight: weightOf(o),
+      ignoreIndex: (o.ignoreIndex as number | null) ?? undefined,
+      reduction: o.reduction as tg.nn.Reduction,
+    }),
+  binaryCrossEntropy: (o, x) =>
+    nn.binaryCrossEntropy(x.x, x.y, { weight: weightOf(o), reduction: o.reduction as tg.nn.Reduction }),
+  klDiv: (o, x) => nn.klDiv(x.x, x.y, { logTarget: o.logTarget as boolean, reduction: o.reduction as 'batchmean' }),
+  smoothL1Loss: (o, x) => nn.smoothL1Loss(x.x, x.y, { beta: o.beta as number, reduction: o.reduction as 'sum' }),
+  cosineSimilarity: (o, x) => nn.cosineSimilarity(x.x, x.y, { axis: o.axis as number }),
+  marginRankingLoss: (o, x) =>
+    nn.marginRankingLoss(x.x, x.x2, x.y, { margin: o.margin as number, reduction: o.reduction as 'sum' }),
+  tripletMarginLoss: (o, x) =>
+    nn.tripletMarginLoss(x.x, x.pos, x.neg, {
+      margin: o.margin as number,
+      p: o.p as number,
+      swap: o.swap as boolean,
+      reduction: o.reduction as 'sum',
+    }),
+};
+
 /** How each case is built and run in tapegrad: the module (if any) and its forward. */
 const LAYERS: Record<
   string,
@@ -69,7 +95,16 @@ const LAYERS: Record<
   'MultiheadAttention float mask': (_c, x) => mha(x),
   'TransformerEncoderLayer post-norm relu': (c, x) => encoder(c, x),
   'TransformerEncoderLayer pre-norm gelu padding': (c, x) => encoder(c, x),
+  ...Object.fromEntries(
+    Object.keys(REF.cases).flatMap((name) => (LOSSES[name.split(' ')[0]] ? [[name, loss(name)]] : [])),
+  ),
 };
+function loss(name: string) {
+  return (c: Case, x: Record<string, tg.Tensor>) => ({
+    module: null,
+    run: () => LOSSES[name.split(' ')[0]](c.options!, x),
+  });
+}
 function batchNorm(m: tg.nn.BatchNorm1d | tg.nn.BatchNorm2d, x: Record<string, tg.Tensor>) {
   return { module: m, run: () => m.forward(x.x) };
 }
@@ -95,6 +130,18 @@ function encoder(c: Case, x: Record<string, tg.Tensor>) {
   });
   return { module: m, run: () => m.forward(x.x, { srcKeyPaddingMask: x.srcKeyPaddingMask }) };
 }
+
+/** The largest |tapegrad − PyTorch| per case, printed with TAPEGRAD_REPORT=1. */
+const errors: Record<string, number> = {};
+function worst(name: string, t: tg.Tensor, ref: Nested): void {
+  const a = t.dataSync();
+  const e = flat(ref);
+  for (let i = 0; i < e.length; i++) errors[name] = Math.max(errors[name] ?? 0, Math.abs(a[i] - e[i]));
+}
+test.after(() => {
+  if (process.env.TAPEGRAD_REPORT)
+    for (const [k, v] of Object.entries(errors)) console.log(`${k}: ${v.toExponential(2)}`);
+});
 
 test('every case of nn.json has a tapegrad counterpart', () => {
   assert.equal(Object.keys(REF.cases).sort(), Object.keys(LAYERS).sort());
@@ -127,12 +174,14 @@ for (const backend of NODE_BACKENDS) {
       const R = tg.tensor(c.R as number[]);
       tg.tidy(() => {
         const y = run();
+        worst(name, y, c.output);
         assertClose(y, flat(c.output), { atol: 1e-5, rtol: 1e-4, msg: `${name} output` });
         y.mul(R).sum().backward();
       });
       for (const [k, g] of Object.entries(c.grads)) {
         const t = k.startsWith('input.') ? x[k.slice(6)] : module!.stateDict()[k];
         assert.ok(t?.grad, `${name}: no gradient for ${k}`);
+        worst(name, t.grad!, g);
         assertClose(t.grad!, flat(g), { atol: 1e-5, rtol: 1e-4, msg: `${name} d/d${k}` });
       }
       if (weights) {
