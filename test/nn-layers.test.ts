@@ -394,4 +394,34 @@ test('Module walks: children, modules, apply, requiresGrad_, numParameters, summ
   net.dispose();
 });
 
+test('LogSoftmax, ELU, Softplus and Identity: their formulas, no parameters, gradients, no leak', async () => {
+  const x = tg.tensor([
+    [-2, -0.5, 0.3],
+    [0.5, 2, -1],
+  ]);
+  const rows = [
+    [-2, -0.5, 0.3],
+    [0.5, 2, -1],
+  ];
+  const lse = rows.map((r) => Math.log(r.reduce((a, v) => a + Math.exp(v), 0)));
+  const cases: [tg.nn.Module, number[]][] = [
+    [new nn.LogSoftmax(), rows.flatMap((r, i) => r.map((v) => v - lse[i]))],
+    [new nn.ELU(), rows.flat().map((v) => (v > 0 ? v : Math.exp(v) - 1))],
+    [new nn.Softplus(), rows.flat().map((v) => Math.log1p(Math.exp(v)))],
+    [new nn.Identity(), rows.flat()],
+  ];
+  for (const [m, want] of cases) {
+    const name = m.constructor.name;
+    assert.equal(m.parameters().length, 0, `${name} has no parameters`);
+    assertNoLeak(() => tg.tidy(() => assertClose(m.forward(x), want, { msg: name })), name);
+    const r = await tg.gradcheck((t: tg.Tensor) => m.forward(t).mul(t), [x], { mode: 'full' });
+    assert.ok(r.ok, `${name}: ${JSON.stringify(r.worst)}`);
+  }
+  const l0 = new nn.LogSoftmax(0).forward(x);
+  assertClose(l0.exp().sum({ axis: 0 }), [1, 1, 1]);
+  assertThrows(() => new nn.LogSoftmax(2).forward(x), /logSoftmax: axis 2 is out of range/);
+  assertThrows(() => new nn.Identity().forward('x' as never), /Identity: /);
+  tg.dispose([x, l0]);
+});
+
 test.run();

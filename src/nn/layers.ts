@@ -5,11 +5,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, owning } from '../op.js';
-import { add, sub, mul, relu, tanh, sigmoid, gelu, leakyRelu, rsqrt, square } from '../ops/elementwise.js';
+import {
+  add,
+  sub,
+  mul,
+  relu,
+  tanh,
+  sigmoid,
+  gelu,
+  leakyRelu,
+  elu,
+  softplus,
+  rsqrt,
+  square,
+} from '../ops/elementwise.js';
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { linear } from '../ops/matrix.js';
-import { softmax } from '../ops/nn.js';
+import { softmax, logSoftmax } from '../ops/nn.js';
 import { Module } from './module.js';
 import { defaultUniform, initializers, type InitName } from './init.js';
 
@@ -297,6 +310,33 @@ export class Softmax extends Module {
   }
   override forward(x: Tensor): Tensor {
     return softmax(x, this.axis);
+  }
+}
+/** log-softmax over an axis as a layer. PyTorch `torch.nn.LogSoftmax`. */
+export class LogSoftmax extends Module {
+  constructor(readonly axis = -1) {
+    super();
+  }
+  override forward(x: Tensor): Tensor {
+    return logSoftmax(x, this.axis);
+  }
+}
+/** elu (α = 1: x for x > 0, eˣ − 1 below) as a layer. PyTorch `torch.nn.ELU` with its default alpha. */
+export class ELU extends Module {
+  override forward(x: Tensor): Tensor {
+    return elu(x);
+  }
+}
+/** softplus, log(1 + eˣ), as a layer. PyTorch `torch.nn.Softplus` with its default beta. */
+export class Softplus extends Module {
+  override forward(x: Tensor): Tensor {
+    return softplus(x);
+  }
+}
+/** Returns its input unchanged: a placeholder where a layer is optional. PyTorch `torch.nn.Identity`. */
+export class Identity extends Module {
+  override forward(x: Tensor): Tensor {
+    return asTensor('Identity', x, 'the input');
   }
 }
 

@@ -1082,6 +1082,16 @@ export const CATALOGUE: Record<string, Entry> = {
       ...layerForward(() => new tg.nn.Softmax()),
     ],
   },
+  'nn.LogSoftmax': {
+    name: 'logSoftmax',
+    probes: [
+      ['an axis out of range', () => new tg.nn.LogSoftmax(3).forward(v2()), /axis 3 is out of range/],
+      ...layerForward(() => new tg.nn.LogSoftmax()),
+    ],
+  },
+  'nn.ELU': { name: 'elu', probes: layerForward(() => new tg.nn.ELU()) },
+  'nn.Softplus': { name: 'softplus', probes: layerForward(() => new tg.nn.Softplus()) },
+  'nn.Identity': { name: 'Identity', probes: layerForward(() => new tg.nn.Identity()) },
   'nn.Conv2d': {
     name: 'Conv2d',
     probes: [
