@@ -124,8 +124,9 @@ test("every schedule gives PyTorch's learning rates, step by step", () => {
       lrs,
       { atol: 1e-12, rtol: 1e-9, msg: name },
     );
-    // and an optimizer uses them: lr at step t
+    // and an optimizer uses them: lr at step t (a step counts only with a gradient to apply)
     const p = tg.tensor([0], { requiresGrad: true });
+    p.grad = tg.zeros([1]);
     const opt = new tg.optim.SGD([p], { lr: s });
     const seen: number[] = [];
     for (let t = 0; t < lrs.length; t++) {
