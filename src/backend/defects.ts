@@ -246,6 +246,15 @@ export function powZeroBase(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   });
 }
 
+/**
+ * Defect: webgl's Log of 0 is finite (about −88.03, the log of float32's smallest normal number)
+ * instead of −∞, so a clamp such as max(log p, −100) silently gives 88 where PyTorch gives 100.
+ */
+export function logZeroNegativeInfinity(x: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() !== 'webgl' || x.dtype !== 'float32') return tf.log(x);
+  return tf.tidy(() => tf.where(tf.equal(x, 0), tf.scalar(-Infinity), tf.log(x)));
+}
+
 /** Below this |x| the series is used for expm1 on the GPU; its first omitted term is x⁷/7!. */
 const EXPM1_SERIES_BELOW = 0.25;
 

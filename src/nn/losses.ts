@@ -138,8 +138,9 @@ export function nllLoss(logProbs: Tensor, targets: Tensor, opts: NllLossOptions 
   if (reduction === 'none') return owning(losses, hidden);
   if (reduction === 'sum') return owning(sum(losses), [...hidden, losses]);
   const s = k(sum(losses));
-  // Σw = 0 (every target ignored) gives NaN, as PyTorch
-  return owning(div(s, total), [...hidden, losses]);
+  // Σw = 0 (every target ignored): the mean 0/0 is NaN, as PyTorch; made explicit, since WebGL's
+  // division gives 1 for a/a
+  return owning(div(s, total === 0 ? Number.NaN : total), [...hidden, losses]);
 }
 
 /**

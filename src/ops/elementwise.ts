@@ -10,7 +10,7 @@ import { toTensor } from '../creation.js';
 import { erf as erfAccurate } from '../backend/erf-absolute-error.js';
 import { elu as eluAccurate } from '../backend/cpu-elu-exp-minus-one.js';
 import { reluGrad, leakyReluGrad, leakyReluGradReference } from '../backend/fused.js';
-import { expm1SmallArgument, powZeroBase } from '../backend/defects.js';
+import { expm1SmallArgument, logZeroNegativeInfinity, powZeroBase } from '../backend/defects.js';
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -113,7 +113,7 @@ export const sign = unary('sign', tf.sign, (g) => mul(g, 0), { kinks: [0] }, { k
 /** eˣ, elementwise. d eˣ = eˣ dx. PyTorch `torch.exp`, JAX `jnp.exp`. */
 export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y), { domain: 'moderate' });
 /** ln x, elementwise. d ln x = dx / x. PyTorch `torch.log`, JAX `jnp.log`. */
-export const log = unary('log', tf.log, (g, x) => div(g, x), { domain: 'positive' });
+export const log = unary('log', logZeroNegativeInfinity, (g, x) => div(g, x), { domain: 'positive' });
 /** ln(1 + x), elementwise, accurate near 0. d ln(1+x) = dx / (1+x). PyTorch `torch.log1p`, JAX `jnp.log1p`. */
 export const log1p = unary('log1p', tf.log1p, (g, x) => div(g, add(x, 1)), { domain: 'aboveMinusOne' });
 /** eˣ − 1, elementwise, accurate near 0. d(eˣ−1) = eˣ dx = (y+1) dx. PyTorch `torch.expm1`, JAX `jnp.expm1`. */

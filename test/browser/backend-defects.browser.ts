@@ -67,6 +67,13 @@ onlyOn(
   },
 );
 
+onlyOn(['webgl'], "webgl: TF.js's Log of 0 is still finite; logZeroNegativeInfinity gives −∞", async () => {
+  const raw = await read(() => tf.tidy(() => tf.log(tf.tensor([0, 1]))));
+  assert.ok(Number.isFinite(raw.values[0]), `Log(0) is ${raw.values[0]} now: logZeroNegativeInfinity can go`);
+  const fixed = await read(() => tf.tidy(() => defects.logZeroNegativeInfinity(tf.tensor([0, 1, 4]))));
+  assert.equal(fixed.values, [-Infinity, 0, Math.fround(Math.log(4))]);
+});
+
 onlyOn(['webgpu'], "webgpu: TF.js's ArgMax of a vector still has shape [1]; argMaxMinShape gives []", async () => {
   const raw = await read(() => tf.tidy(() => tf.argMax(tf.tensor([3, 1, 4]), 0)));
   assert.equal(raw.shape, [1], "webgpu's ArgMax has shape [] now: argMaxMinShape can go");
