@@ -12,23 +12,10 @@ import { bundlePage } from './bundle.js';
 import { timesTable, ratios, ratiosTable } from '../report.js';
 import { cpuDevice, machineSlug, writeResults } from '../output.js';
 import type { BenchRecord, Check } from '../harness.js';
+import { CHROMIUM, FLAGS } from '../../scripts/chromium.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-// WebGL2 and WebGPU headless (on SwiftShader where there is no GPU), and no attempts to reach the
-// network, which machines without internet access cannot.
-const FLAGS = [
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-];
 
 const { values } = parseArgs({
   options: {
@@ -79,7 +66,7 @@ if (values.serve) {
   log(`serving the benchmark page at ${url} (Ctrl-C to stop)`);
 } else {
   if (!existsSync(CHROMIUM)) {
-    log(`no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM=/path/to/chrome`);
+    log(`no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH=/path/to/chrome`);
     server.close();
     process.exit(2);
   }

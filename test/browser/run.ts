@@ -21,24 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { bundleForBrowser, copyWasmBinaries } from '../../scripts/build-browser.mjs';
 import type { PageReport, TestResult } from './page.js';
+import { CHROMIUM, FLAGS } from '../../scripts/chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Where Debian's chromium is; CHROMIUM_PATH overrides. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** The flags that give WebGL2 and WebGPU (SwiftShader) headless, as root, without network chatter. */
-export const FLAGS = [
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-];
+export { CHROMIUM, FLAGS };
 
 /**
  * The suites run in the browser, and on which backends. The op registry's gradcheck, the fused
