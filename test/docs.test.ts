@@ -90,6 +90,20 @@ docs('every repository path the Markdown docs name exists', () => {
   assert.equal(stale, [], `paths that do not exist:\n  ${stale.join('\n  ')}`);
 });
 
+/** tg.nn's and tg.optim's runtime exports that the README's table must name (helpers and files aside). */
+const NOT_IN_TABLE = new Set(['nn.init', 'nn.encodeSafetensors', 'nn.decodeSafetensors']);
+
+docs("the README's table names every layer, loss, optimizer and schedule of tg.nn and tg.optim", async () => {
+  const tg = await import('../src/index.js');
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+  const names = [...Object.keys(tg.nn).map((k) => `nn.${k}`), ...Object.keys(tg.optim).map((k) => `optim.${k}`)].filter(
+    (n) => !NOT_IN_TABLE.has(n),
+  );
+  assert.ok(names.length > 40, `only ${names.length} names found`);
+  const missing = names.filter((n) => !readme.includes(`\`${n}\``));
+  assert.equal(missing, [], `README.md's table lacks:\n  ${missing.join('\n  ')}`);
+});
+
 docs('pathsNamed reads paths out of prose, expanding braces', () => {
   assert.equal(pathsNamed('see docs/gpu.md, then `benchmarks/results/x-2026.{json,svg}` and results-*.json'), [
     'docs/gpu.md',
