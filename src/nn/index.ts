@@ -22,6 +22,22 @@ export {
   type ActivationName,
 } from './layers.js';
 export { Conv2d, MaxPool2d, AvgPool2d, type Conv2dLayerOptions } from './conv.js';
+/** PyTorch: torch.nn.RNN, GRU, LSTM and their cells (weights [in, out], as Linear's). */
+export {
+  RNN,
+  GRU,
+  LSTM,
+  RNNCell,
+  GRUCell,
+  LSTMCell,
+  type RecurrentOptions,
+  type RNNOptions,
+  type RecurrentCellOptions,
+  type RecurrentOutput,
+  type LSTMOutput,
+  type LSTMState,
+  type Nonlinearity,
+} from './recurrent.js';
 export {
   huberLoss,
   binaryCrossEntropyWithLogits,

@@ -12,18 +12,20 @@ import { encodeSafetensors, parseSafetensors } from './safetensors.js';
 export type StateDict = Record<string, Tensor>;
 
 /**
- * The base of every layer: parameters, train/eval mode, state dicts, save and load.
+ * The base of every layer: parameters, train/eval mode, state dicts, save and load. `Out` is what
+ * forward returns: a Tensor for most layers, an object of outputs and states for the recurrent ones
+ * (`Module<unknown>` accepts any module).
  * PyTorch `torch.nn.Module`, JAX `flax.linen.Module`.
  */
-export class Module {
+export class Module<Out = Tensor> {
   /** True in training mode (the default); eval() clears it. Dropout reads it. */
   training = true;
   private readonly params = new Map<string, Tensor>();
   private readonly buffersByName = new Map<string, Tensor>();
-  private readonly childModules = new Map<string, Module>();
+  private readonly childModules = new Map<string, Module<unknown>>();
 
   /** The layer's computation; every subclass defines it. */
-  forward(_x: Tensor): Tensor {
+  forward(_x: Tensor): Out {
     throw new TapegradError(this.constructor.name, 'a Module subclass must define forward(x)');
   }
 
@@ -54,7 +56,7 @@ export class Module {
     return t;
   }
 
-  protected registerModule<M extends Module>(name: string, m: M): M {
+  protected registerModule<M extends Module<unknown>>(name: string, m: M): M {
     if (!(m instanceof Module)) throw new TapegradError(this.describe(), `child '${name}' must be a Module`);
     this.childModules.set(name, m);
     return m;
@@ -81,26 +83,26 @@ export class Module {
     return this.namedBuffers().map(([, b]) => b);
   }
   /** This module and every module below it, depth first, with dotted names ('' for this one). */
-  namedModules(prefix = ''): [string, Module][] {
-    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+  namedModules(prefix = ''): [string, Module<unknown>][] {
+    const out: [string, Module<unknown>][] = [[prefix.replace(/\.$/, ''), this]];
     for (const [n, c] of this.childModules) out.push(...c.namedModules(`${prefix}${n}.`));
     return out;
   }
   /** This module and every module below it, depth first (PyTorch's modules()). */
-  modules(): Module[] {
+  modules(): Module<unknown>[] {
     return this.namedModules().map(([, m]) => m);
   }
   /** The direct children with their names (PyTorch's named_children()). */
-  namedChildren(): [string, Module][] {
+  namedChildren(): [string, Module<unknown>][] {
     return [...this.childModules];
   }
   /** The direct children (PyTorch's children()). */
-  children(): Module[] {
+  children(): Module<unknown>[] {
     return [...this.childModules.values()];
   }
 
   /** Calls fn on every module below this one, then on this one (PyTorch's apply); returns this. */
-  apply(fn: (m: Module) => void): this {
+  apply(fn: (m: Module<unknown>) => void): this {
     if (typeof fn !== 'function')
       throw new TapegradError(`${this.describe()}.apply`, `expected a function, got ${typeof fn}`);
     for (const c of this.childModules.values()) c.apply(fn);

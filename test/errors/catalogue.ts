@@ -1231,6 +1231,101 @@ export const CATALOGUE: Record<string, Entry> = {
       ...layerForward(() => new tg.nn.TransformerEncoderLayer(2, 1, { dimFeedforward: 2 })),
     ],
   },
+  'nn.RNN': {
+    name: 'RNN',
+    probes: [
+      ['a zero hidden size', () => new tg.nn.RNN(2, 0), /hiddenSize must be a positive integer, got 0/],
+      ['an unknown nonlinearity', () => new tg.nn.RNN(2, 3, { nonlinearity: 'gelu' as never }), /'tanh' or 'relu'/],
+      ['dropout of 1', () => new tg.nn.RNN(2, 3, { dropout: 1 }), /dropout must be in \[0, 1\)/],
+      ...layerForward(() => new tg.nn.RNN(2, 3)),
+      [
+        'an input of the wrong width',
+        () => new tg.nn.RNN(3, 4).forward(tg.ones([5, 2, 2])),
+        /expected input of shape \[T, B, 3\] or \[T, 3\] \(unbatched\), got \[5,2,2\] \(layer RNN\(3→4\)\)/,
+      ],
+      [
+        'an initial state of the wrong shape',
+        () => new tg.nn.RNN(2, 3).forward(tg.ones([4, 2, 2]), tg.ones([1, 3, 3])),
+        /expected the initial state h0 of shape \[1,2,3\], got \[1,3,3\]/,
+      ],
+    ],
+  },
+  'nn.GRU': {
+    name: 'GRU',
+    probes: [
+      ['a fractional numLayers', () => new tg.nn.GRU(2, 3, { numLayers: 1.5 }), /numLayers must be a positive integer/],
+      ...layerForward(() => new tg.nn.GRU(2, 3)),
+      [
+        'a batch-first input of rank 4',
+        () => new tg.nn.GRU(2, 3, { batchFirst: true }).forward(tg.ones([1, 2, 3, 2])),
+        /expected input of shape \[B, T, 2\] or \[T, 2\] \(unbatched\), got \[1,2,3,2\]/,
+      ],
+      ['an empty sequence', () => new tg.nn.GRU(2, 3).forward(tg.ones([0, 2, 2])), /at least one time step/],
+    ],
+  },
+  'nn.LSTM': {
+    name: 'LSTM',
+    probes: [
+      ['a string input size', () => new tg.nn.LSTM('2' as never, 3), /inputSize must be a positive integer/],
+      ...layerForward(() => new tg.nn.LSTM(2, 3)),
+      ['a tensor for the state', () => new tg.nn.LSTM(2, 3).forward(tg.ones([4, 2]), v2() as never), /\{ h, c \}/],
+      [
+        'h without c',
+        () => new tg.nn.LSTM(2, 3).forward(tg.ones([4, 2]), { h: tg.ones([1, 3]) } as never),
+        /both h and c/,
+      ],
+      [
+        'a cell state of the wrong shape',
+        () =>
+          new tg.nn.LSTM(2, 3, { bidirectional: true }).forward(tg.ones([4, 2]), {
+            h: tg.ones([2, 3]),
+            c: tg.ones([1, 3]),
+          }),
+        /expected the initial state c of shape \[2,3\], got \[1,3\]/,
+      ],
+      ['int32 input', () => new tg.nn.LSTM(2, 3).forward(tg.ones([4, 2], { dtype: 'int32' })), /must be float32/],
+    ],
+  },
+  'nn.RNNCell': {
+    name: 'RNNCell',
+    probes: [
+      [
+        'an unknown nonlinearity',
+        () => new tg.nn.RNNCell(2, 3, { nonlinearity: 'sigmoid' as never }),
+        /'tanh' or 'relu'/,
+      ],
+      ...layerForward(() => new tg.nn.RNNCell(2, 3)),
+      [
+        'an input of the wrong width',
+        () => new tg.nn.RNNCell(3, 4).forward(m22()),
+        /expected input of shape \[B, 3\] or \[3\] \(unbatched\), got \[2,2\] \(layer RNNCell\(3→4\)\)/,
+      ],
+    ],
+  },
+  'nn.GRUCell': {
+    name: 'GRUCell',
+    probes: [
+      ['zero inputs', () => new tg.nn.GRUCell(0, 3), /inputSize must be a positive integer/],
+      ...layerForward(() => new tg.nn.GRUCell(2, 3)),
+      [
+        'a state of the wrong shape',
+        () => new tg.nn.GRUCell(2, 3).forward(m22(), tg.ones([2, 2])),
+        /expected the state h of shape \[2,3\], got \[2,2\]/,
+      ],
+    ],
+  },
+  'nn.LSTMCell': {
+    name: 'LSTMCell',
+    probes: [
+      ...layerForward(() => new tg.nn.LSTMCell(2, 3)),
+      ['a number for the state', () => new tg.nn.LSTMCell(2, 3).forward(v2(), 3 as never), /\{ h, c \}/],
+      [
+        'a cell state of the wrong shape',
+        () => new tg.nn.LSTMCell(2, 3).forward(v2(), { h: tg.ones([3]), c: tg.ones([2]) }),
+        /expected the state c of shape \[3\], got \[2\]/,
+      ],
+    ],
+  },
   'nn.crossEntropy': {
     name: 'crossEntropy',
     probes: [['float class indices', () => tg.nn.crossEntropy(tg.ones([2, 3]), v2()), /must be int32/]],
