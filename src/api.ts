@@ -1,6 +1,6 @@
 // tapegrad's public API, re-exported in one place. The entry points (index.ts for Node, browser.ts
 // for bundlers) add the start of the default backend; this module starts nothing.
-export { Tensor, type DType, type TensorLike } from './tensor.js';
+export { Tensor, type DType, type TensorLike, type NestedArray } from './tensor.js';
 export { TapegradError } from './errors.js';
 export { getBackend, listBackends, type BackendName, type BackendInfo } from './backend/index.js';
 export { ready, setBackend } from './start.js';
@@ -53,6 +53,29 @@ export {
   erf,
   gelu,
   clip,
+  atan,
+  asin,
+  acos,
+  sinh,
+  cosh,
+  asinh,
+  acosh,
+  atanh,
+  log2,
+  log10,
+  exp2,
+  silu,
+  logSigmoid,
+  softsign,
+  selu,
+  mish,
+  hardtanh,
+  floor,
+  ceil,
+  round,
+  trunc,
+  frac,
+  atan2,
   add,
   sub,
   mul,
@@ -71,6 +94,7 @@ export {
   logicalOr,
   logicalNot,
   cast,
+  clone,
   isFinite,
   sum,
   mean,

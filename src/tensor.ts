@@ -31,9 +31,10 @@ export interface OpRule<A = void> {
  * Where an operand's values may lie for the op to be smooth and its values moderate. 'real': any;
  * 'positive': x > 0 (log, sqrt); 'nonzero': x ≠ 0 (a divisor; drawn on one side of 0);
  * 'aboveMinusOne': x > −1 (log1p); 'moderate': |x| ≲ 2, for ops that grow fast (exp, square, a
- * factor of a product); 'unit': |x| < 1 (tan, whose poles are at ±π/2).
+ * factor of a product); 'unit': |x| < 1 (tan, whose poles are at ±π/2); 'openUnit': |x| < 1 kept
+ * clear of ±1 (asin, acos, atanh: their derivatives are infinite there); 'aboveOne': x > 1 (acosh).
  */
-export type Domain = 'real' | 'positive' | 'nonzero' | 'aboveMinusOne' | 'moderate' | 'unit';
+export type Domain = 'real' | 'positive' | 'nonzero' | 'aboveMinusOne' | 'moderate' | 'unit' | 'openUnit' | 'aboveOne';
 
 /**
  * The form of an op's public function, from which the fuzzer draws its operands and the error
@@ -46,6 +47,8 @@ export interface OpSignature {
   domain?: Domain | Domain[];
   /** Points where the op is not smooth (abs and relu at 0): checks keep every input away from them. */
   kinks?: number[];
+  /** Steps at every integer (floor, ceil, trunc, frac) or half-integer (round): checks keep inputs away. */
+  jumps?: 'integers' | 'halfIntegers';
 }
 
 /** One recorded op application: the rule, its inputs and attributes; freed after backward. */
@@ -60,6 +63,24 @@ export class Node {
   ) {
     this.saved = inputs.map((x) => x.value);
   }
+}
+
+/** A tensor's values as nested arrays: a number (or boolean) for a 0-d tensor. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/** Flat values cut into nested arrays of `shape`, row-major. */
+function nestedFrom(flat: ArrayLike<number>, shape: number[], bool: boolean): NestedArray {
+  const at = (i: number) => (bool ? flat[i] !== 0 : flat[i]);
+  const build = (axis: number, offset: number, stride: number): NestedArray => {
+    if (axis === shape.length) return at(offset);
+    const inner = stride / shape[axis];
+    return Array.from({ length: shape[axis] }, (_, k) => build(axis + 1, offset + k * inner, inner));
+  };
+  return build(
+    0,
+    0,
+    shape.reduce((n, d) => n * d, 1),
+  );
 }
 
 /** Runs on a tensor's gradient during backward; a returned Tensor replaces it. PyTorch `torch.Tensor.register_hook`. */
@@ -167,6 +188,20 @@ export class Tensor {
   arraySync(): unknown {
     this.assertSyncRead('arraySync');
     return this.value.arraySync();
+  }
+  /**
+   * The values as nested arrays (a number for a 0-d tensor), bool entries as booleans: PyTorch's
+   * `tolist()`. Asynchronous, as `array()`, so that it works on every backend (webgpu reads only so);
+   * `toArraySync()` where synchronous reads work.
+   */
+  async toArray(): Promise<NestedArray> {
+    this.assertLive('toArray');
+    return nestedFrom(await this.value.data(), this.shape, this.dtype === 'bool');
+  }
+  /** `toArray()`, read synchronously (not on webgpu in Node or in a page). */
+  toArraySync(): NestedArray {
+    this.assertSyncRead('toArraySync');
+    return nestedFrom(this.value.dataSync(), this.shape, this.dtype === 'bool');
   }
   /** The single value of a one-element tensor, as a number. */
   item(): number {

@@ -10,6 +10,7 @@ import type { OpName } from '../src/registry.js';
 import { rng } from '../src/random.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
+import { elementwiseCases } from './op-cases-elementwise.js';
 import { linalgCases, linalgCompositeCases } from './op-cases-linalg.js';
 
 export interface OpCase {
@@ -534,6 +535,7 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
 /** Every registered op's case(s): a registered op without a case fails to compile here. */
 export const cases: CaseTable<OpName> = {
   ...coreCases,
+  ...elementwiseCases,
   ...formsCases,
   ...nnCases,
   ...linalgCases,

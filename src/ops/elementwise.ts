@@ -11,6 +11,14 @@ import { erf as erfAccurate } from '../backend/erf-absolute-error.js';
 import { elu as eluAccurate } from '../backend/cpu-elu-exp-minus-one.js';
 import { reluGrad, leakyReluGrad, leakyReluGradReference } from '../backend/fused.js';
 import { expm1SmallArgument, logZeroNegativeInfinity, powZeroBase } from '../backend/defects.js';
+import {
+  acoshNearOne,
+  asinhSmallOrNegative,
+  atanhNearZero,
+  coshLargeArgument,
+  log1pSmallArgument,
+  sinhNearZero,
+} from '../backend/gpu-inexact-unary-kernels.js';
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -115,7 +123,7 @@ export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y), { domain: 'mode
 /** ln x, elementwise. d ln x = dx / x. PyTorch `torch.log`, JAX `jnp.log`. */
 export const log = unary('log', logZeroNegativeInfinity, (g, x) => div(g, x), { domain: 'positive' });
 /** ln(1 + x), elementwise, accurate near 0. d ln(1+x) = dx / (1+x). PyTorch `torch.log1p`, JAX `jnp.log1p`. */
-export const log1p = unary('log1p', tf.log1p, (g, x) => div(g, add(x, 1)), { domain: 'aboveMinusOne' });
+export const log1p = unary('log1p', log1pSmallArgument, (g, x) => div(g, add(x, 1)), { domain: 'aboveMinusOne' });
 /** eˣ − 1, elementwise, accurate near 0. d(eˣ−1) = eˣ dx = (y+1) dx. PyTorch `torch.expm1`, JAX `jnp.expm1`. */
 export const expm1 = unary('expm1', expm1SmallArgument, (g, _x, y) => mul(g, add(y, 1)), { domain: 'moderate' });
 /** √x, elementwise. d√x = dx / (2√x). PyTorch `torch.sqrt`, JAX `jnp.sqrt`. */
@@ -177,6 +185,177 @@ export const gelu = unary(
   (g, x) => mul(g, add(mul(add(erf(mul(x, SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI)))),
 );
 
+// ---- inverse trigonometric and hyperbolic functions, logarithms and powers of 2 and 10
+/** arctan x, elementwise. d atan x = dx / (1 + x²). PyTorch `torch.atan`, JAX `jnp.arctan`. */
+export const atan = unary('atan', tf.atan, (g, x) => div(g, add(square(x), 1)));
+/**
+ * arcsin x for |x| ≤ 1 (NaN beyond), elementwise. d asin x = dx / √((1 − x)(1 + x)).
+ * PyTorch `torch.asin`, JAX `jnp.arcsin`.
+ */
+export const asin = unary('asin', tf.asin, (g, x) => mul(g, rsqrt(mul(sub(1, x), add(x, 1)))), { domain: 'openUnit' });
+/**
+ * arccos x for |x| ≤ 1 (NaN beyond), elementwise. d acos x = −dx / √((1 − x)(1 + x)).
+ * PyTorch `torch.acos`, JAX `jnp.arccos`.
+ */
+export const acos = unary('acos', tf.acos, (g, x) => neg(mul(g, rsqrt(mul(sub(1, x), add(x, 1))))), {
+  domain: 'openUnit',
+});
+/** sinh x, elementwise, accurate near 0 on every backend. d sinh x = cosh x dx. PyTorch `torch.sinh`, JAX `jnp.sinh`. */
+export const sinh = unary('sinh', sinhNearZero, (g, x) => mul(g, cosh(x)), { domain: 'moderate' });
+/** cosh x, elementwise. d cosh x = sinh x dx. PyTorch `torch.cosh`, JAX `jnp.cosh`. */
+export const cosh = unary('cosh', coshLargeArgument, (g, x) => mul(g, sinh(x)), { domain: 'moderate' });
+/**
+ * asinh x, elementwise, accurate near 0 and for large |x| on every backend. d asinh x = dx / √(x² + 1).
+ * PyTorch `torch.asinh`, JAX `jnp.arcsinh`.
+ */
+export const asinh = unary('asinh', asinhSmallOrNegative, (g, x) => mul(g, rsqrt(add(square(x), 1))));
+/**
+ * acosh x for x ≥ 1 (NaN below), elementwise, accurate near 1. d acosh x = dx / √((x − 1)(x + 1)).
+ * PyTorch `torch.acosh`, JAX `jnp.arccosh`.
+ */
+export const acosh = unary('acosh', acoshNearOne, (g, x) => mul(g, rsqrt(mul(sub(x, 1), add(x, 1)))), {
+  domain: 'aboveOne',
+});
+/**
+ * atanh x for |x| < 1 (±∞ at ±1, NaN beyond), elementwise, accurate near 0. d atanh x = dx / ((1 − x)(1 + x)).
+ * PyTorch `torch.atanh`, JAX `jnp.arctanh`.
+ */
+export const atanh = unary('atanh', atanhNearZero, (g, x) => div(g, mul(sub(1, x), add(x, 1))), {
+  domain: 'openUnit',
+});
+/** log₂ x, elementwise. d log₂ x = dx / (x ln 2). PyTorch `torch.log2`, JAX `jnp.log2`. */
+export const log2 = unary(
+  'log2',
+  (x) => tf.tidy(() => tf.mul(logZeroNegativeInfinity(x), Math.LOG2E)),
+  (g, x) => div(g, mul(x, Math.LN2)),
+  { domain: 'positive' },
+);
+/** log₁₀ x, elementwise. d log₁₀ x = dx / (x ln 10). PyTorch `torch.log10`, JAX `jnp.log10`. */
+export const log10 = unary(
+  'log10',
+  (x) => tf.tidy(() => tf.mul(logZeroNegativeInfinity(x), Math.LOG10E)),
+  (g, x) => div(g, mul(x, Math.LN10)),
+  { domain: 'positive' },
+);
+/** 2ˣ, elementwise (exact at integers). d 2ˣ = 2ˣ ln 2 dx. PyTorch `torch.exp2`, JAX `jnp.exp2`. */
+export const exp2 = unary(
+  'exp2',
+  (x) => tf.tidy(() => tf.pow(tf.scalar(2), x)),
+  (g, _x, y) => mul(g, mul(y, Math.LN2)),
+  {
+    domain: 'moderate',
+  },
+);
+
+// ---- activations
+/**
+ * x·σ(x), the sigmoid-weighted linear unit (swish). d silu(x) = σ(x)(1 + x(1 − σ(x))) dx.
+ * PyTorch `torch.nn.functional.silu`, JAX `jax.nn.silu`.
+ */
+export const silu = unary(
+  'silu',
+  (x) => tf.tidy(() => tf.mul(x, tf.sigmoid(x))),
+  (g, x) => {
+    const s = sigmoid(x);
+    return mul(g, mul(s, add(mul(x, sub(1, s)), 1)));
+  },
+);
+/**
+ * log σ(x) = −softplus(−x), elementwise, as min(x, 0) − log1p(e^(−|x|)): no overflow for large −x and
+ * full precision (≈ −e⁻ˣ) for large x. d log σ(x) = σ(−x) dx.
+ * PyTorch `torch.nn.functional.logsigmoid`, JAX `jax.nn.log_sigmoid`.
+ */
+export const logSigmoid = unary(
+  'logSigmoid',
+  (x) => tf.tidy(() => tf.sub(tf.minimum(x, 0), log1pSmallArgument(tf.exp(tf.neg(tf.abs(x)))))),
+  (g, x) => mul(g, sigmoid(neg(x))),
+);
+/** x / (1 + |x|), elementwise. d softsign(x) = dx / (1 + |x|)². PyTorch `torch.nn.functional.softsign`, JAX `jax.nn.soft_sign`. */
+export const softsign = unary(
+  'softsign',
+  (x) => tf.tidy(() => tf.div(x, tf.add(tf.abs(x), 1))),
+  (g, x) => div(g, square(add(abs(x), 1))),
+  { kinks: [0] },
+);
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+/**
+ * λx where x > 0, else λα(eˣ − 1), with PyTorch's λ ≈ 1.0507 and α ≈ 1.6733; accurate near 0.
+ * d selu(x) = λ [x > 0] dx + λα eˣ [x ≤ 0] dx, and λα eˣ = y + λα there.
+ * PyTorch `torch.nn.functional.selu`, JAX `jax.nn.selu`.
+ */
+export const selu = unary(
+  'selu',
+  (x) =>
+    tf.tidy(() =>
+      tf.where(
+        tf.greater(x, 0),
+        tf.mul(x, SELU_SCALE),
+        tf.mul(expm1SmallArgument(tf.minimum(x, 0)), SELU_SCALE * SELU_ALPHA),
+      ),
+    ),
+  (g, x, y) => where(greater(x, 0), mul(g, SELU_SCALE), mul(g, add(y, SELU_SCALE * SELU_ALPHA))),
+  { kinks: [0] },
+);
+/** Above this x, tanh(softplus x) is 1 in float32 (1 − 2e^(−2x) rounds to 1). */
+const MISH_SATURATES = 20;
+/**
+ * x·tanh(softplus(x)), elementwise, through tanh(ln(1 + eˣ)) = n/(n + 2), n = eˣ(eˣ + 2): no overflow
+ * for large x, full precision (≈ x eˣ) for large −x. d mish(x) = (t + x σ(x)(1 − t²)) dx, t = tanh(softplus x).
+ * PyTorch `torch.nn.functional.mish`, JAX `jax.nn.mish`.
+ */
+export const mish = unary(
+  'mish',
+  (x) =>
+    tf.tidy(() => {
+      const e = tf.exp(tf.minimum(x, MISH_SATURATES));
+      const n = tf.mul(e, tf.add(e, 2));
+      return tf.mul(x, tf.where(tf.less(x, MISH_SATURATES), tf.div(n, tf.add(n, 2)), tf.scalar(1)));
+    }),
+  (g, x) => {
+    const t = tanh(softplus(x));
+    return mul(g, add(t, mul(mul(x, sigmoid(x)), sub(1, square(t)))));
+  },
+);
+
+// ---- rounding: piecewise constant, so zero gradient (as PyTorch's), except frac's
+/** int32 stays as it is: rounding an integer is the identity. */
+const integral = (f: (x: tf.Tensor) => tf.Tensor) => (x: tf.Tensor) => (x.dtype === 'int32' ? tf.clone(x) : f(x));
+/** ⌊x⌋, elementwise. Zero gradient (PyTorch's; JAX's too). PyTorch `torch.floor`, JAX `jnp.floor`. */
+export const floor = unary('floor', integral(tf.floor), (g) => mul(g, 0), { jumps: 'integers' }, { keepsInt: true });
+/** ⌈x⌉, elementwise. Zero gradient. PyTorch `torch.ceil`, JAX `jnp.ceil`. */
+export const ceil = unary('ceil', integral(tf.ceil), (g) => mul(g, 0), { jumps: 'integers' }, { keepsInt: true });
+/**
+ * x rounded to the nearest integer, halves to even (0.5 → 0, 1.5 → 2, −2.5 → −2), as PyTorch and JAX.
+ * Zero gradient. PyTorch `torch.round`, JAX `jnp.round`.
+ */
+export const round = unary(
+  'round',
+  integral(tf.round),
+  (g) => mul(g, 0),
+  { jumps: 'halfIntegers' },
+  { keepsInt: true },
+);
+/** x rounded toward 0, elementwise. Zero gradient. PyTorch `torch.trunc`, JAX `jnp.trunc`. */
+export const trunc = unary(
+  'trunc',
+  integral((x) => tf.tidy(() => tf.mul(tf.sign(x), tf.floor(tf.abs(x))))),
+  (g) => mul(g, 0),
+  { jumps: 'integers' },
+  { keepsInt: true },
+);
+/**
+ * x − trunc(x), elementwise: the fractional part, with x's sign (frac(−1.5) = −0.5). d frac(x) = dx (as
+ * PyTorch's). PyTorch `torch.frac`; JAX has none (`x - jnp.trunc(x)`).
+ */
+export const frac = unary(
+  'frac',
+  (x) => (x.dtype === 'int32' ? tf.zerosLike(x) : tf.tidy(() => tf.sub(x, tf.mul(tf.sign(x), tf.floor(tf.abs(x)))))),
+  (g) => g,
+  { jumps: 'integers' },
+  { keepsInt: true },
+);
+
 const leakyReluOp = defineOp<{ alpha: number }>({
   name: 'leakyRelu',
   forward: ([x], { alpha }) => tf.leakyRelu(x, alpha),
@@ -217,6 +396,35 @@ export function clip(x: Tensor, lo: number, hi: number): Tensor {
   return clipOp([asTensor('clip', x)], { lo, hi });
 }
 clip.rule = clipOp.rule;
+
+const hardtanhOp = defineOp<{ min: number; max: number }>({
+  name: 'hardtanh',
+  forward: ([x], { min, max }) => tf.clipByValue(x, min, max),
+  // d hardtanh(x) = [min < x < max] dx: zero at the bounds themselves, unlike clip
+  vjp: (g, [x], _y, { min, max }) => [
+    () =>
+      mul(
+        g,
+        constantMask(() => tf.cast(tf.logicalAnd(tf.greater(x.value, min), tf.less(x.value, max)), 'float32')),
+      ),
+  ],
+});
+/**
+ * x limited to [min, max] (−1 and 1 by default), elementwise. Its gradient is zero at the bounds
+ * themselves (PyTorch's hardtanh; `clip`'s, as `torch.clamp`'s, is one there). PyTorch
+ * `torch.nn.functional.hardtanh(x, min_val, max_val)`, JAX `jax.nn.hard_tanh` (fixed at ±1).
+ */
+export function hardtanh(x: Tensor, opts: { min?: number; max?: number } = {}): Tensor {
+  if (typeof opts !== 'object' || opts === null)
+    throw new TapegradError('hardtanh', `options must be { min, max }, got ${String(opts)}`);
+  const unknown = Object.keys(opts).filter((k) => k !== 'min' && k !== 'max');
+  if (unknown.length) throw new TapegradError('hardtanh', `unknown option '${unknown[0]}'; the options are min, max`);
+  const { min = -1, max = 1 } = opts;
+  if (typeof min !== 'number' || typeof max !== 'number' || !(min <= max))
+    throw new TapegradError('hardtanh', `min (${String(min)}) must be a number not above max (${String(max)})`);
+  return hardtanhOp([asTensor('hardtanh', x)], { min, max });
+}
+hardtanh.rule = hardtanhOp.rule;
 
 // ---- binary, broadcasting
 /** a + b, broadcasting. d(a+b) = da + db. PyTorch `torch.add`, JAX `jnp.add`. */
@@ -301,6 +509,20 @@ export const minimum = binary(
   tf.minimum,
   (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))),
   (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))),
+);
+
+/**
+ * The angle of the point (x, y) in (−π, π], elementwise, broadcasting; integers compute in float32.
+ * d atan2(y, x) = (x dy − y dx) / (x² + y²). PyTorch `torch.atan2(y, x)`, JAX `jnp.arctan2(y, x)`.
+ */
+export const atan2 = binary(
+  'atan2',
+  tf.atan2,
+  (g, y, x) => div(mul(g, x), add(square(x), square(y))),
+  (g, y, x) => neg(div(mul(g, y), add(square(x), square(y)))),
+  // x > 0 keeps clear of the cut along x < 0 and of the origin
+  { domain: ['real', 'positive'] },
+  { trueDivision: true },
 );
 
 /**
@@ -400,6 +622,21 @@ export function cast(x: Tensor, dtype: DType): Tensor {
     throw new TapegradError('cast', `unknown dtype '${String(dtype)}' (float32, int32 or bool)`);
   return new Tensor(tf.cast(t.value, dtype));
 }
+const cloneOp = defineOp<void>({
+  name: 'clone',
+  forward: ([x]) => tf.clone(x),
+  // d clone(x) = dx
+  vjp: (g) => [() => g],
+});
+/**
+ * A copy with its own memory that stays on the tape (the gradient flows through it, unlike `detach`).
+ * PyTorch `torch.clone`, JAX `jnp.copy`.
+ */
+export function clone(x: Tensor): Tensor {
+  const t = asTensor('clone', x);
+  return t.dtype === 'float32' ? cloneOp([t]) : new Tensor(tf.clone(t.value));
+}
+clone.rule = cloneOp.rule;
 /** Is each entry finite (not NaN or ±Inf)? PyTorch `torch.isfinite`, JAX `jnp.isfinite`. */
 export function isFinite(x: Tensor): Tensor {
   return new Tensor(tf.isFinite(asTensor('isFinite', x).value));

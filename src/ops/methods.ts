@@ -45,6 +45,44 @@ declare module '../tensor.js' {
     softplus(): Tensor;
     gelu(): Tensor;
     clip(lo: number, hi: number): Tensor;
+    atan(): Tensor;
+    asin(): Tensor;
+    acos(): Tensor;
+    sinh(): Tensor;
+    cosh(): Tensor;
+    asinh(): Tensor;
+    acosh(): Tensor;
+    atanh(): Tensor;
+    log2(): Tensor;
+    log10(): Tensor;
+    exp2(): Tensor;
+    silu(): Tensor;
+    logSigmoid(): Tensor;
+    softsign(): Tensor;
+    selu(): Tensor;
+    mish(): Tensor;
+    hardtanh(opts?: { min?: number; max?: number }): Tensor;
+    floor(): Tensor;
+    ceil(): Tensor;
+    round(): Tensor;
+    trunc(): Tensor;
+    frac(): Tensor;
+    /** atan2(this, x): the angle of the point (x, this), as PyTorch's `y.atan2(x)`. */
+    atan2(x: TensorLike): Tensor;
+    equal(b: TensorLike): Tensor;
+    notEqual(b: TensorLike): Tensor;
+    greater(b: TensorLike): Tensor;
+    greaterEqual(b: TensorLike): Tensor;
+    less(b: TensorLike): Tensor;
+    lessEqual(b: TensorLike): Tensor;
+    /** A copy in another dtype (not differentiable), as the free function `cast`. */
+    cast(dtype: DType): Tensor;
+    /** A copy that stays on the tape, as the free function `clone`. */
+    clone(): Tensor;
+    /** All axes reversed (PyTorch's `x.T`): `transpose(x)`, differentiable. */
+    readonly T: Tensor;
+    /** The last two axes swapped (PyTorch's `x.mT`): `matrixTranspose(x)`, differentiable; rank ≥ 2. */
+    readonly mT: Tensor;
     sum(opts?: ReduceOptions): Tensor;
     mean(opts?: ReduceOptions): Tensor;
     prod(opts?: ReduceOptions): Tensor;
@@ -79,6 +117,10 @@ type FreeFunctions = {
 const { add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt } = elementwise;
 const { rsqrt, square, reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip } =
   elementwise;
+const { atan, asin, acos, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, silu, logSigmoid, softsign } =
+  elementwise;
+const { selu, mish, hardtanh, floor, ceil, round, trunc, frac, atan2, cast, clone } = elementwise;
+const { equal, notEqual, greater, greaterEqual, less, lessEqual } = elementwise;
 const { sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin } = reduce;
 const { reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile } = shape;
 const { matmul, dot } = matrix;
@@ -116,6 +158,37 @@ const chainable = {
   softplus,
   gelu,
   clip,
+  atan,
+  asin,
+  acos,
+  sinh,
+  cosh,
+  asinh,
+  acosh,
+  atanh,
+  log2,
+  log10,
+  exp2,
+  silu,
+  logSigmoid,
+  softsign,
+  selu,
+  mish,
+  hardtanh,
+  floor,
+  ceil,
+  round,
+  trunc,
+  frac,
+  atan2,
+  equal,
+  notEqual,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  cast,
+  clone,
   sum,
   mean,
   prod,
@@ -140,6 +213,17 @@ const chainable = {
   softmax,
   logSoftmax,
 } satisfies FreeFunctions;
+
+// x.T and x.mT are properties, as PyTorch's
+const properties = { T: (x: Tensor) => shape.transpose(x), mT: matrix.matrixTranspose };
+for (const [name, get] of Object.entries(properties)) {
+  Object.defineProperty(Tensor.prototype, name, {
+    get(this: Tensor) {
+      return get(this);
+    },
+    configurable: true,
+  });
+}
 
 for (const [name, fn] of Object.entries(chainable) as [string, (x: Tensor, ...args: unknown[]) => unknown][]) {
   Object.defineProperty(Tensor.prototype, name, {

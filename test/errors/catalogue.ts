@@ -558,6 +558,15 @@ export const CATALOGUE: Record<string, Entry> = {
       ['a NaN bound', () => tg.clip(v2(), NaN, 1), /must not exceed|number/],
     ],
   },
+  hardtanh: {
+    probes: [
+      ...unaryProbes(tg.hardtanh as never),
+      ['min above max', () => tg.hardtanh(v2(), { min: 1, max: 0 }), /min \(1\) must be a number not above max \(0\)/],
+      ['a number for the options', () => tg.hardtanh(v2(), -2 as never), /options must be \{ min, max \}, got -2/],
+      ["PyTorch's option name", () => tg.hardtanh(v2(), { min_val: -2 } as never), /unknown option 'min_val'/],
+    ],
+  },
+  clone: { probes: unaryProbes(tg.clone as never) },
   where: {
     probes: [
       ['a float condition', () => tg.where(v2(), v2(), v2()), /the condition must be a bool tensor, got float32/],

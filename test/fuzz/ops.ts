@@ -111,6 +111,8 @@ const DOMAINS: Record<Domain, (t: TG, x: Tensor) => Tensor> = {
   aboveMinusOne: (t, x) => t.sub(pos(t, x), 1.2),
   moderate: (t, x) => bnd(t, x),
   unit: (t, x) => t.tanh(x),
+  openUnit: (t, x) => t.mul(t.tanh(x), 0.8),
+  aboveOne: (t, x) => t.add(pos(t, x), 0.7),
 };
 
 /**
@@ -123,8 +125,13 @@ function fromSignature(name: string, sig: OpSignature): FuzzOp {
   const inDomain = (t: TG, x: Tensor, i: number) => DOMAINS[domains[Math.min(i, domains.length - 1)]](t, x);
   const call = (t: TG, ...args: unknown[]) =>
     (t as unknown as Record<string, (...a: unknown[]) => Tensor>)[name](...args);
+  // steps at integers: the distance to the nearest one; at half-integers: to the nearest of those
+  const toJumps = (t: TG, u: Tensor) =>
+    sig.jumps === 'integers' ? t.abs(t.sub(u, t.round(u))) : t.abs(t.sub(t.sub(u, t.floor(u)), 0.5));
   const distance = (t: TG, u: Tensor) =>
-    (sig.kinks ?? []).map((k) => t.abs(k === 0 ? u : t.sub(u, k))).reduce((d, e) => t.minimum(d, e));
+    [...(sig.kinks ?? []).map((k) => t.abs(k === 0 ? u : t.sub(u, k))), ...(sig.jumps ? [toJumps(t, u)] : [])].reduce(
+      (d, e) => t.minimum(d, e),
+    );
   switch (sig.kind) {
     case 'binary':
       return binary((t, a, b) => call(t, inDomain(t, a, 0), inDomain(t, b, 1)));
@@ -135,7 +142,7 @@ function fromSignature(name: string, sig: OpSignature): FuzzOp {
         arity: 1,
         apply: (env, [x]) => {
           const u = inDomain(env.tg, x, 0);
-          if (sig.kinks?.length) env.guard(() => distance(env.tg, u));
+          if (sig.kinks?.length || sig.jumps) env.guard(() => distance(env.tg, u));
           return call(env.tg, u);
         },
       };
@@ -160,6 +167,17 @@ const WRITTEN: Record<string, FuzzOp> = {
       return t.minimum(t.abs(t.sub(x, lo)), t.abs(t.sub(x, hi)));
     },
   ),
+  hardtanh: kinked(
+    (t, x, p) => {
+      const [min, max] = clipBounds(p);
+      return t.hardtanh(x, { min, max });
+    },
+    (t, x, p) => {
+      const [lo, hi] = clipBounds(p);
+      return t.minimum(t.abs(t.sub(x, lo)), t.abs(t.sub(x, hi)));
+    },
+  ),
+  clone: unary((t, x) => t.mul(t.clone(x), x)),
   // ---- binary, broadcasting
   pow: binary((t, a, b) => t.pow(pos(t, a), bnd(t, b, 1.5))),
   maximum: {
