@@ -424,4 +424,32 @@ test('LogSoftmax, ELU, Softplus and Identity: their formulas, no parameters, gra
   tg.dispose([x, l0]);
 });
 
+test('SiLU, Mish, Hardtanh, LogSigmoid, Softsign and SELU: their formulas, no parameters, gradients, no leak', async () => {
+  const rows = [
+    [-2, -0.5, 0.3],
+    [0.5, 2, -1.3],
+  ];
+  const x = tg.tensor(rows);
+  const softplus = (v: number) => Math.log1p(Math.exp(v));
+  const [lambda, alpha] = [1.0507009873554805, 1.6732632423543772];
+  const cases: [tg.nn.Module, number[]][] = [
+    [new nn.SiLU(), rows.flat().map((v) => v / (1 + Math.exp(-v)))],
+    [new nn.Mish(), rows.flat().map((v) => v * Math.tanh(softplus(v)))],
+    [new nn.Hardtanh(), rows.flat().map((v) => Math.min(1, Math.max(-1, v)))],
+    [new nn.Hardtanh({ min: -0.2, max: 1.5 }), rows.flat().map((v) => Math.min(1.5, Math.max(-0.2, v)))],
+    [new nn.LogSigmoid(), rows.flat().map((v) => -softplus(-v))],
+    [new nn.Softsign(), rows.flat().map((v) => v / (1 + Math.abs(v)))],
+    [new nn.SELU(), rows.flat().map((v) => lambda * (v > 0 ? v : alpha * Math.expm1(v)))],
+  ];
+  for (const [m, want] of cases) {
+    const name = m.constructor.name;
+    assert.equal(m.parameters().length, 0, `${name} has no parameters`);
+    assertNoLeak(() => tg.tidy(() => assertClose(m.forward(x), want, { msg: name })), name);
+    const r = await tg.gradcheck((t: tg.Tensor) => m.forward(t).mul(t), [x], { mode: 'full' });
+    assert.ok(r.ok, `${name}: ${JSON.stringify(r.worst)}`);
+  }
+  assertThrows(() => new nn.Hardtanh({ min: 2, max: 1 }), /Hardtanh: min \(2\) must be a number not above max \(1\)/);
+  tg.dispose(x);
+});
+
 test.run();

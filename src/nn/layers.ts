@@ -16,6 +16,13 @@ import {
   leakyRelu,
   elu,
   softplus,
+  silu,
+  mish,
+  hardtanh,
+  hardtanhBounds,
+  logSigmoid,
+  softsign,
+  selu,
   rsqrt,
   square,
 } from '../ops/elementwise.js';
@@ -331,6 +338,52 @@ export class ELU extends Module {
 export class Softplus extends Module {
   override forward(x: Tensor): Tensor {
     return softplus(x);
+  }
+}
+/** silu, x·σ(x) (swish), as a layer. PyTorch `torch.nn.SiLU`. */
+export class SiLU extends Module {
+  override forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+/** mish, x·tanh(softplus(x)), as a layer. PyTorch `torch.nn.Mish`. */
+export class Mish extends Module {
+  override forward(x: Tensor): Tensor {
+    return mish(x);
+  }
+}
+/**
+ * hardtanh, x limited to [min, max] (−1 and 1 by default), as a layer; zero gradient at the bounds.
+ * PyTorch `torch.nn.Hardtanh(min_val, max_val)`: its options are named `min` and `max` here.
+ */
+export class Hardtanh extends Module {
+  readonly min: number;
+  readonly max: number;
+  constructor(opts: { min?: number; max?: number } = {}) {
+    super();
+    // checked here, so that a bad layer fails where it is made rather than at its first forward
+    ({ min: this.min, max: this.max } = hardtanhBounds('Hardtanh', opts));
+  }
+  override forward(x: Tensor): Tensor {
+    return hardtanh(x, { min: this.min, max: this.max });
+  }
+}
+/** logSigmoid, log σ(x) = −softplus(−x), as a layer. PyTorch `torch.nn.LogSigmoid`. */
+export class LogSigmoid extends Module {
+  override forward(x: Tensor): Tensor {
+    return logSigmoid(x);
+  }
+}
+/** softsign, x/(1 + |x|), as a layer. PyTorch `torch.nn.Softsign`. */
+export class Softsign extends Module {
+  override forward(x: Tensor): Tensor {
+    return softsign(x);
+  }
+}
+/** selu (λ ≈ 1.0507, α ≈ 1.6733, PyTorch's constants) as a layer. PyTorch `torch.nn.SELU`. */
+export class SELU extends Module {
+  override forward(x: Tensor): Tensor {
+    return selu(x);
   }
 }
 /** Returns its input unchanged: a placeholder where a layer is optional. PyTorch `torch.nn.Identity`. */

@@ -397,6 +397,17 @@ export function clip(x: Tensor, lo: number, hi: number): Tensor {
 }
 clip.rule = clipOp.rule;
 
+/** hardtanh's options with their defaults; an error names `fn` (the function, or the layer). */
+export function hardtanhBounds(fn: string, opts: unknown): { min: number; max: number } {
+  if (typeof opts !== 'object' || opts === null)
+    throw new TapegradError(fn, `options must be { min, max }, got ${String(opts)}`);
+  const unknown = Object.keys(opts).filter((k) => k !== 'min' && k !== 'max');
+  if (unknown.length) throw new TapegradError(fn, `unknown option '${unknown[0]}'; the options are min, max`);
+  const { min = -1, max = 1 } = opts as { min?: unknown; max?: unknown };
+  if (typeof min !== 'number' || typeof max !== 'number' || !(min <= max))
+    throw new TapegradError(fn, `min (${String(min)}) must be a number not above max (${String(max)})`);
+  return { min, max };
+}
 const hardtanhOp = defineOp<{ min: number; max: number }>({
   name: 'hardtanh',
   forward: ([x], { min, max }) => tf.clipByValue(x, min, max),
@@ -415,14 +426,7 @@ const hardtanhOp = defineOp<{ min: number; max: number }>({
  * `torch.nn.functional.hardtanh(x, min_val, max_val)`, JAX `jax.nn.hard_tanh` (fixed at ±1).
  */
 export function hardtanh(x: Tensor, opts: { min?: number; max?: number } = {}): Tensor {
-  if (typeof opts !== 'object' || opts === null)
-    throw new TapegradError('hardtanh', `options must be { min, max }, got ${String(opts)}`);
-  const unknown = Object.keys(opts).filter((k) => k !== 'min' && k !== 'max');
-  if (unknown.length) throw new TapegradError('hardtanh', `unknown option '${unknown[0]}'; the options are min, max`);
-  const { min = -1, max = 1 } = opts;
-  if (typeof min !== 'number' || typeof max !== 'number' || !(min <= max))
-    throw new TapegradError('hardtanh', `min (${String(min)}) must be a number not above max (${String(max)})`);
-  return hardtanhOp([asTensor('hardtanh', x)], { min, max });
+  return hardtanhOp([asTensor('hardtanh', x)], hardtanhBounds('hardtanh', opts));
 }
 hardtanh.rule = hardtanhOp.rule;
 

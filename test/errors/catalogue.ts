@@ -1100,6 +1100,29 @@ export const CATALOGUE: Record<string, Entry> = {
   },
   'nn.ELU': { name: 'elu', probes: layerForward(() => new tg.nn.ELU()) },
   'nn.Softplus': { name: 'softplus', probes: layerForward(() => new tg.nn.Softplus()) },
+  'nn.SiLU': { name: 'silu', probes: layerForward(() => new tg.nn.SiLU()) },
+  'nn.Mish': { name: 'mish', probes: layerForward(() => new tg.nn.Mish()) },
+  'nn.Hardtanh': {
+    name: 'hardtanh',
+    probes: [
+      ...layerForward(() => new tg.nn.Hardtanh()),
+      [
+        'min above max',
+        () => new tg.nn.Hardtanh({ min: 2 }),
+        /min \(2\) must be a number not above max \(1\)/,
+        'Hardtanh',
+      ],
+      [
+        "PyTorch's option name",
+        () => new tg.nn.Hardtanh({ max_val: 2 } as never),
+        /unknown option 'max_val'/,
+        'Hardtanh',
+      ],
+    ],
+  },
+  'nn.LogSigmoid': { name: 'logSigmoid', probes: layerForward(() => new tg.nn.LogSigmoid()) },
+  'nn.Softsign': { name: 'softsign', probes: layerForward(() => new tg.nn.Softsign()) },
+  'nn.SELU': { name: 'selu', probes: layerForward(() => new tg.nn.SELU()) },
   'nn.Identity': { name: 'Identity', probes: layerForward(() => new tg.nn.Identity()) },
   'nn.Conv2d': {
     name: 'Conv2d',
