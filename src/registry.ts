@@ -10,6 +10,8 @@ import * as matrix from './ops/matrix.js';
 import * as nn from './ops/nn.js';
 import * as conv from './ops/conv.js';
 import * as forms from './ops/forms.js';
+import * as indexing from './ops/indexing.js';
+import * as einsum from './ops/einsum.js';
 import { linalgRules } from './linalg/rules.js';
 
 /** The rules a module's exports carry, by export name. */
@@ -32,6 +34,8 @@ export const registry = {
   ...rulesOf(nn),
   ...rulesOf(conv),
   ...rulesOf(forms),
+  ...rulesOf(indexing),
+  ...rulesOf(einsum),
   ...linalgRules,
 } satisfies Record<string, OpRule<any>>;
 /** The name of a differentiable primitive in `registry`. */

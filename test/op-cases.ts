@@ -12,6 +12,7 @@ import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
 import { elementwiseCases } from './op-cases-elementwise.js';
 import { linalgCases, linalgCompositeCases } from './op-cases-linalg.js';
+import { indexingCases, indexingCompositeCases } from './op-cases-indexing.js';
 
 export interface OpCase {
   /** Small inputs for the full check (every entry perturbed). `seed` varies the draw. */
@@ -528,6 +529,7 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
     gradgrad: true,
   },
   ...linalgCompositeCases,
+  ...indexingCompositeCases,
 };
 
 // Other families register their own ops and keep their cases in their own files (imported at
@@ -539,6 +541,7 @@ export const cases: CaseTable<OpName> = {
   ...formsCases,
   ...nnCases,
   ...linalgCases,
+  ...indexingCases,
 };
 
 /** Each op's cases as a flat list of [label, case]. */

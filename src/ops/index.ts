@@ -8,4 +8,6 @@ export * from './matrix.js';
 export * from './nn.js';
 export { conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions } from './conv.js';
 export * from './forms.js';
+export * from './indexing.js';
+export * from './einsum.js';
 export { zerosLike, onesLike, toTensor } from '../creation.js';

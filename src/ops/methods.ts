@@ -8,6 +8,7 @@ import * as reduce from './reduce.js';
 import * as shape from './shape.js';
 import * as matrix from './matrix.js';
 import * as nn from './nn.js';
+import * as indexing from './indexing.js';
 
 type Axis = number | number[];
 type ReduceOptions = { axis?: Axis; keepDims?: boolean };
@@ -102,6 +103,15 @@ declare module '../tensor.js' {
     pad(paddings: [number, number][], value?: number): Tensor;
     broadcastTo(shape: number[]): Tensor;
     tile(reps: number[]): Tensor;
+    flip(axes?: Axis): Tensor;
+    roll(shifts: number | number[], axes?: Axis): Tensor;
+    tril(k?: number): Tensor;
+    triu(k?: number): Tensor;
+    diag(k?: number): Tensor;
+    diagonal(opts?: { offset?: number; axis1?: number; axis2?: number }): Tensor;
+    swapAxes(axis1: number, axis2: number): Tensor;
+    takeAlongAxis(indices: Tensor, axis: number): Tensor;
+    scatterAlongAxis(indices: Tensor, values: Tensor, axis: number, opts?: { reduce?: 'sum' | 'none' }): Tensor;
     matmul(b: Tensor): Tensor;
     dot(b: Tensor): Tensor;
     softmax(axis?: number): Tensor;
@@ -124,6 +134,7 @@ const { equal, notEqual, greater, greaterEqual, less, lessEqual } = elementwise;
 const { sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin } = reduce;
 const { reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile } = shape;
 const { matmul, dot } = matrix;
+const { flip, roll, tril, triu, diag, diagonal, swapAxes, takeAlongAxis, scatterAlongAxis } = indexing;
 const { softmax, logSoftmax } = nn;
 
 const chainable = {
@@ -208,6 +219,15 @@ const chainable = {
   pad,
   broadcastTo,
   tile,
+  flip,
+  roll,
+  tril,
+  triu,
+  diag,
+  diagonal,
+  swapAxes,
+  takeAlongAxis,
+  scatterAlongAxis,
   matmul,
   dot,
   softmax,
