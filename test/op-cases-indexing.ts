@@ -88,17 +88,25 @@ export const indexingCases: CaseTable<IndexingOp> = {
     },
   ],
   einsum: [
-    einsumCase('ij,jk->ik', [
-      [2, 3],
-      [3, 2],
-    ], { gradgrad: true }),
+    einsumCase(
+      'ij,jk->ik',
+      [
+        [2, 3],
+        [3, 2],
+      ],
+      { gradgrad: true },
+    ),
     // the trace and the diagonal: repeated letters in one operand
     einsumCase('ii', [[3, 3]], { gradgrad: true }),
     einsumCase('ii->i', [[3, 3]]),
-    einsumCase('ii,ij->j', [
-      [2, 2],
-      [2, 3],
-    ], { gradgrad: true }),
+    einsumCase(
+      'ii,ij->j',
+      [
+        [2, 2],
+        [2, 3],
+      ],
+      { gradgrad: true },
+    ),
     // batched matmul, implicit output
     einsumCase('bij,bjk', [
       [2, 2, 3],
@@ -115,10 +123,7 @@ export const indexingCases: CaseTable<IndexingOp> = {
     ),
     // an outer product, a letter summed in one operand alone, a transpose
     einsumCase('i,j->ij', [[2], [3]]),
-    einsumCase('ij,k->jk', [
-      [2, 3],
-      [2],
-    ]),
+    einsumCase('ij,k->jk', [[2, 3], [2]]),
     einsumCase('ijk->kj', [[2, 3, 2]]),
   ],
 };

@@ -44,11 +44,23 @@ function arrange(t: Term, to: number[]): tf.Tensor {
 /** Sums a term over letters it alone has. */
 function sumOut(t: Term, letters: number[]): Term {
   if (!letters.length) return t;
-  return { x: tf.sum(t.x, letters.map((l) => t.letters.indexOf(l))), letters: without(t.letters, letters) };
+  return {
+    x: tf.sum(
+      t.x,
+      letters.map((l) => t.letters.indexOf(l)),
+    ),
+    letters: without(t.letters, letters),
+  };
 }
 /** One operand with its dropped axes squeezed and each repeated letter reduced to its diagonal. */
 function prepare(x: tf.Tensor, subs: number[]): Term {
-  let t: Term = { x: tf.reshape(x, x.shape.filter((_, i) => subs[i] >= 0)), letters: subs.filter((l) => l >= 0) };
+  let t: Term = {
+    x: tf.reshape(
+      x,
+      x.shape.filter((_, i) => subs[i] >= 0),
+    ),
+    letters: subs.filter((l) => l >= 0),
+  };
   for (;;) {
     const q = t.letters.findIndex((l, i) => t.letters.indexOf(l) !== i);
     if (q < 0) return t;
@@ -187,15 +199,21 @@ function parse(equation: string, shapes: number[][]): EinsumAttrs {
   if (sides.length > 2) fail("more than one '->'");
   const terms = sides[0].split(',');
   if (terms.length !== shapes.length)
-    fail(`${terms.length} input term${terms.length === 1 ? '' : 's'} for ${shapes.length} operand${shapes.length === 1 ? '' : 's'}`);
+    fail(
+      `${terms.length} input term${terms.length === 1 ? '' : 's'} for ${shapes.length} operand${shapes.length === 1 ? '' : 's'}`,
+    );
   const parsed = terms.map((t, i) => parseTerm(t, `operand ${i}'s subscripts`, fail));
   const ellipsisRanks = parsed.map((p, i) => {
     const named = p.before.length + p.after.length;
     const r = shapes[i].length;
     if (!p.ellipsis && named !== r)
-      fail(`operand ${i} has rank ${r} (shape ${fmtShape(shapes[i])}) but its subscripts '${terms[i]}' name ${named} axes`);
+      fail(
+        `operand ${i} has rank ${r} (shape ${fmtShape(shapes[i])}) but its subscripts '${terms[i]}' name ${named} axes`,
+      );
     if (p.ellipsis && named > r)
-      fail(`operand ${i} has rank ${r} (shape ${fmtShape(shapes[i])}) but its subscripts '${terms[i]}' name ${named} axes besides '...'`);
+      fail(
+        `operand ${i} has rank ${r} (shape ${fmtShape(shapes[i])}) but its subscripts '${terms[i]}' name ${named} axes besides '...'`,
+      );
     return p.ellipsis ? r - named : 0;
   });
   const E = Math.max(0, ...ellipsisRanks);
@@ -227,7 +245,9 @@ function parse(equation: string, shapes: number[][]): EinsumAttrs {
       const seen = size.get(l);
       if (seen && seen.n !== n && seen.n !== 1 && n !== 1) {
         const which = l >= ELLIPSIS ? `the '...' axis ${l - ELLIPSIS} (from the left)` : `letter '${letterOf(l)}'`;
-        fail(`${which} has size ${seen.n} in operand ${seen.from} (shape ${fmtShape(shapes[seen.from])}) but ${n} in operand ${i} (shape ${fmtShape(shapes[i])})`);
+        fail(
+          `${which} has size ${seen.n} in operand ${seen.from} (shape ${fmtShape(shapes[seen.from])}) but ${n} in operand ${i} (shape ${fmtShape(shapes[i])})`,
+        );
       }
       if (!seen || seen.n === 1) size.set(l, { n, from: i });
     }),
@@ -246,12 +266,21 @@ function parse(equation: string, shapes: number[][]): EinsumAttrs {
  */
 export function einsum(equation: string, ...operands: (Tensor | Tensor[])[]): Tensor {
   if (typeof equation !== 'string')
-    throw new TapegradError('einsum', `the equation must be a string, got ${JSON.stringify(equation) ?? String(equation)}`);
+    throw new TapegradError(
+      'einsum',
+      `the equation must be a string, got ${JSON.stringify(equation) ?? String(equation)}`,
+    );
   const list = operands.length === 1 && Array.isArray(operands[0]) ? operands[0] : operands;
   if (list.length === 0) throw new TapegradError('einsum', `'${equation}': needs at least one operand`);
   const ts = list.map((x, i) => asTensor('einsum', x, `operand ${i}`));
   const bad = ts.findIndex((t) => t.dtype !== 'float32');
   if (bad >= 0) throw new TapegradError('einsum', `operands must be float32, operand ${bad} is ${ts[bad].dtype}`);
-  return einsumOp(ts, parse(equation, ts.map((t) => t.shape)));
+  return einsumOp(
+    ts,
+    parse(
+      equation,
+      ts.map((t) => t.shape),
+    ),
+  );
 }
 einsum.rule = einsumOp.rule;

@@ -69,8 +69,16 @@ const rollOp: Op<{ shifts: number[]; axes: number[] }> = defineOp<{ shifts: numb
         if (s === 0) return;
         // the last s entries move to the front
         const sized = (len: number) => out.shape.map((d, k) => (k === axis ? len : d));
-        const head = tf.slice(out, out.shape.map((_, k) => (k === axis ? n - s : 0)), sized(s));
-        const tail = tf.slice(out, out.shape.map(() => 0), sized(n - s));
+        const head = tf.slice(
+          out,
+          out.shape.map((_, k) => (k === axis ? n - s : 0)),
+          sized(s),
+        );
+        const tail = tf.slice(
+          out,
+          out.shape.map(() => 0),
+          sized(n - s),
+        );
         out = tf.concat([head, tail], axis);
       });
       return out === x ? tf.clone(x) : out;
@@ -247,7 +255,10 @@ export function diag(x: Tensor, k = 0): Tensor {
   integer('diag', 'k', k);
   if (t.rank === 2) return diagonal(t, { offset: k });
   if (t.rank !== 1)
-    throw new TapegradError('diag', `needs a vector (to make a matrix) or a matrix (to read its diagonal), got ${fmtShape(t.shape)}`);
+    throw new TapegradError(
+      'diag',
+      `needs a vector (to make a matrix) or a matrix (to read its diagonal), got ${fmtShape(t.shape)}`,
+    );
   return diagOp([t], { k });
 }
 diag.rule = diagOp.rule;
@@ -401,10 +412,7 @@ export function scatterAlongAxis(
     const ist = strides(idx.shape);
     const seen = new Map<number, number>();
     for (let f = 0; f < values_.length; f++) {
-      const target = idx.shape.reduce(
-        (s, d, i) => s + (i === ax ? values_[f] : Math.floor(f / ist[i]) % d) * st[i],
-        0,
-      );
+      const target = idx.shape.reduce((s, d, i) => s + (i === ax ? values_[f] : Math.floor(f / ist[i]) % d) * st[i], 0);
       const first = seen.get(target);
       if (first !== undefined)
         throw new TapegradError(
@@ -415,7 +423,11 @@ export function scatterAlongAxis(
     }
   }
   if (v.shape.join() === idx.shape.join()) return scatterAlongAxisOp([t, idx, v], { axis: ax, reduce });
-  const part = slice(v, v.shape.map(() => 0), idx.shape);
+  const part = slice(
+    v,
+    v.shape.map(() => 0),
+    idx.shape,
+  );
   return owning(scatterAlongAxisOp([t, idx, part], { axis: ax, reduce }), [part]);
 }
 scatterAlongAxis.rule = scatterAlongAxisOp.rule;
@@ -424,7 +436,10 @@ scatterAlongAxis.rule = scatterAlongAxisOp.rule;
 function indexTensor(fn: string, indices: Tensor | number[]): Tensor {
   if (indices instanceof Tensor) return asTensor(fn, indices, 'the indices');
   if (!Array.isArray(indices) || indices.some((v) => !Number.isInteger(v)))
-    throw new TapegradError(fn, `indices must be an int32 Tensor or an array of integers, got ${JSON.stringify(indices)}`);
+    throw new TapegradError(
+      fn,
+      `indices must be an int32 Tensor or an array of integers, got ${JSON.stringify(indices)}`,
+    );
   return new Tensor(tf.tensor1d(indices, 'int32'));
 }
 
@@ -441,7 +456,10 @@ export function oneHot(indices: Tensor | number[], depth: number): Tensor {
   try {
     if (idx.dtype !== 'int32') throw new TapegradError('oneHot', `indices must be int32, got ${idx.dtype}`);
     if (!Number.isInteger(depth) || depth < 1)
-      throw new TapegradError('oneHot', `depth must be a positive integer, got ${JSON.stringify(depth) ?? String(depth)}`);
+      throw new TapegradError(
+        'oneHot',
+        `depth must be a positive integer, got ${JSON.stringify(depth) ?? String(depth)}`,
+      );
     const values = indexValues(idx.value);
     const bad = values ? values.findIndex((v) => v < 0 || v >= depth) : -1;
     if (values && bad >= 0)
@@ -451,9 +469,7 @@ export function oneHot(indices: Tensor | number[], depth: number): Tensor {
       );
     // equal(indices, c) rather than tf.oneHot, which refuses depth 1
     return new Tensor(
-      tf.tidy(() =>
-        tf.cast(tf.equal(tf.expandDims(idx.value, -1), tf.range(0, depth, 1, 'int32')), 'int32'),
-      ),
+      tf.tidy(() => tf.cast(tf.equal(tf.expandDims(idx.value, -1), tf.range(0, depth, 1, 'int32')), 'int32')),
     );
   } finally {
     made.forEach((m) => m.dispose());

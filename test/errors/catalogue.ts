@@ -744,6 +744,175 @@ export const CATALOGUE: Record<string, Entry> = {
     ],
   },
 
+  // ---- indexing and einsum
+  flip: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.flip(x, 0)) as never),
+      ['an axis out of range', () => tg.flip(m22(), 2), /axis 2 is out of range for a tensor of rank 2/],
+      ['an axis twice', () => tg.flip(m22(), [0, -2]), /axis 0 appears twice in \[0,-2\]/],
+      ['a string for the axes', () => tg.flip(m22(), 'rows' as never), /axes must be an integer or an array/],
+    ],
+  },
+  roll: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.roll(x, 1)) as never),
+      ['a fractional shift', () => tg.roll(v2(), 0.5), /shifts must be an integer or an array of integers, got 0\.5/],
+      ['shifts and axes that differ in length', () => tg.roll(m22(), [1, 1], 0), /must have the same length/],
+      ['two shifts without axes', () => tg.roll(m22(), [1, 1]), /without axes, shifts must be one integer/],
+      ['an axis out of range', () => tg.roll(m22(), 1, 2), /axis 2 is out of range for a tensor of rank 2/],
+    ],
+  },
+  tril: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.tril(x)) as never),
+      ['a vector', () => tg.tril(v2()), /needs a matrix \(rank ≥ 2\), got \[2\]/],
+      ['a fractional k', () => tg.tril(m22(), 0.5), /k must be an integer, got 0\.5/],
+    ],
+  },
+  triu: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.triu(x)) as never),
+      ['a vector', () => tg.triu(v2()), /needs a matrix \(rank ≥ 2\), got \[2\]/],
+      ['a string k', () => tg.triu(m22(), '1' as never), /k must be an integer, got "1"/],
+    ],
+  },
+  diag: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.diag(x)) as never),
+      ['a rank-3 tensor', () => tg.diag(tg.ones([2, 2, 2])), /needs a vector .* or a matrix .*, got \[2,2,2\]/],
+      ['a fractional k', () => tg.diag(v2(), 1.5), /k must be an integer, got 1\.5/],
+    ],
+  },
+  diagonal: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.diagonal(x)) as never),
+      ['a vector', () => tg.diagonal(v2()), /needs rank ≥ 2, got \[2\]/],
+      ['the same axis twice', () => tg.diagonal(m22(), { axis1: 0, axis2: -2 }), /axis1 and axis2 must differ/],
+      ['an axis out of range', () => tg.diagonal(m22(), { axis2: 2 }), /axis 2 is out of range/],
+      ['a fractional offset', () => tg.diagonal(m22(), { offset: 0.5 }), /offset must be an integer, got 0\.5/],
+    ],
+  },
+  swapAxes: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.swapAxes(x, 0, 1)) as never),
+      ['an axis out of range', () => tg.swapAxes(m22(), 0, 2), /axis 2 is out of range for a tensor of rank 2/],
+    ],
+  },
+  takeAlongAxis: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.takeAlongAxis(x, i32(), 0)) as never),
+      ['float indices', () => tg.takeAlongAxis(v2(), v2(), 0), /indices must be int32, got float32/],
+      [
+        'indices of another rank',
+        () => tg.takeAlongAxis(m22(), i32(), 1),
+        /indices \[2\] must have the rank of x \[2,2\]/,
+      ],
+      [
+        'an index out of range',
+        () =>
+          tg.takeAlongAxis(
+            m22(),
+            tg.tensor(
+              [
+                [0, 1],
+                [2, 0],
+              ],
+              { dtype: 'int32' },
+            ),
+            1,
+          ),
+        /index 2 at position \[1,0\] is out of range \[0, 2\) for axis 1 of \[2,2\]/,
+      ],
+      [
+        'a negative index',
+        () => tg.takeAlongAxis(v2(), tg.tensor([-1], { dtype: 'int32' }), 0),
+        /index -1 at position \[0\] is out of range \[0, 2\)/,
+      ],
+      ['an axis out of range', () => tg.takeAlongAxis(v2(), i32(), 1), /axis 1 is out of range/],
+    ],
+  },
+  scatterAlongAxis: {
+    probes: [
+      ['a string input', () => tg.scatterAlongAxis('x' as never, i32(), v2(), 0), NOT_TENSOR],
+      ['disposed values', () => tg.scatterAlongAxis(v2(), i32(), gone(), 0), DISPOSED],
+      ['float indices', () => tg.scatterAlongAxis(v2(), v2(), v2(), 0), /indices must be int32, got float32/],
+      [
+        'an index out of range',
+        () => tg.scatterAlongAxis(v2(), tg.tensor([3], { dtype: 'int32' }), v2(), 0),
+        /index 3 at position \[0\] is out of range \[0, 2\) for axis 0 of \[2\]/,
+      ],
+      [
+        "an index written twice with reduce 'none'",
+        () => tg.scatterAlongAxis(v2(), tg.tensor([1, 1], { dtype: 'int32' }), v2(), 0),
+        /indices at positions \[0\] and \[1\] both write \[1\] of x; .*reduce 'sum'/,
+      ],
+      [
+        'values smaller than the indices',
+        () => tg.scatterAlongAxis(m22(), tg.tensor([[0], [1]], { dtype: 'int32' }), tg.ones([1, 1]), 1),
+        /the values \[1,1\] must have the indices' rank and at least their sizes \[2,1\]/,
+      ],
+      [
+        'an unknown reduce',
+        () => tg.scatterAlongAxis(v2(), i32(), v2(), 0, { reduce: 'max' as never }),
+        /reduce must be 'sum' or 'none', got "max"/,
+      ],
+      [
+        'mixed dtypes',
+        () => tg.scatterAlongAxis(v2(), i32(), i32(), 0),
+        /dtypes differ: x is float32, the values int32/,
+      ],
+    ],
+  },
+  oneHot: {
+    probes: [
+      ['a string', () => tg.oneHot('x' as never, 2), /indices must be an int32 Tensor or an array of integers/],
+      ['float indices', () => tg.oneHot(v2(), 3), /indices must be int32, got float32/],
+      ['an index out of range', () => tg.oneHot([0, 3], 3), /index 3 at position \[1\] is out of range \[0, 3\)/],
+      ['a zero depth', () => tg.oneHot([0], 0), /depth must be a positive integer, got 0/],
+      ['a disposed tensor', () => tg.oneHot(gone(), 2), DISPOSED],
+    ],
+  },
+  stopGradient: { probes: unaryProbes(tg.stopGradient as never) },
+  einsum: {
+    probes: [
+      ['a number for the equation', () => tg.einsum(3 as never, m22()), /the equation must be a string, got 3/],
+      ['no operands', () => tg.einsum('ij'), /'ij': needs at least one operand/],
+      ['a string operand', () => tg.einsum('ij', 'x' as never), NOT_TENSOR],
+      ['an int32 operand', () => tg.einsum('i', i32()), /operands must be float32, operand 0 is int32/],
+      ['too few terms', () => tg.einsum('ij->i', m22(), m22()), /'ij->i': 1 input term for 2 operands/],
+      [
+        'letters that do not match the rank',
+        () => tg.einsum('ijk', m22()),
+        /'ijk': operand 0 has rank 2 \(shape \[2,2\]\) but its subscripts 'ijk' name 3 axes/,
+      ],
+      [
+        'a letter with two sizes',
+        () => tg.einsum('ij,jk', m22(), tg.ones([3, 2])),
+        /'ij,jk': letter 'j' has size 2 in operand 0 \(shape \[2,2\]\) but 3 in operand 1 \(shape \[3,2\]\)/,
+      ],
+      [
+        'a repeated letter with two sizes',
+        () => tg.einsum('ii', tg.ones([2, 3])),
+        /'ii': letter 'i' is repeated in operand 0 with sizes 2 and 3/,
+      ],
+      [
+        'an output letter in no operand',
+        () => tg.einsum('ij->k', m22()),
+        /'ij->k': output letter 'k' appears in no operand/,
+      ],
+      [
+        'a repeated output letter',
+        () => tg.einsum('ij->ii', m22()),
+        /'ij->ii': output letter 'i' appears more than once/,
+      ],
+      ["two '...'", () => tg.einsum('...i...', m22()), /has more than one '\.\.\.'/],
+      ["a '.' outside '...'", () => tg.einsum('i.j', m22()), /has a '\.' that is not part of '\.\.\.'/],
+      ["'...' in the output only", () => tg.einsum('ij->...', m22()), /the output has '\.\.\.' but no operand has/],
+      ['a digit', () => tg.einsum('i1', m22()), /unexpected character '1'/],
+      ["two '->'", () => tg.einsum('ij->i->j', m22()), /more than one '->'/],
+    ],
+  },
+
   // ---- matrices and forms
   linear: {
     probes: [

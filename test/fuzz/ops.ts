@@ -320,6 +320,83 @@ const WRITTEN: Record<string, FuzzOp> = {
       return t.scatterAdd(x, env.ints(idx, [idx.length]), axis, size);
     },
   },
+  // ---- indexing: entries moved, masked, read from or written to a diagonal or integer indices
+  flip: unary((t, x, p) => t.flip(x, x.rank ? [...Array(x.rank).keys()].filter((i) => (p[0] >> i) & 1) : [])),
+  roll: unary((t, x0, p) => {
+    const x = atLeast1(t, x0);
+    return p[1] % 3 === 0 ? t.roll(x, (p[0] % 7) - 3) : t.roll(x, (p[0] % 5) - 2, axisOf(x, p[2]));
+  }),
+  tril: unary((t, x, p) => t.tril(atLeast2(t, x), (p[0] % 5) - 2)),
+  triu: unary((t, x, p) => t.triu(atLeast2(t, x), (p[0] % 5) - 2)),
+  diag: unary((t, x, p) => t.diag(t.reshape(x, [-1]), (p[0] % 5) - 2)),
+  diagonal: unary((t, x0, p) => {
+    const x = atLeast2(t, x0);
+    const axis1 = p[1] % x.rank;
+    const axis2 = (axis1 + 1 + (p[2] % (x.rank - 1))) % x.rank;
+    return t.diagonal(x, { offset: (p[0] % 3) - 1, axis1, axis2 });
+  }),
+  // indices of x's rank, up to 3 along the axis, repeats allowed (their gradients add up)
+  takeAlongAxis: {
+    arity: 1,
+    apply: (env, [x0], p) => {
+      const t = env.tg;
+      const x = atLeast1(t, x0);
+      const axis = axisOf(x, p[0]);
+      const n = x.shape[axis];
+      const shape = x.shape.map((d, i) => (i === axis ? 1 + (p[1] % 3) : d));
+      const size = shape.reduce((a, b) => a * b, 1);
+      const idx = Array.from({ length: size }, (_, i) => (p[2] + 5 * i + (i >> 2)) % n);
+      return t.takeAlongAxis(x, env.ints(idx, shape), axis);
+    },
+  },
+  // values from b, written at distinct places ('none') or added at any ('sum')
+  scatterAlongAxis: {
+    arity: 2,
+    apply: (env, [x0, b], p) => {
+      const t = env.tg;
+      const x = atLeast1(t, x0);
+      const axis = axisOf(x, p[0]);
+      const n = x.shape[axis];
+      const reduce = p[1] % 2 ? 'sum' : 'none';
+      const k = reduce === 'none' ? 1 + (p[1] % n) : 1 + (p[1] % 3);
+      const shape = x.shape.map((d, i) => (i === axis ? k : d));
+      const size = shape.reduce((a, c) => a * c, 1);
+      const along = x.shape.slice(axis + 1).reduce((a, c) => a * c, 1);
+      // 'none': along the axis, entry j of each line takes place (j + p₂) mod n, so no place is written twice
+      const idx = Array.from({ length: size }, (_, i) => {
+        const j = Math.floor(i / along) % k;
+        return reduce === 'none' ? (j + p[2]) % n : (p[2] + 3 * i) % n;
+      });
+      return t.scatterAlongAxis(x, env.ints(idx, shape), conform(t, b, shape), axis, { reduce });
+    },
+  },
+  // a product with a new operand, a trace or diagonal, or a transpose, chosen by p
+  einsum: {
+    arity: 1,
+    apply: (env, [x0], p) => {
+      const t = env.tg;
+      const x = bnd(t, atLeast1(t, x0), 1);
+      const last = x.shape[x.rank - 1];
+      switch (p[0] % 4) {
+        case 0:
+          return t.einsum('...j,jk->...k', x, bnd(t, env.input([last, 1 + (p[1] % 3)]), 1));
+        case 1: {
+          const m = atLeast2(t, x);
+          const n = Math.min(m.shape[m.rank - 1], m.shape[m.rank - 2]);
+          const sq = t.slice(
+            m,
+            m.shape.map(() => 0),
+            [...m.shape.slice(0, -2), n, n],
+          );
+          return t.einsum(p[1] % 2 ? '...ii->...' : '...ii->...i', sq);
+        }
+        case 2:
+          return t.einsum('...i,...i->...', x, bnd(t, env.input([last]), 1));
+        default:
+          return t.einsum('i...->...i', x);
+      }
+    },
+  },
   // ---- matrix products
   matmul: {
     arity: 1,
