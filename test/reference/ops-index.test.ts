@@ -1,0 +1,108 @@
+// The indexing ops and einsum against PyTorch: the reference values and gradients in ops-index.json
+// beside it (written in float64 by generate_ops_index.py, which needs torch; this suite does not).
+// Each case's loss is Σ W∘output for the case's weights W. On cpu and wasm.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import * as tg from '../../src/index.js';
+import { NODE_BACKENDS } from '../helpers.js';
+
+interface Encoded {
+  shape: number[];
+  data: number[];
+}
+interface Case {
+  op: string;
+  label: string;
+  args: Record<string, unknown>;
+  inputs: Record<string, Encoded>;
+  indices: Record<string, Encoded>;
+  output: Encoded;
+  weight?: Encoded;
+  grads?: Record<string, Encoded>;
+}
+const reference = JSON.parse(readFileSync(new URL('ops-index.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  cases: Case[];
+};
+
+type Args = Record<string, never>;
+/** Each op called as tapegrad spells it, from the case's float inputs, indices and arguments. */
+const OPS: Record<string, (x: Record<string, tg.Tensor>, i: Record<string, tg.Tensor>, a: Args) => tg.Tensor> = {
+  flip: ({ x }, _i, a) => tg.flip(x, a.axes),
+  roll: ({ x }, _i, a) => tg.roll(x, a.shifts, a.axes),
+  tril: ({ x }, _i, a) => tg.tril(x, a.k),
+  triu: ({ x }, _i, a) => tg.triu(x, a.k),
+  diag: ({ x }, _i, a) => tg.diag(x, a.k),
+  diagonal: ({ x }, _i, a) => tg.diagonal(x, a),
+  swapAxes: ({ x }, _i, a) => tg.swapAxes(x, a.axis1, a.axis2),
+  takeAlongAxis: ({ x }, { indices }, a) => tg.takeAlongAxis(x, indices, a.axis),
+  scatterAlongAxis: ({ x, values }, { indices }, a) => tg.scatterAlongAxis(x, indices, values, a.axis, a),
+  oneHot: (_x, { indices }, a) => tg.oneHot(indices, a.depth),
+  stopGradient: ({ x }) => x.mul(tg.stopGradient(x)),
+  einsum: (x, _i, a) =>
+    tg.einsum(
+      a.equation,
+      ...Object.keys(x)
+        .sort()
+        .map((k) => x[k]),
+    ),
+};
+
+/** max |tapegrad − PyTorch| over max(1, max |PyTorch|), float32 against float64. */
+const VALUE_TOL = 1e-6;
+const GRAD_TOL = 2e-6;
+function error(got: ArrayLike<number>, want: number[]): number {
+  let err = 0;
+  let scale = 1;
+  want.forEach((w, i) => {
+    err = Math.max(err, Math.abs(got[i] - w));
+    scale = Math.max(scale, Math.abs(w));
+  });
+  return got.length === want.length ? err / scale : Infinity;
+}
+
+const worst: Record<string, { value: number; grad: number }> = {};
+
+for (const backend of NODE_BACKENDS) {
+  const s = suite(`indexing ops and einsum against PyTorch ${reference.torch} (float64) on ${backend}`);
+  s.before(async () => {
+    await tg.setBackend(backend);
+  });
+  for (const c of reference.cases) {
+    s(`${c.op}: ${c.label}`, () => {
+      const before = tg.memory().numTensors;
+      const inputs = Object.fromEntries(
+        Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, requiresGrad: true })]),
+      );
+      const indices = Object.fromEntries(
+        Object.entries(c.indices).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, dtype: 'int32' })]),
+      );
+      const w = (worst[c.op] ??= { value: 0, grad: 0 });
+      tg.tidy(() => {
+        const out = OPS[c.op](inputs, indices, c.args as Args);
+        assert.equal(out.shape, c.output.shape, 'the shape of the output');
+        const e = error(out.dataSync(), c.output.data);
+        w.value = Math.max(w.value, e);
+        assert.ok(e < VALUE_TOL, `${c.op} ${c.label}: the output differs from PyTorch by ${e.toExponential(2)}`);
+        if (c.weight) out.mul(tg.tensor(c.weight.data, { shape: c.weight.shape })).sum().backward();
+      });
+      for (const [k, ref] of Object.entries(c.grads ?? {})) {
+        const e = error(inputs[k].grad!.dataSync(), ref.data);
+        w.grad = Math.max(w.grad, e);
+        assert.ok(e < GRAD_TOL, `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)}`);
+      }
+      for (const x of Object.values(inputs)) tg.dispose([x.grad!, x].filter(Boolean));
+      tg.dispose(Object.values(indices));
+      assert.is(tg.memory().numTensors, before, 'no tensor left behind');
+    });
+  }
+  s.run();
+}
+
+const last = suite('indexing ops and einsum against PyTorch: report');
+last('print the largest differences', () => {
+  for (const [op, { value, grad }] of Object.entries(worst))
+    console.log(`  ${op}: values ${value.toExponential(2)}, gradients ${grad.toExponential(2)}`);
+});
+last.run();
