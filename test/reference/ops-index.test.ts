@@ -85,7 +85,11 @@ for (const backend of NODE_BACKENDS) {
         const e = error(out.dataSync(), c.output.data);
         w.value = Math.max(w.value, e);
         assert.ok(e < VALUE_TOL, `${c.op} ${c.label}: the output differs from PyTorch by ${e.toExponential(2)}`);
-        if (c.weight) out.mul(tg.tensor(c.weight.data, { shape: c.weight.shape })).sum().backward();
+        if (c.weight)
+          out
+            .mul(tg.tensor(c.weight.data, { shape: c.weight.shape }))
+            .sum()
+            .backward();
       });
       for (const [k, ref] of Object.entries(c.grads ?? {})) {
         const e = error(inputs[k].grad!.dataSync(), ref.data);
