@@ -215,4 +215,30 @@ s('every workaround frees what it makes', async () => {
   await tg.setBackend('wasm');
 });
 
+// ---- bool through Reverse and GatherV2 on wasm (GatherV2 traps the module, so only Reverse is run)
+
+s('wasm: TF.js still leaves the reverse of a bool tensor unwritten', async () => {
+  const got = await on('wasm', () => tf.reverse(tf.tensor([1, 1, 0, 0, 0, 1, 0, 1], [8], 'bool')));
+  assert.not.equal(got, [1, 0, 1, 0, 0, 0, 1, 1], 'wasm reverses bool now: boolAsInt32 can go for flip');
+});
+s('wasm: boolAsInt32 (and tg.flip, tg.diagonal, tg.takeAlongAxis) give the right bool values', async () => {
+  const x = [1, 1, 0, 0, 0, 1, 0, 1];
+  const got = await on('wasm', () => defects.boolAsInt32(tf.tensor(x, [8], 'bool'), (t) => tf.reverse(t)));
+  assert.equal(got, [...x].reverse());
+  await tg.setBackend('wasm');
+  const b = tg.tensor([x.slice(0, 4), x.slice(4)], { dtype: 'bool' });
+  const idx = tg.tensor([[3, 0]], { dtype: 'int32' });
+  const flipped = tg.flip(b, 1);
+  const diagonal = tg.diagonal(b, { offset: 1 });
+  const taken = tg.takeAlongAxis(b, idx, 1);
+  assert.equal(flipped.arraySync(), [
+    [0, 0, 1, 1],
+    [1, 0, 1, 0],
+  ]);
+  assert.equal(diagonal.arraySync(), [1, 0]);
+  assert.equal(taken.arraySync(), [[0, 1]]);
+  assert.is(flipped.dtype, 'bool');
+  tg.dispose([b, idx, flipped, diagonal, taken]);
+});
+
 s.run();

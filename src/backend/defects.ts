@@ -255,6 +255,15 @@ export function logZeroNegativeInfinity(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.where(tf.equal(x, 0), tf.scalar(-Infinity), tf.log(x)));
 }
 
+/**
+ * Defect: wasm has no bool kernel for Reverse (its output is left unwritten) nor for GatherV2 (the
+ * module traps), so flip, diagonal and takeAlongAxis of a bool tensor run f on it as int32.
+ */
+export function boolAsInt32(x: tf.Tensor, f: (x: tf.Tensor) => tf.Tensor): tf.Tensor {
+  if (x.dtype !== 'bool' || tf.getBackend() !== 'wasm') return f(x);
+  return tf.tidy(() => tf.cast(f(tf.cast(x, 'int32')), 'bool'));
+}
+
 /** Below this |x| the series is used for expm1 on the GPU; its first omitted term is x⁷/7!. */
 const EXPM1_SERIES_BELOW = 0.25;
 

@@ -9,6 +9,7 @@ import { defineOp, asTensor, owning, type Op } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { zeros } from '../creation.js';
+import { boolAsInt32 } from '../backend/defects.js';
 import { indexValues } from './indices.js';
 import { reshape, transpose, slice, scatterAdd } from './shape.js';
 
@@ -42,7 +43,7 @@ function position(flat: number, shape: readonly number[]): string {
 // ---- flip ↔ flip
 const flipOp: Op<{ axes: number[] }> = defineOp<{ axes: number[] }>({
   name: 'flip',
-  forward: ([x], { axes }) => (axes.length && x.size ? tf.reverse(x, axes) : tf.clone(x)),
+  forward: ([x], { axes }) => (axes.length && x.size ? boolAsInt32(x, (t) => tf.reverse(t, axes)) : tf.clone(x)),
   // a reversal is its own inverse and its own transpose
   vjp: (g, _x, _y, { axes }) => [() => flipOp([g], { axes })],
 });
@@ -194,7 +195,8 @@ const diagonalOp = defineOp<DiagonalAttrs>({
       const at = diagonalPositions(m, n, a.offset);
       if (at.length === 0 || moved.size === 0) return tf.zeros([...rest, at.length], x.dtype);
       // the diagonal of each matrix is a strided pick from its flattened entries
-      return tf.reshape(tf.gather(tf.reshape(moved, [-1, m * n]), tf.tensor1d(at, 'int32'), 1), [...rest, at.length]);
+      const picked = boolAsInt32(tf.reshape(moved, [-1, m * n]), (t) => tf.gather(t, tf.tensor1d(at, 'int32'), 1));
+      return tf.reshape(picked, [...rest, at.length]);
     }),
   // the diagonal's entries get g, the others 0: g scattered onto the diagonal of a zero tensor
   vjp: (g, [x], _y, a) => [
@@ -303,7 +305,10 @@ const takeAlongAxisOp: Op<AlongAttrs> = defineOp<AlongAttrs>({
     tf.tidy(() =>
       idx.size === 0
         ? tf.zeros(idx.shape, x.dtype)
-        : tf.reshape(tf.gather(tf.reshape(x, [-1]), flatPositions(idx, x.shape, axis)), idx.shape),
+        : tf.reshape(
+            boolAsInt32(tf.reshape(x, [-1]), (t) => tf.gather(t, flatPositions(idx, x.shape, axis))),
+            idx.shape,
+          ),
     ),
   // out[p] = x[p with p_axis = idx[p]]: x̄ receives g at those places, summed where indices repeat
   vjp: (g, [x, idx], _y, a) => [
