@@ -11,9 +11,10 @@ import { mul } from './elementwise.js';
 import { reshape, broadcastTo, expandDims } from './shape.js';
 
 /**
- * einsum's attributes, the equation parsed against the operands' shapes. Letters are ids: A–Z 0–25, a–z 26–51 (so sorting ids sorts as PyTorch's implicit output does);
- * the axes '...' stands for are ids 52, 53, … aligned from the right across operands. An axis of
- * length 1 that broadcasts against a longer one of the same letter is −1: it is dropped.
+ * einsum's attributes, the equation parsed against the operands' shapes. Letters are ids: A–Z
+ * 0–25, a–z 26–51 (so sorting ids sorts as PyTorch's implicit output does); the axes '...' stands
+ * for are ids 52, 53, … aligned from the right across operands. An axis of length 1 that
+ * broadcasts against a longer one of the same letter is −1: it is dropped.
  */
 export interface EinsumAttrs {
   equation: string;
@@ -32,10 +33,7 @@ interface Term {
   x: tf.Tensor;
   letters: number[];
 }
-const without = (xs: number[], drop: Set<number> | number[]) => {
-  const d = drop instanceof Set ? drop : new Set(drop);
-  return xs.filter((l) => !d.has(l));
-};
+const without = (xs: number[], drop: number[]) => xs.filter((l) => !drop.includes(l));
 /** x's axes put in the order of `to` (a permutation of its letters). */
 function arrange(t: Term, to: number[]): tf.Tensor {
   const perm = to.map((l) => t.letters.indexOf(l));
@@ -200,7 +198,8 @@ function parse(equation: string, shapes: number[][]): EinsumAttrs {
   const terms = sides[0].split(',');
   if (terms.length !== shapes.length)
     fail(
-      `${terms.length} input term${terms.length === 1 ? '' : 's'} for ${shapes.length} operand${shapes.length === 1 ? '' : 's'}`,
+      `${terms.length} input term${terms.length === 1 ? '' : 's'} for ` +
+        `${shapes.length} operand${shapes.length === 1 ? '' : 's'}`,
     );
   const parsed = terms.map((t, i) => parseTerm(t, `operand ${i}'s subscripts`, fail));
   const ellipsisRanks = parsed.map((p, i) => {
@@ -212,7 +211,8 @@ function parse(equation: string, shapes: number[][]): EinsumAttrs {
       );
     if (p.ellipsis && named > r)
       fail(
-        `operand ${i} has rank ${r} (shape ${fmtShape(shapes[i])}) but its subscripts '${terms[i]}' name ${named} axes besides '...'`,
+        `operand ${i} has rank ${r} (shape ${fmtShape(shapes[i])}) ` +
+          `but its subscripts '${terms[i]}' name ${named} axes besides '...'`,
       );
     return p.ellipsis ? r - named : 0;
   });
@@ -246,7 +246,8 @@ function parse(equation: string, shapes: number[][]): EinsumAttrs {
       if (seen && seen.n !== n && seen.n !== 1 && n !== 1) {
         const which = l >= ELLIPSIS ? `the '...' axis ${l - ELLIPSIS} (from the left)` : `letter '${letterOf(l)}'`;
         fail(
-          `${which} has size ${seen.n} in operand ${seen.from} (shape ${fmtShape(shapes[seen.from])}) but ${n} in operand ${i} (shape ${fmtShape(shapes[i])})`,
+          `${which} has size ${seen.n} in operand ${seen.from} (shape ${fmtShape(shapes[seen.from])}) ` +
+            `but ${n} in operand ${i} (shape ${fmtShape(shapes[i])})`,
         );
       }
       if (!seen || seen.n === 1) size.set(l, { n, from: i });

@@ -353,7 +353,8 @@ function checkIndices(fn: string, x: Tensor, idx: Tensor, axis: number): Int32Ar
   if (idx.rank !== x.rank || idx.shape.some((d, i) => i !== axis && d > x.shape[i]))
     throw new TapegradError(
       fn,
-      `indices ${fmtShape(idx.shape)} must have the rank of x ${fmtShape(x.shape)} and no larger size on any axis but ${axis}`,
+      `indices ${fmtShape(idx.shape)} must have the rank of x ${fmtShape(x.shape)} ` +
+        `and no larger size on any axis but ${axis}`,
     );
   const values = indexValues(idx.value);
   const n = x.shape[axis];
@@ -361,7 +362,8 @@ function checkIndices(fn: string, x: Tensor, idx: Tensor, axis: number): Int32Ar
   if (values && bad >= 0)
     throw new TapegradError(
       fn,
-      `index ${values[bad]} at position ${position(bad, idx.shape)} is out of range [0, ${n}) for axis ${axis} of ${fmtShape(x.shape)}`,
+      `index ${values[bad]} at position ${position(bad, idx.shape)} is out of range [0, ${n}) ` +
+        `for axis ${axis} of ${fmtShape(x.shape)}`,
     );
   return values;
 }
@@ -406,23 +408,25 @@ export function scatterAlongAxis(
   const ax = normalizeAxis(fn, axis, t.rank);
   if (v.dtype !== t.dtype) throw new TapegradError(fn, `dtypes differ: x is ${t.dtype}, the values ${v.dtype}`);
   if (t.dtype === 'bool') throw new TapegradError(fn, 'x must be float32 or int32, got bool');
-  const values_ = checkIndices(fn, t, idx, ax);
+  const read = checkIndices(fn, t, idx, ax);
   if (v.rank !== idx.rank || v.shape.some((d, i) => d < idx.shape[i]))
     throw new TapegradError(
       fn,
       `the values ${fmtShape(v.shape)} must have the indices' rank and at least their sizes ${fmtShape(idx.shape)}`,
     );
-  if (reduce === 'none' && values_) {
+  if (reduce === 'none' && read) {
     const st = strides(t.shape);
     const ist = strides(idx.shape);
     const seen = new Map<number, number>();
-    for (let f = 0; f < values_.length; f++) {
-      const target = idx.shape.reduce((s, d, i) => s + (i === ax ? values_[f] : Math.floor(f / ist[i]) % d) * st[i], 0);
+    for (let f = 0; f < read.length; f++) {
+      const target = idx.shape.reduce((s, d, i) => s + (i === ax ? read[f] : Math.floor(f / ist[i]) % d) * st[i], 0);
       const first = seen.get(target);
       if (first !== undefined)
         throw new TapegradError(
           fn,
-          `indices at positions ${position(first, idx.shape)} and ${position(f, idx.shape)} both write ${position(target, t.shape)} of x; with reduce 'none' the result would depend on the order of the writes (PyTorch leaves it undefined): use distinct indices or reduce 'sum'`,
+          `indices at positions ${position(first, idx.shape)} and ${position(f, idx.shape)} both write ` +
+            `${position(target, t.shape)} of x; with reduce 'none' the result would depend on the order of the ` +
+            "writes (PyTorch leaves it undefined): use distinct indices or reduce 'sum'",
         );
       seen.set(target, f);
     }
