@@ -31,7 +31,6 @@ export const indexingCases: CaseTable<IndexingOp> = {
       f: (x) => tg.flip(x, [0, -1]).mul(x),
       gradgrad: true,
     },
-    { make: (s) => [randn([3], s)], f: (x) => x.flip().square() },
   ],
   roll: [
     { make: (s) => [randn([2, 3], s)], f: (x) => tg.roll(x, [1, -2], [0, 1]), gradgrad: true },
@@ -49,7 +48,6 @@ export const indexingCases: CaseTable<IndexingOp> = {
   diag: [
     { make: (s) => [randn([3], s)], f: (v) => tg.diag(v), gradgrad: true },
     { make: (s) => [randn([2], s)], f: (v) => tg.diag(v, -2).square() },
-    { make: (s) => [randn([2], s)], f: (v) => v.diag(1).mul(2) },
   ],
   diagonal: [
     { make: (s) => [randn([3, 3], s)], f: (x) => tg.diagonal(x), gradgrad: true },
@@ -82,10 +80,6 @@ export const indexingCases: CaseTable<IndexingOp> = {
       f: (x, i, v) => tg.scatterAlongAxis(x, i, v, 0, { reduce: 'sum' }).square(),
       gradgrad: true,
     },
-    {
-      make: (s) => [randn([2, 3], s), ints([2, 0], [2, 1]), randn([2, 1], s + 1)],
-      f: (x, i, v) => x.scatterAlongAxis(i, v, 1).square(),
-    },
   ],
   einsum: [
     einsumCase(
@@ -98,7 +92,6 @@ export const indexingCases: CaseTable<IndexingOp> = {
     ),
     // the trace and the diagonal: repeated letters in one operand
     einsumCase('ii', [[3, 3]], { gradgrad: true }),
-    einsumCase('ii->i', [[3, 3]]),
     einsumCase(
       'ii,ij->j',
       [
@@ -124,7 +117,6 @@ export const indexingCases: CaseTable<IndexingOp> = {
     // an outer product, a letter summed in one operand alone, a transpose
     einsumCase('i,j->ij', [[2], [3]]),
     einsumCase('ij,k->jk', [[2, 3], [2]]),
-    einsumCase('ijk->kj', [[2, 3, 2]]),
   ],
 };
 
