@@ -153,6 +153,13 @@ export {
   avgPool2d,
   type Conv2dOptions,
   type Pool2dOptions,
+  conv1d,
+  convTranspose2d,
+  adaptiveAvgPool2d,
+  interpolate,
+  type Conv1dOptions,
+  type ConvTranspose2dOptions,
+  type InterpolateOptions,
 } from './ops/index.js';
 export { registry, type OpName } from './registry.js';
 export * as linalg from './linalg/index.js';

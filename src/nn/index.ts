@@ -27,7 +27,18 @@ export {
   type MLPOptions,
   type ActivationName,
 } from './layers.js';
-export { Conv2d, MaxPool2d, AvgPool2d, type Conv2dLayerOptions } from './conv.js';
+export {
+  Conv2d,
+  MaxPool2d,
+  AvgPool2d,
+  type Conv2dLayerOptions,
+  Conv1d,
+  ConvTranspose2d,
+  AdaptiveAvgPool2d,
+  Upsample,
+  type Conv1dLayerOptions,
+  type ConvTranspose2dLayerOptions,
+} from './conv.js';
 /** PyTorch: torch.nn.RNN, GRU, LSTM and their cells (weights [in, out], as Linear's). */
 export {
   RNN,

@@ -9,8 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, type Op } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { pad as padOp, reshape, scatterAdd } from './shape.js';
+import { pad as padOp, reshape, scatterAdd, broadcastTo, slice, transpose } from './shape.js';
 import { mul } from './elementwise.js';
+import { matmul } from './matrix.js';
 import {
   avgPoolSameBorderScale,
   conv2dBackpropFilterWithoutKernel,
@@ -66,17 +67,96 @@ function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: number[], a: ConvAt
   return conv2dBackpropFilterOp([x, dy], { ...convAttrs(a), wShape });
 }
 
-/** Options of conv2d: stride and padding. */
+/** Options of conv2d: stride, padding, dilation and groups. */
 export interface Conv2dOptions {
   /** One number for both axes, or [strideH, strideW]. Default 1. */
   stride?: number | Pair;
   /** 'valid' (none, the default), 'same' (output size ⌈in/stride⌉), or zeros on each side: n or [padH, padW]. */
   padding?: Pad | number | Pair;
+  /** Spacing between the filter's taps: n or [dilationH, dilationW]. Default 1. */
+  dilation?: number | Pair;
+  /**
+   * Channels split into this many groups, each convolved with its own filters (PyTorch's groups):
+   * the filter is [kh, kw, inChannels/groups, outChannels]; groups = inChannels is a depthwise
+   * convolution. Default 1.
+   */
+  groups?: number;
+}
+
+/** Runs fn(keep), where keep(t) marks t as an intermediate that the result owns (freed if fn throws). */
+function composite(fn: (keep: <T extends Tensor>(t: T) => T) => Tensor): Tensor {
+  const made: Tensor[] = [];
+  let out: Tensor;
+  try {
+    out = fn((t) => {
+      made.push(t);
+      return t;
+    });
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
+  }
+  return owning(
+    out,
+    made.filter((t) => t !== out),
+  );
+}
+
+type Keep = <T extends Tensor>(t: T) => T;
+
+/**
+ * A grouped filter [kh, kw, a, b] as the block-diagonal filter [kh, kw, g·a, b] of one ungrouped
+ * convolution: W[…, j·a + c, o] = w[…, c, o] where output channel o belongs to group j, else 0.
+ * One convolution with zeros in place of g separate ones; the zeros get no gradient.
+ */
+function blockDiagonal(w: Tensor, g: number, keep: Keep): Tensor {
+  if (g === 1) return w;
+  const [kh, kw, a, b] = w.shape;
+  const mask = new Float32Array(g * a * b);
+  for (let r = 0; r < g * a; r++)
+    for (let o = 0; o < b; o++) if (Math.floor(r / a) === Math.floor(o / (b / g))) mask[r * b + o] = 1;
+  const M = keep(new Tensor(tf.tensor(mask, [g * a, b])));
+  const repeated = keep(broadcastTo(keep(reshape(w, [kh, kw, 1, a, b])), [kh, kw, g, a, b]));
+  return keep(mul(keep(reshape(repeated, [kh, kw, g * a, b])), M));
+}
+
+/**
+ * A filter with d − 1 zeros between its taps ([kh, kw] → [(kh−1)·dh + 1, (kw−1)·dw + 1]): a dilated
+ * convolution is the plain convolution with this filter, on every backend (TF.js's dilated conv2d
+ * refuses strides > 1 and has no dilated backprop kernels).
+ */
+function dilateFilter(w: Tensor, [dh, dw]: Pair, keep: Keep): Tensor {
+  if (dh === 1 && dw === 1) return w;
+  const [kh, kw, a, b] = w.shape;
+  const spaced = keep(
+    padOp(keep(reshape(w, [kh, 1, kw, 1, a, b])), [
+      [0, 0],
+      [0, dh - 1],
+      [0, 0],
+      [0, dw - 1],
+      [0, 0],
+      [0, 0],
+    ]),
+  );
+  const flat = keep(reshape(spaced, [kh * dh, kw * dw, a, b]));
+  return keep(slice(flat, [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b]));
+}
+
+/** The window a dilated filter covers: (k − 1)·d + 1 per axis. */
+const effectiveKernel = ([kh, kw]: Pair, [dh, dw]: Pair): Pair => [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
+
+function checkGroups(fn: string, groups: unknown): number {
+  if (!(Number.isInteger(groups) && (groups as number) >= 1))
+    throw new TapegradError(fn, `groups must be a positive integer, got ${JSON.stringify(groups)}`);
+  return groups as number;
 }
 
 /**
  * 2-D convolution (cross-correlation, as in PyTorch and TF.js) of images x [N, H, W, Cin] with a
- * filter w [kh, kw, Cin, Cout]; the result is [N, H', W', Cout].
+ * filter w [kh, kw, Cin/groups, Cout]; the result is [N, H', W', Cout], with
+ * H' = ⌊(H + 2·pad − dilation·(kh − 1) − 1)/stride⌋ + 1 for numeric padding (PyTorch's formula).
+ * A dilated or grouped convolution runs as one plain convolution with a dilated, block-diagonal
+ * filter (groups times the work of separate ones, one kernel instead of groups).
  * PyTorch `torch.nn.functional.conv2d`, JAX `jax.lax.conv_general_dilated`.
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
@@ -90,37 +170,200 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   if (f.rank !== 4)
     throw new TapegradError(
       'conv2d',
-      `the filter must be [kh, kw, inChannels, outChannels], got shape ${fmtShape(f.shape)}`,
+      `the filter must be [kh, kw, inChannels/groups, outChannels], got shape ${fmtShape(f.shape)}`,
     );
-  if (t.shape[3] !== f.shape[2]) {
+  const groups = checkGroups('conv2d', opts.groups ?? 1);
+  if (groups === 1 && t.shape[3] !== f.shape[2]) {
     throw new TapegradError(
       'conv2d',
       `the input has ${t.shape[3]} channels but the filter expects ${f.shape[2]}: input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)}`,
     );
   }
+  if (groups > 1 && (t.shape[3] !== f.shape[2] * groups || f.shape[3] % groups !== 0)) {
+    throw new TapegradError(
+      'conv2d',
+      `with ${groups} groups the filter must be [kh, kw, inChannels/${groups}, outChannels] with outChannels divisible by ${groups}: input ${fmtShape(t.shape)} has ${t.shape[3]} channels, filter ${fmtShape(f.shape)} expects ${f.shape[2]}·${groups} = ${f.shape[2] * groups}`,
+    );
+  }
   const strides = pair('conv2d', 'stride', opts.stride ?? 1, 1);
+  const dilation = pair('conv2d', 'dilation', opts.dilation ?? 1, 1);
   const padding = opts.padding ?? 'valid';
-  if (padding === 'valid' || padding === 'same') {
-    checkFits('conv2d', t.shape, f.shape.slice(0, 2) as Pair, padding);
-    return conv2dOp([t, f], { strides, pad: padding });
+  const k = effectiveKernel(f.shape.slice(0, 2) as Pair, dilation);
+  const explicit = padding === 'valid' || padding === 'same' ? null : pair('conv2d', 'padding', padding, 0);
+  const plain = groups === 1 && dilation[0] === 1 && dilation[1] === 1;
+  if (explicit === null) {
+    checkFits('conv2d', t.shape, k, padding as Pad);
+    if (plain) return conv2dOp([t, f], { strides, pad: padding as Pad });
+  } else {
+    const [ph, pw] = explicit;
+    checkFits('conv2d', [t.shape[0], t.shape[1] + 2 * ph, t.shape[2] + 2 * pw], k, 'valid');
   }
-  // Explicit zero padding is a pad op before a 'valid' convolution (its adjoint slices it off).
-  const [ph, pw] = pair('conv2d', 'padding', padding, 0);
-  const padded = padOp(t, [
-    [0, 0],
-    [ph, ph],
-    [pw, pw],
-    [0, 0],
-  ]);
-  try {
-    checkFits('conv2d', padded.shape, f.shape.slice(0, 2) as Pair, 'valid');
-  } catch (e) {
-    padded.dispose();
-    throw e;
-  }
-  return owning(conv2dOp([padded, f], { strides, pad: 'valid' }), [padded]);
+  return composite((keep) => {
+    const W = plain ? f : dilateFilter(blockDiagonal(f, groups, keep), dilation, keep);
+    if (explicit === null) return conv2dOp([t, W], { strides, pad: padding as Pad });
+    // explicit zero padding is a pad op before a 'valid' convolution (its adjoint slices it off)
+    const [ph, pw] = explicit;
+    const padded =
+      ph + pw === 0
+        ? t
+        : keep(
+            padOp(t, [
+              [0, 0],
+              [ph, ph],
+              [pw, pw],
+              [0, 0],
+            ]),
+          );
+    return conv2dOp([padded, W], { strides, pad: 'valid' });
+  });
 }
 conv2d.rule = conv2dOp.rule;
+
+/** Options of conv1d: stride, padding, dilation and groups, each one number. */
+export interface Conv1dOptions {
+  /** Default 1. */
+  stride?: number;
+  /** 'valid' (none, the default), 'same' (output length ⌈L/stride⌉), or n zeros on each side. */
+  padding?: Pad | number;
+  /** Spacing between the filter's taps. Default 1. */
+  dilation?: number;
+  /** As conv2d's: the filter is [k, inChannels/groups, outChannels]. Default 1. */
+  groups?: number;
+}
+
+function single(fn: string, what: string, v: unknown, min: number): number {
+  if (!(Number.isInteger(v) && (v as number) >= min))
+    throw new TapegradError(fn, `${what} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+/**
+ * 1-D convolution of sequences x [N, L, Cin] (NWC, channels last) with a filter w [k, Cin/groups,
+ * Cout]; the result is [N, L', Cout], L' = ⌊(L + 2·pad − dilation·(k − 1) − 1)/stride⌋ + 1. It is
+ * conv2d on [N, 1, L, Cin].
+ * PyTorch `torch.nn.functional.conv1d` (which takes [N, Cin, L] and a filter [Cout, Cin/groups, k]).
+ */
+export function conv1d(x: Tensor, w: Tensor, opts: Conv1dOptions = {}): Tensor {
+  const fn = 'conv1d';
+  const t = asTensor(fn, x, 'the input');
+  const f = asTensor(fn, w, 'the filter');
+  if (t.rank !== 3)
+    throw new TapegradError(fn, `the input must be NWC [batch, length, channels], got shape ${fmtShape(t.shape)}`);
+  if (f.rank !== 3)
+    throw new TapegradError(
+      fn,
+      `the filter must be [k, inChannels/groups, outChannels], got shape ${fmtShape(f.shape)}`,
+    );
+  const groups = checkGroups(fn, opts.groups ?? 1);
+  if (t.shape[2] !== f.shape[1] * groups || f.shape[2] % groups !== 0)
+    throw new TapegradError(
+      fn,
+      `the input has ${t.shape[2]} channels but the filter expects ${f.shape[1]}${groups > 1 ? `·${groups} groups = ${f.shape[1] * groups} (and outChannels divisible by ${groups})` : ''}: input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)}`,
+    );
+  const stride = single(fn, 'stride', opts.stride ?? 1, 1);
+  const dilation = single(fn, 'dilation', opts.dilation ?? 1, 1);
+  const padding = opts.padding ?? 'valid';
+  const p = padding === 'valid' || padding === 'same' ? 0 : single(fn, 'padding', padding, 0);
+  const k = (f.shape[0] - 1) * dilation + 1;
+  if (padding !== 'same' && t.shape[1] + 2 * p < k)
+    throw new TapegradError(
+      fn,
+      `a window of ${k} does not fit in a length of ${t.shape[1]}${p ? ` padded by ${p} on each side` : ''} (input ${fmtShape(t.shape)})`,
+    );
+  return composite((keep) => {
+    const x4 = keep(reshape(t, [t.shape[0], 1, t.shape[1], t.shape[2]]));
+    const w4 = keep(reshape(f, [1, ...f.shape]));
+    const y = keep(
+      conv2d(x4, w4, {
+        stride: [1, stride],
+        padding: typeof padding === 'number' ? [0, p] : padding,
+        dilation: [1, dilation],
+        groups,
+      }),
+    );
+    return reshape(y, [y.shape[0], y.shape[2], y.shape[3]]);
+  });
+}
+
+/** Options of convTranspose2d. */
+export interface ConvTranspose2dOptions {
+  /** n or [strideH, strideW]. Default 1. */
+  stride?: number | Pair;
+  /** Removed from each side of the full result (PyTorch's padding): n or [padH, padW]. Default 0. */
+  padding?: number | Pair;
+  /** Added to the bottom and right of the result, to pick among the sizes a stride allows: smaller than the stride or the dilation. Default 0. */
+  outputPadding?: number | Pair;
+  /** Spacing between the filter's taps. Default 1. */
+  dilation?: number | Pair;
+  /** As conv2d's: the filter is [kh, kw, inChannels, outChannels/groups]. Default 1. */
+  groups?: number;
+}
+
+/**
+ * Transposed 2-D convolution (the adjoint of conv2d in its input, sometimes called deconvolution) of
+ * x [N, H, W, Cin] with a filter w [kh, kw, Cin, Cout/groups]; the result is [N, H', W', Cout] with
+ * H' = (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1 (PyTorch's formula).
+ * PyTorch `torch.nn.functional.conv_transpose2d` (its weight [Cin, Cout/groups, kh, kw] is this
+ * filter with the kernel axes moved first).
+ */
+export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptions = {}): Tensor {
+  const fn = 'convTranspose2d';
+  const t = asTensor(fn, x, 'the input');
+  const f = asTensor(fn, w, 'the filter');
+  if (t.rank !== 4)
+    throw new TapegradError(
+      fn,
+      `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(t.shape)}`,
+    );
+  if (f.rank !== 4)
+    throw new TapegradError(
+      fn,
+      `the filter must be [kh, kw, inChannels, outChannels/groups], got shape ${fmtShape(f.shape)}`,
+    );
+  const groups = checkGroups(fn, opts.groups ?? 1);
+  if (t.shape[3] !== f.shape[2] || t.shape[3] % groups !== 0)
+    throw new TapegradError(
+      fn,
+      `the input has ${t.shape[3]} channels but the filter expects ${f.shape[2]}${groups > 1 ? ` (divisible by ${groups} groups)` : ''}: input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)}`,
+    );
+  const strides = pair(fn, 'stride', opts.stride ?? 1, 1);
+  const dilation = pair(fn, 'dilation', opts.dilation ?? 1, 1);
+  const padding = pair(fn, 'padding', opts.padding ?? 0, 0);
+  const outPad = pair(fn, 'outputPadding', opts.outputPadding ?? 0, 0);
+  for (const i of [0, 1])
+    if (outPad[i] >= strides[i] && outPad[i] >= dilation[i])
+      throw new TapegradError(
+        fn,
+        `outputPadding ${JSON.stringify(opts.outputPadding)} must be smaller than the stride or the dilation (stride ${JSON.stringify(strides)}, dilation ${JSON.stringify(dilation)})`,
+      );
+  const k = effectiveKernel(f.shape.slice(0, 2) as Pair, dilation);
+  const [N, H, W] = t.shape;
+  const full: Pair = [(H - 1) * strides[0] + k[0], (W - 1) * strides[1] + k[1]];
+  const out: Pair = [full[0] + outPad[0] - 2 * padding[0], full[1] + outPad[1] - 2 * padding[1]];
+  if (out[0] < 1 || out[1] < 1)
+    throw new TapegradError(
+      fn,
+      `padding ${JSON.stringify(padding)} leaves no output: the full result is ${full[0]}×${full[1]} (input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)})`,
+    );
+  const Cout = f.shape[3] * groups;
+  return composite((keep) => {
+    // the filter of the convolution this one transposes: [kh, kw, Cout, Cin] (TF.js's layout)
+    const grouped = blockDiagonal(keep(transpose(f, [0, 1, 3, 2])), groups, keep);
+    const F = dilateFilter(grouped, dilation, keep);
+    let y = keep(conv2dBackpropInput(t, F, [N, full[0], full[1], Cout], { strides, pad: 'valid' }));
+    if (outPad[0] + outPad[1] > 0)
+      y = keep(
+        padOp(y, [
+          [0, 0],
+          [0, outPad[0]],
+          [0, outPad[1]],
+          [0, 0],
+        ]),
+      );
+    if (padding[0] + padding[1] === 0) return y;
+    return slice(y, [0, padding[0], padding[1], 0], [N, out[0], out[1], Cout]);
+  });
+}
 
 // ---- pooling
 
@@ -155,14 +398,21 @@ const avgPool2dBackpropOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
   vjp: (g, _inputs, _y, a) => [() => avgPool2dOp([g], a), null],
 });
 
-/** Options of maxPool2d and avgPool2d: kernelSize, stride, padding. */
+/** Options of maxPool2d and avgPool2d: kernelSize, stride, padding, ceilMode (and countIncludePad). */
 export interface Pool2dOptions {
   /** Window size: n or [kh, kw]. */
   kernelSize: number | Pair;
   /** Default: the kernel size (non-overlapping windows), as PyTorch. */
   stride?: number | Pair;
-  /** 'valid' (default) or 'same'. */
-  padding?: Pad;
+  /**
+   * 'valid' (default), 'same' (TF's: output ⌈in/stride⌉), or n or [padH, padW] on each side, at most
+   * half the window (PyTorch's padding: −∞ for the max, zeros for the mean).
+   */
+  padding?: Pad | number | Pair;
+  /** Round the output size up rather than down (PyTorch's ceil_mode); each window still starts inside the input or its left padding. */
+  ceilMode?: boolean;
+  /** avgPool2d with numeric padding: the padding zeros count in each window's mean (PyTorch's count_include_pad; default true). */
+  countIncludePad?: boolean;
 }
 
 /** The window given either way: a size (n or [kh, kw]) with the other options, or all options in one object. */
@@ -205,24 +455,107 @@ function poolAttrs(fn: string, x: Tensor, opts: Pool2dOptions): PoolAttrs {
   return { filterSize, strides, pad };
 }
 
+/** A pool with numeric padding or ceilMode: the padding on each side of each axis and the output size. */
+interface PoolPlan {
+  attrs: PoolAttrs;
+  before: Pair;
+  after: Pair;
+  out: Pair;
+}
+
+/** PyTorch's pooling arithmetic, per axis: out = ⌊ or ⌈(n + 2p − k)/s⌉ + 1, less one if the last window would start in the right padding. */
+function poolPlan(fn: string, x: Tensor, opts: Pool2dOptions): PoolPlan | null {
+  const padding = opts.padding ?? 'valid';
+  if (padding === 'same') {
+    if (opts.ceilMode) throw new TapegradError(fn, "ceilMode needs numeric padding, not 'same'");
+    return null;
+  }
+  if (padding === 'valid' && !opts.ceilMode) return null;
+  if (x.rank !== 4)
+    throw new TapegradError(
+      fn,
+      `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(x.shape)}`,
+    );
+  const filterSize = pair(fn, 'kernelSize', opts.kernelSize, 1);
+  const strides = pair(fn, 'stride', opts.stride ?? filterSize, 1);
+  const p = padding === 'valid' ? ([0, 0] as Pair) : pair(fn, 'padding', padding, 0);
+  const before: Pair = [0, 0];
+  const after: Pair = [0, 0];
+  const out: Pair = [0, 0];
+  for (const i of [0, 1]) {
+    const [n, k, s] = [x.shape[i + 1], filterSize[i], strides[i]];
+    if (2 * p[i] > k)
+      throw new TapegradError(
+        fn,
+        `padding ${JSON.stringify(padding)} must be at most half the window ${JSON.stringify(filterSize)} (as PyTorch)`,
+      );
+    if (n + 2 * p[i] < k)
+      throw new TapegradError(
+        fn,
+        `a ${filterSize[0]}×${filterSize[1]} window does not fit in a ${x.shape[1]}×${x.shape[2]} image padded by ${JSON.stringify(p)} (input ${fmtShape(x.shape)})`,
+      );
+    let o = (opts.ceilMode ? Math.ceil : Math.floor)((n + 2 * p[i] - k) / s) + 1;
+    if (opts.ceilMode && (o - 1) * s >= n + p[i]) o--;
+    out[i] = o;
+    before[i] = p[i];
+    after[i] = Math.max(0, (o - 1) * s + k - n - p[i]);
+  }
+  return { attrs: { filterSize, strides, pad: 'valid' }, before, after, out };
+}
+
+/** x padded with `value` as a plan says. */
+function padFor(x: Tensor, plan: PoolPlan, value: number, keep: Keep): Tensor {
+  const { before: b, after: a } = plan;
+  if (b[0] + b[1] + a[0] + a[1] === 0) return x;
+  return keep(
+    padOp(
+      x,
+      [
+        [0, 0],
+        [b[0], a[0]],
+        [b[1], a[1]],
+        [0, 0],
+      ],
+      value,
+    ),
+  );
+}
+
 /**
  * The maximum over each kernelSize window of x [N, H, W, C], per channel.
  * PyTorch `torch.nn.functional.max_pool2d`, JAX `flax.linen.max_pool`.
  */
 export function maxPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>): Tensor {
   const t = asTensor('maxPool2d', x);
-  return maxPool2dOp([t], poolAttrs('maxPool2d', t, poolOptions('maxPool2d', window, opts)));
+  const o = poolOptions('maxPool2d', window, opts);
+  const plan = poolPlan('maxPool2d', t, o);
+  if (!plan) return maxPool2dOp([t], poolAttrs('maxPool2d', t, o));
+  // −∞ padding never wins a window: every window holds at least one entry of x
+  return composite((keep) => maxPool2dOp([padFor(t, plan, -Infinity, keep)], plan.attrs));
 }
 maxPool2d.rule = maxPool2dOp.rule;
 
 /**
  * The mean over each kernelSize window of x [N, H, W, C]. With 'same' padding, as tf.avgPool, a
- * border window averages its real entries only (PyTorch's count_include_pad: false).
+ * border window averages its real entries only (PyTorch's count_include_pad: false); with numeric
+ * padding, as PyTorch: the padding zeros count (countIncludePad, default true) but a ceilMode
+ * window's part beyond the padding does not.
  * PyTorch `torch.nn.functional.avg_pool2d`, JAX `flax.linen.avg_pool`.
  */
 export function avgPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>): Tensor {
   const t = asTensor('avgPool2d', x);
-  const a = poolAttrs('avgPool2d', t, poolOptions('avgPool2d', window, opts));
+  const o = poolOptions('avgPool2d', window, opts);
+  const plan = poolPlan('avgPool2d', t, o);
+  if (plan) {
+    return composite((keep) => {
+      const mean = avgPool2dOp([padFor(t, plan, 0, keep)], plan.attrs);
+      const scale = poolDivisorScale(t.shape, plan, o.countIncludePad ?? true);
+      if (!scale) return mean;
+      keep(mean);
+      return mul(mean, keep(new Tensor(tf.tensor(scale, [plan.out[0], plan.out[1], 1]))));
+    });
+  }
+  const a = poolAttrs('avgPool2d', t, o);
   const ph = samePadding(a.pad, t.shape[1], a.filterSize[0], a.strides[0]);
   const pw = samePadding(a.pad, t.shape[2], a.filterSize[1], a.strides[1]);
   if (ph[0] + ph[1] + pw[0] + pw[1] === 0) return avgPool2dOp([t], { ...a, pad: 'valid' });
@@ -233,6 +566,181 @@ export function avgPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptio
   return owning(mul(mean, scale), [padded, mean, scale]);
 }
 avgPool2d.rule = avgPool2dOp.rule;
+
+/**
+ * kh·kw / PyTorch's divisor for each output of a padded average pool ([Ho·Wo]), or null where every
+ * one is 1. The divisor counts a window's entries inside the padded input (countIncludePad) or
+ * inside x only; it is a product of per-axis counts.
+ */
+function poolDivisorScale(shape: number[], plan: PoolPlan, includePad: boolean): Float32Array | null {
+  const counts = [0, 1].map((i) => {
+    const [n, k, s, p] = [shape[i + 1], plan.attrs.filterSize[i], plan.attrs.strides[i], plan.before[i]];
+    return Array.from({ length: plan.out[i] }, (_, j) => {
+      const start = j * s - p;
+      const end = Math.min(start + k, n + p);
+      return includePad ? end - start : Math.min(end, n) - Math.max(start, 0);
+    });
+  });
+  const full = plan.attrs.filterSize[0] * plan.attrs.filterSize[1];
+  const scale = new Float32Array(plan.out[0] * plan.out[1]);
+  let trivial = true;
+  counts[0].forEach((ch, i) =>
+    counts[1].forEach((cw, j) => {
+      scale[i * plan.out[1] + j] = full / (ch * cw);
+      if (ch * cw !== full) trivial = false;
+    }),
+  );
+  return trivial ? null : scale;
+}
+
+// ---- adaptive pooling and resampling: linear maps along the height and the width, applied as two
+// matrix products with constant [out, in] matrices (their adjoints are the transposed products)
+
+/** x [N, H, W, C] mapped along H by A [Ho, H] and along W by B [Wo, W] (null: unchanged). */
+function separable(x: Tensor, A: Float32Array | null, Ho: number, B: Float32Array | null, Wo: number): Tensor {
+  const [N, H, W, C] = x.shape;
+  return composite((keep) => {
+    let y = x;
+    if (A) {
+      const a = keep(new Tensor(tf.tensor(A, [Ho, H])));
+      const rows = keep(matmul(a, keep(reshape(y, [N, H, W * C])))); // [N, Ho, W·C]
+      y = keep(reshape(rows, [N, Ho, W, C]));
+    }
+    if (B) {
+      const b = keep(new Tensor(tf.tensor(B, [Wo, W])));
+      const cols = keep(matmul(b, keep(reshape(y, [N * Ho, W, C])))); // [N·Ho, Wo, C]
+      y = keep(reshape(cols, [N, Ho, Wo, C]));
+    }
+    return y === x ? reshape(x, x.shape) : y;
+  });
+}
+
+/** PyTorch's adaptive average: output i averages entries ⌊i·n/o⌋ … ⌈(i+1)·n/o⌉ − 1. [o, n], or null for o = n. */
+function adaptiveMatrix(n: number, o: number): Float32Array | null {
+  if (n === o) return null;
+  const m = new Float32Array(o * n);
+  for (let i = 0; i < o; i++) {
+    const start = Math.floor((i * n) / o);
+    const end = Math.ceil(((i + 1) * n) / o);
+    for (let j = start; j < end; j++) m[i * n + j] = 1 / (end - start);
+  }
+  return m;
+}
+
+/**
+ * The mean over windows that divide x [N, H, W, C] into an outputSize grid (PyTorch's windows:
+ * output i covers ⌊i·H/Ho⌋ … ⌈(i+1)·H/Ho⌉ − 1, so windows may overlap); outputSize is n, [Ho, Wo],
+ * with null for a size kept as it is. The result is [N, Ho, Wo, C].
+ * PyTorch `torch.nn.functional.adaptive_avg_pool2d`.
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number | null, number | null]): Tensor {
+  const fn = 'adaptiveAvgPool2d';
+  const t = asTensor(fn, x);
+  if (t.rank !== 4)
+    throw new TapegradError(
+      fn,
+      `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(t.shape)}`,
+    );
+  const sizes = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  if (!Array.isArray(sizes) || sizes.length !== 2 || !sizes.every((v) => v === null || (Number.isInteger(v) && v >= 1)))
+    throw new TapegradError(
+      fn,
+      `outputSize must be a positive integer or a pair of them (null keeps a size), got ${JSON.stringify(outputSize)}`,
+    );
+  const [Ho, Wo] = [sizes[0] ?? t.shape[1], sizes[1] ?? t.shape[2]];
+  return separable(t, adaptiveMatrix(t.shape[1], Ho), Ho, adaptiveMatrix(t.shape[2], Wo), Wo);
+}
+
+/** Options of interpolate (and nn.Upsample): one of size and scaleFactor, mode and alignCorners. */
+export interface InterpolateOptions {
+  /** The output's [height, width] (or one number for both). */
+  size?: number | Pair;
+  /** The output is ⌊in·scaleFactor⌋ per axis: n or [sh, sw]. */
+  scaleFactor?: number | Pair;
+  /** 'nearest' (the default) or 'bilinear'. */
+  mode?: 'nearest' | 'bilinear';
+  /** bilinear only: the corner pixels' centres of input and output coincide (PyTorch's align_corners; default false). */
+  alignCorners?: boolean;
+}
+
+/**
+ * [out, n]: output j reads input positions as PyTorch does. nearest: ⌊j·scale⌋; bilinear: the
+ * two neighbours of (j + ½)·scale − ½ (clamped at 0), or of j·(n − 1)/(out − 1) with alignCorners;
+ * scale is 1/scaleFactor when given, else n/out. Null where the map is the identity.
+ */
+function interpolationMatrix(
+  n: number,
+  out: number,
+  mode: 'nearest' | 'bilinear',
+  alignCorners: boolean,
+  scaleFactor: number | null,
+): Float32Array | null {
+  const scale = scaleFactor ? 1 / scaleFactor : n / out;
+  const m = new Float32Array(out * n);
+  let identity = n === out;
+  for (let j = 0; j < out; j++) {
+    if (mode === 'nearest') {
+      const i = Math.min(Math.floor(j * scale), n - 1);
+      m[j * n + i] = 1;
+      if (i !== j) identity = false;
+      continue;
+    }
+    const src = alignCorners ? (out > 1 ? (j * (n - 1)) / (out - 1) : 0) : Math.max((j + 0.5) * scale - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), n - 1);
+    const i1 = Math.min(i0 + 1, n - 1);
+    const l1 = src - i0;
+    m[j * n + i0] += 1 - l1;
+    m[j * n + i1] += l1;
+    if (i0 !== j || l1 !== 0) identity = false;
+  }
+  return identity ? null : m;
+}
+
+/**
+ * Resizes images x [N, H, W, C] to a size or by a scale factor, by nearest neighbour or bilinear
+ * interpolation, with PyTorch's coordinate conventions (so results match torch's, which differ from
+ * TF.js's resizeBilinear at the borders).
+ * PyTorch `torch.nn.functional.interpolate` (modes 'nearest' and 'bilinear').
+ */
+export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
+  const fn = 'interpolate';
+  const t = asTensor(fn, x);
+  if (t.rank !== 4)
+    throw new TapegradError(
+      fn,
+      `the input must be NHWC [batch, height, width, channels], got shape ${fmtShape(t.shape)}`,
+    );
+  if (opts === null || typeof opts !== 'object')
+    throw new TapegradError(fn, `options { size } or { scaleFactor } are required, got ${JSON.stringify(opts)}`);
+  const mode = opts.mode ?? 'nearest';
+  if (mode !== 'nearest' && mode !== 'bilinear')
+    throw new TapegradError(fn, `mode must be 'nearest' or 'bilinear', got ${JSON.stringify(mode)}`);
+  if (mode === 'nearest' && opts.alignCorners !== undefined)
+    throw new TapegradError(fn, "alignCorners applies to mode 'bilinear' only (as PyTorch)");
+  if ((opts.size === undefined) === (opts.scaleFactor === undefined))
+    throw new TapegradError(fn, 'give one of size and scaleFactor');
+  let out: Pair;
+  let factors: [number | null, number | null] = [null, null];
+  if (opts.size !== undefined) out = pair(fn, 'size', opts.size, 1);
+  else {
+    const f = opts.scaleFactor!;
+    const fs = typeof f === 'number' ? [f, f] : Array.isArray(f) && f.length === 2 ? f : [NaN, NaN];
+    if (!fs.every((v) => v > 0 && Number.isFinite(v)))
+      throw new TapegradError(fn, `scaleFactor must be a positive number or a pair of them, got ${JSON.stringify(f)}`);
+    out = [Math.floor(t.shape[1] * fs[0]), Math.floor(t.shape[2] * fs[1])];
+    if (out[0] < 1 || out[1] < 1)
+      throw new TapegradError(fn, `scaleFactor ${JSON.stringify(f)} leaves no output for input ${fmtShape(t.shape)}`);
+    factors = [fs[0], fs[1]];
+  }
+  const align = !!opts.alignCorners;
+  return separable(
+    t,
+    interpolationMatrix(t.shape[1], out[0], mode, align, factors[0]),
+    out[0],
+    interpolationMatrix(t.shape[2], out[1], mode, align, factors[1]),
+    out[1],
+  );
+}
 
 /** The backprop ops, for the gradcheck suite (their adjoints are what second order runs through). */
 export const convInternals = {

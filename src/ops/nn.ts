@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { add, sub, mul, exp, square, abs } from './elementwise.js';
+import { add, sub, mul, div, exp, square, abs } from './elementwise.js';
 import { sum, mean } from './reduce.js';
-import { reshape } from './shape.js';
+import { reshape, transpose } from './shape.js';
 import { indexValues } from './indices.js';
 import { isGradEnabled } from '../tape.js';
 import { hasFused, oneHotRows, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../backend/fused.js';
@@ -97,15 +97,25 @@ function reduce(fn: string, losses: Tensor, reduction: Reduction, hidden: Tensor
   return owning(reduction === 'mean' ? mean(losses) : sum(losses), [...hidden, losses]);
 }
 
-/** Options of crossEntropy: reduction and label smoothing. */
+/** Options of crossEntropy: reduction, label smoothing, class weights, an ignored index and the class axis. */
 export interface CrossEntropyOptions {
   reduction?: Reduction;
   /** PyTorch's label_smoothing: the target becomes (1 − ε)·target + ε/C. */
   labelSmoothing?: number;
+  /** A weight per class, [C] (a constant: no gradient flows to it); with class indices, 'mean' divides by Σ w[yₙ], as PyTorch. */
+  weight?: Tensor;
+  /** Class-index targets equal to it add nothing to the loss nor to the mean's denominator (−100 by default, as PyTorch). */
+  ignoreIndex?: number;
+  /**
+   * The logits' class axis: the last by default (channels last, as the rest of tapegrad). PyTorch's
+   * is axis 1 ([N, C, d1, …]); give classAxis: 1 for logits laid out that way.
+   */
+  classAxis?: number;
 }
 /**
  * Cross-entropy of logits [..., C] against class indices (int32, shape [...]) or class
- * probabilities (float32, shape [..., C]); the mean over samples by default.
+ * probabilities (float32, shape [..., C]); the mean over samples by default. The class axis is the
+ * last unless classAxis says otherwise (PyTorch's is axis 1).
  * PyTorch `torch.nn.functional.cross_entropy`, JAX `optax.softmax_cross_entropy`.
  */
 export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
@@ -116,14 +126,54 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
       'crossEntropy',
       `logits must be float32 of shape [..., C], got ${z.dtype} ${fmtShape(z.shape)}`,
     );
+  if (opts.classAxis === undefined) return crossEntropyLast(z, y, opts);
+  const axis = normalizeAxis('crossEntropy', opts.classAxis, z.rank);
+  if (axis === z.rank - 1) return crossEntropyLast(z, y, opts);
+  const probabilities = y.rank === z.rank;
+  const expected = probabilities ? z.shape : z.shape.filter((_, i) => i !== axis);
+  if (y.shape.join() !== expected.join())
+    throw new TapegradError(
+      'crossEntropy',
+      `labels of shape ${fmtShape(y.shape)} fit neither class indices ${fmtShape(z.shape.filter((_, i) => i !== axis))} nor probabilities ${fmtShape(z.shape)} for logits ${fmtShape(z.shape)} with classAxis ${opts.classAxis}`,
+    );
+  // the class axis moved last: [N, C, d1, …] → [N, d1, …, C]
+  const perm = [...z.shape.keys()].filter((i) => i !== axis).concat(axis);
+  const hidden = [transpose(z, perm)];
+  if (probabilities) hidden.push(transpose(y, perm));
+  let out: Tensor;
+  try {
+    out = crossEntropyLast(hidden[0], probabilities ? hidden[1] : y, { ...opts, classAxis: undefined });
+  } catch (e) {
+    hidden.forEach((t) => t.dispose());
+    throw e;
+  }
+  return owning(out, hidden);
+}
+
+function crossEntropyLast(z: Tensor, y: Tensor, opts: CrossEntropyOptions): Tensor {
   const C = z.shape[z.rank - 1];
   const eps = opts.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new TapegradError('crossEntropy', `labelSmoothing must be in [0, 1], got ${eps}`);
+  const reduction = checkReduction('crossEntropy', opts.reduction ?? 'mean');
+  let weight: Tensor | null = null;
+  if (opts.weight !== undefined) {
+    weight = asTensor('crossEntropy', opts.weight, 'the weight');
+    if (weight.rank !== 1 || weight.shape[0] !== C || weight.dtype !== 'float32')
+      throw new TapegradError(
+        'crossEntropy',
+        `weight must be float32 of shape [${C}] (one per class), got ${weight.dtype} ${fmtShape(weight.shape)}`,
+      );
+  }
+  const ignore = opts.ignoreIndex ?? -100;
+  if (!Number.isInteger(ignore))
+    throw new TapegradError('crossEntropy', `ignoreIndex must be an integer, got ${JSON.stringify(opts.ignoreIndex)}`);
   const hidden: Tensor[] = [];
   let target: Tensor;
   if (y.shape.join() === z.shape.join() && y.rank === z.rank) {
     if (y.dtype !== 'float32')
       throw new TapegradError('crossEntropy', `probability labels must be float32, got ${y.dtype}`);
+    if (opts.ignoreIndex !== undefined)
+      throw new TapegradError('crossEntropy', 'ignoreIndex applies to class-index labels only, not to probabilities');
     target = y;
   } else {
     if (y.shape.join() !== z.shape.slice(0, -1).join() || y.rank !== z.rank - 1) {
@@ -135,16 +185,15 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     if (y.dtype !== 'int32')
       throw new TapegradError('crossEntropy', `class-index labels must be int32, got ${y.dtype}`);
     const values = indexValues(y.value);
-    const bad = values ? values.findIndex((v) => v < 0 || v >= C) : -1;
+    const bad = values ? values.findIndex((v) => v !== ignore && (v < 0 || v >= C)) : -1;
     if (values && bad >= 0)
       throw new TapegradError(
         'crossEntropy',
         `class index ${values[bad]} at position ${bad} is out of range [0, ${C})`,
       );
-    if (eps === 0)
-      return sparseSoftmaxCrossEntropyOp([z, y], {
-        reduction: checkReduction('crossEntropy', opts.reduction ?? 'mean'),
-      });
+    const ignored = opts.ignoreIndex !== undefined || (values ? values.includes(ignore) : false);
+    if (weight || ignored) return weightedCrossEntropy(z, y, weight, ignore, eps, reduction);
+    if (eps === 0) return sparseSoftmaxCrossEntropyOp([z, y], { reduction });
     target = new Tensor(oneHotRows(y.value, C));
     hidden.push(target);
   }
@@ -154,7 +203,55 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     hidden.push(scaled, smoothed);
     target = smoothed;
   }
-  return reduce('crossEntropy', softmaxCrossEntropyOp([z, target]), opts.reduction ?? 'mean', hidden);
+  if (weight) {
+    // −Σ_c w_c t_c log softmax(z)_c; the mean is over samples, as PyTorch's for probabilities
+    target = mul(target, weight);
+    hidden.push(target);
+  }
+  return reduce('crossEntropy', softmaxCrossEntropyOp([z, target]), reduction, hidden);
+}
+
+/**
+ * Class-index cross-entropy with class weights w (ones if none) and an ignored index, as PyTorch:
+ * ℓₙ = −Σ_c Mₙc log softmax(zₙ)_c with Mₙc = (1 − ε)·w[yₙ]·[c = yₙ] + (ε/C)·w_c, Mₙ = 0 where yₙ is
+ * ignored; 'mean' divides Σℓₙ by Σ w[yₙ] over the targets not ignored (NaN if there are none).
+ * M is a constant built with TF.js ops, so the labels are never read back from a GPU.
+ */
+function weightedCrossEntropy(
+  z: Tensor,
+  y: Tensor,
+  weight: Tensor | null,
+  ignore: number,
+  eps: number,
+  reduction: Reduction,
+): Tensor {
+  const C = z.shape[z.rank - 1];
+  const [M, denominator] = tf.tidy(() => {
+    const valid = tf.notEqual(y.value, tf.scalar(ignore, 'int32'));
+    const validF = tf.expandDims(tf.cast(valid, 'float32'), -1);
+    const safe = tf.where(valid, y.value, tf.zerosLike(y.value));
+    const onehot = tf.mul(tf.reshape(tf.oneHot(tf.reshape(safe, [-1]), C), z.shape), validF);
+    const w = weight ? weight.value : tf.ones([C]);
+    const picked = tf.sum(tf.mul(onehot, w), -1, true); // w[yₙ], 0 where ignored
+    let m = tf.mul(onehot, tf.mul(picked, 1 - eps));
+    if (eps > 0) m = tf.add(m, tf.mul(tf.mul(w, eps / C), validF));
+    const total = tf.sum(picked);
+    // 0/0 made NaN explicitly: WebGL's division gives 1 for a/a
+    return [m, tf.where(tf.equal(total, 0), tf.scalar(Number.NaN), total)];
+  });
+  const hidden = [new Tensor(M), new Tensor(denominator)];
+  const lp = logSoftmax(z);
+  const picked = mul(lp, hidden[0]);
+  const rows = sum(picked, { axis: -1 });
+  hidden.push(lp, picked);
+  const losses = mul(rows, -1);
+  hidden.push(rows);
+  if (reduction === 'none') return owning(losses, hidden);
+  const total = sum(losses);
+  hidden.push(losses);
+  if (reduction === 'sum') return owning(total, hidden);
+  hidden.push(total);
+  return owning(div(total, hidden[1]), hidden);
 }
 
 function checkSameShape(fn: string, a: Tensor, b: Tensor): void {
