@@ -35,6 +35,12 @@ export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
       gradgrad: true,
     },
     { make: (s) => [randn([1, 4, 4, 1], s), randn([3, 3, 1, 2], s + 1)], f: (x, w) => tg.conv2d(x, w, { padding: 1 }) },
+    {
+      // two groups, each a dilated 2×2 filter (a 3×3 window) over its own channel
+      make: (s) => [randn([1, 4, 4, 2], s), randn([2, 2, 1, 2], s + 1)],
+      f: (x, w) => tg.conv2d(x, w, { groups: 2, dilation: 2, stride: [1, 2], padding: 1 }),
+      gradgrad: true,
+    },
   ],
   conv2dBackpropInput: {
     // dy has the conv output's shape for x [2, 5, 4, 2] and a 3×2 filter, stride 1, 'valid'
@@ -65,6 +71,11 @@ export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
       f: (x) => tg.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 'same' }),
       gradgrad: true,
     },
+    {
+      // 12 entries 1/6 apart: far enough for float16's steps too
+      make: (s) => [distinct([1, 4, 3, 1], s)],
+      f: (x) => tg.maxPool2d(x, { kernelSize: 2, stride: 2, padding: 1, ceilMode: true }),
+    },
   ],
   avgPool2d: [
     { make: (s) => [randn([2, 4, 4, 2], s)], f: (x) => tg.avgPool2d(x, { kernelSize: 2 }), gradgrad: true },
@@ -73,6 +84,10 @@ export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
       make: (s) => [randn([1, 5, 4, 2], s)],
       f: (x) => tg.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 'same' }),
       gradgrad: true,
+    },
+    {
+      make: (s) => [randn([1, 5, 4, 2], s)],
+      f: (x) => tg.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
     },
   ],
   avgPool2dBackprop: {

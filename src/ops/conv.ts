@@ -471,6 +471,11 @@ function poolPlan(fn: string, x: Tensor, opts: Pool2dOptions): PoolPlan | null {
     return null;
   }
   if (padding === 'valid' && !opts.ceilMode) return null;
+  if (typeof padding === 'string' && padding !== 'valid')
+    throw new TapegradError(
+      fn,
+      `padding must be 'valid' or 'same', got ${JSON.stringify(padding)} (numbers pad each side: n or [padH, padW])`,
+    );
   if (x.rank !== 4)
     throw new TapegradError(
       fn,

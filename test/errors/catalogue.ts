@@ -1071,6 +1071,85 @@ export const CATALOGUE: Record<string, Entry> = {
       ],
     ],
   },
+  conv1d: {
+    probes: [
+      ['a string input', () => tg.conv1d('x' as never, tg.ones([1, 1, 1])), NOT_TENSOR],
+      ['a 4-D input', () => tg.conv1d(img(), tg.ones([1, 1, 1])), /the input must be NWC \[batch, length, channels\]/],
+      [
+        'channels that differ',
+        () => tg.conv1d(tg.ones([1, 4, 2]), tg.ones([1, 3, 1])),
+        /the input has 2 channels but the filter expects 3/,
+      ],
+      [
+        'a pair for the stride',
+        () => tg.conv1d(tg.ones([1, 4, 1]), tg.ones([1, 1, 1]), { stride: [1, 2] as never }),
+        /stride must be an integer ≥ 1/,
+      ],
+      [
+        'a window too long',
+        () => tg.conv1d(tg.ones([1, 4, 1]), tg.ones([3, 1, 1]), { dilation: 2 }),
+        /a window of 5 does not fit in a length of 4/,
+      ],
+    ],
+  },
+  convTranspose2d: {
+    probes: [
+      ['a string filter', () => tg.convTranspose2d(img(), 'w' as never), NOT_TENSOR],
+      ['a 3-D input', () => tg.convTranspose2d(tg.ones([4, 4, 1]), tg.ones([1, 1, 1, 1])), /the input must be NHWC/],
+      [
+        'channels that differ',
+        () => tg.convTranspose2d(img(), tg.ones([2, 2, 3, 1])),
+        /the input has 1 channels but the filter expects 3/,
+      ],
+      [
+        'an outputPadding as large as the stride',
+        () => tg.convTranspose2d(img(), tg.ones([2, 2, 1, 1]), { stride: 2, outputPadding: 2 }),
+        /outputPadding 2 must be smaller than the stride or the dilation/,
+      ],
+      [
+        'groups that do not divide the channels',
+        () => tg.convTranspose2d(tg.ones([1, 2, 2, 3]), tg.ones([1, 1, 3, 1]), { groups: 2 }),
+        /divisible by 2 groups/,
+      ],
+    ],
+  },
+  adaptiveAvgPool2d: {
+    probes: [
+      ...unaryProbes((x: never) => tg.adaptiveAvgPool2d(x, 1)),
+      ['a 2-D input', () => tg.adaptiveAvgPool2d(m22(), 1), /the input must be NHWC/],
+      [
+        'a zero size',
+        () => tg.adaptiveAvgPool2d(img(), [0, 2]),
+        /outputSize must be a positive integer or a pair of them/,
+      ],
+    ],
+  },
+  interpolate: {
+    probes: [
+      ...unaryProbes((x: never) => tg.interpolate(x, { scaleFactor: 2 })),
+      [
+        'no options',
+        () => tg.interpolate(img(), undefined as never),
+        /options \{ size \} or \{ scaleFactor \} are required/,
+      ],
+      [
+        'both size and scaleFactor',
+        () => tg.interpolate(img(), { size: 2, scaleFactor: 2 }),
+        /give one of size and scaleFactor/,
+      ],
+      [
+        'an unknown mode',
+        () => tg.interpolate(img(), { size: 2, mode: 'bicubic' as never }),
+        /mode must be 'nearest' or 'bilinear', got "bicubic"/,
+      ],
+      ['a negative scale', () => tg.interpolate(img(), { scaleFactor: -1 }), /scaleFactor must be a positive number/],
+      [
+        'alignCorners with nearest',
+        () => tg.interpolate(img(), { size: 2, alignCorners: true }),
+        /alignCorners applies to mode 'bilinear' only/,
+      ],
+    ],
+  },
 
   // ---- tg.linalg
   'linalg.inv': {
@@ -1312,6 +1391,60 @@ export const CATALOGUE: Record<string, Entry> = {
     probes: [
       ['no options', () => new tg.nn.AvgPool2d(undefined as never), /kernelSize is required/],
       ['a zero stride', () => new tg.nn.AvgPool2d(2, { stride: 0 }), /stride must be an integer ≥ 1/],
+    ],
+  },
+  'nn.Conv1d': {
+    name: 'Conv1d',
+    probes: [
+      ['a pair kernel size', () => new tg.nn.Conv1d(1, 1, [3, 3] as never), /kernelSize must be a positive integer/],
+      [
+        'groups that do not divide',
+        () => new tg.nn.Conv1d(3, 4, 3, { groups: 2 }),
+        /must both be divisible by groups 2/,
+      ],
+      [
+        'a 2-D input',
+        () => new tg.nn.Conv1d(2, 1, 1).forward(m22()),
+        /expected input of shape \[N, L, 2\] \(NWC\), got \[2,2\]/,
+      ],
+    ],
+  },
+  'nn.ConvTranspose2d': {
+    name: 'ConvTranspose2d',
+    probes: [
+      ['zero channels', () => new tg.nn.ConvTranspose2d(1, 0, 3), /outChannels must be a positive integer/],
+      [
+        'wrong input channels',
+        () => new tg.nn.ConvTranspose2d(2, 1, 1).forward(img()),
+        /expected input of shape \[N, H, W, 2\] \(NHWC\), got \[1,4,4,1\]/,
+      ],
+    ],
+  },
+  'nn.AdaptiveAvgPool2d': {
+    name: 'AdaptiveAvgPool2d',
+    probes: [
+      ['a string size', () => new tg.nn.AdaptiveAvgPool2d('big' as never), /outputSize must be a positive integer/],
+      [
+        'a 2-D input',
+        () => new tg.nn.AdaptiveAvgPool2d(1).forward(m22()),
+        /expected input of shape \[N, H, W, C\] \(NHWC\), got \[2,2\]/,
+      ],
+    ],
+  },
+  'nn.Upsample': {
+    name: 'Upsample',
+    probes: [
+      [
+        'no options',
+        () => new tg.nn.Upsample(undefined as never),
+        /options \{ size \} or \{ scaleFactor \} are required/,
+      ],
+      ['neither size nor scaleFactor', () => new tg.nn.Upsample({}), /give one of size and scaleFactor/],
+      [
+        'an unknown mode',
+        () => new tg.nn.Upsample({ size: 2, mode: 'area' as never }),
+        /mode must be 'nearest' or 'bilinear'/,
+      ],
     ],
   },
   'nn.Embedding': {
