@@ -116,7 +116,8 @@ function blockDiagonal(w: Tensor, g: number, keep: Keep): Tensor {
   for (let r = 0; r < g * a; r++)
     for (let o = 0; o < b; o++) if (Math.floor(r / a) === Math.floor(o / (b / g))) mask[r * b + o] = 1;
   const M = keep(new Tensor(tf.tensor(mask, [g * a, b])));
-  const repeated = keep(broadcastTo(keep(reshape(w, [kh, kw, 1, a, b])), [kh, kw, g, a, b]));
+  // rank 3 at most: webgl's shaders do not all take rank 5 or 6
+  const repeated = keep(broadcastTo(keep(reshape(w, [kh * kw, 1, a * b])), [kh * kw, g, a * b]));
   return keep(mul(keep(reshape(repeated, [kh, kw, g * a, b])), M));
 }
 
@@ -128,18 +129,22 @@ function blockDiagonal(w: Tensor, g: number, keep: Keep): Tensor {
 function dilateFilter(w: Tensor, [dh, dw]: Pair, keep: Keep): Tensor {
   if (dh === 1 && dw === 1) return w;
   const [kh, kw, a, b] = w.shape;
-  const spaced = keep(
-    padOp(keep(reshape(w, [kh, 1, kw, 1, a, b])), [
-      [0, 0],
-      [0, dh - 1],
-      [0, 0],
-      [0, dw - 1],
-      [0, 0],
-      [0, 0],
-    ]),
-  );
-  const flat = keep(reshape(spaced, [kh * dh, kw * dw, a, b]));
-  return keep(slice(flat, [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b]));
+  // f [n, m, inner] → [n, (m − 1)·d + 1, inner], d − 1 zeros between neighbours along m; in rank 3,
+  // since webgl's pad does not compile for rank 6
+  const spread = (f: Tensor, [n, m, inner]: number[], d: number): Tensor => {
+    if (d === 1) return f;
+    const padded = keep(
+      padOp(keep(reshape(f, [n * m, 1, inner])), [
+        [0, 0],
+        [0, d - 1],
+        [0, 0],
+      ]),
+    );
+    return keep(slice(keep(reshape(padded, [n, m * d, inner])), [0, 0, 0], [n, (m - 1) * d + 1, inner]));
+  };
+  const [kh2, kw2] = effectiveKernel([kh, kw], [dh, dw]);
+  const tall = spread(w, [1, kh, kw * a * b], dh);
+  return keep(reshape(spread(tall, [kh2, kw, a * b], dw), [kh2, kw2, a, b]));
 }
 
 /** The window a dilated filter covers: (k − 1)·d + 1 per axis. */
