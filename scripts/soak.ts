@@ -1,4 +1,5 @@
-// Memory soak: runs each workload (an MLP trained with tg.nn + Adam, the same MLP with a
+// Memory soak: runs each workload (an MLP trained with tg.nn + Adam, a model with every newer
+// tg.nn layer (convolutions, pools, resampling, norms, attention, recurrent), the same MLP with a
 // hand-written SGD step, nested grad, jacobian, hessian, gradcheck) for many steps and prints
 // numTensors and numBytes every tenth of the run. Exits 1 if either grows after the first sample,
 // or if a workload leaves tensors behind after its teardown.

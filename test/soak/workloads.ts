@@ -104,6 +104,54 @@ function trainingLoop(
   };
 }
 
+/**
+ * A model with every layer of tg.nn's newer set: Embedding, Conv1d (dilated, grouped), RMSNorm,
+ * MultiheadAttention, GRU and LSTM over tokens; Conv2d (dilated, grouped and depthwise),
+ * BatchNorm2d, GroupNorm, MaxPool2d and AvgPool2d with padding and ceilMode, ConvTranspose2d,
+ * Upsample and AdaptiveAvgPool2d over images; crossEntropy with weights and an ignored target.
+ */
+class EveryLayer extends tg.nn.Module {
+  readonly emb = this.registerModule('emb', new tg.nn.Embedding(10, 4, { seed: 1 }));
+  readonly conv1 = this.registerModule(
+    'conv1',
+    new tg.nn.Conv1d(4, 4, 3, { padding: 2, dilation: 2, groups: 2, seed: 2 }),
+  );
+  readonly rms = this.registerModule('rms', new tg.nn.RMSNorm(4));
+  readonly attn = this.registerModule('attn', new tg.nn.MultiheadAttention(4, 2));
+  readonly gru = this.registerModule('gru', new tg.nn.GRU(4, 4, { batchFirst: true }));
+  readonly lstm = this.registerModule('lstm', new tg.nn.LSTM(4, 4, { batchFirst: true }));
+  readonly conv2 = this.registerModule(
+    'conv2',
+    new tg.nn.Conv2d(2, 4, 3, { padding: 2, dilation: 2, groups: 2, seed: 3 }),
+  );
+  readonly bn = this.registerModule('bn', new tg.nn.BatchNorm2d(4));
+  readonly maxPool = this.registerModule('maxPool', new tg.nn.MaxPool2d(2, { padding: 1, ceilMode: true }));
+  readonly depthwise = this.registerModule('depthwise', new tg.nn.Conv2d(4, 4, 3, { groups: 4, padding: 1, seed: 4 }));
+  readonly gn = this.registerModule('gn', new tg.nn.GroupNorm(2, 4));
+  readonly avgPool = this.registerModule(
+    'avgPool',
+    new tg.nn.AvgPool2d(3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+  );
+  readonly up = this.registerModule(
+    'up',
+    new tg.nn.ConvTranspose2d(4, 4, 3, { stride: 2, padding: 1, outputPadding: 1, seed: 5 }),
+  );
+  readonly resize = this.registerModule('resize', new tg.nn.Upsample({ scaleFactor: 1.5, mode: 'bilinear' }));
+  readonly pool = this.registerModule('pool', new tg.nn.AdaptiveAvgPool2d(2));
+  readonly head = this.registerModule('head', new tg.nn.Linear(4 + 16, 3, { seed: 6 }));
+
+  /** images [B, 8, 8, 2] and tokens [B, 6] → logits [B, 3]; intermediates are left to the caller's tidy. */
+  run(images: tg.Tensor, tokens: tg.Tensor): tg.Tensor {
+    const seq = this.attn.forward(this.rms.forward(this.conv1.forward(this.emb.forward(tokens))));
+    const recurrent = this.lstm.forward(this.gru.forward(seq).output).output;
+    let img = tg.relu(this.bn.forward(this.conv2.forward(images)));
+    img = this.avgPool.forward(this.gn.forward(this.depthwise.forward(this.maxPool.forward(img))));
+    img = this.pool.forward(this.resize.forward(this.up.forward(img)));
+    const features = tg.concat([tg.mean(recurrent, { axis: 1 }), tg.reshape(img, [img.shape[0], -1])], 1);
+    return this.head.forward(features);
+  }
+}
+
 export const WORKLOADS: Workload[] = [
   {
     // tg.nn and tg.optim: the loop users write
@@ -113,6 +161,40 @@ export const WORKLOADS: Workload[] = [
       const { x, y } = data();
       const net = new tg.nn.MLP([8, 32, 32, 1], { activation: 'tanh', seed: 1 });
       return trainingLoop(net, new tg.optim.Adam(net.parameters(), { lr: 1e-3 }), x, y, (step) => step());
+    },
+  },
+  {
+    // every layer of the newer set (convolutions, pools, resampling, norms, attention, recurrent)
+    name: 'every-layer',
+    scale: 0.1,
+    setup() {
+      const net = new EveryLayer();
+      const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+      const images = tg.randn([4, 8, 8, 2], { seed: 11 });
+      const tokens = tg.tensor([0, 3, 5, 9, 2, 2, 1, 1, 4, 7, 8, 0, 6, 6, 3, 2, 9, 5, 4, 4, 1, 0, 8, 7], {
+        dtype: 'int32',
+        shape: [4, 6],
+      });
+      const labels = tg.tensor([0, 2, -1, 1], { dtype: 'int32' });
+      const weight = tg.tensor([1, 0.5, 2]);
+      return {
+        step: () =>
+          tg.tidy(() => {
+            const loss = tg.nn.crossEntropy(net.run(images, tokens), labels, {
+              weight,
+              ignoreIndex: -1,
+              labelSmoothing: 0.05,
+            });
+            opt.zeroGrad();
+            loss.backward();
+            opt.step();
+          }),
+        teardown: () => {
+          opt.dispose();
+          net.dispose();
+          tg.dispose([images, tokens, labels, weight]);
+        },
+      };
     },
   },
   {
