@@ -130,8 +130,6 @@ export class Conv2d extends Module {
   }
   override describe(): string {
     const extra = [
-      this.opts.stride !== undefined && `stride=${this.opts.stride}`,
-      this.opts.padding !== undefined && `padding=${this.opts.padding}`,
       this.opts.dilation !== undefined && `dilation=${this.opts.dilation}`,
       this.groups > 1 && `groups=${this.groups}`,
     ].filter(Boolean);
