@@ -21,7 +21,10 @@ torch.manual_seed(0)
 
 
 def lst(t):
-    return t.detach().tolist()
+    """Values as nested lists, each float to float32's 9 significant digits."""
+    def short(v):
+        return [short(u) for u in v] if isinstance(v, list) else (float('%.9g' % v) if isinstance(v, float) else v)
+    return short(t.detach().tolist())
 
 
 def to_last(t):
