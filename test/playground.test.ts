@@ -178,7 +178,7 @@ const pageProbabilities = (n: number) =>
   }, n);
 
 async function nodeProbabilities(spec: ModelSpec, bytes: Uint8Array, n: number): Promise<number[]> {
-  const data = await loadMnist(new URL('mnist.bin', url).href);
+  const data = await loadMnist(url);
   const model = makeModel(spec, 784, 10, 5);
   try {
     model.net.fromBytes(bytes);
@@ -211,6 +211,11 @@ test('model files: Node → page (the CNN) and page → Node (the MLP) give the 
   const fromNode = await nodeProbabilities(cnnSpec, readFileSync(file), 4);
   const inPage = await pageProbabilities(4);
   fromNode.forEach((p, i) => assert.ok(Math.abs(p - inPage[i]) < 1e-4, `entry ${i}: Node ${p}, page ${inPage[i]}`));
+  // the loaded CNN trains on
+  await setLr('0.003');
+  const c = await train();
+  assert.ok(c.accuracy > c.first + 0.2, `the CNN on MNIST: ${c.first} → ${c.accuracy} (${c.text})`);
+  await shot('cnn');
 
   // page → Node: the MLP trained above, through the Save button's download
   await choose('#model-kind', 'mlp');

@@ -115,7 +115,7 @@ buttons.append(every);
 // A link may pick the backend (?backend=webgl, as the playground's does) and start suites (?suite=mlp,chain).
 const query = new URLSearchParams(location.search);
 const backendSelect = $('backend') as HTMLSelectElement;
-if ([...backendSelect.options].some((o) => o.value === query.get('backend')))
+if (Array.from(backendSelect.options).some((o) => o.value === query.get('backend')))
   backendSelect.value = query.get('backend')!;
 status('ready');
 if (query.get('suite')) void run(query.get('suite')!.split(','));
