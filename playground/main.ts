@@ -1,6 +1,7 @@
 // The playground page: wires the panels to one model, one trainer and one data set at a time.
 // Everything that rebuilds (a new data set, model or backend) runs one after the other through
 // `serially`; training runs in its own loop, which those steps stop first.
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tg from '../src/browser.js';
 import { renderBackends, checkBackend } from './backends.js';
 import { drawChart } from './chart.js';
@@ -345,7 +346,10 @@ async function switchBackend(name: tg.BackendName): Promise<void> {
 }
 
 function showBadge(): void {
-  $('backend-badge').textContent = `running on ${tg.getBackend()}`;
+  // the wasm backend runs threaded where the page is cross-origin isolated (the server's headers)
+  const threads = tg.getBackend() === 'wasm' ? getThreadsCount() : 0;
+  $('backend-badge').textContent =
+    `running on ${tg.getBackend()}${threads ? ` (${threads} thread${threads > 1 ? 's' : ''})` : ''}`;
   $<HTMLAnchorElement>('bench-link').href = `bench/?backend=${tg.getBackend()}`;
 }
 

@@ -111,7 +111,10 @@ test('the server binds 127.0.0.1 and sends the cross-origin isolation headers; t
   assert.is(res.headers.get('cross-origin-embedder-policy'), 'require-corp');
   assert.ok(await page.evaluate(() => crossOriginIsolated), 'the page is cross-origin isolated');
   assert.ok(backends.includes('cpu') && backends.includes('wasm'), `backends that start: ${backends}`);
-  assert.match(String(await page.textContent('#backend-badge')), /^running on (webgpu|webgl|wasm|cpu)$/);
+  assert.match(
+    String(await page.textContent('#backend-badge')),
+    /^running on (webgpu|webgl|wasm|cpu)( \(\d+ threads?\))?$/,
+  );
   assert.is(await message(), '');
   noErrors('loading');
   await shot('start');
@@ -121,7 +124,11 @@ for (const backend of ['webgpu', 'webgl', 'wasm', 'cpu']) {
   test(`${backend}: spirals and MNIST train for a few seconds and their accuracy rises`, async () => {
     if (skipped || !backends.includes(backend)) return;
     await choose(`input[name=backend][value=${backend}]`);
-    assert.is(await page.textContent('#backend-badge'), `running on ${backend}`);
+    // on wasm, the badge also says how many threads it runs
+    assert.match(
+      String(await page.textContent('#backend-badge')),
+      backend === 'wasm' ? /^running on wasm \(\d+ threads?\)$/ : new RegExp(`^running on ${backend}$`),
+    );
     await choose('input[name=data][value=spirals]');
     await choose('#model-kind', 'mlp');
     await setLr('0.03');
