@@ -179,7 +179,18 @@ function showStats(trainer: Trainer): void {
 
 // ---- training
 
-const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+/**
+ * Between bursts the page draws a frame and takes input (a click on Pause): the next animation
+ * frame, or 100 ms where there is none (a hidden tab), so that training goes on in the background.
+ */
+const nextFrame = () =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() => {
+      clearTimeout(timer);
+      setTimeout(resolve, 0);
+    });
+  });
 
 async function trainLoop(trainer: Trainer): Promise<void> {
   const mnist = trainer.data.name === 'mnist';
@@ -200,7 +211,7 @@ async function trainLoop(trainer: Trainer): Promise<void> {
       }
       drawChart(chart, trainer);
       showStats(trainer);
-      await nextTask();
+      await nextFrame();
     }
     await trainer.evaluate(MNIST_EVAL);
   } catch (e) {
