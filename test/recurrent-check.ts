@@ -32,9 +32,9 @@ export async function gradcheckRecurrent(
     const report = await tg.gradcheck(f, inputs, { mode: onGpu() ? 'fast' : 'full' });
     assert.ok(report.ok, `${msg} (inputs): ${JSON.stringify(report.worst)}`);
   }
-  const y0 = tg.noGrad(() => f(...inputs));
-  const R = tg.randn(y0.shape, { seed: 7 });
-  y0.dispose();
+  // f's result shape, in a tidy: what f returns besides its result (final states) is freed with it
+  const shape = tg.tidy(() => tg.noGrad(() => f(...inputs)).shape);
+  const R = tg.randn(shape, { seed: 7 });
   const named = m.namedParameters();
   const groups = onGpu() ? [named] : named.map((p) => [p]);
   for (const group of groups) {
