@@ -182,7 +182,7 @@ abstract class Recurrent<Out> extends Module<Out> {
     return `${this.kind}(${this.inputSize}→${this.hiddenSize}${extra.map((e) => `, ${e}`).join('')})`;
   }
 
-  /** The expected shape of a state ([numLayers·D, B, H], or [numLayers·D, H] unbatched), as text. */
+  /** The shape an initial state must have: [numLayers·D, B, H], or [numLayers·D, H] unbatched. */
   private stateShape(B: number | null): number[] {
     const LD = this.numLayers * (this.bidirectional ? 2 : 1);
     return B === null ? [LD, this.hiddenSize] : [LD, B, this.hiddenSize];
@@ -202,7 +202,8 @@ abstract class Recurrent<Out> extends Module<Out> {
     if ((t.rank !== 2 && t.rank !== 3) || t.shape[t.rank - 1] !== I) {
       throw new TapegradError(
         fn,
-        `expected input of shape ${layout} or [T, ${I}] (unbatched), got ${fmtShape(t.shape)} (layer ${this.describe()})`,
+        `expected input of shape ${layout} or [T, ${I}] (unbatched), ` +
+          `got ${fmtShape(t.shape)} (layer ${this.describe()})`,
       );
     }
     if (t.dtype !== 'float32') throw new TapegradError(fn, `the input must be float32, got ${t.dtype}`);
@@ -218,7 +219,8 @@ abstract class Recurrent<Out> extends Module<Out> {
       if (st.shape.join() !== want.join() || st.rank !== want.length)
         throw new TapegradError(
           fn,
-          `expected the initial state ${stateNames[i]} of shape ${fmtShape(want)}, got ${fmtShape(st.shape)} (layer ${this.describe()})`,
+          `expected the initial state ${stateNames[i]} of shape ${fmtShape(want)}, ` +
+            `got ${fmtShape(st.shape)} (layer ${this.describe()})`,
         );
       return st;
     });
@@ -230,11 +232,12 @@ abstract class Recurrent<Out> extends Module<Out> {
       // time-major [T, B, I] throughout
       let seq = !batched ? keep(reshape(t, [T, 1, I])) : this.batchFirst ? keep(transpose(t, [1, 0, 2])) : t;
       let zero: Tensor | null = null;
-      const start = (s: Tensor | null, k: number): Tensor => {
+      // each initial state as [numLayers·D, B, H], unbatched ones given their batch axis once
+      const given = states.map((s) => (s && !batched ? keep(reshape(s, [s.shape[0], 1, H])) : s));
+      const start = (i: number, k: number): Tensor => {
+        const s = given[i];
         if (!s) return (zero ??= keep(new Tensor(tf.zeros([B, H]))));
-        return keep(
-          reshape(keep(slice(batched ? s : keep(reshape(s, [s.shape[0], 1, H])), [k, 0, 0], [1, B, H])), [B, H]),
-        );
+        return keep(reshape(keep(slice(s, [k, 0, 0], [1, B, H])), [B, H]));
       };
       const last: Tensor[][] = states.map(() => []);
       for (let l = 0; l < this.numLayers; l++) {
@@ -247,8 +250,8 @@ abstract class Recurrent<Out> extends Module<Out> {
           // every step's input projection in one matmul: row t·B + b is step t of sequence b
           const xg = keep(linear(rows, weightIh, inputBias(keep, this.kind, biasIh, biasHh)));
           const w = { weightHh, biasHh: this.kind === 'GRU' ? biasHh : null };
-          let h = start(states[0], k);
-          let c = this.kind === 'LSTM' ? start(states[1], k) : null;
+          let h = start(0, k);
+          let c = this.kind === 'LSTM' ? start(1, k) : null;
           const hs: Tensor[] = new Array(T);
           for (let s = 0; s < T; s++) {
             const step = d === 0 ? s : T - 1 - s;
