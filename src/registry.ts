@@ -5,6 +5,8 @@
 import type { OpRule } from './tensor.js';
 import * as elementwise from './ops/elementwise.js';
 import * as reduce from './ops/reduce.js';
+import * as scan from './ops/scan.js';
+import * as sorting from './ops/sort.js';
 import * as shape from './ops/shape.js';
 import * as matrix from './ops/matrix.js';
 import * as nn from './ops/nn.js';
@@ -29,6 +31,8 @@ export function rulesOf<M extends object>(module: M): RulesOf<M> {
 export const registry = {
   ...rulesOf(elementwise),
   ...rulesOf(reduce),
+  ...rulesOf(scan),
+  ...rulesOf(sorting),
   ...rulesOf(shape),
   ...rulesOf(matrix),
   ...rulesOf(nn),

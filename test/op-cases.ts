@@ -13,6 +13,7 @@ import { nnCases } from './op-cases-nn.js';
 import { elementwiseCases } from './op-cases-elementwise.js';
 import { linalgCases, linalgCompositeCases } from './op-cases-linalg.js';
 import { indexingCases, indexingCompositeCases } from './op-cases-indexing.js';
+import { scanCases, scanCompositeCases } from './op-cases-scan.js';
 
 export interface OpCase {
   /** Small inputs for the full check (every entry perturbed). `seed` varies the draw. */
@@ -528,6 +529,7 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
         .logSumExp({ axis: 0 }),
     gradgrad: true,
   },
+  ...scanCompositeCases,
   ...linalgCompositeCases,
   ...indexingCompositeCases,
 };
@@ -540,6 +542,7 @@ export const cases: CaseTable<OpName> = {
   ...elementwiseCases,
   ...formsCases,
   ...nnCases,
+  ...scanCases,
   ...linalgCases,
   ...indexingCases,
 };

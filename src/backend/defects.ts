@@ -230,6 +230,25 @@ export function argMaxMinShape(kind: 'max' | 'min', x: tf.Tensor, axis: number):
   return fixed;
 }
 
+// ---- gathering along the last axis
+
+/**
+ * Defect: wasm's GatherV2 with batch dimensions reads the wrong rows, and memory past the input,
+ * when the indices' last axis is as long as the input's ([2,3] gathered by [2,3] indices returned
+ * [[12,10,11],[21,21,22]] for [[12,10,11],[21,22,20]]). out[…, j] = x[…, idx[…, j]] is gathered
+ * from the flattened x at row·n + idx instead, on every backend (one code path, no batch dims).
+ */
+export function gatherLastAxisByFlatIndex(x: tf.Tensor, indices: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const n = x.shape[x.rank - 1];
+    const m = indices.shape[indices.rank - 1];
+    const rows = m === 0 ? 0 : indices.size / m;
+    const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(n, 'int32')), [rows, 1]);
+    const flat = tf.add(tf.reshape(indices, [rows, m]), offsets);
+    return tf.reshape(tf.gather(tf.reshape(x, [-1]), tf.reshape(flat, [-1])), indices.shape);
+  });
+}
+
 // ---- elementwise
 
 /**

@@ -3,6 +3,8 @@ import './methods.js';
 
 export * from './elementwise.js';
 export * from './reduce.js';
+export * from './scan.js';
+export * from './sort.js';
 export * from './shape.js';
 export * from './matrix.js';
 export * from './nn.js';

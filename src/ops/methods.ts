@@ -5,6 +5,10 @@ import { Tensor } from '../tensor.js';
 import { backward, type BackwardOptions } from '../backward.js';
 import * as elementwise from './elementwise.js';
 import * as reduce from './reduce.js';
+import * as scan from './scan.js';
+import * as sorting from './sort.js';
+import type { CumsumOptions } from './scan.js';
+import type { MedianOptions, SortOptions, SortResult, TopkOptions } from './sort.js';
 import * as shape from './shape.js';
 import * as matrix from './matrix.js';
 import * as nn from './nn.js';
@@ -94,6 +98,15 @@ declare module '../tensor.js' {
     norm(opts?: ReduceOptions & { ord?: number }): Tensor;
     argmax(opts?: { axis?: number; keepDims?: boolean }): Tensor;
     argmin(opts?: { axis?: number; keepDims?: boolean }): Tensor;
+    std(opts?: ReduceOptions & { correction?: number }): Tensor;
+    all(opts?: ReduceOptions): Tensor;
+    any(opts?: ReduceOptions): Tensor;
+    cumsum(axis: number, opts?: CumsumOptions): Tensor;
+    cumprod(axis: number): Tensor;
+    logCumSumExp(axis: number): Tensor;
+    median(opts?: MedianOptions): Tensor;
+    sort(opts?: SortOptions): SortResult;
+    topk(k: number, opts?: TopkOptions): SortResult;
     reshape(shape: number[]): Tensor;
     transpose(perm?: number[]): Tensor;
     expandDims(axis?: number): Tensor;
@@ -133,6 +146,9 @@ const { selu, mish, hardtanh, floor, ceil, round, trunc, frac, atan2, cast, clon
 const { equal, notEqual, greater, greaterEqual, less, lessEqual } = elementwise;
 const { sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin } = reduce;
 const { reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile } = shape;
+const { std, all, any } = reduce;
+const { cumsum, cumprod, logCumSumExp } = scan;
+const { sort, topk, median } = sorting;
 const { matmul, dot } = matrix;
 const { flip, roll, tril, triu, diag, diagonal, swapAxes, takeAlongAxis, scatterAlongAxis } = indexing;
 const { softmax, logSoftmax } = nn;
@@ -210,6 +226,15 @@ const chainable = {
   norm,
   argmax,
   argmin,
+  std,
+  all,
+  any,
+  cumsum,
+  cumprod,
+  logCumSumExp,
+  median,
+  sort,
+  topk,
   reshape,
   transpose,
   expandDims,

@@ -143,6 +143,46 @@ export function variance(x: Tensor, opts: ReduceOptions & { correction?: number 
 }
 variance.rule = varianceOp.rule;
 
+const stdOp = defineOp<ReduceAttrs & { correction: number }>({
+  name: 'std',
+  signature: { kind: 'reduce' },
+  forward: ([x], { axes, keepDims, correction }) =>
+    tf.tidy(() => {
+      const n = axes.reduce((k, ax) => k * x.shape[ax], 1);
+      const d = tf.sub(x, tf.mean(x, axes, true));
+      return tf.sqrt(tf.div(tf.sum(tf.square(d), axes, keepDims), n - correction));
+    }),
+  // ∂std/∂xᵢ = (xᵢ − x̄)/((n − correction)·std); 0 where std = 0 (x constant: a subgradient, as PyTorch's)
+  vjp: (g, [x], y, a) => [
+    () => {
+      const ye = expand(y, x, a);
+      const nonzero = greater(ye, 0);
+      const centred = sub(x, mean(x, { axis: a.axes, keepDims: true }));
+      const d = div(centred, mul(where(nonzero, ye, 1), count(x, a.axes) - a.correction));
+      return mul(expand(g, x, a), where(nonzero, d, 0));
+    },
+  ],
+});
+/**
+ * Standard deviation over axes: √variance. `correction` 1 (default, as PyTorch: the unbiased
+ * estimate's root) or 0 (the population's, NumPy's and JAX's default); note that `variance`
+ * defaults to 0. At a constant slice (std 0) the gradient is 0, as PyTorch's. More than
+ * `correction` entries per slice are needed (PyTorch gives NaN). PyTorch `torch.std`, JAX `jnp.std`.
+ */
+export function std(x: Tensor, opts: ReduceOptions & { correction?: number } = {}): Tensor {
+  const t = asTensor('std', x);
+  const axes = normalizeAxes('std', opts.axis, t.rank);
+  if (t.dtype !== 'float32') return applyToFloat(t, (f) => std(f, opts));
+  const correction = opts.correction ?? 1;
+  if (typeof correction !== 'number' || !(correction >= 0))
+    throw new TapegradError('std', `correction must be a non-negative number, got ${JSON.stringify(correction)}`);
+  if (count(t, axes) - correction <= 0) {
+    throw new TapegradError('std', `needs more than ${correction} entries per reduced slice, got ${count(t, axes)}`);
+  }
+  return stdOp([t], { axes, keepDims: opts.keepDims ?? false, correction });
+}
+std.rule = stdOp.rule;
+
 const normOp = defineOp<ReduceAttrs & { ord: number }>({
   name: 'norm',
   signature: { kind: 'reduce' },
@@ -232,3 +272,31 @@ export const argmax = argExtremum('argmax');
  * PyTorch `torch.argmin`, JAX `jnp.argmin`.
  */
 export const argmin = argExtremum('argmin');
+
+// ---- all and any: bool results, so outside the tape (as argmax)
+
+function logicalReduction(name: 'all' | 'any') {
+  return (x: Tensor, opts: ReduceOptions = {}): Tensor => {
+    const t = asTensor(name, x);
+    const attrs = { axes: normalizeAxes(name, opts.axis, t.rank), keepDims: opts.keepDims ?? false };
+    return new Tensor(
+      tf.tidy(() => {
+        // of no entries: all is true, any false (TF.js gives false for both)
+        const empty = ofEmpty(t.value, attrs, name === 'all' ? 1 : 0, 'int32');
+        if (empty) return tf.cast(empty, 'bool');
+        const b = t.dtype === 'bool' ? t.value : tf.notEqual(t.value, tf.scalar(0, t.dtype));
+        return name === 'all' ? tf.all(b, attrs.axes, attrs.keepDims) : tf.any(b, attrs.axes, attrs.keepDims);
+      }),
+    );
+  };
+}
+/**
+ * Whether every entry over `axis` (every axis by default) is non-zero (bool, not differentiable);
+ * true over no entries. NaN counts as non-zero. PyTorch `torch.all`, JAX `jnp.all`.
+ */
+export const all = logicalReduction('all');
+/**
+ * Whether any entry over `axis` (every axis by default) is non-zero (bool, not differentiable);
+ * false over no entries. NaN counts as non-zero. PyTorch `torch.any`, JAX `jnp.any`.
+ */
+export const any = logicalReduction('any');
