@@ -625,6 +625,74 @@ export const CATALOGUE: Record<string, Entry> = {
     ]),
   ),
 
+  // ---- std, all/any, scans, sorting
+  std: {
+    probes: [
+      ...reduceProbes(tg.std as never),
+      ['one entry (correction 1)', () => tg.std(tg.tensor([1])), /needs more than 1 entries per reduced slice, got 1/],
+      [
+        'a negative correction',
+        () => tg.std(v2(), { correction: -1 }),
+        /correction must be a non-negative number, got -1/,
+      ],
+    ],
+  },
+  all: { probes: reduceProbes(tg.all as never) },
+  any: { probes: reduceProbes(tg.any as never) },
+  ...Object.fromEntries(
+    (['cumsum', 'cumprod', 'logCumSumExp'] as const).map((k) => [
+      k,
+      {
+        probes: [
+          ...unaryProbes(((x: never) => tg[k](x, 0)) as never),
+          ['an axis out of range', () => tg[k](m22(), 2), /axis 2 is out of range for a tensor of rank 2/],
+          ['a fractional axis', () => tg[k](m22(), 0.5), /axis 0\.5 is out of range/],
+          [
+            'no axis',
+            () => (tg[k] as unknown as (x: tg.Tensor) => tg.Tensor)(m22()),
+            /axis must be an integer, got undefined/,
+          ],
+        ] as Probe[],
+      },
+    ]),
+  ),
+  median: {
+    probes: [
+      ...unaryProbes(tg.median as never),
+      ['an axis out of range', () => tg.median(m22(), { axis: -3 }), /axis -3 is out of range for a tensor of rank 2/],
+      ['several axes', () => tg.median(m22(), { axis: [0, 1] as never }), /axis must be an integer, got \[0,1\]/],
+      [
+        'an empty axis',
+        () => tg.median(tg.zeros([0, 3]), { axis: 0 }),
+        /cannot reduce over an empty axis: shape \[0,3\]/,
+      ],
+    ],
+  },
+  sort: {
+    probes: [
+      ...unaryProbes(tg.sort as never),
+      ['an axis out of range', () => tg.sort(m22(), { axis: 2 }), /axis 2 is out of range for a tensor of rank 2/],
+      [
+        'a string flag',
+        () => tg.sort(m22(), { descending: 'yes' as never }),
+        /descending must be a boolean, got "yes"/,
+      ],
+    ],
+  },
+  topk: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.topk(x, 1)) as never),
+      [
+        'k above the axis length',
+        () => tg.topk(m22(), 3),
+        /k must be an integer in \[0, 2\] .*axis 1 of \[2,2\].*got 3/,
+      ],
+      ['a fractional k', () => tg.topk(m22(), 1.5), /k must be an integer in \[0, 2\].*got 1\.5/],
+      ['a negative k', () => tg.topk(m22(), -1), /k must be an integer .*got -1/],
+      ['an axis out of range', () => tg.topk(m22(), 1, { axis: 2 }), /axis 2 is out of range for a tensor of rank 2/],
+    ],
+  },
+
   // ---- shape ops
   reshape: {
     probes: [

@@ -216,6 +216,42 @@ const WRITTEN: Record<string, FuzzOp> = {
     const n = o.axis === undefined ? x.size : (x.shape[o.axis] ?? 1);
     return t.variance(x, { ...o, correction: n > 1 ? p[2] % 2 : 0 });
   }),
+  std: {
+    arity: 1,
+    apply: (env, [x], p) => {
+      const t = env.tg;
+      const o = reduceOpts(x, p);
+      const n = o.axis === undefined ? x.size : (x.shape[o.axis] ?? 1);
+      // std's kink: a constant slice (std 0); a single entry is always constant, with gradient 0
+      if (n > 1) env.guard(() => t.std(x, { axis: o.axis, correction: 0 }));
+      return t.std(x, { ...o, correction: n > 1 ? p[2] % 2 : 0 });
+    },
+  },
+  // ---- scans (axis from p) and sorting (ties are kinks: kept MARGIN apart)
+  cumsum: unary((t, x, p) =>
+    t.cumsum(x, axisOf(x, p[0]), { exclusive: p[1] % 2 === 1, reverse: (p[1] >> 1) % 2 === 1 }),
+  ),
+  cumprod: unary((t, x, p) => t.cumprod(bnd(t, x, 1.5), axisOf(x, p[0]))),
+  logCumSumExp: unary((t, x, p) => t.logCumSumExp(x, axisOf(x, p[0]))),
+  sort: kinked(
+    (t, x, p) => t.sort(x, { axis: axisOf(x, p[0]), descending: p[1] % 2 === 1 }).values,
+    (t, x, p) => sortedGaps(t, x, axisOf(x, p[0])),
+  ),
+  topk: kinked(
+    (t, x0, p) => {
+      const x = atLeast1(t, x0);
+      const axis = axisOf(x, p[0]);
+      return t.topk(x, 1 + (p[2] % x.shape[axis]), { axis, largest: p[1] % 2 === 0 }).values;
+    },
+    (t, x, p) => sortedGaps(t, atLeast1(t, x), axisOf(x, p[0])),
+  ),
+  median: kinked(
+    (t, x, p) => t.median(x, reduceOpts(x, p)),
+    (t, x, p) => {
+      const axis = reduceOpts(x, p).axis;
+      return axis === undefined ? sortedGaps(t, t.reshape(x, [-1]), 0) : sortedGaps(t, x, axis);
+    },
+  ),
   max: {
     arity: 1,
     apply: (env, [x0], p) => {
@@ -622,6 +658,26 @@ function nearlyDiagonal(t: TG, x: Tensor, p: number[], shape: number): Tensor {
     { shape: [rows, cols] },
   );
   return t.add(t.mul(t.tanh(conform(t, x, [rows, cols])), 0.3), d);
+}
+
+/** The gaps between neighbours of x sorted along `axis` (ties are sort's kinks); 1e9 for one entry. */
+function sortedGaps(t: TG, x: Tensor, axis: number): Tensor {
+  const n = x.rank === 0 ? 1 : x.shape[axis];
+  if (n < 2) return t.full([1], 1e9);
+  const s = t.sort(x, { axis }).values;
+  const size = s.shape.map((d, i) => (i === axis ? n - 1 : d));
+  return t.sub(
+    t.slice(
+      s,
+      s.shape.map((_, i) => (i === axis ? 1 : 0)),
+      size,
+    ),
+    t.slice(
+      s,
+      s.shape.map(() => 0),
+      size,
+    ),
+  );
 }
 
 function reduceOpts(x: Tensor, p: number[]): { axis?: number; keepDims: boolean } {
