@@ -150,6 +150,36 @@ s("wasm: maxPoolArgmaxWithoutKernel scatters to cpu's MaxPoolGrad", async () => 
   assert.equal(got, want);
 });
 
+// ---- gather along the last axis with batch dimensions
+
+/** [[10,11,12],[20,21,22]] gathered along its last axis by [[2,0,1],[1,2,0]]. */
+const gatherOperands = () => [seq([2, 3], 10), tf.tensor([2, 0, 1, 1, 2, 0], [2, 3], 'int32')] as const;
+const GATHERED = [12, 10, 11, 14, 15, 13];
+
+s('wasm: TF.js\'s GatherV2 with batch dimensions still reads the wrong rows ([2,3] by [2,3] indices)', async () => {
+  const got = await on('wasm', () => tf.gather(...gatherOperands(), 1, 1));
+  assert.not.equal(got, GATHERED, 'wasm gathers with batchDims right now: gatherLastAxisByFlatIndex can go');
+});
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(`${backend}: gatherLastAxisByFlatIndex (and tg.sort) gather the right rows`, async () => {
+    assert.equal(await on(backend, () => defects.gatherLastAxisByFlatIndex(...gatherOperands())), GATHERED);
+    const x = tg.tensor([
+      [3, 1, 2],
+      [6, 4, 5],
+    ]);
+    const { values, indices } = tg.sort(x);
+    assert.equal(await values.array(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    assert.equal(await indices.array(), [
+      [1, 2, 0],
+      [1, 2, 0],
+    ]);
+    tg.dispose([x, values, indices]);
+  });
+}
+
 // ---- AvgPoolGrad with 'same' padding
 
 /**
@@ -196,6 +226,7 @@ s('every workaround frees what it makes', async () => {
     const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
     const e = tf.scalar(-1);
     const flat = tf.reshape(x, [-1]);
+    const [gx, gi] = tf.tidy(() => gatherOperands());
     const before = tf.memory().numTensors;
     const outs = [
       defects.matMulBroadcastingBatches(a, b),
@@ -208,9 +239,10 @@ s('every workaround frees what it makes', async () => {
       defects.argMaxMinShape('max', flat, 0),
       defects.powZeroBase(x, e),
       defects.expm1SmallArgument(x),
+      defects.gatherLastAxisByFlatIndex(gx, gi),
     ];
     assert.is(tf.memory().numTensors, before + outs.length, `${backend}: only the results are left`);
-    tf.dispose([...outs, a, b, cx, cw, x, y, e, flat]);
+    tf.dispose([...outs, a, b, cx, cw, x, y, e, flat, gx, gi]);
   }
   await tg.setBackend('wasm');
 });
