@@ -156,7 +156,7 @@ s("wasm: maxPoolArgmaxWithoutKernel scatters to cpu's MaxPoolGrad", async () => 
 const gatherOperands = () => [seq([2, 3], 10), tf.tensor([2, 0, 1, 1, 2, 0], [2, 3], 'int32')] as const;
 const GATHERED = [12, 10, 11, 14, 15, 13];
 
-s('wasm: TF.js\'s GatherV2 with batch dimensions still reads the wrong rows ([2,3] by [2,3] indices)', async () => {
+s("wasm: TF.js's GatherV2 with batch dimensions still reads the wrong rows ([2,3] by [2,3] indices)", async () => {
   const got = await on('wasm', () => tf.gather(...gatherOperands(), 1, 1));
   assert.not.equal(got, GATHERED, 'wasm gathers with batchDims right now: gatherLastAxisByFlatIndex can go');
 });

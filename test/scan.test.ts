@@ -129,7 +129,10 @@ for (const backend of NODE_BACKENDS) {
         );
         const cols = [0, 1, 2, 3].map((j) => scanRow([rows[0][j], rows[1][j]], (a, b) => a + b, 0, exclusive, reverse));
         const z = x.cumsum(-2, { exclusive, reverse });
-        assertClose(z, [0, 1].flatMap((i) => cols.map((c) => c[i])));
+        assertClose(
+          z,
+          [0, 1].flatMap((i) => cols.map((c) => c[i])),
+        );
         tg.dispose([y, z]);
       }
     const i = tg.tensor([1, 2, 3], { dtype: 'int32' });
@@ -149,7 +152,10 @@ for (const backend of NODE_BACKENDS) {
       for (const reverse of [false, true]) {
         const x = tg.tensor([0.5, -1, 2, 3]);
         const got = await gradOf(x, (t) => tg.cumsum(t, 0, { exclusive, reverse }), g);
-        assertClose(got, scanRow(g, (a, b) => a + b, 0, exclusive, !reverse));
+        assertClose(
+          got,
+          scanRow(g, (a, b) => a + b, 0, exclusive, !reverse),
+        );
         x.dispose();
       }
   });
@@ -169,15 +175,29 @@ for (const backend of NODE_BACKENDS) {
     ];
     const g = [0.3, -1, 2, 0.7, 1.1];
     const t = tg.tensor(rows);
-    const got = await gradOf(t, (u) => tg.cumprod(u, 1), rows.flatMap(() => g));
-    assertClose(got, rows.flatMap((r) => cumprodGrad(r, g)));
+    const got = await gradOf(
+      t,
+      (u) => tg.cumprod(u, 1),
+      rows.flatMap(() => g),
+    );
+    assertClose(
+      got,
+      rows.flatMap((r) => cumprodGrad(r, g)),
+    );
     assert.ok(got.every(Number.isFinite), 'no NaN or ∞ at the zeros');
     // the same along axis 0 (columns)
     const cols = rows[0].map((_, j) => rows.map((r) => r[j]));
     const gt = tg.tensor(cols);
-    const gotCols = await gradOf(gt, (u) => u.cumprod(0), g.flatMap((v) => [v, v, v, v, v]));
+    const gotCols = await gradOf(
+      gt,
+      (u) => u.cumprod(0),
+      g.flatMap((v) => [v, v, v, v, v]),
+    );
     const wantCols = rows[0].map((_, j) => cumprodGrad(rows[j], g));
-    assertClose(gotCols, [0, 1, 2, 3, 4].flatMap((i) => wantCols.map((c) => c[i])));
+    assertClose(
+      gotCols,
+      [0, 1, 2, 3, 4].flatMap((i) => wantCols.map((c) => c[i])),
+    );
     tg.dispose([t, gt]);
   });
 
@@ -218,27 +238,34 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, y]);
   });
 
-  s('logCumSumExp: gradients e^(xⱼ − yᵢ) summed, finite at large values, 0 at −∞ (PyTorch: NaN where the prefix is −∞)', async () => {
-    const rows = [
-      [1000, 1001, -1000, 999],
-      [-100, 100, -Infinity, 0],
-      [-Infinity, -Infinity, 1, -Infinity],
-    ];
-    const g = [1, -2, 0.5, 3];
-    const x = tg.tensor(rows);
-    const got = await gradOf(x, (t) => tg.logCumSumExp(t, 1), rows.flatMap(() => g));
-    const want = rows.flatMap((r) => {
-      const y = scanRow(r, logAddExp, -Infinity);
-      return r.map((xj, j) => {
-        let s = 0;
-        for (let i = j; i < r.length; i++) if (y[i] > -Infinity) s += g[i] * Math.exp(xj - y[i]);
-        return s;
+  s(
+    'logCumSumExp: gradients e^(xⱼ − yᵢ) summed, finite at large values, 0 at −∞ (PyTorch: NaN where the prefix is −∞)',
+    async () => {
+      const rows = [
+        [1000, 1001, -1000, 999],
+        [-100, 100, -Infinity, 0],
+        [-Infinity, -Infinity, 1, -Infinity],
+      ];
+      const g = [1, -2, 0.5, 3];
+      const x = tg.tensor(rows);
+      const got = await gradOf(
+        x,
+        (t) => tg.logCumSumExp(t, 1),
+        rows.flatMap(() => g),
+      );
+      const want = rows.flatMap((r) => {
+        const y = scanRow(r, logAddExp, -Infinity);
+        return r.map((xj, j) => {
+          let s = 0;
+          for (let i = j; i < r.length; i++) if (y[i] > -Infinity) s += g[i] * Math.exp(xj - y[i]);
+          return s;
+        });
       });
-    });
-    assert.ok(got.every(Number.isFinite), `finite: ${got}`);
-    assertClose(got, want, { atol: 1e-5, rtol: 1e-4 });
-    x.dispose();
-  });
+      assert.ok(got.every(Number.isFinite), `finite: ${got}`);
+      assertClose(got, want, { atol: 1e-5, rtol: 1e-4 });
+      x.dispose();
+    },
+  );
 
   s('int32 input: std and logCumSumExp compute in float32; cumprod keeps int32', async () => {
     const i = tg.tensor([1, 2, 3], { dtype: 'int32' });

@@ -104,14 +104,14 @@ for (const backend of NODE_BACKENDS) {
 
   s('sort: the gradient of the values goes back to the entry each came from', async () => {
     const x = tg.tensor([
-      [0.5, -1, 2],
-      [3, 1, -2],
+      [0.5, 2, -1],
+      [3, -2, 1],
     ]);
-    // sorted: [-1, 0.5, 2] from [1, 0, 2] and [-2, 1, 3] from [2, 1, 0]; seed g = position + 1
+    // sorted: [-1, 0.5, 2] from [2, 0, 1] and [-2, 1, 3] from [1, 2, 0] (3-cycles: σ⁻¹ ≠ σ); seed g
     const got = await gradOf(x, (t) => tg.sort(t).values, [1, 2, 3, 10, 20, 30]);
-    assert.equal(got, [2, 1, 3, 30, 20, 10]);
+    assert.equal(got, [2, 3, 1, 30, 10, 20]);
     const gotDesc = await gradOf(x, (t) => tg.sort(t, { axis: 0, descending: true }).values, [1, 2, 3, 10, 20, 30]);
-    assert.equal(gotDesc, [10, 20, 3, 1, 2, 30]);
+    assert.equal(gotDesc, [10, 2, 30, 1, 20, 3]);
     x.dispose();
   });
 
@@ -158,7 +158,12 @@ for (const backend of NODE_BACKENDS) {
       [3, 1, 4, 2],
       [9, 7, 8, 6],
     ]);
-    const [a, b, c, d] = [tg.median(x), x.median({ axis: 1 }), tg.median(x, { axis: 0, keepDims: true }), tg.median(x, { keepDims: true })];
+    const [a, b, c, d] = [
+      tg.median(x),
+      x.median({ axis: 1 }),
+      tg.median(x, { axis: 0, keepDims: true }),
+      tg.median(x, { keepDims: true }),
+    ];
     assert.equal(await a.array(), 4);
     assert.equal(await b.array(), [2, 7]);
     assert.equal([c.shape, await c.array()], [[1, 4], [[3, 1, 4, 2]]]);
@@ -182,7 +187,10 @@ for (const backend of NODE_BACKENDS) {
     // without an axis: one entry (PyTorch's median() shares it among the ties: 0.5 each here)
     const y = tg.tensor([3, 1, 3, 2, 1, 3, 1, 2]);
     const all = await gradOf(y, (t) => tg.median(t));
-    assert.equal(all.reduce((p, q) => p + q), 1);
+    assert.equal(
+      all.reduce((p, q) => p + q),
+      1,
+    );
     assert.equal(all.filter((v) => v === 1).length, 1);
     tg.dispose([x, y]);
   });
