@@ -226,7 +226,7 @@ s('every workaround frees what it makes', async () => {
     const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
     const e = tf.scalar(-1);
     const flat = tf.reshape(x, [-1]);
-    const [gx, gi] = tf.tidy(() => gatherOperands());
+    const [gx, gi] = tf.tidy(() => [...gatherOperands()]);
     const before = tf.memory().numTensors;
     const outs = [
       defects.matMulBroadcastingBatches(a, b),

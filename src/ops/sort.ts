@@ -52,7 +52,7 @@ function alongLast(x: tf.Tensor, axis: number, f: (t: tf.Tensor) => tf.Tensor): 
  * both directions (TF.js's TopK breaks ties by the lower index). NaN sorts as +∞ (last ascending,
  * first descending), tied with +∞ by position.
  */
-export function sortingPermutation(x: tf.Tensor, axis: number, descending: boolean): tf.Tensor {
+function sortingPermutation(x: tf.Tensor, axis: number, descending: boolean): tf.Tensor {
   return tf.tidy(() =>
     alongLast(x, axis, (t) => {
       const n = t.shape[t.rank - 1];
