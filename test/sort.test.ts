@@ -10,11 +10,13 @@ import { NODE_BACKENDS, assertClose, assertNoLeak } from './helpers.js';
 /** x.grad's values after a backward from y seeded with g (ones by default); frees all but x. */
 async function gradOf(x: tg.Tensor, f: (x: tg.Tensor) => tg.Tensor, g?: number[]): Promise<number[]> {
   x.requiresGrad = true;
-  const y = f(x);
-  const seed = g ? tg.tensor(g, { shape: y.shape }) : tg.onesLike(y);
-  y.backward(seed);
+  // in a tidy: what f makes besides its result (sort's indices) is freed too
+  tg.tidy(() => {
+    const y = f(x);
+    y.backward(g ? tg.tensor(g, { shape: y.shape }) : tg.onesLike(y));
+  });
   const out = Array.from(await x.grad!.data());
-  tg.dispose([y, seed, x.grad!]);
+  x.grad!.dispose();
   x.grad = null;
   return out;
 }
