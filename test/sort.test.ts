@@ -210,6 +210,30 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, m, i, mi]);
   });
 
+  s(
+    "empty tensors: sort, topk and median of no rows give empty results (wasm's TopK of nothing divides by zero)",
+    async () => {
+      const e = tg.zeros([0, 3], { requiresGrad: true });
+      const e2 = tg.zeros([2, 0]);
+      const a = tg.sort(e, { axis: 0 });
+      const b = tg.topk(e2, 0);
+      const c = tg.median(e, { axis: 1, keepDims: true });
+      assert.equal(
+        [a.values.shape, b.values.shape, b.indices.shape, c.shape],
+        [
+          [0, 3],
+          [2, 0],
+          [2, 0],
+          [0, 1],
+        ],
+      );
+      assert.equal(await a.values.data(), new Float32Array(0));
+      tg.tidy(() => tg.sort(e, { axis: 0 }).values.sum().backward());
+      assert.equal(e.grad!.shape, [0, 3]);
+      tg.dispose([e, e.grad!, e2, a.values, a.indices, b.values, b.indices, c]);
+    },
+  );
+
   s('memory: forward and backward leave only the gradient; results without a graph hold nothing', () => {
     const fs: ((x: tg.Tensor) => tg.Tensor)[] = [
       (x) => tg.sort(x, { axis: 0 }).values,

@@ -239,6 +239,7 @@ export function argMaxMinShape(kind: 'max' | 'min', x: tf.Tensor, axis: number):
  * from the flattened x at row·n + idx instead, on every backend (one code path, no batch dims).
  */
 export function gatherLastAxisByFlatIndex(x: tf.Tensor, indices: tf.Tensor): tf.Tensor {
+  if (indices.size === 0) return tf.zeros(indices.shape, x.dtype);
   return tf.tidy(() => {
     const n = x.shape[x.rank - 1];
     const m = indices.shape[indices.rank - 1];

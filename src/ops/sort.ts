@@ -53,6 +53,8 @@ function alongLast(x: tf.Tensor, axis: number, f: (t: tf.Tensor) => tf.Tensor): 
  * first descending), tied with +∞ by position.
  */
 function sortingPermutation(x: tf.Tensor, axis: number, descending: boolean): tf.Tensor {
+  // nothing to sort (wasm's TopK of nothing divides by zero)
+  if (x.size === 0) return tf.zeros(x.shape, 'int32');
   return tf.tidy(() =>
     alongLast(x, axis, (t) => {
       const n = t.shape[t.rank - 1];
@@ -186,7 +188,7 @@ export function median(x: Tensor, opts: MedianOptions = {}): Tensor {
   const shape = keepDims ? keptShape(t.shape, axes) : t.shape.filter((_, i) => !axes.includes(i));
   const value = reshape(picked, shape);
   made.push(value);
-  if (t.dtype !== 'float32') return owning(value, made.slice(0, -1));
+  if (t.dtype !== 'float32' || value.size === 0) return owning(value, made.slice(0, -1));
   // NaN anywhere in the slice makes the median NaN (sorting puts it last, where the middle may not reach)
   const nan = new Tensor(
     tf.tidy(() => tf.reshape(tf.any(tf.isNaN(flat.value), flat.rank === 0 ? undefined : axis), shape)),
