@@ -250,6 +250,32 @@ export function gatherLastAxisByFlatIndex(x: tf.Tensor, indices: tf.Tensor): tf.
   });
 }
 
+// ---- scans and int32 transposes on webgpu
+
+/**
+ * Defect: webgpu's Cumsum and Cumprod with `reverse` compile the scanned axis's length into the
+ * shader but leave it out of the pipeline's cache key (`cum_+_false_true`), so a reverse scan
+ * after one of another length (same rank and dtype) runs the other's shader: wrong values. There
+ * a reverse scan is the forward scan of the flipped input, flipped back (forward scans bake in no
+ * length).
+ */
+export function cumReverseByFlip(op: 'sum' | 'prod', x: tf.Tensor, axis: number, exclusive: boolean, reverse: boolean) {
+  const scan = op === 'sum' ? tf.cumsum : tf.cumprod;
+  if (!reverse || tf.getBackend() !== 'webgpu') return scan(x, axis, exclusive, reverse);
+  return tf.tidy(() => tf.reverse(scan(tf.reverse(x, axis), axis, exclusive, false), axis));
+}
+
+/**
+ * Defect: webgpu's Transpose of an int32 tensor of rank 3 or more (the non-shared-memory program)
+ * fails to compile (its output is declared f32) and returns zeros, or, after a float32 transpose
+ * with the same permutation, runs that pipeline and returns float bits. There int32 values (sort's
+ * indices, exact in float32 below 2²⁴) are transposed as float32.
+ */
+export function transposeInt32AsFloat(x: tf.Tensor, perm: number[]): tf.Tensor {
+  if (x.dtype !== 'int32' || x.rank < 3 || tf.getBackend() !== 'webgpu') return tf.transpose(x, perm);
+  return tf.tidy(() => tf.cast(tf.transpose(tf.cast(x, 'float32'), perm), 'int32'));
+}
+
 // ---- elementwise
 
 /**

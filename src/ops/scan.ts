@@ -8,6 +8,8 @@ import { noGrad } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { add, sub, mul, div, exp, log, abs, where, equal, greater, less, cast, logicalAnd } from './elementwise.js';
 import { reshape } from './shape.js';
+import { cumReverseByFlip } from '../backend/defects.js';
+import { floatPrecision } from '../backend/index.js';
 
 export interface ScanAttrs {
   axis: number;
@@ -43,7 +45,8 @@ function onVector(x: Tensor, f: (v: Tensor) => Tensor): Tensor {
 
 const cumsumOp: Op<ScanAttrs> = defineOp<ScanAttrs>({
   name: 'cumsum',
-  forward: ([x], a) => tf.cumsum(x.dtype === 'bool' ? tf.cast(x, 'int32') : x, a.axis, a.exclusive, a.reverse),
+  forward: ([x], a) =>
+    cumReverseByFlip('sum', x.dtype === 'bool' ? tf.cast(x, 'int32') : x, a.axis, a.exclusive, a.reverse),
   // ∂yᵢ/∂xⱼ = [j ≤ i] ([j < i] if exclusive): g summed from the other end
   vjp: (g, _x, _y, a) => [() => cumsumOp([g], { ...a, reverse: !a.reverse })],
 });
@@ -101,16 +104,20 @@ const logCumSumExpOp: Op<{ axis: number; reverse: boolean }> = defineOp<{ axis: 
   // nothing overflows. Terms with yᵢ = −∞ (x −∞ up to i) are left out: x̄ is 0 there, not NaN.
   vjp: (g, [x], y, { axis, reverse }) => [
     () => {
-      const live = noGrad(() => greater(y, -Infinity));
+      const none = lowest();
+      const live = noGrad(() => greater(y, none));
       const part = (sign: 1 | -1): Tensor => {
         const on = logicalAnd(live, sign > 0 ? greater(g, 0) : less(g, 0));
-        const terms = where(on, sub(log(where(on, abs(g), 1)), y), -Infinity);
+        const terms = where(on, sub(log(where(on, abs(g), 1)), y), none);
         return exp(add(x, logCumSumExpOp([terms], { axis, reverse: !reverse })));
       };
       return sub(part(1), part(-1));
     },
   ],
 });
+/** −∞, or in half precision (which has no ∞ on WebGL) its lowest number: e to it is 0 either way. */
+const lowest = () => (floatPrecision().name === 'float16' ? -65504 : -Infinity);
+
 /**
  * log Σ_{j ≤ i} e^(xⱼ) along `axis`, computed stably: a scan of log-add-exp steps (no shift by a
  * maximum, which would underflow the entries far below it), −∞ entries add nothing. Where x is −∞
@@ -133,16 +140,32 @@ function logCumSumExpScan(x: tf.Tensor, axis: number, reverse: boolean): tf.Tens
   return tf.tidy(() => {
     let y = reverse ? tf.reverse(x, axis) : x;
     for (let d = 1; d < n; d *= 2) {
+      // entries i < d have nothing d before them: they keep y (no −∞ padding, which half-float
+      // WebGL textures would turn into NaN)
       const begin = x.shape.map(() => 0);
-      const size = x.shape.map((s, i) => (i === axis ? n - d : s));
-      const head = tf.fill(
+      const head = tf.slice(
+        y,
+        begin,
         x.shape.map((s, i) => (i === axis ? d : s)),
-        -Infinity,
       );
-      const shifted = tf.concat([head, tf.slice(y, begin, size)], axis);
+      const shifted = tf.concat(
+        [
+          head,
+          tf.slice(
+            y,
+            begin,
+            x.shape.map((s, i) => (i === axis ? n - d : s)),
+          ),
+        ],
+        axis,
+      );
       const m = tf.maximum(y, shifted);
       const sum = tf.add(m, tf.log1p(tf.exp(tf.neg(tf.abs(tf.sub(y, shifted))))));
-      y = tf.where(tf.isFinite(m), sum, m);
+      const position = tf.reshape(
+        tf.range(0, n, 1, 'int32'),
+        x.shape.map((s, i) => (i === axis ? n : 1)),
+      );
+      y = tf.where(tf.greaterEqual(position, d), tf.where(tf.isFinite(m), sum, m), y);
     }
     return reverse ? tf.reverse(y, axis) : tf.clone(y);
   });

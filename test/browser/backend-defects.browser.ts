@@ -119,6 +119,40 @@ onlyOn(
 
 onlyOn(
   ['webgpu'],
+  "webgpu: TF.js's reverse Cumsum still reuses the shader of another axis length; cumReverseByFlip does not",
+  async () => {
+    const first = () => tf.tensor([[1, 2, 3, 4]]);
+    const second = () => tf.tensor([[1, 2, 3]]);
+    await read(() => tf.tidy(() => tf.cumsum(first(), 1, false, true)));
+    const raw = await read(() => tf.tidy(() => tf.cumsum(second(), 1, false, true)));
+    assert.not.equal(raw.values, [6, 5, 3], "webgpu's reverse Cumsum is right now: cumReverseByFlip can go");
+    await read(() => tf.tidy(() => defects.cumReverseByFlip('sum', first(), 1, false, true)));
+    assert.equal(
+      (await read(() => tf.tidy(() => defects.cumReverseByFlip('sum', second(), 1, false, true)))).values,
+      [6, 5, 3],
+    );
+    assert.equal(
+      (await read(() => tf.tidy(() => defects.cumReverseByFlip('sum', second(), 1, true, true)))).values,
+      [5, 3, 0],
+    );
+  },
+);
+
+onlyOn(
+  ['webgpu'],
+  "webgpu: TF.js's Transpose of a rank-3 int32 tensor is still wrong; transposeInt32AsFloat is right",
+  async () => {
+    const x = () => tf.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 2, 3], 'int32');
+    const want = [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11];
+    const raw = await read(() => tf.tidy(() => tf.transpose(x(), [0, 2, 1])));
+    assert.not.equal(raw.values, want, "webgpu's int32 Transpose is right now: transposeInt32AsFloat can go");
+    const fixed = await read(() => tf.tidy(() => defects.transposeInt32AsFloat(x(), [0, 2, 1])));
+    assert.equal([fixed.values, fixed.shape], [want, [2, 3, 2]]);
+  },
+);
+
+onlyOn(
+  ['webgpu'],
   "webgpu: TF.js's Cast from bool still keeps the integer buffer (a transposed sum of it gives 0)",
   async () => {
     const x = () => tf.tensor([0.3, -1.2, 2.1, 0.7, -0.4, 1.5, -2.2, 0.9, 1.1, -0.8, 0.2, 1.9], [2, 3, 2]);
