@@ -150,36 +150,6 @@ s("wasm: maxPoolArgmaxWithoutKernel scatters to cpu's MaxPoolGrad", async () => 
   assert.equal(got, want);
 });
 
-// ---- gather along the last axis with batch dimensions
-
-/** [[10,11,12],[20,21,22]] gathered along its last axis by [[2,0,1],[1,2,0]]. */
-const gatherOperands = () => [seq([2, 3], 10), tf.tensor([2, 0, 1, 1, 2, 0], [2, 3], 'int32')] as const;
-const GATHERED = [12, 10, 11, 14, 15, 13];
-
-s("wasm: TF.js's GatherV2 with batch dimensions still reads the wrong rows ([2,3] by [2,3] indices)", async () => {
-  const got = await on('wasm', () => tf.gather(...gatherOperands(), 1, 1));
-  assert.not.equal(got, GATHERED, 'wasm gathers with batchDims right now: gatherLastAxisByFlatIndex can go');
-});
-for (const backend of ['cpu', 'wasm'] as const) {
-  s(`${backend}: gatherLastAxisByFlatIndex (and tg.sort) gather the right rows`, async () => {
-    assert.equal(await on(backend, () => defects.gatherLastAxisByFlatIndex(...gatherOperands())), GATHERED);
-    const x = tg.tensor([
-      [3, 1, 2],
-      [6, 4, 5],
-    ]);
-    const { values, indices } = tg.sort(x);
-    assert.equal(await values.array(), [
-      [1, 2, 3],
-      [4, 5, 6],
-    ]);
-    assert.equal(await indices.array(), [
-      [1, 2, 0],
-      [1, 2, 0],
-    ]);
-    tg.dispose([x, values, indices]);
-  });
-}
-
 // ---- AvgPoolGrad with 'same' padding
 
 /**
@@ -272,5 +242,35 @@ s('wasm: boolAsInt32 (and tg.flip, tg.diagonal, tg.takeAlongAxis) give the right
   assert.is(flipped.dtype, 'bool');
   tg.dispose([b, idx, flipped, diagonal, taken]);
 });
+
+// ---- gather along the last axis with batch dimensions
+
+/** [[10,11,12],[20,21,22]] gathered along its last axis by [[2,0,1],[1,2,0]]. */
+const gatherOperands = () => [seq([2, 3], 10), tf.tensor([2, 0, 1, 1, 2, 0], [2, 3], 'int32')] as const;
+const GATHERED = [12, 10, 11, 14, 15, 13];
+
+s("wasm: TF.js's GatherV2 with batch dimensions still reads the wrong rows ([2,3] by [2,3] indices)", async () => {
+  const got = await on('wasm', () => tf.gather(...gatherOperands(), 1, 1));
+  assert.not.equal(got, GATHERED, 'wasm gathers with batchDims right now: gatherLastAxisByFlatIndex can go');
+});
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(`${backend}: gatherLastAxisByFlatIndex (and tg.sort) gather the right rows`, async () => {
+    assert.equal(await on(backend, () => defects.gatherLastAxisByFlatIndex(...gatherOperands())), GATHERED);
+    const x = tg.tensor([
+      [3, 1, 2],
+      [6, 4, 5],
+    ]);
+    const { values, indices } = tg.sort(x);
+    assert.equal(await values.array(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    assert.equal(await indices.array(), [
+      [1, 2, 0],
+      [1, 2, 0],
+    ]);
+    tg.dispose([x, values, indices]);
+  });
+}
 
 s.run();
