@@ -57,6 +57,8 @@ export interface HarnessOptions {
   budgetMs: number;
   /** Run @jax-js/jax beside the backend where it has a matching device. */
   jax: boolean;
+  /** Run PyTorch's reference script (the cpu suite) where /usr/bin/python3 has torch. */
+  torch?: boolean;
   /** Progress lines (stderr in Node, the status line in the browser). */
   log: (msg: string) => void;
 }

@@ -43,11 +43,13 @@ export interface Ratios {
   tgOverTf?: number;
   tgOverJax?: number;
   tgOverJaxJit?: number;
+  /** tapegrad / PyTorch on the CPU (the cpu suite; the forward where a problem has no gradient). */
+  tgOverTorch?: number;
   /** finite differences / tapegrad: what AD saves. */
   fdOverTg?: number;
 }
 
-const TF_IMPLS = ['tf.grad', 'tf.variableGrads'];
+const TF_IMPLS = ['tf.grad', 'tf.variableGrads', 'tf.train.adam'];
 
 export function ratios(records: BenchRecord[]): Ratios[] {
   const groups = new Map<string, BenchRecord[]>();
@@ -60,7 +62,8 @@ export function ratios(records: BenchRecord[]): Ratios[] {
     const t = (impls: string | string[], phase: 'forward' | 'grad') =>
       rs.find((r) => [impls].flat().includes(r.impl) && r.phase === phase)?.medianMs;
     const tgG = t('tapegrad', 'grad');
-    if (tgG === undefined) continue;
+    const tgF = t('tapegrad', 'forward');
+    if (tgG === undefined && tgF === undefined) continue;
     const div = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : a / b);
     out.push({
       suite: rs[0].suite,
@@ -72,6 +75,7 @@ export function ratios(records: BenchRecord[]): Ratios[] {
       tgOverTf: div(tgG, t(TF_IMPLS, 'grad')),
       tgOverJax: div(tgG, t('jax-js', 'grad')),
       tgOverJaxJit: div(tgG, t('jax-js jit', 'grad')),
+      tgOverTorch: tgG === undefined ? div(tgF, t('pytorch', 'forward')) : div(tgG, t('pytorch', 'grad')),
       fdOverTg: div(t('finite differences', 'grad'), tgG),
     });
   }
@@ -89,6 +93,7 @@ export function ratiosTable(rs: Ratios[]): string {
     ratio(r.tgOverTf),
     ratio(r.tgOverJax),
     ratio(r.tgOverJaxJit),
+    ratio(r.tgOverTorch),
     ratio(r.fdOverTg),
   ]);
   return mdTable(
@@ -102,6 +107,7 @@ export function ratiosTable(rs: Ratios[]): string {
       'tapegrad/tf',
       'tapegrad/jax',
       'tapegrad/jax jit',
+      'tapegrad/pytorch',
       'FD/tapegrad',
     ],
     rows,
@@ -114,6 +120,7 @@ const SERIES: { key: keyof Ratios; label: string; colour: string }[] = [
   { key: 'tgOverTf', label: 'tapegrad / TF.js gradients', colour: '#f28e2b' },
   { key: 'tgOverJax', label: 'tapegrad / jax-js grad', colour: '#59a14f' },
   { key: 'tgOverJaxJit', label: 'tapegrad / jax-js jit(grad)', colour: '#b07aa1' },
+  { key: 'tgOverTorch', label: 'tapegrad / PyTorch CPU', colour: '#e15759' },
 ];
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

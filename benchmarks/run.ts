@@ -1,5 +1,5 @@
 // `npm run bench -- [--backend wasm,cpu] [--suite mlp,matmul,chain,linalg,gradcheck] [--size small|full]
-//                   [--json file] [--reps n] [--no-jax]`
+//                   [--json file] [--reps n] [--no-jax] [--no-torch]`
 // Progress goes to stderr, the tables to stdout, the records and their chart to benchmarks/results/.
 import '@tensorflow/tfjs'; // registers TF.js's own gradients, for the tf.grad baselines
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ import { cpuDevice, machineSlug, writeResults } from './output.js';
 import type { Size } from './harness.js';
 import { progress } from '../scripts/progress.js';
 
-const USAGE = `usage: npm run bench -- [--backend wasm,cpu] [--suite ${SUITE_NAMES.join(',')}] [--size small|full] [--json file] [--reps n] [--no-jax]`;
+const USAGE = `usage: npm run bench -- [--backend wasm,cpu] [--suite ${SUITE_NAMES.join(',')}] [--size small|full] [--json file] [--reps n] [--no-jax] [--no-torch]`;
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     reps: { type: 'string' },
     'no-jax': { type: 'boolean', default: false },
+    'no-torch': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -47,6 +48,7 @@ try {
     device: () => device,
     reps: values.reps ? Number(values.reps) : undefined,
     jax: !values['no-jax'],
+    torch: !values['no-torch'],
     log: (m) => process.stderr.write(m + '\n'),
   });
 } catch (e) {

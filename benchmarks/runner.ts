@@ -15,6 +15,8 @@ export interface RunOptions {
   warmupMs?: number;
   budgetMs?: number;
   jax?: boolean;
+  /** Run PyTorch's reference script beside the cpu suite (off unless asked: tests never need torch). */
+  torch?: boolean;
   log: (msg: string) => void;
   /** Called after each suite on each backend (a progress bar's tick). */
   onSuiteDone?: (suite: string, backend: string) => void;
@@ -55,6 +57,7 @@ export async function runBenchmarks(o: RunOptions): Promise<{ records: BenchReco
       warmupMs: o.warmupMs ?? d.warmupMs,
       budgetMs: o.budgetMs ?? d.budgetMs,
       jax: o.jax ?? true,
+      torch: o.torch ?? false,
       log: o.log,
     });
     for (const suite of SUITES.filter((s) => o.suites.includes(s.name))) {

@@ -5,5 +5,6 @@ import { matmul } from './matmul.js';
 import { chain } from './chain.js';
 import { linalg } from './linalg.js';
 import { gradcheck } from './gradcheck.js';
+import { cpu } from './cpu.js';
 
-export const SUITES: Suite[] = [mlp, matmul, chain, linalg, gradcheck];
+export const SUITES: Suite[] = [mlp, matmul, chain, linalg, gradcheck, cpu];

@@ -1,0 +1,254 @@
+// cpu: training on the CPU against PyTorch, side by side in one run. Four workloads, the same
+// in benchmarks/reference/torch_cpu.py (whose figures are read when /usr/bin/python3 has torch):
+// one Adam step of Linear(B,B) → relu → Linear(B,10) with mean cross-entropy; forward + gradient
+// of the relu MLP with mse (no biases, as the mlp suite); the 1,000-op chain on a scalar and on a
+// 1,000-vector; matmul 1024 (GFLOP/s). tapegrad, TF.js's own gradients and optimizer, and
+// jax-js's grad and jit(grad) are timed here; PyTorch runs as a child process just before them.
+import * as tf from '@tensorflow/tfjs';
+import * as jax from '@jax-js/jax';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as tg from '../../src/index.js';
+import type { BenchRecord, Harness, Suite } from '../harness.js';
+import { normal, jaxDevice, jaxArray, checkAgree, tryJax } from '../common.js';
+import { mlpAdamStep } from '../gpu/mlp-step.js';
+
+const OUT = 10;
+const OPS = 1000;
+const SCALE = 1.001;
+const SIZES = { small: [64, 256], full: [64, 256, 1024] };
+const np = jax.numpy;
+const TORCH_SCRIPT = fileURLToPath(new URL('../reference/torch_cpu.py', import.meta.url));
+
+/**
+ * PyTorch's records from benchmarks/reference/torch_cpu.py, or [] (with a line of progress saying
+ * why) when /usr/bin/python3 has no torch. OpenBLAS's CORETYPE and L2_SIZE overrides are removed
+ * from its environment: they force generic kernels.
+ */
+function torchRecords(h: Harness): Omit<BenchRecord, 'backend' | 'device' | 'date'>[] {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  h.log('cpu: PyTorch reference (benchmarks/reference/torch_cpu.py) …');
+  const budget = h.size === 'full' ? '4' : '1';
+  const r = spawnSync('/usr/bin/python3', [TORCH_SCRIPT, '--size', h.size, '--budget', budget], {
+    env,
+    encoding: 'utf8',
+    timeout: 600_000,
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) {
+    h.skipProblem('cpu', `PyTorch not run (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
+    return [];
+  }
+  return JSON.parse(r.stdout);
+}
+
+/** One Adam step: tapegrad's (tg.nn.MLP, tg.optim.Adam) and TF.js's (tf.train.adam().minimize). */
+async function adamStep(h: Harness, B: number): Promise<void> {
+  const size = `Adam step B=${B} ${B}→${B}→${OUT}`;
+  const tgStep = mlpAdamStep(B, B, B);
+  const X = tg.randn([B, B], { seed: 2 });
+  h.queue('tapegrad', 'grad', async () => {
+    const l = tgStep.step();
+    await l.data();
+    l.dispose();
+  });
+
+  const labels = Int32Array.from({ length: B }, (_, i) => (i * 7) % OUT);
+  const vars = tf.tidy(() => [
+    tf.variable(tf.tensor(normal(B * B, 3, 1 / Math.sqrt(B)), [B, B])),
+    tf.variable(tf.zeros([B])),
+    tf.variable(tf.tensor(normal(B * OUT, 4, 1 / Math.sqrt(B)), [B, OUT])),
+    tf.variable(tf.zeros([OUT])),
+  ]);
+  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), OUT);
+  const [w1, b1, w2, b2] = vars;
+  const loss = () =>
+    tf.losses.softmaxCrossEntropy(
+      onehot,
+      tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(X.value, w1), b1)), w2), b2),
+    ) as tf.Scalar;
+  const opt = tf.train.adam(1e-3);
+  h.queue('tf.train.adam', 'grad', async () => {
+    const l = opt.minimize(loss, true)!;
+    await l.data();
+    l.dispose();
+  });
+  await h.runQueued('cpu', size);
+  tgStep.dispose();
+  opt.dispose();
+  tf.dispose([...vars, onehot]);
+  X.dispose();
+}
+
+/** Forward, and forward + the gradients of both weights, of relu(X W1) W2 with mse (the mlp suite's problem). */
+async function mlpGrad(h: Harness, B: number): Promise<void> {
+  const size = `mlp B=${B} ${B}→${B}→${OUT}`;
+  const data = {
+    x: normal(B * B, 1),
+    y: normal(B * OUT, 2),
+    w1: normal(B * B, 3, 1 / Math.sqrt(B)),
+    w2: normal(B * OUT, 4, 1 / Math.sqrt(B)),
+  };
+  const later: (() => void)[] = [];
+  const X = tg.tensor(data.x, { shape: [B, B] });
+  const Y = tg.tensor(data.y, { shape: [B, OUT] });
+  const W1 = tg.tensor(data.w1, { shape: [B, B], requiresGrad: true });
+  const W2 = tg.tensor(data.w2, { shape: [B, OUT], requiresGrad: true });
+  const loss = (w1: tg.Tensor, w2: tg.Tensor) => tg.mseLoss(X.matmul(w1).relu().matmul(w2), Y);
+  const df = tg.grad(loss, [0, 1]);
+  const tgGrads = async () => {
+    const gs = df(W1, W2) as tg.Tensor[];
+    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
+    tg.dispose(gs);
+    return out;
+  };
+  const want = await tgGrads();
+  h.queue('tapegrad', 'forward', async () => {
+    const l = tg.noGrad(() => tg.tidy(() => loss(W1, W2)));
+    await l.data();
+    l.dispose();
+  });
+  h.queue('tapegrad', 'grad', async () => void (await tgGrads()));
+  later.push(() => tg.dispose([X, Y, W1, W2]));
+
+  const tfLoss = (w1: tf.Tensor, w2: tf.Tensor) =>
+    tf.mean(tf.squaredDifference(tf.matMul(tf.relu(tf.matMul(X.value, w1)), w2), Y.value)) as tf.Scalar;
+  const tfGrad = tf.grads(tfLoss);
+  const tfGrads = async () => {
+    const gs = tfGrad([W1.value, W2.value]);
+    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
+    tf.dispose(gs);
+    return out;
+  };
+  checkAgree(h, 'cpu', size, 'tf.grads', await tfGrads(), want);
+  h.queue('tf.grad', 'forward', async () => {
+    const l = tf.tidy(() => tfLoss(W1.value, W2.value));
+    await l.data();
+    l.dispose();
+  });
+  h.queue('tf.grad', 'grad', async () => void (await tfGrads()));
+
+  const dev = await jaxDevice(h.backend, h.opts.jax);
+  if (dev) {
+    type P = { w1: jax.numpy.Array; w2: jax.numpy.Array };
+    const jLoss = (p: P, x: jax.numpy.Array, y: jax.numpy.Array) =>
+      np.mean(np.square(np.matmul(jax.nn.relu(np.matmul(x, p.w1)), p.w2).sub(y)));
+    const P = { w1: jaxArray(data.w1, [B, B]), w2: jaxArray(data.w2, [B, OUT]) };
+    const Xj = jaxArray(data.x, [B, B]);
+    const Yj = jaxArray(data.y, [B, OUT]);
+    const args = (): [P, jax.numpy.Array, jax.numpy.Array] => [{ w1: P.w1.ref, w2: P.w2.ref }, Xj.ref, Yj.ref];
+    const g = jax.grad(jLoss);
+    const gj = jax.jit(jax.grad(jLoss));
+    const fj = jax.jit(jLoss);
+    const grads = async (fn: typeof g) => {
+      const r = fn(...args());
+      return (await Promise.all([r.w1.data(), r.w2.data()])) as Float32Array[];
+    };
+    checkAgree(h, 'cpu', size, 'jax-js', await grads(g), want);
+    checkAgree(h, 'cpu', size, 'jax-js jit', await grads(gj), want);
+    const note = `jax-js device ${dev}`;
+    h.queue('jax-js', 'forward', async () => void (await jLoss(...args()).data()), { note }, 'jax-js');
+    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
+    h.queue('jax-js jit', 'forward', async () => void (await fj(...args()).data()), { note }, 'jax-js');
+    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
+    later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([P, Xj, Yj])));
+  }
+  await h.runQueued('cpu', size);
+  later.forEach((f) => f());
+}
+
+/** The 1,000-op chain (sin, ×1.001), forward and forward + gradient. */
+async function chain(h: Harness, len: number): Promise<void> {
+  const size = len === 1 ? `chain scalar, ${OPS} ops` : `chain ${len}-vector, ${OPS} ops`;
+  const shape = len === 1 ? [] : [len];
+  const data = normal(len, 21);
+  const x = tg.tensor(len === 1 ? data[0] : data, { shape });
+  const tgChain = (v: tg.Tensor) => {
+    for (let i = 0; i < OPS / 2; i++) v = v.sin().mul(SCALE);
+    return v.sum();
+  };
+  const dx = tg.grad(tgChain);
+  h.queue('tapegrad', 'forward', async () => {
+    const v = tg.noGrad(() => tg.tidy(() => tgChain(x)));
+    await v.data();
+    v.dispose();
+  });
+  h.queue('tapegrad', 'grad', async () => {
+    const g = dx(x);
+    await g.data();
+    g.dispose();
+  });
+  const tfChain = (v: tf.Tensor) => {
+    for (let i = 0; i < OPS / 2; i++) v = tf.mul(tf.sin(v), SCALE);
+    return tf.sum(v) as tf.Scalar;
+  };
+  const tdx = tf.grad(tfChain);
+  h.queue('tf.grad', 'forward', async () => {
+    const v = tf.tidy(() => tfChain(x.value));
+    await v.data();
+    v.dispose();
+  });
+  h.queue('tf.grad', 'grad', async () => {
+    const g = tdx(x.value);
+    await g.data();
+    g.dispose();
+  });
+  const dev = await jaxDevice(h.backend, h.opts.jax);
+  let xj: jax.numpy.Array | null = null;
+  const jits: { dispose(): void }[] = [];
+  if (dev) {
+    xj = len === 1 ? np.array(data[0]) : jaxArray(data, shape);
+    const jChain = (v: jax.numpy.Array) => {
+      for (let i = 0; i < OPS / 2; i++) v = np.sin(v).mul(SCALE);
+      return np.sum(v);
+    };
+    const fj = jax.jit(jChain);
+    const gj = jax.jit(jax.grad(jChain));
+    jits.push(fj, gj);
+    const note = `jax-js device ${dev}`;
+    await tryJax(h, 'cpu', `${size} (jit)`, async () => {
+      await gj(xj!.ref).data();
+      h.queue('jax-js jit', 'forward', async () => void (await fj(xj!.ref).data()), { note }, 'jax-js');
+      h.queue('jax-js jit', 'grad', async () => void (await gj(xj!.ref).data()), { note }, 'jax-js');
+    });
+  }
+  await h.runQueued('cpu', size);
+  jits.forEach((j) => j.dispose());
+  xj?.dispose();
+  x.dispose();
+}
+
+/** matmul 1024 on the backend (its GFLOP/s in the note): what bounds the large steps. */
+async function matmul(h: Harness): Promise<void> {
+  const n = 1024;
+  const size = `matmul n=${n}, 1 thread`;
+  const A = tg.tensor(normal(n * n, 5), { shape: [n, n] });
+  const Bm = tg.tensor(normal(n * n, 6), { shape: [n, n] });
+  h.queue('tapegrad', 'forward', async () => {
+    const c = tg.noGrad(() => A.matmul(Bm));
+    await c.data();
+    c.dispose();
+  });
+  const recs = await h.runQueued('cpu', size);
+  for (const r of recs) r.note = `${((2 * n ** 3) / r.medianMs / 1e6).toFixed(0)} GFLOP/s`;
+  tg.dispose([A, Bm]);
+}
+
+export const cpu: Suite = {
+  name: 'cpu',
+  title: 'CPU training against PyTorch: Adam step, MLP gradient, 1,000-op chain, matmul 1024',
+  async run(h) {
+    const torch = h.opts.torch ? torchRecords(h) : [];
+    for (const B of SIZES[h.size]) {
+      await adamStep(h, B);
+      await mlpGrad(h, B);
+    }
+    await chain(h, 1);
+    await chain(h, 1000);
+    // a 1024 matmul takes seconds on the cpu backend, whose kernels are plain JavaScript
+    if (h.backend !== 'cpu') await matmul(h);
+    for (const r of torch) h.add(r);
+  },
+};
