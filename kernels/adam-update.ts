@@ -28,6 +28,7 @@ import {
   type WebGLBackendLike,
   type WebGPUBackendLike,
 } from './gpu-program.js';
+import { jsKernelConfigs } from './js-kernel.js';
 
 export const ADAM_UPDATE = 'TapegradAdamUpdate';
 
@@ -149,6 +150,33 @@ export const adamUpdateWebGPU: KernelConfig = {
     return out;
   },
 };
+
+/**
+ * cpu and wasm: one loop over the parameter, in float64 between the float32 reads and writes.
+ * The parameter's update uses m' and v' as computed, before their rounding to float32.
+ */
+export const adamUpdateJs: KernelConfig[] = jsKernelConfigs(
+  ADAM_UPDATE,
+  ({ param, moments }) => [param!.shape, moments!.shape],
+  ({ param: p, grad: g, moments: mv }, [p1, mv1], attrs) => {
+    const a = attrs as unknown as AdamUpdateAttrs;
+    const n = p!.length;
+    const { beta1, beta2, eps, lr } = a;
+    const l2 = a.decoupled ? 0 : a.weightDecay;
+    const keep = a.decoupled ? 1 - lr * a.weightDecay : 1;
+    const stepSize = lr / (1 - beta1 ** a.step);
+    const bc2 = 1 - beta2 ** a.step;
+    for (let i = 0; i < n; i++) {
+      const pi = p![i];
+      const gi = g![i] + l2 * pi;
+      const m = beta1 * mv![i] + (1 - beta1) * gi;
+      const v = beta2 * mv![n + i] + (1 - beta2) * gi * gi;
+      mv1[i] = m;
+      mv1[n + i] = v;
+      p1[i] = pi * keep - (stepSize * m) / (Math.sqrt(v / bc2) + eps);
+    }
+  },
+);
 
 /** The attrs as TF.js passes them (a NamedAttrMap holds numbers and booleans). */
 export const adamAttrs = (a: AdamUpdateAttrs): NamedAttrMap => ({ ...a }) as unknown as NamedAttrMap;

@@ -15,6 +15,7 @@ import {
   type WebGLBackendLike,
   type WebGPUBackendLike,
 } from './gpu-program.js';
+import { jsKernelConfigs } from './js-kernel.js';
 
 export const RELU_GRAD = 'TapegradReluGrad';
 export const LEAKY_RELU_GRAD = 'TapegradLeakyReluGrad';
@@ -57,8 +58,23 @@ function configs(kernelName: string, slope: (attrs: Record<string, unknown> | un
   ];
 }
 
-export const reluGradKernels = configs(RELU_GRAD, () => 0);
-export const leakyReluGradKernels = configs(LEAKY_RELU_GRAD, (attrs) => attrs!.alpha as number);
+/** cpu and wasm: one loop; a NaN x takes the x ≤ 0 branch, as on the GPUs. */
+const jsConfigs = (kernelName: string, slope: (attrs: Record<string, unknown> | undefined) => number) =>
+  jsKernelConfigs(
+    kernelName,
+    ({ dy }) => [dy!.shape],
+    ({ dy, x }, [dx], attrs) => {
+      const alpha = slope(attrs);
+      for (let i = 0; i < dx.length; i++) dx[i] = x![i] > 0 ? dy![i] : alpha * dy![i];
+    },
+    false,
+  );
+
+export const reluGradKernels = [...configs(RELU_GRAD, () => 0), ...jsConfigs(RELU_GRAD, () => 0)];
+export const leakyReluGradKernels = [
+  ...configs(LEAKY_RELU_GRAD, (attrs) => attrs!.alpha as number),
+  ...jsConfigs(LEAKY_RELU_GRAD, (attrs) => attrs!.alpha as number),
+];
 
 /** dy·[x > 0] + α·dy·[x ≤ 0] in TF.js ops (α = 0: relu's backward). */
 export function leakyReluGradReference(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {

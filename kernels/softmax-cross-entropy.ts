@@ -24,6 +24,7 @@ import {
   type WebGLBackendLike,
   type WebGPUBackendLike,
 } from './gpu-program.js';
+import { jsKernelConfigs } from './js-kernel.js';
 
 export const SOFTMAX_CROSS_ENTROPY = 'TapegradSoftmaxCrossEntropy';
 
@@ -139,6 +140,54 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
     return out;
   },
 };
+
+/**
+ * cpu and wasm: one pass per row for its statistics (in float64), one more for dlogits. As on the
+ * GPUs, a class index picks z_y alone, so that −∞ logits off the target add nothing.
+ */
+export const softmaxCrossEntropyJs: KernelConfig[] = jsKernelConfigs(
+  SOFTMAX_CROSS_ENTROPY,
+  ({ logits }, attrs) => {
+    const [N, C] = logits!.shape;
+    return [...(wants(attrs, 'loss') ? [[N]] : []), ...(wants(attrs, 'dlogits') ? [[N, C]] : [])];
+  },
+  ({ logits: z, targets: t, upstream: u }, outs, attrs, infos) => {
+    const [N, C] = infos.logits!.shape;
+    const sparse = infos.targets!.shape.length === 1;
+    const loss = wants(attrs, 'loss') ? outs[0] : null;
+    const dz = wants(attrs, 'dlogits') ? outs[outs.length - 1] : null;
+    const scale = scaleOf(attrs);
+    const perRow = u !== undefined && u.length !== 1;
+    for (let r = 0; r < N; r++) {
+      const o = r * C;
+      const y = sparse ? t![r] : -1;
+      let mx = -Infinity;
+      for (let j = 0; j < C; j++) if (z![o + j] > mx) mx = z![o + j];
+      let se = 0;
+      let st = 0;
+      let stz = 0;
+      for (let j = 0; j < C; j++) {
+        se += Math.exp(z![o + j] - mx);
+        if (!sparse) {
+          st += t![o + j];
+          stz += t![o + j] * z![o + j];
+        }
+      }
+      if (sparse) {
+        st = 1;
+        stz = z![o + y];
+      }
+      if (loss) loss[r] = st * (mx + Math.log(se)) - stz;
+      if (dz) {
+        const g = scale * (u === undefined ? 1 : u[perRow ? r : 0]);
+        for (let j = 0; j < C; j++) {
+          const tj = sparse ? (j === y ? 1 : 0) : t![o + j];
+          dz[o + j] = g * ((Math.exp(z![o + j] - mx) / se) * st - tj);
+        }
+      }
+    }
+  },
+);
 
 /** Float one-hot rows [..., C] of class indices [...] (tf.oneHot refuses C = 1). */
 export function oneHotRows(indices: tf.Tensor, C: number): tf.Tensor {

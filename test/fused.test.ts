@@ -1,7 +1,7 @@
-// The fused GPU kernels (src/backend/fused.ts) against their references in TF.js ops and plain JavaScript
-// references, on every backend of NODE_BACKENDS: in Node cpu and wasm, which have no fused
-// kernels (the calls fall back to the composed ops); in test/browser/ webgl and webgpu, which
-// have them. Values are read with `await data()` only: webgpu has no synchronous read in Node.
+// The fused kernels (src/backend/fused.ts) against their references in TF.js ops and plain JavaScript
+// references, on every backend of NODE_BACKENDS: in Node cpu and wasm (JavaScript loops over the
+// backend's memory), in test/browser/ webgl and webgpu (GPU programs). Values are read with
+// `await data()` only: webgpu has no synchronous read in Node.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +11,6 @@ import * as fused from '../src/backend/fused.js';
 import * as testing from '../src/testing.js';
 import { assertClose, NODE_BACKENDS } from './helpers.js';
 
-const GPU = ['webgl', 'webgpu'];
 const read = async (t: tf.Tensor) => Array.from(await t.data());
 const values = (n: number, seed: number, lo = -2, hi = 2) => {
   const r = rng(seed);
@@ -40,12 +39,15 @@ function adamReference(p: number[], g: number[], m: number[], v: number[], a: fu
 }
 
 for (const backend of NODE_BACKENDS) {
-  const gpu = GPU.includes(backend);
-
-  test(`[${backend}] fused kernels are registered on webgl and webgpu only`, async () => {
+  test(`[${backend}] every fused kernel is registered, and setFusedEnabled(false) turns them off`, async () => {
     await tg.setBackend(backend);
-    for (const name of Object.keys(fused.FUSED_KERNELS) as fused.FusedName[])
-      assert.is(fused.hasFused(name), gpu, name);
+    for (const name of Object.keys(fused.FUSED_KERNELS) as fused.FusedName[]) {
+      assert.ok(fused.hasFused(name), name);
+      testing.setFusedEnabled(false);
+      const off = fused.hasFused(name);
+      testing.setFusedEnabled(true);
+      assert.not.ok(off, `${name} with setFusedEnabled(false)`);
+    }
   });
 
   for (const decoupled of [false, true]) {
@@ -97,7 +99,7 @@ for (const backend of NODE_BACKENDS) {
       };
       const nFused = await kernels(() => fused.adamUpdatePacked(p, g, moments, attrs));
       const nComposed = await kernels(() => fused.adamUpdateReference(p, g, m, v, attrs));
-      if (gpu) assert.is(nFused, 1, 'kernels of the fused update');
+      assert.is(nFused, 1, 'kernels of the fused update');
       assert.ok(nComposed >= 10, `composed update: ${nComposed} kernels`);
       tf.dispose([p, g, m, v, moments]);
     });
@@ -233,10 +235,11 @@ for (const backend of NODE_BACKENDS) {
       losses.push((await l.data())[0]);
       l.dispose();
     }
-    // The same three steps on the cpu backend, whose ops are the composed ones throughout.
+    // The same three steps on the cpu backend with the composed ops throughout.
     const cur = backend;
     const wNow = await W.data();
     await tg.setBackend('cpu');
+    testing.setFusedEnabled(false);
     const W2 = tg.tensor(values(12, 9), { shape: [4, 3], requiresGrad: true });
     const x2 = tg.tensor(values(8, 10), { shape: [2, 4] });
     const labels2 = tg.tensor([2, 0], { dtype: 'int32' });
@@ -253,6 +256,7 @@ for (const backend of NODE_BACKENDS) {
       losses2.push(l.item());
       l.dispose();
     }
+    testing.setFusedEnabled(true);
     assertClose(losses, losses2, { atol: 1e-4, rtol: 1e-4, msg: 'losses' });
     assertClose(wNow, W2.dataSync(), { atol: 1e-4, rtol: 1e-4, msg: 'weights after 3 steps' });
     opt2.zeroGrad(); // frees W2.grad

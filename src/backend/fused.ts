@@ -1,10 +1,11 @@
-// Which runs: a fused GPU kernel (kernels/) where the active backend has one, else the kernel's
+// Which runs: a fused kernel (kernels/) where the active backend has one, else the kernel's
 // reference in TF.js ops (beside the kernel in its file). Every call gives the same values either
 // way (test/fused.test.ts, on cpu and wasm in Node and on webgl and webgpu in Chromium).
 //
-// Registration is explicit: setBackend('webgl' | 'webgpu') calls registerFusedKernels(name).
+// Registration is explicit: setBackend calls registerFusedKernels(name). On webgl and webgpu the
+// kernels are GPU programs (what they save is dispatches); on cpu and wasm, JavaScript loops over
+// the backend's memory (what they save is TF.js's cost per op and a pass over memory per op).
 // The optimizer's Adam calls adamStep, which also keeps each backend's form of Adam's state.
-// cpu and wasm have none: there an op costs no dispatch, and the reference is as fast.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
@@ -15,6 +16,7 @@ import {
   adamUpdateReference,
   adamUpdateWebGL,
   adamUpdateWebGPU,
+  adamUpdateJs,
   type AdamUpdateAttrs,
 } from '../../kernels/adam-update.js';
 import {
@@ -30,6 +32,7 @@ import {
   softmaxCrossEntropyReference,
   softmaxCrossEntropyWebGL,
   softmaxCrossEntropyWebGPU,
+  softmaxCrossEntropyJs,
   type SceOutputs,
 } from '../../kernels/softmax-cross-entropy.js';
 
@@ -47,13 +50,15 @@ export type FusedName = keyof typeof FUSED_KERNELS;
 const CONFIGS: KernelConfig[] = [
   adamUpdateWebGL,
   adamUpdateWebGPU,
+  ...adamUpdateJs,
   ...reluGradKernels,
   ...leakyReluGradKernels,
   softmaxCrossEntropyWebGL,
   softmaxCrossEntropyWebGPU,
+  ...softmaxCrossEntropyJs,
 ];
 
-/** Registers the fused kernels `backendName` has (none for cpu, wasm); returns their kernel names. */
+/** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
 export function registerFusedKernels(backendName: string): string[] {
   const mine = CONFIGS.filter((c) => c.backendName === backendName);
   for (const c of mine) if (!tf.getKernel(c.kernelName, backendName)) tf.registerKernel(c);

@@ -1,0 +1,64 @@
+// What the fused kernels' JavaScript forms on cpu and wasm share: outputs allocated first, then
+// every input and output seen in place as a typed array (no copy), and one config per backend.
+// On wasm, an allocation may grow the heap and detach the views taken before it: hence outputs
+// first, views after, and nothing allocated while the loop runs.
+import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** The backends whose fused kernels are JavaScript loops over the backend's memory. */
+export const JS_FUSED_BACKENDS = ['cpu', 'wasm'] as const;
+
+interface CpuLike {
+  data: { get(dataId: object): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array): TensorInfo;
+}
+interface WasmLike {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/** A typed array of each input and of each freshly allocated float32 output, in the backend's memory. */
+export type JsKernelBody = (
+  inputs: Record<string, Float32Array | Int32Array | undefined>,
+  outputs: Float32Array[],
+  attrs: NamedAttrMap,
+  infos: Record<string, TensorInfo | undefined>,
+) => void;
+
+/**
+ * A kernel config per JS backend: `shapes` gives the float32 outputs' shapes from the inputs and
+ * attrs, `body` fills them. Returns one TensorInfo, or the list when `multi` is set.
+ */
+export function jsKernelConfigs(
+  kernelName: string,
+  shapes: (inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => number[][],
+  body: JsKernelBody,
+  multi = true,
+): KernelConfig[] {
+  const func =
+    (backendName: (typeof JS_FUSED_BACKENDS)[number]): KernelFunc =>
+    ({ inputs, backend, attrs }) => {
+      const infos = inputs as Record<string, TensorInfo | undefined>;
+      const outShapes = shapes(infos, attrs as NamedAttrMap);
+      const views: Record<string, Float32Array | Int32Array | undefined> = {};
+      let outs: TensorInfo[];
+      let outViews: Float32Array[];
+      if (backendName === 'wasm') {
+        const wasm = backend as unknown as WasmLike;
+        outs = outShapes.map((s) => wasm.makeOutput(s, 'float32'));
+        outViews = outs.map((o) => wasm.typedArrayFromHeap(o) as Float32Array);
+        for (const [k, t] of Object.entries(infos))
+          views[k] = t ? (wasm.typedArrayFromHeap(t) as Float32Array | Int32Array) : undefined;
+      } else {
+        const cpu = backend as unknown as CpuLike;
+        outViews = outShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
+        for (const [k, t] of Object.entries(infos))
+          views[k] = t ? (cpu.data.get(t.dataId).values as Float32Array | Int32Array) : undefined;
+        body(views, outViews, attrs as NamedAttrMap, infos);
+        outs = outShapes.map((s, i) => cpu.makeTensorInfo(s, 'float32', outViews[i]));
+        return multi ? outs : outs[0];
+      }
+      body(views, outViews, attrs as NamedAttrMap, infos);
+      return multi ? outs : outs[0];
+    };
+  return JS_FUSED_BACKENDS.map((backendName) => ({ kernelName, backendName, kernelFunc: func(backendName) }));
+}
