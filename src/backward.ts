@@ -1,7 +1,7 @@
 // The backward sweep: a reverse walk of the tape that calls each node's adjoint and sums
 // gradients where paths meet. backward() (into .grad) and gradients() (returned) share it.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from './errors.js';
+import { TapegradError, fmtShape, sameShape } from './errors.js';
 import { Tensor, type Node } from './tensor.js';
 import { topoOrder, withGradMode } from './tape.js';
 import { owning } from './op.js';
@@ -167,7 +167,8 @@ class Sweep {
     const node = t.node!;
     const { inputs, rule } = node;
     // PyTorch's version check: the adjoint would silently read the new values
-    const moved = inputs.findIndex((x, i) => x.value !== node.saved[i]);
+    let moved = -1;
+    for (let i = 0; i < inputs.length && moved < 0; i++) if (inputs[i].value !== node.saved[i]) moved = i;
     if (moved >= 0) {
       throw new TapegradError(
         'backward',
@@ -196,7 +197,7 @@ class Sweep {
     shares.forEach((s, i) => {
       if (!s) return;
       const x = inputs[i];
-      if (s.shape.join() !== x.shape.join()) {
+      if (!sameShape(s.shape, x.shape)) {
         throw new TapegradError(
           'backward',
           `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(s.shape)} for input ${i} of shape ${fmtShape(x.shape)}`,

@@ -14,6 +14,13 @@ export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
 
+/** Whether two shapes are equal, entry by entry (no strings built: it runs on every op's gradient). */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Normalise a possibly negative axis list against a rank; sorted, unique. */
 export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined | null, rank: number): number[] {
   if (axis === undefined || axis === null) return [...Array(rank).keys()];

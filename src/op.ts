@@ -25,13 +25,18 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
     throw new TapegradError('defineOp', 'needs { name, forward, vjp }');
   }
   const apply = (inputs: Tensor[], attrs: A): Tensor => {
-    inputs.forEach((x, i) => asTensor(rule.name, x, inputs.length === 1 ? 'the input' : `input ${i}`));
+    const values: tf.Tensor[] = new Array(inputs.length);
+    let anyRequiresGrad = false;
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
+      if (!(x instanceof Tensor) || x.value.isDisposed)
+        asTensor(rule.name, x, inputs.length === 1 ? 'the input' : `input ${i}`);
+      values[i] = x.value;
+      anyRequiresGrad ||= x.requiresGrad;
+    }
     let value: tf.Tensor;
     try {
-      value = rule.forward(
-        inputs.map((x) => x.value),
-        attrs,
-      );
+      value = rule.forward(values, attrs);
     } catch (e) {
       if (e instanceof TapegradError) throw e;
       const shapes = inputs.map((x) => fmtShape(x.shape)).join(' and ');
@@ -41,7 +46,7 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
     if (!(value instanceof tf.Tensor))
       throw new TapegradError(rule.name, `the op's forward must return a tf.Tensor, got ${describe(value)}`);
     if (anomaly.enabled) checkForward(rule, inputs, value);
-    const record = isGradEnabled() && inputs.some((x) => x.requiresGrad);
+    const record = anyRequiresGrad && isGradEnabled();
     return new Tensor(value, { node: record ? new Node(rule as OpRule<any>, inputs, attrs) : null });
   };
   return Object.assign(apply, { rule });

@@ -36,6 +36,8 @@ export function whyNotFits(shape: readonly number[], dtype: tf.DataType): string
   let size = 1;
   for (const d of shape) size *= d;
   const bytes = size * (dtype === 'bool' ? 1 : 4);
+  // every allocation passes here: the common case returns before anything is built
+  if (bytes <= WASM_HEAP_MAX / 2 && size <= TYPED_ARRAY_MAX) return null;
   const what = () => `${fmtShape(shape)} ${dtype} needs ${formatBytes(bytes)}`;
   if (bytes > WASM_HEAP_MAX / 2 && tf.getBackend() === 'wasm') {
     const inUse = tf.memory().numBytes;

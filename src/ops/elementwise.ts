@@ -48,7 +48,8 @@ export function unary(
   // int32 stays int32 for ops that map integers to integers (neg, abs, …); the rest work in float32
   const fn = (x: Tensor) => {
     const t = asTensor(name, x);
-    return keepsInt && t.dtype === 'int32' ? op([t]) : applyToFloat(t, (f) => op([f]));
+    if (t.dtype === 'float32' || (keepsInt && t.dtype === 'int32')) return op([t]);
+    return applyToFloat(t, (f) => op([f]));
   };
   return Object.assign(fn, { rule: op.rule });
 }

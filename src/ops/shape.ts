@@ -3,7 +3,7 @@
 // so does unbroadcast (NumPy broadcasting undone in backward): every other family builds on them.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, applyToFloat, type Op } from '../op.js';
-import { TapegradError, fmtShape, normalizeAxis, normalizeAxes } from '../errors.js';
+import { TapegradError, fmtShape, normalizeAxis, normalizeAxes, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { broadcastToFast } from '../backend/facts.js';
 import { indexValues } from './indices.js';
@@ -32,7 +32,7 @@ export function broadcastShapes(fn: string, ...shapes: readonly number[][]): num
 
 /** Sums g (of a broadcast shape) back to `shape`: over the leading axes it gained and the axes where shape has 1. */
 export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.shape.join() === shape.join()) return g;
+  if (sameShape(g.shape, shape)) return g;
   const lead = g.rank - shape.length;
   const axes: number[] = [];
   g.shape.forEach((d, i) => {
