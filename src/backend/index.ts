@@ -11,6 +11,7 @@ import { registerFusedKernels } from './fused.js';
 import { castIntToFloatConverting } from './defects.js';
 import { flushCommands, installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
+import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
 import { guardWasmHeap, isWasmTrap, dropTrappedWasm } from './wasm-heap-limit.js';
@@ -184,6 +185,7 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (name === 'wasm') {
     fixWasmCastToBool();
     fixWasmInexactUnaryKernels();
+    speedUpWasmSmallBinaryKernels();
     guardWasmUnwrittenOutputs(tf.backend());
     guardWasmHeap(tf.backend());
   }

@@ -1,0 +1,86 @@
+// TF.js 4.22's wasm Add, Sub, Multiply and RealDiv set up an XNNPACK operator on every call: a
+// few microseconds even for two scalars, more than everything else an op costs. On small float32
+// operands of the same shape, or one of them a single value, a JavaScript loop over the heap does
+// the same arithmetic for a fraction of that. Its values are the same: each entry is computed in
+// float64 and rounded once to float32, which for +, −, × and ÷ of float32 operands is the
+// correctly rounded float32 result, as XNNPACK's. Larger or other operands go to TF.js's kernel.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+
+interface WasmBackendLike extends KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/** Up to this many output entries the loop runs; beyond, XNNPACK's vector code is faster. */
+export const SMALL_BINARY_MAX = 4096;
+
+type Arith = (out: Float32Array, a: Float32Array, b: Float32Array, sa: number, sb: number) => void;
+// sa, sb: 1 where the operand has an entry per output, 0 where it is one value read throughout
+const ARITH: Record<string, Arith> = {
+  Add: (o, a, b, sa, sb) => {
+    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] + b[i * sb];
+  },
+  Sub: (o, a, b, sa, sb) => {
+    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] - b[i * sb];
+  },
+  Multiply: (o, a, b, sa, sb) => {
+    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] * b[i * sb];
+  },
+  RealDiv: (o, a, b, sa, sb) => {
+    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] / b[i * sb];
+  },
+};
+
+const originals = new Map<string, KernelFunc>();
+
+const sizeOf = (shape: number[]) => {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+};
+
+/** Replaces wasm's Add, Sub, Multiply and RealDiv by kernels that loop in JavaScript on small operands (once). */
+export function speedUpWasmSmallBinaryKernels(): void {
+  for (const [name, arith] of Object.entries(ARITH)) {
+    const config = tf.getKernel(name, 'wasm');
+    if (!config || originals.has(name)) continue;
+    const original = config.kernelFunc;
+    originals.set(name, original);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        const a = args.inputs.a as TensorInfo;
+        const b = args.inputs.b as TensorInfo;
+        if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
+        const na = sizeOf(a.shape);
+        const nb = sizeOf(b.shape);
+        let shape: number[];
+        if (na === nb && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]))
+          shape = a.shape;
+        else if (nb === 1 && b.shape.length <= a.shape.length) shape = a.shape;
+        else if (na === 1 && a.shape.length <= b.shape.length) shape = b.shape;
+        else return original(args);
+        const n = Math.max(na, nb);
+        if (n > SMALL_BINARY_MAX || n === 0) return original(args);
+        const backend = args.backend as WasmBackendLike;
+        const out = backend.makeOutput(shape, 'float32');
+        // views after the allocation, which may grow (and so move) the heap
+        arith(
+          backend.typedArrayFromHeap(out) as Float32Array,
+          backend.typedArrayFromHeap(a) as Float32Array,
+          backend.typedArrayFromHeap(b) as Float32Array,
+          na === n ? 1 : 0,
+          nb === n ? 1 : 0,
+        );
+        return out;
+      },
+    });
+  }
+}
+
+/** TF.js's own wasm kernel, for the test that compares the two. */
+export function rawWasmBinaryKernel(name: 'Add' | 'Sub' | 'Multiply' | 'RealDiv'): KernelFunc | undefined {
+  return originals.get(name);
+}
