@@ -26,6 +26,7 @@ export {
 export { tidy, memory, keep, dispose } from './memory.js';
 export { grad, valueAndGrad, vjp, customOp } from './functional.js';
 export { jacobian, jvp, hessian, hvp, type JacobianOptions } from './transforms.js';
+export { compile, type Compiled } from './compile.js';
 export { gradcheck, gradgradcheck, type GradcheckReport, type GradcheckOptions } from './gradcheck.js';
 // ops: free functions (chainable methods on Tensor for the common ones); `registry` lists every
 // differentiable primitive with its rule

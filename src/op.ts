@@ -2,7 +2,7 @@
 // family uses (constants from numbers, ownership of hidden intermediates, argument checks).
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
-import { isGradEnabled } from './tape.js';
+import { isGradEnabled, traceHooks } from './tape.js';
 import { Tensor, Node, type TensorLike, type OpRule } from './tensor.js';
 import { toTensor } from './creation.js';
 import { anomaly, checkForward } from './anomaly.js';
@@ -34,6 +34,7 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
       values[i] = x.value;
       anyRequiresGrad ||= x.requiresGrad;
     }
+    if (traceHooks.onInputs) traceHooks.onInputs(inputs);
     let value: tf.Tensor;
     try {
       value = rule.forward(values, attrs);

@@ -2,6 +2,7 @@
 // graph that backward, explain and the function transforms share. The backward sweep itself is
 // in backward.ts, above the ops it uses to sum gradients.
 import { TapegradError, refuseAsync, refusePromise } from './errors.js';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from './tensor.js';
 
 // ---- recording switch
@@ -31,6 +32,19 @@ export function noGrad<T>(fn: () => T): T {
   refusePromise('noGrad', result);
   return result;
 }
+
+// ---- what compile() sees while it traces
+/**
+ * Set by compile() while it traces a function: told of the tensors each op reads, and of the
+ * index tensors whose values an op reads to check their range (which compile checks again at
+ * every replay rather than refusing the read).
+ */
+export const traceHooks: {
+  onInputs: ((inputs: readonly Tensor[]) => void) | null;
+  onIndexValues: ((t: tf.Tensor, values: Int32Array) => void) | null;
+  /** Above 0 while an index tensor's values are being read for such a check. */
+  indexReads: number;
+} = { onInputs: null, onIndexValues: null, indexReads: 0 };
 
 // ---- the graph walk
 export interface GraphVisitor {

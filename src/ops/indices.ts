@@ -7,6 +7,7 @@
 // a gather's indices; an index out of range then gives a zero row (gather, one-hot).
 import type * as tf from '@tensorflow/tfjs-core';
 import { valuesWithoutGpuRead } from '../backend/facts.js';
+import { traceHooks } from '../tape.js';
 
 const read = new WeakMap<tf.Tensor, Int32Array>();
 
@@ -14,10 +15,17 @@ const read = new WeakMap<tf.Tensor, Int32Array>();
 export function indexValues(t: tf.Tensor): Int32Array | null {
   let values = read.get(t);
   if (!values) {
-    const raw = valuesWithoutGpuRead(t);
+    traceHooks.indexReads++;
+    let raw: ArrayLike<number> | null;
+    try {
+      raw = valuesWithoutGpuRead(t);
+    } finally {
+      traceHooks.indexReads--;
+    }
     if (!raw) return null;
     values = Int32Array.from(raw);
     read.set(t, values);
   }
+  traceHooks.onIndexValues?.(t, values);
   return values;
 }
