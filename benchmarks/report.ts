@@ -45,6 +45,10 @@ export interface Ratios {
   tgOverJaxJit?: number;
   /** tapegrad / PyTorch on the CPU (the cpu suite; the forward where a problem has no gradient). */
   tgOverTorch?: number;
+  /** tapegrad with tg.compile / PyTorch (the cpu suite). */
+  compiledOverTorch?: number;
+  /** tapegrad with tg.compile / jax-js jit(grad). */
+  compiledOverJaxJit?: number;
   /** finite differences / tapegrad: what AD saves. */
   fdOverTg?: number;
 }
@@ -76,6 +80,8 @@ export function ratios(records: BenchRecord[]): Ratios[] {
       tgOverJax: div(tgG, t('jax-js', 'grad')),
       tgOverJaxJit: div(tgG, t('jax-js jit', 'grad')),
       tgOverTorch: tgG === undefined ? div(tgF, t('pytorch', 'forward')) : div(tgG, t('pytorch', 'grad')),
+      compiledOverTorch: div(t('tapegrad compiled', 'grad'), t('pytorch', 'grad')),
+      compiledOverJaxJit: div(t('tapegrad compiled', 'grad'), t('jax-js jit', 'grad')),
       fdOverTg: div(t('finite differences', 'grad'), tgG),
     });
   }
@@ -94,6 +100,8 @@ export function ratiosTable(rs: Ratios[]): string {
     ratio(r.tgOverJax),
     ratio(r.tgOverJaxJit),
     ratio(r.tgOverTorch),
+    ratio(r.compiledOverTorch),
+    ratio(r.compiledOverJaxJit),
     ratio(r.fdOverTg),
   ]);
   return mdTable(
@@ -108,6 +116,8 @@ export function ratiosTable(rs: Ratios[]): string {
       'tapegrad/jax',
       'tapegrad/jax jit',
       'tapegrad/pytorch',
+      'compiled/pytorch',
+      'compiled/jax jit',
       'FD/tapegrad',
     ],
     rows,

@@ -54,6 +54,13 @@ async function adamStep(h: Harness, B: number): Promise<void> {
     await l.data();
     l.dispose();
   });
+  // the same step with the loss and gradients compiled (tg.compile), the update as before
+  const compiled = compiledAdamStep(B);
+  h.queue('tapegrad compiled', 'grad', async () => {
+    const l = compiled.step();
+    await l.data();
+    l.dispose();
+  });
 
   const labels = Int32Array.from({ length: B }, (_, i) => (i * 7) % OUT);
   const vars = tf.tidy(() => [
@@ -77,9 +84,43 @@ async function adamStep(h: Harness, B: number): Promise<void> {
   });
   await h.runQueued('cpu', size);
   tgStep.dispose();
+  compiled.dispose();
   opt.dispose();
   tf.dispose([...vars, onehot]);
   X.dispose();
+}
+
+/** mlp-step.ts's Adam step with the loss and its gradients as one compiled function. */
+function compiledAdamStep(B: number): { step: () => tg.Tensor; dispose: () => void } {
+  const net = new tg.nn.MLP([B, B, OUT], { activation: 'relu', seed: 1 });
+  const params = net.parameters();
+  const opt = new tg.optim.Adam(params, { lr: 1e-3 });
+  const X = tg.randn([B, B], { seed: 2 });
+  const y = tg.tensor(
+    Array.from({ length: B }, (_, i) => (i * 7) % OUT),
+    { dtype: 'int32' },
+  );
+  const lossAndGrads = tg.compile(() => {
+    const l = tg.crossEntropy(net.forward(X), y);
+    return [l, ...tg.gradients(l, params)];
+  });
+  const step = () => {
+    const [l, ...gs] = lossAndGrads();
+    params.forEach((p, i) => {
+      p.grad?.dispose();
+      p.grad = gs[i];
+    });
+    opt.step();
+    return l!;
+  };
+  const dispose = () => {
+    opt.zeroGrad();
+    opt.dispose();
+    net.dispose();
+    lossAndGrads.dispose();
+    tg.dispose([X, y]);
+  };
+  return { step, dispose };
 }
 
 /** Forward, and forward + the gradients of both weights, of relu(X W1) W2 with mse (the mlp suite's problem). */
@@ -111,7 +152,16 @@ async function mlpGrad(h: Harness, B: number): Promise<void> {
     l.dispose();
   });
   h.queue('tapegrad', 'grad', async () => void (await tgGrads()));
-  later.push(() => tg.dispose([X, Y, W1, W2]));
+  const cdf = tg.compile((w1: tg.Tensor, w2: tg.Tensor) => df(w1, w2) as tg.Tensor[]);
+  const compiledGrads = async () => {
+    const gs = cdf(W1, W2) as tg.Tensor[];
+    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
+    tg.dispose(gs);
+    return out;
+  };
+  checkAgree(h, 'cpu', size, 'tapegrad compiled', await compiledGrads(), want, 0);
+  h.queue('tapegrad compiled', 'grad', async () => void (await compiledGrads()));
+  later.push(() => (tg.dispose([X, Y, W1, W2]), cdf.dispose()));
 
   const tfLoss = (w1: tf.Tensor, w2: tf.Tensor) =>
     tf.mean(tf.squaredDifference(tf.matMul(tf.relu(tf.matMul(X.value, w1)), w2), Y.value)) as tf.Scalar;
@@ -180,6 +230,12 @@ async function chain(h: Harness, len: number): Promise<void> {
     await g.data();
     g.dispose();
   });
+  const cdx = tg.compile((v: tg.Tensor) => dx(v));
+  h.queue('tapegrad compiled', 'grad', async () => {
+    const g = cdx(x);
+    await g.data();
+    g.dispose();
+  });
   const tfChain = (v: tf.Tensor) => {
     for (let i = 0; i < OPS / 2; i++) v = tf.mul(tf.sin(v), SCALE);
     return tf.sum(v) as tf.Scalar;
@@ -216,6 +272,7 @@ async function chain(h: Harness, len: number): Promise<void> {
   }
   await h.runQueued('cpu', size);
   jits.forEach((j) => j.dispose());
+  cdx.dispose();
   xj?.dispose();
   x.dispose();
 }
