@@ -476,6 +476,20 @@ export const CATALOGUE: Record<string, Entry> = {
       ],
     ],
   },
+  compile: {
+    probes: [
+      ...fnArgProbes(tg.compile as never),
+      ['an async function', () => tg.compile((async () => v2()) as never), /must be synchronous/],
+      ['a string argument', () => tg.compile((x: tg.Tensor) => x.neg())('x' as never), NOT_TENSOR],
+      ['a disposed argument', () => tg.compile((x: tg.Tensor) => x.neg())(gone()), DISPOSED],
+      [
+        'a read of a value inside',
+        () => tg.compile((x: tg.Tensor) => x.mul(x.sum().item()))(v2()),
+        /compile: fn reads tensor values/,
+      ],
+      ['a number returned', () => tg.compile(() => 3 as never)(), /compile: fn must return a Tensor/],
+    ],
+  },
   hvp: {
     probes: [
       ...fnArgProbes(((f: never) => tg.hvp(f, v2(), v2())) as never),
