@@ -69,7 +69,7 @@ async function adamStep(h: Harness, B: number): Promise<void> {
     tf.variable(tf.tensor(normal(B * OUT, 4, 1 / Math.sqrt(B)), [B, OUT])),
     tf.variable(tf.zeros([OUT])),
   ]);
-  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), OUT);
+  const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), OUT));
   const [w1, b1, w2, b2] = vars;
   const loss = () =>
     tf.losses.softmaxCrossEntropy(
