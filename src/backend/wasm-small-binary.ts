@@ -1,4 +1,4 @@
-// TF.js 4.22's wasm Add, Sub, Multiply and RealDiv set up an XNNPACK operator on every call: a
+// TF.js 4.22's wasm Sub, Multiply and RealDiv set up an XNNPACK operator on every call: a
 // few microseconds even for two scalars, more than everything else an op costs. On small float32
 // operands of the same shape, or one of them a single value, a JavaScript loop over the heap does
 // the same arithmetic for a fraction of that. Its values are the same: each entry is computed in
@@ -17,10 +17,9 @@ export const SMALL_BINARY_MAX = 4096;
 
 type Arith = (out: Float32Array, a: Float32Array, b: Float32Array, sa: number, sb: number) => void;
 // sa, sb: 1 where the operand has an entry per output, 0 where it is one value read throughout
+// (Add is left to TF.js: with it replaced, an empty-tensor gradient later trapped the wasm module
+// in malloc, for a reason not found; Sub, Multiply and RealDiv pass the same tests.)
 const ARITH: Record<string, Arith> = {
-  Add: (o, a, b, sa, sb) => {
-    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] + b[i * sb];
-  },
   Sub: (o, a, b, sa, sb) => {
     for (let i = 0; i < o.length; i++) o[i] = a[i * sa] - b[i * sb];
   },
@@ -40,7 +39,7 @@ const sizeOf = (shape: number[]) => {
   return n;
 };
 
-/** Replaces wasm's Add, Sub, Multiply and RealDiv by kernels that loop in JavaScript on small operands (once). */
+/** Replaces wasm's Sub, Multiply and RealDiv by kernels that loop in JavaScript on small operands (once). */
 export function speedUpWasmSmallBinaryKernels(): void {
   for (const [name, arith] of Object.entries(ARITH)) {
     const config = tf.getKernel(name, 'wasm');
@@ -56,6 +55,12 @@ export function speedUpWasmSmallBinaryKernels(): void {
         if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
         const na = sizeOf(a.shape);
         const nb = sizeOf(b.shape);
+        const backend = args.backend as WasmBackendLike;
+        if (na === 0 || nb === 0) {
+          // nothing to compute; XNNPACK set up on an empty operand first can trap the module later
+          const empty = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+          if (sizeOf(empty) === 0) return backend.makeOutput(empty, 'float32');
+        }
         let shape: number[];
         if (na === nb && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]))
           shape = a.shape;
@@ -63,8 +68,8 @@ export function speedUpWasmSmallBinaryKernels(): void {
         else if (na === 1 && a.shape.length <= b.shape.length) shape = b.shape;
         else return original(args);
         const n = Math.max(na, nb);
-        if (n > SMALL_BINARY_MAX || n === 0) return original(args);
-        const backend = args.backend as WasmBackendLike;
+        // ranks above 6 keep TF.js's kernel (and the guard built around its failure there)
+        if (n > SMALL_BINARY_MAX || na === 0 || nb === 0 || shape.length > 6) return original(args);
         const out = backend.makeOutput(shape, 'float32');
         // views after the allocation, which may grow (and so move) the heap
         arith(
@@ -81,6 +86,6 @@ export function speedUpWasmSmallBinaryKernels(): void {
 }
 
 /** TF.js's own wasm kernel, for the test that compares the two. */
-export function rawWasmBinaryKernel(name: 'Add' | 'Sub' | 'Multiply' | 'RealDiv'): KernelFunc | undefined {
+export function rawWasmBinaryKernel(name: 'Sub' | 'Multiply' | 'RealDiv'): KernelFunc | undefined {
   return originals.get(name);
 }
