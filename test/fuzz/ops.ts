@@ -369,7 +369,9 @@ const WRITTEN: Record<string, FuzzOp> = {
     const x = atLeast2(t, x0);
     const axis1 = p[1] % x.rank;
     const axis2 = (axis1 + 1 + (p[2] % (x.rank - 1))) % x.rank;
-    return t.diagonal(x, { offset: (p[0] % 3) - 1, axis1, axis2 });
+    // an offset in −1 … 1 that leaves the diagonal at least one entry
+    const offset = Math.min(Math.max((p[0] % 3) - 1, 1 - x.shape[axis1]), x.shape[axis2] - 1);
+    return t.diagonal(x, { offset, axis1, axis2 });
   }),
   // indices of x's rank, up to 3 along the axis, repeats allowed (their gradients add up)
   takeAlongAxis: {
