@@ -1,6 +1,7 @@
 // `npm start`: a short tour of tapegrad — the built package loading as a user gets it, the
 // gradcheck table over every registered op, the appendix's matrix calculus, least squares, and
-// the training examples with the pictures they write.
+// the training examples with the pictures they write, and brief runs of the examples on real data
+// (Iris, MNIST digits, English words).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -19,6 +20,9 @@ const steps: { title: string; cmd: string[] }[] = [
   { title: 'least squares by gradient descent vs the normal equations', cmd: ['examples/least-squares.ts'] },
   { title: 'a 3-class spiral classifier (MLP + Adam)', cmd: ['examples/spirals.ts', '--quick'] },
   { title: 'the gradient field of sin(xy)', cmd: ['examples/gradient-field.ts'] },
+  { title: "Fisher's Iris: logistic regression by L-BFGS and an MLP", cmd: ['examples/iris.ts', '--quick'] },
+  { title: 'real MNIST digits: a CNN and an MLP (briefly)', cmd: ['examples/mnist.ts', '--quick'] },
+  { title: 'a character-level transformer on English words (briefly)', cmd: ['examples/words.ts', '--quick'] },
   { title: 'a small regression with a held-out error', cmd: ['examples/regression.ts'] },
   { title: 'what backward() will do: the recorded graph', cmd: ['examples/explain.ts'] },
 ];

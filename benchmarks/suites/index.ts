@@ -6,5 +6,6 @@ import { chain } from './chain.js';
 import { linalg } from './linalg.js';
 import { gradcheck } from './gradcheck.js';
 import { cpu } from './cpu.js';
+import { workloads } from './workloads.js';
 
-export const SUITES: Suite[] = [mlp, matmul, chain, linalg, gradcheck, cpu];
+export const SUITES: Suite[] = [mlp, matmul, chain, linalg, gradcheck, cpu, workloads];

@@ -28,3 +28,24 @@ export function splitIndices(n: number, heldOut: number, seed: number): { train:
   const order = shuffled(n, seed);
   return { train: order.slice(0, n - heldOut), heldOut: order.slice(n - heldOut) };
 }
+
+/**
+ * A seeded stratified split: of each class's items (in their order), a shuffle (seed + class)
+ * puts the first `fraction` (rounded) to train on and the rest held out; both lists are sorted.
+ */
+export function stratifiedSplit(
+  labels: ArrayLike<number>,
+  fraction: number,
+  seed: number,
+): { train: number[]; heldOut: number[] } {
+  const train: number[] = [];
+  const heldOut: number[] = [];
+  const classes = [...new Set(Array.from(labels))].sort((a, b) => a - b);
+  for (const k of classes) {
+    const members = Array.from(labels, (l, i) => (l === k ? i : -1)).filter((i) => i >= 0);
+    const order = shuffled(members.length, seed + k);
+    const nTrain = Math.round(members.length * fraction);
+    order.forEach((j, r) => (r < nTrain ? train : heldOut).push(members[j]));
+  }
+  return { train: train.sort((a, b) => a - b), heldOut: heldOut.sort((a, b) => a - b) };
+}
