@@ -150,6 +150,34 @@ s("wasm: maxPoolArgmaxWithoutKernel scatters to cpu's MaxPoolGrad", async () => 
   assert.equal(got, want);
 });
 
+s("maxPoolArgmaxWithoutKernel, windows that tile x (batch and channels > 1, ties): cpu's MaxPoolGrad", async () => {
+  // rounded, so that windows hold ties: the first maximum (row by row) takes the gradient
+  const input = () => tf.round(tf.mul(wavy([2, 4, 6, 3]), 2));
+  const grad = () => {
+    const x = input();
+    const y = tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
+    return tf
+      .engine()
+      .runKernel(
+        'MaxPoolGrad',
+        { dy: tf.onesLike(y), input: x, output: y },
+        { filterSize: 2, strides: 2, pad: 'valid' },
+      ) as tf.Tensor;
+  };
+  const want = await on('cpu', grad);
+  for (const backend of ['cpu', 'wasm'] as const) {
+    const got = await on(backend, () => {
+      const x = input();
+      const y = tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
+      const before = tf.memory().numTensors;
+      const idx = defects.maxPoolArgmaxWithoutKernel(x, y, [2, 2], [2, 2], 'valid');
+      assert.is(tf.memory().numTensors, before + 1, `${backend}: only the result is left`);
+      return tf.scatterND(tf.reshape(idx, [-1, 1]), tf.onesLike(tf.reshape(y, [-1])), [x.size]);
+    });
+    assert.equal(got, want, backend);
+  }
+});
+
 // ---- AvgPoolGrad with 'same' padding
 
 /**

@@ -108,7 +108,8 @@ export function conv2dBackpropFilterWithoutKernel(
  * Defect: the wasm backend's MaxPoolGrad (batch and channels > 1) and maxPoolWithArgmax give wrong
  * results. For each output y of a max pool of x, this is the flat index into x of its window's
  * first maximum, from portable ops: a pass over the kh·kw window offsets, each a strided slice of
- * x (padded with −∞) compared with y. On every backend, so that ties break the same way everywhere.
+ * x (padded with −∞) compared with y — a plain slice of a reshape of x where the windows tile it.
+ * On every backend, so that ties break the same way everywhere.
  */
 export function maxPoolArgmaxWithoutKernel(
   x: tf.Tensor,
@@ -122,7 +123,6 @@ export function maxPoolArgmaxWithoutKernel(
     const [, Ho, Wo] = y.shape as number[];
     const ph = samePadding(pad, H, kh, sh);
     const pw = samePadding(pad, W, kw, sw);
-    const xp = tf.pad(x, [[0, 0], ph, pw, [0, 0]], -Infinity);
     // flat index of window (n, i, j, c)'s top-left corner: ((n·H + i·sh − ph)·W + j·sw − pw)·C + c
     const term = (n: number, step: number, shift: number, axis: number) => {
       const shape = [1, 1, 1, 1];
@@ -130,24 +130,27 @@ export function maxPoolArgmaxWithoutKernel(
       const int = (v: number) => tf.scalar(v, 'int32');
       return tf.reshape(tf.add(tf.mul(tf.range(0, n, 1, 'int32'), int(step)), int(shift)), shape);
     };
-    const corner = tf.addN(
-      [
-        term(N, H * W * C, 0, 0),
-        term(Ho, sh * W * C, -ph[0] * W * C, 1),
-        term(Wo, sw * C, -pw[0] * C, 2),
-        term(C, 1, 0, 3),
-      ].map((t) => tf.broadcastTo(t, y.shape)),
-    );
+    // broadcasting adds: wasm's Tile (broadcastTo) is many times slower
+    const corner = [
+      term(N, H * W * C, 0, 0),
+      term(Ho, sh * W * C, -ph[0] * W * C, 1),
+      term(Wo, sw * C, -pw[0] * C, 2),
+      term(C, 1, 0, 3),
+    ].reduce((a, b) => tf.add(a, b));
+    // Windows that tile x exactly (stride = window, no padding) are plain slices of a reshape,
+    // far cheaper on wasm than strided slices.
+    const tiles = sh === kh && sw === kw && Ho * kh === H && Wo * kw === W && ph[0] + pw[0] === 0;
+    const xr = tiles ? tf.reshape(x, [N * Ho, kh, Wo, kw * C]) : null;
+    const xp = tiles ? null : tf.pad(x, [[0, 0], ph, pw, [0, 0]], -Infinity);
+    const window = (a: number, b: number) =>
+      xr
+        ? tf.reshape(tf.slice(xr, [0, a, 0, b * C], [N * Ho, 1, Wo, C]), [N, Ho, Wo, C])
+        : tf.stridedSlice(xp!, [0, a, b, 0], [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]);
     let idx = tf.zeros(y.shape, 'int32');
     let found = tf.zeros(y.shape, 'bool');
     for (let a = 0; a < kh; a++) {
       for (let b = 0; b < kw; b++) {
-        const win = tf.stridedSlice(
-          xp,
-          [0, a, b, 0],
-          [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C],
-          [1, sh, sw, 1],
-        );
+        const win = window(a, b);
         const hit = tf.logicalAnd(tf.equal(win, y), tf.logicalNot(found));
         idx = tf.where(hit, tf.add(corner, tf.scalar((a * W + b) * C, 'int32')), idx);
         found = tf.logicalOr(found, hit);
