@@ -78,7 +78,8 @@ const yTrain = classes(split.train);
 const xTest = rows(split.heldOut);
 const yTest = split.heldOut.map((i) => labels[i]);
 console.log(
-  `iris: ${split.train.length} flowers to train on, ${split.heldOut.length} held out (stratified, seed ${SPLIT_SEED}) on ${tg.getBackend()}`,
+  `iris: ${split.train.length} flowers to train on, ${split.heldOut.length} held out ` +
+    `(stratified, seed ${SPLIT_SEED}) on ${tg.getBackend()}`,
 );
 
 // ---- the loss's gradient against finite differences, at a random point, before training
@@ -87,7 +88,8 @@ const b0 = tg.randn([CLASSES], { seed: 6 });
 const check = await tg.gradcheck(logisticLoss(xTrain, yTrain), [W0, b0]);
 tg.dispose([W0, b0]);
 console.log(
-  `gradcheck of the logistic loss: ${check.ok ? 'ok' : 'FAILED'} (largest relative error ${check.maxRelError.toExponential(1)})`,
+  `gradcheck of the logistic loss: ${check.ok ? 'ok' : 'FAILED'} ` +
+    `(largest relative error ${check.maxRelError.toExponential(1)})`,
 );
 if (!check.ok) {
   console.error('✗ the loss gradient disagrees with finite differences');
@@ -98,7 +100,8 @@ if (!check.ok) {
 const lr = orExit(() => fitLogistic(xTrain, yTrain));
 const lrAccuracy = accuracy((x) => x.matmul(lr.W).add(lr.b), xTest, yTest);
 console.log(
-  `logistic regression (L-BFGS): training loss ${lr.loss.toFixed(4)}, held-out accuracy ${(lrAccuracy * 100).toFixed(1)}%`,
+  `logistic regression (L-BFGS): training loss ${lr.loss.toFixed(4)}, ` +
+    `held-out accuracy ${(lrAccuracy * 100).toFixed(1)}%`,
 );
 
 // ---- an MLP by Adam, full batch
@@ -118,7 +121,8 @@ orExit(() => {
 });
 const mlpAccuracy = accuracy((x) => mlp.forward(x), xTest, yTest);
 console.log(
-  `MLP 4 → 16 → 3 (Adam, ${MLP_STEPS} steps): training loss ${mlpLoss.toFixed(4)}, held-out accuracy ${(mlpAccuracy * 100).toFixed(1)}%`,
+  `MLP 4 → 16 → 3 (Adam, ${MLP_STEPS} steps): training loss ${mlpLoss.toFixed(4)}, ` +
+    `held-out accuracy ${(mlpAccuracy * 100).toFixed(1)}%`,
 );
 
 // ---- the picture: the two features with the largest weights, and a model of those two alone
@@ -129,7 +133,8 @@ const [fx, fy] = [0, 1, 2, 3]
   .slice(0, 2)
   .sort();
 console.log(
-  `most informative features (weight norms ${weight.map((w) => w.toFixed(2)).join(', ')}): ${FEATURES[fx]}, ${FEATURES[fy]}`,
+  `most informative features (weight norms ${weight.map((w) => w.toFixed(2)).join(', ')}): ` +
+    `${FEATURES[fx]}, ${FEATURES[fy]}`,
 );
 const x2 = rows(split.train, [fx, fy]);
 const two = fitLogistic(x2, yTrain);

@@ -117,7 +117,9 @@ const train = split.train.map((i) => all[i]);
 const heldOut = split.heldOut.map((i) => all[i]);
 const scored = quick ? heldOut.slice(0, QUICK_HELD_OUT) : heldOut;
 console.log(
-  `words: ${train.length} to train on, ${heldOut.length} held out${quick ? ` (${scored.length} scored)` : ''}; transformer ${LAYERS} layers × ${HEADS} heads, width ${WIDTH}, context ${CONTEXT}; AdamW lr ${LR} (cosine), ${STEPS} steps of ${BATCH} words on ${tg.getBackend()}`,
+  `words: ${train.length} to train on, ${heldOut.length} held out${quick ? ` (${scored.length} scored)` : ''}; ` +
+    `transformer ${LAYERS} layers × ${HEADS} heads, width ${WIDTH}, context ${CONTEXT}; ` +
+    `AdamW lr ${LR} (cosine), ${STEPS} steps of ${BATCH} words on ${tg.getBackend()}`,
 );
 const bigramHeldOut = bigramNll(bigram(train), scored);
 console.log(`bigram: held-out nll ${bigramHeldOut.toFixed(3)} nats/char`);
@@ -156,7 +158,8 @@ const { nll, msPer100 } = orExit(() => {
         const ms = ((performance.now() - start) / windowSteps) * 100;
         msPer100.push(ms);
         console.log(
-          `step ${String(opt.stepCount).padStart(4)}  loss ${(window / windowSteps).toFixed(4)}  (${(ms / 1000).toFixed(1)} s per 100 steps)`,
+          `step ${String(opt.stepCount).padStart(4)}  loss ${(window / windowSteps).toFixed(4)}  ` +
+            `(${(ms / 1000).toFixed(1)} s per 100 steps)`,
         );
         window = 0;
         windowSteps = 0;
@@ -179,7 +182,8 @@ console.log(`held-out nll: ${nll.toFixed(3)} nats/char (bigram ${bigramHeldOut.t
 const promise = quick ? 3.0 : 2.1;
 if (!(nll <= promise)) {
   console.error(
-    `✗ the held-out nll is above the ${promise.toFixed(2)} nats/char this ${quick ? 'quick run' : 'example'} promises`,
+    `✗ the held-out nll is above the ${promise.toFixed(2)} nats/char ` +
+      `this ${quick ? 'quick run' : 'example'} promises`,
   );
   process.exit(1);
 }

@@ -72,7 +72,10 @@ def main():
         opt.step()
     with torch.no_grad():
         mlp_acc = (mlp(xte).argmax(1) == yte).float().mean().item()
-    print(f"MLP 4 -> 16 -> 3 (Adam, 500 steps): training loss {loss.item():.4f}, held-out accuracy {mlp_acc * 100:.1f}%")
+    print(
+        f"MLP 4 -> 16 -> 3 (Adam, 500 steps): training loss {loss.item():.4f}, "
+        f"held-out accuracy {mlp_acc * 100:.1f}%"
+    )
     print(f"held-out accuracy: logistic regression {lr_acc * 100:.1f}%, MLP {mlp_acc * 100:.1f}%")
 
 

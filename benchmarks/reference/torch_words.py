@@ -63,7 +63,9 @@ class Transformer(nn.Module):
         self.tok = nn.Embedding(VOCAB, WIDTH)
         self.pos = nn.Embedding(CONTEXT, WIDTH)
         self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(WIDTH, HEADS, 4 * WIDTH, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
+            nn.TransformerEncoderLayer(
+                WIDTH, HEADS, 4 * WIDTH, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+            )
             for _ in range(LAYERS)
         )
         self.norm = nn.LayerNorm(WIDTH)
@@ -122,8 +124,8 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.steps)
     order = torch.randperm(len(train_words), generator=torch.Generator().manual_seed(1)).tolist()
-    block_ms = []
-    t0 = time.perf_counter()
+    block_ms, block_cpu = [], []
+    t0, c0 = time.perf_counter(), time.process_time()
     for step in range(1, args.steps + 1):
         at = ((step - 1) * BATCH) % len(order)
         x, y, m = rows_of([train_words[i] for i in order[at : at + BATCH]])
@@ -134,10 +136,12 @@ def main():
         sched.step()
         if step % 100 == 0:
             block_ms.append((time.perf_counter() - t0) * 1000)
+            block_cpu.append((time.process_time() - c0) * 1000)
             print(f"step {step}  loss {loss.item():.4f}  ({block_ms[-1] / 1000:.1f} s per 100 steps)", flush=True)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
 
-    records = [timing_record("words", "100 steps", block_ms, f"100 AdamW steps of {BATCH} words; {args.steps} steps")]
+    note = f"100 AdamW steps of {BATCH} words; {args.steps} steps"
+    records = [timing_record("words", "100 steps", block_ms, block_cpu, note)]
     if args.no_eval:
         print(json.dumps(records))
         write_json(args.json, records)
