@@ -3,7 +3,9 @@
 // not fit, ±∞ in reductions, pow's gradient at 0, and the special functions near 0.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
+import * as gpu from '../src/backend/gpu-inexact-unary-kernels.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 
 const values = (t: tg.Tensor) => Array.from(t.dataSync());
@@ -236,6 +238,72 @@ for (const backend of NODE_BACKENDS) {
       );
       assert.equal(values(tg.log1p(tg.tensor([-1, Infinity, 0]))), [-Infinity, Infinity, 0]);
     });
+  });
+
+  s("atan … mish, log2, log10 and exp2 match float64 near 0, near their domains' ends and for large |x|", () => {
+    const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+    const [lambda, alpha] = [1.0507009873554805, 1.6732632423543772];
+    const inUnit = Float32Array.from(
+      Array.from(GRID)
+        .filter((v) => Math.abs(v) < 1)
+        .flatMap((v) => [v, Math.sign(v) * (1 - Math.abs(v))]),
+    );
+    const aboveOne = Float32Array.from(Array.from(GRID).flatMap((v) => (v > 0 ? [1 + v, 1 / v] : [])));
+    for (const [name, f, ref, xs] of [
+      ['atan', tg.atan, Math.atan, GRID],
+      ['asin', tg.asin, Math.asin, inUnit],
+      ['acos', tg.acos, Math.acos, inUnit],
+      ['sinh', tg.sinh, Math.sinh, GRID],
+      ['cosh', tg.cosh, Math.cosh, GRID],
+      ['asinh', tg.asinh, Math.asinh, GRID],
+      ['acosh', tg.acosh, Math.acosh, aboveOne],
+      ['atanh', tg.atanh, Math.atanh, inUnit],
+      ['log2', tg.log2, Math.log2, aboveOne],
+      ['log10', tg.log10, Math.log10, aboveOne],
+      ['exp2', tg.exp2, (x: number) => 2 ** x, GRID],
+      ['silu', tg.silu, (x: number) => x / (1 + Math.exp(-x)), GRID],
+      ['logSigmoid', tg.logSigmoid, (x: number) => -softplus(-x), GRID],
+      ['softsign', tg.softsign, (x: number) => x / (1 + Math.abs(x)), GRID],
+      ['selu', tg.selu, (x: number) => lambda * (x > 0 ? x : alpha * Math.expm1(x)), GRID],
+      ['mish', tg.mish, (x: number) => x * Math.tanh(softplus(x)), GRID],
+    ] as const) {
+      assertAccurate(name, f, ref, 4, xs);
+    }
+    tg.tidy(() => {
+      const nan = (v: number[]) => v.map((u) => (Number.isNaN(u) ? 'NaN' : u));
+      assert.equal(nan(values(tg.atanh(tg.tensor([-1, 1, 1.5])))), [-Infinity, Infinity, 'NaN']);
+      assert.equal(nan(values(tg.acosh(tg.tensor([1, 0.5, Infinity])))), [0, 'NaN', Infinity]);
+      assert.equal(nan(values(tg.asin(tg.tensor([1, -1.5])))), [Math.fround(Math.PI / 2), 'NaN']);
+      assert.equal(values(tg.log2(tg.tensor([0, 8, 0.25]))), [-Infinity, 3, -2]);
+      assert.equal(values(tg.exp2(tg.tensor([-3, 0, 10, 128]))), [0.125, 1, 1024, Infinity]);
+      assert.equal(values(tg.mish(tg.tensor([1e4, -1e4]))), [1e4, -0]);
+      assert.equal(values(tg.logSigmoid(tg.tensor([-1e4, 200]))), [-1e4, -0]);
+      // halves to even, as PyTorch; floor, ceil and trunc of large values are the values
+      const halves = tg.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.49999997, 8388607.5]);
+      assert.equal(values(tg.round(halves)), [-2, -2, -0, 0, 2, 2, 0, 8388608]);
+      assert.equal(values(tg.trunc(tg.tensor([-2.7, 2.7, 1e10]))), [-2, 2, 1e10]);
+      assert.equal(values(tg.frac(tg.tensor([-2.75, 2.75, 1e10]))), [-0.75, 0.75, 0]);
+      // the signs of zero pick the side of atan2's cut, and atan2(0, 0) is 0 (PyTorch's)
+      const pi = Math.fround(Math.PI);
+      assert.equal(values(tg.atan2(tg.tensor([0, -0, 0, -0]), tg.tensor([-1, -1, 0, 1]))), [pi, -pi, 0, -0]);
+    });
+  });
+
+  s('the GPU formulations of log1p, asinh, acosh, atanh, sinh and cosh match float64 here too', () => {
+    const inUnit = Float32Array.from(Array.from(GRID).filter((v) => Math.abs(v) < 1));
+    const aboveOne = Float32Array.from(Array.from(GRID).flatMap((v) => (v > 0 ? [1 + v, 1 / v] : [])));
+    const aboveMinusOne = Float32Array.from(Array.from(GRID).filter((v) => v > -1));
+    const run = (f: (x: tf.Tensor) => tf.Tensor) => (x: tg.Tensor) => new tg.Tensor(f(x.value));
+    for (const [name, f, ref, xs] of [
+      ['log1p', gpu.log1pByFormula, Math.log1p, aboveMinusOne],
+      ['asinh', gpu.asinhByFormula, Math.asinh, GRID],
+      ['acosh', gpu.acoshByFormula, Math.acosh, aboveOne],
+      ['atanh', gpu.atanhByFormula, Math.atanh, inUnit],
+      ['sinh', gpu.sinhByFormula, Math.sinh, GRID],
+      ['cosh', gpu.coshByFormula, Math.cosh, GRID],
+    ] as const) {
+      assertAccurate(`${name} by formula`, run(f), ref, 6, xs);
+    }
   });
 
   s('a tensor that cannot fit is a TapegradError with the function, the shape and the bytes', () => {

@@ -1,7 +1,8 @@
 // TF.js 4.22's wasm Sin, Cos and Log1p are wrong near 0 and near the zeros of sin and cos:
 // Log1p computes log(1 + x) in float32 (19% off at 1e−7, 0 below 6e−8); Sin mishandles negative
 // and tiny arguments (sin(−1e−8) = +1.7e−7, sin(−1e−6) 22% off, sin(1e−20) = 0) and reduces by a
-// float32 π (sin(π) 73% off, cos(±π/2) of the wrong sign). The replacements compute each entry in
+// float32 π (sin(π) 73% off, cos(±π/2) of the wrong sign); Sign is 0 for |x| below about 5e−7
+// (sign(1e−7) = 0, so the gradient of abs vanished there). The replacements compute each entry in
 // float64 with JavaScript's Math, on the wasm heap, as the cpu backend does: rounded once to float32.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
@@ -11,10 +12,15 @@ interface WasmBackendLike extends KernelBackend {
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-const EXACT: Record<string, (x: number) => number> = { Sin: Math.sin, Cos: Math.cos, Log1p: Math.log1p };
+const EXACT: Record<string, (x: number) => number> = {
+  Sin: Math.sin,
+  Cos: Math.cos,
+  Log1p: Math.log1p,
+  Sign: Math.sign,
+};
 const originals = new Map<string, KernelFunc>();
 
-/** Replaces wasm's Sin, Cos and Log1p by float64 JavaScript loops over the heap (once). */
+/** Replaces wasm's Sin, Cos, Log1p and Sign by float64 JavaScript loops over the heap (once). */
 export function fixWasmInexactUnaryKernels(): void {
   for (const [name, f] of Object.entries(EXACT)) {
     const config = tf.getKernel(name, 'wasm');
@@ -40,6 +46,6 @@ export function fixWasmInexactUnaryKernels(): void {
 }
 
 /** TF.js's own wasm kernel, for the test that tells when it becomes right. */
-export function rawWasmKernel(name: 'Sin' | 'Cos' | 'Log1p'): KernelFunc | undefined {
+export function rawWasmKernel(name: 'Sin' | 'Cos' | 'Log1p' | 'Sign'): KernelFunc | undefined {
   return originals.get(name);
 }

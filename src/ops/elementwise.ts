@@ -12,6 +12,7 @@ import { elu as eluAccurate } from '../backend/cpu-elu-exp-minus-one.js';
 import { reluGrad, leakyReluGrad, leakyReluGradReference } from '../backend/fused.js';
 import { expm1SmallArgument, logZeroNegativeInfinity, powZeroBase } from '../backend/defects.js';
 import {
+  acosLowPrecision,
   acoshNearOne,
   asinhSmallOrNegative,
   atanhNearZero,
@@ -187,18 +188,29 @@ export const gelu = unary(
 );
 
 // ---- inverse trigonometric and hyperbolic functions, logarithms and powers of 2 and 10
+/**
+ * 1 − x² whose value is (1 − x)(1 + x), exact near |x| = 1, and whose derivative is −2x: the recorded
+ * 1 − x² plus a constant correction (the derivative of the product would cancel near 0).
+ */
+function oneMinusSquare(x: Tensor): Tensor {
+  const v = sub(1, square(x));
+  return add(
+    v,
+    constantMask(() => tf.sub(tf.mul(tf.sub(1, x.value), tf.add(x.value, 1)), v.value)),
+  );
+}
 /** arctan x, elementwise. d atan x = dx / (1 + x²). PyTorch `torch.atan`, JAX `jnp.arctan`. */
 export const atan = unary('atan', tf.atan, (g, x) => div(g, add(square(x), 1)));
 /**
  * arcsin x for |x| ≤ 1 (NaN beyond), elementwise. d asin x = dx / √((1 − x)(1 + x)).
  * PyTorch `torch.asin`, JAX `jnp.arcsin`.
  */
-export const asin = unary('asin', tf.asin, (g, x) => mul(g, rsqrt(mul(sub(1, x), add(x, 1)))), { domain: 'openUnit' });
+export const asin = unary('asin', tf.asin, (g, x) => mul(g, rsqrt(oneMinusSquare(x))), { domain: 'openUnit' });
 /**
- * arccos x for |x| ≤ 1 (NaN beyond), elementwise. d acos x = −dx / √((1 − x)(1 + x)).
+ * arccos x for |x| ≤ 1 (NaN beyond), elementwise, accurate on every backend. d acos x = −dx / √((1 − x)(1 + x)).
  * PyTorch `torch.acos`, JAX `jnp.arccos`.
  */
-export const acos = unary('acos', tf.acos, (g, x) => neg(mul(g, rsqrt(mul(sub(1, x), add(x, 1))))), {
+export const acos = unary('acos', acosLowPrecision, (g, x) => neg(mul(g, rsqrt(oneMinusSquare(x)))), {
   domain: 'openUnit',
 });
 /** sinh x, elementwise, accurate near 0 on every backend. d sinh x = cosh x dx. PyTorch `torch.sinh`, JAX `jnp.sinh`. */
@@ -209,19 +221,24 @@ export const cosh = unary('cosh', coshLargeArgument, (g, x) => mul(g, sinh(x)), 
  * asinh x, elementwise, accurate near 0 and for large |x| on every backend. d asinh x = dx / √(x² + 1).
  * PyTorch `torch.asinh`, JAX `jnp.arcsinh`.
  */
-export const asinh = unary('asinh', asinhSmallOrNegative, (g, x) => mul(g, rsqrt(add(square(x), 1))));
+export const asinh = unary('asinh', asinhSmallOrNegative, (g, x) => {
+  // √(x² + 1) = m √((x/m)² + 1/m²) for the constant m = max(|x|, 1): x² would overflow past 1.8e19
+  const m = constantMask(() => tf.maximum(tf.abs(x.value), 1));
+  const c = constantMask(() => tf.div(1, tf.square(m.value)));
+  return div(g, mul(sqrt(add(square(div(x, m)), c)), m));
+});
 /**
- * acosh x for x ≥ 1 (NaN below), elementwise, accurate near 1. d acosh x = dx / √((x − 1)(x + 1)).
+ * acosh x for x ≥ 1 (NaN below), elementwise, accurate near 1. d acosh x = dx / (√(x − 1) √(x + 1)).
  * PyTorch `torch.acosh`, JAX `jnp.arccosh`.
  */
-export const acosh = unary('acosh', acoshNearOne, (g, x) => mul(g, rsqrt(mul(sub(x, 1), add(x, 1)))), {
+export const acosh = unary('acosh', acoshNearOne, (g, x) => div(g, mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))), {
   domain: 'aboveOne',
 });
 /**
  * atanh x for |x| < 1 (±∞ at ±1, NaN beyond), elementwise, accurate near 0. d atanh x = dx / ((1 − x)(1 + x)).
  * PyTorch `torch.atanh`, JAX `jnp.arctanh`.
  */
-export const atanh = unary('atanh', atanhNearZero, (g, x) => div(g, mul(sub(1, x), add(x, 1))), {
+export const atanh = unary('atanh', atanhNearZero, (g, x) => div(g, oneMinusSquare(x)), {
   domain: 'openUnit',
 });
 /** log₂ x, elementwise. d log₂ x = dx / (x ln 2). PyTorch `torch.log2`, JAX `jnp.log2`. */
@@ -249,13 +266,21 @@ export const exp2 = unary(
 );
 
 // ---- activations
+/** Below this x, σ(x) = eˣ/(1 + eˣ) is eˣ in float32. */
+const SILU_EXP_BELOW = -20;
 /**
  * x·σ(x), the sigmoid-weighted linear unit (swish). d silu(x) = σ(x)(1 + x(1 − σ(x))) dx.
  * PyTorch `torch.nn.functional.silu`, JAX `jax.nn.silu`.
  */
 export const silu = unary(
   'silu',
-  (x) => tf.tidy(() => tf.mul(x, tf.sigmoid(x))),
+  // below −20, σ(x) = eˣ to float32 precision, and x eˣ is taken as (x e^(x/2)) e^(x/2), so that no
+  // factor leaves float32's normal range (wasm's Sigmoid gives 0 for results below it)
+  (x) =>
+    tf.tidy(() => {
+      const h = tf.exp(tf.mul(x, 0.5));
+      return tf.where(tf.less(x, SILU_EXP_BELOW), tf.mul(tf.mul(x, h), h), tf.mul(x, tf.sigmoid(x)));
+    }),
   (g, x) => {
     const s = sigmoid(x);
     return mul(g, mul(s, add(mul(x, sub(1, s)), 1)));
@@ -269,7 +294,8 @@ export const silu = unary(
 export const logSigmoid = unary(
   'logSigmoid',
   (x) => tf.tidy(() => tf.sub(tf.minimum(x, 0), log1pSmallArgument(tf.exp(tf.neg(tf.abs(x)))))),
-  (g, x) => mul(g, sigmoid(neg(x))),
+  // σ(−x) as exp(log σ(−x)): its own derivative, −σ(x)σ(−x), is then a product and keeps its precision
+  (g, x) => mul(g, exp(logSigmoid(neg(x)))),
 );
 /** x / (1 + |x|), elementwise. d softsign(x) = dx / (1 + |x|)². PyTorch `torch.nn.functional.softsign`, JAX `jax.nn.soft_sign`. */
 export const softsign = unary(
@@ -282,7 +308,7 @@ const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
 /**
  * λx where x > 0, else λα(eˣ − 1), with PyTorch's λ ≈ 1.0507 and α ≈ 1.6733; accurate near 0.
- * d selu(x) = λ [x > 0] dx + λα eˣ [x ≤ 0] dx, and λα eˣ = y + λα there.
+ * d selu(x) = λ [x > 0] dx + λα eˣ [x ≤ 0] dx.
  * PyTorch `torch.nn.functional.selu`, JAX `jax.nn.selu`.
  */
 export const selu = unary(
@@ -295,26 +321,32 @@ export const selu = unary(
         tf.mul(expm1SmallArgument(tf.minimum(x, 0)), SELU_SCALE * SELU_ALPHA),
       ),
     ),
-  (g, x, y) => where(greater(x, 0), mul(g, SELU_SCALE), mul(g, add(y, SELU_SCALE * SELU_ALPHA))),
+  (g, x) => {
+    // λ [x > 0] + λα e^(x [x ≤ 0]) [x ≤ 0]: eˣ itself, not y + λα, which cancels for large −x
+    const below = constantMask(() => tf.cast(tf.lessEqual(x.value, 0), 'float32'));
+    const above = constantMask(() => tf.mul(tf.cast(tf.greater(x.value, 0), 'float32'), SELU_SCALE));
+    return mul(g, add(above, mul(exp(mul(x, below)), mul(below, SELU_SCALE * SELU_ALPHA))));
+  },
   { kinks: [0] },
 );
-/** Above this x, tanh(softplus x) is 1 in float32 (1 − 2e^(−2x) rounds to 1). */
-const MISH_SATURATES = 20;
 /**
- * x·tanh(softplus(x)), elementwise, through tanh(ln(1 + eˣ)) = n/(n + 2), n = eˣ(eˣ + 2): no overflow
- * for large x, full precision (≈ x eˣ) for large −x. d mish(x) = (t + x σ(x)(1 − t²)) dx, t = tanh(softplus x).
+ * x·tanh(softplus(x)), elementwise, through tanh(ln(1 + eˣ)) = n/(n + 2), n = eˣ(eˣ + 2), for x < 0 (full
+ * precision, ≈ x eˣ, for large −x), and 1 − 2u²/(1 + 2u + 2u²), u = e⁻ˣ, above: nothing overflows (not
+ * even float16's 65504). d mish(x) = (t + x σ(x)(1 − t²)) dx, t = tanh(softplus x).
  * PyTorch `torch.nn.functional.mish`, JAX `jax.nn.mish`.
  */
 export const mish = unary(
   'mish',
   (x) =>
     tf.tidy(() => {
-      const e = tf.exp(tf.minimum(x, MISH_SATURATES));
-      const n = tf.mul(e, tf.add(e, 2));
-      return tf.mul(x, tf.where(tf.less(x, MISH_SATURATES), tf.div(n, tf.add(n, 2)), tf.scalar(1)));
+      const u = tf.exp(tf.neg(tf.abs(x)));
+      const u2 = tf.square(u);
+      const below = tf.div(tf.mul(u, tf.add(u, 2)), tf.add(tf.mul(u, tf.add(u, 2)), 2));
+      const above = tf.sub(1, tf.div(tf.mul(u2, 2), tf.add(tf.add(tf.mul(u, 2), tf.mul(u2, 2)), 1)));
+      return tf.mul(x, tf.where(tf.less(x, 0), below, above));
     }),
   (g, x) => {
-    const t = tanh(softplus(x));
+    const t = tanh(neg(logSigmoid(neg(x)))); // softplus x = −log σ(−x), accurate on every backend
     return mul(g, add(t, mul(mul(x, sigmoid(x)), sub(1, square(t)))));
   },
 );
@@ -516,6 +548,13 @@ export const minimum = binary(
   (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))),
 );
 
+/** The constant m = max(|x|, |y|) by which atan2's adjoint scales x and y: x² + y² over- or underflows. */
+const atan2Scale = (y: Tensor, x: Tensor) => constantMask(() => tf.maximum(tf.abs(x.value), tf.abs(y.value)));
+/** (x² + y²)/m, computed as m((x/m)² + (y/m)²). */
+function atan2Norm(y: Tensor, x: Tensor): Tensor {
+  const m = atan2Scale(y, x);
+  return mul(add(square(div(x, m)), square(div(y, m))), m);
+}
 /**
  * The angle of the point (x, y) in (−π, π], elementwise, broadcasting; integers compute in float32.
  * d atan2(y, x) = (x dy − y dx) / (x² + y²). PyTorch `torch.atan2(y, x)`, JAX `jnp.arctan2(y, x)`.
@@ -523,8 +562,8 @@ export const minimum = binary(
 export const atan2 = binary(
   'atan2',
   tf.atan2,
-  (g, y, x) => div(mul(g, x), add(square(x), square(y))),
-  (g, y, x) => neg(div(mul(g, y), add(square(x), square(y)))),
+  (g, y, x) => div(mul(g, div(x, atan2Scale(y, x))), atan2Norm(y, x)),
+  (g, y, x) => neg(div(mul(g, div(y, atan2Scale(y, x))), atan2Norm(y, x))),
   // x > 0 keeps clear of the cut along x < 0 and of the origin
   { domain: ['real', 'positive'] },
   { trueDivision: true },

@@ -71,7 +71,7 @@ still('wasm malloc takes a 32-bit size: 4 GiB + 64 bytes wraps around to 64', ()
 });
 
 /** TF.js's own wasm kernel `name` applied to xs. */
-function raw(name: 'Sin' | 'Cos' | 'Log1p', xs: number[]): number[] {
+function raw(name: 'Sin' | 'Cos' | 'Log1p' | 'Sign', xs: number[]): number[] {
   const backend = tf.backend();
   const x = tf.tensor(xs);
   const out = rawWasmKernel(name)!({ inputs: { x }, attrs: {}, backend }) as tf.TensorInfo;
@@ -90,6 +90,10 @@ still(
     assert.ok(raw('Cos', [-1.5707963])[0] < 0, 'cos(−1.5707963) has the right sign');
   },
 );
+
+still('wasm Sign is 0 for small nonzero x', () => {
+  assert.equal(raw('Sign', [1e-7, -1e-8]), [0, 0], 'sign(1e−7) and sign(−1e−8) are ±1');
+});
 
 still('logSumExp of a row of −∞ is NaN (TF.js shifts by the max, −∞ itself)', () => {
   tf.tidy(() => {
@@ -179,13 +183,14 @@ fixed('the second-order fuzz case: tile of a 1×1 average pool, differentiated t
   tg.dispose([x0, x1, h]);
 });
 
-fixed('wasm Sin, Cos and Log1p are float64 rounded once: exact to half an ulp', () => {
+fixed('wasm Sin, Cos, Log1p and Sign are float64 rounded once: exact to half an ulp', () => {
   tf.tidy(() => {
     const xs = [-1e-8, -1e-6, 1e-20, Math.PI, Math.PI / 2, -Math.PI / 2, 1e-7, -0.5, 1e4].map(Math.fround);
     for (const [f, ref] of [
       [tf.sin, Math.sin],
       [tf.cos, Math.cos],
       [tf.log1p, Math.log1p],
+      [tf.sign, Math.sign],
     ] as const) {
       assert.equal(
         values(f(tf.tensor(xs))),

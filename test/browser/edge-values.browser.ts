@@ -128,6 +128,58 @@ edge('expm1 near 0 keeps its relative precision', () =>
   }),
 );
 
+edge("elementwise ops near 0, near their domains' ends and for large |x| keep their relative precision", () =>
+  leakFree(async () => {
+    const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+    const [lambda, alpha] = [1.0507009873554805, 1.6732632423543772];
+    // float16 holds |x| < 2⁻¹⁴ only as subnormals and nothing beyond 65504
+    const fits = (v: number) => !half || (Math.abs(v) >= 2 ** -14 && Math.abs(v) < 6e4);
+    const signed = (v: number[]) => v.flatMap((x) => [x, -x]).filter(fits);
+    // 0.999 in float16 is 0.99902, 1.001 is 1.00098 and 1.1 is 1.0996: acos, atanh, acosh and the
+    // logarithms there are too ill-conditioned to judge the op
+    const unit = signed([1e-7, 3e-5, 0.01, 0.4, 0.9, ...(half ? [] : [0.999])]);
+    const logs = [1e-30, 1e-3, 0.5, ...(half ? [] : [0.9, 1.1]), 3, 1000, 1e30];
+    for (const [name, f, ref, xs] of [
+      ['log1p', tg.log1p, Math.log1p, [1e-7, -3e-6, 2e-5, 0.1, -0.2, 0.3, -0.9, 5, 1e4].filter(fits)],
+      ['atan', tg.atan, Math.atan, signed([1e-7, 3e-5, 0.5, 2, 100, 1e4])],
+      ['asin', tg.asin, Math.asin, unit],
+      ['acos', tg.acos, Math.acos, unit],
+      ['sinh', tg.sinh, Math.sinh, signed([1e-7, 3e-5, 0.01, 0.3, 2, 10, 50, 89])],
+      ['cosh', tg.cosh, Math.cosh, signed([1e-7, 0.01, 0.3, 2, 10, 50, 89])],
+      ['asinh', tg.asinh, Math.asinh, signed([1e-7, 3e-5, 0.01, 0.3, 2, 100, 1e4, 1e20])],
+      ['acosh', tg.acosh, Math.acosh, [...(half ? [] : [1.0000001, 1.000001, 1.001]), 1.5, 10, 1e4, 1e20]],
+      ['atanh', tg.atanh, Math.atanh, unit],
+      ['logSigmoid', tg.logSigmoid, (x: number) => -softplus(-x), signed([1e-7, 0.5, 3, 10, 20, 50])],
+      ['silu', tg.silu, (x: number) => x / (1 + Math.exp(-x)), signed([1e-7, 0.5, 3, 10, 30])],
+      ['mish', tg.mish, (x: number) => x * Math.tanh(softplus(x)), signed([1e-7, 1e-3, 0.5, 3, 10, 30])],
+      ['log2', tg.log2, Math.log2, logs],
+      ['log10', tg.log10, Math.log10, logs],
+      ['exp2', tg.exp2, (x: number) => 2 ** x, signed([1e-7, 0.3, 1, 2.5, 10, 100])],
+      ['selu', tg.selu, (x: number) => lambda * (x > 0 ? x : alpha * Math.expm1(x)), signed([1e-7, 1e-3, 0.5, 3])],
+    ] as const) {
+      // float16 holds neither inputs nor answers beyond 65504 or below 2⁻¹⁴
+      const kept = (xs as readonly number[]).filter((v) => fits(v) && fits(ref(v)));
+      const x = tg.tensor(kept);
+      const y = f(x);
+      // float16 storage rounds to 2⁻¹¹ relative; float32 allows a few ulps of the GPU's exp and log
+      const want = kept.map((v) => ref(Math.fround(v)));
+      close(await values(y), want, half ? 2e-3 : 2e-6, `${name} (relative)`, true);
+      tg.dispose([x, y]);
+    }
+    const ys = [1e-7, -3e-6, 0.5, -2, 1, 0, 3, -1e-5].filter(fits);
+    const xs = [1, 2, -0.7, -3, 1e-6, 1, -4, -1].slice(0, ys.length);
+    const [y, x] = [tg.tensor(ys), tg.tensor(xs)];
+    const angle = tg.atan2(y, x);
+    const want = ys.map((v, i) => Math.atan2(Math.fround(v), Math.fround(xs[i])));
+    close(await values(angle), want, half ? 2e-3 : 2e-6, 'atan2 (relative)', true);
+    tg.dispose([y, x, angle]);
+    const r = tg.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.7]);
+    const rounded = tg.round(r);
+    close(await values(rounded), [-2, -2, -0, 0, 2, 2, 3], 0, 'round (halves to even)');
+    tg.dispose([r, rounded]);
+  }),
+);
+
 edge('Adam with small constant gradients moves as in PyTorch (its second moment stays above 0)', () =>
   leakFree(async () => {
     // 1e-5 is below float16's normal range: a gradient that small is not held on the webgl-f16 page
