@@ -167,6 +167,121 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, r, y]);
   });
 
+  s("toArray and toArraySync: nested arrays as PyTorch's tolist, a number for 0-d, booleans for bool", async () => {
+    const x = tg.tensor([
+      [1.5, -2, 0],
+      [3, 4, 5],
+    ]);
+    assert.equal(await x.toArray(), [
+      [1.5, -2, 0],
+      [3, 4, 5],
+    ]);
+    assert.equal(x.toArraySync(), await x.toArray());
+    const b = tg.tensor([true, false, true], { dtype: 'bool' });
+    assert.equal(await b.toArray(), [true, false, true]);
+    const i = tg.tensor([[7], [-1]], { dtype: 'int32' });
+    assert.equal(await i.toArray(), [[7], [-1]]);
+    const s0 = tg.scalar(2.5);
+    assert.is(await s0.toArray(), 2.5);
+    const e = tg.zeros([2, 0, 3]);
+    assert.equal(await e.toArray(), [[], []]);
+    const g = tg.tensor([1]);
+    g.dispose();
+    await g.toArray().then(
+      () => assert.unreachable('a disposed tensor was read'),
+      (err: Error) => assert.match(err.message, /^toArray: the tensor \(shape \[1\]\) has been disposed/),
+    );
+    tg.dispose([x, b, i, s0, e]);
+  });
+
+  s('x.T reverses every axis and x.mT swaps the last two, on the tape; mT refuses rank < 2', () => {
+    assertNoLeak(() => {
+      tg.tidy(() => {
+        const x = tg.tensor(
+          [...Array(24).keys()].map((v) => v / 10),
+          { shape: [2, 3, 4], requiresGrad: true },
+        );
+        assert.equal(x.T.shape, [4, 3, 2]);
+        assert.equal(x.mT.shape, [2, 4, 3]);
+        assertClose(x.T, tg.transpose(x, [2, 1, 0]));
+        assertClose(x.mT, tg.transpose(x, [0, 2, 1]));
+        const m = tg.tensor([
+          [1, 2],
+          [3, 4],
+        ]);
+        assert.equal(m.T.arraySync(), [
+          [1, 3],
+          [2, 4],
+        ]);
+        assert.equal(tg.tensor([1, 2]).T.arraySync(), [1, 2]);
+        // both are differentiable: d sum(xᵀ ⊙ w) / dx = wᵀ
+        const w = tg.randn([4, 3, 2], { seed: 1 });
+        const [dx] = tg.grad((t: tg.Tensor) => t.T.mul(w).sum(), [0])(x);
+        assertClose(dx, w.T);
+        assertThrows(() => tg.tensor([1, 2]).mT, /matrixTranspose: needs rank ≥ 2, got shape \[2\]/);
+      });
+    });
+  });
+
+  s('comparison, cast and clone methods match the free functions; clone stays on the tape', () => {
+    assertNoLeak(() => {
+      tg.tidy(() => {
+        const x = tg.tensor([1, 2, 3]);
+        const y = tg.tensor([3, 2, 1]);
+        for (const k of ['equal', 'notEqual', 'greater', 'greaterEqual', 'less', 'lessEqual'] as const) {
+          assert.equal(x[k](y).arraySync(), tg[k](x, y).arraySync(), k);
+          assert.equal(x[k](2).arraySync(), tg[k](x, 2).arraySync(), `${k} with a number`);
+        }
+        assert.equal(x.greater(y).arraySync(), [0, 0, 1]);
+        assert.is(x.equal(y).dtype, 'bool');
+        const c = x.cast('int32');
+        assert.is(c.dtype, 'int32');
+        assert.equal(x.div(2).cast('int32').arraySync(), [0, 1, 1]);
+        const p = tg.tensor([0.5, -1], { requiresGrad: true });
+        const q = p.clone();
+        assert.ok(q.requiresGrad && q.value !== p.value, 'a new tensor on the tape');
+        const [dp] = tg.grad((t: tg.Tensor) => t.clone().square().sum(), [0])(p);
+        assertClose(dp, [1, -2]);
+        assert.equal(tg.tensor([1, 2], { dtype: 'int32' }).clone().arraySync(), [1, 2]);
+      });
+    });
+  });
+
+  s('methods of the elementwise ops atan … frac, atan2 and hardtanh match the free functions', () => {
+    assertNoLeak(() => {
+      tg.tidy(() => {
+        const x = tg.tensor([0.3, -0.6, 0.45]);
+        const names = [
+          'atan',
+          'asin',
+          'acos',
+          'sinh',
+          'cosh',
+          'asinh',
+          'atanh',
+          'exp2',
+          'silu',
+          'logSigmoid',
+          'softsign',
+          'selu',
+          'mish',
+          'floor',
+          'ceil',
+          'round',
+          'trunc',
+          'frac',
+          'hardtanh',
+        ] as const;
+        for (const k of names) assertClose(x[k](), tg[k](x), { msg: k });
+        const big = x.add(2);
+        for (const k of ['acosh', 'log2', 'log10'] as const) assertClose(big[k](), tg[k](big), { msg: k });
+        assertClose(x.hardtanh({ min: -0.5, max: 0.4 }), [0.3, -0.5, 0.4]);
+        assertClose(x.atan2(big), tg.atan2(x, big));
+        assertClose(x.atan2(1), x.atan());
+      });
+    });
+  });
+
   s('detach: same values, a new leaf without grad and without a graph; disposing one leaves the other', () => {
     const x = tg.tensor([1, 2, 3], { requiresGrad: true });
     const y = x.mul(2);
