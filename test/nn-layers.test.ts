@@ -424,7 +424,7 @@ test('LogSoftmax, ELU, Softplus and Identity: their formulas, no parameters, gra
   tg.dispose([x, l0]);
 });
 
-test('SiLU, Mish, Hardtanh, LogSigmoid, Softsign and SELU: their formulas, no parameters, gradients, no leak', async () => {
+test('SiLU, Mish, Hardtanh, LogSigmoid, Softsign, SELU: formulas, no parameters, gradients, no leak', async () => {
   const rows = [
     [-2, -0.5, 0.3],
     [0.5, 2, -1.3],

@@ -1,6 +1,7 @@
 // TF.js 4.22's webgl and webgpu kernels for Log1p, Asinh, Acosh, Atanh, Sinh and Cosh are the
-// textbook formulas in float32 (and Acos the GPU's own, 7e−5 off near 0 on SwiftShader): log(1 + x), log(x + √(x² + 1)), log(x + √(x² − 1)),
-// (log(1 + x) − log(1 − x))/2, (eˣ − e⁻ˣ)/2 and (e⁻ˣ + eˣ)/2. Each loses every digit somewhere a
+// textbook formulas in float32: log(1 + x), log(x + √(x² + 1)), log(x + √(x² − 1)),
+// (log(1 + x) − log(1 − x))/2, (eˣ − e⁻ˣ)/2 and (e⁻ˣ + eˣ)/2; Acos is the GPU's own, 7e−5 off near
+// 0 on SwiftShader. Each loses every digit somewhere a
 // user reaches: near 0 (log1p(1e−7), asinh(1e−5), atanh(1e−5), sinh(1e−5) come out 0 or 19%
 // off), for negative x (asinh(−100) is log of a cancelled difference), near 1 (acosh(1 + 1e−6))
 // and past eˣ's overflow (sinh(89), cosh(89) are finite in float32). On the GPU each is computed
@@ -88,8 +89,8 @@ export function coshByFormula(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * acos x = π/2 − asin x for |x| ≤ ½; 2 asin √((1 − x)/2) above ½ and π − 2 asin √((1 + x)/2) below −½
- * (1 ∓ x is exact there): asin keeps its precision on the GPUs, where acos does not.
+ * acos x = π/2 − asin x for |x| ≤ ½; 2 asin √((1 − x)/2) above ½ and π − 2 asin √((1 + x)/2)
+ * below −½ (1 ∓ x is exact there): asin keeps its precision on the GPUs, where acos does not.
  */
 export function acosByFormula(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {

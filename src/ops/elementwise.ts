@@ -207,13 +207,17 @@ export const atan = unary('atan', tf.atan, (g, x) => div(g, add(square(x), 1)));
  */
 export const asin = unary('asin', tf.asin, (g, x) => mul(g, rsqrt(oneMinusSquare(x))), { domain: 'openUnit' });
 /**
- * arccos x for |x| ≤ 1 (NaN beyond), elementwise, accurate on every backend. d acos x = −dx / √((1 − x)(1 + x)).
+ * arccos x for |x| ≤ 1 (NaN beyond), elementwise, accurate on every backend.
+ * d acos x = −dx / √((1 − x)(1 + x)).
  * PyTorch `torch.acos`, JAX `jnp.arccos`.
  */
 export const acos = unary('acos', acosLowPrecision, (g, x) => neg(mul(g, rsqrt(oneMinusSquare(x)))), {
   domain: 'openUnit',
 });
-/** sinh x, elementwise, accurate near 0 on every backend. d sinh x = cosh x dx. PyTorch `torch.sinh`, JAX `jnp.sinh`. */
+/**
+ * sinh x, elementwise, accurate near 0 on every backend. d sinh x = cosh x dx.
+ * PyTorch `torch.sinh`, JAX `jnp.sinh`.
+ */
 export const sinh = unary('sinh', sinhNearZero, (g, x) => mul(g, cosh(x)), { domain: 'moderate' });
 /** cosh x, elementwise. d cosh x = sinh x dx. PyTorch `torch.cosh`, JAX `jnp.cosh`. */
 export const cosh = unary('cosh', coshLargeArgument, (g, x) => mul(g, sinh(x)), { domain: 'moderate' });
@@ -255,14 +259,12 @@ export const log10 = unary(
   (g, x) => div(g, mul(x, Math.LN10)),
   { domain: 'positive' },
 );
-/** 2ˣ, elementwise (exact at integers). d 2ˣ = 2ˣ ln 2 dx. PyTorch `torch.exp2`, JAX `jnp.exp2`. */
+/** 2ˣ, elementwise. d 2ˣ = 2ˣ ln 2 dx. PyTorch `torch.exp2`, JAX `jnp.exp2`. */
 export const exp2 = unary(
   'exp2',
   (x) => tf.tidy(() => tf.pow(tf.scalar(2), x)),
   (g, _x, y) => mul(g, mul(y, Math.LN2)),
-  {
-    domain: 'moderate',
-  },
+  { domain: 'moderate' },
 );
 
 // ---- activations
@@ -297,7 +299,10 @@ export const logSigmoid = unary(
   // σ(−x) as exp(log σ(−x)): its own derivative, −σ(x)σ(−x), is then a product and keeps its precision
   (g, x) => mul(g, exp(logSigmoid(neg(x)))),
 );
-/** x / (1 + |x|), elementwise. d softsign(x) = dx / (1 + |x|)². PyTorch `torch.nn.functional.softsign`, JAX `jax.nn.soft_sign`. */
+/**
+ * x / (1 + |x|), elementwise. d softsign(x) = dx / (1 + |x|)².
+ * PyTorch `torch.nn.functional.softsign`, JAX `jax.nn.soft_sign`.
+ */
 export const softsign = unary(
   'softsign',
   (x) => tf.tidy(() => tf.div(x, tf.add(tf.abs(x), 1))),

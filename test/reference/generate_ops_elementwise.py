@@ -6,8 +6,9 @@ test/reference/ops-elementwise.test.ts (which needs no torch).
 Inputs are float32 numbers; PyTorch computes in float64 from them, so each answer is the exact one
 rounded once, and a float32 implementation is judged by its distance from it. Entries: `x` (and
 `y` for atan2), `values`, `grad` (d sum f / dx, elementwise; for atan2 `gradY` and `gradX`) and
-`grad2` (the derivative of that gradient, where listed; null where it is a convention); `float32`: the same from PyTorch in
-float32 (unary ops), whose own error the test allows twice over. NaN and ±∞ are written as strings.
+`grad2` (the derivative of that gradient, where listed; null where it is a convention);
+`float32`: the same from PyTorch in float32 (unary ops), whose own error the test allows twice over.
+NaN and ±∞ are written as strings.
 
 Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_ops_elementwise.py
 """
