@@ -5,6 +5,11 @@
 // (conv2dBackpropInput, conv2dBackpropFilter, avgPool2dBackprop) whose adjoint is again one of these
 // ops, so a backward recorded with createGraph can be differentiated again. maxPool2d's adjoint is a
 // scatterAdd at the argmaxes (see there), which is differentiable too.
+//
+// The rest is composed of these ops: dilated and grouped convolutions (a plain one with a spaced,
+// block-diagonal filter), conv1d (conv2d on [N, 1, L, C]), convTranspose2d (conv2dBackpropInput,
+// then padding and cropping), numeric pool padding and ceilMode (PyTorch's arithmetic as explicit
+// padding), adaptiveAvgPool2d and interpolate (a constant matrix product along each axis).
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, type Op } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
