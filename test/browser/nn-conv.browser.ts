@@ -3,7 +3,8 @@
 // through their inputs and filters on the page's backend (webgl and webgpu), reading values only
 // with `await data()` (webgpu's synchronous read fails in headless Chromium). The layers
 // themselves run on webgl in test/nn-conv.test.ts; conv2d's groups and dilation and the pools'
-// padding and ceilMode are op-registry cases (ops.browser.ts).
+// padding and ceilMode are op-registry cases (ops.browser.ts). On webgl, where that Node suite
+// gradchecks the same layers, these cases are left out to keep within the page's time budget.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
@@ -42,6 +43,7 @@ const CASES: [string, (...xs: tg.Tensor[]) => tg.Tensor, () => tg.Tensor[]][] = 
 
 for (const [name, f, make] of CASES) {
   t(name, async () => {
+    if (tg.getBackend() === 'webgl') return;
     const before = tg.memory().numTensors;
     const inputs = make();
     const report = await tg.gradcheck(f, inputs, { mode: 'fast' });
@@ -52,6 +54,7 @@ for (const [name, f, make] of CASES) {
 }
 
 t('crossEntropy weight, ignoreIndex, labelSmoothing, classAxis 1', async () => {
+  if (tg.getBackend() === 'webgl') return;
   const before = tg.memory().numTensors;
   const labels = tg.tensor([0, 3, -1, 2, 1, 1], { dtype: 'int32', shape: [2, 3] });
   const weight = tg.tensor([0.5, 2, 1, 1.5]);
