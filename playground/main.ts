@@ -75,6 +75,15 @@ function trainerOptions(): TrainerOptions {
   };
 }
 
+/** The chosen options, or Adam at 0.01 while the learning rate typed is not a number (Train says so). */
+function optionsOrDefaults(): TrainerOptions {
+  try {
+    return trainerOptions();
+  } catch {
+    return { optimizer: 'adam', lr: 0.01, batchSize: Number($<HTMLSelectElement>('batch').value) };
+  }
+}
+
 async function dataSet(name: DataName): Promise<DataSet> {
   if (name === 'spirals') return spirals();
   if (name === 'points') return fromPoints(state.points);
@@ -120,7 +129,7 @@ async function rebuild(weights?: Uint8Array, history?: Trainer): Promise<void> {
   const model = makeModel(modelSpec(), data.features, data.classes);
   try {
     if (weights) model.net.fromBytes(weights);
-    state.trainer = new Trainer(model, data, trainerOptions());
+    state.trainer = new Trainer(model, data, optionsOrDefaults());
   } catch (e) {
     model.net.dispose();
     throw e;

@@ -171,6 +171,35 @@ test('a digit drawn on the pad gets a prediction and ten probabilities', async (
   noErrors('drawing');
 });
 
+test('points clicked onto the plane are the data set, and they train', async () => {
+  if (skipped) return;
+  await choose(`input[name=backend][value=${backends.includes('wasm') ? 'wasm' : 'cpu'}]`);
+  await choose('input[name=data][value=points]');
+  await page.click('#clear-points');
+  await settled();
+  const box = (await page.locator('#plane').boundingBox())!;
+  // class A on the left, class C on the right
+  for (const [label, xs] of [
+    [0, [60, 90, 120]],
+    [2, [300, 330, 360]],
+  ] as const) {
+    await page.click(`#point-tools .swatch[data-class="${label}"]`);
+    for (const x of xs) for (const y of [100, 200, 300]) await page.mouse.click(box.x + x, box.y + y);
+  }
+  await settled();
+  const points = await page.evaluate(() => (window as any).playground.state.points as { x: number; label: number }[]);
+  assert.is(points.length, 18);
+  assert.ok(
+    points.every((p) => (p.label === 0 ? p.x < 0 : p.x > 0)),
+    'left is class A, right class C',
+  );
+  await setLr('0.03');
+  const s = await train();
+  assert.ok(s.accuracy > 0.9, `the clicked points: accuracy ${s.accuracy} (${s.text})`);
+  await shot('points');
+  noErrors('points');
+});
+
 /** The page's probabilities for the first held-out digits, as its model computes them. */
 const pageProbabilities = (n: number) =>
   page.evaluate(async (n) => {
@@ -294,7 +323,7 @@ test('gradcheck of the current loss passes, and its report is shown', async () =
   noErrors('gradcheck');
 });
 
-test('a backend that cannot start is listed with its reason; choosing none breaks nothing', async () => {
+test('a backend that cannot start is listed, greyed out, with its reason', async () => {
   if (skipped) return;
   const p = await openPage(() => Object.defineProperty(navigator, 'gpu', { value: undefined }));
   const label = await p.$eval('input[name=backend][value=webgpu]', (el) => ({
