@@ -6,8 +6,6 @@
 // jax-js's grad and jit(grad) are timed here; PyTorch runs as a child process just before them.
 import * as tf from '@tensorflow/tfjs';
 import * as jax from '@jax-js/jax';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as tg from '../../src/index.js';
 import type { BenchRecord, Harness, Suite } from '../harness.js';
 import { normal, jaxDevice, jaxArray, checkAgree, tryJax } from '../common.js';
@@ -18,20 +16,22 @@ const OPS = 1000;
 const SCALE = 1.001;
 const SIZES = { small: [64, 256], full: [64, 256, 1024] };
 const np = jax.numpy;
-const TORCH_SCRIPT = fileURLToPath(new URL('../reference/torch_cpu.py', import.meta.url));
 
 /**
  * PyTorch's records from benchmarks/reference/torch_cpu.py, or [] (with a line of progress saying
  * why) when /usr/bin/python3 has no torch. OpenBLAS's CORETYPE and L2_SIZE overrides are removed
  * from its environment: they force generic kernels.
  */
-function torchRecords(h: Harness): Omit<BenchRecord, 'backend' | 'device' | 'date'>[] {
+async function torchRecords(h: Harness): Promise<Omit<BenchRecord, 'backend' | 'device' | 'date'>[]> {
+  // Node's modules are loaded here, not at the top, so that the suite also bundles for a page.
+  const [{ spawnSync }, { fileURLToPath }] = await Promise.all([import('node:child_process'), import('node:url')]);
+  const script = fileURLToPath(new URL('../reference/torch_cpu.py', import.meta.url));
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   h.log('cpu: PyTorch reference (benchmarks/reference/torch_cpu.py) …');
   const budget = h.size === 'full' ? '4' : '1';
-  const r = spawnSync('/usr/bin/python3', [TORCH_SCRIPT, '--size', h.size, '--budget', budget], {
+  const r = spawnSync('/usr/bin/python3', [script, '--size', h.size, '--budget', budget], {
     env,
     encoding: 'utf8',
     timeout: 600_000,
@@ -297,7 +297,7 @@ export const cpu: Suite = {
   name: 'cpu',
   title: 'CPU training against PyTorch: Adam step, MLP gradient, 1,000-op chain, matmul 1024',
   async run(h) {
-    const torch = h.opts.torch ? torchRecords(h) : [];
+    const torch = h.opts.torch ? await torchRecords(h) : [];
     for (const B of SIZES[h.size]) {
       await adamStep(h, B);
       await mlpGrad(h, B);
