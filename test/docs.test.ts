@@ -104,6 +104,14 @@ docs("the README's table names every layer, loss, optimizer and schedule of tg.n
   assert.equal(missing, [], `README.md's table lacks:\n  ${missing.join('\n  ')}`);
 });
 
+docs("the guide's count of registry ops is the registry's", async () => {
+  const tg = await import('../src/index.js');
+  const guide = readFileSync(`${root}docs/guide.md`, 'utf8');
+  const stated = /`tg\.registry` \((\d+) of them\)/.exec(guide);
+  assert.ok(stated, 'docs/guide.md no longer states how many ops tg.registry holds');
+  assert.is(Number(stated[1]), Object.keys(tg.registry).length);
+});
+
 docs('pathsNamed reads paths out of prose, expanding braces', () => {
   assert.equal(pathsNamed('see docs/gpu.md, then `benchmarks/results/x-2026.{json,svg}` and results-*.json'), [
     'docs/gpu.md',
