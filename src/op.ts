@@ -88,6 +88,25 @@ export function owning(result: Tensor, hidden: Tensor[]): Tensor {
   return result;
 }
 
+/** Runs `fn(keep)`, where keep(t) marks t as an intermediate of the result; the result owns them. */
+export function composed(fn: (keep: <T extends Tensor>(t: T) => T) => Tensor): Tensor {
+  const made: Tensor[] = [];
+  let out: Tensor;
+  try {
+    out = fn((t) => {
+      made.push(t);
+      return t;
+    });
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
+  }
+  return owning(
+    out,
+    made.filter((t) => t !== out),
+  );
+}
+
 /**
  * f applied to x in float32, PyTorch's promotion for float ops: an int32 or bool tensor is cast
  * first (TF.js's kernels refuse it, or on wasm return garbage for bool). The cast is owned by the result.

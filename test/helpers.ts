@@ -1,6 +1,7 @@
-// Shared test helpers: approximate equality (uvu has none), memory accounting, backends.
+// Shared test helpers: approximate equality (uvu has none), memory accounting, backends, module gradchecks.
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Default tolerances of assertClose. GPU shaders compute exp, log, sin, cos… to about 2⁻¹¹
@@ -58,3 +59,61 @@ export function assertThrows(fn: () => unknown, pattern: RegExp, msg = ''): void
  */
 export const NODE_BACKENDS: tg.BackendName[] = (globalThis as { TAPEGRAD_TEST_BACKENDS?: tg.BackendName[] })
   .TAPEGRAD_TEST_BACKENDS ?? ['cpu', 'wasm'];
+
+/**
+ * Checks f's gradients: tg.gradcheck through the inputs, and through every parameter of `m` along a
+ * random direction u (Σ p.grad·u against a fourth-order central difference of Σ f·R, the way
+ * gradcheck's fast mode does), since the tape follows the module's own parameter tensors.
+ */
+export async function gradcheckModule(
+  m: tg.nn.Module,
+  f: (...xs: tg.Tensor[]) => tg.Tensor,
+  inputs: tg.Tensor[],
+  msg: string,
+): Promise<void> {
+  if (inputs.length) {
+    // in the browser suites (webgl) the fast mode, along random directions: the page has a time budget
+    const mode = ['webgl', 'webgpu'].includes(tg.getBackend()) ? 'fast' : 'full';
+    const report = await tg.gradcheck(f, inputs, { mode });
+    assert.ok(report.ok, `${msg} (inputs): ${JSON.stringify(report.worst)}`);
+  }
+  const y0 = tg.noGrad(() => f(...inputs));
+  const R = tg.randn(y0.shape, { seed: 7 });
+  y0.dispose();
+  const loss = () =>
+    tg.tidy(() =>
+      f(...inputs)
+        .mul(R)
+        .sum()
+        .item(),
+    );
+  for (const [name, p] of m.namedParameters()) {
+    m.zeroGrad();
+    tg.tidy(() =>
+      f(...inputs)
+        .mul(R)
+        .sum()
+        .backward(),
+    );
+    const u = tg.randn(p.shape, { seed: 11 });
+    const analytic = tg.tidy(() => p.grad!.mul(u).sum().item());
+    const p0 = p.value;
+    const scale = Math.max(1, Math.max(...Array.from(p0.dataSync()).map(Math.abs)));
+    const h = 1e-2 * scale;
+    const at = (e: number) => {
+      p.value = tf.tidy(() => tf.add(p0, tf.mul(u.value, e)));
+      const v = loss();
+      p.value.dispose();
+      return v;
+    };
+    const numeric = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
+    p.value = p0;
+    u.dispose();
+    assert.ok(
+      Math.abs(analytic - numeric) <= 1e-3 + 1e-2 * Math.abs(numeric),
+      `${msg} (parameter ${name}): analytic ${analytic}, numeric ${numeric}`,
+    );
+  }
+  m.zeroGrad();
+  R.dispose();
+}

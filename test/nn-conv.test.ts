@@ -5,66 +5,10 @@
 // PyTorch's values are compared in test/reference/nn-conv.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { assertClose, assertNoLeak, assertThrows, NODE_BACKENDS } from './helpers.js';
+import { assertClose, assertNoLeak, assertThrows, NODE_BACKENDS, gradcheckModule } from './helpers.js';
 
 const nn = tg.nn;
-
-/**
- * Checks f's gradients: tg.gradcheck through the inputs, and through every parameter of `m` along a
- * random direction u (Σ p.grad·u against a fourth-order central difference of Σ f·R).
- */
-async function gradcheckModule(
-  m: tg.nn.Module,
-  f: (...xs: tg.Tensor[]) => tg.Tensor,
-  inputs: tg.Tensor[],
-  msg: string,
-): Promise<void> {
-  if (inputs.length) {
-    const mode = ['webgl', 'webgpu'].includes(tg.getBackend()) ? 'fast' : 'full';
-    const report = await tg.gradcheck(f, inputs, { mode });
-    assert.ok(report.ok, `${msg} (inputs): ${JSON.stringify(report.worst)}`);
-  }
-  const y0 = tg.noGrad(() => f(...inputs));
-  const R = tg.randn(y0.shape, { seed: 7 });
-  y0.dispose();
-  const loss = () =>
-    tg.tidy(() =>
-      f(...inputs)
-        .mul(R)
-        .sum()
-        .item(),
-    );
-  for (const [name, p] of m.namedParameters()) {
-    m.zeroGrad();
-    tg.tidy(() =>
-      f(...inputs)
-        .mul(R)
-        .sum()
-        .backward(),
-    );
-    const u = tg.randn(p.shape, { seed: 11 });
-    const analytic = tg.tidy(() => p.grad!.mul(u).sum().item());
-    const p0 = p.value;
-    const h = 1e-2 * Math.max(1, ...Array.from(p0.dataSync()).map(Math.abs));
-    const at = (e: number) => {
-      p.value = tf.tidy(() => tf.add(p0, tf.mul(u.value, e)));
-      const v = loss();
-      p.value.dispose();
-      return v;
-    };
-    const numeric = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
-    p.value = p0;
-    u.dispose();
-    assert.ok(
-      Math.abs(analytic - numeric) <= 1e-3 + 1e-2 * Math.abs(numeric),
-      `${msg} (parameter ${name}): analytic ${analytic}, numeric ${numeric}`,
-    );
-  }
-  m.zeroGrad();
-  R.dispose();
-}
 
 /** Entries a shuffled grid in (−1, 1), 2/n apart: every max-pool window has one clear maximum. */
 function distinct(shape: number[], seed: number): tg.Tensor {

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { asTensor, describe } from '../op.js';
+import { asTensor, describe, composed } from '../op.js';
 import { add, mul, relu, gelu } from '../ops/elementwise.js';
 import { reshape, transpose, slice } from '../ops/shape.js';
 import { matmul, matrixTranspose, linear } from '../ops/matrix.js';
@@ -11,7 +11,6 @@ import { softmax } from '../ops/nn.js';
 import { Module } from './module.js';
 import { Linear, LayerNorm, Dropout, positiveInts, seedPlus } from './layers.js';
 import { glorotUniform } from './init.js';
-import { composed } from './compose.js';
 
 /** Options of scaledDotProductAttention: mask, causality, dropout. */
 export interface AttentionOptions {

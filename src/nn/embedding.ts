@@ -2,14 +2,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { asTensor } from '../op.js';
+import { asTensor, composed } from '../op.js';
 import { add, mul } from '../ops/elementwise.js';
 import { gather, reshape } from '../ops/shape.js';
 import { indexValues } from '../ops/indices.js';
 import { Module } from './module.js';
 import { positiveInts } from './layers.js';
 import { normal } from './init.js';
-import { composed } from './compose.js';
 
 /** Options of Embedding: the padding row and the seed. */
 export interface EmbeddingOptions {

@@ -4,13 +4,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { asTensor } from '../op.js';
+import { asTensor, composed } from '../op.js';
 import { add, sub, mul, rsqrt, square } from '../ops/elementwise.js';
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { Module } from './module.js';
 import { positiveInts } from './layers.js';
-import { composed } from './compose.js';
 
 /** Options of BatchNorm1d and BatchNorm2d: ε, momentum, affine, running statistics. */
 export interface BatchNormOptions {

@@ -4,14 +4,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { asTensor, describe } from '../op.js';
+import { asTensor, describe, composed } from '../op.js';
 import { add, sub, mul, relu, tanh, sigmoid } from '../ops/elementwise.js';
 import { reshape, transpose, slice, stack, concat } from '../ops/shape.js';
 import { linear } from '../ops/matrix.js';
 import { Module } from './module.js';
 import { positiveInts, seedPlus } from './layers.js';
 import { defaultUniform } from './init.js';
-import { composed } from './compose.js';
 
 type Keep = <T extends Tensor>(t: T) => T;
 type Kind = 'RNN' | 'GRU' | 'LSTM';

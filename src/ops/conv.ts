@@ -11,7 +11,7 @@
 // then padding and cropping), numeric pool padding and ceilMode (PyTorch's arithmetic as explicit
 // padding), adaptiveAvgPool2d and interpolate (a constant matrix product along each axis).
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, asTensor, owning, type Op } from '../op.js';
+import { defineOp, asTensor, owning, composed, type Op } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { pad as padOp, reshape, scatterAdd, broadcastTo, slice, transpose } from './shape.js';
@@ -86,25 +86,6 @@ export interface Conv2dOptions {
    * convolution. Default 1.
    */
   groups?: number;
-}
-
-/** Runs fn(keep), where keep(t) marks t as an intermediate that the result owns (freed if fn throws). */
-function composite(fn: (keep: <T extends Tensor>(t: T) => T) => Tensor): Tensor {
-  const made: Tensor[] = [];
-  let out: Tensor;
-  try {
-    out = fn((t) => {
-      made.push(t);
-      return t;
-    });
-  } catch (e) {
-    for (const t of made) t.dispose();
-    throw e;
-  }
-  return owning(
-    out,
-    made.filter((t) => t !== out),
-  );
 }
 
 type Keep = <T extends Tensor>(t: T) => T;
@@ -208,7 +189,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     const [ph, pw] = explicit;
     checkFits('conv2d', [t.shape[0], t.shape[1] + 2 * ph, t.shape[2] + 2 * pw], k, 'valid');
   }
-  return composite((keep) => {
+  return composed((keep) => {
     const W = plain ? f : dilateFilter(blockDiagonal(f, groups, keep), dilation, keep);
     if (explicit === null) return conv2dOp([t, W], { strides, pad: padding as Pad });
     // explicit zero padding is a pad op before a 'valid' convolution (its adjoint slices it off)
@@ -280,7 +261,7 @@ export function conv1d(x: Tensor, w: Tensor, opts: Conv1dOptions = {}): Tensor {
       fn,
       `a window of ${k} does not fit in a length of ${t.shape[1]}${p ? ` padded by ${p} on each side` : ''} (input ${fmtShape(t.shape)})`,
     );
-  return composite((keep) => {
+  return composed((keep) => {
     const x4 = keep(reshape(t, [t.shape[0], 1, t.shape[1], t.shape[2]]));
     const w4 = keep(reshape(f, [1, ...f.shape]));
     const y = keep(
@@ -356,7 +337,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
       `padding ${JSON.stringify(padding)} leaves no output: the full result is ${full[0]}×${full[1]} (input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)})`,
     );
   const Cout = f.shape[3] * groups;
-  return composite((keep) => {
+  return composed((keep) => {
     // the filter of the convolution this one transposes: [kh, kw, Cout, Cin] (TF.js's layout)
     const grouped = blockDiagonal(keep(transpose(f, [0, 1, 3, 2])), groups, keep);
     const F = dilateFilter(grouped, dilation, keep);
@@ -546,7 +527,7 @@ export function maxPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptio
   const plan = poolPlan('maxPool2d', t, o);
   if (!plan) return maxPool2dOp([t], poolAttrs('maxPool2d', t, o));
   // −∞ padding never wins a window: every window holds at least one entry of x
-  return composite((keep) => maxPool2dOp([padFor(t, plan, -Infinity, keep)], plan.attrs));
+  return composed((keep) => maxPool2dOp([padFor(t, plan, -Infinity, keep)], plan.attrs));
 }
 maxPool2d.rule = maxPool2dOp.rule;
 
@@ -562,7 +543,7 @@ export function avgPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptio
   const o = poolOptions('avgPool2d', window, opts);
   const plan = poolPlan('avgPool2d', t, o);
   if (plan) {
-    return composite((keep) => {
+    return composed((keep) => {
       const mean = avgPool2dOp([padFor(t, plan, 0, keep)], plan.attrs);
       const scale = poolDivisorScale(t.shape, plan, o.countIncludePad ?? true);
       if (!scale) return mean;
@@ -614,7 +595,7 @@ function poolDivisorScale(shape: number[], plan: PoolPlan, includePad: boolean):
 /** x [N, H, W, C] mapped along H by A [Ho, H] and along W by B [Wo, W] (null: unchanged). */
 function separable(x: Tensor, A: Float32Array | null, Ho: number, B: Float32Array | null, Wo: number): Tensor {
   const [N, H, W, C] = x.shape;
-  return composite((keep) => {
+  return composed((keep) => {
     let y = x;
     if (A) {
       const a = keep(new Tensor(tf.tensor(A, [Ho, H])));
