@@ -77,7 +77,7 @@ test('Sequential and MLP: dotted names, forward shapes, toString', () => {
 });
 
 test('MLP activations each run, and an unknown one is an error', () => {
-  for (const activation of ['relu', 'tanh', 'gelu', 'sigmoid', 'leakyRelu'] as const) {
+  for (const activation of ['relu', 'tanh', 'gelu', 'sigmoid', 'leakyRelu', 'silu', 'mish', 'elu'] as const) {
     const net = new nn.MLP([3, 4, 2], { activation, seed: 2 });
     assertNoLeak(() => {
       tg.tidy(() =>

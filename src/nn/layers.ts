@@ -119,7 +119,7 @@ export class Sequential extends Module {
 }
 
 /** The activations MLP accepts by name. */
-export type ActivationName = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'leakyRelu';
+export type ActivationName = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'leakyRelu' | 'silu' | 'mish' | 'elu';
 /** Options of MLP: the hidden layers' activation, bias, seed, initializer. */
 export interface MLPOptions {
   activation?: ActivationName;
@@ -399,6 +399,9 @@ const activations: Record<ActivationName, new () => Module> = {
   sigmoid: Sigmoid,
   gelu: GELU,
   leakyRelu: LeakyReLU,
+  silu: SiLU,
+  mish: Mish,
+  elu: ELU,
 };
 
 // ---- helpers shared by the layers
