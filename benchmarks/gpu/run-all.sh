@@ -1,57 +1,123 @@
 #!/usr/bin/env bash
-# Every GPU benchmark in one command, run on the GPU machine from the project root, once
+# Every GPU check and figure in one command, run on the GPU machine from the project root, once
 # `bash scripts/gpu-bundle.sh` has made .gpu/ (docs/gpu.md):
 #
-#   OUT=gpu-results bash benchmarks/gpu/run-all.sh
+#   OUT=gpu-results bash benchmarks/gpu/run-all.sh [--quick] [--only a,b] [--skip a,b] [--budget s]
 #
-# Each part has its own time limit, so that one that hangs cannot take the others' time, and the
-# results are packed into $OUT/results.tgz after each part, so that a run cut short still brings
-# back what it measured. $OUT/summary.txt holds every table the parts printed. The PyTorch
-# baselines need python3 with torch and CUDA; without them those parts only log their error.
+# The parts run in the order below, the issue's figures first. Each has its own time limit, and the
+# whole run a budget (--budget, default 450 s): a part starts only with at least 20 s of the budget
+# left, and is cut at what is left, so that the run ends within the budget and one that hangs
+# cannot take the others' time. Each part writes its JSON records and its output (<part>.txt)
+# straight into $OUT, so that a run cut short still brings back what it measured; $OUT/run-all.json
+# records the device's name and each part's status and time (rewritten after each part), and
+# $OUT/summary.txt every table the parts printed. --quick runs small sizes (a dry run on Dawn over
+# SwiftShader, where the full sizes take far too long); --only and --skip take part names.
+# The PyTorch baselines need python3 (or $PYTHON) with torch and CUDA; without them those parts
+# only log their error. RUN='node --import tsx' runs the TypeScript sources instead of the bundles
+# (a bundle's name maps to benchmarks/gpu/<name>.ts, gpu to benchmarks/gpu.ts).
 set -u
 out=${OUT:?OUT must name the folder for the results}
+quick=0
+only=''
+skip=''
+budget=450
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=1 ;;
+    --only) only=,$2, && shift ;;
+    --skip) skip=,$2, && shift ;;
+    --budget) budget=$2 && shift ;;
+    *) echo "run-all: unknown argument $1" >&2 && exit 2 ;;
+  esac
+  shift
+done
 mkdir -p "$out"
-r=/tmp/tapegrad-gpu-results
-rm -rf "$r" && mkdir -p "$r"
-export PYTHONUNBUFFERED=1
-pack() { tar czf "$out/results.tgz" -C "$r" . ; }
-part() { echo "== $1 ($(date -u +%T))" >&2; }
+out=$(cd "$out" && pwd)
+export OUT=$out PYTHONUNBUFFERED=1
+python=${PYTHON:-python3}
+start=$(date +%s)
+device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -1)
+device=${device:-${DEVICE_NAME:-no nvidia-smi: each record names the WebGPU adapter}}
+records=()
+ran=()
 
-part 'the machine'
-{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nproc; } > "$r/machine.txt" 2>&1
+# One bundle of .gpu/ (or, with RUN set, its TypeScript source).
+tg_run() {
+  local name=${1%.mjs}
+  shift
+  if [ -n "${RUN:-}" ]; then
+    local src=benchmarks/gpu/$name.ts
+    [ "$name" = gpu ] && src=benchmarks/gpu.ts
+    $RUN "$src" "$@"
+  else
+    bash .gpu/run.sh "$name.mjs" "$@"
+  fi
+}
 
-part 'PyTorch: the Adam step (benchmarks/gpu/torch_adam_mlp.py)'
-timeout 60 python3 benchmarks/gpu/torch_adam_mlp.py --out "$r/torch-adam-mlp.json" > /dev/null 2> "$r/torch-adam-mlp.txt"
-pack
+json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+write_manifest() {
+  {
+    printf '{"device": %s, "started": %s, "quick": %s, "budgetSeconds": %s, "parts": [' \
+      "$(json_string "$device")" "$(json_string "$(date -u -d @"$start" +%FT%TZ)")" \
+      "$([ $quick = 1 ] && echo true || echo false)" "$budget"
+    local IFS=,
+    printf '%s' "${records[*]}"
+    printf ']}\n'
+  } > "$out/run-all.json"
+}
 
-part 'tapegrad: where the CPU time of a training step goes (benchmarks/gpu/step-profile.ts)'
-{ OUT=$r timeout 60 bash .gpu/run.sh step-profile.mjs 1024; OUT=$r timeout 50 bash .gpu/run.sh step-profile.mjs 4096 --no-wrap; } > "$r/step-profile.txt" 2>&1
-pack
+# part NAME LIMIT COMMAND...: runs COMMAND (output to $OUT/NAME.txt) within LIMIT seconds and the
+# budget left, and records its exit status (124: cut by its time limit).
+part() {
+  local name=$1 limit=$2
+  shift 2
+  local status
+  if { [ -n "$only" ] && [[ $only != *",$name,"* ]]; } || [[ $skip == *",$name,"* ]]; then
+    return
+  fi
+  local left=$((budget - ($(date +%s) - start)))
+  if [ $left -lt 20 ]; then
+    echo "== $name: skipped, $left s of the budget left" >&2
+    records+=("{\"part\": \"$name\", \"status\": \"skipped: out of time\"}")
+    write_manifest
+    return
+  fi
+  [ $limit -gt $left ] && limit=$left
+  ran+=("$name")
+  echo "== $name (limit $limit s, $(date -u +%T))" >&2
+  local t0=$(date +%s)
+  timeout -k 5 "$limit" "$@" > "$out/$name.txt" 2>&1
+  status=$?
+  local took=$(($(date +%s) - t0))
+  echo "exit status $status after $took s" >> "$out/$name.txt"
+  echo "   exit status $status after $took s" >&2
+  records+=("{\"part\": \"$name\", \"status\": $status, \"seconds\": $took, \"limitSeconds\": $limit}")
+  write_manifest
+}
 
-part 'tapegrad: how a process warms up (benchmarks/gpu/warmup.ts)'
-OUT=$r timeout 40 bash .gpu/run.sh warmup.mjs 1024 > "$r/warmup.txt" 2>&1
-pack
+q() { [ $quick = 1 ] && echo "$1" || echo "$2"; } # q QUICK FULL: the argument for this run's sizes
 
-part 'tapegrad: the GPU check (benchmarks/gpu/gpu-check.ts)'
-OUT=$r timeout 190 bash .gpu/run.sh gpu-check.mjs --parts fused,mlp,gradcheck --gradcheck-seconds 120 > "$r/gpu-check.txt" 2>&1
-echo "gpu-check exit status: $?" >> "$r/gpu-check.txt"
-pack
+part machine 15 bash -c 'nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nproc'
 
-part 'the CPU cost of a dispatch (benchmarks/gpu/dispatch-probe.ts)'
-OUT=$r timeout 30 bash .gpu/run.sh dispatch-probe.mjs > "$r/dispatch-probe.txt" 2>&1
-pack
+# The issue's figures: matmul TFLOP/s, the Adam step (compiled, eager, PyTorch), linear algebra.
+# (Parts from the matmul and replay work go here, one `part` line each.)
+part torch-adam-mlp 45 $python benchmarks/gpu/torch_adam_mlp.py $(q --quick '') --out "$out/torch-adam-mlp.json"
+part gpu-check-step 90 tg_run gpu-check --parts fused,mlp $(q --quick '')
+mv -f "$out/gpu-check.json" "$out/gpu-check-step.json" 2> /dev/null
 
-part 'tapegrad: the benchmark suites mlp, matmul, chain (benchmarks/gpu.ts)'
-timeout 100 bash .gpu/run.sh gpu.mjs --suite mlp,matmul,chain --size full --out "$r/bench" > "$r/bench.txt" 2> "$r/bench.err"
-echo "bench exit status: $?" >> "$r/bench.txt"
-pack
+# The gradcheck suite with every kernel on the GPU; then the older figures and profiles.
+part gradcheck 120 tg_run gpu-check --parts gradcheck --gradcheck-seconds $(q 60 90)
+mv -f "$out/gpu-check.json" "$out/gpu-check-gradcheck.json" 2> /dev/null
+part bench 80 tg_run gpu --suite mlp,matmul,chain --size $(q small full) --out "$out/bench"
+part torch-mlp 30 $python benchmarks/reference/torch_mlp.py --size $(q small full) --out "$out/torch-mlp.json"
+part step-profile 45 tg_run step-profile $(q 64 1024)
+part warmup 35 tg_run warmup $(q 64 1024)
+part dispatch-probe 30 tg_run dispatch-probe
 
-part 'PyTorch: the benchmark MLP step (benchmarks/reference/torch_mlp.py)'
-timeout 45 python3 benchmarks/reference/torch_mlp.py --out "$r/torch-mlp.json" > /dev/null 2> "$r/torch-mlp.txt"
-pack
-
-for f in machine.txt torch-adam-mlp.txt step-profile.txt warmup.txt gpu-check.txt dispatch-probe.txt bench.txt torch-mlp.txt; do
-  echo "=== $f"
-  grep -v '^\[gpu-check' "$r/$f" | tail -60
+write_manifest
+for name in "${ran[@]}"; do
+  echo "=== $name"
+  grep -v '^\[gpu-check' "$out/$name.txt" | tail -60
 done > "$out/summary.txt"
 cat "$out/summary.txt"
+echo "run-all: $(($(date +%s) - start)) s on $device; records in $out" >&2
