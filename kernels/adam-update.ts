@@ -11,7 +11,9 @@
 // The parameter's pass recomputes m' and v' from the inputs, so the two passes are independent.
 // On webgpu the values that change every step (lr, 1 − β₁ᵗ, 1 − β₂ᵗ) come in a 3-float input
 // tensor, not as uniforms, so that the uniforms stay the same from step to step and
-// kernels/webgpu-dispatch.ts can keep the kernel's uniform buffer and bind groups.
+// kernels/webgpu-dispatch.ts can keep the kernel's uniform buffer and bind groups. The caller may
+// pass that tensor as input `step` (a compiled step does: its numbers are fed afresh each replay);
+// else the kernel makes it from the attrs.
 // On webgl the caller passes flat views (param, grad [N]; moments [2, N]): GLSL reads by
 // coordinates, and a rank-1 and a rank-2 sampler serve every parameter shape. There attr
 // `corrected` stores the moments as [m / (1 − β₁ᵗ), √(v / (1 − β₂ᵗ))] instead: values of the
@@ -118,7 +120,9 @@ export const adamUpdateWebGPU: KernelConfig = {
     const u = (n: string) => (perStep.includes(n) ? `f32(step[${perStep.indexOf(n)}])` : `uniforms.${n}`);
     const gpu = backend as unknown as WebGPUBackendLike;
     const values = uniformValues(a);
-    const step = gpu.makeTensorInfo([3], 'float32', new Float32Array(perStep.map((n) => values[UNIFORMS.indexOf(n)])));
+    const given = (inputs as { step?: TensorInfo }).step;
+    const step =
+      given ?? gpu.makeTensorInfo([3], 'float32', new Float32Array(perStep.map((n) => values[UNIFORMS.indexOf(n)])));
     const constant = UNIFORMS.filter((n) => !perStep.includes(n));
     const uniforms = wgslUniforms(constant.map((n) => values[UNIFORMS.indexOf(n)]));
     // Flat indices: entry i of the parameter has m at moments[i] and v at moments[n + i].
@@ -146,7 +150,7 @@ export const adamUpdateWebGPU: KernelConfig = {
         uniforms,
       ),
     ];
-    gpu.disposeData(step.dataId); // freed once the queued passes are submitted (TF.js defers it)
+    if (!given) gpu.disposeData(step.dataId); // freed once the queued passes are submitted (TF.js defers it)
     return out;
   },
 };
@@ -197,6 +201,16 @@ export function adamUpdateReference(
   return [out.param, out.m, out.v];
 }
 
+/**
+ * The numbers of a step that change from step to step, as float32 scalar tensors (a compiled step
+ * feeds them afresh): lr / (1 − β₁ᵗ), 1 / √(1 − β₂ᵗ), 1 − lr·λ. In place of those computed from attrs.
+ */
+export interface AdamPerStep {
+  stepSize: tf.Tensor;
+  invSqrtBc2: tf.Tensor;
+  decay: tf.Tensor;
+}
+
 /** adamUpdateReference with AMSGrad's state: with attr amsgrad, v' in the denominator becomes vMax' = max(vMax, v'). */
 export function adamStepReference(
   param: tf.Tensor,
@@ -205,6 +219,7 @@ export function adamStepReference(
   v: tf.Tensor | null,
   vMax: tf.Tensor | null,
   a: AdamUpdateAttrs,
+  perStep?: AdamPerStep,
 ): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor; vMax?: tf.Tensor } {
   return tf.tidy(() => {
     const g = !a.decoupled && a.weightDecay !== 0 ? tf.add(grad, tf.mul(param, a.weightDecay)) : grad;
@@ -212,10 +227,12 @@ export function adamStepReference(
     const gv = tf.mul(tf.square(g), 1 - a.beta2);
     const m1 = m ? tf.add(tf.mul(m, a.beta1), gm) : gm;
     const v1 = v ? tf.add(tf.mul(v, a.beta2), gv) : gv;
-    const decayed = a.decoupled && a.weightDecay !== 0 ? tf.mul(param, 1 - a.lr * a.weightDecay) : param;
+    const decay = perStep?.decay ?? 1 - a.lr * a.weightDecay;
+    const decayed = a.decoupled && a.weightDecay !== 0 ? tf.mul(param, decay) : param;
     const vMax1 = a.amsgrad ? (vMax ? tf.maximum(vMax, v1) : v1) : null;
-    const denom = tf.add(tf.mul(tf.sqrt(vMax1 ?? v1), 1 / Math.sqrt(1 - a.beta2 ** a.step)), a.eps);
-    const p1 = tf.sub(decayed, tf.mul(tf.div(m1, denom), a.lr / (1 - a.beta1 ** a.step)));
+    const invSqrtBc2 = perStep?.invSqrtBc2 ?? 1 / Math.sqrt(1 - a.beta2 ** a.step);
+    const denom = tf.add(tf.mul(tf.sqrt(vMax1 ?? v1), invSqrtBc2), a.eps);
+    const p1 = tf.sub(decayed, tf.mul(tf.div(m1, denom), perStep?.stepSize ?? a.lr / (1 - a.beta1 ** a.step)));
     return vMax1 ? { param: p1, m: m1, v: v1, vMax: vMax1 } : { param: p1, m: m1, v: v1 };
   });
 }

@@ -4,26 +4,40 @@
 // TF.js's engine (runKernel), under every op tapegrad has, so any composition of ops, their
 // gradients (tg.grad inside fn) and fused kernels replays as it ran.
 //
+// A whole training step replays too: backward() into .grad, and an optimizer's step (SGD, Adam,
+// AdamW), whose parameters and state are state cells (tape.ts: read afresh at each replay, written
+// with the replay's new tensors) and whose learning rate and bias corrections are host values (the
+// optimizer's JavaScript runs again at each replay for that call's numbers and step counts).
+//
 // What the replay must not miss is refused at the trace, with the reason: a read of a value
 // (x.item(), dataSync: control flow may depend on it), a tensor made from JavaScript values that
-// vary (a random draw), a change to a tensor's .grad or .value (backward(), an optimizer step).
+// vary (a random draw), a change to a tensor's .value other than an optimizer's step.
+//
+// The recording (a Trace) is a plain list of kernel calls over numbered slots, with where each
+// input comes from (Ref), what runs before the kernels (hosts: numbers uploaded into slots) and
+// what happens after (writes into cells and .grad): a backend that replays by other means (the
+// webgpu replay of recorded dispatches) reads the same structure.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape, refuseAsync, refusePromise } from './errors.js';
 import { Tensor } from './tensor.js';
-import { traceHooks } from './tape.js';
+import { traceHooks, type HostValues, type StateCell } from './tape.js';
 import { indexValues } from './ops/indices.js';
 
 /** Where a kernel's input comes from at replay. */
-type Ref =
+export type Ref =
   | { kind: 'arg'; index: number }
   | { kind: 'slot'; index: number }
   | { kind: 'constant'; value: tf.Tensor }
   /** A tapegrad tensor read but not passed (a layer's weight): its value at the time of the call. */
   | { kind: 'captured'; tensor: Tensor; shape: number[]; dtype: string }
   /** A TF.js tensor read but not passed, made before the trace. */
-  | { kind: 'raw'; value: tf.Tensor };
+  | { kind: 'raw'; value: tf.Tensor }
+  /** What a state cell holds at the time of the call (an optimizer's moments). */
+  | { kind: 'cell'; cell: StateCell }
+  /** A tapegrad tensor's .grad at the time of the call (backward() adding into it). */
+  | { kind: 'grad'; tensor: Tensor };
 
-interface KernelCall {
+export interface KernelCall {
   name: string;
   inputs: [string, Ref | null][];
   /** The inputs were a list (Concat, AddN, Pack), not named. */
@@ -44,7 +58,32 @@ interface IndexGuard {
   max: number;
 }
 
-interface Trace {
+/** Numbers computed in JavaScript at each call, before the kernels, into a slot (null: no kernel reads them). */
+export interface HostInput {
+  host: HostValues;
+  slot: number | null;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+
+/** A cell the step writes: what it held at the trace (null: empty), which a replay needs again. */
+export interface CellGuard {
+  cell: StateCell;
+  before: { shape: number[]; dtype: string } | null;
+}
+
+/** A tensor's .grad set by the step (backward()): the new gradient (null: cleared), and whether it had one before. */
+export interface GradWrite {
+  tensor: Tensor;
+  ref: Ref | null;
+  hadGrad: boolean;
+}
+
+/**
+ * One recording: run `hosts`, then `calls` in order over `slots` numbered intermediates, then
+ * hand out `outputs` and perform `writes` and `gradWrites`.
+ */
+export interface Trace {
   calls: KernelCall[];
   guards: IndexGuard[];
   slots: number;
@@ -52,6 +91,11 @@ interface Trace {
   /** fn returned one tensor rather than a list. */
   single: boolean;
   constants: tf.Tensor[];
+  hosts: HostInput[];
+  cells: CellGuard[];
+  /** Cells written after the kernels, in the order the step wrote them. */
+  writes: { cell: StateCell; ref: Ref }[];
+  gradWrites: GradWrite[];
 }
 
 type Engine = {
@@ -81,11 +125,18 @@ let tracing = false;
  * the gradients. Tensors fn reads without taking them as arguments (a layer's weights) are read
  * afresh at every call.
  *
+ * A whole training step compiles: `opt.zeroGrad(); loss.backward(); opt.step()` inside fn replays
+ * as the eager step would, bit for bit — new .grad on the parameters, new parameter values and
+ * optimizer state, the step count and the learning rate of the call (schedules and changes to
+ * `paramGroups[k].lr` are followed) — for SGD, Adam and AdamW. The first call makes the
+ * optimizer's state and the gradients, so the second traces again; fn traces again too when the
+ * optimizer's other options change.
+ *
  * fn must be synchronous and return a Tensor or an array of Tensors (or nulls). Refused with a
  * TapegradError at the trace: reading values inside fn (item(), dataSync(), data()), making a
  * float32 tensor of varying values inside fn (tg.randn, dropout in training mode: draw them
- * outside and pass them in), backward() into .grad or an optimizer's step inside fn. Constants
- * made from numbers inside fn are kept with the trace: dispose() frees them.
+ * outside and pass them in), a step of another optimizer inside fn, a tensor's .value replaced
+ * otherwise. Constants made from numbers inside fn are kept with the trace: dispose() frees them.
  * JAX `jax.jit`, PyTorch `torch.compile` (which also fuses; this replays TF.js's kernels as they are).
  */
 export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]>(
@@ -131,6 +182,14 @@ export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]
  * gives the op's own error for an index out of range).
  */
 function replayable(t: Trace, args: Tensor[]): boolean {
+  for (const h of t.hosts) if (!h.host.applies()) return false;
+  for (const c of t.cells) {
+    const v = c.cell.read();
+    if ((v === null) !== (c.before === null)) return false;
+    if (v && (v.isDisposed || v.dtype !== c.before!.dtype || !tf.util.arraysEqual(v.shape, c.before!.shape)))
+      return false;
+  }
+  for (const w of t.gradWrites) if ((w.tensor.grad !== null) !== w.hadGrad) return false;
   for (const g of t.guards) {
     const v = g.ref.kind === 'arg' ? args[g.ref.index].value : g.ref.kind === 'captured' ? g.ref.tensor.value : null;
     if (!v) continue; // constants and tensors made before the trace do not change
@@ -145,6 +204,7 @@ function replayable(t: Trace, args: Tensor[]): boolean {
         const v = r.tensor.value;
         if (v.isDisposed || v.dtype !== r.dtype || !tf.util.arraysEqual(v.shape, r.shape)) return false;
       }
+      if (r.kind === 'grad' && (!r.tensor.grad || r.tensor.grad.isDisposed)) return false;
     }
   return true;
 }
@@ -170,12 +230,21 @@ function replay(t: Trace, args: Tensor[]): Tensor | (Tensor | null)[] {
         return r.value;
       case 'captured':
         return r.tensor.value;
+      case 'cell':
+        return r.cell.read()!;
+      case 'grad':
+        return r.tensor.grad!.value;
     }
   };
   // a kernel written with TF.js ops may return a tf.Tensor, which the engine already tracks
   const free = (info: tf.TensorInfo) => (info instanceof tf.Tensor ? info.dispose() : backend.disposeData(info.dataId));
   let done = 0;
   try {
+    for (const h of t.hosts) {
+      const values = h.host.next();
+      if (h.slot !== null)
+        slots[h.slot] = { dataId: backend.write(values, h.shape, h.dtype), shape: h.shape, dtype: h.dtype };
+    }
     for (const c of t.calls) {
       c.kernel ??= tf.getKernel(c.name, backendName);
       if (!c.kernel) throw new TapegradError('compile', `the backend '${backendName}' has no kernel ${c.name}`);
@@ -203,15 +272,24 @@ function replay(t: Trace, args: Tensor[]): Tensor | (Tensor | null)[] {
   }
   // every result a tensor of its own: an argument, a constant or a repeated result is copied
   const taken = new Set<number>();
-  const outs = t.outputs.map((r) => {
-    if (!r) return null;
+  const materialize = (r: Ref): tf.Tensor => {
     if (r.kind === 'slot' && !taken.has(r.index)) {
       taken.add(r.index);
       const info = slots[r.index];
-      return new Tensor(info instanceof tf.Tensor ? info : engine.makeTensorFromTensorInfo(info));
+      return info instanceof tf.Tensor ? info : engine.makeTensorFromTensorInfo(info);
     }
-    return new Tensor(tf.clone(resolve(r) as tf.Tensor));
+    return tf.clone(resolve(r) as tf.Tensor);
+  };
+  const outs = t.outputs.map((r) => (r ? new Tensor(materialize(r)) : null));
+  // the step's effects, as the eager step left them: new gradients, parameters and optimizer state
+  const grads = t.gradWrites.map((w) => (w.ref ? materialize(w.ref) : null));
+  t.gradWrites.forEach((w, i) => {
+    const old = w.tensor.grad;
+    const g = grads[i];
+    w.tensor.grad = g ? new Tensor(tf.keep(g)) : null;
+    old?.dispose();
   });
+  for (const w of t.writes) w.cell.write(materialize(w.ref));
   return t.single ? outs[0]! : outs;
 }
 
@@ -324,6 +402,15 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     for (const x of xs)
       if (!seenTensors.has(x.value)) seenTensors.set(x.value, { tensor: x, grad: x.grad, value: x.value });
   };
+  const hostsSeen: { host: HostValues; tensor: tf.Tensor | null }[] = [];
+  traceHooks.onHostValues = (host, tensor) => {
+    hostsSeen.push({ host, tensor });
+  };
+  const cellWrites: { cell: StateCell; before: tf.Tensor | null; after: tf.Tensor }[] = [];
+  traceHooks.onStateWrite = (cell, before, after) => {
+    cellWrites.push({ cell, before, after });
+  };
+  traceHooks.refuse = refuse;
   const before = args.map((x) => ({ grad: x.grad, value: x.value }));
   tracing = true;
   let result: unknown;
@@ -351,20 +438,26 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     engine.startScope = startScope;
     traceHooks.onInputs = null;
     traceHooks.onIndexValues = null;
+    traceHooks.onHostValues = null;
+    traceHooks.onStateWrite = null;
+    traceHooks.refuse = null;
     tracing = false;
   }
+  // values an optimizer's step wrote are its state cells' (replayed); any other new value is refused
+  const written = new Set(cellWrites.map((w) => w.after));
+  const replaced = 'fn replaced the values of a tensor it reads other than by an optimizer step: do that outside fn';
+  const touched = new Map<Tensor, { grad: Tensor | null }>();
   args.forEach((x, i) => {
-    if (x.value !== before[i].value) refuse(`fn replaced argument ${i}'s values (an optimizer step): step outside fn`);
-    else if (x.grad !== before[i].grad)
-      refuse(`fn changed argument ${i}'s .grad (backward()): return gradients instead (tg.grad), and step outside fn`);
+    if (x.value !== before[i].value && !written.has(x.value)) refuse(`argument ${i}: ${replaced}`);
+    if (x.grad !== before[i].grad) touched.set(x, { grad: before[i].grad });
   });
   for (const s of seenTensors.values()) {
-    if (s.tensor.value !== s.value)
-      refuse('fn replaced the values of a tensor it reads (an optimizer step): step outside fn');
-    else if (s.tensor.grad !== s.grad)
-      refuse("fn changed a tensor's .grad (backward()): return gradients instead (tg.grad), and step outside fn");
+    if (s.tensor.value !== s.value && !written.has(s.tensor.value)) refuse(replaced);
+    if (s.tensor.grad !== s.grad && !touched.has(s.tensor)) touched.set(s.tensor, { grad: s.grad });
   }
   const outputRefs = kept.map((v) => (v ? refOf(v) : null));
+  const gradRefs = [...touched.keys()].map((x) => (x.grad ? refOf(x.grad.value) : null));
+  const writeRefs = cellWrites.map((w) => refOf(w.after));
   if (refusal) {
     kept.forEach((v) => v?.dispose());
     throw new TapegradError('compile', refusal);
@@ -374,7 +467,9 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
   const constantOf = new Map<tf.Tensor, tf.Tensor>();
   // small constants of equal values share one tensor (a loop's repeated `mul(1.001)`)
   const byValue = new Map<string, tf.Tensor>();
+  const hostTensors = new Set(hostsSeen.map((h) => h.tensor));
   for (const c of pendingConstants) {
+    if (hostTensors.has(c.made)) continue;
     const values = c.values as number[];
     const key = values.length <= 16 ? `${c.dtype}${fmtShape(c.shape)}${values.map(spell).join()}` : null;
     let value = key === null ? undefined : byValue.get(key);
@@ -385,19 +480,68 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     }
     constantOf.set(c.made, value);
   }
+  // host values: a slot each, filled before the kernels at every replay
+  const hosts: HostInput[] = [];
+  const hostSlot = new Map<tf.Tensor, number>();
+  for (const { host, tensor } of hostsSeen) {
+    let slot: number | null = null;
+    if (tensor) hostSlot.set(tensor, (slot = slots++));
+    hosts.push({
+      host,
+      slot,
+      shape: tensor ? [...tensor.shape] : [],
+      dtype: tensor?.dtype === 'int32' ? 'int32' : 'float32',
+    });
+  }
+  // what cells held before the step, and .grad kept from before (added into by backward())
+  const cellOf = new Map<tf.Tensor, StateCell>();
+  for (const w of cellWrites) if (w.before && !cellOf.has(w.before)) cellOf.set(w.before, w.cell);
+  const gradOf = new Map<tf.Tensor, Tensor>();
+  const oldGradTensors = new Map<Tensor, Tensor>();
+  for (const [x, { grad }] of touched)
+    if (grad) {
+      gradOf.set(grad.value, x);
+      oldGradTensors.set(grad, x);
+    }
   const fix = (r: Ref | null): Ref | null => {
-    if (r?.kind === 'raw' && constantOf.has(r.value)) return { kind: 'constant', value: constantOf.get(r.value)! };
+    if (!r) return r;
+    if (r.kind === 'raw') {
+      if (constantOf.has(r.value)) return { kind: 'constant', value: constantOf.get(r.value)! };
+      if (hostSlot.has(r.value)) return { kind: 'slot', index: hostSlot.get(r.value)! };
+      if (cellOf.has(r.value)) return { kind: 'cell', cell: cellOf.get(r.value)! };
+      if (gradOf.has(r.value)) return { kind: 'grad', tensor: gradOf.get(r.value)! };
+    }
+    if (r.kind === 'captured' && oldGradTensors.has(r.tensor))
+      return { kind: 'grad', tensor: oldGradTensors.get(r.tensor)! };
     return r;
   };
   for (const c of calls) c.inputs = c.inputs.map(([k, r]) => [k, fix(r)]);
   const outputs = outputRefs.map(fix);
+  const writes = cellWrites.map((w, i) => ({ cell: w.cell, ref: fix(writeRefs[i])! }));
+  const gradWrites: GradWrite[] = [...touched].map(([tensor, { grad }], i) => ({
+    tensor,
+    ref: fix(gradRefs[i]),
+    hadGrad: grad !== null,
+  }));
+  const cells: CellGuard[] = [];
+  const guarded = new Set<StateCell>();
+  for (const w of cellWrites) {
+    if (guarded.has(w.cell)) continue;
+    guarded.add(w.cell);
+    cells.push({ cell: w.cell, before: w.before ? { shape: [...w.before.shape], dtype: w.before.dtype } : null });
+  }
   // each slot is freed after its last reader, or at once when nothing reads it; results are kept
   const lastUse = new Int32Array(slots).fill(-1);
   calls.forEach((c, k) => {
     for (const o of c.outs) lastUse[o] = k;
     for (const [, r] of c.inputs) if (r?.kind === 'slot') lastUse[r.index] = k;
   });
-  for (const r of outputs) if (r?.kind === 'slot') lastUse[r.index] = -1;
+  const keptSlots = new Set<number>();
+  for (const r of [...outputs, ...writes.map((w) => w.ref), ...gradWrites.map((w) => w.ref)])
+    if (r?.kind === 'slot') {
+      lastUse[r.index] = -1;
+      keptSlots.add(r.index);
+    }
   lastUse.forEach((k, slot) => {
     if (k >= 0) calls[k].frees.push(slot);
   });
@@ -411,6 +555,13 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
       outputs,
       single,
       constants,
+      // numbers nothing reads are still computed (they advance the step counts), never uploaded
+      hosts: hosts.map((h) =>
+        h.slot !== null && lastUse[h.slot] < 0 && !keptSlots.has(h.slot) ? { ...h, slot: null } : h,
+      ),
+      cells,
+      writes,
+      gradWrites,
     },
     result: single ? values[0] : values,
   };

@@ -44,7 +44,39 @@ export const traceHooks: {
   onIndexValues: ((t: tf.Tensor, values: Int32Array) => void) | null;
   /** Above 0 while an index tensor's values are being read for such a check. */
   indexReads: number;
-} = { onInputs: null, onIndexValues: null, indexReads: 0 };
+  /** A step's numbers computed in JavaScript (`tensor`: the tensor made of them, if any kernel reads them). */
+  onHostValues: ((host: HostValues, tensor: tf.Tensor | null) => void) | null;
+  /** A state cell replaced: `before` (null: empty) by `after`, a tensor made in the step. */
+  onStateWrite: ((cell: StateCell, before: tf.Tensor | null, after: tf.Tensor) => void) | null;
+  /** Something in fn that a replay could not repeat (an optimizer without a replayable update). */
+  refuse: ((why: string) => void) | null;
+} = { onInputs: null, onIndexValues: null, indexReads: 0, onHostValues: null, onStateWrite: null, refuse: null };
+
+/** Whether compile() is tracing a function now. */
+export const isTracing = (): boolean => traceHooks.onInputs !== null;
+
+/**
+ * Numbers a step computes in JavaScript from state that lives outside tensors (an optimizer's
+ * learning rate at its step count, its bias corrections 1 − βᵗ), and the host state the step
+ * advances (the step counts). A replay of a traced step calls next() again for the numbers of
+ * that call, where a tensor made from numbers at the trace would stay frozen.
+ */
+export interface HostValues {
+  /** Whether the trace's kernels still fit (the options they were built from are unchanged). */
+  applies(): boolean;
+  /** Advances the host state by one step; the numbers of this step (float32, or float64 bits as int32 pairs). */
+  next(): Float32Array | Int32Array;
+}
+
+/**
+ * A place outside the arguments that a step reads a tensor from and writes a new one into (a
+ * parameter's value, an optimizer's moments). A replay reads it afresh and writes its new tensor.
+ */
+export interface StateCell {
+  read(): tf.Tensor | null;
+  /** Takes t (keeps it beyond any tidy) and frees the tensor it replaces. */
+  write(t: tf.Tensor): void;
+}
 
 // ---- the graph walk
 export interface GraphVisitor {

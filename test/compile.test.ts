@@ -124,16 +124,29 @@ test('what cannot be replayed is refused at the trace, saying why', async () => 
     ['a read', (v) => (v.sum().item() > 0 ? v.mul(2) : v), /fn reads tensor values/],
     ['a random draw', (v) => v.add(tg.randn([3], { seed: 1 })), /fn draws random numbers \(randomNormal.*frozen/],
     [
-      'backward()',
+      'a new .value',
       (v) => {
         const l = v.mul(w).sum();
-        l.backward();
+        w.value = tg.add(w, 1).value;
         return l;
       },
-      /changed a tensor's \.grad \(backward\(\)\)/,
+      /fn replaced the values of a tensor it reads other than by an optimizer step/,
+    ],
+    [
+      'an optimizer whose update cannot replay',
+      (v) => {
+        const opt = new tg.optim.RMSprop([w], { lr: 0.1 });
+        const l = v.mul(w).sum();
+        l.backward();
+        opt.step();
+        opt.dispose();
+        return l;
+      },
+      /fn steps RMSprop, whose update compile cannot replay \(SGD, Adam and AdamW can\): step outside fn/,
     ],
   ];
   for (const [what, fn, want] of cases) {
+    const value = w.value;
     const before = tg.memory();
     const f = tg.compile(fn);
     assert.throws(
@@ -144,6 +157,11 @@ test('what cannot be replayed is refused at the trace, saying why', async () => 
     f.dispose();
     w.grad?.dispose();
     w.grad = null;
+    // (an optimizer's step freed the old value: the new one stays)
+    if (w.value !== value && !value.isDisposed) {
+      w.value.dispose();
+      w.value = value;
+    }
     assert.equal(tg.memory(), before, `${what}: leaked`);
   }
   assert.throws(() => tg.compile(3 as never), /compile: expected a function/);
@@ -154,6 +172,180 @@ test('what cannot be replayed is refused at the trace, saying why', async () => 
   h.dispose();
   assert.throws(() => h(x), /compile: the compiled function has been disposed/);
   tg.dispose([x, w]);
+});
+
+/** A model, its optimizer and data: the same each time it is made. */
+function trainingSetup(optimizer: string, batch = 16) {
+  const net = new tg.nn.MLP([4, 8, 3], { activation: 'relu', seed: 1 });
+  const params = net.parameters();
+  const optimizers: Record<string, () => tg.optim.Optimizer<any>> = {
+    SGD: () => new tg.optim.SGD(params, { lr: 0.05 }),
+    'SGD momentum, Nesterov, weight decay': () =>
+      new tg.optim.SGD(params, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }),
+    Adam: () => new tg.optim.Adam(params, { lr: 1e-2 }),
+    'Adam, weight decay, a cosine schedule': () =>
+      new tg.optim.Adam(params, { lr: new tg.optim.CosineAnnealing(1e-2, { tMax: 40 }), weightDecay: 1e-2 }),
+    AdamW: () => new tg.optim.AdamW(params, { lr: 1e-2 }),
+    'AdamW, two groups': () =>
+      new tg.optim.AdamW(
+        [
+          { params: params.slice(0, 2), lr: 1e-2 },
+          { params: params.slice(2), lr: 3e-3, betas: [0.8, 0.99] },
+        ],
+        { lr: 1e-2 },
+      ),
+    'Adam, amsgrad': () => new tg.optim.Adam(params, { lr: 1e-2, amsgrad: true }),
+  };
+  const opt = optimizers[optimizer]();
+  const X = tg.randn([batch, 4], { seed: 2 });
+  const y = tg.tensor(
+    Array.from({ length: batch }, (_, i) => i % 3),
+    { dtype: 'int32' },
+  );
+  const step = (x = X, labels = y) => {
+    const l = tg.crossEntropy(net.forward(x), labels);
+    opt.zeroGrad();
+    l.backward();
+    opt.step();
+    return l;
+  };
+  const dispose = () => {
+    opt.zeroGrad();
+    opt.dispose();
+    net.dispose();
+    tg.dispose([X, y]);
+  };
+  return { net, params, opt, X, y, step, dispose };
+}
+
+const OPTIMIZERS = [
+  'SGD',
+  'SGD momentum, Nesterov, weight decay',
+  'Adam',
+  'Adam, weight decay, a cosine schedule',
+  'AdamW',
+  'AdamW, two groups',
+  'Adam, amsgrad',
+];
+
+/** Parameters, gradients and optimizer state, as numbers. */
+async function trainingState(s: ReturnType<typeof trainingSetup>) {
+  const sd = s.opt.stateDict();
+  const state = await Promise.all(
+    Object.entries(sd.state).map(async ([i, e]) => ({
+      i,
+      step: e.step,
+      tensors: await Promise.all(Object.entries(e.tensors).map(async ([k, v]) => [k, Array.from(await v.data())])),
+    })),
+  );
+  for (const e of Object.values(sd.state)) tg.dispose(Object.values(e.tensors));
+  return {
+    stepCount: sd.stepCount,
+    params: await bits(s.params),
+    grads: await bits(s.params.map((p) => p.grad)),
+    state,
+  };
+}
+
+for (const backend of NODE_BACKENDS) {
+  test(`[${backend}] a whole training step compiled (forward, zeroGrad, backward, optimizer step) = eager, bit for bit over 40 steps`, async () => {
+    await tg.setBackend(backend);
+    for (const name of OPTIMIZERS) {
+      const start = tg.memory();
+      const eager = trainingSetup(name);
+      const compiled = trainingSetup(name);
+      const step = tg.compile(() => compiled.step());
+      for (let i = 0; i < 40; i++) {
+        const a = tg.tidy(() => eager.step());
+        const b = step();
+        sameValues(await bits([b]), await bits([a]), `${name}: the loss at step ${i}`);
+        tg.dispose([a, b]);
+        if (i === 2) sameValues(await trainingState(compiled), await trainingState(eager), `${name} after step ${i}`);
+      }
+      sameValues(await trainingState(compiled), await trainingState(eager), `${name} after 40 steps`);
+      // the first step makes the optimizer's state and the gradients: the second is traced again
+      assert.is(step.traces, 2, `${name}: traces`);
+      assert.is(compiled.opt.stepCount, 40);
+      step.dispose();
+      eager.dispose();
+      compiled.dispose();
+      assert.equal(tg.memory(), start, `${name}: tensors leaked`);
+    }
+  });
+}
+
+test('a compiled step traces again on a new batch shape or new options, and follows schedules and lr changes', async () => {
+  await tg.setBackend('wasm');
+  const eager = trainingSetup('AdamW');
+  const compiled = trainingSetup('AdamW');
+  const step = tg.compile((x: tg.Tensor, y: tg.Tensor) => compiled.step(x, y));
+  const X8 = tg.randn([8, 4], { seed: 5 });
+  const y8 = tg.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'int32' });
+  const run = async (x: tg.Tensor, y: tg.Tensor, what: string) => {
+    const a = tg.tidy(() => eager.step(x, y));
+    const b = step(x, y);
+    sameValues(await bits([b]), await bits([a]), what);
+    tg.dispose([a, b]);
+  };
+  for (let i = 0; i < 3; i++) await run(eager.X, eager.y, `batch 16, step ${i}`);
+  assert.is(step.traces, 2);
+  for (let i = 0; i < 3; i++) await run(X8, y8, `batch 8, step ${i}`);
+  assert.is(step.traces, 3, 'a new batch shape: traced once more');
+  // a new learning rate is a number of the step: replayed with it
+  for (const o of [eager.opt, compiled.opt]) o.paramGroups[0].lr = 5e-3;
+  await run(X8, y8, 'a new lr');
+  assert.is(step.traces, 3, 'a new lr replays');
+  // new betas: the kernels' options: traced again
+  for (const o of [eager.opt, compiled.opt]) (o.paramGroups[0] as tg.optim.AdamOptions).betas = [0.5, 0.9];
+  await run(X8, y8, 'new betas');
+  await run(X8, y8, 'new betas, replayed');
+  assert.is(step.traces, 4, 'new betas: traced again');
+  sameValues(await trainingState(compiled), await trainingState(eager), 'the end');
+  step.dispose();
+  eager.dispose();
+  compiled.dispose();
+  tg.dispose([X8, y8]);
+});
+
+test('a compiled step that adds into .grad (no zeroGrad inside) replays the sum', async () => {
+  await tg.setBackend('wasm');
+  const w = tg.tensor([1, 2, 3], { requiresGrad: true });
+  const v = tg.tensor([4, 5, 6], { requiresGrad: true });
+  const x = tg.tensor([0.5, -1, 2]);
+  const f = tg.compile((x: tg.Tensor) => {
+    const l = x.mul(w).mul(v).sum();
+    l.backward();
+    return l;
+  });
+  for (let i = 0; i < 4; i++) f(x).dispose();
+  assert.is(f.traces, 2, 'without a .grad, then with one');
+  assert.equal(Array.from(await w.grad!.data()), [8, -20, 48]);
+  assert.equal(Array.from(await v.grad!.data()), [2, -8, 24]);
+  f.dispose();
+  tg.dispose([w, v, x, w.grad!, v.grad!]);
+});
+
+test('10,000 compiled training steps, optimizer step included, leak nothing', async () => {
+  await tg.setBackend('wasm');
+  const s = trainingSetup('Adam');
+  const step = tg.compile(() => s.step());
+  const first = step();
+  const l0 = first.item();
+  first.dispose();
+  step().dispose();
+  const before = tg.memory();
+  let last = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const l = step();
+    if (i === 9_999) last = l.item();
+    l.dispose();
+  }
+  assert.equal(tg.memory(), before, 'memory after 10,000 steps');
+  assert.is(step.traces, 2);
+  assert.is(s.opt.stepCount, 10_002);
+  assert.ok(last < l0 / 2, `the loss fell: ${l0} → ${last}`);
+  step.dispose();
+  s.dispose();
 });
 
 test('10,000 compiled training steps leak nothing and match eager steps', async () => {

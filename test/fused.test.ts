@@ -105,6 +105,71 @@ for (const backend of NODE_BACKENDS) {
     });
   }
 
+  for (const decoupled of [false, true]) {
+    test(`[${backend}] multi-tensor ${decoupled ? 'AdamW' : 'Adam'}: one kernel call = the per-parameter kernel, bit for bit`, async () => {
+      await tg.setBackend(backend);
+      const shapes = [[3, 37], [5], [], [2, 0], [4, 3, 2]];
+      const ps = shapes.map((s, i) => randomTensor(s, 10 + i));
+      const gs = shapes.map((s, i) => randomTensor(s, 20 + i));
+      const ms = shapes.map((s, i) => tf.stack([randomTensor(s, 30 + i), randomTensor(s, 40 + i, 0, 0.5)]));
+      // each parameter its own lr, step t and options, as parameter groups and per-parameter step counts give
+      const each = shapes.map((_, i) => ({
+        lr: 0.01 * (i + 1),
+        beta1: 0.9 - 0.05 * i,
+        beta2: 0.999 - 0.01 * i,
+        eps: 1e-8 * (i + 1),
+        weightDecay: 0.1 * i,
+        decoupled,
+        step: 1 + 3 * i,
+      }));
+      const before = tf.memory().numTensors;
+      const steps = tf.tensor(
+        fused.adamStepBits(each.map((a) => [a.lr, 1 - a.beta1 ** a.step, 1 - a.beta2 ** a.step])),
+        [shapes.length, 6],
+        'int32',
+      );
+      const pick = (k: 'beta1' | 'beta2' | 'eps' | 'weightDecay') => each.map((a) => a[k]);
+      const info = await tf.profile(() => {
+        const out = fused.adamUpdateMulti(ps, gs, ms, steps, {
+          decoupled,
+          beta1: pick('beta1'),
+          beta2: pick('beta2'),
+          eps: pick('eps'),
+          weightDecay: pick('weightDecay'),
+        });
+        return [...out.params, ...out.moments];
+      });
+      const got = info.result as tf.Tensor[];
+      assert.is(info.kernels.length, 1, 'kernel calls');
+      for (let i = 0; i < shapes.length; i++) {
+        const [p1, mv1] = fused.adamUpdatePacked(ps[i], gs[i], ms[i], each[i]);
+        assert.equal(got[i].shape, shapes[i]);
+        assert.equal(await read(got[i]), await read(p1), `param ${i}`);
+        assert.equal(await read(got[shapes.length + i]), await read(mv1), `moments ${i}`);
+        tf.dispose([p1, mv1]);
+      }
+      tf.dispose([...got, steps]);
+      assert.is(tf.memory().numTensors, before, 'tensors leaked');
+      const bad = tf.zeros([shapes.length, 3], 'int32');
+      assert.throws(
+        () => fused.adamUpdateMulti(ps, gs, ms, bad, { decoupled, beta1: [], beta2: [], eps: [], weightDecay: [] }),
+        /adamUpdateMulti: steps must be int32 \[5, 6\]/,
+      );
+      assert.throws(
+        () =>
+          fused.adamUpdateMulti(ps, gs.slice(1), ms, bad, {
+            decoupled,
+            beta1: [],
+            beta2: [],
+            eps: [],
+            weightDecay: [],
+          }),
+        /adamUpdateMulti: needs as many gradients and moments as parameters, got 5, 4 and 5/,
+      );
+      tf.dispose([...ps, ...gs, ...ms, bad]);
+    });
+  }
+
   test(`[${backend}] relu and leakyRelu backward: fused = composed`, async () => {
     await tg.setBackend(backend);
     const dy = randomTensor([4, 33], 5);

@@ -20,6 +20,13 @@ import {
   type AdamUpdateAttrs,
 } from '../../kernels/adam-update.js';
 import {
+  ADAM_MULTI_UPDATE,
+  ADAM_STEP_WIDTH,
+  adamMultiUpdateJs,
+  adamStepBits,
+  type AdamMultiAttrs,
+} from '../../kernels/adam-multi-update.js';
+import {
   LEAKY_RELU_GRAD,
   RELU_GRAD,
   leakyReluGradKernels,
@@ -36,11 +43,20 @@ import {
   type SceOutputs,
 } from '../../kernels/softmax-cross-entropy.js';
 
-export { adamUpdateReference, leakyReluGradReference, softmaxCrossEntropyReference, oneHotRows, type AdamUpdateAttrs };
+export {
+  adamUpdateReference,
+  leakyReluGradReference,
+  softmaxCrossEntropyReference,
+  oneHotRows,
+  adamStepBits,
+  ADAM_STEP_WIDTH,
+  type AdamUpdateAttrs,
+};
 
 /** The fused kernels, by the name of the call that uses them, and their TF.js kernel names. */
 export const FUSED_KERNELS = {
   adamUpdate: ADAM_UPDATE,
+  adamMultiUpdate: ADAM_MULTI_UPDATE,
   reluGrad: RELU_GRAD,
   leakyReluGrad: LEAKY_RELU_GRAD,
   softmaxCrossEntropy: SOFTMAX_CROSS_ENTROPY,
@@ -51,6 +67,7 @@ const CONFIGS: KernelConfig[] = [
   adamUpdateWebGL,
   adamUpdateWebGPU,
   ...adamUpdateJs,
+  ...adamMultiUpdateJs,
   ...reluGradKernels,
   ...leakyReluGradKernels,
   softmaxCrossEntropyWebGL,
@@ -140,6 +157,42 @@ export function adamStep(
   });
 }
 
+/**
+ * adamStep with the numbers that change from step to step in `row` (float32 [6]: lr, 1 − β₁ᵗ,
+ * 1 − β₂ᵗ, lr / (1 − β₁ᵗ), 1 / √(1 − β₂ᵗ), 1 − lr·λ) rather than in attrs: a compiled step feeds
+ * the row afresh at each replay. The per-parameter kernel on webgpu (which takes such numbers as
+ * an input), else the reference; attrs.lr and attrs.step only convert state kept in another form.
+ */
+export function adamStepWithRow(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  state: AdamState,
+  row: tf.Tensor,
+  attrs: AdamUpdateAttrs,
+): { param: tf.Tensor; state: AdamState } {
+  checkSame('adamUpdate', { param, grad });
+  return tf.tidy(() => {
+    if (hasFused('adamUpdate') && tf.getBackend() === 'webgpu' && !attrs.amsgrad) {
+      let packed = state.moments;
+      if (!packed) {
+        const [m, v] = plainMoments(state, attrs);
+        packed = tf.stack([m ?? tf.zerosLike(param), v ?? tf.zerosLike(param)]);
+      }
+      const inputs = { param, grad, moments: packed, step: tf.slice(row, [0], [3]) };
+      const [p1, next] = run('adamUpdate', inputs, adamAttrs(attrs)) as tf.Tensor[];
+      return { param: p1, state: { moments: next } };
+    }
+    const [m, v] = plainMoments(state, attrs);
+    const [, , , stepSize, invSqrtBc2, decay] = tf.unstack(row);
+    const { param: p1, ...next } = adamStepReference(param, grad, m, v, state.vMax ?? null, attrs, {
+      stepSize,
+      invSqrtBc2,
+      decay,
+    });
+    return { param: p1, state: next };
+  });
+}
+
 /** m and v stored plainly, from state in any of its forms (null before the first step). */
 function plainMoments(state: AdamState, a: AdamUpdateAttrs): [tf.Tensor | null, tf.Tensor | null] {
   if (state.m && state.v) return [state.m, state.v];
@@ -219,6 +272,47 @@ export function adamUpdate(
     const [m1, v1] = tf.unstack(mv1);
     return [p1, m1, v1] as [tf.Tensor, tf.Tensor, tf.Tensor];
   });
+}
+
+/**
+ * One Adam (or AdamW, `decoupled`) step of many parameters at once, their moments packed
+ * ([2, ...shape] each): new parameters and moments as new tensors. `steps` is int32 [k, 6], row i
+ * the float64 bits of parameter i's (lr, 1 − β₁ᵗ, 1 − β₂ᵗ) (adamStepBits); beta1, beta2, eps and
+ * weightDecay one per parameter. One kernel call, on the backends that have the multi-tensor kernel
+ * (cpu, wasm: hasFused('adamMultiUpdate')); the others step each parameter (adamUpdatePacked).
+ */
+export function adamUpdateMulti(
+  params: tf.Tensor[],
+  grads: tf.Tensor[],
+  moments: tf.Tensor[],
+  steps: tf.Tensor,
+  attrs: Omit<AdamMultiAttrs, 'count'>,
+): { params: tf.Tensor[]; moments: tf.Tensor[] } {
+  const k = params.length;
+  if (grads.length !== k || moments.length !== k)
+    throw new TapegradError(
+      'adamUpdateMulti',
+      `needs as many gradients and moments as parameters, got ${k}, ${grads.length} and ${moments.length}`,
+    );
+  params.forEach((p, i) => checkSame('adamUpdateMulti', { [`param ${i}`]: p, [`grad ${i}`]: grads[i] }));
+  if (steps.dtype !== 'int32' || !tf.util.arraysEqual(steps.shape, [k, 2 * ADAM_STEP_WIDTH]))
+    throw new TapegradError(
+      'adamUpdateMulti',
+      `steps must be int32 [${k}, ${2 * ADAM_STEP_WIDTH}] (adamStepBits), got ${steps.dtype} ${fmtShape(steps.shape)}`,
+    );
+  if (!hasFused('adamMultiUpdate'))
+    throw new TapegradError(
+      'adamUpdateMulti',
+      `the backend '${tf.getBackend()}' has no multi-tensor Adam kernel: step each parameter (adamUpdatePacked)`,
+    );
+  const inputs: Record<string, tf.Tensor> = { steps };
+  params.forEach((p, i) => {
+    inputs[`param${i}`] = p;
+    inputs[`grad${i}`] = grads[i];
+    inputs[`moments${i}`] = moments[i];
+  });
+  const outs = run('adamMultiUpdate', inputs, { count: k, ...attrs }) as tf.Tensor[];
+  return { params: outs.slice(0, k), moments: outs.slice(k) };
 }
 
 // ---- relu / leakyRelu backward

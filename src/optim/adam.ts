@@ -1,5 +1,5 @@
 // Adam and AdamW (Kingma & Ba; Loshchilov & Hutter), in PyTorch's conventions.
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
@@ -9,9 +9,11 @@ import {
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
+  type StepItem,
   type Update,
 } from './optimizer.js';
-import { adamStep } from '../backend/fused.js';
+import { adamStep, adamStepWithRow, adamUpdateMulti, hasFused } from '../backend/fused.js';
+import { isTracing } from '../tape.js';
 
 /** Options of Adam and AdamW: betas (β₁, β₂) and ε. */
 export interface AdamOptions extends OptimizerOptions {
@@ -41,17 +43,56 @@ export class Adam extends Optimizer<AdamOptions> {
       amsgrad: o.amsgrad ?? false,
     };
   }
-  protected update(
-    p0: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    t: number,
-    o: ParamGroup<AdamOptions>,
-  ): Update {
-    // the fused kernel where the backend has one (not for amsgrad), else its reference (kernels/adam-update.ts)
+  /** One kernel for every parameter where the backend has the multi-tensor kernel (cpu, wasm) and no group uses amsgrad. */
+  protected override exactStepValues(): boolean {
+    return hasFused('adamMultiUpdate') && !this.paramGroups.some((g) => g.amsgrad);
+  }
+
+  protected override stepValues(lr: number, t: number, o: ParamGroup<AdamOptions>): number[] {
     const [beta1, beta2] = o.betas!;
-    const attrs = {
+    const bc1 = 1 - beta1 ** t;
+    const bc2 = 1 - beta2 ** t;
+    if (this.exactStepValues()) return [lr, bc1, bc2];
+    return [lr, bc1, bc2, lr / bc1, 1 / Math.sqrt(bc2), 1 - lr * o.weightDecay!];
+  }
+
+  protected override updateAll(items: StepItem<AdamOptions>[], values: () => tf.Tensor): Update[] {
+    if (this.exactStepValues()) {
+      const moments = items.map(({ param, state }) => {
+        if (state.moments) return state.moments;
+        // the first step, or state made by the other forms (the reference's m and v)
+        const m = state.m ?? tf.zerosLike(param);
+        const v = state.v ?? tf.zerosLike(param);
+        return tf.stack([m, v]);
+      });
+      const g = items.map((it) => it.group);
+      const out = adamUpdateMulti(
+        items.map((it) => it.param),
+        items.map((it) => it.grad),
+        moments,
+        values(),
+        {
+          decoupled: this.decoupled,
+          beta1: g.map((o) => o.betas![0]),
+          beta2: g.map((o) => o.betas![1]),
+          eps: g.map((o) => o.eps!),
+          weightDecay: g.map((o) => o.weightDecay!),
+        },
+      );
+      return items.map((_, i) => ({ param: out.params[i], state: { moments: out.moments[i] } }));
+    }
+    if (!isTracing()) return items.map((it) => this.update(it.param, it.grad, it.state, it.lr, it.t, it.group));
+    // traced: the step's numbers from values(), fed afresh at each replay
+    const rows = tf.unstack(values());
+    return items.map((it, i) => {
+      const out = adamStepWithRow(it.param, it.grad, it.state, rows[i], this.attrs(it.lr, it.t, it.group));
+      return { param: out.param, state: out.state as Record<string, tf.Tensor> };
+    });
+  }
+
+  private attrs(lr: number, t: number, o: ParamGroup<AdamOptions>) {
+    const [beta1, beta2] = o.betas!;
+    return {
       lr,
       beta1,
       beta2,
@@ -61,7 +102,18 @@ export class Adam extends Optimizer<AdamOptions> {
       step: t,
       amsgrad: o.amsgrad!,
     };
-    const out = adamStep(p0, grad, state, attrs);
+  }
+
+  protected update(
+    p0: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number,
+    t: number,
+    o: ParamGroup<AdamOptions>,
+  ): Update {
+    // the fused kernel where the backend has one (not for amsgrad), else its reference (kernels/adam-update.ts)
+    const out = adamStep(p0, grad, state, this.attrs(lr, t, o));
     return { param: out.param, state: out.state as Record<string, tf.Tensor> };
   }
 }

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
 import { endOfStep } from '../backend/index.js';
+import { isTracing, traceHooks, type HostValues, type StateCell } from '../tape.js';
 
 /** Options every optimizer takes: the learning rate (a number or a Schedule) and weight decay. */
 export interface OptimizerOptions {
@@ -40,6 +41,16 @@ export interface OptimizerStateDict {
   stepCount: number;
   groups: { params: number[]; options: Record<string, unknown> }[];
   state: Record<number, { step: number; scalars: Record<string, number>; tensors: Record<string, Tensor> }>;
+}
+
+/** One parameter of a step, for updateAll: its value, gradient, state, group, learning rate and step t. */
+export interface StepItem<O> {
+  param: tf.Tensor;
+  grad: tf.Tensor;
+  state: Record<string, tf.Tensor>;
+  group: ParamGroup<O>;
+  lr: number;
+  t: number;
 }
 
 interface ParamState {
@@ -175,6 +186,15 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         );
       return lr;
     });
+    if (this.updateAll) {
+      this.stepAll();
+      endOfStep();
+      return;
+    }
+    if (isTracing())
+      traceHooks.refuse?.(
+        `fn steps ${this.name}, whose update compile cannot replay (SGD, Adam and AdamW can): step outside fn`,
+      );
     this.stepCount++;
     this.paramGroups.forEach((group, k) => {
       for (const p of group.params) {
@@ -214,6 +234,131 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     group: ParamGroup<O>,
     scalars: Record<string, number>,
   ): Update;
+
+  /**
+   * The update of every parameter of a step in one call (one kernel where the backend has it),
+   * with the numbers that change from step to step (`stepValues` of each parameter, row by row)
+   * available as a tensor, `values()`, made on the first call: a traced step that reads them
+   * there replays with each call's numbers, where numbers put into ops would stay as traced.
+   * Runs inside a tidy, with raw TF.js ops.
+   */
+  protected updateAll?(items: StepItem<O>[], values: () => tf.Tensor): Update[];
+
+  /** The numbers of one parameter's update that change from step to step (lr, bias corrections). */
+  protected stepValues(lr: number, _t: number, _group: ParamGroup<O>): number[] {
+    return [lr];
+  }
+
+  /** Whether updateAll reads values() as the float64 bits of each number (int32 pairs) rather than float32. */
+  protected exactStepValues(): boolean {
+    return false;
+  }
+
+  /** step() through updateAll: the step's host bookkeeping in one function, which a replay calls again. */
+  private stepAll(): void {
+    const fn = `${this.name}.step`;
+    const items: { p: Tensor; k: number }[] = [];
+    this.paramGroups.forEach((group, k) => {
+      for (const p of group.params) if (p.grad) items.push({ p, k });
+    });
+    const exact = this.exactStepValues();
+    // what the traced kernels were built from: options other than lr, and which state each parameter has
+    const structure = () =>
+      JSON.stringify([
+        exact,
+        this.paramGroups.map(({ params: _, lr: __, ...o }) => o),
+        items.map(({ p }) => Object.keys(this.state.get(p)?.tensors ?? {}).sort()),
+      ]);
+    const traced = structure();
+    let numbers: number[][] = [];
+    let rates: number[] = [];
+    const host: HostValues = {
+      applies: () => structure() === traced,
+      next: () => {
+        rates = this.paramGroups.map((g, k) => {
+          const lr = lrAt(g.lr, this.stepCount);
+          if (!Number.isFinite(lr))
+            throw new TapegradError(fn, `the learning rate of group ${k} at step ${this.stepCount} is ${lr}`);
+          return lr;
+        });
+        this.stepCount++;
+        numbers = items.map(({ p, k }) => {
+          let s = this.state.get(p);
+          if (!s) this.state.set(p, (s = { step: 0, tensors: {}, scalars: {} }));
+          s.step++;
+          return this.stepValues(rates[k], s.step, this.paramGroups[k]);
+        });
+        const flat = numbers.flat();
+        return exact ? new Int32Array(new Float64Array(flat).buffer) : new Float32Array(flat);
+      },
+    };
+    const raw = host.next();
+    let tensor: tf.Tensor | null = null;
+    const values = () => {
+      if (tensor) return tensor;
+      const width = numbers[0]?.length ?? 0;
+      tensor = tf.tensor(raw, [items.length, exact ? 2 * width : width], exact ? 'int32' : 'float32');
+      return tensor;
+    };
+    const before = items.map(({ p }) => ({ value: p.value, state: { ...this.state.get(p)!.tensors } }));
+    let outs: Update[] = [];
+    try {
+      tf.tidy(() => {
+        outs = this.updateAll!(
+          items.map(({ p, k }, i) => {
+            const s = this.state.get(p)!;
+            return {
+              param: p.value,
+              grad: p.grad!.value,
+              state: before[i].state,
+              group: this.paramGroups[k],
+              lr: rates[k],
+              t: s.step,
+            };
+          }),
+          values,
+        );
+        return outs.flatMap((o) => [o.param, ...Object.values(o.state)]);
+      });
+    } finally {
+      (tensor as tf.Tensor | null)?.dispose();
+    }
+    traceHooks.onHostValues?.(host, tensor);
+    items.forEach(({ p }, i) => {
+      const out = outs[i];
+      const valueCell: StateCell = {
+        read: () => p.value,
+        write: (t) => {
+          const old = p.value;
+          p.value = tf.keep(t);
+          if (old !== t) old.dispose();
+        },
+      };
+      valueCell.write(out.param);
+      traceHooks.onStateWrite?.(valueCell, before[i].value, out.param);
+      const s = this.state.get(p)!;
+      for (const [name, v] of Object.entries(before[i].state)) if (out.state[name] !== v) v.dispose();
+      s.tensors = {};
+      const held = new Set<tf.Tensor>([p.value]);
+      for (let [name, v] of Object.entries(out.state)) {
+        // one tensor under two names (AMSGrad's first v and max v) would be one cell to a trace
+        if (held.has(v)) v = tf.clone(v);
+        held.add(v);
+        s.tensors[name] = tf.keep(v);
+        const cell: StateCell = {
+          read: () => this.state.get(p)?.tensors[name] ?? null,
+          write: (t) => {
+            const entry = this.state.get(p)!;
+            const old = entry.tensors[name];
+            entry.tensors[name] = tf.keep(t);
+            if (old && old !== t) old.dispose();
+          },
+        };
+        traceHooks.onStateWrite?.(cell, before[i].state[name] ?? null, v);
+      }
+      if (out.scalars) s.scalars = out.scalars;
+    });
+  }
 
   /** Frees every parameter's .grad and sets it to null. */
   zeroGrad(): void {

@@ -9,8 +9,10 @@ import {
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
+  type StepItem,
   type Update,
 } from './optimizer.js';
+import { isTracing } from '../tape.js';
 
 /** Options of SGD: momentum and Nesterov's variant. */
 export interface SGDOptions extends OptimizerOptions {
@@ -40,12 +42,26 @@ export class SGD extends Optimizer<SGDOptions> {
       throw new TapegradError(fn, 'nesterov needs a momentum > 0 and zero dampening');
     return r;
   }
+  protected override updateAll(items: StepItem<SGDOptions>[], values: () => tf.Tensor): Update[] {
+    // traced: each learning rate from values(), fed afresh at each replay (a schedule's lr changes)
+    const lrs = isTracing() ? tf.unstack(tf.reshape(values(), [items.length])) : items.map((it) => it.lr);
+    return items.map((it, i) => this.rule(it.param, it.grad, it.state, lrs[i], it.group));
+  }
   protected update(
     p: tf.Tensor,
     grad: tf.Tensor,
     state: Record<string, tf.Tensor>,
     lr: number,
     _t: number,
+    o: ParamGroup<SGDOptions>,
+  ): Update {
+    return this.rule(p, grad, state, lr, o);
+  }
+  private rule(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    lr: number | tf.Tensor,
     o: ParamGroup<SGDOptions>,
   ): Update {
     const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
