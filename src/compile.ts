@@ -22,6 +22,7 @@ import { TapegradError, fmtShape, refuseAsync, refusePromise } from './errors.js
 import { Tensor } from './tensor.js';
 import { traceHooks, type HostValues, type StateCell } from './tape.js';
 import { indexValues } from './ops/indices.js';
+import { dropWebGPUPlan, replayOnWebGPU } from './compile-webgpu.js';
 
 /** Where a kernel's input comes from at replay. */
 export type Ref =
@@ -157,7 +158,8 @@ export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]
     const key = `${tf.getBackend()}|${args.map((x) => `${x.dtype}${fmtShape(x.shape)}`).join(' ')}`;
     const known = traces.get(key);
     if (known) {
-      if (replayable(known, args)) return replay(known, args) as R;
+      if (replayable(known, args))
+        return (replayOnWebGPU(known, args, () => replay(known, args)) ?? replay(known, args)) as R;
       drop(known);
       traces.delete(key);
     }
@@ -166,7 +168,10 @@ export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]
     count++;
     return result as R;
   };
-  const drop = (t: Trace) => t.constants.forEach((c) => c.dispose());
+  const drop = (t: Trace) => {
+    dropWebGPUPlan(t);
+    t.constants.forEach((c) => c.dispose());
+  };
   const dispose = () => {
     for (const t of traces.values()) drop(t);
     traces.clear();

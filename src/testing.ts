@@ -4,3 +4,4 @@
 export { rng, normalSamples, type Random } from './random.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
+export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';

@@ -212,6 +212,17 @@ export function endOfStep(): void {
   flushCommands();
 }
 
+/** tg.compile's replay of a trace's GPU work on webgpu (kernels/webgpu-replay.ts). */
+export {
+  captureWebGPU,
+  dropWebGPUReplay,
+  replayWebGPU,
+  webgpuPlanFits,
+  webgpuPlanState,
+  webgpuReplayAvailable,
+  type WebGPUReplayIO,
+} from '../../kernels/webgpu-replay.js';
+
 /** The float format a backend stores tensors in: float32, except WebGL without float32 render targets. */
 export interface FloatPrecision {
   name: 'float32' | 'float16';

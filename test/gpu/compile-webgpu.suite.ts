@@ -1,0 +1,206 @@
+// tg.compile on webgpu: a trace's GPU work (dispatches, bind groups, uniforms) recorded at its first
+// replay and submitted again as one command buffer, equal to eager execution bit for bit for every
+// op of the registry and its gradient, and over a training loop; recorded again when shapes
+// change; reading captured weights afresh; leaking neither tensors nor GPU buffers. Run by
+// test/compile-webgpu.test.ts in a child process with SwiftShader's Vulkan driver (or by hand):
+//   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
+//     node --import tsx test/gpu/compile-webgpu.suite.ts
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../../src/index.js';
+import { cases, flatCases, type OpCase } from '../op-cases.js';
+import { setWebGPUReplayEnabled, webgpuReplayCounters } from '../../src/testing.js';
+
+const webgpu = suite('tg.compile on webgpu (Dawn on SwiftShader)');
+const gpuErrors: string[] = [];
+
+webgpu.before(async () => {
+  await tg.setBackend('webgpu');
+  // every op on the GPU's kernels, as the compiled replay runs them (TF.js would hand small
+  // CPU-resident inputs to its CPU kernels in the eager run)
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
+  const device = (tf.backend() as unknown as { device: EventTarget }).device;
+  device.addEventListener('uncapturederror', (e) =>
+    gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message)),
+  );
+});
+
+/** The op's values and the gradient of their sum with respect to every float32 input. */
+function valueAndGrads(c: OpCase) {
+  return (...xs: tg.Tensor[]): (tg.Tensor | null)[] => {
+    const floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
+    const y = c.f(...xs);
+    const gs = floats.length ? (tg.grad((...zs: tg.Tensor[]) => c.f(...zs).sum(), floats)(...xs) as tg.Tensor[]) : [];
+    return [y, ...gs];
+  };
+}
+
+const bits = async (ts: (tg.Tensor | null)[]) =>
+  Promise.all(ts.map(async (t) => (t ? { shape: t.shape, values: Array.from(await t.data()) } : null)));
+
+/** Equal values, NaN equal to NaN, −0 apart from 0. */
+function sameValues(got: unknown, want: unknown, what: string): void {
+  const spell = (_k: string, v: unknown) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v);
+  const g = JSON.stringify(got, spell);
+  const w = JSON.stringify(want, spell);
+  if (g !== w) assert.unreachable(`${what}: compiled ${g.slice(0, 300)} vs eager ${w.slice(0, 300)}`);
+}
+
+const nonNull = (ts: (tg.Tensor | null)[]) => ts.filter((t): t is tg.Tensor => t !== null);
+
+webgpu('every op of the registry and its gradient: the replayed GPU work = eager, bit for bit', async () => {
+  const before = tg.memory();
+  const held = webgpuReplayCounters.heldBytes;
+  const plans0 = webgpuReplayCounters.plans;
+  const refusals0 = webgpuReplayCounters.refusals.length;
+  const refusedByTrace: string[] = [];
+  let ran = 0;
+  for (const [name, c] of flatCases(cases)) {
+    const f = valueAndGrads(c);
+    const compiled = tg.compile(f);
+    const xs = c.make(1);
+    const eager = tg.tidy(() => nonNull(f(...xs)));
+    const want = await bits(eager);
+    tg.dispose(eager);
+    let traced: (tg.Tensor | null)[];
+    try {
+      traced = compiled(...xs);
+    } catch (e) {
+      // ops whose adjoint reads values in JavaScript: refused at the trace, on every backend
+      assert.match((e as Error).message, /^compile: .*reads tensor values/, name);
+      refusedByTrace.push(name);
+      tg.dispose(xs);
+      compiled.dispose();
+      continue;
+    }
+    const captured = compiled(...xs); // the kernels' replay, recording their GPU work
+    const replayed = compiled(...xs); // the GPU work alone
+    sameValues(await bits(traced), want, `${name} (the trace)`);
+    sameValues(await bits(captured), want, `${name} (the kernels' replay)`);
+    sameValues(await bits(replayed), want, `${name} (the GPU replay)`);
+    const ys = c.make(2);
+    const eager2 = tg.tidy(() => nonNull(f(...ys)));
+    const want2 = await bits(eager2);
+    const again = compiled(...ys);
+    sameValues(await bits(again), want2, `${name} (the GPU replay on other values)`);
+    assert.is(compiled.traces, 1, `${name}: traced once`);
+    tg.dispose([...xs, ...ys, ...eager2, ...nonNull([...traced, ...captured, ...replayed, ...again])]);
+    compiled.dispose();
+    ran++;
+  }
+  assert.equal(tg.memory(), before, 'tensors leaked');
+  assert.is(webgpuReplayCounters.heldBytes, held, 'GPU buffers kept after every compiled function was disposed');
+  const refused = webgpuReplayCounters.refusals.slice(refusals0);
+  // the GPU replay covers what the kernels' replay covers
+  assert.equal(refused, [], `GPU work not replayed: ${refused.join('; ')}`);
+  assert.is(webgpuReplayCounters.plans - plans0, ran);
+  assert.ok(refusedByTrace.length < flatCases(cases).length / 4, `refused: ${refusedByTrace.join(', ')}`);
+  console.log(`# ${ran} ops replayed from their GPU work, ${refusedByTrace.length} refused at the trace`);
+});
+
+webgpu('a compiled training loop: one command buffer a step, the same losses and weights as eager', async () => {
+  const run = async (compiled: boolean) => {
+    const net = new tg.nn.MLP([8, 32, 4], { activation: 'relu', seed: 5 });
+    const params = net.parameters();
+    const opt = new tg.optim.Adam(params, { lr: 0.01 });
+    const X = tg.randn([64, 8], { seed: 6 });
+    const y = tg.tensor(
+      Array.from({ length: 64 }, (_, i) => i % 4),
+      { dtype: 'int32' },
+    );
+    const lossAndGrads = (x: tg.Tensor, labels: tg.Tensor) => {
+      const l = tg.crossEntropy(net.forward(x), labels);
+      return [l, ...tg.gradients(l, params)];
+    };
+    const f = compiled ? tg.compile(lossAndGrads) : (x: tg.Tensor, l: tg.Tensor) => tg.tidy(() => lossAndGrads(x, l));
+    const losses: number[] = [];
+    const replays0 = webgpuReplayCounters.replays;
+    let tensors = 0;
+    for (let i = 0; i < 12; i++) {
+      if (i === 3) tensors = tg.memory().numTensors;
+      const [l, ...gs] = f(X, y);
+      params.forEach((p, k) => {
+        p.grad?.dispose();
+        p.grad = gs[k];
+      });
+      opt.step(); // replaces each parameter's value: the replay binds the new buffers
+      losses.push((await l!.data())[0]);
+      l!.dispose();
+    }
+    assert.is(tg.memory().numTensors, tensors, 'tensors leaked per step');
+    const replays = webgpuReplayCounters.replays - replays0;
+    const weights = (await Promise.all(params.map((p) => p.data()))).flatMap((d) => Array.from(d));
+    opt.zeroGrad();
+    opt.dispose();
+    net.dispose();
+    if (compiled) (f as unknown as { dispose(): void }).dispose();
+    tg.dispose([X, y]);
+    return { losses, weights, replays };
+  };
+  const eager = await run(false);
+  const compiled = await run(true);
+  assert.equal(compiled.losses, eager.losses);
+  assert.equal(compiled.weights, eager.weights);
+  assert.is(compiled.replays, 10, 'steps 3 to 12 replayed the GPU work (1: the trace, 2: its capture)');
+  assert.ok(compiled.losses[11] < compiled.losses[0], `the loss fell: ${compiled.losses[0]} → ${compiled.losses[11]}`);
+  assert.equal(webgpuReplayCounters.last?.commandBuffers, 1);
+});
+
+webgpu('a change of shape records again; a captured weight is read afresh; off, the kernels replay', async () => {
+  const W = tg.tensor([1, 2, 3, 4], { shape: [2, 2] });
+  const f = tg.compile((x: tg.Tensor) => x.matmul(W).relu().sum());
+  const read = async (t: tg.Tensor) => {
+    const v = (await t.data())[0];
+    t.dispose();
+    return v;
+  };
+  const ones = (n: number) => tg.ones([n, 2]).mul(1);
+  const [a, b] = [ones(3), ones(5)];
+  const plans0 = webgpuReplayCounters.plans;
+  for (let i = 0; i < 3; i++) assert.is(await read(f(a)), 3 * (4 + 6));
+  for (let i = 0; i < 3; i++) assert.is(await read(f(b)), 5 * (4 + 6));
+  assert.is(f.traces, 2);
+  assert.is(webgpuReplayCounters.plans - plans0, 2, 'one plan per shape');
+  const replays0 = webgpuReplayCounters.replays;
+  W.value.dispose();
+  W.value = tg.tensor([1, 0, 0, 1], { shape: [2, 2] }).value;
+  assert.is(await read(f(a)), 6);
+  assert.is(webgpuReplayCounters.replays - replays0, 1, 'the new weight was bound, not traced again');
+  setWebGPUReplayEnabled(false);
+  try {
+    assert.is(await read(f(a)), 6);
+    assert.is(webgpuReplayCounters.replays - replays0, 1);
+  } finally {
+    setWebGPUReplayEnabled(true);
+  }
+  tg.dispose([a, b, W]);
+  f.dispose();
+});
+
+webgpu('results that are arguments or constants, and repeated results, are tensors of their own', async () => {
+  const f = tg.compile((x: tg.Tensor) => [x, x.mul(2), x.mul(2), tg.scalar(3)]);
+  const x = tg.tensor([1, 2]).mul(1);
+  const want = [
+    { shape: [2], values: [1, 2] },
+    ...[0, 1].map(() => ({ shape: [2], values: [2, 4] })),
+    { shape: [], values: [3] },
+  ];
+  // (the trace's own results are fn's: there the first is x's value itself)
+  tg.dispose((f(x) as tg.Tensor[]).slice(1));
+  for (let i = 0; i < 3; i++) {
+    const out = f(x) as tg.Tensor[];
+    assert.equal(await bits(out), want);
+    assert.ok(new Set(out).size === 4 && !out.includes(x));
+    tg.dispose(out);
+  }
+  x.dispose();
+  f.dispose();
+});
+
+webgpu('no WebGPU validation error was raised by any test above', async () => {
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(gpuErrors.slice(0, 3), []);
+});
+
+webgpu.run();
