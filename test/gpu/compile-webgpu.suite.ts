@@ -147,6 +147,61 @@ webgpu('a compiled training loop: one command buffer a step, the same losses and
   assert.equal(webgpuReplayCounters.last?.commandBuffers, 1);
 });
 
+webgpu(
+  'a whole Adam step compiled (backward and step inside): the same losses and weights as eager, state in place',
+  async () => {
+    const run = async (compiled: boolean) => {
+      const net = new tg.nn.MLP([8, 32, 4], { activation: 'relu', seed: 5 });
+      const params = net.parameters();
+      const opt = new tg.optim.Adam(params, { lr: 0.01 });
+      const X = tg.randn([64, 8], { seed: 6 });
+      const y = tg.tensor(
+        Array.from({ length: 64 }, (_, i) => i % 4),
+        { dtype: 'int32' },
+      );
+      const step = (x: tg.Tensor, labels: tg.Tensor) => {
+        const l = tg.crossEntropy(net.forward(x), labels);
+        l.backward();
+        opt.step();
+        return l;
+      };
+      const f = compiled ? tg.compile(step) : (x: tg.Tensor, l: tg.Tensor) => tg.tidy(() => step(x, l));
+      const losses: number[] = [];
+      const replays0 = webgpuReplayCounters.replays;
+      let tensors = 0;
+      let values: tf.Tensor[] = [];
+      for (let i = 0; i < 12; i++) {
+        if (i === 3) {
+          tensors = tg.memory().numTensors;
+          values = params.map((p) => p.value);
+        }
+        opt.zeroGrad();
+        const l = f(X, y);
+        losses.push((await l.data())[0]);
+        l.dispose();
+      }
+      assert.is(tg.memory().numTensors, tensors, 'tensors leaked per step');
+      // replayed, the parameters keep their tensors (and buffers): the new values are written into them
+      if (compiled) assert.ok(params.every((p, k) => p.value === values[k]));
+      const replays = webgpuReplayCounters.replays - replays0;
+      const weights = (await Promise.all(params.map((p) => p.data()))).flatMap((d) => Array.from(d));
+      opt.zeroGrad();
+      opt.dispose();
+      net.dispose();
+      if (compiled) (f as unknown as { dispose(): void }).dispose();
+      tg.dispose([X, y]);
+      return { losses, weights, replays };
+    };
+    const eager = await run(false);
+    const compiled = await run(true);
+    assert.equal(compiled.losses, eager.losses);
+    assert.equal(compiled.weights, eager.weights);
+    // the first step traces (Adam has no state yet), the second traces again (now it has), the third captures
+    assert.is(compiled.replays, 9);
+    assert.equal(webgpuReplayCounters.last?.commandBuffers, 1);
+  },
+);
+
 webgpu('a change of shape records again; a captured weight is read afresh; off, the kernels replay', async () => {
   const W = tg.tensor([1, 2, 3, 4], { shape: [2, 2] });
   const f = tg.compile((x: tg.Tensor) => x.matmul(W).relu().sum());
