@@ -4,6 +4,7 @@ export { Tensor, type DType, type TensorLike, type NestedArray } from './tensor.
 export { TapegradError } from './errors.js';
 export { getBackend, listBackends, type BackendName, type BackendInfo } from './backend/index.js';
 export { ready, setBackend } from './start.js';
+export { setThreads, getThreads } from './backend/wasm-threads.js';
 export { noGrad, isGradEnabled } from './tape.js';
 export { gradients, type BackwardOptions } from './backward.js';
 export type { GradHook } from './tensor.js';

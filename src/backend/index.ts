@@ -15,6 +15,7 @@ import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
 import { guardWasmHeap, isWasmTrap, dropTrappedWasm } from './wasm-heap-limit.js';
+import { afterWasmStarts, beforeWasmStarts } from './wasm-threads.js';
 
 /** The TF.js backends tapegrad can run on. */
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
@@ -160,8 +161,15 @@ async function whyNotStartable(name: BackendName): Promise<string | null> {
     initializeBackend(n: string): { success: boolean | Promise<boolean> };
   };
   if (name in engine.registry) return null;
-  if (!(await withoutProcessListeners(async () => engine.initializeBackend(name).success)))
-    return 'TF.js failed to initialise it (see the warning above)';
+  const undo = name === 'wasm' ? await beforeWasmStarts() : () => {};
+  let started: boolean;
+  try {
+    started = await withoutProcessListeners(async () => engine.initializeBackend(name).success);
+  } finally {
+    undo();
+  }
+  if (!started) return 'TF.js failed to initialise it (see the warning above)';
+  if (name === 'wasm') afterWasmStarts((engine.registry as Record<string, tf.KernelBackend>).wasm);
   return null;
 }
 

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
+import { stopWasmThreads } from './wasm-threads.js';
 
 /** The wasm module's largest heap (emscripten_get_heap_max: 4 GiB less one 64 KiB page). */
 export const WASM_HEAP_MAX = 4294901760;
@@ -99,6 +100,7 @@ export function dropTrappedWasm(): string {
   };
   const dead = engine.registry.wasm;
   if (dead) {
+    stopWasmThreads(dead);
     dead.disposeData = () => true;
     dead.readSync = () => {
       throw new TapegradError('read', 'this tensor was on a wasm module that trapped and was dropped; it is lost');

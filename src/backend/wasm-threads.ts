@@ -1,0 +1,275 @@
+// The wasm backend's threads: TF.js's threaded build (XNNPACK's pthreadpool on Emscripten pthreads),
+// in Node and in cross-origin-isolated pages, with the number of threads set at any time.
+//
+// TF.js 4.22 leaves it single-threaded on a machine like this one for three reasons, each worked
+// around here:
+// - In Node its multithread check answers false, and Emscripten starts each pthread's worker from
+//   a blob: URL and sends it the main script as a Blob, both refused by worker_threads. In Node a
+//   stand-in for worker_threads.Worker starts the worker from the same source text, points it at
+//   the package's copy of the main script, and starts it only when a pthread first runs on it
+//   (load and run queue in the worker's own inbox, so pthread_create, which blocks the main
+//   thread until the thread has started, never waits for the event loop). Its workers are
+//   unref'd: idle pool threads never keep a process alive.
+// - The pool's size is capped at half the logical cores (TF.js assumes two hardware threads per
+//   core), so one thread on two cores. The count the module reads as it starts is raised to twice
+//   the pool's maximum, and the count wanted is passed to it explicitly.
+// - The count is fixed when the module starts. setThreads on a running module destroys its pool
+//   through the module's own dispose (which also forgets every tensor's registration), registers
+//   the live tensors again and makes a pool of the new size: the tensors' memory is untouched.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend } from '@tensorflow/tfjs-core';
+import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { TapegradError } from '../errors.js';
+
+/** The most threads the wasm backend runs: the cap of TF.js's pool (also the workers it prepares). */
+export const MAX_WASM_THREADS = 8;
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+interface TfjsExports {
+  initWithThreadsCount(n: number): void;
+  getThreadsCount(): number;
+  dispose(): void;
+  registerTensor(id: number, size: number, offset: number): void;
+  disposeData(id: number): void;
+}
+interface WasmModule {
+  tfjs: TfjsExports;
+  PThread?: { unusedWorkers: { terminate(): unknown }[]; runningWorkers: { terminate(): unknown }[] };
+}
+interface WasmBackendLike extends KernelBackend {
+  wasm: WasmModule | null;
+  dataIdNextNumber: number;
+}
+
+/** The live tensors' registrations of each threaded module (id → [size, heap offset]). */
+const registrations = new WeakMap<WasmModule, Map<number, [number, number]>>();
+
+let wanted: number | undefined;
+
+/** The number of logical cores: os.availableParallelism() in Node, navigator.hardwareConcurrency in a page. */
+export function logicalCores(): number {
+  if (isNode) {
+    const getBuiltin = (process as { getBuiltinModule?: (n: string) => unknown }).getBuiltinModule;
+    const os = getBuiltin?.('node:os') as { availableParallelism?(): number; cpus(): unknown[] } | undefined;
+    if (os) return os.availableParallelism?.() ?? os.cpus().length;
+    return nodeCores ?? 1;
+  }
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+}
+let nodeCores: number | undefined;
+
+/** Whether this environment can run the threaded build: Node, or a cross-origin-isolated page. */
+function threadsPossible(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  return isNode || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/** The wasm module TF.js's engine runs now, if the wasm backend has started. */
+function liveModule(): WasmModule | null {
+  const registry = (tf.engine() as unknown as { registry: Record<string, KernelBackend> }).registry;
+  return (registry.wasm as WasmBackendLike | undefined)?.wasm ?? null;
+}
+
+const threadsOf = (m: WasmModule): number => (m.PThread ? m.tfjs.getThreadsCount() : 1);
+
+/**
+ * Sets the number of threads the wasm backend's kernels run on (XNNPACK's pool: matmul,
+ * convolutions and the elementwise kernels split their output among them); as PyTorch's
+ * `torch.set_num_threads`. The default is every logical core. At most 8 (the limit of TF.js's
+ * pool; a larger count runs 8); a page runs one unless it is cross-origin isolated (COOP/COEP
+ * headers), and the cpu, webgl and webgpu backends ignore it. Results are the same at any count:
+ * each output entry is computed by one thread, in the same order.
+ */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new TapegradError('setThreads', `expects a whole number of threads ≥ 1, got ${String(n)}`);
+  }
+  wanted = Math.min(n, MAX_WASM_THREADS);
+  wasmBackend.setThreadsCount(wanted);
+  const m = liveModule();
+  if (m?.PThread && threadsOf(m) !== wanted) repool(m, wanted);
+}
+
+/**
+ * The number of threads the wasm backend's kernels run on (before it starts, the number it will
+ * start with); as PyTorch's `torch.get_num_threads`.
+ */
+export function getThreads(): number {
+  const m = liveModule();
+  if (m) return threadsOf(m);
+  return threadsPossible() ? (wanted ?? defaultThreads()) : 1;
+}
+
+const defaultThreads = (): number => Math.max(1, Math.min(logicalCores(), MAX_WASM_THREADS));
+
+/** Replaces a running module's pool by one of n threads; its tensors stay where they are. */
+function repool(m: WasmModule, n: number): void {
+  const live = registrations.get(m);
+  if (!live) {
+    throw new TapegradError(
+      'setThreads',
+      'the wasm backend was started outside tapegrad, so its thread count is fixed; call setThreads before it starts',
+    );
+  }
+  const { registerTensor } = originals.get(m) ?? m.tfjs;
+  m.tfjs.dispose();
+  for (const [id, [size, offset]] of live) registerTensor(id, size, offset);
+  m.tfjs.initWithThreadsCount(n);
+}
+
+/** Each tracked module's own registerTensor and disposeData. */
+const originals = new WeakMap<WasmModule, Pick<TfjsExports, 'registerTensor' | 'disposeData'>>();
+
+/**
+ * Runs before TF.js starts a wasm module: asks for the threaded build where it can run, with the
+ * wanted count, and installs what it needs to start. Returns the function that undoes what must
+ * not outlast the start.
+ */
+export async function beforeWasmStarts(): Promise<() => void> {
+  const count = wanted ?? defaultThreads();
+  wasmBackend.setThreadsCount(count);
+  if (!threadsPossible()) return () => {};
+  const reported = 2 * MAX_WASM_THREADS;
+  if (!isNode) {
+    // read once, by the module's static initialiser; the page's own value comes back afterwards
+    const nav = globalThis.navigator as Navigator;
+    Object.defineProperty(nav, 'hardwareConcurrency', { value: reported, configurable: true });
+    return () => {
+      delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+    };
+  }
+  const builtin = (name: string): Promise<{ default: any }> =>
+    import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`);
+  const [os, workerThreads, nodeModule] = await Promise.all([
+    builtin('os'),
+    builtin('worker_threads'),
+    builtin('module'),
+  ]);
+  nodeCores = os.default.cpus().length;
+  const require = nodeModule.default.createRequire(import.meta.url);
+  const dir = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd';
+  const mainScript: string = require.resolve(`${dir}.js`);
+  // the worker's source as TF.js writes it into its blob (its "\n" escapes kept as escapes)
+  const workerSource: string = require(`${dir}.worker.js`).wasmWorkerContents.replace(/\n/g, '\\n');
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  const wt = workerThreads.default as { Worker: new (...args: any[]) => NodeWorker };
+  const RealWorker = wt.Worker;
+  const cpus = os.default.cpus;
+  wt.Worker = pthreadWorkerClass(RealWorker, workerSource, mainScript);
+  os.default.cpus = () => {
+    const real = cpus();
+    return Array.from({ length: reported }, (_, i) => real[i % real.length]);
+  };
+  return () => {
+    wt.Worker = RealWorker;
+    os.default.cpus = cpus;
+  };
+}
+
+/**
+ * Runs once TF.js has started a wasm module: keeps the registration of every tensor, which
+ * setThreads needs to move the module to a new pool. A module that made tensors before this ran
+ * keeps its pool.
+ */
+export function afterWasmStarts(backend: KernelBackend): void {
+  const wasm = backend as WasmBackendLike;
+  const m = wasm.wasm;
+  if (!m?.PThread || registrations.has(m) || wasm.dataIdNextNumber !== 1) return;
+  const live = new Map<number, [number, number]>();
+  registrations.set(m, live);
+  const { registerTensor, disposeData } = m.tfjs;
+  originals.set(m, { registerTensor, disposeData });
+  m.tfjs.registerTensor = (id, size, offset) => {
+    live.set(id, [size, offset]);
+    registerTensor(id, size, offset);
+  };
+  m.tfjs.disposeData = (id) => {
+    live.delete(id);
+    disposeData(id);
+  };
+}
+
+/** Stops the workers of a module that will run no more (a trapped one), without calling into it. */
+export function stopWasmThreads(backend: KernelBackend | undefined): void {
+  const pthread = (backend as WasmBackendLike | undefined)?.wasm?.PThread;
+  if (!pthread) return;
+  for (const w of [...pthread.unusedWorkers, ...pthread.runningWorkers]) void w.terminate();
+}
+
+interface NodeWorker {
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  postMessage(message: unknown, transfer?: readonly unknown[]): void;
+  terminate(): Promise<number>;
+  unref(): void;
+}
+
+/**
+ * worker_threads.Worker as Emscripten's pthreads need it in Node. A worker Emscripten asks for
+ * (from a blob: URL) is started from the worker's source; its "load" message (the module, the
+ * shared memory, and the main script as a Blob) is kept and answered "loaded" at once, and the real
+ * worker starts with it when a pthread first runs there. Any other worker is a plain Worker.
+ */
+function pthreadWorkerClass(RealWorker: new (...args: any[]) => NodeWorker, source: string, mainScript: string) {
+  return class PthreadWorker {
+    loaded?: boolean;
+    private real: NodeWorker | undefined;
+    private load: object | undefined;
+    private listeners: [string, (...args: any[]) => void][] = [];
+
+    constructor(url: string | URL, options?: object) {
+      const href = String(url);
+      // biome-ignore lint/correctness/noConstructorReturn: a worker that is not a pthread's is a plain one
+      if (!href.startsWith('blob:')) return new RealWorker(url, options) as unknown as PthreadWorker;
+      URL.revokeObjectURL(href);
+    }
+
+    on(event: string, listener: (...args: any[]) => void): this {
+      if (this.real) {
+        this.real.on(event, listener);
+        this.real.unref(); // a message listener refs the worker again
+      } else this.listeners.push([event, listener]);
+      return this;
+    }
+
+    postMessage(message: { cmd?: string }, transfer?: readonly unknown[]): void {
+      if (!this.real && message?.cmd === 'load') {
+        this.load = { ...message, urlOrBlob: mainScript };
+        this.loaded = true;
+        const targets = this.listeners.filter(([event]) => event === 'message');
+        setImmediate(() => {
+          for (const [, listener] of targets) listener({ cmd: 'loaded' });
+        });
+        return;
+      }
+      this.start().postMessage(message, transfer);
+    }
+
+    private start(): NodeWorker {
+      if (this.real) return this.real;
+      const real = new RealWorker(source, { eval: true });
+      let answered = this.load !== undefined; // its "loaded" was given already
+      const listeners = this.listeners.splice(0);
+      real.on('message', (data: { cmd?: string }) => {
+        if (answered && data?.cmd === 'loaded') {
+          answered = false;
+          return;
+        }
+        for (const [event, listener] of listeners) if (event === 'message') listener(data);
+      });
+      for (const [event, listener] of listeners) if (event !== 'message') real.on(event, listener);
+      real.unref(); // after the listeners: adding a message listener refs the worker
+      if (this.load) real.postMessage(this.load);
+      this.real = real;
+      return real;
+    }
+
+    // idle pool threads must not keep the process alive, so a running pthread does not ref its worker
+    ref(): void {}
+    unref(): void {}
+
+    terminate(): Promise<number> {
+      return this.real?.terminate() ?? Promise.resolve(0);
+    }
+  };
+}
