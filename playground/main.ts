@@ -1,7 +1,6 @@
 // The playground page: wires the panels to one model, one trainer and one data set at a time.
 // Everything that rebuilds (a new data set, model or backend) runs one after the other through
 // `serially`; training runs in its own loop, which those steps stop first.
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tg from '../src/browser.js';
 import { renderBackends, checkBackend } from './backends.js';
 import { drawChart } from './chart.js';
@@ -367,7 +366,7 @@ async function switchBackend(name: tg.BackendName): Promise<void> {
 
 function showBadge(): void {
   // the wasm backend runs threaded where the page is cross-origin isolated (the server's headers)
-  const threads = tg.getBackend() === 'wasm' ? getThreadsCount() : 0;
+  const threads = tg.getBackend() === 'wasm' ? tg.getThreads() : 0;
   $('backend-badge').textContent =
     `running on ${tg.getBackend()}${threads ? ` (${threads} thread${threads > 1 ? 's' : ''})` : ''}`;
   $<HTMLAnchorElement>('bench-link').href = `bench/?backend=${tg.getBackend()}`;

@@ -10,6 +10,7 @@ import * as tg from '../../src/index.js';
 import type { BenchRecord, Harness, Suite } from '../harness.js';
 import { normal, jaxDevice, jaxArray, checkAgree, tryJax } from '../common.js';
 import { mlpAdamStep } from '../gpu/mlp-step.js';
+import { threadScaling } from './threads.js';
 
 const OUT = 10;
 const OPS = 1000;
@@ -280,7 +281,7 @@ async function chain(h: Harness, len: number): Promise<void> {
 /** matmul 1024 on the backend (its GFLOP/s in the note): what bounds the large steps. */
 async function matmul(h: Harness): Promise<void> {
   const n = 1024;
-  const size = `matmul n=${n}, 1 thread`;
+  const size = `matmul n=${n}, ${tg.getThreads()} thread${tg.getThreads() > 1 ? 's' : ''}`;
   const A = tg.tensor(normal(n * n, 5), { shape: [n, n] });
   const Bm = tg.tensor(normal(n * n, 6), { shape: [n, n] });
   h.queue('tapegrad', 'forward', async () => {
@@ -306,6 +307,7 @@ export const cpu: Suite = {
     await chain(h, 1000);
     // a 1024 matmul takes seconds on the cpu backend, whose kernels are plain JavaScript
     if (h.backend !== 'cpu') await matmul(h);
+    await threadScaling(h);
     for (const r of torch) h.add(r);
   },
 };

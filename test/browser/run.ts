@@ -7,7 +7,8 @@
 // 2. Serves that and dist/browser/ (the real bundle) on 127.0.0.1.
 // 3. Drives Debian's chromium (never a downloaded browser) with playwright-core: one page per
 //    backend runs every suite (page.ts); a last page imports dist/browser/tapegrad.js and checks
-//    its default backend and a gradient on each backend (smoke.html).
+//    its default backend and a gradient on each backend (smoke.html), and, served cross-origin
+//    isolated, the wasm backend's threads (threads.html).
 //
 // Used by test/browser.test.ts (so `npm test` runs it); also runnable alone:
 //   node --import tsx test/browser/run.ts [webgl|webgpu]
@@ -174,6 +175,56 @@ try {
 report.done = true;
 </script>`;
 
+/**
+ * The wasm backend's threads in a cross-origin-isolated page (served with COOP/COEP): every core
+ * by default, set and read back, and the same bits on one thread as on every core.
+ */
+const THREADS_PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
+const report = { done: false, results: [], info: {} };
+window.__tapegrad = report;
+const check = async (name, fn) => {
+  const t0 = performance.now();
+  try { await fn(); report.results.push({ file: 'dist/browser/tapegrad.js', suite: 'threads', name, ok: true, ms: performance.now() - t0 }); }
+  catch (e) { report.results.push({ file: 'dist/browser/tapegrad.js', suite: 'threads', name, ok: false, ms: performance.now() - t0, error: String(e && e.stack || e) }); }
+};
+try {
+  const tg = await import('/lib/tapegrad.js');
+  await tg.ready();
+  const cores = navigator.hardwareConcurrency;
+  await check('wasm: the page is cross-origin isolated; every core runs by default (at most 8)', async () => {
+    if (!crossOriginIsolated) throw new Error('not cross-origin isolated');
+    await tg.setBackend('wasm');
+    report.info.cores = cores;
+    report.info.threads = tg.getThreads();
+    if (tg.getThreads() !== Math.min(cores, 8)) throw new Error(tg.getThreads() + ' threads on ' + cores + ' cores');
+    if (navigator.hardwareConcurrency !== cores) throw new Error('navigator.hardwareConcurrency was left changed');
+  });
+  await check('wasm: setThreads(1), then back to every core; matmul and a linear layer give the same bits', async () => {
+    await tg.setBackend('wasm');
+    const a = tg.randn([192, 160], { seed: 1 }), b = tg.randn([160, 128], { seed: 2 }), c = tg.randn([128], { seed: 3 });
+    const run = async () => {
+      const y = tg.linear(a, b, c).relu().matmul(b.transpose());
+      const g = tg.grad((w) => tg.linear(a, w, c).tanh().sum())(b);
+      const bits = [...new Uint32Array((await y.data()).buffer), ...new Uint32Array((await g.data()).buffer)];
+      tg.dispose([y, g]);
+      return bits;
+    };
+    tg.setThreads(1);
+    if (tg.getThreads() !== 1) throw new Error('setThreads(1) gave ' + tg.getThreads());
+    const one = await run();
+    tg.setThreads(cores);
+    if (tg.getThreads() !== Math.min(cores, 8)) throw new Error('setThreads(' + cores + ') gave ' + tg.getThreads());
+    const all = await run();
+    const at = one.findIndex((v, i) => v !== all[i]);
+    if (at >= 0 || one.length !== all.length) throw new Error('entry ' + at + ' differs');
+    tg.dispose([a, b, c]);
+  });
+} catch (e) {
+  report.results.push({ file: 'dist/browser/tapegrad.js', suite: 'threads', name: 'importing the bundle', ok: false, ms: 0, error: String(e && e.stack || e) });
+}
+report.done = true;
+</script>`;
+
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript',
   '.wasm': 'application/wasm',
@@ -189,11 +240,17 @@ function serve(testDir: string, libDir: string): Promise<{ server: Server; url: 
     if (path === '/index.html')
       body = '<!doctype html><meta charset="utf-8"><script type="module" src="/entry.js"></script>';
     else if (path === '/smoke.html') body = SMOKE_PAGE;
+    else if (path === '/threads.html') body = THREADS_PAGE;
     else {
       const file = path.startsWith('/lib/') ? join(libDir, path.slice(5)) : join(testDir, path.slice(1));
       if (!path.includes('..') && existsSync(file) && statSync(file).isFile()) body = readFileSync(file);
     }
-    res.writeHead(body === null ? 404 : 200, { 'content-type': TYPES[extname(path)] ?? 'text/html' });
+    // the threads page is cross-origin isolated: SharedArrayBuffer, so the wasm backend's threads
+    const isolation =
+      path === '/threads.html'
+        ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+        : {};
+    res.writeHead(body === null ? 404 : 200, { 'content-type': TYPES[extname(path)] ?? 'text/html', ...isolation });
     res.end(body ?? 'not found');
   });
   return new Promise((resolve) =>
@@ -235,6 +292,7 @@ export async function runBrowserSuites(
         path: `/index.html?${PAGES[b] ?? `backend=${b}`}&label=${b}&filter=${filter}`,
       })),
       { backend: 'bundle', path: '/smoke.html' },
+      { backend: 'bundle', path: '/threads.html' },
     ];
     for (const { backend, path } of pages) {
       const page = await browser.newPage();
@@ -254,7 +312,7 @@ export async function runBrowserSuites(
         errors.unshift(`the page did not finish within ${timeoutS} s`);
       }
       const report = await page.evaluate(() => (globalThis as { __tapegrad?: PageReport }).__tapegrad);
-      run.info[backend] = report?.info ?? {};
+      run.info[backend] = { ...run.info[backend], ...(report?.info ?? {}) };
       run.results.push(...(report?.results ?? []).map((r) => ({ ...r, backend })));
       if (!report?.done) {
         run.results.push({
