@@ -72,6 +72,10 @@ test('the default is every core (at most 8), and setThreads changes what getThre
   tg.setThreads(CORES);
 });
 
+test('starting the pool leaves no Worker global behind (other libraries read one as a browser)', () => {
+  assert.is(typeof (globalThis as { Worker?: unknown }).Worker, 'undefined');
+});
+
 test('setThreads refuses what is not a whole number ≥ 1, naming the value', () => {
   for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
     assertThrows(() => tg.setThreads(bad), new RegExp(`^setThreads: .*got ${String(bad)}`), String(bad));

@@ -75,11 +75,12 @@ const threadsOf = (m: WasmModule): number => (m.PThread ? m.tfjs.getThreadsCount
 
 /**
  * Sets the number of threads the wasm backend's kernels run on (XNNPACK's pool: matmul,
- * convolutions and the elementwise kernels split their output among them); as PyTorch's
- * `torch.set_num_threads`. The default is every logical core. At most 8 (the limit of TF.js's
- * pool; a larger count runs 8); a page runs one unless it is cross-origin isolated (COOP/COEP
- * headers), and the cpu, webgl and webgpu backends ignore it. Results are the same at any count:
- * each output entry is computed by one thread, in the same order.
+ * convolutions and the large elementwise kernels split their output among them), at any time;
+ * PyTorch's `torch.set_num_threads`. Unlike PyTorch, the default is every logical core, not every
+ * physical one, and the count is at most 8 (the limit of TF.js's pool: a larger count runs 8). A
+ * page runs one thread unless it is cross-origin isolated (COOP/COEP headers); the cpu, webgl and
+ * webgpu backends ignore the count. Every count gives the same bits: each output entry is
+ * computed by one thread, in the same order.
  */
 export function setThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) {
@@ -93,7 +94,7 @@ export function setThreads(n: number): void {
 
 /**
  * The number of threads the wasm backend's kernels run on (before it starts, the number it will
- * start with); as PyTorch's `torch.get_num_threads`.
+ * start with); PyTorch's `torch.get_num_threads`.
  */
 export function getThreads(): number {
   const m = liveModule();
@@ -156,6 +157,7 @@ export async function beforeWasmStarts(): Promise<() => void> {
   const wt = workerThreads.default as { Worker: new (...args: any[]) => NodeWorker };
   const RealWorker = wt.Worker;
   const cpus = os.default.cpus;
+  const globalWorker = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
   wt.Worker = pthreadWorkerClass(RealWorker, workerSource, mainScript);
   os.default.cpus = () => {
     const real = cpus();
@@ -164,6 +166,10 @@ export async function beforeWasmStarts(): Promise<() => void> {
   return () => {
     wt.Worker = RealWorker;
     os.default.cpus = cpus;
+    // The glue made Worker a global, which other libraries read as "in a browser". It needs it
+    // again only to add a ninth worker, and a pool of 8 threads runs on 7 (returned as it ends).
+    if (globalWorker) Object.defineProperty(globalThis, 'Worker', globalWorker);
+    else delete (globalThis as { Worker?: unknown }).Worker;
   };
 }
 
