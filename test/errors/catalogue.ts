@@ -132,6 +132,7 @@ function fromSignatures(): Record<string, Entry> {
 /** Exports that take no arguments, or any argument at all, and so cannot fail. */
 export const SKIP: Record<string, string> = {
   getBackend: 'takes no arguments',
+  getThreads: 'takes no arguments',
   listBackends: 'takes no arguments',
   ready: 'takes no arguments',
   memory: 'takes no arguments',
@@ -298,6 +299,13 @@ export const CATALOGUE: Record<string, Entry> = {
         /unknown backend 'gpu'; (available|known): wasm, cpu/,
       ],
       ['a number', () => tg.setBackend(3 as never), /unknown backend '3'/],
+    ],
+  },
+  setThreads: {
+    probes: [
+      ['no threads', () => tg.setThreads(0), /a whole number of threads ≥ 1, got 0/],
+      ['a fraction', () => tg.setThreads(2.5), /a whole number of threads ≥ 1, got 2\.5/],
+      ['a string', () => tg.setThreads('4' as never), /a whole number of threads ≥ 1, got 4/],
     ],
   },
   noGrad: {
