@@ -7,7 +7,17 @@
 // Algorithm (Cholesky–Banachiewicz, row by row): L_ij = (a_ij − Σ_{k<j} L_ik L_jk) / L_jj for j < i,
 // L_ii = √(a_ii − Σ_{k<i} L_ik²); float64 accumulation in JavaScript.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
+import {
+  JS_BACKENDS,
+  batchSize,
+  gpuFactorBlock,
+  itemsProgram,
+  perItemProgram,
+  readF64,
+  runWithInts,
+  writeF32,
+  type WebGPUBackendLike,
+} from './common.js';
 
 export const LINALG_CHOLESKY = 'LinalgCholesky';
 
@@ -68,10 +78,147 @@ fn main(index : i32) {
 }
 `;
 
+// The blocked programs (LAPACK's potrf, right-looking): for each block of NB columns from k0, one
+// invocation per matrix factors the diagonal block A11 = L11·L11ᵀ (NB is small) and writes a flag,
+// 0 when it is not positive definite; one invocation per row below finds that row of L21 by
+// forward substitution (L21·L11ᵀ = A21); one per entry writes the next state: the columns left of
+// the block as they are, L11 and L21, the trailing lower triangle minus L21·L21ᵀ, zero above the
+// diagonal, and NaN everywhere once a flag is 0 (so the later blocks fail too).
+const choleskyDiagWgsl = (nb: number) => `
+const NB = ${nb};
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let k0 = uniforms.k0;
+  let kb = uniforms.kb;
+  let src = index * n * n;
+  let dst = index * (NB + 1) * NB;
+  var ok = true;
+  for (var i = 0; i < kb; i++) {
+    for (var j = 0; j <= i; j++) {
+      var s = f32(m[src + (k0 + i) * n + k0 + j]);
+      for (var t = 0; t < j; t++) { s = s - result[dst + i * NB + t] * result[dst + j * NB + t]; }
+      if (i == j) {
+        if (!(s > 0.0)) { ok = false; break; }
+        result[dst + i * NB + i] = sqrt(s);
+      } else {
+        result[dst + i * NB + j] = s / result[dst + j * NB + j];
+      }
+    }
+    if (!ok) { break; }
+  }
+  result[dst + NB * NB] = select(0.0, 1.0, ok);
+}
+`;
+
+const choleskyPanelWgsl = (nb: number) => `
+const NB = ${nb};
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let k0 = uniforms.k0;
+  let kb = uniforms.kb;
+  let below = uniforms.below;
+  let b = index / below;
+  let i = k0 + kb + index % below;
+  let src = b * n * n;
+  let dd = b * (NB + 1) * NB;
+  let dst = index * NB;
+  for (var c = 0; c < kb; c++) {
+    var acc = f32(m[src + i * n + k0 + c]);
+    for (var t = 0; t < c; t++) { acc = acc - result[dst + t] * d[dd + c * NB + t]; }
+    result[dst + c] = acc / d[dd + c * NB + c];
+  }
+}
+`;
+
+const choleskyUpdateWgsl = (nb: number) => `
+const NB = ${nb};
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let k0 = uniforms.k0;
+  let kb = uniforms.kb;
+  let below = uniforms.below;
+  let j = index % n;
+  let i = (index / n) % n;
+  let b = index / (n * n);
+  let dd = b * (NB + 1) * NB;
+  if (d[dd + NB * NB] == 0.0) { result[index] = uniforms.NAN; return; }
+  if (j > i) { result[index] = 0.0; return; }
+  if (j < k0) { result[index] = f32(m[index]); return; }
+  if (j < k0 + kb) {
+    if (i < k0 + kb) {
+      result[index] = d[dd + (i - k0) * NB + j - k0];
+    } else {
+      result[index] = l[(b * below + i - k0 - kb) * NB + j - k0];
+    }
+    return;
+  }
+  let li = (b * below + i - k0 - kb) * NB;
+  let lj = (b * below + j - k0 - kb) * NB;
+  var acc = f32(m[index]);
+  for (var t = 0; t < kb; t++) { acc = acc - l[li + t] * l[lj + t]; }
+  result[index] = acc;
+}
+`;
+
+function choleskyBlockedWebgpu(
+  gpu: WebGPUBackendLike,
+  x: TensorInfo,
+  n: number,
+  count: number,
+  nb: number,
+): TensorInfo {
+  const total = count * n * n;
+  const uniforms = 'n : i32, k0 : i32, kb : i32, below : i32, total : i32,';
+  let state = x;
+  for (let k0 = 0; k0 < n; k0 += nb) {
+    const kb = Math.min(nb, n - k0);
+    const below = n - k0 - kb;
+    const ints = (items: number) => [n, k0, kb, below, items];
+    const d = runWithInts(
+      gpu,
+      itemsProgram(`tapegradCholeskyDiag${nb}`, [count, nb + 1, nb], count, ['m'], uniforms, choleskyDiagWgsl(nb)),
+      [state],
+      ints(count),
+    );
+    const l =
+      below > 0
+        ? runWithInts(
+            gpu,
+            itemsProgram(
+              `tapegradCholeskyPanel${nb}`,
+              [count, below, nb],
+              count * below,
+              ['m', 'd'],
+              uniforms,
+              choleskyPanelWgsl(nb),
+            ),
+            [state, d],
+            ints(count * below),
+          )
+        : d; // read by no entry when no row is below the block
+    const next = runWithInts(
+      gpu,
+      itemsProgram(`tapegradCholeskyUpdate${nb}`, x.shape, total, ['m', 'd', 'l'], uniforms, choleskyUpdateWgsl(nb)),
+      [state, d, l],
+      ints(total),
+    );
+    if (state !== x) gpu.disposeData(state.dataId);
+    gpu.disposeData(d.dataId);
+    if (l !== d) gpu.disposeData(l.dataId);
+    state = next;
+  }
+  return state;
+}
+
 const choleskyWebgpu: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
+  const nb = gpuFactorBlock(n, count);
+  if (nb > 0 && count > 0) return choleskyBlockedWebgpu(backend as WebGPUBackendLike, x, n, count, nb);
   const program = perItemProgram(
     'tapegradLinalgCholesky',
     x.shape,

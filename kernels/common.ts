@@ -1,8 +1,8 @@
 // What the linear-algebra kernels share: reading and writing a backend's data from JavaScript,
 // the batch bookkeeping of [..., n, n] inputs, and the small frame of a WGSL program for webgpu.
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WgslProgram } from './gpu-program.js';
-export type { WgslProgram, WebGPUBackendLike } from './gpu-program.js';
+import type { WgslProgram, WebGPUBackendLike } from './gpu-program.js';
+export type { WgslProgram, WebGPUBackendLike };
 
 /** The backends whose kernels run in JavaScript on the backend's data (webgl reads back from the GPU). */
 export const JS_BACKENDS = ['cpu', 'wasm', 'webgl'] as const;
@@ -103,4 +103,79 @@ export function perItemProgram(
     workgroupSize,
     getUserCode: () => body,
   };
+}
+
+/**
+ * Which webgpu program LinalgLu and LinalgCholesky run: one invocation per matrix (right for many
+ * small matrices), or the blocked programs (a few dispatches per block of columns, each spread over
+ * the whole matrix: right for large ones); 'auto' chooses by size and batch.
+ */
+export type GpuFactorPath = 'auto' | 'per-matrix' | 'blocked';
+
+let factorPath: GpuFactorPath = 'auto';
+let factorBlock = 32;
+
+/** The blocked programs from this order on, with fewer matrices than this (below: one thread each). */
+export const BLOCKED_MIN_N = 64;
+export const BLOCKED_MAX_BATCH = 16384;
+
+/** Sets the webgpu factorization path and the blocked programs' block size (tests, benchmarks). */
+export function setGpuFactorPath(path: GpuFactorPath, blockSize = 32): void {
+  if (!['auto', 'per-matrix', 'blocked'].includes(path)) throw new Error(`unknown factorization path '${path}'`);
+  if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 64)
+    throw new Error(`the block size must be an integer in 1..64, got ${blockSize}`);
+  factorPath = path;
+  factorBlock = blockSize;
+}
+
+/**
+ * The block size of the blocked program for `count` matrices of order n, or 0 for the one-thread-
+ * per-matrix program. One thread per matrix leaves most of a GPU idle unless the batch fills it;
+ * the blocked programs pay about three dispatches per block of columns, so small orders keep one.
+ */
+export function gpuFactorBlock(n: number, count: number): number {
+  if (factorPath === 'per-matrix' || n <= 1) return 0;
+  if (factorPath === 'blocked') return factorBlock;
+  return n >= BLOCKED_MIN_N && count < BLOCKED_MAX_BATCH ? factorBlock : 0;
+}
+
+/**
+ * A program with one invocation per item (`items` of them), in workgroups of `workgroup`; like
+ * perItemProgram, for the blocked factorizations' steps, whose items (entries of the whole
+ * output) can outnumber one dispatch dimension: the backend then spreads the dispatch over y and z.
+ */
+export function itemsProgram(
+  key: string,
+  outputShape: number[],
+  items: number,
+  variableNames: string[],
+  uniforms: string,
+  body: string,
+  workgroup = 64,
+): WgslProgram {
+  return {
+    outputShape,
+    shaderKey: `${key}_${workgroup}`,
+    dispatchLayout: { x: [0] },
+    dispatch: [Math.ceil(items / workgroup), 1, 1],
+    variableNames,
+    uniforms,
+    workgroupSize: [workgroup, 1, 1],
+    getUserCode: () => body,
+  };
+}
+
+/** Runs a program on webgpu with int32 uniforms, in the order its `uniforms` declares them. */
+export function runWithInts(
+  gpu: WebGPUBackendLike,
+  program: WgslProgram,
+  inputs: TensorInfo[],
+  ints: number[],
+): TensorInfo {
+  return gpu.runWebGPUProgram(
+    program,
+    inputs,
+    'float32',
+    ints.map((v) => ({ type: 'int32' as const, data: [v] })),
+  );
 }

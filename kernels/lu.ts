@@ -9,7 +9,17 @@
 // the largest |a_ik| (i ≥ k), divide the column below the pivot by it, subtract the rank-1 update.
 // A zero pivot (an exactly singular matrix) skips its column, as LAPACK does; callers test pivots.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
+import {
+  JS_BACKENDS,
+  batchSize,
+  gpuFactorBlock,
+  itemsProgram,
+  perItemProgram,
+  readF64,
+  runWithInts,
+  writeF32,
+  type WebGPUBackendLike,
+} from './common.js';
 
 export const LINALG_LU = 'LinalgLu';
 
@@ -101,10 +111,224 @@ fn main(index : i32) {
 }
 `;
 
+// The blocked programs (LAPACK's getrf, right-looking): for each block of NB columns from k0, a
+// panel program factors the columns k0.. of rows k0.. with partial pivoting in one workgroup per
+// matrix (a parallel search for each pivot); a program per column of the block's right finds U12
+// by forward substitution with L11; a program per entry writes the next state: the rows from k0
+// permuted (the permutation column and L's columns to the left too), the panel, U12, and the
+// trailing block minus L21·U12. The state is [..., n, n+1] as the output; NB is a constant of
+// each shader. Same pivots as the one-thread program: the largest |a_ik|, the first of equals.
+const LU_INIT_WGSL = `
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let w = n + 1;
+  let j = index % w;
+  let i = (index / w) % n;
+  let b = index / (w * n);
+  if (j == n) { result[index] = f32(i); } else { result[index] = f32(x[(b * n + i) * n + j]); }
+}
+`;
+
+const PANEL_WORKGROUP = 256;
+const luPanelWgsl = (nb: number) => `
+const WG = ${PANEL_WORKGROUP};
+const NB = ${nb};
+var<workgroup> bestV : array<f32, WG>;
+var<workgroup> bestI : array<i32, WG>;
+
+fn main(index : i32) {
+  let mat = index / WG;
+  let lid = index % WG;
+  let live = mat < uniforms.count;
+  let n = uniforms.n;
+  let w = n + 1;
+  let k0 = uniforms.k0;
+  let kb = uniforms.kb;
+  let rows = uniforms.rows;
+  let pw = NB + 1;
+  let src = mat * n * w;
+  let dst = mat * rows * pw;
+  if (live) {
+    for (var e = lid; e < rows * pw; e += WG) {
+      let r = e / pw;
+      let c = e % pw;
+      var v = 0.0;
+      if (c == NB) { v = f32(r); } else if (c < kb) { v = m[src + (k0 + r) * w + k0 + c]; }
+      result[dst + e] = v;
+    }
+  }
+  storageBarrier();
+  workgroupBarrier();
+  for (var c = 0; c < kb; c++) {
+    var bv = -1.0;
+    var bi = c;
+    if (live) {
+      for (var r = c + lid; r < rows; r += WG) {
+        let v = abs(result[dst + r * pw + c]);
+        if (v > bv) { bv = v; bi = r; }
+      }
+    }
+    bestV[lid] = bv;
+    bestI[lid] = bi;
+    workgroupBarrier();
+    for (var s = WG / 2; s > 0; s = s / 2) {
+      if (lid < s) {
+        let ov = bestV[lid + s];
+        let oi = bestI[lid + s];
+        if (ov > bestV[lid] || (ov == bestV[lid] && oi < bestI[lid])) {
+          bestV[lid] = ov;
+          bestI[lid] = oi;
+        }
+      }
+      workgroupBarrier();
+    }
+    let p = bestI[0];
+    if (live && p != c) {
+      // Whole panel rows, the permutation column with them.
+      for (var j = lid; j < pw; j += WG) {
+        let t = result[dst + c * pw + j];
+        result[dst + c * pw + j] = result[dst + p * pw + j];
+        result[dst + p * pw + j] = t;
+      }
+    }
+    storageBarrier();
+    workgroupBarrier();
+    let pivot = result[dst + c * pw + c];
+    if (live && pivot != 0.0) {
+      for (var r = c + 1 + lid; r < rows; r += WG) {
+        let l = result[dst + r * pw + c] / pivot;
+        result[dst + r * pw + c] = l;
+        for (var j = c + 1; j < kb; j++) {
+          result[dst + r * pw + j] = result[dst + r * pw + j] - l * result[dst + c * pw + j];
+        }
+      }
+    }
+    storageBarrier();
+    workgroupBarrier();
+  }
+}
+`;
+
+const luU12Wgsl = (nb: number) => `
+const NB = ${nb};
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let w = n + 1;
+  let k0 = uniforms.k0;
+  let kb = uniforms.kb;
+  let cols = uniforms.cols;
+  let pw = NB + 1;
+  let b = index / cols;
+  let jj = index % cols;
+  let j = k0 + kb + jj;
+  let src = b * n * w;
+  let pan = b * uniforms.rows * pw;
+  let dst = b * NB * cols;
+  for (var r = 0; r < kb; r++) {
+    let s = k0 + i32(panel[pan + r * pw + NB]);
+    var acc = m[src + s * w + j];
+    for (var t = 0; t < r; t++) { acc = acc - panel[pan + r * pw + t] * result[dst + t * cols + jj]; }
+    result[dst + r * cols + jj] = acc;
+  }
+}
+`;
+
+const luUpdateWgsl = (nb: number) => `
+const NB = ${nb};
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let w = n + 1;
+  let k0 = uniforms.k0;
+  let kb = uniforms.kb;
+  let cols = uniforms.cols;
+  let j = index % w;
+  let i = (index / w) % n;
+  let b = index / (w * n);
+  if (i < k0) { result[index] = m[index]; return; }
+  let r = i - k0;
+  let pw = NB + 1;
+  let pan = b * uniforms.rows * pw;
+  let s = k0 + i32(panel[pan + r * pw + NB]);
+  let source = (b * n + s) * w + j;
+  if (j < k0 || j == n) { result[index] = m[source]; return; }
+  if (j < k0 + kb) { result[index] = panel[pan + r * pw + j - k0]; return; }
+  let jj = j - k0 - kb;
+  let ub = b * NB * cols;
+  if (r < kb) { result[index] = u[ub + r * cols + jj]; return; }
+  var acc = m[source];
+  for (var t = 0; t < kb; t++) { acc = acc - panel[pan + r * pw + t] * u[ub + t * cols + jj]; }
+  result[index] = acc;
+}
+`;
+
+function luBlockedWebgpu(gpu: WebGPUBackendLike, x: TensorInfo, n: number, count: number, nb: number): TensorInfo {
+  const outShape = [...x.shape.slice(0, -1), n + 1];
+  const total = count * n * (n + 1);
+  let state = runWithInts(
+    gpu,
+    itemsProgram('tapegradLuInit', outShape, total, ['x'], 'n : i32, total : i32,', LU_INIT_WGSL),
+    [x],
+    [n, total],
+  );
+  const uniforms = 'n : i32, k0 : i32, kb : i32, rows : i32, cols : i32, total : i32, count : i32,';
+  for (let k0 = 0; k0 < n; k0 += nb) {
+    const kb = Math.min(nb, n - k0);
+    const rows = n - k0;
+    const cols = n - k0 - kb;
+    const ints = (items: number) => [n, k0, kb, rows, cols, items, count];
+    const panel = runWithInts(
+      gpu,
+      itemsProgram(
+        `tapegradLuPanel${nb}`,
+        [count, rows, nb + 1],
+        count * PANEL_WORKGROUP,
+        ['m'],
+        uniforms,
+        luPanelWgsl(nb),
+        PANEL_WORKGROUP,
+      ),
+      [state],
+      ints(count),
+    );
+    const u =
+      cols > 0
+        ? runWithInts(
+            gpu,
+            itemsProgram(
+              `tapegradLuU12${nb}`,
+              [count, nb, cols],
+              count * cols,
+              ['m', 'panel'],
+              uniforms,
+              luU12Wgsl(nb),
+            ),
+            [state, panel],
+            ints(count * cols),
+          )
+        : panel; // read by no entry when no column is right of the block
+    const next = runWithInts(
+      gpu,
+      itemsProgram(`tapegradLuUpdate${nb}`, outShape, total, ['m', 'panel', 'u'], uniforms, luUpdateWgsl(nb)),
+      [state, panel, u],
+      ints(total),
+    );
+    gpu.disposeData(state.dataId);
+    gpu.disposeData(panel.dataId);
+    if (u !== panel) gpu.disposeData(u.dataId);
+    state = next;
+  }
+  return state;
+}
+
 const luWebgpu: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
+  const nb = gpuFactorBlock(n, count);
+  if (nb > 0 && count > 0) return luBlockedWebgpu(backend as WebGPUBackendLike, x, n, count, nb);
   const program = perItemProgram(
     'tapegradLinalgLu',
     [...x.shape.slice(0, -1), n + 1],

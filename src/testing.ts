@@ -1,7 +1,9 @@
 // tapegrad/testing: what the tests, examples, benchmarks and GPU scripts use beyond the public API —
 // the seeded generator, the fused GPU kernels called directly (to compare them with their TF.js
-// compositions), the switch that turns the fused kernels off, and the webgpu dispatch cache's counters.
+// compositions), the switch that turns the fused kernels off, the webgpu dispatch cache's and
+// replay's switches and counters, and the switch between the webgpu factorizations' programs.
 export { rng, normalSamples, type Random } from './random.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';
+export { setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';

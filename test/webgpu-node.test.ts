@@ -5,8 +5,9 @@
 // --parts fused,gradcheck): the fused kernels against the composed ops, and the op-registry
 // gradcheck suite twice (TF.js's CPU forwarding off and on); then test/gpu/webgpu-node.suite.ts
 // (what a Node user meets there: no synchronous reads, indices computed on the GPU, a training
-// loop). Child processes, since the Vulkan loader is found through LD_LIBRARY_PATH, read only
-// when a process starts; the suite's own lines are printed, so scripts/test.mjs counts its tests.
+// loop) and test/gpu/linalg-blocked.suite.ts (the blocked LU and Cholesky programs). Child
+// processes, since the Vulkan loader is found through LD_LIBRARY_PATH, read only when a process
+// starts; the suites' own lines are printed, so scripts/test.mjs counts their tests.
 //
 // Without chromium's SwiftShader (or the `webgpu` package) the suite is skipped, saying so; with
 // TAPEGRAD_REQUIRE_BROWSER=1 (CI installs chromium) a missing driver fails the run instead.
@@ -53,6 +54,15 @@ if (missing) {
       nodeSuite.status,
       0,
       `exit ${nodeSuite.status}:\n${(nodeSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`,
+    );
+  });
+  const blockedSuite = inDawn('test/gpu/linalg-blocked.suite.ts');
+  process.stdout.write(blockedSuite.stdout ?? '');
+  webgpu('test/gpu/linalg-blocked.suite.ts ran to its end', () => {
+    assert.is(
+      blockedSuite.status,
+      0,
+      `exit ${blockedSuite.status}:\n${(blockedSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`,
     );
   });
   const child = inDawn(

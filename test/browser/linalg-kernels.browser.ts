@@ -17,6 +17,7 @@ import {
   LINALG_SVD,
   LINALG_MATRIX_EXP,
 } from '../../kernels/index.js';
+import { setGpuFactorPath } from '../../kernels/common.js';
 import { luFactorInto } from '../../kernels/lu.js';
 import { choleskyInto } from '../../kernels/cholesky.js';
 import { triangularSolveInto } from '../../kernels/triangular-solve.js';
@@ -108,6 +109,32 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
     tf.dispose([lu, l]);
     tg.dispose([a, s, t, rhs]);
   }
+  // webgpu's blocked LU and Cholesky (the default from order 64 on one matrix; one thread per
+  // matrix below): forced, with blocks that do not divide n, then the default on one of order 70.
+  for (const [batch, n, nb] of [
+    [[], 10, 4],
+    [[3], 9, 4],
+    [[], 70, 0],
+  ] as [number[], number, number][]) {
+    setGpuFactorPath(nb ? 'blocked' : 'auto', nb || 32);
+    const layout = `[${[...batch, n, n]}] ${nb ? `blocked by ${nb}` : 'default path'}`;
+    const count = batch.reduce((a, b) => a * b, 1);
+    const a = tg.randn([...batch, n, n], { seed: n }); // normal entries: pivoting swaps rows
+    const lu = tf.engine().runKernel(LINALG_LU, { x: a.value }, {}) as tf.Tensor;
+    const av = await read(a);
+    const wantLu = new Float64Array(count * n * (n + 1));
+    for (let b = 0; b < count; b++) luFactorInto(av, b * n * n, n, wantLu, b * n * (n + 1));
+    push('LinalgLu', layout, relError(await read(lu), wantLu));
+    const s = spd(batch, n, n + 8);
+    const l = tf.engine().runKernel(LINALG_CHOLESKY, { x: s.value }, {}) as tf.Tensor;
+    const sv = await read(s);
+    const wantL = new Float64Array(sv.length);
+    for (let b = 0; b < count; b++) choleskyInto(sv, b * n * n, n, wantL);
+    push('LinalgCholesky', layout, relError(await read(l), wantL));
+    tf.dispose([lu, l]);
+    tg.dispose([a, s]);
+  }
+  setGpuFactorPath('auto');
   // The decompositions, on matrices with well-separated spectra (so that the sign conventions of
   // the vectors cannot tip differently in f32 and float64): tall, wide, square and symmetric.
   const decompositions: [number[], number, number][] = [

@@ -1,0 +1,205 @@
+// The blocked LU and Cholesky programs of kernels/ on the 'webgpu' backend (Dawn), against the
+// float64 JavaScript kernels and the one-thread-per-matrix programs: pivots, factors, batches,
+// blocks that do not divide n, singular and indefinite matrices, the ops and their gradients on
+// the blocked path, the choice by size and batch, no tensor left and no WebGPU validation error.
+// Run by test/webgpu-node.test.ts in a child process with SwiftShader's Vulkan driver:
+//   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
+//     node --import tsx test/gpu/linalg-blocked.suite.ts
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../../src/index.js';
+import { setGpuFactorPath } from '../../src/testing.js';
+import { gpuFactorBlock, BLOCKED_MIN_N, BLOCKED_MAX_BATCH } from '../../kernels/common.js';
+import { LINALG_CHOLESKY, LINALG_LU } from '../../kernels/index.js';
+import { luFactorInto } from '../../kernels/lu.js';
+import { choleskyInto } from '../../kernels/cholesky.js';
+import { spd, wellConditioned } from '../op-cases-linalg.js';
+
+const blocked = suite('blocked LU and Cholesky on webgpu');
+const gpuErrors: string[] = [];
+blocked.before(async () => {
+  await tg.setBackend('webgpu');
+  const device = (tf.backend() as unknown as { device: EventTarget }).device;
+  device.addEventListener('uncapturederror', (e) =>
+    gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message)),
+  );
+});
+blocked.after.each(() => setGpuFactorPath('auto'));
+
+const read = async (x: tf.Tensor | tg.Tensor) => Float64Array.from((await x.data()) as Float32Array);
+const count = (shape: number[]) => shape.slice(0, -2).reduce((a, b) => a * b, 1);
+
+/** LinalgLu on the given path: the packed factors and the permutation column, as read back. */
+async function luOn(path: 'per-matrix' | 'blocked', x: tf.Tensor, nb = 4): Promise<Float64Array> {
+  setGpuFactorPath(path, nb);
+  const y = tf.engine().runKernel(LINALG_LU, { x }) as tf.Tensor;
+  const v = await read(y);
+  y.dispose();
+  return v;
+}
+
+/** The float64 LU of every matrix of x (values as float32 read them). */
+function luReference(values: Float64Array, shape: number[]): Float64Array {
+  const n = shape[shape.length - 1];
+  const out = new Float64Array(count(shape) * n * (n + 1));
+  for (let b = 0; b < count(shape); b++) luFactorInto(values, b * n * n, n, out, b * n * (n + 1));
+  return out;
+}
+
+/** Largest |got − want| over the factors, and the permutation entries that differ. */
+function compareLu(got: Float64Array, want: Float64Array, n: number): { err: number; permDiffers: number } {
+  let err = 0;
+  let permDiffers = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (i % (n + 1) === n) permDiffers += got[i] === want[i] ? 0 : 1;
+    else err = Math.max(err, Math.abs(got[i] - want[i]));
+  }
+  return { err, permDiffers };
+}
+
+blocked('the choice by size and batch: one thread per matrix for small orders and large batches', () => {
+  assert.is(gpuFactorBlock(BLOCKED_MIN_N - 1, 1), 0);
+  assert.is(gpuFactorBlock(BLOCKED_MIN_N, 1), 32);
+  assert.is(gpuFactorBlock(1024, 1), 32);
+  assert.is(gpuFactorBlock(256, BLOCKED_MAX_BATCH), 0);
+  setGpuFactorPath('blocked', 8);
+  assert.is(gpuFactorBlock(3, 1000), 8);
+  setGpuFactorPath('per-matrix');
+  assert.is(gpuFactorBlock(4096, 1), 0);
+  assert.throws(() => setGpuFactorPath('blocked', 0), /block size/);
+  assert.throws(() => setGpuFactorPath('blocked', 65), /block size/);
+});
+
+blocked(
+  'LU: the same pivots as the float64 kernel and the one-thread program, blocks that do not divide n',
+  async () => {
+    const before = tf.memory().numTensors;
+    // Normal entries: partial pivoting swaps rows in almost every column.
+    for (const [shape, nb] of [
+      [[10, 10], 4],
+      [[3, 13, 13], 4],
+      [[2, 2, 9, 9], 3],
+      [[37, 37], 8],
+      [[5, 5], 8], // one block wider than the matrix
+      [[1, 1], 1],
+    ] as [number[], number][]) {
+      const x = tg.randn(shape, { seed: shape.length * 100 + shape[shape.length - 1] });
+      const n = shape[shape.length - 1];
+      const want = luReference(await read(x), shape);
+      const got = await luOn('blocked', x.value, nb);
+      const one = await luOn('per-matrix', x.value);
+      const vsRef = compareLu(got, want, n);
+      const vsOne = compareLu(got, one, n);
+      assert.is(vsRef.permDiffers, 0, `[${shape}] nb=${nb}: pivots differ from the float64 kernel's`);
+      assert.is(vsOne.permDiffers, 0, `[${shape}] nb=${nb}: pivots differ from the one-thread program's`);
+      assert.ok(vsRef.err < 1e-4 * n, `[${shape}] nb=${nb}: factors off by ${vsRef.err}`);
+      assert.ok(vsOne.err < 1e-5 * n, `[${shape}] nb=${nb}: off the one-thread program by ${vsOne.err}`);
+      x.dispose();
+    }
+    assert.is(tf.memory().numTensors, before, 'no tensor left behind');
+  },
+);
+
+blocked('LU of a large single matrix on the default path (blocked, 32 columns a block)', async () => {
+  const shape = [80, 80];
+  const x = tg.randn(shape, { seed: 5 });
+  setGpuFactorPath('auto');
+  assert.is(gpuFactorBlock(80, 1), 32);
+  const y = tf.engine().runKernel(LINALG_LU, { x: x.value }) as tf.Tensor;
+  const { err, permDiffers } = compareLu(await read(y), luReference(await read(x), shape), 80);
+  assert.is(permDiffers, 0);
+  assert.ok(err < 1e-4 * 80, `off by ${err}`);
+  tf.dispose(y);
+  x.dispose();
+});
+
+blocked('LU: a zero column keeps its zero pivot (as LAPACK), in a later block too', async () => {
+  const n = 9;
+  const v = Float32Array.from((await tg.randn([n, n], { seed: 3 }).data()) as Float32Array);
+  for (let i = 0; i < n; i++) v[i * n + 6] = 0; // column 6: in the third block of 3
+  const x = tf.tensor(v, [n, n]);
+  const want = luReference(Float64Array.from(v), [n, n]);
+  const got = await luOn('blocked', x, 3);
+  const { err, permDiffers } = compareLu(got, want, n);
+  assert.is(permDiffers, 0);
+  assert.ok(err < 1e-4 * n, `off by ${err}`);
+  assert.is(got[6 * (n + 1) + 6], 0, 'u₆₆ = 0');
+  x.dispose();
+});
+
+blocked('LU: an input cast from int32 (its i32 buffer kept on webgpu) is read as floats', async () => {
+  const x = tf.tidy(() => tf.cast(tf.tensor2d([4, 3, 6, 3], [2, 2], 'int32'), 'float32'));
+  assert.equal(
+    Array.from(await luOn('blocked', x, 1)),
+    [6, 3, 1, 2 / 3, 1, 0].map((t) => Math.fround(t)),
+  );
+  x.dispose();
+});
+
+blocked('Cholesky: equal to the float64 kernel, blocks that do not divide n, batched', async () => {
+  const before = tf.memory().numTensors;
+  for (const [batch, n, nb] of [
+    [[], 10, 4],
+    [[3], 13, 5],
+    [[2, 2], 9, 3],
+    [[], 40, 32],
+  ] as [number[], number, number][]) {
+    const a = spd(batch, n, n + 1);
+    const av = await read(a);
+    const want = new Float64Array(av.length);
+    for (let b = 0; b < count([...batch, n, n]); b++) choleskyInto(av, b * n * n, n, want);
+    setGpuFactorPath('blocked', nb);
+    const l = tf.engine().runKernel(LINALG_CHOLESKY, { x: a.value }) as tf.Tensor;
+    const got = await read(l);
+    let err = 0;
+    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+    assert.ok(err < 1e-5 * n, `[${batch}] n=${n} nb=${nb}: off by ${err}`);
+    l.dispose();
+    a.dispose();
+  }
+  assert.is(tf.memory().numTensors, before, 'no tensor left behind');
+});
+
+blocked('Cholesky: a matrix that fails in a later block comes out all NaN, its neighbours not', async () => {
+  const n = 8;
+  const a = spd([3], n, 2);
+  const v = Float32Array.from((await a.data()) as Float32Array);
+  v[n * n + 7 * n + 7] = -1; // matrix 1's last diagonal entry: fails in the last of 3-column blocks
+  const x = tf.tensor(v, [3, n, n]);
+  setGpuFactorPath('blocked', 3);
+  const l = tf.engine().runKernel(LINALG_CHOLESKY, { x }) as tf.Tensor;
+  const got = await read(l);
+  assert.ok(got.slice(0, n * n).every(Number.isFinite), 'matrix 0 factored');
+  assert.ok(got.slice(n * n, 2 * n * n).every(Number.isNaN), 'matrix 1 all NaN');
+  assert.ok(got.slice(2 * n * n).every(Number.isFinite), 'matrix 2 factored');
+  tf.dispose([x, l]);
+  a.dispose();
+});
+
+blocked('the ops and their gradients on the blocked path: solve, inv, det, cholesky pass gradcheck', async () => {
+  const before = tg.memory().numTensors;
+  setGpuFactorPath('blocked', 2);
+  const a = wellConditioned([], 5, 7);
+  const b = tg.randn([5, 2], { seed: 8 });
+  const p = spd([], 5, 9);
+  const checks: [string, (...x: tg.Tensor[]) => tg.Tensor, tg.Tensor[]][] = [
+    ['solve', (x, y) => tg.linalg.solve(x, y), [a, b]],
+    ['inv', (x) => tg.linalg.inv(x), [a]],
+    ['det', (x) => tg.linalg.det(x), [a]],
+    ['lu', (x) => tg.linalg.lu(x).U, [a]],
+    ['cholesky', (x) => tg.linalg.cholesky(x.add(tg.matrixTranspose(x)).mul(0.5)), [p]],
+  ];
+  for (const [name, f, xs] of checks) {
+    const r = await tg.gradcheck(f, xs, { mode: 'full' });
+    assert.ok(r.ok, `${name}: ${r.maxAbsError} at ${JSON.stringify(r.worst)}`);
+  }
+  tg.dispose([a, b, p]);
+  assert.is(tg.memory().numTensors, before, 'no tensor left behind');
+});
+
+blocked('no WebGPU validation error was raised', () => {
+  assert.equal(gpuErrors, []);
+});
+
+blocked.run();
