@@ -30,7 +30,7 @@ cd "$(dirname "$0")/.."
 entries=("$@")
 if [ ${#entries[@]} -eq 0 ]; then
   entries=(benchmarks/gpu.ts benchmarks/gpu/gpu-check.ts benchmarks/gpu/step-profile.ts
-    benchmarks/gpu/warmup.ts benchmarks/gpu/dispatch-probe.ts)
+    benchmarks/gpu/warmup.ts benchmarks/gpu/dispatch-probe.ts benchmarks/gpu/linalg-gpu.ts)
 fi
 if [ "$(uname -sm)" != 'Linux x86_64' ]; then
   echo "gpu-bundle: run this on Linux x86-64 (the bundle carries this machine's Node.js)" >&2
@@ -48,9 +48,12 @@ mkdir -p "$out/debs" "$out/node_modules/webgpu/dist"
 banner="import { createRequire } from 'node:module'; import { fileURLToPath } from 'node:url';\
  import { dirname } from 'node:path'; const require = createRequire(import.meta.url);\
  const __filename = fileURLToPath(import.meta.url); const __dirname = dirname(__filename);"
+# Minified (names kept, for error messages and stack traces), to keep .gpu/ small enough to copy
+# with the project.
+rm -f "$out"/*.mjs
 for entry in "${entries[@]}"; do
   name=$(basename "${entry%.*}")
-  npx --no-install esbuild "$entry" --bundle --platform=node --format=esm --target=node20 \
+  npx --no-install esbuild "$entry" --bundle --platform=node --format=esm --target=node20 --minify --keep-names \
     --external:webgpu --banner:js="$banner" --outfile="$out/$name.mjs" --log-level=warning
 done
 

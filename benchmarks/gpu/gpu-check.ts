@@ -201,15 +201,20 @@ save();
 
 // ---- 2. the MLP training step with Adam
 
-const sizes = quick
-  ? [
-      [256, 256, 256],
-      [1024, 1024, 1024],
-    ]
-  : [
-      [1024, 1024, 1024],
-      [4096, 4096, 4096],
-    ];
+// --sizes BxDxH,...: other sizes (a dry run on a software GPU takes 64x64x64).
+const sizesArg = process.argv.indexOf('--sizes');
+const sizes =
+  sizesArg > 0
+    ? process.argv[sizesArg + 1].split(',').map((s) => s.split('x').map(Number))
+    : quick
+      ? [
+          [256, 256, 256],
+          [1024, 1024, 1024],
+        ]
+      : [
+          [1024, 1024, 1024],
+          [4096, 4096, 4096],
+        ];
 
 /** Times one Adam step of a fresh D → H → 10 MLP on B samples, as a training loop runs it. */
 async function timeAdamStep(B: number, D: number, H: number, size: string, useFused: boolean): Promise<StepResult> {
@@ -282,7 +287,7 @@ for (const [B, D, H] of parts.has('mlp') ? sizes : []) {
 // ---- 3. TF.js's webgpu tuning flags, on the B = 1024 step (fused)
 
 if (backend === 'webgpu' && parts.has('flags')) {
-  const [B, D, H] = sizes[sizes.length - (quick ? 1 : 2)];
+  const [B, D, H] = sizes[Math.max(0, sizes.length - (quick ? 1 : 2))];
   const defaults = { WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: 15, WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL: -1 };
   for (const batch of [15, 64, 1000]) {
     for (const threshold of [-1, 1024]) {

@@ -5,7 +5,7 @@
 #   OUT=gpu-results bash benchmarks/gpu/run-all.sh [--quick] [--only a,b] [--skip a,b] [--budget s]
 #
 # The parts run in the order below, the issue's figures first. Each has its own time limit, and the
-# whole run a budget (--budget, default 450 s): a part starts only with at least 20 s of the budget
+# whole run a budget (--budget, default 450 s; --quick: 4 times either): a part starts only with at least 20 s of the budget
 # left, and is cut at what is left, so that the run ends within the budget and one that hangs
 # cannot take the others' time. Each part writes its JSON records and its output (<part>.txt)
 # straight into $OUT, so that a run cut short still brings back what it measured; $OUT/run-all.json
@@ -20,7 +20,7 @@ out=${OUT:?OUT must name the folder for the results}
 quick=0
 only=''
 skip=''
-budget=450
+budget=''
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
@@ -31,6 +31,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+# A dry run on a software GPU (Dawn over SwiftShader) is far slower than a GPU, even at small sizes.
+scale=1
+[ $quick = 1 ] && scale=4
+budget=${budget:-$((450 * scale))}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 export OUT=$out PYTHONUNBUFFERED=1
@@ -54,6 +58,8 @@ tg_run() {
   fi
 }
 
+export -f tg_run
+
 json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 write_manifest() {
   {
@@ -69,7 +75,7 @@ write_manifest() {
 # part NAME LIMIT COMMAND...: runs COMMAND (output to $OUT/NAME.txt) within LIMIT seconds and the
 # budget left, and records its exit status (124: cut by its time limit).
 part() {
-  local name=$1 limit=$2
+  local name=$1 limit=$(($2 * scale))
   shift 2
   local status
   if { [ -n "$only" ] && [[ $only != *",$name,"* ]]; } || [[ $skip == *",$name,"* ]]; then
@@ -86,7 +92,7 @@ part() {
   ran+=("$name")
   echo "== $name (limit $limit s, $(date -u +%T))" >&2
   local t0=$(date +%s)
-  timeout -k 5 "$limit" "$@" > "$out/$name.txt" 2>&1
+  timeout -k 5 "$limit" bash -c '"$@"' "$name" "$@" > "$out/$name.txt" 2>&1
   status=$?
   local took=$(($(date +%s) - t0))
   echo "exit status $status after $took s" >> "$out/$name.txt"
@@ -102,13 +108,15 @@ part machine 15 bash -c 'nvidia-smi --query-gpu=name,driver_version,memory.total
 # The issue's figures: matmul TFLOP/s, the Adam step (compiled, eager, PyTorch), linear algebra.
 # (Parts from the matmul and replay work go here, one `part` line each.)
 part torch-adam-mlp 45 $python benchmarks/gpu/torch_adam_mlp.py $(q --quick '') --out "$out/torch-adam-mlp.json"
-part gpu-check-step 90 tg_run gpu-check --parts fused,mlp $(q --quick '')
+part gpu-check-step 90 tg_run gpu-check --parts fused,mlp $(q '--sizes 64x64x64' '')
 mv -f "$out/gpu-check.json" "$out/gpu-check-step.json" 2> /dev/null
+part linalg 75 tg_run linalg-gpu $(q --quick '') --seconds $(q 40 60)
+part torch-linalg 40 $python benchmarks/gpu/torch_linalg.py $(q --quick '') --out "$out/torch-linalg.json"
 
 # The gradcheck suite with every kernel on the GPU; then the older figures and profiles.
-part gradcheck 120 tg_run gpu-check --parts gradcheck --gradcheck-seconds $(q 60 90)
+part gradcheck 150 tg_run gpu-check --parts gradcheck --gradcheck-seconds $(q 60 120)
 mv -f "$out/gpu-check.json" "$out/gpu-check-gradcheck.json" 2> /dev/null
-part bench 80 tg_run gpu --suite mlp,matmul,chain --size $(q small full) --out "$out/bench"
+part bench 100 tg_run gpu --suite mlp,matmul,chain,linalg --size $(q 'small --reps 2' full) --out "$out/bench"
 part torch-mlp 30 $python benchmarks/reference/torch_mlp.py --size $(q small full) --out "$out/torch-mlp.json"
 part step-profile 45 tg_run step-profile $(q 64 1024)
 part warmup 35 tg_run warmup $(q 64 1024)

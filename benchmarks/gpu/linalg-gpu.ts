@@ -1,0 +1,237 @@
+// The linear algebra on TF.js's 'webgpu' backend in Node, through Dawn, for the GPU command:
+//
+//   1. LinalgLu and LinalgCholesky of one n×n matrix on the blocked programs (kernels/lu.ts,
+//      kernels/cholesky.ts), and on one GPU thread per matrix up to n = 256, so that the two can
+//      be compared where both finish; each result checked by a residual against a random vector,
+//      ‖P·A·z − L·(U·z)‖∞ / (n ‖A‖∞ ‖z‖∞) (‖A·z − L·(Lᵀ·z)‖∞ for Cholesky), in float64 on the CPU;
+//   2. batches of small matrices on both paths (where the choice between them lies);
+//   3. the ops solve (4 right-hand columns), inv and det, and the gradient of sum(solve(A, B)),
+//      on well-conditioned matrices.
+// Each case: one warm-up call (pipelines compiled), then the median of a few calls, each read
+// back (the sum of its output). Cases that would start past --seconds (default 100) are listed
+// as not run. benchmarks/gpu/torch_linalg.py times the same cases with PyTorch on CUDA.
+//
+//   bash scripts/gpu-bundle.sh                        # here: bundles .gpu/linalg-gpu.mjs
+//   bash .gpu/run.sh linalg-gpu.mjs [--quick] [--seconds s]   # there; JSON to $OUT/linalg-gpu.json
+//   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
+//     node --import tsx benchmarks/gpu/linalg-gpu.ts --quick     # here, on SwiftShader (small sizes)
+// Exit status 1 if a residual is too large or WebGPU raised a validation error.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as TF from '@tensorflow/tfjs-core';
+import { create, globals } from 'webgpu';
+
+// navigator.gpu must exist before @tensorflow/tfjs-backend-webgpu is imported (it registers its
+// backend at import time only then), hence the dynamic imports after this.
+Object.assign(globalThis, globals);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+const webgpuBackend = await import('@tensorflow/tfjs-backend-webgpu');
+void webgpuBackend.webgpu_util;
+const tf = await import('@tensorflow/tfjs-core');
+const tg = await import('../../src/index.js');
+const testing = await import('../../src/testing.js');
+
+const quick = process.argv.includes('--quick');
+const secondsArg = process.argv.indexOf('--seconds');
+const seconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 100;
+const t0 = Date.now();
+const log = (msg: string) => console.error(`[linalg-gpu ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
+
+type Adapter = { info?: Record<string, string> } | null;
+const adapter = (await (
+  globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }
+).navigator.gpu.requestAdapter()) as Adapter;
+if (!adapter) {
+  console.error('linalg-gpu: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
+  process.exit(2);
+}
+const gpu =
+  [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.device, adapter.info?.description]
+    .filter(Boolean)
+    .join(' ') || 'unknown GPU';
+await tg.setBackend('webgpu');
+tf.env().set('WEBGPU_CPU_FORWARD', false);
+const gpuErrors: string[] = [];
+(tf.backend() as unknown as { device: EventTarget }).device.addEventListener('uncapturederror', (e) =>
+  gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]),
+);
+log(gpu);
+
+interface LinalgRecord {
+  what: string;
+  path: 'blocked' | 'per-matrix' | 'auto';
+  n: number;
+  batch: number;
+  medianMs: number;
+  ms: number[];
+  /** The residual described above, for the factorizations. */
+  residual?: number;
+  ok: boolean;
+}
+const records: LinalgRecord[] = [];
+const notRun: string[] = [];
+const failures: string[] = [];
+const date = new Date().toISOString();
+const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
+const slug = gpu
+  .toLowerCase()
+  .replace(/[^a-z0-9]+/g, '-')
+  .replace(/^-|-$/g, '');
+const file = process.env.OUT ? join(dir, 'linalg-gpu.json') : join(dir, `linalg-gpu-${slug}-${date.slice(0, 10)}.json`);
+function save(): void {
+  mkdirSync(dir, { recursive: true });
+  const report = {
+    what: 'tapegrad linear algebra on webgpu through Dawn in Node (benchmarks/gpu/linalg-gpu.ts), float32',
+    gpu,
+    date,
+    node: process.version,
+    quick,
+    seconds: (Date.now() - t0) / 1000,
+    records,
+    notRun,
+    gpuErrors: gpuErrors.slice(0, 20),
+    failures: gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors`] : failures,
+  };
+  writeFileSync(file, JSON.stringify(report, null, 1) + '\n');
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const outOfTime = () => (Date.now() - t0) / 1000 > seconds;
+
+/** One warm-up call, then `reps` calls, each awaited through the sum of its output. */
+async function time(run: () => TF.Tensor, reps: number): Promise<number[]> {
+  const once = async () => {
+    const start = performance.now();
+    const y = run();
+    const s = tf.sum(y);
+    await s.data();
+    tf.dispose([y, s]);
+    return performance.now() - start;
+  };
+  await once();
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) ms.push(await once());
+  return ms;
+}
+
+function randomMatrices(batch: number, n: number, seed: number, spd: boolean): TF.Tensor {
+  return tf.tidy(() => {
+    const g = tf.randomNormal([batch, n, n], 0, 1, 'float32', seed);
+    // spd: GᵀG/n + I; else G with n added on the diagonal only for solve/inv/det (well conditioned).
+    return spd ? tf.add(tf.div(tf.matMul(g, g, true, false), n), tf.eye(n)) : g;
+  });
+}
+
+/** The residual of the factors of matrix 0 against a random vector, in float64. */
+async function residual(kind: 'lu' | 'cholesky', a: TF.Tensor, f: TF.Tensor, n: number): Promise<number> {
+  const av = Float64Array.from((await tf.slice(a, [0, 0, 0], [1, n, n]).data()) as Float32Array);
+  const w = kind === 'lu' ? n + 1 : n;
+  const fv = Float64Array.from((await tf.slice(f, [0, 0, 0], [1, n, w]).data()) as Float32Array);
+  const z = Array.from({ length: n }, (_, i) => Math.sin(i + 1));
+  let aNorm = 0;
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j < n; j++) row += Math.abs(av[i * n + j]);
+    aNorm = Math.max(aNorm, row);
+  }
+  const lhs = new Float64Array(n); // (P·A·z)_i = (A·z)_{perm[i]}, or A·z
+  const az = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) az[i] += av[i * n + j] * z[j];
+  for (let i = 0; i < n; i++) lhs[i] = kind === 'lu' ? az[fv[i * w + n]] : az[i];
+  const inner = new Float64Array(n); // U·z, or Lᵀ·z
+  for (let i = 0; i < n; i++)
+    for (let j = i; j < n; j++) inner[i] += (kind === 'lu' ? fv[i * w + j] : fv[j * w + i]) * z[j];
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    let s = kind === 'lu' ? inner[i] : 0; // L's unit diagonal (LU) or its stored one (Cholesky)
+    for (let j = 0; j < (kind === 'lu' ? i : i + 1); j++) s += fv[i * w + j] * inner[j];
+    worst = Math.max(worst, Math.abs(lhs[i] - s));
+  }
+  return worst / (n * aNorm * Math.max(...z.map(Math.abs)));
+}
+
+async function factorCase(kind: 'lu' | 'cholesky', path: 'blocked' | 'per-matrix' | 'auto', n: number, batch: number) {
+  const what = kind === 'lu' ? 'LinalgLu' : 'LinalgCholesky';
+  const name = `${what} n=${n} batch=${batch} ${path}`;
+  if (outOfTime()) return void notRun.push(name);
+  testing.setGpuFactorPath(path);
+  const a = randomMatrices(batch, n, n + batch, kind === 'cholesky');
+  const run = () => tf.engine().runKernel(what, { x: a }) as TF.Tensor;
+  const ms = await time(run, n >= 2048 || path === 'per-matrix' ? 3 : 5);
+  const f = run();
+  const r = await residual(kind, a, f, n);
+  tf.dispose([a, f]);
+  const ok = r < 1e-5 * Math.max(1, n / 64);
+  if (!ok) failures.push(`${name}: residual ${r.toExponential(2)}`);
+  records.push({ what, path, n, batch, medianMs: median(ms), ms, residual: r, ok });
+  log(`${name}: ${median(ms).toFixed(2)} ms, residual ${r.toExponential(1)}`);
+  save();
+}
+
+async function opCase(what: 'solve' | 'inv' | 'det' | 'grad sum(solve)', n: number) {
+  const name = `${what} n=${n}`;
+  if (outOfTime()) return void notRun.push(name);
+  testing.setGpuFactorPath('auto');
+  const a = tg.tidy(() => tg.randn([n, n], { seed: n }).add(tg.eye(n).mul(n)));
+  const b = tg.randn([n, 4], { seed: n + 1 });
+  const grad = tg.grad((x: InstanceType<typeof tg.Tensor>) => tg.linalg.solve(x, b).sum());
+  const run = (): TF.Tensor =>
+    tg.tidy(() => {
+      const y =
+        what === 'solve'
+          ? tg.linalg.solve(a, b)
+          : what === 'inv'
+            ? tg.linalg.inv(a)
+            : what === 'det'
+              ? tg.linalg.slogdet(a)[1]
+              : grad(a);
+      return tf.keep(y.value.clone());
+    });
+  const ms = await time(run, 3);
+  tg.dispose([a, b]);
+  records.push({ what, path: 'auto', n, batch: 1, medianMs: median(ms), ms, ok: true });
+  log(`${name}: ${median(ms).toFixed(2)} ms`);
+  save();
+}
+
+const big = quick ? [48, 96] : [256, 1024, 2048, 4096];
+const bothPaths = quick ? [48] : [64, 256];
+const batches: [number, number][] = quick
+  ? [
+      [64, 8],
+      [4, 40],
+    ]
+  : [
+      [4096, 8],
+      [256, 64],
+      [16, 256],
+    ];
+const ops = quick ? [32] : [256, 1024];
+
+for (const kind of ['lu', 'cholesky'] as const) {
+  for (const n of bothPaths) {
+    await factorCase(kind, 'per-matrix', n, 1);
+    await factorCase(kind, 'blocked', n, 1);
+  }
+  for (const n of big) if (!bothPaths.includes(n)) await factorCase(kind, 'blocked', n, 1);
+  for (const [batch, n] of batches) {
+    await factorCase(kind, 'per-matrix', n, batch);
+    await factorCase(kind, 'blocked', n, batch);
+  }
+}
+for (const n of ops) for (const what of ['solve', 'inv', 'det', 'grad sum(solve)'] as const) await opCase(what, n);
+testing.setGpuFactorPath('auto');
+save();
+
+console.log(`# tapegrad linear algebra on ${gpu} (webgpu through Dawn), ${date.slice(0, 10)}\n`);
+console.log('| what | n | batch | path | median ms | residual |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of records)
+  console.log(
+    `| ${r.what} | ${r.n} | ${r.batch} | ${r.path} | ${r.medianMs.toFixed(3)} | ${r.residual?.toExponential(1) ?? ''} |`,
+  );
+if (notRun.length) console.log(`\nnot run (past ${seconds} s): ${notRun.join('; ')}`);
+const allFailures = gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors`] : failures;
+console.log(allFailures.length ? `\nFAILED: ${allFailures.join('; ')}` : '\nall residuals within bounds');
+console.log(`wrote ${file}`);
+process.exit(allFailures.length ? 1 : 0);
