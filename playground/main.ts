@@ -2,7 +2,7 @@
 // Everything that rebuilds (a new data set, model or backend) runs one after the other through
 // `serially`; training runs in its own loop, which those steps stop first.
 import * as tg from '../src/browser.js';
-import { renderBackends, checkBackend } from './backends.js';
+import { renderBackends, checkBackend, fastestBackend, gpuRenderers } from './backends.js';
 import { drawChart } from './chart.js';
 import { fromPoints, loadMnist, spirals, startingPoints, type DataName, type DataSet, type Point } from './data.js';
 import { classify, padToDigit, showDigit, showProbabilities, wirePad } from './digit.js';
@@ -360,6 +360,7 @@ async function switchBackend(name: tg.BackendName): Promise<void> {
     checkBackend(was);
     throw new Error(`The ${name} backend did not start, so the page stays on ${was}: ${describeError(e)}`);
   }
+  $('backend-badge').title = 'chosen on the page';
   showBadge();
   await rebuild(weights, state.trainer ?? undefined);
 }
@@ -386,6 +387,10 @@ async function main(): Promise<void> {
     showMessage(`No backend started: ${describeError(e)}`);
     return;
   }
+  // tg.ready() started the first backend that starts; the playground prefers a hardware GPU's.
+  const choice = fastestBackend(await tg.listBackends(), await gpuRenderers());
+  if (choice.name !== tg.getBackend()) await tg.setBackend(choice.name).catch(() => undefined);
+  $('backend-badge').title = tg.getBackend() === choice.name ? `chosen: ${choice.why}` : '';
   showBadge();
   await renderBackends(tg.getBackend(), (name) => void serially(() => switchBackend(name)));
   await serially(() => rebuild());

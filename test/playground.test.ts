@@ -3,7 +3,8 @@
 // error; spirals and MNIST train for a few seconds on every backend that starts and their accuracy
 // rises; a digit drawn on the pad gets a prediction; model files cross between Node and the page
 // both ways (and one that does not fit is refused in words); a NaN loss stops training naming the
-// op; the loss's gradcheck passes; a backend that cannot start is shown with its reason; the
+// op; the loss's gradcheck passes; the page starts on the fastest backend that starts (a hardware GPU,
+// else wasm) and says why; a backend that cannot start is shown with its reason; the
 // benchmark page opens. Screenshots go to out/playground-*.png. Without Chromium: SKIPPED.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
 import { CHROMIUM, FLAGS } from '../scripts/chromium.js';
 import { startPlayground } from '../playground/server.js';
+import { BROWSER_BACKENDS, fastestBackend, isSoftwareRenderer } from '../playground/backends.js';
 import { loadMnist } from '../playground/data.js';
 import { makeModel, type ModelSpec } from '../playground/models.js';
 
@@ -324,6 +326,31 @@ test('gradcheck of the current loss passes, and its report is shown', async () =
   assert.match(report, /✓ the gradients agree/);
   assert.is(await page.$eval('#gradcheck-card', (el) => (el as HTMLElement).dataset.ok), 'true');
   noErrors('gradcheck');
+});
+
+test('the page starts on the fastest backend that starts: a hardware GPU first, else wasm, and says why', async () => {
+  const hardware = { webgpu: 'nvidia hopper', webgl: 'ANGLE (NVIDIA, Vulkan 1.3)' };
+  const software = { webgpu: 'google swiftshader', webgl: 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device))' };
+  const all = (...off: string[]) => BROWSER_BACKENDS.map((name) => ({ name, available: !off.includes(name) }));
+  assert.is(fastestBackend(all(), hardware).name, 'webgpu');
+  assert.is(fastestBackend(all('webgpu'), hardware).name, 'webgl');
+  assert.is(fastestBackend(all(), { ...hardware, webgpu: software.webgpu }).name, 'webgl');
+  assert.is(fastestBackend(all(), software).name, 'wasm');
+  assert.match(fastestBackend(all(), software).why, /webgpu runs on google swiftshader, a software renderer/);
+  assert.is(fastestBackend(all('wasm'), software).name, 'cpu');
+  assert.is(fastestBackend(all('wasm', 'cpu'), software).name, 'webgpu');
+  assert.ok(isSoftwareRenderer('llvmpipe (LLVM 15.0.6, 256 bits)') && !isSoftwareRenderer('Apple M2'));
+  if (skipped) return;
+  // Headless Chromium here has webgpu and webgl on SwiftShader only: the page picks wasm.
+  const p = await openPage();
+  const badge = await p.$eval('#backend-badge', (el) => ({ text: el.textContent, title: (el as HTMLElement).title }));
+  assert.match(badge.text!, /^running on wasm \(\d+ threads?\)$/);
+  assert.match(
+    badge.title,
+    /^chosen: the first of webgpu, webgl, wasm, cpu that starts on a GPU in hardware: webgpu runs on .*swiftshader/i,
+  );
+  await p.close();
+  noErrors('the backend chosen at start');
 });
 
 test('a backend that cannot start is listed, greyed out, with its reason', async () => {

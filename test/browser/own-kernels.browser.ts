@@ -15,7 +15,11 @@ import { spd, wellConditioned } from '../op-cases-linalg.js';
  * Kernels registered on some backend but not on `webgl` or `webgpu`, with why the calls that use
  * them still work there (they test hasFused, or the kernel is one backend's speed-up of a TF.js op).
  */
-const FALLBACKS: Record<string, string> = {};
+const FALLBACKS: Record<string, string> = {
+  TapegradAdamMultiUpdate:
+    "cpu and wasm's one call for every parameter; elsewhere hasFused('adamMultiUpdate') is false and " +
+    'Adam and AdamW step each parameter with TapegradAdamUpdate (src/optim/adam.ts)',
+};
 
 const own = suite('tapegrad kernels on the page backend');
 let page: tg.BackendName = 'webgl';
