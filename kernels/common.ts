@@ -106,20 +106,21 @@ export function perItemProgram(
 }
 
 /**
- * Which webgpu program LinalgLu and LinalgCholesky run: one invocation per matrix (right for many
- * small matrices), or the blocked programs (a few dispatches per block of columns, each spread over
- * the whole matrix: right for large ones); 'auto' chooses by size and batch.
+ * Which webgpu program LinalgLu, LinalgCholesky and LinalgTriangularSolve run: one invocation per
+ * matrix (per right-hand column for the solve; right for many small matrices), or the blocked
+ * programs (a few dispatches per block of columns, each spread over the whole matrix: right for
+ * large ones); 'auto' chooses by size and batch.
  */
 export type GpuFactorPath = 'auto' | 'per-matrix' | 'blocked';
 
 let factorPath: GpuFactorPath = 'auto';
 let factorBlock = 32;
 
-/** The blocked programs from this order on, with fewer matrices than this (below: one thread each). */
+/** The blocked programs from this order on, with fewer items (matrices, or solve columns) than this. */
 export const BLOCKED_MIN_N = 64;
 export const BLOCKED_MAX_BATCH = 16384;
 
-/** Sets the webgpu factorization path and the blocked programs' block size (tests, benchmarks). */
+/** Sets the webgpu factorizations' and triangular solve's path and block size (tests, benchmarks). */
 export function setGpuFactorPath(path: GpuFactorPath, blockSize = 32): void {
   if (!['auto', 'per-matrix', 'blocked'].includes(path)) throw new Error(`unknown factorization path '${path}'`);
   if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 64)
@@ -129,8 +130,8 @@ export function setGpuFactorPath(path: GpuFactorPath, blockSize = 32): void {
 }
 
 /**
- * The block size of the blocked program for `count` matrices of order n, or 0 for the one-thread-
- * per-matrix program. One thread per matrix leaves most of a GPU idle unless the batch fills it;
+ * The block size of the blocked program for `count` items (matrices, or solve columns) of order
+ * n, or 0 for one thread per item. One thread per item leaves most of a GPU idle unless they fill it;
  * the blocked programs pay about three dispatches per block of columns, so small orders keep one.
  */
 export function gpuFactorBlock(n: number, count: number): number {

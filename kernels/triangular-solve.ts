@@ -8,7 +8,17 @@
 // otherwise, one right-hand column at a time; float64 accumulation in JavaScript. A zero on the
 // diagonal gives ±Inf/NaN, as LAPACK's trsm does; callers check singularity before solving.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { JS_BACKENDS, broadcastBatches, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
+import {
+  JS_BACKENDS,
+  broadcastBatches,
+  gpuFactorBlock,
+  itemsProgram,
+  perItemProgram,
+  readF64,
+  runWithInts,
+  writeF32,
+  type WebGPUBackendLike,
+} from './common.js';
 
 export const LINALG_TRIANGULAR_SOLVE = 'LinalgTriangularSolve';
 
@@ -109,6 +119,145 @@ fn main(index : i32) {
 }
 `;
 
+// The blocked programs, for large T and few right-hand columns: the state X [..., n, k] starts as
+// B (its batch broadcast) and, for each block of NB rows in substitution order, one invocation per
+// (matrix, column) solves the block's rows against the block's diagonal part of op(T), and one per
+// entry writes the next state: the block's solution, rows solved before as they are, and the rows
+// still to solve minus op(T)'s block of columns times the block's solution.
+const TRIANGULAR_COMMON = `
+const NB = NB_VALUE;
+fn tAt(base : i32, i : i32, j : i32) -> f32 {
+  let n = uniforms.n;
+  if (uniforms.isTransposed != 0) { return f32(a[base + j * n + i]); }
+  return f32(a[base + i * n + j]);
+}
+fn isForward() -> bool { return (uniforms.isLower != 0) != (uniforms.isTransposed != 0); }
+`;
+
+const TRIANGULAR_INIT_WGSL = `
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let k = uniforms.k;
+  let m = index / (n * k);
+  result[index] = f32(b[idx[2 * m + 1] * n * k + index % (n * k)]);
+}
+`;
+
+const triangularBlockWgsl = (nb: number) =>
+  TRIANGULAR_COMMON.replace('NB_VALUE', String(nb)) +
+  `
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let k = uniforms.k;
+  let r0 = uniforms.r0;
+  let rb = uniforms.rb;
+  let m = index / k;
+  let c = index % k;
+  let tBase = idx[2 * m] * n * n;
+  let sBase = m * n * k;
+  let dst = m * NB * k;
+  let forward = isForward();
+  for (var s = 0; s < rb; s++) {
+    var local = rb - 1 - s;
+    if (forward) { local = s; }
+    let i = r0 + local;
+    var acc = x[sBase + i * k + c];
+    if (forward) {
+      for (var t = 0; t < local; t++) { acc = acc - tAt(tBase, i, r0 + t) * result[dst + t * k + c]; }
+    } else {
+      for (var t = local + 1; t < rb; t++) { acc = acc - tAt(tBase, i, r0 + t) * result[dst + t * k + c]; }
+    }
+    if (uniforms.isUnitDiagonal == 0) { acc = acc / tAt(tBase, i, i); }
+    result[dst + local * k + c] = acc;
+  }
+}
+`;
+
+const triangularUpdateWgsl = (nb: number) =>
+  TRIANGULAR_COMMON.replace('NB_VALUE', String(nb)) +
+  `
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let n = uniforms.n;
+  let k = uniforms.k;
+  let r0 = uniforms.r0;
+  let rb = uniforms.rb;
+  let c = index % k;
+  let i = (index / k) % n;
+  let m = index / (n * k);
+  let xb = m * NB * k;
+  if (i >= r0 && i < r0 + rb) { result[index] = xblock[xb + (i - r0) * k + c]; return; }
+  let forward = isForward();
+  if ((forward && i < r0) || (!forward && i >= r0 + rb)) { result[index] = x[index]; return; }
+  let tBase = idx[2 * m] * n * n;
+  var acc = x[index];
+  for (var t = 0; t < rb; t++) { acc = acc - tAt(tBase, i, r0 + t) * xblock[xb + t * k + c]; }
+  result[index] = acc;
+}
+`;
+
+function triangularSolveBlockedWebgpu(
+  gpu: WebGPUBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  idx: TensorInfo,
+  n: number,
+  k: number,
+  shape: number[],
+  count: number,
+  flags: number[],
+  nb: number,
+): TensorInfo {
+  const total = count * n * k;
+  const uniforms =
+    'n : i32, k : i32, r0 : i32, rb : i32, total : i32, isLower : i32, isTransposed : i32, isUnitDiagonal : i32,';
+  let state = runWithInts(
+    gpu,
+    itemsProgram('tapegradTriangularInit', shape, total, ['b', 'idx'], uniforms, TRIANGULAR_INIT_WGSL),
+    [b, idx],
+    [n, k, 0, 0, total, ...flags],
+  );
+  const forward = flags[0] !== flags[1];
+  const blocks = Math.ceil(n / nb);
+  for (let q = 0; q < blocks; q++) {
+    const r0 = forward ? q * nb : Math.max(0, n - (q + 1) * nb);
+    const rb = forward ? Math.min(nb, n - r0) : n - q * nb - r0;
+    const ints = (items: number) => [n, k, r0, rb, items, ...flags];
+    const xblock = runWithInts(
+      gpu,
+      itemsProgram(
+        `tapegradTriangularBlock${nb}`,
+        [count, nb, k],
+        count * k,
+        ['a', 'x', 'idx'],
+        uniforms,
+        triangularBlockWgsl(nb),
+      ),
+      [a, state, idx],
+      ints(count * k),
+    );
+    const next = runWithInts(
+      gpu,
+      itemsProgram(
+        `tapegradTriangularUpdate${nb}`,
+        shape,
+        total,
+        ['a', 'x', 'xblock', 'idx'],
+        uniforms,
+        triangularUpdateWgsl(nb),
+      ),
+      [a, state, xblock, idx],
+      ints(total),
+    );
+    gpu.disposeData(state.dataId);
+    gpu.disposeData(xblock.dataId);
+    state = next;
+  }
+  return state;
+}
+
 const triangularSolveWebgpu: KernelFunc = ({ inputs, backend, attrs }) => {
   const gpu = backend as WebGPUBackendLike;
   const a = inputs.a as TensorInfo;
@@ -122,6 +271,14 @@ const triangularSolveWebgpu: KernelFunc = ({ inputs, backend, attrs }) => {
   });
   const idx = gpu.makeTensorInfo([pairs.length], 'int32', pairs);
   const { lower, transpose, unitDiagonal } = attrsOf(attrs);
+  // One invocation per (matrix, column) leaves a GPU idle on one large T with few columns.
+  const nb = gpuFactorBlock(n, aIndex.length * k);
+  if (nb > 0 && aIndex.length * k > 0) {
+    const flags = [+lower, +transpose, +unitDiagonal];
+    const out = triangularSolveBlockedWebgpu(gpu, a, b, idx, n, k, shape, aIndex.length, flags, nb);
+    gpu.disposeData(idx.dataId);
+    return out;
+  }
   const count = aIndex.length * k;
   const program = perItemProgram(
     'tapegradLinalgTriangularSolve',

@@ -1,5 +1,5 @@
-// The blocked LU and Cholesky programs of kernels/ on the 'webgpu' backend (Dawn), against the
-// float64 JavaScript kernels and the one-thread-per-matrix programs: pivots, factors, batches,
+// The blocked LU, Cholesky and triangular-solve programs of kernels/ on the 'webgpu' backend
+// (Dawn), against the float64 JavaScript kernels and the one-thread programs: pivots, factors, batches,
 // blocks that do not divide n, singular and indefinite matrices, the ops and their gradients on
 // the blocked path, the choice by size and batch, no tensor left and no WebGPU validation error.
 // Run by test/webgpu-node.test.ts in a child process with SwiftShader's Vulkan driver:
@@ -11,12 +11,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { setGpuFactorPath } from '../../src/testing.js';
 import { gpuFactorBlock, BLOCKED_MIN_N, BLOCKED_MAX_BATCH } from '../../kernels/common.js';
-import { LINALG_CHOLESKY, LINALG_LU } from '../../kernels/index.js';
+import { LINALG_CHOLESKY, LINALG_LU, LINALG_TRIANGULAR_SOLVE } from '../../kernels/index.js';
+import { triangularSolveInto } from '../../kernels/triangular-solve.js';
+import { broadcastBatches } from '../../kernels/common.js';
 import { luFactorInto } from '../../kernels/lu.js';
 import { choleskyInto } from '../../kernels/cholesky.js';
 import { spd, wellConditioned } from '../op-cases-linalg.js';
 
-const blocked = suite('blocked LU and Cholesky on webgpu');
+const blocked = suite('blocked LU, Cholesky and triangular solve on webgpu');
 const gpuErrors: string[] = [];
 blocked.before(async () => {
   await tg.setBackend('webgpu');
@@ -175,6 +177,39 @@ blocked('Cholesky: a matrix that fails in a later block comes out all NaN, its n
   assert.ok(got.slice(2 * n * n).every(Number.isFinite), 'matrix 2 factored');
   tf.dispose([x, l]);
   a.dispose();
+});
+
+blocked('triangular solve: every flag, batches that broadcast, blocks that do not divide n', async () => {
+  const before = tf.memory().numTensors;
+  const n = 10;
+  const k = 3;
+  const t = wellConditioned([2, 1], n, 11);
+  const b = tg.randn([3, n, k], { seed: 12 });
+  const tv = await read(t);
+  const bv = await read(b);
+  const { aIndex, bIndex } = broadcastBatches([2, 1, n, n], [3, n, k]);
+  for (const lower of [true, false])
+    for (const transpose of [false, true])
+      for (const unitDiagonal of [false, true]) {
+        const attrs = { lower, transpose, unitDiagonal };
+        const want = new Float64Array(aIndex.length * n * k);
+        for (let o = 0; o < aIndex.length; o++)
+          triangularSolveInto(tv, aIndex[o] * n * n, bv, bIndex[o] * n * k, n, k, attrs, want, o * n * k);
+        for (const path of ['blocked', 'per-matrix'] as const) {
+          setGpuFactorPath(path, 4);
+          const x = tf
+            .engine()
+            .runKernel(LINALG_TRIANGULAR_SOLVE, { a: t.value, b: b.value }, attrs as unknown as tf.NamedAttrMap);
+          const got = await read(x as tf.Tensor);
+          tf.dispose(x as tf.Tensor);
+          assert.equal((x as tf.Tensor).shape, [2, 3, n, k]);
+          let err = 0;
+          for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+          assert.ok(err < 1e-5, `${path} ${JSON.stringify(attrs)}: off by ${err}`);
+        }
+      }
+  tg.dispose([t, b]);
+  assert.is(tf.memory().numTensors, before, 'no tensor left behind');
 });
 
 blocked('the ops and their gradients on the blocked path: solve, inv, det, cholesky pass gradcheck', async () => {
