@@ -5,6 +5,8 @@
 // failing input and expect it still wrong: when one of them fails, TF.js has fixed that kernel
 // and its workaround can go.
 import * as tf from '@tensorflow/tfjs-core';
+import { samePadding } from '../../kernels/window-padding.js';
+import { im2colT } from './fused.js';
 
 /**
  * Defect: webgpu's Cast from int32 or bool to float32 relabels the buffer without converting it,
@@ -49,11 +51,7 @@ export function matMulBroadcastingBatches(
 // ---- convolution and pooling
 
 /** TF's padding [before, after] along one axis of length n for a window k and stride s. */
-export function samePadding(pad: Pad, n: number, k: number, s: number): Pair {
-  if (pad === 'valid') return [0, 0];
-  const total = Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
+export { samePadding };
 
 /**
  * Defect: the wasm backend's conv2d returns zeros for 'same' padding with stride 2 and a filter one
@@ -74,9 +72,12 @@ export function conv2dSamePaddingExplicit(x: tf.Tensor, w: tf.Tensor, strides: P
 
 /**
  * Defect: the wasm backend has no Conv2DBackpropFilter kernel (and its Conv3DBackpropFilterV2 is
- * wrong for strides > 1). There the same sum runs as a forward convolution:
- * w̄[a,b,c,o] = Σ_{n,i,j} xₚ[n, s·i+a, s·j+b, c] dy[n,i,j,o] is a 'valid' convolution of xₚ (x padded,
- * batch and channel axes swapped) with dy (as a [Ho, Wo, N, Cout] filter) dilated by the stride.
+ * wrong for strides > 1). There the same sum, w̄[a,b,c,o] = Σ_{n,i,j} xₚ[n, s·i+a, s·j+b, c]·dy[n,i,j,o]
+ * (xₚ: x padded), runs as XNNPACK's kernels do it fastest: for a small window (kh·kw·Cin ≤ 32, a
+ * first layer on images) as one matrix product, x's windows as the columns of
+ * [kh·kw·Cin, N·Ho·Wo] (src/backend/fused.ts im2colT, in batch chunks under 2²⁴ entries) times dy
+ * as [N·Ho·Wo, Cout]; otherwise as a forward convolution of x (batch and channel axes swapped,
+ * [Cin, H, W, N], padded as the forward) with dy as a [Ho, Wo, N, Cout] filter dilated by the stride.
  */
 export function conv2dBackpropFilterWithoutKernel(
   x: tf.Tensor,
@@ -84,6 +85,7 @@ export function conv2dBackpropFilterWithoutKernel(
   wShape: number[],
   strides: Pair,
   pad: Pad,
+  columnsLimit = COLUMNS_LIMIT,
 ): tf.Tensor {
   if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
     return tf
@@ -94,71 +96,45 @@ export function conv2dBackpropFilterWithoutKernel(
         { strides, pad, dataFormat: 'NHWC', filterShape: wShape },
       ) as tf.Tensor;
   }
+  const [kh, kw, cin, cout] = wShape;
+  if (kh * kw * cin > SMALL_WINDOW) {
+    return tf.tidy(() => {
+      const ph = samePadding(pad, x.shape[1]!, kh, strides[0]);
+      const pw = samePadding(pad, x.shape[2]!, kw, strides[1]);
+      const xt = tf.transpose(x, [3, 1, 2, 0]); // [Cin, H, W, N]
+      const f = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]
+      const full = tf.conv2d(xt as tf.Tensor4D, f as tf.Tensor4D, 1, [[0, 0], ph, pw, [0, 0]], 'NHWC', strides);
+      return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]); // from [Cin, ≥kh, ≥kw, Cout]
+    });
+  }
   return tf.tidy(() => {
-    const [kh, kw] = wShape;
-    const [ph, pw] = [samePadding(pad, x.shape[1]!, kh, strides[0]), samePadding(pad, x.shape[2]!, kw, strides[1])];
-    const xp = tf.transpose(tf.pad(x, [[0, 0], ph, pw, [0, 0]]), [3, 1, 2, 0]); // [Cin, H', W', N]
-    const f = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]
-    const full = tf.conv2d(xp as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid', 'NHWC', strides); // [Cin, ≥kh, ≥kw, Cout]
-    return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
+    const [N, Ho, Wo] = dy.shape as number[];
+    const chunk = Math.max(1, Math.min(N, Math.floor(columnsLimit / (kh * kw * cin * Ho * Wo))));
+    let sum: tf.Tensor | null = null;
+    for (let n = 0; n < N; n += chunk) {
+      const m = Math.min(chunk, N - n);
+      const part = (t: tf.Tensor) => (m === N ? t : tf.slice(t, [n, 0, 0, 0], [m, -1, -1, -1]));
+      const cols = im2colT(part(x), { filterSize: [kh, kw], strides, pad });
+      const w = tf.matMul(cols, tf.reshape(part(dy), [m * Ho * Wo, cout]));
+      sum = sum ? tf.add(sum, w) : w;
+    }
+    return tf.reshape(sum!, wShape);
   });
 }
+
+/** The window size (kh·kw·Cin) up to which conv2dBackpropFilterWithoutKernel takes the matrix product. */
+export const SMALL_WINDOW = 32;
+/** The most entries conv2dBackpropFilterWithoutKernel's window matrix has at once (by default). */
+const COLUMNS_LIMIT = 2 ** 24;
 
 /**
  * Defect: the wasm backend's MaxPoolGrad (batch and channels > 1) and maxPoolWithArgmax give wrong
  * results. For each output y of a max pool of x, this is the flat index into x of its window's
- * first maximum, from portable ops: a pass over the kh·kw window offsets, each a strided slice of
- * x (padded with −∞) compared with y — a plain slice of a reshape of x where the windows tile it.
- * On every backend, so that ties break the same way everywhere.
+ * first maximum, from portable ops (kernels/max-pool-grad.ts; on cpu and wasm the adjoint runs that
+ * file's kernel, which finds the same argmax). On every backend, so that ties break the same way
+ * everywhere.
  */
-export function maxPoolArgmaxWithoutKernel(
-  x: tf.Tensor,
-  y: tf.Tensor,
-  [kh, kw]: Pair,
-  [sh, sw]: Pair,
-  pad: Pad,
-): tf.Tensor {
-  return tf.tidy(() => {
-    const [N, H, W, C] = x.shape as number[];
-    const [, Ho, Wo] = y.shape as number[];
-    const ph = samePadding(pad, H, kh, sh);
-    const pw = samePadding(pad, W, kw, sw);
-    // flat index of window (n, i, j, c)'s top-left corner: ((n·H + i·sh − ph)·W + j·sw − pw)·C + c
-    const term = (n: number, step: number, shift: number, axis: number) => {
-      const shape = [1, 1, 1, 1];
-      shape[axis] = n;
-      const int = (v: number) => tf.scalar(v, 'int32');
-      return tf.reshape(tf.add(tf.mul(tf.range(0, n, 1, 'int32'), int(step)), int(shift)), shape);
-    };
-    // broadcasting adds: wasm's Tile (broadcastTo) is many times slower
-    const corner = [
-      term(N, H * W * C, 0, 0),
-      term(Ho, sh * W * C, -ph[0] * W * C, 1),
-      term(Wo, sw * C, -pw[0] * C, 2),
-      term(C, 1, 0, 3),
-    ].reduce((a, b) => tf.add(a, b));
-    // Windows that tile x exactly (stride = window, no padding) are plain slices of a reshape,
-    // far cheaper on wasm than strided slices.
-    const tiles = sh === kh && sw === kw && Ho * kh === H && Wo * kw === W && ph[0] + pw[0] === 0;
-    const xr = tiles ? tf.reshape(x, [N * Ho, kh, Wo, kw * C]) : null;
-    const xp = tiles ? null : tf.pad(x, [[0, 0], ph, pw, [0, 0]], -Infinity);
-    const window = (a: number, b: number) =>
-      xr
-        ? tf.reshape(tf.slice(xr, [0, a, 0, b * C], [N * Ho, 1, Wo, C]), [N, Ho, Wo, C])
-        : tf.stridedSlice(xp!, [0, a, b, 0], [N, a + (Ho - 1) * sh + 1, b + (Wo - 1) * sw + 1, C], [1, sh, sw, 1]);
-    let idx = tf.zeros(y.shape, 'int32');
-    let found = tf.zeros(y.shape, 'bool');
-    for (let a = 0; a < kh; a++) {
-      for (let b = 0; b < kw; b++) {
-        const win = window(a, b);
-        const hit = tf.logicalAnd(tf.equal(win, y), tf.logicalNot(found));
-        idx = tf.where(hit, tf.add(corner, tf.scalar((a * W + b) * C, 'int32')), idx);
-        found = tf.logicalOr(found, hit);
-      }
-    }
-    return tf.reshape(idx, [-1]);
-  });
-}
+export { maxPoolArgmaxReference as maxPoolArgmaxWithoutKernel } from '../../kernels/max-pool-grad.js';
 
 /**
  * Defect: AvgPoolGrad divides a 'same' border window by the full window size, unlike its forward,

@@ -1,6 +1,7 @@
 // What the TF.js backends do differently that is not wrong, only slow or unavailable somewhere:
 // the one place the op rules ask about it, so that no op names a backend.
 import * as tf from '@tensorflow/tfjs-core';
+import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -50,4 +51,58 @@ export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.getBackend() === 'wasm' && x.dtype === 'float32'
     ? tf.tidy(() => tf.add(x, tf.zeros(shape)))
     : tf.broadcastTo(x, shape);
+}
+
+/**
+ * The gradient of conv2d with respect to its input, x̄ = BI(dy, w), in the fastest form for the
+ * backend. wasm's Conv2DBackpropInput is a plain loop, an order of magnitude slower than its forward
+ * conv2d (XNNPACK); at stride 1 the same sum is a forward convolution of dy, padded by k − 1 − p on
+ * each side, with the filter turned half a turn and its channel axes swapped:
+ * x̄[n,t,u,c] = Σ_{a,b,o} dy[n, t + p − a, u + q − b, o]·w[a,b,c,o].
+ */
+export function conv2dBackpropInputFast(
+  dy: tf.Tensor,
+  w: tf.Tensor,
+  xShape: number[],
+  strides: Pair,
+  pad: Pad,
+): tf.Tensor {
+  const shape = xShape as [number, number, number, number];
+  if (tf.getBackend() !== 'wasm' || strides[0] !== 1 || strides[1] !== 1)
+    return tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, shape, strides, pad);
+  const [kh, kw] = w.shape;
+  const [ph] = samePadding(pad, shape[1], kh, 1);
+  const [pw] = samePadding(pad, shape[2], kw, 1);
+  // after dy: the padded length is n + k − 1 (so that a 'valid' window of k leaves n)
+  const after = (n: number, p: number, o: number) => n + p - o;
+  return tf.tidy(() => {
+    const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
+    const padding: [Pair, Pair, Pair, Pair] = [
+      [0, 0],
+      [kh - 1 - ph, after(shape[1], ph, dy.shape[1]!)],
+      [kw - 1 - pw, after(shape[2], pw, dy.shape[2]!)],
+      [0, 0],
+    ];
+    return tf.conv2d(dy as tf.Tensor4D, flipped as tf.Tensor4D, 1, padding);
+  });
+}
+
+/**
+ * The sum (or, with `mean`, the mean) of float32 x over `axes`, in the fastest form for the backend.
+ * wasm's Sum and Mean over leading axes (a bias gradient, batch statistics over [N, H, W]) transpose
+ * first and run an order of magnitude slower than its average pool (XNNPACK, vectorised along the
+ * channels) of x seen as one [R, 1] window of [1, R, 1, rest]; any other reduction is TF.js's own.
+ */
+export function sumFast(x: tf.Tensor, axes: number[], keepDims: boolean, mean = false): tf.Tensor {
+  const k = axes.length;
+  const leading = k > 0 && k < x.rank && axes.every((a, i) => a === i);
+  const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
+  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || !leading || x.size < 4096 || rows < 8)
+    return mean ? tf.mean(x, axes, keepDims) : tf.sum(x, axes, keepDims);
+  const rest = x.shape.slice(k);
+  return tf.tidy(() => {
+    const seen = tf.reshape(x, [1, rows, 1, x.size / rows]) as tf.Tensor4D;
+    const avg = tf.avgPool(seen, [rows, 1], 1, 'valid');
+    return tf.reshape(mean ? avg : tf.mul(avg, rows), keepDims ? [...axes.map(() => 1), ...rest] : rest);
+  });
 }

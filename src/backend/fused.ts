@@ -34,6 +34,13 @@ import {
   reluGradKernels,
 } from '../../kernels/relu-grad.js';
 import {
+  MAX_POOL_GRAD,
+  maxPoolGradJs,
+  maxPoolGradReference,
+  type MaxPoolGradAttrs,
+} from '../../kernels/max-pool-grad.js';
+import { IM2COL_T, im2colTJs, im2colTReference, type Im2ColAttrs } from '../../kernels/im2col.js';
+import {
   SOFTMAX_CROSS_ENTROPY,
   oneHotRows,
   softmaxCrossEntropyReference,
@@ -61,7 +68,16 @@ export const FUSED_KERNELS = {
   leakyReluGrad: LEAKY_RELU_GRAD,
   softmaxCrossEntropy: SOFTMAX_CROSS_ENTROPY,
 } as const;
-export type FusedName = keyof typeof FUSED_KERNELS;
+/**
+ * The kernels only cpu and wasm have (JavaScript loops over their memory), where what TF.js ships
+ * there is wrong, missing or slow; the GPUs run the reference.
+ */
+export const CPU_KERNELS = {
+  maxPoolGrad: MAX_POOL_GRAD,
+  im2colT: IM2COL_T,
+} as const;
+export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
+const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
 
 const CONFIGS: KernelConfig[] = [
   adamUpdateWebGL,
@@ -73,6 +89,8 @@ const CONFIGS: KernelConfig[] = [
   softmaxCrossEntropyWebGL,
   softmaxCrossEntropyWebGPU,
   ...softmaxCrossEntropyJs,
+  ...maxPoolGradJs,
+  ...im2colTJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -91,11 +109,11 @@ export function setFusedEnabled(on: boolean): void {
 
 /** Whether `name` runs as one fused kernel on the backend (the active one by default). */
 export function hasFused(name: FusedName, backendName: string = tf.getBackend()): boolean {
-  return enabled && tf.getKernel(FUSED_KERNELS[name], backendName) !== undefined;
+  return enabled && tf.getKernel(KERNEL_NAMES[name], backendName) !== undefined;
 }
 
 const run = (name: FusedName, inputs: Record<string, tf.Tensor>, attrs: object = {}) =>
-  tf.engine().runKernel(FUSED_KERNELS[name], inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as
+  tf.engine().runKernel(KERNEL_NAMES[name], inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as
     | tf.Tensor[]
     | tf.Tensor;
 
@@ -329,6 +347,36 @@ export function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Te
   return hasFused('leakyReluGrad')
     ? (run('leakyReluGrad', { dy, x }, { alpha }) as tf.Tensor)
     : leakyReluGradReference(dy, x, alpha);
+}
+
+// ---- max pool backward
+
+export { maxPoolGradReference, type MaxPoolGradAttrs };
+
+/**
+ * The backward of y = maxPool(x): dy added at each window's first entry equal to y (zeros
+ * elsewhere), x's shape. One pass over x on cpu and wasm.
+ */
+export function maxPoolGrad(dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor, attrs: MaxPoolGradAttrs): tf.Tensor {
+  checkSame('maxPoolGrad', { dy, y });
+  checkSame('maxPoolGrad', { x });
+  if (x.rank !== 4 || y.rank !== 4 || x.shape[0] !== y.shape[0] || x.shape[3] !== y.shape[3])
+    throw new TapegradError('maxPoolGrad', `x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} must be NHWC alike`);
+  const a = { filterSize: attrs.filterSize, strides: attrs.strides, pad: attrs.pad };
+  return hasFused('maxPoolGrad')
+    ? (run('maxPoolGrad', { dy, x, y }, a) as tf.Tensor)
+    : maxPoolGradReference(dy, x, y, a);
+}
+
+// ---- convolution windows as a matrix
+
+export { im2colTReference, type Im2ColAttrs };
+
+/** The windows of x [N, H, W, C] as the columns of [kh·kw·C, N·Ho·Wo] (kernels/im2col.ts). */
+export function im2colT(x: tf.Tensor, attrs: Im2ColAttrs): tf.Tensor {
+  checkSame('im2colT', { x });
+  const a = { filterSize: attrs.filterSize, strides: attrs.strides, pad: attrs.pad };
+  return hasFused('im2colT') ? (run('im2colT', { x }, a) as tf.Tensor) : im2colTReference(x, a);
 }
 
 // ---- softmax cross-entropy, forward and backward together

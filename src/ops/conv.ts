@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, composed, type Op } from '../op.js';
 import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
+import { isGradEnabled } from '../tape.js';
 import { pad as padOp, reshape, scatterAdd, broadcastTo, slice, transpose } from './shape.js';
 import { mul } from './elementwise.js';
 import { matmul } from './matrix.js';
@@ -24,6 +25,8 @@ import {
   maxPoolArgmaxWithoutKernel,
   samePadding,
 } from '../backend/defects.js';
+import { maxPoolGrad } from '../backend/fused.js';
+import { conv2dBackpropInputFast } from '../backend/facts.js';
 
 type Pad = 'valid' | 'same';
 type Pair = [number, number];
@@ -51,8 +54,7 @@ const conv2dOp = defineOp<ConvAttrs>({
 
 const conv2dBackpropInputOp = defineOp<ConvAttrs & { xShape: number[] }>({
   name: 'conv2dBackpropInput',
-  forward: ([dy, w], { xShape, strides, pad }) =>
-    tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, xShape as [number, number, number, number], strides, pad),
+  forward: ([dy, w], { xShape, strides, pad }) => conv2dBackpropInputFast(dy, w, xShape, strides, pad),
   // ⟨ḡ, BI(dy, w)⟩ = ⟨dy, B(ḡ, w)⟩: d̄y = B(ḡ, w), w̄ = BF(ḡ, dy)
   vjp: (g, [dy, w], _y, a) => [() => conv2dOp([g, w], convAttrs(a)), () => conv2dBackpropFilter(g, dy, w.shape, a)],
 });
@@ -361,10 +363,12 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
 const maxPool2dOp = defineOp<PoolAttrs>({
   name: 'maxPool2d',
   forward: ([x], { filterSize, strides, pad }) => tf.maxPool(x as tf.Tensor4D, filterSize, strides, pad),
-  // x̄ = g added at each window's argmax (the first maximum, as PyTorch). Written as scatterAdd,
-  // whose adjoint (gather) gives second order; the argmaxes come from src/backend/defects.ts.
+  // x̄ = g added at each window's argmax (the first maximum, as PyTorch): one fused pass where not
+  // recorded; recorded, a scatterAdd, whose adjoint (gather) gives second order, at the argmaxes of
+  // src/backend/defects.ts.
   vjp: (g, [x], y, a) => [
     () => {
+      if (!isGradEnabled()) return new Tensor(maxPoolGrad(g.value, x.value, y.value, a));
       const idx = new Tensor(maxPoolArgmaxWithoutKernel(x.value, y.value, a.filterSize, a.strides, a.pad));
       const flat = reshape(g, [-1]);
       const summed = scatterAdd(flat, idx, 0, x.size);

@@ -10,12 +10,13 @@ import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from 
 import { broadcastTo, sum, expand, count, reduction, assertEntries, ofEmpty } from './shape.js';
 import type { ReduceAttrs, ReduceOptions } from './shape.js';
 import { argMaxMinShape, maxMinBeyond1e20, prodKeepDimsByReshape } from '../backend/defects.js';
+import { sumFast } from '../backend/facts.js';
 
 export { sum, type ReduceOptions } from './shape.js';
 
 const meanOp = defineOp<ReduceAttrs>({
   name: 'mean',
-  forward: ([x], a) => ofEmpty(x, a, NaN) ?? tf.mean(x, a.axes, a.keepDims),
+  forward: ([x], a) => ofEmpty(x, a, NaN) ?? sumFast(x, a.axes, a.keepDims, true),
   signature: { kind: 'reduce' },
   // ∂mean/∂x = 1/n
   vjp: (g, [x], _y, a) => [() => broadcastTo(div(expand(g, x, a), count(x, a.axes)), x.shape)],

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, applyToFloat, type Op } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis, normalizeAxes, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { broadcastToFast } from '../backend/facts.js';
+import { broadcastToFast, sumFast } from '../backend/facts.js';
 import { indexValues } from './indices.js';
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -108,7 +108,7 @@ export function ofEmpty(
 
 const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
-  forward: ([x], a) => ofEmpty(x, a, 0, x.dtype === 'bool' ? 'int32' : x.dtype) ?? tf.sum(x, a.axes, a.keepDims),
+  forward: ([x], a) => ofEmpty(x, a, 0, x.dtype === 'bool' ? 'int32' : x.dtype) ?? sumFast(x, a.axes, a.keepDims),
   signature: { kind: 'reduce' },
   // ∂Σx/∂x = 1: g is copied back to every entry it summed
   vjp: (g, [x], _y, a) => [() => broadcastTo(expand(g, x, a), x.shape)],
