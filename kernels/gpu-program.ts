@@ -32,6 +32,9 @@ export interface WgslProgram {
   size?: boolean;
   workgroupSize: [number, number, number];
   getUserCode: () => string;
+  /** Entries per element of each input's and of the output's WGSL array (4: vec4), 1 by default. */
+  variableComponents?: number[];
+  outputComponent?: number;
 }
 
 export interface WebGPUBackendLike {
@@ -40,6 +43,7 @@ export interface WebGPUBackendLike {
     inputs: TensorInfo[],
     outputDtype: DataType,
     uniforms?: { type: 'float32' | 'int32'; data: number[] }[],
+    output?: TensorInfo,
   ): TensorInfo;
   makeTensorInfo(shape: number[], dtype: DataType, values?: Int32Array | Float32Array): TensorInfo;
   disposeData(dataId: object): boolean;

@@ -10,6 +10,7 @@ import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from './fused.js';
 import { castIntToFloatConverting } from './defects.js';
 import { flushCommands, installDispatchCache } from '../../kernels/webgpu-dispatch.js';
+import { installWebGPUMatMul, preferSubgroupDevice } from '../../kernels/webgpu-matmul.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
 import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
@@ -132,6 +133,7 @@ async function whyNotLoadable(name: BackendName): Promise<string | null> {
       }
       const notLoaded = await loadPackage('@tensorflow/tfjs-backend-' + 'webgpu', 'WebGPU');
       if (notLoaded) return notLoaded;
+      preferSubgroupDevice((await load('@tensorflow/tfjs-backend-' + 'webgpu')).WebGPUBackend);
       return tf.findBackendFactory('webgpu')
         ? null
         : '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import)';
@@ -200,6 +202,7 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (name === 'webgpu') {
     castIntToFloatConverting();
     installDispatchCache(tf.backend());
+    installWebGPUMatMul(tf.backend());
   }
 }
 

@@ -1,0 +1,636 @@
+// tapegrad's own matrix product for TF.js's webgpu backend, registered for BatchMatMul and
+// _FusedMatMul in place of TF.js's (setBackend('webgpu') installs it). Two WGSL programs:
+//
+// - tiled: each workgroup computes a BM × BN block of C. Per step of TK along K it copies a
+//   BM × TK block of A and a TK × BN block of B into workgroup memory (read from global memory as
+//   vec4 where the contiguous axis allows it), then each thread accumulates a TM × TN block of C in
+//   registers (vec4 along N) from that copy. The tile shape is chosen per size class: large square,
+//   square, tall (N small), wide (M small), tiny. Transposed operands are read in place (only the
+//   copy's addressing changes); batch axes broadcast (each operand's batch strides are uniforms).
+// - dot: for small outputs with a long K (few tiles to share out): one workgroup per output entry,
+//   its threads striding over K, summed with subgroupAdd where the device has subgroups of one
+//   fixed size (the workgroup is one subgroup), else in workgroup memory.
+//
+// Both end in the epilogue of TF.js's _FusedMatMul: a bias and a prelu weight (each broadcast to
+// the output), then the activation. What they do not cover (other dtypes, empty operands, more
+// than four batch axes, a grid past the device's limits) runs TF.js's own kernel.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { WebGPUBackendLike, WgslProgram } from './gpu-program.js';
+
+/** The activations TF.js's _FusedMatMul takes. */
+export type MatMulActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'leakyrelu' | 'prelu' | 'sigmoid';
+
+/** A tile: wx × wy threads, each computing tm × tn entries of C (tm, tn multiples of 4); tk the step along K. */
+export interface MatMulTile {
+  wx: number;
+  wy: number;
+  tm: number;
+  tn: number;
+  tk: number;
+}
+
+/** The tile of each size class; BM = wy·tm rows and BN = wx·tn columns of C per workgroup. */
+export const MATMUL_TILES: Record<'large' | 'square' | 'tall' | 'wide' | 'tiny', MatMulTile> = {
+  large: { wx: 16, wy: 16, tm: 8, tn: 8, tk: 16 }, // 128 × 128
+  square: { wx: 16, wy: 16, tm: 4, tn: 4, tk: 16 }, // 64 × 64
+  tall: { wx: 4, wy: 32, tm: 4, tn: 4, tk: 16 }, // 128 × 16
+  wide: { wx: 32, wy: 4, tm: 4, tn: 4, tk: 16 }, // 16 × 128
+  tiny: { wx: 4, wy: 4, tm: 4, tn: 4, tk: 16 }, // 16 × 16
+};
+export type MatMulSizeClass = keyof typeof MATMUL_TILES | 'dot';
+
+/** The size class of a product of batch × (M × K)·(K × N). */
+export function matMulSizeClass(batch: number, m: number, n: number, k: number): MatMulSizeClass {
+  if (batch * m * n <= 4096 && k >= 256 && batch * m * n * 4 < k * 64) return 'dot';
+  if (m >= 64 && n >= 64) {
+    // The 128 × 128 tile only where it still gives every multiprocessor of a large GPU work.
+    return batch * Math.ceil(m / 128) * Math.ceil(n / 128) >= 128 ? 'large' : 'square';
+  }
+  if (m >= 64) return 'tall';
+  if (n >= 64) return 'wide';
+  return 'tiny';
+}
+
+/** What the shader text depends on (all of it goes into the program's key). */
+interface Layout {
+  transposeA: boolean;
+  transposeB: boolean;
+  /** A, B and C read or written as vec4 (their contiguous axis is a multiple of 4). */
+  vecA: boolean;
+  vecB: boolean;
+  vecC: boolean;
+  bias: boolean;
+  prelu: boolean;
+  activation: MatMulActivation;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Switches for the tests and the benchmarks.
+
+let enabled = true;
+let forcedTile: MatMulTile | null = null;
+let subgroupsAllowed = true;
+
+/** Turns tapegrad's matmul on or off on webgpu (on by default); off runs TF.js's kernels. */
+export function setMatMulKernelEnabled(on: boolean): void {
+  enabled = on;
+}
+/** Runs every tiled product with this tile (null: the size class's), to compare tiles. */
+export function setMatMulTile(tile: MatMulTile | null): void {
+  forcedTile = tile;
+}
+/** Allows or forbids the subgroup reduction (where the device has subgroups), to test both paths. */
+export function setMatMulSubgroups(on: boolean): void {
+  subgroupsAllowed = on;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WGSL.
+
+const EPILOGUE_ACTIVATION: Record<MatMulActivation, string> = {
+  linear: 'return v;',
+  // select keeps NaN where max() may not, as TF.js's other kernels do.
+  relu: 'return select(v, 0.0, v < 0.0);',
+  relu6: 'return select(select(v, 0.0, v < 0.0), 6.0, v > 6.0);',
+  elu: 'return select(v, exp(v) - 1.0, v < 0.0);',
+  leakyrelu: 'return select(v, uniforms.alpha * v, v < 0.0);',
+  prelu: 'return select(v, w * v, v < 0.0);',
+  sigmoid: 'return 1.0 / (1.0 + exp(-v));',
+};
+
+/** The batch decomposition and the scalar epilogue, shared by both programs. */
+function commonSource(l: Layout): string {
+  const at = (name: string, batch: string, mn: string) =>
+    `${name}[${batch} + m * uniforms.${mn}.x + n * uniforms.${mn}.y]`;
+  return `
+  // Offset of batch z in an operand whose batch strides (in entries; 0 where it broadcasts) are s.
+  fn batchOffset(z : i32, s : vec4<i32>) -> i32 {
+    let b = uniforms.batch;
+    var r = z;
+    let i3 = r % b.w; r = r / b.w;
+    let i2 = r % b.z; r = r / b.z;
+    let i1 = r % b.y; let i0 = r / b.y;
+    return i0 * s.x + i1 * s.y + i2 * s.z + i3 * s.w;
+  }
+  fn activate(v : f32, w : f32) -> f32 { ${EPILOGUE_ACTIVATION[l.activation]} }
+  // The epilogue of entry (m, n) of batch z: + bias, then the activation (prelu's weight w).
+  fn epilogue(acc : f32, zBias : i32, zPrelu : i32, m : i32, n : i32) -> f32 {
+    var v = acc;
+    ${l.bias ? `v = v + f32(${at('bias', 'zBias', 'biasMN')});` : ''}
+    ${l.prelu ? `let w = f32(${at('preluActivationWeights', 'zPrelu', 'preluMN')});` : 'let w = 0.0;'}
+    return activate(v, w);
+  }`;
+}
+
+/** The tiled program's user code. */
+function tiledSource(l: Layout, t: MatMulTile): string {
+  const { wx, wy, tm, tn, tk } = t;
+  const T = wx * wy;
+  const BM = wy * tm;
+  const BN = wx * tn;
+  const BM4 = BM / 4;
+  const BN4 = BN / 4;
+  const TM4 = tm / 4;
+  const TN4 = tn / 4;
+  /** A loop over `count` items shared by the T threads, each item at index `idx`. */
+  const spread = (count: number, body: string) => {
+    const rounds = Math.ceil(count / T);
+    const guard = count % T === 0 ? '' : `if (idx < ${count}) `;
+    return `for (var r = 0; r < ${rounds}; r++) { let idx = li + r * ${T}; ${guard}{ ${body} } }`;
+  };
+  // A's tile into As[k][m] (k major, m as vec4 lanes): As[k * BM4 + m / 4][m % 4].
+  let loadA: string;
+  if (!l.transposeA && l.vecA) {
+    // A[m][k], K a multiple of 4: a vec4 along k is one entry in each of 4 rows of As.
+    loadA = spread(
+      (BM * tk) / 4,
+      `let kq = idx % ${tk / 4}; let m = idx / ${tk / 4}; let gm = bm + m; let gk = k0 + kq * 4;
+       var v = vec4<f32>(0.0);
+       if (gm < M && gk < K) { v = A[(aOff + gm * K + gk) / 4]; }
+       for (var j = 0; j < 4; j++) { As[(kq * 4 + j) * ${BM4} + m / 4][m % 4] = v[j]; }`,
+    );
+  } else if (!l.transposeA) {
+    loadA = spread(
+      BM * tk,
+      `let kk = idx % ${tk}; let m = idx / ${tk}; let gm = bm + m; let gk = k0 + kk;
+       var v = 0.0;
+       if (gm < M && gk < K) { v = A[aOff + gm * K + gk]; }
+       As[kk * ${BM4} + m / 4][m % 4] = v;`,
+    );
+  } else if (l.vecA) {
+    // A stored [k][m], M a multiple of 4: a vec4 along m is one entry of As.
+    loadA = spread(
+      BM4 * tk,
+      `let mq = idx % ${BM4}; let kk = idx / ${BM4}; let gm = bm + mq * 4; let gk = k0 + kk;
+       var v = vec4<f32>(0.0);
+       if (gm < M && gk < K) { v = A[(aOff + gk * M + gm) / 4]; }
+       As[kk * ${BM4} + mq] = v;`,
+    );
+  } else {
+    loadA = spread(
+      BM * tk,
+      `let m = idx % ${BM}; let kk = idx / ${BM}; let gm = bm + m; let gk = k0 + kk;
+       var v = 0.0;
+       if (gm < M && gk < K) { v = A[aOff + gk * M + gm]; }
+       As[kk * ${BM4} + m / 4][m % 4] = v;`,
+    );
+  }
+  // B's tile into Bs[k][n]: Bs[k * BN4 + n / 4][n % 4].
+  let loadB: string;
+  if (!l.transposeB && l.vecB) {
+    loadB = spread(
+      BN4 * tk,
+      `let nq = idx % ${BN4}; let kk = idx / ${BN4}; let gn = bn + nq * 4; let gk = k0 + kk;
+       var v = vec4<f32>(0.0);
+       if (gn < N && gk < K) { v = B[(bOff + gk * N + gn) / 4]; }
+       Bs[kk * ${BN4} + nq] = v;`,
+    );
+  } else if (!l.transposeB) {
+    loadB = spread(
+      BN * tk,
+      `let n = idx % ${BN}; let kk = idx / ${BN}; let gn = bn + n; let gk = k0 + kk;
+       var v = 0.0;
+       if (gn < N && gk < K) { v = B[bOff + gk * N + gn]; }
+       Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
+    );
+  } else if (l.vecB) {
+    // B stored [n][k], K a multiple of 4.
+    loadB = spread(
+      (BN * tk) / 4,
+      `let kq = idx % ${tk / 4}; let n = idx / ${tk / 4}; let gn = bn + n; let gk = k0 + kq * 4;
+       var v = vec4<f32>(0.0);
+       if (gn < N && gk < K) { v = B[(bOff + gn * K + gk) / 4]; }
+       for (var j = 0; j < 4; j++) { Bs[(kq * 4 + j) * ${BN4} + n / 4][n % 4] = v[j]; }`,
+    );
+  } else {
+    loadB = spread(
+      BN * tk,
+      `let kk = idx % ${tk}; let n = idx / ${tk}; let gn = bn + n; let gk = k0 + kk;
+       var v = 0.0;
+       if (gn < N && gk < K) { v = B[bOff + gn * K + gk]; }
+       Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
+    );
+  }
+  const accs: string[] = [];
+  const fmas: string[] = [];
+  const writes: string[] = [];
+  const aReads = Array.from({ length: TM4 }, (_, q) => `let a${q} = As[kk * ${BM4} + ty * ${TM4} + ${q}];`);
+  // Thread tx's columns are (c·wx + tx)·4 .. +3: neighbouring threads read neighbouring vec4s of Bs.
+  const bReads = Array.from({ length: TN4 }, (_, c) => `let b${c} = Bs[kk * ${BN4} + ${c * wx} + tx];`);
+  for (let i = 0; i < tm; i++) {
+    for (let c = 0; c < TN4; c++) {
+      accs.push(`var acc${i}_${c} = vec4<f32>(0.0);`);
+      fmas.push(`acc${i}_${c} = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b${c}, acc${i}_${c});`);
+      const n = `(bn + (${c * wx} + tx) * 4)`;
+      const entry = (j: number) => `epilogue(acc${i}_${c}[${j}], zBias, zPrelu, gm, n0 + ${j})`;
+      const write = l.vecC
+        ? `if (n0 < N) { result[(cOff + gm * N + n0) / 4] = vec4<f32>(${[0, 1, 2, 3].map(entry).join(', ')}); }`
+        : [0, 1, 2, 3].map((j) => `if (n0 + ${j} < N) { result[cOff + gm * N + n0 + ${j}] = ${entry(j)}; }`).join('\n');
+      writes.push(`{ let gm = bm + ty * ${tm} + ${i}; let n0 = ${n}; if (gm < M) { ${write} } }`);
+    }
+  }
+  return `
+  var<workgroup> As : array<vec4<f32>, ${tk * BM4}>;
+  var<workgroup> Bs : array<vec4<f32>, ${tk * BN4}>;
+  ${commonSource(l)}
+  fn main(index : i32) {
+    let li = i32(localIndex);
+    let tx = li % ${wx};
+    let ty = li / ${wx};
+    let M = uniforms.M;
+    let N = uniforms.N;
+    let K = uniforms.K;
+    let bn = i32(workgroupId.x) * ${BN};
+    let bm = i32(workgroupId.y) * ${BM};
+    let z = i32(workgroupId.z);
+    let aOff = batchOffset(z, uniforms.aBatch);
+    let bOff = batchOffset(z, uniforms.bBatch);
+    let cOff = z * M * N;
+    let zBias = ${l.bias ? 'batchOffset(z, uniforms.biasBatch)' : '0'};
+    let zPrelu = ${l.prelu ? 'batchOffset(z, uniforms.preluBatch)' : '0'};
+    ${accs.join('\n    ')}
+    for (var k0 = 0; k0 < K; k0 += ${tk}) {
+      ${loadA}
+      ${loadB}
+      workgroupBarrier();
+      for (var kk = 0; kk < ${tk}; kk++) {
+        ${aReads.join('\n        ')}
+        ${bReads.join('\n        ')}
+        ${fmas.join('\n        ')}
+      }
+      workgroupBarrier();
+    }
+    ${writes.join('\n    ')}
+  }`;
+}
+
+/** The marker of the subgroup variant; the device's createShaderModule moves it to the top. */
+const ENABLE_SUBGROUPS = 'enable subgroups;';
+
+/** The dot program's user code: workgroup (n, m, z) computes C[z][m][n] with `size` threads. */
+function dotSource(l: Layout, size: number, subgroups: boolean): string {
+  const a = l.transposeA ? 'A[aOff + k * M + m]' : 'A[aOff + m * K + k]';
+  const b = l.transposeB ? 'B[bOff + n * K + k]' : 'B[bOff + k * N + n]';
+  const tree: string[] = [];
+  for (let s = size / 2; s >= 1; s /= 2) {
+    tree.push(`if (li < ${s}) { partial[li] = partial[li] + partial[li + ${s}]; } workgroupBarrier();`);
+  }
+  const write = 'result[z * M * N + m * N + n] = epilogue(total, zBias, zPrelu, m, n);';
+  const reduce = subgroups
+    ? `// One subgroup per workgroup (the size was chosen so): subgroupAdd sums it all.
+    let total = subgroupAdd(acc);
+    if (li == 0) { ${write} }`
+    : `partial[li] = acc;
+    workgroupBarrier();
+    ${tree.join('\n    ')}
+    if (li == 0) { let total = partial[0]; ${write} }`;
+  return `
+  ${subgroups ? ENABLE_SUBGROUPS : `var<workgroup> partial : array<f32, ${size}>;`}
+  ${commonSource(l)}
+  fn main(index : i32) {
+    let li = i32(localIndex);
+    let M = uniforms.M;
+    let N = uniforms.N;
+    let K = uniforms.K;
+    let n = i32(workgroupId.x);
+    let m = i32(workgroupId.y);
+    let z = i32(workgroupId.z);
+    let aOff = batchOffset(z, uniforms.aBatch);
+    let bOff = batchOffset(z, uniforms.bBatch);
+    let zBias = ${l.bias ? 'batchOffset(z, uniforms.biasBatch)' : '0'};
+    let zPrelu = ${l.prelu ? 'batchOffset(z, uniforms.preluBatch)' : '0'};
+    var acc = 0.0;
+    for (var k0 = 0; k0 < K; k0 += ${size}) {
+      let k = k0 + li;
+      if (k < K) { acc = fma(${a}, ${b}, acc); }
+    }
+    ${reduce}
+  }`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes, uniforms, and the program.
+
+const MAX_BATCH_AXES = 4;
+
+/**
+ * The output's batch axes (size-1 axes dropped, padded in front with 1 to four) and each operand's
+ * strides along them in entries, 0 where it broadcasts; null past four axes. An operand's shape
+ * is [...batch, rows, cols], its batch right-aligned with the output's.
+ */
+function batchStrides(outBatch: number[], operands: number[][]): { batch: number[]; strides: number[][] } | null {
+  const keep = outBatch.map((_, i) => i).filter((i) => outBatch[i] !== 1);
+  if (keep.length > MAX_BATCH_AXES) return null;
+  const pad = Array(MAX_BATCH_AXES - keep.length).fill(1);
+  const strides = operands.map((shape) => {
+    const dims = shape.slice(0, -2);
+    const aligned = [...Array(outBatch.length - dims.length).fill(1), ...dims];
+    const step: number[] = [];
+    let s = shape[shape.length - 2] * shape[shape.length - 1];
+    for (let i = aligned.length - 1; i >= 0; i--) {
+      step[i] = aligned[i] === 1 ? 0 : s;
+      s *= aligned[i];
+    }
+    return [...pad.map(() => 0), ...keep.map((i) => step[i])];
+  });
+  return { batch: [...pad, ...keep.map((i) => outBatch[i])], strides };
+}
+
+/** An operand broadcast to the output (bias, prelu weights): its last two axes' strides (0 where broadcast). */
+function epilogueOperandShape(shape: number[]): number[] {
+  // As a [..., rows, cols] operand: a vector is one row; a scalar one entry.
+  if (shape.length === 0) return [1, 1];
+  if (shape.length === 1) return [1, shape[0]];
+  return shape;
+}
+const mnStrides = (shape: number[]) => {
+  const [r, c] = shape.slice(-2);
+  return [r === 1 ? 0 : c, c === 1 ? 0 : 1];
+};
+
+interface Device {
+  features: { has(f: string): boolean };
+  limits: { maxComputeWorkgroupsPerDimension: number };
+  createShaderModule(d: { code: string }): unknown;
+}
+interface SubgroupSizes {
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+}
+interface Backend extends WebGPUBackendLike {
+  device: Device & { adapterInfo?: SubgroupSizes };
+}
+/** The adapter's subgroup sizes per device that webgpuFactoryWithSubgroups made. */
+const subgroupSizes = new WeakMap<object, SubgroupSizes>();
+
+/** The threads per dot workgroup, and whether they reduce with subgroupAdd. */
+function dotWorkgroup(backend: Backend): { size: number; subgroups: boolean } {
+  const info = subgroupSizes.get(backend.device) ?? backend.device.adapterInfo;
+  const [lo, hi] = [info?.subgroupMinSize, info?.subgroupMaxSize];
+  const fixed = lo !== undefined && lo === hi && lo >= 4 && lo <= 128 && (lo & (lo - 1)) === 0;
+  if (subgroupsAllowed && fixed && backend.device.features.has('subgroups')) return { size: lo, subgroups: true };
+  return { size: 64, subgroups: false };
+}
+
+interface MatMulArgs {
+  a: TensorInfo;
+  b: TensorInfo;
+  transposeA: boolean;
+  transposeB: boolean;
+  bias?: TensorInfo | null;
+  prelu?: TensorInfo | null;
+  activation: MatMulActivation;
+  alpha: number;
+}
+
+function broadcastShape(x: number[], y: number[]): number[] | null {
+  try {
+    return tf.broadcast_util.assertAndGetBroadcastShape(x, y);
+  } catch {
+    return null;
+  }
+}
+
+const flat = (t: TensorInfo): TensorInfo =>
+  ({ dataId: t.dataId, dtype: t.dtype, shape: [t.shape.reduce((p, q) => p * q, 1)] }) as TensorInfo;
+
+/** Runs the product on our programs, or returns null where TF.js's kernel should. */
+function runMatMul(backend: Backend, args: MatMulArgs): TensorInfo | null {
+  const { a, b, transposeA, transposeB, activation } = args;
+  const bias = args.bias ?? null;
+  const prelu = activation === 'prelu' ? (args.prelu ?? null) : null;
+  if (activation === 'prelu' && !prelu) return null;
+  if (!(activation in EPILOGUE_ACTIVATION)) return null;
+  const operands = [a, b, bias, prelu].filter((t): t is TensorInfo => t !== null);
+  if (operands.some((t) => t.dtype !== 'float32' || t.shape.some((d) => d === 0))) return null;
+  if (a.shape.length < 2 || b.shape.length < 2) return null;
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K) return null; // TF.js says why
+  const outBatch = broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  if (!outBatch) return null; // TF.js's kernel says why
+  const outShape = [...outBatch, M, N];
+  const biasShape = bias ? epilogueOperandShape(bias.shape) : null;
+  const preluShape = prelu ? epilogueOperandShape(prelu.shape) : null;
+  for (const s of [biasShape, preluShape]) {
+    if (s && s.length > outShape.length) return null;
+    if (s && !broadcastShape(s, outShape)) return null;
+  }
+  const shapes = [a.shape, b.shape, biasShape, preluShape].filter((s): s is number[] => s !== null);
+  const layout = batchStrides(outBatch, shapes);
+  if (!layout) return null;
+  const strides = layout.strides;
+  const batch = layout.batch.reduce((p, q) => p * q, 1);
+
+  const size = outShape.reduce((p, q) => p * q, 1);
+  const l: Layout = {
+    transposeA,
+    transposeB,
+    vecA: (transposeA ? M : K) % 4 === 0,
+    vecB: (transposeB ? K : N) % 4 === 0,
+    vecC: N % 4 === 0,
+    bias: !!bias,
+    prelu: !!prelu,
+    activation,
+  };
+  const sizeClass = forcedTile ? 'forced' : matMulSizeClass(batch, M, N, K);
+  const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
+  let program: WgslProgram;
+  if (sizeClass === 'dot') {
+    const { size, subgroups } = dotWorkgroup(backend);
+    const scalar = { ...l, vecA: false, vecB: false, vecC: false };
+    program = makeProgram(
+      `tapegrad_matmul_dot_${size}_${subgroups}_${key(scalar)}`,
+      scalar,
+      size,
+      [N, M, batch],
+      [size, 1, 1],
+      () => dotSource(scalar, size, subgroups),
+    );
+  } else {
+    const t = forcedTile ?? MATMUL_TILES[sizeClass as keyof typeof MATMUL_TILES];
+    const tileKey = `${t.wx}_${t.wy}_${t.tm}_${t.tn}_${t.tk}`;
+    program = makeProgram(
+      `tapegrad_matmul_tiled_${tileKey}_${key(l)}`,
+      l,
+      size,
+      [Math.ceil(N / (t.wx * t.tn)), Math.ceil(M / (t.wy * t.tm)), batch],
+      [t.wx * t.wy, 1, 1],
+      () => tiledSource(l, t),
+    );
+  }
+  if (program.dispatch.some((d) => d > limit)) return null;
+  const uniforms: { type: 'float32' | 'int32'; data: number[] }[] = [
+    { type: 'int32', data: [M] },
+    { type: 'int32', data: [N] },
+    { type: 'int32', data: [K] },
+    { type: 'int32', data: layout.batch },
+    { type: 'int32', data: strides[0] },
+    { type: 'int32', data: strides[1] },
+  ];
+  let next = 2;
+  if (biasShape) {
+    uniforms.push({ type: 'int32', data: strides[next++] }, { type: 'int32', data: mnStrides(biasShape) });
+  }
+  if (preluShape) {
+    uniforms.push({ type: 'int32', data: strides[next++] }, { type: 'int32', data: mnStrides(preluShape) });
+  }
+  if (activation === 'leakyrelu') uniforms.push({ type: 'float32', data: [args.alpha] });
+  const out = backend.makeTensorInfo([size], 'float32');
+  backend.runWebGPUProgram(program, operands.map(flat), 'float32', uniforms, out);
+  return { dataId: out.dataId, dtype: 'float32', shape: outShape } as TensorInfo;
+}
+
+function key(l: Layout): string {
+  return [
+    l.transposeA ? 'tA' : 'A',
+    l.transposeB ? 'tB' : 'B',
+    l.vecA ? 'v' : 's',
+    l.vecB ? 'v' : 's',
+    l.vecC ? 'v' : 's',
+    l.bias ? 'bias' : '',
+    l.prelu ? 'prelu' : '',
+    l.activation,
+  ].join('_');
+}
+
+function makeProgram(
+  shaderKey: string,
+  l: Layout,
+  size: number,
+  dispatch: [number, number, number],
+  workgroupSize: [number, number, number],
+  source: () => string,
+): WgslProgram {
+  const names = ['A', 'B', ...(l.bias ? ['bias'] : []), ...(l.prelu ? ['preluActivationWeights'] : [])];
+  let uniforms = 'M : i32, N : i32, K : i32, batch : vec4<i32>, aBatch : vec4<i32>, bBatch : vec4<i32>,';
+  if (l.bias) uniforms += ' biasBatch : vec4<i32>, biasMN : vec2<i32>,';
+  if (l.prelu) uniforms += ' preluBatch : vec4<i32>, preluMN : vec2<i32>,';
+  if (l.activation === 'leakyrelu') uniforms += ' alpha : f32,';
+  return {
+    outputShape: [size], // the output, flat
+    shaderKey,
+    dispatchLayout: { x: [0] },
+    dispatch,
+    variableNames: names,
+    variableComponents: [l.vecA ? 4 : 1, l.vecB ? 4 : 1, ...names.slice(2).map(() => 1)],
+    outputComponent: l.vecC ? 4 : 1,
+    uniforms,
+    workgroupSize,
+    getUserCode: source,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration.
+
+let original: { batchMatMul: KernelConfig; fusedMatMul: KernelConfig } | null = null;
+
+/** TF.js's own webgpu BatchMatMul and _FusedMatMul, once replaced: the benchmarks' baseline. */
+export const tfjsWebGPUMatMul = () => original;
+
+/** Moves `enable subgroups;` to the top of a shader (WGSL wants directives before declarations). */
+function hoistDirectives(device: Device): void {
+  const d = device as Device & { [HOISTED]?: true };
+  if (d[HOISTED]) return;
+  d[HOISTED] = true;
+  const create = device.createShaderModule.bind(device);
+  device.createShaderModule = (desc: { code: string }) =>
+    create(
+      desc.code.includes(ENABLE_SUBGROUPS)
+        ? { ...desc, code: `${ENABLE_SUBGROUPS}\n${desc.code.replace(ENABLE_SUBGROUPS, '')}` }
+        : desc,
+    );
+}
+const HOISTED = Symbol('tapegrad hoists WGSL directives');
+
+/** Registers tapegrad's matmul for webgpu's BatchMatMul and _FusedMatMul (once), keeping TF.js's as the fallback. */
+export function installWebGPUMatMul(backend: object): void {
+  hoistDirectives((backend as Backend).device);
+  if (original || !tf.getKernel('BatchMatMul', 'webgpu') || !tf.getKernel('_FusedMatMul', 'webgpu')) return;
+  original = {
+    batchMatMul: tf.getKernel('BatchMatMul', 'webgpu')!,
+    fusedMatMul: tf.getKernel('_FusedMatMul', 'webgpu')!,
+  };
+  const saved = original;
+  const kernel =
+    (fallback: KernelConfig): KernelFunc =>
+    (args) => {
+      const inputs = args.inputs as Record<string, TensorInfo | undefined>;
+      const attrs = (args.attrs ?? {}) as NamedAttrMap;
+      const result = enabled
+        ? runMatMul(args.backend as unknown as Backend, {
+            a: inputs.a!,
+            b: inputs.b!,
+            transposeA: !!attrs.transposeA,
+            transposeB: !!attrs.transposeB,
+            bias: inputs.bias ?? null,
+            prelu: inputs.preluActivationWeights ?? null,
+            activation: ((attrs.activation as string | undefined) ?? 'linear') as MatMulActivation,
+            alpha: (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
+          })
+        : null;
+      return result ?? (fallback.kernelFunc(args) as TensorInfo);
+    };
+  for (const [name, config] of [
+    ['BatchMatMul', saved.batchMatMul],
+    ['_FusedMatMul', saved.fusedMatMul],
+  ] as const) {
+    tf.unregisterKernel(name, 'webgpu');
+    tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: kernel(config) });
+  }
+}
+
+/**
+ * Replaces TF.js's webgpu backend factory by webgpuFactoryWithSubgroups's, if the backend is
+ * registered and not started yet; `WebGPUBackend` is tfjs-backend-webgpu's export.
+ */
+export function preferSubgroupDevice(WebGPUBackend: unknown): void {
+  const engine = tf.engine() as unknown as { registry: object };
+  if (typeof WebGPUBackend !== 'function' || !tf.findBackendFactory('webgpu') || 'webgpu' in engine.registry) return;
+  tf.removeBackend('webgpu');
+  tf.registerBackend(
+    'webgpu',
+    webgpuFactoryWithSubgroups(WebGPUBackend as new (device: unknown, adapterInfo: unknown) => tf.KernelBackend),
+    3,
+  );
+}
+
+/**
+ * TF.js's webgpu backend factory (tfjs-backend-webgpu's base.ts), restated to also ask the
+ * device for subgroups where the adapter has them: TF.js asks only for timestamps.
+ */
+export function webgpuFactoryWithSubgroups(
+  WebGPUBackend: new (device: unknown, adapterInfo: unknown) => tf.KernelBackend,
+): () => Promise<tf.KernelBackend> {
+  type Adapter = {
+    features: { has(f: string): boolean };
+    limits: Record<string, number>;
+    info?: SubgroupSizes;
+    requestDevice(d: object): Promise<unknown>;
+  };
+  return async () => {
+    const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o: object): Promise<Adapter> } } })
+      .navigator.gpu;
+    const lowPower = tf.env().get('WEBGPU_USE_LOW_POWER_GPU');
+    const adapter = await gpu.requestAdapter({ powerPreference: lowPower ? 'low-power' : 'high-performance' });
+    const features = ['timestamp-query', 'bgra8unorm-storage', 'subgroups'].filter((f) => adapter.features.has(f));
+    const limits = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredFeatures: features,
+      requiredLimits: {
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+        maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      },
+    });
+    if (adapter.info) subgroupSizes.set(device as object, adapter.info);
+    return new WebGPUBackend(device, adapter.info);
+  };
+}
