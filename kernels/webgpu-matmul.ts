@@ -5,8 +5,11 @@
 //   BM × TK block of A and a TK × BN block of B into workgroup memory (read from global memory as
 //   vec4 where the contiguous axis allows it), then each thread accumulates a TM × TN block of C in
 //   registers (vec4 along N) from that copy. The tile shape is chosen per size class: large square,
-//   square, tall (N small), wide (M small), tiny. Transposed operands are read in place (only the
+//   square, tall (N small), wide (M small). Transposed operands are read in place (only the
 //   copy's addressing changes); batch axes broadcast (each operand's batch strides are uniforms).
+// - tiny: both sides of C under 64: one thread per entry of C, a plain loop over K. The tiled
+//   program gains nothing there, and its larger shader takes far longer to compile (each layout
+//   of operands is a shader of its own, and small products come in many layouts).
 // - dot: for small outputs with a long K (few tiles to share out): one workgroup per output entry,
 //   its threads striding over K, summed with subgroupAdd where the device has subgroups of one
 //   fixed size (the workgroup is one subgroup), else in workgroup memory.
@@ -31,14 +34,15 @@ export interface MatMulTile {
 }
 
 /** The tile of each size class; BM = wy·tm rows and BN = wx·tn columns of C per workgroup. */
-export const MATMUL_TILES: Record<'large' | 'square' | 'tall' | 'wide' | 'tiny', MatMulTile> = {
+export const MATMUL_TILES: Record<'large' | 'square' | 'tall' | 'wide' | 'small', MatMulTile> = {
   large: { wx: 16, wy: 16, tm: 8, tn: 8, tk: 16 }, // 128 × 128
   square: { wx: 16, wy: 16, tm: 4, tn: 4, tk: 16 }, // 64 × 64
   tall: { wx: 4, wy: 32, tm: 4, tn: 4, tk: 16 }, // 128 × 16
   wide: { wx: 32, wy: 4, tm: 4, tn: 4, tk: 16 }, // 16 × 128
-  tiny: { wx: 4, wy: 4, tm: 4, tn: 4, tk: 16 }, // 16 × 16
+  small: { wx: 4, wy: 4, tm: 4, tn: 4, tk: 16 }, // 16 × 16
 };
-export type MatMulSizeClass = keyof typeof MATMUL_TILES | 'dot';
+/** The tiled classes, 'tiny' (one thread per entry of C) and 'dot' (one workgroup per entry). */
+export type MatMulSizeClass = Exclude<keyof typeof MATMUL_TILES, 'small'> | 'tiny' | 'dot';
 
 /** The size class of a product of batch × (M × K)·(K × N). */
 export function matMulSizeClass(batch: number, m: number, n: number, k: number): MatMulSizeClass {
@@ -265,6 +269,31 @@ function tiledSource(l: Layout, t: MatMulTile): string {
   }`;
 }
 
+/** The tiny program's user code: an 8 × 8 workgroup per 8 × 8 block of C, one thread per entry. */
+function tinySource(l: Layout): string {
+  const a = l.transposeA ? 'A[aOff + k * M + m]' : 'A[aOff + m * K + k]';
+  const b = l.transposeB ? 'B[bOff + n * K + k]' : 'B[bOff + k * N + n]';
+  return `
+  ${commonSource(l)}
+  fn main(index : i32) {
+    let li = i32(localIndex);
+    let M = uniforms.M;
+    let N = uniforms.N;
+    let K = uniforms.K;
+    let n = i32(workgroupId.x) * 8 + li % 8;
+    let m = i32(workgroupId.y) * 8 + li / 8;
+    let z = i32(workgroupId.z);
+    if (m >= M || n >= N) { return; }
+    let aOff = batchOffset(z, uniforms.aBatch);
+    let bOff = batchOffset(z, uniforms.bBatch);
+    let zBias = ${l.bias ? 'batchOffset(z, uniforms.biasBatch)' : '0'};
+    let zPrelu = ${l.prelu ? 'batchOffset(z, uniforms.preluBatch)' : '0'};
+    var acc = 0.0;
+    for (var k = 0; k < K; k++) { acc = fma(${a}, ${b}, acc); }
+    result[z * M * N + m * N + n] = epilogue(acc, zBias, zPrelu, m, n);
+  }`;
+}
+
 /** The marker of the subgroup variant; the device's createShaderModule moves it to the top. */
 const ENABLE_SUBGROUPS = 'enable subgroups;';
 
@@ -361,7 +390,7 @@ interface SubgroupSizes {
 interface Backend extends WebGPUBackendLike {
   device: Device & { adapterInfo?: SubgroupSizes };
 }
-/** The adapter's subgroup sizes per device that webgpuFactoryWithSubgroups made. */
+/** The adapter's subgroup sizes, per device made through preferSubgroupDevice. */
 const subgroupSizes = new WeakMap<object, SubgroupSizes>();
 
 /** The threads per dot workgroup, and whether they reduce with subgroupAdd. */
@@ -439,7 +468,17 @@ function runMatMul(backend: Backend, args: MatMulArgs): TensorInfo | null {
   const sizeClass = forcedTile ? 'forced' : matMulSizeClass(batch, M, N, K);
   const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
   let program: WgslProgram;
-  if (sizeClass === 'dot') {
+  if (sizeClass === 'tiny' && !forcedTile) {
+    const scalar = { ...l, vecA: false, vecB: false, vecC: false };
+    program = makeProgram(
+      `tapegrad_matmul_tiny_${key(scalar)}`,
+      scalar,
+      size,
+      [Math.ceil(N / 8), Math.ceil(M / 8), batch],
+      [64, 1, 1],
+      () => tinySource(scalar),
+    );
+  } else if (sizeClass === 'dot') {
     const { size, subgroups } = dotWorkgroup(backend);
     const scalar = { ...l, vecA: false, vecB: false, vecC: false };
     program = makeProgram(
@@ -585,52 +624,46 @@ export function installWebGPUMatMul(backend: object): void {
 }
 
 /**
- * Replaces TF.js's webgpu backend factory by webgpuFactoryWithSubgroups's, if the backend is
- * registered and not started yet; `WebGPUBackend` is tfjs-backend-webgpu's export.
+ * Wraps TF.js's registered webgpu backend factory (if the backend has not started yet) so that
+ * the device it makes also has subgroups where the adapter offers them: TF.js asks only for
+ * timestamps. The factory's adapter request is intercepted for its duration only.
  */
-export function preferSubgroupDevice(WebGPUBackend: unknown): void {
+export function preferSubgroupDevice(): void {
+  const factory = tf.findBackendFactory('webgpu');
   const engine = tf.engine() as unknown as { registry: object };
-  if (typeof WebGPUBackend !== 'function' || !tf.findBackendFactory('webgpu') || 'webgpu' in engine.registry) return;
-  tf.removeBackend('webgpu');
-  tf.registerBackend(
-    'webgpu',
-    webgpuFactoryWithSubgroups(WebGPUBackend as new (device: unknown, adapterInfo: unknown) => tf.KernelBackend),
-    3,
-  );
-}
-
-/**
- * TF.js's webgpu backend factory (tfjs-backend-webgpu's base.ts), restated to also ask the
- * device for subgroups where the adapter has them: TF.js asks only for timestamps.
- */
-export function webgpuFactoryWithSubgroups(
-  WebGPUBackend: new (device: unknown, adapterInfo: unknown) => tf.KernelBackend,
-): () => Promise<tf.KernelBackend> {
+  if (!factory || (factory as { [WRAPPED]?: true })[WRAPPED] || 'webgpu' in engine.registry) return;
   type Adapter = {
     features: { has(f: string): boolean };
-    limits: Record<string, number>;
     info?: SubgroupSizes;
-    requestDevice(d: object): Promise<unknown>;
+    requestDevice(d?: { requiredFeatures?: Iterable<unknown> }): Promise<object>;
   };
-  return async () => {
-    const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o: object): Promise<Adapter> } } })
-      .navigator.gpu;
-    const lowPower = tf.env().get('WEBGPU_USE_LOW_POWER_GPU');
-    const adapter = await gpu.requestAdapter({ powerPreference: lowPower ? 'low-power' : 'high-performance' });
-    const features = ['timestamp-query', 'bgra8unorm-storage', 'subgroups'].filter((f) => adapter.features.has(f));
-    const limits = adapter.limits;
-    const device = await adapter.requestDevice({
-      requiredFeatures: features,
-      requiredLimits: {
-        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-        maxBufferSize: limits.maxBufferSize,
-        maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-      },
-    });
-    if (adapter.info) subgroupSizes.set(device as object, adapter.info);
-    return new WebGPUBackend(device, adapter.info);
+  type Gpu = { requestAdapter(o?: object): Promise<Adapter | null> };
+  const wrapped = async () => {
+    const gpu = (globalThis as unknown as { navigator: { gpu: Gpu } }).navigator.gpu;
+    const own = Object.hasOwn(gpu, 'requestAdapter');
+    const requestAdapter = gpu.requestAdapter;
+    gpu.requestAdapter = async (o?: object) => {
+      const adapter = await requestAdapter.call(gpu, o);
+      if (adapter?.features.has('subgroups')) {
+        const requestDevice = adapter.requestDevice;
+        adapter.requestDevice = async (d) => {
+          const requiredFeatures = [...(d?.requiredFeatures ?? []), 'subgroups'];
+          const device = await requestDevice.call(adapter, { ...d, requiredFeatures });
+          if (adapter.info) subgroupSizes.set(device, adapter.info);
+          return device;
+        };
+      }
+      return adapter;
+    };
+    try {
+      return await factory();
+    } finally {
+      if (own) gpu.requestAdapter = requestAdapter;
+      else delete (gpu as Partial<Gpu>).requestAdapter;
+    }
   };
+  (wrapped as { [WRAPPED]?: true })[WRAPPED] = true;
+  tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', wrapped, 3);
 }
+const WRAPPED = Symbol('tapegrad asks for subgroups');

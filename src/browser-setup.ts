@@ -7,13 +7,10 @@
 import * as webgl from '@tensorflow/tfjs-backend-webgl';
 import * as webgpu from '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { preferSubgroupDevice } from '../kernels/webgpu-matmul.js';
 
 // Referenced so that bundlers keep the imports whose side effect is the registration.
 void webgl.version_webgl;
 void webgpu.webgpu_util;
-// The webgpu device with subgroups where the adapter has them (tapegrad's matmul uses them).
-preferSubgroupDevice(webgpu.WebGPUBackend);
 
 /** The URL `at()` gives, or undefined where import.meta.url is empty (a bundle in a classic script). */
 const asset = (at: () => URL): string | undefined => {

@@ -7,3 +7,11 @@ export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled }
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';
 export { setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';
+export {
+  MATMUL_TILES,
+  matMulSizeClass,
+  setMatMulKernelEnabled,
+  setMatMulSubgroups,
+  setMatMulTile,
+  type MatMulTile,
+} from '../kernels/webgpu-matmul.js';

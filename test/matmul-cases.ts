@@ -113,4 +113,3 @@ export async function checkMatMulCase(tg: typeof TG, c: MatMulCase): Promise<voi
   }
   assert.ok(worst <= tol, `${c.name}: worst relative error ${worst} > ${tol}`);
 }
-

@@ -65,6 +65,13 @@ if (missing) {
       `exit ${blockedSuite.status}:\n${(blockedSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`,
     );
   });
+  // tapegrad's WGSL matmul against the cpu backend (test/gpu/webgpu-matmul.suite.ts).
+  const matmulSuite = inDawn('test/gpu/webgpu-matmul.suite.ts');
+  process.stdout.write(matmulSuite.stdout ?? '');
+  webgpu('test/gpu/webgpu-matmul.suite.ts ran to its end', () => {
+    const tail = (matmulSuite.stderr ?? '').split('\n').slice(-15).join('\n');
+    assert.is(matmulSuite.status, 0, `exit ${matmulSuite.status}:\n${tail}`);
+  });
   const child = inDawn(
     'benchmarks/gpu/gpu-check.ts',
     '--quick',

@@ -107,6 +107,8 @@ part machine 15 bash -c 'nvidia-smi --query-gpu=name,driver_version,memory.total
 
 # The issue's figures: matmul TFLOP/s, the Adam step (compiled, eager, PyTorch), linear algebra.
 # (Parts from the matmul and replay work go here, one `part` line each.)
+part torch-matmul 30 $python benchmarks/gpu/torch_matmul.py $(q '--sizes 256,512' '') --out "$out/torch-matmul.json"
+part matmul 120 tg_run matmul-bench $(q --quick '') --torch "$out/torch-matmul.json"
 part torch-adam-mlp 45 $python benchmarks/gpu/torch_adam_mlp.py $(q --quick '') --out "$out/torch-adam-mlp.json"
 part gpu-check-step 90 tg_run gpu-check --parts fused,mlp $(q '--sizes 64x64x64' '')
 mv -f "$out/gpu-check.json" "$out/gpu-check-step.json" 2> /dev/null

@@ -133,7 +133,6 @@ async function whyNotLoadable(name: BackendName): Promise<string | null> {
       }
       const notLoaded = await loadPackage('@tensorflow/tfjs-backend-' + 'webgpu', 'WebGPU');
       if (notLoaded) return notLoaded;
-      preferSubgroupDevice((await load('@tensorflow/tfjs-backend-' + 'webgpu')).WebGPUBackend);
       return tf.findBackendFactory('webgpu')
         ? null
         : '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import)';
@@ -163,6 +162,7 @@ async function whyNotStartable(name: BackendName): Promise<string | null> {
     initializeBackend(n: string): { success: boolean | Promise<boolean> };
   };
   if (name in engine.registry) return null;
+  if (name === 'webgpu') preferSubgroupDevice();
   const undo = name === 'wasm' ? await beforeWasmStarts() : () => {};
   let started: boolean;
   try {

@@ -35,7 +35,10 @@ if (page === 'webgpu') {
     s(c.name, async () => {
       programs.length = 0;
       await checkMatMulCase(tg, c);
-      assert.ok(programs.some((p) => p.startsWith('tapegrad_matmul')), `ran ${programs.join(', ')}`);
+      assert.ok(
+        programs.some((p) => p.startsWith('tapegrad_matmul')),
+        `ran ${programs.join(', ')}`,
+      );
     });
   }
   s('the dot program, with subgroups where the device has them and without', async () => {
@@ -45,7 +48,10 @@ if (page === 'webgpu') {
         setMatMulSubgroups(on);
         programs.length = 0;
         await checkMatMulCase(tg, { ...c, name: `dot, subgroups ${on}` });
-        assert.ok(programs.some((p) => p.startsWith('tapegrad_matmul_dot')), programs.join(', '));
+        assert.ok(
+          programs.some((p) => p.startsWith('tapegrad_matmul_dot')),
+          programs.join(', '),
+        );
       }
     } finally {
       setMatMulSubgroups(true);
