@@ -31,6 +31,8 @@ export interface MatMulTile {
   tm: number;
   tn: number;
   tk: number;
+  /** Read the next step's blocks into registers while this step's are multiplied. */
+  prefetch?: boolean;
 }
 
 /** The tile of each size class; BM = wy·tm rows and BN = wx·tn columns of C per workgroup. */
@@ -137,85 +139,118 @@ function tiledSource(l: Layout, t: MatMulTile): string {
   const BN4 = BN / 4;
   const TM4 = tm / 4;
   const TN4 = tn / 4;
-  /** A loop over `count` items shared by the T threads, each item at index `idx`. */
-  const spread = (count: number, body: string) => {
-    const rounds = Math.ceil(count / T);
-    const guard = count % T === 0 ? '' : `if (idx < ${count}) `;
-    return `for (var r = 0; r < ${rounds}; r++) { let idx = li + r * ${T}; ${guard}{ ${body} } }`;
-  };
+  /**
+   * One operand's tile copy: `count` items shared by the T threads (item `idx`), each one global
+   * read (`value`, a vec4 or an f32, 0 outside the operand where `inside` fails) after the
+   * `coords` lets, and `store` writing `v` into workgroup memory.
+   */
+  interface Copy {
+    count: number;
+    vec: boolean;
+    coords: string;
+    inside: string;
+    value: string;
+    store: string;
+  }
+  const rounds = (c: Copy) => Math.ceil(c.count / T);
+  const guard = (c: Copy) => (c.count % T === 0 ? '' : `if (idx < ${c.count}) `);
+  const zero = (c: Copy) => (c.vec ? 'vec4<f32>(0.0)' : '0.0');
+  const read = (c: Copy) => `${c.coords} var v = ${zero(c)}; if (${c.inside}) { v = ${c.value}; }`;
+  /** The copy done at once: read and store. */
+  const copyNow = (c: Copy) =>
+    `for (var r = 0; r < ${rounds(c)}; r++) { let idx = li + r * ${T}; ${guard(c)}{ ${read(c)} ${c.store} } }`;
+  /** The copy split in two (prefetch): read into registers p{name}{r}, later store from them. */
+  const fetch = (c: Copy, name: string) =>
+    Array.from(
+      { length: rounds(c) },
+      (_, r) => `{ let idx = li + ${r * T}; ${guard(c)}{ ${read(c)} p${name}${r} = v; } }`,
+    ).join('\n      ');
+  const storeFetched = (c: Copy, name: string) =>
+    Array.from(
+      { length: rounds(c) },
+      (_, r) => `{ let idx = li + ${r * T}; ${guard(c)}{ ${c.coords} let v = p${name}${r}; ${c.store} } }`,
+    ).join('\n      ');
+  const registers = (c: Copy, name: string) =>
+    Array.from({ length: rounds(c) }, (_, r) => `var p${name}${r} = ${zero(c)};`).join(' ');
+
   // A's tile into As[k][m] (k major, m as vec4 lanes): As[k * BM4 + m / 4][m % 4].
-  let loadA: string;
-  if (!l.transposeA && l.vecA) {
-    // A[m][k], K a multiple of 4: a vec4 along k is one entry in each of 4 rows of As.
-    loadA = spread(
-      (BM * tk) / 4,
-      `let kq = idx % ${tk / 4}; let m = idx / ${tk / 4}; let gm = bm + m; let gk = k0 + kq * 4;
-       var v = vec4<f32>(0.0);
-       if (gm < M && gk < K) { v = A[(aOff + gm * K + gk) / 4]; }
-       for (var j = 0; j < 4; j++) { As[(kq * 4 + j) * ${BM4} + m / 4][m % 4] = v[j]; }`,
-    );
-  } else if (!l.transposeA) {
-    loadA = spread(
-      BM * tk,
-      `let kk = idx % ${tk}; let m = idx / ${tk}; let gm = bm + m; let gk = k0 + kk;
-       var v = 0.0;
-       if (gm < M && gk < K) { v = A[aOff + gm * K + gk]; }
-       As[kk * ${BM4} + m / 4][m % 4] = v;`,
-    );
-  } else if (l.vecA) {
-    // A stored [k][m], M a multiple of 4: a vec4 along m is one entry of As.
-    loadA = spread(
-      BM4 * tk,
-      `let mq = idx % ${BM4}; let kk = idx / ${BM4}; let gm = bm + mq * 4; let gk = k0 + kk;
-       var v = vec4<f32>(0.0);
-       if (gm < M && gk < K) { v = A[(aOff + gk * M + gm) / 4]; }
-       As[kk * ${BM4} + mq] = v;`,
-    );
-  } else {
-    loadA = spread(
-      BM * tk,
-      `let m = idx % ${BM}; let kk = idx / ${BM}; let gm = bm + m; let gk = k0 + kk;
-       var v = 0.0;
-       if (gm < M && gk < K) { v = A[aOff + gk * M + gm]; }
-       As[kk * ${BM4} + m / 4][m % 4] = v;`,
-    );
-  }
+  const scatterA = `for (var j = 0; j < 4; j++) { As[(kq * 4 + j) * ${BM4} + m / 4][m % 4] = v[j]; }`;
+  const copyA: Copy =
+    !l.transposeA && l.vecA
+      ? // A[m][k], K a multiple of 4: a vec4 along k is one entry in each of 4 rows of As.
+        {
+          count: (BM * tk) / 4,
+          vec: true,
+          coords: `let kq = idx % ${tk / 4}; let m = idx / ${tk / 4}; let gm = bm + m; let gk = k0 + kq * 4;`,
+          inside: 'gm < M && gk < K',
+          value: 'A[(aOff + gm * K + gk) / 4]',
+          store: scatterA,
+        }
+      : !l.transposeA
+        ? {
+            count: BM * tk,
+            vec: false,
+            coords: `let kk = idx % ${tk}; let m = idx / ${tk}; let gm = bm + m; let gk = k0 + kk;`,
+            inside: 'gm < M && gk < K',
+            value: 'A[aOff + gm * K + gk]',
+            store: `As[kk * ${BM4} + m / 4][m % 4] = v;`,
+          }
+        : l.vecA
+          ? // A stored [k][m], M a multiple of 4: a vec4 along m is one entry of As.
+            {
+              count: BM4 * tk,
+              vec: true,
+              coords: `let mq = idx % ${BM4}; let kk = idx / ${BM4}; let gm = bm + mq * 4; let gk = k0 + kk;`,
+              inside: 'gm < M && gk < K',
+              value: 'A[(aOff + gk * M + gm) / 4]',
+              store: `As[kk * ${BM4} + mq] = v;`,
+            }
+          : {
+              count: BM * tk,
+              vec: false,
+              coords: `let m = idx % ${BM}; let kk = idx / ${BM}; let gm = bm + m; let gk = k0 + kk;`,
+              inside: 'gm < M && gk < K',
+              value: 'A[aOff + gk * M + gm]',
+              store: `As[kk * ${BM4} + m / 4][m % 4] = v;`,
+            };
   // B's tile into Bs[k][n]: Bs[k * BN4 + n / 4][n % 4].
-  let loadB: string;
-  if (!l.transposeB && l.vecB) {
-    loadB = spread(
-      BN4 * tk,
-      `let nq = idx % ${BN4}; let kk = idx / ${BN4}; let gn = bn + nq * 4; let gk = k0 + kk;
-       var v = vec4<f32>(0.0);
-       if (gn < N && gk < K) { v = B[(bOff + gk * N + gn) / 4]; }
-       Bs[kk * ${BN4} + nq] = v;`,
-    );
-  } else if (!l.transposeB) {
-    loadB = spread(
-      BN * tk,
-      `let n = idx % ${BN}; let kk = idx / ${BN}; let gn = bn + n; let gk = k0 + kk;
-       var v = 0.0;
-       if (gn < N && gk < K) { v = B[bOff + gk * N + gn]; }
-       Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
-    );
-  } else if (l.vecB) {
-    // B stored [n][k], K a multiple of 4.
-    loadB = spread(
-      (BN * tk) / 4,
-      `let kq = idx % ${tk / 4}; let n = idx / ${tk / 4}; let gn = bn + n; let gk = k0 + kq * 4;
-       var v = vec4<f32>(0.0);
-       if (gn < N && gk < K) { v = B[(bOff + gn * K + gk) / 4]; }
-       for (var j = 0; j < 4; j++) { Bs[(kq * 4 + j) * ${BN4} + n / 4][n % 4] = v[j]; }`,
-    );
-  } else {
-    loadB = spread(
-      BN * tk,
-      `let kk = idx % ${tk}; let n = idx / ${tk}; let gn = bn + n; let gk = k0 + kk;
-       var v = 0.0;
-       if (gn < N && gk < K) { v = B[bOff + gn * K + gk]; }
-       Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
-    );
-  }
+  const copyB: Copy =
+    !l.transposeB && l.vecB
+      ? {
+          count: BN4 * tk,
+          vec: true,
+          coords: `let nq = idx % ${BN4}; let kk = idx / ${BN4}; let gn = bn + nq * 4; let gk = k0 + kk;`,
+          inside: 'gn < N && gk < K',
+          value: 'B[(bOff + gk * N + gn) / 4]',
+          store: `Bs[kk * ${BN4} + nq] = v;`,
+        }
+      : !l.transposeB
+        ? {
+            count: BN * tk,
+            vec: false,
+            coords: `let n = idx % ${BN}; let kk = idx / ${BN}; let gn = bn + n; let gk = k0 + kk;`,
+            inside: 'gn < N && gk < K',
+            value: 'B[bOff + gk * N + gn]',
+            store: `Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
+          }
+        : l.vecB
+          ? // B stored [n][k], K a multiple of 4.
+            {
+              count: (BN * tk) / 4,
+              vec: true,
+              coords: `let kq = idx % ${tk / 4}; let n = idx / ${tk / 4}; let gn = bn + n; let gk = k0 + kq * 4;`,
+              inside: 'gn < N && gk < K',
+              value: 'B[(bOff + gn * K + gk) / 4]',
+              store: `for (var j = 0; j < 4; j++) { Bs[(kq * 4 + j) * ${BN4} + n / 4][n % 4] = v[j]; }`,
+            }
+          : {
+              count: BN * tk,
+              vec: false,
+              coords: `let kk = idx % ${tk}; let n = idx / ${tk}; let gn = bn + n; let gk = k0 + kk;`,
+              inside: 'gn < N && gk < K',
+              value: 'B[bOff + gn * K + gk]',
+              store: `Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
+            };
   const accs: string[] = [];
   const fmas: string[] = [];
   const writes: string[] = [];
@@ -254,10 +289,25 @@ function tiledSource(l: Layout, t: MatMulTile): string {
     let zBias = ${l.bias ? 'batchOffset(z, uniforms.biasBatch)' : '0'};
     let zPrelu = ${l.prelu ? 'batchOffset(z, uniforms.preluBatch)' : '0'};
     ${accs.join('\n    ')}
+    ${
+      t.prefetch
+        ? `// The next tile's global reads are issued before this tile's arithmetic, to overlap them.
+    ${registers(copyA, 'a')} ${registers(copyB, 'b')}
+    { let k0 = 0; ${fetch(copyA, 'a')} ${fetch(copyB, 'b')} }
     for (var k0 = 0; k0 < K; k0 += ${tk}) {
-      ${loadA}
-      ${loadB}
+      ${storeFetched(copyA, 'a')}
+      ${storeFetched(copyB, 'b')}
       workgroupBarrier();
+      if (k0 + ${tk} < K) {
+        let k0 = k0 + ${tk};
+        ${fetch(copyA, 'a')}
+        ${fetch(copyB, 'b')}
+      }`
+        : `for (var k0 = 0; k0 < K; k0 += ${tk}) {
+      ${copyNow(copyA)}
+      ${copyNow(copyB)}
+      workgroupBarrier();`
+    }
       for (var kk = 0; kk < ${tk}; kk++) {
         ${aReads.join('\n        ')}
         ${bReads.join('\n        ')}
@@ -491,7 +541,7 @@ function runMatMul(backend: Backend, args: MatMulArgs): TensorInfo | null {
     );
   } else {
     const t = forcedTile ?? MATMUL_TILES[sizeClass as keyof typeof MATMUL_TILES];
-    const tileKey = `${t.wx}_${t.wy}_${t.tm}_${t.tn}_${t.tk}`;
+    const tileKey = `${t.wx}_${t.wy}_${t.tm}_${t.tn}_${t.tk}${t.prefetch ? '_prefetch' : ''}`;
     program = makeProgram(
       `tapegrad_matmul_tiled_${tileKey}_${key(l)}`,
       l,

@@ -72,6 +72,31 @@ mm('every tile shape on odd sizes (33×65·65×17, transposed or not, with bias 
   }
 });
 
+mm('the prefetching tile (next step read into registers) on odd sizes and on multiples of 4', async () => {
+  try {
+    setMatMulTile({ ...MATMUL_TILES.square, prefetch: true });
+    for (const [m, k, n] of [
+      [33, 65, 17],
+      [68, 36, 132],
+    ]) {
+      for (const [transposeA, transposeB] of [
+        [false, false],
+        [true, true],
+      ]) {
+        await check({
+          name: `prefetch, ${m}×${k}·${k}×${n}, transposeA ${transposeA}, transposeB ${transposeB}`,
+          a: transposeA ? [k, m] : [m, k],
+          b: transposeB ? [n, k] : [k, n],
+          transposeA,
+          transposeB,
+        });
+      }
+    }
+  } finally {
+    setMatMulTile(null);
+  }
+});
+
 mm('the dot program with and without subgroups (long K, few outputs)', async () => {
   assert.is(matMulSizeClass(1, 3, 5, 700), 'dot');
   const features = (tf.backend() as unknown as { device: { features: Set<string> } }).device.features;
