@@ -19,6 +19,12 @@ const FALLBACKS: Record<string, string> = {
   TapegradAdamMultiUpdate:
     "cpu and wasm's one call for every parameter; elsewhere hasFused('adamMultiUpdate') is false and " +
     'Adam and AdamW step each parameter with TapegradAdamUpdate (src/optim/adam.ts)',
+  TapegradMaxPoolGrad:
+    "cpu and wasm's max-pool backward in one pass; elsewhere hasFused('maxPoolGrad') is false and " +
+    'maxPoolGradReference finds the argmaxes with TF.js ops (src/backend/fused.ts)',
+  TapegradIm2ColT:
+    "the window matrix of wasm's filter gradient (wasm lacks Conv2DBackpropFilter); the GPUs run " +
+    'their own Conv2DBackpropFilter, and im2colT falls back to im2colTReference (src/backend/fused.ts)',
 };
 
 const own = suite('tapegrad kernels on the page backend');
