@@ -31,7 +31,7 @@ entries=("$@")
 if [ ${#entries[@]} -eq 0 ]; then
   entries=(benchmarks/gpu.ts benchmarks/gpu/gpu-check.ts benchmarks/gpu/step-profile.ts
     benchmarks/gpu/warmup.ts benchmarks/gpu/dispatch-probe.ts benchmarks/gpu/linalg-gpu.ts
-    benchmarks/gpu/matmul-bench.ts)
+    benchmarks/gpu/matmul-bench.ts benchmarks/gpu/compiled-step.ts)
 fi
 if [ "$(uname -sm)" != 'Linux x86_64' ]; then
   echo "gpu-bundle: run this on Linux x86-64 (the bundle carries this machine's Node.js)" >&2

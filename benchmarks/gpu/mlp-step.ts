@@ -37,6 +37,38 @@ export function mlpAdamStep(B: number, D: number, H: number): MlpAdamStep {
 }
 
 /**
+ * The same step compiled whole (tg.compile of forward, backward and Adam; zeroGrad before each
+ * call): on webgpu, replayed from its recorded GPU work after its first calls.
+ */
+export function compiledMlpAdamStep(B: number, D: number, H: number): MlpAdamStep & { traces: () => number } {
+  const net = new tg.nn.MLP([D, H, 10], { activation: 'relu', seed: 1 });
+  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const X = tg.randn([B, D], { seed: 2 });
+  const y = tg.tensor(
+    Array.from({ length: B }, (_, i) => (i * 7) % 10),
+    { dtype: 'int32' },
+  );
+  const compiled = tg.compile((x: tg.Tensor, labels: tg.Tensor) => {
+    const loss = tg.crossEntropy(net.forward(x), labels);
+    loss.backward();
+    opt.step();
+    return loss;
+  });
+  const step = () => {
+    opt.zeroGrad();
+    return compiled(X, y);
+  };
+  const dispose = () => {
+    compiled.dispose();
+    opt.zeroGrad();
+    opt.dispose();
+    net.dispose();
+    tg.dispose([X, y]);
+  };
+  return { step, dispose, traces: () => compiled.traces };
+}
+
+/**
  * `n` steps queued, then one read (how a training loop runs): ms per step in all (`ms`) and
  * before the wait for the GPU (`enqueueMs`: near `ms`, the step is bound by the CPU).
  */
