@@ -113,8 +113,8 @@ part torch-adam-mlp 45 $python benchmarks/gpu/torch_adam_mlp.py $(q --quick '') 
 part gpu-check-step 90 tg_run gpu-check --parts fused,mlp $(q '--sizes 64x64x64' '')
 mv -f "$out/gpu-check.json" "$out/gpu-check-step.json" 2> /dev/null
 # the compiled Adam step (its GPU work replayed) beside eager at B = 64 … 4096, and PyTorch's (CUDA graph too)
-part compiled-step 120 tg_run compiled-step $(q --quick '')
-part torch-adam-sizes 60 $python benchmarks/gpu/torch_adam_mlp.py --sizes $(q 64,256 64,256,1024,4096) --graphs --out "$out/torch-adam-sizes.json"
+part compiled-step 60 tg_run compiled-step $(q --quick '')
+part torch-adam-all 45 $python benchmarks/gpu/torch_adam_mlp.py --sizes $(q 64,256 64,256,1024,4096) --graphs --out "$out/torch-adam-all.json"
 part linalg 75 tg_run linalg-gpu $(q --quick '') --seconds $(q 40 60)
 part torch-linalg 40 $python benchmarks/gpu/torch_linalg.py $(q --quick '') --out "$out/torch-linalg.json"
 
