@@ -51,7 +51,6 @@ banner="import { createRequire } from 'node:module'; import { fileURLToPath } fr
  const __filename = fileURLToPath(import.meta.url); const __dirname = dirname(__filename);"
 # Minified (names kept, for error messages and stack traces), to keep .gpu/ small enough to copy
 # with the project.
-rm -f "$out"/*.mjs
 for entry in "${entries[@]}"; do
   name=$(basename "${entry%.*}")
   npx --no-install esbuild "$entry" --bundle --platform=node --format=esm --target=node20 --minify --keep-names \

@@ -197,8 +197,9 @@ const at = (n: number, name: string) => timings.find((t) => t.n === n && t.varia
 const rows = sizes.map((n) => {
   const ours = at(n, variants[0].name)!;
   const theirs = at(n, variants[1].name)!;
+  // --quick times no tile of the sweep.
   const best = timings.filter((t) => t.n === n && t.variant.startsWith('tile')).sort((x, y) => x.ms - y.ms)[0];
-  return `| ${n} | ${ours.tflops.toPrecision(3)} (${testing.matMulSizeClass(1, n, n, n)}) | ${theirs.tflops.toPrecision(3)} | ${(theirs.ms / ours.ms).toFixed(2)}× | ${best.tflops.toPrecision(3)} (${best.variant.slice(5)}) | ${torch[n]?.toFixed(2) ?? '—'} |`;
+  return `| ${n} | ${ours.tflops.toPrecision(3)} (${testing.matMulSizeClass(1, n, n, n)}) | ${theirs.tflops.toPrecision(3)} | ${(theirs.ms / ours.ms).toFixed(2)}× | ${best ? `${best.tflops.toPrecision(3)} (${best.variant.slice(5)})` : '—'} | ${torch[n]?.toFixed(2) ?? '—'} |`;
 });
 console.log(
   [
