@@ -13,7 +13,7 @@
 #   bash .gpu/run.sh gpu-check.mjs [args]    # one bundle
 #   bash benchmarks/gpu/run-all.sh           # every GPU benchmark (OUT=folder for the results)
 #
-# What .gpu/ holds (about 60 MB; it is in .gitignore):
+# What .gpu/ holds (about 62 MB; it is in .gitignore):
 #   <entry>.mjs           each entry and everything it imports, bundled by esbuild, except Dawn
 #   *.wasm                the TF.js wasm backend's binaries, which the bundles load from beside them
 #   node_modules/webgpu   Dawn's Node binding (its native dawn.node for linux-x64)
