@@ -12,7 +12,7 @@ import * as fused from '../src/backend/fused.js';
 import * as defects from '../src/backend/defects.js';
 import { conv2dBackpropInputFast, sumFast } from '../src/backend/facts.js';
 import { rng } from '../src/random.js';
-import { assertClose, assertNoLeak, NODE_BACKENDS } from './helpers.js';
+import { assertClose, assertNoLeak, assertThrows, NODE_BACKENDS } from './helpers.js';
 
 type Pair = [number, number];
 type Pad = 'valid' | 'same';
@@ -125,6 +125,47 @@ for (const backend of NODE_BACKENDS) {
       assert.equal(got, want);
     });
   }
+
+  test(`[${backend}] broadcastLeading = tf.broadcastTo along leading axes, and refuses other broadcasts`, async () => {
+    await tg.setBackend(backend);
+    for (const [from, to] of [
+      [[1], [7]],
+      [
+        [1, 1, 1, 5],
+        [3, 4, 2, 5],
+      ],
+      [[5], [2, 3, 5]],
+      [
+        [2, 5],
+        [3, 2, 5],
+      ],
+      [
+        [1, 3, 2],
+        [4, 3, 2],
+      ],
+      [
+        [3, 2],
+        [3, 2],
+      ],
+    ]) {
+      const x = make(from, 10);
+      const got = fused.broadcastLeading(x, to);
+      const want = fused.broadcastLeadingReference(x, to);
+      assert.equal(got.shape, to);
+      assert.equal(Array.from(got.dataSync()), Array.from(want.dataSync()), `${from} → ${to}`);
+      assertNoLeak(() => fused.broadcastLeading(x, to).dispose());
+      tf.dispose([x, got, want]);
+    }
+    const one = make([1, 4], 12);
+    const empty = fused.broadcastLeading(one, [0, 4]);
+    assert.equal([empty.shape, empty.size], [[0, 4], 0]);
+    tf.dispose([one, empty]);
+    assert.not.ok(fused.broadcastsAlongLeadingAxes([3, 1], [3, 4]));
+    assert.not.ok(fused.broadcastsAlongLeadingAxes([2, 1, 5], [2, 3, 5]));
+    const x = make([3, 1], 11);
+    assertThrows(() => fused.broadcastLeading(x, [3, 4]), /^broadcastLeading: \[3,1\] does not broadcast to \[3,4\]/);
+    x.dispose();
+  });
 }
 
 // ---- the filter and input gradients on wasm, against cpu's own kernels

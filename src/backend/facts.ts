@@ -2,6 +2,7 @@
 // the one place the op rules ask about it, so that no op names a backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
+import { broadcastLeading, broadcastsAlongLeadingAxes, hasFused } from './fused.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -45,12 +46,14 @@ export function transposeFlagsSlow(): boolean {
 
 /**
  * broadcastTo in the fastest form for the backend: TF.js's is a Tile, far slower on wasm than a
- * broadcasting add of zeros (the same values) for float32.
+ * broadcasting add of zeros (the same values) for float32, and that slower than repeating x along
+ * leading axes by copies (src/backend/fused.ts broadcastLeading: a bias gradient spread over a batch).
  */
 export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
-  return tf.getBackend() === 'wasm' && x.dtype === 'float32'
-    ? tf.tidy(() => tf.add(x, tf.zeros(shape)))
-    : tf.broadcastTo(x, shape);
+  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return tf.broadcastTo(x, shape);
+  const leading = broadcastsAlongLeadingAxes(x.shape, shape) && tf.util.sizeFromShape(shape) > 0;
+  if (leading && hasFused('broadcastLeading')) return broadcastLeading(x, shape);
+  return tf.tidy(() => tf.add(x, tf.zeros(shape)));
 }
 
 /**

@@ -41,6 +41,12 @@ import {
 } from '../../kernels/max-pool-grad.js';
 import { IM2COL_T, im2colTJs, im2colTReference, type Im2ColAttrs } from '../../kernels/im2col.js';
 import {
+  BROADCAST_LEADING,
+  broadcastLeadingJs,
+  broadcastLeadingReference,
+  broadcastsAlongLeadingAxes,
+} from '../../kernels/broadcast-leading.js';
+import {
   SOFTMAX_CROSS_ENTROPY,
   oneHotRows,
   softmaxCrossEntropyReference,
@@ -75,6 +81,7 @@ export const FUSED_KERNELS = {
 export const CPU_KERNELS = {
   maxPoolGrad: MAX_POOL_GRAD,
   im2colT: IM2COL_T,
+  broadcastLeading: BROADCAST_LEADING,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
 const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
@@ -91,6 +98,7 @@ const CONFIGS: KernelConfig[] = [
   ...softmaxCrossEntropyJs,
   ...maxPoolGradJs,
   ...im2colTJs,
+  ...broadcastLeadingJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -377,6 +385,26 @@ export function im2colT(x: tf.Tensor, attrs: Im2ColAttrs): tf.Tensor {
   checkSame('im2colT', { x });
   const a = { filterSize: attrs.filterSize, strides: attrs.strides, pad: attrs.pad };
   return hasFused('im2colT') ? (run('im2colT', { x }, a) as tf.Tensor) : im2colTReference(x, a);
+}
+
+// ---- broadcasting along leading axes
+
+export { broadcastLeadingReference, broadcastsAlongLeadingAxes };
+
+/**
+ * float32 x repeated along leading axes to `shape` (x's shape, left-padded with 1s, is 1 up to some
+ * axis and `shape` from there): one copy and doubling copies on cpu and wasm.
+ */
+export function broadcastLeading(x: tf.Tensor, shape: number[]): tf.Tensor {
+  checkSame('broadcastLeading', { x });
+  if (!broadcastsAlongLeadingAxes(x.shape, shape))
+    throw new TapegradError(
+      'broadcastLeading',
+      `${fmtShape(x.shape)} does not broadcast to ${fmtShape(shape)} along leading axes only`,
+    );
+  return hasFused('broadcastLeading')
+    ? (run('broadcastLeading', { x }, { shape }) as tf.Tensor)
+    : broadcastLeadingReference(x, shape);
 }
 
 // ---- softmax cross-entropy, forward and backward together

@@ -25,6 +25,9 @@ const FALLBACKS: Record<string, string> = {
   TapegradIm2ColT:
     "the window matrix of wasm's filter gradient (wasm lacks Conv2DBackpropFilter); the GPUs run " +
     'their own Conv2DBackpropFilter, and im2colT falls back to im2colTReference (src/backend/fused.ts)',
+  TapegradBroadcastLeading:
+    "wasm's broadcastTo along leading axes by copies (src/backend/facts.ts broadcastToFast); elsewhere " +
+    "TF.js's own broadcastTo",
 };
 
 const own = suite('tapegrad kernels on the page backend');
