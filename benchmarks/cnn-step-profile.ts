@@ -1,10 +1,11 @@
 // Where one training step of examples/mnist.ts's CNN goes (batch 64, Adam), on a CPU backend:
-// the step's CPU time split into forward, backward and optimizer, the forward alone (no tape), and
-// every TF.js kernel the step runs, by phase, name and input shapes, with its CPU time and count
-// (process CPU time, which a loaded machine inflates less than wall-clock). What the step takes
-// beyond its kernels is tapegrad's and TF.js's per-op work. A markdown table on stdout.
+// the step split into forward, backward and optimizer, the forward alone (no tape), and every
+// TF.js kernel the step runs, by phase, name and input shapes, with its time and count. Times are
+// wall-clock, and the process's CPU time beside them, which a loaded machine inflates less (with
+// one thread; with more, it adds up every thread's). What the step takes beyond its kernels is
+// tapegrad's and TF.js's per-op work. Markdown tables on stdout.
 //
-//   node --import tsx benchmarks/cnn-step-profile.ts [--backend wasm] [--steps 9] [--rows 30]
+//   node --import tsx benchmarks/cnn-step-profile.ts [--backend wasm] [--threads n] [--steps 9] [--rows 30]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
@@ -16,9 +17,11 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     steps: { type: 'string', default: '9' },
     rows: { type: 'string', default: '30' },
+    threads: { type: 'string' },
   },
 });
 await tg.setBackend(values.backend as tg.BackendName);
+if (values.threads) await tg.setThreads(Number(values.threads));
 const BATCH = 64;
 const steps = Number(values.steps);
 
@@ -45,10 +48,11 @@ const engine = tf.engine() as unknown as Engine;
 const run = engine.runKernelFunc.bind(engine);
 let phase: string | null = null;
 let inKernel = false;
-const kernels = new Map<string, { ms: number; calls: number }>();
+const kernels = new Map<string, { ms: number; cpuMs: number; calls: number }>();
 engine.runKernelFunc = (p) => {
   if (!phase || !p.kernelName || inKernel) return run(p);
   const t = process.cpuUsage();
+  const wall = performance.now();
   inKernel = true;
   let out: unknown;
   try {
@@ -60,25 +64,33 @@ engine.runKernelFunc = (p) => {
     .map((v) => (v ? `[${v.shape.join(',')}]${v.dtype === 'float32' ? '' : v.dtype}` : '-'))
     .join(' ');
   const key = `${phase}\t${p.kernelName}\t${shapes}`;
-  const k = kernels.get(key) ?? { ms: 0, calls: 0 };
-  k.ms += cpuMs(t);
+  const k = kernels.get(key) ?? { ms: 0, cpuMs: 0, calls: 0 };
+  k.ms += performance.now() - wall;
+  k.cpuMs += cpuMs(t);
   k.calls++;
   kernels.set(key, k);
   return out;
 };
 
-/** One step: [forward, backward, optimizer, whole] CPU ms; with `profile`, kernels are recorded. */
-function step(profile: boolean): number[] {
-  const t = process.cpuUsage();
-  const marks: number[] = [];
+/** A clock of both times since it was made: [wall-clock, CPU] ms. */
+function clock(): () => [number, number] {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  return () => [performance.now() - wall, cpuMs(cpu)];
+}
+
+/** One step: [forward, backward, optimizer, whole] as [wall, CPU] ms; with `profile`, kernels are recorded. */
+function step(profile: boolean): [number, number][] {
+  const now = clock();
+  const marks: [number, number][] = [];
   const loss = tg.tidy(() => {
     phase = profile ? 'forward' : null;
     const l = tg.nn.crossEntropy(net.forward(x), y);
-    marks.push(cpuMs(t));
+    marks.push(now());
     opt.zeroGrad();
     phase = profile ? 'backward' : null;
     l.backward();
-    marks.push(cpuMs(t));
+    marks.push(now());
     phase = profile ? 'optimizer' : null;
     opt.step();
     return l;
@@ -86,37 +98,45 @@ function step(profile: boolean): number[] {
   loss.dataSync();
   phase = null;
   loss.dispose();
-  const whole = cpuMs(t);
-  return [marks[0], marks[1] - marks[0], whole - marks[1], whole];
+  const whole = now();
+  const diff = (a: [number, number], b: [number, number]): [number, number] => [a[0] - b[0], a[1] - b[1]];
+  return [marks[0], diff(marks[1], marks[0]), diff(whole, marks[1]), whole];
 }
 
 for (let i = 0; i < 2; i++) step(false);
 const times = Array.from({ length: steps }, () => step(false));
 const forwardOnly = Array.from({ length: steps }, () => {
-  const t = process.cpuUsage();
+  const now = clock();
   const l = tg.noGrad(() => tg.tidy(() => tg.nn.crossEntropy(net.forward(x), y)));
   l.dataSync();
   l.dispose();
-  return cpuMs(t);
+  return now();
 });
 for (let i = 0; i < steps; i++) step(true);
 
-const col = (k: number) => median(times.map((t) => t[k]));
 const f = (ms: number) => ms.toFixed(2);
+/** Medians of wall-clock and CPU time, as "wall (CPU)". */
+const both = (pairs: [number, number][]) =>
+  `${f(median(pairs.map((p) => p[0])))} (${f(median(pairs.map((p) => p[1])))})`;
+const col = (k: number) => times.map((t) => t[k]);
+const ratio = (k: 0 | 1) => median(col(3).map((p) => p[k])) / median(forwardOnly.map((p) => p[k]));
 const rows = [...kernels.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / steps;
-console.log(`CNN step on ${tg.getBackend()}, batch ${BATCH}: CPU ms, medians of ${steps} steps\n`);
+const threads = tg.getBackend() === 'wasm' ? `, ${tg.getThreads()} thread(s)` : '';
+console.log(
+  `CNN step on ${tg.getBackend()}${threads}, batch ${BATCH}: ms wall-clock (CPU), medians of ${steps} steps\n`,
+);
 console.log('| forward | backward | optimizer | step | forward alone (noGrad) | step / forward alone | in kernels |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 console.log(
-  `| ${f(col(0))} | ${f(col(1))} | ${f(col(2))} | ${f(col(3))} | ${f(median(forwardOnly))} | ` +
-    `${(col(3) / median(forwardOnly)).toFixed(1)} | ${f(inKernels)} |\n`,
+  `| ${both(col(0))} | ${both(col(1))} | ${both(col(2))} | ${both(col(3))} | ${both(forwardOnly)} | ` +
+    `${ratio(0).toFixed(1)} (${ratio(1).toFixed(1)}) | ${f(inKernels)} |\n`,
 );
-console.log('| phase | kernel | inputs | CPU ms a step | calls a step |');
-console.log('| --- | --- | --- | ---: | ---: |');
+console.log('| phase | kernel | inputs | ms a step | CPU ms a step | calls a step |');
+console.log('| --- | --- | --- | ---: | ---: | ---: |');
 for (const [key, v] of rows.slice(0, Number(values.rows))) {
   const [p, name, shapes] = key.split('\t');
-  console.log(`| ${p} | ${name} | ${shapes} | ${f(v.ms / steps)} | ${v.calls / steps} |`);
+  console.log(`| ${p} | ${name} | ${shapes} | ${f(v.ms / steps)} | ${f(v.cpuMs / steps)} | ${v.calls / steps} |`);
 }
 opt.dispose();
 net.dispose();
