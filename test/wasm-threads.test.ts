@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
+import { smallKernelsInline } from '../src/backend/wasm-threads.js';
 import { assertNoLeak, assertThrows } from './helpers.js';
 import { cases, flatCases, T } from './op-cases.js';
 
@@ -72,6 +73,10 @@ test('the default is every core (at most 8), and setThreads changes what getThre
   tg.setThreads(CORES);
 });
 
+test("small kernels run on the calling thread: the module's pool pointer was found", () => {
+  assert.ok(smallKernelsInline());
+});
+
 test('starting the pool leaves no Worker global behind (other libraries read one as a browser)', () => {
   assert.is(typeof (globalThis as { Worker?: unknown }).Worker, 'undefined');
 });
@@ -112,10 +117,11 @@ for (const [name, c] of flatCases(cases)) {
   });
 }
 
-// Large enough that XNNPACK splits each kernel's output among the threads.
+// Large enough that each kernel runs on the pool (work ≥ POOL_MIN_WORK) and XNNPACK splits its
+// output among the threads.
 const LARGE: [string, () => tg.Tensor[], (...xs: tg.Tensor[]) => tg.Tensor][] = [
   ['matmul 256×300·300×200', () => [T([256, 300], 1), T([300, 200], 2)], (a, b) => tg.matmul(a, b)],
-  ['batched matmul 4×64×96·96×80', () => [T([4, 64, 96], 3), T([4, 96, 80], 4)], (a, b) => tg.matmul(a, b)],
+  ['batched matmul 8×128×96·96×80', () => [T([8, 128, 96], 3), T([8, 96, 80], 4)], (a, b) => tg.matmul(a, b)],
   [
     'linear with bias, relu',
     () => [T([128, 256], 5), T([256, 192], 6), T([192], 7)],
@@ -126,7 +132,7 @@ const LARGE: [string, () => tg.Tensor[], (...xs: tg.Tensor[]) => tg.Tensor][] = 
     () => [T([4, 32, 32, 16], 8), T([3, 3, 16, 32], 9)],
     (x, w) => tg.conv2d(x, w, { padding: 'same' }),
   ],
-  ['maxPool2d, avgPool2d', () => [T([4, 32, 32, 16], 10)], (x) => tg.maxPool2d(x, 2).add(tg.avgPool2d(x, 2))],
+  ['maxPool2d, avgPool2d', () => [T([8, 64, 64, 16], 10)], (x) => tg.maxPool2d(x, 2).add(tg.avgPool2d(x, 2))],
   ['elementwise 512×512', () => [T([512, 512], 11), T([512], 12)], (x, b) => x.add(b).tanh().mul(x.exp()).sigmoid()],
   [
     'softmax, logSoftmax, sum, max 512×512',

@@ -13,11 +13,17 @@
 // - The pool's size is capped at half the logical cores (TF.js assumes two hardware threads per
 //   core), so one thread on two cores. The count the module reads as it starts is raised to twice
 //   the pool's maximum, and the count wanted is passed to it explicitly.
+// - Waking the pool's threads and waiting for them costs more than a small kernel's whole work
+//   (and far more on a loaded machine), and XNNPACK splits any kernel of more than one tile. So a
+//   kernel whose estimated work is small runs with the module's pool pointer set to null, which
+//   XNNPACK and pthreadpool take as "run on the calling thread". The pointer's address is found
+//   once, as the word the module's own dispose clears and a new pool sets, checked by the
+//   module's get_threads_count.
 // - The count is fixed when the module starts. setThreads on a running module destroys its pool
 //   through the module's own dispose (which also forgets every tensor's registration), registers
 //   the live tensors again and makes a pool of the new size: the tensors' memory is untouched.
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelBackend } from '@tensorflow/tfjs-core';
+import type { KernelBackend, KernelConfig, NamedAttrMap, NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from '../errors.js';
 
@@ -35,6 +41,7 @@ interface TfjsExports {
 }
 interface WasmModule {
   tfjs: TfjsExports;
+  HEAP32: Int32Array;
   PThread?: { unusedWorkers: { terminate(): unknown }[]; runningWorkers: { terminate(): unknown }[] };
 }
 interface WasmBackendLike extends KernelBackend {
@@ -182,6 +189,11 @@ export function afterWasmStarts(backend: KernelBackend): void {
   const wasm = backend as WasmBackendLike;
   const m = wasm.wasm;
   if (!m?.PThread || registrations.has(m) || wasm.dataIdNextNumber !== 1) return;
+  const word = poolPointerWord(m);
+  if (word !== null) {
+    poolWords.set(m, word);
+    runSmallKernelsInline();
+  }
   const live = new Map<number, [number, number]>();
   registrations.set(m, live);
   const { registerTensor, disposeData } = m.tfjs;
@@ -194,6 +206,89 @@ export function afterWasmStarts(backend: KernelBackend): void {
     live.delete(id);
     disposeData(id);
   };
+}
+
+/** Where each threaded module keeps its pool pointer (an index into HEAP32). */
+const poolWords = new WeakMap<WasmModule, number>();
+
+/**
+ * The index in HEAP32 of the module's pool pointer: the word of its static data that its dispose
+ * sets to 0 and a new pool sets again, confirmed by get_threads_count answering −1 (no pool)
+ * while that word alone is 0. Runs before any tensor exists; null if no word passes.
+ */
+function poolPointerWord(m: WasmModule): number | null {
+  const n = m.tfjs.getThreadsCount();
+  const words = Math.min(m.HEAP32.length, STATIC_WORDS);
+  m.tfjs.dispose();
+  const cleared = m.HEAP32.slice(0, words);
+  m.tfjs.initWithThreadsCount(n);
+  for (let i = 1; i < words; i++) {
+    const heap = m.HEAP32; // read again: a pool's allocation may have grown the memory
+    const pointer = heap[i];
+    if (cleared[i] !== 0 || pointer === 0) continue;
+    heap[i] = 0;
+    const found = m.tfjs.getThreadsCount() === -1;
+    heap[i] = pointer;
+    if (found) return i;
+  }
+  return null;
+}
+/** The module's static data lies in its first megabytes (globals, then the stack, then the heap). */
+const STATIC_WORDS = 1 << 20;
+
+/**
+ * A kernel runs on the pool when its estimated work, in multiply-adds (matmul, convolution) or
+ * entries (every other kernel), reaches this; below, the pool's wake-up and wait cost more than
+ * the threads save.
+ */
+export const POOL_MIN_WORK = 1 << 22;
+const ENTRY_WORK = 16; // an entry of an elementwise or reduction kernel costs ~16 multiply-adds' time
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Multiply-adds of a matmul or convolution, ENTRY_WORK per input entry for any other kernel. */
+function workOf(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): number {
+  const a = inputs.a ?? inputs.x;
+  const b = inputs.b ?? inputs.filter;
+  if ((name === 'BatchMatMul' || name === '_FusedMatMul') && a && b) {
+    const k = attrs?.transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+    return (sizeOf(a.shape) * sizeOf(b.shape)) / Math.max(1, k * sizeOf(b.shape.slice(0, -2)));
+  }
+  if (/Conv/.test(name) && a && b) return (sizeOf(a.shape) * sizeOf(b.shape)) / Math.max(1, b.shape[2] ?? 1);
+  let entries = 0;
+  for (const t of Object.values(inputs)) if (t) entries += sizeOf(t.shape);
+  return entries * ENTRY_WORK;
+}
+
+const inlined = new WeakSet<KernelConfig>();
+
+/** Wraps every wasm kernel so that a small one runs on the calling thread (see the header). */
+function runSmallKernelsInline(): void {
+  for (const config of tf.getKernelsForBackend('wasm')) {
+    if (inlined.has(config)) continue;
+    inlined.add(config);
+    const run = config.kernelFunc;
+    // The registry hands out this same object on every call, so replacing its function reroutes them all.
+    (config as { kernelFunc: KernelConfig['kernelFunc'] }).kernelFunc = (args) => {
+      const m = (args.backend as WasmBackendLike).wasm;
+      const word = m ? poolWords.get(m) : undefined;
+      if (word === undefined || workOf(config.kernelName, args.inputs, args.attrs) >= POOL_MIN_WORK) return run(args);
+      const heap = m!.HEAP32;
+      const pool = heap[word];
+      heap[word] = 0;
+      try {
+        return run(args);
+      } finally {
+        m!.HEAP32[word] = pool;
+      }
+    };
+  }
+}
+
+/** Whether the running wasm module's small kernels run on the calling thread (its pool pointer was found). */
+export function smallKernelsInline(): boolean {
+  const m = liveModule();
+  return !!m && poolWords.has(m);
 }
 
 /** Stops the workers of a module that will run no more (a trapped one), without calling into it. */
