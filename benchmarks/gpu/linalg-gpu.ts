@@ -15,7 +15,7 @@
 //   bash .gpu/run.sh linalg-gpu.mjs [--quick] [--seconds s]   # there; JSON to $OUT/linalg-gpu.json
 //   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
 //     node --import tsx benchmarks/gpu/linalg-gpu.ts --quick     # here, on SwiftShader (small sizes)
-// Exit status 1 if a residual is too large or WebGPU raised a validation error.
+// Exit status 1 if a residual is too large, a tensor is left behind, or WebGPU raised a validation error.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
@@ -124,9 +124,15 @@ function randomMatrices(batch: number, n: number, seed: number, spd: boolean): T
 
 /** The residual of the factors of matrix 0 against a random vector, in float64. */
 async function residual(kind: 'lu' | 'cholesky', a: TF.Tensor, f: TF.Tensor, n: number): Promise<number> {
-  const av = Float64Array.from((await tf.slice(a, [0, 0, 0], [1, n, n]).data()) as Float32Array);
   const w = kind === 'lu' ? n + 1 : n;
-  const fv = Float64Array.from((await tf.slice(f, [0, 0, 0], [1, n, w]).data()) as Float32Array);
+  const first = async (t: TF.Tensor, cols: number) => {
+    const s = tf.slice(t, [0, 0, 0], [1, n, cols]);
+    const v = Float64Array.from((await s.data()) as Float32Array);
+    s.dispose();
+    return v;
+  };
+  const av = await first(a, n);
+  const fv = await first(f, w);
   const z = Array.from({ length: n }, (_, i) => Math.sin(i + 1));
   let aNorm = 0;
   for (let i = 0; i < n; i++) {
@@ -194,6 +200,7 @@ async function opCase(what: 'solve' | 'inv' | 'det' | 'grad sum(solve)', n: numb
   save();
 }
 
+const tensorsAtStart = tf.memory().numTensors;
 const big = quick ? [48, 96] : [256, 1024, 2048, 4096];
 const bothPaths = quick ? [48] : [64, 256];
 const batches: [number, number][] = quick
@@ -221,6 +228,8 @@ for (const kind of ['lu', 'cholesky'] as const) {
 }
 for (const n of ops) for (const what of ['solve', 'inv', 'det', 'grad sum(solve)'] as const) await opCase(what, n);
 testing.setGpuFactorPath('auto');
+const leaked = tf.memory().numTensors - tensorsAtStart;
+if (leaked !== 0) failures.push(`${leaked} tensors left behind`);
 save();
 
 console.log(`# tapegrad linear algebra on ${gpu} (webgpu through Dawn), ${date.slice(0, 10)}\n`);
