@@ -3,7 +3,8 @@
 //   1. LinalgLu and LinalgCholesky of one n×n matrix on the blocked programs (kernels/lu.ts,
 //      kernels/cholesky.ts), and on one GPU thread per matrix up to n = 256, so that the two can
 //      be compared where both finish; each result checked by a residual against a random vector,
-//      ‖P·A·z − L·(U·z)‖∞ / (n ‖A‖∞ ‖z‖∞) (‖A·z − L·(Lᵀ·z)‖∞ for Cholesky), in float64 on the CPU;
+//      ‖P·A·z − L·(U·z)‖∞ / (n ‖A‖∞ ‖z‖∞) (‖A·z − L·(Lᵀ·z)‖∞ for Cholesky), in float64 on the
+//      CPU;
 //   2. batches of small matrices on both paths (where the choice between them lies);
 //   3. the ops solve (4 right-hand columns), inv and det, and the gradient of sum(solve(A, B)),
 //      on well-conditioned matrices.
@@ -237,7 +238,8 @@ console.log('| what | n | batch | path | median ms | residual |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of records)
   console.log(
-    `| ${r.what} | ${r.n} | ${r.batch} | ${r.path} | ${r.medianMs.toFixed(3)} | ${r.residual?.toExponential(1) ?? ''} |`,
+    `| ${r.what} | ${r.n} | ${r.batch} | ${r.path} | ${r.medianMs.toFixed(3)} | ` +
+      `${r.residual?.toExponential(1) ?? ''} |`,
   );
 if (notRun.length) console.log(`\nnot run (past ${seconds} s): ${notRun.join('; ')}`);
 const allFailures = gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors`] : failures;

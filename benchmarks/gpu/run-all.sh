@@ -5,9 +5,9 @@
 #   OUT=gpu-results bash benchmarks/gpu/run-all.sh [--quick] [--only a,b] [--skip a,b] [--budget s]
 #
 # The parts run in the order below, the issue's figures first. Each has its own time limit, and the
-# whole run a budget (--budget, default 450 s; --quick: 4 times either): a part starts only with at least 20 s of the budget
-# left, and is cut at what is left, so that the run ends within the budget and one that hangs
-# cannot take the others' time. Each part writes its JSON records and its output (<part>.txt)
+# whole run a budget (--budget, default 450 s; --quick: 4 times either): a part starts only with
+# at least 20 s of the budget left, and is cut at what is left, so that the run ends within the
+# budget and one that hangs cannot take the others' time. Each part writes its JSON records and its output (<part>.txt)
 # straight into $OUT, so that a run cut short still brings back what it measured; $OUT/run-all.json
 # records the device's name and each part's status and time (rewritten after each part), and
 # $OUT/summary.txt every table the parts printed. --quick runs small sizes (a dry run on Dawn over
