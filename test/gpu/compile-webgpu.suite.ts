@@ -14,6 +14,9 @@ import { setWebGPUReplayEnabled, webgpuReplayCounters } from '../../src/testing.
 
 const webgpu = suite('tg.compile on webgpu (Dawn on SwiftShader)');
 const gpuErrors: string[] = [];
+/** Bytes of the buffers TF.js's pool has handed out (tensors, kept uniforms, the replay's plans). */
+const gpuBytesInUse = () =>
+  (tf.backend() as unknown as { bufferManager: { numBytesUsed: number } }).bufferManager.numBytesUsed;
 
 webgpu.before(async () => {
   await tg.setBackend('webgpu');
@@ -169,10 +172,12 @@ webgpu(
       const losses: number[] = [];
       const replays0 = webgpuReplayCounters.replays;
       let tensors = 0;
+      let bytes = 0;
       let values: tf.Tensor[] = [];
       for (let i = 0; i < 12; i++) {
         if (i === 3) {
           tensors = tg.memory().numTensors;
+          bytes = gpuBytesInUse();
           values = params.map((p) => p.value);
         }
         opt.zeroGrad();
@@ -181,6 +186,7 @@ webgpu(
         l.dispose();
       }
       assert.is(tg.memory().numTensors, tensors, 'tensors leaked per step');
+      assert.is(gpuBytesInUse(), bytes, 'GPU buffers taken per step and not given back');
       // replayed, the parameters keep their tensors (and buffers): the new values are written into them
       if (compiled) assert.ok(params.every((p, k) => p.value === values[k]));
       const replays = webgpuReplayCounters.replays - replays0;
