@@ -311,4 +311,50 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+// ---- broadcastToEmptyShape (last in the file: allocations added before the probes of faulty wasm
+// kernels above shift the heap, under which one of them has trapped the module)
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(
+    `${backend}: TF.js's broadcastTo still leaves a 1 where the target has 0; broadcastToEmptyShape and where do not`,
+    async () => {
+      await tg.setBackend(backend);
+      tf.tidy(() => {
+        assert.equal(
+          tf.broadcastTo(tf.ones([1, 3]), [0, 3]).shape,
+          [1, 3],
+          "TF.js's broadcastTo reaches empty shapes now: broadcastToEmptyShape can go",
+        );
+        assert.equal(tf.broadcastTo(tf.scalar(1), [0]).shape, [1]);
+        assert.equal(defects.broadcastToEmptyShape(tf.ones([1, 3], 'bool'), [0, 3]).shape, [0, 3]);
+        assert.equal(defects.broadcastToEmptyShape(tf.scalar(1), [0]).shape, [0]);
+        assert.equal(Array.from(defects.broadcastToEmptyShape(tf.tensor([1, 2]), [2, 2]).dataSync()), [1, 2, 1, 2]);
+      });
+      // the condition broadcast onto an empty shape: wasm's Select wrote a row past its empty output,
+      // into whatever followed it on the heap (here a tensor of 7s: the others leave holes it takes)
+      const sevens = Array.from({ length: 40 }, () => tf.fill([1], 7));
+      sevens.filter((_, i) => i % 2 === 0).forEach((t) => t.dispose());
+      const kept = sevens.filter((_, i) => i % 2);
+      const wide = tg.tensor(Array(64).fill(true), { dtype: 'bool', shape: [1, 64] });
+      const empty = tg.zeros([0, 64]);
+      const y = tg.where(wide, empty, 1);
+      assert.equal(y.shape, [0, 64]);
+      assert.ok(
+        kept.every((t) => t.dataSync()[0] === 7),
+        'tg.where wrote past its empty result',
+      );
+      tg.dispose([wide, empty, y]);
+      tf.dispose(kept);
+      const c = tg.tensor([true, false, true], { dtype: 'bool', shape: [1, 3] });
+      const a = tg.zeros([0, 3], { requiresGrad: true });
+      for (let i = 0; i < 50; i++) {
+        const g = tg.grad((x: tg.Tensor) => tg.where(c, x, 1).sum())(a);
+        assert.equal(g.shape, [0, 3]);
+        g.dispose();
+      }
+      tg.dispose([a, c]);
+    },
+  );
+}
+
 s.run();

@@ -1,12 +1,14 @@
 // cpu: training on the CPU against PyTorch, side by side in one run. Four workloads, the same
 // in benchmarks/reference/torch_cpu.py (whose figures are read when /usr/bin/python3 has torch):
-// one Adam step of Linear(B,B) → relu → Linear(B,10) with mean cross-entropy; forward + gradient
+// one Adam step of Linear(B,B) → relu → Linear(B,10) with mean cross-entropy (eager, with its loss
+// and gradients compiled, compiled whole, and with one Adam kernel per parameter); forward + gradient
 // of the relu MLP with mse (no biases, as the mlp suite); the 1,000-op chain on a scalar and on a
 // 1,000-vector; matmul 1024 (GFLOP/s). tapegrad, TF.js's own gradients and optimizer, and
 // jax-js's grad and jit(grad) are timed here; PyTorch runs as a child process just before them.
 import * as tf from '@tensorflow/tfjs';
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
+import { setFusedEnabled } from '../../src/testing.js';
 import type { BenchRecord, Harness, Suite } from '../harness.js';
 import { normal, jaxDevice, jaxArray, checkAgree, tryJax } from '../common.js';
 import { mlpAdamStep } from '../gpu/mlp-step.js';
@@ -62,6 +64,27 @@ async function adamStep(h: Harness, B: number): Promise<void> {
     await l.data();
     l.dispose();
   });
+  // the whole step compiled: forward, backward and the optimizer's update replayed as one trace
+  const whole = mlpAdamStep(B, B, B);
+  const wholeStep = tg.compile(() => whole.step());
+  h.queue('tapegrad compiled step', 'grad', async () => {
+    const l = wholeStep();
+    await l.data();
+    l.dispose();
+  });
+  // the eager step with one Adam kernel per parameter instead of the multi-tensor kernel
+  const perParameter = mlpAdamStep(B, B, B);
+  h.queue('tapegrad per-parameter Adam', 'grad', async () => {
+    setFusedEnabled(false, 'adamMultiUpdate');
+    let l: tg.Tensor;
+    try {
+      l = perParameter.step();
+    } finally {
+      setFusedEnabled(true, 'adamMultiUpdate');
+    }
+    await l.data();
+    l.dispose();
+  });
 
   const labels = Int32Array.from({ length: B }, (_, i) => (i * 7) % OUT);
   const vars = tf.tidy(() => [
@@ -86,6 +109,9 @@ async function adamStep(h: Harness, B: number): Promise<void> {
   await h.runQueued('cpu', size);
   tgStep.dispose();
   compiled.dispose();
+  wholeStep.dispose();
+  whole.dispose();
+  perParameter.dispose();
   opt.dispose();
   tf.dispose([...vars, onehot]);
   X.dispose();

@@ -43,9 +43,23 @@ export function matMulBroadcastingBatches(
   const fits = (tb: number[]) => sizeOf(tb) === 1 || sizeOf(tb) === full;
   if (fits(ba) && fits(bb)) return tf.matMul(a, b, transposeA, transposeB);
   return tf.tidy(() => {
-    const fit = (t: tf.Tensor, tb: number[]) => (fits(tb) ? t : tf.broadcastTo(t, [...batch, ...t.shape.slice(-2)]));
+    const fit = (t: tf.Tensor, tb: number[]) =>
+      fits(tb) ? t : broadcastToEmptyShape(t, [...batch, ...t.shape.slice(-2)]);
     return tf.matMul(fit(a, ba), fit(b, bb), transposeA, transposeB);
   });
+}
+
+// ---- broadcasting onto an empty shape
+
+/**
+ * Defect: tf.broadcastTo leaves an axis of length 1 unbroadcast where the target's is 0 ([1,3] to
+ * [0,3] gives [1,3], [] to [0] gives [1]). tf.where then hands wasm's Select a condition larger
+ * than its empty output, and Select writes one entry per condition entry: past the output's end,
+ * over the heap's bookkeeping, so that a later allocation traps the module. An empty target has no
+ * values to broadcast: it gets an empty tensor of its shape.
+ */
+export function broadcastToEmptyShape(x: tf.Tensor, shape: number[]): tf.Tensor {
+  return sizeOf(shape) === 0 ? tf.zeros(shape, x.dtype) : tf.broadcastTo(x, shape);
 }
 
 // ---- convolution and pooling

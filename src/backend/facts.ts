@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
 import { broadcastLeading, broadcastsAlongLeadingAxes, hasFused } from './fused.js';
+import { broadcastToEmptyShape } from './defects.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -50,7 +51,7 @@ export function transposeFlagsSlow(): boolean {
  * leading axes by copies (src/backend/fused.ts broadcastLeading: a bias gradient spread over a batch).
  */
 export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
-  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return tf.broadcastTo(x, shape);
+  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return broadcastToEmptyShape(x, shape);
   const leading = broadcastsAlongLeadingAxes(x.shape, shape) && tf.util.sizeFromShape(shape) > 0;
   if (leading && hasFused('broadcastLeading')) return broadcastLeading(x, shape);
   return tf.tidy(() => tf.add(x, tf.zeros(shape)));

@@ -109,15 +109,21 @@ export function registerFusedKernels(backendName: string): string[] {
 }
 
 let enabled = true;
+const disabled = new Set<FusedName>();
 
-/** Turns the use of the fused kernels on or off (on by default): for measuring what they save. */
-export function setFusedEnabled(on: boolean): void {
-  enabled = on;
+/**
+ * Turns the use of the fused kernels on or off (on by default), or of one of them (`name`): for
+ * measuring what they save.
+ */
+export function setFusedEnabled(on: boolean, name?: FusedName): void {
+  if (name === undefined) enabled = on;
+  else if (on) disabled.delete(name);
+  else disabled.add(name);
 }
 
 /** Whether `name` runs as one fused kernel on the backend (the active one by default). */
 export function hasFused(name: FusedName, backendName: string = tf.getBackend()): boolean {
-  return enabled && tf.getKernel(KERNEL_NAMES[name], backendName) !== undefined;
+  return enabled && !disabled.has(name) && tf.getKernel(KERNEL_NAMES[name], backendName) !== undefined;
 }
 
 const run = (name: FusedName, inputs: Record<string, tf.Tensor>, attrs: object = {}) =>

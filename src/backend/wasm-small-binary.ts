@@ -1,4 +1,4 @@
-// TF.js 4.22's wasm Sub, Multiply and RealDiv set up an XNNPACK operator on every call: a
+// TF.js 4.22's wasm Add, Sub, Multiply and RealDiv set up an XNNPACK operator on every call: a
 // few microseconds even for two scalars, more than everything else an op costs. On small float32
 // operands of the same shape, or one of them a single value, a JavaScript loop over the heap does
 // the same arithmetic for a fraction of that. Its values are the same: each entry is computed in
@@ -17,9 +17,10 @@ export const SMALL_BINARY_MAX = 4096;
 
 type Arith = (out: Float32Array, a: Float32Array, b: Float32Array, sa: number, sb: number) => void;
 // sa, sb: 1 where the operand has an entry per output, 0 where it is one value read throughout
-// (Add is left to TF.js: with it replaced, an empty-tensor gradient later trapped the wasm module
-// in malloc, for a reason not found; Sub, Multiply and RealDiv pass the same tests.)
 const ARITH: Record<string, Arith> = {
+  Add: (o, a, b, sa, sb) => {
+    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] + b[i * sb];
+  },
   Sub: (o, a, b, sa, sb) => {
     for (let i = 0; i < o.length; i++) o[i] = a[i * sa] - b[i * sb];
   },
@@ -39,7 +40,7 @@ const sizeOf = (shape: number[]) => {
   return n;
 };
 
-/** Replaces wasm's Sub, Multiply and RealDiv by kernels that loop in JavaScript on small operands (once). */
+/** Replaces wasm's Add, Sub, Multiply and RealDiv by kernels that loop in JavaScript on small operands (once). */
 export function speedUpWasmSmallBinaryKernels(): void {
   for (const [name, arith] of Object.entries(ARITH)) {
     const config = tf.getKernel(name, 'wasm');
@@ -86,6 +87,6 @@ export function speedUpWasmSmallBinaryKernels(): void {
 }
 
 /** TF.js's own wasm kernel, for the test that compares the two. */
-export function rawWasmBinaryKernel(name: 'Sub' | 'Multiply' | 'RealDiv'): KernelFunc | undefined {
+export function rawWasmBinaryKernel(name: 'Add' | 'Sub' | 'Multiply' | 'RealDiv'): KernelFunc | undefined {
   return originals.get(name);
 }

@@ -10,7 +10,7 @@ import { toTensor } from '../creation.js';
 import { erf as erfAccurate } from '../backend/erf-absolute-error.js';
 import { elu as eluAccurate } from '../backend/cpu-elu-exp-minus-one.js';
 import { reluGrad, leakyReluGrad, leakyReluGradReference } from '../backend/fused.js';
-import { expm1SmallArgument, logZeroNegativeInfinity, powZeroBase } from '../backend/defects.js';
+import { broadcastToEmptyShape, expm1SmallArgument, logZeroNegativeInfinity, powZeroBase } from '../backend/defects.js';
 import {
   acosLowPrecision,
   acoshNearOne,
@@ -596,7 +596,7 @@ const whereOp = defineOp<{ shape: number[] }>({
   // d where(c, a, b) = [c] da + [¬c] db
   vjp: (g, [c, a, b]) => [null, () => unbroadcast(where(c, g, 0), a.shape), () => unbroadcast(where(c, 0, g), b.shape)],
 });
-const fill = (t: tf.Tensor, shape: number[]) => (t.shape.join() === shape.join() ? t : tf.broadcastTo(t, shape));
+const fill = (t: tf.Tensor, shape: number[]) => (t.shape.join() === shape.join() ? t : broadcastToEmptyShape(t, shape));
 /** a where cond is true, else b, broadcasting. PyTorch `torch.where`, JAX `jnp.where`. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const c = asTensor('where', cond, 'the condition');

@@ -1,4 +1,4 @@
-// The JavaScript loops that replace wasm's Sub, Multiply and RealDiv on small float32 operands
+// The JavaScript loops that replace wasm's Add, Sub, Multiply and RealDiv on small float32 operands
 // (src/backend/wasm-small-binary.ts) give bit for bit what TF.js's own kernels give, on every form
 // they take (same shape, a single value on either side, ranks that differ) and on special values,
 // and leave larger or other operands to TF.js.
@@ -9,7 +9,7 @@ import * as tg from '../../src/index.js';
 import { rawWasmBinaryKernel, SMALL_BINARY_MAX } from '../../src/backend/wasm-small-binary.js';
 import { rng } from '../../src/random.js';
 
-const NAMES = ['Sub', 'Multiply', 'RealDiv'] as const;
+const NAMES = ['Add', 'Sub', 'Multiply', 'RealDiv'] as const;
 const SPECIAL = [0, -0, 1, -1, Infinity, -Infinity, NaN, 3.4e38, -3.4e38, 1e-45, 1.17549435e-38, 0.1, 1 / 3];
 
 function data(n: number, seed: number): Float32Array {
@@ -72,7 +72,7 @@ for (const name of NAMES) {
           ),
           sb,
         );
-        const op = { Sub: tf.sub, Multiply: tf.mul, RealDiv: tf.div }[name];
+        const op = { Add: tf.add, Sub: tf.sub, Multiply: tf.mul, RealDiv: tf.div }[name];
         const got = op(a, b);
         const want = raw(name, a, b);
         assert.equal(got.shape, want.shape, `${form}: shape`);
