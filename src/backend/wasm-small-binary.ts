@@ -16,19 +16,32 @@ interface WasmBackendLike extends KernelBackend {
 export const SMALL_BINARY_MAX = 4096;
 
 type Arith = (out: Float32Array, a: Float32Array, b: Float32Array, sa: number, sb: number) => void;
-// sa, sb: 1 where the operand has an entry per output, 0 where it is one value read throughout
+// sa, sb: 1 where the operand has an entry per output, 0 where it is one value read throughout.
+// Each form has its own loop (no index arithmetic per entry): this is the inner loop of small ops.
 const ARITH: Record<string, Arith> = {
   Add: (o, a, b, sa, sb) => {
-    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] + b[i * sb];
+    const n = o.length;
+    if (sa && sb) for (let i = 0; i < n; i++) o[i] = a[i] + b[i];
+    else if (sa) for (let i = 0, v = b[0]; i < n; i++) o[i] = a[i] + v;
+    else for (let i = 0, v = a[0]; i < n; i++) o[i] = v + b[i * sb];
   },
   Sub: (o, a, b, sa, sb) => {
-    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] - b[i * sb];
+    const n = o.length;
+    if (sa && sb) for (let i = 0; i < n; i++) o[i] = a[i] - b[i];
+    else if (sa) for (let i = 0, v = b[0]; i < n; i++) o[i] = a[i] - v;
+    else for (let i = 0, v = a[0]; i < n; i++) o[i] = v - b[i * sb];
   },
   Multiply: (o, a, b, sa, sb) => {
-    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] * b[i * sb];
+    const n = o.length;
+    if (sa && sb) for (let i = 0; i < n; i++) o[i] = a[i] * b[i];
+    else if (sa) for (let i = 0, v = b[0]; i < n; i++) o[i] = a[i] * v;
+    else for (let i = 0, v = a[0]; i < n; i++) o[i] = v * b[i * sb];
   },
   RealDiv: (o, a, b, sa, sb) => {
-    for (let i = 0; i < o.length; i++) o[i] = a[i * sa] / b[i * sb];
+    const n = o.length;
+    if (sa && sb) for (let i = 0; i < n; i++) o[i] = a[i] / b[i];
+    else if (sa) for (let i = 0, v = b[0]; i < n; i++) o[i] = a[i] / v;
+    else for (let i = 0, v = a[0]; i < n; i++) o[i] = v / b[i * sb];
   },
 };
 
