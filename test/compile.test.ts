@@ -195,6 +195,7 @@ function trainingSetup(optimizer: string, batch = 16) {
         { lr: 1e-2 },
       ),
     'Adam, amsgrad': () => new tg.optim.Adam(params, { lr: 1e-2, amsgrad: true }),
+    'AdamW, gradients clipped': () => new tg.optim.AdamW(params, { lr: 1e-2 }),
   };
   const opt = optimizers[optimizer]();
   const X = tg.randn([batch, 4], { seed: 2 });
@@ -206,6 +207,7 @@ function trainingSetup(optimizer: string, batch = 16) {
     const l = tg.crossEntropy(net.forward(x), labels);
     opt.zeroGrad();
     l.backward();
+    if (optimizer.includes('clipped')) tg.optim.clipGradNorm(params, 0.5).dispose();
     opt.step();
     return l;
   };
@@ -226,6 +228,7 @@ const OPTIMIZERS = [
   'AdamW',
   'AdamW, two groups',
   'Adam, amsgrad',
+  'AdamW, gradients clipped',
 ];
 
 /** Parameters, gradients and optimizer state, as numbers. */
