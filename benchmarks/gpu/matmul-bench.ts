@@ -66,15 +66,21 @@ log(
 );
 
 type Variant = { name: string; tile: MatMulTile | null; tfjs?: boolean };
-const tile = (wx: number, wy: number, tm: number, tn: number, tk: number) => ({ wx, wy, tm, tn, tk });
+const tile = (wx: number, wy: number, tm: number, tn: number, tk: number): MatMulTile => ({ wx, wy, tm, tn, tk });
 const allVariants: Variant[] = [
   { name: 'tapegrad (size class)', tile: null },
   { name: 'TF.js', tile: null, tfjs: true },
   { name: 'tile 128×128 (16×16 threads, 8×8 each, k 16)', tile: testing.MATMUL_TILES.large },
   { name: 'tile 128×128 (16×16 threads, 8×8 each, k 8)', tile: tile(16, 16, 8, 8, 8) },
+  {
+    name: 'tile 128×128 (16×16 threads, 8×8 each, k 16, prefetch)',
+    tile: { ...tile(16, 16, 8, 8, 16), prefetch: true },
+  },
+  { name: 'tile 128×128 (16×16 threads, 8×8 each, k 8, prefetch)', tile: { ...tile(16, 16, 8, 8, 8), prefetch: true } },
   { name: 'tile 128×64 (8×16 threads, 8×8 each, k 16)', tile: tile(8, 16, 8, 8, 16) },
   { name: 'tile 64×128 (16×8 threads, 8×8 each, k 16)', tile: tile(16, 8, 8, 8, 16) },
   { name: 'tile 64×64 (8×8 threads, 8×8 each, k 16)', tile: tile(8, 8, 8, 8, 16) },
+  { name: 'tile 64×64 (8×8 threads, 8×8 each, k 16, prefetch)', tile: { ...tile(8, 8, 8, 8, 16), prefetch: true } },
   { name: 'tile 64×64 (16×16 threads, 4×4 each, k 16)', tile: testing.MATMUL_TILES.square },
   { name: 'tile 32×64 (16×8 threads, 4×4 each, k 32)', tile: tile(16, 8, 4, 4, 32) },
 ];
@@ -211,7 +217,7 @@ console.log(
     'every variant (ms per product, TFLOP/s):',
     ...timings.map(
       (t) =>
-        `  n = ${t.n}  ${t.variant.padEnd(48)} ${t.ms.toFixed(3).padStart(9)} ms ${t.tflops.toPrecision(3).padStart(9)}`,
+        `  n = ${t.n}  ${t.variant.padEnd(58)} ${t.ms.toFixed(3).padStart(9)} ms ${t.tflops.toPrecision(3).padStart(9)}`,
     ),
     `checks against TF.js's kernel: ${checks.filter((c) => c.ok).length}/${checks.length} within 1e-4`,
     failures.length || gpuErrors.length ? `FAILED: ${[...failures, ...gpuErrors].join('; ')}` : 'no failure',
