@@ -84,7 +84,10 @@ const allVariants: Variant[] = [
   { name: 'tile 64×64 (16×16 threads, 4×4 each, k 16)', tile: testing.MATMUL_TILES.square },
   { name: 'tile 32×64 (16×8 threads, 4×4 each, k 32)', tile: tile(16, 8, 4, 4, 32) },
 ];
-const variants = quick ? allVariants.slice(0, 2) : allVariants;
+// --variants 'a;b': tapegrad's and TF.js's kernels, and the tiles whose names contain a or b.
+const only = arg('--variants')?.split(';');
+const tiles = allVariants.slice(2).filter((v) => !only || only.some((o) => v.name.includes(o)));
+const variants = quick ? allVariants.slice(0, 2) : [...allVariants.slice(0, 2), ...tiles];
 function use(v: Variant): void {
   testing.setMatMulKernelEnabled(!v.tfjs);
   testing.setMatMulTile(v.tile);
@@ -164,9 +167,7 @@ const slug = gpu
   .replace(/[^a-z0-9]+/g, '-')
   .replace(/^-|-$/g, '');
 const date = new Date().toISOString();
-const file = process.env.OUT
-  ? join(dir, 'matmul-bench.json')
-  : join(dir, `matmul-bench-${slug}-${date.slice(0, 10)}.json`);
+const file = process.env.OUT ? join(dir, 'matmul-bench.json') : join(dir, `${name}-${slug}-${date.slice(0, 10)}.json`);
 const torch: Record<string, number> = {};
 if (torchFile && existsSync(torchFile)) {
   for (const r of JSON.parse(readFileSync(torchFile, 'utf8')).results ?? []) torch[r.n] = r.tflops;
@@ -203,9 +204,10 @@ const at = (n: number, name: string) => timings.find((t) => t.n === n && t.varia
 const rows = sizes.map((n) => {
   const ours = at(n, variants[0].name)!;
   const theirs = at(n, variants[1].name)!;
-  // --quick times no tile of the sweep.
+  // --quick (and --variants matching none) times no tile of the sweep.
   const best = timings.filter((t) => t.n === n && t.variant.startsWith('tile')).sort((x, y) => x.ms - y.ms)[0];
-  return `| ${n} | ${ours.tflops.toPrecision(3)} (${testing.matMulSizeClass(1, n, n, n)}) | ${theirs.tflops.toPrecision(3)} | ${(theirs.ms / ours.ms).toFixed(2)}× | ${best ? `${best.tflops.toPrecision(3)} (${best.variant.slice(5)})` : '—'} | ${torch[n]?.toFixed(2) ?? '—'} |`;
+  const bestCell = best ? `${best.tflops.toPrecision(3)} (${best.variant.slice(5)})` : '—';
+  return `| ${n} | ${ours.tflops.toPrecision(3)} (${testing.matMulSizeClass(1, n, n, n)}) | ${theirs.tflops.toPrecision(3)} | ${(theirs.ms / ours.ms).toFixed(2)}× | ${bestCell} | ${torch[n]?.toFixed(2) ?? '—'} |`;
 });
 console.log(
   [
