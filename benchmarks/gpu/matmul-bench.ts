@@ -8,7 +8,8 @@
 // Before timing, each variant's product is compared with TF.js's kernel (relative difference),
 // on the square sizes and on odd and transposed shapes; any WebGPU validation error fails the run.
 //
-//   bash scripts/gpu-bundle.sh && OUT=out bash .gpu/run.sh matmul-bench.mjs [--quick] [--sizes 1024,2048] [--torch f.json]
+//   bash scripts/gpu-bundle.sh        # here; there:
+//   OUT=out bash .gpu/run.sh matmul-bench.mjs [--quick] [--sizes 1024,2048] [--variants 'k 8;prefetch'] [--torch f]
 //   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
 //     node --import tsx benchmarks/gpu/matmul-bench.ts --sizes 128,256     # SwiftShader, here
 //
