@@ -19,7 +19,7 @@
 // webgpu replay of recorded dispatches) reads the same structure.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape, refuseAsync, refusePromise } from './errors.js';
-import { Tensor } from './tensor.js';
+import { Tensor, gradAssignments } from './tensor.js';
 import { traceHooks, type HostValues, type StateCell } from './tape.js';
 import { indexValues } from './ops/indices.js';
 import { dropWebGPUPlan, replayOnWebGPU } from './compile-webgpu.js';
@@ -308,6 +308,8 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
   const pendingConstants: { values: unknown; shape: number[]; dtype: tf.DataType; made: tf.Tensor }[] = [];
   /** tapegrad tensors read by ops, by their value, with their .grad and .value when first seen. */
   const seenTensors = new Map<tf.Tensor, { tensor: Tensor; grad: Tensor | null; value: tf.Tensor }>();
+  /** .grad as fn found it, for tensors whose .grad fn assigned (zeroGrad) before an op read them. */
+  const gradOnEntry = new Map<Tensor, Tensor | null>();
   let slots = 0;
   let depth = 0;
   let refusal: string | null = null;
@@ -403,6 +405,9 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     if (ref.kind === 'slot') refuse('fn checks the values of index tensors it computes (a gather by computed indices)');
     guardsAt.set(t, { ref, min, max });
   };
+  gradAssignments.onAssign = (x) => {
+    if (!gradOnEntry.has(x) && !seenTensors.has(x.value)) gradOnEntry.set(x, x.grad);
+  };
   traceHooks.onInputs = (xs) => {
     for (const x of xs)
       if (!seenTensors.has(x.value)) seenTensors.set(x.value, { tensor: x, grad: x.grad, value: x.value });
@@ -446,6 +451,7 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     traceHooks.onHostValues = null;
     traceHooks.onStateWrite = null;
     traceHooks.refuse = null;
+    gradAssignments.onAssign = null;
     tracing = false;
   }
   // values an optimizer's step wrote are its state cells' (replayed); any other new value is refused
@@ -458,8 +464,11 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
   });
   for (const s of seenTensors.values()) {
     if (s.tensor.value !== s.value && !written.has(s.tensor.value)) refuse(replaced);
-    if (s.tensor.grad !== s.grad && !touched.has(s.tensor)) touched.set(s.tensor, { grad: s.grad });
+    const grad = gradOnEntry.has(s.tensor) ? gradOnEntry.get(s.tensor)! : s.grad;
+    if (s.tensor.grad !== grad && !touched.has(s.tensor)) touched.set(s.tensor, { grad });
   }
+  // a .grad cleared on a tensor no op read (zeroGrad over a parameter fn does not use)
+  for (const [x, grad] of gradOnEntry) if (x.grad !== grad && !touched.has(x)) touched.set(x, { grad });
   const outputRefs = kept.map((v) => (v ? refOf(v) : null));
   const gradRefs = [...touched.keys()].map((x) => (x.grad ? refOf(x.grad.value) : null));
   const writeRefs = cellWrites.map((w) => refOf(w.after));
@@ -551,7 +560,9 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     if (k >= 0) calls[k].frees.push(slot);
   });
   const single = !Array.isArray(result);
-  const values = kept.map((v) => (v ? new Tensor(v) : null));
+  // a result fn passed through (an argument, a weight) is handed out as a copy, as a replay does
+  const made = (v: tf.Tensor) => (v as unknown as { id: number }).id >= firstId;
+  const values = kept.map((v) => (v ? new Tensor(made(v) ? v : tf.clone(v)) : null));
   return {
     trace: {
       calls,

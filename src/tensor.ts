@@ -87,6 +87,12 @@ function nestedFrom(flat: ArrayLike<number>, shape: number[], bool: boolean): Ne
 export type GradHook = (grad: Tensor) => Tensor | void;
 
 /**
+ * Told of each assignment to a tensor's .grad before it happens: compile() listens while it
+ * traces, to learn which gradients a step found on entry (zeroGrad inside the step clears them).
+ */
+export const gradAssignments: { onAssign: ((t: Tensor) => void) | null } = { onAssign: null };
+
+/**
  * A tensor: one TF.js tensor (`value`) with what reverse mode needs: `requiresGrad`, `grad`, the op that made it.
  * PyTorch `torch.Tensor`, JAX `jax.Array`.
  */
@@ -133,6 +139,7 @@ export class Tensor {
     return this._grad;
   }
   set grad(g: Tensor | null) {
+    gradAssignments.onAssign?.(this);
     if (g === undefined || g === null) {
       this._grad = null;
       return;

@@ -328,6 +328,61 @@ test('a compiled step that adds into .grad (no zeroGrad inside) replays the sum'
   tg.dispose([w, v, x, w.grad!, v.grad!]);
 });
 
+test('a compiled step that calls zeroGrad before its forward pass replays from its second call', async () => {
+  await tg.setBackend('wasm');
+  const make = () => {
+    const net = new tg.nn.Linear(3, 2, { seed: 4 });
+    const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-2 });
+    const x = tg.tensor([
+      [1, -2, 0.5],
+      [0.25, 3, -1],
+    ]);
+    const step = () => {
+      opt.zeroGrad();
+      const l = net.forward(x).square().mean();
+      l.backward();
+      opt.step();
+      return l;
+    };
+    return { net, opt, x, step };
+  };
+  const eager = make();
+  const compiled = make();
+  const step = tg.compile(compiled.step);
+  for (let i = 0; i < 6; i++) {
+    const a = tg.tidy(eager.step);
+    const b = step();
+    sameValues(await bits([b]), await bits([a]), `step ${i}`);
+    tg.dispose([a, b]);
+  }
+  assert.is(step.traces, 2, 'the first call finds no .grad, every later one finds one');
+  sameValues(await bits(compiled.net.parameters()), await bits(eager.net.parameters()), 'the weights');
+  step.dispose();
+  for (const s of [eager, compiled]) {
+    s.opt.zeroGrad();
+    s.opt.dispose();
+    s.net.dispose();
+    s.x.dispose();
+  }
+});
+
+test('a result fn passes through (an argument, a weight) is a copy at the trace as at a replay', async () => {
+  await tg.setBackend('wasm');
+  const before = tg.memory();
+  const w = tg.tensor([1, 2]);
+  const f = tg.compile((x: tg.Tensor) => [x, w, x.add(w)]);
+  const x = tg.tensor([3, 4]);
+  for (let i = 0; i < 2; i++) {
+    const out = f(x);
+    tg.dispose(out);
+    assert.equal(Array.from(await x.data()), [3, 4], `call ${i}: the argument survives its result's dispose`);
+    assert.equal(Array.from(await w.data()), [1, 2], `call ${i}: the weight survives its result's dispose`);
+  }
+  f.dispose();
+  tg.dispose([x, w]);
+  assert.equal(tg.memory(), before);
+});
+
 test('10,000 compiled training steps, optimizer step included, leak nothing', async () => {
   await tg.setBackend('wasm');
   const s = trainingSetup('Adam');
