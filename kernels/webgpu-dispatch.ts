@@ -16,49 +16,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
-/* The parts of tfjs-backend-webgpu's backend and of WebGPU this uses, typed structurally
-   (kernels/ never imports the webgpu packages: they are optional in Node). */
-type GPUObject = object;
-interface Uniform {
-  type: 'float32' | 'int32' | 'uint32';
-  data: number[];
-}
-interface Program {
-  pipeline: GPUObject | Promise<GPUObject>;
-  dispatch: [number, number, number];
-  size?: boolean;
-  outputShape: number[];
-  outputComponent?: number;
-  pixelsOpType?: unknown;
-}
-interface Pass {
-  setPipeline(p: GPUObject): void;
-  setBindGroup(i: number, g: GPUObject): void;
-  dispatchWorkgroups(x: number, y: number, z: number): void;
-}
-interface TensorData {
-  resource: unknown;
-  values: ArrayLike<number> | null;
-  shape: number[];
-  dtype: string;
-}
-interface WebGPUBackendInternals {
-  device: { createBindGroup(d: object): GPUObject };
-  queue: { writeBuffer(b: GPUObject, offset: number, data: ArrayBufferView): void };
-  bufferManager: { acquireBuffer(size: number, usage: number): GPUObject };
-  tensorMap: { get(id: object): TensorData };
-  uploadToGPU(dataId: object): void;
-  activeTimers: unknown[] | null;
-  commandEncoder: { beginComputePass(d: object): Pass };
-  computePassEncoder: Pass | null;
-  commandQueueOwnedIds: WeakSet<object>;
-  uniformPendingDisposal: GPUObject[];
-  dispatchCountInPass: number;
-  recordAndSubmit(program: Program, output: TensorInfo, inputs: TensorInfo[], programDefinedUniform?: Uniform[]): void;
-  makeUniforms(u: Uniform[]): { buffer: GPUObject };
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
+import type { GPUObject, Program, Uniform, WebGPUBackendInternals as Internals } from './webgpu-backend-types.js';
+
+/** The backend with the dispatch path's cache on it. */
+interface WebGPUBackendInternals extends Internals {
   [CACHE]?: DispatchCache;
 }
 const CACHE = Symbol('tapegrad dispatch cache');
@@ -166,7 +127,7 @@ export function installDispatchCache(backend: object): void {
     // As TF.js: the queued commands own their tensors until submitted; one pass per submit.
     for (const t of tensors) this.commandQueueOwnedIds.add(t.dataId);
     this.ensureCommandEncoderReady();
-    if (!this.computePassEncoder) this.computePassEncoder = this.commandEncoder.beginComputePass({});
+    if (!this.computePassEncoder) this.computePassEncoder = this.commandEncoder!.beginComputePass({});
     this.computePassEncoder.setPipeline(program.pipeline);
     this.computePassEncoder.setBindGroup(0, group);
     this.computePassEncoder.dispatchWorkgroups(program.dispatch[0], program.dispatch[1], program.dispatch[2]);

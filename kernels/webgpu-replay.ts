@@ -24,62 +24,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
-/* What this uses of tfjs-backend-webgpu's backend and of WebGPU, typed structurally (kernels/
-   never imports the webgpu packages: they are optional in Node). */
-type GPUObject = object;
-interface GPUBufferLike {
-  size: number;
-  usage: number;
-}
-interface Uniform {
-  type: 'float32' | 'int32' | 'uint32';
-  data: number[];
-}
-interface Program {
-  pipeline: GPUObject | Promise<GPUObject>;
-  dispatch: [number, number, number];
-  size?: boolean;
-  outputShape: number[];
-  outputComponent?: number;
-  pixelsOpType?: unknown;
-}
-interface Pass {
-  setPipeline(p: GPUObject): void;
-  setBindGroup(i: number, g: GPUObject): void;
-  dispatchWorkgroups(x: number, y: number, z: number): void;
-  end(): void;
-}
-interface Encoder {
-  beginComputePass(d?: object): Pass;
-  copyBufferToBuffer(src: GPUObject, srcOffset: number, dst: GPUObject, dstOffset: number, size: number): void;
-  finish(): GPUObject;
-}
-interface TensorData {
-  resource: unknown;
-  values: ArrayLike<number> | null;
-  shape: number[];
-  dtype: string;
-  refCount: number;
-}
-interface Backend {
-  device: { createBindGroup(d: object): GPUObject; createCommandEncoder(): Encoder };
-  queue: { writeBuffer(b: GPUObject, offset: number, data: ArrayBufferView): void; submit(c: GPUObject[]): void };
-  bufferManager: {
-    acquireBuffer(size: number, usage: number): GPUBufferLike;
-    releaseBuffer(b: GPUBufferLike): void;
-  };
-  tensorMap: { get(id: object): TensorData; has(id: object): boolean };
-  uploadToGPU(dataId: object): void;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: ArrayLike<number>): TensorInfo;
-  write(values: unknown, shape: number[], dtype: tf.DataType): object;
-  recordAndSubmit(program: Program, output: TensorInfo, inputs: TensorInfo[], defined?: Uniform[]): void;
-  makeUniforms(u: Uniform[]): { buffer: GPUBufferLike };
-  uniformPendingDisposal: GPUObject[];
-  commandEncoder: GPUObject | null;
-  activeTimers: unknown[] | null;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-}
+import type {
+  Encoder,
+  GPUBufferLike,
+  GPUObject,
+  Pass,
+  Program,
+  Uniform,
+  WebGPUBackendInternals as Backend,
+} from './webgpu-backend-types.js';
 
 /** Where a dispatch's binding comes from at replay. */
 type Source =
