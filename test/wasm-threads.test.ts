@@ -196,5 +196,18 @@ test('a program that ran kernels on several threads and changed the count exits 
   assert.is(r.stdout.trim(), 'threads 3');
 });
 
+test('threads start in a program run as an ES module from the command line (node --input-type=module -e)', () => {
+  const index = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../src/index.ts')).href;
+  const program =
+    `import * as tg from '${index}';\ntg.setThreads(2);\nconst a = tg.randn([256, 256]);\n` +
+    "tg.matmul(a, a).dispose();\nconsole.log('threads', tg.getThreads());\n";
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(r.status, 0, `exit status ${r.status} (signal ${r.signal}): ${r.stderr}`);
+  assert.is(r.stdout.trim(), 'threads 2');
+});
+
 test.after(() => tg.setThreads(CORES));
 test.run();

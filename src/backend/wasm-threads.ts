@@ -348,7 +348,9 @@ function pthreadWorkerClass(RealWorker: new (...args: any[]) => NodeWorker, sour
 
     private start(): NodeWorker {
       if (this.real) return this.real;
-      const real = new RealWorker(source, { eval: true });
+      // no inherited flags: under `node --input-type=module -e …` they would make this CommonJS
+      // source an ES module, and the pthread would never start
+      const real = new RealWorker(source, { eval: true, execArgv: [] });
       let answered = this.load !== undefined; // its "loaded" was given already
       const listeners = this.listeners.splice(0);
       real.on('message', (data: { cmd?: string }) => {
