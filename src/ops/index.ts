@@ -1,28 +1,154 @@
-// Every op family's free functions, in one place, and the chainable methods they install on Tensor.
+// The public op functions, by family: the one list of them, which api.ts re-exports. What a family
+// exports beyond it (unary, binary, unbroadcast, the adjoints' helpers) serves the other op modules.
+// Importing this module installs the chainable methods on Tensor.
 import './methods.js';
 
-export * from './elementwise.js';
-export * from './reduce.js';
-export * from './scan.js';
-export * from './sort.js';
-export * from './shape.js';
-export * from './matrix.js';
-export * from './nn.js';
+export {
+  neg,
+  abs,
+  sign,
+  exp,
+  log,
+  log1p,
+  expm1,
+  sqrt,
+  rsqrt,
+  square,
+  reciprocal,
+  sin,
+  cos,
+  tan,
+  tanh,
+  sigmoid,
+  relu,
+  leakyRelu,
+  elu,
+  softplus,
+  erf,
+  gelu,
+  clip,
+  atan,
+  asin,
+  acos,
+  sinh,
+  cosh,
+  asinh,
+  acosh,
+  atanh,
+  log2,
+  log10,
+  exp2,
+  silu,
+  logSigmoid,
+  softsign,
+  selu,
+  mish,
+  hardtanh,
+  floor,
+  ceil,
+  round,
+  trunc,
+  frac,
+  atan2,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  where,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  equal,
+  notEqual,
+  logicalAnd,
+  logicalOr,
+  logicalNot,
+  cast,
+  clone,
+  isFinite,
+} from './elementwise.js';
+export {
+  sum,
+  mean,
+  prod,
+  max,
+  min,
+  logSumExp,
+  variance,
+  norm,
+  argmax,
+  argmin,
+  std,
+  all,
+  any,
+  type ReduceOptions,
+  type ArgOptions,
+} from './reduce.js';
+export { cumsum, cumprod, logCumSumExp, type CumsumOptions } from './scan.js';
+export {
+  sort,
+  topk,
+  median,
+  type SortOptions,
+  type TopkOptions,
+  type MedianOptions,
+  type SortResult,
+} from './sort.js';
+export {
+  reshape,
+  expandDims,
+  squeeze,
+  transpose,
+  broadcastTo,
+  tile,
+  slice,
+  pad,
+  concat,
+  stack,
+  split,
+  gather,
+  scatterAdd,
+} from './shape.js';
+export {
+  flip,
+  roll,
+  tril,
+  triu,
+  diag,
+  diagonal,
+  swapAxes,
+  takeAlongAxis,
+  scatterAlongAxis,
+  oneHot,
+  stopGradient,
+} from './indexing.js';
+export { einsum } from './einsum.js';
+export { matmul, linear, matrixTranspose, dot, outer, trace } from './matrix.js';
+export { quadForm, bilinear } from './forms.js';
+export {
+  softmax,
+  logSoftmax,
+  crossEntropy,
+  mseLoss,
+  l1Loss,
+  type Reduction,
+  type CrossEntropyOptions,
+} from './nn.js';
 export {
   conv2d,
   maxPool2d,
   avgPool2d,
-  type Conv2dOptions,
-  type Pool2dOptions,
   conv1d,
   convTranspose2d,
   adaptiveAvgPool2d,
   interpolate,
+  type Conv2dOptions,
+  type Pool2dOptions,
   type Conv1dOptions,
   type ConvTranspose2dOptions,
   type InterpolateOptions,
 } from './conv.js';
-export * from './forms.js';
-export * from './indexing.js';
-export * from './einsum.js';
-export { zerosLike, onesLike, toTensor } from '../creation.js';

@@ -137,126 +137,29 @@ type FreeFunctions = {
   [K in keyof Tensor]?: Tensor[K] extends (...args: infer P) => infer R ? (x: Tensor, ...args: P) => R : never;
 };
 
-const { add, sub, mul, div, pow, maximum, minimum, neg, abs, sign, exp, log, log1p, expm1, sqrt } = elementwise;
-const { rsqrt, square, reciprocal, sin, cos, tan, tanh, sigmoid, relu, leakyRelu, elu, softplus, gelu, clip } =
-  elementwise;
-const { atan, asin, acos, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, silu, logSigmoid, softsign } =
-  elementwise;
-const { selu, mish, hardtanh, floor, ceil, round, trunc, frac, atan2, cast, clone } = elementwise;
-const { equal, notEqual, greater, greaterEqual, less, lessEqual } = elementwise;
-const { sum, mean, prod, max, min, logSumExp, variance, norm, argmax, argmin } = reduce;
-const { reshape, transpose, expandDims, squeeze, slice, gather, pad, broadcastTo, tile } = shape;
-const { std, all, any } = reduce;
-const { cumsum, cumprod, logCumSumExp } = scan;
-const { sort, topk, median } = sorting;
-const { matmul, dot } = matrix;
-const { flip, roll, tril, triu, diag, diagonal, swapAxes, takeAlongAxis, scatterAlongAxis } = indexing;
-const { softmax, logSoftmax } = nn;
+/** The free functions of a family that the given names pick out. */
+function pick<F, K extends keyof F>(family: F, ...names: K[]): Pick<F, K> {
+  return Object.fromEntries(names.map((name) => [name, family[name]])) as Pick<F, K>;
+}
 
 const chainable = {
   backward: (x: Tensor, seed?: Tensor | number | null, opts: BackwardOptions = {}) =>
     backward(x, seed ?? undefined, opts),
-  add,
-  sub,
-  mul,
-  div,
-  pow,
-  maximum,
-  minimum,
-  neg,
-  abs,
-  sign,
-  exp,
-  log,
-  log1p,
-  expm1,
-  sqrt,
-  rsqrt,
-  square,
-  reciprocal,
-  sin,
-  cos,
-  tan,
-  tanh,
-  sigmoid,
-  relu,
-  leakyRelu,
-  elu,
-  softplus,
-  gelu,
-  clip,
-  atan,
-  asin,
-  acos,
-  sinh,
-  cosh,
-  asinh,
-  acosh,
-  atanh,
-  log2,
-  log10,
-  exp2,
-  silu,
-  logSigmoid,
-  softsign,
-  selu,
-  mish,
-  hardtanh,
-  floor,
-  ceil,
-  round,
-  trunc,
-  frac,
-  atan2,
-  equal,
-  notEqual,
-  greater,
-  greaterEqual,
-  less,
-  lessEqual,
-  cast,
-  clone,
-  sum,
-  mean,
-  prod,
-  max,
-  min,
-  logSumExp,
-  variance,
-  norm,
-  argmax,
-  argmin,
-  std,
-  all,
-  any,
-  cumsum,
-  cumprod,
-  logCumSumExp,
-  median,
-  sort,
-  topk,
-  reshape,
-  transpose,
-  expandDims,
-  squeeze,
-  slice,
-  gather,
-  pad,
-  broadcastTo,
-  tile,
-  flip,
-  roll,
-  tril,
-  triu,
-  diag,
-  diagonal,
-  swapAxes,
-  takeAlongAxis,
-  scatterAlongAxis,
-  matmul,
-  dot,
-  softmax,
-  logSoftmax,
+  ...pick(elementwise, 'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'abs', 'sign', 'exp', 'log'),
+  ...pick(elementwise, 'log1p', 'expm1', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sin', 'cos', 'tan', 'tanh'),
+  ...pick(elementwise, 'sigmoid', 'relu', 'leakyRelu', 'elu', 'softplus', 'gelu', 'clip', 'atan', 'asin', 'acos'),
+  ...pick(elementwise, 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'log2', 'log10', 'exp2', 'silu', 'logSigmoid'),
+  ...pick(elementwise, 'softsign', 'selu', 'mish', 'hardtanh', 'floor', 'ceil', 'round', 'trunc', 'frac', 'atan2'),
+  ...pick(elementwise, 'equal', 'notEqual', 'greater', 'greaterEqual', 'less', 'lessEqual', 'cast', 'clone'),
+  ...pick(reduce, 'sum', 'mean', 'prod', 'max', 'min', 'logSumExp', 'variance', 'norm', 'argmax', 'argmin'),
+  ...pick(reduce, 'std', 'all', 'any'),
+  ...pick(scan, 'cumsum', 'cumprod', 'logCumSumExp'),
+  ...pick(sorting, 'median', 'sort', 'topk'),
+  ...pick(shape, 'reshape', 'transpose', 'expandDims', 'squeeze', 'slice', 'gather', 'pad', 'broadcastTo', 'tile'),
+  ...pick(indexing, 'flip', 'roll', 'tril', 'triu', 'diag', 'diagonal', 'swapAxes', 'takeAlongAxis'),
+  ...pick(indexing, 'scatterAlongAxis'),
+  ...pick(matrix, 'matmul', 'dot'),
+  ...pick(nn, 'softmax', 'logSoftmax'),
 } satisfies FreeFunctions;
 
 // x.T and x.mT are properties, as PyTorch's
