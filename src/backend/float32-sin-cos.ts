@@ -5,24 +5,24 @@
 // [−π/4, π/4] is a minimax polynomial of degree 9 or 8 (musl's __sindf and __cosdf, good to 2⁻³⁴
 // there), chosen and signed by n mod 4. Larger arguments, ±∞ and NaN go to Math.sin and Math.cos.
 
-const INV_PIO2 = 0.6366197723675814;
+export const INV_PIO2 = 0.6366197723675814;
 /** Adding and subtracting it rounds a float64 below 2⁵¹ to an integer. */
-const TO_INT = 1.5 / Number.EPSILON;
+export const TO_INT = 1.5 / Number.EPSILON;
 /** π/2 = PIO2_HI + PIO2_LO, PIO2_HI with 25 significant bits. */
-const PIO2_HI = 1.5707963109016418;
-const PIO2_LO = 1.5893254773528196e-8;
-const S1 = -0.16666666641626524;
-const S2 = 0.008333329385889463;
-const S3 = -0.00019839334836096632;
-const S4 = 0.000002718311493989822;
-const C0 = -0.499999997251031;
-const C1 = 0.04166662332373906;
-const C2 = -0.001388676377460993;
-const C3 = 0.00002439044879627741;
+export const PIO2_HI = 1.5707963109016418;
+export const PIO2_LO = 1.5893254773528196e-8;
+export const S1 = -0.16666666641626524;
+export const S2 = 0.008333329385889463;
+export const S3 = -0.00019839334836096632;
+export const S4 = 0.000002718311493989822;
+export const C0 = -0.499999997251031;
+export const C1 = 0.04166662332373906;
+export const C2 = -0.001388676377460993;
+export const C3 = 0.00002439044879627741;
 /** Below this |x|, sin x and cos x are x and 1 in float32: x²/6 and x²/2 are under half an ulp. */
-const TINY = 2 ** -12;
+export const TINY = 2 ** -12;
 /** Below this |x| (2²⁸·π/2), n·PIO2_HI is exact and the reduction keeps float32 accuracy. */
-const REDUCED_BELOW = 420000000;
+export const REDUCED_BELOW = 420000000;
 
 /** ys[i] = sin(xs[i] + shift·π/2) for shift 0 (sin) or 1 (cos). */
 function sinShifted(xs: ArrayLike<number>, ys: Float32Array, shift: number, large: (x: number) => number): void {

@@ -5,12 +5,8 @@
 // float64 and rounded once to float32, which for +, −, × and ÷ of float32 operands is the
 // correctly rounded float32 result, as XNNPACK's. Larger or other operands go to TF.js's kernel.
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-
-interface WasmBackendLike extends KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
 
 /** Up to this many output entries the loop runs; beyond, XNNPACK's vector code is faster. */
 export const SMALL_BINARY_MAX = 4096;
@@ -45,8 +41,6 @@ const ARITH: Record<string, Arith> = {
   },
 };
 
-const originals = new Map<string, KernelFunc>();
-
 const sizeOf = (shape: number[]) => {
   let n = 1;
   for (const d of shape) n *= d;
@@ -56,50 +50,41 @@ const sizeOf = (shape: number[]) => {
 /** Replaces wasm's Add, Sub, Multiply and RealDiv by kernels that loop in JavaScript on small operands (once). */
 export function speedUpWasmSmallBinaryKernels(): void {
   for (const [name, arith] of Object.entries(ARITH)) {
-    const config = tf.getKernel(name, 'wasm');
-    if (!config || originals.has(name)) continue;
-    const original = config.kernelFunc;
-    originals.set(name, original);
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        const a = args.inputs.a as TensorInfo;
-        const b = args.inputs.b as TensorInfo;
-        if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
-        const na = sizeOf(a.shape);
-        const nb = sizeOf(b.shape);
-        const backend = args.backend as WasmBackendLike;
-        if (na === 0 || nb === 0) {
-          // nothing to compute; XNNPACK set up on an empty operand first can trap the module later
-          const empty = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-          if (sizeOf(empty) === 0) return backend.makeOutput(empty, 'float32');
-        }
-        let shape: number[];
-        if (na === nb && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]))
-          shape = a.shape;
-        else if (nb === 1 && b.shape.length <= a.shape.length) shape = a.shape;
-        else if (na === 1 && a.shape.length <= b.shape.length) shape = b.shape;
-        else return original(args);
-        const n = Math.max(na, nb);
-        // ranks above 6 keep TF.js's kernel (and the guard built around its failure there)
-        if (n > SMALL_BINARY_MAX || na === 0 || nb === 0 || shape.length > 6) return original(args);
-        const out = backend.makeOutput(shape, 'float32');
-        // views after the allocation, which may grow (and so move) the heap
-        arith(
-          backend.typedArrayFromHeap(out) as Float32Array,
-          backend.typedArrayFromHeap(a) as Float32Array,
-          backend.typedArrayFromHeap(b) as Float32Array,
-          na === n ? 1 : 0,
-          nb === n ? 1 : 0,
-        );
-        return out;
-      },
-    });
+    replaceWasmKernel(
+      name,
+      (original): KernelFunc =>
+        (args) => {
+          const a = args.inputs.a as TensorInfo;
+          const b = args.inputs.b as TensorInfo;
+          if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
+          const na = sizeOf(a.shape);
+          const nb = sizeOf(b.shape);
+          const backend = args.backend as WasmHeapBackend;
+          if (na === 0 || nb === 0) {
+            // nothing to compute; XNNPACK set up on an empty operand first can trap the module later
+            const empty = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+            if (sizeOf(empty) === 0) return backend.makeOutput(empty, 'float32');
+          }
+          let shape: number[];
+          if (na === nb && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]))
+            shape = a.shape;
+          else if (nb === 1 && b.shape.length <= a.shape.length) shape = a.shape;
+          else if (na === 1 && a.shape.length <= b.shape.length) shape = b.shape;
+          else return original(args);
+          const n = Math.max(na, nb);
+          // ranks above 6 keep TF.js's kernel (and the guard built around its failure there)
+          if (n > SMALL_BINARY_MAX || na === 0 || nb === 0 || shape.length > 6) return original(args);
+          const out = backend.makeOutput(shape, 'float32');
+          // views after the allocation, which may grow (and so move) the heap
+          arith(
+            backend.typedArrayFromHeap(out) as Float32Array,
+            backend.typedArrayFromHeap(a) as Float32Array,
+            backend.typedArrayFromHeap(b) as Float32Array,
+            na === n ? 1 : 0,
+            nb === n ? 1 : 0,
+          );
+          return out;
+        },
+    );
   }
-}
-
-/** TF.js's own wasm kernel, for the test that compares the two. */
-export function rawWasmBinaryKernel(name: 'Add' | 'Sub' | 'Multiply' | 'RealDiv'): KernelFunc | undefined {
-  return originals.get(name);
 }

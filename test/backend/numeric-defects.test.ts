@@ -10,8 +10,7 @@ import {
   leftUnwritten,
   withRawWasmKernels,
 } from '../../src/backend/wasm-unwritten-output.js';
-import { rawWasmCast } from '../../src/backend/wasm-cast-to-bool.js';
-import { rawWasmKernel } from '../../src/backend/wasm-inexact-unary-kernels.js';
+import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
 import { WASM_HEAP_MAX } from '../../src/backend/wasm-heap-limit.js';
 import { assertClose, assertNoLeak, assertThrows } from '../helpers.js';
 
@@ -48,7 +47,7 @@ still(
 );
 
 still('wasm Cast to bool keeps a low byte: −2 → 254, 256 → 0, −0.5 and 0.25 → 0', () => {
-  const raw = rawWasmCast()!;
+  const raw = originalWasmKernel('Cast')!;
   const backend = tf.backend();
   for (const [data, dtype, wrong] of [
     [[-2, 256], 'int32', [254, 0]],
@@ -74,7 +73,7 @@ still('wasm malloc takes a 32-bit size: 4 GiB + 64 bytes wraps around to 64', ()
 function raw(name: 'Sin' | 'Cos' | 'Log1p' | 'Sign', xs: number[]): number[] {
   const backend = tf.backend();
   const x = tf.tensor(xs);
-  const out = rawWasmKernel(name)!({ inputs: { x }, attrs: {}, backend }) as tf.TensorInfo;
+  const out = originalWasmKernel(name)!({ inputs: { x }, attrs: {}, backend }) as tf.TensorInfo;
   const got = Array.from(backend.readSync(out.dataId) as Float32Array);
   backend.disposeData(out.dataId);
   x.dispose();

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
-import { rawWasmBinaryKernel, SMALL_BINARY_MAX } from '../../src/backend/wasm-small-binary.js';
+import { SMALL_BINARY_MAX } from '../../src/backend/wasm-small-binary.js';
+import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
 import { rng } from '../../src/random.js';
 
 const NAMES = ['Add', 'Sub', 'Multiply', 'RealDiv'] as const;
@@ -24,7 +25,7 @@ function data(n: number, seed: number): Float32Array {
 /** TF.js's own wasm kernel on the same operands. */
 function raw(name: (typeof NAMES)[number], a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const backend = tf.backend();
-  const info = rawWasmBinaryKernel(name)!({ inputs: { a, b }, backend, attrs: {} }) as tf.TensorInfo;
+  const info = originalWasmKernel(name)!({ inputs: { a, b }, backend, attrs: {} }) as tf.TensorInfo;
   return tf.engine().makeTensorFromTensorInfo(info);
 }
 

@@ -1,0 +1,147 @@
+// A tiny WebAssembly binary encoder: enough for a module of a few functions that loop over a memory
+// (imported, or its own) with 128-bit SIMD. Code is written as expressions: each helper returns
+// the bytes that leave its value on the stack, so that a function body reads as its formulas.
+// Opcodes are the core specification's; the SIMD ones follow the 0xfd prefix.
+
+export type Code = number[];
+
+/** Unsigned LEB128. */
+function uleb(n: number): Code {
+  const out: Code = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+/** Signed LEB128 of a 32-bit integer. */
+function sleb(n: number): Code {
+  const out: Code = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+const vec = (items: Code[]): Code => [...uleb(items.length), ...items.flat()];
+const name = (s: string): Code => vec([...new TextEncoder().encode(s)].map((b) => [b]));
+const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
+
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+
+/** A function: its parameters and result types (I32, V128), its other locals' types, and its body. */
+export interface WasmFunction {
+  name: string;
+  params: number[];
+  result: number;
+  locals: number[];
+  body: Code;
+}
+
+/** Where the module's memory comes from: env.memory (shared, as a threaded Emscripten heap is), or its own. */
+export type MemorySource = { kind: 'import'; shared: boolean } | { kind: 'own'; pages: number };
+
+/** A module exporting `functions` by name (and its memory as "memory" when it has its own). */
+export function encodeModule(functions: WasmFunction[], memory: MemorySource): Uint8Array<ArrayBuffer> {
+  // a shared memory must declare a maximum: 65,536 pages is all of wasm32
+  const limits =
+    memory.kind === 'own' ? [0x00, ...uleb(memory.pages)] : memory.shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
+  const types = functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 1, f.result]);
+  const bodies = functions.map((f) => {
+    const code = [...vec(f.locals.map((t) => [1, t])), ...f.body, 0x0b];
+    return [...uleb(code.length), ...code];
+  });
+  const exports = functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]);
+  if (memory.kind === 'own') exports.push([...name('memory'), 0x02, 0]);
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec(types)),
+    ...(memory.kind === 'import' ? section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])) : []),
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...(memory.kind === 'own' ? section(5, vec([limits])) : []),
+    ...section(7, vec(exports)),
+    ...section(10, vec(bodies)),
+  ]);
+}
+
+// --- instructions -------------------------------------------------------------------------------
+
+const simd = (op: number, ...immediates: number[]): Code => [0xfd, ...uleb(op), ...immediates];
+/** Memory immediates: alignment (log2 of bytes) and offset 0. */
+const memarg = (align: number) => [align, 0];
+const unary = (op: number) => (a: Code) => [...a, ...simd(op)];
+const binary = (op: number) => (a: Code, b: Code) => [...a, ...b, ...simd(op)];
+
+export const local = {
+  get: (i: number): Code => [0x20, ...uleb(i)],
+  set: (i: number, v: Code): Code => [...v, 0x21, ...uleb(i)],
+  tee: (i: number, v: Code): Code => [...v, 0x22, ...uleb(i)],
+};
+
+export const i32 = {
+  const: (n: number): Code => [0x41, ...sleb(n)],
+  add: (a: Code, b: Code): Code => [...a, ...b, 0x6a],
+  and: (a: Code, b: Code): Code => [...a, ...b, 0x71],
+  shl: (a: Code, b: Code): Code => [...a, ...b, 0x74],
+  geU: (a: Code, b: Code): Code => [...a, ...b, 0x4f],
+  eqz: (a: Code): Code => [...a, 0x45],
+};
+
+/** while (a < b, as unsigned integers) { body } */
+export function whileBelow(a: Code, b: Code, body: Code): Code {
+  return [0x02, 0x40, 0x03, 0x40, ...i32.geU(a, b), 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
+}
+
+const bytesOf = (
+  values: ArrayLike<number>,
+  Array: Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor,
+) => [...new Uint8Array(Array.from(values).buffer)];
+
+export const v128 = {
+  load: (address: Code): Code => [...address, ...simd(0x00, ...memarg(4))],
+  store: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x0b, ...memarg(4))],
+  and: binary(0x4e),
+  or: binary(0x50),
+  xor: binary(0x51),
+  /** Bits of a where mask is set, of b elsewhere. */
+  bitselect: (a: Code, b: Code, mask: Code): Code => [...a, ...b, ...mask, ...simd(0x52)],
+  /** The 16 bytes of a then b, picked by the byte indices `lanes` (0–31). */
+  shuffle: (a: Code, b: Code, lanes: number[]): Code => [...a, ...b, ...simd(0x0d, ...lanes)],
+  allOnes: (): Code => simd(0x0c, ...new Array(16).fill(0xff)),
+};
+
+export const f32x4 = {
+  splat: (v: number): Code => simd(0x0c, ...bytesOf([v, v, v, v], Float32Array)),
+  eq: binary(0x41),
+  lt: binary(0x43),
+  abs: unary(0xe0),
+  /** The two float64 lanes rounded to float32 in lanes 0 and 1, zeros above. */
+  demoteZero: unary(0x5e),
+};
+
+export const i32x4 = {
+  allTrue: (a: Code): Code => [...a, ...simd(0xa3)],
+};
+
+export const f64x2 = {
+  splat: (v: number): Code => simd(0x0c, ...bytesOf([v, v], Float64Array)),
+  add: binary(0xf0),
+  sub: binary(0xf1),
+  mul: binary(0xf2),
+  /** Float32 lanes 0 and 1 as float64. */
+  promoteLow: unary(0x5f),
+};
+
+export const i64x2 = {
+  splat: (v: number): Code => simd(0x0c, ...bytesOf([v, 0, v, 0], Int32Array)),
+  add: binary(0xce),
+  shl: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xcb)],
+  shrS: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xcc)],
+  shrU: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xcd)],
+};

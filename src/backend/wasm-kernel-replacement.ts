@@ -1,0 +1,34 @@
+// Replacing one of TF.js's wasm kernels by tapegrad's: the kernel's config stays, its function
+// becomes a wrapper of TF.js's own, which it still calls for the inputs it leaves alone. TF.js's
+// function is kept for the tests that run it to see whether its defect is still there.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** What the replacement kernels use of TF.js's wasm backend, whose class is not exported. */
+export interface WasmHeapBackend extends KernelBackend {
+  /** The Emscripten module: its memory, the heap, is wasmMemory in the threaded build, asm.memory in the other. */
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues,
+  ): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+const originals = new Map<string, KernelFunc>();
+
+/** Registers wrap(TF.js's function) as the wasm kernel `name`, once: later calls change nothing. */
+export function replaceWasmKernel(name: string, wrap: (original: KernelFunc) => KernelFunc): void {
+  const config = tf.getKernel(name, 'wasm');
+  if (!config || originals.has(name)) return;
+  originals.set(name, config.kernelFunc);
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...config, kernelFunc: wrap(config.kernelFunc) });
+}
+
+/** TF.js's own wasm kernel `name` where tapegrad replaced it, for the tests that compare the two. */
+export function originalWasmKernel(name: string): KernelFunc | undefined {
+  return originals.get(name);
+}
