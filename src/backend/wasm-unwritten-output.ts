@@ -9,25 +9,15 @@
 // exact payload, copied from an input) costs one rerun, never a wrong value.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, KernelConfig, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { WasmHeapBackend } from './wasm-kernel-replacement.js';
 
 /** A signalling NaN as float32, an unlikely int32; one byte for bool (whose entries are 0 or 1). */
 const MARK_WORD = 0x7fa5a5a5;
 const MARK_BYTE = 0xa5;
 
-interface WasmModule {
-  HEAPU8: Uint8Array;
-  HEAP32: Int32Array;
-}
-interface WasmBackendLike extends KernelBackend {
-  wasm: WasmModule;
+interface WasmBackendLike extends WasmHeapBackend {
+  wasm: WasmHeapBackend['wasm'] & { HEAPU8: Uint8Array; HEAP32: Int32Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(
-    shape: number[],
-    dtype: tf.DataType,
-    memoryOffset?: number,
-    values?: tf.backend_util.BackendValues,
-  ): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 /**
