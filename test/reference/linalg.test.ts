@@ -4,14 +4,10 @@
 // changes, so tapegrad and LAPACK's conventions need not agree. On cpu and wasm.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
 import { NODE_BACKENDS } from '../helpers.js';
+import { type Encoded, leaves, readReference, relError, reportWorst, WorstErrors } from './compare.js';
 
-interface Encoded {
-  shape: number[];
-  data: number[];
-}
 interface Case {
   op: string;
   label: string;
@@ -20,10 +16,7 @@ interface Case {
   weights: Record<string, Encoded>;
   grads: Record<string, Encoded>;
 }
-const reference = JSON.parse(readFileSync(new URL('linalg.json', import.meta.url), 'utf8')) as {
-  torch: string;
-  cases: Case[];
-};
+const reference = readReference<{ torch: string; cases: Case[] }>('linalg.json');
 
 /** X·diag(1, 2, …)·Yᵀ, as the generator computes it. */
 const weighted = (x: tg.Tensor, yt: tg.Tensor) => x.mul(tg.arange(1, x.shape[x.rank - 1] + 1)).matmul(yt);
@@ -57,17 +50,8 @@ const OPS: Record<string, (x: Record<string, tg.Tensor>) => Record<string, tg.Te
  */
 const VALUE_REL = 1e-5;
 const GRAD_REL = 2e-5;
-function relError(got: ArrayLike<number>, want: number[]): number {
-  let err = 0;
-  let scale = 0;
-  want.forEach((w, i) => {
-    err = Math.max(err, Math.abs(got[i] - w));
-    scale = Math.max(scale, Math.abs(w));
-  });
-  return got.length === want.length ? err / scale : Infinity;
-}
 
-const worst: Record<string, { value: number; grad: number }> = {};
+const worst = new WorstErrors();
 
 for (const backend of NODE_BACKENDS) {
   const s = suite(`tg.linalg against PyTorch ${reference.torch} (float64) on ${backend}`);
@@ -77,17 +61,13 @@ for (const backend of NODE_BACKENDS) {
   for (const c of reference.cases) {
     s(`${c.op}: ${c.label}`, () => {
       const before = tg.memory().numTensors;
-      const inputs = Object.fromEntries(
-        Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, requiresGrad: true })]),
-      );
-      const w = (worst[c.op] ??= { value: 0, grad: 0 });
+      const inputs = leaves(c.inputs);
       // the loss's intermediates (X·diag·Yᵀ, the factors not in the loss) are freed by the tidy
       tg.tidy(() => {
         const outputs = OPS[c.op](inputs);
         for (const [k, ref] of Object.entries(c.outputs)) {
           assert.equal(outputs[k].shape, ref.shape, `${k}'s shape`);
-          const e = relError(outputs[k].dataSync(), ref.data);
-          w.value = Math.max(w.value, e);
+          const e = worst.note(c.op, 'values', relError(outputs[k].dataSync(), ref.data));
           assert.ok(e < VALUE_REL, `${c.op} ${c.label}: ${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
         }
         const terms = Object.entries(c.weights).map(([k, v]) =>
@@ -96,8 +76,7 @@ for (const backend of NODE_BACKENDS) {
         terms.reduce((a, b) => a.add(b)).backward();
       });
       for (const [k, ref] of Object.entries(c.grads)) {
-        const e = relError(inputs[k].grad!.dataSync(), ref.data);
-        w.grad = Math.max(w.grad, e);
+        const e = worst.note(c.op, 'gradients', relError(inputs[k].grad!.dataSync(), ref.data));
         assert.ok(
           e < GRAD_REL,
           `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)} (relative)`,
@@ -110,9 +89,4 @@ for (const backend of NODE_BACKENDS) {
   s.run();
 }
 
-const last = suite('linalg against PyTorch: report');
-last('print the largest relative differences', () => {
-  for (const [op, { value, grad }] of Object.entries(worst))
-    console.log(`  ${op}: values ${value.toExponential(2)}, gradients ${grad.toExponential(2)}`);
-});
-last.run();
+reportWorst('tg.linalg against PyTorch', worst);

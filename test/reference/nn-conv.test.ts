@@ -4,11 +4,20 @@
 // PyTorch, in tapegrad's layouts; torch is not needed here), on cpu and wasm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
-import { assertClose, NODE_BACKENDS } from '../helpers.js';
+import { NODE_BACKENDS } from '../helpers.js';
+import {
+  assertGrads,
+  assertLikeTorch,
+  disposeWithGrads,
+  layerInputs,
+  loadState,
+  type Nested,
+  readReference,
+  reportWorst,
+  WorstErrors,
+} from './compare.js';
 
-type Nested = number | Nested[];
 interface Case {
   inputs: Record<string, { values: Nested; dtype: tg.DType }>;
   params: Record<string, Nested>;
@@ -22,12 +31,8 @@ interface Case {
   loss?: 'crossEntropy';
   opts: Record<string, unknown>;
 }
-const REF = JSON.parse(readFileSync(new URL('./nn-conv.json', import.meta.url), 'utf8')) as {
-  torch: string;
-  cases: Record<string, Case>;
-};
+const REF = readReference<{ torch: string; cases: Record<string, Case> }>('nn-conv.json');
 const nn = tg.nn;
-const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 
 /** The layers by name, built from a case's constructor arguments and options. */
 const LAYERS: Record<string, (args: unknown[], opts: Record<string, unknown>) => tg.nn.Module> = {
@@ -53,16 +58,7 @@ function crossEntropy(o: Record<string, unknown>, x: Record<string, tg.Tensor>, 
 }
 
 /** The largest |tapegrad − PyTorch| per case and backend, printed with TAPEGRAD_REPORT=1. */
-const errors: Record<string, number> = {};
-function worst(key: string, t: tg.Tensor, ref: Nested): void {
-  const a = t.dataSync();
-  const e = flat(ref);
-  for (let i = 0; i < e.length; i++) errors[key] = Math.max(errors[key] ?? 0, Math.abs(a[i] - e[i]));
-}
-test.after(() => {
-  if (process.env.TAPEGRAD_REPORT)
-    for (const [k, v] of Object.entries(errors)) console.log(`${k}: ${v.toExponential(2)}`);
-});
+const worst = new WorstErrors();
 
 test('every case of nn-conv.json names a layer or loss tapegrad has', () => {
   for (const [name, c] of Object.entries(REF.cases))
@@ -75,43 +71,22 @@ for (const backend of NODE_BACKENDS) {
     await tg.setBackend(backend);
     for (const [name, c] of Object.entries(REF.cases)) {
       const before = tg.memory();
-      const x = Object.fromEntries(
-        Object.entries(c.inputs).map(([k, v]) => [
-          k,
-          tg.tensor(v.values as number[], { dtype: v.dtype, requiresGrad: v.dtype === 'float32' }),
-        ]),
-      );
+      const x = layerInputs(c.inputs);
       const module = c.module ? LAYERS[c.module](c.args!, c.opts) : null;
-      if (module) {
-        const sd = module.stateDict();
-        assert.equal(Object.keys(sd).sort(), Object.keys(c.params).sort(), `${name}: parameters`);
-        const load = Object.fromEntries(
-          Object.entries(sd).map(([k, t]) => [k, tg.tensor(c.params[k] as number[], { shape: t.shape })]),
-        );
-        module.loadStateDict(load);
-        tg.dispose(Object.values(load));
-      }
+      if (module) loadState(name, module, c.params);
       const hold: tg.Tensor[] = [];
       const R = tg.tensor(c.R as number[]);
+      const key = `${name} (${backend})`;
       tg.tidy(() => {
         const y = module ? module.forward(x.x) : crossEntropy(c.opts, x, hold);
         assert.equal(y.shape, tg.tensor(c.output as number[]).shape, `${name}: output shape`);
-        worst(`${name} (${backend})`, y, c.output);
-        assertClose(y, flat(c.output), { atol: 1e-5, rtol: 1e-4, msg: `${name} output` });
+        assertLikeTorch(y, c.output, key, 'output', worst);
         y.mul(R).sum().backward();
       });
-      for (const [k, g] of Object.entries(c.grads)) {
-        const t = k.startsWith('input.') ? x[k.slice(6)] : module!.stateDict()[k];
-        assert.ok(t?.grad, `${name}: no gradient for ${k}`);
-        worst(`${name} (${backend})`, t.grad!, g);
-        assertClose(t.grad!, flat(g), { atol: 1e-5, rtol: 1e-4, msg: `${name} d/d${k}` });
-      }
+      assertGrads(key, c.grads, x, module, worst);
       module?.zeroGrad();
       module?.dispose();
-      for (const t of Object.values(x)) {
-        t.grad?.dispose();
-        t.dispose();
-      }
+      disposeWithGrads(Object.values(x));
       tg.dispose([R, ...hold]);
       assert.equal(tg.memory(), before, `${name}: leaked`);
     }
@@ -119,3 +94,4 @@ for (const backend of NODE_BACKENDS) {
 }
 
 test.run();
+if (process.env.TAPEGRAD_REPORT) reportWorst('tg.nn convolution and pooling against PyTorch', worst);

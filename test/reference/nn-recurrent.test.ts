@@ -3,11 +3,19 @@
 // generate_nn_recurrent.py with PyTorch, in tapegrad's layout; torch is not needed here), on cpu and wasm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
-import { assertClose, NODE_BACKENDS } from '../helpers.js';
+import { NODE_BACKENDS } from '../helpers.js';
+import {
+  assertGrads,
+  assertLikeTorch,
+  disposeWithGrads,
+  loadState,
+  type Nested,
+  readReference,
+  reportWorst,
+  WorstErrors,
+} from './compare.js';
 
-type Nested = number | Nested[];
 interface Case {
   options: { kind: string; inputSize: number; hiddenSize: number } & tg.nn.RNNOptions;
   inputs: Record<string, Nested>;
@@ -16,12 +24,8 @@ interface Case {
   R: Record<string, Nested>;
   grads: Record<string, Nested>;
 }
-const REF = JSON.parse(readFileSync(new URL('./nn-recurrent.json', import.meta.url), 'utf8')) as {
-  torch: string;
-  cases: Record<string, Case>;
-};
+const REF = readReference<{ torch: string; cases: Record<string, Case> }>('nn-recurrent.json');
 const nn = tg.nn;
-const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 
 /** The case's module, and its forward on the case's inputs as { name: returned tensor }. */
 function build(
@@ -54,16 +58,7 @@ function build(
 }
 
 /** The largest |tapegrad − PyTorch| per case, printed with TAPEGRAD_REPORT=1. */
-const errors: Record<string, number> = {};
-function worst(name: string, t: tg.Tensor, ref: Nested): void {
-  const a = t.dataSync();
-  const e = flat(ref);
-  for (let i = 0; i < e.length; i++) errors[name] = Math.max(errors[name] ?? 0, Math.abs(a[i] - e[i]));
-}
-test.after(() => {
-  if (process.env.TAPEGRAD_REPORT)
-    for (const [k, v] of Object.entries(errors)) console.log(`${k}: ${v.toExponential(2)}`);
-});
+const worst = new WorstErrors();
 
 test('the cases cover RNN (tanh, relu), GRU, LSTM with numLayers 2, bidirectional, batchFirst, and the cells', () => {
   const names = Object.keys(REF.cases).join(' | ');
@@ -89,13 +84,7 @@ for (const backend of NODE_BACKENDS) {
         Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v as number[], { requiresGrad: true })]),
       );
       const { m, run } = build(c, x);
-      const sd = m.stateDict();
-      assert.equal(Object.keys(sd).sort(), Object.keys(c.params).sort(), `${name}: PyTorch's parameter names`);
-      const load = Object.fromEntries(
-        Object.entries(sd).map(([k, t]) => [k, tg.tensor(c.params[k] as number[], { shape: t.shape })]),
-      );
-      m.loadStateDict(load);
-      tg.dispose(Object.values(load));
+      loadState(name, m, c.params);
       const Rs = Object.fromEntries(Object.entries(c.R).map(([k, v]) => [k, tg.tensor(v as number[])]));
       tg.tidy(() => {
         const outs = run();
@@ -103,25 +92,16 @@ for (const backend of NODE_BACKENDS) {
         let loss: tg.Tensor | null = null;
         for (const [k, y] of Object.entries(outs)) {
           assert.equal(y.shape, Rs[k].shape, `${name} ${k} shape`);
-          worst(name, y, c.outputs[k]);
-          assertClose(y, flat(c.outputs[k]), { atol: 1e-5, rtol: 1e-4, msg: `${name} ${k}` });
+          assertLikeTorch(y, c.outputs[k], name, k, worst);
           const term = y.mul(Rs[k]).sum();
           loss = loss ? loss.add(term) : term;
         }
         loss!.backward();
       });
-      for (const [k, g] of Object.entries(c.grads)) {
-        const t = k.startsWith('input.') ? x[k.slice(6)] : m.stateDict()[k];
-        assert.ok(t?.grad, `${name}: no gradient for ${k}`);
-        worst(name, t.grad!, g);
-        assertClose(t.grad!, flat(g), { atol: 1e-5, rtol: 1e-4, msg: `${name} d/d${k}` });
-      }
+      assertGrads(name, c.grads, x, m, worst);
       m.zeroGrad();
       m.dispose();
-      for (const t of Object.values(x)) {
-        t.grad?.dispose();
-        t.dispose();
-      }
+      disposeWithGrads(Object.values(x));
       tg.dispose(Object.values(Rs));
       assert.equal(tg.memory(), before, `${name}: leaked`);
     }
@@ -129,3 +109,4 @@ for (const backend of NODE_BACKENDS) {
 }
 
 test.run();
+if (process.env.TAPEGRAD_REPORT) reportWorst('tg.nn recurrent layers against PyTorch', worst);

@@ -3,11 +3,21 @@
 // PyTorch, in tapegrad's layouts; torch is not needed here), on cpu and wasm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
 import { assertClose, NODE_BACKENDS } from '../helpers.js';
+import {
+  assertGrads,
+  assertLikeTorch,
+  disposeWithGrads,
+  flat,
+  layerInputs,
+  loadState,
+  type Nested,
+  readReference,
+  reportWorst,
+  WorstErrors,
+} from './compare.js';
 
-type Nested = number | Nested[];
 interface Case {
   inputs: Record<string, { values: Nested; dtype: tg.DType }>;
   params: Record<string, Nested>;
@@ -20,12 +30,8 @@ interface Case {
   running?: Record<string, Nested>;
   eval?: { x: Nested; output: Nested };
 }
-const REF = JSON.parse(readFileSync(new URL('./nn.json', import.meta.url), 'utf8')) as {
-  torch: string;
-  cases: Record<string, Case>;
-};
+const REF = readReference<{ torch: string; cases: Record<string, Case> }>('nn.json');
 const nn = tg.nn;
-const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 
 /** The losses and distances, by name: the call with the case's options (weights as plain arrays). */
 type Opts = Record<string, unknown>;
@@ -132,16 +138,7 @@ function encoder(c: Case, x: Record<string, tg.Tensor>) {
 }
 
 /** The largest |tapegrad − PyTorch| per case, printed with TAPEGRAD_REPORT=1. */
-const errors: Record<string, number> = {};
-function worst(name: string, t: tg.Tensor, ref: Nested): void {
-  const a = t.dataSync();
-  const e = flat(ref);
-  for (let i = 0; i < e.length; i++) errors[name] = Math.max(errors[name] ?? 0, Math.abs(a[i] - e[i]));
-}
-test.after(() => {
-  if (process.env.TAPEGRAD_REPORT)
-    for (const [k, v] of Object.entries(errors)) console.log(`${k}: ${v.toExponential(2)}`);
-});
+const worst = new WorstErrors();
 
 test('every case of nn.json has a tapegrad counterpart', () => {
   assert.equal(Object.keys(REF.cases).sort(), Object.keys(LAYERS).sort());
@@ -152,38 +149,16 @@ for (const backend of NODE_BACKENDS) {
     await tg.setBackend(backend);
     for (const [name, c] of Object.entries(REF.cases)) {
       const before = tg.memory();
-      const x = Object.fromEntries(
-        Object.entries(c.inputs).map(([k, v]) => [
-          k,
-          tg.tensor(v.values as number[], { dtype: v.dtype, requiresGrad: v.dtype === 'float32' }),
-        ]),
-      );
+      const x = layerInputs(c.inputs);
       const { module, run, weights } = LAYERS[name](c, x);
-      if (module) {
-        const sd = module.stateDict();
-        const load = Object.fromEntries(
-          Object.entries(sd).map(([k, t]) => {
-            const v = k in c.params ? c.params[k] : c.runningBefore?.[k];
-            assert.ok(v !== undefined, `${name}: no reference value for '${k}'`);
-            return [k, tg.tensor(v as number[], { shape: t.shape })];
-          }),
-        );
-        module.loadStateDict(load);
-        tg.dispose(Object.values(load));
-      }
+      if (module) loadState(name, module, { ...c.params, ...c.runningBefore });
       const R = tg.tensor(c.R as number[]);
       tg.tidy(() => {
         const y = run();
-        worst(name, y, c.output);
-        assertClose(y, flat(c.output), { atol: 1e-5, rtol: 1e-4, msg: `${name} output` });
+        assertLikeTorch(y, c.output, name, 'output', worst);
         y.mul(R).sum().backward();
       });
-      for (const [k, g] of Object.entries(c.grads)) {
-        const t = k.startsWith('input.') ? x[k.slice(6)] : module!.stateDict()[k];
-        assert.ok(t?.grad, `${name}: no gradient for ${k}`);
-        worst(name, t.grad!, g);
-        assertClose(t.grad!, flat(g), { atol: 1e-5, rtol: 1e-4, msg: `${name} d/d${k}` });
-      }
+      assertGrads(name, c.grads, x, module, worst);
       if (weights) {
         const w = weights();
         assertClose(w, flat(c.weights!), { atol: 1e-6, rtol: 1e-4, msg: `${name} attention weights` });
@@ -201,10 +176,7 @@ for (const backend of NODE_BACKENDS) {
       }
       module?.zeroGrad();
       module?.dispose();
-      for (const t of Object.values(x)) {
-        t.grad?.dispose();
-        t.dispose();
-      }
+      disposeWithGrads(Object.values(x));
       R.dispose();
       assert.equal(tg.memory(), before, `${name}: leaked`);
     }
@@ -212,3 +184,4 @@ for (const backend of NODE_BACKENDS) {
 }
 
 test.run();
+if (process.env.TAPEGRAD_REPORT) reportWorst('tg.nn against PyTorch', worst);

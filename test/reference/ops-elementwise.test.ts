@@ -6,9 +6,9 @@
 // (±∞, or 0 below the smallest normal number).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
 import { NODE_BACKENDS, assertNoLeak } from '../helpers.js';
+import { readReference, WorstErrors } from './compare.js';
 
 type Num = number | string | null;
 interface Answers {
@@ -29,10 +29,7 @@ interface Case {
   grad2X?: Num[];
   options?: { min: number; max: number };
 }
-const REF = JSON.parse(readFileSync(new URL('./ops-elementwise.json', import.meta.url), 'utf8')) as {
-  torch: string;
-  cases: Record<string, Case>;
-};
+const REF = readReference<{ torch: string; cases: Record<string, Case> }>('ops-elementwise.json');
 
 /** A JSON entry as a number: NaN and ±∞ come as strings; null (not compared) stays null. */
 const num = (v: Num) => (v === null ? null : typeof v === 'number' ? v : Number(v));
@@ -100,11 +97,8 @@ function opOf(name: string, c: Case): (x: tg.Tensor) => tg.Tensor {
 }
 
 /** The worst errors seen, by op and quantity, printed at the end of each backend's run. */
-const worst: Record<string, Record<string, number>> = {};
-const note = (name: string, what: string, e: number) => {
-  worst[name] ??= {};
-  worst[name][what] = Math.max(worst[name][what] ?? 0, e);
-};
+const worst = new WorstErrors();
+const note = (name: string, what: string, e: number) => worst.note(name, what, e);
 
 for (const backend of NODE_BACKENDS) {
   const s = suite(`elementwise ops against PyTorch ${REF.torch} on ${backend}`);
@@ -112,9 +106,8 @@ for (const backend of NODE_BACKENDS) {
     await tg.setBackend(backend);
   });
   s.after(() => {
-    const rows = Object.entries(worst).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
-    console.log(`# worst errors in ulps on ${backend}\n${rows.join('\n')}`);
-    for (const k of Object.keys(worst)) delete worst[k];
+    console.log(`# worst errors in ulps on ${backend}\n${worst.lines().join('\n')}`);
+    worst.clear();
   });
 
   for (const [name, c] of Object.entries(REF.cases)) {

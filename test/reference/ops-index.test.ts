@@ -3,14 +3,10 @@
 // Each case's loss is Σ W∘output for the case's weights W. On cpu and wasm.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
 import { NODE_BACKENDS } from '../helpers.js';
+import { type Encoded, leaves, readReference, relError, reportWorst, WorstErrors } from './compare.js';
 
-interface Encoded {
-  shape: number[];
-  data: number[];
-}
 interface Case {
   op: string;
   label: string;
@@ -21,10 +17,7 @@ interface Case {
   weight?: Encoded;
   grads?: Record<string, Encoded>;
 }
-const reference = JSON.parse(readFileSync(new URL('ops-index.json', import.meta.url), 'utf8')) as {
-  torch: string;
-  cases: Case[];
-};
+const reference = readReference<{ torch: string; cases: Case[] }>('ops-index.json');
 
 type Args = Record<string, never>;
 /** Each op called as tapegrad spells it, from the case's float inputs, indices and arguments. */
@@ -52,17 +45,9 @@ const OPS: Record<string, (x: Record<string, tg.Tensor>, i: Record<string, tg.Te
 /** max |tapegrad − PyTorch| over max(1, max |PyTorch|), float32 against float64. */
 const VALUE_TOL = 1e-6;
 const GRAD_TOL = 2e-6;
-function error(got: ArrayLike<number>, want: number[]): number {
-  let err = 0;
-  let scale = 1;
-  want.forEach((w, i) => {
-    err = Math.max(err, Math.abs(got[i] - w));
-    scale = Math.max(scale, Math.abs(w));
-  });
-  return got.length === want.length ? err / scale : Infinity;
-}
+const error = (got: ArrayLike<number>, want: number[]) => relError(got, want, 1);
 
-const worst: Record<string, { value: number; grad: number }> = {};
+const worst = new WorstErrors();
 
 for (const backend of NODE_BACKENDS) {
   const s = suite(`indexing ops and einsum against PyTorch ${reference.torch} (float64) on ${backend}`);
@@ -72,18 +57,14 @@ for (const backend of NODE_BACKENDS) {
   for (const c of reference.cases) {
     s(`${c.op}: ${c.label}`, () => {
       const before = tg.memory().numTensors;
-      const inputs = Object.fromEntries(
-        Object.entries(c.inputs).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, requiresGrad: true })]),
-      );
+      const inputs = leaves(c.inputs);
       const indices = Object.fromEntries(
         Object.entries(c.indices).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, dtype: 'int32' })]),
       );
-      const w = (worst[c.op] ??= { value: 0, grad: 0 });
       tg.tidy(() => {
         const out = OPS[c.op](inputs, indices, c.args as Args);
         assert.equal(out.shape, c.output.shape, 'the shape of the output');
-        const e = error(out.dataSync(), c.output.data);
-        w.value = Math.max(w.value, e);
+        const e = worst.note(c.op, 'values', error(out.dataSync(), c.output.data));
         assert.ok(e < VALUE_TOL, `${c.op} ${c.label}: the output differs from PyTorch by ${e.toExponential(2)}`);
         if (c.weight)
           out
@@ -92,8 +73,7 @@ for (const backend of NODE_BACKENDS) {
             .backward();
       });
       for (const [k, ref] of Object.entries(c.grads ?? {})) {
-        const e = error(inputs[k].grad!.dataSync(), ref.data);
-        w.grad = Math.max(w.grad, e);
+        const e = worst.note(c.op, 'gradients', error(inputs[k].grad!.dataSync(), ref.data));
         assert.ok(e < GRAD_TOL, `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)}`);
       }
       for (const x of Object.values(inputs)) tg.dispose([x.grad!, x].filter(Boolean));
@@ -104,9 +84,4 @@ for (const backend of NODE_BACKENDS) {
   s.run();
 }
 
-const last = suite('indexing ops and einsum against PyTorch: report');
-last('print the largest differences', () => {
-  for (const [op, { value, grad }] of Object.entries(worst))
-    console.log(`  ${op}: values ${value.toExponential(2)}, gradients ${grad.toExponential(2)}`);
-});
-last.run();
+reportWorst('indexing ops and einsum against PyTorch', worst);

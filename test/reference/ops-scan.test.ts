@@ -3,15 +3,13 @@
 // float64 by generate_ops_scan.py, which needs torch; this suite does not). On cpu and wasm.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
 import { NODE_BACKENDS } from '../helpers.js';
+import { type Encoded as EncodedOf, readReference, relError, reportWorst, WorstErrors } from './compare.js';
 
+/** JSON has no literal for the non-finite numbers: the generator writes them as strings. */
 type Num = number | 'NaN' | 'Infinity' | '-Infinity';
-interface Encoded {
-  shape: number[];
-  data: Num[];
-}
+type Encoded = EncodedOf<Num>;
 interface Options {
   axis?: number;
   keepDims?: boolean;
@@ -32,10 +30,7 @@ interface Case {
   grad?: Encoded;
   hessian?: Encoded;
 }
-const reference = JSON.parse(readFileSync(new URL('ops-scan.json', import.meta.url), 'utf8')) as {
-  torch: string;
-  cases: Case[];
-};
+const reference = readReference<{ torch: string; cases: Case[] }>('ops-scan.json');
 const decode = (e: Encoded) => e.data.map(Number);
 
 /** Each op's outputs, named as in the JSON: `values` (differentiable), `indices`, `bools`. */
@@ -63,22 +58,7 @@ const GRAD_REL = 2e-5;
  */
 const gradTolerance = (x: number[]) => GRAD_REL + 2 ** -23 * Math.max(0, ...x.filter(Number.isFinite).map(Math.abs));
 const HESSIAN_REL = 1e-4;
-function relError(got: ArrayLike<number>, want: number[]): number {
-  if (got.length !== want.length) return Infinity;
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(want[i])) {
-      if (!Object.is(got[i], want[i]) && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) return Infinity;
-      continue;
-    }
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return scale === 0 ? err : err / scale;
-}
-
-const worst: Record<string, { value: number; grad: number; hessian: number }> = {};
+const worst = new WorstErrors();
 
 for (const backend of NODE_BACKENDS) {
   const s = suite(`std, scans and sorting against PyTorch ${reference.torch} (float64) on ${backend}`);
@@ -88,7 +68,6 @@ for (const backend of NODE_BACKENDS) {
   for (const c of reference.cases) {
     s(`${c.op}: ${c.label}`, async () => {
       const before = tg.memory().numTensors;
-      const w = (worst[c.op] ??= { value: 0, grad: 0, hessian: 0 });
       const x = tg.tensor(decode(c.x), { shape: c.x.shape, requiresGrad: !!c.grad });
       const W = c.weights && tg.tensor(decode(c.weights), { shape: c.weights.shape });
       const loss = (u: tg.Tensor) => OPS[c.op](u, c.options).values.mul(W!).sum();
@@ -98,23 +77,20 @@ for (const backend of NODE_BACKENDS) {
           assert.equal(out[k].shape, ref.shape, `${k}'s shape`);
           const got = Array.from(out[k].dataSync());
           if (k === 'values') {
-            const e = relError(got, decode(ref));
-            w.value = Math.max(w.value, e);
+            const e = worst.note(c.op, 'values', relError(got, decode(ref)));
             assert.ok(e < VALUE_REL, `${k} differs from PyTorch by ${e.toExponential(2)} (relative): ${got}`);
           } else assert.equal(got, decode(ref), `${k} as PyTorch's`);
         }
         if (c.grad) loss(x).backward();
       });
       if (c.grad) {
-        const e = relError(await x.grad!.data(), decode(c.grad));
-        w.grad = Math.max(w.grad, e);
+        const e = worst.note(c.op, 'gradients', relError(await x.grad!.data(), decode(c.grad)));
         assert.ok(e < gradTolerance(decode(c.x)), `∂L/∂x differs from PyTorch by ${e.toExponential(2)} (relative)`);
         x.grad!.dispose();
       }
       if (c.hessian) {
         const H = tg.hessian(loss)(x);
-        const e = relError(await H.data(), decode(c.hessian));
-        w.hessian = Math.max(w.hessian, e);
+        const e = worst.note(c.op, 'Hessians', relError(await H.data(), decode(c.hessian)));
         assert.ok(e < HESSIAN_REL, `the Hessian of L differs from PyTorch's by ${e.toExponential(2)} (relative)`);
         H.dispose();
       }
@@ -125,11 +101,4 @@ for (const backend of NODE_BACKENDS) {
   s.run();
 }
 
-const last = suite('std, scans and sorting against PyTorch: report');
-last('print the largest relative differences', () => {
-  for (const [op, { value, grad, hessian }] of Object.entries(worst))
-    console.log(
-      `  ${op}: values ${value.toExponential(2)}, gradients ${grad.toExponential(2)}, Hessians ${hessian.toExponential(2)}`,
-    );
-});
-last.run();
+reportWorst('std, scans and sorting against PyTorch', worst);

@@ -3,9 +3,9 @@
 // PyTorch; torch is not needed here), on cpu and wasm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
 import { assertClose, NODE_BACKENDS } from '../helpers.js';
+import { readReference } from './compare.js';
 
 interface OptimCase {
   class: string;
@@ -20,14 +20,14 @@ interface ScheduleSpec {
   opts: Record<string, unknown>;
   schedules?: ScheduleSpec[];
 }
-const REF = JSON.parse(readFileSync(new URL('./optim.json', import.meta.url), 'utf8')) as {
+const REF = readReference<{
   torch: string;
   problem: { x: number[][]; y: number[][]; W0: number[][]; b0: number[]; l2: number };
   optimizers: Record<string, OptimCase>;
   schedules: Record<string, { spec: ScheduleSpec; lrs: number[] }>;
   plateaus: Record<string, { spec: { lr: number; opts: tg.optim.PlateauOptions }; lrs: number[] }>;
   metrics: number[];
-};
+}>('optim.json');
 
 type Ctor = new (params: never, opts: never) => tg.optim.Optimizer;
 const optimizers = tg.optim as unknown as Record<string, Ctor>;
