@@ -10,23 +10,12 @@ singular vectors (values, U·diag(c)·Vh, V·diag(c)·Vᵀ, Q and R with R's dia
 which is tapegrad's QR convention). The weights W are in the case too; the test computes the same
 loss with tapegrad.
 """
-import json
-import os
-
 import torch
 
+from generate_common import DT, enc, f32, randn, weighted_grads, write_json
+
 torch.manual_seed(0)
-DT = torch.float64
 EPS32 = 2.0 ** -23
-
-
-def f32(x):
-    """x rounded to float32 and back: inputs that tapegrad holds exactly."""
-    return x.to(torch.float32).to(DT)
-
-
-def randn(*shape):
-    return f32(torch.randn(*shape, dtype=DT))
 
 
 def graded(*shape):
@@ -43,14 +32,6 @@ def rank2(*shape):
 def symmetric(*shape):
     a = randn(*shape)
     return f32((a + a.transpose(-2, -1)) / 2)
-
-
-def enc(t):
-    return {'shape': list(t.shape), 'data': t.detach().reshape(-1).tolist()}
-
-
-def weights_for(t):
-    return f32(torch.randn(t.shape, dtype=DT))
 
 
 def qr_outputs(a):
@@ -121,16 +102,14 @@ def main():
     for op, label, inputs in CASES:
         leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
         outputs = OPS[op](leaves)
-        w = {k: weights_for(v) for k, v in outputs.items()}
-        loss = sum((w[k] * v).sum() for k, v in outputs.items())
-        grads = torch.autograd.grad(loss, list(leaves.values()))
+        w, grads = weighted_grads(outputs, leaves)
         cases.append({
             'op': op,
             'label': label,
             'inputs': {k: enc(v) for k, v in inputs.items()},
             'outputs': {k: enc(v) for k, v in outputs.items()},
             'weights': {k: enc(v) for k, v in w.items()},
-            'grads': {k: enc(g) for k, g in zip(leaves, grads)},
+            'grads': {k: enc(g) for k, g in grads.items()},
         })
     out = {
         'generator': 'test/reference/generate_linalg.py',
@@ -138,11 +117,7 @@ def main():
         'dtype': 'float64',
         'cases': cases,
     }
-    path = os.path.join(os.path.dirname(__file__), 'linalg.json')
-    with open(path, 'w') as f:
-        json.dump(out, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'wrote {len(cases)} cases to {os.path.normpath(path)}')
+    print(f'wrote {len(cases)} cases to {write_json("linalg.json", out)}')
 
 
 if __name__ == '__main__':

@@ -6,51 +6,15 @@ respect to the float inputs and every parameter.
 
 Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_nn.py
 """
-import json
 import math
-import os
 
 import torch
 import torch.nn as nn
 
+from generate_common import entry_per_line, ident, layer_case as case, lists as lst, to_first, to_last, write_json
+
 torch.manual_seed(0)
 
-
-def lst(t):
-    return t.detach().tolist()
-
-
-def to_last(t):
-    """NC... → N...C"""
-    return t.permute(0, *range(2, t.dim()), 1)
-
-
-def to_first(t):
-    """N...C → NC..."""
-    return t.permute(0, t.dim() - 1, *range(1, t.dim() - 1))
-
-
-def case(inputs, forward, params, extra=None):
-    """inputs: {name: tensor in tapegrad's layout}; forward(inputs) → output in tapegrad's layout;
-    params: {tapegrad name: (torch parameter, to tapegrad layout)}."""
-    leaves = {k: v.clone().requires_grad_(v.is_floating_point()) for k, v in inputs.items()}
-    out = forward(leaves)
-    R = torch.randn(out.shape)
-    (out * R).sum().backward()
-    result = {
-        'inputs': {k: {'values': lst(v), 'dtype': 'float32' if v.is_floating_point() else ('bool' if v.dtype == torch.bool else 'int32')} for k, v in inputs.items()},
-        'params': {k: lst(f(p)) for k, (p, f) in params.items()},
-        'output': lst(out),
-        'R': lst(R),
-        'grads': {**{'input.' + k: lst(v.grad) for k, v in leaves.items() if v.grad is not None},
-                  **{k: lst(f(p.grad)) for k, (p, f) in params.items()}},
-    }
-    if extra:
-        result.update(extra)
-    return result
-
-
-ident = lambda t: t
 T = lambda t: t.t()
 
 
@@ -295,12 +259,8 @@ def main():
         'tripletMarginLoss p1 swap none': triplet(0.5, 1, True, 'none'),
         'tripletMarginLoss p3 sum': triplet(2.0, 3, False, 'sum'),
     }
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'nn.json')
-    with open(path, 'w') as f:
-        f.write('{\n "torch": %s,\n "cases": {\n' % json.dumps(torch.__version__))
-        f.write(',\n'.join('  %s: %s' % (json.dumps(n), json.dumps(c, separators=(',', ':'))) for n, c in cases.items()))
-        f.write('\n }\n}\n')
-    print('wrote', path)
+    out = {'torch': torch.__version__, 'cases': cases}
+    print('wrote', write_json('nn.json', out, entry_per_line(out)))
 
 
 if __name__ == '__main__':

@@ -10,53 +10,24 @@ sum(output · R) for a fixed R with respect to the float inputs and every parame
 
 Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_nn_conv.py
 """
-import json
-import os
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from generate_common import ident, layer_case, lists, to_first, to_last, write_json
 
 torch.manual_seed(0)
 
 
 def lst(t):
     """Values as nested lists, each float to float32's 9 significant digits."""
-    def short(v):
-        return [short(u) for u in v] if isinstance(v, list) else (float('%.9g' % v) if isinstance(v, float) else v)
-    return short(t.detach().tolist())
-
-
-def to_last(t):
-    """NC... → N...C"""
-    return t.permute(0, *range(2, t.dim()), 1)
-
-
-def to_first(t):
-    """N...C → NC..."""
-    return t.permute(0, t.dim() - 1, *range(1, t.dim() - 1))
+    return lists(t, 9)
 
 
 def case(inputs, forward, params, extra):
-    """inputs: {name: tensor in tapegrad's layout}; forward(inputs) → output in tapegrad's layout;
-    params: {tapegrad name: (torch parameter, to tapegrad layout)}."""
-    leaves = {k: v.clone().requires_grad_(v.is_floating_point()) for k, v in inputs.items()}
-    out = forward(leaves)
-    R = torch.randn(out.shape)
-    (out * R).sum().backward()
-    result = {
-        'inputs': {k: {'values': lst(v), 'dtype': 'float32' if v.is_floating_point() else 'int32'} for k, v in inputs.items()},
-        'params': {k: lst(f(p)) for k, (p, f) in params.items()},
-        'output': lst(out),
-        'R': lst(R),
-        'grads': {**{'input.' + k: lst(v.grad) for k, v in leaves.items() if v.grad is not None},
-                  **{k: lst(f(p.grad)) for k, (p, f) in params.items()}},
-    }
-    result.update(extra)
-    return result
+    """A layer's case (generate_common.layer_case), its numbers as lst writes them."""
+    return layer_case(inputs, forward, params, extra, digits=9)
 
-
-ident = lambda t: t
 conv1d_w = lambda t: t.permute(2, 1, 0)
 conv2d_w = lambda t: t.permute(2, 3, 1, 0)
 convT_w = lambda t: t.permute(2, 3, 0, 1)
@@ -185,7 +156,4 @@ cases = {
     'crossEntropy probabilities weight labelSmoothing': cross_entropy((5, 4), weight=True, probs=True, smoothing=0.2),
 }
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'nn-conv.json')
-with open(out, 'w') as f:
-    json.dump({'torch': torch.__version__, 'cases': cases}, f, separators=(',', ':'))
-print(f'wrote {len(cases)} cases to {out}')
+print(f'wrote {len(cases)} cases to {write_json("nn-conv.json", {"torch": torch.__version__, "cases": cases})}')

@@ -7,18 +7,14 @@ tensor, and the gradients of Σ returned·R with respect to the float inputs and
 
 Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_nn_recurrent.py
 """
-import json
-import os
 import re
 
 import torch
 import torch.nn as nn
 
+from generate_common import lists as lst, write_json
+
 torch.manual_seed(0)
-
-
-def lst(t):
-    return t.detach().tolist()
 
 
 def tg_name(name):
@@ -122,7 +118,4 @@ cases = {
     'LSTMCell unbatched zero state': cell('LSTMCell', 3, 4, None, False),
 }
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'nn-recurrent.json')
-with open(out, 'w') as f:
-    json.dump({'torch': torch.__version__, 'cases': cases}, f, separators=(',', ':'))
-print(f'wrote {len(cases)} cases to {out}')
+print(f'wrote {len(cases)} cases to {write_json("nn-recurrent.json", {"torch": torch.__version__, "cases": cases})}')

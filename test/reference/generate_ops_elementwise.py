@@ -12,29 +12,15 @@ NaN and ±∞ are written as strings.
 
 Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_ops_elementwise.py
 """
-import json
-import math
-import os
-
 import torch
 import torch.nn.functional as F
+
+from generate_common import number as enc, write_json
 
 
 def f32(values):
     """float32 inputs, held in float64 for the computation."""
     return torch.tensor(values, dtype=torch.float32).double()
-
-
-def enc(v):
-    if isinstance(v, list):
-        return [enc(u) for u in v]
-    if v is None:
-        return None
-    if math.isnan(v):
-        return 'NaN'
-    if math.isinf(v):
-        return 'Infinity' if v > 0 else '-Infinity'
-    return v
 
 
 def signed(values):
@@ -134,11 +120,7 @@ def main():
         return {k: (encode(v) if k == 'float32' else v if k == 'options' else enc(v)) for k, v in c.items()}
 
     out = {'torch': torch.__version__, 'cases': {k: encode(c) for k, c in cases.items()}}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ops-elementwise.json')
-    with open(path, 'w') as f:
-        json.dump(out, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'wrote {path}: {len(cases)} cases')
+    print(f'wrote {write_json("ops-elementwise.json", out)}: {len(cases)} cases')
 
 
 if __name__ == '__main__':

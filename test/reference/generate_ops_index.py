@@ -9,30 +9,15 @@ Each case holds its float inputs (float32-representable), its int32 indices, the
 call (named as tapegrad's), the output and the gradients of L = sum(W * output) for the weights W
 in the case; the test computes the same loss with tapegrad.
 """
-import json
-import os
-
 import torch
 
+from generate_common import enc, randn, weighted_grads, write_json
+
 torch.manual_seed(0)
-DT = torch.float64
-
-
-def f32(x):
-    """x rounded to float32 and back: inputs that tapegrad holds exactly."""
-    return x.to(torch.float32).to(DT)
-
-
-def randn(*shape):
-    return f32(torch.randn(shape, dtype=DT))
 
 
 def ints(values):
     return torch.tensor(values, dtype=torch.int64)
-
-
-def enc(t):
-    return {'shape': list(t.shape), 'data': t.detach().reshape(-1).tolist()}
 
 
 def covered(values, indices):
@@ -138,22 +123,17 @@ def main():
             'output': enc(out),
         }
         if out.is_floating_point():
-            w = randn(*out.shape)
-            grads = torch.autograd.grad((w * out).sum(), list(leaves.values()))
-            case['weight'] = enc(w)
-            case['grads'] = {k: enc(g) for k, g in zip(leaves, grads)}
+            w, grads = weighted_grads({'output': out}, leaves)
+            case['weight'] = enc(w['output'])
+            case['grads'] = {k: enc(g) for k, g in grads.items()}
         cases.append(case)
-    result = {
+    out = {
         'generator': 'test/reference/generate_ops_index.py',
         'torch': torch.__version__,
         'dtype': 'float64',
         'cases': cases,
     }
-    path = os.path.join(os.path.dirname(__file__), 'ops-index.json')
-    with open(path, 'w') as f:
-        json.dump(result, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'wrote {len(cases)} cases to {os.path.normpath(path)}')
+    print(f'wrote {len(cases)} cases to {write_json("ops-index.json", out)}')
 
 
 if __name__ == '__main__':

@@ -10,35 +10,13 @@ the Hessian of L). Non-finite numbers are written as the strings "NaN", "Infinit
 (JSON has no literal for them). Forms PyTorch spells differently: cumsum's exclusive is
 cumsum(x) - x, reverse is flip(cumsum(flip(x))).
 """
-import json
 import math
-import os
 
 import torch
 
+from generate_common import DT, enc, randn, write_json
+
 torch.manual_seed(0)
-DT = torch.float64
-
-
-def f32(x):
-    """x rounded to float32 and back: inputs that tapegrad holds exactly."""
-    return x.to(torch.float32).to(DT)
-
-
-def randn(*shape, scale=1.0):
-    return f32(torch.randn(list(shape), dtype=DT) * scale)
-
-
-def num(v):
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, float) and not math.isfinite(v):
-        return 'NaN' if math.isnan(v) else ('Infinity' if v > 0 else '-Infinity')
-    return v
-
-
-def enc(t):
-    return {'shape': list(t.shape), 'data': [num(v) for v in t.detach().reshape(-1).tolist()]}
 
 
 def cumsum(x, axis, exclusive=False, reverse=False):
@@ -165,7 +143,4 @@ case('topk', 'k 3 largest', randn(3, 6), {'k': 3})
 case('topk', 'k 2 smallest along axis 0', randn(5, 3), {'k': 2, 'axis': 0, 'largest': False})
 case('topk', 'ties (values only: PyTorch orders ties unspecified)', ties, {'k': 4}, indices=False)
 
-out = {'torch': torch.__version__, 'cases': cases}
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ops-scan.json'), 'w') as f:
-    json.dump(out, f, separators=(',', ':'))
-print(f'{len(cases)} cases')
+print(f'wrote {len(cases)} cases to {write_json("ops-scan.json", {"torch": torch.__version__, "cases": cases})}')

@@ -5,11 +5,11 @@ Run with Debian's python3-torch: /usr/bin/python3 test/reference/generate_optim.
 The problem: loss = mean((tanh(x·W + b) − y)²) + 0.01·(ΣW² + Σb²), W [3, 2] ([in, out], tapegrad's
 Linear layout), b [2]: a unique minimum, so that rounding differences do not grow without bound.
 """
-import json
 import math
-import os
 
 import torch
+
+from generate_common import entry_per_line, write_json
 
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float32)
@@ -155,18 +155,6 @@ def plateau_trajectory(spec):
     return lrs
 
 
-def dump_lines(out):
-    """JSON with one case a line (diffs stay readable)."""
-    parts = []
-    for k, v in out.items():
-        if isinstance(v, dict) and k != 'problem':
-            inner = ',\n'.join('  %s: %s' % (json.dumps(n), json.dumps(c, separators=(',', ':'))) for n, c in v.items())
-            parts.append(' %s: {\n%s\n }' % (json.dumps(k), inner))
-        else:
-            parts.append(' %s: %s' % (json.dumps(k), json.dumps(v, separators=(',', ':'))))
-    return '{\n' + ',\n'.join(parts) + '\n}\n'
-
-
 def main():
     out = {
         'torch': torch.__version__,
@@ -184,10 +172,7 @@ def main():
         out['schedules'][name] = {'spec': spec, 'lrs': lr_trajectory(make)}
     for name, spec in PLATEAUS.items():
         out['plateaus'][name] = {'spec': spec, 'lrs': plateau_trajectory(spec)}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'optim.json')
-    with open(path, 'w') as f:
-        f.write(dump_lines(out))
-    print('wrote', path)
+    print('wrote', write_json('optim.json', out, entry_per_line(out, whole=('problem',))))
 
 
 if __name__ == '__main__':
