@@ -99,6 +99,42 @@ const clipBounds = (p: number[]): [number, number] => {
   const lo = -1 + (p[0] % 5) * 0.25;
   return [lo, lo + 0.5 + (p[1] % 4) * 0.5];
 };
+/** The distance to the nearer of clipBounds(p): clip's and hardtanh's kinks. */
+const toClipBounds = (t: TG, x: Tensor, p: number[]) => {
+  const [lo, hi] = clipBounds(p);
+  return t.minimum(t.abs(t.sub(x, lo)), t.abs(t.sub(x, hi)));
+};
+/** maximum(a, b) or minimum(a, b), b broadcast to a; the kink is a tie, a = b. */
+const elementwiseExtremum = (name: 'maximum' | 'minimum'): FuzzOp => ({
+  arity: 2,
+  apply: (env, [a, b0]) => {
+    const t = env.tg;
+    const b = fitTo(t, b0, a.shape);
+    env.guard(() => t.abs(t.sub(a, b)));
+    return t[name](a, b);
+  },
+});
+/** max or min along an axis from p; the kink is a tie for the top (or bottom) entry. */
+const reducedExtremum = (name: 'max' | 'min'): FuzzOp => ({
+  arity: 1,
+  apply: (env, [x0], p) => {
+    const t = env.tg;
+    const x = atLeast1(t, x0);
+    const axis = axisOf(x, p[0]);
+    env.guard(() => topGap(t, x, axis, name === 'max' ? 1 : -1));
+    return t[name](x, { axis, keepDims: p[1] % 2 === 1 });
+  },
+});
+/** softmax or logSoftmax along an axis from p. */
+const alongAxis = (name: 'softmax' | 'logSoftmax') =>
+  unary((t, x0, p) => {
+    const x = atLeast1(t, x0);
+    return t[name](x, axisOf(x, p[0]));
+  });
+/** The length of the slices a reduction with these options reduces. */
+const sliceLength = (x: Tensor, o: { axis?: number }) => (o.axis === undefined ? x.size : (x.shape[o.axis] ?? 1));
+/** variance's and std's correction: 0 or 1 from p; 0 where a slice has one entry. */
+const correctionFor = (x: Tensor, o: { axis?: number }, p: number[]) => (sliceLength(x, o) > 1 ? p[2] % 2 : 0);
 
 /**
  * Operands in an op's declared domain (src/tensor.ts, Domain), as smooth maps of any value, so that
@@ -160,44 +196,16 @@ const WRITTEN: Record<string, FuzzOp> = {
     (t, x, p) => t.leakyRelu(x, 0.05 + (p[0] % 4) * 0.1),
     (t, x) => t.abs(x),
   ),
-  clip: kinked(
-    (t, x, p) => t.clip(x, ...clipBounds(p)),
-    (t, x, p) => {
-      const [lo, hi] = clipBounds(p);
-      return t.minimum(t.abs(t.sub(x, lo)), t.abs(t.sub(x, hi)));
-    },
-  ),
-  hardtanh: kinked(
-    (t, x, p) => {
-      const [min, max] = clipBounds(p);
-      return t.hardtanh(x, { min, max });
-    },
-    (t, x, p) => {
-      const [lo, hi] = clipBounds(p);
-      return t.minimum(t.abs(t.sub(x, lo)), t.abs(t.sub(x, hi)));
-    },
-  ),
+  clip: kinked((t, x, p) => t.clip(x, ...clipBounds(p)), toClipBounds),
+  hardtanh: kinked((t, x, p) => {
+    const [min, max] = clipBounds(p);
+    return t.hardtanh(x, { min, max });
+  }, toClipBounds),
   clone: unary((t, x) => t.mul(t.clone(x), x)),
   // ---- binary, broadcasting
   pow: binary((t, a, b) => t.pow(pos(t, a), bnd(t, b, 1.5))),
-  maximum: {
-    arity: 2,
-    apply: (env, [a, b0]) => {
-      const t = env.tg;
-      const b = fitTo(t, b0, a.shape);
-      env.guard(() => t.abs(t.sub(a, b)));
-      return t.maximum(a, b);
-    },
-  },
-  minimum: {
-    arity: 2,
-    apply: (env, [a, b0]) => {
-      const t = env.tg;
-      const b = fitTo(t, b0, a.shape);
-      env.guard(() => t.abs(t.sub(a, b)));
-      return t.minimum(a, b);
-    },
-  },
+  maximum: elementwiseExtremum('maximum'),
+  minimum: elementwiseExtremum('minimum'),
   where: {
     arity: 2,
     apply: (env, [a, b0], p) => {
@@ -213,18 +221,16 @@ const WRITTEN: Record<string, FuzzOp> = {
   prod: unary((t, x, p) => t.prod(bnd(t, x, 1.5), reduceOpts(x, p))),
   variance: unary((t, x, p) => {
     const o = reduceOpts(x, p);
-    const n = o.axis === undefined ? x.size : (x.shape[o.axis] ?? 1);
-    return t.variance(x, { ...o, correction: n > 1 ? p[2] % 2 : 0 });
+    return t.variance(x, { ...o, correction: correctionFor(x, o, p) });
   }),
   std: {
     arity: 1,
     apply: (env, [x], p) => {
       const t = env.tg;
       const o = reduceOpts(x, p);
-      const n = o.axis === undefined ? x.size : (x.shape[o.axis] ?? 1);
       // std's kink: a constant slice (std 0); a single entry is always constant, with gradient 0
-      if (n > 1) env.guard(() => t.std(x, { axis: o.axis, correction: 0 }));
-      return t.std(x, { ...o, correction: n > 1 ? p[2] % 2 : 0 });
+      if (sliceLength(x, o) > 1) env.guard(() => t.std(x, { axis: o.axis, correction: 0 }));
+      return t.std(x, { ...o, correction: correctionFor(x, o, p) });
     },
   },
   // ---- scans (axis from p) and sorting (ties are kinks: kept MARGIN apart)
@@ -252,26 +258,8 @@ const WRITTEN: Record<string, FuzzOp> = {
       return axis === undefined ? sortedGaps(t, t.reshape(x, [-1]), 0) : sortedGaps(t, x, axis);
     },
   ),
-  max: {
-    arity: 1,
-    apply: (env, [x0], p) => {
-      const t = env.tg;
-      const x = atLeast1(t, x0);
-      const axis = axisOf(x, p[0]);
-      env.guard(() => topGap(t, x, axis, 1));
-      return t.max(x, { axis, keepDims: p[1] % 2 === 1 });
-    },
-  },
-  min: {
-    arity: 1,
-    apply: (env, [x0], p) => {
-      const t = env.tg;
-      const x = atLeast1(t, x0);
-      const axis = axisOf(x, p[0]);
-      env.guard(() => topGap(t, x, axis, -1));
-      return t.min(x, { axis, keepDims: p[1] % 2 === 1 });
-    },
-  },
+  max: reducedExtremum('max'),
+  min: reducedExtremum('min'),
   norm: {
     arity: 1,
     apply: (env, [x0], p) => {
@@ -568,14 +556,8 @@ const WRITTEN: Record<string, FuzzOp> = {
     return t.linalg.matrixExp(t.mul(t.tanh(conform(t, x, [n, n])), 0.2 + (p[1] % 3) * 0.4));
   }),
   // ---- nn
-  softmax: unary((t, x0, p) => {
-    const x = atLeast1(t, x0);
-    return t.softmax(x, axisOf(x, p[0]));
-  }),
-  logSoftmax: unary((t, x0, p) => {
-    const x = atLeast1(t, x0);
-    return t.logSoftmax(x, axisOf(x, p[0]));
-  }),
+  softmax: alongAxis('softmax'),
+  logSoftmax: alongAxis('logSoftmax'),
   // through crossEntropy with a probability target that is itself differentiated
   softmaxCrossEntropy: {
     arity: 2,
@@ -698,11 +680,10 @@ function permOf(rank: number, p: number): number[] {
  * Registry ops the fuzzer does not compose, each with the reason. Every other registry op must be
  * in FUZZ_OPS: the fuzz suite fails on a registered op that is in neither.
  */
+const adjointOf = (op: string) =>
+  `${op}'s adjoint, reached through ${op}: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint`;
 export const NOT_FUZZED: Record<string, string> = {
-  conv2dBackpropInput:
-    "conv2d's adjoint, reached through conv2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
-  conv2dBackpropFilter:
-    "conv2d's adjoint, reached through conv2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
-  avgPool2dBackprop:
-    "avgPool2d's adjoint, reached through avgPool2d: first-order runs use its forward, --order 2 (gradgradcheck) its adjoint",
+  conv2dBackpropInput: adjointOf('conv2d'),
+  conv2dBackpropFilter: adjointOf('conv2d'),
+  avgPool2dBackprop: adjointOf('avgPool2d'),
 };
