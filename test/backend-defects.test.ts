@@ -109,18 +109,28 @@ for (const [stride, pad] of [
 
 // ---- max pooling's argmax on wasm
 
-const poolInput = () => wavy([2, 4, 4, 1]);
-const maxPoolGrad = () => {
-  const x = poolInput();
-  const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
+/** TF.js's MaxPoolGrad of Σ maxPool(x) (square windows, 'valid'): each window's 1 at its maximum. */
+const maxPoolGradOf = (x: tf.Tensor, window: number, stride: number) => {
+  const y = tf.maxPool(x as tf.Tensor4D, window, stride, 'valid');
   return tf
     .engine()
     .runKernel(
       'MaxPoolGrad',
       { dy: tf.onesLike(y), input: x, output: y },
-      { filterSize: 2, strides: 1, pad: 'valid' },
+      { filterSize: window, strides: stride, pad: 'valid' },
     ) as tf.Tensor;
 };
+/** The same through maxPoolArgmaxWithoutKernel: a 1 scattered to each window's argmax. */
+const argmaxGradOf = (x: tf.Tensor, window: number, stride: number) => {
+  const y = tf.maxPool(x as tf.Tensor4D, window, stride, 'valid');
+  const before = tf.memory().numTensors;
+  const idx = defects.maxPoolArgmaxWithoutKernel(x, y, [window, window], [stride, stride], 'valid');
+  assert.is(tf.memory().numTensors, before + 1, `${tf.getBackend()}: only the argmax is left`);
+  return tf.scatterND(tf.reshape(idx, [-1, 1]), tf.onesLike(tf.reshape(y, [-1])), [x.size]);
+};
+
+const poolInput = () => wavy([2, 4, 4, 1]);
+const maxPoolGrad = () => maxPoolGradOf(poolInput(), 2, 1);
 
 s(
   "wasm: TF.js's MaxPoolGrad and maxPoolWithArgmax are still wrong for a [2,4,4,1] input, window 2, stride 1",
@@ -142,39 +152,16 @@ s(
 );
 s("wasm: maxPoolArgmaxWithoutKernel scatters to cpu's MaxPoolGrad", async () => {
   const want = await on('cpu', maxPoolGrad);
-  const got = await on('wasm', () => {
-    const x = poolInput();
-    const y = tf.maxPool(x as tf.Tensor4D, 2, 1, 'valid');
-    const idx = defects.maxPoolArgmaxWithoutKernel(x, y, [2, 2], [1, 1], 'valid');
-    return tf.scatterND(tf.reshape(idx, [-1, 1]), tf.onesLike(tf.reshape(y, [-1])), [x.size]);
-  });
+  const got = await on('wasm', () => argmaxGradOf(poolInput(), 2, 1));
   assert.equal(got, want);
 });
 
 s("maxPoolArgmaxWithoutKernel, windows that tile x (batch and channels > 1, ties): cpu's MaxPoolGrad", async () => {
   // rounded, so that windows hold ties: the first maximum (row by row) takes the gradient
   const input = () => tf.round(tf.mul(wavy([2, 4, 6, 3]), 2));
-  const grad = () => {
-    const x = input();
-    const y = tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
-    return tf
-      .engine()
-      .runKernel(
-        'MaxPoolGrad',
-        { dy: tf.onesLike(y), input: x, output: y },
-        { filterSize: 2, strides: 2, pad: 'valid' },
-      ) as tf.Tensor;
-  };
-  const want = await on('cpu', grad);
+  const want = await on('cpu', () => maxPoolGradOf(input(), 2, 2));
   for (const backend of ['cpu', 'wasm'] as const) {
-    const got = await on(backend, () => {
-      const x = input();
-      const y = tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
-      const before = tf.memory().numTensors;
-      const idx = defects.maxPoolArgmaxWithoutKernel(x, y, [2, 2], [2, 2], 'valid');
-      assert.is(tf.memory().numTensors, before + 1, `${backend}: only the result is left`);
-      return tf.scatterND(tf.reshape(idx, [-1, 1]), tf.onesLike(tf.reshape(y, [-1])), [x.size]);
-    });
+    const got = await on(backend, () => argmaxGradOf(input(), 2, 2));
     assert.equal(got, want, backend);
   }
 });
