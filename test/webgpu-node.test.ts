@@ -7,83 +7,32 @@
 // (what a Node user meets there: no synchronous reads, indices computed on the GPU, a training
 // loop) and test/gpu/linalg-blocked.suite.ts (the blocked LU and Cholesky programs). Child
 // processes, since the Vulkan loader is found through LD_LIBRARY_PATH, read only when a process
-// starts; the suites' own lines are printed, so scripts/test.mjs counts their tests.
-//
-// Without chromium's SwiftShader (or the `webgpu` package) the suite is skipped, saying so; with
-// TAPEGRAD_REQUIRE_BROWSER=1 (CI installs chromium) a missing driver fails the run instead.
+// starts (test/dawn.ts). Without chromium's SwiftShader (or the `webgpu` package) the suite is
+// skipped, saying so; with TAPEGRAD_REQUIRE_BROWSER=1 a missing driver fails the run instead.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const CHROMIUM_LIB = process.env.CHROMIUM_LIB ?? '/usr/lib/chromium';
-const ICD = join(CHROMIUM_LIB, 'vk_swiftshader_icd.json');
-const hasDawn = existsSync(new URL('../node_modules/webgpu/dist/linux-x64', import.meta.url));
-const missing = !existsSync(ICD)
-  ? `no SwiftShader Vulkan driver at ${ICD} (Debian's chromium package)`
-  : !hasDawn
-    ? 'the optional `webgpu` package (Dawn) is not installed'
-    : '';
+import { inDawn, runSuiteInDawn, skippedWithoutDawn, tailOf } from './dawn.js';
 
 const webgpu = suite('webgpu in Node (Dawn on SwiftShader)');
 
-if (missing) {
-  console.log(`\nSKIPPED: webgpu in Node (Dawn): ${missing}`);
-  if (process.env.TAPEGRAD_REQUIRE_BROWSER === '1')
-    webgpu('SwiftShader and Dawn are present (TAPEGRAD_REQUIRE_BROWSER=1)', () => assert.unreachable(missing));
-} else {
+if (!skippedWithoutDawn(webgpu, 'webgpu in Node (Dawn)')) {
   const out = mkdtempSync(join(tmpdir(), 'tapegrad-webgpu-'));
-  const inDawn = (script: string, ...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
-      cwd: new URL('..', import.meta.url).pathname,
-      env: {
-        ...process.env,
-        OUT: out,
-        LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
-        VK_DRIVER_FILES: ICD,
-      },
-      encoding: 'utf8',
-      timeout: 900_000,
-    });
-  const nodeSuite = inDawn('test/gpu/webgpu-node.suite.ts');
-  process.stdout.write(nodeSuite.stdout ?? '');
-  webgpu('test/gpu/webgpu-node.suite.ts ran to its end', () => {
-    assert.is(
-      nodeSuite.status,
-      0,
-      `exit ${nodeSuite.status}:\n${(nodeSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`,
-    );
-  });
-  const blockedSuite = inDawn('test/gpu/linalg-blocked.suite.ts');
-  process.stdout.write(blockedSuite.stdout ?? '');
-  webgpu('test/gpu/linalg-blocked.suite.ts ran to its end', () => {
-    assert.is(
-      blockedSuite.status,
-      0,
-      `exit ${blockedSuite.status}:\n${(blockedSuite.stderr ?? '').split('\n').slice(-15).join('\n')}`,
-    );
-  });
-  // tapegrad's WGSL matmul against the cpu backend (test/gpu/webgpu-matmul.suite.ts).
-  const matmulSuite = inDawn('test/gpu/webgpu-matmul.suite.ts');
-  process.stdout.write(matmulSuite.stdout ?? '');
-  webgpu('test/gpu/webgpu-matmul.suite.ts ran to its end', () => {
-    const tail = (matmulSuite.stderr ?? '').split('\n').slice(-15).join('\n');
-    assert.is(matmulSuite.status, 0, `exit ${matmulSuite.status}:\n${tail}`);
-  });
+  runSuiteInDawn(webgpu, 'test/gpu/webgpu-node.suite.ts', { OUT: out });
+  runSuiteInDawn(webgpu, 'test/gpu/linalg-blocked.suite.ts', { OUT: out });
+  // tapegrad's WGSL matmul against the cpu backend
+  runSuiteInDawn(webgpu, 'test/gpu/webgpu-matmul.suite.ts', { OUT: out });
   const child = inDawn(
     'benchmarks/gpu/gpu-check.ts',
-    '--quick',
-    '--parts',
-    'fused,gradcheck',
-    '--gradcheck-seconds',
-    '600',
+    ['--quick', '--parts', 'fused,gradcheck', '--gradcheck-seconds', '600'],
+    { OUT: out },
   );
   const file = join(out, 'gpu-check.json');
   const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
   rmSync(out, { recursive: true, force: true });
-  const tail = `${child.stdout ?? ''}${child.stderr ?? ''}`.split('\n').slice(-15).join('\n');
+  const tail = tailOf(`${child.stdout ?? ''}${child.stderr ?? ''}`);
 
   webgpu('Dawn gives Node a WebGPU adapter and tapegrad starts its webgpu backend', () => {
     assert.ok(report, `gpu-check wrote no report (exit ${child.status}):\n${tail}`);
