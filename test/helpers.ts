@@ -41,6 +41,19 @@ export function assertNoLeak(fn: () => void, msg = ''): void {
   assert.is(after.numBytes, before.numBytes, `${msg} leaked ${after.numBytes - before.numBytes} bytes`);
 }
 
+/**
+ * Asserts that the forward and backward of Σ f(x), x a new leaf of `values`, leave nothing behind
+ * but x's gradient: freeing x and its gradient frees every tensor and byte.
+ */
+export function assertBackwardLeavesOnlyGrad(f: (x: tg.Tensor) => tg.Tensor, values: number[][], msg = ''): void {
+  assertNoLeak(() => {
+    const x = tg.tensor(values, { requiresGrad: true });
+    tg.tidy(() => f(x).sum().backward());
+    x.grad?.dispose();
+    x.dispose();
+  }, msg);
+}
+
 /** Asserts fn throws a TapegradError whose message matches. */
 export function assertThrows(fn: () => unknown, pattern: RegExp, msg = ''): void {
   try {
