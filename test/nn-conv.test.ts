@@ -7,21 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
 import { assertClose, assertNoLeak, assertThrows, NODE_BACKENDS, gradcheckModule } from './helpers.js';
+import { shuffledGrid } from './op-cases-nn.js';
 
 const nn = tg.nn;
-
-/** Entries a shuffled grid in (−1, 1), 2/n apart: every max-pool window has one clear maximum. */
-function distinct(shape: number[], seed: number): tg.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = Array.from({ length: n }, (_, i) => ((2 * i + 1) / n - 1) * 0.999);
-  let s = seed * 2654435761 + 1;
-  for (let i = n - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const j = s % (i + 1);
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return tg.tensor(v, { shape });
-}
 
 /** Each layer with an input, checked through the input and every parameter. */
 const LAYER_CASES: [string, () => tg.nn.Module, () => tg.Tensor][] = [
@@ -53,7 +41,7 @@ const LAYER_CASES: [string, () => tg.nn.Module, () => tg.Tensor][] = [
   [
     'MaxPool2d padding 1, ceilMode',
     () => new nn.MaxPool2d(2, { stride: 2, padding: 1, ceilMode: true }),
-    () => distinct([1, 5, 4, 1], 1),
+    () => shuffledGrid([1, 5, 4, 1], 1),
   ],
   [
     'AvgPool2d padding 1, ceilMode, countIncludePad false',

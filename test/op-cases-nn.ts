@@ -9,13 +9,11 @@ import type { CaseTable } from './op-cases.js';
 const randn = (shape: number[], seed: number) => tg.randn(shape, { seed });
 
 /**
- * Images whose entries are a shuffled grid in (−1, 1), 2/n apart: every pooling window has one
- * clear maximum, and for n < 32 entries gradcheck's steps (2⁻⁵ for |x| ≤ 1, so at most 2⁻⁴ < 2/n)
- * never reach a tie, so no argmax moves.
+ * A tensor whose n entries are a grid in (−1, 1), 2/n apart, shuffled by `seed`: no two entries
+ * tie, so every pooling window has one clear maximum (test/nn-conv.test.ts uses it too).
  */
-function distinct(shape: number[], seed: number): tg.Tensor {
+export function shuffledGrid(shape: number[], seed: number): tg.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (n >= 32) throw new Error(`distinct: ${n} entries are too many for gradcheck's steps`);
   const v = Array.from({ length: n }, (_, i) => ((2 * i + 1) / n - 1) * 0.999);
   let s = seed * 2654435761 + 1;
   for (let i = n - 1; i > 0; i--) {
@@ -24,6 +22,17 @@ function distinct(shape: number[], seed: number): tg.Tensor {
     [v[i], v[j]] = [v[j], v[i]];
   }
   return tg.tensor(v, { shape });
+}
+
+/**
+ * Images whose entries are a shuffled grid in (−1, 1), 2/n apart: every pooling window has one
+ * clear maximum, and for n < 32 entries gradcheck's steps (2⁻⁵ for |x| ≤ 1, so at most 2⁻⁴ < 2/n)
+ * never reach a tie, so no argmax moves.
+ */
+function distinct(shape: number[], seed: number): tg.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n >= 32) throw new Error(`distinct: ${n} entries are too many for gradcheck's steps`);
+  return shuffledGrid(shape, seed);
 }
 
 export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
