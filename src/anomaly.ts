@@ -4,7 +4,7 @@
 // backward.ts are a single `if (anomaly.enabled)` each, so it costs nothing when off.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape, refuseAsync, refusePromise } from './errors.js';
-import type { OpRule, Tensor } from './tensor.js';
+import { opLabel, type AnyOpRule, type Tensor } from './tensor.js';
 
 /** The switch the hooks read, and whether a node's adjoint is running (its inner ops are not checked). */
 export const anomaly = { enabled: false, inAdjoint: 0 };
@@ -69,7 +69,7 @@ export function provenance(x: Tensor, depth = 4): string {
       chain.push(t.requiresGrad ? `leaf ${fmtShape(t.shape)}` : `constant ${fmtShape(t.shape)}`);
       return chain.join(' ← ');
     }
-    chain.push(t.node.rule.name);
+    chain.push(opLabel(t));
     if (t.node.freed) return chain.join(' ← ') + ' ← (freed)';
     t = t.node.inputs.find((i) => i.node) ?? t.node.inputs[0];
   }
@@ -80,13 +80,20 @@ function inputsReport(inputs: Tensor[]): string {
   return inputs.map((x, i) => `input ${i} ${fmtShape(x.shape)} ← ${provenance(x)}`).join('; ');
 }
 
-/** Throws if an op's forward result holds NaN or Inf. Ops run inside an adjoint are left to checkBackward. */
-export function checkForward(rule: OpRule<any>, inputs: Tensor[], value: tf.Tensor): void {
+/** Throws if an op's forward results hold NaN or Inf. Ops run inside an adjoint are left to checkBackward. */
+export function checkForward(rule: AnyOpRule, inputs: Tensor[], values: tf.Tensor[]): void {
   if (anomaly.inAdjoint > 0) return;
+  const at = values.findIndex((v) => {
+    const b = countBad(v);
+    return b.nan || b.inf;
+  });
+  if (at < 0) return;
+  const value = values[at];
   const bad = countBad(value);
-  if (!bad.nan && !bad.inf) return;
+  const which = values.length > 1 ? `result ${at} of ${values.length}` : 'result';
   const shapes = inputs.map((x) => fmtShape(x.shape)).join(', ');
-  if (!inputs.some((x) => x.value === value)) value.dispose(); // the result never reaches the caller
+  // the results never reach the caller
+  for (const v of values) if (!inputs.some((x) => x.value === v)) v.dispose();
   // an op checked while detection was on cannot have made an input's NaN: it came in from outside
   const given = inputs.findIndex((x) => {
     const b = countBad(x.value);
@@ -101,7 +108,7 @@ export function checkForward(rule: OpRule<any>, inputs: Tensor[], value: tf.Tens
   }
   throw new TapegradError(
     rule.name,
-    `anomaly in the forward pass: the result ${fmtShape(value.shape)} holds ${describeBad(bad, value.size)}, from inputs of shape ${shapes}. Where the inputs came from: ${inputsReport(inputs)}`,
+    `anomaly in the forward pass: the ${which} ${fmtShape(value.shape)} holds ${describeBad(bad, value.size)}, from inputs of shape ${shapes}. Where the inputs came from: ${inputsReport(inputs)}`,
   );
 }
 
@@ -115,19 +122,27 @@ export function inAdjoint<T>(fn: () => T): T {
   }
 }
 
-/** Throws if the gradient an adjoint gave for one of `out`'s inputs holds NaN or Inf. */
-export function checkBackward(out: Tensor, inputs: Tensor[], g: Tensor, shares: (Tensor | null)[]): void {
+/** Throws if the gradient an adjoint gave for one of its inputs holds NaN or Inf; `gs`: the cotangents it received. */
+export function checkBackward(
+  rule: AnyOpRule,
+  inputs: Tensor[],
+  gs: (Tensor | null)[],
+  shares: (Tensor | null)[],
+): void {
   shares.forEach((s, i) => {
     if (!s) return;
     const bad = countBad(s.value);
     if (!bad.nan && !bad.inf) return;
-    const rule = out.node!.rule;
     const shapes = inputs.map((x) => fmtShape(x.shape)).join(', ');
-    const incoming = countBad(g.value);
+    const k = gs.findIndex((g) => {
+      const b = g ? countBad(g.value) : { nan: 0, inf: 0 };
+      return b.nan || b.inf;
+    });
+    const incoming = gs.length > 1 ? `the incoming gradient of output ${k}` : 'the incoming gradient';
     const cause =
-      incoming.nan || incoming.inf
-        ? `the incoming gradient ${fmtShape(g.shape)} already held ${describeBad(incoming, g.size)}`
-        : 'the incoming gradient was finite, so the adjoint itself made it';
+      k >= 0
+        ? `${incoming} ${fmtShape(gs[k]!.shape)} already held ${describeBad(countBad(gs[k]!.value), gs[k]!.size)}`
+        : `${gs.length > 1 ? 'the incoming gradients were' : 'the incoming gradient was'} finite, so the adjoint itself made it`;
     throw new TapegradError(
       rule.name,
       `anomaly in the backward pass: the gradient for input ${i} ${fmtShape(s.shape)} holds ${describeBad(bad, s.size)} (${cause}); the op's inputs have shape ${shapes}. Where the inputs came from: ${inputsReport(inputs)}`,

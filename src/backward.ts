@@ -102,17 +102,31 @@ class Sweep {
     this.roots.forEach((root, i) => {
       if (this.wanted(root)) this.accumulate(root, this.seed(root, seeds[i]));
     });
+    // A node with several outputs runs its adjoint once, at the last of its outputs the sweep
+    // reaches (the first in the order): by then every output's gradient is complete.
+    const adjointAt = new Map<Node, Tensor>();
+    for (const t of this.order) if (t.node!.outputs.length > 1 && !adjointAt.has(t.node!)) adjointAt.set(t.node!, t);
     const sweep = () => {
       for (let k = this.order.length - 1; k >= 0; k--) {
         const t = this.order[k];
-        if (!this.wanted(t) || !grads.has(t)) continue;
-        const g = this.runHooks(t, grads.get(t)!);
-        if (t.retainsGrad && !targetSet) this.keepGrad(t, g, false);
-        this.propagate(t, g);
-        if (!targetSet?.has(t) && !createGraph && !this.userOwned.has(g)) {
-          grads.delete(t);
-          g.dispose();
+        if (!this.wanted(t)) continue;
+        if (grads.has(t)) {
+          const g = this.runHooks(t, grads.get(t)!);
+          if (t.retainsGrad && !targetSet) this.keepGrad(t, g, false);
         }
+        const node = t.node!;
+        const outs = node.outputs.length > 1 ? node.outputs : [t];
+        if (outs.length > 1 && adjointAt.get(node) !== t) continue;
+        const gs = outs.map((o) => grads.get(o) ?? null);
+        if (gs.every((g) => g === null)) continue;
+        this.propagate(node, outs, gs);
+        outs.forEach((o, i) => {
+          const g = gs[i];
+          if (g && !targetSet?.has(o) && !createGraph && !this.userOwned.has(g)) {
+            grads.delete(o);
+            g.dispose();
+          }
+        });
       }
       // Leaves: hooks, then (tape style) add into .grad.
       for (const [x, g] of grads) {
@@ -162,9 +176,8 @@ class Sweep {
     return g;
   }
 
-  /** Calls one node's adjoint and adds each input's share into the gradients. */
-  private propagate(t: Tensor, g: Tensor): void {
-    const node = t.node!;
+  /** Calls one node's adjoint with the gradients `gs` of its outputs `outs` and adds each input's share into the gradients. */
+  private propagate(node: Node, outs: Tensor[], gs: (Tensor | null)[]): void {
     const { inputs, rule } = node;
     // PyTorch's version check: the adjoint would silently read the new values
     let moved = -1;
@@ -176,15 +189,20 @@ class Sweep {
       );
     }
     const adjoint = (): (Tensor | null)[] => {
-      const thunks = rule.vjp(g, inputs, t, node.attrs);
+      const thunks =
+        rule.outputs === 'several'
+          ? rule.vjp(gs, inputs, outs, node.attrs)
+          : rule.vjp(gs[0]!, inputs, outs[0], node.attrs);
       return inputs.map((x, i) => (this.wanted(x) && thunks[i] ? thunks[i]!() : null));
     };
     const compute = anomaly.enabled ? () => inAdjoint(adjoint) : adjoint;
+    const given = gs.filter((g): g is Tensor => g !== null);
     let shares: (Tensor | null)[];
     try {
-      shares = this.createGraph ? compute() : tidyShares(compute, [g, t, ...inputs]);
+      shares = this.createGraph ? compute() : tidyShares(compute, [...given, ...outs, ...inputs]);
     } catch (e) {
-      const dead = [...inputs, t].find((x) => x.isDisposed);
+      // a multi-output adjoint reads no output (its outputs may be disposed: split's unused parts)
+      const dead = [...inputs, ...(rule.outputs === 'several' ? [] : outs)].find((x) => x.isDisposed);
       if (dead) {
         throw new TapegradError(
           'backward',
@@ -193,7 +211,7 @@ class Sweep {
       }
       throw e;
     }
-    if (anomaly.enabled) checkBackward(t, inputs, g, shares);
+    if (anomaly.enabled) checkBackward(rule, inputs, gs, shares);
     shares.forEach((s, i) => {
       if (!s) return;
       const x = inputs[i];

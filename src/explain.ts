@@ -3,7 +3,7 @@
 // and toDot(t) gives the same graph as Graphviz DOT.
 import { TapegradError, fmtShape } from './errors.js';
 import { describe } from './op.js';
-import { Tensor } from './tensor.js';
+import { Tensor, opLabel, type Node } from './tensor.js';
 import { walkGraph } from './tape.js';
 
 /** One row of `explain`'s table: a tensor, the op that made it, its shape, dtype and inputs. */
@@ -50,12 +50,18 @@ function fmtBytes(n: number): string {
 function rowsOf(root: Tensor): ExplainRow[] {
   const order = walkGraph([root]);
   const ids = new Map(order.map((t, i) => [t, i]));
+  const firstRow = new Map<Node, number>();
   return order.map((t, id) => {
     const node = t.node;
     const inputs = node?.inputs ?? [];
     const savedParts: string[] = [];
     let savedBytes = 0;
-    if (node && !node.freed) {
+    // an op with several outputs: its saved inputs are counted on the first of its rows only
+    const sibling = node && node.outputs.length > 1 ? firstRow.get(node) : undefined;
+    if (node && node.outputs.length > 1 && sibling === undefined) firstRow.set(node, id);
+    if (sibling !== undefined) {
+      if (!node!.freed) savedParts.push(`with #${sibling}`);
+    } else if (node && !node.freed) {
       savedParts.push(
         inputs.length ? `inputs ${inputs.map((x) => `#${ids.get(x)}`).join(',')}` : 'no inputs',
         'output',
@@ -72,7 +78,7 @@ function rowsOf(root: Tensor): ExplainRow[] {
     }
     return {
       id,
-      op: node ? node.rule.name : t.requiresGrad ? 'leaf' : 'constant',
+      op: node ? opLabel(t) : t.requiresGrad ? 'leaf' : 'constant',
       shape: [...t.shape],
       dtype: t.dtype,
       inputs: inputs.map((x) => ids.get(x)!),

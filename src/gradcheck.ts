@@ -17,6 +17,7 @@ import { describe } from './op.js';
 import { gradients } from './backward.js';
 import { Tensor } from './tensor.js';
 import { tidy } from './memory.js';
+import { concat, reshape } from './ops/shape.js';
 import { rng } from './random.js';
 import { getBackend, floatPrecision } from './backend/index.js';
 
@@ -95,6 +96,25 @@ function unravel(i: number, shape: number[]): number[] {
 const pow2 = (h: number) => 2 ** Math.round(Math.log2(h));
 
 type F = (...xs: Tensor[]) => Tensor;
+/** What gradcheck and gradgradcheck accept: f may return several tensors (PyTorch's tuple outputs). */
+type Checked = (...xs: Tensor[]) => Tensor | Tensor[];
+
+/**
+ * f with its outputs joined into one vector (each flattened, then concatenated), so that a check's
+ * cotangent reaches every output: full mode's one-hot rows, fast mode's random inner product with all.
+ */
+function joined(fn: string, f: Checked): F {
+  return (...xs) => {
+    const out = f(...xs);
+    if (!Array.isArray(out)) return out;
+    if (out.length === 0 || !out.every((o) => o instanceof Tensor))
+      throw new TapegradError(
+        fn,
+        `the function must return a Tensor or a non-empty array of Tensors, got ${describe(out)}`,
+      );
+    return out.length === 1 ? out[0] : concat(out.map((o) => reshape(o, [o.size])));
+  };
+}
 
 function checkInputs(fn: string, f: unknown, inputs: unknown): Tensor[] {
   if (typeof f !== 'function') throw new TapegradError(fn, `the first argument must be a function, got ${describe(f)}`);
@@ -140,10 +160,13 @@ function checkOptions(fn: string, opts: unknown): GradcheckOptions {
 
 /**
  * Compares f's analytic gradients with finite differences, with respect to every float32 input.
+ * f may return several tensors: they are checked as one vector of all their entries, flattened and
+ * joined in order (the report's outputIndex counts in that vector).
  * PyTorch `torch.autograd.gradcheck`, JAX `jax.test_util.check_grads`.
  */
-export async function gradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
-  return conclude(opts, await readAsync(checkSteps('gradcheck', f, inputs, opts)));
+export async function gradcheck(f: Checked, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
+  checkInputs('gradcheck', f, inputs);
+  return conclude(opts, await readAsync(checkSteps('gradcheck', joined('gradcheck', f), inputs, opts)));
 }
 
 /** The report, or with throwOnFailure a failed one as an error. */
@@ -483,8 +506,13 @@ function reportBody(r: GradcheckReport): string {
  * derivative of the recorded backward pass (createGraph) against finite differences of it.
  * PyTorch `torch.autograd.gradgradcheck`, JAX `jax.test_util.check_grads`.
  */
-export async function gradgradcheck(f: F, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
-  const [firstOrder, xs, o] = secondOrder(f, inputs, opts);
+export async function gradgradcheck(
+  f: Checked,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
+): Promise<GradcheckReport> {
+  checkInputs('gradgradcheck', f, inputs);
+  const [firstOrder, xs, o] = secondOrder(joined('gradgradcheck', f), inputs, opts);
   return conclude(o, await readAsync(checkSteps('gradgradcheck', firstOrder, xs, o)));
 }
 

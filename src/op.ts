@@ -3,28 +3,38 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { isGradEnabled, traceHooks } from './tape.js';
-import { Tensor, Node, type TensorLike, type OpRule } from './tensor.js';
+import { Tensor, Node, type TensorLike, type OpRule, type MultiOutputRule, type AnyOpRule } from './tensor.js';
 import { toTensor } from './creation.js';
 import { anomaly, checkForward } from './anomaly.js';
 import { recoverFromTrap } from './backend/index.js';
 
-export type { OpRule, Thunk, OpSignature, Domain } from './tensor.js';
+export type { OpRule, MultiOutputRule, AnyOpRule, Thunk, OpSignature, Domain } from './tensor.js';
 
 /** An op: apply it to tapegrad tensors; `rule` is what the tape and the gradcheck suite read. */
 export interface Op<A = void> {
   (inputs: Tensor[], attrs: A): Tensor;
   rule: OpRule<A>;
 }
+/** An op with several outputs: one node on the tape that every output refers to. */
+export interface MultiOutputOp<A = void> {
+  (inputs: Tensor[], attrs: A): Tensor[];
+  rule: MultiOutputRule<A>;
+}
 
 /**
- * Declares a differentiable op from its TF.js forward and its vector-Jacobian product.
+ * Declares a differentiable op from its TF.js forward and its vector-Jacobian product; with
+ * `outputs: 'several'`, an op whose forward returns several tensors and whose adjoint receives all
+ * their cotangents (MultiOutputRule).
  * PyTorch `torch.autograd.Function`, JAX `jax.custom_vjp`.
  */
-export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
+export function defineOp<A = void>(rule: OpRule<A>): Op<A>;
+export function defineOp<A = void>(rule: MultiOutputRule<A>): MultiOutputOp<A>;
+export function defineOp<A = void>(rule: OpRule<A> | MultiOutputRule<A>): Op<A> | MultiOutputOp<A> {
   if (!rule || typeof rule.name !== 'string' || typeof rule.forward !== 'function' || typeof rule.vjp !== 'function') {
     throw new TapegradError('defineOp', 'needs { name, forward, vjp }');
   }
-  const apply = (inputs: Tensor[], attrs: A): Tensor => {
+  const several = rule.outputs === 'several';
+  const apply = (inputs: Tensor[], attrs: A): Tensor | Tensor[] => {
     const values: tf.Tensor[] = new Array(inputs.length);
     let anyRequiresGrad = false;
     for (let i = 0; i < inputs.length; i++) {
@@ -35,22 +45,28 @@ export function defineOp<A = void>(rule: OpRule<A>): Op<A> {
       anyRequiresGrad ||= x.requiresGrad;
     }
     if (traceHooks.onInputs) traceHooks.onInputs(inputs);
-    let value: tf.Tensor;
+    let result: tf.Tensor | tf.Tensor[];
     try {
-      value = rule.forward(values, attrs);
+      result = rule.forward(values, attrs);
     } catch (e) {
       if (e instanceof TapegradError) throw e;
       const shapes = inputs.map((x) => fmtShape(x.shape)).join(' and ');
       const trapped = recoverFromTrap(e);
       throw new TapegradError(rule.name, `${(e as Error).message} (inputs ${shapes})${trapped ? `: ${trapped}` : ''}`);
     }
-    if (!(value instanceof tf.Tensor))
-      throw new TapegradError(rule.name, `the op's forward must return a tf.Tensor, got ${describe(value)}`);
-    if (anomaly.enabled) checkForward(rule, inputs, value);
-    const record = anyRequiresGrad && isGradEnabled();
-    return new Tensor(value, { node: record ? new Node(rule as OpRule<any>, inputs, attrs) : null });
+    const outs = several && Array.isArray(result) ? result : [result];
+    if (!outs.every((v) => v instanceof tf.Tensor) || Array.isArray(result) !== several)
+      throw new TapegradError(
+        rule.name,
+        `the op's forward must return ${several ? 'an array of tf.Tensors' : 'a tf.Tensor'}, got ${describe(result)}`,
+      );
+    if (anomaly.enabled) checkForward(rule, inputs, outs as tf.Tensor[]);
+    // one node for all the outputs: each output's Tensor adds itself to node.outputs
+    const node = anyRequiresGrad && isGradEnabled() ? new Node(rule as AnyOpRule, inputs, attrs) : null;
+    const tensors = (outs as tf.Tensor[]).map((v) => new Tensor(v, { node }));
+    return several ? tensors : tensors[0];
   };
-  return Object.assign(apply, { rule });
+  return Object.assign(apply, { rule }) as Op<A> | MultiOutputOp<A>;
 }
 
 /**

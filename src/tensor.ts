@@ -16,6 +16,8 @@ export type Thunk = () => Tensor;
 /** A declared op: its name, forward, vector-Jacobian product and signature. */
 export interface OpRule<A = void> {
   name: string;
+  /** One output tensor (the default); see MultiOutputRule for ops with several. */
+  outputs?: 'one';
   /** Computes the output from TF.js tensors; attributes are the op's non-tensor arguments. */
   forward: (inputs: tf.Tensor[], attrs: A) => tf.Tensor;
   /**
@@ -26,6 +28,26 @@ export interface OpRule<A = void> {
   /** How the op's public function is called and where it is smooth, for ops of a common form. */
   signature?: OpSignature;
 }
+
+/**
+ * A declared op with several outputs (split, unbind): one node on the tape for all of them, and one
+ * adjoint that receives every output's cotangent at once.
+ */
+export interface MultiOutputRule<A = void> {
+  name: string;
+  outputs: 'several';
+  /** Computes the outputs from TF.js tensors. */
+  forward: (inputs: tf.Tensor[], attrs: A) => tf.Tensor[];
+  /**
+   * The vector-Jacobian product: given gs[k] = ∂L/∂out[k] (null where no gradient reached output k:
+   * the adjoint makes zeros only where it needs them), one thunk (or null) per input. The caller
+   * may have disposed outputs it did not use (split's other parts): read only their shapes.
+   */
+  vjp: (gs: (Tensor | null)[], inputs: Tensor[], outs: Tensor[], attrs: A) => (Thunk | null)[];
+}
+
+/** Any declared op's rule: one output or several. */
+export type AnyOpRule = OpRule<any> | MultiOutputRule<any>;
 
 /**
  * Where an operand's values may lie for the op to be smooth and its values moderate. 'real': any;
@@ -56,13 +78,21 @@ export class Node {
   freed = false;
   /** The inputs' values when recorded: an input whose value was replaced since (an optimizer step) is an error at backward. */
   saved: tf.Tensor[];
+  /** The tensors the op made, in order: one, or several for a MultiOutputRule (each has this node). */
+  readonly outputs: Tensor[] = [];
   constructor(
-    readonly rule: OpRule<any>,
+    readonly rule: AnyOpRule,
     public inputs: Tensor[],
     readonly attrs: unknown,
   ) {
     this.saved = inputs.map((x) => x.value);
   }
+}
+
+/** The op that made t (which has a node), as tables and messages name it: `unbind[2]` for output 2 of an op with several. */
+export function opLabel(t: Tensor): string {
+  const node = t.node!;
+  return node.outputs.length > 1 ? `${node.rule.name}[${node.outputs.indexOf(t)}]` : node.rule.name;
 }
 
 /** A tensor's values as nested arrays: a number (or boolean) for a 0-d tensor. */
@@ -115,6 +145,7 @@ export class Tensor {
       throw new TapegradError('Tensor', 'wraps a tf.Tensor; make tensors with tg.tensor(data), tg.zeros(shape), …');
     this.value = value;
     this.node = opts.node ?? null;
+    this.node?.outputs.push(this);
     this._requiresGrad = false;
     this.requiresGrad = opts.requiresGrad ?? this.node !== null;
   }
@@ -261,7 +292,7 @@ export class Tensor {
 
   toString(): string {
     if (this.isDisposed) return `tensor(<disposed>, shape=${fmtShape(this.shape)})`;
-    const grad = this.node ? `, gradFn=${this.node.rule.name}` : this.requiresGrad ? ', requiresGrad=true' : '';
+    const grad = this.node ? `, gradFn=${opLabel(this)}` : this.requiresGrad ? ', requiresGrad=true' : '';
     const dtype = this.dtype === 'float32' ? '' : `, dtype=${this.dtype}`;
     // JSON has no NaN or ±Infinity (it writes null): they are spelled out as JavaScript does
     const values = JSON.stringify(this.value.arraySync(), (_k, v) =>

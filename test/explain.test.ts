@@ -4,6 +4,27 @@ import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
 import { assertNoLeak } from './helpers.js';
 
+test('an op with several outputs: a row per output (unbind[k]), its saved inputs counted once', () => {
+  const x = tg.tensor([[1, 2], [3, 4], [5, 6]], { requiresGrad: true });
+  assertNoLeak(() =>
+    tg.tidy(() => {
+      const [a, , c] = tg.unbind(x);
+      const ex = tg.explain(a.add(c));
+      assert.equal(
+        ex.rows.map((r) => r.op),
+        ['leaf', 'unbind[0]', 'unbind[2]', 'add'],
+      );
+      assert.equal(ex.rows[1].inputs, [0]);
+      assert.equal(ex.rows[2].inputs, [0]);
+      assert.is(ex.rows[1].savedBytes, (6 + 2) * 4);
+      assert.is(ex.rows[2].saved, 'with #1');
+      assert.is(ex.rows[2].savedBytes, 0);
+      assert.match(String(a), /gradFn=unbind\[0\]/);
+    }),
+  );
+  x.dispose();
+});
+
 test('explain lists every tensor of the graph in forward order with shapes, inputs and what was saved', () => {
   const x = tg.tensor([[1, 2, 3]], { requiresGrad: true });
   const W = tg.randn([3, 2], { seed: 1 });

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { assertClose, assertNoLeak, assertThrows, NODE_BACKENDS } from './helpers.js';
 import { gradcheckRecurrent } from './recurrent-check.js';
@@ -345,6 +346,35 @@ nodeOnly('bad input names the layer and the expected shape; bad states and optio
   assertThrows(() => new nn.LSTM(3, 0), /^LSTM: hiddenSize must be a positive integer, got 0/);
   [rnn, gru, lstm].forEach((m) => m.dispose());
   x.dispose();
+});
+
+/** The entries every kernel of `fn` writes (TF.js's profile of it): what a backward sweep allocates. */
+async function entriesWritten(fn: () => void): Promise<number> {
+  const info = await tf.profile(fn);
+  return info.kernels.reduce((n, k) => n + k.outputShapes.reduce((m, s) => m + s.reduce((a, d) => a * d, 1), 0), 0);
+}
+
+nodeOnly('RNN, GRU, LSTM: the backward sweep writes O(T) entries (twice the steps, twice the entries)', async () => {
+  await tg.setBackend('cpu');
+  const before = tg.memory().numTensors;
+  const layers = [new nn.RNN(3, 4, { seed: 7 }), new nn.GRU(3, 4, { seed: 8 }), new nn.LSTM(3, 4, { seed: 9 })];
+  for (const layer of layers) {
+    const backwardEntries = async (T: number) => {
+      const x = tg.randn([T, 1, 3], { seed: T });
+      const { output, hN, cN } = layer.forward(x) as tg.nn.LSTMOutput;
+      const loss = output.sum();
+      const n = await entriesWritten(() => loss.backward());
+      tg.dispose([x, output, hN, cN, loss]);
+      layer.zeroGrad();
+      return n;
+    };
+    // a step that took its input rows by slicing [T·B, G·H] would pad each gradient back to that
+    // size: T² entries, and a ratio near 4
+    const ratio = (await backwardEntries(128)) / (await backwardEntries(64));
+    assert.ok(ratio < 2.3, `${layer.constructor.name}: 128 steps write ${ratio.toFixed(2)}× the entries of 64`);
+  }
+  layers.forEach((m) => m.dispose());
+  assert.is(tg.memory().numTensors, before, 'nothing left behind');
 });
 
 test.run();

@@ -30,6 +30,15 @@ export interface OpCase {
 
 export type CaseTable<K extends string> = Record<K, OpCase | OpCase[]>;
 
+/**
+ * The case of an op with several outputs (split, unbind): its outputs flattened and joined into
+ * one vector, so that every check's cotangent reaches each of them (gradcheck's random inner
+ * product in fast mode, one-hot rows in full mode) and the suites that call `f` get one tensor.
+ */
+export function several(c: Omit<OpCase, 'f'> & { f: (...xs: tg.Tensor[]) => tg.Tensor[] }): OpCase {
+  return { ...c, f: (...xs) => tg.concat(c.f(...xs).map((o) => o.reshape([o.size]))) };
+}
+
 // ---- input makers (all seeded, so a failure reproduces)
 
 interface Draw {
@@ -350,6 +359,37 @@ export const coreCases = {
       f: (a, b, c) => tg.stack([a, b, c], 1).square(),
     },
   ],
+  split: [
+    several({ make: (s) => [T([4, 3], s)], f: (x) => tg.split(x, 2), gradgrad: true }),
+    // a part that reaches no output: its cotangent is null, made zeros inside the adjoint
+    several({ make: (s) => [T([2, 6], s)], f: (x) => x.split([1, 2, 3], 1).filter((_, k) => k !== 1) }),
+    {
+      make: (s) => [T([4, 3], s)],
+      f: (x) => {
+        const [a, b] = tg.split(x, 2);
+        return a.mul(b.square());
+      },
+    },
+    {
+      make: (s) => [T([2, 6], s)],
+      f: (x) => {
+        const [a, b, c] = tg.split(x, [1, 2, 3], 1);
+        return tg.concat([c, b.exp(), a.mul(2)], 1);
+      },
+    },
+  ],
+  unbind: [
+    several({ make: (s) => [T([3, 2], s)], f: (x) => tg.unbind(x), gradgrad: true }),
+    several({
+      make: (s) => [T([2, 3, 2], s)],
+      f: (x) =>
+        x
+          .unbind(1)
+          .slice(1)
+          .map((p) => p.square()),
+    }),
+    { make: (s) => [T([2, 4], s)], f: (x) => tg.stack(tg.unbind(x, 1).reverse(), 0).exp() },
+  ],
   gather: [
     // repeated indices: their gradients accumulate
     {
@@ -466,21 +506,9 @@ export const compositeCases: Record<string, OpCase | OpCase[]> = {
     { make: (s) => [T([2, 1, 3], s)], f: (x) => x.squeeze().square() },
     { make: (s) => [T([1, 3, 1], s)], f: (x) => tg.squeeze(x, 2).exp() },
   ],
-  split: [
-    {
-      make: (s) => [T([4, 3], s)],
-      f: (x) => {
-        const [a, b] = tg.split(x, 2);
-        return a.mul(b.square());
-      },
-    },
-    {
-      make: (s) => [T([2, 6], s)],
-      f: (x) => {
-        const [a, b, c] = tg.split(x, [1, 2, 3], 1);
-        return tg.concat([c, b.exp(), a.mul(2)], 1);
-      },
-    },
+  chunk: [
+    several({ make: (s) => [T([5, 2], s)], f: (x) => tg.chunk(x, 3) }),
+    several({ make: (s) => [T([2, 7], s)], f: (x) => x.chunk(2, -1).map((p) => p.exp()) }),
   ],
   dot: [
     { make: (s) => [T([4], s), T([4], s + 1)], f: (a, b) => tg.dot(a, b), gradgrad: true },

@@ -328,6 +328,157 @@ for (const backend of NODE_BACKENDS) {
   s.run();
 }
 
+// ---- ops with several outputs (split, unbind): one node, one adjoint call for all the outputs
+/** Counts the calls of an op's adjoint while fn runs. */
+function countAdjointCalls(rule: { vjp: (...a: never[]) => unknown }, fn: () => void): number {
+  const vjp = rule.vjp;
+  let calls = 0;
+  rule.vjp = (...a: never[]) => {
+    calls++;
+    return vjp(...a);
+  };
+  try {
+    fn();
+  } finally {
+    rule.vjp = vjp;
+  }
+  return calls;
+}
+
+for (const backend of NODE_BACKENDS) {
+  const s = suite(`several outputs on ${backend}`);
+  s.before(async () => {
+    await tg.setBackend(backend);
+  });
+
+  s("the outputs share one node, whose adjoint runs once with every output's gradient", () => {
+    const x = tg.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { requiresGrad: true },
+    );
+    assertNoLeak(() => {
+      const calls = countAdjointCalls(tg.unbind.rule, () =>
+        tg.tidy(() => {
+          const rows = tg.unbind(x, 1);
+          assert.is(rows.length, 3);
+          assert.ok(rows.every((r) => r.node === rows[0].node));
+          assert.equal(rows[0].node!.outputs, rows);
+          // row 1 reaches no output: its part of the gradient is 0
+          rows[0].mul(2).add(rows[2].square()).sum().backward();
+        }),
+      );
+      assert.is(calls, 1);
+      assertClose(x.grad!, [2, 0, 6, 2, 0, 12]);
+      tg.dispose([x.grad]);
+      x.grad = null;
+    });
+    x.dispose();
+  });
+
+  s('gradients() of several outputs of one node, and one of them as a target', () => {
+    const x = tg.tensor([0.5, -1, 2, 3], { requiresGrad: true });
+    assertNoLeak(() =>
+      tg.tidy(() => {
+        const [a, b] = tg.split(x, 2);
+        const [ga, gb] = tg.gradients([a, b], [x, b], {
+          seeds: [tg.tensor([1, 2]), tg.tensor([3, 4])],
+          retainGraph: true,
+        });
+        assertClose(ga!, [1, 2, 3, 4]);
+        assertClose(gb!, [3, 4]);
+        // a part whose gradient is asked for without reaching the root
+        const [none] = tg.gradients(a.sum(), [b]);
+        assert.is(none, null);
+      }),
+    );
+    x.dispose();
+  });
+
+  s('hooks and retainGrad on a part; retainGraph for a second backward, refused without it', () => {
+    const x = tg.tensor([1, 2, 3, 4, 5, 6], { requiresGrad: true });
+    assertNoLeak(() => {
+      tg.tidy(() => {
+        const [a, b, c] = tg.chunk(x, 3);
+        b.registerHook((g) => g.mul(10));
+        c.retainGrad();
+        const loss = a.sum().add(b.sum()).add(c.square().sum());
+        loss.backward(undefined, { retainGraph: true });
+        assertClose(x.grad!, [1, 1, 10, 10, 10, 12]);
+        assertClose(c.grad!, [10, 12]);
+        loss.backward();
+        assertClose(x.grad!, [2, 2, 20, 20, 20, 24]);
+        assertThrows(() => loss.backward(), /^backward: the graph through '.*' was freed by an earlier backward\(\)/);
+        tg.dispose([x.grad, c.grad]);
+        x.grad = null;
+      });
+    });
+    x.dispose();
+  });
+
+  s('a part disposed before backward is not needed by the adjoint; the graph is freed with the parts', () => {
+    const x = tg.tensor(
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      { requiresGrad: true },
+    );
+    assertNoLeak(() => {
+      const [a, b, c] = tg.unbind(x);
+      tg.dispose([a, c]);
+      const b3 = b.mul(3);
+      const y = b3.sum();
+      y.backward();
+      assertClose(x.grad!, [0, 0, 3, 3, 0, 0]);
+      tg.dispose([y, b3, b, x.grad]);
+      x.grad = null;
+    });
+    x.dispose();
+  });
+
+  s('createGraph through unbind: the adjoint (a stack) is recorded and differentiable again', () => {
+    const x = tg.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
+    assertNoLeak(() =>
+      tg.tidy(() => {
+        // y = Σ x₀ⱼ³ + Σ x₁ⱼ²: ∂y/∂x = [3x₀², 2x₁], and the gradient of Σ ∂y/∂x is [6x₀, 2]
+        const [r0, r1] = tg.unbind(x);
+        const [g] = tg.gradients(r0.pow(3).sum().add(r1.square().sum()), [x], { createGraph: true });
+        assertClose(g!, [3, 12, 6, 8]);
+        const [gg] = tg.gradients(g!.sum(), [x]);
+        assertClose(gg!, [6, 12, 2, 2]);
+      }),
+    );
+    x.dispose();
+  });
+
+  s('anomaly detection names the op and the output whose gradient held a NaN', () => {
+    const x = tg.tensor([1, 2, 3, 4], { requiresGrad: true });
+    assertNoLeak(() =>
+      tg.detectAnomaly(() =>
+        tg.tidy(() => {
+          const [a, b] = tg.split(x, 2);
+          assertThrows(
+            () => tg.gradients([a, b], [x], { seeds: [tg.tensor([1, 1]), tg.tensor([Number.NaN, 1])] }),
+            /^split: anomaly in the backward pass: .*the incoming gradient of output 1 \[2\] already held NaN \(1 of 2/,
+          );
+        }),
+      ),
+    );
+    x.dispose();
+  });
+  s.run();
+}
+
 // ---- the graph walk that backward, explain and the function transforms share
 const walk = suite('walkGraph');
 walk('every tensor once, inputs before outputs; follow prunes; enter sees each before its inputs', () => {

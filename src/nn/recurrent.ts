@@ -6,7 +6,7 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, describe, composed } from '../op.js';
 import { add, sub, mul, relu, tanh, sigmoid } from '../ops/elementwise.js';
-import { reshape, transpose, slice, stack, concat } from '../ops/shape.js';
+import { reshape, transpose, slice, stack, concat, split, unbind } from '../ops/shape.js';
 import { linear } from '../ops/matrix.js';
 import { Module } from './module.js';
 import { positiveInts, seedPlus } from './layers.js';
@@ -87,8 +87,7 @@ function gruStep(keep: Keep, xg: Tensor, h: Tensor, w: StepWeights): Tensor {
   const [B, H] = h.shape;
   const hg = keep(linear(h, w.weightHh, w.biasHh));
   const rz = keep(sigmoid(keep(slice(keep(add(xg, hg)), [0, 0], [B, 2 * H]))));
-  const r = keep(slice(rz, [0, 0], [B, H]));
-  const z = keep(slice(rz, [0, H], [B, H]));
+  const [r, z] = split(rz, 2, 1).map(keep);
   const hn = keep(mul(r, keep(slice(hg, [0, 2 * H], [B, H]))));
   const n = keep(tanh(keep(add(keep(slice(xg, [0, 2 * H], [B, H])), hn))));
   return add(n, keep(mul(z, keep(sub(h, n)))));
@@ -100,10 +99,10 @@ function lstmStep(keep: Keep, xg: Tensor, h: Tensor, c: Tensor, w: StepWeights):
   const [B, H] = h.shape;
   const gates = keep(add(xg, keep(linear(h, w.weightHh, null))));
   const s = keep(sigmoid(gates)); // the g quarter of it goes unused: one kernel instead of three
-  const gate = (t: Tensor, k: number) => keep(slice(t, [0, k * H], [B, H]));
-  const g = keep(tanh(gate(gates, 2)));
-  const cNext = add(keep(mul(gate(s, 1), c)), keep(mul(gate(s, 0), g)));
-  const hNext = mul(gate(s, 3), keep(tanh(cNext)));
+  const [i, f, , o] = split(s, 4, 1).map(keep);
+  const g = keep(tanh(keep(slice(gates, [0, 2 * H], [B, H]))));
+  const cNext = add(keep(mul(f, c)), keep(mul(i, g)));
+  const hNext = mul(o, keep(tanh(cNext)));
   return { h: hNext, c: cNext };
 }
 
@@ -248,13 +247,16 @@ abstract class Recurrent<Out> extends Module<Out> {
           const [weightIh, weightHh, biasIh = null, biasHh = null] = this.allWeights[k];
           // every step's input projection in one matmul: row t·B + b is step t of sequence b
           const xg = keep(linear(rows, weightIh, inputBias(keep, this.kind, biasIh, biasHh)));
+          // each step's rows as one node: backward stacks the T gradients once (a slice per step
+          // would pad each to xg's full size, T² entries)
+          const xSteps = unbind(keep(reshape(xg, [T, B, xg.shape[1]])), 0).map(keep);
           const w = { weightHh, biasHh: this.kind === 'GRU' ? biasHh : null };
           let h = start(0, k);
           let c = this.kind === 'LSTM' ? start(1, k) : null;
           const hs: Tensor[] = new Array(T);
           for (let s = 0; s < T; s++) {
             const step = d === 0 ? s : T - 1 - s;
-            const xt = keep(slice(xg, [step * B, 0], [B, xg.shape[1]]));
+            const xt = xSteps[step];
             if (this.kind === 'LSTM') {
               const next = lstmStep(keep, xt, h, c!, w);
               h = keep(next.h);

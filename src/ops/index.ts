@@ -110,6 +110,8 @@ export {
   concat,
   stack,
   split,
+  chunk,
+  unbind,
   gather,
   scatterAdd,
 } from './shape.js';

@@ -112,6 +112,9 @@ declare module '../tensor.js' {
     expandDims(axis?: number): Tensor;
     squeeze(axis?: Axis): Tensor;
     slice(begin: number[], size?: number[]): Tensor;
+    split(numOrSizes: number | number[], axis?: number): Tensor[];
+    chunk(chunks: number, axis?: number): Tensor[];
+    unbind(axis?: number): Tensor[];
     gather(indices: Tensor | number[], axis?: number): Tensor;
     pad(paddings: [number, number][], value?: number): Tensor;
     broadcastTo(shape: number[]): Tensor;
@@ -156,6 +159,7 @@ const chainable = {
   ...pick(scan, 'cumsum', 'cumprod', 'logCumSumExp'),
   ...pick(sorting, 'median', 'sort', 'topk'),
   ...pick(shape, 'reshape', 'transpose', 'expandDims', 'squeeze', 'slice', 'gather', 'pad', 'broadcastTo', 'tile'),
+  ...pick(shape, 'split', 'chunk', 'unbind'),
   ...pick(indexing, 'flip', 'roll', 'tril', 'triu', 'diag', 'diagonal', 'swapAxes', 'takeAlongAxis'),
   ...pick(indexing, 'scatterAlongAxis'),
   ...pick(matrix, 'matmul', 'dot'),

@@ -2,7 +2,7 @@
 // slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sum). sum lives here, beside broadcastTo, and
 // so does unbroadcast (NumPy broadcasting undone in backward): every other family builds on them.
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, asTensor, owning, applyToFloat, type Op } from '../op.js';
+import { defineOp, asTensor, owning, applyToFloat, describe, type Op } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis, normalizeAxes, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { broadcastToFast, sumFast } from '../backend/facts.js';
@@ -307,18 +307,14 @@ export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor 
 }
 pad.rule = padOp.rule;
 
-// ---- concat / stack / split
+// ---- concat ↔ split, stack ↔ unbind: each pair the other's adjoint
 const concatOp = defineOp<{ axis: number }>({
   name: 'concat',
   forward: (xs, { axis }) => tf.concat(xs, axis),
-  // each input gets its own stretch of g along the axis
+  // each input gets its own stretch of g along the axis: g split at the inputs' lengths, once
   vjp: (g, xs, _y, { axis }) => {
-    let at = 0;
-    return xs.map((x) => {
-      const begin = g.shape.map((_, i) => (i === axis ? at : 0));
-      at += x.shape[axis];
-      return () => slice(g, begin, x.shape);
-    });
+    let parts: Tensor[] | null = null;
+    return xs.map((_x, i) => () => (parts ??= splitOp([g], { sizes: xs.map((x) => x.shape[axis]), axis }))[i]);
   },
 });
 /** Joins tensors along an existing axis. PyTorch `torch.cat`, JAX `jnp.concatenate`. */
@@ -342,19 +338,11 @@ concat.rule = concatOp.rule;
 const stackOp = defineOp<{ axis: number }>({
   name: 'stack',
   forward: (xs, { axis }) => tf.stack(xs, axis),
-  // input i is the i-th slice along the new axis
-  vjp: (g, xs, _y, { axis }) =>
-    xs.map(
-      (x, i) => () =>
-        reshape(
-          slice(
-            g,
-            g.shape.map((_, k) => (k === axis ? i : 0)),
-            g.shape.map((d, k) => (k === axis ? 1 : d)),
-          ),
-          x.shape,
-        ),
-    ),
+  // input i is the i-th slice along the new axis: g unbound along it, once
+  vjp: (g, xs, _y, { axis }) => {
+    let parts: Tensor[] | null = null;
+    return xs.map((_x, i) => () => (parts ??= unbindOp([g], { axis }))[i]);
+  },
 });
 /** Joins equal-shaped tensors along a new axis. PyTorch `torch.stack`, JAX `jnp.stack`. */
 export function stack(xs: Tensor[], axis = 0): Tensor {
@@ -368,29 +356,79 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
 }
 stack.rule = stackOp.rule;
 
+/** The outputs' cotangents with zeros where none reached an output (made only for those). */
+function filled(gs: (Tensor | null)[], outs: Tensor[]): Tensor[] {
+  return gs.map((g, k) => g ?? new Tensor(tf.zeros(outs[k].shape)));
+}
+
+const splitOp = defineOp<{ sizes: number[]; axis: number }>({
+  name: 'split',
+  outputs: 'several',
+  forward: ([x], { sizes, axis }) => tf.split(x, sizes, axis),
+  // the parts' cotangents, joined back along the axis in one concat
+  vjp: (gs, _x, parts, { axis }) => [() => concat(filled(gs, parts), axis)],
+});
 /**
- * Splits along an axis into n equal parts, or into parts of the given sizes.
- * PyTorch `torch.split`, JAX `jnp.split`.
+ * Splits along an axis into n equal parts, or into parts of the given sizes: one node on the tape
+ * for all the parts, whose adjoint joins their gradients in one concat. Unlike PyTorch, a number
+ * is the count of parts (as `jnp.split`); `chunk` takes PyTorch's count with a shorter last part.
+ * PyTorch `torch.split` (with sizes), JAX `jnp.split`.
  */
 export function split(x: Tensor, numOrSizes: number | number[], axis = 0): Tensor[] {
   const t = asTensor('split', x);
   const ax = normalizeAxis('split', axis, t.rank);
   const d = t.shape[ax];
   const sizes = typeof numOrSizes === 'number' ? Array(numOrSizes).fill(d / numOrSizes) : numOrSizes;
-  if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((a, b) => a + b, 0) !== d) {
+  if (
+    !Array.isArray(sizes) ||
+    sizes.length === 0 ||
+    sizes.some((s) => !Number.isInteger(s) || s < 0) ||
+    sizes.reduce((a, b) => a + b, 0) !== d
+  ) {
     throw new TapegradError('split', `cannot split axis ${ax} of length ${d} into ${JSON.stringify(numOrSizes)}`);
   }
-  let at = 0;
-  return sizes.map((s) => {
-    const part = slice(
-      t,
-      t.shape.map((_, i) => (i === ax ? at : 0)),
-      t.shape.map((e, i) => (i === ax ? s : e)),
-    );
-    at += s;
-    return part;
-  });
+  return splitOp([t], { sizes: [...sizes], axis: ax });
 }
+split.rule = splitOp.rule;
+
+/**
+ * Splits along an axis into `chunks` parts of ⌈length / chunks⌉ entries, the last one shorter (so
+ * there may be fewer parts than asked for, as in PyTorch). One node on the tape, as `split`.
+ * PyTorch `torch.chunk`, JAX `jnp.array_split` (which balances the parts instead).
+ */
+export function chunk(x: Tensor, chunks: number, axis = 0): Tensor[] {
+  const t = asTensor('chunk', x);
+  const ax = normalizeAxis('chunk', axis, t.rank);
+  if (!Number.isInteger(chunks) || chunks < 1)
+    throw new TapegradError('chunk', `chunks must be a positive integer, got ${describe(chunks)}`);
+  const d = t.shape[ax];
+  const size = Math.ceil(d / chunks);
+  const sizes =
+    d === 0
+      ? Array(chunks).fill(0)
+      : Array.from({ length: Math.ceil(d / size) }, (_, k) => Math.min(size, d - k * size));
+  return splitOp([t], { sizes, axis: ax });
+}
+
+const unbindOp = defineOp<{ axis: number }>({
+  name: 'unbind',
+  outputs: 'several',
+  forward: ([x], { axis }) => tf.unstack(x, axis),
+  // the slices' cotangents, stacked back along the removed axis in one stack
+  vjp: (gs, _x, slices, { axis }) => [() => stack(filled(gs, slices), axis)],
+});
+/**
+ * The slices of x along `axis`, that axis removed: one node on the tape for all of them, whose
+ * adjoint stacks their gradients in one go (a loop over slice() would pad each gradient to x's
+ * full shape). Also `x.unbind(axis)`. PyTorch `torch.unbind`, JAX `list(jnp.moveaxis(x, axis, 0))`.
+ */
+export function unbind(x: Tensor, axis = 0): Tensor[] {
+  const t = asTensor('unbind', x);
+  const ax = normalizeAxis('unbind', axis, t.rank);
+  if (t.shape[ax] === 0) return [];
+  return unbindOp([t], { axis: ax });
+}
+unbind.rule = unbindOp.rule;
 
 // ---- gather ↔ scatterAdd (1-D indices; gather() reshapes for others)
 const gatherOp = defineOp<{ axis: number }>({

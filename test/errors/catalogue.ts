@@ -4,7 +4,7 @@
 // entry here (or in SKIP, with a reason) fails the suite.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
-import type { OpRule, OpSignature } from '../../src/tensor.js';
+import type { AnyOpRule, OpSignature } from '../../src/tensor.js';
 
 /** One bad call: what is wrong, the call, and a pattern the message must match after the function's name. */
 /** The optional fourth element overrides the entry's name for this probe (errors of the shared reverse sweep say 'backward'). */
@@ -121,8 +121,8 @@ const PROBES_OF: Record<OpSignature['kind'], (f: never) => Probe[]> = {
 function fromSignatures(): Record<string, Entry> {
   const fns = tg as unknown as Record<string, unknown>;
   return Object.fromEntries(
-    Object.entries(tg.registry as Record<string, OpRule<any>>).flatMap(([name, rule]) =>
-      rule.signature && typeof fns[name] === 'function'
+    Object.entries(tg.registry as Record<string, AnyOpRule>).flatMap(([name, rule]) =>
+      rule.outputs !== 'several' && rule.signature && typeof fns[name] === 'function'
         ? [[name, { probes: PROBES_OF[rule.signature.kind](fns[name] as never) }]]
         : [],
     ),
@@ -807,6 +807,24 @@ export const CATALOGUE: Record<string, Entry> = {
     probes: [
       ...unaryProbes(((x: never) => tg.split(x, 2)) as never),
       ['an uneven split', () => tg.split(tg.ones([3]), 2), /cannot split axis 0 of length 3 into 2/],
+      ['sizes that do not add up', () => tg.split(m22(), [1, 2], 1), /cannot split axis 1 of length 2 into \[1,2\]/],
+      ['no parts', () => tg.split(m22(), []), /cannot split axis 0 of length 2 into \[\]/],
+      ['an axis out of range', () => tg.split(m22(), 2, 2), /^split: axis 2 is out of range for a tensor of rank 2/],
+    ],
+  },
+  chunk: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.chunk(x, 2)) as never),
+      ['zero chunks', () => tg.chunk(m22(), 0), /^chunk: chunks must be a positive integer, got number 0/],
+      ['a fractional count', () => tg.chunk(m22(), 1.5), /^chunk: chunks must be a positive integer, got number 1.5/],
+      ['an axis out of range', () => tg.chunk(m22(), 2, -3), /^chunk: axis -3 is out of range for a tensor of rank 2/],
+    ],
+  },
+  unbind: {
+    probes: [
+      ...unaryProbes(((x: never) => tg.unbind(x)) as never),
+      ['a scalar', () => tg.unbind(tg.tensor(1)), /^unbind: axis 0 is out of range for a tensor of rank 0/],
+      ['an axis out of range', () => tg.unbind(m22(), 2), /^unbind: axis 2 is out of range for a tensor of rank 2/],
     ],
   },
   gather: {

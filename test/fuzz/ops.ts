@@ -13,7 +13,7 @@
 //   composition is valid and broadcasting happens wherever shapes differ only by 1s and rank.
 import type * as tgNs from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import type { Domain, OpRule, OpSignature } from '../../src/tensor.js';
+import type { AnyOpRule, Domain, OpSignature } from '../../src/tensor.js';
 import { registry } from '../../src/registry.js';
 
 type TG = typeof tgNs;
@@ -319,6 +319,22 @@ const WRITTEN: Record<string, FuzzOp> = {
       return t.stack([a, conform(t, b0, a.shape)], p[0] % (a.rank + 1));
     },
   },
+  // ops with several outputs: the parts recombined, some of them unused (their cotangents null)
+  split: unary((t, x0, p) => {
+    const x = atLeast1(t, x0);
+    const axis = axisOf(x, p[0]);
+    const n = x.shape[axis];
+    const first = p[1] % (n + 1);
+    const parts = t.split(x, [first, n - first], axis);
+    return p[2] % 2 ? t.concat([parts[1], parts[0]], axis) : parts[first > 0 ? 0 : 1];
+  }),
+  unbind: unary((t, x0, p) => {
+    const x = atLeast1(t, x0);
+    const axis = axisOf(x, p[0]);
+    const slices = t.unbind(x, axis);
+    if (slices.length === 0) return t.sum(x);
+    return p[1] % 2 ? t.stack(slices.reverse(), axis) : slices[p[2] % slices.length];
+  }),
   gather: {
     arity: 1,
     apply: (env, [x0], p) => {
@@ -593,8 +609,10 @@ const WRITTEN: Record<string, FuzzOp> = {
  */
 export const FUZZ_OPS: Record<string, FuzzOp> = {
   ...Object.fromEntries(
-    Object.entries(registry as Record<string, OpRule<any>>).flatMap(([name, rule]) =>
-      rule.signature && !(name in WRITTEN) ? [[name, fromSignature(name, rule.signature)]] : [],
+    Object.entries(registry as Record<string, AnyOpRule>).flatMap(([name, rule]) =>
+      rule.outputs !== 'several' && rule.signature && !(name in WRITTEN)
+        ? [[name, fromSignature(name, rule.signature)]]
+        : [],
     ),
   ),
   ...WRITTEN,
