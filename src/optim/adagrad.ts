@@ -4,12 +4,13 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
   Optimizer,
-  nonNegative,
+  withL2Decay,
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
   type Update,
 } from './optimizer.js';
+import { nonNegative } from './checks.js';
 
 /** Options of Adagrad: lr decay, the accumulator's start, ε. */
 export interface AdagradOptions extends Partial<OptimizerOptions> {
@@ -45,7 +46,7 @@ export class Adagrad extends Optimizer<AdagradOptions & OptimizerOptions> {
     t: number,
     o: ParamGroup<AdagradOptions>,
   ): Update {
-    const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
+    const g = withL2Decay(p, grad, o.weightDecay!);
     const s0 = state.sum ?? tf.fill(p.shape, o.initialAccumulatorValue!);
     const sum = tf.add(s0, tf.square(g));
     const clr = lr / (1 + (t - 1) * o.lrDecay!);

@@ -4,13 +4,14 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
   Optimizer,
-  nonNegative,
-  checkBetas,
+  movingAverage,
+  withL2Decay,
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
   type Update,
 } from './optimizer.js';
+import { nonNegative, checkBetas } from './checks.js';
 
 /** Options of Adamax and RAdam: betas (β₁, β₂) and ε. */
 export interface AdamVariantOptions extends Partial<OptimizerOptions> {
@@ -19,17 +20,6 @@ export interface AdamVariantOptions extends Partial<OptimizerOptions> {
 }
 type Full<X> = Required<X> & OptimizerOptions;
 
-/** m ← β₁m + (1−β₁)g, kept in state.m. */
-function firstMoment(state: Record<string, tf.Tensor>, g: tf.Tensor, b1: number): tf.Tensor {
-  return state.m ? tf.add(tf.mul(state.m, b1), tf.mul(g, 1 - b1)) : tf.mul(g, 1 - b1);
-}
-/** v ← β₂v + (1−β₂)g², kept in state.v. */
-function secondMoment(state: Record<string, tf.Tensor>, g: tf.Tensor, b2: number): tf.Tensor {
-  return state.v ? tf.add(tf.mul(state.v, b2), tf.mul(tf.square(g), 1 - b2)) : tf.mul(tf.square(g), 1 - b2);
-}
-function decayed(p: tf.Tensor, grad: tf.Tensor, wd: number): tf.Tensor {
-  return wd ? tf.add(grad, tf.mul(p, wd)) : grad;
-}
 function resolveCommon(fn: string, o: Partial<AdamVariantOptions>, lr: number): Full<AdamVariantOptions> {
   return {
     lr: checkLR(fn, o.lr ?? lr),
@@ -59,8 +49,8 @@ export class Adamax extends Optimizer<Full<AdamVariantOptions>> {
     o: ParamGroup<Full<AdamVariantOptions>>,
   ): Update {
     const [b1, b2] = o.betas;
-    const g = decayed(p, grad, o.weightDecay);
-    const m = firstMoment(state, g, b1);
+    const g = withL2Decay(p, grad, o.weightDecay);
+    const m = movingAverage(state.m, g, b1);
     const gAbs = tf.add(tf.abs(g), o.eps);
     const u = state.u ? tf.maximum(tf.mul(state.u, b2), gAbs) : gAbs;
     return { param: tf.sub(p, tf.mul(tf.div(m, u), lr / (1 - b1 ** t))), state: { m, u } };
@@ -95,12 +85,12 @@ export class NAdam extends Optimizer<Full<NAdamOptions>> {
     scalars: Record<string, number>,
   ): Update {
     const [b1, b2] = o.betas;
-    const g = decayed(p, grad, o.weightDecay);
+    const g = withL2Decay(p, grad, o.weightDecay);
     const mu = b1 * (1 - 0.5 * 0.96 ** (t * o.momentumDecay));
     const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * o.momentumDecay));
     const muProduct = (scalars.muProduct ?? 1) * mu;
-    const m = firstMoment(state, g, b1);
-    const v = secondMoment(state, g, b2);
+    const m = movingAverage(state.m, g, b1);
+    const v = movingAverage(state.v, tf.square(g), b2);
     const denom = tf.add(tf.sqrt(tf.div(v, 1 - b2 ** t)), o.eps);
     const step = tf.add(
       tf.mul(g, (lr * (1 - mu)) / (1 - muProduct)),
@@ -131,9 +121,9 @@ export class RAdam extends Optimizer<Full<AdamVariantOptions>> {
     o: ParamGroup<Full<AdamVariantOptions>>,
   ): Update {
     const [b1, b2] = o.betas;
-    const g = decayed(p, grad, o.weightDecay);
-    const m = firstMoment(state, g, b1);
-    const v = secondMoment(state, g, b2);
+    const g = withL2Decay(p, grad, o.weightDecay);
+    const m = movingAverage(state.m, g, b1);
+    const v = movingAverage(state.v, tf.square(g), b2);
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
     const rhoInf = 2 / (1 - b2) - 1;

@@ -4,14 +4,13 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
   Optimizer,
-  nonNegative,
-  checkBetas,
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
   type StepItem,
   type Update,
 } from './optimizer.js';
+import { nonNegative, checkBetas } from './checks.js';
 import { adamStep, adamStepWithRow, adamUpdateMulti, hasFused } from '../backend/fused.js';
 import { isTracing } from '../tape.js';
 

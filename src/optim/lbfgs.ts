@@ -6,7 +6,8 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { checkLR, lrAt } from './schedules.js';
-import { Optimizer, nonNegative, type OptimizerOptions, type OptimizerStateDict, type Update } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type OptimizerStateDict, type Update } from './optimizer.js';
+import { nonNegative, positiveInteger } from './checks.js';
 
 /** Options of LBFGS: iterations and evaluations per step, tolerances, history size. */
 export interface LBFGSOptions extends Partial<OptimizerOptions> {
@@ -211,15 +212,9 @@ export class LBFGS extends Optimizer<Full> {
     };
   }
   protected resolveOptions(fn: string, o: Partial<LBFGSOptions>): Full {
-    const maxIter = o.maxIter ?? 20;
-    if (!(Number.isInteger(maxIter) && maxIter > 0))
-      throw new TapegradError(fn, `maxIter must be a positive integer, got ${maxIter}`);
-    const maxEval = o.maxEval ?? Math.floor((maxIter * 5) / 4);
-    if (!(Number.isInteger(maxEval) && maxEval > 0))
-      throw new TapegradError(fn, `maxEval must be a positive integer, got ${maxEval}`);
-    const historySize = o.historySize ?? 100;
-    if (!(Number.isInteger(historySize) && historySize > 0))
-      throw new TapegradError(fn, `historySize must be a positive integer, got ${historySize}`);
+    const maxIter = positiveInteger(fn, 'maxIter', o.maxIter ?? 20);
+    const maxEval = positiveInteger(fn, 'maxEval', o.maxEval ?? Math.floor((maxIter * 5) / 4));
+    const historySize = positiveInteger(fn, 'historySize', o.historySize ?? 100);
     const lineSearchFn = o.lineSearchFn ?? null;
     if (lineSearchFn !== null && lineSearchFn !== 'strongWolfe')
       throw new TapegradError(fn, `lineSearchFn must be 'strongWolfe' or null, got ${describe(lineSearchFn)}`);

@@ -2,6 +2,7 @@
 // compose the same way: a schedule given where a constant lr goes multiplies into it, which is
 // PyTorch's ChainedScheduler for multiplicative schedules.
 import { TapegradError } from '../errors.js';
+import { positiveInteger, positiveNumber } from './checks.js';
 import { checkLR, lrAt, type LR, type Schedule } from './schedules.js';
 
 /** lr·γᵗ (PyTorch's ExponentialLR). */
@@ -11,8 +12,7 @@ export class ExponentialLR implements Schedule {
     readonly opts: { gamma: number },
   ) {
     checkLR('ExponentialLR', lr);
-    if (!(typeof opts?.gamma === 'number' && opts.gamma > 0 && Number.isFinite(opts.gamma)))
-      throw new TapegradError('ExponentialLR', `gamma must be a positive number, got ${opts?.gamma}`);
+    positiveNumber('ExponentialLR', 'gamma', opts?.gamma);
   }
   at(t: number): number {
     return lrAt(this.lr, t) * this.opts.gamma ** t;
@@ -33,9 +33,7 @@ export class MultiStepLR implements Schedule {
         'MultiStepLR',
         `milestones must be an array of non-negative integers, got ${JSON.stringify(ms)}`,
       );
-    const g = opts.gamma ?? 0.1;
-    if (!(g > 0 && Number.isFinite(g)))
-      throw new TapegradError('MultiStepLR', `gamma must be a positive number, got ${g}`);
+    positiveNumber('MultiStepLR', 'gamma', opts.gamma ?? 0.1);
     this.milestones = [...ms].sort((a, b) => a - b);
   }
   at(t: number): number {
@@ -71,10 +69,8 @@ export class OneCycleLR implements Schedule {
     readonly opts: OneCycleOptions,
   ) {
     const fn = 'OneCycleLR';
-    if (!(typeof maxLr === 'number' && maxLr > 0 && Number.isFinite(maxLr)))
-      throw new TapegradError(fn, `maxLr must be a positive number, got ${maxLr}`);
-    if (!(Number.isInteger(opts?.totalSteps) && opts.totalSteps > 0))
-      throw new TapegradError(fn, `totalSteps must be a positive integer, got ${opts?.totalSteps}`);
+    positiveNumber(fn, 'maxLr', maxLr);
+    positiveInteger(fn, 'totalSteps', opts?.totalSteps);
     const pct = opts.pctStart ?? 0.3;
     if (!(pct >= 0 && pct <= 1)) throw new TapegradError(fn, `pctStart must be in [0, 1], got ${pct}`);
     const strategy = opts.annealStrategy ?? 'cos';

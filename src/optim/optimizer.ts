@@ -476,20 +476,15 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   }
 }
 
-/** A positive-or-zero number option, or a clear error. */
-export function nonNegative(fn: string, what: string, v: number): number {
-  if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v)))
-    throw new TapegradError(fn, `${what} must be a non-negative number, got ${v}`);
-  return v;
+// ---- pieces of the update rules that several optimizers share (raw TF.js ops, inside update's tidy)
+
+/** The gradient with L2 weight decay, g + wd·p: PyTorch's `weight_decay` (AdamW's is decoupled instead). */
+export function withL2Decay(p: tf.Tensor, g: tf.Tensor, weightDecay: number): tf.Tensor {
+  return weightDecay ? tf.add(g, tf.mul(p, weightDecay)) : g;
 }
 
-/** A pair of betas in [0, 1), or a clear error. */
-export function checkBetas(fn: string, betas: unknown): [number, number] {
-  if (!Array.isArray(betas) || betas.length !== 2)
-    throw new TapegradError(fn, `betas must be a pair of numbers in [0, 1), got ${describe(betas)}`);
-  betas.forEach((b, i) => {
-    if (!(typeof b === 'number' && b >= 0 && b < 1))
-      throw new TapegradError(fn, `betas[${i}] must be in [0, 1), got ${b}`);
-  });
-  return [betas[0], betas[1]];
+/** A moving average kept in a parameter's state, β·prev + (1−β)·x, started from zero (prev absent). */
+export function movingAverage(prev: tf.Tensor | undefined, x: tf.Tensor, beta: number): tf.Tensor {
+  const share = tf.mul(x, 1 - beta);
+  return prev ? tf.add(tf.mul(prev, beta), share) : share;
 }

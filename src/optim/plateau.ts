@@ -1,4 +1,5 @@
 // ReduceLROnPlateau: a schedule driven by a metric rather than by the step count.
+import { nonNegative } from './checks.js';
 import { TapegradError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
@@ -69,10 +70,7 @@ export class ReduceLROnPlateau implements Schedule {
       if (!(Number.isInteger(o[k]) && o[k] >= 0))
         throw new TapegradError(fn, `${k} must be a non-negative integer, got ${o[k]}`);
     }
-    for (const k of ['threshold', 'minLr', 'eps'] as const) {
-      if (!(o[k] >= 0 && Number.isFinite(o[k])))
-        throw new TapegradError(fn, `${k} must be a non-negative number, got ${o[k]}`);
-    }
+    for (const k of ['threshold', 'minLr', 'eps'] as const) nonNegative(fn, k, o[k]);
     this.opts = o as Required<PlateauOptions>;
     this.lr = lr;
     this.best = o.mode === 'min' ? Infinity : -Infinity;

@@ -4,12 +4,14 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
   Optimizer,
-  nonNegative,
+  movingAverage,
+  withL2Decay,
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
   type Update,
 } from './optimizer.js';
+import { nonNegative } from './checks.js';
 
 /** Options of RMSprop: α, ε, momentum. */
 export interface RMSpropOptions extends OptimizerOptions {
@@ -47,14 +49,12 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     o: ParamGroup<RMSpropOptions>,
   ): Update {
     const alpha = o.alpha!;
-    const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
-    const sq = tf.mul(tf.square(g), 1 - alpha);
-    const s = state.s ? tf.add(tf.mul(state.s, alpha), sq) : sq;
+    const g = withL2Decay(p, grad, o.weightDecay!);
+    const s = movingAverage(state.s, tf.square(g), alpha);
     const next: Record<string, tf.Tensor> = { s };
     let avg: tf.Tensor;
     if (o.centered) {
-      const gs = tf.mul(g, 1 - alpha);
-      const gAvg = state.gAvg ? tf.add(tf.mul(state.gAvg, alpha), gs) : gs;
+      const gAvg = movingAverage(state.gAvg, g, alpha);
       next.gAvg = gAvg;
       avg = tf.add(tf.sqrt(tf.sub(s, tf.square(gAvg))), o.eps!);
     } else {

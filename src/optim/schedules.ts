@@ -1,6 +1,7 @@
 // Learning-rate schedules: a schedule maps the optimizer's step count t (0 for the first step) to a
 // learning rate. They compose: LinearWarmup wraps any schedule (or a constant).
 import { TapegradError } from '../errors.js';
+import { positiveInteger } from './checks.js';
 
 /**
  * A learning-rate schedule: the rate at a given step.
@@ -49,8 +50,7 @@ export class StepLR implements Schedule {
     readonly lr: LR,
     readonly opts: { stepSize: number; gamma?: number },
   ) {
-    if (!(Number.isInteger(opts?.stepSize) && opts.stepSize > 0))
-      throw new TapegradError('StepLR', `stepSize must be a positive integer, got ${opts?.stepSize}`);
+    positiveInteger('StepLR', 'stepSize', opts?.stepSize);
     checkLR('StepLR', lr);
   }
   at(t: number): number {
@@ -64,8 +64,7 @@ export class CosineAnnealing implements Schedule {
     readonly lr: LR,
     readonly opts: { tMax: number; etaMin?: number },
   ) {
-    if (!(Number.isInteger(opts?.tMax) && opts.tMax > 0))
-      throw new TapegradError('CosineAnnealing', `tMax must be a positive integer, got ${opts?.tMax}`);
+    positiveInteger('CosineAnnealing', 'tMax', opts?.tMax);
     checkLR('CosineAnnealing', lr);
   }
   at(t: number): number {
@@ -85,8 +84,7 @@ export class LinearWarmup implements Schedule {
     readonly lr: LR,
     readonly opts: { warmupSteps: number; startFactor?: number },
   ) {
-    if (!(Number.isInteger(opts?.warmupSteps) && opts.warmupSteps > 0))
-      throw new TapegradError('LinearWarmup', `warmupSteps must be a positive integer, got ${opts?.warmupSteps}`);
+    positiveInteger('LinearWarmup', 'warmupSteps', opts?.warmupSteps);
     checkLR('LinearWarmup', lr);
   }
   at(t: number): number {

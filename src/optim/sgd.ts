@@ -5,13 +5,14 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
   Optimizer,
-  nonNegative,
+  withL2Decay,
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
   type StepItem,
   type Update,
 } from './optimizer.js';
+import { nonNegative } from './checks.js';
 import { isTracing } from '../tape.js';
 
 /** Options of SGD: momentum and Nesterov's variant. */
@@ -64,7 +65,7 @@ export class SGD extends Optimizer<SGDOptions> {
     lr: number | tf.Tensor,
     o: ParamGroup<SGDOptions>,
   ): Update {
-    const g = o.weightDecay ? tf.add(grad, tf.mul(p, o.weightDecay)) : grad;
+    const g = withL2Decay(p, grad, o.weightDecay!);
     if (!o.momentum) return { param: tf.sub(p, tf.mul(g, lr)), state: {} };
     const v = state.v
       ? tf.add(tf.mul(state.v, o.momentum!), o.dampening ? tf.mul(g, 1 - o.dampening) : g)
