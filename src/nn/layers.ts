@@ -277,29 +277,38 @@ export class LayerNorm extends Module {
 }
 
 // ---- activations as modules
-/** relu as a layer. PyTorch `torch.nn.ReLU`. */
-export class ReLU extends Module {
+/** The base of the activation layers without options: forward applies the op. */
+abstract class ActivationLayer extends Module {
+  protected abstract readonly op: (x: Tensor) => Tensor;
   override forward(x: Tensor): Tensor {
-    return relu(x);
+    return this.op(x);
   }
+}
+/** The base of the layers of an op over one axis (softmax, log-softmax): forward applies it along `axis`. */
+abstract class AxisLayer extends Module {
+  protected abstract readonly op: (x: Tensor, axis: number) => Tensor;
+  constructor(readonly axis = -1) {
+    super();
+  }
+  override forward(x: Tensor): Tensor {
+    return this.op(x, this.axis);
+  }
+}
+/** relu as a layer. PyTorch `torch.nn.ReLU`. */
+export class ReLU extends ActivationLayer {
+  protected readonly op = relu;
 }
 /** tanh as a layer. PyTorch `torch.nn.Tanh`. */
-export class Tanh extends Module {
-  override forward(x: Tensor): Tensor {
-    return tanh(x);
-  }
+export class Tanh extends ActivationLayer {
+  protected readonly op = tanh;
 }
 /** sigmoid as a layer. PyTorch `torch.nn.Sigmoid`. */
-export class Sigmoid extends Module {
-  override forward(x: Tensor): Tensor {
-    return sigmoid(x);
-  }
+export class Sigmoid extends ActivationLayer {
+  protected readonly op = sigmoid;
 }
 /** gelu as a layer. PyTorch `torch.nn.GELU`. */
-export class GELU extends Module {
-  override forward(x: Tensor): Tensor {
-    return gelu(x);
-  }
+export class GELU extends ActivationLayer {
+  protected readonly op = gelu;
 }
 /** leakyRelu as a layer, with its slope. PyTorch `torch.nn.LeakyReLU`. */
 export class LeakyReLU extends Module {
@@ -311,46 +320,28 @@ export class LeakyReLU extends Module {
   }
 }
 /** softmax over an axis as a layer. PyTorch `torch.nn.Softmax`. */
-export class Softmax extends Module {
-  constructor(readonly axis = -1) {
-    super();
-  }
-  override forward(x: Tensor): Tensor {
-    return softmax(x, this.axis);
-  }
+export class Softmax extends AxisLayer {
+  protected readonly op = softmax;
 }
 /** log-softmax over an axis as a layer. PyTorch `torch.nn.LogSoftmax`. */
-export class LogSoftmax extends Module {
-  constructor(readonly axis = -1) {
-    super();
-  }
-  override forward(x: Tensor): Tensor {
-    return logSoftmax(x, this.axis);
-  }
+export class LogSoftmax extends AxisLayer {
+  protected readonly op = logSoftmax;
 }
 /** elu (α = 1: x for x > 0, eˣ − 1 below) as a layer. PyTorch `torch.nn.ELU` with its default alpha. */
-export class ELU extends Module {
-  override forward(x: Tensor): Tensor {
-    return elu(x);
-  }
+export class ELU extends ActivationLayer {
+  protected readonly op = elu;
 }
 /** softplus, log(1 + eˣ), as a layer. PyTorch `torch.nn.Softplus` with its default beta. */
-export class Softplus extends Module {
-  override forward(x: Tensor): Tensor {
-    return softplus(x);
-  }
+export class Softplus extends ActivationLayer {
+  protected readonly op = softplus;
 }
 /** silu, x·σ(x) (swish), as a layer. PyTorch `torch.nn.SiLU`. */
-export class SiLU extends Module {
-  override forward(x: Tensor): Tensor {
-    return silu(x);
-  }
+export class SiLU extends ActivationLayer {
+  protected readonly op = silu;
 }
 /** mish, x·tanh(softplus(x)), as a layer. PyTorch `torch.nn.Mish`. */
-export class Mish extends Module {
-  override forward(x: Tensor): Tensor {
-    return mish(x);
-  }
+export class Mish extends ActivationLayer {
+  protected readonly op = mish;
 }
 /**
  * hardtanh, x limited to [min, max] (−1 and 1 by default), as a layer; zero gradient at the bounds.
@@ -369,22 +360,16 @@ export class Hardtanh extends Module {
   }
 }
 /** logSigmoid, log σ(x) = −softplus(−x), as a layer. PyTorch `torch.nn.LogSigmoid`. */
-export class LogSigmoid extends Module {
-  override forward(x: Tensor): Tensor {
-    return logSigmoid(x);
-  }
+export class LogSigmoid extends ActivationLayer {
+  protected readonly op = logSigmoid;
 }
 /** softsign, x/(1 + |x|), as a layer. PyTorch `torch.nn.Softsign`. */
-export class Softsign extends Module {
-  override forward(x: Tensor): Tensor {
-    return softsign(x);
-  }
+export class Softsign extends ActivationLayer {
+  protected readonly op = softsign;
 }
 /** selu (λ ≈ 1.0507, α ≈ 1.6733, PyTorch's constants) as a layer. PyTorch `torch.nn.SELU`. */
-export class SELU extends Module {
-  override forward(x: Tensor): Tensor {
-    return selu(x);
-  }
+export class SELU extends ActivationLayer {
+  protected readonly op = selu;
 }
 /** Returns its input unchanged: a placeholder where a layer is optional. PyTorch `torch.nn.Identity`. */
 export class Identity extends Module {
