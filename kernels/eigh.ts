@@ -8,12 +8,12 @@
 // input that is not symmetric.
 //
 // Algorithm (cyclic Jacobi, as Rutishauser's): sweeps over every off-diagonal pair (p, q), each
-// rotation chosen to zero a_pq (tan θ the smaller root of t² + 2ζt − 1 = 0, ζ = (a_qq − a_pp)/2a_pq)
-// and accumulated into V, until a sweep finds every a_pq negligible against √|a_pp·a_qq|.
+// rotation chosen to zero a_pq (jacobi.ts) and accumulated into V, until a sweep finds every a_pq negligible against √|a_pp·a_qq|.
 // Quadratically convergent; float64 in JavaScript.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
 import { wgslProgram } from './gpu-program.js';
+import { JACOBI_WGSL, jacobiTangent, rotatePairs } from './jacobi.js';
 
 export const LINALG_EIGH = 'LinalgEigh';
 
@@ -38,31 +38,16 @@ export function eighInto(a: Float64Array, off: number, n: number, out: Float64Ar
         const aqq = w[q * n + q];
         if (!(Math.abs(apq) > Math.max(2 ** -53 * Math.sqrt(Math.abs(app * aqq)), floor))) continue;
         rotated = true;
-        const zeta = (aqq - app) / (2 * apq);
-        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const t = jacobiTangent(app, aqq, apq);
         const c = 1 / Math.sqrt(1 + t * t);
         const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = w[k * n + p];
-          const akq = w[k * n + q];
-          w[k * n + p] = c * akp - s * akq;
-          w[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = w[p * n + k];
-          const aqk = w[q * n + k];
-          w[p * n + k] = c * apk - s * aqk;
-          w[q * n + k] = s * apk + c * aqk;
-        }
+        // A ← JᵀAJ: columns p and q, then rows p and q; the pair's own entries set exactly
+        rotatePairs(w, p, q, n, n, c, s);
+        rotatePairs(w, p * n, q * n, 1, n, c, s);
         w[p * n + p] = app - t * apq;
         w[q * n + q] = aqq + t * apq;
         w[p * n + q] = w[q * n + p] = 0;
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p];
-          const vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
+        rotatePairs(v, p, q, n, n, c, s); // V ← VJ
       }
     }
     if (!rotated) break;
@@ -90,7 +75,7 @@ const eighJs: KernelFunc = ({ inputs, backend }) => {
 // webgpu: one invocation per matrix, the same sweeps in f32. The work matrix needs n² more floats
 // than the output holds, so the program writes [..., 2n+1, n] (λ, V, then the work matrix) and a
 // second one copies the first n+1 rows of each matrix out.
-const EIGH_WGSL = `
+const EIGH_WGSL = `${JACOBI_WGSL}
 fn main(index : i32) {
   let n = uniforms.n;
   if (index >= uniforms.count) { return; }
@@ -115,32 +100,16 @@ fn main(index : i32) {
         let aqq = result[w + q * n + q];
         if (!(abs(apq) > max(6.0e-8 * sqrt(abs(app * aqq)), tiny))) { continue; }
         rotated = true;
-        let zeta = (aqq - app) / (2.0 * apq);
-        let t = select(-1.0, 1.0, zeta >= 0.0) / (abs(zeta) + sqrt(1.0 + zeta * zeta));
+        let t = jacobiTangent(app, aqq, apq);
         let c = 1.0 / sqrt(1.0 + t * t);
         let s = t * c;
-        for (var k = 0; k < n; k++) {
-          let akp = result[w + k * n + p];
-          let akq = result[w + k * n + q];
-          result[w + k * n + p] = c * akp - s * akq;
-          result[w + k * n + q] = s * akp + c * akq;
-        }
-        for (var k = 0; k < n; k++) {
-          let apk = result[w + p * n + k];
-          let aqk = result[w + q * n + k];
-          result[w + p * n + k] = c * apk - s * aqk;
-          result[w + q * n + k] = s * apk + c * aqk;
-        }
+        rotatePairs(w + p, w + q, n, n, c, s);
+        rotatePairs(w + p * n, w + q * n, 1, n, c, s);
         result[w + p * n + p] = app - t * apq;
         result[w + q * n + q] = aqq + t * apq;
         result[w + p * n + q] = 0.0;
         result[w + q * n + p] = 0.0;
-        for (var k = 0; k < n; k++) {
-          let vkp = result[v + k * n + p];
-          let vkq = result[v + k * n + q];
-          result[v + k * n + p] = c * vkp - s * vkq;
-          result[v + k * n + q] = s * vkp + c * vkq;
-        }
+        rotatePairs(v + p, v + q, n, n, c, s);
       }
     }
     if (!rotated) { break; }

@@ -9,10 +9,12 @@
 //
 // Algorithm (one-sided Jacobi, Hestenes): on B = A (m ≥ n) or Aᵀ (m < n), r×c with r ≥ c, sweeps
 // rotate pairs of columns (p, q) of W = B·V until every pair is orthogonal to within r·ε of
-// ‖w_p‖‖w_q‖ (the rotation diagonalizes their 2×2 Gram matrix, as a Jacobi eigenvalue step would);
+// ‖w_p‖‖w_q‖ (the rotation diagonalizes their 2×2 Gram matrix, as a Jacobi eigenvalue step would:
+// jacobi.ts);
 // then S_j = ‖w_j‖ and w_j = S_j·u_j. Singular values come out to high relative accuracy; float64
 // in JavaScript.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { JACOBI_WGSL, jacobiTangent, rotatePairs } from './jacobi.js';
 import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
 
 export const LINALG_SVD = 'LinalgSvd';
@@ -45,22 +47,11 @@ export function svdInto(a: Float64Array, off: number, m: number, n: number, out:
         }
         if (!(Math.abs(gamma) > tol * Math.sqrt(alpha * beta))) continue;
         rotated = true;
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const t = jacobiTangent(alpha, beta, gamma);
         const cs = 1 / Math.sqrt(1 + t * t);
         const sn = t * cs;
-        for (let i = 0; i < r; i++) {
-          const wp = w[i * c + p];
-          const wq = w[i * c + q];
-          w[i * c + p] = cs * wp - sn * wq;
-          w[i * c + q] = sn * wp + cs * wq;
-        }
-        for (let i = 0; i < c; i++) {
-          const vp = v[i * c + p];
-          const vq = v[i * c + q];
-          v[i * c + p] = cs * vp - sn * vq;
-          v[i * c + q] = sn * vp + cs * vq;
-        }
+        rotatePairs(w, p, q, c, r, cs, sn);
+        rotatePairs(v, p, q, c, c, cs, sn);
       }
     }
     if (!rotated) break;
@@ -129,7 +120,7 @@ const svdJs: KernelFunc = ({ inputs, backend }) => {
 // webgpu: one invocation per matrix, in place in the output, f32. W = B·V lives in U's rows when
 // m ≥ n and in V's rows otherwise; the accumulated rotations in the other block (both have row
 // stride k = c).
-const SVD_WGSL = `
+const SVD_WGSL = `${JACOBI_WGSL}
 fn main(index : i32) {
   let m = uniforms.m;
   let n = uniforms.n;
@@ -169,22 +160,11 @@ fn main(index : i32) {
         }
         if (!(abs(gamma) > tol * sqrt(alpha * beta))) { continue; }
         rotated = true;
-        let zeta = (beta - alpha) / (2.0 * gamma);
-        let t = select(-1.0, 1.0, zeta >= 0.0) / (abs(zeta) + sqrt(1.0 + zeta * zeta));
+        let t = jacobiTangent(alpha, beta, gamma);
         let cs = 1.0 / sqrt(1.0 + t * t);
         let sn = t * cs;
-        for (var i = 0; i < r; i++) {
-          let wp = result[w + i * c + p];
-          let wq = result[w + i * c + q];
-          result[w + i * c + p] = cs * wp - sn * wq;
-          result[w + i * c + q] = sn * wp + cs * wq;
-        }
-        for (var i = 0; i < c; i++) {
-          let vp = result[v + i * c + p];
-          let vq = result[v + i * c + q];
-          result[v + i * c + p] = cs * vp - sn * vq;
-          result[v + i * c + q] = sn * vp + cs * vq;
-        }
+        rotatePairs(w + p, w + q, c, r, cs, sn);
+        rotatePairs(v + p, v + q, c, c, cs, sn);
       }
     }
     if (!rotated) { break; }
