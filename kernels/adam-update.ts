@@ -22,14 +22,7 @@
 // the reads and the writes is float32 either way.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  glslProgram,
-  glslUniforms,
-  wgslProgram,
-  wgslUniforms,
-  type WebGLBackendLike,
-  type WebGPUBackendLike,
-} from './gpu-program.js';
+import { glslProgram, runGlsl, runWgsl, wgslProgram, type WebGPUBackendLike } from './gpu-program.js';
 import { jsKernelConfigs } from './js-kernel.js';
 
 export const ADAM_UPDATE = 'TapegradAdamUpdate';
@@ -88,8 +81,7 @@ export const adamUpdateWebGL: KernelConfig = {
   kernelFunc: ({ inputs, backend, attrs }) => {
     const { param, grad, moments } = inputs as unknown as Inputs;
     const u = (n: string) => n;
-    const gl = backend as unknown as WebGLBackendLike;
-    const uniforms = glslUniforms(glUniformValues(attrs as unknown as AdamUpdateAttrs));
+    const uniforms = glUniformValues(attrs as unknown as AdamUpdateAttrs);
     // the stored moments as m and v (undoing the corrections of the previous step when stored corrected)
     const m = (x: string) => `(corrected > 0.5 ? ${x} * pc1 : ${x})`;
     const v = (x: string) => `(corrected > 0.5 ? ${x} * ${x} * pc2 : ${x})`;
@@ -104,8 +96,8 @@ export const adamUpdateWebGL: KernelConfig = {
       setOutput(${newParam(u, m('ms'), v('vs'))});`;
     const ins = [param, grad, moments];
     return [
-      gl.runWebGLProgram(glslProgram(param.shape, NAMES, GL_UNIFORMS, paramBody), ins, 'float32', uniforms),
-      gl.runWebGLProgram(glslProgram(moments.shape, NAMES, GL_UNIFORMS, momentsBody), ins, 'float32', uniforms),
+      runGlsl(backend, glslProgram(param.shape, NAMES, GL_UNIFORMS, paramBody), ins, uniforms),
+      runGlsl(backend, glslProgram(moments.shape, NAMES, GL_UNIFORMS, momentsBody), ins, uniforms),
     ];
   },
 };
@@ -124,7 +116,7 @@ export const adamUpdateWebGPU: KernelConfig = {
     const step =
       given ?? gpu.makeTensorInfo([3], 'float32', new Float32Array(perStep.map((n) => values[UNIFORMS.indexOf(n)])));
     const constant = UNIFORMS.filter((n) => !perStep.includes(n));
-    const uniforms = wgslUniforms(constant.map((n) => values[UNIFORMS.indexOf(n)]));
+    const uniforms = constant.map((n) => values[UNIFORMS.indexOf(n)]);
     // Flat indices: entry i of the parameter has m at moments[i] and v at moments[n + i].
     const momentsBody = `
       let n = uniforms.size / 2; let i = index % n;
@@ -137,16 +129,16 @@ export const adamUpdateWebGPU: KernelConfig = {
     // (the moments' pass does not read the per-step values: a binding no shader reads is an error)
     const ins = [param, grad, moments];
     const out = [
-      gpu.runWebGPUProgram(
+      runWgsl(
+        backend,
         wgslProgram('tapegrad_adam_param', param.shape, [...NAMES, 'step'], constant, paramBody),
         [...ins, step],
-        'float32',
         uniforms,
       ),
-      gpu.runWebGPUProgram(
+      runWgsl(
+        backend,
         wgslProgram('tapegrad_adam_moments', moments.shape, NAMES, constant, momentsBody),
         ins,
-        'float32',
         uniforms,
       ),
     ];

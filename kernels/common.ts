@@ -1,7 +1,7 @@
 // What the linear-algebra kernels share: reading and writing a backend's data from JavaScript,
 // the batch bookkeeping of [..., n, n] inputs, and the small frame of a WGSL program for webgpu.
-import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WgslProgram, WebGPUBackendLike } from './gpu-program.js';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { wgslProgram, wgslUniforms, type WgslProgram, type WebGPUBackendLike } from './gpu-program.js';
 export type { WgslProgram, WebGPUBackendLike };
 
 /** The backends whose kernels run in JavaScript on the backend's data (webgl reads back from the GPU). */
@@ -32,6 +32,33 @@ export function writeF32(backend: unknown, shape: number[], values: Float64Array
 /** Number of matrices in a [..., r, c] tensor. */
 export function batchSize(shape: readonly number[]): number {
   return shape.slice(0, -2).reduce((a, b) => a * b, 1);
+}
+
+/**
+ * A JavaScript kernel's loop over the matrices of x ([..., r, c]): `each(a, inOff, out, outOff)`
+ * writes the result of the matrix at a[inOff..] (float64) as the [rows, cols] block at out[outOff..];
+ * the output is [..., rows, cols] float32.
+ */
+export function eachMatrix(
+  backend: unknown,
+  x: TensorInfo,
+  [rows, cols]: [number, number],
+  each: (a: Float64Array, inOff: number, out: Float64Array, outOff: number) => void,
+): TensorInfo {
+  const [r, c] = x.shape.slice(-2);
+  const count = batchSize(x.shape);
+  const a = readF64(backend, x);
+  const out = new Float64Array(count * rows * cols);
+  for (let b = 0; b < count; b++) each(a, b * r * c, out, b * rows * cols);
+  return writeF32(backend, [...x.shape.slice(0, -2), rows, cols], out);
+}
+
+/** A linear-algebra kernel's configs: its JavaScript function on JS_BACKENDS, its WGSL one on webgpu. */
+export function linalgKernelConfigs(kernelName: string, js: KernelFunc, webgpu: KernelFunc): KernelConfig[] {
+  return [
+    ...JS_BACKENDS.map((backendName) => ({ kernelName, backendName, kernelFunc: js })),
+    { kernelName, backendName: 'webgpu', kernelFunc: webgpu },
+  ];
 }
 
 /**
@@ -106,6 +133,36 @@ export function perItemProgram(
 }
 
 /**
+ * Runs a per-matrix program whose matrices need scratch rows beyond the output's: `program` writes
+ * [..., rows, n] for each matrix of x with its result in the first `keep` rows, and a second
+ * program copies those rows out as [..., keep, n]. Its int32 uniforms: `ints`.
+ */
+export function runKeepingRows(
+  backend: unknown,
+  program: WgslProgram,
+  x: TensorInfo,
+  ints: number[],
+  keep: number,
+): TensorInfo {
+  const gpu = backend as WebGPUBackendLike;
+  const [rows, n] = program.outputShape.slice(-2);
+  const scratch = runWithInts(gpu, program, [x], ints);
+  // out[b, r, c] = scratch[b, r, c] for r < keep: flat index e ↦ e + b·(rows − keep)·n, b = e / (keep·n)
+  const copy = wgslProgram(
+    'tapegradKeepRows',
+    [...program.outputShape.slice(0, -2), keep, n],
+    ['scratch'],
+    ['kept', 'dropped'],
+    `
+    let b = index / i32(uniforms.kept);
+    setOutputAtIndex(index, scratch[index + b * i32(uniforms.dropped)]);`,
+  );
+  const out = gpu.runWebGPUProgram(copy, [scratch], 'float32', wgslUniforms([keep * n, (rows - keep) * n]));
+  gpu.disposeData(scratch.dataId);
+  return out;
+}
+
+/**
  * Which webgpu program LinalgLu, LinalgCholesky and LinalgTriangularSolve run: one invocation per
  * matrix (per right-hand column for the solve; right for many small matrices), or the blocked
  * programs (a few dispatches per block of columns, each spread over the whole matrix: right for
@@ -167,13 +224,8 @@ export function itemsProgram(
 }
 
 /** Runs a program on webgpu with int32 uniforms, in the order its `uniforms` declares them. */
-export function runWithInts(
-  gpu: WebGPUBackendLike,
-  program: WgslProgram,
-  inputs: TensorInfo[],
-  ints: number[],
-): TensorInfo {
-  return gpu.runWebGPUProgram(
+export function runWithInts(backend: unknown, program: WgslProgram, inputs: TensorInfo[], ints: number[]): TensorInfo {
+  return (backend as WebGPUBackendLike).runWebGPUProgram(
     program,
     inputs,
     'float32',

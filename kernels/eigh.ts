@@ -10,9 +10,8 @@
 // Algorithm (cyclic Jacobi, as Rutishauser's): sweeps over every off-diagonal pair (p, q), each
 // rotation chosen to zero a_pq (jacobi.ts) and accumulated into V, until a sweep finds every a_pq negligible against √|a_pp·a_qq|.
 // Quadratically convergent; float64 in JavaScript.
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
-import { wgslProgram } from './gpu-program.js';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { batchSize, eachMatrix, linalgKernelConfigs, perItemProgram, runKeepingRows } from './common.js';
 import { JACOBI_WGSL, jacobiTangent, rotatePairs } from './jacobi.js';
 
 export const LINALG_EIGH = 'LinalgEigh';
@@ -65,11 +64,7 @@ export function eighInto(a: Float64Array, off: number, n: number, out: Float64Ar
 const eighJs: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
-  const count = batchSize(x.shape);
-  const a = readF64(backend, x);
-  const out = new Float64Array(count * (n + 1) * n);
-  for (let b = 0; b < count; b++) eighInto(a, b * n * n, n, out, b * (n + 1) * n);
-  return writeF32(backend, [...x.shape.slice(0, -2), n + 1, n], out);
+  return eachMatrix(backend, x, [n + 1, n], (a, off, out, outOff) => eighInto(a, off, n, out, outOff));
 };
 
 // webgpu: one invocation per matrix, the same sweeps in f32. The work matrix needs n² more floats
@@ -139,42 +134,12 @@ fn main(index : i32) {
 `;
 
 const eighWebgpu: KernelFunc = ({ inputs, backend }) => {
-  const gpu = backend as WebGPUBackendLike;
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
-  const batch = x.shape.slice(0, -2);
-  const work = perItemProgram(
-    'tapegradLinalgEigh',
-    [...batch, 2 * n + 1, n],
-    count,
-    ['x'],
-    'n : i32, count : i32,',
-    EIGH_WGSL,
-  );
-  const scratch = gpu.runWebGPUProgram(
-    work,
-    [x],
-    'float32',
-    [n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
-  );
-  // out[b, r, c] = scratch[b, r, c] for r ≤ n: flat index e ↦ e + b·n², b = e / ((n+1)·n)
-  const copy = wgslProgram(
-    'tapegradLinalgEighCopy',
-    [...batch, n + 1, n],
-    ['scratch'],
-    ['n'],
-    `
-    let n = i32(uniforms.n);
-    let b = index / ((n + 1) * n);
-    setOutputAtIndex(index, scratch[index + b * n * n]);`,
-  );
-  const out = gpu.runWebGPUProgram(copy, [scratch], 'float32', [{ type: 'float32', data: [n] }]);
-  gpu.disposeData(scratch.dataId);
-  return out;
+  const shape = [...x.shape.slice(0, -2), 2 * n + 1, n];
+  const work = perItemProgram('tapegradLinalgEigh', shape, count, ['x'], 'n : i32, count : i32,', EIGH_WGSL);
+  return runKeepingRows(backend, work, x, [n, count], n + 1);
 };
 
-export const eighConfigs: KernelConfig[] = [
-  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_EIGH, backendName, kernelFunc: eighJs })),
-  { kernelName: LINALG_EIGH, backendName: 'webgpu', kernelFunc: eighWebgpu },
-];
+export const eighConfigs = linalgKernelConfigs(LINALG_EIGH, eighJs, eighWebgpu);

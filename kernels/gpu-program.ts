@@ -104,3 +104,13 @@ export function wgslProgram(
 /** Custom uniform values in the form each backend takes them. */
 export const glslUniforms = (values: number[]): number[][] => values.map((v) => [v]);
 export const wgslUniforms = (values: number[]) => values.map((v) => ({ type: 'float32' as const, data: [v] }));
+
+/** Runs a program of glslProgram's on webgl: float32 out, its custom uniforms' values in their order. */
+export function runGlsl(backend: unknown, program: GlslProgram, inputs: TensorInfo[], uniforms: number[] = []) {
+  return (backend as WebGLBackendLike).runWebGLProgram(program, inputs, 'float32', glslUniforms(uniforms));
+}
+
+/** Runs a program of wgslProgram's on webgpu: float32 out, its custom uniforms' values in their order. */
+export function runWgsl(backend: unknown, program: WgslProgram, inputs: TensorInfo[], uniforms: number[] = []) {
+  return (backend as WebGPUBackendLike).runWebGPUProgram(program, inputs, 'float32', wgslUniforms(uniforms));
+}

@@ -4,9 +4,8 @@
 // X = A/2ˢ has ‖X‖₁ ≤ ½; T = Σ_{k ≤ d} Xᵏ/k! by Horner's rule, I + X(I + X/2(I + X/3(⋯))); then T is
 // squared s times. With d = 12 the truncation error is below e^½·2⁻¹³/13! ≈ 3·10⁻¹⁴ relative;
 // float64 in JavaScript. A matrix with a non-finite entry gives NaN.
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
-import { wgslProgram } from './gpu-program.js';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { batchSize, eachMatrix, linalgKernelConfigs, perItemProgram, runKeepingRows } from './common.js';
 
 export const LINALG_MATRIX_EXP = 'LinalgMatrixExp';
 
@@ -60,10 +59,7 @@ function multiply(a: Float64Array, b: Float64Array, c: Float64Array, n: number):
 const matrixExpJs: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
-  const a = readF64(backend, x);
-  const out = new Float64Array(a.length);
-  for (let b = 0, count = batchSize(x.shape); b < count; b++) matrixExpInto(a, b * n * n, n, out);
-  return writeF32(backend, x.shape, out);
+  return eachMatrix(backend, x, [n, n], (a, off, out) => matrixExpInto(a, off, n, out));
 };
 
 // webgpu: one invocation per matrix, the same steps in f32. T, X and a product need 3n² floats:
@@ -119,42 +115,12 @@ fn main(index : i32) {
 `;
 
 const matrixExpWebgpu: KernelFunc = ({ inputs, backend }) => {
-  const gpu = backend as WebGPUBackendLike;
   const x = inputs.x as TensorInfo;
   const n = x.shape[x.shape.length - 1];
   const count = batchSize(x.shape);
-  const batch = x.shape.slice(0, -2);
-  const work = perItemProgram(
-    'tapegradLinalgMatrixExp',
-    [...batch, 3 * n, n],
-    count,
-    ['x'],
-    'n : i32, count : i32,',
-    MATRIX_EXP_WGSL,
-  );
-  const scratch = gpu.runWebGPUProgram(
-    work,
-    [x],
-    'float32',
-    [n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
-  );
-  // out[b] = scratch[b]'s first n rows: flat index e ↦ e + b·2n², b = e / n²
-  const copy = wgslProgram(
-    'tapegradLinalgMatrixExpCopy',
-    x.shape,
-    ['scratch'],
-    ['n'],
-    `
-    let n = i32(uniforms.n);
-    let b = index / (n * n);
-    setOutputAtIndex(index, scratch[index + b * 2 * n * n]);`,
-  );
-  const out = gpu.runWebGPUProgram(copy, [scratch], 'float32', [{ type: 'float32', data: [n] }]);
-  gpu.disposeData(scratch.dataId);
-  return out;
+  const shape = [...x.shape.slice(0, -2), 3 * n, n];
+  const work = perItemProgram('tapegradLinalgMatrixExp', shape, count, ['x'], 'n : i32, count : i32,', MATRIX_EXP_WGSL);
+  return runKeepingRows(backend, work, x, [n, count], n);
 };
 
-export const matrixExpConfigs: KernelConfig[] = [
-  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_MATRIX_EXP, backendName, kernelFunc: matrixExpJs })),
-  { kernelName: LINALG_MATRIX_EXP, backendName: 'webgpu', kernelFunc: matrixExpWebgpu },
-];
+export const matrixExpConfigs = linalgKernelConfigs(LINALG_MATRIX_EXP, matrixExpJs, matrixExpWebgpu);

@@ -10,8 +10,8 @@
 // no cancellation); v is kept in that part of the work matrix. Q = H_0⋯H_{n−1}·[I; 0] is then
 // formed in place, last reflector first. A zero column gives v = 0 (H = I) and R_kk = 0: Q stays
 // orthonormal for a rank-deficient A.
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { batchSize, eachMatrix, linalgKernelConfigs, perItemProgram, runWithInts } from './common.js';
 
 export const LINALG_QR = 'LinalgQr';
 
@@ -66,11 +66,7 @@ export function qrInto(a: Float64Array, off: number, m: number, n: number, out: 
 const qrJs: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const [m, n] = x.shape.slice(-2);
-  const count = batchSize(x.shape);
-  const a = readF64(backend, x);
-  const out = new Float64Array(count * (m + n) * n);
-  for (let b = 0; b < count; b++) qrInto(a, b * m * n, m, n, out, b * (m + n) * n);
-  return writeF32(backend, [...x.shape.slice(0, -2), m + n, n], out);
+  return eachMatrix(backend, x, [m + n, n], (a, off, out, outOff) => qrInto(a, off, m, n, out, outOff));
 };
 
 // webgpu: one invocation per matrix, the same steps in f32, in place in the output: the work
@@ -133,15 +129,7 @@ const qrWebgpu: KernelFunc = ({ inputs, backend }) => {
   const count = batchSize(x.shape);
   const shape = [...x.shape.slice(0, -2), m + n, n];
   const program = perItemProgram('tapegradLinalgQr', shape, count, ['x'], 'm : i32, n : i32, count : i32,', QR_WGSL);
-  return (backend as WebGPUBackendLike).runWebGPUProgram(
-    program,
-    [x],
-    'float32',
-    [m, n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
-  );
+  return runWithInts(backend, program, [x], [m, n, count]);
 };
 
-export const qrConfigs: KernelConfig[] = [
-  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_QR, backendName, kernelFunc: qrJs })),
-  { kernelName: LINALG_QR, backendName: 'webgpu', kernelFunc: qrWebgpu },
-];
+export const qrConfigs = linalgKernelConfigs(LINALG_QR, qrJs, qrWebgpu);

@@ -7,14 +7,7 @@
 // run, the factor the recorded (createGraph) adjoints multiply by, and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  glslProgram,
-  glslUniforms,
-  wgslProgram,
-  wgslUniforms,
-  type WebGLBackendLike,
-  type WebGPUBackendLike,
-} from './gpu-program.js';
+import { glslProgram, runGlsl, runWgsl, wgslProgram } from './gpu-program.js';
 import { jsKernelConfigs } from './js-kernel.js';
 
 export const RELU_GRAD = 'TapegradReluGrad';
@@ -31,13 +24,7 @@ function configs(kernelName: string, slope: (attrs: Record<string, unknown> | un
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { dy, x } = inputs as unknown as Inputs;
         const body = `float g = getDyAtOutCoords(); setOutput(getXAtOutCoords() > 0.0 ? g : alpha * g);`;
-        const program = glslProgram(dy.shape, ['dy', 'x'], ['alpha'], body);
-        return (backend as unknown as WebGLBackendLike).runWebGLProgram(
-          program,
-          [dy, x],
-          'float32',
-          glslUniforms([slope(attrs)]),
-        );
+        return runGlsl(backend, glslProgram(dy.shape, ['dy', 'x'], ['alpha'], body), [dy, x], [slope(attrs)]);
       },
     },
     {
@@ -47,12 +34,7 @@ function configs(kernelName: string, slope: (attrs: Record<string, unknown> | un
         const { dy, x } = inputs as unknown as Inputs;
         const body = `let g = f32(dy[index]); setOutputAtIndex(index, select(uniforms.alpha * g, g, f32(x[index]) > 0.0));`;
         const program = wgslProgram('tapegrad_relu_grad', dy.shape, ['dy', 'x'], ['alpha'], body);
-        return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(
-          program,
-          [dy, x],
-          'float32',
-          wgslUniforms([slope(attrs)]),
-        );
+        return runWgsl(backend, program, [dy, x], [slope(attrs)]);
       },
     },
   ];

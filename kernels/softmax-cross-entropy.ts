@@ -16,14 +16,7 @@
 // kernel run, and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  glslProgram,
-  glslUniforms,
-  wgslProgram,
-  wgslUniforms,
-  type WebGLBackendLike,
-  type WebGPUBackendLike,
-} from './gpu-program.js';
+import { glslProgram, runGlsl, runWgsl, wgslProgram } from './gpu-program.js';
 import { jsKernelConfigs } from './js-kernel.js';
 
 export const SOFTMAX_CROSS_ENTROPY = 'TapegradSoftmaxCrossEntropy';
@@ -73,11 +66,10 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
     const tz = (j: string) => (sparse ? `(int(round(getTargets(row))) == ${j} ? ${z(j)} : 0.0)` : `${t(j)} * ${z(j)}`);
     const loop = (body: string) => `for (int j = 0; j < ${C}; j++) { ${body} }`;
     const stats = rowStats(z, t, tz, glslDecl, loop);
-    const gl = backend as unknown as WebGLBackendLike;
     const out: TensorInfo[] = [];
     if (wants(attrs, 'loss')) {
       const body = `int row = getOutputCoords(); ${stats} setOutput(st * (mx + log(se)) - stz);`;
-      out.push(gl.runWebGLProgram(glslProgram([N], ['logits', 'targets'], [], body), [logits, targets], 'float32'));
+      out.push(runGlsl(backend, glslProgram([N], ['logits', 'targets'], [], body), [logits, targets]));
     }
     if (wants(attrs, 'dlogits')) {
       const g = upstream ? `getUpstream(${upstream.shape[0] === 1 ? '0' : 'row'})` : '1.0';
@@ -85,9 +77,7 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
         setOutput(scale * ${g} * (exp(getLogits(row, rc.y) - mx) / se * st - ${t('rc.y')}));`;
       const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
       const ins = upstream ? [logits, targets, upstream] : [logits, targets];
-      out.push(
-        gl.runWebGLProgram(glslProgram([N, C], names, ['scale'], body), ins, 'float32', glslUniforms([scaleOf(attrs)])),
-      );
+      out.push(runGlsl(backend, glslProgram([N, C], names, ['scale'], body), ins, [scaleOf(attrs)]));
     }
     return out;
   },
@@ -109,17 +99,11 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
     const loop = (body: string) => `for (var j = 0; j < ${C}; j = j + 1) { ${body} }`;
     const stats = rowStats(z, t, tz, wgslDecl, loop);
     const key = `${sparse ? 'sparse_' : ''}${C}`;
-    const gpu = backend as unknown as WebGPUBackendLike;
     const out: TensorInfo[] = [];
     if (wants(attrs, 'loss')) {
       const body = `let row = index; ${stats} setOutputAtIndex(index, st * (mx + log(se)) - stz);`;
-      out.push(
-        gpu.runWebGPUProgram(
-          wgslProgram(`tapegrad_sce_loss_${key}`, [N], ['logits', 'targets'], [], body),
-          [logits, targets],
-          'float32',
-        ),
-      );
+      const program = wgslProgram(`tapegrad_sce_loss_${key}`, [N], ['logits', 'targets'], [], body);
+      out.push(runWgsl(backend, program, [logits, targets]));
     }
     if (wants(attrs, 'dlogits')) {
       const perRow = upstream !== undefined && upstream.shape[0] !== 1;
@@ -135,7 +119,7 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
         ['scale'],
         body,
       );
-      out.push(gpu.runWebGPUProgram(program, ins, 'float32', wgslUniforms([scaleOf(attrs)])));
+      out.push(runWgsl(backend, program, ins, [scaleOf(attrs)]));
     }
     return out;
   },

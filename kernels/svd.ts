@@ -13,9 +13,9 @@
 // jacobi.ts);
 // then S_j = ‖w_j‖ and w_j = S_j·u_j. Singular values come out to high relative accuracy; float64
 // in JavaScript.
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { JACOBI_WGSL, jacobiTangent, rotatePairs } from './jacobi.js';
-import { JS_BACKENDS, batchSize, readF64, writeF32, perItemProgram, type WebGPUBackendLike } from './common.js';
+import { batchSize, eachMatrix, linalgKernelConfigs, perItemProgram, runWithInts } from './common.js';
 
 export const LINALG_SVD = 'LinalgSvd';
 
@@ -109,12 +109,7 @@ const svdJs: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
   const [m, n] = x.shape.slice(-2);
   const k = Math.min(m, n);
-  const count = batchSize(x.shape);
-  const a = readF64(backend, x);
-  const size = (m + 1 + n) * k;
-  const out = new Float64Array(count * size);
-  for (let b = 0; b < count; b++) svdInto(a, b * m * n, m, n, out, b * size);
-  return writeF32(backend, [...x.shape.slice(0, -2), m + 1 + n, k], out);
+  return eachMatrix(backend, x, [m + 1 + n, k], (a, off, out, outOff) => svdInto(a, off, m, n, out, outOff));
 };
 
 // webgpu: one invocation per matrix, in place in the output, f32. W = B·V lives in U's rows when
@@ -236,15 +231,7 @@ const svdWebgpu: KernelFunc = ({ inputs, backend }) => {
   const count = batchSize(x.shape);
   const shape = [...x.shape.slice(0, -2), m + 1 + n, k];
   const program = perItemProgram('tapegradLinalgSvd', shape, count, ['x'], 'm : i32, n : i32, count : i32,', SVD_WGSL);
-  return (backend as WebGPUBackendLike).runWebGPUProgram(
-    program,
-    [x],
-    'float32',
-    [m, n, count].map((v) => ({ type: 'int32' as const, data: [v] })),
-  );
+  return runWithInts(backend, program, [x], [m, n, count]);
 };
 
-export const svdConfigs: KernelConfig[] = [
-  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_SVD, backendName, kernelFunc: svdJs })),
-  { kernelName: LINALG_SVD, backendName: 'webgpu', kernelFunc: svdWebgpu },
-];
+export const svdConfigs = linalgKernelConfigs(LINALG_SVD, svdJs, svdWebgpu);
