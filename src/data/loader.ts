@@ -177,68 +177,67 @@ export class DataLoader<T = unknown, B = Collated<T>> {
   }
 
   *[Symbol.iterator](): Iterator<B> {
-    let made: Tensor[] = [];
-    try {
-      for (const idx of this.batchIndices()) {
-        const mark = tensorMark();
-        let items: T[] | null = null;
-        if (!this.fastPath()) {
-          items = [];
-          try {
-            for (const i of idx) items.push(this.dataset.get(i) as T);
-          } catch (e) {
-            freeMade(items, mark);
-            throw e;
-          }
-          if (items.some((v) => v instanceof Promise)) {
-            // what the promises resolve to is freed when they settle
-            for (const v of items)
-              if (v instanceof Promise)
-                v.then(
-                  (it) => freeMade(it, mark),
-                  () => {},
-                );
-            freeMade(items, mark);
-            throw new TapegradError(
-              'DataLoader',
-              'the dataset returns Promises: iterate with for await (const batch of loader)',
-            );
-          }
-        }
-        const out = this.assemble(idx, items, mark);
-        made = out.made;
-        yield out.batch;
-        made.forEach((t) => t.dispose());
-        made = [];
-      }
-    } finally {
-      made.forEach((t) => t.dispose());
+    for (const idx of this.batchIndices()) {
+      const mark = tensorMark();
+      yield* lend(this.assemble(idx, this.fastPath() ? null : this.items(idx, mark), mark));
     }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
-    let made: Tensor[] = [];
-    try {
-      for (const idx of this.batchIndices()) {
-        const mark = tensorMark();
-        let items: T[] | null = null;
-        if (!this.fastPath()) {
-          const settled = await Promise.allSettled(idx.map(async (i) => this.dataset.get(i)));
-          items = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as T[];
-          const failed = settled.find((r) => r.status === 'rejected');
-          if (failed) {
-            freeMade(items, mark);
-            throw (failed as PromiseRejectedResult).reason;
-          }
-        }
-        const out = this.assemble(idx, items, mark);
-        made = out.made;
-        yield out.batch;
-        made.forEach((t) => t.dispose());
-        made = [];
-      }
-    } finally {
-      made.forEach((t) => t.dispose());
+    for (const idx of this.batchIndices()) {
+      const mark = tensorMark();
+      yield* lend(this.assemble(idx, this.fastPath() ? null : await this.itemsAsync(idx, mark), mark));
     }
+  }
+
+  /** The items at idx, from a synchronous get(i); on an error, those made since mark are freed. */
+  private items(idx: number[], mark: number): T[] {
+    const items: T[] = [];
+    try {
+      for (const i of idx) items.push(this.dataset.get(i) as T);
+    } catch (e) {
+      freeMade(items, mark);
+      throw e;
+    }
+    if (items.some((v) => v instanceof Promise)) {
+      // what the promises resolve to is freed when they settle
+      for (const v of items)
+        if (v instanceof Promise)
+          v.then(
+            (it) => freeMade(it, mark),
+            () => {},
+          );
+      freeMade(items, mark);
+      throw new TapegradError(
+        'DataLoader',
+        'the dataset returns Promises: iterate with for await (const batch of loader)',
+      );
+    }
+    return items;
+  }
+
+  /** The items at idx, get(i) awaited for each at once; on an error, those made since mark are freed. */
+  private async itemsAsync(idx: number[], mark: number): Promise<T[]> {
+    const settled = await Promise.allSettled(idx.map(async (i) => this.dataset.get(i)));
+    const items = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as T[];
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      freeMade(items, mark);
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    return items;
+  }
+}
+
+/**
+ * Yields the batch, then frees the tensors made for it: a batch is the loader's until the loop
+ * asks for the next one or ends (a break or a throw returns the delegating generator, which runs
+ * this finally).
+ */
+function* lend<B>({ batch, made }: { batch: B; made: Tensor[] }): Generator<B, void, undefined> {
+  try {
+    yield batch;
+  } finally {
+    for (const t of made) t.dispose();
   }
 }
