@@ -114,16 +114,8 @@ fn main(index : i32) {
   for (var j = 0; j < n; j++) {
     var best = j;
     for (var i = j + 1; i < n; i++) { if (result[o + i] < result[o + best]) { best = i; } }
-    if (best != j) {
-      let t = result[o + j];
-      result[o + j] = result[o + best];
-      result[o + best] = t;
-      for (var k = 0; k < n; k++) {
-        let u = result[v + k * n + j];
-        result[v + k * n + j] = result[v + k * n + best];
-        result[v + k * n + best] = u;
-      }
-    }
+    swapPairs(o + j, o + best, 1, 1);
+    swapPairs(v + j, v + best, n, n);
     var big = 0;
     for (var i = 1; i < n; i++) { if (abs(result[v + i * n + j]) > abs(result[v + big * n + j])) { big = i; } }
     if (result[v + big * n + j] < 0.0) {

@@ -1,7 +1,8 @@
 // The Jacobi rotation that LinalgEigh (two-sided, on A) and LinalgSvd (one-sided, on the columns
 // of W = B·V, whose 2×2 Gram matrices it diagonalizes) are built from: the angle that zeroes the
 // off-diagonal entry of a symmetric 2×2 matrix, and the rotation of two rows or columns by it.
-// In JavaScript (float64) and as WGSL functions on the program's `result` buffer (f32).
+// In JavaScript (float64) and as WGSL functions on the program's `result` buffer (f32), where a
+// swap of two rows or columns serves the shaders' sorts too.
 
 /**
  * tan θ of the rotation that zeroes a_pq of the symmetric [[a_pp, a_pq], [a_pq, a_qq]]: the smaller
@@ -35,7 +36,10 @@ export function rotatePairs(
   }
 }
 
-/** jacobiTangent and rotatePairs in WGSL, rotatePairs on the program's output buffer `result`. */
+/**
+ * jacobiTangent and rotatePairs in WGSL, on the program's output buffer `result`; and swapPairs,
+ * which exchanges the pairs (the shaders' sorts move rows and columns with it).
+ */
 export const JACOBI_WGSL = `
 fn jacobiTangent(app : f32, aqq : f32, apq : f32) -> f32 {
   let zeta = (aqq - app) / (2.0 * apq);
@@ -47,6 +51,13 @@ fn rotatePairs(i : i32, j : i32, stride : i32, count : i32, c : f32, s : f32) {
     let xj = result[j + k * stride];
     result[i + k * stride] = c * xi - s * xj;
     result[j + k * stride] = s * xi + c * xj;
+  }
+}
+fn swapPairs(i : i32, j : i32, stride : i32, count : i32) {
+  for (var k = 0; k < count; k++) {
+    let xi = result[i + k * stride];
+    result[i + k * stride] = result[j + k * stride];
+    result[j + k * stride] = xi;
   }
 }
 `;

@@ -177,20 +177,9 @@ fn main(index : i32) {
   for (var j = 0; j < c; j++) {
     var best = j;
     for (var i = j + 1; i < c; i++) { if (result[sB + i] > result[sB + best]) { best = i; } }
-    if (best == j) { continue; }
-    let t = result[sB + j];
-    result[sB + j] = result[sB + best];
-    result[sB + best] = t;
-    for (var i = 0; i < r; i++) {
-      let u = result[w + i * c + j];
-      result[w + i * c + j] = result[w + i * c + best];
-      result[w + i * c + best] = u;
-    }
-    for (var i = 0; i < c; i++) {
-      let u = result[v + i * c + j];
-      result[v + i * c + j] = result[v + i * c + best];
-      result[v + i * c + best] = u;
-    }
+    swapPairs(sB + j, sB + best, 1, 1);
+    swapPairs(w + j, w + best, c, r);
+    swapPairs(v + j, v + best, c, c);
   }
   // complete the left vectors of zero singular values: e_t minus its projections, twice
   for (var j = 0; j < c; j++) {
