@@ -30,6 +30,16 @@ const wants = (attrs: unknown, which: 'loss' | 'dlogits') => {
 type Inputs = { logits: TensorInfo; targets: TensorInfo; upstream?: TensorInfo };
 const scaleOf = (attrs: unknown) => (attrs as { scale?: number } | undefined)?.scale ?? 1;
 
+/** The inputs, their sizes, and the names and tensors of the dlogits program (upstream when given). */
+function programInputs(inputs: unknown) {
+  const { logits, targets, upstream } = inputs as Inputs;
+  const [N, C] = logits.shape;
+  const sparse = targets.shape.length === 1;
+  const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
+  const ins = upstream ? [logits, targets, upstream] : [logits, targets];
+  return { logits, targets, upstream, N, C, sparse, names, ins };
+}
+
 /**
  * The row statistics both outputs need (max, Σe^{z−max}, Σt, Σtz), as statements in GLSL or
  * WGSL: `z(j)`, `t(j)` and `tz(j)` (the term t·z) read entry j of the row; `decl` declares a
@@ -56,9 +66,7 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
   kernelName: SOFTMAX_CROSS_ENTROPY,
   backendName: 'webgl',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { logits, targets, upstream } = inputs as unknown as Inputs;
-    const [N, C] = logits.shape;
-    const sparse = targets.shape.length === 1;
+    const { logits, targets, upstream, N, C, sparse, names, ins } = programInputs(inputs);
     // t(j) of the row: a stored entry, or 1 at the row's class index (ints are exact in floats)
     const t = (j: string) => (sparse ? `(int(round(getTargets(row))) == ${j} ? 1.0 : 0.0)` : `getTargets(row, ${j})`);
     const z = (j: string) => `getLogits(row, ${j})`;
@@ -75,8 +83,6 @@ export const softmaxCrossEntropyWebGL: KernelConfig = {
       const g = upstream ? `getUpstream(${upstream.shape[0] === 1 ? '0' : 'row'})` : '1.0';
       const body = `ivec2 rc = getOutputCoords(); int row = rc.x; ${stats}
         setOutput(scale * ${g} * (exp(getLogits(row, rc.y) - mx) / se * st - ${t('rc.y')}));`;
-      const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
-      const ins = upstream ? [logits, targets, upstream] : [logits, targets];
       out.push(runGlsl(backend, glslProgram([N, C], names, ['scale'], body), ins, [scaleOf(attrs)]));
     }
     return out;
@@ -87,9 +93,7 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
   kernelName: SOFTMAX_CROSS_ENTROPY,
   backendName: 'webgpu',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { logits, targets, upstream } = inputs as unknown as Inputs;
-    const [N, C] = logits.shape;
-    const sparse = targets.shape.length === 1;
+    const { logits, targets, upstream, N, C, sparse, names, ins } = programInputs(inputs);
     // t(j) of the row: a stored entry, or 1 at the row's class index
     const t = (j: string) =>
       sparse ? `select(0.0, 1.0, i32(targets[row]) == ${j})` : `f32(targets[row * ${C} + ${j}])`;
@@ -110,8 +114,6 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
       const g = upstream ? `f32(upstream[${perRow ? 'row' : '0'}])` : '1.0';
       const body = `let row = index / ${C}; ${stats}
         setOutputAtIndex(index, uniforms.scale * ${g} * (exp(f32(logits[index]) - mx) / se * st - ${t(`index % ${C}`)}));`;
-      const names = upstream ? ['logits', 'targets', 'upstream'] : ['logits', 'targets'];
-      const ins = upstream ? [logits, targets, upstream] : [logits, targets];
       const program = wgslProgram(
         `tapegrad_sce_grad_${key}_${upstream ? (perRow ? 'rows' : 'one') : 'none'}`,
         [N, C],
