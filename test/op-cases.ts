@@ -8,6 +8,7 @@
 import * as tg from '../src/index.js';
 import type { OpName } from '../src/registry.js';
 import { rng } from '../src/random.js';
+import { batchNorm } from '../src/ops/nn.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
 import { elementwiseCases } from './op-cases-elementwise.js';
@@ -493,6 +494,19 @@ export const coreCases = {
       gradgrad: true,
     },
     { make: (s) => [T([5, 3], s), ints([2, 0, 1, 1, 2])], f: (z, y) => tg.crossEntropy(z, y), gradgrad: true },
+  ],
+  // BatchNorm's training forward: statistics over every axis but the last, weight and bias [C]
+  batchNorm: [
+    {
+      make: (s) => [T([4, 3], s), T([3], s + 1), T([3], s + 2)],
+      makeLarge: (s) => [T([2, 3, 3, 4], s), T([4], s + 1), T([4], s + 2)],
+      f: (x, w, b) => batchNorm([x, w, b], { eps: 1e-5 }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 2, 2], s), T([2], s + 1), T([2], s + 2)],
+      f: (x, w, b) => batchNorm([x, w, b], { eps: 0.1 }),
+    },
   ],
 } satisfies Partial<CaseTable<OpName>>;
 

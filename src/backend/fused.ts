@@ -39,6 +39,7 @@ import {
   maxPoolGradReference,
   type MaxPoolGradAttrs,
 } from '../../kernels/max-pool-grad.js';
+import { BATCH_NORM_GRAD, batchNormGradJs, batchNormGradReference } from '../../kernels/batch-norm-grad.js';
 import { IM2COL_T, im2colTJs, im2colTReference, type Im2ColAttrs } from '../../kernels/im2col.js';
 import {
   BROADCAST_LEADING,
@@ -82,6 +83,7 @@ export const CPU_KERNELS = {
   maxPoolGrad: MAX_POOL_GRAD,
   im2colT: IM2COL_T,
   broadcastLeading: BROADCAST_LEADING,
+  batchNormGrad: BATCH_NORM_GRAD,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
 const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
@@ -99,6 +101,7 @@ const CONFIGS: KernelConfig[] = [
   ...maxPoolGradJs,
   ...im2colTJs,
   ...broadcastLeadingJs,
+  ...batchNormGradJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -361,6 +364,26 @@ export function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Te
   return hasFused('leakyReluGrad')
     ? (run('leakyReluGrad', { dy, x }, { alpha }) as tf.Tensor)
     : leakyReluGradReference(dy, x, alpha);
+}
+
+// ---- batch normalisation backward
+
+export { batchNormGradReference };
+
+/**
+ * [dx, dweight, dbias] of y = (x − μ)/√(σ² + ε)·weight + bias with μ and σ² the batch statistics of
+ * each channel (the last axis) over every other axis. One kernel on cpu and wasm.
+ */
+export function batchNormGrad(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor[] {
+  checkSame('batchNormGrad', { dy, x });
+  if (weight.dtype !== 'float32' || weight.rank !== 1 || weight.size !== x.shape[x.rank - 1])
+    throw new TapegradError(
+      'batchNormGrad',
+      `weight ${fmtShape(weight.shape)} must be float32 [C] for x ${fmtShape(x.shape)}`,
+    );
+  return hasFused('batchNormGrad')
+    ? (run('batchNormGrad', { dy, x, weight }, { eps }) as tf.Tensor[])
+    : batchNormGradReference(dy, x, weight, eps);
 }
 
 // ---- max pool backward

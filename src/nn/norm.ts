@@ -1,6 +1,7 @@
 // Normalisation layers beyond LayerNorm: BatchNorm1d/2d (channels last, as the rest of tg.nn),
-// GroupNorm and RMSNorm. Their forwards compose tapegrad ops; BatchNorm's running statistics are
-// buffers, updated outside the tape.
+// GroupNorm and RMSNorm. Their forwards compose tapegrad ops, except BatchNorm's with batch
+// statistics and affine parameters, which is one op (batchNorm: its backward is one kernel on cpu
+// and wasm); BatchNorm's running statistics are buffers, updated outside the tape.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
@@ -8,6 +9,8 @@ import { asTensor, composed } from '../op.js';
 import { add, sub, mul, rsqrt, square } from '../ops/elementwise.js';
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
+import { batchNorm } from '../ops/nn.js';
+import { sumFast } from '../backend/facts.js';
 import { Module } from './module.js';
 import { positiveInts } from './layers.js';
 
@@ -82,6 +85,15 @@ abstract class BatchNorm extends Module {
         `expected more than 1 value per channel when training, got input of shape ${fmtShape(t.shape)}: the variance of one value is undefined; call eval() to use the running statistics`,
       );
     }
+    if (useBatch && this.weight && this.bias) {
+      if (this.training && this.runningMean) {
+        tf.tidy(() => {
+          const mu = sumFast(t.value, axis, false, true);
+          this.track(mu, sumFast(tf.square(tf.sub(t.value, mu)), axis, false, true), count);
+        });
+      }
+      return batchNorm([t, this.weight, this.bias], { eps: this.eps });
+    }
     return composed((keep) => {
       let n: Tensor;
       if (useBatch) {
@@ -89,7 +101,7 @@ abstract class BatchNorm extends Module {
         const d = keep(sub(t, mu));
         const v = keep(mean(keep(square(d)), { axis }));
         n = keep(mul(d, keep(rsqrt(keep(add(v, this.eps))))));
-        if (this.training && this.runningMean) this.track(mu, v, count);
+        if (this.training && this.runningMean) this.track(mu.value, v.value, count);
       } else {
         n = keep(mul(keep(sub(t, this.runningMean!)), keep(rsqrt(keep(add(this.runningVar!, this.eps))))));
       }
@@ -97,20 +109,20 @@ abstract class BatchNorm extends Module {
     });
   }
   /** running ← (1 − f)·running + f·batch, f = momentum (or 1/batches with momentum null). */
-  private track(mu: Tensor, v: Tensor, count: number): void {
+  private track(mu: tf.Tensor, v: tf.Tensor, count: number): void {
     const batches = this.numBatchesTracked!;
     const nb = tf.keep(tf.add(batches.value, 1));
     batches.value.dispose();
     batches.value = nb;
     const f = this.momentum ?? 1 / nb.dataSync()[0];
     for (const [buf, batch] of [
-      [this.runningMean!, mu.value],
-      [this.runningVar!, tf.tidy(() => tf.mul(v.value, count / (count - 1)))],
+      [this.runningMean!, mu],
+      [this.runningVar!, tf.tidy(() => tf.mul(v, count / (count - 1)))],
     ] as const) {
       const next = tf.keep(tf.tidy(() => tf.add(tf.mul(buf.value, 1 - f), tf.mul(batch, f))));
       buf.value.dispose();
       buf.value = next;
-      if (batch !== mu.value) batch.dispose();
+      if (batch !== mu) batch.dispose();
     }
   }
 }

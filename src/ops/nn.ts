@@ -1,14 +1,22 @@
-// The ops of a classifier's last layer: softmax, logSoftmax, crossEntropy, and mseLoss.
+// The ops of a classifier's last layer: softmax, logSoftmax, crossEntropy, and mseLoss; and batch
+// normalisation with batch statistics, BatchNorm's training forward as one op.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, fmtShape, normalizeAxis } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { add, sub, mul, div, exp, square, abs } from './elementwise.js';
+import { add, sub, mul, div, exp, square, abs, rsqrt } from './elementwise.js';
 import { sum, mean } from './reduce.js';
 import { reshape, transpose } from './shape.js';
 import { indexValues } from './indices.js';
 import { isGradEnabled } from '../tape.js';
-import { hasFused, oneHotRows, softmaxCrossEntropyLoss, softmaxCrossEntropyGrad } from '../backend/fused.js';
+import {
+  batchNormGrad,
+  hasFused,
+  oneHotRows,
+  softmaxCrossEntropyLoss,
+  softmaxCrossEntropyGrad,
+} from '../backend/fused.js';
+import { sumFast } from '../backend/facts.js';
 
 /** How a loss reduces over the batch: 'mean' (the default), 'sum' or 'none'. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -281,6 +289,52 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
   return reduce('l1Loss', abs(d), opts.reduction ?? 'mean', [d]);
 }
 
-// the fused losses crossEntropy picks between, registered under their own names
-export { softmaxCrossEntropyOp as softmaxCrossEntropy, sparseSoftmaxCrossEntropyOp as sparseSoftmaxCrossEntropy };
+// y = x̂·w + b, x̂ = (x − μ)/√(σ² + ε), μ and σ² (biased) each channel's mean and variance over
+// every axis but the last (channels last); inputs x [..., C], w and b [C].
+const batchNormOp = defineOp<{ eps: number }>({
+  name: 'batchNorm',
+  forward: ([x, w, b], { eps }) =>
+    tf.tidy(() => {
+      const axes = [...Array(x.rank - 1).keys()];
+      const d = tf.sub(x, sumFast(x, axes, false, true));
+      const inv = tf.rsqrt(tf.add(sumFast(tf.square(d), axes, false, true), eps));
+      return tf.add(tf.mul(tf.mul(d, inv), w), b);
+    }),
+  // b̄ = Σ g, w̄ = Σ g·x̂, x̄ = (w/s)·(g − b̄/M − x̂·w̄/M), s = √(σ² + ε), M entries per channel
+  vjp: (g, [x, w], _y, { eps }) => {
+    if (!isGradEnabled()) {
+      // one kernel on cpu and wasm gives all three
+      let parts: tf.Tensor[] | null = null;
+      const part = (i: number) => () => new Tensor((parts ??= batchNormGrad(g.value, x.value, w.value, eps))[i]);
+      return [part(0), part(1), part(2)];
+    }
+    // recorded (createGraph): the same in tapegrad ops, to be differentiated again
+    const axis = [...Array(x.rank - 1).keys()];
+    const M = x.size / Math.max(1, w.size);
+    let terms: { inv: Tensor; xhat: Tensor; dw: Tensor; db: Tensor } | null = null;
+    const get = () => {
+      if (terms) return terms;
+      const d = sub(x, mean(x, { axis }));
+      const inv = rsqrt(add(mean(square(d), { axis }), eps));
+      const xhat = mul(d, inv);
+      terms = { inv, xhat, dw: sum(mul(g, xhat), { axis }), db: sum(g, { axis }) };
+      return terms;
+    };
+    return [
+      () => {
+        const { inv, xhat, dw, db } = get();
+        return mul(mul(w, inv), sub(sub(g, div(db, M)), mul(xhat, div(dw, M))));
+      },
+      () => get().dw,
+      () => get().db,
+    ];
+  },
+});
+
+// the fused losses crossEntropy picks between, and BatchNorm's training forward, registered under their own names
+export {
+  softmaxCrossEntropyOp as softmaxCrossEntropy,
+  sparseSoftmaxCrossEntropyOp as sparseSoftmaxCrossEntropy,
+  batchNormOp as batchNorm,
+};
 export { checkSameShape, reduce as reduceLoss };

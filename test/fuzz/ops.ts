@@ -704,4 +704,6 @@ export const NOT_FUZZED: Record<string, string> = {
   conv2dBackpropInput: adjointOf('conv2d'),
   conv2dBackpropFilter: adjointOf('conv2d'),
   avgPool2dBackprop: adjointOf('avgPool2d'),
+  batchNorm:
+    "BatchNorm1d/2d's training forward, not a public function (its weight and bias are the layer's parameters); gradchecked with gradgrad in test/op-cases.ts on every backend",
 };
