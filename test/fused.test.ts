@@ -196,39 +196,44 @@ for (const backend of NODE_BACKENDS) {
     // a mean far from 0 against the spread: the kernel's shifted sums keep the variance
     [[4, 5, 2], 4e6],
   ] as [number[], number][]) {
-    test(`[${backend}] batch-norm backward ${JSON.stringify(shape)} (mean ${offset}): fused = reference = float64`, async () => {
+    test(`[${backend}] batch norm ${JSON.stringify(shape)} (mean ${offset}): forward and backward, fused = reference = float64`, async () => {
       await tg.setBackend(backend);
       const C = shape[shape.length - 1];
       const eps = 1e-3;
       const x = tf.add(randomTensor(shape, 7), offset);
       const dy = randomTensor(shape, 8);
       const w = randomTensor([C], 9);
+      const b = randomTensor([C], 10);
       const start = tf.memory().numTensors;
-      const got = fused.batchNormGrad(dy, x, w, eps);
-      const ref = fused.batchNormGradReference(dy, x, w, eps);
+      const got = [...fused.batchNorm(x, w, b, eps), ...fused.batchNormGrad(dy, x, w, eps)];
+      const ref = [...fused.batchNormReference(x, w, b, eps), ...fused.batchNormGradReference(dy, x, w, eps)];
       // float64 on plain arrays: per channel c, the entries i ≡ c (mod C)
-      const [xv, gv, wv] = [await read(x), await read(dy), await read(w)];
+      const [xv, gv, wv, bv] = [await read(x), await read(dy), await read(w), await read(b)];
       const M = xv.length / C;
-      const want = [new Array(xv.length).fill(0), new Array(C).fill(0), new Array(C).fill(0)];
+      const n = xv.length;
+      const want = [n, C, C, n, C, C].map((k) => new Array(k).fill(0));
       for (let c = 0; c < C; c++) {
         const idx = Array.from({ length: M }, (_, m) => m * C + c);
         const mu = idx.reduce((a, i) => a + xv[i], 0) / M;
-        const inv = 1 / Math.sqrt(idx.reduce((a, i) => a + (xv[i] - mu) ** 2, 0) / M + eps);
+        const variance = idx.reduce((a, i) => a + (xv[i] - mu) ** 2, 0) / M;
+        const inv = 1 / Math.sqrt(variance + eps);
         const db = idx.reduce((a, i) => a + gv[i], 0);
         const dw = idx.reduce((a, i) => a + gv[i] * (xv[i] - mu) * inv, 0);
-        for (const i of idx) want[0][i] = wv[c] * inv * (gv[i] - db / M - (xv[i] - mu) * inv * (dw / M));
-        want[1][c] = dw;
-        want[2][c] = db;
+        for (const i of idx) {
+          want[0][i] = (xv[i] - mu) * inv * wv[c] + bv[c];
+          want[3][i] = wv[c] * inv * (gv[i] - db / M - (xv[i] - mu) * inv * (dw / M));
+        }
+        [want[1][c], want[2][c], want[4][c], want[5][c]] = [mu, variance, dw, db];
       }
-      for (const k of [0, 1, 2]) {
-        assertClose(await read(got[k]), want[k], { atol: 1e-5, rtol: 1e-4, msg: `output ${k}: fused vs float64` });
+      for (const k of want.keys()) {
+        const msg = `${k < 3 ? 'forward' : 'backward'} output ${k % 3}`;
+        assertClose(await read(got[k]), want[k], { atol: 1e-5, rtol: 1e-4, msg: `${msg}: fused vs float64` });
         // the reference's float32 variance loses digits to a large mean; the kernel's does not
-        if (!offset)
-          assertClose(await read(got[k]), await read(ref[k]), { atol: 1e-5, rtol: 1e-4, msg: `output ${k}` });
+        if (!offset) assertClose(await read(got[k]), await read(ref[k]), { atol: 1e-5, rtol: 1e-4, msg });
       }
       tf.dispose([...got, ...ref]);
       assert.is(tf.memory().numTensors, start, 'no tensor left behind');
-      tf.dispose([x, dy, w]);
+      tf.dispose([x, dy, w, b]);
     });
   }
 

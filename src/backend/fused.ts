@@ -39,7 +39,14 @@ import {
   maxPoolGradReference,
   type MaxPoolGradAttrs,
 } from '../../kernels/max-pool-grad.js';
-import { BATCH_NORM_GRAD, batchNormGradJs, batchNormGradReference } from '../../kernels/batch-norm-grad.js';
+import {
+  BATCH_NORM,
+  BATCH_NORM_GRAD,
+  batchNormGradJs,
+  batchNormGradReference,
+  batchNormJs,
+  batchNormReference,
+} from '../../kernels/batch-norm.js';
 import { IM2COL_T, im2colTJs, im2colTReference, type Im2ColAttrs } from '../../kernels/im2col.js';
 import {
   BROADCAST_LEADING,
@@ -83,6 +90,7 @@ export const CPU_KERNELS = {
   maxPoolGrad: MAX_POOL_GRAD,
   im2colT: IM2COL_T,
   broadcastLeading: BROADCAST_LEADING,
+  batchNorm: BATCH_NORM,
   batchNormGrad: BATCH_NORM_GRAD,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
@@ -101,6 +109,7 @@ const CONFIGS: KernelConfig[] = [
   ...maxPoolGradJs,
   ...im2colTJs,
   ...broadcastLeadingJs,
+  ...batchNormJs,
   ...batchNormGradJs,
 ];
 
@@ -366,21 +375,33 @@ export function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Te
     : leakyReluGradReference(dy, x, alpha);
 }
 
-// ---- batch normalisation backward
+// ---- batch normalisation
 
-export { batchNormGradReference };
+export { batchNormReference, batchNormGradReference };
+
+function checkBatchNorm(fn: string, x: tf.Tensor, params: Record<string, tf.Tensor>): void {
+  checkSame(fn, { x });
+  for (const [name, p] of Object.entries(params)) {
+    if (p.dtype !== 'float32' || p.rank !== 1 || p.size !== x.shape[x.rank - 1])
+      throw new TapegradError(fn, `${name} ${fmtShape(p.shape)} must be float32 [C] for x ${fmtShape(x.shape)}`);
+  }
+}
 
 /**
- * [dx, dweight, dbias] of y = (x − μ)/√(σ² + ε)·weight + bias with μ and σ² the batch statistics of
+ * [y, μ, σ²] of y = (x − μ)/√(σ² + ε)·weight + bias, μ and σ² (biased) the batch statistics of
  * each channel (the last axis) over every other axis. One kernel on cpu and wasm.
  */
+export function batchNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor[] {
+  checkBatchNorm('batchNorm', x, { weight, bias });
+  return hasFused('batchNorm')
+    ? (run('batchNorm', { x, weight, bias }, { eps }) as tf.Tensor[])
+    : batchNormReference(x, weight, bias, eps);
+}
+
+/** [dx, dweight, dbias] of batchNorm's y. One kernel on cpu and wasm. */
 export function batchNormGrad(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor[] {
   checkSame('batchNormGrad', { dy, x });
-  if (weight.dtype !== 'float32' || weight.rank !== 1 || weight.size !== x.shape[x.rank - 1])
-    throw new TapegradError(
-      'batchNormGrad',
-      `weight ${fmtShape(weight.shape)} must be float32 [C] for x ${fmtShape(x.shape)}`,
-    );
+  checkBatchNorm('batchNormGrad', x, { weight });
   return hasFused('batchNormGrad')
     ? (run('batchNormGrad', { dy, x, weight }, { eps }) as tf.Tensor[])
     : batchNormGradReference(dy, x, weight, eps);

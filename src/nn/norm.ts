@@ -10,7 +10,6 @@ import { add, sub, mul, rsqrt, square } from '../ops/elementwise.js';
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { batchNorm } from '../ops/nn.js';
-import { sumFast } from '../backend/facts.js';
 import { Module } from './module.js';
 import { positiveInts } from './layers.js';
 
@@ -86,13 +85,9 @@ abstract class BatchNorm extends Module {
       );
     }
     if (useBatch && this.weight && this.bias) {
-      if (this.training && this.runningMean) {
-        tf.tidy(() => {
-          const mu = sumFast(t.value, axis, false, true);
-          this.track(mu, sumFast(tf.square(tf.sub(t.value, mu)), axis, false, true), count);
-        });
-      }
-      return batchNorm([t, this.weight, this.bias], { eps: this.eps });
+      const track = this.training && this.runningMean;
+      const onStats = track ? (mu: tf.Tensor, v: tf.Tensor) => this.track(mu, v, count) : undefined;
+      return batchNorm([t, this.weight, this.bias], { eps: this.eps, onStats });
     }
     return composed((keep) => {
       let n: Tensor;

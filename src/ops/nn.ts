@@ -10,13 +10,13 @@ import { reshape, transpose } from './shape.js';
 import { indexValues } from './indices.js';
 import { isGradEnabled } from '../tape.js';
 import {
+  batchNorm as batchNormFused,
   batchNormGrad,
   hasFused,
   oneHotRows,
   softmaxCrossEntropyLoss,
   softmaxCrossEntropyGrad,
 } from '../backend/fused.js';
-import { sumFast } from '../backend/facts.js';
 
 /** How a loss reduces over the batch: 'mean' (the default), 'sum' or 'none'. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -289,16 +289,21 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
   return reduce('l1Loss', abs(d), opts.reduction ?? 'mean', [d]);
 }
 
+/** batchNorm's ε, and who is told the batch statistics (BatchNorm's running statistics). */
+export interface BatchNormAttrs {
+  eps: number;
+  /** Called by the forward with each channel's mean and biased variance (freed after the call). */
+  onStats?: (mean: tf.Tensor, variance: tf.Tensor) => void;
+}
 // y = x̂·w + b, x̂ = (x − μ)/√(σ² + ε), μ and σ² (biased) each channel's mean and variance over
 // every axis but the last (channels last); inputs x [..., C], w and b [C].
-const batchNormOp = defineOp<{ eps: number }>({
+const batchNormOp = defineOp<BatchNormAttrs>({
   name: 'batchNorm',
-  forward: ([x, w, b], { eps }) =>
+  forward: ([x, w, b], { eps, onStats }) =>
     tf.tidy(() => {
-      const axes = [...Array(x.rank - 1).keys()];
-      const d = tf.sub(x, sumFast(x, axes, false, true));
-      const inv = tf.rsqrt(tf.add(sumFast(tf.square(d), axes, false, true), eps));
-      return tf.add(tf.mul(tf.mul(d, inv), w), b);
+      const [y, mean, variance] = batchNormFused(x, w, b, eps);
+      onStats?.(mean, variance);
+      return y;
     }),
   // b̄ = Σ g, w̄ = Σ g·x̂, x̄ = (w/s)·(g − b̄/M − x̂·w̄/M), s = √(σ² + ε), M entries per channel
   vjp: (g, [x, w], _y, { eps }) => {

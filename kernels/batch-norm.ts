@@ -1,0 +1,176 @@
+// TapegradBatchNorm and TapegradBatchNormGrad: batch normalisation with batch statistics, forward
+// and backward, each in two passes over its inputs on cpu and wasm instead of a chain of
+// elementwise kernels and reductions.
+//
+// Channels last, M entries per channel: y = x̂·w + b, x̂ = (x − μ)/s, s = √(σ² + ε), μ and σ² the
+// mean and biased variance of each channel over every other axis.
+//   TapegradBatchNorm: inputs x [..., C], weight and bias [C] (float32); attr eps. Outputs y (x's
+//   shape), μ and σ² ([C]).
+//   TapegradBatchNormGrad: inputs dy, x, weight; attr eps. Outputs dx, dweight and dbias:
+//   dbias = Σ dy,  dweight = Σ dy·x̂,  dx = (w/s)·(dy − dbias/M − x̂·dweight/M),
+//   μ and σ² computed again from x (the forward keeps nothing).
+// The sums are float64 and run over x − x₀ (x₀ the channel's first entry), which keeps σ² accurate
+// when |μ| ≫ σ. The references at the end are the same in TF.js ops: what the GPUs run and the
+// tests' oracle.
+import * as tf from '@tensorflow/tfjs-core';
+import { jsKernelConfigs } from './js-kernel.js';
+
+export const BATCH_NORM = 'TapegradBatchNorm';
+export const BATCH_NORM_GRAD = 'TapegradBatchNormGrad';
+/** Rows a block holds: 64 KiB of x and dy at 32 channels. */
+const BLOCK_ROWS = 256;
+
+interface Moments {
+  mean: Float64Array;
+  /** 1/√(σ² + ε) */
+  inv: Float64Array;
+  variance: Float64Array;
+  /** Σ dy and Σ dy·(x − μ), when dy is given. */
+  sg: Float64Array;
+  sgx: Float64Array;
+}
+
+/**
+ * Each channel's moments of x (and sums of dy) over the rows. A block of rows at a time, one
+ * channel at a time within it: the sums stay in registers (a sum kept in an array entry waits on
+ * its own store each row) and the block in the cache.
+ */
+function moments(xs: Float32Array, g: Float32Array | null, C: number, eps: number): Moments {
+  const total = xs.length;
+  const M = total / C;
+  const x0 = new Float64Array(C);
+  const sx = new Float64Array(C);
+  const sxx = new Float64Array(C);
+  const sg = new Float64Array(C);
+  const sgx = new Float64Array(C);
+  if (M > 0) for (let c = 0; c < C; c++) x0[c] = xs[c];
+  const block = C * BLOCK_ROWS;
+  for (let start = 0; start < total; start += block) {
+    const end = Math.min(start + block, total);
+    for (let c = 0; c < C; c++) {
+      const shift = x0[c];
+      let s1 = 0;
+      let s2 = 0;
+      if (g) {
+        let t1 = 0;
+        let t2 = 0;
+        for (let i = start + c; i < end; i += C) {
+          const d = xs[i] - shift;
+          const gi = g[i];
+          s1 += d;
+          s2 += d * d;
+          t1 += gi;
+          t2 += gi * d;
+        }
+        sg[c] += t1;
+        sgx[c] += t2;
+      } else {
+        for (let i = start + c; i < end; i += C) {
+          const d = xs[i] - shift;
+          s1 += d;
+          s2 += d * d;
+        }
+      }
+      sx[c] += s1;
+      sxx[c] += s2;
+    }
+  }
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  const inv = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const md = sx[c] / M;
+    variance[c] = Math.max(sxx[c] / M - md * md, 0);
+    mean[c] = x0[c] + md;
+    inv[c] = 1 / Math.sqrt(variance[c] + eps);
+    // Σ dy·(x − μ) = Σ dy·(x − x₀) − md·Σ dy
+    sgx[c] -= md * sg[c];
+  }
+  return { mean, inv, variance, sg, sgx };
+}
+
+/** Per channel, out = a·(u − b − (x − m)·k); without u, out = (x − m)·a + b (the forward). */
+function writeAffine(
+  out: Float32Array,
+  xs: Float32Array,
+  u: Float32Array | null,
+  C: number,
+  [m, a, b, k]: Float64Array[],
+): void {
+  const total = xs.length;
+  const block = C * BLOCK_ROWS;
+  for (let start = 0; start < total; start += block) {
+    const end = Math.min(start + block, total);
+    for (let c = 0; c < C; c++) {
+      const mc = m[c];
+      const ac = a[c];
+      const bc = b[c];
+      const kc = k[c];
+      if (u) for (let i = start + c; i < end; i += C) out[i] = ac * (u[i] - bc - (xs[i] - mc) * kc);
+      else for (let i = start + c; i < end; i += C) out[i] = (xs[i] - mc) * ac + bc;
+    }
+  }
+}
+
+export const batchNormJs = jsKernelConfigs(
+  BATCH_NORM,
+  ({ x, weight }) => [x!.shape, weight!.shape, weight!.shape],
+  ({ x, weight, bias }, [y, mean, variance], attrs) => {
+    const xs = x as Float32Array;
+    const w = weight as Float32Array;
+    const C = w.length;
+    const mo = moments(xs, null, C, attrs.eps as number);
+    // y = (x − μ)·(w/s) + b
+    const scale = mo.inv.map((v, c) => v * w[c]);
+    writeAffine(y, xs, null, C, [mo.mean, scale, Float64Array.from(bias as Float32Array), mo.inv]);
+    mean.set(mo.mean);
+    variance.set(mo.variance);
+  },
+);
+
+export const batchNormGradJs = jsKernelConfigs(
+  BATCH_NORM_GRAD,
+  ({ x, weight }) => [x!.shape, weight!.shape, weight!.shape],
+  ({ dy, x, weight }, [dx, dweight, dbias], attrs) => {
+    const g = dy as Float32Array;
+    const xs = x as Float32Array;
+    const w = weight as Float32Array;
+    const C = w.length;
+    const M = xs.length / C;
+    const mo = moments(xs, g, C, attrs.eps as number);
+    const dw = mo.sgx.map((v, c) => v * mo.inv[c]);
+    dbias.set(mo.sg);
+    dweight.set(dw);
+    // dx = (w/s)·(dy − Σdy/M − (x − μ)·dweight/(M·s))
+    const scale = mo.inv.map((v, c) => v * w[c]);
+    const shift = mo.sg.map((v) => v / M);
+    const slope = dw.map((v, c) => (v * mo.inv[c]) / M);
+    writeAffine(dx, xs, g, C, [mo.mean, scale, shift, slope]);
+  },
+);
+
+/** [y, μ, σ²] of batch normalisation with batch statistics (header), in TF.js ops. */
+export function batchNormReference(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const axes = [...Array(x.rank - 1).keys()];
+    const mean = tf.mean(x, axes);
+    const d = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(d), axes);
+    return [tf.add(tf.mul(tf.mul(d, tf.rsqrt(tf.add(variance, eps))), weight), bias), mean, variance];
+  });
+}
+
+/** [dx, dweight, dbias] of batch normalisation with batch statistics (header), in TF.js ops. */
+export function batchNormGradReference(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const axes = [...Array(x.rank - 1).keys()];
+    const M = x.size / Math.max(1, weight.size);
+    const d = tf.sub(x, tf.mean(x, axes));
+    const inv = tf.rsqrt(tf.add(tf.mean(tf.square(d), axes), eps));
+    const xhat = tf.mul(d, inv);
+    const dbias = tf.sum(dy, axes);
+    const dweight = tf.sum(tf.mul(dy, xhat), axes);
+    const dx = tf.mul(tf.mul(weight, inv), tf.sub(tf.sub(dy, tf.div(dbias, M)), tf.mul(xhat, tf.div(dweight, M))));
+    return [dx, dweight, dbias];
+  });
+}
