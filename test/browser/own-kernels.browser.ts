@@ -28,6 +28,12 @@ const FALLBACKS: Record<string, string> = {
   TapegradBroadcastLeading:
     "wasm's broadcastTo along leading axes by copies (src/backend/facts.ts broadcastToFast); elsewhere " +
     "TF.js's own broadcastTo",
+  TapegradBatchNorm:
+    "cpu and wasm's batch-norm forward in two passes; elsewhere hasFused('batchNorm') is false and " +
+    'batchNormReference computes it with TF.js ops (src/backend/fused.ts)',
+  TapegradBatchNormGrad:
+    "cpu and wasm's batch-norm backward in two passes; elsewhere hasFused('batchNormGrad') is false and " +
+    'batchNormGradReference computes it with TF.js ops (src/backend/fused.ts)',
 };
 
 const own = suite('tapegrad kernels on the page backend');
