@@ -213,7 +213,12 @@ for (const [xShape, w, s, pad] of [
   [[2, 6, 5, 3], [3, 3, 3, 4], [1, 1], 'same'],
   [[2, 6, 5, 3], [2, 3, 3, 2], [1, 1], 'same'], // even window: more padding after than before
   [[1, 7, 6, 2], [3, 2, 2, 3], [1, 1], 'valid'],
-  [[2, 7, 6, 2], [3, 3, 2, 3], [2, 2], 'same'], // stride 2: TF.js's own kernel
+  [[2, 7, 6, 2], [3, 3, 2, 3], [2, 2], 'same'],
+  // strides above 1: dy spread out by the stride
+  [[2, 8, 7, 3], [3, 3, 3, 4], [2, 2], 'valid'],
+  [[1, 9, 8, 2], [2, 3, 2, 3], [3, 2], 'same'],
+  [[2, 6, 6, 2], [1, 1, 2, 3], [2, 2], 'same'],
+  [[1, 10, 9, 1], [4, 3, 1, 2], [3, 3], 'valid'],
 ] as [number[], number[], Pair, Pad][]) {
   test(`wasm: conv2dBackpropInputFast = cpu's Conv2DBackpropInput: x ${JSON.stringify(xShape)}, w ${JSON.stringify(w)}, stride ${s}, '${pad}'`, async () => {
     const [ho, wo] = [outSize(xShape[1], w[0], s[0], pad), outSize(xShape[2], w[1], s[1], pad)];

@@ -60,9 +60,9 @@ export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
 /**
  * The gradient of conv2d with respect to its input, x̄ = BI(dy, w), in the fastest form for the
  * backend. wasm's Conv2DBackpropInput is a plain loop, an order of magnitude slower than its forward
- * conv2d (XNNPACK); at stride 1 the same sum is a forward convolution of dy, padded by k − 1 − p on
- * each side, with the filter turned half a turn and its channel axes swapped:
- * x̄[n,t,u,c] = Σ_{a,b,o} dy[n, t + p − a, u + q − b, o]·w[a,b,c,o].
+ * conv2d (XNNPACK); the same sum is a forward convolution of dy, spread out by the stride (s − 1
+ * zeros between entries) and padded by k − 1 − p on each side, with the filter turned half a turn
+ * and its channel axes swapped: x̄[n,t,u,c] = Σ_{a,b,o} dyₛ[n, t + p − a, u + q − b, o]·w[a,b,c,o].
  */
 export function conv2dBackpropInputFast(
   dy: tf.Tensor,
@@ -72,23 +72,42 @@ export function conv2dBackpropInputFast(
   pad: Pad,
 ): tf.Tensor {
   const shape = xShape as [number, number, number, number];
-  if (tf.getBackend() !== 'wasm' || strides[0] !== 1 || strides[1] !== 1)
+  if (tf.getBackend() !== 'wasm' || dy.size === 0)
     return tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, shape, strides, pad);
   const [kh, kw] = w.shape;
-  const [ph] = samePadding(pad, shape[1], kh, 1);
-  const [pw] = samePadding(pad, shape[2], kw, 1);
-  // after dy: the padded length is n + k − 1 (so that a 'valid' window of k leaves n)
-  const after = (n: number, p: number, o: number) => n + p - o;
+  const [sh, sw] = strides;
+  const [ph] = samePadding(pad, shape[1], kh, sh);
+  const [pw] = samePadding(pad, shape[2], kw, sw);
   return tf.tidy(() => {
+    const spread = spreadByStrides(dy, sh, sw);
+    // after the spread dy: the padded length is n + k − 1 (so that a 'valid' window of k leaves n)
+    const after = (n: number, p: number, o: number) => n + p - o;
     const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
     const padding: [Pair, Pair, Pair, Pair] = [
       [0, 0],
-      [kh - 1 - ph, after(shape[1], ph, dy.shape[1]!)],
-      [kw - 1 - pw, after(shape[2], pw, dy.shape[2]!)],
+      [kh - 1 - ph, after(shape[1], ph, spread.shape[1]!)],
+      [kw - 1 - pw, after(shape[2], pw, spread.shape[2]!)],
       [0, 0],
     ];
-    return tf.conv2d(dy as tf.Tensor4D, flipped as tf.Tensor4D, 1, padding);
+    return tf.conv2d(spread as tf.Tensor4D, flipped as tf.Tensor4D, 1, padding);
   });
+}
+
+/** dy [N, Ho, Wo, C] with s − 1 zeros between neighbours along H and W: [N, (Ho − 1)·sh + 1, (Wo − 1)·sw + 1, C]. */
+function spreadByStrides(dy: tf.Tensor, sh: number, sw: number): tf.Tensor {
+  if (sh === 1 && sw === 1) return dy;
+  const [N, Ho, Wo, C] = dy.shape as number[];
+  // each entry followed by s − 1 zeros on both axes (a pad of two new axes), less the zeros after the last
+  const grid = tf.pad(tf.reshape(dy, [N, Ho, 1, Wo, 1, C]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  const full = tf.reshape(grid, [N, Ho * sh, Wo * sw, C]);
+  return tf.slice(full, [0, 0, 0, 0], [N, (Ho - 1) * sh + 1, (Wo - 1) * sw + 1, C]);
 }
 
 /**
