@@ -33,6 +33,11 @@ export interface MatMulTile {
   tk: number;
   /** Read the next step's blocks into registers while this step's are multiplied. */
   prefetch?: boolean;
+  /**
+   * Two halves of workgroup memory: the next step's blocks are copied into one while this step's
+   * are multiplied from the other (one barrier a step instead of two; twice the workgroup memory).
+   */
+  doubleBuffer?: boolean;
 }
 
 /** The tile of each size class; BM = wy·tm rows and BN = wx·tn columns of C per workgroup. */
@@ -43,8 +48,34 @@ export const MATMUL_TILES: Record<'large' | 'square' | 'tall' | 'wide' | 'small'
   wide: { wx: 32, wy: 4, tm: 4, tn: 4, tk: 16 }, // 16 × 128
   small: { wx: 4, wy: 4, tm: 4, tn: 4, tk: 16 }, // 16 × 16
 };
+/** The size classes that run the tiled program. */
+export type TiledSizeClass = Exclude<keyof typeof MATMUL_TILES, 'small'>;
 /** The tiled classes, 'tiny' (one thread per entry of C) and 'dot' (one workgroup per entry). */
-export type MatMulSizeClass = Exclude<keyof typeof MATMUL_TILES, 'small'> | 'tiny' | 'dot';
+export type MatMulSizeClass = TiledSizeClass | 'tiny' | 'dot';
+
+/** A tile's name, as in shader keys and records: `wx_wy_tm_tn_tk`, then `_prefetch` or `_double`. */
+export const matMulTileName = (t: MatMulTile): string =>
+  `${t.wx}_${t.wy}_${t.tm}_${t.tn}_${t.tk}${t.prefetch ? '_prefetch' : ''}${t.doubleBuffer ? '_double' : ''}`;
+
+/** The limits of a device a tile must fit (WebGPU's names). */
+export interface TileLimits {
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupStorageSize: number;
+}
+
+/** Why `t` cannot run on a device with these limits, or null where it can. */
+export function matMulTileProblem(t: MatMulTile, limits: TileLimits): string | null {
+  const threads = t.wx * t.wy;
+  const bytes = (t.doubleBuffer ? 2 : 1) * t.tk * (t.wy * t.tm + t.wx * t.tn) * 4;
+  if (t.tm % 4 || t.tn % 4 || t.tk % 4 || t.tm <= 0 || t.tn <= 0 || t.tk <= 0 || t.wx <= 0 || t.wy <= 0)
+    return 'tm, tn and tk must be positive multiples of 4 and wx, wy positive';
+  if (t.prefetch && t.doubleBuffer) return 'prefetch and doubleBuffer are two ways of doing one thing: choose one';
+  if (threads > limits.maxComputeInvocationsPerWorkgroup)
+    return `${threads} threads a workgroup, over the device's ${limits.maxComputeInvocationsPerWorkgroup}`;
+  if (bytes > limits.maxComputeWorkgroupStorageSize)
+    return `${bytes} bytes of workgroup memory, over the device's ${limits.maxComputeWorkgroupStorageSize}`;
+  return null;
+}
 
 /** The size class of a product of batch × (M × K)·(K × N). */
 export function matMulSizeClass(batch: number, m: number, n: number, k: number): MatMulSizeClass {
@@ -77,6 +108,8 @@ interface Layout {
 let enabled = true;
 let forcedTile: MatMulTile | null = null;
 let subgroupsAllowed = true;
+/** Per device: the tiles chosen for it (tuneMatMul, setMatMulTiles), in place of MATMUL_TILES. */
+const deviceTiles = new WeakMap<object, Partial<Record<TiledSizeClass, MatMulTile>>>();
 
 /** Turns tapegrad's matmul on or off on webgpu (on by default); off runs TF.js's kernels. */
 export function setMatMulKernelEnabled(on: boolean): void {
@@ -85,6 +118,36 @@ export function setMatMulKernelEnabled(on: boolean): void {
 /** Runs every tiled product with this tile (null: the size class's), to compare tiles. */
 export function setMatMulTile(tile: MatMulTile | null): void {
   forcedTile = tile;
+}
+/** The tile setMatMulTile forces, or null. */
+export const forcedMatMulTile = (): MatMulTile | null => forcedTile;
+/**
+ * Sets the tile of each size class given, for the active webgpu backend's device (the others keep
+ * theirs); null puts back MATMUL_TILES. Throws where a tile does not fit the device.
+ */
+export function setMatMulTiles(tiles: Partial<Record<TiledSizeClass, MatMulTile>> | null): void {
+  const device = activeDevice('setMatMulTiles');
+  if (!tiles) {
+    deviceTiles.delete(device);
+    return;
+  }
+  for (const [c, t] of Object.entries(tiles)) {
+    if (!(c in MATMUL_TILES) || c === 'small') throw new Error(`setMatMulTiles: no tiled size class '${c}'`);
+    const problem = matMulTileProblem(t, device.limits);
+    if (problem) throw new Error(`setMatMulTiles: the ${c} tile ${matMulTileName(t)} does not fit: ${problem}`);
+  }
+  deviceTiles.set(device, { ...deviceTiles.get(device), ...tiles });
+}
+/** The tile each tiled size class runs on the active webgpu backend's device. */
+export function matMulTiles(): Record<TiledSizeClass, MatMulTile> {
+  const chosen = deviceTiles.get(activeDevice('matMulTiles')) ?? {};
+  const { large, square, tall, wide } = MATMUL_TILES;
+  return { large, square, tall, wide, ...chosen };
+}
+function activeDevice(fn: string): Device {
+  const device = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as Partial<Backend>).device : undefined;
+  if (!device) throw new Error(`${fn}: the active backend is ${tf.getBackend()}, not webgpu`);
+  return device;
 }
 /** Allows or forbids the subgroup reduction (where the device has subgroups), to test both paths. */
 export function setMatMulSubgroups(on: boolean): void {
@@ -129,6 +192,73 @@ function commonSource(l: Layout): string {
   }`;
 }
 
+/**
+ * One operand's tile copy: `count` items shared by the T threads (item `idx`), each one global
+ * read (`value`, a vec4 or an f32, 0 outside the operand where `inside` fails) after the `coords`
+ * lets, and `store(base)` writing `v` into workgroup memory at offset `base` (a WGSL prefix).
+ */
+interface TileCopy {
+  count: number;
+  vec: boolean;
+  coords: string;
+  inside: string;
+  value: string;
+  store: (base: string) => string;
+}
+
+/**
+ * The copy of A's BM × tk block into As[k][m] (k major, m as vec4 lanes: As[k·BM/4 + m/4][m % 4]),
+ * or of B's tk × BN block into Bs[k][n]: the same four cases, by which axis of the stored operand
+ * is contiguous (A untransposed and B transposed keep k contiguous) and whether it is read as vec4.
+ */
+function tileCopy(
+  o: { name: 'A' | 'B'; outer: 'm' | 'n'; size: number; kContiguous: boolean; vec: boolean },
+  tk: number,
+): TileCopy {
+  const { name, outer: x, size, kContiguous, vec } = o;
+  const [shared, extent, base, off] = name === 'A' ? ['As', 'M', 'bm', 'aOff'] : ['Bs', 'N', 'bn', 'bOff'];
+  const S4 = size / 4;
+  const inside = `g${x} < ${extent} && gk < K`;
+  const at = (b: string, k: string, lane: string) => `${shared}[${b}${k} * ${S4} + ${lane}]`;
+  if (kContiguous && vec)
+    // [x][k], K a multiple of 4: a vec4 along k is one entry in each of 4 rows of the copy.
+    return {
+      count: (size * tk) / 4,
+      vec,
+      coords: `let kq = idx % ${tk / 4}; let ${x} = idx / ${tk / 4}; let g${x} = ${base} + ${x}; let gk = k0 + kq * 4;`,
+      inside,
+      value: `${name}[(${off} + g${x} * K + gk) / 4]`,
+      store: (b) => `for (var j = 0; j < 4; j++) { ${at(b, '(kq * 4 + j)', `${x} / 4`)}[${x} % 4] = v[j]; }`,
+    };
+  if (kContiguous)
+    return {
+      count: size * tk,
+      vec,
+      coords: `let kk = idx % ${tk}; let ${x} = idx / ${tk}; let g${x} = ${base} + ${x}; let gk = k0 + kk;`,
+      inside,
+      value: `${name}[${off} + g${x} * K + gk]`,
+      store: (b) => `${at(b, 'kk', `${x} / 4`)}[${x} % 4] = v;`,
+    };
+  if (vec)
+    // [k][x], the extent a multiple of 4: a vec4 along x is one entry of the copy.
+    return {
+      count: S4 * tk,
+      vec,
+      coords: `let ${x}q = idx % ${S4}; let kk = idx / ${S4}; let g${x} = ${base} + ${x}q * 4; let gk = k0 + kk;`,
+      inside,
+      value: `${name}[(${off} + gk * ${extent} + g${x}) / 4]`,
+      store: (b) => `${at(b, 'kk', `${x}q`)} = v;`,
+    };
+  return {
+    count: size * tk,
+    vec,
+    coords: `let ${x} = idx % ${size}; let kk = idx / ${size}; let g${x} = ${base} + ${x}; let gk = k0 + kk;`,
+    inside,
+    value: `${name}[${off} + gk * ${extent} + g${x}]`,
+    store: (b) => `${at(b, 'kk', `${x} / 4`)}[${x} % 4] = v;`,
+  };
+}
+
 /** The tiled program's user code. */
 function tiledSource(l: Layout, t: MatMulTile): string {
   const { wx, wy, tm, tn, tk } = t;
@@ -139,124 +269,35 @@ function tiledSource(l: Layout, t: MatMulTile): string {
   const BN4 = BN / 4;
   const TM4 = tm / 4;
   const TN4 = tn / 4;
-  /**
-   * One operand's tile copy: `count` items shared by the T threads (item `idx`), each one global
-   * read (`value`, a vec4 or an f32, 0 outside the operand where `inside` fails) after the
-   * `coords` lets, and `store` writing `v` into workgroup memory.
-   */
-  interface Copy {
-    count: number;
-    vec: boolean;
-    coords: string;
-    inside: string;
-    value: string;
-    store: string;
-  }
-  const rounds = (c: Copy) => Math.ceil(c.count / T);
-  const guard = (c: Copy) => (c.count % T === 0 ? '' : `if (idx < ${c.count}) `);
-  const zero = (c: Copy) => (c.vec ? 'vec4<f32>(0.0)' : '0.0');
-  const read = (c: Copy) => `${c.coords} var v = ${zero(c)}; if (${c.inside}) { v = ${c.value}; }`;
-  /** The copy done at once: read and store. */
-  const copyNow = (c: Copy) =>
-    `for (var r = 0; r < ${rounds(c)}; r++) { let idx = li + r * ${T}; ${guard(c)}{ ${read(c)} ${c.store} } }`;
+  const copyA = tileCopy({ name: 'A', outer: 'm', size: BM, kContiguous: !l.transposeA, vec: l.vecA }, tk);
+  const copyB = tileCopy({ name: 'B', outer: 'n', size: BN, kContiguous: l.transposeB, vec: l.vecB }, tk);
+  const rounds = (c: TileCopy) => Math.ceil(c.count / T);
+  const guard = (c: TileCopy) => (c.count % T === 0 ? '' : `if (idx < ${c.count}) `);
+  const zero = (c: TileCopy) => (c.vec ? 'vec4<f32>(0.0)' : '0.0');
+  const read = (c: TileCopy) => `${c.coords} var v = ${zero(c)}; if (${c.inside}) { v = ${c.value}; }`;
+  /** The copy done at once: read and store (at `base` in the double-buffered form). */
+  const copyNow = (c: TileCopy, base = '') =>
+    `for (var r = 0; r < ${rounds(c)}; r++) { let idx = li + r * ${T}; ${guard(c)}{ ${read(c)} ${c.store(base)} } }`;
   /** The copy split in two (prefetch): read into registers p{name}{r}, later store from them. */
-  const fetch = (c: Copy, name: string) =>
-    Array.from(
-      { length: rounds(c) },
-      (_, r) => `{ let idx = li + ${r * T}; ${guard(c)}{ ${read(c)} p${name}${r} = v; } }`,
-    ).join('\n      ');
-  const storeFetched = (c: Copy, name: string) =>
-    Array.from(
-      { length: rounds(c) },
-      (_, r) => `{ let idx = li + ${r * T}; ${guard(c)}{ ${c.coords} let v = p${name}${r}; ${c.store} } }`,
-    ).join('\n      ');
-  const registers = (c: Copy, name: string) =>
+  const perRound = (c: TileCopy, body: (r: number) => string) =>
+    Array.from({ length: rounds(c) }, (_, r) => `{ let idx = li + ${r * T}; ${guard(c)}{ ${body(r)} } }`).join(
+      '\n      ',
+    );
+  const fetch = (c: TileCopy, name: string) => perRound(c, (r) => `${read(c)} p${name}${r} = v;`);
+  const storeFetched = (c: TileCopy, name: string) =>
+    perRound(c, (r) => `${c.coords} let v = p${name}${r}; ${c.store('')}`);
+  const registers = (c: TileCopy, name: string) =>
     Array.from({ length: rounds(c) }, (_, r) => `var p${name}${r} = ${zero(c)};`).join(' ');
 
-  // A's tile into As[k][m] (k major, m as vec4 lanes): As[k * BM4 + m / 4][m % 4].
-  const scatterA = `for (var j = 0; j < 4; j++) { As[(kq * 4 + j) * ${BM4} + m / 4][m % 4] = v[j]; }`;
-  const copyA: Copy =
-    !l.transposeA && l.vecA
-      ? // A[m][k], K a multiple of 4: a vec4 along k is one entry in each of 4 rows of As.
-        {
-          count: (BM * tk) / 4,
-          vec: true,
-          coords: `let kq = idx % ${tk / 4}; let m = idx / ${tk / 4}; let gm = bm + m; let gk = k0 + kq * 4;`,
-          inside: 'gm < M && gk < K',
-          value: 'A[(aOff + gm * K + gk) / 4]',
-          store: scatterA,
-        }
-      : !l.transposeA
-        ? {
-            count: BM * tk,
-            vec: false,
-            coords: `let kk = idx % ${tk}; let m = idx / ${tk}; let gm = bm + m; let gk = k0 + kk;`,
-            inside: 'gm < M && gk < K',
-            value: 'A[aOff + gm * K + gk]',
-            store: `As[kk * ${BM4} + m / 4][m % 4] = v;`,
-          }
-        : l.vecA
-          ? // A stored [k][m], M a multiple of 4: a vec4 along m is one entry of As.
-            {
-              count: BM4 * tk,
-              vec: true,
-              coords: `let mq = idx % ${BM4}; let kk = idx / ${BM4}; let gm = bm + mq * 4; let gk = k0 + kk;`,
-              inside: 'gm < M && gk < K',
-              value: 'A[(aOff + gk * M + gm) / 4]',
-              store: `As[kk * ${BM4} + mq] = v;`,
-            }
-          : {
-              count: BM * tk,
-              vec: false,
-              coords: `let m = idx % ${BM}; let kk = idx / ${BM}; let gm = bm + m; let gk = k0 + kk;`,
-              inside: 'gm < M && gk < K',
-              value: 'A[aOff + gk * M + gm]',
-              store: `As[kk * ${BM4} + m / 4][m % 4] = v;`,
-            };
-  // B's tile into Bs[k][n]: Bs[k * BN4 + n / 4][n % 4].
-  const copyB: Copy =
-    !l.transposeB && l.vecB
-      ? {
-          count: BN4 * tk,
-          vec: true,
-          coords: `let nq = idx % ${BN4}; let kk = idx / ${BN4}; let gn = bn + nq * 4; let gk = k0 + kk;`,
-          inside: 'gn < N && gk < K',
-          value: 'B[(bOff + gk * N + gn) / 4]',
-          store: `Bs[kk * ${BN4} + nq] = v;`,
-        }
-      : !l.transposeB
-        ? {
-            count: BN * tk,
-            vec: false,
-            coords: `let n = idx % ${BN}; let kk = idx / ${BN}; let gn = bn + n; let gk = k0 + kk;`,
-            inside: 'gn < N && gk < K',
-            value: 'B[bOff + gk * N + gn]',
-            store: `Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
-          }
-        : l.vecB
-          ? // B stored [n][k], K a multiple of 4.
-            {
-              count: (BN * tk) / 4,
-              vec: true,
-              coords: `let kq = idx % ${tk / 4}; let n = idx / ${tk / 4}; let gn = bn + n; let gk = k0 + kq * 4;`,
-              inside: 'gn < N && gk < K',
-              value: 'B[(bOff + gn * K + gk) / 4]',
-              store: `for (var j = 0; j < 4; j++) { Bs[(kq * 4 + j) * ${BN4} + n / 4][n % 4] = v[j]; }`,
-            }
-          : {
-              count: BN * tk,
-              vec: false,
-              coords: `let kk = idx % ${tk}; let n = idx / ${tk}; let gn = bn + n; let gk = k0 + kk;`,
-              inside: 'gn < N && gk < K',
-              value: 'B[bOff + gn * K + gk]',
-              store: `Bs[kk * ${BN4} + n / 4][n % 4] = v;`,
-            };
+  // The double-buffered form reads this step's copy at rb (As) and rbB (Bs), in the half of
+  // workgroup memory the previous step filled.
+  const [rA, rB] = t.doubleBuffer ? [`rb * ${tk * BM4} + `, `rb * ${tk * BN4} + `] : ['', ''];
   const accs: string[] = [];
   const fmas: string[] = [];
   const writes: string[] = [];
-  const aReads = Array.from({ length: TM4 }, (_, q) => `let a${q} = As[kk * ${BM4} + ty * ${TM4} + ${q}];`);
+  const aReads = Array.from({ length: TM4 }, (_, q) => `let a${q} = As[${rA}kk * ${BM4} + ty * ${TM4} + ${q}];`);
   // Thread tx's columns are (c·wx + tx)·4 .. +3: neighbouring threads read neighbouring vec4s of Bs.
-  const bReads = Array.from({ length: TN4 }, (_, c) => `let b${c} = Bs[kk * ${BN4} + ${c * wx} + tx];`);
+  const bReads = Array.from({ length: TN4 }, (_, c) => `let b${c} = Bs[${rB}kk * ${BN4} + ${c * wx} + tx];`);
   for (let i = 0; i < tm; i++) {
     for (let c = 0; c < TN4; c++) {
       accs.push(`var acc${i}_${c} = vec4<f32>(0.0);`);
@@ -269,9 +310,56 @@ function tiledSource(l: Layout, t: MatMulTile): string {
       writes.push(`{ let gm = bm + ty * ${tm} + ${i}; let n0 = ${n}; if (gm < M) { ${write} } }`);
     }
   }
+  const multiply = `for (var kk = 0; kk < ${tk}; kk++) {
+        ${aReads.join('\n        ')}
+        ${bReads.join('\n        ')}
+        ${fmas.join('\n        ')}
+      }`;
+  const halves = t.doubleBuffer ? 2 : 1;
+  let loop: string;
+  if (t.doubleBuffer)
+    // Step s multiplies half s % 2 while its threads copy step s + 1 into the other half: one
+    // barrier a step (the half written at step s + 1 was last read before step s's barrier).
+    loop = `{ let k0 = 0; ${copyNow(copyA)} ${copyNow(copyB)} }
+    workgroupBarrier();
+    for (var k0 = 0; k0 < K; k0 += ${tk}) {
+      let rb = (k0 / ${tk}) % 2;
+      if (k0 + ${tk} < K) {
+        let wb = 1 - rb;
+        let k0 = k0 + ${tk};
+        ${copyNow(copyA, `wb * ${tk * BM4} + `)}
+        ${copyNow(copyB, `wb * ${tk * BN4} + `)}
+      }
+      ${multiply}
+      workgroupBarrier();
+    }`;
+  else if (t.prefetch)
+    // The next tile's global reads are issued before this tile's arithmetic, to overlap them.
+    loop = `${registers(copyA, 'a')} ${registers(copyB, 'b')}
+    { let k0 = 0; ${fetch(copyA, 'a')} ${fetch(copyB, 'b')} }
+    for (var k0 = 0; k0 < K; k0 += ${tk}) {
+      ${storeFetched(copyA, 'a')}
+      ${storeFetched(copyB, 'b')}
+      workgroupBarrier();
+      if (k0 + ${tk} < K) {
+        let k0 = k0 + ${tk};
+        ${fetch(copyA, 'a')}
+        ${fetch(copyB, 'b')}
+      }
+      ${multiply}
+      workgroupBarrier();
+    }`;
+  else
+    loop = `for (var k0 = 0; k0 < K; k0 += ${tk}) {
+      ${copyNow(copyA)}
+      ${copyNow(copyB)}
+      workgroupBarrier();
+      ${multiply}
+      workgroupBarrier();
+    }`;
   return `
-  var<workgroup> As : array<vec4<f32>, ${tk * BM4}>;
-  var<workgroup> Bs : array<vec4<f32>, ${tk * BN4}>;
+  var<workgroup> As : array<vec4<f32>, ${halves * tk * BM4}>;
+  var<workgroup> Bs : array<vec4<f32>, ${halves * tk * BN4}>;
   ${commonSource(l)}
   fn main(index : i32) {
     let li = i32(localIndex);
@@ -289,32 +377,7 @@ function tiledSource(l: Layout, t: MatMulTile): string {
     let zBias = ${l.bias ? 'batchOffset(z, uniforms.biasBatch)' : '0'};
     let zPrelu = ${l.prelu ? 'batchOffset(z, uniforms.preluBatch)' : '0'};
     ${accs.join('\n    ')}
-    ${
-      t.prefetch
-        ? `// The next tile's global reads are issued before this tile's arithmetic, to overlap them.
-    ${registers(copyA, 'a')} ${registers(copyB, 'b')}
-    { let k0 = 0; ${fetch(copyA, 'a')} ${fetch(copyB, 'b')} }
-    for (var k0 = 0; k0 < K; k0 += ${tk}) {
-      ${storeFetched(copyA, 'a')}
-      ${storeFetched(copyB, 'b')}
-      workgroupBarrier();
-      if (k0 + ${tk} < K) {
-        let k0 = k0 + ${tk};
-        ${fetch(copyA, 'a')}
-        ${fetch(copyB, 'b')}
-      }`
-        : `for (var k0 = 0; k0 < K; k0 += ${tk}) {
-      ${copyNow(copyA)}
-      ${copyNow(copyB)}
-      workgroupBarrier();`
-    }
-      for (var kk = 0; kk < ${tk}; kk++) {
-        ${aReads.join('\n        ')}
-        ${bReads.join('\n        ')}
-        ${fmas.join('\n        ')}
-      }
-      workgroupBarrier();
-    }
+    ${loop}
     ${writes.join('\n    ')}
   }`;
 }
@@ -430,7 +493,7 @@ const mnStrides = (shape: number[]) => {
 
 interface Device {
   features: { has(f: string): boolean };
-  limits: { maxComputeWorkgroupsPerDimension: number };
+  limits: TileLimits & { maxComputeWorkgroupsPerDimension: number };
   createShaderModule(d: { code: string }): unknown;
 }
 interface SubgroupSizes {
@@ -540,10 +603,11 @@ function runMatMul(backend: Backend, args: MatMulArgs): TensorInfo | null {
       () => dotSource(scalar, size, subgroups),
     );
   } else {
-    const t = forcedTile ?? MATMUL_TILES[sizeClass as keyof typeof MATMUL_TILES];
-    const tileKey = `${t.wx}_${t.wy}_${t.tm}_${t.tn}_${t.tk}${t.prefetch ? '_prefetch' : ''}`;
+    const c = sizeClass as TiledSizeClass;
+    const t = forcedTile ?? deviceTiles.get(backend.device)?.[c] ?? MATMUL_TILES[c];
+    if (forcedTile && matMulTileProblem(t, backend.device.limits)) return null;
     program = makeProgram(
-      `tapegrad_matmul_tiled_${tileKey}_${key(l)}`,
+      `tapegrad_matmul_tiled_${matMulTileName(t)}_${key(l)}`,
       l,
       size,
       [Math.ceil(N / (t.wx * t.tn)), Math.ceil(M / (t.wy * t.tm)), batch],

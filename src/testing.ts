@@ -1,7 +1,8 @@
 // tapegrad/testing: what the tests, examples, benchmarks and GPU scripts use beyond the public API —
 // the seeded generator, the fused GPU kernels called directly (to compare them with their TF.js
 // compositions), the switch that turns the fused kernels off, the webgpu dispatch cache's and
-// replay's switches and counters, and the switch between the webgpu factorizations' programs.
+// replay's switches and counters, the choice of matmul tiles (timed on the device or set), and the
+// switch between the webgpu factorizations' programs.
 export { rng, normalSamples, type Random } from './random.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
@@ -10,8 +11,21 @@ export { setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';
 export {
   MATMUL_TILES,
   matMulSizeClass,
+  matMulTileName,
+  matMulTiles,
   setMatMulKernelEnabled,
   setMatMulSubgroups,
   setMatMulTile,
+  setMatMulTiles,
   type MatMulTile,
+  type TiledSizeClass,
 } from '../kernels/webgpu-matmul.js';
+export {
+  MATMUL_CANDIDATES,
+  MATMUL_TUNE_SHAPES,
+  tuneMatMul,
+  webgpuAdapter,
+  type MatMulTuneOptions,
+  type MatMulTuneResult,
+  type MatMulTuning,
+} from '../kernels/webgpu-matmul-tune.js';

@@ -10,10 +10,15 @@ import * as tg from '../../src/index.js';
 import {
   MATMUL_TILES,
   matMulSizeClass,
+  matMulTileName,
+  matMulTiles,
   setMatMulSubgroups,
   setMatMulTile,
+  setMatMulTiles,
   type MatMulActivation,
+  type MatMulTile,
 } from '../../kernels/webgpu-matmul.js';
+import { tuneMatMul, webgpuAdapter } from '../../kernels/webgpu-matmul-tune.js';
 import { checkMatMulCase, matMulCases, operands, product, type MatMulCase } from '../matmul-cases.js';
 
 const mm = suite('our webgpu matmul against the cpu backend');
@@ -72,30 +77,102 @@ mm('every tile shape on odd sizes (33×65·65×17, transposed or not, with bias 
   }
 });
 
-mm('the prefetching tile (next step read into registers) on odd sizes and on multiples of 4', async () => {
-  try {
-    setMatMulTile({ ...MATMUL_TILES.square, prefetch: true });
-    for (const [m, k, n] of [
-      [33, 65, 17],
-      [68, 36, 132],
-    ]) {
-      for (const [transposeA, transposeB] of [
-        [false, false],
-        [true, true],
+for (const [form, more] of [
+  ['prefetching (next step read into registers)', { prefetch: true }],
+  ['double-buffered (next step copied into the other half of workgroup memory)', { doubleBuffer: true }],
+] as const)
+  mm(`the ${form} tile on odd sizes and on multiples of 4`, async () => {
+    try {
+      // k 8 in steps of 8: several steps, so that both halves are written and read again
+      for (const tile of [
+        { ...MATMUL_TILES.square, ...more },
+        { ...MATMUL_TILES.tall, tk: 8, ...more },
       ]) {
-        await check({
-          name: `prefetch, ${m}×${k}·${k}×${n}, transposeA ${transposeA}, transposeB ${transposeB}`,
-          a: transposeA ? [k, m] : [m, k],
-          b: transposeB ? [n, k] : [k, n],
-          transposeA,
-          transposeB,
-        });
+        setMatMulTile(tile);
+        for (const [m, k, n] of [
+          [33, 65, 17],
+          [68, 36, 132],
+        ]) {
+          for (const [transposeA, transposeB] of [
+            [false, false],
+            [true, true],
+          ]) {
+            await check({
+              name: `${matMulTileName(tile)}, ${m}×${k}·${k}×${n}, transposeA ${transposeA}, transposeB ${transposeB}`,
+              a: transposeA ? [k, m] : [m, k],
+              b: transposeB ? [n, k] : [k, n],
+              transposeA,
+              transposeB,
+            });
+            assert.ok(programs.some((p) => p.includes(matMulTileName(tile))));
+          }
+        }
       }
+    } finally {
+      setMatMulTile(null);
     }
-  } finally {
-    setMatMulTile(null);
-  }
-});
+  });
+
+mm(
+  'tuneMatMul: skipped on SwiftShader unless forced; forced, it times the candidates and the winner runs',
+  async () => {
+    assert.ok(webgpuAdapter().software, webgpuAdapter().adapter);
+    const skipped = await tuneMatMul({ classes: ['square'] });
+    assert.equal(skipped.tuned, []);
+    assert.equal(skipped.tiles.square, MATMUL_TILES.square);
+    const square: MatMulTile[] = [
+      { wx: 8, wy: 8, tm: 4, tn: 4, tk: 8, doubleBuffer: true },
+      { wx: 4, wy: 4, tm: 8, tn: 8, tk: 8 },
+      { wx: 64, wy: 64, tm: 4, tn: 4, tk: 8 }, // 4,096 threads: more than any device allows
+    ];
+    const tall: MatMulTile[] = [{ wx: 4, wy: 16, tm: 4, tn: 4, tk: 8 }, MATMUL_TILES.tall];
+    try {
+      const result = await tuneMatMul({
+        classes: ['square', 'tall'],
+        candidates: { square, tall },
+        shapes: { square: [64, 64, 64], tall: [128, 16, 32] },
+        force: true,
+        roundMs: 1,
+      });
+      assert.equal(
+        result.tuned.map((t) => t.sizeClass),
+        ['square', 'tall'],
+      );
+      const [sq, tl] = result.tuned;
+      assert.is(sq.timings.length, 2);
+      assert.equal(
+        sq.skipped.map((s) => s.tile),
+        ['64_64_4_4_8'],
+      );
+      assert.match(sq.skipped[0].why, /4096 threads/);
+      assert.ok(sq.timings.every((t) => t.ms > 0));
+      assert.is(sq.timings[0].tile, matMulTileName(sq.tile));
+      assert.equal(matMulTiles().square, sq.tile);
+      assert.equal(matMulTiles().tall, tl.tile);
+      assert.equal(matMulTiles().large, MATMUL_TILES.large);
+      // the classes' products now run the chosen tiles, and still equal the cpu backend's
+      await check({ name: 'square after tuning', a: [70, 66], b: [66, 72], transposeA: false, transposeB: false });
+      assert.ok(
+        programs.some((p) => p.startsWith(`tapegrad_matmul_tiled_${matMulTileName(sq.tile)}_`)),
+        programs[0],
+      );
+      await check({ name: 'tall after tuning', a: [130, 40], b: [40, 12], transposeA: false, transposeB: false });
+      assert.ok(
+        programs.some((p) => p.startsWith(`tapegrad_matmul_tiled_${matMulTileName(tl.tile)}_`)),
+        programs[0],
+      );
+      // timed once per device: a second call times nothing
+      programs = [];
+      const again = await tuneMatMul({ classes: ['square', 'tall'], candidates: { square, tall } });
+      assert.is(again.tuned[0], sq);
+      assert.equal(programs, []);
+      assert.throws(() => setMatMulTiles({ square: square[2] }), /4096 threads/);
+    } finally {
+      setMatMulTiles(null);
+    }
+    assert.equal(matMulTiles().square, MATMUL_TILES.square);
+  },
+);
 
 mm('the dot program with and without subgroups (long K, few outputs)', async () => {
   assert.is(matMulSizeClass(1, 3, 5, 700), 'dot');
