@@ -12,8 +12,9 @@
 // On webgpu the values that change every step (lr, 1 − β₁ᵗ, 1 − β₂ᵗ) come in a 3-float input
 // tensor, not as uniforms, so that the uniforms stay the same from step to step and
 // kernels/webgpu-dispatch.ts can keep the kernel's uniform buffer and bind groups. The caller may
-// pass that tensor as input `step` (a compiled step does: its numbers are fed afresh each replay);
-// else the kernel makes it from the attrs.
+// pass that tensor as input `step` (a compiled step does: its numbers are fed afresh each replay),
+// its three numbers from entry attr `stepOffset` on, so that every parameter of an optimizer binds
+// the one tensor of all their rows (no slice per parameter); else the kernel makes it from the attrs.
 // On webgl the caller passes flat views (param, grad [N]; moments [2, N]): GLSL reads by
 // coordinates, and a rank-1 and a rank-2 sampler serve every parameter shape. There attr
 // `corrected` stores the moments as [m / (1 − β₁ᵗ), √(v / (1 − β₂ᵗ))] instead: values of the
@@ -41,6 +42,8 @@ export interface AdamUpdateAttrs {
   corrected?: boolean;
   /** AMSGrad: divide by the largest v so far (the reference only; the kernel has no such state). */
   amsgrad?: boolean;
+  /** webgpu, with input `step`: the entry of `step` where this parameter's (lr, 1 − β₁ᵗ, 1 − β₂ᵗ) start (0 by default). */
+  stepOffset?: number;
 }
 
 const UNIFORMS = ['lr', 'beta1', 'beta2', 'eps', 'wd', 'bc1', 'bc2', 'decoupled'];
@@ -109,14 +112,18 @@ export const adamUpdateWebGPU: KernelConfig = {
     const { param, grad, moments } = inputs as unknown as Inputs;
     const a = attrs as unknown as AdamUpdateAttrs;
     const perStep = ['lr', 'bc1', 'bc2'];
-    const u = (n: string) => (perStep.includes(n) ? `f32(step[${perStep.indexOf(n)}])` : `uniforms.${n}`);
+    const u = (n: string) =>
+      perStep.includes(n) ? `f32(step[i32(uniforms.stepOffset) + ${perStep.indexOf(n)}])` : `uniforms.${n}`;
     const gpu = backend as unknown as WebGPUBackendLike;
     const values = uniformValues(a);
     const given = (inputs as { step?: TensorInfo }).step;
     const step =
       given ?? gpu.makeTensorInfo([3], 'float32', new Float32Array(perStep.map((n) => values[UNIFORMS.indexOf(n)])));
-    const constant = UNIFORMS.filter((n) => !perStep.includes(n));
-    const uniforms = constant.map((n) => values[UNIFORMS.indexOf(n)]);
+    const constant = [...UNIFORMS.filter((n) => !perStep.includes(n)), 'stepOffset'];
+    const uniforms = [
+      ...constant.slice(0, -1).map((n) => values[UNIFORMS.indexOf(n)]),
+      given ? (a.stepOffset ?? 0) : 0,
+    ];
     // Flat indices: entry i of the parameter has m at moments[i] and v at moments[n + i].
     const momentsBody = `
       let n = uniforms.size / 2; let i = index % n;

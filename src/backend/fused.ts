@@ -202,32 +202,35 @@ export function adamStep(
 }
 
 /**
- * adamStep with the numbers that change from step to step in `row` (float32 [6]: lr, 1 − β₁ᵗ,
- * 1 − β₂ᵗ, lr / (1 − β₁ᵗ), 1 / √(1 − β₂ᵗ), 1 − lr·λ) rather than in attrs: a compiled step feeds
- * the row afresh at each replay. The per-parameter kernel on webgpu (which takes such numbers as
- * an input), else the reference; attrs.lr and attrs.step only convert state kept in another form.
+ * adamStep with the numbers that change from step to step in row `row` of `rows` (float32 [k, 6],
+ * a row per parameter: lr, 1 − β₁ᵗ, 1 − β₂ᵗ, lr / (1 − β₁ᵗ), 1 / √(1 − β₂ᵗ), 1 − lr·λ) rather
+ * than in attrs: a compiled step feeds the rows afresh at each replay. The per-parameter kernel on
+ * webgpu (which binds all the rows and reads its own), else the reference; attrs.lr and attrs.step
+ * only convert state kept in another form.
  */
 export function adamStepWithRow(
   param: tf.Tensor,
   grad: tf.Tensor,
   state: AdamState,
-  row: tf.Tensor,
+  rows: tf.Tensor,
+  row: number,
   attrs: AdamUpdateAttrs,
 ): { param: tf.Tensor; state: AdamState } {
   checkSame('adamUpdate', { param, grad });
   return tf.tidy(() => {
+    const width = rows.shape[1]!;
     if (hasFused('adamUpdate') && tf.getBackend() === 'webgpu' && !attrs.amsgrad) {
       let packed = state.moments;
       if (!packed) {
         const [m, v] = plainMoments(state, attrs);
         packed = tf.stack([m ?? tf.zerosLike(param), v ?? tf.zerosLike(param)]);
       }
-      const inputs = { param, grad, moments: packed, step: tf.slice(row, [0], [3]) };
-      const [p1, next] = run('adamUpdate', inputs, adamAttrs(attrs)) as tf.Tensor[];
+      const inputs = { param, grad, moments: packed, step: rows };
+      const [p1, next] = run('adamUpdate', inputs, adamAttrs({ ...attrs, stepOffset: row * width })) as tf.Tensor[];
       return { param: p1, state: { moments: next } };
     }
     const [m, v] = plainMoments(state, attrs);
-    const [, , , stepSize, invSqrtBc2, decay] = tf.unstack(row);
+    const [stepSize, invSqrtBc2, decay] = tf.unstack(tf.reshape(tf.slice(rows, [row, 3], [1, 3]), [3]));
     const { param: p1, ...next } = adamStepReference(param, grad, m, v, state.vMax ?? null, attrs, {
       stepSize,
       invSqrtBc2,

@@ -81,10 +81,10 @@ export class Adam extends Optimizer<AdamOptions> {
       return items.map((_, i) => ({ param: out.params[i], state: { moments: out.moments[i] } }));
     }
     if (!isTracing()) return items.map((it) => this.update(it.param, it.grad, it.state, it.lr, it.t, it.group));
-    // traced: the step's numbers from values(), fed afresh at each replay
-    const rows = tf.unstack(values());
+    // traced: the step's numbers from values() (a row per parameter), fed afresh at each replay
+    const rows = values();
     return items.map((it, i) => {
-      const out = adamStepWithRow(it.param, it.grad, it.state, rows[i], this.attrs(it.lr, it.t, it.group));
+      const out = adamStepWithRow(it.param, it.grad, it.state, rows, i, this.attrs(it.lr, it.t, it.group));
       return { param: out.param, state: out.state as Record<string, tf.Tensor> };
     });
   }

@@ -102,47 +102,98 @@ webgpu('every op of the registry and its gradient: the replayed GPU work = eager
   console.log(`# ${ran} ops replayed from their GPU work, ${refusedByTrace.length} refused at the trace`);
 });
 
-webgpu('a compiled training loop: one command buffer a step, the same losses and weights as eager', async () => {
-  const run = async (compiled: boolean) => {
-    const net = new tg.nn.MLP([8, 32, 4], { activation: 'relu', seed: 5 });
-    const params = net.parameters();
-    const opt = new tg.optim.Adam(params, { lr: 0.01 });
-    const X = tg.randn([64, 8], { seed: 6 });
-    const y = tg.tensor(
-      Array.from({ length: 64 }, (_, i) => i % 4),
-      { dtype: 'int32' },
-    );
-    const lossAndGrads = (x: tg.Tensor, labels: tg.Tensor) => {
-      const l = tg.crossEntropy(net.forward(x), labels);
-      return [l, ...tg.gradients(l, params)];
-    };
-    const f = compiled ? tg.compile(lossAndGrads) : (x: tg.Tensor, l: tg.Tensor) => tg.tidy(() => lossAndGrads(x, l));
-    const losses: number[] = [];
-    const replays0 = webgpuReplayCounters.replays;
-    let tensors = 0;
-    for (let i = 0; i < 12; i++) {
-      if (i === 3) tensors = tg.memory().numTensors;
-      const [l, ...gs] = f(X, y);
-      params.forEach((p, k) => {
-        p.grad?.dispose();
-        p.grad = gs[k];
-      });
-      opt.step(); // replaces each parameter's value: the replay binds the new buffers
-      losses.push((await l!.data())[0]);
-      l!.dispose();
-    }
-    assert.is(tg.memory().numTensors, tensors, 'tensors leaked per step');
-    const replays = webgpuReplayCounters.replays - replays0;
-    const weights = (await Promise.all(params.map((p) => p.data()))).flatMap((d) => Array.from(d));
-    opt.zeroGrad();
-    opt.dispose();
-    net.dispose();
-    if (compiled) (f as unknown as { dispose(): void }).dispose();
-    tg.dispose([X, y]);
-    return { losses, weights, replays };
+/** Calls f, counting the dispatches it encodes (at WebGPU's own call, as a replay encodes them too). */
+function countDispatches<R>(f: () => R): { result: R; dispatches: number } {
+  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: Record<string, unknown> } })
+    .GPUComputePassEncoder.prototype;
+  const dispatch = proto.dispatchWorkgroups as (...a: number[]) => void;
+  let dispatches = 0;
+  proto.dispatchWorkgroups = function (this: unknown, ...a: number[]) {
+    dispatches++;
+    return dispatch.apply(this, a);
   };
-  const eager = await run(false);
-  const compiled = await run(true);
+  try {
+    return { result: f(), dispatches };
+  } finally {
+    proto.dispatchWorkgroups = dispatch;
+  }
+}
+
+/**
+ * 12 Adam steps of an MLP, eager or compiled: `whole`, the step compiled whole (backward and
+ * opt.step() inside); else the loss and gradients compiled and opt.step() outside. Returns the
+ * losses, the final weights, the GPU replays and the dispatches of step 6, checking that no tensor
+ * leaks per step (and, whole, no GPU buffer, and the parameters keep their tensors).
+ */
+async function trainMlp(compiled: boolean, whole: boolean) {
+  const net = new tg.nn.MLP([8, 32, 4], { activation: 'relu', seed: 5 });
+  const params = net.parameters();
+  const opt = new tg.optim.Adam(params, { lr: 0.01 });
+  const X = tg.randn([64, 8], { seed: 6 });
+  const y = tg.tensor(
+    Array.from({ length: 64 }, (_, i) => i % 4),
+    { dtype: 'int32' },
+  );
+  const loss = (x: tg.Tensor, labels: tg.Tensor) => tg.crossEntropy(net.forward(x), labels);
+  const body = whole
+    ? (x: tg.Tensor, labels: tg.Tensor) => {
+        const l = loss(x, labels);
+        l.backward();
+        opt.step();
+        return [l];
+      }
+    : (x: tg.Tensor, labels: tg.Tensor) => {
+        const l = loss(x, labels);
+        return [l, ...tg.gradients(l, params)];
+      };
+  const f = compiled ? tg.compile(body) : (x: tg.Tensor, l: tg.Tensor) => tg.tidy(() => body(x, l));
+  const step = () => {
+    if (whole) {
+      opt.zeroGrad();
+      return f(X, y)[0]!;
+    }
+    const [l, ...gs] = f(X, y);
+    params.forEach((p, k) => {
+      p.grad?.dispose();
+      p.grad = gs[k];
+    });
+    opt.step(); // replaces each parameter's value: the replay binds the new buffers
+    return l!;
+  };
+  const losses: number[] = [];
+  const replays0 = webgpuReplayCounters.replays;
+  let [tensors, bytes, dispatches] = [0, 0, 0];
+  let values: tf.Tensor[] = [];
+  for (let i = 0; i < 12; i++) {
+    if (i === 3) {
+      tensors = tg.memory().numTensors;
+      bytes = gpuBytesInUse();
+      values = params.map((p) => p.value);
+    }
+    const counted = countDispatches(step);
+    if (i === 5) dispatches = counted.dispatches;
+    losses.push((await counted.result.data())[0]);
+    counted.result.dispose();
+  }
+  assert.is(tg.memory().numTensors, tensors, 'tensors leaked per step');
+  if (whole) {
+    assert.is(gpuBytesInUse(), bytes, 'GPU buffers taken per step and not given back');
+    // replayed, the parameters keep their tensors (and buffers): the new values are written into them
+    if (compiled) assert.ok(params.every((p, k) => p.value === values[k]));
+  }
+  const replays = webgpuReplayCounters.replays - replays0;
+  const weights = (await Promise.all(params.map((p) => p.data()))).flatMap((d) => Array.from(d));
+  opt.zeroGrad();
+  opt.dispose();
+  net.dispose();
+  if (compiled) (f as unknown as { dispose(): void }).dispose();
+  tg.dispose([X, y]);
+  return { losses, weights, replays, dispatches };
+}
+
+webgpu('a compiled training loop: one command buffer a step, the same losses and weights as eager', async () => {
+  const eager = await trainMlp(false, false);
+  const compiled = await trainMlp(true, false);
   assert.equal(compiled.losses, eager.losses);
   assert.equal(compiled.weights, eager.weights);
   assert.is(compiled.replays, 10, 'steps 3 to 12 replayed the GPU work (1: the trace, 2: its capture)');
@@ -151,60 +202,18 @@ webgpu('a compiled training loop: one command buffer a step, the same losses and
 });
 
 webgpu(
-  'a whole Adam step compiled (backward and step inside): the same losses and weights as eager, state in place',
+  'a whole Adam step compiled (backward and step inside): the same losses, weights and dispatches as eager, state in place',
   async () => {
-    const run = async (compiled: boolean) => {
-      const net = new tg.nn.MLP([8, 32, 4], { activation: 'relu', seed: 5 });
-      const params = net.parameters();
-      const opt = new tg.optim.Adam(params, { lr: 0.01 });
-      const X = tg.randn([64, 8], { seed: 6 });
-      const y = tg.tensor(
-        Array.from({ length: 64 }, (_, i) => i % 4),
-        { dtype: 'int32' },
-      );
-      const step = (x: tg.Tensor, labels: tg.Tensor) => {
-        const l = tg.crossEntropy(net.forward(x), labels);
-        l.backward();
-        opt.step();
-        return l;
-      };
-      const f = compiled ? tg.compile(step) : (x: tg.Tensor, l: tg.Tensor) => tg.tidy(() => step(x, l));
-      const losses: number[] = [];
-      const replays0 = webgpuReplayCounters.replays;
-      let tensors = 0;
-      let bytes = 0;
-      let values: tf.Tensor[] = [];
-      for (let i = 0; i < 12; i++) {
-        if (i === 3) {
-          tensors = tg.memory().numTensors;
-          bytes = gpuBytesInUse();
-          values = params.map((p) => p.value);
-        }
-        opt.zeroGrad();
-        const l = f(X, y);
-        losses.push((await l.data())[0]);
-        l.dispose();
-      }
-      assert.is(tg.memory().numTensors, tensors, 'tensors leaked per step');
-      assert.is(gpuBytesInUse(), bytes, 'GPU buffers taken per step and not given back');
-      // replayed, the parameters keep their tensors (and buffers): the new values are written into them
-      if (compiled) assert.ok(params.every((p, k) => p.value === values[k]));
-      const replays = webgpuReplayCounters.replays - replays0;
-      const weights = (await Promise.all(params.map((p) => p.data()))).flatMap((d) => Array.from(d));
-      opt.zeroGrad();
-      opt.dispose();
-      net.dispose();
-      if (compiled) (f as unknown as { dispose(): void }).dispose();
-      tg.dispose([X, y]);
-      return { losses, weights, replays };
-    };
-    const eager = await run(false);
-    const compiled = await run(true);
+    const eager = await trainMlp(false, true);
+    const compiled = await trainMlp(true, true);
     assert.equal(compiled.losses, eager.losses);
     assert.equal(compiled.weights, eager.weights);
     // the first step traces (Adam has no state yet), the second traces again (now it has), the third captures
     assert.is(compiled.replays, 9);
     assert.equal(webgpuReplayCounters.last?.commandBuffers, 1);
+    // Adam's per-parameter kernels bind the one tensor of the step's numbers: no slice of it per parameter
+    assert.is(webgpuReplayCounters.last?.dispatches, compiled.dispatches);
+    assert.is(compiled.dispatches, eager.dispatches, 'a compiled step dispatches what an eager one does');
   },
 );
 
