@@ -14,57 +14,17 @@
 // --quick (a dry run on Dawn over SwiftShader): B = 64 and a short protocol. Writes
 // $OUT/compiled-step.json (or benchmarks/results/compiled-step-<gpu>-<date>.json); exits 1 when a
 // check fails (unequal losses, a leak, a WebGPU validation error).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { create, globals } from 'webgpu';
+import { arg, flag, median, startGpuScript, testing, tg } from './gpu-script.js';
+import { compiledMlpAdamStep, mlpAdamStep, pipelinedRound } from './mlp-step.js';
 
-// navigator.gpu must exist before @tensorflow/tfjs-backend-webgpu is imported (it registers its
-// backend at import time only then), hence the dynamic imports after this.
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-const webgpuBackend = await import('@tensorflow/tfjs-backend-webgpu');
-void webgpuBackend.webgpu_util;
-const tf = await import('@tensorflow/tfjs-core');
-const tg = await import('../../src/index.js');
-const testing = await import('../../src/testing.js');
-const { mlpAdamStep, compiledMlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
-
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const quick = process.argv.includes('--quick');
+const quick = flag('--quick');
 const backend = (arg('--backend') ?? 'webgpu') as 'webgpu' | 'wasm' | 'cpu';
 const sizes = (arg('--sizes') ?? (quick ? '64' : '64,256,1024,4096')).split(',').map(Number);
 // the protocol: rounds of 20 steps; the quick form is shorter (SwiftShader computes in software)
 const roundSteps = quick ? 5 : 20;
 const moreSteps = quick ? 10 : 200;
-const t0 = Date.now();
-const log = (msg: string) => console.error(`[compiled-step ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
-
-type Adapter = { info?: Record<string, string> } | null;
-const adapter = (await (
-  globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }
-).navigator.gpu.requestAdapter()) as Adapter;
-if (!adapter && backend === 'webgpu') {
-  console.error('compiled-step: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
-  process.exit(2);
-}
-const gpu =
-  backend === 'webgpu'
-    ? [adapter!.info?.vendor, adapter!.info?.architecture, adapter!.info?.device, adapter!.info?.description]
-        .filter(Boolean)
-        .join(' ') || 'unknown GPU'
-    : `${backend} (dry run)`;
-await tg.setBackend(backend);
-if (backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
-const gpuErrors: string[] = [];
-if (backend === 'webgpu') {
-  const device = (tf.backend() as unknown as { device: EventTarget }).device;
-  device.addEventListener('uncapturederror', (e) =>
-    gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]),
-  );
-}
+const run = await startGpuScript('compiled-step', { backend });
+const { gpu, log, gpuErrors } = run;
 
 interface StepRecord {
   size: string;
@@ -166,30 +126,15 @@ async function time(B: number, mode: 'eager' | 'compiled'): Promise<StepRecord> 
 
 const records: StepRecord[] = [];
 const failures: string[] = [];
-const date = new Date().toISOString();
-const slug = gpu
-  .toLowerCase()
-  .replace(/[^a-z0-9]+/g, '-')
-  .replace(/^-|-$/g, '');
-const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
-const file = process.env.OUT
-  ? join(dir, 'compiled-step.json')
-  : join(dir, `compiled-step-${slug}-${date.slice(0, 10)}.json`);
 function save(): void {
-  mkdirSync(dir, { recursive: true });
-  const report = {
+  run.save({
     what: `tapegrad's MLP Adam step compiled (tg.compile; on webgpu its GPU work replayed) and eager (benchmarks/gpu/compiled-step.ts), ${backend} backend in Node, float32`,
-    gpu,
-    date,
-    node: process.version,
     protocol: { roundSteps, moreSteps },
-    seconds: (Date.now() - t0) / 1000,
     records,
     replay: { ...testing.webgpuReplayCounters, refusals: testing.webgpuReplayCounters.refusals.slice(0, 5) },
     gpuErrors: gpuErrors.slice(0, 10),
-    failures: gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors`] : failures,
-  };
-  writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
+    failures: run.withGpuErrors(failures),
+  });
 }
 
 log(`${gpu}: sizes ${sizes.join(', ')}`);

@@ -8,13 +8,7 @@
 //     node --import tsx benchmarks/gpu/dispatch-probe.ts           # here, on SwiftShader, to compare
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, globals } from 'webgpu';
-
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-await import('@tensorflow/tfjs-backend-webgpu');
-const tf = await import('@tensorflow/tfjs-core');
-const tg = await import('../../src/index.js');
+import { tf, tg } from './gpu-script.js';
 
 // The WebGPU globals Dawn provides (GPUBufferUsage, GPUMapMode), typed loosely: this file is the
 // only one that calls WebGPU directly, and the project has no @webgpu/types.

@@ -23,64 +23,22 @@
 //   bash scripts/gpu-bundle.sh                              # here: bundles .gpu/gpu-check.mjs
 //   bash .gpu/run.sh gpu-check.mjs [--quick]                # there: --quick, smaller MLP sizes
 //   node --import tsx benchmarks/gpu/gpu-check.ts --backend wasm --quick   # a dry run without a GPU
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
-import { create, globals } from 'webgpu';
+import { arg, flag, median, relDiff, startGpuScript, testing, tf, tg } from './gpu-script.js';
+import { mlpAdamStep, pipelinedRound } from './mlp-step.js';
 
-// navigator.gpu must exist before @tensorflow/tfjs-backend-webgpu is imported (it registers its
-// backend at import time only then), hence the dynamic imports after this.
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-const webgpuBackend = await import('@tensorflow/tfjs-backend-webgpu');
-void webgpuBackend.webgpu_util;
-const tf = await import('@tensorflow/tfjs-core');
-const tg = await import('../../src/index.js');
 const fused = await import('../../src/backend/fused.js');
-const testing = await import('../../src/testing.js');
 const { cases, compositeCases, flatCases } = await import('../../test/op-cases.js');
-const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
 
-const quick = process.argv.includes('--quick');
-const backendArg = process.argv.indexOf('--backend');
-const backend = (backendArg > 0 ? process.argv[backendArg + 1] : 'webgpu') as 'webgpu' | 'wasm' | 'cpu';
-const partsArg = process.argv.indexOf('--parts');
-const parts = new Set(partsArg > 0 ? process.argv[partsArg + 1].split(',') : ['fused', 'mlp', 'flags', 'gradcheck']);
-const secondsArg = process.argv.indexOf('--gradcheck-seconds');
-const gradcheckSeconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 240;
+const quick = flag('--quick');
+const backend = (arg('--backend') ?? 'webgpu') as 'webgpu' | 'wasm' | 'cpu';
+const parts = new Set((arg('--parts') ?? 'fused,mlp,flags,gradcheck').split(','));
+const gradcheckSeconds = Number(arg('--gradcheck-seconds') ?? 240);
 const t0 = Date.now();
-const log = (msg: string) => console.error(`[gpu-check ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
-
-type Adapter = { info?: Record<string, string> } | null;
-const adapter = (await (
-  globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }
-).navigator.gpu.requestAdapter()) as Adapter;
-if (!adapter && backend === 'webgpu') {
-  console.error('gpu-check: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
-  process.exit(2);
-}
-const gpu =
-  backend === 'webgpu'
-    ? [adapter!.info?.vendor, adapter!.info?.architecture, adapter!.info?.device, adapter!.info?.description]
-        .filter(Boolean)
-        .join(' ') || 'unknown GPU'
-    : `${backend} (dry run)`;
-await tg.setBackend(backend);
-// Small tensors would otherwise be computed on the CPU by TF.js: check the GPU kernels.
-// (Flags are set one by one: tf.env().setFlags replaces them all, defaults included.)
-if (backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
+const run = await startGpuScript('gpu-check', { backend });
+const { gpu, log, gpuErrors, date, file } = run;
 log(`${gpu}; backends: ${JSON.stringify(await tg.listBackends())}`);
-
 const failures: string[] = [];
-// WebGPU reports a bad bind group or shader as an "uncaptured error" and skips the work, which
-// leaves an output buffer holding whatever it held before: collect them, and fail on any.
-const gpuErrors: string[] = [];
-if (backend === 'webgpu') {
-  const device = (tf.backend() as unknown as { device: EventTarget }).device;
-  device.addEventListener('uncapturederror', (e) =>
-    gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]),
-  );
-}
 
 // ---- the report, rewritten after each part
 
@@ -114,24 +72,10 @@ const gradcheckNotRun: string[] = [];
 const fusedChecks: { kernel: string; shape: number[]; relDiff: number; ok: boolean }[] = [];
 const steps: StepResult[] = [];
 const flagSweep: FlagResult[] = [];
-const date = new Date().toISOString();
-const slug = gpu
-  .toLowerCase()
-  .replace(/[^a-z0-9]+/g, '-')
-  .replace(/^-|-$/g, '');
-const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
-const file = process.env.OUT ? join(dir, 'gpu-check.json') : join(dir, `gpu-check-${slug}-${date.slice(0, 10)}.json`);
-const allFailures = () =>
-  gpuErrors.length
-    ? [...failures, `${gpuErrors.length} WebGPU validation errors; the first: ${gpuErrors[0]}`]
-    : failures;
+const allFailures = () => run.withGpuErrors(failures);
 function save(): void {
-  const report = {
+  run.save({
     what: `tapegrad GPU check (benchmarks/gpu/gpu-check.ts): ${backend} backend${backend === 'webgpu' ? ' through Dawn' : ''} in Node, float32`,
-    gpu,
-    date,
-    node: process.version,
-    seconds: (Date.now() - t0) / 1000,
     gradcheck: {
       cases: gradchecks.length,
       failed: gradchecks.filter((r) => !r.ok).length,
@@ -143,24 +87,12 @@ function save(): void {
     flagSweep,
     gpuErrors: gpuErrors.slice(0, 20),
     failures: allFailures(),
-  };
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, JSON.stringify(report, null, 1) + '\n');
+  });
 }
 
 // ---- 1. fused = composed, at training sizes
 
 const rand = (shape: number[], seed: number, scale = 1) => tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale);
-async function relDiff(a: TF.Tensor, b: TF.Tensor): Promise<number> {
-  const [x, y] = [await a.data(), await b.data()];
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < x.length; i++) {
-    num = Math.max(num, Math.abs(x[i] - y[i]));
-    den = Math.max(den, Math.abs(y[i]));
-  }
-  return num / Math.max(den, 1e-30);
-}
 async function compareFused(kernel: string, shape: number[], got: TF.Tensor[], want: TF.Tensor[]): Promise<void> {
   let worst = 0;
   for (let i = 0; i < got.length; i++) worst = Math.max(worst, await relDiff(got[i], want[i]));

@@ -17,46 +17,14 @@
 //   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
 //     node --import tsx benchmarks/gpu/linalg-gpu.ts --quick     # here, on SwiftShader (small sizes)
 // Exit status 1 if a residual is too large, a tensor is left behind, or WebGPU raised a validation error.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
-import { create, globals } from 'webgpu';
+import { arg, flag, median, startGpuScript, testing, tf, tg } from './gpu-script.js';
 
-// navigator.gpu must exist before @tensorflow/tfjs-backend-webgpu is imported (it registers its
-// backend at import time only then), hence the dynamic imports after this.
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-const webgpuBackend = await import('@tensorflow/tfjs-backend-webgpu');
-void webgpuBackend.webgpu_util;
-const tf = await import('@tensorflow/tfjs-core');
-const tg = await import('../../src/index.js');
-const testing = await import('../../src/testing.js');
-
-const quick = process.argv.includes('--quick');
-const secondsArg = process.argv.indexOf('--seconds');
-const seconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 100;
+const quick = flag('--quick');
+const seconds = Number(arg('--seconds') ?? 100);
 const t0 = Date.now();
-const log = (msg: string) => console.error(`[linalg-gpu ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
-
-type Adapter = { info?: Record<string, string> } | null;
-const adapter = (await (
-  globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<Adapter> } } }
-).navigator.gpu.requestAdapter()) as Adapter;
-if (!adapter) {
-  console.error('linalg-gpu: Dawn found no GPU adapter (is the NVIDIA Vulkan ICD visible? see docs/gpu.md)');
-  process.exit(2);
-}
-const gpu =
-  [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.device, adapter.info?.description]
-    .filter(Boolean)
-    .join(' ') || 'unknown GPU';
-await tg.setBackend('webgpu');
-tf.env().set('WEBGPU_CPU_FORWARD', false);
-const gpuErrors: string[] = [];
-(tf.backend() as unknown as { device: EventTarget }).device.addEventListener('uncapturederror', (e) =>
-  gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]),
-);
-log(gpu);
+const run = await startGpuScript('linalg-gpu');
+const { gpu, log, gpuErrors, date, file } = run;
 
 interface LinalgRecord {
   what: string;
@@ -72,38 +40,24 @@ interface LinalgRecord {
 const records: LinalgRecord[] = [];
 const notRun: string[] = [];
 const failures: string[] = [];
-const date = new Date().toISOString();
-const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
-const slug = gpu
-  .toLowerCase()
-  .replace(/[^a-z0-9]+/g, '-')
-  .replace(/^-|-$/g, '');
-const file = process.env.OUT ? join(dir, 'linalg-gpu.json') : join(dir, `linalg-gpu-${slug}-${date.slice(0, 10)}.json`);
 function save(): void {
-  mkdirSync(dir, { recursive: true });
-  const report = {
+  run.save({
     what: 'tapegrad linear algebra on webgpu through Dawn in Node (benchmarks/gpu/linalg-gpu.ts), float32',
-    gpu,
-    date,
-    node: process.version,
     quick,
-    seconds: (Date.now() - t0) / 1000,
     records,
     notRun,
     gpuErrors: gpuErrors.slice(0, 20),
-    failures: gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors`] : failures,
-  };
-  writeFileSync(file, JSON.stringify(report, null, 1) + '\n');
+    failures: run.withGpuErrors(failures),
+  });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const outOfTime = () => (Date.now() - t0) / 1000 > seconds;
 
 /** One warm-up call, then `reps` calls, each awaited through the sum of its output. */
-async function time(run: () => TF.Tensor, reps: number): Promise<number[]> {
+async function time(f: () => TF.Tensor, reps: number): Promise<number[]> {
   const once = async () => {
     const start = performance.now();
-    const y = run();
+    const y = f();
     const s = tf.sum(y);
     await s.data();
     tf.dispose([y, s]);
@@ -163,9 +117,9 @@ async function factorCase(kind: 'lu' | 'cholesky', path: 'blocked' | 'per-matrix
   if (outOfTime()) return void notRun.push(name);
   testing.setGpuFactorPath(path);
   const a = randomMatrices(batch, n, n + batch, kind === 'cholesky');
-  const run = () => tf.engine().runKernel(what, { x: a }) as TF.Tensor;
-  const ms = await time(run, n >= 2048 || path === 'per-matrix' ? 3 : 5);
-  const f = run();
+  const factor = () => tf.engine().runKernel(what, { x: a }) as TF.Tensor;
+  const ms = await time(factor, n >= 2048 || path === 'per-matrix' ? 3 : 5);
+  const f = factor();
   const r = await residual(kind, a, f, n);
   tf.dispose([a, f]);
   const ok = r < 1e-5 * Math.max(1, n / 64);
@@ -182,7 +136,7 @@ async function opCase(what: 'solve' | 'inv' | 'det' | 'grad sum(solve)', n: numb
   const a = tg.tidy(() => tg.randn([n, n], { seed: n }).add(tg.eye(n).mul(n)));
   const b = tg.randn([n, 4], { seed: n + 1 });
   const grad = tg.grad((x: InstanceType<typeof tg.Tensor>) => tg.linalg.solve(x, b).sum());
-  const run = (): TF.Tensor =>
+  const op = (): TF.Tensor =>
     tg.tidy(() => {
       const y =
         what === 'solve'
@@ -194,7 +148,7 @@ async function opCase(what: 'solve' | 'inv' | 'det' | 'grad sum(solve)', n: numb
               : grad(a);
       return tf.keep(y.value.clone());
     });
-  const ms = await time(run, 3);
+  const ms = await time(op, 3);
   tg.dispose([a, b]);
   records.push({ what, path: 'auto', n, batch: 1, medianMs: median(ms), ms, ok: true });
   log(`${name}: ${median(ms).toFixed(2)} ms`);
@@ -242,7 +196,7 @@ for (const r of records)
       `${r.residual?.toExponential(1) ?? ''} |`,
   );
 if (notRun.length) console.log(`\nnot run (past ${seconds} s): ${notRun.join('; ')}`);
-const allFailures = gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors`] : failures;
+const allFailures = run.withGpuErrors(failures);
 console.log(allFailures.length ? `\nFAILED: ${allFailures.join('; ')}` : '\nall residuals within bounds');
 console.log(`wrote ${file}`);
 process.exit(allFailures.length ? 1 : 0);

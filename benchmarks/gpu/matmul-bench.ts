@@ -1,6 +1,9 @@
 // Matrix products on the webgpu backend (Dawn in Node): tapegrad's WGSL matmul
 // (kernels/webgpu-matmul.ts) against TF.js's own, at n = 1024, 2048 and 4096 (float32, square),
-// and each tile shape forced in turn, so that the size classes' tiles can be chosen from one run.
+// and each candidate tile of the large and square classes forced in turn. First it times the
+// candidate tiles of every size class (tuneMatMul) and writes the fastest to
+// $OUT/matmul-tiles.json, which the GPU command's later parts run with (gpu-script.ts): its
+// 'tapegrad (size class)' figures are those tiles'.
 // PyTorch's figures on the same GPU come from torch_matmul.py beside this file (--torch FILE
 // prints them in the table). Each figure: the median of 5 rounds, each round R products enqueued
 // back to back and then one wait for the GPU (queue.onSubmittedWorkDone), R chosen for about
@@ -9,83 +12,37 @@
 // on the square sizes and on odd and transposed shapes; any WebGPU validation error fails the run.
 //
 //   bash scripts/gpu-bundle.sh        # here; there:
-//   OUT=out bash .gpu/run.sh matmul-bench.mjs [--quick] [--sizes 1024,2048] [--variants 'k 8;prefetch'] [--torch f]
+//   OUT=out bash .gpu/run.sh matmul-bench.mjs [--quick] [--sizes 1024,2048] [--variants '8_8_8;double'] [--torch f]
 //   LD_LIBRARY_PATH=/usr/lib/chromium VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
 //     node --import tsx benchmarks/gpu/matmul-bench.ts --sizes 128,256     # SwiftShader, here
 //
 // Writes $OUT/matmul-bench.json (or benchmarks/results/matmul-bench-<gpu>-<date>.json); exit status 1
 // if a check failed.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type * as TF from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
 import type { MatMulTile } from '../../src/testing.js';
-import { create, globals } from 'webgpu';
+import { arg, flag, median, relDiff, startGpuScript, testing, tf } from './gpu-script.js';
 
-// navigator.gpu must exist before @tensorflow/tfjs-backend-webgpu is imported.
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-const webgpuBackend = await import('@tensorflow/tfjs-backend-webgpu');
-void webgpuBackend.webgpu_util;
-const tf = await import('@tensorflow/tfjs-core');
-const tg = await import('../../src/index.js');
-const testing = await import('../../src/testing.js');
-const { flushCommands } = await import('../../kernels/webgpu-dispatch.js');
-const { median } = await import('./mlp-step.js');
-
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const quick = process.argv.includes('--quick'); // a dry run on SwiftShader: n = 128, tapegrad and TF.js
+const quick = flag('--quick'); // a dry run on SwiftShader: n = 128, tapegrad and TF.js
 const sizes = (arg('--sizes') ?? (quick ? '128' : '1024,2048,4096')).split(',').map(Number);
 const torchFile = arg('--torch');
-const t0 = Date.now();
-const log = (msg: string) => console.error(`[matmul-bench ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
-
-await tg.setBackend('webgpu');
-tf.env().set('WEBGPU_CPU_FORWARD', false);
-const backend = tf.backend() as unknown as {
-  device: EventTarget & {
-    features: Set<string>;
-    queue: { onSubmittedWorkDone(): Promise<void> };
-  };
-  adapterInfo?: Record<string, string>;
-};
-const adapter = await (
-  globalThis as unknown as {
-    navigator: { gpu: { requestAdapter(): Promise<{ info?: Record<string, string | number> } | null> } };
-  }
-).navigator.gpu.requestAdapter();
-const info = adapter?.info ?? {};
-const gpu = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown GPU';
-const gpuErrors: string[] = [];
-backend.device.addEventListener('uncapturederror', (e) =>
-  gpuErrors.push(String((e as unknown as { error: { message: string } }).error.message).split('\n')[0]),
-);
-log(
-  `${gpu}; subgroups: ${backend.device.features.has('subgroups')} (sizes ${info.subgroupMinSize}–${info.subgroupMaxSize})`,
-);
+// the tiles of each size class timed on this GPU first (saved for the parts after this one)
+const run = await startGpuScript('matmul-bench', { tuneTiles: true });
+const { gpu, log, gpuErrors } = run;
+const features = (tf.backend() as unknown as { device: { features: Set<string> } }).device.features;
+log(`${gpu}; subgroups: ${features.has('subgroups')}`);
 
 type Variant = { name: string; tile: MatMulTile | null; tfjs?: boolean };
-const tile = (wx: number, wy: number, tm: number, tn: number, tk: number): MatMulTile => ({ wx, wy, tm, tn, tk });
+// the sweep: the candidate tiles of the large and square classes (n = 1024 is square, 2048 and 4096 large)
+const sweep = new Map(
+  [...testing.MATMUL_CANDIDATES.large, ...testing.MATMUL_CANDIDATES.square].map((t) => [testing.matMulTileName(t), t]),
+);
 const allVariants: Variant[] = [
   { name: 'tapegrad (size class)', tile: null },
   { name: 'TF.js', tile: null, tfjs: true },
-  { name: 'tile 128×128 (16×16 threads, 8×8 each, k 16)', tile: testing.MATMUL_TILES.large },
-  { name: 'tile 128×128 (16×16 threads, 8×8 each, k 8)', tile: tile(16, 16, 8, 8, 8) },
-  {
-    name: 'tile 128×128 (16×16 threads, 8×8 each, k 16, prefetch)',
-    tile: { ...tile(16, 16, 8, 8, 16), prefetch: true },
-  },
-  { name: 'tile 128×128 (16×16 threads, 8×8 each, k 8, prefetch)', tile: { ...tile(16, 16, 8, 8, 8), prefetch: true } },
-  { name: 'tile 128×64 (8×16 threads, 8×8 each, k 16)', tile: tile(8, 16, 8, 8, 16) },
-  { name: 'tile 64×128 (16×8 threads, 8×8 each, k 16)', tile: tile(16, 8, 8, 8, 16) },
-  { name: 'tile 64×64 (8×8 threads, 8×8 each, k 16)', tile: tile(8, 8, 8, 8, 16) },
-  { name: 'tile 64×64 (8×8 threads, 8×8 each, k 16, prefetch)', tile: { ...tile(8, 8, 8, 8, 16), prefetch: true } },
-  { name: 'tile 64×64 (16×16 threads, 4×4 each, k 16)', tile: testing.MATMUL_TILES.square },
-  { name: 'tile 32×64 (16×8 threads, 4×4 each, k 32)', tile: tile(16, 8, 4, 4, 32) },
+  ...[...sweep].map(([name, tile]) => ({ name: `tile ${name}`, tile })),
 ];
-// --variants 'a;b': tapegrad's and TF.js's kernels, and the tiles whose names contain a or b.
+// --variants 'a;b': tapegrad's and TF.js's kernels, and the tiles whose names contain a or b
+// ('8_8_16;double'), each timed at the sizes of its class and checked on every shape.
 const only = arg('--variants')?.split(';');
 const tiles = allVariants.slice(2).filter((v) => !only || only.some((o) => v.name.includes(o)));
 const variants = quick ? allVariants.slice(0, 2) : [...allVariants.slice(0, 2), ...tiles];
@@ -95,17 +52,6 @@ function use(v: Variant): void {
 }
 
 const failures: string[] = [];
-async function relDiff(x: TF.Tensor, y: TF.Tensor): Promise<number> {
-  const [a, b] = [await x.data(), await y.data()];
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-30);
-}
-
 // ---- correctness against TF.js's kernel, per variant
 const checks: { variant: string; shape: string; relDiff: number; ok: boolean }[] = [];
 const shapes: [number[], number[], boolean, boolean][] = [
@@ -141,10 +87,7 @@ async function time(n: number, rounds = 5): Promise<number> {
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 3);
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 4);
   const product = () => tf.matMul(a, b).dispose();
-  const wait = async () => {
-    flushCommands();
-    await backend.device.queue.onSubmittedWorkDone();
-  };
+  const wait = run.waitForGpu;
   product(); // compiles the pipeline
   await wait();
   const w = performance.now();
@@ -162,36 +105,32 @@ async function time(n: number, rounds = 5): Promise<number> {
   tf.dispose([a, b]);
   return median(ms);
 }
-const dir = process.env.OUT ?? join(process.cwd(), 'benchmarks/results');
-const slug = gpu
-  .toLowerCase()
-  .replace(/[^a-z0-9]+/g, '-')
-  .replace(/^-|-$/g, '');
-const date = new Date().toISOString();
-const file = process.env.OUT ? join(dir, 'matmul-bench.json') : join(dir, `${name}-${slug}-${date.slice(0, 10)}.json`);
 const torch: Record<string, number> = {};
 if (torchFile && existsSync(torchFile)) {
   for (const r of JSON.parse(readFileSync(torchFile, 'utf8')).results ?? []) torch[r.n] = r.tflops;
 }
 function save(): void {
-  mkdirSync(dir, { recursive: true });
-  const report = {
+  run.save({
     what: 'matmul float32 n×n · n×n on the webgpu backend through Dawn (benchmarks/gpu/matmul-bench.ts)',
-    gpu,
-    subgroups: backend.device.features.has('subgroups'),
-    date,
+    subgroups: features.has('subgroups'),
     sizeClass: Object.fromEntries(sizes.map((n) => [n, testing.matMulSizeClass(1, n, n, n)])),
     checks,
     timings,
     torch,
     gpuErrors: gpuErrors.slice(0, 20),
-    failures: gpuErrors.length ? [...failures, `${gpuErrors.length} WebGPU validation errors`] : failures,
-  };
-  writeFileSync(file, JSON.stringify(report, null, 1) + '\n');
+    failures: run.withGpuErrors(failures),
+  });
 }
 save();
 for (const n of sizes) {
-  for (const v of variants) {
+  // at each size, the candidates of its size class (the tiles that class chooses from)
+  const sizeClass = testing.matMulSizeClass(1, n, n, n);
+  const candidates = new Set(
+    (sizeClass in testing.MATMUL_CANDIDATES ? testing.MATMUL_CANDIDATES[sizeClass as 'large'] : []).map(
+      testing.matMulTileName,
+    ),
+  );
+  for (const v of variants.filter((x) => !x.tile || candidates.has(testing.matMulTileName(x.tile)))) {
     use(v);
     const ms = await time(n);
     timings.push({ n, variant: v.name, ms, tflops: (2 * n ** 3) / (ms * 1e9) });
@@ -212,7 +151,7 @@ const rows = sizes.map((n) => {
 });
 console.log(
   [
-    `\nmatmul float32, n×n · n×n, TFLOP/s (${gpu}, subgroups ${backend.device.features.has('subgroups')})`,
+    `\nmatmul float32, n×n · n×n, TFLOP/s (${gpu}, subgroups ${features.has('subgroups')})`,
     '| n | tapegrad | TF.js | tapegrad speed-up | best tile | PyTorch |',
     '|---|---|---|---|---|---|',
     ...rows,
@@ -222,6 +161,10 @@ console.log(
       (t) =>
         `  n = ${t.n}  ${t.variant.padEnd(58)} ${t.ms.toFixed(3).padStart(9)} ms ${t.tflops.toPrecision(3).padStart(9)}`,
     ),
+    `tiles of the size classes on this GPU (${run.matmulTiles?.from}): ` +
+      Object.entries(run.matmulTiles?.tiles ?? {})
+        .map(([c, t]) => `${c} ${testing.matMulTileName(t)}`)
+        .join(', '),
     `checks against TF.js's kernel: ${checks.filter((c) => c.ok).length}/${checks.length} within 1e-4`,
     failures.length || gpuErrors.length ? `FAILED: ${[...failures, ...gpuErrors].join('; ')}` : 'no failure',
   ].join('\n'),

@@ -1,17 +1,19 @@
-// The training step the GPU scripts time (gpu-check.ts, step-profile.ts, warmup.ts): one Adam
-// step of a fresh D → H → 10 MLP (relu) with mean cross-entropy against integer labels on B
-// samples — the step benchmarks/gpu/torch_adam_mlp.py times in PyTorch. Import it after
-// navigator.gpu is set, as those scripts import tapegrad.
-import * as tg from '../../src/index.js';
+// The training step the GPU scripts time (gpu-check.ts, compiled-step.ts, step-profile.ts,
+// warmup.ts): one Adam step of a fresh D → H → 10 MLP (relu) with mean cross-entropy against
+// integer labels on B samples — the step benchmarks/gpu/torch_adam_mlp.py times in PyTorch —
+// eager or compiled whole.
+import type { Tensor } from '../../src/index.js';
+import { tg } from './gpu-script.js';
 
 export interface MlpAdamStep {
   /** One step (zeroGrad, forward, backward, Adam); returns the loss, which the caller frees. */
-  step: () => tg.Tensor;
+  step: () => Tensor;
   /** Frees the model, the optimizer's state and the data. */
   dispose: () => void;
 }
 
-export function mlpAdamStep(B: number, D: number, H: number): MlpAdamStep {
+/** The model, its optimizer and the data of one B × D → H → 10 problem, and the step's loss. */
+function mlpProblem(B: number, D: number, H: number) {
   const net = new tg.nn.MLP([D, H, 10], { activation: 'relu', seed: 1 });
   const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
   const X = tg.randn([B, D], { seed: 2 });
@@ -19,20 +21,29 @@ export function mlpAdamStep(B: number, D: number, H: number): MlpAdamStep {
     Array.from({ length: B }, (_, i) => (i * 7) % 10),
     { dtype: 'int32' },
   );
-  const step = () =>
-    tg.tidy(() => {
-      const loss = tg.crossEntropy(net.forward(X), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return loss;
-    });
+  /** Forward, backward and the optimizer's step; returns the loss. */
+  const train = (x: Tensor, labels: Tensor) => {
+    const loss = tg.crossEntropy(net.forward(x), labels);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
   const dispose = () => {
     opt.zeroGrad();
     opt.dispose();
     net.dispose();
     tg.dispose([X, y]);
   };
+  return { opt, X, y, train, dispose };
+}
+
+export function mlpAdamStep(B: number, D: number, H: number): MlpAdamStep {
+  const { opt, X, y, train, dispose } = mlpProblem(B, D, H);
+  const step = () =>
+    tg.tidy(() => {
+      opt.zeroGrad();
+      return train(X, y);
+    });
   return { step, dispose };
 }
 
@@ -41,40 +52,29 @@ export function mlpAdamStep(B: number, D: number, H: number): MlpAdamStep {
  * call): on webgpu, replayed from its recorded GPU work after its first calls.
  */
 export function compiledMlpAdamStep(B: number, D: number, H: number): MlpAdamStep & { traces: () => number } {
-  const net = new tg.nn.MLP([D, H, 10], { activation: 'relu', seed: 1 });
-  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
-  const X = tg.randn([B, D], { seed: 2 });
-  const y = tg.tensor(
-    Array.from({ length: B }, (_, i) => (i * 7) % 10),
-    { dtype: 'int32' },
-  );
-  const compiled = tg.compile((x: tg.Tensor, labels: tg.Tensor) => {
-    const loss = tg.crossEntropy(net.forward(x), labels);
-    loss.backward();
-    opt.step();
-    return loss;
-  });
+  const { opt, X, y, train, dispose } = mlpProblem(B, D, H);
+  const compiled = tg.compile(train);
   const step = () => {
     opt.zeroGrad();
     return compiled(X, y);
   };
-  const dispose = () => {
-    compiled.dispose();
-    opt.zeroGrad();
-    opt.dispose();
-    net.dispose();
-    tg.dispose([X, y]);
+  return {
+    step,
+    dispose: () => {
+      compiled.dispose();
+      dispose();
+    },
+    traces: () => compiled.traces,
   };
-  return { step, dispose, traces: () => compiled.traces };
 }
 
 /**
  * `n` steps queued, then one read (how a training loop runs): ms per step in all (`ms`) and
  * before the wait for the GPU (`enqueueMs`: near `ms`, the step is bound by the CPU).
  */
-export async function pipelinedRound(step: () => tg.Tensor, n = 20): Promise<{ ms: number; enqueueMs: number }> {
+export async function pipelinedRound(step: () => Tensor, n = 20): Promise<{ ms: number; enqueueMs: number }> {
   const start = performance.now();
-  let last: tg.Tensor | null = null;
+  let last: Tensor | null = null;
   for (let i = 0; i < n; i++) {
     last?.dispose();
     last = step();

@@ -9,21 +9,13 @@
 //   bash .gpu/run.sh step-profile.mjs [B]                     # there; JSON to $OUT
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, globals } from 'webgpu';
-
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-await import('@tensorflow/tfjs-backend-webgpu');
-const tf = await import('@tensorflow/tfjs-core');
-const tg = await import('../../src/index.js');
-const dispatch = await import('../../src/testing.js');
-const { mlpAdamStep, pipelinedRound, median } = await import('./mlp-step.js');
+import { startGpuScript, testing as dispatch, tf, tg } from './gpu-script.js';
+import { median, mlpAdamStep, pipelinedRound } from './mlp-step.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const B = Number(process.argv[2] ?? 1024);
 const wrapOff = process.argv.includes('--no-wrap');
-await tg.setBackend('webgpu');
-tf.env().set('WEBGPU_CPU_FORWARD', false);
+await startGpuScript('step-profile');
 const backend = tf.backend() as any;
 
 const { step } = mlpAdamStep(B, B, B);

@@ -7,18 +7,11 @@
 //   bash .gpu/run.sh warmup.mjs [B]                          # there; JSON to $OUT
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, globals } from 'webgpu';
-
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-await import('@tensorflow/tfjs-backend-webgpu');
-const tf = await import('@tensorflow/tfjs-core');
-const tg = await import('../../src/index.js');
-const { mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
+import { startGpuScript } from './gpu-script.js';
+import { mlpAdamStep, pipelinedRound } from './mlp-step.js';
 
 const B = Number(process.argv[2] ?? 1024);
-await tg.setBackend('webgpu');
-tf.env().set('WEBGPU_CPU_FORWARD', false);
+await startGpuScript('warmup');
 
 /** ms per step, per round of 20 pipelined steps, for a fresh D → D → 10 MLP on D samples. */
 async function rounds(D: number, n: number): Promise<number[]> {
