@@ -6,8 +6,15 @@
 // intermediate (shared between values whose lives do not overlap, as TF.js's pool shares them),
 // a buffer for every value a kernel uploaded from JavaScript (a constant it made) and the uniform
 // buffers, with the bind groups made once. A replay is one command buffer: one compute pass of
-// setPipeline / setBindGroup / dispatch per recorded dispatch, then a copy of each result into a
-// fresh tensor's buffer, submitted at once.
+// setPipeline / setBindGroup / dispatch per recorded dispatch, then a copy of each result that is
+// not a new tensor already (below) into its place, submitted at once.
+//
+// Results handed back as new tensors (a function's results, the new gradients of a step) are not
+// copied: each replay takes a new tensor's buffer from TF.js's pool for each of them and binds it
+// where the dispatch that computes it writes (and where later dispatches read it), so the tensor
+// handed back holds the only reference to its buffer: no later replay writes into it, and it may
+// be kept, read or disposed like any other tensor. The plan owns no buffer for such a result;
+// bind groups that name one are kept per buffer, as for the values read from outside.
 //
 // What the plan reads from outside (the arguments, tensors the function captured, constants) is
 // bound where it lies at each replay: bind groups that name such a buffer are kept per buffer. The
@@ -39,7 +46,9 @@ type Source =
   /** One of the values the caller passes at every replay (an argument, a captured tensor, a constant). */
   | { kind: 'external'; index: number }
   /** A buffer the plan owns: an intermediate, or what a kernel uploaded. */
-  | { kind: 'owned'; buffer: GPUBufferLike };
+  | { kind: 'owned'; buffer: GPUBufferLike }
+  /** The buffer of the new tensor result `index` of plan.fresh is at this replay. */
+  | { kind: 'fresh'; index: number };
 
 interface Dispatch {
   pipeline: GPUObject;
@@ -55,6 +64,8 @@ interface Dispatch {
 
 type Result =
   | { kind: 'copy'; from: Source; shape: number[]; dtype: tf.DataType }
+  /** A new tensor whose buffer the dispatches wrote directly (plan.fresh[index]). */
+  | { kind: 'fresh'; index: number }
   /** Values a CPU kernel computed from constants (or an empty result): made again from JavaScript. */
   | { kind: 'values'; values: Int32Array | Float32Array; shape: number[]; dtype: tf.DataType }
   | null;
@@ -67,6 +78,8 @@ class Plan {
   feeds: number[] = [];
   /** The external values' shapes and dtypes at the capture. */
   externals: { shape: number[]; dtype: string }[] = [];
+  /** The results made as new tensors at each replay, written by the dispatches in place of a buffer the plan owns. */
+  fresh: { shape: number[]; dtype: tf.DataType }[] = [];
   owned: GPUBufferLike[] = [];
   uniforms: GPUBufferLike[] = [];
   bytes = 0;
@@ -133,17 +146,20 @@ export function webgpuPlanFits(key: object, externals: tf.Tensor[]): boolean {
 /**
  * Runs `run` (which computes a trace's results with kernels) while recording its GPU work, and
  * keeps the plan for `key`, or why there is none. `results` names the tensors the run made that
- * a replay must give back (results, new gradients, new state), read after the run.
+ * a replay must give back (results, new gradients, new state), read after the run; the first
+ * `newTensors` of them are always handed back as new tensors (never written into an external),
+ * so that the dispatches can write them where the tensors handed back lie.
  */
 export function captureWebGPU<R>(
   key: object,
   io: WebGPUReplayIO,
   run: () => R,
   results: (r: R) => (tf.Tensor | null)[],
+  newTensors = 0,
 ): R {
   dropWebGPUReplay(key);
   const b = tf.backend() as unknown as Backend;
-  const { result, plan } = capture(b, io, run, results);
+  const { result, plan } = capture(b, io, run, results, newTensors);
   plans.set(key, plan);
   if (plan instanceof Plan) {
     plan.bytes = [...plan.owned, ...plan.uniforms].reduce((n, buffer) => n + buffer.size, 0);
@@ -157,7 +173,8 @@ export function captureWebGPU<R>(
 /**
  * Replays `key`'s plan (webgpuPlanFits first): one command buffer. Result i is a new tensor, or,
  * where `into[i]` names an external whose tensor alone holds its buffer, that external with the
- * result's values written into its buffer (state updated in place: the same tensor, new values).
+ * result's values written into its buffer (state updated in place: the same tensor, new values);
+ * `into` is null for the capture's first `newTensors` results.
  */
 export function replayWebGPU(key: object, io: WebGPUReplayIO, into: (number | null)[]): (tf.Tensor | null)[] {
   const p = plans.get(key) as Plan;
@@ -205,15 +222,24 @@ function replayPlan(b: Backend, p: Plan, io: WebGPUReplayIO, into: (number | nul
   const { externals } = io;
   p.fed.forEach((buffer, i) => b.queue.writeBuffer(buffer, 0, io.feeds[i]));
   const buffers: (GPUBufferLike | undefined)[] = new Array(externals.length);
+  // the new tensors the dispatches write into, made first (after every earlier submit)
+  const fresh = p.fresh.map(({ shape, dtype }) => {
+    const info = b.makeTensorInfo(shape, dtype);
+    return { info, buffer: bufferOf(b, info) };
+  });
   const resolve = (s: Source) =>
-    s.kind === 'owned' ? s.buffer : (buffers[s.index] ??= bufferOf(b, externals[s.index]));
+    s.kind === 'owned'
+      ? s.buffer
+      : s.kind === 'fresh'
+        ? fresh[s.index].buffer
+        : (buffers[s.index] ??= bufferOf(b, externals[s.index]));
   const encoder = b.device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   for (const d of p.dispatches) {
     let group = d.group;
     if (!group) {
       let key = '';
-      for (const s of d.bindings) if (s.kind === 'external') key += `${idOf(resolve(s))},`;
+      for (const s of d.bindings) if (s.kind !== 'owned') key += `${idOf(resolve(s))},`;
       group = d.groups.get(key) ?? null;
       if (!group) {
         group = b.device.createBindGroup({
@@ -223,7 +249,7 @@ function replayPlan(b: Backend, p: Plan, io: WebGPUReplayIO, into: (number | nul
             resource: { buffer },
           })),
         });
-        // the buffers an argument comes in cycle through TF.js's pool: a few groups cover them
+        // the buffers of an argument or a new result cycle through TF.js's pool: a few groups cover them
         if (d.groups.size >= 8) d.groups.delete(d.groups.keys().next().value!);
         d.groups.set(key, group);
       }
@@ -247,6 +273,7 @@ function replayPlan(b: Backend, p: Plan, io: WebGPUReplayIO, into: (number | nul
   const outs = p.results.map((r, i) => {
     if (!r || inPlace[i]) return null;
     if (r.kind === 'values') return tf.tensor(r.values, r.shape, r.dtype);
+    if (r.kind === 'fresh') return engine.makeTensorFromTensorInfo(fresh[r.index].info);
     const info = b.makeTensorInfo(r.shape, r.dtype);
     const to = bufferOf(b, info);
     const from = resolve(r.from);
@@ -282,6 +309,7 @@ function capture<R>(
   io: WebGPUReplayIO,
   run: () => R,
   resultsOf: (r: R) => (tf.Tensor | null)[],
+  newTensors: number,
 ): { result: R; plan: Plan | { refused: string } } {
   const { externals } = io;
   // on the GPU first, so that no kernel runs on the CPU with an external as input (TF.js hands
@@ -386,7 +414,7 @@ function capture<R>(
   if (refusal) return { result, plan: { refused: refusal } };
   try {
     const fed = new Map(fedIds.map((id, i) => [id!, i]));
-    return { result, plan: build(b, io, externalOf, fed, recorded, uploads, resultsOf(result)) };
+    return { result, plan: build(b, io, externalOf, fed, recorded, uploads, resultsOf(result), newTensors) };
   } catch (e) {
     if (e instanceof Refusal) return { result, plan: { refused: e.message } };
     throw e;
@@ -422,6 +450,7 @@ function build(
   recorded: Recorded[],
   uploads: Map<object, { values: Int32Array | Float32Array; buffer: GPUBufferLike }>,
   results: (tf.Tensor | null)[],
+  newTensors: number,
 ): Plan {
   const plan = new Plan();
   plan.externals = io.externals.map((t) => ({ shape: [...t.shape], dtype: t.dtype }));
@@ -437,6 +466,20 @@ function build(
       for (const t of r.inputs) lastUse.set(t.dataId, k);
     });
     for (const v of results) if (v) lastUse.set(v.dataId, recorded.length);
+    // new-tensor results a dispatch writes, whose buffer a new tensor of their shape has (its
+    // size: TF.js's, 4 bytes an entry): written straight into that tensor's buffer at each replay
+    const freshOf = new Map<object, Source>();
+    const writtenBytes = new Map<object, number>();
+    for (const r of recorded)
+      if (!writtenBytes.has(r.output.dataId)) writtenBytes.set(r.output.dataId, r.buffers[0].size);
+    results.slice(0, newTensors).forEach((v) => {
+      if (!v || freshOf.has(v.dataId) || externalOf.has(v.dataId) || uploads.has(v.dataId)) return;
+      const bytes = 4 * tf.util.sizeFromShape(v.shape);
+      if (bytes === 0 || !['float32', 'int32', 'bool'].includes(v.dtype) || writtenBytes.get(v.dataId) !== bytes)
+        return;
+      freshOf.set(v.dataId, { kind: 'fresh', index: plan.fresh.length });
+      plan.fresh.push({ shape: [...v.shape], dtype: v.dtype });
+    });
     // a buffer per value that a kernel uploaded, written once now; fed numbers, at every replay
     plan.fed = new Array(io.feeds.length);
     const uploaded = new Map<object, Source>();
@@ -459,7 +502,7 @@ function build(
     const ending = new Map<number, object[]>();
     for (const [id, k] of lastUse) if (firstWrite.has(id)) ending.set(k, [...(ending.get(k) ?? []), id]);
     const sourceOf = (dataId: object, k: number, what: string): Source => {
-      const written = live.get(dataId);
+      const written = live.get(dataId) ?? freshOf.get(dataId);
       if (written) return written;
       const e = externalOf.get(dataId);
       if (e !== undefined) return { kind: 'external', index: e };
@@ -469,7 +512,7 @@ function build(
     const uniformsByKey = new Map<string, GPUBufferLike>();
     recorded.forEach((r, k) => {
       const inputs = r.inputs.map((t) => sourceOf(t.dataId, k, 'a kernel'));
-      let out = live.get(r.output.dataId);
+      let out = live.get(r.output.dataId) ?? freshOf.get(r.output.dataId);
       if (!out) {
         if (externalOf.has(r.output.dataId) || uploads.has(r.output.dataId))
           throw new Refusal(`a kernel writes into a tensor it did not make (dispatch ${k})`);
@@ -523,10 +566,20 @@ function build(
       }
     });
     for (const [id, i] of fed) if (!plan.fed[i]) plan.fed[i] = (uploadedSource(id) as { buffer: GPUBufferLike }).buffer;
+    const handedFresh = new Set<number>();
     plan.results = results.map((v, i): Result => {
       if (!v) return null;
       const shape = [...v.shape];
       const dtype = v.dtype;
+      const f = freshOf.get(v.dataId);
+      if (f?.kind === 'fresh') {
+        // the first new-tensor result of the value is the tensor written; the others are copies of it
+        if (i < newTensors && !handedFresh.has(f.index)) {
+          handedFresh.add(f.index);
+          return { kind: 'fresh', index: f.index };
+        }
+        return { kind: 'copy', from: f, shape, dtype };
+      }
       const written = live.get(v.dataId);
       if (written) return { kind: 'copy', from: written, shape, dtype };
       const e = externalOf.get(v.dataId);

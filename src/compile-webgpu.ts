@@ -3,8 +3,10 @@
 // command buffer, without the kernels. This file reads a trace as compile.ts records it: what it
 // reads from outside (arguments, captured tensors, constants, a step's state and gradients), the
 // numbers a step computes in JavaScript each call (fed into their buffers), and what it hands back
-// (results, new gradients, new state). A step's new state goes into the buffers of the tensors
-// that hold it (the same tensors, new values), so parameters and moments stay where they are.
+// (results, new gradients, new state). Results and new gradients are new tensors, written by the
+// dispatches straight into their buffers (no copy; no later replay writes into them). A step's new
+// state goes into the buffers of the tensors that hold it (the same tensors, new values), so
+// parameters and moments stay where they are.
 import * as tf from '@tensorflow/tfjs-core';
 import { Tensor } from './tensor.js';
 import {
@@ -137,11 +139,18 @@ export function replayOnWebGPU(
     });
   }
   try {
-    return captureWebGPU(t, { externals, feeds }, replay, (result) => [
-      ...(t.single ? [result as Tensor] : (result as (Tensor | null)[])).map((r) => r?.value ?? null),
-      ...gradWrites.map((w) => w.tensor.grad?.value ?? null),
-      ...writes.map((w) => w.cell.read()),
-    ]);
+    // results and new gradients are new tensors at every replay: the dispatches write them in place
+    return captureWebGPU(
+      t,
+      { externals, feeds },
+      replay,
+      (result) => [
+        ...(t.single ? [result as Tensor] : (result as (Tensor | null)[])).map((r) => r?.value ?? null),
+        ...gradWrites.map((w) => w.tensor.grad?.value ?? null),
+        ...writes.map((w) => w.cell.read()),
+      ],
+      t.outputs.length + gradWrites.length,
+    );
   } finally {
     for (const r of restore) r();
   }

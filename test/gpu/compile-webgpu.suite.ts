@@ -102,27 +102,37 @@ webgpu('every op of the registry and its gradient: the replayed GPU work = eager
   console.log(`# ${ran} ops replayed from their GPU work, ${refusedByTrace.length} refused at the trace`);
 });
 
-/** Calls f, counting the dispatches it encodes (at WebGPU's own call, as a replay encodes them too). */
-function countDispatches<R>(f: () => R): { result: R; dispatches: number } {
-  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: Record<string, unknown> } })
-    .GPUComputePassEncoder.prototype;
-  const dispatch = proto.dispatchWorkgroups as (...a: number[]) => void;
-  let dispatches = 0;
-  proto.dispatchWorkgroups = function (this: unknown, ...a: number[]) {
-    dispatches++;
+/**
+ * Calls f, counting the dispatches and the buffer copies it encodes (at WebGPU's own calls, where
+ * a replay encodes them too).
+ */
+function countGpuWork<R>(f: () => R): { result: R; dispatches: number; copies: number } {
+  const g = globalThis as unknown as Record<string, { prototype: Record<string, unknown> }>;
+  const [pass, encoder] = [g.GPUComputePassEncoder.prototype, g.GPUCommandEncoder.prototype];
+  const dispatch = pass.dispatchWorkgroups as (...a: unknown[]) => void;
+  const copy = encoder.copyBufferToBuffer as (...a: unknown[]) => void;
+  const counts = { dispatches: 0, copies: 0 };
+  pass.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+    counts.dispatches++;
     return dispatch.apply(this, a);
   };
+  encoder.copyBufferToBuffer = function (this: unknown, ...a: unknown[]) {
+    counts.copies++;
+    return copy.apply(this, a);
+  };
   try {
-    return { result: f(), dispatches };
+    const result = f();
+    return { result, ...counts };
   } finally {
-    proto.dispatchWorkgroups = dispatch;
+    pass.dispatchWorkgroups = dispatch;
+    encoder.copyBufferToBuffer = copy;
   }
 }
 
 /**
  * 12 Adam steps of an MLP, eager or compiled: `whole`, the step compiled whole (backward and
  * opt.step() inside); else the loss and gradients compiled and opt.step() outside. Returns the
- * losses, the final weights, the GPU replays and the dispatches of step 6, checking that no tensor
+ * losses, the final weights, the GPU replays and the dispatches and copies of step 6, checking that no tensor
  * leaks per step (and, whole, no GPU buffer, and the parameters keep their tensors).
  */
 async function trainMlp(compiled: boolean, whole: boolean) {
@@ -162,7 +172,7 @@ async function trainMlp(compiled: boolean, whole: boolean) {
   };
   const losses: number[] = [];
   const replays0 = webgpuReplayCounters.replays;
-  let [tensors, bytes, dispatches] = [0, 0, 0];
+  let [tensors, bytes, dispatches, copies] = [0, 0, 0, 0];
   let values: tf.Tensor[] = [];
   for (let i = 0; i < 12; i++) {
     if (i === 3) {
@@ -170,8 +180,8 @@ async function trainMlp(compiled: boolean, whole: boolean) {
       bytes = gpuBytesInUse();
       values = params.map((p) => p.value);
     }
-    const counted = countDispatches(step);
-    if (i === 5) dispatches = counted.dispatches;
+    const counted = countGpuWork(step);
+    if (i === 5) ({ dispatches, copies } = counted);
     losses.push((await counted.result.data())[0]);
     counted.result.dispose();
   }
@@ -188,7 +198,7 @@ async function trainMlp(compiled: boolean, whole: boolean) {
   net.dispose();
   if (compiled) (f as unknown as { dispose(): void }).dispose();
   tg.dispose([X, y]);
-  return { losses, weights, replays, dispatches };
+  return { losses, weights, replays, dispatches, copies, params: params.length };
 }
 
 webgpu('a compiled training loop: one command buffer a step, the same losses and weights as eager', async () => {
@@ -197,6 +207,8 @@ webgpu('a compiled training loop: one command buffer a step, the same losses and
   assert.equal(compiled.losses, eager.losses);
   assert.equal(compiled.weights, eager.weights);
   assert.is(compiled.replays, 10, 'steps 3 to 12 replayed the GPU work (1: the trace, 2: its capture)');
+  // the loss and the gradients are written where the tensors handed back lie: nothing is copied
+  assert.is(compiled.copies, 0);
   assert.ok(compiled.losses[11] < compiled.losses[0], `the loss fell: ${compiled.losses[0]} → ${compiled.losses[11]}`);
   assert.equal(webgpuReplayCounters.last?.commandBuffers, 1);
 });
@@ -214,8 +226,36 @@ webgpu(
     // Adam's per-parameter kernels bind the one tensor of the step's numbers: no slice of it per parameter
     assert.is(webgpuReplayCounters.last?.dispatches, compiled.dispatches);
     assert.is(compiled.dispatches, eager.dispatches, 'a compiled step dispatches what an eager one does');
+    // copied: each parameter's and its moments' new values into their tensors; not the loss or the gradients
+    assert.is(compiled.copies, 2 * compiled.params);
   },
 );
+
+webgpu('results kept across calls keep their values: a replay writes only into tensors it hands back new', async () => {
+  const W = tg.randn([6, 3], { seed: 1 });
+  const f = tg.compile((x: tg.Tensor) => {
+    const loss = x.matmul(W).relu().square().sum();
+    return [loss, tg.grad((w: tg.Tensor) => x.matmul(w).relu().square().sum())(W) as tg.Tensor];
+  });
+  const xs = [1, 2, 3, 4, 5].map((seed) => tg.randn([4, 6], { seed }));
+  const kept = xs.map((x) => countGpuWork(() => f(x) as tg.Tensor[]));
+  // calls 3 to 5 replayed the GPU work, with no copy; every result still holds its own call's values
+  assert.equal(
+    kept.slice(2).map((k) => k.copies),
+    [0, 0, 0],
+  );
+  for (let i = 0; i < xs.length; i++) {
+    const eager = tg.tidy(() => {
+      const loss = xs[i].matmul(W).relu().square().sum();
+      return [loss, tg.grad((w: tg.Tensor) => xs[i].matmul(w).relu().square().sum())(W) as tg.Tensor];
+    });
+    sameValues(await bits(kept[i].result), await bits(eager), `call ${i + 1}`);
+    tg.dispose(eager);
+  }
+  assert.ok(new Set(kept.flatMap((k) => k.result.map((t) => t.value.dataId))).size === 2 * xs.length);
+  tg.dispose([W, ...xs, ...kept.flatMap((k) => k.result)]);
+  f.dispose();
+});
 
 webgpu('a change of shape records again; a captured weight is read afresh; off, the kernels replay', async () => {
   const W = tg.tensor([1, 2, 3, 4], { shape: [2, 2] });
