@@ -16,17 +16,11 @@ usage: python3 benchmarks/gpu/torch_adam_mlp.py [--quick] [--sizes 64,256,...] [
 Prints a table on stderr and JSON on stdout (and to FILE).
 """
 import argparse
-import datetime
-import json
 import statistics
-import sys
 import time
 
 import torch
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+from torch_gpu import float32_device, log, report
 
 
 def graphed(step, opt):
@@ -57,14 +51,7 @@ def main():
     ap.add_argument("--sizes", help="comma-separated B, each timed as B -> B -> 10 on B samples")
     ap.add_argument("--graphs", action="store_true", help="also the step captured in a CUDA graph")
     args = ap.parse_args()
-    if not torch.cuda.is_available():
-        log("torch_adam_mlp: CUDA is not available")
-        sys.exit(2)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
-    dev = torch.device("cuda")
-    device = f"{torch.cuda.get_device_name(0)} (PyTorch {torch.__version__}, CUDA {torch.version.cuda})"
+    dev, device = float32_device("torch_adam_mlp")
     sizes = [(256, 256, 256), (1024, 1024, 1024)] if args.quick else [(1024, 1024, 1024), (4096, 4096, 4096)]
     if args.sizes:
         sizes = [(int(b), int(b), int(b)) for b in args.sizes.split(",")]
@@ -122,13 +109,8 @@ def main():
                "steadyPipelinedMs": statistics.median(steady), "lossFirst": loss_first, "lossLast": loss_last, "device": device}
         records.append(rec)
         log(f"{size:<22} {impl}: {rec['pipelinedMs']:.3f} ms/step pipelined, {rec['syncedMs']:.3f} ms synced, {rec['steadyPipelinedMs']:.3f} ms steady, loss {loss_first:.3f} -> {loss_last:.3f}")
-    out = {"what": "PyTorch Adam step of the gpu-check MLP (benchmarks/gpu/torch_adam_mlp.py), float32, TF32 off",
-           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "device": device, "records": records}
-    text = json.dumps(out, indent=1, ensure_ascii=False)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+    report("PyTorch Adam step of the gpu-check MLP (benchmarks/gpu/torch_adam_mlp.py), float32, TF32 off", device,
+           args.out, records=records)
 
 
 if __name__ == "__main__":

@@ -10,34 +10,10 @@ usage: python3 benchmarks/gpu/torch_linalg.py [--quick] [--out FILE] [--device c
 Prints a table on stderr and JSON on stdout (and to FILE).
 """
 import argparse
-import datetime
-import json
 import statistics
-import sys
-import time
 
 import torch
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def sync():
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def timed(fn, reps=5):
-    fn()
-    sync()
-    ms = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        sync()
-        ms.append((time.perf_counter() - t) * 1000)
-    return ms
+from torch_gpu import float32_device, log, report, timed
 
 
 def main():
@@ -46,14 +22,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--device", default="cuda", help="cpu: a dry run of the script without a GPU")
     args = ap.parse_args()
-    if args.device == "cuda" and not torch.cuda.is_available():
-        log("torch_linalg: CUDA is not available")
-        sys.exit(2)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
-    dev = torch.device(args.device)
-    name = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU (dry run)"
-    device = f"{name} (PyTorch {torch.__version__}, CUDA {torch.version.cuda})"
+    dev, device = float32_device("torch_linalg", args.device)
     single = [48, 96] if args.quick else [64, 256, 1024, 2048, 4096]
     batches = [(64, 8), (4, 40)] if args.quick else [(4096, 8), (256, 64), (16, 256)]
     ops = [32] if args.quick else [256, 1024]
@@ -78,13 +47,7 @@ def main():
         record("det", n, 1, timed(lambda: torch.linalg.slogdet(a)))
         ag = a.clone().requires_grad_(True)
         record("grad sum(solve)", n, 1, timed(lambda: torch.autograd.grad(torch.linalg.solve(ag, b).sum(), ag)))
-    out = {"what": "PyTorch linear algebra on CUDA, float32 (benchmarks/gpu/torch_linalg.py)", "device": device,
-           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "records": records}
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    report("PyTorch linear algebra on CUDA, float32 (benchmarks/gpu/torch_linalg.py)", device, args.out, records=records)
 
 
 if __name__ == "__main__":

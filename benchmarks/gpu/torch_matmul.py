@@ -9,17 +9,11 @@ usage: python3 benchmarks/gpu/torch_matmul.py [--sizes 1024,2048,4096] [--out FI
 Prints a table on stderr and JSON on stdout (and to FILE).
 """
 import argparse
-import datetime
-import json
 import statistics
-import sys
 import time
 
 import torch
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+from torch_gpu import float32_device, log, report
 
 
 def main():
@@ -27,13 +21,7 @@ def main():
     ap.add_argument("--sizes", default="1024,2048,4096")
     ap.add_argument("--out")
     args = ap.parse_args()
-    if not torch.cuda.is_available():
-        log("torch_matmul: CUDA is not available")
-        sys.exit(2)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
-    dev = torch.device("cuda")
+    dev, device = float32_device("torch_matmul")
     results = []
     for n in [int(s) for s in args.sizes.split(",")]:
         g = torch.Generator(device=dev).manual_seed(n)
@@ -53,18 +41,8 @@ def main():
         s = statistics.median(rounds)
         results.append({"n": n, "ms": s * 1e3, "tflops": 2 * n**3 / s / 1e12})
         log(f"n = {n}: {s * 1e3:.3f} ms, {2 * n**3 / s / 1e12:.2f} TFLOP/s")
-    report = {
-        "what": "PyTorch float32 matmul n x n . n x n on CUDA, TF32 off (benchmarks/gpu/torch_matmul.py)",
-        "gpu": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "results": results,
-    }
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    report("PyTorch float32 matmul n x n . n x n on CUDA, TF32 off (benchmarks/gpu/torch_matmul.py)", device, args.out,
+           gpu=torch.cuda.get_device_name(0), torch=torch.__version__, results=results)
 
 
 if __name__ == "__main__":
