@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as gpu from '../src/backend/gpu-inexact-unary-kernels.js';
+import { setFusedEnabled } from '../src/testing.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 
 const values = (t: tg.Tensor) => Array.from(t.dataSync());
@@ -29,9 +30,49 @@ function erf64(x: number): number {
   return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f));
 }
 
+/** erfc in float64: 1 − erf below 2, the continued fraction above (its absolute error, relative there). */
+function erfc64(x: number): number {
+  if (x < 2) return 1 - erf64(x);
+  let f = 0;
+  for (let n = 200; n >= 1; n--) f = n / 2 / (x + f);
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / (x + f);
+}
+/** Φ(x) and φ(x) of the standard normal distribution, in float64. */
+const normalCdf = (x: number) => 0.5 * erfc64(-x * Math.SQRT1_2);
+const normalPdf = (x: number) => Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI);
+const sech2At = (x: number) => 1 / Math.cosh(x) ** 2;
+/** σ(x) in float64 without overflow. */
+const sigmoid64 = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const softplus64 = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+
 /** ±10^e for e from −30 to 2 in steps of 0.05, as float32 values. */
 const GRID = Float32Array.from(Array.from({ length: 641 }, (_, i) => 10 ** (-30 + i * 0.05)).flatMap((v) => [v, -v]));
 const ULP = 2 ** -24;
+
+/**
+ * Asserts the adjoint of f (the gradient of Σ f(x)) matches the float64 derivative within `ulps` ulp of
+ * `scale(x)`: |f′(x)| itself, or, for an f′ that is a sum of terms, the sum of their magnitudes (near
+ * a zero of f′ the terms cancel, in every formulation).
+ */
+function assertAdjointAccurate(
+  name: string,
+  f: (x: tg.Tensor) => tg.Tensor,
+  ref: (x: number) => number,
+  ulps: number,
+  xs: Float32Array = GRID,
+  scale: (x: number) => number = (x) => Math.abs(ref(x)),
+) {
+  const got = tg.tidy(() => values(tg.grad((t: tg.Tensor) => tg.sum(f(t)))(tg.tensor(xs))));
+  xs.forEach((x, i) => {
+    const want = ref(x);
+    if (!Number.isFinite(want) || Math.abs(want) > 3.4e38 || Math.abs(want) < 2 ** -126) return;
+    const err = Math.abs(got[i] - want);
+    if (!(err <= ulps * ULP * scale(x)))
+      assert.unreachable(
+        `${name}'s adjoint at ${x} is ${got[i]}, float64 gives ${want}: ${(err / ULP / scale(x)).toPrecision(3)} ulp`,
+      );
+  });
+}
 
 /** Asserts f matches its float64 reference within `ulps` units in the last place. */
 function assertAccurate(
@@ -286,6 +327,126 @@ for (const backend of NODE_BACKENDS) {
       // the signs of zero pick the side of atan2's cut, and atan2(0, 0) is 0 (PyTorch's)
       const pi = Math.fround(Math.PI);
       assert.equal(values(tg.atan2(tg.tensor([0, -0, 0, -0]), tg.tensor([-1, -1, 0, 1]))), [pi, -pi, 0, -0]);
+    });
+  });
+
+  s(
+    'gelu and its adjoint match float64 in the lower tail, where ½(1 + erf(x/√2)) cancels (PyTorch: 0 below −5.4)',
+    () => {
+      // the float64 kernels (cpu, wasm), then the TF.js formulations the GPUs and createGraph run
+      for (const fused of [true, false]) {
+        setFusedEnabled(fused, 'gelu');
+        setFusedEnabled(fused, 'geluGrad');
+        try {
+          assertAccurate(`gelu (fused: ${fused})`, tg.gelu, (x) => x * normalCdf(x), fused ? 1 : 8);
+          const d = (x: number) => normalCdf(x) + x * normalPdf(x);
+          const scale = (x: number) => normalCdf(x) + Math.abs(x) * normalPdf(x);
+          assertAdjointAccurate(`gelu (fused: ${fused})`, tg.gelu, d, fused ? 1 : 4, GRID, scale);
+          tg.tidy(() => {
+            assert.equal(values(tg.gelu(tg.tensor([0, 1e4, -1e4, Infinity]))), [0, 1e4, -0, Infinity]);
+            assert.ok(Number.isNaN(values(tg.gelu(tg.tensor([NaN])))[0]));
+          });
+        } finally {
+          setFusedEnabled(true, 'gelu');
+          setFusedEnabled(true, 'geluGrad');
+        }
+      }
+    },
+  );
+
+  s('every unary adjoint matches its float64 derivative at tiny, moderate and large |x|', () => {
+    const [lambda, alpha] = [1.0507009873554805, 1.6732632423543772];
+    const sech2 = (x: number) => (4 * Math.exp(-2 * Math.abs(x))) / (1 + Math.exp(-2 * Math.abs(x))) ** 2;
+    const positive = Float32Array.from(Array.from(GRID).filter((v) => v > 0));
+    const inUnit = Float32Array.from(
+      Array.from(GRID)
+        .filter((v) => Math.abs(v) < 1)
+        .flatMap((v) => [v, Math.sign(v) * (1 - Math.abs(v))]),
+    );
+    const aboveOne = Float32Array.from(Array.from(GRID).flatMap((v) => (v > 0 ? [1 + v, 1 / v] : [])));
+    const aboveMinusOne = Float32Array.from(Array.from(GRID).filter((v) => v > -1));
+    const mishTerms = (x: number) => {
+      const t = Math.tanh(softplus64(x));
+      return [t, x * sigmoid64(x) * (1 - t * t)];
+    };
+    const cases: [
+      string,
+      (x: tg.Tensor) => tg.Tensor,
+      (x: number) => number,
+      Float32Array?,
+      ((x: number) => number)?,
+    ][] = [
+      ['exp', tg.exp, Math.exp],
+      ['expm1', tg.expm1, Math.exp],
+      ['log', tg.log, (x) => 1 / x, positive],
+      ['log1p', tg.log1p, (x) => 1 / (1 + x), aboveMinusOne],
+      ['sqrt', tg.sqrt, (x) => 0.5 / Math.sqrt(x), positive],
+      ['rsqrt', tg.rsqrt, (x) => -0.5 * x ** -1.5, positive],
+      ['reciprocal', tg.reciprocal, (x) => -1 / x / x],
+      ['sin', tg.sin, Math.cos],
+      ['cos', tg.cos, (x) => -Math.sin(x)],
+      ['tan', tg.tan, (x) => 1 / Math.cos(x) ** 2],
+      ['tanh', tg.tanh, sech2],
+      ['sigmoid', tg.sigmoid, (x) => sigmoid64(x) * sigmoid64(-x)],
+      ['softplus', tg.softplus, sigmoid64],
+      ['logSigmoid', tg.logSigmoid, (x) => sigmoid64(-x)],
+      ['elu', tg.elu, (x) => (x > 0 ? 1 : Math.exp(x))],
+      ['selu', tg.selu, (x) => lambda * (x > 0 ? 1 : alpha * Math.exp(x))],
+      ['erf', tg.erf, (x) => (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x)],
+      ['gelu', tg.gelu, (x) => normalCdf(x) + x * normalPdf(x), GRID, (x) => normalCdf(x) + Math.abs(x) * normalPdf(x)],
+      [
+        'silu',
+        tg.silu,
+        (x) => sigmoid64(x) * (1 + x * sigmoid64(-x)),
+        // wasm's Sigmoid flushes results below float32's normal range to 0
+        Float32Array.from(Array.from(GRID).filter((v) => v > -80)),
+        (x) => sigmoid64(x) * (1 + Math.abs(x) * sigmoid64(-x)),
+      ],
+      [
+        'mish',
+        tg.mish,
+        (x) => mishTerms(x)[0] + mishTerms(x)[1],
+        Float32Array.from(Array.from(GRID).filter((v) => v > -80)),
+        (x) => Math.abs(mishTerms(x)[0]) + Math.abs(mishTerms(x)[1]),
+      ],
+      ['softsign', tg.softsign, (x) => 1 / (1 + Math.abs(x)) ** 2],
+      ['atan', tg.atan, (x) => 1 / (1 + x * x)],
+      ['asin', tg.asin, (x) => 1 / Math.sqrt((1 - x) * (1 + x)), inUnit],
+      ['acos', tg.acos, (x) => -1 / Math.sqrt((1 - x) * (1 + x)), inUnit],
+      ['atanh', tg.atanh, (x) => 1 / (1 - x) / (1 + x), inUnit],
+      ['sinh', tg.sinh, Math.cosh],
+      ['cosh', tg.cosh, Math.sinh],
+      ['asinh', tg.asinh, (x) => 1 / Math.hypot(x, 1)],
+      ['acosh', tg.acosh, (x) => 1 / Math.sqrt(x - 1) / Math.sqrt(x + 1), aboveOne],
+      ['log2', tg.log2, (x) => 1 / x / Math.LN2, positive],
+      ['log10', tg.log10, (x) => 1 / x / Math.LN10, positive],
+      ['exp2', tg.exp2, (x) => 2 ** x * Math.LN2],
+    ];
+    for (const [name, f, ref, xs, scale] of cases) assertAdjointAccurate(name, f, ref, 4, xs, scale);
+  });
+
+  s("sigmoid's, tanh's, elu's and expm1's adjoints are their derivatives where PyTorch's formulas give 0", () => {
+    const near = { atol: 0, rtol: 1e-6 };
+    const near2 = { atol: 0, rtol: 1e-5 };
+    tg.tidy(() => {
+      const d = (f: (t: tg.Tensor) => tg.Tensor, xs: number[]) =>
+        values(tg.grad((t: tg.Tensor) => tg.sum(f(t)))(tg.tensor(xs)));
+      // σ(x)(1 − σ(x)), 1 − tanh²x and y + 1 are 0 there
+      assertClose(d(tg.sigmoid, [20, 40, -40]), [Math.exp(-20), Math.exp(-40), Math.exp(-40)], near);
+      assertClose(d(tg.tanh, [10, -20, 40]), [4 * Math.exp(-20), 4 * Math.exp(-40), 4 * Math.exp(-80)], near);
+      assertClose(d(tg.elu, [-20, -60]), [Math.exp(-20), Math.exp(-60)], near);
+      assertClose(d(tg.expm1, [-20, -60]), [Math.exp(-20), Math.exp(-60)], near);
+      // and the second derivatives through them: σ″ = σ(x)σ(−x)(1 − 2σ(x)), tanh″ = −2 tanh x sech²x
+      const dd = (f: (t: tg.Tensor) => tg.Tensor, xs: number[]) =>
+        values(tg.grad((t: tg.Tensor) => tg.sum(tg.grad((u: tg.Tensor) => tg.sum(f(u)))(t)))(tg.tensor(xs)));
+      assertClose(
+        dd(tg.sigmoid, [20, 0.5]),
+        [-Math.exp(-20), sigmoid64(0.5) * sigmoid64(-0.5) * (1 - 2 * sigmoid64(0.5))],
+        near2,
+      );
+      assertClose(dd(tg.tanh, [10, 0.5]), [-8 * Math.exp(-20), -2 * Math.tanh(0.5) * sech2At(0.5)], near2);
+      assertClose(dd(tg.gelu, [-6, 0.5]), [normalPdf(-6) * (2 - 36), normalPdf(0.5) * (2 - 0.25)], near2);
+      assertClose(dd(tg.erf, [5]), [(-20 / Math.sqrt(Math.PI)) * Math.exp(-25)], near2);
     });
   });
 

@@ -54,6 +54,7 @@ import {
   broadcastLeadingReference,
   broadcastsAlongLeadingAxes,
 } from '../../kernels/broadcast-leading.js';
+import { GELU, GELU_GRAD, geluGradJs, geluJs, geluReference } from '../../kernels/gelu.js';
 import {
   SOFTMAX_CROSS_ENTROPY,
   oneHotRows,
@@ -64,6 +65,7 @@ import {
   type SceOutputs,
 } from '../../kernels/softmax-cross-entropy.js';
 
+export { expMinusScaledSquare, splitPoint, timesNormalCdf } from '../../kernels/gelu.js';
 export {
   adamUpdateReference,
   leakyReluGradReference,
@@ -92,6 +94,8 @@ export const CPU_KERNELS = {
   broadcastLeading: BROADCAST_LEADING,
   batchNorm: BATCH_NORM,
   batchNormGrad: BATCH_NORM_GRAD,
+  gelu: GELU,
+  geluGrad: GELU_GRAD,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
 const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
@@ -111,6 +115,8 @@ const CONFIGS: KernelConfig[] = [
   ...broadcastLeadingJs,
   ...batchNormJs,
   ...batchNormGradJs,
+  ...geluJs,
+  ...geluGradJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -533,4 +539,17 @@ function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs, upstream?: tf.T
     const names = outputs === 'both' ? ['loss', 'dlogits'] : [outputs];
     return outs.map((o, i) => tf.reshape(o, names[i] === 'loss' ? z.shape.slice(0, -1) : z.shape));
   });
+}
+
+// ---- gelu in float64 (kernels/gelu.ts)
+
+/** gelu's forward x Φ(x): one float64 pass on cpu and wasm, the TF.js formulation elsewhere. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return hasFused('gelu') && x.dtype === 'float32' ? (run('gelu', { x }) as tf.Tensor) : geluReference(x);
+}
+
+/** gelu's adjoint dy·(Φ(x) + x φ(x)) in one float64 pass (cpu and wasm: check hasFused('geluGrad') first). */
+export function geluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  checkSame('geluGrad', { dy, x });
+  return run('geluGrad', { dy, x }) as tf.Tensor;
 }

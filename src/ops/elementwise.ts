@@ -9,7 +9,17 @@ import { Tensor, type TensorLike, type DType, type OpRule, type OpSignature } fr
 import { toTensor } from '../creation.js';
 import { erf as erfAccurate } from '../backend/erf-absolute-error.js';
 import { elu as eluAccurate } from '../backend/cpu-elu-exp-minus-one.js';
-import { reluGrad, leakyReluGrad, leakyReluGradReference } from '../backend/fused.js';
+import {
+  expMinusScaledSquare as expMinusScaledSquareValue,
+  hasFused,
+  leakyReluGrad,
+  leakyReluGradReference,
+  reluGrad,
+  gelu as geluForward,
+  geluGrad,
+  splitPoint,
+  timesNormalCdf,
+} from '../backend/fused.js';
 import { broadcastToEmptyShape, expm1SmallArgument, logZeroNegativeInfinity, powZeroBase } from '../backend/defects.js';
 import {
   acosLowPrecision,
@@ -21,7 +31,6 @@ import {
   sinhNearZero,
 } from '../backend/gpu-inexact-unary-kernels.js';
 
-const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 // ---- the two classes of elementwise op, declared in one line each
@@ -126,8 +135,11 @@ export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y), { domain: 'mode
 export const log = unary('log', logZeroNegativeInfinity, (g, x) => div(g, x), { domain: 'positive' });
 /** ln(1 + x), elementwise, accurate near 0. d ln(1+x) = dx / (1+x). PyTorch `torch.log1p`, JAX `jnp.log1p`. */
 export const log1p = unary('log1p', log1pSmallArgument, (g, x) => div(g, add(x, 1)), { domain: 'aboveMinusOne' });
-/** eˣ − 1, elementwise, accurate near 0. d(eˣ−1) = eˣ dx = (y+1) dx. PyTorch `torch.expm1`, JAX `jnp.expm1`. */
-export const expm1 = unary('expm1', expm1SmallArgument, (g, _x, y) => mul(g, add(y, 1)), { domain: 'moderate' });
+/**
+ * eˣ − 1, elementwise, accurate near 0. d(eˣ−1) = eˣ dx, computed as eˣ: PyTorch's y + 1 cancels to 0
+ * below x ≈ −17, where eˣ is still a float32 number. PyTorch `torch.expm1`, JAX `jnp.expm1`.
+ */
+export const expm1 = unary('expm1', expm1SmallArgument, (g, x) => mul(g, exp(x)), { domain: 'moderate' });
 /** √x, elementwise. d√x = dx / (2√x). PyTorch `torch.sqrt`, JAX `jnp.sqrt`. */
 export const sqrt = unary('sqrt', tf.sqrt, (g, _x, y) => div(g, mul(y, 2)), { domain: 'positive' });
 /** 1/√x, elementwise. d x^(−½) = −½ x^(−3/2) dx = −½ y/x dx. PyTorch `torch.rsqrt`, JAX `jax.lax.rsqrt`. */
@@ -150,10 +162,21 @@ export const sin = unary('sin', tf.sin, (g, x) => mul(g, cos(x)));
 export const cos = unary('cos', tf.cos, (g, x) => neg(mul(g, sin(x))));
 /** tan x, elementwise. d tan x = (1 + tan²x) dx. PyTorch `torch.tan`, JAX `jnp.tan`. */
 export const tan = unary('tan', tf.tan, (g, _x, y) => mul(g, add(square(y), 1)), { domain: 'unit' });
-/** tanh x, elementwise. d tanh x = (1 − tanh²x) dx. PyTorch `torch.tanh`, JAX `jnp.tanh`. */
-export const tanh = unary('tanh', tf.tanh, (g, _x, y) => mul(g, sub(1, square(y))));
-/** σ(x) = 1/(1 + e⁻ˣ), elementwise. d σ(x) = σ(x)(1 − σ(x)) dx. PyTorch `torch.sigmoid`, JAX `jax.nn.sigmoid`. */
-export const sigmoid = unary('sigmoid', tf.sigmoid, (g, _x, y) => mul(g, mul(y, sub(1, y))));
+/**
+ * tanh x, elementwise. d tanh x = sech²x dx, computed as 4u/(1 + u)², u = e^(−2|x|): PyTorch's 1 − tanh²x
+ * is 0 from |x| ≈ 9 (tanh x rounds to ±1) and 100 ulp off at |x| = 3.
+ * PyTorch `torch.tanh`, JAX `jnp.tanh`.
+ */
+export const tanh = unary('tanh', tf.tanh, (g, x) => {
+  const u = exp(mul(abs(x), -2));
+  return div(mul(g, mul(u, 4)), square(add(u, 1)));
+});
+/**
+ * σ(x) = 1/(1 + e⁻ˣ), elementwise. d σ(x) = σ(x) σ(−x) dx: PyTorch's σ(x)(1 − σ(x)) is 0 from x ≈ 17
+ * (σ(x) rounds to 1) where the derivative, ≈ e⁻ˣ, is still a float32 number.
+ * PyTorch `torch.sigmoid`, JAX `jax.nn.sigmoid`.
+ */
+export const sigmoid = unary('sigmoid', tf.sigmoid, (g, x, y) => mul(g, mul(y, sigmoid(neg(x)))));
 /**
  * g·[at > 0]: relu's adjoint, at its input or its output (the same mask). Unrecorded, one fused GPU
  * pass where there is one (src/backend/fused.ts); recorded (createGraph), g times the constant
@@ -169,22 +192,62 @@ export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
 /** max(x, 0), elementwise. d relu(x) = [x > 0] dx. PyTorch `torch.relu`, JAX `jax.nn.relu`. */
 export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] }, { keepsInt: true });
 /**
- * x where x > 0, else eˣ − 1. d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, and eˣ = y + 1 there.
- * PyTorch `torch.nn.functional.elu`, JAX `jax.nn.elu`.
+ * x where x > 0, else eˣ − 1. d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, with eˣ computed as such: PyTorch's
+ * y + 1 cancels to 0 below x ≈ −17. PyTorch `torch.nn.functional.elu`, JAX `jax.nn.elu`.
  */
-export const elu = unary('elu', eluAccurate, (g, x, y) => where(greater(x, 0), g, mul(g, add(y, 1))), { kinks: [0] });
+export const elu = unary(
+  'elu',
+  eluAccurate,
+  (g, x) => {
+    // [x > 0] + e^(x [x ≤ 0]) [x ≤ 0]
+    const below = constantMask(() => tf.cast(tf.lessEqual(x.value, 0), 'float32'));
+    const above = constantMask(() => tf.cast(tf.greater(x.value, 0), 'float32'));
+    return mul(g, add(above, mul(exp(mul(x, below)), below)));
+  },
+  { kinks: [0] },
+);
 /** ln(1 + eˣ), elementwise. d ln(1+eˣ) = σ(x) dx. PyTorch `torch.nn.functional.softplus`, JAX `jax.nn.softplus`. */
 export const softplus = unary('softplus', tf.softplus, (g, x) => mul(g, sigmoid(x)));
-/** The error function, elementwise. d erf x = (2/√π) e^(−x²) dx. PyTorch `torch.erf`, JAX `jax.scipy.special.erf`. */
-export const erf = unary('erf', erfAccurate, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
+/**
+ * e^(−c x²) (c a power of 2) recorded about the constant xₕ (x rounded to 1/64) as kernels/gelu.ts
+ * computes it, e^(−c xₕ²)·e^(−c (x − xₕ)(x + xₕ)), so that its derivative is −2cx e^(−c x²).
+ */
+function expMinusScaledSquare(x: Tensor, c: number): Tensor {
+  const xh = constantMask(() => splitPoint(x.value));
+  const head = constantMask(() => expMinusScaledSquareValue(xh.value, c)); // e^(−c xₕ²): its exponent is exact
+  return mul(head, exp(mul(mul(sub(x, xh), add(x, xh)), -c)));
+}
+/**
+ * The error function, elementwise. d erf x = (2/√π) e^(−x²) dx, without rounding x² (PyTorch's adjoint
+ * loses 2x² ulp: 160 at x = 9). PyTorch `torch.erf`, JAX `jax.scipy.special.erf`.
+ */
+export const erf = unary('erf', erfAccurate, (g, x) => mul(g, mul(expMinusScaledSquare(x, 1), 2 / Math.sqrt(Math.PI))));
+/** f·φ(x) = f e^(−x²/2)/√(2π) (f = x, or 1), multiplied in the order that stays in float32's normal range. */
+function timesNormalDensity(x: Tensor, f: Tensor | number): Tensor {
+  const h = expMinusScaledSquare(x, 0.25); // h² = e^(−x²/2)
+  return mul(typeof f === 'number' ? mul(h, f * INV_SQRT_2PI) : mul(mul(f, INV_SQRT_2PI), h), h);
+}
+/** Φ(x), the standard normal CDF, accurate in its lower tail (kernels/gelu.ts). dΦ(x) = φ(x) dx. */
+const normalCdf = unary(
+  'normalCdf',
+  (x) => timesNormalCdf(x, 1),
+  (g, x) => mul(g, timesNormalDensity(x, 1)),
+);
 /**
  * x·Φ(x), the exact GELU. gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx.
+ * Φ is computed from its lower tail, ½ erfc(−x/√2), rather than PyTorch's ½(1 + erf(x/√2)), which cancels:
+ * PyTorch's float32 gelu is 0 below x ≈ −5.4 and thousands of ulp off from x ≈ −3, tapegrad's within a
+ * few ulp down to x ≈ −14, where it leaves float32's normal range.
  * PyTorch `torch.nn.functional.gelu`, JAX `jax.nn.gelu(x, approximate=False)`.
  */
 export const gelu = unary(
   'gelu',
-  (x) => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, erfAccurate(tf.mul(x, SQRT1_2))))),
-  (g, x) => mul(g, add(mul(add(erf(mul(x, SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI)))),
+  (x) => geluForward(x),
+  // unrecorded on cpu and wasm, one float64 pass (kernels/gelu.ts)
+  (g, x) =>
+    !isGradEnabled() && hasFused('geluGrad')
+      ? new Tensor(geluGrad(g.value, x.value))
+      : mul(g, add(normalCdf(x), timesNormalDensity(x, x))),
 );
 
 // ---- inverse trigonometric and hyperbolic functions, logarithms and powers of 2 and 10
@@ -271,7 +334,7 @@ export const exp2 = unary(
 /** Below this x, σ(x) = eˣ/(1 + eˣ) is eˣ in float32. */
 const SILU_EXP_BELOW = -20;
 /**
- * x·σ(x), the sigmoid-weighted linear unit (swish). d silu(x) = σ(x)(1 + x(1 − σ(x))) dx.
+ * x·σ(x), the sigmoid-weighted linear unit (swish). d silu(x) = σ(x)(1 + x σ(−x)) dx.
  * PyTorch `torch.nn.functional.silu`, JAX `jax.nn.silu`.
  */
 export const silu = unary(
@@ -283,10 +346,8 @@ export const silu = unary(
       const h = tf.exp(tf.mul(x, 0.5));
       return tf.where(tf.less(x, SILU_EXP_BELOW), tf.mul(tf.mul(x, h), h), tf.mul(x, tf.sigmoid(x)));
     }),
-  (g, x) => {
-    const s = sigmoid(x);
-    return mul(g, mul(s, add(mul(x, sub(1, s)), 1)));
-  },
+  // σ(−x), not 1 − σ(x), which rounds for large x
+  (g, x) => mul(g, mul(sigmoid(x), add(mul(x, sigmoid(neg(x))), 1))),
 );
 /**
  * log σ(x) = −softplus(−x), elementwise, as min(x, 0) − log1p(e^(−|x|)): no overflow for large −x and
@@ -296,8 +357,7 @@ export const silu = unary(
 export const logSigmoid = unary(
   'logSigmoid',
   (x) => tf.tidy(() => tf.sub(tf.minimum(x, 0), log1pSmallArgument(tf.exp(tf.neg(tf.abs(x)))))),
-  // σ(−x) as exp(log σ(−x)): its own derivative, −σ(x)σ(−x), is then a product and keeps its precision
-  (g, x) => mul(g, exp(logSigmoid(neg(x)))),
+  (g, x) => mul(g, sigmoid(neg(x))),
 );
 /**
  * x / (1 + |x|), elementwise. d softsign(x) = dx / (1 + |x|)².
@@ -351,8 +411,12 @@ export const mish = unary(
       return tf.mul(x, tf.where(tf.less(x, 0), below, above));
     }),
   (g, x) => {
-    const t = tanh(neg(logSigmoid(neg(x)))); // softplus x = −log σ(−x), accurate on every backend
-    return mul(g, add(t, mul(mul(x, sigmoid(x)), sub(1, square(t)))));
+    // with p = σ(x), q = σ(−x) = e^(−softplus x): t = (1 − q²)/(1 + q²) = p(1 + q)/(1 + q²) and
+    // 1 − t² = 4q²/(1 + q²)², products of positive factors (1 − t² itself cancels for large x)
+    const p = sigmoid(x);
+    const q = sigmoid(neg(x));
+    const d = add(square(q), 1);
+    return mul(g, add(div(mul(p, add(q, 1)), d), mul(mul(x, p), div(mul(square(q), 4), square(d)))));
   },
 );
 

@@ -96,6 +96,16 @@ def main():
     # form −σ(x)σ(−x) is written instead
     x = f32(UNARY['logSigmoid'][1])
     cases['logSigmoid']['grad2'] = (-torch.sigmoid(x) * torch.sigmoid(-x)).tolist()
+    # so do silu's and mish's, through σ'(x) = σ(x)(1 − σ(x)) and 1 − tanh²: their closed forms with
+    # p = σ(x), q = σ(−x): silu″ = pq(2 − x tanh(x/2)); mish″ = pS(2 + xq − 2xtp), t = tanh(softplus x)
+    # = p(1 + q)/(1 + q²), S = 1 − t² = 4q²/(1 + q²)²
+    x = f32(UNARY['silu'][1])
+    p, q = torch.sigmoid(x), torch.sigmoid(-x)
+    cases['silu']['grad2'] = (p * q * (2 - x * torch.tanh(x / 2))).tolist()
+    x = f32(UNARY['mish'][1])
+    p, q = torch.sigmoid(x), torch.sigmoid(-x)
+    t, s = p * (1 + q) / (1 + q * q), 4 * q * q / (1 + q * q) ** 2
+    cases['mish']['grad2'] = (p * s * (2 + x * q - 2 * x * t * p)).tolist()
     # selu's second derivative at its kink is a convention (PyTorch: 0 there, though its first
     # derivative at 0 is the left one): null, not compared
     cases['selu']['grad2'] = [None if v == 0 else d for v, d in zip(cases['selu']['x'], cases['selu']['grad2'])]
