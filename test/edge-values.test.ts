@@ -450,7 +450,7 @@ for (const backend of NODE_BACKENDS) {
     });
   });
 
-  s('the GPU formulations of log1p, asinh, acosh, atanh, sinh and cosh match float64 here too', () => {
+  s('the GPU formulations of log1p, asinh, acosh, atanh, sinh, cosh and softplus match float64 here too', () => {
     const inUnit = Float32Array.from(Array.from(GRID).filter((v) => Math.abs(v) < 1));
     const aboveOne = Float32Array.from(Array.from(GRID).flatMap((v) => (v > 0 ? [1 + v, 1 / v] : [])));
     const aboveMinusOne = Float32Array.from(Array.from(GRID).filter((v) => v > -1));
@@ -462,6 +462,7 @@ for (const backend of NODE_BACKENDS) {
       ['atanh', gpu.atanhByFormula, Math.atanh, inUnit],
       ['sinh', gpu.sinhByFormula, Math.sinh, GRID],
       ['cosh', gpu.coshByFormula, Math.cosh, GRID],
+      ['softplus', gpu.softplusByFormula, softplus64, GRID],
     ] as const) {
       assertAccurate(`${name} by formula`, run(f), ref, 6, xs);
     }

@@ -1,7 +1,7 @@
-// TF.js 4.22's webgl and webgpu kernels for Log1p, Asinh, Acosh, Atanh, Sinh and Cosh are the
-// textbook formulas in float32: log(1 + x), log(x + √(x² + 1)), log(x + √(x² − 1)),
-// (log(1 + x) − log(1 − x))/2, (eˣ − e⁻ˣ)/2 and (e⁻ˣ + eˣ)/2; Acos is the GPU's own, 7e−5 off near
-// 0 on SwiftShader. Each loses every digit somewhere a
+// TF.js 4.22's webgl and webgpu kernels for Log1p, Asinh, Acosh, Atanh, Sinh, Cosh and Softplus are
+// the textbook formulas in float32: log(1 + x), log(x + √(x² + 1)), log(x + √(x² − 1)),
+// (log(1 + x) − log(1 − x))/2, (eˣ − e⁻ˣ)/2, (e⁻ˣ + eˣ)/2 and log(eˣ + 1); Acos is the GPU's own, 7e−5
+// off near 0 on SwiftShader. Each loses every digit somewhere a
 // user reaches: near 0 (log1p(1e−7), asinh(1e−5), atanh(1e−5), sinh(1e−5) come out 0 or 19%
 // off), for negative x (asinh(−100) is log of a cancelled difference), near 1 (acosh(1 + 1e−6))
 // and past eˣ's overflow (sinh(89), cosh(89) are finite in float32). On the GPU each is computed
@@ -29,6 +29,14 @@ export function log1pByFormula(x: tf.Tensor): tf.Tensor {
     const series = tf.mul(tf.mul(s, p), 2);
     return tf.where(tf.less(tf.abs(x), LOG1P_SERIES_BELOW), series, logZeroNegativeInfinity(tf.add(x, 1)));
   });
+}
+
+/**
+ * softplus x = max(x, 0) + log1p(e^(−|x|)), log1p by the formula above: no overflow, and no rounding of
+ * 1 + eˣ for negative x.
+ */
+export function softplusByFormula(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.add(tf.relu(x), log1pByFormula(tf.exp(tf.neg(tf.abs(x))))));
 }
 
 /** e^(a/2)·½·e^(a/2) for large a: finite up to sinh's own overflow, where eᵃ alone is not. */
@@ -118,5 +126,10 @@ export const atanhNearZero = gpuOr(tf.atanh, atanhByFormula);
 export const sinhNearZero = gpuOr(tf.sinh, sinhByFormula);
 /** Defect: the GPUs' Cosh is (e⁻ˣ + eˣ)/2: ∞ past eˣ's overflow, where cosh is still finite. */
 export const coshLargeArgument = gpuOr(tf.cosh, coshByFormula);
+/**
+ * Defect: the GPUs' Softplus is log(eˣ + 1) for |x| below 13.9, where 1 + eˣ rounds: 4e−4 off at x = −10,
+ * 2e−3 at x = −13 (webgpu on SwiftShader; cpu and wasm: within 8 ulp).
+ */
+export const softplusModerateNegative = gpuOr(tf.softplus, softplusByFormula);
 /** Defect: the GPUs' Acos (SwiftShader's, at least) is a low-precision polynomial: acos(1e−7) 7e−5 off. */
 export const acosLowPrecision = gpuOr(tf.acos, acosByFormula);

@@ -29,6 +29,7 @@ import {
   coshLargeArgument,
   log1pSmallArgument,
   sinhNearZero,
+  softplusModerateNegative,
 } from '../backend/gpu-inexact-unary-kernels.js';
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -207,7 +208,7 @@ export const elu = unary(
   { kinks: [0] },
 );
 /** ln(1 + eˣ), elementwise. d ln(1+eˣ) = σ(x) dx. PyTorch `torch.nn.functional.softplus`, JAX `jax.nn.softplus`. */
-export const softplus = unary('softplus', tf.softplus, (g, x) => mul(g, sigmoid(x)));
+export const softplus = unary('softplus', softplusModerateNegative, (g, x) => mul(g, sigmoid(x)));
 /**
  * e^(−c x²) (c a power of 2) recorded about the constant xₕ (x rounded to 1/64) as kernels/gelu.ts
  * computes it, e^(−c xₕ²)·e^(−c (x − xₕ)(x + xₕ)), so that its derivative is −2cx e^(−c x²).

@@ -98,13 +98,15 @@ onlyOn(
   },
 );
 
+/** softplus in float64. */
+const softplus64 = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
 /** The largest relative error of got against float64's answers. */
 const relError = (got: number[], want: number[]) =>
   Math.max(...got.map((g, i) => (Object.is(g, want[i]) ? 0 : Math.abs(g - want[i]) / Math.abs(want[i]))));
 
 onlyOn(
   ['webgl', 'webgpu'],
-  "elementwise: TF.js's Log1p, Asinh, Atanh, Sinh, Acos lose small arguments, Cosh overflows; formulations don't",
+  "elementwise: TF.js's Log1p, Asinh, Atanh, Sinh, Acos lose small arguments, Cosh overflows, Softplus rounds 1 + eˣ; formulations don't",
   async () => {
     const small = [1e-7, -3e-6, 2e-5];
     const cases = [
@@ -115,10 +117,11 @@ onlyOn(
       ['Cosh', tf.cosh, gpu.coshByFormula, Math.cosh, [89, -89]],
       ['Acosh', tf.acosh, gpu.acoshByFormula, Math.acosh, [1.0000001, 1.000001, 1e30]],
       ['Acos', tf.acos, gpu.acosByFormula, Math.acos, [1e-7, -0.3, 0.7, -0.9, 0.999]],
+      ['Softplus', tf.softplus, gpu.softplusByFormula, softplus64, [-5, -10, -13]],
     ] as const;
     const stillWrong: Record<string, string[]> = {
-      webgl: ['Log1p', 'Asinh', 'Atanh', 'Sinh', 'Cosh', 'Acos'],
-      webgpu: ['Log1p', 'Asinh', 'Atanh', 'Sinh', 'Cosh', 'Acos'],
+      webgl: ['Log1p', 'Asinh', 'Atanh', 'Sinh', 'Cosh', 'Acos', 'Softplus'],
+      webgpu: ['Log1p', 'Asinh', 'Atanh', 'Sinh', 'Cosh', 'Acos', 'Softplus'],
     };
     for (const [name, kernel, formula, ref, xs] of cases) {
       const want = xs.map((x) => ref(Math.fround(x)));

@@ -150,6 +150,7 @@ edge("elementwise ops near 0, near their domains' ends and for large |x| keep th
       ['acosh', tg.acosh, Math.acosh, [...(half ? [] : [1.0000001, 1.000001, 1.001]), 1.5, 10, 1e4, 1e20]],
       ['atanh', tg.atanh, Math.atanh, unit],
       ['logSigmoid', tg.logSigmoid, (x: number) => -softplus(-x), signed([1e-7, 0.5, 3, 10, 20, 50])],
+      ['softplus', tg.softplus, softplus, signed([1e-7, 0.5, 3, 10, 13, 20, 50])],
       ['silu', tg.silu, (x: number) => x / (1 + Math.exp(-x)), signed([1e-7, 0.5, 3, 10, 30])],
       ['mish', tg.mish, (x: number) => x * Math.tanh(softplus(x)), signed([1e-7, 1e-3, 0.5, 3, 10, 30])],
       ['log2', tg.log2, Math.log2, logs],
