@@ -4,6 +4,7 @@
 // replay's switches and counters, the choice of matmul tiles (timed on the device or set), and the
 // switch between the webgpu factorizations' programs.
 export { rng, normalSamples, type Random } from './random.js';
+export { simulateWorkerFailure } from './backend/wasm-threads.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';

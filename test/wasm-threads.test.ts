@@ -209,5 +209,30 @@ test('threads start in a program run as an ES module from the command line (node
   assert.is(r.stdout.trim(), 'threads 2');
 });
 
+test('where worker threads cannot start, wasm starts on one thread with a one-line warning (no hang, no cpu)', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const [testing, index] = ['../src/testing.ts', '../src/index.ts'].map((f) => pathToFileURL(join(here, f)).href);
+  for (const kind of ['throw', 'error', 'silent']) {
+    const program =
+      `import { simulateWorkerFailure } from '${testing}';\nsimulateWorkerFailure('${kind}', 500);\n` +
+      `const tg = await import('${index}');\ntg.setThreads(2);\nconst a = tg.ones([512, 512]);\n` +
+      'console.log(tg.getBackend(), tg.getThreads(), tg.matmul(a, a).sum().item());\n';
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const what = `${kind}: exit status ${r.status} (signal ${r.signal}) after ${Date.now() - started} ms`;
+    assert.is(r.status, 0, `${what}: ${r.stderr}`);
+    assert.is(r.stdout.trim(), `wasm 1 ${512 ** 3}`, what);
+    const warnings = r.stderr.trim().split('\n');
+    assert.is(warnings.length, 1, `${what}: ${r.stderr}`);
+    assert.match(
+      warnings[0],
+      /^tapegrad: the wasm backend runs on one thread: (worker_threads refused|a worker failed|no worker came up)/,
+    );
+  }
+});
+
 test.after(() => tg.setThreads(CORES));
 test.run();

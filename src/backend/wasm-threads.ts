@@ -19,6 +19,11 @@
 //   XNNPACK and pthreadpool take as "run on the calling thread". The pointer's address is found
 //   once, as the word the module's own dispose clears and a new pool sets, checked by the
 //   module's get_threads_count.
+// - Where worker threads cannot start (a sandbox that forbids them, worker_threads throwing, a
+//   worker that dies or never comes up), pthread_create would throw inside the module's start or
+//   block forever. So one worker is started first, as the pthreads' are, and must come up (it is
+//   kept as the first pthread's); if it does not, the module starts single-threaded, saying so
+//   in one line.
 // - The count is fixed when the module starts. setThreads on a running module destroys its pool
 //   through the module's own dispose (which also forgets every tensor's registration), registers
 //   the live tensors again and makes a pool of the new size: the tensors' memory is untouched.
@@ -85,7 +90,8 @@ const threadsOf = (m: WasmModule): number => (m.PThread ? m.tfjs.getThreadsCount
  * convolutions and the large elementwise kernels split their output among them), at any time;
  * PyTorch's `torch.set_num_threads`. Unlike PyTorch, the default is every logical core, not every
  * physical one, and the count is at most 8 (the limit of TF.js's pool: a larger count runs 8). A
- * page runs one thread unless it is cross-origin isolated (COOP/COEP headers); the cpu, webgl and
+ * page runs one thread unless it is cross-origin isolated (COOP/COEP headers), and so does Node where
+ * worker threads cannot start (a warning says so when the backend starts); the cpu, webgl and
  * webgpu backends ignore the count. Every count gives the same bits: each output entry is
  * computed by one thread, in the same order.
  */
@@ -160,18 +166,26 @@ export async function beforeWasmStarts(): Promise<() => void> {
   const mainScript: string = require.resolve(`${dir}.js`);
   // the worker's source as TF.js writes it into its blob (its "\n" escapes kept as escapes)
   const workerSource: string = require(`${dir}.worker.js`).wasmWorkerContents.replace(/\n/g, '\\n');
+  const wt = workerThreads.default as { Worker: WorkerClass };
+  const OriginalWorker = wt.Worker;
+  const RealWorker = workerStandIn ?? OriginalWorker;
+  const first = refusal === null ? await firstWorker(RealWorker, workerSource) : refusal;
+  if (typeof first === 'string') {
+    if (refusal === null) console.warn(`tapegrad: the wasm backend runs on one thread: ${first}`);
+    refusal = first;
+    wasmBackend.setThreadsCount(1);
+    return () => {};
+  }
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  const wt = workerThreads.default as { Worker: new (...args: any[]) => NodeWorker };
-  const RealWorker = wt.Worker;
   const cpus = os.default.cpus;
   const globalWorker = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
-  wt.Worker = pthreadWorkerClass(RealWorker, workerSource, mainScript);
+  wt.Worker = pthreadWorkerClass(RealWorker, workerSource, mainScript, first);
   os.default.cpus = () => {
     const real = cpus();
     return Array.from({ length: reported }, (_, i) => real[i % real.length]);
   };
   return () => {
-    wt.Worker = RealWorker;
+    wt.Worker = OriginalWorker;
     os.default.cpus = cpus;
     // The glue made Worker a global, which other libraries read as "in a browser". It needs it
     // again only to add a ninth worker, and a pool of 8 threads runs on 7 (returned as it ends).
@@ -300,18 +314,103 @@ export function stopWasmThreads(backend: KernelBackend | undefined): void {
 
 interface NodeWorker {
   on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
   postMessage(message: unknown, transfer?: readonly unknown[]): void;
   terminate(): Promise<number>;
   unref(): void;
+}
+type WorkerClass = new (...args: any[]) => NodeWorker;
+
+/** Swallows what a spare worker reports before a pthread takes it over (an unheard 'error' would throw). */
+const spareErrors = () => {};
+/** Why worker threads cannot start here, once a start has found out; null until then. */
+let refusal: string | null = null;
+/** How long the first worker may take to come up (a loaded machine takes a second or more). */
+let firstWorkerTimeout = 20_000;
+
+/**
+ * Starts the first pthread's worker (from the pthreads' source, not yet loaded) and waits until it
+ * runs: the worker, or why it did not start.
+ */
+function firstWorker(RealWorker: WorkerClass, source: string): Promise<NodeWorker | string> {
+  return new Promise((resolve) => {
+    let worker: NodeWorker;
+    try {
+      worker = new RealWorker(source, { eval: true, execArgv: [] });
+    } catch (e) {
+      resolve(`worker_threads refused to start a worker (${(e as Error).message})`);
+      return;
+    }
+    let done = false;
+    const finish = (why: string | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      worker.off('online', online);
+      worker.off('error', failed);
+      worker.off('exit', exited);
+      if (why === null) {
+        worker.on('error', spareErrors); // until a pthread takes it over, with its own listeners
+        resolve(worker);
+      } else {
+        void worker.terminate();
+        resolve(why);
+      }
+    };
+    const online = () => finish(null);
+    const failed = (e: Error) => finish(`a worker failed as it started (${e.message})`);
+    const exited = (code: number) => finish(`a worker exited with code ${code} as it started`);
+    const timer = setTimeout(
+      () => finish(`no worker came up within ${firstWorkerTimeout / 1000} s`),
+      firstWorkerTimeout,
+    );
+    worker.on('online', online);
+    worker.on('error', failed);
+    worker.on('exit', exited);
+    worker.unref(); // a spare worker never keeps the process alive
+  });
+}
+
+/**
+ * For tests (tapegrad/testing): the next wasm start in this process uses, in place of
+ * worker_threads.Worker, one whose constructor throws ('throw'), whose worker fails as it starts
+ * ('error') or never comes up ('silent', given up after `timeoutMs`). null: the real one.
+ */
+export function simulateWorkerFailure(kind: 'throw' | 'error' | 'silent' | null, timeoutMs = 20_000): void {
+  firstWorkerTimeout = timeoutMs;
+  workerStandIn = kind && failingWorker(kind);
+}
+let workerStandIn: WorkerClass | null = null;
+
+function failingWorker(kind: 'throw' | 'error' | 'silent'): WorkerClass {
+  return class {
+    constructor() {
+      if (kind === 'throw') throw new Error('simulated: worker_threads is not allowed here');
+    }
+    on(event: string, listener: (...args: any[]) => void) {
+      if (kind === 'error' && event === 'error') setImmediate(() => listener(new Error('simulated: no thread')));
+      return this;
+    }
+    off() {
+      return this;
+    }
+    postMessage() {}
+    terminate() {
+      return Promise.resolve(1);
+    }
+    unref() {}
+  };
 }
 
 /**
  * worker_threads.Worker as Emscripten's pthreads need it in Node. A worker Emscripten asks for
  * (from a blob: URL) is started from the worker's source; its "load" message (the module, the
  * shared memory, and the main script as a Blob) is kept and answered "loaded" at once, and the real
- * worker starts with it when a pthread first runs there. Any other worker is a plain Worker.
+ * worker starts with it when a pthread first runs there (the first one takes over `first`, started
+ * already). Any other worker is a plain Worker.
  */
-function pthreadWorkerClass(RealWorker: new (...args: any[]) => NodeWorker, source: string, mainScript: string) {
+function pthreadWorkerClass(RealWorker: WorkerClass, source: string, mainScript: string, first: NodeWorker) {
+  let spare: NodeWorker | undefined = first;
   return class PthreadWorker {
     loaded?: boolean;
     private real: NodeWorker | undefined;
@@ -350,7 +449,9 @@ function pthreadWorkerClass(RealWorker: new (...args: any[]) => NodeWorker, sour
       if (this.real) return this.real;
       // no inherited flags: under `node --input-type=module -e …` they would make this CommonJS
       // source an ES module, and the pthread would never start
-      const real = new RealWorker(source, { eval: true, execArgv: [] });
+      const real = spare ?? new RealWorker(source, { eval: true, execArgv: [] });
+      if (spare) real.off('error', spareErrors);
+      spare = undefined;
       let answered = this.load !== undefined; // its "loaded" was given already
       const listeners = this.listeners.splice(0);
       real.on('message', (data: { cmd?: string }) => {
@@ -365,6 +466,12 @@ function pthreadWorkerClass(RealWorker: new (...args: any[]) => NodeWorker, sour
       if (this.load) real.postMessage(this.load);
       this.real = real;
       return real;
+    }
+
+    off(event: string, listener: (...args: any[]) => void): this {
+      if (this.real) this.real.off(event, listener);
+      else this.listeners = this.listeners.filter(([e, l]) => e !== event || l !== listener);
+      return this;
     }
 
     // idle pool threads must not keep the process alive, so a running pthread does not ref its worker
