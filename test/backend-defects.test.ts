@@ -3,12 +3,16 @@
 // …": when one fails, TF.js has fixed the kernel and the workaround can go), and a test that
 // tapegrad's path gives the right values. The GPU backends' defects are in
 // test/browser/backend-defects.browser.ts.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as defects from '../src/backend/defects.js';
 import { dropTrappedWasm } from '../src/backend/wasm-heap-limit.js';
+import { withRawWasmKernels } from '../src/backend/wasm-unwritten-output.js';
 import { assertClose } from './helpers.js';
 
 const s = suite('TF.js defects (cpu, wasm)');
@@ -266,6 +270,90 @@ s('wasm: boolAsInt32 (and tg.flip, tg.diagonal, tg.takeAlongAxis) give the right
   assert.equal(taken.arraySync(), [[0, 1]]);
   assert.is(flipped.dtype, 'bool');
   tg.dispose([b, idx, flipped, diagonal, taken]);
+});
+
+// ---- ClipByValue on wasm: float32 only (int32 read as float bits, float words written into bool entries)
+
+/**
+ * Whether the tensor f returns was written past its end: on wasm, each block allocated during f gets
+ * 16 guard bytes after it (so that a write past the end lands there, not on the heap's bookkeeping),
+ * and the result's are checked.
+ */
+function writesPastItsOutput(f: () => tf.Tensor): boolean {
+  const backend = tf.backend() as unknown as {
+    wasm: { _malloc(n: number): number; HEAPU8: Uint8Array };
+    dataIdMap: { get(id: object): { memoryOffset: number } };
+  };
+  const m = backend.wasm;
+  const malloc = m._malloc;
+  const sizes = new Map<number, number>();
+  m._malloc = (n) => {
+    const p = malloc(n + 16) >>> 0;
+    m.HEAPU8.fill(0xcd, p + n, p + n + 16);
+    sizes.set(p, n);
+    return p;
+  };
+  try {
+    return tf.tidy(() => {
+      const p = backend.dataIdMap.get(f().dataId).memoryOffset >>> 0;
+      const n = sizes.get(p)!;
+      return m.HEAPU8.subarray(p + n, p + n + 16).some((b) => b !== 0xcd);
+    });
+  } finally {
+    m._malloc = malloc;
+  }
+}
+
+s("wasm: TF.js's ClipByValue still reads int32 as float32 bits and writes float words past a bool output", async () => {
+  const ints = await on('wasm', () =>
+    withRawWasmKernels(() => tf.clipByValue(tf.tensor([1, 5, -3], [3], 'int32'), 0, 2)),
+  );
+  assert.not.equal(ints, [1, 2, 0], 'wasm clips int32 now: clipByValueFloat32Only can go');
+  const bools = () => tf.clipByValue(tf.tensor([1, 0, 1], [3], 'bool'), 0, 1);
+  assert.ok(
+    writesPastItsOutput(() => withRawWasmKernels(bools)),
+    'wasm clips bool now: clipByValueFloat32Only can go',
+  );
+  assert.not.ok(writesPastItsOutput(() => defects.clipByValueFloat32Only(tf.tensor([1, 0, 1], [3], 'bool'), 0, 1)));
+});
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(`${backend}: clipByValueFloat32Only (and tg.clip, tg.hardtanh) clip int32 and bool as cpu does`, async () => {
+    assert.equal(
+      await on(backend, () => defects.clipByValueFloat32Only(tf.tensor([1, 5, -3], [3], 'int32'), 0, 2)),
+      [1, 2, 0],
+    );
+    assert.equal(
+      await on(backend, () => defects.clipByValueFloat32Only(tf.tensor([1, 5, -3], [3], 'int32'), 0.5, 2.5)),
+      [1, 2, 0],
+    );
+    assert.equal(
+      await on(backend, () => defects.clipByValueFloat32Only(tf.tensor([1, 0, 1], [3], 'bool'), 0, 1)),
+      [1, 0, 1],
+    );
+    const i = tg.tensor([1, 5, -3], { dtype: 'int32' });
+    const [c, h] = [tg.clip(i, 0, 2), tg.hardtanh(i)];
+    assert.equal([c.dtype, Array.from(c.dataSync()), Array.from(h.dataSync())], ['int32', [1, 2, 0], [1, 1, -1]]);
+    tg.dispose([i, c, h]);
+  });
+}
+s('wasm: hundreds of tg.clip and tg.hardtanh calls on bool tensors leave the module working (a child process)', () => {
+  const index = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../src/index.ts')).href;
+  const program =
+    `import * as tg from '${index}';\nawait tg.setBackend('wasm');\nlet ok = 0;\n` +
+    'for (let k = 0; k < 300; k++) tg.tidy(() => {\n' +
+    '  const n = 1 + (k % 37);\n' +
+    "  const b = tg.tensor(Array.from({ length: n }, (_, i) => i % 2 === 0), { dtype: 'bool' });\n" +
+    '  const c = k % 2 ? tg.clip(b, 0, 1) : tg.hardtanh(b, { min: 0, max: 1 });\n' +
+    '  const same = Array.from(c.dataSync()).every((v, i) => v === (i % 2 === 0 ? 1 : 0));\n' +
+    '  if (same && tg.ones([n + 3]).sum().item() === n + 3) ok++;\n' +
+    '});\n' +
+    "console.log('ok', ok, tg.memory().numTensors);\n";
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(r.status, 0, `exit status ${r.status} (signal ${r.signal}): ${r.stderr.slice(0, 400)}`);
+  assert.is(r.stdout.trim(), 'ok 300 0');
 });
 
 // ---- gather along the last axis with batch dimensions

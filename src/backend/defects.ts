@@ -295,6 +295,25 @@ export function logZeroNegativeInfinity(x: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * Defect: wasm's ClipByValue is float32-only. It reads int32 entries as float32 bits (clip([1, 5, −3],
+ * 0, 2) gave [1, 5, 0]) and writes a float32 word per entry of a bool output, whose entries are one
+ * byte: three bytes per entry past its end, over the heap's bookkeeping, so that the module traps
+ * soon after (a few hundred clips of bool tensors did). There int32 is clipped by maximum and minimum
+ * (integer bounds) or in float32 and truncated, as cpu does (other bounds), and bool as int32.
+ */
+export function clipByValueFloat32Only(x: tf.Tensor, lo: number, hi: number): tf.Tensor {
+  if (x.dtype === 'float32' || tf.getBackend() !== 'wasm') return tf.clipByValue(x, lo, hi);
+  return tf.tidy(() => {
+    const i = x.dtype === 'bool' ? tf.cast(x, 'int32') : x;
+    const clipped =
+      Number.isInteger(lo) && Number.isInteger(hi)
+        ? tf.minimum(tf.maximum(i, tf.scalar(lo, 'int32')), tf.scalar(hi, 'int32'))
+        : tf.cast(tf.clipByValue(tf.cast(i, 'float32'), lo, hi), 'int32');
+    return x.dtype === 'bool' ? tf.cast(clipped, 'bool') : clipped;
+  });
+}
+
+/**
  * Defect: wasm has no bool kernel for Reverse (its output is left unwritten) nor for GatherV2 (the
  * module traps), so flip, diagonal and takeAlongAxis of a bool tensor run f on it as int32.
  */

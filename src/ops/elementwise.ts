@@ -20,7 +20,13 @@ import {
   splitPoint,
   timesNormalCdf,
 } from '../backend/fused.js';
-import { broadcastToEmptyShape, expm1SmallArgument, logZeroNegativeInfinity, powZeroBase } from '../backend/defects.js';
+import {
+  broadcastToEmptyShape,
+  clipByValueFloat32Only,
+  expm1SmallArgument,
+  logZeroNegativeInfinity,
+  powZeroBase,
+} from '../backend/defects.js';
 import {
   acosLowPrecision,
   acoshNearOne,
@@ -483,7 +489,7 @@ leakyRelu.rule = leakyReluOp.rule;
 
 const clipOp = defineOp<{ lo: number; hi: number }>({
   name: 'clip',
-  forward: ([x], { lo, hi }) => tf.clipByValue(x, lo, hi),
+  forward: ([x], { lo, hi }) => clipByValueFloat32Only(x, lo, hi),
   // d clip(x) = [lo ≤ x ≤ hi] dx
   vjp: (g, [x], _y, { lo, hi }) => [
     () =>
@@ -513,7 +519,7 @@ export function hardtanhBounds(fn: string, opts: unknown): { min: number; max: n
 }
 const hardtanhOp = defineOp<{ min: number; max: number }>({
   name: 'hardtanh',
-  forward: ([x], { min, max }) => tf.clipByValue(x, min, max),
+  forward: ([x], { min, max }) => clipByValueFloat32Only(x, min, max),
   // d hardtanh(x) = [min < x < max] dx: zero at the bounds themselves, unlike clip
   vjp: (g, [x], _y, { min, max }) => [
     () =>

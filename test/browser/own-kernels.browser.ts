@@ -25,6 +25,12 @@ const FALLBACKS: Record<string, string> = {
   TapegradIm2ColT:
     "the window matrix of wasm's filter gradient (wasm lacks Conv2DBackpropFilter); the GPUs run " +
     'their own Conv2DBackpropFilter, and im2colT falls back to im2colTReference (src/backend/fused.ts)',
+  TapegradGelu:
+    "cpu and wasm's gelu in one float64 pass; elsewhere hasFused('gelu') is false and geluReference computes " +
+    'x Φ(x) with TF.js ops (kernels/gelu.ts)',
+  TapegradGeluGrad:
+    "cpu and wasm's gelu adjoint in one float64 pass; elsewhere hasFused('geluGrad') is false and the adjoint " +
+    'is composed of ops (src/ops/elementwise.ts)',
   TapegradBroadcastLeading:
     "wasm's broadcastTo along leading axes by copies (src/backend/facts.ts broadcastToFast); elsewhere " +
     "TF.js's own broadcastTo",
