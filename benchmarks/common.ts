@@ -1,8 +1,9 @@
 // What the suites share: seeded data that every library receives identically, the jax-js device
-// beside each TF.js backend, and the check that two implementations computed the same gradient.
+// beside each TF.js backend, the check that two implementations computed the same gradient, and
+// the timed calls every library's column is made of (a result read back, then freed).
 import * as jax from '@jax-js/jax';
 import * as tg from '../src/index.js';
-import type { Check, Harness } from './harness.js';
+import { type Check, type Harness, finiteDifferences } from './harness.js';
 import { normalSamples } from '../src/random.js';
 
 /** n normal samples from the seeded generator, scaled by `scale`. */
@@ -98,18 +99,105 @@ export async function queueTapegradGrad(
   wrt: number[],
 ): Promise<Float32Array[]> {
   const df = tg.grad(f, wrt);
-  const grads = async () => {
-    const gs = df(...args) as tg.Tensor[];
-    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
-    tg.dispose(gs);
-    return out;
-  };
+  const grads = () => readAll(df(...args) as tg.Tensor[]);
   const want = await grads();
-  h.queue('tapegrad', 'forward', async () => {
-    const v = tg.noGrad(() => tg.tidy(() => f(...args)));
-    await v.data();
-    v.dispose();
-  });
+  h.queue('tapegrad', 'forward', () => settle(tg.noGrad(() => tg.tidy(() => f(...args)))));
   h.queue('tapegrad', 'grad', async () => void (await grads()));
   return want;
+}
+
+/** A tensor of any of the libraries: its values can be awaited and it can be freed. */
+interface Readable {
+  data(): Promise<unknown>;
+  dispose(): void;
+}
+
+/** Awaits t's values (so that the time includes the work and the read back), then frees it. */
+export async function settle(t: Readable): Promise<void> {
+  await t.data();
+  t.dispose();
+}
+
+/** The values of each tensor, read back, the tensors freed: a gradient as checkAgree takes it. */
+export async function readAll(ts: Readable[]): Promise<Float32Array[]> {
+  const out = (await Promise.all(ts.map((t) => t.data()))) as Float32Array[];
+  for (const t of ts) t.dispose();
+  return out;
+}
+
+/** The values of jax-js arrays (jax-js frees an array as it reads it). */
+export async function readJax(arrays: jax.numpy.Array[]): Promise<Float32Array[]> {
+  return (await Promise.all(arrays.map((a) => a.data()))) as Float32Array[];
+}
+
+type JaxFn = (...args: any[]) => any;
+
+/**
+ * Queues jax-js's forward and gradient, eager and jit-compiled ('jax-js', 'jax-js jit'), of f at
+ * args() (fresh references each call: jax-js takes ownership of its arguments), each pair after
+ * checking its gradient against `want`. `grad` makes f's gradient function (jax.grad with the
+ * suite's argnums), `read` reads a gradient's arrays. A jax-js failure skips that pair, saying so
+ * (tryJax). Returns what frees the compiled functions, for after the timing.
+ */
+export async function queueJax(
+  h: Harness,
+  where: { suite: string; size: string; dev: jax.Device; tol?: number },
+  f: JaxFn,
+  grad: (f: JaxFn) => JaxFn,
+  args: () => unknown[],
+  read: (g: any) => Promise<Float32Array[]>,
+  want: ArrayLike<number>[],
+): Promise<() => void> {
+  const { suite, size, dev, tol } = where;
+  const fj = jax.jit(f);
+  const gj = jax.jit(grad(f));
+  const note = `jax-js device ${dev}`;
+  const pairs = [
+    ['jax-js', 'eager', f, grad(f)],
+    ['jax-js jit', 'jit', fj, gj],
+  ] as const;
+  for (const [impl, mode, forward, gradient] of pairs)
+    await tryJax(h, suite, `${size} (${mode})`, async () => {
+      checkAgree(h, suite, size, impl, await read(gradient(...args())), want, tol);
+      h.queue(impl, 'forward', async () => void (await forward(...args()).data()), { note }, 'jax-js');
+      h.queue(impl, 'grad', async () => void (await read(gradient(...args()))), { note }, 'jax-js');
+    });
+  return () => (fj.dispose(), gj.dispose());
+}
+
+/** An operand of a benchmarked function: its data, its shape and the tensor made of them. */
+export interface Operand {
+  data: Float32Array;
+  shape: number[];
+  tensor: tg.Tensor;
+}
+
+/**
+ * The finite-differences column for f(a, b): each evaluation is f through tapegrad's forward with
+ * one entry of a (the first a.data.length entries) or of b moved; `entries` counts those the
+ * gradient needs (both operands' by default).
+ */
+export function finiteDifferencesOf(
+  h: Harness,
+  suite: string,
+  size: string,
+  f: (a: tg.Tensor, b: tg.Tensor) => tg.Tensor,
+  a: Operand,
+  b: Operand,
+  entries = a.data.length + b.data.length,
+): Promise<unknown> {
+  return finiteDifferences(h, suite, size, entries, async (i, eps) => {
+    const onA = i < a.data.length;
+    const moved = onA ? a : b;
+    const w = moved.data.slice();
+    w[onA ? i : i - a.data.length] += eps;
+    await settle(
+      tg.noGrad(() =>
+        tg.tidy(() => {
+          const p = tg.tensor(w, { shape: moved.shape });
+          return onA ? f(p, b.tensor) : f(a.tensor, p);
+        }),
+      ),
+    );
+  });
 }

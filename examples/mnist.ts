@@ -14,7 +14,7 @@ import * as tg from 'tapegrad';
 import { loadMnist } from './lib/mnist-node.js';
 import { CLASSES, SIDE, PIXELS, type Digits, digitTensors, makeCnn, makeMlp, mnistSplit } from './lib/mnist.js';
 import { Svg, colormap } from './lib/svg.js';
-import { finiteLoss, orExit } from './lib/train.js';
+import { finiteLoss, orExit, trainingStep } from './lib/train.js';
 
 const quick = process.argv.includes('--quick');
 const epochsArg = process.argv.indexOf('--epochs');
@@ -72,13 +72,7 @@ function train(
     let sum = 0;
     let seen = 0;
     for (const [xb, yb] of loader) {
-      const loss = tg.tidy(() => {
-        const l = tg.nn.crossEntropy(net.forward(xb), yb);
-        opt.zeroGrad();
-        l.backward();
-        opt.step();
-        return l;
-      });
+      const loss = trainingStep(opt, () => tg.nn.crossEntropy(net.forward(xb), yb));
       sum += finiteLoss(loss, opt.stepCount) * xb.shape[0];
       seen += xb.shape[0];
       loss.dispose();

@@ -7,7 +7,7 @@
 // out/regression.svg: the data, the true curve and the fitted one.
 import * as tg from 'tapegrad';
 import { Svg } from './lib/svg.js';
-import { rng, finiteLoss, orExit } from './lib/train.js';
+import { rng, finiteLoss, orExit, trainingStep } from './lib/train.js';
 import { progress } from '../scripts/progress.js';
 
 const N = 200;
@@ -39,13 +39,7 @@ const start = performance.now();
 const bar = progress('regression', STEPS);
 orExit(() => {
   for (let step = 1; step <= STEPS; step++) {
-    const loss = tg.tidy(() => {
-      const l = tg.nn.mseLoss(net.forward(X), Y);
-      opt.zeroGrad();
-      l.backward();
-      opt.step();
-      return l;
-    });
+    const loss = trainingStep(opt, () => tg.nn.mseLoss(net.forward(X), Y));
     const v = finiteLoss(loss, step);
     loss.dispose();
     bar.tick(1, `train MSE ${v.toFixed(4)}`);

@@ -10,7 +10,7 @@
 // stops the run with an error naming the step.
 import * as tg from 'tapegrad';
 import { Svg, lineChart, CLASS_COLORS, CLASS_TINTS } from './lib/svg.js';
-import { rng, finiteLoss, orExit } from './lib/train.js';
+import { rng, finiteLoss, orExit, trainingStep } from './lib/train.js';
 import { progress } from '../scripts/progress.js';
 
 const quick = process.argv.includes('--quick');
@@ -69,19 +69,16 @@ orExit(() => {
     let epochLoss = 0;
     for (let b = 0; b < n; b += BATCH) {
       const idx = perm.slice(b, b + BATCH);
-      const loss = tg.tidy(() => {
-        const l = tg.nn.crossEntropy(
+      // the batch's tensors are made inside the step, so that it frees them
+      const loss = trainingStep(opt, () =>
+        tg.nn.crossEntropy(
           net.forward(tg.tensor(idx.map((i) => xs[i]))),
           tg.tensor(
             idx.map((i) => ys[i]),
             { dtype: 'int32' },
           ),
-        );
-        opt.zeroGrad();
-        l.backward();
-        opt.step();
-        return l;
-      });
+        ),
+      );
       const v = finiteLoss(loss, opt.stepCount);
       loss.dispose();
       losses.push(v);

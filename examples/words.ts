@@ -27,7 +27,7 @@ import {
   wordSplit,
 } from './lib/words.js';
 import { mulberry32 } from './lib/split.js';
-import { finiteLoss, orExit } from './lib/train.js';
+import { finiteLoss, orExit, trainingStep } from './lib/train.js';
 
 const quick = process.argv.includes('--quick');
 const stepsArg = process.argv.indexOf('--steps');
@@ -143,13 +143,7 @@ const { nll, msPer100 } = orExit(() => {
   let windowSteps = 0;
   while (opt.stepCount < STEPS) {
     for (const { x, y, mask } of loader) {
-      const loss = tg.tidy(() => {
-        const l = maskedNll(net.forward(x), y, mask);
-        opt.zeroGrad();
-        l.backward();
-        opt.step();
-        return l;
-      });
+      const loss = trainingStep(opt, () => maskedNll(net.forward(x), y, mask));
       window += finiteLoss(loss, opt.stepCount);
       windowSteps++;
       loss.dispose();

@@ -10,13 +10,13 @@ import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
 import { setFusedEnabled } from '../../src/testing.js';
 import type { BenchRecord, Harness, Suite } from '../harness.js';
-import { normal, jaxDevice, jaxArray, checkAgree, tryJax } from '../common.js';
+import { checkAgree, jaxArray, jaxDevice, normal, queueTapegradGrad, readAll, settle, tryJax } from '../common.js';
+import { mlpData, queueJaxMlp } from './mlp.js';
+import { OPS, jaxChain, tfChain, tgChain } from './chain.js';
 import { mlpAdamStep } from '../gpu/mlp-step.js';
 import { threadScaling } from './threads.js';
 
 const OUT = 10;
-const OPS = 1000;
-const SCALE = 1.001;
 const SIZES = { small: [64, 256], full: [64, 256, 1024] };
 const np = jax.numpy;
 
@@ -52,26 +52,14 @@ async function adamStep(h: Harness, B: number): Promise<void> {
   const size = `Adam step B=${B} ${B}→${B}→${OUT}`;
   const tgStep = mlpAdamStep(B, B, B);
   const X = tg.randn([B, B], { seed: 2 });
-  h.queue('tapegrad', 'grad', async () => {
-    const l = tgStep.step();
-    await l.data();
-    l.dispose();
-  });
+  h.queue('tapegrad', 'grad', () => settle(tgStep.step()));
   // the same step with the loss and gradients compiled (tg.compile), the update as before
   const compiled = compiledAdamStep(B);
-  h.queue('tapegrad compiled', 'grad', async () => {
-    const l = compiled.step();
-    await l.data();
-    l.dispose();
-  });
+  h.queue('tapegrad compiled', 'grad', () => settle(compiled.step()));
   // the whole step compiled: forward, backward and the optimizer's update replayed as one trace
   const whole = mlpAdamStep(B, B, B);
   const wholeStep = tg.compile(() => whole.step());
-  h.queue('tapegrad compiled step', 'grad', async () => {
-    const l = wholeStep();
-    await l.data();
-    l.dispose();
-  });
+  h.queue('tapegrad compiled step', 'grad', () => settle(wholeStep()));
   // the eager step with one Adam kernel per parameter instead of the multi-tensor kernel
   const perParameter = mlpAdamStep(B, B, B);
   h.queue('tapegrad per-parameter Adam', 'grad', async () => {
@@ -101,11 +89,7 @@ async function adamStep(h: Harness, B: number): Promise<void> {
       tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(X.value, w1), b1)), w2), b2),
     ) as tf.Scalar;
   const opt = tf.train.adam(1e-3);
-  h.queue('tf.train.adam', 'grad', async () => {
-    const l = opt.minimize(loss, true)!;
-    await l.data();
-    l.dispose();
-  });
+  h.queue('tf.train.adam', 'grad', () => settle(opt.minimize(loss, true)!));
   await h.runQueued('cpu', size);
   tgStep.dispose();
   compiled.dispose();
@@ -153,39 +137,17 @@ function compiledAdamStep(B: number): { step: () => tg.Tensor; dispose: () => vo
 /** Forward, and forward + the gradients of both weights, of relu(X W1) W2 with mse (the mlp suite's problem). */
 async function mlpGrad(h: Harness, B: number): Promise<void> {
   const size = `mlp B=${B} ${B}→${B}→${OUT}`;
-  const data = {
-    x: normal(B * B, 1),
-    y: normal(B * OUT, 2),
-    w1: normal(B * B, 3, 1 / Math.sqrt(B)),
-    w2: normal(B * OUT, 4, 1 / Math.sqrt(B)),
-  };
+  const data = mlpData(B, B, B);
   const later: (() => void)[] = [];
   const X = tg.tensor(data.x, { shape: [B, B] });
   const Y = tg.tensor(data.y, { shape: [B, OUT] });
   const W1 = tg.tensor(data.w1, { shape: [B, B], requiresGrad: true });
   const W2 = tg.tensor(data.w2, { shape: [B, OUT], requiresGrad: true });
   const loss = (w1: tg.Tensor, w2: tg.Tensor) => tg.mseLoss(X.matmul(w1).relu().matmul(w2), Y);
+  const want = await queueTapegradGrad(h, loss, [W1, W2], [0, 1]);
   const df = tg.grad(loss, [0, 1]);
-  const tgGrads = async () => {
-    const gs = df(W1, W2) as tg.Tensor[];
-    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
-    tg.dispose(gs);
-    return out;
-  };
-  const want = await tgGrads();
-  h.queue('tapegrad', 'forward', async () => {
-    const l = tg.noGrad(() => tg.tidy(() => loss(W1, W2)));
-    await l.data();
-    l.dispose();
-  });
-  h.queue('tapegrad', 'grad', async () => void (await tgGrads()));
   const cdf = tg.compile((w1: tg.Tensor, w2: tg.Tensor) => df(w1, w2) as tg.Tensor[]);
-  const compiledGrads = async () => {
-    const gs = cdf(W1, W2) as tg.Tensor[];
-    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
-    tg.dispose(gs);
-    return out;
-  };
+  const compiledGrads = () => readAll(cdf(W1, W2) as tg.Tensor[]);
   checkAgree(h, 'cpu', size, 'tapegrad compiled', await compiledGrads(), want, 0);
   h.queue('tapegrad compiled', 'grad', async () => void (await compiledGrads()));
   later.push(() => (tg.dispose([X, Y, W1, W2]), cdf.dispose()));
@@ -193,45 +155,13 @@ async function mlpGrad(h: Harness, B: number): Promise<void> {
   const tfLoss = (w1: tf.Tensor, w2: tf.Tensor) =>
     tf.mean(tf.squaredDifference(tf.matMul(tf.relu(tf.matMul(X.value, w1)), w2), Y.value)) as tf.Scalar;
   const tfGrad = tf.grads(tfLoss);
-  const tfGrads = async () => {
-    const gs = tfGrad([W1.value, W2.value]);
-    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
-    tf.dispose(gs);
-    return out;
-  };
+  const tfGrads = () => readAll(tfGrad([W1.value, W2.value]));
   checkAgree(h, 'cpu', size, 'tf.grads', await tfGrads(), want);
-  h.queue('tf.grad', 'forward', async () => {
-    const l = tf.tidy(() => tfLoss(W1.value, W2.value));
-    await l.data();
-    l.dispose();
-  });
+  h.queue('tf.grad', 'forward', () => settle(tf.tidy(() => tfLoss(W1.value, W2.value))));
   h.queue('tf.grad', 'grad', async () => void (await tfGrads()));
 
   const dev = await jaxDevice(h.backend, h.opts.jax);
-  if (dev) {
-    type P = { w1: jax.numpy.Array; w2: jax.numpy.Array };
-    const jLoss = (p: P, x: jax.numpy.Array, y: jax.numpy.Array) =>
-      np.mean(np.square(np.matmul(jax.nn.relu(np.matmul(x, p.w1)), p.w2).sub(y)));
-    const P = { w1: jaxArray(data.w1, [B, B]), w2: jaxArray(data.w2, [B, OUT]) };
-    const Xj = jaxArray(data.x, [B, B]);
-    const Yj = jaxArray(data.y, [B, OUT]);
-    const args = (): [P, jax.numpy.Array, jax.numpy.Array] => [{ w1: P.w1.ref, w2: P.w2.ref }, Xj.ref, Yj.ref];
-    const g = jax.grad(jLoss);
-    const gj = jax.jit(jax.grad(jLoss));
-    const fj = jax.jit(jLoss);
-    const grads = async (fn: typeof g) => {
-      const r = fn(...args());
-      return (await Promise.all([r.w1.data(), r.w2.data()])) as Float32Array[];
-    };
-    checkAgree(h, 'cpu', size, 'jax-js', await grads(g), want);
-    checkAgree(h, 'cpu', size, 'jax-js jit', await grads(gj), want);
-    const note = `jax-js device ${dev}`;
-    h.queue('jax-js', 'forward', async () => void (await jLoss(...args()).data()), { note }, 'jax-js');
-    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
-    h.queue('jax-js jit', 'forward', async () => void (await fj(...args()).data()), { note }, 'jax-js');
-    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
-    later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([P, Xj, Yj])));
-  }
+  if (dev) later.push(await queueJaxMlp(h, { suite: 'cpu', size, dev }, data, [B, B, B], want));
   await h.runQueued('cpu', size);
   later.forEach((f) => f());
 }
@@ -242,53 +172,21 @@ async function chain(h: Harness, len: number): Promise<void> {
   const shape = len === 1 ? [] : [len];
   const data = normal(len, 21);
   const x = tg.tensor(len === 1 ? data[0] : data, { shape });
-  const tgChain = (v: tg.Tensor) => {
-    for (let i = 0; i < OPS / 2; i++) v = v.sin().mul(SCALE);
-    return v.sum();
-  };
   const dx = tg.grad(tgChain);
-  h.queue('tapegrad', 'forward', async () => {
-    const v = tg.noGrad(() => tg.tidy(() => tgChain(x)));
-    await v.data();
-    v.dispose();
-  });
-  h.queue('tapegrad', 'grad', async () => {
-    const g = dx(x);
-    await g.data();
-    g.dispose();
-  });
+  h.queue('tapegrad', 'forward', () => settle(tg.noGrad(() => tg.tidy(() => tgChain(x)))));
+  h.queue('tapegrad', 'grad', () => settle(dx(x)));
   const cdx = tg.compile((v: tg.Tensor) => dx(v));
-  h.queue('tapegrad compiled', 'grad', async () => {
-    const g = cdx(x);
-    await g.data();
-    g.dispose();
-  });
-  const tfChain = (v: tf.Tensor) => {
-    for (let i = 0; i < OPS / 2; i++) v = tf.mul(tf.sin(v), SCALE);
-    return tf.sum(v) as tf.Scalar;
-  };
+  h.queue('tapegrad compiled', 'grad', () => settle(cdx(x)));
   const tdx = tf.grad(tfChain);
-  h.queue('tf.grad', 'forward', async () => {
-    const v = tf.tidy(() => tfChain(x.value));
-    await v.data();
-    v.dispose();
-  });
-  h.queue('tf.grad', 'grad', async () => {
-    const g = tdx(x.value);
-    await g.data();
-    g.dispose();
-  });
+  h.queue('tf.grad', 'forward', () => settle(tf.tidy(() => tfChain(x.value))));
+  h.queue('tf.grad', 'grad', () => settle(tdx(x.value)));
   const dev = await jaxDevice(h.backend, h.opts.jax);
   let xj: jax.numpy.Array | null = null;
   const jits: { dispose(): void }[] = [];
   if (dev) {
     xj = len === 1 ? np.array(data[0]) : jaxArray(data, shape);
-    const jChain = (v: jax.numpy.Array) => {
-      for (let i = 0; i < OPS / 2; i++) v = np.sin(v).mul(SCALE);
-      return np.sum(v);
-    };
-    const fj = jax.jit(jChain);
-    const gj = jax.jit(jax.grad(jChain));
+    const fj = jax.jit(jaxChain);
+    const gj = jax.jit(jax.grad(jaxChain));
     jits.push(fj, gj);
     const note = `jax-js device ${dev}`;
     await tryJax(h, 'cpu', `${size} (jit)`, async () => {
@@ -310,11 +208,7 @@ async function matmul(h: Harness): Promise<void> {
   const size = `matmul n=${n}, ${tg.getThreads()} thread${tg.getThreads() > 1 ? 's' : ''}`;
   const A = tg.tensor(normal(n * n, 5), { shape: [n, n] });
   const Bm = tg.tensor(normal(n * n, 6), { shape: [n, n] });
-  h.queue('tapegrad', 'forward', async () => {
-    const c = tg.noGrad(() => A.matmul(Bm));
-    await c.data();
-    c.dispose();
-  });
+  h.queue('tapegrad', 'forward', () => settle(tg.noGrad(() => A.matmul(Bm))));
   const recs = await h.runQueued('cpu', size);
   for (const r of recs) r.note = `${((2 * n ** 3) / r.medianMs / 1e6).toFixed(0)} GFLOP/s`;
   tg.dispose([A, Bm]);

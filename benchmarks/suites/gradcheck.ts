@@ -3,7 +3,7 @@
 // fast checks random directions, so it should stay flat. tapegrad's forward and gradient are the scale.
 import * as tg from '../../src/index.js';
 import type { Harness, Suite } from '../harness.js';
-import { normal } from '../common.js';
+import { normal, settle } from '../common.js';
 
 const SIZES = { small: [8, 32], full: [8, 32, 128, 512] };
 
@@ -13,16 +13,8 @@ async function runSize(h: Harness, n: number): Promise<void> {
   const x = tg.tensor(normal(n, 42));
   const f = (v: tg.Tensor) => tg.sum(tg.tanh(tg.matmul(W, v)));
   const df = tg.grad(f);
-  h.queue('tapegrad', 'forward', async () => {
-    const v = tg.noGrad(() => tg.tidy(() => f(x)));
-    await v.data();
-    v.dispose();
-  });
-  h.queue('tapegrad', 'grad', async () => {
-    const g = df(x);
-    await g.data();
-    g.dispose();
-  });
+  h.queue('tapegrad', 'forward', () => settle(tg.noGrad(() => tg.tidy(() => f(x)))));
+  h.queue('tapegrad', 'grad', () => settle(df(x)));
   for (const mode of ['full', 'fast'] as const) {
     const report = await tg.gradcheck(f, [x], { mode });
     const note = `${report.evaluations} evaluations, ${report.backwards} backward passes, ok=${report.ok}`;

@@ -3,8 +3,17 @@
 // finite differences. Skipped, with a message, while tg.linalg is absent.
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
-import { type Harness, type Suite, finiteDifferences } from '../harness.js';
-import { normal, wellConditioned, jaxDevice, jaxArray, checkAgree, tryJax, queueTapegradGrad } from '../common.js';
+import type { Harness, Suite } from '../harness.js';
+import {
+  finiteDifferencesOf,
+  jaxArray,
+  jaxDevice,
+  normal,
+  queueJax,
+  queueTapegradGrad,
+  readJax,
+  wellConditioned,
+} from '../common.js';
 
 const SIZES = { small: [8, 32], full: [8, 32, 128, 256] };
 const RHS = 4; // columns of B in solve(A, B)
@@ -45,42 +54,26 @@ async function runProblem(h: Harness, L: Linalg, p: Problem, n: number): Promise
   if (dev) {
     const Aj = jaxArray(a, [n, n]);
     const Bj = jaxArray(b, [n, RHS]);
-    const note = `jax-js device ${dev}`;
-    const g = jax.grad(p.jax, { argnums: wrt });
-    const gj = jax.jit(jax.grad(p.jax, { argnums: wrt }));
-    const fj = jax.jit(p.jax);
-    const grads = async (fn: typeof g) =>
-      (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
-    await tryJax(h, 'linalg', `${size} (eager)`, async () => {
-      checkAgree(h, 'linalg', size, 'jax-js', await grads(g), want, 1e-2);
-      h.queue('jax-js', 'forward', async () => void (await p.jax(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
-      h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
-    });
-    await tryJax(h, 'linalg', `${size} (jit)`, async () => {
-      checkAgree(h, 'linalg', size, 'jax-js jit', await grads(gj), want, 1e-2);
-      h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
-      h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
-    });
-    later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([Aj, Bj])));
+    const freeJits = await queueJax(
+      h,
+      { suite: 'linalg', size, dev, tol: 1e-2 },
+      p.jax,
+      (f) => jax.grad(f, { argnums: wrt }),
+      () => [Aj.ref, Bj.ref],
+      readJax,
+      want,
+    );
+    later.push(() => (freeJits(), jax.tree.dispose([Aj, Bj])));
   } else h.skipProblem('linalg', `jax-js has no device beside '${h.backend}'`);
 
   await h.runQueued('linalg', size);
   later.forEach((f) => f());
 
+  // inv and det need the entries of A, solve those of B too
   const entries = n * n + (p.name === 'solve' ? n * RHS : 0);
-  await finiteDifferences(h, 'linalg', size, entries, async (i, eps) => {
-    const onA = i < n * n;
-    const w = (onA ? a : b).slice();
-    w[onA ? i : i - n * n] += eps;
-    const v = tg.noGrad(() =>
-      tg.tidy(() => {
-        const P = tg.tensor(w, { shape: onA ? [n, n] : [n, RHS] });
-        return onA ? f(P, B) : f(A, P);
-      }),
-    );
-    await v.data();
-    v.dispose();
-  });
+  const operandA = { data: a, shape: [n, n], tensor: A };
+  const operandB = { data: b, shape: [n, RHS], tensor: B };
+  await finiteDifferencesOf(h, 'linalg', size, f, operandA, operandB, entries);
   tg.dispose([A, B]);
 }
 

@@ -3,8 +3,19 @@
 import * as tf from '@tensorflow/tfjs';
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
-import { type Harness, type Suite, finiteDifferences } from '../harness.js';
-import { normal, jaxDevice, jaxArray, checkAgree, queueTapegradGrad } from '../common.js';
+import type { Harness, Suite } from '../harness.js';
+import {
+  checkAgree,
+  finiteDifferencesOf,
+  jaxArray,
+  jaxDevice,
+  normal,
+  queueJax,
+  queueTapegradGrad,
+  readAll,
+  readJax,
+  settle,
+} from '../common.js';
 
 const SIZES = { small: [128, 256], full: [128, 256, 512, 1024] };
 const np = jax.numpy;
@@ -26,18 +37,9 @@ async function runSize(h: Harness, n: number): Promise<void> {
   // ---- TF.js: tf.grads on the same backend
   const tff = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.tanh(tf.matMul(x, y)));
   const tdf = tf.grads(tff);
-  const tfGrads = async () => {
-    const gs = tdf([A.value, B.value]);
-    const out = (await Promise.all(gs.map((g) => g.data()))) as Float32Array[];
-    tf.dispose(gs);
-    return out;
-  };
+  const tfGrads = () => readAll(tdf([A.value, B.value]));
   checkAgree(h, 'matmul', size, 'tf.grad', await tfGrads(), want);
-  h.queue('tf.grad', 'forward', async () => {
-    const v = tf.tidy(() => tff(A.value, B.value));
-    await v.data();
-    v.dispose();
-  });
+  h.queue('tf.grad', 'forward', () => settle(tf.tidy(() => tff(A.value, B.value))));
   h.queue('tf.grad', 'grad', async () => void (await tfGrads()));
 
   // ---- jax-js: grad and jit(grad) with argnums [0, 1]
@@ -46,38 +48,30 @@ async function runSize(h: Harness, n: number): Promise<void> {
     const Aj = jaxArray(a, [n, n]);
     const Bj = jaxArray(b, [n, n]);
     const jf = (x: jax.numpy.Array, y: jax.numpy.Array) => np.sum(np.tanh(np.matmul(x, y)));
-    const g = jax.grad(jf, { argnums: [0, 1] });
-    const gj = jax.jit(jax.grad(jf, { argnums: [0, 1] }));
-    const fj = jax.jit(jf);
-    const grads = async (fn: typeof g) =>
-      (await Promise.all(fn(Aj.ref, Bj.ref).map((r) => r.data()))) as Float32Array[];
-    checkAgree(h, 'matmul', size, 'jax-js', await grads(g), want);
-    checkAgree(h, 'matmul', size, 'jax-js jit', await grads(gj), want);
-    const note = `jax-js device ${dev}`;
-    h.queue('jax-js', 'forward', async () => void (await jf(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
-    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
-    h.queue('jax-js jit', 'forward', async () => void (await fj(Aj.ref, Bj.ref).data()), { note }, 'jax-js');
-    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
-    later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([Aj, Bj])));
+    const freeJits = await queueJax(
+      h,
+      { suite: 'matmul', size, dev },
+      jf,
+      (f) => jax.grad(f, { argnums: [0, 1] }),
+      () => [Aj.ref, Bj.ref],
+      readJax,
+      want,
+    );
+    later.push(() => (freeJits(), jax.tree.dispose([Aj, Bj])));
   } else h.skipProblem('matmul', `jax-js has no device beside '${h.backend}'`);
 
   await h.runQueued('matmul', size);
   later.forEach((f) => f());
 
   // ---- finite differences: 2 evaluations per entry of A and of B
-  await finiteDifferences(h, 'matmul', size, 2 * n * n, async (i, eps) => {
-    const onA = i < n * n;
-    const w = (onA ? a : b).slice();
-    w[onA ? i : i - n * n] += eps;
-    const v = tg.noGrad(() =>
-      tg.tidy(() => {
-        const P = tg.tensor(w, { shape: [n, n] });
-        return onA ? f(P, B) : f(A, P);
-      }),
-    );
-    await v.data();
-    v.dispose();
-  });
+  await finiteDifferencesOf(
+    h,
+    'matmul',
+    size,
+    f,
+    { data: a, shape: [n, n], tensor: A },
+    { data: b, shape: [n, n], tensor: B },
+  );
   tg.dispose([A, B]);
 }
 

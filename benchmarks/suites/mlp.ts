@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
-import { type Harness, type Suite, finiteDifferences } from '../harness.js';
-import { normal, jaxDevice, jaxArray, checkAgree } from '../common.js';
+import type { Harness, Suite } from '../harness.js';
+import { checkAgree, finiteDifferencesOf, jaxArray, jaxDevice, normal, queueJax, readJax, settle } from '../common.js';
 
 const OUT = 10;
 const SIZES = { small: [64, 256], full: [64, 256, 1024] };
@@ -18,16 +18,46 @@ const np = jax.numpy;
 const jaxLoss = (p: JaxParams, x: jax.numpy.Array, y: jax.numpy.Array) =>
   np.mean(np.square(np.matmul(jax.nn.relu(np.matmul(x, p.w1)), p.w2).sub(y)));
 
+/** The problem's seeded data, as every library receives it: x [B, D], y [B, 10], w1 [D, H], w2 [H, 10]. */
+export type MlpData = Record<'x' | 'y' | 'w1' | 'w2', Float32Array>;
+export const mlpData = (B: number, D: number, H: number): MlpData => ({
+  x: normal(B * D, 1),
+  y: normal(B * OUT, 2),
+  w1: normal(D * H, 3, 1 / Math.sqrt(D)),
+  w2: normal(H * OUT, 4, 1 / Math.sqrt(H)),
+});
+
+/**
+ * Queues jax-js's columns (grad and jit(grad) of jaxLoss with respect to both weights) for the
+ * problem at `data`, checked against `want`; returns what frees jax-js's arrays and compiled functions.
+ */
+export async function queueJaxMlp(
+  h: Harness,
+  where: { suite: string; size: string; dev: jax.Device },
+  data: MlpData,
+  [B, D, H]: [number, number, number],
+  want: Float32Array[],
+): Promise<() => void> {
+  const P = { w1: jaxArray(data.w1, [D, H]), w2: jaxArray(data.w2, [H, OUT]) };
+  const Xj = jaxArray(data.x, [B, D]);
+  const Yj = jaxArray(data.y, [B, OUT]);
+  const freeJits = await queueJax(
+    h,
+    where,
+    jaxLoss,
+    (f) => jax.grad(f),
+    () => [{ w1: P.w1.ref, w2: P.w2.ref }, Xj.ref, Yj.ref],
+    (g: JaxParams) => readJax([g.w1, g.w2]),
+    want,
+  );
+  return () => (freeJits(), jax.tree.dispose([P, Xj, Yj]));
+}
+
 async function runSize(h: Harness, B: number): Promise<void> {
   const D = B;
   const H = B;
   const size = `B=${B} ${D}→${H}→${OUT}`;
-  const data = {
-    x: normal(B * D, 1),
-    y: normal(B * OUT, 2),
-    w1: normal(D * H, 3, 1 / Math.sqrt(D)),
-    w2: normal(H * OUT, 4, 1 / Math.sqrt(H)),
-  };
+  const data = mlpData(B, D, H);
 
   // Freed once the side-by-side timing of this problem is done.
   const later: (() => void)[] = [];
@@ -53,11 +83,7 @@ async function runSize(h: Harness, B: number): Promise<void> {
     return out.slice(1);
   };
   const want = await tgGrads();
-  h.queue('tapegrad', 'forward', async () => {
-    const l = tg.noGrad(() => tg.tidy(loss));
-    await l.data();
-    l.dispose();
-  });
+  h.queue('tapegrad', 'forward', () => settle(tg.noGrad(() => tg.tidy(loss))));
   h.queue('tapegrad', 'grad', async () => void (await tgGrads()));
 
   // ---- TF.js: its own gradients (tf.variableGrads) on the same backend
@@ -72,61 +98,27 @@ async function runSize(h: Harness, B: number): Promise<void> {
     return out.slice(1);
   };
   checkAgree(h, 'mlp', size, 'tf.variableGrads', await tfGrads(), want);
-  h.queue('tf.variableGrads', 'forward', async () => {
-    const l = tf.tidy(tfLoss);
-    await l.data();
-    l.dispose();
-  });
+  h.queue('tf.variableGrads', 'forward', () => settle(tf.tidy(tfLoss)));
   h.queue('tf.variableGrads', 'grad', async () => void (await tfGrads()));
   later.push(() => tf.dispose([w1, w2]));
 
   // ---- jax-js: grad, and jit(grad) as a jax user would write a training step
   const dev = await jaxDevice(h.backend, h.opts.jax);
-  if (dev) {
-    const P = { w1: jaxArray(data.w1, [D, H]), w2: jaxArray(data.w2, [H, OUT]) };
-    const Xj = jaxArray(data.x, [B, D]);
-    const Yj = jaxArray(data.y, [B, OUT]);
-    const args = (): [JaxParams, jax.numpy.Array, jax.numpy.Array] => [{ w1: P.w1.ref, w2: P.w2.ref }, Xj.ref, Yj.ref];
-    const g = jax.grad(jaxLoss);
-    const fj = jax.jit(jaxLoss);
-    const gj = jax.jit(jax.grad(jaxLoss));
-    const grads = async (fn: typeof g) => {
-      const r = fn(...args());
-      return (await Promise.all([r.w1.data(), r.w2.data()])) as Float32Array[];
-    };
-    checkAgree(h, 'mlp', size, 'jax-js', await grads(g), want);
-    checkAgree(h, 'mlp', size, 'jax-js jit', await grads(gj), want);
-    const note = `jax-js device ${dev}`;
-    h.queue('jax-js', 'forward', async () => void (await jaxLoss(...args()).data()), { note }, 'jax-js');
-    h.queue('jax-js', 'grad', async () => void (await grads(g)), { note }, 'jax-js');
-    h.queue('jax-js jit', 'forward', async () => void (await fj(...args()).data()), { note }, 'jax-js');
-    h.queue('jax-js jit', 'grad', async () => void (await grads(gj)), { note }, 'jax-js');
-    later.push(() => (fj.dispose(), gj.dispose(), jax.tree.dispose([P, Xj, Yj])));
-  } else h.skipProblem('mlp', `jax-js has no device beside '${h.backend}'`);
+  if (dev) later.push(await queueJaxMlp(h, { suite: 'mlp', size, dev }, data, [B, D, H], want));
+  else h.skipProblem('mlp', `jax-js has no device beside '${h.backend}'`);
 
   await h.runQueued('mlp', size);
   later.forEach((f) => f());
 
   // ---- finite differences through tapegrad's forward: 2 evaluations per weight
-  const entries = D * H + H * OUT;
-  await finiteDifferences(h, 'mlp', size, entries, async (i, eps) => {
-    const first = i < D * H;
-    const w = (first ? data.w1 : data.w2).slice();
-    w[first ? i : i - D * H] += eps;
-    const l = tg.noGrad(() =>
-      tg.tidy(() => {
-        const Wp = tg.tensor(w, { shape: first ? [D, H] : [H, OUT] });
-        return tg.mseLoss(
-          X.matmul(first ? Wp : W1)
-            .relu()
-            .matmul(first ? W2 : Wp),
-          Y,
-        );
-      }),
-    );
-    await l.data();
-    l.dispose();
-  });
+  await finiteDifferencesOf(
+    h,
+    'mlp',
+    size,
+    (w1, w2) => tg.mseLoss(X.matmul(w1).relu().matmul(w2), Y),
+    { data: data.w1, shape: [D, H], tensor: W1 },
+    { data: data.w2, shape: [H, OUT], tensor: W2 },
+  );
 
   if (B === 256) await memoryLoop(h, size, loss, [W1, W2]);
   tg.dispose([X, Y, W1, W2]);

@@ -14,6 +14,8 @@ import type { Harness, Suite } from '../harness.js';
 import { median } from '../harness.js';
 import { digitTensors, digitsFromJson, makeCnn, makeMlp, mnistSplit, type Digits } from '../../examples/lib/mnist.js';
 import { Transformer, maskedNll, rowTensors, wordSplit } from '../../examples/lib/words.js';
+import { trainingStep } from '../../examples/lib/train.js';
+import { settle } from '../common.js';
 
 const BATCH = 64;
 const WORDS_BATCH = 128;
@@ -97,22 +99,12 @@ async function mnist(h: Harness, digits: Digits, kind: 'cnn' | 'mlp'): Promise<v
   const unit = { size, steps, unitSteps: epoch, unit: `${epoch} steps an epoch` };
   await timeUnit(h, { ...unit, phase: 'grad' }, async () => {
     const [xb, yb] = next();
-    const loss = tg.tidy(() => {
-      const l = tg.nn.crossEntropy(net.forward(xb), yb);
-      opt.zeroGrad();
-      l.backward();
-      opt.step();
-      return l;
-    });
-    await loss.data();
-    loss.dispose();
+    await settle(trainingStep(opt, () => tg.nn.crossEntropy(net.forward(xb), yb)));
   });
   // forward passes are timed on a sample only, always
   await timeUnit(h, { ...unit, steps: SAMPLE[h.size][kind], phase: 'forward' }, async () => {
     const [xb, yb] = next();
-    const loss = tg.noGrad(() => tg.tidy(() => tg.nn.crossEntropy(net.forward(xb), yb)));
-    await loss.data();
-    loss.dispose();
+    await settle(tg.noGrad(() => tg.tidy(() => tg.nn.crossEntropy(net.forward(xb), yb))));
   });
   batches.return?.();
   opt.dispose();
@@ -133,21 +125,13 @@ async function words(h: Harness, all: string[]): Promise<void> {
   const unit = { size, steps, unitSteps: 100, unit: '100 steps' };
   await timeUnit(h, { ...unit, phase: 'grad' }, async (i) => {
     const r = batch(i);
-    const loss = tg.tidy(() => {
-      const l = maskedNll(net.forward(r.x), r.y, r.mask);
-      opt.zeroGrad();
-      l.backward();
-      opt.step();
-      return l;
-    });
-    await loss.data();
-    tg.dispose([loss, r.x, r.y, r.mask]);
+    await settle(trainingStep(opt, () => maskedNll(net.forward(r.x), r.y, r.mask)));
+    tg.dispose([r.x, r.y, r.mask]);
   });
   await timeUnit(h, { ...unit, steps: SAMPLE[h.size].words, phase: 'forward' }, async (i) => {
     const r = batch(i);
-    const loss = tg.noGrad(() => tg.tidy(() => maskedNll(net.forward(r.x), r.y, r.mask)));
-    await loss.data();
-    tg.dispose([loss, r.x, r.y, r.mask]);
+    await settle(tg.noGrad(() => tg.tidy(() => maskedNll(net.forward(r.x), r.y, r.mask))));
+    tg.dispose([r.x, r.y, r.mask]);
   });
   opt.dispose();
   net.dispose();
