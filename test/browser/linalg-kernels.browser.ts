@@ -53,6 +53,28 @@ function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
 const read = async (x: tf.Tensor | TG.Tensor): Promise<Float64Array> =>
   Float64Array.from((await x.data()) as Float32Array);
 
+/** LinalgLu of `count` matrices of order n against luFactorInto in float64 (the result freed). */
+async function luError(a: TG.Tensor, count: number, n: number): Promise<number> {
+  const lu = tf.engine().runKernel(LINALG_LU, { x: a.value }, {}) as tf.Tensor;
+  const av = await read(a);
+  const want = new Float64Array(count * n * (n + 1));
+  for (let b = 0; b < count; b++) luFactorInto(av, b * n * n, n, want, b * n * (n + 1));
+  const e = relError(await read(lu), want);
+  lu.dispose();
+  return e;
+}
+
+/** LinalgCholesky of `count` matrices of order n against choleskyInto in float64 (the result freed). */
+async function choleskyError(s: TG.Tensor, count: number, n: number): Promise<number> {
+  const l = tf.engine().runKernel(LINALG_CHOLESKY, { x: s.value }, {}) as tf.Tensor;
+  const sv = await read(s);
+  const want = new Float64Array(sv.length);
+  for (let b = 0; b < count; b++) choleskyInto(sv, b * n * n, n, want);
+  const e = relError(await read(l), want);
+  l.dispose();
+  return e;
+}
+
 /** Every kernel, on the active backend, against its float64 reference. */
 export async function run(tg: typeof TG): Promise<KernelCheck[]> {
   const backend = tg.getBackend();
@@ -71,18 +93,9 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
     const count = batch.reduce((a, b) => a * b, 1);
     // LU, on a matrix whose pivoting swaps rows
     const a = permuted(batch, n, n + 7);
-    const lu = tf.engine().runKernel(LINALG_LU, { x: a.value }, {}) as tf.Tensor;
-    const av = await read(a);
-    const wantLu = new Float64Array(count * n * (n + 1));
-    for (let b = 0; b < count; b++) luFactorInto(av, b * n * n, n, wantLu, b * n * (n + 1));
-    push('LinalgLu', layout, relError(await read(lu), wantLu));
-    // Cholesky
+    push('LinalgLu', layout, await luError(a, count, n));
     const s = spd(batch, n, n + 8);
-    const l = tf.engine().runKernel(LINALG_CHOLESKY, { x: s.value }, {}) as tf.Tensor;
-    const sv = await read(s);
-    const wantL = new Float64Array(sv.length);
-    for (let b = 0; b < count; b++) choleskyInto(sv, b * n * n, n, wantL);
-    push('LinalgCholesky', layout, relError(await read(l), wantL));
+    push('LinalgCholesky', layout, await choleskyError(s, count, n));
     // Triangular solve, every flag combination, B broadcast over T's batch
     const t = wellConditioned(batch, n, n + 9);
     const rhs = tg.randn([n, 2], { seed: n });
@@ -106,7 +119,6 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
         }
       }
     }
-    tf.dispose([lu, l]);
     tg.dispose([a, s, t, rhs]);
   }
   // webgpu's blocked LU and Cholesky (the default from order 64 on one matrix; one thread per
@@ -120,18 +132,9 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
     const layout = `[${[...batch, n, n]}] ${nb ? `blocked by ${nb}` : 'default path'}`;
     const count = batch.reduce((a, b) => a * b, 1);
     const a = tg.randn([...batch, n, n], { seed: n }); // normal entries: pivoting swaps rows
-    const lu = tf.engine().runKernel(LINALG_LU, { x: a.value }, {}) as tf.Tensor;
-    const av = await read(a);
-    const wantLu = new Float64Array(count * n * (n + 1));
-    for (let b = 0; b < count; b++) luFactorInto(av, b * n * n, n, wantLu, b * n * (n + 1));
-    push('LinalgLu', layout, relError(await read(lu), wantLu));
+    push('LinalgLu', layout, await luError(a, count, n));
     const s = spd(batch, n, n + 8);
-    const l = tf.engine().runKernel(LINALG_CHOLESKY, { x: s.value }, {}) as tf.Tensor;
-    const sv = await read(s);
-    const wantL = new Float64Array(sv.length);
-    for (let b = 0; b < count; b++) choleskyInto(sv, b * n * n, n, wantL);
-    push('LinalgCholesky', layout, relError(await read(l), wantL));
-    tf.dispose([lu, l]);
+    push('LinalgCholesky', layout, await choleskyError(s, count, n));
     tg.dispose([a, s]);
   }
   setGpuFactorPath('auto');
