@@ -78,6 +78,7 @@ const MARKDOWN = [
   'docs/errors.md',
   'benchmarks/README.md',
   'kernels/README.md',
+  'test/README.md',
 ];
 
 docs('every repository path the Markdown docs name exists', () => {
