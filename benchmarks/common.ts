@@ -135,20 +135,25 @@ type JaxFn = (...args: any[]) => any;
 /**
  * Queues jax-js's forward and gradient, eager and jit-compiled ('jax-js', 'jax-js jit'), of f at
  * args() (fresh references each call: jax-js takes ownership of its arguments), each pair after
- * checking its gradient against `want`. `grad` makes f's gradient function (jax.grad with the
- * suite's argnums), `read` reads a gradient's arrays. A jax-js failure skips that pair, saying so
- * (tryJax). Returns what frees the compiled functions, for after the timing.
+ * checking its gradient against `want` (within tol). `grad` makes f's gradient function (jax.grad
+ * with the suite's argnums), `read` reads a gradient's arrays (by default, a list of arrays). A
+ * jax-js failure skips that pair, saying so (tryJax). Returns what frees the compiled functions.
  */
 export async function queueJax(
   h: Harness,
-  where: { suite: string; size: string; dev: jax.Device; tol?: number },
-  f: JaxFn,
-  grad: (f: JaxFn) => JaxFn,
-  args: () => unknown[],
-  read: (g: any) => Promise<Float32Array[]>,
-  want: ArrayLike<number>[],
+  o: {
+    suite: string;
+    size: string;
+    dev: jax.Device;
+    f: JaxFn;
+    grad: (f: JaxFn) => JaxFn;
+    args: () => unknown[];
+    read?: (g: any) => Promise<Float32Array[]>;
+    want: ArrayLike<number>[];
+    tol?: number;
+  },
 ): Promise<() => void> {
-  const { suite, size, dev, tol } = where;
+  const { suite, size, dev, f, grad, args, read = readJax, want, tol } = o;
   const fj = jax.jit(f);
   const gj = jax.jit(grad(f));
   const note = `jax-js device ${dev}`;
@@ -165,10 +170,9 @@ export async function queueJax(
   return () => (fj.dispose(), gj.dispose());
 }
 
-/** An operand of a benchmarked function: its data, its shape and the tensor made of them. */
+/** An operand of a benchmarked function: its data and the tensor made of them. */
 export interface Operand {
   data: Float32Array;
-  shape: number[];
   tensor: tg.Tensor;
 }
 
@@ -194,7 +198,7 @@ export function finiteDifferencesOf(
     await settle(
       tg.noGrad(() =>
         tg.tidy(() => {
-          const p = tg.tensor(w, { shape: moved.shape });
+          const p = tg.tensor(w, { shape: moved.tensor.shape });
           return onA ? f(p, b.tensor) : f(a.tensor, p);
         }),
       ),

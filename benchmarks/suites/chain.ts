@@ -77,15 +77,19 @@ async function runCase(h: Harness, len: number): Promise<void> {
     const xj = len === 1 ? np.array(data[0]) : jaxArray(data, shape);
     // Eager jax-js builds one lazy expression for the whole chain and may exceed the stack on it:
     // queueJax then skips the eager pair, saying so.
-    const freeJits = await queueJax(
-      h,
-      { suite: 'chain', size, dev, tol },
-      jaxChain,
-      (f) => jax.grad(f),
-      () => [xj.ref],
-      (g) => readJax([g]),
+    const args = () => [xj.ref];
+    const read = (g: jax.numpy.Array) => readJax([g]);
+    const freeJits = await queueJax(h, {
+      suite: 'chain',
+      size,
+      dev,
+      f: jaxChain,
+      grad: jax.grad,
+      args,
+      read,
       want,
-    );
+      tol,
+    });
     later.push(() => (freeJits(), xj.dispose()));
   } else h.skipProblem('chain', `jax-js has no device beside '${h.backend}'`);
 

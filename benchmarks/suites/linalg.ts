@@ -4,16 +4,10 @@
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
 import type { Harness, Suite } from '../harness.js';
-import {
-  finiteDifferencesOf,
-  jaxArray,
-  jaxDevice,
-  normal,
-  queueJax,
-  queueTapegradGrad,
-  readJax,
-  wellConditioned,
-} from '../common.js';
+// the seeded data, and the jax-js device and arrays
+import { normal, wellConditioned, jaxDevice, jaxArray } from '../common.js';
+// the columns: tapegrad's, jax-js's, finite differences
+import { queueTapegradGrad, queueJax, finiteDifferencesOf } from '../common.js';
 
 const SIZES = { small: [8, 32], full: [8, 32, 128, 256] };
 const RHS = 4; // columns of B in solve(A, B)
@@ -54,15 +48,9 @@ async function runProblem(h: Harness, L: Linalg, p: Problem, n: number): Promise
   if (dev) {
     const Aj = jaxArray(a, [n, n]);
     const Bj = jaxArray(b, [n, RHS]);
-    const freeJits = await queueJax(
-      h,
-      { suite: 'linalg', size, dev, tol: 1e-2 },
-      p.jax,
-      (f) => jax.grad(f, { argnums: wrt }),
-      () => [Aj.ref, Bj.ref],
-      readJax,
-      want,
-    );
+    const grad = (f: Problem['jax']) => jax.grad(f, { argnums: wrt });
+    const args = () => [Aj.ref, Bj.ref];
+    const freeJits = await queueJax(h, { suite: 'linalg', size, dev, f: p.jax, grad, args, want, tol: 1e-2 });
     later.push(() => (freeJits(), jax.tree.dispose([Aj, Bj])));
   } else h.skipProblem('linalg', `jax-js has no device beside '${h.backend}'`);
 
@@ -71,9 +59,7 @@ async function runProblem(h: Harness, L: Linalg, p: Problem, n: number): Promise
 
   // inv and det need the entries of A, solve those of B too
   const entries = n * n + (p.name === 'solve' ? n * RHS : 0);
-  const operandA = { data: a, shape: [n, n], tensor: A };
-  const operandB = { data: b, shape: [n, RHS], tensor: B };
-  await finiteDifferencesOf(h, 'linalg', size, f, operandA, operandB, entries);
+  await finiteDifferencesOf(h, 'linalg', size, f, { data: a, tensor: A }, { data: b, tensor: B }, entries);
   tg.dispose([A, B]);
 }
 

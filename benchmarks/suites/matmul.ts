@@ -4,18 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import * as jax from '@jax-js/jax';
 import * as tg from '../../src/index.js';
 import type { Harness, Suite } from '../harness.js';
-import {
-  checkAgree,
-  finiteDifferencesOf,
-  jaxArray,
-  jaxDevice,
-  normal,
-  queueJax,
-  queueTapegradGrad,
-  readAll,
-  readJax,
-  settle,
-} from '../common.js';
+// the seeded data, the jax-js device and arrays, and the reads of a timed result
+import { normal, jaxDevice, jaxArray, checkAgree, readAll, settle } from '../common.js';
+// the columns: tapegrad's, jax-js's, finite differences
+import { queueTapegradGrad, queueJax, finiteDifferencesOf } from '../common.js';
 
 const SIZES = { small: [128, 256], full: [128, 256, 512, 1024] };
 const np = jax.numpy;
@@ -48,15 +40,8 @@ async function runSize(h: Harness, n: number): Promise<void> {
     const Aj = jaxArray(a, [n, n]);
     const Bj = jaxArray(b, [n, n]);
     const jf = (x: jax.numpy.Array, y: jax.numpy.Array) => np.sum(np.tanh(np.matmul(x, y)));
-    const freeJits = await queueJax(
-      h,
-      { suite: 'matmul', size, dev },
-      jf,
-      (f) => jax.grad(f, { argnums: [0, 1] }),
-      () => [Aj.ref, Bj.ref],
-      readJax,
-      want,
-    );
+    const grad = (f: typeof jf) => jax.grad(f, { argnums: [0, 1] });
+    const freeJits = await queueJax(h, { suite: 'matmul', size, dev, f: jf, grad, args: () => [Aj.ref, Bj.ref], want });
     later.push(() => (freeJits(), jax.tree.dispose([Aj, Bj])));
   } else h.skipProblem('matmul', `jax-js has no device beside '${h.backend}'`);
 
@@ -64,14 +49,7 @@ async function runSize(h: Harness, n: number): Promise<void> {
   later.forEach((f) => f());
 
   // ---- finite differences: 2 evaluations per entry of A and of B
-  await finiteDifferencesOf(
-    h,
-    'matmul',
-    size,
-    f,
-    { data: a, shape: [n, n], tensor: A },
-    { data: b, shape: [n, n], tensor: B },
-  );
+  await finiteDifferencesOf(h, 'matmul', size, f, { data: a, tensor: A }, { data: b, tensor: B });
   tg.dispose([A, B]);
 }
 

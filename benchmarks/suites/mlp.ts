@@ -41,15 +41,14 @@ export async function queueJaxMlp(
   const P = { w1: jaxArray(data.w1, [D, H]), w2: jaxArray(data.w2, [H, OUT]) };
   const Xj = jaxArray(data.x, [B, D]);
   const Yj = jaxArray(data.y, [B, OUT]);
-  const freeJits = await queueJax(
-    h,
-    where,
-    jaxLoss,
-    (f) => jax.grad(f),
-    () => [{ w1: P.w1.ref, w2: P.w2.ref }, Xj.ref, Yj.ref],
-    (g: JaxParams) => readJax([g.w1, g.w2]),
+  const freeJits = await queueJax(h, {
+    ...where,
+    f: jaxLoss,
+    grad: jax.grad,
+    args: () => [{ w1: P.w1.ref, w2: P.w2.ref }, Xj.ref, Yj.ref],
+    read: (g: JaxParams) => readJax([g.w1, g.w2]),
     want,
-  );
+  });
   return () => (freeJits(), jax.tree.dispose([P, Xj, Yj]));
 }
 
@@ -116,8 +115,8 @@ async function runSize(h: Harness, B: number): Promise<void> {
     'mlp',
     size,
     (w1, w2) => tg.mseLoss(X.matmul(w1).relu().matmul(w2), Y),
-    { data: data.w1, shape: [D, H], tensor: W1 },
-    { data: data.w2, shape: [H, OUT], tensor: W2 },
+    { data: data.w1, tensor: W1 },
+    { data: data.w2, tensor: W2 },
   );
 
   if (B === 256) await memoryLoop(h, size, loss, [W1, W2]);

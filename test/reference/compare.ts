@@ -14,8 +14,18 @@ export const readReference = <T>(file: string): T => JSON.parse(readFileSync(new
 export type Nested = number | Nested[];
 export const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 
+/** A layer's case as generate_common.py's layer_case writes it: R weighs the output in the loss. */
+export interface LayerCase {
+  inputs: Record<string, { values: Nested; dtype: tg.DType }>;
+  params: Record<string, Nested>;
+  output: Nested;
+  R: Nested;
+  /** By 'input.<name>' for an input, by state-dict name for a parameter. */
+  grads: Record<string, Nested>;
+}
+
 /** The nn cases' inputs as tensors: the float ones ask for their gradient, ints and bools do not. */
-export const layerInputs = (inputs: Record<string, { values: Nested; dtype: tg.DType }>): Record<string, tg.Tensor> =>
+export const layerInputs = (inputs: LayerCase['inputs']): Record<string, tg.Tensor> =>
   Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [
       k,

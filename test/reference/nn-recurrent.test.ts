@@ -5,16 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
 import { NODE_BACKENDS } from '../helpers.js';
-import {
-  assertGrads,
-  assertLikeTorch,
-  disposeWithGrads,
-  loadState,
-  type Nested,
-  readReference,
-  reportWorst,
-  WorstErrors,
-} from './compare.js';
+// reading the cases and reporting the worst errors; checking a layer against them
+import { type Nested, readReference, reportWorst, WorstErrors } from './compare.js';
+import { loadState, assertLikeTorch, assertGrads, disposeWithGrads } from './compare.js';
 
 interface Case {
   options: { kind: string; inputSize: number; hiddenSize: number } & tg.nn.RNNOptions;

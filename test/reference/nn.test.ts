@@ -5,25 +5,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
 import { assertClose, NODE_BACKENDS } from '../helpers.js';
-import {
-  assertGrads,
-  assertLikeTorch,
-  disposeWithGrads,
-  flat,
-  layerInputs,
-  loadState,
-  type Nested,
-  readReference,
-  reportWorst,
-  WorstErrors,
-} from './compare.js';
+// reading the cases and reporting the worst errors; checking a layer against them
+import { type LayerCase, type Nested, flat, readReference, reportWorst, WorstErrors } from './compare.js';
+import { layerInputs, loadState, assertLikeTorch, assertGrads, disposeWithGrads } from './compare.js';
 
-interface Case {
-  inputs: Record<string, { values: Nested; dtype: tg.DType }>;
-  params: Record<string, Nested>;
-  output: Nested;
-  R: Nested;
-  grads: Record<string, Nested>;
+interface Case extends LayerCase {
   options?: Record<string, unknown>;
   weights?: Nested;
   runningBefore?: Record<string, Nested>;
