@@ -12,7 +12,7 @@ import {
   type TriangularSolveAttrs,
 } from '../../kernels/index.js';
 import { TapegradError, fmtShape } from '../errors.js';
-import { asTensor, owning } from '../op.js';
+import { asTensor, composed, owning } from '../op.js';
 import { broadcastShapes } from '../ops/shape.js';
 import { Tensor } from '../tensor.js';
 import { add, div, mul } from '../ops/elementwise.js';
@@ -87,15 +87,10 @@ export function rightHandSide(fn: string, a: Tensor, x: unknown, what = 'B'): Te
  */
 export function onColumns(b: Tensor, op: (b: Tensor) => Tensor): Tensor {
   if (b.rank > 1) return op(b);
-  const col = reshape(b, [b.shape[0], 1]);
-  let x: Tensor;
-  try {
-    x = op(col);
-  } catch (e) {
-    col.dispose();
-    throw e;
-  }
-  return owning(reshape(x, x.shape.slice(0, -1)), [col, x]);
+  return composed((keep) => {
+    const x = keep(op(keep(reshape(b, [b.shape[0], 1]))));
+    return reshape(x, x.shape.slice(0, -1));
+  });
 }
 
 // ---- kernels, on TF.js tensors (forwards only)
