@@ -2,14 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import {
-  Optimizer,
-  withL2Decay,
-  type OptimizerOptions,
-  type ParamGroup,
-  type ParamGroupSpec,
-  type Update,
-} from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import { withL2Decay } from './update-math.js';
 import { nonNegative } from './checks.js';
 
 /** Options of Adagrad: lr decay, the accumulator's start, ε. */

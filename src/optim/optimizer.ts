@@ -475,16 +475,3 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     if (this.disposed) throw new TapegradError(`${this.name}.${method}`, 'the optimizer has been disposed');
   }
 }
-
-// ---- pieces of the update rules that several optimizers share (raw TF.js ops, inside update's tidy)
-
-/** The gradient with L2 weight decay, g + wd·p: PyTorch's `weight_decay` (AdamW's is decoupled instead). */
-export function withL2Decay(p: tf.Tensor, g: tf.Tensor, weightDecay: number): tf.Tensor {
-  return weightDecay ? tf.add(g, tf.mul(p, weightDecay)) : g;
-}
-
-/** A moving average kept in a parameter's state, β·prev + (1−β)·x, started from zero (prev absent). */
-export function movingAverage(prev: tf.Tensor | undefined, x: tf.Tensor, beta: number): tf.Tensor {
-  const share = tf.mul(x, 1 - beta);
-  return prev ? tf.add(tf.mul(prev, beta), share) : share;
-}

@@ -5,13 +5,13 @@ import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
   Optimizer,
-  withL2Decay,
   type OptimizerOptions,
   type ParamGroup,
   type ParamGroupSpec,
   type StepItem,
   type Update,
 } from './optimizer.js';
+import { withL2Decay } from './update-math.js';
 import { nonNegative } from './checks.js';
 import { isTracing } from '../tape.js';
 
