@@ -12,16 +12,21 @@ interface CpuLike {
   makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array): TensorInfo;
 }
 interface WasmLike {
+  wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-/** A typed array of each input and of each freshly allocated float32 output, in the backend's memory. */
+/**
+ * A typed array of each input and of each freshly allocated float32 output, in the backend's memory;
+ * on wasm, that memory (for a WebAssembly module of our own to work on in place), else null.
+ */
 export type JsKernelBody = (
   inputs: Record<string, Float32Array | Int32Array | undefined>,
   outputs: Float32Array[],
   attrs: NamedAttrMap,
   infos: Record<string, TensorInfo | undefined>,
+  heap: WebAssembly.Memory | null,
 ) => void;
 
 /**
@@ -53,11 +58,12 @@ export function jsKernelConfigs(
         outViews = outShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
         for (const [k, t] of Object.entries(infos))
           views[k] = t ? (cpu.data.get(t.dataId).values as Float32Array | Int32Array) : undefined;
-        body(views, outViews, attrs as NamedAttrMap, infos);
+        body(views, outViews, attrs as NamedAttrMap, infos, null);
         outs = outShapes.map((s, i) => cpu.makeTensorInfo(s, 'float32', outViews[i]));
         return multi ? outs : outs[0];
       }
-      body(views, outViews, attrs as NamedAttrMap, infos);
+      const m = (backend as unknown as WasmLike).wasm;
+      body(views, outViews, attrs as NamedAttrMap, infos, m?.wasmMemory ?? m?.asm?.memory ?? null);
       return multi ? outs : outs[0];
     };
   return JS_FUSED_BACKENDS.map((backendName) => ({ kernelName, backendName, kernelFunc: func(backendName) }));

@@ -10,6 +10,7 @@
 // (createGraph) adjoint's argmax, and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
+import { simdGrads } from './wasm-simd-grads.js';
 import { samePadding, type Pad, type Pair } from './window-padding.js';
 
 export const MAX_POOL_GRAD = 'TapegradMaxPoolGrad';
@@ -23,7 +24,7 @@ export interface MaxPoolGradAttrs {
 export const maxPoolGradJs = jsKernelConfigs(
   MAX_POOL_GRAD,
   ({ x }) => [x!.shape],
-  ({ dy, x, y }, [dx], attrs, infos) => {
+  ({ dy, x, y }, [dx], attrs, infos, heap) => {
     const [N, H, W, C] = infos.x!.shape;
     const [, Ho, Wo] = infos.y!.shape;
     const { filterSize, strides, pad } = attrs as unknown as MaxPoolGradAttrs;
@@ -31,6 +32,13 @@ export const maxPoolGradJs = jsKernelConfigs(
     const [sh, sw] = strides;
     const ph = samePadding(pad, H, kh, sh)[0];
     const pw = samePadding(pad, W, kw, sw)[0];
+    // on wasm, windows that tile x exactly (a 2×2 pool of stride 2) in SIMD (wasm-simd-grads.ts)
+    const simd = simdGrads(heap);
+    if (simd && C % 4 === 0 && sh === kh && sw === kw && Ho * kh === H && Wo * kw === W && ph + pw === 0) {
+      const rows = N * Ho;
+      simd.maxPoolGradTiles(dy!.byteOffset, x!.byteOffset, y!.byteOffset, dx.byteOffset, rows, Wo, C, kh, kw);
+      return;
+    }
     const xv = x as Float32Array;
     const yv = y as Float32Array;
     const g = dy as Float32Array;

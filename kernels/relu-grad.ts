@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, runGlsl, runWgsl, wgslProgram } from './gpu-program.js';
 import { jsKernelConfigs } from './js-kernel.js';
+import { simdGrads } from './wasm-simd-grads.js';
 
 export const RELU_GRAD = 'TapegradReluGrad';
 export const LEAKY_RELU_GRAD = 'TapegradLeakyReluGrad';
@@ -45,9 +46,14 @@ const jsConfigs = (kernelName: string, slope: (attrs: Record<string, unknown> | 
   jsKernelConfigs(
     kernelName,
     ({ dy }) => [dy!.shape],
-    ({ dy, x }, [dx], attrs) => {
-      const alpha = slope(attrs);
-      for (let i = 0; i < dx.length; i++) dx[i] = x![i] > 0 ? dy![i] : alpha * dy![i];
+    ({ dy, x }, [dx], attrs, _infos, heap) => {
+      // α·dy rounded once from float32 α, as TF.js's multiply and the SIMD loop compute it
+      const alpha = Math.fround(slope(attrs));
+      // on wasm, whole vectors in SIMD (wasm-simd-grads.ts), the rest here
+      const simd = simdGrads(heap);
+      const start = simd ? dx.length & ~3 : 0;
+      if (simd) simd.reluGrad(dy!.byteOffset, x!.byteOffset, dx.byteOffset, start, alpha);
+      for (let i = start; i < dx.length; i++) dx[i] = x![i] > 0 ? dy![i] : alpha * dy![i];
     },
     false,
   );

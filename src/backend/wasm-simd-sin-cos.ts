@@ -25,7 +25,8 @@ import {
   v128,
   type WasmFunction,
   whileBelow,
-} from './wasm-encoder.js';
+  instantiateOn,
+} from '../../kernels/wasm-encoder.js';
 
 const [SRC, DST, COUNT, END, X, OK, T, N, Y, Z, W, ZY, XD] = Array.from({ length: 13 }, (_, i) => i);
 const get = local.get;
@@ -100,24 +101,6 @@ export function setSimdSinCos(on: boolean): void {
 }
 
 type SinCos = (src: number, dst: number, count: number) => number;
-const instances = new WeakMap<WebAssembly.Memory, { sin: SinCos; cos: SinCos } | null>();
-
-/** The module instantiated on `memory` (once per memory); null where the engine lacks wasm SIMD. */
-function instanceOn(memory: WebAssembly.Memory): { sin: SinCos; cos: SinCos } | null {
-  let found = instances.get(memory);
-  if (found === undefined) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = sinCosModule({ kind: 'import', shared });
-    found = null;
-    if (WebAssembly.validate(bytes)) {
-      // under 4 KiB, so that browsers compile it synchronously on the main thread too
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      found = instance.exports as unknown as { sin: SinCos; cos: SinCos };
-    }
-    instances.set(memory, found);
-  }
-  return found;
-}
 
 /**
  * ys = sin(xs) or cos(xs), both views of `memory` (TF.js's wasm heap), rounded to float32: the
@@ -130,7 +113,7 @@ export function sinCosOnHeap(
   xs: Float32Array,
   ys: Float32Array,
 ): boolean {
-  const m = enabled ? instanceOn(memory) : null;
+  const m = enabled ? instantiateOn<{ sin: SinCos; cos: SinCos }>(memory, sinCosModule) : null;
   if (!m) return false;
   const n = xs.length;
   const whole = n & ~3;

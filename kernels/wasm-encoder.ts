@@ -33,6 +33,7 @@ const name = (s: string): Code => vec([...new TextEncoder().encode(s)].map((b) =
 const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
 
 export const I32 = 0x7f;
+export const F32 = 0x7d;
 export const V128 = 0x7b;
 
 /** A function: its parameters and result types (I32, V128), its other locals' types, and its body. */
@@ -87,6 +88,7 @@ export const local = {
 export const i32 = {
   const: (n: number): Code => [0x41, ...sleb(n)],
   add: (a: Code, b: Code): Code => [...a, ...b, 0x6a],
+  mul: (a: Code, b: Code): Code => [...a, ...b, 0x6c],
   and: (a: Code, b: Code): Code => [...a, ...b, 0x71],
   shl: (a: Code, b: Code): Code => [...a, ...b, 0x74],
   geU: (a: Code, b: Code): Code => [...a, ...b, 0x4f],
@@ -107,6 +109,8 @@ export const v128 = {
   load: (address: Code): Code => [...address, ...simd(0x00, ...memarg(4))],
   store: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x0b, ...memarg(4))],
   and: binary(0x4e),
+  /** a & ~b */
+  andNot: binary(0x4f),
   or: binary(0x50),
   xor: binary(0x51),
   /** Bits of a where mask is set, of b elsewhere. */
@@ -118,8 +122,13 @@ export const v128 = {
 
 export const f32x4 = {
   splat: (v: number): Code => simd(0x0c, ...bytesOf([v, v, v, v], Float32Array)),
+  /** The float32 value `v` leaves on the stack, in every lane. */
+  splatOf: unary(0x13),
   eq: binary(0x41),
   lt: binary(0x43),
+  gt: binary(0x44),
+  add: binary(0xe4),
+  mul: binary(0xe6),
   abs: unary(0xe0),
   /** The two float64 lanes rounded to float32 in lanes 0 and 1, zeros above. */
   demoteZero: unary(0x5e),
@@ -145,3 +154,29 @@ export const i64x2 = {
   shrS: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xcc)],
   shrU: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xcd)],
 };
+
+const instances = new WeakMap<WebAssembly.Memory, Map<(m: MemorySource) => Uint8Array<ArrayBuffer>, unknown>>();
+
+/**
+ * The module `build` writes, instantiated on `memory` (a wasm backend's heap) once per memory, or
+ * null where the engine cannot compile it (no wasm SIMD). Kept small (under 4 KiB), a module
+ * compiles synchronously on a browser's main thread too.
+ */
+export function instantiateOn<E>(
+  memory: WebAssembly.Memory,
+  build: (m: MemorySource) => Uint8Array<ArrayBuffer>,
+): E | null {
+  let built = instances.get(memory);
+  if (!built) instances.set(memory, (built = new Map()));
+  if (!built.has(build)) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = build({ kind: 'import', shared });
+    built.set(
+      build,
+      WebAssembly.validate(bytes)
+        ? new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
+        : null,
+    );
+  }
+  return built.get(build) as E | null;
+}
