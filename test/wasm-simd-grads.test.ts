@@ -78,7 +78,7 @@ for (const [shape, k] of [
     await tg.setBackend('wasm');
     const n = shape.reduce((a, b) => a * b, 1);
     // a NaN makes its window's maximum NaN: no entry equals it, no gradient passes
-    const x = tf.tensor(values(n, 5, [Number.NaN, -0, 0]), shape) as tf.Tensor4D;
+    const x = tf.tensor4d(values(n, 5, [Number.NaN, -0, 0]), shape as [number, number, number, number]);
     const y = tf.maxPool(x, k, k, 'valid');
     const dy = tf.tensor(values(y.size, 6), y.shape);
     const attrs = { filterSize: k, strides: k, pad: 'valid' as const };
