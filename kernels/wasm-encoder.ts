@@ -107,6 +107,8 @@ const bytesOf = (
 
 export const v128 = {
   load: (address: Code): Code => [...address, ...simd(0x00, ...memarg(4))],
+  /** The float32 at `address` in every lane. */
+  load32Splat: (address: Code): Code => [...address, ...simd(0x09, ...memarg(2))],
   store: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x0b, ...memarg(4))],
   and: binary(0x4e),
   /** a & ~b */
@@ -128,7 +130,9 @@ export const f32x4 = {
   lt: binary(0x43),
   gt: binary(0x44),
   add: binary(0xe4),
+  sub: binary(0xe5),
   mul: binary(0xe6),
+  div: binary(0xe7),
   abs: unary(0xe0),
   /** The two float64 lanes rounded to float32 in lanes 0 and 1, zeros above. */
   demoteZero: unary(0x5e),

@@ -4,9 +4,25 @@
 // the same arithmetic for a fraction of that. Its values are the same: each entry is computed in
 // float64 and rounded once to float32, which for +, −, × and ÷ of float32 operands is the
 // correctly rounded float32 result, as XNNPACK's. Larger or other operands go to TF.js's kernel.
+// Where the engine has wasm SIMD, the loop's whole vectors run in a small module of our own on the
+// heap (float32 arithmetic, correctly rounded too: the same bits), the last entries in JavaScript.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import {
+  type Code,
+  encodeModule,
+  f32x4,
+  I32,
+  i32,
+  instantiateOn,
+  local,
+  type MemorySource,
+  V128,
+  v128,
+  type WasmFunction,
+  whileBelow,
+} from '../../kernels/wasm-encoder.js';
 
 /** Up to this many output entries the loop runs; beyond, XNNPACK's vector code is faster. */
 export const SMALL_BINARY_MAX = 4096;
@@ -41,6 +57,75 @@ const ARITH: Record<string, Arith> = {
   },
 };
 
+// The module: for each op, the forms vv (both operands an entry per output), vs (b one value) and
+// sv (a one value); each function (a, b, out, count) with byte addresses and count a multiple of 4.
+const OPS: Record<string, (a: Code, b: Code) => Code> = {
+  Add: f32x4.add,
+  Sub: f32x4.sub,
+  Multiply: f32x4.mul,
+  RealDiv: f32x4.div,
+};
+const FORMS = ['vv', 'vs', 'sv'] as const;
+type Form = (typeof FORMS)[number];
+
+function binaryFunction(name: string, form: Form): WasmFunction {
+  const [A, B, OUT, COUNT, END, SPLAT] = [0, 1, 2, 3, 4, 5];
+  const get = local.get;
+  const step = (l: number): Code => local.set(l, i32.add(get(l), i32.const(16)));
+  const a = form === 'sv' ? get(SPLAT) : v128.load(get(A));
+  const b = form === 'vs' ? get(SPLAT) : v128.load(get(B));
+  const body = [
+    ...(form === 'vs' ? local.set(SPLAT, v128.load32Splat(get(B))) : []),
+    ...(form === 'sv' ? local.set(SPLAT, v128.load32Splat(get(A))) : []),
+    ...local.set(END, i32.add(get(OUT), i32.shl(get(COUNT), i32.const(2)))),
+    ...whileBelow(get(OUT), get(END), [
+      ...v128.store(get(OUT), OPS[name](a, b)),
+      ...(form !== 'sv' ? step(A) : []),
+      ...(form !== 'vs' ? step(B) : []),
+      ...step(OUT),
+    ]),
+    ...i32.const(0),
+  ];
+  return { name: `${name}_${form}`, params: [I32, I32, I32, I32], result: I32, locals: [I32, V128], body };
+}
+
+/** The module's bytes. */
+export function smallBinaryModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+  return encodeModule(
+    Object.keys(OPS).flatMap((name) => FORMS.map((form) => binaryFunction(name, form))),
+    memory,
+  );
+}
+
+type SimdBinary = Record<string, (a: number, b: number, out: number, count: number) => number>;
+let simdEnabled = true;
+
+/** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
+export function setSimdSmallBinary(on: boolean): void {
+  simdEnabled = on;
+}
+
+/** out = a op b over the heap: whole vectors in SIMD where the engine has it, the rest in JavaScript. */
+function runArith(
+  name: string,
+  backend: WasmHeapBackend,
+  o: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  sa: number,
+  sb: number,
+): void {
+  const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+  const simd = simdEnabled && heap && o.length >= 8 ? instantiateOn<SimdBinary>(heap, smallBinaryModule) : null;
+  if (!simd) return ARITH[name](o, a, b, sa, sb);
+  const whole = o.length & ~3;
+  simd[`${name}_${sa && sb ? 'vv' : sa ? 'vs' : 'sv'}`](a.byteOffset, b.byteOffset, o.byteOffset, whole);
+  if (whole < o.length) {
+    const rest = (v: Float32Array, s: number) => (s ? v.subarray(whole) : v);
+    ARITH[name](o.subarray(whole), rest(a, sa), rest(b, sb), sa, sb);
+  }
+}
+
 const sizeOf = (shape: number[]) => {
   let n = 1;
   for (const d of shape) n *= d;
@@ -49,7 +134,7 @@ const sizeOf = (shape: number[]) => {
 
 /** Replaces wasm's Add, Sub, Multiply and RealDiv by kernels that loop in JavaScript on small operands (once). */
 export function speedUpWasmSmallBinaryKernels(): void {
-  for (const [name, arith] of Object.entries(ARITH)) {
+  for (const name of Object.keys(ARITH)) {
     replaceWasmKernel(
       name,
       (original): KernelFunc =>
@@ -76,7 +161,9 @@ export function speedUpWasmSmallBinaryKernels(): void {
           if (n > SMALL_BINARY_MAX || na === 0 || nb === 0 || shape.length > 6) return original(args);
           const out = backend.makeOutput(shape, 'float32');
           // views after the allocation, which may grow (and so move) the heap
-          arith(
+          runArith(
+            name,
+            backend,
             backend.typedArrayFromHeap(out) as Float32Array,
             backend.typedArrayFromHeap(a) as Float32Array,
             backend.typedArrayFromHeap(b) as Float32Array,

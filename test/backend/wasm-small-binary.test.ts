@@ -1,12 +1,13 @@
-// The JavaScript loops that replace wasm's Add, Sub, Multiply and RealDiv on small float32 operands
-// (src/backend/wasm-small-binary.ts) give bit for bit what TF.js's own kernels give, on every form
-// they take (same shape, a single value on either side, ranks that differ) and on special values,
-// and leave larger or other operands to TF.js.
+// The loops that replace wasm's Add, Sub, Multiply and RealDiv on small float32 operands
+// (src/backend/wasm-small-binary.ts), in SIMD and in JavaScript, give bit for bit what TF.js's own
+// kernels give, on every form they take (same shape, a single value on either side, ranks that
+// differ, lengths not a multiple of 4) and on special values, and leave larger or other operands to
+// TF.js.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
-import { SMALL_BINARY_MAX } from '../../src/backend/wasm-small-binary.js';
+import { setSimdSmallBinary, SMALL_BINARY_MAX } from '../../src/backend/wasm-small-binary.js';
 import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
 import { rng } from '../../src/random.js';
 
@@ -55,34 +56,37 @@ const FORMS: [string, number[], number[]][] = [
   ['a broadcast row (TF.js)', [4, 6], [6]],
 ];
 
-for (const name of NAMES) {
-  test(`${name}: the same bits as TF.js's kernel, on every form`, () => {
-    FORMS.forEach(([form, sa, sb], k) => {
-      tf.tidy(() => {
-        const a = tf.tensor(
-          data(
-            sa.reduce((x, y) => x * y, 1),
-            2 * k + 1,
-          ),
-          sa,
-        );
-        const b = tf.tensor(
-          data(
-            sb.reduce((x, y) => x * y, 1),
-            2 * k + 2,
-          ),
-          sb,
-        );
-        const op = { Add: tf.add, Sub: tf.sub, Multiply: tf.mul, RealDiv: tf.div }[name];
-        const got = op(a, b);
-        const want = raw(name, a, b);
-        assert.equal(got.shape, want.shape, `${form}: shape`);
-        sameBits(got.dataSync() as Float32Array, want.dataSync() as Float32Array, `${name} ${form}`);
-        return undefined as unknown as tf.Tensor;
+for (const name of NAMES)
+  for (const simd of [true, false]) {
+    test(`${name}: the same bits as TF.js's kernel, on every form (${simd ? 'SIMD' : 'JavaScript'})`, () => {
+      setSimdSmallBinary(simd);
+      FORMS.forEach(([form, sa, sb], k) => {
+        tf.tidy(() => {
+          const a = tf.tensor(
+            data(
+              sa.reduce((x, y) => x * y, 1),
+              2 * k + 1,
+            ),
+            sa,
+          );
+          const b = tf.tensor(
+            data(
+              sb.reduce((x, y) => x * y, 1),
+              2 * k + 2,
+            ),
+            sb,
+          );
+          const op = { Add: tf.add, Sub: tf.sub, Multiply: tf.mul, RealDiv: tf.div }[name];
+          const got = op(a, b);
+          const want = raw(name, a, b);
+          assert.equal(got.shape, want.shape, `${form}: shape`);
+          sameBits(got.dataSync() as Float32Array, want.dataSync() as Float32Array, `${name} ${form}`);
+          return undefined as unknown as tf.Tensor;
+        });
       });
+      setSimdSmallBinary(true);
     });
-  });
-}
+  }
 
 test('int32 operands keep TF.js integer arithmetic', () => {
   tf.tidy(() => {
