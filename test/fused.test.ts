@@ -193,9 +193,11 @@ for (const backend of NODE_BACKENDS) {
   for (const [shape, offset] of [
     [[5, 3], 0],
     [[2, 3, 4, 6], 0],
-    // a mean far from 0 against the spread: the kernel's shifted sums keep the variance
+    // a mean far from 0 against the spread: the kernel's shifted sums keep the variance (cpu and
+    // wasm; the GPUs run the reference, whose float32 variance loses it)
     [[4, 5, 2], 4e6],
   ] as [number[], number][]) {
+    if (offset && !JS_FUSED_BACKENDS.includes(backend as 'cpu')) continue;
     test(`[${backend}] batch norm ${JSON.stringify(shape)} (mean ${offset}): forward and backward, fused = reference = float64`, async () => {
       await tg.setBackend(backend);
       const C = shape[shape.length - 1];
