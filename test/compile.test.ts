@@ -383,6 +383,45 @@ test('a result fn passes through (an argument, a weight) is a copy at the trace 
   assert.equal(tg.memory(), before);
 });
 
+test('a recurrent training step (unbind and split nodes, several outputs each) replays as the eager step', async () => {
+  await tg.setBackend('wasm');
+  const before = tg.memory();
+  const make = () => {
+    const lstm = new tg.nn.LSTM(3, 4, { seed: 11 });
+    const opt = new tg.optim.Adam(lstm.parameters(), { lr: 0.01 });
+    const step = (x: tg.Tensor) => {
+      opt.zeroGrad();
+      const { output, hN, cN } = lstm.forward(x);
+      const loss = output.square().mean();
+      loss.backward();
+      opt.step();
+      tg.dispose([output, hN, cN]);
+      return loss;
+    };
+    return { lstm, opt, step };
+  };
+  const x = tg.randn([6, 2, 3], { seed: 12 });
+  const eager = make();
+  const compiled = make();
+  const step = tg.compile((t: tg.Tensor) => compiled.step(t));
+  for (let i = 0; i < 4; i++) {
+    const want = tg.tidy(() => eager.step(x));
+    const got = step(x);
+    assert.equal(Array.from(await got.data()), Array.from(await want.data()), `loss at step ${i}`);
+    tg.dispose([want, got]);
+  }
+  assert.ok(step.traces <= 2, `traced ${step.traces} times`);
+  const params = (m: tg.nn.LSTM) => Promise.all(m.parameters().map(async (p) => Array.from(await p.data())));
+  assert.equal(await params(compiled.lstm), await params(eager.lstm), 'the parameters after four steps');
+  step.dispose();
+  for (const s of [eager, compiled]) {
+    s.opt.dispose();
+    s.lstm.dispose();
+  }
+  x.dispose();
+  assert.equal(tg.memory(), before);
+});
+
 /** The loss a step returns, as a number (the step's tensor freed). */
 const lossOf = (l: tg.Tensor) => {
   const v = l.item();

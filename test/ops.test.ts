@@ -389,3 +389,43 @@ arg('along an axis, over the flattened tensor, with keepDims; the first of ties'
   }
 });
 arg.run();
+
+// split, chunk and unbind: the parts PyTorch gives (torch.chunk's sizes, torch.unbind's slices)
+const partsTest = suite('split, chunk, unbind');
+partsTest(
+  "chunk's parts are ⌈n / chunks⌉ long, the last shorter, fewer when they run out (torch.chunk's)",
+  async () => {
+    for (const backend of NODE_BACKENDS) {
+      await tg.setBackend(backend);
+      const lengths = (n: number, chunks: number) => {
+        const ps = tg.chunk(tg.zeros([n, 2]), chunks);
+        const out = ps.map((p) => p.shape[0]);
+        tg.dispose(ps);
+        return out;
+      };
+      // torch.chunk(torch.zeros(n, 2), chunks) in PyTorch 1.13
+      assert.equal(lengths(5, 3), [2, 2, 1], backend);
+      assert.equal(lengths(6, 4), [2, 2, 2], backend);
+      assert.equal(lengths(2, 3), [1, 1], backend);
+      assert.equal(lengths(0, 3), [0, 0, 0], backend);
+      const x = tg.tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
+      const cols = x.unbind(1);
+      assert.equal(
+        cols.map((c) => Array.from(c.dataSync())),
+        [
+          [1, 4],
+          [2, 5],
+          [3, 6],
+        ],
+      );
+      const [a, b] = tg.split(x, [1, 2], -1);
+      assert.equal(Array.from(b.dataSync()), [2, 3, 5, 6]);
+      assert.equal(tg.unbind(tg.zeros([0, 3])), []);
+      tg.dispose([x, ...cols, a, b]);
+    }
+  },
+);
+partsTest.run();
