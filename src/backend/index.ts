@@ -13,6 +13,7 @@ import { flushCommands, installDispatchCache } from '../../kernels/webgpu-dispat
 import { installWebGPUMatMul, preferSubgroupDevice } from '../../kernels/webgpu-matmul.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
 import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
+import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
 import { guardWasmHeap, isWasmTrap, dropTrappedWasm } from './wasm-heap-limit.js';
@@ -196,6 +197,7 @@ export async function setBackend(name: BackendName): Promise<void> {
     fixWasmCastToBool();
     fixWasmInexactUnaryKernels();
     speedUpWasmSmallBinaryKernels();
+    speedUpWasmSlice();
     guardWasmUnwrittenOutputs(tf.backend());
     guardWasmHeap(tf.backend());
   }
