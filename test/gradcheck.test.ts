@@ -58,6 +58,31 @@ for (const backend of NODE_BACKENDS) {
     }
   });
 
+  s('a function with several outputs: each checked, a wrong gradient in any one caught, both modes', async () => {
+    // [x², x³]: a wrong factor on the second output's gradient only
+    const powers = (wrong: number) =>
+      tg.customOp({
+        name: 'cubeWrong',
+        forward: (x) => tf.pow(x, 3),
+        vjp: (g, [x]) => [() => g.mul(x.square()).mul(3 * wrong)],
+      });
+    const x = T([2, 3], 5);
+    for (const mode of ['full', 'fast'] as const) {
+      const good = await tg.gradcheck((a) => [a.square(), powers(1)(a), ...tg.unbind(a)], [x], { mode });
+      assert.ok(good.ok, `${mode}: ${good}`);
+      const bad = await tg.gradcheck((a) => [a.square(), powers(1.02)(a)], [x], { mode });
+      assert.not.ok(bad.ok, `${mode} missed a 2% error in the second output: ${JSON.stringify(bad.worst)}`);
+      if (mode === 'full') assert.ok(bad.worst!.outputIndex![0] >= 6, 'the worst entry lies in the second output');
+    }
+    const gg = await tg.gradgradcheck((a) => tg.split(a.square(), [1, 2], 1), [x]);
+    assert.ok(gg.ok, String(gg));
+    await rejects(
+      () => tg.gradcheck(() => [] as never, [x]),
+      /^gradcheck: the function must return a Tensor or a non-empty array of Tensors, got an array/,
+    );
+    x.dispose();
+  });
+
   s('a correct custom op passes both modes, and the report is filled in', async () => {
     const op = cubeTimes(null);
     const x = T([2, 3], 1);
