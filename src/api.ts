@@ -8,7 +8,14 @@ export { setThreads, getThreads } from './backend/wasm-threads.js';
 export { noGrad, isGradEnabled } from './tape.js';
 export { gradients, type BackwardOptions } from './backward.js';
 export type { GradHook } from './tensor.js';
-export { defineOp, type OpRule, type Op, type Thunk } from './op.js';
+export {
+  defineOp,
+  type OpRule,
+  type Op,
+  type MultiOutputRule,
+  type MultiOutputOp,
+  type Thunk,
+} from './op.js';
 export {
   tensor,
   scalar,
