@@ -8,11 +8,10 @@
 // L_ii = √(a_ii − Σ_{k<i} L_ik²); float64 accumulation in JavaScript.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  JS_BACKENDS,
   batchSize,
-  gpuFactorBlock,
+  factorizationWebgpu,
   itemsProgram,
-  perItemProgram,
+  linalgKernelConfigs,
   readF64,
   runWithInts,
   writeF32,
@@ -213,27 +212,6 @@ function choleskyBlockedWebgpu(
   return state;
 }
 
-const choleskyWebgpu: KernelFunc = ({ inputs, backend }) => {
-  const x = inputs.x as TensorInfo;
-  const n = x.shape[x.shape.length - 1];
-  const count = batchSize(x.shape);
-  const nb = gpuFactorBlock(n, count);
-  if (nb > 0 && count > 0) return choleskyBlockedWebgpu(backend as WebGPUBackendLike, x, n, count, nb);
-  const program = perItemProgram(
-    'tapegradLinalgCholesky',
-    x.shape,
-    count,
-    ['x'],
-    'n : i32, count : i32,',
-    CHOLESKY_WGSL,
-  );
-  return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x], 'float32', [
-    { type: 'int32', data: [n] },
-    { type: 'int32', data: [count] },
-  ]);
-};
+const choleskyWebgpu = factorizationWebgpu('tapegradLinalgCholesky', CHOLESKY_WGSL, 0, choleskyBlockedWebgpu);
 
-export const choleskyConfigs: KernelConfig[] = [
-  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_CHOLESKY, backendName, kernelFunc: choleskyJs })),
-  { kernelName: LINALG_CHOLESKY, backendName: 'webgpu', kernelFunc: choleskyWebgpu },
-];
+export const choleskyConfigs: KernelConfig[] = linalgKernelConfigs(LINALG_CHOLESKY, choleskyJs, choleskyWebgpu);

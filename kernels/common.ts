@@ -223,6 +223,29 @@ export function itemsProgram(
   };
 }
 
+/**
+ * The webgpu kernel of a factorization (LinalgLu, LinalgCholesky) of x [..., n, n]: the blocked
+ * programs (`blocked`, with the block size) where gpuFactorBlock chooses them, else `perMatrix`,
+ * WGSL with one invocation per matrix writing [..., n, n + extraColumns] (int32 uniforms n, count).
+ */
+export function factorizationWebgpu(
+  key: string,
+  perMatrix: string,
+  extraColumns: number,
+  blocked: (gpu: WebGPUBackendLike, x: TensorInfo, n: number, count: number, nb: number) => TensorInfo,
+): KernelFunc {
+  return ({ inputs, backend }) => {
+    const x = inputs.x as TensorInfo;
+    const n = x.shape[x.shape.length - 1];
+    const count = batchSize(x.shape);
+    const nb = gpuFactorBlock(n, count);
+    if (nb > 0 && count > 0) return blocked(backend as WebGPUBackendLike, x, n, count, nb);
+    const outShape = [...x.shape.slice(0, -1), n + extraColumns];
+    const program = perItemProgram(key, outShape, count, ['x'], 'n : i32, count : i32,', perMatrix);
+    return runWithInts(backend, program, [x], [n, count]);
+  };
+}
+
 /** Runs a program on webgpu with int32 uniforms, in the order its `uniforms` declares them. */
 export function runWithInts(backend: unknown, program: WgslProgram, inputs: TensorInfo[], ints: number[]): TensorInfo {
   return (backend as WebGPUBackendLike).runWebGPUProgram(

@@ -10,11 +10,10 @@
 // A zero pivot (an exactly singular matrix) skips its column, as LAPACK does; callers test pivots.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  JS_BACKENDS,
   batchSize,
-  gpuFactorBlock,
+  factorizationWebgpu,
   itemsProgram,
-  perItemProgram,
+  linalgKernelConfigs,
   readF64,
   runWithInts,
   writeF32,
@@ -323,27 +322,7 @@ function luBlockedWebgpu(gpu: WebGPUBackendLike, x: TensorInfo, n: number, count
   return state;
 }
 
-const luWebgpu: KernelFunc = ({ inputs, backend }) => {
-  const x = inputs.x as TensorInfo;
-  const n = x.shape[x.shape.length - 1];
-  const count = batchSize(x.shape);
-  const nb = gpuFactorBlock(n, count);
-  if (nb > 0 && count > 0) return luBlockedWebgpu(backend as WebGPUBackendLike, x, n, count, nb);
-  const program = perItemProgram(
-    'tapegradLinalgLu',
-    [...x.shape.slice(0, -1), n + 1],
-    count,
-    ['x'],
-    'n : i32, count : i32,',
-    LU_WGSL,
-  );
-  return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x], 'float32', [
-    { type: 'int32', data: [n] },
-    { type: 'int32', data: [count] },
-  ]);
-};
+// the one-thread program writes the permutation column beside the factors
+const luWebgpu = factorizationWebgpu('tapegradLinalgLu', LU_WGSL, 1, luBlockedWebgpu);
 
-export const luConfigs: KernelConfig[] = [
-  ...JS_BACKENDS.map((backendName) => ({ kernelName: LINALG_LU, backendName, kernelFunc: luJs })),
-  { kernelName: LINALG_LU, backendName: 'webgpu', kernelFunc: luWebgpu },
-];
+export const luConfigs: KernelConfig[] = linalgKernelConfigs(LINALG_LU, luJs, luWebgpu);
