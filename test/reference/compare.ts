@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as tg from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, NODE_BACKENDS } from '../helpers.js';
 
 /** A generator's JSON output in this folder, parsed. */
 export const readReference = <T>(file: string): T => JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8'));
@@ -104,6 +104,33 @@ export function reportWorst(title: string, worst: WorstErrors): void {
     for (const line of worst.lines()) console.log(line);
   });
   s.run();
+}
+
+/**
+ * The ops suites' frame: one uvu suite per Node backend (`<title> against PyTorch <version> (float64)
+ * on <backend>`), one test per case (`<op>: <label>`) that runs check(c) and must leave no tensor
+ * behind, then the report of the worst errors the checks noted.
+ */
+export function compareOnEachBackend<C extends { op: string; label: string }>(
+  title: string,
+  reference: { torch: string; cases: C[] },
+  worst: WorstErrors,
+  check: (c: C) => void | Promise<void>,
+): void {
+  for (const backend of NODE_BACKENDS) {
+    const s = suite(`${title} against PyTorch ${reference.torch} (float64) on ${backend}`);
+    s.before(async () => {
+      await tg.setBackend(backend);
+    });
+    for (const c of reference.cases)
+      s(`${c.op}: ${c.label}`, async () => {
+        const before = tg.memory().numTensors;
+        await check(c);
+        assert.is(tg.memory().numTensors, before, 'no tensor left behind');
+      });
+    s.run();
+  }
+  reportWorst(`${title} against PyTorch`, worst);
 }
 
 /** The nn suites' tolerance for outputs and gradients against PyTorch. */

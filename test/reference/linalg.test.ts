@@ -2,11 +2,9 @@
 // in float64 by generate_linalg.py, which needs torch; this suite does not).
 // Each case's loss Σ W∘output uses outputs that no sign choice of eigenvectors or singular vectors
 // changes, so tapegrad and LAPACK's conventions need not agree. On cpu and wasm.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
-import { NODE_BACKENDS } from '../helpers.js';
-import { type Encoded, leaves, readReference, relError, reportWorst, WorstErrors } from './compare.js';
+import { type Encoded, leaves, readReference, relError, compareOnEachBackend, WorstErrors } from './compare.js';
 
 interface Case {
   op: string;
@@ -53,40 +51,24 @@ const GRAD_REL = 2e-5;
 
 const worst = new WorstErrors();
 
-for (const backend of NODE_BACKENDS) {
-  const s = suite(`tg.linalg against PyTorch ${reference.torch} (float64) on ${backend}`);
-  s.before(async () => {
-    await tg.setBackend(backend);
+compareOnEachBackend('tg.linalg', reference, worst, (c) => {
+  const inputs = leaves(c.inputs);
+  // the loss's intermediates (X·diag·Yᵀ, the factors not in the loss) are freed by the tidy
+  tg.tidy(() => {
+    const outputs = OPS[c.op](inputs);
+    for (const [k, ref] of Object.entries(c.outputs)) {
+      assert.equal(outputs[k].shape, ref.shape, `${k}'s shape`);
+      const e = worst.note(c.op, 'values', relError(outputs[k].dataSync(), ref.data));
+      assert.ok(e < VALUE_REL, `${c.op} ${c.label}: ${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
+    }
+    const terms = Object.entries(c.weights).map(([k, v]) =>
+      outputs[k].mul(tg.tensor(v.data, { shape: v.shape })).sum(),
+    );
+    terms.reduce((a, b) => a.add(b)).backward();
   });
-  for (const c of reference.cases) {
-    s(`${c.op}: ${c.label}`, () => {
-      const before = tg.memory().numTensors;
-      const inputs = leaves(c.inputs);
-      // the loss's intermediates (X·diag·Yᵀ, the factors not in the loss) are freed by the tidy
-      tg.tidy(() => {
-        const outputs = OPS[c.op](inputs);
-        for (const [k, ref] of Object.entries(c.outputs)) {
-          assert.equal(outputs[k].shape, ref.shape, `${k}'s shape`);
-          const e = worst.note(c.op, 'values', relError(outputs[k].dataSync(), ref.data));
-          assert.ok(e < VALUE_REL, `${c.op} ${c.label}: ${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
-        }
-        const terms = Object.entries(c.weights).map(([k, v]) =>
-          outputs[k].mul(tg.tensor(v.data, { shape: v.shape })).sum(),
-        );
-        terms.reduce((a, b) => a.add(b)).backward();
-      });
-      for (const [k, ref] of Object.entries(c.grads)) {
-        const e = worst.note(c.op, 'gradients', relError(inputs[k].grad!.dataSync(), ref.data));
-        assert.ok(
-          e < GRAD_REL,
-          `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)} (relative)`,
-        );
-      }
-      for (const x of Object.values(inputs)) tg.dispose([x.grad!, x]);
-      assert.is(tg.memory().numTensors, before, 'no tensor left behind');
-    });
+  for (const [k, ref] of Object.entries(c.grads)) {
+    const e = worst.note(c.op, 'gradients', relError(inputs[k].grad!.dataSync(), ref.data));
+    assert.ok(e < GRAD_REL, `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)} (relative)`);
   }
-  s.run();
-}
-
-reportWorst('tg.linalg against PyTorch', worst);
+  for (const x of Object.values(inputs)) tg.dispose([x.grad!, x]);
+});

@@ -1,11 +1,9 @@
 // The indexing ops and einsum against PyTorch: the reference values and gradients in ops-index.json
 // beside it (written in float64 by generate_ops_index.py, which needs torch; this suite does not).
 // Each case's loss is Σ W∘output for the case's weights W. On cpu and wasm.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
-import { NODE_BACKENDS } from '../helpers.js';
-import { type Encoded, leaves, readReference, relError, reportWorst, WorstErrors } from './compare.js';
+import { type Encoded, leaves, readReference, relError, compareOnEachBackend, WorstErrors } from './compare.js';
 
 interface Case {
   op: string;
@@ -49,39 +47,26 @@ const error = (got: ArrayLike<number>, want: number[]) => relError(got, want, 1)
 
 const worst = new WorstErrors();
 
-for (const backend of NODE_BACKENDS) {
-  const s = suite(`indexing ops and einsum against PyTorch ${reference.torch} (float64) on ${backend}`);
-  s.before(async () => {
-    await tg.setBackend(backend);
+compareOnEachBackend('indexing ops and einsum', reference, worst, (c) => {
+  const inputs = leaves(c.inputs);
+  const indices = Object.fromEntries(
+    Object.entries(c.indices).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, dtype: 'int32' })]),
+  );
+  tg.tidy(() => {
+    const out = OPS[c.op](inputs, indices, c.args as Args);
+    assert.equal(out.shape, c.output.shape, 'the shape of the output');
+    const e = worst.note(c.op, 'values', error(out.dataSync(), c.output.data));
+    assert.ok(e < VALUE_TOL, `${c.op} ${c.label}: the output differs from PyTorch by ${e.toExponential(2)}`);
+    if (c.weight)
+      out
+        .mul(tg.tensor(c.weight.data, { shape: c.weight.shape }))
+        .sum()
+        .backward();
   });
-  for (const c of reference.cases) {
-    s(`${c.op}: ${c.label}`, () => {
-      const before = tg.memory().numTensors;
-      const inputs = leaves(c.inputs);
-      const indices = Object.fromEntries(
-        Object.entries(c.indices).map(([k, v]) => [k, tg.tensor(v.data, { shape: v.shape, dtype: 'int32' })]),
-      );
-      tg.tidy(() => {
-        const out = OPS[c.op](inputs, indices, c.args as Args);
-        assert.equal(out.shape, c.output.shape, 'the shape of the output');
-        const e = worst.note(c.op, 'values', error(out.dataSync(), c.output.data));
-        assert.ok(e < VALUE_TOL, `${c.op} ${c.label}: the output differs from PyTorch by ${e.toExponential(2)}`);
-        if (c.weight)
-          out
-            .mul(tg.tensor(c.weight.data, { shape: c.weight.shape }))
-            .sum()
-            .backward();
-      });
-      for (const [k, ref] of Object.entries(c.grads ?? {})) {
-        const e = worst.note(c.op, 'gradients', error(inputs[k].grad!.dataSync(), ref.data));
-        assert.ok(e < GRAD_TOL, `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)}`);
-      }
-      for (const x of Object.values(inputs)) tg.dispose([x.grad!, x].filter(Boolean));
-      tg.dispose(Object.values(indices));
-      assert.is(tg.memory().numTensors, before, 'no tensor left behind');
-    });
+  for (const [k, ref] of Object.entries(c.grads ?? {})) {
+    const e = worst.note(c.op, 'gradients', error(inputs[k].grad!.dataSync(), ref.data));
+    assert.ok(e < GRAD_TOL, `${c.op} ${c.label}: ∂L/∂${k} differs from PyTorch by ${e.toExponential(2)}`);
   }
-  s.run();
-}
-
-reportWorst('indexing ops and einsum against PyTorch', worst);
+  for (const x of Object.values(inputs)) tg.dispose([x.grad!, x].filter(Boolean));
+  tg.dispose(Object.values(indices));
+});

@@ -1,11 +1,9 @@
 // std, cumsum, cumprod, logCumSumExp, all, any, median, sort and topk against PyTorch: the values,
 // indices, gradients of L = Σ W∘values and a few Hessians in ops-scan.json beside it (written in
 // float64 by generate_ops_scan.py, which needs torch; this suite does not). On cpu and wasm.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
-import { NODE_BACKENDS } from '../helpers.js';
-import { type Encoded as EncodedOf, readReference, relError, reportWorst, WorstErrors } from './compare.js';
+import { type Encoded as EncodedOf, readReference, relError, compareOnEachBackend, WorstErrors } from './compare.js';
 
 /** JSON has no literal for the non-finite numbers: the generator writes them as strings. */
 type Num = number | 'NaN' | 'Infinity' | '-Infinity';
@@ -60,45 +58,32 @@ const gradTolerance = (x: number[]) => GRAD_REL + 2 ** -23 * Math.max(0, ...x.fi
 const HESSIAN_REL = 1e-4;
 const worst = new WorstErrors();
 
-for (const backend of NODE_BACKENDS) {
-  const s = suite(`std, scans and sorting against PyTorch ${reference.torch} (float64) on ${backend}`);
-  s.before(async () => {
-    await tg.setBackend(backend);
+compareOnEachBackend('std, scans and sorting', reference, worst, async (c) => {
+  const x = tg.tensor(decode(c.x), { shape: c.x.shape, requiresGrad: !!c.grad });
+  const W = c.weights && tg.tensor(decode(c.weights), { shape: c.weights.shape });
+  const loss = (u: tg.Tensor) => OPS[c.op](u, c.options).values.mul(W!).sum();
+  tg.tidy(() => {
+    const out = OPS[c.op](x, c.options);
+    for (const [k, ref] of Object.entries(c.outputs)) {
+      assert.equal(out[k].shape, ref.shape, `${k}'s shape`);
+      const got = Array.from(out[k].dataSync());
+      if (k === 'values') {
+        const e = worst.note(c.op, 'values', relError(got, decode(ref)));
+        assert.ok(e < VALUE_REL, `${k} differs from PyTorch by ${e.toExponential(2)} (relative): ${got}`);
+      } else assert.equal(got, decode(ref), `${k} as PyTorch's`);
+    }
+    if (c.grad) loss(x).backward();
   });
-  for (const c of reference.cases) {
-    s(`${c.op}: ${c.label}`, async () => {
-      const before = tg.memory().numTensors;
-      const x = tg.tensor(decode(c.x), { shape: c.x.shape, requiresGrad: !!c.grad });
-      const W = c.weights && tg.tensor(decode(c.weights), { shape: c.weights.shape });
-      const loss = (u: tg.Tensor) => OPS[c.op](u, c.options).values.mul(W!).sum();
-      tg.tidy(() => {
-        const out = OPS[c.op](x, c.options);
-        for (const [k, ref] of Object.entries(c.outputs)) {
-          assert.equal(out[k].shape, ref.shape, `${k}'s shape`);
-          const got = Array.from(out[k].dataSync());
-          if (k === 'values') {
-            const e = worst.note(c.op, 'values', relError(got, decode(ref)));
-            assert.ok(e < VALUE_REL, `${k} differs from PyTorch by ${e.toExponential(2)} (relative): ${got}`);
-          } else assert.equal(got, decode(ref), `${k} as PyTorch's`);
-        }
-        if (c.grad) loss(x).backward();
-      });
-      if (c.grad) {
-        const e = worst.note(c.op, 'gradients', relError(await x.grad!.data(), decode(c.grad)));
-        assert.ok(e < gradTolerance(decode(c.x)), `∂L/∂x differs from PyTorch by ${e.toExponential(2)} (relative)`);
-        x.grad!.dispose();
-      }
-      if (c.hessian) {
-        const H = tg.hessian(loss)(x);
-        const e = worst.note(c.op, 'Hessians', relError(await H.data(), decode(c.hessian)));
-        assert.ok(e < HESSIAN_REL, `the Hessian of L differs from PyTorch's by ${e.toExponential(2)} (relative)`);
-        H.dispose();
-      }
-      tg.dispose([x, ...(W ? [W] : [])]);
-      assert.is(tg.memory().numTensors, before, 'no tensor left behind');
-    });
+  if (c.grad) {
+    const e = worst.note(c.op, 'gradients', relError(await x.grad!.data(), decode(c.grad)));
+    assert.ok(e < gradTolerance(decode(c.x)), `∂L/∂x differs from PyTorch by ${e.toExponential(2)} (relative)`);
+    x.grad!.dispose();
   }
-  s.run();
-}
-
-reportWorst('std, scans and sorting against PyTorch', worst);
+  if (c.hessian) {
+    const H = tg.hessian(loss)(x);
+    const e = worst.note(c.op, 'Hessians', relError(await H.data(), decode(c.hessian)));
+    assert.ok(e < HESSIAN_REL, `the Hessian of L differs from PyTorch's by ${e.toExponential(2)} (relative)`);
+    H.dispose();
+  }
+  tg.dispose([x, ...(W ? [W] : [])]);
+});
