@@ -114,22 +114,19 @@ const elementwiseExtremum = (name: 'maximum' | 'minimum'): FuzzOp => ({
     return t[name](a, b);
   },
 });
-/** max or min along an axis from p; the kink is a tie for the top (or bottom) entry. */
-const reducedExtremum = (name: 'max' | 'min'): FuzzOp => ({
+/** A unary op along an axis of x (a scalar made [1]) that p[0] picks; env for its constants and guards. */
+const alongAxis = (f: (env: Env, t: TG, x: Tensor, axis: number, p: number[]) => Tensor): FuzzOp => ({
   arity: 1,
   apply: (env, [x0], p) => {
-    const t = env.tg;
-    const x = atLeast1(t, x0);
-    const axis = axisOf(x, p[0]);
-    env.guard(() => topGap(t, x, axis, name === 'max' ? 1 : -1));
-    return t[name](x, { axis, keepDims: p[1] % 2 === 1 });
+    const x = atLeast1(env.tg, x0);
+    return f(env, env.tg, x, axisOf(x, p[0]), p);
   },
 });
-/** softmax or logSoftmax along an axis from p. */
-const alongAxis = (name: 'softmax' | 'logSoftmax') =>
-  unary((t, x0, p) => {
-    const x = atLeast1(t, x0);
-    return t[name](x, axisOf(x, p[0]));
+/** max or min along an axis from p; the kink is a tie for the top (or bottom) entry. */
+const reducedExtremum = (name: 'max' | 'min'): FuzzOp =>
+  alongAxis((env, t, x, axis, p) => {
+    env.guard(() => topGap(t, x, axis, name === 'max' ? 1 : -1));
+    return t[name](x, { axis, keepDims: p[1] % 2 === 1 });
   });
 /** The length of the slices a reduction with these options reduces. */
 const sliceLength = (x: Tensor, o: { axis?: number }) => (o.axis === undefined ? x.size : (x.shape[o.axis] ?? 1));
@@ -335,31 +332,19 @@ const WRITTEN: Record<string, FuzzOp> = {
     if (slices.length === 0) return t.sum(x);
     return p[1] % 2 ? t.stack(slices.reverse(), axis) : slices[p[2] % slices.length];
   }),
-  gather: {
-    arity: 1,
-    apply: (env, [x0], p) => {
-      const t = env.tg;
-      const x = atLeast1(t, x0);
-      const axis = axisOf(x, p[0]);
-      const n = x.shape[axis];
-      // 1 to 4 indices, repeats allowed (their gradients must add up); sometimes a 2-D index array
-      const k = 1 + (p[1] % 4);
-      const idx = Array.from({ length: k }, (_, i) => (p[2] >> (2 * i)) % n);
-      const shape = k === 4 && p[1] & 4 ? [2, 2] : [k];
-      return t.gather(x, env.ints(idx, shape), axis);
-    },
-  },
-  scatterAdd: {
-    arity: 1,
-    apply: (env, [x0], p) => {
-      const t = env.tg;
-      const x = atLeast1(t, x0);
-      const axis = axisOf(x, p[0]);
-      const size = 1 + (p[1] % 3);
-      const idx = Array.from({ length: x.shape[axis] }, (_, i) => (p[2] >> (2 * i)) % size);
-      return t.scatterAdd(x, env.ints(idx, [idx.length]), axis, size);
-    },
-  },
+  gather: alongAxis((env, t, x, axis, p) => {
+    const n = x.shape[axis];
+    // 1 to 4 indices, repeats allowed (their gradients must add up); sometimes a 2-D index array
+    const k = 1 + (p[1] % 4);
+    const idx = Array.from({ length: k }, (_, i) => (p[2] >> (2 * i)) % n);
+    const shape = k === 4 && p[1] & 4 ? [2, 2] : [k];
+    return t.gather(x, env.ints(idx, shape), axis);
+  }),
+  scatterAdd: alongAxis((env, t, x, axis, p) => {
+    const size = 1 + (p[1] % 3);
+    const idx = Array.from({ length: x.shape[axis] }, (_, i) => (p[2] >> (2 * i)) % size);
+    return t.scatterAdd(x, env.ints(idx, [idx.length]), axis, size);
+  }),
   // ---- indexing: entries moved, masked, read from or written to a diagonal or integer indices
   flip: unary((t, x, p) => t.flip(x, x.rank ? [...Array(x.rank).keys()].filter((i) => (p[0] >> i) & 1) : [])),
   roll: unary((t, x0, p) => {
@@ -378,19 +363,13 @@ const WRITTEN: Record<string, FuzzOp> = {
     return t.diagonal(x, { offset, axis1, axis2 });
   }),
   // indices of x's rank, up to 3 along the axis, repeats allowed (their gradients add up)
-  takeAlongAxis: {
-    arity: 1,
-    apply: (env, [x0], p) => {
-      const t = env.tg;
-      const x = atLeast1(t, x0);
-      const axis = axisOf(x, p[0]);
-      const n = x.shape[axis];
-      const shape = x.shape.map((d, i) => (i === axis ? 1 + (p[1] % 3) : d));
-      const size = shape.reduce((a, b) => a * b, 1);
-      const idx = Array.from({ length: size }, (_, i) => (p[2] + 5 * i + (i >> 2)) % n);
-      return t.takeAlongAxis(x, env.ints(idx, shape), axis);
-    },
-  },
+  takeAlongAxis: alongAxis((env, t, x, axis, p) => {
+    const n = x.shape[axis];
+    const shape = x.shape.map((d, i) => (i === axis ? 1 + (p[1] % 3) : d));
+    const size = shape.reduce((a, b) => a * b, 1);
+    const idx = Array.from({ length: size }, (_, i) => (p[2] + 5 * i + (i >> 2)) % n);
+    return t.takeAlongAxis(x, env.ints(idx, shape), axis);
+  }),
   // values from b, written at distinct places ('none') or added at any ('sum')
   scatterAlongAxis: {
     arity: 2,
@@ -572,8 +551,8 @@ const WRITTEN: Record<string, FuzzOp> = {
     return t.linalg.matrixExp(t.mul(t.tanh(conform(t, x, [n, n])), 0.2 + (p[1] % 3) * 0.4));
   }),
   // ---- nn
-  softmax: alongAxis('softmax'),
-  logSoftmax: alongAxis('logSoftmax'),
+  softmax: alongAxis((_env, t, x, axis) => t.softmax(x, axis)),
+  logSoftmax: alongAxis((_env, t, x, axis) => t.logSoftmax(x, axis)),
   // through crossEntropy with a probability target that is itself differentiated
   softmaxCrossEntropy: {
     arity: 2,
