@@ -335,6 +335,20 @@ test('Module walks: children, modules, apply, requiresGrad_, numParameters, summ
   net.dispose();
 });
 
+/**
+ * Each activation layer with its values at x: no parameters, its formula (freeing all it made), and
+ * its gradient (full gradcheck of f(x)·x).
+ */
+async function checkActivations(cases: [tg.nn.Module, number[]][], x: tg.Tensor): Promise<void> {
+  for (const [m, want] of cases) {
+    const name = m.constructor.name;
+    assert.equal(m.parameters().length, 0, `${name} has no parameters`);
+    assertNoLeak(() => tg.tidy(() => assertClose(m.forward(x), want, { msg: name })), name);
+    const r = await tg.gradcheck((t: tg.Tensor) => m.forward(t).mul(t), [x], { mode: 'full' });
+    assert.ok(r.ok, `${name}: ${JSON.stringify(r.worst)}`);
+  }
+}
+
 test('LogSoftmax, ELU, Softplus and Identity: their formulas, no parameters, gradients, no leak', async () => {
   const x = tg.tensor([
     [-2, -0.5, 0.3],
@@ -351,13 +365,7 @@ test('LogSoftmax, ELU, Softplus and Identity: their formulas, no parameters, gra
     [new nn.Softplus(), rows.flat().map((v) => Math.log1p(Math.exp(v)))],
     [new nn.Identity(), rows.flat()],
   ];
-  for (const [m, want] of cases) {
-    const name = m.constructor.name;
-    assert.equal(m.parameters().length, 0, `${name} has no parameters`);
-    assertNoLeak(() => tg.tidy(() => assertClose(m.forward(x), want, { msg: name })), name);
-    const r = await tg.gradcheck((t: tg.Tensor) => m.forward(t).mul(t), [x], { mode: 'full' });
-    assert.ok(r.ok, `${name}: ${JSON.stringify(r.worst)}`);
-  }
+  await checkActivations(cases, x);
   const l0 = new nn.LogSoftmax(0).forward(x);
   assertClose(l0.exp().sum({ axis: 0 }), [1, 1, 1]);
   assertThrows(() => new nn.LogSoftmax(2).forward(x), /logSoftmax: axis 2 is out of range/);
@@ -382,13 +390,7 @@ test('SiLU, Mish, Hardtanh, LogSigmoid, Softsign, SELU: formulas, no parameters,
     [new nn.Softsign(), rows.flat().map((v) => v / (1 + Math.abs(v)))],
     [new nn.SELU(), rows.flat().map((v) => lambda * (v > 0 ? v : alpha * Math.expm1(v)))],
   ];
-  for (const [m, want] of cases) {
-    const name = m.constructor.name;
-    assert.equal(m.parameters().length, 0, `${name} has no parameters`);
-    assertNoLeak(() => tg.tidy(() => assertClose(m.forward(x), want, { msg: name })), name);
-    const r = await tg.gradcheck((t: tg.Tensor) => m.forward(t).mul(t), [x], { mode: 'full' });
-    assert.ok(r.ok, `${name}: ${JSON.stringify(r.worst)}`);
-  }
+  await checkActivations(cases, x);
   assertThrows(() => new nn.Hardtanh({ min: 2, max: 1 }), /Hardtanh: min \(2\) must be a number not above max \(1\)/);
   tg.dispose(x);
 });
