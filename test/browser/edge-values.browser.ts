@@ -128,6 +128,17 @@ edge('expm1 near 0 keeps its relative precision', () =>
   }),
 );
 
+/** gelu(x) = x Φ(x) in float64 (Python's math.erfc) at the float32 inputs of the test below. */
+const GELU: Record<number, number> = {
+  [-0.5]: -0.15426876936299344,
+  [-3]: -0.004049694094890287,
+  [-6]: -5.919525870226207e-9,
+  [-10]: -7.619853024160593e-23,
+  0.5: 0.34573123063700656,
+  3: 2.99595030590511,
+  6: 5.999999994080474,
+};
+
 edge("elementwise ops near 0, near their domains' ends and for large |x| keep their relative precision", () =>
   leakFree(async () => {
     const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
@@ -153,6 +164,8 @@ edge("elementwise ops near 0, near their domains' ends and for large |x| keep th
       ['softplus', tg.softplus, softplus, signed([1e-7, 0.5, 3, 10, 13, 20, 50])],
       ['silu', tg.silu, (x: number) => x / (1 + Math.exp(-x)), signed([1e-7, 0.5, 3, 10, 30])],
       ['mish', tg.mish, (x: number) => x * Math.tanh(softplus(x)), signed([1e-7, 1e-3, 0.5, 3, 10, 30])],
+      // x Φ(x) from Python's math.erfc: the lower tail, where ½(1 + erf(x/√2)) cancels
+      ['gelu', tg.gelu, (x: number) => GELU[x], [-0.5, -3, -6, -10, 0.5, 3, 6]],
       ['log2', tg.log2, Math.log2, logs],
       ['log10', tg.log10, Math.log10, logs],
       ['exp2', tg.exp2, (x: number) => 2 ** x, signed([1e-7, 0.3, 1, 2.5, 10, 100])],
