@@ -199,8 +199,8 @@ export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
 /** max(x, 0), elementwise. d relu(x) = [x > 0] dx. PyTorch `torch.relu`, JAX `jax.nn.relu`. */
 export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] }, { keepsInt: true });
 /**
- * x where x > 0, else eˣ − 1. d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, with eˣ computed as such: PyTorch's
- * y + 1 cancels to 0 below x ≈ −17. PyTorch `torch.nn.functional.elu`, JAX `jax.nn.elu`.
+ * x where x > 0, else eˣ − 1. d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, with eˣ computed as such (y + 1
+ * would cancel to 0 below x ≈ −17). PyTorch `torch.nn.functional.elu`, JAX `jax.nn.elu`.
  */
 export const elu = unary(
   'elu',
@@ -225,8 +225,8 @@ function expMinusScaledSquare(x: Tensor, c: number): Tensor {
   return mul(head, exp(mul(mul(sub(x, xh), add(x, xh)), -c)));
 }
 /**
- * The error function, elementwise. d erf x = (2/√π) e^(−x²) dx, without rounding x² (PyTorch's adjoint
- * loses 2x² ulp: 160 at x = 9). PyTorch `torch.erf`, JAX `jax.scipy.special.erf`.
+ * The error function, elementwise. d erf x = (2/√π) e^(−x²) dx, without rounding x² (the exponential of
+ * a rounded x² is 2x² ulp off: 160 at x = 9). PyTorch `torch.erf`, JAX `jax.scipy.special.erf`.
  */
 export const erf = unary('erf', erfAccurate, (g, x) => mul(g, mul(expMinusScaledSquare(x, 1), 2 / Math.sqrt(Math.PI))));
 /** f·φ(x) = f e^(−x²/2)/√(2π) (f = x, or 1), multiplied in the order that stays in float32's normal range. */
@@ -243,7 +243,7 @@ const normalCdf = unary(
 /**
  * x·Φ(x), the exact GELU. gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx.
  * Φ is computed from its lower tail, ½ erfc(−x/√2), rather than PyTorch's ½(1 + erf(x/√2)), which cancels:
- * PyTorch's float32 gelu is 0 below x ≈ −5.4 and thousands of ulp off from x ≈ −3, tapegrad's within a
+ * PyTorch's float32 gelu is 4,500 ulp off at x = −4, 4% at −5 and 0 from −5.7, tapegrad's within a
  * few ulp down to x ≈ −14, where it leaves float32's normal range.
  * PyTorch `torch.nn.functional.gelu`, JAX `jax.nn.gelu(x, approximate=False)`.
  */
