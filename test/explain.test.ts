@@ -5,7 +5,14 @@ import * as tg from '../src/index.js';
 import { assertNoLeak } from './helpers.js';
 
 test('an op with several outputs: a row per output (unbind[k]), its saved inputs counted once', () => {
-  const x = tg.tensor([[1, 2], [3, 4], [5, 6]], { requiresGrad: true });
+  const x = tg.tensor(
+    [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ],
+    { requiresGrad: true },
+  );
   assertNoLeak(() =>
     tg.tidy(() => {
       const [a, , c] = tg.unbind(x);
