@@ -15,7 +15,7 @@
 // $OUT/compiled-step.json (or benchmarks/results/compiled-step-<gpu>-<date>.json); exits 1 when a
 // check fails (unequal losses, a leak, a WebGPU validation error).
 import { arg, flag, median, startGpuScript, testing, tg } from './gpu-script.js';
-import { compiledMlpAdamStep, mlpAdamStep, pipelinedRound } from './mlp-step.js';
+const { compiledMlpAdamStep, mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
 
 const quick = flag('--quick');
 const backend = (arg('--backend') ?? 'webgpu') as 'webgpu' | 'wasm' | 'cpu';

@@ -25,7 +25,7 @@
 //   node --import tsx benchmarks/gpu/gpu-check.ts --backend wasm --quick   # a dry run without a GPU
 import type * as TF from '@tensorflow/tfjs-core';
 import { arg, flag, median, relDiff, startGpuScript, testing, tf, tg } from './gpu-script.js';
-import { mlpAdamStep, pipelinedRound } from './mlp-step.js';
+const { mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
 
 const fused = await import('../../src/backend/fused.js');
 const { cases, compositeCases, flatCases } = await import('../../test/op-cases.js');

@@ -1,9 +1,11 @@
 // The training step the GPU scripts time (gpu-check.ts, compiled-step.ts, step-profile.ts,
 // warmup.ts): one Adam step of a fresh D → H → 10 MLP (relu) with mean cross-entropy against
 // integer labels on B samples — the step benchmarks/gpu/torch_adam_mlp.py times in PyTorch —
-// eager or compiled whole.
+// eager or compiled whole. The cpu and threads suites time it too, in Node and in the browser's
+// bench page, so it imports tapegrad itself, not gpu-script.ts (Dawn); a GPU script imports it
+// dynamically, after gpu-script.ts has set navigator.gpu and started tapegrad.
+import * as tg from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import { tg } from './gpu-script.js';
 
 export interface MlpAdamStep {
   /** One step (zeroGrad, forward, backward, Adam); returns the loss, which the caller frees. */

@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGpuScript, testing as dispatch, tf, tg } from './gpu-script.js';
-import { median, mlpAdamStep, pipelinedRound } from './mlp-step.js';
+const { median, mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const B = Number(process.argv[2] ?? 1024);

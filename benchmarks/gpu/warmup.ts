@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGpuScript } from './gpu-script.js';
-import { mlpAdamStep, pipelinedRound } from './mlp-step.js';
+const { mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
 
 const B = Number(process.argv[2] ?? 1024);
 await startGpuScript('warmup');
