@@ -395,15 +395,14 @@ for (const backend of NODE_BACKENDS) {
         'silu',
         tg.silu,
         (x) => sigmoid64(x) * (1 + x * sigmoid64(-x)),
-        // wasm's Sigmoid flushes results below float32's normal range to 0
-        Float32Array.from(Array.from(GRID).filter((v) => v > -80)),
+        GRID,
         (x) => sigmoid64(x) * (1 + Math.abs(x) * sigmoid64(-x)),
       ],
       [
         'mish',
         tg.mish,
         (x) => mishTerms(x)[0] + mishTerms(x)[1],
-        Float32Array.from(Array.from(GRID).filter((v) => v > -80)),
+        GRID,
         (x) => Math.abs(mishTerms(x)[0]) + Math.abs(mishTerms(x)[1]),
       ],
       ['softsign', tg.softsign, (x) => 1 / (1 + Math.abs(x)) ** 2],

@@ -16,6 +16,14 @@ import { im2colT } from './fused.js';
  */
 export { fixWebGPUCast as castIntToFloatConverting, tfjsWebGPUCast } from '../../kernels/webgpu-cast.js';
 
+/**
+ * Defect: wasm's Sigmoid flushes results below 2⁻¹²⁶ (x below about −87.3) to 0, where float32 holds
+ * σ(x) ≈ eˣ as a subnormal down to x ≈ −103.3, so silu's and mish's adjoints vanished there.
+ * setBackend('wasm') replaces that Sigmoid by TF.js's followed by eˣ on those entries
+ * (wasm-sigmoid-flush-to-zero.ts); its test runs TF.js's own, kept by wasm-kernel-replacement.ts.
+ */
+export { fixWasmSigmoidFlushToZero as sigmoidKeepingSubnormals } from './wasm-sigmoid-flush-to-zero.js';
+
 type Pair = [number, number];
 type Pad = 'valid' | 'same';
 

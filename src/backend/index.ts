@@ -8,7 +8,7 @@ import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from './fused.js';
-import { castIntToFloatConverting } from './defects.js';
+import { castIntToFloatConverting, sigmoidKeepingSubnormals } from './defects.js';
 import { flushCommands, installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 import { installWebGPUMatMul, preferSubgroupDevice } from '../../kernels/webgpu-matmul.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
@@ -196,6 +196,7 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (name === 'wasm') {
     fixWasmCastToBool();
     fixWasmInexactUnaryKernels();
+    sigmoidKeepingSubnormals();
     speedUpWasmSmallBinaryKernels();
     speedUpWasmSlice();
     guardWasmUnwrittenOutputs(tf.backend());

@@ -70,7 +70,7 @@ still('wasm malloc takes a 32-bit size: 4 GiB + 64 bytes wraps around to 64', ()
 });
 
 /** TF.js's own wasm kernel `name` applied to xs. */
-function raw(name: 'Sin' | 'Cos' | 'Log1p' | 'Sign', xs: number[]): number[] {
+function raw(name: 'Sin' | 'Cos' | 'Log1p' | 'Sign' | 'Sigmoid', xs: number[]): number[] {
   const backend = tf.backend();
   const x = tf.tensor(xs);
   const out = originalWasmKernel(name)!({ inputs: { x }, attrs: {}, backend }) as tf.TensorInfo;
@@ -92,6 +92,10 @@ still(
 
 still('wasm Sign is 0 for small nonzero x', () => {
   assert.equal(raw('Sign', [1e-7, -1e-8]), [0, 0], 'sign(1e−7) and sign(−1e−8) are ±1');
+});
+
+still('wasm Sigmoid flushes results below 2⁻¹²⁶ to 0: σ(−90) and σ(−103) are subnormal, not 0', () => {
+  assert.equal(raw('Sigmoid', [-90, -103]), [0, 0], 'σ(−90) and σ(−103) are right');
 });
 
 still('logSumExp of a row of −∞ is NaN (TF.js shifts by the max, −∞ itself)', () => {
@@ -195,6 +199,42 @@ fixed('wasm Sin, Cos, Log1p and Sign are float64 rounded once: exact to half an 
         values(f(tf.tensor(xs))),
         xs.map((x) => Math.fround(ref(x))),
       );
+    }
+  });
+});
+
+fixed("wasm Sigmoid keeps subnormal results, and silu's, mish's, sigmoid's and logSigmoid's adjoints with them", () => {
+  tf.tidy(() => {
+    // σ(x) = eˣ to float32's precision for x < −87; σ(−104) rounds to 0 in float32 too
+    const xs = [-87.5, -90, -95, -100, -103, -103.9, -104, -Infinity];
+    assert.equal(
+      values(tf.sigmoid(tf.tensor(xs))),
+      xs.map((x) => Math.fround(Math.exp(x))),
+    );
+    const d = (f: (t: tg.Tensor) => tg.Tensor, at: number[]) =>
+      tg.tidy(() =>
+        Array.from(
+          tg
+            .grad((t: tg.Tensor) => tg.sum(f(t)))(tg.tensor(at))
+            .dataSync(),
+        ),
+      );
+    const inside = [-88, -95, -102];
+    // σ′(x) = σ(x)σ(−x), silu′(x) ≈ mish′(x) ≈ eˣ(1 + x), log σ′(−x) = σ(x): all eˣ-sized there
+    for (const [name, f, at, ref] of [
+      ['sigmoid', tg.sigmoid, inside, (x: number) => Math.exp(x)],
+      ['silu', tg.silu, inside, (x: number) => Math.exp(x) * (1 + x)],
+      ['mish', tg.mish, inside, (x: number) => Math.exp(x) * (1 + x)],
+      ['logSigmoid', tg.logSigmoid, inside.map((x) => -x), (x: number) => Math.exp(-x)],
+      ['softplus', tg.softplus, inside, (x: number) => Math.exp(x)],
+    ] as const) {
+      const got = d(f, [...at]);
+      at.forEach((x, i) => {
+        const want = ref(x);
+        // σ(x) rounded to a subnormal is within half a step (2⁻¹⁵⁰), then multiplied by up to |x|
+        const tol = Math.max(2 ** -149 * Math.abs(x), 8 * 2 ** -24 * Math.abs(want));
+        assert.ok(Math.abs(got[i] - want) <= tol, `${name}'s adjoint at ${x} is ${got[i]}, float64 gives ${want}`);
+      });
     }
   });
 });
