@@ -238,6 +238,29 @@ for (const backend of NODE_BACKENDS) {
     });
   });
 
+  s(
+    "pow's base adjoint b·aᵇ⁻¹ is within 3 ulp of float64 for tiny, negative and integer b, a from 1e−30 to 1e30",
+    () => {
+      const bases = Array.from({ length: 601 }, (_, i) => Math.fround(10 ** (-30 + i * 0.1)));
+      // tiny b and b below −1, where b − 1 rounds in float32; integers, with negative bases too
+      const exponents = [1e-30, 2.5e-8, 1e-7, 1e-5, -1e-7, -1e-3, 0.1, 0.5, 0.9999, 1.5, -0.5, -1.5000001, -7.3000001];
+      const integers = [1, 2, 3, -1, -2, -3, 10];
+      for (const b of [...exponents, ...integers].map(Math.fround)) {
+        const xs = Float32Array.from(Number.isInteger(b) ? [...bases, ...bases.map((a) => -a)] : bases);
+        const got = tg.tidy(() => values(tg.grad((t: tg.Tensor) => tg.sum(tg.pow(t, b)))(tg.tensor(xs))));
+        xs.forEach((a, i) => {
+          const power = a ** (b - 1);
+          const want = b * power;
+          // where aᵇ⁻¹ itself leaves float32's range, the product is ∞ or 0, as PyTorch's b·aᵇ⁻¹
+          if (!(Math.abs(power) <= 3.4e38 && Math.abs(want) <= 3.4e38 && Math.abs(want) >= 2 ** -126)) return;
+          const ulps = Math.abs(got[i] - want) / ULP / Math.abs(want);
+          if (!(ulps <= 3))
+            assert.unreachable(`d pow(a, ${b})/da at a = ${a} is ${got[i]}, float64 gives ${want}: ${ulps} ulp`);
+        });
+      }
+    },
+  );
+
   s('logSumExp of a row of −∞ is −∞; of a row holding +∞, +∞; NaN stays NaN', () => {
     tg.tidy(() => {
       const x = tg.tensor([

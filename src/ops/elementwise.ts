@@ -574,14 +574,31 @@ export const div = binary(
   { domain: ['real', 'nonzero'] },
   { trueDivision: true },
 );
+/** float32's largest finite number and smallest normal one. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const FLOAT32_MIN_NORMAL = 2 ** -126;
 // d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db; as PyTorch: the da term is 0 where b = 0 (0·0⁻¹ would be NaN at
-// a = 0; b is replaced by 1 there so that no NaN reaches a second derivative either), the db term 0 where a = 0
+// a = 0; b is replaced by 1 there so that no NaN reaches a second derivative either), the db term 0 where a = 0.
+// Where b − 1 rounds in float32 (b tiny, or below −1), aᵇ⁻¹ moves by |ln a| times its rounding
+// error, 50 ulp for huge or tiny a: there aᵇ⁻¹ is taken as y/a, y = aᵇ, where y is a normal float32
+// number and a ≠ 0 (where y overflows or underflows, so does aᵇ⁻¹ but for b ≥ 1, where b − 1 is
+// exact). Each branch gets a harmless operand where it is not taken, so that no ∞ times a zero
+// cotangent makes a NaN in a second derivative.
 const powBinary = binary(
   'pow',
   powZeroBase,
-  (g, a, b) => {
+  (g, a, b, y) => {
     const b0 = equal(b, 0);
-    return mul(g, where(b0, 0, mul(b, pow(a, sub(where(b0, 1, b), 1)))));
+    const b1 = where(b0, 1, b);
+    if (y.dtype !== 'float32') return mul(g, where(b0, 0, mul(b, pow(a, sub(b1, 1)))));
+    const viaY = constantMask(() => {
+      const m = tf.abs(y.value);
+      const rounds = tf.notEqual(tf.add(tf.sub(b.value, 1), 1), b.value);
+      const normal = tf.logicalAnd(tf.greaterEqual(m, FLOAT32_MIN_NORMAL), tf.lessEqual(m, FLOAT32_MAX));
+      return tf.logicalAnd(tf.logicalAnd(rounds, normal), tf.notEqual(a.value, 0));
+    });
+    const power = where(viaY, div(y, where(viaY, a, 1)), pow(where(viaY, 1, a), sub(b1, 1)));
+    return mul(g, where(b0, 0, mul(power, b)));
   },
   (g, a, _b, y) => where(equal(a, 0), 0, mul(g, mul(y, log(a)))),
   { domain: ['positive', 'moderate'] },
