@@ -9,8 +9,26 @@
 // own, and as float64 so that the arithmetic is the per-parameter kernel's to the bit.
 // Attrs: count k, decoupled (AdamW), and per parameter beta1, beta2, eps, weightDecay (arrays).
 // Outputs: param0' … param{k−1}', moments0' … moments{k−1}'.
+//
+// On wasm the loop runs two entries at a time in a WebAssembly SIMD module of our own over the
+// backend's heap (float64x2 lanes: the same operations in the same order, so the same bits).
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
+import {
+  type Code,
+  encodeModule,
+  F64,
+  f32x4,
+  f64x2,
+  I32,
+  i32,
+  instantiateOn,
+  local,
+  type MemorySource,
+  V128,
+  v128,
+  whileBelow,
+} from './wasm-encoder.js';
 
 export const ADAM_MULTI_UPDATE = 'TapegradAdamMultiUpdate';
 
@@ -37,12 +55,94 @@ const outShapes = (inputs: Record<string, TensorInfo | undefined>, attrs: NamedA
   return shapes;
 };
 
+const get = local.get;
+
+/**
+ * adam(p, g, mv, p1, mv1, count, vBytes, β₁, 1 − β₁, β₂, 1 − β₂, ε, l2, keep, stepSize, bc2): the
+ * loop below on entries 0 … count − 1 (count even), two at a time in float64; addresses in bytes,
+ * v at mv + vBytes and mv1 + vBytes.
+ */
+export function adamModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+  const [P, G, MV, P1, MV1, COUNT, V_BYTES, B1, C1, B2, C2, EPS, L2, KEEP, STEP, BC2] = Array.from(
+    { length: 16 },
+    (_, i) => i,
+  );
+  const [END, PV, GV, MV2, VV] = [16, 17, 18, 19, 20];
+  const pair = (address: Code) => f64x2.promoteLow(v128.load64Zero(address));
+  const splat = (l: number) => f64x2.splatOf(get(l));
+  const bump = (l: number) => local.set(l, i32.add(get(l), i32.const(8)));
+  const body = [
+    ...local.set(END, i32.add(get(P), i32.shl(get(COUNT), i32.const(2)))),
+    ...whileBelow(get(P), get(END), [
+      ...local.set(PV, pair(get(P))),
+      // g + l2·p; m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g·g
+      ...local.set(GV, f64x2.add(pair(get(G)), f64x2.mul(splat(L2), get(PV)))),
+      ...local.set(MV2, f64x2.add(f64x2.mul(splat(B1), pair(get(MV))), f64x2.mul(splat(C1), get(GV)))),
+      ...local.set(
+        VV,
+        f64x2.add(
+          f64x2.mul(splat(B2), pair(i32.add(get(MV), get(V_BYTES)))),
+          f64x2.mul(f64x2.mul(splat(C2), get(GV)), get(GV)),
+        ),
+      ),
+      ...v128.storeLow64(get(MV1), f32x4.demoteZero(get(MV2))),
+      ...v128.storeLow64(i32.add(get(MV1), get(V_BYTES)), f32x4.demoteZero(get(VV))),
+      // p·keep − stepSize·m / (√(v / bc2) + ε)
+      ...v128.storeLow64(
+        get(P1),
+        f32x4.demoteZero(
+          f64x2.sub(
+            f64x2.mul(get(PV), splat(KEEP)),
+            f64x2.div(
+              f64x2.mul(splat(STEP), get(MV2)),
+              f64x2.add(f64x2.sqrt(f64x2.div(get(VV), splat(BC2))), splat(EPS)),
+            ),
+          ),
+        ),
+      ),
+      ...bump(P),
+      ...bump(G),
+      ...bump(MV),
+      ...bump(P1),
+      ...bump(MV1),
+    ]),
+    ...i32.const(0),
+  ];
+  const fn = {
+    name: 'adam',
+    params: [...new Array(7).fill(I32), ...new Array(9).fill(F64)],
+    result: I32,
+    locals: [I32, V128, V128, V128, V128],
+    body,
+  };
+  return encodeModule([fn], memory);
+}
+
+type AdamSimd = (
+  p: number,
+  g: number,
+  mv: number,
+  p1: number,
+  mv1: number,
+  count: number,
+  vBytes: number,
+  ...numbers: number[]
+) => number;
+
+let simdEnabled = true;
+
+/** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
+export function setSimdAdam(on: boolean): void {
+  simdEnabled = on;
+}
+
 /** cpu and wasm: per parameter, the per-parameter kernel's loop (float64 between float32 reads and writes). */
-export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (views, outs, attrs) => {
+export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (views, outs, attrs, _infos, heap) => {
   const a = attrs as unknown as AdamMultiAttrs;
   const k = a.count;
   // copied before reading as float64: the heap offset need not be a multiple of 8
   const steps = new Float64Array(Int32Array.from(views.steps as Int32Array).buffer);
+  const simd = heap && simdEnabled ? instantiateOn<{ adam: AdamSimd }>(heap, adamModule) : null;
   for (let j = 0; j < k; j++) {
     const p = views[`param${j}`]!;
     const g = views[`grad${j}`]!;
@@ -58,7 +158,29 @@ export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (
     const keep = a.decoupled ? 1 - lr * a.weightDecay[j] : 1;
     const stepSize = lr / steps[ADAM_STEP_WIDTH * j + 1];
     const bc2 = steps[ADAM_STEP_WIDTH * j + 2];
-    for (let i = 0; i < n; i++) {
+    const start = simd ? n & ~1 : 0;
+    if (simd) {
+      const at = [p, g, mv, p1, mv1].map((v) => v.byteOffset);
+      simd.adam(
+        at[0],
+        at[1],
+        at[2],
+        at[3],
+        at[4],
+        start,
+        4 * n,
+        beta1,
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        eps,
+        l2,
+        keep,
+        stepSize,
+        bc2,
+      );
+    }
+    for (let i = start; i < n; i++) {
       const pi = p[i];
       const gi = g[i] + l2 * pi;
       const m = beta1 * mv[i] + (1 - beta1) * gi;

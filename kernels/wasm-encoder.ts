@@ -34,6 +34,7 @@ const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 /** A function: its parameters and result types (I32, V128), its other locals' types, and its body. */
@@ -110,6 +111,10 @@ export const v128 = {
   /** The float32 at `address` in every lane. */
   load32Splat: (address: Code): Code => [...address, ...simd(0x09, ...memarg(2))],
   store: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x0b, ...memarg(4))],
+  /** The 8 bytes at `address` in the low half, zeros above (two float32s, for promoteLow). */
+  load64Zero: (address: Code): Code => [...address, ...simd(0x5d, ...memarg(3))],
+  /** The low 8 bytes of v stored at `address` (two float32 lanes, after demoteZero). */
+  storeLow64: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x5b, ...memarg(3), 0)],
   and: binary(0x4e),
   /** a & ~b */
   andNot: binary(0x4f),
@@ -144,6 +149,10 @@ export const i32x4 = {
 
 export const f64x2 = {
   splat: (v: number): Code => simd(0x0c, ...bytesOf([v, v], Float64Array)),
+  /** The float64 value `v` leaves on the stack, in both lanes. */
+  splatOf: unary(0x14),
+  sqrt: unary(0xef),
+  div: binary(0xf3),
   add: binary(0xf0),
   sub: binary(0xf1),
   mul: binary(0xf2),

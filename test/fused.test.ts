@@ -108,6 +108,58 @@ for (const backend of NODE_BACKENDS) {
     });
   }
 
+  if (backend === 'wasm')
+    test('[wasm] multi-tensor Adam in SIMD: the same bits as the JavaScript loop, on every length and on specials', async () => {
+      await tg.setBackend('wasm');
+      const specials = [0, -0, Infinity, -Infinity, Number.NaN, 1e-45, -1e-45, 3e38, -3e38, 1e-30];
+      const lengths = [1, 2, 3, 4, 5, 7, 64, 1001];
+      const withSpecials = (n: number, seed: number, lo = -2, hi = 2) => {
+        const v = Float32Array.from(values(n, seed, lo, hi));
+        specials.forEach((s, i) => {
+          v[(i * 7919 + seed) % n] = s;
+        });
+        return v;
+      };
+      const ps = lengths.map((n, i) => tf.tensor(withSpecials(n, 10 + i)));
+      const gs = lengths.map((n, i) => tf.tensor(withSpecials(n, 20 + i)));
+      const ms = lengths.map((n, i) =>
+        tf.stack([tf.tensor(withSpecials(n, 30 + i)), tf.tensor(values(n, 40 + i, 0, 0.5))]),
+      );
+      const steps = tf.tensor(
+        fused.adamStepBits(lengths.map((_, i) => [0.01 * (i + 1), 1 - 0.9 ** (i + 1), 1 - 0.999 ** (i + 1)])),
+        [lengths.length, 6],
+        'int32',
+      );
+      for (const decoupled of [false, true]) {
+        const attrs = {
+          decoupled,
+          beta1: lengths.map(() => 0.9),
+          beta2: lengths.map(() => 0.999),
+          eps: lengths.map((_, i) => 1e-8 * (i + 1)),
+          weightDecay: lengths.map((_, i) => 0.05 * i),
+        };
+        const run = async (on: boolean) => {
+          testing.setSimdAdam(on);
+          try {
+            const out = fused.adamUpdateMulti(ps, gs, ms, steps, attrs);
+            const all = [...out.params, ...out.moments];
+            const got = await Promise.all(all.map((t) => t.data()));
+            tf.dispose(all);
+            return got as Float32Array[];
+          } finally {
+            testing.setSimdAdam(true);
+          }
+        };
+        const [simd, js] = [await run(true), await run(false)];
+        simd.forEach((a, k) => {
+          for (let i = 0; i < a.length; i++)
+            if (!Object.is(a[i], js[k][i]))
+              assert.unreachable(`output ${k} entry ${i}: SIMD ${a[i]}, the loop ${js[k][i]} (decoupled ${decoupled})`);
+        });
+      }
+      tf.dispose([...ps, ...gs, ...ms, steps]);
+    });
+
   for (const decoupled of JS_FUSED_BACKENDS.includes(backend as 'cpu') ? [false, true] : []) {
     test(`[${backend}] multi-tensor ${decoupled ? 'AdamW' : 'Adam'}: one kernel call = the per-parameter kernel, bit for bit`, async () => {
       await tg.setBackend(backend);

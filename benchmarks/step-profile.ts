@@ -1,19 +1,23 @@
-// Where one training step of examples/mnist.ts's CNN goes (batch 64, Adam), on a CPU backend:
+// Where one training step of an example's model goes, on a CPU backend — examples/mnist.ts's CNN or
+// MLP (batch 64, Adam) or examples/words.ts's transformer (128 words, AdamW):
 // the step split into forward, backward and optimizer, the forward alone (no tape), and every
 // TF.js kernel the step runs, by phase, name and input shapes, with its time and count. Times are
 // wall-clock, and the process's CPU time beside them, which a loaded machine inflates less (with
 // one thread; with more, it adds up every thread's). What the step takes beyond its kernels is
 // tapegrad's and TF.js's per-op work. Markdown tables on stdout.
 //
-//   node --import tsx benchmarks/cnn-step-profile.ts [--backend wasm] [--threads n] [--steps 9] [--rows 30]
+//   node --import tsx benchmarks/step-profile.ts [--model cnn|mlp|words] [--backend wasm] [--threads n] [--steps 9]
+//        [--rows 30]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
-import { makeCnn } from '../examples/lib/mnist.js';
+import { makeCnn, makeMlp } from '../examples/lib/mnist.js';
+import { Transformer, maskedNll, rowTensors } from '../examples/lib/words.js';
 import { median } from './harness.js';
 
 const { values } = parseArgs({
   options: {
+    model: { type: 'string', default: 'cnn' },
     backend: { type: 'string', default: 'wasm' },
     steps: { type: 'string', default: '9' },
     rows: { type: 'string', default: '30' },
@@ -30,16 +34,39 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1000;
 };
 
-const net = makeCnn();
-const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
-const x = tg.tensor(
-  Float32Array.from({ length: BATCH * 784 }, (_, i) => ((i * 7919) % 1000) / 1000),
-  { shape: [BATCH, 28, 28, 1] },
-);
-const y = tg.tensor(
-  Array.from({ length: BATCH }, (_, i) => i % 10),
-  { dtype: 'int32' },
-);
+const model = values.model as 'cnn' | 'mlp' | 'words';
+if (!['cnn', 'mlp', 'words'].includes(model)) throw new Error(`--model is cnn, mlp or words, not ${model}`);
+const WORDS = ['apple', 'banana', 'cherry', 'dog', 'elephant', 'fig', 'grape', 'hippopotamus'];
+
+/** The model, its optimizer and its loss on one fixed batch. */
+function setup(): { net: tg.nn.Module; opt: tg.optim.Optimizer; loss: () => tg.Tensor; data: tg.Tensor[] } {
+  if (model === 'words') {
+    const net = new Transformer();
+    const r = rowTensors(Array.from({ length: 128 }, (_, i) => WORDS[i % WORDS.length]));
+    return {
+      net,
+      opt: new tg.optim.AdamW(net.parameters(), { lr: 3e-3 }),
+      loss: () => maskedNll(net.forward(r.x), r.y, r.mask),
+      data: [r.x, r.y, r.mask],
+    };
+  }
+  const net = model === 'cnn' ? makeCnn() : makeMlp();
+  const x = tg.tensor(
+    Float32Array.from({ length: BATCH * 784 }, (_, i) => ((i * 7919) % 1000) / 1000),
+    { shape: model === 'cnn' ? [BATCH, 28, 28, 1] : [BATCH, 784] },
+  );
+  const y = tg.tensor(
+    Array.from({ length: BATCH }, (_, i) => i % 10),
+    { dtype: 'int32' },
+  );
+  return {
+    net,
+    opt: new tg.optim.Adam(net.parameters(), { lr: 1e-3 }),
+    loss: () => tg.nn.crossEntropy(net.forward(x), y),
+    data: [x, y],
+  };
+}
+const { net, opt, loss: lossOf, data } = setup();
 
 // Every kernel TF.js's engine runs passes through runKernelFunc: timed there while `phase` is set,
 // the outermost named one only (an op with a custom gradient wraps its kernel in an unnamed call).
@@ -85,7 +112,7 @@ function step(profile: boolean): [number, number][] {
   const marks: [number, number][] = [];
   const loss = tg.tidy(() => {
     phase = profile ? 'forward' : null;
-    const l = tg.nn.crossEntropy(net.forward(x), y);
+    const l = lossOf();
     marks.push(now());
     opt.zeroGrad();
     phase = profile ? 'backward' : null;
@@ -107,7 +134,7 @@ for (let i = 0; i < 2; i++) step(false);
 const times = Array.from({ length: steps }, () => step(false));
 const forwardOnly = Array.from({ length: steps }, () => {
   const now = clock();
-  const l = tg.noGrad(() => tg.tidy(() => tg.nn.crossEntropy(net.forward(x), y)));
+  const l = tg.noGrad(() => tg.tidy(lossOf));
   l.dataSync();
   l.dispose();
   return now();
@@ -124,7 +151,7 @@ const rows = [...kernels.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / steps;
 const threads = tg.getBackend() === 'wasm' ? `, ${tg.getThreads()} thread(s)` : '';
 console.log(
-  `CNN step on ${tg.getBackend()}${threads}, batch ${BATCH}: ms wall-clock (CPU), medians of ${steps} steps\n`,
+  `${model} step on ${tg.getBackend()}${threads}: ms wall-clock (CPU), medians of ${steps} steps\n`,
 );
 console.log('| forward | backward | optimizer | step | forward alone (noGrad) | step / forward alone | in kernels |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -140,4 +167,4 @@ for (const [key, v] of rows.slice(0, Number(values.rows))) {
 }
 opt.dispose();
 net.dispose();
-tg.dispose([x, y]);
+tg.dispose(data);
