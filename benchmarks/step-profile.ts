@@ -150,9 +150,7 @@ const ratio = (k: 0 | 1) => median(col(3).map((p) => p[k])) / median(forwardOnly
 const rows = [...kernels.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / steps;
 const threads = tg.getBackend() === 'wasm' ? `, ${tg.getThreads()} thread(s)` : '';
-console.log(
-  `${model} step on ${tg.getBackend()}${threads}: ms wall-clock (CPU), medians of ${steps} steps\n`,
-);
+console.log(`${model} step on ${tg.getBackend()}${threads}: ms wall-clock (CPU), medians of ${steps} steps\n`);
 console.log('| forward | backward | optimizer | step | forward alone (noGrad) | step / forward alone | in kernels |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 console.log(
