@@ -1,7 +1,7 @@
 // The backward sweep: a reverse walk of the tape that calls each node's adjoint and sums
 // gradients where paths meet. backward() (into .grad) and gradients() (returned) share it.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape, sameShape } from './errors.js';
+import { TapegradError, checkOptions, fmtShape, sameShape } from './errors.js';
 import { Tensor, type Node } from './tensor.js';
 import { topoOrder, withGradMode } from './tape.js';
 import { owning } from './op.js';
@@ -21,6 +21,7 @@ export interface BackwardOptions {
 /** Tape-style backward: gradients of `root` accumulate into .grad of the leaves that require grad. */
 export function backward(root: Tensor, seed: Tensor | number | undefined, opts: BackwardOptions): void {
   root.assertLive('backward');
+  checkOptions('backward', opts, ['retainGraph', 'createGraph']);
   if (!root.requiresGrad) {
     throw new TapegradError(
       'backward',
@@ -45,6 +46,7 @@ export function gradients(
   inputs: Tensor[],
   opts: BackwardOptions & { seeds?: (Tensor | number | undefined)[] } = {},
 ): (Tensor | null)[] {
+  checkOptions('gradients', opts, ['retainGraph', 'createGraph', 'seeds']);
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   if (!Array.isArray(inputs))
     throw new TapegradError(

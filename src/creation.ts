@@ -1,7 +1,7 @@
 // Making tensors: from JS data (validated: ragged or non-numeric input is an error), and the usual
 // constructors. Everything is float32 unless a dtype is given.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from './errors.js';
+import { TapegradError, checkOptions, fmtShape } from './errors.js';
 import { Tensor, type DType, type TensorLike } from './tensor.js';
 import { assertFits } from './backend/wasm-heap-limit.js';
 
@@ -30,6 +30,7 @@ export type TensorData = Nested | TypedArray | tf.Tensor;
  * PyTorch `torch.tensor`, JAX `jnp.array`.
  */
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
+  checkOptions('tensor', opts, ['requiresGrad', 'dtype', 'shape']);
   const dtype = opts.dtype ?? (data instanceof tf.Tensor ? (data.dtype as DType) : 'float32');
   checkDtype('tensor', dtype);
   if (opts.requiresGrad && dtype !== 'float32')
@@ -49,9 +50,20 @@ export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
         `shape ${fmtShape(finalShape)} holds ${size} values, but ${flat.length} were given`,
       );
     }
+    if (dtype === 'int32') checkInt32Range('tensor', flat);
     value = tf.tensor(flat as number[], finalShape, dtype);
   }
   return new Tensor(value, { requiresGrad: opts.requiresGrad ?? false });
+}
+
+/** Values an int32 tensor cannot hold are refused (TF.js would wrap 3e9 to −1294967296 and make ∞ and NaN 0), as PyTorch. */
+function checkInt32Range(fn: string, flat: ArrayLike<number | boolean>): void {
+  if (flat instanceof Int32Array || flat instanceof Uint8Array) return;
+  for (let i = 0; i < flat.length; i++) {
+    const v = Number(flat[i]);
+    if (!(v > -2147483649 && v < 2147483648))
+      throw new TapegradError(fn, `value ${v} at flat index ${i} cannot be held by an int32 tensor`);
+  }
 }
 
 function reshapeChecked(t: tf.Tensor, shape: number[]): tf.Tensor {
@@ -131,7 +143,8 @@ type Opts = { requiresGrad?: boolean; dtype?: DType };
 const wrap = (v: tf.Tensor, o: Opts = {}) => new Tensor(v, { requiresGrad: o.requiresGrad ?? false });
 
 /** Checks a constructor's options before anything is allocated: a known dtype; requiresGrad only with float32. */
-function checkOpts(fn: string, o: Opts): void {
+function checkOpts(fn: string, o: Opts, names: readonly string[] = ['requiresGrad', 'dtype']): void {
+  checkOptions(fn, o, names);
   if (o.dtype !== undefined) checkDtype(fn, o.dtype);
   if (o.requiresGrad && (o.dtype ?? 'float32') !== 'float32')
     throw new TapegradError(fn, `only float32 tensors can require grad; this one is ${o.dtype}`);
@@ -200,7 +213,7 @@ export function eye(n: number, m = n, o: Opts = {}): Tensor {
 /** Standard normal samples; the same seed gives the same values. PyTorch `torch.randn`, JAX `jax.random.normal`. */
 export function randn(shape: number[], o: Opts & { seed?: number; mean?: number; std?: number } = {}): Tensor {
   checkShape('randn', shape);
-  checkOpts('randn', { ...o, dtype: undefined });
+  checkOpts('randn', o, ['requiresGrad', 'seed', 'mean', 'std']);
   assertFits('randn', shape, 'float32');
   checkFinite('randn', 'mean', o.mean ?? 0);
   checkFinite('randn', 'std', o.std ?? 1);
@@ -210,7 +223,7 @@ export function randn(shape: number[], o: Opts & { seed?: number; mean?: number;
 /** Uniform samples in [low, high), [0, 1) by default. PyTorch `torch.rand`, JAX `jax.random.uniform`. */
 export function rand(shape: number[], o: Opts & { seed?: number; low?: number; high?: number } = {}): Tensor {
   checkShape('rand', shape);
-  checkOpts('rand', { ...o, dtype: undefined });
+  checkOpts('rand', o, ['requiresGrad', 'seed', 'low', 'high']);
   assertFits('rand', shape, 'float32');
   checkFinite('rand', 'low', o.low ?? 0);
   checkFinite('rand', 'high', o.high ?? 1);
@@ -225,8 +238,8 @@ export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Te
   checkFinite('arange', 'stop', stop);
   checkFinite('arange', 'step', step);
   if (step === 0) throw new TapegradError('arange', 'step must not be 0');
-  if (o.dtype === 'bool') throw new TapegradError('arange', 'dtype must be float32 or int32');
   checkOpts('arange', o);
+  if (o.dtype === 'bool') throw new TapegradError('arange', 'dtype must be float32 or int32');
   assertFits('arange', [Math.max(0, Math.ceil((stop - start) / step))], o.dtype ?? 'float32');
   return wrap(tf.range(start, stop, step, o.dtype ?? 'float32'), o);
 }
@@ -235,7 +248,7 @@ export function linspace(start: number, stop: number, n: number, o: Opts = {}): 
   if (!Number.isInteger(n) || n < 1) throw new TapegradError('linspace', `n must be a positive integer, got ${n}`);
   checkFinite('linspace', 'start', start);
   checkFinite('linspace', 'stop', stop);
-  checkOpts('linspace', { ...o, dtype: undefined });
+  checkOpts('linspace', o, ['requiresGrad']);
   assertFits('linspace', [n], 'float32');
   return wrap(tf.linspace(start, stop, n), o);
 }

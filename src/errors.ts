@@ -62,3 +62,52 @@ export function refusePromise(fn: string, result: unknown): void {
     throw new TapegradError(fn, `${SYNC_ONLY} (it returned a Promise)`);
   }
 }
+
+/** PyTorch's and NumPy's names of options that tapegrad spells otherwise (a user's first guess). */
+const OTHER_SPELLINGS: Record<string, string> = {
+  dim: 'axis',
+  axes: 'axis',
+  keepdim: 'keepDims',
+  keepdims: 'keepDims',
+  unbiased: 'correction',
+  ddof: 'correction',
+  p: 'ord',
+};
+
+/** The known option a misspelt one most likely means: another case, snake_case, or PyTorch's name. */
+function meant(name: string, known: readonly string[]): string | undefined {
+  const squash = (s: string) => s.toLowerCase().replace(/_/g, '');
+  return known.find((k) => squash(k) === squash(name)) ?? known.find((k) => k === OTHER_SPELLINGS[name]);
+}
+
+/**
+ * An options argument checked: undefined (no options) or a plain object whose keys are all among
+ * `known`. A misspelt or PyTorch-named option (`keepdim`, `dim`) would otherwise be ignored
+ * silently, giving a result of another shape or value; a number where options belong
+ * (`sum(x, 1)`, as `x.sum(1)` in PyTorch) likewise.
+ */
+export function checkOptions<T extends object>(fn: string, opts: T | undefined, known: readonly string[]): T {
+  if (opts === undefined) return {} as T;
+  const proto = opts === null || typeof opts !== 'object' ? undefined : Object.getPrototypeOf(opts);
+  if (proto !== Object.prototype && proto !== null) {
+    const got =
+      opts === null
+        ? 'null'
+        : Array.isArray(opts)
+          ? 'an array'
+          : typeof opts === 'object'
+            ? `a ${opts.constructor?.name ?? 'object'}`
+            : `${typeof opts} ${JSON.stringify(opts)}`;
+    const example = typeof opts === 'number' && known.includes('axis') ? ` such as { axis: ${opts} }` : '';
+    throw new TapegradError(fn, `options must be an object${example}, got ${got}`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (known.includes(k)) continue;
+    const guess = meant(k, known);
+    throw new TapegradError(
+      fn,
+      `unknown option '${k}'${guess ? ` (did you mean '${guess}'?)` : ''}; the options are ${known.join(', ')}`,
+    );
+  }
+  return opts;
+}

@@ -1,7 +1,7 @@
 // Graph inspection: explain(t) lists the recorded graph under t as a table (one row per tensor,
 // inputs before outputs, so the table reads in forward order and backward walks it bottom-up),
 // and toDot(t) gives the same graph as Graphviz DOT.
-import { TapegradError, fmtShape } from './errors.js';
+import { TapegradError, checkOptions, fmtShape } from './errors.js';
 import { describe } from './op.js';
 import { Tensor, opLabel, type Node } from './tensor.js';
 import { walkGraph } from './tape.js';
@@ -131,6 +131,7 @@ function checkRoot(fn: string, t: unknown): Tensor {
  * prints it.
  */
 export function explain(t: Tensor, opts: { print?: boolean } = {}): Explanation {
+  checkOptions('explain', opts, ['print']);
   const rows = rowsOf(checkRoot('explain', t));
   const table = formatTable(rows);
   const out: Explanation = { rows, table, print: () => console.log(table), toString: () => table };
@@ -142,6 +143,7 @@ const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 
 /** The recorded graph under `t` as Graphviz DOT: ops as boxes, leaves as ellipses, edges from inputs to outputs. */
 export function toDot(t: Tensor, opts: { name?: string } = {}): string {
+  checkOptions('toDot', opts, ['name']);
   const rows = rowsOf(checkRoot('toDot', t));
   const name = opts.name ?? 'tapegrad';
   const lines = [`digraph "${esc(name)}" {`, '  rankdir=BT;', '  node [fontname="Helvetica", fontsize=10];'];

@@ -2,6 +2,7 @@
 // never a NaN, a silently wrong shape, or a bare TF.js message.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { NODE_BACKENDS, assertNoLeak, assertThrows } from './helpers.js';
 
@@ -223,3 +224,421 @@ moved('backward after a parameter got new values is an error, not a wrong gradie
   tg.dispose([w, loss]);
 });
 moved.run();
+
+// ---- the audit of the public API: PyTorch-style mistakes a user makes. Each row is one bad call
+// and the TapegradError it must give (the message starts with the function's name); it runs on
+// cpu and on wasm, in a scope whose fixtures are freed, and must leave no tensor behind.
+type Row = [what: string, call: () => unknown, message: RegExp];
+const m23 = () =>
+  tg.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+const ints = (v: number[]) => tg.tensor(v, { dtype: 'int32' });
+const param = () => tg.ones([2], { requiresGrad: true });
+const goneParam = () => {
+  const p = param();
+  p.dispose();
+  return p;
+};
+const dataset = () => new tg.data.TensorDataset(tg.ones([3, 2]));
+const AUDIT: Row[] = [
+  // options misspelt, or named as PyTorch names them: ignored, they would change the result's shape or value
+  [
+    'sum keepdim',
+    () => tg.sum(m23(), { axis: 1, keepdim: true } as never),
+    /^sum: unknown option 'keepdim' \(did you mean 'keepDims'\?\); the options are axis, keepDims$/,
+  ],
+  ['mean dim', () => tg.mean(m23(), { dim: 1 } as never), /^mean: unknown option 'dim' \(did you mean 'axis'\?\)/],
+  [
+    'max keep_dims',
+    () => tg.max(m23(), { axis: 0, keep_dims: true } as never),
+    /^max: unknown option 'keep_dims' \(did you mean 'keepDims'\?\)/,
+  ],
+  [
+    'x.sum(1), as in PyTorch',
+    () => (m23().sum as (o: unknown) => tg.Tensor)(1),
+    /^sum: options must be an object such as \{ axis: 1 \}, got number 1$/,
+  ],
+  ['mean of a string', () => tg.mean(m23(), 'rows' as never), /^mean: options must be an object, got string "rows"$/],
+  ['prod of an array', () => tg.prod(m23(), [0] as never), /^prod: options must be an object, got an array$/],
+  ['logSumExp dim', () => tg.logSumExp(m23(), { dim: -1 } as never), /^logSumExp: unknown option 'dim'/],
+  [
+    'argmax dim',
+    () => tg.argmax(m23(), { dim: 1 } as never),
+    /^argmax: unknown option 'dim' \(did you mean 'axis'\?\)/,
+  ],
+  ['argmin(x, 0)', () => tg.argmin(m23(), 0 as never), /^argmin: options must be an object such as \{ axis: 0 \}/],
+  ['all keepdim', () => tg.all(m23(), { keepdim: true } as never), /^all: unknown option 'keepdim'/],
+  [
+    'std unbiased',
+    () => tg.std(m23(), { unbiased: false } as never),
+    /^std: unknown option 'unbiased' \(did you mean 'correction'\?\)/,
+  ],
+  [
+    'variance ddof',
+    () => tg.variance(m23(), { ddof: 1 } as never),
+    /^variance: unknown option 'ddof' \(did you mean 'correction'\?\)/,
+  ],
+  [
+    'variance correction a string',
+    () => tg.variance(m23(), { correction: '1' } as never),
+    /^variance: correction must be a finite number, got "1"$/,
+  ],
+  ['norm p', () => tg.norm(m23(), { p: 1 } as never), /^norm: unknown option 'p' \(did you mean 'ord'\?\)/],
+  [
+    'cumsum dim',
+    () => tg.cumsum(m23(), 1, { dim: 0 } as never),
+    /^cumsum: unknown option 'dim'; the options are exclusive, reverse$/,
+  ],
+  ['sort dim', () => tg.sort(m23(), { dim: 0 } as never), /^sort: unknown option 'dim' \(did you mean 'axis'\?\)/],
+  [
+    'topk sorted',
+    () => tg.topk(m23(), 1, { sorted: false } as never),
+    /^topk: unknown option 'sorted'; the options are axis, largest$/,
+  ],
+  ['median keepdim', () => tg.median(m23(), { axis: 0, keepdim: true } as never), /^median: unknown option 'keepdim'/],
+  [
+    'diagonal dim1',
+    () => tg.diagonal(m23(), { dim1: 0, dim2: 1 } as never),
+    /^diagonal: unknown option 'dim1'; the options are offset, axis1, axis2$/,
+  ],
+  [
+    'matmul transpose_b',
+    () => tg.matmul(m23(), m23(), { transpose_b: true } as never),
+    /^matmul: unknown option 'transpose_b' \(did you mean 'transposeB'\?\)/,
+  ],
+  [
+    'linear act',
+    () => tg.linear(m23(), tg.ones([3, 2]), null, { act: 'relu' } as never),
+    /^linear: unknown option 'act'; the options are activation$/,
+  ],
+  [
+    'crossEntropy ignore_index',
+    () => tg.crossEntropy(m23(), ints([0, 1]), { ignore_index: 1 } as never),
+    /^crossEntropy: unknown option 'ignore_index' \(did you mean 'ignoreIndex'\?\)/,
+  ],
+  [
+    'crossEntropy label_smoothing',
+    () => tg.crossEntropy(m23(), ints([0, 1]), { label_smoothing: 0.1 } as never),
+    /^crossEntropy: unknown option 'label_smoothing' \(did you mean 'labelSmoothing'\?\)/,
+  ],
+  [
+    'mseLoss reduce',
+    () => tg.mseLoss(m23(), m23(), { reduce: false } as never),
+    /^mseLoss: unknown option 'reduce'; the options are reduction$/,
+  ],
+  [
+    'l1Loss(a, b, "sum")',
+    () => tg.l1Loss(m23(), m23(), 'sum' as never),
+    /^l1Loss: options must be an object, got string "sum"$/,
+  ],
+  [
+    'conv2d strides',
+    () => tg.conv2d(tg.ones([1, 4, 4, 1]), tg.ones([2, 2, 1, 1]), { strides: 2 } as never),
+    /^conv2d: unknown option 'strides'; the options are stride, padding, dilation, groups$/,
+  ],
+  [
+    'conv1d padding_mode',
+    () => tg.conv1d(tg.ones([1, 4, 1]), tg.ones([2, 1, 1]), { padding_mode: 'zeros' } as never),
+    /^conv1d: unknown option 'padding_mode'/,
+  ],
+  [
+    'convTranspose2d output_padding',
+    () => tg.convTranspose2d(tg.ones([1, 2, 2, 1]), tg.ones([2, 2, 1, 1]), { output_padding: 1 } as never),
+    /^convTranspose2d: unknown option 'output_padding' \(did you mean 'outputPadding'\?\)/,
+  ],
+  [
+    'interpolate scale_factor',
+    () => tg.interpolate(tg.ones([1, 2, 2, 1]), { scale_factor: 2 } as never),
+    /^interpolate: unknown option 'scale_factor' \(did you mean 'scaleFactor'\?\)/,
+  ],
+  [
+    'tensor requires_grad',
+    () => tg.tensor([1], { requires_grad: true } as never),
+    /^tensor: unknown option 'requires_grad' \(did you mean 'requiresGrad'\?\)/,
+  ],
+  [
+    'zeros(shape, "int32")',
+    () => tg.zeros([2], 'int32' as never),
+    /^zeros: options must be an object, got string "int32"$/,
+  ],
+  [
+    'randn dtype (float32 only)',
+    () => tg.randn([2], { dtype: 'int32' } as never),
+    /^randn: unknown option 'dtype'; the options are requiresGrad, seed, mean, std$/,
+  ],
+  ['linspace dtype', () => tg.linspace(0, 1, 3, { dtype: 'int32' } as never), /^linspace: unknown option 'dtype'/],
+  [
+    'backward retain_graph',
+    () =>
+      tg
+        .ones([2], { requiresGrad: true })
+        .sum()
+        .backward(undefined, { retain_graph: true } as never),
+    /^backward: unknown option 'retain_graph' \(did you mean 'retainGraph'\?\)/,
+  ],
+  [
+    'gradients create_graph',
+    () => {
+      const x = param();
+      return tg.gradients(x.sum(), [x], { create_graph: true } as never);
+    },
+    /^gradients: unknown option 'create_graph' \(did you mean 'createGraph'\?\)/,
+  ],
+  [
+    'explain verbose',
+    () => tg.explain(tg.ones([2], { requiresGrad: true }).sum(), { verbose: true } as never),
+    /^explain: unknown option 'verbose'; the options are print$/,
+  ],
+  [
+    'linalg.cholesky upper',
+    () => tg.linalg.cholesky(tg.eye(2), { upper: true } as never),
+    /^linalg\.cholesky: unknown option 'upper'; the options are checkSymmetric$/,
+  ],
+  [
+    'linalg.triangularSolve upper',
+    () => tg.linalg.triangularSolve(tg.eye(2), tg.ones([2, 1]), { upper: true } as never),
+    /^linalg\.triangularSolve: unknown option 'upper'; the options are lower, transpose, unitDiagonal$/,
+  ],
+  [
+    'linalg.matrixNorm keepdim',
+    () => tg.linalg.matrixNorm(tg.eye(2), 'fro', { keepdim: true } as never),
+    /^linalg\.matrixNorm: unknown option 'keepdim' \(did you mean 'keepDims'\?\)/,
+  ],
+  [
+    'nn.Linear bias_',
+    () => new tg.nn.Linear(3, 2, { bias_: false } as never),
+    /^Linear: unknown option 'bias_' \(did you mean 'bias'\?\)/,
+  ],
+  ['nn.MLP act', () => new tg.nn.MLP([2, 2], { act: 'tanh' } as never), /^MLP: unknown option 'act'/],
+  [
+    'nn.Dropout inplace',
+    () => new tg.nn.Dropout(0.5, { inplace: true } as never),
+    /^Dropout: unknown option 'inplace'; the options are seed$/,
+  ],
+  [
+    'nn.LayerNorm elementwise_affine',
+    () => new tg.nn.LayerNorm(4, { elementwise_affine: false } as never),
+    /^LayerNorm: unknown option 'elementwise_affine' \(did you mean 'elementwiseAffine'\?\)/,
+  ],
+  ['nn.RMSNorm epsilon', () => new tg.nn.RMSNorm(4, { epsilon: 1e-6 } as never), /^RMSNorm: unknown option 'epsilon'/],
+  [
+    'nn.BatchNorm2d track_running_stats',
+    () => new tg.nn.BatchNorm2d(3, { track_running_stats: false } as never),
+    /^BatchNorm2d: unknown option 'track_running_stats' \(did you mean 'trackRunningStats'\?\)/,
+  ],
+  [
+    'nn.GroupNorm elementwiseAffine',
+    () => new tg.nn.GroupNorm(1, 2, { elementwiseAffine: false } as never),
+    /^GroupNorm: unknown option 'elementwiseAffine'; the options are eps, affine$/,
+  ],
+  [
+    'nn.Conv2d kernel_size in the options',
+    () => new tg.nn.Conv2d(3, 2, 3, { padding_mode: 'zeros' } as never),
+    /^Conv2d: unknown option 'padding_mode'/,
+  ],
+  ['nn.Conv1d strides', () => new tg.nn.Conv1d(3, 2, 3, { strides: 2 } as never), /^Conv1d: unknown option 'strides'/],
+  [
+    'nn.ConvTranspose2d output_padding',
+    () => new tg.nn.ConvTranspose2d(3, 2, 3, { output_padding: 1 } as never),
+    /^ConvTranspose2d: unknown option 'output_padding'/,
+  ],
+  [
+    'nn.Embedding padding_idx',
+    () => new tg.nn.Embedding(3, 2, { padding_idx: 0 } as never),
+    /^Embedding: unknown option 'padding_idx' \(did you mean 'paddingIdx'\?\)/,
+  ],
+  [
+    'nn.GRU batch_first',
+    () => new tg.nn.GRU(3, 4, { batch_first: true } as never),
+    /^GRU: unknown option 'batch_first' \(did you mean 'batchFirst'\?\)/,
+  ],
+  [
+    'nn.RNN num_layers',
+    () => new tg.nn.RNN(3, 4, { num_layers: 2 } as never),
+    /^RNN: unknown option 'num_layers' \(did you mean 'numLayers'\?\)/,
+  ],
+  [
+    'nn.LSTM nonlinearity (RNN only)',
+    () => new tg.nn.LSTM(3, 4, { nonlinearity: 'relu' } as never),
+    /^LSTM: unknown option 'nonlinearity'/,
+  ],
+  [
+    'nn.LSTMCell nonlinearity',
+    () => new tg.nn.LSTMCell(3, 4, { nonlinearity: 'relu' } as never),
+    /^LSTMCell: unknown option 'nonlinearity'/,
+  ],
+  [
+    'nn.LSTM state as { h0, c0 }',
+    () => {
+      const lstm = new tg.nn.LSTM(3, 4);
+      try {
+        return lstm.forward(tg.ones([2, 1, 3]), { h0: tg.zeros([1, 1, 4]), c0: tg.zeros([1, 1, 4]) } as never);
+      } finally {
+        lstm.dispose();
+      }
+    },
+    /^LSTM: unknown option 'h0'; the options are h, c$/,
+  ],
+  [
+    'nn.MultiheadAttention batch_first',
+    () => new tg.nn.MultiheadAttention(4, 2, { batch_first: true } as never),
+    /^MultiheadAttention: unknown option 'batch_first'/,
+  ],
+  [
+    'nn.TransformerEncoderLayer dim_feedforward',
+    () => new tg.nn.TransformerEncoderLayer(4, 2, { dim_feedforward: 8 } as never),
+    /^TransformerEncoderLayer: unknown option 'dim_feedforward' \(did you mean 'dimFeedforward'\?\)/,
+  ],
+  [
+    'nn.init.heNormal mode',
+    () => tg.nn.init.heNormal([2, 2], { mode: 'fan_out' } as never),
+    /^heNormal: unknown option 'mode'; the options are seed, gain$/,
+  ],
+  [
+    'nn.huberLoss beta',
+    () => tg.nn.huberLoss(m23(), m23(), { beta: 1 } as never),
+    /^huberLoss: unknown option 'beta'; the options are delta, reduction$/,
+  ],
+  [
+    'nn.nllLoss ignore_index',
+    () => tg.nn.nllLoss(m23(), ints([0, 1]), { ignore_index: 0 } as never),
+    /^nllLoss: unknown option 'ignore_index' \(did you mean 'ignoreIndex'\?\)/,
+  ],
+  [
+    'nn.klDiv log_target',
+    () => tg.nn.klDiv(m23(), m23(), { log_target: true } as never),
+    /^klDiv: unknown option 'log_target' \(did you mean 'logTarget'\?\)/,
+  ],
+  [
+    'nn.binaryCrossEntropyWithLogits pos_weight',
+    () => tg.nn.binaryCrossEntropyWithLogits(m23(), m23(), { pos_weight: m23() } as never),
+    /^binaryCrossEntropyWithLogits: unknown option 'pos_weight'/,
+  ],
+  [
+    'nn.cosineSimilarity dim',
+    () => tg.nn.cosineSimilarity(m23(), m23(), { dim: 0 } as never),
+    /^cosineSimilarity: unknown option 'dim' \(did you mean 'axis'\?\)/,
+  ],
+  [
+    'nn.tripletMarginLoss reduce',
+    () => tg.nn.tripletMarginLoss(m23(), m23(), m23(), { reduce: false } as never),
+    /^tripletMarginLoss: unknown option 'reduce'/,
+  ],
+  [
+    'data.DataLoader batch_size',
+    () => new tg.data.DataLoader(dataset(), { batch_size: 2 } as never),
+    /^DataLoader: unknown option 'batch_size' \(did you mean 'batchSize'\?\)/,
+  ],
+  [
+    'data.DataLoader shuffle "yes"',
+    () => new tg.data.DataLoader(dataset(), { shuffle: 'yes' } as never),
+    /^DataLoader: shuffle must be true or false, got string yes$/,
+  ],
+  [
+    'data.randomSplit generator',
+    () => tg.data.randomSplit(dataset(), [1, 2], { generator: 1 } as never),
+    /^randomSplit: unknown option 'generator'; the options are seed$/,
+  ],
+  // sizes, dtypes and values
+  ['split into 1.5 parts', () => tg.split(m23(), 1.5, 1), /^split: cannot split axis 1 of length 3 into 1\.5$/],
+  ['split into −1 parts', () => tg.split(m23(), -1, 1), /^split: cannot split axis 1 of length 3 into -1$/],
+  [
+    'matmul of int32 (cpu would, wasm would not)',
+    () => tg.matmul(ints([1, 2]), ints([3, 4])),
+    /^matmul: operands must be float32, got int32 \(cast them with tg\.cast\(x, 'float32'\)\)$/,
+  ],
+  [
+    'matmul of bool',
+    () => tg.matmul(tg.tensor([[1]], { dtype: 'bool' }), tg.tensor([[1]], { dtype: 'bool' })),
+    /^matmul: operands must be float32, got bool/,
+  ],
+  [
+    'tensor int32 of 3e9 (TF.js wraps it)',
+    () => tg.tensor([1, 3e9], { dtype: 'int32' }),
+    /^tensor: value 3000000000 at flat index 1 cannot be held by an int32 tensor$/,
+  ],
+  [
+    'tensor int32 of Infinity',
+    () => tg.tensor([Infinity], { dtype: 'int32' }),
+    /^tensor: value Infinity at flat index 0 cannot be held by an int32 tensor$/,
+  ],
+  [
+    'tensor int32 of NaN',
+    () => tg.tensor([[1], [Number.NaN]], { dtype: 'int32' }),
+    /^tensor: value NaN at flat index 1 cannot be held by an int32 tensor$/,
+  ],
+  [
+    'nn.LeakyReLU of a string slope',
+    () => new tg.nn.LeakyReLU('0.1' as never),
+    /^LeakyReLU: negativeSlope must be a finite number, got "0\.1"$/,
+  ],
+  [
+    'nn.LayerNorm negative eps',
+    () => new tg.nn.LayerNorm(4, { eps: -1 }),
+    /^LayerNorm: eps must be a non-negative number, got -1$/,
+  ],
+  [
+    'optim.Adam of a disposed parameter',
+    () => new tg.optim.Adam([goneParam()], { lr: 0.1 }),
+    /^Adam: parameter 0 \(shape \[2\]\) has been disposed$/,
+  ],
+  [
+    'optim.clipGradNorm with a normType',
+    () => tg.optim.clipGradNorm([param()], 1, 1 as never),
+    /^clipGradNorm: takes \(params, maxNorm\): the norm is the 2-norm/,
+  ],
+  [
+    'optim.clipGradNorm of a non-tensor',
+    () => tg.optim.clipGradNorm([param(), 3 as never], 1),
+    /^clipGradNorm: params\[1\] must be a Tensor, got number$/,
+  ],
+];
+
+for (const backend of NODE_BACKENDS) {
+  const audit = suite(`the public API's bad calls on ${backend}`);
+  audit.before(async () => {
+    await tg.setBackend(backend);
+  });
+  audit(`${AUDIT.length} bad calls give a TapegradError naming the function, and leave nothing behind`, () => {
+    const problems: string[] = [];
+    for (const [what, call, message] of AUDIT) {
+      const before = tg.memory().numTensors;
+      tf.engine().startScope();
+      try {
+        const r = call();
+        problems.push(
+          `${what}: no error (returned ${r instanceof tg.Tensor ? `a tensor of shape ${fmt(r.shape)}` : typeof r})`,
+        );
+      } catch (e) {
+        if (!(e instanceof tg.TapegradError)) problems.push(`${what}: not a TapegradError: ${(e as Error)?.message}`);
+        else if (!message.test(e.message)) problems.push(`${what}: '${e.message}' does not match ${message}`);
+      } finally {
+        tf.engine().endScope();
+      }
+      const left = tg.memory().numTensors - before;
+      if (left !== 0) problems.push(`${what}: left ${left} tensors behind`);
+    }
+    assert.equal(problems, [], problems.join('\n'));
+  });
+  audit('an int32 tensor clipped to fractional bounds is clipped in float32, as PyTorch (TF.js floored them)', () => {
+    const c = tg.clip(ints([1, 5, -3]), 0.5, 2.5);
+    assert.is(c.dtype, 'float32');
+    assert.equal(Array.from(c.dataSync()), [1, 2.5, 0.5]);
+    const whole = tg.clip(ints([1, 5, -3]), 0, 2);
+    assert.is(whole.dtype, 'int32', 'integer bounds keep int32, as PyTorch');
+    assert.equal(Array.from(whole.dataSync()), [1, 2, 0]);
+    tg.dispose([c, whole]);
+  });
+  audit('the mean cross-entropy of no samples is NaN, as PyTorch (TF.js gave 0)', () => {
+    const labels = tg.tensor([], { dtype: 'int32', shape: [0] });
+    const none = tg.crossEntropy(tg.zeros([0, 3]), labels);
+    assert.ok(Number.isNaN(none.item()), `mean over no samples: ${none.item()} (PyTorch: nan)`);
+    const summed = tg.crossEntropy(tg.zeros([0, 3]), labels, { reduction: 'sum' });
+    assert.is(summed.item(), 0);
+    tg.dispose([labels, none, summed]);
+  });
+  audit.run();
+}
+const fmt = (s: number[]) => `[${s.join(',')}]`;

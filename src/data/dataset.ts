@@ -1,7 +1,7 @@
 // Datasets: anything with a length and get(i). TensorDataset indexes the first axis of tensors it
 // is given; Subset and randomSplit pick items of another dataset.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { seededRandom, permutation } from './random.js';
@@ -128,6 +128,7 @@ export function checkDataset(fn: string, d: unknown): void {
  * PyTorch's: its generator is not reproduced).
  */
 export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], opts: { seed?: number } = {}): Subset<T>[] {
+  checkOptions('randomSplit', opts, ['seed']);
   checkDataset('randomSplit', dataset);
   const n = dataset.length;
   if (

@@ -1,6 +1,6 @@
 // DataLoader: batches of a dataset's items, in order or shuffled (seeded), for … of and for await … of.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { tensorMark } from '../functional.js';
@@ -117,13 +117,18 @@ export class DataLoader<T = unknown, B = Collated<T>> {
     opts: DataLoaderOptions<T, B> = {},
   ) {
     checkDataset('DataLoader', dataset);
-    if (opts === null || typeof opts !== 'object')
-      throw new TapegradError('DataLoader', `options must be an object, got ${describe(opts)}`);
+    checkOptions('DataLoader', opts, ['batchSize', 'shuffle', 'seed', 'dropLast', 'collate']);
     this.batchSize = opts.batchSize ?? 1;
     if (!(Number.isInteger(this.batchSize) && this.batchSize > 0))
       throw new TapegradError('DataLoader', `batchSize must be a positive integer, got ${String(opts.batchSize)}`);
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
+    for (const [k, v] of [
+      ['shuffle', this.shuffle],
+      ['dropLast', this.dropLast],
+    ] as const)
+      if (typeof v !== 'boolean')
+        throw new TapegradError('DataLoader', `${k} must be true or false, got ${describe(v)}`);
     if (opts.collate !== undefined && typeof opts.collate !== 'function')
       throw new TapegradError('DataLoader', `collate must be a function, got ${describe(opts.collate)}`);
     this.collateFn = opts.collate ?? null;

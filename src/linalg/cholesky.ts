@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { add, mul } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
 import { choleskyFactor, squareMatrix, triangle, checksValues } from './common.js';
@@ -61,6 +61,7 @@ export interface CholeskyOptions {
  * PyTorch `torch.linalg.cholesky`, JAX `jnp.linalg.cholesky`.
  */
 export function cholesky(a: Tensor, opts: CholeskyOptions = {}): Tensor {
+  checkOptions('linalg.cholesky', opts, ['checkSymmetric']);
   const fn = 'linalg.cholesky';
   const t = squareMatrix(fn, a);
   if (opts === null || typeof opts !== 'object')

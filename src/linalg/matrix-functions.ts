@@ -1,6 +1,6 @@
 // Functions of a matrix: matrixNorm (Frobenius, nuclear, spectral), matrixExp (a kernel: scaling and
 // squaring) and matrixPower (repeated squaring), each batched over leading axes.
-import { TapegradError } from '../errors.js';
+import { TapegradError, checkOptions } from '../errors.js';
 import { defineOp, owning, type Op } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { norm, sum } from '../ops/reduce.js';
@@ -21,6 +21,7 @@ export type MatrixNormOrder = 'fro' | 'nuc' | 2;
  * the spectral norm's u₁v₁ᵀ (where σ₁ > σ₂). PyTorch `torch.linalg.matrix_norm`, JAX `jnp.linalg.norm`.
  */
 export function matrixNorm(a: Tensor, ord: MatrixNormOrder = 'fro', opts: { keepDims?: boolean } = {}): Tensor {
+  checkOptions('linalg.matrixNorm', opts, ['keepDims']);
   const A = matrixArg('linalg.matrixNorm', a);
   const keep = (t: Tensor) => (opts.keepDims ? owning(reshape(t, [...t.shape, 1, 1]), [t]) : t);
   if (ord === 'fro') return norm(A, { axis: [-2, -1], keepDims: opts.keepDims ?? false });

@@ -6,6 +6,7 @@ import { mm } from '../ops/matrix.js';
 import { unbroadcast } from '../ops/shape.js';
 import { triangularSolveKernel, squareMatrix, rightHandSide, triangle, onColumns } from './common.js';
 import type { TriangularSolveAttrs } from '../../kernels/index.js';
+import { checkOptions } from '../errors.js';
 
 const triangularSolveOp: Op<TriangularSolveAttrs> = defineOp<TriangularSolveAttrs>({
   name: 'linalg.triangularSolve',
@@ -49,6 +50,7 @@ export interface TriangularSolveOptions {
  * PyTorch `torch.linalg.solve_triangular`, JAX `jax.scipy.linalg.solve_triangular`.
  */
 export function triangularSolve(t: Tensor, b: Tensor, opts: TriangularSolveOptions = {}): Tensor {
+  checkOptions('linalg.triangularSolve', opts, ['lower', 'transpose', 'unitDiagonal']);
   const T = squareMatrix('linalg.triangularSolve', t, 'the triangular matrix');
   const B = rightHandSide('linalg.triangularSolve', T, b);
   const attrs = {

@@ -1,7 +1,7 @@
 // Attention: scaledDotProductAttention, MultiheadAttention and TransformerEncoderLayer, batch first
 // ([N, L, E]) and composed of tapegrad ops; Linear weights are [in, out] as everywhere in tg.nn.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, describe, composed } from '../op.js';
 import { add, mul, relu, gelu } from '../ops/elementwise.js';
@@ -187,6 +187,7 @@ export class MultiheadAttention extends Module {
   ) {
     super();
     positiveInts('MultiheadAttention', { embedDim, numHeads });
+    checkOptions('MultiheadAttention', opts, ['bias', 'dropout', 'seed']);
     if (embedDim % numHeads !== 0)
       throw new TapegradError('MultiheadAttention', `embedDim ${embedDim} must be divisible by numHeads ${numHeads}`);
     this.dropout = opts.dropout ?? 0;
@@ -362,6 +363,15 @@ export class TransformerEncoderLayer extends Module {
   ) {
     super();
     positiveInts('TransformerEncoderLayer', { dModel, nHead });
+    checkOptions('TransformerEncoderLayer', opts, [
+      'dimFeedforward',
+      'dropout',
+      'activation',
+      'normFirst',
+      'layerNormEps',
+      'bias',
+      'seed',
+    ]);
     const ff = opts.dimFeedforward ?? 2048;
     positiveInts('TransformerEncoderLayer', { dimFeedforward: ff });
     const p = opts.dropout ?? 0.1;

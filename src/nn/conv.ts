@@ -1,6 +1,6 @@
 // Convolution, pooling and resampling layers, channels last like TF.js: images are [batch, height,
 // width, channels] (NHWC), sequences [batch, length, channels] (NWC).
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { asTensor, owning } from '../op.js';
 import { add } from '../ops/elementwise.js';
@@ -114,6 +114,7 @@ export class Conv2d extends Module {
     super();
     positiveInts('Conv2d', { inChannels, outChannels });
     const [kernelSize, o] = splitWindow(window, opts);
+    checkOptions('Conv2d', o, ['stride', 'padding', 'dilation', 'groups', 'bias', 'seed', 'init']);
     this.opts = o;
     this.kernelSize = kernelPair('Conv2d', kernelSize);
     this.groups = checkChannelGroups('Conv2d', inChannels, outChannels, o.groups ?? 1);
@@ -183,6 +184,7 @@ export class Conv1d extends Module {
     super();
     positiveInts('Conv1d', { inChannels, outChannels });
     const [kernelSize, o] = splitWindow(window, opts);
+    checkOptions('Conv1d', o, ['stride', 'padding', 'dilation', 'groups', 'bias', 'seed', 'init']);
     if (!(Number.isInteger(kernelSize) && (kernelSize as number) > 0))
       throw new TapegradError('Conv1d', `kernelSize must be a positive integer, got ${JSON.stringify(kernelSize)}`);
     this.kernelSize = kernelSize as number;
@@ -254,6 +256,16 @@ export class ConvTranspose2d extends Module {
     super();
     positiveInts('ConvTranspose2d', { inChannels, outChannels });
     const [kernelSize, o] = splitWindow(window, opts);
+    checkOptions('ConvTranspose2d', o, [
+      'stride',
+      'padding',
+      'outputPadding',
+      'dilation',
+      'groups',
+      'bias',
+      'seed',
+      'init',
+    ]);
     this.opts = o;
     this.kernelSize = kernelPair('ConvTranspose2d', kernelSize);
     this.groups = checkChannelGroups('ConvTranspose2d', inChannels, outChannels, o.groups ?? 1);

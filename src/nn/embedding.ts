@@ -1,6 +1,6 @@
 // Embedding: rows of a learned table, looked up by int32 index.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, composed } from '../op.js';
 import { add, mul } from '../ops/elementwise.js';
@@ -32,6 +32,7 @@ export class Embedding extends Module {
   ) {
     super();
     positiveInts('Embedding', { numEmbeddings, embeddingDim });
+    checkOptions('Embedding', opts, ['paddingIdx', 'seed']);
     let pad = opts.paddingIdx ?? null;
     if (pad !== null) {
       if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings)

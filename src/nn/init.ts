@@ -2,7 +2,7 @@
 // Conv2d filter [kh, kw, in, out]; so fanIn = shape[-2]·receptive field, fanOut = shape[-1]·receptive
 // field, where the receptive field is the product of the leading axes.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { checkShape } from '../creation.js';
 
@@ -48,6 +48,7 @@ export function normal(shape: number[], std: number, seed?: number): Tensor {
  */
 export function glorotUniform(shape: number[], o: InitOptions = {}, fn = 'glorotUniform'): Tensor {
   checkShape(fn, shape);
+  checkOptions(fn, o, ['seed', 'gain']);
   const { fanIn, fanOut } = fans(shape);
   return uniform(shape, (o.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut)), o.seed);
 }
@@ -57,6 +58,7 @@ export function glorotUniform(shape: number[], o: InitOptions = {}, fn = 'glorot
  */
 export function glorotNormal(shape: number[], o: InitOptions = {}, fn = 'glorotNormal'): Tensor {
   checkShape(fn, shape);
+  checkOptions(fn, o, ['seed', 'gain']);
   const { fanIn, fanOut } = fans(shape);
   return normal(shape, (o.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut)), o.seed);
 }
@@ -66,6 +68,7 @@ export function glorotNormal(shape: number[], o: InitOptions = {}, fn = 'glorotN
  */
 export function heUniform(shape: number[], o: InitOptions = {}, fn = 'heUniform'): Tensor {
   checkShape(fn, shape);
+  checkOptions(fn, o, ['seed', 'gain']);
   return uniform(shape, (o.gain ?? Math.SQRT2) * Math.sqrt(3 / fans(shape).fanIn), o.seed);
 }
 /**
@@ -74,6 +77,7 @@ export function heUniform(shape: number[], o: InitOptions = {}, fn = 'heUniform'
  */
 export function heNormal(shape: number[], o: InitOptions = {}, fn = 'heNormal'): Tensor {
   checkShape(fn, shape);
+  checkOptions(fn, o, ['seed', 'gain']);
   return normal(shape, (o.gain ?? Math.SQRT2) / Math.sqrt(fans(shape).fanIn), o.seed);
 }
 /** PyTorch's default for Linear and Conv2d weights and biases: U(−1/√fanIn, 1/√fanIn). */

@@ -2,7 +2,7 @@
 // A layer's forward composes tapegrad ops; the intermediates it makes are owned by its output
 // (owning()), so disposing the output frees them, as for any composite op.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, owning } from '../op.js';
 import {
@@ -56,6 +56,7 @@ export class Linear extends Module {
     opts: LinearOptions = {},
   ) {
     super();
+    checkOptions('Linear', opts, ['bias', 'seed', 'init']);
     positiveInts('Linear', { inFeatures, outFeatures });
     const shape = [inFeatures, outFeatures];
     this.weight = this.registerParameter(
@@ -141,6 +142,7 @@ export class MLP extends Sequential {
     readonly sizes: number[],
     opts: MLPOptions = {},
   ) {
+    checkOptions('MLP', opts, ['activation', 'bias', 'seed', 'init']);
     if (!Array.isArray(sizes) || sizes.length < 2)
       throw new TapegradError(
         'MLP',
@@ -209,6 +211,7 @@ export class Dropout extends Module {
     readonly opts: { seed?: number } = {},
   ) {
     super();
+    checkOptions('Dropout', opts, ['seed']);
     if (!(p >= 0 && p < 1)) throw new TapegradError('Dropout', `p must be in [0, 1), got ${p}`);
   }
   override describe(): string {
@@ -244,7 +247,10 @@ export class LayerNorm extends Module {
     super();
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.normalizedShape.forEach((d) => positiveInts('LayerNorm', { normalizedShape: d }));
+    checkOptions('LayerNorm', opts, ['eps', 'elementwiseAffine']);
     this.eps = opts.eps ?? 1e-5;
+    if (!(this.eps >= 0 && Number.isFinite(this.eps)))
+      throw new TapegradError('LayerNorm', `eps must be a non-negative number, got ${opts.eps}`);
     const affine = opts.elementwiseAffine ?? true;
     this.weight = affine ? this.registerParameter('weight', tf.ones(this.normalizedShape)) : null;
     this.bias = affine ? this.registerParameter('bias', tf.zeros(this.normalizedShape)) : null;
@@ -314,6 +320,11 @@ export class GELU extends ActivationLayer {
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
+    if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
+      throw new TapegradError(
+        'LeakyReLU',
+        `negativeSlope must be a finite number, got ${JSON.stringify(negativeSlope)}`,
+      );
   }
   override forward(x: Tensor): Tensor {
     return leakyRelu(x, this.negativeSlope);

@@ -1,7 +1,7 @@
 // Losses, all reducing by mean unless told ({ reduction: 'sum' | 'none' }), as PyTorch.
 // crossEntropy, mseLoss and l1Loss live with the ops (ops/nn.ts); huber and logistic losses here.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape, normalizeAxis } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape, normalizeAxis } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, owning } from '../op.js';
 import {
@@ -34,6 +34,7 @@ export { crossEntropy, mseLoss, l1Loss, type CrossEntropyOptions, type Reduction
  * PyTorch `torch.nn.functional.huber_loss`, JAX `optax.huber_loss`.
  */
 export function huberLoss(input: Tensor, target: Tensor, opts: { delta?: number; reduction?: Reduction } = {}): Tensor {
+  checkOptions('huberLoss', opts, ['delta', 'reduction']);
   const x = asTensor('huberLoss', input, 'the input');
   const t = asTensor('huberLoss', target, 'the target');
   checkSameShape('huberLoss', x, t);
@@ -57,6 +58,7 @@ export function binaryCrossEntropyWithLogits(
   target: Tensor,
   opts: { reduction?: Reduction } = {},
 ): Tensor {
+  checkOptions('binaryCrossEntropyWithLogits', opts, ['reduction']);
   const z = asTensor('binaryCrossEntropyWithLogits', logits, 'the logits');
   const t = asTensor('binaryCrossEntropyWithLogits', target, 'the target');
   checkSameShape('binaryCrossEntropyWithLogits', z, t);
@@ -100,6 +102,7 @@ export interface NllLossOptions {
  * PyTorch `torch.nn.functional.nll_loss` (which puts the class axis second).
  */
 export function nllLoss(logProbs: Tensor, targets: Tensor, opts: NllLossOptions = {}): Tensor {
+  checkOptions('nllLoss', opts, ['weight', 'ignoreIndex', 'reduction']);
   const fn = 'nllLoss';
   const x = floatInput(fn, logProbs, 'the log-probabilities');
   const y = asTensor(fn, targets, 'the targets');
@@ -154,6 +157,7 @@ export function binaryCrossEntropy(
   opts: { weight?: Tensor; reduction?: Reduction } = {},
 ): Tensor {
   const fn = 'binaryCrossEntropy';
+  checkOptions(fn, opts, ['weight', 'reduction']);
   const p = floatInput(fn, probs, 'the probabilities');
   const t = floatInput(fn, targets, 'the targets');
   checkSameShape(fn, p, t);
@@ -185,6 +189,7 @@ export function klDiv(
   opts: { logTarget?: boolean; reduction?: 'batchmean' | Reduction } = {},
 ): Tensor {
   const fn = 'klDiv';
+  checkOptions(fn, opts, ['logTarget', 'reduction']);
   const x = floatInput(fn, input, 'the input');
   const t = floatInput(fn, target, 'the target');
   checkSameShape(fn, x, t);
@@ -215,6 +220,7 @@ export function smoothL1Loss(
   opts: { beta?: number; reduction?: Reduction } = {},
 ): Tensor {
   const fn = 'smoothL1Loss';
+  checkOptions(fn, opts, ['beta', 'reduction']);
   const x = asTensor(fn, input, 'the input');
   const t = asTensor(fn, target, 'the target');
   checkSameShape(fn, x, t);
@@ -235,6 +241,7 @@ export function smoothL1Loss(
  * PyTorch `torch.nn.functional.cosine_similarity`.
  */
 export function cosineSimilarity(a: Tensor, b: Tensor, opts: { axis?: number; eps?: number } = {}): Tensor {
+  checkOptions('cosineSimilarity', opts, ['axis', 'eps']);
   const fn = 'cosineSimilarity';
   const a0 = floatInput(fn, a, 'the first input');
   const b0 = floatInput(fn, b, 'the second input');
@@ -264,6 +271,7 @@ export function marginRankingLoss(
   opts: { margin?: number; reduction?: Reduction } = {},
 ): Tensor {
   const fn = 'marginRankingLoss';
+  checkOptions(fn, opts, ['margin', 'reduction']);
   const x1 = floatInput(fn, input1, 'the first input');
   const x2 = floatInput(fn, input2, 'the second input');
   const y = floatInput(fn, target, 'the target');
@@ -308,6 +316,7 @@ export function tripletMarginLoss(
   opts: TripletMarginLossOptions = {},
 ): Tensor {
   const fn = 'tripletMarginLoss';
+  checkOptions(fn, opts, ['margin', 'p', 'eps', 'swap', 'reduction']);
   const a = floatInput(fn, anchor, 'the anchor');
   const p = floatInput(fn, positive, 'the positive');
   const n = floatInput(fn, negative, 'the negative');

@@ -3,7 +3,7 @@
 // statistics and affine parameters, which is one op (batchNorm: its backward is one kernel on cpu
 // and wasm); BatchNorm's running statistics are buffers, updated outside the tape.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { asTensor, composed } from '../op.js';
 import { add, sub, mul, rsqrt, square } from '../ops/elementwise.js';
@@ -49,6 +49,7 @@ abstract class BatchNorm extends Module {
     super();
     const name = this.constructor.name;
     positiveInts(name, { numFeatures });
+    checkOptions(name, opts, ['eps', 'momentum', 'affine', 'trackRunningStats']);
     this.eps = opts.eps ?? 1e-5;
     if (!(this.eps >= 0 && Number.isFinite(this.eps)))
       throw new TapegradError(name, `eps must be a non-negative number, got ${opts.eps}`);
@@ -149,6 +150,7 @@ export class GroupNorm extends Module {
   ) {
     super();
     positiveInts('GroupNorm', { numGroups, numChannels });
+    checkOptions('GroupNorm', opts, ['eps', 'affine']);
     if (numChannels % numGroups !== 0)
       throw new TapegradError('GroupNorm', `numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     this.eps = opts.eps ?? 1e-5;
@@ -201,6 +203,7 @@ export class RMSNorm extends Module {
           ? [...normalizedShape]
           : [NaN];
     this.normalizedShape.forEach((d) => positiveInts('RMSNorm', { normalizedShape: d }));
+    checkOptions('RMSNorm', opts, ['eps', 'elementwiseAffine']);
     this.eps = opts.eps ?? 2 ** -23;
     if (!(this.eps >= 0 && Number.isFinite(this.eps)))
       throw new TapegradError('RMSNorm', `eps must be a non-negative number, got ${opts.eps}`);

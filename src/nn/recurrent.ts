@@ -2,7 +2,7 @@
 // Linear's (the transpose of PyTorch's [gates·H, in]); each forward computes the input projections
 // of every time step in one matmul, then one matmul per step for all the gates of the hidden state.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, describe, composed } from '../op.js';
 import { add, sub, mul, relu, tanh, sigmoid } from '../ops/elementwise.js';
@@ -145,6 +145,15 @@ abstract class Recurrent<Out> extends Module<Out> {
   ) {
     super();
     positiveInts(kind, { inputSize, hiddenSize });
+    checkOptions(kind, opts, [
+      ...(kind === 'RNN' ? ['nonlinearity'] : []),
+      'numLayers',
+      'batchFirst',
+      'bidirectional',
+      'bias',
+      'dropout',
+      'seed',
+    ]);
     this.numLayers = opts.numLayers ?? 1;
     positiveInts(kind, { numLayers: this.numLayers });
     this.batchFirst = opts.batchFirst ?? false;
@@ -353,6 +362,7 @@ export class LSTM extends Recurrent<LSTMOutput> {
       throw new TapegradError('LSTM', `the initial state must be an object { h, c }, got ${describe(state)}`);
     if (state && (state.h === undefined) !== (state.c === undefined))
       throw new TapegradError('LSTM', 'give both h and c of the initial state, or neither');
+    checkOptions('LSTM', state, ['h', 'c']);
     const { output, finals } = this.runSequence(x, [state?.h, state?.c], ['h', 'c']);
     return { output, hN: finals[0], cN: finals[1] };
   }
@@ -373,6 +383,7 @@ abstract class RecurrentCell<Out> extends Module<Out> {
     super();
     const name = `${kind}Cell`;
     positiveInts(name, { inputSize, hiddenSize });
+    checkOptions(name, opts, kind === 'RNN' ? ['bias', 'seed', 'nonlinearity'] : ['bias', 'seed']);
     const GH = GATES[kind] * hiddenSize;
     let k = 0;
     const init = (shape: number[]) => defaultUniform(shape, hiddenSize, seedPlus(opts.seed, k++));
@@ -489,6 +500,7 @@ export class LSTMCell extends RecurrentCell<LSTMState> {
       throw new TapegradError('LSTMCell', `the state must be an object { h, c }, got ${describe(state)}`);
     if (state && (state.h === undefined) !== (state.c === undefined))
       throw new TapegradError('LSTMCell', 'give both h and c of the state, or neither');
+    checkOptions('LSTMCell', state, ['h', 'c']);
     const chk = this.checked(x, [
       ['h', state?.h],
       ['c', state?.c],

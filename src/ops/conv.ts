@@ -12,7 +12,7 @@
 // padding), adaptiveAvgPool2d and interpolate (a constant matrix product along each axis).
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, composed, type Op } from '../op.js';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { isGradEnabled } from '../tape.js';
 import { pad as padOp, reshape, scatterAdd, broadcastTo, slice, transpose } from './shape.js';
@@ -153,6 +153,7 @@ function checkGroups(fn: string, groups: unknown): number {
  * PyTorch `torch.nn.functional.conv2d`, JAX `jax.lax.conv_general_dilated`.
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
+  checkOptions('conv2d', opts, ['stride', 'padding', 'dilation', 'groups']);
   const t = asTensor('conv2d', x, 'the input');
   const f = asTensor('conv2d', w, 'the filter');
   if (t.rank !== 4)
@@ -237,6 +238,7 @@ function single(fn: string, what: string, v: unknown, min: number): number {
  * PyTorch `torch.nn.functional.conv1d` (which takes [N, Cin, L] and a filter [Cout, Cin/groups, k]).
  */
 export function conv1d(x: Tensor, w: Tensor, opts: Conv1dOptions = {}): Tensor {
+  checkOptions('conv1d', opts, ['stride', 'padding', 'dilation', 'groups']);
   const fn = 'conv1d';
   const t = asTensor(fn, x, 'the input');
   const f = asTensor(fn, w, 'the filter');
@@ -300,6 +302,7 @@ export interface ConvTranspose2dOptions {
  * filter with the kernel axes moved first).
  */
 export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptions = {}): Tensor {
+  checkOptions('convTranspose2d', opts, ['stride', 'padding', 'outputPadding', 'dilation', 'groups']);
   const fn = 'convTranspose2d';
   const t = asTensor(fn, x, 'the input');
   const f = asTensor(fn, w, 'the filter');
@@ -703,6 +706,7 @@ function interpolationMatrix(
  * PyTorch `torch.nn.functional.interpolate` (modes 'nearest' and 'bilinear').
  */
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
+  checkOptions('interpolate', opts, ['size', 'scaleFactor', 'mode', 'alignCorners']);
   const fn = 'interpolate';
   const t = asTensor(fn, x);
   if (t.rank !== 4)

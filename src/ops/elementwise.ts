@@ -502,7 +502,11 @@ const clipOp = defineOp<{ lo: number; hi: number }>({
 /** x limited to [lo, hi], elementwise. PyTorch `torch.clamp`, JAX `jnp.clip`. */
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new TapegradError('clip', `lo (${lo}) must not exceed hi (${hi})`);
-  return clipOp([asTensor('clip', x)], { lo, hi });
+  const t = asTensor('clip', x);
+  // an int32 tensor clipped to a non-integer bound is computed in float32, as PyTorch's clamp (TF.js would floor the bound)
+  if (t.dtype === 'int32' && !(Number.isInteger(lo) && Number.isInteger(hi)))
+    return applyToFloat(t, (f) => clipOp([f], { lo, hi }));
+  return clipOp([t], { lo, hi });
 }
 clip.rule = clipOp.rule;
 

@@ -6,7 +6,7 @@
 // tensors that carry no gradient.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, type Op } from '../op.js';
-import { TapegradError, fmtShape, normalizeAxis } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape, normalizeAxis } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { zeros } from '../creation.js';
 import { boolAsInt32 } from '../backend/defects.js';
@@ -223,6 +223,7 @@ const diagonalOp = defineOp<DiagonalAttrs>({
  * PyTorch `torch.diagonal`, JAX `jnp.diagonal`.
  */
 export function diagonal(x: Tensor, opts: { offset?: number; axis1?: number; axis2?: number } = {}): Tensor {
+  checkOptions('diagonal', opts, ['offset', 'axis1', 'axis2']);
   const t = asTensor('diagonal', x);
   if (t.rank < 2) throw new TapegradError('diagonal', `needs rank ≥ 2, got ${fmtShape(t.shape)}`);
   const offset = integer('diagonal', 'offset', opts.offset ?? 0);

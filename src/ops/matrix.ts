@@ -2,7 +2,7 @@
 // dot, outer, trace. The adjoints are the appendix's C = AB rules: Ā = G Bᵀ, B̄ = Aᵀ G.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { matMulBroadcastingBatches } from '../backend/defects.js';
 import { transposeFlagsSlow } from '../backend/facts.js';
 import type { Tensor } from '../tensor.js';
@@ -108,6 +108,7 @@ const linearOp = defineOp<LinearAttrs>({
  * PyTorch `torch.nn.functional.linear`, JAX `flax.linen.Dense`.
  */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: { activation?: 'none' | 'relu' } = {}): Tensor {
+  checkOptions('linear', opts, ['activation']);
   const X = asTensor('linear', x, 'the input');
   const W = asTensor('linear', w, 'the weight');
   const B = b == null ? null : asTensor('linear', b, 'the bias');
@@ -135,12 +136,20 @@ linear.rule = linearOp.rule;
 
 /**
  * Matrix product with NumPy's rules: batch axes broadcast; a 1-D operand is a row (left) or column (right) vector.
+ * The operands must be float32 (PyTorch multiplies integer matrices too; TF.js only on its cpu backend).
  * PyTorch `torch.matmul`, JAX `jnp.matmul`.
  */
 export function matmul(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
+  checkOptions('matmul', opts, ['transposeA', 'transposeB']);
   const A = asTensor('matmul', a, 'the left operand');
   const B = asTensor('matmul', b, 'the right operand');
   if (A.dtype !== B.dtype) throw new TapegradError('matmul', `dtypes differ: ${A.dtype} and ${B.dtype}`);
+  // TF.js multiplies int32 matrices on cpu only (wasm and the GPUs refuse); one rule on every backend
+  if (A.dtype !== 'float32')
+    throw new TapegradError(
+      'matmul',
+      `operands must be float32, got ${A.dtype} (cast them with tg.cast(x, 'float32'))`,
+    );
   if (A.rank === 0 || B.rank === 0)
     throw new TapegradError('matmul', `operands must have rank ≥ 1, got ${fmtShape(A.shape)} x ${fmtShape(B.shape)}`);
   const tA = !!opts.transposeA && A.rank >= 2;

@@ -2,7 +2,7 @@
 // normalisation with batch statistics, BatchNorm's training forward as one op.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
-import { TapegradError, fmtShape, normalizeAxis } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape, normalizeAxis } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { add, sub, mul, div, exp, square, abs, rsqrt } from './elementwise.js';
 import { sum, mean } from './reduce.js';
@@ -78,7 +78,9 @@ const sparseSoftmaxCrossEntropyOp = defineOp<{ reduction: Reduction }>({
   forward: ([z, y], { reduction }) =>
     tf.tidy(() => {
       const rows = softmaxCrossEntropyLoss(z, y); // the fused kernel, or the composed ops
-      return reduction === 'mean' ? tf.mean(rows) : reduction === 'sum' ? tf.sum(rows) : rows;
+      // the mean over no samples is NaN, as PyTorch's (TF.js's mean of nothing is 0)
+      if (reduction === 'mean') return rows.size === 0 ? tf.scalar(Number.NaN) : tf.mean(rows);
+      return reduction === 'sum' ? tf.sum(rows) : rows;
     }),
   // z̄ = s·g·(softmax(z) − onehot(y)), s = 1/rows for a mean; the indices have no gradient
   vjp: (g, [z, y], _l, { reduction }) => [
@@ -127,6 +129,7 @@ export interface CrossEntropyOptions {
  * PyTorch `torch.nn.functional.cross_entropy`, JAX `optax.softmax_cross_entropy`.
  */
 export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  checkOptions('crossEntropy', opts, ['reduction', 'labelSmoothing', 'weight', 'ignoreIndex', 'classAxis']);
   const z = asTensor('crossEntropy', logits, 'the logits');
   const y = asTensor('crossEntropy', labels, 'the labels');
   if (z.rank < 1 || z.dtype !== 'float32')
@@ -273,6 +276,7 @@ function checkSameShape(fn: string, a: Tensor, b: Tensor): void {
  * PyTorch `torch.nn.functional.mse_loss`, JAX `optax.squared_error`.
  */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('mseLoss', opts, ['reduction']);
   const x = asTensor('mseLoss', input, 'the input');
   const t = asTensor('mseLoss', target, 'the target');
   checkSameShape('mseLoss', x, t);
@@ -282,6 +286,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
 
 /** Mean absolute error. PyTorch `torch.nn.functional.l1_loss`. */
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('l1Loss', opts, ['reduction']);
   const x = asTensor('l1Loss', input, 'the input');
   const t = asTensor('l1Loss', target, 'the target');
   checkSameShape('l1Loss', x, t);

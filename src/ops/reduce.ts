@@ -3,11 +3,11 @@
 // sum itself is in shape.ts, beside broadcastTo: each is the other's adjoint.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, applyToFloat, type Op } from '../op.js';
-import { TapegradError, normalizeAxes, normalizeAxis, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, normalizeAxes, normalizeAxis, fmtShape } from '../errors.js';
 import { noGrad } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
-import { broadcastTo, sum, expand, count, reduction, assertEntries, ofEmpty } from './shape.js';
+import { broadcastTo, sum, expand, count, reduction, assertEntries, ofEmpty, REDUCE_OPTIONS } from './shape.js';
 import type { ReduceAttrs, ReduceOptions } from './shape.js';
 import { argMaxMinShape, maxMinBeyond1e20, prodKeepDimsByReshape } from '../backend/defects.js';
 import { sumFast } from '../backend/facts.js';
@@ -129,11 +129,14 @@ const varianceOp = defineOp<ReduceAttrs & { correction: number }>({
  * one.
  * PyTorch `torch.var`, JAX `jnp.var`.
  */
-export function variance(x: Tensor, opts: ReduceOptions & { correction?: number } = {}): Tensor {
+export function variance(x: Tensor, options?: ReduceOptions & { correction?: number }): Tensor {
   const t = asTensor('variance', x);
+  const opts = checkOptions('variance', options, [...REDUCE_OPTIONS, 'correction']);
   const axes = normalizeAxes('variance', opts.axis, t.rank);
   if (t.dtype !== 'float32') return applyToFloat(t, (f) => variance(f, opts));
   const correction = opts.correction ?? 0;
+  if (typeof correction !== 'number' || !Number.isFinite(correction))
+    throw new TapegradError('variance', `correction must be a finite number, got ${JSON.stringify(correction)}`);
   if (count(t, axes) - correction <= 0) {
     throw new TapegradError(
       'variance',
@@ -170,8 +173,9 @@ const stdOp = defineOp<ReduceAttrs & { correction: number }>({
  * defaults to 0. At a constant slice (std 0) the gradient is 0, as PyTorch's. More than
  * `correction` entries per slice are needed (PyTorch gives NaN). PyTorch `torch.std`, JAX `jnp.std`.
  */
-export function std(x: Tensor, opts: ReduceOptions & { correction?: number } = {}): Tensor {
+export function std(x: Tensor, options?: ReduceOptions & { correction?: number }): Tensor {
   const t = asTensor('std', x);
+  const opts = checkOptions('std', options, [...REDUCE_OPTIONS, 'correction']);
   const axes = normalizeAxes('std', opts.axis, t.rank);
   if (t.dtype !== 'float32') return applyToFloat(t, (f) => std(f, opts));
   const correction = opts.correction ?? 1;
@@ -218,8 +222,9 @@ const normOp = defineOp<ReduceAttrs & { ord: number }>({
  * The vector p-norm over axes (all by default): ord 2 (default), 1, Infinity, or any p ≥ 1.
  * PyTorch `torch.linalg.vector_norm`, JAX `jnp.linalg.norm`.
  */
-export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | 'fro' } = {}): Tensor {
+export function norm(x: Tensor, options?: ReduceOptions & { ord?: number | 'fro' }): Tensor {
   const t = asTensor('norm', x);
+  const opts = checkOptions('norm', options, [...REDUCE_OPTIONS, 'ord']);
   const ord = opts.ord === 'fro' || opts.ord === undefined ? 2 : opts.ord;
   if (!(ord >= 1)) throw new TapegradError('norm', `ord must be ≥ 1 (or Infinity), got ${ord}`);
   const axes = normalizeAxes('norm', opts.axis, t.rank);
@@ -239,8 +244,9 @@ export interface ArgOptions {
 }
 function argExtremum(name: 'argmax' | 'argmin') {
   const kind = name === 'argmax' ? 'max' : 'min';
-  return (x: Tensor, opts: ArgOptions = {}): Tensor => {
+  return (x: Tensor, options?: ArgOptions): Tensor => {
     const t = asTensor(name, x);
+    const opts = checkOptions(name, options, REDUCE_OPTIONS);
     if (t.size === 0) throw new TapegradError(name, `needs a non-empty tensor, got shape ${fmtShape(t.shape)}`);
     if (opts.axis === undefined) {
       return new Tensor(
@@ -277,8 +283,9 @@ export const argmin = argExtremum('argmin');
 // ---- all and any: bool results, so outside the tape (as argmax)
 
 function logicalReduction(name: 'all' | 'any') {
-  return (x: Tensor, opts: ReduceOptions = {}): Tensor => {
+  return (x: Tensor, options?: ReduceOptions): Tensor => {
     const t = asTensor(name, x);
+    const opts = checkOptions(name, options, REDUCE_OPTIONS);
     const attrs = { axes: normalizeAxes(name, opts.axis, t.rank), keepDims: opts.keepDims ?? false };
     return new Tensor(
       tf.tidy(() => {

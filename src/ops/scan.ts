@@ -3,7 +3,7 @@
 // weighted by the local derivative.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, applyToFloat, owning, type Op } from '../op.js';
-import { TapegradError, normalizeAxis } from '../errors.js';
+import { TapegradError, checkOptions, normalizeAxis } from '../errors.js';
 import { noGrad } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { add, sub, mul, div, exp, log, abs, where, equal, greater, less, cast, logicalAnd } from './elementwise.js';
@@ -56,6 +56,7 @@ const cumsumOp: Op<ScanAttrs> = defineOp<ScanAttrs>({
  * `cumsum − x` and `flip`), JAX `jnp.cumsum`, TF `tf.math.cumsum`.
  */
 export function cumsum(x: Tensor, axis: number, opts: CumsumOptions = {}): Tensor {
+  checkOptions('cumsum', opts, ['exclusive', 'reverse']);
   const [t, ax] = scanArgs('cumsum', x, axis, { exclusive: opts.exclusive, reverse: opts.reverse });
   const attrs = { axis: ax, exclusive: opts.exclusive ?? false, reverse: opts.reverse ?? false };
   return onVector(t, (v) => cumsumOp([v], attrs));

@@ -3,7 +3,7 @@
 // so does unbroadcast (NumPy broadcasting undone in backward): every other family builds on them.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, applyToFloat, describe, type Op } from '../op.js';
-import { TapegradError, fmtShape, normalizeAxis, normalizeAxes, sameShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape, normalizeAxis, normalizeAxes, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { broadcastToFast, sumFast } from '../backend/facts.js';
 import { indexValues } from './indices.js';
@@ -48,6 +48,8 @@ export interface ReduceOptions {
   axis?: number | number[];
   keepDims?: boolean;
 }
+/** The names ReduceOptions has (checked at each reduction: `keepdim` or `dim` would be ignored). */
+export const REDUCE_OPTIONS = ['axis', 'keepDims'] as const;
 export interface ReduceAttrs {
   axes: number[];
   keepDims: boolean;
@@ -72,8 +74,9 @@ export function count(x: Tensor, axes: number[]): number {
  * reduced slice is an error (max, min).
  */
 export function reduction(op: Op<ReduceAttrs>, fn: string, { float = false, needsEntries = false } = {}) {
-  const reduce = (x: Tensor, opts: ReduceOptions = {}): Tensor => {
+  const reduce = (x: Tensor, options?: ReduceOptions): Tensor => {
     const t = asTensor(fn, x);
+    const opts = checkOptions(fn, options, REDUCE_OPTIONS);
     const attrs = { axes: normalizeAxes(fn, opts.axis, t.rank), keepDims: opts.keepDims ?? false };
     if (needsEntries) assertEntries(fn, t, attrs.axes);
     return float ? applyToFloat(t, (f) => op([f], attrs)) : op([t], attrs);
@@ -378,7 +381,9 @@ export function split(x: Tensor, numOrSizes: number | number[], axis = 0): Tenso
   const t = asTensor('split', x);
   const ax = normalizeAxis('split', axis, t.rank);
   const d = t.shape[ax];
-  const sizes = typeof numOrSizes === 'number' ? Array(numOrSizes).fill(d / numOrSizes) : numOrSizes;
+  // a number of parts must be a whole number ≥ 1 before Array() is given it (a fraction throws a RangeError there)
+  const parts = typeof numOrSizes === 'number' && Number.isInteger(numOrSizes) && numOrSizes >= 1 ? numOrSizes : 0;
+  const sizes = typeof numOrSizes === 'number' ? Array(parts).fill(d / parts) : numOrSizes;
   if (
     !Array.isArray(sizes) ||
     sizes.length === 0 ||

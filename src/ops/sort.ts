@@ -3,7 +3,7 @@
 // it, so their gradients reach the selected entries through slice's and sort's adjoints.
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, type Op } from '../op.js';
-import { TapegradError, normalizeAxis, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, normalizeAxis, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { gatherLastAxisByFlatIndex, transposeInt32AsFloat } from '../backend/defects.js';
 import { where } from './elementwise.js';
@@ -121,6 +121,7 @@ function sorted(t: Tensor, axis: number, descending: boolean): SortResult {
  * JAX `jnp.sort`/`jnp.argsort`.
  */
 export function sort(x: Tensor, opts: SortOptions = {}): SortResult {
+  checkOptions('sort', opts, ['axis', 'descending']);
   const [t, axis] = sortArgs('sort', x, opts.axis ?? -1, ['descending', opts.descending]);
   return sorted(t, axis, opts.descending ?? false);
 }
@@ -133,6 +134,7 @@ sort.rule = sortOp.rule;
  * selected entries. It sorts the whole axis (n log n). PyTorch `torch.topk`, JAX `jax.lax.top_k`.
  */
 export function topk(x: Tensor, k: number, opts: TopkOptions = {}): SortResult {
+  checkOptions('topk', opts, ['axis', 'largest']);
   const [t, axis] = sortArgs('topk', x, opts.axis ?? -1, ['largest', opts.largest]);
   const n = t.rank === 0 ? 1 : t.shape[axis];
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > n)
@@ -158,6 +160,7 @@ export function topk(x: Tensor, k: number, opts: TopkOptions = {}): SortResult {
  * `torch.median` (the values), JAX `jnp.median` (which averages the two middle values).
  */
 export function median(x: Tensor, opts: MedianOptions = {}): Tensor {
+  checkOptions('median', opts, ['axis', 'keepDims']);
   const t = asTensor('median', x);
   if (opts.axis !== undefined && typeof opts.axis !== 'number')
     throw new TapegradError('median', `axis must be an integer, got ${JSON.stringify(opts.axis)}`);

@@ -6,11 +6,17 @@ import { Tensor } from '../tensor.js';
 /**
  * Scales every .grad by min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖ the 2-norm of all gradients together,
  * and returns that total norm (before clipping) as a scalar Tensor the caller owns. No value is read
- * back to JavaScript (call .item() for a number). Parameters without a gradient are skipped.
+ * back to JavaScript (call .item() for a number). Parameters without a gradient are skipped. Only the
+ * 2-norm: PyTorch's norm_type is not taken.
  * PyTorch `torch.nn.utils.clip_grad_norm_`, JAX `optax.clip_by_global_norm`.
  */
-export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
+export function clipGradNorm(params: Tensor[], maxNorm: number, ...extra: never[]): Tensor {
   if (!Array.isArray(params)) throw new TapegradError('clipGradNorm', 'params must be an array of Tensors');
+  // PyTorch's third argument, norm_type, would be ignored: only the 2-norm is computed here
+  if (extra.length > 0)
+    throw new TapegradError('clipGradNorm', 'takes (params, maxNorm): the norm is the 2-norm (no normType argument)');
+  const bad = params.findIndex((p) => !(p instanceof Tensor));
+  if (bad >= 0) throw new TapegradError('clipGradNorm', `params[${bad}] must be a Tensor, got ${typeof params[bad]}`);
   if (!(maxNorm > 0)) throw new TapegradError('clipGradNorm', `maxNorm must be positive, got ${maxNorm}`);
   const withGrad = params.filter((p) => p instanceof Tensor && p.grad);
   if (withGrad.length === 0) return new Tensor(tf.scalar(0));

@@ -128,6 +128,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     spec.params.forEach((p, i) => {
       const which = grouped ? `parameter ${i} of group ${k}` : `parameter ${i}`;
       if (!(p instanceof Tensor)) throw new TapegradError(fn, `${which} must be a Tensor, got ${describe(p)}`);
+      p.assertLive(fn, which);
       if (!p.requiresGrad)
         throw new TapegradError(
           fn,
