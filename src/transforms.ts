@@ -6,7 +6,7 @@
 // that already require grad), the result keeps the graph it reads so it can be differentiated
 // again; otherwise everything but the result is freed.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from './errors.js';
+import { TapegradError, checkOptions, fmtShape } from './errors.js';
 import { describe } from './op.js';
 import { isGradEnabled, withGradMode, walkGraph } from './tape.js';
 import { gradients } from './backward.js';
@@ -156,6 +156,7 @@ export function jacobian<F extends Fn>(
   opts: JacobianOptions = {},
 ): (...args: Parameters<F>) => unknown {
   checkFn('jacobian', f);
+  checkOptions('jacobian', opts, ['mode']);
   const mode = opts.mode ?? 'auto';
   if (!['reverse', 'forward', 'auto'].includes(mode))
     throw new TapegradError('jacobian', `mode must be 'reverse', 'forward' or 'auto', got ${JSON.stringify(mode)}`);

@@ -541,6 +541,120 @@ const AUDIT: Row[] = [
     () => tg.data.randomSplit(dataset(), [1, 2], { generator: 1 } as never),
     /^randomSplit: unknown option 'generator'; the options are seed$/,
   ],
+  [
+    'maxPool2d ceil_mode',
+    () => tg.maxPool2d(tg.ones([1, 4, 4, 1]), 2, { ceil_mode: true } as never),
+    /^maxPool2d: unknown option 'ceil_mode' \(did you mean 'ceilMode'\?\)/,
+  ],
+  [
+    'avgPool2d count_include_pad',
+    () => tg.avgPool2d(tg.ones([1, 4, 4, 1]), { kernelSize: 2, count_include_pad: false } as never),
+    /^avgPool2d: unknown option 'count_include_pad' \(did you mean 'countIncludePad'\?\)/,
+  ],
+  [
+    'nn.MaxPool2d ceil_mode',
+    () => new tg.nn.MaxPool2d(2, { ceil_mode: true } as never),
+    /^MaxPool2d: unknown option 'ceil_mode'/,
+  ],
+  [
+    'nn.Upsample scale_factor',
+    () => new tg.nn.Upsample({ scale_factor: 2 } as never),
+    /^Upsample: unknown option 'scale_factor' \(did you mean 'scaleFactor'\?\)/,
+  ],
+  [
+    'nn.scaledDotProductAttention is_causal',
+    () =>
+      tg.nn.scaledDotProductAttention(tg.ones([1, 2, 4]), tg.ones([1, 2, 4]), tg.ones([1, 2, 4]), {
+        is_causal: true,
+      } as never),
+    /^scaledDotProductAttention: unknown option 'is_causal' \(did you mean 'isCausal'\?\)/,
+  ],
+  [
+    'nn.MultiheadAttention forward need_weights',
+    () => {
+      const mha = new tg.nn.MultiheadAttention(4, 2);
+      try {
+        return mha.forward(tg.ones([1, 2, 4]), undefined, undefined, { need_weights: false } as never);
+      } finally {
+        mha.dispose();
+      }
+    },
+    /^MultiheadAttention: unknown option 'need_weights'/,
+  ],
+  [
+    'nn.TransformerEncoderLayer forward src_mask',
+    () => {
+      const layer = new tg.nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 8 });
+      try {
+        return layer.forward(tg.ones([1, 2, 4]), { src_mask: null } as never);
+      } finally {
+        layer.dispose();
+      }
+    },
+    /^TransformerEncoderLayer: unknown option 'src_mask' \(did you mean 'srcMask'\?\)/,
+  ],
+  [
+    'Module.numParameters trainable',
+    () => {
+      const lin = new tg.nn.Linear(2, 2);
+      try {
+        return lin.numParameters({ trainable: true } as never);
+      } finally {
+        lin.dispose();
+      }
+    },
+    /^numParameters: unknown option 'trainable'; the options are trainableOnly$/,
+  ],
+  [
+    'scatterAlongAxis mode',
+    () => tg.scatterAlongAxis(tg.ones([3]), ints([0]), tg.ones([1]), 0, { mode: 'sum' } as never),
+    /^scatterAlongAxis: unknown option 'mode'; the options are reduce$/,
+  ],
+  [
+    'jacobian vectorize',
+    () => tg.jacobian((a: tg.Tensor) => a.mul(2), 0, { vectorize: true } as never),
+    /^jacobian: unknown option 'vectorize'; the options are mode$/,
+  ],
+  [
+    'optim.StepLR gama',
+    () => new tg.optim.StepLR(0.1, { stepSize: 2, gama: 0.5 } as never),
+    /^StepLR: unknown option 'gama'; the options are stepSize, gamma$/,
+  ],
+  [
+    'optim.CosineAnnealing eta_min',
+    () => new tg.optim.CosineAnnealing(0.1, { tMax: 5, eta_min: 0.1 } as never),
+    /^CosineAnnealing: unknown option 'eta_min' \(did you mean 'etaMin'\?\)/,
+  ],
+  [
+    'optim.LinearWarmup start_factor',
+    () => new tg.optim.LinearWarmup(0.1, { warmupSteps: 5, start_factor: 0.1 } as never),
+    /^LinearWarmup: unknown option 'start_factor' \(did you mean 'startFactor'\?\)/,
+  ],
+  [
+    'optim.ExponentialLR last_epoch',
+    () => new tg.optim.ExponentialLR(0.1, { gamma: 0.9, last_epoch: 1 } as never),
+    /^ExponentialLR: unknown option 'last_epoch'/,
+  ],
+  [
+    'optim.MultiStepLR gama',
+    () => new tg.optim.MultiStepLR(0.1, { milestones: [1], gama: 0.5 } as never),
+    /^MultiStepLR: unknown option 'gama'/,
+  ],
+  [
+    'optim.OneCycleLR pct_start',
+    () => new tg.optim.OneCycleLR(0.1, { totalSteps: 10, pct_start: 0.3 } as never),
+    /^OneCycleLR: unknown option 'pct_start' \(did you mean 'pctStart'\?\)/,
+  ],
+  [
+    'optim.SequentialLR milestone',
+    () => new tg.optim.SequentialLR([0.1, 0.01], { milestones: [2], milestone: 2 } as never),
+    /^SequentialLR: unknown option 'milestone'/,
+  ],
+  [
+    'optim.ReduceLROnPlateau min_lr',
+    () => new tg.optim.ReduceLROnPlateau(0.1, { min_lr: 0.01 } as never),
+    /^ReduceLROnPlateau: unknown option 'min_lr' \(did you mean 'minLr'\?\)/,
+  ],
   // sizes, dtypes and values
   ['split into 1.5 parts', () => tg.split(m23(), 1.5, 1), /^split: cannot split axis 1 of length 3 into 1\.5$/],
   ['split into −1 parts', () => tg.split(m23(), -1, 1), /^split: cannot split axis 1 of length 3 into -1$/],

@@ -133,6 +133,7 @@ export function scaledDotProductAttention(
   opts: AttentionOptions = {},
 ): Tensor {
   const fn = 'scaledDotProductAttention';
+  checkOptions(fn, opts, ['mask', 'isCausal', 'dropout', 'seed', 'scale']);
   const q = asTensor(fn, query, 'the query');
   const k = asTensor(fn, key, 'the key');
   const v = asTensor(fn, value, 'the value');
@@ -226,6 +227,7 @@ export class MultiheadAttention extends Module {
     opts: MultiheadForwardOptions = {},
   ): { output: Tensor; weights: Tensor } {
     const fn = 'MultiheadAttention';
+    checkOptions(fn, opts, ['attnMask', 'keyPaddingMask', 'isCausal', 'averageAttnWeights']);
     const q = asTensor(fn, query, 'the query');
     const k = asTensor(fn, key, 'the key');
     const v = asTensor(fn, value, 'the value');
@@ -404,6 +406,7 @@ export class TransformerEncoderLayer extends Module {
     src: Tensor,
     opts: { srcMask?: Tensor; srcKeyPaddingMask?: Tensor; isCausal?: boolean } = {},
   ): Tensor {
+    checkOptions('TransformerEncoderLayer', opts, ['srcMask', 'srcKeyPaddingMask', 'isCausal']);
     const x = asTensor('TransformerEncoderLayer', src, 'the input');
     if (x.rank !== 3 || x.shape[2] !== this.dModel) {
       throw new TapegradError(

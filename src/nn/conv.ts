@@ -373,6 +373,7 @@ export class Upsample extends Module {
         'Upsample',
         `options { size } or { scaleFactor } are required, got ${JSON.stringify(opts)}`,
       );
+    checkOptions('Upsample', opts, ['size', 'scaleFactor', 'mode', 'alignCorners']);
     if ((opts.size === undefined) === (opts.scaleFactor === undefined))
       throw new TapegradError('Upsample', 'give one of size and scaleFactor');
     if (opts.mode !== undefined && opts.mode !== 'nearest' && opts.mode !== 'bilinear')

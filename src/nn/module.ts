@@ -3,7 +3,7 @@
 // BatchNorm's running statistics) and named child modules, and walks them for parameters(),
 // train()/eval(), stateDict() and dispose().
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory.js';
 import { encodeSafetensors, parseSafetensors } from './safetensors.js';
@@ -120,6 +120,7 @@ export class Module<Out = Tensor> {
 
   /** The number of parameter entries; with { trainableOnly: true } only those that require grad. */
   numParameters(opts: { trainableOnly?: boolean } = {}): number {
+    checkOptions('numParameters', opts, ['trainableOnly']);
     return this.parameters()
       .filter((p) => !opts.trainableOnly || p.requiresGrad)
       .reduce((n, p) => n + p.size, 0);

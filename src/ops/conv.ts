@@ -432,6 +432,7 @@ export function poolOptions(
       `kernelSize is required: a size (2 or [2, 3]) or { kernelSize, stride, padding }, got ${JSON.stringify(size)}`,
     );
   } else o = { ...size, ...rest };
+  checkOptions(fn, o, ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad']);
   pair(fn, 'kernelSize', o.kernelSize, 1);
   if (o.stride !== undefined) pair(fn, 'stride', o.stride, 1);
   return o;

@@ -400,6 +400,7 @@ export function scatterAlongAxis(
   opts: { reduce?: 'sum' | 'none' } = {},
 ): Tensor {
   const fn = 'scatterAlongAxis';
+  checkOptions(fn, opts, ['reduce']);
   const t = asTensor(fn, x);
   const idx = asTensor(fn, indices, 'the indices');
   const v = asTensor(fn, values, 'the values');

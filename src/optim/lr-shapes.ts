@@ -1,7 +1,7 @@
 // More learning-rate schedules, each a function of the step t like those in schedules.ts, so they
 // compose the same way: a schedule given where a constant lr goes multiplies into it, which is
 // PyTorch's ChainedScheduler for multiplicative schedules.
-import { TapegradError } from '../errors.js';
+import { TapegradError, checkOptions } from '../errors.js';
 import { positiveInteger, positiveNumber } from './checks.js';
 import { checkLR, lrAt, type LR, type Schedule } from './schedules.js';
 
@@ -11,6 +11,7 @@ export class ExponentialLR implements Schedule {
     readonly lr: LR,
     readonly opts: { gamma: number },
   ) {
+    checkOptions('ExponentialLR', opts, ['gamma']);
     checkLR('ExponentialLR', lr);
     positiveNumber('ExponentialLR', 'gamma', opts?.gamma);
   }
@@ -26,6 +27,7 @@ export class MultiStepLR implements Schedule {
     readonly lr: LR,
     readonly opts: { milestones: number[]; gamma?: number },
   ) {
+    checkOptions('MultiStepLR', opts, ['milestones', 'gamma']);
     checkLR('MultiStepLR', lr);
     const ms = opts?.milestones;
     if (!Array.isArray(ms) || !ms.every((m) => Number.isInteger(m) && m >= 0))
@@ -69,6 +71,7 @@ export class OneCycleLR implements Schedule {
     readonly opts: OneCycleOptions,
   ) {
     const fn = 'OneCycleLR';
+    checkOptions(fn, opts, ['totalSteps', 'pctStart', 'annealStrategy', 'divFactor', 'finalDivFactor', 'threePhase']);
     positiveNumber(fn, 'maxLr', maxLr);
     positiveInteger(fn, 'totalSteps', opts?.totalSteps);
     const pct = opts.pctStart ?? 0.3;
@@ -127,6 +130,7 @@ export class SequentialLR implements Schedule {
     if (!Array.isArray(schedules) || schedules.length === 0)
       throw new TapegradError('SequentialLR', 'needs a non-empty array of schedules');
     schedules.forEach((s) => checkLR('SequentialLR', s));
+    checkOptions('SequentialLR', opts, ['milestones']);
     const ms = opts?.milestones;
     if (!Array.isArray(ms) || ms.length !== schedules.length - 1) {
       throw new TapegradError(

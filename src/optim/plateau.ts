@@ -1,6 +1,6 @@
 // ReduceLROnPlateau: a schedule driven by a metric rather than by the step count.
 import { nonNegative } from './checks.js';
-import { TapegradError } from '../errors.js';
+import { TapegradError, checkOptions } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import type { Schedule } from './schedules.js';
@@ -48,6 +48,7 @@ export class ReduceLROnPlateau implements Schedule {
 
   constructor(lr: number, opts: PlateauOptions = {}) {
     const fn = 'ReduceLROnPlateau';
+    checkOptions(fn, opts, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps']);
     if (!(typeof lr === 'number' && lr >= 0 && Number.isFinite(lr)))
       throw new TapegradError(fn, `lr must be a non-negative number, got ${describe(lr)}`);
     const o = {

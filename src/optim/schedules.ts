@@ -1,6 +1,6 @@
 // Learning-rate schedules: a schedule maps the optimizer's step count t (0 for the first step) to a
 // learning rate. They compose: LinearWarmup wraps any schedule (or a constant).
-import { TapegradError } from '../errors.js';
+import { TapegradError, checkOptions } from '../errors.js';
 import { positiveInteger } from './checks.js';
 
 /**
@@ -50,6 +50,7 @@ export class StepLR implements Schedule {
     readonly lr: LR,
     readonly opts: { stepSize: number; gamma?: number },
   ) {
+    checkOptions('StepLR', opts, ['stepSize', 'gamma']);
     positiveInteger('StepLR', 'stepSize', opts?.stepSize);
     checkLR('StepLR', lr);
   }
@@ -64,6 +65,7 @@ export class CosineAnnealing implements Schedule {
     readonly lr: LR,
     readonly opts: { tMax: number; etaMin?: number },
   ) {
+    checkOptions('CosineAnnealing', opts, ['tMax', 'etaMin']);
     positiveInteger('CosineAnnealing', 'tMax', opts?.tMax);
     checkLR('CosineAnnealing', lr);
   }
@@ -84,6 +86,7 @@ export class LinearWarmup implements Schedule {
     readonly lr: LR,
     readonly opts: { warmupSteps: number; startFactor?: number },
   ) {
+    checkOptions('LinearWarmup', opts, ['warmupSteps', 'startFactor']);
     positiveInteger('LinearWarmup', 'warmupSteps', opts?.warmupSteps);
     checkLR('LinearWarmup', lr);
   }
