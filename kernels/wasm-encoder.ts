@@ -153,6 +153,13 @@ export const f64x2 = {
   splatOf: unary(0x14),
   sqrt: unary(0xef),
   div: binary(0xf3),
+  abs: unary(0xec),
+  /** Lane-wise minimum and maximum; a NaN lane gives NaN, as Math.min and Math.max. */
+  min: binary(0xf4),
+  max: binary(0xf5),
+  /** Rounded to the nearest integer, ties to even. */
+  nearest: unary(0x94),
+  lt: binary(0x49),
   add: binary(0xf0),
   sub: binary(0xf1),
   mul: binary(0xf2),

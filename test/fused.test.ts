@@ -109,6 +109,38 @@ for (const backend of NODE_BACKENDS) {
   }
 
   if (backend === 'wasm')
+    test('[wasm] gelu and its adjoint in SIMD: the same bits as the JavaScript loops, from −45 to 45 and on specials', async () => {
+      await tg.setBackend('wasm');
+      const specials = [0, -0, Infinity, -Infinity, Number.NaN, 1e-45, -1e-45, 3e38, -3e38, 24, -24, -24.5, 38.6, -40];
+      for (const n of [1, 2, 3, 5, 6, 7, 20001]) {
+        const x = Float32Array.from({ length: n }, (_, i) => -45 + (90 * i) / n);
+        specials.forEach((v, i) => {
+          x[(i * 1361) % n] = v;
+        });
+        const xt = tf.tensor(x);
+        const dy = tf.tensor(values(n, n));
+        const run = async (on: boolean) => {
+          testing.setSimdGelu(on);
+          try {
+            const [y, dx] = [fused.gelu(xt), fused.geluGrad(dy, xt)];
+            const got = [await y.data(), await dx.data()] as Float32Array[];
+            tf.dispose([y, dx]);
+            return got;
+          } finally {
+            testing.setSimdGelu(true);
+          }
+        };
+        const [simd, js] = [await run(true), await run(false)];
+        ['gelu', 'geluGrad'].forEach((what, k) => {
+          for (let i = 0; i < n; i++)
+            if (!Object.is(simd[k][i], js[k][i]))
+              assert.unreachable(`${what}(${x[i]}), n = ${n}: SIMD ${simd[k][i]}, the loop ${js[k][i]}`);
+        });
+        tf.dispose([xt, dy]);
+      }
+    });
+
+  if (backend === 'wasm')
     test('[wasm] multi-tensor Adam in SIMD: the same bits as the JavaScript loop, on every length and on specials', async () => {
       await tg.setBackend('wasm');
       const specials = [0, -0, Infinity, -Infinity, Number.NaN, 1e-45, -1e-45, 3e38, -3e38, 1e-30];
