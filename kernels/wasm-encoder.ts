@@ -94,6 +94,8 @@ export const i32 = {
   shl: (a: Code, b: Code): Code => [...a, ...b, 0x74],
   geU: (a: Code, b: Code): Code => [...a, ...b, 0x4f],
   eqz: (a: Code): Code => [...a, 0x45],
+  /** a where cond ≠ 0, else b (either type, the same for both). */
+  select: (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b],
 };
 
 /** while (a < b, as unsigned integers) { body } */

@@ -38,11 +38,13 @@ export function valuesWithoutGpuRead(t: tf.Tensor): ArrayLike<number> | null {
 }
 
 /**
- * Whether matMul with a transpose flag is slow here: on wasm it runs an order of magnitude slower than a
- * transpose followed by a plain matMul, so the transposes are better made explicit.
+ * Whether matMul with a transpose flag is slow here: on wasm an unbatched product with a flag runs an
+ * order of magnitude slower than a transpose followed by a plain matMul (XNNPACK's), so the
+ * transposes are better made explicit; a batched product (`batched`: either operand's batch has more
+ * than one matrix) runs the same SIMD loop with or without flags (kernels/batch-matmul.ts).
  */
-export function transposeFlagsSlow(): boolean {
-  return tf.getBackend() === 'wasm';
+export function transposeFlagsSlow(batched = false): boolean {
+  return tf.getBackend() === 'wasm' && !batched;
 }
 
 /**

@@ -14,6 +14,9 @@ import { installWebGPUMatMul, preferSubgroupDevice } from '../../kernels/webgpu-
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
 import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
+import { replaceWasmKernel } from './wasm-kernel-replacement.js';
+import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
+import { gatherRows } from '../../kernels/gather-rows.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
 import { guardWasmHeap, isWasmTrap, dropTrappedWasm } from './wasm-heap-limit.js';
@@ -199,6 +202,10 @@ export async function setBackend(name: BackendName): Promise<void> {
     sigmoidKeepingSubnormals();
     speedUpWasmSmallBinaryKernels();
     speedUpWasmSlice();
+    // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits)
+    replaceWasmKernel('BatchMatMul', simdBatchMatMul);
+    // gathers (embedding lookups) as copies of whole rows rather than an index computed per entry
+    replaceWasmKernel('GatherV2', gatherRows);
     guardWasmUnwrittenOutputs(tf.backend());
     guardWasmHeap(tf.backend());
   }

@@ -6,7 +6,7 @@ import { Tensor } from '../tensor.js';
 import { asTensor, describe, composed } from '../op.js';
 import { add, mul, relu, gelu } from '../ops/elementwise.js';
 import { reshape, transpose, slice } from '../ops/shape.js';
-import { matmul, matrixTranspose, linear } from '../ops/matrix.js';
+import { matmul, linear } from '../ops/matrix.js';
 import { softmax } from '../ops/nn.js';
 import { Module } from './module.js';
 import { Linear, LayerNorm, Dropout, positiveInts, seedPlus } from './layers.js';
@@ -66,7 +66,7 @@ export function attention(
     throw new TapegradError(fn, 'the mask must be bool (true: take part) or float32 (added), got int32');
   let weights: Tensor | null = null;
   const output = composed((keep) => {
-    let scores = keep(mul(keep(matmul(q, keep(matrixTranspose(k)))), scale));
+    let scores = keep(mul(keep(matmul(q, k, { transposeB: true })), scale));
     // a float mask is an input like any other (differentiable); bool and causal masks are constants
     if (mask?.dtype === 'float32') scores = keep(add(scores, mask));
     const constant = additiveMask(mask?.dtype === 'bool' ? mask : null, opts.isCausal ? L : 0, S);

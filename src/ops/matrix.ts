@@ -44,12 +44,14 @@ export function matrixTranspose(x: Tensor): Tensor {
 
 /**
  * op(A)·op(B) in the fastest form for the active backend. Where matmul with a transpose flag is
- * slow (wasm: transposeFlagsSlow), the transposes are made explicit — choosing between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever
- * moves fewer entries (for G·Hᵀ with a thin G, transposing G and the thin result beats
- * transposing H). Other backends take the flags for free.
+ * slow (wasm, unbatched: transposeFlagsSlow), the transposes are made explicit — choosing between
+ * op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever moves fewer entries (for G·Hᵀ with a thin G,
+ * transposing G and the thin result beats transposing H). Other backends take the flags for free.
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
-  if (!(transposeA || transposeB) || !transposeFlagsSlow()) return matmulOp([a, b], { transposeA, transposeB });
+  const matrices = (x: Tensor) => x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]);
+  const batched = matrices(a) > 1 || matrices(b) > 1;
+  if (!(transposeA || transposeB) || !transposeFlagsSlow(batched)) return matmulOp([a, b], { transposeA, transposeB });
   const outSize =
     (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) *
     a.shape[a.rank - (transposeA ? 1 : 2)] *

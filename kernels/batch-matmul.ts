@@ -1,0 +1,186 @@
+// wasm's BatchMatMul where TF.js 4.22 runs its plain loop — a batch of more than one product (an
+// attention's q·kᵀ and w·v per head), or a transpose flag — as a WebAssembly SIMD loop over the
+// heap, four columns at a time. TF.js sends only the unbatched, untransposed product to XNNPACK;
+// the rest go through a scalar loop over blocks of 48 terms, an order of magnitude slower.
+//
+// The sums are TF.js's loop's, term by term: each output entry sums the products of one block of
+// 48 terms in order from 0, and adds the block's sum to the entry (from +0), block after block; so
+// the outputs are TF.js's bits. op(A)ᵀ is read in place (its strides swapped); op(B) is copied
+// transposed first where transposeB is set, so that each row of terms is a contiguous run.
+import { broadcast_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  type Code,
+  encodeModule,
+  f32x4,
+  I32,
+  i32,
+  instantiateOn,
+  local,
+  type MemorySource,
+  V128,
+  v128,
+  whileBelow,
+} from './wasm-encoder.js';
+
+/** Terms TF.js's loop sums before adding them into the output entry. */
+const BLOCK = 48;
+
+const get = local.get;
+
+/**
+ * bmm(a, b, c, batch, M, N, K, aBatch, bBatch, aRow, aCol): c[t, i, j] = Σₖ a[t, i, k]·b[t, k, j]
+ * for the columns j below N rounded down to 4, in blocks of BLOCK terms; b is [batch, K, N]
+ * contiguous, a's entry (t, i, k) at a + t·aBatch + i·aRow + k·aCol (bytes; aBatch or bBatch 0
+ * broadcasts that operand).
+ */
+export function batchMatMulModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+  const [A, B, C, BATCH, M, N, K, A_BATCH, B_BATCH, A_ROW, A_COL] = Array.from({ length: 11 }, (_, i) => i);
+  const [T, I, J, K0, KEND, KK, AROW, APTR, BPTR, CROW, NB, BBASE] = Array.from({ length: 12 }, (_, i) => 11 + i);
+  const [AV, S0, S1, S2, S3, T0, T1, T2, T3] = Array.from({ length: 9 }, (_, i) => 23 + i);
+  const inc = (l: number, by: Code) => local.set(l, i32.add(get(l), by));
+  /** The columns J … J + 4·width − 1 of row I: `width` accumulators of four lanes. */
+  const columns = (width: number): Code => {
+    const sums = [S0, S1, S2, S3].slice(0, width);
+    const totals = [T0, T1, T2, T3].slice(0, width);
+    return [
+      ...totals.flatMap((t) => local.set(t, f32x4.splat(0))),
+      ...local.set(K0, i32.const(0)),
+      ...whileBelow(get(K0), get(K), [
+        ...local.set(
+          KEND,
+          i32.select(get(K), i32.add(get(K0), i32.const(BLOCK)), i32.geU(i32.add(get(K0), i32.const(BLOCK)), get(K))),
+        ),
+        ...sums.flatMap((s) => local.set(s, f32x4.splat(0))),
+        ...local.set(KK, get(K0)),
+        ...local.set(APTR, i32.add(get(AROW), i32.mul(get(K0), get(A_COL)))),
+        ...local.set(BPTR, i32.add(i32.add(get(BBASE), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
+        ...whileBelow(get(KK), get(KEND), [
+          ...local.set(AV, v128.load32Splat(get(APTR))),
+          ...sums.flatMap((s, q) =>
+            local.set(s, f32x4.add(get(s), f32x4.mul(get(AV), v128.load(i32.add(get(BPTR), i32.const(16 * q)))))),
+          ),
+          ...inc(APTR, get(A_COL)),
+          ...inc(BPTR, get(NB)),
+          ...inc(KK, i32.const(1)),
+        ]),
+        ...totals.flatMap((t, q) => local.set(t, f32x4.add(get(t), get(sums[q])))),
+        ...inc(K0, i32.const(BLOCK)),
+      ]),
+      ...totals.flatMap((t, q) =>
+        v128.store(i32.add(i32.add(get(CROW), i32.shl(get(J), i32.const(2))), i32.const(16 * q)), get(t)),
+      ),
+      ...inc(J, i32.const(4 * width)),
+    ];
+  };
+  const body = [
+    ...local.set(NB, i32.shl(get(N), i32.const(2))),
+    ...whileBelow(get(T), get(BATCH), [
+      ...local.set(BBASE, i32.add(get(B), i32.mul(get(T), get(B_BATCH)))),
+      ...local.set(I, i32.const(0)),
+      ...whileBelow(get(I), get(M), [
+        ...local.set(AROW, i32.add(i32.add(get(A), i32.mul(get(T), get(A_BATCH))), i32.mul(get(I), get(A_ROW)))),
+        ...local.set(CROW, i32.add(get(C), i32.mul(i32.add(i32.mul(get(T), get(M)), get(I)), get(NB)))),
+        ...local.set(J, i32.const(0)),
+        // sixteen columns at a time while they last, then four
+        ...whileBelow(i32.add(get(J), i32.const(15)), get(N), columns(4)),
+        ...whileBelow(i32.add(get(J), i32.const(3)), get(N), columns(1)),
+        ...inc(I, i32.const(1)),
+      ]),
+      ...inc(T, i32.const(1)),
+    ]),
+    ...i32.const(0),
+  ];
+  return encodeModule(
+    [
+      {
+        name: 'bmm',
+        params: new Array(11).fill(I32),
+        result: I32,
+        locals: [...new Array(12).fill(I32), ...new Array(9).fill(V128)],
+        body,
+      },
+    ],
+    memory,
+  );
+}
+
+type Bmm = (a: number, b: number, c: number, ...sizes: number[]) => number;
+
+/** What the kernel uses of TF.js's wasm backend, whose class is not exported. */
+interface WasmBackend {
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+let enabled = true;
+
+/** Turns the SIMD kernel off (and on again): TF.js's loop runs, for tests and benchmarks to compare. */
+export function setSimdBatchMatMul(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * The BatchMatMul kernel function wrapping TF.js's `original`: ours where TF.js would run its loop
+ * (float32 operands whose batches are equal or one of them a single matrix), TF.js's everywhere else.
+ */
+export function simdBatchMatMul(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const backend = args.backend as unknown as WasmBackend;
+    const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    if (!enabled || !heap || a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return original(args);
+    const outer = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const [ba, bb, batch] = [a.shape.slice(0, -2), b.shape.slice(0, -2), outer].map((s) =>
+      s.reduce((x, y) => x * y, 1),
+    );
+    // TF.js's XNNPACK path, and batches it would not pair as whole operands (neither 1 nor all)
+    if (
+      (!transposeA && !transposeB && ba === 1 && bb === 1) ||
+      (ba !== batch && ba !== 1) ||
+      (bb !== batch && bb !== 1)
+    )
+      return original(args);
+    const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
+    const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K || M * N * K === 0) return original(args);
+    const simd = instantiateOn<{ bmm: Bmm }>(heap, batchMatMulModule);
+    if (!simd) return original(args);
+    // allocations first: one may grow the heap and detach views taken before it
+    const bt = transposeB ? backend.makeOutput([bb, K, N], 'float32') : null;
+    const out = backend.makeOutput([...outer, M, N], 'float32');
+    const av = backend.typedArrayFromHeap(a) as Float32Array;
+    let bv = backend.typedArrayFromHeap(b) as Float32Array;
+    if (bt) {
+      const t = backend.typedArrayFromHeap(bt) as Float32Array;
+      for (let q = 0; q < bb; q++)
+        for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) t[(q * K + k) * N + j] = bv[(q * N + j) * K + k];
+      bv = t;
+    }
+    const cv = backend.typedArrayFromHeap(out) as Float32Array;
+    // a's entry (t, i, k): [t, M, K] rows, or [t, K, M] read transposed
+    const [aRow, aCol] = transposeA ? [1, M] : [K, 1];
+    const aBatch = ba === 1 ? 0 : M * K;
+    const bBatch = bb === 1 ? 0 : K * N;
+    simd.bmm(av.byteOffset, bv.byteOffset, cv.byteOffset, batch, M, N, K, 4 * aBatch, 4 * bBatch, 4 * aRow, 4 * aCol);
+    // the last N mod 4 columns here, in the same order (float32 at every step)
+    for (let j = N & ~3; j < N; j++)
+      for (let t = 0; t < batch; t++)
+        for (let i = 0; i < M; i++) {
+          let total = 0;
+          for (let k0 = 0; k0 < K; k0 += BLOCK) {
+            let sum = 0;
+            for (let k = k0; k < Math.min(k0 + BLOCK, K); k++)
+              sum = Math.fround(sum + Math.fround(av[t * aBatch + i * aRow + k * aCol] * bv[t * bBatch + k * N + j]));
+            total = Math.fround(total + sum);
+          }
+          cv[(t * M + i) * N + j] = total;
+        }
+    if (bt) backend.disposeData(bt.dataId, true);
+    return out;
+  };
+}
