@@ -190,10 +190,24 @@ class Sweep {
         `input ${moved} of '${rule.name}' (shape ${fmtShape(inputs[moved].shape)}) was given new values after the forward pass (an optimizer step?); run backward() before changing parameters, or recompute the forward pass`,
       );
     }
+    // an output its caller disposed is read from the handles its siblings hold (Node.copies)
+    let read = outs;
+    if (rule.outputs === 'several' && rule.readsOutputs && outs.some((o) => o.isDisposed)) {
+      read = outs.map((o, k) => {
+        if (!o.isDisposed) return o;
+        const copy = node.copies[k]?.find((c) => !c.isDisposed);
+        // a recorded backward needs the output itself, which carries the node, to differentiate again
+        if (copy && !(this.createGraph && o.node)) return new Tensor(copy);
+        throw new TapegradError(
+          'backward',
+          `output ${rule.outputNames?.[k] ?? k} of '${rule.name}' (shape ${fmtShape(o.shape)}) was disposed before backward()${copy ? ' with createGraph' : ''}, and its gradient reads it; dispose the outputs after backward()`,
+        );
+      });
+    }
     const adjoint = (): (Tensor | null)[] => {
       const thunks =
         rule.outputs === 'several'
-          ? rule.vjp(gs, inputs, outs, node.attrs)
+          ? rule.vjp(gs, inputs, read, node.attrs)
           : rule.vjp(gs[0]!, inputs, outs[0], node.attrs);
       return inputs.map((x, i) => (this.wanted(x) && thunks[i] ? thunks[i]!() : null));
     };
@@ -201,10 +215,12 @@ class Sweep {
     const given = gs.filter((g): g is Tensor => g !== null);
     let shares: (Tensor | null)[];
     try {
-      shares = this.createGraph ? compute() : tidyShares(compute, [...given, ...outs, ...inputs]);
+      shares = this.createGraph ? compute() : tidyShares(compute, [...given, ...read, ...inputs]);
     } catch (e) {
-      // a multi-output adjoint reads no output (its outputs may be disposed: split's unused parts)
-      const dead = [...inputs, ...(rule.outputs === 'several' ? [] : outs)].find((x) => x.isDisposed);
+      // An output of an op with several may be disposed and unread (split's unused parts): it is
+      // named only when the adjoint failed, and not for the op's own complaint (a customOp's checks).
+      const own = e instanceof TapegradError && e.fn === rule.name;
+      const dead = own ? undefined : [...inputs, ...outs].find((x) => x.isDisposed);
       if (dead) {
         throw new TapegradError(
           'backward',

@@ -29,9 +29,18 @@ export function reachesOuter(roots: Tensor[], fresh: Set<Tensor>): boolean {
   return walkGraph(roots.filter(tracked), { follow: tracked }).some((t) => !t.node && !fresh.has(t));
 }
 
-/** The TF.js tensors a recorded graph reads, so that a tidy keeps them for an outer backward. */
+/**
+ * The TF.js tensors a recorded graph reads, so that a tidy keeps them for an outer backward: with
+ * every output of an op with several, since its adjoint may read those no root reached (svd's U for S).
+ */
 export function graphValues(roots: Tensor[]): tf.Tensor[] {
-  return walkGraph(roots).flatMap((t) => [t.value, ...t.owned]);
+  const values = new Set<tf.Tensor>();
+  for (const t of walkGraph(roots))
+    for (const o of t.node && t.node.outputs.length > 1 ? t.node.outputs : [t]) {
+      values.add(o.value);
+      for (const c of o.owned) values.add(c);
+    }
+  return [...values];
 }
 
 export function normalizeArgnums(fn: string, argnums: Argnums, n: number): number[] {
@@ -219,6 +228,29 @@ export function vjp(
   };
 }
 
+/** customOp's spec for an op with one output. */
+export interface CustomOpSpec {
+  name: string;
+  outputs?: 'one';
+  forward: (...inputs: tf.Tensor[]) => tf.Tensor;
+  vjp: (g: Tensor, inputs: Tensor[], out: Tensor) => (Thunk | null)[];
+}
+
+/** customOp's spec for an op with several outputs (a tuple of results in PyTorch and JAX). */
+export interface CustomMultiOutputOpSpec {
+  name: string;
+  outputs: 'several';
+  forward: (...inputs: tf.Tensor[]) => tf.Tensor[];
+  /** gs[k] = ∂L/∂outs[k]: zeros of outs[k]'s shape where no gradient reached output k (null with materializeGrads: false). */
+  vjp: (gs: (Tensor | null)[], inputs: Tensor[], outs: Tensor[]) => (Thunk | null)[];
+  /**
+   * Whether an output no gradient reached gets zeros as its cotangent (true, the default, as
+   * PyTorch and JAX) or null, so that the vjp can skip its terms (PyTorch's
+   * `ctx.set_materialize_grads(False)`, JAX's `custom_vjp(symbolic_zeros=True)`).
+   */
+  materializeGrads?: boolean;
+}
+
 /**
  * A user's own op, declared as defineOp does.
  * - `forward(...values)` receives each input's values as a TF.js tensor (`x.value`: a tf.Tensor of
@@ -228,19 +260,30 @@ export function vjp(
  *   the output — and returns one entry per input: a function giving that input's gradient (a
  *   tapegrad Tensor of its shape, written in tg ops so that it can be differentiated again), or
  *   null where no gradient flows.
- * PyTorch `torch.autograd.Function`, JAX `jax.custom_vjp`.
+ *
+ * With `outputs: 'several'`, forward returns an array of new tf.Tensors and the op an array of
+ * Tensors, all from one node on the tape; `vjp(gs, inputs, outs)` receives every output's cotangent
+ * at once, zeros for an output no gradient reached (or null, with `materializeGrads: false`). Keep
+ * the outputs the vjp reads until backward() has run.
+ * PyTorch `torch.autograd.Function` (a tuple of outputs: `backward(ctx, *grads)`), JAX
+ * `jax.custom_vjp` (a function returning a tuple: `bwd(res, g)` gets a tuple of cotangents).
  */
-export function customOp(spec: {
-  name: string;
-  forward: (...inputs: tf.Tensor[]) => tf.Tensor;
-  vjp: (g: Tensor, inputs: Tensor[], out: Tensor) => (Thunk | null)[];
-}): (...inputs: Tensor[]) => Tensor {
+export function customOp(spec: CustomOpSpec): (...inputs: Tensor[]) => Tensor;
+export function customOp(spec: CustomMultiOutputOpSpec): (...inputs: Tensor[]) => Tensor[];
+export function customOp(
+  spec: CustomOpSpec | CustomMultiOutputOpSpec,
+): ((...inputs: Tensor[]) => Tensor) | ((...inputs: Tensor[]) => Tensor[]) {
   if (!spec || typeof spec.name !== 'string' || typeof spec.forward !== 'function' || typeof spec.vjp !== 'function') {
     throw new TapegradError('customOp', 'needs { name, forward, vjp }');
   }
-  const vjp = (g: Tensor, xs: Tensor[], y: Tensor): (Thunk | null)[] => {
-    const thunks: unknown = spec.vjp(g, xs, y);
-    const n = xs.length;
+  const several = spec.outputs === 'several';
+  if (spec.outputs !== undefined && spec.outputs !== 'one' && !several) {
+    throw new TapegradError(spec.name, `outputs must be 'one' or 'several', got ${describe(spec.outputs)}`);
+  }
+  const materialize = several ? (spec.materializeGrads ?? true) : true;
+  if (typeof materialize !== 'boolean')
+    throw new TapegradError(spec.name, `materializeGrads must be true or false, got ${describe(materialize)}`);
+  const checked = (thunks: unknown, n: number): (Thunk | null)[] => {
     if (!Array.isArray(thunks)) {
       throw new TapegradError(
         spec.name,
@@ -271,11 +314,48 @@ export function customOp(spec: {
       };
     });
   };
-  const op = defineOp<void>({ name: spec.name, forward: (xs) => spec.forward(...xs), vjp });
-  return (...inputs: Tensor[]) => {
+  const checkInputs = (inputs: Tensor[]) =>
     inputs.forEach((x, i) => {
       if (!(x instanceof Tensor)) throw new TapegradError(spec.name, `input ${i} must be a Tensor, got ${describe(x)}`);
     });
+  if (!several) {
+    const { forward, vjp } = spec as CustomOpSpec;
+    const op = defineOp<void>({
+      name: spec.name,
+      forward: (xs) => {
+        const out = forward(...xs);
+        if (Array.isArray(out))
+          throw new TapegradError(
+            spec.name,
+            `the forward returned an array of ${out.length}; declare { outputs: 'several' } for an op with several outputs`,
+          );
+        return out;
+      },
+      vjp: (g, xs, y) => checked(vjp(g, xs, y), xs.length),
+    });
+    return (...inputs: Tensor[]) => {
+      checkInputs(inputs);
+      return op(inputs);
+    };
+  }
+  const { forward, vjp } = spec as CustomMultiOutputOpSpec;
+  const op = defineOp<void>({
+    name: spec.name,
+    outputs: 'several',
+    forward: (xs) => {
+      const outs = forward(...xs);
+      if (Array.isArray(outs) && outs.length === 0)
+        throw new TapegradError(spec.name, 'the forward returned no outputs; return an array of one tf.Tensor or more');
+      return outs;
+    },
+    vjp: (gs, xs, ys) => {
+      // zeros only for the outputs no gradient reached (from the shape: the caller may have disposed it)
+      const given = materialize ? gs.map((g, k) => g ?? new Tensor(tf.zeros(ys[k].shape))) : gs;
+      return checked(vjp(given, xs, ys), xs.length);
+    },
+  });
+  return (...inputs: Tensor[]) => {
+    checkInputs(inputs);
     return op(inputs);
   };
 }

@@ -63,7 +63,27 @@ export function defineOp<A = void>(rule: OpRule<A> | MultiOutputRule<A>): Op<A> 
     if (anomaly.enabled) checkForward(rule, inputs, outs as tf.Tensor[]);
     // one node for all the outputs: each output's Tensor adds itself to node.outputs
     const node = anyRequiresGrad && isGradEnabled() ? new Node(rule as AnyOpRule, inputs, attrs) : null;
-    const tensors = (outs as tf.Tensor[]).map((v) => new Tensor(v, { node }));
+    const { nonDifferentiable: constant, readsOutputs } = several ? (rule as MultiOutputRule<A>) : {};
+    const tensors = (outs as tf.Tensor[]).map((v, k) => {
+      if (!node || !constant?.includes(k)) return new Tensor(v, { node });
+      // a constant output keeps its place among the node's outputs, so that the adjoint's arrays line up
+      const t = new Tensor(v);
+      node.outputs.push(t);
+      return t;
+    });
+    if (node && readsOutputs) {
+      // each differentiable output holds handles on the others' values (TF.js clones share the data)
+      node.copies = tensors.map(() => []);
+      for (const t of tensors) {
+        if (t.node !== node) continue;
+        tensors.forEach((o, k) => {
+          if (o === t) return;
+          const c = o.value.clone();
+          t.owned.push(c);
+          node.copies[k].push(c);
+        });
+      }
+    }
     return several ? tensors : tensors[0];
   };
   return Object.assign(apply, { rule }) as Op<A> | MultiOutputOp<A>;

@@ -44,6 +44,19 @@ export interface MultiOutputRule<A = void> {
    * may have disposed outputs it did not use (split's other parts): read only their shapes.
    */
   vjp: (gs: (Tensor | null)[], inputs: Tensor[], outs: Tensor[], attrs: A) => (Thunk | null)[];
+  /** The outputs' names, as tables and messages show them (`linalg.svd.U`); their indices otherwise. */
+  outputNames?: string[];
+  /**
+   * Outputs that carry no gradient (integer pivots, a sign): plain constants that never require
+   * grad, as PyTorch's `mark_non_differentiable`. Their cotangents reach the adjoint as null.
+   */
+  nonDifferentiable?: number[];
+  /**
+   * The adjoint reads the outputs' values (a factorization's factors), not only their shapes: each
+   * differentiable output then holds handles on the others' values (no copy of the data), so that
+   * the caller may keep one output and dispose the rest (unless the backward is recorded again).
+   */
+  readsOutputs?: boolean;
 }
 
 /** Any declared op's rule: one output or several. */
@@ -80,6 +93,11 @@ export class Node {
   saved: tf.Tensor[];
   /** The tensors the op made, in order: one, or several for a MultiOutputRule (each has this node). */
   readonly outputs: Tensor[] = [];
+  /**
+   * For a rule that reads its outputs: copies[k] are handles on output k's values that its siblings
+   * own, which the adjoint reads where the caller disposed output k (kept only one result of a tidy).
+   */
+  copies: tf.Tensor[][] = [];
   constructor(
     readonly rule: AnyOpRule,
     public inputs: Tensor[],
@@ -89,10 +107,16 @@ export class Node {
   }
 }
 
-/** The op that made t (which has a node), as tables and messages name it: `unbind[2]` for output 2 of an op with several. */
+/**
+ * The op that made t (which has a node), as tables and messages name it: `unbind[2]` for output 2 of
+ * an op with several, `linalg.svd.S` for one whose outputs are named.
+ */
 export function opLabel(t: Tensor): string {
   const node = t.node!;
-  return node.outputs.length > 1 ? `${node.rule.name}[${node.outputs.indexOf(t)}]` : node.rule.name;
+  if (node.outputs.length <= 1) return node.rule.name;
+  const k = node.outputs.indexOf(t);
+  const named = node.rule.outputs === 'several' ? node.rule.outputNames?.[k] : undefined;
+  return named ? `${node.rule.name}.${named}` : `${node.rule.name}[${k}]`;
 }
 
 /** A tensor's values as nested arrays: a number (or boolean) for a 0-d tensor. */

@@ -709,6 +709,142 @@ for (const backend of NODE_BACKENDS) {
     });
     s.dispose();
   });
+  // The factorizations with several results: one node on the tape for all of them, one adjoint.
+  const weighted = (x: tg.Tensor, yt: tg.Tensor) => x.mul(tg.arange(1, x.shape[x.rank - 1] + 1)).matmul(yt);
+  const several: [string, (a: tg.Tensor) => tg.Tensor[], string[]][] = [
+    ['qr', (a) => Object.values(tg.linalg.qr(a)), ['Q', 'R']],
+    ['svd', (a) => Object.values(tg.linalg.svd(a)), ['U', 'S', 'Vh']],
+    ['eigh', (a) => Object.values(tg.linalg.eigh(a)), ['values', 'vectors']],
+    ['lu', (a) => Object.values(tg.linalg.lu(a)), ['lu', 'pivots', 'P', 'L', 'U']],
+    ['slogdet', (a) => tg.linalg.slogdet(a), ['sign', 'logAbsDet']],
+  ];
+  g('qr, svd, eigh, lu, slogdet: one node for every result, its inputs A alone; explain names each output', () => {
+    const a = spd([], 3, 7);
+    a.requiresGrad = true;
+    for (const [label, f, names] of several) {
+      assertNoLeak(() => {
+        const outs = f(a);
+        const recorded = outs.filter((t) => t.node);
+        const node = recorded[0].node!;
+        assert.ok(
+          recorded.every((t) => t.node === node),
+          `${label}: the results come from ${new Set(recorded.map((t) => t.node)).size} nodes`,
+        );
+        assert.equal(node.inputs, [a], `${label}: the node reads A itself`);
+        assert.is(node.rule.name, `linalg.${label}`);
+        // the constants (pivots, P, the sign) are not on the tape
+        assert.equal(
+          outs.map((t) => t.requiresGrad),
+          names.map((n) => !['pivots', 'P', 'sign'].includes(n)),
+          label,
+        );
+        const loss = tg.tidy(() => recorded.map((t) => t.sum()).reduce((x, y) => x.add(y)));
+        const table = tg.explain(loss).table;
+        for (const t of recorded) {
+          const name = names[outs.indexOf(t)];
+          assert.ok(table.includes(`linalg.${label}.${name} `), `${label}: no row names ${name}:\n${table}`);
+        }
+        tg.dispose([...outs, loss]);
+      }, label);
+    }
+    a.dispose();
+  });
+  g('a hook on one output of svd or qr changes the gradient through that output alone', () => {
+    const a = withSpectrum([], 4, 3, 3);
+    a.requiresGrad = true;
+    const through = (hooked: boolean) =>
+      tg.tidy(() => {
+        const { U, S, Vh } = tg.linalg.svd(a);
+        const { Q } = tg.linalg.qr(a);
+        if (hooked) {
+          S.registerHook((g) => g.mul(3));
+          Q.registerHook((g) => g.mul(-2));
+        }
+        const loss = S.sum()
+          .add(weighted(U, Vh).sum())
+          .add(Q.square().mul(tg.arange(1, 4)).sum());
+        loss.backward();
+        const g = a.grad!;
+        a.grad = null;
+        return g;
+      });
+    const parts = (f: (a: tg.Tensor) => tg.Tensor, scale: number) =>
+      tg.tidy(() => tg.grad((x: tg.Tensor) => f(x).mul(scale))(a));
+    assertNoLeak(() => {
+      const hooked = through(true);
+      // 3·∂ΣS + ∂Σweighted(U, Vh) − 2·∂Σ(j·Q²)
+      const expected = tg.tidy(() =>
+        parts((x) => tg.linalg.svd(x).S.sum(), 3)
+          .add(
+            parts((x) => {
+              const { U, Vh } = tg.linalg.svd(x);
+              return weighted(U, Vh).sum();
+            }, 1),
+          )
+          .add(parts((x) => tg.linalg.qr(x).Q.square().mul(tg.arange(1, 4)).sum(), -2)),
+      );
+      const plain = through(false);
+      assertClose(hooked, Array.from(expected.dataSync()), { atol: 1e-4, msg: 'hooked gradient' });
+      assert.ok(tg.tidy(() => hooked.sub(plain).abs().max().item()) > 1e-2, 'the hooks changed nothing');
+      tg.dispose([hooked, expected, plain]);
+    });
+    a.dispose();
+  });
+  g('outputs disposed before backward: read from the handles the others hold; a recorded backward refuses', () => {
+    const a = permuted([], 3, 2);
+    a.requiresGrad = true;
+    assertNoLeak(() => {
+      const { U, S, Vh } = tg.linalg.svd(a);
+      tg.dispose([U, Vh]);
+      tg.tidy(() => S.sum().backward());
+      const direct = tg.grad((x: tg.Tensor) => tg.linalg.svdvals(x).sum())(a);
+      assertClose(a.grad!, Array.from(direct.dataSync()), { msg: 'S alone' });
+      tg.dispose([S, a.grad, direct]);
+      a.grad = null;
+    });
+    assertNoLeak(() => {
+      const { U, S, Vh } = tg.linalg.svd(a);
+      U.dispose();
+      const loss = S.sum();
+      // the tidy frees what the recorded backward made before it stopped
+      assertThrows(
+        () => tg.tidy(() => loss.backward(undefined, { createGraph: true })),
+        /^backward: output U of 'linalg\.svd' \(shape \[3,3\]\) was disposed before backward\(\) with createGraph/,
+      );
+      tg.dispose([S, Vh, loss]);
+    });
+    assertNoLeak(() => {
+      const r = tg.linalg.lu(a);
+      tg.dispose([r.P, r.pivots, r.lu, r.L]);
+      tg.tidy(() => r.U.sum().backward());
+      const direct = tg.grad((x: tg.Tensor) => tg.linalg.lu(x).U.sum())(a);
+      assertClose(a.grad!, Array.from(direct.dataSync()), { msg: 'lu: U alone' });
+      tg.dispose([r.U, a.grad, direct]);
+      a.grad = null;
+    });
+    a.dispose();
+  });
+  g('svdvals and one output kept beyond the tidy that made it: the others stay for the gradient', () => {
+    const a = withSpectrum([2], 3, 2, 4);
+    assertNoLeak(() => {
+      a.requiresGrad = true;
+      const s = tg.tidy(() => tg.linalg.svdvals(a));
+      const q = tg.tidy(() => tg.linalg.qr(a).Q);
+      tg.tidy(() => s.sum().add(q.sum()).backward());
+      const expected = tg.grad((x: tg.Tensor) => tg.linalg.svd(x).S.sum().add(tg.linalg.qr(x).Q.sum()))(a);
+      assertClose(a.grad!, Array.from(expected.dataSync()));
+      // vjp's tidy keeps U and Vh, which no path from S reaches, for its later calls
+      const { out, vjp, dispose } = tg.vjp((x: tg.Tensor) => tg.linalg.svd(x).S, a);
+      const ones = tg.onesLike(out);
+      const [g] = vjp(ones);
+      const direct = tg.grad((x: tg.Tensor) => tg.linalg.svdvals(x).sum())(a);
+      assertClose(g, Array.from(direct.dataSync()), { msg: 'vjp through S' });
+      dispose();
+      tg.dispose([s, q, a.grad, expected, g, direct, ones]);
+      a.grad = null;
+    });
+    a.dispose();
+  });
   g.run();
 
   const e = suite(`linalg errors on ${backend}`);

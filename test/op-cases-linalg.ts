@@ -161,6 +161,14 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
       f: (a) => tg.linalg.slogdet(a)[1],
       makeLarge: (s) => [wellConditioned([3], 16, s)],
     },
+    // both outputs: sign·exp(log|det|) = det, the sign a constant of the same node
+    {
+      make: (s) => [permuted([], 3, s)],
+      f: (a) => {
+        const [sign, logAbsDet] = tg.linalg.slogdet(a);
+        return sign.mul(logAbsDet.exp());
+      },
+    },
   ],
   solve: [
     {
@@ -210,6 +218,15 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
       f: (a) => {
         const r = tg.linalg.lu(a);
         return r.L.add(r.U.mul(2));
+      },
+    },
+    // U alone; and the packed factors with L, whose cotangents meet below the diagonal
+    { make: (s) => [permuted([], 3, s)], f: (a) => tg.linalg.lu(a).U },
+    {
+      make: (s) => [wellConditioned([], 3, s)],
+      f: (a) => {
+        const r = tg.linalg.lu(a);
+        return r.lu.mul(r.L);
       },
     },
   ],

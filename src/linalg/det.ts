@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, owning } from '../op.js';
 import { Tensor } from '../tensor.js';
 import { mul } from '../ops/elementwise.js';
-import { gather, reshape, slice, transpose } from '../ops/shape.js';
+import { gather, reshape, transpose } from '../ops/shape.js';
 import { matrixTranspose } from '../ops/matrix.js';
 import { ones } from '../creation.js';
 import { luFactor, diagPart, permutationSign, squareMatrix, anySingular, assertNonsingular } from './common.js';
@@ -72,32 +72,34 @@ export function det(a: Tensor): Tensor {
   return detOp([squareMatrix('linalg.det', a)]);
 }
 
-// One op computes both parts, stacked as [..., 2] = (sign, log|det|), so that one LU serves both;
-// slogdet() splits them. The sign is piecewise constant: no gradient flows through it.
+// One op computes both parts from one LU; the sign is piecewise constant: no gradient flows through it.
 const slogdetOp = defineOp<void>({
   name: 'linalg.slogdet',
+  outputs: 'several',
+  outputNames: ['sign', 'logAbsDet'],
+  nonDifferentiable: [0],
   forward: ([a]) =>
     tf.tidy(() => {
       const { lu, perm } = luFactor(a);
       const u = diagPart(lu);
-      const sign = tf.mul(permutationSign(perm), tf.prod(tf.sign(u), -1));
-      return tf.stack([sign, tf.sum(tf.log(tf.abs(u)), -1)], -1);
+      return [tf.mul(permutationSign(perm), tf.prod(tf.sign(u), -1)), tf.sum(tf.log(tf.abs(u)), -1)];
     }),
-  // d log|det A| = tr(A⁻¹ dA): Ā = g·A⁻ᵀ, with g the cotangent of log|det| (that of the sign is ignored)
-  vjp: (g, [a]) => [
-    () => {
-      tf.tidy(() =>
-        assertNonsingular(
-          'linalg.slogdet',
-          a.value,
-          luFactor(a.value).lu,
-          ' (the gradient of log|det|, A⁻ᵀ, is infinite there)',
-        ),
-      );
-      const gLog = slice(g, [...Array(g.rank - 1).fill(0), 1], [...g.shape.slice(0, -1), 1]);
-      const gl = reshape(gLog, g.shape.slice(0, -1));
-      return owning(scaleMatrices(gl, matrixTranspose(inv(a))), [gLog, gl]);
-    },
+  // d log|det A| = tr(A⁻¹ dA): Ā = ḡ·A⁻ᵀ, ḡ the cotangent of log|det| (the sign has none)
+  vjp: ([, gLog], [a]) => [
+    gLog &&
+      (() => {
+        tf.tidy(() =>
+          assertNonsingular(
+            'linalg.slogdet',
+            a.value,
+            luFactor(a.value).lu,
+            ' (the gradient of log|det|, A⁻ᵀ, is infinite there)',
+          ),
+        );
+        const ai = inv(a);
+        const aiT = matrixTranspose(ai);
+        return owning(scaleMatrices(gLog, aiT), [ai, aiT]);
+      }),
   ],
 });
 
@@ -109,12 +111,7 @@ const slogdetOp = defineOp<void>({
  * PyTorch `torch.linalg.slogdet`, JAX `jnp.linalg.slogdet`.
  */
 export function slogdet(a: Tensor): [Tensor, Tensor] {
-  const both = slogdetOp([squareMatrix('linalg.slogdet', a)]);
-  const batch = both.shape.slice(0, -1);
-  const begin = Array(both.rank).fill(0);
-  const sign = new Tensor(tf.tidy(() => tf.reshape(tf.slice(both.value, begin, [...batch, 1]), batch)));
-  const logPart = slice(both, [...begin.slice(0, -1), 1], [...batch, 1]);
-  const logAbsDet = owning(reshape(logPart, batch), [logPart, both]);
+  const [sign, logAbsDet] = slogdetOp([squareMatrix('linalg.slogdet', a)]);
   return [sign, logAbsDet];
 }
 

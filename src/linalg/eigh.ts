@@ -1,8 +1,8 @@
 // eigh(A): the eigenvalues (ascending) and orthonormal eigenvectors of each symmetric matrix of a
 // [..., n, n] batch, A = V·diag(λ)·Vᵀ.
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
-import { defineOp, owning } from '../op.js';
+import { defineOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul, sub } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
@@ -13,8 +13,6 @@ import {
   diagEmbed,
   eighKernel,
   reciprocalWhereNonzero,
-  row,
-  rows,
   squareMatrix,
 } from './common.js';
 
@@ -45,29 +43,34 @@ function assertSymmetric(fn: string, a: tf.Tensor): void {
   }
 }
 
-/** The kernel's [..., n+1, n] output (or its cotangent) as λ [..., n] and V [..., n, n]. */
-function split(out: Tensor): { values: Tensor; vectors: Tensor } {
-  const n = out.shape[out.rank - 1];
-  return { values: row(out, 0), vectors: rows(out, 1, n) };
-}
-
 const eighOp = defineOp<void>({
   name: 'linalg.eigh',
+  outputs: 'several',
+  outputNames: ['values', 'vectors'],
+  readsOutputs: true,
+  // the kernel's [..., n+1, n] output: the row λ above V
   forward: ([a]) => {
     assertSymmetric('linalg.eigh', a);
-    return eighKernel(a);
+    return tf.tidy(() => {
+      const n = a.shape[a.rank - 1];
+      const [values, vectors] = tf.split(eighKernel(a), [1, n], -2);
+      return [tf.squeeze(values, [a.rank - 2]), vectors];
+    });
   },
   // dλ_i = v_iᵀ dA v_i, dv_j = Σ_{i≠j} v_i (v_iᵀ dA v_j)/(λ_j − λ_i): Ā = V (diag(λ̄) + F ∘ skew(VᵀV̄)) Vᵀ,
-  // F_ij = 1/(λ_j − λ_i); F ∘ skew is symmetric, so is Ā. F is 0 where λ_i = λ_j (common.ts).
-  vjp: (g, _inputs, out) => [
+  // F_ij = 1/(λ_j − λ_i); F ∘ skew is symmetric, so is Ā. F is 0 where λ_i = λ_j (common.ts). An
+  // absent λ̄ or V̄ leaves its term out.
+  vjp: ([gL, gV], _inputs, [values, V]) => [
     () => {
-      const { values, vectors: V } = split(out);
-      const { values: gL, vectors: gV } = split(g);
-      const F = reciprocalWhereNonzero(sub(asRow(values), asColumn(values)));
-      const X = mm(V, gV, true, false);
-      const skew = mul(sub(X, matrixTranspose(X)), 0.5);
-      const inner = add(mul(F, skew), diagEmbed(gL));
-      return mm(mm(V, inner), V, false, true);
+      let inner = gL && diagEmbed(gL);
+      if (gV) {
+        const F = reciprocalWhereNonzero(sub(asRow(values), asColumn(values)));
+        const X = mm(V, gV, true, false);
+        const FX = mul(F, mul(sub(X, matrixTranspose(X)), 0.5));
+        inner = inner ? add(FX, inner) : FX;
+      }
+      // the sweep calls an adjoint only when some cotangent reached it
+      return mm(mm(V, inner!), V, false, true);
     },
   ],
 });
@@ -90,9 +93,8 @@ export interface EighResult {
  * eigenvectors is then finite but not a derivative. PyTorch `torch.linalg.eigh`, JAX `jnp.linalg.eigh`.
  */
 export function eigh(a: Tensor): EighResult {
-  const out = eighOp([squareMatrix('linalg.eigh', a)]);
-  const { values, vectors } = split(out);
-  return { values: owning(values, [out]), vectors };
+  const [values, vectors] = eighOp([squareMatrix('linalg.eigh', a)]);
+  return { values, vectors };
 }
 
 export const eighRule = eighOp.rule;

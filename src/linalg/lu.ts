@@ -1,63 +1,50 @@
 // lu(A): P·A = L·U with partial pivoting, for each matrix of a [..., n, n] batch.
 import * as tf from '@tensorflow/tfjs-core';
 import { LINALG_LU } from '../../kernels/index.js';
-import { defineOp, owning } from '../op.js';
-import { Tensor } from '../tensor.js';
+import { defineOp } from '../op.js';
+import type { Tensor } from '../tensor.js';
 import { add } from '../ops/elementwise.js';
-import { slice } from '../ops/shape.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
-import { eye } from '../creation.js';
-import { permutationMatrix, squareMatrix, triangle } from './common.js';
+import { permutationMatrix, squareMatrix, triangle, triangleMaskTf } from './common.js';
 import { triangularSolve } from './triangular.js';
 
-// The op's output is the kernel's: [..., n, n+1], the packed factors and, in column n, the
-// permutation (float indices). The permutation is piecewise constant: its cotangent is ignored.
+/** P·A = L·U from the kernel's [..., n, n+1] output: the packed factors and, in column n, the permutation. */
+function factors(a: tf.Tensor): tf.Tensor[] {
+  return tf.tidy(() => {
+    const n = a.shape[a.rank - 1];
+    const [packed, permColumn] = tf.split(tf.engine().runKernel(LINALG_LU, { x: a }, {}) as tf.Tensor, [n, 1], -1);
+    const perm = tf.squeeze(permColumn, [a.rank - 1]);
+    const L = tf.add(tf.mul(packed, triangleMaskTf(n, 'strictLower')), tf.eye(n));
+    const U = tf.mul(packed, triangleMaskTf(n, 'upper'));
+    return [packed, tf.cast(perm, 'int32'), permutationMatrix(perm), L, U];
+  });
+}
+
+// The permutation (pivots, P) is piecewise constant: those outputs carry no gradient.
 const luOp = defineOp<void>({
   name: 'linalg.lu',
-  forward: ([a]) => tf.engine().runKernel(LINALG_LU, { x: a }, {}) as tf.Tensor,
-  // dF = L⁻¹P dA U⁻¹ = L⁻¹dL + dU U⁻¹: Ā = Pᵀ L⁻ᵀ [tril₋(Lᵀ L̄) + triu(Ū Uᵀ)] U⁻ᵀ, L̄ = tril₋(Ḡ), Ū = triu(Ḡ)
-  vjp: (g, _inputs, out) => [
+  outputs: 'several',
+  outputNames: ['lu', 'pivots', 'P', 'L', 'U'],
+  nonDifferentiable: [1, 2],
+  readsOutputs: true,
+  forward: ([a]) => factors(a),
+  // dF = L⁻¹P dA U⁻¹ = L⁻¹dL + dU U⁻¹: Ā = Pᵀ L⁻ᵀ [tril₋(Lᵀ L̄) + triu(Ū Uᵀ)] U⁻ᵀ, where the packed
+  // factors' cotangent Ḡ adds to both, L̄ = tril₋(Ḡ + L̄), Ū = triu(Ḡ + Ū) (an absent one left out)
+  vjp: ([gLU, , , gL, gU], _inputs, [packed, , P, L, U]) => [
     () => {
-      const { lu, perm } = split(out);
-      const gLU = split(g).lu;
-      const P = new Tensor(permutationMatrix(perm.value));
-      perm.dispose();
-      const L = unitLower(lu);
-      const U = triangle(lu, 'upper');
-      const m = add(
-        triangle(mm(L, triangle(gLU, 'strictLower'), true, false), 'strictLower'),
-        triangle(mm(triangle(gLU, 'upper'), U, false, true), 'upper'),
-      );
-      const z = triangularSolve(lu, m, { lower: true, transpose: true, unitDiagonal: true });
+      const sum = (x: Tensor | null, y: Tensor | null) => (x && y ? add(x, y) : (x ?? y));
+      const lower = sum(gLU, gL);
+      const upper = sum(gLU, gU);
+      const fromL = lower && triangle(mm(L, triangle(lower, 'strictLower'), true, false), 'strictLower');
+      const fromU = upper && triangle(mm(triangle(upper, 'upper'), U, false, true), 'upper');
+      const m = sum(fromL, fromU)!;
+      const z = triangularSolve(packed, m, { lower: true, transpose: true, unitDiagonal: true });
       // Z·U⁻ᵀ = (U⁻¹·Zᵀ)ᵀ
-      const w = matrixTranspose(triangularSolve(lu, matrixTranspose(z), { lower: false }));
-      return owning(mm(P, w, true, false), [P]);
+      const w = matrixTranspose(triangularSolve(packed, matrixTranspose(z), { lower: false }));
+      return mm(P, w, true, false);
     },
   ],
 });
-
-/** Splits [..., n, n+1] into the packed factors [..., n, n] (differentiable) and the permutation [..., n]. */
-function split(out: Tensor): { lu: Tensor; perm: Tensor } {
-  const n = out.shape[out.rank - 1] - 1;
-  const zero = Array(out.rank).fill(0);
-  const lu = slice(out, zero, [...out.shape.slice(0, -1), n]);
-  const perm = new Tensor(
-    tf.tidy(() =>
-      tf.reshape(
-        tf.slice(out.value, [...zero.slice(0, -1), n], [...out.shape.slice(0, -1), 1]),
-        out.shape.slice(0, -1),
-      ),
-    ),
-  );
-  return { lu, perm };
-}
-
-/** The strictly lower part of a packed LU plus the identity: L. */
-function unitLower(lu: Tensor): Tensor {
-  const I = eye(lu.shape[lu.rank - 1]);
-  const strict = triangle(lu, 'strictLower');
-  return owning(add(strict, I), [I, strict]);
-}
 
 /** The factors of `lu`: packed LU, pivots, and P, L, U with A = P·L·U. */
 export interface LUResult {
@@ -80,17 +67,8 @@ export interface LUResult {
  * PyTorch `torch.linalg.lu`, JAX `jax.scipy.linalg.lu`.
  */
 export function lu(a: Tensor): LUResult {
-  const out = luOp([squareMatrix('linalg.lu', a)]);
-  const { lu: packed, perm } = split(out);
-  const result: LUResult = {
-    lu: owning(packed, [out]),
-    pivots: new Tensor(tf.tidy(() => tf.cast(perm.value, 'int32'))),
-    P: new Tensor(permutationMatrix(perm.value)),
-    L: unitLower(packed),
-    U: triangle(packed, 'upper'),
-  };
-  perm.dispose();
-  return result;
+  const [packed, pivots, P, L, U] = luOp([squareMatrix('linalg.lu', a)]);
+  return { lu: packed, pivots, P, L, U };
 }
 
 export const luRule = luOp.rule;

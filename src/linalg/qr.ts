@@ -1,31 +1,34 @@
 // qr(A): the reduced QR factorization A = Q·R of each matrix of a [..., m, n] batch, m ≥ n.
 import { TapegradError, fmtShape } from '../errors.js';
-import { defineOp, owning } from '../op.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
-import { add, sub } from '../ops/elementwise.js';
+import { add, neg, sub } from '../ops/elementwise.js';
 import { mm, matrixTranspose } from '../ops/matrix.js';
-import { matrixArg, qrKernel, rows, triangle } from './common.js';
+import { matrixArg, qrKernel, triangle } from './common.js';
 import { triangularSolve } from './triangular.js';
-
-/** The kernel's [..., m+n, n] output (or its cotangent) as Q [..., m, n] and R [..., n, n]. */
-function split(out: Tensor): { Q: Tensor; R: Tensor } {
-  const n = out.shape[out.rank - 1];
-  const m = out.shape[out.rank - 2] - n;
-  return { Q: rows(out, 0, m), R: rows(out, m, n) };
-}
 
 const qrOp = defineOp<void>({
   name: 'linalg.qr',
-  forward: ([a]) => qrKernel(a),
+  outputs: 'several',
+  outputNames: ['Q', 'R'],
+  readsOutputs: true,
+  // the kernel's [..., m+n, n] output: Q [..., m, n] above R [..., n, n]
+  forward: ([a]) =>
+    tf.tidy(() => {
+      const [m, n] = a.shape.slice(-2);
+      return tf.split(qrKernel(a), [m, n], -2);
+    }),
   // Walter & Lehmann (PyTorch's linalg_qr_backward, m ≥ n): with M = R̄Rᵀ − QᵀQ̄ and copyu(M) its
-  // upper triangle mirrored below, Ā = (Q̄ + Q·copyu(M))·R⁻ᵀ
-  vjp: (g, _inputs, out) => [
+  // upper triangle mirrored below, Ā = (Q̄ + Q·copyu(M))·R⁻ᵀ (Q̄ or R̄ absent: its terms left out)
+  vjp: ([gQ, gR], _inputs, [Q, R]) => [
     () => {
-      const { Q, R } = split(out);
-      const { Q: gQ, R: gR } = split(g);
-      const M = sub(mm(gR, R, false, true), mm(Q, gQ, true, false));
+      const RRt = gR && mm(gR, R, false, true);
+      const QtQ = gQ && mm(Q, gQ, true, false);
+      const M = RRt && QtQ ? sub(RRt, QtQ) : (RRt ?? neg(QtQ!));
       const copyu = add(triangle(M, 'upper'), matrixTranspose(triangle(M, 'strictUpper')));
-      const b = add(gQ, mm(Q, copyu));
+      const QM = mm(Q, copyu);
+      const b = gQ ? add(gQ, QM) : QM;
       return matrixTranspose(triangularSolve(R, matrixTranspose(b), { lower: false }));
     },
   ],
@@ -54,9 +57,8 @@ export function qr(a: Tensor): QRResult {
       `needs at least as many rows as columns (the reduced QR), got ${m}×${n} (shape ${fmtShape(A.shape)})`,
     );
   }
-  const out = qrOp([A]);
-  const { Q, R } = split(out);
-  return { Q: owning(Q, [out]), R };
+  const [Q, R] = qrOp([A]);
+  return { Q, R };
 }
 
 export const qrRule = qrOp.rule;
