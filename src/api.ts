@@ -32,7 +32,14 @@ export {
   type TensorOptions,
 } from './creation.js';
 export { tidy, memory, keep, dispose } from './memory.js';
-export { grad, valueAndGrad, vjp, customOp } from './functional.js';
+export {
+  grad,
+  valueAndGrad,
+  vjp,
+  customOp,
+  type CustomOpSpec,
+  type CustomMultiOutputOpSpec,
+} from './functional.js';
 export { jacobian, jvp, hessian, hvp, type JacobianOptions } from './transforms.js';
 export { compile, type Compiled } from './compile.js';
 export { gradcheck, gradgradcheck, type GradcheckReport, type GradcheckOptions } from './gradcheck.js';

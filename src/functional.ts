@@ -255,7 +255,8 @@ export interface CustomMultiOutputOpSpec {
  * A user's own op, declared as defineOp does.
  * - `forward(...values)` receives each input's values as a TF.js tensor (`x.value`: a tf.Tensor of
  *   @tensorflow/tfjs-core, not a tapegrad Tensor), runs outside the tape (so in TF.js ops: tf.mul,
- *   not tg.mul), must not dispose them, and returns a new tf.Tensor: the output's values.
+ *   not tg.mul), must not dispose them, and returns a new tf.Tensor: the output's values (the
+ *   tensors it makes on the way are freed).
  * - `vjp(g, inputs, out)` receives tapegrad Tensors — g = ∂L/∂out (the output's shape), the inputs,
  *   the output — and returns one entry per input: a function giving that input's gradient (a
  *   tapegrad Tensor of its shape, written in tg ops so that it can be differentiated again), or
@@ -323,7 +324,8 @@ export function customOp(
     const op = defineOp<void>({
       name: spec.name,
       forward: (xs) => {
-        const out = forward(...xs);
+        // its intermediates are freed: only the output survives the tidy
+        const out = tf.tidy(() => forward(...xs));
         if (Array.isArray(out))
           throw new TapegradError(
             spec.name,
@@ -343,7 +345,7 @@ export function customOp(
     name: spec.name,
     outputs: 'several',
     forward: (xs) => {
-      const outs = forward(...xs);
+      const outs = tf.tidy(() => forward(...xs));
       if (Array.isArray(outs) && outs.length === 0)
         throw new TapegradError(spec.name, 'the forward returned no outputs; return an array of one tf.Tensor or more');
       return outs;

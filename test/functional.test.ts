@@ -218,6 +218,135 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, g, h, xr, xr.grad]);
   });
 
+  // polar(x, y) = [r, θ] = [√(x² + y²), atan2(y, x)]: x̄ = r̄·x/r − θ̄·y/r², ȳ = r̄·y/r + θ̄·x/r²
+  const polarSpec = (name: string, thetaSign = 1, seen: (tg.Tensor | null)[][] = []) => ({
+    name,
+    outputs: 'several' as const,
+    forward: (x: tf.Tensor, y: tf.Tensor) => [tf.sqrt(tf.add(tf.square(x), tf.square(y))), tf.atan2(y, x)],
+    vjp: (gs: (tg.Tensor | null)[], [x, y]: tg.Tensor[], [r]: tg.Tensor[]) => {
+      seen.push(gs);
+      const [gr, gt] = gs as tg.Tensor[];
+      const r2 = r.square();
+      return [
+        () => gr.mul(x).div(r).sub(gt.mul(y).div(r2).mul(thetaSign)),
+        () => gr.mul(y).div(r).add(gt.mul(x).div(r2).mul(thetaSign)),
+      ];
+    },
+  });
+
+  s('customOp with several outputs: one node, every cotangent (zeros where unused), gradcheck, twice', async () => {
+    const seen: (tg.Tensor | null)[][] = [];
+    const polar = tg.customOp(polarSpec('polar', 1, seen));
+    const x = tg.tensor([0.5, -1, 2]);
+    const y = tg.tensor([1.5, 0.7, -0.4]);
+    // every output from one node, named by index in explain
+    const xv = tg.tensor([0.5, -1, 2], { requiresGrad: true });
+    const [r, theta] = polar(xv, y);
+    assert.ok(r.node !== null && r.node === theta.node, 'one node for both outputs');
+    const loss = r.sum().add(theta.sum());
+    const table = tg.explain(loss).table;
+    assert.ok(table.includes('polar[0]') && table.includes('polar[1]'), table);
+    tg.dispose([r, theta, loss, xv]);
+    // r alone: θ's cotangent arrives as zeros of its shape
+    seen.length = 0;
+    assertNoLeak(() => {
+      const g = tg.grad((t: tg.Tensor) => polar(t, y)[0].sum())(x);
+      const xs = [0.5, -1, 2];
+      const ys = [1.5, 0.7, -0.4];
+      assertClose(
+        g,
+        xs.map((a, i) => a / Math.hypot(a, ys[i])),
+      );
+      g.dispose();
+    });
+    assert.is(seen.length, 1);
+    assert.ok(seen[0][1] instanceof tg.Tensor && seen[0][1].shape.join() === '3', 'zeros for the unused θ');
+    // gradcheck through both outputs, each alone, and twice
+    for (const f of [
+      (a: tg.Tensor, b: tg.Tensor) => polar(a, b),
+      (a: tg.Tensor, b: tg.Tensor) => polar(a, b)[0],
+      (a: tg.Tensor, b: tg.Tensor) => polar(a, b)[1],
+    ]) {
+      const r1 = await tg.gradcheck(f, [x, y]);
+      assert.ok(r1.ok, JSON.stringify(r1.worst));
+      const r2 = await tg.gradgradcheck(f, [x, y]);
+      assert.ok(r2.ok, JSON.stringify(r2.worst));
+    }
+    // a wrong vjp (θ's term with the wrong sign) fails the check, through θ and through both
+    const wrong = tg.customOp(polarSpec('polarWrong', -1));
+    assert.not.ok((await tg.gradcheck((a, b) => wrong(a, b), [x, y])).ok, 'the planted vjp passed');
+    assert.not.ok((await tg.gradcheck((a, b) => wrong(a, b)[1], [x, y])).ok, 'the planted vjp passed through θ');
+    assert.ok((await tg.gradcheck((a, b) => wrong(a, b)[0], [x, y])).ok, 'r alone does not read θ̄');
+    tg.dispose([x, y]);
+  });
+
+  s('customOp with several outputs: materializeGrads false gives null; backward, memory and bad specs', () => {
+    const seen: (tg.Tensor | null)[][] = [];
+    const spec = polarSpec('polarNull');
+    const polar = tg.customOp({
+      ...spec,
+      materializeGrads: false,
+      vjp: (gs, xs, outs) => {
+        seen.push([...gs]);
+        return spec.vjp(
+          gs.map((g, k) => g ?? tg.zerosLike(outs[k])),
+          xs,
+          outs,
+        );
+      },
+    });
+    const x = tg.tensor([0.5, -1, 2], { requiresGrad: true });
+    const y = tg.tensor([1.5, 0.7, -0.4], { requiresGrad: true });
+    assertNoLeak(() => {
+      const [r, theta] = polar(x, y);
+      tg.tidy(() => theta.sum().backward());
+      // θ alone: x̄ = −y/r², ȳ = x/r²
+      assertClose(x.grad!, [-1.5 / 2.5, -0.7 / 1.49, 0.4 / 4.16], { rtol: 1e-5 });
+      assertClose(y.grad!, [0.5 / 2.5, -1 / 1.49, 2 / 4.16], { rtol: 1e-5 });
+      tg.dispose([r, theta, x.grad, y.grad]);
+      x.grad = y.grad = null;
+    });
+    assert.is(seen[0][0], null, 'r got no gradient: null with materializeGrads false');
+    assert.ok(seen[0][1] instanceof tg.Tensor);
+    // no backward, no grad, and a recorded backward: nothing left behind
+    assertNoLeak(() => tg.dispose(polar(x, y)));
+    assertNoLeak(() => tg.dispose(tg.noGrad(() => polar(x, y))));
+    assertNoLeak(() =>
+      tg
+        .grad((a: tg.Tensor) =>
+          tg
+            .grad((b: tg.Tensor) => polar(b, y)[1].sum())(a)
+            .sum(),
+        )(x)
+        .dispose(),
+    );
+    const throwsLike = (fn: () => unknown, pattern: RegExp) => {
+      assert.throws(fn, (e: Error) => e instanceof tg.TapegradError && pattern.test(e.message));
+    };
+    throwsLike(
+      () => tg.customOp({ ...spec, name: 'one', forward: (a: tf.Tensor) => tf.neg(a) } as never)(x, y),
+      /^one: the op's forward must return an array of tf\.Tensors/,
+    );
+    throwsLike(
+      () =>
+        tg.customOp({ name: 'pair', forward: (a: tf.Tensor) => [a.clone(), a.clone()], vjp: () => [null] } as never)(x),
+      /^pair: the forward returned an array of 2; declare \{ outputs: 'several' \}/,
+    );
+    throwsLike(
+      () => tg.customOp({ ...spec, name: 'none', forward: () => [] })(x, y),
+      /^none: the forward returned no outputs/,
+    );
+    throwsLike(
+      () => tg.customOp({ ...spec, outputs: 'many' } as never),
+      /outputs must be 'one' or 'several', got string many/,
+    );
+    throwsLike(
+      () => tg.customOp({ ...spec, materializeGrads: 'yes' } as never),
+      /materializeGrads must be true or false/,
+    );
+    tg.dispose([x, y]);
+  });
+
   s('closed-over parameters: a gradient penalty, backward()-ed w.r.t. the parameter', () => {
     // L(w) = ‖∂/∂x Σ tanh(w∘x)‖² = Σ (w(1 − tanh²(wx)))²
     // dL/dw = Σ 2 a · (1 − t² − 2 w x t (1 − t²)), with t = tanh(wx), a = w(1 − t²)
