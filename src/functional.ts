@@ -1,6 +1,6 @@
 // Function transforms in JAX's style, built on the tape: grad, valueAndGrad, vjp, and customOp.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from './errors.js';
+import { TapegradError, checkOptions, fmtShape } from './errors.js';
 import { defineOp, describe, type Thunk } from './op.js';
 import { isGradEnabled, withGradMode, walkGraph } from './tape.js';
 import { gradients } from './backward.js';
@@ -277,6 +277,7 @@ export function customOp(
   if (!spec || typeof spec.name !== 'string' || typeof spec.forward !== 'function' || typeof spec.vjp !== 'function') {
     throw new TapegradError('customOp', 'needs { name, forward, vjp }');
   }
+  checkOptions('customOp', spec, ['name', 'outputs', 'forward', 'vjp', 'materializeGrads']);
   const several = spec.outputs === 'several';
   if (spec.outputs !== undefined && spec.outputs !== 'one' && !several) {
     throw new TapegradError(spec.name, `outputs must be 'one' or 'several', got ${describe(spec.outputs)}`);

@@ -344,6 +344,10 @@ for (const backend of NODE_BACKENDS) {
       () => tg.customOp({ ...spec, materializeGrads: 'yes' } as never),
       /materializeGrads must be true or false/,
     );
+    throwsLike(
+      () => tg.customOp({ ...spec, materialiseGrads: false } as never),
+      /^customOp: unknown option 'materialiseGrads'; the options are name, outputs, forward, vjp, materializeGrads/,
+    );
     tg.dispose([x, y]);
   });
 
