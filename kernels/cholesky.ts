@@ -14,9 +14,11 @@ import {
   linalgKernelConfigs,
   readF64,
   runWithInts,
+  trailingMatMul,
   writeF32,
   type WebGPUBackendLike,
 } from './common.js';
+import { webgpuMatMul } from './webgpu-matmul.js';
 
 export const LINALG_CHOLESKY = 'LinalgCholesky';
 
@@ -82,7 +84,9 @@ fn main(index : i32) {
 // 0 when it is not positive definite; one invocation per row below finds that row of L21 by
 // forward substitution (L21·L11ᵀ = A21); one per entry writes the next state: the columns left of
 // the block as they are, L11 and L21, the trailing lower triangle minus L21·L21ᵀ, zero above the
-// diagonal, and NaN everywhere once a flag is 0 (so the later blocks fail too).
+// diagonal, and NaN everywhere once a flag is 0 (so the later blocks fail too). L21·L21ᵀ is a
+// product on the tiled matmul where the trailing block is large (trailingMatMul), else each entry
+// sums its own row of the product.
 const choleskyDiagWgsl = (nb: number) => `
 const NB = ${nb};
 fn main(index : i32) {
@@ -131,7 +135,7 @@ fn main(index : i32) {
 }
 `;
 
-const choleskyUpdateWgsl = (nb: number) => `
+const choleskyUpdateWgsl = (nb: number, product: boolean) => `
 const NB = ${nb};
 fn main(index : i32) {
   if (index >= uniforms.total) { return; }
@@ -154,11 +158,15 @@ fn main(index : i32) {
     }
     return;
   }
-  let li = (b * below + i - k0 - kb) * NB;
+${
+  product
+    ? '  result[index] = f32(m[index]) - p[(b * below + i - k0 - kb) * below + j - k0 - kb];'
+    : `  let li = (b * below + i - k0 - kb) * NB;
   let lj = (b * below + j - k0 - kb) * NB;
   var acc = f32(m[index]);
   for (var t = 0; t < kb; t++) { acc = acc - l[li + t] * l[lj + t]; }
-  result[index] = acc;
+  result[index] = acc;`
+}
 }
 `;
 
@@ -198,15 +206,22 @@ function choleskyBlockedWebgpu(
             ints(count * below),
           )
         : d; // read by no entry when no row is below the block
+    // L21·L21ᵀ [count, below, below] (kb = nb wherever a row is below the block)
+    const p = below > 0 && trailingMatMul(below, below) ? webgpuMatMul(gpu, l, l, false, true) : null;
     const next = runWithInts(
       gpu,
-      itemsProgram(`tapegradCholeskyUpdate${nb}`, x.shape, total, ['m', 'd', 'l'], uniforms, choleskyUpdateWgsl(nb)),
-      [state, d, l],
+      itemsProgram(
+        `tapegradCholeskyUpdate${nb}${p ? 'Product' : ''}`,
+        x.shape,
+        total,
+        p ? ['m', 'd', 'l', 'p'] : ['m', 'd', 'l'],
+        uniforms,
+        choleskyUpdateWgsl(nb, !!p),
+      ),
+      p ? [state, d, l, p] : [state, d, l],
       ints(total),
     );
-    if (state !== x) gpu.disposeData(state.dataId);
-    gpu.disposeData(d.dataId);
-    if (l !== d) gpu.disposeData(l.dataId);
+    for (const t of [state === x ? null : state, d, l === d ? null : l, p]) if (t) gpu.disposeData(t.dataId);
     state = next;
   }
   return state;

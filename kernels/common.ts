@@ -170,21 +170,38 @@ export function runKeepingRows(
  */
 export type GpuFactorPath = 'auto' | 'per-matrix' | 'blocked';
 
-let factorPath: GpuFactorPath = 'auto';
-let factorBlock = 32;
-
 /** The blocked programs from this order on, with fewer items (matrices, or solve columns) than this. */
 export const BLOCKED_MIN_N = 64;
 export const BLOCKED_MAX_BATCH = 16384;
+/**
+ * The blocked factorizations' trailing update (A22 − L21·U12, or A22 − L21·L21ᵀ) runs as a product
+ * on the tiled matmul (kernels/webgpu-matmul.ts) where the trailing block has at least this many
+ * rows and columns (the size from which that product runs its tiled program), else one thread per
+ * entry looping over the block's columns.
+ */
+export const TRAILING_MATMUL_MIN = 64;
 
-/** Sets the webgpu factorizations' and triangular solve's path and block size (tests, benchmarks). */
-export function setGpuFactorPath(path: GpuFactorPath, blockSize = 32): void {
+let factorPath: GpuFactorPath = 'auto';
+let factorBlock = 32;
+let trailingMatMulMin = TRAILING_MATMUL_MIN;
+
+/**
+ * Sets the webgpu factorizations' and triangular solve's path and block size, and the order of the
+ * trailing block from which the blocked factorizations update it through the tiled matmul
+ * (Infinity: never; tests, benchmarks).
+ */
+export function setGpuFactorPath(path: GpuFactorPath, blockSize = 32, trailingMatMulFrom = TRAILING_MATMUL_MIN): void {
   if (!['auto', 'per-matrix', 'blocked'].includes(path)) throw new Error(`unknown factorization path '${path}'`);
   if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 64)
     throw new Error(`the block size must be an integer in 1..64, got ${blockSize}`);
+  if (!(trailingMatMulFrom >= 1)) throw new Error(`trailingMatMulFrom must be at least 1, got ${trailingMatMulFrom}`);
   factorPath = path;
   factorBlock = blockSize;
+  trailingMatMulMin = trailingMatMulFrom;
 }
+
+/** Whether a blocked factorization's trailing block of rows × cols is updated through the tiled matmul. */
+export const trailingMatMul = (rows: number, cols: number): boolean => Math.min(rows, cols) >= trailingMatMulMin;
 
 /**
  * The block size of the blocked program for `count` items (matrices, or solve columns) of order

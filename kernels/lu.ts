@@ -16,9 +16,11 @@ import {
   linalgKernelConfigs,
   readF64,
   runWithInts,
+  trailingMatMul,
   writeF32,
   type WebGPUBackendLike,
 } from './common.js';
+import { webgpuMatMul } from './webgpu-matmul.js';
 
 export const LINALG_LU = 'LinalgLu';
 
@@ -117,6 +119,10 @@ fn main(index : i32) {
 // permuted (the permutation column and L's columns to the left too), the panel, U12, and the
 // trailing block minus L21·U12. The state is [..., n, n+1] as the output; NB is a constant of
 // each shader. Same pivots as the one-thread program: the largest |a_ik|, the first of equals.
+// The panel holds each matrix's rows × NB block, then (after every matrix's) each one's rows
+// entries of the permutation: a [..., rows, NB] matrix as it stands, so that L21·U12 can be a
+// product on the tiled matmul where the trailing block is large (trailingMatMul); else each entry
+// sums its own row of the product.
 const LU_INIT_WGSL = `
 fn main(index : i32) {
   if (index >= uniforms.total) { return; }
@@ -129,13 +135,20 @@ fn main(index : i32) {
 }
 `;
 
+// Where the panel's entries lie: row r, column c < NB of matrix b's block, and the permutation
+// entry of its row r (which row of the state, from k0, the panel's row r came from).
+const PANEL_AT = `
+fn panelAt(b : i32, r : i32, c : i32) -> i32 { return (b * uniforms.rows + r) * NB + c; }
+fn permAt(b : i32, r : i32) -> i32 { return (uniforms.count * NB + b) * uniforms.rows + r; }
+`;
+
 const PANEL_WORKGROUP = 256;
 const luPanelWgsl = (nb: number) => `
 const WG = ${PANEL_WORKGROUP};
 const NB = ${nb};
 var<workgroup> bestV : array<f32, WG>;
 var<workgroup> bestI : array<i32, WG>;
-
+${PANEL_AT}
 fn main(index : i32) {
   let mat = index / WG;
   let lid = index % WG;
@@ -145,17 +158,16 @@ fn main(index : i32) {
   let k0 = uniforms.k0;
   let kb = uniforms.kb;
   let rows = uniforms.rows;
-  let pw = NB + 1;
   let src = mat * n * w;
-  let dst = mat * rows * pw;
   if (live) {
-    for (var e = lid; e < rows * pw; e += WG) {
-      let r = e / pw;
-      let c = e % pw;
+    for (var e = lid; e < rows * NB; e += WG) {
+      let r = e / NB;
+      let c = e % NB;
       var v = 0.0;
-      if (c == NB) { v = f32(r); } else if (c < kb) { v = m[src + (k0 + r) * w + k0 + c]; }
-      result[dst + e] = v;
+      if (c < kb) { v = m[src + (k0 + r) * w + k0 + c]; }
+      result[panelAt(mat, r, c)] = v;
     }
+    for (var r = lid; r < rows; r += WG) { result[permAt(mat, r)] = f32(r); }
   }
   storageBarrier();
   workgroupBarrier();
@@ -164,7 +176,7 @@ fn main(index : i32) {
     var bi = c;
     if (live) {
       for (var r = c + lid; r < rows; r += WG) {
-        let v = abs(result[dst + r * pw + c]);
+        let v = abs(result[panelAt(mat, r, c)]);
         if (v > bv) { bv = v; bi = r; }
       }
     }
@@ -184,22 +196,24 @@ fn main(index : i32) {
     }
     let p = bestI[0];
     if (live && p != c) {
-      // Whole panel rows, the permutation column with them.
-      for (var j = lid; j < pw; j += WG) {
-        let t = result[dst + c * pw + j];
-        result[dst + c * pw + j] = result[dst + p * pw + j];
-        result[dst + p * pw + j] = t;
+      // Whole panel rows, the permutation entry with them (j = NB).
+      for (var j = lid; j <= NB; j += WG) {
+        let here = select(panelAt(mat, c, j), permAt(mat, c), j == NB);
+        let there = select(panelAt(mat, p, j), permAt(mat, p), j == NB);
+        let t = result[here];
+        result[here] = result[there];
+        result[there] = t;
       }
     }
     storageBarrier();
     workgroupBarrier();
-    let pivot = result[dst + c * pw + c];
+    let pivot = result[panelAt(mat, c, c)];
     if (live && pivot != 0.0) {
       for (var r = c + 1 + lid; r < rows; r += WG) {
-        let l = result[dst + r * pw + c] / pivot;
-        result[dst + r * pw + c] = l;
+        let l = result[panelAt(mat, r, c)] / pivot;
+        result[panelAt(mat, r, c)] = l;
         for (var j = c + 1; j < kb; j++) {
-          result[dst + r * pw + j] = result[dst + r * pw + j] - l * result[dst + c * pw + j];
+          result[panelAt(mat, r, j)] = result[panelAt(mat, r, j)] - l * result[panelAt(mat, c, j)];
         }
       }
     }
@@ -211,6 +225,7 @@ fn main(index : i32) {
 
 const luU12Wgsl = (nb: number) => `
 const NB = ${nb};
+${PANEL_AT}
 fn main(index : i32) {
   if (index >= uniforms.total) { return; }
   let n = uniforms.n;
@@ -218,24 +233,23 @@ fn main(index : i32) {
   let k0 = uniforms.k0;
   let kb = uniforms.kb;
   let cols = uniforms.cols;
-  let pw = NB + 1;
   let b = index / cols;
   let jj = index % cols;
   let j = k0 + kb + jj;
   let src = b * n * w;
-  let pan = b * uniforms.rows * pw;
   let dst = b * NB * cols;
   for (var r = 0; r < kb; r++) {
-    let s = k0 + i32(panel[pan + r * pw + NB]);
+    let s = k0 + i32(panel[permAt(b, r)]);
     var acc = m[src + s * w + j];
-    for (var t = 0; t < r; t++) { acc = acc - panel[pan + r * pw + t] * result[dst + t * cols + jj]; }
+    for (var t = 0; t < r; t++) { acc = acc - panel[panelAt(b, r, t)] * result[dst + t * cols + jj]; }
     result[dst + r * cols + jj] = acc;
   }
 }
 `;
 
-const luUpdateWgsl = (nb: number) => `
+const luUpdateWgsl = (nb: number, product: boolean) => `
 const NB = ${nb};
+${PANEL_AT}
 fn main(index : i32) {
   if (index >= uniforms.total) { return; }
   let n = uniforms.n;
@@ -248,18 +262,20 @@ fn main(index : i32) {
   let b = index / (w * n);
   if (i < k0) { result[index] = m[index]; return; }
   let r = i - k0;
-  let pw = NB + 1;
-  let pan = b * uniforms.rows * pw;
-  let s = k0 + i32(panel[pan + r * pw + NB]);
+  let s = k0 + i32(panel[permAt(b, r)]);
   let source = (b * n + s) * w + j;
   if (j < k0 || j == n) { result[index] = m[source]; return; }
-  if (j < k0 + kb) { result[index] = panel[pan + r * pw + j - k0]; return; }
+  if (j < k0 + kb) { result[index] = panel[panelAt(b, r, j - k0)]; return; }
   let jj = j - k0 - kb;
   let ub = b * NB * cols;
   if (r < kb) { result[index] = u[ub + r * cols + jj]; return; }
-  var acc = m[source];
-  for (var t = 0; t < kb; t++) { acc = acc - panel[pan + r * pw + t] * u[ub + t * cols + jj]; }
-  result[index] = acc;
+${
+  product
+    ? '  result[index] = m[source] - p[(b * uniforms.rows + r) * cols + jj];'
+    : `  var acc = m[source];
+  for (var t = 0; t < kb; t++) { acc = acc - panel[panelAt(b, r, t)] * u[ub + t * cols + jj]; }
+  result[index] = acc;`
+}
 }
 `;
 
@@ -282,7 +298,7 @@ function luBlockedWebgpu(gpu: WebGPUBackendLike, x: TensorInfo, n: number, count
       gpu,
       itemsProgram(
         `tapegradLuPanel${nb}`,
-        [count, rows, nb + 1],
+        [count * rows * (nb + 1)],
         count * PANEL_WORKGROUP,
         ['m'],
         uniforms,
@@ -308,15 +324,23 @@ function luBlockedWebgpu(gpu: WebGPUBackendLike, x: TensorInfo, n: number, count
             ints(count * cols),
           )
         : panel; // read by no entry when no column is right of the block
+    // L21·U12 with the panel's top rows too, [count, rows, cols] (kb = nb wherever a column is right of the block)
+    const l = { dataId: panel.dataId, dtype: 'float32', shape: [count, rows, nb] } as TensorInfo;
+    const p = cols > 0 && trailingMatMul(rows - kb, cols) ? webgpuMatMul(gpu, l, u) : null;
     const next = runWithInts(
       gpu,
-      itemsProgram(`tapegradLuUpdate${nb}`, outShape, total, ['m', 'panel', 'u'], uniforms, luUpdateWgsl(nb)),
-      [state, panel, u],
+      itemsProgram(
+        `tapegradLuUpdate${nb}${p ? 'Product' : ''}`,
+        outShape,
+        total,
+        p ? ['m', 'panel', 'u', 'p'] : ['m', 'panel', 'u'],
+        uniforms,
+        luUpdateWgsl(nb, !!p),
+      ),
+      p ? [state, panel, u, p] : [state, panel, u],
       ints(total),
     );
-    gpu.disposeData(state.dataId);
-    gpu.disposeData(panel.dataId);
-    if (u !== panel) gpu.disposeData(u.dataId);
+    for (const t of [state, panel, u === panel ? null : u, p]) if (t) gpu.disposeData(t.dataId);
     state = next;
   }
   return state;

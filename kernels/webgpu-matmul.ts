@@ -637,6 +637,21 @@ function runMatMul(backend: Backend, args: MatMulArgs): TensorInfo | null {
   return { dataId: out.dataId, dtype: 'float32', shape: outShape } as TensorInfo;
 }
 
+/**
+ * C = op(A)·op(B) on tapegrad's programs, for another kernel's step (the blocked factorizations'
+ * trailing updates): float32 operands [..., rows, cols], batch axes broadcast; null where these
+ * programs cannot run it (the caller then computes it its own way).
+ */
+export function webgpuMatMul(
+  backend: WebGPUBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA = false,
+  transposeB = false,
+): TensorInfo | null {
+  return runMatMul(backend as Backend, { a, b, transposeA, transposeB, activation: 'linear', alpha: 0 });
+}
+
 function key(l: Layout): string {
   return [
     l.transposeA ? 'tA' : 'A',

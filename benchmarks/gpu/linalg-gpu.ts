@@ -5,6 +5,9 @@
 //      be compared where both finish; each result checked by a residual against a random vector,
 //      ‖P·A·z − L·(U·z)‖∞ / (n ‖A‖∞ ‖z‖∞) (‖A·z − L·(Lᵀ·z)‖∞ for Cholesky), in float64 on the
 //      CPU;
+//      At n = 1024 and 2048 (--quick: 96 and 160) the blocked programs run twice: with each block
+//      step's trailing update through the tiled matmul (the default) and with one thread per
+//      entry looping over the block's columns ('blocked, loop update');
 //   2. batches of small matrices on both paths (where the choice between them lies);
 //   3. the ops solve (4 right-hand columns), inv and det, and the gradient of sum(solve(A, B)),
 //      on well-conditioned matrices.
@@ -28,7 +31,7 @@ const { gpu, log, gpuErrors, date, file } = run;
 
 interface LinalgRecord {
   what: string;
-  path: 'blocked' | 'per-matrix' | 'auto';
+  path: Path;
   n: number;
   batch: number;
   medianMs: number;
@@ -37,6 +40,7 @@ interface LinalgRecord {
   residual?: number;
   ok: boolean;
 }
+type Path = 'blocked' | 'blocked, loop update' | 'per-matrix' | 'auto';
 const records: LinalgRecord[] = [];
 const notRun: string[] = [];
 const failures: string[] = [];
@@ -111,11 +115,12 @@ async function residual(kind: 'lu' | 'cholesky', a: TF.Tensor, f: TF.Tensor, n: 
   return worst / (n * aNorm * Math.max(...z.map(Math.abs)));
 }
 
-async function factorCase(kind: 'lu' | 'cholesky', path: 'blocked' | 'per-matrix' | 'auto', n: number, batch: number) {
+async function factorCase(kind: 'lu' | 'cholesky', path: Path, n: number, batch: number) {
   const what = kind === 'lu' ? 'LinalgLu' : 'LinalgCholesky';
   const name = `${what} n=${n} batch=${batch} ${path}`;
   if (outOfTime()) return void notRun.push(name);
-  testing.setGpuFactorPath(path);
+  if (path === 'blocked, loop update') testing.setGpuFactorPath('blocked', 32, Infinity);
+  else testing.setGpuFactorPath(path);
   const a = randomMatrices(batch, n, n + batch, kind === 'cholesky');
   const factor = () => tf.engine().runKernel(what, { x: a }) as TF.Tensor;
   const ms = await time(factor, n >= 2048 || path === 'per-matrix' ? 3 : 5);
@@ -156,8 +161,9 @@ async function opCase(what: 'solve' | 'inv' | 'det' | 'grad sum(solve)', n: numb
 }
 
 const tensorsAtStart = tf.memory().numTensors;
-const big = quick ? [48, 96] : [256, 1024, 2048, 4096];
+const big = quick ? [48, 96, 160] : [256, 1024, 2048, 4096];
 const bothPaths = quick ? [48] : [64, 256];
+const bothUpdates = quick ? [96, 160] : [1024, 2048];
 const batches: [number, number][] = quick
   ? [
       [64, 8],
@@ -175,7 +181,11 @@ for (const kind of ['lu', 'cholesky'] as const) {
     await factorCase(kind, 'per-matrix', n, 1);
     await factorCase(kind, 'blocked', n, 1);
   }
-  for (const n of big) if (!bothPaths.includes(n)) await factorCase(kind, 'blocked', n, 1);
+  for (const n of big) {
+    if (bothPaths.includes(n)) continue;
+    await factorCase(kind, 'blocked', n, 1);
+    if (bothUpdates.includes(n)) await factorCase(kind, 'blocked, loop update', n, 1);
+  }
   for (const [batch, n] of batches) {
     await factorCase(kind, 'per-matrix', n, batch);
     await factorCase(kind, 'blocked', n, batch);

@@ -23,7 +23,7 @@ def main():
     ap.add_argument("--device", default="cuda", help="cpu: a dry run of the script without a GPU")
     args = ap.parse_args()
     dev, device = float32_device("torch_linalg", args.device)
-    single = [48, 96] if args.quick else [64, 256, 1024, 2048, 4096]
+    single = [48, 96, 160] if args.quick else [64, 256, 1024, 2048, 4096]
     batches = [(64, 8), (4, 40)] if args.quick else [(4096, 8), (256, 64), (16, 256)]
     ops = [32] if args.quick else [256, 1024]
     gen = torch.Generator(device="cpu").manual_seed(1)

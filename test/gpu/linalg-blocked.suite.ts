@@ -179,6 +179,150 @@ blocked('Cholesky: a matrix that fails in a later block comes out all NaN, its n
   a.dispose();
 });
 
+/** κ∞(A) = ‖A‖∞·‖A⁻¹‖∞ of the n×n matrix at a[off..], in float64 (A⁻¹ column by column from A's LU). */
+function condition(a: Float64Array, off: number, n: number): number {
+  const w = n + 1;
+  const f = new Float64Array(n * w);
+  luFactorInto(a, off, n, f, 0);
+  const inverseRows = new Float64Array(n); // Σ_j |A⁻¹_ij|
+  for (let j = 0; j < n; j++) {
+    const y = new Float64Array(n); // L·U·y = P·e_j, then y = A⁻¹·e_j
+    for (let i = 0; i < n; i++) {
+      let s = f[i * w + n] === j ? 1 : 0;
+      for (let k = 0; k < i; k++) s -= f[i * w + k] * y[k];
+      y[i] = s;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = y[i];
+      for (let k = i + 1; k < n; k++) s -= f[i * w + k] * y[k];
+      y[i] = s / f[i * w + i];
+    }
+    for (let i = 0; i < n; i++) inverseRows[i] += Math.abs(y[i]);
+  }
+  let norm = 0;
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j < n; j++) row += Math.abs(a[off + i * n + j]);
+    norm = Math.max(norm, row);
+  }
+  return norm * Math.max(...inverseRows);
+}
+
+/** GᵀG/n + δ·I for each matrix (float32 values): symmetric positive definite, κ about 4/δ. */
+async function spdConditioned(batch: number[], n: number, seed: number, delta: number): Promise<Float64Array> {
+  const a = tg.tidy(() => {
+    const g = tg.randn([...batch, n, n], { seed });
+    return tg.matmul(tg.matrixTranspose(g), g).div(n).add(tg.eye(n).mul(delta));
+  });
+  const values = await read(a);
+  a.dispose();
+  return values;
+}
+
+async function randomValues(shape: number[], seed: number): Promise<Float64Array> {
+  const a = tg.randn(shape, { seed });
+  const values = await read(a);
+  a.dispose();
+  return values;
+}
+
+/**
+ * The componentwise backward error of the factors f (at f[fOff..]) of the n×n matrix at a[off..]:
+ * the largest |P·A − L·U| ÷ |L|·|U| (LU) or |A − L·Lᵀ| ÷ |L|·|Lᵀ| (Cholesky), entry by entry, in
+ * float64. A float32 factorization keeps it under about n·u whatever the order of its sums
+ * (Higham, Accuracy and Stability of Numerical Algorithms, theorems 9.3 and 10.3).
+ */
+function backwardError(
+  kind: 'lu' | 'cholesky',
+  a: Float64Array,
+  off: number,
+  f: Float64Array,
+  fOff: number,
+  n: number,
+) {
+  const w = kind === 'lu' ? n + 1 : n;
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      let bound = 0;
+      for (let k = 0; k <= Math.min(i, j); k++) {
+        const left = kind === 'lu' && k === i ? 1 : f[fOff + i * w + k];
+        const right = kind === 'lu' ? f[fOff + k * w + j] : f[fOff + j * w + k];
+        sum += left * right;
+        bound += Math.abs(left * right);
+      }
+      const row = kind === 'lu' ? f[fOff + i * w + n] : i;
+      const e = Math.abs(a[off + row * n + j] - sum);
+      worst = Math.max(worst, e === 0 ? 0 : e / bound);
+    }
+  }
+  return worst;
+}
+
+const PRODUCT_KEYS = ['tapegradLuUpdate', 'tapegradCholeskyUpdate'].map((k) => new RegExp(`^${k}\\d+Product`));
+const pipelines = () => Object.keys((tf.backend() as unknown as { pipelineCache: object }).pipelineCache);
+
+blocked(
+  'LU and Cholesky with the trailing update through the tiled matmul: within n·u·κ∞(A) of the float64 kernels',
+  async () => {
+    // A float32 factorization's backward error is about n·u (u = 2⁻²⁴), entry by entry, whichever
+    // order the trailing sums take (3·n·u: WGSL's division and sqrt are within a few ulp); the
+    // factors' forward error is at most that much times κ(A). [96] with 16-column blocks: trailing
+    // blocks of 80 and 64 go through the tiled program; [2, 40] with 4-column blocks and the switch
+    // at 8: batched, and every product of the small program.
+    const u = 2 ** -24;
+    const before = tf.memory().numTensors;
+    for (const [batch, n, nb, from] of [
+      [[], 96, 16, undefined],
+      [[2], 40, 4, 8],
+    ] as [number[], number, number, number | undefined][]) {
+      const shape = [...batch, n, n];
+      const matrices = count(shape);
+      for (const kind of ['lu', 'cholesky'] as const) {
+        const values =
+          kind === 'lu' ? await randomValues(shape, n + matrices) : await spdConditioned(batch, n, n + matrices, 0.02);
+        const x = tf.tensor(Float32Array.from(values), shape);
+        const w = kind === 'lu' ? n + 1 : n;
+        const want = new Float64Array(matrices * n * w);
+        for (let b = 0; b < matrices; b++)
+          if (kind === 'lu') luFactorInto(values, b * n * n, n, want, b * n * w);
+          else choleskyInto(values, b * n * n, n, want);
+        setGpuFactorPath('blocked', nb, from);
+        const y = tf.engine().runKernel(kind === 'lu' ? LINALG_LU : LINALG_CHOLESKY, { x }) as tf.Tensor;
+        const got = await read(y);
+        tf.dispose([x, y]);
+        for (let b = 0; b < matrices; b++) {
+          const kappa = condition(values, b * n * n, n);
+          let err = 0;
+          let scale = 0;
+          for (let i = b * n * w; i < (b + 1) * n * w; i++) {
+            if (kind === 'lu' && i % w === n) {
+              assert.is(got[i], want[i], `${kind} [${shape}]: pivots differ`);
+              continue;
+            }
+            err = Math.max(err, Math.abs(got[i] - want[i]));
+            scale = Math.max(scale, Math.abs(want[i]));
+          }
+          const backward = backwardError(kind, values, b * n * n, got, b * n * w, n);
+          assert.ok(backward < 3 * n * u, `${kind} [${shape}] nb=${nb}: backward error ${backward} > 3·n·u`);
+          const bound = n * u * kappa;
+          assert.ok(
+            err / scale < bound,
+            `${kind} [${shape}] nb=${nb}: relative error ${err / scale} > n·u·κ = ${bound}`,
+          );
+        }
+      }
+    }
+    for (const key of PRODUCT_KEYS)
+      assert.ok(
+        pipelines().some((p) => key.test(p)),
+        `no ${key} program ran`,
+      );
+    assert.is(tf.memory().numTensors, before, 'no tensor left behind');
+  },
+);
+
 blocked('triangular solve: every flag, batches that broadcast, blocks that do not divide n', async () => {
   const before = tf.memory().numTensors;
   const n = 10;
