@@ -16,6 +16,7 @@
 # What .gpu/ holds (about 62 MB; it is in .gitignore):
 #   <entry>.mjs           each entry and everything it imports, bundled by esbuild, except Dawn
 #   *.wasm                the TF.js wasm backend's binaries, which the bundles load from beside them
+#   node_modules/@tensorflow/tfjs-backend-wasm   its threads' glue and worker scripts (require()d)
 #   node_modules/webgpu   Dawn's Node binding (its native dawn.node for linux-x64)
 #   node.xz               the Node.js that ran this script, used there when the machine has none
 #   debs/                 the Vulkan loader and GL dispatch libraries Dawn needs, when apt can fetch them
@@ -31,7 +32,7 @@ entries=("$@")
 if [ ${#entries[@]} -eq 0 ]; then
   entries=(benchmarks/gpu.ts benchmarks/gpu/gpu-check.ts benchmarks/gpu/step-profile.ts
     benchmarks/gpu/warmup.ts benchmarks/gpu/dispatch-probe.ts benchmarks/gpu/linalg-gpu.ts
-    benchmarks/gpu/matmul-bench.ts benchmarks/gpu/compiled-step.ts)
+    benchmarks/gpu/matmul-bench.ts benchmarks/gpu/compiled-step.ts benchmarks/gpu/compare.ts)
 fi
 if [ "$(uname -sm)" != 'Linux x86_64' ]; then
   echo "gpu-bundle: run this on Linux x86-64 (the bundle carries this machine's Node.js)" >&2
@@ -58,6 +59,11 @@ for entry in "${entries[@]}"; do
 done
 
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/"
+# The wasm backend's threads load the Emscripten glue and its worker by require() from beside the bundles.
+wasm_out=$out/node_modules/@tensorflow/tfjs-backend-wasm/wasm-out
+mkdir -p "$wasm_out"
+cp node_modules/@tensorflow/tfjs-backend-wasm/package.json "$wasm_out/.."
+cp node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd{.js,.worker.js} "$wasm_out/"
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$out/node_modules/webgpu/"
 rm -rf "$out/node_modules/webgpu/dist/linux-x64"
 cp -r node_modules/webgpu/dist/linux-x64 "$out/node_modules/webgpu/dist/"

@@ -11,7 +11,9 @@
 //   4. the op-registry gradcheck suite (test/op-cases.ts), full mode, every case, within
 //      --gradcheck-seconds (default 240; cases past it are reported as not run), twice on webgpu:
 //      with WEBGPU_CPU_FORWARD off (every op on the GPU's kernels) and on (TF.js's default, under
-//      which small CPU-resident inputs are computed by its CPU kernels).
+//      which small CPU-resident inputs are computed by its CPU kernels). --gradcheck-mode fast
+//      checks random directions instead (tg.gradcheck's fast mode): every case and kernel still
+//      runs, at a fraction of the evaluations, for a dry run on a software adapter.
 // --parts fused,mlp,flags,gradcheck chooses the parts (all by default).
 // The order puts the figures first, and the JSON is rewritten after each part, so that a run
 // cut short by the machine's time limit still brings back what it measured.
@@ -34,6 +36,11 @@ const quick = flag('--quick');
 const backend = (arg('--backend') ?? 'webgpu') as 'webgpu' | 'wasm' | 'cpu';
 const parts = new Set((arg('--parts') ?? 'fused,mlp,flags,gradcheck').split(','));
 const gradcheckSeconds = Number(arg('--gradcheck-seconds') ?? 240);
+const gradcheckMode = (arg('--gradcheck-mode') ?? 'full') as 'full' | 'fast';
+if (gradcheckMode !== 'full' && gradcheckMode !== 'fast') {
+  console.error(`gpu-check: --gradcheck-mode is full or fast, not ${gradcheckMode}`);
+  process.exit(2);
+}
 const t0 = Date.now();
 const run = await startGpuScript('gpu-check', { backend });
 const { gpu, log, gpuErrors, date, file } = run;
@@ -77,6 +84,7 @@ function save(): void {
   run.save({
     what: `tapegrad GPU check (benchmarks/gpu/gpu-check.ts): ${backend} backend${backend === 'webgpu' ? ' through Dawn' : ''} in Node, float32`,
     gradcheck: {
+      mode: gradcheckMode,
       cases: gradchecks.length,
       failed: gradchecks.filter((r) => !r.ok).length,
       notRun: gradcheckNotRun,
@@ -260,7 +268,7 @@ for (const cpuForward of cpuForwardModes) {
     const start = performance.now();
     const xs = c.make(1);
     try {
-      const r = await tg.gradcheck(c.f, xs, { ...c.tol, mode: 'full' });
+      const r = await tg.gradcheck(c.f, xs, { ...c.tol, mode: gradcheckMode });
       gradchecks.push({
         name,
         mode,
@@ -295,7 +303,7 @@ save();
 
 console.log(`\n## tapegrad GPU check — ${gpu}, ${date}\n`);
 console.log(
-  `gradcheck (full mode, ${backend}): ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? ` (${gradcheckNotRun.length} not run)` : ''}`,
+  `gradcheck (${gradcheckMode} mode, ${backend}): ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? ` (${gradcheckNotRun.length} not run)` : ''}`,
 );
 console.log(
   `fused kernels vs composed: ${fusedChecks.map((f) => `${f.kernel} ${f.ok ? 'ok' : 'DIFFERS'} (${f.relDiff.toExponential(1)})`).join(', ')}\n`,

@@ -6,7 +6,8 @@
 // each per step; what the step takes beyond runKernel is tapegrad's tape and tidy.
 //
 //   bash scripts/gpu-bundle.sh                                # here: bundles .gpu/step-profile.mjs
-//   bash .gpu/run.sh step-profile.mjs [B]                     # there; JSON to $OUT
+//   bash .gpu/run.sh step-profile.mjs [B] [--quick]           # there; JSON to $OUT
+// --quick (a dry run on a software adapter): rounds of 5 steps, a fifth as many rounds and uploads.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGpuScript, testing as dispatch, tf, tg } from './gpu-script.js';
@@ -15,6 +16,9 @@ const { median, mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const B = Number(process.argv[2] ?? 1024);
 const wrapOff = process.argv.includes('--no-wrap');
+const quick = process.argv.includes('--quick');
+const roundSteps = quick ? 5 : 20;
+const scaled = (n: number) => (quick ? Math.max(2, Math.ceil(n / 5)) : n);
 await startGpuScript('step-profile');
 const backend = tf.backend() as any;
 
@@ -23,7 +27,7 @@ const { step } = mlpAdamStep(B, B, B);
 /** ms per step over rounds of 20 queued steps: [pipelined, enqueue] medians, and each round's. */
 async function timeSteps(rounds: number): Promise<{ pipelinedMs: number; enqueueMs: number; all: number[] }> {
   const rs = [];
-  for (let r = 0; r < rounds; r++) rs.push(await pipelinedRound(step));
+  for (let r = 0; r < scaled(rounds); r++) rs.push(await pipelinedRound(step, roundSteps));
   return {
     pipelinedMs: median(rs.map((r) => r.ms)),
     enqueueMs: median(rs.map((r) => r.enqueueMs)),
@@ -52,7 +56,7 @@ console.log(
   `B=${B} with the dispatch cache:    ${bare.pipelinedMs.toFixed(3)} ms/step pipelined, ${bare.enqueueMs.toFixed(3)} enqueue; rounds ${bare.all.join(' ')}`,
 );
 console.log(
-  `  bind groups: ${cacheStats.hits} hits, ${cacheStats.misses} misses over 300 steps; holding ${s1.uniformBuffers} uniform buffers, ${s1.bindGroups} bind groups`,
+  `  bind groups: ${cacheStats.hits} hits, ${cacheStats.misses} misses over ${scaled(15) * roundSteps} steps; holding ${s1.uniformBuffers} uniform buffers, ${s1.bindGroups} bind groups`,
 );
 
 // ---- TF.js's commands per submit (the optimizer submits at each step's end as well)
@@ -74,7 +78,7 @@ for (const n of [256, 1 << 20]) {
   const us: number[] = [];
   for (const on of [false, true]) {
     dispatch.setDispatchCacheEnabled(on);
-    const reps = n > 1000 ? 20 : 200;
+    const reps = scaled(n > 1000 ? 20 : 200);
     const per: number[] = [];
     for (let round = 0; round < 3; round++) {
       const t0 = performance.now();
@@ -151,7 +155,7 @@ if (!wrapOff) {
 
   for (const k of Object.keys(totals)) totals[k] = { ms: 0, calls: 0 };
   const wrapped = await timeSteps(15);
-  const steps = 15 * 20;
+  const steps = scaled(15) * roundSteps;
   console.log(
     `with timers: ${wrapped.pipelinedMs.toFixed(3)} ms/step pipelined, ${wrapped.enqueueMs.toFixed(3)} enqueue`,
   );

@@ -8,11 +8,11 @@ Sizes: B = 1024, 1024 -> 1024 -> 10 and B = 4096, 4096 -> 4096 -> 10 (--quick: 2
 --graphs adds the step captured whole in a CUDA graph (Adam with capturable=True) and replayed,
 where the torch version can capture it: the counterpart of tapegrad's compiled step.
 Timed as gpu-check.ts times tapegrad:
-  pipelined: 20 steps, then one torch.cuda.synchronize(); median over 3 rounds, per step;
+  pipelined: 20 steps, then one sync(); median over 3 rounds, per step;
   synced:    the loss copied to the host after every step (loss.item()); median of 20 steps;
   steady:    pipelined again after 200 more steps.
 
-usage: python3 benchmarks/gpu/torch_adam_mlp.py [--quick] [--sizes 64,256,...] [--graphs] [--out FILE]
+usage: python3 benchmarks/gpu/torch_adam_mlp.py [--quick] [--sizes 64,256,...] [--graphs] [--out FILE] [--device cpu]
 Prints a table on stderr and JSON on stdout (and to FILE).
 """
 import argparse
@@ -20,7 +20,7 @@ import statistics
 import time
 
 import torch
-from torch_gpu import float32_device, log, report
+from torch_gpu import float32_device, log, report, sync
 
 
 def graphed(step, opt):
@@ -50,13 +50,14 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--sizes", help="comma-separated B, each timed as B -> B -> 10 on B samples")
     ap.add_argument("--graphs", action="store_true", help="also the step captured in a CUDA graph")
+    ap.add_argument("--device", default="cuda", help="cpu: a dry run of the script without a GPU")
     args = ap.parse_args()
-    dev, device = float32_device("torch_adam_mlp")
+    dev, device = float32_device("torch_adam_mlp", args.device)
     sizes = [(256, 256, 256), (1024, 1024, 1024)] if args.quick else [(1024, 1024, 1024), (4096, 4096, 4096)]
     if args.sizes:
         sizes = [(int(b), int(b), int(b)) for b in args.sizes.split(",")]
-    variants = [("pytorch", {}), ("pytorch fused Adam", {"fused": True})]
-    if args.graphs:
+    variants = [("pytorch", {})] + ([("pytorch fused Adam", {"fused": True})] if dev.type == "cuda" else [])
+    if args.graphs and dev.type == "cuda":
         variants.append(("pytorch CUDA graph", {"capturable": True}))
     records = []
     # torch.optim.Adam's default on CUDA (foreach: a few multi-tensor kernels per step) and its
@@ -83,11 +84,11 @@ def main():
                 continue
 
         def pipelined_round():
-            torch.cuda.synchronize()
+            sync()
             t0 = time.perf_counter()
             for _ in range(20):
                 step()
-            torch.cuda.synchronize()
+            sync()
             return (time.perf_counter() - t0) * 1000 / 20
 
         loss_first = step().item()

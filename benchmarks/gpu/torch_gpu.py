@@ -23,8 +23,12 @@ def float32_device(script, device="cuda"):
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
-    name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU (dry run)"
-    return torch.device(device), f"{name} (PyTorch {torch.__version__}, CUDA {torch.version.cuda})"
+    dev = torch.device(device)
+    return dev, f"{device_name(dev)} (PyTorch {torch.__version__}, CUDA {torch.version.cuda})"
+
+
+def device_name(dev):
+    return torch.cuda.get_device_name(0) if dev.type == "cuda" else "CPU (dry run)"
 
 
 def sync():

@@ -4,26 +4,31 @@
 // A ends, the warm-up belongs to the process (JavaScript's JIT, its heap), not to the model.
 //
 //   bash scripts/gpu-bundle.sh                               # here: bundles .gpu/warmup.mjs
-//   bash .gpu/run.sh warmup.mjs [B]                          # there; JSON to $OUT
+//   bash .gpu/run.sh warmup.mjs [B] [--quick]                # there; JSON to $OUT
+// --quick (a dry run on a software adapter): rounds of 5 steps, a fifth as many rounds.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGpuScript } from './gpu-script.js';
 const { mlpAdamStep, pipelinedRound } = await import('./mlp-step.js');
 
 const B = Number(process.argv[2] ?? 1024);
+const quick = process.argv.includes('--quick');
+const roundSteps = quick ? 5 : 20;
+const scaled = (n: number) => (quick ? Math.max(2, Math.ceil(n / 5)) : n);
 await startGpuScript('warmup');
 
 /** ms per step, per round of 20 pipelined steps, for a fresh D → D → 10 MLP on D samples. */
 async function rounds(D: number, n: number): Promise<number[]> {
   const { step, dispose } = mlpAdamStep(D, D, D);
   const out: number[] = [];
-  for (let r = 0; r < n; r++) out.push(+(await pipelinedRound(step)).ms.toFixed(3));
+  for (let r = 0; r < scaled(n); r++) out.push(+(await pipelinedRound(step, roundSteps)).ms.toFixed(3));
   dispose();
   return out;
 }
 
 const result = {
   batch: B,
+  roundSteps,
   nodeOptions: process.env.NODE_OPTIONS ?? '',
   A: await rounds(B, 40),
   B: await rounds(B, 15),
