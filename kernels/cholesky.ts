@@ -9,11 +9,10 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   batchSize,
+  blockStepRunner,
   factorizationWebgpu,
-  itemsProgram,
   linalgKernelConfigs,
   readF64,
-  runWithInts,
   trailingMatMul,
   writeF32,
   type WebGPUBackendLike,
@@ -52,29 +51,40 @@ const choleskyJs: KernelFunc = ({ inputs, backend }) => {
   return writeF32(backend, x.shape, out);
 };
 
+/**
+ * WGSL that factors the size×size matrix whose entry (i, j) `a(i, j)` reads into the lower triangle
+ * that `l(i, j)` addresses, row by row as choleskyInto, leaving `ok` false at a pivot ≤ 0 (or NaN):
+ * the one-thread program's whole matrix, and the blocked programs' diagonal blocks.
+ */
+const choleskyRowsWgsl = (size: string, a: (i: string, j: string) => string, l: (i: string, j: string) => string) => `
+  var ok = true;
+  for (var i = 0; i < ${size}; i++) {
+    for (var j = 0; j <= i; j++) {
+      var s = ${a('i', 'j')};
+      for (var t = 0; t < j; t++) { s = s - ${l('i', 't')} * ${l('j', 't')}; }
+      if (i == j) {
+        if (!(s > 0.0)) { ok = false; break; }
+        ${l('i', 'i')} = sqrt(s);
+      } else {
+        ${l('i', 'j')} = s / ${l('j', 'j')};
+      }
+    }
+    if (!ok) { break; }
+  }`;
+
 // webgpu: one invocation per matrix, writing L row by row into the output buffer.
 const CHOLESKY_WGSL = `
 fn main(index : i32) {
   let n = uniforms.n;
   if (index >= uniforms.count) { return; }
   let o = index * n * n;
-  var ok = true;
-  for (var i = 0; i < n; i++) {
-    for (var j = 0; j <= i; j++) {
-      var s = f32(x[o + i * n + j]);
-      for (var k = 0; k < j; k++) { s = s - result[o + i * n + k] * result[o + j * n + k]; }
-      if (i == j) {
-        if (!(s > 0.0)) { ok = false; break; }
-        result[o + i * n + i] = sqrt(s);
-      } else {
-        result[o + i * n + j] = s / result[o + j * n + j];
-      }
-    }
-    if (!ok) { break; }
-    for (var j = i + 1; j < n; j++) { result[o + i * n + j] = 0.0; }
-  }
-  if (!ok) {
-    for (var e = 0; e < n * n; e++) { result[o + e] = uniforms.NAN; }
+  ${choleskyRowsWgsl(
+    'n',
+    (i, j) => `f32(x[o + ${i} * n + ${j}])`,
+    (i, j) => `result[o + ${i} * n + ${j}]`,
+  )}
+  for (var e = 0; e < n * n; e++) {
+    if (!ok) { result[o + e] = uniforms.NAN; } else if (e % n > e / n) { result[o + e] = 0.0; }
   }
 }
 `;
@@ -93,23 +103,13 @@ fn main(index : i32) {
   if (index >= uniforms.total) { return; }
   let n = uniforms.n;
   let k0 = uniforms.k0;
-  let kb = uniforms.kb;
   let src = index * n * n;
   let dst = index * (NB + 1) * NB;
-  var ok = true;
-  for (var i = 0; i < kb; i++) {
-    for (var j = 0; j <= i; j++) {
-      var s = f32(m[src + (k0 + i) * n + k0 + j]);
-      for (var t = 0; t < j; t++) { s = s - result[dst + i * NB + t] * result[dst + j * NB + t]; }
-      if (i == j) {
-        if (!(s > 0.0)) { ok = false; break; }
-        result[dst + i * NB + i] = sqrt(s);
-      } else {
-        result[dst + i * NB + j] = s / result[dst + j * NB + j];
-      }
-    }
-    if (!ok) { break; }
-  }
+  ${choleskyRowsWgsl(
+    'uniforms.kb',
+    (i, j) => `f32(m[src + (k0 + ${i}) * n + k0 + ${j}])`,
+    (i, j) => `result[dst + ${i} * NB + ${j}]`,
+  )}
   result[dst + NB * NB] = select(0.0, 1.0, ok);
 }
 `;
@@ -177,49 +177,38 @@ function choleskyBlockedWebgpu(
   count: number,
   nb: number,
 ): TensorInfo {
-  const total = count * n * n;
   const uniforms = 'n : i32, k0 : i32, kb : i32, below : i32, total : i32,';
   let state = x;
   for (let k0 = 0; k0 < n; k0 += nb) {
     const kb = Math.min(nb, n - k0);
     const below = n - k0 - kb;
-    const ints = (items: number) => [n, k0, kb, below, items];
-    const d = runWithInts(
-      gpu,
-      itemsProgram(`tapegradCholeskyDiag${nb}`, [count, nb + 1, nb], count, ['m'], uniforms, choleskyDiagWgsl(nb)),
-      [state],
-      ints(count),
+    const run = blockStepRunner(gpu, uniforms, (items) => [n, k0, kb, below, items]);
+    const d = run(
+      { key: `tapegradCholeskyDiag${nb}`, shape: [count, nb + 1, nb], items: count, wgsl: choleskyDiagWgsl(nb) },
+      { m: state },
     );
     const l =
       below > 0
-        ? runWithInts(
-            gpu,
-            itemsProgram(
-              `tapegradCholeskyPanel${nb}`,
-              [count, below, nb],
-              count * below,
-              ['m', 'd'],
-              uniforms,
-              choleskyPanelWgsl(nb),
-            ),
-            [state, d],
-            ints(count * below),
+        ? run(
+            {
+              key: `tapegradCholeskyPanel${nb}`,
+              shape: [count, below, nb],
+              items: count * below,
+              wgsl: choleskyPanelWgsl(nb),
+            },
+            { m: state, d },
           )
         : d; // read by no entry when no row is below the block
     // L21·L21ᵀ [count, below, below] (kb = nb wherever a row is below the block)
     const p = below > 0 && trailingMatMul(below, below) ? webgpuMatMul(gpu, l, l, false, true) : null;
-    const next = runWithInts(
-      gpu,
-      itemsProgram(
-        `tapegradCholeskyUpdate${nb}${p ? 'Product' : ''}`,
-        x.shape,
-        total,
-        p ? ['m', 'd', 'l', 'p'] : ['m', 'd', 'l'],
-        uniforms,
-        choleskyUpdateWgsl(nb, !!p),
-      ),
-      p ? [state, d, l, p] : [state, d, l],
-      ints(total),
+    const next = run(
+      {
+        key: `tapegradCholeskyUpdate${nb}${p ? 'Product' : ''}`,
+        shape: x.shape,
+        items: count * n * n,
+        wgsl: choleskyUpdateWgsl(nb, !!p),
+      },
+      p ? { m: state, d, l, p } : { m: state, d, l },
     );
     for (const t of [state === x ? null : state, d, l === d ? null : l, p]) if (t) gpu.disposeData(t.dataId);
     state = next;

@@ -117,19 +117,7 @@ export function perItemProgram(
   uniforms: string,
   body: string,
 ): WgslProgram {
-  const workgroupSize: [number, number, number] = [64, 1, 1];
-  return {
-    outputShape,
-    shaderKey: key,
-    // A flat layout: the backend then calls main(globalId.x). The dispatch is sized to `count`
-    // here, not from the output's shape, and the shader indexes the buffers itself.
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(count / workgroupSize[0]), 1, 1],
-    variableNames,
-    uniforms,
-    workgroupSize,
-    getUserCode: () => body,
-  };
+  return itemsProgram(key, outputShape, count, variableNames, uniforms, body);
 }
 
 /**
@@ -215,9 +203,11 @@ export function gpuFactorBlock(n: number, count: number): number {
 }
 
 /**
- * A program with one invocation per item (`items` of them), in workgroups of `workgroup`; like
- * perItemProgram, for the blocked factorizations' steps, whose items (entries of the whole
- * output) can outnumber one dispatch dimension: the backend then spreads the dispatch over y and z.
+ * A program with one invocation per item (`items` of them), in workgroups of `workgroup`: a flat
+ * layout, so that the backend calls main(globalId.x), with the dispatch sized to the items, not
+ * from the output's shape; the shader indexes the buffers itself. Items past one dispatch
+ * dimension (entries of a whole output, in the blocked factorizations' steps) are spread over y
+ * and z by the backend.
  */
 export function itemsProgram(
   key: string,
@@ -238,6 +228,35 @@ export function itemsProgram(
     workgroupSize: [workgroup, 1, 1],
     getUserCode: () => body,
   };
+}
+
+/** One step of a blocked program: its WGSL, with one invocation per item (itemsProgram). */
+export interface BlockStep {
+  key: string;
+  /** The output's shape (float32). */
+  shape: number[];
+  items: number;
+  wgsl: string;
+  /** Invocations a workgroup; 64 unless given. */
+  workgroup?: number;
+}
+
+/**
+ * Runs the steps of a blocked program on webgpu: each with its inputs named as its WGSL reads them,
+ * and the int32 uniforms that `uniforms` declares, valued `ints(step.items)` in that order.
+ */
+export function blockStepRunner(
+  gpu: WebGPUBackendLike,
+  uniforms: string,
+  ints: (items: number) => number[],
+): (step: BlockStep, inputs: Record<string, TensorInfo>) => TensorInfo {
+  return (step, inputs) =>
+    runWithInts(
+      gpu,
+      itemsProgram(step.key, step.shape, step.items, Object.keys(inputs), uniforms, step.wgsl, step.workgroup),
+      Object.values(inputs),
+      ints(step.items),
+    );
 }
 
 /**

@@ -11,11 +11,10 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   batchSize,
+  blockStepRunner,
   factorizationWebgpu,
-  itemsProgram,
   linalgKernelConfigs,
   readF64,
-  runWithInts,
   trailingMatMul,
   writeF32,
   type WebGPUBackendLike,
@@ -282,63 +281,44 @@ ${
 function luBlockedWebgpu(gpu: WebGPUBackendLike, x: TensorInfo, n: number, count: number, nb: number): TensorInfo {
   const outShape = [...x.shape.slice(0, -1), n + 1];
   const total = count * n * (n + 1);
-  let state = runWithInts(
-    gpu,
-    itemsProgram('tapegradLuInit', outShape, total, ['x'], 'n : i32, total : i32,', LU_INIT_WGSL),
-    [x],
-    [n, total],
+  let state = blockStepRunner(gpu, 'n : i32, total : i32,', (items) => [n, items])(
+    { key: 'tapegradLuInit', shape: outShape, items: total, wgsl: LU_INIT_WGSL },
+    { x },
   );
   const uniforms = 'n : i32, k0 : i32, kb : i32, rows : i32, cols : i32, total : i32, count : i32,';
   for (let k0 = 0; k0 < n; k0 += nb) {
     const kb = Math.min(nb, n - k0);
     const rows = n - k0;
     const cols = n - k0 - kb;
-    const ints = (items: number) => [n, k0, kb, rows, cols, items, count];
-    const panel = runWithInts(
-      gpu,
-      itemsProgram(
-        `tapegradLuPanel${nb}`,
-        [count * rows * (nb + 1)],
-        count * PANEL_WORKGROUP,
-        ['m'],
-        uniforms,
-        luPanelWgsl(nb),
-        PANEL_WORKGROUP,
-      ),
-      [state],
-      ints(count),
+    const run = blockStepRunner(gpu, uniforms, (items) => [n, k0, kb, rows, cols, items, count]);
+    const panel = run(
+      {
+        key: `tapegradLuPanel${nb}`,
+        shape: [count * rows * (nb + 1)],
+        items: count * PANEL_WORKGROUP,
+        wgsl: luPanelWgsl(nb),
+        workgroup: PANEL_WORKGROUP,
+      },
+      { m: state },
     );
     const u =
       cols > 0
-        ? runWithInts(
-            gpu,
-            itemsProgram(
-              `tapegradLuU12${nb}`,
-              [count, nb, cols],
-              count * cols,
-              ['m', 'panel'],
-              uniforms,
-              luU12Wgsl(nb),
-            ),
-            [state, panel],
-            ints(count * cols),
+        ? run(
+            { key: `tapegradLuU12${nb}`, shape: [count, nb, cols], items: count * cols, wgsl: luU12Wgsl(nb) },
+            { m: state, panel },
           )
         : panel; // read by no entry when no column is right of the block
     // L21·U12 with the panel's top rows too, [count, rows, cols] (kb = nb wherever a column is right of the block)
     const l = { dataId: panel.dataId, dtype: 'float32', shape: [count, rows, nb] } as TensorInfo;
     const p = cols > 0 && trailingMatMul(rows - kb, cols) ? webgpuMatMul(gpu, l, u) : null;
-    const next = runWithInts(
-      gpu,
-      itemsProgram(
-        `tapegradLuUpdate${nb}${p ? 'Product' : ''}`,
-        outShape,
-        total,
-        p ? ['m', 'panel', 'u', 'p'] : ['m', 'panel', 'u'],
-        uniforms,
-        luUpdateWgsl(nb, !!p),
-      ),
-      p ? [state, panel, u, p] : [state, panel, u],
-      ints(total),
+    const next = run(
+      {
+        key: `tapegradLuUpdate${nb}${p ? 'Product' : ''}`,
+        shape: outShape,
+        items: total,
+        wgsl: luUpdateWgsl(nb, !!p),
+      },
+      p ? { m: state, panel, u, p } : { m: state, panel, u },
     );
     for (const t of [state, panel, u === panel ? null : u, p]) if (t) gpu.disposeData(t.dataId);
     state = next;

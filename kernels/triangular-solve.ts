@@ -10,12 +10,11 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   JS_BACKENDS,
+  blockStepRunner,
   broadcastBatches,
   gpuFactorBlock,
-  itemsProgram,
   perItemProgram,
   readF64,
-  runWithInts,
   writeF32,
   type WebGPUBackendLike,
 } from './common.js';
@@ -213,43 +212,22 @@ function triangularSolveBlockedWebgpu(
   const total = count * n * k;
   const uniforms =
     'n : i32, k : i32, r0 : i32, rb : i32, total : i32, isLower : i32, isTransposed : i32, isUnitDiagonal : i32,';
-  let state = runWithInts(
-    gpu,
-    itemsProgram('tapegradTriangularInit', shape, total, ['b', 'idx'], uniforms, TRIANGULAR_INIT_WGSL),
-    [b, idx],
-    [n, k, 0, 0, total, ...flags],
-  );
   const forward = flags[0] !== flags[1];
-  const blocks = Math.ceil(n / nb);
-  for (let q = 0; q < blocks; q++) {
+  let state = blockStepRunner(gpu, uniforms, (items) => [n, k, 0, 0, items, ...flags])(
+    { key: 'tapegradTriangularInit', shape, items: total, wgsl: TRIANGULAR_INIT_WGSL },
+    { b, idx },
+  );
+  for (let q = 0; q < Math.ceil(n / nb); q++) {
     const r0 = forward ? q * nb : Math.max(0, n - (q + 1) * nb);
     const rb = forward ? Math.min(nb, n - r0) : n - q * nb - r0;
-    const ints = (items: number) => [n, k, r0, rb, items, ...flags];
-    const xblock = runWithInts(
-      gpu,
-      itemsProgram(
-        `tapegradTriangularBlock${nb}`,
-        [count, nb, k],
-        count * k,
-        ['a', 'x', 'idx'],
-        uniforms,
-        triangularBlockWgsl(nb),
-      ),
-      [a, state, idx],
-      ints(count * k),
+    const run = blockStepRunner(gpu, uniforms, (items) => [n, k, r0, rb, items, ...flags]);
+    const xblock = run(
+      { key: `tapegradTriangularBlock${nb}`, shape: [count, nb, k], items: count * k, wgsl: triangularBlockWgsl(nb) },
+      { a, x: state, idx },
     );
-    const next = runWithInts(
-      gpu,
-      itemsProgram(
-        `tapegradTriangularUpdate${nb}`,
-        shape,
-        total,
-        ['a', 'x', 'xblock', 'idx'],
-        uniforms,
-        triangularUpdateWgsl(nb),
-      ),
-      [a, state, xblock, idx],
-      ints(total),
+    const next = run(
+      { key: `tapegradTriangularUpdate${nb}`, shape, items: total, wgsl: triangularUpdateWgsl(nb) },
+      { a, x: state, xblock, idx },
     );
     gpu.disposeData(state.dataId);
     gpu.disposeData(xblock.dataId);
