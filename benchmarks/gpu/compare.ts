@@ -113,7 +113,10 @@ for (const r of rows)
     `| ${r.target} | ${ms(r.tapegradMs)} | ${ms(r.pytorchMs)} | ${r.ratio ? `${r.ratio.toFixed(2)}×` : '—'} |`,
   );
 if (!rows.length) console.log('| (no part left a record) | — | — | — |');
-writeFileSync(
-  join(out, 'compare.json'),
-  `${JSON.stringify({ what: 'tapegrad beside PyTorch (benchmarks/gpu/compare.ts)', tapegradOn, pytorchOn: pytorchNote, rows }, null, 1)}\n`,
-);
+const record = {
+  what: 'tapegrad beside PyTorch (benchmarks/gpu/compare.ts)',
+  tapegradOn,
+  pytorchOn: pytorchNote,
+  rows,
+};
+writeFileSync(join(out, 'compare.json'), `${JSON.stringify(record, null, 1)}\n`);

@@ -176,7 +176,7 @@ torch_part torch-linalg 40 benchmarks/gpu/torch_linalg.py $(q --quick '') --out 
 # The gradcheck suite with every kernel on the GPU; then the older figures and profiles.
 part gradcheck 150 tg_run gpu-check --parts gradcheck --gradcheck-seconds $(q '300 --gradcheck-mode fast' 120)
 mv -f "$out/gpu-check.json" "$out/gpu-check-gradcheck.json" 2> /dev/null
-part bench 100 tg_run gpu --suite mlp,matmul,chain,linalg --size $(q 'small --reps 1' full) --out "$out/bench"
+part bench 100 tg_run gpu --suite $(q 'matmul,chain,linalg --size small --reps 1' 'mlp,matmul,chain,linalg --size full') --out "$out/bench"
 torch_part torch-mlp 30 --cuda-only benchmarks/reference/torch_mlp.py --size $(q small full) --out "$out/torch-mlp.json"
 part step-profile 45 tg_run step-profile $(q '64 --quick' 1024)
 part warmup 35 tg_run warmup $(q '64 --quick' 1024)

@@ -122,11 +122,13 @@ export async function run(tg: typeof TG): Promise<KernelCheck[]> {
     tg.dispose([a, s, t, rhs]);
   }
   // webgpu's blocked LU and Cholesky (the default from order 64 on one matrix; one thread per
-  // matrix below): forced, with blocks that do not divide n, then the default on one of order 70.
+  // matrix below): forced, with blocks that do not divide n, then the default on one of order 70;
+  // order 96 by 16 columns updates its trailing blocks of 80 and 64 through the tiled matmul.
   for (const [batch, n, nb] of [
     [[], 10, 4],
     [[3], 9, 4],
     [[], 70, 0],
+    [[], 96, 16],
   ] as [number[], number, number][]) {
     setGpuFactorPath(nb ? 'blocked' : 'auto', nb || 32);
     const layout = `[${[...batch, n, n]}] ${nb ? `blocked by ${nb}` : 'default path'}`;
