@@ -4,25 +4,28 @@
 #
 #   bash .gpu/run.sh gpu-check.mjs [args]
 #
-# Before running it, it supplies what a bare GPU host lacks: Node.js (the bundled one, when none
-# is on PATH), the Vulkan loader (the bundled Debian packages, unpacked when libvulkan.so.1 is not
-# installed; that needs root), the NVIDIA Vulkan driver's manifest for the loader
-# (VK_DRIVER_FILES, unless set) and XDG_RUNTIME_DIR, which Dawn expects.
+# Before running it, it supplies what a bare GPU host lacks: Node.js (the bundled one, when none of
+# version 20 or later is on PATH), the Vulkan loader (the bundled Debian packages, unpacked when
+# libvulkan.so.1 is not installed; that needs root), the NVIDIA Vulkan driver's manifest for the
+# loader (VK_DRIVER_FILES, unless set) and XDG_RUNTIME_DIR, which Dawn expects.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || { echo "usage: bash .gpu/run.sh BUNDLE.mjs [args]" >&2; exit 2; }
 
-if ! command -v node > /dev/null; then
+# The bundles are ES modules for Node.js 20 (top-level await): an older node on PATH is passed over.
+if [ "$(node -p 'process.versions.node.split(".")[0]' 2> /dev/null || echo 0)" -lt 20 ]; then
   bin=${TMPDIR:-/tmp}/tapegrad-node
   mkdir -p "$bin"
-  [ -x "$bin/node" ] || { xz -d -c "$here/node.xz" > "$bin/node" && chmod +x "$bin/node"; }
+  [ -x "$bin/node" ] || { xz -d -c "$here/node.xz" > "$bin/node.part" && chmod +x "$bin/node.part" &&
+    mv "$bin/node.part" "$bin/node"; }
   export PATH=$bin:$PATH
 fi
 
 has_vulkan() {
   ldconfig -p 2> /dev/null | grep -q 'libvulkan\.so\.1' && return 0
   local dir
-  for dir in ${LD_LIBRARY_PATH//:/ }; do [ -e "$dir/libvulkan.so.1" ] && return 0; done
+  local path=${LD_LIBRARY_PATH:-}
+  for dir in ${path//:/ }; do [ -e "$dir/libvulkan.so.1" ] && return 0; done
   return 1
 }
 if ! has_vulkan; then
