@@ -82,16 +82,21 @@ tg_run() {
 export -f tg_run
 
 json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+# write_manifest [RECORD]: run-all.json, with the records so far (and RECORD: the part running, so
+# that a run killed mid-part says which).
 write_manifest() {
+  local all=(${records[@]+"${records[@]}"} "$@")
   {
     printf '{"device": %s, "pytorch": %s, "started": %s, "quick": %s, "budgetSeconds": %s, "parts": [' \
       "$(json_string "$device")" "$(json_string "$pytorch")" "$(json_string "$(date -u -d @"$start" +%FT%TZ)")" \
       "$([ $quick = 1 ] && echo true || echo false)" "$budget"
     local IFS=,
-    printf '%s' "${records[*]}"
+    printf '%s' "${all[*]}"
     printf ']}\n'
   } > "$out/run-all.json"
 }
+
+write_manifest
 
 # The tail of a part's output, appended to $OUT/summary.txt as each part ends (a run cut short
 # keeps the summary of the parts it finished).
@@ -126,9 +131,13 @@ part() {
   [ $limit -gt $left ] && limit=$left
   ran+=("$name")
   echo "== $name (limit $limit s, $(date -u +%T))" >&2
+  write_manifest "{\"part\": \"$name\", \"status\": \"running since $(date -u +%T)\", \"limitSeconds\": $limit}"
   local t0=$(date +%s)
-  timeout -k 5 "$limit" bash -c '"$@"' "$name" "$@" > "$out/$name.txt" 2>&1
+  timeout -k 5 "$limit" bash -c '"$@"' "$name" "$@" > "$out/$name.txt" 2>&1 &
+  running=$! running_name=$name
+  wait $running
   status=$?
+  running=''
   local took=$(($(date +%s) - t0))
   echo "exit status $status after $took s$([ $status = 124 ] && echo ': cut at its time limit')" >> "$out/$name.txt"
   echo "   exit status $status after $took s" >&2
@@ -136,6 +145,24 @@ part() {
   write_manifest
   summarize "$name"
 }
+
+# Stopped from outside (the machine's time limit): the part running is stopped too (timeout passes
+# the signal on), and run-all.json says so.
+running=''
+running_name=''
+stop() {
+  if [ -n "$running" ]; then
+    kill -TERM "$running" 2> /dev/null
+    wait "$running"
+    echo "stopped by a signal" >> "$out/$running_name.txt"
+    records+=("{\"part\": \"$running_name\", \"status\": \"stopped by a signal\"}")
+    summarize "$running_name"
+  fi
+  write_manifest
+  echo "run-all: stopped by a signal after $(($(date +%s) - start)) s; records in $out" >&2
+  exit 143
+}
+trap stop TERM INT HUP
 
 # torch_part NAME LIMIT [--cuda-only] SCRIPT ARGS...: a PyTorch baseline, skipped without a usable
 # torch (a CUDA one, with --cuda-only or outside a dry run); on the CPU it gets --device cpu.
