@@ -10,15 +10,18 @@
 //   dbias = Σ dy,  dweight = Σ dy·x̂,  dx = (w/s)·(dy − dbias/M − x̂·dweight/M),
 //   μ and σ² computed again from x (the forward keeps nothing).
 // The sums are float64 and run over x − x₀ (x₀ the channel's first entry), which keeps σ² accurate
-// when |μ| ≫ σ. The references at the end are the same in TF.js ops: what the GPUs run and the
-// tests' oracle.
+// when |μ| ≫ σ. On wasm, both passes run four channels at a time in SIMD (wasm-simd-batch-norm.ts,
+// the same bits) and the loops here take the channels left over. The references at the end are the
+// same in TF.js ops: what the GPUs run and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
+import { BLOCK_ROWS, simdBatchNorm } from './wasm-simd-batch-norm.js';
 
 export const BATCH_NORM = 'TapegradBatchNorm';
 export const BATCH_NORM_GRAD = 'TapegradBatchNormGrad';
-/** Rows a block holds: 64 KiB of x and dy at 32 channels. */
-const BLOCK_ROWS = 256;
+type Simd = ReturnType<typeof simdBatchNorm>;
+/** The scratch array's float64 entries per channel: the four sums, then the four coefficients of a pass. */
+const SCRATCH_PER_CHANNEL = 8;
 
 interface Moments {
   mean: Float64Array;
@@ -31,24 +34,33 @@ interface Moments {
 }
 
 /**
- * Each channel's moments of x (and sums of dy) over the rows. A block of rows at a time, one
- * channel at a time within it: the sums stay in registers (a sum kept in an array entry waits on
- * its own store each row) and the block in the cache.
+ * Each channel's moments of x (and sums of dy) over the rows. A block of rows (BLOCK_ROWS) at a time,
+ * one channel at a time within it: the sums stay in registers (a sum kept in an array entry waits on
+ * its own store each row) and the block in the cache. With `simd`, the first channels (a multiple of
+ * 4) are summed there, in the same order; the sums live in `scratch`.
  */
-function moments(xs: Float32Array, g: Float32Array | null, C: number, eps: number): Moments {
+function moments(
+  xs: Float32Array,
+  g: Float32Array | null,
+  C: number,
+  eps: number,
+  scratch: Float64Array,
+  simd: Simd,
+): Moments {
   const total = xs.length;
   const M = total / C;
-  const x0 = new Float64Array(C);
-  const sx = new Float64Array(C);
-  const sxx = new Float64Array(C);
-  const sg = new Float64Array(C);
-  const sgx = new Float64Array(C);
-  if (M > 0) for (let c = 0; c < C; c++) x0[c] = xs[c];
+  const [sx, sxx, sg, sgx] = [0, 1, 2, 3].map((i) => scratch.subarray(i * C, (i + 1) * C));
+  scratch.fill(0, 0, 4 * C);
+  const from = simd && M > 0 ? C & ~3 : 0;
+  if (from) {
+    const sums = g ? simd!.sumsWithDy : simd!.sums;
+    sums(xs.byteOffset, g ? g.byteOffset : 0, M, C, 4 * from, scratch.byteOffset);
+  }
   const block = C * BLOCK_ROWS;
   for (let start = 0; start < total; start += block) {
     const end = Math.min(start + block, total);
-    for (let c = 0; c < C; c++) {
-      const shift = x0[c];
+    for (let c = from; c < C; c++) {
+      const shift = xs[c];
       let s1 = 0;
       let s2 = 0;
       if (g) {
@@ -81,7 +93,7 @@ function moments(xs: Float32Array, g: Float32Array | null, C: number, eps: numbe
   for (let c = 0; c < C; c++) {
     const md = sx[c] / M;
     variance[c] = Math.max(sxx[c] / M - md * md, 0);
-    mean[c] = x0[c] + md;
+    mean[c] = xs[c] + md;
     inv[c] = 1 / Math.sqrt(variance[c] + eps);
     // Σ dy·(x − μ) = Σ dy·(x − x₀) − md·Σ dy
     sgx[c] -= md * sg[c];
@@ -89,19 +101,32 @@ function moments(xs: Float32Array, g: Float32Array | null, C: number, eps: numbe
   return { mean, inv, variance, sg, sgx };
 }
 
-/** Per channel, out = a·(u − b − (x − m)·k); without u, out = (x − m)·a + b (the forward). */
+/**
+ * Per channel, out = a·(u − b − (x − m)·k); without u, out = (x − m)·a + b (the forward). With
+ * `simd`, the first channels (a multiple of 4) there, from the coefficients copied into `scratch`.
+ */
 function writeAffine(
   out: Float32Array,
   xs: Float32Array,
   u: Float32Array | null,
   C: number,
-  [m, a, b, k]: Float64Array[],
+  coefficients: Float64Array[],
+  scratch: Float64Array,
+  simd: Simd,
 ): void {
+  const [m, a, b, k] = coefficients;
   const total = xs.length;
+  const from = simd && total > 0 ? C & ~3 : 0;
+  if (from) {
+    coefficients.forEach((v, i) => scratch.set(v, (4 + i) * C));
+    const coef = scratch.byteOffset + 32 * C;
+    if (u) simd!.affineWithU(out.byteOffset, xs.byteOffset, u.byteOffset, total / C, C, 4 * from, coef);
+    else simd!.affine(out.byteOffset, xs.byteOffset, 0, total / C, C, 4 * from, coef);
+  }
   const block = C * BLOCK_ROWS;
   for (let start = 0; start < total; start += block) {
     const end = Math.min(start + block, total);
-    for (let c = 0; c < C; c++) {
+    for (let c = from; c < C; c++) {
       const mc = m[c];
       const ac = a[c];
       const bc = b[c];
@@ -115,29 +140,33 @@ function writeAffine(
 export const batchNormJs = jsKernelConfigs(
   BATCH_NORM,
   ({ x, weight }) => [x!.shape, weight!.shape, weight!.shape],
-  ({ x, weight, bias }, [y, mean, variance], attrs) => {
+  ({ x, weight, bias }, [y, mean, variance], attrs, _infos, heap, scratch) => {
     const xs = x as Float32Array;
     const w = weight as Float32Array;
     const C = w.length;
-    const mo = moments(xs, null, C, attrs.eps as number);
+    const simd = simdBatchNorm(heap);
+    const mo = moments(xs, null, C, attrs.eps as number, scratch, simd);
     // y = (x − μ)·(w/s) + b
     const scale = mo.inv.map((v, c) => v * w[c]);
-    writeAffine(y, xs, null, C, [mo.mean, scale, Float64Array.from(bias as Float32Array), mo.inv]);
+    writeAffine(y, xs, null, C, [mo.mean, scale, Float64Array.from(bias as Float32Array), mo.inv], scratch, simd);
     mean.set(mo.mean);
     variance.set(mo.variance);
   },
+  true,
+  ({ weight }) => SCRATCH_PER_CHANNEL * weight!.shape[0]!,
 );
 
 export const batchNormGradJs = jsKernelConfigs(
   BATCH_NORM_GRAD,
   ({ x, weight }) => [x!.shape, weight!.shape, weight!.shape],
-  ({ dy, x, weight }, [dx, dweight, dbias], attrs) => {
+  ({ dy, x, weight }, [dx, dweight, dbias], attrs, _infos, heap, scratch) => {
     const g = dy as Float32Array;
     const xs = x as Float32Array;
     const w = weight as Float32Array;
     const C = w.length;
     const M = xs.length / C;
-    const mo = moments(xs, g, C, attrs.eps as number);
+    const simd = simdBatchNorm(heap);
+    const mo = moments(xs, g, C, attrs.eps as number, scratch, simd);
     const dw = mo.sgx.map((v, c) => v * mo.inv[c]);
     dbias.set(mo.sg);
     dweight.set(dw);
@@ -145,8 +174,10 @@ export const batchNormGradJs = jsKernelConfigs(
     const scale = mo.inv.map((v, c) => v * w[c]);
     const shift = mo.sg.map((v) => v / M);
     const slope = dw.map((v, c) => (v * mo.inv[c]) / M);
-    writeAffine(dx, xs, g, C, [mo.mean, scale, shift, slope]);
+    writeAffine(dx, xs, g, C, [mo.mean, scale, shift, slope], scratch, simd);
   },
+  true,
+  ({ weight }) => SCRATCH_PER_CHANNEL * weight!.shape[0]!,
 );
 
 /** [y, μ, σ²] of batch normalisation with batch statistics (header), in TF.js ops. */

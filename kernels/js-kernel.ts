@@ -15,11 +15,13 @@ interface WasmLike {
   wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object): boolean;
 }
 
 /**
  * A typed array of each input and of each freshly allocated float32 output, in the backend's memory;
- * on wasm, that memory (for a WebAssembly module of our own to work on in place), else null.
+ * on wasm, that memory (for a WebAssembly module of our own to work on in place), else null; and
+ * the float64 scratch array the config asked for (in that memory on wasm, 8-byte aligned), else empty.
  */
 export type JsKernelBody = (
   inputs: Record<string, Float32Array | Int32Array | undefined>,
@@ -27,17 +29,20 @@ export type JsKernelBody = (
   attrs: NamedAttrMap,
   infos: Record<string, TensorInfo | undefined>,
   heap: WebAssembly.Memory | null,
+  scratch: Float64Array,
 ) => void;
 
 /**
  * A kernel config per JS backend: `shapes` gives the float32 outputs' shapes from the inputs and
- * attrs, `body` fills them. Returns one TensorInfo, or the list when `multi` is set.
+ * attrs, `body` fills them. Returns one TensorInfo, or the list when `multi` is set. `scratch` gives
+ * the length of the float64 scratch array `body` gets, freed after it.
  */
 export function jsKernelConfigs(
   kernelName: string,
   shapes: (inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => number[][],
   body: JsKernelBody,
   multi = true,
+  scratch: (inputs: Record<string, TensorInfo | undefined>) => number = () => 0,
 ): KernelConfig[] {
   const func =
     (backendName: (typeof JS_FUSED_BACKENDS)[number]): KernelFunc =>
@@ -47,23 +52,34 @@ export function jsKernelConfigs(
       const views: Record<string, Float32Array | Int32Array | undefined> = {};
       let outs: TensorInfo[];
       let outViews: Float32Array[];
+      const doubles = scratch(infos);
       if (backendName === 'wasm') {
         const wasm = backend as unknown as WasmLike;
         outs = outShapes.map((s) => wasm.makeOutput(s, 'float32'));
+        // the scratch array as float32 words, one double more than asked, to align it to 8 bytes
+        const room = doubles ? wasm.makeOutput([2 * doubles + 2], 'float32') : null;
         outViews = outs.map((o) => wasm.typedArrayFromHeap(o) as Float32Array);
         for (const [k, t] of Object.entries(infos))
           views[k] = t ? (wasm.typedArrayFromHeap(t) as Float32Array | Int32Array) : undefined;
-      } else {
-        const cpu = backend as unknown as CpuLike;
-        outViews = outShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
-        for (const [k, t] of Object.entries(infos))
-          views[k] = t ? (cpu.data.get(t.dataId).values as Float32Array | Int32Array) : undefined;
-        body(views, outViews, attrs as NamedAttrMap, infos, null);
-        outs = outShapes.map((s, i) => cpu.makeTensorInfo(s, 'float32', outViews[i]));
+        let scratchView: Float64Array = new Float64Array(0);
+        if (room) {
+          const words = wasm.typedArrayFromHeap(room);
+          scratchView = new Float64Array(words.buffer, Math.ceil(words.byteOffset / 8) * 8, doubles);
+        }
+        const m = wasm.wasm;
+        try {
+          body(views, outViews, attrs as NamedAttrMap, infos, m?.wasmMemory ?? m?.asm?.memory ?? null, scratchView);
+        } finally {
+          if (room) wasm.disposeData(room.dataId);
+        }
         return multi ? outs : outs[0];
       }
-      const m = (backend as unknown as WasmLike).wasm;
-      body(views, outViews, attrs as NamedAttrMap, infos, m?.wasmMemory ?? m?.asm?.memory ?? null);
+      const cpu = backend as unknown as CpuLike;
+      outViews = outShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
+      for (const [k, t] of Object.entries(infos))
+        views[k] = t ? (cpu.data.get(t.dataId).values as Float32Array | Int32Array) : undefined;
+      body(views, outViews, attrs as NamedAttrMap, infos, null, new Float64Array(doubles));
+      outs = outShapes.map((s, i) => cpu.makeTensorInfo(s, 'float32', outViews[i]));
       return multi ? outs : outs[0];
     };
   return JS_FUSED_BACKENDS.map((backendName) => ({ kernelName, backendName, kernelFunc: func(backendName) }));

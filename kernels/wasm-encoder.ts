@@ -89,10 +89,14 @@ export const local = {
 export const i32 = {
   const: (n: number): Code => [0x41, ...sleb(n)],
   add: (a: Code, b: Code): Code => [...a, ...b, 0x6a],
+  sub: (a: Code, b: Code): Code => [...a, ...b, 0x6b],
   mul: (a: Code, b: Code): Code => [...a, ...b, 0x6c],
   and: (a: Code, b: Code): Code => [...a, ...b, 0x71],
   shl: (a: Code, b: Code): Code => [...a, ...b, 0x74],
+  ltU: (a: Code, b: Code): Code => [...a, ...b, 0x49],
   geU: (a: Code, b: Code): Code => [...a, ...b, 0x4f],
+  /** The smaller of a and b, as unsigned integers. */
+  minU: (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, 0x49, 0x1b],
   eqz: (a: Code): Code => [...a, 0x45],
   /** a where cond ≠ 0, else b (either type, the same for both). */
   select: (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b],
