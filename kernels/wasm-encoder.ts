@@ -95,8 +95,8 @@ export const i32 = {
   shl: (a: Code, b: Code): Code => [...a, ...b, 0x74],
   ltU: (a: Code, b: Code): Code => [...a, ...b, 0x49],
   geU: (a: Code, b: Code): Code => [...a, ...b, 0x4f],
-  /** The smaller of a and b, as unsigned integers. */
-  minU: (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, 0x49, 0x1b],
+  /** The smaller of a and b, as unsigned integers (each evaluated twice: pass locals or constants). */
+  minU: (a: Code, b: Code): Code => i32.select(a, b, i32.ltU(a, b)),
   eqz: (a: Code): Code => [...a, 0x45],
   /** a where cond ≠ 0, else b (either type, the same for both). */
   select: (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b],
