@@ -424,6 +424,8 @@ function* fastSteps(check: Check, base: Float64Array[], m: number, opts: Gradche
     const [grads] = yield* check.readVjps([check.withGraph((out, args) => check.vjpTensors(out, args, v))]);
     for (const i of check.floats) {
       const x = base[i];
+      // an input with no entries has no direction to move along (full mode makes no comparison for it either)
+      if (x.length === 0) continue;
       // u moves each entry by at most max(1, |xₑ|)·h, as the full mode's per-entry steps do: a
       // step scaled to the largest entry would carry small entries across nearby kinks.
       const u = Float64Array.from({ length: x.length }, random.normal);

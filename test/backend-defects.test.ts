@@ -386,6 +386,42 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+s("wasm: TF.js's GatherV2 of an empty tensor still gives a wrong shape ([0,2] by [0] along 0: [1,1,0,2])", async () => {
+  await tg.setBackend('wasm');
+  const shape = tf.tidy(() => tf.gather(tf.zeros([0, 2]), tf.zeros([0], 'int32'), 0).shape);
+  assert.not.equal(shape, [0, 2], 'wasm gathers from empty tensors right now: gatherFromEmpty can go');
+});
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(`${backend}: gatherFromEmpty (and tg.gather, nn.Embedding) give the gathered shape`, async () => {
+    await tg.setBackend(backend);
+    const cases: [number[], number[], number, number[]][] = [
+      [[0, 2], [0], 0, [0, 2]],
+      [[2, 0], [1], 0, [1, 0]],
+      [[0, 2], [2], 1, [0, 2]],
+      [[2, 3], [0], 1, [2, 0]],
+    ];
+    for (const [xs, is, axis, want] of cases) {
+      const got = tf.tidy(() => defects.gatherFromEmpty(tf.zeros(xs), tf.zeros(is, 'int32'), axis).shape);
+      assert.equal(got, want, `${xs} by ${is} along ${axis}`);
+      const x = tg.zeros(xs, { requiresGrad: true });
+      const y = tg.gather(
+        x,
+        tg.tensor(new Int32Array(is.reduce((a, b) => a * b, 1)), { shape: is, dtype: 'int32' }),
+        axis,
+      );
+      assert.equal(y.shape, want, `tg.gather ${xs} by ${is} along ${axis}`);
+      tg.tidy(() => y.sum().backward());
+      assert.equal(x.grad!.shape, xs);
+      tg.dispose([x, x.grad, y]);
+    }
+    const emb = new tg.nn.Embedding(3, 2);
+    const none = emb.forward(tg.tensor([], { dtype: 'int32', shape: [0, 4] }));
+    assert.equal(none.shape, [0, 4, 2]);
+    tg.dispose([none]);
+    emb.dispose();
+  });
+}
+
 // ---- broadcastToEmptyShape (last in the file: allocations added before the probes of faulty wasm
 // kernels above shift the heap, under which one of them has trapped the module)
 

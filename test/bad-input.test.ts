@@ -656,6 +656,11 @@ const AUDIT: Row[] = [
     /^ReduceLROnPlateau: unknown option 'min_lr' \(did you mean 'minLr'\?\)/,
   ],
   // sizes, dtypes and values
+  [
+    'crossEntropy over no classes (TF.js: a reshape error)',
+    () => tg.crossEntropy(tg.zeros([2, 0]), tg.zeros([2, 0])),
+    /^crossEntropy: logits need at least one class, got shape \[2,0\]$/,
+  ],
   ['split into 1.5 parts', () => tg.split(m23(), 1.5, 1), /^split: cannot split axis 1 of length 3 into 1\.5$/],
   ['split into −1 parts', () => tg.split(m23(), -1, 1), /^split: cannot split axis 1 of length 3 into -1$/],
   [

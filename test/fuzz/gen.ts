@@ -10,7 +10,12 @@ import * as tg from '../../src/index.js';
 import { FUZZ_OPS, MARGIN, type Env } from './ops.js';
 import { TraceLog, traced, valuesLiteral } from './trace.js';
 
-export type Expr = { leaf: number[]; reuse: number } | { op: string; args: Expr[]; p: number[] };
+/**
+ * A leaf's `view`: 0 an input as it is; 1 the transpose of an input of the reversed shape; 2 a
+ * slice (from 1 along every axis) of an input one longer on each axis. Views make an op's operand
+ * the result of a transpose or a slice, as a strided view would be in PyTorch.
+ */
+export type Expr = { leaf: number[]; reuse: number; view?: number } | { op: string; args: Expr[]; p: number[] };
 export interface Case {
   /** The base shape every leaf shape is cut from. */
   base: number[];
@@ -28,6 +33,7 @@ const RETRY_STEP = 2 ** -9;
 const leafArb: fc.Arbitrary<Expr> = fc.record({
   leaf: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 })),
   reuse: fc.integer({ min: 0, max: 3 }),
+  view: fc.integer({ min: 0, max: 2 }),
 });
 
 const exprs = fc.letrec<{ expr: Expr; node: Expr }>((tie) => ({
@@ -61,13 +67,28 @@ function evaluate(c: Case, e: Expr, env: Env, leaves: tg.Tensor[]): tg.Tensor {
   if ('leaf' in e) {
     // reuse > 0 picks an earlier leaf input, so that a tensor feeds several ops (gradients add up)
     if (e.reuse > 0 && leaves.length > 0) return leaves[(e.reuse - 1) % leaves.length];
-    const t = env.input(leafShape(c.base, e.leaf));
+    const t = viewed(env, leafShape(c.base, e.leaf), e.view ?? 0);
     leaves.push(t);
     return t;
   }
   const op = FUZZ_OPS[e.op];
   const args = e.args.slice(0, op.arity).map((a) => evaluate(c, a, env, leaves));
   return op.apply(env, args, e.p);
+}
+
+/** A leaf of this shape: an input, or a transpose or a slice of one (see Expr's view). */
+function viewed(env: Env, shape: number[], view: number): tg.Tensor {
+  if (view === 1 && shape.length >= 2) {
+    const reversed = [...shape].reverse();
+    return env.tg.transpose(env.input(reversed), [...reversed.keys()].reverse());
+  }
+  if (view === 2 && shape.length >= 1)
+    return env.tg.slice(
+      env.input(shape.map((d) => d + 1)),
+      shape.map(() => 1),
+      shape,
+    );
+  return env.input(shape);
 }
 
 /** A small seeded generator for input values in about [−2, 2]. */
@@ -81,6 +102,8 @@ function values(seed: number, n: number): Float32Array {
 
 export interface Built {
   f: (...xs: tg.Tensor[]) => tg.Tensor;
+  /** f computed with another tg (one whose several-output ops hook their outputs, say). */
+  fWith: (t: typeof tg) => (...xs: tg.Tensor[]) => tg.Tensor;
   /** Some op landed within MARGIN of a kink at the drawn values: the case checks nothing. */
   nearKink: boolean;
 }
@@ -121,7 +144,11 @@ export function build(c: Case, inputs: tg.Tensor[], log?: TraceLog): Built {
     const out = evaluate(c, c.expr, makeEnv(traced(log ?? null), null), []);
     log?.setResult(out);
   });
-  return { f: (...xs: tg.Tensor[]) => evaluate(c, c.expr, makeEnv(tg, xs), []), nearKink };
+  const fWith =
+    (t: typeof tg) =>
+    (...xs: tg.Tensor[]) =>
+      evaluate(c, c.expr, makeEnv(t, xs), []);
+  return { f: fWith(tg), fWith, nearKink };
 }
 
 export interface CaseResult {

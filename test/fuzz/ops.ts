@@ -325,6 +325,13 @@ const WRITTEN: Record<string, FuzzOp> = {
     const parts = t.split(x, [first, n - first], axis);
     return p[2] % 2 ? t.concat([parts[1], parts[0]], axis) : parts[first > 0 ? 0 : 1];
   }),
+  // PyTorch's part sizes (⌈n / chunks⌉, the last shorter); a part, or the parts joined in reverse order
+  chunk: unary((t, x0, p) => {
+    const x = atLeast1(t, x0);
+    const axis = axisOf(x, p[0]);
+    const parts = t.chunk(x, 1 + (p[1] % 3), axis);
+    return p[2] % 2 ? t.concat(parts.reverse(), axis) : parts[p[2] % parts.length];
+  }),
   unbind: unary((t, x0, p) => {
     const x = atLeast1(t, x0);
     const axis = axisOf(x, p[0]);
