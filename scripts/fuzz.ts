@@ -1,11 +1,15 @@
 // Longer fuzzing than `npm test` runs:
 //   npm run fuzz -- --runs 500 --seed 7 [--backend cpu] [--order 2]     random op compositions, gradchecked
+//   npm run fuzz -- --target ways --runs 2000 [--seed S] [--backend cpu]  every way of taking the gradient agrees
+//                   (hooks and retainGrad on split/chunk/unbind outputs, createGraph, detectAnomaly, explain, compile)
+//   npm run fuzz -- --target empty --runs 2000 [--seed S] [--backend cpu] compositions with an axis of length 0
 //   npm run fuzz -- --target safetensors --runs 100000 [--seed S]        the safetensors reader on bad files
 // (--order 2 checks gradients of gradients with tg.gradgradcheck, which reaches the adjoints' own adjoints).
 // Prints the shrunk failing case (a runnable TypeScript snippet, or the bytes) and exits 1 on a failure.
 import fc from 'fast-check';
 import * as tg from '../src/index.js';
-import { propertyOf, minimize, runCase, snippet, type Case } from '../test/fuzz/gen.js';
+import { emptyProperty, propertyOf, minimize, runCase, snippet, type Case } from '../test/fuzz/gen.js';
+import { waysProperty } from '../test/fuzz/ways.js';
 import { safetensorsProperty } from '../test/fuzz/safetensors.js';
 import { progress } from './progress.js';
 
@@ -19,39 +23,52 @@ const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
 const backend = arg('backend', 'wasm') as tg.BackendName;
 const order = Number(arg('order', '1'));
 if (
-  !['ops', 'safetensors'].includes(target) ||
+  !['ops', 'ways', 'empty', 'safetensors'].includes(target) ||
   !Number.isInteger(runs) ||
   runs < 1 ||
   !Number.isInteger(seed) ||
   (order !== 1 && order !== 2)
 ) {
   console.error(
-    'usage: npm run fuzz -- [--target ops|safetensors] [--runs N] [--seed S] [--backend wasm|cpu] [--order 1|2]',
+    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors] [--runs N] [--seed S] [--backend wasm|cpu] [--order 1|2]',
   );
   process.exit(2);
 }
 await tg.setBackend(backend);
-console.log(
-  `fuzzing ${target === 'ops' ? 'op compositions' : 'the safetensors reader'}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`,
-);
+const WHAT: Record<string, string> = {
+  ops: 'op compositions',
+  ways: 'the ways of taking a gradient',
+  empty: 'op compositions with an axis of length 0',
+  safetensors: 'the safetensors reader',
+};
+const asyncProperties = { ways: waysProperty, empty: emptyProperty };
+console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
 const bar = progress(`fuzz ${target}`, runs);
 const t0 = performance.now();
 const r =
-  target === 'ops'
+  target === 'ways' || target === 'empty'
     ? await fc.check(
-        propertyOf(order as 1 | 2).afterEach(async (previous) => {
+        asyncProperties[target].afterEach(async (previous) => {
           await previous();
           bar.tick();
         }),
         { seed, numRuns: runs },
       )
-    : fc.check(
-        safetensorsProperty.afterEach((previous) => {
-          previous();
-          bar.tick();
-        }),
-        { seed, numRuns: runs },
-      );
+    : target === 'ops'
+      ? await fc.check(
+          propertyOf(order as 1 | 2).afterEach(async (previous) => {
+            await previous();
+            bar.tick();
+          }),
+          { seed, numRuns: runs },
+        )
+      : fc.check(
+          safetensorsProperty.afterEach((previous) => {
+            previous();
+            bar.tick();
+          }),
+          { seed, numRuns: runs },
+        );
 bar.done();
 const secs = ((performance.now() - t0) / 1000).toFixed(1);
 if (r.failed) {
@@ -61,6 +78,9 @@ if (r.failed) {
   if (target === 'ops') {
     const smallest = await minimize(r.counterexample![0] as Case);
     console.log(snippet(smallest, await runCase(smallest)));
+  } else if (target === 'ways' || target === 'empty') {
+    // the message holds the shrunk case's snippet
+    console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
   } else console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
   process.exit(1);
 }

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import * as tg from '../src/index.js';
 import { FUZZ_OPS, NOT_FUZZED } from './fuzz/ops.js';
 import { REGRESSIONS } from './fuzz/regressions.js';
-import { property, propertyOf, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
+import { emptyProperty, property, propertyOf, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
+import { runWays, waysProperty } from './fuzz/ways.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -40,6 +41,49 @@ for (const backend of ['wasm', 'cpu'] as const) {
 test(`${RUNS_ORDER2} random compositions, second order (gradgradcheck), on wasm`, async () => {
   await tg.setBackend('wasm');
   await fc.assert(propertyOf(2), { seed: SEED + 2, numRuns: RUNS_ORDER2, endOnFailure: false });
+});
+
+// the ways of taking a gradient (hooks, retainGrad, createGraph, compile, …) and empty axes: fewer cases,
+// as each runs several backward passes (scripts/fuzz.ts --target ways|empty runs them longer)
+const RUNS_WAYS = Math.ceil(RUNS / 3);
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`${RUNS_WAYS} random compositions on ${backend}: every way of taking the gradient agrees`, async () => {
+    await tg.setBackend(backend);
+    await fc.assert(waysProperty, { seed: SEED + 3, numRuns: RUNS_WAYS, endOnFailure: false });
+  });
+}
+test(`${RUNS_WAYS} random compositions with an axis of length 0, on wasm`, async () => {
+  await tg.setBackend('wasm');
+  await fc.assert(emptyProperty, { seed: SEED + 4, numRuns: RUNS_WAYS, endOnFailure: false });
+});
+
+test("a hook skipped on a several-output op's second output is caught by the ways fuzzer", async () => {
+  await tg.setBackend('wasm');
+  // unbind's second slice: with its hook run, the gradient doubles there; skipped, it does not
+  const c: Case = {
+    base: [1, 2, 1],
+    seed: 3,
+    expr: {
+      op: 'unbind',
+      args: [
+        { leaf: [2, 0], reuse: 0 },
+        { leaf: [0, 0], reuse: 0 },
+      ],
+      p: [0, 0, 1],
+    },
+  };
+  assert.equal((await runWays(c)).problem, null);
+  const proto = tg.Tensor.prototype as unknown as { registerHook: (fn: tg.GradHook) => () => void };
+  const register = proto.registerHook;
+  proto.registerHook = function (this: tg.Tensor, fn: tg.GradHook) {
+    const node = this.node as { outputs?: tg.Tensor[] } | null;
+    return node?.outputs && node.outputs.indexOf(this) === 1 ? () => {} : register.call(this, fn);
+  };
+  try {
+    assert.match(String((await runWays(c)).problem), /hooks on the several-output ops' outputs/);
+  } finally {
+    proto.registerHook = register;
+  }
 });
 
 test('a planted wrong adjoint is caught, shrunk and printed as a runnable snippet', async () => {

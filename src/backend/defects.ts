@@ -251,16 +251,6 @@ export function gatherLastAxisByFlatIndex(x: tf.Tensor, indices: tf.Tensor): tf.
   });
 }
 
-/**
- * Defect: wasm's GatherV2 of an empty x gives a wrong shape: [0,2] gathered by [0] along axis 0
- * gives [1,1,0,2], [2,0] by [1] along 0 gives [1,1,1,0]. A gather from an empty x (or by no
- * indices) has no values to read: it gets an empty tensor of the gathered shape.
- */
-export function gatherFromEmpty(x: tf.Tensor, indices: tf.Tensor, axis: number): tf.Tensor {
-  if (x.size > 0 && indices.size > 0) return tf.gather(x, indices, axis);
-  return tf.zeros([...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], x.dtype);
-}
-
 // ---- scans and int32 transposes on webgpu
 
 /**

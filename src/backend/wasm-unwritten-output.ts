@@ -3,6 +3,8 @@
 // dimension of 0) or when a kernel meets a dtype it lacks (exp of a bool tensor): they print
 // "XNN status … not successful" or "Unknown dtype" on stderr and return whatever the heap held.
 //
+// Kernels with an input of no entries go to cpu at once: some trap the module there (emptyInput).
+//
 // The guard: every output a wasm kernel allocates gets a marker in its first entry; a kernel that
 // returns with the marker still there did not write its output, and is run again on the cpu
 // backend (its result copied back to wasm). A kernel that writes the marker itself (a NaN with this
@@ -25,6 +27,21 @@ interface WasmBackendLike extends WasmHeapBackend {
  * cpu at once, without the failed attempt's line on stderr. Tile's adjoint reaches rank 8.
  */
 const BEYOND_RANK_6 = new Set(['Add', 'Sub', 'Multiply', 'RealDiv', 'PadV2']);
+
+function beyondRank6(name: string, inputs: NamedTensorInfoMap): boolean {
+  return BEYOND_RANK_6.has(name) && Object.values(inputs).some((t) => t && t.shape.length > 6);
+}
+
+/**
+ * Whether a kernel gets an input with no entries and cpu has the kernel too. wasm's kernels meet
+ * empty inputs badly: reductions and scans along an axis of an empty tensor ([0,3,3] summed over
+ * axis 1) trap the module (an integer division by zero), GatherV2 from an empty tensor gives a wrong
+ * shape ([1,1,0,2] for [0,2] gathered by [0]); there is nothing to compute, so cpu does it.
+ */
+function emptyInput(name: string, inputs: NamedTensorInfoMap): boolean {
+  for (const t of Object.values(inputs)) if (t?.shape.includes(0)) return tf.getKernel(name, 'cpu') !== undefined;
+  return false;
+}
 
 /** Outputs marked as they were allocated and not yet checked. */
 const marked = new WeakSet<object>();
@@ -67,12 +84,10 @@ export function guardWasmUnwrittenOutputs(backend: KernelBackend): void {
     // The registry hands out this same object on every call, so replacing its function reroutes them all.
     (config as { kernelFunc: KernelConfig['kernelFunc'] }).kernelFunc = (args) => {
       const backend = args.backend as WasmBackendLike;
-      if (
-        !bypass &&
-        BEYOND_RANK_6.has(config.kernelName) &&
-        Object.values(args.inputs).some((t) => t && t.shape.length > 6)
-      ) {
-        return runOnCpu(config.kernelName, args.inputs, args.attrs, backend)[0];
+      if (!bypass && (beyondRank6(config.kernelName, args.inputs) || emptyInput(config.kernelName, args.inputs))) {
+        // in the form cpu's kernel returns: an array for kernels of several outputs (Unpack), even of one
+        const again = runOnCpu(config.kernelName, args.inputs, args.attrs, backend);
+        return again.several ? again : again[0];
       }
       const result = run(args);
       if (bypass) return result;
@@ -103,7 +118,12 @@ export function leftUnwritten(t: tf.Tensor): boolean {
 }
 
 /** The kernel run on the cpu backend with copies of its inputs; its results copied to wasm. */
-function runOnCpu(name: string, inputs: NamedTensorInfoMap, attrs: unknown, wasm: WasmBackendLike): TensorInfo[] {
+function runOnCpu(
+  name: string,
+  inputs: NamedTensorInfoMap,
+  attrs: unknown,
+  wasm: WasmBackendLike,
+): TensorInfo[] & { several: boolean } {
   const cpu = tf.engine().findBackend('cpu');
   const kernel = tf.getKernel(name, 'cpu');
   if (!cpu || !kernel) {
@@ -112,7 +132,8 @@ function runOnCpu(name: string, inputs: NamedTensorInfoMap, attrs: unknown, wasm
     );
   }
   const copies: TensorInfo[] = [];
-  const cpuInputs: NamedTensorInfoMap = {};
+  // Concat, AddN and Pack take their inputs as an array, the others as named inputs
+  const cpuInputs: NamedTensorInfoMap = (Array.isArray(inputs) ? [] : {}) as NamedTensorInfoMap;
   for (const [key, t] of Object.entries(inputs)) {
     if (!t) continue;
     const copy = {
@@ -126,11 +147,12 @@ function runOnCpu(name: string, inputs: NamedTensorInfoMap, attrs: unknown, wasm
   try {
     const result = kernel.kernelFunc({ inputs: cpuInputs, attrs: attrs as tf.NamedAttrMap, backend: cpu });
     const cpuOuts = Array.isArray(result) ? result : [result];
-    return cpuOuts.map((c) => {
+    const outs = cpuOuts.map((c) => {
       const values = cpu.readSync(c.dataId) as tf.backend_util.BackendValues;
       cpu.disposeData(c.dataId, true);
       return wasm.makeOutput(c.shape, c.dtype, undefined, values);
     });
+    return Object.assign(outs, { several: Array.isArray(result) });
   } finally {
     for (const c of copies) cpu.disposeData(c.dataId, true);
   }

@@ -247,7 +247,9 @@ function argExtremum(name: 'argmax' | 'argmin') {
   return (x: Tensor, options?: ArgOptions): Tensor => {
     const t = asTensor(name, x);
     const opts = checkOptions(name, options, REDUCE_OPTIONS);
-    if (t.size === 0) throw new TapegradError(name, `needs a non-empty tensor, got shape ${fmtShape(t.shape)}`);
+    // an empty axis has no extremum; along a non-empty one, an empty tensor has empty indices (as PyTorch)
+    const searched = opts.axis === undefined ? t.size : t.shape[normalizeAxis(name, opts.axis, t.rank)];
+    if (searched === 0) throw new TapegradError(name, `needs a non-empty tensor, got shape ${fmtShape(t.shape)}`);
     if (opts.axis === undefined) {
       return new Tensor(
         tf.tidy(() => {

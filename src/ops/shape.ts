@@ -6,7 +6,6 @@ import { defineOp, asTensor, owning, applyToFloat, describe, type Op } from '../
 import { TapegradError, checkOptions, fmtShape, normalizeAxis, normalizeAxes, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { broadcastToFast, sumFast } from '../backend/facts.js';
-import { gatherFromEmpty } from '../backend/defects.js';
 import { indexValues } from './indices.js';
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -439,7 +438,7 @@ unbind.rule = unbindOp.rule;
 // ---- gather ↔ scatterAdd (1-D indices; gather() reshapes for others)
 const gatherOp = defineOp<{ axis: number }>({
   name: 'gather',
-  forward: ([x, idx], { axis }) => gatherFromEmpty(x, idx, axis),
+  forward: ([x, idx], { axis }) => tf.gather(x, idx, axis),
   // each picked row receives its g; rows picked twice receive both (scatter-add)
   vjp: (g, [x, idx], _y, { axis }) => [() => scatterAdd(g, idx, axis, x.shape[axis]), null],
 });

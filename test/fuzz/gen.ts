@@ -269,3 +269,33 @@ export function propertyOf(order: 1 | 2 = 1) {
   );
 }
 export const property = propertyOf(1);
+
+/**
+ * Cases whose base shape has an axis of length 0: leaves that keep that axis are empty, the others
+ * broadcast against them. An op may refuse an empty operand (a TapegradError: the max of nothing);
+ * anything else must run, leave nothing behind, and gradcheck where f's value is finite.
+ */
+export const emptyCaseArb: fc.Arbitrary<Case> = fc
+  .tuple(caseArb, fc.nat({ max: 2 }))
+  .map(([c, k]) => ({ ...c, base: c.base.map((d, i) => (i === k ? 0 : d)) }));
+
+/** An empty-axis case: refused with a TapegradError, or run and gradchecked (skipped where f is not finite). */
+export async function runEmptyCase(c: Case): Promise<CaseResult> {
+  const r = await runCase(c);
+  if (r.ok || r.skipped) return r;
+  if (r.error instanceof tg.TapegradError) return { ok: true, skipped: true };
+  if (r.report?.worst && !Number.isFinite(r.report.worst.numeric ?? Number.NaN)) {
+    // finite differences of a function whose value is ±∞ or NaN (the log-sum-exp of nothing) measure nothing
+    const inputs: tg.Tensor[] = [];
+    const { f } = build(c, inputs);
+    const finite = tg.tidy(() => tg.all(tg.isFinite(f(...inputs))).item());
+    tg.dispose(inputs);
+    if (!finite) return { ok: true, skipped: true };
+  }
+  return r;
+}
+
+export const emptyProperty = fc.asyncProperty(emptyCaseArb, async (c) => {
+  const r = await runEmptyCase(c);
+  if (!r.ok) throw new Error(`empty-axis fuzz case failed\n${snippet(c, r)}\n`);
+});

@@ -10,6 +10,28 @@ export const REGRESSIONS: { what: string; c: Case }[] = [
     what: `linalg.${op} of a 1×1 matrix`,
     c: { base: [1, 1, 1], seed: 0, expr: { op, args: [leaf(0), leaf(0)], p: [0, 0, 0] } },
   })),
+  // wasm's GatherV2 of an empty x gave a wrong shape ([1,1,0,2] for [0,2] by [0]), so gather's
+  // adjoint refused the gradient, and the variance of a [0,3,3] over axis 1 trapped the wasm module (an
+  // integer division by zero in its reductions): wasm kernels given empty inputs now run on cpu
+  // (src/backend/wasm-unwritten-output.ts, emptyInput); both found by the empty-axis fuzzer
+  {
+    what: 'the variance of a transposed [3,3,0] over its axis 1, on wasm',
+    c: {
+      base: [0, 3, 3],
+      seed: 440121,
+      expr: { op: 'variance', args: [{ leaf: [3, 0], reuse: 0, view: 1 }, leaf(0)], p: [25, 151, 2] },
+    },
+  },
+  {
+    what: 'gather from an empty [0,2] along its axis of length 2, on wasm',
+    c: { base: [1, 0, 2], seed: 0, expr: { op: 'gather', args: [leaf(2), leaf(0)], p: [1, 0, 0] } },
+  },
+  // gradcheck's fast mode compared an input with no entries against the NaN of its stencil where f
+  // is the mean of nothing (src/gradcheck.ts); found by the empty-axis fuzzer
+  {
+    what: 'gradcheck of the mean of an empty vector',
+    c: { base: [1, 1, 0], seed: 0, expr: { op: 'mean', args: [leaf(1), leaf(0)], p: [0, 0, 0] } },
+  },
   // the wasm backend's conv2d returned zeros for 'same' padding, stride 2, a [2,1] filter (src/ops/conv.ts)
   {
     what: "conv2d 'same', stride 2, [2,1] filter on wasm",

@@ -72,7 +72,15 @@ export async function runWays(c: Case): Promise<WaysResult> {
     const xs = inputs.map((x) => tg.keep(tg.tensor(x.dataSync(), { shape: x.shape, requiresGrad: true })));
     made.push(...xs);
     const shape = tg.tidy(() => fWith(tg)(...xs).shape);
-    const w = tg.keep(tg.tensor(values(c.seed + 3, shape.reduce((a, b) => a * b, 1)), { shape }));
+    const w = tg.keep(
+      tg.tensor(
+        values(
+          c.seed + 3,
+          shape.reduce((a, b) => a * b, 1),
+        ),
+        { shape },
+      ),
+    );
     made.push(w);
     const loss = (t: TG, args: tg.Tensor[] = xs) => tg.sum(tg.mul(fWith(t)(...args), w));
     const gradientsOf = (t: TG, opts: { createGraph?: boolean } = {}) =>
@@ -141,7 +149,7 @@ export async function runWays(c: Case): Promise<WaysResult> {
       const gs = tg.gradients(loss(tg), xs, { createGraph: true });
       check(way, ref, read(gs));
       // a second backward through the recorded gradients: it must run (its values are gradgradcheck's)
-      const live = gs.filter((g): g is tg.Tensor => g !== null && g.requiresGrad);
+      const live = gs.filter((g): g is tg.Tensor => g?.requiresGrad === true);
       if (live.length) {
         live
           .map((g) => tg.sum(tg.mul(g, g)))
