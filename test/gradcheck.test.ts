@@ -58,20 +58,23 @@ for (const backend of NODE_BACKENDS) {
     }
   });
 
-  s('an input with no entries makes no comparison in either mode, even where f is NaN (the mean of nothing)', async () => {
-    const empty = tg.tensor([], { shape: [0] });
-    const x = T([2], 3);
-    for (const mode of ['full', 'fast'] as const) {
-      const nan = await tg.gradcheck((e) => tg.mean(e), [empty], { mode });
-      assert.ok(nan.ok && nan.comparisons === 0, `${mode}: ${nan}`);
-      const r = await tg.gradcheck((e, a) => tg.add(tg.sum(e), tg.square(a)), [empty, x], { mode });
-      assert.ok(r.ok, `${mode}: ${r}`);
-      const alone = await tg.gradcheck((a) => tg.square(a), [x], { mode });
-      assert.is(r.comparisons, alone.comparisons, `${mode}: only x is compared`);
-    }
-    empty.dispose();
-    x.dispose();
-  });
+  s(
+    'an input with no entries makes no comparison in either mode, even where f is NaN (the mean of nothing)',
+    async () => {
+      const empty = tg.tensor([], { shape: [0] });
+      const x = T([2], 3);
+      for (const mode of ['full', 'fast'] as const) {
+        const nan = await tg.gradcheck((e) => tg.mean(e), [empty], { mode });
+        assert.ok(nan.ok && nan.comparisons === 0, `${mode}: ${nan}`);
+        const r = await tg.gradcheck((e, a) => tg.add(tg.sum(e), tg.square(a)), [empty, x], { mode });
+        assert.ok(r.ok, `${mode}: ${r}`);
+        const alone = await tg.gradcheck((a) => tg.square(a), [x], { mode });
+        assert.is(r.comparisons, alone.comparisons, `${mode}: only x is compared`);
+      }
+      empty.dispose();
+      x.dispose();
+    },
+  );
 
   s('a function with several outputs: each checked, a wrong gradient in any one caught, both modes', async () => {
     // [x², x³]: a wrong factor on the second output's gradient only

@@ -163,7 +163,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
 
 function crossEntropyLast(z: Tensor, y: Tensor, opts: CrossEntropyOptions): Tensor {
   const C = z.shape[z.rank - 1];
-  if (C === 0) throw new TapegradError('crossEntropy', `logits need at least one class, got shape ${fmtShape(z.shape)}`);
+  if (C === 0)
+    throw new TapegradError('crossEntropy', `logits need at least one class, got shape ${fmtShape(z.shape)}`);
   const eps = opts.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new TapegradError('crossEntropy', `labelSmoothing must be in [0, 1], got ${eps}`);
   const reduction = checkReduction('crossEntropy', opts.reduction ?? 'mean');
