@@ -35,8 +35,9 @@ function beyondRank6(name: string, inputs: NamedTensorInfoMap): boolean {
 /**
  * Whether a kernel gets an input with no entries and cpu has the kernel too. wasm's kernels meet
  * empty inputs badly: reductions and scans along an axis of an empty tensor ([0,3,3] summed over
- * axis 1) trap the module (an integer division by zero), GatherV2 from an empty tensor gives a wrong
- * shape ([1,1,0,2] for [0,2] gathered by [0]); there is nothing to compute, so cpu does it.
+ * axis 1) trap the module (an integer division by zero), GatherV2 from an empty tensor has given a
+ * wrong shape ([1,1,0,2] for [0,2] gathered by [0], as the heap lay); there is nothing to compute, so
+ * cpu does it.
  */
 function emptyInput(name: string, inputs: NamedTensorInfoMap): boolean {
   for (const t of Object.values(inputs)) if (t?.shape.includes(0)) return tf.getKernel(name, 'cpu') !== undefined;
