@@ -135,7 +135,8 @@ if (parts.has('fused')) {
   await compareFused('softmaxCrossEntropy', [4096, 10], [both.loss, both.dlogits], [ref.loss, ref.dlogits]);
   tf.dispose([p, g, m, v, z, t]);
 }
-log(`fused kernels: ${fusedChecks.map((f) => `${f.kernel} ${f.relDiff.toExponential(1)}`).join(', ')}`);
+if (fusedChecks.length)
+  log(`fused kernels: ${fusedChecks.map((f) => `${f.kernel} ${f.relDiff.toExponential(1)}`).join(', ')}`);
 
 save();
 
@@ -293,25 +294,30 @@ const badCases = gradchecks.filter((r) => !r.ok);
 badCases.forEach((r) => failures.push(`gradcheck ${r.name} (${r.mode}): ${r.error}`));
 if (gradcheckNotRun.length)
   failures.push(`gradcheck: ${gradcheckNotRun.length} cases not run within ${gradcheckSeconds} s`);
-log(
-  `gradcheck: ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? `, ${gradcheckNotRun.length} not run` : ''}`,
-);
+if (parts.has('gradcheck'))
+  log(
+    `gradcheck: ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? `, ${gradcheckNotRun.length} not run` : ''}`,
+  );
 await new Promise((r) => setTimeout(r, 200)); // uncaptured GPU errors arrive as events
 save();
 
 // ---- the summary
 
 console.log(`\n## tapegrad GPU check — ${gpu}, ${date}\n`);
-console.log(
-  `gradcheck (${gradcheckMode} mode, ${backend}): ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? ` (${gradcheckNotRun.length} not run)` : ''}`,
-);
-console.log(
-  `fused kernels vs composed: ${fusedChecks.map((f) => `${f.kernel} ${f.ok ? 'ok' : 'DIFFERS'} (${f.relDiff.toExponential(1)})`).join(', ')}\n`,
-);
-console.log(
-  '| MLP step with Adam | kernels | fused: ms/step pipelined | synced | steady | composed: ms/step pipelined | synced | steady |',
-);
-console.log('|---|---|---|---|---|---|---|---|');
+if (parts.has('gradcheck'))
+  console.log(
+    `gradcheck (${gradcheckMode} mode, ${backend}): ${gradchecks.length - badCases.length}/${gradchecks.length} cases pass${gradcheckNotRun.length ? ` (${gradcheckNotRun.length} not run)` : ''}`,
+  );
+if (fusedChecks.length)
+  console.log(
+    `fused kernels vs composed: ${fusedChecks.map((f) => `${f.kernel} ${f.ok ? 'ok' : 'DIFFERS'} (${f.relDiff.toExponential(1)})`).join(', ')}`,
+  );
+if (steps.length) {
+  console.log(
+    '\n| MLP step with Adam | kernels | fused: ms/step pipelined | synced | steady | composed: ms/step pipelined | synced | steady |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+}
 for (const [B, D, H] of sizes) {
   const size = `B=${B} ${D}→${H}→10`;
   const f = steps.find((s) => s.size === size && s.fused);

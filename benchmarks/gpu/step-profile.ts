@@ -19,7 +19,7 @@ const wrapOff = process.argv.includes('--no-wrap');
 const quick = process.argv.includes('--quick');
 const roundSteps = quick ? 5 : 20;
 const scaled = (n: number) => (quick ? Math.max(2, Math.ceil(n / 5)) : n);
-await startGpuScript('step-profile');
+const { gpu, date } = await startGpuScript('step-profile');
 const backend = tf.backend() as any;
 
 const { step } = mlpAdamStep(B, B, B);
@@ -119,7 +119,7 @@ function wrap(obj: any, method: string, label: string): void {
   };
 }
 const engine = tf.engine() as any;
-let result: any = { B, uncached, cached: bare, cacheStats, batchSweep, uploads };
+let result: any = { gpu, date, B, roundSteps, uncached, cached: bare, cacheStats, batchSweep, uploads };
 if (!wrapOff) {
   wrap(engine, 'runKernel', 'tf engine.runKernel (incl. all below)');
   wrap(backend, 'runWebGPUProgram', 'backend.runWebGPUProgram');

@@ -15,7 +15,7 @@ const B = Number(process.argv[2] ?? 1024);
 const quick = process.argv.includes('--quick');
 const roundSteps = quick ? 5 : 20;
 const scaled = (n: number) => (quick ? Math.max(2, Math.ceil(n / 5)) : n);
-await startGpuScript('warmup');
+const { gpu, date } = await startGpuScript('warmup');
 
 /** ms per step, per round of 20 pipelined steps, for a fresh D → D → 10 MLP on D samples. */
 async function rounds(D: number, n: number): Promise<number[]> {
@@ -27,6 +27,8 @@ async function rounds(D: number, n: number): Promise<number[]> {
 }
 
 const result = {
+  gpu,
+  date,
   batch: B,
   roundSteps,
   nodeOptions: process.env.NODE_OPTIONS ?? '',
