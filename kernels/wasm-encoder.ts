@@ -131,6 +131,8 @@ export const v128 = {
   /** The 16 bytes of a then b, picked by the byte indices `lanes` (0–31). */
   shuffle: (a: Code, b: Code, lanes: number[]): Code => [...a, ...b, ...simd(0x0d, ...lanes)],
   allOnes: (): Code => simd(0x0c, ...new Array(16).fill(0xff)),
+  /** 1 if any bit of v is set, else 0 (an i32). */
+  anyTrue: (v: Code): Code => [...v, ...simd(0x53)],
 };
 
 export const f32x4 = {

@@ -211,6 +211,11 @@ fixed("wasm Sigmoid keeps subnormal results, and silu's, mish's, sigmoid's and l
       values(tf.sigmoid(tf.tensor(xs))),
       xs.map((x) => Math.fround(Math.exp(x))),
     );
+    // one small entry among large ones, in the whole vectors the SIMD check reads or in the tail after them
+    for (const at of [0, 5, 8]) {
+      const row = [0, 1, -2, 3, 4, -5, 6, 7, 8].map((v, i) => (i === at ? -95 : v));
+      assert.equal(values(tf.sigmoid(tf.tensor(row)))[at], Math.fround(Math.exp(-95)), `σ(−95) at entry ${at} of 9`);
+    }
     const d = (f: (t: tg.Tensor) => tg.Tensor, at: number[]) =>
       tg.tidy(() =>
         Array.from(
