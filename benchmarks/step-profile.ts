@@ -1,13 +1,14 @@
 // Where one training step of an example's model goes, on a CPU backend — examples/mnist.ts's CNN or
-// MLP (batch 64, Adam) or examples/words.ts's transformer (128 words, AdamW):
+// MLP (batch 64, Adam), examples/words.ts's transformer (128 words, AdamW), or the cpu suite's Adam
+// step (`square`: Linear(B, B), relu, Linear(B, 10) on [B, B], `--batch B`):
 // the step split into forward, backward and optimizer, the forward alone (no tape), and every
 // TF.js kernel the step runs, by phase, name and input shapes, with its time and count. Times are
 // wall-clock, and the process's CPU time beside them, which a loaded machine inflates less (with
 // one thread; with more, it adds up every thread's). What the step takes beyond its kernels is
 // tapegrad's and TF.js's per-op work. Markdown tables on stdout.
 //
-//   node --import tsx benchmarks/step-profile.ts [--model cnn|mlp|words] [--backend wasm] [--threads n] [--steps 9]
-//        [--rows 30]
+//   node --import tsx benchmarks/step-profile.ts [--model cnn|mlp|words|square] [--batch 256] [--backend wasm]
+//        [--threads n] [--steps 9] [--rows 30]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
@@ -18,6 +19,7 @@ import { median } from './harness.js';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'cnn' },
+    batch: { type: 'string', default: '256' },
     backend: { type: 'string', default: 'wasm' },
     steps: { type: 'string', default: '9' },
     rows: { type: 'string', default: '30' },
@@ -34,8 +36,9 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1000;
 };
 
-const model = values.model as 'cnn' | 'mlp' | 'words';
-if (!['cnn', 'mlp', 'words'].includes(model)) throw new Error(`--model is cnn, mlp or words, not ${model}`);
+const model = values.model as 'cnn' | 'mlp' | 'words' | 'square';
+if (!['cnn', 'mlp', 'words', 'square'].includes(model))
+  throw new Error(`--model is cnn, mlp, words or square, not ${model}`);
 const WORDS = ['apple', 'banana', 'cherry', 'dog', 'elephant', 'fig', 'grape', 'hippopotamus'];
 
 /** The model, its optimizer and its loss on one fixed batch. */
@@ -48,6 +51,26 @@ function setup(): { net: tg.nn.Module; opt: tg.optim.Optimizer; loss: () => tg.T
       opt: new tg.optim.AdamW(net.parameters(), { lr: 3e-3 }),
       loss: () => maskedNll(net.forward(r.x), r.y, r.mask),
       data: [r.x, r.y, r.mask],
+    };
+  }
+  if (model === 'square') {
+    // the cpu suite's Adam step: Linear(B, B), relu, Linear(B, 10) on [B, B], cross-entropy
+    const B = Number(values.batch);
+    const net = new tg.nn.Sequential(
+      new tg.nn.Linear(B, B, { seed: 1 }),
+      new tg.nn.ReLU(),
+      new tg.nn.Linear(B, 10, { seed: 2 }),
+    );
+    const x = tg.randn([B, B], { seed: 3 });
+    const y = tg.tensor(
+      Array.from({ length: B }, (_, i) => i % 10),
+      { dtype: 'int32' },
+    );
+    return {
+      net,
+      opt: new tg.optim.Adam(net.parameters(), { lr: 1e-3 }),
+      loss: () => tg.nn.crossEntropy(net.forward(x), y),
+      data: [x, y],
     };
   }
   const net = model === 'cnn' ? makeCnn() : makeMlp();
