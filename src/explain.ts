@@ -62,13 +62,21 @@ function rowsOf(root: Tensor): ExplainRow[] {
     if (sibling !== undefined) {
       if (!node!.freed) savedParts.push(`with #${sibling}`);
     } else if (node && !node.freed) {
+      // an adjoint that reads its outputs (a factorization's) keeps all of them, counted here once
+      const readsAll = node.rule.outputs === 'several' && node.rule.readsOutputs;
       savedParts.push(
         inputs.length ? `inputs ${inputs.map((x) => `#${ids.get(x)}`).join(',')}` : 'no inputs',
-        'output',
+        readsAll ? 'outputs' : 'output',
       );
-      savedBytes += inputs.reduce((n, x) => n + bytesOf(x), 0) + bytesOf(t);
-      // Owned tensors that are not already inputs: the hidden intermediates of a composite op.
-      const hidden = t.owned.filter((c) => !inputs.some((x) => x.value === c));
+      const outputs = readsAll ? node.outputs : [t];
+      savedBytes += inputs.reduce((n, x) => n + bytesOf(x), 0) + outputs.reduce((n, o) => n + bytesOf(o), 0);
+      // Owned tensors that are not already inputs or outputs (or handles on outputs, Node.copies):
+      // the hidden intermediates of a composite op.
+      const known = new Set([
+        ...inputs.map((x) => x.value),
+        ...node.outputs.flatMap((o) => [o.value, ...o.owned.filter((c) => node.copies.some((k) => k.includes(c)))]),
+      ]);
+      const hidden = t.owned.filter((c) => !known.has(c));
       if (hidden.length) {
         savedParts.push(`${hidden.length} hidden tensor${hidden.length > 1 ? 's' : ''}`);
         savedBytes += hidden.reduce((n, c) => n + (c.isDisposed ? 0 : c.size * 4), 0);

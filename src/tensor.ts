@@ -41,7 +41,8 @@ export interface MultiOutputRule<A = void> {
   /**
    * The vector-Jacobian product: given gs[k] = ∂L/∂out[k] (null where no gradient reached output k:
    * the adjoint makes zeros only where it needs them), one thunk (or null) per input. The caller
-   * may have disposed outputs it did not use (split's other parts): read only their shapes.
+   * may have disposed outputs it did not use (split's other parts): read only their shapes, unless
+   * the rule declares readsOutputs.
    */
   vjp: (gs: (Tensor | null)[], inputs: Tensor[], outs: Tensor[], attrs: A) => (Thunk | null)[];
   /** The outputs' names, as tables and messages show them (`linalg.svd.U`); their indices otherwise. */
