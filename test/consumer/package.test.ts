@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, w
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import ts from 'typescript';
 import { nodeIn, packedProject, root, tarballFiles, tscIn } from './packed.js';
 
 const packed = packedProject();
@@ -147,6 +148,93 @@ test('a CommonJS TypeScript project: module commonjs compiles and fails at run t
   const tc16 = tscIn(dir, ['-p', 'tsconfig.node16.json']);
   assert.is.not(tc16.code, 0);
   assert.match(tc16.out, /TS1479|ECMAScript module/);
+});
+
+/** Every export of src/api.ts, its namespaces' (tg.nn, tg.nn.init, …) included: dotted path, value or type, required type parameters. */
+function publicExports(): { path: string; value: boolean; type: boolean; typeArgs: number }[] {
+  const program = ts.createProgram([join(root, 'src/api.ts')], {
+    strict: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  const out: { path: string; value: boolean; type: boolean; typeArgs: number }[] = [];
+  const walk = (module: ts.Symbol, prefix: string) => {
+    for (const e of checker.getExportsOfModule(module)) {
+      const s = e.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(e) : e;
+      const path = prefix + e.name;
+      if (s.flags & ts.SymbolFlags.ValueModule) {
+        out.push({ path, value: true, type: false, typeArgs: 0 });
+        walk(s, `${path}.`);
+        continue;
+      }
+      const decl = s.declarations?.[0];
+      const params =
+        decl && (ts.isInterfaceDeclaration(decl) || ts.isTypeAliasDeclaration(decl) || ts.isClassDeclaration(decl))
+          ? (decl.typeParameters ?? []).filter((p) => !p.default).length
+          : 0;
+      out.push({
+        path,
+        value: (s.flags & ts.SymbolFlags.Value) !== 0,
+        type: (s.flags & ts.SymbolFlags.Type) !== 0,
+        typeArgs: params,
+      });
+    }
+  };
+  walk(checker.getSymbolAtLocation(program.getSourceFile(join(root, 'src/api.ts'))!)!, '');
+  return out;
+}
+
+test('every export of the API, namespaces included, is reachable from the installed package: its type under strict TypeScript (nodenext and bundler resolution, the declarations checked too), its value at run time', () => {
+  const exports = publicExports();
+  assert.ok(exports.length > 300, `${exports.length} exports found`);
+  assert.ok(exports.some((e) => e.path === 'nn.init.kaimingNormal' && e.value));
+  assert.ok(exports.some((e) => e.path === 'optim.AdamOptions' && e.type && !e.value));
+  const dir = join(packed.dir, 'exports-project');
+  mkdirSync(dir, { recursive: true });
+  const lines = ["import * as tg from 'tapegrad';"];
+  exports.forEach((e, i) => {
+    if (e.value) lines.push(`export const value${i} = tg.${e.path};`);
+    if (e.type && !e.value) {
+      const args = e.typeArgs ? `<${Array(e.typeArgs).fill('any').join(', ')}>` : '';
+      lines.push(`export type Type${i} = tg.${e.path}${args};`);
+    }
+    if (e.type && e.value && e.typeArgs === 0) lines.push(`export type Instance${i} = tg.${e.path};`);
+  });
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(join(dir, 'exports.ts'), `${lines.join('\n')}\n`);
+  const common = {
+    strict: true,
+    target: 'es2022',
+    noEmit: true,
+    skipLibCheck: false,
+    types: [],
+    lib: ['es2022', 'dom'],
+  };
+  for (const [module, moduleResolution] of [
+    ['nodenext', 'nodenext'],
+    ['esnext', 'bundler'],
+  ]) {
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { ...common, module, moduleResolution }, files: ['exports.ts'] }),
+    );
+    const tc = tscIn(dir, ['-p', 'tsconfig.json']);
+    // tapegrad's declaration files are checked too; TF.js's have errors of their own (its hash_util's Long)
+    const errors = tc.out.split('\n').filter((l) => /error TS\d+/.test(l) && !l.includes('node_modules/@tensorflow/'));
+    assert.equal(errors, [], `${moduleResolution}: ${errors.slice(0, 20).join('\n')}`);
+    assert.ok(tc.code === 0 || tc.out.includes('error TS'), tc.out);
+  }
+  const values = exports.filter((e) => e.value).map((e) => e.path);
+  writeFileSync(
+    join(dir, 'values.mjs'),
+    `import * as tg from 'tapegrad';\nconst missing = ${JSON.stringify(values)}.filter((p) => p.split('.').reduce((o, k) => o?.[k], tg) === undefined);\nconsole.log(JSON.stringify(missing));\n`,
+  );
+  const r = nodeIn(dir, ['values.mjs']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!), [], 'values the installed package lacks');
 });
 
 test.run();
