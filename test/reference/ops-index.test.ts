@@ -28,7 +28,8 @@ const OPS: Record<string, (x: Record<string, tg.Tensor>, i: Record<string, tg.Te
   diagonal: ({ x }, _i, a) => tg.diagonal(x, a),
   swapAxes: ({ x }, _i, a) => tg.swapAxes(x, a.axis1, a.axis2),
   takeAlongAxis: ({ x }, { indices }, a) => tg.takeAlongAxis(x, indices, a.axis),
-  scatterAlongAxis: ({ x, values }, { indices }, a) => tg.scatterAlongAxis(x, indices, values, a.axis, a),
+  scatterAlongAxis: ({ x, values }, { indices }, a) =>
+    tg.scatterAlongAxis(x, indices, values, a.axis, { reduce: a.reduce as 'sum' | 'none' | undefined }),
   oneHot: (_x, { indices }, a) => tg.oneHot(indices, a.depth),
   stopGradient: ({ x }) => x.mul(tg.stopGradient(x)),
   einsum: (x, _i, a) =>
