@@ -386,7 +386,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-// ---- kernels given an input with no entries run on cpu (wasm-unwritten-output.ts, emptyInput)
+// ---- kernels given an input with no entries run on cpu (wasm-unwritten-output.ts, goesToCpu)
 
 s("wasm: TF.js's reductions along an axis of an empty tensor still trap the module (a child process)", () => {
   const index = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../src/index.ts')).href;

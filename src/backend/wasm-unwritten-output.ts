@@ -3,7 +3,7 @@
 // dimension of 0) or when a kernel meets a dtype it lacks (exp of a bool tensor): they print
 // "XNN status … not successful" or "Unknown dtype" on stderr and return whatever the heap held.
 //
-// Kernels with an input of no entries go to cpu at once: some trap the module there (emptyInput).
+// Kernels with an input of no entries go to cpu at once: some trap the module there (goesToCpu).
 //
 // The guard: every output a wasm kernel allocates gets a marker in its first entry; a kernel that
 // returns with the marker still there did not write its output, and is run again on the cpu
@@ -28,20 +28,24 @@ interface WasmBackendLike extends WasmHeapBackend {
  */
 const BEYOND_RANK_6 = new Set(['Add', 'Sub', 'Multiply', 'RealDiv', 'PadV2']);
 
-function beyondRank6(name: string, inputs: NamedTensorInfoMap): boolean {
-  return BEYOND_RANK_6.has(name) && Object.values(inputs).some((t) => t && t.shape.length > 6);
-}
-
 /**
- * Whether a kernel gets an input with no entries and cpu has the kernel too. wasm's kernels meet
- * empty inputs badly: reductions and scans along an axis of an empty tensor ([0,3,3] summed over
- * axis 1) trap the module (an integer division by zero), GatherV2 from an empty tensor has given a
- * wrong shape ([1,1,0,2] for [0,2] gathered by [0], as the heap lay); there is nothing to compute, so
- * cpu does it.
+ * Whether a kernel goes to cpu before it runs: an input beyond rank 6 for the operators above, or
+ * an input with no entries where cpu has the kernel too. wasm's kernels meet empty inputs badly:
+ * reductions and scans along an axis of an empty tensor ([0,3,3] summed over axis 1) trap the
+ * module (an integer division by zero), GatherV2 from an empty tensor has given a wrong shape
+ * ([1,1,0,2] for [0,2] gathered by [0], as the heap lay); there is nothing to compute, so cpu does
+ * it. It runs before every wasm kernel, hence one pass over the inputs and no allocation.
  */
-function emptyInput(name: string, inputs: NamedTensorInfoMap): boolean {
-  for (const t of Object.values(inputs)) if (t?.shape.includes(0)) return tf.getKernel(name, 'cpu') !== undefined;
-  return false;
+function goesToCpu(name: string, inputs: NamedTensorInfoMap): boolean {
+  const rankLimited = BEYOND_RANK_6.has(name);
+  let empty = false;
+  for (const key in inputs) {
+    const shape = inputs[key]?.shape;
+    if (shape === undefined) continue;
+    if (rankLimited && shape.length > 6) return true;
+    if (!empty && shape.includes(0)) empty = true;
+  }
+  return empty && tf.getKernel(name, 'cpu') !== undefined;
 }
 
 /** Outputs marked as they were allocated and not yet checked. */
@@ -85,7 +89,7 @@ export function guardWasmUnwrittenOutputs(backend: KernelBackend): void {
     // The registry hands out this same object on every call, so replacing its function reroutes them all.
     (config as { kernelFunc: KernelConfig['kernelFunc'] }).kernelFunc = (args) => {
       const backend = args.backend as WasmBackendLike;
-      if (!bypass && (beyondRank6(config.kernelName, args.inputs) || emptyInput(config.kernelName, args.inputs))) {
+      if (!bypass && goesToCpu(config.kernelName, args.inputs)) {
         // in the form cpu's kernel returns: an array for kernels of several outputs (Unpack), even of one
         const again = runOnCpu(config.kernelName, args.inputs, args.attrs, backend);
         return again.several ? again : again[0];

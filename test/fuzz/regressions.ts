@@ -13,7 +13,7 @@ export const REGRESSIONS: { what: string; c: Case }[] = [
   // wasm's GatherV2 of an empty x gave a wrong shape ([1,1,0,2] for [0,2] by [0]), so gather's
   // adjoint refused the gradient, and the variance of a [0,3,3] over axis 1 trapped the wasm module (an
   // integer division by zero in its reductions): wasm kernels given empty inputs now run on cpu
-  // (src/backend/wasm-unwritten-output.ts, emptyInput); both found by the empty-axis fuzzer
+  // (src/backend/wasm-unwritten-output.ts, goesToCpu); both found by the empty-axis fuzzer
   {
     what: 'the variance of a transposed [3,3,0] over its axis 1, on wasm',
     c: {
