@@ -12,7 +12,7 @@
 // retried at h/2, allowing for the difference of the two estimates: where f changes fast, the
 // stencil's own truncation error, not the adjoint, may be what missed.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError } from './errors.js';
+import { checkOptions, TapegradError } from './errors.js';
 import { describe } from './op.js';
 import { gradients } from './backward.js';
 import { Tensor } from './tensor.js';
@@ -132,15 +132,8 @@ function checkInputs(fn: string, f: unknown, inputs: unknown): Tensor[] {
 const OPTION_NAMES = ['mode', 'step', 'atol', 'rtol', 'seed', 'samples', 'throwOnFailure'];
 
 /** Every option checked: a known name, and a value in its range (a negative atol would pass nothing, or everything). */
-function checkOptions(fn: string, opts: unknown): GradcheckOptions {
-  if (opts === undefined) return {};
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
-    throw new TapegradError(fn, `options must be an object, got ${describe(opts)}`);
-  const o = opts as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!OPTION_NAMES.includes(k))
-      throw new TapegradError(fn, `unknown option '${k}'; the options are ${OPTION_NAMES.join(', ')}`);
-  }
+function checkGradcheckOptions(fn: string, opts: unknown): GradcheckOptions {
+  const o = checkOptions(fn, opts as Record<string, unknown> | undefined, OPTION_NAMES);
   const number = (k: string, ok: (v: number) => boolean, what: string) => {
     const v = o[k];
     if (v !== undefined && !(typeof v === 'number' && ok(v)))
@@ -344,7 +337,7 @@ class Check {
 
 function* checkSteps(fn: string, f: F, inputs: Tensor[], options: GradcheckOptions): Steps<GradcheckReport> {
   const xs = checkInputs(fn, f, inputs);
-  const opts = checkOptions(fn, options);
+  const opts = checkGradcheckOptions(fn, options);
   const mode = opts.mode ?? 'full';
   const check = new Check(fn, f, xs, tolerancesFor(opts));
   const base: Float64Array[] = yield* take(xs.map((x) => tf.clone(x.value)));
@@ -521,7 +514,7 @@ export async function gradgradcheck(
 /** The function gradgradcheck checks (see above), the validated inputs, and the options with its tolerances. */
 function secondOrder(f: F, inputs: Tensor[], opts: GradcheckOptions): [F, Tensor[], GradcheckOptions] {
   const xs = checkInputs('gradgradcheck', f, inputs);
-  const o = checkOptions('gradgradcheck', opts);
+  const o = checkGradcheckOptions('gradgradcheck', opts);
   const random = rng((o.seed ?? 1) + 7919);
   const floats = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
   const outShape = tidy(() => f(...xs.map((x) => new Tensor(x.value))).shape);

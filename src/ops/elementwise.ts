@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, applyWithConstants, asTensor, applyToFloat, owning } from '../op.js';
 import { broadcastShapes, unbroadcast } from './shape.js';
-import { TapegradError } from '../errors.js';
+import { checkOptions, TapegradError } from '../errors.js';
 import { noGrad, isGradEnabled } from '../tape.js';
 import { Tensor, type TensorLike, type DType, type OpRule, type OpSignature } from '../tensor.js';
 import { toTensor } from '../creation.js';
@@ -514,9 +514,7 @@ clip.rule = clipOp.rule;
 export function hardtanhBounds(fn: string, opts: unknown): { min: number; max: number } {
   if (typeof opts !== 'object' || opts === null)
     throw new TapegradError(fn, `options must be { min, max }, got ${String(opts)}`);
-  const unknown = Object.keys(opts).filter((k) => k !== 'min' && k !== 'max');
-  if (unknown.length) throw new TapegradError(fn, `unknown option '${unknown[0]}'; the options are min, max`);
-  const { min = -1, max = 1 } = opts as { min?: unknown; max?: unknown };
+  const { min = -1, max = 1 } = checkOptions(fn, opts as { min?: unknown; max?: unknown }, ['min', 'max']);
   if (typeof min !== 'number' || typeof max !== 'number' || !(min <= max))
     throw new TapegradError(fn, `min (${String(min)}) must be a number not above max (${String(max)})`);
   return { min, max };
