@@ -13,8 +13,9 @@
 #   bash .gpu/run.sh gpu-check.mjs [args]    # one bundle
 #   bash benchmarks/gpu/run-all.sh           # every GPU benchmark (OUT=folder for the results)
 #
-# What .gpu/ holds (about 62 MB; it is in .gitignore):
-#   <entry>.mjs           each entry and everything it imports, bundled by esbuild, except Dawn
+# What .gpu/ holds (about 47 MB; it is in .gitignore):
+#   <entry>.mjs           each entry, bundled by esbuild (everything it imports except Dawn)
+#   chunk-*.mjs           the code the entries share, imported by them
 #   *.wasm                the TF.js wasm backend's binaries, which the bundles load from beside them
 #   node_modules/@tensorflow/tfjs-backend-wasm   its threads' glue and worker scripts (require()d)
 #   node_modules/webgpu   Dawn's Node binding (its native dawn.node for linux-x64)
@@ -50,13 +51,13 @@ mkdir -p "$out/debs" "$out/node_modules/webgpu/dist"
 banner="import { createRequire } from 'node:module'; import { fileURLToPath } from 'node:url';\
  import { dirname } from 'node:path'; const require = createRequire(import.meta.url);\
  const __filename = fileURLToPath(import.meta.url); const __dirname = dirname(__filename);"
-# Minified (names kept, for error messages and stack traces), to keep .gpu/ small enough to copy
-# with the project.
-for entry in "${entries[@]}"; do
-  name=$(basename "${entry%.*}")
-  npx --no-install esbuild "$entry" --bundle --platform=node --format=esm --target=node20 --minify --keep-names \
-    --external:webgpu --banner:js="$banner" --outfile="$out/$name.mjs" --log-level=warning
-done
+# One esbuild run for every entry, with the code they share split into chunks (chunk-*.mjs) that
+# each entry imports, so that the library is carried once, not once per entry; minified (names
+# kept, for error messages and stack traces). Together with the project it must fit a 64 MiB copy.
+rm -f "$out"/*.mjs
+npx --no-install esbuild "${entries[@]}" --bundle --splitting --platform=node --format=esm --target=node20 --main-fields=module,main \
+  --minify --keep-names --external:webgpu --banner:js="$banner" --outdir="$out" --entry-names='[name]' \
+  --chunk-names='chunk-[hash]' --out-extension:.js=.mjs --log-level=warning
 
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/"
 # The wasm backend's threads load the Emscripten glue and its worker by require() from beside the bundles.

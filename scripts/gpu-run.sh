@@ -3,6 +3,7 @@
 # .gpu/run.sh):
 #
 #   bash .gpu/run.sh gpu-check.mjs [args]
+#   bash .gpu/run.sh --probe                 # only says which GPU adapter Dawn finds (exit 3: none)
 #
 # Before running it, it supplies what a bare GPU host lacks: Node.js (the bundled one, when none of
 # version 20 or later is on PATH), the Vulkan loader (the bundled Debian packages, unpacked when
@@ -43,7 +44,24 @@ if [ -z "${VK_DRIVER_FILES:-}" ]; then
     if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
   done
 fi
+# The driver's own libraries, where GPU containers mount them outside the loader's search path.
+for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  if [ -d "$dir" ] && [[ ":${LD_LIBRARY_PATH:-}:" != *":$dir:"* ]]; then
+    export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$dir
+  fi
+done
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+
+if [ "$1" = --probe ]; then
+  cd "$here"
+  exec node --input-type=module -e "
+    import { create } from './node_modules/webgpu/index.js';
+    const adapter = await create([]).requestAdapter();
+    if (!adapter) { console.log('run.sh: Dawn found no GPU adapter'); process.exit(3); }
+    const { vendor, architecture, device, description } = adapter.info;
+    console.log('run.sh: Dawn found', [vendor, architecture, device, description].filter(Boolean).join(' '));
+    process.exit(0);"
+fi
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2> /dev/null || true
 bundle=$1
