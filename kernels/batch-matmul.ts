@@ -21,6 +21,7 @@ import {
   v128,
   whileBelow,
 } from './wasm-encoder.js';
+import { denseMatMul, type PoolRuns } from './dense-matmul.js';
 
 /** Terms TF.js's loop sums before adding them into the output entry. */
 const BLOCK = 48;
@@ -123,9 +124,10 @@ export function setSimdBatchMatMul(on: boolean): void {
 
 /**
  * The BatchMatMul kernel function wrapping TF.js's `original`: ours where TF.js would run its loop
- * (float32 operands whose batches are equal or one of them a single matrix), TF.js's everywhere else.
+ * (float32 operands whose batches are equal or one of them a single matrix), the dense kernel
+ * (dense-matmul.ts) where it would call XNNPACK and that is faster, TF.js's everywhere else.
  */
-export function simdBatchMatMul(original: KernelFunc): KernelFunc {
+export function simdBatchMatMul(original: KernelFunc, poolRuns: PoolRuns = () => false): KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
@@ -138,13 +140,11 @@ export function simdBatchMatMul(original: KernelFunc): KernelFunc {
     const [ba, bb, batch] = [a.shape.slice(0, -2), b.shape.slice(0, -2), outer].map((s) =>
       s.reduce((x, y) => x * y, 1),
     );
-    // TF.js's XNNPACK path, and batches it would not pair as whole operands (neither 1 nor all)
-    if (
-      (!transposeA && !transposeB && ba === 1 && bb === 1) ||
-      (ba !== batch && ba !== 1) ||
-      (bb !== batch && bb !== 1)
-    )
-      return original(args);
+    // TF.js's XNNPACK path
+    if (!transposeA && !transposeB && ba === 1 && bb === 1)
+      return denseMatMul(backend, a, b, undefined, 'linear', outer, poolRuns) ?? original(args);
+    // batches TF.js would not pair as whole operands (neither 1 nor all)
+    if ((ba !== batch && ba !== 1) || (bb !== batch && bb !== 1)) return original(args);
     const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
     const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K || M * N * K === 0) return original(args);

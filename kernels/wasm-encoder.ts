@@ -76,7 +76,7 @@ export function encodeModule(functions: WasmFunction[], memory: MemorySource): U
 
 const simd = (op: number, ...immediates: number[]): Code => [0xfd, ...uleb(op), ...immediates];
 /** Memory immediates: alignment (log2 of bytes) and offset 0. */
-const memarg = (align: number) => [align, 0];
+const memarg = (align: number, offset = 0) => [align, ...uleb(offset)];
 const unary = (op: number) => (a: Code) => [...a, ...simd(op)];
 const binary = (op: number) => (a: Code, b: Code) => [...a, ...b, ...simd(op)];
 
@@ -113,10 +113,11 @@ const bytesOf = (
 ) => [...new Uint8Array(Array.from(values).buffer)];
 
 export const v128 = {
-  load: (address: Code): Code => [...address, ...simd(0x00, ...memarg(4))],
-  /** The float32 at `address` in every lane. */
-  load32Splat: (address: Code): Code => [...address, ...simd(0x09, ...memarg(2))],
-  store: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x0b, ...memarg(4))],
+  /** The 16 bytes at `address` + `offset` (a constant). */
+  load: (address: Code, offset = 0): Code => [...address, ...simd(0x00, ...memarg(4, offset))],
+  /** The float32 at `address` + `offset` in every lane. */
+  load32Splat: (address: Code, offset = 0): Code => [...address, ...simd(0x09, ...memarg(2, offset))],
+  store: (address: Code, v: Code, offset = 0): Code => [...address, ...v, ...simd(0x0b, ...memarg(4, offset))],
   /** The 8 bytes at `address` in the low half, zeros above (two float32s, for promoteLow). */
   load64Zero: (address: Code): Code => [...address, ...simd(0x5d, ...memarg(3))],
   /** The low 8 bytes of v stored at `address` (two float32 lanes, after demoteZero). */
@@ -128,6 +129,8 @@ export const v128 = {
   xor: binary(0x51),
   /** Bits of a where mask is set, of b elsewhere. */
   bitselect: (a: Code, b: Code, mask: Code): Code => [...a, ...b, ...mask, ...simd(0x52)],
+  /** a where cond (an i32) ≠ 0, else b. */
+  select: (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b],
   /** The 16 bytes of a then b, picked by the byte indices `lanes` (0–31). */
   shuffle: (a: Code, b: Code, lanes: number[]): Code => [...a, ...b, ...simd(0x0d, ...lanes)],
   allOnes: (): Code => simd(0x0c, ...new Array(16).fill(0xff)),
@@ -147,6 +150,9 @@ export const f32x4 = {
   mul: binary(0xe6),
   div: binary(0xe7),
   abs: unary(0xe0),
+  /** Lane-wise b < a ? b : a, and a < b ? b : a (a NaN in b gives a: C's fmin and fmax pattern). */
+  pmin: binary(0xea),
+  pmax: binary(0xeb),
   /** The two float64 lanes rounded to float32 in lanes 0 and 1, zeros above. */
   demoteZero: unary(0x5e),
 };

@@ -16,11 +16,12 @@ import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { replaceWasmKernel } from './wasm-kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
+import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
 import { gatherRows } from '../../kernels/gather-rows.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
 import { guardWasmHeap, isWasmTrap, dropTrappedWasm } from './wasm-heap-limit.js';
-import { afterWasmStarts, beforeWasmStarts } from './wasm-threads.js';
+import { afterWasmStarts, beforeWasmStarts, getThreads, POOL_MIN_WORK, smallKernelsInline } from './wasm-threads.js';
 
 /** The TF.js backends tapegrad can run on. */
 export type BackendName = 'wasm' | 'cpu' | 'webgl' | 'webgpu' | 'tensorflow';
@@ -202,8 +203,10 @@ export async function setBackend(name: BackendName): Promise<void> {
     sigmoidKeepingSubnormals();
     speedUpWasmSmallBinaryKernels();
     speedUpWasmSlice();
-    // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits)
-    replaceWasmKernel('BatchMatMul', simdBatchMatMul);
+    // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits), and
+    // plain ones where XNNPACK would pack B first (XNNPACK's bits)
+    replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, xnnpackOnPool));
+    replaceWasmKernel('_FusedMatMul', (original) => simdFusedMatMul(original, xnnpackOnPool));
     // gathers (embedding lookups) as copies of whole rows rather than an index computed per entry
     replaceWasmKernel('GatherV2', gatherRows);
     guardWasmUnwrittenOutputs(tf.backend());
@@ -214,6 +217,11 @@ export async function setBackend(name: BackendName): Promise<void> {
     installDispatchCache(tf.backend());
     installWebGPUMatMul(tf.backend());
   }
+}
+
+/** Whether XNNPACK would run a product of `work` multiply-adds on the wasm backend's pool of threads. */
+function xnnpackOnPool(work: number): boolean {
+  return getThreads() > 1 && (work >= POOL_MIN_WORK || !smallKernelsInline());
 }
 
 /**

@@ -1,0 +1,162 @@
+// wasm's plain products in SIMD (kernels/dense-matmul.ts), where TF.js calls XNNPACK: the same bits
+// as XNNPACK on odd sizes (rows, columns and inner sizes that no tile divides), with and without a
+// bias, with relu and relu6, and with signed zeros, infinities and NaN among the entries; within
+// the float32 rounding bound of a float64 reference (and that check fails on a product missing a
+// term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../src/index.js';
+import { setDenseMatMul } from '../kernels/dense-matmul.js';
+import { rng } from '../src/random.js';
+import { assertNoLeak } from './helpers.js';
+
+function randomValues(n: number, seed: number, specials: number[] = []): Float32Array {
+  const r = rng(seed);
+  const v = Float32Array.from({ length: n }, () => 4 * r.uniform() - 2);
+  specials.forEach((s, i) => {
+    if (n) v[(i * 7919 + seed) % n] = s;
+  });
+  return v;
+}
+
+type Activation = 'linear' | 'relu' | 'relu6';
+
+/** act(a·b + bias) by tf.fused.matMul (bias and activation given) or tf.matMul, with the kernel on or off. */
+function product(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null, act: Activation | null, on: boolean) {
+  setDenseMatMul(on);
+  try {
+    const c = act === null ? tf.matMul(a, b) : tf.fused.matMul({ a, b, bias: bias ?? undefined, activation: act });
+    const out = c.dataSync() as Float32Array;
+    c.dispose();
+    return out;
+  } finally {
+    setDenseMatMul(true);
+  }
+}
+
+const SIZES: [number, number, number][] = [
+  [1, 1, 4],
+  [3, 5, 7],
+  [4, 8, 8],
+  [5, 17, 9],
+  [7, 3, 13],
+  [9, 100, 10],
+  [13, 33, 21],
+  [64, 78, 36],
+  [6, 1, 5],
+];
+
+test('plain and fused products: the same bits as XNNPACK', async () => {
+  await tg.setBackend('wasm');
+  const specials = [0, -0, Infinity, -Infinity, Number.NaN, 3e38, -3e38];
+  SIZES.forEach(([M, K, N], c) => {
+    for (const withSpecials of [false, true]) {
+      const a = tf.tensor2d(randomValues(M * K, 3 * c, withSpecials ? specials : []), [M, K]);
+      const b = tf.tensor2d(randomValues(K * N, 3 * c + 1, withSpecials ? [...specials].reverse() : []), [K, N]);
+      const bias = tf.tensor1d(randomValues(N, 3 * c + 2, withSpecials ? [Number.NaN, -0] : []));
+      for (const [withBias, act] of [
+        [false, null],
+        [false, 'linear'],
+        [true, 'linear'],
+        [true, 'relu'],
+        [false, 'relu'],
+        [true, 'relu6'],
+      ] as const) {
+        const ours = product(a, b, withBias ? bias : null, act, true);
+        const xnn = product(a, b, withBias ? bias : null, act, false);
+        for (let i = 0; i < ours.length; i++)
+          if (!Object.is(ours[i], xnn[i]))
+            assert.unreachable(
+              `[${M},${K}]·[${K},${N}] bias ${withBias} ${act} specials ${withSpecials}: entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
+            );
+      }
+      assertNoLeak(() => tf.fused.matMul({ a, b, bias, activation: 'relu' }).dispose());
+      assertNoLeak(() => tf.matMul(a, b).dispose());
+      tf.dispose([a, b, bias]);
+    }
+  });
+});
+
+/**
+ * The largest |c − c₆₄| / (γ · (|bias| + Σₖ |a_ik b_kj|)) over the entries, c₆₄ the float64 sum: the
+ * float32 sum of K products and a bias, in any order, is within γ = (K + 1)·u / (1 − (K + 1)·u)
+ * of that sum of magnitudes (u = 2⁻²⁴), so an accurate product gives at most 1.
+ */
+function errorOverBound(a: Float32Array, b: Float32Array, bias: Float32Array, c: Float32Array, M: number, K: number) {
+  const N = bias.length;
+  const u = 2 ** -24;
+  const gamma = ((K + 1) * u) / (1 - (K + 1) * u);
+  let worst = 0;
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let exact = bias[j];
+      let magnitude = Math.abs(bias[j]);
+      for (let k = 0; k < K; k++) {
+        exact += a[i * K + k] * b[k * N + j];
+        magnitude += Math.abs(a[i * K + k] * b[k * N + j]);
+      }
+      worst = Math.max(worst, Math.abs(c[i * N + j] - exact) / (gamma * magnitude));
+    }
+  return worst;
+}
+
+test('within the float32 rounding bound of a float64 reference; a product missing a term fails it', async () => {
+  await tg.setBackend('wasm');
+  for (const [M, K, N] of [...SIZES, [65, 783, 37] as [number, number, number]]) {
+    const [av, bv, biasv] = [randomValues(M * K, M), randomValues(K * N, K), randomValues(N, N)];
+    const c = product(tf.tensor2d(av, [M, K]), tf.tensor2d(bv, [K, N]), tf.tensor1d(biasv), 'linear', true);
+    const ratio = errorOverBound(av, bv, biasv, c, M, K);
+    assert.ok(ratio <= 1, `[${M},${K}]·[${K},${N}]: error ${ratio} × the bound`);
+    // the same check on a result whose first entry lacks its last term
+    const planted = Float32Array.from(c);
+    planted[0] -= av[K - 1] * bv[(K - 1) * N];
+    if (K > 1 && av[K - 1] * bv[(K - 1) * N] !== 0) assert.ok(errorOverBound(av, bv, biasv, planted, M, K) > 1);
+  }
+  tf.disposeVariables();
+});
+
+test('MLP training steps: the same losses with the kernel on and off', async () => {
+  await tg.setBackend('wasm');
+  const run = (on: boolean) => {
+    setDenseMatMul(on);
+    try {
+      const net = new tg.nn.Sequential(
+        new tg.nn.Linear(36, 20, { seed: 1 }),
+        new tg.nn.ReLU(),
+        new tg.nn.Linear(20, 12, { seed: 2 }),
+        new tg.nn.ReLU(),
+        new tg.nn.Linear(12, 5, { seed: 3 }),
+      );
+      const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-2 });
+      const x = tg.randn([17, 36], { seed: 4 });
+      const y = tg.tensor(
+        Array.from({ length: 17 }, (_, i) => i % 5),
+        { dtype: 'int32' },
+      );
+      const losses: number[] = [];
+      for (let s = 0; s < 4; s++) {
+        opt.zeroGrad();
+        const loss = tg.tidy(() => {
+          const l = tg.nn.crossEntropy(net.forward(x), y);
+          l.backward();
+          opt.step();
+          return l;
+        });
+        losses.push(loss.item());
+        loss.dispose();
+      }
+      opt.zeroGrad();
+      opt.dispose();
+      tg.dispose([x, y, ...net.parameters()]);
+      return losses;
+    } finally {
+      setDenseMatMul(true);
+    }
+  };
+  const before = tg.memory();
+  assert.equal(run(true), run(false));
+  assert.is(tg.memory().numTensors, before.numTensors);
+});
+
+test.run();
