@@ -24,6 +24,7 @@ import {
   v128,
   whileBelow,
 } from './wasm-encoder.js';
+import { gemmHelper } from './dense-matmul-thread.js';
 
 const get = local.get;
 
@@ -136,14 +137,21 @@ export function setDenseMatMul(on: boolean): void {
 /** The clamp bounds of TF.js's fused activations that XNNPACK applies, by activation name. */
 const BOUNDS: Record<string, [number, number] | null> = { linear: null, relu: [0, Infinity], relu6: [0, 6] };
 
-/**
- * Whether XNNPACK's product of M·N·K multiply-adds would run on the thread pool: then, for many rows
- * (M), its threads gain more than its packing of B costs, and XNNPACK runs. Set by the backend.
- */
-export type PoolRuns = (work: number) => boolean;
+/** What the backend tells the kernel about threads. */
+export interface DenseThreads {
+  /** The wasm backend's threads (setThreads): above one, a product may run on a helper thread too. */
+  count(): number;
+  /**
+   * Whether XNNPACK's product of `work` multiply-adds would run on its thread pool: then, for many
+   * rows, its threads gain more than its packing of B costs, while this kernel has one thread.
+   */
+  xnnpackOnPool(work: number): boolean;
+}
 
-/** Rows from which XNNPACK on a pool of threads beats this kernel despite packing B. */
+/** Rows from which XNNPACK on a pool of threads beats this kernel on one thread despite packing B. */
 const POOLED_MIN_ROWS = 160;
+/** Multiply-adds from which a product is split with the helper thread (below, waking it costs more). */
+const SPLIT_MIN_WORK = 1 << 19;
 /** Multiply-adds from which XNNPACK's blocking for the caches beats this kernel on one thread. */
 const ONE_THREAD_MAX_WORK = 1 << 26;
 
@@ -159,7 +167,7 @@ export function denseMatMul(
   bias: TensorInfo | undefined,
   activation: string,
   outer: number[],
-  poolRuns: PoolRuns,
+  threads: DenseThreads,
 ): TensorInfo | null {
   const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
   const bounds = BOUNDS[activation];
@@ -169,33 +177,41 @@ export function denseMatMul(
   const work = M * N * K;
   if (work === 0 || N < 4 || (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N)))
     return null;
-  if (work > ONE_THREAD_MAX_WORK || (M >= POOLED_MIN_ROWS && poolRuns(work))) return null;
   const simd = instantiateOn<{ gemm: Gemm }>(heap, denseMatMulModule);
-  if (!simd) return null;
+  if (!simd || work > ONE_THREAD_MAX_WORK) return null;
+  const split = threads.count() > 1 && work >= SPLIT_MIN_WORK && M >= 8;
+  const helper = split ? gemmHelper(heap, () => denseMatMulModule({ kind: 'import', shared: true })) : null;
+  if (!helper?.ready() && M >= POOLED_MIN_ROWS && threads.xnnpackOnPool(work)) return null;
   const out = backend.makeOutput([...outer, M, N], 'float32');
   const av = backend.typedArrayFromHeap(a) as Float32Array;
   const bv = backend.typedArrayFromHeap(b) as Float32Array;
   const biasView = bias ? (backend.typedArrayFromHeap(bias) as Float32Array) : null;
   const cv = backend.typedArrayFromHeap(out) as Float32Array;
   const [lo, hi] = bounds ?? [-Infinity, Infinity];
-  simd.gemm(
-    av.byteOffset,
+  /** The kernel's arguments for rows from..to (the rows' entries of a and c start later). */
+  const rows = (from: number, to: number) => [
+    av.byteOffset + 4 * from * K,
     bv.byteOffset,
     biasView?.byteOffset ?? 0,
-    cv.byteOffset,
-    M,
+    cv.byteOffset + 4 * from * N,
+    to - from,
     N,
     K,
     biasView ? 1 : 0,
     bounds ? 1 : 0,
-    lo,
-    hi,
-  );
+  ];
+  if (helper?.ready()) {
+    // the helper takes the lower rows, from a multiple of 4 near the middle
+    const half = ((M >> 1) + 3) & ~3;
+    helper.start(rows(half, M), lo, hi);
+    simd.gemm(...rows(0, half), lo, hi);
+    if (!helper.finish()) simd.gemm(...rows(half, M), lo, hi);
+  } else simd.gemm(...rows(0, M), lo, hi);
   return out;
 }
 
 /** The _FusedMatMul kernel function wrapping TF.js's `original`: ours where it applies, TF.js's elsewhere. */
-export function simdFusedMatMul(original: KernelFunc, poolRuns: PoolRuns): KernelFunc {
+export function simdFusedMatMul(original: KernelFunc, threads: DenseThreads): KernelFunc {
   return (args) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const { transposeA, transposeB, activation } = args.attrs as {
@@ -216,6 +232,6 @@ export function simdFusedMatMul(original: KernelFunc, poolRuns: PoolRuns): Kerne
     )
       return original(args);
     const backend = args.backend as unknown as WasmBackend;
-    return denseMatMul(backend, a, b, bias, activation, [1], poolRuns) ?? original(args);
+    return denseMatMul(backend, a, b, bias, activation, [1], threads) ?? original(args);
   };
 }

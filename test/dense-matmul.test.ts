@@ -1,13 +1,15 @@
 // wasm's plain products in SIMD (kernels/dense-matmul.ts), where TF.js calls XNNPACK: the same bits
 // as XNNPACK on odd sizes (rows, columns and inner sizes that no tile divides), with and without a
-// bias, with relu and relu6, and with signed zeros, infinities and NaN among the entries; within
+// bias, with relu and relu6, and with signed zeros, infinities and NaN among the entries, on one
+// thread and split with the helper thread (kernels/dense-matmul-thread.ts); within
 // the float32 rounding bound of a float64 reference (and that check fails on a product missing a
 // term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { setDenseMatMul } from '../kernels/dense-matmul.js';
+import { denseMatMulModule, setDenseMatMul } from '../kernels/dense-matmul.js';
+import { gemmHelper } from '../kernels/dense-matmul-thread.js';
 import { rng } from '../src/random.js';
 import { assertNoLeak } from './helpers.js';
 
@@ -68,7 +70,8 @@ test('plain and fused products: the same bits as XNNPACK', async () => {
         for (let i = 0; i < ours.length; i++)
           if (!Object.is(ours[i], xnn[i]))
             assert.unreachable(
-              `[${M},${K}]·[${K},${N}] bias ${withBias} ${act} specials ${withSpecials}: entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
+              `[${M},${K}]·[${K},${N}] bias ${withBias} ${act} specials ${withSpecials}: ` +
+                `entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
             );
       }
       assertNoLeak(() => tf.fused.matMul({ a, b, bias, activation: 'relu' }).dispose());
@@ -100,6 +103,36 @@ function errorOverBound(a: Float32Array, b: Float32Array, bias: Float32Array, c:
     }
   return worst;
 }
+
+test('products split with the helper thread: the same bits as XNNPACK', async () => {
+  await tg.setBackend('wasm');
+  tg.setThreads(2);
+  const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
+  const helper = gemmHelper(heap, () => denseMatMulModule({ kind: 'import', shared: true }));
+  assert.ok(helper, 'Node with the threaded build has a helper thread');
+  for (let waited = 0; !helper.ready(); waited += 50) {
+    assert.ok(waited < 30_000, 'the helper thread started');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const [M, K, N] of [
+    [8, 65_536, 4],
+    [37, 300, 61],
+    [64, 784, 256],
+    [13, 2000, 24],
+  ] as [number, number, number][]) {
+    const a = tf.tensor2d(randomValues(M * K, M), [M, K]);
+    const b = tf.tensor2d(randomValues(K * N, K), [K, N]);
+    const bias = tf.tensor1d(randomValues(N, N));
+    for (const act of [null, 'relu'] as const) {
+      const ours = product(a, b, bias, act, true);
+      const xnn = product(a, b, bias, act, false);
+      for (let i = 0; i < ours.length; i++)
+        if (!Object.is(ours[i], xnn[i]))
+          assert.unreachable(`[${M},${K}]·[${K},${N}] ${act}: entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`);
+    }
+    tf.dispose([a, b, bias]);
+  }
+});
 
 test('within the float32 rounding bound of a float64 reference; a product missing a term fails it', async () => {
   await tg.setBackend('wasm');

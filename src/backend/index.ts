@@ -16,7 +16,7 @@ import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { replaceWasmKernel } from './wasm-kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
-import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
+import { type DenseThreads, simdFusedMatMul } from '../../kernels/dense-matmul.js';
 import { gatherRows } from '../../kernels/gather-rows.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
@@ -205,8 +205,8 @@ export async function setBackend(name: BackendName): Promise<void> {
     speedUpWasmSlice();
     // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits), and
     // plain ones where XNNPACK would pack B first (XNNPACK's bits)
-    replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, xnnpackOnPool));
-    replaceWasmKernel('_FusedMatMul', (original) => simdFusedMatMul(original, xnnpackOnPool));
+    replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, denseThreads));
+    replaceWasmKernel('_FusedMatMul', (original) => simdFusedMatMul(original, denseThreads));
     // gathers (embedding lookups) as copies of whole rows rather than an index computed per entry
     replaceWasmKernel('GatherV2', gatherRows);
     guardWasmUnwrittenOutputs(tf.backend());
@@ -219,10 +219,11 @@ export async function setBackend(name: BackendName): Promise<void> {
   }
 }
 
-/** Whether XNNPACK would run a product of `work` multiply-adds on the wasm backend's pool of threads. */
-function xnnpackOnPool(work: number): boolean {
-  return getThreads() > 1 && (work >= POOL_MIN_WORK || !smallKernelsInline());
-}
+/** The wasm backend's threads as the dense products see them (kernels/dense-matmul.ts). */
+const denseThreads: DenseThreads = {
+  count: getThreads,
+  xnnpackOnPool: (work) => getThreads() > 1 && (work >= POOL_MIN_WORK || !smallKernelsInline()),
+};
 
 /**
  * When e is the wasm module trapping, drops the module (setBackend('wasm') starts a fresh one) and
