@@ -66,12 +66,19 @@ export interface GemmHelper {
 }
 
 const helpers = new WeakMap<WebAssembly.Memory, GemmHelper | null>();
+let enabled = true;
+
+/** Turns the helper thread off (and on again): products run on the calling thread alone, for benchmarks. */
+export function setGemmHelper(on: boolean): void {
+  enabled = on;
+}
 
 /**
  * The helper thread on `memory` running the module `bytes`, started on the first call (null where
  * no worker can run: not Node, a heap that is not shared, worker_threads missing or refusing).
  */
 export function gemmHelper(memory: WebAssembly.Memory, bytes: () => Uint8Array<ArrayBuffer>): GemmHelper | null {
+  if (!enabled) return null;
   if (helpers.has(memory)) return helpers.get(memory)!;
   const helper = startHelper(memory, bytes);
   helpers.set(memory, helper);

@@ -151,7 +151,7 @@ export interface DenseThreads {
 /** Rows from which XNNPACK on a pool of threads beats this kernel on one thread despite packing B. */
 const POOLED_MIN_ROWS = 160;
 /** Multiply-adds from which a product is split with the helper thread (below, waking it costs more). */
-const SPLIT_MIN_WORK = 1 << 19;
+const SPLIT_MIN_WORK = 1 << 22;
 /** Multiply-adds from which XNNPACK's blocking for the caches beats this kernel on one thread. */
 const ONE_THREAD_MAX_WORK = 1 << 26;
 
