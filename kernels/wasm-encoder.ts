@@ -98,6 +98,9 @@ export const i32 = {
   /** The smaller of a and b, as unsigned integers (each evaluated twice: pass locals or constants). */
   minU: (a: Code, b: Code): Code => i32.select(a, b, i32.ltU(a, b)),
   eqz: (a: Code): Code => [...a, 0x45],
+  /** The 4 bytes at `address` (any bits: a float32 copied this way keeps its NaN payload). */
+  load: (address: Code): Code => [...address, 0x28, 2, 0],
+  store: (address: Code, v: Code): Code => [...address, ...v, 0x36, 2, 0],
   /** a where cond ≠ 0, else b (either type, the same for both). */
   select: (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b],
 };

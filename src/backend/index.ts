@@ -18,6 +18,7 @@ import { replaceWasmKernel } from './wasm-kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { type DenseThreads, simdFusedMatMul } from '../../kernels/dense-matmul.js';
 import { gatherRows } from '../../kernels/gather-rows.js';
+import { simdTranspose } from '../../kernels/wasm-simd-transpose.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
 import { fixWasmInexactUnaryKernels } from './wasm-inexact-unary-kernels.js';
 import { guardWasmHeap, isWasmTrap, dropTrappedWasm } from './wasm-heap-limit.js';
@@ -209,6 +210,8 @@ export async function setBackend(name: BackendName): Promise<void> {
     replaceWasmKernel('_FusedMatMul', (original) => simdFusedMatMul(original, denseThreads));
     // gathers (embedding lookups) as copies of whole rows rather than an index computed per entry
     replaceWasmKernel('GatherV2', gatherRows);
+    // transposes as SIMD copies, four by four entries, rather than an index computed per entry
+    replaceWasmKernel('Transpose', simdTranspose);
     guardWasmUnwrittenOutputs(tf.backend());
     guardWasmHeap(tf.backend());
   }
