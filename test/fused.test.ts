@@ -323,6 +323,62 @@ for (const backend of NODE_BACKENDS) {
     });
   }
 
+  for (const [shape, k, offset] of [
+    [[5, 7], 1, 0],
+    [[3, 2, 8], 1, 0],
+    [[2, 3, 4], 2, 0],
+    // a mean far from 0 against the spread: the kernel's two float64 passes keep the variance (cpu
+    // and wasm; the GPUs run the reference, whose float32 variance loses it)
+    [[4, 6], 1, 4e6],
+  ] as [number[], number, number][]) {
+    if (offset && !JS_FUSED_BACKENDS.includes(backend as 'cpu')) continue;
+    test(`[${backend}] layer norm ${JSON.stringify(shape)} over ${k} axes (mean ${offset}): forward and backward, fused = reference = float64`, async () => {
+      await tg.setBackend(backend);
+      const wShape = shape.slice(shape.length - k);
+      const C = wShape.reduce((a, b) => a * b, 1);
+      const eps = 1e-3;
+      const x = tf.add(randomTensor(shape, 7), offset);
+      const dy = randomTensor(shape, 8);
+      const w = randomTensor(wShape, 9);
+      const b = randomTensor(wShape, 10);
+      const start = tf.memory().numTensors;
+      const got = [fused.layerNorm(x, w, b, eps), ...fused.layerNormGrad(dy, x, w, eps)];
+      const ref = [fused.layerNormReference(x, w, b, eps), ...fused.layerNormGradReference(dy, x, w, eps)];
+      assert.equal(
+        got.map((t) => t.shape),
+        [shape, shape, wShape, wShape],
+      );
+      // float64 on plain arrays, row by row
+      const [xv, gv, wv, bv] = [await read(x), await read(dy), await read(w), await read(b)];
+      const n = xv.length;
+      const want = [n, n, C, C].map((m) => new Array(m).fill(0));
+      for (let r = 0; r < n / C; r++) {
+        const idx = Array.from({ length: C }, (_, j) => r * C + j);
+        const mu = idx.reduce((a, i) => a + xv[i], 0) / C;
+        const inv = 1 / Math.sqrt(idx.reduce((a, i) => a + (xv[i] - mu) ** 2, 0) / C + eps);
+        const xh = idx.map((i) => (xv[i] - mu) * inv);
+        const g = idx.map((i, j) => gv[i] * wv[j]);
+        const mg = g.reduce((a, v) => a + v, 0) / C;
+        const mgx = g.reduce((a, v, j) => a + v * xh[j], 0) / C;
+        idx.forEach((i, j) => {
+          want[0][i] = xh[j] * wv[j] + bv[j];
+          want[1][i] = inv * (g[j] - mg - xh[j] * mgx);
+          want[2][j] += gv[i] * xh[j];
+          want[3][j] += gv[i];
+        });
+      }
+      for (const k of want.keys()) {
+        const msg = ['y', 'dx', 'dweight', 'dbias'][k];
+        assertClose(await read(got[k]), want[k], { atol: 1e-5, rtol: 1e-4, msg: `${msg}: fused vs float64` });
+        // the reference's float32 variance loses digits to a large mean; the kernel's does not
+        if (!offset) assertClose(await read(got[k]), await read(ref[k]), { atol: 1e-5, rtol: 1e-4, msg });
+      }
+      tf.dispose([...got, ...ref]);
+      assert.is(tf.memory().numTensors, start, 'no tensor left behind');
+      tf.dispose([x, dy, w, b]);
+    });
+  }
+
   for (const shape of [
     [5, 7],
     [2, 3, 4],

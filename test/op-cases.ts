@@ -8,7 +8,7 @@
 import * as tg from '../src/index.js';
 import type { OpName } from '../src/registry.js';
 import { rng } from '../src/random.js';
-import { batchNorm } from '../src/ops/nn.js';
+import { batchNorm, layerNorm } from '../src/ops/nn.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
 import { elementwiseCases } from './op-cases-elementwise.js';
@@ -506,6 +506,19 @@ export const coreCases = {
     {
       make: (s) => [T([2, 2, 2], s), T([2], s + 1), T([2], s + 2)],
       f: (x, w, b) => batchNorm([x, w, b], { eps: 0.1 }),
+    },
+  ],
+  // LayerNorm's forward: statistics over the last w.rank axes, weight and bias of their shape
+  layerNorm: [
+    {
+      make: (s) => [T([3, 4], s), T([4], s + 1), T([4], s + 2)],
+      makeLarge: (s) => [T([2, 3, 8], s), T([8], s + 1), T([8], s + 2)],
+      f: (x, w, b) => layerNorm([x, w, b], { eps: 1e-5 }),
+      gradgrad: true,
+    },
+    {
+      make: (s) => [T([2, 3, 2], s), T([3, 2], s + 1), T([3, 2], s + 2)],
+      f: (x, w, b) => layerNorm([x, w, b], { eps: 0.1 }),
     },
   ],
 } satisfies Partial<CaseTable<OpName>>;

@@ -56,6 +56,14 @@ import {
 } from '../../kernels/broadcast-leading.js';
 import { GELU, GELU_GRAD, geluGradJs, geluJs, geluReference } from '../../kernels/gelu.js';
 import {
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  layerNormGradJs,
+  layerNormGradReference,
+  layerNormJs,
+  layerNormReference,
+} from '../../kernels/layer-norm.js';
+import {
   SOFTMAX_CROSS_ENTROPY,
   oneHotRows,
   softmaxCrossEntropyReference,
@@ -96,6 +104,8 @@ export const CPU_KERNELS = {
   batchNormGrad: BATCH_NORM_GRAD,
   gelu: GELU,
   geluGrad: GELU_GRAD,
+  layerNorm: LAYER_NORM,
+  layerNormGrad: LAYER_NORM_GRAD,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
 const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
@@ -117,6 +127,8 @@ const CONFIGS: KernelConfig[] = [
   ...batchNormGradJs,
   ...geluJs,
   ...geluGradJs,
+  ...layerNormJs,
+  ...layerNormGradJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -414,6 +426,44 @@ export function batchNormGrad(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, ep
   return hasFused('batchNormGrad')
     ? (run('batchNormGrad', { dy, x, weight }, { eps }) as tf.Tensor[])
     : batchNormGradReference(dy, x, weight, eps);
+}
+
+// ---- layer normalisation
+
+export { layerNormReference, layerNormGradReference };
+
+function checkLayerNorm(fn: string, x: tf.Tensor, params: Record<string, tf.Tensor>): void {
+  checkSame(fn, { x });
+  for (const [name, p] of Object.entries(params)) {
+    const k = p.rank;
+    if (p.dtype !== 'float32' || k < 1 || k > x.rank || !tf.util.arraysEqual(p.shape, x.shape.slice(x.rank - k)))
+      throw new TapegradError(
+        fn,
+        `${name} ${p.dtype} ${fmtShape(p.shape)} must be float32 of x's trailing shape, x ${fmtShape(x.shape)}`,
+      );
+  }
+}
+
+/**
+ * y = (x − μ)/√(σ² + ε)·weight + bias, μ and σ² (biased) the mean and variance of each row: the
+ * entries along weight's axes, the last of x (weight and bias of one shape). One pass a row on cpu
+ * and wasm, in float64.
+ */
+export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  checkLayerNorm('layerNorm', x, { weight, bias });
+  checkSame('layerNorm', { weight, bias });
+  return hasFused('layerNorm')
+    ? (run('layerNorm', { x, weight, bias }, { eps }) as tf.Tensor)
+    : layerNormReference(x, weight, bias, eps);
+}
+
+/** [dx, dweight, dbias] of layerNorm's y. One kernel on cpu and wasm. */
+export function layerNormGrad(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor[] {
+  checkSame('layerNormGrad', { dy, x });
+  checkLayerNorm('layerNormGrad', x, { weight });
+  return hasFused('layerNormGrad')
+    ? (run('layerNormGrad', { dy, x, weight }, { eps }) as tf.Tensor[])
+    : layerNormGradReference(dy, x, weight, eps);
 }
 
 // ---- max pool backward

@@ -29,7 +29,8 @@ import {
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { linear } from '../ops/matrix.js';
-import { softmax, logSoftmax } from '../ops/nn.js';
+import { softmax, logSoftmax, layerNorm } from '../ops/nn.js';
+import { hasFused } from '../backend/fused.js';
 import { Module } from './module.js';
 import { defaultUniform, initializers, type InitName } from './init.js';
 
@@ -267,6 +268,9 @@ export class LayerNorm extends Module {
         `expected input of shape [..., ${this.normalizedShape.join(', ')}], got ${fmtShape(t.shape)} (layer ${this.describe()})`,
       );
     }
+    // one op where a kernel computes it (cpu and wasm), else composed of the ops below
+    if (this.weight && this.bias && hasFused('layerNorm'))
+      return layerNorm([t, this.weight, this.bias], { eps: this.eps });
     const axis = [...Array(k).keys()].map((i) => t.rank - k + i);
     // y = (x − μ) / √(σ² + ε) · γ + β, with the biased variance (as PyTorch)
     const mu = mean(t, { axis, keepDims: true });

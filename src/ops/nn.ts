@@ -13,6 +13,8 @@ import {
   batchNorm as batchNormFused,
   batchNormGrad,
   hasFused,
+  layerNorm as layerNormFused,
+  layerNormGrad,
   oneHotRows,
   softmaxCrossEntropyLoss,
   softmaxCrossEntropyGrad,
@@ -343,10 +345,48 @@ const batchNormOp = defineOp<BatchNormAttrs>({
   },
 });
 
-// the fused losses crossEntropy picks between, and BatchNorm's training forward, registered under their own names
+// y = x̂·w + b, x̂ = (x − μ)/√(σ² + ε), μ and σ² (biased) each row's mean and variance over the last
+// w.rank axes; inputs x [..., S], w and b of shape S.
+const layerNormOp = defineOp<{ eps: number }>({
+  name: 'layerNorm',
+  forward: ([x, w, b], { eps }) => layerNormFused(x, w, b, eps),
+  // b̄ = Σ g, w̄ = Σ g·x̂ over the rows; x̄ = (gw − mean(gw) − x̂·mean(gw·x̂))/s along each row, s = √(σ² + ε)
+  vjp: (g, [x, w], _y, { eps }) => {
+    if (!isGradEnabled()) {
+      // one kernel on cpu and wasm gives all three
+      let parts: tf.Tensor[] | null = null;
+      const part = (i: number) => () => new Tensor((parts ??= layerNormGrad(g.value, x.value, w.value, eps))[i]);
+      return [part(0), part(1), part(2)];
+    }
+    // recorded (createGraph): the same in tapegrad ops, to be differentiated again
+    const row = { axis: [...Array(w.rank).keys()].map((i) => x.rank - w.rank + i), keepDims: true };
+    const lead = [...Array(x.rank - w.rank).keys()];
+    const overRows = (t: Tensor) => (lead.length ? sum(t, { axis: lead }) : t);
+    let terms: { inv: Tensor; xhat: Tensor } | null = null;
+    const get = () => {
+      if (terms) return terms;
+      const d = sub(x, mean(x, row));
+      const inv = rsqrt(add(mean(square(d), row), eps));
+      terms = { inv, xhat: mul(d, inv) };
+      return terms;
+    };
+    return [
+      () => {
+        const { inv, xhat } = get();
+        const gw = mul(g, w);
+        return mul(inv, sub(sub(gw, mean(gw, row)), mul(xhat, mean(mul(gw, xhat), row))));
+      },
+      () => overRows(mul(g, get().xhat)),
+      () => overRows(g),
+    ];
+  },
+});
+
+// the fused losses crossEntropy picks between, and BatchNorm's and LayerNorm's forward, registered under their own names
 export {
   softmaxCrossEntropyOp as softmaxCrossEntropy,
   sparseSoftmaxCrossEntropyOp as sparseSoftmaxCrossEntropy,
   batchNormOp as batchNorm,
+  layerNormOp as layerNorm,
 };
 export { checkSameShape, reduce as reduceLoss };

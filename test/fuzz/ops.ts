@@ -692,4 +692,6 @@ export const NOT_FUZZED: Record<string, string> = {
   avgPool2dBackprop: adjointOf('avgPool2d'),
   batchNorm:
     "BatchNorm1d/2d's training forward, not a public function (its weight and bias are the layer's parameters); gradchecked with gradgrad in test/op-cases.ts on every backend",
+  layerNorm:
+    "LayerNorm's forward where a kernel computes it, not a public function (its weight and bias are the layer's parameters); gradchecked with gradgrad in test/op-cases.ts on every backend",
 };
