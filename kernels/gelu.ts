@@ -163,13 +163,19 @@ function expNonPositive(
   ];
 }
 
-/** Φ(x) of the float64 lanes in local X, as normalCdf64: needs the locals A, E and those of expNonPositive. */
+/**
+ * Φ(x) of the float64 lanes in local X, as normalCdf64: needs the locals A, E and those of
+ * expNonPositive. With `F`, a local holding e^(−x²/2) already: the tail's e^(−a²/2) is that one
+ * where |x| < TAIL_END (a = |x| there, and (−½a)·a is (−½x)·x to the bit), else e^(−TAIL_END²/2),
+ * which leaves Φ at 0 or 1 after float32's rounding as the exponential computed afresh does.
+ */
 function normalCdfLanes(
   X: number,
   A: number,
   E: number,
   tmp: Parameters<typeof expNonPositive>[1],
   c: Constants,
+  F?: number,
 ): Code {
   const horner = (coef: number[]) => {
     let h: Code = c(coef[coef.length - 1]);
@@ -179,7 +185,12 @@ function normalCdfLanes(
   const tail = f64x2.mul(f64x2.mul(c(0.5), f64x2.div(horner(P), horner(Q))), get(E));
   return [
     ...local.set(A, f64x2.min(f64x2.abs(get(X)), c(TAIL_END))),
-    ...local.set(E, expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(A)), get(A)), tmp, c)),
+    ...local.set(
+      E,
+      F === undefined
+        ? expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(A)), get(A)), tmp, c)
+        : v128.bitselect(get(F), c(Math.exp(-0.5 * TAIL_END * TAIL_END)), f64x2.lt(f64x2.abs(get(X)), c(TAIL_END))),
+    ),
     ...local.set(E, tail),
     ...v128.bitselect(get(E), f64x2.sub(c(1), get(E)), f64x2.lt(get(X), c(0))),
   ];
@@ -191,7 +202,7 @@ function normalCdfLanes(
  * operations overlap.
  */
 export function geluModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  const LANE_LOCALS = 11;
+  const LANE_LOCALS = 12;
   const pair = (address: Code, at: number) => f64x2.promoteLow(v128.load64Zero(i32.add(address, i32.const(at))));
   const store = (address: Code, at: number, v: Code) => v128.storeLow64(i32.add(address, i32.const(at)), v);
   const bump = (l: number) => local.set(l, i32.add(get(l), i32.const(16)));
@@ -214,8 +225,8 @@ export function geluModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
     };
   };
   const lanes = (first: number) => {
-    const [X, A, E, T, K, K1, R, PHI, R2, R4, R8] = Array.from({ length: LANE_LOCALS }, (_, i) => first + i);
-    return { X, A, E, PHI, tmp: { T, K, K1, R, R2, R4, R8 } };
+    const [X, A, E, T, K, K1, R, PHI, R2, R4, R8, F] = Array.from({ length: LANE_LOCALS }, (_, i) => first + i);
+    return { X, A, E, PHI, F, tmp: { T, K, K1, R, R2, R4, R8 } };
   };
   // gelu: params x, y, count; locals END, then two sets of vectors
   const geluPair = (f: ReturnType<typeof lanes>, at: number, c: Constants) => [
@@ -235,14 +246,14 @@ export function geluModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
   // geluGrad: params dy, x, dx, count; locals END, then two sets of vectors
   const gradPair = (b: ReturnType<typeof lanes>, at: number, c: Constants) => [
     ...local.set(b.X, pair(get(1), at)),
-    ...local.set(b.PHI, normalCdfLanes(b.X, b.A, b.E, b.tmp, c)),
-    // dy·(Φ + x·(1/√2π)·e^(−x²/2)), the exponential of x itself (beyond the clamp too)
-    ...local.set(b.E, expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(b.X)), get(b.X)), b.tmp, c)),
+    // dy·(Φ + x·(1/√2π)·e^(−x²/2)), the exponential of x itself (beyond the clamp too), which Φ's tail shares
+    ...local.set(b.F, expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(b.X)), get(b.X)), b.tmp, c)),
+    ...local.set(b.PHI, normalCdfLanes(b.X, b.A, b.E, b.tmp, c, b.F)),
     ...store(
       get(2),
       at,
       f32x4.demoteZero(
-        f64x2.mul(pair(get(0), at), f64x2.add(get(b.PHI), f64x2.mul(f64x2.mul(get(b.X), c(INV_SQRT_2PI)), get(b.E)))),
+        f64x2.mul(pair(get(0), at), f64x2.add(get(b.PHI), f64x2.mul(f64x2.mul(get(b.X), c(INV_SQRT_2PI)), get(b.F)))),
       ),
     ),
   ];
