@@ -48,6 +48,16 @@ export function transposeFlagsSlow(batched = false): boolean {
 }
 
 /**
+ * What an unbatched product's right operand costs beyond its share of the arithmetic, per entry, in
+ * entries of an explicit transpose: on wasm XNNPACK packs it afresh at each call (a new tensor; some
+ * six transposes' worth), so between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ the smaller operand should be
+ * the right one (a weight gradient xᵀ·g with g four times x's width: g transposed, x packed).
+ */
+export function rightOperandCost(): number {
+  return tf.getBackend() === 'wasm' ? 6 : 0;
+}
+
+/**
  * broadcastTo in the fastest form for the backend: TF.js's is a Tile, far slower on wasm than a
  * broadcasting add of zeros (the same values) for float32, and that slower than repeating x along
  * leading axes by copies (src/backend/fused.ts broadcastLeading: a bias gradient spread over a batch).

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { matMulBroadcastingBatches } from '../backend/defects.js';
-import { transposeFlagsSlow } from '../backend/facts.js';
+import { rightOperandCost, transposeFlagsSlow } from '../backend/facts.js';
 import type { Tensor } from '../tensor.js';
 import { eye } from '../creation.js';
 import { mul, reluAdjoint } from './elementwise.js';
@@ -45,8 +45,9 @@ export function matrixTranspose(x: Tensor): Tensor {
 /**
  * op(A)·op(B) in the fastest form for the active backend. Where matmul with a transpose flag is
  * slow (wasm, unbatched: transposeFlagsSlow), the transposes are made explicit — choosing between
- * op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever moves fewer entries (for G·Hᵀ with a thin G,
- * transposing G and the thin result beats transposing H). Other backends take the flags for free.
+ * op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever moves fewer entries, counting the right operand's
+ * packing (for G·Hᵀ with a thin G, transposing G and the thin result beats transposing H; for xᵀ·g
+ * with a wide g, packing x beats packing g). Other backends take the flags for free.
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   const matrices = (x: Tensor) => x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]);
@@ -56,8 +57,10 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
     (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) *
     a.shape[a.rank - (transposeA ? 1 : 2)] *
     b.shape[b.rank - (transposeB ? 2 : 1)];
-  const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0);
-  const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize;
+  // entries transposed, and the right operand's packing (src/backend/facts.ts)
+  const packing = rightOperandCost();
+  const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0) + packing * b.size;
+  const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize + packing * a.size;
   const made: Tensor[] = [];
   const explicit = (x: Tensor, t: boolean) => {
     if (!t) return x;
