@@ -40,6 +40,12 @@ const FALLBACKS: Record<string, string> = {
   TapegradBatchNormGrad:
     "cpu and wasm's batch-norm backward in two passes; elsewhere hasFused('batchNormGrad') is false and " +
     'batchNormGradReference computes it with TF.js ops (src/backend/fused.ts)',
+  TapegradLayerNorm:
+    "cpu and wasm's layer-norm forward a row at a time; elsewhere hasFused('layerNorm') is false, LayerNorm " +
+    'composes its ops, and the layerNorm op runs layerNormReference (src/backend/fused.ts)',
+  TapegradLayerNormGrad:
+    "cpu and wasm's layer-norm backward a row at a time; elsewhere hasFused('layerNormGrad') is false and " +
+    'layerNormGradReference computes it with TF.js ops (src/backend/fused.ts)',
 };
 
 const own = suite('tapegrad kernels on the page backend');
