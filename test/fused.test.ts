@@ -323,6 +323,34 @@ for (const backend of NODE_BACKENDS) {
     });
   }
 
+  for (const shape of [
+    [5, 7],
+    [3, 8],
+    [2, 3, 16],
+  ]) {
+    test(`[${backend}] softmax's adjoint ${JSON.stringify(shape)}: fused = reference = float64`, async () => {
+      await tg.setBackend(backend);
+      const C = shape[shape.length - 1];
+      const y = tf.softmax(randomTensor(shape, 11));
+      const dy = randomTensor(shape, 12);
+      const start = tf.memory().numTensors;
+      const got = fused.softmaxGrad(dy, y);
+      const ref = fused.softmaxGradReference(dy, y);
+      const [yv, gv] = [await read(y), await read(dy)];
+      const want = yv.map((v, i) => {
+        const r = Math.floor(i / C) * C;
+        const s = yv.slice(r, r + C).reduce((a, u, j) => a + u * gv[r + j], 0);
+        return v * (gv[i] - s);
+      });
+      assert.equal(got.shape, shape);
+      assertClose(await read(got), want, { atol: 1e-6, rtol: 1e-5, msg: 'fused vs float64' });
+      assertClose(await read(got), await read(ref), { atol: 1e-6, rtol: 1e-5, msg: 'fused vs reference' });
+      tf.dispose([got, ref]);
+      assert.is(tf.memory().numTensors, start, 'no tensor left behind');
+      tf.dispose([y, dy]);
+    });
+  }
+
   for (const [shape, k, offset] of [
     [[5, 7], 1, 0],
     [[3, 2, 8], 1, 0],

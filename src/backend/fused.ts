@@ -63,6 +63,7 @@ import {
   layerNormJs,
   layerNormReference,
 } from '../../kernels/layer-norm.js';
+import { SOFTMAX_GRAD, softmaxGradJs, softmaxGradReference } from '../../kernels/softmax-grad.js';
 import {
   SOFTMAX_CROSS_ENTROPY,
   oneHotRows,
@@ -106,6 +107,7 @@ export const CPU_KERNELS = {
   geluGrad: GELU_GRAD,
   layerNorm: LAYER_NORM,
   layerNormGrad: LAYER_NORM_GRAD,
+  softmaxGrad: SOFTMAX_GRAD,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
 const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
@@ -129,6 +131,7 @@ const CONFIGS: KernelConfig[] = [
   ...geluGradJs,
   ...layerNormJs,
   ...layerNormGradJs,
+  ...softmaxGradJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -464,6 +467,16 @@ export function layerNormGrad(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, ep
   return hasFused('layerNormGrad')
     ? (run('layerNormGrad', { dy, x, weight }, { eps }) as tf.Tensor[])
     : layerNormGradReference(dy, x, weight, eps);
+}
+
+// ---- softmax's adjoint
+
+export { softmaxGradReference };
+
+/** y·(dy − Σ dy·y) along the last axis (y = softmax(x)): softmax's adjoint. One pass a row on cpu and wasm. */
+export function softmaxGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  checkSame('softmaxGrad', { dy, y });
+  return hasFused('softmaxGrad') ? (run('softmaxGrad', { dy, y }) as tf.Tensor) : softmaxGradReference(dy, y);
 }
 
 // ---- max pool backward

@@ -16,6 +16,7 @@ import {
   layerNorm as layerNormFused,
   layerNormGrad,
   oneHotRows,
+  softmaxGrad,
   softmaxCrossEntropyLoss,
   softmaxCrossEntropyGrad,
 } from '../backend/fused.js';
@@ -28,7 +29,13 @@ const softmaxOp = defineOp<{ axis: number }>({
   forward: ([x], { axis }) =>
     axis === x.rank - 1 ? tf.softmax(x) : tf.tidy(() => tf.exp(tf.sub(x, tf.logSumExp(x, axis, true)))),
   // ∂y/∂x = diag(y) − y yᵀ, so x̄ = y ∘ (g − Σ g∘y)
-  vjp: (g, _x, y, { axis }) => [() => mul(y, sub(g, sum(mul(g, y), { axis, keepDims: true })))],
+  vjp: (g, _x, y, { axis }) => [
+    () =>
+      // one kernel on cpu and wasm along the last axis, when the backward is not recorded
+      !isGradEnabled() && axis === y.rank - 1 && hasFused('softmaxGrad')
+        ? new Tensor(softmaxGrad(g.value, y.value))
+        : mul(y, sub(g, sum(mul(g, y), { axis, keepDims: true }))),
+  ],
 });
 /** e^x / Σ e^x along `axis` (last by default). PyTorch `torch.softmax`, JAX `jax.nn.softmax`. */
 export function softmax(x: Tensor, axis = -1): Tensor {

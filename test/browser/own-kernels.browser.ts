@@ -43,6 +43,9 @@ const FALLBACKS: Record<string, string> = {
   TapegradLayerNorm:
     "cpu and wasm's layer-norm forward a row at a time; elsewhere hasFused('layerNorm') is false, LayerNorm " +
     'composes its ops, and the layerNorm op runs layerNormReference (src/backend/fused.ts)',
+  TapegradSoftmaxGrad:
+    "cpu and wasm's softmax adjoint a row at a time; elsewhere hasFused('softmaxGrad') is false and softmax's " +
+    'adjoint is composed of ops (src/ops/nn.ts)',
   TapegradLayerNormGrad:
     "cpu and wasm's layer-norm backward a row at a time; elsewhere hasFused('layerNormGrad') is false and " +
     'layerNormGradReference computes it with TF.js ops (src/backend/fused.ts)',

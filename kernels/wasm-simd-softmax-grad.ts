@@ -1,0 +1,106 @@
+// softmax's adjoint (kernels/softmax-grad.ts) as a WebAssembly SIMD loop over a wasm backend's heap, a
+// row at a time, four entries of it at a time: each f32x4 widened to two f64x2 halves that go through
+// the same float64 operations, in the same order, as softmax-grad.ts's loop, so the results are the
+// same bits. Rows of C entries, C a multiple of 4 (the loop takes the other widths).
+//
+//   grad(dy, y, dx, rows, C): per row s = Σ dy·y, in four partial sums (entry index mod 4) joined as
+//     (s₀ + s₂) + (s₁ + s₃) (the lanes of the halves' accumulators added, then swapped and added);
+//     dx = y·(dy − s).
+// Arguments are byte addresses in the heap, and counts.
+import {
+  type Code,
+  encodeModule,
+  f32x4,
+  f64x2,
+  I32,
+  i32,
+  instantiateOn,
+  local,
+  type MemorySource,
+  V128,
+  v128,
+  type WasmFunction,
+  whileBelow,
+} from './wasm-encoder.js';
+
+const get = local.get;
+const int = i32.const;
+const inc = (l: number, by: Code): Code => local.set(l, i32.add(get(l), by));
+/** The two float64 (or high two float32) lanes of `v` swapped (moved to the low half). */
+const swap = (v: Code): Code => v128.shuffle(v, v, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+const lo = (v: Code): Code => f64x2.promoteLow(v);
+const hi = (v: Code): Code => f64x2.promoteLow(swap(v));
+
+function grad(): WasmFunction {
+  const [DY, Y, DX, ROWS, C] = [0, 1, 2, 3, 4];
+  const [ROW, END, J, CB, DY_OFF, DX_OFF] = Array.from({ length: 6 }, (_, i) => 5 + i);
+  const [G, V, AL, AH, S] = Array.from({ length: 5 }, (_, i) => 11 + i);
+  const load = [
+    ...local.set(V, v128.load(i32.add(get(ROW), get(J)))),
+    ...local.set(G, v128.load(i32.add(i32.add(get(ROW), get(J)), get(DY_OFF)))),
+  ];
+  // dx = y·(dy − s)
+  const entry = (y: Code, g: Code) => f64x2.mul(y, f64x2.sub(g, get(S)));
+  const row = [
+    ...local.set(AL, f64x2.splat(0)),
+    ...local.set(AH, f64x2.splat(0)),
+    ...local.set(J, int(0)),
+    ...whileBelow(get(J), get(CB), [
+      ...load,
+      ...local.set(AL, f64x2.add(get(AL), f64x2.mul(lo(get(G)), lo(get(V))))),
+      ...local.set(AH, f64x2.add(get(AH), f64x2.mul(hi(get(G)), hi(get(V))))),
+      ...inc(J, int(16)),
+    ]),
+    ...local.set(S, f64x2.add(get(AL), get(AH))),
+    ...local.set(S, f64x2.add(get(S), swap(get(S)))),
+    ...local.set(J, int(0)),
+    ...whileBelow(get(J), get(CB), [
+      ...load,
+      ...v128.store(
+        i32.add(i32.add(get(ROW), get(J)), get(DX_OFF)),
+        v128.shuffle(
+          f32x4.demoteZero(entry(lo(get(V)), lo(get(G)))),
+          f32x4.demoteZero(entry(hi(get(V)), hi(get(G)))),
+          [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23],
+        ),
+      ),
+      ...inc(J, int(16)),
+    ]),
+  ];
+  return {
+    name: 'grad',
+    params: new Array(5).fill(I32),
+    result: I32,
+    locals: [...new Array(6).fill(I32), ...new Array(5).fill(V128)],
+    body: [
+      ...local.set(DY_OFF, i32.sub(get(DY), get(Y))),
+      ...local.set(DX_OFF, i32.sub(get(DX), get(Y))),
+      ...local.set(CB, i32.shl(get(C), int(2))),
+      ...local.set(ROW, get(Y)),
+      ...local.set(END, i32.add(get(Y), i32.mul(get(ROWS), get(CB)))),
+      ...whileBelow(get(ROW), get(END), [...row, ...inc(ROW, get(CB))]),
+      ...int(0),
+    ],
+  };
+}
+
+/** The module's bytes. */
+export function softmaxGradModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+  return encodeModule([grad()], memory);
+}
+
+interface SoftmaxGradSimd {
+  grad(dy: number, y: number, dx: number, rows: number, c: number): number;
+}
+
+let enabled = true;
+
+/** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
+export function setSimdSoftmaxGrad(on: boolean): void {
+  enabled = on;
+}
+
+/** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
+export function simdSoftmaxGrad(heap: WebAssembly.Memory | null): SoftmaxGradSimd | null {
+  return heap && enabled ? instantiateOn<SoftmaxGradSimd>(heap, softmaxGradModule) : null;
+}
