@@ -49,9 +49,10 @@ export function transposeFlagsSlow(batched = false): boolean {
 
 /**
  * What an unbatched product's right operand costs beyond its share of the arithmetic, per entry, in
- * entries of an explicit transpose: on wasm XNNPACK packs it afresh at each call (a new tensor; some
- * six transposes' worth), so between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ the smaller operand should be
- * the right one (a weight gradient xᵀ·g with g four times x's width: g transposed, x packed).
+ * entries of an explicit transpose: on wasm the dense kernel reads it again for every four rows of
+ * the left one, from further out in the caches the larger it is, and XNNPACK packs it afresh at
+ * each call; so between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ the smaller operand should be the right
+ * one (a weight gradient xᵀ·g with g four times x's width: g transposed, x on the right).
  */
 export function rightOperandCost(): number {
   return tf.getBackend() === 'wasm' ? 6 : 0;

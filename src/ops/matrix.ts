@@ -46,8 +46,8 @@ export function matrixTranspose(x: Tensor): Tensor {
  * op(A)·op(B) in the fastest form for the active backend. Where matmul with a transpose flag is
  * slow (wasm, unbatched: transposeFlagsSlow), the transposes are made explicit — choosing between
  * op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever moves fewer entries, counting the right operand's
- * packing (for G·Hᵀ with a thin G, transposing G and the thin result beats transposing H; for xᵀ·g
- * with a wide g, packing x beats packing g). Other backends take the flags for free.
+ * extra cost (for G·Hᵀ with a thin G, transposing G and the thin result beats transposing H; for xᵀ·g
+ * with a wide g, x on the right beats g). Other backends take the flags for free.
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   const matrices = (x: Tensor) => x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]);
@@ -57,7 +57,7 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
     (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) *
     a.shape[a.rank - (transposeA ? 1 : 2)] *
     b.shape[b.rank - (transposeB ? 2 : 1)];
-  // entries transposed, and the right operand's packing (src/backend/facts.ts)
+  // entries transposed, and the right operand's extra cost (src/backend/facts.ts)
   const packing = rightOperandCost();
   const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0) + packing * b.size;
   const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize + packing * a.size;
