@@ -4,9 +4,9 @@
 // split and merge ([B, T, H, D] ↔ [B, H, T, D]) spent more in it than in some of the products.
 //
 // The permutation is first reduced: axes of size 1 dropped, and axes that stay neighbours in the
-// same order merged into one. What is left, up to four axes, is one of two copies:
-//   runs(in, out, n0, n1, n2, len, s0, s1, s2): the input's last axis stays last, so the output is
-//     contiguous runs of `len` bytes, the run (i0, i1, i2) read from in + i0·s0 + i1·s1 + i2·s2;
+// same order merged into one. What is left (up to five axes for runs, four for tiles) is one of two copies:
+//   runs(in, out, n0, n1, n2, n3, len, s0, s1, s2, s3): the input's last axis stays last, so the
+//     output is contiguous runs of `len` bytes, the run (i0, …, i3) read from in + i0·s0 + … + i3·s3;
 //   tiles(in, out, n0, n1, A, B, is0, is1, os0, os1, inRow, outRow): the output's last axis (A
 //     long) is read with the stride inRow, and the input's last axis (B long) becomes an output
 //     axis of stride outRow; for each (i0, i1), out(b, a) = in(a, b), four by four entries through
@@ -55,28 +55,23 @@ function copyRun(P: number, Q: number, R: number): Code {
 }
 
 function runs(): WasmFunction {
-  const [IN, OUT, N0, N1, N2, LEN, S0, S1, S2] = Array.from({ length: 9 }, (_, i) => i);
-  const [I0, I1, I2, B0, B1, P, R] = Array.from({ length: 7 }, (_, i) => 9 + i);
-  const body = [
-    ...whileBelow(get(I0), get(N0), [
-      ...local.set(B0, i32.add(get(IN), times(I0, S0))),
-      ...local.set(I1, int(0)),
-      ...whileBelow(get(I1), get(N1), [
-        ...local.set(B1, i32.add(get(B0), times(I1, S1))),
-        ...local.set(I2, int(0)),
-        ...whileBelow(get(I2), get(N2), [
-          ...local.set(P, i32.add(get(B1), times(I2, S2))),
-          ...local.set(R, get(LEN)),
-          ...copyRun(P, OUT, R),
-          ...inc(I2, int(1)),
-        ]),
-        ...inc(I1, int(1)),
-      ]),
-      ...inc(I0, int(1)),
+  const [IN, OUT, N0, N1, N2, N3, LEN, S0, S1, S2, S3] = Array.from({ length: 11 }, (_, i) => i);
+  const [I0, I1, I2, I3, B0, B1, B2, P, R] = Array.from({ length: 9 }, (_, i) => 11 + i);
+  /** for (i = 0; i < n; i++) { base = from + i·stride; body } */
+  const loop = (i: number, n: number, base: number, from: number, stride: number, body: Code): Code => [
+    ...local.set(i, int(0)),
+    ...whileBelow(get(i), get(n), [
+      ...local.set(base, i32.add(get(from), times(i, stride))),
+      ...body,
+      ...inc(i, int(1)),
     ]),
+  ];
+  const run = [...local.set(R, get(LEN)), ...copyRun(P, OUT, R)];
+  const body = [
+    ...loop(I0, N0, B0, IN, S0, loop(I1, N1, B1, B0, S1, loop(I2, N2, B2, B1, S2, loop(I3, N3, P, B2, S3, run)))),
     ...int(0),
   ];
-  return { name: 'runs', params: new Array(9).fill(I32), result: I32, locals: new Array(7).fill(I32), body };
+  return { name: 'runs', params: new Array(11).fill(I32), result: I32, locals: new Array(9).fill(I32), body };
 }
 
 /** Byte indices of a shuffle taking the 32-bit lanes `l` (0–3 of its first operand, 4–7 of its second). */
@@ -181,7 +176,7 @@ interface TransposeSimd {
 
 /** A reduced permutation's copy (header), sizes and strides in entries. */
 export type TransposePlan =
-  | { kind: 'runs'; n: [number, number, number]; len: number; s: [number, number, number] }
+  | { kind: 'runs'; n: [number, number, number, number]; len: number; s: [number, number, number, number] }
   | {
       kind: 'tiles';
       n: [number, number];
@@ -195,7 +190,7 @@ export type TransposePlan =
 
 /**
  * The copy that transposes `shape` by `perm`: axes of size 1 dropped, neighbours that stay
- * neighbours merged; null beyond four axes left.
+ * neighbours merged; null beyond five axes left (four where the last axis moves).
  */
 export function transposePlan(shape: readonly number[], perm: readonly number[]): TransposePlan | null {
   const kept = shape.map((d, a) => (d === 1 ? -1 : a)).filter((a) => a >= 0);
@@ -209,9 +204,9 @@ export function transposePlan(shape: readonly number[], perm: readonly number[])
     else groups.push([order[k], shape[kept[order[k]]]]);
   }
   const r = groups.length;
-  if (r > 4) return null;
   // every axis of size 1: one entry
-  if (r === 0) return { kind: 'runs', n: [1, 1, 1], len: 1, s: [0, 0, 0] };
+  if (r === 0) return { kind: 'runs', n: [1, 1, 1, 1], len: 1, s: [0, 0, 0, 0] };
+  if (r > 5) return null;
   // strides: the input's in its own order (groups sorted by first axis), the output's contiguous
   const byInput = groups.map((_, g) => g).sort((g, h) => groups[g][0] - groups[h][0]);
   const inStride = new Array<number>(r);
@@ -226,14 +221,15 @@ export function transposePlan(shape: readonly number[], perm: readonly number[])
   }
   const size = (g: number) => groups[g][1];
   if (inStride[r - 1] === 1) {
-    const outer = [0, 1, 2].map((k) => k - (3 - (r - 1)));
+    const outer = [0, 1, 2, 3].map((k) => k - (4 - (r - 1)));
     return {
       kind: 'runs',
-      n: outer.map((g) => (g < 0 ? 1 : size(g))) as [number, number, number],
+      n: outer.map((g) => (g < 0 ? 1 : size(g))) as [number, number, number, number],
       len: size(r - 1),
-      s: outer.map((g) => (g < 0 ? 0 : inStride[g])) as [number, number, number],
+      s: outer.map((g) => (g < 0 ? 0 : inStride[g])) as [number, number, number, number],
     };
   }
+  if (r > 4) return null;
   const q = inStride.indexOf(1);
   const batch = groups.map((_, g) => g).filter((g) => g !== q && g !== r - 1);
   const padded = [0, 1].map((k) => batch[k - (2 - batch.length)] ?? -1);
@@ -265,7 +261,7 @@ export function setSimdTranspose(on: boolean): void {
 
 /**
  * The Transpose kernel function wrapping TF.js's `original`: ours for float32 and int32 inputs whose
- * reduced permutation has at most four axes, TF.js's for the rest.
+ * reduced permutation has at most five axes (four where the last axis moves), TF.js's for the rest.
  */
 export function simdTranspose(original: KernelFunc): KernelFunc {
   return (args) => {

@@ -1,8 +1,9 @@
 // wasm's Transpose as SIMD copies (kernels/wasm-simd-transpose.ts) gives TF.js's kernel's bits: every
 // permutation of ranks 1 to 4 on sizes that are and are not multiples of 4, axes of size 1 among
-// them, attention's head split and merge and the last-two swap, long rows, float32 with signed
-// zeros, infinities and NaNs of several payloads, int32, and rank 6 (beyond what the copies take,
-// left to TF.js); and the reduction of a permutation to its copy.
+// them, every permutation of rank 5, attention's head split and merge, its fused projection's split
+// and the last-two swap, long rows, float32 with signed zeros, infinities and NaNs of several
+// payloads, int32, and rank 6 (beyond what the copies take, left to TF.js); and the reduction of a
+// permutation to its copy.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -83,6 +84,16 @@ test('every permutation of ranks 1 to 4: the same bits as TF.js kernel', async (
       for (const dtype of ['float32', 'int32'] as const) check(shape, perm, dtype, seed++);
 });
 
+test('every permutation of rank 5: the same bits as TF.js kernel', async () => {
+  await tg.setBackend('wasm');
+  let seed = 100;
+  for (const shape of [
+    [2, 3, 2, 3, 5],
+    [3, 1, 2, 4, 4],
+  ])
+    for (const perm of permutations(5)) check(shape, perm, 'float32', seed++);
+});
+
 test("attention's and the weight gradients' transposes, long rows: the same bits", async () => {
   await tg.setBackend('wasm');
   const cases: [number[], number[]][] = [
@@ -119,6 +130,18 @@ test("attention's and the weight gradients' transposes, long rows: the same bits
       [5, 4, 3, 2, 1, 0],
     ],
     [
+      [6, 16, 3, 4, 16],
+      [2, 0, 3, 1, 4],
+    ],
+    [
+      [3, 6, 4, 16, 16],
+      [1, 3, 0, 2, 4],
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [4, 3, 2, 1, 0],
+    ],
+    [
       [2, 2, 2, 2, 2, 3],
       [1, 0, 3, 2, 5, 4],
     ],
@@ -130,10 +153,23 @@ test("attention's and the weight gradients' transposes, long rows: the same bits
 });
 
 test('a permutation reduced to its copy: ones dropped, neighbours merged', () => {
-  assert.equal(transposePlan([2, 3, 4], [0, 1, 2]), { kind: 'runs', n: [1, 1, 1], len: 24, s: [0, 0, 0] });
-  assert.equal(transposePlan([1, 5, 1], [2, 1, 0]), { kind: 'runs', n: [1, 1, 1], len: 5, s: [0, 0, 0] });
+  assert.equal(transposePlan([2, 3, 4], [0, 1, 2]), { kind: 'runs', n: [1, 1, 1, 1], len: 24, s: [0, 0, 0, 0] });
+  assert.equal(transposePlan([1, 5, 1], [2, 1, 0]), { kind: 'runs', n: [1, 1, 1, 1], len: 5, s: [0, 0, 0, 0] });
   // [B, T, H, D] → [B, H, T, D]: runs of D
-  assert.equal(transposePlan([2, 3, 4, 5], [0, 2, 1, 3]), { kind: 'runs', n: [2, 4, 3], len: 5, s: [60, 5, 20] });
+  assert.equal(transposePlan([2, 3, 4, 5], [0, 2, 1, 3]), {
+    kind: 'runs',
+    n: [1, 2, 4, 3],
+    len: 5,
+    s: [0, 60, 5, 20],
+  });
+  // attention's fused projection [N, T, 3, H, D] → [3, N, H, T, D]: runs of D under four axes
+  assert.equal(transposePlan([2, 3, 3, 4, 5], [2, 0, 3, 1, 4]), {
+    kind: 'runs',
+    n: [3, 2, 4, 3],
+    len: 5,
+    s: [20, 180, 5, 60],
+  });
+  assert.is(transposePlan([2, 3, 4, 5, 6], [4, 3, 2, 1, 0]), null);
   // the last two of [2, 3, 4, 5] swapped: [6] batches of [4, 5] → [5, 4]
   assert.equal(transposePlan([2, 3, 4, 5], [0, 1, 3, 2]), {
     kind: 'tiles',

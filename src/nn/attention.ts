@@ -5,7 +5,7 @@ import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, describe, composed } from '../op.js';
 import { add, mul, relu, gelu } from '../ops/elementwise.js';
-import { reshape, transpose, slice } from '../ops/shape.js';
+import { reshape, transpose, slice, unbind } from '../ops/shape.js';
 import { matmul, linear } from '../ops/matrix.js';
 import { softmax } from '../ops/nn.js';
 import { Module } from './module.js';
@@ -261,13 +261,21 @@ export class MultiheadAttention extends Module {
         // [N, T, E] → [N, H, T, D]
         return keep(transpose(keep(reshape(y, [x.shape[0], x.shape[1], H, this.headDim])), [0, 2, 1, 3]));
       };
+      // self-attention: the three projections as one product, [N, L, 3E] → [3, N, H, L, D] by one
+      // transpose, then its three slices (one node on the tape, whose adjoint stacks them back)
+      const fused = (x: Tensor) => {
+        const y = keep(linear(keep(reshape(x, [-1, E])), this.inProjWeight, this.inProjBias));
+        const heads = keep(transpose(keep(reshape(y, [N, L, 3, H, this.headDim])), [2, 0, 3, 1, 4]));
+        return unbind(heads, 0).map(keep);
+      };
+      const [qh, kh, vh] = q === k && k === v ? fused(q) : [proj(q, 0), proj(k, 1), proj(v, 2)];
       const mask = this.combinedMask(opts, N, L, S, keep);
       const seed = this.opts.seed === undefined ? undefined : this.opts.seed + 2 + this.calls++;
       const att = attention(
         fn,
-        proj(q, 0),
-        proj(k, 1),
-        proj(v, 2),
+        qh,
+        kh,
+        vh,
         { mask: mask ?? undefined, dropout: this.training ? this.dropout : 0, seed },
         (w) => (opts.averageAttnWeights === false ? w.clone() : tf.mean(w, 1)),
       );
