@@ -139,7 +139,7 @@ function backward(): WasmFunction {
   const [V, AL, AH, MU, R, DL, DH, GV, WV, SGL, SGH, TL, TH, CA, CX] = Array.from({ length: 15 }, (_, i) => 16 + i);
   const l: RowLocals = { X, ROW, END, J, CB, N, EPS, V, AL, AH, MU, R, DL, DH };
   const nv = f64x2.splatOf(get(N));
-  /** acc's float64 array `which` (0: Σ dy·x̂, 1: Σ dy) at entries J/4·… + half: 2·J bytes in, 16 more for the high half. */
+  /** acc's float64 array `which` (0: Σ dy·x̂, 1: Σ dy) at J's entries: 2·J bytes in, 16 more for the high half. */
   const at = (which: number, half: number): Code =>
     i32.add(i32.add(get(A), i32.mul(get(CB), int(2 * which))), i32.add(i32.shl(get(J), int(1)), int(half)));
   const addTo = (address: Code, v: Code): Code => v128.store(address, f64x2.add(v128.load(address), v));

@@ -389,7 +389,8 @@ const layerNormOp = defineOp<{ eps: number }>({
   },
 });
 
-// the fused losses crossEntropy picks between, and BatchNorm's and LayerNorm's forward, registered under their own names
+// the fused losses crossEntropy picks between, and BatchNorm's and LayerNorm's forward, registered under their
+// own names
 export {
   softmaxCrossEntropyOp as softmaxCrossEntropy,
   sparseSoftmaxCrossEntropyOp as sparseSoftmaxCrossEntropy,
