@@ -84,9 +84,15 @@ function meant(name: string, known: readonly string[]): string | undefined {
  * An options argument checked: undefined (no options) or a plain object whose keys are all among
  * `known`. A misspelt or PyTorch-named option (`keepdim`, `dim`) would otherwise be ignored
  * silently, giving a result of another shape or value; a number where options belong
- * (`sum(x, 1)`, as `x.sum(1)` in PyTorch) likewise.
+ * (`sum(x, 1)`, as `x.sum(1)` in PyTorch) likewise. Every unknown name is given at once, each
+ * with its likely meaning; `where` says which options they were (an optimizer's parameter group).
  */
-export function checkOptions<T extends object>(fn: string, opts: T | undefined, known: readonly string[]): T {
+export function checkOptions<T extends object>(
+  fn: string,
+  opts: T | undefined,
+  known: readonly string[],
+  where?: string,
+): T {
   if (opts === undefined) return {} as T;
   const proto = opts === null || typeof opts !== 'object' ? undefined : Object.getPrototypeOf(opts);
   if (proto !== Object.prototype && proto !== null) {
@@ -101,13 +107,15 @@ export function checkOptions<T extends object>(fn: string, opts: T | undefined, 
     const example = typeof opts === 'number' && known.includes('axis') ? ` such as { axis: ${opts} }` : '';
     throw new TapegradError(fn, `options must be an object${example}, got ${got}`);
   }
-  for (const k of Object.keys(opts)) {
-    if (known.includes(k)) continue;
+  const unknown = Object.keys(opts).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return opts;
+  const named = unknown.map((k) => {
     const guess = meant(k, known);
-    throw new TapegradError(
-      fn,
-      `unknown option '${k}'${guess ? ` (did you mean '${guess}'?)` : ''}; the options are ${known.join(', ')}`,
-    );
-  }
-  return opts;
+    return `'${k}'${guess ? ` (did you mean '${guess}'?)` : ''}`;
+  });
+  throw new TapegradError(
+    fn,
+    `unknown option${unknown.length > 1 ? 's' : ''} ${named.join(', ')}${where ? ` in ${where}` : ''}; ` +
+      `the options are ${known.join(', ')}`,
+  );
 }

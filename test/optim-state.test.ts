@@ -156,11 +156,20 @@ test('bad groups are refused: a parameter twice (also across groups), no params,
   );
   assertThrows(
     () => new optim.SGD([w], { lr: 0.1, momentun: 0.9 } as never),
-    /^SGD: unknown option 'momentun' in the options \(known: lr, momentum, dampening, weightDecay, nesterov\)$/,
+    /^SGD: unknown option 'momentun'; the options are lr, momentum, dampening, weightDecay, nesterov$/,
   );
   assertThrows(
     () => new optim.RMSprop([{ params: [w], beta: 1 } as never], { lr: 0.1 }),
-    /RMSprop: unknown option 'beta' in group 0/,
+    /RMSprop: unknown option 'beta' in group 0; the options are lr, alpha,/,
+  );
+  // every unknown name at once, each with its likely meaning, through the shared checkOptions
+  assertThrows(
+    () => new optim.Adam([{ params: [w] }, { params: [v], weight_decay: 0.1, foo: 2 } as never], { lr: 0.1 }),
+    /^Adam: unknown options 'weight_decay' \(did you mean 'weightDecay'\?\), 'foo' in group 1; the options are lr, /,
+  );
+  assertThrows(
+    () => new optim.SGD([w], { lr: 0.1, Momentum: 0.9, dampning: 0 } as never),
+    /^SGD: unknown options 'Momentum' \(did you mean 'momentum'\?\), 'dampning'; the options are /,
   );
   const opt = new optim.SGD([w], { lr: 0.1 });
   assertThrows(

@@ -6,7 +6,7 @@
 // (PyTorch's param_groups); stateDict()/loadStateDict() save and restore everything a resumed run
 // needs to take the same steps.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
@@ -82,7 +82,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   ) {
     if (opts === null || typeof opts !== 'object')
       throw new TapegradError(name, `options must be an object with lr, got ${describe(opts)}`);
-    this.defaults = this.checkedOptions(name, opts, 'the options');
+    this.defaults = this.checkedOptions(name, opts, undefined);
     if (!Array.isArray(params) || params.length === 0)
       throw new TapegradError(
         name,
@@ -101,16 +101,11 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
    */
   protected abstract resolveOptions(fn: string, opts: Partial<O>): O;
 
-  private checkedOptions(fn: string, opts: Partial<O>, where: string): O {
+  private checkedOptions(fn: string, opts: Partial<O>, where: string | undefined): O {
     const full = this.resolveOptions(fn, opts);
-    const unknown = Object.keys(opts).filter(
-      (k) => k !== 'params' && !(k in full) && (opts as Record<string, unknown>)[k] !== undefined,
-    );
-    if (unknown.length)
-      throw new TapegradError(
-        fn,
-        `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} in ${where} (known: ${Object.keys(full).join(', ')})`,
-      );
+    // an option given as undefined is unset, as in the rule's defaults; params is the group's, not an option
+    const given = Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'params' && v !== undefined));
+    checkOptions(fn, given, Object.keys(full), where);
     return full;
   }
 
@@ -147,7 +142,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     const options = this.checkedOptions(
       fn,
       { ...this.defaults, ...own } as Partial<O>,
-      grouped ? `group ${k}` : 'the options',
+      grouped ? `group ${k}` : undefined,
     );
     this.paramGroups.push({ ...options, params: [...params] });
     this.params.push(...params);
