@@ -138,6 +138,10 @@ let tracing = false;
  * float32 tensor of varying values inside fn (tg.randn, dropout in training mode: draw them
  * outside and pass them in), a step of another optimizer inside fn, a tensor's .value replaced
  * otherwise. Constants made from numbers inside fn are kept with the trace: dispose() frees them.
+ * The number of arguments is fixed by the first call, and at least fn's declared parameters: a
+ * call with fewer, or with another number than the trace's, is a TapegradError naming both (a
+ * JavaScript function would silently read undefined, or never see the extra ones; JAX re-traces a
+ * variadic function per number of arguments, here compile one function for each).
  * JAX `jax.jit`, PyTorch `torch.compile` (which also fuses; this replays TF.js's kernels as they are).
  */
 export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]>(
@@ -148,8 +152,23 @@ export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]
   const traces = new Map<string, Trace>();
   let count = 0;
   let disposed = false;
+  /** The arguments of the first call, as dtype and shape: their number is the compiled function's signature. */
+  let traced: string[] | null = null;
   const call = (...args: A): R => {
     if (disposed) throw new TapegradError('compile', 'the compiled function has been disposed');
+    const given = () => args.map((x) => (x instanceof Tensor ? `${x.dtype}${fmtShape(x.shape)}` : typeof x));
+    // fn would read undefined for a missing argument, or never see an extra one (jax.jit's TypeError)
+    if (args.length < fn.length)
+      throw new TapegradError(
+        'compile',
+        `the function takes ${fn.length} argument${fn.length === 1 ? '' : 's'}, called with ${args.length} (${given().join(', ')})`,
+      );
+    if (traced && args.length !== traced.length)
+      throw new TapegradError(
+        'compile',
+        `traced with ${traced.length} argument${traced.length === 1 ? '' : 's'} (${traced.join(', ')}), called with ` +
+          `${args.length} (${given().join(', ')}); compile a function for each number of arguments`,
+      );
     args.forEach((x, i) => {
       if (!(x instanceof Tensor))
         throw new TapegradError('compile', `argument ${i} must be a tapegrad Tensor, got ${typeof x}`);
@@ -164,6 +183,7 @@ export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]
       traces.delete(key);
     }
     const { trace, result } = record(fn, args);
+    traced ??= given();
     traces.set(key, trace);
     count++;
     return result as R;

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
 import { cases, flatCases, type OpCase } from './op-cases.js';
-import { NODE_BACKENDS } from './helpers.js';
+import { NODE_BACKENDS, assertThrows } from './helpers.js';
 
 /** The op's values and the gradient of their sum with respect to every float32 input. */
 function valueAndGrads(c: OpCase) {
@@ -95,6 +95,37 @@ test('a change of shape traces again; a captured weight is read afresh at every 
   assert.is(c.item(), 6);
   tg.dispose([a, b, c, W]);
   f.dispose();
+});
+
+test('a call with another number of arguments than the trace, or fewer than fn takes, is refused by name', async () => {
+  await tg.setBackend('wasm');
+  const a = tg.tensor([1, 2]);
+  const b = tg.tensor([3, 4]);
+  const c = tg.ones([2, 3]);
+  const f = tg.compile((x: tg.Tensor, y: tg.Tensor) => x.add(y));
+  const call = f as unknown as (...args: tg.Tensor[]) => tg.Tensor;
+  assertThrows(() => call(a), /^compile: the function takes 2 arguments, called with 1 \(float32\[2\]\)$/);
+  assert.is(f.traces, 0);
+  const before = tg.memory().numTensors;
+  const r = f(a, b);
+  assert.is(f.traces, 1);
+  assertThrows(
+    () => call(a, b, c),
+    /^compile: traced with 2 arguments \(float32\[2\], float32\[2\]\), called with 3 \(float32\[2\], float32\[2\], float32\[2,3\]\); compile a function for each number of arguments$/,
+  );
+  // a variadic function: its first call fixes the number, and an argument it would not see is refused too
+  const g = tg.compile((...xs: tg.Tensor[]) => tg.stack(xs).sum());
+  const s = g(a, b);
+  assertThrows(() => g(a, b, a), /^compile: traced with 2 arguments .* called with 3 /);
+  assertThrows(() => g(a), /^compile: traced with 2 arguments .* called with 1 \(float32\[2\]\)/);
+  const t = g(b, a);
+  assert.is(t.item(), 10);
+  assert.is(f.traces + g.traces, 2, 'a refused call traces nothing');
+  tg.dispose([r, s, t]);
+  assert.is(tg.memory().numTensors, before, 'a refused call leaves nothing behind');
+  f.dispose();
+  g.dispose();
+  tg.dispose([a, b, c]);
 });
 
 test('class indices an op checks are checked again at every replay: out of the traced range, traced again', async () => {
