@@ -496,6 +496,20 @@ export const CATALOGUE: Record<string, Entry> = {
         /compile: fn reads tensor values/,
       ],
       ['a number returned', () => tg.compile(() => 3 as never)(), /compile: fn must return a Tensor/],
+      [
+        'an argument missing',
+        () => (tg.compile((x: tg.Tensor, y: tg.Tensor) => x.add(y)) as never as (x: tg.Tensor) => void)(v2()),
+        /^compile: the function takes 2 arguments, called with 1 \(float32\[2\]\)/,
+      ],
+      [
+        'an extra argument after the trace',
+        () => {
+          const f = tg.compile((x: tg.Tensor) => x.neg()) as never as (...xs: tg.Tensor[]) => tg.Tensor;
+          f(v2());
+          f(v2(), v2());
+        },
+        /^compile: traced with 1 argument \(float32\[2\]\), called with 2 /,
+      ],
     ],
   },
   hvp: {
