@@ -101,9 +101,6 @@ class Sweep {
 
   run(seeds: (Tensor | number | undefined)[]): (Tensor | null)[] {
     const { grads, createGraph, targetSet } = this;
-    this.roots.forEach((root, i) => {
-      if (this.wanted(root)) this.accumulate(root, this.seed(root, seeds[i]));
-    });
     // A node with several outputs runs its adjoint once, at the last of its outputs the sweep
     // reaches (the first in the order): by then every output's gradient is complete.
     const adjointAt = new Map<Node, Tensor>();
@@ -137,8 +134,16 @@ class Sweep {
         if (!targetSet) this.keepGrad(x, h, !this.userOwned.has(h));
       }
     };
-    try {
+    const all = () => {
+      this.roots.forEach((root, i) => {
+        if (this.wanted(root)) this.accumulate(root, this.seed(root, seeds[i]));
+      });
       withGradMode(createGraph, sweep);
+    };
+    try {
+      // a recorded sweep keeps every tensor it makes (the gradients' graph), unless it fails
+      if (createGraph) keptUnlessThrown(all);
+      else all();
     } catch (e) {
       // the gradients made so far are the tape's: free them before reporting the error
       if (!createGraph) for (const g of grads.values()) if (!this.userOwned.has(g)) g.dispose();
@@ -229,17 +234,22 @@ class Sweep {
       }
       throw e;
     }
-    if (anomaly.enabled) checkBackward(rule, inputs, gs, shares);
-    shares.forEach((s, i) => {
-      if (!s) return;
-      const x = inputs[i];
-      if (!sameShape(s.shape, x.shape)) {
+    try {
+      if (anomaly.enabled) checkBackward(rule, inputs, gs, shares);
+      const wrong = shares.findIndex((s, i) => s !== null && !sameShape(s.shape, inputs[i].shape));
+      if (wrong >= 0) {
         throw new TapegradError(
           'backward',
-          `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(s.shape)} for input ${i} of shape ${fmtShape(x.shape)}`,
+          `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(shares[wrong]!.shape)} for input ${wrong} of shape ${fmtShape(inputs[wrong].shape)}`,
         );
       }
-      this.accumulate(x, s);
+    } catch (e) {
+      // the shares are the tape's until accumulated (a recorded sweep's are freed with its scope)
+      if (!this.createGraph) for (const t of shares) t?.dispose();
+      throw e;
+    }
+    shares.forEach((s, i) => {
+      if (s) this.accumulate(inputs[i], s);
     });
   }
 
@@ -347,6 +357,19 @@ function tidyShares(compute: () => (Tensor | null)[], held: Tensor[]): (Tensor |
     const v = seen.has(s.value) ? s.value.clone() : s.value;
     seen.add(v);
     return new Tensor(v);
+  });
+}
+
+/**
+ * Runs fn in a TF.js scope of its own: every tensor it made and did not free goes on to the
+ * enclosing scope when it returns, and is freed when it throws (what a failed recorded backward
+ * made is reachable from nothing the caller holds).
+ */
+function keptUnlessThrown(fn: () => void): void {
+  const engine = tf.engine();
+  tf.tidy(() => {
+    fn();
+    return engine.state.activeScope.track.filter((t) => !t.isDisposed);
   });
 }
 

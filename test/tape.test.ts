@@ -2,6 +2,7 @@
 // retainGrad, noGrad, tidy, and long chains; the graph walk they share (walkGraph).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 import { topoOrder, walkGraph } from '../src/tape.js';
@@ -234,6 +235,44 @@ for (const backend of NODE_BACKENDS) {
     assert.is(k.grad, null);
     assertClose(x.grad!, [3 * Math.exp(3), 3 * Math.exp(6)], { rtol: 1e-5 });
     tg.dispose([x, x.grad, h, h.grad, k, y]);
+  });
+
+  s('a backward that throws, recorded or not, frees every gradient and temporary it had made', () => {
+    // failing(x) = x with an adjoint that makes temporaries, then throws (or gives a wrong shape)
+    const failing = (how: 'throw' | 'shape') =>
+      tg.customOp({
+        name: `failing-${how}`,
+        forward: (x) => tf.clone(x),
+        vjp: (g) => [
+          () => {
+            const t = g.mul(2).exp();
+            if (how === 'throw') throw new tg.TapegradError('failing', 'planted');
+            return t.sum();
+          },
+        ],
+      });
+    for (const how of ['throw', 'shape'] as const) {
+      const op = failing(how);
+      for (const createGraph of [false, true]) {
+        const before = tg.memory().numTensors;
+        tg.tidy(() => {
+          const x = tg.tensor([0.5, -1, 2], { requiresGrad: true });
+          const w = tg.tensor([1, 2, 3], { requiresGrad: true });
+          // gradients already made when the failing adjoint runs: w's (through the product) and the sum's
+          const y = op(x.sin()).mul(w.square()).sum().mul(x.sum());
+          const forward = tg.memory().numTensors;
+          const message =
+            how === 'throw' ? /^failing: planted$/ : /^backward: internal: the adjoint of 'failing-shape'/;
+          const opts = { createGraph };
+          assertThrows(() => y.backward(undefined, opts), message, `${how}, backward, createGraph ${createGraph}`);
+          assert.is(tg.memory().numTensors, forward, `${how}, backward, createGraph ${createGraph}: nothing left`);
+          assert.is(w.grad, null, 'no .grad from a failed sweep');
+          assertThrows(() => tg.gradients(y, [x, w], opts), message, `${how}, gradients, createGraph ${createGraph}`);
+          assert.is(tg.memory().numTensors, forward, `${how}, gradients, createGraph ${createGraph}: nothing left`);
+        });
+        assert.is(tg.memory().numTensors, before);
+      }
+    }
   });
 
   s('noGrad: nothing is recorded, and the previous mode comes back', () => {
