@@ -544,6 +544,53 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([a, Q, R, w, U, S, Vh, sy, values, vectors]);
   });
 
+  o(
+    "pinv's tolerances as PyTorch's: default rtol max(m, n)·ε unless atol > 0, atol, hermitian; bad options refused",
+    () => {
+      // σ = 1 and 1e-7: below the default rtol 2·2⁻²³, above atol 1e-9; the values torch.linalg.pinv gives
+      const a = tg.tensor([1, 0, 0, 1e-7], { shape: [2, 2] });
+      const cut = [1, 0, 0, 0];
+      const kept = [1, 0, 0, 1e7];
+      const cases: [tg.linalg.PinvOptions | undefined, number[]][] = [
+        [undefined, cut],
+        [{ atol: 0 }, cut],
+        [{ rtol: 0 }, kept],
+        [{ atol: 1e-9 }, kept],
+        [{ atol: 1e-9, rtol: 0.5 }, cut],
+        [{ hermitian: true }, cut],
+        [{ hermitian: true, atol: 1e-9 }, kept],
+        [{ hermitian: true, rtol: Infinity }, [0, 0, 0, 0]],
+      ];
+      for (const [opts, want] of cases)
+        tg.tidy(() => assertClose(tg.linalg.pinv(a, opts), want, { rtol: 1e-6, msg: JSON.stringify(opts) }));
+      // hermitian reads the lower triangle only, as PyTorch's eigh: a negative eigenvalue is inverted too
+      const lower = tg.tensor([2, 99, 1, -3], { shape: [2, 2] });
+      const full = tg.tensor([2, 1, 1, -3], { shape: [2, 2] });
+      tg.tidy(() => assertClose(tg.linalg.pinv(lower, { hermitian: true }), tg.linalg.pinv(full), { atol: 1e-6 }));
+      assertThrows(
+        () => tg.linalg.pinv(a, { rcond: 1e-3 } as never),
+        /^linalg\.pinv: unknown option 'rcond'; the options are atol, rtol, hermitian$/,
+      );
+      assertThrows(() => tg.linalg.pinv(a, 1e-3 as never), /^linalg\.pinv: options must be an object, got number/);
+      assertThrows(() => tg.linalg.pinv(a, { rtol: -1 }), /^linalg\.pinv: rtol must be a number ≥ 0, got -1$/);
+      assertThrows(() => tg.linalg.pinv(a, { atol: Number.NaN }), /^linalg\.pinv: atol must be a number ≥ 0, got NaN$/);
+      assertThrows(
+        () => tg.linalg.pinv(a, { atol: a } as never),
+        /^linalg\.pinv: atol must be a number ≥ 0, got Tensor$/,
+      );
+      assertThrows(
+        () => tg.linalg.pinv(a, { hermitian: 1 } as never),
+        /^linalg\.pinv: hermitian must be true or false/,
+      );
+      const wide = tg.ones([2, 3]);
+      assertThrows(
+        () => tg.linalg.pinv(wide, { hermitian: true }),
+        /^linalg\.pinv: hermitian needs square matrices, got 2×3 \(shape \[2,3\]\)$/,
+      );
+      tg.dispose([a, lower, full, wide]);
+    },
+  );
+
   o('pinv: the Moore–Penrose conditions, also for a rank-deficient A; lstsq: the normal equations', () => {
     for (const a of [
       withSpectrum([2], 5, 3, 4),

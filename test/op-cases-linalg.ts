@@ -306,6 +306,14 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
       gradgrad: true,
       makeLarge: (s) => [withSpectrum([2], 8, 12, s)],
     },
+    // tolerances that cut nothing here: the gradient is exact only where the kept rank does not change
+    { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.pinv(a, { rtol: 0.01, atol: 1e-3 }) },
+    // symmetric by construction, so that every finite difference moves a matrix hermitian reads whole
+    {
+      make: (s) => [withSpectrum([2], 3, 3, s, true)],
+      f: (a) => tg.linalg.pinv(a.add(tg.matrixTranspose(a)).mul(0.5), { hermitian: true }),
+      gradgrad: true,
+    },
   ],
   matrixExp: [
     { make: (s) => [scaledNormals([3, 3], [0.5], s)], f: (a) => tg.linalg.matrixExp(a), gradgrad: true },

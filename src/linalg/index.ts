@@ -14,5 +14,5 @@ export { lu, type LUResult } from './lu.js';
 export { qr, type QRResult } from './qr.js';
 export { eigh, type EighResult } from './eigh.js';
 export { svd, svdvals, type SVDResult } from './svd.js';
-export { pinv, lstsq } from './pinv.js';
+export { pinv, lstsq, type PinvOptions } from './pinv.js';
 export { matrixNorm, matrixExp, matrixPower, type MatrixNormOrder } from './matrix-functions.js';

@@ -1,30 +1,56 @@
-// pinv(A): the Moore–Penrose pseudo-inverse of each matrix of a [..., m, n] batch, through the SVD;
-// lstsq(A, B): the minimum-norm least-squares solution pinv(A)·B.
+// pinv(A): the Moore–Penrose pseudo-inverse of each matrix of a [..., m, n] batch, through the SVD
+// (or the eigendecomposition of a symmetric A); lstsq(A, B): the minimum-norm least-squares solution pinv(A)·B.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { asTensor, defineOp, owning } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { add, neg, sub } from '../ops/elementwise.js';
 import { matmul, matrixTranspose, mm } from '../ops/matrix.js';
 import { broadcastShapes } from '../ops/shape.js';
-import { EPS32, matrixArg, svdKernel } from './common.js';
+import { EPS32, eighKernel, matrixArg, svdKernel, triangleMaskTf } from './common.js';
 
-const pinvOp = defineOp<void>({
+/** pinv's tolerances, resolved: singular values (|eigenvalues|) at or below max(atol, rtol·σ_max) count as zero. */
+interface PinvAttrs {
+  atol: number;
+  rtol: number;
+  hermitian: boolean;
+}
+
+/** 1/x where `kept`, else 0 (x is kept only where it is far from 0). */
+function reciprocalWhere(x: tf.Tensor, kept: tf.Tensor): tf.Tensor {
+  const k = tf.cast(kept, 'float32');
+  return tf.div(k, tf.add(x, tf.sub(1, k)));
+}
+
+const pinvOp = defineOp<PinvAttrs>({
   name: 'linalg.pinv',
-  forward: ([a]) =>
+  forward: ([a], { atol, rtol, hermitian }) =>
     tf.tidy(() => {
       const [m, n] = a.shape.slice(-2);
-      const k = Math.min(m, n);
       const batch = a.shape.slice(0, -2);
       const zero = batch.map(() => 0);
+      if (hermitian) {
+        // A = U·diag(λ)·Uᵀ from A's lower triangle (as PyTorch's eigh); A⁺ = U·diag(1/λ over the kept)·Uᵀ
+        const r = a.rank;
+        const strictLower = tf.mul(a, triangleMaskTf(n, 'strictLower'));
+        const sym = tf.add(
+          tf.mul(a, triangleMaskTf(n, 'lower')),
+          tf.transpose(strictLower, [...zero.keys(), r - 1, r - 2]),
+        );
+        const packed = eighKernel(sym);
+        const lambda = tf.slice(packed, [...zero, 0, 0], [...batch, 1, n]);
+        const u = tf.slice(packed, [...zero, 1, 0], [...batch, n, n]);
+        const size = tf.abs(lambda);
+        const tol = tf.maximum(atol, tf.mul(tf.max(size, -1, true), rtol));
+        return tf.matMul(tf.mul(u, reciprocalWhere(lambda, tf.greater(size, tol))), u, false, true);
+      }
+      const k = Math.min(m, n);
       const packed = svdKernel(a);
       const u = tf.slice(packed, [...zero, 0, 0], [...batch, m, k]);
       const s = tf.slice(packed, [...zero, m, 0], [...batch, 1, k]);
       const v = tf.slice(packed, [...zero, m + 1, 0], [...batch, n, k]);
-      // singular values at or below max(m, n)·ε·σ_max count as zero (NumPy's and PyTorch's default)
-      const kept = tf.cast(tf.greater(s, tf.mul(tf.max(s, -1, true), Math.max(m, n) * EPS32)), 'float32');
-      const sInv = tf.div(kept, tf.add(s, tf.sub(1, kept)));
-      return tf.matMul(tf.mul(v, sInv), u, false, true);
+      const tol = tf.maximum(atol, tf.mul(tf.max(s, -1, true), rtol));
+      return tf.matMul(tf.mul(v, reciprocalWhere(s, tf.greater(s, tol))), u, false, true);
     }),
   // Golub & Pereyra (PyTorch's pinv_backward), valid where A's rank is locally constant: with P = A⁺,
   // dP = −P dA P + PPᵀ dAᵀ (I − AP) + (I − PA) dAᵀ PᵀP, transposed; arranged for the smaller of m, n
@@ -51,14 +77,55 @@ const pinvOp = defineOp<void>({
   ],
 });
 
+/** Options of `linalg.pinv` (PyTorch's keyword arguments). */
+export interface PinvOptions {
+  /** Absolute tolerance: singular values at or below it count as zero. Default 0. */
+  atol?: number;
+  /**
+   * Relative tolerance, times the largest singular value. Default max(m, n)·ε (ε = 2⁻²³) when
+   * neither tolerance is given, 0 when atol > 0 is.
+   */
+  rtol?: number;
+  /** A is symmetric: use its eigendecomposition (read from the lower triangle only). Default false. */
+  hermitian?: boolean;
+}
+
+/** A tolerance: a number ≥ 0 (Infinity counts every value as zero). */
+function tolerance(name: string, x: unknown): number {
+  if (typeof x !== 'number' || Number.isNaN(x) || x < 0)
+    throw new TapegradError(
+      'linalg.pinv',
+      `${name} must be a number ≥ 0, got ${x instanceof Object ? (x.constructor?.name ?? 'an object') : String(x)}`,
+    );
+  return x;
+}
+
 /**
  * The Moore–Penrose pseudo-inverse of each matrix of A [..., m, n]: [..., n, m], V·diag(1/σ)·Uᵀ over
- * the singular values above max(m, n)·ε·σ_max (ε = 2⁻²³). Differentiable where the rank does not
- * change (a full-rank A, or a rank-deficient one moved within its rank). PyTorch
- * `torch.linalg.pinv`, JAX `jnp.linalg.pinv`.
+ * the singular values σ above max(atol, rtol·σ_max); with `hermitian`, U·diag(1/λ)·Uᵀ over the
+ * eigenvalues with |λ| above max(atol, rtol·|λ|_max), A read from its lower triangle. By default
+ * (neither tolerance given) rtol = max(m, n)·ε (ε = 2⁻²³, float32's); atol > 0 alone sets rtol to 0.
+ * The gradient is PyTorch's (Golub & Pereyra, from A and the result), exact where the rank does not
+ * change and no singular value is cut that is not zero. PyTorch `torch.linalg.pinv(A, atol=, rtol=,
+ * hermitian=)`, JAX `jnp.linalg.pinv(A, rtol=, hermitian=)`; tapegrad's tolerances are numbers (PyTorch
+ * also takes a tensor of them per matrix of the batch), and a negative one is refused (PyTorch's acts as 0).
  */
-export function pinv(a: Tensor): Tensor {
-  return pinvOp([matrixArg('linalg.pinv', a)]);
+export function pinv(a: Tensor, opts?: PinvOptions): Tensor {
+  const A = matrixArg('linalg.pinv', a);
+  const o = checkOptions('linalg.pinv', opts, ['atol', 'rtol', 'hermitian']);
+  const atol = o.atol === undefined ? 0 : tolerance('atol', o.atol);
+  const [m, n] = A.shape.slice(-2);
+  const rtol =
+    o.rtol !== undefined ? tolerance('rtol', o.rtol) : o.atol !== undefined && atol > 0 ? 0 : Math.max(m, n) * EPS32;
+  const hermitian = o.hermitian ?? false;
+  if (typeof hermitian !== 'boolean')
+    throw new TapegradError('linalg.pinv', `hermitian must be true or false, got ${String(hermitian)}`);
+  if (hermitian && m !== n)
+    throw new TapegradError(
+      'linalg.pinv',
+      `hermitian needs square matrices, got ${m}×${n} (shape ${fmtShape(A.shape)})`,
+    );
+  return pinvOp([A], { atol, rtol, hermitian });
 }
 
 /**

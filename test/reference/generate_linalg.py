@@ -34,6 +34,25 @@ def symmetric(*shape):
     return f32((a + a.transpose(-2, -1)) / 2)
 
 
+# the inputs of the cases with chosen spectra draw from a generator of their own, so that the
+# weights of the cases before them stay as they were
+OWN = torch.Generator().manual_seed(1)
+
+
+def spectrum(m, n, values, symmetric=False):
+    """U·diag(values)·Vᵀ with random orthonormal U [m, k], V [n, k] (V = U when symmetric)."""
+    k = len(values)
+    u = torch.linalg.qr(torch.randn(m, k, dtype=DT, generator=OWN))[0]
+    v = u if symmetric else torch.linalg.qr(torch.randn(n, k, dtype=DT, generator=OWN))[0]
+    return f32(u @ torch.diag(torch.tensor(values, dtype=DT)) @ v.T)
+
+
+def junk_upper(a):
+    """a's lower triangle and diagonal, with other values above: what reads only the lower triangle gives the same."""
+    n = a.shape[-1]
+    return f32(torch.tril(a) + torch.triu(torch.randn(*a.shape, dtype=DT, generator=OWN), 1) * (1 - torch.eye(n, dtype=DT)))
+
+
 def qr_outputs(a):
     q, r = torch.linalg.qr(a)
     s = torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))
@@ -63,6 +82,10 @@ OPS = {
     'svd': lambda x: svd_outputs(x['A']),
     'svdvals': lambda x: {'S': torch.linalg.svdvals(x['A'])},
     'pinv': lambda x: {'P': torch.linalg.pinv(x['A'], rtol=max(x['A'].shape[-2:]) * EPS32)},
+    'pinv.rtol=0.01': lambda x: {'P': torch.linalg.pinv(x['A'], rtol=0.01)},
+    'pinv.atol=0.5': lambda x: {'P': torch.linalg.pinv(x['A'], atol=0.5)},
+    'pinv.hermitian': lambda x: {'P': torch.linalg.pinv(x['A'], hermitian=True, rtol=max(x['A'].shape[-2:]) * EPS32)},
+    'pinv.hermitian,rtol=0.1': lambda x: {'P': torch.linalg.pinv(x['A'], hermitian=True, rtol=0.1)},
     'lstsq': lambda x: {'X': torch.linalg.lstsq(x['A'], x['B']).solution},
     'matrixNorm.fro': lambda x: {'norm': torch.linalg.matrix_norm(x['A'], 'fro')},
     'matrixNorm.nuc': lambda x: {'norm': torch.linalg.matrix_norm(x['A'], 'nuc')},
@@ -94,6 +117,12 @@ CASES = [
     ('matrixExp', 'batch [2] of 4×4 × 1.5 (squared back)', {'A': f32(randn(2, 4, 4) * 1.5)}),
     ('matrixPower.3', 'random 3×3', {'A': randn(3, 3)}),
     ('matrixPower.-2', '3×3 + 3I', {'A': f32(randn(3, 3) + 3 * torch.eye(3, dtype=DT))}),
+    ('pinv.rtol=0.01', 'σ = 4, 1, 0.02, 0.001 (two cut), 6×4', {'A': spectrum(6, 4, [4, 1, 0.02, 0.001])}),
+    ('pinv.atol=0.5', 'σ = 3, 1, 0.2 (one cut), 4×5', {'A': spectrum(4, 5, [3, 1, 0.2])}),
+    ('pinv.hermitian', 'symmetric, λ = 3, −2, 1, 0.5', {'A': spectrum(4, 4, [3, -2, 1, 0.5], symmetric=True)}),
+    ('pinv.hermitian', 'batch [2] of symmetric 3×3, other values above the diagonal',
+     {'A': torch.stack([junk_upper(spectrum(3, 3, [2, -1.5, 0.75], symmetric=True)) for _ in range(2)])}),
+    ('pinv.hermitian,rtol=0.1', 'λ = 3, −1.5, 0.1 (cut), 3×3', {'A': spectrum(3, 3, [3, -1.5, 0.1], symmetric=True)}),
 ]
 
 
