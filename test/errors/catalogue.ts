@@ -1374,6 +1374,17 @@ export const CATALOGUE: Record<string, Entry> = {
     probes: [
       ...unaryProbes(tg.linalg.pinv as never),
       ['an empty matrix', () => tg.linalg.pinv(tg.zeros([0, 2])), /empty/],
+      [
+        "NumPy's rcond",
+        () => tg.linalg.pinv(tg.eye(2), { rcond: 1e-3 } as never),
+        /^linalg\.pinv: unknown option 'rcond'; the options are atol, rtol, hermitian$/,
+      ],
+      ['a negative rtol', () => tg.linalg.pinv(tg.eye(2), { rtol: -1 }), /^linalg\.pinv: rtol must be a number ≥ 0/],
+      [
+        'hermitian of a wide matrix',
+        () => tg.linalg.pinv(tg.ones([2, 3]), { hermitian: true }),
+        /^linalg\.pinv: hermitian needs square matrices, got 2×3/,
+      ],
     ],
   },
   'linalg.lstsq': {
