@@ -10,7 +10,7 @@ import { broadcastShapes } from '../ops/shape.js';
 import { EPS32, eighKernel, matrixArg, svdKernel, triangleMaskTf } from './common.js';
 
 /** pinv's tolerances, resolved: singular values (|eigenvalues|) at or below max(atol, rtol·σ_max) count as zero. */
-interface PinvAttrs {
+export interface PinvAttrs {
   atol: number;
   rtol: number;
   hermitian: boolean;
