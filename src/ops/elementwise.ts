@@ -54,7 +54,7 @@ export function unary(
   forward: (x: tf.Tensor) => tf.Tensor,
   dx: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
   where: Where = {},
-  { keepsInt = false } = {},
+  { keepsInt = false, bools = 'float' as BoolUnary } = {},
 ): UnaryFn {
   const op = defineOp<void>({
     name,
@@ -66,12 +66,44 @@ export function unary(
   const fn = (x: Tensor) => {
     const t = asTensor(name, x);
     if (t.dtype === 'float32' || (keepsInt && t.dtype === 'int32')) return op([t]);
+    if (t.dtype === 'bool' && bools !== 'float') {
+      if (bools === 'same') return new Tensor(tf.clone(t.value));
+      if (bools === 'int32') return new Tensor(tf.tidy(() => forward(tf.cast(t.value, 'int32'))));
+      refuseBool(name, 'a bool tensor', bools.refuse);
+    }
     return applyToFloat(t, (f) => op([f]));
   };
   return Object.assign(fn, { rule: op.rule });
 }
 
+/**
+ * What a unary op does with a bool tensor, as PyTorch: compute in float32 (exp, sin, …), give it back
+ * (sign), compute in int32 (square), or refuse, with a hint (neg, abs, relu, floor, …).
+ */
+type BoolUnary = 'float' | 'same' | 'int32' | { refuse: string };
+
+/** Hints for the bool tensors PyTorch refuses. */
+const CAST_FIRST = "cast it first (x.cast('float32'))";
+const INVERT_MASK = 'to invert a mask, use logicalNot(x)';
+const REFUSES_BOOL = { bools: { refuse: CAST_FIRST } };
+const REFUSES_BOOL_KEEPS_INT = { keepsInt: true, bools: { refuse: CAST_FIRST } };
+
+/** A TapegradError for bool operands PyTorch refuses too (`what`: 'a bool tensor', 'two bool tensors'). */
+function refuseBool(name: string, what: string, hint: string): never {
+  throw new TapegradError(name, `${what} is not supported, as in PyTorch; ${hint}`);
+}
+
 export type BinaryFn = ((a: TensorLike, b: TensorLike) => Tensor) & { rule: OpRule<void> };
+/**
+ * What a binary op does with bool tensors beyond PyTorch's promotion (a bool tensor meeting an
+ * integer computes in int32, a non-integer number in float32): `pair`, two bool tensors give the
+ * logic op PyTorch computes (add: or, mul: and) or are refused; `refuse`, any bool tensor is refused
+ * (sub), with a hint that depends on whether both are.
+ */
+interface BoolBinary {
+  pair?: ((a: tf.Tensor, b: tf.Tensor) => tf.Tensor) | { refuse: string };
+  refuse?: (pair: boolean) => string;
+}
 type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
 
 /**
@@ -84,7 +116,7 @@ export function binary(
   da: BinaryRule,
   db: BinaryRule,
   where: Where = {},
-  { trueDivision = false } = {},
+  { trueDivision = false, bools = {} as BoolBinary } = {},
 ): BinaryFn {
   const op = defineOp<void>({
     name,
@@ -97,6 +129,15 @@ export function binary(
     if (a instanceof Tensor && b instanceof Tensor) {
       if (a.dtype !== b.dtype) throw new TapegradError(name, `dtypes differ: ${a.dtype} and ${b.dtype}`);
       broadcastShapes(name, a.shape, b.shape);
+    }
+    if (like?.dtype === 'bool') {
+      const pair = a instanceof Tensor && b instanceof Tensor;
+      if (bools.refuse) refuseBool(name, pair ? 'two bool tensors' : 'a bool tensor', bools.refuse(pair));
+      if (pair && bools.pair) {
+        const [ta, tb] = [asTensor(name, a), asTensor(name, b)];
+        if (typeof bools.pair !== 'function') refuseBool(name, 'two bool tensors', bools.pair.refuse);
+        return new Tensor(bools.pair(ta.value, tb.value));
+      }
     }
     // PyTorch's promotion: division of integers is true division, and an integer tensor meeting a
     // non-integer number computes in float32 (TF.js would floor, or refuse in its own words)
@@ -128,14 +169,20 @@ export function binary(
 
 // ---- unary
 /** −x, elementwise. d(−x) = −dx. PyTorch `torch.neg`, JAX `jnp.negative`. */
-export const neg = unary('neg', tf.neg, (g) => neg(g), {}, { keepsInt: true });
+export const neg = unary('neg', tf.neg, (g) => neg(g), {}, { keepsInt: true, bools: { refuse: INVERT_MASK } });
 /** |x|, elementwise. d|x| = sign(x) dx. PyTorch `torch.abs`, JAX `jnp.abs`. */
-export const abs = unary('abs', tf.abs, (g, x) => mul(g, sign(x)), { kinks: [0] }, { keepsInt: true });
+export const abs = unary(
+  'abs',
+  tf.abs,
+  (g, x) => mul(g, sign(x)),
+  { kinks: [0] },
+  { keepsInt: true, bools: { refuse: CAST_FIRST } },
+);
 /**
  * The sign of x (−1, 0 or 1), elementwise. Sign is piecewise constant: zero gradient.
  * PyTorch `torch.sign`, JAX `jnp.sign`.
  */
-export const sign = unary('sign', tf.sign, (g) => mul(g, 0), { kinks: [0] }, { keepsInt: true });
+export const sign = unary('sign', tf.sign, (g) => mul(g, 0), { kinks: [0] }, { keepsInt: true, bools: 'same' });
 /** eˣ, elementwise. d eˣ = eˣ dx. PyTorch `torch.exp`, JAX `jnp.exp`. */
 export const exp = unary('exp', tf.exp, (g, _x, y) => mul(g, y), { domain: 'moderate' });
 /** ln x, elementwise. d ln x = dx / x. PyTorch `torch.log`, JAX `jnp.log`. */
@@ -157,7 +204,7 @@ export const square = unary(
   tf.square,
   (g, x) => mul(g, mul(x, 2)),
   { domain: 'moderate' },
-  { keepsInt: true },
+  { keepsInt: true, bools: 'int32' },
 );
 /** 1/x, elementwise. d(1/x) = −dx/x² = −y² dx. PyTorch `torch.reciprocal`, JAX `jnp.reciprocal`. */
 export const reciprocal = unary('reciprocal', tf.reciprocal, (g, _x, y) => neg(mul(g, square(y))), {
@@ -197,7 +244,13 @@ export function reluAdjoint(g: Tensor, at: Tensor): Tensor {
   );
 }
 /** max(x, 0), elementwise. d relu(x) = [x > 0] dx. PyTorch `torch.relu`, JAX `jax.nn.relu`. */
-export const relu = unary('relu', tf.relu, reluAdjoint, { kinks: [0] }, { keepsInt: true });
+export const relu = unary(
+  'relu',
+  tf.relu,
+  reluAdjoint,
+  { kinks: [0] },
+  { keepsInt: true, bools: { refuse: CAST_FIRST } },
+);
 /**
  * x where x > 0, else eˣ − 1. d elu(x) = [x > 0] dx + [x ≤ 0] eˣ dx, with eˣ computed as such (y + 1
  * would cancel to 0 below x ≈ −17). PyTorch `torch.nn.functional.elu`, JAX `jax.nn.elu`.
@@ -212,9 +265,10 @@ export const elu = unary(
     return mul(g, add(above, mul(exp(mul(x, below)), below)));
   },
   { kinks: [0] },
+  REFUSES_BOOL,
 );
 /** ln(1 + eˣ), elementwise. d ln(1+eˣ) = σ(x) dx. PyTorch `torch.nn.functional.softplus`, JAX `jax.nn.softplus`. */
-export const softplus = unary('softplus', softplusModerateNegative, (g, x) => mul(g, sigmoid(x)));
+export const softplus = unary('softplus', softplusModerateNegative, (g, x) => mul(g, sigmoid(x)), {}, REFUSES_BOOL);
 /**
  * e^(−c x²) (c a power of 2) recorded about the constant xₕ (x rounded to 1/64) as kernels/gelu.ts
  * computes it, e^(−c xₕ²)·e^(−c (x − xₕ)(x + xₕ)), so that its derivative is −2cx e^(−c x²).
@@ -255,6 +309,8 @@ export const gelu = unary(
     !isGradEnabled() && hasFused('geluGrad')
       ? new Tensor(geluGrad(g.value, x.value))
       : mul(g, add(normalCdf(x), timesNormalDensity(x, x))),
+  {},
+  REFUSES_BOOL,
 );
 
 // ---- inverse trigonometric and hyperbolic functions, logarithms and powers of 2 and 10
@@ -355,6 +411,8 @@ export const silu = unary(
     }),
   // σ(−x), not 1 − σ(x), which rounds for large x
   (g, x) => mul(g, mul(sigmoid(x), add(mul(x, sigmoid(neg(x))), 1))),
+  {},
+  REFUSES_BOOL,
 );
 /**
  * log σ(x) = −softplus(−x), elementwise, as min(x, 0) − log1p(e^(−|x|)): no overflow for large −x and
@@ -365,6 +423,8 @@ export const logSigmoid = unary(
   'logSigmoid',
   (x) => tf.tidy(() => tf.sub(tf.minimum(x, 0), log1pSmallArgument(tf.exp(tf.neg(tf.abs(x)))))),
   (g, x) => mul(g, sigmoid(neg(x))),
+  {},
+  REFUSES_BOOL,
 );
 /**
  * x / (1 + |x|), elementwise. d softsign(x) = dx / (1 + |x|)².
@@ -375,6 +435,7 @@ export const softsign = unary(
   (x) => tf.tidy(() => tf.div(x, tf.add(tf.abs(x), 1))),
   (g, x) => div(g, square(add(abs(x), 1))),
   { kinks: [0] },
+  REFUSES_BOOL,
 );
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
@@ -400,6 +461,7 @@ export const selu = unary(
     return mul(g, add(above, mul(exp(mul(x, below)), mul(below, SELU_SCALE * SELU_ALPHA))));
   },
   { kinks: [0] },
+  REFUSES_BOOL,
 );
 /**
  * x·tanh(softplus(x)), elementwise, through tanh(ln(1 + eˣ)) = n/(n + 2), n = eˣ(eˣ + 2), for x < 0 (full
@@ -425,15 +487,23 @@ export const mish = unary(
     const d = add(square(q), 1);
     return mul(g, add(div(mul(p, add(q, 1)), d), mul(mul(x, p), div(mul(square(q), 4), square(d)))));
   },
+  {},
+  REFUSES_BOOL,
 );
 
 // ---- rounding: piecewise constant, so zero gradient (as PyTorch's), except frac's
 /** int32 stays as it is: rounding an integer is the identity. */
 const integral = (f: (x: tf.Tensor) => tf.Tensor) => (x: tf.Tensor) => (x.dtype === 'int32' ? tf.clone(x) : f(x));
 /** ⌊x⌋, elementwise. Zero gradient (PyTorch's; JAX's too). PyTorch `torch.floor`, JAX `jnp.floor`. */
-export const floor = unary('floor', integral(tf.floor), (g) => mul(g, 0), { jumps: 'integers' }, { keepsInt: true });
+export const floor = unary(
+  'floor',
+  integral(tf.floor),
+  (g) => mul(g, 0),
+  { jumps: 'integers' },
+  REFUSES_BOOL_KEEPS_INT,
+);
 /** ⌈x⌉, elementwise. Zero gradient. PyTorch `torch.ceil`, JAX `jnp.ceil`. */
-export const ceil = unary('ceil', integral(tf.ceil), (g) => mul(g, 0), { jumps: 'integers' }, { keepsInt: true });
+export const ceil = unary('ceil', integral(tf.ceil), (g) => mul(g, 0), { jumps: 'integers' }, REFUSES_BOOL_KEEPS_INT);
 /**
  * x rounded to the nearest integer, halves to even (0.5 → 0, 1.5 → 2, −2.5 → −2), as PyTorch and JAX.
  * Zero gradient. PyTorch `torch.round`, JAX `jnp.round`.
@@ -443,7 +513,7 @@ export const round = unary(
   integral(tf.round),
   (g) => mul(g, 0),
   { jumps: 'halfIntegers' },
-  { keepsInt: true },
+  REFUSES_BOOL_KEEPS_INT,
 );
 /** x rounded toward 0, elementwise. Zero gradient. PyTorch `torch.trunc`, JAX `jnp.trunc`. */
 export const trunc = unary(
@@ -451,7 +521,7 @@ export const trunc = unary(
   integral((x) => tf.tidy(() => tf.mul(tf.sign(x), tf.floor(tf.abs(x))))),
   (g) => mul(g, 0),
   { jumps: 'integers' },
-  { keepsInt: true },
+  REFUSES_BOOL_KEEPS_INT,
 );
 /**
  * x − trunc(x), elementwise: the fractional part, with x's sign (frac(−1.5) = −0.5). d frac(x) = dx (as
@@ -462,7 +532,7 @@ export const frac = unary(
   (x) => (x.dtype === 'int32' ? tf.zerosLike(x) : tf.tidy(() => tf.sub(x, tf.mul(tf.sign(x), tf.floor(tf.abs(x)))))),
   (g) => g,
   { jumps: 'integers' },
-  { keepsInt: true },
+  REFUSES_BOOL_KEEPS_INT,
 );
 
 const leakyReluOp = defineOp<{ alpha: number }>({
@@ -483,7 +553,9 @@ const leakyReluOp = defineOp<{ alpha: number }>({
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   if (typeof alpha !== 'number' || !Number.isFinite(alpha))
     throw new TapegradError('leakyRelu', `alpha must be a finite number, got ${String(alpha)}`);
-  return leakyReluOp([asTensor('leakyRelu', x)], { alpha });
+  const t = asTensor('leakyRelu', x);
+  if (t.dtype === 'bool') refuseBool('leakyRelu', 'a bool tensor', CAST_FIRST);
+  return leakyReluOp([t], { alpha });
 }
 leakyRelu.rule = leakyReluOp.rule;
 
@@ -503,9 +575,11 @@ const clipOp = defineOp<{ lo: number; hi: number }>({
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new TapegradError('clip', `lo (${lo}) must not exceed hi (${hi})`);
   const t = asTensor('clip', x);
-  // an int32 tensor clipped to a non-integer bound is computed in float32, as PyTorch's clamp (TF.js would floor the bound)
-  if (t.dtype === 'int32' && !(Number.isInteger(lo) && Number.isInteger(hi)))
+  // an int32 tensor clipped to a non-integer bound is computed in float32, as PyTorch's clamp (TF.js would floor the bound);
+  // a bool tensor as 0 and 1, in int32 or float32 by the bounds
+  if (t.dtype !== 'float32' && !(Number.isInteger(lo) && Number.isInteger(hi)))
     return applyToFloat(t, (f) => clipOp([f], { lo, hi }));
+  if (t.dtype === 'bool') return new Tensor(tf.tidy(() => clipByValueFloat32Only(tf.cast(t.value, 'int32'), lo, hi)));
   return clipOp([t], { lo, hi });
 }
 clip.rule = clipOp.rule;
@@ -537,7 +611,9 @@ const hardtanhOp = defineOp<{ min: number; max: number }>({
  * `torch.nn.functional.hardtanh(x, min_val, max_val)`, JAX `jax.nn.hard_tanh` (fixed at ±1).
  */
 export function hardtanh(x: Tensor, opts: { min?: number; max?: number } = {}): Tensor {
-  return hardtanhOp([asTensor('hardtanh', x)], hardtanhBounds('hardtanh', opts));
+  const t = asTensor('hardtanh', x);
+  if (t.dtype === 'bool') refuseBool('hardtanh', 'a bool tensor', CAST_FIRST);
+  return hardtanhOp([t], hardtanhBounds('hardtanh', opts));
 }
 hardtanh.rule = hardtanhOp.rule;
 
@@ -548,6 +624,8 @@ export const add = binary(
   tf.add,
   (g) => g,
   (g) => g,
+  {},
+  { bools: { pair: tf.logicalOr } },
 );
 /** a − b, broadcasting. d(a−b) = da − db. PyTorch `torch.sub`, JAX `jnp.subtract`. */
 export const sub = binary(
@@ -555,6 +633,8 @@ export const sub = binary(
   tf.sub,
   (g) => g,
   (g) => neg(g),
+  {},
+  { bools: { refuse: (pair) => (pair ? 'for exclusive or, use notEqual(a, b)' : INVERT_MASK) } },
 );
 /** a·b, elementwise, broadcasting. d(ab) = b da + a db. PyTorch `torch.mul`, JAX `jnp.multiply`. */
 export const mul = binary(
@@ -563,6 +643,7 @@ export const mul = binary(
   (g, _a, b) => mul(g, b),
   (g, a) => mul(g, a),
   { domain: 'moderate' },
+  { bools: { pair: tf.logicalAnd } },
 );
 /**
  * a / b, broadcasting; true division (int32 operands give float32). d(a/b) = da/b − (a/b²) db = da/b − y/b db.
@@ -604,6 +685,7 @@ const powBinary = binary(
   },
   (g, a, _b, y) => where(equal(a, 0), 0, mul(g, mul(y, log(a)))),
   { domain: ['positive', 'moderate'] },
+  { bools: { pair: { refuse: "cast one of them first (a.cast('int32'))" } } },
 );
 /**
  * aᵇ, broadcasting; b may be a tensor. Int32 tensors to a negative number power are refused (PyTorch
@@ -631,6 +713,8 @@ export const maximum = binary(
   tf.maximum,
   (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))),
   (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))),
+  {},
+  { bools: { pair: tf.logicalOr } },
 );
 /**
  * The smaller of a and b, elementwise, broadcasting. d min(a,b) = [a < b] da + [a > b] db; ties split evenly.
@@ -641,6 +725,8 @@ export const minimum = binary(
   tf.minimum,
   (g, a, b) => mul(g, tieMask(less(a, b), equal(a, b))),
   (g, a, b) => mul(g, tieMask(greater(a, b), equal(a, b))),
+  {},
+  { bools: { pair: tf.logicalAnd } },
 );
 
 /** The constant m = max(|x|, |y|) by which atan2's adjoint scales x and y: x² + y² over- or underflows. */
@@ -704,15 +790,17 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 where.rule = whereOp.rule;
 
 // ---- not differentiable: comparisons, logic, casts (results never require grad)
-function constantBinary(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
+function constantBinary(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, { logic = false } = {}) {
   return (a: TensorLike, b: TensorLike): Tensor => {
     const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
     if (!like) throw new TapegradError(name, 'needs at least one Tensor operand');
     // an int32 tensor meets a non-integer number in float32 (made int32, −0.5 would become 0)
     const whole = [a, b].every((v) => typeof v !== 'number' || Number.isInteger(v));
     const dt: DType = like.dtype === 'int32' && whole ? 'int32' : 'float32';
-    const ta = toTensor(name, a, typeof a === 'number' ? dt : undefined);
-    const tb = toTensor(name, b, typeof b === 'number' ? dt : undefined);
+    // a logic op takes a number as true where it is not 0, as PyTorch
+    const number = (v: TensorLike) => (logic && typeof v === 'number' ? Number(v !== 0) : v);
+    const ta = toTensor(name, number(a), typeof a === 'number' ? (logic ? 'bool' : dt) : undefined);
+    const tb = toTensor(name, number(b), typeof b === 'number' ? (logic ? 'bool' : dt) : undefined);
     broadcastShapes(name, ta.shape, tb.shape);
     const up = (t: tf.Tensor) => (t.dtype === 'int32' && dt === 'float32' ? tf.cast(t, 'float32') : t);
     const out = new Tensor(tf.tidy(() => f(up(ta.value), up(tb.value))));
@@ -734,9 +822,9 @@ export const equal = constantBinary('equal', tf.equal);
 /** a ≠ b, elementwise (bool, not differentiable). PyTorch `torch.ne`, JAX `jnp.not_equal`. */
 export const notEqual = constantBinary('notEqual', tf.notEqual);
 /** a ∧ b on bool tensors. PyTorch `torch.logical_and`, JAX `jnp.logical_and`. */
-export const logicalAnd = constantBinary('logicalAnd', boolOnly('logicalAnd', tf.logicalAnd));
+export const logicalAnd = constantBinary('logicalAnd', boolOnly('logicalAnd', tf.logicalAnd), { logic: true });
 /** a ∨ b on bool tensors. PyTorch `torch.logical_or`, JAX `jnp.logical_or`. */
-export const logicalOr = constantBinary('logicalOr', boolOnly('logicalOr', tf.logicalOr));
+export const logicalOr = constantBinary('logicalOr', boolOnly('logicalOr', tf.logicalOr), { logic: true });
 /** ¬a on a bool tensor. PyTorch `torch.logical_not`, JAX `jnp.logical_not`. */
 export function logicalNot(x: Tensor): Tensor {
   const t = asTensor('logicalNot', x);
