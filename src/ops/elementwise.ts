@@ -618,7 +618,7 @@ export function hardtanh(x: Tensor, opts: { min?: number; max?: number } = {}): 
 hardtanh.rule = hardtanhOp.rule;
 
 // ---- binary, broadcasting
-/** a + b, broadcasting. d(a+b) = da + db. PyTorch `torch.add`, JAX `jnp.add`. */
+/** a + b, broadcasting; two bool tensors give their logical or. d(a+b) = da + db. PyTorch `torch.add`, JAX `jnp.add`. */
 export const add = binary(
   'add',
   tf.add,
@@ -627,7 +627,7 @@ export const add = binary(
   {},
   { bools: { pair: tf.logicalOr } },
 );
-/** a − b, broadcasting. d(a−b) = da − db. PyTorch `torch.sub`, JAX `jnp.subtract`. */
+/** a − b, broadcasting; bool tensors refused, as PyTorch. d(a−b) = da − db. PyTorch `torch.sub`, JAX `jnp.subtract`. */
 export const sub = binary(
   'sub',
   tf.sub,
@@ -636,7 +636,10 @@ export const sub = binary(
   {},
   { bools: { refuse: (pair) => (pair ? 'for exclusive or, use notEqual(a, b)' : INVERT_MASK) } },
 );
-/** a·b, elementwise, broadcasting. d(ab) = b da + a db. PyTorch `torch.mul`, JAX `jnp.multiply`. */
+/**
+ * a·b, elementwise, broadcasting; two bool tensors give their logical and. d(ab) = b da + a db.
+ * PyTorch `torch.mul`, JAX `jnp.multiply`.
+ */
 export const mul = binary(
   'mul',
   tf.mul,
