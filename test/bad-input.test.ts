@@ -301,7 +301,7 @@ const AUDIT: Row[] = [
   [
     'diagonal dim1',
     () => tg.diagonal(m23(), { dim1: 0, dim2: 1 } as never),
-    /^diagonal: unknown option 'dim1'; the options are offset, axis1, axis2$/,
+    /^diagonal: unknown options 'dim1', 'dim2'; the options are offset, axis1, axis2$/,
   ],
   [
     'matmul transpose_b',
@@ -479,7 +479,7 @@ const AUDIT: Row[] = [
         lstm.dispose();
       }
     },
-    /^LSTM: unknown option 'h0'; the options are h, c$/,
+    /^LSTM: unknown options 'h0', 'c0'; the options are h, c$/,
   ],
   [
     'nn.MultiheadAttention batch_first',
