@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 import { dispatchCacheStats, setDispatchCacheEnabled } from '../../src/testing.js';
+import { boolChecks } from '../reference/ops-bool-survey.js';
 
 const webgpu = suite('webgpu in Node');
 // WebGPU reports a bad bind group or shader as an event and skips the work: collect them all.
@@ -243,6 +244,12 @@ webgpu("softplus keeps its precision for moderately negative x, where TF.js's So
   assert.ok(ours < 2e-6, `softplus: relative error ${ours}`);
   tg.dispose([x, y]);
   raw.dispose();
+});
+
+webgpu('bool operands as PyTorch: every elementwise op of the survey (ops-bool.json)', async () => {
+  const before = tg.memory().numTensors;
+  for (const { check } of boolChecks) await check();
+  assert.is(tg.memory().numTensors, before, 'no tensor left behind');
 });
 
 webgpu('no WebGPU validation error was raised by any test above', async () => {
