@@ -280,6 +280,22 @@ export function transposeInt32AsFloat(x: tf.Tensor, perm: number[]): tf.Tensor {
 // ---- elementwise
 
 /**
+ * Defect: webgl's RealDiv returns 1 wherever a = b (its shader's guard against 0.9999), so 0/0 and
+ * ∞/∞ give 1 instead of NaN. Those entries are made NaN again, on webgl only.
+ */
+export function divEqualOperandsNaN(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() !== 'webgl') return tf.div(a, b);
+  return tf.tidy(() => {
+    const q = tf.div(a, b);
+    const undefinedRatio = tf.logicalAnd(
+      tf.equal(a, b),
+      tf.logicalOr(tf.equal(a, 0), tf.equal(tf.abs(a), Number.POSITIVE_INFINITY)),
+    );
+    return tf.where(undefinedRatio, tf.fill(q.shape, Number.NaN), q);
+  });
+}
+
+/**
  * Defect: on webgl and webgpu, Pow computes GLSL/WGSL pow(|a|, b), which is undefined at a = 0:
  * pow(0, −1) gives 0 and pow(0, −0.5) 1.3e19 (PyTorch and IEEE: +∞), and webgpu's pow(0, 0.5) is
  * 7.7e-20 (0). There a zero base is given +∞ for b < 0 and 0 for b > 0 after the kernel.

@@ -23,6 +23,7 @@ import {
 import {
   broadcastToEmptyShape,
   clipByValueFloat32Only,
+  divEqualOperandsNaN,
   expm1SmallArgument,
   logZeroNegativeInfinity,
   powZeroBase,
@@ -654,7 +655,7 @@ export const mul = binary(
  */
 export const div = binary(
   'div',
-  tf.div,
+  divEqualOperandsNaN,
   (g, _a, b) => div(g, b),
   (g, _a, b, y) => neg(div(mul(g, y), b)),
   { domain: ['real', 'nonzero'] },

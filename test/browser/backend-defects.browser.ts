@@ -53,6 +53,18 @@ onlyOn(
   },
 );
 
+onlyOn(['webgl'], "webgl: TF.js's RealDiv still gives 0/0 = ∞/∞ = 1; divEqualOperandsNaN gives NaN", async () => {
+  const a = () => tf.tensor([0, Infinity, -Infinity, 3, 0]);
+  const b = () => tf.tensor([0, Infinity, -Infinity, 3, 2]);
+  const raw = await read(() => tf.tidy(() => tf.div(a(), b())));
+  assert.equal(raw.values.slice(0, 3), [1, 1, 1], "webgl's RealDiv is right now: divEqualOperandsNaN can go");
+  const fixed = await read(() => tf.tidy(() => defects.divEqualOperandsNaN(a(), b())));
+  assert.equal(fixed.values, [Number.NaN, Number.NaN, Number.NaN, 1, 0]);
+  const viaOp = tg.tidy(() => tg.div(tg.tensor([0, 1]), tg.tensor([0, 0])));
+  assert.equal(Array.from(await viaOp.data()), [Number.NaN, Number.POSITIVE_INFINITY]);
+  viaOp.dispose();
+});
+
 onlyOn(
   ['webgl', 'webgpu'],
   "TF.js's Pow still gives pow(0, −1) = 0 and pow(0, −0.5) ≈ 1.3e19; powZeroBase gives +∞",
