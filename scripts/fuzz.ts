@@ -4,6 +4,8 @@
 //                   (hooks and retainGrad on split/chunk/unbind outputs, createGraph, detectAnomaly, explain, compile)
 //   npm run fuzz -- --target empty --runs 2000 [--seed S] [--backend cpu] compositions with an axis of length 0
 //   npm run fuzz -- --target safetensors --runs 100000 [--seed S]        the safetensors reader on bad files
+//   npm run fuzz -- --target layers --runs 2000 [--seed S] [--backend cpu] tg.nn layers on random configurations
+//                   and input shapes, gradchecked through the input and every parameter
 // (--order 2 checks gradients of gradients with tg.gradgradcheck, which reaches the adjoints' own adjoints).
 // Prints the shrunk failing case (a runnable TypeScript snippet, or the bytes) and exits 1 on a failure.
 import fc from 'fast-check';
@@ -11,6 +13,7 @@ import * as tg from '../src/index.js';
 import { emptyProperty, propertyOf, minimize, runCase, snippet, type Case } from '../test/fuzz/gen.js';
 import { waysProperty } from '../test/fuzz/ways.js';
 import { safetensorsProperty } from '../test/fuzz/safetensors.js';
+import { layersProperty } from '../test/fuzz/layers.js';
 import { progress } from './progress.js';
 
 const arg = (name: string, dflt: string) => {
@@ -23,14 +26,14 @@ const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
 const backend = arg('backend', 'wasm') as tg.BackendName;
 const order = Number(arg('order', '1'));
 if (
-  !['ops', 'ways', 'empty', 'safetensors'].includes(target) ||
+  !['ops', 'ways', 'empty', 'safetensors', 'layers'].includes(target) ||
   !Number.isInteger(runs) ||
   runs < 1 ||
   !Number.isInteger(seed) ||
   (order !== 1 && order !== 2)
 ) {
   console.error(
-    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors] [--runs N] [--seed S] [--backend wasm|cpu] [--order 1|2]',
+    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers] [--runs N] [--seed S] [--backend wasm|cpu] [--order 1|2]',
   );
   process.exit(2);
 }
@@ -40,13 +43,17 @@ const WHAT: Record<string, string> = {
   ways: 'the ways of taking a gradient',
   empty: 'op compositions with an axis of length 0',
   safetensors: 'the safetensors reader',
+  layers: 'tg.nn layers on random configurations and input shapes',
 };
-const asyncProperties = { ways: waysProperty, empty: emptyProperty };
+const asyncProperties = { ways: waysProperty, empty: emptyProperty, layers: layersProperty } as Record<
+  string,
+  fc.IAsyncPropertyWithHooks<[unknown]>
+>;
 console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
 const bar = progress(`fuzz ${target}`, runs);
 const t0 = performance.now();
 const r =
-  target === 'ways' || target === 'empty'
+  target === 'ways' || target === 'empty' || target === 'layers'
     ? await fc.check(
         asyncProperties[target].afterEach(async (previous) => {
           await previous();
@@ -78,12 +85,12 @@ if (r.failed) {
   if (target === 'ops') {
     const smallest = await minimize(r.counterexample![0] as Case);
     console.log(snippet(smallest, await runCase(smallest)));
-  } else if (target === 'ways' || target === 'empty') {
+  } else if (target === 'ways' || target === 'empty' || target === 'layers') {
     // the message holds the shrunk case's snippet
     console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
   } else console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
   process.exit(1);
 }
 console.log(
-  `ok: ${r.numRuns} cases passed, ${r.numSkips} skipped${target === 'ops' ? ' near a kink' : ''} (${secs} s)`,
+  `ok: ${r.numRuns} cases passed, ${r.numSkips} skipped${target === 'ops' || target === 'layers' ? ' near a kink' : ''} (${secs} s)`,
 );

@@ -8,6 +8,7 @@ import { FUZZ_OPS, NOT_FUZZED } from './fuzz/ops.js';
 import { REGRESSIONS } from './fuzz/regressions.js';
 import { emptyProperty, property, propertyOf, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
 import { runWays, waysProperty } from './fuzz/ways.js';
+import { LAYER_KINDS, layersProperty, runLayerCase } from './fuzz/layers.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -55,6 +56,41 @@ for (const backend of ['wasm', 'cpu'] as const) {
 test(`${RUNS_WAYS} random compositions with an axis of length 0, on wasm`, async () => {
   await tg.setBackend('wasm');
   await fc.assert(emptyProperty, { seed: SEED + 4, numRuns: RUNS_WAYS, endOnFailure: false });
+});
+
+// tg.nn layers on random configurations and input shapes (scripts/fuzz.ts --target layers runs them longer)
+const RUNS_LAYERS = Math.ceil(RUNS / 10);
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`${RUNS_LAYERS} random layer configurations on ${backend}: gradients through the input and every parameter`, async () => {
+    await tg.setBackend(backend);
+    await fc.assert(layersProperty, { seed: SEED + 5, numRuns: RUNS_LAYERS, endOnFailure: false });
+  });
+}
+
+test('every layer kind the layer fuzzer makes builds and checks on wasm', async () => {
+  await tg.setBackend('wasm');
+  for (const kind of LAYER_KINDS) {
+    const r = await runLayerCase({ kind, p: [1, 2, 3, 4, 5, 6, 7, 8], seed: 3 });
+    assert.ok(r.ok, `${kind}: ${r.what}: ${r.detail}`);
+    assert.ok(r.checked >= 1, `${kind}: nothing checked`);
+  }
+});
+
+test("a planted wrong adjoint (conv2d's filter gradient 1.01 times too large) is caught by the layer fuzzer", async () => {
+  await tg.setBackend('wasm');
+  const rule = tg.registry.conv2d;
+  const vjp = rule.vjp;
+  rule.vjp = (g, xs, y, a) => {
+    const [dx, dw] = vjp(g, xs, y, a);
+    return [dx, dw && (() => tg.mul(dw(), 1.01))];
+  };
+  try {
+    const r = await fc.check(layersProperty, { seed: SEED + 5, numRuns: 200 });
+    assert.ok(r.failed, 'the fuzzer found the planted bug');
+    assert.match(String((r.errorInstance as Error)?.message), /layer fuzz case failed: .*Conv.*: weight/);
+  } finally {
+    rule.vjp = vjp;
+  }
 });
 
 test("a hook skipped on a several-output op's second output is caught by the ways fuzzer", async () => {
