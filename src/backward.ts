@@ -240,7 +240,8 @@ class Sweep {
       if (wrong >= 0) {
         throw new TapegradError(
           'backward',
-          `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(shares[wrong]!.shape)} for input ${wrong} of shape ${fmtShape(inputs[wrong].shape)}`,
+          `internal: the adjoint of '${rule.name}' gave shape ${fmtShape(shares[wrong]!.shape)} ` +
+            `for input ${wrong} of shape ${fmtShape(inputs[wrong].shape)}`,
         );
       }
     } catch (e) {

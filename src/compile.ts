@@ -161,7 +161,8 @@ export function compile<A extends Tensor[], R extends Tensor | (Tensor | null)[]
     if (args.length < fn.length)
       throw new TapegradError(
         'compile',
-        `the function takes ${fn.length} argument${fn.length === 1 ? '' : 's'}, called with ${args.length} (${given().join(', ')})`,
+        `the function takes ${fn.length} argument${fn.length === 1 ? '' : 's'}, ` +
+          `called with ${args.length} (${given().join(', ')})`,
       );
     if (traced && args.length !== traced.length)
       throw new TapegradError(

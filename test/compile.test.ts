@@ -111,7 +111,10 @@ test('a call with another number of arguments than the trace, or fewer than fn t
   assert.is(f.traces, 1);
   assertThrows(
     () => call(a, b, c),
-    /^compile: traced with 2 arguments \(float32\[2\], float32\[2\]\), called with 3 \(float32\[2\], float32\[2\], float32\[2,3\]\); compile a function for each number of arguments$/,
+    new RegExp(
+      String.raw`^compile: traced with 2 arguments \(float32\[2\], float32\[2\]\), called with 3 ` +
+        String.raw`\(float32\[2\], float32\[2\], float32\[2,3\]\); compile a function for each number of arguments$`,
+    ),
   );
   // a variadic function: its first call fixes the number, and an argument it would not see is refused too
   const g = tg.compile((...xs: tg.Tensor[]) => tg.stack(xs).sum());

@@ -61,7 +61,7 @@ test(`${RUNS_WAYS} random compositions with an axis of length 0, on wasm`, async
 // tg.nn layers on random configurations and input shapes (scripts/fuzz.ts --target layers runs them longer)
 const RUNS_LAYERS = Math.ceil(RUNS / 10);
 for (const backend of ['wasm', 'cpu'] as const) {
-  test(`${RUNS_LAYERS} random layer configurations on ${backend}: gradients through the input and every parameter`, async () => {
+  test(`${RUNS_LAYERS} random layer configurations on ${backend}: through the input and every parameter`, async () => {
     await tg.setBackend(backend);
     await fc.assert(layersProperty, { seed: SEED + 5, numRuns: RUNS_LAYERS, endOnFailure: false });
   });
@@ -76,7 +76,7 @@ test('every layer kind the layer fuzzer makes builds and checks on wasm', async 
   }
 });
 
-test("a planted wrong adjoint (conv2d's filter gradient 1.01 times too large) is caught by the layer fuzzer", async () => {
+test("a planted wrong adjoint (conv2d's filter gradient 1.01 times too large): the layer fuzzer finds it", async () => {
   await tg.setBackend('wasm');
   const rule = tg.registry.conv2d;
   const vjp = rule.vjp;

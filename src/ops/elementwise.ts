@@ -576,8 +576,8 @@ const clipOp = defineOp<{ lo: number; hi: number }>({
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new TapegradError('clip', `lo (${lo}) must not exceed hi (${hi})`);
   const t = asTensor('clip', x);
-  // an int32 tensor clipped to a non-integer bound is computed in float32, as PyTorch's clamp (TF.js would floor the bound);
-  // a bool tensor as 0 and 1, in int32 or float32 by the bounds
+  // an int32 tensor clipped to a non-integer bound is computed in float32, as PyTorch's clamp (TF.js
+  // would floor the bound); a bool tensor as 0 and 1, in int32 or float32 by the bounds
   if (t.dtype !== 'float32' && !(Number.isInteger(lo) && Number.isInteger(hi)))
     return applyToFloat(t, (f) => clipOp([f], { lo, hi }));
   if (t.dtype === 'bool') return new Tensor(tf.tidy(() => clipByValueFloat32Only(tf.cast(t.value, 'int32'), lo, hi)));
@@ -619,7 +619,10 @@ export function hardtanh(x: Tensor, opts: { min?: number; max?: number } = {}): 
 hardtanh.rule = hardtanhOp.rule;
 
 // ---- binary, broadcasting
-/** a + b, broadcasting; two bool tensors give their logical or. d(a+b) = da + db. PyTorch `torch.add`, JAX `jnp.add`. */
+/**
+ * a + b, broadcasting; two bool tensors give their logical or. d(a+b) = da + db.
+ * PyTorch `torch.add`, JAX `jnp.add`.
+ */
 export const add = binary(
   'add',
   tf.add,

@@ -316,7 +316,9 @@ const KINDS: Record<string, (p: number[], seed: number) => Built> = {
       layer: new nn.MultiheadAttention(e, heads, { bias, seed }),
       inputs: [q, ...kv],
       run: (m, xs) => (m as tg.nn.MultiheadAttention).forward(xs[0], xs[1], xs[2]),
-      what: `new nn.MultiheadAttention(${e}, ${heads}, { bias: ${bias} }) on ${shape(q.shape)}${self ? '' : ` attending to [${n},${src},${e}]`}`,
+      what:
+        `new nn.MultiheadAttention(${e}, ${heads}, { bias: ${bias} }) on ${shape(q.shape)}` +
+        (self ? '' : ` attending to [${n},${src},${e}]`),
     };
   },
   TransformerEncoderLayer: (p, seed) => {
@@ -377,7 +379,7 @@ const KINDS: Record<string, (p: number[], seed: number) => Built> = {
         const r = (cell as tg.nn.LSTMCell).forward(xi, h ? { h, c } : undefined);
         return joined([r.h, r.c]);
       },
-      what: `new nn.${kind}(${input}, ${hidden}, { bias: ${bias} }) on [${b},${input}]${withState ? ' with a state' : ''}`,
+      what: `new nn.${kind}(${input}, ${hidden}, { bias: ${bias} }) on [${b},${input}]${withState ? ', a state' : ''}`,
     };
   },
   Stack: (p, seed) => {
@@ -543,11 +545,15 @@ export async function runLayerCase(c: LayerCase): Promise<LayerResult> {
           const jump = Math.abs(analyticAt(t, u, 2 * h) - 2 * analytic + analyticAt(t, u, -2 * h));
           if (Math.abs(n1 - n2) > tol || jump > Math.abs(analytic - n1) / 2) {
             result.skipped = true;
-            result.detail = `${name}: not smooth within the steps (quotients ${n1} and ${n2}, gradient's second difference ${jump})`;
+            result.detail =
+              `${name}: not smooth within the steps (quotients ${n1} and ${n2}, ` +
+              `gradient's second difference ${jump})`;
             break;
           }
           result.ok = false;
-          result.detail = `${name} ${shape(t.shape)}: backward gives ${analytic}, finite differences ${n1} (h/2: ${n2}; allowed ${tol.toExponential(2)})`;
+          result.detail =
+            `${name} ${shape(t.shape)}: backward gives ${analytic}, finite differences ${n1} ` +
+            `(h/2: ${n2}; allowed ${tol.toExponential(2)})`;
           break;
         } finally {
           u.dispose();

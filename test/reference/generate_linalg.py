@@ -50,7 +50,8 @@ def spectrum(m, n, values, symmetric=False):
 def junk_upper(a):
     """a's lower triangle and diagonal, with other values above: what reads only the lower triangle gives the same."""
     n = a.shape[-1]
-    return f32(torch.tril(a) + torch.triu(torch.randn(*a.shape, dtype=DT, generator=OWN), 1) * (1 - torch.eye(n, dtype=DT)))
+    above = torch.triu(torch.randn(*a.shape, dtype=DT, generator=OWN), 1) * (1 - torch.eye(n, dtype=DT))
+    return f32(torch.tril(a) + above)
 
 
 def qr_outputs(a):
