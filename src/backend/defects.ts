@@ -17,6 +17,16 @@ import { im2colT } from './fused.js';
 export { fixWebGPUCast as castIntToFloatConverting, tfjsWebGPUCast } from '../../kernels/webgpu-cast.js';
 
 /**
+ * Defect: webgl's and webgpu's Sin, Cos and Tan are the shading language's, whose error neither
+ * WGSL nor GLSL bounds outside [−π, π]: drivers reduce by a float32 2π (sin(1e4) 7e−4 off on
+ * SwiftShader), and SwiftShader's is 2e−4 off inside. setBackend('webgl' | 'webgpu') replaces them
+ * by kernels that reduce the argument by π/2 in float32 (Cody and Waite) and evaluate a minimax
+ * polynomial (kernels/gpu-sin-cos.ts): within 1e−7 for |x| < 411,774; tfjsGpuTrig gives TF.js's
+ * own back, for its test.
+ */
+export { replaceGpuTrig as sinCosTanReducedOnGpu, tfjsGpuTrig } from '../../kernels/gpu-sin-cos.js';
+
+/**
  * Defect: wasm's Sigmoid flushes results below 2⁻¹²⁶ (x below about −87.3) to 0, where float32 holds
  * σ(x) ≈ eˣ as a subnormal down to x ≈ −103.3, so silu's and mish's adjoints vanished there.
  * setBackend('wasm') replaces that Sigmoid by TF.js's followed by eˣ on those entries

@@ -8,7 +8,7 @@ import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from './fused.js';
-import { castIntToFloatConverting, sigmoidKeepingSubnormals } from './defects.js';
+import { castIntToFloatConverting, sigmoidKeepingSubnormals, sinCosTanReducedOnGpu } from './defects.js';
 import { flushCommands, installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 import { installWebGPUMatMul, preferSubgroupDevice } from '../../kernels/webgpu-matmul.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
@@ -215,6 +215,7 @@ export async function setBackend(name: BackendName): Promise<void> {
     guardWasmUnwrittenOutputs(tf.backend());
     guardWasmHeap(tf.backend());
   }
+  if (name === 'webgl' || name === 'webgpu') sinCosTanReducedOnGpu(name);
   if (name === 'webgpu') {
     castIntToFloatConverting();
     installDispatchCache(tf.backend());

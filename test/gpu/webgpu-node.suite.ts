@@ -10,6 +10,7 @@ import * as tg from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 import { dispatchCacheStats, setDispatchCacheEnabled } from '../../src/testing.js';
 import { boolChecks } from '../reference/ops-bool-survey.js';
+import { reducedTrigTests } from './reduced-trig.js';
 
 const webgpu = suite('webgpu in Node');
 // WebGPU reports a bad bind group or shader as an event and skips the work: collect them all.
@@ -251,6 +252,9 @@ webgpu('bool operands as PyTorch: every elementwise op of the survey (ops-bool.j
   for (const { check } of boolChecks) await check();
   assert.is(tg.memory().numTensors, before, 'no tensor left behind');
 });
+
+// sin, cos and tan reduced in float32 (the same checks run in Chromium's webgl and webgpu)
+reducedTrigTests(webgpu);
 
 webgpu('no WebGPU validation error was raised by any test above', async () => {
   await new Promise((r) => setTimeout(r, 100));
