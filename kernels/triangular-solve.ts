@@ -15,9 +15,11 @@ import {
   gpuFactorBlock,
   perItemProgram,
   readF64,
+  trailingMatMul,
   writeF32,
   type WebGPUBackendLike,
 } from './common.js';
+import { webgpuMatMul } from './webgpu-matmul.js';
 
 export const LINALG_TRIANGULAR_SOLVE = 'LinalgTriangularSolve';
 
@@ -122,15 +124,40 @@ fn main(index : i32) {
 // B (its batch broadcast) and, for each block of NB rows in substitution order, one invocation per
 // (matrix, column) solves the block's rows against the block's diagonal part of op(T), and one per
 // entry writes the next state: the block's solution, rows solved before as they are, and the rows
-// still to solve minus op(T)'s block of columns times the block's solution.
-const TRIANGULAR_COMMON = `
-const NB = NB_VALUE;
+// still to solve minus op(T)'s block of columns times the block's solution. Where those rows and
+// the right-hand columns are both many (trailingMatMul), that product runs on the tiled matmul
+// (webgpu-matmul.ts): op(T)'s block of columns, the rows still to solve, is copied out as a matrix
+// [rows, NB] per output matrix (op(T) read in place, its batch broadcast), multiplied by the block's
+// solution, and the per-entry program subtracts it; else each entry sums its own row of it.
+// (tAt only in the programs that read T: a binding no code reads is left out of the pipeline's layout)
+const T_AT = `
 fn tAt(base : i32, i : i32, j : i32) -> f32 {
   let n = uniforms.n;
   if (uniforms.isTransposed != 0) { return f32(a[base + j * n + i]); }
   return f32(a[base + i * n + j]);
-}
+}`;
+const TRIANGULAR_COMMON = `
+const NB = NB_VALUE;
 fn isForward() -> bool { return (uniforms.isLower != 0) != (uniforms.isTransposed != 0); }
+// The rows still to solve after the block: below it going forward, above it going back.
+fn restStart() -> i32 { if (isForward()) { return uniforms.r0 + uniforms.rb; } return 0; }
+fn restRows() -> i32 { if (isForward()) { return uniforms.n - uniforms.r0 - uniforms.rb; } return uniforms.r0; }
+`;
+
+// op(T)'s rows still to solve, columns r0 .. r0 + rb, as [count, rows, rb]: the product's left operand.
+const triangularPanelWgsl = (nb: number) =>
+  TRIANGULAR_COMMON.replace('NB_VALUE', String(nb)) +
+  T_AT +
+  `
+fn main(index : i32) {
+  if (index >= uniforms.total) { return; }
+  let rb = uniforms.rb;
+  let rows = restRows();
+  let t = index % rb;
+  let m = index / (rows * rb);
+  let i = restStart() + (index / rb) % rows;
+  result[index] = tAt(idx[2 * m] * uniforms.n * uniforms.n, i, uniforms.r0 + t);
+}
 `;
 
 const TRIANGULAR_INIT_WGSL = `
@@ -145,6 +172,7 @@ fn main(index : i32) {
 
 const triangularBlockWgsl = (nb: number) =>
   TRIANGULAR_COMMON.replace('NB_VALUE', String(nb)) +
+  T_AT +
   `
 fn main(index : i32) {
   if (index >= uniforms.total) { return; }
@@ -174,8 +202,9 @@ fn main(index : i32) {
 }
 `;
 
-const triangularUpdateWgsl = (nb: number) =>
+const triangularUpdateWgsl = (nb: number, product: boolean) =>
   TRIANGULAR_COMMON.replace('NB_VALUE', String(nb)) +
+  (product ? '' : T_AT) +
   `
 fn main(index : i32) {
   if (index >= uniforms.total) { return; }
@@ -190,10 +219,14 @@ fn main(index : i32) {
   if (i >= r0 && i < r0 + rb) { result[index] = xblock[xb + (i - r0) * k + c]; return; }
   let forward = isForward();
   if ((forward && i < r0) || (!forward && i >= r0 + rb)) { result[index] = x[index]; return; }
-  let tBase = idx[2 * m] * n * n;
+${
+  product
+    ? '  result[index] = x[index] - p[(m * restRows() + i - restStart()) * k + c];'
+    : `  let tBase = idx[2 * m] * n * n;
   var acc = x[index];
   for (var t = 0; t < rb; t++) { acc = acc - tAt(tBase, i, r0 + t) * xblock[xb + t * k + c]; }
-  result[index] = acc;
+  result[index] = acc;`
+}
 }
 `;
 
@@ -225,12 +258,32 @@ function triangularSolveBlockedWebgpu(
       { key: `tapegradTriangularBlock${nb}`, shape: [count, nb, k], items: count * k, wgsl: triangularBlockWgsl(nb) },
       { a, x: state, idx },
     );
+    // op(T)'s block of columns times the block's solution [count, rows, k] (rb = nb wherever rows remain)
+    const rows = forward ? n - r0 - rb : r0;
+    let p: TensorInfo | null = null;
+    if (rows > 0 && trailingMatMul(rows, k)) {
+      const panel = run(
+        {
+          key: `tapegradTriangularPanel${nb}`,
+          shape: [count, rows, rb],
+          items: count * rows * rb,
+          wgsl: triangularPanelWgsl(nb),
+        },
+        { a, idx },
+      );
+      p = webgpuMatMul(gpu, panel, xblock);
+      gpu.disposeData(panel.dataId);
+    }
     const next = run(
-      { key: `tapegradTriangularUpdate${nb}`, shape, items: total, wgsl: triangularUpdateWgsl(nb) },
-      { a, x: state, xblock, idx },
+      {
+        key: `tapegradTriangularUpdate${nb}${p ? 'Product' : ''}`,
+        shape,
+        items: total,
+        wgsl: triangularUpdateWgsl(nb, !!p),
+      },
+      p ? { x: state, xblock, p } : { a, x: state, xblock, idx },
     );
-    gpu.disposeData(state.dataId);
-    gpu.disposeData(xblock.dataId);
+    for (const t of [state, xblock, p]) if (t) gpu.disposeData(t.dataId);
     state = next;
   }
   return state;
