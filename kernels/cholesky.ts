@@ -199,8 +199,9 @@ function choleskyBlockedWebgpu(
             { m: state, d },
           )
         : d; // read by no entry when no row is below the block
-    // L21·L21ᵀ [count, below, below] (kb = nb wherever a row is below the block)
-    const p = below > 0 && trailingMatMul(below, below) ? webgpuMatMul(gpu, l, l, false, true) : null;
+    // L21·L21ᵀ [count, below, below], its lower triangle only (kb = nb wherever a row is below the block)
+    const p =
+      below > 0 && trailingMatMul(below, below) ? webgpuMatMul(gpu, l, l, false, true, { lowerTriangle: true }) : null;
     const next = run(
       {
         key: `tapegradCholeskyUpdate${nb}${p ? 'Product' : ''}`,

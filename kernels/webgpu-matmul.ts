@@ -100,6 +100,8 @@ interface Layout {
   bias: boolean;
   prelu: boolean;
   activation: MatMulActivation;
+  /** Only C's lower triangle (n ≤ m) is wanted: the work strictly above the diagonal is skipped. */
+  lower: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +261,16 @@ function tileCopy(
   };
 }
 
+const SKIP_DECLARATION = 'var<workgroup> skipBlock : i32;';
+/**
+ * A workgroup whose block lies strictly above the diagonal (`above`, the same for all its threads)
+ * leaves at once. TF.js passes workgroupId through a private variable, which WGSL's uniformity
+ * analysis does not count as uniform, so the verdict goes through workgroupUniformLoad: the return
+ * is then uniform, as the barriers after it need.
+ */
+const skipAboveDiagonal = (above: string) => `if (li == 0) { skipBlock = select(0, 1, ${above}); }
+    if (workgroupUniformLoad(&skipBlock) == 1) { return; }`;
+
 /** The tiled program's user code. */
 function tiledSource(l: Layout, t: MatMulTile): string {
   const { wx, wy, tm, tn, tk } = t;
@@ -358,6 +370,7 @@ function tiledSource(l: Layout, t: MatMulTile): string {
       workgroupBarrier();
     }`;
   return `
+  ${l.lower ? SKIP_DECLARATION : ''}
   var<workgroup> As : array<vec4<f32>, ${halves * tk * BM4}>;
   var<workgroup> Bs : array<vec4<f32>, ${halves * tk * BN4}>;
   ${commonSource(l)}
@@ -370,6 +383,7 @@ function tiledSource(l: Layout, t: MatMulTile): string {
     let K = uniforms.K;
     let bn = i32(workgroupId.x) * ${BN};
     let bm = i32(workgroupId.y) * ${BM};
+    ${l.lower ? skipAboveDiagonal(`bn >= bm + ${BM}`) : ''}
     let z = i32(workgroupId.z);
     let aOff = batchOffset(z, uniforms.aBatch);
     let bOff = batchOffset(z, uniforms.bBatch);
@@ -396,7 +410,7 @@ function tinySource(l: Layout): string {
     let n = i32(workgroupId.x) * 8 + li % 8;
     let m = i32(workgroupId.y) * 8 + li / 8;
     let z = i32(workgroupId.z);
-    if (m >= M || n >= N) { return; }
+    if (m >= M || n >= N${l.lower ? ' || n > m' : ''}) { return; }
     let aOff = batchOffset(z, uniforms.aBatch);
     let bOff = batchOffset(z, uniforms.bBatch);
     let zBias = ${l.bias ? 'batchOffset(z, uniforms.biasBatch)' : '0'};
@@ -429,6 +443,7 @@ function dotSource(l: Layout, size: number, subgroups: boolean): string {
     if (li == 0) { let total = partial[0]; ${write} }`;
   return `
   ${subgroups ? ENABLE_SUBGROUPS : `var<workgroup> partial : array<f32, ${size}>;`}
+  ${l.lower ? SKIP_DECLARATION : ''}
   ${commonSource(l)}
   fn main(index : i32) {
     let li = i32(localIndex);
@@ -437,6 +452,7 @@ function dotSource(l: Layout, size: number, subgroups: boolean): string {
     let K = uniforms.K;
     let n = i32(workgroupId.x);
     let m = i32(workgroupId.y);
+    ${l.lower ? skipAboveDiagonal('n > m') : ''}
     let z = i32(workgroupId.z);
     let aOff = batchOffset(z, uniforms.aBatch);
     let bOff = batchOffset(z, uniforms.bBatch);
@@ -524,6 +540,7 @@ interface MatMulArgs {
   prelu?: TensorInfo | null;
   activation: MatMulActivation;
   alpha: number;
+  lower?: boolean;
 }
 
 function broadcastShape(x: number[], y: number[]): number[] | null {
@@ -577,6 +594,7 @@ function runMatMul(backend: Backend, args: MatMulArgs): TensorInfo | null {
     bias: !!bias,
     prelu: !!prelu,
     activation,
+    lower: !!args.lower,
   };
   const sizeClass = forcedTile ? 'forced' : matMulSizeClass(batch, M, N, K);
   const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
@@ -640,7 +658,10 @@ function runMatMul(backend: Backend, args: MatMulArgs): TensorInfo | null {
 /**
  * C = op(A)·op(B) on tapegrad's programs, for another kernel's step (the blocked factorizations'
  * trailing updates): float32 operands [..., rows, cols], batch axes broadcast; null where these
- * programs cannot run it (the caller then computes it its own way).
+ * programs cannot run it (the caller then computes it its own way). With `lowerTriangle`, only the
+ * entries on and below the diagonal are computed (as the full product computes them, to the bit):
+ * blocks of C strictly above it are skipped, and their entries left unwritten (a symmetric
+ * update, as Cholesky's L21·L21ᵀ, reads only the lower triangle).
  */
 export function webgpuMatMul(
   backend: WebGPUBackendLike,
@@ -648,8 +669,17 @@ export function webgpuMatMul(
   b: TensorInfo,
   transposeA = false,
   transposeB = false,
+  { lowerTriangle = false } = {},
 ): TensorInfo | null {
-  return runMatMul(backend as Backend, { a, b, transposeA, transposeB, activation: 'linear', alpha: 0 });
+  return runMatMul(backend as Backend, {
+    a,
+    b,
+    transposeA,
+    transposeB,
+    activation: 'linear',
+    alpha: 0,
+    lower: lowerTriangle,
+  });
 }
 
 function key(l: Layout): string {
@@ -662,6 +692,7 @@ function key(l: Layout): string {
     l.bias ? 'bias' : '',
     l.prelu ? 'prelu' : '',
     l.activation,
+    l.lower ? 'lower' : '',
   ].join('_');
 }
 

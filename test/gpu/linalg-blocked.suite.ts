@@ -319,6 +319,12 @@ blocked(
         pipelines().some((p) => key.test(p)),
         `no ${key} program ran`,
       );
+    // Cholesky's L21·L21ᵀ, its lower triangle only, on the tiled program and the small one
+    for (const kind of ['tiled', 'tiny'])
+      assert.ok(
+        pipelines().some((p) => p.startsWith(`tapegrad_matmul_${kind}`) && /_lower/.test(p)),
+        `no lower-triangle ${kind} product ran`,
+      );
     assert.is(tf.memory().numTensors, before, 'no tensor left behind');
   },
 );

@@ -17,6 +17,7 @@ import {
   setMatMulTiles,
   type MatMulActivation,
   type MatMulTile,
+  webgpuMatMul,
 } from '../../kernels/webgpu-matmul.js';
 import { tuneMatMul, webgpuAdapter } from '../../kernels/webgpu-matmul-tune.js';
 import { checkMatMulCase, matMulCases, operands, product, type MatMulCase } from '../matmul-cases.js';
@@ -202,6 +203,58 @@ mm('the dot program with and without subgroups (long K, few outputs)', async () 
     setMatMulSubgroups(true);
   }
 });
+
+mm(
+  'lowerTriangle: the entries on and below the diagonal equal the full product to the bit, on each program',
+  async () => {
+    const gpu = tf.backend() as unknown as Parameters<typeof webgpuMatMul>[0];
+    // [2, m, k]·[2, m, k]ᵀ as Cholesky's L21·L21ᵀ: tiled (each tile shape), tiny, and dot (long k)
+    const shapes: [number, number, MatMulTile | null][] = [
+      ...Object.values(MATMUL_TILES).map((t): [number, number, MatMulTile | null] => [150, 24, t]),
+      [130, 32, null],
+      [40, 12, null],
+      [6, 700, null],
+    ];
+    try {
+      for (const [m, k, tile] of shapes) {
+        setMatMulTile(tile);
+        const l = tf.randomNormal([2, m, k], 0, 1, 'float32', m + k);
+        programs = [];
+        const product = async (lowerTriangle: boolean) => {
+          const info = webgpuMatMul(gpu, l, l, false, true, { lowerTriangle });
+          assert.ok(info, `[2, ${m}, ${k}]: the product did not run`);
+          return tf.engine().makeTensorFromTensorInfo(info!);
+        };
+        const fullProduct = await product(false);
+        const full = (await fullProduct.data()) as Float32Array;
+        // the lower product's output from a buffer of NaNs (the pool's last freed), not the full one's
+        const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
+        tf.env().set('WEBGPU_CPU_FORWARD', false);
+        const nan = tf.tidy(() => tf.add(tf.fill([2 * m * m], Number.NaN), 0));
+        tf.env().set('WEBGPU_CPU_FORWARD', forward);
+        await nan.data();
+        nan.dispose();
+        const lowerProduct = await product(true);
+        const lower = (await lowerProduct.data()) as Float32Array;
+        tf.dispose([fullProduct, lowerProduct]);
+        const lowerRan = programs.filter((p) => p.endsWith('_lower'));
+        assert.is(lowerRan.length, 1, `${programs.join(', ')}`);
+        let differ = 0;
+        for (let b = 0; b < 2; b++)
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j <= i; j++)
+              differ += Object.is(full[(b * m + i) * m + j], lower[(b * m + i) * m + j]) ? 0 : 1;
+        assert.is(differ, 0, `[2, ${m}, ${k}] tile ${tile ? matMulTileName(tile) : 'of its class'} (${lowerRan[0]})`);
+        l.dispose();
+      }
+      // a program that failed to compile leaves its output as the pool gave it: perhaps the full product's
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(gpuErrors.slice(0, 3), []);
+    } finally {
+      setMatMulTile(null);
+    }
+  },
+);
 
 mm('the size classes', () => {
   assert.is(matMulSizeClass(1, 4096, 4096, 4096), 'large');
