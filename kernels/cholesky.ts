@@ -14,6 +14,7 @@ import {
   linalgKernelConfigs,
   readF64,
   trailingMatMul,
+  choleskyProductLowerOnly,
   writeF32,
   type WebGPUBackendLike,
 } from './common.js';
@@ -201,7 +202,9 @@ function choleskyBlockedWebgpu(
         : d; // read by no entry when no row is below the block
     // L21·L21ᵀ [count, below, below], its lower triangle only (kb = nb wherever a row is below the block)
     const p =
-      below > 0 && trailingMatMul(below, below) ? webgpuMatMul(gpu, l, l, false, true, { lowerTriangle: true }) : null;
+      below > 0 && trailingMatMul(below, below)
+        ? webgpuMatMul(gpu, l, l, false, true, { lowerTriangle: choleskyProductLowerOnly() })
+        : null;
     const next = run(
       {
         key: `tapegradCholeskyUpdate${nb}${p ? 'Product' : ''}`,

@@ -188,6 +188,18 @@ export function setGpuFactorPath(path: GpuFactorPath, blockSize = 32, trailingMa
   trailingMatMulMin = trailingMatMulFrom;
 }
 
+let choleskyLowerProduct = true;
+/**
+ * Whether blocked Cholesky's trailing product L21·L21ᵀ computes only its lower triangle (the
+ * default: the update reads no other) or the whole square ('full': to time the difference).
+ */
+export function setCholeskyProductTriangle(which: 'lower' | 'full'): void {
+  if (which !== 'lower' && which !== 'full')
+    throw new Error(`the product's triangle is 'lower' or 'full', got '${which}'`);
+  choleskyLowerProduct = which === 'lower';
+}
+export const choleskyProductLowerOnly = (): boolean => choleskyLowerProduct;
+
 /** Whether a blocked factorization's trailing block of rows × cols is updated through the tiled matmul. */
 export const trailingMatMul = (rows: number, cols: number): boolean => Math.min(rows, cols) >= trailingMatMulMin;
 

@@ -12,7 +12,7 @@ export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';
-export { setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';
+export { setCholeskyProductTriangle, setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';
 export {
   MATMUL_TILES,
   matMulSizeClass,

@@ -7,9 +7,13 @@
 //      CPU;
 //      At n = 1024 and 2048 (--quick: 96 and 160) the blocked programs run twice: with each block
 //      step's trailing update through the tiled matmul (the default) and with one thread per
-//      entry looping over the block's columns ('blocked, loop update');
-//   2. batches of small matrices on both paths (where the choice between them lies);
-//   3. the ops solve (4 right-hand columns), inv and det, and the gradient of sum(solve(A, B)),
+//      entry looping over the block's columns ('blocked, loop update'); Cholesky a third time,
+//      its product L21·L21ᵀ computed whole rather than its lower triangle ('blocked, full product');
+//   2. LinalgTriangularSolve of one lower-triangular n×n T with 256 right-hand columns (--quick:
+//      64) at the same orders, its blocked update through the tiled matmul and as the loop, each
+//      checked by ‖T·x − b‖∞ / (n ‖T‖∞ ‖x‖∞) over its first columns;
+//   3. batches of small matrices on both paths (where the choice between them lies);
+//   4. the ops solve (4 right-hand columns), inv and det, and the gradient of sum(solve(A, B)),
 //      on well-conditioned matrices.
 // Each case: one warm-up call (pipelines compiled), then the median of a few calls, each read
 // back (the sum of its output). Cases that would start past --seconds (default 100) are listed
@@ -34,13 +38,15 @@ interface LinalgRecord {
   path: Path;
   n: number;
   batch: number;
+  /** Right-hand columns (the triangular solve). */
+  k?: number;
   medianMs: number;
   ms: number[];
   /** The residual described above, for the factorizations. */
   residual?: number;
   ok: boolean;
 }
-type Path = 'blocked' | 'blocked, loop update' | 'per-matrix' | 'auto';
+type Path = 'blocked' | 'blocked, loop update' | 'blocked, full product' | 'per-matrix' | 'auto';
 const records: LinalgRecord[] = [];
 const notRun: string[] = [];
 const failures: string[] = [];
@@ -120,7 +126,8 @@ async function factorCase(kind: 'lu' | 'cholesky', path: Path, n: number, batch:
   const name = `${what} n=${n} batch=${batch} ${path}`;
   if (outOfTime()) return void notRun.push(name);
   if (path === 'blocked, loop update') testing.setGpuFactorPath('blocked', 32, Infinity);
-  else testing.setGpuFactorPath(path);
+  else testing.setGpuFactorPath(path === 'blocked, full product' ? 'blocked' : path);
+  testing.setCholeskyProductTriangle(path === 'blocked, full product' ? 'full' : 'lower');
   const a = randomMatrices(batch, n, n + batch, kind === 'cholesky');
   const factor = () => tf.engine().runKernel(what, { x: a }) as TF.Tensor;
   const ms = await time(factor, n >= 2048 || path === 'per-matrix' ? 3 : 5);
@@ -130,6 +137,55 @@ async function factorCase(kind: 'lu' | 'cholesky', path: Path, n: number, batch:
   const ok = r < 1e-5 * Math.max(1, n / 64);
   if (!ok) failures.push(`${name}: residual ${r.toExponential(2)}`);
   records.push({ what, path, n, batch, medianMs: median(ms), ms, residual: r, ok });
+  log(`${name}: ${median(ms).toFixed(2)} ms, residual ${r.toExponential(1)}`);
+  save();
+}
+
+/** ‖T·x − b‖∞ / (n ‖T‖∞ ‖x‖∞) over the first `cols` columns, T lower triangular, in float64. */
+async function solveResidual(t: TF.Tensor, b: TF.Tensor, x: TF.Tensor, n: number, k: number, cols: number) {
+  const [tv, bv, xv] = await Promise.all(
+    [t, b, x].map(async (v) => Float64Array.from((await v.data()) as Float32Array)),
+  );
+  let tNorm = 0;
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j <= i; j++) row += Math.abs(tv[i * n + j]);
+    tNorm = Math.max(tNorm, row);
+  }
+  let worst = 0;
+  let xNorm = 0;
+  for (let c = 0; c < cols; c++)
+    for (let i = 0; i < n; i++) {
+      let r = bv[i * k + c];
+      for (let j = 0; j <= i; j++) r -= tv[i * n + j] * xv[j * k + c];
+      worst = Math.max(worst, Math.abs(r));
+      xNorm = Math.max(xNorm, Math.abs(xv[i * k + c]));
+    }
+  return worst / (n * tNorm * xNorm);
+}
+
+async function triangularSolveCase(path: Path, n: number, k: number) {
+  const what = 'LinalgTriangularSolve';
+  const name = `${what} n=${n} k=${k} ${path}`;
+  if (outOfTime()) return void notRun.push(name);
+  testing.setGpuFactorPath('blocked', 32, path === 'blocked, loop update' ? Infinity : undefined);
+  // the identity plus a lower-triangular part of size 1/√n: well conditioned
+  const t = tf.tidy(() =>
+    tf.add(
+      tf.mul(tf.linalg.bandPart(tf.randomNormal([1, n, n], 0, 1, 'float32', n), -1, 0), 1 / Math.sqrt(n)),
+      tf.eye(n),
+    ),
+  );
+  const b = tf.randomNormal([1, n, k], 0, 1, 'float32', n + 1);
+  const attrs = { lower: true, transpose: false, unitDiagonal: false };
+  const solve = () => tf.engine().runKernel(what, { a: t, b }, attrs as never) as TF.Tensor;
+  const ms = await time(solve, n >= 2048 ? 3 : 5);
+  const x = solve();
+  const r = await solveResidual(t, b, x, n, k, 4);
+  tf.dispose([t, b, x]);
+  const ok = r < 1e-5 * Math.max(1, n / 64);
+  if (!ok) failures.push(`${name}: residual ${r.toExponential(2)}`);
+  records.push({ what, path, n, batch: 1, k, medianMs: median(ms), ms, residual: r, ok });
   log(`${name}: ${median(ms).toFixed(2)} ms, residual ${r.toExponential(1)}`);
   save();
 }
@@ -175,6 +231,7 @@ const batches: [number, number][] = quick
       [16, 256],
     ];
 const ops = quick ? [32] : [256, 1024];
+const solveColumns = quick ? 64 : 256;
 
 for (const kind of ['lu', 'cholesky'] as const) {
   for (const n of bothPaths) {
@@ -185,14 +242,18 @@ for (const kind of ['lu', 'cholesky'] as const) {
     if (bothPaths.includes(n)) continue;
     await factorCase(kind, 'blocked', n, 1);
     if (bothUpdates.includes(n)) await factorCase(kind, 'blocked, loop update', n, 1);
+    if (bothUpdates.includes(n) && kind === 'cholesky') await factorCase(kind, 'blocked, full product', n, 1);
   }
   for (const [batch, n] of batches) {
     await factorCase(kind, 'per-matrix', n, batch);
     await factorCase(kind, 'blocked', n, batch);
   }
 }
+for (const n of bothUpdates)
+  for (const path of ['blocked', 'blocked, loop update'] as const) await triangularSolveCase(path, n, solveColumns);
 for (const n of ops) for (const what of ['solve', 'inv', 'det', 'grad sum(solve)'] as const) await opCase(what, n);
 testing.setGpuFactorPath('auto');
+testing.setCholeskyProductTriangle('lower');
 const leaked = tf.memory().numTensors - tensorsAtStart;
 if (leaked !== 0) failures.push(`${leaked} tensors left behind`);
 save();
@@ -202,7 +263,7 @@ console.log('| what | n | batch | path | median ms | residual |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of records)
   console.log(
-    `| ${r.what} | ${r.n} | ${r.batch} | ${r.path} | ${r.medianMs.toFixed(3)} | ` +
+    `| ${r.what}${r.k ? ` (k = ${r.k})` : ''} | ${r.n} | ${r.batch} | ${r.path} | ${r.medianMs.toFixed(3)} | ` +
       `${r.residual?.toExponential(1) ?? ''} |`,
   );
 if (notRun.length) console.log(`\nnot run (past ${seconds} s): ${notRun.join('; ')}`);

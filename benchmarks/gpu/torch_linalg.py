@@ -3,6 +3,7 @@
 
 On CUDA, float32 (TF32 off): torch.linalg.lu_factor and cholesky of one n x n matrix
 (n = 64, 256, 1024, 2048, 4096) and of batches of small ones (4096 of 8, 256 of 64, 16 of 256);
+solve_triangular of a lower-triangular n x n T with 256 right-hand columns (n = 1024, 2048);
 solve (4 right-hand columns), inv, slogdet, and the gradient of sum(solve(A, B)) for n = 256, 1024.
 Each case: one warm-up call, then the median of 5 calls, each followed by torch.cuda.synchronize().
 
@@ -26,6 +27,8 @@ def main():
     single = [48, 96, 160] if args.quick else [64, 256, 1024, 2048, 4096]
     batches = [(64, 8), (4, 40)] if args.quick else [(4096, 8), (256, 64), (16, 256)]
     ops = [32] if args.quick else [256, 1024]
+    triangular = [96, 160] if args.quick else [1024, 2048]
+    columns = 64 if args.quick else 256
     gen = torch.Generator(device="cpu").manual_seed(1)
     records = []
 
@@ -39,6 +42,11 @@ def main():
         spd = g.transpose(-1, -2) @ g / n + torch.eye(n, device=dev)
         record("LinalgLu", n, batch, timed(lambda: torch.linalg.lu_factor(g)))
         record("LinalgCholesky", n, batch, timed(lambda: torch.linalg.cholesky(spd)))
+    for n in triangular:
+        t = torch.tril(torch.randn(n, n, generator=gen)) / n ** 0.5 + torch.eye(n)
+        t = t.to(dev)
+        b = torch.randn(n, columns, generator=gen).to(dev)
+        record("LinalgTriangularSolve", n, 1, timed(lambda: torch.linalg.solve_triangular(t, b, upper=False)))
     for n in ops:
         a = (torch.randn(n, n, generator=gen) + n * torch.eye(n)).to(dev)
         b = torch.randn(n, 4, generator=gen).to(dev)
