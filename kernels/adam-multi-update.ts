@@ -29,6 +29,7 @@ import {
   v128,
   whileBelow,
 } from './wasm-encoder.js';
+import { helperModule, readyHelper } from './helper-thread.js';
 
 export const ADAM_MULTI_UPDATE = 'TapegradAdamMultiUpdate';
 
@@ -118,18 +119,14 @@ export function adamModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
   return encodeModule([fn], memory);
 }
 
-type AdamSimd = (
-  p: number,
-  g: number,
-  mv: number,
-  p1: number,
-  mv1: number,
-  count: number,
-  vBytes: number,
-  ...numbers: number[]
-) => number;
+/** adam(p, g, mv, p1, mv1, count, vBytes, …numbers): the module's loop (byte addresses). */
+type AdamSimd = (...args: number[]) => number;
 
 let simdEnabled = true;
+
+const ADAM_ON_HELPER = helperModule(adamModule, 'adam');
+/** Entries of a parameter from which its update is split with the helper thread (below, waking it costs more). */
+const SPLIT_MIN_ENTRIES = 1 << 16;
 
 /** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
 export function setSimdAdam(on: boolean): void {
@@ -160,25 +157,20 @@ export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (
     const bc2 = steps[ADAM_STEP_WIDTH * j + 2];
     const start = simd ? n & ~1 : 0;
     if (simd) {
-      const at = [p, g, mv, p1, mv1].map((v) => v.byteOffset);
-      simd.adam(
-        at[0],
-        at[1],
-        at[2],
-        at[3],
-        at[4],
-        start,
+      const numbers = [beta1, 1 - beta1, beta2, 1 - beta2, eps, l2, keep, stepSize, bc2];
+      /** The loop's arguments for entries from..to (even), every address moved on by `from` entries. */
+      const entries = (from: number, to: number) => [
+        ...[p, g, mv, p1, mv1].map((v) => v.byteOffset + 4 * from),
+        to - from,
         4 * n,
-        beta1,
-        1 - beta1,
-        beta2,
-        1 - beta2,
-        eps,
-        l2,
-        keep,
-        stepSize,
-        bc2,
-      );
+        ...numbers,
+      ];
+      const helper = heap && n >= SPLIT_MIN_ENTRIES ? readyHelper(heap) : null;
+      // the helper thread takes the second half
+      const half = helper ? (start >> 1) & ~1 : start;
+      if (helper) helper.start(ADAM_ON_HELPER, entries(half, start));
+      simd.adam(...entries(0, half));
+      if (helper && !helper.finish()) simd.adam(...entries(half, start));
     }
     for (let i = start; i < n; i++) {
       const pi = p[i];

@@ -21,7 +21,7 @@ import {
   v128,
   whileBelow,
 } from './wasm-encoder.js';
-import { denseMatMul, type DenseThreads } from './dense-matmul.js';
+import { denseMatMul, type XnnpackOnPool } from './dense-matmul.js';
 
 /** Terms TF.js's loop sums before adding them into the output entry. */
 const BLOCK = 48;
@@ -116,7 +116,6 @@ interface WasmBackend {
 }
 
 let enabled = true;
-const ONE_THREAD: DenseThreads = { count: () => 1, xnnpackOnPool: () => false };
 
 /** Turns the SIMD kernel off (and on again): TF.js's loop runs, for tests and benchmarks to compare. */
 export function setSimdBatchMatMul(on: boolean): void {
@@ -128,7 +127,7 @@ export function setSimdBatchMatMul(on: boolean): void {
  * (float32 operands whose batches are equal or one of them a single matrix), the dense kernel
  * (dense-matmul.ts) where it would call XNNPACK and that is faster, TF.js's everywhere else.
  */
-export function simdBatchMatMul(original: KernelFunc, threads: DenseThreads = ONE_THREAD): KernelFunc {
+export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPool = () => false): KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
@@ -143,7 +142,7 @@ export function simdBatchMatMul(original: KernelFunc, threads: DenseThreads = ON
     );
     // TF.js's XNNPACK path
     if (!transposeA && !transposeB && ba === 1 && bb === 1)
-      return denseMatMul(backend, a, b, undefined, 'linear', outer, threads) ?? original(args);
+      return denseMatMul(backend, a, b, undefined, 'linear', outer, xnnpackOnPool) ?? original(args);
     // batches TF.js would not pair as whole operands (neither 1 nor all)
     if ((ba !== batch && ba !== 1) || (bb !== batch && bb !== 1)) return original(args);
     const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];

@@ -24,7 +24,7 @@ import {
   v128,
   whileBelow,
 } from './wasm-encoder.js';
-import { gemmHelper } from './dense-matmul-thread.js';
+import { helperModule, readyHelper } from './helper-thread.js';
 
 const get = local.get;
 
@@ -120,6 +120,8 @@ export function denseMatMulModule(memory: MemorySource): Uint8Array<ArrayBuffer>
 
 type Gemm = (...args: number[]) => number;
 
+const GEMM_ON_HELPER = helperModule(denseMatMulModule, 'gemm');
+
 /** What the kernel uses of TF.js's wasm backend, whose class is not exported. */
 interface WasmBackend {
   wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
@@ -137,16 +139,12 @@ export function setDenseMatMul(on: boolean): void {
 /** The clamp bounds of TF.js's fused activations that XNNPACK applies, by activation name. */
 const BOUNDS: Record<string, [number, number] | null> = { linear: null, relu: [0, Infinity], relu6: [0, 6] };
 
-/** What the backend tells the kernel about threads. */
-export interface DenseThreads {
-  /** The wasm backend's threads (setThreads): above one, a product may run on a helper thread too. */
-  count(): number;
-  /**
-   * Whether XNNPACK's product of `work` multiply-adds would run on its thread pool: then, for many
-   * rows, its threads gain more than its packing of B costs, while this kernel has one thread.
-   */
-  xnnpackOnPool(work: number): boolean;
-}
+/**
+ * Whether XNNPACK's product of `work` multiply-adds would run on its thread pool (set by the
+ * backend): then, for many rows, its threads gain more than its packing of B costs where this
+ * kernel has one thread.
+ */
+export type XnnpackOnPool = (work: number) => boolean;
 
 /** Rows from which XNNPACK on a pool of threads beats this kernel on one thread despite packing B. */
 const POOLED_MIN_ROWS = 160;
@@ -167,7 +165,7 @@ export function denseMatMul(
   bias: TensorInfo | undefined,
   activation: string,
   outer: number[],
-  threads: DenseThreads,
+  xnnpackOnPool: XnnpackOnPool,
 ): TensorInfo | null {
   const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
   const bounds = BOUNDS[activation];
@@ -179,9 +177,8 @@ export function denseMatMul(
     return null;
   const simd = instantiateOn<{ gemm: Gemm }>(heap, denseMatMulModule);
   if (!simd || work > ONE_THREAD_MAX_WORK) return null;
-  const split = threads.count() > 1 && work >= SPLIT_MIN_WORK && M >= 8;
-  const helper = split ? gemmHelper(heap, () => denseMatMulModule({ kind: 'import', shared: true })) : null;
-  if (!helper?.ready() && M >= POOLED_MIN_ROWS && threads.xnnpackOnPool(work)) return null;
+  const helper = work >= SPLIT_MIN_WORK && M >= 8 ? readyHelper(heap) : null;
+  if (!helper && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
   const out = backend.makeOutput([...outer, M, N], 'float32');
   const av = backend.typedArrayFromHeap(a) as Float32Array;
   const bv = backend.typedArrayFromHeap(b) as Float32Array;
@@ -200,10 +197,10 @@ export function denseMatMul(
     biasView ? 1 : 0,
     bounds ? 1 : 0,
   ];
-  if (helper?.ready()) {
-    // the helper takes the lower rows, from a multiple of 4 near the middle
+  if (helper) {
+    // the helper thread takes the lower rows, from a multiple of 4 near the middle
     const half = ((M >> 1) + 3) & ~3;
-    helper.start(rows(half, M), lo, hi);
+    helper.start(GEMM_ON_HELPER, [...rows(half, M), lo, hi]);
     simd.gemm(...rows(0, half), lo, hi);
     if (!helper.finish()) simd.gemm(...rows(half, M), lo, hi);
   } else simd.gemm(...rows(0, M), lo, hi);
@@ -211,7 +208,7 @@ export function denseMatMul(
 }
 
 /** The _FusedMatMul kernel function wrapping TF.js's `original`: ours where it applies, TF.js's elsewhere. */
-export function simdFusedMatMul(original: KernelFunc, threads: DenseThreads): KernelFunc {
+export function simdFusedMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPool): KernelFunc {
   return (args) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const { transposeA, transposeB, activation } = args.attrs as {
@@ -232,6 +229,6 @@ export function simdFusedMatMul(original: KernelFunc, threads: DenseThreads): Ke
     )
       return original(args);
     const backend = args.backend as unknown as WasmBackend;
-    return denseMatMul(backend, a, b, bias, activation, [1], threads) ?? original(args);
+    return denseMatMul(backend, a, b, bias, activation, [1], xnnpackOnPool) ?? original(args);
   };
 }

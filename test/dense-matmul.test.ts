@@ -1,15 +1,15 @@
 // wasm's plain products in SIMD (kernels/dense-matmul.ts), where TF.js calls XNNPACK: the same bits
 // as XNNPACK on odd sizes (rows, columns and inner sizes that no tile divides), with and without a
 // bias, with relu and relu6, and with signed zeros, infinities and NaN among the entries, on one
-// thread and split with the helper thread (kernels/dense-matmul-thread.ts); within
+// thread and split with the helper thread (kernels/helper-thread.ts); within
 // the float32 rounding bound of a float64 reference (and that check fails on a product missing a
 // term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { denseMatMulModule, setDenseMatMul } from '../kernels/dense-matmul.js';
-import { gemmHelper } from '../kernels/dense-matmul-thread.js';
+import { setDenseMatMul } from '../kernels/dense-matmul.js';
+import { readyHelper } from '../kernels/helper-thread.js';
 import { rng } from '../src/random.js';
 import { assertNoLeak } from './helpers.js';
 
@@ -108,9 +108,7 @@ test('products split with the helper thread: the same bits as XNNPACK', async ()
   await tg.setBackend('wasm');
   tg.setThreads(2);
   const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
-  const helper = gemmHelper(heap, () => denseMatMulModule({ kind: 'import', shared: true }));
-  assert.ok(helper, 'Node with the threaded build has a helper thread');
-  for (let waited = 0; !helper.ready(); waited += 50) {
+  for (let waited = 0; !readyHelper(heap); waited += 50) {
     assert.ok(waited < 30_000, 'the helper thread started');
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -11,6 +11,7 @@ import * as fused from '../src/backend/fused.js';
 import * as testing from '../src/testing.js';
 import { assertClose, NODE_BACKENDS } from './helpers.js';
 import { JS_FUSED_BACKENDS } from '../kernels/js-kernel.js';
+import { readyHelper } from '../kernels/helper-thread.js';
 
 const read = async (t: tf.Tensor) => Array.from(await t.data());
 const values = (n: number, seed: number, lo = -2, hi = 2) => {
@@ -143,8 +144,15 @@ for (const backend of NODE_BACKENDS) {
   if (backend === 'wasm')
     test('[wasm] multi-tensor Adam in SIMD: the same bits as the JavaScript loop, on every length and on specials', async () => {
       await tg.setBackend('wasm');
+      tg.setThreads(2);
+      // the lengths from 2¹⁶ on are split with the helper thread once it is up
+      const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
+      for (let waited = 0; !readyHelper(heap); waited += 50) {
+        assert.ok(waited < 30_000, 'the helper thread started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const specials = [0, -0, Infinity, -Infinity, Number.NaN, 1e-45, -1e-45, 3e38, -3e38, 1e-30];
-      const lengths = [1, 2, 3, 4, 5, 7, 64, 1001];
+      const lengths = [1, 2, 3, 4, 5, 7, 64, 1001, 70_001, 131_072];
       const withSpecials = (n: number, seed: number, lo = -2, hi = 2) => {
         const v = Float32Array.from(values(n, seed, lo, hi));
         specials.forEach((s, i) => {

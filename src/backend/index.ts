@@ -16,7 +16,8 @@ import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { replaceWasmKernel } from './wasm-kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
-import { type DenseThreads, simdFusedMatMul } from '../../kernels/dense-matmul.js';
+import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
+import { allowHelperThread } from '../../kernels/helper-thread.js';
 import { gatherRows } from '../../kernels/gather-rows.js';
 import { simdTranspose } from '../../kernels/wasm-simd-transpose.js';
 import { fixWasmCastToBool } from './wasm-cast-to-bool.js';
@@ -206,8 +207,10 @@ export async function setBackend(name: BackendName): Promise<void> {
     speedUpWasmSlice();
     // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits), and
     // plain ones where XNNPACK would pack B first (XNNPACK's bits)
-    replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, denseThreads));
-    replaceWasmKernel('_FusedMatMul', (original) => simdFusedMatMul(original, denseThreads));
+    replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, xnnpackOnPool));
+    replaceWasmKernel('_FusedMatMul', (original) => simdFusedMatMul(original, xnnpackOnPool));
+    // those products and the multi-tensor Adam share their work with a thread of their own too
+    allowHelperThread(() => getThreads() > 1);
     // gathers (embedding lookups) as copies of whole rows rather than an index computed per entry
     replaceWasmKernel('GatherV2', gatherRows);
     // transposes as SIMD copies, four by four entries, rather than an index computed per entry
@@ -223,11 +226,10 @@ export async function setBackend(name: BackendName): Promise<void> {
   }
 }
 
-/** The wasm backend's threads as the dense products see them (kernels/dense-matmul.ts). */
-const denseThreads: DenseThreads = {
-  count: getThreads,
-  xnnpackOnPool: (work) => getThreads() > 1 && (work >= POOL_MIN_WORK || !smallKernelsInline()),
-};
+/** Whether XNNPACK would run a product of `work` multiply-adds on the wasm backend's pool of threads. */
+function xnnpackOnPool(work: number): boolean {
+  return getThreads() > 1 && (work >= POOL_MIN_WORK || !smallKernelsInline());
+}
 
 /**
  * When e is the wasm module trapping, drops the module (setBackend('wasm') starts a fresh one) and

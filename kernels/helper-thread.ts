@@ -1,0 +1,154 @@
+// A second thread for the wasm backend's SIMD kernels of our own, in Node: a worker that runs the
+// same modules on the same shared heap (the threaded wasm build's memory is a SharedArrayBuffer)
+// and computes part of a kernel's output — the lower rows of a product, the second half of a
+// parameter's Adam update — while the calling thread computes the rest. TF.js's thread pool cannot
+// run a module of ours; a worker of our own can. Each output entry is computed by one thread, in
+// the same order, so the bits do not depend on the split.
+//
+// The two threads meet through a small shared array: the caller writes which function to run and
+// its arguments, sets the state word to JOB and wakes the worker (Atomics.notify); the worker runs
+// it, sets the state back to IDLE and wakes the caller, which waits for it (Atomics.wait, allowed
+// on Node's main thread) after its own part. The worker is unref'd (an idle one never keeps a
+// process alive) and starts in the background: kernels run on one thread until it reports ready.
+// A worker that fails reports it in the same words; the caller then computes that part itself and
+// stops using it. The caller waits without a timeout: a worker starved by a loaded machine is slow,
+// not gone, and would still write its part.
+import type { MemorySource } from './wasm-encoder.js';
+
+const IDLE = 0;
+const JOB = 1;
+/** Words of the shared array: state, ready, failed, the module, the argument count; then the arguments as float64. */
+const STATE = 0;
+const READY = 1;
+const FAILED = 2;
+const MODULE = 3;
+const COUNT = 4;
+const ARGS_AT = 8; // bytes 32… as float64
+const MAX_ARGS = 20;
+
+/** The worker's program (CommonJS, run with eval): instantiate the modules on the heap, then serve jobs. */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { memory, modules, control } = workerData;
+const c = new Int32Array(control);
+const args = new Float64Array(control, ${4 * ARGS_AT});
+try {
+  const fns = modules.map(({ bytes, name }) =>
+    new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports[name]);
+  Atomics.store(c, ${READY}, 1);
+  for (;;) {
+    Atomics.wait(c, ${STATE}, ${IDLE});
+    if (Atomics.load(c, ${STATE}) !== ${JOB}) continue;
+    fns[c[${MODULE}]](...args.subarray(0, c[${COUNT}]));
+    Atomics.store(c, ${STATE}, ${IDLE});
+    Atomics.notify(c, ${STATE});
+  }
+} catch (e) {
+  Atomics.store(c, ${FAILED}, 1);
+  Atomics.store(c, ${STATE}, ${IDLE});
+  Atomics.notify(c, ${STATE});
+}
+`;
+
+/** A module the helper can run: its builder and the function it exports. */
+interface HelperModule {
+  build: (m: MemorySource) => Uint8Array<ArrayBuffer>;
+  name: string;
+}
+const modules: HelperModule[] = [];
+
+/**
+ * Makes module `build`'s export `name` runnable on the helper thread (call at import time, before
+ * a helper starts: a helper instantiates the modules registered then). Returns its index for `start`.
+ */
+export function helperModule(build: (m: MemorySource) => Uint8Array<ArrayBuffer>, name: string): number {
+  modules.push({ build, name });
+  return modules.length - 1;
+}
+
+interface NodeWorker {
+  unref(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+type WorkerClass = new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
+
+/** A helper thread on one heap. */
+export interface Helper {
+  /** Whether it has started and not failed: it can take work now. */
+  ready(): boolean;
+  /** Starts module `module`'s function on `args` (numbers the function takes: i32, f32 or f64) on the helper. */
+  start(module: number, args: number[]): void;
+  /** Waits for the helper's part; false if it failed (the caller then computes that part itself). */
+  finish(): boolean;
+}
+
+const helpers = new WeakMap<WebAssembly.Memory, Helper | null>();
+let enabled = true;
+let allowed: () => boolean = () => false;
+
+/** Turns the helper thread off (and on again): kernels run on the calling thread alone, for benchmarks. */
+export function setHelperThread(on: boolean): void {
+  enabled = on;
+}
+
+/** Set by the backend: whether the kernels may use a helper now (the backend runs more than one thread). */
+export function allowHelperThread(when: () => boolean): void {
+  allowed = when;
+}
+
+/**
+ * The helper thread on `memory` if it may be used and is ready, else null (and started on the first
+ * call where it can run: Node, a shared heap, worker_threads there).
+ */
+export function readyHelper(memory: WebAssembly.Memory): Helper | null {
+  if (!enabled || !allowed()) return null;
+  let helper = helpers.get(memory);
+  if (helper === undefined) {
+    helper = startHelper(memory);
+    helpers.set(memory, helper);
+  }
+  return helper?.ready() ? helper : null;
+}
+
+function startHelper(memory: WebAssembly.Memory): Helper | null {
+  if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (n: string) => unknown } })
+    .process;
+  if (!proc?.versions?.node || !proc.getBuiltinModule) return null;
+  const wt = proc.getBuiltinModule('node:worker_threads') as { Worker?: WorkerClass } | undefined;
+  if (!wt?.Worker) return null;
+  const control = new SharedArrayBuffer(4 * ARGS_AT + 8 * MAX_ARGS);
+  const c = new Int32Array(control);
+  const args = new Float64Array(control, 4 * ARGS_AT);
+  let worker: NodeWorker;
+  try {
+    const built = modules.map(({ build, name }) => ({ bytes: build({ kind: 'import', shared: true }), name }));
+    worker = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { memory, modules: built, control } });
+  } catch {
+    return null;
+  }
+  worker.unref();
+  let broken = false;
+  // a worker that dies between jobs (terminated, out of memory) is not used again
+  const stop = () => {
+    broken = true;
+  };
+  worker.on('error', stop);
+  worker.on('exit', stop);
+  return {
+    ready: () => !broken && Atomics.load(c, READY) === 1 && Atomics.load(c, FAILED) === 0,
+    start(module, values) {
+      c[MODULE] = module;
+      c[COUNT] = values.length;
+      args.set(values);
+      Atomics.store(c, STATE, JOB);
+      Atomics.notify(c, STATE);
+    },
+    finish() {
+      while (Atomics.load(c, STATE) === JOB) Atomics.wait(c, STATE, JOB);
+      if (Atomics.load(c, FAILED) === 0) return true;
+      broken = true;
+      return false;
+    },
+  };
+}
