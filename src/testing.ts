@@ -1,6 +1,6 @@
 // tapegrad/testing: what the tests, examples, benchmarks and GPU scripts use beyond the public API —
 // the seeded generator, the fused GPU kernels called directly (to compare them with their TF.js
-// compositions), the switches that turn the fused kernels (and the SIMD Adam, gelu, dense matmul and transpose loops) off, the webgpu dispatch cache's and
+// compositions), the switches that turn the fused kernels (and the SIMD Adam, gelu, dense matmul and transpose loops, and their helper thread) off, the webgpu dispatch cache's and
 // replay's switches and counters, the choice of matmul tiles (timed on the device or set), and the
 // switch between the webgpu factorizations' programs.
 export { rng, normalSamples, type Random } from './random.js';
@@ -10,6 +10,7 @@ export { setSimdAdam } from '../kernels/adam-multi-update.js';
 export { setSimdGelu } from '../kernels/gelu.js';
 export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
+export { setHelperThread } from '../kernels/helper-thread.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';
 export { setCholeskyProductTriangle, setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';
