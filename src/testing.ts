@@ -1,8 +1,9 @@
 // tapegrad/testing: what the tests, examples, benchmarks and GPU scripts use beyond the public API —
 // the seeded generator, the fused GPU kernels called directly (to compare them with their TF.js
-// compositions), the switches that turn the fused kernels (and the SIMD Adam, gelu, dense matmul and transpose loops, and their helper thread) off, the webgpu dispatch cache's and
-// replay's switches and counters, the choice of matmul tiles (timed on the device or set), and the
-// switch between the webgpu factorizations' programs.
+// compositions), the switches that turn the fused kernels (and the SIMD Adam, gelu, dense matmul
+// and transpose loops, and their helper thread) off, the webgpu dispatch cache's and replay's
+// switches and counters, the choice of matmul tiles (timed on the device or set), and the switch
+// between the webgpu factorizations' programs.
 export { rng, normalSamples, type Random } from './random.js';
 export { simulateWorkerFailure } from './backend/wasm-threads.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
