@@ -11,8 +11,8 @@
 // __sindf and __cosdf), evaluated in float32, and n mod 4 chooses and signs it; tan is their
 // quotient. For |x| < 2¹⁸·π/2 ≈ 411,774 the results are within 1e−7 of sin and cos (tan within a
 // few units in the last place, relative); beyond, where float32 values are 1/32 apart and more, the
-// reduction would lose precision as x grows, and the shading language's own function runs, as
-// before. A fused multiply-add, which compilers may form, only helps.
+// reduction would lose precision as x grows, and the shading language's own function runs. A fused
+// multiply-add, which compilers may form, only helps.
 // NaN and ±∞ give NaN; sin and tan of |x| < 2⁻¹² are x (so −0 stays −0), cos is 1.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
