@@ -84,6 +84,8 @@ export const local = {
   get: (i: number): Code => [0x20, ...uleb(i)],
   set: (i: number, v: Code): Code => [...v, 0x21, ...uleb(i)],
   tee: (i: number, v: Code): Code => [...v, 0x22, ...uleb(i)],
+  /** The int32 local `i` increased by `by`. */
+  increment: (i: number, by: Code): Code => local.set(i, i32.add(local.get(i), by)),
 };
 
 export const i32 = {
@@ -136,6 +138,8 @@ export const v128 = {
   select: (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b],
   /** The 16 bytes of a then b, picked by the byte indices `lanes` (0–31). */
   shuffle: (a: Code, b: Code, lanes: number[]): Code => [...a, ...b, ...simd(0x0d, ...lanes)],
+  /** The high 8 bytes of `v` moved to the low half (and the low to the high). */
+  swapHalves: (v: Code): Code => v128.shuffle(v, v, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]),
   allOnes: (): Code => simd(0x0c, ...new Array(16).fill(0xff)),
   /** 1 if any bit of v is set, else 0 (an i32). */
   anyTrue: (v: Code): Code => [...v, ...simd(0x53)],
@@ -182,6 +186,8 @@ export const f64x2 = {
   mul: binary(0xf2),
   /** Float32 lanes 0 and 1 as float64. */
   promoteLow: unary(0x5f),
+  /** Float32 lanes 2 and 3 as float64. */
+  promoteHigh: (a: Code): Code => f64x2.promoteLow(v128.swapHalves(a)),
 };
 
 export const i64x2 = {

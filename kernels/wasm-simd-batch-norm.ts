@@ -30,9 +30,9 @@ import {
 export const BLOCK_ROWS = 256;
 
 const get = local.get;
-const inc = (l: number, by: Code): Code => local.set(l, i32.add(get(l), by));
+const inc = local.increment;
 /** The high two float32 lanes of `v` moved to the low two. */
-const high = (v: Code): Code => v128.shuffle(v, v, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+const high = v128.swapHalves;
 /** Two f64x2 rounded to float32 and joined into one f32x4. */
 const join = (lo: Code, hi: Code): Code =>
   v128.shuffle(f32x4.demoteZero(lo), f32x4.demoteZero(hi), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);

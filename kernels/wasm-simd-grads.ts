@@ -9,7 +9,6 @@
 //   entry of dx is written once: dy (+ 0) where it is its window's first entry equal to y, else 0.
 // Arguments are byte addresses in the heap, and counts of entries.
 import {
-  type Code,
   encodeModule,
   F32,
   f32x4,
@@ -25,7 +24,7 @@ import {
 } from './wasm-encoder.js';
 
 const get = local.get;
-const inc = (l: number, by: Code): Code => local.set(l, i32.add(get(l), by));
+const inc = local.increment;
 
 function reluGrad(): WasmFunction {
   const [DY, X, DX, COUNT, ALPHA, END, G] = [0, 1, 2, 3, 4, 5, 6];

@@ -25,11 +25,11 @@ import {
 
 const get = local.get;
 const int = i32.const;
-const inc = (l: number, by: Code): Code => local.set(l, i32.add(get(l), by));
+const inc = local.increment;
 /** The two float64 (or high two float32) lanes of `v` swapped (moved to the low half). */
-const swap = (v: Code): Code => v128.shuffle(v, v, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
-const lo = (v: Code): Code => f64x2.promoteLow(v);
-const hi = (v: Code): Code => f64x2.promoteLow(swap(v));
+const swap = v128.swapHalves;
+const lo = f64x2.promoteLow;
+const hi = f64x2.promoteHigh;
 
 function grad(): WasmFunction {
   const [DY, Y, DX, ROWS, C] = [0, 1, 2, 3, 4];

@@ -33,7 +33,7 @@ import {
 const A_BLOCK = 16;
 
 const get = local.get;
-const inc = (l: number, by: Code): Code => local.set(l, i32.add(get(l), by));
+const inc = local.increment;
 const int = i32.const;
 const times = (a: number, b: number): Code => i32.mul(get(a), get(b));
 
