@@ -11,7 +11,7 @@
 //    isolated, the wasm backend's threads (threads.html).
 //
 // Used by test/browser.test.ts (so `npm test` runs it); also runnable alone:
-//   node --import tsx test/browser/run.ts [webgl|webgpu]
+//   node --import tsx test/browser/run.ts [webgl|webgl-suites|webgpu|webgl-f16]
 // TAPEGRAD_BROWSER_FILTER=substring runs only the tests whose "file › name" contains it;
 // TAPEGRAD_BROWSER_VERBOSE=1 prints the pages' console.
 import { build, type Plugin } from 'esbuild';
@@ -34,25 +34,30 @@ export { CHROMIUM, FLAGS };
  * functional transforms, nn and optim are found by name (so that new ones are picked up) and run
  * on webgl only: they read values with dataSync, and webgpu's synchronous read returns zeros and
  * loses the device in headless Chromium with SwiftShader (measured; Node's Dawn has none at all).
- * Each suite runs with NODE_BACKENDS = [the page's backend].
+ * Each suite runs with NODE_BACKENDS = [the page's backend]. The Node suites have a webgl page of
+ * their own, webgl-suites, so that neither webgl page comes near its time budget.
  */
 const SUITES: { pattern: RegExp; backends: string[] }[] = [
   { pattern: /^test\/browser\/(ops|edge-values)\.browser\.ts$/, backends: ['webgl', 'webgpu', 'webgl-f16'] },
   { pattern: /^test\/browser\/[\w-]+\.browser\.ts$/, backends: ['webgl', 'webgpu'] },
   { pattern: /^test\/fused\.test\.ts$/, backends: ['webgl', 'webgpu'] },
-  { pattern: /^test\/(transforms|functional)[\w-]*\.test\.ts$/, backends: ['webgl'] },
-  { pattern: /^test\/(nn|optim)[\w-]*\.test\.ts$/, backends: ['webgl'] },
-  { pattern: /^test\/training[\w-]*\.test\.ts$/, backends: ['webgl'] },
-  { pattern: /^test\/(nn|optim)\/.*\.test\.ts$/, backends: ['webgl'] },
+  { pattern: /^test\/(transforms|functional)[\w-]*\.test\.ts$/, backends: ['webgl-suites'] },
+  { pattern: /^test\/(nn|optim)[\w-]*\.test\.ts$/, backends: ['webgl-suites'] },
+  { pattern: /^test\/training[\w-]*\.test\.ts$/, backends: ['webgl-suites'] },
+  { pattern: /^test\/(nn|optim)\/.*\.test\.ts$/, backends: ['webgl-suites'] },
 ];
 
 /**
- * The pages run by default: webgl, webgpu, and webgl-f16, WebGL forced to half-float textures
- * (what phones without float32 render targets give) through TF.js's URL flag, where the op
- * suite checks that gradcheck notices the precision and widens its tolerances.
+ * The pages run by default: webgl and webgl-suites (both WebGL), webgpu, and webgl-f16, WebGL
+ * forced to half-float textures (what phones without float32 render targets give) through
+ * TF.js's URL flag, where the op suite checks that gradcheck notices the precision and widens its
+ * tolerances.
  */
-export const BROWSER_BACKENDS = ['webgl', 'webgpu', 'webgl-f16'] as const;
-const PAGES: Record<string, string> = { 'webgl-f16': 'backend=webgl&tfjsflags=WEBGL_RENDER_FLOAT32_ENABLED:false' };
+export const BROWSER_BACKENDS = ['webgl', 'webgl-suites', 'webgpu', 'webgl-f16'] as const;
+const PAGES: Record<string, string> = {
+  'webgl-suites': 'backend=webgl',
+  'webgl-f16': 'backend=webgl&tfjsflags=WEBGL_RENDER_FLOAT32_ENABLED:false',
+};
 
 export interface BrowserResult extends TestResult {
   backend: string;
