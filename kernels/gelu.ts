@@ -126,10 +126,13 @@ const EXP_TAYLOR = Array.from(
 const INT_MAGIC = 2 ** 52 + 2 ** 51;
 
 /** A float64 constant in both lanes, as a local set once before the loop. */
-type Constants = (v: number) => Code;
+export type Constants = (v: number) => Code;
 
-/** e^t in float64 lanes for t ≤ 0 (t below −746 gives 0, as Math.exp; NaN gives NaN), 2ᵏ in two normal factors. */
-function expNonPositive(
+/**
+ * e^t in float64 lanes for t ≤ 0 (t below −746 gives 0, as Math.exp; NaN gives NaN), 2ᵏ in two normal
+ * factors; within 2 ulp of float64. Its temporaries are the locals `tmp` names (vectors).
+ */
+export function expNonPositive(
   t: Code,
   tmp: { T: number; K: number; K1: number; R: number; R2: number; R4: number; R8: number },
   c: Constants,

@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, runGlsl, runWgsl, wgslProgram } from './gpu-program.js';
 import { jsKernelConfigs } from './js-kernel.js';
+import { simdSoftmaxCrossEntropy } from './wasm-simd-softmax-cross-entropy.js';
 
 export const SOFTMAX_CROSS_ENTROPY = 'TapegradSoftmaxCrossEntropy';
 
@@ -128,8 +129,13 @@ export const softmaxCrossEntropyWebGPU: KernelConfig = {
 };
 
 /**
- * cpu and wasm: one pass per row for its statistics (in float64), one more for dlogits. As on the
- * GPUs, a class index picks z_y alone, so that −∞ logits off the target add nothing.
+ * cpu and wasm: one pass per row for its maximum, one for its sums (in float64: each in four partial
+ * sums, entry index mod 4, joined as (s₀ + s₂) + (s₁ + s₃)), one more for dlogits. As on the GPUs, a
+ * class index picks z_y alone, so that −∞ logits off the target add nothing. On wasm the passes run
+ * in SIMD (wasm-simd-softmax-cross-entropy.ts: the same sums in the same order, of an exponential
+ * within 2 ulp of float64 where Math.exp is within 1), so that its float32 outputs are the loop's
+ * but where the float64 values lie within a few float64 ulp of a float32 rounding boundary, or
+ * where a loss or an entry of dlogits is the small difference of larger float64 terms.
  */
 export const softmaxCrossEntropyJs: KernelConfig[] = jsKernelConfigs(
   SOFTMAX_CROSS_ENTROPY,
@@ -137,42 +143,77 @@ export const softmaxCrossEntropyJs: KernelConfig[] = jsKernelConfigs(
     const [N, C] = logits!.shape;
     return [...(wants(attrs, 'loss') ? [[N]] : []), ...(wants(attrs, 'dlogits') ? [[N, C]] : [])];
   },
-  ({ logits: z, targets: t, upstream: u }, outs, attrs, infos) => {
+  ({ logits: z, targets: t, upstream: u }, outs, attrs, infos, heap, scratch) => {
     const [N, C] = infos.logits!.shape;
     const sparse = infos.targets!.shape.length === 1;
     const loss = wants(attrs, 'loss') ? outs[0] : null;
     const dz = wants(attrs, 'dlogits') ? outs[outs.length - 1] : null;
     const scale = scaleOf(attrs);
     const perRow = u !== undefined && u.length !== 1;
+    const gOf = (r: number) => scale * (u === undefined ? 1 : u[perRow ? r : 0]);
+    const simd = simdSoftmaxCrossEntropy(heap);
+    // the module writes dz at each class index: only when every index is one of the C classes
+    let inRange = true;
+    if (simd && sparse) for (let r = 0; r < N && inRange; r++) inRange = t![r] >= 0 && t![r] < C;
+    if (simd && inRange) {
+      const stats = scratch.subarray(0, 4 * N);
+      const g = scratch.subarray(4 * N, 5 * N);
+      if (dz) for (let r = 0; r < N; r++) g[r] = gOf(r);
+      const [zs, ts, e] = [z!.byteOffset, t!.byteOffset, scratch.byteOffset + 40 * N];
+      simd.rows(zs, ts, N, C, stats.byteOffset, e, g.byteOffset, dz ? dz.byteOffset : 0, sparse ? 0 : 1);
+      if (loss) {
+        for (let r = 0; r < N; r++) {
+          const lse = stats[4 * r] + Math.log(stats[4 * r + 1]);
+          loss[r] = sparse ? lse - z![r * C + t![r]] : stats[4 * r + 2] * lse - stats[4 * r + 3];
+        }
+      }
+      return;
+    }
+    const [st, stz] = [new Float64Array(4), new Float64Array(4)];
+    const joined = (s: Float64Array) => s[0] + s[2] + (s[1] + s[3]);
     for (let r = 0; r < N; r++) {
       const o = r * C;
       const y = sparse ? t![r] : -1;
       let mx = -Infinity;
       for (let j = 0; j < C; j++) if (z![o + j] > mx) mx = z![o + j];
-      let se = 0;
-      let st = 0;
-      let stz = 0;
-      for (let j = 0; j < C; j++) {
-        se += Math.exp(z![o + j] - mx);
-        if (!sparse) {
-          st += t![o + j];
-          stz += t![o + j] * z![o + j];
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let j = 0;
+      for (; j + 4 <= C; j += 4) {
+        s0 += Math.exp(z![o + j] - mx);
+        s1 += Math.exp(z![o + j + 1] - mx);
+        s2 += Math.exp(z![o + j + 2] - mx);
+        s3 += Math.exp(z![o + j + 3] - mx);
+      }
+      if (j < C) s0 += Math.exp(z![o + j] - mx);
+      if (j + 1 < C) s1 += Math.exp(z![o + j + 1] - mx);
+      if (j + 2 < C) s2 += Math.exp(z![o + j + 2] - mx);
+      if (!sparse) {
+        st.fill(0);
+        stz.fill(0);
+        for (let k = 0; k < C; k++) {
+          st[k & 3] += t![o + k];
+          stz[k & 3] += t![o + k] * z![o + k];
         }
       }
-      if (sparse) {
-        st = 1;
-        stz = z![o + y];
-      }
-      if (loss) loss[r] = st * (mx + Math.log(se)) - stz;
+      const sumE = s0 + s2 + (s1 + s3);
+      const sumT = sparse ? 1 : joined(st);
+      const lse = mx + Math.log(sumE);
+      if (loss) loss[r] = sparse ? lse - z![o + y] : sumT * lse - joined(stz);
       if (dz) {
-        const g = scale * (u === undefined ? 1 : u[perRow ? r : 0]);
+        const g = gOf(r);
         for (let j = 0; j < C; j++) {
           const tj = sparse ? (j === y ? 1 : 0) : t![o + j];
-          dz[o + j] = g * ((Math.exp(z![o + j] - mx) / se) * st - tj);
+          dz[o + j] = g * ((Math.exp(z![o + j] - mx) / sumE) * sumT - tj);
         }
       }
     }
   },
+  true,
+  // on wasm: four statistics and g per row, and e's row (C + 1 entries; one spare)
+  ({ logits }) => 5 * logits!.shape[0] + logits!.shape[1] + 1,
 );
 
 /** Float one-hot rows [..., C] of class indices [...] (tf.oneHot refuses C = 1). */

@@ -112,6 +112,11 @@ export function whileBelow(a: Code, b: Code, body: Code): Code {
   return [0x02, 0x40, 0x03, 0x40, ...i32.geU(a, b), 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
 }
 
+/** if (cond ≠ 0) { body } */
+export function when(cond: Code, body: Code): Code {
+  return [...cond, 0x04, 0x40, ...body, 0x0b];
+}
+
 const bytesOf = (
   values: ArrayLike<number>,
   Array: Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor,
@@ -127,6 +132,8 @@ export const v128 = {
   load64Zero: (address: Code): Code => [...address, ...simd(0x5d, ...memarg(3))],
   /** The low 8 bytes of v stored at `address` (two float32 lanes, after demoteZero). */
   storeLow64: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x5b, ...memarg(3), 0)],
+  /** Lane 0 of v (a float32) stored at `address`. */
+  storeLow32: (address: Code, v: Code): Code => [...address, ...v, ...simd(0x5a, ...memarg(2), 0)],
   and: binary(0x4e),
   /** a & ~b */
   andNot: binary(0x4f),
