@@ -20,9 +20,9 @@ export { fixWebGPUCast as castIntToFloatConverting, tfjsWebGPUCast } from '../..
  * Defect: webgl's and webgpu's Sin, Cos and Tan are the shading language's, whose error neither
  * WGSL nor GLSL bounds outside [−π, π]: drivers reduce by a float32 2π (sin(1e4) 7e−4 off on
  * SwiftShader), and SwiftShader's is 2e−4 off inside. setBackend('webgl' | 'webgpu') replaces them
- * by kernels that reduce the argument by π/2 in float32 (Cody and Waite) and evaluate a minimax
- * polynomial (kernels/gpu-sin-cos.ts): within 1e−7 for |x| < 411,774; tfjsGpuTrig gives TF.js's
- * own back, for its test.
+ * by kernels that reduce the argument by π/2 (Cody and Waite in float32, Payne and Hanek in
+ * integers from |x| = 411,774) and evaluate a minimax polynomial (kernels/gpu-sin-cos.ts): within
+ * 1e−7 for every finite float32; tfjsGpuTrig gives TF.js's own back, for its test.
  */
 export { replaceGpuTrig as sinCosTanReducedOnGpu, tfjsGpuTrig } from '../../kernels/gpu-sin-cos.js';
 

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { tfjsGpuTrig } from '../../src/backend/defects.js';
-import { REDUCED_EXACTLY_BELOW, type ReducedTrig } from '../../kernels/gpu-sin-cos.js';
+import { REDUCED_EXACTLY_BELOW, TWO_OVER_PI_WORDS, type ReducedTrig } from '../../kernels/gpu-sin-cos.js';
 import { rng } from '../../src/testing.js';
 
 const TRIG: ReducedTrig[] = ['sin', 'cos', 'tan'];
@@ -26,6 +26,53 @@ function args(): number[] {
     xs.push(Math.fround(i % 2 ? x : -x));
   }
   return xs;
+}
+
+/** 256 float32 arguments from 411,774 (where Payne and Hanek's reduction takes over) to the largest, log-uniform. */
+function largeArgs(): number[] {
+  const r = rng(11);
+  const top = Math.log(3.4e38 / REDUCED_EXACTLY_BELOW);
+  return Array.from({ length: 256 }, (_, i) => {
+    const x = Math.fround(REDUCED_EXACTLY_BELOW * Math.exp(top * r.uniform()));
+    return i % 2 ? x : -x;
+  });
+}
+
+/**
+ * The large float32 arguments nearest to multiples of π/2 among many drawn: where the reduction
+ * cancels most, so that its fraction's low bits make y. Each with the function it nearly zeroes.
+ */
+function nearMultiples(): { x: number; f: ReducedTrig }[] {
+  const r = rng(13);
+  const top = Math.log(3.4e38 / REDUCED_EXACTLY_BELOW);
+  const drawn = Array.from({ length: 60_000 }, () => Math.fround(REDUCED_EXACTLY_BELOW * Math.exp(top * r.uniform())));
+  const nearest = (g: (x: number) => number) =>
+    drawn
+      .map((x) => ({ x, v: Math.abs(g(x)) }))
+      .sort((a, b) => a.v - b.v)
+      .slice(0, 16);
+  return [
+    ...nearest(Math.sin).map(({ x }) => ({ x, f: 'sin' as const })),
+    ...nearest(Math.cos).map(({ x }) => ({ x: -x, f: 'cos' as const })),
+  ];
+}
+
+/** 2/π's bits after the point, to 320 bits, by Machin's formula π = 16·atan(1/5) − 4·atan(1/239) in integers. */
+function twoOverPiBits(): bigint {
+  const P = 400n;
+  const one = 1n << P;
+  const atanInverse = (x: bigint) => {
+    let [sum, term, k, sign] = [0n, one / x, 1n, 1n];
+    while (term) {
+      sum += (sign * term) / k;
+      term /= x * x;
+      k += 2n;
+      sign = -sign;
+    }
+    return sum;
+  };
+  const pi = 16n * atanInverse(5n) - 4n * atanInverse(239n);
+  return ((2n * one * one) / pi) >> 80n;
 }
 
 /** The worst error of f over xs: absolute for sin and cos, over 1 + tan² for tan. */
@@ -77,6 +124,36 @@ export function reducedTrigTests(test: (name: string, fn: () => Promise<void>) =
     assert.is(tf.memory().numTensors, before, 'tensors leaked');
   });
 
+  test('sin, cos and tan within 2⁻²³ of float64 for |x| from 411,774 to 3.4e38 (Payne and Hanek)', async () => {
+    const before = tf.memory().numTensors;
+    const xs = largeArgs();
+    for (const f of TRIG) {
+      const { err, at } = worst(f, xs, await values(f, xs));
+      assert.ok(err <= BOUND, `${f}(${at}) is ${err} off`);
+    }
+    assert.is(tf.memory().numTensors, before, 'tensors leaked');
+  });
+
+  test('sin and cos within 2⁻²¹ relative where large arguments are nearest to multiples of π/2', async () => {
+    const cases = nearMultiples();
+    for (const f of ['sin', 'cos'] as const) {
+      const xs = cases.filter((c) => c.f === f).map((c) => c.x);
+      const ys = await values(f, xs);
+      xs.forEach((x, i) => {
+        const want = Math[f](x);
+        const rel = Math.abs(ys[i] - want) / Math.abs(want);
+        assert.ok(rel <= 2 ** -21, `${f}(${x}) = ${ys[i]}, not ${want} (relative error ${rel})`);
+      });
+    }
+  });
+
+  test("the reduction's table is 2/π's first 224 bits", async () => {
+    const bits = twoOverPiBits();
+    const words = TWO_OVER_PI_WORDS.slice(1).map((_, k) => Number((bits >> BigInt(320 - 32 * (k + 1))) & 0xffffffffn));
+    assert.is(TWO_OVER_PI_WORDS[0], 0);
+    assert.equal(TWO_OVER_PI_WORDS.slice(1), words);
+  });
+
   test('sin, cos and tan: NaN and ±∞ give NaN, tiny and signed-zero arguments keep their value', async () => {
     const xs = [Number.NaN, Infinity, -Infinity, -0, 1e-20, -1e-8, 1e6];
     const sin = await values('sin', xs);
@@ -86,8 +163,10 @@ export function reducedTrigTests(test: (name: string, fn: () => Promise<void>) =
     assert.ok(Object.is(sin[3], -0) && Object.is(tan[3], -0), 'sin(−0) and tan(−0) are −0');
     assert.equal(Array.from(sin.slice(4, 6)), [1e-20, -1e-8].map(Math.fround));
     assert.equal(Array.from(cos.slice(3, 6)), [1, 1, 1]);
-    // beyond the bound the shading language's own function: bounded, if less accurate
-    assert.ok(Math.abs(sin[6]) <= 1 && Math.abs(cos[6]) <= 1, `sin, cos of 1e6: ${sin[6]}, ${cos[6]}`);
+    assert.ok(
+      Math.abs(sin[6] - Math.sin(1e6)) <= BOUND && Math.abs(cos[6] - Math.cos(1e6)) <= BOUND,
+      `${sin[6]}, ${cos[6]}`,
+    );
   });
 
   test("TF.js's own Sin, Cos and Tan are still off at |x| ≥ 1e3 (when this fails, sinCosTanReducedOnGpu can go)", async () => {
