@@ -35,14 +35,14 @@ export type JsKernelBody = (
 /**
  * A kernel config per JS backend: `shapes` gives the float32 outputs' shapes from the inputs and
  * attrs, `body` fills them. Returns one TensorInfo, or the list when `multi` is set. `scratch` gives
- * the length of the float64 scratch array `body` gets, freed after it.
+ * the length (from the inputs and attrs) of the float64 scratch array `body` gets, freed after it.
  */
 export function jsKernelConfigs(
   kernelName: string,
   shapes: (inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => number[][],
   body: JsKernelBody,
   multi = true,
-  scratch: (inputs: Record<string, TensorInfo | undefined>) => number = () => 0,
+  scratch: (inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => number = () => 0,
 ): KernelConfig[] {
   const func =
     (backendName: (typeof JS_FUSED_BACKENDS)[number]): KernelFunc =>
@@ -52,7 +52,7 @@ export function jsKernelConfigs(
       const views: Record<string, Float32Array | Int32Array | undefined> = {};
       let outs: TensorInfo[];
       let outViews: Float32Array[];
-      const doubles = scratch(infos);
+      const doubles = scratch(infos, attrs as NamedAttrMap);
       if (backendName === 'wasm') {
         const wasm = backend as unknown as WasmLike;
         outs = outShapes.map((s) => wasm.makeOutput(s, 'float32'));

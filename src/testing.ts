@@ -11,6 +11,7 @@ export { setSimdAdam } from '../kernels/adam-multi-update.js';
 export { setSimdGelu } from '../kernels/gelu.js';
 export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
+export { setSimdConv } from '../kernels/wasm-simd-conv.js';
 export { setHelperThread } from '../kernels/helper-thread.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';

@@ -1,7 +1,8 @@
 // The convolution and pooling gradients' kernels and fast paths on cpu and wasm, against the cpu
 // backend's own TF.js kernels: the max-pool backward (kernels/max-pool-grad.ts), the window matrix
 // of the filter gradient (kernels/im2col.ts), the filter gradient wasm lacks
-// (conv2dBackpropFilterWithoutKernel), the input gradient as a forward convolution
+// (conv2dBackpropFilterWithoutKernel: tapegrad's kernel, and without it the window matrix or a
+// dilated convolution), the input gradient as a forward convolution
 // (conv2dBackpropInputFast) and the leading-axes sums (sumFast); then a small CNN's gradients on
 // wasm against cpu's. Each leaves no tensor behind.
 import { test } from 'uvu';
@@ -199,13 +200,21 @@ for (const c of FILTER_CASES) {
           .engine()
           .runKernel('Conv2DBackpropFilter', { x: make(c.x, 4), dy: make(dyShape, 5) }, attrs as never) as tf.Tensor,
     );
-    const got = await on('wasm', () =>
-      defects.conv2dBackpropFilterWithoutKernel(make(c.x, 4), make(dyShape, 5), c.w, c.s, c.pad, c.limit),
-    );
-    assertClose(got, want, { atol: 1e-4, rtol: 1e-5 });
-    const [x, dy] = [make(c.x, 4), make(dyShape, 5)];
-    assertNoLeak(() => defects.conv2dBackpropFilterWithoutKernel(x, dy, c.w, c.s, c.pad, c.limit).dispose());
-    tf.dispose([x, dy]);
+    // tapegrad's kernel (kernels/conv2d-filter-grad.ts), then, without it, the paths listed
+    for (const kernel of [true, false]) {
+      fused.setFusedEnabled(kernel, 'conv2dFilterGrad');
+      try {
+        const got = await on('wasm', () =>
+          defects.conv2dBackpropFilterWithoutKernel(make(c.x, 4), make(dyShape, 5), c.w, c.s, c.pad, c.limit),
+        );
+        assertClose(got, want, { atol: 1e-4, rtol: 1e-5, msg: kernel ? 'the kernel' : 'without the kernel' });
+        const [x, dy] = [make(c.x, 4), make(dyShape, 5)];
+        assertNoLeak(() => defects.conv2dBackpropFilterWithoutKernel(x, dy, c.w, c.s, c.pad, c.limit).dispose());
+        tf.dispose([x, dy]);
+      } finally {
+        fused.setFusedEnabled(true, 'conv2dFilterGrad');
+      }
+    }
   });
 }
 

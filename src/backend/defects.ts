@@ -6,7 +6,7 @@
 // and its workaround can go.
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding } from '../../kernels/window-padding.js';
-import { im2colT } from './fused.js';
+import { conv2dFilterGrad, hasFused, im2colT } from './fused.js';
 
 /**
  * Defect: webgpu's Cast from int32 or bool to float32 relabels the buffer without converting it,
@@ -105,8 +105,9 @@ export function conv2dSamePaddingExplicit(x: tf.Tensor, w: tf.Tensor, strides: P
 /**
  * Defect: the wasm backend has no Conv2DBackpropFilter kernel (and its Conv3DBackpropFilterV2 is
  * wrong for strides > 1). There the same sum, w̄[a,b,c,o] = Σ_{n,i,j} xₚ[n, s·i+a, s·j+b, c]·dy[n,i,j,o]
- * (xₚ: x padded), runs as XNNPACK's kernels do it fastest: for a small window (kh·kw·Cin ≤ 32, a
- * first layer on images) as one matrix product, x's windows as the columns of
+ * (xₚ: x padded), runs as tapegrad's kernel (src/backend/fused.ts conv2dFilterGrad, a SIMD loop that
+ * reads dy in place). With the fused kernels off, as XNNPACK's kernels do it fastest: for a small
+ * window (kh·kw·Cin ≤ 32, a first layer on images) as one matrix product, x's windows as the columns of
  * [kh·kw·Cin, N·Ho·Wo] (src/backend/fused.ts im2colT, in batch chunks under 2²⁴ entries) times dy
  * as [N·Ho·Wo, Cout]; otherwise as a forward convolution of x (batch and channel axes swapped,
  * [Cin, H, W, N], padded as the forward) with dy as a [Ho, Wo, N, Cout] filter dilated by the stride.
@@ -129,6 +130,7 @@ export function conv2dBackpropFilterWithoutKernel(
       ) as tf.Tensor;
   }
   const [kh, kw, cin, cout] = wShape;
+  if (hasFused('conv2dFilterGrad')) return conv2dFilterGrad(x, dy, { filterSize: [kh, kw], strides, pad });
   if (kh * kw * cin > SMALL_WINDOW) {
     return tf.tidy(() => {
       const ph = samePadding(pad, x.shape[1]!, kh, strides[0]);

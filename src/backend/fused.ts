@@ -49,6 +49,12 @@ import {
 } from '../../kernels/batch-norm.js';
 import { IM2COL_T, im2colTJs, im2colTReference, type Im2ColAttrs } from '../../kernels/im2col.js';
 import {
+  CONV2D_FILTER_GRAD,
+  conv2dFilterGradJs,
+  filterGradGeometry,
+  type Conv2DFilterGradAttrs,
+} from '../../kernels/conv2d-filter-grad.js';
+import {
   BROADCAST_LEADING,
   broadcastLeadingJs,
   broadcastLeadingReference,
@@ -100,6 +106,7 @@ export const FUSED_KERNELS = {
 export const CPU_KERNELS = {
   maxPoolGrad: MAX_POOL_GRAD,
   im2colT: IM2COL_T,
+  conv2dFilterGrad: CONV2D_FILTER_GRAD,
   broadcastLeading: BROADCAST_LEADING,
   batchNorm: BATCH_NORM,
   batchNormGrad: BATCH_NORM_GRAD,
@@ -124,6 +131,7 @@ const CONFIGS: KernelConfig[] = [
   ...softmaxCrossEntropyJs,
   ...maxPoolGradJs,
   ...im2colTJs,
+  ...conv2dFilterGradJs,
   ...broadcastLeadingJs,
   ...batchNormJs,
   ...batchNormGradJs,
@@ -507,6 +515,35 @@ export function im2colT(x: tf.Tensor, attrs: Im2ColAttrs): tf.Tensor {
   checkSame('im2colT', { x });
   const a = { filterSize: attrs.filterSize, strides: attrs.strides, pad: attrs.pad };
   return hasFused('im2colT') ? (run('im2colT', { x }, a) as tf.Tensor) : im2colTReference(x, a);
+}
+
+// ---- a convolution's filter gradient
+
+export type { Conv2DFilterGradAttrs };
+
+/**
+ * The filter gradient w̄ [kh, kw, Cin, Cout] of a convolution of x [N, H, W, Cin] whose output's
+ * gradient is dy [N, Ho, Wo, Cout] (kernels/conv2d-filter-grad.ts); where the backend lacks the
+ * kernel, the window matrix times dy.
+ */
+export function conv2dFilterGrad(x: tf.Tensor, dy: tf.Tensor, attrs: Conv2DFilterGradAttrs): tf.Tensor {
+  checkSame('conv2dFilterGrad', { x });
+  checkSame('conv2dFilterGrad', { dy });
+  const a = { filterSize: attrs.filterSize, strides: attrs.strides, pad: attrs.pad };
+  const g = x.rank === 4 ? filterGradGeometry(x.shape, a) : null;
+  if (!g || dy.rank !== 4 || !tf.util.arraysEqual(dy.shape.slice(0, 3), [g.N, g.Ho, g.Wo]))
+    throw new TapegradError(
+      'conv2dFilterGrad',
+      `x ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)} do not fit window ${a.filterSize}, ` +
+        `stride ${a.strides}, '${a.pad}'`,
+    );
+  if (hasFused('conv2dFilterGrad')) return run('conv2dFilterGrad', { x, dy }, a) as tf.Tensor;
+  const cout = dy.shape[3]!;
+  return tf.tidy(() => {
+    const cols = im2colTReference(x, a);
+    const w = tf.matMul(cols, tf.reshape(dy, [g.N * g.Ho * g.Wo, cout]));
+    return tf.reshape(w, [g.kh, g.kw, g.C, cout]);
+  });
 }
 
 // ---- broadcasting along leading axes
