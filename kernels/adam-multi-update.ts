@@ -16,20 +16,18 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
 import {
   type Code,
-  encodeModule,
   F64,
   f32x4,
   f64x2,
   I32,
   i32,
-  instantiateOn,
   local,
-  type MemorySource,
   V128,
   v128,
+  type WasmFunction,
   whileBelow,
 } from './wasm-encoder.js';
-import { helperModule, readyHelper } from './helper-thread.js';
+import { simdModule } from './wasm-simd-module.js';
 
 export const ADAM_MULTI_UPDATE = 'TapegradAdamMultiUpdate';
 
@@ -63,7 +61,7 @@ const get = local.get;
  * loop below on entries 0 … count − 1 (count even), two at a time in float64; addresses in bytes,
  * v at mv + vBytes and mv1 + vBytes.
  */
-export function adamModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+function adam(): WasmFunction {
   const [P, G, MV, P1, MV1, COUNT, V_BYTES, B1, C1, B2, C2, EPS, L2, KEEP, STEP, BC2] = Array.from(
     { length: 16 },
     (_, i) => i,
@@ -109,29 +107,22 @@ export function adamModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
     ]),
     ...i32.const(0),
   ];
-  const fn = {
+  return {
     name: 'adam',
     params: [...new Array(7).fill(I32), ...new Array(9).fill(F64)],
     result: I32,
     locals: [I32, V128, V128, V128, V128],
     body,
   };
-  return encodeModule([fn], memory);
 }
 
 /** adam(p, g, mv, p1, mv1, count, vBytes, …numbers): the module's loop (byte addresses). */
-type AdamSimd = (...args: number[]) => number;
+const adamSimd = simdModule<{ adam: (...args: number[]) => number }>('adam', () => [adam()], ['adam']);
+/** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
+export const setSimdAdam = adamSimd.setEnabled;
 
-let simdEnabled = true;
-
-const ADAM_ON_HELPER = helperModule(adamModule, 'adam');
 /** Entries of a parameter from which its update is split with the helper thread (below, waking it costs more). */
 const SPLIT_MIN_ENTRIES = 1 << 16;
-
-/** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
-export function setSimdAdam(on: boolean): void {
-  simdEnabled = on;
-}
 
 /** cpu and wasm: per parameter, the per-parameter kernel's loop (float64 between float32 reads and writes). */
 export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (views, outs, attrs, _infos, heap) => {
@@ -139,7 +130,7 @@ export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (
   const k = a.count;
   // copied before reading as float64: the heap offset need not be a multiple of 8
   const steps = new Float64Array(Int32Array.from(views.steps as Int32Array).buffer);
-  const simd = heap && simdEnabled ? instantiateOn<{ adam: AdamSimd }>(heap, adamModule) : null;
+  const simd = adamSimd.on(heap);
   for (let j = 0; j < k; j++) {
     const p = views[`param${j}`]!;
     const g = views[`grad${j}`]!;
@@ -165,12 +156,11 @@ export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (
         4 * n,
         ...numbers,
       ];
-      const helper = heap && n >= SPLIT_MIN_ENTRIES ? readyHelper(heap) : null;
+      const helper = n >= SPLIT_MIN_ENTRIES ? adamSimd.helper(heap) : null;
       // the helper thread takes the second half
-      const half = helper ? (start >> 1) & ~1 : start;
-      if (helper) helper.start(ADAM_ON_HELPER, entries(half, start));
-      simd.adam(...entries(0, half));
-      if (helper && !helper.finish()) simd.adam(...entries(half, start));
+      const half = (start >> 1) & ~1;
+      if (helper) helper.split('adam', entries(0, half), entries(half, start));
+      else simd.adam(...entries(0, start));
     }
     for (let i = start; i < n; i++) {
       const pi = p[i];

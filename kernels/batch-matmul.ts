@@ -8,19 +8,8 @@
 // the outputs are TF.js's bits. op(A)ᵀ is read in place (its strides swapped); op(B) is copied
 // transposed first where transposeB is set, so that each row of terms is a contiguous run.
 import { broadcast_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  type Code,
-  encodeModule,
-  f32x4,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  whileBelow,
-} from './wasm-encoder.js';
+import { type Code, f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+import { heapOf, simdModule, type WasmBackend } from './wasm-simd-module.js';
 import { denseMatMul, type XnnpackOnPool } from './dense-matmul.js';
 
 /** Terms TF.js's loop sums before adding them into the output entry. */
@@ -34,11 +23,11 @@ const get = local.get;
  * contiguous, a's entry (t, i, k) at a + t·aBatch + i·aRow + k·aCol (bytes; aBatch or bBatch 0
  * broadcasts that operand).
  */
-export function batchMatMulModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+function bmm(): WasmFunction {
   const [A, B, C, BATCH, M, N, K, A_BATCH, B_BATCH, A_ROW, A_COL] = Array.from({ length: 11 }, (_, i) => i);
   const [T, I, J, K0, KEND, KK, AROW, APTR, BPTR, CROW, NB, BBASE] = Array.from({ length: 12 }, (_, i) => 11 + i);
   const [AV, S0, S1, S2, S3, T0, T1, T2, T3] = Array.from({ length: 9 }, (_, i) => 23 + i);
-  const inc = (l: number, by: Code) => local.set(l, i32.add(get(l), by));
+  const inc = local.increment;
   /** The columns J … J + 4·width − 1 of row I: `width` accumulators of four lanes. */
   const columns = (width: number): Code => {
     const sums = [S0, S1, S2, S3].slice(0, width);
@@ -91,36 +80,19 @@ export function batchMatMulModule(memory: MemorySource): Uint8Array<ArrayBuffer>
     ]),
     ...i32.const(0),
   ];
-  return encodeModule(
-    [
-      {
-        name: 'bmm',
-        params: new Array(11).fill(I32),
-        result: I32,
-        locals: [...new Array(12).fill(I32), ...new Array(9).fill(V128)],
-        body,
-      },
-    ],
-    memory,
-  );
+  return {
+    name: 'bmm',
+    params: new Array(11).fill(I32),
+    result: I32,
+    locals: [...new Array(12).fill(I32), ...new Array(9).fill(V128)],
+    body,
+  };
 }
 
 type Bmm = (a: number, b: number, c: number, ...sizes: number[]) => number;
-
-/** What the kernel uses of TF.js's wasm backend, whose class is not exported. */
-interface WasmBackend {
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-let enabled = true;
-
+const batchMatMul = simdModule<{ bmm: Bmm }>('batch-matmul', () => [bmm()]);
 /** Turns the SIMD kernel off (and on again): TF.js's loop runs, for tests and benchmarks to compare. */
-export function setSimdBatchMatMul(on: boolean): void {
-  enabled = on;
-}
+export const setSimdBatchMatMul = batchMatMul.setEnabled;
 
 /**
  * The BatchMatMul kernel function wrapping TF.js's `original`: ours where TF.js would run its loop
@@ -132,10 +104,10 @@ export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const backend = args.backend as unknown as WasmBackend;
-    const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    const simd = batchMatMul.on(heapOf(backend));
     const ra = a.shape.length;
     const rb = b.shape.length;
-    if (!enabled || !heap || a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return original(args);
+    if (!simd || a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return original(args);
     const outer = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
     const [ba, bb, batch] = [a.shape.slice(0, -2), b.shape.slice(0, -2), outer].map((s) =>
       s.reduce((x, y) => x * y, 1),
@@ -148,8 +120,6 @@ export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
     const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
     const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K || M * N * K === 0) return original(args);
-    const simd = instantiateOn<{ bmm: Bmm }>(heap, batchMatMulModule);
-    if (!simd) return original(args);
     // allocations first: one may grow the heap and detach views taken before it
     const bt = transposeB ? backend.makeOutput([bb, K, N], 'float32') : null;
     const out = backend.makeOutput([...outer, M, N], 'float32');

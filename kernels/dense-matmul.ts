@@ -10,21 +10,8 @@
 // as XNNPACK's x86 kernels clamp (pmax with the lower bound, then pmin with the upper); a product
 // without bounds is not clamped. So the outputs are XNNPACK's bits (test/dense-matmul.test.ts).
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  type Code,
-  encodeModule,
-  F32,
-  f32x4,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  whileBelow,
-} from './wasm-encoder.js';
-import { helperModule, readyHelper } from './helper-thread.js';
+import { type Code, F32, f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+import { heapOf, simdModule, type WasmBackend } from './wasm-simd-module.js';
 
 const get = local.get;
 
@@ -33,7 +20,7 @@ const get = local.get;
  * (a [M, K], b [K, N], c [M, N] row-major, N ≥ 4; byte addresses), clamped to [lo, hi] where
  * `clamp` is set.
  */
-export function denseMatMulModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+function gemm(): WasmFunction {
   const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, LO, HI] = Array.from({ length: 11 }, (_, i) => i);
   const [I, J, KK, NB, KB, A0, A1, A2, A3, BPTR, CROW] = Array.from({ length: 11 }, (_, i) => 11 + i);
   const [AV, BV0, BV1, LOV, HIV] = Array.from({ length: 5 }, (_, i) => 22 + i);
@@ -104,37 +91,18 @@ export function denseMatMulModule(memory: MemorySource): Uint8Array<ArrayBuffer>
     ...whileBelow(get(J), get(N), [...local.set(J, i32.sub(get(N), i32.const(4))), ...panel(1)]),
     ...i32.const(0),
   ];
-  return encodeModule(
-    [
-      {
-        name: 'gemm',
-        params: [...new Array(9).fill(I32), F32, F32],
-        result: I32,
-        locals: [...new Array(11).fill(I32), ...new Array(13).fill(V128)],
-        body,
-      },
-    ],
-    memory,
-  );
+  return {
+    name: 'gemm',
+    params: [...new Array(9).fill(I32), F32, F32],
+    result: I32,
+    locals: [...new Array(11).fill(I32), ...new Array(13).fill(V128)],
+    body,
+  };
 }
 
-type Gemm = (...args: number[]) => number;
-
-const GEMM_ON_HELPER = helperModule(denseMatMulModule, 'gemm');
-
-/** What the kernel uses of TF.js's wasm backend, whose class is not exported. */
-interface WasmBackend {
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-let enabled = true;
-
+const denseMatMulSimd = simdModule<{ gemm: (...args: number[]) => number }>('dense-matmul', () => [gemm()], ['gemm']);
 /** Turns the SIMD kernel off (and on again): XNNPACK runs, for tests and benchmarks to compare. */
-export function setDenseMatMul(on: boolean): void {
-  enabled = on;
-}
+export const setDenseMatMul = denseMatMulSimd.setEnabled;
 
 /** The clamp bounds of TF.js's fused activations that XNNPACK applies, by activation name. */
 const BOUNDS: Record<string, [number, number] | null> = { linear: null, relu: [0, Infinity], relu6: [0, 6] };
@@ -167,17 +135,17 @@ export function denseMatMul(
   outer: number[],
   xnnpackOnPool: XnnpackOnPool,
 ): TensorInfo | null {
-  const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+  const heap = heapOf(backend);
+  const simd = denseMatMulSimd.on(heap);
   const bounds = BOUNDS[activation];
-  if (!enabled || !heap || bounds === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (!simd || bounds === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   const [M, K] = a.shape.slice(-2);
   const N = b.shape[b.shape.length - 1];
   const work = M * N * K;
   if (work === 0 || N < 4 || (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N)))
     return null;
-  const simd = instantiateOn<{ gemm: Gemm }>(heap, denseMatMulModule);
-  if (!simd || work > ONE_THREAD_MAX_WORK) return null;
-  const helper = work >= SPLIT_MIN_WORK && M >= 8 ? readyHelper(heap) : null;
+  if (work > ONE_THREAD_MAX_WORK) return null;
+  const helper = work >= SPLIT_MIN_WORK && M >= 8 ? denseMatMulSimd.helper(heap) : null;
   if (!helper && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
   const out = backend.makeOutput([...outer, M, N], 'float32');
   const av = backend.typedArrayFromHeap(a) as Float32Array;
@@ -200,9 +168,7 @@ export function denseMatMul(
   if (helper) {
     // the helper thread takes the lower rows, from a multiple of 4 near the middle
     const half = ((M >> 1) + 3) & ~3;
-    helper.start(GEMM_ON_HELPER, [...rows(half, M), lo, hi]);
-    simd.gemm(...rows(0, half), lo, hi);
-    if (!helper.finish()) simd.gemm(...rows(half, M), lo, hi);
+    helper.split('gemm', [...rows(0, half), lo, hi], [...rows(half, M), lo, hi]);
   } else simd.gemm(...rows(0, M), lo, hi);
   return out;
 }

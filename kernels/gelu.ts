@@ -11,20 +11,18 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
 import {
   type Code,
-  encodeModule,
   f32x4,
   f64x2,
   I32,
   i32,
   i64x2,
-  instantiateOn,
   local,
-  type MemorySource,
   V128,
   v128,
   type WasmFunction,
   whileBelow,
 } from './wasm-encoder.js';
+import { simdModule } from './wasm-simd-module.js';
 
 export const GELU = 'TapegradGelu';
 export const GELU_GRAD = 'TapegradGeluGrad';
@@ -204,7 +202,7 @@ function normalCdfLanes(
  * turn of a loop computes two independent pairs, so that their long chains of dependent float64
  * operations overlap.
  */
-export function geluModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+function geluFunctions(): WasmFunction[] {
   const LANE_LOCALS = 12;
   const pair = (address: Code, at: number) => f64x2.promoteLow(v128.load64Zero(i32.add(address, i32.const(at))));
   const store = (address: Code, at: number, v: Code) => v128.storeLow64(i32.add(address, i32.const(at)), v);
@@ -270,7 +268,7 @@ export function geluModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
       ...bump(2),
     ]),
   ]);
-  return encodeModule([gelu, geluGrad], memory);
+  return [gelu, geluGrad];
 }
 
 interface GeluSimd {
@@ -278,22 +276,16 @@ interface GeluSimd {
   geluGrad(dy: number, x: number, dx: number, count: number): number;
 }
 
-let simdEnabled = true;
-
+const geluSimd = simdModule<GeluSimd>('gelu', geluFunctions);
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
-export function setSimdGelu(on: boolean): void {
-  simdEnabled = on;
-}
-
-const simdOn = (heap: WebAssembly.Memory | null) =>
-  heap && simdEnabled ? instantiateOn<GeluSimd>(heap, geluModule) : null;
+export const setSimdGelu = geluSimd.setEnabled;
 
 export const geluJs: KernelConfig[] = jsKernelConfigs(
   GELU,
   ({ x }) => [x!.shape],
   ({ x }, [y], _attrs, _infos, heap) => {
     const v = x as Float32Array;
-    const simd = simdOn(heap);
+    const simd = geluSimd.on(heap);
     const start = simd ? y.length & ~3 : 0;
     if (simd) simd.gelu(v.byteOffset, y.byteOffset, start);
     for (let i = start; i < y.length; i++) y[i] = v[i] * normalCdf64(v[i]);
@@ -305,7 +297,7 @@ export const geluGradJs: KernelConfig[] = jsKernelConfigs(
   ({ x }) => [x!.shape],
   ({ dy, x }, [dx], _attrs, _infos, heap) => {
     const [g, v] = [dy as Float32Array, x as Float32Array];
-    const simd = simdOn(heap);
+    const simd = geluSimd.on(heap);
     const start = simd ? dx.length & ~3 : 0;
     if (simd) simd.geluGrad(g.byteOffset, v.byteOffset, dx.byteOffset, start);
     for (let i = start; i < dx.length; i++)

@@ -12,7 +12,11 @@
 // process alive) and starts in the background: kernels run on one thread until it reports ready.
 // A worker that fails reports it in the same words; the caller then computes that part itself and
 // stops using it. The caller waits without a timeout: a worker starved by a loaded machine is slow,
-// not gone, and would still write its part.
+// not gone, and would still write its part. A heap that will run no more (its module trapped) has
+// its worker terminated: it would otherwise wait for work forever, holding the heap.
+//
+// Kernels do not call this file: wasm-simd-module.ts registers their modules' threaded functions
+// and hands them the helper.
 import type { MemorySource } from './wasm-encoder.js';
 
 const IDLE = 0;
@@ -58,8 +62,8 @@ interface HelperModule {
 const modules: HelperModule[] = [];
 
 /**
- * Makes module `build`'s export `name` runnable on the helper thread (call at import time, before
- * a helper starts: a helper instantiates the modules registered then). Returns its index for `start`.
+ * Makes module `build`'s export `name` runnable on the helper thread (at import time, before a
+ * helper starts: a helper instantiates the modules registered then). Returns its index for `start`.
  */
 export function helperModule(build: (m: MemorySource) => Uint8Array<ArrayBuffer>, name: string): number {
   modules.push({ build, name });
@@ -68,6 +72,7 @@ export function helperModule(build: (m: MemorySource) => Uint8Array<ArrayBuffer>
 
 interface NodeWorker {
   unref(): void;
+  terminate(): Promise<number>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 type WorkerClass = new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
@@ -80,9 +85,13 @@ export interface Helper {
   start(module: number, args: number[]): void;
   /** Waits for the helper's part; false if it failed (the caller then computes that part itself). */
   finish(): boolean;
+  /** Terminates the worker (its heap runs no more). */
+  stop(): void;
 }
 
 const helpers = new WeakMap<WebAssembly.Memory, Helper | null>();
+/** Workers started and not yet exited. */
+let live = 0;
 let enabled = true;
 let allowed: () => boolean = () => false;
 
@@ -110,6 +119,18 @@ export function readyHelper(memory: WebAssembly.Memory): Helper | null {
   return helper?.ready() ? helper : null;
 }
 
+/** Terminates the helper thread on `memory`, whose module trapped, and never starts one on it again. */
+export function stopHelperThread(memory: WebAssembly.Memory | null): void {
+  if (!memory) return;
+  helpers.get(memory)?.stop();
+  helpers.set(memory, null);
+}
+
+/** How many helper threads run (started, not yet exited), for the tests. */
+export function liveHelperThreads(): number {
+  return live;
+}
+
 function startHelper(memory: WebAssembly.Memory): Helper | null {
   if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
   const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (n: string) => unknown } })
@@ -128,13 +149,16 @@ function startHelper(memory: WebAssembly.Memory): Helper | null {
     return null;
   }
   worker.unref();
+  live++;
   let broken = false;
   // a worker that dies between jobs (terminated, out of memory) is not used again
-  const stop = () => {
+  worker.on('error', () => {
     broken = true;
-  };
-  worker.on('error', stop);
-  worker.on('exit', stop);
+  });
+  worker.on('exit', () => {
+    broken = true;
+    live--;
+  });
   return {
     ready: () => !broken && Atomics.load(c, READY) === 1 && Atomics.load(c, FAILED) === 0,
     start(module, values) {
@@ -149,6 +173,10 @@ function startHelper(memory: WebAssembly.Memory): Helper | null {
       if (Atomics.load(c, FAILED) === 0) return true;
       broken = true;
       return false;
+    },
+    stop() {
+      broken = true;
+      void worker.terminate();
     },
   };
 }

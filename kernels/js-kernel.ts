@@ -3,6 +3,7 @@
 // On wasm, an allocation may grow the heap and detach the views taken before it: hence outputs
 // first, views after, and nothing allocated while the loop runs.
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { heapOf } from './wasm-simd-module.js';
 
 /** The backends whose fused kernels are JavaScript loops over the backend's memory. */
 export const JS_FUSED_BACKENDS = ['cpu', 'wasm'] as const;
@@ -66,9 +67,8 @@ export function jsKernelConfigs(
           const words = wasm.typedArrayFromHeap(room);
           scratchView = new Float64Array(words.buffer, Math.ceil(words.byteOffset / 8) * 8, doubles);
         }
-        const m = wasm.wasm;
         try {
-          body(views, outViews, attrs as NamedAttrMap, infos, m?.wasmMemory ?? m?.asm?.memory ?? null, scratchView);
+          body(views, outViews, attrs as NamedAttrMap, infos, heapOf(wasm), scratchView);
         } finally {
           if (room) wasm.disposeData(room.dataId);
         }

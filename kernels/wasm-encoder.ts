@@ -204,29 +204,3 @@ export const i64x2 = {
   shrS: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xcc)],
   shrU: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xcd)],
 };
-
-const instances = new WeakMap<WebAssembly.Memory, Map<(m: MemorySource) => Uint8Array<ArrayBuffer>, unknown>>();
-
-/**
- * The module `build` writes, instantiated on `memory` (a wasm backend's heap) once per memory, or
- * null where the engine cannot compile it (no wasm SIMD). Kept small (under 4 KiB), a module
- * compiles synchronously on a browser's main thread too.
- */
-export function instantiateOn<E>(
-  memory: WebAssembly.Memory,
-  build: (m: MemorySource) => Uint8Array<ArrayBuffer>,
-): E | null {
-  let built = instances.get(memory);
-  if (!built) instances.set(memory, (built = new Map()));
-  if (!built.has(build)) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = build({ kind: 'import', shared });
-    built.set(
-      build,
-      WebAssembly.validate(bytes)
-        ? new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
-        : null,
-    );
-  }
-  return built.get(build) as E | null;
-}

@@ -10,21 +10,8 @@
 //   affine(out, x, u, rows, C, cb, coef): out = (x − m)·a + b; affineWithU: out = a·(u − b − (x − m)·k),
 //   per channel, from coef's float64 arrays [m C][a C][b C][k C].
 // Arguments are byte addresses in the heap (acc and coef 8-byte aligned), and counts.
-import {
-  type Code,
-  encodeModule,
-  f32x4,
-  f64x2,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  type WasmFunction,
-  whileBelow,
-} from './wasm-encoder.js';
+import { type Code, f32x4, f64x2, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+import { simdModule } from './wasm-simd-module.js';
 
 /** Rows a block of the sums holds; batch-norm.ts's blocks, so that the sums add up in the same order. */
 export const BLOCK_ROWS = 256;
@@ -174,11 +161,6 @@ function affine(withU: boolean): WasmFunction {
   };
 }
 
-/** The module's bytes. */
-export function batchNormModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule([sums(false), sums(true), affine(false), affine(true)], memory);
-}
-
 type Sums = (x: number, dy: number, rows: number, c: number, cb: number, acc: number) => number;
 type Affine = (out: number, x: number, u: number, rows: number, c: number, cb: number, coef: number) => number;
 interface BatchNormSimd {
@@ -188,14 +170,10 @@ interface BatchNormSimd {
   affineWithU: Affine;
 }
 
-let enabled = true;
-
+const batchNorm = simdModule<BatchNormSimd>('batch-norm', () => [sums(false), sums(true), affine(false), affine(true)]);
+/** The module's bytes. */
+export const batchNormModule = batchNorm.bytes;
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
-export function setSimdBatchNorm(on: boolean): void {
-  enabled = on;
-}
-
+export const setSimdBatchNorm = batchNorm.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
-export function simdBatchNorm(heap: WebAssembly.Memory | null): BatchNormSimd | null {
-  return heap && enabled ? instantiateOn<BatchNormSimd>(heap, batchNormModule) : null;
-}
+export const simdBatchNorm = batchNorm.on;

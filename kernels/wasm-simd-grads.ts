@@ -8,20 +8,8 @@
 //   x exactly (stride = window, no padding, H = rows/N·kh, W = Wo·kw) and C is a multiple of 4. Each
 //   entry of dx is written once: dy (+ 0) where it is its window's first entry equal to y, else 0.
 // Arguments are byte addresses in the heap, and counts of entries.
-import {
-  encodeModule,
-  F32,
-  f32x4,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  type WasmFunction,
-  whileBelow,
-} from './wasm-encoder.js';
+import { F32, f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+import { simdModule } from './wasm-simd-module.js';
 
 const get = local.get;
 const inc = local.increment;
@@ -108,11 +96,6 @@ function maxPoolGradTiles(): WasmFunction {
   };
 }
 
-/** The module's bytes. */
-export function gradsModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule([reluGrad(), maxPoolGradTiles()], memory);
-}
-
 interface Grads {
   reluGrad(dy: number, x: number, dx: number, count: number, alpha: number): number;
   maxPoolGradTiles(
@@ -128,14 +111,10 @@ interface Grads {
   ): number;
 }
 
-let enabled = true;
-
+const grads = simdModule<Grads>('grads', () => [reluGrad(), maxPoolGradTiles()]);
+/** The module's bytes. */
+export const gradsModule = grads.bytes;
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
-export function setSimdGrads(on: boolean): void {
-  enabled = on;
-}
-
+export const setSimdGrads = grads.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
-export function simdGrads(heap: WebAssembly.Memory | null): Grads | null {
-  return heap && enabled ? instantiateOn<Grads>(heap, gradsModule) : null;
-}
+export const simdGrads = grads.on;

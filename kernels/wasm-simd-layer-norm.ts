@@ -13,20 +13,18 @@
 // Arguments are byte addresses in the heap (acc 8-byte aligned), counts, and n = C and ε as float64.
 import {
   type Code,
-  encodeModule,
   F64,
   f32x4,
   f64x2,
   I32,
   i32,
-  instantiateOn,
   local,
-  type MemorySource,
   V128,
   v128,
   type WasmFunction,
   whileBelow,
 } from './wasm-encoder.js';
+import { simdModule } from './wasm-simd-module.js';
 
 const get = local.get;
 const int = i32.const;
@@ -201,11 +199,6 @@ function backward(): WasmFunction {
   };
 }
 
-/** The module's bytes. */
-export function layerNormModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule([forward(), backward()], memory);
-}
-
 interface LayerNormSimd {
   forward(x: number, w: number, b: number, y: number, rows: number, c: number, n: number, eps: number): number;
   backward(
@@ -221,14 +214,10 @@ interface LayerNormSimd {
   ): number;
 }
 
-let enabled = true;
-
+const layerNorm = simdModule<LayerNormSimd>('layer-norm', () => [forward(), backward()]);
+/** The module's bytes. */
+export const layerNormModule = layerNorm.bytes;
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
-export function setSimdLayerNorm(on: boolean): void {
-  enabled = on;
-}
-
+export const setSimdLayerNorm = layerNorm.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
-export function simdLayerNorm(heap: WebAssembly.Memory | null): LayerNormSimd | null {
-  return heap && enabled ? instantiateOn<LayerNormSimd>(heap, layerNormModule) : null;
-}
+export const simdLayerNorm = layerNorm.on;

@@ -7,21 +7,8 @@
 //     (s₀ + s₂) + (s₁ + s₃) (the lanes of the halves' accumulators added, then swapped and added);
 //     dx = y·(dy − s).
 // Arguments are byte addresses in the heap, and counts.
-import {
-  type Code,
-  encodeModule,
-  f32x4,
-  f64x2,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  type WasmFunction,
-  whileBelow,
-} from './wasm-encoder.js';
+import { type Code, f32x4, f64x2, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+import { simdModule } from './wasm-simd-module.js';
 
 const get = local.get;
 const int = i32.const;
@@ -84,23 +71,14 @@ function grad(): WasmFunction {
   };
 }
 
-/** The module's bytes. */
-export function softmaxGradModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule([grad()], memory);
-}
-
 interface SoftmaxGradSimd {
   grad(dy: number, y: number, dx: number, rows: number, c: number): number;
 }
 
-let enabled = true;
-
+const softmaxGrad = simdModule<SoftmaxGradSimd>('softmax-grad', () => [grad()]);
+/** The module's bytes. */
+export const softmaxGradModule = softmaxGrad.bytes;
 /** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
-export function setSimdSoftmaxGrad(on: boolean): void {
-  enabled = on;
-}
-
+export const setSimdSoftmaxGrad = softmaxGrad.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
-export function simdSoftmaxGrad(heap: WebAssembly.Memory | null): SoftmaxGradSimd | null {
-  return heap && enabled ? instantiateOn<SoftmaxGradSimd>(heap, softmaxGradModule) : null;
-}
+export const simdSoftmaxGrad = softmaxGrad.on;

@@ -15,19 +15,8 @@
 //     written stay in the cache; the edges (A or B not a multiple of 4) entry by entry.
 // Sizes in entries, addresses and strides in bytes. It is a copy: the output has the input's bits.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  type Code,
-  encodeModule,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  type WasmFunction,
-  whileBelow,
-} from './wasm-encoder.js';
+import { type Code, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+import { heapOf, simdModule, type WasmBackend } from './wasm-simd-module.js';
 
 /** Output columns a sweep down the rows takes at a time. */
 const A_BLOCK = 16;
@@ -165,15 +154,10 @@ function tiles(): WasmFunction {
   };
 }
 
-/** The module's bytes. */
-export function transposeModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule([runs(), tiles()], memory);
-}
-
-interface TransposeSimd {
-  runs(...args: number[]): number;
-  tiles(...args: number[]): number;
-}
+type Copy = (...args: number[]) => number;
+const transpose = simdModule<{ runs: Copy; tiles: Copy }>('transpose', () => [runs(), tiles()]);
+/** Turns the SIMD copies off (and on again): TF.js's kernel runs, for tests and benchmarks to compare. */
+export const setSimdTranspose = transpose.setEnabled;
 
 /** A reduced permutation's copy (header), sizes and strides in entries. */
 export type TransposePlan =
@@ -246,20 +230,6 @@ export function transposePlan(shape: readonly number[], perm: readonly number[])
   };
 }
 
-/** What the kernel uses of TF.js's wasm backend, whose class is not exported. */
-interface WasmBackend {
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
-  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-let enabled = true;
-
-/** Turns the SIMD copies off (and on again): TF.js's kernel runs, for tests and benchmarks to compare. */
-export function setSimdTranspose(on: boolean): void {
-  enabled = on;
-}
-
 /**
  * The Transpose kernel function wrapping TF.js's `original`: ours for float32 and int32 inputs whose
  * reduced permutation has at most five axes (four where the last axis moves), TF.js's for the rest.
@@ -269,12 +239,9 @@ export function simdTranspose(original: KernelFunc): KernelFunc {
     const { x } = args.inputs as { x: TensorInfo };
     const { perm } = args.attrs as unknown as { perm: number[] };
     const backend = args.backend as unknown as WasmBackend;
-    const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-    if (!enabled || !heap || (x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.includes(0))
-      return original(args);
-    const plan = transposePlan(x.shape, perm);
-    const simd = plan && instantiateOn<TransposeSimd>(heap, transposeModule);
-    if (!plan || !simd) return original(args);
+    const simd = transpose.on(heapOf(backend));
+    const plan = simd && (x.dtype === 'float32' || x.dtype === 'int32') && transposePlan(x.shape, perm);
+    if (!simd || !plan || x.shape.includes(0)) return original(args);
     const out = backend.makeOutput(
       perm.map((a) => x.shape[a]),
       x.dtype,

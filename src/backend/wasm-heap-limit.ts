@@ -3,11 +3,14 @@
 // module ("memory access out of bounds", then "Aborted()" from every later call). An allocation
 // the 4 GiB heap has no room for returns address 0, and the tensor is written over the heap's start.
 // So sizes are checked before anything is allocated, a failed malloc is an error, and a module that
-// traps anyway is dropped, with an error that says how to start a fresh one.
+// traps anyway is dropped, with an error that says how to start a fresh one, and the threads that
+// served it (its pthreads, our kernels' helper thread) are terminated.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from '../errors.js';
 import { stopWasmThreads } from './wasm-threads.js';
+import { stopHelperThread } from '../../kernels/helper-thread.js';
+import { heapOf, type WasmBackend } from '../../kernels/wasm-simd-module.js';
 
 /** The wasm module's largest heap (emscripten_get_heap_max: 4 GiB less one 64 KiB page). */
 export const WASM_HEAP_MAX = 4294901760;
@@ -101,6 +104,7 @@ export function dropTrappedWasm(): string {
   const dead = engine.registry.wasm;
   if (dead) {
     stopWasmThreads(dead);
+    stopHelperThread(heapOf(dead as unknown as WasmBackend));
     dead.disposeData = () => true;
     dead.readSync = () => {
       throw new TapegradError('read', 'this tensor was on a wasm module that trapped and was dropped; it is lost');

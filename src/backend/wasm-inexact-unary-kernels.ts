@@ -10,6 +10,7 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { cosFloat32, sinFloat32 } from './float32-sin-cos.js';
 import { sinCosOnHeap } from './wasm-simd-sin-cos.js';
 import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { heapOf } from '../../kernels/wasm-simd-module.js';
 
 type Loop = (xs: Float32Array, ys: Float32Array, backend: WasmHeapBackend) => void;
 const map =
@@ -20,7 +21,7 @@ const map =
 const sinCos =
   (f: 'sin' | 'cos', js: typeof sinFloat32): Loop =>
   (xs, ys, backend) => {
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    const memory = heapOf(backend);
     if (!memory || !sinCosOnHeap(memory, f, xs, ys)) js(xs, ys);
   };
 const EXACT: Record<string, Loop> = {

@@ -3,18 +3,16 @@
 // function is kept for the tests that run it to see whether its defect is still there.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { WasmBackend } from '../../kernels/wasm-simd-module.js';
 
 /** What the replacement kernels use of TF.js's wasm backend, whose class is not exported. */
-export interface WasmHeapBackend extends KernelBackend {
-  /** The Emscripten module: its memory, the heap, is wasmMemory in the threaded build, asm.memory in the other. */
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+export interface WasmHeapBackend extends KernelBackend, WasmBackend {
   makeOutput(
     shape: number[],
     dtype: tf.DataType,
     memoryOffset?: number,
     values?: tf.backend_util.BackendValues,
   ): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 const originals = new Map<string, KernelFunc>();

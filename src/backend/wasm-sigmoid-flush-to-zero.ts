@@ -6,25 +6,15 @@
 // over the heap (a module of our own, kernels/wasm-encoder.ts), so that an output without one costs
 // a fraction of the kernel, not a JavaScript pass.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  f32x4,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  encodeModule,
-  whileBelow,
-} from '../../kernels/wasm-encoder.js';
+import { f32x4, I32, i32, local, V128, v128, whileBelow, type WasmFunction } from '../../kernels/wasm-encoder.js';
+import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
 import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
 
 /** float32's smallest normal number. */
 const SMALLEST_NORMAL = 2 ** -126;
 
 /** anyBelowNormal(src, count): 1 if one of the `count` float32s at src (a multiple of 4) is below 2⁻¹²⁶. */
-export function belowNormalModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+function anyBelowNormal(): WasmFunction {
   const [SRC, COUNT, END, ANY] = [0, 1, 2, 3];
   const get = local.get;
   const body = [
@@ -35,15 +25,15 @@ export function belowNormalModule(memory: MemorySource): Uint8Array<ArrayBuffer>
     ]),
     ...v128.anyTrue(get(ANY)),
   ];
-  return encodeModule([{ name: 'anyBelowNormal', params: [I32, I32], result: I32, locals: [I32, V128], body }], memory);
+  return { name: 'anyBelowNormal', params: [I32, I32], result: I32, locals: [I32, V128], body };
 }
 
 type AnyBelow = { anyBelowNormal(src: number, count: number): number };
+const belowNormal = simdModule<AnyBelow>('below-normal', () => [anyBelowNormal()]);
 
 /** Whether ys, a view of `backend`'s heap, may hold an entry below 2⁻¹²⁶ (true where SIMD cannot say). */
 function mayHoldSubnormal(backend: WasmHeapBackend, ys: Float32Array): boolean {
-  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-  const m = memory ? instantiateOn<AnyBelow>(memory, belowNormalModule) : null;
+  const m = belowNormal.on(heapOf(backend));
   if (!m) return true;
   const whole = ys.length & ~3;
   if (m.anyBelowNormal(ys.byteOffset, whole)) return true;

@@ -12,7 +12,6 @@
 import * as k from './float32-sin-cos.js';
 import {
   type Code,
-  encodeModule,
   f32x4,
   f64x2,
   I32,
@@ -20,13 +19,12 @@ import {
   i32x4,
   i64x2,
   local,
-  type MemorySource,
   V128,
   v128,
   type WasmFunction,
   whileBelow,
-  instantiateOn,
 } from '../../kernels/wasm-encoder.js';
+import { simdModule } from '../../kernels/wasm-simd-module.js';
 
 const [SRC, DST, COUNT, END, X, OK, T, N, Y, Z, W, ZY, XD] = Array.from({ length: 13 }, (_, i) => i);
 const get = local.get;
@@ -88,19 +86,15 @@ function sinCosFunction(name: string, shift: number): WasmFunction {
   return { name, params: [I32, I32, I32], result: I32, locals: [I32, ...new Array(9).fill(V128)], body };
 }
 
-/** The module's bytes. */
-export function sinCosModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule([sinCosFunction('sin', 0), sinCosFunction('cos', 1)], memory);
-}
-
-let enabled = true;
-
-/** Turns the SIMD path off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
-export function setSimdSinCos(on: boolean): void {
-  enabled = on;
-}
-
 type SinCos = (src: number, dst: number, count: number) => number;
+const sinCos = simdModule<{ sin: SinCos; cos: SinCos }>('sin-cos', () => [
+  sinCosFunction('sin', 0),
+  sinCosFunction('cos', 1),
+]);
+/** The module's bytes. */
+export const sinCosModule = sinCos.bytes;
+/** Turns the SIMD path off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
+export const setSimdSinCos = sinCos.setEnabled;
 
 /**
  * ys = sin(xs) or cos(xs), both views of `memory` (TF.js's wasm heap), rounded to float32: the
@@ -113,7 +107,7 @@ export function sinCosOnHeap(
   xs: Float32Array,
   ys: Float32Array,
 ): boolean {
-  const m = enabled ? instantiateOn<{ sin: SinCos; cos: SinCos }>(memory, sinCosModule) : null;
+  const m = sinCos.on(memory);
   if (!m) return false;
   const n = xs.length;
   const whole = n & ~3;

@@ -11,18 +11,16 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
 import {
   type Code,
-  encodeModule,
   f32x4,
   I32,
   i32,
-  instantiateOn,
   local,
-  type MemorySource,
   V128,
   v128,
   type WasmFunction,
   whileBelow,
 } from '../../kernels/wasm-encoder.js';
+import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
 
 /** Up to this many output entries the loop runs; beyond, XNNPACK's vector code is faster. */
 export const SMALL_BINARY_MAX = 4096;
@@ -89,21 +87,12 @@ function binaryFunction(name: string, form: Form): WasmFunction {
   return { name: `${name}_${form}`, params: [I32, I32, I32, I32], result: I32, locals: [I32, V128], body };
 }
 
-/** The module's bytes. */
-export function smallBinaryModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule(
-    Object.keys(OPS).flatMap((name) => FORMS.map((form) => binaryFunction(name, form))),
-    memory,
-  );
-}
-
-type SimdBinary = Record<string, (a: number, b: number, out: number, count: number) => number>;
-let simdEnabled = true;
-
+const smallBinary = simdModule<Record<string, (a: number, b: number, out: number, count: number) => number>>(
+  'small-binary',
+  () => Object.keys(OPS).flatMap((name) => FORMS.map((form) => binaryFunction(name, form))),
+);
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
-export function setSimdSmallBinary(on: boolean): void {
-  simdEnabled = on;
-}
+export const setSimdSmallBinary = smallBinary.setEnabled;
 
 /** out = a op b over the heap: whole vectors in SIMD where the engine has it, the rest in JavaScript. */
 function runArith(
@@ -115,8 +104,7 @@ function runArith(
   sa: number,
   sb: number,
 ): void {
-  const heap = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-  const simd = simdEnabled && heap && o.length >= 8 ? instantiateOn<SimdBinary>(heap, smallBinaryModule) : null;
+  const simd = o.length >= 8 ? smallBinary.on(heapOf(backend)) : null;
   if (!simd) return ARITH[name](o, a, b, sa, sb);
   const whole = o.length & ~3;
   simd[`${name}_${sa && sb ? 'vv' : sa ? 'vs' : 'sv'}`](a.byteOffset, b.byteOffset, o.byteOffset, whole);
