@@ -14,20 +14,18 @@
 import { type Constants, expNonPositive } from './gelu.js';
 import {
   type Code,
-  encodeModule,
   f32x4,
   f64x2,
   I32,
   i32,
-  instantiateOn,
   local,
-  type MemorySource,
   V128,
   v128,
   type WasmFunction,
   when,
   whileBelow,
 } from './wasm-encoder.js';
+import { simdModule } from './wasm-simd-module.js';
 
 const get = local.get;
 const int = i32.const;
@@ -198,11 +196,6 @@ function rows(): WasmFunction {
   };
 }
 
-/** The module's bytes. */
-export function softmaxCrossEntropyModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
-  return encodeModule([rows()], memory);
-}
-
 interface SoftmaxCrossEntropySimd {
   rows(
     z: number,
@@ -217,14 +210,10 @@ interface SoftmaxCrossEntropySimd {
   ): number;
 }
 
-let enabled = true;
-
+const softmaxCrossEntropy = simdModule<SoftmaxCrossEntropySimd>('softmax-cross-entropy', () => [rows()]);
+/** The module's bytes. */
+export const softmaxCrossEntropyModule = softmaxCrossEntropy.bytes;
 /** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
-export function setSimdSoftmaxCrossEntropy(on: boolean): void {
-  enabled = on;
-}
-
+export const setSimdSoftmaxCrossEntropy = softmaxCrossEntropy.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
-export function simdSoftmaxCrossEntropy(heap: WebAssembly.Memory | null): SoftmaxCrossEntropySimd | null {
-  return heap && enabled ? instantiateOn<SoftmaxCrossEntropySimd>(heap, softmaxCrossEntropyModule) : null;
-}
+export const simdSoftmaxCrossEntropy = softmaxCrossEntropy.on;
