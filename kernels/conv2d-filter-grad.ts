@@ -10,8 +10,7 @@
 // JavaScript loop here give the same bits. conv2dFilterGradReference, at the end, is the sum in
 // float64: the tests' oracle.
 import { jsKernelConfigs } from './js-kernel.js';
-import { FILTER_GRAD_ON_HELPER, simdConv } from './wasm-simd-conv.js';
-import { readyHelper } from './helper-thread.js';
+import { conv } from './wasm-simd-conv.js';
 import { samePadding, type Pad, type Pair } from './window-padding.js';
 
 export const CONV2D_FILTER_GRAD = 'TapegradConv2DFilterGrad';
@@ -54,8 +53,8 @@ export const conv2dFilterGradJs = jsKernelConfigs(
     const xv = x as Float32Array;
     const g0 = dy as Float32Array;
     dw.fill(0);
-    const simd = simdConv(heap);
-    if (simd && heap) {
+    const simd = conv.on(heap);
+    if (simd) {
       // scratch: xₚ (where x has padding), then the rows' byte offsets from a window corner
       const padded = ph[0] + ph[1] + pw[0] + pw[1] > 0;
       const xpLength = padded ? N * Hp * Wp * C : 0;
@@ -88,14 +87,11 @@ export const conv2dFilterGradJs = jsKernelConfigs(
         4 * sh * Wp * C,
         4 * sw * C,
       ];
-      const helper = rows >= 8 && rows * cout * N * Ho * Wo >= SPLIT_MIN_WORK ? readyHelper(heap) : null;
-      if (helper) {
-        // the helper thread takes the lower rows, from a multiple of 4 near the middle
-        const half = ((rows >> 1) + 3) & ~3;
-        helper.start(FILTER_GRAD_ON_HELPER, args(half, rows));
-        simd.filterGrad(...args(0, half));
-        if (!helper.finish()) simd.filterGrad(...args(half, rows));
-      } else simd.filterGrad(...args(0, rows));
+      const helper = rows >= 8 && rows * cout * N * Ho * Wo >= SPLIT_MIN_WORK ? conv.helper(heap) : null;
+      // the helper thread takes the lower rows, from a multiple of 4 near the middle
+      const half = ((rows >> 1) + 3) & ~3;
+      if (helper) helper.split('filterGrad', args(0, half), args(half, rows));
+      else simd.filterGrad(...args(0, rows));
       return;
     }
     for (let a = 0; a < kh; a++) {

@@ -14,28 +14,15 @@
 // Each entry of dw adds the float32 products x·dy in the order n, i, j, rounding each product and
 // each sum to float32 (conv2d-filter-grad.ts's JavaScript loop does the same, for the same bits).
 // The rows split freely between threads: each entry is one thread's.
-import {
-  type Code,
-  encodeModule,
-  f32x4,
-  I32,
-  i32,
-  instantiateOn,
-  local,
-  type MemorySource,
-  V128,
-  v128,
-  whileBelow,
-} from './wasm-encoder.js';
-import { helperModule } from './helper-thread.js';
+import { type Code, f32x4, I32, i32, local, V128, v128, whileBelow, type WasmFunction } from './wasm-encoder.js';
+import { simdModule } from './wasm-simd-module.js';
 
 const get = local.get;
 const inc = local.increment;
 /** Lane 0 of v stored as the float32 at `address`. */
 const store32Lane0 = (address: Code, v: Code): Code => [...address, ...v, 0xfd, 0x5a, 2, 0, 0];
 
-/** The module's bytes. */
-export function convModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
+function filterGrad(): WasmFunction {
   const [XP, DY, DW, OFFSETS, ROW_FROM, ROW_TO, COUT, IMAGES, HO, WO, IMAGE_BYTES, ROW_STEP, COL_STEP] = Array.from(
     { length: 13 },
     (_, i) => i,
@@ -115,35 +102,22 @@ export function convModule(memory: MemorySource): Uint8Array<ArrayBuffer> {
     ]),
     ...i32.const(0),
   ];
-  return encodeModule(
-    [
-      {
-        name: 'filterGrad',
-        params: new Array(13).fill(I32),
-        result: I32,
-        locals: [...new Array(19).fill(I32), ...new Array(11).fill(V128)],
-        body,
-      },
-    ],
-    memory,
-  );
+  return {
+    name: 'filterGrad',
+    params: new Array(13).fill(I32),
+    result: I32,
+    locals: [...new Array(19).fill(I32), ...new Array(11).fill(V128)],
+    body,
+  };
 }
 
 export interface SimdConv {
   filterGrad(...args: number[]): number;
 }
 
-/** The filter gradient's function on the helper thread. */
-export const FILTER_GRAD_ON_HELPER = helperModule(convModule, 'filterGrad');
-
-let enabled = true;
-
+/** The module (its filterGrad also on the helper thread). */
+export const conv = simdModule<SimdConv>('conv', () => [filterGrad()], ['filterGrad']);
+/** The module's bytes. */
+export const convModule = conv.bytes;
 /** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
-export function setSimdConv(on: boolean): void {
-  enabled = on;
-}
-
-/** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
-export function simdConv(heap: WebAssembly.Memory | null): SimdConv | null {
-  return heap && enabled ? instantiateOn<SimdConv>(heap, convModule) : null;
-}
+export const setSimdConv = conv.setEnabled;
