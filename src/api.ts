@@ -2,6 +2,7 @@
 // for bundlers) add the start of the default backend; this module starts nothing.
 export { Tensor, type DType, type TensorLike, type NestedArray } from './tensor.js';
 export { TapegradError } from './errors.js';
+export { resultType, promoteTypes } from './dtypes.js';
 export { getBackend, listBackends, type BackendName, type BackendInfo } from './backend/index.js';
 export { ready, setBackend } from './start.js';
 export { setThreads, getThreads } from './backend/wasm-threads.js';

@@ -3,7 +3,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, fmtShape } from './errors.js';
 import { isGradEnabled, traceHooks } from './tape.js';
-import { Tensor, Node, type TensorLike, type OpRule, type MultiOutputRule, type AnyOpRule } from './tensor.js';
+import {
+  Tensor,
+  Node,
+  type DType,
+  type TensorLike,
+  type OpRule,
+  type MultiOutputRule,
+  type AnyOpRule,
+} from './tensor.js';
 import { toTensor } from './creation.js';
 import { anomaly, checkForward } from './anomaly.js';
 import { recoverFromTrap } from './backend/index.js';
@@ -90,14 +98,21 @@ export function defineOp<A = void>(rule: OpRule<A> | MultiOutputRule<A>): Op<A> 
 }
 
 /**
- * Applies `op` to operands that may be plain numbers: numbers become constants owned by the
- * result (freed with it), or freed at once when no graph holds them.
+ * Applies `op` to operands that may be plain numbers: numbers become constants of `dtype` (the
+ * dtype the op computes in: src/dtypes.ts) owned by the result (freed with it), or freed at once
+ * when no graph holds them.
  */
-export function applyWithConstants<A>(op: Op<A>, fn: string, operands: TensorLike[], attrs: A, like?: Tensor): Tensor {
+export function applyWithConstants<A>(
+  op: Op<A>,
+  fn: string,
+  operands: TensorLike[],
+  attrs: A,
+  dtype: DType = 'float32',
+): Tensor {
   const made: Tensor[] = [];
   const inputs = operands.map((x) => {
     if (x instanceof Tensor) return x;
-    const c = toTensor(fn, x, like?.dtype === 'int32' && Number.isInteger(x) ? 'int32' : 'float32');
+    const c = toTensor(fn, x, dtype);
     made.push(c);
     return c;
   });

@@ -164,7 +164,7 @@ for (const backend of NODE_BACKENDS) {
     );
     assertThrows(() => tg.add(x, '1' as any), /add: expected a Tensor or a number, got string/);
     assertThrows(() => tg.where(x as any, x, x), /where: the condition must be a bool tensor, got float32/);
-    assertThrows(() => tg.add(x, tg.tensor([1, 2], { dtype: 'int32' })), /add: dtypes differ: float32 and int32/);
+    assertThrows(() => tg.matmul(x, tg.tensor([1, 2], { dtype: 'int32' })), /matmul: dtypes differ: float32 and int32/);
     assertThrows(() => tg.clip(x, 1, 0), /clip: lo \(1\) must not exceed hi \(0\)/);
     assertThrows(
       () => tg.variance(tg.ones([1]), { correction: 1 }),

@@ -1,7 +1,8 @@
 // Elementwise ops. Each rule gives the adjoint g·f'(x) with the math in a comment; binary ops
 // state the adjoint at the broadcast shape and binary() sums it back to each operand's shape.
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp, applyWithConstants, asTensor, applyToFloat, owning } from '../op.js';
+import { defineOp, applyWithConstants, asTensor, applyToFloat } from '../op.js';
+import { promoted, resultTypeOf } from '../dtypes.js';
 import { broadcastShapes, unbroadcast } from './shape.js';
 import { checkOptions, TapegradError } from '../errors.js';
 import { noGrad, isGradEnabled } from '../tape.js';
@@ -96,10 +97,10 @@ function refuseBool(name: string, what: string, hint: string): never {
 
 export type BinaryFn = ((a: TensorLike, b: TensorLike) => Tensor) & { rule: OpRule<void> };
 /**
- * What a binary op does with bool tensors beyond PyTorch's promotion (a bool tensor meeting an
- * integer computes in int32, a non-integer number in float32): `pair`, two bool tensors give the
- * logic op PyTorch computes (add: or, mul: and) or are refused; `refuse`, any bool tensor is refused
- * (sub), with a hint that depends on whether both are.
+ * What a binary op does with bool tensors beyond PyTorch's promotion (src/dtypes.ts: a bool tensor
+ * meeting an int32 tensor or an integer computes in int32, a float32 tensor or a non-integer number
+ * in float32): `pair`, two bool tensors give the logic op PyTorch computes (add: or, mul: and) or are
+ * refused; `refuse`, any bool operand is refused (sub), with a hint that depends on whether both are.
  */
 interface BoolBinary {
   pair?: ((a: tf.Tensor, b: tf.Tensor) => tf.Tensor) | { refuse: string };
@@ -110,6 +111,8 @@ type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
 /**
  * An elementwise op of two broadcasting operands. `da` and `db` give the adjoint at the broadcast
  * shape; summing it back to each operand's own shape happens here, once for every binary op.
+ * Operands of different dtypes are cast to PyTorch's result type first (src/dtypes.ts), off the
+ * tape: only float32 operands receive a gradient, as in PyTorch.
  */
 export function binary(
   name: string,
@@ -126,44 +129,21 @@ export function binary(
     signature: { kind: 'binary', ...where },
   });
   const fn = (a: TensorLike, b: TensorLike): Tensor => {
-    const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
-    if (a instanceof Tensor && b instanceof Tensor) {
-      if (a.dtype !== b.dtype) throw new TapegradError(name, `dtypes differ: ${a.dtype} and ${b.dtype}`);
-      broadcastShapes(name, a.shape, b.shape);
-    }
-    if (like?.dtype === 'bool') {
-      const pair = a instanceof Tensor && b instanceof Tensor;
+    // PyTorch's result type (src/dtypes.ts): bool < int32 < float32, a number an integer or a float
+    const promotedTo = resultTypeOf(name, [a, b]);
+    if (a instanceof Tensor && b instanceof Tensor) broadcastShapes(name, a.shape, b.shape);
+    const pair = a instanceof Tensor && b instanceof Tensor && a.dtype === 'bool' && b.dtype === 'bool';
+    if ((a instanceof Tensor && a.dtype === 'bool') || (b instanceof Tensor && b.dtype === 'bool')) {
       if (bools.refuse) refuseBool(name, pair ? 'two bool tensors' : 'a bool tensor', bools.refuse(pair));
       if (pair && bools.pair) {
-        const [ta, tb] = [asTensor(name, a), asTensor(name, b)];
         if (typeof bools.pair !== 'function') refuseBool(name, 'two bool tensors', bools.pair.refuse);
-        return new Tensor(bools.pair(ta.value, tb.value));
+        return new Tensor(bools.pair((a as Tensor).value, (b as Tensor).value));
       }
     }
-    // PyTorch's promotion: division of integers is true division, and an integer tensor meeting a
-    // non-integer number computes in float32 (TF.js would floor, or refuse in its own words)
-    if (like && like.dtype !== 'float32') {
-      const toFloat = trueDivision || [a, b].some((v) => typeof v === 'number' && !Number.isInteger(v));
-      const target = toFloat ? 'float32' : like.dtype === 'bool' ? 'int32' : null;
-      if (target) {
-        const made: Tensor[] = [];
-        const up = (v: TensorLike) => {
-          if (!(v instanceof Tensor)) return v;
-          const c = new Tensor(tf.cast(asTensor(name, v).value, target));
-          made.push(c);
-          return c;
-        };
-        let out: Tensor;
-        try {
-          out = fn(up(a), up(b));
-        } catch (e) {
-          made.forEach((c) => c.dispose());
-          throw e;
-        }
-        return owning(out, made);
-      }
-    }
-    return applyWithConstants(op, name, [a, b], undefined, like);
+    // division of integers is true division (TF.js would floor); two numbers compute in float32
+    const noTensor = !(a instanceof Tensor || b instanceof Tensor);
+    const dtype = trueDivision || noTensor ? 'float32' : promotedTo;
+    return promoted([a, b], dtype, (xs) => applyWithConstants(op, name, xs, undefined, dtype));
   };
   return Object.assign(fn, { rule: op.rule });
 }
@@ -695,12 +675,15 @@ const powBinary = binary(
   { bools: { pair: { refuse: "cast one of them first (a.cast('int32'))" } } },
 );
 /**
- * aᵇ, broadcasting; b may be a tensor. Int32 tensors to a negative number power are refused (PyTorch
- * does; TF.js gives 0 for 2⁻¹). PyTorch `torch.pow`, JAX `jnp.power`.
+ * aᵇ, broadcasting; b may be a tensor. Int32 and bool tensors to a negative integer power are refused
+ * (PyTorch does; TF.js gives 0 for 2⁻¹); to a non-integer number they compute in float32.
+ * PyTorch `torch.pow`, JAX `jnp.power`.
  */
 export const pow: BinaryFn = Object.assign(
   (a: TensorLike, b: TensorLike) => {
-    if (a instanceof Tensor && a.dtype !== 'float32' && typeof b === 'number' && b < 0) {
+    // an integer power of integers stays an integer, where a negative one has no value; a
+    // non-integer power promotes to float32
+    if (a instanceof Tensor && a.dtype !== 'float32' && Number.isInteger(b) && (b as number) < 0) {
       throw new TapegradError(
         'pow',
         `an ${a.dtype} tensor to a negative power (${b}) is not an integer: cast it to float32 first`,
@@ -780,40 +763,41 @@ const whereOp = defineOp<{ shape: number[] }>({
   vjp: (g, [c, a, b]) => [null, () => unbroadcast(where(c, g, 0), a.shape), () => unbroadcast(where(c, 0, g), b.shape)],
 });
 const fill = (t: tf.Tensor, shape: number[]) => (t.shape.join() === shape.join() ? t : broadcastToEmptyShape(t, shape));
-/** a where cond is true, else b, broadcasting. PyTorch `torch.where`, JAX `jnp.where`. */
+/**
+ * a where cond is true, else b, broadcasting, in a's and b's result type (src/dtypes.ts: an int32
+ * tensor and 0.5 give float32); only a float32 a or b receives a gradient. PyTorch `torch.where`,
+ * JAX `jnp.where`.
+ */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const c = asTensor('where', cond, 'the condition');
   if (c.dtype !== 'bool') throw new TapegradError('where', `the condition must be a bool tensor, got ${c.dtype}`);
+  const dtype = resultTypeOf('where', [a, b]);
   const shapes = [c.shape, ...[a, b].filter((x): x is Tensor => x instanceof Tensor).map((x) => x.shape)];
   const shape = broadcastShapes('where', ...shapes);
-  return applyWithConstants(
-    whereOp,
-    'where',
-    [c, a, b],
-    { shape },
-    a instanceof Tensor ? a : b instanceof Tensor ? b : undefined,
-  );
+  return promoted([a, b], dtype, ([x, y]) => applyWithConstants(whereOp, 'where', [c, x, y], { shape }, dtype));
 }
 where.rule = whereOp.rule;
 
 // ---- not differentiable: comparisons, logic, casts (results never require grad)
+/**
+ * A comparison (in the operands' result type, src/dtypes.ts: an int32 tensor meets −0.5 in float32,
+ * made int32 it would become 0) or, with `logic`, a logic op (any operand taken as true where it is
+ * not 0, as PyTorch's logical_and and logical_or take every dtype).
+ */
 function constantBinary(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, { logic = false } = {}) {
   return (a: TensorLike, b: TensorLike): Tensor => {
-    const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
-    if (!like) throw new TapegradError(name, 'needs at least one Tensor operand');
-    // an int32 tensor meets a non-integer number in float32 (made int32, −0.5 would become 0)
-    const whole = [a, b].every((v) => typeof v !== 'number' || Number.isInteger(v));
-    const dt: DType = like.dtype === 'int32' && whole ? 'int32' : 'float32';
-    // a logic op takes a number as true where it is not 0, as PyTorch
-    const number = (v: TensorLike) => (logic && typeof v === 'number' ? Number(v !== 0) : v);
-    const ta = toTensor(name, number(a), typeof a === 'number' ? (logic ? 'bool' : dt) : undefined);
-    const tb = toTensor(name, number(b), typeof b === 'number' ? (logic ? 'bool' : dt) : undefined);
-    broadcastShapes(name, ta.shape, tb.shape);
-    const up = (t: tf.Tensor) => (t.dtype === 'int32' && dt === 'float32' ? tf.cast(t, 'float32') : t);
-    const out = new Tensor(tf.tidy(() => f(up(ta.value), up(tb.value))));
-    if (ta !== a) ta.dispose();
-    if (tb !== b) tb.dispose();
-    return out;
+    if (!(a instanceof Tensor || b instanceof Tensor))
+      throw new TapegradError(name, 'needs at least one Tensor operand');
+    const compared = resultTypeOf(name, [a, b]);
+    broadcastShapes(name, ...[a, b].map((v) => (v instanceof Tensor ? v.shape : [])));
+    const dtype = logic ? 'bool' : compared;
+    return promoted([a, b], dtype, (xs) => {
+      const [ta, tb] = xs.map((v) => toTensor(name, logic && typeof v === 'number' ? Number(v !== 0) : v, dtype));
+      const out = new Tensor(tf.tidy(() => f(ta.value, tb.value)));
+      if (ta !== xs[0]) ta.dispose();
+      if (tb !== xs[1]) tb.dispose();
+      return out;
+    });
   };
 }
 /** a > b, elementwise (bool, not differentiable). PyTorch `torch.gt`, JAX `jnp.greater`. */
@@ -829,22 +813,14 @@ export const equal = constantBinary('equal', tf.equal);
 /** a ≠ b, elementwise (bool, not differentiable). PyTorch `torch.ne`, JAX `jnp.not_equal`. */
 export const notEqual = constantBinary('notEqual', tf.notEqual);
 /** a ∧ b on bool tensors. PyTorch `torch.logical_and`, JAX `jnp.logical_and`. */
-export const logicalAnd = constantBinary('logicalAnd', boolOnly('logicalAnd', tf.logicalAnd), { logic: true });
+export const logicalAnd = constantBinary('logicalAnd', tf.logicalAnd, { logic: true });
 /** a ∨ b on bool tensors. PyTorch `torch.logical_or`, JAX `jnp.logical_or`. */
-export const logicalOr = constantBinary('logicalOr', boolOnly('logicalOr', tf.logicalOr), { logic: true });
+export const logicalOr = constantBinary('logicalOr', tf.logicalOr, { logic: true });
 /** ¬a on a bool tensor. PyTorch `torch.logical_not`, JAX `jnp.logical_not`. */
 export function logicalNot(x: Tensor): Tensor {
   const t = asTensor('logicalNot', x);
   if (t.dtype !== 'bool') throw new TapegradError('logicalNot', `needs a bool tensor, got ${t.dtype}`);
   return new Tensor(tf.logicalNot(t.value));
-}
-/** Logic ops take bool tensors only (TF.js's own message would not name the tapegrad function). */
-function boolOnly(name: string, f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
-  return (a: tf.Tensor, b: tf.Tensor) => {
-    if (a.dtype !== 'bool' || b.dtype !== 'bool')
-      throw new TapegradError(name, `needs bool tensors, got ${a.dtype} and ${b.dtype}`);
-    return f(a, b);
-  };
 }
 /**
  * A copy in another dtype; not differentiable (a float32 → float32 cast is a plain copy).

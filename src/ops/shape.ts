@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, applyToFloat, describe, type Op } from '../op.js';
 import { TapegradError, checkOptions, fmtShape, normalizeAxis, normalizeAxes, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
+import { promoted, resultTypeOf } from '../dtypes.js';
 import { broadcastToFast, sumFast } from '../backend/facts.js';
 import { indexValues } from './indices.js';
 
@@ -320,11 +321,14 @@ const concatOp = defineOp<{ axis: number }>({
     return xs.map((_x, i) => () => (parts ??= splitOp([g], { sizes: xs.map((x) => x.shape[axis]), axis }))[i]);
   },
 });
-/** Joins tensors along an existing axis. PyTorch `torch.cat`, JAX `jnp.concatenate`. */
+/**
+ * Joins tensors along an existing axis, in their result type (src/dtypes.ts: int32 and float32 parts
+ * give float32; only float32 parts receive a gradient). PyTorch `torch.cat`, JAX `jnp.concatenate`.
+ */
 export function concat(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('concat', 'needs a non-empty array of tensors');
   const ts = xs.map((x, i) => asTensor('concat', x, `tensor ${i}`));
-  sameDtype('concat', ts);
+  const dtype = resultTypeOf('concat', ts);
   const ax = normalizeAxis('concat', axis, ts[0].rank);
   for (const t of ts) {
     if (t.rank !== ts[0].rank || t.shape.some((d, i) => i !== ax && d !== ts[0].shape[i])) {
@@ -334,7 +338,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
       );
     }
   }
-  return concatOp(ts, { axis: ax });
+  return promoted(ts, dtype, (us) => concatOp(us, { axis: ax }));
 }
 concat.rule = concatOp.rule;
 
@@ -347,15 +351,19 @@ const stackOp = defineOp<{ axis: number }>({
     return xs.map((_x, i) => () => (parts ??= unbindOp([g], { axis }))[i]);
   },
 });
-/** Joins equal-shaped tensors along a new axis. PyTorch `torch.stack`, JAX `jnp.stack`. */
+/**
+ * Joins equal-shaped tensors along a new axis, in their result type (as concat).
+ * PyTorch `torch.stack`, JAX `jnp.stack`.
+ */
 export function stack(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new TapegradError('stack', 'needs a non-empty array of tensors');
   const ts = xs.map((x, i) => asTensor('stack', x, `tensor ${i}`));
-  sameDtype('stack', ts);
+  const dtype = resultTypeOf('stack', ts);
   if (ts.some((t) => t.shape.join() !== ts[0].shape.join())) {
     throw new TapegradError('stack', `shapes differ: ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
   }
-  return stackOp(ts, { axis: normalizeAxis('stack', axis, ts[0].rank + 1) });
+  const ax = normalizeAxis('stack', axis, ts[0].rank + 1);
+  return promoted(ts, dtype, (us) => stackOp(us, { axis: ax }));
 }
 stack.rule = stackOp.rule;
 
@@ -483,11 +491,6 @@ function integers(fn: string, xs: unknown): number[] {
   if (!Array.isArray(xs) || xs.some((v) => !Number.isInteger(v)))
     throw new TapegradError(fn, `indices must be an int32 Tensor or an array of integers, got ${JSON.stringify(xs)}`);
   return xs;
-}
-/** Joined tensors must share a dtype. */
-function sameDtype(fn: string, ts: Tensor[]): void {
-  const bad = ts.find((t) => t.dtype !== ts[0].dtype);
-  if (bad) throw new TapegradError(fn, `dtypes differ: ${ts.map((t) => t.dtype).join(', ')}`);
 }
 /**
  * Picks entries along `axis` at integer indices (any shape: the result has x's shape with axis replaced by the indices'

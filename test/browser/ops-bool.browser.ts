@@ -1,9 +1,10 @@
-// Bool operands on the GPU backends as PyTorch: the survey of test/reference/ops-bool-survey.ts
-// (every elementwise op with bool tensors, against ops-bool.json), on the page's backend.
+// Bool operands and mixed dtypes on the GPU backends as PyTorch: the survey of
+// test/reference/ops-bool-survey.ts (every elementwise op with bool tensors, every op of two operands
+// with operands of two dtypes, against ops-bool.json), on the page's backend.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
-import { boolChecks, torchVersion } from '../reference/ops-bool-survey.js';
+import { boolChecks, mixedChecks, torchVersion } from '../reference/ops-bool-survey.js';
 
 const s = suite(`bool operands as PyTorch ${torchVersion}`);
 for (const { name, check } of boolChecks)
@@ -12,4 +13,12 @@ for (const { name, check } of boolChecks)
     await check();
     assert.is(tg.memory().numTensors, before, 'no tensor left behind');
   });
+const m = suite(`mixed dtypes as PyTorch ${torchVersion}`);
+for (const { name, check } of mixedChecks)
+  m(name, async () => {
+    const before = tg.memory().numTensors;
+    await check();
+    assert.is(tg.memory().numTensors, before, 'no tensor left behind');
+  });
 s.run();
+m.run();

@@ -46,8 +46,13 @@ const binaryProbes = (f: (a: never, b: never) => unknown): Probe[] => [
     () => f(tg.ones([2, 3]) as never, tg.ones([4]) as never),
     /\[2,3\] and \[4\] cannot be broadcast/,
   ],
-  ['mixed dtypes', () => f(v2() as never, i32() as never), /dtypes differ: float32 and int32/],
   ['a disposed operand', () => f(v2() as never, gone() as never), DISPOSED],
+];
+/** Products refuse operands of two dtypes, as PyTorch's do (elementwise ops promote: src/dtypes.ts). */
+const mixedDtypesProbe = (f: (a: never, b: never) => unknown): Probe => [
+  'mixed dtypes',
+  () => f(v2() as never, i32() as never),
+  /dtypes differ: float32 and int32/,
 ];
 const reduceProbes = (f: (x: never, o?: never) => unknown): Probe[] => [
   ...unaryProbes(f as never),
@@ -603,6 +608,33 @@ export const CATALOGUE: Record<string, Entry> = {
     ],
   },
   clone: { probes: unaryProbes(tg.clone as never) },
+  resultType: {
+    probes: [
+      [
+        'a string operand',
+        () => tg.resultType(v2(), 'x' as never),
+        /^resultType: expected a Tensor or a number, got string/,
+      ],
+      ['a nested array', () => tg.resultType([[1]] as never, 1), /wrap it with tg\.tensor/],
+      ['a disposed tensor', () => tg.resultType(gone(), 1), DISPOSED],
+    ],
+  },
+  promoteTypes: {
+    probes: [
+      [
+        "PyTorch's float64",
+        () => tg.promoteTypes('float64' as never, 'int32'),
+        /^promoteTypes: unknown dtype "float64"/,
+      ],
+      ['a tensor for a dtype', () => tg.promoteTypes(v2() as never, 'int32'), /unknown dtype/],
+    ],
+  },
+  sub: {
+    probes: [
+      ...binaryProbes(tg.sub as never),
+      ['a bool operand', () => tg.sub(v2(), bool()), /^sub: a bool tensor is not supported, as in PyTorch/],
+    ],
+  },
   where: {
     probes: [
       ['a float condition', () => tg.where(v2(), v2(), v2()), /the condition must be a bool tensor, got float32/],
@@ -617,12 +649,8 @@ export const CATALOGUE: Record<string, Entry> = {
       { probes: compareProbes(tg[k] as never) },
     ]),
   ),
-  logicalAnd: {
-    probes: [...compareProbes(tg.logicalAnd as never), ['float operands', () => tg.logicalAnd(v2(), v2()), /bool/]],
-  },
-  logicalOr: {
-    probes: [...compareProbes(tg.logicalOr as never), ['float operands', () => tg.logicalOr(v2(), v2()), /bool/]],
-  },
+  logicalAnd: { probes: compareProbes(tg.logicalAnd as never) },
+  logicalOr: { probes: compareProbes(tg.logicalOr as never) },
   logicalNot: {
     probes: [...unaryProbes(tg.logicalNot as never), ['a float tensor', () => tg.logicalNot(v2()), /bool/]],
   },
@@ -807,7 +835,6 @@ export const CATALOGUE: Record<string, Entry> = {
         /shapes \[2,2\], \[2,3\] differ outside axis 0/,
       ],
       ['a string entry', () => tg.concat([m22(), 'x' as never]), /tensor 1 must be a tapegrad Tensor/],
-      ['mixed dtypes', () => tg.concat([v2(), i32()]), /dtypes differ/],
     ],
   },
   stack: {
@@ -1076,6 +1103,7 @@ export const CATALOGUE: Record<string, Entry> = {
   matmul: {
     probes: [
       ...binaryProbes(tg.matmul as never).filter(([w]) => w !== 'shapes that do not broadcast'),
+      mixedDtypesProbe(tg.matmul as never),
       [
         'inner dimensions that differ',
         () => tg.matmul(tg.ones([2, 3]), tg.ones([4, 5])),
@@ -1093,6 +1121,7 @@ export const CATALOGUE: Record<string, Entry> = {
   dot: {
     probes: [
       ...binaryProbes(tg.dot as never).filter(([w]) => w !== 'shapes that do not broadcast'),
+      mixedDtypesProbe(tg.dot as never),
       ['vectors of different lengths', () => tg.dot(v2(), tg.ones([3])), /vector lengths differ: \[2\] · \[3\]/],
     ],
   },

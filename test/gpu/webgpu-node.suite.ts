@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 import { dispatchCacheStats, setDispatchCacheEnabled } from '../../src/testing.js';
-import { boolChecks } from '../reference/ops-bool-survey.js';
+import { boolChecks, mixedChecks } from '../reference/ops-bool-survey.js';
 import { reducedTrigTests } from './reduced-trig.js';
 
 const webgpu = suite('webgpu in Node');
@@ -250,6 +250,12 @@ webgpu("softplus keeps its precision for moderately negative x, where TF.js's So
 webgpu('bool operands as PyTorch: every elementwise op of the survey (ops-bool.json)', async () => {
   const before = tg.memory().numTensors;
   for (const { check } of boolChecks) await check();
+  assert.is(tg.memory().numTensors, before, 'no tensor left behind');
+});
+
+webgpu('mixed dtypes as PyTorch: every op of two operands in the survey (ops-bool.json)', async () => {
+  const before = tg.memory().numTensors;
+  for (const { check } of mixedChecks) await check();
   assert.is(tg.memory().numTensors, before, 'no tensor left behind');
 });
 

@@ -1,9 +1,10 @@
-// The bool-operand survey's checks, shared by the Node suite (cpu, wasm: ops-bool.test.ts), the
-// browser pages (webgl, webgpu: test/browser/ops-bool.browser.ts) and webgpu in Node
-// (test/gpu/webgpu-node.suite.ts): for each elementwise op and bool operands, PyTorch's outcome
-// (ops-bool.json, written by generate_ops_bool.py) — a result's dtype and values, or a refusal,
-// which tapegrad must give as a TapegradError naming the op. Values are read asynchronously (the
-// only read webgpu has in Node).
+// The bool-operand and mixed-dtype survey's checks, shared by the Node suite (cpu, wasm:
+// ops-bool.test.ts), the browser pages (webgl, webgpu: test/browser/ops-bool.browser.ts) and webgpu in
+// Node (test/gpu/webgpu-node.suite.ts): for each elementwise op and bool operands, and for each op of
+// two operands (binary, comparison, logic, where, concat, stack) with operands of two dtypes,
+// PyTorch's outcome (ops-bool.json, written by generate_ops_bool.py) — a result's dtype and values,
+// or a refusal, which tapegrad must give as a TapegradError naming the op. Values are read
+// asynchronously (the only read webgpu has in Node).
 import * as assert from 'uvu/assert';
 import * as tg from '../../src/index.js';
 import reference from './ops-bool.json' with { type: 'json' };
@@ -95,8 +96,45 @@ export const boolChecks: { name: string; check: () => Promise<void> }[] = [
   })),
 ];
 
+/** A tensor operand of the mixed-dtype rows, or a number. */
+type MixedOperand = { dtype: tg.DType; values: number[] } | number;
+/** The ops of two operands that are not `f(a, b)`. */
+const MIXED_CALLS: Record<string, (a: tg.TensorLike, b: tg.TensorLike) => tg.Tensor> = {
+  where: (a, b) => {
+    const cond = bools(reference.where.cond);
+    try {
+      return tg.where(cond, a, b);
+    } finally {
+      cond.dispose();
+    }
+  },
+  concat: (a, b) => tg.concat([a as tg.Tensor, b as tg.Tensor]),
+  stack: (a, b) => tg.stack([a as tg.Tensor, b as tg.Tensor]),
+};
+
+/** One check per op of two operands: every pair of dtypes, and int32 and float32 tensors with numbers. */
+export const mixedChecks: { name: string; check: () => Promise<void> }[] = Object.entries(
+  reference.mixed as Record<string, (Outcome & { operands: string; a: MixedOperand; b: MixedOperand })[]>,
+).map(([name, rows]) => ({
+  name: `${name} of mixed dtypes`,
+  check: async () => {
+    for (const row of rows) {
+      const made: tg.Tensor[] = [];
+      const operand = (v: MixedOperand) =>
+        typeof v === 'number' ? v : made[made.push(tg.tensor(v.values, { dtype: v.dtype })) - 1];
+      const [a, b] = [operand(row.a), operand(row.b)];
+      try {
+        await expectLike(name, `${name}(${row.operands})`, () => (MIXED_CALLS[name] ?? api[name])(a, b), row);
+      } finally {
+        tg.dispose(made);
+      }
+    }
+  },
+}));
+
 /** The ops the survey covers, by form. */
 export const surveyed = {
   unary: new Set(Object.keys(reference.unary)),
   binary: new Set(Object.keys(reference.binary)),
+  mixed: new Set(Object.keys(reference.mixed)),
 };
