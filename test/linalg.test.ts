@@ -560,6 +560,11 @@ for (const backend of NODE_BACKENDS) {
         [{ hermitian: true }, cut],
         [{ hermitian: true, atol: 1e-9 }, kept],
         [{ hermitian: true, rtol: Infinity }, [0, 0, 0, 0]],
+        // a negative tolerance acts as 0, as PyTorch's: atol ≤ 0 leaves rtol at its default
+        [{ atol: -1 }, cut],
+        [{ rtol: -1 }, kept],
+        [{ hermitian: true, rtol: -1 }, kept],
+        [{ atol: -1, rtol: 0.5 }, cut],
       ];
       for (const [opts, want] of cases)
         tg.tidy(() => assertClose(tg.linalg.pinv(a, opts), want, { rtol: 1e-6, msg: JSON.stringify(opts) }));
@@ -572,11 +577,13 @@ for (const backend of NODE_BACKENDS) {
         /^linalg\.pinv: unknown option 'rcond'; the options are atol, rtol, hermitian$/,
       );
       assertThrows(() => tg.linalg.pinv(a, 1e-3 as never), /^linalg\.pinv: options must be an object, got number/);
-      assertThrows(() => tg.linalg.pinv(a, { rtol: -1 }), /^linalg\.pinv: rtol must be a number ≥ 0, got -1$/);
-      assertThrows(() => tg.linalg.pinv(a, { atol: Number.NaN }), /^linalg\.pinv: atol must be a number ≥ 0, got NaN$/);
       assertThrows(
-        () => tg.linalg.pinv(a, { atol: a } as never),
-        /^linalg\.pinv: atol must be a number ≥ 0, got Tensor$/,
+        () => tg.linalg.pinv(a, { atol: Number.NaN }),
+        /^linalg\.pinv: atol must be a number or a tensor, got NaN$/,
+      );
+      assertThrows(
+        () => tg.linalg.pinv(a, { rtol: '0.1' } as never),
+        /^linalg\.pinv: rtol must be a number or a tensor, got 0\.1$/,
       );
       assertThrows(
         () => tg.linalg.pinv(a, { hermitian: 1 } as never),
@@ -590,6 +597,86 @@ for (const backend of NODE_BACKENDS) {
       tg.dispose([a, lower, full, wide]);
     },
   );
+
+  o("pinv's tolerances as tensors: one per matrix, broadcasting against the batch, as PyTorch's", () => {
+    const a = tg.tensor([1, 0, 0, 1e-7], { shape: [2, 2] });
+    const two = tg.stack([a, a]);
+    const cut = [1, 0, 0, 0];
+    const kept = [1, 0, 0, 1e7];
+    const zero = [0, 0, 0, 0];
+    const cases: [string, () => tg.Tensor, number[], number[]][] = [
+      // each matrix's default rtol is 0 where its atol is > 0, else max(m, n)·ε
+      ['atol [0, 1e-9]', () => tg.linalg.pinv(two, { atol: tg.tensor([0, 1e-9]) }), [2, 2, 2], [...cut, ...kept]],
+      ['rtol [0, 0.5]', () => tg.linalg.pinv(two, { rtol: tg.tensor([0, 0.5]) }), [2, 2, 2], [...kept, ...cut]],
+      // one matrix and a column of tolerances: the result's batch is their broadcast
+      [
+        'rtol [[0], [0.5]]',
+        () => tg.linalg.pinv(a, { rtol: tg.tensor([[0], [0.5]]) }),
+        [2, 1, 2, 2],
+        [...kept, ...cut],
+      ],
+      [
+        'atol [-1, 1e-9], hermitian',
+        () => tg.linalg.pinv(two, { atol: tg.tensor([-1, 1e-9]), hermitian: true }),
+        [2, 2, 2],
+        [...cut, ...kept],
+      ],
+      // int32 and bool tolerances read as numbers, as PyTorch's: atol 1 cuts σ = 1 too
+      [
+        'atol int32 [0, 1]',
+        () => tg.linalg.pinv(two, { atol: tg.tensor([0, 1], { dtype: 'int32' }) }),
+        [2, 2, 2],
+        [...cut, ...zero],
+      ],
+      [
+        'rtol bool [false, true]',
+        () => tg.linalg.pinv(two, { rtol: tg.tensor([0, 1], { dtype: 'bool' }) }),
+        [2, 2, 2],
+        [...kept, ...zero],
+      ],
+      [
+        'atol 1e-9 with rtol [0.5, 0]',
+        () => tg.linalg.pinv(two, { atol: 1e-9, rtol: tg.tensor([0.5, 0]) }),
+        [2, 2, 2],
+        [...cut, ...kept],
+      ],
+    ];
+    for (const [what, run, shape, want] of cases)
+      assertNoLeak(() => {
+        tg.tidy(() => {
+          const p = run();
+          assert.equal(p.shape, shape, `${what}: shape`);
+          assertClose(p, want, { rtol: 1e-6, msg: what });
+        });
+      }, what);
+    // both negative: PyTorch keeps the zero singular values (∞ and NaN), tapegrad takes both as 0
+    const singular = tg.tensor([1, 0, 0, 0], { shape: [2, 2] });
+    tg.tidy(() => assertClose(tg.linalg.pinv(singular, { atol: -1, rtol: -1 }), cut));
+    tg.tidy(() => assertClose(tg.linalg.pinv(singular, { atol: tg.tensor(-1), rtol: tg.tensor(-1) }), cut));
+    // the gradient through a broadcast batch is summed back to A's shape; the tolerances get none
+    const x = tg.tensor([2, 0.5, 0.25, 1], { shape: [2, 2], requiresGrad: true });
+    const rtol = tg.tensor([0, 0.01]);
+    assertNoLeak(() => {
+      tg.tidy(() => tg.linalg.pinv(x, { rtol }).sum().backward());
+      assert.equal(x.grad!.shape, [2, 2]);
+      tg.tidy(() => {
+        const once = tg.grad((y: tg.Tensor) => tg.linalg.pinv(y).sum())(x);
+        assertClose(x.grad!, once.mul(2), { rtol: 1e-6 });
+      });
+      x.grad!.dispose();
+      x.grad = null;
+    }, 'a backward through broadcast tolerances');
+    assert.is(rtol.grad, null);
+    const three = tg.stack([a, a, a]);
+    assertThrows(
+      () => tg.linalg.pinv(three, { atol: tg.tensor([0, 1]) }),
+      /^linalg\.pinv: the tolerances' shapes \(atol \[2\], rtol \[\]\) do not broadcast against A's batch axes \[3\] \(A \[3,2,2\]\)$/,
+    );
+    const gone = tg.tensor([1]);
+    gone.dispose();
+    assertThrows(() => tg.linalg.pinv(a, { rtol: gone }), /^linalg\.pinv: rtol \(shape \[1\]\) has been disposed/);
+    tg.dispose([a, two, singular, x, rtol, three]);
+  });
 
   o('pinv: the Moore–Penrose conditions, also for a rank-deficient A; lstsq: the normal equations', () => {
     for (const a of [

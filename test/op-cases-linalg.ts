@@ -308,6 +308,8 @@ export const linalgCases: CaseTable<keyof typeof linalgRules> = {
     },
     // tolerances that cut nothing here: the gradient is exact only where the kept rank does not change
     { make: (s) => [withSpectrum([], 4, 3, s)], f: (a) => tg.linalg.pinv(a, { rtol: 0.01, atol: 1e-3 }) },
+    // a tolerance per matrix of a batch A's one matrix is broadcast to: its gradient summed back
+    { make: (s) => [withSpectrum([], 3, 2, s)], f: (a) => tg.linalg.pinv(a, { rtol: tg.tensor([1e-3, 0.01]) }) },
     // symmetric by construction, so that every finite difference moves a matrix hermitian reads whole
     {
       make: (s) => [withSpectrum([2], 3, 3, s, true)],

@@ -3,16 +3,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { asTensor, defineOp, owning } from '../op.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { add, neg, sub } from '../ops/elementwise.js';
 import { matmul, matrixTranspose, mm } from '../ops/matrix.js';
-import { broadcastShapes } from '../ops/shape.js';
+import { broadcastShapes, broadcastTo } from '../ops/shape.js';
 import { EPS32, eighKernel, matrixArg, svdKernel, triangleMaskTf } from './common.js';
 
-/** pinv's tolerances, resolved: singular values (|eigenvalues|) at or below max(atol, rtol·σ_max) count as zero. */
+/**
+ * pinv's attributes; its tolerances are its second and third inputs, float32 tensors broadcasting
+ * against the batch as [..., 1, 1] (numbers as scalars): singular values (|eigenvalues|) at or below
+ * max(atol, rtol·σ_max) count as zero.
+ */
 export interface PinvAttrs {
-  atol: number;
-  rtol: number;
   hermitian: boolean;
 }
 
@@ -24,7 +26,7 @@ function reciprocalWhere(x: tf.Tensor, kept: tf.Tensor): tf.Tensor {
 
 const pinvOp = defineOp<PinvAttrs>({
   name: 'linalg.pinv',
-  forward: ([a], { atol, rtol, hermitian }) =>
+  forward: ([a, atol, rtol], { hermitian }) =>
     tf.tidy(() => {
       const [m, n] = a.shape.slice(-2);
       const batch = a.shape.slice(0, -2);
@@ -54,6 +56,7 @@ const pinvOp = defineOp<PinvAttrs>({
     }),
   // Golub & Pereyra (PyTorch's pinv_backward), valid where A's rank is locally constant: with P = A⁺,
   // dP = −P dA P + PPᵀ dAᵀ (I − AP) + (I − PA) dAᵀ PᵀP, transposed; arranged for the smaller of m, n
+  // the tolerances are constants (PyTorch does not differentiate them either)
   vjp: (g, [a], p) => [
     () => {
       const [m, n] = a.shape.slice(-2);
@@ -74,58 +77,110 @@ const pinvOp = defineOp<PinvAttrs>({
       const t4 = mm(PtK, mm(p, a));
       return add(add(t1, t2), sub(PtK, t4));
     },
+    null,
+    null,
   ],
 });
 
 /** Options of `linalg.pinv` (PyTorch's keyword arguments). */
 export interface PinvOptions {
-  /** Absolute tolerance: singular values at or below it count as zero. Default 0. */
-  atol?: number;
   /**
-   * Relative tolerance, times the largest singular value. Default max(m, n)·ε (ε = 2⁻²³) when
-   * neither tolerance is given, 0 when atol > 0 is.
+   * Absolute tolerance: singular values at or below it count as zero. A number, or a tensor of them
+   * broadcasting against A's batch axes (one per matrix; the result's batch is the broadcast of
+   * both). Negative acts as 0. Default 0.
    */
-  rtol?: number;
+  atol?: number | Tensor;
+  /**
+   * Relative tolerance, times the largest singular value; a number or a tensor, as atol. Default
+   * max(m, n)·ε (ε = 2⁻²³) where neither tolerance is given, and 0 for each matrix whose atol is > 0.
+   */
+  rtol?: number | Tensor;
   /** A is symmetric: use its eigendecomposition (read from the lower triangle only). Default false. */
   hermitian?: boolean;
 }
 
-/** A tolerance: a number ≥ 0 (Infinity counts every value as zero). */
-function tolerance(name: string, x: unknown): number {
-  if (typeof x !== 'number' || Number.isNaN(x) || x < 0)
+/**
+ * A tolerance as a float32 TF.js tensor: a number as a scalar, a tensor of shape T as [...T, 1, 1]
+ * (its values, off the tape; bool and int32 converted), negative values made 0.
+ */
+function tolerance(name: string, x: unknown): tf.Tensor {
+  if (x instanceof Tensor) {
+    const t = asTensor('linalg.pinv', x, name);
+    return tf.tidy(() => {
+      const v = tf.cast(t.value, 'float32');
+      return tf.reshape(tf.where(tf.less(v, 0), tf.zerosLike(v), v), [...t.shape, 1, 1]);
+    });
+  }
+  if (typeof x !== 'number' || Number.isNaN(x))
     throw new TapegradError(
       'linalg.pinv',
-      `${name} must be a number ≥ 0, got ${x instanceof Object ? (x.constructor?.name ?? 'an object') : String(x)}`,
+      `${name} must be a number or a tensor, got ${x instanceof Object ? (x.constructor?.name ?? 'an object') : String(x)}`,
     );
-  return x;
+  return tf.scalar(Math.max(x, 0));
 }
 
 /**
  * The Moore–Penrose pseudo-inverse of each matrix of A [..., m, n]: [..., n, m], V·diag(1/σ)·Uᵀ over
  * the singular values σ above max(atol, rtol·σ_max); with `hermitian`, U·diag(1/λ)·Uᵀ over the
  * eigenvalues with |λ| above max(atol, rtol·|λ|_max), A read from its lower triangle. By default
- * (neither tolerance given) rtol = max(m, n)·ε (ε = 2⁻²³, float32's); atol > 0 alone sets rtol to 0.
+ * (neither tolerance given) rtol = max(m, n)·ε (ε = 2⁻²³, float32's); for each matrix whose atol is
+ * > 0, rtol defaults to 0. A tolerance may be a tensor, one per matrix, broadcasting against A's batch
+ * axes (the result's batch is their broadcast, as PyTorch's; A's gradient is summed back over it);
+ * a negative tolerance acts as 0.
  * The gradient is PyTorch's (Golub & Pereyra, from A and the result), exact where the rank does not
- * change and no singular value is cut that is not zero. PyTorch `torch.linalg.pinv(A, atol=, rtol=,
- * hermitian=)`, JAX `jnp.linalg.pinv(A, rtol=, hermitian=)`; tapegrad's tolerances are numbers (PyTorch
- * also takes a tensor of them per matrix of the batch), and a negative one is refused (PyTorch's acts as 0).
+ * change and no singular value is cut that is not zero; no gradient reaches the tolerances. PyTorch
+ * `torch.linalg.pinv(A, atol=, rtol=, hermitian=)`, JAX `jnp.linalg.pinv(A, rtol=, hermitian=)`.
+ * Departures from PyTorch: where both tolerances are negative, PyTorch keeps the zero singular values
+ * and gives ∞ and NaN, tapegrad takes both as 0; a NaN number is refused (PyTorch cuts every singular
+ * value), while NaN entries of a tolerance tensor are not read back (that would synchronise) and give
+ * what the backend's comparison gives; a number and a tensor may be mixed (PyTorch takes two
+ * numbers or two tensors).
  */
 export function pinv(a: Tensor, opts?: PinvOptions): Tensor {
-  const A = matrixArg('linalg.pinv', a);
-  const o = checkOptions('linalg.pinv', opts, ['atol', 'rtol', 'hermitian']);
-  const atol = o.atol === undefined ? 0 : tolerance('atol', o.atol);
-  const [m, n] = A.shape.slice(-2);
-  const rtol =
-    o.rtol !== undefined ? tolerance('rtol', o.rtol) : o.atol !== undefined && atol > 0 ? 0 : Math.max(m, n) * EPS32;
+  const fn = 'linalg.pinv';
+  const A = matrixArg(fn, a);
+  const o = checkOptions(fn, opts, ['atol', 'rtol', 'hermitian']);
   const hermitian = o.hermitian ?? false;
   if (typeof hermitian !== 'boolean')
-    throw new TapegradError('linalg.pinv', `hermitian must be true or false, got ${String(hermitian)}`);
+    throw new TapegradError(fn, `hermitian must be true or false, got ${String(hermitian)}`);
+  const [m, n] = A.shape.slice(-2);
   if (hermitian && m !== n)
+    throw new TapegradError(fn, `hermitian needs square matrices, got ${m}×${n} (shape ${fmtShape(A.shape)})`);
+  const shapeOf = (x: unknown) => (x instanceof Tensor ? x.shape : []);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(fn, A.shape.slice(0, -2), shapeOf(o.atol), shapeOf(o.rtol));
+  } catch {
     throw new TapegradError(
-      'linalg.pinv',
-      `hermitian needs square matrices, got ${m}×${n} (shape ${fmtShape(A.shape)})`,
+      fn,
+      `the tolerances' shapes (atol ${fmtShape(shapeOf(o.atol))}, rtol ${fmtShape(shapeOf(o.rtol))}) do not broadcast ` +
+        `against A's batch axes ${fmtShape(A.shape.slice(0, -2))} (A ${fmtShape(A.shape)})`,
     );
-  return pinvOp([A], { atol, rtol, hermitian });
+  }
+  const made: tf.Tensor[] = [];
+  const keep = (t: tf.Tensor) => made[made.push(t) - 1];
+  let whole = A;
+  try {
+    const atol = keep(tolerance('atol', o.atol ?? 0));
+    const byDefault = Math.max(m, n) * EPS32;
+    // PyTorch's default rtol: max(m, n)·ε, or 0 for each matrix whose atol is > 0
+    const rtol = keep(
+      o.rtol !== undefined
+        ? tolerance('rtol', o.rtol)
+        : o.atol === undefined
+          ? tf.scalar(byDefault)
+          : tf.tidy(() => tf.where(tf.greater(atol, 0), tf.zerosLike(atol), tf.fill(atol.shape, byDefault))),
+    );
+    const [at, rt] = [new Tensor(atol), new Tensor(rtol)];
+    const full = [...batch, m, n];
+    if (full.join() !== A.shape.join()) whole = broadcastTo(A, full);
+    const out = pinvOp([whole, at, rt], { hermitian });
+    return owning(out, whole === A ? [at, rt] : [at, rt, whole]);
+  } catch (e) {
+    for (const t of made) t.dispose();
+    if (whole !== A) whole.dispose();
+    throw e;
+  }
 }
 
 /**

@@ -1408,7 +1408,16 @@ export const CATALOGUE: Record<string, Entry> = {
         () => tg.linalg.pinv(tg.eye(2), { rcond: 1e-3 } as never),
         /^linalg\.pinv: unknown option 'rcond'; the options are atol, rtol, hermitian$/,
       ],
-      ['a negative rtol', () => tg.linalg.pinv(tg.eye(2), { rtol: -1 }), /^linalg\.pinv: rtol must be a number ≥ 0/],
+      [
+        'a NaN rtol',
+        () => tg.linalg.pinv(tg.eye(2), { rtol: Number.NaN }),
+        /^linalg\.pinv: rtol must be a number or a tensor/,
+      ],
+      [
+        'an atol tensor that does not broadcast',
+        () => tg.linalg.pinv(tg.ones([3, 2, 2]), { atol: tg.ones([2]) }),
+        /^linalg\.pinv: the tolerances' shapes \(atol \[2\], rtol \[\]\) do not broadcast/,
+      ],
       [
         'hermitian of a wide matrix',
         () => tg.linalg.pinv(tg.ones([2, 3]), { hermitian: true }),

@@ -87,6 +87,17 @@ OPS = {
     'pinv.atol=0.5': lambda x: {'P': torch.linalg.pinv(x['A'], atol=0.5)},
     'pinv.hermitian': lambda x: {'P': torch.linalg.pinv(x['A'], hermitian=True, rtol=max(x['A'].shape[-2:]) * EPS32)},
     'pinv.hermitian,rtol=0.1': lambda x: {'P': torch.linalg.pinv(x['A'], hermitian=True, rtol=0.1)},
+    # tolerances as tensors, one per matrix, broadcasting against the batch (the result's batch is
+    # their broadcast), and negative ones, which act as 0
+    'pinv.atol=[2.5,0.5]': lambda x: {'P': torch.linalg.pinv(x['A'], atol=torch.tensor([2.5, 0.5], dtype=DT))},
+    'pinv.atol=-1,rtol=[0.01,0.3]': lambda x: {
+        'P': torch.linalg.pinv(x['A'], atol=torch.tensor(-1.0, dtype=DT), rtol=torch.tensor([0.01, 0.3], dtype=DT))},
+    'pinv.hermitian,rtol=[[0.1],[0.5]]': lambda x: {
+        'P': torch.linalg.pinv(x['A'], hermitian=True, rtol=torch.tensor([[0.1], [0.5]], dtype=DT))},
+    # atol ≤ 0 leaves rtol at its default, float32's max(m, n)·ε for tapegrad's float32 A (passed here,
+    # since this reference runs in float64)
+    'pinv.atol=-1': lambda x: {'P': torch.linalg.pinv(x['A'], atol=-1.0, rtol=max(x['A'].shape[-2:]) * EPS32)},
+    'pinv.rtol=-0.5': lambda x: {'P': torch.linalg.pinv(x['A'], rtol=-0.5)},
     'lstsq': lambda x: {'X': torch.linalg.lstsq(x['A'], x['B']).solution},
     'matrixNorm.fro': lambda x: {'norm': torch.linalg.matrix_norm(x['A'], 'fro')},
     'matrixNorm.nuc': lambda x: {'norm': torch.linalg.matrix_norm(x['A'], 'nuc')},
@@ -124,6 +135,15 @@ CASES = [
     ('pinv.hermitian', 'batch [2] of symmetric 3×3, other values above the diagonal',
      {'A': torch.stack([junk_upper(spectrum(3, 3, [2, -1.5, 0.75], symmetric=True)) for _ in range(2)])}),
     ('pinv.hermitian,rtol=0.1', 'λ = 3, −1.5, 0.1 (cut), 3×3', {'A': spectrum(3, 3, [3, -1.5, 0.1], symmetric=True)}),
+    ('pinv.atol=[2.5,0.5]', 'batch [2] of 4×3, σ = 3, 2, 1 (two cut) and 3, 1, 0.2 (one cut)',
+     {'A': torch.stack([spectrum(4, 3, [3, 2, 1]), spectrum(4, 3, [3, 1, 0.2])])}),
+    ('pinv.atol=-1,rtol=[0.01,0.3]', 'one 5×3, σ = 4, 1, 0.02, broadcast to a batch [2] (one cut, two cut)',
+     {'A': spectrum(5, 3, [4, 1, 0.02])}),
+    ('pinv.hermitian,rtol=[[0.1],[0.5]]', 'batch [2] of symmetric 3×3, λ = 3, −1.2, 0.2 and 2, −0.5, 1.5; result [2, 2]',
+     {'A': torch.stack([spectrum(3, 3, [3, -1.2, 0.2], symmetric=True),
+                        spectrum(3, 3, [2, -0.5, 1.5], symmetric=True)])}),
+    ('pinv.atol=-1', 'σ = 2, 1, 1e-7 (cut by the default rtol), 3×4', {'A': spectrum(3, 4, [2, 1, 1e-7])}),
+    ('pinv.rtol=-0.5', 'σ = 2, 1, 0.1 (kept), 4×3', {'A': spectrum(4, 3, [2, 1, 0.1])}),
 ]
 
 

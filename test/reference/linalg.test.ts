@@ -36,6 +36,14 @@ const OPS: Record<string, (x: Record<string, tg.Tensor>) => Record<string, tg.Te
   'pinv.atol=0.5': ({ A }) => ({ P: tg.linalg.pinv(A, { atol: 0.5 }) }),
   'pinv.hermitian': ({ A }) => ({ P: tg.linalg.pinv(A, { hermitian: true }) }),
   'pinv.hermitian,rtol=0.1': ({ A }) => ({ P: tg.linalg.pinv(A, { hermitian: true, rtol: 0.1 }) }),
+  // tolerance tensors: made in the caller's tidy, freed with the loss's intermediates
+  'pinv.atol=[2.5,0.5]': ({ A }) => ({ P: tg.linalg.pinv(A, { atol: tg.tensor([2.5, 0.5]) }) }),
+  'pinv.atol=-1,rtol=[0.01,0.3]': ({ A }) => ({ P: tg.linalg.pinv(A, { atol: -1, rtol: tg.tensor([0.01, 0.3]) }) }),
+  'pinv.hermitian,rtol=[[0.1],[0.5]]': ({ A }) => ({
+    P: tg.linalg.pinv(A, { hermitian: true, rtol: tg.tensor([[0.1], [0.5]]) }),
+  }),
+  'pinv.atol=-1': ({ A }) => ({ P: tg.linalg.pinv(A, { atol: -1 }) }),
+  'pinv.rtol=-0.5': ({ A }) => ({ P: tg.linalg.pinv(A, { rtol: -0.5 }) }),
   lstsq: ({ A, B }) => ({ X: tg.linalg.lstsq(A, B) }),
   'matrixNorm.fro': ({ A }) => ({ norm: tg.linalg.matrixNorm(A, 'fro') }),
   'matrixNorm.nuc': ({ A }) => ({ norm: tg.linalg.matrixNorm(A, 'nuc') }),
