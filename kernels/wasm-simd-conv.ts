@@ -19,8 +19,6 @@ import { simdModule } from './wasm-simd-module.js';
 
 const get = local.get;
 const inc = local.increment;
-/** Lane 0 of v stored as the float32 at `address`. */
-const store32Lane0 = (address: Code, v: Code): Code => [...address, ...v, 0xfd, 0x5a, 2, 0, 0];
 
 function filterGrad(): WasmFunction {
   const [XP, DY, DW, OFFSETS, ROW_FROM, ROW_TO, COUT, IMAGES, HO, WO, IMAGE_BYTES, ROW_STEP, COL_STEP] = Array.from(
@@ -71,7 +69,7 @@ function filterGrad(): WasmFunction {
         ...inc(D_ROW, get(D_ROW_BYTES)),
         ...inc(OH, i32.const(1)),
       ]),
-      ...each((r, w) => (width ? v128.store(at(r), get(acc(r, w)), 16 * w) : store32Lane0(at(r), get(acc(r, w))))),
+      ...each((r, w) => (width ? v128.store(at(r), get(acc(r, w)), 16 * w) : v128.storeLow32(at(r), get(acc(r, w))))),
     ];
   };
   /** Rows R … R + rows − 1 against every column: tiles 8 wide, then 4, then single columns. */
