@@ -47,7 +47,7 @@ export interface SimdModule<E> {
   readonly helper: (heap: WebAssembly.Memory | null) => SimdHelper<E> | null;
 }
 
-/** Every module made by simdModule, by name (for the tests that check them all). */
+/** Every module made by simdModule, by name, each name once (for the tests that check them all). */
 export const simdModules = new Map<string, SimdModule<unknown>>();
 
 /**
@@ -59,6 +59,7 @@ export function simdModule<E>(
   functions: () => WasmFunction[],
   threaded: (keyof E & string)[] = [],
 ): SimdModule<E> {
+  if (simdModules.has(name)) throw new Error(`simdModule: a module named '${name}' exists already`);
   const bytes = (memory: MemorySource) => encodeModule(functions(), memory);
   const onHelper = new Map(threaded.map((f) => [f, helperModule(bytes, f)]));
   const instances = new WeakMap<WebAssembly.Memory, E | null>();

@@ -50,6 +50,7 @@ test('a module declared by its functions: run on a heap in place, once per heap,
   }
   assert.ok(addOne.on(heaps[0]), 'on again');
   assert.is(addOne.helper(heaps[1]), null, 'no threaded functions: no helper');
+  assert.throws(() => simdModule('test-add-one', () => []), /a module named 'test-add-one' exists already/);
 });
 
 test('the heap of a wasm backend (either build), and none for the others', async () => {
