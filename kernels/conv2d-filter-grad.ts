@@ -10,7 +10,7 @@
 // JavaScript loop here give the same bits. conv2dFilterGradReference, at the end, is the sum in
 // float64: the tests' oracle.
 import { jsKernelConfigs } from './js-kernel.js';
-import { conv } from './wasm-simd-conv.js';
+import { convFilterGrad } from './wasm-simd-conv.js';
 import { samePadding, type Pad, type Pair } from './window-padding.js';
 
 export const CONV2D_FILTER_GRAD = 'TapegradConv2DFilterGrad';
@@ -53,7 +53,7 @@ export const conv2dFilterGradJs = jsKernelConfigs(
     const xv = x as Float32Array;
     const g0 = dy as Float32Array;
     dw.fill(0);
-    const simd = conv.on(heap);
+    const simd = convFilterGrad.on(heap);
     if (simd) {
       // scratch: xₚ (where x has padding), then the rows' byte offsets from a window corner
       const padded = ph[0] + ph[1] + pw[0] + pw[1] > 0;
@@ -87,7 +87,7 @@ export const conv2dFilterGradJs = jsKernelConfigs(
         4 * sh * Wp * C,
         4 * sw * C,
       ];
-      const helper = rows >= 8 && rows * cout * N * Ho * Wo >= SPLIT_MIN_WORK ? conv.helper(heap) : null;
+      const helper = rows >= 8 && rows * cout * N * Ho * Wo >= SPLIT_MIN_WORK ? convFilterGrad.helper(heap) : null;
       // the helper thread takes the lower rows, from a multiple of 4 near the middle
       const half = ((rows >> 1) + 3) & ~3;
       if (helper) helper.split('filterGrad', args(0, half), args(half, rows));

@@ -1,19 +1,20 @@
-// A convolution's filter gradient as a WebAssembly SIMD loop over a wasm backend's heap:
-// w̄[r, o] = Σ_{n,i,j} xₚ[n, i·sh + a, j·sw + b, c]·dy[n, i, j, o] for each row r = (a·kw + b)·Cin + c
-// of the filter seen as [kh·kw·Cin, Cout], xₚ being x with its padding written out. Each row reads
-// xₚ at a fixed offset from the pixel's window corner, so the window matrix is never formed: a tile
-// of 4 rows × 8 output channels keeps its sums in registers over one image's pixels, and dy is read
-// where it lies (XNNPACK's convolution, which the filter gradient ran as before, packs its filter —
-// here dy, the size of an activation — afresh at every call).
+// A 2-D convolution and its filter gradient as WebAssembly SIMD loops over a wasm backend's heap,
+// each a product with x's window matrix that is never formed: x is padded once (xₚ), and row
+// r = (a·kw + b)·Cin + c of the filter seen as [kh·kw·Cin, Cout] reads xₚ at a fixed offset from a
+// window's corner. Filter and dy are read where they lie: XNNPACK packs a convolution's filter
+// afresh for each new filter tensor, and in a training step every filter and every dy is new.
 //
-//   filterGrad(xp, dy, dw, offsets, rowFrom, rowTo, cout, images, ho, wo, imageBytes, rowStep, colStep)
-//   adds image after image into dw's rows rowFrom … rowTo − 1 (dw [rows, cout], zeroed by the
-//   caller); offsets[r] is row r's byte offset from a window corner in xp; rowStep and colStep are
-//   the bytes between the corners of neighbouring outputs down and across, imageBytes between images.
+//   conv(xp, corners, offsets, w, bias, y, pixelFrom, pixelTo, rows, cout, hasBias): y = the windows
+//   times w (+ bias), tiles of 4 output pixels × 8 channels (see conv below).
+//   filterGrad(xp, dy, dw, offsets, rowFrom, rowTo, cout, images, ho, wo, imageBytes, rowStep, colStep):
+//   w̄[r, o] = Σ_{n,i,j} xₚ[n, i·sh + a, j·sw + b, c]·dy[n, i, j, o] added image after image into dw's
+//   rows rowFrom … rowTo − 1 (dw [rows, cout], zeroed by the caller), tiles of 4 rows × 8 channels
+//   over one image's pixels at a time; rowStep and colStep are the bytes between the corners of
+//   neighbouring outputs down and across, imageBytes between images.
 //
-// Each entry of dw adds the float32 products x·dy in the order n, i, j, rounding each product and
-// each sum to float32 (conv2d-filter-grad.ts's JavaScript loop does the same, for the same bits).
-// The rows split freely between threads: each entry is one thread's.
+// Each output entry adds its float32 products in a fixed order, rounding each product and each sum
+// to float32 (the JavaScript loops of conv2d-forward.ts and conv2d-filter-grad.ts do the same, for
+// the same bits). Rows or pixels split freely between threads: each entry is one thread's.
 import { type Code, f32x4, I32, i32, local, V128, v128, whileBelow, type WasmFunction } from './wasm-encoder.js';
 import { simdModule } from './wasm-simd-module.js';
 
@@ -109,13 +110,102 @@ function filterGrad(): WasmFunction {
   };
 }
 
-export interface SimdConv {
-  filterGrad(...args: number[]): number;
+/**
+ * conv(xp, corners, offsets, w, bias, y, pixelFrom, pixelTo, rows, cout, hasBias): for each output
+ * pixel p from pixelFrom to pixelTo − 1 and channel o, y[p, o] = bias[o] (or +0) + Σ_r xp[corners[p] +
+ * offsets[r]]·w[r, o] (w [rows, cout] read in place, y [pixels, cout]; byte offsets and addresses),
+ * r ascending, each product and sum rounded to float32. Tiles of 4 pixels × 8 channels.
+ */
+function conv(): WasmFunction {
+  const [XP, CORNERS, OFFSETS, WEIGHTS, BIAS, Y, PIXEL_FROM, PIXEL_TO, ROWS, COUT, HAS_BIAS] = Array.from(
+    { length: 11 },
+    (_, i) => i,
+  );
+  const [PIX, J, K, O, WP, OP, Y_AT, C_BYTES] = Array.from({ length: 8 }, (_, i) => 11 + i);
+  const CORNER = [19, 20, 21, 22];
+  const [BV0, BV1, AV] = [23, 24, 25];
+  const ACC = Array.from({ length: 8 }, (_, i) => 26 + i);
+  const BVS = [BV0, BV1];
+  const tile = (pixels: number, width: number): Code => {
+    const lanes = Math.max(width, 1);
+    const acc = (k: number, w: number) => ACC[k * lanes + w];
+    const each = (f: (k: number, w: number) => Code): Code =>
+      Array.from({ length: pixels }, (_, k) => Array.from({ length: lanes }, (_, w) => f(k, w))).flat(2);
+    const biasAt = i32.add(get(BIAS), i32.shl(get(J), i32.const(2)));
+    const at = (k: number) => i32.add(get(Y_AT), i32.mul(i32.const(k), get(C_BYTES)));
+    return [
+      ...each((k, w) =>
+        local.set(
+          acc(k, w),
+          v128.select(width ? v128.load(biasAt, 16 * w) : v128.load32Splat(biasAt), f32x4.splat(0), get(HAS_BIAS)),
+        ),
+      ),
+      ...local.set(WP, i32.add(get(WEIGHTS), i32.shl(get(J), i32.const(2)))),
+      ...local.set(OP, get(OFFSETS)),
+      ...local.set(K, i32.const(0)),
+      ...whileBelow(get(K), get(ROWS), [
+        ...local.set(O, i32.load(get(OP))),
+        ...Array.from({ length: lanes }, (_, w) =>
+          local.set(BVS[w], width ? v128.load(get(WP), 16 * w) : v128.load32Splat(get(WP))),
+        ).flat(),
+        ...Array.from({ length: pixels }, (_, k) => [
+          ...local.set(AV, v128.load32Splat(i32.add(get(CORNER[k]), get(O)))),
+          ...Array.from({ length: lanes }, (_, w) =>
+            local.set(acc(k, w), f32x4.add(get(acc(k, w)), f32x4.mul(get(AV), get(BVS[w])))),
+          ).flat(),
+        ]).flat(),
+        ...inc(WP, get(C_BYTES)),
+        ...inc(OP, i32.const(4)),
+        ...inc(K, i32.const(1)),
+      ]),
+      ...local.set(Y_AT, i32.add(i32.add(get(Y), i32.mul(get(PIX), get(C_BYTES))), i32.shl(get(J), i32.const(2)))),
+      ...each((k, w) => (width ? v128.store(at(k), get(acc(k, w)), 16 * w) : store32Lane0(at(k), get(acc(k, w))))),
+    ];
+  };
+  const pixelTile = (pixels: number): Code => [
+    ...CORNER.slice(0, pixels).flatMap((c, k) =>
+      local.set(
+        c,
+        i32.add(get(XP), i32.load(i32.add(get(CORNERS), i32.shl(i32.add(get(PIX), i32.const(k)), i32.const(2))))),
+      ),
+    ),
+    ...local.set(J, i32.const(0)),
+    ...whileBelow(i32.add(get(J), i32.const(7)), get(COUT), [...tile(pixels, 2), ...inc(J, i32.const(8))]),
+    ...whileBelow(i32.add(get(J), i32.const(3)), get(COUT), [...tile(pixels, 1), ...inc(J, i32.const(4))]),
+    ...whileBelow(get(J), get(COUT), [...tile(pixels, 0), ...inc(J, i32.const(1))]),
+    ...inc(PIX, i32.const(pixels)),
+  ];
+  return {
+    name: 'conv',
+    params: new Array(11).fill(I32),
+    result: I32,
+    locals: [...new Array(12).fill(I32), ...new Array(11).fill(V128)],
+    body: [
+      ...local.set(C_BYTES, i32.shl(get(COUT), i32.const(2))),
+      ...local.set(PIX, get(PIXEL_FROM)),
+      ...whileBelow(i32.add(get(PIX), i32.const(3)), get(PIXEL_TO), pixelTile(4)),
+      ...whileBelow(get(PIX), get(PIXEL_TO), pixelTile(1)),
+      ...i32.const(0),
+    ],
+  };
 }
 
-/** The module (its filterGrad also on the helper thread). */
-export const conv = simdModule<SimdConv>('conv', () => [filterGrad()], ['filterGrad']);
-/** The module's bytes. */
-export const convModule = conv.bytes;
-/** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
-export const setSimdConv = conv.setEnabled;
+export interface SimdConvFilterGrad {
+  filterGrad(...args: number[]): number;
+}
+export interface SimdConvForward {
+  conv(...args: number[]): number;
+}
+
+/** The filter gradient's module (its filterGrad also on the helper thread). */
+export const convFilterGrad = simdModule<SimdConvFilterGrad>('convFilterGrad', () => [filterGrad()], ['filterGrad']);
+/** The forward convolution's module, apart so that each stays small enough to compile synchronously. */
+export const convForward = simdModule<SimdConvForward>('convForward', () => [conv()], ['conv']);
+/** The modules' bytes. */
+export const filterGradModule = convFilterGrad.bytes;
+export const convModule = convForward.bytes;
+/** Turns both SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
+export function setSimdConv(on: boolean): void {
+  convFilterGrad.setEnabled(on);
+  convForward.setEnabled(on);
+}

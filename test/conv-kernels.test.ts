@@ -2,9 +2,9 @@
 // backend's own TF.js kernels: the max-pool backward (kernels/max-pool-grad.ts), the window matrix
 // of the filter gradient (kernels/im2col.ts), the filter gradient wasm lacks
 // (conv2dBackpropFilterWithoutKernel: tapegrad's kernel, and without it the window matrix or a
-// dilated convolution), the input gradient as a forward convolution
-// (conv2dBackpropInputFast) and the leading-axes sums (sumFast); then a small CNN's gradients on
-// wasm against cpu's. Each leaves no tensor behind.
+// dilated convolution), the input gradient as a forward convolution (conv2dBackpropInputFast, with
+// tapegrad's convolution and XNNPACK's) and the leading-axes sums (sumFast); then a small CNN's
+// gradients on wasm against cpu's. Each leaves no tensor behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -235,11 +235,19 @@ for (const [xShape, w, s, pad] of [
     const want = await on('cpu', () =>
       tf.conv2dTranspose(make(dyShape, 6) as tf.Tensor4D, make(w, 7) as tf.Tensor4D, xShape as never, s, pad),
     );
-    const got = await on('wasm', () => conv2dBackpropInputFast(make(dyShape, 6), make(w, 7), xShape, s, pad));
-    assertClose(got, want, { atol: 1e-5, rtol: 1e-5 });
-    const [dy, f] = [make(dyShape, 6), make(w, 7)];
-    assertNoLeak(() => conv2dBackpropInputFast(dy, f, xShape, s, pad).dispose());
-    tf.dispose([dy, f]);
+    // tapegrad's convolution (kernels/conv2d-forward.ts), then, without it, XNNPACK's
+    for (const kernel of [true, false]) {
+      fused.setFusedEnabled(kernel, 'conv2d');
+      try {
+        const got = await on('wasm', () => conv2dBackpropInputFast(make(dyShape, 6), make(w, 7), xShape, s, pad));
+        assertClose(got, want, { atol: 1e-5, rtol: 1e-5, msg: kernel ? 'the kernel' : 'without the kernel' });
+        const [dy, f] = [make(dyShape, 6), make(w, 7)];
+        assertNoLeak(() => conv2dBackpropInputFast(dy, f, xShape, s, pad).dispose());
+        tf.dispose([dy, f]);
+      } finally {
+        fused.setFusedEnabled(true, 'conv2d');
+      }
+    }
   });
 }
 

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
 import { conv2dFilterGradReference, filterGradGeometry } from '../kernels/conv2d-filter-grad.js';
-import { convModule, setSimdConv } from '../kernels/wasm-simd-conv.js';
+import { convModule, filterGradModule, setSimdConv } from '../kernels/wasm-simd-conv.js';
 import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
 import { rng } from '../src/random.js';
 import { assertClose, assertNoLeak } from './helpers.js';
@@ -187,8 +187,8 @@ for (const opts of [
   });
 }
 
-test('the module is small enough to compile synchronously in a browser', () => {
-  assert.ok(convModule({ kind: 'import', shared: false }).length < 4096);
+test('the modules are small enough to compile synchronously in a browser', () => {
+  for (const build of [filterGradModule, convModule]) assert.ok(build({ kind: 'import', shared: false }).length < 4096);
 });
 
 test.run();

@@ -6,7 +6,7 @@
 // and its workaround can go.
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding } from '../../kernels/window-padding.js';
-import { conv2dFilterGrad, hasFused, im2colT } from './fused.js';
+import { conv2dFilterGrad, conv2dWithFilterInPlace, hasFused, im2colT } from './fused.js';
 
 /**
  * Defect: webgpu's Cast from int32 or bool to float32 relabels the buffer without converting it,
@@ -87,9 +87,18 @@ export { samePadding };
 
 /**
  * Defect: the wasm backend's conv2d returns zeros for 'same' padding with stride 2 and a filter one
- * entry wide on one axis; the same padding given explicitly is right, so on wasm it is given so.
+ * entry wide on one axis; the same padding given explicitly is right, so on wasm it is given so
+ * (to tapegrad's kernel, kernels/conv2d-forward.ts, or with the fused kernels off to TF.js's).
  */
 export function conv2dSamePaddingExplicit(x: tf.Tensor, w: tf.Tensor, strides: Pair, pad: Pad): tf.Tensor {
+  // on wasm, tapegrad's kernel: XNNPACK would pack the filter again for each new filter tensor
+  if (hasFused('conv2d') && x.dtype === 'float32' && w.dtype === 'float32') {
+    const padding: [Pair, Pair] = [
+      samePadding(pad, x.shape[1]!, w.shape[0]!, strides[0]),
+      samePadding(pad, x.shape[2]!, w.shape[1]!, strides[1]),
+    ];
+    return conv2dWithFilterInPlace(x, w, null, { strides, dilations: [1, 1], padding });
+  }
   const explicit: Pad | [Pair, Pair, Pair, Pair] =
     pad !== 'same' || tf.getBackend() !== 'wasm'
       ? pad

@@ -2,7 +2,7 @@
 // the one place the op rules ask about it, so that no op names a backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
-import { broadcastLeading, broadcastsAlongLeadingAxes, hasFused } from './fused.js';
+import { broadcastLeading, broadcastsAlongLeadingAxes, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
 
 /**
@@ -75,7 +75,8 @@ export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
  * backend. wasm's Conv2DBackpropInput is a plain loop, an order of magnitude slower than its forward
  * conv2d (XNNPACK); the same sum is a forward convolution of dy, spread out by the stride (s − 1
  * zeros between entries) and padded by k − 1 − p on each side, with the filter turned half a turn
- * and its channel axes swapped: x̄[n,t,u,c] = Σ_{a,b,o} dyₛ[n, t + p − a, u + q − b, o]·w[a,b,c,o].
+ * and its channel axes swapped: x̄[n,t,u,c] = Σ_{a,b,o} dyₛ[n, t + p − a, u + q − b, o]·w[a,b,c,o]
+ * (on wasm tapegrad's convolution, kernels/conv2d-forward.ts, which reads that filter in place).
  */
 export function conv2dBackpropInputFast(
   dy: tf.Tensor,
@@ -102,6 +103,12 @@ export function conv2dBackpropInputFast(
       [kw - 1 - pw, after(shape[2], pw, spread.shape[2]!)],
       [0, 0],
     ];
+    if (hasFused('conv2d') && dy.dtype === 'float32' && w.dtype === 'float32')
+      return conv2dWithFilterInPlace(spread, flipped, null, {
+        strides: [1, 1],
+        dilations: [1, 1],
+        padding: [padding[1], padding[2]],
+      });
     return tf.conv2d(spread as tf.Tensor4D, flipped as tf.Tensor4D, 1, padding);
   });
 }

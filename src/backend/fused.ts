@@ -54,6 +54,7 @@ import {
   filterGradGeometry,
   type Conv2DFilterGradAttrs,
 } from '../../kernels/conv2d-filter-grad.js';
+import { CONV2D, conv2dJs, convGeometry, type Conv2DAttrs } from '../../kernels/conv2d-forward.js';
 import {
   BROADCAST_LEADING,
   broadcastLeadingJs,
@@ -107,6 +108,7 @@ export const CPU_KERNELS = {
   maxPoolGrad: MAX_POOL_GRAD,
   im2colT: IM2COL_T,
   conv2dFilterGrad: CONV2D_FILTER_GRAD,
+  conv2d: CONV2D,
   broadcastLeading: BROADCAST_LEADING,
   batchNorm: BATCH_NORM,
   batchNormGrad: BATCH_NORM_GRAD,
@@ -132,6 +134,7 @@ const CONFIGS: KernelConfig[] = [
   ...maxPoolGradJs,
   ...im2colTJs,
   ...conv2dFilterGradJs,
+  ...conv2dJs,
   ...broadcastLeadingJs,
   ...batchNormJs,
   ...batchNormGradJs,
@@ -166,6 +169,8 @@ export function setFusedEnabled(on: boolean, name?: FusedName): void {
 export function hasFused(name: FusedName, backendName: string = tf.getBackend()): boolean {
   return enabled && !disabled.has(name) && tf.getKernel(KERNEL_NAMES[name], backendName) !== undefined;
 }
+
+type Pair = [number, number];
 
 const run = (name: FusedName, inputs: Record<string, tf.Tensor>, attrs: object = {}) =>
   tf.engine().runKernel(KERNEL_NAMES[name], inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as
@@ -543,6 +548,39 @@ export function conv2dFilterGrad(x: tf.Tensor, dy: tf.Tensor, attrs: Conv2DFilte
     const cols = im2colTReference(x, a);
     const w = tf.matMul(cols, tf.reshape(dy, [g.N * g.Ho * g.Wo, cout]));
     return tf.reshape(w, [g.kh, g.kw, g.C, cout]);
+  });
+}
+
+// ---- a convolution reading its filter in place
+
+export type { Conv2DAttrs };
+
+/**
+ * The convolution of x [N, H, W, Cin] with filter [kh, kw, Cin, Cout] (+ bias [Cout]), explicit
+ * zero padding, strides and dilations (kernels/conv2d-forward.ts); where the backend lacks the
+ * kernel, tf.conv2d.
+ */
+export function conv2dWithFilterInPlace(
+  x: tf.Tensor,
+  filter: tf.Tensor,
+  bias: tf.Tensor | null,
+  attrs: Conv2DAttrs,
+): tf.Tensor {
+  checkSame('conv2d', { x });
+  checkSame('conv2d', { filter });
+  const a = { strides: attrs.strides, dilations: attrs.dilations, padding: attrs.padding };
+  const g = x.rank === 4 && filter.rank === 4 ? convGeometry(x.shape, filter.shape, a) : null;
+  if (!g || filter.shape[2] !== g.C || g.Ho < 1 || g.Wo < 1 || (bias && !tf.util.arraysEqual(bias.shape, [g.cout])))
+    throw new TapegradError(
+      'conv2d',
+      `x ${fmtShape(x.shape)}, filter ${fmtShape(filter.shape)} and bias ${bias ? fmtShape(bias.shape) : 'none'} ` +
+        `do not fit strides ${a.strides}, dilations ${a.dilations}, padding ${JSON.stringify(a.padding)}`,
+    );
+  if (hasFused('conv2d')) return run('conv2d', bias ? { x, filter, bias } : { x, filter }, a) as tf.Tensor;
+  return tf.tidy(() => {
+    const pad: [Pair, Pair, Pair, Pair] = [[0, 0], a.padding[0], a.padding[1], [0, 0]];
+    const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, a.strides, pad, 'NHWC', a.dilations);
+    return bias ? tf.add(y, bias) : y;
   });
 }
 

@@ -1,0 +1,304 @@
+// A 2-D convolution on wasm that reads its filter in place (kernels/conv2d-forward.ts, its SIMD loop
+// in kernels/wasm-simd-conv.ts): the SIMD loop gives the JavaScript loop's bits, on one thread and
+// with its pixels split with the helper thread; both are within the float32 rounding bound of a
+// float64 sum (γ_K·Σ|terms|, K the terms of a sum) and close to the cpu backend's conv2d; over
+// strides, explicit and uneven padding, dilations, batch 1, one input or output channel, pixel and
+// channel counts that no tile divides, with and without a bias, and signed zeros, infinities and
+// NaN among the entries. conv2d's first and second derivatives through it pass gradcheck; nothing
+// leaks.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tg from '../src/index.js';
+import * as fused from '../src/backend/fused.js';
+import { conv2dReference, convGeometry, type Conv2DAttrs } from '../kernels/conv2d-forward.js';
+import { setSimdConv } from '../kernels/wasm-simd-conv.js';
+import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
+import { rng } from '../src/random.js';
+import { assertClose, assertNoLeak } from './helpers.js';
+
+type Pair = [number, number];
+
+function values(n: number, seed: number, specials: number[] = []): Float32Array {
+  const r = rng(seed);
+  const v = Float32Array.from({ length: n }, () => 4 * r.uniform() - 2);
+  specials.forEach((s, i) => {
+    if (n) v[(i * 7919 + seed) % n] = s;
+  });
+  return v;
+}
+
+interface Case {
+  x: number[];
+  w: number[];
+  attrs: Conv2DAttrs;
+  bias: boolean;
+}
+const at = (s: Pair, padding: [Pair, Pair], dilations: Pair = [1, 1]): Conv2DAttrs => ({
+  strides: s,
+  dilations,
+  padding,
+});
+const CASES: Case[] = [
+  // one input channel, 'same' padding: the MNIST CNN's first layer's shape, smaller
+  {
+    x: [3, 6, 6, 1],
+    w: [3, 3, 1, 16],
+    attrs: at(
+      [1, 1],
+      [
+        [1, 1],
+        [1, 1],
+      ],
+    ),
+    bias: true,
+  },
+  // batch 1, 5 outputs (4 + 1 columns), stride 2, uneven padding
+  {
+    x: [1, 7, 6, 3],
+    w: [3, 3, 3, 5],
+    attrs: at(
+      [2, 2],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    ),
+    bias: false,
+  },
+  // 3 outputs: single columns only; stride [2, 1], no padding
+  {
+    x: [2, 7, 7, 2],
+    w: [2, 3, 2, 3],
+    attrs: at(
+      [2, 1],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ),
+    bias: true,
+  },
+  // 8 + 4 + 1 columns; 2 × 5 × 5 = 50 pixels (tiles of 4, then 2 single pixels)
+  {
+    x: [2, 5, 5, 8],
+    w: [3, 3, 8, 13],
+    attrs: at(
+      [1, 1],
+      [
+        [1, 1],
+        [1, 1],
+      ],
+    ),
+    bias: true,
+  },
+  // one row, one column
+  {
+    x: [2, 5, 4, 1],
+    w: [1, 1, 1, 1],
+    attrs: at(
+      [1, 1],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ),
+    bias: false,
+  },
+  // dilation with stride and padding
+  {
+    x: [2, 9, 8, 2],
+    w: [2, 3, 2, 8],
+    attrs: at(
+      [2, 1],
+      [
+        [2, 1],
+        [0, 3],
+      ],
+      [3, 2],
+    ),
+    bias: true,
+  },
+  // the MNIST CNN's second layer's shape
+  {
+    x: [4, 10, 10, 16],
+    w: [3, 3, 16, 32],
+    attrs: at(
+      [1, 1],
+      [
+        [1, 1],
+        [1, 1],
+      ],
+    ),
+    bias: false,
+  },
+];
+
+const sizeOf = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+function operands(c: Case, specials: number[] = []) {
+  const [xv, wv, bv] = [values(sizeOf(c.x), 1, specials), values(sizeOf(c.w), 2, specials), values(c.w[3], 3)];
+  return {
+    xv,
+    wv,
+    bv: c.bias ? bv : null,
+    x: tf.tensor(xv, c.x),
+    w: tf.tensor(wv, c.w),
+    b: c.bias ? tf.tensor(bv) : null,
+  };
+}
+
+/** The kernel's output with the SIMD loop on or off. */
+function conv(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, c: Case, simd: boolean): Float32Array {
+  setSimdConv(simd);
+  try {
+    return tf.tidy(() => fused.conv2dWithFilterInPlace(x, w, b, c.attrs)).dataSync() as Float32Array;
+  } finally {
+    setSimdConv(true);
+  }
+}
+
+function sameBits(a: Float32Array, b: Float32Array, what: string): void {
+  assert.is(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++)
+    if (!Object.is(a[i], b[i])) assert.unreachable(`${what}: entry ${i} is ${a[i]}, the JavaScript loop gives ${b[i]}`);
+}
+
+for (const c of CASES) {
+  const what = `x ${JSON.stringify(c.x)}, w ${JSON.stringify(c.w)}, ${JSON.stringify(c.attrs)}${c.bias ? ', bias' : ''}`;
+  test(`conv2d ${what}: SIMD = JavaScript, within γ_K·Σ|terms| of float64, ≈ cpu's conv2d`, async () => {
+    await tg.setBackend('wasm');
+    const { xv, wv, bv, x, w, b } = operands(c);
+    const simd = conv(x, w, b, c, true);
+    const g = convGeometry(c.x, c.w, c.attrs);
+    assert.is(simd.length, g.N * g.Ho * g.Wo * g.cout);
+    sameBits(simd, conv(x, w, b, c, false), what);
+    const { sum, magnitude } = conv2dReference(xv, c.x, wv, c.w, bv, c.attrs);
+    const K = c.w[0] * c.w[1] * c.w[2] + 1;
+    const gamma = (K * 2 ** -24) / (1 - K * 2 ** -24);
+    for (let i = 0; i < simd.length; i++)
+      if (Math.abs(simd[i] - sum[i]) > gamma * magnitude[i])
+        assert.unreachable(`${what}: entry ${i} is ${simd[i]}, the float64 sum ${sum[i]}`);
+    assertNoLeak(() => fused.conv2dWithFilterInPlace(x, w, b, c.attrs).dispose());
+    tf.dispose([x, w, ...(b ? [b] : [])]);
+    await tg.setBackend('cpu');
+    const want = tf.tidy(() => {
+      const pad = [[0, 0], ...c.attrs.padding, [0, 0]] as [Pair, Pair, Pair, Pair];
+      const plain = c.attrs.dilations[0] * c.attrs.dilations[1] === 1;
+      // TF.js refuses strides with dilations: those take every stride-th output of the dilated one
+      const y = tf.conv2d(
+        tf.tensor4d(xv, c.x as [number, number, number, number]),
+        tf.tensor4d(wv, c.w as [number, number, number, number]),
+        plain ? c.attrs.strides : 1,
+        pad,
+        'NHWC',
+        c.attrs.dilations,
+      );
+      const strided = plain
+        ? y
+        : tf.stridedSlice(y, [0, 0, 0, 0], y.shape, [1, c.attrs.strides[0], c.attrs.strides[1], 1]);
+      return bv ? tf.add(strided, tf.tensor(bv)) : strided;
+    });
+    assertClose(simd, want.dataSync(), { atol: 1e-5, rtol: 1e-5, msg: `${what} against cpu` });
+    want.dispose();
+  });
+}
+
+test('conv2d with ±0, ±∞, NaN and huge values: SIMD = JavaScript; NaN where the float64 sum is', async () => {
+  await tg.setBackend('wasm');
+  for (const c of [CASES[0], CASES[3], CASES[5]]) {
+    for (const specials of [
+      [0, -0, Infinity, -Infinity, Number.NaN, 1e-45],
+      [0, -0, Infinity, Number.NaN, -3e38, 3e38, 3e38],
+    ]) {
+      const { xv, wv, bv, x, w, b } = operands(c, specials);
+      const simd = conv(x, w, b, c, true);
+      sameBits(simd, conv(x, w, b, c, false), `specials ${specials}, x ${JSON.stringify(c.x)}`);
+      tf.dispose([x, w, ...(b ? [b] : [])]);
+      if (specials.length !== 6) continue;
+      // the float64 sums with the specials in x only (a padding zero times an infinite w is NaN here)
+      const finiteW = values(sizeOf(c.w), 2);
+      const [x2, w2] = [tf.tensor(xv, c.x), tf.tensor(finiteW, c.w)];
+      const got = conv(x2, w2, b ? tf.tensor(bv!) : null, c, true);
+      const { sum } = conv2dReference(xv, c.x, finiteW, c.w, bv, c.attrs);
+      for (let i = 0; i < got.length; i++)
+        if (Number.isNaN(sum[i]) !== Number.isNaN(got[i]) || (Math.abs(sum[i]) === Infinity && sum[i] !== got[i]))
+          assert.unreachable(`entry ${i}: ${got[i]}, the float64 sum ${sum[i]}`);
+      tf.dispose([x2, w2]);
+      void wv;
+    }
+  }
+});
+
+test('conv2d split with the helper thread: the same bits as on one thread', async () => {
+  await tg.setBackend('wasm');
+  tg.setThreads(2);
+  const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
+  for (let waited = 0; !readyHelper(heap); waited += 50) {
+    assert.ok(waited < 30_000, 'the helper thread started');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // ≥ 2²² multiply-adds: split
+  for (const c of [
+    {
+      x: [64, 28, 28, 1],
+      w: [3, 3, 1, 16],
+      attrs: at(
+        [1, 1],
+        [
+          [1, 1],
+          [1, 1],
+        ],
+      ),
+      bias: true,
+    },
+    {
+      x: [16, 14, 14, 16],
+      w: [3, 3, 16, 32],
+      attrs: at(
+        [1, 1],
+        [
+          [1, 1],
+          [1, 1],
+        ],
+      ),
+      bias: false,
+    },
+    {
+      x: [7, 15, 15, 6],
+      w: [3, 3, 6, 13],
+      attrs: at(
+        [2, 2],
+        [
+          [0, 1],
+          [1, 0],
+        ],
+      ),
+      bias: true,
+    },
+  ] as Case[]) {
+    const { x, w, b } = operands(c, [Number.NaN, -0]);
+    const split = conv(x, w, b, c, true);
+    setHelperThread(false);
+    const one = conv(x, w, b, c, true);
+    setHelperThread(true);
+    sameBits(split, one, `split, x ${JSON.stringify(c.x)}`);
+    tf.dispose([x, w, ...(b ? [b] : [])]);
+  }
+});
+
+test('conv2d through the kernel on wasm: gradcheck and gradgradcheck (stride, padding)', async () => {
+  await tg.setBackend('wasm');
+  const x = tg.tensor(values(2 * 5 * 5 * 2, 3), { shape: [2, 5, 5, 2] });
+  const w = tg.tensor(values(3 * 3 * 2 * 3, 4), { shape: [3, 3, 2, 3] });
+  for (const opts of [{ padding: 'same' }, { stride: 2, padding: 1 }] as tg.Conv2dOptions[]) {
+    const f = (a: tg.Tensor, b: tg.Tensor) => tg.conv2d(a, b, opts);
+    const first = await tg.gradcheck(f, [x, w]);
+    assert.ok(first.ok, `gradcheck ${JSON.stringify(opts)}: ${JSON.stringify(first.worst)}`);
+    const second = await tg.gradgradcheck(f, [x, w], { mode: 'fast' });
+    assert.ok(second.ok, `gradgradcheck ${JSON.stringify(opts)}: ${JSON.stringify(second.worst)}`);
+  }
+  tg.dispose([x, w]);
+});
+
+test.run();
