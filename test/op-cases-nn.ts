@@ -1,7 +1,7 @@
 // Gradient-check cases for the convolution and pooling ops (src/ops/conv.ts), merged into `cases`
 // in op-cases.ts. Images are NHWC, filters [kh, kw, Cin, Cout].
 import * as tg from '../src/index.js';
-import { convInternals } from '../src/ops/conv.js';
+import { conv2dWithBias, convInternals } from '../src/ops/conv.js';
 import type * as conv from '../src/ops/conv.js';
 import type { RulesOf } from '../src/registry.js';
 import type { CaseTable } from './op-cases.js';
@@ -49,6 +49,18 @@ export const nnCases: CaseTable<keyof RulesOf<typeof conv>> = {
       make: (s) => [randn([1, 4, 4, 2], s), randn([2, 2, 1, 2], s + 1)],
       f: (x, w) => tg.conv2d(x, w, { groups: 2, dilation: 2, stride: [1, 2], padding: 1 }),
       gradgrad: true,
+    },
+  ],
+  conv2dWithBias: [
+    {
+      make: (s) => [randn([1, 5, 4, 2], s), randn([3, 2, 2, 3], s + 1), randn([3], s + 2)],
+      f: (x, w, b) => conv2dWithBias(x, w, b, { padding: 'same' }),
+      gradgrad: true,
+    },
+    {
+      // dilated: conv2d, then add
+      make: (s) => [randn([1, 5, 5, 1], s), randn([2, 2, 1, 2], s + 1), randn([2], s + 2)],
+      f: (x, w, b) => conv2dWithBias(x, w, b, { dilation: 2, stride: 2 }),
     },
   ],
   conv2dBackpropInput: {

@@ -89,16 +89,24 @@ export { samePadding };
  * Defect: the wasm backend's conv2d returns zeros for 'same' padding with stride 2 and a filter one
  * entry wide on one axis; the same padding given explicitly is right, so on wasm it is given so
  * (to tapegrad's kernel, kernels/conv2d-forward.ts, or with the fused kernels off to TF.js's).
+ * A bias [Cout], when given, is added to every output pixel (by the kernel, on wasm).
  */
-export function conv2dSamePaddingExplicit(x: tf.Tensor, w: tf.Tensor, strides: Pair, pad: Pad): tf.Tensor {
+export function conv2dSamePaddingExplicit(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  strides: Pair,
+  pad: Pad,
+  bias: tf.Tensor | null = null,
+): tf.Tensor {
   // on wasm, tapegrad's kernel: XNNPACK would pack the filter again for each new filter tensor
-  if (hasFused('conv2d') && x.dtype === 'float32' && w.dtype === 'float32') {
+  if (hasFused('conv2d') && [x, w, bias ?? x].every((t) => t.dtype === 'float32')) {
     const padding: [Pair, Pair] = [
       samePadding(pad, x.shape[1]!, w.shape[0]!, strides[0]),
       samePadding(pad, x.shape[2]!, w.shape[1]!, strides[1]),
     ];
-    return conv2dWithFilterInPlace(x, w, null, { strides, dilations: [1, 1], padding });
+    return conv2dWithFilterInPlace(x, w, bias, { strides, dilations: [1, 1], padding });
   }
+  if (bias) return tf.tidy(() => tf.add(conv2dSamePaddingExplicit(x, w, strides, pad), bias));
   const explicit: Pad | [Pair, Pair, Pair, Pair] =
     pad !== 'same' || tf.getBackend() !== 'wasm'
       ? pad

@@ -7,6 +7,7 @@ import { add } from '../ops/elementwise.js';
 import {
   conv1d,
   conv2d,
+  conv2dWithBias,
   convTranspose2d,
   maxPool2d,
   avgPool2d,
@@ -145,8 +146,8 @@ export class Conv2d extends Module {
       );
     }
     const { stride, padding, dilation } = this.opts;
-    const y = conv2d(t, this.weight, { stride, padding, dilation, groups: this.groups });
-    return this.bias ? owning(add(y, this.bias), [y]) : y;
+    const opts = { stride, padding, dilation, groups: this.groups };
+    return this.bias ? conv2dWithBias(t, this.weight, this.bias, opts) : conv2d(t, this.weight, opts);
   }
 }
 

@@ -15,8 +15,8 @@ import { defineOp, asTensor, owning, composed, type Op } from '../op.js';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { isGradEnabled } from '../tape.js';
-import { pad as padOp, reshape, scatterAdd, broadcastTo, slice, transpose } from './shape.js';
-import { mul } from './elementwise.js';
+import { pad as padOp, reshape, scatterAdd, broadcastTo, slice, transpose, unbroadcast } from './shape.js';
+import { add, mul } from './elementwise.js';
 import { matmul } from './matrix.js';
 import {
   avgPoolSameBorderScale,
@@ -64,6 +64,17 @@ const conv2dBackpropFilterOp = defineOp<ConvAttrs & { wShape: number[] }>({
   forward: ([x, dy], { wShape, strides, pad }) => conv2dBackpropFilterWithoutKernel(x, dy, wShape, strides, pad),
   // ⟨ḡ, BF(x, dy)⟩ = ⟨dy, B(x, ḡ)⟩: x̄ = BI(dy, ḡ), d̄y = B(x, ḡ)
   vjp: (g, [x, dy], _y, a) => [() => conv2dBackpropInput(dy, g, x.shape, a), () => conv2dOp([x, g], convAttrs(a))],
+});
+
+const conv2dWithBiasOp = defineOp<ConvAttrs>({
+  name: 'conv2dWithBias',
+  forward: ([x, w, b], { strides, pad }) => conv2dSamePaddingExplicit(x, w, strides, pad, b),
+  // x̄ = BI(g, w), w̄ = BF(x, g), b̄ = Σ_{n,i,j} g
+  vjp: (g, [x, w, b], _y, a) => [
+    () => conv2dBackpropInput(g, w, x.shape, a),
+    () => conv2dBackpropFilter(x, g, w.shape, a),
+    () => unbroadcast(g, b.shape),
+  ],
 });
 
 const convAttrs = ({ strides, pad }: ConvAttrs): ConvAttrs => ({ strides, pad });
@@ -212,6 +223,32 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   });
 }
 conv2d.rule = conv2dOp.rule;
+
+/**
+ * conv2d(x, w, opts) plus a bias b [Cout] on every output pixel (PyTorch's `F.conv2d(x, w, b)`): one
+ * op, and on wasm one kernel, where the convolution is plain ('valid' or 'same', no groups or
+ * dilation); otherwise conv2d, then add.
+ */
+export function conv2dWithBias(x: Tensor, w: Tensor, b: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const t = asTensor('conv2d', x, 'the input');
+  const f = asTensor('conv2d', w, 'the filter');
+  const bias = asTensor('conv2d', b, 'the bias');
+  const { stride, padding = 'valid', dilation = 1, groups = 1 } = opts;
+  const plain =
+    groups === 1 &&
+    (dilation === 1 || (Array.isArray(dilation) && dilation[0] === 1 && dilation[1] === 1)) &&
+    (padding === 'valid' || padding === 'same') &&
+    t.rank === 4 &&
+    f.rank === 4 &&
+    t.shape[3] === f.shape[2] &&
+    bias.rank === 1 &&
+    bias.shape[0] === f.shape[3];
+  if (!plain) return composed((keep) => add(keep(conv2d(t, f, opts)), bias));
+  checkOptions('conv2d', opts, ['stride', 'padding', 'dilation', 'groups']);
+  checkFits('conv2d', t.shape, f.shape.slice(0, 2) as Pair, padding);
+  return conv2dWithBiasOp([t, f, bias], { strides: pair('conv2d', 'stride', stride ?? 1, 1), pad: padding });
+}
+conv2dWithBias.rule = conv2dWithBiasOp.rule;
 
 /** Options of conv1d: stride, padding, dilation and groups, each one number. */
 export interface Conv1dOptions {

@@ -25,6 +25,12 @@ const FALLBACKS: Record<string, string> = {
   TapegradIm2ColT:
     "the window matrix of wasm's filter gradient (wasm lacks Conv2DBackpropFilter); the GPUs run " +
     'their own Conv2DBackpropFilter, and im2colT falls back to im2colTReference (src/backend/fused.ts)',
+  TapegradConv2DFilterGrad:
+    "wasm's filter gradient (wasm lacks Conv2DBackpropFilter); the GPUs run their own " +
+    'Conv2DBackpropFilter, and conv2dFilterGrad falls back to the window matrix times dy (src/backend/fused.ts)',
+  TapegradConv2D:
+    "wasm's convolution reading its filter in place; elsewhere hasFused('conv2d') is false and " +
+    "conv2d runs TF.js's own (src/backend/defects.ts conv2dSamePaddingExplicit)",
   TapegradGelu:
     "cpu and wasm's gelu in one float64 pass; elsewhere hasFused('gelu') is false and geluReference computes " +
     'x Φ(x) with TF.js ops (kernels/gelu.ts)',
