@@ -117,13 +117,15 @@ export const conv2dFilterGradJs = jsKernelConfigs(
     }
   },
   false,
-  // on wasm, xₚ (where x has padding) and the rows' offsets, as float64 words
-  ({ x }, attrs) => {
-    const g = filterGradGeometry(x!.shape, attrs as unknown as Conv2DFilterGradAttrs);
-    const padded = g.ph[0] + g.ph[1] + g.pw[0] + g.pw[1] > 0 ? g.N * g.Hp * g.Wp * g.C : 0;
-    return Math.ceil((padded + g.kh * g.kw * g.C) / 2);
-  },
+  ({ x }, attrs) => Math.ceil(filterGradScratchWords(x!.shape, attrs as unknown as Conv2DFilterGradAttrs) / 2),
 );
+
+/** The words of scratch the kernel takes on wasm: xₚ (where x has padding) and the rows' offsets. */
+export function filterGradScratchWords(xShape: number[], attrs: Conv2DFilterGradAttrs): number {
+  const g = filterGradGeometry(xShape, attrs);
+  const padded = g.ph[0] + g.ph[1] + g.pw[0] + g.pw[1] > 0 ? g.N * g.Hp * g.Wp * g.C : 0;
+  return padded + g.kh * g.kw * g.C;
+}
 
 /**
  * The filter gradient of x [N, H, W, Cin] and dy [N, Ho, Wo, Cout] summed in float64, and beside it

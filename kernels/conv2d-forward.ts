@@ -118,13 +118,15 @@ export const conv2dJs = jsKernelConfigs(
         }
   },
   false,
-  // on wasm, xₚ (where x has padding), the corners and the offsets, as float64 words
-  ({ x, filter }, attrs) => {
-    const g = convGeometry(x!.shape, filter!.shape, attrs as unknown as Conv2DAttrs);
-    const padded = g.Hp !== g.H || g.Wp !== g.W ? g.N * g.Hp * g.Wp * g.C : 0;
-    return Math.ceil((padded + g.N * g.Ho * g.Wo + g.kh * g.kw * g.C) / 2);
-  },
+  ({ x, filter }, attrs) => Math.ceil(convScratchWords(x!.shape, filter!.shape, attrs as unknown as Conv2DAttrs) / 2),
 );
+
+/** The words of scratch the kernel takes on wasm: xₚ (where x has padding), the corners and the offsets. */
+export function convScratchWords(xShape: number[], wShape: number[], attrs: Conv2DAttrs): number {
+  const g = convGeometry(xShape, wShape, attrs);
+  const padded = g.Hp !== g.H || g.Wp !== g.W ? g.N * g.Hp * g.Wp * g.C : 0;
+  return padded + g.N * g.Ho * g.Wo + g.kh * g.kw * g.C;
+}
 
 /**
  * The convolution of x [N, H, W, Cin] with filter [kh, kw, Cin, Cout] (and bias) summed in float64,

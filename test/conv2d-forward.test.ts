@@ -5,12 +5,13 @@
 // strides, explicit and uneven padding, dilations, batch 1, one input or output channel, pixel and
 // channel counts that no tile divides, with and without a bias, and signed zeros, infinities and
 // NaN among the entries. conv2d's first and second derivatives through it pass gradcheck; nothing
-// leaks.
+// leaks; beyond the kernels' scratch limit TF.js's kernels run instead, with the same values.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
+import * as defects from '../src/backend/defects.js';
 import { conv2dReference, convGeometry, type Conv2DAttrs } from '../kernels/conv2d-forward.js';
 import { setSimdConv } from '../kernels/wasm-simd-conv.js';
 import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
@@ -299,6 +300,34 @@ test('conv2d through the kernel on wasm: gradcheck and gradgradcheck (stride, pa
     assert.ok(second.ok, `gradgradcheck ${JSON.stringify(opts)}: ${JSON.stringify(second.worst)}`);
   }
   tg.dispose([x, w]);
+});
+
+test('beyond the scratch limit, TF.js runs the convolution and the filter gradient: the same values', async () => {
+  await tg.setBackend('wasm');
+  const c = CASES[3];
+  const { x, w, b } = operands(c);
+  const dy = tf.tensor(values(2 * 5 * 5 * 13, 5), [2, 5, 5, 13]);
+  const run = () =>
+    tf.tidy(() => [
+      fused.conv2dWithFilterInPlace(x, w, b, c.attrs).dataSync() as Float32Array,
+      defects.conv2dBackpropFilterWithoutKernel(x, dy, c.w, [1, 1], 'same').dataSync() as Float32Array,
+    ]);
+  const kernels = (await tf.profile(() => void run())).kernelNames;
+  const before = fused.setConvScratchLimit(10);
+  let limited: Float32Array[];
+  let limitedKernels: string[];
+  try {
+    limited = run();
+    limitedKernels = (await tf.profile(() => void run())).kernelNames;
+  } finally {
+    fused.setConvScratchLimit(before);
+  }
+  const [y, gw] = run();
+  assert.ok(kernels.includes('TapegradConv2D') && kernels.includes('TapegradConv2DFilterGrad'), kernels.join());
+  assert.not.ok(limitedKernels.includes('TapegradConv2D') || limitedKernels.includes('TapegradConv2DFilterGrad'));
+  assertClose(limited[0], y, { atol: 1e-5, rtol: 1e-5, msg: 'conv2d' });
+  assertClose(limited[1], gw, { atol: 1e-4, rtol: 1e-5, msg: 'filter gradient' });
+  tf.dispose([x, w, b!, dy]);
 });
 
 test.run();

@@ -6,7 +6,7 @@
 // and its workaround can go.
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding } from '../../kernels/window-padding.js';
-import { conv2dFilterGrad, conv2dWithFilterInPlace, hasFused, im2colT } from './fused.js';
+import { conv2dFilterGrad, conv2dWithFilterInPlace, hasConv2dFilterGrad, hasFused, im2colT } from './fused.js';
 
 /**
  * Defect: webgpu's Cast from int32 or bool to float32 relabels the buffer without converting it,
@@ -147,7 +147,8 @@ export function conv2dBackpropFilterWithoutKernel(
       ) as tf.Tensor;
   }
   const [kh, kw, cin, cout] = wShape;
-  if (hasFused('conv2dFilterGrad')) return conv2dFilterGrad(x, dy, { filterSize: [kh, kw], strides, pad });
+  const attrs = { filterSize: [kh, kw] as Pair, strides, pad };
+  if (hasConv2dFilterGrad(x.shape, attrs)) return conv2dFilterGrad(x, dy, attrs);
   if (kh * kw * cin > SMALL_WINDOW) {
     return tf.tidy(() => {
       const ph = samePadding(pad, x.shape[1]!, kh, strides[0]);

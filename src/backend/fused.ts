@@ -52,9 +52,10 @@ import {
   CONV2D_FILTER_GRAD,
   conv2dFilterGradJs,
   filterGradGeometry,
+  filterGradScratchWords,
   type Conv2DFilterGradAttrs,
 } from '../../kernels/conv2d-filter-grad.js';
-import { CONV2D, conv2dJs, convGeometry, type Conv2DAttrs } from '../../kernels/conv2d-forward.js';
+import { CONV2D, conv2dJs, convGeometry, convScratchWords, type Conv2DAttrs } from '../../kernels/conv2d-forward.js';
 import {
   BROADCAST_LEADING,
   broadcastLeadingJs,
@@ -526,6 +527,21 @@ export function im2colT(x: tf.Tensor, attrs: Im2ColAttrs): tf.Tensor {
 
 export type { Conv2DFilterGradAttrs };
 
+/** The most words of scratch (x padded, tables) a convolution kernel takes; beyond, TF.js's kernels run. */
+let convScratchLimit = 2 ** 26;
+
+/** Sets that limit (for the tests of the fallback); returns the one it replaces. */
+export function setConvScratchLimit(words: number): number {
+  const before = convScratchLimit;
+  convScratchLimit = words;
+  return before;
+}
+
+/** Whether the filter gradient of x runs as its kernel here (the backend has it, its scratch fits). */
+export function hasConv2dFilterGrad(xShape: number[], attrs: Conv2DFilterGradAttrs): boolean {
+  return hasFused('conv2dFilterGrad') && filterGradScratchWords(xShape, attrs) <= convScratchLimit;
+}
+
 /**
  * The filter gradient w̄ [kh, kw, Cin, Cout] of a convolution of x [N, H, W, Cin] whose output's
  * gradient is dy [N, Ho, Wo, Cout] (kernels/conv2d-filter-grad.ts); where the backend lacks the
@@ -558,7 +574,7 @@ export type { Conv2DAttrs };
 /**
  * The convolution of x [N, H, W, Cin] with filter [kh, kw, Cin, Cout] (+ bias [Cout]), explicit
  * zero padding, strides and dilations (kernels/conv2d-forward.ts); where the backend lacks the
- * kernel, tf.conv2d.
+ * kernel or its scratch would pass the limit, tf.conv2d.
  */
 export function conv2dWithFilterInPlace(
   x: tf.Tensor,
@@ -576,7 +592,8 @@ export function conv2dWithFilterInPlace(
       `x ${fmtShape(x.shape)}, filter ${fmtShape(filter.shape)} and bias ${bias ? fmtShape(bias.shape) : 'none'} ` +
         `do not fit strides ${a.strides}, dilations ${a.dilations}, padding ${JSON.stringify(a.padding)}`,
     );
-  if (hasFused('conv2d')) return run('conv2d', bias ? { x, filter, bias } : { x, filter }, a) as tf.Tensor;
+  if (hasFused('conv2d') && convScratchWords(x.shape, filter.shape, a) <= convScratchLimit)
+    return run('conv2d', bias ? { x, filter, bias } : { x, filter }, a) as tf.Tensor;
   return tf.tidy(() => {
     const pad: [Pair, Pair, Pair, Pair] = [[0, 0], a.padding[0], a.padding[1], [0, 0]];
     const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, a.strides, pad, 'NHWC', a.dilations);
