@@ -159,7 +159,7 @@ function conv(): WasmFunction {
         ...inc(K, i32.const(1)),
       ]),
       ...local.set(Y_AT, i32.add(i32.add(get(Y), i32.mul(get(PIX), get(C_BYTES))), i32.shl(get(J), i32.const(2)))),
-      ...each((k, w) => (width ? v128.store(at(k), get(acc(k, w)), 16 * w) : store32Lane0(at(k), get(acc(k, w))))),
+      ...each((k, w) => (width ? v128.store(at(k), get(acc(k, w)), 16 * w) : v128.storeLow32(at(k), get(acc(k, w))))),
     ];
   };
   const pixelTile = (pixels: number): Code => [
