@@ -72,6 +72,7 @@ import {
   layerNormReference,
 } from '../../kernels/layer-norm.js';
 import { SOFTMAX_GRAD, softmaxGradJs, softmaxGradReference } from '../../kernels/softmax-grad.js';
+import { SCALED_SOFTMAX, scaledSoftmaxJs, scaledSoftmaxReference } from '../../kernels/scaled-softmax.js';
 import {
   SOFTMAX_CROSS_ENTROPY,
   oneHotRows,
@@ -118,6 +119,7 @@ export const CPU_KERNELS = {
   layerNorm: LAYER_NORM,
   layerNormGrad: LAYER_NORM_GRAD,
   softmaxGrad: SOFTMAX_GRAD,
+  scaledSoftmax: SCALED_SOFTMAX,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
 const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
@@ -144,6 +146,7 @@ const CONFIGS: KernelConfig[] = [
   ...layerNormJs,
   ...layerNormGradJs,
   ...softmaxGradJs,
+  ...scaledSoftmaxJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -485,7 +488,18 @@ export function layerNormGrad(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, ep
 
 // ---- softmax's adjoint
 
-export { softmaxGradReference };
+export { softmaxGradReference, scaledSoftmaxReference };
+
+/**
+ * softmax(scale·x + M) along the last axis (scale > 0; M the causal mask of the last two axes, 0
+ * where key j ≤ query i and −∞ after, when `causal`): one pass on cpu and wasm, TF.js ops elsewhere.
+ */
+export function scaledSoftmax(x: tf.Tensor, scale: number, causal: boolean): tf.Tensor {
+  checkSame('scaledSoftmax', { x });
+  return hasFused('scaledSoftmax')
+    ? (run('scaledSoftmax', { x }, { scale, causal }) as tf.Tensor)
+    : scaledSoftmaxReference(x, scale, causal);
+}
 
 /** y·(dy − Σ dy·y) along the last axis (y = softmax(x)): softmax's adjoint. One pass a row on cpu and wasm. */
 export function softmaxGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {

@@ -7,7 +7,7 @@ import { asTensor, describe, composed } from '../op.js';
 import { add, mul, relu, gelu } from '../ops/elementwise.js';
 import { reshape, transpose, slice, unbind } from '../ops/shape.js';
 import { matmul, linear } from '../ops/matrix.js';
-import { softmax } from '../ops/nn.js';
+import { scaledSoftmax, softmax } from '../ops/nn.js';
 import { Module } from './module.js';
 import { Linear, LayerNorm, Dropout, positiveInts, seedPlus } from './layers.js';
 import { glorotUniform } from './init.js';
@@ -66,12 +66,19 @@ export function attention(
     throw new TapegradError(fn, 'the mask must be bool (true: take part) or float32 (added), got int32');
   let weights: Tensor | null = null;
   const output = composed((keep) => {
-    let scores = keep(mul(keep(matmul(q, k, { transposeB: true })), scale));
-    // a float mask is an input like any other (differentiable); bool and causal masks are constants
-    if (mask?.dtype === 'float32') scores = keep(add(scores, mask));
-    const constant = additiveMask(mask?.dtype === 'bool' ? mask : null, opts.isCausal ? L : 0, S);
-    if (constant) scores = keep(add(scores, keep(constant)));
-    let w = keep(softmax(scores, -1));
+    const products = keep(matmul(q, k, { transposeB: true }));
+    let w: Tensor;
+    if (!mask && scale > 0 && q.dtype === 'float32') {
+      // the scale and the causal mask inside the softmax: one op, one pass on cpu and wasm
+      w = keep(scaledSoftmax(products, scale, opts.isCausal === true));
+    } else {
+      let scores = keep(mul(products, scale));
+      // a float mask is an input like any other (differentiable); bool and causal masks are constants
+      if (mask?.dtype === 'float32') scores = keep(add(scores, mask));
+      const constant = additiveMask(mask?.dtype === 'bool' ? mask : null, opts.isCausal ? L : 0, S);
+      if (constant) scores = keep(add(scores, keep(constant)));
+      w = keep(softmax(scores, -1));
+    }
     if (readWeights) weights = new Tensor(tf.tidy(() => readWeights(w.value)));
     if (p > 0) {
       const drop = keep(
@@ -215,9 +222,7 @@ export class MultiheadAttention extends Module {
     return `MultiheadAttention(${this.embedDim}, heads=${this.numHeads})`;
   }
   override forward(query: Tensor, key?: Tensor, value?: Tensor, opts: MultiheadForwardOptions = {}): Tensor {
-    const { output, weights } = this.attend(query, key ?? query, value ?? key ?? query, opts);
-    weights.dispose();
-    return output;
+    return this.attention(query, key ?? query, value ?? key ?? query, opts, false).output;
   }
   /** The output and the attention weights (averaged over the heads unless told): both the caller's. */
   attend(
@@ -226,6 +231,17 @@ export class MultiheadAttention extends Module {
     value: Tensor,
     opts: MultiheadForwardOptions = {},
   ): { output: Tensor; weights: Tensor } {
+    const { output, weights } = this.attention(query, key, value, opts, true);
+    return { output, weights: weights! };
+  }
+  /** The output, and the weights when asked (forward does not read them: they are not computed). */
+  private attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts: MultiheadForwardOptions,
+    withWeights: boolean,
+  ): { output: Tensor; weights: Tensor | null } {
     const fn = 'MultiheadAttention';
     checkOptions(fn, opts, ['attnMask', 'keyPaddingMask', 'isCausal', 'averageAttnWeights']);
     const q = asTensor(fn, query, 'the query');
@@ -252,7 +268,7 @@ export class MultiheadAttention extends Module {
         `query ${fmtShape(q.shape)}, key ${fmtShape(k.shape)} and value ${fmtShape(v.shape)} must share N, and key and value S (layer ${this.describe()})`,
       );
     }
-    let weights!: Tensor;
+    let weights: Tensor | null = null;
     const output = composed((keep) => {
       const proj = (x: Tensor, part: number) => {
         const w = keep(slice(this.inProjWeight, [0, part * E], [E, E]));
@@ -269,18 +285,20 @@ export class MultiheadAttention extends Module {
         return unbind(heads, 0).map(keep);
       };
       const [qh, kh, vh] = q === k && k === v ? fused(q) : [proj(q, 0), proj(k, 1), proj(v, 2)];
-      const mask = this.combinedMask(opts, N, L, S, keep);
+      // the causal mask alone goes into the softmax (attention's isCausal), not added as a tensor
+      const causalOnly = opts.isCausal === true && opts.attnMask === undefined && opts.keyPaddingMask === undefined;
+      const mask = causalOnly ? null : this.combinedMask(opts, N, L, S, keep);
       const seed = this.opts.seed === undefined ? undefined : this.opts.seed + 2 + this.calls++;
       const att = attention(
         fn,
         qh,
         kh,
         vh,
-        { mask: mask ?? undefined, dropout: this.training ? this.dropout : 0, seed },
-        (w) => (opts.averageAttnWeights === false ? w.clone() : tf.mean(w, 1)),
+        { mask: mask ?? undefined, isCausal: causalOnly, dropout: this.training ? this.dropout : 0, seed },
+        withWeights ? (w) => (opts.averageAttnWeights === false ? w.clone() : tf.mean(w, 1)) : undefined,
       );
       keep(att.output);
-      weights = att.weights!;
+      weights = att.weights;
       const merged = keep(reshape(keep(transpose(att.output, [0, 2, 1, 3])), [N * L, E]));
       return reshape(keep(this.outProj.forward(merged)), [N, L, E]);
     });

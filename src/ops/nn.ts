@@ -16,6 +16,7 @@ import {
   layerNorm as layerNormFused,
   layerNormGrad,
   oneHotRows,
+  scaledSoftmax as scaledSoftmaxKernel,
   softmaxGrad,
   softmaxCrossEntropyLoss,
   softmaxCrossEntropyGrad,
@@ -24,17 +25,25 @@ import {
 /** How a loss reduces over the batch: 'mean' (the default), 'sum' or 'none'. */
 export type Reduction = 'mean' | 'sum' | 'none';
 
-const softmaxOp = defineOp<{ axis: number }>({
+const softmaxOp = defineOp<{ axis: number; scale?: number; causal?: boolean }>({
   name: 'softmax',
-  forward: ([x], { axis }) =>
-    axis === x.rank - 1 ? tf.softmax(x) : tf.tidy(() => tf.exp(tf.sub(x, tf.logSumExp(x, axis, true)))),
-  // ∂y/∂x = diag(y) − y yᵀ, so x̄ = y ∘ (g − Σ g∘y)
-  vjp: (g, _x, y, { axis }) => [
-    () =>
+  // scale and causal (attention's weights, scaledSoftmax below): softmax(scale·x + M) along the last axis
+  forward: ([x], { axis, scale = 1, causal = false }) =>
+    scale !== 1 || causal
+      ? scaledSoftmaxKernel(x, scale, causal)
+      : axis === x.rank - 1
+        ? tf.softmax(x)
+        : tf.tidy(() => tf.exp(tf.sub(x, tf.logSumExp(x, axis, true)))),
+  // ∂y/∂x = (diag(y) − y yᵀ)·scale, so x̄ = scale · y ∘ (g − Σ g∘y) (0 where M is −∞, as y is)
+  vjp: (g, _x, y, { axis, scale = 1 }) => [
+    () => {
       // one kernel on cpu and wasm along the last axis, when the backward is not recorded
-      !isGradEnabled() && axis === y.rank - 1 && hasFused('softmaxGrad')
-        ? new Tensor(softmaxGrad(g.value, y.value))
-        : mul(y, sub(g, sum(mul(g, y), { axis, keepDims: true }))),
+      const d =
+        !isGradEnabled() && axis === y.rank - 1 && hasFused('softmaxGrad')
+          ? new Tensor(softmaxGrad(g.value, y.value))
+          : mul(y, sub(g, sum(mul(g, y), { axis, keepDims: true })));
+      return scale === 1 ? d : mul(d, scale);
+    },
   ],
 });
 /** e^x / Σ e^x along `axis` (last by default). PyTorch `torch.softmax`, JAX `jax.nn.softmax`. */
@@ -43,6 +52,23 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return softmaxOp([t], { axis: normalizeAxis('softmax', axis, t.rank) });
 }
 softmax.rule = softmaxOp.rule;
+
+/**
+ * softmax(scale·x + M) along the last axis, M the causal mask of the last two axes [L, S] (0 where
+ * key j ≤ query i, −∞ after) when `causal`, else 0: attention's weights as one op (the softmax op,
+ * its adjoint scaled), one pass on cpu and wasm. scale must be a finite number > 0.
+ */
+export function scaledSoftmax(x: Tensor, scale: number, causal: boolean): Tensor {
+  const t = asTensor('scaledSoftmax', x);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new TapegradError('scaledSoftmax', `scale must be a finite number > 0, got ${scale}`);
+  if (t.rank < (causal ? 2 : 1) || t.dtype !== 'float32')
+    throw new TapegradError(
+      'scaledSoftmax',
+      `expected float32 scores [..., L, S]${causal ? '' : ' or [S]'}, got ${t.dtype} ${fmtShape(t.shape)}`,
+    );
+  return softmaxOp([t], { axis: t.rank - 1, scale, causal });
+}
 
 const logSoftmaxOp = defineOp<{ axis: number }>({
   name: 'logSoftmax',

@@ -1,0 +1,79 @@
+// TapegradScaledSoftmax: attention's weights softmax(scale·x + M) along the last axis in one pass on
+// cpu and wasm, instead of a product, a sum with the mask and a softmax (three kernels, and three
+// nodes on the tape). M is 0, or with attr `causal` the causal mask of the last two axes [L, S]: 0
+// where key j ≤ query i, −∞ after (those entries come out 0, and take no part in the row's sums).
+//
+// Input x float32 [..., L, S], attrs scale (> 0) and causal; output y of x's shape. Per row, in
+// float64: the maximum m of x over the keys taken, e_j = e^{scale·x_j − scale·m}, y_j = e_j / Σe,
+// rounded once; Σe in four partial sums (entry index mod 4) joined as (s₀ + s₂) + (s₁ + s₃). On wasm
+// in SIMD (wasm-simd-scaled-softmax.ts: the same sums of an exponential within 2 ulp of float64,
+// where Math.exp is within 1, so the loop's values but within a float64 ulp or two of a float32
+// rounding boundary). The reference at the end is the same in TF.js ops (float32): what the GPUs
+// run and the tests' oracle.
+import * as tf from '@tensorflow/tfjs-core';
+import { jsKernelConfigs } from './js-kernel.js';
+import { simdScaledSoftmax } from './wasm-simd-scaled-softmax.js';
+
+export const SCALED_SOFTMAX = 'TapegradScaledSoftmax';
+
+interface Attrs {
+  scale: number;
+  causal: boolean;
+}
+
+export const scaledSoftmaxJs = jsKernelConfigs(
+  SCALED_SOFTMAX,
+  ({ x }) => [x!.shape],
+  ({ x }, [y], attrs, infos, heap, scratch) => {
+    const v = x as Float32Array;
+    const { scale, causal } = attrs as unknown as Attrs;
+    const shape = infos.x!.shape;
+    const S = shape[shape.length - 1];
+    const L = shape.length > 1 ? shape[shape.length - 2] : 1;
+    const rows = S === 0 ? 0 : v.length / S;
+    const simd = simdScaledSoftmax(heap);
+    if (simd) {
+      simd.rows(v.byteOffset, y.byteOffset, rows, S, L, causal ? 1 : 0, scale, scratch.byteOffset);
+      return;
+    }
+    for (let r = 0; r < rows; r++) {
+      const o = r * S;
+      const n = causal ? Math.min((r % L) + 1, S) : S;
+      let mx = -Infinity;
+      for (let j = 0; j < n; j++) if (v[o + j] > mx) mx = v[o + j];
+      const m = mx * scale;
+      const s = [0, 0, 0, 0];
+      for (let j = 0; j < n; j++) {
+        const e = Math.exp(v[o + j] * scale - m);
+        scratch[j] = e;
+        s[j & 3] += e;
+      }
+      const total = s[0] + s[2] + (s[1] + s[3]);
+      for (let j = 0; j < n; j++) y[o + j] = scratch[j] / total;
+      y.fill(0, o + n, o + S);
+    }
+  },
+  false,
+  // a row's exponentials (and one spare, for the SIMD loop)
+  ({ x }) => x!.shape[x!.shape.length - 1] + 1,
+);
+
+/** The causal mask [L, S]: 0 where key j ≤ query i, −∞ after (raw TF.js, for a tidy). */
+export function causalMask(L: number, S: number): tf.Tensor {
+  return tf.tidy(() => {
+    const allowed = tf.lessEqual(
+      tf.reshape(tf.range(0, S, 1, 'int32'), [1, S]),
+      tf.reshape(tf.range(0, L, 1, 'int32'), [L, 1]),
+    );
+    return tf.where(allowed, tf.zeros([L, S]), tf.fill([L, S], -Infinity));
+  });
+}
+
+/** softmax(scale·x + M) along the last axis, in TF.js ops. */
+export function scaledSoftmaxReference(x: tf.Tensor, scale: number, causal: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const scores = tf.mul(x, scale);
+    const [L, S] = x.shape.slice(-2);
+    return tf.softmax(causal ? tf.add(scores, causalMask(L, S)) : scores);
+  });
+}
