@@ -8,7 +8,7 @@
 import * as tg from '../src/index.js';
 import type { OpName } from '../src/registry.js';
 import { rng } from '../src/random.js';
-import { batchNorm, layerNorm } from '../src/ops/nn.js';
+import { batchNorm, layerNorm, scaledSoftmax } from '../src/ops/nn.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
 import { elementwiseCases } from './op-cases-elementwise.js';
@@ -465,6 +465,9 @@ export const coreCases = {
   softmax: [
     { make: (s) => [T([2, 3], s)], makeLarge: (s) => [T(LARGE, s)], f: (x) => tg.softmax(x), gradgrad: true },
     { make: (s) => [T([3, 2], s)], f: (x) => x.softmax(0), gradgrad: true },
+    // attention's weights: the scale and the causal mask inside the op
+    { make: (s) => [T([2, 3, 4], s)], f: (x) => scaledSoftmax(x, 0.7, true), gradgrad: true },
+    { make: (s) => [T([2, 5], s)], f: (x) => scaledSoftmax(x, 1.5, false) },
   ],
   logSoftmax: [
     { make: (s) => [T([2, 3], s)], makeLarge: (s) => [T(LARGE, s)], f: (x) => tg.logSoftmax(x), gradgrad: true },
