@@ -6,10 +6,9 @@
 // Input x float32 [..., L, S], attrs scale (> 0) and causal; output y of x's shape. Per row, in
 // float64: the maximum m of x over the keys taken, e_j = e^{scale·x_j − scale·m}, y_j = e_j / Σe,
 // rounded once; Σe in four partial sums (entry index mod 4) joined as (s₀ + s₂) + (s₁ + s₃). On wasm
-// in SIMD (wasm-simd-scaled-softmax.ts: the same sums of an exponential within 2 ulp of float64,
-// where Math.exp is within 1, so the loop's values but within a float64 ulp or two of a float32
-// rounding boundary). The reference at the end is the same in TF.js ops (float32): what the GPUs
-// run and the tests' oracle.
+// in SIMD (wasm-simd-scaled-softmax.ts: the same sums, of a float32 exponential, so the loop's values
+// within 2⁻²¹ relative, or 2⁻¹²⁶ where e^t is below float32's normal range). The reference at the
+// end is the same in TF.js ops (float32): what the GPUs run and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
 import { simdScaledSoftmax } from './wasm-simd-scaled-softmax.js';

@@ -172,7 +172,12 @@ export const f32x4 = {
 };
 
 export const i32x4 = {
+  splat: (v: number): Code => simd(0x0c, ...bytesOf([v, v, v, v], Int32Array)),
   allTrue: (a: Code): Code => [...a, ...simd(0xa3)],
+  add: binary(0xae),
+  shl: (a: Code, bits: number): Code => [...a, ...i32.const(bits), ...simd(0xab)],
+  /** The two float64 lanes truncated to int32 (saturating; NaN gives 0) in lanes 0 and 1, zeros above. */
+  truncSatF64x2Zero: unary(0xfc),
 };
 
 export const f64x2 = {

@@ -6,9 +6,9 @@
 // differences; scaledDotProductAttention and MultiheadAttention with isCausal (the fused op) against
 // the same with the causal mask given as a mask (the unfused path); memory; the module's size.
 //
-// The SIMD loop's exponential is within 2 ulp of float64 (Math.exp within 1) and its sums are the
-// loop's, in the same order: its float32 outputs are the loop's but where the float64 value lies
-// within a few float64 ulp of a float32 rounding boundary, and there one float32 ulp off.
+// The SIMD loop's exponential is a float32 polynomial (within about 2 float32 ulp) and its sums are the
+// loop's, in the same order: its outputs are the loop's within 2⁻²¹ relative (8 float32 ulp; 2.6 seen),
+// or 2⁻¹²⁶ absolute where e^t is below float32's normal range (it gives 0 there).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -37,19 +37,12 @@ function both(x: tf.Tensor, scale: number, causal: boolean): [Float32Array, Floa
   return [run(true), run(false)];
 }
 
-/** One float32 ulp at v. */
-const ulp32 = (v: number) => {
-  const a = new Float32Array([Math.abs(v)]);
-  const next = new Float32Array(a);
-  new Int32Array(next.buffer)[0] += 1;
-  return next[0] - a[0];
-};
-
-function withinUlp(simd: Float32Array, js: Float32Array, what: string) {
+/** The bound above: equal (NaN to NaN), or within 2⁻²¹ relative + 2⁻¹²⁶. */
+function withinBound(simd: Float32Array, js: Float32Array, what: string) {
   assert.is(simd.length, js.length, what);
   for (let i = 0; i < js.length; i++) {
     if (Object.is(simd[i], js[i]) || (Number.isNaN(simd[i]) && Number.isNaN(js[i]))) continue;
-    if (!(Math.abs(simd[i] - js[i]) <= ulp32(js[i])))
+    if (!(Math.abs(simd[i] - js[i]) <= 2 ** -21 * Math.abs(js[i]) + 2 ** -126))
       assert.unreachable(`${what}: entry ${i} is ${simd[i]}, the loop gives ${js[i]}`);
   }
 }
@@ -65,13 +58,13 @@ const SHAPES: [number[], boolean][] = [
   [[2, 6, 13], true], // L below S
 ];
 
-test("the SIMD loop gives the JavaScript loop's values; both the unfused ops' within 2⁻²⁰ relative + 2⁻²⁴", async () => {
+test("the SIMD loop gives the JavaScript loop's values within the bound; both the unfused ops' within 2⁻²⁰ relative + 2⁻²⁴", async () => {
   await tg.setBackend('wasm');
   for (const [shape, causal] of SHAPES) {
     const n = shape.reduce((a, b) => a * b, 1);
     const x = tf.tensor(values(n, n), shape);
     const [simd, js] = both(x, 0.35, causal);
-    withinUlp(simd, js, JSON.stringify(shape));
+    withinBound(simd, js, JSON.stringify(shape));
     const unfused = fused.scaledSoftmaxReference(x, 0.35, causal);
     assertClose(simd, unfused.dataSync(), {
       atol: 2 ** -24,
@@ -109,7 +102,7 @@ test('NaN, ±∞ and huge entries go through as in the JavaScript loop; masked k
   const x = tf.tensor(rows.flat(), [1, rows.length, 6]);
   for (const causal of [false, true]) {
     const [simd, js] = both(x, 0.5, causal);
-    withinUlp(simd, js, `specials, causal ${causal}`);
+    withinBound(simd, js, `specials, causal ${causal}`);
     if (causal)
       for (let i = 0; i < 6; i++) for (let j = i + 1; j < 6; j++) assert.is(simd[i * 6 + j], 0, `(${i}, ${j})`);
   }
