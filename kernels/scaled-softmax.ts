@@ -57,22 +57,23 @@ export const scaledSoftmaxJs = jsKernelConfigs(
   ({ x }) => x!.shape[x!.shape.length - 1] + 1,
 );
 
-/** The causal mask [L, S]: 0 where key j ≤ query i, −∞ after (raw TF.js, for a tidy). */
-export function causalMask(L: number, S: number): tf.Tensor {
-  return tf.tidy(() => {
-    const allowed = tf.lessEqual(
-      tf.reshape(tf.range(0, S, 1, 'int32'), [1, S]),
-      tf.reshape(tf.range(0, L, 1, 'int32'), [L, 1]),
-    );
-    return tf.where(allowed, tf.zeros([L, S]), tf.fill([L, S], -Infinity));
-  });
-}
-
-/** softmax(scale·x + M) along the last axis, in TF.js ops. */
+/**
+ * softmax(scale·x + M) along the last axis, in TF.js ops. The causal mask is applied by selection,
+ * not by adding −∞ (which float16 textures do not keep): the row's maximum over the keys taken (the
+ * others replaced by the row's minimum), e^{s − max} there and 0 after, over its sum.
+ */
 export function scaledSoftmaxReference(x: tf.Tensor, scale: number, causal: boolean): tf.Tensor {
   return tf.tidy(() => {
     const scores = tf.mul(x, scale);
+    if (!causal) return tf.softmax(scores);
     const [L, S] = x.shape.slice(-2);
-    return tf.softmax(causal ? tf.add(scores, causalMask(L, S)) : scores);
+    const taken = tf.broadcastTo(
+      tf.lessEqual(tf.reshape(tf.range(0, S, 1, 'int32'), [1, S]), tf.reshape(tf.range(0, L, 1, 'int32'), [L, 1])),
+      x.shape,
+    );
+    const floor = tf.broadcastTo(tf.min(scores, -1, true), x.shape);
+    const m = tf.max(tf.where(taken, scores, floor), -1, true);
+    const e = tf.where(taken, tf.exp(tf.sub(scores, m)), tf.zerosLike(scores));
+    return tf.div(e, tf.sum(e, -1, true));
   });
 }

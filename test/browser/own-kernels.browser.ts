@@ -52,6 +52,9 @@ const FALLBACKS: Record<string, string> = {
   TapegradSoftmaxGrad:
     "cpu and wasm's softmax adjoint a row at a time; elsewhere hasFused('softmaxGrad') is false and softmax's " +
     'adjoint is composed of ops (src/ops/nn.ts)',
+  TapegradScaledSoftmax:
+    "cpu and wasm's attention weights softmax(scale·x + causal mask) a row at a time; elsewhere " +
+    "hasFused('scaledSoftmax') is false and scaledSoftmaxReference computes them with TF.js ops (src/backend/fused.ts)",
   TapegradLayerNormGrad:
     "cpu and wasm's layer-norm backward a row at a time; elsewhere hasFused('layerNormGrad') is false and " +
     'layerNormGradReference computes it with TF.js ops (src/backend/fused.ts)',
