@@ -147,6 +147,8 @@ export const v128 = {
   shuffle: (a: Code, b: Code, lanes: number[]): Code => [...a, ...b, ...simd(0x0d, ...lanes)],
   /** The high 8 bytes of `v` moved to the low half (and the low to the high). */
   swapHalves: (v: Code): Code => v128.shuffle(v, v, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]),
+  /** The low 8 bytes of a, then the low 8 bytes of b. */
+  lowHalves: (a: Code, b: Code): Code => v128.shuffle(a, b, [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]),
   allOnes: (): Code => simd(0x0c, ...new Array(16).fill(0xff)),
   /** 1 if any bit of v is set, else 0 (an i32). */
   anyTrue: (v: Code): Code => [...v, ...simd(0x53)],
@@ -169,6 +171,10 @@ export const f32x4 = {
   pmax: binary(0xeb),
   /** The two float64 lanes rounded to float32 in lanes 0 and 1, zeros above. */
   demoteZero: unary(0x5e),
+  /** The float64 lanes of a then of b rounded to float32, as four lanes. */
+  demote4: (a: Code, b: Code): Code => v128.lowHalves(f32x4.demoteZero(a), f32x4.demoteZero(b)),
+  /** Lane 0 of v in every lane. */
+  splatLane0: (v: Code): Code => v128.shuffle(v, v, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]),
 };
 
 export const i32x4 = {
@@ -200,6 +206,8 @@ export const f64x2 = {
   promoteLow: unary(0x5f),
   /** Float32 lanes 2 and 3 as float64. */
   promoteHigh: (a: Code): Code => f64x2.promoteLow(v128.swapHalves(a)),
+  /** Lane 0 of v in both lanes. */
+  splatLane0: (v: Code): Code => v128.shuffle(v, v, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7]),
 };
 
 export const i64x2 = {

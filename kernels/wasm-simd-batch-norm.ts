@@ -20,9 +20,7 @@ const get = local.get;
 const inc = local.increment;
 /** The high two float32 lanes of `v` moved to the low two. */
 const high = v128.swapHalves;
-/** Two f64x2 rounded to float32 and joined into one f32x4. */
-const join = (lo: Code, hi: Code): Code =>
-  v128.shuffle(f32x4.demoteZero(lo), f32x4.demoteZero(hi), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+const join = f32x4.demote4;
 /** acc[address] += v, a float64 pair. */
 const addTo = (address: Code, v: Code): Code => v128.store(address, f64x2.add(v128.load(address), v));
 

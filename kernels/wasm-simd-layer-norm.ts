@@ -33,9 +33,7 @@ const inc = local.increment;
 const swap = v128.swapHalves;
 const lo = f64x2.promoteLow;
 const hi = f64x2.promoteHigh;
-/** Two f64x2 rounded to float32 and joined into one f32x4. */
-const join = (a: Code, b: Code): Code =>
-  v128.shuffle(f32x4.demoteZero(a), f32x4.demoteZero(b), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+const join = f32x4.demote4;
 /** The sum of the four partial sums in the lanes of `l` (entries 0, 1 mod 4) and `h` (2, 3), in both lanes. */
 const total = (into: number, l: number, h: number): Code => [
   ...local.set(into, f64x2.add(get(l), get(h))),

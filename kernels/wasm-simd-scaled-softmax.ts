@@ -34,11 +34,8 @@ const int = i32.const;
 const inc = local.increment;
 const lo = f64x2.promoteLow;
 const hi = f64x2.promoteHigh;
-/** Float32 lane 0 of v in every lane. */
-const splat32 = (v: Code) => v128.shuffle(v, v, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]);
-/** Float64 lane 0 of v in both lanes. */
-const splat64 = (v: Code) => v128.shuffle(v, v, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7]);
-const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+const splat32 = f32x4.splatLane0;
+const splat64 = f64x2.splatLane0;
 
 /** 1/j! for e^r ≈ 1 + r + r²·P(r) (Cephes' expf: within an ulp of float32 for |r| ≤ ½ ln 2), P's coefficients from the highest. */
 const EXPF = [1.98756915e-4, 1.39819995e-3, 8.33345191e-3, 4.16657959e-2, 1.66666655e-1, 5.00000012e-1];
@@ -88,7 +85,7 @@ function rows(): WasmFunction {
     for (const a of EXPF.slice(1)) p = f32x4.add(f32x4.mul(p, get(RR)), c(a, true));
     const er = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(get(RR), get(RR))), get(RR)), c(1, true));
     // 2ᵏ: k + 127 into the exponent field (k ≥ −127)
-    const ks = v128.shuffle(i32x4.truncSatF64x2Zero(get(KL)), i32x4.truncSatF64x2Zero(get(KH)), LOW_HALVES);
+    const ks = v128.lowHalves(i32x4.truncSatF64x2Zero(get(KL)), i32x4.truncSatF64x2Zero(get(KH)));
     const pow2 = i32x4.shl(i32x4.add(ks, i32x4.splat(127)), 23);
     // the lanes where t < UNDERFLOW: the low 32 bits of each float64 comparison's lanes
     const under = v128.shuffle(
@@ -105,7 +102,7 @@ function rows(): WasmFunction {
     ...local.set(TH, t(hi(get(V)))),
     ...k(KL, TL),
     ...k(KH, TH),
-    ...local.set(RR, v128.shuffle(r(KL, TL), r(KH, TH), LOW_HALVES)),
+    ...local.set(RR, v128.lowHalves(r(KL, TL), r(KH, TH))),
     ...local.set(EV, exp4()),
   ];
 
@@ -165,28 +162,14 @@ function rows(): WasmFunction {
     ...local.set(J, int(0)),
     ...whileBelow(get(J), get(N4B), [
       ...local.set(EV, v128.load(at(E, get(J)))),
-      ...v128.store(
-        at(Y, get(J)),
-        v128.shuffle(
-          f32x4.demoteZero(f64x2.div(lo(get(EV)), get(SE))),
-          f32x4.demoteZero(f64x2.div(hi(get(EV)), get(SE))),
-          LOW_HALVES,
-        ),
-      ),
+      ...v128.store(at(Y, get(J)), f32x4.demote4(f64x2.div(lo(get(EV)), get(SE)), f64x2.div(hi(get(EV)), get(SE)))),
       ...inc(J, int(16)),
     ]),
     ...when(get(PART), [
       ...local.set(EV, v128.load(at(E, get(J)))),
       ...v128.store(
         at(Y, get(J)),
-        v128.and(
-          v128.shuffle(
-            f32x4.demoteZero(f64x2.div(lo(get(EV)), get(SE))),
-            f32x4.demoteZero(f64x2.div(hi(get(EV)), get(SE))),
-            LOW_HALVES,
-          ),
-          get(LM),
-        ),
+        v128.and(f32x4.demote4(f64x2.div(lo(get(EV)), get(SE)), f64x2.div(hi(get(EV)), get(SE))), get(LM)),
       ),
       ...inc(J, int(16)),
     ]),
@@ -201,8 +184,8 @@ function rows(): WasmFunction {
   const body = [
     ...local.set(ZERO, f64x2.splat(0)),
     ...local.set(SC, f64x2.splatOf(get(SCALE))),
-    ...local.set(MASK_LO, v128.shuffle(v128.allOnes(), get(ZERO), LOW_HALVES)),
-    ...local.set(MASK_HI, v128.shuffle(get(ZERO), v128.allOnes(), LOW_HALVES)),
+    ...local.set(MASK_LO, v128.lowHalves(v128.allOnes(), get(ZERO))),
+    ...local.set(MASK_HI, v128.lowHalves(get(ZERO), v128.allOnes())),
     ...local.set(SB, i32.shl(get(S), int(2))),
     ...local.set(ALIGNED, i32.eqz(i32.and(get(SB), int(15)))),
     ...whileBelow(get(R), get(ROWS), [

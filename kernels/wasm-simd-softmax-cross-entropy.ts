@@ -32,13 +32,9 @@ const int = i32.const;
 const inc = local.increment;
 const lo = f64x2.promoteLow;
 const hi = f64x2.promoteHigh;
-/** Float32 lane 0 of v in every lane. */
-const splat32 = (v: Code) => v128.shuffle(v, v, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]);
-/** Float64 lane 0 of v in both lanes. */
-const splat64 = (v: Code) => v128.shuffle(v, v, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7]);
-/** The two float64 lanes of a and b rounded to float32, as four lanes. */
-const demote4 = (a: Code, b: Code) =>
-  v128.shuffle(f32x4.demoteZero(a), f32x4.demoteZero(b), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+const splat32 = f32x4.splatLane0;
+const splat64 = f64x2.splatLane0;
+const demote4 = f32x4.demote4;
 
 function rows(): WasmFunction {
   const [Z, T, ROWS, C, STATS, E, G, DZ, DENSE] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
@@ -163,14 +159,8 @@ function rows(): WasmFunction {
   const body = [
     ...local.set(ZERO, f64x2.splat(0)),
     ...local.set(SZ, get(ZERO)),
-    ...local.set(
-      MASK_LO,
-      v128.shuffle(v128.allOnes(), get(ZERO), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]),
-    ),
-    ...local.set(
-      MASK_HI,
-      v128.shuffle(get(ZERO), v128.allOnes(), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]),
-    ),
+    ...local.set(MASK_LO, v128.lowHalves(v128.allOnes(), get(ZERO))),
+    ...local.set(MASK_HI, v128.lowHalves(get(ZERO), v128.allOnes())),
     ...local.set(CB, i32.shl(get(C), int(2))),
     ...local.set(C4B, i32.and(get(CB), int(-16))),
     ...local.set(ZR, get(Z)),

@@ -45,11 +45,7 @@ function grad(): WasmFunction {
       ...load,
       ...v128.store(
         i32.add(i32.add(get(ROW), get(J)), get(DX_OFF)),
-        v128.shuffle(
-          f32x4.demoteZero(entry(lo(get(V)), lo(get(G)))),
-          f32x4.demoteZero(entry(hi(get(V)), hi(get(G)))),
-          [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23],
-        ),
+        f32x4.demote4(entry(lo(get(V)), lo(get(G))), entry(hi(get(V)), hi(get(G)))),
       ),
       ...inc(J, int(16)),
     ]),

@@ -61,7 +61,7 @@ function half(xd: Code, shift: number): Code {
 function vector(shift: number): Code {
   const lo = f64x2.promoteLow(get(X));
   const hi = f64x2.promoteLow(v128.shuffle(get(X), get(X), [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]));
-  const both = v128.shuffle(half(lo, shift), half(hi, shift), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+  const both = v128.lowHalves(half(lo, shift), half(hi, shift));
   // sin(−0) = −0: the polynomial's y + (+0) would give +0
   return shift ? both : v128.bitselect(get(X), both, f32x4.eq(get(X), f32x4.splat(0)));
 }
