@@ -8,17 +8,17 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { setSimdBatchMatMul } from '../kernels/batch-matmul.js';
-import { rng } from '../src/random.js';
-import { assertNoLeak } from './helpers.js';
+import { assertNoLeak, randomValues } from './helpers.js';
 
 function randomTensor(shape: number[], seed: number, specials: number[] = []): tf.Tensor {
-  const r = rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = Float32Array.from({ length: n }, () => 4 * r.uniform() - 2);
-  specials.forEach((s, i) => {
-    if (n) v[(i * 7919 + seed) % n] = s;
-  });
-  return tf.tensor(v, shape);
+  return tf.tensor(
+    randomValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      specials,
+    ),
+    shape,
+  );
 }
 
 /** op(a)·op(b) with the SIMD kernel and with TF.js's loop. */

@@ -14,20 +14,10 @@ import * as fused from '../src/backend/fused.js';
 import { conv2dFilterGradReference, filterGradGeometry } from '../kernels/conv2d-filter-grad.js';
 import { convModule, filterGradModule, setSimdConv } from '../kernels/wasm-simd-conv.js';
 import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
-import { rng } from '../src/random.js';
-import { assertClose, assertNoLeak } from './helpers.js';
+import { assertClose, assertNoLeak, randomValues } from './helpers.js';
 
 type Pair = [number, number];
 type Pad = 'valid' | 'same';
-
-function values(n: number, seed: number, specials: number[] = []): Float32Array {
-  const r = rng(seed);
-  const v = Float32Array.from({ length: n }, () => 4 * r.uniform() - 2);
-  specials.forEach((s, i) => {
-    if (n) v[(i * 7919 + seed) % n] = s;
-  });
-  return v;
-}
 
 interface Case {
   x: number[];
@@ -60,12 +50,12 @@ function filterGrad(x: tf.Tensor, dy: tf.Tensor, c: Case, simd: boolean): Float3
 function operands(c: Case, specials: number[] = []) {
   const { Ho, Wo } = filterGradGeometry(c.x, { filterSize: [c.w[0], c.w[1]], strides: c.s, pad: c.pad });
   const dyShape = [c.x[0], Ho, Wo, c.w[3]];
-  const xv = values(
+  const xv = randomValues(
     c.x.reduce((a, b) => a * b, 1),
     1,
     specials,
   );
-  const dyv = values(
+  const dyv = randomValues(
     dyShape.reduce((a, b) => a * b, 1),
     2,
     [...specials].reverse(),
@@ -179,8 +169,8 @@ for (const opts of [
 ] as tg.Conv2dOptions[]) {
   test(`conv2d gradcheck on wasm through the kernel: ${JSON.stringify(opts)}`, async () => {
     await tg.setBackend('wasm');
-    const x = tg.tensor(values(2 * 6 * 5 * 2, 3), { shape: [2, 6, 5, 2] });
-    const w = tg.tensor(values(3 * 2 * (opts.groups ? 1 : 2) * 4, 4), { shape: [3, 2, opts.groups ? 1 : 2, 4] });
+    const x = tg.tensor(randomValues(2 * 6 * 5 * 2, 3), { shape: [2, 6, 5, 2] });
+    const w = tg.tensor(randomValues(3 * 2 * (opts.groups ? 1 : 2) * 4, 4), { shape: [3, 2, opts.groups ? 1 : 2, 4] });
     const report = await tg.gradcheck((a: tg.Tensor, b: tg.Tensor) => tg.conv2d(a, b, opts), [x, w]);
     assert.ok(report.ok, JSON.stringify(report.worst));
     tg.dispose([x, w]);

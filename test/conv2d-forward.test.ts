@@ -15,19 +15,9 @@ import * as defects from '../src/backend/defects.js';
 import { conv2dReference, convGeometry, type Conv2DAttrs } from '../kernels/conv2d-forward.js';
 import { setSimdConv } from '../kernels/wasm-simd-conv.js';
 import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
-import { rng } from '../src/random.js';
-import { assertClose, assertNoLeak } from './helpers.js';
+import { assertClose, assertNoLeak, randomValues } from './helpers.js';
 
 type Pair = [number, number];
-
-function values(n: number, seed: number, specials: number[] = []): Float32Array {
-  const r = rng(seed);
-  const v = Float32Array.from({ length: n }, () => 4 * r.uniform() - 2);
-  specials.forEach((s, i) => {
-    if (n) v[(i * 7919 + seed) % n] = s;
-  });
-  return v;
-}
 
 interface Case {
   x: number[];
@@ -138,7 +128,11 @@ const CASES: Case[] = [
 const sizeOf = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 function operands(c: Case, specials: number[] = []) {
-  const [xv, wv, bv] = [values(sizeOf(c.x), 1, specials), values(sizeOf(c.w), 2, specials), values(c.w[3], 3)];
+  const [xv, wv, bv] = [
+    randomValues(sizeOf(c.x), 1, specials),
+    randomValues(sizeOf(c.w), 2, specials),
+    randomValues(c.w[3], 3),
+  ];
   return {
     xv,
     wv,
@@ -218,7 +212,7 @@ test('conv2d with ±0, ±∞, NaN and huge values: SIMD = JavaScript; NaN where 
       tf.dispose([x, w, ...(b ? [b] : [])]);
       if (specials.length !== 6) continue;
       // the float64 sums with the specials in x only (a padding zero times an infinite w is NaN here)
-      const finiteW = values(sizeOf(c.w), 2);
+      const finiteW = randomValues(sizeOf(c.w), 2);
       const [x2, w2] = [tf.tensor(xv, c.x), tf.tensor(finiteW, c.w)];
       const got = conv(x2, w2, b ? tf.tensor(bv!) : null, c, true);
       const { sum } = conv2dReference(xv, c.x, finiteW, c.w, bv, c.attrs);
@@ -290,8 +284,8 @@ test('conv2d split with the helper thread: the same bits as on one thread', asyn
 
 test('conv2d through the kernel on wasm: gradcheck and gradgradcheck (stride, padding)', async () => {
   await tg.setBackend('wasm');
-  const x = tg.tensor(values(2 * 5 * 5 * 2, 3), { shape: [2, 5, 5, 2] });
-  const w = tg.tensor(values(3 * 3 * 2 * 3, 4), { shape: [3, 3, 2, 3] });
+  const x = tg.tensor(randomValues(2 * 5 * 5 * 2, 3), { shape: [2, 5, 5, 2] });
+  const w = tg.tensor(randomValues(3 * 3 * 2 * 3, 4), { shape: [3, 3, 2, 3] });
   for (const opts of [{ padding: 'same' }, { stride: 2, padding: 1 }] as tg.Conv2dOptions[]) {
     const f = (a: tg.Tensor, b: tg.Tensor) => tg.conv2d(a, b, opts);
     const first = await tg.gradcheck(f, [x, w]);
@@ -306,7 +300,7 @@ test('beyond the scratch limit, TF.js runs the convolution and the filter gradie
   await tg.setBackend('wasm');
   const c = CASES[3];
   const { x, w, b } = operands(c);
-  const dy = tf.tensor(values(2 * 5 * 5 * 13, 5), [2, 5, 5, 13]);
+  const dy = tf.tensor(randomValues(2 * 5 * 5 * 13, 5), [2, 5, 5, 13]);
   const run = () =>
     tf.tidy(() => [
       fused.conv2dWithFilterInPlace(x, w, b, c.attrs).dataSync() as Float32Array,

@@ -10,17 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { setDenseMatMul } from '../kernels/dense-matmul.js';
 import { readyHelper } from '../kernels/helper-thread.js';
-import { rng } from '../src/random.js';
-import { assertNoLeak } from './helpers.js';
-
-function randomValues(n: number, seed: number, specials: number[] = []): Float32Array {
-  const r = rng(seed);
-  const v = Float32Array.from({ length: n }, () => 4 * r.uniform() - 2);
-  specials.forEach((s, i) => {
-    if (n) v[(i * 7919 + seed) % n] = s;
-  });
-  return v;
-}
+import { assertNoLeak, randomValues } from './helpers.js';
 
 type Activation = 'linear' | 'relu' | 'relu6';
 

@@ -2,6 +2,7 @@
 import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { rng } from '../src/random.js';
 
 /**
  * Default tolerances of assertClose. GPU shaders compute exp, log, sin, cos… to about 2⁻¹¹
@@ -129,4 +130,14 @@ export async function gradcheckModule(
   }
   m.zeroGrad();
   R.dispose();
+}
+
+/** n values uniform in [−2, 2) from `seed`, with `specials` (±0, ±∞, NaN…) spread among them. */
+export function randomValues(n: number, seed: number, specials: number[] = []): Float32Array {
+  const r = rng(seed);
+  const v = Float32Array.from({ length: n }, () => 4 * r.uniform() - 2);
+  specials.forEach((s, i) => {
+    if (n) v[(i * 7919 + seed) % n] = s;
+  });
+  return v;
 }
