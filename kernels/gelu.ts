@@ -1,10 +1,13 @@
-// TapegradGelu and TapegradGeluGrad: gelu's forward x Φ(x) and its adjoint dy·(Φ(x) + x φ(x)) in one
-// pass on cpu and wasm, computed in float64 and rounded once (JavaScript loops over the backend's
-// memory; on wasm two float64 lanes at a time in a WebAssembly SIMD module on the heap): in TF.js ops, Φ without cancellation takes some thirty ops (its lower tail ½ erfc(−x/√2)
-// by a rational function and a split e^(−x²/2), below), as TF.js's ½(1 + erf(x/√2)) does not.
+// TapegradGelu, TapegradGeluGrad and TapegradGeluWithDerivative: gelu's forward x Φ(x), its adjoint
+// dy·(Φ(x) + x φ(x)), and the forward with that derivative beside it (which an adjoint then multiplies
+// by), each in one pass. On cpu, JavaScript loops in float64, rounded once. On wasm, WebAssembly SIMD
+// over four float32 lanes (below: within a few float32 ulp of the loops, its method and its errors'
+// sources there), the loops taking the last entries. In TF.js ops, Φ without cancellation takes some
+// thirty ops (its lower tail ½ erfc(−x/√2) by a rational function and a split e^(−x²/2), below), as
+// TF.js's ½(1 + erf(x/√2)) does not.
 //
-// Inputs x (TapegradGelu), dy and x (TapegradGeluGrad), float32 of one shape. The TF.js
-// formulations below are gelu's forward on the GPUs and the kernels' reference, and give the
+// Inputs x (TapegradGelu, TapegradGeluWithDerivative), dy and x (TapegradGeluGrad), float32 of one shape.
+// The TF.js formulations below are gelu's forward on the GPUs and the kernels' reference, and give the
 // recorded adjoints in src/ops/elementwise.ts (erf's and gelu's) their pieces.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
@@ -15,6 +18,7 @@ import {
   f64x2,
   I32,
   i32,
+  i32x4,
   i64x2,
   local,
   V128,
@@ -26,6 +30,7 @@ import { simdModule } from './wasm-simd-module.js';
 
 export const GELU = 'TapegradGelu';
 export const GELU_GRAD = 'TapegradGeluGrad';
+export const GELU_WITH_DERIVATIVE = 'TapegradGeluWithDerivative';
 
 /** x is rounded to a multiple of 1/64: for |x| < 256 its square is then exact in float32. */
 const SPLIT = 64;
@@ -107,10 +112,8 @@ function normalCdf64(x: number): number {
 }
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-// ---- the same loops on wasm in WebAssembly SIMD, two float64 lanes at a time, over the heap: the same
-// operations in the same order, with e^t a polynomial of its own (within 2 ulp of float64, where
-// Math.exp is within 1), so an output can differ from the loop's only where its float64 value lies
-// within a few float64 ulp of a float32 rounding boundary.
+// ---- e^t over two float64 lanes in WebAssembly SIMD, a polynomial of its own (within 2 ulp of float64,
+// where Math.exp is within 1), for the SIMD kernels that work in float64 (softmax cross-entropy).
 
 const get = local.get;
 const LN2_HI = 0.6931471803691238; // ln 2 to 32 bits: k·LN2_HI is exact for |k| < 2²¹
@@ -164,121 +167,182 @@ export function expNonPositive(
   ];
 }
 
-/**
- * Φ(x) of the float64 lanes in local X, as normalCdf64: needs the locals A, E and those of
- * expNonPositive. With `F`, a local holding e^(−x²/2) already: the tail's e^(−a²/2) is that one
- * where |x| < TAIL_END (a = |x| there, and (−½a)·a is (−½x)·x to the bit), else e^(−TAIL_END²/2),
- * which leaves Φ at 0 or 1 after float32's rounding as the exponential computed afresh does.
- */
-function normalCdfLanes(
-  X: number,
-  A: number,
-  E: number,
-  tmp: Parameters<typeof expNonPositive>[1],
-  c: Constants,
-  F?: number,
-): Code {
-  const horner = (coef: number[]) => {
-    let h: Code = c(coef[coef.length - 1]);
-    for (let k = coef.length - 2; k >= 0; k--) h = f64x2.add(f64x2.mul(h, get(A)), c(coef[k]));
-    return h;
-  };
-  const tail = f64x2.mul(f64x2.mul(c(0.5), f64x2.div(horner(P), horner(Q))), get(E));
-  return [
-    ...local.set(A, f64x2.min(f64x2.abs(get(X)), c(TAIL_END))),
-    ...local.set(
-      E,
-      F === undefined
-        ? expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(A)), get(A)), tmp, c)
-        : v128.bitselect(get(F), c(Math.exp(-0.5 * TAIL_END * TAIL_END)), f64x2.lt(f64x2.abs(get(X)), c(TAIL_END))),
-    ),
-    ...local.set(E, tail),
-    ...v128.bitselect(get(E), f64x2.sub(c(1), get(E)), f64x2.lt(get(X), c(0))),
-  ];
-}
+// ---- gelu on wasm in WebAssembly SIMD, four float32 lanes at a time, over the heap. For a = min(|x|, A_MAX):
+//   Φ(−a) = C(a)·e^(−a²/2), C(a) = ½ erfcx(a/√2) ≈ P(a)/Q(a);
+//   Φ(−a) − a φ(a) = (a₀ − a)·V(a)·e^(−a²/2), V(a) ≈ S(a)/Q(a),
+// a₀ the root of Φ(−a) = a φ(a) (gelu's minimum, x = −a₀), so that the derivative Φ(x) + x φ(x) keeps its
+// relative accuracy through that zero: x < 0 gives gelu = x Φ(−a) and the derivative (a₀ − a) V e^(−a²/2);
+// x ≥ 0 gives x (1 − Φ(−a)) and 1 − (a₀ − a) V e^(−a²/2), without cancellation anywhere. P/Q and S/Q are
+// relative-minimax fits on [0, A_MAX] (scripts/fit-gelu-float32.py: relative error 1.2e−8 and 1.0e−8, every
+// coefficient positive, so Horner's scheme in float32 adds no cancellation). e^(−a²/2) is computed without
+// rounding a²: a = aₕ + (a − aₕ), aₕ a multiple of 1/64, so −aₕ²/2 is exact and the rest small; then
+// e^t = 2ᵏ e^r, k = round(t/ln 2), r = t − k ln 2 with ln 2 in two parts (Cody and Waite), e^r by a degree-6
+// polynomial (relative error 1.2e−8 on |r| ≤ ½ ln 2 + 0.005), and 2ᵏ as two normal factors 2^k₁·2^k₂ applied
+// last, so that a result in float32's subnormal range is rounded once. The float64 loops above are the
+// reference: the tests bound the distance to them (test/fused.test.ts).
+
+/** Beyond this |x|, gelu rounds to ±0 (x < 0) or x, and its derivative to 0 or 1, in float32. */
+const A_MAX = 15;
+/** ½ erfcx(a/√2) ≈ P(a)/Q(a) and (Φ(−a) − a φ(a))/(a₀ − a) ≈ S(a)/Q(a) on [0, A_MAX]. */
+const P32 = [0.5000000057679248, 0.4396386451180807, 0.18427234241231574, 0.040994870598887984, 0.004173439121291149];
+const Q32 = [1.0, 1.6771624363975774, 1.2067207215837392, 0.4722190750305342, 0.10276507149018299, 0.01046114674846243];
+const S32 = [
+  0.665078001833179, 0.9387899903147903, 0.6038527307332785, 0.21739494207297366, 0.04413484629110502,
+  0.0041733942553778235,
+];
+/** a₀: Φ(−a₀) = a₀ φ(a₀), as a float32 and the rest. */
+const A0 = 0.7517915246935645;
+const A0_HI = Math.fround(A0);
+const A0_LO = Math.fround(A0 - A0_HI);
+/** e^r ≈ Σ cⱼ rʲ for |r| ≤ ½ ln 2 + 0.005. */
+const EXP32 = [
+  1.0, 1.0000000115782766, 0.499999979565012, 0.166664967737707, 0.041667163941208, 0.008370106937683813,
+  0.0013888869245601485,
+];
+/** ln 2 as a multiple of 2⁻¹³ (k·LN2_HI32 and t − k·LN2_HI32 are exact) and the rest. */
+const LN2_HI32 = 5678 / 8192;
+const LN2_LO32 = Math.fround(Math.LN2 - LN2_HI32);
+/** Adding this rounds a float32 of magnitude < 2²² to an integer, left in the low bits of its mantissa. */
+const MAGIC32 = 1.5 * 2 ** 23;
+/** Added to the bits of k + MAGIC32, then shifted into the exponent field: the bits of 2ᵏ. */
+const POW2_BIAS = 127 - 0x4b400000;
+
+/** The value whose float32 bits are the int32 n (for a lane constant given as bits). */
+const fromBits = (n: number) => new Float32Array(Int32Array.of(n).buffer)[0];
 
 /**
- * gelu(x, y, count) and geluGrad(dy, x, dx, count): count a multiple of 4, addresses in bytes. Each
- * turn of a loop computes two independent pairs, so that their long chains of dependent float64
- * operations overlap.
+ * The locals one vector uses, after `first`: X (the input), then the temporaries. Stores through the
+ * addresses `out` gives (each given the vector to store).
+ */
+function geluVector(
+  first: number,
+  x: Code,
+  out: { y?: (v: Code) => Code; d?: (v: Code) => Code; dy?: Code },
+  c: (v: number) => Code,
+): Code {
+  const [X, A, AH, TH, TL, KM, KF, R, PE, K1, S1, S2, QV, U, NEG, G] = Array.from({ length: 16 }, (_, i) => first + i);
+  const horner = (coef: number[], v: Code) => {
+    let h: Code = c(coef[coef.length - 1]);
+    for (let k = coef.length - 2; k >= 0; k--) h = f32x4.add(f32x4.mul(h, v), c(coef[k]));
+    return h;
+  };
+  // 2^j from the bits of j + MAGIC32 (j an integer in [−126, 127])
+  const pow2 = (jm: Code) => i32x4.shl(i32x4.add(jm, c(fromBits(POW2_BIAS))), 23);
+  const code: Code = [
+    ...local.set(X, x),
+    ...local.set(A, f32x4.pmin(f32x4.abs(get(X)), c(A_MAX))),
+    ...local.set(AH, f32x4.mul(f32x4.sub(f32x4.add(f32x4.mul(get(A), c(64)), c(MAGIC32)), c(MAGIC32)), c(1 / 64))),
+    // t = −a²/2 = TH + TL: TH exact, TL small
+    ...local.set(TH, f32x4.mul(f32x4.mul(get(AH), get(AH)), c(-0.5))),
+    ...local.set(TL, f32x4.mul(f32x4.mul(f32x4.sub(get(A), get(AH)), f32x4.add(get(A), get(AH))), c(-0.5))),
+    ...local.set(KM, f32x4.add(f32x4.mul(f32x4.add(get(TH), get(TL)), c(Math.LOG2E)), c(MAGIC32))),
+    ...local.set(KF, f32x4.sub(get(KM), c(MAGIC32))),
+    ...local.set(
+      R,
+      f32x4.sub(
+        f32x4.add(f32x4.sub(get(TH), f32x4.mul(get(KF), c(LN2_HI32))), get(TL)),
+        f32x4.mul(get(KF), c(LN2_LO32)),
+      ),
+    ),
+    ...local.set(PE, horner(EXP32, get(R))),
+    // k = k₁ + k₂, each in [−82, 1]
+    ...local.set(K1, f32x4.add(f32x4.mul(get(KF), c(0.5)), c(MAGIC32))),
+    ...local.set(S1, pow2(get(K1))),
+    ...local.set(S2, pow2(f32x4.add(f32x4.sub(get(KM), get(K1)), c(MAGIC32)))),
+    ...local.set(QV, horner(Q32, get(A))),
+    ...local.set(NEG, f32x4.lt(get(X), c(0))),
+  ];
+  if (out.y) {
+    // x Φ(−a) (x clamped, so that a large |x| rounds to −0) below 0, x (1 − Φ(−a)) above; gelu(−∞) = −∞
+    code.push(
+      ...local.set(U, f32x4.mul(f32x4.div(horner(P32, get(A)), get(QV)), get(PE))),
+      ...out.y(
+        v128.bitselect(
+          get(X),
+          v128.bitselect(
+            f32x4.mul(f32x4.mul(f32x4.mul(f32x4.pmax(get(X), c(-A_MAX)), get(U)), get(S1)), get(S2)),
+            f32x4.mul(get(X), f32x4.sub(c(1), f32x4.mul(f32x4.mul(get(U), get(S1)), get(S2)))),
+            get(NEG),
+          ),
+          f32x4.eq(get(X), c(-Infinity)),
+        ),
+      ),
+    );
+  }
+  if (out.d) {
+    // G = (Φ(−a) − a φ(a)): the derivative is G below 0, 1 − G above; NaN at ±∞ (∞·0)
+    const lin = f32x4.add(f32x4.sub(c(A0_HI), get(A)), c(A0_LO));
+    code.push(
+      ...local.set(
+        G,
+        f32x4.mul(
+          f32x4.mul(f32x4.mul(f32x4.mul(lin, f32x4.div(horner(S32, get(A)), get(QV))), get(PE)), get(S1)),
+          get(S2),
+        ),
+      ),
+      ...local.set(G, v128.bitselect(get(G), f32x4.sub(c(1), get(G)), get(NEG))),
+      ...local.set(G, v128.bitselect(c(Number.NaN), get(G), f32x4.eq(f32x4.abs(get(X)), c(Infinity)))),
+      ...out.d(out.dy ? f32x4.mul(out.dy, get(G)) : get(G)),
+    );
+  }
+  return code;
+}
+const VECTOR_LOCALS = 16;
+
+/**
+ * gelu(x, y, count), geluWithDerivative(x, y, d, count) and geluGrad(dy, x, dx, count): count a
+ * multiple of 4, addresses in bytes; one vector of four lanes a turn (the turns are independent, so
+ * that the processor overlaps their long chains).
  */
 function geluFunctions(): WasmFunction[] {
-  const LANE_LOCALS = 12;
-  const pair = (address: Code, at: number) => f64x2.promoteLow(v128.load64Zero(i32.add(address, i32.const(at))));
-  const store = (address: Code, at: number, v: Code) => v128.storeLow64(i32.add(address, i32.const(at)), v);
-  const bump = (l: number) => local.set(l, i32.add(get(l), i32.const(16)));
-  /** A function of `params` parameters, an end address and two sets of vectors, its constants in locals after them. */
-  const fn = (name: string, params: number, loop: (c: Constants) => Code): WasmFunction => {
-    const first = params + 1 + 2 * LANE_LOCALS;
+  /** A function of `params` address parameters (the count last), an end address and one vector's locals, its constants in locals after them. */
+  const fn = (name: string, params: number, loop: (c: (v: number) => Code, end: number) => Code): WasmFunction => {
+    const first = params + 1 + VECTOR_LOCALS;
     const values: number[] = [];
-    const c: Constants = (v) => {
+    const c = (v: number) => {
       let i = values.findIndex((w) => Object.is(w, v));
       if (i < 0) i = values.push(v) - 1;
       return get(first + i);
     };
-    const body = loop(c);
+    const body = loop(c, params);
     return {
       name,
       params: new Array(params).fill(I32),
       result: I32,
-      locals: [I32, ...new Array(2 * LANE_LOCALS + values.length).fill(V128)],
-      body: [...values.flatMap((v, i) => local.set(first + i, f64x2.splat(v))), ...body, ...i32.const(0)],
+      locals: [I32, ...new Array(VECTOR_LOCALS + values.length).fill(V128)],
+      body: [...values.flatMap((v, i) => local.set(first + i, f32x4.splat(v))), ...body, ...i32.const(0)],
     };
   };
-  const lanes = (first: number) => {
-    const [X, A, E, T, K, K1, R, PHI, R2, R4, R8, F] = Array.from({ length: LANE_LOCALS }, (_, i) => first + i);
-    return { X, A, E, PHI, F, tmp: { T, K, K1, R, R2, R4, R8 } };
-  };
-  // gelu: params x, y, count; locals END, then two sets of vectors
-  const geluPair = (f: ReturnType<typeof lanes>, at: number, c: Constants) => [
-    ...local.set(f.X, pair(get(0), at)),
-    ...local.set(f.PHI, normalCdfLanes(f.X, f.A, f.E, f.tmp, c)),
-    ...store(get(1), at, f32x4.demoteZero(f64x2.mul(get(f.X), get(f.PHI)))),
+  const bump = (l: number) => local.set(l, i32.add(get(l), i32.const(16)));
+  /** The loop over the vectors of pointer `p` (whose end is `end`), bumping `pointers` each turn. */
+  const loop = (p: number, count: number, end: number, pointers: number[], body: Code) => [
+    ...local.set(end, i32.add(get(p), i32.shl(get(count), i32.const(2)))),
+    ...whileBelow(get(p), get(end), [...body, ...pointers.flatMap(bump)]),
   ];
-  const gelu = fn('gelu', 3, (c) => [
-    ...local.set(3, i32.add(get(0), i32.shl(get(2), i32.const(2)))),
-    ...whileBelow(get(0), get(3), [
-      ...geluPair(lanes(4), 0, c),
-      ...geluPair(lanes(4 + LANE_LOCALS), 8, c),
-      ...bump(0),
-      ...bump(1),
-    ]),
-  ]);
-  // geluGrad: params dy, x, dx, count; locals END, then two sets of vectors
-  const gradPair = (b: ReturnType<typeof lanes>, at: number, c: Constants) => [
-    ...local.set(b.X, pair(get(1), at)),
-    // dy·(Φ + x·(1/√2π)·e^(−x²/2)), the exponential of x itself (beyond the clamp too), which Φ's tail shares
-    ...local.set(b.F, expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(b.X)), get(b.X)), b.tmp, c)),
-    ...local.set(b.PHI, normalCdfLanes(b.X, b.A, b.E, b.tmp, c, b.F)),
-    ...store(
-      get(2),
-      at,
-      f32x4.demoteZero(
-        f64x2.mul(pair(get(0), at), f64x2.add(get(b.PHI), f64x2.mul(f64x2.mul(get(b.X), c(INV_SQRT_2PI)), get(b.F)))),
-      ),
+  const store = (address: number) => (v: Code) => v128.store(get(address), v);
+  return [
+    fn('gelu', 3, (c, end) => loop(0, 2, end, [0, 1], geluVector(end + 1, v128.load(get(0)), { y: store(1) }, c))),
+    fn('geluWithDerivative', 4, (c, end) =>
+      loop(0, 3, end, [0, 1, 2], geluVector(end + 1, v128.load(get(0)), { y: store(1), d: store(2) }, c)),
+    ),
+    fn('geluGrad', 4, (c, end) =>
+      loop(1, 3, end, [0, 1, 2], geluVector(end + 1, v128.load(get(1)), { d: store(2), dy: v128.load(get(0)) }, c)),
     ),
   ];
-  const geluGrad = fn('geluGrad', 4, (c) => [
-    ...local.set(4, i32.add(get(1), i32.shl(get(3), i32.const(2)))),
-    ...whileBelow(get(1), get(4), [
-      ...gradPair(lanes(5), 0, c),
-      ...gradPair(lanes(5 + LANE_LOCALS), 8, c),
-      ...bump(0),
-      ...bump(1),
-      ...bump(2),
-    ]),
-  ]);
-  return [gelu, geluGrad];
 }
 
 interface GeluSimd {
   gelu(x: number, y: number, count: number): number;
+  geluWithDerivative(x: number, y: number, d: number, count: number): number;
   geluGrad(dy: number, x: number, dx: number, count: number): number;
 }
 
 const geluSimd = simdModule<GeluSimd>('gelu', geluFunctions);
-/** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
+/** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the float64 loops beside them. */
 export const setSimdGelu = geluSimd.setEnabled;
+
+/** Φ(x) + x φ(x) in float64 (the exponential of x itself: Φ's tail clamps |x|). */
+const geluDerivative64 = (x: number) => normalCdf64(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
 
 export const geluJs: KernelConfig[] = jsKernelConfigs(
   GELU,
@@ -292,6 +356,21 @@ export const geluJs: KernelConfig[] = jsKernelConfigs(
   },
   false,
 );
+export const geluWithDerivativeJs: KernelConfig[] = jsKernelConfigs(
+  GELU_WITH_DERIVATIVE,
+  ({ x }) => [x!.shape, x!.shape],
+  ({ x }, [y, d], _attrs, _infos, heap) => {
+    const v = x as Float32Array;
+    const simd = geluSimd.on(heap);
+    const start = simd ? y.length & ~3 : 0;
+    if (simd) simd.geluWithDerivative(v.byteOffset, y.byteOffset, d.byteOffset, start);
+    for (let i = start; i < y.length; i++) {
+      y[i] = v[i] * normalCdf64(v[i]);
+      d[i] = geluDerivative64(v[i]);
+    }
+  },
+  true,
+);
 export const geluGradJs: KernelConfig[] = jsKernelConfigs(
   GELU_GRAD,
   ({ x }) => [x!.shape],
@@ -300,8 +379,7 @@ export const geluGradJs: KernelConfig[] = jsKernelConfigs(
     const simd = geluSimd.on(heap);
     const start = simd ? dx.length & ~3 : 0;
     if (simd) simd.geluGrad(g.byteOffset, v.byteOffset, dx.byteOffset, start);
-    for (let i = start; i < dx.length; i++)
-      dx[i] = g[i] * (normalCdf64(v[i]) + v[i] * INV_SQRT_2PI * Math.exp(-0.5 * v[i] * v[i]));
+    for (let i = start; i < dx.length; i++) dx[i] = g[i] * geluDerivative64(v[i]);
   },
   false,
 );

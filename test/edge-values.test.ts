@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as gpu from '../src/backend/gpu-inexact-unary-kernels.js';
-import { setFusedEnabled } from '../src/testing.js';
+import { setFusedEnabled, setSimdGelu } from '../src/testing.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 
 const values = (t: tg.Tensor) => Array.from(t.dataSync());
@@ -48,6 +48,8 @@ const softplus64 = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.l
 /** ±10^e for e from −30 to 2 in steps of 0.05, as float32 values. */
 const GRID = Float32Array.from(Array.from({ length: 641 }, (_, i) => 10 ** (-30 + i * 0.05)).flatMap((v) => [v, -v]));
 const ULP = 2 ** -24;
+/** wasm's float32 SIMD gelu and its derivative: their bound in units of 2⁻²⁴ relative (test/fused.test.ts). */
+const GELU_SIMD_ULPS = 16;
 
 /**
  * Asserts the adjoint of f (the gradient of Σ f(x)) matches the float64 derivative within `ulps` ulp of
@@ -354,15 +356,23 @@ for (const backend of NODE_BACKENDS) {
   });
 
   s('gelu and its adjoint match float64 in the lower tail, where ½(1 + erf(x/√2)) cancels (PyTorch: 0 at −6)', () => {
-    // the float64 kernels (cpu, wasm), then the TF.js formulations the GPUs and createGraph run
-    for (const fused of [true, false]) {
+    // the float64 loops (cpu, and wasm with its SIMD off), wasm's float32 SIMD, then the TF.js formulations
+    // the GPUs and createGraph run
+    for (const [fused, simd, ulps, adjointUlps] of [
+      [true, false, 1, 1],
+      [true, true, GELU_SIMD_ULPS, GELU_SIMD_ULPS],
+      [false, false, 8, 4],
+    ] as const) {
       setFusedEnabled(fused, 'gelu');
       setFusedEnabled(fused, 'geluGrad');
+      setFusedEnabled(fused, 'geluWithDerivative');
+      setSimdGelu(simd);
       try {
-        assertAccurate(`gelu (fused: ${fused})`, tg.gelu, (x) => x * normalCdf(x), fused ? 1 : 8);
+        const how = `fused: ${fused}, SIMD: ${simd}`;
+        assertAccurate(`gelu (${how})`, tg.gelu, (x) => x * normalCdf(x), ulps);
         const d = (x: number) => normalCdf(x) + x * normalPdf(x);
         const scale = (x: number) => normalCdf(x) + Math.abs(x) * normalPdf(x);
-        assertAdjointAccurate(`gelu (fused: ${fused})`, tg.gelu, d, fused ? 1 : 4, GRID, scale);
+        assertAdjointAccurate(`gelu (${how})`, tg.gelu, d, adjointUlps, GRID, scale);
         tg.tidy(() => {
           assert.equal(values(tg.gelu(tg.tensor([0, 1e4, -1e4, Infinity]))), [0, 1e4, -0, Infinity]);
           assert.ok(Number.isNaN(values(tg.gelu(tg.tensor([NaN])))[0]));
@@ -370,6 +380,8 @@ for (const backend of NODE_BACKENDS) {
       } finally {
         setFusedEnabled(true, 'gelu');
         setFusedEnabled(true, 'geluGrad');
+        setFusedEnabled(true, 'geluWithDerivative');
+        setSimdGelu(true);
       }
     }
   });

@@ -62,7 +62,15 @@ import {
   broadcastLeadingReference,
   broadcastsAlongLeadingAxes,
 } from '../../kernels/broadcast-leading.js';
-import { GELU, GELU_GRAD, geluGradJs, geluJs, geluReference } from '../../kernels/gelu.js';
+import {
+  GELU,
+  GELU_GRAD,
+  GELU_WITH_DERIVATIVE,
+  geluGradJs,
+  geluJs,
+  geluReference,
+  geluWithDerivativeJs,
+} from '../../kernels/gelu.js';
 import {
   LAYER_NORM,
   LAYER_NORM_GRAD,
@@ -116,6 +124,7 @@ export const CPU_KERNELS = {
   batchNormGrad: BATCH_NORM_GRAD,
   gelu: GELU,
   geluGrad: GELU_GRAD,
+  geluWithDerivative: GELU_WITH_DERIVATIVE,
   layerNorm: LAYER_NORM,
   layerNormGrad: LAYER_NORM_GRAD,
   softmaxGrad: SOFTMAX_GRAD,
@@ -143,6 +152,7 @@ const CONFIGS: KernelConfig[] = [
   ...batchNormGradJs,
   ...geluJs,
   ...geluGradJs,
+  ...geluWithDerivativeJs,
   ...layerNormJs,
   ...layerNormGradJs,
   ...softmaxGradJs,
@@ -710,14 +720,22 @@ function runSce(z: tf.Tensor, t: tf.Tensor, outputs: SceOutputs, upstream?: tf.T
   });
 }
 
-// ---- gelu in float64 (kernels/gelu.ts)
+// ---- gelu (kernels/gelu.ts): float64 loops on cpu, float32 SIMD on wasm
 
-/** gelu's forward x Φ(x): one float64 pass on cpu and wasm, the TF.js formulation elsewhere. */
+/** gelu's forward x Φ(x): one pass on cpu and wasm, the TF.js formulation elsewhere. */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return hasFused('gelu') && x.dtype === 'float32' ? (run('gelu', { x }) as tf.Tensor) : geluReference(x);
 }
 
-/** gelu's adjoint dy·(Φ(x) + x φ(x)) in one float64 pass (cpu and wasm: check hasFused('geluGrad') first). */
+/**
+ * [gelu(x), Φ(x) + x φ(x)]: the forward and the derivative its adjoint multiplies by, in one pass (cpu
+ * and wasm: check hasFused('geluWithDerivative') first).
+ */
+export function geluWithDerivative(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  return run('geluWithDerivative', { x }) as [tf.Tensor, tf.Tensor];
+}
+
+/** gelu's adjoint dy·(Φ(x) + x φ(x)) in one pass (cpu and wasm: check hasFused('geluGrad') first). */
 export function geluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   checkSame('geluGrad', { dy, x });
   return run('geluGrad', { dy, x }) as tf.Tensor;

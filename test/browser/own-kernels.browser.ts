@@ -32,11 +32,14 @@ const FALLBACKS: Record<string, string> = {
     "wasm's convolution reading its filter in place; elsewhere hasFused('conv2d') is false and " +
     "conv2d runs TF.js's own (src/backend/defects.ts conv2dSamePaddingExplicit)",
   TapegradGelu:
-    "cpu and wasm's gelu in one float64 pass; elsewhere hasFused('gelu') is false and geluReference computes " +
+    "cpu and wasm's gelu in one pass (float64 on cpu, float32 SIMD on wasm); elsewhere hasFused('gelu') is false and geluReference computes " +
     'x Φ(x) with TF.js ops (kernels/gelu.ts)',
   TapegradGeluGrad:
-    "cpu and wasm's gelu adjoint in one float64 pass; elsewhere hasFused('geluGrad') is false and the adjoint " +
+    "cpu and wasm's gelu adjoint in one pass; elsewhere hasFused('geluGrad') is false and the adjoint " +
     'is composed of ops (src/ops/elementwise.ts)',
+  TapegradGeluWithDerivative:
+    "cpu and wasm's gelu with its derivative beside it, for the adjoint to multiply by; elsewhere " +
+    "hasFused('geluWithDerivative') is false and the adjoint is composed of ops (src/ops/elementwise.ts)",
   TapegradBroadcastLeading:
     "wasm's broadcastTo along leading axes by copies (src/backend/facts.ts broadcastToFast); elsewhere " +
     "TF.js's own broadcastTo",
