@@ -10,97 +10,220 @@
 // as XNNPACK's x86 kernels clamp (pmax with the lower bound, then pmin with the upper); a product
 // without bounds is not clamped. So the outputs are XNNPACK's bits (test/dense-matmul.test.ts).
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { type Code, F32, f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+import {
+  type Code,
+  F32,
+  f32x4,
+  I32,
+  i32,
+  local,
+  V128,
+  v128,
+  type WasmFunction,
+  when,
+  whileBelow,
+} from './wasm-encoder.js';
 import { heapOf, simdModule, type WasmBackend } from './wasm-simd-module.js';
 
 const get = local.get;
 
+/** Options of the product's WebAssembly function (the benchmarks build the others to compare). */
+export interface GemmOptions {
+  /** Rows of a tile (its columns are 8: two vectors), each row's sums in two registers. */
+  rows: number;
+  /** A loaded four k at a time and each lane splatted by a shuffle, rather than one splat load per k. */
+  splat: boolean;
+  /** B's panel of 8 columns copied into the scratch, contiguous, rather than read in place. */
+  pack: boolean;
+  /** Terms per iteration of the loop over k (4 where `splat`). */
+  unroll: number;
+}
+
+export const GEMM: GemmOptions = { rows: 4, splat: false, pack: true, unroll: 1 };
+
 /**
- * gemm(a, b, bias, c, M, N, K, hasBias, clamp, lo, hi): c[i, j] = bias[j] + Σₖ a[i, k]·b[k, j]
- * (a [M, K], b [K, N], c [M, N] row-major, N ≥ 4; byte addresses), clamped to [lo, hi] where
- * `clamp` is set.
+ * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi): c[i, j] = bias[j] +
+ * Σₖ a[i, k]·b[k, j] (a [M, K], b [K, N], c [M, N] row-major; byte addresses), clamped to [lo, hi]
+ * where `clamp` is set; blocks of mc rows by kc terms, `scratch` holding (kc + 1 + mc)·8 float32s.
  */
-function gemm(): WasmFunction {
-  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, LO, HI] = Array.from({ length: 11 }, (_, i) => i);
-  const [I, J, KK, NB, KB, A0, A1, A2, A3, BPTR, CROW] = Array.from({ length: 11 }, (_, i) => 11 + i);
-  const [AV, BV0, BV1, LOV, HIV] = Array.from({ length: 5 }, (_, i) => 22 + i);
-  const ACC = Array.from({ length: 8 }, (_, i) => 27 + i);
-  const inc = (l: number, by: Code) => local.set(l, i32.add(get(l), by));
-  const rowPointers = [A0, A1, A2, A3];
-  /** The tile of `rows` rows from I and 4·width columns from J, its sums in registers. */
-  const tile = (rows: number, width: number): Code => {
-    const acc = (r: number, w: number) => ACC[r * width + w];
-    const bvs = [BV0, BV1].slice(0, width);
+export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): WasmFunction {
+  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI] = Array.from({ length: 14 }, (_, i) => i);
+  const ints = ['I0', 'IEND', 'K0', 'KL', 'J', 'NB', 'KB', 'I', 'KK', 'BPTR', 'BSTEP', 'CP', 'CS', 'BIASP', 'CLAMPNOW'];
+  const more = ['CROW', 'T', 'U', 'P', 'EDGE', 'SB', 'FULL'];
+  const names = [...ints, ...more];
+  const L = Object.fromEntries(names.map((n, i) => [n, 14 + i])) as Record<string, number>;
+  const ROW = Array.from({ length: R }, (_, r) => 14 + names.length + r);
+  const firstV = 14 + names.length + R;
+  const [AV, BV0, BV1, LOV, HIV] = Array.from({ length: 5 }, (_, i) => firstV + i);
+  const ACC = Array.from({ length: 2 * R }, (_, i) => firstV + 5 + i);
+  const AV4 = Array.from({ length: R }, (_, i) => firstV + 5 + 2 * R + i);
+  const inc = local.increment;
+  const { I0, IEND, K0, KL, J, NB, KB, I, KK, BPTR, BSTEP, CP, CS, BIASP, CLAMPNOW, CROW, T, U, P, EDGE, SB, FULL } = L;
+  const lanes = (l: number) => Array.from({ length: 16 }, (_, b) => 4 * l + (b & 3));
+
+  /** The tile of `rows` rows from I, columns J … J + 7, terms K0 … K0 + KL − 1. */
+  const tile = (rows: number): Code => {
+    const acc = (r: number, w: number) => ACC[2 * r + w];
     const each = (f: (r: number, w: number) => Code): Code =>
-      Array.from({ length: rows }, (_, r) => Array.from({ length: width }, (_, w) => f(r, w))).flat(2);
+      Array.from({ length: rows }, (_, r) => [0, 1].map((w) => f(r, w))).flat(2);
+    const cRow = (r: number) => (r ? i32.add(get(CROW), i32.mul(i32.const(r), get(CS))) : get(CROW));
+    /** One term: k + l of each row (l the lane of the loaded vectors, or the splat load's offset). */
+    const term = (l: number, fromVector: boolean): Code => [
+      ...local.set(BV0, v128.load(get(BPTR), 0)),
+      ...local.set(BV1, v128.load(get(BPTR), 16)),
+      ...ROW.slice(0, rows).flatMap((p, r) => [
+        ...local.set(
+          AV,
+          fromVector ? v128.shuffle(get(AV4[r]), get(AV4[r]), lanes(l)) : v128.load32Splat(get(p), 4 * l),
+        ),
+        ...local.set(acc(r, 0), f32x4.add(get(acc(r, 0)), f32x4.mul(get(AV), get(BV0)))),
+        ...local.set(acc(r, 1), f32x4.add(get(acc(r, 1)), f32x4.mul(get(AV), get(BV1)))),
+      ]),
+      ...inc(BPTR, get(BSTEP)),
+    ];
     return [
-      ...local.set(A0, i32.add(get(A), i32.mul(get(I), get(KB)))),
-      ...rowPointers.slice(1, rows).flatMap((p, r) => local.set(p, i32.add(get(rowPointers[r]), get(KB)))),
-      ...local.set(BPTR, i32.add(get(B), i32.shl(get(J), i32.const(2)))),
+      ...local.set(ROW[0], i32.add(i32.add(get(A), i32.mul(get(I), get(KB))), i32.shl(get(K0), i32.const(2)))),
+      ...ROW.slice(1, rows).flatMap((p, r) => local.set(p, i32.add(get(ROW[r]), get(KB)))),
+      ...local.set(BPTR, get(P)),
+      ...local.set(CROW, i32.add(get(CP), i32.mul(get(I), get(CS)))),
+      // the sums so far: the bias (or +0) in the first block of terms, what the block before stored after it
       ...each((r, w) =>
         local.set(
           acc(r, w),
           v128.select(
-            v128.load(i32.add(get(BIAS), i32.shl(get(J), i32.const(2))), 16 * w),
-            f32x4.splat(0),
-            get(HAS_BIAS),
+            v128.load(cRow(r), 16 * w),
+            v128.select(v128.load(get(BIASP), 16 * w), f32x4.splat(0), get(HAS_BIAS)),
+            get(K0),
           ),
         ),
       ),
       ...local.set(KK, i32.const(0)),
-      ...whileBelow(get(KK), get(K), [
-        ...bvs.flatMap((bv, w) => local.set(bv, v128.load(get(BPTR), 16 * w))),
-        ...rowPointers
-          .slice(0, rows)
-          .flatMap((p, r) => [
-            ...local.set(AV, v128.load32Splat(get(p))),
-            ...Array.from({ length: width }, (_, w) =>
-              local.set(acc(r, w), f32x4.add(get(acc(r, w)), f32x4.mul(get(AV), get(bvs[w])))),
-            ).flat(),
-            ...inc(p, i32.const(4)),
-          ]),
-        ...inc(BPTR, get(NB)),
-        ...inc(KK, i32.const(1)),
+      ...whileBelow(i32.add(get(KK), i32.const(unroll - 1)), get(KL), [
+        ...(splat ? ROW.slice(0, rows).flatMap((p, r) => local.set(AV4[r], v128.load(get(p)))) : []),
+        ...Array.from({ length: unroll }, (_, l) => term(l, splat)).flat(),
+        ...ROW.slice(0, rows).flatMap((p) => inc(p, i32.const(4 * unroll))),
+        ...inc(KK, i32.const(unroll)),
       ]),
-      ...local.set(CROW, i32.add(i32.add(get(C), i32.mul(get(I), get(NB))), i32.shl(get(J), i32.const(2)))),
-      ...each((r, w) => [
-        ...v128.store(
-          i32.add(get(CROW), i32.mul(i32.const(r), get(NB))),
-          v128.select(f32x4.pmin(get(HIV), f32x4.pmax(get(LOV), get(acc(r, w)))), get(acc(r, w)), get(CLAMP)),
+      ...(unroll === 1
+        ? []
+        : whileBelow(get(KK), get(KL), [
+            ...term(0, false),
+            ...ROW.slice(0, rows).flatMap((p) => inc(p, i32.const(4))),
+            ...inc(KK, i32.const(1)),
+          ])),
+      ...each((r, w) =>
+        v128.store(
+          cRow(r),
+          v128.select(f32x4.pmin(get(HIV), f32x4.pmax(get(LOV), get(acc(r, w)))), get(acc(r, w)), get(CLAMPNOW)),
           16 * w,
         ),
-      ]),
+      ),
     ];
   };
-  /** The columns J … J + 4·width − 1 of every row: tiles of 4 rows, then of one. */
-  const panel = (width: number): Code => [
-    ...local.set(I, i32.const(0)),
-    ...whileBelow(i32.add(get(I), i32.const(3)), get(M), [...tile(4, width), ...inc(I, i32.const(4))]),
-    ...whileBelow(get(I), get(M), [...tile(1, width), ...inc(I, i32.const(1))]),
-    ...inc(J, i32.const(4 * width)),
+
+  /** B's rows K0 … K0 + KL − 1, columns J … J + 7 (those below N; +0 past them) copied to the scratch. */
+  const packPanel: Code = [
+    ...local.set(T, i32.const(0)),
+    ...local.set(U, i32.add(i32.add(get(B), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
+    ...whileBelow(get(T), get(KL), [
+      ...local.set(CROW, i32.add(get(SCRATCH), i32.shl(get(T), i32.const(5)))),
+      ...v128.store(get(CROW), v128.select(v128.load(get(U)), f32x4.splat(0), get(FULL))),
+      ...v128.store(get(CROW), v128.select(v128.load(get(U), 16), f32x4.splat(0), get(FULL)), 16),
+      ...inc(T, i32.const(1)),
+      ...inc(U, get(NB)),
+    ]),
+  ];
+  /** The last N mod 8 columns' entries, `count` rows of them, copied from `from` to `to` (row strides in bytes). */
+  const copyColumns = (count: Code, from: Code, fromStride: Code, to: Code, toStride: Code): Code => [
+    ...local.set(T, i32.const(0)),
+    ...whileBelow(get(T), count, [
+      ...local.set(U, i32.const(0)),
+      ...whileBelow(get(U), i32.and(get(N), i32.const(7)), [
+        ...i32.store(
+          i32.add(i32.add(to, i32.mul(get(T), toStride)), i32.shl(get(U), i32.const(2))),
+          i32.load(i32.add(i32.add(from, i32.mul(get(T), fromStride)), i32.shl(get(U), i32.const(2)))),
+        ),
+        ...inc(U, i32.const(1)),
+      ]),
+      ...inc(T, i32.const(1)),
+    ]),
+  ];
+  const panel: Code = [
+    ...local.set(FULL, i32.ltU(i32.add(get(J), i32.const(7)), get(N))),
+    ...(pack
+      ? [...packPanel, ...local.set(P, get(SCRATCH)), ...local.set(BSTEP, i32.const(32))]
+      : [
+          ...local.set(P, i32.add(i32.add(get(B), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
+          ...local.set(BSTEP, get(NB)),
+        ]),
+    ...local.set(BIASP, i32.add(get(BIAS), i32.shl(get(J), i32.const(2)))),
+    ...local.set(CP, i32.add(get(C), i32.shl(get(J), i32.const(2)))),
+    ...local.set(CS, get(NB)),
+    // a panel past N: its B columns and bias copied, zero-padded, its sums kept in the edge buffer
+    ...when(i32.eqz(get(FULL)), [
+      ...v128.store(get(SB), f32x4.splat(0)),
+      ...v128.store(get(SB), f32x4.splat(0), 16),
+      ...when(get(HAS_BIAS), copyColumns(i32.const(1), get(BIASP), i32.const(0), get(SB), i32.const(0))),
+      ...copyColumns(
+        get(KL),
+        i32.add(get(B), i32.add(i32.mul(get(K0), get(NB)), i32.shl(get(J), i32.const(2)))),
+        get(NB),
+        get(SCRATCH),
+        i32.const(32),
+      ),
+      ...local.set(P, get(SCRATCH)),
+      ...local.set(BSTEP, i32.const(32)),
+      ...local.set(BIASP, get(SB)),
+      ...local.set(CP, i32.sub(get(EDGE), i32.shl(get(I0), i32.const(5)))),
+      ...local.set(CS, i32.const(32)),
+    ]),
+    ...local.set(I, get(I0)),
+    ...whileBelow(i32.add(get(I), i32.const(R - 1)), get(IEND), [...tile(R), ...inc(I, i32.const(R))]),
+    ...whileBelow(get(I), get(IEND), [...tile(1), ...inc(I, i32.const(1))]),
+    ...inc(J, i32.const(8)),
   ];
   const body = [
     ...local.set(NB, i32.shl(get(N), i32.const(2))),
     ...local.set(KB, i32.shl(get(K), i32.const(2))),
+    ...local.set(SB, i32.add(get(SCRATCH), i32.shl(get(KC), i32.const(5)))),
+    ...local.set(EDGE, i32.add(get(SB), i32.const(32))),
     ...local.set(LOV, f32x4.splatOf(get(LO))),
     ...local.set(HIV, f32x4.splatOf(get(HI))),
-    ...local.set(J, i32.const(0)),
-    ...whileBelow(i32.add(get(J), i32.const(7)), get(N), panel(2)),
-    ...whileBelow(i32.add(get(J), i32.const(3)), get(N), panel(1)),
-    // the last N mod 4 columns as part of the last four, whose others are written again, the same
-    ...whileBelow(get(J), get(N), [...local.set(J, i32.sub(get(N), i32.const(4))), ...panel(1)]),
+    ...whileBelow(get(I0), get(M), [
+      ...local.set(IEND, i32.minU(i32.add(get(I0), get(MC)), get(M))),
+      ...local.set(K0, i32.const(0)),
+      ...whileBelow(get(K0), get(K), [
+        ...local.set(KL, i32.minU(get(KC), i32.sub(get(K), get(K0)))),
+        ...local.set(CLAMPNOW, i32.and(get(CLAMP), i32.eqz(i32.sub(get(K), i32.add(get(K0), get(KL)))))),
+        ...local.set(J, i32.const(0)),
+        ...whileBelow(get(J), get(N), panel),
+        ...inc(K0, get(KL)),
+      ]),
+      ...copyColumns(
+        i32.sub(get(IEND), get(I0)),
+        get(EDGE),
+        i32.const(32),
+        i32.add(get(C), i32.add(i32.mul(get(I0), get(NB)), i32.shl(i32.and(get(N), i32.const(-8)), i32.const(2)))),
+        get(NB),
+      ),
+      ...local.set(I0, get(IEND)),
+    ]),
     ...i32.const(0),
   ];
   return {
     name: 'gemm',
-    params: [...new Array(9).fill(I32), F32, F32],
+    params: [...new Array(12).fill(I32), F32, F32],
     result: I32,
-    locals: [...new Array(11).fill(I32), ...new Array(13).fill(V128)],
+    locals: [...new Array(names.length + R).fill(I32), ...new Array(5 + 3 * R).fill(V128)],
     body,
   };
 }
 
-const denseMatMulSimd = simdModule<{ gemm: (...args: number[]) => number }>('dense-matmul', () => [gemm()], ['gemm']);
+const denseMatMulSimd = simdModule<{ gemm: (...args: number[]) => number }>(
+  'dense-matmul',
+  () => [gemmFunction(GEMM)],
+  ['gemm'],
+);
 /** Turns the SIMD kernel off (and on again): XNNPACK runs, for tests and benchmarks to compare. */
 export const setDenseMatMul = denseMatMulSimd.setEnabled;
 
@@ -118,8 +241,9 @@ export type XnnpackOnPool = (work: number) => boolean;
 const POOLED_MIN_ROWS = 160;
 /** Multiply-adds from which a product is split with the helper thread (below, waking it costs more). */
 const SPLIT_MIN_WORK = 1 << 22;
-/** Multiply-adds from which XNNPACK's blocking for the caches beats this kernel on one thread. */
-const ONE_THREAD_MAX_WORK = 1 << 26;
+
+/** Rows and terms of a block: mc·kc float32s of A stay in the L2 cache while B's panels pass. */
+export const BLOCKING = { mc: 128, kc: 256 };
 
 /**
  * c = clamp(a·b + bias) for the heap's float32 a [M, K] and b [K, N] (any leading axes of one
@@ -142,19 +266,22 @@ export function denseMatMul(
   const [M, K] = a.shape.slice(-2);
   const N = b.shape[b.shape.length - 1];
   const work = M * N * K;
-  if (work === 0 || N < 4 || (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N)))
-    return null;
-  if (work > ONE_THREAD_MAX_WORK) return null;
+  if (work === 0 || (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N))) return null;
   const helper = work >= SPLIT_MIN_WORK && M >= 8 ? denseMatMulSimd.helper(heap) : null;
   if (!helper && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
+  const { mc, kc } = BLOCKING;
+  const scratchSize = (kc + 1 + mc) * 8;
+  // allocations first: one may grow the heap and detach views taken before it
   const out = backend.makeOutput([...outer, M, N], 'float32');
+  const scratch = backend.makeOutput([helper ? 2 * scratchSize : scratchSize], 'float32');
   const av = backend.typedArrayFromHeap(a) as Float32Array;
   const bv = backend.typedArrayFromHeap(b) as Float32Array;
   const biasView = bias ? (backend.typedArrayFromHeap(bias) as Float32Array) : null;
   const cv = backend.typedArrayFromHeap(out) as Float32Array;
+  const sv = backend.typedArrayFromHeap(scratch) as Float32Array;
   const [lo, hi] = bounds ?? [-Infinity, Infinity];
-  /** The kernel's arguments for rows from..to (the rows' entries of a and c start later). */
-  const rows = (from: number, to: number) => [
+  /** The kernel's arguments for rows from..to (the rows' entries of a and c start later), with scratch `part`. */
+  const rows = (from: number, to: number, part: number) => [
     av.byteOffset + 4 * from * K,
     bv.byteOffset,
     biasView?.byteOffset ?? 0,
@@ -164,12 +291,18 @@ export function denseMatMul(
     K,
     biasView ? 1 : 0,
     bounds ? 1 : 0,
+    sv.byteOffset + 4 * part * scratchSize,
+    mc,
+    kc,
+    lo,
+    hi,
   ];
   if (helper) {
     // the helper thread takes the lower rows, from a multiple of 4 near the middle
     const half = ((M >> 1) + 3) & ~3;
-    helper.split('gemm', [...rows(0, half), lo, hi], [...rows(half, M), lo, hi]);
-  } else simd.gemm(...rows(0, M), lo, hi);
+    helper.split('gemm', rows(0, half, 0), rows(half, M, 1));
+  } else simd.gemm(...rows(0, M, 0));
+  backend.disposeData(scratch.dataId, true);
   return out;
 }
 

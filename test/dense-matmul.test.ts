@@ -1,14 +1,16 @@
 // wasm's plain products in SIMD (kernels/dense-matmul.ts), where TF.js calls XNNPACK: the same bits
-// as XNNPACK on odd sizes (rows, columns and inner sizes that no tile divides), with and without a
-// bias, with relu and relu6, and with signed zeros, infinities and NaN among the entries, on one
-// thread and split with the helper thread (kernels/helper-thread.ts); within
+// as XNNPACK on odd sizes (rows, columns and inner sizes that no tile or block divides, fewer than 8
+// columns), with and without a bias, with relu and relu6, and with signed zeros, infinities and NaN
+// among the entries, with the default blocks of rows and terms and with small ones (many blocks and
+// their edges on small products), on one thread and split with the helper thread
+// (kernels/helper-thread.ts); within
 // the float32 rounding bound of a float64 reference (and that check fails on a product missing a
 // term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { setDenseMatMul } from '../kernels/dense-matmul.js';
+import { BLOCKING, setDenseMatMul } from '../kernels/dense-matmul.js';
 import { readyHelper } from '../kernels/helper-thread.js';
 import { assertNoLeak, randomValues } from './helpers.js';
 
@@ -27,6 +29,7 @@ function product(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null, act: 
   }
 }
 
+/** [M, K, N]: every M mod 4 and N mod 8, fewer columns than a tile, inner sizes below and past a block. */
 const SIZES: [number, number, number][] = [
   [1, 1, 4],
   [3, 5, 7],
@@ -37,7 +40,28 @@ const SIZES: [number, number, number][] = [
   [13, 33, 21],
   [64, 78, 36],
   [6, 1, 5],
+  [2, 9, 1],
+  [5, 6, 2],
+  [10, 11, 3],
+  [11, 13, 6],
+  [14, 19, 23],
 ];
+
+/** The default blocks, and small ones: several blocks of rows and of terms, each with a remainder, on SIZES. */
+const BLOCKINGS = [{ ...BLOCKING }, { mc: 6, kc: 7 }, { mc: 1, kc: 1 }, { mc: 9, kc: 4 }];
+
+/** Runs fn with each of BLOCKINGS set, naming it in a failure. */
+function eachBlocking(fn: (name: string) => void): void {
+  const saved = { ...BLOCKING };
+  try {
+    for (const b of BLOCKINGS) {
+      Object.assign(BLOCKING, b);
+      fn(`blocks of ${b.mc} rows, ${b.kc} terms`);
+    }
+  } finally {
+    Object.assign(BLOCKING, saved);
+  }
+}
 
 test('plain and fused products: the same bits as XNNPACK', async () => {
   await tg.setBackend('wasm');
@@ -55,14 +79,16 @@ test('plain and fused products: the same bits as XNNPACK', async () => {
         [false, 'relu'],
         [true, 'relu6'],
       ] as const) {
-        const ours = product(a, b, withBias ? bias : null, act, true);
         const xnn = product(a, b, withBias ? bias : null, act, false);
-        for (let i = 0; i < ours.length; i++)
-          if (!Object.is(ours[i], xnn[i]))
-            assert.unreachable(
-              `[${M},${K}]·[${K},${N}] bias ${withBias} ${act} specials ${withSpecials}: ` +
-                `entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
-            );
+        eachBlocking((blocks) => {
+          const ours = product(a, b, withBias ? bias : null, act, true);
+          for (let i = 0; i < ours.length; i++)
+            if (!Object.is(ours[i], xnn[i]))
+              assert.unreachable(
+                `[${M},${K}]·[${K},${N}] bias ${withBias} ${act} specials ${withSpecials}, ${blocks}: ` +
+                  `entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
+              );
+        });
       }
       assertNoLeak(() => tf.fused.matMul({ a, b, bias, activation: 'relu' }).dispose());
       assertNoLeak(() => tf.matMul(a, b).dispose());
@@ -107,16 +133,21 @@ test('products split with the helper thread: the same bits as XNNPACK', async ()
     [37, 3000, 61],
     [64, 784, 256],
     [13, 20_000, 24],
+    [301, 611, 131],
   ] as [number, number, number][]) {
     const a = tf.tensor2d(randomValues(M * K, M), [M, K]);
     const b = tf.tensor2d(randomValues(K * N, K), [K, N]);
     const bias = tf.tensor1d(randomValues(N, N));
     for (const act of [null, 'relu'] as const) {
-      const ours = product(a, b, bias, act, true);
       const xnn = product(a, b, bias, act, false);
-      for (let i = 0; i < ours.length; i++)
-        if (!Object.is(ours[i], xnn[i]))
-          assert.unreachable(`[${M},${K}]·[${K},${N}] ${act}: entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`);
+      eachBlocking((blocks) => {
+        const ours = product(a, b, bias, act, true);
+        for (let i = 0; i < ours.length; i++)
+          if (!Object.is(ours[i], xnn[i]))
+            assert.unreachable(
+              `[${M},${K}]·[${K},${N}] ${act}, ${blocks}: entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
+            );
+      });
     }
     tf.dispose([a, b, bias]);
   }
