@@ -1,14 +1,27 @@
 // wasm's plain product A·B (+ bias, clamped), where TF.js calls XNNPACK, as a WebAssembly SIMD loop
-// over the heap that reads B in place. XNNPACK packs B into its own layout each time it meets a new
-// B tensor (it keeps the packed copy per tensor id), and a training step's weights and gradients
-// are new tensors at every step: the packing, an allocation and a pass over all of B with strided
-// reads, is then as long as the product itself for a dense layer's shapes. Reading B's rows where
-// they lie costs nothing up front, and each tile of 4 rows × 8 columns keeps its sums in registers.
+// over the heap. XNNPACK packs all of B into its own layout each time it meets a new B tensor (it
+// keeps the packed copy per tensor id), and a training step's weights and gradients are new tensors
+// at every step: that packing, an allocation and a pass over all of B with strided reads, costs
+// nearly as much as the product itself for a dense layer's shapes.
+//
+// Here each tile of 4 rows × 8 columns keeps its sums in eight registers; for each k it loads two
+// vectors of B and splats one entry of each of A's four rows (a splat load: on x64 a load alone,
+// no shuffle beside the multiplies and adds). B is read from a copy of one panel of 8 columns
+// (kc rows of it, 8 KiB, made as the panel is reached): B's rows in place lie N entries apart, and
+// at N = 1024 every one of them falls in the same set of the L1 cache, so that each load of B
+// missed it; the copy is contiguous and stays in L1 while every tile of the block of rows passes
+// over it. Blocks of mc rows × kc terms keep A's block in the L2 cache while the panels pass; a
+// block of terms after the first starts from the sums the one before stored in C. The last N mod 8
+// columns run as one more panel padded with zeros, their sums kept in an edge buffer and copied to
+// C once a block of rows is done. Unrolling the loop over k, splatting A's entries from a vector
+// of four by shuffles, and tiles of 5 or 6 rows were all slower (V8's register allocation spills
+// them); benchmarks/dense-matmul.ts builds each to compare.
 //
 // The sums are XNNPACK's, term by term: each output entry starts from its bias (or +0) and adds the
-// products a_ik·b_kj for k in order, rounding each product and each sum to float32, then is clamped
-// as XNNPACK's x86 kernels clamp (pmax with the lower bound, then pmin with the upper); a product
-// without bounds is not clamped. So the outputs are XNNPACK's bits (test/dense-matmul.test.ts).
+// products a_ik·b_kj for k in order, rounding each product and each sum to float32 (a partial sum
+// stored to C between blocks is that float32), then is clamped as XNNPACK's x86 kernels clamp (pmax
+// with the lower bound, then pmin with the upper); a product without bounds is not clamped. So the
+// outputs are XNNPACK's bits (test/dense-matmul.test.ts).
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   type Code,
@@ -233,11 +246,11 @@ const BOUNDS: Record<string, [number, number] | null> = { linear: null, relu: [0
 /**
  * Whether XNNPACK's product of `work` multiply-adds would run on its thread pool (set by the
  * backend): then, for many rows, its threads gain more than its packing of B costs where this
- * kernel has one thread.
+ * kernel has one thread (the helper thread not up yet).
  */
 export type XnnpackOnPool = (work: number) => boolean;
 
-/** Rows from which XNNPACK on a pool of threads beats this kernel on one thread despite packing B. */
+/** Rows from which XNNPACK on a pool of threads beats this kernel on one thread (the helper not up) despite packing B. */
 const POOLED_MIN_ROWS = 160;
 /** Multiply-adds from which a product is split with the helper thread (below, waking it costs more). */
 const SPLIT_MIN_WORK = 1 << 22;

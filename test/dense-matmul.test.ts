@@ -18,6 +18,9 @@ type Activation = 'linear' | 'relu' | 'relu6';
 
 /** act(a·b + bias) by tf.fused.matMul (bias and activation given) or tf.matMul, with the kernel on or off. */
 function product(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null, act: Activation | null, on: boolean) {
+  // the output's memory is likely the last freed block of its size: filled first, so that an entry
+  // left unwritten is not the value of the product before
+  tf.fill([a.shape[0], b.shape[1]], 7777).dispose();
   setDenseMatMul(on);
   try {
     const c = act === null ? tf.matMul(a, b) : tf.fused.matMul({ a, b, bias: bias ?? undefined, activation: act });
