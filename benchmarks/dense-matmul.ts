@@ -41,11 +41,11 @@ type Gemm = (...args: number[]) => number;
 const variants: { name: string; options: GemmOptions; blocking: { mc: number; kc: number } }[] = [
   { name: 'built', options: GEMM, blocking: BLOCKING },
 ];
-// "rows,splat,pack,unroll;…" e.g. "4,1,1,4;4,0,1,1"
+// "rows,vectors,splat,pack,unroll;…" e.g. "4,2,1,1,4;2,4,0,1,1"
 for (const v of values.variants?.split(';') ?? []) {
-  const [rows, splat, pack, unroll] = v.split(',').map(Number);
-  const name = `${rows}×8 ${splat ? 'splat' : 'loadsplat'} ${pack ? 'packed' : 'in place'} ×${unroll}`;
-  variants.push({ name, options: { rows, splat: !!splat, pack: !!pack, unroll }, blocking: BLOCKING });
+  const [rows, vectors, splat, pack, unroll] = v.split(',').map(Number);
+  const name = `${rows}×${4 * vectors} ${splat ? 'splat' : 'loadsplat'} ${pack ? 'packed' : 'in place'} ×${unroll}`;
+  variants.push({ name, options: { rows, vectors, splat: !!splat, pack: !!pack, unroll }, blocking: BLOCKING });
 }
 // the built kernel with other blocks of rows and terms: "mc,kc;mc,kc"
 for (const pair of values.blocking?.split(';') ?? []) {
@@ -67,7 +67,7 @@ const before = await import('../kernels/before-dense-matmul.tmp.js' as string).t
 for (const [M, K, N] of SHAPES) {
   const a = tf.randomNormal([M, K]);
   const b = tf.randomNormal([K, N]);
-  const scratch = tf.zeros([(4096 + 1 + 4096) * 8]);
+  const scratch = tf.zeros([(4096 + 1 + 4096) * 16]);
   const c = tf.zeros([M, N]);
   const offset = (t: tf.Tensor) =>
     (backend.typedArrayFromHeap(t as unknown as tf.TensorInfo) as Float32Array).byteOffset;

@@ -42,8 +42,10 @@ const get = local.get;
 
 /** Options of the product's WebAssembly function (the benchmarks build the others to compare). */
 export interface GemmOptions {
-  /** Rows of a tile (its columns are 8: two vectors), each row's sums in two registers. */
+  /** Rows of a tile, each row's sums in `vectors` registers. */
   rows: number;
+  /** Vectors of four columns of a tile (1, 2 or 4): a panel of B has 4·vectors columns. */
+  vectors: number;
   /** A loaded four k at a time and each lane splatted by a shuffle, rather than one splat load per k. */
   splat: boolean;
   /** B's panel of 8 columns copied into the scratch, contiguous, rather than read in place. */
@@ -52,14 +54,14 @@ export interface GemmOptions {
   unroll: number;
 }
 
-export const GEMM: GemmOptions = { rows: 4, splat: false, pack: true, unroll: 1 };
+export const GEMM: GemmOptions = { rows: 2, vectors: 4, splat: false, pack: true, unroll: 1 };
 
 /**
  * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi): c[i, j] = bias[j] +
  * Σₖ a[i, k]·b[k, j] (a [M, K], b [K, N], c [M, N] row-major; byte addresses), clamped to [lo, hi]
  * where `clamp` is set; blocks of mc rows by kc terms, `scratch` holding (kc + 1 + mc)·8 float32s.
  */
-export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): WasmFunction {
+export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmOptions): WasmFunction {
   const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI] = Array.from({ length: 14 }, (_, i) => i);
   const ints = ['I0', 'IEND', 'K0', 'KL', 'J', 'NB', 'KB', 'I', 'KK', 'BPTR', 'BSTEP', 'CP', 'CS', 'BIASP', 'CLAMPNOW'];
   const more = ['CROW', 'T', 'U', 'P', 'EDGE', 'SB', 'FULL'];
@@ -67,30 +69,33 @@ export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): Was
   const L = Object.fromEntries(names.map((n, i) => [n, 14 + i])) as Record<string, number>;
   const ROW = Array.from({ length: R }, (_, r) => 14 + names.length + r);
   const firstV = 14 + names.length + R;
-  const [AV, BV0, BV1, LOV, HIV] = Array.from({ length: 5 }, (_, i) => firstV + i);
-  const ACC = Array.from({ length: 2 * R }, (_, i) => firstV + 5 + i);
-  const AV4 = Array.from({ length: R }, (_, i) => firstV + 5 + 2 * R + i);
+  const [AV, LOV, HIV] = [firstV, firstV + 1, firstV + 2];
+  const BV = Array.from({ length: W }, (_, i) => firstV + 3 + i);
+  const ACC = Array.from({ length: W * R }, (_, i) => firstV + 3 + W + i);
+  const AV4 = Array.from({ length: R }, (_, i) => firstV + 3 + W + W * R + i);
+  /** Columns of a panel, and bytes of one of its rows. */
+  const PW = 4 * W;
+  const PB = 16 * W;
+  const vectors = Array.from({ length: W }, (_, w) => w);
   const inc = local.increment;
   const { I0, IEND, K0, KL, J, NB, KB, I, KK, BPTR, BSTEP, CP, CS, BIASP, CLAMPNOW, CROW, T, U, P, EDGE, SB, FULL } = L;
   const lanes = (l: number) => Array.from({ length: 16 }, (_, b) => 4 * l + (b & 3));
 
   /** The tile of `rows` rows from I, columns J … J + 7, terms K0 … K0 + KL − 1. */
   const tile = (rows: number): Code => {
-    const acc = (r: number, w: number) => ACC[2 * r + w];
+    const acc = (r: number, w: number) => ACC[W * r + w];
     const each = (f: (r: number, w: number) => Code): Code =>
-      Array.from({ length: rows }, (_, r) => [0, 1].map((w) => f(r, w))).flat(2);
+      Array.from({ length: rows }, (_, r) => vectors.map((w) => f(r, w))).flat(2);
     const cRow = (r: number) => (r ? i32.add(get(CROW), i32.mul(i32.const(r), get(CS))) : get(CROW));
     /** One term: k + l of each row (l the lane of the loaded vectors, or the splat load's offset). */
     const term = (l: number, fromVector: boolean): Code => [
-      ...local.set(BV0, v128.load(get(BPTR), 0)),
-      ...local.set(BV1, v128.load(get(BPTR), 16)),
+      ...vectors.flatMap((w) => local.set(BV[w], v128.load(get(BPTR), 16 * w))),
       ...ROW.slice(0, rows).flatMap((p, r) => [
         ...local.set(
           AV,
           fromVector ? v128.shuffle(get(AV4[r]), get(AV4[r]), lanes(l)) : v128.load32Splat(get(p), 4 * l),
         ),
-        ...local.set(acc(r, 0), f32x4.add(get(acc(r, 0)), f32x4.mul(get(AV), get(BV0)))),
-        ...local.set(acc(r, 1), f32x4.add(get(acc(r, 1)), f32x4.mul(get(AV), get(BV1)))),
+        ...vectors.flatMap((w) => local.set(acc(r, w), f32x4.add(get(acc(r, w)), f32x4.mul(get(AV), get(BV[w]))))),
       ]),
       ...inc(BPTR, get(BSTEP)),
     ];
@@ -139,9 +144,10 @@ export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): Was
     ...local.set(T, i32.const(0)),
     ...local.set(U, i32.add(i32.add(get(B), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
     ...whileBelow(get(T), get(KL), [
-      ...local.set(CROW, i32.add(get(SCRATCH), i32.shl(get(T), i32.const(5)))),
-      ...v128.store(get(CROW), v128.select(v128.load(get(U)), f32x4.splat(0), get(FULL))),
-      ...v128.store(get(CROW), v128.select(v128.load(get(U), 16), f32x4.splat(0), get(FULL)), 16),
+      ...local.set(CROW, i32.add(get(SCRATCH), i32.mul(get(T), i32.const(PB)))),
+      ...vectors.flatMap((w) =>
+        v128.store(get(CROW), v128.select(v128.load(get(U), 16 * w), f32x4.splat(0), get(FULL)), 16 * w),
+      ),
       ...inc(T, i32.const(1)),
       ...inc(U, get(NB)),
     ]),
@@ -151,7 +157,7 @@ export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): Was
     ...local.set(T, i32.const(0)),
     ...whileBelow(get(T), count, [
       ...local.set(U, i32.const(0)),
-      ...whileBelow(get(U), i32.and(get(N), i32.const(7)), [
+      ...whileBelow(get(U), i32.and(get(N), i32.const(PW - 1)), [
         ...i32.store(
           i32.add(i32.add(to, i32.mul(get(T), toStride)), i32.shl(get(U), i32.const(2))),
           i32.load(i32.add(i32.add(from, i32.mul(get(T), fromStride)), i32.shl(get(U), i32.const(2)))),
@@ -162,9 +168,9 @@ export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): Was
     ]),
   ];
   const panel: Code = [
-    ...local.set(FULL, i32.ltU(i32.add(get(J), i32.const(7)), get(N))),
+    ...local.set(FULL, i32.ltU(i32.add(get(J), i32.const(PW - 1)), get(N))),
     ...(pack
-      ? [...packPanel, ...local.set(P, get(SCRATCH)), ...local.set(BSTEP, i32.const(32))]
+      ? [...packPanel, ...local.set(P, get(SCRATCH)), ...local.set(BSTEP, i32.const(PB))]
       : [
           ...local.set(P, i32.add(i32.add(get(B), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
           ...local.set(BSTEP, get(NB)),
@@ -174,32 +180,31 @@ export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): Was
     ...local.set(CS, get(NB)),
     // a panel past N: its B columns and bias copied, zero-padded, its sums kept in the edge buffer
     ...when(i32.eqz(get(FULL)), [
-      ...v128.store(get(SB), f32x4.splat(0)),
-      ...v128.store(get(SB), f32x4.splat(0), 16),
+      ...vectors.flatMap((w) => v128.store(get(SB), f32x4.splat(0), 16 * w)),
       ...when(get(HAS_BIAS), copyColumns(i32.const(1), get(BIASP), i32.const(0), get(SB), i32.const(0))),
       ...copyColumns(
         get(KL),
         i32.add(get(B), i32.add(i32.mul(get(K0), get(NB)), i32.shl(get(J), i32.const(2)))),
         get(NB),
         get(SCRATCH),
-        i32.const(32),
+        i32.const(PB),
       ),
       ...local.set(P, get(SCRATCH)),
-      ...local.set(BSTEP, i32.const(32)),
+      ...local.set(BSTEP, i32.const(PB)),
       ...local.set(BIASP, get(SB)),
-      ...local.set(CP, i32.sub(get(EDGE), i32.shl(get(I0), i32.const(5)))),
-      ...local.set(CS, i32.const(32)),
+      ...local.set(CP, i32.sub(get(EDGE), i32.mul(get(I0), i32.const(PB)))),
+      ...local.set(CS, i32.const(PB)),
     ]),
     ...local.set(I, get(I0)),
     ...whileBelow(i32.add(get(I), i32.const(R - 1)), get(IEND), [...tile(R), ...inc(I, i32.const(R))]),
     ...whileBelow(get(I), get(IEND), [...tile(1), ...inc(I, i32.const(1))]),
-    ...inc(J, i32.const(8)),
+    ...inc(J, i32.const(PW)),
   ];
   const body = [
     ...local.set(NB, i32.shl(get(N), i32.const(2))),
     ...local.set(KB, i32.shl(get(K), i32.const(2))),
-    ...local.set(SB, i32.add(get(SCRATCH), i32.shl(get(KC), i32.const(5)))),
-    ...local.set(EDGE, i32.add(get(SB), i32.const(32))),
+    ...local.set(SB, i32.add(get(SCRATCH), i32.mul(get(KC), i32.const(PB)))),
+    ...local.set(EDGE, i32.add(get(SB), i32.const(PB))),
     ...local.set(LOV, f32x4.splatOf(get(LO))),
     ...local.set(HIV, f32x4.splatOf(get(HI))),
     ...whileBelow(get(I0), get(M), [
@@ -215,8 +220,8 @@ export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): Was
       ...copyColumns(
         i32.sub(get(IEND), get(I0)),
         get(EDGE),
-        i32.const(32),
-        i32.add(get(C), i32.add(i32.mul(get(I0), get(NB)), i32.shl(i32.and(get(N), i32.const(-8)), i32.const(2)))),
+        i32.const(PB),
+        i32.add(get(C), i32.add(i32.mul(get(I0), get(NB)), i32.shl(i32.and(get(N), i32.const(-PW)), i32.const(2)))),
         get(NB),
       ),
       ...local.set(I0, get(IEND)),
@@ -227,7 +232,7 @@ export function gemmFunction({ rows: R, splat, pack, unroll }: GemmOptions): Was
     name: 'gemm',
     params: [...new Array(12).fill(I32), F32, F32],
     result: I32,
-    locals: [...new Array(names.length + R).fill(I32), ...new Array(5 + 3 * R).fill(V128)],
+    locals: [...new Array(names.length + R).fill(I32), ...new Array(3 + W + W * R + R).fill(V128)],
     body,
   };
 }
@@ -283,7 +288,7 @@ export function denseMatMul(
   const helper = work >= SPLIT_MIN_WORK && M >= 8 ? denseMatMulSimd.helper(heap) : null;
   if (!helper && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
   const { mc, kc } = BLOCKING;
-  const scratchSize = (kc + 1 + mc) * 8;
+  const scratchSize = (kc + 1 + mc) * 4 * GEMM.vectors;
   // allocations first: one may grow the heap and detach views taken before it
   const out = backend.makeOutput([...outer, M, N], 'float32');
   const scratch = backend.makeOutput([helper ? 2 * scratchSize : scratchSize], 'float32');

@@ -32,7 +32,7 @@ function product(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null, act: 
   }
 }
 
-/** [M, K, N]: every M mod 4 and N mod 8, fewer columns than a tile, inner sizes below and past a block. */
+/** [M, K, N]: every M mod 4 and N mod 16, fewer columns than a tile, inner sizes below and past a block. */
 const SIZES: [number, number, number][] = [
   [1, 1, 4],
   [3, 5, 7],
@@ -48,6 +48,9 @@ const SIZES: [number, number, number][] = [
   [10, 11, 3],
   [11, 13, 6],
   [14, 19, 23],
+  [6, 10, 16],
+  [3, 7, 32],
+  [5, 12, 47],
 ];
 
 /** The default blocks, and small ones: several blocks of rows and of terms, each with a remainder, on SIZES. */
