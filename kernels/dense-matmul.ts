@@ -4,18 +4,19 @@
 // at every step: that packing, an allocation and a pass over all of B with strided reads, costs
 // nearly as much as the product itself for a dense layer's shapes.
 //
-// Here each tile of 4 rows × 8 columns keeps its sums in eight registers; for each k it loads two
-// vectors of B and splats one entry of each of A's four rows (a splat load: on x64 a load alone,
-// no shuffle beside the multiplies and adds). B is read from a copy of one panel of 8 columns
-// (kc rows of it, 8 KiB, made as the panel is reached): B's rows in place lie N entries apart, and
-// at N = 1024 every one of them falls in the same set of the L1 cache, so that each load of B
-// missed it; the copy is contiguous and stays in L1 while every tile of the block of rows passes
-// over it. Blocks of mc rows × kc terms keep A's block in the L2 cache while the panels pass; a
-// block of terms after the first starts from the sums the one before stored in C. The last N mod 8
-// columns run as one more panel padded with zeros, their sums kept in an edge buffer and copied to
-// C once a block of rows is done. Unrolling the loop over k, splatting A's entries from a vector
-// of four by shuffles, and tiles of 5 or 6 rows were all slower (V8's register allocation spills
-// them); benchmarks/dense-matmul.ts builds each to compare.
+// Here each tile of 2 rows × 16 columns keeps its sums in eight registers; for each k it loads four
+// vectors of B and splats one entry of each of A's two rows (a splat load: on x64 a load alone, no
+// shuffle beside the multiplies and adds). B is read from a copy of one panel of 16 columns (kc rows
+// of it, 16 KiB, made as the panel is reached): B's rows in place lie N entries apart, and at
+// N = 1024 every one of them falls in the same set of the L1 cache, so that each load of B missed
+// it; the copy is contiguous and stays in L1 while every tile of the block of rows passes over it.
+// Blocks of mc rows × kc terms keep A's block in the L2 cache while the panels pass; a block of
+// terms after the first starts from the sums the one before stored in C. The last N mod 16 columns
+// run as one more panel padded with zeros, their sums kept in an edge buffer and copied to C once a
+// block of rows is done. V8 loads every operand of a term before its arithmetic, so a tile's
+// registers are its sums, B's vectors and A's splats together: 4 × 8 tiles (more splats per term),
+// 5 × 8, 6 × 8 and 3 × 16 (spilled), the loop over k unrolled, and A's entries splatted from a
+// vector of four by shuffles were all slower; benchmarks/dense-matmul.ts builds each to compare.
 //
 // The sums are XNNPACK's, term by term: each output entry starts from its bias (or +0) and adds the
 // products a_ik·b_kj for k in order, rounding each product and each sum to float32 (a partial sum
