@@ -88,9 +88,8 @@ export const conv2dFilterGradJs = jsKernelConfigs(
         4 * sw * C,
       ];
       const helper = rows >= 8 && rows * cout * N * Ho * Wo >= SPLIT_MIN_WORK ? convFilterGrad.helper(heap) : null;
-      // the helper thread takes the lower rows, from a multiple of 4 near the middle
-      const half = ((rows >> 1) + 3) & ~3;
-      if (helper) helper.split('filterGrad', args(0, half), args(half, rows));
+      // rows in runs of 4, the tiles' height
+      if (helper) helper.range('filterGrad', rows, 4, args);
       else simd.filterGrad(...args(0, rows));
       return;
     }

@@ -90,9 +90,8 @@ export const conv2dJs = jsKernelConfigs(
         bv ? 1 : 0,
       ];
       const helper = pixels >= 8 && pixels * rows * cout >= SPLIT_MIN_WORK ? convForward.helper(heap) : null;
-      // the helper thread takes the later pixels, from a multiple of 4 near the middle
-      const half = ((pixels >> 1) + 3) & ~3;
-      if (helper) helper.split('conv', args(0, half), args(half, pixels));
+      // pixels in runs of 4, the tiles' height
+      if (helper) helper.range('conv', pixels, 4, args);
       else simd.conv(...args(0, pixels));
       return;
     }

@@ -6,10 +6,14 @@
 // the same order, so the bits do not depend on the split.
 //
 // The two threads meet through a small shared array: the caller writes which function to run and
-// its arguments, sets the state word to JOB and wakes the worker (Atomics.notify); the worker runs
-// it, sets the state back to IDLE and wakes the caller, which waits for it (Atomics.wait, allowed
-// on Node's main thread) after its own part. The worker is unref'd (an idle one never keeps a
-// process alive) and starts in the background: kernels run on one thread until it reports ready.
+// the arguments of each of its chunks, sets the state word to JOB and wakes the worker
+// (Atomics.notify); the worker runs chunks, each taken by an atomic increment of a shared counter,
+// until none is left, sets the state back to IDLE and wakes the caller, which waits for it
+// (Atomics.wait, allowed on Node's main thread) after its own part. A caller that takes chunks from
+// the same counter shares the work as each thread comes free, so a worker slow to wake, or starved
+// by a loaded machine, takes fewer chunks rather than holding the caller up. The worker is unref'd
+// (an idle one never keeps a process alive) and starts in the background: kernels run on one thread
+// until it reports ready.
 // A worker that fails reports it in the same words; the caller then computes that part itself and
 // stops using it. The caller waits without a timeout: a worker starved by a loaded machine is slow,
 // not gone, and would still write its part. A heap that will run no more (its module trapped) has
@@ -21,14 +25,21 @@ import type { MemorySource } from './wasm-encoder.js';
 
 const IDLE = 0;
 const JOB = 1;
-/** Words of the shared array: state, ready, failed, the module, the argument count; then the arguments as float64. */
+/**
+ * Words of the shared array: state, ready, failed, the module, the argument count, the chunks and the
+ * next chunk to take; then each chunk's arguments as float64, MAX_ARGS apart.
+ */
 const STATE = 0;
 const READY = 1;
 const FAILED = 2;
 const MODULE = 3;
 const COUNT = 4;
+const CHUNKS = 5;
+const NEXT = 6;
 const ARGS_AT = 8; // bytes 32… as float64
 const MAX_ARGS = 20;
+/** The most chunks a job can have. */
+export const MAX_CHUNKS = 64;
 
 /** The worker's program (CommonJS, run with eval): instantiate the modules on the heap, then serve jobs. */
 const WORKER_SOURCE = `
@@ -43,7 +54,11 @@ try {
   for (;;) {
     Atomics.wait(c, ${STATE}, ${IDLE});
     if (Atomics.load(c, ${STATE}) !== ${JOB}) continue;
-    fns[c[${MODULE}]](...args.subarray(0, c[${COUNT}]));
+    const fn = fns[c[${MODULE}]];
+    const count = c[${COUNT}];
+    const chunks = c[${CHUNKS}];
+    for (let k; (k = Atomics.add(c, ${NEXT}, 1)) < chunks; )
+      fn(...args.subarray(k * ${MAX_ARGS}, k * ${MAX_ARGS} + count));
     Atomics.store(c, ${STATE}, ${IDLE});
     Atomics.notify(c, ${STATE});
   }
@@ -83,6 +98,13 @@ export interface Helper {
   ready(): boolean;
   /** Starts module `module`'s function on `args` (numbers the function takes: i32, f32 or f64) on the helper. */
   start(module: number, args: number[]): void;
+  /**
+   * Starts module `module`'s function on each chunk's arguments (at most MAX_CHUNKS), the helper
+   * taking chunks one after another until `take` has handed out every one.
+   */
+  startChunks(module: number, chunks: number[][]): void;
+  /** The next chunk for the calling thread to run: an index, or one past the last when none is left. */
+  take(): number;
   /** Waits for the helper's part; false if it failed (the caller then computes that part itself). */
   finish(): boolean;
   /** Terminates the worker (its heap runs no more). */
@@ -138,7 +160,7 @@ function startHelper(memory: WebAssembly.Memory): Helper | null {
   if (!proc?.versions?.node || !proc.getBuiltinModule) return null;
   const wt = proc.getBuiltinModule('node:worker_threads') as { Worker?: WorkerClass } | undefined;
   if (!wt?.Worker) return null;
-  const control = new SharedArrayBuffer(4 * ARGS_AT + 8 * MAX_ARGS);
+  const control = new SharedArrayBuffer(4 * ARGS_AT + 8 * MAX_ARGS * MAX_CHUNKS);
   const c = new Int32Array(control);
   const args = new Float64Array(control, 4 * ARGS_AT);
   let worker: NodeWorker;
@@ -159,15 +181,21 @@ function startHelper(memory: WebAssembly.Memory): Helper | null {
     broken = true;
     live--;
   });
+  const startChunks = (module: number, chunks: number[][]) => {
+    c[MODULE] = module;
+    c[COUNT] = chunks[0].length;
+    c[CHUNKS] = chunks.length;
+    chunks.forEach((values, k) => args.set(values, k * MAX_ARGS));
+    Atomics.store(c, NEXT, 0);
+    Atomics.store(c, STATE, JOB);
+    Atomics.notify(c, STATE);
+  };
   return {
     ready: () => !broken && Atomics.load(c, READY) === 1 && Atomics.load(c, FAILED) === 0,
-    start(module, values) {
-      c[MODULE] = module;
-      c[COUNT] = values.length;
-      args.set(values);
-      Atomics.store(c, STATE, JOB);
-      Atomics.notify(c, STATE);
-    },
+    // one chunk, which the caller does not take: the helper's
+    start: (module, values) => startChunks(module, [values]),
+    startChunks,
+    take: () => Atomics.add(c, NEXT, 1),
     finish() {
       while (Atomics.load(c, STATE) === JOB) Atomics.wait(c, STATE, JOB);
       if (Atomics.load(c, FAILED) === 0) return true;

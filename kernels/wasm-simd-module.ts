@@ -33,6 +33,34 @@ export interface SimdHelper<E> {
    * `here` (each output entry in one of the two parts); `there` here too if the helper failed.
    */
   split(name: keyof E & string, here: number[], there: number[]): void;
+  /**
+   * Runs function `name` on each chunk's arguments (at most MAX_CHUNKS), the chunks taken one at a
+   * time by this thread and the helper as each comes free (each output entry in one chunk); those the
+   * helper took run here again if it failed.
+   */
+  share(name: keyof E & string, chunks: number[][]): void;
+  /**
+   * Runs function `name` over items 0 … total − 1, `args(from, to)` its arguments for items from … to − 1:
+   * shared in chunks (`share`) of a multiple of `align` items each, or, with chunk sharing off, split
+   * in two halves (`split`, the helper taking the second).
+   */
+  range(name: keyof E & string, total: number, align: number, args: (from: number, to: number) => number[]): void;
+}
+
+/** Chunks a shared range is cut into (fewer where the items are fewer). */
+const RANGE_CHUNKS = 16;
+let chunkSharing = true;
+/** Chunks run by the calling thread and by the helper, since the process started. */
+const chunksRun = { here: 0, there: 0 };
+
+/** How many shared chunks each thread has run (the calling thread's, the helper's), for the tests. */
+export function sharedChunks(): { here: number; there: number } {
+  return { ...chunksRun };
+}
+
+/** Turns the chunked sharing of `range` off (two fixed halves) and on again, for benchmarks to compare. */
+export function setChunkSharing(on: boolean): void {
+  chunkSharing = on;
 }
 
 /** A module and what the factory gives it. */
@@ -86,6 +114,30 @@ export function simdModule<E>(
         thread.start(onHelper.get(f)!, there);
         exports![f](...here);
         if (!thread.finish()) exports![f](...there);
+      },
+      share(f, chunks) {
+        thread.startChunks(onHelper.get(f)!, chunks);
+        const mine = new Uint8Array(chunks.length);
+        for (let k = thread.take(); k < chunks.length; k = thread.take()) {
+          exports![f](...chunks[k]);
+          mine[k] = 1;
+        }
+        const helped = thread.finish();
+        const here = mine.reduce((n, m) => n + m, 0);
+        chunksRun.here += here;
+        if (helped) chunksRun.there += chunks.length - here;
+        else chunks.forEach((args, k) => mine[k] || exports![f](...args));
+      },
+      range(f, total, align, args) {
+        if (!chunkSharing) {
+          const half = Math.ceil(total / 2 / align) * align;
+          this.split(f, args(0, half), args(half, total));
+          return;
+        }
+        const step = Math.ceil(total / RANGE_CHUNKS / align) * align;
+        const chunks: number[][] = [];
+        for (let from = 0; from < total; from += step) chunks.push(args(from, Math.min(total, from + step)));
+        this.share(f, chunks);
       },
     };
   };

@@ -13,6 +13,7 @@ export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
 export { setHelperThread } from '../kernels/helper-thread.js';
+export { setChunkSharing } from '../kernels/wasm-simd-module.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';
 export { setCholeskyProductTriangle, setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';

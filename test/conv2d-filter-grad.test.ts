@@ -14,6 +14,7 @@ import * as fused from '../src/backend/fused.js';
 import { conv2dFilterGradReference, filterGradGeometry } from '../kernels/conv2d-filter-grad.js';
 import { convModule, filterGradModule, setSimdConv } from '../kernels/wasm-simd-conv.js';
 import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
+import { setChunkSharing, sharedChunks } from '../kernels/wasm-simd-module.js';
 import { assertClose, assertNoLeak, randomValues } from './helpers.js';
 
 type Pair = [number, number];
@@ -137,7 +138,7 @@ test('filter gradient with ±0, ±∞, NaN and huge values: SIMD = JavaScript; N
   }
 });
 
-test('filter gradient split with the helper thread: the same bits as on one thread', async () => {
+test('filter gradient shared with the helper thread, in chunks or in halves: the same bits as on one thread', async () => {
   await tg.setBackend('wasm');
   tg.setThreads(2);
   const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
@@ -145,18 +146,26 @@ test('filter gradient split with the helper thread: the same bits as on one thre
     assert.ok(waited < 30_000, 'the helper thread started');
     await new Promise((r) => setTimeout(r, 50));
   }
-  // ≥ 2²² multiply-adds: split; 9 rows split 4 + 5, 144 rows 72 + 72
+  // ≥ 2²² multiply-adds: shared in chunks of 4 rows, or split 4 + 5 (9 rows), 72 + 72 (144)
   for (const c of [
     { x: [64, 28, 28, 1], w: [3, 3, 1, 16], s: [1, 1], pad: 'same' },
     { x: [16, 14, 14, 16], w: [3, 3, 16, 32], s: [1, 1], pad: 'same' },
-    { x: [8, 15, 15, 6], w: [3, 3, 6, 13], s: [2, 2], pad: 'valid' },
+    { x: [64, 31, 31, 6], w: [3, 3, 6, 13], s: [2, 2], pad: 'valid' },
   ] as Case[]) {
     const { x, dy } = operands(c, [Number.NaN, -0]);
-    const split = filterGrad(x, dy, c, true);
+    const before = sharedChunks().there;
+    // the chunks are taken as each thread comes free: on a loaded machine the helper may take none in one call
+    let shared = filterGrad(x, dy, c, true);
+    for (let tries = 1; sharedChunks().there === before && tries < 50; tries++) shared = filterGrad(x, dy, c, true);
+    assert.ok(sharedChunks().there > before, 'the helper thread ran some of the chunks');
+    setChunkSharing(false);
+    const halves = filterGrad(x, dy, c, true);
+    setChunkSharing(true);
     setHelperThread(false);
     const one = filterGrad(x, dy, c, true);
     setHelperThread(true);
-    sameBits(split, one, `split, x ${JSON.stringify(c.x)}`);
+    sameBits(shared, one, `shared in chunks, x ${JSON.stringify(c.x)}`);
+    sameBits(halves, one, `split in halves, x ${JSON.stringify(c.x)}`);
     tf.dispose([x, dy]);
   }
 });
