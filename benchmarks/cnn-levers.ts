@@ -7,12 +7,14 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
-import { setChunkSharing } from '../src/testing.js';
+import { setChunkSharing, setSharedBatchNorm, setSharedGrads } from '../src/testing.js';
 import { makeCnn } from '../examples/lib/mnist.js';
 import { median } from './harness.js';
 
 const LEVERS: Record<string, (on: boolean) => void> = {
   'chunk-sharing': setChunkSharing,
+  'shared relu and max-pool backward': setSharedGrads,
+  'shared batch norm': setSharedBatchNorm,
 };
 
 const { values } = parseArgs({

@@ -11,15 +11,19 @@
 //   μ and σ² computed again from x (the forward keeps nothing).
 // The sums are float64 and run over x − x₀ (x₀ the channel's first entry), which keeps σ² accurate
 // when |μ| ≫ σ. On wasm, both passes run four channels at a time in SIMD (wasm-simd-batch-norm.ts,
-// the same bits) and the loops here take the channels left over. The references at the end are the
+// the same bits; shared with the helper thread, the sums by channels and the affine pass by rows)
+// and the loops here take the channels left over. The references at the end are the
 // same in TF.js ops: what the GPUs run and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
-import { BLOCK_ROWS, simdBatchNorm } from './wasm-simd-batch-norm.js';
+import { BLOCK_ROWS, simdBatchNorm, simdBatchNormHelper } from './wasm-simd-batch-norm.js';
 
 export const BATCH_NORM = 'TapegradBatchNorm';
 export const BATCH_NORM_GRAD = 'TapegradBatchNormGrad';
 type Simd = ReturnType<typeof simdBatchNorm>;
+type Helper = ReturnType<typeof simdBatchNormHelper>;
+/** Entries from which the SIMD loops are shared with the helper thread (below, waking it costs more). */
+const SHARE_MIN = 1 << 16;
 /** The scratch array's float64 entries per channel: the four sums, then the four coefficients of a pass. */
 const SCRATCH_PER_CHANNEL = 8;
 
@@ -46,6 +50,7 @@ function moments(
   eps: number,
   scratch: Float64Array,
   simd: Simd,
+  helper: Helper,
 ): Moments {
   const total = xs.length;
   const M = total / C;
@@ -53,8 +58,18 @@ function moments(
   scratch.fill(0, 0, 4 * C);
   const from = simd && M > 0 ? C & ~3 : 0;
   if (from) {
-    const sums = g ? simd!.sumsWithDy : simd!.sums;
-    sums(xs.byteOffset, g ? g.byteOffset : 0, M, C, 4 * from, scratch.byteOffset);
+    // channels c0 … c1 − 1: each channel's sums in one thread, in the same order
+    const channels = (c0: number, c1: number) => [
+      xs.byteOffset + 4 * c0,
+      g ? g.byteOffset + 4 * c0 : 0,
+      M,
+      C,
+      4 * (c1 - c0),
+      scratch.byteOffset + 8 * c0,
+    ];
+    const name = g ? 'sumsWithDy' : 'sums';
+    if (helper && total >= SHARE_MIN) helper.range(name, from, 4, channels);
+    else simd![name](...(channels(0, from) as Parameters<NonNullable<Simd>['sums']>));
   }
   const block = C * BLOCK_ROWS;
   for (let start = 0; start < total; start += block) {
@@ -113,6 +128,7 @@ function writeAffine(
   coefficients: Float64Array[],
   scratch: Float64Array,
   simd: Simd,
+  helper: Helper,
 ): void {
   const [m, a, b, k] = coefficients;
   const total = xs.length;
@@ -120,8 +136,19 @@ function writeAffine(
   if (from) {
     coefficients.forEach((v, i) => scratch.set(v, (4 + i) * C));
     const coef = scratch.byteOffset + 32 * C;
-    if (u) simd!.affineWithU(out.byteOffset, xs.byteOffset, u.byteOffset, total / C, C, 4 * from, coef);
-    else simd!.affine(out.byteOffset, xs.byteOffset, 0, total / C, C, 4 * from, coef);
+    // rows r0 … r1 − 1
+    const rows = (r0: number, r1: number) => [
+      out.byteOffset + 4 * C * r0,
+      xs.byteOffset + 4 * C * r0,
+      u ? u.byteOffset + 4 * C * r0 : 0,
+      r1 - r0,
+      C,
+      4 * from,
+      coef,
+    ];
+    const name = u ? 'affineWithU' : 'affine';
+    if (helper && total >= SHARE_MIN) helper.range(name, total / C, 1, rows);
+    else simd![name](...(rows(0, total / C) as Parameters<NonNullable<Simd>['affine']>));
   }
   const block = C * BLOCK_ROWS;
   for (let start = 0; start < total; start += block) {
@@ -145,10 +172,12 @@ export const batchNormJs = jsKernelConfigs(
     const w = weight as Float32Array;
     const C = w.length;
     const simd = simdBatchNorm(heap);
-    const mo = moments(xs, null, C, attrs.eps as number, scratch, simd);
+    const helper = simdBatchNormHelper(heap);
+    const mo = moments(xs, null, C, attrs.eps as number, scratch, simd, helper);
     // y = (x − μ)·(w/s) + b
     const scale = mo.inv.map((v, c) => v * w[c]);
-    writeAffine(y, xs, null, C, [mo.mean, scale, Float64Array.from(bias as Float32Array), mo.inv], scratch, simd);
+    const coefficients = [mo.mean, scale, Float64Array.from(bias as Float32Array), mo.inv];
+    writeAffine(y, xs, null, C, coefficients, scratch, simd, helper);
     mean.set(mo.mean);
     variance.set(mo.variance);
   },
@@ -166,7 +195,8 @@ export const batchNormGradJs = jsKernelConfigs(
     const C = w.length;
     const M = xs.length / C;
     const simd = simdBatchNorm(heap);
-    const mo = moments(xs, g, C, attrs.eps as number, scratch, simd);
+    const helper = simdBatchNormHelper(heap);
+    const mo = moments(xs, g, C, attrs.eps as number, scratch, simd, helper);
     const dw = mo.sgx.map((v, c) => v * mo.inv[c]);
     dbias.set(mo.sg);
     dweight.set(dw);
@@ -174,7 +204,7 @@ export const batchNormGradJs = jsKernelConfigs(
     const scale = mo.inv.map((v, c) => v * w[c]);
     const shift = mo.sg.map((v) => v / M);
     const slope = dw.map((v, c) => (v * mo.inv[c]) / M);
-    writeAffine(dx, xs, g, C, [mo.mean, scale, shift, slope], scratch, simd);
+    writeAffine(dx, xs, g, C, [mo.mean, scale, shift, slope], scratch, simd, helper);
   },
   true,
   ({ weight }) => SCRATCH_PER_CHANNEL * weight!.shape[0]!,

@@ -10,7 +10,7 @@
 // (createGraph) adjoint's argmax, and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
-import { simdGrads } from './wasm-simd-grads.js';
+import { GRADS_SHARE_MIN, simdGrads, simdGradsHelper } from './wasm-simd-grads.js';
 import { samePadding, type Pad, type Pair } from './window-padding.js';
 
 export const MAX_POOL_GRAD = 'TapegradMaxPoolGrad';
@@ -36,7 +36,22 @@ export const maxPoolGradJs = jsKernelConfigs(
     const simd = simdGrads(heap);
     if (simd && C % 4 === 0 && sh === kh && sw === kw && Ho * kh === H && Wo * kw === W && ph + pw === 0) {
       const rows = N * Ho;
-      simd.maxPoolGradTiles(dy!.byteOffset, x!.byteOffset, y!.byteOffset, dx.byteOffset, rows, Wo, C, kh, kw);
+      // a row of windows: Wo·C entries of dy and y, kh·W·C of x and dx
+      const [outRow, inRow] = [4 * Wo * C, 4 * kh * W * C];
+      const windows = (from: number, to: number) => [
+        dy!.byteOffset + from * outRow,
+        x!.byteOffset + from * inRow,
+        y!.byteOffset + from * outRow,
+        dx.byteOffset + from * inRow,
+        to - from,
+        Wo,
+        C,
+        kh,
+        kw,
+      ];
+      const helper = dx.length >= GRADS_SHARE_MIN ? simdGradsHelper(heap) : null;
+      if (helper) helper.range('maxPoolGradTiles', rows, 1, windows);
+      else simd.maxPoolGradTiles(...(windows(0, rows) as Parameters<typeof simd.maxPoolGradTiles>));
       return;
     }
     const xv = x as Float32Array;

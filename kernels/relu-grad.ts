@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { glslProgram, runGlsl, runWgsl, wgslProgram } from './gpu-program.js';
 import { jsKernelConfigs } from './js-kernel.js';
-import { simdGrads } from './wasm-simd-grads.js';
+import { GRADS_SHARE_MIN, simdGrads, simdGradsHelper } from './wasm-simd-grads.js';
 
 export const RELU_GRAD = 'TapegradReluGrad';
 export const LEAKY_RELU_GRAD = 'TapegradLeakyReluGrad';
@@ -52,7 +52,16 @@ const jsConfigs = (kernelName: string, slope: (attrs: Record<string, unknown> | 
       // on wasm, whole vectors in SIMD (wasm-simd-grads.ts), the rest here
       const simd = simdGrads(heap);
       const start = simd ? dx.length & ~3 : 0;
-      if (simd) simd.reluGrad(dy!.byteOffset, x!.byteOffset, dx.byteOffset, start, alpha);
+      const helper = start >= GRADS_SHARE_MIN ? simdGradsHelper(heap) : null;
+      const entries = (from: number, to: number) => [
+        dy!.byteOffset + 4 * from,
+        x!.byteOffset + 4 * from,
+        dx.byteOffset + 4 * from,
+        to - from,
+        alpha,
+      ];
+      if (helper) helper.range('reluGrad', start, 4, entries);
+      else if (simd) simd.reluGrad(...(entries(0, start) as Parameters<typeof simd.reluGrad>));
       for (let i = start; i < dx.length; i++) dx[i] = x![i] > 0 ? dy![i] : alpha * dy![i];
     },
     false,

@@ -9,7 +9,10 @@
 //   each block's sum added to acc's float64 arrays [sx C][sxx C][sg C][sgx C].
 //   affine(out, x, u, rows, C, cb, coef): out = (x − m)·a + b; affineWithU: out = a·(u − b − (x − m)·k),
 //   per channel, from coef's float64 arrays [m C][a C][b C][k C].
-// Arguments are byte addresses in the heap (acc and coef 8-byte aligned), and counts.
+// Arguments are byte addresses in the heap (acc and coef 8-byte aligned), and counts. A share of the
+// channels (x, dy and acc moved on to its first channel, cb its bytes) sums the same as the whole;
+// a share of the rows (out, x and u moved on) writes the same as the whole: either can run on the
+// helper thread.
 import { type Code, f32x4, f64x2, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
 import { simdModule } from './wasm-simd-module.js';
 
@@ -168,10 +171,18 @@ interface BatchNormSimd {
   affineWithU: Affine;
 }
 
-const batchNorm = simdModule<BatchNormSimd>('batch-norm', () => [sums(false), sums(true), affine(false), affine(true)]);
+const batchNorm = simdModule<BatchNormSimd>(
+  'batch-norm',
+  () => [sums(false), sums(true), affine(false), affine(true)],
+  ['sums', 'sumsWithDy', 'affine', 'affineWithU'],
+);
 /** The module's bytes. */
 export const batchNormModule = batchNorm.bytes;
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
 export const setSimdBatchNorm = batchNorm.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
 export const simdBatchNorm = batchNorm.on;
+/** The helper thread that shares the loops (the sums' channels, the affine pass's rows), or null. */
+export const simdBatchNormHelper = batchNorm.helper;
+/** Keeps the loops off the helper thread (and lets them on again), for benchmarks to compare. */
+export const setSharedBatchNorm = batchNorm.setShared;

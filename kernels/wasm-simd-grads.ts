@@ -7,7 +7,8 @@
 //   maxPoolGradTiles(dy, x, y, dx, rows, Wo, C, kh, kw): the max-pool backward when the windows tile
 //   x exactly (stride = window, no padding, H = rows/N·kh, W = Wo·kw) and C is a multiple of 4. Each
 //   entry of dx is written once: dy (+ 0) where it is its window's first entry equal to y, else 0.
-// Arguments are byte addresses in the heap, and counts of entries.
+// Arguments are byte addresses in the heap, and counts of entries. Both loops can share their work
+// with the helper thread (entries, or rows of windows: each output entry written by one thread).
 import { F32, f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
 import { simdModule } from './wasm-simd-module.js';
 
@@ -111,10 +112,16 @@ interface Grads {
   ): number;
 }
 
-const grads = simdModule<Grads>('grads', () => [reluGrad(), maxPoolGradTiles()]);
+const grads = simdModule<Grads>('grads', () => [reluGrad(), maxPoolGradTiles()], ['reluGrad', 'maxPoolGradTiles']);
 /** The module's bytes. */
 export const gradsModule = grads.bytes;
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
 export const setSimdGrads = grads.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
 export const simdGrads = grads.on;
+/** The helper thread that shares both loops' rows or entries, or null (none up, or the module off). */
+export const simdGradsHelper = grads.helper;
+/** Keeps the loops off the helper thread (and lets them on again), for benchmarks to compare. */
+export const setSharedGrads = grads.setShared;
+/** Entries from which a loop is shared with the helper thread (below, waking it costs more than it saves). */
+export const GRADS_SHARE_MIN = 1 << 16;

@@ -73,6 +73,8 @@ export interface SimdModule<E> {
   readonly on: (heap: WebAssembly.Memory | null) => E | null;
   /** The helper thread on `heap` if it may be used and is up (and the module is on), else null. */
   readonly helper: (heap: WebAssembly.Memory | null) => SimdHelper<E> | null;
+  /** Keeps this module's work off the helper thread (and lets it on again), for benchmarks to compare. */
+  readonly setShared: (on: boolean) => void;
 }
 
 /** Every module made by simdModule, by name, each name once (for the tests that check them all). */
@@ -92,6 +94,7 @@ export function simdModule<E>(
   const onHelper = new Map(threaded.map((f) => [f, helperModule(bytes, f)]));
   const instances = new WeakMap<WebAssembly.Memory, E | null>();
   let enabled = true;
+  let shared = true;
   const on = (heap: WebAssembly.Memory | null): E | null => {
     if (!heap || !enabled) return null;
     let exports = instances.get(heap);
@@ -107,7 +110,7 @@ export function simdModule<E>(
   };
   const helper = (heap: WebAssembly.Memory | null): SimdHelper<E> | null => {
     const exports = on(heap) as Record<string, Fn> | null;
-    const thread = exports && onHelper.size ? readyHelper(heap!) : null;
+    const thread = exports && shared && onHelper.size ? readyHelper(heap!) : null;
     if (!thread) return null;
     return {
       split(f, here, there) {
@@ -148,6 +151,9 @@ export function simdModule<E>(
     },
     on,
     helper,
+    setShared: (to) => {
+      shared = to;
+    },
   };
   simdModules.set(name, module);
   return module;

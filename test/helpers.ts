@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import * as tg from '../src/index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { rng } from '../src/random.js';
+import { readyHelper } from '../kernels/helper-thread.js';
+import { sharedChunks } from '../kernels/wasm-simd-module.js';
 
 /**
  * Default tolerances of assertClose. GPU shaders compute exp, log, sin, cos… to about 2⁻¹¹
@@ -140,4 +142,23 @@ export function randomValues(n: number, seed: number, specials: number[] = []): 
     if (n) v[(i * 7919 + seed) % n] = s;
   });
   return v;
+}
+
+/**
+ * Waits until the wasm backend's helper thread is up (two threads), then runs `run` until the helper
+ * has run some of the shared chunks (on a loaded machine it may take none in one call), and returns
+ * its last result.
+ */
+export async function withHelperChunks<T>(run: () => T, what: string): Promise<T> {
+  tg.setThreads(2);
+  const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
+  for (let waited = 0; !readyHelper(heap); waited += 50) {
+    assert.ok(waited < 30_000, 'the helper thread started');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const before = sharedChunks().there;
+  let result = run();
+  for (let tries = 1; sharedChunks().there === before && tries < 50; tries++) result = run();
+  assert.ok(sharedChunks().there > before, `${what}: the helper thread ran some of the chunks`);
+  return result;
 }

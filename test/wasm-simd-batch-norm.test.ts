@@ -2,15 +2,16 @@
 // loops of kernels/batch-norm.ts, on the wasm backend: forward (y, μ, σ²) and backward (dx, dweight,
 // dbias) for channel counts that are and are not multiples of 4 (the loops take the channels left
 // over), row counts that are not multiples of 4 and that cross the sums' blocks of rows, a mean far
-// from 0, NaN and ±∞; and the module is small enough for a browser to compile synchronously.
+// from 0, NaN and ±∞; shared with the helper thread (the sums by channels, the affine pass by rows);
+// and the module is small enough for a browser to compile synchronously.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { batchNormModule, setSimdBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
+import { batchNormModule, setSharedBatchNorm, setSimdBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
 import { rng } from '../src/random.js';
-import { assertNoLeak } from './helpers.js';
+import { assertNoLeak, withHelperChunks } from './helpers.js';
 
 function values(n: number, seed: number, offset = 0): Float32Array {
   const r = rng(seed);
@@ -85,6 +86,30 @@ test('NaN and ±∞ in x and dy go through as in the JavaScript loops', async ()
   sameBits(simd, js, 'specials');
   tf.dispose([x, dy, w, b]);
 });
+
+for (const shape of [
+  [64, 28, 28, 16],
+  // 12 channels in SIMD, shared in chunks of 4, and one in the loops
+  [2, 60, 60, 13],
+]) {
+  test(`batch norm ${JSON.stringify(shape)} shared with the helper thread: the same bits as the JavaScript loops`, async () => {
+    await tg.setBackend('wasm');
+    const n = shape.reduce((a, b) => a * b, 1);
+    const C = shape[shape.length - 1];
+    const x = tf.tensor(values(n, 5, 1), shape);
+    const dy = tf.tensor(values(n, 6), shape);
+    const w = tf.tensor(values(C, 3));
+    const b = tf.tensor(values(C, 4));
+    const run = () => both(() => [...fused.batchNorm(x, w, b, 1e-5), ...fused.batchNormGrad(dy, x, w, 1e-5)]);
+    const [shared, js] = await withHelperChunks(run, 'batch norm');
+    setSharedBatchNorm(false);
+    const [one] = run();
+    setSharedBatchNorm(true);
+    sameBits(shared, js, `${JSON.stringify(shape)}, shared`);
+    sameBits(one, js, `${JSON.stringify(shape)}, one thread`);
+    tf.dispose([x, dy, w, b]);
+  });
+}
 
 test('the module is under 4 KiB: browsers compile it synchronously on the main thread', () => {
   assert.ok(batchNormModule({ kind: 'import', shared: true }).length < 4096);

@@ -1,16 +1,16 @@
 // The wasm SIMD relu and max-pool backward (kernels/wasm-simd-grads.ts) give the same bits as the
 // JavaScript loops beside them in relu-grad.ts and max-pool-grad.ts, on the wasm backend: relu and
 // leakyRelu over signed zeros, ±∞, NaN and every length mod 4; max pools whose windows tile x
-// (2×2, 3×3, 2×3) with ties in a window, NaN windows and 4 to 16 channels; and the module is small
-// enough for a browser to compile synchronously.
+// (2×2, 3×3, 2×3) with ties in a window, NaN windows and 4 to 16 channels; both shared with the
+// helper thread; and the module is small enough for a browser to compile synchronously.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { gradsModule, setSimdGrads } from '../kernels/wasm-simd-grads.js';
+import { gradsModule, setSharedGrads, setSimdGrads } from '../kernels/wasm-simd-grads.js';
 import { rng } from '../src/random.js';
-import { assertNoLeak } from './helpers.js';
+import { assertNoLeak, withHelperChunks } from './helpers.js';
 
 /** Values in (−2, 2) on a grid of quarters (so that windows hold ties), with a few specials. */
 function values(n: number, seed: number, specials: number[] = []): Float32Array {
@@ -90,6 +90,29 @@ for (const [shape, k] of [
     tf.dispose([x, y, dy]);
   });
 }
+
+test('shared with the helper thread (entries, rows of windows): the same bits as the JavaScript loops', async () => {
+  await tg.setBackend('wasm');
+  // ≥ GRADS_SHARE_MIN entries; a length that is not a multiple of 4, rows that no chunk count divides
+  const n = 70001;
+  const x = tf.tensor(values(n, 7, [Number.NaN, -0]));
+  const dy = tf.tensor(values(n, 8, [Infinity]));
+  const shared = await withHelperChunks(() => both(() => fused.leakyReluGrad(dy, x, 0.2))[0], 'relu backward');
+  setSharedGrads(false);
+  const [one, js] = both(() => fused.leakyReluGrad(dy, x, 0.2));
+  setSharedGrads(true);
+  sameBits(shared, js, 'relu backward, shared');
+  sameBits(one, js, 'relu backward, one thread');
+  const shape: [number, number, number, number] = [9, 58, 30, 12];
+  const xp = tf.tensor4d(values(9 * 58 * 30 * 12, 9, [Number.NaN, -0, 0]), shape);
+  const y = tf.maxPool(xp, 2, 2, 'valid');
+  const g = tf.tensor(values(y.size, 10), y.shape);
+  const attrs = { filterSize: [2, 2] as [number, number], strides: [2, 2] as [number, number], pad: 'valid' as const };
+  const pooled = await withHelperChunks(() => both(() => fused.maxPoolGrad(g, xp, y, attrs))[0], 'max-pool backward');
+  const [, poolJs] = both(() => fused.maxPoolGrad(g, xp, y, attrs));
+  sameBits(pooled, poolJs, 'max-pool backward, shared');
+  tf.dispose([x, dy, xp, y, g]);
+});
 
 test('the module is under 4 KiB: browsers compile it synchronously on the main thread', () => {
   assert.ok(gradsModule({ kind: 'import', shared: true }).length < 4096);
