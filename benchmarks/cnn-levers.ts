@@ -7,7 +7,7 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
-import { setChunkSharing, setSharedBatchNorm, setSharedGrads } from '../src/testing.js';
+import { setChunkSharing, setFlipInKernel, setSharedBatchNorm, setSharedGrads } from '../src/testing.js';
 import { makeCnn } from '../examples/lib/mnist.js';
 import { median } from './harness.js';
 
@@ -15,6 +15,7 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   'chunk-sharing': setChunkSharing,
   'shared relu and max-pool backward': setSharedGrads,
   'shared batch norm': setSharedBatchNorm,
+  "input gradient's filter flipped in the kernel": setFlipInKernel,
 };
 
 const { values } = parseArgs({

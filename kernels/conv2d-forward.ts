@@ -4,7 +4,9 @@
 // formed: each filter row is a fixed offset from a window's corner in x padded once) and the filter.
 //
 // Inputs x [N, H, W, Cin], filter [kh, kw, Cin, Cout] and optionally bias [Cout] (float32); attrs
-// strides, dilations, padding [[top, bottom], [left, right]] (zeros). Output
+// strides, dilations, padding [[top, bottom], [left, right]] (zeros), and flipFilter: the filter given
+// [kh, kw, Cout, Cin] and read flipped and transposed (an input gradient's filter, without a Reverse
+// and a Transpose of it at each step). Output
 // y [N, Ho, Wo, Cout], Ho = ⌊(H + top + bottom − (kh − 1)·dh − 1)/sh⌋ + 1:
 // y[n, i, j, o] = bias[o] + Σ_{a,b,c} xₚ[n, i·sh + a·dh, j·sw + b·dw, c]·filter[a, b, c, o], the terms
 // in the filter's order (a, b, c), starting from the bias (or +0), each product and sum rounded to
@@ -20,12 +22,18 @@ export interface Conv2DAttrs {
   strides: Pair;
   dilations: Pair;
   padding: [Pair, Pair];
+  /**
+   * The filter is given as [kh, kw, Cout, Cin], the filter of the convolution whose input gradient
+   * this one computes, and runs flipped and transposed: filter'[a, b, c, o] = filter[kh−1−a, kw−1−b, o, c].
+   */
+  flipFilter?: boolean;
 }
 
 /** The sizes the kernel works with: x's, the filter's, the output's and xₚ's. */
 export function convGeometry(xShape: number[], wShape: number[], attrs: Conv2DAttrs) {
   const [N, H, W, C] = xShape;
-  const [kh, kw, , cout] = wShape;
+  const [kh, kw] = wShape;
+  const cout = attrs.flipFilter ? wShape[2] : wShape[3];
   const [[top, bottom], [left, right]] = attrs.padding;
   const [sh, sw] = attrs.strides;
   const [dh, dw] = attrs.dilations;
@@ -52,6 +60,13 @@ export const conv2dJs = jsKernelConfigs(
     const xv = x as Float32Array;
     const wv = filter as Float32Array;
     const bv = bias as Float32Array | undefined;
+    const flip = (attrs as unknown as Conv2DAttrs).flipFilter === true;
+    /** Where entry [r, o] of the filter the sums use (r = (a·kw + b)·C + c) lies in wv. */
+    const at = (r: number, o: number) => {
+      if (!flip) return r * cout + o;
+      const [ab, c] = [Math.floor(r / C), r % C];
+      return ((kh * kw - 1 - ab) * cout + o) * C + c;
+    };
     const simd = convForward.on(heap);
     if (simd) {
       // scratch: xₚ (where x has padding), the pixels' window corners and the rows' offsets (bytes)
@@ -60,6 +75,13 @@ export const conv2dJs = jsKernelConfigs(
       const xp = padded ? new Float32Array(scratch.buffer, scratch.byteOffset, xpLength) : xv;
       const corners = new Int32Array(scratch.buffer, scratch.byteOffset + 4 * xpLength, pixels);
       const offsets = new Int32Array(scratch.buffer, corners.byteOffset + 4 * pixels, rows);
+      // the flipped and transposed filter, written out [rows, cout] as the loop reads it
+      const wf = flip ? new Float32Array(scratch.buffer, offsets.byteOffset + 4 * rows, rows * cout) : wv;
+      if (flip)
+        for (let r = 0; r < rows; r++) {
+          const from = at(r, 0);
+          for (let o = 0; o < cout; o++) wf[r * cout + o] = wv[from + o * C];
+        }
       if (padded) {
         xp.fill(0);
         const line = W * C;
@@ -80,7 +102,7 @@ export const conv2dJs = jsKernelConfigs(
         xp.byteOffset,
         corners.byteOffset,
         offsets.byteOffset,
-        wv.byteOffset,
+        wf.byteOffset,
         bv?.byteOffset ?? 0,
         y.byteOffset,
         from,
@@ -108,7 +130,7 @@ export const conv2dJs = jsKernelConfigs(
                 const inside = r >= 0 && r < H && q >= 0 && q < W;
                 for (let c = 0; c < C; c++) {
                   const v = inside ? xv[((n * H + r) * W + q) * C + c] : 0;
-                  s = Math.fround(s + Math.fround(v * wv[((a * kw + b) * C + c) * cout + o]));
+                  s = Math.fround(s + Math.fround(v * wv[at((a * kw + b) * C + c, o)]));
                 }
               }
             }
@@ -120,11 +142,12 @@ export const conv2dJs = jsKernelConfigs(
   ({ x, filter }, attrs) => Math.ceil(convScratchWords(x!.shape, filter!.shape, attrs as unknown as Conv2DAttrs) / 2),
 );
 
-/** The words of scratch the kernel takes on wasm: xₚ (where x has padding), the corners and the offsets. */
+/** The words of scratch the kernel takes on wasm: xₚ (where x has padding), corners, offsets, the flipped filter. */
 export function convScratchWords(xShape: number[], wShape: number[], attrs: Conv2DAttrs): number {
   const g = convGeometry(xShape, wShape, attrs);
   const padded = g.Hp !== g.H || g.Wp !== g.W ? g.N * g.Hp * g.Wp * g.C : 0;
-  return padded + g.N * g.Ho * g.Wo + g.kh * g.kw * g.C;
+  const rows = g.kh * g.kw * g.C;
+  return padded + g.N * g.Ho * g.Wo + rows + (attrs.flipFilter ? rows * g.cout : 0);
 }
 
 /**

@@ -14,6 +14,7 @@ export { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
 export { setHelperThread } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
+export { setFlipInKernel } from './backend/facts.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
 export { setSharedBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';

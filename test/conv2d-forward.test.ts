@@ -6,7 +6,8 @@
 // strides, explicit and uneven padding, dilations, batch 1, one input or output channel, pixel and
 // channel counts that no tile divides, with and without a bias, and signed zeros, infinities and
 // NaN among the entries. conv2d's first and second derivatives through it pass gradcheck; nothing
-// leaks; beyond the kernels' scratch limit TF.js's kernels run instead, with the same values.
+// leaks; beyond the kernels' scratch limit TF.js's kernels run instead, with the same values. With
+// flipFilter (an input gradient's filter, read flipped and transposed) the bits of that filter turned.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -289,6 +290,37 @@ test('conv2d shared with the helper thread, in chunks or in halves: the same bit
     sameBits(shared, one, `shared in chunks, x ${JSON.stringify(c.x)}`);
     sameBits(halves, one, `split in halves, x ${JSON.stringify(c.x)}`);
     tf.dispose([x, w, ...(b ? [b] : [])]);
+  }
+});
+
+test("flipFilter: the filter read flipped and transposed gives the flipped filter's bits (SIMD, JavaScript, TF.js)", async () => {
+  await tg.setBackend('wasm');
+  for (const c of CASES) {
+    const [kh, kw, C, cout] = c.w;
+    const { x, w, b } = operands(c, [Number.NaN, -0]);
+    // the filter as an input gradient's convolution holds it: [kh, kw, Cout, Cin], turned half a turn
+    const given = tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]));
+    assert.equal(given.shape, [kh, kw, cout, C]);
+    const flip = { ...c, attrs: { ...c.attrs, flipFilter: true } };
+    for (const simd of [true, false]) {
+      const what = `${simd ? 'SIMD' : 'JavaScript'}, x ${JSON.stringify(c.x)}, w ${JSON.stringify(c.w)}`;
+      sameBits(conv(x, given, b, flip, simd), conv(x, w, b, c, simd), what);
+    }
+    tf.dispose([x, w, given, ...(b ? [b] : [])]);
+    // beyond the scratch limit (TF.js's conv2d after a Reverse and a Transpose): the kernel's values
+    // (TF.js's conv2d takes no stride with a dilation)
+    const strided = c.attrs.strides.some((v) => v !== 1);
+    if (strided && c.attrs.dilations.some((v) => v !== 1)) continue;
+    const finite = operands(c);
+    const turned = tf.tidy(() => tf.transpose(tf.reverse(finite.w, [0, 1]), [0, 1, 3, 2]));
+    const want = conv(finite.x, finite.w, finite.b, c, true);
+    const limit = fused.setConvScratchLimit(0);
+    try {
+      assertClose(conv(finite.x, turned, finite.b, flip, true), want, { atol: 1e-5, rtol: 1e-5 });
+    } finally {
+      fused.setConvScratchLimit(limit);
+    }
+    tf.dispose([finite.x, finite.w, turned, ...(finite.b ? [finite.b] : [])]);
   }
 });
 

@@ -92,7 +92,7 @@ for (const shape of [
   // 12 channels in SIMD, shared in chunks of 4, and one in the loops
   [2, 60, 60, 13],
 ]) {
-  test(`batch norm ${JSON.stringify(shape)} shared with the helper thread: the same bits as the JavaScript loops`, async () => {
+  test(`batch norm ${JSON.stringify(shape)} shared with the helper thread: the loops' bits`, async () => {
     await tg.setBackend('wasm');
     const n = shape.reduce((a, b) => a * b, 1);
     const C = shape[shape.length - 1];

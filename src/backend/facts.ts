@@ -70,6 +70,16 @@ export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.tidy(() => tf.add(x, tf.zeros(shape)));
 }
 
+let flipInKernel = true;
+
+/**
+ * Lets the convolution kernel flip the input gradient's filter (on), or flips it by a Reverse and a
+ * Transpose first (off), for benchmarks to compare.
+ */
+export function setFlipInKernel(on: boolean): void {
+  flipInKernel = on;
+}
+
 /**
  * The gradient of conv2d with respect to its input, x̄ = BI(dy, w), in the fastest form for the
  * backend. wasm's Conv2DBackpropInput is a plain loop, an order of magnitude slower than its forward
@@ -96,20 +106,24 @@ export function conv2dBackpropInputFast(
     const spread = spreadByStrides(dy, sh, sw);
     // after the spread dy: the padded length is n + k − 1 (so that a 'valid' window of k leaves n)
     const after = (n: number, p: number, o: number) => n + p - o;
-    const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
     const padding: [Pair, Pair, Pair, Pair] = [
       [0, 0],
       [kh - 1 - ph, after(shape[1], ph, spread.shape[1]!)],
       [kw - 1 - pw, after(shape[2], pw, spread.shape[2]!)],
       [0, 0],
     ];
-    if (hasFused('conv2d') && dy.dtype === 'float32' && w.dtype === 'float32')
-      return conv2dWithFilterInPlace(spread, flipped, null, {
-        strides: [1, 1],
-        dilations: [1, 1],
-        padding: [padding[1], padding[2]],
-      });
-    return tf.conv2d(spread as tf.Tensor4D, flipped as tf.Tensor4D, 1, padding);
+    const flipped = () => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
+    // the kernel reads w flipped and transposed where it lies
+    if (hasFused('conv2d') && dy.dtype === 'float32' && w.dtype === 'float32') {
+      const attrs = {
+        strides: [1, 1] as Pair,
+        dilations: [1, 1] as Pair,
+        padding: [padding[1], padding[2]] as [Pair, Pair],
+      };
+      if (flipInKernel) return conv2dWithFilterInPlace(spread, w, null, { ...attrs, flipFilter: true });
+      return conv2dWithFilterInPlace(spread, flipped(), null, attrs);
+    }
+    return tf.conv2d(spread as tf.Tensor4D, flipped() as tf.Tensor4D, 1, padding);
   });
 }
 

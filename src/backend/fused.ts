@@ -597,7 +597,8 @@ export type { Conv2DAttrs };
 
 /**
  * The convolution of x [N, H, W, Cin] with filter [kh, kw, Cin, Cout] (+ bias [Cout]), explicit
- * zero padding, strides and dilations (kernels/conv2d-forward.ts); where the backend lacks the
+ * zero padding, strides and dilations (kernels/conv2d-forward.ts); with `flipFilter`, filter
+ * [kh, kw, Cout, Cin] read flipped and transposed (an input gradient's). Where the backend lacks the
  * kernel or its scratch would pass the limit, tf.conv2d.
  */
 export function conv2dWithFilterInPlace(
@@ -608,9 +609,16 @@ export function conv2dWithFilterInPlace(
 ): tf.Tensor {
   checkSame('conv2d', { x });
   checkSame('conv2d', { filter });
-  const a = { strides: attrs.strides, dilations: attrs.dilations, padding: attrs.padding };
+  const flip = attrs.flipFilter === true;
+  const a = {
+    strides: attrs.strides,
+    dilations: attrs.dilations,
+    padding: attrs.padding,
+    ...(flip && { flipFilter: true }),
+  };
   const g = x.rank === 4 && filter.rank === 4 ? convGeometry(x.shape, filter.shape, a) : null;
-  if (!g || filter.shape[2] !== g.C || g.Ho < 1 || g.Wo < 1 || (bias && !tf.util.arraysEqual(bias.shape, [g.cout])))
+  const inChannels = filter.shape[flip ? 3 : 2];
+  if (!g || inChannels !== g.C || g.Ho < 1 || g.Wo < 1 || (bias && !tf.util.arraysEqual(bias.shape, [g.cout])))
     throw new TapegradError(
       'conv2d',
       `x ${fmtShape(x.shape)}, filter ${fmtShape(filter.shape)} and bias ${bias ? fmtShape(bias.shape) : 'none'} ` +
@@ -620,7 +628,8 @@ export function conv2dWithFilterInPlace(
     return run('conv2d', bias ? { x, filter, bias } : { x, filter }, a) as tf.Tensor;
   return tf.tidy(() => {
     const pad: [Pair, Pair, Pair, Pair] = [[0, 0], a.padding[0], a.padding[1], [0, 0]];
-    const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, a.strides, pad, 'NHWC', a.dilations);
+    const w = flip ? tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) : filter;
+    const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, a.strides, pad, 'NHWC', a.dilations);
     return bias ? tf.add(y, bias) : y;
   });
 }
