@@ -14,7 +14,7 @@
 // conv2dReference, at the end, is the sum in float64: the tests' oracle.
 import { jsKernelConfigs } from './js-kernel.js';
 import { convForward } from './wasm-simd-conv.js';
-import type { Pair } from './window-padding.js';
+import { padInto, type Pair } from './window-padding.js';
 
 export const CONV2D = 'TapegradConv2D';
 
@@ -41,6 +41,24 @@ export function convGeometry(xShape: number[], wShape: number[], attrs: Conv2DAt
   const Ho = Math.floor((Hp - (kh - 1) * dh - 1) / sh) + 1;
   const Wo = Math.floor((Wp - (kw - 1) * dw - 1) / sw) + 1;
   return { N, H, W, C, kh, kw, cout, sh, sw, dh, dw, top, left, Hp, Wp, Ho, Wo };
+}
+
+/** The window corners of the last few geometries, kept: a training step convolves the same shapes at every step. */
+const cornerTables = new Map<string, Int32Array>();
+const KEPT_TABLES = 8;
+
+/** The byte offset in xₚ of each output pixel's window corner, [N·Ho·Wo]. */
+function cornerTable({ N, C, sh, sw, Hp, Wp, Ho, Wo }: ReturnType<typeof convGeometry>): Int32Array {
+  const key = [N, C, sh, sw, Hp, Wp, Ho, Wo].join();
+  const kept = cornerTables.get(key);
+  if (kept) return kept;
+  const table = new Int32Array(N * Ho * Wo);
+  let p = 0;
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) table[p++] = 4 * (((n * Hp + i * sh) * Wp + j * sw) * C);
+  if (cornerTables.size >= KEPT_TABLES) cornerTables.delete(cornerTables.keys().next().value!);
+  cornerTables.set(key, table);
+  return table;
 }
 
 /** Multiply-adds from which the pixels are split with the helper thread (below, waking it costs more). */
@@ -82,19 +100,8 @@ export const conv2dJs = jsKernelConfigs(
           const from = at(r, 0);
           for (let o = 0; o < cout; o++) wf[r * cout + o] = wv[from + o * C];
         }
-      if (padded) {
-        xp.fill(0);
-        const line = W * C;
-        for (let n = 0; n < N; n++)
-          for (let r = 0; r < H; r++) {
-            const from = (n * H + r) * line;
-            xp.set(xv.subarray(from, from + line), ((n * Hp + r + top) * Wp + left) * C);
-          }
-      }
-      let p = 0;
-      for (let n = 0; n < N; n++)
-        for (let i = 0; i < Ho; i++)
-          for (let j = 0; j < Wo; j++) corners[p++] = 4 * (((n * Hp + i * sh) * Wp + j * sw) * C);
+      if (padded) padInto(xv, xp, [N, H, W, C], [top, left], [Hp, Wp]);
+      corners.set(cornerTable(g));
       for (let a = 0; a < kh; a++)
         for (let b = 0; b < kw; b++)
           for (let c = 0; c < C; c++) offsets[(a * kw + b) * C + c] = 4 * ((a * dh * Wp + b * dw) * C + c);

@@ -324,6 +324,46 @@ test("flipFilter: the filter read flipped and transposed gives the flipped filte
   }
 });
 
+test('the window corners kept for a geometry: shapes that differ only in stride, in turn, each the loop bits', async () => {
+  await tg.setBackend('wasm');
+  // both: x [1, 7, 7, 2] to 4 × 4 outputs, unpadded; one by a 1×1 window of stride 2, one by 4×4 of stride 1
+  const cases: Case[] = [
+    {
+      x: [1, 7, 7, 2],
+      w: [1, 1, 2, 4],
+      attrs: at(
+        [2, 2],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ),
+      bias: false,
+    },
+    {
+      x: [1, 7, 7, 2],
+      w: [4, 4, 2, 4],
+      attrs: at(
+        [1, 1],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ),
+      bias: false,
+    },
+  ];
+  for (const c of [...cases, ...cases]) {
+    const { x, w } = operands(c);
+    sameBits(
+      conv(x, w, null, c, true),
+      conv(x, w, null, c, false),
+      `x ${JSON.stringify(c.x)}, w ${JSON.stringify(c.w)}`,
+    );
+    tf.dispose([x, w]);
+  }
+});
+
 test('conv2d through the kernel on wasm: gradcheck and gradgradcheck (stride, padding)', async () => {
   await tg.setBackend('wasm');
   const x = tg.tensor(randomValues(2 * 5 * 5 * 2, 3), { shape: [2, 5, 5, 2] });
