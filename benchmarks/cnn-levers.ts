@@ -7,12 +7,13 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
-import { setChunkSharing, setFlipInKernel, setSharedBatchNorm, setSharedGrads } from '../src/testing.js';
+import { setChunkSharing, setFlipInKernel, setHelperSpin, setSharedBatchNorm, setSharedGrads } from '../src/testing.js';
 import { makeCnn } from '../examples/lib/mnist.js';
 import { median } from './harness.js';
 
 const LEVERS: Record<string, (on: boolean) => void> = {
   'chunk-sharing': setChunkSharing,
+  'spin before sleeping': setHelperSpin,
   'shared relu and max-pool backward': setSharedGrads,
   'shared batch norm': setSharedBatchNorm,
   "input gradient's filter flipped in the kernel": setFlipInKernel,

@@ -9,7 +9,8 @@
 // the arguments of each of its chunks, sets the state word to JOB and wakes the worker
 // (Atomics.notify); the worker runs chunks, each taken by an atomic increment of a shared counter,
 // until none is left, sets the state back to IDLE and wakes the caller, which waits for it
-// (Atomics.wait, allowed on Node's main thread) after its own part. A caller that takes chunks from
+// (Atomics.wait, allowed on Node's main thread) after its own part; each checks the state word a
+// while before it sleeps (a short wait costs less than a wake). A caller that takes chunks from
 // the same counter shares the work as each thread comes free, so a worker slow to wake, or starved
 // by a loaded machine, takes fewer chunks rather than holding the caller up. The worker is unref'd
 // (an idle one never keeps a process alive) and starts in the background: kernels run on one thread
@@ -26,8 +27,8 @@ import type { MemorySource } from './wasm-encoder.js';
 const IDLE = 0;
 const JOB = 1;
 /**
- * Words of the shared array: state, ready, failed, the module, the argument count, the chunks and the
- * next chunk to take; then each chunk's arguments as float64, MAX_ARGS apart.
+ * Words of the shared array: state, ready, failed, the module, the argument count, the chunks, the
+ * next chunk to take and the worker's spin; then each chunk's arguments as float64, MAX_ARGS apart.
  */
 const STATE = 0;
 const READY = 1;
@@ -36,6 +37,7 @@ const MODULE = 3;
 const COUNT = 4;
 const CHUNKS = 5;
 const NEXT = 6;
+const SPIN = 7;
 const ARGS_AT = 8; // bytes 32… as float64
 const MAX_ARGS = 20;
 /** The most chunks a job can have. */
@@ -52,6 +54,7 @@ try {
     new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports[name]);
   Atomics.store(c, ${READY}, 1);
   for (;;) {
+    for (let i = c[${SPIN}]; i > 0 && Atomics.load(c, ${STATE}) === ${IDLE}; i--);
     Atomics.wait(c, ${STATE}, ${IDLE});
     if (Atomics.load(c, ${STATE}) !== ${JOB}) continue;
     const fn = fns[c[${MODULE}]];
@@ -116,6 +119,19 @@ const helpers = new WeakMap<WebAssembly.Memory, Helper | null>();
 let live = 0;
 let enabled = true;
 let allowed: () => boolean = () => false;
+
+/**
+ * Checks of the state word before a thread sleeps (Atomics.wait): the worker's after a job (the next
+ * comes within a kernel's JavaScript), the caller's before waiting for the worker's last chunk. A
+ * wake from Atomics.wait costs a system call and a reschedule, more than a short job's wait.
+ */
+const SPIN_CHECKS = 1 << 11;
+let spin = SPIN_CHECKS;
+
+/** Turns the threads' spin before sleeping off (and on again), for benchmarks to compare. */
+export function setHelperSpin(on: boolean): void {
+  spin = on ? SPIN_CHECKS : 0;
+}
 
 /** Turns the helper thread off (and on again): kernels run on the calling thread alone, for benchmarks. */
 export function setHelperThread(on: boolean): void {
@@ -185,6 +201,7 @@ function startHelper(memory: WebAssembly.Memory): Helper | null {
     c[MODULE] = module;
     c[COUNT] = chunks[0].length;
     c[CHUNKS] = chunks.length;
+    c[SPIN] = spin;
     chunks.forEach((values, k) => args.set(values, k * MAX_ARGS));
     Atomics.store(c, NEXT, 0);
     Atomics.store(c, STATE, JOB);
@@ -197,6 +214,7 @@ function startHelper(memory: WebAssembly.Memory): Helper | null {
     startChunks,
     take: () => Atomics.add(c, NEXT, 1),
     finish() {
+      for (let i = spin; i > 0 && Atomics.load(c, STATE) === JOB; i--);
       while (Atomics.load(c, STATE) === JOB) Atomics.wait(c, STATE, JOB);
       if (Atomics.load(c, FAILED) === 0) return true;
       broken = true;

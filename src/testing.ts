@@ -12,7 +12,7 @@ export { setSimdGelu } from '../kernels/gelu.js';
 export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
-export { setHelperThread } from '../kernels/helper-thread.js';
+export { setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
 export { setFlipInKernel } from './backend/facts.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
