@@ -2,12 +2,13 @@
 // once the backend runs more than one thread; when the wasm module traps and is dropped, its
 // worker is terminated (it would otherwise wait for work forever, holding the dropped heap), none
 // starts on that heap again, and the fresh module that setBackend starts gets a worker of its own.
+// Shared chunks run on both threads, with the threads' spin before sleeping off and on.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { liveHelperThreads, readyHelper } from '../kernels/helper-thread.js';
-import { assertThrows } from './helpers.js';
+import { liveHelperThreads, readyHelper, setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
+import { assertThrows, randomValues, withHelperChunks } from './helpers.js';
 
 const heap = () => (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
 
@@ -50,6 +51,28 @@ test("a trapped module's helper thread is terminated; the fresh module starts on
   const c = tg.matmul(a, b);
   assert.equal([...new Set(c.dataSync())], [1024]);
   tg.dispose([a, b, c]);
+});
+
+test('with the spin before sleeping off and on, shared chunks run on both threads and give the one-thread bits', async () => {
+  await tg.setBackend('wasm');
+  const x = tg.tensor(randomValues(16 * 14 * 14 * 16, 1), { shape: [16, 14, 14, 16] });
+  const w = tg.tensor(randomValues(3 * 3 * 16 * 32, 2), { shape: [3, 3, 16, 32] });
+  const conv = () => tg.tidy(() => tg.conv2d(x, w, { padding: 'same' }).dataSync() as Float32Array);
+  setHelperThread(false);
+  const one = conv();
+  setHelperThread(true);
+  for (const on of [false, true]) {
+    setHelperSpin(on);
+    try {
+      const shared = await withHelperChunks(conv, `spin ${on ? 'on' : 'off'}`);
+      for (let i = 0; i < one.length; i++)
+        if (!Object.is(shared[i], one[i]))
+          assert.unreachable(`spin ${on}: entry ${i} ${shared[i]}, one thread ${one[i]}`);
+    } finally {
+      setHelperSpin(true);
+    }
+  }
+  tg.dispose([x, w]);
 });
 
 test.run();
