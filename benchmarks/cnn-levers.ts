@@ -17,6 +17,7 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   'shared relu and max-pool backward': setSharedGrads,
   'shared batch norm': setSharedBatchNorm,
   "input gradient's filter flipped in the kernel": setFlipInKernel,
+  'relu forward in SIMD, shared': setSimdRelu,
 };
 
 const { values } = parseArgs({

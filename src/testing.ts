@@ -15,6 +15,7 @@ export { setSimdConv } from '../kernels/wasm-simd-conv.js';
 export { setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
 export { setFlipInKernel } from './backend/facts.js';
+export { setSimdRelu } from './backend/wasm-relu.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
 export { setSharedBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';

@@ -14,6 +14,7 @@ import { installWebGPUMatMul, preferSubgroupDevice } from '../../kernels/webgpu-
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
 import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
+import { speedUpWasmRelu } from './wasm-relu.js';
 import { replaceWasmKernel } from './wasm-kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
@@ -205,6 +206,8 @@ export async function setBackend(name: BackendName): Promise<void> {
     sigmoidKeepingSubnormals();
     speedUpWasmSmallBinaryKernels();
     speedUpWasmSlice();
+    // large relus in SIMD, shared with the helper thread (TF.js's values)
+    speedUpWasmRelu();
     // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits), and
     // plain ones where XNNPACK would pack B first (XNNPACK's bits)
     replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, xnnpackOnPool));
