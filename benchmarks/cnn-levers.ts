@@ -7,7 +7,14 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
-import { setChunkSharing, setFlipInKernel, setHelperSpin, setSharedBatchNorm, setSharedGrads } from '../src/testing.js';
+import {
+  setChunkSharing,
+  setFlipInKernel,
+  setHelperSpin,
+  setSharedBatchNorm,
+  setSharedGrads,
+  setSimdRelu,
+} from '../src/testing.js';
 import { makeCnn } from '../examples/lib/mnist.js';
 import { median } from './harness.js';
 
