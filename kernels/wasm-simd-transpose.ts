@@ -230,6 +230,48 @@ export function transposePlan(shape: readonly number[], perm: readonly number[])
   };
 }
 
+/** A plan as the module's function takes it: which function, and its arguments after the two addresses. */
+interface PlanCall {
+  fn: 'runs' | 'tiles';
+  tail: number[];
+}
+
+function planCall(plan: TransposePlan): PlanCall {
+  if (plan.kind === 'runs') return { fn: 'runs', tail: [...plan.n, 4 * plan.len, ...plan.s.map((s) => 4 * s)] };
+  return {
+    fn: 'tiles',
+    tail: [...plan.n, plan.A, plan.B, ...[...plan.is, ...plan.os, plan.inRow, plan.outRow].map((s) => 4 * s)],
+  };
+}
+
+/** Plans by shape and permutation: a training step transposes the same few shapes at every step. */
+const plans = new Map<string, PlanCall | null>();
+const MAX_PLANS = 256;
+let cachePlans = true;
+
+/** Turns the cache of transpose plans off (and on again), for benchmarks to compare. */
+export function setTransposePlanCache(on: boolean): void {
+  cachePlans = on;
+  plans.clear();
+}
+
+/** The plan of shape by perm as its call, from the cache (or made afresh with the cache off). */
+function cachedPlan(shape: readonly number[], perm: readonly number[]): PlanCall | null {
+  if (!cachePlans) {
+    const p = transposePlan(shape, perm);
+    return p && planCall(p);
+  }
+  const key = `${shape}/${perm}`;
+  let call = plans.get(key);
+  if (call === undefined) {
+    if (plans.size >= MAX_PLANS) plans.clear();
+    const p = transposePlan(shape, perm);
+    call = p && planCall(p);
+    plans.set(key, call);
+  }
+  return call;
+}
+
 /**
  * The Transpose kernel function wrapping TF.js's `original`: ours for float32 and int32 inputs whose
  * reduced permutation has at most five axes (four where the last axis moves), TF.js's for the rest.
@@ -240,7 +282,7 @@ export function simdTranspose(original: KernelFunc): KernelFunc {
     const { perm } = args.attrs as unknown as { perm: number[] };
     const backend = args.backend as unknown as WasmBackend;
     const simd = transpose.on(heapOf(backend));
-    const plan = simd && (x.dtype === 'float32' || x.dtype === 'int32') && transposePlan(x.shape, perm);
+    const plan = simd && (x.dtype === 'float32' || x.dtype === 'int32') && cachedPlan(x.shape, perm);
     if (!simd || !plan || x.shape.includes(0)) return original(args);
     const out = backend.makeOutput(
       perm.map((a) => x.shape[a]),
@@ -249,16 +291,7 @@ export function simdTranspose(original: KernelFunc): KernelFunc {
     // views after the allocation, which may grow (and so move) the heap
     const from = backend.typedArrayFromHeap(x).byteOffset;
     const to = backend.typedArrayFromHeap(out).byteOffset;
-    if (plan.kind === 'runs') simd.runs(from, to, ...plan.n, 4 * plan.len, ...plan.s.map((s) => 4 * s));
-    else
-      simd.tiles(
-        from,
-        to,
-        ...plan.n,
-        plan.A,
-        plan.B,
-        ...[...plan.is, ...plan.os, plan.inRow, plan.outRow].map((s) => 4 * s),
-      );
+    simd[plan.fn](from, to, ...plan.tail);
     return out;
   };
 }

@@ -10,7 +10,8 @@ export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled }
 export { setSimdAdam } from '../kernels/adam-multi-update.js';
 export { setSimdGelu } from '../kernels/gelu.js';
 export { setDenseMatMul } from '../kernels/dense-matmul.js';
-export { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
+export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
+import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
 export { setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
@@ -18,6 +19,8 @@ export { setFlipInKernel } from './backend/facts.js';
 export { setSimdRelu } from './backend/wasm-relu.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
 export { setSharedBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
+import { setLeanStepBookkeeping } from './optim/optimizer.js';
+export { setLeanStepBookkeeping };
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';
 export { setCholeskyProductTriangle, setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';
@@ -42,3 +45,9 @@ export {
   type MatMulTuneResult,
   type MatMulTuning,
 } from '../kernels/webgpu-matmul-tune.js';
+
+/** The small steps' levers by name, each a switch (on by default), for benchmarks/small-steps.ts and the tests. */
+export const smallStepLevers: Record<string, (on: boolean) => void> = {
+  stepBookkeeping: setLeanStepBookkeeping,
+  transposePlans: setTransposePlanCache,
+};

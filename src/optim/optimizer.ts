@@ -6,12 +6,21 @@
 // (PyTorch's param_groups); stateDict()/loadStateDict() save and restore everything a resumed run
 // needs to take the same steps.
 import * as tf from '@tensorflow/tfjs-core';
-import { TapegradError, checkOptions, fmtShape } from '../errors.js';
+import { TapegradError, checkOptions, fmtShape, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
 import { endOfStep } from '../backend/index.js';
 import { isTracing, traceHooks, type HostValues, type StateCell } from '../tape.js';
+
+let leanBookkeeping = true;
+/**
+ * Turns the eager step's lean bookkeeping off (and on again): off, an eager multi-tensor step also
+ * builds what a trace keeps (its structure and state cells), for benchmarks to compare.
+ */
+export function setLeanStepBookkeeping(on: boolean): void {
+  leanBookkeeping = on;
+}
 
 /** Options every optimizer takes: the learning rate (a number or a Schedule) and weight decay. */
 export interface OptimizerOptions {
@@ -166,7 +175,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       if (!p.grad) return;
       p.assertLive(fn, `parameter ${i}`);
       p.grad.assertLive(fn, `the grad of parameter ${i}`);
-      if (p.grad.shape.join() !== p.shape.join() || p.grad.dtype !== p.dtype) {
+      if (!sameShape(p.grad.shape, p.shape) || p.grad.dtype !== p.dtype) {
         throw new TapegradError(
           fn,
           `the grad of parameter ${i} is ${p.grad.dtype} ${fmtShape(p.grad.shape)}, but the parameter is ${p.dtype} ${fmtShape(p.shape)}`,
@@ -258,6 +267,8 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       for (const p of group.params) if (p.grad) items.push({ p, k });
     });
     const exact = this.exactStepValues();
+    // a trace keeps the host values and state cells for its replays; an eager step needs neither
+    const recorded = isTracing() || !leanBookkeeping;
     // what the traced kernels were built from: options other than lr, and which state each parameter has
     const structure = () =>
       JSON.stringify([
@@ -265,7 +276,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         this.paramGroups.map(({ params: _, lr: __, ...o }) => o),
         items.map(({ p }) => Object.keys(this.state.get(p)?.tensors ?? {}).sort()),
       ]);
-    const traced = structure();
+    const traced = recorded ? structure() : '';
     let numbers: number[][] = [];
     let rates: number[] = [];
     const host: HostValues = {
@@ -320,6 +331,10 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       (tensor as tf.Tensor | null)?.dispose();
     }
     traceHooks.onHostValues?.(host, tensor);
+    if (!recorded) {
+      this.writeStep(items, outs, before);
+      return;
+    }
     items.forEach(({ p }, i) => {
       const out = outs[i];
       const valueCell: StateCell = {
@@ -354,6 +369,34 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       }
       if (out.scalars) s.scalars = out.scalars;
     });
+  }
+
+  /** stepAll's writes where no trace records them: what the state cells' writes do, without the cells. */
+  private writeStep(
+    items: { p: Tensor }[],
+    outs: Update[],
+    before: { value: tf.Tensor; state: Record<string, tf.Tensor> }[],
+  ): void {
+    for (let i = 0; i < items.length; i++) {
+      const { p } = items[i];
+      const out = outs[i];
+      const old = p.value;
+      p.value = tf.keep(out.param);
+      if (old !== out.param) old.dispose();
+      const s = this.state.get(p)!;
+      const prev = before[i].state;
+      for (const name in prev) if (out.state[name] !== prev[name]) prev[name].dispose();
+      const tensors: Record<string, tf.Tensor> = {};
+      const held: tf.Tensor[] = [p.value];
+      for (const name in out.state) {
+        let v = out.state[name];
+        if (held.includes(v)) v = tf.clone(v);
+        held.push(v);
+        tensors[name] = tf.keep(v);
+      }
+      s.tensors = tensors;
+      if (out.scalars) s.scalars = out.scalars;
+    }
   }
 
   /** Frees every parameter's .grad and sets it to null. */
