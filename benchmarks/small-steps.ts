@@ -135,10 +135,9 @@ for (const lever of ['all', ...leverNames]) {
     off.dispose();
     on.dispose();
     const m = (which: 'off' | 'on', k: 'wall' | 'cpu') => median(times[which].map((t) => t[k]));
-    console.log(
-      `| ${name} | ${lever} | ${f(m('off', 'wall'))} | ${f(m('on', 'wall'))} | ${(m('off', 'wall') / m('on', 'wall')).toFixed(2)}× | ` +
-        `${f(m('off', 'cpu'))} | ${f(m('on', 'cpu'))} | ${(m('off', 'cpu') / m('on', 'cpu')).toFixed(2)}× | ${same ? 'yes' : 'NO'} |`,
-    );
+    const cells = (k: 'wall' | 'cpu') =>
+      `${f(m('off', k))} | ${f(m('on', k))} | ${(m('off', k) / m('on', k)).toFixed(2)}×`;
+    console.log(`| ${name} | ${lever} | ${cells('wall')} | ${cells('cpu')} | ${same ? 'yes' : 'NO'} |`);
   }
 }
 console.log(

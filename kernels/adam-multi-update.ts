@@ -28,6 +28,7 @@ import {
   whileBelow,
 } from './wasm-encoder.js';
 import { simdModule } from './wasm-simd-module.js';
+import { MAX_CHUNKS } from './helper-thread.js';
 
 export const ADAM_MULTI_UPDATE = 'TapegradAdamMultiUpdate';
 
@@ -124,6 +125,19 @@ export const setSimdAdam = adamSimd.setEnabled;
 /** Entries of a parameter from which its update is split with the helper thread (below, waking it costs more). */
 const SPLIT_MIN_ENTRIES = 1 << 16;
 
+let sharedSteps = true;
+/** Chunks a step's entries are cut into for the two threads (more where its parameters' ends cut them). */
+const STEP_CHUNKS = 16;
+/**
+ * Turns the shared step off (and on again), for benchmarks to compare: off, each parameter of at
+ * least SPLIT_MIN_ENTRIES entries is halved with the helper thread in a wake-up of its own, and the
+ * smaller ones stay on the calling thread; on, a step of that many entries, all parameters
+ * together, is cut into chunks that the two threads take as each comes free.
+ */
+export function setSharedAdamStep(on: boolean): void {
+  sharedSteps = on;
+}
+
 /** cpu and wasm: per parameter, the per-parameter kernel's loop (float64 between float32 reads and writes). */
 export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (views, outs, attrs, _infos, heap) => {
   const a = attrs as unknown as AdamMultiAttrs;
@@ -131,6 +145,51 @@ export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (
   // copied before reading as float64: the heap offset need not be a multiple of 8
   const steps = new Float64Array(Int32Array.from(views.steps as Int32Array).buffer);
   const simd = adamSimd.on(heap);
+  /** Parameter j's loop arguments for entries from..to (even), every address moved on by `from` entries. */
+  const entries = (j: number, from: number, to: number): number[] => {
+    const p = views[`param${j}`]!;
+    const lr = steps[ADAM_STEP_WIDTH * j];
+    const beta1 = a.beta1[j];
+    const beta2 = a.beta2[j];
+    const numbers = [
+      beta1,
+      1 - beta1,
+      beta2,
+      1 - beta2,
+      a.eps[j],
+      a.decoupled ? 0 : a.weightDecay[j],
+      a.decoupled ? 1 - lr * a.weightDecay[j] : 1,
+      lr / steps[ADAM_STEP_WIDTH * j + 1],
+      steps[ADAM_STEP_WIDTH * j + 2],
+    ];
+    return [
+      ...[p, views[`grad${j}`]!, views[`moments${j}`]!, outs[j], outs[k + j]].map((v) => v.byteOffset + 4 * from),
+      to - from,
+      4 * p.length,
+      ...numbers,
+    ];
+  };
+  // the SIMD loop takes each parameter's even part, the JavaScript loop below the rest
+  const even = (j: number) => (simd ? views[`param${j}`]!.length & ~1 : 0);
+  // shared: the entries of every parameter in turn, cut into chunks that this thread and the helper
+  // take as each comes free (each parameter's own halves where that takes too many chunks)
+  let perParameter = !!simd;
+  if (simd && sharedSteps) {
+    let total = 0;
+    for (let j = 0; j < k; j++) total += even(j);
+    const helper = total >= SPLIT_MIN_ENTRIES ? adamSimd.helper(heap) : null;
+    const size = 2 * Math.ceil(total / 2 / STEP_CHUNKS);
+    const chunks: number[][] = [];
+    for (let j = 0; helper && j < k; j++)
+      for (let from = 0; from < even(j); from += size) chunks.push(entries(j, from, Math.min(even(j), from + size)));
+    if (helper && chunks.length <= MAX_CHUNKS) {
+      helper.share('adam', chunks);
+      perParameter = false;
+    } else if (!helper) {
+      for (let j = 0; j < k; j++) if (even(j) > 0) simd.adam(...entries(j, 0, even(j)));
+      perParameter = false;
+    }
+  }
   for (let j = 0; j < k; j++) {
     const p = views[`param${j}`]!;
     const g = views[`grad${j}`]!;
@@ -146,21 +205,13 @@ export const adamMultiUpdateJs = jsKernelConfigs(ADAM_MULTI_UPDATE, outShapes, (
     const keep = a.decoupled ? 1 - lr * a.weightDecay[j] : 1;
     const stepSize = lr / steps[ADAM_STEP_WIDTH * j + 1];
     const bc2 = steps[ADAM_STEP_WIDTH * j + 2];
-    const start = simd ? n & ~1 : 0;
-    if (simd) {
-      const numbers = [beta1, 1 - beta1, beta2, 1 - beta2, eps, l2, keep, stepSize, bc2];
-      /** The loop's arguments for entries from..to (even), every address moved on by `from` entries. */
-      const entries = (from: number, to: number) => [
-        ...[p, g, mv, p1, mv1].map((v) => v.byteOffset + 4 * from),
-        to - from,
-        4 * n,
-        ...numbers,
-      ];
+    const start = even(j);
+    if (perParameter) {
       const helper = n >= SPLIT_MIN_ENTRIES ? adamSimd.helper(heap) : null;
       // the helper thread takes the second half
       const half = (start >> 1) & ~1;
-      if (helper) helper.split('adam', entries(0, half), entries(half, start));
-      else simd.adam(...entries(0, start));
+      if (helper) helper.split('adam', entries(j, 0, half), entries(j, half, start));
+      else simd!.adam(...entries(j, 0, start));
     }
     for (let i = start; i < n; i++) {
       const pi = p[i];

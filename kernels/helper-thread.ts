@@ -1,7 +1,7 @@
 // A second thread for the wasm backend's SIMD kernels of our own, in Node: a worker that runs the
 // same modules on the same shared heap (the threaded wasm build's memory is a SharedArrayBuffer)
-// and computes part of a kernel's output — the lower rows of a product, the second half of a
-// parameter's Adam update — while the calling thread computes the rest. TF.js's thread pool cannot
+// and computes part of a kernel's output — the lower rows of a product, chunks of an Adam step's
+// entries — while the calling thread computes the rest. TF.js's thread pool cannot
 // run a module of ours; a worker of our own can. Each output entry is computed by one thread, in
 // the same order, so the bits do not depend on the split.
 //

@@ -7,7 +7,8 @@
 export { rng, normalSamples, type Random } from './random.js';
 export { simulateWorkerFailure } from './backend/wasm-threads.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
-export { setSimdAdam } from '../kernels/adam-multi-update.js';
+export { setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
+import { setSharedAdamStep } from '../kernels/adam-multi-update.js';
 export { setSimdGelu } from '../kernels/gelu.js';
 export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
@@ -50,4 +51,5 @@ export {
 export const smallStepLevers: Record<string, (on: boolean) => void> = {
   stepBookkeeping: setLeanStepBookkeeping,
   transposePlans: setTransposePlanCache,
+  adamSharedStep: setSharedAdamStep,
 };
