@@ -26,7 +26,7 @@ import {
   type WasmFunction,
   whileBelow,
 } from './wasm-encoder.js';
-import { simdModule } from './wasm-simd-module.js';
+import { type SimdModule, simdModule } from './wasm-simd-module.js';
 
 export const GELU = 'TapegradGelu';
 export const GELU_GRAD = 'TapegradGeluGrad';
@@ -167,52 +167,172 @@ export function expNonPositive(
   ];
 }
 
-// ---- gelu on wasm in WebAssembly SIMD, four float32 lanes at a time, over the heap. For a = min(|x|, A_MAX):
-//   Φ(−a) = C(a)·e^(−a²/2), C(a) = ½ erfcx(a/√2) ≈ P(a)/Q(a);
-//   Φ(−a) − a φ(a) = (a₀ − a)·V(a)·e^(−a²/2), V(a) ≈ S(a)/Q(a),
-// a₀ the root of Φ(−a) = a φ(a) (gelu's minimum, x = −a₀), so that the derivative Φ(x) + x φ(x) keeps its
-// relative accuracy through that zero: x < 0 gives gelu = x Φ(−a) and the derivative (a₀ − a) V e^(−a²/2);
-// x ≥ 0 gives x (1 − Φ(−a)) and 1 − (a₀ − a) V e^(−a²/2), without cancellation anywhere. P/Q and S/Q are
-// relative-minimax fits on [0, A_MAX] (scripts/fit-gelu-float32.py: relative error 1.2e−8 and 1.0e−8, every
-// coefficient positive, so Horner's scheme in float32 adds no cancellation). e^(−a²/2) is computed without
-// rounding a²: a = aₕ + (a − aₕ), aₕ a multiple of 1/64, so −aₕ²/2 is exact and the rest small; then
-// e^t = 2ᵏ e^r, k = round(t/ln 2), r = t − k ln 2 with ln 2 in two parts (Cody and Waite), e^r by a degree-6
-// polynomial (relative error 1.2e−8 on |r| ≤ ½ ln 2 + 0.005), and 2ᵏ as two normal factors 2^k₁·2^k₂ applied
-// last, so that a result in float32's subnormal range is rounded once. The float64 loops above are the
-// reference: the tests bound the distance to them (test/fused.test.ts).
+// ---- the float64 loops over two lanes, for where gelu's float32 lanes are turned off
+
+/**
+ * Φ(x) of the float64 lanes in local X, as normalCdf64: needs the locals A, E and those of
+ * expNonPositive. With `F`, a local holding e^(−x²/2) already: the tail's e^(−a²/2) is that one
+ * where |x| < TAIL_END (a = |x| there, and (−½a)·a is (−½x)·x to the bit), else e^(−TAIL_END²/2),
+ * which leaves Φ at 0 or 1 after float32's rounding as the exponential computed afresh does.
+ */
+function normalCdfLanes(
+  X: number,
+  A: number,
+  E: number,
+  tmp: Parameters<typeof expNonPositive>[1],
+  c: Constants,
+  F?: number,
+): Code {
+  const horner = (coef: number[]) => {
+    let h: Code = c(coef[coef.length - 1]);
+    for (let k = coef.length - 2; k >= 0; k--) h = f64x2.add(f64x2.mul(h, get(A)), c(coef[k]));
+    return h;
+  };
+  const tail = f64x2.mul(f64x2.mul(c(0.5), f64x2.div(horner(P), horner(Q))), get(E));
+  return [
+    ...local.set(A, f64x2.min(f64x2.abs(get(X)), c(TAIL_END))),
+    ...local.set(
+      E,
+      F === undefined
+        ? expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(A)), get(A)), tmp, c)
+        : v128.bitselect(get(F), c(Math.exp(-0.5 * TAIL_END * TAIL_END)), f64x2.lt(f64x2.abs(get(X)), c(TAIL_END))),
+    ),
+    ...local.set(E, tail),
+    ...v128.bitselect(get(E), f64x2.sub(c(1), get(E)), f64x2.lt(get(X), c(0))),
+  ];
+}
+
+/**
+ * The float64 lanes' gelu(x, y, count) and geluGrad(dy, x, dx, count): the loops' operations in the
+ * same order (an output differs from the loop's only where its float64 value lies within a few float64
+ * ulp of a float32 rounding boundary); count a multiple of 4, addresses in bytes. Each turn of a loop
+ * computes two independent pairs, so that their long chains of dependent float64 operations overlap.
+ */
+function geluFunctions64(): WasmFunction[] {
+  const LANE_LOCALS = 12;
+  const pair = (address: Code, at: number) => f64x2.promoteLow(v128.load64Zero(i32.add(address, i32.const(at))));
+  const store = (address: Code, at: number, v: Code) => v128.storeLow64(i32.add(address, i32.const(at)), v);
+  const bump = (l: number) => local.set(l, i32.add(get(l), i32.const(16)));
+  /** A function of `params` parameters, an end address and two sets of vectors, its constants in locals after them. */
+  const fn = (name: string, params: number, loop: (c: Constants) => Code): WasmFunction => {
+    const first = params + 1 + 2 * LANE_LOCALS;
+    const values: number[] = [];
+    const c: Constants = (v) => {
+      let i = values.findIndex((w) => Object.is(w, v));
+      if (i < 0) i = values.push(v) - 1;
+      return get(first + i);
+    };
+    const body = loop(c);
+    return {
+      name,
+      params: new Array(params).fill(I32),
+      result: I32,
+      locals: [I32, ...new Array(2 * LANE_LOCALS + values.length).fill(V128)],
+      body: [...values.flatMap((v, i) => local.set(first + i, f64x2.splat(v))), ...body, ...i32.const(0)],
+    };
+  };
+  const lanes = (first: number) => {
+    const [X, A, E, T, K, K1, R, PHI, R2, R4, R8, F] = Array.from({ length: LANE_LOCALS }, (_, i) => first + i);
+    return { X, A, E, PHI, F, tmp: { T, K, K1, R, R2, R4, R8 } };
+  };
+  // gelu: params x, y, count; locals END, then two sets of vectors
+  const geluPair = (f: ReturnType<typeof lanes>, at: number, c: Constants) => [
+    ...local.set(f.X, pair(get(0), at)),
+    ...local.set(f.PHI, normalCdfLanes(f.X, f.A, f.E, f.tmp, c)),
+    ...store(get(1), at, f32x4.demoteZero(f64x2.mul(get(f.X), get(f.PHI)))),
+  ];
+  const gelu = fn('gelu', 3, (c) => [
+    ...local.set(3, i32.add(get(0), i32.shl(get(2), i32.const(2)))),
+    ...whileBelow(get(0), get(3), [
+      ...geluPair(lanes(4), 0, c),
+      ...geluPair(lanes(4 + LANE_LOCALS), 8, c),
+      ...bump(0),
+      ...bump(1),
+    ]),
+  ]);
+  // geluGrad: params dy, x, dx, count; locals END, then two sets of vectors
+  const gradPair = (b: ReturnType<typeof lanes>, at: number, c: Constants) => [
+    ...local.set(b.X, pair(get(1), at)),
+    // dy·(Φ + x·(1/√2π)·e^(−x²/2)), the exponential of x itself (beyond the clamp too), which Φ's tail shares
+    ...local.set(b.F, expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(b.X)), get(b.X)), b.tmp, c)),
+    ...local.set(b.PHI, normalCdfLanes(b.X, b.A, b.E, b.tmp, c, b.F)),
+    ...store(
+      get(2),
+      at,
+      f32x4.demoteZero(
+        f64x2.mul(pair(get(0), at), f64x2.add(get(b.PHI), f64x2.mul(f64x2.mul(get(b.X), c(INV_SQRT_2PI)), get(b.F)))),
+      ),
+    ),
+  ];
+  const geluGrad = fn('geluGrad', 4, (c) => [
+    ...local.set(4, i32.add(get(1), i32.shl(get(3), i32.const(2)))),
+    ...whileBelow(get(1), get(4), [
+      ...gradPair(lanes(5), 0, c),
+      ...gradPair(lanes(5 + LANE_LOCALS), 8, c),
+      ...bump(0),
+      ...bump(1),
+      ...bump(2),
+    ]),
+  ]);
+  return [gelu, geluGrad];
+}
+
+// ---- gelu on wasm in WebAssembly SIMD, four float32 lanes at a time, over the heap. With a = min(|x|, A_MAX),
+// K = 1/√(2π) and a₀ the root of Φ(−a) = a φ(a) (gelu's minimum is at x = −a₀):
+//   Φ(−a) = K e^(−a²/2)/W(a),                 W(a) = a + H(a)/Q(a),
+//   Φ(−a) − a φ(a) = (a₀ − a)·e^(−a²/2)·V(a),  V(a) = S(a)/D(a).
+// W = K/(½ erfcx(a/√2)) is the inverse of the normal tail's Mills ratio (Abramowitz and Stegun 26.2.12:
+// W(a) ~ a + 1/a − 2/a³ + …), whose rational part H/Q shrinks beside a as a grows, so that its rounding
+// errors reach Φ scaled by (H/Q)/W ≤ 1 (by about 1/a² for large a); Φ(−a) = K e^(−a²/2)·Q/(aQ + H), one
+// division. V is smooth and positive, so that the derivative keeps its relative accuracy through its zero
+// at x = −a₀. x < 0 gives gelu = x Φ(−a) and the derivative Φ(−a) − a φ(a); x ≥ 0 gives x (1 − Φ(−a)) and
+// 1 − (Φ(−a) − a φ(a)): nothing cancels. H/Q and S/D are fits of scripts/fit-gelu-float32.py (errors
+// 1.2e−9 of W and 1.0e−8 of V, every coefficient positive, so Horner's scheme in float32 adds no
+// cancellation). e^(−a²/2) without rounding a²: a = aₕ + (a − aₕ), aₕ a multiple of 1/64, so −aₕ²/2 is
+// exact and the rest small; then e^t = 2ᵏ e^r, k = round(t/ln 2), r = t − k ln 2 with ln 2 in two parts
+// (Cody and Waite), K e^r by a degree-6 polynomial (relative error 2.2e−9 on |r| ≤ ½ ln 2 + 0.005), and 2ᵏ
+// as 2^(k+64)·2⁻⁶⁴, the second factor applied last, so that a result in float32's subnormal range is
+// rounded once. Over a dense sweep, gelu and its derivative (the latter beside Φ(x) + |x| φ(x)) lie within
+// 4 float32 ulp of the float64 loops above, which are the reference (test/fused.test.ts).
 
 /** Beyond this |x|, gelu rounds to ±0 (x < 0) or x, and its derivative to 0 or 1, in float32. */
 const A_MAX = 15;
-/** ½ erfcx(a/√2) ≈ P(a)/Q(a) and (Φ(−a) − a φ(a))/(a₀ − a) ≈ S(a)/Q(a) on [0, A_MAX]. */
-const P32 = [0.5000000057679248, 0.4396386451180807, 0.18427234241231574, 0.040994870598887984, 0.004173439121291149];
-const Q32 = [1.0, 1.6771624363975774, 1.2067207215837392, 0.4722190750305342, 0.10276507149018299, 0.01046114674846243];
-const S32 = [
-  0.665078001833179, 0.9387899903147903, 0.6038527307332785, 0.21739494207297366, 0.04413484629110502,
-  0.0041733942553778235,
+/** W(a) ≈ a + H(a)/Q(a) on [0, A_MAX]. */
+const H32 = [0.797884561790202, 0.5043100323836835, 0.16690887973350838, 0.03005644055376858, 0.0025225022852696077];
+const Q32 = [
+  1.0, 1.0874885458486165, 0.5678430459657235, 0.17168822658367727, 0.030068542855769518, 0.0025222614248908756,
 ];
+/** (Φ(−a) − a φ(a)) e^(a²/2)/(a₀ − a) ≈ S(a)/D(a) on [0, A_MAX] (S over K, for the factor K e^r). */
+const D32 = [
+  1.0, 1.6770668799370532, 1.2065713506191544, 0.47212216302915716, 0.10273328754459729, 0.010456159676843083,
+];
+const S32 = [
+  0.6650780017679893, 0.9387264407961877, 0.6037702464231517, 0.21734760988444776, 0.04412067095501242,
+  0.004171404686927676,
+].map((c) => c / INV_SQRT_2PI);
 /** a₀: Φ(−a₀) = a₀ φ(a₀), as a float32 and the rest. */
 const A0 = 0.7517915246935645;
 const A0_HI = Math.fround(A0);
 const A0_LO = Math.fround(A0 - A0_HI);
-/** e^r ≈ Σ cⱼ rʲ for |r| ≤ ½ ln 2 + 0.005. */
+/** K e^r ≈ K Σ cⱼ rʲ for |r| ≤ ½ ln 2 + 0.005. */
 const EXP32 = [
-  1.0, 1.0000000115782766, 0.499999979565012, 0.166664967737707, 0.041667163941208, 0.008370106937683813,
-  0.0013888869245601485,
-];
+  1.0, 1.000000034958072, 0.49999993688817773, 0.1666641764599052, 0.04166808137577385, 0.00837532660843666,
+  0.0013842290532003131,
+].map((c) => c * INV_SQRT_2PI);
 /** ln 2 as a multiple of 2⁻¹³ (k·LN2_HI32 and t − k·LN2_HI32 are exact) and the rest. */
 const LN2_HI32 = 5678 / 8192;
 const LN2_LO32 = Math.fround(Math.LN2 - LN2_HI32);
 /** Adding this rounds a float32 of magnitude < 2²² to an integer, left in the low bits of its mantissa. */
 const MAGIC32 = 1.5 * 2 ** 23;
-/** Added to the bits of k + MAGIC32, then shifted into the exponent field: the bits of 2ᵏ. */
-const POW2_BIAS = 127 - 0x4b400000;
+/** Added to the bits of k + MAGIC32, then shifted into the exponent field: the bits of 2^(k+64). */
+const POW2_BIAS = 64 + 127 - 0x4b400000;
 
 /** The value whose float32 bits are the int32 n (for a lane constant given as bits). */
 const fromBits = (n: number) => new Float32Array(Int32Array.of(n).buffer)[0];
 
 /**
- * The locals one vector uses, after `first`: X (the input), then the temporaries. Stores through the
- * addresses `out` gives (each given the vector to store).
+ * One vector of four lanes: x into the local `first`, its temporaries after it; gelu's value stored by
+ * `out.y`, its derivative (times `out.dy` if given) by `out.d`, those given.
  */
 function geluVector(
   first: number,
@@ -220,14 +340,15 @@ function geluVector(
   out: { y?: (v: Code) => Code; d?: (v: Code) => Code; dy?: Code },
   c: (v: number) => Code,
 ): Code {
-  const [X, A, AH, TH, TL, KM, KF, R, PE, K1, S1, S2, QV, U, NEG, G] = Array.from({ length: 16 }, (_, i) => first + i);
+  const [X, A, AH, TH, TL, KM, R, PEK, S, QV, RR, NEG, G] = Array.from({ length: 13 }, (_, i) => first + i);
   const horner = (coef: number[], v: Code) => {
     let h: Code = c(coef[coef.length - 1]);
     for (let k = coef.length - 2; k >= 0; k--) h = f32x4.add(f32x4.mul(h, v), c(coef[k]));
     return h;
   };
-  // 2^j from the bits of j + MAGIC32 (j an integer in [−126, 127])
-  const pow2 = (jm: Code) => i32x4.shl(i32x4.add(jm, c(fromBits(POW2_BIAS))), 23);
+  const kf = f32x4.sub(get(KM), c(MAGIC32));
+  /** v·2^(k+64)·2⁻⁶⁴: the scale last, so that a subnormal result is rounded once. */
+  const scaled = (v: Code) => f32x4.mul(f32x4.mul(v, get(S)), c(2 ** -64));
   const code: Code = [
     ...local.set(X, x),
     ...local.set(A, f32x4.pmin(f32x4.abs(get(X)), c(A_MAX))),
@@ -235,111 +356,148 @@ function geluVector(
     // t = −a²/2 = TH + TL: TH exact, TL small
     ...local.set(TH, f32x4.mul(f32x4.mul(get(AH), get(AH)), c(-0.5))),
     ...local.set(TL, f32x4.mul(f32x4.mul(f32x4.sub(get(A), get(AH)), f32x4.add(get(A), get(AH))), c(-0.5))),
+    // k + MAGIC32, then r = t − k ln 2
     ...local.set(KM, f32x4.add(f32x4.mul(f32x4.add(get(TH), get(TL)), c(Math.LOG2E)), c(MAGIC32))),
-    ...local.set(KF, f32x4.sub(get(KM), c(MAGIC32))),
     ...local.set(
       R,
-      f32x4.sub(
-        f32x4.add(f32x4.sub(get(TH), f32x4.mul(get(KF), c(LN2_HI32))), get(TL)),
-        f32x4.mul(get(KF), c(LN2_LO32)),
-      ),
+      f32x4.sub(f32x4.add(f32x4.sub(get(TH), f32x4.mul(kf, c(LN2_HI32))), get(TL)), f32x4.mul(kf, c(LN2_LO32))),
     ),
-    ...local.set(PE, horner(EXP32, get(R))),
-    // k = k₁ + k₂, each in [−82, 1]
-    ...local.set(K1, f32x4.add(f32x4.mul(get(KF), c(0.5)), c(MAGIC32))),
-    ...local.set(S1, pow2(get(K1))),
-    ...local.set(S2, pow2(f32x4.add(f32x4.sub(get(KM), get(K1)), c(MAGIC32)))),
+    ...local.set(PEK, horner(EXP32, get(R))),
+    ...local.set(S, i32x4.shl(i32x4.add(get(KM), c(fromBits(POW2_BIAS))), 23)),
+    // RR = K e^r/(aQ + H): Φ(−a) = Q·RR·2ᵏ
     ...local.set(QV, horner(Q32, get(A))),
+    ...local.set(RR, f32x4.div(get(PEK), f32x4.add(f32x4.mul(get(A), get(QV)), horner(H32, get(A))))),
     ...local.set(NEG, f32x4.lt(get(X), c(0))),
   ];
-  if (out.y) {
-    // x Φ(−a) (x clamped, so that a large |x| rounds to −0) below 0, x (1 − Φ(−a)) above; gelu(−∞) = −∞
+  // x Φ(−a) (x clamped, so that a large |x| rounds to −0) below 0, x (1 − Φ(−a)) above; gelu(−∞) = −∞
+  if (out.y)
     code.push(
-      ...local.set(U, f32x4.mul(f32x4.div(horner(P32, get(A)), get(QV)), get(PE))),
+      ...local.set(G, f32x4.mul(get(QV), get(RR))),
       ...out.y(
         v128.bitselect(
           get(X),
           v128.bitselect(
-            f32x4.mul(f32x4.mul(f32x4.mul(f32x4.pmax(get(X), c(-A_MAX)), get(U)), get(S1)), get(S2)),
-            f32x4.mul(get(X), f32x4.sub(c(1), f32x4.mul(f32x4.mul(get(U), get(S1)), get(S2)))),
+            scaled(f32x4.mul(f32x4.pmax(get(X), c(-A_MAX)), get(G))),
+            f32x4.mul(get(X), f32x4.sub(c(1), scaled(get(G)))),
             get(NEG),
           ),
           f32x4.eq(get(X), c(-Infinity)),
         ),
       ),
     );
-  }
-  if (out.d) {
-    // G = (Φ(−a) − a φ(a)): the derivative is G below 0, 1 − G above; NaN at ±∞ (∞·0)
-    const lin = f32x4.add(f32x4.sub(c(A0_HI), get(A)), c(A0_LO));
+  // G = Φ(−a) − a φ(a) = (a₀ − a)·(S/D)·K e^r·2ᵏ: the derivative is G below 0, 1 − G above; NaN at ±∞
+  const lin = f32x4.add(f32x4.sub(c(A0_HI), get(A)), c(A0_LO));
+  if (out.d)
     code.push(
-      ...local.set(
-        G,
-        f32x4.mul(
-          f32x4.mul(f32x4.mul(f32x4.mul(lin, f32x4.div(horner(S32, get(A)), get(QV))), get(PE)), get(S1)),
-          get(S2),
-        ),
-      ),
+      ...local.set(G, scaled(f32x4.mul(f32x4.mul(lin, f32x4.div(horner(S32, get(A)), horner(D32, get(A)))), get(PEK)))),
       ...local.set(G, v128.bitselect(get(G), f32x4.sub(c(1), get(G)), get(NEG))),
       ...local.set(G, v128.bitselect(c(Number.NaN), get(G), f32x4.eq(f32x4.abs(get(X)), c(Infinity)))),
-      ...out.d(out.dy ? f32x4.mul(out.dy, get(G)) : get(G)),
+      ...(out.dy ? local.set(G, f32x4.mul(out.dy, get(G))) : []),
+      ...out.d(get(G)),
     );
-  }
   return code;
 }
-const VECTOR_LOCALS = 16;
+const VECTOR_LOCALS = 13;
 
 /**
- * gelu(x, y, count), geluWithDerivative(x, y, d, count) and geluGrad(dy, x, dx, count): count a
- * multiple of 4, addresses in bytes; one vector of four lanes a turn (the turns are independent, so
- * that the processor overlaps their long chains).
+ * The function `name`(x, y, d, dy, count) over count entries (a multiple of 4; addresses in bytes): gelu's
+ * value into y if `outputs` has 'y', its derivative into d if it has 'd', times dy's entries if it has 'dy'
+ * (the other addresses unread). One vector of four lanes a turn (the turns are independent, so that the
+ * processor overlaps their long chains).
  */
-function geluFunctions(): WasmFunction[] {
-  /** A function of `params` address parameters (the count last), an end address and one vector's locals, its constants in locals after them. */
-  const fn = (name: string, params: number, loop: (c: (v: number) => Code, end: number) => Code): WasmFunction => {
-    const first = params + 1 + VECTOR_LOCALS;
-    const values: number[] = [];
-    const c = (v: number) => {
-      let i = values.findIndex((w) => Object.is(w, v));
-      if (i < 0) i = values.push(v) - 1;
-      return get(first + i);
-    };
-    const body = loop(c, params);
-    return {
-      name,
-      params: new Array(params).fill(I32),
-      result: I32,
-      locals: [I32, ...new Array(VECTOR_LOCALS + values.length).fill(V128)],
-      body: [...values.flatMap((v, i) => local.set(first + i, f32x4.splat(v))), ...body, ...i32.const(0)],
-    };
+function geluFunction(name: string, outputs: ('y' | 'd' | 'dy')[]): WasmFunction {
+  const [X, Y, D, DY, COUNT, END] = [0, 1, 2, 3, 4, 5];
+  const first = END + 1 + VECTOR_LOCALS;
+  const values: number[] = [];
+  const c = (v: number) => {
+    let i = values.findIndex((w) => Object.is(w, v));
+    if (i < 0) i = values.push(v) - 1;
+    return get(first + i);
   };
+  const lanes = geluVector(
+    END + 1,
+    v128.load(get(X)),
+    {
+      y: outputs.includes('y') ? (v) => v128.store(get(Y), v) : undefined,
+      d: outputs.includes('d') ? (v) => v128.store(get(D), v) : undefined,
+      dy: outputs.includes('dy') ? v128.load(get(DY)) : undefined,
+    },
+    c,
+  );
   const bump = (l: number) => local.set(l, i32.add(get(l), i32.const(16)));
-  /** The loop over the vectors of pointer `p` (whose end is `end`), bumping `pointers` each turn. */
-  const loop = (p: number, count: number, end: number, pointers: number[], body: Code) => [
-    ...local.set(end, i32.add(get(p), i32.shl(get(count), i32.const(2)))),
-    ...whileBelow(get(p), get(end), [...body, ...pointers.flatMap(bump)]),
+  const body = [
+    ...local.set(END, i32.add(get(X), i32.shl(get(COUNT), i32.const(2)))),
+    ...whileBelow(get(X), get(END), [...lanes, ...[X, Y, D, DY].flatMap(bump)]),
   ];
-  const store = (address: number) => (v: Code) => v128.store(get(address), v);
-  return [
-    fn('gelu', 3, (c, end) => loop(0, 2, end, [0, 1], geluVector(end + 1, v128.load(get(0)), { y: store(1) }, c))),
-    fn('geluWithDerivative', 4, (c, end) =>
-      loop(0, 3, end, [0, 1, 2], geluVector(end + 1, v128.load(get(0)), { y: store(1), d: store(2) }, c)),
-    ),
-    fn('geluGrad', 4, (c, end) =>
-      loop(1, 3, end, [0, 1, 2], geluVector(end + 1, v128.load(get(1)), { d: store(2), dy: v128.load(get(0)) }, c)),
-    ),
-  ];
+  return {
+    name,
+    params: [I32, I32, I32, I32, I32],
+    result: I32,
+    locals: [I32, ...new Array(VECTOR_LOCALS + values.length).fill(V128)],
+    body: [...values.flatMap((v, i) => local.set(first + i, f32x4.splat(v))), ...body, ...i32.const(0)],
+  };
 }
 
-interface GeluSimd {
+type GeluLanes = (x: number, y: number, d: number, dy: number, count: number) => number;
+interface GeluSimd64 {
   gelu(x: number, y: number, count: number): number;
-  geluWithDerivative(x: number, y: number, d: number, count: number): number;
   geluGrad(dy: number, x: number, dx: number, count: number): number;
 }
 
-const geluSimd = simdModule<GeluSimd>('gelu', geluFunctions);
+// the forward and the adjoint in modules of their own, each under the size a browser compiles at once
+const geluSimd = simdModule<{ gelu: GeluLanes; geluWithDerivative: GeluLanes }>(
+  'gelu',
+  () => [geluFunction('gelu', ['y']), geluFunction('geluWithDerivative', ['y', 'd'])],
+  ['gelu', 'geluWithDerivative'],
+);
+const geluGradSimd = simdModule<{ geluGrad: GeluLanes }>('gelu-grad', () => [geluFunction('geluGrad', ['d', 'dy'])], [
+  'geluGrad',
+]);
+const geluSimd64 = simdModule<GeluSimd64>('gelu-float64', geluFunctions64);
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the float64 loops beside them. */
-export const setSimdGelu = geluSimd.setEnabled;
+export const setSimdGelu = (on: boolean): void => {
+  geluSimd.setEnabled(on);
+  geluGradSimd.setEnabled(on);
+  geluSimd64.setEnabled(on);
+};
+let float32Lanes = true;
+/**
+ * Runs gelu's SIMD loops over two float64 lanes (the loops' values) rather than four float32 ones
+ * (and back): for tests and benchmarks. The forward with its derivative then runs the loops.
+ */
+export function setGeluFloat32(on: boolean): void {
+  float32Lanes = on;
+}
+
+/** Entries from which a call is split with the helper thread (below, waking it costs more). */
+const SPLIT_MIN_ENTRIES = 1 << 16;
+
+/**
+ * The float32 lanes over the first entries of `x` (a multiple of 4; how many it returns: 0 where they are
+ * off), into y, d (times dy) where given; the helper thread takes the second half of a large call.
+ */
+function float32Pass(
+  heap: WebAssembly.Memory | null,
+  x: Float32Array,
+  y?: Float32Array,
+  d?: Float32Array,
+  dy?: Float32Array,
+): number {
+  const name = dy ? 'geluGrad' : d ? 'geluWithDerivative' : 'gelu';
+  const module = (dy ? geluGradSimd : geluSimd) as SimdModule<Record<string, GeluLanes>>;
+  const simd = float32Lanes ? module.on(heap) : null;
+  if (!simd) return 0;
+  const count = x.length & ~3;
+  const args = (from: number, to: number) => [
+    ...[x, y, d, dy].map((v) => (v ? v.byteOffset + 4 * from : 0)),
+    to - from,
+  ];
+  const helper = count >= SPLIT_MIN_ENTRIES ? module.helper(heap) : null;
+  const half = (count >> 1) & ~3;
+  if (helper) helper.split(name, args(0, half), args(half, count));
+  else simd[name](...(args(0, count) as Parameters<GeluLanes>));
+  return count;
+}
 
 /** Φ(x) + x φ(x) in float64 (the exponential of x itself: Φ's tail clamps |x|). */
 const geluDerivative64 = (x: number) => normalCdf64(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
@@ -349,9 +507,9 @@ export const geluJs: KernelConfig[] = jsKernelConfigs(
   ({ x }) => [x!.shape],
   ({ x }, [y], _attrs, _infos, heap) => {
     const v = x as Float32Array;
-    const simd = geluSimd.on(heap);
-    const start = simd ? y.length & ~3 : 0;
-    if (simd) simd.gelu(v.byteOffset, y.byteOffset, start);
+    let start = float32Pass(heap, v, y);
+    const simd64 = start > 0 || float32Lanes ? null : geluSimd64.on(heap);
+    if (simd64) simd64.gelu(v.byteOffset, y.byteOffset, (start = y.length & ~3));
     for (let i = start; i < y.length; i++) y[i] = v[i] * normalCdf64(v[i]);
   },
   false,
@@ -361,10 +519,7 @@ export const geluWithDerivativeJs: KernelConfig[] = jsKernelConfigs(
   ({ x }) => [x!.shape, x!.shape],
   ({ x }, [y, d], _attrs, _infos, heap) => {
     const v = x as Float32Array;
-    const simd = geluSimd.on(heap);
-    const start = simd ? y.length & ~3 : 0;
-    if (simd) simd.geluWithDerivative(v.byteOffset, y.byteOffset, d.byteOffset, start);
-    for (let i = start; i < y.length; i++) {
+    for (let i = float32Pass(heap, v, y, d); i < y.length; i++) {
       y[i] = v[i] * normalCdf64(v[i]);
       d[i] = geluDerivative64(v[i]);
     }
@@ -376,9 +531,9 @@ export const geluGradJs: KernelConfig[] = jsKernelConfigs(
   ({ x }) => [x!.shape],
   ({ dy, x }, [dx], _attrs, _infos, heap) => {
     const [g, v] = [dy as Float32Array, x as Float32Array];
-    const simd = geluSimd.on(heap);
-    const start = simd ? dx.length & ~3 : 0;
-    if (simd) simd.geluGrad(g.byteOffset, v.byteOffset, dx.byteOffset, start);
+    let start = float32Pass(heap, v, undefined, dx, g);
+    const simd64 = start > 0 || float32Lanes ? null : geluSimd64.on(heap);
+    if (simd64) simd64.geluGrad(g.byteOffset, v.byteOffset, dx.byteOffset, (start = dx.length & ~3));
     for (let i = start; i < dx.length; i++) dx[i] = g[i] * geluDerivative64(v[i]);
   },
   false,

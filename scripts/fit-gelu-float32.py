@@ -1,16 +1,17 @@
-# Fits the float32 SIMD gelu's approximations (kernels/gelu.ts), minimising the largest relative error by
-# linearised least squares, reweighted, on [0, A_MAX]:
-#   C(a) = ½ erfcx(a/√2) = ½ e^(a²/2) erfc(a/√2) ≈ P(a)/Q(a), P of degree 4, Q of degree 5, Q(0) = 1;
-#   V(a) = (C(a) − a/√(2π))/(a₀ − a) ≈ S(a)/Q(a), the same Q, S of degree 5 (a₀ the root of C(a) = a/√(2π));
+# Fits the float32 SIMD gelu's approximations (kernels/gelu.ts) on [0, A_MAX], with a₀ the root of
+# Φ(−a) = a φ(a) and K = 1/√(2π):
+#   W(a) = K/C(a), C(a) = ½ erfcx(a/√2) = e^(a²/2) Φ(−a), so that Φ(−a) = K e^(−a²/2)/W(a); W(a) ≈ a + H(a)/Q(a);
+#   V(a) = (Φ(−a) − a φ(a)) e^(a²/2)/(a₀ − a) ≈ S(a)/D(a), D the denominator of a fit C(a) ≈ P(a)/D(a);
 #   e^r ≈ 1 + Σ cⱼ rʲ, j = 1 … 6, for |r| ≤ ½ ln 2 + 0.005.
-# Needs numpy and mpmath: /usr/bin/python3 scripts/fit-gelu-float32.py prints the coefficients, a₀, each
-# fit's relative error and the error of its float32 evaluation (Horner's scheme), in units of 2⁻²⁴.
+# H of degree 4 and Q of degree 5 (Q(0) = 1) minimising the largest error relative to W (an error in H/Q
+# reaches Φ scaled by (H/Q)/W ≤ 1, and by about 1/a² for large a); S of degree 5 minimising V's relative
+# error. Linearised least squares, reweighted. Needs numpy and mpmath: /usr/bin/python3 scripts/fit-gelu-float32.py prints the coefficients and each fit's error.
 import numpy as np
 import mpmath as mp
 
 mp.mp.dps = 40
 A_MAX = 15.0
-U = 2.0**-24
+K = 1 / mp.sqrt(2 * mp.pi)
 
 
 def c_exact(a):
@@ -18,65 +19,61 @@ def c_exact(a):
     return mp.erfc(a / mp.sqrt(2)) * mp.exp(a * a / 2) / 2
 
 
-a0 = mp.findroot(lambda a: c_exact(a) - a / mp.sqrt(2 * mp.pi), 0.75)
+a0 = mp.findroot(lambda a: c_exact(a) - a * K, 0.75)
 
 
-def v_exact(a):
-    return (c_exact(a) - mp.mpf(a) / mp.sqrt(2 * mp.pi)) / (a0 - mp.mpf(a))
+def w_exact(a):
+    return K / c_exact(a)
 
 
-def reweighted(design, y, iters=80):
-    """Coefficients minimising the largest relative error of design @ c against y."""
-    w = 1 / np.abs(y)
-    for it in range(iters):
-        c, *_ = np.linalg.lstsq(design * w[:, None], y * w, rcond=None)
-        r = np.abs(design @ c - y) / np.abs(y)
-        if it >= 10:
-            w = w * (r / r.max() + 1e-3) ** 0.5
-    return c, r.max()
-
-
-def fit_rational(x, y, m, n, iters=80):
+def fit_rational(x, y, scale, m, n, iters=100):
+    """P/Q, P of degree m, Q of degree n with Q(0) = 1, minimising max |P/Q − y|/scale."""
     q_prev = np.ones_like(x)
     for it in range(iters):
         d = np.hstack([np.vander(x, m + 1, increasing=True), -(y[:, None] * np.vander(x, n + 1, increasing=True)[:, 1:])])
-        w = 1 / (y * q_prev)
+        w = 1 / (scale * q_prev)
         if it > 10:
-            w = w * (np.abs(p / q - y) / y / (np.abs(p / q - y) / y).max() + 1e-3) ** 0.5
+            r = np.abs(p / q - y) / scale
+            w = w * (r / r.max() + 1e-3) ** 0.5
         sol, *_ = np.linalg.lstsq(d * w[:, None], y * w, rcond=None)
         pc, qc = sol[: m + 1], np.concatenate([[1], sol[m + 1 :]])
         p, q = np.polyval(pc[::-1], x), np.polyval(qc[::-1], x)
         q_prev = q
-    return pc, qc, (np.abs(p / q - y) / y).max()
+    return pc, qc, (np.abs(p / q - y) / scale).max()
 
 
-def horner32(c, x):
-    acc = np.full_like(x, np.float32(c[-1]))
-    for k in c[-2::-1]:
-        acc = (acc * x + np.float32(k)).astype(np.float32)
-    return acc
+def fit_linear(design, y, scale, iters=60):
+    """Coefficients c minimising max |design @ c − y|/scale."""
+    w = 1 / scale
+    for _ in range(iters):
+        c, *_ = np.linalg.lstsq(design * w[:, None], y * w, rcond=None)
+        r = np.abs(design @ c - y) / scale
+        w = w * (r / r.max() + 1e-3) ** 0.5
+    return c, r.max()
 
 
-x = np.linspace(0, A_MAX, 6000)
-pc, qc, err_c = fit_rational(x, np.array([float(c_exact(v)) for v in x]), 4, 5)
-xv = x[np.abs(x - float(a0)) > 1e-6]
-yv = np.array([float(v_exact(v)) for v in xv])
-sc, err_v = reweighted(np.vander(xv, 6, increasing=True) / np.polyval(qc[::-1], xv)[:, None], yv)
+x = np.linspace(0, A_MAX, 4000)
+h = np.array([float(w_exact(v)) for v in x]) - x
+hc, qc, err_h = fit_rational(x, h, x + h, 4, 5)
+xj = x[np.abs(x - float(a0)) > 1e-5]
 r = np.cos(np.linspace(0, np.pi, 4000)) * (0.5 * np.log(2) + 0.005)
-ec, err_e = reweighted(np.vander(r, 6, increasing=True) * r[:, None], np.exp(r) - 1)
-ec = np.concatenate([[1], ec])
-print("a0", float(a0))
-print("P", [float(c) for c in pc])
-print("Q", [float(c) for c in qc])
-print("S", [float(c) for c in sc])
-print("EXP", [float(c) for c in ec])
-print("relative error: P/Q", err_c, "S/Q", err_v, "e^r (of e^r − 1)", err_e)
+ec, err_e = fit_linear(np.vander(r, 6, increasing=True) * r[:, None], np.exp(r) - 1, np.exp(r))
+def v_exact(a):
+    a = mp.mpf(a)
+    return (c_exact(a) - a * K) / (a0 - a)
 
-a32 = np.linspace(0, A_MAX, 20001).astype(np.float32)
-q32 = horner32(qc, a32)
-want_c = np.array([float(c_exact(float(v))) for v in a32])
-want_v = np.array([float(v_exact(float(v))) if abs(float(v) - float(a0)) > 1e-6 else np.nan for v in a32])
-print("float32 evaluation, units of 2^-24: P/Q", np.nanmax(np.abs(horner32(pc, a32) / q32 - want_c) / want_c) / U,
-      "S/Q", np.nanmax(np.abs(horner32(sc, a32) / q32 - want_v) / want_v) / U)
-r32 = r.astype(np.float32)
-print("e^r", (np.abs(horner32(ec, r32) - np.exp(r32.astype(np.float64))) / np.exp(r32.astype(np.float64))).max() / U)
+
+# the derivative's own denominator: that of C(a) ≈ P(a)/D(a) (P of degree 4, D of degree 5), then
+# V(a) = (C(a) − K a)/(a₀ − a) = (Φ(−a) − a φ(a)) e^(a²/2)/(a₀ − a) ≈ S(a)/D(a), S of degree 5
+c = np.array([float(c_exact(t)) for t in x])
+_, dc, _ = fit_rational(x, c, c, 4, 5)
+v = np.array([float(v_exact(t)) for t in xj])
+sc, err_s = fit_linear(np.vander(xj, 6, increasing=True) / np.polyval(dc[::-1], xj)[:, None], v, v)
+print("D", [float(t) for t in dc])
+print("S", [float(t) for t in sc], "relative error", err_s, "positive", bool((sc > 0).all()))
+print("a0", float(a0))
+print("H", [float(c) for c in hc])
+print("Q", [float(c) for c in qc])
+print("EXP", [1.0] + [float(c) for c in ec])
+print("errors: H/Q relative to W", err_h, "e^r relative", err_e)
+print("all positive:", bool((hc > 0).all() and (qc > 0).all()))

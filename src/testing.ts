@@ -9,7 +9,7 @@ export { simulateWorkerFailure } from './backend/wasm-threads.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
 export { setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 import { setSharedAdamStep } from '../kernels/adam-multi-update.js';
-export { setSimdGelu } from '../kernels/gelu.js';
+export { setGeluFloat32, setSimdGelu } from '../kernels/gelu.js';
 export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';

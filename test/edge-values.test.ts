@@ -49,7 +49,7 @@ const softplus64 = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.l
 const GRID = Float32Array.from(Array.from({ length: 641 }, (_, i) => 10 ** (-30 + i * 0.05)).flatMap((v) => [v, -v]));
 const ULP = 2 ** -24;
 /** wasm's float32 SIMD gelu and its derivative: their bound in units of 2⁻²⁴ relative (test/fused.test.ts). */
-const GELU_SIMD_ULPS = 16;
+const GELU_SIMD_ULPS = 8;
 
 /**
  * Asserts the adjoint of f (the gradient of Σ f(x)) matches the float64 derivative within `ulps` ulp of

@@ -9,13 +9,13 @@ import * as tg from '../src/index.js';
 import { rng } from '../src/random.js';
 import * as fused from '../src/backend/fused.js';
 import * as testing from '../src/testing.js';
-import { assertClose, NODE_BACKENDS } from './helpers.js';
+import { assertClose, assertNoLeak, NODE_BACKENDS } from './helpers.js';
 import { JS_FUSED_BACKENDS } from '../kernels/js-kernel.js';
 import { readyHelper } from '../kernels/helper-thread.js';
 
 const read = async (t: tf.Tensor) => Array.from(await t.data());
 /** The float32 SIMD gelu's and derivative's distance to the float64 loops, in float32 ulp. */
-const GELU_ULPS = 8;
+const GELU_ULPS = 4;
 const values = (n: number, seed: number, lo = -2, hi = 2) => {
   const r = rng(seed);
   return Array.from({ length: n }, () => lo + (hi - lo) * r.uniform());
@@ -111,6 +111,65 @@ for (const backend of NODE_BACKENDS) {
     });
   }
 
+  test(`[${backend}] gelu's forward writes its derivative while recording: the adjoint multiplies by it, freed with the output`, async () => {
+    await tg.setBackend(backend);
+    const xs = values(23, 31, -6, 3);
+    const kernelsOf = async (fn: () => void) => (await tf.profile(fn)).kernels.map((k) => k.name);
+    const gradient = (saved: boolean) => {
+      testing.setFusedEnabled(saved, 'geluWithDerivative');
+      try {
+        const x = tg.tensor(xs, { requiresGrad: true });
+        tg.tidy(() =>
+          tg
+            .gelu(x)
+            .mul(tg.tensor(values(23, 32)))
+            .sum()
+            .backward(),
+        );
+        const g = Array.from(x.grad!.value.dataSync());
+        x.grad!.dispose();
+        x.dispose();
+        return g;
+      } finally {
+        testing.setFusedEnabled(true, 'geluWithDerivative');
+      }
+    };
+    // the adjoint's kernel's values (the derivative rounded to float32 before the multiply: within an ulp), and
+    // nothing left behind
+    let [withSaved, withKernel]: number[][] = [[], []];
+    assertNoLeak(() => {
+      withSaved = gradient(true);
+      withKernel = gradient(false);
+    });
+    withSaved.forEach((v, i) => {
+      if (!(Math.abs(v - withKernel[i]) <= 2 ** -23 * Math.abs(withKernel[i])))
+        assert.unreachable(`at ${xs[i]}: ${v} with the saved derivative, ${withKernel[i]} by the adjoint's kernel`);
+    });
+    // one forward kernel with two outputs; the backward runs no gelu kernel, only the multiply
+    const x = tg.tensor(xs, { requiresGrad: true });
+    const names = await kernelsOf(() => {
+      tg.tidy(() => tg.gelu(x).sum().backward());
+    });
+    assert.ok(names.includes('TapegradGeluWithDerivative') && !names.includes('TapegradGeluGrad'), names.join(' '));
+    // without a graph (no grad wanted, noGrad, or an output disposed before backward), no derivative stays
+    assertNoLeak(() => {
+      const z = tg.tensor(xs, { requiresGrad: true });
+      const c = tg.tensor(xs);
+      tg.gelu(c).dispose();
+      c.dispose();
+      tg.noGrad(() => tg.gelu(z)).dispose();
+      tg.gelu(z).dispose();
+      const kept = tg.tidy(() => tg.gelu(z).sum());
+      kept.backward();
+      kept.dispose();
+      z.grad!.dispose();
+      z.dispose();
+    });
+    assert.ok(!(await kernelsOf(() => tg.noGrad(() => tg.gelu(x)).dispose())).includes('TapegradGeluWithDerivative'));
+    x.grad?.dispose();
+    x.dispose();
+  });
+
   if (backend === 'wasm')
     test('[wasm] gelu and its derivative in float32 SIMD: within a few ulp of the float64 loops from −16 to 10, their values on specials', async () => {
       await tg.setBackend('wasm');
@@ -159,6 +218,24 @@ for (const backend of NODE_BACKENDS) {
             assert.unreachable(`${where}: SIMD ${y[i]}, ${dx[i]}; the loops ${yRef[i]}, ${dxRef[i]}: ${ey}, ${ed} ulp`);
         }
         if (n > 1e6) console.log(`    gelu, float32 SIMD: ${worst.map((w) => w.toFixed(2)).join(' and ')} ulp at most`);
+        if (n < 1e6) continue;
+        // split with the helper thread once it is up: the same bits
+        tg.setThreads(2);
+        try {
+          const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
+          for (let waited = 0; !readyHelper(heap); waited += 50) {
+            assert.ok(waited < 30_000, 'the helper thread started');
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          const split = await run(true, x, dy);
+          [y, dx, y2, d].forEach((whole, k) => {
+            for (let i = 0; i < n; i++)
+              if (!Object.is(split[k][i], whole[i]))
+                assert.unreachable(`output ${k} at ${x[i]}: ${split[k][i]} on two threads, ${whole[i]} on one`);
+          });
+        } finally {
+          tg.setThreads(1);
+        }
       }
     });
 

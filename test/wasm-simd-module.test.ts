@@ -67,7 +67,18 @@ test('the heap of a wasm backend (either build), and none for the others', async
 
 test("every module tapegrad declares: valid on a shared and an unshared heap, under 4 KiB (a browser's synchronous compile)", () => {
   const names = [...simdModules.keys()];
-  for (const name of ['adam', 'batch-matmul', 'dense-matmul', 'gelu', 'grads', 'layer-norm', 'transpose', 'sin-cos'])
+  for (const name of [
+    'adam',
+    'batch-matmul',
+    'dense-matmul',
+    'gelu',
+    'gelu-grad',
+    'gelu-float64',
+    'grads',
+    'layer-norm',
+    'transpose',
+    'sin-cos',
+  ])
     assert.ok(names.includes(name), `${name} among ${names.join(', ')}`);
   for (const [name, m] of simdModules)
     for (const shared of [true, false]) {

@@ -18,6 +18,7 @@ import {
   reluGrad,
   gelu as geluForward,
   geluGrad,
+  geluWithDerivative,
   splitPoint,
   timesNormalCdf,
 } from '../backend/fused.js';
@@ -276,22 +277,47 @@ const normalCdf = unary(
   (g, x) => mul(g, timesNormalDensity(x, 1)),
 );
 /**
+ * The derivative Φ(x) + x φ(x) that gelu's forward wrote beside its output (cpu and wasm, while
+ * recording), by the output's value: the adjoint's one multiply. The output owns it (freed with it).
+ */
+const geluDerivatives = new WeakMap<tf.Tensor, tf.Tensor>();
+const geluOp = unary(
+  'gelu',
+  (x) => {
+    if (!isGradEnabled() || x.dtype !== 'float32' || !hasFused('geluWithDerivative')) return geluForward(x);
+    const [y, d] = geluWithDerivative(x);
+    geluDerivatives.set(y, d);
+    return y;
+  },
+  // unrecorded on cpu and wasm, one pass (kernels/gelu.ts): g times the derivative the forward wrote, or
+  // the adjoint's kernel where it did not (or the output that owns it is gone)
+  (g, x, y) => {
+    if (isGradEnabled() || !hasFused('geluGrad')) return mul(g, add(normalCdf(x), timesNormalDensity(x, x)));
+    const d = geluDerivatives.get(y.value);
+    return new Tensor(d && !d.isDisposed ? tf.mul(g.value, d) : geluGrad(g.value, x.value));
+  },
+  {},
+  REFUSES_BOOL,
+);
+/**
  * x·Φ(x), the exact GELU. gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx.
  * Φ is computed from its lower tail, ½ erfc(−x/√2), rather than PyTorch's ½(1 + erf(x/√2)), which cancels:
  * PyTorch's float32 gelu is 4,500 ulp off at x = −4, 4% at −5 and 0 from −5.7, tapegrad's within a
  * few ulp down to x ≈ −14, where it leaves float32's normal range.
  * PyTorch `torch.nn.functional.gelu`, JAX `jax.nn.gelu(x, approximate=False)`.
  */
-export const gelu = unary(
-  'gelu',
-  (x) => geluForward(x),
-  // unrecorded on cpu and wasm, one float64 pass (kernels/gelu.ts)
-  (g, x) =>
-    !isGradEnabled() && hasFused('geluGrad')
-      ? new Tensor(geluGrad(g.value, x.value))
-      : mul(g, add(normalCdf(x), timesNormalDensity(x, x))),
-  {},
-  REFUSES_BOOL,
+export const gelu = Object.assign(
+  (x: Tensor): Tensor => {
+    const y = geluOp(x);
+    // the derivative the forward wrote: kept with the output while its graph may read it
+    const d = geluDerivatives.get(y.value);
+    if (d && !y.node) {
+      geluDerivatives.delete(y.value);
+      d.dispose();
+    } else if (d && !y.owned.includes(d)) y.owned.push(d);
+    return y;
+  },
+  { rule: geluOp.rule },
 );
 
 // ---- inverse trigonometric and hyperbolic functions, logarithms and powers of 2 and 10
