@@ -1,16 +1,20 @@
 // wasm's BatchMatMul where TF.js 4.22 runs its plain loop — a batch of more than one product (an
 // attention's q·kᵀ and w·v per head), or a transpose flag — as a WebAssembly SIMD loop over the
-// heap, four columns at a time. TF.js sends only the unbatched, untransposed product to XNNPACK;
-// the rest go through a scalar loop over blocks of 48 terms, an order of magnitude slower.
+// heap, two rows × sixteen (or four) columns at a time, so that each vector of B loaded serves two
+// rows. TF.js sends only the unbatched, untransposed product to XNNPACK; the rest go through a
+// scalar loop over blocks of 48 terms, an order of magnitude slower.
 //
 // The sums are TF.js's loop's, term by term: each output entry sums the products of one block of
 // 48 terms in order from 0, and adds the block's sum to the entry (from +0), block after block; so
-// the outputs are TF.js's bits. op(A)ᵀ is read in place (its strides swapped); op(B) is copied
-// transposed first where transposeB is set, so that each row of terms is a contiguous run.
+// the outputs are TF.js's bits. The entries between blocks are kept in C (float32 either way), so
+// that the registers hold only the block's sums. op(A)ᵀ is read in place (its strides swapped);
+// op(B) is copied transposed first where transposeB is set, so that each row of terms is a
+// contiguous run (by the SIMD transpose's copies, a JavaScript loop where that is off).
 import { broadcast_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { type Code, f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
 import { heapOf, simdModule, type WasmBackend } from './wasm-simd-module.js';
 import { denseMatMul, type XnnpackOnPool } from './dense-matmul.js';
+import { simdTransposeOnHeap } from './wasm-simd-transpose.js';
 
 /** Terms TF.js's loop sums before adding them into the output entry. */
 const BLOCK = 48;
@@ -25,57 +29,77 @@ const get = local.get;
  */
 function bmm(): WasmFunction {
   const [A, B, C, BATCH, M, N, K, A_BATCH, B_BATCH, A_ROW, A_COL] = Array.from({ length: 11 }, (_, i) => i);
-  const [T, I, J, K0, KEND, KK, AROW, APTR, BPTR, CROW, NB, BBASE] = Array.from({ length: 12 }, (_, i) => 11 + i);
-  const [AV, S0, S1, S2, S3, T0, T1, T2, T3] = Array.from({ length: 9 }, (_, i) => 23 + i);
+  const [T, I, J, K0, KEND, KK, AROW, APTR, BPTR, CROW, NB, BBASE, APTR1] = Array.from(
+    { length: 13 },
+    (_, i) => 11 + i,
+  );
+  const [AV, ...V] = Array.from({ length: 13 }, (_, i) => 24 + i);
+  const SUMS = V.slice(0, 8);
+  const BV = V.slice(8);
   const inc = local.increment;
-  /** The columns J … J + 4·width − 1 of row I: `width` accumulators of four lanes. */
-  const columns = (width: number): Code => {
-    const sums = [S0, S1, S2, S3].slice(0, width);
-    const totals = [T0, T1, T2, T3].slice(0, width);
+  /**
+   * The columns J … J + 4·width − 1 of `rows` rows from I: `width` accumulators of four lanes a row,
+   * each block's sum added into C (from +0), as TF.js adds it into its output entry.
+   */
+  const columns = (rows: number, width: number): Code => {
+    const sums = (r: number) => SUMS.slice(4 * r, 4 * r + width);
+    const pointers = [APTR, APTR1].slice(0, rows);
+    const each = (f: (r: number, q: number) => Code): Code =>
+      Array.from({ length: rows }, (_, r) => Array.from({ length: width }, (_, q) => f(r, q))).flat(2);
+    const cAt = (r: number) =>
+      i32.add(i32.add(get(CROW), i32.mul(i32.const(r), get(NB))), i32.shl(get(J), i32.const(2)));
     return [
-      ...totals.flatMap((t) => local.set(t, f32x4.splat(0))),
       ...local.set(K0, i32.const(0)),
       ...whileBelow(get(K0), get(K), [
         ...local.set(
           KEND,
           i32.select(get(K), i32.add(get(K0), i32.const(BLOCK)), i32.geU(i32.add(get(K0), i32.const(BLOCK)), get(K))),
         ),
-        ...sums.flatMap((s) => local.set(s, f32x4.splat(0))),
+        ...each((r, q) => local.set(sums(r)[q], f32x4.splat(0))),
         ...local.set(KK, get(K0)),
         ...local.set(APTR, i32.add(get(AROW), i32.mul(get(K0), get(A_COL)))),
+        ...local.set(APTR1, i32.add(get(APTR), get(A_ROW))),
         ...local.set(BPTR, i32.add(i32.add(get(BBASE), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
         ...whileBelow(get(KK), get(KEND), [
-          ...local.set(AV, v128.load32Splat(get(APTR))),
-          ...sums.flatMap((s, q) =>
-            local.set(s, f32x4.add(get(s), f32x4.mul(get(AV), v128.load(i32.add(get(BPTR), i32.const(16 * q)))))),
-          ),
-          ...inc(APTR, get(A_COL)),
+          ...BV.slice(0, width).flatMap((bv, q) => local.set(bv, v128.load(get(BPTR), 16 * q))),
+          ...pointers.flatMap((p, r) => [
+            ...local.set(AV, v128.load32Splat(get(p))),
+            ...sums(r).flatMap((s, q) => local.set(s, f32x4.add(get(s), f32x4.mul(get(AV), get(BV[q]))))),
+            ...inc(p, get(A_COL)),
+          ]),
           ...inc(BPTR, get(NB)),
           ...inc(KK, i32.const(1)),
         ]),
-        ...totals.flatMap((t, q) => local.set(t, f32x4.add(get(t), get(sums[q])))),
+        // the block's sum added into the entry: +0 + sum for the first block
+        ...each((r, q) =>
+          v128.store(
+            cAt(r),
+            f32x4.add(v128.select(v128.load(cAt(r), 16 * q), f32x4.splat(0), get(K0)), get(sums(r)[q])),
+            16 * q,
+          ),
+        ),
         ...inc(K0, i32.const(BLOCK)),
       ]),
-      ...totals.flatMap((t, q) =>
-        v128.store(i32.add(i32.add(get(CROW), i32.shl(get(J), i32.const(2))), i32.const(16 * q)), get(t)),
-      ),
       ...inc(J, i32.const(4 * width)),
     ];
   };
+  /** Rows I … I + rows − 1 of product T: sixteen columns at a time while they last, then four. */
+  const rowsOf = (rows: number): Code => [
+    ...local.set(AROW, i32.add(i32.add(get(A), i32.mul(get(T), get(A_BATCH))), i32.mul(get(I), get(A_ROW)))),
+    ...local.set(CROW, i32.add(get(C), i32.mul(i32.add(i32.mul(get(T), get(M)), get(I)), get(NB)))),
+    ...local.set(J, i32.const(0)),
+    ...whileBelow(i32.add(get(J), i32.const(15)), get(N), columns(rows, 4)),
+    ...whileBelow(i32.add(get(J), i32.const(3)), get(N), columns(rows, 1)),
+    ...inc(I, i32.const(rows)),
+  ];
   const body = [
     ...local.set(NB, i32.shl(get(N), i32.const(2))),
     ...whileBelow(get(T), get(BATCH), [
       ...local.set(BBASE, i32.add(get(B), i32.mul(get(T), get(B_BATCH)))),
       ...local.set(I, i32.const(0)),
-      ...whileBelow(get(I), get(M), [
-        ...local.set(AROW, i32.add(i32.add(get(A), i32.mul(get(T), get(A_BATCH))), i32.mul(get(I), get(A_ROW)))),
-        ...local.set(CROW, i32.add(get(C), i32.mul(i32.add(i32.mul(get(T), get(M)), get(I)), get(NB)))),
-        ...local.set(J, i32.const(0)),
-        // sixteen columns at a time while they last, then four
-        ...whileBelow(i32.add(get(J), i32.const(15)), get(N), columns(4)),
-        ...whileBelow(i32.add(get(J), i32.const(3)), get(N), columns(1)),
-        ...inc(I, i32.const(1)),
-      ]),
+      // two rows at a time (each vector of B used twice), then the last one
+      ...whileBelow(i32.add(get(I), i32.const(1)), get(M), rowsOf(2)),
+      ...whileBelow(get(I), get(M), rowsOf(1)),
       ...inc(T, i32.const(1)),
     ]),
     ...i32.const(0),
@@ -84,7 +108,7 @@ function bmm(): WasmFunction {
     name: 'bmm',
     params: new Array(11).fill(I32),
     result: I32,
-    locals: [...new Array(12).fill(I32), ...new Array(9).fill(V128)],
+    locals: [...new Array(13).fill(I32), ...new Array(13).fill(V128)],
     body,
   };
 }
@@ -120,15 +144,18 @@ export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
     const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
     const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K || M * N * K === 0) return original(args);
-    // allocations first: one may grow the heap and detach views taken before it
-    const bt = transposeB ? backend.makeOutput([bb, K, N], 'float32') : null;
+    // allocations first: one may grow the heap and detach views taken before it; B transposed by
+    // the SIMD transpose's copies where it is on
+    const copied = transposeB ? simdTransposeOnHeap(backend, { ...b, shape: [bb, N, K] }, [0, 2, 1]) : null;
+    const bt = transposeB && !copied ? backend.makeOutput([bb, K, N], 'float32') : copied;
     const out = backend.makeOutput([...outer, M, N], 'float32');
     const av = backend.typedArrayFromHeap(a) as Float32Array;
     let bv = backend.typedArrayFromHeap(b) as Float32Array;
     if (bt) {
       const t = backend.typedArrayFromHeap(bt) as Float32Array;
-      for (let q = 0; q < bb; q++)
-        for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) t[(q * K + k) * N + j] = bv[(q * N + j) * K + k];
+      if (!copied)
+        for (let q = 0; q < bb; q++)
+          for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) t[(q * K + k) * N + j] = bv[(q * N + j) * K + k];
       bv = t;
     }
     const cv = backend.typedArrayFromHeap(out) as Float32Array;

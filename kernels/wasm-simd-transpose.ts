@@ -273,6 +273,26 @@ function cachedPlan(shape: readonly number[], perm: readonly number[]): PlanCall
 }
 
 /**
+ * x's entries permuted by `perm` into a new output on x's heap, by the SIMD copies; null where they
+ * do not apply (the module off or absent, another dtype, a permutation that does not reduce, an
+ * empty x).
+ */
+export function simdTransposeOnHeap(backend: WasmBackend, x: TensorInfo, perm: number[]): TensorInfo | null {
+  const simd = transpose.on(heapOf(backend));
+  const plan = simd && (x.dtype === 'float32' || x.dtype === 'int32') && cachedPlan(x.shape, perm);
+  if (!simd || !plan || x.shape.includes(0)) return null;
+  const out = backend.makeOutput(
+    perm.map((a) => x.shape[a]),
+    x.dtype,
+  );
+  // views after the allocation, which may grow (and so move) the heap
+  const from = backend.typedArrayFromHeap(x).byteOffset;
+  const to = backend.typedArrayFromHeap(out).byteOffset;
+  simd[plan.fn](from, to, ...plan.tail);
+  return out;
+}
+
+/**
  * The Transpose kernel function wrapping TF.js's `original`: ours for float32 and int32 inputs whose
  * reduced permutation has at most five axes (four where the last axis moves), TF.js's for the rest.
  */
@@ -280,18 +300,6 @@ export function simdTranspose(original: KernelFunc): KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
     const { perm } = args.attrs as unknown as { perm: number[] };
-    const backend = args.backend as unknown as WasmBackend;
-    const simd = transpose.on(heapOf(backend));
-    const plan = simd && (x.dtype === 'float32' || x.dtype === 'int32') && cachedPlan(x.shape, perm);
-    if (!simd || !plan || x.shape.includes(0)) return original(args);
-    const out = backend.makeOutput(
-      perm.map((a) => x.shape[a]),
-      x.dtype,
-    );
-    // views after the allocation, which may grow (and so move) the heap
-    const from = backend.typedArrayFromHeap(x).byteOffset;
-    const to = backend.typedArrayFromHeap(out).byteOffset;
-    simd[plan.fn](from, to, ...plan.tail);
-    return out;
+    return simdTransposeOnHeap(args.backend as unknown as WasmBackend, x, perm) ?? original(args);
   };
 }

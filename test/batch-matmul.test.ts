@@ -2,12 +2,14 @@
 // batches of small products with every transpose flag, one operand's single matrix broadcast over
 // the other's batch, column counts that are not multiples of 4 or 16, inner sizes over one block of
 // 48 terms, unbatched products with a flag, and signed zeros, infinities and NaN among the entries;
+// transposeB's copy of B by the SIMD transpose and, with that off, by the kernel's own loop;
 // and the matmul gradient through attention's batched products checks against finite differences.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { setSimdBatchMatMul } from '../kernels/batch-matmul.js';
+import { setSimdTranspose } from '../kernels/wasm-simd-transpose.js';
 import { assertNoLeak, randomValues } from './helpers.js';
 
 function randomTensor(shape: number[], seed: number, specials: number[] = []): tf.Tensor {
@@ -72,6 +74,37 @@ test('batched and transposed products: the same bits as TF.js loop', async () =>
       tf.dispose([a, b]);
     }
   });
+});
+
+test('transposeB with the SIMD transpose off (B copied by its own loop): the same bits as TF.js loop', async () => {
+  await tg.setBackend('wasm');
+  setSimdTranspose(false);
+  try {
+    for (const [sa, sb] of [
+      [
+        [8, 16, 16],
+        [8, 16, 16],
+      ],
+      [
+        [3, 40],
+        [5, 40],
+      ],
+      [
+        [2, 3, 5, 7],
+        [2, 3, 9, 7],
+      ],
+    ]) {
+      const a = randomTensor(sa, sa.length);
+      const b = randomTensor(sb, sb.length + 7);
+      const [simd, loop] = both(a, b, false, true);
+      for (let i = 0; i < simd.length; i++)
+        if (!Object.is(simd[i], loop[i]))
+          assert.unreachable(`[${sa}]·[${sb}]ᵀ: entry ${i} is ${simd[i]}, TF.js ${loop[i]}`);
+      tf.dispose([a, b]);
+    }
+  } finally {
+    setSimdTranspose(true);
+  }
 });
 
 test('attention through the batched products: gradients check against finite differences', async () => {
