@@ -26,6 +26,9 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   "input gradient's filter flipped in the kernel": setFlipInKernel,
   'relu forward in SIMD, shared': setSimdRelu,
 };
+LEVERS['all of the above'] = (on) => {
+  for (const set of Object.values(LEVERS)) if (set !== LEVERS['all of the above']) set(on);
+};
 
 const { values } = parseArgs({
   options: {
