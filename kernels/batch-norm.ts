@@ -10,11 +10,13 @@
 //   dbias = Σ dy,  dweight = Σ dy·x̂,  dx = (w/s)·(dy − dbias/M − x̂·dweight/M),
 //   μ and σ² computed again from x (the forward keeps nothing).
 // The sums are float64 and run over x − x₀ (x₀ the channel's first entry), which keeps σ² accurate
-// when |μ| ≫ σ. On wasm, both passes run four channels at a time in SIMD (wasm-simd-batch-norm.ts,
-// the same bits; shared with the helper thread, the sums by channels and the affine pass by rows)
-// and the loops here take the channels left over. The references at the end are the
+// when |μ| ≫ σ, a group of rows at a time (each summed on its own, the groups then added in order).
+// On wasm, both passes run four channels at a time in SIMD (wasm-simd-batch-norm.ts, the same bits;
+// shared with the helper thread, the sums by groups and the affine pass by rows) and the loops here
+// take the channels left over. The references at the end are the
 // same in TF.js ops: what the GPUs run and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
 import { BLOCK_ROWS, simdBatchNorm, simdBatchNormHelper } from './wasm-simd-batch-norm.js';
 
@@ -24,8 +26,25 @@ type Simd = ReturnType<typeof simdBatchNorm>;
 type Helper = ReturnType<typeof simdBatchNormHelper>;
 /** Entries from which the SIMD loops are shared with the helper thread (below, waking it costs more). */
 const SHARE_MIN = 1 << 16;
-/** The scratch array's float64 entries per channel: the four sums, then the four coefficients of a pass. */
+/** The scratch array's float64 entries per channel: the four sums, the four coefficients of a pass; then the groups'. */
 const SCRATCH_PER_CHANNEL = 8;
+/** Blocks of rows a group of the sums holds at least, and the most groups. */
+const GROUP_BLOCKS = 8;
+const MAX_GROUPS = 64;
+
+/**
+ * The groups of rows whose sums are taken apart (each by one thread) and then added in order: a
+ * function of the row count alone, so that the sums' order, and their bits, do not depend on the threads.
+ */
+function sumGroups(M: number): { rows: number; groups: number } {
+  const blocks = Math.ceil(M / BLOCK_ROWS);
+  const rows = BLOCK_ROWS * Math.max(GROUP_BLOCKS, Math.ceil(blocks / MAX_GROUPS));
+  return { rows, groups: Math.max(1, Math.ceil(M / rows)) };
+}
+
+/** The scratch's float64 entries for x [..., C]. */
+const scratchSize = (x: TensorInfo, C: number) =>
+  C * (SCRATCH_PER_CHANNEL + 4 * sumGroups(x.shape.reduce((a, b) => a * b, 1) / Math.max(C, 1)).groups);
 
 interface Moments {
   mean: Float64Array;
@@ -56,50 +75,65 @@ function moments(
   const M = total / C;
   const [sx, sxx, sg, sgx] = [0, 1, 2, 3].map((i) => scratch.subarray(i * C, (i + 1) * C));
   scratch.fill(0, 0, 4 * C);
+  const { rows, groups } = sumGroups(M);
+  // each group's [sx C][sxx C][sg C][sgx C], after the sums and the coefficients
+  const groupSums = scratch.subarray(8 * C, 8 * C + 4 * C * groups);
+  groupSums.fill(0);
   const from = simd && M > 0 ? C & ~3 : 0;
   if (from) {
-    // channels c0 … c1 − 1: each channel's sums in one thread, in the same order
-    const channels = (c0: number, c1: number) => [
-      xs.byteOffset + 4 * c0,
-      g ? g.byteOffset + 4 * c0 : 0,
-      M,
-      C,
-      4 * (c1 - c0),
-      scratch.byteOffset + 8 * c0,
-    ];
     const name = g ? 'sumsWithDy' : 'sums';
-    if (helper && total >= SHARE_MIN) helper.range(name, from, 4, channels);
-    else simd![name](...(channels(0, from) as Parameters<NonNullable<Simd>['sums']>));
+    const group = (k: number) => [
+      xs.byteOffset,
+      g ? g.byteOffset : 0,
+      k * rows,
+      Math.min(M, (k + 1) * rows),
+      C,
+      4 * from,
+      groupSums.byteOffset + 32 * C * k,
+    ];
+    const chunks = Array.from({ length: groups }, (_, k) => group(k));
+    if (helper && total >= SHARE_MIN && groups > 1) helper.share(name, chunks);
+    else for (const args of chunks) simd![name](...(args as Parameters<NonNullable<Simd>['sums']>));
   }
   const block = C * BLOCK_ROWS;
-  for (let start = 0; start < total; start += block) {
-    const end = Math.min(start + block, total);
-    for (let c = from; c < C; c++) {
-      const shift = xs[c];
-      let s1 = 0;
-      let s2 = 0;
-      if (g) {
-        let t1 = 0;
-        let t2 = 0;
-        for (let i = start + c; i < end; i += C) {
-          const d = xs[i] - shift;
-          const gi = g[i];
-          s1 += d;
-          s2 += d * d;
-          t1 += gi;
-          t2 += gi * d;
+  for (let k = 0; k < groups; k++) {
+    const [gx, gxx, gg, ggx] = [0, 1, 2, 3].map((i) => (4 * k + i) * C);
+    for (let start = k * rows * C; start < Math.min(total, (k + 1) * rows * C); start += block) {
+      const end = Math.min(start + block, total);
+      for (let c = from; c < C; c++) {
+        const shift = xs[c];
+        let s1 = 0;
+        let s2 = 0;
+        if (g) {
+          let t1 = 0;
+          let t2 = 0;
+          for (let i = start + c; i < end; i += C) {
+            const d = xs[i] - shift;
+            const gi = g[i];
+            s1 += d;
+            s2 += d * d;
+            t1 += gi;
+            t2 += gi * d;
+          }
+          groupSums[gg + c] += t1;
+          groupSums[ggx + c] += t2;
+        } else {
+          for (let i = start + c; i < end; i += C) {
+            const d = xs[i] - shift;
+            s1 += d;
+            s2 += d * d;
+          }
         }
-        sg[c] += t1;
-        sgx[c] += t2;
-      } else {
-        for (let i = start + c; i < end; i += C) {
-          const d = xs[i] - shift;
-          s1 += d;
-          s2 += d * d;
-        }
+        groupSums[gx + c] += s1;
+        groupSums[gxx + c] += s2;
       }
-      sx[c] += s1;
-      sxx[c] += s2;
+    }
+    // the groups' sums added up in order, whichever thread summed each
+    for (let c = 0; c < C; c++) {
+      sx[c] += groupSums[gx + c];
+      sxx[c] += groupSums[gxx + c];
+      sg[c] += groupSums[gg + c];
+      sgx[c] += groupSums[ggx + c];
     }
   }
   const mean = new Float64Array(C);
@@ -182,7 +216,7 @@ export const batchNormJs = jsKernelConfigs(
     variance.set(mo.variance);
   },
   true,
-  ({ weight }) => SCRATCH_PER_CHANNEL * weight!.shape[0]!,
+  ({ x, weight }) => scratchSize(x!, weight!.shape[0]!),
 );
 
 export const batchNormGradJs = jsKernelConfigs(
@@ -207,7 +241,7 @@ export const batchNormGradJs = jsKernelConfigs(
     writeAffine(dx, xs, g, C, [mo.mean, scale, shift, slope], scratch, simd, helper);
   },
   true,
-  ({ weight }) => SCRATCH_PER_CHANNEL * weight!.shape[0]!,
+  ({ x, weight }) => scratchSize(x!, weight!.shape[0]!),
 );
 
 /** [y, μ, σ²] of batch normalisation with batch statistics (header), in TF.js ops. */

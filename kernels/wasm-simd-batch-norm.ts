@@ -4,15 +4,15 @@
 // results are the same bits. Channels last: x is [rows, C]; the loops take the first `cb` bytes of
 // each row (C rounded down to a multiple of 4, times 4), batch-norm.ts's loops the channels left.
 //
-//   sums(x, dy, rows, C, cb, acc) and sumsWithDy(...): per block of BLOCK_ROWS rows and per channel,
-//   Σ (x − x₀) and Σ (x − x₀)² (x₀ the channel's first entry), with dy also Σ dy and Σ dy·(x − x₀),
-//   each block's sum added to acc's float64 arrays [sx C][sxx C][sg C][sgx C].
+//   sums(x, dy, rowFrom, rowTo, C, cb, acc) and sumsWithDy(...): over rows rowFrom … rowTo − 1, per
+//   block of BLOCK_ROWS rows from rowFrom and per channel, Σ (x − x₀) and Σ (x − x₀)² (x₀ the
+//   channel's entry in row 0), with dy also Σ dy and Σ dy·(x − x₀), each block's sum added to acc's
+//   float64 arrays [sx C][sxx C][sg C][sgx C].
 //   affine(out, x, u, rows, C, cb, coef): out = (x − m)·a + b; affineWithU: out = a·(u − b − (x − m)·k),
 //   per channel, from coef's float64 arrays [m C][a C][b C][k C].
-// Arguments are byte addresses in the heap (acc and coef 8-byte aligned), and counts. A share of the
-// channels (x, dy and acc moved on to its first channel, cb its bytes) sums the same as the whole;
-// a share of the rows (out, x and u moved on) writes the same as the whole: either can run on the
-// helper thread.
+// Arguments are byte addresses in the heap (acc and coef 8-byte aligned), and counts. Groups of
+// rows summed into accumulators of their own (batch-norm.ts adds them up in order), and shares of
+// the affine pass's rows (out, x and u moved on), can run on the helper thread.
 import { type Code, f32x4, f64x2, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
 import { simdModule } from './wasm-simd-module.js';
 
@@ -28,11 +28,11 @@ const join = f32x4.demote4;
 const addTo = (address: Code, v: Code): Code => v128.store(address, f64x2.add(v128.load(address), v));
 
 function sums(withDy: boolean): WasmFunction {
-  const [X, G, ROWS, C, CB, ACC] = [0, 1, 2, 3, 4, 5];
-  const [ROW_BYTES, END, START, STOP, CG, P, PEND, G_OFF, CH, BLOCK_BYTES] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const [X, G, ROW_FROM, ROW_TO, C, CB, ACC] = [0, 1, 2, 3, 4, 5, 6];
+  const [ROW_BYTES, END, START, STOP, CG, P, PEND, G_OFF, CH, BLOCK_BYTES] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
   const [SHL, SHH, V, DL, DH, S1L, S1H, S2L, S2H, GL, GH, T1L, T1H, T2L, T2H] = Array.from(
     { length: 15 },
-    (_, i) => 16 + i,
+    (_, i) => 17 + i,
   );
   const { add, sub, mul } = f64x2;
   const zero = f64x2.splat(0);
@@ -92,8 +92,8 @@ function sums(withDy: boolean): WasmFunction {
     ...local.set(CH, i32.shl(get(C), i32.const(3))),
     ...local.set(G_OFF, i32.sub(get(G), get(X))),
     ...local.set(BLOCK_BYTES, i32.mul(get(ROW_BYTES), i32.const(BLOCK_ROWS))),
-    ...local.set(END, i32.add(get(X), i32.mul(get(ROWS), get(ROW_BYTES)))),
-    ...local.set(START, get(X)),
+    ...local.set(END, i32.add(get(X), i32.mul(get(ROW_TO), get(ROW_BYTES)))),
+    ...local.set(START, i32.add(get(X), i32.mul(get(ROW_FROM), get(ROW_BYTES)))),
     ...whileBelow(get(START), get(END), [
       // START + min(the block's bytes, the bytes left): no address past END, nor past 4 GiB
       ...local.set(STOP, i32.sub(get(END), get(START))),
@@ -106,7 +106,7 @@ function sums(withDy: boolean): WasmFunction {
   ];
   return {
     name: withDy ? 'sumsWithDy' : 'sums',
-    params: new Array(6).fill(I32),
+    params: new Array(7).fill(I32),
     result: I32,
     locals: [...new Array(10).fill(I32), ...new Array(15).fill(V128)],
     body,
@@ -162,7 +162,7 @@ function affine(withU: boolean): WasmFunction {
   };
 }
 
-type Sums = (x: number, dy: number, rows: number, c: number, cb: number, acc: number) => number;
+type Sums = (x: number, dy: number, rowFrom: number, rowTo: number, c: number, cb: number, acc: number) => number;
 type Affine = (out: number, x: number, u: number, rows: number, c: number, cb: number, coef: number) => number;
 interface BatchNormSimd {
   sums: Sums;
@@ -182,7 +182,7 @@ export const batchNormModule = batchNorm.bytes;
 export const setSimdBatchNorm = batchNorm.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
 export const simdBatchNorm = batchNorm.on;
-/** The helper thread that shares the loops (the sums' channels, the affine pass's rows), or null. */
+/** The helper thread that shares the loops (the sums' groups of rows, the affine pass's rows), or null. */
 export const simdBatchNormHelper = batchNorm.helper;
 /** Keeps the loops off the helper thread (and lets them on again), for benchmarks to compare. */
 export const setSharedBatchNorm = batchNorm.setShared;
