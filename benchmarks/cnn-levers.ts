@@ -4,6 +4,9 @@
 // machine, the load moves both; the ratio of interleaved medians is what to read.
 //
 //   node --import tsx benchmarks/cnn-levers.ts [--rounds 12] [--steps 4] [--lever name ...]
+//
+// On a shared machine, `chrt -f 5` before the command runs it at real-time priority, the cores its
+// own for the few seconds it takes (the other jobs wait): the nearest to a quiet machine.
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
