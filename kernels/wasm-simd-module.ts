@@ -6,7 +6,7 @@
 // share of the kernel's work. Kept small (under 4 KiB), a module compiles synchronously on a
 // browser's main thread too.
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import { helperModule, readyHelper } from './helper-thread.js';
+import { helperModule, MAX_CHUNKS, readyHelper } from './helper-thread.js';
 import { encodeModule, type MemorySource, type WasmFunction } from './wasm-encoder.js';
 
 /** What the kernels use of TF.js's wasm backend, whose class is not exported. */
@@ -119,6 +119,11 @@ export function simdModule<E>(
         if (!thread.finish()) exports![f](...there);
       },
       share(f, chunks) {
+        // more chunks than the shared array holds (or one): all here
+        if (chunks.length > MAX_CHUNKS || chunks.length < 2) {
+          for (const args of chunks) exports![f](...args);
+          return;
+        }
         thread.startChunks(onHelper.get(f)!, chunks);
         const mine = new Uint8Array(chunks.length);
         for (let k = thread.take(); k < chunks.length; k = thread.take()) {

@@ -8,7 +8,15 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { gradsModule, setSharedGrads, setSimdGrads } from '../kernels/wasm-simd-grads.js';
+import {
+  GRADS_SHARE_MIN,
+  gradsModule,
+  setSharedGrads,
+  setSimdGrads,
+  simdGradsHelper,
+} from '../kernels/wasm-simd-grads.js';
+import { heapOf, type WasmBackend } from '../kernels/wasm-simd-module.js';
+import { MAX_CHUNKS } from '../kernels/helper-thread.js';
 import { rng } from '../src/random.js';
 import { assertNoLeak, withHelperChunks } from './helpers.js';
 
@@ -112,6 +120,30 @@ test('shared with the helper thread (entries, rows of windows): the same bits as
   const [, poolJs] = both(() => fused.maxPoolGrad(g, xp, y, attrs));
   sameBits(pooled, poolJs, 'max-pool backward, shared');
   tf.dispose([x, dy, xp, y, g]);
+});
+
+test('share: more chunks than the shared array holds, or a single chunk, all run (on this thread)', async () => {
+  await tg.setBackend('wasm');
+  const n = 4 * (MAX_CHUNKS + 6);
+  const x = tf.tensor(values(n, 11, [Number.NaN, -0]));
+  const dy = tf.tensor(values(n, 12));
+  const want = both(() => fused.reluGrad(dy, x))[1];
+  const big = tf.tensor(values(GRADS_SHARE_MIN, 13));
+  await withHelperChunks(() => both(() => fused.reluGrad(big, big))[0], 'relu backward');
+  const backend = tf.backend() as unknown as WasmBackend;
+  const helper = simdGradsHelper(heapOf(backend))!;
+  for (const chunks of [MAX_CHUNKS + 6, 1]) {
+    const out = tf.zeros([n]);
+    const [xv, gv, ov] = [x, dy, out].map((t) => backend.typedArrayFromHeap(t));
+    const step = n / chunks;
+    const args = Array.from({ length: chunks }, (_, k) =>
+      [gv, xv, ov].map((v) => v.byteOffset + 4 * k * step).concat([step, 0]),
+    );
+    helper.share('reluGrad', args);
+    sameBits(out.dataSync() as Float32Array, want, `${chunks} chunks`);
+    out.dispose();
+  }
+  tf.dispose([x, dy, big]);
 });
 
 test('the module is under 4 KiB: browsers compile it synchronously on the main thread', () => {
