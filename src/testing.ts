@@ -20,8 +20,8 @@ export { setFlipInKernel } from './backend/facts.js';
 export { setSimdRelu } from './backend/wasm-relu.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
 export { setSharedBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
-import { setLeanStepBookkeeping } from './optim/optimizer.js';
-export { setLeanStepBookkeeping };
+import { setFlatStepStructure, setLeanStepBookkeeping } from './optim/optimizer.js';
+export { setFlatStepStructure, setLeanStepBookkeeping };
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
 export { setWebGPUReplayEnabled, webgpuReplayCounters } from '../kernels/webgpu-replay.js';
 export { setCholeskyProductTriangle, setGpuFactorPath, type GpuFactorPath } from '../kernels/common.js';
@@ -50,6 +50,7 @@ export {
 /** The small steps' levers by name, each a switch (on by default), for benchmarks/small-steps.ts and the tests. */
 export const smallStepLevers: Record<string, (on: boolean) => void> = {
   stepBookkeeping: setLeanStepBookkeeping,
+  stepStructure: setFlatStepStructure,
   transposePlans: setTransposePlanCache,
   adamSharedStep: setSharedAdamStep,
 };

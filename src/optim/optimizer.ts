@@ -14,6 +14,27 @@ import { endOfStep } from '../backend/index.js';
 import { isTracing, traceHooks, type HostValues, type StateCell } from '../tape.js';
 
 let leanBookkeeping = true;
+let flatStructure = true;
+/** Ends a group's entries (or a parameter's state names) in a step's structure list. */
+const GROUP_END = Symbol('end');
+
+/**
+ * Pushes an option's name and value onto a structure list: numbers, booleans and strings as they
+ * are, an array's entries between its length and its end, anything else as JSON.
+ */
+function flatten(out: unknown[], key: string, v: unknown): void {
+  out.push(key);
+  if (Array.isArray(v)) {
+    out.push(v.length);
+    for (const x of v) flatten(out, '', x);
+  } else if (v !== null && typeof v === 'object') out.push(JSON.stringify(v));
+  else out.push(v);
+}
+
+/** Turns the flat structure list off (and on again): off, the step's structure is compared as JSON. */
+export function setFlatStepStructure(on: boolean): void {
+  flatStructure = on;
+}
 /**
  * Turns the eager step's lean bookkeeping off (and on again): off, an eager multi-tensor step also
  * builds what a trace keeps (its structure and state cells), for benchmarks to compare.
@@ -270,17 +291,37 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     // a trace keeps the host values and state cells for its replays; an eager step needs neither
     const recorded = isTracing() || !leanBookkeeping;
     // what the traced kernels were built from: options other than lr, and which state each parameter has
-    const structure = () =>
-      JSON.stringify([
-        exact,
-        this.paramGroups.map(({ params: _, lr: __, ...o }) => o),
-        items.map(({ p }) => Object.keys(this.state.get(p)?.tensors ?? {}).sort()),
-      ]);
-    const traced = recorded ? structure() : '';
+    const structure = (): unknown[] => {
+      if (!flatStructure)
+        return [
+          JSON.stringify([
+            exact,
+            this.paramGroups.map(({ params: _, lr: __, ...o }) => o),
+            items.map(({ p }) => Object.keys(this.state.get(p)?.tensors ?? {}).sort()),
+          ]),
+        ];
+      // the same, as a flat list of values (a replay compares it at every call)
+      const out: unknown[] = [exact];
+      for (const group of this.paramGroups) {
+        for (const key in group)
+          if (key !== 'params' && key !== 'lr') flatten(out, key, group[key as keyof typeof group]);
+        out.push(GROUP_END);
+      }
+      for (const { p } of items) {
+        const tensors = this.state.get(p)?.tensors;
+        if (tensors) out.push(...Object.keys(tensors).sort());
+        out.push(GROUP_END);
+      }
+      return out;
+    };
+    const traced = recorded ? structure() : [];
     let numbers: number[][] = [];
     let rates: number[] = [];
     const host: HostValues = {
-      applies: () => structure() === traced,
+      applies: () => {
+        const now = structure();
+        return now.length === traced.length && now.every((v, i) => Object.is(v, traced[i]));
+      },
       next: () => {
         rates = this.paramGroups.map((g, k) => {
           const lr = lrAt(g.lr, this.stepCount);
