@@ -116,7 +116,7 @@ for (const name of values.work.split(',')) {
   round(w, name === 'mlp' || name.endsWith('256') ? 100 : 400);
   w.dispose();
 }
-for (const lever of ['all', ...leverNames]) {
+for (const lever of [...leverNames, 'all']) {
   const set = (on: boolean) => {
     for (const [name, sw] of Object.entries(smallStepLevers)) sw(lever === 'all' || lever === name ? on : true);
   };
