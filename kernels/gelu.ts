@@ -239,7 +239,7 @@ function geluFunctions64(): WasmFunction[] {
   const geluPair = (f: ReturnType<typeof lanes>, at: number, c: Constants) => [
     ...local.set(f.X, pair(get(0), at)),
     ...local.set(f.PHI, normalCdfLanes(f.X, f.A, f.E, f.tmp, c)),
-    ...store(get(1), at, f32x4.demoteZero(f64x2.mul(get(f.X), get(f.PHI)))),
+    ...store(get(1), at, f32x4.demoteZero(f64x2.mul(f64x2.max(get(f.X), c(-TAIL_END)), get(f.PHI)))),
   ];
   const gelu = fn('gelu', 3, (c) => [
     ...local.set(3, i32.add(get(0), i32.shl(get(2), i32.const(2)))),
@@ -253,14 +253,21 @@ function geluFunctions64(): WasmFunction[] {
   // geluGrad: params dy, x, dx, count; locals END, then two sets of vectors
   const gradPair = (b: ReturnType<typeof lanes>, at: number, c: Constants) => [
     ...local.set(b.X, pair(get(1), at)),
-    // dy·(Φ + x·(1/√2π)·e^(−x²/2)), the exponential of x itself (beyond the clamp too), which Φ's tail shares
+    // dy·(Φ + x·(1/√2π)·e^(−x²/2)), the exponential of x itself (beyond the clamp too), which Φ's tail shares;
+    // x clamped in the product, as the loop's
     ...local.set(b.F, expNonPositive(f64x2.mul(f64x2.mul(c(-0.5), get(b.X)), get(b.X)), b.tmp, c)),
     ...local.set(b.PHI, normalCdfLanes(b.X, b.A, b.E, b.tmp, c, b.F)),
     ...store(
       get(2),
       at,
       f32x4.demoteZero(
-        f64x2.mul(pair(get(0), at), f64x2.add(get(b.PHI), f64x2.mul(f64x2.mul(get(b.X), c(INV_SQRT_2PI)), get(b.F)))),
+        f64x2.mul(
+          pair(get(0), at),
+          f64x2.add(
+            get(b.PHI),
+            f64x2.mul(f64x2.mul(f64x2.min(f64x2.max(get(b.X), c(-TAIL_END)), c(TAIL_END)), c(INV_SQRT_2PI)), get(b.F)),
+          ),
+        ),
       ),
     ),
   ];
@@ -369,29 +376,26 @@ function geluVector(
     ...local.set(RR, f32x4.div(get(PEK), f32x4.add(f32x4.mul(get(A), get(QV)), horner(H32, get(A))))),
     ...local.set(NEG, f32x4.lt(get(X), c(0))),
   ];
-  // x Φ(−a) (x clamped, so that a large |x| rounds to −0) below 0, x (1 − Φ(−a)) above; gelu(−∞) = −∞
+  // x Φ(−a) (x clamped, so that a large |x| rounds to −0, and gelu(−∞) to its limit −0) below 0, x (1 − Φ(−a))
+  // above
   if (out.y)
     code.push(
       ...local.set(G, f32x4.mul(get(QV), get(RR))),
       ...out.y(
         v128.bitselect(
-          get(X),
-          v128.bitselect(
-            scaled(f32x4.mul(f32x4.pmax(get(X), c(-A_MAX)), get(G))),
-            f32x4.mul(get(X), f32x4.sub(c(1), scaled(get(G)))),
-            get(NEG),
-          ),
-          f32x4.eq(get(X), c(-Infinity)),
+          scaled(f32x4.mul(f32x4.pmax(get(X), c(-A_MAX)), get(G))),
+          f32x4.mul(get(X), f32x4.sub(c(1), scaled(get(G)))),
+          get(NEG),
         ),
       ),
     );
-  // G = Φ(−a) − a φ(a) = (a₀ − a)·(S/D)·K e^r·2ᵏ: the derivative is G below 0, 1 − G above; NaN at ±∞
+  // G = Φ(−a) − a φ(a) = (a₀ − a)·(S/D)·K e^r·2ᵏ: the derivative is G below 0, 1 − G above (at ∓∞ the limits,
+  // −0 and 1, as a is clamped)
   const lin = f32x4.add(f32x4.sub(c(A0_HI), get(A)), c(A0_LO));
   if (out.d)
     code.push(
       ...local.set(G, scaled(f32x4.mul(f32x4.mul(lin, f32x4.div(horner(S32, get(A)), horner(D32, get(A)))), get(PEK)))),
       ...local.set(G, v128.bitselect(get(G), f32x4.sub(c(1), get(G)), get(NEG))),
-      ...local.set(G, v128.bitselect(c(Number.NaN), get(G), f32x4.eq(f32x4.abs(get(X)), c(Infinity)))),
       ...(out.dy ? local.set(G, f32x4.mul(out.dy, get(G))) : []),
       ...out.d(get(G)),
     );
@@ -499,8 +503,17 @@ function float32Pass(
   return count;
 }
 
-/** Φ(x) + x φ(x) in float64 (the exponential of x itself: Φ's tail clamps |x|). */
-const geluDerivative64 = (x: number) => normalCdf64(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+/**
+ * x Φ(x) in float64, x clamped below where the product rounds to −0 anyway: gelu(−∞) is its limit, −0
+ * (∞·0 would be NaN).
+ */
+const gelu64 = (x: number) => Math.max(x, -TAIL_END) * normalCdf64(x);
+/**
+ * Φ(x) + x φ(x) in float64 (the exponential of x itself: Φ's tail clamps |x|), x clamped in the product
+ * where it rounds to 0 anyway: the derivative at ∓∞ is its limit, 0 or 1.
+ */
+const geluDerivative64 = (x: number) =>
+  normalCdf64(x) + Math.min(Math.max(x, -TAIL_END), TAIL_END) * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
 
 export const geluJs: KernelConfig[] = jsKernelConfigs(
   GELU,
@@ -510,7 +523,7 @@ export const geluJs: KernelConfig[] = jsKernelConfigs(
     let start = float32Pass(heap, v, y);
     const simd64 = start > 0 || float32Lanes ? null : geluSimd64.on(heap);
     if (simd64) simd64.gelu(v.byteOffset, y.byteOffset, (start = y.length & ~3));
-    for (let i = start; i < y.length; i++) y[i] = v[i] * normalCdf64(v[i]);
+    for (let i = start; i < y.length; i++) y[i] = gelu64(v[i]);
   },
   false,
 );
@@ -520,7 +533,7 @@ export const geluWithDerivativeJs: KernelConfig[] = jsKernelConfigs(
   ({ x }, [y, d], _attrs, _infos, heap) => {
     const v = x as Float32Array;
     for (let i = float32Pass(heap, v, y, d); i < y.length; i++) {
-      y[i] = v[i] * normalCdf64(v[i]);
+      y[i] = gelu64(v[i]);
       d[i] = geluDerivative64(v[i]);
     }
   },
@@ -539,7 +552,10 @@ export const geluGradJs: KernelConfig[] = jsKernelConfigs(
   false,
 );
 
-/** gelu's forward in TF.js ops (the GPUs' path, and the kernel's reference): x Φ(x). */
+/**
+ * gelu's forward in TF.js ops (the GPUs' path, and the kernel's reference): x Φ(x), x clamped below where
+ * the product rounds to −0 anyway, so that gelu(−∞) is its limit −0 (∞·0 would be NaN).
+ */
 export function geluReference(x: tf.Tensor): tf.Tensor {
-  return timesNormalCdf(x, x);
+  return tf.tidy(() => timesNormalCdf(x, tf.maximum(x, -TAIL_END)));
 }

@@ -377,6 +377,14 @@ for (const backend of NODE_BACKENDS) {
           assert.equal(values(tg.gelu(tg.tensor([0, 1e4, -1e4, Infinity]))), [0, 1e4, -0, Infinity]);
           assert.ok(Number.isNaN(values(tg.gelu(tg.tensor([NaN])))[0]));
         });
+        // at ±∞ the limits, where x Φ(x) and Φ(x) + x φ(x) would take ∞·0 (PyTorch: NaN)
+        const x = tg.tensor([-Infinity, Infinity, -1e30, 1e30], { requiresGrad: true });
+        const y = tg.gelu(x);
+        assert.equal(values(y), [-0, Infinity, -0, 1e30].map(Math.fround));
+        const total = y.sum();
+        total.backward();
+        assert.equal(values(x.grad!).map(Math.abs), [0, 1, 0, 1], how);
+        tg.dispose([x.grad!, x, y, total]);
       } finally {
         setFusedEnabled(true, 'gelu');
         setFusedEnabled(true, 'geluGrad');

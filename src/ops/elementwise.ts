@@ -265,6 +265,9 @@ function expMinusScaledSquare(x: Tensor, c: number): Tensor {
  * a rounded x² is 2x² ulp off: 160 at x = 9). PyTorch `torch.erf`, JAX `jax.scipy.special.erf`.
  */
 export const erf = unary('erf', erfAccurate, (g, x) => mul(g, mul(expMinusScaledSquare(x, 1), 2 / Math.sqrt(Math.PI))));
+/** float32's largest finite number and smallest normal one. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const FLOAT32_MIN_NORMAL = 2 ** -126;
 /** f·φ(x) = f e^(−x²/2)/√(2π) (f = x, or 1), multiplied in the order that stays in float32's normal range. */
 function timesNormalDensity(x: Tensor, f: Tensor | number): Tensor {
   const h = expMinusScaledSquare(x, 0.25); // h² = e^(−x²/2)
@@ -292,7 +295,9 @@ const geluOp = unary(
   // unrecorded on cpu and wasm, one pass (kernels/gelu.ts): g times the derivative the forward wrote, or
   // the adjoint's kernel where it did not (or the output that owns it is gone)
   (g, x, y) => {
-    if (isGradEnabled() || !hasFused('geluGrad')) return mul(g, add(normalCdf(x), timesNormalDensity(x, x)));
+    if (isGradEnabled() || !hasFused('geluGrad'))
+      // x clipped to the finite floats keeps ∞·0 out of x φ(x) at ±∞, where its limit is 0
+      return mul(g, add(normalCdf(x), timesNormalDensity(x, clip(x, -FLOAT32_MAX, FLOAT32_MAX))));
     const d = geluDerivatives.get(y.value);
     return new Tensor(d && !d.isDisposed ? tf.mul(g.value, d) : geluGrad(g.value, x.value));
   },
@@ -303,7 +308,8 @@ const geluOp = unary(
  * x·Φ(x), the exact GELU. gelu(x) = x Φ(x) (exact, PyTorch's default); d gelu = (Φ(x) + x φ(x)) dx.
  * Φ is computed from its lower tail, ½ erfc(−x/√2), rather than PyTorch's ½(1 + erf(x/√2)), which cancels:
  * PyTorch's float32 gelu is 4,500 ulp off at x = −4, 4% at −5 and 0 from −5.7, tapegrad's within a
- * few ulp down to x ≈ −14, where it leaves float32's normal range.
+ * few ulp down to x ≈ −14, where it leaves float32's normal range. At ±∞ gelu and its derivative are their
+ * limits (gelu(−∞) = −0, derivative 0 and 1), where PyTorch's are NaN.
  * PyTorch `torch.nn.functional.gelu`, JAX `jax.nn.gelu(x, approximate=False)`.
  */
 export const gelu = Object.assign(
@@ -670,9 +676,6 @@ export const div = binary(
   { domain: ['real', 'nonzero'] },
   { trueDivision: true },
 );
-/** float32's largest finite number and smallest normal one. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-const FLOAT32_MIN_NORMAL = 2 ** -126;
 // d aᵇ = b aᵇ⁻¹ da + aᵇ ln a db; as PyTorch: the da term is 0 where b = 0 (0·0⁻¹ would be NaN at
 // a = 0; b is replaced by 1 there so that no NaN reaches a second derivative either), the db term 0 where a = 0.
 // Where b − 1 rounds in float32 (b tiny, or below −1), aᵇ⁻¹ moves by |ln a| times its rounding

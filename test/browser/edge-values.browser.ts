@@ -91,6 +91,18 @@ withInfinities('pow(0, b) is +∞ for b < 0 and exactly 0 for b > 0', () =>
   }),
 );
 
+withInfinities('gelu and its derivative at ±∞ are their limits (PyTorch: NaN, as ∞·0)', () =>
+  leakFree(async () => {
+    const x = tg.tensor([-Infinity, Infinity, -1e30, 1e30], { requiresGrad: true });
+    const y = tg.gelu(x);
+    close(await values(y), [-0, Infinity, -0, Math.fround(1e30)], 1e-6, 'gelu', true);
+    const total = y.sum();
+    total.backward();
+    close((await values(x.grad!)).map(Math.abs), [0, 1, 0, 1], 1e-6, "gelu's derivative");
+    tg.dispose([x.grad!, x, y, total]);
+  }),
+);
+
 edge('argmax and argmin without an axis, or over the only axis, are scalars', () =>
   leakFree(async () => {
     const v = tg.tensor([3, 1, 4, 1, 5]);
