@@ -13,9 +13,9 @@ import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
 import { conv2dFilterGradReference, filterGradGeometry } from '../kernels/conv2d-filter-grad.js';
 import { convModule, filterGradModule, setSimdConv } from '../kernels/wasm-simd-conv.js';
-import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
+import { setHelperThread } from '../kernels/helper-thread.js';
 import { setChunkSharing, sharedChunks } from '../kernels/wasm-simd-module.js';
-import { assertClose, assertNoLeak, randomValues } from './helpers.js';
+import { assertClose, assertNoLeak, helperThreadUp, randomValues } from './helpers.js';
 
 type Pair = [number, number];
 type Pad = 'valid' | 'same';
@@ -140,12 +140,7 @@ test('filter gradient with ±0, ±∞, NaN and huge values: SIMD = JavaScript; N
 
 test('filter gradient shared with the helper thread, in chunks or in halves: the same bits as on one thread', async () => {
   await tg.setBackend('wasm');
-  tg.setThreads(2);
-  const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
-  for (let waited = 0; !readyHelper(heap); waited += 50) {
-    assert.ok(waited < 30_000, 'the helper thread started');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await helperThreadUp();
   // ≥ 2²² multiply-adds: shared in chunks of 4 rows, or split 4 + 5 (9 rows), 72 + 72 (144)
   for (const c of [
     { x: [64, 28, 28, 1], w: [3, 3, 1, 16], s: [1, 1], pad: 'same' },

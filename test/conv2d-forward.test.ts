@@ -16,9 +16,9 @@ import * as fused from '../src/backend/fused.js';
 import * as defects from '../src/backend/defects.js';
 import { conv2dReference, convGeometry, type Conv2DAttrs } from '../kernels/conv2d-forward.js';
 import { setSimdConv } from '../kernels/wasm-simd-conv.js';
-import { readyHelper, setHelperThread } from '../kernels/helper-thread.js';
+import { setHelperThread } from '../kernels/helper-thread.js';
 import { setChunkSharing, sharedChunks } from '../kernels/wasm-simd-module.js';
-import { assertClose, assertNoLeak, randomValues } from './helpers.js';
+import { assertClose, assertNoLeak, helperThreadUp, randomValues } from './helpers.js';
 
 type Pair = [number, number];
 
@@ -230,12 +230,7 @@ test('conv2d with ±0, ±∞, NaN and huge values: SIMD = JavaScript; NaN where 
 
 test('conv2d shared with the helper thread, in chunks or in halves: the same bits as on one thread', async () => {
   await tg.setBackend('wasm');
-  tg.setThreads(2);
-  const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
-  for (let waited = 0; !readyHelper(heap); waited += 50) {
-    assert.ok(waited < 30_000, 'the helper thread started');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await helperThreadUp();
   // ≥ 2²² multiply-adds: split
   for (const c of [
     {

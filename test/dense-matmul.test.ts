@@ -11,8 +11,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { BLOCKING, setDenseMatMul } from '../kernels/dense-matmul.js';
-import { readyHelper } from '../kernels/helper-thread.js';
-import { assertNoLeak, randomValues } from './helpers.js';
+import { assertNoLeak, helperThreadUp, randomValues } from './helpers.js';
 
 type Activation = 'linear' | 'relu' | 'relu6';
 
@@ -128,12 +127,7 @@ function errorOverBound(a: Float32Array, b: Float32Array, bias: Float32Array, c:
 
 test('products split with the helper thread: the same bits as XNNPACK', async () => {
   await tg.setBackend('wasm');
-  tg.setThreads(2);
-  const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
-  for (let waited = 0; !readyHelper(heap); waited += 50) {
-    assert.ok(waited < 30_000, 'the helper thread started');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await helperThreadUp();
   for (const [M, K, N] of [
     [8, 1 << 17, 4],
     [37, 3000, 61],

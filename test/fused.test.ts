@@ -9,9 +9,8 @@ import * as tg from '../src/index.js';
 import { rng } from '../src/random.js';
 import * as fused from '../src/backend/fused.js';
 import * as testing from '../src/testing.js';
-import { assertClose, assertNoLeak, NODE_BACKENDS } from './helpers.js';
+import { assertClose, assertNoLeak, helperThreadUp, NODE_BACKENDS } from './helpers.js';
 import { JS_FUSED_BACKENDS } from '../kernels/js-kernel.js';
-import { readyHelper } from '../kernels/helper-thread.js';
 
 const read = async (t: tf.Tensor) => Array.from(await t.data());
 /** The float32 SIMD gelu's and derivative's distance to the float64 loops, in float32 ulp. */
@@ -222,13 +221,8 @@ for (const backend of NODE_BACKENDS) {
         if (n > 1e6) console.log(`    gelu, float32 SIMD: ${worst.map((w) => w.toFixed(2)).join(' and ')} ulp at most`);
         if (n < 1e6) continue;
         // split with the helper thread once it is up: the same bits
-        tg.setThreads(2);
         try {
-          const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
-          for (let waited = 0; !readyHelper(heap); waited += 50) {
-            assert.ok(waited < 30_000, 'the helper thread started');
-            await new Promise((r) => setTimeout(r, 50));
-          }
+          await helperThreadUp();
           const split = await run(true, x, dy);
           [y, dx, y2, d].forEach((whole, k) => {
             for (let i = 0; i < n; i++)
@@ -244,13 +238,8 @@ for (const backend of NODE_BACKENDS) {
   if (backend === 'wasm')
     test('[wasm] multi-tensor Adam in SIMD: the same bits as the JavaScript loop, on every length and on specials', async () => {
       await tg.setBackend('wasm');
-      tg.setThreads(2);
       // the lengths from 2¹⁶ on are split with the helper thread once it is up
-      const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
-      for (let waited = 0; !readyHelper(heap); waited += 50) {
-        assert.ok(waited < 30_000, 'the helper thread started');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await helperThreadUp();
       const specials = [0, -0, Infinity, -Infinity, Number.NaN, 1e-45, -1e-45, 3e38, -3e38, 1e-30];
       const lengths = [1, 2, 3, 4, 5, 7, 64, 1001, 70_001, 131_072];
       const withSpecials = (n: number, seed: number, lo = -2, hi = 2) => {

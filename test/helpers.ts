@@ -144,18 +144,23 @@ export function randomValues(n: number, seed: number, specials: number[] = []): 
   return v;
 }
 
-/**
- * Waits until the wasm backend's helper thread is up (two threads), then runs `run` until the helper
- * has run some of the shared chunks (on a loaded machine it may take none in one call), and returns
- * its last result.
- */
-export async function withHelperChunks<T>(run: () => T, what: string): Promise<T> {
+/** Sets the wasm backend (the current one) to two threads and waits until its helper thread is up. */
+export async function helperThreadUp(): Promise<void> {
   tg.setThreads(2);
   const heap = (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
   for (let waited = 0; !readyHelper(heap); waited += 50) {
     assert.ok(waited < 30_000, 'the helper thread started');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Waits until the wasm backend's helper thread is up (two threads), then runs `run` until the helper
+ * has run some of the shared chunks (on a loaded machine it may take none in one call), and returns
+ * its last result.
+ */
+export async function withHelperChunks<T>(run: () => T, what: string): Promise<T> {
+  await helperThreadUp();
   const before = sharedChunks().there;
   let result = run();
   for (let tries = 1; sharedChunks().there === before && tries < 50; tries++) result = run();
