@@ -6,6 +6,25 @@ import * as tg from '../src/index.js';
 import { type Check, type Harness, finiteDifferences } from './harness.js';
 import { normalSamples } from '../src/random.js';
 
+/**
+ * The loader's batches without end, one `next()` a batch: a new pass (and shuffle) begins where one
+ * ends; `stop()` ends the pass under way.
+ */
+export function endlessBatches(loader: Iterable<tg.Tensor[]>): { next: () => tg.Tensor[]; stop: () => void } {
+  let batches = loader[Symbol.iterator]();
+  return {
+    next: () => {
+      let r = batches.next();
+      if (r.done) {
+        batches = loader[Symbol.iterator]();
+        r = batches.next();
+      }
+      return r.value as tg.Tensor[];
+    },
+    stop: () => batches.return?.(),
+  };
+}
+
 /** n normal samples from the seeded generator, scaled by `scale`. */
 export const normal = normalSamples;
 

@@ -12,6 +12,7 @@ import { digitTensors, makeMlp, mnistSplit } from '../examples/lib/mnist.js';
 import { loadMnist } from '../examples/lib/mnist-node.js';
 import { trainingStep } from '../examples/lib/train.js';
 import { compiledMlpAdamStep, mlpAdamStep } from './gpu/mlp-step.js';
+import { endlessBatches } from './common.js';
 import { median } from './harness.js';
 import { smallStepLevers } from '../src/testing.js';
 
@@ -39,22 +40,14 @@ function mnistMlp(): Work {
   const net = makeMlp();
   const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
   const loader = new tg.data.DataLoader(new tg.data.TensorDataset(x, y), { batchSize: 64, shuffle: true, seed: 1 });
-  let batches = loader[Symbol.iterator]();
-  const next = () => {
-    let r = batches.next();
-    if (r.done) {
-      batches = loader[Symbol.iterator]();
-      r = batches.next();
-    }
-    return r.value as tg.Tensor[];
-  };
+  const batches = endlessBatches(loader);
   return {
     step: () => {
-      const [xb, yb] = next();
+      const [xb, yb] = batches.next();
       return trainingStep(opt, () => tg.nn.crossEntropy(net.forward(xb), yb));
     },
     dispose: () => {
-      batches.return?.();
+      batches.stop();
       opt.dispose();
       net.dispose();
       tg.dispose([x, y]);

@@ -15,7 +15,7 @@ import { median } from '../harness.js';
 import { digitTensors, digitsFromJson, makeCnn, makeMlp, mnistSplit, type Digits } from '../../examples/lib/mnist.js';
 import { Transformer, maskedNll, rowTensors, wordSplit } from '../../examples/lib/words.js';
 import { trainingStep } from '../../examples/lib/train.js';
-import { settle } from '../common.js';
+import { endlessBatches, settle } from '../common.js';
 
 const BATCH = 64;
 const WORDS_BATCH = 128;
@@ -87,26 +87,18 @@ async function mnist(h: Harness, digits: Digits, kind: 'cnn' | 'mlp'): Promise<v
   const steps = whole ? epoch : SAMPLE[h.size][kind];
   const size = `mnist ${kind === 'cnn' ? 'CNN' : 'MLP'}: 1 epoch (8,000 digits, batch 64)`;
   h.log(`workloads ${size} on ${h.backend}: ${whole ? 'a whole epoch' : `${steps} steps, scaled`} …`);
-  let batches = loader[Symbol.iterator]();
-  const next = () => {
-    let r = batches.next();
-    if (r.done) {
-      batches = loader[Symbol.iterator]();
-      r = batches.next();
-    }
-    return r.value as tg.Tensor[];
-  };
+  const batches = endlessBatches(loader);
   const unit = { size, steps, unitSteps: epoch, unit: `${epoch} steps an epoch` };
   await timeUnit(h, { ...unit, phase: 'grad' }, async () => {
-    const [xb, yb] = next();
+    const [xb, yb] = batches.next();
     await settle(trainingStep(opt, () => tg.nn.crossEntropy(net.forward(xb), yb)));
   });
   // forward passes are timed on a sample only, always
   await timeUnit(h, { ...unit, steps: SAMPLE[h.size][kind], phase: 'forward' }, async () => {
-    const [xb, yb] = next();
+    const [xb, yb] = batches.next();
     await settle(tg.noGrad(() => tg.tidy(() => tg.nn.crossEntropy(net.forward(xb), yb))));
   });
-  batches.return?.();
+  batches.stop();
   opt.dispose();
   net.dispose();
   tg.dispose([x, y]);
