@@ -167,3 +167,14 @@ export async function withHelperChunks<T>(run: () => T, what: string): Promise<T
   assert.ok(sharedChunks().there > before, `${what}: the helper thread ran some of the chunks`);
   return result;
 }
+
+/** Bitwise equality with a TF.js kernel's output, NaNs of any payload equal. */
+export function assertSameBitsAsTfjs(got: Float32Array, want: Float32Array, what: string): void {
+  assert.is(got.length, want.length, `${what}: length`);
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < got.length; i++) {
+    if (Number.isNaN(got[i]) && Number.isNaN(want[i])) continue;
+    if (g[i] !== w[i]) assert.unreachable(`${what}: entry ${i} is ${got[i]}, TF.js's kernel gives ${want[i]}`);
+  }
+}

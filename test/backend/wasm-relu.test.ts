@@ -9,7 +9,7 @@ import * as tg from '../../src/index.js';
 import { RELU_SHARE_MIN, setSimdRelu } from '../../src/backend/wasm-relu.js';
 import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
 import { setHelperThread } from '../../kernels/helper-thread.js';
-import { assertNoLeak, randomValues, withHelperChunks } from '../helpers.js';
+import { assertNoLeak, assertSameBitsAsTfjs, randomValues, withHelperChunks } from '../helpers.js';
 
 const SPECIAL = [Number.NaN, 0, -0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38];
 
@@ -20,17 +20,6 @@ function raw(x: tf.Tensor): Float32Array {
   const values = t.dataSync() as Float32Array;
   t.dispose();
   return values;
-}
-
-/** Bitwise equality, NaNs of any payload equal. */
-function sameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.is(got.length, want.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < got.length; i++) {
-    if (Number.isNaN(got[i]) && Number.isNaN(want[i])) continue;
-    if (g[i] !== w[i]) assert.unreachable(`${what}: entry ${i} is ${got[i]}, TF.js's kernel gives ${want[i]}`);
-  }
 }
 
 /** relu(x), its output likely in a block of the heap just freed holding 7s (an entry left unwritten shows). */
@@ -46,9 +35,9 @@ test("large relus: TF.js's bits, on one thread and shared with the helper thread
     const x = tf.tensor(randomValues(n, n, SPECIAL));
     const want = raw(x);
     const shared = await withHelperChunks(() => relu(x), `n = ${n}`);
-    sameBits(shared, want, `n = ${n}, shared`);
+    assertSameBitsAsTfjs(shared, want, `n = ${n}, shared`);
     setHelperThread(false);
-    sameBits(relu(x), want, `n = ${n}, one thread`);
+    assertSameBitsAsTfjs(relu(x), want, `n = ${n}, one thread`);
     setHelperThread(true);
     assertNoLeak(() => tf.relu(x).dispose());
     tf.dispose(x);
@@ -58,13 +47,13 @@ test("large relus: TF.js's bits, on one thread and shared with the helper thread
 test("small and int32 relus, and the loop switched off: TF.js's kernel", async () => {
   await tg.setBackend('wasm');
   const small = tf.tensor(randomValues(1003, 1, SPECIAL));
-  sameBits(relu(small), raw(small), 'small');
+  assertSameBitsAsTfjs(relu(small), raw(small), 'small');
   const ints = tf.tensor([-3, 0, 5, -1], [4], 'int32');
   assert.equal(Array.from(tf.relu(ints).dataSync()), [0, 0, 5, 0]);
   const large = tf.tensor(randomValues(RELU_SHARE_MIN + 1, 2, SPECIAL));
   setSimdRelu(false);
   try {
-    sameBits(relu(large), raw(large), 'switched off');
+    assertSameBitsAsTfjs(relu(large), raw(large), 'switched off');
   } finally {
     setSimdRelu(true);
   }

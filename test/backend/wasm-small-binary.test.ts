@@ -10,6 +10,7 @@ import * as tg from '../../src/index.js';
 import { setSimdSmallBinary, SMALL_BINARY_MAX } from '../../src/backend/wasm-small-binary.js';
 import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
 import { rng } from '../../src/random.js';
+import { assertSameBitsAsTfjs } from '../helpers.js';
 
 const NAMES = ['Add', 'Sub', 'Multiply', 'RealDiv'] as const;
 const SPECIAL = [0, -0, 1, -1, Infinity, -Infinity, NaN, 3.4e38, -3.4e38, 1e-45, 1.17549435e-38, 0.1, 1 / 3];
@@ -28,17 +29,6 @@ function raw(name: (typeof NAMES)[number], a: tf.Tensor, b: tf.Tensor): tf.Tenso
   const backend = tf.backend();
   const info = originalWasmKernel(name)!({ inputs: { a, b }, backend, attrs: {} }) as tf.TensorInfo;
   return tf.engine().makeTensorFromTensorInfo(info);
-}
-
-/** Bitwise equality, NaNs of any payload equal. */
-function sameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.is(got.length, want.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < got.length; i++) {
-    if (Number.isNaN(got[i]) && Number.isNaN(want[i])) continue;
-    if (g[i] !== w[i]) assert.unreachable(`${what}: entry ${i} is ${got[i]}, TF.js's kernel gives ${want[i]}`);
-  }
 }
 
 test.before(async () => {
@@ -80,7 +70,7 @@ for (const name of NAMES)
           const got = op(a, b);
           const want = raw(name, a, b);
           assert.equal(got.shape, want.shape, `${form}: shape`);
-          sameBits(got.dataSync() as Float32Array, want.dataSync() as Float32Array, `${name} ${form}`);
+          assertSameBitsAsTfjs(got.dataSync() as Float32Array, want.dataSync() as Float32Array, `${name} ${form}`);
           return undefined as unknown as tf.Tensor;
         });
       });
