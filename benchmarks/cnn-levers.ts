@@ -16,6 +16,7 @@ import {
   setHelperSpin,
   setSharedBatchNorm,
   setSharedGrads,
+  setSimdPad,
   setSimdRelu,
 } from '../src/testing.js';
 import { makeCnn } from '../examples/lib/mnist.js';
@@ -28,6 +29,7 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   'shared batch norm': setSharedBatchNorm,
   "input gradient's filter flipped in the kernel": setFlipInKernel,
   'relu forward in SIMD, shared': setSimdRelu,
+  'x padded in SIMD': setSimdPad,
 };
 LEVERS['all of the above'] = (on) => {
   for (const set of Object.values(LEVERS)) if (set !== LEVERS['all of the above']) set(on);

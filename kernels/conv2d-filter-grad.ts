@@ -11,7 +11,8 @@
 // float64: the tests' oracle.
 import { jsKernelConfigs } from './js-kernel.js';
 import { convFilterGrad } from './wasm-simd-conv.js';
-import { padInto, samePadding, type Pad, type Pair } from './window-padding.js';
+import { padOnHeap } from './wasm-simd-pad.js';
+import { samePadding, type Pad, type Pair } from './window-padding.js';
 
 export const CONV2D_FILTER_GRAD = 'TapegradConv2DFilterGrad';
 
@@ -60,7 +61,7 @@ export const conv2dFilterGradJs = jsKernelConfigs(
       const xpLength = padded ? N * Hp * Wp * C : 0;
       const xp = padded ? new Float32Array(scratch.buffer, scratch.byteOffset, xpLength) : xv;
       const offsets = new Int32Array(scratch.buffer, scratch.byteOffset + 4 * xpLength, rows);
-      if (padded) padInto(xv, xp, [N, H, W, C], [ph[0], pw[0]], [Hp, Wp]);
+      if (padded) padOnHeap(heap, xv, xp, [N, H, W, C], [ph[0], pw[0]], [Hp, Wp]);
       for (let a = 0; a < kh; a++)
         for (let b = 0; b < kw; b++)
           for (let c = 0; c < C; c++) offsets[(a * kw + b) * C + c] = 4 * ((a * Wp + b) * C + c);

@@ -14,7 +14,8 @@
 // conv2dReference, at the end, is the sum in float64: the tests' oracle.
 import { jsKernelConfigs } from './js-kernel.js';
 import { convForward } from './wasm-simd-conv.js';
-import { padInto, type Pair } from './window-padding.js';
+import { padOnHeap } from './wasm-simd-pad.js';
+import type { Pair } from './window-padding.js';
 
 export const CONV2D = 'TapegradConv2D';
 
@@ -100,7 +101,7 @@ export const conv2dJs = jsKernelConfigs(
           const from = at(r, 0);
           for (let o = 0; o < cout; o++) wf[r * cout + o] = wv[from + o * C];
         }
-      if (padded) padInto(xv, xp, [N, H, W, C], [top, left], [Hp, Wp]);
+      if (padded) padOnHeap(heap, xv, xp, [N, H, W, C], [top, left], [Hp, Wp]);
       corners.set(cornerTable(g));
       for (let a = 0; a < kh; a++)
         for (let b = 0; b < kw; b++)

@@ -14,6 +14,7 @@ export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
+export { setSimdPad } from '../kernels/wasm-simd-pad.js';
 export { setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
 export { setFlipInKernel } from './backend/facts.js';

@@ -78,6 +78,7 @@ test("every module tapegrad declares: valid on a shared and an unshared heap, un
     'layer-norm',
     'transpose',
     'sin-cos',
+    'pad',
   ])
     assert.ok(names.includes(name), `${name} among ${names.join(', ')}`);
   for (const [name, m] of simdModules)
