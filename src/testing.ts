@@ -7,8 +7,8 @@
 export { rng, normalSamples, type Random } from './random.js';
 export { simulateWorkerFailure } from './backend/wasm-threads.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
-export { setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
-import { setSharedAdamStep } from '../kernels/adam-multi-update.js';
+export { setAdamFloat32, setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
+import { setAdamFloat32, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 export { setGeluFloat32, setSimdGelu } from '../kernels/gelu.js';
 export { setDenseMatMul } from '../kernels/dense-matmul.js';
 export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
@@ -54,4 +54,5 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
   stepStructure: setFlatStepStructure,
   transposePlans: setTransposePlanCache,
   adamSharedStep: setSharedAdamStep,
+  adamFloat32: setAdamFloat32,
 };

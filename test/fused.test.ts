@@ -41,6 +41,41 @@ function adamReference(p: number[], g: number[], m: number[], v: number[], a: fu
   });
 }
 
+/**
+ * torch.optim.Adam's single-tensor step (1.13) in float32: each tensor operation rounded to float32
+ * (its scalars too: 1 − β₁, lr / (1 − β₁ᵗ), √(1 − β₂ᵗ)), in PyTorch's order; moments packed [m…, v…].
+ */
+function adamFloat32Reference(
+  p: Float32Array,
+  g: Float32Array,
+  mv: Float32Array,
+  a: { lr: number; beta1: number; beta2: number; eps: number; wd: number; t: number; decoupled: boolean },
+) {
+  const f = Math.fround;
+  const n = p.length;
+  const out = { p: new Float32Array(n), mv: new Float32Array(2 * n) };
+  const stepSize = f(a.lr / (1 - a.beta1 ** a.t));
+  const sqrtBc2 = f(Math.sqrt(1 - a.beta2 ** a.t));
+  for (let i = 0; i < n; i++) {
+    // AdamW: param.mul_(1 − lr·wd); Adam: grad = grad.add(param, alpha=wd)
+    const pd = a.decoupled ? f(p[i] * f(1 - a.lr * a.wd)) : p[i];
+    const gi = a.decoupled ? g[i] : f(g[i] + f(f(a.wd) * p[i]));
+    // exp_avg.mul_(β₁).add_(grad, alpha=1 − β₁); exp_avg_sq.mul_(β₂).addcmul_(grad, grad, value=1 − β₂)
+    const m = f(f(f(a.beta1) * mv[i]) + f(f(1 - a.beta1) * gi));
+    const v = f(f(f(a.beta2) * mv[n + i]) + f(f(f(1 - a.beta2) * gi) * gi));
+    // denom = (exp_avg_sq.sqrt() / √bc2).add_(eps); param.addcdiv_(exp_avg, denom, value=−step_size)
+    const denom = f(f(f(Math.sqrt(v)) / sqrtBc2) + f(a.eps));
+    out.p[i] = f(pd - f(f(stepSize * m) / denom));
+    out.mv[i] = m;
+    out.mv[n + i] = v;
+  }
+  return out;
+}
+/** The float32 Adam step's largest distance to the float64 one, in float32 ulps of the new values. */
+const ADAM_FLOAT32_ULPS = 8;
+/** The spacing of float32 values at |x|'s binade (the smallest normal's below it). */
+const ulp = (x: number) => 2 ** (Math.max(Math.floor(Math.log2(Math.abs(x) || 2 ** -126)), -126) - 23);
+
 for (const backend of NODE_BACKENDS) {
   test(`[${backend}] every fused kernel is registered, and setFusedEnabled(false) turns them off`, async () => {
     await tg.setBackend(backend);
@@ -235,8 +270,8 @@ for (const backend of NODE_BACKENDS) {
       }
     });
 
-  if (backend === 'wasm')
-    test('[wasm] multi-tensor Adam in SIMD: the same bits as the JavaScript loop, on every length and on specials', async () => {
+  for (const single of backend === 'wasm' ? [true, false] : [])
+    test(`[wasm] multi-tensor Adam in SIMD (${single ? 'float32' : 'float64'}): the same bits as the JavaScript loop, on every length and on specials`, async () => {
       await tg.setBackend('wasm');
       // the lengths from 2¹⁶ on are split with the helper thread once it is up
       await helperThreadUp();
@@ -269,6 +304,7 @@ for (const backend of NODE_BACKENDS) {
         };
         const run = async (on: boolean) => {
           testing.setSimdAdam(on);
+          testing.setAdamFloat32(single);
           try {
             const out = fused.adamUpdateMulti(ps, gs, ms, steps, attrs);
             const all = [...out.params, ...out.moments];
@@ -277,6 +313,7 @@ for (const backend of NODE_BACKENDS) {
             return got as Float32Array[];
           } finally {
             testing.setSimdAdam(true);
+            testing.setAdamFloat32(true);
           }
         };
         const [simd, js] = [await run(true), await run(false)];
@@ -313,16 +350,20 @@ for (const backend of NODE_BACKENDS) {
         'int32',
       );
       const pick = (k: 'beta1' | 'beta2' | 'eps' | 'weightDecay') => each.map((a) => a[k]);
-      const info = await tf.profile(() => {
-        const out = fused.adamUpdateMulti(ps, gs, ms, steps, {
-          decoupled,
-          beta1: pick('beta1'),
-          beta2: pick('beta2'),
-          eps: pick('eps'),
-          weightDecay: pick('weightDecay'),
-        });
-        return [...out.params, ...out.moments];
-      });
+      // in float64, the per-parameter kernel's arithmetic
+      testing.setAdamFloat32(false);
+      const info = await tf
+        .profile(() => {
+          const out = fused.adamUpdateMulti(ps, gs, ms, steps, {
+            decoupled,
+            beta1: pick('beta1'),
+            beta2: pick('beta2'),
+            eps: pick('eps'),
+            weightDecay: pick('weightDecay'),
+          });
+          return [...out.params, ...out.moments];
+        })
+        .finally(() => testing.setAdamFloat32(true));
       const got = info.result as tf.Tensor[];
       assert.is(info.kernels.length, 1, 'kernel calls');
       for (let i = 0; i < shapes.length; i++) {
@@ -351,6 +392,77 @@ for (const backend of NODE_BACKENDS) {
         /adamUpdateMulti: needs as many gradients and moments as parameters, got 5, 4 and 5/,
       );
       tf.dispose([...ps, ...gs, ...ms, bad]);
+    });
+  }
+
+  for (const decoupled of JS_FUSED_BACKENDS.includes(backend as 'cpu') ? [false, true] : []) {
+    test(`[${backend}] multi-tensor ${decoupled ? 'AdamW' : 'Adam'} in float32: PyTorch's operations rounded to float32, bit for bit; near the float64 step`, async () => {
+      await tg.setBackend(backend);
+      // lengths past the SIMD width, and one from which the step is shared with the helper thread
+      const lengths = [1, 3, 4, 37, 1001, 70_001];
+      if (backend === 'wasm') await helperThreadUp();
+      const ps = lengths.map((n, i) => randomTensor([n], 10 + i));
+      const gs = lengths.map((n, i) => randomTensor([n], 20 + i, -1e-3, 1e-3));
+      const ms = lengths.map((n, i) =>
+        tf.stack([randomTensor([n], 30 + i, -1e-3, 1e-3), randomTensor([n], 40 + i, 0, 1e-6)]),
+      );
+      const each = lengths.map((_, i) => ({
+        lr: 1e-3 * (i + 1),
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        wd: 0.01 * i,
+        t: 1 + 5 * i,
+      }));
+      const steps = tf.tensor(
+        fused.adamStepBits(each.map((a) => [a.lr, 1 - a.beta1 ** a.t, 1 - a.beta2 ** a.t])),
+        [lengths.length, 6],
+        'int32',
+      );
+      const attrs = {
+        decoupled,
+        beta1: each.map((a) => a.beta1),
+        beta2: each.map((a) => a.beta2),
+        eps: each.map((a) => a.eps),
+        weightDecay: each.map((a) => a.wd),
+      };
+      const run = async (single: boolean) => {
+        testing.setAdamFloat32(single);
+        try {
+          const out = fused.adamUpdateMulti(ps, gs, ms, steps, attrs);
+          const all = [...out.params, ...out.moments];
+          const got = await Promise.all(all.map((t) => t.data() as Promise<Float32Array>));
+          tf.dispose(all);
+          return got;
+        } finally {
+          testing.setAdamFloat32(true);
+        }
+      };
+      const [got, wide] = [await run(true), await run(false)];
+      const k = lengths.length;
+      let worst = 0;
+      for (let j = 0; j < k; j++) {
+        const [p, g, mv] = (await Promise.all([ps[j], gs[j], ms[j]].map((t) => t.data()))) as Float32Array[];
+        const want = adamFloat32Reference(p, g, mv, { ...each[j], decoupled });
+        const names = ['param', 'moments'];
+        [want.p, want.mv].forEach((w, o) => {
+          const have = got[o * k + j];
+          for (let i = 0; i < w.length; i++)
+            if (!Object.is(have[i], w[i]))
+              assert.unreachable(
+                `${names[o]} ${j} entry ${i}: the kernel ${have[i]}, PyTorch's float32 operations ${w[i]}`,
+              );
+        });
+        // against the float64 step: the new parameters and moments within a few float32 ulps of the
+        // larger of the old and new values (a moment's two terms may cancel)
+        [p, mv].forEach((old, o) => {
+          const [have, far] = [got[o * k + j], wide[o * k + j]];
+          for (let i = 0; i < have.length; i++)
+            worst = Math.max(worst, Math.abs(have[i] - far[i]) / ulp(Math.max(Math.abs(old[i]), Math.abs(far[i]))));
+        });
+      }
+      assert.ok(worst <= ADAM_FLOAT32_ULPS, `the float32 step's distance to the float64 one: ${worst} ulp`);
+      tf.dispose([...ps, ...gs, ...ms, steps]);
     });
   }
 

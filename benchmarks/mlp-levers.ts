@@ -1,0 +1,102 @@
+// The MLP step's levers on wasm, each switched off and on in one process (medians of interleaved
+// rounds, wall-clock and CPU ms): the multi-tensor Adam kernel alone in float32 and float64 lanes
+// (`setAdamFloat32`) on the parameters of examples/mnist.ts's MLP (784 → 256 → 128 → 10) and of the
+// cpu suite's Adam steps (B → B → 10, B = 64 and 256). Markdown on stdout.
+//
+//   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2]
+import * as tf from '@tensorflow/tfjs-core';
+import { parseArgs } from 'node:util';
+import * as tg from '../src/index.js';
+import * as fused from '../src/backend/fused.js';
+import { setAdamFloat32 } from '../src/testing.js';
+import { median } from './harness.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '9' },
+    reps: { type: 'string', default: '50' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+await tg.setBackend('wasm');
+await tg.setThreads(Number(values.threads));
+const rounds = Number(values.rounds);
+const reps = Number(values.reps);
+
+/** [wall, CPU] ms a call of fn, over `reps` calls. */
+function timed(fn: () => void): [number, number] {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  for (let i = 0; i < reps; i++) fn();
+  const u = process.cpuUsage(c);
+  return [(performance.now() - t) / reps, (u.user + u.system) / 1000 / reps];
+}
+
+/** One multi-tensor Adam step of parameters of `shapes` (the outputs freed). */
+function adamKernel(shapes: number[][]): { run: () => void; dispose: () => void } {
+  const ps = shapes.map((s, i) => tf.randomNormal(s, 0, 1, 'float32', i));
+  const gs = shapes.map((s, i) => tf.randomNormal(s, 0, 1e-3, 'float32', 10 + i));
+  const ms = shapes.map((s) => tf.zeros([2, ...s]));
+  const steps = tf.tensor(fused.adamStepBits(shapes.map(() => [1e-3, 0.1, 0.001])), [shapes.length, 6], 'int32');
+  const k = shapes.length;
+  const attrs = {
+    decoupled: false,
+    beta1: new Array(k).fill(0.9),
+    beta2: new Array(k).fill(0.999),
+    eps: new Array(k).fill(1e-8),
+    weightDecay: new Array(k).fill(0),
+  };
+  return {
+    run: () => {
+      const out = fused.adamUpdateMulti(ps, gs, ms, steps, attrs);
+      tf.dispose([...out.params, ...out.moments]);
+    },
+    dispose: () => tf.dispose([...ps, ...gs, ...ms, steps]),
+  };
+}
+const dense = (sizes: number[]) => sizes.slice(1).flatMap((n, i) => [[sizes[i], n], [n]]);
+
+interface Lever {
+  name: string;
+  set: (on: boolean) => void;
+  work: { name: string; make: () => { run: () => void; dispose: () => void } }[];
+}
+const LEVERS: Lever[] = [
+  {
+    name: 'Adam float32 lanes',
+    set: setAdamFloat32,
+    work: [
+      { name: 'Adam kernel, MNIST MLP', make: () => adamKernel(dense([784, 256, 128, 10])) },
+      { name: 'Adam kernel, B = 64', make: () => adamKernel(dense([64, 64, 10])) },
+      { name: 'Adam kernel, B = 256', make: () => adamKernel(dense([256, 256, 10])) },
+    ],
+  },
+];
+
+const { loadavg } = await import('node:os');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+console.log(`threads ${tg.getThreads()}, load average ${load()}\n`);
+console.log('| work | lever | wall off | wall on | wall × | CPU off | CPU on | CPU × |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+const f = (x: number) => x.toFixed(3);
+for (const lever of LEVERS) {
+  for (const w of lever.work) {
+    const work = w.make();
+    const times = { off: [] as [number, number][], on: [] as [number, number][] };
+    for (let r = -2; r < rounds; r++)
+      for (const which of (r & 1) === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        lever.set(which === 'on');
+        const t = timed(work.run);
+        if (r >= 0) times[which].push(t);
+      }
+    lever.set(true);
+    work.dispose();
+    const m = (which: 'off' | 'on', k: 0 | 1) => median(times[which].map((t) => t[k]));
+    const cells = (k: 0 | 1) => `${f(m('off', k))} | ${f(m('on', k))} | ${(m('off', k) / m('on', k)).toFixed(2)}×`;
+    console.log(`| ${w.name} | ${lever.name} | ${cells(0)} | ${cells(1)} |`);
+  }
+}
+console.log(`\nload average ${load()}`);
