@@ -2,7 +2,8 @@
 // process: examples/mnist.ts's MLP (Adam, batches of 64 from the DataLoader) and the cpu suite's
 // Adam step at B = 64 and 256 (eager, and compiled whole). Prints, per workload and lever, the
 // medians of wall-clock and CPU ms a step with the lever off and on, and their ratios; checks that
-// the losses are the same bits both ways.
+// the losses are the same bits both ways (the levers that change the arithmetic, arithmeticLevers,
+// are marked so).
 //
 //   node --import tsx benchmarks/small-steps.ts [--threads 1|2] [--rounds 9] [--steps 20]
 //        [--work mlp,adam64,adam256,compiled64,compiled256] [--levers a,b] [--profile-steps n]
@@ -14,7 +15,7 @@ import { trainingStep } from '../examples/lib/train.js';
 import { compiledMlpAdamStep, mlpAdamStep } from './gpu/mlp-step.js';
 import { endlessBatches } from './common.js';
 import { median } from './harness.js';
-import { smallStepLevers } from '../src/testing.js';
+import { arithmeticLevers, smallStepLevers } from '../src/testing.js';
 
 const { values } = parseArgs({
   options: {
@@ -93,7 +94,8 @@ if (profileSteps) {
   process.exit(0);
 }
 
-const leverNames = values.levers ? values.levers.split(',') : Object.keys(smallStepLevers);
+const levers = { ...smallStepLevers, ...arithmeticLevers };
+const leverNames = values.levers ? values.levers.split(',') : Object.keys(levers);
 const f = (x: number) => x.toFixed(3);
 const { loadavg: uptime } = await import('node:os');
 console.log(
@@ -111,7 +113,7 @@ for (const name of values.work.split(',')) {
 }
 for (const lever of [...leverNames, 'all']) {
   const set = (on: boolean) => {
-    for (const [name, sw] of Object.entries(smallStepLevers)) sw(lever === 'all' || lever === name ? on : true);
+    for (const [name, sw] of Object.entries(levers)) sw(lever === 'all' || lever === name ? on : true);
   };
   for (const name of values.work.split(',')) {
     // two copies of the same problem, one stepped with the lever off, one with it on: their losses must agree
@@ -136,7 +138,8 @@ for (const lever of [...leverNames, 'all']) {
     const m = (which: 'off' | 'on', k: 'wall' | 'cpu') => median(times[which].map((t) => t[k]));
     const cells = (k: 'wall' | 'cpu') =>
       `${f(m('off', k))} | ${f(m('on', k))} | ${(m('off', k) / m('on', k)).toFixed(2)}×`;
-    console.log(`| ${name} | ${lever} | ${cells('wall')} | ${cells('cpu')} | ${same ? 'yes' : 'NO'} |`);
+    const expected = lever === 'all' || lever in arithmeticLevers ? ' (the arithmetic changes)' : '';
+    console.log(`| ${name} | ${lever} | ${cells('wall')} | ${cells('cpu')} | ${same ? 'yes' : 'NO'}${expected} |`);
   }
 }
 console.log(

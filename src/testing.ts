@@ -54,5 +54,12 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
   stepStructure: setFlatStepStructure,
   transposePlans: setTransposePlanCache,
   adamSharedStep: setSharedAdamStep,
+};
+
+/**
+ * The small steps' levers that change the arithmetic (on by default), each a switch: their steps
+ * differ in the last bits off and on (benchmarks/small-steps.ts times them beside the others).
+ */
+export const arithmeticLevers: Record<string, (on: boolean) => void> = {
   adamFloat32: setAdamFloat32,
 };
