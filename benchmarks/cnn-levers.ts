@@ -3,7 +3,7 @@
 // on, interleaved, and the medians of each round's wall-clock and process CPU ms a step. On a loaded
 // machine, the load moves both; the ratio of interleaved medians is what to read.
 //
-//   node --import tsx benchmarks/cnn-levers.ts [--rounds 12] [--steps 4] [--lever name ...]
+//   node --import tsx benchmarks/cnn-levers.ts [--rounds 12] [--steps 4] [--threads n] [--lever name ...]
 //
 // On a shared machine, `chrt -f 5` before the command runs it at real-time priority, the cores its
 // own for the few seconds it takes (the other jobs wait): the nearest to a quiet machine.
@@ -18,6 +18,7 @@ import {
   setSharedGrads,
   setSimdPad,
   setSimdRelu,
+  setWinogradConv,
 } from '../src/testing.js';
 import { makeCnn } from '../examples/lib/mnist.js';
 import { median } from './harness.js';
@@ -30,6 +31,7 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   "input gradient's filter flipped in the kernel": setFlipInKernel,
   'relu forward in SIMD, shared': setSimdRelu,
   'x padded in SIMD': setSimdPad,
+  '3×3 convolutions in the Winograd form': setWinogradConv,
 };
 LEVERS['all of the above'] = (on) => {
   for (const set of Object.values(LEVERS)) if (set !== LEVERS['all of the above']) set(on);
@@ -40,11 +42,13 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '12' },
     steps: { type: 'string', default: '4' },
     lever: { type: 'string', multiple: true },
+    threads: { type: 'string' },
   },
 });
 const chosen = values.lever ?? Object.keys(LEVERS);
 for (const name of chosen) if (!LEVERS[name]) throw new Error(`--lever is one of ${Object.keys(LEVERS).join(', ')}`);
 await tg.setBackend('wasm');
+if (values.threads) await tg.setThreads(Number(values.threads));
 
 const BATCH = 64;
 const x = tg.tensor(

@@ -8,6 +8,10 @@
 // NaN among the entries. conv2d's first and second derivatives through it pass gradcheck; nothing
 // leaks; beyond the kernels' scratch limit TF.js's kernels run instead, with the same values. With
 // flipFilter (an input gradient's filter, read flipped and transposed) the bits of that filter turned.
+// The Winograd form of a 3×3 convolution of stride 1 (kernels/wasm-simd-winograd.ts): within the same
+// float32 bound of the float64 sum, on odd sides, unpadded and unevenly padded, with a bias and
+// flipped; the direct sums' bits where an output is not finite (±∞ and NaN among x, or an overflow);
+// its tiles shared with the helper thread give one thread's bits. The other tests run the direct sums.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,9 +20,10 @@ import * as fused from '../src/backend/fused.js';
 import * as defects from '../src/backend/defects.js';
 import { conv2dReference, convGeometry, type Conv2DAttrs } from '../kernels/conv2d-forward.js';
 import { setSimdConv } from '../kernels/wasm-simd-conv.js';
+import { setWinogradConv } from '../kernels/wasm-simd-winograd.js';
 import { setHelperThread } from '../kernels/helper-thread.js';
 import { setChunkSharing, sharedChunks } from '../kernels/wasm-simd-module.js';
-import { assertClose, assertNoLeak, helperThreadUp, randomValues } from './helpers.js';
+import { assertClose, assertNoLeak, helperThreadUp, randomValues, withHelperChunks } from './helpers.js';
 
 type Pair = [number, number];
 
@@ -146,13 +151,15 @@ function operands(c: Case, specials: number[] = []) {
   };
 }
 
-/** The kernel's output with the SIMD loop on or off. */
-function conv(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, c: Case, simd: boolean): Float32Array {
+/** The kernel's output with the SIMD loop on or off (the direct sums, or the Winograd form where it fits). */
+function conv(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, c: Case, simd: boolean, winograd = false): Float32Array {
   setSimdConv(simd);
+  setWinogradConv(winograd);
   try {
     return tf.tidy(() => fused.conv2dWithFilterInPlace(x, w, b, c.attrs)).dataSync() as Float32Array;
   } finally {
     setSimdConv(true);
+    setWinogradConv(true);
   }
 }
 
@@ -399,6 +406,93 @@ test('beyond the scratch limit, TF.js runs the convolution and the filter gradie
   assertClose(limited[0], y, { atol: 1e-5, rtol: 1e-5, msg: 'conv2d' });
   assertClose(limited[1], gw, { atol: 1e-4, rtol: 1e-5, msg: 'filter gradient' });
   tf.dispose([x, w, b!, dy]);
+});
+
+const same: [Pair, Pair] = [
+  [1, 1],
+  [1, 1],
+];
+/** 3×3 convolutions of stride 1 with cin a multiple of 4 and cout of 8: the Winograd form's. */
+const WINOGRAD_CASES: Case[] = [
+  // the MNIST CNN's second layer's shape, smaller
+  { x: [4, 10, 10, 16], w: [3, 3, 16, 32], attrs: at([1, 1], same), bias: false },
+  // odd sides (tiles with one column or one row of outputs), a bias
+  { x: [3, 7, 9, 8], w: [3, 3, 8, 16], attrs: at([1, 1], same), bias: true },
+  // no padding; 6 tiles, rounded up to 8
+  {
+    x: [1, 7, 6, 4],
+    w: [3, 3, 4, 8],
+    attrs: at(
+      [1, 1],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ),
+    bias: true,
+  },
+  // uneven padding
+  {
+    x: [2, 6, 5, 4],
+    w: [3, 3, 4, 24],
+    attrs: at(
+      [1, 1],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    ),
+    bias: false,
+  },
+];
+
+for (const c of WINOGRAD_CASES) {
+  const what = `x ${JSON.stringify(c.x)}, w ${JSON.stringify(c.w)}, ${JSON.stringify(c.attrs.padding)}${c.bias ? ', bias' : ''}`;
+  test(`Winograd form, ${what}: within γ_K·Σ|terms| of float64, not the direct sums' bits; flipped the same`, async () => {
+    await tg.setBackend('wasm');
+    const { xv, wv, bv, x, w, b } = operands(c);
+    const got = conv(x, w, b, c, true, true);
+    const direct = conv(x, w, b, c, true, false);
+    assert.is(got.length, direct.length);
+    assert.ok(
+      got.some((v, i) => !Object.is(v, direct[i])),
+      "the Winograd form ran (its values are not the direct sums' bits)",
+    );
+    const { sum, magnitude } = conv2dReference(xv, c.x, wv, c.w, bv, c.attrs);
+    const K = 9 * c.w[2] + 1;
+    const gamma = (K * 2 ** -24) / (1 - K * 2 ** -24);
+    for (let i = 0; i < got.length; i++)
+      if (!(Math.abs(got[i] - sum[i]) <= gamma * magnitude[i]))
+        assert.unreachable(`${what}: entry ${i} is ${got[i]}, the float64 sum ${sum[i]}`);
+    // an input gradient's filter, [3, 3, cout, cin] turned half a turn: the same filter, the same bits
+    const given = tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]));
+    sameBits(conv(x, given, b, { ...c, attrs: { ...c.attrs, flipFilter: true } }, true, true), got, `${what}, flipped`);
+    assertNoLeak(() => fused.conv2dWithFilterInPlace(x, w, b, c.attrs).dispose());
+    tf.dispose([x, w, given, ...(b ? [b] : [])]);
+  });
+}
+
+test('Winograd form with ±∞, NaN and huge values: the direct sums run instead, their bits', async () => {
+  await tg.setBackend('wasm');
+  for (const c of WINOGRAD_CASES.slice(0, 2))
+    for (const specials of [[Infinity, Infinity, -Infinity], [Number.NaN], [3e38, 3e38, 3e38, -3e38]]) {
+      const { x, w, b } = operands(c, specials);
+      sameBits(conv(x, w, b, c, true, true), conv(x, w, b, c, true, false), `specials ${specials}, x ${c.x}`);
+      tf.dispose([x, w, ...(b ? [b] : [])]);
+    }
+});
+
+test('Winograd form shared with the helper thread by tiles: the same bits as on one thread', async () => {
+  await tg.setBackend('wasm');
+  const c: Case = { x: [16, 14, 14, 16], w: [3, 3, 16, 32], attrs: at([1, 1], same), bias: true };
+  const { x, w, b } = operands(c);
+  setHelperThread(false);
+  const one = conv(x, w, b, c, true, true);
+  setHelperThread(true);
+  const shared = await withHelperChunks(() => conv(x, w, b, c, true, true), 'Winograd');
+  sameBits(shared, one, 'shared by tiles');
+  tf.dispose([x, w, ...(b ? [b] : [])]);
+  tg.setThreads(1);
 });
 
 test.run();

@@ -79,6 +79,7 @@ test("every module tapegrad declares: valid on a shared and an unshared heap, un
     'transpose',
     'sin-cos',
     'pad',
+    'winograd',
   ])
     assert.ok(names.includes(name), `${name} among ${names.join(', ')}`);
   for (const [name, m] of simdModules)
