@@ -6,6 +6,9 @@
 //   npm run fuzz -- --target safetensors --runs 100000 [--seed S]        the safetensors reader on bad files
 //   npm run fuzz -- --target layers --runs 2000 [--seed S] [--backend cpu] tg.nn layers on random configurations
 //                   and input shapes, gradchecked through the input and every parameter
+//   npm run fuzz -- --target kernels --runs 500 [--seed S] [--backend wasm] [--kinds matmul,gelu,...]
+//                   the wasm kernels of our own against what they replace (products, gelu, batch norm, Adam)
+//                   and tg.compile against eager, on random sizes, values and switches, on one and two threads
 // (--order 2 checks gradients of gradients with tg.gradgradcheck, which reaches the adjoints' own adjoints).
 // Prints the shrunk failing case (a runnable TypeScript snippet, or the bytes) and exits 1 on a failure.
 import fc from 'fast-check';
@@ -14,6 +17,7 @@ import { emptyProperty, propertyOf, minimize, runCase, snippet, type Case } from
 import { waysProperty } from '../test/fuzz/ways.js';
 import { safetensorsProperty } from '../test/fuzz/safetensors.js';
 import { layersProperty } from '../test/fuzz/layers.js';
+import { KERNEL_KINDS, kernelsPropertyOf } from '../test/fuzz/kernels.js';
 import { progress } from './progress.js';
 
 const arg = (name: string, dflt: string) => {
@@ -25,16 +29,18 @@ const runs = Number(arg('runs', target === 'safetensors' ? '20000' : '200'));
 const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
 const backend = arg('backend', 'wasm') as tg.BackendName;
 const order = Number(arg('order', '1'));
+const kinds = arg('kinds', KERNEL_KINDS.join(',')).split(',');
 if (
-  !['ops', 'ways', 'empty', 'safetensors', 'layers'].includes(target) ||
+  !['ops', 'ways', 'empty', 'safetensors', 'layers', 'kernels'].includes(target) ||
   !Number.isInteger(runs) ||
   runs < 1 ||
   !Number.isInteger(seed) ||
-  (order !== 1 && order !== 2)
+  (order !== 1 && order !== 2) ||
+  kinds.some((k) => !KERNEL_KINDS.includes(k))
 ) {
   console.error(
-    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers] [--runs N] [--seed S] ' +
-      '[--backend wasm|cpu] [--order 1|2]',
+    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers|kernels] [--runs N] [--seed S] ' +
+      `[--backend wasm|cpu] [--order 1|2] [--kinds ${KERNEL_KINDS.join(',')}] (--target kernels)`,
   );
   process.exit(2);
 }
@@ -45,8 +51,14 @@ const WHAT: Record<string, string> = {
   empty: 'op compositions with an axis of length 0',
   safetensors: 'the safetensors reader',
   layers: 'tg.nn layers on random configurations and input shapes',
+  kernels: 'the kernels of our own and tg.compile against what they replace',
 };
-const asyncProperties = { ways: waysProperty, empty: emptyProperty, layers: layersProperty } as Record<
+const asyncProperties = {
+  ways: waysProperty,
+  empty: emptyProperty,
+  layers: layersProperty,
+  kernels: kernelsPropertyOf(kinds),
+} as Record<
   string,
   fc.IAsyncPropertyWithHooks<[unknown]>
 >;
@@ -54,7 +66,7 @@ console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}$
 const bar = progress(`fuzz ${target}`, runs);
 const t0 = performance.now();
 const r =
-  target === 'ways' || target === 'empty' || target === 'layers'
+  target === 'ways' || target === 'empty' || target === 'layers' || target === 'kernels'
     ? await fc.check(
         asyncProperties[target].afterEach(async (previous) => {
           await previous();
@@ -86,7 +98,7 @@ if (r.failed) {
   if (target === 'ops') {
     const smallest = await minimize(r.counterexample![0] as Case);
     console.log(snippet(smallest, await runCase(smallest)));
-  } else if (target === 'ways' || target === 'empty' || target === 'layers') {
+  } else if (target === 'ways' || target === 'empty' || target === 'layers' || target === 'kernels') {
     // the message holds the shrunk case's snippet
     console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
   } else console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
