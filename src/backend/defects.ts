@@ -74,10 +74,44 @@ export function matMulBroadcastingBatches(
  * [0,3] gives [1,3], [] to [0] gives [1]). tf.where then hands wasm's Select a condition larger
  * than its empty output, and Select writes one entry per condition entry: past the output's end,
  * over the heap's bookkeeping, so that a later allocation traps the module. An empty target has no
- * values to broadcast: it gets an empty tensor of its shape.
+ * values to broadcast: it gets an empty tensor of its shape. From rank 5 on webgpu, see tileAnyRank.
  */
 export function broadcastToEmptyShape(x: tf.Tensor, shape: number[]): tf.Tensor {
-  return sizeOf(shape) === 0 ? tf.zeros(shape, x.dtype) : tf.broadcastTo(x, shape);
+  if (sizeOf(shape) === 0) return tf.zeros(shape, x.dtype);
+  if (shape.length < TILE_SYNC_RANK || tf.getBackend() !== 'webgpu') return tf.broadcastTo(x, shape);
+  // tf.broadcastTo's Tile at rank 5 and above on webgpu: tileAnyRank below
+  return tf.tidy(() => {
+    const padded = [...new Array(shape.length - x.rank).fill(1), ...x.shape];
+    return tileAnyRank(
+      tf.reshape(x, padded),
+      shape.map((d, i) => (padded[i] === d ? 1 : d)),
+    );
+  });
+}
+
+// ---- Tile of rank 5 and above on webgpu
+
+/** The rank from which webgpu's Tile reads its input synchronously. */
+const TILE_SYNC_RANK = 5;
+
+/**
+ * Defect: webgpu's Tile (which tf.broadcastTo runs) computes on the CPU from rank 5 on, reading its
+ * input synchronously: Node's webgpu cannot (it throws "OffscreenCanvas is not defined"), headless
+ * Chromium's answers zeros. There each tiled axis runs as a Tile of rank 3 ([before, axis, after]) on
+ * the GPU: the same values.
+ */
+export function tileAnyRank(x: tf.Tensor, reps: number[]): tf.Tensor {
+  if (x.rank < TILE_SYNC_RANK || tf.getBackend() !== 'webgpu') return tf.tile(x, reps);
+  return tf.tidy(() => {
+    const shape = [...x.shape];
+    let y = x;
+    reps.forEach((r, j) => {
+      if (r === 1) return;
+      y = tf.tile(tf.reshape(y, [sizeOf(shape.slice(0, j)), shape[j], sizeOf(shape.slice(j + 1))]), [1, r, 1]);
+      shape[j] *= r;
+    });
+    return tf.reshape(y, shape);
+  });
 }
 
 // ---- convolution and pooling

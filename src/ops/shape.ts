@@ -7,6 +7,7 @@ import { TapegradError, checkOptions, fmtShape, normalizeAxis, normalizeAxes, sa
 import { Tensor } from '../tensor.js';
 import { promoted, resultTypeOf } from '../dtypes.js';
 import { broadcastToFast, sumFast } from '../backend/facts.js';
+import { tileAnyRank } from '../backend/defects.js';
 import { indexValues } from './indices.js';
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -220,7 +221,7 @@ broadcastTo.rule = broadcastToOp.rule;
 
 const tileOp = defineOp<{ reps: number[] }>({
   name: 'tile',
-  forward: ([x], { reps }) => tf.tile(x, reps),
+  forward: ([x], { reps }) => tileAnyRank(x, reps),
   // each copy contributes: view g as [r₀, d₀, r₁, d₁, …] and sum over the r axes
   vjp: (g, [x], _y, { reps }) => [
     () => {

@@ -262,6 +262,51 @@ webgpu('mixed dtypes as PyTorch: every op of two operands in the survey (ops-boo
 // sin, cos and tan reduced in float32 (the same checks run in Chromium's webgl and webgpu)
 reducedTrigTests(webgpu);
 
+webgpu(
+  'rank 5 and 6 on the GPU: the gradients of sum and mean (broadcastTo), tile and a broadcast matmul',
+  async () => {
+    // TF.js's Tile computes on the CPU from rank 5 on, reading its input synchronously; more than 1,000
+    // entries, so that TF.js computes them on the GPU too
+    const before = tg.memory().numTensors;
+    const n = 1200;
+    const xs = Array.from({ length: n }, (_, i) => (i % 7) - 3);
+    const x = tg.tensor(xs, { shape: [1, 2, 3, 1, 200], requiresGrad: true });
+    const [gSum, gMean, tiled, c] = tg.tidy(() => {
+      const y = tg.mul(x, 3);
+      const [gs] = tg.gradients(tg.sum(tg.mul(y, y)), [x]);
+      const [gm] = tg.gradients(tg.mean(tg.reshape(tg.mul(x, 3), [1, 2, 1, 3, 1, 200])), [x]);
+      // batch axes [2, 3] · [4, 1, 1]: both broadcast to [4, 2, 3], rank 5 with the matrices
+      const a = tg.reshape(tg.mul(x, 1), [2, 3, 1, 200]);
+      const product = tg.matmul(a, tg.mul(tg.ones([4, 1, 1, 200, 2]), 0.5));
+      return [gs!, gm!, tg.tile(y, [2, 1, 2, 1, 1]), product];
+    });
+    assert.equal(
+      Array.from(await gSum.data()),
+      xs.map((v) => 18 * v),
+    );
+    assertClose(Array.from(await gMean.data()), new Array(n).fill(3 / n), { rtol: 1e-6 });
+    assert.equal(tiled.shape, [2, 2, 6, 1, 200]);
+    const t = Array.from(await tiled.data());
+    const y3 = xs.map((v) => 3 * v);
+    const half = [...y3.slice(0, 600), ...y3.slice(0, 600), ...y3.slice(600), ...y3.slice(600)];
+    assert.equal(t, [...half, ...half]);
+    assert.equal(c.shape, [4, 2, 3, 1, 2]);
+    const rowSums = [0, 1, 2, 3, 4, 5].map((r) => 0.5 * xs.slice(200 * r, 200 * r + 200).reduce((p, q) => p + q, 0));
+    const cv = Array.from(await c.data());
+    for (let k = 0; k < 4; k++)
+      assert.equal(
+        cv.slice(12 * k, 12 * k + 12),
+        rowSums.flatMap((v) => [v, v]),
+      );
+    tg.dispose([x, gSum, gMean, tiled, c]);
+    // TF.js's own Tile there still reads synchronously (src/backend/defects.ts tileAnyRank can go when it does not)
+    const onGpu = tf.tidy(() => tf.mul(tf.ones([1, 2, 1, 1, 4096]), 2));
+    assert.throws(() => tf.tile(onGpu, [2, 1, 1, 1, 1]).dispose(), /OffscreenCanvas/);
+    onGpu.dispose();
+    assert.is(tg.memory().numTensors, before);
+  },
+);
+
 webgpu('no WebGPU validation error was raised by any test above', async () => {
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(gpuErrors.slice(0, 3), []);
