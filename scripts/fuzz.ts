@@ -58,10 +58,7 @@ const asyncProperties = {
   empty: emptyProperty,
   layers: layersProperty,
   kernels: kernelsPropertyOf(kinds),
-} as Record<
-  string,
-  fc.IAsyncPropertyWithHooks<[unknown]>
->;
+} as Record<string, fc.IAsyncPropertyWithHooks<[unknown]>>;
 console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
 const bar = progress(`fuzz ${target}`, runs);
 const t0 = performance.now();

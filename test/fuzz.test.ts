@@ -9,6 +9,7 @@ import { REGRESSIONS } from './fuzz/regressions.js';
 import { emptyProperty, property, propertyOf, minimize, runCase, snippet, type Case } from './fuzz/gen.js';
 import { runWays, waysProperty } from './fuzz/ways.js';
 import { LAYER_KINDS, layersProperty, runLayerCase } from './fuzz/layers.js';
+import { KERNEL_KINDS, kernelsProperty, runKernelCase } from './fuzz/kernels.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -66,6 +67,25 @@ for (const backend of ['wasm', 'cpu'] as const) {
     await fc.assert(layersProperty, { seed: SEED + 5, numRuns: RUNS_LAYERS, endOnFailure: false });
   });
 }
+
+// the wasm kernels of our own against what they replace, and tg.compile against eager (scripts/fuzz.ts
+// --target kernels runs them longer; on cpu only the kinds that are not wasm kernels check anything)
+const RUNS_KERNELS = Math.ceil(RUNS / 4);
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`${RUNS_KERNELS} random kernel cases on ${backend}: the same values as what the kernels replace`, async () => {
+    await tg.setBackend(backend);
+    await fc.assert(kernelsProperty, { seed: SEED + 6, numRuns: RUNS_KERNELS, endOnFailure: false });
+  });
+}
+
+test('every kind of kernel case runs on wasm, one thread and two', async () => {
+  await tg.setBackend('wasm');
+  for (const kind of KERNEL_KINDS)
+    for (const threads of [1, 2] as const) {
+      const r = await runKernelCase({ kind, p: [1, 2, 3, 4, 5, 6, 7, 8], seed: 3, threads });
+      assert.ok(r.ok, `${kind}: ${r.what}: ${r.detail}`);
+    }
+});
 
 test('every layer kind the layer fuzzer makes builds and checks on wasm', async () => {
   await tg.setBackend('wasm');

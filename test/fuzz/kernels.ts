@@ -103,11 +103,23 @@ const BATCHES: [number[], number[]][] = [
   [[3], [3]],
   [[2], [1]],
   [[1], [4]],
-  [[2, 3], [2, 3]],
+  [
+    [2, 3],
+    [2, 3],
+  ],
   [[2, 3], [1]],
-  [[1, 1], [2, 3]],
+  [
+    [1, 1],
+    [2, 3],
+  ],
 ];
-const BLOCKINGS = [{ mc: 128, kc: 256 }, { mc: 6, kc: 7 }, { mc: 1, kc: 1 }, { mc: 9, kc: 4 }, { mc: 4, kc: 33 }];
+const BLOCKINGS = [
+  { mc: 128, kc: 256 },
+  { mc: 6, kc: 7 },
+  { mc: 1, kc: 1 },
+  { mc: 9, kc: 4 },
+  { mc: 4, kc: 33 },
+];
 
 function matmulCase({ p, seed }: KernelCase): KernelResult {
   // now and then a product large enough to be split with the helper thread (2²² multiply-adds)
@@ -155,13 +167,10 @@ function matmulCase({ p, seed }: KernelCase): KernelResult {
   const saved = { ...BLOCKING };
   Object.assign(BLOCKING, blocking);
   try {
-    const [on, off] = onOff(
-      (v) => {
-        setDenseMatMul(v);
-        setSimdBatchMatMul(v);
-      },
-      run,
-    );
+    const [on, off] = onOff((v) => {
+      setDenseMatMul(v);
+      setSimdBatchMatMul(v);
+    }, run);
     const diff = firstDifference(on, off);
     return { ok: diff === null, what, detail: diff ? `the kernels against XNNPACK and TF.js's loop: ${diff}` : '' };
   } finally {
@@ -177,9 +186,18 @@ const BROADCASTS: [number[], number[]][] = [
   [[2], []],
   [[], [3]],
   [[2, 3], [3]],
-  [[2, 1], [1, 3]],
-  [[2, 3], [1, 1, 3]],
-  [[3, 1], [2, 1, 1]],
+  [
+    [2, 1],
+    [1, 3],
+  ],
+  [
+    [2, 3],
+    [1, 1, 3],
+  ],
+  [
+    [3, 1],
+    [2, 1, 1],
+  ],
   [[4], [1]],
 ];
 
@@ -213,11 +231,15 @@ async function broadcastMatmulCase({ p, seed }: KernelCase): Promise<KernelResul
   const b = tg.tensor(bv, { shape: bShape, requiresGrad: true });
   const w = tg.tensor(wv, { shape: [...outer, M, N] });
   try {
-    const [cShape, cv, gav, gbv] = tg.tidy(() => {
+    const outs = tg.tidy(() => {
       const c = tg.matmul(a, b);
       const [ga, gb] = tg.gradients(tg.sum(tg.mul(c, w)), [a, b]);
-      return [c.shape, ...[c, ga!, gb!].map((t) => (t.dataSync() as Float32Array).slice())] as const;
+      return [c, ga!, gb!];
     });
+    const cShape = outs[0].shape;
+    // read asynchronously: webgpu reads no other way
+    const [cv, gav, gbv] = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+    tg.dispose(outs);
     if (cShape.join() !== [...outer, M, N].join())
       return { ok: false, what, detail: `shape ${JSON.stringify(cShape)}, want ${JSON.stringify([...outer, M, N])}` };
     // the float64 reference, and the float32 rounding bound of each entry: (terms + 2)·u·Σ|terms|
@@ -256,7 +278,8 @@ async function broadcastMatmulCase({ p, seed }: KernelCase): Promise<KernelResul
       ['gradient of a', gav, gaRef, gaAbs],
       ['gradient of b', gbv, gbRef, gbAbs],
     ] as [string, Float32Array, Float64Array, Float64Array][]) {
-      if (got.length !== want.length) return { ok: false, what, detail: `${name}: ${got.length} entries, want ${want.length}` };
+      if (got.length !== want.length)
+        return { ok: false, what, detail: `${name}: ${got.length} entries, want ${want.length}` };
       for (let i = 0; i < got.length; i++)
         if (!(Math.abs(got[i] - want[i]) <= terms * 2 ** -23 * abs[i] + 1e-30))
           return { ok: false, what, detail: `${name} entry ${i}: ${got[i]}, float64 ${want[i]}` };
@@ -318,7 +341,8 @@ function geluCase({ p, seed }: KernelCase): KernelResult {
     // the derivative's error (GELU_ULPS ulp of its scale Φ(x) + |x| φ(x)) times |dy|, and half an ulp of
     // rounding dy·d on each side
     const ulpOf = (t: number) => 2 ** (Math.max(Math.floor(Math.log2(t)), -126) - 23);
-    const bound = GELU_ULPS * Math.abs(gv[i]) * ulpOf(Math.abs(d64) + Math.abs(v) * phi(v)) + ulpOf(Math.abs(off[1][i]));
+    const bound =
+      GELU_ULPS * Math.abs(gv[i]) * ulpOf(Math.abs(d64) + Math.abs(v) * phi(v)) + ulpOf(Math.abs(off[1][i]));
     if (!(Math.abs(on[1][i] - off[1][i]) <= bound)) return fail(` (gradient off by ${on[1][i] - off[1][i]})`);
   }
   return { ok: true, what, detail: '' };
@@ -349,8 +373,7 @@ function batchNormCase({ p, seed }: KernelCase): KernelResult {
   const b = tf.tensor(values(C, seed + 3));
   setSharedBatchNorm(shared);
   try {
-    const run = () =>
-      tf.tidy(() => readAll([...fused.batchNorm(x, w, b, eps), ...fused.batchNormGrad(dy, x, w, eps)]));
+    const run = () => tf.tidy(() => readAll([...fused.batchNorm(x, w, b, eps), ...fused.batchNormGrad(dy, x, w, eps)]));
     const [on, off] = onOff(setSimdBatchNorm, run);
     const names = ['y', 'mean', 'variance', 'dx', 'dweight', 'dbias'];
     for (let k = 0; k < on.length; k++) {
@@ -371,7 +394,7 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
   const big = p[1] % 4 === 0;
   const r = rng(seed);
   const sizes = Array.from({ length: count }, (_, i) =>
-    big && i === 0 ? 40_000 + (p[1] % 50_000) : Math.floor(r.uniform() * [3, 40, 300][(p[2] + i) % 3]),
+    big && i === 0 ? 40_000 + 41 * p[1] : Math.floor(r.uniform() * [3, 40, 300][(p[2] + i) % 3]),
   );
   const shapes = sizes.map((s, i) => (i % 2 ? [s] : s % 2 ? [1, s] : [s / 2, 2]));
   const specials = p[3] % 3 === 0;
@@ -385,7 +408,10 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
   const gs = shapes.map((s, i) => tf.tensor(values(prod(s), seed + 20 + i, 1, specials), s));
   const ms = shapes.map((s, i) =>
     tf.tidy(() =>
-      tf.stack([tf.tensor(values(prod(s), seed + 30 + i), s), tf.abs(tf.tensor(values(prod(s), seed + 40 + i, 0.5), s))]),
+      tf.stack([
+        tf.tensor(values(prod(s), seed + 30 + i), s),
+        tf.abs(tf.tensor(values(prod(s), seed + 40 + i, 0.5), s)),
+      ]),
     ),
   );
   const rows = sizes.map((_, i) => {
@@ -393,11 +419,7 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
     const [b1, b2] = [0.9 - 0.1 * (i % 3), 0.999 - 0.01 * (i % 2)];
     return [10 ** (-1 - 3 * r.uniform()), 1 - b1 ** t, 1 - b2 ** t, b1, b2];
   });
-  const steps = tf.tensor(
-    fused.adamStepBits(rows.map((row) => row.slice(0, 3))),
-    [count, 6],
-    'int32',
-  );
+  const steps = tf.tensor(fused.adamStepBits(rows.map((row) => row.slice(0, 3))), [count, 6], 'int32');
   const attrs = {
     decoupled,
     beta1: rows.map((row) => row[3]),
@@ -430,7 +452,7 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
 
 // ---- tg.optim's Adam, AdamW and AMSGrad against PyTorch's formulas in float64 ----
 
-function adamStepsCase({ p, seed }: KernelCase): KernelResult {
+async function adamStepsCase({ p, seed }: KernelCase): Promise<KernelResult> {
   const variant = (['Adam', 'AdamW'] as const)[p[0] % 2];
   const amsgrad = p[1] % 2 === 0;
   const lr = [1e-3, 0.1, 1][p[2] % 3];
@@ -445,7 +467,9 @@ function adamStepsCase({ p, seed }: KernelCase): KernelResult {
   const stepsN = 1 + (seed % 4);
   const what = `${variant}${amsgrad ? ' (amsgrad)' : ''} lr ${lr}, weight decay ${weightDecay}, eps ${eps}, betas ${betas}, sizes ${JSON.stringify(sizes)}, ${stepsN} steps`;
   const init = sizes.map((s, i) => Array.from(values(s, seed + i, 2)));
-  const grads = Array.from({ length: stepsN }, (_, t) => sizes.map((s, i) => Array.from(values(s, seed + 100 * t + 50 + i))));
+  const grads = Array.from({ length: stepsN }, (_, t) =>
+    sizes.map((s, i) => Array.from(values(s, seed + 100 * t + 50 + i))),
+  );
   const params = init.map((v) => tg.tensor(v, { shape: [v.length], requiresGrad: true }));
   const Opt = variant === 'Adam' ? tg.optim.Adam : tg.optim.AdamW;
   const opt = new Opt(params, { lr, weightDecay, eps, betas, amsgrad });
@@ -459,7 +483,7 @@ function adamStepsCase({ p, seed }: KernelCase): KernelResult {
       for (const q of params) q.grad = null;
       tg.dispose(gs);
     }
-    const got = params.map((q) => Array.from(q.dataSync()));
+    const got = (await Promise.all(params.map((q) => q.data()))).map((v) => Array.from(v));
     // the reference, in float64 from the float32 starting values
     const [b1, b2] = betas;
     for (let i = 0; i < sizes.length; i++) {
@@ -491,7 +515,7 @@ function adamStepsCase({ p, seed }: KernelCase): KernelResult {
 
 // ---- tg.compile: a training step replayed against the same step run eagerly ----
 
-function compileCase({ p, seed }: KernelCase): KernelResult {
+async function compileCase({ p, seed }: KernelCase): Promise<KernelResult> {
   const din = 1 + (p[0] % 12);
   const hidden = 1 + (p[1] % 24);
   const dout = 1 + (p[2] % 6);
@@ -533,13 +557,14 @@ function compileCase({ p, seed }: KernelCase): KernelResult {
       const y = tg.tensor(values(B * dout, seed + 20 + s), { shape: [B, dout] });
       const l1 = tg.tidy(() => eager.step(x, y));
       const l2 = compiled(x, y);
-      const [a, b] = [l1.item(), l2.item()];
+      const [[a], [b]] = await Promise.all([l1.data(), l2.data()]);
       tg.dispose([x, y, l1, l2]);
-      if (!Object.is(a, b)) return { ok: false, what, detail: `step ${s} (batch ${B}): loss ${b} compiled, ${a} eager` };
+      if (!Object.is(a, b))
+        return { ok: false, what, detail: `step ${s} (batch ${B}): loss ${b} compiled, ${a} eager` };
       const pe = eager.net.parameters();
       const pc = traced.net.parameters();
       for (let k = 0; k < pe.length; k++) {
-        const diff = firstDifference(pc[k].dataSync(), pe[k].dataSync());
+        const diff = firstDifference(await pc[k].data(), await pe[k].data());
         if (diff) return { ok: false, what, detail: `after step ${s} (batch ${B}), parameter ${k}: ${diff}` };
       }
     }
@@ -575,8 +600,8 @@ export async function runKernelCase(c: KernelCase): Promise<KernelResult> {
               : c.kind === 'adamMulti'
                 ? adamMultiCase(c)
                 : c.kind === 'adamSteps'
-                  ? adamStepsCase(c)
-                  : compileCase(c);
+                  ? await adamStepsCase(c)
+                  : await compileCase(c);
   } catch (e) {
     r = { ok: false, what: c.kind, detail: `threw ${(e as Error).stack ?? e}` };
   } finally {
