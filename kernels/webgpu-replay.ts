@@ -287,6 +287,8 @@ function replayPlan(b: Backend, p: Plan, io: WebGPUReplayIO, into: (number | nul
     const from = resolve(r.from);
     const to = bufferOf(b, t);
     if (from !== to) encoder.copyBufferToBuffer(from, 0, to, 0, Math.min(from.size, to.size));
+    // values a read cached on the CPU are the old ones: the next read takes the buffer's
+    b.tensorMap.get(t.dataId).values = null;
     outs[i] = t;
   });
   b.queue.submit([encoder.finish()]);

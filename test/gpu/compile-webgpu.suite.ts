@@ -231,6 +231,47 @@ webgpu(
   },
 );
 
+webgpu(
+  'parameters read between compiled steps show the values of each step (state written in place is read afresh)',
+  async () => {
+    // a read caches a tensor's values on the CPU; the replay writes new ones into its buffer
+    const run = async (compiled: boolean) => {
+      const net = new tg.nn.Sequential(
+        new tg.nn.Linear(3, 4, { seed: 1 }),
+        new tg.nn.ReLU(),
+        new tg.nn.Linear(4, 1, { seed: 2 }),
+      );
+      const opt = new tg.optim.SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });
+      const body = (x: tg.Tensor, y: tg.Tensor) => {
+        opt.zeroGrad();
+        const loss = tg.mean(tg.square(tg.sub(net.forward(x) as tg.Tensor, y)));
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const f = compiled ? tg.compile(body) : (x: tg.Tensor, y: tg.Tensor) => tg.tidy(() => body(x, y));
+      const seen: number[][] = [];
+      for (let i = 0; i < 6; i++) {
+        const [x, y] = [tg.randn([5, 3], { seed: 10 + i }), tg.randn([5, 1], { seed: 20 + i })];
+        const loss = f(x, y);
+        seen.push([
+          (await loss.data())[0],
+          ...(await Promise.all(net.parameters().map((q) => q.data()))).flatMap((d) => Array.from(d)),
+        ]);
+        tg.dispose([x, y, loss]);
+      }
+      opt.zeroGrad();
+      opt.dispose();
+      net.dispose();
+      if (compiled) (f as unknown as { dispose(): void }).dispose();
+      return seen;
+    };
+    const eager = await run(false);
+    const compiled = await run(true);
+    for (let i = 0; i < eager.length; i++) assert.equal(compiled[i], eager[i], `after step ${i + 1}`);
+  },
+);
+
 webgpu('results kept across calls keep their values: a replay writes only into tensors it hands back new', async () => {
   const W = tg.randn([6, 3], { seed: 1 });
   const f = tg.compile((x: tg.Tensor) => {
