@@ -22,18 +22,20 @@ const BLOCK = 48;
 const get = local.get;
 
 /**
- * bmm(a, b, c, batch, M, N, K, aBatch, bBatch, aRow, aCol): c[t, i, j] = Σₖ a[t, i, k]·b[t, k, j]
- * for the columns j below N rounded down to 4, in blocks of BLOCK terms; b is [batch, K, N]
- * contiguous, a's entry (t, i, k) at a + t·aBatch + i·aRow + k·aCol (bytes; aBatch or bBatch 0
- * broadcasts that operand).
+ * bmm(a, b, c, batch, M, N, K, aBatch, bBatch, aRow, aCol, bRow, cBatch, cRow): c[t, i, j] =
+ * Σₖ a[t, i, k]·b[t, k, j] for the columns j below N rounded down to 4, in blocks of BLOCK terms;
+ * a's entry (t, i, k) at a + t·aBatch + i·aRow + k·aCol, b's (t, k, j) at b + t·bBatch + k·bRow +
+ * 4j, c's (t, i, j) at c + t·cBatch + i·cRow + 4j (bytes; aBatch or bBatch 0 broadcasts that
+ * operand): a row of b or c is contiguous, the rest strided, so that heads of attention are read
+ * and written in place in [N, L, heads·D] rows.
  */
 function bmm(): WasmFunction {
-  const [A, B, C, BATCH, M, N, K, A_BATCH, B_BATCH, A_ROW, A_COL] = Array.from({ length: 11 }, (_, i) => i);
-  const [T, I, J, K0, KEND, KK, AROW, APTR, BPTR, CROW, NB, BBASE, APTR1] = Array.from(
-    { length: 13 },
-    (_, i) => 11 + i,
+  const [A, B, C, BATCH, M, N, K, A_BATCH, B_BATCH, A_ROW, A_COL, B_ROW, C_BATCH, C_ROW] = Array.from(
+    { length: 14 },
+    (_, i) => i,
   );
-  const [AV, ...V] = Array.from({ length: 13 }, (_, i) => 24 + i);
+  const [T, I, J, K0, KEND, KK, AROW, APTR, BPTR, CROW, BBASE, APTR1] = Array.from({ length: 12 }, (_, i) => 14 + i);
+  const [AV, ...V] = Array.from({ length: 13 }, (_, i) => 26 + i);
   const SUMS = V.slice(0, 8);
   const BV = V.slice(8);
   const inc = local.increment;
@@ -47,7 +49,7 @@ function bmm(): WasmFunction {
     const each = (f: (r: number, q: number) => Code): Code =>
       Array.from({ length: rows }, (_, r) => Array.from({ length: width }, (_, q) => f(r, q))).flat(2);
     const cAt = (r: number) =>
-      i32.add(i32.add(get(CROW), i32.mul(i32.const(r), get(NB))), i32.shl(get(J), i32.const(2)));
+      i32.add(i32.add(get(CROW), i32.mul(i32.const(r), get(C_ROW))), i32.shl(get(J), i32.const(2)));
     return [
       ...local.set(K0, i32.const(0)),
       ...whileBelow(get(K0), get(K), [
@@ -59,7 +61,7 @@ function bmm(): WasmFunction {
         ...local.set(KK, get(K0)),
         ...local.set(APTR, i32.add(get(AROW), i32.mul(get(K0), get(A_COL)))),
         ...local.set(APTR1, i32.add(get(APTR), get(A_ROW))),
-        ...local.set(BPTR, i32.add(i32.add(get(BBASE), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
+        ...local.set(BPTR, i32.add(i32.add(get(BBASE), i32.mul(get(K0), get(B_ROW))), i32.shl(get(J), i32.const(2)))),
         ...whileBelow(get(KK), get(KEND), [
           ...BV.slice(0, width).flatMap((bv, q) => local.set(bv, v128.load(get(BPTR), 16 * q))),
           ...pointers.flatMap((p, r) => [
@@ -67,7 +69,7 @@ function bmm(): WasmFunction {
             ...sums(r).flatMap((s, q) => local.set(s, f32x4.add(get(s), f32x4.mul(get(AV), get(BV[q]))))),
             ...inc(p, get(A_COL)),
           ]),
-          ...inc(BPTR, get(NB)),
+          ...inc(BPTR, get(B_ROW)),
           ...inc(KK, i32.const(1)),
         ]),
         // the block's sum added into the entry: +0 + sum for the first block
@@ -86,14 +88,13 @@ function bmm(): WasmFunction {
   /** Rows I … I + rows − 1 of product T: sixteen columns at a time while they last, then four. */
   const rowsOf = (rows: number): Code => [
     ...local.set(AROW, i32.add(i32.add(get(A), i32.mul(get(T), get(A_BATCH))), i32.mul(get(I), get(A_ROW)))),
-    ...local.set(CROW, i32.add(get(C), i32.mul(i32.add(i32.mul(get(T), get(M)), get(I)), get(NB)))),
+    ...local.set(CROW, i32.add(i32.add(get(C), i32.mul(get(T), get(C_BATCH))), i32.mul(get(I), get(C_ROW)))),
     ...local.set(J, i32.const(0)),
     ...whileBelow(i32.add(get(J), i32.const(15)), get(N), columns(rows, 4)),
     ...whileBelow(i32.add(get(J), i32.const(3)), get(N), columns(rows, 1)),
     ...inc(I, i32.const(rows)),
   ];
   const body = [
-    ...local.set(NB, i32.shl(get(N), i32.const(2))),
     ...whileBelow(get(T), get(BATCH), [
       ...local.set(BBASE, i32.add(get(B), i32.mul(get(T), get(B_BATCH)))),
       ...local.set(I, i32.const(0)),
@@ -106,9 +107,9 @@ function bmm(): WasmFunction {
   ];
   return {
     name: 'bmm',
-    params: new Array(11).fill(I32),
+    params: new Array(14).fill(I32),
     result: I32,
-    locals: [...new Array(13).fill(I32), ...new Array(13).fill(V128)],
+    locals: [...new Array(12).fill(I32), ...new Array(13).fill(V128)],
     body,
   };
 }
@@ -117,6 +118,74 @@ type Bmm = (a: number, b: number, c: number, ...sizes: number[]) => number;
 const batchMatMul = simdModule<{ bmm: Bmm }>('batch-matmul', () => [bmm()]);
 /** Turns the SIMD kernel off (and on again): TF.js's loop runs, for tests and benchmarks to compare. */
 export const setSimdBatchMatMul = batchMatMul.setEnabled;
+
+/** One operand of stridedProducts: its array, its first entry's index there, and its strides in entries. */
+export interface Strided {
+  v: Float32Array;
+  at: number;
+  /** From one product to the next (0: the same matrix for every product). */
+  batch: number;
+  row: number;
+  /** From one column to the next (a's only: b's and c's columns are contiguous). */
+  col?: number;
+}
+
+/**
+ * c[t, i, j] = Σₖ a[t, i, k]·b[t, k, j] for t < batch, i < M, j < N, each operand strided in its
+ * array (`Strided`), with TF.js's loop's order of terms (blocks of 48 terms, each block's sum added
+ * into the entry): in SIMD on `heap` (the arrays views of it) while the module is on, the last
+ * N mod 4 columns and everything else in a JavaScript loop of the same float32 steps.
+ */
+export function stridedProducts(
+  heap: WebAssembly.Memory | null,
+  a: Strided,
+  b: Strided,
+  c: Strided,
+  batch: number,
+  M: number,
+  N: number,
+  K: number,
+): void {
+  const simd = batchMatMul.on(heap);
+  const aCol = a.col ?? 1;
+  let from = 0;
+  if (simd && N >= 4) {
+    const at = (s: Strided) => s.v.byteOffset + 4 * s.at;
+    simd.bmm(
+      at(a),
+      at(b),
+      at(c),
+      batch,
+      M,
+      N,
+      K,
+      4 * a.batch,
+      4 * b.batch,
+      4 * a.row,
+      4 * aCol,
+      4 * b.row,
+      4 * c.batch,
+      4 * c.row,
+    );
+    from = N & ~3;
+  }
+  const [av, bv, cv] = [a.v, b.v, c.v];
+  for (let t = 0; t < batch; t++)
+    for (let i = 0; i < M; i++) {
+      const aRow = a.at + t * a.batch + i * a.row;
+      const cRow = c.at + t * c.batch + i * c.row;
+      for (let j = from; j < N; j++) {
+        let total = 0;
+        for (let k0 = 0; k0 < K; k0 += BLOCK) {
+          let sum = 0;
+          for (let k = k0; k < Math.min(k0 + BLOCK, K); k++)
+            sum = Math.fround(sum + Math.fround(av[aRow + k * aCol] * bv[b.at + t * b.batch + k * b.row + j]));
+          total = Math.fround(total + sum);
+        }
+        cv[cRow + j] = total;
+      }
+    }
+}
 
 /**
  * The BatchMatMul kernel function wrapping TF.js's `original`: ours where TF.js would run its loop
@@ -163,20 +232,16 @@ export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
     const [aRow, aCol] = transposeA ? [1, M] : [K, 1];
     const aBatch = ba === 1 ? 0 : M * K;
     const bBatch = bb === 1 ? 0 : K * N;
-    simd.bmm(av.byteOffset, bv.byteOffset, cv.byteOffset, batch, M, N, K, 4 * aBatch, 4 * bBatch, 4 * aRow, 4 * aCol);
-    // the last N mod 4 columns here, in the same order (float32 at every step)
-    for (let j = N & ~3; j < N; j++)
-      for (let t = 0; t < batch; t++)
-        for (let i = 0; i < M; i++) {
-          let total = 0;
-          for (let k0 = 0; k0 < K; k0 += BLOCK) {
-            let sum = 0;
-            for (let k = k0; k < Math.min(k0 + BLOCK, K); k++)
-              sum = Math.fround(sum + Math.fround(av[t * aBatch + i * aRow + k * aCol] * bv[t * bBatch + k * N + j]));
-            total = Math.fround(total + sum);
-          }
-          cv[(t * M + i) * N + j] = total;
-        }
+    stridedProducts(
+      heapOf(backend),
+      { v: av, at: 0, batch: aBatch, row: aRow, col: aCol },
+      { v: bv, at: 0, batch: bBatch, row: N },
+      { v: cv, at: 0, batch: M * N, row: N },
+      batch,
+      M,
+      N,
+      K,
+    );
     if (bt) backend.disposeData(bt.dataId, true);
     return out;
   };

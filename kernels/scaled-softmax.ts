@@ -24,38 +24,54 @@ export const scaledSoftmaxJs = jsKernelConfigs(
   SCALED_SOFTMAX,
   ({ x }) => [x!.shape],
   ({ x }, [y], attrs, infos, heap, scratch) => {
-    const v = x as Float32Array;
     const { scale, causal } = attrs as unknown as Attrs;
     const shape = infos.x!.shape;
     const S = shape[shape.length - 1];
     const L = shape.length > 1 ? shape[shape.length - 2] : 1;
-    const rows = S === 0 ? 0 : v.length / S;
-    const simd = simdScaledSoftmax(heap);
-    if (simd) {
-      simd.rows(v.byteOffset, y.byteOffset, rows, S, L, causal ? 1 : 0, scale, scratch.byteOffset);
-      return;
-    }
-    for (let r = 0; r < rows; r++) {
-      const o = r * S;
-      const n = causal ? Math.min((r % L) + 1, S) : S;
-      let mx = -Infinity;
-      for (let j = 0; j < n; j++) if (v[o + j] > mx) mx = v[o + j];
-      const m = mx * scale;
-      const s = [0, 0, 0, 0];
-      for (let j = 0; j < n; j++) {
-        const e = Math.exp(v[o + j] * scale - m);
-        scratch[j] = e;
-        s[j & 3] += e;
-      }
-      const total = s[0] + s[2] + (s[1] + s[3]);
-      for (let j = 0; j < n; j++) y[o + j] = scratch[j] / total;
-      y.fill(0, o + n, o + S);
-    }
+    scaledSoftmaxRows(heap, x as Float32Array, y, S, L, scale, causal, scratch);
   },
   false,
   // a row's exponentials (and one spare, for the SIMD loop)
   ({ x }) => x!.shape[x!.shape.length - 1] + 1,
 );
+
+/**
+ * The kernel's rows (header) of v into y (which may be v itself): rows of S entries, row r's query
+ * r mod L; `scratch` holds S + 1 float64 (in the heap on wasm, where the SIMD loop runs).
+ */
+export function scaledSoftmaxRows(
+  heap: WebAssembly.Memory | null,
+  v: Float32Array,
+  y: Float32Array,
+  S: number,
+  L: number,
+  scale: number,
+  causal: boolean,
+  scratch: Float64Array,
+): void {
+  const rows = S === 0 ? 0 : v.length / S;
+  const simd = simdScaledSoftmax(heap);
+  if (simd) {
+    simd.rows(v.byteOffset, y.byteOffset, rows, S, L, causal ? 1 : 0, scale, scratch.byteOffset);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const o = r * S;
+    const n = causal ? Math.min((r % L) + 1, S) : S;
+    let mx = -Infinity;
+    for (let j = 0; j < n; j++) if (v[o + j] > mx) mx = v[o + j];
+    const m = mx * scale;
+    const s = [0, 0, 0, 0];
+    for (let j = 0; j < n; j++) {
+      const e = Math.exp(v[o + j] * scale - m);
+      scratch[j] = e;
+      s[j & 3] += e;
+    }
+    const total = s[0] + s[2] + (s[1] + s[3]);
+    for (let j = 0; j < n; j++) y[o + j] = scratch[j] / total;
+    y.fill(0, o + n, o + S);
+  }
+}
 
 /**
  * softmax(scale·x + M) along the last axis, in TF.js ops. The causal mask is applied by selection,

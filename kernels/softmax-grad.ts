@@ -16,25 +16,38 @@ export const softmaxGradJs = jsKernelConfigs(
   SOFTMAX_GRAD,
   ({ y }) => [y!.shape],
   ({ dy, y }, [dx], _attrs, infos, heap) => {
-    const g = dy as Float32Array;
-    const ys = y as Float32Array;
     const shape = infos.y!.shape;
-    const C = shape[shape.length - 1];
-    const simd = C % 4 === 0 ? simdSoftmaxGrad(heap) : null;
-    if (simd) {
-      simd.grad(g.byteOffset, ys.byteOffset, dx.byteOffset, ys.length / C, C);
-      return;
-    }
-    const s = [0, 0, 0, 0];
-    for (let start = 0; start < ys.length; start += C) {
-      s.fill(0);
-      for (let j = 0; j < C; j++) s[j & 3] += g[start + j] * ys[start + j];
-      const total = s[0] + s[2] + (s[1] + s[3]);
-      for (let j = 0; j < C; j++) dx[start + j] = ys[start + j] * (g[start + j] - total);
-    }
+    softmaxGradRows(heap, dy as Float32Array, y as Float32Array, dx, shape[shape.length - 1], 1);
   },
   false,
 );
+
+/**
+ * The kernel's rows (header) of C entries: dx (which may be dy itself) from dy and y, each entry
+ * rounded to float32 and then multiplied by `scale` in float32 (1: dx itself).
+ */
+export function softmaxGradRows(
+  heap: WebAssembly.Memory | null,
+  g: Float32Array,
+  ys: Float32Array,
+  dx: Float32Array,
+  C: number,
+  scale: number,
+): void {
+  const simd = C % 4 === 0 ? simdSoftmaxGrad(heap) : null;
+  if (simd) {
+    simd.grad(g.byteOffset, ys.byteOffset, dx.byteOffset, ys.length / C, C, scale);
+    return;
+  }
+  const s32 = Math.fround(scale);
+  const s = [0, 0, 0, 0];
+  for (let start = 0; start < ys.length; start += C) {
+    s.fill(0);
+    for (let j = 0; j < C; j++) s[j & 3] += g[start + j] * ys[start + j];
+    const total = s[0] + s[2] + (s[1] + s[3]);
+    for (let j = 0; j < C; j++) dx[start + j] = Math.fround(ys[start + j] * (g[start + j] - total)) * s32;
+  }
+}
 
 /** y·(dy − Σ dy·y) along the last axis, in TF.js ops. */
 export function softmaxGradReference(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {

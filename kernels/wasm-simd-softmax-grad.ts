@@ -3,11 +3,24 @@
 // the same float64 operations, in the same order, as softmax-grad.ts's loop, so the results are the
 // same bits. Rows of C entries, C a multiple of 4 (the loop takes the other widths).
 //
-//   grad(dy, y, dx, rows, C): per row s = Σ dy·y, in four partial sums (entry index mod 4) joined as
-//     (s₀ + s₂) + (s₁ + s₃) (the lanes of the halves' accumulators added, then swapped and added);
-//     dx = y·(dy − s).
-// Arguments are byte addresses in the heap, and counts.
-import { type Code, f32x4, f64x2, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from './wasm-encoder.js';
+//   grad(dy, y, dx, rows, C, scale): per row s = Σ dy·y, in four partial sums (entry index mod 4)
+//     joined as (s₀ + s₂) + (s₁ + s₃) (the lanes of the halves' accumulators added, then swapped and
+//     added); dx = y·(dy − s), rounded to float32, times the float32 scale (attention's scores' scale:
+//     the product a scaled softmax's adjoint takes next; 1 leaves dx as it is).
+// Arguments are byte addresses in the heap, counts, and the scale as float32.
+import {
+  type Code,
+  F32,
+  f32x4,
+  f64x2,
+  I32,
+  i32,
+  local,
+  V128,
+  v128,
+  type WasmFunction,
+  whileBelow,
+} from './wasm-encoder.js';
 import { simdModule } from './wasm-simd-module.js';
 
 const get = local.get;
@@ -19,9 +32,9 @@ const lo = f64x2.promoteLow;
 const hi = f64x2.promoteHigh;
 
 function grad(): WasmFunction {
-  const [DY, Y, DX, ROWS, C] = [0, 1, 2, 3, 4];
-  const [ROW, END, J, CB, DY_OFF, DX_OFF] = Array.from({ length: 6 }, (_, i) => 5 + i);
-  const [G, V, AL, AH, S] = Array.from({ length: 5 }, (_, i) => 11 + i);
+  const [DY, Y, DX, ROWS, C, SCALE] = [0, 1, 2, 3, 4, 5];
+  const [ROW, END, J, CB, DY_OFF, DX_OFF] = Array.from({ length: 6 }, (_, i) => 6 + i);
+  const [G, V, AL, AH, S, SC] = Array.from({ length: 6 }, (_, i) => 12 + i);
   const load = [
     ...local.set(V, v128.load(i32.add(get(ROW), get(J)))),
     ...local.set(G, v128.load(i32.add(i32.add(get(ROW), get(J)), get(DY_OFF)))),
@@ -45,17 +58,18 @@ function grad(): WasmFunction {
       ...load,
       ...v128.store(
         i32.add(i32.add(get(ROW), get(J)), get(DX_OFF)),
-        f32x4.demote4(entry(lo(get(V)), lo(get(G))), entry(hi(get(V)), hi(get(G)))),
+        f32x4.mul(f32x4.demote4(entry(lo(get(V)), lo(get(G))), entry(hi(get(V)), hi(get(G)))), get(SC)),
       ),
       ...inc(J, int(16)),
     ]),
   ];
   return {
     name: 'grad',
-    params: new Array(5).fill(I32),
+    params: [...new Array(5).fill(I32), F32],
     result: I32,
-    locals: [...new Array(6).fill(I32), ...new Array(5).fill(V128)],
+    locals: [...new Array(6).fill(I32), ...new Array(6).fill(V128)],
     body: [
+      ...local.set(SC, f32x4.splatOf(get(SCALE))),
       ...local.set(DY_OFF, i32.sub(get(DY), get(Y))),
       ...local.set(DX_OFF, i32.sub(get(DX), get(Y))),
       ...local.set(CB, i32.shl(get(C), int(2))),
@@ -68,7 +82,7 @@ function grad(): WasmFunction {
 }
 
 interface SoftmaxGradSimd {
-  grad(dy: number, y: number, dx: number, rows: number, c: number): number;
+  grad(dy: number, y: number, dx: number, rows: number, c: number, scale: number): number;
 }
 
 const softmaxGrad = simdModule<SoftmaxGradSimd>('softmax-grad', () => [grad()]);

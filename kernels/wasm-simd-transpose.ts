@@ -293,6 +293,25 @@ export function simdTransposeOnHeap(backend: WasmBackend, x: TensorInfo, perm: n
 }
 
 /**
+ * The entries of `shape` at byte address `from` permuted by `perm` to byte address `to`, both on
+ * `heap`, by the SIMD copies (for a kernel of ours that transposes into its own scratch); false where
+ * they do not apply (no heap, the module off, a permutation that does not reduce, an empty shape).
+ */
+export function simdTransposeAt(
+  heap: WebAssembly.Memory | null,
+  from: number,
+  to: number,
+  shape: readonly number[],
+  perm: readonly number[],
+): boolean {
+  const simd = transpose.on(heap);
+  const plan = simd && !shape.includes(0) && cachedPlan(shape, perm);
+  if (!simd || !plan) return false;
+  simd[plan.fn](from, to, ...plan.tail);
+  return true;
+}
+
+/**
  * The Transpose kernel function wrapping TF.js's `original`: ours for float32 and int32 inputs whose
  * reduced permutation has at most five axes (four where the last axis moves), TF.js's for the rest.
  */

@@ -8,7 +8,7 @@
 import * as tg from '../src/index.js';
 import type { OpName } from '../src/registry.js';
 import { rng } from '../src/random.js';
-import { batchNorm, layerNorm, scaledSoftmax } from '../src/ops/nn.js';
+import { batchNorm, layerNorm, scaledSoftmax, selfAttention } from '../src/ops/nn.js';
 import { formsCases } from './op-cases-forms.js';
 import { nnCases } from './op-cases-nn.js';
 import { elementwiseCases } from './op-cases-elementwise.js';
@@ -510,6 +510,16 @@ export const coreCases = {
       make: (s) => [T([2, 2, 2], s), T([2], s + 1), T([2], s + 2)],
       f: (x, w, b) => batchNorm([x, w, b], { eps: 0.1 }),
     },
+  ],
+  // MultiheadAttention's heads from qkv [N, L, 3E] (q, k, v side by side), causal or not
+  selfAttention: [
+    {
+      make: (s) => [T([1, 3, 6], s)],
+      makeLarge: (s) => [T([2, 4, 12], s)],
+      f: (qkv) => selfAttention(qkv, 1, 0.7, true),
+      gradgrad: true,
+    },
+    { make: (s) => [T([2, 2, 12], s)], f: (qkv) => selfAttention(qkv, 2, 0.5, false) },
   ],
   // LayerNorm's forward: statistics over the last w.rank axes, weight and bias of their shape
   layerNorm: [

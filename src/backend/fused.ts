@@ -82,6 +82,14 @@ import {
 import { SOFTMAX_GRAD, softmaxGradJs, softmaxGradReference } from '../../kernels/softmax-grad.js';
 import { SCALED_SOFTMAX, scaledSoftmaxJs, scaledSoftmaxReference } from '../../kernels/scaled-softmax.js';
 import {
+  SELF_ATTENTION,
+  SELF_ATTENTION_GRAD,
+  selfAttentionGradJs,
+  selfAttentionGradReference,
+  selfAttentionJs,
+  selfAttentionReference,
+} from '../../kernels/self-attention.js';
+import {
   SOFTMAX_CROSS_ENTROPY,
   oneHotRows,
   softmaxCrossEntropyReference,
@@ -129,6 +137,8 @@ export const CPU_KERNELS = {
   layerNormGrad: LAYER_NORM_GRAD,
   softmaxGrad: SOFTMAX_GRAD,
   scaledSoftmax: SCALED_SOFTMAX,
+  selfAttention: SELF_ATTENTION,
+  selfAttentionGrad: SELF_ATTENTION_GRAD,
 } as const;
 export type FusedName = keyof typeof FUSED_KERNELS | keyof typeof CPU_KERNELS;
 const KERNEL_NAMES: Record<FusedName, string> = { ...FUSED_KERNELS, ...CPU_KERNELS };
@@ -157,6 +167,8 @@ const CONFIGS: KernelConfig[] = [
   ...layerNormGradJs,
   ...softmaxGradJs,
   ...scaledSoftmaxJs,
+  ...selfAttentionJs,
+  ...selfAttentionGradJs,
 ];
 
 /** Registers the fused kernels `backendName` has (JavaScript loops on cpu and wasm); returns their kernel names. */
@@ -515,6 +527,52 @@ export function scaledSoftmax(x: tf.Tensor, scale: number, causal: boolean): tf.
 export function softmaxGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
   checkSame('softmaxGrad', { dy, y });
   return hasFused('softmaxGrad') ? (run('softmaxGrad', { dy, y }) as tf.Tensor) : softmaxGradReference(dy, y);
+}
+
+// ---- self-attention's heads
+
+export { selfAttentionReference, selfAttentionGradReference };
+
+function checkSelfAttention(fn: string, qkv: tf.Tensor, heads: number): void {
+  checkSame(fn, { qkv });
+  if (qkv.rank !== 3 || !Number.isInteger(heads) || heads < 1 || qkv.shape[2]! % (3 * heads) !== 0)
+    throw new TapegradError(
+      fn,
+      `expected qkv [N, L, 3E] with E a multiple of heads ${heads}, got ${fmtShape(qkv.shape)}`,
+    );
+}
+
+/**
+ * [o, w]: each head's softmax(scale·q·kᵀ + M)·v from qkv [N, L, 3E] (q, k, v along the last axis,
+ * head h in D = E/heads entries of each), o [N, L, E] the heads side by side, w [N, heads, L, L] the
+ * weights; M the causal mask when `causal`. One kernel on cpu and wasm.
+ */
+export function selfAttention(qkv: tf.Tensor, heads: number, scale: number, causal: boolean): tf.Tensor[] {
+  checkSelfAttention('selfAttention', qkv, heads);
+  return hasFused('selfAttention')
+    ? (run('selfAttention', { qkv }, { heads, scale, causal }) as tf.Tensor[])
+    : selfAttentionReference(qkv, heads, scale, causal);
+}
+
+/**
+ * dqkv [N, L, 3E] of selfAttention's o, from dy (o's shape), qkv and the weights w it gave. One
+ * kernel on cpu and wasm.
+ */
+export function selfAttentionGrad(dy: tf.Tensor, qkv: tf.Tensor, weights: tf.Tensor, scale: number): tf.Tensor {
+  const heads = weights.shape[1]!;
+  checkSelfAttention('selfAttentionGrad', qkv, heads);
+  const [N, L, E3] = qkv.shape;
+  if (!tf.util.arraysEqual(dy.shape, [N, L, E3 / 3]) || !tf.util.arraysEqual(weights.shape, [N, heads, L, L]))
+    throw new TapegradError(
+      'selfAttentionGrad',
+      `expected dy [N, L, E] and weights [N, heads, L, L] for qkv ${fmtShape(qkv.shape)}, ` +
+        `got ${fmtShape(dy.shape)} and ${fmtShape(weights.shape)}`,
+    );
+  checkSame('selfAttentionGrad', { dy });
+  checkSame('selfAttentionGrad', { weights });
+  return hasFused('selfAttentionGrad')
+    ? (run('selfAttentionGrad', { dy, qkv, weights }, { heads, scale }) as tf.Tensor)
+    : selfAttentionGradReference(dy, qkv, weights, scale);
 }
 
 // ---- max pool backward

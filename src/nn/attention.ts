@@ -7,7 +7,8 @@ import { asTensor, describe, composed } from '../op.js';
 import { add, mul, relu, gelu } from '../ops/elementwise.js';
 import { reshape, transpose, slice, unbind } from '../ops/shape.js';
 import { matmul, linear } from '../ops/matrix.js';
-import { scaledSoftmax, softmax } from '../ops/nn.js';
+import { scaledSoftmax, selfAttention, softmax } from '../ops/nn.js';
+import { hasFused } from '../backend/fused.js';
 import { Module } from './module.js';
 import { Linear, LayerNorm, Dropout, positiveInts, seedPlus } from './layers.js';
 import { glorotUniform } from './init.js';
@@ -269,6 +270,30 @@ export class MultiheadAttention extends Module {
       );
     }
     let weights: Tensor | null = null;
+    // the causal mask alone goes into the softmax (attention's isCausal), not added as a tensor
+    const causalOnly = opts.isCausal === true && opts.attnMask === undefined && opts.keyPaddingMask === undefined;
+    const unmasked = opts.attnMask === undefined && opts.keyPaddingMask === undefined;
+    const dropout = this.training ? this.dropout : 0;
+    // the dropout masks' seed, one per call
+    const nextSeed = () => (this.opts.seed === undefined ? undefined : this.opts.seed + 2 + this.calls++);
+    if (
+      q === k &&
+      k === v &&
+      unmasked &&
+      dropout === 0 &&
+      !withWeights &&
+      q.dtype === 'float32' &&
+      hasFused('selfAttention')
+    ) {
+      // self-attention as one op from the projection to the heads side by side (src/ops/nn.ts)
+      nextSeed();
+      const output = composed((keep) => {
+        const y = keep(linear(keep(reshape(q, [-1, E])), this.inProjWeight, this.inProjBias));
+        const o = keep(selfAttention(keep(reshape(y, [N, L, 3 * E])), H, 1 / Math.sqrt(this.headDim), causalOnly));
+        return reshape(keep(this.outProj.forward(keep(reshape(o, [N * L, E])))), [N, L, E]);
+      });
+      return { output, weights: null };
+    }
     const output = composed((keep) => {
       const proj = (x: Tensor, part: number) => {
         const w = keep(slice(this.inProjWeight, [0, part * E], [E, E]));
@@ -285,16 +310,14 @@ export class MultiheadAttention extends Module {
         return unbind(heads, 0).map(keep);
       };
       const [qh, kh, vh] = q === k && k === v ? fused(q) : [proj(q, 0), proj(k, 1), proj(v, 2)];
-      // the causal mask alone goes into the softmax (attention's isCausal), not added as a tensor
-      const causalOnly = opts.isCausal === true && opts.attnMask === undefined && opts.keyPaddingMask === undefined;
       const mask = causalOnly ? null : this.combinedMask(opts, N, L, S, keep);
-      const seed = this.opts.seed === undefined ? undefined : this.opts.seed + 2 + this.calls++;
+      const seed = nextSeed();
       const att = attention(
         fn,
         qh,
         kh,
         vh,
-        { mask: mask ?? undefined, isCausal: causalOnly, dropout: this.training ? this.dropout : 0, seed },
+        { mask: mask ?? undefined, isCausal: causalOnly, dropout, seed },
         withWeights ? (w) => (opts.averageAttnWeights === false ? w.clone() : tf.mean(w, 1)) : undefined,
       );
       keep(att.output);

@@ -6,7 +6,8 @@ import { TapegradError, checkOptions, fmtShape, normalizeAxis } from '../errors.
 import { Tensor } from '../tensor.js';
 import { add, sub, mul, div, exp, square, abs, rsqrt } from './elementwise.js';
 import { sum, mean } from './reduce.js';
-import { reshape, transpose } from './shape.js';
+import { reshape, transpose, stack, unbind } from './shape.js';
+import { matmul } from './matrix.js';
 import { indexValues } from './indices.js';
 import { isGradEnabled } from '../tape.js';
 import {
@@ -17,6 +18,8 @@ import {
   layerNormGrad,
   oneHotRows,
   scaledSoftmax as scaledSoftmaxKernel,
+  selfAttention as selfAttentionKernel,
+  selfAttentionGrad,
   softmaxGrad,
   softmaxCrossEntropyLoss,
   softmaxCrossEntropyGrad,
@@ -414,6 +417,84 @@ const layerNormOp = defineOp<{ eps: number }>({
     ];
   },
 });
+
+// ---- self-attention's heads
+
+/** selfAttention's attrs: the number of heads, the scores' scale and causality. */
+export interface SelfAttentionAttrs {
+  heads: number;
+  scale: number;
+  causal: boolean;
+}
+/**
+ * The weights softmax(scale·q·kᵀ + M) that selfAttention's forward wrote beside its output while
+ * recording, by the output's value: its adjoint reads them rather than computing them again. The
+ * output owns them (freed with it).
+ */
+const attentionWeights = new WeakMap<tf.Tensor, tf.Tensor>();
+// o_h = softmax(scale·q_h·k_hᵀ + M)·v_h for each head h, q, k and v side by side in qkv [N, L, 3E], o [N, L, E]
+const selfAttentionOp = defineOp<SelfAttentionAttrs>({
+  name: 'selfAttention',
+  forward: ([qkv], { heads, scale, causal }) => {
+    const [o, w] = selfAttentionKernel(qkv, heads, scale, causal);
+    if (isGradEnabled()) attentionWeights.set(o, w);
+    else w.dispose();
+    return o;
+  },
+  // w̄_h = ō_h·v_hᵀ, v̄_h = w_hᵀ·ō_h, s̄ = scale·w∘(w̄ − Σ w̄∘w) along each row, q̄_h = s̄·k_h, k̄_h = s̄ᵀ·q_h
+  vjp: (g, [qkv], o, { heads, scale, causal }) => [
+    () => {
+      if (!isGradEnabled()) {
+        // one kernel on cpu and wasm, from the weights the forward wrote (or computes them again)
+        const saved = attentionWeights.get(o.value);
+        return new Tensor(
+          tf.tidy(() => {
+            const w = saved && !saved.isDisposed ? saved : selfAttentionKernel(qkv.value, heads, scale, causal)[1];
+            return selfAttentionGrad(g.value, qkv.value, w, scale);
+          }),
+        );
+      }
+      // recorded (createGraph): the same in tapegrad ops, the weights computed again on the tape
+      const [N, L, E3] = qkv.shape;
+      const [q, k, v] = unbind(transpose(reshape(qkv, [N, L, 3, heads, E3 / 3 / heads]), [2, 0, 3, 1, 4]));
+      const w = scaledSoftmax(matmul(q, k, { transposeB: true }), scale, causal);
+      const gh = transpose(reshape(g, [N, L, heads, E3 / 3 / heads]), [0, 2, 1, 3]);
+      const dw = matmul(gh, v, { transposeB: true });
+      const ds = mul(mul(w, sub(dw, sum(mul(dw, w), { axis: 3, keepDims: true }))), scale);
+      const parts = [matmul(ds, k), matmul(ds, q, { transposeA: true }), matmul(w, gh, { transposeA: true })];
+      return reshape(transpose(stack(parts), [1, 3, 0, 2, 4]), [N, L, E3]);
+    },
+  ],
+});
+
+/**
+ * Multi-head self-attention's heads in one op, from the input projection's output qkv [N, L, 3E]
+ * (q, k and v side by side along the last axis, head h in entries h·D … h·D + D − 1 of each, D =
+ * E/heads) to o [N, L, E], the heads' softmax(scale·q_h·k_hᵀ + M)·v_h side by side (M the causal mask,
+ * 0 where key j ≤ query i and −∞ after, when `causal`): MultiheadAttention's forward where a kernel
+ * computes it (cpu and wasm), the heads read and written in place. Not a public function.
+ */
+export const selfAttention = Object.assign(
+  (qkv: Tensor, heads: number, scale: number, causal: boolean): Tensor => {
+    const t = asTensor('selfAttention', qkv);
+    if (!(Number.isFinite(scale) && scale > 0))
+      throw new TapegradError('selfAttention', `scale must be a finite number > 0, got ${scale}`);
+    if (t.rank !== 3 || t.dtype !== 'float32' || !(Number.isInteger(heads) && heads > 0) || t.shape[2] % (3 * heads))
+      throw new TapegradError(
+        'selfAttention',
+        `expected float32 qkv [N, L, 3E] with E a multiple of heads (${heads}), got ${t.dtype} ${fmtShape(t.shape)}`,
+      );
+    const o = selfAttentionOp([t], { heads, scale, causal });
+    // the weights the forward wrote: kept with the output while its graph may read them
+    const w = attentionWeights.get(o.value);
+    if (w && !o.node) {
+      attentionWeights.delete(o.value);
+      w.dispose();
+    } else if (w && !o.owned.includes(w)) o.owned.push(w);
+    return o;
+  },
+  { rule: selfAttentionOp.rule },
+);
 
 // the fused losses crossEntropy picks between, and BatchNorm's and LayerNorm's forward, registered under their
 // own names

@@ -58,6 +58,13 @@ const FALLBACKS: Record<string, string> = {
   TapegradScaledSoftmax:
     "cpu and wasm's attention weights softmax(scale·x + causal mask) a row at a time; elsewhere " +
     "hasFused('scaledSoftmax') is false and scaledSoftmaxReference computes them with TF.js ops (src/backend/fused.ts)",
+  TapegradSelfAttention:
+    "cpu and wasm's multi-head self-attention from the projection to the heads side by side; elsewhere " +
+    "hasFused('selfAttention') is false, MultiheadAttention composes its ops, and the selfAttention op runs " +
+    'selfAttentionReference (src/backend/fused.ts)',
+  TapegradSelfAttentionGrad:
+    "cpu and wasm's self-attention backward; elsewhere hasFused('selfAttentionGrad') is false and " +
+    'selfAttentionGradReference computes it with TF.js ops (src/backend/fused.ts)',
   TapegradLayerNormGrad:
     "cpu and wasm's layer-norm backward a row at a time; elsewhere hasFused('layerNormGrad') is false and " +
     'layerNormGradReference computes it with TF.js ops (src/backend/fused.ts)',

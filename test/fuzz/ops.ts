@@ -694,6 +694,9 @@ export const NOT_FUZZED: Record<string, string> = {
     "BatchNorm1d/2d's training forward, not a public function (its weight and bias are the layer's parameters); gradchecked with gradgrad in test/op-cases.ts on every backend",
   conv2dWithBias:
     "Conv2d's forward with its bias, not a public function (its filter and bias are the layer's parameters; the layer fuzzer reaches it through Conv2d); gradchecked with gradgrad in test/op-cases.ts on every backend",
+  selfAttention:
+    "MultiheadAttention's self-attention where a kernel computes it, not a public function (its input is the " +
+    "layer's projection); gradchecked with gradgrad in test/op-cases.ts on every backend",
   layerNorm:
     "LayerNorm's forward where a kernel computes it, not a public function (its weight and bias are the layer's parameters); gradchecked with gradgrad in test/op-cases.ts on every backend",
 };
