@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import { setFusedEnabled } from '../src/testing.js';
+import { setSharedLayerNorm } from '../kernels/wasm-simd-layer-norm.js';
 import { Transformer, maskedNll, rowTensors } from '../examples/lib/words.js';
 import { median } from './harness.js';
 
@@ -39,6 +40,10 @@ const LEVERS: Lever[] = [
       setFusedEnabled(on, 'selfAttention');
       setFusedEnabled(on, 'selfAttentionGrad');
     },
+  },
+  {
+    name: 'layer norm shared with the helper thread (rows forward, groups backward; --threads 2)',
+    set: setSharedLayerNorm,
   },
 ];
 

@@ -115,9 +115,13 @@ function bmm(): WasmFunction {
 }
 
 type Bmm = (a: number, b: number, c: number, ...sizes: number[]) => number;
-const batchMatMul = simdModule<{ bmm: Bmm }>('batch-matmul', () => [bmm()]);
+const batchMatMul = simdModule<{ bmm: Bmm }>('batch-matmul', () => [bmm()], ['bmm']);
 /** Turns the SIMD kernel off (and on again): TF.js's loop runs, for tests and benchmarks to compare. */
 export const setSimdBatchMatMul = batchMatMul.setEnabled;
+/** Keeps the products off the helper thread (and lets them on again), for tests and benchmarks to compare. */
+export const setSharedBatchMatMul = batchMatMul.setShared;
+/** Multiply-adds from which a call's products are shared with the helper thread (below, waking it costs more). */
+const SHARE_MIN = 1 << 19;
 
 /** One operand of stridedProducts: its array, its first entry's index there, and its strides in entries. */
 export interface Strided {
@@ -130,61 +134,65 @@ export interface Strided {
   col?: number;
 }
 
+/** One product of stridedProducts: its operands and its output. */
+export interface StridedProduct {
+  a: Strided;
+  b: Strided;
+  c: Strided;
+}
+
 /**
- * c[t, i, j] = Σₖ a[t, i, k]·b[t, k, j] for t < batch, i < M, j < N, each operand strided in its
- * array (`Strided`), with TF.js's loop's order of terms (blocks of 48 terms, each block's sum added
- * into the entry): in SIMD on `heap` (the arrays views of it) while the module is on, the last
- * N mod 4 columns and everything else in a JavaScript loop of the same float32 steps.
+ * For each product: c[t, i, j] = Σₖ a[t, i, k]·b[t, k, j] for t < batch, i < M, j < N, each operand
+ * strided in its array (`Strided`), with TF.js's loop's order of terms (blocks of 48 terms, each
+ * block's sum added into the entry): in SIMD on `heap` (the arrays views of it) while the module is
+ * on, shared with the helper thread when large (the products, or one product's batch, in chunks); the
+ * last N mod 4 columns, and everything without the module, in a JavaScript loop of the same float32 steps.
  */
 export function stridedProducts(
   heap: WebAssembly.Memory | null,
-  a: Strided,
-  b: Strided,
-  c: Strided,
+  products: StridedProduct[],
   batch: number,
   M: number,
   N: number,
   K: number,
 ): void {
   const simd = batchMatMul.on(heap);
-  const aCol = a.col ?? 1;
   let from = 0;
   if (simd && N >= 4) {
-    const at = (s: Strided) => s.v.byteOffset + 4 * s.at;
-    simd.bmm(
-      at(a),
-      at(b),
-      at(c),
-      batch,
-      M,
-      N,
-      K,
-      4 * a.batch,
-      4 * b.batch,
-      4 * a.row,
-      4 * aCol,
-      4 * b.row,
-      4 * c.batch,
-      4 * c.row,
-    );
+    const at = (s: Strided, t: number) => s.v.byteOffset + 4 * (s.at + t * s.batch);
+    const args = ({ a, b, c }: StridedProduct, t0: number, t1: number) => [
+      ...[at(a, t0), at(b, t0), at(c, t0), t1 - t0, M, N, K],
+      ...[a.batch, b.batch, a.row, a.col ?? 1, b.row, c.batch, c.row].map((s) => 4 * s),
+    ];
+    const helper = products.length * batch * M * N * K >= SHARE_MIN ? batchMatMul.helper(heap) : null;
+    if (helper && products.length > 1)
+      helper.share(
+        'bmm',
+        products.map((p) => args(p, 0, batch)),
+      );
+    else if (helper) helper.range('bmm', batch, 1, (t0, t1) => args(products[0], t0, t1));
+    else for (const p of products) simd.bmm(...(args(p, 0, batch) as Parameters<Bmm>));
     from = N & ~3;
   }
-  const [av, bv, cv] = [a.v, b.v, c.v];
-  for (let t = 0; t < batch; t++)
-    for (let i = 0; i < M; i++) {
-      const aRow = a.at + t * a.batch + i * a.row;
-      const cRow = c.at + t * c.batch + i * c.row;
-      for (let j = from; j < N; j++) {
-        let total = 0;
-        for (let k0 = 0; k0 < K; k0 += BLOCK) {
-          let sum = 0;
-          for (let k = k0; k < Math.min(k0 + BLOCK, K); k++)
-            sum = Math.fround(sum + Math.fround(av[aRow + k * aCol] * bv[b.at + t * b.batch + k * b.row + j]));
-          total = Math.fround(total + sum);
+  for (const { a, b, c } of products) {
+    const [av, bv, cv] = [a.v, b.v, c.v];
+    const aCol = a.col ?? 1;
+    for (let t = 0; t < batch; t++)
+      for (let i = 0; i < M; i++) {
+        const aRow = a.at + t * a.batch + i * a.row;
+        const cRow = c.at + t * c.batch + i * c.row;
+        for (let j = from; j < N; j++) {
+          let total = 0;
+          for (let k0 = 0; k0 < K; k0 += BLOCK) {
+            let sum = 0;
+            for (let k = k0; k < Math.min(k0 + BLOCK, K); k++)
+              sum = Math.fround(sum + Math.fround(av[aRow + k * aCol] * bv[b.at + t * b.batch + k * b.row + j]));
+            total = Math.fround(total + sum);
+          }
+          cv[cRow + j] = total;
         }
-        cv[cRow + j] = total;
       }
-    }
+  }
 }
 
 /**
@@ -234,9 +242,13 @@ export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
     const bBatch = bb === 1 ? 0 : K * N;
     stridedProducts(
       heapOf(backend),
-      { v: av, at: 0, batch: aBatch, row: aRow, col: aCol },
-      { v: bv, at: 0, batch: bBatch, row: N },
-      { v: cv, at: 0, batch: M * N, row: N },
+      [
+        {
+          a: { v: av, at: 0, batch: aBatch, row: aRow, col: aCol },
+          b: { v: bv, at: 0, batch: bBatch, row: N },
+          c: { v: cv, at: 0, batch: M * N, row: N },
+        },
+      ],
       batch,
       M,
       N,

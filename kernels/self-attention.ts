@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
-import { stridedProducts } from './batch-matmul.js';
+import { type StridedProduct, stridedProducts } from './batch-matmul.js';
 import { scaledSoftmaxReference, scaledSoftmaxRows } from './scaled-softmax.js';
 import { softmaxGradReference, softmaxGradRows } from './softmax-grad.js';
 import { simdTransposeAt } from './wasm-simd-transpose.js';
@@ -84,29 +84,20 @@ export const selfAttentionJs = jsKernelConfigs(
     // a row of the softmax's exponentials, then qkv transposed [N, 3E, L] (k's heads read from it)
     const t = wordsAfter(scratch, L + 1);
     transposed(heap, y, t, N, L, 3 * E);
-    for (let h = 0; h < H; h++)
-      stridedProducts(
-        heap,
-        { v: y, at: h * D, batch: 3 * L * E, row: 3 * E },
-        { v: t, at: (E + h * D) * L, batch: 3 * E * L, row: L },
-        { v: w, at: h * L * L, batch: H * L * L, row: L },
-        N,
-        L,
-        L,
-        D,
-      );
+    const heads = (f: (h: number) => StridedProduct) => Array.from({ length: H }, (_, h) => f(h));
+    const scores = heads((h) => ({
+      a: { v: y, at: h * D, batch: 3 * L * E, row: 3 * E },
+      b: { v: t, at: (E + h * D) * L, batch: 3 * E * L, row: L },
+      c: { v: w, at: h * L * L, batch: H * L * L, row: L },
+    }));
+    stridedProducts(heap, scores, N, L, L, D);
     scaledSoftmaxRows(heap, w, w, L, L, scale, causal, scratch);
-    for (let h = 0; h < H; h++)
-      stridedProducts(
-        heap,
-        { v: w, at: h * L * L, batch: H * L * L, row: L },
-        { v: y, at: 2 * E + h * D, batch: 3 * L * E, row: 3 * E },
-        { v: o, at: h * D, batch: L * E, row: E },
-        N,
-        L,
-        D,
-        L,
-      );
+    const outputs = heads((h) => ({
+      a: { v: w, at: h * L * L, batch: H * L * L, row: L },
+      b: { v: y, at: 2 * E + h * D, batch: 3 * L * E, row: 3 * E },
+      c: { v: o, at: h * D, batch: L * E, row: E },
+    }));
+    stridedProducts(heap, outputs, N, L, D, L);
   },
   true,
   ({ qkv }, attrs) => {
@@ -129,9 +120,7 @@ export const selfAttentionGradJs = jsKernelConfigs(
     const t = words.subarray(0, 3 * N * L * E);
     const ds = words.subarray(3 * N * L * E, 3 * N * L * E + N * H * L * L);
     transposed(heap, y, t, N, L, 3 * E);
-    const heads = (f: (h: number) => void) => {
-      for (let h = 0; h < H; h++) f(h);
-    };
+    const heads = (f: (h: number) => StridedProduct) => Array.from({ length: H }, (_, h) => f(h));
     const gHead = (h: number) => ({ v: g, at: h * D, batch: L * E, row: E });
     const yHead = (h: number, part: number) => ({ v: y, at: part * E + h * D, batch: 3 * L * E, row: 3 * E });
     const dHead = (h: number, part: number) => ({ v: dqkv, at: part * E + h * D, batch: 3 * L * E, row: 3 * E });
@@ -140,22 +129,40 @@ export const selfAttentionGradJs = jsKernelConfigs(
       transposed
         ? { v, at: h * L * L, batch: H * L * L, row: 1, col: L }
         : { v, at: h * L * L, batch: H * L * L, row: L };
-    heads((h) =>
-      stridedProducts(
-        heap,
-        gHead(h),
-        { v: t, at: (2 * E + h * D) * L, batch: 3 * E * L, row: L },
-        weightsOf(ds, h, false),
-        N,
-        L,
-        L,
-        D,
-      ),
+    const vt = (h: number) => ({ v: t, at: (2 * E + h * D) * L, batch: 3 * E * L, row: L });
+    stridedProducts(
+      heap,
+      heads((h) => ({ a: gHead(h), b: vt(h), c: weightsOf(ds, h, false) })),
+      N,
+      L,
+      L,
+      D,
     );
-    heads((h) => stridedProducts(heap, weightsOf(w, h, true), gHead(h), dHead(h, 2), N, L, D, L));
+    stridedProducts(
+      heap,
+      heads((h) => ({ a: weightsOf(w, h, true), b: gHead(h), c: dHead(h, 2) })),
+      N,
+      L,
+      D,
+      L,
+    );
     softmaxGradRows(heap, ds, w, ds, L, scale);
-    heads((h) => stridedProducts(heap, weightsOf(ds, h, false), yHead(h, 1), dHead(h, 0), N, L, D, L));
-    heads((h) => stridedProducts(heap, weightsOf(ds, h, true), yHead(h, 0), dHead(h, 1), N, L, D, L));
+    stridedProducts(
+      heap,
+      heads((h) => ({ a: weightsOf(ds, h, false), b: yHead(h, 1), c: dHead(h, 0) })),
+      N,
+      L,
+      D,
+      L,
+    );
+    stridedProducts(
+      heap,
+      heads((h) => ({ a: weightsOf(ds, h, true), b: yHead(h, 0), c: dHead(h, 1) })),
+      N,
+      L,
+      D,
+      L,
+    );
   },
   false,
   ({ qkv }, attrs) => {

@@ -212,10 +212,14 @@ interface LayerNormSimd {
   ): number;
 }
 
-const layerNorm = simdModule<LayerNormSimd>('layer-norm', () => [forward(), backward()]);
+const layerNorm = simdModule<LayerNormSimd>('layer-norm', () => [forward(), backward()], ['forward', 'backward']);
 /** The module's bytes. */
 export const layerNormModule = layerNorm.bytes;
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the JavaScript ones beside them. */
 export const setSimdLayerNorm = layerNorm.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
 export const simdLayerNorm = layerNorm.on;
+/** The helper thread for the module on `heap` (it takes a share of the rows), or null. */
+export const simdLayerNormHelper = layerNorm.helper;
+/** Keeps the module's work off the helper thread (and lets it on again), for tests and benchmarks to compare. */
+export const setSharedLayerNorm = layerNorm.setShared;

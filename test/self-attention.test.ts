@@ -3,8 +3,8 @@
 // 1 to 5 entries, so that the products' last columns run in JavaScript; causal or not); on wasm,
 // MultiheadAttention and a transformer layer with the op and without it (the unfused ops) give the same
 // bits, forward and every gradient, with the batched products' SIMD loop on and off; the op against
-// finite differences and its recorded backward (gradgrad); the saved weights freed with the output;
-// memory; bad input.
+// finite differences and its recorded backward (gradgrad); shared with the helper thread, one thread's
+// bits; memory; bad input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,8 +12,8 @@ import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
 import { setFusedEnabled } from '../src/testing.js';
 import { selfAttention } from '../src/ops/nn.js';
-import { setSimdBatchMatMul } from '../kernels/batch-matmul.js';
-import { assertClose, assertNoLeak, randomValues } from './helpers.js';
+import { setSharedBatchMatMul, setSimdBatchMatMul } from '../kernels/batch-matmul.js';
+import { assertClose, assertNoLeak, randomValues, withHelperChunks } from './helpers.js';
 
 /** [N, L, H, D] of qkv [N, L, 3·H·D], causal. */
 const SHAPES: [number[], boolean][] = [
@@ -24,6 +24,13 @@ const SHAPES: [number[], boolean][] = [
   [[4, 16, 4, 16], true],
   [[2, 9, 2, 8], false],
 ];
+
+/** Bitwise equality, naming the first entry that differs (uvu's diff of long arrays takes minutes). */
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string) {
+  assert.is(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++)
+    if (!Object.is(a[i], b[i])) assert.unreachable(`${what}: entry ${i} is ${a[i]}, against ${b[i]}`);
+}
 
 const qkvOf = ([N, L, H, D]: number[], seed: number) =>
   tf.tensor(randomValues(N * L * 3 * H * D, seed), [N, L, 3 * H * D]);
@@ -87,17 +94,33 @@ test('wasm: a transformer layer with the op gives the unfused ops’ bits, forwa
       for (const causal of [true, false]) {
         const [a, b] = [layerRun(true, causal), layerRun(false, causal)];
         assert.is(a.length, b.length);
-        a.forEach((v, i) =>
-          assert.equal(
-            Array.from(v),
-            Array.from(b[i]),
-            `SIMD ${simd} causal ${causal}: ${i ? `gradient ${i}` : 'output'}`,
-          ),
-        );
+        a.forEach((v, i) => sameBits(v, b[i], `SIMD ${simd} causal ${causal}: ${i ? `gradient ${i}` : 'output'}`));
       }
     } finally {
       setSimdBatchMatMul(true);
     }
+  }
+});
+
+test('wasm, two threads: the kernels shared with the helper thread give one thread’s bits', async () => {
+  await tg.setBackend('wasm');
+  const shape = [64, 16, 4, 16];
+  const qkv = qkvOf(shape, 11);
+  const dy = tf.tensor(randomValues(64 * 16 * 64, 12), [64, 16, 64]);
+  const run = () =>
+    tf.tidy(() => {
+      const [o, w] = fused.selfAttention(qkv, 4, 0.25, true);
+      return [o, w, fused.selfAttentionGrad(dy, qkv, w, 0.25)].map((t) => Array.from(t.dataSync()));
+    });
+  try {
+    const shared = await withHelperChunks(run, 'self-attention');
+    setSharedBatchMatMul(false);
+    const one = run();
+    ['o', 'w', 'dqkv'].forEach((what, i) => sameBits(shared[i], one[i], what));
+  } finally {
+    setSharedBatchMatMul(true);
+    tg.setThreads(1);
+    tf.dispose([qkv, dy]);
   }
 });
 

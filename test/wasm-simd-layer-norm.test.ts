@@ -1,16 +1,16 @@
 // The wasm SIMD layer norm (kernels/wasm-simd-layer-norm.ts) gives the same bits as the JavaScript
 // loops of kernels/layer-norm.ts, on the wasm backend: forward (y) and backward (dx, dweight, dbias)
 // for rows of 4 to 256 entries (the multiples of 4 the module takes), one or many rows, two
-// normalised axes, a mean far from 0, NaN and ±∞; the loops on other widths match float64; and the
-// module is small enough for a browser to compile synchronously.
+// normalised axes, a mean far from 0, NaN and ±∞, shared with the helper thread or not; the loops on
+// other widths match float64; and the module is small enough for a browser to compile synchronously.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { layerNormModule, setSimdLayerNorm } from '../kernels/wasm-simd-layer-norm.js';
+import { layerNormModule, setSharedLayerNorm, setSimdLayerNorm } from '../kernels/wasm-simd-layer-norm.js';
 import { rng } from '../src/random.js';
-import { assertNoLeak } from './helpers.js';
+import { assertNoLeak, withHelperChunks } from './helpers.js';
 
 function values(n: number, seed: number, offset = 0): Float32Array {
   const r = rng(seed);
@@ -86,6 +86,32 @@ test('NaN and ±∞ in x and dy go through as in the JavaScript loops', async ()
   sameBits(simd, js, 'specials');
   tf.dispose([x, dy, w, b]);
 });
+
+for (const shape of [
+  [2048, 64],
+  [37, 29, 64],
+]) {
+  test(`layer norm ${JSON.stringify(shape)} shared with the helper thread (rows forward, groups backward): the loops' bits`, async () => {
+    await tg.setBackend('wasm');
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = tf.tensor(values(n, 5, 1), shape);
+    const dy = tf.tensor(values(n, 6), shape);
+    const w = tf.tensor(values(64, 3));
+    const b = tf.tensor(values(64, 4));
+    const run = () => both4(x, dy, w, b, 1e-5);
+    try {
+      const [shared, js] = await withHelperChunks(run, 'layer norm');
+      setSharedLayerNorm(false);
+      const [one] = run();
+      sameBits(shared, js, `${JSON.stringify(shape)}, shared`);
+      sameBits(one, js, `${JSON.stringify(shape)}, one thread`);
+    } finally {
+      setSharedLayerNorm(true);
+      tg.setThreads(1);
+      tf.dispose([x, dy, w, b]);
+    }
+  });
+}
 
 test('the module is under 4 KiB: browsers compile it synchronously on the main thread', () => {
   assert.ok(layerNormModule({ kind: 'import', shared: true }).length < 4096);
