@@ -73,7 +73,24 @@ for (const [M, K, N] of SHAPES) {
     (backend.typedArrayFromHeap(t as unknown as tf.TensorInfo) as Float32Array).byteOffset;
   const direct = (i: number) => () => {
     const { mc, kc } = variants[i].blocking;
-    built[i].gemm(offset(a), offset(b), 0, offset(c), M, N, K, 0, 0, offset(scratch), mc, kc, -Infinity, Infinity);
+    built[i].gemm(
+      offset(a),
+      offset(b),
+      0,
+      offset(c),
+      M,
+      N,
+      K,
+      0,
+      0,
+      offset(scratch),
+      mc,
+      kc,
+      -Infinity,
+      Infinity,
+      4,
+      4 * K,
+    );
   };
   // a new B each round, as a training step's weights are: XNNPACK packs a B it has not seen
   let fresh = b.clone();

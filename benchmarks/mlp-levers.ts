@@ -1,15 +1,17 @@
 // The MLP step's levers on wasm, each switched off and on in one process (medians of interleaved
 // rounds, wall-clock and CPU ms): the multi-tensor Adam kernel alone in float32 and float64 lanes
 // (`setAdamFloat32`) on the parameters of examples/mnist.ts's MLP (784 → 256 → 128 → 10) and of the
-// cpu suite's Adam steps (B → B → 10, B = 64 and 256). Markdown on stdout.
+// cpu suite's Adam steps (B → B → 10, B = 64 and 256); a weight gradient xᵀ·g with x read in place by
+// the dense kernel against x transposed first (`setDenseTransposedA`), through the tape. Markdown on stdout.
 //
 //   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { setAdamFloat32 } from '../src/testing.js';
+import { setAdamFloat32, setDenseTransposedA } from '../src/testing.js';
 import { median } from './harness.js';
+import { mm } from '../src/ops/matrix.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +56,15 @@ function adamKernel(shapes: number[][]): { run: () => void; dispose: () => void 
     dispose: () => tf.dispose([...ps, ...gs, ...ms, steps]),
   };
 }
+/** A dense layer's weight gradient xᵀ·g (x [B, I], g [B, O]) as its adjoint computes it (mm, src/ops/matrix.ts). */
+function weightGradient(B: number, I: number, O: number): { run: () => void; dispose: () => void } {
+  const x = tg.randn([B, I], { seed: 1 });
+  const g = tg.randn([B, O], { seed: 2 });
+  return {
+    run: () => tg.tidy(() => void mm(x, g, true, false)),
+    dispose: () => tg.dispose([x, g]),
+  };
+}
 const dense = (sizes: number[]) => sizes.slice(1).flatMap((n, i) => [[sizes[i], n], [n]]);
 
 interface Lever {
@@ -69,6 +80,15 @@ const LEVERS: Lever[] = [
       { name: 'Adam kernel, MNIST MLP', make: () => adamKernel(dense([784, 256, 128, 10])) },
       { name: 'Adam kernel, B = 64', make: () => adamKernel(dense([64, 64, 10])) },
       { name: 'Adam kernel, B = 256', make: () => adamKernel(dense([256, 256, 10])) },
+    ],
+  },
+  {
+    name: 'xᵀ·g read in place',
+    set: setDenseTransposedA,
+    work: [
+      { name: 'xᵀ·g, MNIST MLP layer 1', make: () => weightGradient(64, 784, 256) },
+      { name: 'xᵀ·g, B = 64', make: () => weightGradient(64, 64, 64) },
+      { name: 'xᵀ·g, B = 256', make: () => weightGradient(256, 256, 256) },
     ],
   },
 ];

@@ -216,6 +216,10 @@ export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
     // TF.js's XNNPACK path
     if (!transposeA && !transposeB && ba === 1 && bb === 1)
       return denseMatMul(backend, a, b, undefined, 'linear', outer, xnnpackOnPool) ?? original(args);
+    // a weight gradient xᵀ·g: the dense kernel reads x in place
+    const denseT = transposeA && !transposeB && ra === 2 && rb === 2;
+    const tDense = denseT ? denseMatMul(backend, a, b, undefined, 'linear', [], xnnpackOnPool, true) : null;
+    if (tDense) return tDense;
     // batches TF.js would not pair as whole operands (neither 1 nor all)
     if ((ba !== batch && ba !== 1) || (bb !== batch && bb !== 1)) return original(args);
     const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];

@@ -57,19 +57,27 @@ export interface GemmOptions {
 
 export const GEMM: GemmOptions = { rows: 2, vectors: 4, splat: false, pack: true, unroll: 1 };
 
+/** The WebAssembly function's parameters. */
+const PARAMS = 16;
+
 /**
- * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi): c[i, j] = bias[j] +
- * Σₖ a[i, k]·b[k, j] (a [M, K], b [K, N], c [M, N] row-major; byte addresses), clamped to [lo, hi]
- * where `clamp` is set; blocks of mc rows by kc terms, `scratch` holding (kc + 1 + mc)·8 float32s.
+ * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi, aTerm, aRow): c[i, j] =
+ * bias[j] + Σₖ a[i, k]·b[k, j] (b [K, N], c [M, N] row-major; byte addresses), clamped to [lo, hi]
+ * where `clamp` is set; a's entry [i, k] at a + i·aRow + k·aTerm bytes (a [M, K]: aRow 4K, aTerm 4;
+ * a stored [K, M], a product by its transpose: aRow 4, aTerm 4M; aTerm 4 where `unroll` > 1); blocks
+ * of mc rows by kc terms, `scratch` holding (kc + 1 + mc)·4·vectors float32s.
  */
 export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmOptions): WasmFunction {
-  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI] = Array.from({ length: 14 }, (_, i) => i);
+  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI, A_TERM, A_ROW] = Array.from(
+    { length: PARAMS },
+    (_, i) => i,
+  );
   const ints = ['I0', 'IEND', 'K0', 'KL', 'J', 'NB', 'KB', 'I', 'KK', 'BPTR', 'BSTEP', 'CP', 'CS', 'BIASP', 'CLAMPNOW'];
   const more = ['CROW', 'T', 'U', 'P', 'EDGE', 'SB', 'FULL'];
   const names = [...ints, ...more];
-  const L = Object.fromEntries(names.map((n, i) => [n, 14 + i])) as Record<string, number>;
-  const ROW = Array.from({ length: R }, (_, r) => 14 + names.length + r);
-  const firstV = 14 + names.length + R;
+  const L = Object.fromEntries(names.map((n, i) => [n, PARAMS + i])) as Record<string, number>;
+  const ROW = Array.from({ length: R }, (_, r) => PARAMS + names.length + r);
+  const firstV = PARAMS + names.length + R;
   const [AV, LOV, HIV] = [firstV, firstV + 1, firstV + 2];
   const BV = Array.from({ length: W }, (_, i) => firstV + 3 + i);
   const ACC = Array.from({ length: W * R }, (_, i) => firstV + 3 + W + i);
@@ -101,8 +109,8 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
       ...inc(BPTR, get(BSTEP)),
     ];
     return [
-      ...local.set(ROW[0], i32.add(i32.add(get(A), i32.mul(get(I), get(KB))), i32.shl(get(K0), i32.const(2)))),
-      ...ROW.slice(1, rows).flatMap((p, r) => local.set(p, i32.add(get(ROW[r]), get(KB)))),
+      ...local.set(ROW[0], i32.add(i32.add(get(A), i32.mul(get(I), get(A_ROW))), i32.mul(get(K0), get(A_TERM)))),
+      ...ROW.slice(1, rows).flatMap((p, r) => local.set(p, i32.add(get(ROW[r]), get(A_ROW)))),
       ...local.set(BPTR, get(P)),
       ...local.set(CROW, i32.add(get(CP), i32.mul(get(I), get(CS)))),
       // the sums so far: the bias (or +0) in the first block of terms, what the block before stored after it
@@ -120,14 +128,14 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
       ...whileBelow(i32.add(get(KK), i32.const(unroll - 1)), get(KL), [
         ...(splat ? ROW.slice(0, rows).flatMap((p, r) => local.set(AV4[r], v128.load(get(p)))) : []),
         ...Array.from({ length: unroll }, (_, l) => term(l, splat)).flat(),
-        ...ROW.slice(0, rows).flatMap((p) => inc(p, i32.const(4 * unroll))),
+        ...ROW.slice(0, rows).flatMap((p) => inc(p, unroll === 1 ? get(A_TERM) : i32.const(4 * unroll))),
         ...inc(KK, i32.const(unroll)),
       ]),
       ...(unroll === 1
         ? []
         : whileBelow(get(KK), get(KL), [
             ...term(0, false),
-            ...ROW.slice(0, rows).flatMap((p) => inc(p, i32.const(4))),
+            ...ROW.slice(0, rows).flatMap((p) => inc(p, get(A_TERM))),
             ...inc(KK, i32.const(1)),
           ])),
       ...each((r, w) =>
@@ -231,7 +239,7 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
   ];
   return {
     name: 'gemm',
-    params: [...new Array(12).fill(I32), F32, F32],
+    params: [...new Array(12).fill(I32), F32, F32, I32, I32],
     result: I32,
     locals: [...new Array(names.length + R).fill(I32), ...new Array(3 + W + W * R + R).fill(V128)],
     body,
@@ -264,10 +272,22 @@ const SPLIT_MIN_WORK = 1 << 22;
 /** Rows and terms of a block: mc·kc float32s of A stay in the L2 cache while B's panels pass. */
 export const BLOCKING = { mc: 128, kc: 256 };
 
+let transposedA = true;
 /**
- * c = clamp(a·b + bias) for the heap's float32 a [M, K] and b [K, N] (any leading axes of one
- * matrix; no transpose), in SIMD, shaped [...outer, M, N]; null where the kernel does not apply or
- * XNNPACK is faster (the caller then runs XNNPACK's).
+ * Turns the product by a transposed left operand read in place (aᵀ·b) off (and on again): off, the
+ * kernel declines it and the backend facts have the transpose made first, for benchmarks to compare.
+ */
+export function setDenseTransposedA(on: boolean): void {
+  transposedA = on;
+}
+/** Whether the kernel takes aᵀ·b, reading a [K, M] in place (on unless turned off). */
+export const denseTransposedA = (): boolean => transposedA;
+
+/**
+ * c = clamp(op(a)·b + bias) for the heap's float32 a [M, K] (or, with `transposeA`, a [K, M] and
+ * op(a) = aᵀ, read in place) and b [K, N] (any leading axes of one matrix), in SIMD, shaped
+ * [...outer, M, N]; null where the kernel does not apply or XNNPACK is faster (the caller then runs
+ * XNNPACK's, or TF.js's product).
  */
 export function denseMatMul(
   backend: WasmBackend,
@@ -277,17 +297,19 @@ export function denseMatMul(
   activation: string,
   outer: number[],
   xnnpackOnPool: XnnpackOnPool,
+  transposeA = false,
 ): TensorInfo | null {
   const heap = heapOf(backend);
   const simd = denseMatMulSimd.on(heap);
   const bounds = BOUNDS[activation];
   if (!simd || bounds === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  const [M, K] = a.shape.slice(-2);
+  if (transposeA && (!transposedA || a.shape.length !== 2)) return null;
+  const [M, K] = transposeA ? [a.shape[1], a.shape[0]] : a.shape.slice(-2);
   const N = b.shape[b.shape.length - 1];
   const work = M * N * K;
   if (work === 0 || (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N))) return null;
   const helper = work >= SPLIT_MIN_WORK && M >= 8 ? denseMatMulSimd.helper(heap) : null;
-  if (!helper && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
+  if (!helper && !transposeA && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
   const { mc, kc } = BLOCKING;
   const scratchSize = (kc + 1 + mc) * 4 * GEMM.vectors;
   // allocations first: one may grow the heap and detach views taken before it
@@ -299,9 +321,11 @@ export function denseMatMul(
   const cv = backend.typedArrayFromHeap(out) as Float32Array;
   const sv = backend.typedArrayFromHeap(scratch) as Float32Array;
   const [lo, hi] = bounds ?? [-Infinity, Infinity];
+  /** Bytes between a's entries of one term, and between its rows. */
+  const [aTerm, aRow] = transposeA ? [4 * M, 4] : [4, 4 * K];
   /** The kernel's arguments for rows from..to (the rows' entries of a and c start later), with scratch `part`. */
   const rows = (from: number, to: number, part: number) => [
-    av.byteOffset + 4 * from * K,
+    av.byteOffset + from * aRow,
     bv.byteOffset,
     biasView?.byteOffset ?? 0,
     cv.byteOffset + 4 * from * N,
@@ -315,6 +339,8 @@ export function denseMatMul(
     kc,
     lo,
     hi,
+    aTerm,
+    aRow,
   ];
   if (helper) {
     // the helper thread takes the lower rows, from a multiple of 4 near the middle

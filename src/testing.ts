@@ -10,7 +10,8 @@ export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled }
 export { setAdamFloat32, setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 import { setAdamFloat32, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 export { setGeluFloat32, setSimdGelu } from '../kernels/gelu.js';
-export { setDenseMatMul } from '../kernels/dense-matmul.js';
+export { setDenseMatMul, setDenseTransposedA } from '../kernels/dense-matmul.js';
+import { setDenseTransposedA } from '../kernels/dense-matmul.js';
 export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
@@ -55,6 +56,7 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
   stepStructure: setFlatStepStructure,
   transposePlans: setTransposePlanCache,
   adamSharedStep: setSharedAdamStep,
+  transposedLeftInPlace: setDenseTransposedA,
 };
 
 /**

@@ -3,14 +3,14 @@
 // columns), with and without a bias, with relu and relu6, and with signed zeros, infinities and NaN
 // among the entries, with the default blocks of rows and terms and with small ones (many blocks and
 // their edges on small products), on one thread and split with the helper thread
-// (kernels/helper-thread.ts); within
+// (kernels/helper-thread.ts); aᵀ·b with a read in place, the same bits as after a transpose; within
 // the float32 rounding bound of a float64 reference (and that check fails on a product missing a
 // term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { BLOCKING, setDenseMatMul } from '../kernels/dense-matmul.js';
+import { BLOCKING, setDenseMatMul, setDenseTransposedA } from '../kernels/dense-matmul.js';
 import { assertNoLeak, helperThreadUp, randomValues } from './helpers.js';
 
 type Activation = 'linear' | 'relu' | 'relu6';
@@ -151,6 +151,63 @@ test('products split with the helper thread: the same bits as XNNPACK', async ()
     }
     tf.dispose([a, b, bias]);
   }
+});
+
+test('aᵀ·b with a read in place: the same bits as a transposed first, on one thread and two; no Transpose kernel', async () => {
+  await tg.setBackend('wasm');
+  const specials = [0, -0, Infinity, -Infinity, Number.NaN, 3e38, -3e38];
+  /** aᵀ·b (a [K, M]) through the BatchMatMul kernel, the kernel reading a in place or not. */
+  const transposedProduct = (a: tf.Tensor2D, b: tf.Tensor2D, inPlace: boolean) => {
+    setDenseTransposedA(inPlace);
+    try {
+      const c = tf.matMul(a, b, true, false);
+      const out = c.dataSync() as Float32Array;
+      c.dispose();
+      return out;
+    } finally {
+      setDenseTransposedA(true);
+    }
+  };
+  const check = (shapes: [number, number, number][], what: string) =>
+    shapes.forEach(([M, K, N], c) => {
+      const a = tf.tensor2d(randomValues(K * M, 5 * c, c % 2 ? specials : []), [K, M]);
+      const b = tf.tensor2d(randomValues(K * N, 5 * c + 1), [K, N]);
+      // the reference: a transposed first, then the plain product (the dense kernel's, as XNNPACK's bits)
+      const at = tf.transpose(a) as tf.Tensor2D;
+      const want = product(at, b, null, null, true);
+      eachBlocking((blocks) => {
+        const got = transposedProduct(a, b, true);
+        for (let i = 0; i < got.length; i++)
+          if (!Object.is(got[i], want[i]))
+            assert.unreachable(
+              `[${K},${M}]ᵀ·[${K},${N}] ${what}, ${blocks}: entry ${i} is ${got[i]}, ${want[i]} after a transpose`,
+            );
+      });
+      assertNoLeak(() => tf.matMul(a, b, true, false).dispose());
+      tf.dispose([a, b, at]);
+    });
+  check(SIZES, 'on one thread');
+  await helperThreadUp();
+  check(
+    [
+      [64, 784, 256],
+      [301, 611, 131],
+      [784, 64, 256],
+    ],
+    'split with the helper thread',
+  );
+  // the weight gradient of a dense layer: x read in place, no Transpose kernel
+  const x = tg.randn([64, 784], { seed: 1 });
+  const w = tg.randn([784, 256], { seed: 2, requiresGrad: true });
+  const seen: string[] = [];
+  const info = await tf.profile(() =>
+    tg.tidy(() => {
+      tg.gradients(tg.linear(x, w).sum(), [w]);
+    }),
+  );
+  seen.push(...info.kernels.map((k) => k.name));
+  assert.not.ok(seen.includes('Transpose'), `kernels: ${seen.join(', ')}`);
+  tg.dispose([x, w]);
 });
 
 test('within the float32 rounding bound of a float64 reference; a product missing a term fails it', async () => {

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
 import { broadcastLeading, broadcastsAlongLeadingAxes, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
+import { denseTransposedA } from '../../kernels/dense-matmul.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -45,6 +46,19 @@ export function valuesWithoutGpuRead(t: tf.Tensor): ArrayLike<number> | null {
  */
 export function transposeFlagsSlow(batched = false): boolean {
   return tf.getBackend() === 'wasm' && !batched;
+}
+
+/**
+ * Whether an unbatched aᵀ·b (a transposeA flag alone, a [K, M]) is better read in place than
+ * transposed first: on wasm the dense kernel reads a in place (kernels/dense-matmul.ts, the same sums
+ * as after a transpose), a term's entries of a tile's rows one row of a apart. That saves the
+ * transpose where those rows stay in the L1 cache: a small a, or rows whose stride spreads them over
+ * the cache's sets (not a multiple of 1 KiB, where they would share a few sets and evict each other).
+ */
+export function transposedLeftInPlace(aShape: readonly number[]): boolean {
+  if (tf.getBackend() !== 'wasm' || !denseTransposedA() || aShape.length !== 2) return false;
+  const [K, M] = aShape;
+  return M * K <= 16384 || (4 * M) % 1024 !== 0;
 }
 
 /**

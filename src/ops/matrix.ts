@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { matMulBroadcastingBatches } from '../backend/defects.js';
-import { rightOperandCost, transposeFlagsSlow } from '../backend/facts.js';
+import { rightOperandCost, transposedLeftInPlace, transposeFlagsSlow } from '../backend/facts.js';
 import type { Tensor } from '../tensor.js';
 import { eye } from '../creation.js';
 import { mul, reluAdjoint } from './elementwise.js';
@@ -47,7 +47,8 @@ export function matrixTranspose(x: Tensor): Tensor {
  * slow (wasm, unbatched: transposeFlagsSlow), the transposes are made explicit — choosing between
  * op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever moves fewer entries, counting the right operand's
  * extra cost (for G·Hᵀ with a thin G, transposing G and the thin result beats transposing H; for xᵀ·g
- * with a wide g, x on the right beats g). Other backends take the flags for free.
+ * with a wide g, x on the right beats g); aᵀ·b alone takes the flag where the backend reads a in place
+ * (transposedLeftInPlace). Other backends take the flags for free.
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   const matrices = (x: Tensor) => x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]);
@@ -57,9 +58,11 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
     (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) *
     a.shape[a.rank - (transposeA ? 1 : 2)] *
     b.shape[b.rank - (transposeB ? 2 : 1)];
-  // entries transposed, and the right operand's extra cost (src/backend/facts.ts)
+  // entries transposed, and the right operand's extra cost (src/backend/facts.ts); aᵀ·b alone may
+  // read a in place
   const packing = rightOperandCost();
-  const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0) + packing * b.size;
+  const leftInPlace = transposeA && !transposeB && transposedLeftInPlace(a.shape);
+  const direct = (transposeA && !leftInPlace ? a.size : 0) + (transposeB ? b.size : 0) + packing * b.size;
   const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize + packing * a.size;
   const made: Tensor[] = [];
   const explicit = (x: Tensor, t: boolean) => {
@@ -69,6 +72,7 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
     return xt;
   };
   if (direct <= flipped) {
+    if (leftInPlace) return matmulOp([a, b], { transposeA: true, transposeB: false });
     return owning(
       matmulOp([explicit(a, transposeA), explicit(b, transposeB)], { transposeA: false, transposeB: false }),
       made,
