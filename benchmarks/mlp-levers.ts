@@ -2,14 +2,16 @@
 // rounds, wall-clock and CPU ms): the multi-tensor Adam kernel alone in float32 and float64 lanes
 // (`setAdamFloat32`) on the parameters of examples/mnist.ts's MLP (784 → 256 → 128 → 10) and of the
 // cpu suite's Adam steps (B → B → 10, B = 64 and 256); a weight gradient xᵀ·g with x read in place by
-// the dense kernel against x transposed first (`setDenseTransposedA`), through the tape. Markdown on stdout.
+// the dense kernel against x transposed first (`setDenseTransposedA`); the bias gradients' sums over
+// the batch by the column-sum kernel against wasm's average pool or Sum (`setFusedEnabled(·,
+// 'columnSum')`). Markdown on stdout.
 //
 //   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { setAdamFloat32, setDenseTransposedA } from '../src/testing.js';
+import { setAdamFloat32, setDenseTransposedA, setFusedEnabled } from '../src/testing.js';
 import { median } from './harness.js';
 import { mm } from '../src/ops/matrix.js';
 
@@ -65,6 +67,14 @@ function weightGradient(B: number, I: number, O: number): { run: () => void; dis
     dispose: () => tg.dispose([x, g]),
   };
 }
+/** The bias gradients Σ over the batch of dense layers' g [B, O], as the linear op's adjoint sums them. */
+function biasGradients(B: number, widths: number[]): { run: () => void; dispose: () => void } {
+  const gs = widths.map((o, i) => tg.randn([B, o], { seed: i }));
+  return {
+    run: () => tg.tidy(() => gs.forEach((g) => tg.sum(g, { axis: 0 }))),
+    dispose: () => tg.dispose(gs),
+  };
+}
 const dense = (sizes: number[]) => sizes.slice(1).flatMap((n, i) => [[sizes[i], n], [n]]);
 
 interface Lever {
@@ -89,6 +99,15 @@ const LEVERS: Lever[] = [
       { name: 'xᵀ·g, MNIST MLP layer 1', make: () => weightGradient(64, 784, 256) },
       { name: 'xᵀ·g, B = 64', make: () => weightGradient(64, 64, 64) },
       { name: 'xᵀ·g, B = 256', make: () => weightGradient(256, 256, 256) },
+    ],
+  },
+  {
+    name: 'column-sum kernel',
+    set: (on) => setFusedEnabled(on, 'columnSum'),
+    work: [
+      { name: 'bias gradient, MNIST MLP (3 layers)', make: () => biasGradients(64, [256, 128, 10]) },
+      { name: 'bias gradient, B = 64', make: () => biasGradients(64, [64, 10]) },
+      { name: 'bias gradient, B = 256', make: () => biasGradients(256, [256, 10]) },
     ],
   },
 ];

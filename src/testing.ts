@@ -7,6 +7,7 @@
 export { rng, normalSamples, type Random } from './random.js';
 export { simulateWorkerFailure } from './backend/wasm-threads.js';
 export { adamUpdate, adamUpdateReference, softmaxCrossEntropy, setFusedEnabled } from './backend/fused.js';
+import { setFusedEnabled } from './backend/fused.js';
 export { setAdamFloat32, setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 import { setAdamFloat32, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 export { setGeluFloat32, setSimdGelu } from '../kernels/gelu.js';
@@ -65,4 +66,5 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
  */
 export const arithmeticLevers: Record<string, (on: boolean) => void> = {
   adamFloat32: setAdamFloat32,
+  columnSum: (on) => setFusedEnabled(on, 'columnSum'),
 };

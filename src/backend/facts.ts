@@ -2,7 +2,7 @@
 // the one place the op rules ask about it, so that no op names a backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
-import { broadcastLeading, broadcastsAlongLeadingAxes, conv2dWithFilterInPlace, hasFused } from './fused.js';
+import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
 import { denseTransposedA } from '../../kernels/dense-matmul.js';
 
@@ -161,13 +161,23 @@ function spreadByStrides(dy: tf.Tensor, sh: number, sw: number): tf.Tensor {
 /**
  * The sum (or, with `mean`, the mean) of float32 x over `axes`, in the fastest form for the backend.
  * wasm's Sum and Mean over leading axes (a bias gradient, batch statistics over [N, H, W]) transpose
- * first and run an order of magnitude slower than its average pool (XNNPACK, vectorised along the
- * channels) of x seen as one [R, 1] window of [1, R, 1, rest]; any other reduction is TF.js's own.
+ * first and run an order of magnitude slower than one pass down the columns: a sum there is our
+ * kernel's (columnSum: float32 sums by blocks of rows), a mean its average pool (XNNPACK, vectorised
+ * along the channels) of x seen as one [R, 1] window of [1, R, 1, rest]; any other reduction is
+ * TF.js's own.
  */
 export function sumFast(x: tf.Tensor, axes: number[], keepDims: boolean, mean = false): tf.Tensor {
   const k = axes.length;
   const leading = k > 0 && k < x.rank && axes.every((a, i) => a === i);
   const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
+  if (!mean && leading && tf.getBackend() === 'wasm' && x.dtype === 'float32' && hasFused('columnSum')) {
+    const rest = x.shape.slice(k);
+    const s = columnSum(x, rest);
+    if (!keepDims) return s;
+    const kept = tf.reshape(s, [...axes.map(() => 1), ...rest]);
+    s.dispose();
+    return kept;
+  }
   if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || !leading || x.size < 4096 || rows < 8)
     return mean ? tf.mean(x, axes, keepDims) : tf.sum(x, axes, keepDims);
   const rest = x.shape.slice(k);

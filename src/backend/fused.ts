@@ -80,6 +80,7 @@ import {
   layerNormReference,
 } from '../../kernels/layer-norm.js';
 import { SOFTMAX_GRAD, softmaxGradJs, softmaxGradReference } from '../../kernels/softmax-grad.js';
+import { COLUMN_SUM, columnSumJs, columnSumReference } from '../../kernels/column-sum.js';
 import { SCALED_SOFTMAX, scaledSoftmaxJs, scaledSoftmaxReference } from '../../kernels/scaled-softmax.js';
 import {
   SELF_ATTENTION,
@@ -128,6 +129,7 @@ export const CPU_KERNELS = {
   conv2dFilterGrad: CONV2D_FILTER_GRAD,
   conv2d: CONV2D,
   broadcastLeading: BROADCAST_LEADING,
+  columnSum: COLUMN_SUM,
   batchNorm: BATCH_NORM,
   batchNormGrad: BATCH_NORM_GRAD,
   gelu: GELU,
@@ -158,6 +160,7 @@ const CONFIGS: KernelConfig[] = [
   ...conv2dFilterGradJs,
   ...conv2dJs,
   ...broadcastLeadingJs,
+  ...columnSumJs,
   ...batchNormJs,
   ...batchNormGradJs,
   ...geluJs,
@@ -710,6 +713,21 @@ export function broadcastLeading(x: tf.Tensor, shape: number[]): tf.Tensor {
   return hasFused('broadcastLeading')
     ? (run('broadcastLeading', { x }, { shape }) as tf.Tensor)
     : broadcastLeadingReference(x, shape);
+}
+
+// ---- sums over leading axes
+
+export { columnSumReference };
+
+/**
+ * float32 x summed over its leading axes down to its trailing axes' `shape` (a bias gradient): on
+ * cpu and wasm one pass over x, each column summed in float32 by blocks of rows (kernels/column-sum.ts).
+ */
+export function columnSum(x: tf.Tensor, shape: number[]): tf.Tensor {
+  checkSame('columnSum', { x });
+  if (shape.length > x.rank || !tf.util.arraysEqual(x.shape.slice(x.rank - shape.length), shape))
+    throw new TapegradError('columnSum', `${fmtShape(shape)} is not the trailing axes of ${fmtShape(x.shape)}`);
+  return hasFused('columnSum') ? (run('columnSum', { x }, { shape }) as tf.Tensor) : columnSumReference(x, shape);
 }
 
 // ---- softmax cross-entropy, forward and backward together
