@@ -6,7 +6,7 @@
 // the batch by the column-sum kernel against wasm's average pool or Sum (`setFusedEnabled(·,
 // 'columnSum')`). Markdown on stdout.
 //
-//   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2]
+//   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2] [--levers 1,4 (by place)]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '9' },
     reps: { type: 'string', default: '50' },
     threads: { type: 'string', default: '2' },
+    levers: { type: 'string' },
   },
 });
 await tg.setBackend('wasm');
@@ -121,7 +122,7 @@ console.log(`threads ${tg.getThreads()}, load average ${load()}\n`);
 console.log('| work | lever | wall off | wall on | wall × | CPU off | CPU on | CPU × |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 const f = (x: number) => x.toFixed(3);
-for (const lever of LEVERS) {
+for (const lever of LEVERS.filter((l, i) => !values.levers || values.levers.split(',').includes(String(i + 1)))) {
   for (const w of lever.work) {
     const work = w.make();
     const times = { off: [] as [number, number][], on: [] as [number, number][] };
