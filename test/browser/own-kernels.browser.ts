@@ -43,6 +43,9 @@ const FALLBACKS: Record<string, string> = {
   TapegradBroadcastLeading:
     "wasm's broadcastTo along leading axes by copies (src/backend/facts.ts broadcastToFast); elsewhere " +
     "TF.js's own broadcastTo",
+  TapegradColumnSum:
+    "wasm's sum over leading axes in one pass down the columns (src/backend/facts.ts sumFast); elsewhere " +
+    "TF.js's own Sum",
   TapegradBatchNorm:
     "cpu and wasm's batch-norm forward in two passes; elsewhere hasFused('batchNorm') is false and " +
     'batchNormReference computes it with TF.js ops (src/backend/fused.ts)',
