@@ -22,6 +22,7 @@ export { setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
 export { setFlipInKernel } from './backend/facts.js';
 export { setSimdRelu } from './backend/wasm-relu.js';
+export { setSimdMaxPool } from './backend/wasm-max-pool.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
 export { setSharedBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
 import { setFlatStepStructure, setLeanStepBookkeeping } from './optim/optimizer.js';

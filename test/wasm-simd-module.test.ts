@@ -80,6 +80,7 @@ test("every module tapegrad declares: valid on a shared and an unshared heap, un
     'sin-cos',
     'pad',
     'winograd',
+    'max-pool',
   ])
     assert.ok(names.includes(name), `${name} among ${names.join(', ')}`);
   for (const [name, m] of simdModules)

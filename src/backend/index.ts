@@ -15,6 +15,7 @@ import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
 import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { speedUpWasmRelu } from './wasm-relu.js';
+import { speedUpWasmMaxPool } from './wasm-max-pool.js';
 import { replaceWasmKernel } from './wasm-kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
@@ -208,6 +209,8 @@ export async function setBackend(name: BackendName): Promise<void> {
     speedUpWasmSlice();
     // large relus in SIMD, shared with the helper thread (TF.js's values)
     speedUpWasmRelu();
+    // 2×2 max pools of stride 2 likewise (TF.js's bits)
+    speedUpWasmMaxPool();
     // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits), and
     // plain ones where XNNPACK would pack B first (XNNPACK's bits)
     replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, xnnpackOnPool));
