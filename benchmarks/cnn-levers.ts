@@ -33,7 +33,7 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   'relu forward in SIMD, shared': setSimdRelu,
   'x padded in SIMD': setSimdPad,
   '3×3 convolutions in the Winograd form': setWinogradConv,
-  'max-pool forward in SIMD, shared': setSimdMaxPool,
+  'max-pool forward in SIMD': setSimdMaxPool,
 };
 LEVERS['all of the above'] = (on) => {
   for (const set of Object.values(LEVERS)) if (set !== LEVERS['all of the above']) set(on);
