@@ -18,7 +18,7 @@
 // conv2dReference, at the end, is the sum in float64: the tests' oracle.
 import { jsKernelConfigs } from './js-kernel.js';
 import { convForward } from './wasm-simd-conv.js';
-import { MAX_CHUNKS } from './helper-thread.js';
+import { RANGE_CHUNKS } from './wasm-simd-module.js';
 import { padOnHeap } from './wasm-simd-pad.js';
 import { winogradBlockBytes, winogradConv, winogradFilter } from './wasm-simd-winograd.js';
 import type { Pair } from './window-padding.js';
@@ -205,7 +205,7 @@ const tileCount = (g: Geometry) => Math.ceil((g.N * Math.ceil(g.Ho / 2) * Math.c
 
 /** The Winograd form's scratch words: tile corners, tile outputs, U, a flag and a block per chunk. */
 function winogradScratchWords(g: Geometry): number {
-  return 2 * tileCount(g) + 16 * g.C * g.cout + MAX_CHUNKS * (1 + winogradBlockBytes(g.C, g.cout) / 4);
+  return 2 * tileCount(g) + 16 * g.C * g.cout + RANGE_CHUNKS * (1 + winogradBlockBytes(g.C, g.cout) / 4);
 }
 
 /**
@@ -229,8 +229,8 @@ function runWinograd(
   const corners = scratch.subarray(0, tiles);
   const outs = scratch.subarray(tiles, 2 * tiles);
   const u = new Float32Array(scratch.buffer, outs.byteOffset + 4 * tiles, 16 * C * cout);
-  const flags = new Int32Array(scratch.buffer, u.byteOffset + 4 * u.length, MAX_CHUNKS);
-  const blocks = flags.byteOffset + 4 * MAX_CHUNKS;
+  const flags = new Int32Array(scratch.buffer, u.byteOffset + 4 * u.length, RANGE_CHUNKS);
+  const blocks = flags.byteOffset + 4 * RANGE_CHUNKS;
   let t = 0;
   for (let n = 0; n < N; n++)
     for (let i = 0; i < th; i++)
@@ -245,7 +245,9 @@ function runWinograd(
   winogradFilter(filter, C, cout, u);
   let chunk = 0;
   const args = (from: number, to: number) => {
+    // a block and a flag for each chunk: range cuts at most RANGE_CHUNKS
     const k = chunk++;
+    if (k >= RANGE_CHUNKS) throw new Error(`TapegradConv2D: more than ${RANGE_CHUNKS} chunks of tiles`);
     return [
       xp.byteOffset,
       corners.byteOffset,

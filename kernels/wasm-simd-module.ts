@@ -48,7 +48,7 @@ export interface SimdHelper<E> {
 }
 
 /** Chunks a shared range is cut into (fewer where the items are fewer). */
-const RANGE_CHUNKS = 16;
+export const RANGE_CHUNKS = 16;
 let chunkSharing = true;
 /** Chunks run by the calling thread and by the helper, since the process started. */
 const chunksRun = { here: 0, there: 0 };
