@@ -4,8 +4,8 @@
 // and gradients on broadcast batches against a float64 reference; gelu's float32 lanes and its saved
 // derivative against the float64 loops (within GELU_ULPS); batch norm's SIMD passes and their row
 // groups against the JavaScript loops, bit for bit; the multi-tensor Adam/AdamW kernel against its
-// JavaScript loop, bit for bit, and tg.optim's Adam, AdamW and AMSGrad against PyTorch's formulas in
-// float64; tg.compile's replay of whole training steps (shapes changing between calls, so that it
+// JavaScript loop (float32 and float64 arithmetic), bit for bit, and tg.optim's Adam, AdamW and
+// AMSGrad against PyTorch's formulas in float64; tg.compile's replay of whole training steps (shapes changing between calls, so that it
 // records again) against the same steps run eagerly, bit for bit. One and two threads (the helper
 // thread sharing chunks or halves); every case leaves no tensor behind. A case is a kind and a few
 // integers, so that a failure prints a runnable `runKernelCase(...)`.
@@ -18,7 +18,7 @@ import { BLOCKING, setDenseMatMul } from '../../kernels/dense-matmul.js';
 import { setSimdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { setGeluFloat32 } from '../../kernels/gelu.js';
 import { setSharedBatchNorm, setSimdBatchNorm } from '../../kernels/wasm-simd-batch-norm.js';
-import { setSharedAdamStep, setSimdAdam } from '../../kernels/adam-multi-update.js';
+import { setAdamFloat32, setSharedAdamStep, setSimdAdam } from '../../kernels/adam-multi-update.js';
 import { setChunkSharing } from '../../kernels/wasm-simd-module.js';
 import { readyHelper } from '../../kernels/helper-thread.js';
 
@@ -401,7 +401,9 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
   const decoupled = p[4] % 2 === 0;
   const sharedStep = p[5] % 3 !== 0;
   const chunked = p[6] % 2 === 0;
-  const what = `multi-tensor ${decoupled ? 'AdamW' : 'Adam'} on ${JSON.stringify(sizes)}${specials ? ' with specials' : ''}${
+  // float32 arithmetic (PyTorch's, the default) or float64 between float32 reads and writes
+  const float32 = p[2] % 2 === 0;
+  const what = `multi-tensor ${decoupled ? 'AdamW' : 'Adam'} in ${float32 ? 'float32' : 'float64'} on ${JSON.stringify(sizes)}${specials ? ' with specials' : ''}${
     sharedStep ? '' : ', step not shared'
   }${chunked ? '' : ', halves'}`;
   const ps = shapes.map((s, i) => tf.tensor(values(prod(s), seed + 10 + i, 2, specials), s));
@@ -428,6 +430,7 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
     weightDecay: sizes.map((_, i) => [0, 0.01, 0.3][(p[7] + i) % 3]),
   };
   setSharedAdamStep(sharedStep);
+  setAdamFloat32(float32);
   setChunkSharing(chunked);
   try {
     const run = () => {
@@ -445,6 +448,7 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
     return { ok: true, what, detail: '' };
   } finally {
     setSharedAdamStep(true);
+    setAdamFloat32(true);
     setChunkSharing(true);
     tf.dispose([...ps, ...gs, ...ms, steps]);
   }
