@@ -5,15 +5,17 @@
 // derivative against the float64 loops (within GELU_ULPS); batch norm's SIMD passes and their row
 // groups against the JavaScript loops, bit for bit; the multi-tensor Adam/AdamW kernel against its
 // JavaScript loop (float32 and float64 arithmetic), bit for bit, and tg.optim's Adam, AdamW and
-// AMSGrad against PyTorch's formulas in float64; tg.compile's replay of whole training steps (shapes changing between calls, so that it
-// records again) against the same steps run eagerly, bit for bit. One and two threads (the helper
-// thread sharing chunks or halves); every case leaves no tensor behind. A case is a kind and a few
-// integers, so that a failure prints a runnable `runKernelCase(...)`.
+// AMSGrad against PyTorch's formulas in float64; tg.compile's replay of whole training steps (shapes
+// changing between calls, so that it records again) against the same steps run eagerly, bit for bit;
+// conv2d (the SIMD direct and Winograd kernels) and its gradients against float64 loops. One and two
+// threads (the helper thread sharing chunks or halves); every case leaves no tensor behind. A case is
+// a kind and a few integers, so that a failure prints a runnable `runKernelCase(...)`.
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import * as fused from '../../src/backend/fused.js';
 import { rng } from '../../src/random.js';
+import { conv2dWithBias } from '../../src/ops/conv.js';
 import { BLOCKING, setDenseMatMul } from '../../kernels/dense-matmul.js';
 import { setSimdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { setGeluFloat32 } from '../../kernels/gelu.js';
@@ -22,7 +24,16 @@ import { setAdamFloat32, setSharedAdamStep, setSimdAdam } from '../../kernels/ad
 import { setChunkSharing } from '../../kernels/wasm-simd-module.js';
 import { readyHelper } from '../../kernels/helper-thread.js';
 
-export const KERNEL_KINDS = ['matmul', 'broadcastMatmul', 'gelu', 'batchNorm', 'adamMulti', 'adamSteps', 'compile'];
+export const KERNEL_KINDS = [
+  'matmul',
+  'broadcastMatmul',
+  'gelu',
+  'batchNorm',
+  'adamMulti',
+  'adamSteps',
+  'compile',
+  'conv',
+];
 export type KernelKind = (typeof KERNEL_KINDS)[number];
 
 /** A case: the kind, integers in [0, 1000) that choose its sizes and switches, a seed for its values, the threads. */
@@ -151,7 +162,8 @@ function matmulCase({ p, seed }: KernelCase): KernelResult {
   }
   const n = alias ? M : N;
   const bias = tf.tensor(values(n, seed + 2, 2, specials && p[7] % 2 === 0));
-  const what = `${JSON.stringify(aShape)}${transposeA ? 'ᵀ' : ''} · ${alias ? 'the same tensor' : JSON.stringify(b.shape)}${
+  const bName = alias ? 'the same tensor' : JSON.stringify(b.shape);
+  const what = `${JSON.stringify(aShape)}${transposeA ? 'ᵀ' : ''} · ${bName}${
     transposeB ? 'ᵀ' : ''
   }${withFused ? ` fused (${withBias ? 'bias, ' : ''}${activation})` : ''}, blocks ${blocking.mc}×${blocking.kc}`;
   const run = () => {
@@ -403,9 +415,10 @@ function adamMultiCase({ p, seed }: KernelCase): KernelResult {
   const chunked = p[6] % 2 === 0;
   // float32 arithmetic (PyTorch's, the default) or float64 between float32 reads and writes
   const float32 = p[2] % 2 === 0;
-  const what = `multi-tensor ${decoupled ? 'AdamW' : 'Adam'} in ${float32 ? 'float32' : 'float64'} on ${JSON.stringify(sizes)}${specials ? ' with specials' : ''}${
-    sharedStep ? '' : ', step not shared'
-  }${chunked ? '' : ', halves'}`;
+  const arithmetic = float32 ? 'float32' : 'float64';
+  const what = `multi-tensor ${decoupled ? 'AdamW' : 'Adam'} in ${arithmetic} on ${JSON.stringify(sizes)}${
+    specials ? ' with specials' : ''
+  }${sharedStep ? '' : ', step not shared'}${chunked ? '' : ', halves'}`;
   const ps = shapes.map((s, i) => tf.tensor(values(prod(s), seed + 10 + i, 2, specials), s));
   const gs = shapes.map((s, i) => tf.tensor(values(prod(s), seed + 20 + i, 1, specials), s));
   const ms = shapes.map((s, i) =>
@@ -469,7 +482,9 @@ async function adamStepsCase({ p, seed }: KernelCase): Promise<KernelResult> {
   ][p[5] % 3] as [number, number];
   const sizes = [1 + (p[6] % 9), (p[7] % 40) + 1, 1 + ((p[6] + p[7]) % 5)];
   const stepsN = 1 + (seed % 4);
-  const what = `${variant}${amsgrad ? ' (amsgrad)' : ''} lr ${lr}, weight decay ${weightDecay}, eps ${eps}, betas ${betas}, sizes ${JSON.stringify(sizes)}, ${stepsN} steps`;
+  const what =
+    `${variant}${amsgrad ? ' (amsgrad)' : ''} lr ${lr}, weight decay ${weightDecay}, eps ${eps}, betas ${betas}, ` +
+    `sizes ${JSON.stringify(sizes)}, ${stepsN} steps`;
   const init = sizes.map((s, i) => Array.from(values(s, seed + i, 2)));
   const grads = Array.from({ length: stepsN }, (_, t) =>
     sizes.map((s, i) => Array.from(values(s, seed + 100 * t + 50 + i))),
@@ -531,7 +546,9 @@ async function compileCase({ p, seed }: KernelCase): Promise<KernelResult> {
   const batches = [1 + (p[6] % 9), 1 + (p[6] % 9), 1 + (p[7] % 9), 1 + (p[6] % 9), 2 + (p[7] % 5)].map((B) =>
     norm ? Math.max(B, 2) : B,
   );
-  const what = `compiled step ${din}→${hidden}→${dout} (${activation}${norm ? ', batch norm' : ''}), ${variant}, batches ${batches}`;
+  const what =
+    `compiled step ${din}→${hidden}→${dout} (${activation}${norm ? ', batch norm' : ''}), ${variant}, ` +
+    `batches ${batches}`;
   const make = () => {
     const layers: tg.nn.Module[] = [new tg.nn.Linear(din, hidden, { seed })];
     if (norm) layers.push(new tg.nn.BatchNorm1d(hidden));
@@ -582,6 +599,92 @@ async function compileCase({ p, seed }: KernelCase): Promise<KernelResult> {
   }
 }
 
+// ---- conv2d (the SIMD direct and Winograd kernels on wasm) against float64 loops ----
+
+async function convCase({ p, seed }: KernelCase): Promise<KernelResult> {
+  // half the cases in the Winograd kernel's domain: 3×3, stride 1, inputs a multiple of 4, outputs of 8
+  const winograd = p[0] % 2 === 0;
+  const [kh, kw] = winograd ? [3, 3] : [1 + (p[1] % 4), 1 + ((p[1] >> 2) % 4)];
+  const stride = winograd ? 1 : 1 + (p[2] % 2);
+  const padding = p[3] % 2 ? 'same' : 'valid';
+  const cin = winograd ? 4 * (1 + (p[4] % 3)) : 1 + (p[4] % 6);
+  const cout = winograd ? 8 * (1 + (p[5] % 2)) : 1 + (p[5] % 9);
+  const N = 1 + (p[6] % 3);
+  const H = (padding === 'valid' ? kh - 1 : 0) + 1 + (p[7] % 11);
+  const W = (padding === 'valid' ? kw - 1 : 0) + 1 + ((p[7] >> 2) % 11);
+  const withBias = p[2] % 3 === 0;
+  const what =
+    `conv2d x [${N},${H},${W},${cin}] w [${kh},${kw},${cin},${cout}] stride ${stride} ${padding}` +
+    (withBias ? ' with bias' : '');
+  const [Ho, Wo] =
+    padding === 'same'
+      ? [Math.ceil(H / stride), Math.ceil(W / stride)]
+      : [Math.floor((H - kh) / stride) + 1, Math.floor((W - kw) / stride) + 1];
+  const [pt, pl] =
+    padding === 'same'
+      ? [
+          Math.floor(Math.max((Ho - 1) * stride + kh - H, 0) / 2),
+          Math.floor(Math.max((Wo - 1) * stride + kw - W, 0) / 2),
+        ]
+      : [0, 0];
+  const xv = values(N * H * W * cin, seed);
+  const wv = values(kh * kw * cin * cout, seed + 1);
+  const bv = values(cout, seed + 2);
+  const gv = values(N * Ho * Wo * cout, seed + 3);
+  const x = tg.tensor(xv, { shape: [N, H, W, cin], requiresGrad: true });
+  const w = tg.tensor(wv, { shape: [kh, kw, cin, cout], requiresGrad: true });
+  const b = tg.tensor(bv, { requiresGrad: true });
+  const g = tg.tensor(gv, { shape: [N, Ho, Wo, cout] });
+  try {
+    const outs = tg.tidy(() => {
+      const y = withBias ? conv2dWithBias(x, w, b, { stride, padding }) : tg.conv2d(x, w, { stride, padding });
+      const grads = tg.gradients(tg.sum(tg.mul(y, g)), withBias ? [x, w, b] : [x, w]);
+      return [y, ...grads.map((t) => t!)];
+    });
+    const got = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+    tg.dispose(outs);
+    const ref = [N * Ho * Wo * cout, xv.length, wv.length, cout].map((n) => new Float64Array(n));
+    const abs = ref.map((r) => new Float64Array(r.length));
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < Ho; i++)
+        for (let j = 0; j < Wo; j++)
+          for (let o = 0; o < cout; o++) {
+            const yi = ((n * Ho + i) * Wo + j) * cout + o;
+            if (withBias) {
+              ref[0][yi] += bv[o];
+              abs[0][yi] += Math.abs(bv[o]);
+              ref[3][o] += gv[yi];
+              abs[3][o] += Math.abs(gv[yi]);
+            }
+            for (let a = 0; a < kh; a++)
+              for (let c2 = 0; c2 < kw; c2++) {
+                const [r, q] = [i * stride + a - pt, j * stride + c2 - pl];
+                if (r < 0 || r >= H || q < 0 || q >= W) continue;
+                for (let c = 0; c < cin; c++) {
+                  const xi = ((n * H + r) * W + q) * cin + c;
+                  const wi = ((a * kw + c2) * cin + c) * cout + o;
+                  ref[0][yi] += xv[xi] * wv[wi];
+                  abs[0][yi] += Math.abs(xv[xi] * wv[wi]);
+                  ref[1][xi] += gv[yi] * wv[wi];
+                  abs[1][xi] += Math.abs(gv[yi] * wv[wi]);
+                  ref[2][wi] += gv[yi] * xv[xi];
+                  abs[2][wi] += Math.abs(gv[yi] * xv[xi]);
+                }
+              }
+          }
+    // Winograd's transforms scale the rounding errors by a small constant: 8 times the direct bound
+    const terms = 8 * (N * Ho * Wo + kh * kw * cin + cout + 2);
+    const names = ['output', 'gradient of x', 'gradient of w', 'gradient of the bias'];
+    for (let k = 0; k < got.length; k++)
+      for (let i = 0; i < got[k].length; i++)
+        if (!(Math.abs(got[k][i] - ref[k][i]) <= terms * 2 ** -24 * abs[k][i] + 1e-30))
+          return { ok: false, what, detail: `${names[k]} entry ${i}: ${got[k][i]}, float64 ${ref[k][i]}` };
+    return { ok: true, what, detail: '' };
+  } finally {
+    tg.dispose([x, w, b, g]);
+  }
+}
+
 const WASM_ONLY = new Set(['matmul', 'gelu', 'batchNorm', 'adamMulti']);
 
 /** Runs one case on the current backend; a thrown error, a leak or a disagreement fails it. */
@@ -605,7 +708,9 @@ export async function runKernelCase(c: KernelCase): Promise<KernelResult> {
                 ? adamMultiCase(c)
                 : c.kind === 'adamSteps'
                   ? await adamStepsCase(c)
-                  : await compileCase(c);
+                  : c.kind === 'conv'
+                    ? await convCase(c)
+                    : await compileCase(c);
   } catch (e) {
     r = { ok: false, what: c.kind, detail: `threw ${(e as Error).stack ?? e}` };
   } finally {
@@ -627,7 +732,8 @@ export const kernelCaseArb = (kinds: readonly string[] = KERNEL_KINDS): fc.Arbit
   });
 
 export const kernelSnippet = (c: KernelCase, r: KernelResult) =>
-  `${r.what}: ${r.detail}\nreproduce: await runKernelCase(${JSON.stringify(c)}) (test/fuzz/kernels.ts, on ${tf.getBackend()})`;
+  `${r.what}: ${r.detail}\nreproduce: await runKernelCase(${JSON.stringify(c)}) ` +
+  `(test/fuzz/kernels.ts, on ${tf.getBackend()})`;
 
 /** The property: every case of the given kinds passes. */
 export const kernelsPropertyOf = (kinds: readonly string[] = KERNEL_KINDS) =>
