@@ -11,7 +11,7 @@
 // end is the same in TF.js ops (float32): what the GPUs run and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
-import { simdScaledSoftmax } from './wasm-simd-scaled-softmax.js';
+import { simdScaledSoftmax, simdScaledSoftmaxHelper } from './wasm-simd-scaled-softmax.js';
 
 export const SCALED_SOFTMAX = 'TapegradScaledSoftmax';
 
@@ -31,13 +31,22 @@ export const scaledSoftmaxJs = jsKernelConfigs(
     scaledSoftmaxRows(heap, x as Float32Array, y, S, L, scale, causal, scratch);
   },
   false,
-  // a row's exponentials (and one spare, for the SIMD loop)
-  ({ x }) => x!.shape[x!.shape.length - 1] + 1,
+  ({ x }) => rowsScratch(x!.shape[x!.shape.length - 1]),
 );
+
+/** Entries from which the SIMD loop is shared with the helper thread (below, waking it costs more). */
+const SHARE_MIN = 1 << 16;
+/** The most chunks a shared call's rows are cut into, each with its own row of exponentials. */
+const CHUNKS = 16;
+/** float64 entries of a chunk's row of exponentials (S + 3 float32 for the SIMD loop, 8-byte aligned). */
+const chunkScratch = (S: number) => S + 2;
+/** The float64 scratch scaledSoftmaxRows needs for rows of S entries. */
+export const rowsScratch = (S: number) => CHUNKS * chunkScratch(S);
 
 /**
  * The kernel's rows (header) of v into y (which may be v itself): rows of S entries, row r's query
- * r mod L; `scratch` holds S + 1 float64 (in the heap on wasm, where the SIMD loop runs).
+ * r mod L; `scratch` holds rowsScratch(S) float64 (in the heap on wasm, where the SIMD loop runs,
+ * shared with the helper thread in chunks of whole multiples of L rows when large).
  */
 export function scaledSoftmaxRows(
   heap: WebAssembly.Memory | null,
@@ -52,7 +61,24 @@ export function scaledSoftmaxRows(
   const rows = S === 0 ? 0 : v.length / S;
   const simd = simdScaledSoftmax(heap);
   if (simd) {
-    simd.rows(v.byteOffset, y.byteOffset, rows, S, L, causal ? 1 : 0, scale, scratch.byteOffset);
+    const args = (from: number, to: number, chunk: number) => [
+      v.byteOffset + 4 * S * from,
+      y.byteOffset + 4 * S * from,
+      to - from,
+      S,
+      L,
+      causal ? 1 : 0,
+      scale,
+      scratch.byteOffset + 8 * chunkScratch(S) * chunk,
+    ];
+    const helper = v.length >= SHARE_MIN && rows >= 2 * L ? simdScaledSoftmaxHelper(heap) : null;
+    if (helper) {
+      // chunks of whole multiples of L rows (so that each starts at query 0), each its own exponentials
+      const step = L * Math.ceil(rows / L / CHUNKS);
+      const chunks: number[][] = [];
+      for (let from = 0; from < rows; from += step) chunks.push(args(from, Math.min(rows, from + step), chunks.length));
+      helper.share('rows', chunks);
+    } else simd.rows(...(args(0, rows, 0) as Parameters<typeof simd.rows>));
     return;
   }
   for (let r = 0; r < rows; r++) {

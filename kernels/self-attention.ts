@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
 import { type StridedProduct, stridedProducts } from './batch-matmul.js';
-import { scaledSoftmaxReference, scaledSoftmaxRows } from './scaled-softmax.js';
+import { rowsScratch, scaledSoftmaxReference, scaledSoftmaxRows } from './scaled-softmax.js';
 import { softmaxGradReference, softmaxGradRows } from './softmax-grad.js';
 import { simdTransposeAt } from './wasm-simd-transpose.js';
 
@@ -81,8 +81,8 @@ export const selfAttentionJs = jsKernelConfigs(
     const y = qkv as Float32Array;
     const { scale, causal } = attrs as unknown as Attrs;
     const { N, L, E, H, D } = sizes(infos.qkv!, attrs);
-    // a row of the softmax's exponentials, then qkv transposed [N, 3E, L] (k's heads read from it)
-    const t = wordsAfter(scratch, L + 1);
+    // the softmax's rows of exponentials, then qkv transposed [N, 3E, L] (k's heads read from it)
+    const t = wordsAfter(scratch, rowsScratch(L));
     transposed(heap, y, t, N, L, 3 * E);
     const heads = (f: (h: number) => StridedProduct) => Array.from({ length: H }, (_, h) => f(h));
     const scores = heads((h) => ({
@@ -102,7 +102,7 @@ export const selfAttentionJs = jsKernelConfigs(
   true,
   ({ qkv }, attrs) => {
     const { N, L, E } = sizes(qkv!, attrs);
-    return L + 1 + Math.ceil((3 * N * L * E) / 2);
+    return rowsScratch(L) + Math.ceil((3 * N * L * E) / 2);
   },
 );
 

@@ -8,9 +8,11 @@
 // same in TF.js ops: what the GPUs run and the tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import { jsKernelConfigs } from './js-kernel.js';
-import { simdSoftmaxGrad } from './wasm-simd-softmax-grad.js';
+import { simdSoftmaxGrad, simdSoftmaxGradHelper } from './wasm-simd-softmax-grad.js';
 
 export const SOFTMAX_GRAD = 'TapegradSoftmaxGrad';
+/** Entries from which the SIMD loop is shared with the helper thread (below, waking it costs more). */
+const SHARE_MIN = 1 << 16;
 
 export const softmaxGradJs = jsKernelConfigs(
   SOFTMAX_GRAD,
@@ -36,7 +38,16 @@ export function softmaxGradRows(
 ): void {
   const simd = C % 4 === 0 ? simdSoftmaxGrad(heap) : null;
   if (simd) {
-    simd.grad(g.byteOffset, ys.byteOffset, dx.byteOffset, ys.length / C, C, scale);
+    const rows = ys.length / C;
+    const args = (from: number, to: number) => [
+      ...[g, ys, dx].map((v) => v.byteOffset + 4 * C * from),
+      to - from,
+      C,
+      scale,
+    ];
+    const helper = ys.length >= SHARE_MIN ? simdSoftmaxGradHelper(heap) : null;
+    if (helper) helper.range('grad', rows, 1, args);
+    else simd.grad(...(args(0, rows) as Parameters<typeof simd.grad>));
     return;
   }
   const s32 = Math.fround(scale);

@@ -231,10 +231,14 @@ interface ScaledSoftmaxSimd {
   rows(x: number, y: number, rows: number, s: number, l: number, causal: number, scale: number, e: number): number;
 }
 
-const scaledSoftmax = simdModule<ScaledSoftmaxSimd>('scaled-softmax', () => [rows()]);
+const scaledSoftmax = simdModule<ScaledSoftmaxSimd>('scaled-softmax', () => [rows()], ['rows']);
 /** The module's bytes. */
 export const scaledSoftmaxModule = scaledSoftmax.bytes;
 /** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
 export const setSimdScaledSoftmax = scaledSoftmax.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
 export const simdScaledSoftmax = scaledSoftmax.on;
+/** The helper thread for the module on `heap` (it takes a share of the rows), or null. */
+export const simdScaledSoftmaxHelper = scaledSoftmax.helper;
+/** Keeps the module's work off the helper thread (and lets it on again), for tests and benchmarks to compare. */
+export const setSharedScaledSoftmax = scaledSoftmax.setShared;

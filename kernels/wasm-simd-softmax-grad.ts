@@ -85,10 +85,14 @@ interface SoftmaxGradSimd {
   grad(dy: number, y: number, dx: number, rows: number, c: number, scale: number): number;
 }
 
-const softmaxGrad = simdModule<SoftmaxGradSimd>('softmax-grad', () => [grad()]);
+const softmaxGrad = simdModule<SoftmaxGradSimd>('softmax-grad', () => [grad()], ['grad']);
 /** The module's bytes. */
 export const softmaxGradModule = softmaxGrad.bytes;
 /** Turns the SIMD loop off (and on again), so that tests and benchmarks can run the JavaScript one beside it. */
 export const setSimdSoftmaxGrad = softmaxGrad.setEnabled;
 /** The module on `heap`, or null (no heap: the cpu backend; no wasm SIMD; turned off). */
 export const simdSoftmaxGrad = softmaxGrad.on;
+/** The helper thread for the module on `heap` (it takes a share of the rows), or null. */
+export const simdSoftmaxGradHelper = softmaxGrad.helper;
+/** Keeps the module's work off the helper thread (and lets it on again), for tests and benchmarks to compare. */
+export const setSharedSoftmaxGrad = softmaxGrad.setShared;

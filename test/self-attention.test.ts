@@ -13,6 +13,8 @@ import * as fused from '../src/backend/fused.js';
 import { setFusedEnabled } from '../src/testing.js';
 import { selfAttention } from '../src/ops/nn.js';
 import { setSharedBatchMatMul, setSimdBatchMatMul } from '../kernels/batch-matmul.js';
+import { setSharedScaledSoftmax } from '../kernels/wasm-simd-scaled-softmax.js';
+import { setSharedSoftmaxGrad } from '../kernels/wasm-simd-softmax-grad.js';
 import { assertClose, assertNoLeak, randomValues, withHelperChunks } from './helpers.js';
 
 /** [N, L, H, D] of qkv [N, L, 3·H·D], causal. */
@@ -102,25 +104,39 @@ test('wasm: a transformer layer with the op gives the unfused ops’ bits, forwa
   }
 });
 
+/** The batched products' and the softmax's (and its adjoint's) sharing with the helper thread, off or on. */
+function setShared(on: boolean) {
+  setSharedBatchMatMul(on);
+  setSharedScaledSoftmax(on);
+  setSharedSoftmaxGrad(on);
+}
+
 test('wasm, two threads: the kernels shared with the helper thread give one thread’s bits', async () => {
   await tg.setBackend('wasm');
   const shape = [64, 16, 4, 16];
   const qkv = qkvOf(shape, 11);
   const dy = tf.tensor(randomValues(64 * 16 * 64, 12), [64, 16, 64]);
+  const x = tf.tensor(randomValues(37 * 4 * 16 * 16, 13), [37, 4, 16, 16]);
   const run = () =>
     tf.tidy(() => {
       const [o, w] = fused.selfAttention(qkv, 4, 0.25, true);
-      return [o, w, fused.selfAttentionGrad(dy, qkv, w, 0.25)].map((t) => Array.from(t.dataSync()));
+      const outputs = [o, w, fused.selfAttentionGrad(dy, qkv, w, 0.25)];
+      // the softmax and its adjoint as their own kernels
+      const y = fused.scaledSoftmax(x, 0.3, true);
+      outputs.push(y, fused.softmaxGrad(x, y), fused.scaledSoftmax(x, 0.3, false));
+      return outputs.map((t) => Array.from(t.dataSync()));
     });
   try {
     const shared = await withHelperChunks(run, 'self-attention');
-    setSharedBatchMatMul(false);
+    setShared(false);
     const one = run();
-    ['o', 'w', 'dqkv'].forEach((what, i) => sameBits(shared[i], one[i], what));
+    ['o', 'w', 'dqkv', 'causal softmax', 'softmax adjoint', 'softmax'].forEach((what, i) =>
+      sameBits(shared[i], one[i], what),
+    );
   } finally {
-    setSharedBatchMatMul(true);
+    setShared(true);
     tg.setThreads(1);
-    tf.dispose([qkv, dy]);
+    tf.dispose([qkv, dy, x]);
   }
 });
 
