@@ -12,6 +12,9 @@ import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import { setFusedEnabled } from '../src/testing.js';
 import { setSharedLayerNorm } from '../kernels/wasm-simd-layer-norm.js';
+import { setSharedBatchMatMul } from '../kernels/batch-matmul.js';
+import { setSharedScaledSoftmax } from '../kernels/wasm-simd-scaled-softmax.js';
+import { setSharedSoftmaxGrad } from '../kernels/wasm-simd-softmax-grad.js';
 import { Transformer, maskedNll, rowTensors } from '../examples/lib/words.js';
 import { median } from './harness.js';
 
@@ -44,6 +47,14 @@ const LEVERS: Lever[] = [
   {
     name: 'layer norm shared with the helper thread (rows forward, groups backward; --threads 2)',
     set: setSharedLayerNorm,
+  },
+  {
+    name: "attention's products, softmax and its adjoint shared with the helper thread (--threads 2)",
+    set: (on) => {
+      setSharedBatchMatMul(on);
+      setSharedScaledSoftmax(on);
+      setSharedSoftmaxGrad(on);
+    },
   },
 ];
 
