@@ -120,6 +120,8 @@ const batchMatMul = simdModule<{ bmm: Bmm }>('batch-matmul', () => [bmm()], ['bm
 export const setSimdBatchMatMul = batchMatMul.setEnabled;
 /** Keeps the products off the helper thread (and lets them on again), for tests and benchmarks to compare. */
 export const setSharedBatchMatMul = batchMatMul.setShared;
+// off by default: attention's products and rows are too small for waking the helper thread to pay
+setSharedBatchMatMul(false);
 /** Multiply-adds from which a call's products are shared with the helper thread (below, waking it costs more). */
 const SHARE_MIN = 1 << 19;
 

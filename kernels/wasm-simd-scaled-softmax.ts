@@ -242,3 +242,5 @@ export const simdScaledSoftmax = scaledSoftmax.on;
 export const simdScaledSoftmaxHelper = scaledSoftmax.helper;
 /** Keeps the module's work off the helper thread (and lets it on again), for tests and benchmarks to compare. */
 export const setSharedScaledSoftmax = scaledSoftmax.setShared;
+// off by default: attention's products and rows are too small for waking the helper thread to pay
+setSharedScaledSoftmax(false);

@@ -96,3 +96,5 @@ export const simdSoftmaxGrad = softmaxGrad.on;
 export const simdSoftmaxGradHelper = softmaxGrad.helper;
 /** Keeps the module's work off the helper thread (and lets it on again), for tests and benchmarks to compare. */
 export const setSharedSoftmaxGrad = softmaxGrad.setShared;
+// off by default: attention's products and rows are too small for waking the helper thread to pay
+setSharedSoftmaxGrad(false);

@@ -127,6 +127,7 @@ test('wasm, two threads: the kernels shared with the helper thread give one thre
       return outputs.map((t) => Array.from(t.dataSync()));
     });
   try {
+    setShared(true);
     const shared = await withHelperChunks(run, 'self-attention');
     setShared(false);
     const one = run();
@@ -134,7 +135,7 @@ test('wasm, two threads: the kernels shared with the helper thread give one thre
       sameBits(shared[i], one[i], what),
     );
   } finally {
-    setShared(true);
+    setShared(false);
     tg.setThreads(1);
     tf.dispose([qkv, dy, x]);
   }
