@@ -565,6 +565,8 @@ function padFor(x: Tensor, plan: PoolPlan, value: number, keep: Keep): Tensor {
 /**
  * The maximum over each kernelSize window of x [N, H, W, C], per channel.
  * PyTorch `torch.nn.functional.max_pool2d`, JAX `flax.linen.max_pool`.
+ * Departure: on wasm a window holding NaN gives a number where PyTorch gives NaN (XNNPACK's
+ * comparisons: a NaN first in the window counts as −∞, a later one is passed over).
  */
 export function maxPool2d(x: Tensor, window: PoolWindow, opts?: Omit<Pool2dOptions, 'kernelSize'>): Tensor {
   const t = asTensor('maxPool2d', x);
