@@ -4,16 +4,22 @@
 // cpu suite's Adam steps (B → B → 10, B = 64 and 256); a weight gradient xᵀ·g with x read in place by
 // the dense kernel against x transposed first (`setDenseTransposedA`); the bias gradients' sums over
 // the batch by the column-sum kernel against wasm's average pool or Sum (`setFusedEnabled(·,
-// 'columnSum')`). Markdown on stdout.
+// 'columnSum')`); and the whole training step of examples/mnist.ts's MLP (batches of 64 from the
+// DataLoader, Adam, the loss read back) with the helper thread's withdrawal of a job it has not
+// claimed (`setHelperWithdraw`). Markdown on stdout.
 //
 //   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2] [--levers 1,4 (by place)]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { setAdamFloat32, setDenseTransposedA, setFusedEnabled } from '../src/testing.js';
+import { setAdamFloat32, setDenseTransposedA, setFusedEnabled, setHelperWithdraw } from '../src/testing.js';
 import { median } from './harness.js';
 import { mm } from '../src/ops/matrix.js';
+import { digitTensors, makeMlp, mnistSplit } from '../examples/lib/mnist.js';
+import { loadMnist } from '../examples/lib/mnist-node.js';
+import { trainingStep } from '../examples/lib/train.js';
+import { endlessBatches } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -76,6 +82,28 @@ function biasGradients(B: number, widths: number[]): { run: () => void; dispose:
     dispose: () => tg.dispose(gs),
   };
 }
+/** examples/mnist.ts's MLP training step: a batch of 64 from the DataLoader, Adam, the loss read back. */
+function mnistStep(): { run: () => void; dispose: () => void } {
+  const { x, y } = digitTensors(loadMnist(), mnistSplit().train, true);
+  const net = makeMlp();
+  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const loader = new tg.data.DataLoader(new tg.data.TensorDataset(x, y), { batchSize: 64, shuffle: true, seed: 1 });
+  const batches = endlessBatches(loader);
+  return {
+    run: () => {
+      const [xb, yb] = batches.next();
+      const loss = trainingStep(opt, () => tg.nn.crossEntropy(net.forward(xb), yb));
+      loss.dataSync();
+      loss.dispose();
+    },
+    dispose: () => {
+      batches.stop();
+      opt.dispose();
+      net.dispose();
+      tg.dispose([x, y]);
+    },
+  };
+}
 const dense = (sizes: number[]) => sizes.slice(1).flatMap((n, i) => [[sizes[i], n], [n]]);
 
 interface Lever {
@@ -110,6 +138,11 @@ const LEVERS: Lever[] = [
       { name: 'bias gradient, B = 64', make: () => biasGradients(64, [64, 10]) },
       { name: 'bias gradient, B = 256', make: () => biasGradients(256, [256, 10]) },
     ],
+  },
+  {
+    name: "withdrawing the helper's unclaimed job",
+    set: setHelperWithdraw,
+    work: [{ name: 'MNIST MLP training step', make: mnistStep }],
   },
 ];
 

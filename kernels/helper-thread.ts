@@ -7,12 +7,15 @@
 //
 // The two threads meet through a small shared array: the caller writes which function to run and
 // the arguments of each of its chunks, sets the state word to JOB and wakes the worker
-// (Atomics.notify); the worker runs chunks, each taken by an atomic increment of a shared counter,
-// until none is left, sets the state back to IDLE and wakes the caller, which waits for it
-// (Atomics.wait, allowed on Node's main thread) after its own part; each checks the state word a
-// while before it sleeps (a short wait costs less than a wake). A caller that takes chunks from
-// the same counter shares the work as each thread comes free, so a worker slow to wake, or starved
-// by a loaded machine, takes fewer chunks rather than holding the caller up. The worker is unref'd
+// (Atomics.notify); the worker claims the job (JOB → RUNNING, one compare-and-swap), runs chunks,
+// each taken by an atomic increment of a shared counter, until none is left, sets the state back
+// to IDLE and wakes the caller, which waits for it (Atomics.wait, allowed on Node's main thread)
+// after its own part; each checks the state word a while before it sleeps (a short wait costs less
+// than a wake). A caller that takes chunks from the same counter shares the work as each thread
+// comes free, so a worker slow to wake, or starved by a loaded machine, takes fewer chunks rather
+// than holding the caller up; and once the caller has taken every chunk, a job the worker has not
+// claimed yet is withdrawn (JOB → IDLE, the same compare-and-swap: of the two, exactly one wins),
+// so the caller need not wait for a sleeping worker to wake only to find nothing left. The worker is unref'd
 // (an idle one never keeps a process alive) and starts in the background: kernels run on one thread
 // until it reports ready.
 // A worker that fails reports it in the same words; the caller then computes that part itself and
@@ -26,6 +29,8 @@ import type { MemorySource } from './wasm-encoder.js';
 
 const IDLE = 0;
 const JOB = 1;
+/** A job the worker has claimed: the caller can no longer withdraw it. */
+const RUNNING = 2;
 /**
  * Words of the shared array: state, ready, failed, the module, the argument count, the chunks, the
  * next chunk to take and the worker's spin; then each chunk's arguments as float64, MAX_ARGS apart.
@@ -56,7 +61,8 @@ try {
   for (;;) {
     for (let i = c[${SPIN}]; i > 0 && Atomics.load(c, ${STATE}) === ${IDLE}; i--);
     Atomics.wait(c, ${STATE}, ${IDLE});
-    if (Atomics.load(c, ${STATE}) !== ${JOB}) continue;
+    // a job withdrawn by the caller before this claim is not run
+    if (Atomics.compareExchange(c, ${STATE}, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
     const fn = fns[c[${MODULE}]];
     const count = c[${COUNT}];
     const chunks = c[${CHUNKS}];
@@ -99,16 +105,19 @@ type WorkerClass = new (source: string, options: { eval: true; workerData: unkno
 export interface Helper {
   /** Whether it has started and not failed: it can take work now. */
   ready(): boolean;
-  /** Starts module `module`'s function on `args` (numbers the function takes: i32, f32 or f64) on the helper. */
-  start(module: number, args: number[]): void;
   /**
-   * Starts module `module`'s function on each chunk's arguments (at most MAX_CHUNKS), the helper
-   * taking chunks one after another until `take` has handed out every one.
+   * Starts module `module`'s function on each chunk's arguments (numbers the function takes: i32,
+   * f32 or f64; at most MAX_CHUNKS chunks), the helper taking chunks one after another until `take`
+   * has handed out every one.
    */
   startChunks(module: number, chunks: number[][]): void;
   /** The next chunk for the calling thread to run: an index, or one past the last when none is left. */
   take(): number;
-  /** Waits for the helper's part; false if it failed (the caller then computes that part itself). */
+  /**
+   * Once `take` has handed out every chunk: withdraws the job if the helper has not claimed it
+   * (then it took no chunk), else waits for its chunks; false if it failed (the caller then
+   * computes the chunks it did not take itself).
+   */
   finish(): boolean;
   /** Terminates the worker (its heap runs no more). */
   stop(): void;
@@ -131,6 +140,26 @@ let spin = SPIN_CHECKS;
 /** Turns the threads' spin before sleeping off (and on again), for benchmarks to compare. */
 export function setHelperSpin(on: boolean): void {
   spin = on ? SPIN_CHECKS : 0;
+}
+
+let withdrawing = true;
+/** Jobs withdrawn before the helper claimed them, since the process started. */
+let withdrawn = 0;
+
+/**
+ * Turns the withdrawal of a job the helper has not claimed off (and on again): off, the caller
+ * waits for the helper to wake and find no chunk left, for benchmarks and tests to compare.
+ */
+export function setHelperWithdraw(on: boolean): void {
+  withdrawing = on;
+}
+
+/** Whether a job the helper has not claimed is withdrawn (on unless turned off). */
+export const helperWithdraws = (): boolean => withdrawing;
+
+/** How many jobs the calling thread has withdrawn before the helper claimed them, for the tests. */
+export function withdrawnJobs(): number {
+  return withdrawn;
 }
 
 /** Turns the helper thread off (and on again): kernels run on the calling thread alone, for benchmarks. */
@@ -209,13 +238,15 @@ function startHelper(memory: WebAssembly.Memory): Helper | null {
   };
   return {
     ready: () => !broken && Atomics.load(c, READY) === 1 && Atomics.load(c, FAILED) === 0,
-    // one chunk, which the caller does not take: the helper's
-    start: (module, values) => startChunks(module, [values]),
     startChunks,
     take: () => Atomics.add(c, NEXT, 1),
     finish() {
-      for (let i = spin; i > 0 && Atomics.load(c, STATE) === JOB; i--);
-      while (Atomics.load(c, STATE) === JOB) Atomics.wait(c, STATE, JOB);
+      if (withdrawing && Atomics.compareExchange(c, STATE, JOB, IDLE) === JOB) {
+        withdrawn++;
+        return true;
+      }
+      for (let i = spin; i > 0 && Atomics.load(c, STATE) !== IDLE; i--);
+      for (let s: number; (s = Atomics.load(c, STATE)) !== IDLE; ) Atomics.wait(c, STATE, s);
       if (Atomics.load(c, FAILED) === 0) return true;
       broken = true;
       return false;

@@ -6,7 +6,7 @@
 // share of the kernel's work. Kept small (under 4 KiB), a module compiles synchronously on a
 // browser's main thread too.
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import { helperModule, MAX_CHUNKS, readyHelper } from './helper-thread.js';
+import { helperModule, helperWithdraws, MAX_CHUNKS, readyHelper } from './helper-thread.js';
 import { encodeModule, type MemorySource, type WasmFunction } from './wasm-encoder.js';
 
 /** What the kernels use of TF.js's wasm backend, whose class is not exported. */
@@ -30,7 +30,8 @@ type Fn = (...args: number[]) => number;
 export interface SimdHelper<E> {
   /**
    * Runs function `name` on the arguments `there` on the helper thread while this thread runs it on
-   * `here` (each output entry in one of the two parts); `there` here too if the helper failed.
+   * `here` (each output entry in one of the two parts); `there` here too if the helper has not
+   * taken it by the time `here` is done, or failed.
    */
   split(name: keyof E & string, here: number[], there: number[]): void;
   /**
@@ -114,9 +115,12 @@ export function simdModule<E>(
     if (!thread) return null;
     return {
       split(f, here, there) {
-        thread.start(onHelper.get(f)!, there);
+        thread.startChunks(onHelper.get(f)!, [there]);
         exports![f](...here);
-        if (!thread.finish()) exports![f](...there);
+        // the helper's part, if it has not taken it yet (a helper slow to wake)
+        const mine = helperWithdraws() && thread.take() === 0;
+        if (mine) exports![f](...there);
+        if (!thread.finish() && !mine) exports![f](...there);
       },
       share(f, chunks) {
         // more chunks than the shared array holds (or one): all here

@@ -18,7 +18,8 @@ import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
 export { setSimdPad } from '../kernels/wasm-simd-pad.js';
 export { setWinogradConv } from '../kernels/wasm-simd-winograd.js';
-export { setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
+export { setHelperSpin, setHelperThread, setHelperWithdraw } from '../kernels/helper-thread.js';
+import { setHelperWithdraw } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
 export { setFlipInKernel } from './backend/facts.js';
 export { setSimdRelu } from './backend/wasm-relu.js';
@@ -59,6 +60,7 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
   transposePlans: setTransposePlanCache,
   adamSharedStep: setSharedAdamStep,
   transposedLeftInPlace: setDenseTransposedA,
+  helperWithdraw: setHelperWithdraw,
 };
 
 /**

@@ -2,13 +2,45 @@
 // once the backend runs more than one thread; when the wasm module traps and is dropped, its
 // worker is terminated (it would otherwise wait for work forever, holding the dropped heap), none
 // starts on that heap again, and the fresh module that setBackend starts gets a worker of its own.
-// Shared chunks run on both threads, with the threads' spin before sleeping off and on.
+// Shared chunks run on both threads, with the threads' spin before sleeping off and on. A job the
+// helper has not claimed by the time the caller has taken every chunk is withdrawn: over many
+// jobs of random lengths (the helper claiming just as the caller withdraws among them) each chunk
+// runs exactly once and has run when the call returns, with withdrawal on and off.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { liveHelperThreads, readyHelper, setHelperSpin, setHelperThread } from '../kernels/helper-thread.js';
-import { assertThrows, randomValues, withHelperChunks } from './helpers.js';
+import {
+  liveHelperThreads,
+  readyHelper,
+  setHelperSpin,
+  setHelperThread,
+  setHelperWithdraw,
+  withdrawnJobs,
+} from '../kernels/helper-thread.js';
+import { sharedChunks, simdModule } from '../kernels/wasm-simd-module.js';
+import { I32, i32, local, whileBelow, type WasmFunction } from '../kernels/wasm-encoder.js';
+import { assertThrows, helperThreadUp, randomValues, withHelperChunks } from './helpers.js';
+
+/** count(address, spins, by): spins idle turns, then the int32 at `address` increased by `by`. */
+const countFunction = (name: string): WasmFunction => ({
+  name,
+  params: [I32, I32, I32],
+  result: I32,
+  locals: [I32],
+  body: [
+    ...whileBelow(local.get(3), local.get(1), local.increment(3, i32.const(1))),
+    ...i32.store(local.get(0), i32.add(i32.load(local.get(0)), local.get(2))),
+    ...i32.const(0),
+  ],
+});
+type Count = (address: number, spins: number, by: number) => number;
+// registered at import, before the helper thread starts (it instantiates the modules registered then)
+const counting = simdModule<{ count: Count; countToo: Count }>(
+  'test-helper-count',
+  () => [countFunction('count'), countFunction('countToo')],
+  ['count', 'countToo'],
+);
 
 const heap = () => (tf.backend() as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory;
 
@@ -73,6 +105,58 @@ test('with the spin before sleeping off and on, shared chunks run on both thread
     }
   }
   tg.dispose([x, w]);
+});
+
+test('a job the helper has not claimed is withdrawn: each chunk runs exactly once, done when the call returns', async () => {
+  await tg.setBackend('wasm');
+  await helperThreadUp();
+  const backend = tf.backend() as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Int32Array };
+  const slots = 17;
+  const counts = tf.zeros([slots], 'int32');
+  const view = () => backend.typedArrayFromHeap({ dataId: counts.dataId, shape: counts.shape, dtype: 'int32' });
+  const want = new Array<number>(slots).fill(0);
+  let seed = 12345;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (const withdraw of [true, false])
+    for (const spin of [true, false]) {
+      setHelperWithdraw(withdraw);
+      setHelperSpin(spin);
+      const before = { withdrawn: withdrawnJobs(), there: sharedChunks().there };
+      try {
+        for (let job = 0; job < 1500; job++) {
+          const helper = counting.helper(heap());
+          assert.ok(helper, 'the helper thread is up');
+          const address = view().byteOffset;
+          // two functions in turn, each adding its own amount: a chunk run by the wrong function shows
+          const [name, by] = job % 3 === 0 ? (['countToo', 2] as const) : (['count', 1] as const);
+          const spins = () => (random(4) === 0 ? 0 : random(20_000));
+          if (job % 2 === 0) {
+            const [a, b] = [random(slots), random(slots - 1)];
+            const there = b >= a ? b + 1 : b;
+            helper.split(name, [address + 4 * a, spins(), by], [address + 4 * there, spins(), by]);
+            want[a] += by;
+            want[there] += by;
+          } else {
+            const chunks = Array.from({ length: 2 + random(slots - 1) }, (_, k) => [address + 4 * k, spins(), by]);
+            helper.share(name, chunks);
+            for (let k = 0; k < chunks.length; k++) want[k] += by;
+          }
+          const got = [...view()];
+          if (got.some((v, i) => v !== want[i]))
+            assert.unreachable(`withdraw ${withdraw}, spin ${spin}, job ${job}: counts ${got}, want ${want}`);
+        }
+      } finally {
+        setHelperWithdraw(true);
+        setHelperSpin(true);
+      }
+      if (withdraw) assert.ok(withdrawnJobs() > before.withdrawn, `spin ${spin}: some jobs were withdrawn`);
+      else assert.is(withdrawnJobs(), before.withdrawn, 'none withdrawn with withdrawal off');
+      assert.ok(sharedChunks().there > before.there, `withdraw ${withdraw}, spin ${spin}: the helper ran some chunks`);
+    }
+  counts.dispose();
 });
 
 test.run();
