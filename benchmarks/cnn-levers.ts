@@ -20,6 +20,7 @@ import {
   setSimdPad,
   setSimdRelu,
   setWinogradConv,
+  setWinogradFilterGrad,
 } from '../src/testing.js';
 import { makeCnn } from '../examples/lib/mnist.js';
 import { median } from './harness.js';
@@ -34,6 +35,7 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   'x padded in SIMD': setSimdPad,
   '3×3 convolutions in the Winograd form': setWinogradConv,
   'max-pool forward in SIMD': setSimdMaxPool,
+  '3×3 filter gradients in the Winograd form': setWinogradFilterGrad,
 };
 LEVERS['all of the above'] = (on) => {
   for (const set of Object.values(LEVERS)) if (set !== LEVERS['all of the above']) set(on);

@@ -167,6 +167,7 @@ export const f32x4 = {
   div: binary(0xe7),
   sqrt: unary(0xe3),
   abs: unary(0xe0),
+  neg: unary(0xe1),
   /** Lane-wise b < a ? b : a, and a < b ? b : a (a NaN in b gives a: C's fmin and fmax pattern). */
   pmin: binary(0xea),
   pmax: binary(0xeb),

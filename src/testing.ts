@@ -17,7 +17,7 @@ export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-tr
 import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
 export { setSimdPad } from '../kernels/wasm-simd-pad.js';
-export { setWinogradConv } from '../kernels/wasm-simd-winograd.js';
+export { setWinogradConv, setWinogradFilterGrad } from '../kernels/wasm-simd-winograd.js';
 export { setHelperSpin, setHelperThread, setHelperWithdraw } from '../kernels/helper-thread.js';
 import { setHelperWithdraw } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';

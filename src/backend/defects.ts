@@ -182,7 +182,7 @@ export function conv2dBackpropFilterWithoutKernel(
   }
   const [kh, kw, cin, cout] = wShape;
   const attrs = { filterSize: [kh, kw] as Pair, strides, pad };
-  if (hasConv2dFilterGrad(x.shape, attrs)) return conv2dFilterGrad(x, dy, attrs);
+  if (hasConv2dFilterGrad(x.shape, attrs, dy.shape[3]!)) return conv2dFilterGrad(x, dy, attrs);
   if (kh * kw * cin > SMALL_WINDOW) {
     return tf.tidy(() => {
       const ph = samePadding(pad, x.shape[1]!, kh, strides[0]);

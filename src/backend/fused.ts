@@ -622,9 +622,9 @@ export function setConvScratchLimit(words: number): number {
   return before;
 }
 
-/** Whether the filter gradient of x runs as its kernel here (the backend has it, its scratch fits). */
-export function hasConv2dFilterGrad(xShape: number[], attrs: Conv2DFilterGradAttrs): boolean {
-  return hasFused('conv2dFilterGrad') && filterGradScratchWords(xShape, attrs) <= convScratchLimit;
+/** Whether the filter gradient of x (cout output channels) runs as its kernel here (the backend has it, its scratch fits). */
+export function hasConv2dFilterGrad(xShape: number[], attrs: Conv2DFilterGradAttrs, cout: number): boolean {
+  return hasFused('conv2dFilterGrad') && filterGradScratchWords(xShape, attrs, cout) <= convScratchLimit;
 }
 
 /**
