@@ -2,18 +2,26 @@
 // rounds, wall-clock and CPU ms): the multi-tensor Adam kernel alone in float32 and float64 lanes
 // (`setAdamFloat32`) on the parameters of examples/mnist.ts's MLP (784 → 256 → 128 → 10) and of the
 // cpu suite's Adam steps (B → B → 10, B = 64 and 256); a weight gradient xᵀ·g with x read in place by
-// the dense kernel against x transposed first (`setDenseTransposedA`); the bias gradients' sums over
+// the dense kernel against x transposed first (`setDenseTransposedA`); an input gradient g·Wᵀ with W's
+// panels copied transposed by the dense kernel against mm's transposes (`setDenseTransposedB`); the
+// bias gradients' sums over
 // the batch by the column-sum kernel against wasm's average pool or Sum (`setFusedEnabled(·,
 // 'columnSum')`); and the whole training step of examples/mnist.ts's MLP (batches of 64 from the
-// DataLoader, Adam, the loss read back) with the helper thread's withdrawal of a job it has not
-// claimed (`setHelperWithdraw`). Markdown on stdout.
+// DataLoader, Adam, the loss read back) with g·Wᵀ as above and with the helper thread's withdrawal
+// of a job it has not claimed (`setHelperWithdraw`). Markdown on stdout.
 //
 //   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2] [--levers 1,4 (by place)]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
-import { setAdamFloat32, setDenseTransposedA, setFusedEnabled, setHelperWithdraw } from '../src/testing.js';
+import {
+  setAdamFloat32,
+  setDenseTransposedA,
+  setDenseTransposedB,
+  setFusedEnabled,
+  setHelperWithdraw,
+} from '../src/testing.js';
 import { median } from './harness.js';
 import { mm } from '../src/ops/matrix.js';
 import { digitTensors, makeMlp, mnistSplit } from '../examples/lib/mnist.js';
@@ -74,6 +82,15 @@ function weightGradient(B: number, I: number, O: number): { run: () => void; dis
     dispose: () => tg.dispose([x, g]),
   };
 }
+/** A dense layer's input gradient g·Wᵀ (g [B, O], W [I, O]) as its adjoint computes it (mm, src/ops/matrix.ts). */
+function inputGradient(B: number, I: number, O: number): { run: () => void; dispose: () => void } {
+  const g = tg.randn([B, O], { seed: 1 });
+  const w = tg.randn([I, O], { seed: 2 });
+  return {
+    run: () => tg.tidy(() => void mm(g, w, false, true)),
+    dispose: () => tg.dispose([g, w]),
+  };
+}
 /** The bias gradients Σ over the batch of dense layers' g [B, O], as the linear op's adjoint sums them. */
 function biasGradients(B: number, widths: number[]): { run: () => void; dispose: () => void } {
   const gs = widths.map((o, i) => tg.randn([B, o], { seed: i }));
@@ -128,6 +145,16 @@ const LEVERS: Lever[] = [
       { name: 'xᵀ·g, MNIST MLP layer 1', make: () => weightGradient(64, 784, 256) },
       { name: 'xᵀ·g, B = 64', make: () => weightGradient(64, 64, 64) },
       { name: 'xᵀ·g, B = 256', make: () => weightGradient(256, 256, 256) },
+    ],
+  },
+  {
+    name: 'g·Wᵀ, W copied transposed',
+    set: setDenseTransposedB,
+    work: [
+      { name: 'g·Wᵀ, MNIST MLP layer 2', make: () => inputGradient(64, 256, 128) },
+      { name: 'g·Wᵀ, MNIST MLP layer 3', make: () => inputGradient(64, 128, 10) },
+      { name: 'g·Wᵀ, B = 256', make: () => inputGradient(256, 256, 256) },
+      { name: 'MNIST MLP training step', make: mnistStep },
     ],
   },
   {

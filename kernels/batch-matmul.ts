@@ -222,6 +222,10 @@ export function simdBatchMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
     const denseT = transposeA && !transposeB && ra === 2 && rb === 2;
     const tDense = denseT ? denseMatMul(backend, a, b, undefined, 'linear', [], xnnpackOnPool, true) : null;
     if (tDense) return tDense;
+    // an input gradient g·Wᵀ: the dense kernel copies W's panels transposed
+    const denseBT = transposeB && !transposeA && ra === 2 && rb === 2;
+    const btDense = denseBT ? denseMatMul(backend, a, b, undefined, 'linear', [], xnnpackOnPool, false, true) : null;
+    if (btDense) return btDense;
     // batches TF.js would not pair as whole operands (neither 1 nor all)
     if ((ba !== batch && ba !== 1) || (bb !== batch && bb !== 1)) return original(args);
     const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];

@@ -30,6 +30,7 @@ import {
   f32x4,
   I32,
   i32,
+  ifElse,
   local,
   V128,
   v128,
@@ -58,17 +59,19 @@ export interface GemmOptions {
 export const GEMM: GemmOptions = { rows: 2, vectors: 4, splat: false, pack: true, unroll: 1 };
 
 /** The WebAssembly function's parameters. */
-const PARAMS = 16;
+const PARAMS = 17;
 
 /**
- * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi, aTerm, aRow): c[i, j] =
- * bias[j] + Σₖ a[i, k]·b[k, j] (b [K, N], c [M, N] row-major; byte addresses), clamped to [lo, hi]
- * where `clamp` is set; a's entry [i, k] at a + i·aRow + k·aTerm bytes (a [M, K]: aRow 4K, aTerm 4;
- * a stored [K, M], a product by its transpose: aRow 4, aTerm 4M; aTerm 4 where `unroll` > 1); blocks
- * of mc rows by kc terms, `scratch` holding (kc + 1 + mc)·4·vectors float32s.
+ * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi, aTerm, aRow, bTransposed):
+ * c[i, j] = bias[j] + Σₖ a[i, k]·b[k, j] (b [K, N], c [M, N] row-major; byte addresses), clamped to
+ * [lo, hi] where `clamp` is set; a's entry [i, k] at a + i·aRow + k·aTerm bytes (a [M, K]: aRow 4K,
+ * aTerm 4; a stored [K, M], a product by its transpose: aRow 4, aTerm 4M; aTerm 4 where `unroll` >
+ * 1); with `bTransposed` (and `pack`), b stored [N, K], a product by its transpose, each panel
+ * copied column by column; blocks of mc rows by kc terms, `scratch` holding (kc + 1 + mc)·4·vectors
+ * float32s.
  */
 export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmOptions): WasmFunction {
-  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI, A_TERM, A_ROW] = Array.from(
+  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI, A_TERM, A_ROW, B_T] = Array.from(
     { length: PARAMS },
     (_, i) => i,
   );
@@ -161,6 +164,36 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
       ...inc(U, get(NB)),
     ]),
   ];
+  /**
+   * The same panel of b stored [N, K]: each of its columns (a row of b there, contiguous) copied
+   * down the scratch's column, +0 past N.
+   */
+  const packPanelTransposed: Code = [
+    ...local.set(T, i32.const(0)),
+    ...whileBelow(get(T), i32.const(PW), [
+      ...local.set(CROW, i32.add(get(SCRATCH), i32.shl(get(T), i32.const(2)))),
+      ...local.set(
+        U,
+        i32.add(get(B), i32.shl(i32.add(i32.mul(i32.add(get(J), get(T)), get(K)), get(K0)), i32.const(2))),
+      ),
+      ...local.set(KK, i32.const(0)),
+      ...ifElse(
+        i32.ltU(i32.add(get(J), get(T)), get(N)),
+        whileBelow(get(KK), get(KL), [
+          ...i32.store(get(CROW), i32.load(get(U))),
+          ...inc(CROW, i32.const(PB)),
+          ...inc(U, i32.const(4)),
+          ...inc(KK, i32.const(1)),
+        ]),
+        whileBelow(get(KK), get(KL), [
+          ...i32.store(get(CROW), i32.const(0)),
+          ...inc(CROW, i32.const(PB)),
+          ...inc(KK, i32.const(1)),
+        ]),
+      ),
+      ...inc(T, i32.const(1)),
+    ]),
+  ];
   /** The last N mod 8 columns' entries, `count` rows of them, copied from `from` to `to` (row strides in bytes). */
   const copyColumns = (count: Code, from: Code, fromStride: Code, to: Code, toStride: Code): Code => [
     ...local.set(T, i32.const(0)),
@@ -179,7 +212,11 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
   const panel: Code = [
     ...local.set(FULL, i32.ltU(i32.add(get(J), i32.const(PW - 1)), get(N))),
     ...(pack
-      ? [...packPanel, ...local.set(P, get(SCRATCH)), ...local.set(BSTEP, i32.const(PB))]
+      ? [
+          ...ifElse(get(B_T), packPanelTransposed, packPanel),
+          ...local.set(P, get(SCRATCH)),
+          ...local.set(BSTEP, i32.const(PB)),
+        ]
       : [
           ...local.set(P, i32.add(i32.add(get(B), i32.mul(get(K0), get(NB))), i32.shl(get(J), i32.const(2)))),
           ...local.set(BSTEP, get(NB)),
@@ -191,12 +228,15 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
     ...when(i32.eqz(get(FULL)), [
       ...vectors.flatMap((w) => v128.store(get(SB), f32x4.splat(0), 16 * w)),
       ...when(get(HAS_BIAS), copyColumns(i32.const(1), get(BIASP), i32.const(0), get(SB), i32.const(0))),
-      ...copyColumns(
-        get(KL),
-        i32.add(get(B), i32.add(i32.mul(get(K0), get(NB)), i32.shl(get(J), i32.const(2)))),
-        get(NB),
-        get(SCRATCH),
-        i32.const(PB),
+      ...when(
+        i32.eqz(get(B_T)),
+        copyColumns(
+          get(KL),
+          i32.add(get(B), i32.add(i32.mul(get(K0), get(NB)), i32.shl(get(J), i32.const(2)))),
+          get(NB),
+          get(SCRATCH),
+          i32.const(PB),
+        ),
       ),
       ...local.set(P, get(SCRATCH)),
       ...local.set(BSTEP, i32.const(PB)),
@@ -239,7 +279,7 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
   ];
   return {
     name: 'gemm',
-    params: [...new Array(12).fill(I32), F32, F32, I32, I32],
+    params: [...new Array(12).fill(I32), F32, F32, I32, I32, I32],
     result: I32,
     locals: [...new Array(names.length + R).fill(I32), ...new Array(3 + W + W * R + R).fill(V128)],
     body,
@@ -283,11 +323,24 @@ export function setDenseTransposedA(on: boolean): void {
 /** Whether the kernel takes aᵀ·b, reading a [K, M] in place (on unless turned off). */
 export const denseTransposedA = (): boolean => transposedA;
 
+let transposedB = true;
 /**
- * c = clamp(op(a)·b + bias) for the heap's float32 a [M, K] (or, with `transposeA`, a [K, M] and
- * op(a) = aᵀ, read in place) and b [K, N] (any leading axes of one matrix), in SIMD, shaped
- * [...outer, M, N]; null where the kernel does not apply or XNNPACK is faster (the caller then runs
- * XNNPACK's, or TF.js's product).
+ * Turns the product by a transposed right operand copied into the panels from where it lies (a·bᵀ)
+ * off (and on again): off, the kernel declines it and the backend facts have the product made
+ * another way, for benchmarks to compare.
+ */
+export function setDenseTransposedB(on: boolean): void {
+  transposedB = on;
+}
+/** Whether the kernel takes a·bᵀ, b [N, K] copied into its panels transposed (on unless turned off). */
+export const denseTransposedB = (): boolean => transposedB;
+
+/**
+ * c = clamp(op(a)·op(b) + bias) for the heap's float32 a [M, K] (or, with `transposeA`, a [K, M] and
+ * op(a) = aᵀ, read in place) and b [K, N] (any leading axes of one matrix; or, with `transposeB`, b
+ * [N, K] and op(b) = bᵀ, copied into the panels transposed), in SIMD, shaped [...outer, M, N]; null
+ * where the kernel does not apply or XNNPACK is faster (the caller then runs XNNPACK's, or TF.js's
+ * product).
  */
 export function denseMatMul(
   backend: WasmBackend,
@@ -298,18 +351,20 @@ export function denseMatMul(
   outer: number[],
   xnnpackOnPool: XnnpackOnPool,
   transposeA = false,
+  transposeB = false,
 ): TensorInfo | null {
   const heap = heapOf(backend);
   const simd = denseMatMulSimd.on(heap);
   const bounds = BOUNDS[activation];
   if (!simd || bounds === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   if (transposeA && (!transposedA || a.shape.length !== 2)) return null;
+  if (transposeB && (!transposedB || transposeA || b.shape.length !== 2 || GEMM.pack === false)) return null;
   const [M, K] = transposeA ? [a.shape[1], a.shape[0]] : a.shape.slice(-2);
-  const N = b.shape[b.shape.length - 1];
+  const N = transposeB ? b.shape[0] : b.shape[b.shape.length - 1];
   const work = M * N * K;
   if (work === 0 || (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N))) return null;
   const helper = work >= SPLIT_MIN_WORK && M >= 8 ? denseMatMulSimd.helper(heap) : null;
-  if (!helper && !transposeA && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
+  if (!helper && !transposeA && !transposeB && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
   const { mc, kc } = BLOCKING;
   const scratchSize = (kc + 1 + mc) * 4 * GEMM.vectors;
   // allocations first: one may grow the heap and detach views taken before it
@@ -341,6 +396,7 @@ export function denseMatMul(
     hi,
     aTerm,
     aRow,
+    transposeB ? 1 : 0,
   ];
   if (helper) {
     // the helper thread takes the lower rows, from a multiple of 4 near the middle

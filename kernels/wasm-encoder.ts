@@ -112,6 +112,11 @@ export function whileBelow(a: Code, b: Code, body: Code): Code {
   return [0x02, 0x40, 0x03, 0x40, ...i32.geU(a, b), 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
 }
 
+/** if (cond ≠ 0) { then } else { otherwise } */
+export function ifElse(cond: Code, then: Code, otherwise: Code): Code {
+  return [...cond, 0x04, 0x40, ...then, 0x05, ...otherwise, 0x0b];
+}
+
 /** if (cond ≠ 0) { body } */
 export function when(cond: Code, body: Code): Code {
   return [...cond, 0x04, 0x40, ...body, 0x0b];

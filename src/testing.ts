@@ -11,8 +11,8 @@ import { setFusedEnabled } from './backend/fused.js';
 export { setAdamFloat32, setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 import { setAdamFloat32, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 export { setGeluFloat32, setSimdGelu } from '../kernels/gelu.js';
-export { setDenseMatMul, setDenseTransposedA } from '../kernels/dense-matmul.js';
-import { setDenseTransposedA } from '../kernels/dense-matmul.js';
+export { setDenseMatMul, setDenseTransposedA, setDenseTransposedB } from '../kernels/dense-matmul.js';
+import { setDenseTransposedA, setDenseTransposedB } from '../kernels/dense-matmul.js';
 export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
@@ -60,6 +60,7 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
   transposePlans: setTransposePlanCache,
   adamSharedStep: setSharedAdamStep,
   transposedLeftInPlace: setDenseTransposedA,
+  transposedRightInPlace: setDenseTransposedB,
   helperWithdraw: setHelperWithdraw,
 };
 

@@ -3,14 +3,15 @@
 // columns), with and without a bias, with relu and relu6, and with signed zeros, infinities and NaN
 // among the entries, with the default blocks of rows and terms and with small ones (many blocks and
 // their edges on small products), on one thread and split with the helper thread
-// (kernels/helper-thread.ts); aᵀ·b with a read in place, the same bits as after a transpose; within
+// (kernels/helper-thread.ts); aᵀ·b with a read in place, and a·bᵀ with b's panels copied
+// transposed, the same bits as after a transpose; within
 // the float32 rounding bound of a float64 reference (and that check fails on a product missing a
 // term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { BLOCKING, setDenseMatMul, setDenseTransposedA } from '../kernels/dense-matmul.js';
+import { BLOCKING, setDenseMatMul, setDenseTransposedA, setDenseTransposedB } from '../kernels/dense-matmul.js';
 import { assertNoLeak, helperThreadUp, randomValues } from './helpers.js';
 
 type Activation = 'linear' | 'relu' | 'relu6';
@@ -207,6 +208,67 @@ test('aᵀ·b with a read in place: the same bits as a transposed first, on one 
   );
   seen.push(...info.kernels.map((k) => k.name));
   assert.not.ok(seen.includes('Transpose'), `kernels: ${seen.join(', ')}`);
+  tg.dispose([x, w]);
+});
+
+test('a·bᵀ with b copied into the panels transposed: the same bits as b transposed first, on one thread and two; no Transpose kernel', async () => {
+  await tg.setBackend('wasm');
+  const specials = [0, -0, Infinity, -Infinity, Number.NaN, 3e38, -3e38];
+  const check = (shapes: [number, number, number][], what: string) =>
+    shapes.forEach(([M, K, N], c) => {
+      const a = tf.tensor2d(randomValues(M * K, 7 * c), [M, K]);
+      const b = tf.tensor2d(randomValues(N * K, 7 * c + 1, c % 2 ? specials : []), [N, K]);
+      // the reference: b transposed first, then the plain product (the dense kernel's, as XNNPACK's bits)
+      const bt = tf.transpose(b) as tf.Tensor2D;
+      const want = product(a, bt, null, null, true);
+      eachBlocking((blocks) => {
+        tf.fill([M, N], 7777).dispose();
+        const c = tf.matMul(a, b, false, true);
+        const got = c.dataSync() as Float32Array;
+        c.dispose();
+        for (let i = 0; i < got.length; i++)
+          if (!Object.is(got[i], want[i]))
+            assert.unreachable(
+              `[${M},${K}]·[${N},${K}]ᵀ ${what}, ${blocks}: entry ${i} is ${got[i]}, ${want[i]} after a transpose`,
+            );
+      });
+      assertNoLeak(() => tf.matMul(a, b, false, true).dispose());
+      tf.dispose([a, b, bt]);
+    });
+  check(SIZES, 'on one thread');
+  await helperThreadUp();
+  check(
+    [
+      [64, 784, 256],
+      [301, 611, 131],
+      [784, 64, 256],
+    ],
+    'split with the helper thread',
+  );
+  // the input gradient of a dense layer g·Wᵀ: W's panels copied transposed, no Transpose kernel; and
+  // with the kernel declining it, a transpose again and the same gradient's bits
+  const x = tg.randn([64, 200], { seed: 1, requiresGrad: true });
+  const w = tg.randn([200, 72], { seed: 2 });
+  const gradient = () =>
+    tg.tidy(() => tg.gradients(tg.linear(x, w).square().sum(), [x])[0]!.dataSync() as Float32Array);
+  const info = await tf.profile(() => void gradient());
+  const seen = info.kernels.map((k) => k.name);
+  assert.not.ok(seen.includes('Transpose'), `kernels: ${seen.join(', ')}`);
+  const inPlace = gradient();
+  setDenseTransposedB(false);
+  try {
+    const declined = await tf.profile(() => void gradient());
+    assert.ok(
+      declined.kernels.some((k) => k.name === 'Transpose'),
+      'off: a Transpose kernel',
+    );
+    const transposed = gradient();
+    for (let i = 0; i < inPlace.length; i++)
+      if (!Object.is(inPlace[i], transposed[i]))
+        assert.unreachable(`g·Wᵀ entry ${i}: ${inPlace[i]}, ${transposed[i]} off`);
+  } finally {
+    setDenseTransposedB(true);
+  }
   tg.dispose([x, w]);
 });
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
 import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
-import { denseTransposedA } from '../../kernels/dense-matmul.js';
+import { denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -59,6 +59,16 @@ export function transposedLeftInPlace(aShape: readonly number[]): boolean {
   if (tf.getBackend() !== 'wasm' || !denseTransposedA() || aShape.length !== 2) return false;
   const [K, M] = aShape;
   return M * K <= 16384 || (4 * M) % 1024 !== 0;
+}
+
+/**
+ * Whether an unbatched a·bᵀ of two matrices (a transposeB flag alone, b [N, K]) is better made by
+ * the product itself than by explicit transposes: on wasm the dense kernel copies b's panels
+ * transposed as it reaches them (kernels/dense-matmul.ts, the same sums as after a transpose),
+ * where either form with explicit transposes runs one or two Transpose kernels more.
+ */
+export function transposedRightInPlace(aShape: readonly number[], bShape: readonly number[]): boolean {
+  return tf.getBackend() === 'wasm' && denseTransposedB() && aShape.length === 2 && bShape.length === 2;
 }
 
 /**

@@ -4,7 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { matMulBroadcastingBatches } from '../backend/defects.js';
-import { rightOperandCost, transposedLeftInPlace, transposeFlagsSlow } from '../backend/facts.js';
+import {
+  rightOperandCost,
+  transposedLeftInPlace,
+  transposedRightInPlace,
+  transposeFlagsSlow,
+} from '../backend/facts.js';
 import type { Tensor } from '../tensor.js';
 import { eye } from '../creation.js';
 import { mul, reluAdjoint } from './elementwise.js';
@@ -54,6 +59,8 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
   const matrices = (x: Tensor) => x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]);
   const batched = matrices(a) > 1 || matrices(b) > 1;
   if (!(transposeA || transposeB) || !transposeFlagsSlow(batched)) return matmulOp([a, b], { transposeA, transposeB });
+  if (transposeB && !transposeA && transposedRightInPlace(a.shape, b.shape))
+    return matmulOp([a, b], { transposeA: false, transposeB: true });
   const outSize =
     (a.size / (a.shape[a.rank - 1] * a.shape[a.rank - 2])) *
     a.shape[a.rank - (transposeA ? 1 : 2)] *
