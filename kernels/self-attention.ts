@@ -15,9 +15,9 @@
 // Each product is batch-matmul.ts's stridedProducts, the softmax scaled-softmax.ts's rows, its adjoint
 // softmax-grad.ts's rows and the scale a float32 product: the steps of the unfused ops, in their order,
 // so on wasm the same bits as matmul, scaledSoftmax and matmul on the heads transposed (and their
-// adjoints). The heads are read and written in place in the rows of qkv, o and dqkv; k (forward)
-// and v (backward) are copied a head at a time transposed, [D, L], for the products that take them as
-// rows of terms. The references at the end are the same in TF.js ops: what the GPUs run and the
+// adjoints). The heads are read and written in place in the rows of qkv, o and dqkv; only k (forward)
+// and v (backward) are copied transposed, each head [D, L], for the products that take them as rows of
+// terms. The references at the end are the same in TF.js ops: what the GPUs run and the
 // tests' oracle.
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -25,7 +25,7 @@ import { jsKernelConfigs } from './js-kernel.js';
 import { type StridedProduct, stridedProducts } from './batch-matmul.js';
 import { rowsScratch, scaledSoftmaxReference, scaledSoftmaxRows } from './scaled-softmax.js';
 import { softmaxGradReference, softmaxGradRows } from './softmax-grad.js';
-import { simdTransposeAt } from './wasm-simd-transpose.js';
+import { simdTransposeByPlan, type TransposePlan } from './wasm-simd-transpose.js';
 
 export const SELF_ATTENTION = 'TapegradSelfAttention';
 export const SELF_ATTENTION_GRAD = 'TapegradSelfAttentionGrad';
@@ -45,22 +45,35 @@ function sizes(qkv: TensorInfo, attrs: NamedAttrMap) {
 }
 
 /**
- * y [N, L, 3E] into t [N, 3E, L]: head h of part p (0 q, 1 k, 2 v) as t[n, p·E + h·D + d, j] =
- * y[n, j, p·E + h·D + d], each head's [D, L] rows of L. By the SIMD transpose's copies on wasm.
+ * Part p (0 q, 1 k, 2 v) of y [N, L, 3E] into t [N, E, L]: head h as t[n, h·D + d, j] = y[n, j, p·E + h·D + d],
+ * each head's [D, L] rows of L. By the SIMD transpose's copies on wasm (a block of y's rows).
  */
-function transposed(
+function transposedPart(
   heap: WebAssembly.Memory | null,
   y: Float32Array,
   t: Float32Array,
   N: number,
   L: number,
-  E3: number,
+  E: number,
+  p: number,
 ) {
-  if (simdTransposeAt(heap, y.byteOffset, t.byteOffset, [N, L, E3], [0, 2, 1])) return;
+  const E3 = 3 * E;
+  const plan: TransposePlan = {
+    kind: 'tiles',
+    n: [N, 1],
+    A: L,
+    B: E,
+    is: [L * E3, 0],
+    os: [E * L, 0],
+    inRow: E3,
+    outRow: L,
+  };
+  if (simdTransposeByPlan(heap, y.byteOffset + 4 * p * E, t.byteOffset, plan)) return;
   for (let n = 0; n < N; n++)
-    for (let c = 0; c < E3; c++) {
-      const to = (n * E3 + c) * L;
-      for (let j = 0; j < L; j++) t[to + j] = y[(n * L + j) * E3 + c];
+    for (let c = 0; c < E; c++) {
+      const to = (n * E + c) * L;
+      const from = n * L * E3 + p * E + c;
+      for (let j = 0; j < L; j++) t[to + j] = y[from + j * E3];
     }
 }
 
@@ -81,13 +94,13 @@ export const selfAttentionJs = jsKernelConfigs(
     const y = qkv as Float32Array;
     const { scale, causal } = attrs as unknown as Attrs;
     const { N, L, E, H, D } = sizes(infos.qkv!, attrs);
-    // the softmax's rows of exponentials, then qkv transposed [N, 3E, L] (k's heads read from it)
+    // the softmax's rows of exponentials, then k transposed [N, E, L]
     const t = wordsAfter(scratch, rowsScratch(L));
-    transposed(heap, y, t, N, L, 3 * E);
+    transposedPart(heap, y, t, N, L, E, 1);
     const heads = (f: (h: number) => StridedProduct) => Array.from({ length: H }, (_, h) => f(h));
     const scores = heads((h) => ({
       a: { v: y, at: h * D, batch: 3 * L * E, row: 3 * E },
-      b: { v: t, at: (E + h * D) * L, batch: 3 * E * L, row: L },
+      b: { v: t, at: h * D * L, batch: E * L, row: L },
       c: { v: w, at: h * L * L, batch: H * L * L, row: L },
     }));
     stridedProducts(heap, scores, N, L, L, D);
@@ -102,7 +115,7 @@ export const selfAttentionJs = jsKernelConfigs(
   true,
   ({ qkv }, attrs) => {
     const { N, L, E } = sizes(qkv!, attrs);
-    return rowsScratch(L) + Math.ceil((3 * N * L * E) / 2);
+    return rowsScratch(L) + Math.ceil((N * L * E) / 2);
   },
 );
 
@@ -115,11 +128,11 @@ export const selfAttentionGradJs = jsKernelConfigs(
     const w = weights as Float32Array;
     const { scale } = attrs as unknown as Attrs;
     const { N, L, E, H, D } = sizes(infos.qkv!, attrs);
-    // qkv transposed [N, 3E, L] (v's heads read from it), then dw and ds (in place) [N, H, L, L]
+    // v transposed [N, E, L], then dw and ds (in place) [N, H, L, L]
     const words = wordsAfter(scratch, 0);
-    const t = words.subarray(0, 3 * N * L * E);
-    const ds = words.subarray(3 * N * L * E, 3 * N * L * E + N * H * L * L);
-    transposed(heap, y, t, N, L, 3 * E);
+    const t = words.subarray(0, N * L * E);
+    const ds = words.subarray(N * L * E, N * L * E + N * H * L * L);
+    transposedPart(heap, y, t, N, L, E, 2);
     const heads = (f: (h: number) => StridedProduct) => Array.from({ length: H }, (_, h) => f(h));
     const gHead = (h: number) => ({ v: g, at: h * D, batch: L * E, row: E });
     const yHead = (h: number, part: number) => ({ v: y, at: part * E + h * D, batch: 3 * L * E, row: 3 * E });
@@ -129,7 +142,7 @@ export const selfAttentionGradJs = jsKernelConfigs(
       transposed
         ? { v, at: h * L * L, batch: H * L * L, row: 1, col: L }
         : { v, at: h * L * L, batch: H * L * L, row: L };
-    const vt = (h: number) => ({ v: t, at: (2 * E + h * D) * L, batch: 3 * E * L, row: L });
+    const vt = (h: number) => ({ v: t, at: h * D * L, batch: E * L, row: L });
     stridedProducts(
       heap,
       heads((h) => ({ a: gHead(h), b: vt(h), c: weightsOf(ds, h, false) })),
@@ -167,7 +180,7 @@ export const selfAttentionGradJs = jsKernelConfigs(
   false,
   ({ qkv }, attrs) => {
     const { N, L, E, H } = sizes(qkv!, attrs);
-    return Math.ceil((3 * N * L * E + N * H * L * L) / 2);
+    return Math.ceil((N * L * E + N * H * L * L) / 2);
   },
 );
 

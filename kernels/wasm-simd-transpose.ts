@@ -312,6 +312,24 @@ export function simdTransposeAt(
 }
 
 /**
+ * Copies by a plan made by the caller (sizes and strides in entries, addresses in bytes), which may
+ * read a block of a larger array (its rows strided wider than they are long); false where the SIMD
+ * copies are off, and the caller copies.
+ */
+export function simdTransposeByPlan(
+  heap: WebAssembly.Memory | null,
+  from: number,
+  to: number,
+  plan: TransposePlan,
+): boolean {
+  const simd = transpose.on(heap);
+  if (!simd) return false;
+  const { fn, tail } = planCall(plan);
+  simd[fn](from, to, ...tail);
+  return true;
+}
+
+/**
  * The Transpose kernel function wrapping TF.js's `original`: ours for float32 and int32 inputs whose
  * reduced permutation has at most five axes (four where the last axis moves), TF.js's for the rest.
  */

@@ -342,6 +342,17 @@ class Sweep {
   }
 }
 
+let sharedHandles = true;
+
+/**
+ * Gives a share that is g itself or an input its own handle by a reshape to its own shape, which shares
+ * the values (nothing mutates a tensor's values in place, and the values live until every handle is
+ * disposed), rather than by a clone, which copies them (on wasm). Off: clones, for benchmarks to compare.
+ */
+export function setSharedGradientHandles(on: boolean): void {
+  sharedHandles = on;
+}
+
 /**
  * Runs an adjoint in a tf.tidy, so that its temporaries are freed and only the shares survive. A
  * share may be g itself or an input (add's adjoint is g): each gets its own handle.
@@ -355,10 +366,15 @@ function tidyShares(compute: () => (Tensor | null)[], held: Tensor[]): (Tensor |
   const seen = new Set<tf.Tensor>(held.map((x) => x.value));
   return out.map((s) => {
     if (!s) return null;
-    const v = seen.has(s.value) ? s.value.clone() : s.value;
+    const v = seen.has(s.value) ? handleOn(s.value) : s.value;
     seen.add(v);
     return new Tensor(v);
   });
+}
+
+/** A new handle on v's values (setSharedGradientHandles). */
+function handleOn(v: tf.Tensor): tf.Tensor {
+  return sharedHandles ? tf.reshape(v, v.shape) : v.clone();
 }
 
 /**
@@ -376,7 +392,7 @@ function keptUnlessThrown(fn: () => void): void {
 
 /** A new handle on g's values; with createGraph, a recorded one (so it stays differentiable). */
 function copy(g: Tensor, createGraph: boolean): Tensor {
-  return createGraph ? withGradMode(true, () => reshape(g, g.shape)) : new Tensor(g.value.clone());
+  return createGraph ? withGradMode(true, () => reshape(g, g.shape)) : new Tensor(handleOn(g.value));
 }
 
 /** Drops what a node saved, so that the memory can go and a second backward() is refused. */

@@ -26,6 +26,7 @@ export { setSimdRelu } from './backend/wasm-relu.js';
 export { setSimdMaxPool } from './backend/wasm-max-pool.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
 export { setSharedBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
+export { setSharedGradientHandles } from './backward.js';
 import { setFlatStepStructure, setLeanStepBookkeeping } from './optim/optimizer.js';
 export { setFlatStepStructure, setLeanStepBookkeeping };
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { NODE_BACKENDS, assertClose, assertNoLeak, assertThrows } from './helpers.js';
 import { topoOrder, walkGraph } from '../src/tape.js';
+import { setSharedGradientHandles } from '../src/testing.js';
 
 const clear = (...xs: tg.Tensor[]) =>
   xs.forEach((x) => {
@@ -363,6 +364,41 @@ for (const backend of NODE_BACKENDS) {
       assertClose(gy!, [2]);
     });
     tg.dispose([x, w, unused]);
+  });
+
+  s('a gradient add passes to both operands gives each its own handle: shared values, or cloned', async () => {
+    for (const shared of [true, false]) {
+      setSharedGradientHandles(shared);
+      try {
+        const a = tg.tensor([1, 2, 3], { requiresGrad: true });
+        const b = tg.tensor([4, 5, 6], { requiresGrad: true });
+        const seed = tg.tensor([1, -2, 0.5]);
+        assertNoLeak(() => {
+          tg.tidy(() => a.add(b).backward(seed));
+          assert.is.not(a.grad!.value, b.grad!.value, `${shared}: one tensor for two leaves`);
+          assert.is.not(a.grad!.value, seed.value, `${shared}: the seed is the caller's`);
+          a.grad!.dispose();
+          assertClose(b.grad!, [1, -2, 0.5]);
+          b.grad!.dispose();
+          assertClose(seed, [1, -2, 0.5]);
+          a.grad = b.grad = null;
+          // a residual add inside the graph: the sum's gradient flows on to both paths
+          tg.tidy(() => a.mul(2).add(a.sin()).mul(b).sum().backward());
+          assertClose(
+            a.grad!,
+            [1, 2, 3].map((v, i) => (2 + Math.cos(v)) * [4, 5, 6][i]),
+            { rtol: 1e-5 },
+          );
+          clear(a, b);
+        }, `shared ${shared}`);
+        // shared handles copy nothing: no Identity kernel runs
+        const info = await tf.profile(() => tg.tidy(() => a.add(b).sum().backward()));
+        assert.is(info.kernelNames.includes('Identity'), !shared, `shared ${shared}: ${info.kernelNames.join(' ')}`);
+        tg.dispose([a, b, seed, a.grad, b.grad]);
+      } finally {
+        setSharedGradientHandles(true);
+      }
+    }
   });
   s.run();
 }
