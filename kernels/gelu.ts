@@ -339,14 +339,15 @@ const fromBits = (n: number) => new Float32Array(Int32Array.of(n).buffer)[0];
 
 /**
  * One vector of four lanes: x into the local `first`, its temporaries after it; gelu's value stored by
- * `out.y`, its derivative (times `out.dy` if given) by `out.d`, those given.
+ * `out.y`, its derivative (times `out.dy` if given) by `out.d`, those given. As statements, so that a
+ * loop can interleave two vectors' (their operations each in their own order).
  */
 function geluVector(
   first: number,
   x: Code,
   out: { y?: (v: Code) => Code; d?: (v: Code) => Code; dy?: Code },
   c: (v: number) => Code,
-): Code {
+): Code[] {
   const [X, A, AH, TH, TL, KM, R, PEK, S, QV, RR, NEG, G] = Array.from({ length: 13 }, (_, i) => first + i);
   const horner = (coef: number[], v: Code) => {
     let h: Code = c(coef[coef.length - 1]);
@@ -356,32 +357,32 @@ function geluVector(
   const kf = f32x4.sub(get(KM), c(MAGIC32));
   /** v·2^(k+64)·2⁻⁶⁴: the scale last, so that a subnormal result is rounded once. */
   const scaled = (v: Code) => f32x4.mul(f32x4.mul(v, get(S)), c(2 ** -64));
-  const code: Code = [
-    ...local.set(X, x),
-    ...local.set(A, f32x4.pmin(f32x4.abs(get(X)), c(A_MAX))),
-    ...local.set(AH, f32x4.mul(f32x4.sub(f32x4.add(f32x4.mul(get(A), c(64)), c(MAGIC32)), c(MAGIC32)), c(1 / 64))),
+  const code: Code[] = [
+    local.set(X, x),
+    local.set(A, f32x4.pmin(f32x4.abs(get(X)), c(A_MAX))),
+    local.set(AH, f32x4.mul(f32x4.sub(f32x4.add(f32x4.mul(get(A), c(64)), c(MAGIC32)), c(MAGIC32)), c(1 / 64))),
     // t = −a²/2 = TH + TL: TH exact, TL small
-    ...local.set(TH, f32x4.mul(f32x4.mul(get(AH), get(AH)), c(-0.5))),
-    ...local.set(TL, f32x4.mul(f32x4.mul(f32x4.sub(get(A), get(AH)), f32x4.add(get(A), get(AH))), c(-0.5))),
+    local.set(TH, f32x4.mul(f32x4.mul(get(AH), get(AH)), c(-0.5))),
+    local.set(TL, f32x4.mul(f32x4.mul(f32x4.sub(get(A), get(AH)), f32x4.add(get(A), get(AH))), c(-0.5))),
     // k + MAGIC32, then r = t − k ln 2
-    ...local.set(KM, f32x4.add(f32x4.mul(f32x4.add(get(TH), get(TL)), c(Math.LOG2E)), c(MAGIC32))),
-    ...local.set(
+    local.set(KM, f32x4.add(f32x4.mul(f32x4.add(get(TH), get(TL)), c(Math.LOG2E)), c(MAGIC32))),
+    local.set(
       R,
       f32x4.sub(f32x4.add(f32x4.sub(get(TH), f32x4.mul(kf, c(LN2_HI32))), get(TL)), f32x4.mul(kf, c(LN2_LO32))),
     ),
-    ...local.set(PEK, horner(EXP32, get(R))),
-    ...local.set(S, i32x4.shl(i32x4.add(get(KM), c(fromBits(POW2_BIAS))), 23)),
+    local.set(PEK, horner(EXP32, get(R))),
+    local.set(S, i32x4.shl(i32x4.add(get(KM), c(fromBits(POW2_BIAS))), 23)),
     // RR = K e^r/(aQ + H): Φ(−a) = Q·RR·2ᵏ
-    ...local.set(QV, horner(Q32, get(A))),
-    ...local.set(RR, f32x4.div(get(PEK), f32x4.add(f32x4.mul(get(A), get(QV)), horner(H32, get(A))))),
-    ...local.set(NEG, f32x4.lt(get(X), c(0))),
+    local.set(QV, horner(Q32, get(A))),
+    local.set(RR, f32x4.div(get(PEK), f32x4.add(f32x4.mul(get(A), get(QV)), horner(H32, get(A))))),
+    local.set(NEG, f32x4.lt(get(X), c(0))),
   ];
   // x Φ(−a) (x clamped, so that a large |x| rounds to −0, and gelu(−∞) to its limit −0) below 0, x (1 − Φ(−a))
   // above
   if (out.y)
     code.push(
-      ...local.set(G, f32x4.mul(get(QV), get(RR))),
-      ...out.y(
+      local.set(G, f32x4.mul(get(QV), get(RR))),
+      out.y(
         v128.bitselect(
           scaled(f32x4.mul(f32x4.pmax(get(X), c(-A_MAX)), get(G))),
           f32x4.mul(get(X), f32x4.sub(c(1), scaled(get(G)))),
@@ -394,50 +395,59 @@ function geluVector(
   const lin = f32x4.add(f32x4.sub(c(A0_HI), get(A)), c(A0_LO));
   if (out.d)
     code.push(
-      ...local.set(G, scaled(f32x4.mul(f32x4.mul(lin, f32x4.div(horner(S32, get(A)), horner(D32, get(A)))), get(PEK)))),
-      ...local.set(G, v128.bitselect(get(G), f32x4.sub(c(1), get(G)), get(NEG))),
-      ...(out.dy ? local.set(G, f32x4.mul(out.dy, get(G))) : []),
-      ...out.d(get(G)),
+      local.set(G, scaled(f32x4.mul(f32x4.mul(lin, f32x4.div(horner(S32, get(A)), horner(D32, get(A)))), get(PEK)))),
+      local.set(G, v128.bitselect(get(G), f32x4.sub(c(1), get(G)), get(NEG))),
+      ...(out.dy ? [local.set(G, f32x4.mul(out.dy, get(G)))] : []),
+      out.d(get(G)),
     );
   return code;
 }
 const VECTOR_LOCALS = 13;
+/** Vectors a turn of the main loop takes (their statements interleaved, so that the processor overlaps their long chains). */
+const VECTORS_A_TURN = 2;
 
 /**
  * The function `name`(x, y, d, dy, count) over count entries (a multiple of 4; addresses in bytes): gelu's
  * value into y if `outputs` has 'y', its derivative into d if it has 'd', times dy's entries if it has 'dy'
- * (the other addresses unread). One vector of four lanes a turn (the turns are independent, so that the
- * processor overlaps their long chains).
+ * (the other addresses unread). VECTORS_A_TURN vectors of four lanes a turn, then one at a time.
  */
 function geluFunction(name: string, outputs: ('y' | 'd' | 'dy')[]): WasmFunction {
-  const [X, Y, D, DY, COUNT, END] = [0, 1, 2, 3, 4, 5];
-  const first = END + 1 + VECTOR_LOCALS;
+  const [X, Y, D, DY, COUNT, END, WHOLE] = [0, 1, 2, 3, 4, 5, 6];
+  const first = WHOLE + 1 + VECTORS_A_TURN * VECTOR_LOCALS;
   const values: number[] = [];
   const c = (v: number) => {
     let i = values.findIndex((w) => Object.is(w, v));
     if (i < 0) i = values.push(v) - 1;
     return get(first + i);
   };
-  const lanes = geluVector(
-    END + 1,
-    v128.load(get(X)),
-    {
-      y: outputs.includes('y') ? (v) => v128.store(get(Y), v) : undefined,
-      d: outputs.includes('d') ? (v) => v128.store(get(D), v) : undefined,
-      dy: outputs.includes('dy') ? v128.load(get(DY)) : undefined,
-    },
-    c,
-  );
-  const bump = (l: number) => local.set(l, i32.add(get(l), i32.const(16)));
+  /** The statements of vector `k` of a turn, 16k bytes on. */
+  const vector = (k: number) =>
+    geluVector(
+      WHOLE + 1 + k * VECTOR_LOCALS,
+      v128.load(get(X), 16 * k),
+      {
+        y: outputs.includes('y') ? (v) => v128.store(get(Y), v, 16 * k) : undefined,
+        d: outputs.includes('d') ? (v) => v128.store(get(D), v, 16 * k) : undefined,
+        dy: outputs.includes('dy') ? v128.load(get(DY), 16 * k) : undefined,
+      },
+      c,
+    );
+  const turns = Array.from({ length: VECTORS_A_TURN }, (_, k) => vector(k));
+  const interleaved = turns[0].flatMap((_, i) => turns.flatMap((t) => t[i]));
+  const bump = (l: number, bytes: number) => local.set(l, i32.add(get(l), i32.const(bytes)));
+  const bumpAll = (bytes: number) => [X, Y, D, DY].flatMap((l) => bump(l, bytes));
   const body = [
     ...local.set(END, i32.add(get(X), i32.shl(get(COUNT), i32.const(2)))),
-    ...whileBelow(get(X), get(END), [...lanes, ...[X, Y, D, DY].flatMap(bump)]),
+    // the end of the whole turns: count rounded down to a multiple of 4·VECTORS_A_TURN (a power of 2)
+    ...local.set(WHOLE, i32.add(get(X), i32.shl(i32.and(get(COUNT), i32.const(-4 * VECTORS_A_TURN)), i32.const(2)))),
+    ...whileBelow(get(X), get(WHOLE), [...interleaved, ...bumpAll(16 * VECTORS_A_TURN)]),
+    ...whileBelow(get(X), get(END), [...turns[0].flat(), ...bumpAll(16)]),
   ];
   return {
     name,
     params: [I32, I32, I32, I32, I32],
     result: I32,
-    locals: [I32, ...new Array(VECTOR_LOCALS + values.length).fill(V128)],
+    locals: [I32, I32, ...new Array(VECTORS_A_TURN * VECTOR_LOCALS + values.length).fill(V128)],
     body: [...values.flatMap((v, i) => local.set(first + i, f32x4.splat(v))), ...body, ...i32.const(0)],
   };
 }
@@ -448,11 +458,12 @@ interface GeluSimd64 {
   geluGrad(dy: number, x: number, dx: number, count: number): number;
 }
 
-// the forward and the adjoint in modules of their own, each under the size a browser compiles at once
-const geluSimd = simdModule<{ gelu: GeluLanes; geluWithDerivative: GeluLanes }>(
-  'gelu',
-  () => [geluFunction('gelu', ['y']), geluFunction('geluWithDerivative', ['y', 'd'])],
-  ['gelu', 'geluWithDerivative'],
+// each function in a module of its own, under the size a browser compiles at once
+const geluSimd = simdModule<{ gelu: GeluLanes }>('gelu', () => [geluFunction('gelu', ['y'])], ['gelu']);
+const geluWithDerivativeSimd = simdModule<{ geluWithDerivative: GeluLanes }>(
+  'gelu-with-derivative',
+  () => [geluFunction('geluWithDerivative', ['y', 'd'])],
+  ['geluWithDerivative'],
 );
 const geluGradSimd = simdModule<{ geluGrad: GeluLanes }>('gelu-grad', () => [geluFunction('geluGrad', ['d', 'dy'])], [
   'geluGrad',
@@ -461,6 +472,7 @@ const geluSimd64 = simdModule<GeluSimd64>('gelu-float64', geluFunctions64);
 /** Turns the SIMD loops off (and on again), so that tests and benchmarks can run the float64 loops beside them. */
 export const setSimdGelu = (on: boolean): void => {
   geluSimd.setEnabled(on);
+  geluWithDerivativeSimd.setEnabled(on);
   geluGradSimd.setEnabled(on);
   geluSimd64.setEnabled(on);
 };
@@ -488,7 +500,7 @@ function float32Pass(
   dy?: Float32Array,
 ): number {
   const name = dy ? 'geluGrad' : d ? 'geluWithDerivative' : 'gelu';
-  const module = (dy ? geluGradSimd : geluSimd) as SimdModule<Record<string, GeluLanes>>;
+  const module = (dy ? geluGradSimd : d ? geluWithDerivativeSimd : geluSimd) as SimdModule<Record<string, GeluLanes>>;
   const simd = float32Lanes ? module.on(heap) : null;
   if (!simd) return 0;
   const count = x.length & ~3;

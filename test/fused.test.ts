@@ -227,7 +227,7 @@ for (const backend of NODE_BACKENDS) {
       const ulps = (got: number, want: number, scale = Math.abs(want)) =>
         Math.abs(got - want) / 2 ** (Math.max(Math.floor(Math.log2(scale)), -126) - 23);
       const phi = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
-      for (const n of [1, 2, 3, 5, 6, 7, 20001, 1_300_001]) {
+      for (const n of [1, 2, 3, 5, 6, 7, 20001, 20005, 1_300_001]) {
         const x = Float32Array.from({ length: n }, (_, i) => -16 + (26 * i) / n);
         specials.forEach((v, i) => {
           x[(i * 1361) % n] = v;
