@@ -7,9 +7,14 @@
 // one thread; with more, it adds up every thread's). What the step takes beyond its kernels is
 // tapegrad's and TF.js's per-op work. Markdown tables on stdout.
 //
+// --real gives the transformer 128 words spread over the word list, as its training batches: their token
+// count is rarely a power of two (the fixed batch's 2,048 tokens make some kernels slower than they are).
+//
 //   node --import tsx benchmarks/step-profile.ts [--model cnn|mlp|words|square] [--batch 256] [--backend wasm]
-//        [--threads n] [--steps 9] [--rows 30]
+//        [--threads n] [--steps 9] [--rows 30] [--real]
 import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import { makeCnn, makeMlp } from '../examples/lib/mnist.js';
@@ -24,6 +29,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '9' },
     rows: { type: 'string', default: '30' },
     threads: { type: 'string' },
+    real: { type: 'boolean', default: false },
   },
 });
 await tg.setBackend(values.backend as tg.BackendName);
@@ -41,11 +47,19 @@ if (!['cnn', 'mlp', 'words', 'square'].includes(model))
   throw new Error(`--model is cnn, mlp, words or square, not ${model}`);
 const WORDS = ['apple', 'banana', 'cherry', 'dog', 'elephant', 'fig', 'grape', 'hippopotamus'];
 
+/** 128 words spread over the word list (a real batch: its token count is rarely a power of two). */
+function realWords(): string[] {
+  const all: string[] = JSON.parse(
+    readFileSync(createRequire(import.meta.url).resolve('an-array-of-english-words/index.json'), 'utf8'),
+  );
+  return Array.from({ length: 128 }, (_, i) => all[((i * 7919) % all.length) | 0]);
+}
+
 /** The model, its optimizer and its loss on one fixed batch. */
 function setup(): { net: tg.nn.Module; opt: tg.optim.Optimizer; loss: () => tg.Tensor; data: tg.Tensor[] } {
   if (model === 'words') {
     const net = new Transformer();
-    const r = rowTensors(Array.from({ length: 128 }, (_, i) => WORDS[i % WORDS.length]));
+    const r = rowTensors(values.real ? realWords() : Array.from({ length: 128 }, (_, i) => WORDS[i % WORDS.length]));
     return {
       net,
       opt: new tg.optim.AdamW(net.parameters(), { lr: 3e-3 }),
