@@ -7,8 +7,9 @@
 // bias gradients' sums over
 // the batch by the column-sum kernel against wasm's average pool or Sum (`setFusedEnabled(·,
 // 'columnSum')`); and the whole training step of examples/mnist.ts's MLP (batches of 64 from the
-// DataLoader, Adam, the loss read back) with g·Wᵀ as above and with the helper thread's withdrawal
-// of a job it has not claimed (`setHelperWithdraw`). Markdown on stdout.
+// DataLoader, Adam, the loss read back) with g·Wᵀ as above, with the products shared with the helper
+// thread in chunks of columns against halves of the rows (`setDenseColumnChunks`), and with the helper
+// thread's withdrawal of a job it has not claimed (`setHelperWithdraw`). Markdown on stdout.
 //
 //   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2] [--levers 1,4 (by place)]
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +18,7 @@ import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
 import {
   setAdamFloat32,
+  setDenseColumnChunks,
   setDenseTransposedA,
   setDenseTransposedB,
   setFusedEnabled,
@@ -80,6 +82,15 @@ function weightGradient(B: number, I: number, O: number): { run: () => void; dis
   return {
     run: () => tg.tidy(() => void mm(x, g, true, false)),
     dispose: () => tg.dispose([x, g]),
+  };
+}
+/** A plain product a·b (a [M, K], b [K, N]). */
+function plainProduct(M: number, K: number, N: number): { run: () => void; dispose: () => void } {
+  const a = tg.randn([M, K], { seed: 1 });
+  const b = tg.randn([K, N], { seed: 2 });
+  return {
+    run: () => tg.tidy(() => void mm(a, b)),
+    dispose: () => tg.dispose([a, b]),
   };
 }
 /** A dense layer's input gradient g·Wᵀ (g [B, O], W [I, O]) as its adjoint computes it (mm, src/ops/matrix.ts). */
@@ -164,6 +175,15 @@ const LEVERS: Lever[] = [
       { name: 'bias gradient, MNIST MLP (3 layers)', make: () => biasGradients(64, [256, 128, 10]) },
       { name: 'bias gradient, B = 64', make: () => biasGradients(64, [64, 10]) },
       { name: 'bias gradient, B = 256', make: () => biasGradients(256, [256, 10]) },
+    ],
+  },
+  {
+    name: 'products shared in chunks of columns (off: halves of rows)',
+    set: setDenseColumnChunks,
+    work: [
+      { name: 'MLP layer 1 forward, [64, 784]·[784, 256]', make: () => plainProduct(64, 784, 256) },
+      { name: 'xᵀ·g, MNIST MLP layer 1', make: () => weightGradient(64, 784, 256) },
+      { name: 'MNIST MLP training step', make: mnistStep },
     ],
   },
   {

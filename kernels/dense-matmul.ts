@@ -59,11 +59,12 @@ export interface GemmOptions {
 export const GEMM: GemmOptions = { rows: 2, vectors: 4, splat: false, pack: true, unroll: 1 };
 
 /** The WebAssembly function's parameters. */
-const PARAMS = 17;
+const PARAMS = 18;
 
 /**
- * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi, aTerm, aRow, bTransposed):
- * c[i, j] = bias[j] + Σₖ a[i, k]·b[k, j] (b [K, N], c [M, N] row-major; byte addresses), clamped to
+ * gemm(a, b, bias, c, M, N, K, hasBias, clamp, scratch, mc, kc, lo, hi, aTerm, aRow, bTransposed, ld):
+ * c[i, j] = bias[j] + Σₖ a[i, k]·b[k, j] (b [K, N], c [M, N] row-major, their rows ld entries apart:
+ * N, or more for a range of columns of wider matrices; byte addresses), clamped to
  * [lo, hi] where `clamp` is set; a's entry [i, k] at a + i·aRow + k·aTerm bytes (a [M, K]: aRow 4K,
  * aTerm 4; a stored [K, M], a product by its transpose: aRow 4, aTerm 4M; aTerm 4 where `unroll` >
  * 1); with `bTransposed` (and `pack`), b stored [N, K], a product by its transpose, each panel
@@ -71,7 +72,7 @@ const PARAMS = 17;
  * float32s.
  */
 export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmOptions): WasmFunction {
-  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI, A_TERM, A_ROW, B_T] = Array.from(
+  const [A, B, BIAS, C, M, N, K, HAS_BIAS, CLAMP, SCRATCH, MC, KC, LO, HI, A_TERM, A_ROW, B_T, LD] = Array.from(
     { length: PARAMS },
     (_, i) => i,
   );
@@ -250,7 +251,7 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
     ...inc(J, i32.const(PW)),
   ];
   const body = [
-    ...local.set(NB, i32.shl(get(N), i32.const(2))),
+    ...local.set(NB, i32.shl(get(LD), i32.const(2))),
     ...local.set(KB, i32.shl(get(K), i32.const(2))),
     ...local.set(SB, i32.add(get(SCRATCH), i32.mul(get(KC), i32.const(PB)))),
     ...local.set(EDGE, i32.add(get(SB), i32.const(PB))),
@@ -279,7 +280,7 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
   ];
   return {
     name: 'gemm',
-    params: [...new Array(12).fill(I32), F32, F32, I32, I32, I32],
+    params: [...new Array(12).fill(I32), F32, F32, I32, I32, I32, I32],
     result: I32,
     locals: [...new Array(names.length + R).fill(I32), ...new Array(3 + W + W * R + R).fill(V128)],
     body,
@@ -322,6 +323,19 @@ export function setDenseTransposedA(on: boolean): void {
 }
 /** Whether the kernel takes aᵀ·b, reading a [K, M] in place (on unless turned off). */
 export const denseTransposedA = (): boolean => transposedA;
+
+/** Chunks of columns a product shared with the helper is cut into, and the fewest panels of b to cut. */
+const COLUMN_CHUNKS = 8;
+const COLUMN_CHUNKS_MIN_PANELS = 4;
+let columnChunks = true;
+/**
+ * Turns the sharing of a product with the helper thread in chunks of columns off (and on again):
+ * off, the two threads take fixed halves of the rows, each copying every panel of b, for benchmarks
+ * to compare.
+ */
+export function setDenseColumnChunks(on: boolean): void {
+  columnChunks = on;
+}
 
 let transposedB = true;
 /**
@@ -367,9 +381,15 @@ export function denseMatMul(
   if (!helper && !transposeA && !transposeB && M >= POOLED_MIN_ROWS && xnnpackOnPool(work)) return null;
   const { mc, kc } = BLOCKING;
   const scratchSize = (kc + 1 + mc) * 4 * GEMM.vectors;
+  const panelColumns = 4 * GEMM.vectors;
+  const panels = Math.ceil(N / panelColumns);
+  /** Columns of a chunk shared with the helper (whole panels), or 0 where the product is split by rows. */
+  const chunkColumns =
+    helper && columnChunks && panels >= COLUMN_CHUNKS_MIN_PANELS ? Math.ceil(panels / COLUMN_CHUNKS) * panelColumns : 0;
+  const parts = !helper ? 1 : chunkColumns ? Math.ceil(N / chunkColumns) : 2;
   // allocations first: one may grow the heap and detach views taken before it
   const out = backend.makeOutput([...outer, M, N], 'float32');
-  const scratch = backend.makeOutput([helper ? 2 * scratchSize : scratchSize], 'float32');
+  const scratch = backend.makeOutput([parts * scratchSize], 'float32');
   const av = backend.typedArrayFromHeap(a) as Float32Array;
   const bv = backend.typedArrayFromHeap(b) as Float32Array;
   const biasView = bias ? (backend.typedArrayFromHeap(bias) as Float32Array) : null;
@@ -397,8 +417,23 @@ export function denseMatMul(
     aTerm,
     aRow,
     transposeB ? 1 : 0,
+    N,
   ];
-  if (helper) {
+  /** The kernel's arguments for every row and columns from..to, with scratch `part`. */
+  const columns = (from: number, to: number, part: number) => {
+    const args = rows(0, M, part);
+    args[1] += 4 * from * (transposeB ? K : 1);
+    if (biasView) args[2] += 4 * from;
+    args[3] += 4 * from;
+    args[5] = to - from;
+    return args;
+  };
+  if (helper && chunkColumns) {
+    // chunks of whole panels, taken by each thread as it comes free: each panel of b is copied once
+    const chunks: number[][] = [];
+    for (let j = 0; j < N; j += chunkColumns) chunks.push(columns(j, Math.min(N, j + chunkColumns), chunks.length));
+    helper.share('gemm', chunks);
+  } else if (helper) {
     // the helper thread takes the lower rows, from a multiple of 4 near the middle
     const half = ((M >> 1) + 3) & ~3;
     helper.split('gemm', rows(0, half, 0), rows(half, M, 1));

@@ -11,8 +11,13 @@ import { setFusedEnabled } from './backend/fused.js';
 export { setAdamFloat32, setSimdAdam, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 import { setAdamFloat32, setSharedAdamStep } from '../kernels/adam-multi-update.js';
 export { setGeluFloat32, setSimdGelu } from '../kernels/gelu.js';
-export { setDenseMatMul, setDenseTransposedA, setDenseTransposedB } from '../kernels/dense-matmul.js';
-import { setDenseTransposedA, setDenseTransposedB } from '../kernels/dense-matmul.js';
+export {
+  setDenseColumnChunks,
+  setDenseMatMul,
+  setDenseTransposedA,
+  setDenseTransposedB,
+} from '../kernels/dense-matmul.js';
+import { setDenseColumnChunks, setDenseTransposedA, setDenseTransposedB } from '../kernels/dense-matmul.js';
 export { setSimdTranspose, setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 import { setTransposePlanCache } from '../kernels/wasm-simd-transpose.js';
 export { setSimdConv } from '../kernels/wasm-simd-conv.js';
@@ -63,6 +68,7 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
   transposedLeftInPlace: setDenseTransposedA,
   transposedRightInPlace: setDenseTransposedB,
   helperWithdraw: setHelperWithdraw,
+  denseColumnChunks: setDenseColumnChunks,
 };
 
 /**

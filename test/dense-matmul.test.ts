@@ -3,7 +3,8 @@
 // columns), with and without a bias, with relu and relu6, and with signed zeros, infinities and NaN
 // among the entries, with the default blocks of rows and terms and with small ones (many blocks and
 // their edges on small products), on one thread and split with the helper thread
-// (kernels/helper-thread.ts); aᵀ·b with a read in place, and a·bᵀ with b's panels copied
+// (kernels/helper-thread.ts: chunks of whole panels of columns that both threads take, or halves of
+// the rows); aᵀ·b with a read in place, and a·bᵀ with b's panels copied
 // transposed, the same bits as after a transpose; within
 // the float32 rounding bound of a float64 reference (and that check fails on a product missing a
 // term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
@@ -11,8 +12,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
-import { BLOCKING, setDenseMatMul, setDenseTransposedA, setDenseTransposedB } from '../kernels/dense-matmul.js';
-import { assertNoLeak, helperThreadUp, randomValues } from './helpers.js';
+import {
+  BLOCKING,
+  setDenseColumnChunks,
+  setDenseMatMul,
+  setDenseTransposedA,
+  setDenseTransposedB,
+} from '../kernels/dense-matmul.js';
+import { assertNoLeak, helperThreadUp, randomValues, withHelperChunks } from './helpers.js';
 
 type Activation = 'linear' | 'relu' | 'relu6';
 
@@ -126,31 +133,45 @@ function errorOverBound(a: Float32Array, b: Float32Array, bias: Float32Array, c:
   return worst;
 }
 
-test('products split with the helper thread: the same bits as XNNPACK', async () => {
+test('products shared with the helper thread (chunks of columns, or halves of the rows): the same bits as XNNPACK', async () => {
   await tg.setBackend('wasm');
   await helperThreadUp();
-  for (const [M, K, N] of [
-    [8, 1 << 17, 4],
-    [37, 3000, 61],
-    [64, 784, 256],
-    [13, 20_000, 24],
-    [301, 611, 131],
-  ] as [number, number, number][]) {
-    const a = tf.tensor2d(randomValues(M * K, M), [M, K]);
-    const b = tf.tensor2d(randomValues(K * N, K), [K, N]);
-    const bias = tf.tensor1d(randomValues(N, N));
-    for (const act of [null, 'relu'] as const) {
-      const xnn = product(a, b, bias, act, false);
-      eachBlocking((blocks) => {
-        const ours = product(a, b, bias, act, true);
-        for (let i = 0; i < ours.length; i++)
-          if (!Object.is(ours[i], xnn[i]))
-            assert.unreachable(
-              `[${M},${K}]·[${K},${N}] ${act}, ${blocks}: entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
-            );
-      });
+  for (const chunks of [true, false]) {
+    setDenseColumnChunks(chunks);
+    try {
+      for (const [M, K, N] of [
+        [8, 1 << 17, 4],
+        [37, 3000, 61],
+        [64, 784, 256],
+        [13, 20_000, 24],
+        [301, 611, 131],
+      ] as [number, number, number][]) {
+        const a = tf.tensor2d(randomValues(M * K, M), [M, K]);
+        const b = tf.tensor2d(randomValues(K * N, K), [K, N]);
+        const bias = tf.tensor1d(randomValues(N, N));
+        for (const act of [null, 'relu'] as const) {
+          const xnn = product(a, b, bias, act, false);
+          eachBlocking((blocks) => {
+            const ours = product(a, b, bias, act, true);
+            for (let i = 0; i < ours.length; i++)
+              if (!Object.is(ours[i], xnn[i]))
+                assert.unreachable(
+                  `[${M},${K}]·[${K},${N}] ${act}, ${blocks}, column chunks ${chunks}: entry ${i} is ${ours[i]}, XNNPACK ${xnn[i]}`,
+                );
+          });
+        }
+        if (chunks && N >= 64) {
+          // the helper takes some of the chunks (it may take none in one call on a loaded machine)
+          const ours = await withHelperChunks(() => product(a, b, bias, 'relu', true), `[${M},${K}]·[${K},${N}]`);
+          const xnn = product(a, b, bias, 'relu', false);
+          for (let i = 0; i < ours.length; i++)
+            if (!Object.is(ours[i], xnn[i])) assert.unreachable(`[${M},${K}]·[${K},${N}] shared: entry ${i}`);
+        }
+        tf.dispose([a, b, bias]);
+      }
+    } finally {
+      setDenseColumnChunks(true);
     }
-    tf.dispose([a, b, bias]);
   }
 });
 
