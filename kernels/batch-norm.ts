@@ -168,7 +168,11 @@ function writeAffine(
   const total = xs.length;
   const from = simd && total > 0 ? C & ~3 : 0;
   if (from) {
-    coefficients.forEach((v, i) => scratch.set(v, (4 + i) * C));
+    // by groups of four channels, [m 4][a 4][b 4][k 4] a group: the loop reads a group's at constant offsets
+    for (let g = 0; g < from; g += 4)
+      coefficients.forEach((v, i) => {
+        for (let j = 0; j < 4; j++) scratch[4 * C + 4 * g + 4 * i + j] = v[g + j] ?? 0;
+      });
     const coef = scratch.byteOffset + 32 * C;
     // rows r0 … r1 − 1
     const rows = (r0: number, r1: number) => [

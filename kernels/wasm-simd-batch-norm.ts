@@ -9,7 +9,7 @@
 //   channel's entry in row 0), with dy also Σ dy and Σ dy·(x − x₀), each block's sum added to acc's
 //   float64 arrays [sx C][sxx C][sg C][sgx C].
 //   affine(out, x, u, rows, C, cb, coef): out = (x − m)·a + b; affineWithU: out = a·(u − b − (x − m)·k),
-//   per channel, from coef's float64 arrays [m C][a C][b C][k C].
+//   per channel, from coef's float64 coefficients by groups of four channels: [m 4][a 4][b 4][k 4] a group.
 // Arguments are byte addresses in the heap (acc and coef 8-byte aligned), and counts. Groups of
 // rows summed into accumulators of their own (batch-norm.ts adds them up in order), and shares of
 // the affine pass's rows (out, x and u moved on), can run on the helper thread.
@@ -115,12 +115,12 @@ function sums(withDy: boolean): WasmFunction {
 
 function affine(withU: boolean): WasmFunction {
   const [OUT, X, U, ROWS, C, CB, COEF] = [0, 1, 2, 3, 4, 5, 6];
-  const [ROW_BYTES, END, R, CG, K, CH, OUT_OFF, U_OFF] = [7, 8, 9, 10, 11, 12, 13, 14];
-  const [V, XL, XH, UV] = [15, 16, 17, 18];
+  const [ROW_BYTES, END, R, CG, K, OUT_OFF, U_OFF] = [7, 8, 9, 10, 11, 12, 13];
+  const [V, XL, XH, UV] = [14, 15, 16, 17];
   const { add, sub, mul } = f64x2;
-  // coef's float64 array `which` (0: m, 1: a, 2: b, 3: k) at this group's channels, + half
-  const c = (which: number, half: number) =>
-    v128.load(i32.add(i32.add(get(K), i32.mul(get(CH), i32.const(which))), i32.const(half)));
+  // coefficient `which` (0: m, 1: a, 2: b, 3: k) of this group's four channels, + half: coef holds
+  // them by groups of four channels, [m 4][a 4][b 4][k 4] (128 bytes) a group, at constant offsets
+  const c = (which: number, half: number) => v128.load(get(K), 32 * which + half);
   const lane = (xd: Code, u: Code, half: number) =>
     withU
       ? // a·(u − b − (x − m)·k)
@@ -132,7 +132,7 @@ function affine(withU: boolean): WasmFunction {
     ...local.set(XL, f64x2.promoteLow(get(V))),
     ...local.set(XH, f64x2.promoteLow(high(get(V)))),
     ...(withU ? local.set(UV, v128.load(i32.add(i32.add(get(R), get(CG)), get(U_OFF)))) : []),
-    ...local.set(K, i32.add(get(COEF), i32.shl(get(CG), i32.const(1)))),
+    ...local.set(K, i32.add(get(COEF), i32.shl(get(CG), i32.const(3)))),
     ...v128.store(
       i32.add(i32.add(get(R), get(CG)), get(OUT_OFF)),
       join(lane(get(XL), f64x2.promoteLow(get(UV)), 0), lane(get(XH), f64x2.promoteLow(high(get(UV))), 16)),
@@ -141,7 +141,6 @@ function affine(withU: boolean): WasmFunction {
   ];
   const body = [
     ...local.set(ROW_BYTES, i32.shl(get(C), i32.const(2))),
-    ...local.set(CH, i32.shl(get(C), i32.const(3))),
     ...local.set(OUT_OFF, i32.sub(get(OUT), get(X))),
     ...local.set(U_OFF, i32.sub(get(U), get(X))),
     ...local.set(END, i32.add(get(X), i32.mul(get(ROWS), get(ROW_BYTES)))),
@@ -157,7 +156,7 @@ function affine(withU: boolean): WasmFunction {
     name: withU ? 'affineWithU' : 'affine',
     params: new Array(7).fill(I32),
     result: I32,
-    locals: [...new Array(8).fill(I32), ...new Array(4).fill(V128)],
+    locals: [...new Array(7).fill(I32), ...new Array(4).fill(V128)],
     body,
   };
 }
