@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
-import { setFusedEnabled, setSharedGradientHandles } from '../src/testing.js';
+import { setFusedEnabled, setNarrowLeftInPlace, setSharedGradientHandles } from '../src/testing.js';
 import { setSharedLayerNorm } from '../kernels/wasm-simd-layer-norm.js';
 import { setSharedBatchMatMul } from '../kernels/batch-matmul.js';
 import { setSharedScaledSoftmax } from '../kernels/wasm-simd-scaled-softmax.js';
@@ -42,6 +42,10 @@ const LEVERS: Lever[] = [
   {
     name: "the tape's second handle on a gradient (add's adjoint) sharing its values rather than a copy",
     set: setSharedGradientHandles,
+  },
+  {
+    name: 'weight gradients xᵀ·g reading a narrow x in place (rows of ≤ 256 entries; kept where g is wider)',
+    set: setNarrowLeftInPlace,
   },
   {
     name: 'self-attention as one op, forward and backward kernels (kernels/self-attention.ts)',

@@ -19,6 +19,7 @@ import {
   setDenseTransposedA,
   setDenseTransposedB,
 } from '../kernels/dense-matmul.js';
+import { setNarrowLeftInPlace } from '../src/testing.js';
 import { assertNoLeak, helperThreadUp, randomValues, withHelperChunks } from './helpers.js';
 
 type Activation = 'linear' | 'relu' | 'relu6';
@@ -230,6 +231,43 @@ test('aᵀ·b with a read in place: the same bits as a transposed first, on one 
   seen.push(...info.kernels.map((k) => k.name));
   assert.not.ok(seen.includes('Transpose'), `kernels: ${seen.join(', ')}`);
   tg.dispose([x, w]);
+});
+
+test('a narrow x of a weight gradient xᵀ·g is read in place whatever g (setNarrowLeftInPlace): no Transpose kernel, the same bits as off', async () => {
+  await tg.setBackend('wasm');
+  // the words transformer's: the feed-forward layers' (x 64 and 256 wide) and the input projection's (g 192 wide)
+  for (const [K, I, O] of [
+    [2064, 64, 256],
+    [2064, 256, 64],
+    [2064, 64, 192],
+  ]) {
+    const x = tg.tensor(randomValues(K * I, I), { shape: [K, I] });
+    const w = tg.tensor(randomValues(I * O, O), { shape: [I, O], requiresGrad: true });
+    const g = tg.tensor(randomValues(K * O, K), { shape: [K, O] });
+    const grads: Float32Array[] = [];
+    for (const on of [true, false]) {
+      setNarrowLeftInPlace(on);
+      try {
+        const info = await tf.profile(() => {
+          const [gw] = tg.tidy(() => tg.gradients(tg.linear(x, w).mul(g).sum(), [w]));
+          grads.push(gw!.dataSync() as Float32Array);
+          gw!.dispose();
+        });
+        const names = info.kernels.map((k) => k.name);
+        assert.is(
+          names.includes('Transpose'),
+          !on,
+          `[${K},${I}]ᵀ·[${K},${O}] ${on ? 'on' : 'off'}: ${names.join(' ')}`,
+        );
+      } finally {
+        setNarrowLeftInPlace(true);
+      }
+    }
+    for (let i = 0; i < grads[0].length; i++)
+      if (!Object.is(grads[0][i], grads[1][i]))
+        assert.unreachable(`[${K},${I}]ᵀ·[${K},${O}]: entry ${i} is ${grads[0][i]} in place, ${grads[1][i]} off`);
+    tg.dispose([x, w, g]);
+  }
 });
 
 test('a·bᵀ with b copied into the panels transposed: the same bits as b transposed first, on one thread and two; no Transpose kernel', async () => {

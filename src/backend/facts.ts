@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
 import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
-import { denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
+import { BLOCKING, denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -52,13 +52,34 @@ export function transposeFlagsSlow(batched = false): boolean {
  * Whether an unbatched aᵀ·b (a transposeA flag alone, a [K, M]) is better read in place than
  * transposed first: on wasm the dense kernel reads a in place (kernels/dense-matmul.ts, the same sums
  * as after a transpose), a term's entries of a tile's rows one row of a apart. That saves the
- * transpose where those rows stay in the L1 cache: a small a, or rows whose stride spreads them over
- * the cache's sets (not a multiple of 1 KiB, where they would share a few sets and evict each other).
+ * transpose where those rows stay in the L1 cache: a small a, rows of at most 1 KiB, or rows whose
+ * stride spreads them over the cache's sets (not a multiple of 1 KiB, where longer rows would share a
+ * few sets and evict each other).
  */
 export function transposedLeftInPlace(aShape: readonly number[]): boolean {
   if (tf.getBackend() !== 'wasm' || !denseTransposedA() || aShape.length !== 2) return false;
   const [K, M] = aShape;
-  return M * K <= 16384 || (4 * M) % 1024 !== 0;
+  return M * K <= 16384 || (narrowLeftKept && M <= 256) || (4 * M) % 1024 !== 0;
+}
+
+let narrowLeftKept = true;
+
+/**
+ * Turns off (and on again) the reading in place of a narrow a of aᵀ·b (rows of up to 1 KiB; kept
+ * whatever b where its rows fit a block of the dense kernel's): for benchmarks to compare.
+ */
+export function setNarrowLeftInPlace(on: boolean): void {
+  narrowLeftKept = on;
+}
+
+/**
+ * Whether an aᵀ·b that reads a [K, M] in place (transposedLeftInPlace) is best left so, whatever b:
+ * on wasm, where its M rows of output fit one block of the dense kernel's rows, which then copies each
+ * panel of b once, so that b costs no more than its transpose would (a weight gradient xᵀ·g with g
+ * wider than x: flipped, g would be transposed and the product read x again for each block of g's columns).
+ */
+export function transposedLeftKeptInPlace(aShape: readonly number[]): boolean {
+  return narrowLeftKept && tf.getBackend() === 'wasm' && aShape[aShape.length - 1] <= BLOCKING.mc;
 }
 
 /**
@@ -76,7 +97,7 @@ export function transposedRightInPlace(aShape: readonly number[], bShape: readon
  * entries of an explicit transpose: on wasm the dense kernel reads it again for every four rows of
  * the left one, from further out in the caches the larger it is, and XNNPACK packs it afresh at
  * each call; so between op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ the smaller operand should be the right
- * one (a weight gradient xᵀ·g with g four times x's width: g transposed, x on the right).
+ * one (where the left one is not read in place: transposedLeftKeptInPlace).
  */
 export function rightOperandCost(): number {
   return tf.getBackend() === 'wasm' ? 6 : 0;

@@ -7,6 +7,7 @@ import { matMulBroadcastingBatches } from '../backend/defects.js';
 import {
   rightOperandCost,
   transposedLeftInPlace,
+  transposedLeftKeptInPlace,
   transposedRightInPlace,
   transposeFlagsSlow,
 } from '../backend/facts.js';
@@ -52,8 +53,9 @@ export function matrixTranspose(x: Tensor): Tensor {
  * slow (wasm, unbatched: transposeFlagsSlow), the transposes are made explicit — choosing between
  * op(A)·op(B) and (op(B)ᵀ·op(A)ᵀ)ᵀ whichever moves fewer entries, counting the right operand's
  * extra cost (for G·Hᵀ with a thin G, transposing G and the thin result beats transposing H; for xᵀ·g
- * with a wide g, x on the right beats g); aᵀ·b alone takes the flag where the backend reads a in place
- * (transposedLeftInPlace). Other backends take the flags for free.
+ * with a wide g and a wide x, x on the right beats g); aᵀ·b alone takes the flag where the backend reads a in place
+ * (transposedLeftInPlace), and keeps it whatever b where a is narrow (transposedLeftKeptInPlace). Other
+ * backends take the flags for free.
  */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   const matrices = (x: Tensor) => x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]);
@@ -69,6 +71,8 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
   // read a in place
   const packing = rightOperandCost();
   const leftInPlace = transposeA && !transposeB && transposedLeftInPlace(a.shape);
+  if (leftInPlace && transposedLeftKeptInPlace(a.shape))
+    return matmulOp([a, b], { transposeA: true, transposeB: false });
   const direct = (transposeA && !leftInPlace ? a.size : 0) + (transposeB ? b.size : 0) + packing * b.size;
   const flipped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize + packing * a.size;
   const made: Tensor[] = [];
