@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import {
   setChunkSharing,
-  setFloat32BatchNormAffine,
   setFlipInKernel,
   setHelperSpin,
   setSharedBatchNorm,
@@ -37,7 +36,6 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   '3×3 convolutions in the Winograd form': setWinogradConv,
   'max-pool forward in SIMD': setSimdMaxPool,
   '3×3 filter gradients in the Winograd form': setWinogradFilterGrad,
-  "batch norm's affine passes in float32": setFloat32BatchNormAffine,
 };
 LEVERS['all of the above'] = (on) => {
   for (const set of Object.values(LEVERS)) if (set !== LEVERS['all of the above']) set(on);

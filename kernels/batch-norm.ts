@@ -11,10 +11,6 @@
 //   μ and σ² computed again from x (the forward keeps nothing).
 // The sums are float64 and run over x − x₀ (x₀ the channel's first entry), which keeps σ² accurate
 // when |μ| ≫ σ, a group of rows at a time (each summed on its own, the groups then added in order).
-// The affine pass runs in float32 (d = (x − m₁) − m₂, m₁ + m₂ = μ, so that x − m₁ is exact where
-// |μ| ≫ σ; then d·p + r): within γ₄·(|(x − μ)·a| + |b|) + 3u²·|μ·a| of the float64 map forward and
-// γ₅·(|a·dy| + |a·k·(x − μ)| + |a·b|) + 3u²·|a·k·μ| backward (test/wasm-simd-batch-norm.test.ts), not
-// its bits; setFloat32BatchNormAffine(false) runs the float64 map, rounded once.
 // On wasm, both passes run four channels at a time in SIMD (wasm-simd-batch-norm.ts, the same bits;
 // shared with the helper thread, the sums by groups and the affine pass by rows) and the loops here
 // take the channels left over. The references at the end are the
@@ -154,22 +150,9 @@ function moments(
   return { mean, inv, variance, sg, sgx };
 }
 
-let float32Affine = true;
-
-/**
- * Turns the affine passes' float32 form off (and on again): off, they run in float64 and round once,
- * for tests and benchmarks to compare.
- */
-export function setFloat32BatchNormAffine(on: boolean): void {
-  float32Affine = on;
-}
-
 /**
  * Per channel, out = a·(u − b − (x − m)·k); without u, out = (x − m)·a + b (the forward). With
  * `simd`, the first channels (a multiple of 4) there, from the coefficients copied into `scratch`.
- * In the float32 form (setFloat32BatchNormAffine), d = (x − m₁) − m₂ and out = (u·p + d·q) + r, or
- * d·p + r, with m₁ + m₂ = m, p = a, q = −a·k, r = −a·b (or b) rounded to float32 and each difference,
- * product and sum rounded to float32.
  */
 function writeAffine(
   out: Float32Array,
@@ -184,7 +167,6 @@ function writeAffine(
   const [m, a, b, k] = coefficients;
   const total = xs.length;
   const from = simd && total > 0 ? C & ~3 : 0;
-  if (float32Affine) return writeAffine32(out, xs, u, C, coefficients, scratch, simd, helper);
   if (from) {
     // by groups of four channels, [m 4][a 4][b 4][k 4] a group: the loop reads a group's at constant offsets
     for (let g = 0; g < from; g += 4)
@@ -217,52 +199,6 @@ function writeAffine(
       if (u) for (let i = start + c; i < end; i += C) out[i] = ac * (u[i] - bc - (xs[i] - mc) * kc);
       else for (let i = start + c; i < end; i += C) out[i] = (xs[i] - mc) * ac + bc;
     }
-  }
-}
-
-/** writeAffine's float32 form: the SIMD loop and the loops here give the same bits. */
-function writeAffine32(
-  out: Float32Array,
-  xs: Float32Array,
-  u: Float32Array | null,
-  C: number,
-  [m, a, b, k]: Float64Array[],
-  scratch: Float64Array,
-  simd: Simd,
-  helper: Helper,
-): void {
-  const total = xs.length;
-  const f = Math.fround;
-  // m = m₁ + m₂ to about 2⁻⁴⁸·|m|: x − m₁ is exact for x within a factor 2 of m₁, so that a mean far
-  // from 0 (|μ| ≫ σ) costs no accuracy
-  const m1 = Float32Array.from(m);
-  const m2 = Float32Array.from(m, (v, c) => v - m1[c]);
-  const p = Float32Array.from(a);
-  const q = u ? Float32Array.from(a, (v, c) => -v * k[c]) : new Float32Array(C);
-  const r = u ? Float32Array.from(a, (v, c) => -v * b[c]) : Float32Array.from(b);
-  const from = simd && total > 0 ? C & ~3 : 0;
-  if (from) {
-    // by groups of four channels, [m₁ 4][m₂ 4][p 4][q 4][r 4] a group: the loop reads a group's at constant offsets
-    const coef = new Float32Array(scratch.buffer, scratch.byteOffset + 32 * C, 5 * from);
-    for (let g = 0; g < from; g += 4)
-      [m1, m2, p, q, r].forEach((v, i) => coef.set(v.subarray(g, g + 4), 5 * g + 4 * i));
-    const rows = (r0: number, r1: number) => [
-      out.byteOffset + 4 * C * r0,
-      xs.byteOffset + 4 * C * r0,
-      u ? u.byteOffset + 4 * C * r0 : 0,
-      r1 - r0,
-      C,
-      4 * from,
-      coef.byteOffset,
-    ];
-    const name = u ? 'affine32WithU' : 'affine32';
-    if (helper && total >= SHARE_MIN) helper.range(name, total / C, 1, rows);
-    else simd![name](...(rows(0, total / C) as Parameters<NonNullable<Simd>['affine']>));
-  }
-  for (let c = from; c < C; c++) {
-    const [m1c, m2c, pc, qc, rc] = [m1[c], m2[c], p[c], q[c], r[c]];
-    if (u) for (let i = c; i < total; i += C) out[i] = f(f(u[i] * pc) + f(f(f(xs[i] - m1c) - m2c) * qc)) + rc;
-    else for (let i = c; i < total; i += C) out[i] = f(f(f(xs[i] - m1c) - m2c) * pc) + rc;
   }
 }
 

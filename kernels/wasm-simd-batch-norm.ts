@@ -10,8 +10,6 @@
 //   float64 arrays [sx C][sxx C][sg C][sgx C].
 //   affine(out, x, u, rows, C, cb, coef): out = (x − m)·a + b; affineWithU: out = a·(u − b − (x − m)·k),
 //   per channel, from coef's float64 coefficients by groups of four channels: [m 4][a 4][b 4][k 4] a group.
-//   affine32 and affine32WithU: the same maps in float32, with d = (x − m₁) − m₂ (m = m₁ + m₂ split
-//   in two float32s), out = d·p + r and (u·p + d·q) + r (batch-norm.ts's float32 form, its loops' bits).
 // Arguments are byte addresses in the heap (acc and coef 8-byte aligned), and counts. Groups of
 // rows summed into accumulators of their own (batch-norm.ts adds them up in order), and shares of
 // the affine pass's rows (out, x and u moved on), can run on the helper thread.
@@ -163,49 +161,6 @@ function affine(withU: boolean): WasmFunction {
   };
 }
 
-/**
- * The affine pass in float32 (batch-norm.ts's float32 form, its loops' bits): d = (x − m₁) − m₂,
- * out = d·p + r, or with u, out = (u·p + d·q) + r, each difference, product and sum rounded to
- * float32, from coef's float32 coefficients by groups of four channels, [m₁ 4][m₂ 4][p 4][q 4][r 4] a group.
- */
-function affine32(withU: boolean): WasmFunction {
-  const [OUT, X, U, ROWS, C, CB, COEF] = [0, 1, 2, 3, 4, 5, 6];
-  const [ROW_BYTES, END, R, CG, K, OUT_OFF, U_OFF] = [7, 8, 9, 10, 11, 12, 13];
-  const D = 14;
-  const { add, sub, mul } = f32x4;
-  const c = (which: number) => v128.load(get(K), 16 * which);
-  const x = v128.load(i32.add(get(R), get(CG)));
-  const u = v128.load(i32.add(i32.add(get(R), get(CG)), get(U_OFF)));
-  const group = [
-    ...local.set(K, i32.add(get(COEF), i32.mul(get(CG), i32.const(5)))),
-    ...local.set(D, sub(sub(x, c(0)), c(1))),
-    ...v128.store(
-      i32.add(i32.add(get(R), get(CG)), get(OUT_OFF)),
-      withU ? add(add(mul(u, c(2)), mul(get(D), c(3))), c(4)) : add(mul(get(D), c(2)), c(4)),
-    ),
-    ...inc(CG, i32.const(16)),
-  ];
-  return {
-    name: withU ? 'affine32WithU' : 'affine32',
-    params: new Array(7).fill(I32),
-    result: I32,
-    locals: [...new Array(7).fill(I32), V128],
-    body: [
-      ...local.set(ROW_BYTES, i32.shl(get(C), i32.const(2))),
-      ...local.set(OUT_OFF, i32.sub(get(OUT), get(X))),
-      ...local.set(U_OFF, i32.sub(get(U), get(X))),
-      ...local.set(END, i32.add(get(X), i32.mul(get(ROWS), get(ROW_BYTES)))),
-      ...local.set(R, get(X)),
-      ...whileBelow(get(R), get(END), [
-        ...local.set(CG, i32.const(0)),
-        ...whileBelow(get(CG), get(CB), group),
-        ...inc(R, get(ROW_BYTES)),
-      ]),
-      ...i32.const(0),
-    ],
-  };
-}
-
 type Sums = (x: number, dy: number, rowFrom: number, rowTo: number, c: number, cb: number, acc: number) => number;
 type Affine = (out: number, x: number, u: number, rows: number, c: number, cb: number, coef: number) => number;
 interface BatchNormSimd {
@@ -213,14 +168,12 @@ interface BatchNormSimd {
   sumsWithDy: Sums;
   affine: Affine;
   affineWithU: Affine;
-  affine32: Affine;
-  affine32WithU: Affine;
 }
 
 const batchNorm = simdModule<BatchNormSimd>(
   'batch-norm',
-  () => [sums(false), sums(true), affine(false), affine(true), affine32(false), affine32(true)],
-  ['sums', 'sumsWithDy', 'affine', 'affineWithU', 'affine32', 'affine32WithU'],
+  () => [sums(false), sums(true), affine(false), affine(true)],
+  ['sums', 'sumsWithDy', 'affine', 'affineWithU'],
 );
 /** The module's bytes. */
 export const batchNormModule = batchNorm.bytes;

@@ -32,7 +32,6 @@ export { setSimdMaxPool } from './backend/wasm-max-pool.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
 export { setSharedBatchNorm } from '../kernels/wasm-simd-batch-norm.js';
 export { setSharedGradientHandles } from './backward.js';
-export { setFloat32BatchNormAffine } from '../kernels/batch-norm.js';
 import { setFlatStepStructure, setLeanStepBookkeeping } from './optim/optimizer.js';
 export { setFlatStepStructure, setLeanStepBookkeeping };
 export { dispatchCacheStats, setDispatchCacheEnabled } from '../kernels/webgpu-dispatch.js';
