@@ -8,7 +8,9 @@
 // the batch by the column-sum kernel against wasm's average pool or Sum (`setFusedEnabled(·,
 // 'columnSum')`); and the whole training step of examples/mnist.ts's MLP (batches of 64 from the
 // DataLoader, Adam, the loss read back) with g·Wᵀ as above, with the products shared with the helper
-// thread in chunks of columns against halves of the rows (`setDenseColumnChunks`), and with the helper
+// thread in chunks of columns against halves of the rows (`setDenseColumnChunks`), with linear's
+// forward as the _FusedMatMul kernel on two matrices against tf.fused.matMul (`setDirectFusedMatMul`),
+// and with the helper
 // thread's withdrawal of a job it has not claimed (`setHelperWithdraw`). Markdown on stdout.
 //
 //   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2] [--levers 1,4 (by place)]
@@ -21,6 +23,7 @@ import {
   setDenseColumnChunks,
   setDenseTransposedA,
   setDenseTransposedB,
+  setDirectFusedMatMul,
   setFusedEnabled,
   setHelperWithdraw,
 } from '../src/testing.js';
@@ -91,6 +94,17 @@ function plainProduct(M: number, K: number, N: number): { run: () => void; dispo
   return {
     run: () => tg.tidy(() => void mm(a, b)),
     dispose: () => tg.dispose([a, b]),
+  };
+}
+/** A dense layer's forward relu(x·W + b) (relu where the layer is not the last, N > 10), without the tape. */
+function denseLayer(M: number, K: number, N: number): { run: () => void; dispose: () => void } {
+  const x = tg.randn([M, K], { seed: 1 });
+  const w = tg.randn([K, N], { seed: 2 });
+  const b = tg.randn([N], { seed: 3 });
+  const activation = N > 10 ? 'relu' : 'none';
+  return {
+    run: () => tg.noGrad(() => tg.tidy(() => void tg.linear(x, w, b, { activation }))),
+    dispose: () => tg.dispose([x, w, b]),
   };
 }
 /** A dense layer's input gradient g·Wᵀ (g [B, O], W [I, O]) as its adjoint computes it (mm, src/ops/matrix.ts). */
@@ -183,6 +197,15 @@ const LEVERS: Lever[] = [
     work: [
       { name: 'MLP layer 1 forward, [64, 784]·[784, 256]', make: () => plainProduct(64, 784, 256) },
       { name: 'xᵀ·g, MNIST MLP layer 1', make: () => weightGradient(64, 784, 256) },
+      { name: 'MNIST MLP training step', make: mnistStep },
+    ],
+  },
+  {
+    name: 'linear forward as _FusedMatMul alone (off: tf.fused.matMul)',
+    set: setDirectFusedMatMul,
+    work: [
+      { name: 'linear + relu, [64, 256]·[256, 128]', make: () => denseLayer(64, 256, 128) },
+      { name: 'linear, [64, 128]·[128, 10]', make: () => denseLayer(64, 128, 10) },
       { name: 'MNIST MLP training step', make: mnistStep },
     ],
   },

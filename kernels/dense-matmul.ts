@@ -442,7 +442,10 @@ export function denseMatMul(
   return out;
 }
 
-/** The _FusedMatMul kernel function wrapping TF.js's `original`: ours where it applies, TF.js's elsewhere. */
+/**
+ * The _FusedMatMul kernel function wrapping TF.js's `original`: ours where it applies, TF.js's
+ * elsewhere; two matrices (no transposes) are taken too, TF.js's kernel seeing them as [1, ·, ·].
+ */
 export function simdFusedMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPool): KernelFunc {
   return (args) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
@@ -451,6 +454,15 @@ export function simdFusedMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
       transposeB: boolean;
       activation: string;
     };
+    if (a && b && a.shape.length === 2 && b.shape.length === 2 && !transposeA && !transposeB) {
+      const backend = args.backend as unknown as WasmBackend;
+      const ours = preluActivationWeights ? null : denseMatMul(backend, a, b, bias, activation, [], xnnpackOnPool);
+      if (ours) return ours;
+      // the same data seen as one matrix of a batch: TF.js's kernel takes rank 3 only
+      const batched = (t: TensorInfo) => ({ ...t, shape: [1, ...t.shape] });
+      const out = original({ ...args, inputs: { ...args.inputs, a: batched(a), b: batched(b) } }) as TensorInfo;
+      return { ...out, shape: [a.shape[0], b.shape[1]] };
+    }
     if (
       !a ||
       !b ||

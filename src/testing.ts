@@ -26,7 +26,8 @@ export { setWinogradConv, setWinogradFilterGrad } from '../kernels/wasm-simd-win
 export { setHelperSpin, setHelperThread, setHelperWithdraw } from '../kernels/helper-thread.js';
 import { setHelperWithdraw } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
-export { setFlipInKernel, setNarrowLeftInPlace } from './backend/facts.js';
+export { setDirectFusedMatMul, setFlipInKernel, setNarrowLeftInPlace } from './backend/facts.js';
+import { setDirectFusedMatMul } from './backend/facts.js';
 export { setSimdRelu } from './backend/wasm-relu.js';
 export { setSimdMaxPool } from './backend/wasm-max-pool.js';
 export { setSharedGrads } from '../kernels/wasm-simd-grads.js';
@@ -69,6 +70,7 @@ export const smallStepLevers: Record<string, (on: boolean) => void> = {
   transposedRightInPlace: setDenseTransposedB,
   helperWithdraw: setHelperWithdraw,
   denseColumnChunks: setDenseColumnChunks,
+  directFusedMatMul: setDirectFusedMatMul,
 };
 
 /**

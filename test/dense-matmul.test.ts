@@ -6,7 +6,8 @@
 // (kernels/helper-thread.ts: chunks of whole panels of columns that both threads take, or halves of
 // the rows); aᵀ·b with a read in place, and a·bᵀ with b's panels copied
 // transposed, the same bits as after a transpose; within
-// the float32 rounding bound of a float64 reference (and that check fails on a product missing a
+// the float32 rounding bound of a float64 reference; a dense layer's forward as the _FusedMatMul kernel
+// on its two matrices (no reshapes), the same bits as tf.fused.matMul, ours or XNNPACK's; (and that check fails on a product missing a
 // term); whole MLP training steps give the same losses with the kernel on and off; nothing leaks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -21,6 +22,7 @@ import {
 } from '../kernels/dense-matmul.js';
 import { setNarrowLeftInPlace } from '../src/testing.js';
 import { assertNoLeak, helperThreadUp, randomValues, withHelperChunks } from './helpers.js';
+import { setDirectFusedMatMul } from '../src/backend/facts.js';
 
 type Activation = 'linear' | 'relu' | 'relu6';
 
@@ -329,6 +331,45 @@ test('a·bᵀ with b copied into the panels transposed: the same bits as b trans
     setDenseTransposedB(true);
   }
   tg.dispose([x, w]);
+});
+
+test("linear's forward: _FusedMatMul on two matrices, no Reshape kernel, tf.fused.matMul's bits (ours and XNNPACK's)", async () => {
+  await tg.setBackend('wasm');
+  for (const [M, K, N] of [
+    [64, 78, 36],
+    [13, 33, 21],
+    [200, 40, 10],
+  ] as [number, number, number][]) {
+    const x = tg.tensor(randomValues(M * K, M), { shape: [M, K] });
+    const w = tg.tensor(randomValues(K * N, K), { shape: [K, N] });
+    const b = tg.tensor(randomValues(N, N), { shape: [N] });
+    for (const activation of ['none', 'relu'] as const)
+      for (const dense of [true, false]) {
+        setDenseMatMul(dense);
+        try {
+          const layer = () => tg.tidy(() => tg.linear(x, w, b, { activation }).dataSync() as Float32Array);
+          const kernels = (await tf.profile(() => void layer())).kernels.map((k) => k.name);
+          assert.equal(kernels, ['_FusedMatMul'], `[${M},${K}]·[${K},${N}] ${activation}`);
+          const direct = layer();
+          setDirectFusedMatMul(false);
+          const through = layer();
+          setDirectFusedMatMul(true);
+          const want = tf.tidy(() =>
+            tf.fused
+              .matMul({ a: x.value, b: w.value, bias: b.value, activation: activation === 'relu' ? 'relu' : 'linear' })
+              .dataSync(),
+          );
+          for (let i = 0; i < want.length; i++)
+            if (!Object.is(direct[i], want[i]) || !Object.is(through[i], want[i]))
+              assert.unreachable(`[${M},${K}]·[${K},${N}] ${activation} dense ${dense}: entry ${i}`);
+          assertNoLeak(() => layer());
+        } finally {
+          setDenseMatMul(true);
+          setDirectFusedMatMul(true);
+        }
+      }
+    tg.dispose([x, w, b]);
+  }
 });
 
 test('within the float32 rounding bound of a float64 reference; a product missing a term fails it', async () => {

@@ -5,6 +5,7 @@ import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.j
 import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
 import { BLOCKING, denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
+import { originalWasmKernel } from './wasm-kernel-replacement.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -90,6 +91,42 @@ export function transposedLeftKeptInPlace(aShape: readonly number[]): boolean {
  */
 export function transposedRightInPlace(aShape: readonly number[], bShape: readonly number[]): boolean {
   return tf.getBackend() === 'wasm' && denseTransposedB() && aShape.length === 2 && bShape.length === 2;
+}
+
+let directFusedMatMul = true;
+/**
+ * Turns the dense layer's product run as the _FusedMatMul kernel on its two matrices off (and on
+ * again): off, through tf.fused.matMul, for benchmarks and tests to compare.
+ */
+export function setDirectFusedMatMul(on: boolean): void {
+  directFusedMatMul = on;
+}
+
+/**
+ * act(x·w + bias) for matrices x [M, K] and w [K, N] (act 'linear' or 'relu'), TF.js's fused
+ * product: where the backend's _FusedMatMul takes two matrices (wasm's, replaced by kernels/dense-matmul.ts),
+ * that kernel alone, without tf.fused.matMul's reshapes to rank 3 and back (three kernels more) and
+ * its gradient's bookkeeping, which tapegrad's own adjoint makes unused; the same kernel's values.
+ */
+export function fusedMatMulFast(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  activation: 'linear' | 'relu',
+): tf.Tensor {
+  if (
+    directFusedMatMul &&
+    tf.getBackend() === 'wasm' &&
+    // replaced by kernels/dense-matmul.ts's simdFusedMatMul, which takes two matrices
+    originalWasmKernel('_FusedMatMul') !== undefined
+  )
+    return tf.engine().runKernel('_FusedMatMul', bias ? { a: x, b: w, bias } : { a: x, b: w }, {
+      transposeA: false,
+      transposeB: false,
+      activation,
+      leakyreluAlpha: 0.2,
+    }) as tf.Tensor;
+  return tf.fused.matMul({ a: x, b: w, bias, activation });
 }
 
 /**

@@ -5,6 +5,7 @@ import { defineOp, asTensor, owning } from '../op.js';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { matMulBroadcastingBatches } from '../backend/defects.js';
 import {
+  fusedMatMulFast,
   rightOperandCost,
   transposedLeftInPlace,
   transposedLeftKeptInPlace,
@@ -110,7 +111,7 @@ const linearOp = defineOp<LinearAttrs>({
           const z = b ? tf.add(tf.zeros(shape), b) : tf.zeros(shape);
           return activation === 'relu' ? tf.relu(z) : z;
         })
-      : tf.fused.matMul({ a: x, b: w, bias: b, activation: activation === 'relu' ? 'relu' : 'linear' }),
+      : fusedMatMulFast(x, w, b, activation === 'relu' ? 'relu' : 'linear'),
   // z = xW + b, y = act(z): z̄ = ȳ·act′ (relu: [y > 0]); x̄ = z̄ Wᵀ, W̄ = xᵀ z̄, b̄ = Σ_rows z̄
   vjp: (g, [x, w, b], y, { activation }) => {
     let dz: Tensor | undefined;
