@@ -4,14 +4,13 @@
 // cpu suite's Adam steps (B → B → 10, B = 64 and 256); a weight gradient xᵀ·g with x read in place by
 // the dense kernel against x transposed first (`setDenseTransposedA`); an input gradient g·Wᵀ with W's
 // panels copied transposed by the dense kernel against mm's transposes (`setDenseTransposedB`); the
-// bias gradients' sums over
-// the batch by the column-sum kernel against wasm's average pool or Sum (`setFusedEnabled(·,
-// 'columnSum')`); and the whole training step of examples/mnist.ts's MLP (batches of 64 from the
-// DataLoader, Adam, the loss read back) with g·Wᵀ as above, with the products shared with the helper
-// thread in chunks of columns against halves of the rows (`setDenseColumnChunks`), with linear's
-// forward as the _FusedMatMul kernel on two matrices against tf.fused.matMul (`setDirectFusedMatMul`),
-// and with the helper
-// thread's withdrawal of a job it has not claimed (`setHelperWithdraw`). Markdown on stdout.
+// bias gradients' sums over the batch by the column-sum kernel against wasm's average pool or Sum
+// (`setFusedEnabled(·, 'columnSum')`); products shared with the helper thread in chunks of columns
+// against halves of the rows (`setDenseColumnChunks`); linear's forward as the _FusedMatMul kernel on
+// two matrices against tf.fused.matMul (`setDirectFusedMatMul`); the helper thread's withdrawal of a
+// job it has not claimed (`setHelperWithdraw`); and the last four together. Each on its kernels and
+// on the whole training step of examples/mnist.ts's MLP (batches of 64 from the DataLoader, Adam, the
+// loss read back). Markdown on stdout.
 //
 //   node --import tsx benchmarks/mlp-levers.ts [--rounds 9] [--reps 50] [--threads 2] [--levers 1,4 (by place)]
 import * as tf from '@tensorflow/tfjs-core';
@@ -212,6 +211,13 @@ const LEVERS: Lever[] = [
   {
     name: "withdrawing the helper's unclaimed job",
     set: setHelperWithdraw,
+    work: [{ name: 'MNIST MLP training step', make: mnistStep }],
+  },
+  {
+    name: 'the four above together',
+    set: (on) => {
+      for (const set of [setDenseTransposedB, setDenseColumnChunks, setDirectFusedMatMul, setHelperWithdraw]) set(on);
+    },
     work: [{ name: 'MNIST MLP training step', make: mnistStep }],
   },
 ];
