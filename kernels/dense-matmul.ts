@@ -383,9 +383,15 @@ export function denseMatMul(
   const scratchSize = (kc + 1 + mc) * 4 * GEMM.vectors;
   const panelColumns = 4 * GEMM.vectors;
   const panels = Math.ceil(N / panelColumns);
-  /** Columns of a chunk shared with the helper (whole panels), or 0 where the product is split by rows. */
+  /**
+   * Columns of a chunk shared with the helper (whole panels), or 0 where the product is split by
+   * rows: where the rows fit one block, each half of them would copy every panel of b again;
+   * beyond, every block of rows copies them anyway, and halves of the rows keep each thread's blocks.
+   */
   const chunkColumns =
-    helper && columnChunks && panels >= COLUMN_CHUNKS_MIN_PANELS ? Math.ceil(panels / COLUMN_CHUNKS) * panelColumns : 0;
+    helper && columnChunks && panels >= COLUMN_CHUNKS_MIN_PANELS && M <= mc
+      ? Math.ceil(panels / COLUMN_CHUNKS) * panelColumns
+      : 0;
   const parts = !helper ? 1 : chunkColumns ? Math.ceil(N / chunkColumns) : 2;
   // allocations first: one may grow the heap and detach views taken before it
   const out = backend.makeOutput([...outer, M, N], 'float32');
