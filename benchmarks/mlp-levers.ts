@@ -177,7 +177,7 @@ const LEVERS: Lever[] = [
     work: [
       { name: 'g·Wᵀ, MNIST MLP layer 2', make: () => inputGradient(64, 256, 128) },
       { name: 'g·Wᵀ, MNIST MLP layer 3', make: () => inputGradient(64, 128, 10) },
-      { name: 'g·Wᵀ, B = 256', make: () => inputGradient(256, 256, 256) },
+      { name: 'g·Wᵀ, B = 128', make: () => inputGradient(128, 128, 128) },
       { name: 'MNIST MLP training step', make: mnistStep },
     ],
   },

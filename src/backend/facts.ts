@@ -87,10 +87,18 @@ export function transposedLeftKeptInPlace(aShape: readonly number[]): boolean {
  * Whether an unbatched a·bᵀ of two matrices (a transposeB flag alone, b [N, K]) is better made by
  * the product itself than by explicit transposes: on wasm the dense kernel copies b's panels
  * transposed as it reaches them (kernels/dense-matmul.ts, the same sums as after a transpose),
- * where either form with explicit transposes runs one or two Transpose kernels more.
+ * where either form with explicit transposes runs one or two Transpose kernels more. Only where a's
+ * rows fit one block of the kernel's rows: each block copies b's panels again, entry by entry when
+ * transposed, where a transpose first copies b once, in SIMD.
  */
 export function transposedRightInPlace(aShape: readonly number[], bShape: readonly number[]): boolean {
-  return tf.getBackend() === 'wasm' && denseTransposedB() && aShape.length === 2 && bShape.length === 2;
+  return (
+    tf.getBackend() === 'wasm' &&
+    denseTransposedB() &&
+    aShape.length === 2 &&
+    bShape.length === 2 &&
+    aShape[0] <= BLOCKING.mc
+  );
 }
 
 let directFusedMatMul = true;
