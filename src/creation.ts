@@ -231,7 +231,10 @@ export function rand(shape: number[], o: Opts & { seed?: number; low?: number; h
     throw new TapegradError('rand', `low (${o.low ?? 0}) must be below high (${o.high ?? 1})`);
   return wrap(tf.randomUniform(shape, o.low ?? 0, o.high ?? 1, 'float32', o.seed), o);
 }
-/** start, start + step, … below stop; arange(n) is 0 … n−1. PyTorch `torch.arange`, JAX `jnp.arange`. */
+/**
+ * start, start + step, … below stop (above it for a negative step; nothing when the step points away
+ * from stop); arange(n) is 0 … n−1. PyTorch `torch.arange`, JAX `jnp.arange`.
+ */
 export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
   checkFinite('arange', 'start', start);
@@ -240,7 +243,10 @@ export function arange(start: number, stop?: number, step = 1, o: Opts = {}): Te
   if (step === 0) throw new TapegradError('arange', 'step must not be 0');
   checkOpts('arange', o);
   if (o.dtype === 'bool') throw new TapegradError('arange', 'dtype must be float32 or int32');
-  assertFits('arange', [Math.max(0, Math.ceil((stop - start) / step))], o.dtype ?? 'float32');
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  assertFits('arange', [n], o.dtype ?? 'float32');
+  // a step away from stop gives no values (as jnp.arange); tf.range would turn the step around
+  if (n === 0) return wrap(tf.zeros([0], o.dtype ?? 'float32'), o);
   return wrap(tf.range(start, stop, step, o.dtype ?? 'float32'), o);
 }
 /** n evenly spaced values from start to stop, both included. PyTorch `torch.linspace`, JAX `jnp.linspace`. */

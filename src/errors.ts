@@ -34,6 +34,8 @@ export function normalizeAxes(fn: string, axis: number | readonly number[] | und
     }
     out.add(a < 0 ? a + rank : a);
   }
+  // a scalar's axis 0 (or −1), accepted as PyTorch does, is no axis: reducing over it is the identity
+  if (rank === 0) return [];
   return [...out].sort((x, y) => x - y);
 }
 

@@ -761,3 +761,132 @@ for (const backend of NODE_BACKENDS) {
   audit.run();
 }
 const fmt = (s: number[]) => `[${s.join(',')}]`;
+
+// Cases the bad-input fuzzer (test/fuzz/bad-input.ts) found: each gave a wrong shape or value, a bare
+// TypeError or RangeError, a backend's message, another function's name, a leak, or minutes of work.
+for (const backend of NODE_BACKENDS) {
+  const found = suite(`malformed arguments the bad-input fuzzer found, on ${backend}`);
+  found.before(async () => {
+    await tg.setBackend(backend);
+  });
+  /** fn throws a TapegradError matching `pattern` and leaves no tensor behind. */
+  const refused = (fn: () => unknown, pattern: RegExp, msg: string) =>
+    assertNoLeak(() => assertThrows(fn, pattern, msg), msg);
+
+  found('slice: sizes that are fractions, strings, booleans, null or too many are refused', () => {
+    const x = tg.ones([2, 2]);
+    const fit = /^slice: begin .* and size .* do not fit in \[2,2\]$/;
+    refused(() => tg.slice(x, [0], [0.5, 2]), fit, 'a fractional size');
+    refused(() => tg.slice(x, [0], ['2' as any]), fit, 'a string size');
+    refused(() => tg.slice(x, [], [2, true as any]), fit, 'a boolean size');
+    refused(() => tg.slice(x, [0, 0], null as any), fit, 'null sizes');
+    refused(() => tg.slice(x, [0, 0], [1, 1, 1]), fit, 'a size for an axis x does not have');
+    const one = tg.scalar(1);
+    refused(() => tg.slice(one, 0, [1]), /^slice: /, 'a scalar');
+    tg.dispose([x, one]);
+  });
+
+  found('pad and tile: a missing pair or missing reps are refused', () => {
+    const x = tg.ones([2, 3]);
+    refused(() => tg.pad(x, [null as any, [1, 0]]), /^pad: paddings \[null,\[1,0\]\] must be 2 pairs/, 'pad null');
+    refused(() => tg.pad(x, [undefined as any, [1, 0]]), /^pad: paddings .* must be 2 pairs/, 'pad undefined');
+    refused(() => (tg.tile as any)(x), /^tile: reps undefined must be 2 positive integers for \[2,3\]/, 'tile');
+    x.dispose();
+  });
+
+  found('split and chunk: a huge count is refused at once, not after filling an array', () => {
+    const x = tg.ones([2]);
+    const empty = tg.ones([0]);
+    const t0 = performance.now();
+    refused(() => tg.split(x, 1e9), /^split: cannot split axis 0 of length 2 into 1000000000$/, 'split');
+    refused(() => tg.split(empty, 1e9), /^split: cannot split axis 0 of length 0/, 'split of nothing');
+    refused(() => tg.chunk(empty, 1e9), /^chunk: 1000000000 chunks of an empty axis/, 'chunk of nothing');
+    assert.ok(performance.now() - t0 < 1000, 'at once');
+    const parts = tg.split(empty, 3);
+    assert.equal(
+      parts.map((p) => p.shape),
+      [[0], [0], [0]],
+      'an empty axis still splits into a few empty parts',
+    );
+    tg.dispose([x, empty, parts]);
+  });
+
+  found("the losses: a refused reduction leaves the loss's intermediates behind no more", () => {
+    const x = tg.ones([2, 1]);
+    refused(() => tg.mseLoss(x, x, { reduction: 'x' as any }), /^mseLoss: reduction must be/, 'mseLoss');
+    refused(() => tg.l1Loss(x, x, { reduction: [] as any }), /^l1Loss: reduction must be/, 'l1Loss');
+    refused(() => tg.nn.huberLoss(x, x, { reduction: 'avg' as any }), /^huberLoss: reduction must be/, 'huberLoss');
+    x.dispose();
+  });
+
+  found('dot of a scalar, or of matrices that do not fit, is refused under the name dot', () => {
+    const [v, two, m] = [tg.ones([2]), tg.scalar(2), tg.ones([2, 3])];
+    refused(() => tg.dot(v, two), /^dot: operands must have rank ≥ 1, got \[2\] · \[\]$/, 'scalar');
+    refused(() => tg.dot(m, m), /^dot: inner dimensions differ: \[2,3\] x \[2,3\]$/, 'matrices');
+    tg.dispose([v, two, m]);
+  });
+
+  found("a scalar's axis 0 is no axis: the reductions of a scalar over it are the scalar", () => {
+    const x = tg.scalar(2);
+    for (const f of [tg.sum, tg.mean, tg.max, tg.prod, tg.logSumExp, tg.norm] as const) {
+      const y = f(x, { axis: [0], keepDims: true });
+      assert.equal(y.shape, []);
+      assert.is(y.item(), 2);
+      y.dispose();
+    }
+    for (const f of [tg.all, tg.any]) {
+      const y = f(x, { axis: 0 });
+      assert.equal([y.shape, y.item()], [[], 1]);
+      y.dispose();
+    }
+    x.dispose();
+  });
+
+  found('arange with a step away from stop gives no values (TF.js turned the step around)', () => {
+    const down = tg.arange(0, -5, 1);
+    assert.equal([down.shape, Array.from(down.dataSync())], [[0], []]);
+    const up = tg.arange(3, 5, -1, { dtype: 'int32' });
+    assert.equal([up.shape, up.dtype], [[0], 'int32']);
+    const far = tg.arange(0, -(2 ** 31), 1);
+    assert.equal(far.shape, [0]);
+    const ok = tg.arange(2, -1, -1);
+    assert.equal(Array.from(ok.dataSync()), [2, 1, 0]);
+    tg.dispose([down, up, far, ok]);
+  });
+
+  found('sizes of gigabytes are refused by the function asked, before anything is built', () => {
+    const t0 = performance.now();
+    const ids = tg.tensor([0, 1, 2], { dtype: 'int32' });
+    refused(() => tg.oneHot(ids, 2 ** 31 + 1), /^oneHot: the tensor \[3,2147483649\] int32 needs/, 'oneHot');
+    const none = tg.oneHot(tg.tensor([], { dtype: 'int32', shape: [1, 0] }), 1e6);
+    assert.equal(none.shape, [1, 0, 1e6]);
+    const [img, one] = [tg.ones([1, 2, 2, 1]), tg.ones([1])];
+    refused(() => tg.adaptiveAvgPool2d(img, 2 ** 31), /^adaptiveAvgPool2d: the tensor .* needs/, 'adaptive pool');
+    refused(() => tg.interpolate(img, { size: 2 ** 31 }), /^interpolate: the tensor .* needs/, 'interpolate');
+    refused(() => tg.broadcastTo(one, [3, 2 ** 53]), /^broadcastTo: the tensor \[3,9007199254740992\]/, 'bt');
+    assert.ok(performance.now() - t0 < 5000, 'at once');
+    tg.dispose([ids, none, img, one]);
+  });
+
+  found('adaptiveAvgPool2d and interpolate of an int32 image name themselves, not matmul', () => {
+    const img = tg.ones([1, 2, 2, 1], { dtype: 'int32' });
+    refused(() => tg.adaptiveAvgPool2d(img, 1), /^adaptiveAvgPool2d: the input must be float32, got int32$/, 'pool');
+    refused(() => tg.interpolate(img, { size: 3 }), /^interpolate: the input must be float32, got int32$/, 'resize');
+    img.dispose();
+  });
+
+  found('cumprod of a bool tensor leaves nothing behind (its int32 copy was kept)', () => {
+    const b = tg.tensor([true, false, true], { dtype: 'bool' });
+    const empty = tg.tensor([], { dtype: 'bool', shape: [0, 1] });
+    assertNoLeak(() => tg.cumprod(b, 0).dispose(), 'cumprod of bools');
+    assertNoLeak(() => tg.cumprod(empty, -2).dispose(), 'of no bools');
+    tg.dispose([b, empty]);
+  });
+
+  found('norm: an ord that is a string is refused, not passed to the backend', () => {
+    const x = tg.ones([3, 1]);
+    refused(() => tg.norm(x, { ord: '2' as any }), /^norm: ord must be ≥ 1 \(or Infinity\), got '2'$/, 'string ord');
+    x.dispose();
+  });
+  found.run();
+}

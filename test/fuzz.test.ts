@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import { FUZZ_OPS, NOT_FUZZED } from './fuzz/ops.js';
 import { REGRESSIONS } from './fuzz/regressions.js';
@@ -10,6 +11,7 @@ import { emptyProperty, property, propertyOf, minimize, runCase, snippet, type C
 import { runWays, waysProperty } from './fuzz/ways.js';
 import { LAYER_KINDS, layersProperty, runLayerCase } from './fuzz/layers.js';
 import { KERNEL_KINDS, kernelsProperty, runKernelCase } from './fuzz/kernels.js';
+import { BAD_FUNCTIONS, badInputProperty, runBadCase } from './fuzz/bad-input.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -77,6 +79,43 @@ for (const backend of ['wasm', 'cpu'] as const) {
     await fc.assert(kernelsProperty, { seed: SEED + 6, numRuns: RUNS_KERNELS, endOnFailure: false });
   });
 }
+
+// malformed arguments to the public functions (scripts/fuzz.ts --target bad-input runs them longer)
+const RUNS_BAD = RUNS * 2;
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`${RUNS_BAD} calls with malformed arguments on ${backend}: a TapegradError naming the function, nothing left`, async () => {
+    await tg.setBackend(backend);
+    await fc.assert(badInputProperty, { seed: SEED + 7, numRuns: RUNS_BAD, endOnFailure: false });
+  });
+}
+
+test('every function the bad-input fuzzer calls is public, and its unmutated call succeeds', async () => {
+  await tg.setBackend('wasm');
+  for (const fn of BAD_FUNCTIONS) {
+    const r = await runBadCase({ fn, seed: 1, mutations: [] });
+    assert.ok(r.ok, `${fn}: ${r.detail}`);
+  }
+});
+
+test('a planted leak (neg keeping a tensor it made) is found by the bad-input fuzzer', async () => {
+  await tg.setBackend('wasm');
+  const rule = tg.registry.neg;
+  const forward = rule.forward;
+  rule.forward = (xs, a) => {
+    tf.zeros([1]);
+    return forward(xs, a);
+  };
+  try {
+    const r = await fc.check(badInputProperty, { seed: SEED + 7, numRuns: 2000 });
+    assert.ok(r.failed, 'the fuzzer found the planted leak');
+    assert.match(
+      String((r.errorInstance as Error)?.message),
+      /bad-input fuzz case failed: left 1 tensors behind\n {2}tg\.neg\(/,
+    );
+  } finally {
+    rule.forward = forward;
+  }
+});
 
 test('every kind of kernel case runs on wasm, one thread and two', async () => {
   await tg.setBackend('wasm');

@@ -27,6 +27,7 @@ import {
 } from '../backend/defects.js';
 import { maxPoolGrad } from '../backend/fused.js';
 import { conv2dBackpropInputFast } from '../backend/facts.js';
+import { assertFits } from '../backend/wasm-heap-limit.js';
 
 type Pad = 'valid' | 'same';
 type Pair = [number, number];
@@ -640,6 +641,15 @@ function poolDivisorScale(shape: number[], plan: PoolPlan, includePad: boolean):
 // matrix products with constant [out, in] matrices (their adjoints are the transposed products)
 
 /** x [N, H, W, C] mapped along H by A [Ho, H] and along W by B [Wo, W] (null: unchanged). */
+/** Refuses a resampling of a non-float input, or whose output or matrices cannot be made, before the matrices are built in JavaScript. */
+function assertResampledFits(fn: string, x: Tensor, Ho: number, Wo: number): void {
+  // the resampling matrices are float32: an int32 input would reach matmul's dtype check under its name
+  if (x.dtype !== 'float32') throw new TapegradError(fn, `the input must be float32, got ${x.dtype}`);
+  const [N, H, W, C] = x.shape;
+  assertFits(fn, [N, Ho, Wo, C], 'float32');
+  assertFits(fn, [Ho, H], 'float32');
+  assertFits(fn, [Wo, W], 'float32');
+}
 function separable(x: Tensor, A: Float32Array | null, Ho: number, B: Float32Array | null, Wo: number): Tensor {
   const [N, H, W, C] = x.shape;
   return composed((keep) => {
@@ -691,6 +701,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number | null
       `outputSize must be a positive integer or a pair of them (null keeps a size), got ${JSON.stringify(outputSize)}`,
     );
   const [Ho, Wo] = [sizes[0] ?? t.shape[1], sizes[1] ?? t.shape[2]];
+  assertResampledFits(fn, t, Ho, Wo);
   return separable(t, adaptiveMatrix(t.shape[1], Ho), Ho, adaptiveMatrix(t.shape[2], Wo), Wo);
 }
 
@@ -777,6 +788,7 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
     factors = [fs[0], fs[1]];
   }
   const align = !!opts.alignCorners;
+  assertResampledFits(fn, t, out[0], out[1]);
   return separable(
     t,
     interpolationMatrix(t.shape[1], out[0], mode, align, factors[0]),

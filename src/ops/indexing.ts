@@ -10,6 +10,7 @@ import { TapegradError, checkOptions, fmtShape, normalizeAxis } from '../errors.
 import { Tensor } from '../tensor.js';
 import { zeros } from '../creation.js';
 import { boolAsInt32 } from '../backend/defects.js';
+import { assertFits } from '../backend/wasm-heap-limit.js';
 import { indexValues } from './indices.js';
 import { reshape, transpose, slice, scatterAdd } from './shape.js';
 
@@ -478,6 +479,8 @@ export function oneHot(indices: Tensor | number[], depth: number): Tensor {
         'oneHot',
         `index ${values[bad]} at position ${position(bad, idx.shape)} is out of range [0, ${depth})`,
       );
+    assertFits('oneHot', [...idx.shape, depth], 'int32');
+    if (idx.size === 0) return new Tensor(tf.zeros([...idx.shape, depth], 'int32'));
     // equal(indices, c) rather than tf.oneHot, which refuses depth 1
     return new Tensor(
       tf.tidy(() => tf.cast(tf.equal(tf.expandDims(idx.value, -1), tf.range(0, depth, 1, 'int32')), 'int32')),

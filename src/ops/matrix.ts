@@ -212,7 +212,16 @@ export function dot(x: Tensor, y: Tensor): Tensor {
     const p = mul(a, b);
     return owning(sum(p), [p]);
   }
-  return matmul(a, b);
+  if (a.rank === 0 || b.rank === 0)
+    throw new TapegradError('dot', `operands must have rank ≥ 1, got ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
+  try {
+    return matmul(a, b);
+  } catch (e) {
+    // matmul's checks, under the name the caller used
+    if (e instanceof TapegradError && e.fn === 'matmul')
+      throw new TapegradError('dot', e.message.slice('matmul: '.length));
+    throw e;
+  }
 }
 
 /** x yᵀ: the n×m matrix of products xᵢyⱼ. PyTorch `torch.outer`, JAX `jnp.outer`. */

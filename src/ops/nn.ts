@@ -140,8 +140,13 @@ function checkReduction(fn: string, reduction: Reduction): Reduction {
     throw new TapegradError(fn, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
   return reduction;
 }
+/** The losses reduced; the losses and `hidden` (their intermediates) are freed when the reduction is refused. */
 function reduce(fn: string, losses: Tensor, reduction: Reduction, hidden: Tensor[]): Tensor {
-  if (checkReduction(fn, reduction) === 'none') return owning(losses, hidden);
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
+    for (const h of [...hidden, losses]) h.dispose();
+    checkReduction(fn, reduction);
+  }
+  if (reduction === 'none') return owning(losses, hidden);
   return owning(reduction === 'mean' ? mean(losses) : sum(losses), [...hidden, losses]);
 }
 

@@ -226,7 +226,11 @@ export function norm(x: Tensor, options?: ReduceOptions & { ord?: number | 'fro'
   const t = asTensor('norm', x);
   const opts = checkOptions('norm', options, [...REDUCE_OPTIONS, 'ord']);
   const ord = opts.ord === 'fro' || opts.ord === undefined ? 2 : opts.ord;
-  if (!(ord >= 1)) throw new TapegradError('norm', `ord must be ≥ 1 (or Infinity), got ${ord}`);
+  if (typeof ord !== 'number' || !(ord >= 1))
+    throw new TapegradError(
+      'norm',
+      `ord must be ≥ 1 (or Infinity), got ${typeof ord === 'string' ? `'${ord}'` : String(ord)}`,
+    );
   const axes = normalizeAxes('norm', opts.axis, t.rank);
   if (ord === Infinity) assertEntries('norm', t, axes, '∞-norm');
   if (t.dtype !== 'float32') return applyToFloat(t, (f) => norm(f, opts));

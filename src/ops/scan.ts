@@ -67,7 +67,8 @@ cumsum.rule = cumsumOp.rule;
 
 const cumprodOp = defineOp<{ axis: number }>({
   name: 'cumprod',
-  forward: ([x], { axis }) => tf.cumprod(x.dtype === 'bool' ? tf.cast(x, 'int32') : x, axis),
+  // in a tidy: the int32 copy of a bool x is freed
+  forward: ([x], { axis }) => tf.tidy(() => tf.cumprod(x.dtype === 'bool' ? tf.cast(x, 'int32') : x, axis)),
   // ∂L/∂xₖ = Σ_{i≥k} gᵢ Π_{j≤i, j≠k} xⱼ, without dividing by a zero: Σ_{i≥k} gᵢyᵢ / xₖ where xₖ ≠ 0;
   // at the first and second zero of a slice, the reversed sum of g·cumprod(x with that zero set to
   // 1); at later zeros 0 (every product there keeps two zeros). Each form is a polynomial in the

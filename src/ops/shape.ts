@@ -8,6 +8,7 @@ import { Tensor } from '../tensor.js';
 import { promoted, resultTypeOf } from '../dtypes.js';
 import { broadcastToFast, sumFast } from '../backend/facts.js';
 import { tileAnyRank } from '../backend/defects.js';
+import { assertFits } from '../backend/wasm-heap-limit.js';
 import { indexValues } from './indices.js';
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -215,6 +216,7 @@ export function broadcastTo(x: Tensor, shape: number[]): Tensor {
     );
   const ok = shape.length >= t.rank && broadcastShapes('broadcastTo', t.shape, shape).join() === shape.join();
   if (!ok) throw new TapegradError('broadcastTo', `cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
+  assertFits('broadcastTo', shape, t.dtype);
   return broadcastToOp([t], { shape: [...shape] });
 }
 broadcastTo.rule = broadcastToOp.rule;
@@ -233,7 +235,7 @@ const tileOp = defineOp<{ reps: number[] }>({
 /** Repeats x reps[i] times along axis i. PyTorch `torch.tile`, JAX `jnp.tile`. */
 export function tile(x: Tensor, reps: number[]): Tensor {
   const t = asTensor('tile', x);
-  if (reps.length !== t.rank || reps.some((r) => !Number.isInteger(r) || r < 1)) {
+  if (!Array.isArray(reps) || reps.length !== t.rank || reps.some((r) => !Number.isInteger(r) || r < 1)) {
     throw new TapegradError(
       'tile',
       `reps ${JSON.stringify(reps)} must be ${t.rank} positive integers for ${fmtShape(t.shape)}`,
@@ -262,12 +264,16 @@ const sliceOp = defineOp<{ begin: number[]; size: number[] }>({
  */
 export function slice(x: Tensor, begin: number[] | number, size?: number[] | number): Tensor {
   const t = asTensor('slice', x);
-  const b = typeof begin === 'number' ? [begin, ...Array(t.rank - 1).fill(0)] : [...begin];
-  const s0 = size === undefined ? [] : typeof size === 'number' ? [size] : size;
+  const listOrNumber = (v: unknown) => typeof v === 'number' || Array.isArray(v);
+  // a fraction, a string or a boolean among the sizes would reach the output's shape unchecked
+  const b = listOrNumber(begin) ? (typeof begin === 'number' ? [begin] : [...begin]) : [Number.NaN];
+  const s0 = size === undefined ? [] : listOrNumber(size) ? (typeof size === 'number' ? [size] : size) : [Number.NaN];
   while (b.length < t.rank) b.push(0);
   const s = t.shape.map((d, i) => (s0[i] === undefined || s0[i] === -1 ? d - b[i] : s0[i]));
-  const bad = t.shape.some((d, i) => !Number.isInteger(b[i]) || b[i] < 0 || s[i] < 0 || b[i] + s[i] > d);
-  if (bad || b.length !== t.rank) {
+  const bad = t.shape.some(
+    (d, i) => !Number.isInteger(b[i]) || !Number.isInteger(s[i]) || b[i] < 0 || s[i] < 0 || b[i] + s[i] > d,
+  );
+  if (bad || b.length !== t.rank || s0.length > t.rank) {
     throw new TapegradError(
       'slice',
       `begin ${JSON.stringify(begin)} and size ${JSON.stringify(size)} do not fit in ${fmtShape(t.shape)}`,
@@ -301,7 +307,7 @@ export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor 
     );
   if (
     paddings.length !== t.rank ||
-    paddings.some((p) => p.length !== 2 || p.some((k) => !Number.isInteger(k) || k < 0))
+    paddings.some((p) => !Array.isArray(p) || p.length !== 2 || p.some((k) => !Number.isInteger(k) || k < 0))
   ) {
     throw new TapegradError(
       'pad',
@@ -380,6 +386,9 @@ const splitOp = defineOp<{ sizes: number[]; axis: number }>({
   // the parts' cotangents, joined back along the axis in one concat
   vjp: (gs, _x, parts, { axis }) => [() => concat(filled(gs, parts), axis)],
 });
+/** The most parts split and chunk make of an empty axis (each part an empty tensor; any more is a mistake). */
+const MAX_EMPTY_PARTS = 1 << 16;
+
 /**
  * Splits along an axis into n equal parts, or into parts of the given sizes: one node on the tape
  * for all the parts, whose adjoint joins their gradients in one concat. Unlike PyTorch, a number
@@ -390,8 +399,16 @@ export function split(x: Tensor, numOrSizes: number | number[], axis = 0): Tenso
   const t = asTensor('split', x);
   const ax = normalizeAxis('split', axis, t.rank);
   const d = t.shape[ax];
-  // a number of parts must be a whole number ≥ 1 before Array() is given it (a fraction throws a RangeError there)
-  const parts = typeof numOrSizes === 'number' && Number.isInteger(numOrSizes) && numOrSizes >= 1 ? numOrSizes : 0;
+  // a number of parts must be a whole number ≥ 1 that divides the length before Array() is given it (a fraction
+  // throws a RangeError there; a huge count would fill an array for minutes before running out of memory)
+  const parts =
+    typeof numOrSizes === 'number' &&
+    Number.isInteger(numOrSizes) &&
+    numOrSizes >= 1 &&
+    numOrSizes <= Math.max(d, MAX_EMPTY_PARTS) &&
+    d % numOrSizes === 0
+      ? numOrSizes
+      : 0;
   const sizes = typeof numOrSizes === 'number' ? Array(parts).fill(d / parts) : numOrSizes;
   if (
     !Array.isArray(sizes) ||
@@ -416,6 +433,8 @@ export function chunk(x: Tensor, chunks: number, axis = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks < 1)
     throw new TapegradError('chunk', `chunks must be a positive integer, got ${describe(chunks)}`);
   const d = t.shape[ax];
+  if (d === 0 && chunks > MAX_EMPTY_PARTS)
+    throw new TapegradError('chunk', `${chunks} chunks of an empty axis is more than ${MAX_EMPTY_PARTS} empty tensors`);
   const size = Math.ceil(d / chunks);
   const sizes =
     d === 0
