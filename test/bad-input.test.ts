@@ -811,12 +811,16 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, empty, parts]);
   });
 
-  found("the losses: a refused reduction leaves the loss's intermediates behind no more", () => {
+  found("the losses: a refused reduction leaves the loss's intermediates behind no more; bool operands", () => {
     const x = tg.ones([2, 1]);
     refused(() => tg.mseLoss(x, x, { reduction: 'x' as any }), /^mseLoss: reduction must be/, 'mseLoss');
     refused(() => tg.l1Loss(x, x, { reduction: [] as any }), /^l1Loss: reduction must be/, 'l1Loss');
     refused(() => tg.nn.huberLoss(x, x, { reduction: 'avg' as any }), /^huberLoss: reduction must be/, 'huberLoss');
-    x.dispose();
+    const mask = tg.tensor([[true], [false]], { dtype: 'bool' });
+    const boolTarget = /^mseLoss: input \(float32\) and target \(bool\) must be numbers, not bool/;
+    refused(() => tg.mseLoss(x, mask), boolTarget, 'a bool target');
+    refused(() => tg.l1Loss(mask, x), /^l1Loss: input \(bool\) and target \(float32\) must be numbers/, 'bool input');
+    tg.dispose([x, mask]);
   });
 
   found('dot of a scalar, or of matrices that do not fit, is refused under the name dot', () => {
@@ -882,6 +886,25 @@ for (const backend of NODE_BACKENDS) {
     assertNoLeak(() => tg.cumprod(empty, -2).dispose(), 'of no bools');
     tg.dispose([b, empty]);
   });
+
+  found(
+    "scatterAdd: an index out of range is refused (wasm's ScatterNd hung on it, cpu's threw its own message)",
+    () => {
+      const g = tg.tensor([1, 2]);
+      const [past, negative] = [tg.tensor([0, 3], { dtype: 'int32' }), tg.tensor([-1, 0], { dtype: 'int32' })];
+      refused(
+        () => tg.scatterAdd(g, past, 0, 2),
+        /^scatterAdd: index 3 at position 1 is out of range \[0, 2\)$/,
+        'past',
+      );
+      refused(
+        () => tg.scatterAdd(g, negative, -1, 2),
+        /^scatterAdd: index -1 at position 0 is out of range/,
+        'negative',
+      );
+      tg.dispose([g, past, negative]);
+    },
+  );
 
   found('norm: an ord that is a string is refused, not passed to the backend', () => {
     const x = tg.ones([3, 1]);

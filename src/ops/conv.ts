@@ -15,7 +15,7 @@ import { defineOp, asTensor, owning, composed, type Op } from '../op.js';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { isGradEnabled } from '../tape.js';
-import { pad as padOp, reshape, scatterAdd, broadcastTo, slice, transpose, unbroadcast } from './shape.js';
+import { pad as padOp, reshape, scatterAddRows, broadcastTo, slice, transpose, unbroadcast } from './shape.js';
 import { add, mul } from './elementwise.js';
 import { matmul } from './matrix.js';
 import {
@@ -412,7 +412,7 @@ const maxPool2dOp = defineOp<PoolAttrs>({
       if (!isGradEnabled()) return new Tensor(maxPoolGrad(g.value, x.value, y.value, a));
       const idx = new Tensor(maxPoolArgmaxWithoutKernel(x.value, y.value, a.filterSize, a.strides, a.pad));
       const flat = reshape(g, [-1]);
-      const summed = scatterAdd(flat, idx, 0, x.size);
+      const summed = scatterAddRows(flat, idx, 0, x.size);
       return owning(reshape(summed, x.shape), [idx, flat, summed]);
     },
   ],

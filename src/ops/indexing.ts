@@ -12,7 +12,7 @@ import { zeros } from '../creation.js';
 import { boolAsInt32 } from '../backend/defects.js';
 import { assertFits } from '../backend/wasm-heap-limit.js';
 import { indexValues } from './indices.js';
-import { reshape, transpose, slice, scatterAdd } from './shape.js';
+import { reshape, transpose, slice, scatterAddRows } from './shape.js';
 
 /** An integer argument, or an error naming the function and the value. */
 function integer(fn: string, what: string, v: unknown): number {
@@ -211,7 +211,7 @@ const diagonalOp = defineOp<DiagonalAttrs>({
         return zeros(x.shape, { dtype: x.dtype });
       }
       const rows = reshape(g, [-1, at.size]);
-      const placed = scatterAdd(rows, at, 1, m * n);
+      const placed = scatterAddRows(rows, at, 1, m * n);
       const shaped = reshape(placed, movedShape);
       const inverse = perm.map((_, i) => perm.indexOf(i));
       return owning(transpose(shaped, inverse), [at, rows, placed, shaped]);

@@ -310,10 +310,16 @@ function weightedCrossEntropy(
   return owning(div(total, hidden[1]), hidden);
 }
 
+/** A loss's input and target: the same shape, and numbers (a bool one would be refused by sub, under its name). */
 function checkSameShape(fn: string, a: Tensor, b: Tensor): void {
   if (a.shape.join() !== b.shape.join() || a.rank !== b.rank) {
     throw new TapegradError(fn, `input ${fmtShape(a.shape)} and target ${fmtShape(b.shape)} differ in shape`);
   }
+  if (a.dtype === 'bool' || b.dtype === 'bool')
+    throw new TapegradError(
+      fn,
+      `input (${a.dtype}) and target (${b.dtype}) must be numbers, not bool; cast them first`,
+    );
 }
 
 /**

@@ -468,7 +468,7 @@ const gatherOp = defineOp<{ axis: number }>({
   name: 'gather',
   forward: ([x, idx], { axis }) => tf.gather(x, idx, axis),
   // each picked row receives its g; rows picked twice receive both (scatter-add)
-  vjp: (g, [x, idx], _y, { axis }) => [() => scatterAdd(g, idx, axis, x.shape[axis]), null],
+  vjp: (g, [x, idx], _y, { axis }) => [() => scatterAddRows(g, idx, axis, x.shape[axis]), null],
 });
 const scatterAddOp = defineOp<{ axis: number; size: number }>({
   name: 'scatterAdd',
@@ -485,12 +485,10 @@ const scatterAddOp = defineOp<{ axis: number; size: number }>({
   vjp: (g, [, idx], _y, { axis }) => [() => gatherOp([g, idx], { axis }), null],
 });
 /**
- * out[..., idx[i], ...] += g[..., i, ...] along `axis`, into a tensor with `size` entries there.
- * PyTorch `torch.Tensor.index_add`, JAX `x.at[i].add`.
+ * scatterAdd of indices in range by construction (gather's and maxPool2d's adjoints): the checks
+ * that need no read-back only. An index out of range would hang wasm's ScatterNd and make cpu's throw.
  */
-export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
-  // Checks that need no read-back only (it runs in gather's and maxPool2d's backward): the index
-  // values themselves are not checked; an out-of-range index drops its row, as tf.unsortedSegmentSum does.
+export function scatterAddRows(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
   const t = asTensor('scatterAdd', g);
   const idx = asTensor('scatterAdd', indices, 'the indices');
   const ax = normalizeAxis('scatterAdd', axis, t.rank);
@@ -504,6 +502,21 @@ export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: numbe
   if (!Number.isInteger(size) || size < 0)
     throw new TapegradError('scatterAdd', `size must be a non-negative integer, got ${size}`);
   return scatterAddOp([t, idx], { axis: ax, size });
+}
+/**
+ * out[..., idx[i], ...] += g[..., i, ...] along `axis`, into a tensor with `size` entries there;
+ * an index outside [0, size) is an error (unchecked on webgpu where the indices live on the GPU).
+ * PyTorch `torch.Tensor.index_add`, JAX `x.at[i].add`.
+ */
+export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
+  const idx = asTensor('scatterAdd', indices, 'the indices');
+  if (idx.dtype === 'int32' && Number.isInteger(size)) {
+    const values = indexValues(idx.value);
+    const bad = values ? values.findIndex((v) => v < 0 || v >= size) : -1;
+    if (values && bad >= 0)
+      throw new TapegradError('scatterAdd', `index ${values[bad]} at position ${bad} is out of range [0, ${size})`);
+  }
+  return scatterAddRows(g, idx, axis, size);
 }
 scatterAdd.rule = scatterAddOp.rule;
 /** An array of integer indices (tf.tensor1d would truncate 0.5 to 0 silently). */
