@@ -872,8 +872,19 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([ids, none, img, one]);
   });
 
-  found('adaptiveAvgPool2d and interpolate of an int32 image name themselves, not matmul', () => {
+  found('tile, pad, scatterAdd and diag of sizes past any memory are refused before the backend sees them', () => {
+    const [x, i] = [tg.ones([2]), tg.tensor([0, 1], { dtype: 'int32' })];
+    refused(() => tg.tile(x, [2 ** 53]), /^tile: the tensor \[18014398509481984\] float32 needs/, 'tile');
+    refused(() => tg.pad(x, [[2 ** 53, 0]]), /^pad: the tensor \[9007199254740994\] float32 needs/, 'pad');
+    refused(() => tg.scatterAdd(x, i, 0, 2 ** 53), /^scatterAdd: the tensor \[9007199254740992\] float32/, 'scatter');
+    refused(() => tg.diag(x, 2 ** 53), /^diag: the tensor \[9007199254740994,9007199254740994\] float32/, 'diag');
+    tg.dispose([x, i]);
+  });
+
+  found('adaptiveAvgPool2d, interpolate and the poolings of an int32 image name themselves', () => {
     const img = tg.ones([1, 2, 2, 1], { dtype: 'int32' });
+    refused(() => tg.avgPool2d(img, 2), /^avgPool2d: the input must be float32, got int32$/, 'avgPool2d');
+    refused(() => tg.maxPool2d(img, 2), /^maxPool2d: the input must be float32, got int32$/, 'maxPool2d');
     refused(() => tg.adaptiveAvgPool2d(img, 1), /^adaptiveAvgPool2d: the input must be float32, got int32$/, 'pool');
     refused(() => tg.interpolate(img, { size: 3 }), /^interpolate: the input must be float32, got int32$/, 'resize');
     img.dispose();

@@ -477,6 +477,8 @@ export function poolOptions(
 }
 
 function poolAttrs(fn: string, x: Tensor, opts: Pool2dOptions): PoolAttrs {
+  // TF.js's pooling kernels take float32 only, and would refuse another dtype in their own words
+  if (x.dtype !== 'float32') throw new TapegradError(fn, `the input must be float32, got ${x.dtype}`);
   if (x.rank !== 4)
     throw new TapegradError(
       fn,

@@ -263,6 +263,8 @@ export function diag(x: Tensor, k = 0): Tensor {
       'diag',
       `needs a vector (to make a matrix) or a matrix (to read its diagonal), got ${fmtShape(t.shape)}`,
     );
+  const n = t.shape[0] + Math.abs(k);
+  assertFits('diag', [n, n], t.dtype);
   return diagOp([t], { k });
 }
 diag.rule = diagOp.rule;

@@ -241,6 +241,11 @@ export function tile(x: Tensor, reps: number[]): Tensor {
       `reps ${JSON.stringify(reps)} must be ${t.rank} positive integers for ${fmtShape(t.shape)}`,
     );
   }
+  assertFits(
+    'tile',
+    t.shape.map((d, i) => d * reps[i]),
+    t.dtype,
+  );
   return tileOp([t], { reps: [...reps] });
 }
 tile.rule = tileOp.rule;
@@ -314,6 +319,11 @@ export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor 
       `paddings ${JSON.stringify(paddings)} must be ${t.rank} pairs of non-negative integers for ${fmtShape(t.shape)}`,
     );
   }
+  assertFits(
+    'pad',
+    t.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]),
+    t.dtype,
+  );
   return padOp([t], { paddings: paddings.map((p) => [p[0], p[1]]), value });
 }
 pad.rule = padOp.rule;
@@ -501,6 +511,11 @@ export function scatterAddRows(g: Tensor, indices: Tensor, axis: number, size: n
   }
   if (!Number.isInteger(size) || size < 0)
     throw new TapegradError('scatterAdd', `size must be a non-negative integer, got ${size}`);
+  assertFits(
+    'scatterAdd',
+    t.shape.map((d, i) => (i === ax ? size : d)),
+    t.dtype,
+  );
   return scatterAddOp([t, idx], { axis: ax, size });
 }
 /**
