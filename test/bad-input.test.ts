@@ -917,6 +917,17 @@ for (const backend of NODE_BACKENDS) {
     },
   );
 
+  found(
+    'softmax and logSoftmax of int32 or bool are refused (log-softmax gave wrong values, softmax a backend message)',
+    () => {
+      const [b, i] = [tg.tensor([1, 0], { dtype: 'bool' }), tg.tensor([1, 0], { dtype: 'int32' })];
+      refused(() => tg.logSoftmax(b), /^logSoftmax: the input must be float32, got bool/, 'logSoftmax of bool');
+      refused(() => tg.logSoftmax(i), /^logSoftmax: the input must be float32, got int32/, 'logSoftmax of int32');
+      refused(() => tg.softmax(b), /^softmax: the input must be float32, got bool/, 'softmax of bool');
+      tg.dispose([b, i]);
+    },
+  );
+
   found('norm: an ord that is a string is refused, not passed to the backend', () => {
     const x = tg.ones([3, 1]);
     refused(() => tg.norm(x, { ord: '2' as any }), /^norm: ord must be ≥ 1 \(or Infinity\), got '2'$/, 'string ord');

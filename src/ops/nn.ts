@@ -49,9 +49,15 @@ const softmaxOp = defineOp<{ axis: number; scale?: number; causal?: boolean }>({
     },
   ],
 });
+/** TF.js's softmax refuses int32 and bool in its own words, and its log-softmax gives wrong values for them. */
+function floatOnly(fn: string, t: Tensor): void {
+  if (t.dtype !== 'float32')
+    throw new TapegradError(fn, `the input must be float32, got ${t.dtype} (cast it with tg.cast(x, 'float32'))`);
+}
 /** e^x / Σ e^x along `axis` (last by default). PyTorch `torch.softmax`, JAX `jax.nn.softmax`. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   const t = asTensor('softmax', x);
+  floatOnly('softmax', t);
   return softmaxOp([t], { axis: normalizeAxis('softmax', axis, t.rank) });
 }
 softmax.rule = softmaxOp.rule;
@@ -85,6 +91,7 @@ const logSoftmaxOp = defineOp<{ axis: number }>({
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const t = asTensor('logSoftmax', x);
+  floatOnly('logSoftmax', t);
   return logSoftmaxOp([t], { axis: normalizeAxis('logSoftmax', axis, t.rank) });
 }
 logSoftmax.rule = logSoftmaxOp.rule;
