@@ -40,28 +40,34 @@ import { simdModule } from './wasm-simd-module.js';
 const get = local.get;
 const inc = local.increment;
 
-function winograd(): WasmFunction {
-  const params = 'XP CORNERS OUTS U BIAS Y BLOCK TILE_FROM TILE_TO CIN COUT ROW_BYTES OUT_ROW_BYTES HAS_BIAS FLAG_AT';
-  const [XP, CORNERS, OUTS, U, BIAS, Y, BLOCK, TILE_FROM, TILE_TO, CIN, COUT, ROW_BYTES, OUT_ROW_BYTES, HAS_BIAS] =
-    params.split(' ').map((_, i) => i);
-  const FLAG_AT = 14;
-  const ints = 'T K CB XI O C CORNER V_AT M_BLOCK U_AT OUT Y_AT C_BYTES COUT_BYTES A_AT XI_BYTES M_TILE_BYTES M_AT';
-  const [T, K, CB, XI, O, C, CORNER, V_AT, M_BLOCK, U_AT, OUT, Y_AT, C_BYTES, COUT_BYTES, A_AT, XI_BYTES] = ints
-    .split(' ')
-    .map((_, i) => 15 + i);
-  const [M_TILE_BYTES, M_AT] = [31, 32];
-  const D = Array.from({ length: 16 }, (_, i) => 33 + i);
-  const P = Array.from({ length: 16 }, (_, i) => 49 + i);
-  const ACC = Array.from({ length: 8 }, (_, i) => 65 + i);
-  const [U0, U1, AV, BAD, B] = [73, 74, 75, 76, 77];
-  // the bytes from tile 0's entries in V to tile k's
-  const TILE_STEP = [-1, 78, 79, 80];
+/** The locals that the input transform reads and writes, in the calling function's numbering. */
+interface InputTransformLocals {
+  XP: number;
+  CORNERS: number;
+  BLOCK: number;
+  ROW_BYTES: number;
+  T: number;
+  K: number;
+  CB: number;
+  CORNER: number;
+  V_AT: number;
+  C_BYTES: number;
+  /** the bytes from one ξ's [tiles, cin] block of V to the next */
+  XI_BYTES: number;
+  D: number[];
+  P: number[];
+}
+
+/**
+ * V[ξ, k, c…c+3] = (Bᵀ·d·B)[ξ] for tile T + K, four channels at a time: the forward convolution and
+ * the filter gradient transform their input patches alike.
+ */
+function inputTransform(l: InputTransformLocals): Code {
+  const { XP, CORNERS, BLOCK, ROW_BYTES, T, K, CB, CORNER, V_AT, C_BYTES, XI_BYTES, D, P } = l;
   const add = f32x4.add;
   const sub = f32x4.sub;
   const at = (base: Code, offset: Code) => i32.add(base, offset);
-
-  // phase 1: V = Bᵀ·d·B for tile k, four channels at a time, stored V [16, 4 tiles, cin]
-  const transformIn: Code = [
+  return [
     ...local.set(CORNER, i32.add(get(XP), i32.load(at(get(CORNERS), i32.shl(i32.add(get(T), get(K)), i32.const(2)))))),
     ...local.set(V_AT, i32.add(get(BLOCK), i32.mul(get(K), get(C_BYTES)))),
     ...local.set(CB, i32.const(0)),
@@ -95,6 +101,44 @@ function winograd(): WasmFunction {
       ...inc(CB, i32.const(16)),
     ]),
   ];
+}
+
+function winograd(): WasmFunction {
+  const params = 'XP CORNERS OUTS U BIAS Y BLOCK TILE_FROM TILE_TO CIN COUT ROW_BYTES OUT_ROW_BYTES HAS_BIAS FLAG_AT';
+  const [XP, CORNERS, OUTS, U, BIAS, Y, BLOCK, TILE_FROM, TILE_TO, CIN, COUT, ROW_BYTES, OUT_ROW_BYTES, HAS_BIAS] =
+    params.split(' ').map((_, i) => i);
+  const FLAG_AT = 14;
+  const ints = 'T K CB XI O C CORNER V_AT M_BLOCK U_AT OUT Y_AT C_BYTES COUT_BYTES A_AT XI_BYTES M_TILE_BYTES M_AT';
+  const [T, K, CB, XI, O, C, CORNER, V_AT, M_BLOCK, U_AT, OUT, Y_AT, C_BYTES, COUT_BYTES, A_AT, XI_BYTES] = ints
+    .split(' ')
+    .map((_, i) => 15 + i);
+  const [M_TILE_BYTES, M_AT] = [31, 32];
+  const D = Array.from({ length: 16 }, (_, i) => 33 + i);
+  const P = Array.from({ length: 16 }, (_, i) => 49 + i);
+  const ACC = Array.from({ length: 8 }, (_, i) => 65 + i);
+  const [U0, U1, AV, BAD, B] = [73, 74, 75, 76, 77];
+  // the bytes from tile 0's entries in V to tile k's
+  const TILE_STEP = [-1, 78, 79, 80];
+  const add = f32x4.add;
+  const sub = f32x4.sub;
+  const at = (base: Code, offset: Code) => i32.add(base, offset);
+
+  // phase 1: V = Bᵀ·d·B for tile k, stored V [16, 4 tiles, cin]
+  const transformIn = inputTransform({
+    XP,
+    CORNERS,
+    BLOCK,
+    ROW_BYTES,
+    T,
+    K,
+    CB,
+    CORNER,
+    V_AT,
+    C_BYTES,
+    XI_BYTES,
+    D,
+    P,
+  });
 
   // phase 2: M[ξ, k, o…o+7] = Σ_c V[ξ, k, c]·U[ξ, c, o…o+7], the four tiles together, stored
   // M [4 tiles, cout / 4, 16, 4 channels], so that the output transform reads a tile's 16 at constant offsets
@@ -269,38 +313,10 @@ function winogradFilterGrad(): WasmFunction {
   const at = (base: Code, offset: Code) => i32.add(base, offset);
   const group = FILTER_GRAD_GROUP;
 
-  // V[ξ, k, c…c+3] = (Bᵀ·d·B)[ξ] for tile T + K, four channels at a time
-  const transformX: Code = [
-    ...local.set(CORNER, i32.add(get(XP), i32.load(at(get(CORNERS), i32.shl(i32.add(get(T), get(K)), i32.const(2)))))),
-    ...local.set(V_AT, i32.add(get(BLOCK), i32.mul(get(K), get(C_BYTES)))),
-    ...local.set(CB, i32.const(0)),
-    ...whileBelow(get(CB), get(C_BYTES), [
-      ...D.flatMap((d, i) =>
-        local.set(
-          d,
-          v128.load(
-            at(
-              at(get(CORNER), get(CB)),
-              i32.add(i32.mul(i32.const(i >> 2), get(ROW_BYTES)), i32.mul(i32.const(i & 3), get(C_BYTES))),
-            ),
-          ),
-        ),
-      ),
-      ...[0, 1, 2, 3].flatMap((s) => {
-        const d = (r: number) => get(D[r * 4 + s]);
-        const column = [sub(d(0), d(2)), add(d(1), d(2)), sub(d(2), d(1)), sub(d(1), d(3))];
-        return column.flatMap((v, r) => local.set(P[r * 4 + s], v));
-      }),
-      ...[0, 1, 2, 3].flatMap((r) => {
-        const p = (s: number) => get(P[r * 4 + s]);
-        const row = [sub(p(0), p(2)), add(p(1), p(2)), sub(p(2), p(1)), sub(p(1), p(3))];
-        return row.flatMap((v, s) =>
-          v128.store(at(at(get(V_AT), get(CB)), i32.mul(i32.const(r * 4 + s), get(V_XI_BYTES))), v),
-        );
-      }),
-      ...inc(CB, i32.const(16)),
-    ]),
-  ];
+  const transformX = inputTransform({
+    ...{ XP, CORNERS, BLOCK, ROW_BYTES, T, K, CB, CORNER, V_AT, C_BYTES, D, P },
+    XI_BYTES: V_XI_BYTES,
+  });
 
   // M̄[ξ, k, o…o+3] = (A·dY·Aᵀ)[ξ] for tile T + K, A = [1 0; 1 1; 1 −1; 0 −1], four channels at a time
   const [Y00, Y01, Y10, Y11] = D;
