@@ -881,6 +881,17 @@ for (const backend of NODE_BACKENDS) {
     tg.dispose([x, i]);
   });
 
+  found('conv2d with a huge padding and convTranspose2d with a huge stride name themselves', () => {
+    const [img, w] = [tg.ones([1, 2, 2, 1]), tg.ones([1, 1, 1, 1])];
+    refused(() => tg.conv2d(img, w, { padding: 2 ** 31 }), /^conv2d: the tensor \[1,4294967298,4294967298,1\]/, 'pad');
+    refused(
+      () => tg.convTranspose2d(img, w, { stride: 2 ** 31 }),
+      /^convTranspose2d: the tensor \[1,2147483649,/,
+      'up',
+    );
+    tg.dispose([img, w]);
+  });
+
   found('adaptiveAvgPool2d, interpolate and the poolings of an int32 image name themselves', () => {
     const img = tg.ones([1, 2, 2, 1], { dtype: 'int32' });
     refused(() => tg.avgPool2d(img, 2), /^avgPool2d: the input must be float32, got int32$/, 'avgPool2d');

@@ -203,6 +203,8 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   } else {
     const [ph, pw] = explicit;
     checkFits('conv2d', [t.shape[0], t.shape[1] + 2 * ph, t.shape[2] + 2 * pw], k, 'valid');
+    // the padded input is a tensor of its own: refused here, not by pad under its own name
+    assertFits('conv2d', [t.shape[0], t.shape[1] + 2 * ph, t.shape[2] + 2 * pw, t.shape[3]], t.dtype);
   }
   return composed((keep) => {
     const W = plain ? f : dilateFilter(blockDiagonal(f, groups, keep), dilation, keep);
@@ -380,6 +382,8 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
       `padding ${JSON.stringify(padding)} leaves no output: the full result is ${full[0]}×${full[1]} (input ${fmtShape(t.shape)}, filter ${fmtShape(f.shape)})`,
     );
   const Cout = f.shape[3] * groups;
+  // the full result is made before the padding is cut off: refused here, not by TF.js's kernel
+  assertFits(fn, [N, full[0], full[1], Cout], 'float32');
   return composed((keep) => {
     // the filter of the convolution this one transposes: [kh, kw, Cout, Cin] (TF.js's layout)
     const grouped = blockDiagonal(keep(transpose(f, [0, 1, 3, 2])), groups, keep);
