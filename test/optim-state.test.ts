@@ -79,6 +79,119 @@ test('stateDict / loadStateDict: 5 steps, save, a new optimizer loads and takes 
   free();
 });
 
+test('toBytes / fromBytes: every optimizer resumes through the bytes as through stateDict, bit for bit; save and load a file', async () => {
+  const { loss, free } = problem();
+  for (const [name, make] of Object.entries(MAKERS)) {
+    const resumed = fresh();
+    const b = make(resumed);
+    stepN(b, resumed, loss, 5);
+    const sd = b.stateDict();
+    const before = tg.memory().numTensors;
+    const bytes = b.toBytes();
+    assert.is(tg.memory().numTensors, before, `${name}: toBytes leaves nothing behind`);
+    const [viaDict, viaBytes] = [0, 1].map(() => resumed.map((p) => tg.tensor(values(p), { requiresGrad: true })));
+    const [c, d] = [make(viaDict), make(viaBytes)];
+    c.loadStateDict(sd);
+    d.fromBytes(bytes);
+    assert.equal(d.stateDict().groups, c.stateDict().groups, `${name}: the groups`);
+    stepN(c, viaDict, loss, 5);
+    stepN(d, viaBytes, loss, 5);
+    viaBytes.forEach((p, i) => assert.equal(values(p), values(viaDict[i]), `${name} parameter ${i}`));
+    tg.dispose(Object.values(sd.state).map((s) => s.tensors));
+    [b, c, d].forEach((o) => o.dispose());
+    tg.dispose([...resumed, ...viaDict, ...viaBytes]);
+  }
+  // L-BFGS keeps NaN (no loss yet) and history in float64, which the bytes carry exactly
+  const ps = fresh();
+  const lbfgs = new optim.LBFGS(ps, { maxIter: 2, historySize: 3 });
+  stepN(lbfgs, ps, loss, 2);
+  const copy = new optim.LBFGS(ps, { maxIter: 2, historySize: 3 });
+  copy.fromBytes(lbfgs.toBytes());
+  const [x, y] = [lbfgs.stateDict(), copy.stateDict()];
+  assert.equal(y.lbfgs, x.lbfgs);
+  tg.dispose([...Object.values(x.state), ...Object.values(y.state)].map((s) => s.tensors));
+  // a file
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const dir = await mkdtemp(`${(await import('node:os')).tmpdir()}/tapegrad-`);
+  const adam = new optim.Adam(ps, { lr: 0.01, amsgrad: true });
+  stepN(adam, ps, loss, 3);
+  await adam.save(`${dir}/adam.safetensors`);
+  const again = new optim.Adam(ps, { lr: 0.5 });
+  await again.load(`${dir}/adam.safetensors`);
+  assert.is(again.stepCount, 3);
+  assert.equal(again.paramGroups[0].lr, 0.01);
+  assert.equal(again.paramGroups[0].amsgrad, true);
+  await rm(dir, { recursive: true });
+  [lbfgs, copy, adam, again].forEach((o) => o.dispose());
+  tg.dispose(ps);
+  free();
+});
+
+test("fromBytes refuses another optimizer's bytes, a module's, and entries of no parameter; nothing is left behind", () => {
+  const { loss, free } = problem();
+  const ps = fresh();
+  const adam = new optim.Adam(ps, { lr: 0.1 });
+  stepN(adam, ps, loss, 1);
+  const sgd = new optim.SGD(ps, { lr: 0.1, momentum: 0.9 });
+  const lin = new tg.nn.Linear(2, 2);
+  const before = tg.memory().numTensors;
+  assertThrows(() => sgd.fromBytes(adam.toBytes()), /^SGD\.fromBytes: the file holds the state of Adam, not of SGD$/);
+  assertThrows(() => sgd.fromBytes(lin.toBytes()), /^SGD\.fromBytes: the file holds no optimizer's state/);
+  assertThrows(() => sgd.fromBytes(new Uint8Array(3)), /^SGD\.fromBytes: not a safetensors file/);
+  const stray = tg.nn.encodeSafetensors([['state.7.v', tg.ones([3])]], {
+    optimizer: 'SGD',
+    stateDict: JSON.stringify({ stepCount: 1, groups: [], state: {} }),
+  });
+  assertThrows(
+    () => sgd.fromBytes(stray),
+    /^SGD\.fromBytes: the file's entry 'state\.7\.v' belongs to no parameter's state$/,
+  );
+  const notJson = tg.nn.encodeSafetensors([], { optimizer: 'SGD', stateDict: '{' });
+  assertThrows(() => sgd.fromBytes(notJson), /^SGD\.fromBytes: the file's stateDict metadata is not JSON$/);
+  assert.is(tg.memory().numTensors, before + 1, 'only the ones() of the stray file');
+  adam.dispose();
+  sgd.dispose();
+  assertThrows(() => sgd.toBytes(), /^SGD\.toBytes: the optimizer has been disposed$/);
+  lin.dispose();
+  tg.dispose(ps);
+  free();
+});
+
+test("Adam's state in each backend's form (m and v apart, packed, webgl's bias-corrected pair) resumes the same", () => {
+  const { loss, free } = problem();
+  const ps = fresh();
+  const adam = new optim.Adam(ps, { lr: 0.05 });
+  stepN(adam, ps, loss, 3);
+  const sd = adam.stateDict();
+  const [beta1, beta2] = [0.9, 0.999];
+  const forms = Object.values(sd.state).map(({ tensors }) => {
+    const [m, v] = tensors.moments ? tg.unbind(tensors.moments) : [tensors.m, tensors.v];
+    const corrected = tg.stack([m.div(1 - beta1 ** 3), v.div(1 - beta2 ** 3).sqrt()]);
+    return { apart: { m, v }, packed: { moments: tg.stack([m, v]) }, corrected: { corrected } };
+  });
+  const results: Record<string, number[][]> = {};
+  for (const form of ['apart', 'packed', 'corrected'] as const) {
+    const copies = ps.map((p) => tg.tensor(values(p), { requiresGrad: true }));
+    const opt = new optim.Adam(copies, { lr: 0.05 });
+    const state = Object.fromEntries(forms.map((f, i) => [i, { step: 3, scalars: {}, tensors: f[form] }]));
+    opt.loadStateDict({ ...sd, state });
+    stepN(opt, copies, loss, 4);
+    results[form] = copies.map(values);
+    opt.dispose();
+    tg.dispose(copies);
+  }
+  stepN(adam, ps, loss, 4);
+  for (const form of ['apart', 'packed', 'corrected'])
+    results[form].forEach((r, i) =>
+      assertClose(tg.tensor(r), ps[i], { atol: 1e-6, rtol: 1e-5, msg: `${form}, parameter ${i}` }),
+    );
+  tg.dispose(forms.flatMap((f) => [f.apart.m, f.apart.v, f.packed.moments, f.corrected.corrected]));
+  tg.dispose(Object.values(sd.state).map((s) => s.tensors));
+  adam.dispose();
+  tg.dispose(ps);
+  free();
+});
+
 test('stateDict, loadStateDict and dispose leak nothing; loading replaces the old state', () => {
   const { loss, free } = problem();
   const ps = fresh();

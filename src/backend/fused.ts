@@ -251,13 +251,11 @@ export function adamStep(
       return { param: p1, state: next };
     }
     const corrected = halfFloatWebGL();
-    let packed = corrected ? state.corrected : state.moments;
+    let packed = corrected ? state.corrected : packedMoments(param, state, attrs);
     if (!packed) {
       const [m, v] = plainMoments(state, attrs);
       const zeros = () => tf.zerosLike(param);
-      packed = corrected
-        ? correctedMoments(m ?? zeros(), v ?? zeros(), attrs.step - 1, attrs)
-        : tf.stack([m ?? zeros(), v ?? zeros()]);
+      packed = correctedMoments(m ?? zeros(), v ?? zeros(), attrs.step - 1, attrs);
     }
     const [p1, next] = adamUpdatePacked(param, grad, packed, { ...attrs, corrected });
     return { param: p1, state: corrected ? { corrected: next } : { moments: next } };
@@ -283,12 +281,7 @@ export function adamStepWithRow(
   return tf.tidy(() => {
     const width = rows.shape[1]!;
     if (hasFused('adamUpdate') && tf.getBackend() === 'webgpu' && !attrs.amsgrad) {
-      let packed = state.moments;
-      if (!packed) {
-        const [m, v] = plainMoments(state, attrs);
-        packed = tf.stack([m ?? tf.zerosLike(param), v ?? tf.zerosLike(param)]);
-      }
-      const inputs = { param, grad, moments: packed, step: rows };
+      const inputs = { param, grad, moments: packedMoments(param, state, attrs), step: rows };
       const [p1, next] = run('adamUpdate', inputs, adamAttrs({ ...attrs, stepOffset: row * width })) as tf.Tensor[];
       return { param: p1, state: { moments: next } };
     }
@@ -301,6 +294,13 @@ export function adamStepWithRow(
     });
     return { param: p1, state: next };
   });
+}
+
+/** The state as packed moments [m, v] (zeros before the first step), from any of its forms. */
+export function packedMoments(param: tf.Tensor, state: AdamState, attrs: AdamUpdateAttrs): tf.Tensor {
+  if (state.moments) return state.moments;
+  const [m, v] = plainMoments(state, attrs);
+  return tf.stack([m ?? tf.zerosLike(param), v ?? tf.zerosLike(param)]);
 }
 
 /** m and v stored plainly, from state in any of its forms (null before the first step). */

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory.js';
-import { encodeSafetensors, parseSafetensors } from './safetensors.js';
+import { encodeSafetensors, nodeFs, parseSafetensors } from './safetensors.js';
 
 /** Parameter and buffer values by dotted name, e.g. { '0.weight': Tensor, '0.bias': Tensor }. */
 export type StateDict = Record<string, Tensor>;
@@ -257,16 +257,4 @@ export class Module<Out = Tensor> {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
-}
-
-/**
- * Node's fs/promises, imported under a name computed at run time so that bundlers leave it out of
- * browser builds; in a browser, save/load say what to use instead.
- */
-async function nodeFs(fn: string): Promise<typeof import('node:fs/promises')> {
-  if (typeof process === 'undefined' || !process.versions?.node) {
-    throw new TapegradError(fn, 'reads and writes files in Node only; in a browser use toBytes() and fromBytes()');
-  }
-  const name = ['node:fs', 'promises'].join('/');
-  return import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 }

@@ -103,6 +103,14 @@ export function decodeSafetensors(bytes: Uint8Array): Record<string, Tensor> {
 
 /** decodeSafetensors, with errors named after `fn` (the public function reading the bytes). */
 export function parseSafetensors(fn: string, bytes: Uint8Array): Record<string, Tensor> {
+  return parseSafetensorsFile(fn, bytes).tensors;
+}
+
+/** The tensors of a safetensors file and its __metadata__ (strings by name; empty when it has none). */
+export function parseSafetensorsFile(
+  fn: string,
+  bytes: Uint8Array,
+): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const entries = readHeader(fn, bytes);
   const body = bytes.subarray(bytes.length - entries.bodyLength);
   const made: [string, Tensor][] = [];
@@ -119,11 +127,14 @@ export function parseSafetensors(fn: string, bytes: Uint8Array): Record<string, 
     throw e;
   }
   // fromEntries defines own properties: a tensor named "__proto__" is an entry like any other
-  return Object.fromEntries(made);
+  return { tensors: Object.fromEntries(made), metadata: entries.metadata };
 }
 
 /** The header's entries, checked against the file (as the reference reader: contiguous offsets covering the body). */
-function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength: number } {
+function readHeader(
+  fn: string,
+  bytes: Uint8Array,
+): { list: Entry[]; bodyLength: number; metadata: Record<string, string> } {
   const bad = (detail: string) => new TapegradError(fn, `not a safetensors file: ${detail}`);
   if (!(bytes instanceof Uint8Array))
     throw new TapegradError(
@@ -146,6 +157,7 @@ function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength:
     throw bad('its header is not a JSON object');
   const bodyLength = bytes.length - 8 - n;
   const list: Entry[] = [];
+  let metadata: Record<string, string> = Object.create(null);
   for (const [name, e] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (
@@ -156,6 +168,7 @@ function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength:
       ) {
         throw bad('__metadata__ must be an object of strings');
       }
+      metadata = Object.assign(Object.create(null), e);
       continue;
     }
     const at = `entry '${name}'`;
@@ -192,7 +205,7 @@ function readHeader(fn: string, bytes: Uint8Array): { list: Entry[]; bodyLength:
     offset = end;
   }
   if (offset !== bodyLength) throw bad(`the entries cover ${offset} of its ${bodyLength} data bytes`);
-  return { list, bodyLength };
+  return { list, bodyLength, metadata };
 }
 
 const HOST_IS_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -202,4 +215,16 @@ function littleEndian(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.length);
   for (let i = 0; i < bytes.length; i += 4) for (let k = 0; k < 4; k++) out[i + k] = bytes[i + 3 - k];
   return out;
+}
+
+/**
+ * Node's fs/promises, imported under a name computed at run time so that bundlers leave it out of
+ * browser builds; in a browser, save/load say what to use instead.
+ */
+export async function nodeFs(fn: string): Promise<typeof import('node:fs/promises')> {
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    throw new TapegradError(fn, 'reads and writes files in Node only; in a browser use toBytes() and fromBytes()');
+  }
+  const name = ['node:fs', 'promises'].join('/');
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 }

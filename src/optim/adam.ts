@@ -1,5 +1,5 @@
 // Adam and AdamW (Kingma & Ba; Loshchilov & Hutter), in PyTorch's conventions.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
 import {
@@ -11,7 +11,7 @@ import {
   type Update,
 } from './optimizer.js';
 import { nonNegative, checkBetas } from './checks.js';
-import { adamStep, adamStepWithRow, adamUpdateMulti, hasFused } from '../backend/fused.js';
+import { adamStep, adamStepWithRow, adamUpdateMulti, hasFused, packedMoments } from '../backend/fused.js';
 import { isTracing } from '../tape.js';
 
 /** Options of Adam and AdamW: betas (β₁, β₂) and ε. */
@@ -57,13 +57,8 @@ export class Adam extends Optimizer<AdamOptions> {
 
   protected override updateAll(items: StepItem<AdamOptions>[], values: () => tf.Tensor): Update[] {
     if (this.exactStepValues()) {
-      const moments = items.map(({ param, state }) => {
-        if (state.moments) return state.moments;
-        // the first step, or state made by the other forms (the reference's m and v)
-        const m = state.m ?? tf.zerosLike(param);
-        const v = state.v ?? tf.zerosLike(param);
-        return tf.stack([m, v]);
-      });
+      // zeros on the first step; state made in another form (m and v apart, or webgl's corrected) converted
+      const moments = items.map((it) => packedMoments(it.param, it.state, this.attrs(it.lr, it.t, it.group)));
       const g = items.map((it) => it.group);
       const out = adamUpdateMulti(
         items.map((it) => it.param),

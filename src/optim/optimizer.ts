@@ -4,7 +4,7 @@
 // per-parameter state (momentum, moments) is kept the same way and freed by dispose(). No value is
 // read back to JavaScript: step() never syncs. Parameters come in groups, each with its own options
 // (PyTorch's param_groups); stateDict()/loadStateDict() save and restore everything a resumed run
-// needs to take the same steps.
+// needs to take the same steps, and toBytes()/fromBytes() (save/load in Node) carry it through a file.
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, checkOptions, fmtShape, sameShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
@@ -12,9 +12,12 @@ import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
 import { endOfStep } from '../backend/index.js';
 import { isTracing, traceHooks, type HostValues, type StateCell } from '../tape.js';
+import { encodeSafetensors, nodeFs, parseSafetensorsFile } from '../nn/safetensors.js';
 
 let leanBookkeeping = true;
 let flatStructure = true;
+/** How toBytes() writes a number JSON has no literal for (NaN, ±Infinity): { [NON_FINITE]: 'NaN' }. */
+const NON_FINITE = 'tapegrad:number';
 /** Ends a group's entries (or a parameter's state names) in a step's structure list. */
 const GROUP_END = Symbol('end');
 
@@ -527,7 +530,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       }
       if (!(Number.isInteger(s?.step) && s.step >= 0)) problems.push(`parameter ${i}'s step is ${describe(s?.step)}`);
       for (const [name, v] of Object.entries(s?.tensors ?? {})) {
-        const want = name === 'moments' ? [2, ...p.shape] : p.shape;
+        const want = name === 'moments' || name === 'corrected' ? [2, ...p.shape] : p.shape;
         if (!(v instanceof Tensor) || v.isDisposed) problems.push(`parameter ${i}'s '${name}' is not a live Tensor`);
         else if (v.shape.join() !== want.join() || v.rank !== want.length)
           problems.push(`parameter ${i}'s '${name}' has shape ${fmtShape(v.shape)}, expected ${fmtShape(want)}`);
@@ -542,6 +545,82 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     }
     resolved.forEach((o, k) => Object.assign(this.paramGroups[k], o));
     this.stepCount = sd.stepCount;
+  }
+
+  /**
+   * Everything stateDict() holds as the bytes of a safetensors file: each state tensor an entry
+   * 'state.<parameter>.<name>', the rest (step count, groups' options, per-parameter steps and
+   * numbers) JSON in the file's metadata. With Module.toBytes(), a checkpoint a run resumes from.
+   * PyTorch `torch.save(optimizer.state_dict(), f)`.
+   */
+  toBytes(): Uint8Array {
+    this.checkLive('toBytes');
+    const { state, ...rest } = this.stateDict();
+    const entries: [string, Tensor][] = [];
+    const numbers: Record<string, { step: number; scalars: Record<string, number> }> = {};
+    for (const [i, s] of Object.entries(state)) {
+      for (const [name, t] of Object.entries(s.tensors)) entries.push([`state.${i}.${name}`, t]);
+      numbers[i] = { step: s.step, scalars: s.scalars };
+    }
+    try {
+      const json = JSON.stringify({ ...rest, state: numbers }, (_, v) =>
+        typeof v === 'number' && !Number.isFinite(v) ? { [NON_FINITE]: String(v) } : v,
+      );
+      return encodeSafetensors(entries, { format: 'tapegrad', optimizer: this.name, stateDict: json });
+    } finally {
+      for (const [, t] of entries) t.dispose();
+    }
+  }
+
+  /** Restores what toBytes() wrote (by an optimizer of the same kind over the same parameter shapes), with loadStateDict's checks. */
+  fromBytes(bytes: Uint8Array): void {
+    const fn = `${this.name}.fromBytes`;
+    this.checkLive('fromBytes');
+    const { tensors, metadata } = parseSafetensorsFile(fn, bytes);
+    try {
+      if (metadata.optimizer !== this.name)
+        throw new TapegradError(
+          fn,
+          metadata.optimizer === undefined
+            ? "the file holds no optimizer's state (Optimizer.toBytes() writes one)"
+            : `the file holds the state of ${metadata.optimizer}, not of ${this.name}`,
+        );
+      let sd: unknown;
+      try {
+        sd = JSON.parse(metadata.stateDict ?? '', (_, v) =>
+          v !== null && typeof v === 'object' && typeof v[NON_FINITE] === 'string' ? Number(v[NON_FINITE]) : v,
+        );
+      } catch {
+        throw new TapegradError(fn, "the file's stateDict metadata is not JSON");
+      }
+      const saved = sd as OptimizerStateDict | null;
+      if (saved === null || typeof saved !== 'object' || saved.state === null || typeof saved.state !== 'object')
+        throw new TapegradError(fn, `expected the metadata of Optimizer.toBytes(), got ${describe(sd)}`);
+      const state: OptimizerStateDict['state'] = {};
+      for (const [i, s] of Object.entries(saved.state)) state[Number(i)] = { ...s, tensors: Object.create(null) };
+      for (const [entry, t] of Object.entries(tensors)) {
+        const [, i, name] = /^state\.(\d+)\.(.+)$/.exec(entry) ?? [];
+        if (!state[Number(i)])
+          throw new TapegradError(fn, `the file's entry '${entry}' belongs to no parameter's state`);
+        state[Number(i)].tensors[name] = t;
+      }
+      this.loadStateDict({ ...saved, state });
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+  }
+
+  /** Writes toBytes() to a file (Node). */
+  async save(path: string): Promise<void> {
+    this.checkLive('save');
+    const { writeFile } = await nodeFs(`${this.name}.save`);
+    await writeFile(path, this.toBytes());
+  }
+  /** Reads a file written by save() into this optimizer (Node), as fromBytes(). */
+  async load(path: string): Promise<void> {
+    this.checkLive('load');
+    const { readFile } = await nodeFs(`${this.name}.load`);
+    this.fromBytes(new Uint8Array(await readFile(path)));
   }
 
   /** Frees the optimizer's state (not the parameters). */
