@@ -9,6 +9,9 @@
 //   npm run fuzz -- --target bad-input --runs 5000 [--seed S] [--backend cpu] [--huge]
 //                   malformed arguments to the public functions: a TapegradError naming the function or a clean
 //                   result, and no tensor left behind (--huge adds sizes of gigabytes: wasm only, whose heap is capped)
+//   npm run fuzz -- --target resume --runs 5000 [--seed S] [--backend cpu]
+//                   a training run resumed from a checkpoint (state dicts or bytes, the rest compiled or not)
+//                   against the same run straight on, bit for bit: random layers, optimizers, schedules
 //   npm run fuzz -- --target kernels --runs 500 [--seed S] [--backend wasm] [--kinds matmul,gelu,...]
 //                   the wasm kernels of our own against what they replace (products, gelu, batch norm, Adam)
 //                   and tg.compile against eager, on random sizes, values and switches, on one and two threads
@@ -21,6 +24,7 @@ import { waysProperty } from '../test/fuzz/ways.js';
 import { safetensorsProperty } from '../test/fuzz/safetensors.js';
 import { layersProperty } from '../test/fuzz/layers.js';
 import { badInputPropertyOf } from '../test/fuzz/bad-input.js';
+import { resumeProperty } from '../test/fuzz/resume.js';
 import { KERNEL_KINDS, kernelsPropertyOf } from '../test/fuzz/kernels.js';
 import { progress } from './progress.js';
 
@@ -35,7 +39,7 @@ const backend = arg('backend', 'wasm') as tg.BackendName;
 const order = Number(arg('order', '1'));
 const kinds = arg('kinds', KERNEL_KINDS.join(',')).split(',');
 if (
-  !['ops', 'ways', 'empty', 'safetensors', 'layers', 'kernels', 'bad-input'].includes(target) ||
+  !['ops', 'ways', 'empty', 'safetensors', 'layers', 'kernels', 'bad-input', 'resume'].includes(target) ||
   !Number.isInteger(runs) ||
   runs < 1 ||
   !Number.isInteger(seed) ||
@@ -43,7 +47,7 @@ if (
   kinds.some((k) => !KERNEL_KINDS.includes(k))
 ) {
   console.error(
-    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers|kernels|bad-input] [--runs N] [--seed S] ' +
+    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers|kernels|bad-input|resume] [--runs N] [--seed S] ' +
       `[--backend wasm|cpu] [--order 1|2] [--kinds ${KERNEL_KINDS.join(',')}] (--target kernels)`,
   );
   process.exit(2);
@@ -57,6 +61,7 @@ const WHAT: Record<string, string> = {
   layers: 'tg.nn layers on random configurations and input shapes',
   kernels: 'the kernels of our own and tg.compile against what they replace',
   'bad-input': 'malformed arguments to the public functions',
+  resume: 'training runs resumed from a checkpoint against the same runs straight on',
 };
 const asyncProperties = {
   ways: waysProperty,
@@ -64,12 +69,18 @@ const asyncProperties = {
   layers: layersProperty,
   kernels: kernelsPropertyOf(kinds),
   'bad-input': badInputPropertyOf(process.argv.includes('--huge')),
+  resume: resumeProperty,
 } as Record<string, fc.IAsyncPropertyWithHooks<[unknown]>>;
 console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
 const bar = progress(`fuzz ${target}`, runs);
 const t0 = performance.now();
 const r =
-  target === 'ways' || target === 'empty' || target === 'layers' || target === 'kernels' || target === 'bad-input'
+  target === 'ways' ||
+  target === 'empty' ||
+  target === 'layers' ||
+  target === 'kernels' ||
+  target === 'bad-input' ||
+  target === 'resume'
     ? await fc.check(
         asyncProperties[target].afterEach(async (previous) => {
           await previous();
@@ -101,17 +112,9 @@ if (r.failed) {
   if (target === 'ops') {
     const smallest = await minimize(r.counterexample![0] as Case);
     console.log(snippet(smallest, await runCase(smallest)));
-  } else if (
-    target === 'ways' ||
-    target === 'empty' ||
-    target === 'layers' ||
-    target === 'kernels' ||
-    target === 'bad-input'
-  ) {
-    // the message holds the shrunk case's snippet
-    console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
-  } else console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance));
+  } else console.log(String((r.errorInstance as Error)?.message ?? r.errorInstance)); // the shrunk case
   process.exit(1);
 }
-const why = target === 'ops' || target === 'layers' ? ' near a kink' : '';
+const why =
+  target === 'ops' || target === 'layers' ? ' near a kink' : target === 'resume' ? ' (layers without parameters)' : '';
 console.log(`ok: ${r.numRuns} cases passed, ${r.numSkips} skipped${why} (${secs} s)`);

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, checkOptions, fmtShape } from './errors.js';
 import { Tensor, type DType, type TensorLike } from './tensor.js';
 import { assertFits } from './backend/wasm-heap-limit.js';
+import { randomNormalKeepingSeedZero } from './backend/defects.js';
 
 /** Options of the tensor constructors: requiresGrad, dtype, shape. */
 export interface TensorOptions {
@@ -218,7 +219,7 @@ export function randn(shape: number[], o: Opts & { seed?: number; mean?: number;
   checkFinite('randn', 'mean', o.mean ?? 0);
   checkFinite('randn', 'std', o.std ?? 1);
   if ((o.std ?? 1) < 0) throw new TapegradError('randn', `std must be a non-negative number, got ${o.std}`);
-  return wrap(tf.randomNormal(shape, o.mean ?? 0, o.std ?? 1, 'float32', o.seed), o);
+  return wrap(randomNormalKeepingSeedZero(shape, o.mean ?? 0, o.std ?? 1, o.seed), o);
 }
 /** Uniform samples in [low, high), [0, 1) by default. PyTorch `torch.rand`, JAX `jax.random.uniform`. */
 export function rand(shape: number[], o: Opts & { seed?: number; low?: number; high?: number } = {}): Tensor {

@@ -525,4 +525,42 @@ for (const backend of ['cpu', 'wasm'] as const) {
   );
 }
 
+// ---- randomNormalKeepingSeedZero
+
+s('TF.js still draws tf.randomNormal seeded 0 afresh at each call (and keeps every other seed)', () => {
+  const draw = (seed: number) => tf.tidy(() => Array.from(tf.randomNormal([8], 0, 1, 'float32', seed).dataSync()));
+  assert.not.equal(draw(0), draw(0));
+  assert.equal(draw(1), draw(1));
+});
+
+s(
+  'randomNormalKeepingSeedZero (and tg.randn, nn.init.normal, Embedding) give seed 0 the same values each time',
+  async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await tg.setBackend(backend);
+      const draw = () => tf.tidy(() => Array.from(defects.randomNormalKeepingSeedZero([8], 0, 1, 0).dataSync()));
+      assert.equal(draw(), draw());
+      assert.not.equal(
+        draw(),
+        tf.tidy(() => Array.from(defects.randomNormalKeepingSeedZero([8], 0, 1, 1).dataSync())),
+      );
+      const values = (make: () => tg.Tensor) => {
+        const t = make();
+        const v = Array.from(t.dataSync());
+        t.dispose();
+        return v;
+      };
+      const twice = (make: () => tg.Tensor, what: string) => assert.equal(values(make), values(make), what);
+      twice(() => tg.randn([8], { seed: 0 }), 'tg.randn');
+      twice(() => tg.nn.init.normal([8], 1, 0), 'nn.init.normal');
+      twice(() => tg.nn.init.kaimingNormal([4, 2], { seed: 0 }), 'nn.init.kaimingNormal');
+      const embedding = () => new tg.nn.Embedding(3, 2, { seed: 0 });
+      twice(() => {
+        const e = embedding();
+        return e.weight;
+      }, 'nn.Embedding');
+    }
+  },
+);
+
 s.run();

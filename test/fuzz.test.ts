@@ -12,6 +12,7 @@ import { runWays, waysProperty } from './fuzz/ways.js';
 import { LAYER_KINDS, layersProperty, runLayerCase } from './fuzz/layers.js';
 import { KERNEL_KINDS, kernelsProperty, runKernelCase } from './fuzz/kernels.js';
 import { BAD_FUNCTIONS, badInputProperty, runBadCase } from './fuzz/bad-input.js';
+import { resumeProperty, runResumeCase } from './fuzz/resume.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -88,6 +89,45 @@ for (const backend of ['wasm', 'cpu'] as const) {
     await fc.assert(badInputProperty, { seed: SEED + 7, numRuns: RUNS_BAD, endOnFailure: false });
   });
 }
+
+// training runs resumed from a checkpoint against the same runs straight on (scripts/fuzz.ts --target resume)
+const RUNS_RESUME = Math.ceil(RUNS / 2);
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`${RUNS_RESUME} training runs resumed from a checkpoint on ${backend}: bit for bit as straight on`, async () => {
+    await tg.setBackend(backend);
+    await fc.assert(resumeProperty, { seed: SEED + 8, numRuns: RUNS_RESUME, endOnFailure: false });
+  });
+}
+
+test('every optimizer the resume fuzzer makes resumes on wasm, through state dicts and bytes, eager and compiled', async () => {
+  await tg.setBackend('wasm');
+  for (let o = 0; o < 10; o++)
+    for (const via of ['stateDict', 'bytes'] as const)
+      for (const compiled of [false, true]) {
+        const c = { kind: 'Linear', p: [1, 2, 1, 1, 1, 1, 1, 1], o: [o, 1, o, 1, o, 1, 1], seed: 3, steps: 4, stop: 2 };
+        const r = await runResumeCase({ ...c, via, compiled });
+        assert.ok(r.ok && !r.skipped, `${r.what}: ${r.detail}`);
+        // compile replays SGD's, Adam's and AdamW's steps (o < 4); LBFGS (o = 9) is not compiled
+        assert.is(r.compileRefused !== undefined, compiled && o >= 4 && o < 9, `${r.what}: ${r.compileRefused}`);
+      }
+});
+
+test("a planted bug (loadStateDict dropping NAdam's running μ product) is found by the resume fuzzer", async () => {
+  await tg.setBackend('wasm');
+  const proto = tg.optim.Optimizer.prototype;
+  const load = proto.loadStateDict;
+  proto.loadStateDict = function (this: tg.optim.Optimizer, sd: tg.optim.OptimizerStateDict) {
+    const state = Object.fromEntries(Object.entries(sd.state).map(([i, s]) => [i, { ...s, scalars: {} }]));
+    load.call(this, { ...sd, state });
+  };
+  try {
+    const r = await fc.check(resumeProperty, { seed: SEED + 8, numRuns: 1000 });
+    assert.ok(r.failed, 'the fuzzer found the planted bug');
+    assert.match(String((r.errorInstance as Error)?.message), /resume fuzz case failed: .*new NAdam\(/);
+  } finally {
+    proto.loadStateDict = load;
+  }
+});
 
 test('every function the bad-input fuzzer calls is public, and its unmutated call succeeds', async () => {
   await tg.setBackend('wasm');

@@ -34,6 +34,16 @@ export { replaceGpuTrig as sinCosTanReducedOnGpu, tfjsGpuTrig } from '../../kern
  */
 export { fixWasmSigmoidFlushToZero as sigmoidKeepingSubnormals } from './wasm-sigmoid-flush-to-zero.js';
 
+/**
+ * Defect: tf.randomNormal (and truncatedNormal) take seed 0 for no seed (`seed ? seed :
+ * Math.random()`), so a draw seeded 0 changed from run to run; randomUniform keeps it. Seed 0 is
+ * passed as the string '0', the key TF.js's generator (alea, keyed by the seed's string) would
+ * have used for it.
+ */
+export function randomNormalKeepingSeedZero(shape: number[], mean: number, std: number, seed?: number): tf.Tensor {
+  return tf.randomNormal(shape, mean, std, 'float32', seed === 0 ? ('0' as unknown as number) : seed);
+}
+
 type Pair = [number, number];
 type Pad = 'valid' | 'same';
 

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { checkShape } from '../creation.js';
+import { randomNormalKeepingSeedZero } from '../backend/defects.js';
 
 /** Options of the initializers: seed and gain. */
 export interface InitOptions {
@@ -39,7 +40,7 @@ export function normal(shape: number[], std: number, seed?: number): Tensor {
   checkShape('normal', shape);
   if (!(std >= 0 && Number.isFinite(std)))
     throw new TapegradError('normal', `std must be a non-negative number, got ${std}`);
-  return new Tensor(tf.randomNormal(shape, 0, std, 'float32', seed));
+  return new Tensor(randomNormalKeepingSeedZero(shape, 0, std, seed));
 }
 
 /**

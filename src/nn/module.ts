@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory.js';
-import { encodeSafetensors, nodeFs, parseSafetensors } from './safetensors.js';
+import { encodeSafetensorsAs, encodeSafetensorsAsync, nodeFs, parseSafetensors } from './safetensors.js';
 
 /** Parameter and buffer values by dotted name, e.g. { '0.weight': Tensor, '0.bias': Tensor }. */
 export type StateDict = Record<string, Tensor>;
@@ -218,7 +218,10 @@ export class Module<Out = Tensor> {
 
   /** The parameters and buffers in safetensors format (see safetensors.ts), for saving anywhere. */
   toBytes(): Uint8Array {
-    return encodeSafetensors(this.namedState(), { format: 'tapegrad', module: this.describe() });
+    return encodeSafetensorsAs(`${this.describe()}.toBytes`, this.namedState(), this.fileMetadata());
+  }
+  private fileMetadata(): Record<string, string> {
+    return { format: 'tapegrad', module: this.describe() };
   }
   /** Loads parameters from safetensors bytes (as toBytes() writes), with loadStateDict's checks. */
   fromBytes(bytes: Uint8Array): void {
@@ -229,10 +232,11 @@ export class Module<Out = Tensor> {
       for (const t of Object.values(sd)) t.dispose();
     }
   }
-  /** Writes the parameters to a .safetensors file (Node). */
+  /** Writes the parameters to a .safetensors file (Node; read as every backend can, webgpu included). */
   async save(path: string): Promise<void> {
-    const { writeFile } = await nodeFs(`${this.describe()}.save`);
-    await writeFile(path, this.toBytes());
+    const fn = `${this.describe()}.save`;
+    const { writeFile } = await nodeFs(fn);
+    await writeFile(path, await encodeSafetensorsAsync(fn, this.namedState(), this.fileMetadata()));
   }
   /** Reads parameters from a file written by save() (or any float32 safetensors file with these names). */
   async load(path: string): Promise<void> {

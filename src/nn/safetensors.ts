@@ -10,43 +10,82 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from '../errors.js';
 import { Tensor } from '../tensor.js';
+import { hasSyncRead } from '../backend/facts.js';
 
 /** A state dict as the bytes of a safetensors file. PyTorch `safetensors.torch.save`. */
 export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<string, string> = {}): Uint8Array {
-  if (!Array.isArray(entries))
-    throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
+  return encodeSafetensorsAs('encodeSafetensors', entries, metadata);
+}
+
+/**
+ * encodeSafetensors with errors named after `fn` (the public function writing the bytes); the
+ * values read synchronously, where the backend can (webgpu cannot: there `fn` says what to use).
+ */
+export function encodeSafetensorsAs(
+  fn: string,
+  entries: [string, Tensor][],
+  metadata: Record<string, string>,
+): Uint8Array {
+  checkEntries(fn, entries, metadata);
+  if (entries.length && !hasSyncRead())
+    throw new TapegradError(
+      fn,
+      'the webgpu backend here cannot read values synchronously; save(path) in Node reads them as webgpu can',
+    );
+  return bytesOf(
+    entries,
+    entries.map(([, t]) => t.dataSync() as Float32Array),
+    metadata,
+  );
+}
+
+/** encodeSafetensorsAs, reading the values asynchronously (as every backend can). */
+export async function encodeSafetensorsAsync(
+  fn: string,
+  entries: [string, Tensor][],
+  metadata: Record<string, string>,
+): Promise<Uint8Array> {
+  checkEntries(fn, entries, metadata);
+  const values: Float32Array[] = [];
+  for (const [, t] of entries) values.push((await t.data()) as Float32Array);
+  return bytesOf(entries, values, metadata);
+}
+
+/** The entries are named float32 tensors, each name once and none '__metadata__'; the metadata strings. */
+function checkEntries(fn: string, entries: [string, Tensor][], metadata: Record<string, string>): void {
+  if (!Array.isArray(entries)) throw new TapegradError(fn, 'entries must be an array of [name, Tensor] pairs');
   for (const e of entries) {
     if (!Array.isArray(e) || typeof e[0] !== 'string' || !(e[1] instanceof Tensor))
-      throw new TapegradError('encodeSafetensors', 'entries must be an array of [name, Tensor] pairs');
-    e[1].assertLive('encodeSafetensors', `'${e[0]}'`);
+      throw new TapegradError(fn, 'entries must be an array of [name, Tensor] pairs');
+    e[1].assertLive(fn, `'${e[0]}'`);
   }
   if (metadata === null || typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string')) {
-    throw new TapegradError('encodeSafetensors', 'metadata must be an object of strings');
+    throw new TapegradError(fn, 'metadata must be an object of strings');
   }
-  // no prototype: an entry named "__proto__" is an own property, and JSON.stringify writes it
-  const header: Record<string, unknown> = Object.create(null);
-  header.__metadata__ = metadata;
   const names = new Set<string>();
-  for (const [name] of entries) {
+  for (const [name, t] of entries) {
     if (name === '__metadata__' || names.has(name))
       throw new TapegradError(
-        'encodeSafetensors',
+        fn,
         name === '__metadata__'
           ? "the name '__metadata__' is reserved for the file's metadata"
           : `the name '${name}' is used twice`,
       );
     names.add(name);
+    if (t.dtype !== 'float32') throw new TapegradError(fn, `'${name}' is ${t.dtype}; only float32 is saved`);
   }
+}
+
+/** The file: header, then each entry's values (read by the caller) in order. */
+function bytesOf(entries: [string, Tensor][], values: Float32Array[], metadata: Record<string, string>): Uint8Array {
+  // no prototype: an entry named "__proto__" is an own property, and JSON.stringify writes it
+  const header: Record<string, unknown> = Object.create(null);
+  header.__metadata__ = metadata;
   let offset = 0;
-  const datas: Float32Array[] = [];
-  for (const [name, t] of entries) {
-    if (t.dtype !== 'float32')
-      throw new TapegradError('encodeSafetensors', `'${name}' is ${t.dtype}; only float32 is saved`);
-    const data = t.dataSync() as Float32Array;
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + data.byteLength] };
-    offset += data.byteLength;
-    datas.push(data);
-  }
+  entries.forEach(([name, t], i) => {
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + values[i].byteLength] };
+    offset += values[i].byteLength;
+  });
   // Pad the header with spaces so the body starts 8-byte aligned (as the reference writer does).
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
@@ -57,7 +96,7 @@ export function encodeSafetensors(entries: [string, Tensor][], metadata: Record<
   view.setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
   let at = 8 + json.length;
-  for (const d of datas) {
+  for (const d of values) {
     const bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     out.set(littleEndian(bytes), at);
     at += d.byteLength;

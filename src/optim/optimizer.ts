@@ -12,7 +12,7 @@ import { describe } from '../op.js';
 import { lrAt, type LR } from './schedules.js';
 import { endOfStep } from '../backend/index.js';
 import { isTracing, traceHooks, type HostValues, type StateCell } from '../tape.js';
-import { encodeSafetensors, nodeFs, parseSafetensorsFile } from '../nn/safetensors.js';
+import { encodeSafetensorsAs, encodeSafetensorsAsync, nodeFs, parseSafetensorsFile } from '../nn/safetensors.js';
 
 let leanBookkeeping = true;
 let flatStructure = true;
@@ -555,6 +555,16 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
    */
   toBytes(): Uint8Array {
     this.checkLive('toBytes');
+    const [entries, metadata] = this.fileContents();
+    try {
+      return encodeSafetensorsAs(`${this.name}.toBytes`, entries, metadata);
+    } finally {
+      for (const [, t] of entries) t.dispose();
+    }
+  }
+
+  /** What toBytes() and save() write: the state tensors (copies the caller frees) and the metadata. */
+  private fileContents(): [[string, Tensor][], Record<string, string>] {
     const { state, ...rest } = this.stateDict();
     const entries: [string, Tensor][] = [];
     const numbers: Record<string, { step: number; scalars: Record<string, number> }> = {};
@@ -562,14 +572,10 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       for (const [name, t] of Object.entries(s.tensors)) entries.push([`state.${i}.${name}`, t]);
       numbers[i] = { step: s.step, scalars: s.scalars };
     }
-    try {
-      const json = JSON.stringify({ ...rest, state: numbers }, (_, v) =>
-        typeof v === 'number' && !Number.isFinite(v) ? { [NON_FINITE]: String(v) } : v,
-      );
-      return encodeSafetensors(entries, { format: 'tapegrad', optimizer: this.name, stateDict: json });
-    } finally {
-      for (const [, t] of entries) t.dispose();
-    }
+    const json = JSON.stringify({ ...rest, state: numbers }, (_, v) =>
+      typeof v === 'number' && !Number.isFinite(v) ? { [NON_FINITE]: String(v) } : v,
+    );
+    return [entries, { format: 'tapegrad', optimizer: this.name, stateDict: json }];
   }
 
   /** Restores what toBytes() wrote (by an optimizer of the same kind over the same parameter shapes), with loadStateDict's checks. */
@@ -610,11 +616,17 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     }
   }
 
-  /** Writes toBytes() to a file (Node). */
+  /** Writes what toBytes() holds to a file (Node; read as every backend can, webgpu included). */
   async save(path: string): Promise<void> {
+    const fn = `${this.name}.save`;
     this.checkLive('save');
-    const { writeFile } = await nodeFs(`${this.name}.save`);
-    await writeFile(path, this.toBytes());
+    const { writeFile } = await nodeFs(fn);
+    const [entries, metadata] = this.fileContents();
+    try {
+      await writeFile(path, await encodeSafetensorsAsync(fn, entries, metadata));
+    } finally {
+      for (const [, t] of entries) t.dispose();
+    }
   }
   /** Reads a file written by save() into this optimizer (Node), as fromBytes(). */
   async load(path: string): Promise<void> {

@@ -22,7 +22,7 @@ export interface LayerCase {
 }
 
 /** A layer made for a case: its inputs (float ones are checked), and how to run it to one tensor. */
-interface Built {
+export interface Built {
   layer: tg.nn.Module<unknown>;
   inputs: tg.Tensor[];
   run: (layer: tg.nn.Module<unknown>, xs: tg.Tensor[]) => tg.Tensor;
@@ -419,6 +419,9 @@ const KINDS: Record<string, (p: number[], seed: number) => Built> = {
 };
 
 export const LAYER_KINDS = Object.keys(KINDS);
+
+/** The layer of a kind, configured by p, with its inputs; values from seed (the structure from p alone). */
+export const buildLayer = (kind: string, p: number[], seed: number): Built => KINDS[kind](p, seed);
 
 export const layerCaseArb: fc.Arbitrary<LayerCase> = fc.record({
   kind: fc.constantFrom(...LAYER_KINDS),

@@ -101,6 +101,72 @@ webgpu('a training loop with Adam (fused kernels) learns and keeps memory flat',
   tg.dispose([X, y]);
 });
 
+webgpu('a checkpoint saved on webgpu (save reads asynchronously) resumes the run here and on cpu', async () => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(`${tmpdir()}/tapegrad-checkpoint-`);
+  const X = tg.randn([16, 4], { seed: 4 });
+  const y = tg.argmax(X.slice([0, 0], [16, 3]), { axis: 1 });
+  const train = (net: tg.nn.MLP, opt: tg.optim.Optimizer, steps: number) => {
+    for (let i = 0; i < steps; i++)
+      tg.tidy(() => {
+        const l = tg.crossEntropy(net.forward(X), y);
+        opt.zeroGrad();
+        l.backward();
+        opt.step();
+      });
+  };
+  const valuesOf = async (net: tg.nn.MLP) => Promise.all(net.parameters().map(async (p) => Array.from(await p.data())));
+  const make = (seed: number) => {
+    const net = new tg.nn.MLP([4, 8, 3], { activation: 'relu', seed });
+    return { net, opt: new tg.optim.Adam(net.parameters(), { lr: 0.05 }) };
+  };
+  const a = make(3);
+  train(a.net, a.opt, 3);
+  await a.net.save(`${dir}/net.safetensors`);
+  await a.opt.save(`${dir}/opt.safetensors`);
+  assert.throws(
+    () => a.net.toBytes(),
+    (e: Error) =>
+      /^MLP.*\.toBytes: the webgpu backend here cannot read values synchronously; save\(path\)/.test(e.message),
+  );
+  assert.throws(() => a.opt.toBytes(), /^Adam\.toBytes: the webgpu backend here cannot read/);
+  train(a.net, a.opt, 3);
+  const straight = await valuesOf(a.net);
+  const b = make(9);
+  await b.net.load(`${dir}/net.safetensors`);
+  await b.opt.load(`${dir}/opt.safetensors`);
+  train(b.net, b.opt, 3);
+  assert.equal(await valuesOf(b.net), straight, 'resumed on webgpu: the same values');
+  await tg.setBackend('cpu');
+  try {
+    const [Xc, yc] = [tg.tensor(await X.data(), { shape: X.shape }), tg.tensor(await y.data(), { dtype: 'int32' })];
+    const c = make(9);
+    await c.net.load(`${dir}/net.safetensors`);
+    await c.opt.load(`${dir}/opt.safetensors`);
+    for (let i = 0; i < 3; i++)
+      tg.tidy(() => {
+        const l = tg.crossEntropy(c.net.forward(Xc), yc);
+        c.opt.zeroGrad();
+        l.backward();
+        c.opt.step();
+      });
+    const onCpu = await valuesOf(c.net);
+    onCpu.forEach((v, i) => assertClose(tg.tensor(v), tg.tensor(straight[i]), { atol: 1e-5, rtol: 1e-4 }));
+    c.opt.dispose();
+    c.net.dispose();
+    tg.dispose([Xc, yc]);
+  } finally {
+    await tg.setBackend('webgpu');
+  }
+  for (const { net, opt } of [a, b]) {
+    opt.dispose();
+    net.dispose();
+  }
+  tg.dispose([X, y]);
+  await rm(dir, { recursive: true });
+});
+
 webgpu('an MLP training step with Adam costs 22 GPU dispatches (a count, not a time)', async () => {
   // What makes small-net training slow on a GPU is dispatches (docs/gpu.md); this guards the count.
   const backend = (await import('@tensorflow/tfjs-core')).backend() as unknown as {
