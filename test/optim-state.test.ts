@@ -397,6 +397,13 @@ test('ReduceLROnPlateau: an optimizer follows it; its stateDict resumes it', () 
   copy.loadStateDict(JSON.parse(JSON.stringify({ ...s.stateDict(), best: 2 })));
   assert.equal([s.step(2), s.step(2)], [copy.step(2), copy.step(2)]);
   assert.equal(s.stateDict(), copy.stateDict());
+  // before its first metric, best is ±Infinity, which JSON writes as null: it still loads
+  for (const mode of ['min', 'max'] as const) {
+    const [fresh, loaded] = [0, 1].map(() => new optim.ReduceLROnPlateau(1, { mode, patience: 0 }));
+    loaded.loadStateDict(JSON.parse(JSON.stringify(fresh.stateDict())));
+    assert.equal(loaded.stateDict(), fresh.stateDict(), mode);
+    assert.equal([loaded.step(1), loaded.step(1)], [fresh.step(1), fresh.step(1)], mode);
+  }
   assertThrows(() => s.step(NaN), /ReduceLROnPlateau\.step: the metric must be a number/);
   assertThrows(
     () => s.step(tg.ones([2])),

@@ -118,7 +118,7 @@ export class ReduceLROnPlateau implements Schedule {
     return tm === 'rel' ? a > best * (th + 1) : a > best + th;
   }
 
-  /** Everything step() has learned, to resume a run: numbers (best is ±Infinity before the first metric). */
+  /** Everything step() has learned, to resume a run: numbers (best is ±Infinity before the first metric, null in JSON). */
   stateDict(): PlateauState {
     return {
       lr: this.lr,
@@ -128,8 +128,11 @@ export class ReduceLROnPlateau implements Schedule {
       lastStep: this.lastStep,
     };
   }
+  /** Restores what stateDict() returned, also through JSON (which writes a best of ±Infinity as null). */
   loadStateDict(s: PlateauState): void {
     const keys = ['lr', 'best', 'numBadSteps', 'cooldownCounter', 'lastStep'] as const;
+    if (s !== null && typeof s === 'object' && s.best === null)
+      s = { ...s, best: this.opts.mode === 'min' ? Infinity : -Infinity };
     if (s === null || typeof s !== 'object' || !keys.every((k) => typeof s[k] === 'number' && !Number.isNaN(s[k]))) {
       throw new TapegradError(
         'ReduceLROnPlateau.loadStateDict',
