@@ -4,8 +4,8 @@
 // TF.js's engine (runKernel), under every op tapegrad has, so any composition of ops, their
 // gradients (tg.grad inside fn) and fused kernels replays as it ran.
 //
-// A whole training step replays too: backward() into .grad, and an optimizer's step (SGD, Adam,
-// AdamW), whose parameters and state are state cells (tape.ts: read afresh at each replay, written
+// A whole training step replays too: backward() into .grad, and an optimizer's step (every one of
+// tapegrad's but L-BFGS, whose step runs a closure), whose parameters and state are state cells (tape.ts: read afresh at each replay, written
 // with the replay's new tensors) and whose learning rate and bias corrections are host values (the
 // optimizer's JavaScript runs again at each replay for that call's numbers and step counts).
 //
@@ -129,14 +129,14 @@ let tracing = false;
  * A whole training step compiles: `opt.zeroGrad(); loss.backward(); opt.step()` inside fn replays
  * as the eager step would, bit for bit — new .grad on the parameters, new parameter values and
  * optimizer state, the step count and the learning rate of the call (schedules and changes to
- * `paramGroups[k].lr` are followed) — for SGD, Adam and AdamW. The first call makes the
- * optimizer's state and the gradients, so the second traces again; fn traces again too when the
- * optimizer's other options change.
+ * `paramGroups[k].lr` are followed) — for every optimizer but LBFGS (whose step runs a closure).
+ * The first call makes the optimizer's state and the gradients, so the second traces again; fn
+ * traces again too when the optimizer's other options change (and at RAdam's first rectified step).
  *
  * fn must be synchronous and return a Tensor or an array of Tensors (or nulls). Refused with a
  * TapegradError at the trace: reading values inside fn (item(), dataSync(), data()), making a
  * float32 tensor of varying values inside fn (tg.randn, dropout in training mode: draw them
- * outside and pass them in), a step of another optimizer inside fn, a tensor's .value replaced
+ * outside and pass them in), a step of an optimizer with no updateAll (LBFGS, one of your own) inside fn, a tensor's .value replaced
  * otherwise. Constants made from numbers inside fn are kept with the trace: dispose() frees them.
  * The number of arguments is fixed by the first call, and at least fn's declared parameters: a
  * call with fewer, or with another number than the trace's, is a TapegradError naming both (a

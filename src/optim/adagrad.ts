@@ -2,7 +2,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import { Optimizer, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import {
+  Optimizer,
+  type OptimizerOptions,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type StepItem,
+  type Update,
+} from './optimizer.js';
 import { withL2Decay } from './update-math.js';
 import { nonNegative } from './checks.js';
 
@@ -32,6 +39,17 @@ export class Adagrad extends Optimizer<AdagradOptions & OptimizerOptions> {
       eps: nonNegative(fn, 'eps', o.eps ?? 1e-10),
     };
   }
+  /** The decayed rate, lr / (1 + (t−1)·lrDecay). */
+  protected override stepValues(lr: number, t: number, o: ParamGroup<AdagradOptions>): number[] {
+    return [lr / (1 + (t - 1) * o.lrDecay!)];
+  }
+  protected override updateAll(
+    items: StepItem<AdagradOptions & OptimizerOptions>[],
+    values: () => tf.Tensor,
+  ): Update[] {
+    const numbers = this.stepNumbers(items, values);
+    return items.map((it, i) => this.rule(it.param, it.grad, it.state, numbers[i][0], it.group));
+  }
   protected update(
     p: tf.Tensor,
     grad: tf.Tensor,
@@ -40,10 +58,18 @@ export class Adagrad extends Optimizer<AdagradOptions & OptimizerOptions> {
     t: number,
     o: ParamGroup<AdagradOptions>,
   ): Update {
+    return this.rule(p, grad, state, this.stepValues(lr, t, o)[0], o);
+  }
+  private rule(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    clr: number | tf.Tensor,
+    o: ParamGroup<AdagradOptions>,
+  ): Update {
     const g = withL2Decay(p, grad, o.weightDecay!);
     const s0 = state.sum ?? tf.fill(p.shape, o.initialAccumulatorValue!);
     const sum = tf.add(s0, tf.square(g));
-    const clr = lr / (1 + (t - 1) * o.lrDecay!);
     return { param: tf.sub(p, tf.mul(tf.div(g, tf.add(tf.sqrt(sum), o.eps!)), clr)), state: { sum } };
   }
 }

@@ -2,7 +2,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import { Optimizer, type OptimizerOptions, type ParamGroup, type ParamGroupSpec, type Update } from './optimizer.js';
+import {
+  Optimizer,
+  type OptimizerOptions,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type StepItem,
+  type Update,
+} from './optimizer.js';
 import { movingAverage, withL2Decay } from './update-math.js';
 import { nonNegative, checkBetas } from './checks.js';
 
@@ -33,6 +40,14 @@ export class Adamax extends Optimizer<Full<AdamVariantOptions>> {
   protected resolveOptions(fn: string, o: Partial<AdamVariantOptions>): Full<AdamVariantOptions> {
     return resolveCommon(fn, o, 2e-3);
   }
+  /** The bias-corrected rate, lr / (1 − β₁ᵗ). */
+  protected override stepValues(lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): number[] {
+    return [lr / (1 - o.betas[0] ** t)];
+  }
+  protected override updateAll(items: StepItem<Full<AdamVariantOptions>>[], values: () => tf.Tensor): Update[] {
+    const numbers = this.stepNumbers(items, values);
+    return items.map((it, i) => this.rule(it.param, it.grad, it.state, numbers[i][0], it.group));
+  }
   protected update(
     p: tf.Tensor,
     grad: tf.Tensor,
@@ -41,12 +56,21 @@ export class Adamax extends Optimizer<Full<AdamVariantOptions>> {
     t: number,
     o: ParamGroup<Full<AdamVariantOptions>>,
   ): Update {
+    return this.rule(p, grad, state, this.stepValues(lr, t, o)[0], o);
+  }
+  private rule(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    rate: number | tf.Tensor,
+    o: ParamGroup<Full<AdamVariantOptions>>,
+  ): Update {
     const [b1, b2] = o.betas;
     const g = withL2Decay(p, grad, o.weightDecay);
     const m = movingAverage(state.m, g, b1);
     const gAbs = tf.add(tf.abs(g), o.eps);
     const u = state.u ? tf.maximum(tf.mul(state.u, b2), gAbs) : gAbs;
-    return { param: tf.sub(p, tf.mul(tf.div(m, u), lr / (1 - b1 ** t))), state: { m, u } };
+    return { param: tf.sub(p, tf.mul(tf.div(m, u), rate)), state: { m, u } };
   }
 }
 
@@ -68,6 +92,27 @@ export class NAdam extends Optimizer<Full<NAdamOptions>> {
   protected resolveOptions(fn: string, o: Partial<NAdamOptions>): Full<NAdamOptions> {
     return { ...resolveCommon(fn, o, 2e-3), momentumDecay: nonNegative(fn, 'momentumDecay', o.momentumDecay ?? 4e-3) };
   }
+  /**
+   * The gradient's and the momentum's rates, lr(1−μₜ)/(1−Πₜ) and lr·μₜ₊₁/(1−Πₜμₜ₊₁), and 1−β₂ᵗ;
+   * advances the parameter's Πₜ (scalars.muProduct).
+   */
+  protected override stepValues(
+    lr: number,
+    t: number,
+    o: ParamGroup<Full<NAdamOptions>>,
+    scalars: Record<string, number>,
+  ): number[] {
+    const [b1, b2] = o.betas;
+    const mu = b1 * (1 - 0.5 * 0.96 ** (t * o.momentumDecay));
+    const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * o.momentumDecay));
+    const muProduct = (scalars.muProduct ?? 1) * mu;
+    scalars.muProduct = muProduct;
+    return [(lr * (1 - mu)) / (1 - muProduct), (lr * muNext) / (1 - muProduct * muNext), 1 - b2 ** t];
+  }
+  protected override updateAll(items: StepItem<Full<NAdamOptions>>[], values: () => tf.Tensor): Update[] {
+    const numbers = this.stepNumbers(items, values);
+    return items.map((it, i) => this.rule(it.param, it.grad, it.state, numbers[i], it.group));
+  }
   protected update(
     p: tf.Tensor,
     grad: tf.Tensor,
@@ -77,19 +122,23 @@ export class NAdam extends Optimizer<Full<NAdamOptions>> {
     o: ParamGroup<Full<NAdamOptions>>,
     scalars: Record<string, number>,
   ): Update {
+    const next = { ...scalars };
+    return { ...this.rule(p, grad, state, this.stepValues(lr, t, o, next), o), scalars: next };
+  }
+  private rule(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    [gradRate, momentumRate, bc2]: (number | tf.Tensor)[],
+    o: ParamGroup<Full<NAdamOptions>>,
+  ): Update {
     const [b1, b2] = o.betas;
     const g = withL2Decay(p, grad, o.weightDecay);
-    const mu = b1 * (1 - 0.5 * 0.96 ** (t * o.momentumDecay));
-    const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * o.momentumDecay));
-    const muProduct = (scalars.muProduct ?? 1) * mu;
     const m = movingAverage(state.m, g, b1);
     const v = movingAverage(state.v, tf.square(g), b2);
-    const denom = tf.add(tf.sqrt(tf.div(v, 1 - b2 ** t)), o.eps);
-    const step = tf.add(
-      tf.mul(g, (lr * (1 - mu)) / (1 - muProduct)),
-      tf.mul(m, (lr * muNext) / (1 - muProduct * muNext)),
-    );
-    return { param: tf.sub(p, tf.div(step, denom)), state: { m, v }, scalars: { muProduct } };
+    const denom = tf.add(tf.sqrt(tf.div(v, bc2)), o.eps);
+    const step = tf.add(tf.mul(g, gradRate), tf.mul(m, momentumRate));
+    return { param: tf.sub(p, tf.div(step, denom)), state: { m, v } };
   }
 }
 
@@ -105,6 +154,24 @@ export class RAdam extends Optimizer<Full<AdamVariantOptions>> {
   protected resolveOptions(fn: string, o: Partial<AdamVariantOptions>): Full<AdamVariantOptions> {
     return resolveCommon(fn, o, 1e-3);
   }
+  /** Whether step t is rectified (ρₜ > 5): the two forms run different kernels. */
+  protected override stepForm(t: number, o: ParamGroup<Full<AdamVariantOptions>>): unknown {
+    return radamRho(t, o.betas[1]).rho > 5;
+  }
+  /** lr/(1−β₁ᵗ), lr·r/(1−β₁ᵗ) (0 while ρₜ ≤ 5) and √(1−β₂ᵗ). */
+  protected override stepValues(lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): number[] {
+    const [b1, b2] = o.betas;
+    const bc1 = 1 - b1 ** t;
+    const { rho, rhoInf, bc2 } = radamRho(t, b2);
+    const rect = rho > 5 ? Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho)) : 0;
+    return [lr / bc1, (lr * rect) / bc1, Math.sqrt(bc2)];
+  }
+  protected override updateAll(items: StepItem<Full<AdamVariantOptions>>[], values: () => tf.Tensor): Update[] {
+    const numbers = this.stepNumbers(items, values);
+    return items.map((it, i) =>
+      this.rule(it.param, it.grad, it.state, numbers[i], radamRho(it.t, it.group.betas[1]).rho > 5, it.group),
+    );
+  }
   protected update(
     p: tf.Tensor,
     grad: tf.Tensor,
@@ -113,17 +180,29 @@ export class RAdam extends Optimizer<Full<AdamVariantOptions>> {
     t: number,
     o: ParamGroup<Full<AdamVariantOptions>>,
   ): Update {
+    return this.rule(p, grad, state, this.stepValues(lr, t, o), radamRho(t, o.betas[1]).rho > 5, o);
+  }
+  private rule(
+    p: tf.Tensor,
+    grad: tf.Tensor,
+    state: Record<string, tf.Tensor>,
+    [rate, rectifiedRate, sqrtBc2]: (number | tf.Tensor)[],
+    rectified: boolean,
+    o: ParamGroup<Full<AdamVariantOptions>>,
+  ): Update {
     const [b1, b2] = o.betas;
     const g = withL2Decay(p, grad, o.weightDecay);
     const m = movingAverage(state.m, g, b1);
     const v = movingAverage(state.v, tf.square(g), b2);
-    const bc1 = 1 - b1 ** t;
-    const bc2 = 1 - b2 ** t;
-    const rhoInf = 2 / (1 - b2) - 1;
-    const rho = rhoInf - (2 * t * b2 ** t) / bc2;
-    if (!(rho > 5)) return { param: tf.sub(p, tf.mul(m, lr / bc1)), state: { m, v } };
-    const rect = Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho));
-    const adaptive = tf.div(Math.sqrt(bc2), tf.add(tf.sqrt(v), o.eps));
-    return { param: tf.sub(p, tf.mul(tf.mul(m, adaptive), (lr * rect) / bc1)), state: { m, v } };
+    if (!rectified) return { param: tf.sub(p, tf.mul(m, rate)), state: { m, v } };
+    const adaptive = tf.div(sqrtBc2, tf.add(tf.sqrt(v), o.eps));
+    return { param: tf.sub(p, tf.mul(tf.mul(m, adaptive), rectifiedRate)), state: { m, v } };
   }
+}
+
+/** RAdam's ρ∞ = 2/(1−β₂) − 1 and ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ), with 1 − β₂ᵗ. */
+function radamRho(t: number, b2: number): { rho: number; rhoInf: number; bc2: number } {
+  const bc2 = 1 - b2 ** t;
+  const rhoInf = 2 / (1 - b2) - 1;
+  return { rho: rhoInf - (2 * t * b2 ** t) / bc2, rhoInf, bc2 };
 }

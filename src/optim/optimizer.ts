@@ -16,8 +16,8 @@ import { encodeSafetensorsAs, encodeSafetensorsAsync, nodeFs, parseSafetensorsFi
 
 let leanBookkeeping = true;
 let flatStructure = true;
-/** How toBytes() writes a number JSON has no literal for (NaN, ±Infinity): { [NON_FINITE]: 'NaN' }. */
-const NON_FINITE = 'tapegrad:number';
+/** How toBytes() writes a number JSON has no literal for (NaN, ±Infinity, −0): { [NUMBER_TAG]: '-0' }. */
+const NUMBER_TAG = 'tapegrad:number';
 /** Ends a group's entries (or a parameter's state names) in a step's structure list. */
 const GROUP_END = Symbol('end');
 
@@ -76,7 +76,7 @@ export interface OptimizerStateDict {
   state: Record<number, { step: number; scalars: Record<string, number>; tensors: Record<string, Tensor> }>;
 }
 
-/** One parameter of a step, for updateAll: its value, gradient, state, group, learning rate and step t. */
+/** One parameter of a step, for updateAll: its value, gradient, state, group, learning rate, step t and stepValues. */
 export interface StepItem<O> {
   param: tf.Tensor;
   grad: tf.Tensor;
@@ -84,6 +84,8 @@ export interface StepItem<O> {
   group: ParamGroup<O>;
   lr: number;
   t: number;
+  /** What stepValues gave for this step. */
+  numbers: number[];
 }
 
 interface ParamState {
@@ -222,7 +224,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     }
     if (isTracing())
       traceHooks.refuse?.(
-        `fn steps ${this.name}, whose update compile cannot replay (SGD, Adam and AdamW can): step outside fn`,
+        `fn steps ${this.name}, whose update compile cannot replay (it has no updateAll; tapegrad's optimizers but LBFGS have): step outside fn`,
       );
     this.stepCount++;
     this.paramGroups.forEach((group, k) => {
@@ -273,9 +275,27 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
    */
   protected updateAll?(items: StepItem<O>[], values: () => tf.Tensor): Update[];
 
-  /** The numbers of one parameter's update that change from step to step (lr, bias corrections). */
-  protected stepValues(lr: number, _t: number, _group: ParamGroup<O>): number[] {
+  /**
+   * The numbers of one parameter's update that change from step to step (lr, bias corrections), as
+   * many for every parameter and step; `scalars` are the parameter's own numbers, which this may
+   * advance (NAdam's μ product): it runs once a step, also when a compiled step replays.
+   */
+  protected stepValues(lr: number, _t: number, _group: ParamGroup<O>, _scalars: Record<string, number>): number[] {
     return [lr];
+  }
+
+  /**
+   * What the kernels of step t depend on beyond the options and the state's names (RAdam's
+   * rectification, on from some t): a compiled step traced in one form is traced again in another.
+   */
+  protected stepForm(_t: number, _group: ParamGroup<O>): unknown {
+    return 0;
+  }
+
+  /** updateAll's step values: each item's stepValues, as numbers, or traced, as scalar tensors read from values(). */
+  protected stepNumbers(items: StepItem<O>[], values: () => tf.Tensor): (number | tf.Tensor)[][] {
+    if (!isTracing()) return items.map((it) => it.numbers);
+    return tf.unstack(values()).map((row) => tf.unstack(row));
   }
 
   /** Whether updateAll reads values() as the float64 bits of each number (int32 pairs) rather than float32. */
@@ -301,6 +321,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
             exact,
             this.paramGroups.map(({ params: _, lr: __, ...o }) => o),
             items.map(({ p }) => Object.keys(this.state.get(p)?.tensors ?? {}).sort()),
+            items.map(({ p, k }) => this.stepForm((this.state.get(p)?.step ?? 0) + 1, this.paramGroups[k])),
           ]),
         ];
       // the same, as a flat list of values (a replay compares it at every call)
@@ -310,10 +331,10 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
           if (key !== 'params' && key !== 'lr') flatten(out, key, group[key as keyof typeof group]);
         out.push(GROUP_END);
       }
-      for (const { p } of items) {
-        const tensors = this.state.get(p)?.tensors;
-        if (tensors) out.push(...Object.keys(tensors).sort());
-        out.push(GROUP_END);
+      for (const { p, k } of items) {
+        const s = this.state.get(p);
+        if (s) out.push(...Object.keys(s.tensors).sort());
+        out.push(this.stepForm((s?.step ?? 0) + 1, this.paramGroups[k]), GROUP_END);
       }
       return out;
     };
@@ -337,7 +358,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
           let s = this.state.get(p);
           if (!s) this.state.set(p, (s = { step: 0, tensors: {}, scalars: {} }));
           s.step++;
-          return this.stepValues(rates[k], s.step, this.paramGroups[k]);
+          return this.stepValues(rates[k], s.step, this.paramGroups[k], s.scalars);
         });
         const flat = numbers.flat();
         return exact ? new Int32Array(new Float64Array(flat).buffer) : new Float32Array(flat);
@@ -365,6 +386,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
               group: this.paramGroups[k],
               lr: rates[k],
               t: s.step,
+              numbers: numbers[i],
             };
           }),
           values,
@@ -573,7 +595,9 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       numbers[i] = { step: s.step, scalars: s.scalars };
     }
     const json = JSON.stringify({ ...rest, state: numbers }, (_, v) =>
-      typeof v === 'number' && !Number.isFinite(v) ? { [NON_FINITE]: String(v) } : v,
+      typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))
+        ? { [NUMBER_TAG]: Object.is(v, -0) ? '-0' : String(v) }
+        : v,
     );
     return [entries, { format: 'tapegrad', optimizer: this.name, stateDict: json }];
   }
@@ -594,7 +618,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       let sd: unknown;
       try {
         sd = JSON.parse(metadata.stateDict ?? '', (_, v) =>
-          v !== null && typeof v === 'object' && typeof v[NON_FINITE] === 'string' ? Number(v[NON_FINITE]) : v,
+          v !== null && typeof v === 'object' && typeof v[NUMBER_TAG] === 'string' ? Number(v[NUMBER_TAG]) : v,
         );
       } catch {
         throw new TapegradError(fn, "the file's stateDict metadata is not JSON");

@@ -231,17 +231,26 @@ webgpu(
   },
 );
 
+const OPTIMIZERS: Record<string, (ps: tg.Tensor[]) => tg.optim.Optimizer> = {
+  'SGD, momentum': (ps) => new tg.optim.SGD(ps, { lr: 0.05, momentum: 0.9 }),
+  'RMSprop, centred, momentum': (ps) => new tg.optim.RMSprop(ps, { lr: 0.01, centered: true, momentum: 0.5 }),
+  'Adagrad, lr decay': (ps) => new tg.optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.01 }),
+  Adamax: (ps) => new tg.optim.Adamax(ps),
+  NAdam: (ps) => new tg.optim.NAdam(ps),
+  RAdam: (ps) => new tg.optim.RAdam(ps, { lr: 0.01 }), // rectified from step 6
+};
+
 webgpu(
-  'parameters read between compiled steps show the values of each step (state written in place is read afresh)',
+  'parameters read between compiled steps show the values of each step, every optimizer (state written in place is read afresh)',
   async () => {
     // a read caches a tensor's values on the CPU; the replay writes new ones into its buffer
-    const run = async (compiled: boolean) => {
+    const run = async (compiled: boolean, make: (ps: tg.Tensor[]) => tg.optim.Optimizer) => {
       const net = new tg.nn.Sequential(
         new tg.nn.Linear(3, 4, { seed: 1 }),
         new tg.nn.ReLU(),
         new tg.nn.Linear(4, 1, { seed: 2 }),
       );
-      const opt = new tg.optim.SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });
+      const opt = make(net.parameters());
       const body = (x: tg.Tensor, y: tg.Tensor) => {
         opt.zeroGrad();
         const loss = tg.mean(tg.square(tg.sub(net.forward(x) as tg.Tensor, y)));
@@ -251,7 +260,7 @@ webgpu(
       };
       const f = compiled ? tg.compile(body) : (x: tg.Tensor, y: tg.Tensor) => tg.tidy(() => body(x, y));
       const seen: number[][] = [];
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 8; i++) {
         const [x, y] = [tg.randn([5, 3], { seed: 10 + i }), tg.randn([5, 1], { seed: 20 + i })];
         const loss = f(x, y);
         seen.push([
@@ -266,9 +275,11 @@ webgpu(
       if (compiled) (f as unknown as { dispose(): void }).dispose();
       return seen;
     };
-    const eager = await run(false);
-    const compiled = await run(true);
-    for (let i = 0; i < eager.length; i++) assert.equal(compiled[i], eager[i], `after step ${i + 1}`);
+    for (const [name, make] of Object.entries(OPTIMIZERS)) {
+      const eager = await run(false, make);
+      const compiled = await run(true, make);
+      for (let i = 0; i < eager.length; i++) assert.equal(compiled[i], eager[i], `${name}, after step ${i + 1}`);
+    }
   },
 );
 
