@@ -177,7 +177,7 @@ test('what cannot be replayed is refused at the trace, saying why', async () => 
         opt.dispose();
         return l;
       },
-      /fn steps SignSGD, whose update compile cannot replay \(it has no updateAll; .*\): step outside fn/,
+      /fn steps SignSGD, whose update compile cannot replay \(only an optimizer with an updateAll replays: .*\): step outside fn/,
     ],
   ];
   for (const [what, fn, want] of cases) {

@@ -224,7 +224,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     }
     if (isTracing())
       traceHooks.refuse?.(
-        `fn steps ${this.name}, whose update compile cannot replay (it has no updateAll; tapegrad's optimizers but LBFGS have): step outside fn`,
+        `fn steps ${this.name}, whose update compile cannot replay (only an optimizer with an updateAll replays: all of tapegrad's but LBFGS): step outside fn`,
       );
     this.stepCount++;
     this.paramGroups.forEach((group, k) => {
