@@ -20,9 +20,10 @@
 //
 // The sums are XNNPACK's, term by term: each output entry starts from its bias (or +0) and adds the
 // products a_ik·b_kj for k in order, rounding each product and each sum to float32 (a partial sum
-// stored to C between blocks is that float32), then is clamped as XNNPACK's x86 kernels clamp (pmax
-// with the lower bound, then pmin with the upper); a product without bounds is not clamped. So the
-// outputs are XNNPACK's bits (test/dense-matmul.test.ts).
+// stored to C between blocks is that float32), then is clamped to the activation's bounds keeping
+// NaN, as TF.js's Relu and PyTorch do (XNNPACK's clamp turns NaN into the lower bound: a TF.js defect,
+// src/backend/defects.ts); a product without bounds is not clamped. So the outputs are XNNPACK's bits
+// but for NaN (test/dense-matmul.test.ts).
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   type Code,
@@ -145,7 +146,12 @@ export function gemmFunction({ rows: R, vectors: W, splat, pack, unroll }: GemmO
       ...each((r, w) =>
         v128.store(
           cRow(r),
-          v128.select(f32x4.pmin(get(HIV), f32x4.pmax(get(LOV), get(acc(r, w)))), get(acc(r, w)), get(CLAMPNOW)),
+          v128.select(
+            // NaN stays NaN (each pmax and pmin keeps its first operand unless the second is beyond it); + 0 turns −0 into +0
+            f32x4.add(f32x4.pmin(f32x4.pmax(get(acc(r, w)), get(LOV)), get(HIV)), f32x4.splat(0)),
+            get(acc(r, w)),
+            get(CLAMPNOW),
+          ),
           16 * w,
         ),
       ),
@@ -466,7 +472,7 @@ export function simdFusedMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
       if (ours) return ours;
       // the same data seen as one matrix of a batch: TF.js's kernel takes rank 3 only
       const batched = (t: TensorInfo) => ({ ...t, shape: [1, ...t.shape] });
-      const out = original({ ...args, inputs: { ...args.inputs, a: batched(a), b: batched(b) } }) as TensorInfo;
+      const out = clampedKeepingNaN(original, { ...args, inputs: { ...args.inputs, a: batched(a), b: batched(b) } });
       return { ...out, shape: [a.shape[0], b.shape[1]] };
     }
     if (
@@ -480,8 +486,25 @@ export function simdFusedMatMul(original: KernelFunc, xnnpackOnPool: XnnpackOnPo
       a.shape[0] !== 1 ||
       b.shape[0] !== 1
     )
-      return original(args);
+      return clampedKeepingNaN(original, args);
     const backend = args.backend as unknown as WasmBackend;
-    return denseMatMul(backend, a, b, bias, activation, [1], xnnpackOnPool) ?? original(args);
+    return denseMatMul(backend, a, b, bias, activation, [1], xnnpackOnPool) ?? clampedKeepingNaN(original, args);
   };
+}
+
+/**
+ * TF.js's _FusedMatMul, its relu or relu6 clamp applied here keeping NaN (and turning −0 into +0, as
+ * TF.js's Relu): XNNPACK's clamp turns NaN into the lower bound. Other activations as TF.js's.
+ */
+function clampedKeepingNaN(original: KernelFunc, args: Parameters<KernelFunc>[0]): TensorInfo {
+  const bounds = BOUNDS[(args.attrs as { activation: string }).activation];
+  if (!bounds) return original(args) as TensorInfo;
+  const out = original({ ...args, attrs: { ...args.attrs, activation: 'linear' } }) as TensorInfo;
+  const v = (args.backend as unknown as WasmBackend).typedArrayFromHeap(out) as Float32Array;
+  const [lo, hi] = bounds;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    v[i] = (x < lo ? lo : Math.min(x, hi)) + 0;
+  }
+  return out;
 }

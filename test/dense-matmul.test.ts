@@ -372,6 +372,37 @@ test("linear's forward: _FusedMatMul on two matrices, no Reshape kernel, tf.fuse
   }
 });
 
+test("a fused product keeps NaN through relu and relu6 (tg.linear, nn.MLP), our kernel or TF.js's beneath it", () => {
+  for (const [M, K, N] of [
+    [1, 2, 2],
+    [5, 3, 9],
+    [300, 64, 40],
+  ]) {
+    const xs = Array.from({ length: M * K }, (_, i) => (i % 7) - 3);
+    xs[0] = NaN;
+    const x = tg.tensor(xs, { shape: [M, K] });
+    const w = tg.ones([K, N]);
+    for (const activation of ['relu', 'relu6'] as const) {
+      const y = tf.fused.matMul({ a: x.value, b: w.value, activation });
+      const v = y.dataSync();
+      assert.ok(Number.isNaN(v[0]) && Number.isNaN(v[N - 1]), `${M}×${K}×${N} ${activation}: row 0 is NaN`);
+      if (M > 1) assert.ok(!Number.isNaN(v[N]), `${M}×${K}×${N} ${activation}: row 1 is a number`);
+      y.dispose();
+    }
+    const lin = tg.linear(x, w, null, { activation: 'relu' });
+    assert.ok(Number.isNaN(lin.dataSync()[0]), 'tg.linear');
+    const mlp = new tg.nn.MLP([K, 4, 2], { activation: 'relu', seed: 1 });
+    const out = mlp.forward(x);
+    assert.ok(Number.isNaN(out.dataSync()[0]), 'nn.MLP: a NaN input gives a NaN output, as in PyTorch');
+    tg.dispose([x, w, lin, out]);
+    mlp.dispose();
+  }
+  // −0 still becomes +0, as TF.js's Relu makes it
+  const z = tf.fused.matMul({ a: tf.tensor([[-0]]), b: tf.tensor([[1]]), activation: 'relu' });
+  assert.ok(Object.is(z.dataSync()[0], 0));
+  z.dispose();
+});
+
 test('within the float32 rounding bound of a float64 reference; a product missing a term fails it', async () => {
   await tg.setBackend('wasm');
   for (const [M, K, N] of [...SIZES, [65, 783, 37] as [number, number, number]]) {

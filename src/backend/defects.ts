@@ -35,6 +35,15 @@ export { replaceGpuTrig as sinCosTanReducedOnGpu, tfjsGpuTrig } from '../../kern
 export { fixWasmSigmoidFlushToZero as sigmoidKeepingSubnormals } from './wasm-sigmoid-flush-to-zero.js';
 
 /**
+ * Defect: wasm's _FusedMatMul clamps a relu or relu6 activation as XNNPACK does, which turns NaN into
+ * the lower bound: a NaN reaching nn.Linear or nn.MLP came out as finite numbers, where Relu (and
+ * PyTorch) keep NaN. The _FusedMatMul that setBackend('wasm') registers (kernels/dense-matmul.ts)
+ * clamps keeping NaN, and where it hands a product to TF.js's kernel, asks for it unclamped and
+ * clamps it itself.
+ */
+export { simdFusedMatMul as fusedMatMulKeepingNaN } from '../../kernels/dense-matmul.js';
+
+/**
  * Defect: tf.randomNormal (and truncatedNormal) take seed 0 for no seed (`seed ? seed :
  * Math.random()`), so a draw seeded 0 changed from run to run; randomUniform keeps it. Seed 0 is
  * passed as the string '0', the key TF.js's generator (alea, keyed by the seed's string) would

@@ -78,6 +78,13 @@ export function guardWasmHeap(backend: KernelBackend): void {
       throw new Error(
         `the wasm heap has no room left for ${formatBytes(bytes)} (${formatBytes(tf.memory().numBytes)} in use)`,
       );
+    // a block that ends past the heap: the allocator's 32-bit top wrapped around, and what it hands
+    // out next may overlap live tensors; the module is treated as trapped (dropped, a fresh one started)
+    const heap = heapOf(wasm as unknown as WasmBackend)?.buffer.byteLength ?? Infinity;
+    if ((at >>> 0) + bytes > heap)
+      throw new WebAssembly.RuntimeError(
+        `the wasm allocator handed out ${formatBytes(bytes)} at byte ${at >>> 0}, past the heap's ${formatBytes(heap)}`,
+      );
     return at;
   };
 }

@@ -11,7 +11,7 @@ import {
   withRawWasmKernels,
 } from '../../src/backend/wasm-unwritten-output.js';
 import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
-import { WASM_HEAP_MAX } from '../../src/backend/wasm-heap-limit.js';
+import { WASM_HEAP_MAX, guardWasmHeap } from '../../src/backend/wasm-heap-limit.js';
 import { assertClose, assertNoLeak, assertThrows } from '../helpers.js';
 
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
@@ -96,6 +96,23 @@ still('wasm Sign is 0 for small nonzero x', () => {
 
 still('wasm Sigmoid flushes results below 2⁻¹²⁶ to 0: σ(−90) and σ(−103) are subnormal, not 0', () => {
   assert.equal(raw('Sigmoid', [-90, -103]), [0, 0], 'σ(−90) and σ(−103) are right');
+});
+
+still("wasm _FusedMatMul's relu and relu6 turn NaN into 0 (XNNPACK's clamp), where Relu keeps it", () => {
+  const backend = tf.backend();
+  const a = tf.tensor([NaN, 1, 2, 3], [1, 2, 2]);
+  const b = tf.tensor([1, 0, 0, 1], [1, 2, 2]);
+  for (const activation of ['relu', 'relu6']) {
+    const out = originalWasmKernel('_FusedMatMul')!({
+      inputs: { a, b },
+      attrs: { transposeA: false, transposeB: false, activation, leakyreluAlpha: 0.2 },
+      backend,
+    }) as tf.TensorInfo;
+    const got = Array.from(backend.readSync(out.dataId) as Float32Array);
+    backend.disposeData(out.dataId);
+    assert.equal(got.slice(0, 2), [0, 0], `${activation}: NaN·1 + 1·0 is kept`);
+  }
+  tf.dispose([a, b]);
 });
 
 still('logSumExp of a row of −∞ is NaN (TF.js shifts by the max, −∞ itself)', () => {
@@ -258,11 +275,32 @@ fixed('an allocation past the heap is an error before malloc; malloc answering 0
   const held = backend.wasm._malloc(3 * 2 ** 30);
   try {
     assert.ok(held !== 0);
-    assert.throws(() => backend.wasm._malloc(WASM_HEAP_MAX / 2), /the wasm heap has no room left for 2\.0 GiB/);
+    // malloc answers 0, or (its top wrapped around) a block past the heap's end
+    assert.throws(
+      () => backend.wasm._malloc(WASM_HEAP_MAX / 2),
+      /the wasm heap has no room left for 2\.0 GiB|the wasm allocator handed out 2\.0 GiB .* past the heap's/,
+    );
   } finally {
     backend.wasm._free(held);
   }
   assert.equal(values(tf.add(tf.ones([2]), 1)), [2, 2]);
+});
+
+fixed("malloc handing out a block that ends past the heap (its top wrapped around) is a trap, as the module's", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 }); // 64 KiB
+  let next = 65536 - 16;
+  const fake = { wasm: { _malloc: () => next, wasmMemory: memory }, move: () => {} };
+  guardWasmHeap(fake as unknown as tf.KernelBackend);
+  const { wasm } = fake as unknown as { wasm: { _malloc(n: number): number } };
+  assert.is(wasm._malloc(16), 65536 - 16, 'a block that ends where the heap does');
+  const trap = (bytes: number, pattern: RegExp) =>
+    assert.throws(
+      () => wasm._malloc(bytes),
+      (e: Error) => e instanceof WebAssembly.RuntimeError && pattern.test(e.message),
+    );
+  trap(32, /^the wasm allocator handed out 32 bytes at byte 65520, past the heap's 64 KiB/);
+  next = -16; // past 2 GiB, as a signed 32-bit address
+  trap(16, /at byte 4294967280, past the heap's/);
 });
 
 fixed(

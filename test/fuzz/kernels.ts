@@ -166,12 +166,28 @@ function matmulCase({ p, seed }: KernelCase): KernelResult {
   const what = `${JSON.stringify(aShape)}${transposeA ? 'ᵀ' : ''} · ${bName}${
     transposeB ? 'ᵀ' : ''
   }${withFused ? ` fused (${withBias ? 'bias, ' : ''}${activation})` : ''}, blocks ${blocking.mc}×${blocking.kc}`;
+  // The dense kernel takes two matrices with one of them transposed in place, summing each entry's
+  // terms in order, as XNNPACK's product of the transposed copy does (TF.js's own loop for transposed
+  // operands, which the batched kernel follows, sums them in blocks of 48): without the kernels, that
+  // transpose is made first. (A fused product with transposes is TF.js's loop either way.)
+  let transposesMade = false;
   const run = () => {
     // fills the memory the output is likely to take, so that an entry left unwritten shows
     tf.fill([prod(aShape) + n * 4 + 64], 7777).dispose();
-    const c = withFused
-      ? tf.fused.matMul({ a, b, transposeA, transposeB, bias: withBias ? bias : undefined, activation })
-      : tf.matMul(a, b, transposeA, transposeB);
+    const c = tf.tidy(() => {
+      const swap = (t: tf.Tensor) =>
+        tf.transpose(
+          t,
+          [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)),
+        );
+      const [x, y, ta, tb] =
+        transposesMade && !withFused && a.rank === 2 && b.rank === 2 && transposeA !== transposeB
+          ? [transposeA ? swap(a) : a, transposeB ? swap(b) : b, false, false]
+          : [a, b, transposeA, transposeB];
+      return withFused
+        ? tf.fused.matMul({ a: x, b: y, transposeA: ta, transposeB: tb, bias: withBias ? bias : undefined, activation })
+        : tf.matMul(x, y, ta, tb);
+    });
     const out = (c.dataSync() as Float32Array).slice();
     c.dispose();
     return out;
@@ -182,6 +198,7 @@ function matmulCase({ p, seed }: KernelCase): KernelResult {
     const [on, off] = onOff((v) => {
       setDenseMatMul(v);
       setSimdBatchMatMul(v);
+      transposesMade = !v;
     }, run);
     const diff = firstDifference(on, off);
     return { ok: diff === null, what, detail: diff ? `the kernels against XNNPACK and TF.js's loop: ${diff}` : '' };
