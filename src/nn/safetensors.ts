@@ -30,7 +30,8 @@ export function encodeSafetensorsAs(
   if (entries.length && !hasSyncRead())
     throw new TapegradError(
       fn,
-      'the webgpu backend here cannot read values synchronously; save(path) in Node reads them as webgpu can',
+      'the webgpu backend here cannot read values synchronously; save(path) in Node reads them as webgpu can ' +
+        "(in a page, encode copies made from each tensor's await data())",
     );
   return bytesOf(
     entries,
