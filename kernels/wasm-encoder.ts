@@ -164,6 +164,8 @@ export const f32x4 = {
   /** The float32 value `v` leaves on the stack, in every lane. */
   splatOf: unary(0x13),
   eq: binary(0x41),
+  /** Lane-wise a ≠ b: true where either lane is NaN (x ≠ x only there). */
+  ne: binary(0x42),
   lt: binary(0x43),
   gt: binary(0x44),
   add: binary(0xe4),

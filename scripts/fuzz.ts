@@ -12,6 +12,9 @@
 //   npm run fuzz -- --target resume --runs 5000 [--seed S] [--backend cpu]
 //                   a training run resumed from a checkpoint (state dicts or bytes, the rest compiled or not)
 //                   against the same run straight on, bit for bit: random layers, optimizers, schedules
+//   npm run fuzz -- --target backends --runs 5000 [--seed S] [--specials]
+//                   random compositions on wasm and on cpu from the same inputs (with --specials, NaN, ±∞,
+//                   ±0, huge and subnormal entries among them): the same values and gradients
 //   npm run fuzz -- --target kernels --runs 500 [--seed S] [--backend wasm] [--kinds matmul,gelu,...]
 //                   the wasm kernels of our own against what they replace (products, gelu, batch norm, Adam)
 //                   and tg.compile against eager, on random sizes, values and switches, on one and two threads
@@ -25,6 +28,7 @@ import { safetensorsProperty } from '../test/fuzz/safetensors.js';
 import { layersProperty } from '../test/fuzz/layers.js';
 import { badInputPropertyOf } from '../test/fuzz/bad-input.js';
 import { resumeProperty } from '../test/fuzz/resume.js';
+import { backendsPropertyOf } from '../test/fuzz/backends.js';
 import { KERNEL_KINDS, kernelsPropertyOf } from '../test/fuzz/kernels.js';
 import { progress } from './progress.js';
 
@@ -39,7 +43,7 @@ const backend = arg('backend', 'wasm') as tg.BackendName;
 const order = Number(arg('order', '1'));
 const kinds = arg('kinds', KERNEL_KINDS.join(',')).split(',');
 if (
-  !['ops', 'ways', 'empty', 'safetensors', 'layers', 'kernels', 'bad-input', 'resume'].includes(target) ||
+  !['ops', 'ways', 'empty', 'safetensors', 'layers', 'kernels', 'bad-input', 'resume', 'backends'].includes(target) ||
   !Number.isInteger(runs) ||
   runs < 1 ||
   !Number.isInteger(seed) ||
@@ -47,7 +51,7 @@ if (
   kinds.some((k) => !KERNEL_KINDS.includes(k))
 ) {
   console.error(
-    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers|kernels|bad-input|resume] [--runs N] [--seed S] ' +
+    'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers|kernels|bad-input|resume|backends] [--runs N] [--seed S] ' +
       `[--backend wasm|cpu] [--order 1|2] [--kinds ${KERNEL_KINDS.join(',')}] (--target kernels)`,
   );
   process.exit(2);
@@ -62,6 +66,7 @@ const WHAT: Record<string, string> = {
   kernels: 'the kernels of our own and tg.compile against what they replace',
   'bad-input': 'malformed arguments to the public functions',
   resume: 'training runs resumed from a checkpoint against the same runs straight on',
+  backends: 'op compositions on wasm against cpu',
 };
 const asyncProperties = {
   ways: waysProperty,
@@ -70,6 +75,7 @@ const asyncProperties = {
   kernels: kernelsPropertyOf(kinds),
   'bad-input': badInputPropertyOf(process.argv.includes('--huge')),
   resume: resumeProperty,
+  backends: backendsPropertyOf(process.argv.includes('--specials')),
 } as Record<string, fc.IAsyncPropertyWithHooks<[unknown]>>;
 console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
 const bar = progress(`fuzz ${target}`, runs);
@@ -80,7 +86,8 @@ const r =
   target === 'layers' ||
   target === 'kernels' ||
   target === 'bad-input' ||
-  target === 'resume'
+  target === 'resume' ||
+  target === 'backends'
     ? await fc.check(
         asyncProperties[target].afterEach(async (previous) => {
           await previous();

@@ -13,6 +13,7 @@ import { LAYER_KINDS, layersProperty, runLayerCase } from './fuzz/layers.js';
 import { KERNEL_KINDS, kernelsProperty, runKernelCase } from './fuzz/kernels.js';
 import { BAD_FUNCTIONS, badInputProperty, runBadCase } from './fuzz/bad-input.js';
 import { resumeProperty, runResumeCase } from './fuzz/resume.js';
+import { backendsPropertyOf } from './fuzz/backends.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -125,6 +126,36 @@ test("a planted bug (loadStateDict dropping NAdam's running μ product) is found
     assert.match(String((r.errorInstance as Error)?.message), /resume fuzz case failed: .*new NAdam\(/);
   } finally {
     proto.loadStateDict = load;
+  }
+});
+
+// wasm against cpu on random compositions, from ordinary and from special values (NaN, ±∞, ±0, …)
+// (scripts/fuzz.ts --target backends [--specials] runs them longer)
+const RUNS_BACKENDS = Math.ceil(RUNS / 2);
+for (const specials of [false, true]) {
+  test(`${RUNS_BACKENDS} random compositions on wasm and cpu${specials ? ', special values among the inputs' : ''}: the same values and gradients`, async () => {
+    await fc.assert(backendsPropertyOf(specials), { seed: SEED + 9, numRuns: RUNS_BACKENDS, endOnFailure: false });
+  });
+}
+
+test("a planted NaN dropped on wasm (clip's bound where x is NaN) is found by the backends fuzzer", async () => {
+  const rule = tg.registry.clip;
+  const forward = rule.forward;
+  rule.forward = (xs, a) => {
+    const y = forward(xs, a);
+    if (tf.getBackend() !== 'wasm') return y;
+    return tf.tidy(() => tf.where(tf.isNaN(xs[0]), tf.scalar(a.lo), y));
+  };
+  try {
+    const r = await fc.check(backendsPropertyOf(true), { seed: SEED + 9, numRuns: 3000 });
+    assert.ok(r.failed, 'the fuzzer found the planted bug');
+    assert.match(
+      String((r.errorInstance as Error)?.message),
+      /backends disagree: .* on wasm, NaN on cpu[^]*tg\.clip\(/,
+    );
+  } finally {
+    rule.forward = forward;
+    await tg.setBackend('wasm');
   }
 });
 

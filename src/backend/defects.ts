@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding } from '../../kernels/window-padding.js';
 import { conv2dFilterGrad, conv2dWithFilterInPlace, hasConv2dFilterGrad, hasFused, im2colT } from './fused.js';
+import { holdsNaN } from './wasm-nan-min-max.js';
+import type { WasmHeapBackend } from './wasm-kernel-replacement.js';
 
 /**
  * Defect: webgpu's Cast from int32 or bool to float32 relabels the buffer without converting it,
@@ -35,6 +37,14 @@ export { replaceGpuTrig as sinCosTanReducedOnGpu, tfjsGpuTrig } from '../../kern
 export { fixWasmSigmoidFlushToZero as sigmoidKeepingSubnormals } from './wasm-sigmoid-flush-to-zero.js';
 
 /**
+ * Defect: wasm's Maximum, Minimum and ClipByValue let an operand that is NaN lose to the other one or
+ * to the bound (maximum(1, NaN) = 1, clip(NaN, −1, 1) = −1), where PyTorch and cpu give NaN.
+ * setBackend('wasm') replaces them by TF.js's followed by the NaNs they dropped
+ * (wasm-nan-min-max.ts); their tests run TF.js's own, kept by wasm-kernel-replacement.ts.
+ */
+export { fixWasmNaNDroppingMinMax as minMaxClipKeepingNaN } from './wasm-nan-min-max.js';
+
+/**
  * Defect: wasm's _FusedMatMul clamps a relu or relu6 activation as XNNPACK does, which turns NaN into
  * the lower bound: a NaN reaching nn.Linear or nn.MLP came out as finite numbers, where Relu (and
  * PyTorch) keep NaN. The _FusedMatMul that setBackend('wasm') registers (kernels/dense-matmul.ts)
@@ -42,6 +52,41 @@ export { fixWasmSigmoidFlushToZero as sigmoidKeepingSubnormals } from './wasm-si
  * clamps it itself.
  */
 export { simdFusedMatMul as fusedMatMulKeepingNaN } from '../../kernels/dense-matmul.js';
+
+/**
+ * Defect: a pooling window that holds NaN gives −∞ on wasm (XNNPACK's MaxPool and AvgPool clamp their
+ * output as relu's clamp does) and, for the max, the largest other entry on cpu; PyTorch's is NaN.
+ * Where x holds a NaN (asked of the heap without a copy), the windows that read one are set to NaN.
+ * GPU backends are left as they are (their shaders' max is the driver's).
+ */
+export function poolKeepingNaN(
+  x: tf.Tensor4D,
+  y: tf.Tensor,
+  filterSize: [number, number],
+  strides: [number, number],
+  pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]],
+): tf.Tensor {
+  if (x.dtype !== 'float32' || x.size === 0 || !holdsNaNOnCpu(x)) return y;
+  const out = tf.tidy(() => {
+    const windows = tf.maxPool(tf.cast(tf.isNaN(x), 'float32') as tf.Tensor4D, filterSize, strides, pad as 'valid');
+    return tf.where(tf.greater(windows, 0), tf.scalar(Number.NaN), y);
+  });
+  y.dispose();
+  return out;
+}
+
+/** Whether x holds a NaN, on cpu and wasm (read in place); false elsewhere. */
+function holdsNaNOnCpu(x: tf.Tensor): boolean {
+  const name = tf.getBackend();
+  if (name === 'wasm') {
+    const backend = tf.backend() as unknown as WasmHeapBackend;
+    return holdsNaN(backend, backend.typedArrayFromHeap(x) as Float32Array);
+  }
+  if (name !== 'cpu') return false;
+  const v = tf.backend().readSync(x.dataId) as Float32Array;
+  for (let i = 0; i < v.length; i++) if (v[i] !== v[i]) return true;
+  return false;
+}
 
 /**
  * Defect: tf.randomNormal (and truncatedNormal) take seed 0 for no seed (`seed ? seed :

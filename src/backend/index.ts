@@ -8,7 +8,12 @@ import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from './fused.js';
-import { castIntToFloatConverting, sigmoidKeepingSubnormals, sinCosTanReducedOnGpu } from './defects.js';
+import {
+  castIntToFloatConverting,
+  minMaxClipKeepingNaN,
+  sigmoidKeepingSubnormals,
+  sinCosTanReducedOnGpu,
+} from './defects.js';
 import { flushCommands, installDispatchCache } from '../../kernels/webgpu-dispatch.js';
 import { installWebGPUMatMul, preferSubgroupDevice } from '../../kernels/webgpu-matmul.js';
 import { guardWasmUnwrittenOutputs } from './wasm-unwritten-output.js';
@@ -205,6 +210,7 @@ export async function setBackend(name: BackendName): Promise<void> {
     fixWasmCastToBool();
     fixWasmInexactUnaryKernels();
     sigmoidKeepingSubnormals();
+    minMaxClipKeepingNaN();
     speedUpWasmSmallBinaryKernels();
     speedUpWasmSlice();
     // large relus in SIMD, shared with the helper thread (TF.js's values)

@@ -3,8 +3,8 @@
 // and tiny arguments (sin(−1e−8) = +1.7e−7, sin(−1e−6) 22% off, sin(1e−20) = 0) and reduces by a
 // float32 π (sin(π) 73% off, cos(±π/2) of the wrong sign); Sign is 0 for |x| below about 5e−7
 // (sign(1e−7) = 0, so the gradient of abs vanished there). The replacements work on the wasm
-// heap: Log1p and Sign in float64 with JavaScript's Math, as the cpu backend does, rounded once to
-// float32; Sin and Cos by float32-sin-cos.ts's method, as accurate once rounded and faster than
+// heap: Log1p in float64 with JavaScript's Math, as the cpu backend does, rounded once to float32,
+// and Sign as cpu's and PyTorch's (0 for ±0 and NaN); Sin and Cos by float32-sin-cos.ts's method, as accurate once rounded and faster than
 // Math's, in wasm SIMD (wasm-simd-sin-cos.ts) where the engine has it, else in JavaScript.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { cosFloat32, sinFloat32 } from './float32-sin-cos.js';
@@ -28,7 +28,7 @@ const EXACT: Record<string, Loop> = {
   Sin: sinCos('sin', sinFloat32),
   Cos: sinCos('cos', cosFloat32),
   Log1p: map(Math.log1p),
-  Sign: map(Math.sign),
+  Sign: map((x) => (x > 0 ? 1 : x < 0 ? -1 : 0)),
 };
 
 /** Replaces wasm's Sin, Cos, Log1p and Sign by accurate kernels over the heap (once). */

@@ -8,10 +8,13 @@ import { mm, matrixTranspose } from '../ops/matrix.js';
 import { choleskyFactor, squareMatrix, triangle, checksValues } from './common.js';
 import { triangularSolve } from './triangular.js';
 
-/** The kernel marks a matrix that is not positive definite by filling its L with NaN (left as is on webgpu). */
+/**
+ * The kernel marks a matrix that is not positive definite by filling its L with NaN (left as is on
+ * webgpu); a matrix holding NaN itself gives NaN, as PyTorch's, not an error.
+ */
 function assertPositiveDefinite(a: tf.Tensor, l: tf.Tensor): void {
   if (!checksValues()) return;
-  const bad = tf.tidy(() => tf.any(tf.isNaN(l), [-2, -1]));
+  const bad = tf.tidy(() => tf.logicalAnd(tf.any(tf.isNaN(l), [-2, -1]), tf.logicalNot(tf.any(tf.isNaN(a), [-2, -1]))));
   const flags = bad.dataSync();
   bad.dispose();
   const i = flags.findIndex((f) => f !== 0);

@@ -115,6 +115,37 @@ still("wasm _FusedMatMul's relu and relu6 turn NaN into 0 (XNNPACK's clamp), whe
   tf.dispose([a, b]);
 });
 
+still('wasm Maximum, Minimum and ClipByValue let NaN lose: maximum(1, NaN) = 1, clip(NaN, −1, 1) = −1', () => {
+  const backend = tf.backend();
+  const run = (name: string, inputs: Record<string, tf.Tensor>, attrs = {}) => {
+    const out = originalWasmKernel(name)!({ inputs, attrs, backend }) as tf.TensorInfo;
+    const got = Array.from(backend.readSync(out.dataId) as Float32Array);
+    backend.disposeData(out.dataId);
+    return got;
+  };
+  const [one, nan] = [tf.tensor([1]), tf.tensor([Number.NaN])];
+  assert.equal(run('Maximum', { a: one, b: nan }), [1]);
+  assert.equal(run('Minimum', { a: one, b: nan }), [1]);
+  assert.equal(run('ClipByValue', { x: nan }, { clipValueMin: -1, clipValueMax: 1 }), [-1]);
+  tf.dispose([one, nan]);
+});
+
+still(
+  'a pooling window holding NaN: −∞ from wasm MaxPool and AvgPool, the largest other entry from cpu MaxPool',
+  async () => {
+    const window = () => tf.tensor4d([Number.NaN, 1, 2, 3], [1, 2, 2, 1]);
+    const x = window();
+    assert.equal(values(tf.maxPool(x, 2, 1, 'valid')), [Number.NEGATIVE_INFINITY]);
+    assert.equal(values(tf.avgPool(x, 2, 1, 'valid')), [Number.NEGATIVE_INFINITY]);
+    x.dispose();
+    await tg.setBackend('cpu');
+    const c = window();
+    assert.equal(values(tf.maxPool(c, 2, 1, 'valid')), [3]);
+    c.dispose();
+    await tg.setBackend('wasm');
+  },
+);
+
 still('logSumExp of a row of −∞ is NaN (TF.js shifts by the max, −∞ itself)', () => {
   tf.tidy(() => {
     assert.ok(
@@ -161,6 +192,69 @@ fixed(
     });
   },
 );
+
+fixed('maximum, minimum, clip and hardtanh keep NaN on wasm, broadcast or not, as cpu and PyTorch', async () => {
+  const N = Number.NaN;
+  const cases: [string, () => tg.Tensor][] = [
+    ['maximum', () => tg.maximum(tg.tensor([N, 1, 2]), tg.tensor([1, N, 0]))],
+    ['minimum', () => tg.minimum(tg.tensor([N, 1, 2]), tg.tensor([1, N, 0]))],
+    ['maximum, a scalar NaN', () => tg.maximum(tg.tensor([1, 2]), N)],
+    ['minimum, rows and columns', () => tg.minimum(tg.tensor([[N], [1]]), tg.tensor([[1, N, 3]]))],
+    [
+      'maximum, rank 3 against rank 1',
+      () => tg.maximum(tg.tensor([1, N, 3, 4, 5, 6, 7, N], { shape: [2, 2, 2] }), tg.tensor([N, 0])),
+    ],
+    ['clip', () => tg.clip(tg.tensor([N, -5, 5, 0.5]), -1, 1)],
+    [
+      'hardtanh',
+      () => tg.hardtanh(tg.tensor(Float32Array.from({ length: 1001 }, (_, i) => (i === 999 ? N : i - 500)))),
+    ],
+  ];
+  for (const [what, make] of cases) {
+    const got: number[][] = [];
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await tg.setBackend(backend);
+      const t = make();
+      got.push(Array.from(t.dataSync()));
+      t.dispose();
+    }
+    assert.equal(got[1], got[0], what);
+    assert.ok(got[1].some(Number.isNaN), `${what}: a NaN`);
+  }
+  await tg.setBackend('wasm');
+});
+
+fixed('maxPool2d and avgPool2d give NaN for a window holding NaN, on cpu and wasm, as PyTorch', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await tg.setBackend(backend);
+    // a 2×2 window of stride 2 (the SIMD max pool), a 3×3 'same' one, and a padded one
+    const x = tg.tensor(
+      Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => (i === 7 ? Number.NaN : Math.sin(i))),
+      { shape: [2, 6, 6, 3] },
+    );
+    for (const [what, y] of [
+      ['maxPool2d 2×2', tg.maxPool2d(x, 2)],
+      ['avgPool2d 2×2', tg.avgPool2d(x, 2)],
+      ['maxPool2d 3×3 same', tg.maxPool2d(x, { kernelSize: 3, stride: 1, padding: 'same' })],
+      ['avgPool2d 3×3 padded', tg.avgPool2d(x, { kernelSize: 3, stride: 1, padding: 1 })],
+    ] as const) {
+      const v = Array.from(y.dataSync());
+      // entry 7 is pixel (0, 2) of image 0, channel 1: only windows over it are NaN
+      const nan = v.map((e, i) => (Number.isNaN(e) ? i : -1)).filter((i) => i >= 0);
+      const c = y.shape[3]!;
+      const w = y.shape[2]!;
+      assert.ok(nan.length > 0, `${backend} ${what}: a NaN`);
+      for (const i of nan) assert.is(i % c, 1, `${backend} ${what}: NaN only in channel 1`);
+      assert.ok(
+        nan.every((i) => Math.floor(i / c / w) <= 1),
+        `${backend} ${what}: NaN only in the top rows`,
+      );
+      y.dispose();
+    }
+    x.dispose();
+  }
+  await tg.setBackend('wasm');
+});
 
 fixed("the guard catches any kernel that writes nothing: a planted one gives the cpu kernel's values", () => {
   const name = 'TapegradTestUnwritten';

@@ -1,0 +1,100 @@
+// TF.js 4.22's wasm Maximum and Minimum (XNNPACK's) and ClipByValue compare with < and >, so an
+// operand that is NaN loses to the other one or to the bound: maximum(1, NaN) was 1 and
+// clip(NaN, −1, 1) was −1, where PyTorch and TF.js's cpu give NaN. The replacements run TF.js's
+// kernel and, where an input holds a NaN (asked of a SIMD loop over the heap, so that inputs without
+// one cost a fraction of the kernel), write NaN to every output entry that reads one.
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { f32x4, I32, i32, local, V128, v128, whileBelow, type WasmFunction } from '../../kernels/wasm-encoder.js';
+import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
+import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+
+/** anyNaN(src, count): 1 if one of the `count` float32s at src (a multiple of 4) is NaN. */
+function anyNaN(): WasmFunction {
+  const [SRC, COUNT, END, ANY] = [0, 1, 2, 3];
+  const get = local.get;
+  const body = [
+    ...local.set(END, i32.add(get(SRC), i32.shl(get(COUNT), i32.const(2)))),
+    ...whileBelow(get(SRC), get(END), [
+      ...local.set(ANY, v128.or(get(ANY), f32x4.ne(v128.load(get(SRC)), v128.load(get(SRC))))),
+      ...local.set(SRC, i32.add(get(SRC), i32.const(16))),
+    ]),
+    ...v128.anyTrue(get(ANY)),
+  ];
+  return { name: 'anyNaN', params: [I32, I32], result: I32, locals: [I32, V128], body };
+}
+
+const nanScan = simdModule<{ anyNaN(src: number, count: number): number }>('any-nan', () => [anyNaN()]);
+
+/** Whether xs, a float32 view of `backend`'s heap, holds a NaN. */
+export function holdsNaN(backend: WasmHeapBackend, xs: Float32Array): boolean {
+  const m = nanScan.on(heapOf(backend));
+  const whole = m ? xs.length & ~3 : 0;
+  if (m?.anyNaN(xs.byteOffset, whole)) return true;
+  for (let i = whole; i < xs.length; i++) if (xs[i] !== xs[i]) return true;
+  return false;
+}
+
+/** out[k] = NaN wherever the input x (broadcast to out's shape) is NaN. */
+function spreadNaN(out: Float32Array, outShape: number[], xs: Float32Array, xShape: number[]): void {
+  if (xs.length === out.length) {
+    for (let k = 0; k < out.length; k++) if (xs[k] !== xs[k]) out[k] = Number.NaN;
+    return;
+  }
+  if (xs.length === 1) {
+    if (xs[0] !== xs[0]) out.fill(Number.NaN);
+    return;
+  }
+  // x's stride along each of out's axes (0 where x is broadcast), and an odometer over out's index
+  const rank = outShape.length;
+  const shape = [...new Array(rank - xShape.length).fill(1), ...xShape];
+  const strides = new Array<number>(rank).fill(0);
+  for (let d = rank - 1, s = 1; d >= 0; d--) {
+    strides[d] = shape[d] === 1 ? 0 : s;
+    s *= shape[d];
+  }
+  const index = new Array<number>(rank).fill(0);
+  let at = 0;
+  for (let k = 0; k < out.length; k++) {
+    if (xs[at] !== xs[at]) out[k] = Number.NaN;
+    for (let d = rank - 1; d >= 0; d--) {
+      at += strides[d];
+      if (++index[d] < outShape[d]) break;
+      at -= strides[d] * outShape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+/** Replaces wasm's Maximum, Minimum and ClipByValue by TF.js's followed by the NaNs they dropped (once). */
+export function fixWasmNaNDroppingMinMax(): void {
+  for (const name of ['Maximum', 'Minimum']) {
+    replaceWasmKernel(
+      name,
+      (original): KernelFunc =>
+        (args) => {
+          const out = original(args) as TensorInfo;
+          if (out.dtype !== 'float32') return out;
+          const backend = args.backend as WasmHeapBackend;
+          const o = backend.typedArrayFromHeap(out) as Float32Array;
+          for (const x of [args.inputs.a, args.inputs.b] as TensorInfo[]) {
+            const xs = backend.typedArrayFromHeap(x) as Float32Array;
+            if (holdsNaN(backend, xs)) spreadNaN(o, out.shape, xs, x.shape);
+          }
+          return out;
+        },
+    );
+  }
+  replaceWasmKernel(
+    'ClipByValue',
+    (original): KernelFunc =>
+      (args) => {
+        const out = original(args) as TensorInfo;
+        const x = args.inputs.x as TensorInfo;
+        if (x.dtype !== 'float32' || out.dtype !== 'float32') return out;
+        const backend = args.backend as WasmHeapBackend;
+        const xs = backend.typedArrayFromHeap(x) as Float32Array;
+        if (holdsNaN(backend, xs)) spreadNaN(backend.typedArrayFromHeap(out) as Float32Array, out.shape, xs, x.shape);
+        return out;
+      },
+  );
+}
