@@ -84,7 +84,7 @@ function holdsNaNOnCpu(x: tf.Tensor): boolean {
   }
   if (name !== 'cpu') return false;
   const v = tf.backend().readSync(x.dataId) as Float32Array;
-  for (let i = 0; i < v.length; i++) if (v[i] !== v[i]) return true;
+  for (let i = 0; i < v.length; i++) if (Number.isNaN(v[i])) return true;
   return false;
 }
 

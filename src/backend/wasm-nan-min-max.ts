@@ -30,18 +30,18 @@ export function holdsNaN(backend: WasmHeapBackend, xs: Float32Array): boolean {
   const m = nanScan.on(heapOf(backend));
   const whole = m ? xs.length & ~3 : 0;
   if (m?.anyNaN(xs.byteOffset, whole)) return true;
-  for (let i = whole; i < xs.length; i++) if (xs[i] !== xs[i]) return true;
+  for (let i = whole; i < xs.length; i++) if (Number.isNaN(xs[i])) return true;
   return false;
 }
 
 /** out[k] = NaN wherever the input x (broadcast to out's shape) is NaN. */
 function spreadNaN(out: Float32Array, outShape: number[], xs: Float32Array, xShape: number[]): void {
   if (xs.length === out.length) {
-    for (let k = 0; k < out.length; k++) if (xs[k] !== xs[k]) out[k] = Number.NaN;
+    for (let k = 0; k < out.length; k++) if (Number.isNaN(xs[k])) out[k] = Number.NaN;
     return;
   }
   if (xs.length === 1) {
-    if (xs[0] !== xs[0]) out.fill(Number.NaN);
+    if (Number.isNaN(xs[0])) out.fill(Number.NaN);
     return;
   }
   // x's stride along each of out's axes (0 where x is broadcast), and an odometer over out's index
@@ -55,7 +55,7 @@ function spreadNaN(out: Float32Array, outShape: number[], xs: Float32Array, xSha
   const index = new Array<number>(rank).fill(0);
   let at = 0;
   for (let k = 0; k < out.length; k++) {
-    if (xs[at] !== xs[at]) out[k] = Number.NaN;
+    if (Number.isNaN(xs[at])) out[k] = Number.NaN;
     for (let d = rank - 1; d >= 0; d--) {
       at += strides[d];
       if (++index[d] < outShape[d]) break;
