@@ -56,8 +56,8 @@ export { simdFusedMatMul as fusedMatMulKeepingNaN } from '../../kernels/dense-ma
 /**
  * Defect: a pooling window that holds NaN gives −∞ on wasm (XNNPACK's MaxPool and AvgPool clamp their
  * output as relu's clamp does) and, for the max, the largest other entry on cpu; PyTorch's is NaN.
- * Where x holds a NaN (asked of the heap without a copy), the windows that read one are set to NaN.
- * GPU backends are left as they are (their shaders' max is the driver's).
+ * Where x holds a NaN (asked of the heap without a copy), the windows that read one are set to NaN
+ * (a compiled step replays what its trace did). GPU backends are left as they are.
  */
 export function poolKeepingNaN(
   x: tf.Tensor4D,
