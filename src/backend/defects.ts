@@ -424,12 +424,27 @@ export function divEqualOperandsNaN(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * Defect: cpu's Pow is JavaScript's Math.pow, which gives NaN for 1 to the power NaN or ±∞ and for
+ * −1 to the power ±∞, where C's pow (PyTorch's, wasm's) gives 1. Those entries are set to 1.
+ */
+function powOfOneOnCpu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() !== 'cpu' || a.dtype !== 'float32') return tf.pow(a, b);
+  return tf.tidy(() => {
+    const one = tf.logicalOr(
+      tf.equal(a, 1),
+      tf.logicalAnd(tf.equal(a, -1), tf.equal(tf.abs(b), Number.POSITIVE_INFINITY)),
+    );
+    return tf.where(one, tf.scalar(1), tf.pow(a, b));
+  });
+}
+
+/**
  * Defect: on webgl and webgpu, Pow computes GLSL/WGSL pow(|a|, b), which is undefined at a = 0:
  * pow(0, −1) gives 0 and pow(0, −0.5) 1.3e19 (PyTorch and IEEE: +∞), and webgpu's pow(0, 0.5) is
  * 7.7e-20 (0). There a zero base is given +∞ for b < 0 and 0 for b > 0 after the kernel.
  */
 export function powZeroBase(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (!onGpu() || a.dtype !== 'float32') return tf.pow(a, b);
+  if (!onGpu() || a.dtype !== 'float32') return powOfOneOnCpu(a, b);
   return tf.tidy(() => {
     const zero = tf.equal(a, 0);
     const y = tf.where(tf.logicalAnd(zero, tf.greater(b, 0)), tf.scalar(0), tf.pow(a, b));

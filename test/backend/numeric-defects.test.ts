@@ -146,6 +146,14 @@ still(
   },
 );
 
+still('cpu Pow is Math.pow: 1 to the power NaN or ∞, and −1 to the power ±∞, are NaN (C and PyTorch: 1)', async () => {
+  await tg.setBackend('cpu');
+  const y = tf.pow(tf.tensor([1, 1, -1]), tf.tensor([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]));
+  assert.ok(values(y).every(Number.isNaN));
+  y.dispose();
+  await tg.setBackend('wasm');
+});
+
 still('logSumExp of a row of −∞ is NaN (TF.js shifts by the max, −∞ itself)', () => {
   tf.tidy(() => {
     assert.ok(
@@ -252,6 +260,21 @@ fixed('maxPool2d and avgPool2d give NaN for a window holding NaN, on cpu and was
       y.dispose();
     }
     x.dispose();
+  }
+  await tg.setBackend('wasm');
+});
+
+fixed("pow as C's and PyTorch's at the edges, on cpu and wasm: 1 to any power, −1 to ±∞, anything to 0", async () => {
+  const I = Number.POSITIVE_INFINITY;
+  const a = [1, 1, -1, -1, 1, 2, Number.NaN, 0];
+  const b = [Number.NaN, I, I, -I, -I, Number.NaN, 0, 0];
+  // torch.pow(torch.tensor(a), torch.tensor(b))
+  const want = [1, 1, 1, 1, 1, Number.NaN, 1, 1];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await tg.setBackend(backend);
+    const y = tg.pow(tg.tensor(a), tg.tensor(b));
+    assert.equal(Array.from(y.dataSync()), want, backend);
+    y.dispose();
   }
   await tg.setBackend('wasm');
 });
