@@ -257,11 +257,17 @@ function littleEndian(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** What save() and load() use of Node's fs/promises (typed here, so that no user needs Node's types). */
+export interface NodeFiles {
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+}
+
 /**
  * Node's fs/promises, imported under a name computed at run time so that bundlers leave it out of
  * browser builds; in a browser, save/load say what to use instead.
  */
-export async function nodeFs(fn: string): Promise<typeof import('node:fs/promises')> {
+export async function nodeFs(fn: string): Promise<NodeFiles> {
   if (typeof process === 'undefined' || !process.versions?.node) {
     throw new TapegradError(fn, 'reads and writes files in Node only; in a browser use toBytes() and fromBytes()');
   }
