@@ -66,7 +66,7 @@ export function poolKeepingNaN(
   strides: [number, number],
   pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]],
 ): tf.Tensor {
-  if (x.dtype !== 'float32' || x.size === 0 || !holdsNaNOnCpu(x)) return y;
+  if (x.dtype !== 'float32' || x.size === 0 || !poolMayHaveDroppedNaN(x, y)) return y;
   const out = tf.tidy(() => {
     const windows = tf.maxPool(tf.cast(tf.isNaN(x), 'float32') as tf.Tensor4D, filterSize, strides, pad as 'valid');
     return tf.where(tf.greater(windows, 0), tf.scalar(Number.NaN), y);
@@ -75,12 +75,16 @@ export function poolKeepingNaN(
   return out;
 }
 
-/** Whether x holds a NaN, on cpu and wasm (read in place); false elsewhere. */
-function holdsNaNOnCpu(x: tf.Tensor): boolean {
+/**
+ * Whether a window of x may hold NaN, on cpu and wasm (read in place); false elsewhere. On wasm such
+ * a window gave −∞, so x is scanned only where y, smaller, holds NaN or −∞.
+ */
+function poolMayHaveDroppedNaN(x: tf.Tensor, y: tf.Tensor): boolean {
   const name = tf.getBackend();
   if (name === 'wasm') {
     const backend = tf.backend() as unknown as WasmHeapBackend;
-    return holdsNaN(backend, backend.typedArrayFromHeap(x) as Float32Array);
+    const heap = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
+    return holdsNaN(backend, heap(y), true) && holdsNaN(backend, heap(x));
   }
   if (name !== 'cpu') return false;
   const v = tf.backend().readSync(x.dataId) as Float32Array;
