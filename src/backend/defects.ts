@@ -54,19 +54,21 @@ export { fixWasmNaNDroppingMinMax as minMaxClipKeepingNaN } from './wasm-nan-min
 export { simdFusedMatMul as fusedMatMulKeepingNaN } from '../../kernels/dense-matmul.js';
 
 /**
- * Defect: a pooling window that holds NaN gives −∞ on wasm (XNNPACK's MaxPool and AvgPool clamp their
- * output as relu's clamp does) and, for the max, the largest other entry on cpu; PyTorch's is NaN.
- * Where x holds a NaN (asked of the heap without a copy), the windows that read one are set to NaN
- * (a compiled step replays what its trace did). GPU backends are left as they are.
+ * Defect: a pooling window that holds NaN gives −∞ from wasm's AvgPool (XNNPACK clamps its output as
+ * relu's clamp does), and the largest other entry from cpu's MaxPool; PyTorch's is NaN. (wasm's
+ * MaxPool keeps NaN already: src/backend/wasm-max-pool.ts.) Where a window may hold a NaN (on wasm, y
+ * holds NaN or −∞; on cpu, x holds NaN: both read in place), the windows that read one are set to
+ * NaN (a compiled step replays what its trace did). GPU backends are left as they are.
  */
 export function poolKeepingNaN(
+  op: 'max' | 'avg',
   x: tf.Tensor4D,
   y: tf.Tensor,
   filterSize: [number, number],
   strides: [number, number],
   pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]],
 ): tf.Tensor {
-  if (x.dtype !== 'float32' || x.size === 0 || !poolMayHaveDroppedNaN(x, y)) return y;
+  if (x.dtype !== 'float32' || x.size === 0 || !poolMayHaveDroppedNaN(op, x, y)) return y;
   const out = tf.tidy(() => {
     const windows = tf.maxPool(tf.cast(tf.isNaN(x), 'float32') as tf.Tensor4D, filterSize, strides, pad as 'valid');
     return tf.where(tf.greater(windows, 0), tf.scalar(Number.NaN), y);
@@ -75,18 +77,16 @@ export function poolKeepingNaN(
   return out;
 }
 
-/**
- * Whether a window of x may hold NaN, on cpu and wasm (read in place); false elsewhere. On wasm such
- * a window gave −∞, so x is scanned only where y, smaller, holds NaN or −∞.
- */
-function poolMayHaveDroppedNaN(x: tf.Tensor, y: tf.Tensor): boolean {
+/** Whether a window of x may hold a NaN the pool y dropped. */
+function poolMayHaveDroppedNaN(op: 'max' | 'avg', x: tf.Tensor, y: tf.Tensor): boolean {
   const name = tf.getBackend();
   if (name === 'wasm') {
+    if (op === 'max') return false;
     const backend = tf.backend() as unknown as WasmHeapBackend;
     const heap = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
     return holdsNaN(backend, heap(y), true) && holdsNaN(backend, heap(x));
   }
-  if (name !== 'cpu') return false;
+  if (name !== 'cpu' || op === 'avg') return false;
   const v = tf.backend().readSync(x.dataId) as Float32Array;
   for (let i = 0; i < v.length; i++) if (Number.isNaN(v[i])) return true;
   return false;

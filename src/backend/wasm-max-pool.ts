@@ -1,13 +1,15 @@
 // wasm's MaxPool of 2×2 windows of stride 2 that tile x (the CNNs' pooling) as a WebAssembly SIMD
 // loop of our own over the heap (a very large x shared with the helper thread by rows of windows):
-// TF.js's (XNNPACK's) takes two to three times as long on one thread. TF.js's bits: a window's maximum taken in row-major order as XNNPACK takes it,
-// m = x₀, then m = (m < xᵢ ? xᵢ : m) (so a NaN is dropped unless it comes first, and of ±0 the first
-// stays), then clamped from below by −∞ (a NaN left in m gives −∞). Other pools, and channel counts
-// not a multiple of 4, go to TF.js's kernel.
+// TF.js's (XNNPACK's) takes two to three times as long on one thread. TF.js's bits but for NaN: a
+// window's maximum taken in row-major order as XNNPACK takes it, m = x₀, then m = (m < xᵢ ? xᵢ : m)
+// (of ±0 the first stays), then clamped from below by −∞; a window holding NaN gives NaN, as
+// PyTorch's (XNNPACK drops a NaN, or turns one that comes first into −∞). Other pools, and channel
+// counts not a multiple of 4, go to TF.js's kernel, and then the windows holding NaN are set to NaN.
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
 import { f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
+import { holdsNaN } from './wasm-nan-min-max.js';
 
 /** Entries of x from which the SIMD loop runs (below, TF.js's kernel). */
 export const MAX_POOL_SIMD_MIN = 1 << 14;
@@ -26,24 +28,33 @@ const inc = local.increment;
  */
 function maxPool(): WasmFunction {
   const [X, Y, ROWS, WO, C_BYTES, ROW_BYTES] = [0, 1, 2, 3, 4, 5];
-  const [R, J, CB, P, M] = [6, 7, 8, 9, 10];
+  const [R, J, CB, P, M, T, NAN] = [6, 7, 8, 9, 10, 11, 12];
   const at = (dx: number, dy: number) =>
     v128.load(
       i32.add(i32.add(get(P), get(CB)), i32.add(dx ? get(C_BYTES) : i32.const(0), dy ? get(ROW_BYTES) : i32.const(0))),
     );
+  /** m = pmax(m, x) for the window's entry (dx, dy), its lanes that are NaN marked in NAN. */
+  const next = (dx: number, dy: number) => [
+    ...local.set(T, at(dx, dy)),
+    ...local.set(M, f32x4.pmax(get(M), get(T))),
+    ...local.set(NAN, v128.or(get(NAN), f32x4.ne(get(T), get(T)))),
+  ];
   const window = [
     ...local.set(M, at(0, 0)),
-    ...local.set(M, f32x4.pmax(get(M), at(1, 0))),
-    ...local.set(M, f32x4.pmax(get(M), at(0, 1))),
-    ...local.set(M, f32x4.pmax(get(M), at(1, 1))),
-    // −∞ < NaN is false: a NaN maximum becomes −∞
-    ...v128.store(i32.add(get(Y), get(CB)), f32x4.pmax(f32x4.splat(Number.NEGATIVE_INFINITY), get(M))),
+    ...local.set(NAN, f32x4.ne(get(M), get(M))),
+    ...next(1, 0),
+    ...next(0, 1),
+    ...next(1, 1),
+    ...v128.store(
+      i32.add(get(Y), get(CB)),
+      v128.bitselect(f32x4.splat(Number.NaN), f32x4.pmax(f32x4.splat(Number.NEGATIVE_INFINITY), get(M)), get(NAN)),
+    ),
   ];
   return {
     name: 'maxPool',
     params: [I32, I32, I32, I32, I32, I32],
     result: I32,
-    locals: [I32, I32, I32, I32, V128],
+    locals: [I32, I32, I32, I32, V128, V128, V128],
     body: [
       ...local.set(R, i32.const(0)),
       ...whileBelow(get(R), get(ROWS), [
@@ -94,6 +105,22 @@ export function speedUpWasmMaxPool(): void {
         const backend = args.backend as WasmHeapBackend;
         const heap = heapOf(backend);
         if (x.shape.length !== 4 || x.dtype !== 'float32') return original(args);
+        const tfjs = () => {
+          const out = original(args) as TensorInfo;
+          const xs = backend.typedArrayFromHeap(x) as Float32Array;
+          if (holdsNaN(backend, xs)) {
+            const info = backend_util.computePool2DInfo(
+              x.shape as [number, number, number, number],
+              [kh, kw],
+              [sh, sw],
+              1,
+              pad as 'valid',
+              dimRoundingMode as 'floor',
+            );
+            nanWindows(xs, x.shape, backend.typedArrayFromHeap(out) as Float32Array, info);
+          }
+          return out;
+        };
         const [N, H, W, C] = x.shape;
         const square = kh === 2 && kw === 2 && sh === 2 && sw === 2 && H % 2 === 0 && W % 2 === 0 && C % 4 === 0;
         // windows that tile x: no padding, as TF.js works it out
@@ -111,7 +138,7 @@ export function speedUpWasmMaxPool(): void {
         const tiles =
           !!p && p.top + p.bottom + p.left + p.right === 0 && info!.outHeight * 2 === H && info!.outWidth * 2 === W;
         const simd = tiles && N * H * W * C >= MAX_POOL_SIMD_MIN ? maxPoolModule.on(heap) : null;
-        if (!simd) return original(args);
+        if (!simd) return tfjs();
         const [Ho, Wo] = [H / 2, W / 2];
         const out = backend.makeOutput([N, Ho, Wo, C], 'float32');
         // the views are taken after the allocation: a heap that grew detached the old ones
@@ -132,4 +159,22 @@ export function speedUpWasmMaxPool(): void {
         return out;
       },
   );
+}
+
+/** Sets to NaN each output entry of a pool whose window (as `info` places it) holds a NaN of x. */
+function nanWindows(xs: Float32Array, shape: number[], ys: Float32Array, info: backend_util.Conv2DInfo): void {
+  const [, H, W, C] = shape;
+  const { outHeight: Ho, outWidth: Wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  for (let i = 0; i < xs.length; i++) {
+    if (!Number.isNaN(xs[i])) continue;
+    const c = i % C;
+    const w = Math.floor(i / C) % W;
+    const h = Math.floor(i / (C * W)) % H;
+    const n = Math.floor(i / (C * W * H));
+    // the windows (oh, ow) with oh·sh − top ≤ h < oh·sh − top + kh, and likewise along w
+    for (let oh = Math.max(0, Math.ceil((h + top - kh + 1) / sh)); oh < Ho && oh * sh - top <= h; oh++)
+      for (let ow = Math.max(0, Math.ceil((w + left - kw + 1) / sw)); ow < Wo && ow * sw - left <= w; ow++)
+        ys[((n * Ho + oh) * Wo + ow) * C + c] = Number.NaN;
+  }
 }
