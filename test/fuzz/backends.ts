@@ -4,11 +4,12 @@
 // on cpu), so they agree to float32 rounding, measured against the largest entry of what is
 // compared; NaN and ±∞ must land on the same entries (a finite value past 1e37 against ±∞ is the
 // rounding of an overflow). Cases near a kink or a tie are skipped, as in gen.ts. With `specials`,
-// some input entries are replaced by NaN, ±∞, ±0, huge and subnormal values, where the kernels' edge
-// cases differ: that found the NaNs wasm's clamps, min/max and pooling dropped. One difference is
-// known and left: a strided convolution's input gradient on wasm multiplies the zeros it inserts
-// between dy's entries by the filter, so a NaN or ±∞ in the filter reaches input entries that no
-// window reads (NaN there, where cpu and PyTorch give 0).
+// some input entries are replaced by NaN, ±∞, ±0 and subnormal values, where the kernels' edge
+// cases differ: that found the NaNs wasm's clamps, min/max and pooling dropped. Differences known
+// and left (about 1 in 1,000 cases with specials): a strided convolution's input gradient on wasm
+// multiplies the zeros it inserts between dy's entries by the filter, so a NaN or ±∞ in the filter
+// reaches input entries that no window reads (NaN there, where cpu and PyTorch give 0); and sums of
+// ±∞ against other terms that cancel or not by the order of a reduction.
 import fc from 'fast-check';
 import * as tg from '../../src/index.js';
 import { build, caseArb, snippet, type Case } from './gen.js';
@@ -19,7 +20,9 @@ export interface BackendsCase {
   specials: number;
 }
 
-const SPECIALS = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 3e38, -3e38, 1e-40, -1e-40];
+// (no huge finite values: sums of them overflow to ±∞ on one backend and not the other, by the order of
+// their terms, and a discontinuous op after, frac or floor, turns that into NaN against a number)
+const SPECIALS = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1e-40, -1e-40];
 
 /** What a backend computed: the value and each input's gradient (null: none), as numbers. */
 interface Computed {
