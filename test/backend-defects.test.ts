@@ -563,4 +563,33 @@ s(
   },
 );
 
+// ---- argMaxMinOfNaN
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  s(`${backend}: TF.js's ArgMax and ArgMin still pass over NaN`, async () => {
+    assert.equal(await on(backend, () => tf.argMax(tf.tensor([1, Number.NaN, 2]))), [2]);
+    assert.equal(await on(backend, () => tf.argMin(tf.tensor([1, Number.NaN, 0]))), [2]);
+  });
+  s(`${backend}: argMaxMinOfNaN (and tg.argmax, tg.argmin) give a row's first NaN, as PyTorch`, async () => {
+    await tg.setBackend(backend);
+    const x = tg.tensor([
+      [1, Number.NaN, 2, Number.NaN],
+      [3, 1, 2, 0],
+    ]);
+    const read = (t: tg.Tensor) => {
+      const v = Array.from(t.dataSync());
+      t.dispose();
+      return v;
+    };
+    // torch.argmax(x, 1), torch.argmin(x, 1), torch.argmax(x, 0), torch.argmax(x)
+    assert.equal(read(tg.argmax(x, { axis: 1 })), [1, 0]);
+    assert.equal(read(tg.argmin(x, { axis: 1 })), [1, 3]);
+    assert.equal(read(tg.argmax(x, { axis: 0 })), [1, 0, 0, 0]);
+    assert.equal(read(tg.argmax(x)), [1]);
+    const ints = tg.tensor([1, 2], { dtype: 'int32' });
+    assert.equal(read(tg.argmax(ints)), [1]);
+    tg.dispose([x, ints]);
+  });
+}
+
 s.run();

@@ -363,6 +363,21 @@ export function argMaxMinShape(kind: 'max' | 'min', x: tf.Tensor, axis: number):
   return fixed;
 }
 
+/**
+ * Defect: TF.js's ArgMax and ArgMin pass over NaN (argmax([1, NaN, 2]) is 2), where PyTorch takes NaN
+ * for both the maximum and the minimum: a row holding NaN gives its first NaN's index.
+ */
+export function argMaxMinOfNaN(kind: 'max' | 'min', x: tf.Tensor, axis: number): tf.Tensor {
+  const i = argMaxMinShape(kind, x, axis);
+  if (x.dtype !== 'float32' || x.size === 0) return i;
+  const out = tf.tidy(() => {
+    const nan = tf.isNaN(x);
+    return tf.where(tf.any(nan, axis), argMaxMinShape('max', tf.cast(nan, 'int32'), axis), i);
+  });
+  i.dispose();
+  return out;
+}
+
 // ---- gathering along the last axis
 
 /**

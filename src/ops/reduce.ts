@@ -9,7 +9,7 @@ import { Tensor } from '../tensor.js';
 import { sub, mul, div, exp, sign, abs, pow, where, equal, cast, greater } from './elementwise.js';
 import { broadcastTo, sum, expand, count, reduction, assertEntries, ofEmpty, REDUCE_OPTIONS } from './shape.js';
 import type { ReduceAttrs, ReduceOptions } from './shape.js';
-import { argMaxMinShape, maxMinBeyond1e20, prodKeepDimsByReshape } from '../backend/defects.js';
+import { argMaxMinOfNaN, maxMinBeyond1e20, prodKeepDimsByReshape } from '../backend/defects.js';
 import { sumFast } from '../backend/facts.js';
 
 export { sum, type ReduceOptions } from './shape.js';
@@ -257,7 +257,7 @@ function argExtremum(name: 'argmax' | 'argmin') {
     if (opts.axis === undefined) {
       return new Tensor(
         tf.tidy(() => {
-          const i = argMaxMinShape(kind, tf.reshape(t.value, [-1]), 0);
+          const i = argMaxMinOfNaN(kind, tf.reshape(t.value, [-1]), 0);
           return opts.keepDims
             ? tf.reshape(
                 i,
@@ -270,7 +270,7 @@ function argExtremum(name: 'argmax' | 'argmin') {
     const axis = normalizeAxis(name, opts.axis, t.rank);
     return new Tensor(
       tf.tidy(() =>
-        opts.keepDims ? tf.expandDims(argMaxMinShape(kind, t.value, axis), axis) : argMaxMinShape(kind, t.value, axis),
+        opts.keepDims ? tf.expandDims(argMaxMinOfNaN(kind, t.value, axis), axis) : argMaxMinOfNaN(kind, t.value, axis),
       ),
     );
   };
