@@ -5,7 +5,7 @@ import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.j
 import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
 import { BLOCKING, denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
-import { originalWasmKernel } from './wasm-kernel-replacement.js';
+import { originalWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -177,6 +177,8 @@ export function setFlipInKernel(on: boolean): void {
  * zeros between entries) and padded by k − 1 − p on each side, with the filter turned half a turn
  * and its channel axes swapped: x̄[n,t,u,c] = Σ_{a,b,o} dyₛ[n, t + p − a, u + q − b, o]·w[a,b,c,o]
  * (on wasm tapegrad's convolution, kernels/conv2d-forward.ts, which reads that filter in place).
+ * The spread's and the padding's zeros meet every filter entry, so a filter holding NaN or ±∞
+ * (0·∞ is NaN) takes the plain loop, which forms only the products of real terms, as PyTorch's does.
  */
 export function conv2dBackpropInputFast(
   dy: tf.Tensor,
@@ -186,10 +188,10 @@ export function conv2dBackpropInputFast(
   pad: Pad,
 ): tf.Tensor {
   const shape = xShape as [number, number, number, number];
-  if (tf.getBackend() !== 'wasm' || dy.size === 0)
+  const [sh, sw] = strides;
+  if (tf.getBackend() !== 'wasm' || dy.size === 0 || holdsNonFinite(w))
     return tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, shape, strides, pad);
   const [kh, kw] = w.shape;
-  const [sh, sw] = strides;
   const [ph] = samePadding(pad, shape[1], kh, sh);
   const [pw] = samePadding(pad, shape[2], kw, sw);
   return tf.tidy(() => {
@@ -262,4 +264,12 @@ export function sumFast(x: tf.Tensor, axes: number[], keepDims: boolean, mean = 
     const avg = tf.avgPool(seen, [rows, 1], 1, 'valid');
     return tf.reshape(mean ? avg : tf.mul(avg, rows), keepDims ? [...axes.map(() => 1), ...rest] : rest);
   });
+}
+
+/** Whether a float32 tensor on wasm (a filter: small) holds NaN or ±∞, read in place. */
+function holdsNonFinite(t: tf.Tensor): boolean {
+  if (t.dtype !== 'float32') return false;
+  const v = (tf.backend() as unknown as WasmHeapBackend).typedArrayFromHeap(t) as Float32Array;
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return true;
+  return false;
 }

@@ -1,12 +1,15 @@
 // wasm's Relu over large float32 tensors as a WebAssembly SIMD loop of our own over the heap,
 // shared with the helper thread (kernels/helper-thread.ts) in chunks of entries: TF.js's runs on
 // one thread. The same values: y = max(x, +0) (NaN stays NaN, −0 and negative subnormals give +0),
-// which is what TF.js's kernel gives. Smaller or other tensors, and
-// the entries past the last whole vector, go to TF.js's kernel or a loop here.
+// which is what TF.js's kernel gives but for a NaN with its sign bit set (−x of a NaN), which its
+// sign-mask relu turns into 0. Smaller float32 tensors go to TF.js's kernel, and then the NaNs it
+// dropped are put back (found by a SIMD scan of x); the entries past the last whole vector go to a
+// loop here.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
 import { f32x4, I32, i32, local, v128, type WasmFunction, whileBelow } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
+import { holdsNaN } from './wasm-nan-min-max.js';
 
 /** Entries from which the SIMD loop runs, shared with the helper thread (below, TF.js's kernel). */
 export const RELU_SHARE_MIN = 1 << 16;
@@ -53,7 +56,15 @@ export function speedUpWasmRelu(): void {
         const heap = heapOf(backend);
         const size = x.shape.reduce((a, b) => a * b, 1);
         const simd = x.dtype === 'float32' && size >= RELU_SHARE_MIN ? reluModule.on(heap) : null;
-        if (!simd) return original(args);
+        if (!simd) {
+          const out = original(args) as TensorInfo;
+          if (x.dtype !== 'float32') return out;
+          const xs = backend.typedArrayFromHeap(x) as Float32Array;
+          if (!holdsNaN(backend, xs)) return out;
+          const ys = backend.typedArrayFromHeap(out) as Float32Array;
+          for (let i = 0; i < xs.length; i++) if (Number.isNaN(xs[i])) ys[i] = xs[i];
+          return out;
+        }
         const out = backend.makeOutput(x.shape, 'float32');
         // the views are taken after the allocation: a heap that grew detached the old ones
         const xs = backend.typedArrayFromHeap(x) as Float32Array;

@@ -286,6 +286,24 @@ fixed("pow as C's and PyTorch's at the edges, on cpu and wasm: 1 to any power, �
   await tg.setBackend('wasm');
 });
 
+fixed(
+  "a strided convolution's input gradient with NaN in the filter: NaN only where it is read, as PyTorch",
+  async () => {
+    // torch: conv2d(ones(1,1,4,4), w, stride=2, padding=1).sum().backward() with w = [1, nan, 1, …] (3×3)
+    const N = Number.NaN;
+    const want = [1, 2, 1, 1, N, 4, N, 2, 1, 2, 1, 1, 1, 2, 1, 1];
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await tg.setBackend(backend);
+      const x = tg.ones([1, 4, 4, 1]);
+      const w = tg.tensor([1, N, 1, 1, 1, 1, 1, 1, 1], { shape: [3, 3, 1, 1] });
+      const g = tg.grad((t: tg.Tensor) => tg.conv2d(t, w, { stride: 2, padding: 1 }).sum())(x);
+      assert.equal(Array.from(g.dataSync()), want, backend);
+      tg.dispose([x, w, g]);
+    }
+    await tg.setBackend('wasm');
+  },
+);
+
 fixed("the guard catches any kernel that writes nothing: a planted one gives the cpu kernel's values", () => {
   const name = 'TapegradTestUnwritten';
   tf.registerKernel({

@@ -5,11 +5,12 @@
 // compared; NaN and ±∞ must land on the same entries (a finite value past 1e37 against ±∞ is the
 // rounding of an overflow). Cases near a kink or a tie are skipped, as in gen.ts. With `specials`,
 // some input entries are replaced by NaN, ±∞, ±0 and subnormal values, where the kernels' edge
-// cases differ: that found the NaNs wasm's clamps, min/max and pooling dropped. Differences known
-// and left (about 1 in 1,000 cases with specials): a strided convolution's input gradient on wasm
-// multiplies the zeros it inserts between dy's entries by the filter, so a NaN or ±∞ in the filter
-// reaches input entries that no window reads (NaN there, where cpu and PyTorch give 0); and sums of
-// ±∞ against other terms that cancel or not by the order of a reduction.
+// cases differ: that found the NaNs wasm's clamps, min/max and pooling dropped, and a strided
+// convolution's input gradient that multiplied its spread zeros by a filter holding NaN, and relu
+// turning a NaN with its sign bit set into 0. Differences known and left (about 1 in 2,000 cases
+// with specials): a convolution's filter gradient multiplies its padding's zeros by a NaN or ±∞ of
+// dy on wasm, not on cpu (PyTorch's im2col does too, its direct loops do not); sums of ±∞ against
+// other terms that cancel or not by the order of a reduction.
 import fc from 'fast-check';
 import * as tg from '../../src/index.js';
 import { build, caseArb, snippet, type Case } from './gen.js';
