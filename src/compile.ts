@@ -136,7 +136,7 @@ let tracing = false;
  * fn must be synchronous and return a Tensor or an array of Tensors (or nulls). Refused with a
  * TapegradError at the trace: reading values inside fn (item(), dataSync(), data()), making a
  * float32 tensor of varying values inside fn (tg.randn, dropout in training mode: draw them
- * outside and pass them in), a step of an optimizer with no updateAll (LBFGS, one of your own) inside fn, a tensor's .value replaced
+ * outside and pass them in), a step of an optimizer with no rule (LBFGS, one of your own written as update) inside fn, a tensor's .value replaced
  * otherwise. Constants made from numbers inside fn are kept with the trace: dispose() frees them.
  * The number of arguments is fixed by the first call, and at least fn's declared parameters: a
  * call with fewer, or with another number than the trace's, is a TapegradError naming both (a

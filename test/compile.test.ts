@@ -168,7 +168,7 @@ test('what cannot be replayed is refused at the trace, saying why', async () => 
       /fn replaced the values of a tensor it reads other than by an optimizer step/,
     ],
     [
-      "an optimizer whose update cannot replay (a user's own, with no updateAll)",
+      "an optimizer whose update cannot replay (a user's own, with update but no rule)",
       (v) => {
         const opt = new SignSGD([w]);
         const l = v.mul(w).sum();
@@ -177,7 +177,7 @@ test('what cannot be replayed is refused at the trace, saying why', async () => 
         opt.dispose();
         return l;
       },
-      /fn steps SignSGD, whose update compile cannot replay \(only an optimizer with an updateAll replays: .*\): step outside fn/,
+      /fn steps SignSGD, whose update compile cannot replay \(an optimizer replays when it defines rule\(\), .*\): step outside fn/,
     ],
   ];
   for (const [what, fn, want] of cases) {
@@ -217,8 +217,30 @@ class SignSGD extends tg.optim.Optimizer {
   protected resolveOptions(_fn: string, o: Partial<tg.optim.OptimizerOptions>): tg.optim.OptimizerOptions {
     return { lr: o.lr ?? 0.1 };
   }
-  protected update(p: tf.Tensor, g: tf.Tensor, _state: Record<string, tf.Tensor>, lr: number) {
+  protected override update(p: tf.Tensor, g: tf.Tensor, _state: Record<string, tf.Tensor>, lr: number) {
     return { param: tf.sub(p, tf.mul(tf.sign(g), lr)), state: {} };
+  }
+}
+
+/**
+ * A user's own optimizer written as a rule, which compile replays: Lion (Chen et al.),
+ * c = β₁m + (1−β₁)g,  p ← p − lr·(sign(c) + wd·p),  m ← β₂m + (1−β₂)g.
+ */
+type LionOptions = tg.optim.OptimizerOptions & { betas: [number, number] };
+class Lion extends tg.optim.Optimizer<LionOptions> {
+  protected resolveOptions(_fn: string, o: Partial<LionOptions>): LionOptions {
+    return { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, betas: o.betas ?? [0.9, 0.99] };
+  }
+  protected override rule(
+    { param: p, grad: g, state, group }: tg.optim.StepItem<LionOptions>,
+    [lr]: (number | tf.Tensor)[],
+  ) {
+    const [b1, b2] = group.betas;
+    const m0 = state.m ?? tf.zerosLike(p);
+    const c = tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1));
+    const decayed = group.weightDecay ? tf.add(tf.sign(c), tf.mul(p, group.weightDecay)) : tf.sign(c);
+    const m = tf.add(tf.mul(m0, b2), tf.mul(g, 1 - b2));
+    return { param: tf.sub(p, tf.mul(decayed, lr)), state: { m } };
   }
 }
 
@@ -252,6 +274,8 @@ function trainingSetup(optimizer: string, batch = 16) {
     NAdam: () => new tg.optim.NAdam(params, { weightDecay: 1e-3 }),
     // rectified from step 6 on: the trace of steps 2–5 is made again
     RAdam: () => new tg.optim.RAdam(params, { lr: 1e-2 }),
+    "Lion, a user's rule, a warmup schedule": () =>
+      new Lion('Lion', params, { lr: new tg.optim.LinearWarmup(1e-3, { warmupSteps: 5 }), weightDecay: 0.1 }),
   };
   const opt = optimizers[optimizer]();
   const X = tg.randn([batch, 4], { seed: 2 });
@@ -290,6 +314,7 @@ const OPTIMIZERS = [
   'Adamax',
   'NAdam',
   'RAdam',
+  "Lion, a user's rule, a warmup schedule",
 ];
 
 /** Parameters, gradients and optimizer state, as numbers. */

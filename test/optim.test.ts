@@ -274,7 +274,23 @@ test('an optimizer refuses tensors that do not require grad, non-leaves and bad 
     () => new optim.SGD([[1, 2]] as unknown as tg.Tensor[], { lr: 0.1 }),
     /SGD: parameter 0 must be a Tensor, got an array/,
   );
-  [frozen, w, y].forEach((t) => t.dispose());
+  /** An optimizer of one's own that forgot its rule. */
+  class Ruleless extends optim.Optimizer {
+    constructor(params: tg.Tensor[]) {
+      super('Ruleless', params, { lr: 0.1 });
+    }
+    protected resolveOptions(_fn: string, o: Partial<tg.optim.OptimizerOptions>) {
+      return { lr: o.lr ?? 0.1 };
+    }
+  }
+  const ruleless = new Ruleless([w]);
+  w.grad = tg.ones([1]);
+  assertThrows(
+    () => ruleless.step(),
+    /Ruleless.step: the optimizer defines no update rule: give it rule\(item, numbers\)/,
+  );
+  [frozen, w, y, w.grad].forEach((t) => t.dispose());
+  w.grad = null;
 });
 
 test.run();

@@ -43,29 +43,9 @@ export class Adagrad extends Optimizer<AdagradOptions & OptimizerOptions> {
   protected override stepValues(lr: number, t: number, o: ParamGroup<AdagradOptions>): number[] {
     return [lr / (1 + (t - 1) * o.lrDecay!)];
   }
-  protected override updateAll(
-    items: StepItem<AdagradOptions & OptimizerOptions>[],
-    values: () => tf.Tensor,
-  ): Update[] {
-    const numbers = this.stepNumbers(items, values);
-    return items.map((it, i) => this.rule(it.param, it.grad, it.state, numbers[i][0], it.group));
-  }
-  protected update(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    t: number,
-    o: ParamGroup<AdagradOptions>,
-  ): Update {
-    return this.rule(p, grad, state, this.stepValues(lr, t, o)[0], o);
-  }
-  private rule(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    clr: number | tf.Tensor,
-    o: ParamGroup<AdagradOptions>,
+  protected override rule(
+    { param: p, grad, state, group: o }: StepItem<AdagradOptions & OptimizerOptions>,
+    [clr]: (number | tf.Tensor)[],
   ): Update {
     const g = withL2Decay(p, grad, o.weightDecay!);
     const s0 = state.sum ?? tf.fill(p.shape, o.initialAccumulatorValue!);

@@ -44,26 +44,9 @@ export class Adamax extends Optimizer<Full<AdamVariantOptions>> {
   protected override stepValues(lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): number[] {
     return [lr / (1 - o.betas[0] ** t)];
   }
-  protected override updateAll(items: StepItem<Full<AdamVariantOptions>>[], values: () => tf.Tensor): Update[] {
-    const numbers = this.stepNumbers(items, values);
-    return items.map((it, i) => this.rule(it.param, it.grad, it.state, numbers[i][0], it.group));
-  }
-  protected update(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    t: number,
-    o: ParamGroup<Full<AdamVariantOptions>>,
-  ): Update {
-    return this.rule(p, grad, state, this.stepValues(lr, t, o)[0], o);
-  }
-  private rule(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    rate: number | tf.Tensor,
-    o: ParamGroup<Full<AdamVariantOptions>>,
+  protected override rule(
+    { param: p, grad, state, group: o }: StepItem<Full<AdamVariantOptions>>,
+    [rate]: (number | tf.Tensor)[],
   ): Update {
     const [b1, b2] = o.betas;
     const g = withL2Decay(p, grad, o.weightDecay);
@@ -109,28 +92,9 @@ export class NAdam extends Optimizer<Full<NAdamOptions>> {
     scalars.muProduct = muProduct;
     return [(lr * (1 - mu)) / (1 - muProduct), (lr * muNext) / (1 - muProduct * muNext), 1 - b2 ** t];
   }
-  protected override updateAll(items: StepItem<Full<NAdamOptions>>[], values: () => tf.Tensor): Update[] {
-    const numbers = this.stepNumbers(items, values);
-    return items.map((it, i) => this.rule(it.param, it.grad, it.state, numbers[i], it.group));
-  }
-  protected update(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    t: number,
-    o: ParamGroup<Full<NAdamOptions>>,
-    scalars: Record<string, number>,
-  ): Update {
-    const next = { ...scalars };
-    return { ...this.rule(p, grad, state, this.stepValues(lr, t, o, next), o), scalars: next };
-  }
-  private rule(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
+  protected override rule(
+    { param: p, grad, state, group: o }: StepItem<Full<NAdamOptions>>,
     [gradRate, momentumRate, bc2]: (number | tf.Tensor)[],
-    o: ParamGroup<Full<NAdamOptions>>,
   ): Update {
     const [b1, b2] = o.betas;
     const g = withL2Decay(p, grad, o.weightDecay);
@@ -156,7 +120,7 @@ export class RAdam extends Optimizer<Full<AdamVariantOptions>> {
   }
   /** Whether step t is rectified (ρₜ > 5): the two forms run different kernels. */
   protected override stepForm(t: number, o: ParamGroup<Full<AdamVariantOptions>>): unknown {
-    return radamRho(t, o.betas[1]).rho > 5;
+    return rectified(t, o.betas[1]);
   }
   /** lr/(1−β₁ᵗ), lr·r/(1−β₁ᵗ) (0 while ρₜ ≤ 5) and √(1−β₂ᵗ). */
   protected override stepValues(lr: number, t: number, o: ParamGroup<Full<AdamVariantOptions>>): number[] {
@@ -166,38 +130,23 @@ export class RAdam extends Optimizer<Full<AdamVariantOptions>> {
     const rect = rho > 5 ? Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho)) : 0;
     return [lr / bc1, (lr * rect) / bc1, Math.sqrt(bc2)];
   }
-  protected override updateAll(items: StepItem<Full<AdamVariantOptions>>[], values: () => tf.Tensor): Update[] {
-    const numbers = this.stepNumbers(items, values);
-    return items.map((it, i) =>
-      this.rule(it.param, it.grad, it.state, numbers[i], radamRho(it.t, it.group.betas[1]).rho > 5, it.group),
-    );
-  }
-  protected update(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    t: number,
-    o: ParamGroup<Full<AdamVariantOptions>>,
-  ): Update {
-    return this.rule(p, grad, state, this.stepValues(lr, t, o), radamRho(t, o.betas[1]).rho > 5, o);
-  }
-  private rule(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
+  protected override rule(
+    { param: p, grad, state, group: o, t }: StepItem<Full<AdamVariantOptions>>,
     [rate, rectifiedRate, sqrtBc2]: (number | tf.Tensor)[],
-    rectified: boolean,
-    o: ParamGroup<Full<AdamVariantOptions>>,
   ): Update {
     const [b1, b2] = o.betas;
     const g = withL2Decay(p, grad, o.weightDecay);
     const m = movingAverage(state.m, g, b1);
     const v = movingAverage(state.v, tf.square(g), b2);
-    if (!rectified) return { param: tf.sub(p, tf.mul(m, rate)), state: { m, v } };
+    if (!rectified(t, b2)) return { param: tf.sub(p, tf.mul(m, rate)), state: { m, v } };
     const adaptive = tf.div(sqrtBc2, tf.add(tf.sqrt(v), o.eps));
     return { param: tf.sub(p, tf.mul(tf.mul(m, adaptive), rectifiedRate)), state: { m, v } };
   }
+}
+
+/** Whether RAdam's step t is rectified: ρₜ > 5. */
+function rectified(t: number, b2: number): boolean {
+  return radamRho(t, b2).rho > 5;
 }
 
 /** RAdam's ρ∞ = 2/(1−β₂) − 1 and ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ), with 1 − β₂ᵗ. */

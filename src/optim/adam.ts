@@ -75,7 +75,12 @@ export class Adam extends Optimizer<AdamOptions> {
       );
       return items.map((_, i) => ({ param: out.params[i], state: { moments: out.moments[i] } }));
     }
-    if (!isTracing()) return items.map((it) => this.update(it.param, it.grad, it.state, it.lr, it.t, it.group));
+    // the fused kernel where the backend has one (not for amsgrad), else its reference (kernels/adam-update.ts)
+    if (!isTracing())
+      return items.map((it) => {
+        const out = adamStep(it.param, it.grad, it.state, this.attrs(it.lr, it.t, it.group));
+        return { param: out.param, state: out.state as Record<string, tf.Tensor> };
+      });
     // traced: the step's numbers from values() (a row per parameter), fed afresh at each replay
     const rows = values();
     return items.map((it, i) => {
@@ -96,19 +101,6 @@ export class Adam extends Optimizer<AdamOptions> {
       step: t,
       amsgrad: o.amsgrad!,
     };
-  }
-
-  protected update(
-    p0: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    t: number,
-    o: ParamGroup<AdamOptions>,
-  ): Update {
-    // the fused kernel where the backend has one (not for amsgrad), else its reference (kernels/adam-update.ts)
-    const out = adamStep(p0, grad, state, this.attrs(lr, t, o));
-    return { param: out.param, state: out.state as Record<string, tf.Tensor> };
   }
 }
 

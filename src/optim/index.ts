@@ -6,6 +6,8 @@ export {
   type OptimizerStateDict,
   type ParamGroup,
   type ParamGroupSpec,
+  type StepItem,
+  type Update,
 } from './optimizer.js';
 /** PyTorch: torch.optim.SGD. */
 export { SGD, type SGDOptions } from './sgd.js';

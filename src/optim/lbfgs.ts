@@ -6,7 +6,7 @@ import { TapegradError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../op.js';
 import { checkLR, lrAt } from './schedules.js';
-import { Optimizer, type OptimizerOptions, type OptimizerStateDict, type Update } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type OptimizerStateDict } from './optimizer.js';
 import { nonNegative, positiveInteger } from './checks.js';
 
 /** Options of LBFGS: iterations and evaluations per step, tolerances, history size. */
@@ -230,9 +230,6 @@ export class LBFGS extends Optimizer<Full> {
   }
   override addParamGroup(_group?: unknown): void {
     throw new TapegradError('LBFGS.addParamGroup', 'LBFGS takes one parameter group (as PyTorch)');
-  }
-  protected update(): Update {
-    throw new TapegradError('LBFGS.step', 'needs a closure');
   }
 
   private flatGrad(): Vec {

@@ -57,6 +57,7 @@ export type ParamGroupSpec<O> = Partial<O> & { params: Tensor[] };
 /** A group as the optimizer holds it: every option filled in. */
 export type ParamGroup<O> = O & { params: Tensor[] };
 
+/** What a rule returns for one parameter: its new value and state. */
 export interface Update {
   param: tf.Tensor;
   state: Record<string, tf.Tensor>;
@@ -76,7 +77,7 @@ export interface OptimizerStateDict {
   state: Record<number, { step: number; scalars: Record<string, number>; tensors: Record<string, Tensor> }>;
 }
 
-/** One parameter of a step, for updateAll: its value, gradient, state, group, learning rate, step t and stepValues. */
+/** One parameter of a step, for rule and updateAll: its value, gradient, state, group, learning rate, step t and stepValues. */
 export interface StepItem<O> {
   param: tf.Tensor;
   grad: tf.Tensor;
@@ -113,7 +114,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   constructor(
     readonly name: string,
     params: Tensor[] | ParamGroupSpec<O>[],
-    opts: O,
+    opts: Partial<O>,
   ) {
     if (opts === null || typeof opts !== 'object')
       throw new TapegradError(name, `options must be an object with lr, got ${describe(opts)}`);
@@ -217,14 +218,15 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         );
       return lr;
     });
-    if (this.updateAll) {
+    if (this.rule || this.updateAll) {
       this.stepAll();
       endOfStep();
       return;
     }
+    if (!this.update) throw new TapegradError(fn, 'the optimizer defines no update rule: give it rule(item, numbers)');
     if (isTracing())
       traceHooks.refuse?.(
-        `fn steps ${this.name}, whose update compile cannot replay (only an optimizer with an updateAll replays: all of tapegrad's but LBFGS): step outside fn`,
+        `fn steps ${this.name}, whose update compile cannot replay (an optimizer replays when it defines rule(), as all of tapegrad's but LBFGS do): step outside fn`,
       );
     this.stepCount++;
     this.paramGroups.forEach((group, k) => {
@@ -236,7 +238,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         const t = prev.step + 1;
         let out!: Update;
         tf.tidy(() => {
-          out = this.update(p.value, p.grad!.value, prev.tensors, lrs[k], t, group, { ...prev.scalars });
+          out = this.update!(p.value, p.grad!.value, prev.tensors, lrs[k], t, group, { ...prev.scalars });
           return [out.param, ...Object.values(out.state)];
         });
         p.value.dispose();
@@ -251,12 +253,29 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   }
 
   /**
-   * The update rule for one parameter: its new value and state (the same names every step), from
-   * p, its gradient g, the previous state (empty on the first step), lr, this parameter's step
-   * t ≥ 1 (PyTorch counts steps per parameter), its group's options and its numbers (`scalars`).
-   * Runs inside a tidy, with raw TF.js ops: nothing is recorded.
+   * The update rule of one parameter: its new value and state (the same names every step), from the
+   * item (its value p, gradient g, previous state — empty on the first step —, group options and
+   * its step t ≥ 1, PyTorch's per-parameter count) and the step's numbers (`stepValues`: [lr] unless
+   * overridden), each a number, or in a compiled step a scalar tensor fed afresh at each replay, so
+   * write `tf.mul(x, lr)`, never `x * lr` on the host. Runs inside a tidy, with raw TF.js ops: nothing
+   * is recorded. Every optimizer of tapegrad's but LBFGS is written so, and so replays in tg.compile.
    */
-  protected abstract update(
+  protected rule?(item: StepItem<O>, numbers: (number | tf.Tensor)[]): Update;
+
+  /**
+   * The update of every parameter of a step in one call, in place of `rule` for each, where the
+   * backend has a kernel that takes them all at once (Adam's), with the step's numbers (`stepValues`
+   * of each parameter, row by row) as a tensor, `values()`, made on the first call: a traced step
+   * that reads them there replays with each call's numbers. Runs inside a tidy, with raw TF.js ops.
+   */
+  protected updateAll?(items: StepItem<O>[], values: () => tf.Tensor): Update[];
+
+  /**
+   * A rule with the step's numbers as host numbers, for an optimizer of one's own that computes on
+   * them (lr, t, `scalars`: the parameter's own numbers, returned updated): it steps eagerly, and
+   * tg.compile refuses it. Prefer `rule`.
+   */
+  protected update?(
     p: tf.Tensor,
     g: tf.Tensor,
     state: Record<string, tf.Tensor>,
@@ -265,15 +284,6 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     group: ParamGroup<O>,
     scalars: Record<string, number>,
   ): Update;
-
-  /**
-   * The update of every parameter of a step in one call (one kernel where the backend has it),
-   * with the numbers that change from step to step (`stepValues` of each parameter, row by row)
-   * available as a tensor, `values()`, made on the first call: a traced step that reads them
-   * there replays with each call's numbers, where numbers put into ops would stay as traced.
-   * Runs inside a tidy, with raw TF.js ops.
-   */
-  protected updateAll?(items: StepItem<O>[], values: () => tf.Tensor): Update[];
 
   /**
    * The numbers of one parameter's update that change from step to step (lr, bias corrections), as
@@ -292,10 +302,12 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     return 0;
   }
 
-  /** updateAll's step values: each item's stepValues, as numbers, or traced, as scalar tensors read from values(). */
-  protected stepNumbers(items: StepItem<O>[], values: () => tf.Tensor): (number | tf.Tensor)[][] {
+  /** Each item's stepValues, as numbers, or traced, as scalar tensors read from values() (one unstack). */
+  private stepNumbers(items: StepItem<O>[], values: () => tf.Tensor): (number | tf.Tensor)[][] {
     if (!isTracing()) return items.map((it) => it.numbers);
-    return tf.unstack(values()).map((row) => tf.unstack(row));
+    const flat = tf.unstack(tf.reshape(values(), [-1]));
+    const width = items[0].numbers.length;
+    return items.map((_, i) => flat.slice(i * width, (i + 1) * width));
   }
 
   /** Whether updateAll reads values() as the float64 bits of each number (int32 pairs) rather than float32. */
@@ -303,7 +315,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     return false;
   }
 
-  /** step() through updateAll: the step's host bookkeeping in one function, which a replay calls again. */
+  /** step() through rule or updateAll: the step's host bookkeeping in one function, which a replay calls again. */
   private stepAll(): void {
     const fn = `${this.name}.step`;
     const items: { p: Tensor; k: number }[] = [];
@@ -376,21 +388,23 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     let outs: Update[] = [];
     try {
       tf.tidy(() => {
-        outs = this.updateAll!(
-          items.map(({ p, k }, i) => {
-            const s = this.state.get(p)!;
-            return {
-              param: p.value,
-              grad: p.grad!.value,
-              state: before[i].state,
-              group: this.paramGroups[k],
-              lr: rates[k],
-              t: s.step,
-              numbers: numbers[i],
-            };
-          }),
-          values,
-        );
+        const stepItems = items.map(({ p, k }, i): StepItem<O> => {
+          const s = this.state.get(p)!;
+          return {
+            param: p.value,
+            grad: p.grad!.value,
+            state: before[i].state,
+            group: this.paramGroups[k],
+            lr: rates[k],
+            t: s.step,
+            numbers: numbers[i],
+          };
+        });
+        if (this.updateAll) outs = this.updateAll(stepItems, values);
+        else {
+          const stepNumbers = this.stepNumbers(stepItems, values);
+          outs = stepItems.map((item, i) => this.rule!(item, stepNumbers[i]));
+        }
         return outs.flatMap((o) => [o.param, ...Object.values(o.state)]);
       });
     } finally {

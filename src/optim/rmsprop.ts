@@ -2,14 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import {
-  Optimizer,
-  type OptimizerOptions,
-  type ParamGroup,
-  type ParamGroupSpec,
-  type StepItem,
-  type Update,
-} from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type ParamGroupSpec, type StepItem, type Update } from './optimizer.js';
 import { movingAverage, withL2Decay } from './update-math.js';
 import { nonNegative } from './checks.js';
 
@@ -40,26 +33,9 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       centered: o.centered ?? false,
     };
   }
-  protected override updateAll(items: StepItem<RMSpropOptions>[], values: () => tf.Tensor): Update[] {
-    const numbers = this.stepNumbers(items, values);
-    return items.map((it, i) => this.rule(it.param, it.grad, it.state, numbers[i][0], it.group));
-  }
-  protected update(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    _t: number,
-    o: ParamGroup<RMSpropOptions>,
-  ): Update {
-    return this.rule(p, grad, state, lr, o);
-  }
-  private rule(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number | tf.Tensor,
-    o: ParamGroup<RMSpropOptions>,
+  protected override rule(
+    { param: p, grad, state, group: o }: StepItem<RMSpropOptions>,
+    [lr]: (number | tf.Tensor)[],
   ): Update {
     const alpha = o.alpha!;
     const g = withL2Decay(p, grad, o.weightDecay!);

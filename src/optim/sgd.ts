@@ -3,17 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TapegradError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { checkLR } from './schedules.js';
-import {
-  Optimizer,
-  type OptimizerOptions,
-  type ParamGroup,
-  type ParamGroupSpec,
-  type StepItem,
-  type Update,
-} from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type ParamGroupSpec, type StepItem, type Update } from './optimizer.js';
 import { withL2Decay } from './update-math.js';
 import { nonNegative } from './checks.js';
-import { isTracing } from '../tape.js';
 
 /** Options of SGD: momentum and Nesterov's variant. */
 export interface SGDOptions extends OptimizerOptions {
@@ -43,27 +35,9 @@ export class SGD extends Optimizer<SGDOptions> {
       throw new TapegradError(fn, 'nesterov needs a momentum > 0 and zero dampening');
     return r;
   }
-  protected override updateAll(items: StepItem<SGDOptions>[], values: () => tf.Tensor): Update[] {
-    // traced: each learning rate from values(), fed afresh at each replay (a schedule's lr changes)
-    const lrs = isTracing() ? tf.unstack(tf.reshape(values(), [items.length])) : items.map((it) => it.lr);
-    return items.map((it, i) => this.rule(it.param, it.grad, it.state, lrs[i], it.group));
-  }
-  protected update(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number,
-    _t: number,
-    o: ParamGroup<SGDOptions>,
-  ): Update {
-    return this.rule(p, grad, state, lr, o);
-  }
-  private rule(
-    p: tf.Tensor,
-    grad: tf.Tensor,
-    state: Record<string, tf.Tensor>,
-    lr: number | tf.Tensor,
-    o: ParamGroup<SGDOptions>,
+  protected override rule(
+    { param: p, grad, state, group: o }: StepItem<SGDOptions>,
+    [lr]: (number | tf.Tensor)[],
   ): Update {
     const g = withL2Decay(p, grad, o.weightDecay!);
     if (!o.momentum) return { param: tf.sub(p, tf.mul(g, lr)), state: {} };
