@@ -7,8 +7,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { samePadding } from '../../kernels/window-padding.js';
 import { conv2dFilterGrad, conv2dWithFilterInPlace, hasConv2dFilterGrad, hasFused, im2colT } from './fused.js';
-import { holdsNaN } from './wasm-nan-min-max.js';
-import type { WasmHeapBackend } from './wasm-kernel-replacement.js';
 
 /**
  * Defect: webgpu's Cast from int32 or bool to float32 relabels the buffer without converting it,
@@ -32,7 +30,7 @@ export { replaceGpuTrig as sinCosTanReducedOnGpu, tfjsGpuTrig } from '../../kern
  * Defect: wasm's Sigmoid flushes results below 2⁻¹²⁶ (x below about −87.3) to 0, where float32 holds
  * σ(x) ≈ eˣ as a subnormal down to x ≈ −103.3, so silu's and mish's adjoints vanished there.
  * setBackend('wasm') replaces that Sigmoid by TF.js's followed by eˣ on those entries
- * (wasm-sigmoid-flush-to-zero.ts); its test runs TF.js's own, kept by wasm-kernel-replacement.ts.
+ * (wasm-sigmoid-flush-to-zero.ts); its test runs TF.js's own, kept by kernel-replacement.ts.
  */
 export { fixWasmSigmoidFlushToZero as sigmoidKeepingSubnormals } from './wasm-sigmoid-flush-to-zero.js';
 
@@ -40,7 +38,7 @@ export { fixWasmSigmoidFlushToZero as sigmoidKeepingSubnormals } from './wasm-si
  * Defect: wasm's Maximum, Minimum and ClipByValue let an operand that is NaN lose to the other one or
  * to the bound (maximum(1, NaN) = 1, clip(NaN, −1, 1) = −1), where PyTorch and cpu give NaN.
  * setBackend('wasm') replaces them by TF.js's followed by the NaNs they dropped
- * (wasm-nan-min-max.ts); their tests run TF.js's own, kept by wasm-kernel-replacement.ts.
+ * (wasm-nan-min-max.ts); their tests run TF.js's own, kept by kernel-replacement.ts.
  */
 export { fixWasmNaNDroppingMinMax as minMaxClipKeepingNaN } from './wasm-nan-min-max.js';
 
@@ -56,41 +54,11 @@ export { simdFusedMatMul as fusedMatMulKeepingNaN } from '../../kernels/dense-ma
 /**
  * Defect: a pooling window that holds NaN gives −∞ from wasm's AvgPool (XNNPACK clamps its output as
  * relu's clamp does), and the largest other entry from cpu's MaxPool; PyTorch's is NaN. (wasm's
- * MaxPool keeps NaN already: src/backend/wasm-max-pool.ts.) Where a window may hold a NaN (on wasm, y
- * holds NaN or −∞; on cpu, x holds NaN: both read in place), the windows that read one are set to
- * NaN (a compiled step replays what its trace did). GPU backends are left as they are.
+ * MaxPool keeps NaN already: src/backend/wasm-max-pool.ts.) setBackend('wasm' | 'cpu') replaces
+ * them by TF.js's followed by the NaN windows (nan-dropping-pools.ts). GPU backends are left as
+ * they are.
  */
-export function poolKeepingNaN(
-  op: 'max' | 'avg',
-  x: tf.Tensor4D,
-  y: tf.Tensor,
-  filterSize: [number, number],
-  strides: [number, number],
-  pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]],
-): tf.Tensor {
-  if (x.dtype !== 'float32' || x.size === 0 || !poolMayHaveDroppedNaN(op, x, y)) return y;
-  const out = tf.tidy(() => {
-    const windows = tf.maxPool(tf.cast(tf.isNaN(x), 'float32') as tf.Tensor4D, filterSize, strides, pad as 'valid');
-    return tf.where(tf.greater(windows, 0), tf.scalar(Number.NaN), y);
-  });
-  y.dispose();
-  return out;
-}
-
-/** Whether a window of x may hold a NaN the pool y dropped. */
-function poolMayHaveDroppedNaN(op: 'max' | 'avg', x: tf.Tensor, y: tf.Tensor): boolean {
-  const name = tf.getBackend();
-  if (name === 'wasm') {
-    if (op === 'max') return false;
-    const backend = tf.backend() as unknown as WasmHeapBackend;
-    const heap = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
-    return holdsNaN(backend, heap(y), true) && holdsNaN(backend, heap(x));
-  }
-  if (name !== 'cpu' || op === 'avg') return false;
-  const v = tf.backend().readSync(x.dataId) as Float32Array;
-  for (let i = 0; i < v.length; i++) if (Number.isNaN(v[i])) return true;
-  return false;
-}
+export { fixNaNDroppingPools as poolsKeepingNaN } from './nan-dropping-pools.js';
 
 /**
  * Defect: tf.randomNormal (and truncatedNormal) take seed 0 for no seed (`seed ? seed :

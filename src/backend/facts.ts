@@ -5,7 +5,7 @@ import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.j
 import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilterInPlace, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
 import { BLOCKING, denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
-import { originalWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { originalWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no

@@ -11,6 +11,7 @@ import { registerFusedKernels } from './fused.js';
 import {
   castIntToFloatConverting,
   minMaxClipKeepingNaN,
+  poolsKeepingNaN,
   sigmoidKeepingSubnormals,
   sinCosTanReducedOnGpu,
 } from './defects.js';
@@ -21,7 +22,7 @@ import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { speedUpWasmRelu } from './wasm-relu.js';
 import { speedUpWasmMaxPool } from './wasm-max-pool.js';
-import { replaceWasmKernel } from './wasm-kernel-replacement.js';
+import { replaceWasmKernel } from './kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
 import { allowHelperThread } from '../../kernels/helper-thread.js';
@@ -211,6 +212,7 @@ export async function setBackend(name: BackendName): Promise<void> {
     fixWasmInexactUnaryKernels();
     sigmoidKeepingSubnormals();
     minMaxClipKeepingNaN();
+    poolsKeepingNaN('wasm');
     speedUpWasmSmallBinaryKernels();
     speedUpWasmSlice();
     // large relus in SIMD, shared with the helper thread (TF.js's values)
@@ -230,6 +232,7 @@ export async function setBackend(name: BackendName): Promise<void> {
     guardWasmUnwrittenOutputs(tf.backend());
     guardWasmHeap(tf.backend());
   }
+  if (name === 'cpu') poolsKeepingNaN('cpu');
   if (name === 'webgl' || name === 'webgpu') sinCosTanReducedOnGpu(name);
   if (name === 'webgpu') {
     castIntToFloatConverting();

@@ -3,7 +3,7 @@
 // so the replacement kernel computes x ≠ 0 with wasm's own NotEqual.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 
 /** Replaces wasm's Cast kernel by one whose casts to bool are x ≠ 0 (once). */
 export function fixWasmCastToBool(): void {

@@ -9,7 +9,7 @@
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { cosFloat32, sinFloat32 } from './float32-sin-cos.js';
 import { sinCosOnHeap } from './wasm-simd-sin-cos.js';
-import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 import { heapOf } from '../../kernels/wasm-simd-module.js';
 
 type Loop = (xs: Float32Array, ys: Float32Array, backend: WasmHeapBackend) => void;

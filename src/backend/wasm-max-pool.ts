@@ -5,11 +5,12 @@
 // (of ±0 the first stays), then clamped from below by −∞; a window holding NaN gives NaN, as
 // PyTorch's (XNNPACK drops a NaN, or turns one that comes first into −∞). Other pools, and channel
 // counts not a multiple of 4, go to TF.js's kernel, and then the windows holding NaN are set to NaN.
-import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 import { f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
 import { holdsNaN } from './wasm-nan-min-max.js';
+import { nanWindows, type PoolAttrs, poolInfo } from './nan-dropping-pools.js';
 
 /** Entries of x from which the SIMD loop runs (below, TF.js's kernel). */
 export const MAX_POOL_SIMD_MIN = 1 << 14;
@@ -83,13 +84,6 @@ export const simdMaxPoolModule = maxPoolModule.bytes;
 /** Turns the SIMD loop off (and on again): TF.js's kernel runs, for tests and benchmarks to compare. */
 export const setSimdMaxPool = maxPoolModule.setEnabled;
 
-interface PoolAttrs {
-  filterSize: number | [number, number];
-  strides: number | [number, number];
-  pad: unknown;
-  dimRoundingMode?: unknown;
-}
-
 const pair = (v: number | [number, number]) => (typeof v === 'number' ? [v, v] : v);
 
 /** Replaces wasm's MaxPool by the SIMD loop for 2×2 windows of stride 2 that tile a large float32 x (once). */
@@ -99,7 +93,8 @@ export function speedUpWasmMaxPool(): void {
     (original): KernelFunc =>
       (args) => {
         const x = args.inputs.x as TensorInfo;
-        const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as PoolAttrs;
+        const attrs = args.attrs as unknown as PoolAttrs;
+        const { filterSize, strides } = attrs;
         const [kh, kw] = pair(filterSize);
         const [sh, sw] = pair(strides);
         const backend = args.backend as WasmHeapBackend;
@@ -108,32 +103,14 @@ export function speedUpWasmMaxPool(): void {
         const tfjs = () => {
           const out = original(args) as TensorInfo;
           const xs = backend.typedArrayFromHeap(x) as Float32Array;
-          if (holdsNaN(backend, xs)) {
-            const info = backend_util.computePool2DInfo(
-              x.shape as [number, number, number, number],
-              [kh, kw],
-              [sh, sw],
-              1,
-              pad as 'valid',
-              dimRoundingMode as 'floor',
-            );
-            nanWindows(xs, x.shape, backend.typedArrayFromHeap(out) as Float32Array, info);
-          }
+          if (holdsNaN(backend, xs))
+            nanWindows(xs, x.shape, backend.typedArrayFromHeap(out) as Float32Array, poolInfo(x.shape, attrs));
           return out;
         };
         const [N, H, W, C] = x.shape;
         const square = kh === 2 && kw === 2 && sh === 2 && sw === 2 && H % 2 === 0 && W % 2 === 0 && C % 4 === 0;
         // windows that tile x: no padding, as TF.js works it out
-        const info = square
-          ? backend_util.computePool2DInfo(
-              x.shape as [number, number, number, number],
-              [2, 2],
-              [2, 2],
-              1,
-              pad as 'valid',
-              dimRoundingMode as 'floor',
-            )
-          : null;
+        const info = square ? poolInfo(x.shape, attrs) : null;
         const p = info?.padInfo;
         const tiles =
           !!p && p.top + p.bottom + p.left + p.right === 0 && info!.outHeight * 2 === H && info!.outWidth * 2 === W;
@@ -159,22 +136,4 @@ export function speedUpWasmMaxPool(): void {
         return out;
       },
   );
-}
-
-/** Sets to NaN each output entry of a pool whose window (as `info` places it) holds a NaN of x. */
-function nanWindows(xs: Float32Array, shape: number[], ys: Float32Array, info: backend_util.Conv2DInfo): void {
-  const [, H, W, C] = shape;
-  const { outHeight: Ho, outWidth: Wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
-  const { top, left } = info.padInfo;
-  for (let i = 0; i < xs.length; i++) {
-    if (!Number.isNaN(xs[i])) continue;
-    const c = i % C;
-    const w = Math.floor(i / C) % W;
-    const h = Math.floor(i / (C * W)) % H;
-    const n = Math.floor(i / (C * W * H));
-    // the windows (oh, ow) with oh·sh − top ≤ h < oh·sh − top + kh, and likewise along w
-    for (let oh = Math.max(0, Math.ceil((h + top - kh + 1) / sh)); oh < Ho && oh * sh - top <= h; oh++)
-      for (let ow = Math.max(0, Math.ceil((w + left - kw + 1) / sw)); ow < Wo && ow * sw - left <= w; ow++)
-        ys[((n * Ho + oh) * Wo + ow) * C + c] = Number.NaN;
-  }
 }

@@ -6,7 +6,7 @@
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { f32x4, I32, i32, local, V128, v128, whileBelow, type WasmFunction } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
-import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 
 /**
  * anyNaN(src, count) (or, `orMinusInfinity`, anyNaNOrMinusInfinity): 1 if one of the `count`

@@ -6,7 +6,7 @@
 // dropped are put back (found by a SIMD scan of x); the entries past the last whole vector go to a
 // loop here.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 import { f32x4, I32, i32, local, v128, type WasmFunction, whileBelow } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
 import { holdsNaN } from './wasm-nan-min-max.js';

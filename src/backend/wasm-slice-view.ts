@@ -4,7 +4,7 @@
 // in T. These kernels copy the same entries from a view of the heap: their cost is the slice's size.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
 

@@ -8,7 +8,7 @@
 // heap (float32 arithmetic, correctly rounded too: the same bits), the last entries in JavaScript.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { replaceWasmKernel, type WasmHeapBackend } from './wasm-kernel-replacement.js';
+import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 import {
   type Code,
   f32x4,

@@ -11,7 +11,7 @@
 // exact payload, copied from an input) costs one rerun, never a wrong value.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, KernelConfig, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WasmHeapBackend } from './wasm-kernel-replacement.js';
+import type { WasmHeapBackend } from './kernel-replacement.js';
 
 /** A signalling NaN as float32, an unlikely int32; one byte for bool (whose entries are 0 or 1). */
 const MARK_WORD = 0x7fa5a5a5;

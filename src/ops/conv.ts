@@ -23,7 +23,6 @@ import {
   conv2dBackpropFilterWithoutKernel,
   conv2dSamePaddingExplicit,
   maxPoolArgmaxWithoutKernel,
-  poolKeepingNaN,
   samePadding,
 } from '../backend/defects.js';
 import { maxPoolGrad } from '../backend/fused.js';
@@ -408,15 +407,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
 
 const maxPool2dOp = defineOp<PoolAttrs>({
   name: 'maxPool2d',
-  forward: ([x], { filterSize, strides, pad }) =>
-    poolKeepingNaN(
-      'max',
-      x as tf.Tensor4D,
-      tf.maxPool(x as tf.Tensor4D, filterSize, strides, pad),
-      filterSize,
-      strides,
-      pad,
-    ),
+  forward: ([x], { filterSize, strides, pad }) => tf.maxPool(x as tf.Tensor4D, filterSize, strides, pad),
   // x̄ = g added at each window's argmax (the first maximum, as PyTorch): one fused pass where not
   // recorded; recorded, a scatterAdd, whose adjoint (gather) gives second order, at the argmaxes of
   // src/backend/defects.ts.
@@ -433,15 +424,7 @@ const maxPool2dOp = defineOp<PoolAttrs>({
 
 const avgPool2dOp: Op<PoolAttrs> = defineOp<PoolAttrs>({
   name: 'avgPool2d',
-  forward: ([x], { filterSize, strides, pad }) =>
-    poolKeepingNaN(
-      'avg',
-      x as tf.Tensor4D,
-      tf.avgPool(x as tf.Tensor4D, filterSize, strides, pad),
-      filterSize,
-      strides,
-      pad,
-    ),
+  forward: ([x], { filterSize, strides, pad }) => tf.avgPool(x as tf.Tensor4D, filterSize, strides, pad),
   // avgPool is linear, A x; x̄ = Aᵀ g (TF.js's AvgPoolGrad)
   vjp: (g, [x], _y, a) => [() => avgPool2dBackpropOp([g, x], a)],
 });

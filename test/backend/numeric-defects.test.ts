@@ -10,7 +10,7 @@ import {
   leftUnwritten,
   withRawWasmKernels,
 } from '../../src/backend/wasm-unwritten-output.js';
-import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
+import { originalKernel, originalWasmKernel } from '../../src/backend/kernel-replacement.js';
 import { WASM_HEAP_MAX, guardWasmHeap } from '../../src/backend/wasm-heap-limit.js';
 import { assertClose, assertNoLeak, assertThrows } from '../helpers.js';
 
@@ -143,11 +143,24 @@ still(
     }) as tf.TensorInfo;
     assert.equal(Array.from(backend.readSync(info.dataId) as Float32Array), [Number.NEGATIVE_INFINITY]);
     backend.disposeData(info.dataId);
-    assert.equal(values(tf.avgPool(x, 2, 1, 'valid')), [Number.NEGATIVE_INFINITY]);
+    const avg = originalWasmKernel('AvgPool')!({
+      inputs: { x },
+      attrs: { filterSize: 2, strides: 1, pad: 'valid' },
+      backend,
+    }) as tf.TensorInfo;
+    assert.equal(Array.from(backend.readSync(avg.dataId) as Float32Array), [Number.NEGATIVE_INFINITY]);
+    backend.disposeData(avg.dataId);
     x.dispose();
     await tg.setBackend('cpu');
     const c = window();
-    assert.equal(values(tf.maxPool(c, 2, 1, 'valid')), [3]);
+    const cpu = tf.backend();
+    const max = originalKernel('cpu', 'MaxPool')!({
+      inputs: { x: c },
+      attrs: { filterSize: 2, strides: 1, pad: 'valid' },
+      backend: cpu,
+    }) as tf.TensorInfo;
+    assert.equal(Array.from(cpu.readSync(max.dataId) as Float32Array), [3]);
+    cpu.disposeData(max.dataId);
     c.dispose();
     await tg.setBackend('wasm');
   },
@@ -266,7 +279,20 @@ fixed('maxPool2d and avgPool2d give NaN for a window holding NaN, on cpu and was
       );
       y.dispose();
     }
-    x.dispose();
+    // a compiled pool traced without NaN: its replays find the NaN windows too (the kernel does)
+    const pools = tg.compile((v: tg.Tensor) => [
+      tg.maxPool2d(v, { kernelSize: 3, stride: 1, padding: 'same' }),
+      tg.avgPool2d(v, { kernelSize: 3, stride: 1, padding: 1 }),
+    ]);
+    const finite = tg.tensor(Float32Array.from({ length: x.size }, (_, i) => Math.sin(i)), { shape: x.shape });
+    for (const v of [finite, finite, x, x])
+      for (const y of pools(v) as tg.Tensor[]) {
+        const nans = Array.from(y.dataSync()).filter(Number.isNaN).length;
+        assert.is(nans, v === x ? 6 : 0, `${backend} compiled: NaN in the 3×3 windows over the NaN (on the top row)`);
+        y.dispose();
+      }
+    pools.dispose();
+    tg.dispose([x, finite]);
   }
   await tg.setBackend('wasm');
 });

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { MAX_POOL_SHARE_MIN, MAX_POOL_SIMD_MIN, setSimdMaxPool } from '../../src/backend/wasm-max-pool.js';
-import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
+import { originalWasmKernel } from '../../src/backend/kernel-replacement.js';
 import { setHelperThread } from '../../kernels/helper-thread.js';
 import { assertNoLeak, assertSameBitsAsTfjs, randomValues, withHelperChunks } from '../helpers.js';
 

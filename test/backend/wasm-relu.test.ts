@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { RELU_SHARE_MIN, setSimdRelu } from '../../src/backend/wasm-relu.js';
-import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
+import { originalWasmKernel } from '../../src/backend/kernel-replacement.js';
 import { setHelperThread } from '../../kernels/helper-thread.js';
 import { assertNoLeak, assertSameBitsAsTfjs, randomValues, withHelperChunks } from '../helpers.js';
 

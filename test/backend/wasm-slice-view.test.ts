@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
-import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
+import { originalWasmKernel } from '../../src/backend/kernel-replacement.js';
 
 test.before(async () => {
   await tg.setBackend('wasm');

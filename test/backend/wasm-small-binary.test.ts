@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { setSimdSmallBinary, SMALL_BINARY_MAX } from '../../src/backend/wasm-small-binary.js';
-import { originalWasmKernel } from '../../src/backend/wasm-kernel-replacement.js';
+import { originalWasmKernel } from '../../src/backend/kernel-replacement.js';
 import { rng } from '../../src/random.js';
 import { assertSameBitsAsTfjs } from '../helpers.js';
 

@@ -1,0 +1,100 @@
+// TF.js 4.22's pools lose a NaN in a window: wasm's AvgPool gives −∞ (XNNPACK clamps its output as
+// relu's clamp does) and cpu's MaxPool the largest other entry (its `>` never takes NaN), where
+// PyTorch's is NaN. The replacements run TF.js's kernel and then set to NaN each output entry whose
+// window holds a NaN of x. The check is in the kernel, so a compiled step's replays, which call the
+// kernels alone, repair their windows as the eager step does. (wasm's MaxPool is tapegrad's own,
+// which keeps NaN itself: wasm-max-pool.ts.)
+import { backend_util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { replaceKernel, type WasmHeapBackend } from './kernel-replacement.js';
+import { holdsNaN } from './wasm-nan-min-max.js';
+
+/** A pool's attributes, as TF.js's MaxPool and AvgPool take them. */
+export interface PoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Where a pool of x with `attrs` places its windows (TF.js's own computation). */
+export function poolInfo(shape: number[], attrs: PoolAttrs): backend_util.Conv2DInfo {
+  return backend_util.computePool2DInfo(
+    shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
+/** Sets to NaN each output entry of a pool whose window (as `info` places it) holds a NaN of x. */
+export function nanWindows(xs: Float32Array, shape: number[], ys: Float32Array, info: backend_util.Conv2DInfo): void {
+  const [, H, W, C] = shape;
+  const { outHeight: Ho, outWidth: Wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  for (let i = 0; i < xs.length; i++) {
+    if (!Number.isNaN(xs[i])) continue;
+    const c = i % C;
+    const w = Math.floor(i / C) % W;
+    const h = Math.floor(i / (C * W)) % H;
+    const n = Math.floor(i / (C * W * H));
+    // the windows (oh, ow) with oh·sh − top ≤ h < oh·sh − top + kh, and likewise along w
+    for (let oh = Math.max(0, Math.ceil((h + top - kh + 1) / sh)); oh < Ho && oh * sh - top <= h; oh++)
+      for (let ow = Math.max(0, Math.ceil((w + left - kw + 1) / sw)); ow < Wo && ow * sw - left <= w; ow++)
+        ys[((n * Ho + oh) * Wo + ow) * C + c] = Number.NaN;
+  }
+}
+
+/** What the cpu replacement reads of TF.js's cpu backend, whose class is not exported. */
+interface CpuBackend extends KernelBackend {
+  data: { get(dataId: object): { values: unknown } };
+}
+
+/** Replaces `backend`'s pools that drop NaN (wasm: AvgPool; cpu: MaxPool) by TF.js's, then the NaN windows (once). */
+export function fixNaNDroppingPools(backend: 'cpu' | 'wasm'): void {
+  if (backend === 'wasm') {
+    replaceKernel(
+      'wasm',
+      'AvgPool',
+      (original): KernelFunc =>
+        (args) => {
+          const out = original(args) as TensorInfo;
+          const x = args.inputs.x as TensorInfo;
+          if (x.dtype !== 'float32' || x.shape.length !== 4) return out;
+          const b = args.backend as WasmHeapBackend;
+          // the views are taken after the kernel: a heap that grew detached older ones
+          const ys = b.typedArrayFromHeap(out) as Float32Array;
+          const xs = b.typedArrayFromHeap(x) as Float32Array;
+          // a window holding NaN came out −∞ (or NaN): x is scanned only when y holds one
+          if (holdsNaN(b, ys, true) && holdsNaN(b, xs))
+            nanWindows(xs, x.shape, ys, poolInfo(x.shape, args.attrs as unknown as PoolAttrs));
+          return out;
+        },
+    );
+    return;
+  }
+  replaceKernel(
+    'cpu',
+    'MaxPool',
+    (original): KernelFunc =>
+      (args) => {
+        const out = original(args) as TensorInfo;
+        const x = args.inputs.x as TensorInfo;
+        if (x.dtype !== 'float32' || x.shape.length !== 4) return out;
+        const b = args.backend as CpuBackend;
+        const xs = b.data.get(x.dataId).values as Float32Array;
+        let nan = false;
+        for (let i = 0; i < xs.length && !nan; i++) nan = Number.isNaN(xs[i]);
+        // a 1×1 pool is x itself (out shares its data): its NaNs are there already
+        if (nan && out.dataId !== x.dataId)
+          nanWindows(
+            xs,
+            x.shape,
+            b.data.get(out.dataId).values as Float32Array,
+            poolInfo(x.shape, args.attrs as unknown as PoolAttrs),
+          );
+        return out;
+      },
+  );
+}
