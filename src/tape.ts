@@ -50,7 +50,20 @@ export const traceHooks: {
   onStateWrite: ((cell: StateCell, before: tf.Tensor | null, after: tf.Tensor) => void) | null;
   /** Something in fn that a replay could not repeat (an optimizer without a replayable update). */
   refuse: ((why: string) => void) | null;
-} = { onInputs: null, onIndexValues: null, indexReads: 0, onHostValues: null, onStateWrite: null, refuse: null };
+  /**
+   * A path an op chose by test(t), t's values read outside the engine (a backend's fast path that a
+   * filter holding ±∞ would spoil): a replay tests its own t again and traces again where it differs.
+   */
+  onValueTest: ((t: tf.Tensor, test: (t: tf.Tensor) => boolean, result: boolean) => void) | null;
+} = {
+  onInputs: null,
+  onIndexValues: null,
+  indexReads: 0,
+  onHostValues: null,
+  onStateWrite: null,
+  refuse: null,
+  onValueTest: null,
+};
 
 /** Whether compile() is tracing a function now. */
 export const isTracing = (): boolean => traceHooks.onInputs !== null;

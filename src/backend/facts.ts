@@ -6,6 +6,7 @@ import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilt
 import { broadcastToEmptyShape } from './defects.js';
 import { BLOCKING, denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
 import { originalWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
+import { traceHooks } from '../tape.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -189,7 +190,7 @@ export function conv2dBackpropInputFast(
 ): tf.Tensor {
   const shape = xShape as [number, number, number, number];
   const [sh, sw] = strides;
-  if (tf.getBackend() !== 'wasm' || dy.size === 0 || holdsNonFinite(w))
+  if (tf.getBackend() !== 'wasm' || dy.size === 0 || testedNonFinite(w))
     return tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, shape, strides, pad);
   const [kh, kw] = w.shape;
   const [ph] = samePadding(pad, shape[1], kh, sh);
@@ -264,6 +265,13 @@ export function sumFast(x: tf.Tensor, axes: number[], keepDims: boolean, mean = 
     const avg = tf.avgPool(seen, [rows, 1], 1, 'valid');
     return tf.reshape(mean ? avg : tf.mul(avg, rows), keepDims ? [...axes.map(() => 1), ...rest] : rest);
   });
+}
+
+/** holdsNonFinite(w), which a compiled step's replays test again on their own w. */
+function testedNonFinite(w: tf.Tensor): boolean {
+  const nonFinite = holdsNonFinite(w);
+  traceHooks.onValueTest?.(w, holdsNonFinite, nonFinite);
+  return nonFinite;
 }
 
 /** Whether a float32 tensor on wasm (a filter: small) holds NaN or ±∞, read in place. */

@@ -284,7 +284,10 @@ fixed('maxPool2d and avgPool2d give NaN for a window holding NaN, on cpu and was
       tg.maxPool2d(v, { kernelSize: 3, stride: 1, padding: 'same' }),
       tg.avgPool2d(v, { kernelSize: 3, stride: 1, padding: 1 }),
     ]);
-    const finite = tg.tensor(Float32Array.from({ length: x.size }, (_, i) => Math.sin(i)), { shape: x.shape });
+    const finite = tg.tensor(
+      Float32Array.from({ length: x.size }, (_, i) => Math.sin(i)),
+      { shape: x.shape },
+    );
     for (const v of [finite, finite, x, x])
       for (const y of pools(v) as tg.Tensor[]) {
         const nans = Array.from(y.dataSync()).filter(Number.isNaN).length;
@@ -324,7 +327,24 @@ fixed(
       const w = tg.tensor([1, N, 1, 1, 1, 1, 1, 1, 1], { shape: [3, 3, 1, 1] });
       const g = tg.grad((t: tg.Tensor) => tg.conv2d(t, w, { stride: 2, padding: 1 }).sum())(x);
       assert.equal(Array.from(g.dataSync()), want, backend);
+      // compiled with a finite filter, then given the NaN one (w's value replaced outside fn): traced again
+      const [nanFilter, onesFilter] = [w.value, tf.onesLike(w.value)];
+      const f = tg.compile((t: tg.Tensor) =>
+        tg.grad((u: tg.Tensor) => tg.conv2d(u, w, { stride: 2, padding: 1 }).sum())(t),
+      );
+      for (const nan of [false, false, true, true, false]) {
+        w.value = nan ? nanFilter : onesFilter;
+        const h = f(x);
+        const got = Array.from(h.dataSync());
+        if (nan) assert.equal(got, want, `${backend} compiled, the NaN filter`);
+        else assert.ok(got.every(Number.isFinite), `${backend} compiled, a finite filter`);
+        h.dispose();
+      }
+      assert.is(f.traces, backend === 'wasm' ? 3 : 1, `${backend}: traces`);
+      f.dispose();
+      w.value = nanFilter;
       tg.dispose([x, w, g]);
+      onesFilter.dispose();
     }
     await tg.setBackend('wasm');
   },
