@@ -12,9 +12,12 @@
 //   npm run fuzz -- --target resume --runs 5000 [--seed S] [--backend cpu]
 //                   a training run resumed from a checkpoint (state dicts or bytes, the rest compiled or not)
 //                   against the same run straight on, bit for bit: random layers, optimizers, schedules
-//   npm run fuzz -- --target backends --runs 5000 [--seed S] [--specials]
-//                   random compositions on wasm and on cpu from the same inputs (with --specials, NaN, ±∞,
-//                   ±0 and subnormal entries among them): the same values and gradients
+//   npm run fuzz -- --target backends --runs 5000 [--seed S] [--specials] [--backend webgpu]
+//                   random compositions on wasm (or webgpu) and on cpu from the same inputs (with --specials,
+//                   NaN, ±∞, ±0 and subnormal entries among them): the same values and gradients, and on
+//                   webgpu no validation error. In Node, webgpu runs on Dawn with a Vulkan driver named by
+//                   the environment (here SwiftShader's: LD_LIBRARY_PATH=/usr/lib/chromium
+//                   VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json npm run fuzz -- …)
 //   npm run fuzz -- --target kernels --runs 500 [--seed S] [--backend wasm] [--kinds matmul,gelu,...]
 //                   the wasm kernels of our own against what they replace (products, gelu, batch norm, Adam)
 //                   and tg.compile against eager, on random sizes, values and switches, on one and two threads
@@ -52,7 +55,7 @@ if (
 ) {
   console.error(
     'usage: npm run fuzz -- [--target ops|ways|empty|safetensors|layers|kernels|bad-input|resume|backends] [--runs N] [--seed S] ' +
-      `[--backend wasm|cpu] [--order 1|2] [--kinds ${KERNEL_KINDS.join(',')}] (--target kernels)`,
+      `[--backend wasm|cpu|webgpu] [--order 1|2] [--kinds ${KERNEL_KINDS.join(',')}] (--target kernels)`,
   );
   process.exit(2);
 }
@@ -66,7 +69,7 @@ const WHAT: Record<string, string> = {
   kernels: 'the kernels of our own and tg.compile against what they replace',
   'bad-input': 'malformed arguments to the public functions',
   resume: 'training runs resumed from a checkpoint against the same runs straight on',
-  backends: 'op compositions on wasm against cpu',
+  backends: `op compositions on ${backend === 'webgpu' ? 'webgpu' : 'wasm'} against cpu`,
 };
 const asyncProperties = {
   ways: waysProperty,
@@ -75,7 +78,7 @@ const asyncProperties = {
   kernels: kernelsPropertyOf(kinds),
   'bad-input': badInputPropertyOf(process.argv.includes('--huge')),
   resume: resumeProperty,
-  backends: backendsPropertyOf(process.argv.includes('--specials')),
+  backends: backendsPropertyOf(process.argv.includes('--specials'), backend === 'webgpu' ? 'webgpu' : 'wasm'),
 } as Record<string, fc.IAsyncPropertyWithHooks<[unknown]>>;
 console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
 const bar = progress(`fuzz ${target}`, runs);

@@ -49,6 +49,11 @@ export interface KernelCall {
   many: boolean;
   /** Slots whose last reader this call is (or that nothing reads): freed after it. */
   frees: number[];
+  /**
+   * Outputs that are one of the inputs' data, handed back without the reference a replay frees
+   * (webgpu's TopK of rows of one returns x itself): the replay takes one for them.
+   */
+  unowned?: number[];
   kernel?: tf.KernelConfig;
 }
 
@@ -301,6 +306,7 @@ function replay(t: Trace, args: Tensor[]): Tensor | (Tensor | null)[] {
       const out = c.kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend, attrs: c.attrs });
       if (c.many) (out as tf.TensorInfo[]).forEach((o, j) => (slots[c.outs[j]] = o));
       else slots[c.outs[0]] = out as tf.TensorInfo;
+      if (c.unowned) for (const j of c.unowned) backend.incRef(slots[c.outs[j]].dataId);
       for (const k of c.frees) {
         free(slots[k]);
         slots[k] = undefined as unknown as tf.TensorInfo;
@@ -374,6 +380,9 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     const ins = Object.entries(inputs ?? {}).map(
       ([k, t]) => [k, t ? refOf(t as tf.Tensor) : null] as [string, Ref | null],
     );
+    const backend = tf.backend() as unknown as { refCount?(dataId: object): number };
+    const inputData = Object.values(inputs ?? {}).flatMap((t) => (t ? [(t as tf.Tensor).dataId] : []));
+    const refsBefore = inputData.map((d) => backend.refCount?.(d) ?? 0);
     depth++;
     let out: tf.Tensor | tf.Tensor[];
     try {
@@ -387,6 +396,11 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
       slotOf.set(o, { kind: 'slot', index });
       return index;
     });
+    // an output that is an input's data with no reference taken for it (the engine counts its own)
+    const unowned = list.flatMap((o, j) => {
+      const k = inputData.indexOf(o.dataId);
+      return k >= 0 && (backend.refCount?.(o.dataId) ?? 0) <= refsBefore[k] ? [j] : [];
+    });
     calls.push({
       name,
       inputs: ins,
@@ -395,6 +409,7 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
       outs,
       many: Array.isArray(out),
       frees: [],
+      ...(unowned.length ? { unowned } : {}),
     });
     return out;
   };

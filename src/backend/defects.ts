@@ -366,7 +366,7 @@ export function gatherLastAxisByFlatIndex(x: tf.Tensor, indices: tf.Tensor): tf.
   });
 }
 
-// ---- scans and int32 transposes on webgpu
+// ---- scans on webgpu
 
 /**
  * Defect: webgpu's Cumsum and Cumprod with `reverse` compile the scanned axis's length into the
@@ -382,15 +382,17 @@ export function cumReverseByFlip(op: 'sum' | 'prod', x: tf.Tensor, axis: number,
 }
 
 /**
- * Defect: webgpu's Transpose of an int32 tensor of rank 3 or more (the non-shared-memory program)
- * fails to compile (its output is declared f32) and returns zeros, or, after a float32 transpose
- * with the same permutation, runs that pipeline and returns float bits. There int32 values (sort's
- * indices, exact in float32 below 2²⁴) are transposed as float32.
+ * Defect: webgpu's TransposeProgram (every transpose but a 2-D [1, 0]) writes an int32 or bool word
+ * as an f32: the shader fails to compile, and the output is left as its buffer was (zeros, or the
+ * float bits of an earlier transpose). TF.js's own kernels transpose inside them (any and all over
+ * leading axes of a mask, int32 sums and maxima: median's NaN check gave a wrong gradient).
+ * setBackend('webgpu') fixes the program where it runs (kernels/webgpu-int-transpose.ts);
+ * setWebGPUIntTransposeFixed(false) gives TF.js's own back, for its test.
  */
-export function transposeInt32AsFloat(x: tf.Tensor, perm: number[]): tf.Tensor {
-  if (x.dtype !== 'int32' || x.rank < 3 || tf.getBackend() !== 'webgpu') return tf.transpose(x, perm);
-  return tf.tidy(() => tf.cast(tf.transpose(tf.cast(x, 'float32'), perm), 'int32'));
-}
+export {
+  fixWebGPUIntTranspose as intTransposeCompiling,
+  setWebGPUIntTransposeFixed,
+} from '../../kernels/webgpu-int-transpose.js';
 
 // ---- elementwise
 
@@ -407,6 +409,25 @@ export function divEqualOperandsNaN(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
       tf.logicalOr(tf.equal(a, 0), tf.equal(tf.abs(a), Number.POSITIVE_INFINITY)),
     );
     return tf.where(undefinedRatio, tf.fill(q.shape, Number.NaN), q);
+  });
+}
+
+/**
+ * Defect: webgpu's Atan2 is the shading language's, and in Node (the `webgpu` package's Dawn, on
+ * SwiftShader) it takes −0 for a negative y: atan2(−0, 1) gave π (PyTorch and IEEE: −0), so
+ * cos(atan2(…)) of an LU factor's zero came out −1 (Chromium's is right). On webgpu a zero y is
+ * given the IEEE answer: y itself where x is +0 or positive, ±π by y's sign where x is −0 or
+ * negative (NaN stays NaN).
+ */
+export function atan2SignedZero(y: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() !== 'webgpu' || y.dtype !== 'float32') return tf.atan2(y, x);
+  return tf.tidy(() => {
+    const angle = tf.atan2(y, x);
+    // the sign of a zero is that of its reciprocal (±∞)
+    const xPositive = tf.logicalOr(tf.greater(x, 0), tf.greater(tf.div(1, x), 0));
+    const yNegative = tf.less(tf.div(1, y), 0);
+    const onAxis = tf.where(xPositive, y, tf.where(yNegative, tf.scalar(-Math.PI), tf.scalar(Math.PI)));
+    return tf.where(tf.logicalAnd(tf.equal(y, 0), tf.logicalNot(tf.isNaN(x))), onAxis, angle);
   });
 }
 

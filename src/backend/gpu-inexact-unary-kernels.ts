@@ -45,6 +45,11 @@ const halfExp = (a: tf.Tensor) => {
   return tf.mul(tf.mul(h, 0.5), h);
 };
 
+/** v (of |x|, ≥ 0) given the sign of x: −v below 0, x itself at ±0 (sign(−0)·0 would lose the sign of zero), v else. */
+function withSignOf(x: tf.Tensor, v: tf.Tensor): tf.Tensor {
+  return tf.where(tf.equal(x, 0), x, tf.where(tf.less(x, 0), tf.neg(v), v));
+}
+
 /** asinh x = sign(x)·log1p(|x| + x²/(1 + √(1 + x²))), and sign(x)·(log|x| + ln 2) for large |x|. */
 export function asinhByFormula(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
@@ -52,7 +57,7 @@ export function asinhByFormula(x: tf.Tensor): tf.Tensor {
     const a2 = tf.square(a);
     const small = log1pByFormula(tf.add(a, tf.div(a2, tf.add(tf.sqrt(tf.add(a2, 1)), 1))));
     const large = tf.add(tf.log(a), LN2);
-    return tf.mul(tf.sign(x), tf.where(tf.less(a, LARGE), small, large));
+    return withSignOf(x, tf.where(tf.less(a, LARGE), small, large));
   });
 }
 
@@ -72,7 +77,7 @@ export function atanhByFormula(x: tf.Tensor): tf.Tensor {
     const a = tf.abs(x);
     const inside = tf.mul(log1pByFormula(tf.div(tf.mul(a, 2), tf.sub(1, a))), 0.5);
     const y = tf.where(tf.equal(a, 1), tf.scalar(Infinity), tf.where(tf.greater(a, 1), tf.scalar(NaN), inside));
-    return tf.mul(tf.sign(x), y);
+    return withSignOf(x, y);
   });
 }
 
@@ -82,7 +87,7 @@ export function sinhByFormula(x: tf.Tensor): tf.Tensor {
     const a = tf.abs(x);
     const e = expm1SmallArgument(tf.minimum(a, EXP_DOMINATES));
     const small = tf.mul(tf.add(e, tf.div(e, tf.add(e, 1))), 0.5);
-    return tf.mul(tf.sign(x), tf.where(tf.less(a, EXP_DOMINATES), small, halfExp(a)));
+    return withSignOf(x, tf.where(tf.less(a, EXP_DOMINATES), small, halfExp(a)));
   });
 }
 
@@ -109,10 +114,14 @@ export function acosByFormula(x: tf.Tensor): tf.Tensor {
   });
 }
 
+/**
+ * The formula on the GPUs (NaN passed through: a shader's log, exp or comparison of NaN may give a
+ * number, asinh(NaN) was 89.8 on SwiftShader), the kernel elsewhere.
+ */
 const gpuOr =
   (kernel: (x: tf.Tensor) => tf.Tensor, formula: (x: tf.Tensor) => tf.Tensor) =>
   (x: tf.Tensor): tf.Tensor =>
-    onGpu() && x.dtype === 'float32' ? formula(x) : kernel(x);
+    onGpu() && x.dtype === 'float32' ? tf.tidy(() => tf.where(tf.isNaN(x), x, formula(x))) : kernel(x);
 
 /** Defect: the GPUs' Log1p is log(1 + x), 19% off at 1e−7 and 0 below 6e−8. */
 export const log1pSmallArgument = gpuOr(tf.log1p, log1pByFormula);

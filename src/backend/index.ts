@@ -10,6 +10,7 @@ import { TapegradError } from '../errors.js';
 import { registerFusedKernels } from './fused.js';
 import {
   castIntToFloatConverting,
+  intTransposeCompiling,
   minMaxClipKeepingNaN,
   poolsKeepingNaN,
   sigmoidKeepingSubnormals,
@@ -236,6 +237,7 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (name === 'webgl' || name === 'webgpu') sinCosTanReducedOnGpu(name);
   if (name === 'webgpu') {
     castIntToFloatConverting();
+    intTransposeCompiling(tf.backend());
     installDispatchCache(tf.backend());
     installWebGPUMatMul(tf.backend());
   }

@@ -23,6 +23,7 @@ import {
   timesNormalCdf,
 } from '../backend/fused.js';
 import {
+  atan2SignedZero,
   broadcastToEmptyShape,
   clipByValueFloat32Only,
   divEqualOperandsNaN,
@@ -761,7 +762,7 @@ function atan2Norm(y: Tensor, x: Tensor): Tensor {
  */
 export const atan2 = binary(
   'atan2',
-  tf.atan2,
+  atan2SignedZero,
   (g, y, x) => div(mul(g, div(x, atan2Scale(y, x))), atan2Norm(y, x)),
   (g, y, x) => neg(div(mul(g, div(y, atan2Scale(y, x))), atan2Norm(y, x))),
   // x > 0 keeps clear of the cut along x < 0 and of the origin

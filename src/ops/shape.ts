@@ -224,11 +224,20 @@ broadcastTo.rule = broadcastToOp.rule;
 const tileOp = defineOp<{ reps: number[] }>({
   name: 'tile',
   forward: ([x], { reps }) => tileAnyRank(x, reps),
-  // each copy contributes: view g as [r₀, d₀, r₁, d₁, …] and sum over the r axes
+  // each copy contributes: along each tiled axis i, view g as [before, rᵢ, dᵢ, after] and sum over
+  // rᵢ (one axis at a time: a view of all of them, [r₀, d₀, r₁, d₁, …], exceeds webgpu's rank 6)
   vjp: (g, [x], _y, { reps }) => [
     () => {
-      const split = x.shape.flatMap((d, i) => [reps[i], d]);
-      return reshape(sum(reshape(g, split), { axis: reps.map((_, i) => 2 * i) }), x.shape);
+      const shape = x.shape.map((d, i) => d * reps[i]);
+      const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+      let acc = g;
+      reps.forEach((r, i) => {
+        if (r === 1) return;
+        const view = [size(shape.slice(0, i)), r, x.shape[i], size(shape.slice(i + 1))];
+        acc = sum(reshape(acc, view), { axis: 1 });
+        shape[i] = x.shape[i];
+      });
+      return reshape(acc, x.shape);
     },
   ],
 });

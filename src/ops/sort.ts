@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, type Op } from '../op.js';
 import { TapegradError, checkOptions, normalizeAxis, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { gatherLastAxisByFlatIndex, transposeInt32AsFloat } from '../backend/defects.js';
+import { gatherLastAxisByFlatIndex } from '../backend/defects.js';
 import { where } from './elementwise.js';
 import { reshape, slice, keptShape } from './shape.js';
 
@@ -44,7 +44,7 @@ function inverse(perm: number[]): number[] {
 function alongLast(x: tf.Tensor, axis: number, f: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
   if (axis === x.rank - 1) return f(x);
   const perm = lastAxisPerm(x.rank, axis);
-  return transposeInt32AsFloat(f(transposeInt32AsFloat(x, perm)), inverse(perm));
+  return tf.transpose(f(tf.transpose(x, perm)), inverse(perm));
 }
 
 /**
@@ -70,8 +70,8 @@ function gatherAlong(x: tf.Tensor, indices: tf.Tensor, axis: number): tf.Tensor 
   return tf.tidy(() => {
     if (axis === x.rank - 1) return gatherLastAxisByFlatIndex(x, indices);
     const perm = lastAxisPerm(x.rank, axis);
-    const out = gatherLastAxisByFlatIndex(transposeInt32AsFloat(x, perm), transposeInt32AsFloat(indices, perm));
-    return transposeInt32AsFloat(out, inverse(perm));
+    const out = gatherLastAxisByFlatIndex(tf.transpose(x, perm), tf.transpose(indices, perm));
+    return tf.transpose(out, inverse(perm));
   });
 }
 

@@ -193,14 +193,25 @@ onlyOn(
 
 onlyOn(
   ['webgpu'],
-  "webgpu: TF.js's Transpose of a rank-3 int32 tensor is still wrong; transposeInt32AsFloat is right",
+  "webgpu: TF.js's Transpose of a rank-3 int32 tensor is still wrong; with intTransposeCompiling it is right",
   async () => {
-    const x = () => tf.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 2, 3], 'int32');
+    // made on the GPU (a small tensor straight from the CPU is transposed there)
+    const x = () =>
+      tf.add(tf.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 2, 3], 'int32'), tf.scalar(0, 'int32'));
     const want = [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11];
-    const raw = await read(() => tf.tidy(() => tf.transpose(x(), [0, 2, 1])));
-    assert.not.equal(raw.values, want, "webgpu's int32 Transpose is right now: transposeInt32AsFloat can go");
-    const fixed = await read(() => tf.tidy(() => defects.transposeInt32AsFloat(x(), [0, 2, 1])));
-    assert.equal([fixed.values, fixed.shape], [want, [2, 3, 2]]);
+    const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    try {
+      defects.setWebGPUIntTransposeFixed(false);
+      const raw = await read(() => tf.tidy(() => tf.transpose(x(), [0, 2, 1])));
+      assert.not.equal(raw.values, want, "webgpu's int32 Transpose is right now: intTransposeCompiling can go");
+      defects.setWebGPUIntTransposeFixed(true);
+      const fixed = await read(() => tf.tidy(() => tf.transpose(x(), [0, 2, 1])));
+      assert.equal([fixed.values, fixed.shape], [want, [2, 3, 2]]);
+    } finally {
+      defects.setWebGPUIntTransposeFixed(true);
+      tf.env().set('WEBGPU_CPU_FORWARD', forward);
+    }
   },
 );
 

@@ -1,19 +1,33 @@
-// The backends agree: a random composition of ops (gen.ts's cases) run on wasm and on cpu from the
-// same input values, its value and its gradients (of Σ w·f for fixed random weights w) compared. The
-// two run different kernels (tapegrad's SIMD kernels and XNNPACK on wasm, TF.js's JavaScript loops
-// on cpu), so they agree to float32 rounding, measured against the largest entry of what is
-// compared; NaN and ±∞ must land on the same entries (a finite value past 1e37 against ±∞ is the
-// rounding of an overflow). Cases near a kink or a tie are skipped, as in gen.ts. With `specials`,
-// some input entries are replaced by NaN, ±∞, ±0 and subnormal values, where the kernels' edge
-// cases differ: that found the NaNs wasm's clamps, min/max and pooling dropped, and a strided
-// convolution's input gradient that multiplied its spread zeros by a filter holding NaN, and relu
-// turning a NaN with its sign bit set into 0. Differences known and left (about 1 in 2,000 cases
-// with specials): a convolution's filter gradient multiplies its padding's zeros by a NaN or ±∞ of
-// dy on wasm, not on cpu (PyTorch's im2col does too, its direct loops do not); sums of ±∞ against
-// other terms that cancel or not by the order of a reduction.
+// The backends agree: a random composition of ops (gen.ts's cases) run on wasm (or webgpu) and on cpu
+// from the same input values, its value and its gradients (of Σ w·f for fixed random weights w)
+// compared, and on the tested backend through tg.compile too (its replay must give the eager run's
+// bits). The backends run different kernels (tapegrad's SIMD kernels and XNNPACK on wasm, WGSL shaders
+// on webgpu, TF.js's JavaScript loops on cpu), so they agree to float32 rounding, measured against the
+// largest entry of what is compared; NaN and ±∞ must land on the same entries (a finite value past
+// 1e37 against ±∞ is the rounding of an overflow). Cases near a kink or a tie are skipped, as in
+// gen.ts. With `specials`, some input entries are replaced by NaN, ±∞, ±0 and subnormal values, where
+// the kernels' edge cases differ: that found the NaNs wasm's clamps, min/max and pooling dropped, and
+// a strided convolution's input gradient that multiplied its spread zeros by a filter holding NaN,
+// and relu turning a NaN with its sign bit set into 0. On webgpu it found int32 transposes whose
+// shader failed to compile, atan2(−0, 1) = π, tile's adjoint past the GPU's rank 6, and a compiled
+// replay freeing twice the data TopK hands back. Differences known and left (about 1 in 2,000 wasm
+// cases with specials): a convolution's filter gradient multiplies its padding's zeros by a NaN or ±∞
+// of dy on wasm, not on cpu (PyTorch's im2col does too, its direct loops do not); sums of ±∞ against
+// other terms that cancel or not by the order of a reduction. webgpu is fuzzed with finite inputs:
+// WGSL leaves NaN and ±∞ to the implementation.
 import fc from 'fast-check';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import { build, caseArb, snippet, type Case } from './gen.js';
+
+/** What the fuzzer uses of a GPUDevice. */
+interface GPUErrorScopes {
+  pushErrorScope(filter: 'validation'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
+}
+
+/** The backend a case runs on beside cpu. */
+export type Tested = 'wasm' | 'webgpu';
 
 export interface BackendsCase {
   c: Case;
@@ -33,8 +47,21 @@ interface Computed {
   nearKink: boolean;
 }
 
-/** The case on the active backend, from its inputs with the specials put in. */
-function compute(bc: BackendsCase): Computed {
+/** What a case computes from: its function, its inputs' values with the specials put in, and w's stream. */
+interface Prepared {
+  f: (...xs: tg.Tensor[]) => tg.Tensor;
+  values: { data: Float32Array; shape: number[] }[];
+  /** The weights w, drawn at the first run (y's size is known then), reused by the second. */
+  weights: Float32Array | null;
+  next: () => number;
+  nearKink: boolean;
+}
+
+/**
+ * Builds the case on cpu (its kink guards read values, which webgpu cannot synchronously) and puts
+ * the specials into its inputs' values.
+ */
+function prepare(bc: BackendsCase): Prepared {
   const inputs: tg.Tensor[] = [];
   try {
     const { f, nearKink } = build(bc.c, inputs);
@@ -50,27 +77,64 @@ function compute(bc: BackendsCase): Computed {
       const i = values.findIndex((v) => (at < v.length ? true : ((at -= v.length), false)));
       values[i][at] = SPECIALS[next() % SPECIALS.length];
     }
-    return tg.tidy(() => {
-      const xs = inputs.map((x, i) => tg.tensor(values[i], { shape: x.shape, requiresGrad: true }));
-      const y = f(...xs);
-      const w = tg.tensor(
-        Float32Array.from({ length: y.size }, () => (next() / 2 ** 32) * 2 - 1),
-        { shape: y.shape },
-      );
-      const grads = tg.gradients(tg.sum(tg.mul(y, w)), xs);
-      return {
-        value: Float32Array.from(y.dataSync()),
-        grads: grads.map((g) => (g ? Float32Array.from(g.dataSync()) : null)),
-        nearKink,
-      };
-    });
+    return { f, values: values.map((data, i) => ({ data, shape: inputs[i].shape })), weights: null, next, nearKink };
   } finally {
     for (const x of inputs) x.dispose();
   }
 }
 
-/** The first entry where a and b differ beyond rounding, or null. */
-function differ(what: string, a: Float32Array | null, b: Float32Array | null): string | null {
+/** The case on the active backend: its value and the gradients of Σ w·f, read asynchronously (webgpu's way). */
+async function compute(p: Prepared): Promise<Computed> {
+  const [y, ...grads] = tg.tidy(() => {
+    const xs = p.values.map((v) => tg.tensor(v.data, { shape: v.shape, requiresGrad: true }));
+    const y = p.f(...xs);
+    p.weights ??= Float32Array.from({ length: y.size }, () => (p.next() / 2 ** 32) * 2 - 1);
+    const w = tg.tensor(p.weights, { shape: y.shape });
+    return [y, ...tg.gradients(tg.sum(tg.mul(y, w)), xs)];
+  });
+  try {
+    const read = async (t: tg.Tensor | null) => (t ? Float32Array.from(await t.data()) : null);
+    return { value: (await read(y))!, grads: await Promise.all(grads.map(read)), nearKink: p.nearKink };
+  } finally {
+    tg.dispose([y, ...grads.filter((g): g is tg.Tensor => g !== null)]);
+  }
+}
+
+/**
+ * The case through tg.compile on the active backend, at its trace and at a replay (on webgpu, the
+ * recorded command buffer): the replay's value and gradients, or null where compile refuses the case.
+ */
+async function computeCompiled(p: Prepared): Promise<Computed | null> {
+  const compiled = tg.compile((...xs: tg.Tensor[]) => {
+    const y = p.f(...xs);
+    const w = tg.tensor(p.weights!, { shape: y.shape });
+    return [y, ...tg.gradients(tg.sum(tg.mul(y, w)), xs)];
+  });
+  try {
+    let out: Computed | null = null;
+    for (let call = 0; call < 2; call++) {
+      const xs = p.values.map((v) => tg.tensor(v.data, { shape: v.shape, requiresGrad: true }));
+      let got: (tg.Tensor | null)[] = [];
+      try {
+        got = compiled(...xs);
+        const read = async (t: tg.Tensor | null) => (t ? Float32Array.from(await t.data()) : null);
+        out = { value: (await read(got[0]))!, grads: await Promise.all(got.slice(1).map(read)), nearKink: p.nearKink };
+      } catch (e) {
+        // refused at the trace (a value read inside fn, say): not compiled; a replay has no excuse
+        if (call === 0 && e instanceof tg.TapegradError && e.message.startsWith('compile:')) return null;
+        throw e;
+      } finally {
+        tg.dispose([...xs, ...got.filter((g): g is tg.Tensor => g !== null)]);
+      }
+    }
+    return out;
+  } finally {
+    compiled.dispose();
+  }
+}
+
+/** The first entry where a (on `tested`) and b (on cpu) differ beyond rounding, or null. */
+function differ(what: string, tested: Tested, a: Float32Array | null, b: Float32Array | null): string | null {
   if (!a || !b) return a === b ? null : `${what}: a gradient on one backend only`;
   if (a.length !== b.length) return `${what}: ${a.length} entries against ${b.length}`;
   let top = 1;
@@ -86,33 +150,72 @@ function differ(what: string, a: Float32Array | null, b: Float32Array | null): s
         Math.min(Math.abs(u), Math.abs(v)) > 1e37
       )
         continue;
-      return `${what} entry ${k}: ${u} on wasm, ${v} on cpu`;
+      return `${what} entry ${k}: ${u} on ${tested}, ${v} on cpu`;
     }
     if (!(Math.abs(u - v) <= 1e-4 * top + 1e-3 * Math.max(Math.abs(u), Math.abs(v))))
-      return `${what} entry ${k}: ${u} on wasm, ${v} on cpu`;
+      return `${what} entry ${k}: ${u} on ${tested}, ${v} on cpu`;
   }
   return null;
 }
 
-/** Runs a case on wasm and on cpu; the first disagreement, or null. Leaves the backend wasm and nothing behind. */
-export async function runBackendsCase(bc: BackendsCase): Promise<string | null> {
+/** Where a compiled replay differs from the eager run on the same backend (the same kernels: the same bits), or null. */
+function sameBits(eager: Computed, replay: Computed): string | null {
+  const arrays = [eager.value, ...eager.grads];
+  const others = [replay.value, ...replay.grads];
+  for (let i = 0; i < arrays.length; i++) {
+    const [u, v] = [arrays[i], others[i]];
+    const what = i === 0 ? 'the value' : `input ${i - 1}'s gradient`;
+    if (!u || !v) {
+      if (u !== v) return `tg.compile's replay: ${what} on one only`;
+      continue;
+    }
+    const k = u.findIndex((x, j) => !Object.is(x, v[j]));
+    if (k >= 0) return `tg.compile's replay: ${what} entry ${k} is ${v[k]}, eager ${u[k]}`;
+  }
+  return null;
+}
+
+/**
+ * Runs a case on `tested` and on cpu, and through tg.compile on `tested`; the first disagreement, or null. Leaves the backend as it
+ * found it, and nothing behind.
+ */
+export async function runBackendsCase(bc: BackendsCase, tested: Tested = 'wasm'): Promise<string | null> {
+  const start = tg.getBackend() as tg.BackendName;
   const before = tg.memory().numTensors;
   const got: Computed[] = [];
+  let replayed: Computed | null = null;
   try {
-    for (const backend of ['wasm', 'cpu'] as const) {
+    await tg.setBackend('cpu');
+    const p = prepare(bc);
+    if (p.nearKink) return null;
+    for (const backend of [tested, 'cpu'] as const) {
       await tg.setBackend(backend);
-      got.push(compute(bc));
+      // a shader that fails to compile is an error event, its work skipped: caught per case
+      const device = backend === 'webgpu' ? (tf.backend() as unknown as { device: GPUErrorScopes }).device : null;
+      device?.pushErrorScope('validation');
+      // every op on the GPU's kernels, as a compiled replay runs them (TF.js hands small inputs
+      // that are still on the CPU to its CPU kernels)
+      const forward = device ? tf.env().getBool('WEBGPU_CPU_FORWARD') : true;
+      if (device) tf.env().set('WEBGPU_CPU_FORWARD', false);
+      try {
+        got.push(await compute(p));
+        if (backend === tested) replayed = await computeCompiled(p);
+      } finally {
+        if (device) tf.env().set('WEBGPU_CPU_FORWARD', forward);
+      }
+      const error = await device?.popErrorScope();
+      if (error) return `a WebGPU validation error: ${error.message.split('\n')[0]}`;
     }
   } catch (e) {
     return `threw on ${tg.getBackend()}: ${(e as Error)?.stack ?? e}`;
   } finally {
-    await tg.setBackend('wasm');
+    await tg.setBackend(start);
   }
   const [a, b] = got;
-  if (a.nearKink || b.nearKink) return null;
   const problem =
-    differ('the value', a.value, b.value) ??
-    a.grads.map((g, i) => differ(`input ${i}'s gradient`, g, b.grads[i])).find((d) => d) ??
+    (replayed && sameBits(a, replayed)) ??
+    differ('the value', tested, a.value, b.value) ??
+    a.grads.map((g, i) => differ(`input ${i}'s gradient`, tested, g, b.grads[i])).find((d) => d) ??
     null;
   if (problem) return problem;
   const leaked = tg.memory().numTensors - before;
@@ -122,12 +225,15 @@ export async function runBackendsCase(bc: BackendsCase): Promise<string | null> 
 export const backendsCaseArb = (specials: boolean): fc.Arbitrary<BackendsCase> =>
   fc.record({ c: caseArb, specials: specials ? fc.integer({ min: 1, max: 3 }) : fc.constant(0) });
 
-/** The property: the backends disagreeing throws, with the case as a program. */
-export const backendsPropertyOf = (specials: boolean) =>
+/** The property: `tested` and cpu disagreeing throws, with the case as a program. */
+export const backendsPropertyOf = (specials: boolean, tested: Tested = 'wasm') =>
   fc.asyncProperty(backendsCaseArb(specials), async (bc) => {
-    const problem = await runBackendsCase(bc);
-    if (problem)
-      throw new Error(
-        `backends disagree: ${problem}\n// fuzz case ${JSON.stringify(bc)}\n${snippet(bc.c).split('\nconst report')[0]}\n`,
-      );
+    const problem = await runBackendsCase(bc, tested);
+    if (!problem) return;
+    // the program is written from its inputs' values, read synchronously: on cpu
+    const start = tg.getBackend() as tg.BackendName;
+    await tg.setBackend('cpu');
+    const program = snippet(bc.c).split('\nconst report')[0];
+    await tg.setBackend(start);
+    throw new Error(`backends disagree: ${problem}\n// fuzz case ${JSON.stringify(bc)}\n${program}\n`);
   });

@@ -360,6 +360,31 @@ webgpu('results that are arguments or constants, and repeated results, are tenso
   f.dispose();
 });
 
+webgpu("a kernel that hands back its input's data (TopK of rows of one) replays without freeing it twice", async () => {
+  const before = tg.memory();
+  const f = (x: tg.Tensor) => {
+    const { values } = tg.topk(x, 1, { largest: false });
+    return [values, ...tg.gradients(tg.sum(tg.mul(values, 3)), [x])];
+  };
+  const compiled = tg.compile(f);
+  const x0 = tg.tensor([[-1.5], [0.25], [2]], { requiresGrad: true });
+  const x = x0.mul(1); // on the GPU
+  for (let i = 0; i < 4; i++) {
+    const out = compiled(x) as tg.Tensor[];
+    assert.equal(await bits(out), [
+      { shape: [3, 1], values: [-1.5, 0.25, 2] },
+      { shape: [3, 1], values: [3, 3, 3] },
+    ]);
+    tg.dispose(out);
+  }
+  // x's data is whole: read after the replays, and by other kernels
+  const read = x.add(0);
+  assert.equal(Array.from(await read.data()), [-1.5, 0.25, 2]);
+  compiled.dispose();
+  tg.dispose([x0, x, read]);
+  assert.equal(tg.memory(), before);
+});
+
 webgpu('no WebGPU validation error was raised by any test above', async () => {
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(gpuErrors.slice(0, 3), []);

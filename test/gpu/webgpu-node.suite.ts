@@ -11,6 +11,8 @@ import { assertClose } from '../helpers.js';
 import { dispatchCacheStats, setDispatchCacheEnabled } from '../../src/testing.js';
 import { boolChecks, mixedChecks } from '../reference/ops-bool-survey.js';
 import { reducedTrigTests } from './reduced-trig.js';
+import fc from 'fast-check';
+import { backendsPropertyOf } from '../fuzz/backends.js';
 
 const webgpu = suite('webgpu in Node');
 // WebGPU reports a bad bind group or shader as an event and skips the work: collect them all.
@@ -373,9 +375,83 @@ webgpu(
   },
 );
 
-webgpu('no WebGPU validation error was raised by any test above', async () => {
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(gpuErrors.slice(0, 3), []);
+webgpu('int32 and bool transposes on the GPU, and the reductions that transpose them inside, are right', async () => {
+  // made on the GPU: a small tensor straight from the CPU would be transposed there
+  const onGpu = (v: number[], shape: number[], dtype: 'int32' | 'bool') =>
+    dtype === 'bool'
+      ? tf.notEqual(tf.tensor(v, shape, 'int32'), tf.scalar(0, 'int32'))
+      : tf.add(tf.tensor(v, shape, 'int32'), tf.scalar(0, 'int32'));
+  const big = [16777217, -1, 3, 4, 5, -6, 7, 2147483647];
+  const mask = [1, 0, 0, 0, 0, 1, 0, 1];
+  const cases: [string, () => tf.Tensor, number[]][] = [
+    [
+      'int32 transpose',
+      () => tf.transpose(onGpu(big, [2, 2, 2], 'int32'), [2, 0, 1]),
+      [16777217, 3, 5, 7, -1, 4, -6, 2147483647],
+    ],
+    ['bool transpose', () => tf.transpose(onGpu(mask, [2, 2, 2], 'bool'), [1, 0, 2]), [1, 0, 0, 1, 0, 0, 0, 1]],
+    ['any over axis 0', () => tf.any(onGpu(mask, [2, 2, 2], 'bool'), 0), [1, 1, 0, 1]],
+    ['all over axis 1', () => tf.all(onGpu([1, 1, 0, 1, 1, 0, 1, 1], [2, 2, 2], 'bool'), 1), [0, 1, 1, 0]],
+    ['int32 sum over axis 0', () => tf.sum(onGpu([1, -2, 3, 4, 5, -6, 7, 8], [2, 2, 2], 'int32'), 0), [6, -8, 10, 12]],
+    ['int32 max over axis 0', () => tf.max(onGpu([1, -2, 3, 4, 5, -6, 7, 8], [2, 2, 2], 'int32'), 0), [5, -2, 7, 8]],
+  ];
+  for (const [what, f, want] of cases) {
+    const y = tf.tidy(f);
+    assert.equal(Array.from(await y.data()), want, what);
+    y.dispose();
+  }
+  // median's NaN check reduces a mask over a leading axis
+  const x = tg.tensor([-1.05, 2, 0.5, 3, -4, 7], { shape: [2, 1, 3] });
+  const g = tg.grad((t: tg.Tensor) => tg.median(t, { axis: 0 }).sum())(x);
+  assert.equal(Array.from(await g.data()), [1, 0, 1, 0, 1, 0]);
+  tg.dispose([x, g]);
 });
+
+webgpu("atan2 at signed zeros and infinities is C's (TF.js's gives π for atan2(−0, 1) here)", async () => {
+  const pairs = [
+    [-0, 1.1],
+    [0, 1.1],
+    [-0, -1],
+    [0, -1],
+    [-0, 0],
+    [0, -0],
+    [-0, -0],
+    [-0, Infinity],
+    [0, -Infinity],
+    [1, 0],
+    [-2, -0],
+    [0, Number.NaN],
+    [Number.NaN, 1],
+  ];
+  // made on the GPU: tiny tensors from the CPU would be computed there
+  const onGpu = (v: number[]) => tg.mul(tg.tensor(v), tg.ones([v.length]));
+  // TF.js's own (the test that tells when atan2SignedZero can go)
+  const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
+  const raw = tf.atan2(tf.tensor([-0]), tf.tensor([1]));
+  assert.is((await raw.data())[0], Math.fround(Math.PI), "webgpu's Atan2 is right now: atan2SignedZero can go");
+  raw.dispose();
+  tf.env().set('WEBGPU_CPU_FORWARD', forward);
+  const y = tg.atan2(onGpu(pairs.map((p) => p[0])), onGpu(pairs.map((p) => p[1])));
+  const got = Array.from(await y.data());
+  got.forEach((v, i) =>
+    assert.ok(Object.is(v, Math.fround(Math.atan2(pairs[i][0], pairs[i][1]))), `atan2(${pairs[i]}): ${v}`),
+  );
+  y.dispose();
+});
+
+// (finite inputs only: WGSL leaves NaN and ±∞ to the implementation, and SwiftShader's log(NaN) is
+// 89, its exp(NaN) ∞, its log(0) −88)
+webgpu(
+  'random compositions agree with cpu, values and gradients, with no validation error (the backends fuzzer)',
+  async () => {
+    await fc.assert(backendsPropertyOf(false, 'webgpu'), {
+      seed: 20261201,
+      numRuns: Number(process.env.FUZZ_RUNS_WEBGPU ?? 200),
+      endOnFailure: true,
+    });
+    assert.is(tg.getBackend(), 'webgpu');
+  },
+);
 
 webgpu.run();
