@@ -258,6 +258,15 @@ function replayable(t: Trace, args: Tensor[]): boolean {
   return true;
 }
 
+/** The backend's count of references to a tensor's data; −1 where the backend keeps none. */
+function refCount(dataId: object): number {
+  try {
+    return tf.backend().refCount(dataId);
+  } catch {
+    return -1;
+  }
+}
+
 /**
  * Runs the recorded kernels straight on the backend, as TF.js's engine would but without it: the
  * intermediates are the backend's data alone (freed after their last reader), and only the
@@ -380,9 +389,8 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     const ins = Object.entries(inputs ?? {}).map(
       ([k, t]) => [k, t ? refOf(t as tf.Tensor) : null] as [string, Ref | null],
     );
-    const backend = tf.backend() as unknown as { refCount?(dataId: object): number };
     const inputData = Object.values(inputs ?? {}).flatMap((t) => (t ? [(t as tf.Tensor).dataId] : []));
-    const refsBefore = inputData.map((d) => backend.refCount?.(d) ?? 0);
+    const refsBefore = inputData.map(refCount);
     depth++;
     let out: tf.Tensor | tf.Tensor[];
     try {
@@ -399,7 +407,7 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     // an output that is an input's data with no reference taken for it (the engine counts its own)
     const unowned = list.flatMap((o, j) => {
       const k = inputData.indexOf(o.dataId);
-      return k >= 0 && (backend.refCount?.(o.dataId) ?? 0) <= refsBefore[k] ? [j] : [];
+      return k >= 0 && refsBefore[k] >= 0 && refCount(o.dataId) <= refsBefore[k] ? [j] : [];
     });
     calls.push({
       name,
