@@ -65,6 +65,13 @@ export const traceHooks: {
   onValueTest: null,
 };
 
+/** test(t), which a compiled step's replays take again on their own t (traceHooks.onValueTest). */
+export function testedAtReplays(t: tf.Tensor, test: (t: tf.Tensor) => boolean): boolean {
+  const result = test(t);
+  traceHooks.onValueTest?.(t, test, result);
+  return result;
+}
+
 /** Whether compile() is tracing a function now. */
 export const isTracing = (): boolean => traceHooks.onInputs !== null;
 

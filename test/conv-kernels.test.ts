@@ -239,10 +239,12 @@ for (const [xShape, w, s, pad] of [
     for (const kernel of [true, false]) {
       fused.setFusedEnabled(kernel, 'conv2d');
       try {
-        const got = await on('wasm', () => conv2dBackpropInputFast(make(dyShape, 6), make(w, 7), xShape, s, pad));
+        const got = await on('wasm', () =>
+          conv2dBackpropInputFast(make(dyShape, 6), make(w, 7), xShape, s, pad, false),
+        );
         assertClose(got, want, { atol: 1e-5, rtol: 1e-5, msg: kernel ? 'the kernel' : 'without the kernel' });
         const [dy, f] = [make(dyShape, 6), make(w, 7)];
-        assertNoLeak(() => conv2dBackpropInputFast(dy, f, xShape, s, pad).dispose());
+        assertNoLeak(() => conv2dBackpropInputFast(dy, f, xShape, s, pad, false).dispose());
         tf.dispose([dy, f]);
       } finally {
         fused.setFusedEnabled(true, 'conv2d');

@@ -6,7 +6,6 @@ import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilt
 import { broadcastToEmptyShape } from './defects.js';
 import { BLOCKING, denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
 import { originalWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
-import { traceHooks } from '../tape.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -179,7 +178,8 @@ export function setFlipInKernel(on: boolean): void {
  * and its channel axes swapped: x̄[n,t,u,c] = Σ_{a,b,o} dyₛ[n, t + p − a, u + q − b, o]·w[a,b,c,o]
  * (on wasm tapegrad's convolution, kernels/conv2d-forward.ts, which reads that filter in place).
  * The spread's and the padding's zeros meet every filter entry, so a filter holding NaN or ±∞
- * (0·∞ is NaN) takes the plain loop, which forms only the products of real terms, as PyTorch's does.
+ * (0·∞ is NaN) takes the plain loop, which forms only the products of real terms, as PyTorch's does:
+ * the caller says so (`filterSpoilsFastPath(w)`, which a compiled step tests again at each replay).
  */
 export function conv2dBackpropInputFast(
   dy: tf.Tensor,
@@ -187,10 +187,11 @@ export function conv2dBackpropInputFast(
   xShape: number[],
   strides: Pair,
   pad: Pad,
+  filterSpoilsFastPath: boolean,
 ): tf.Tensor {
   const shape = xShape as [number, number, number, number];
   const [sh, sw] = strides;
-  if (tf.getBackend() !== 'wasm' || dy.size === 0 || testedNonFinite(w))
+  if (tf.getBackend() !== 'wasm' || dy.size === 0 || filterSpoilsFastPath)
     return tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, shape, strides, pad);
   const [kh, kw] = w.shape;
   const [ph] = samePadding(pad, shape[1], kh, sh);
@@ -267,16 +268,12 @@ export function sumFast(x: tf.Tensor, axes: number[], keepDims: boolean, mean = 
   });
 }
 
-/** holdsNonFinite(w), which a compiled step's replays test again on their own w. */
-function testedNonFinite(w: tf.Tensor): boolean {
-  const nonFinite = holdsNonFinite(w);
-  traceHooks.onValueTest?.(w, holdsNonFinite, nonFinite);
-  return nonFinite;
-}
-
-/** Whether a float32 tensor on wasm (a filter: small) holds NaN or ±∞, read in place. */
-function holdsNonFinite(t: tf.Tensor): boolean {
-  if (t.dtype !== 'float32') return false;
+/**
+ * Whether conv2dBackpropInputFast must take the plain loop for the filter w: on wasm, a float32 w
+ * (small) holding NaN or ±∞, read in place.
+ */
+export function filterSpoilsFastPath(t: tf.Tensor): boolean {
+  if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32') return false;
   const v = (tf.backend() as unknown as WasmHeapBackend).typedArrayFromHeap(t) as Float32Array;
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return true;
   return false;
