@@ -5,9 +5,10 @@
 // gradients (tg.grad inside fn) and fused kernels replays as it ran.
 //
 // A whole training step replays too: backward() into .grad, and an optimizer's step (every one of
-// tapegrad's but L-BFGS, whose step runs a closure), whose parameters and state are state cells (tape.ts: read afresh at each replay, written
-// with the replay's new tensors) and whose learning rate and bias corrections are host values (the
-// optimizer's JavaScript runs again at each replay for that call's numbers and step counts).
+// tapegrad's but L-BFGS, whose step runs a closure), whose parameters and state are state cells
+// (tape.ts: read afresh at each replay, written with the replay's new tensors) and whose learning
+// rate and bias corrections are host values (the optimizer's JavaScript runs again at each replay
+// for that call's numbers and step counts).
 //
 // What the replay must not miss is refused at the trace, with the reason: a read of a value
 // (x.item(), dataSync: control flow may depend on it), a tensor made from JavaScript values that
@@ -155,8 +156,8 @@ let tracing = false;
  * fn must be synchronous and return a Tensor or an array of Tensors (or nulls). Refused with a
  * TapegradError at the trace: reading values inside fn (item(), dataSync(), data()), making a
  * float32 tensor of varying values inside fn (tg.randn, dropout in training mode: draw them
- * outside and pass them in), a step of an optimizer with no rule (LBFGS, one of your own written as update) inside fn, a tensor's .value replaced
- * otherwise. Constants made from numbers inside fn are kept with the trace: dispose() frees them.
+ * outside and pass them in), a step of an optimizer with no rule (LBFGS, one of your own written
+ * as update) inside fn, a tensor's .value replaced otherwise. Constants made from numbers inside fn are kept with the trace: dispose() frees them.
  * The number of arguments is fixed by the first call, and at least fn's declared parameters: a
  * call with fewer, or with another number than the trace's, is a TapegradError naming both (a
  * JavaScript function would silently read undefined, or never see the extra ones; JAX re-traces a

@@ -1,6 +1,7 @@
-// Replacing one of TF.js's kernels (wasm's, and cpu's few) by tapegrad's: the kernel's config stays, its function
-// becomes a wrapper of TF.js's own, which it still calls for the inputs it leaves alone. TF.js's
-// function is kept for the tests that run it to see whether its defect is still there.
+// Replacing one of TF.js's kernels (wasm's, and cpu's few) by tapegrad's: the kernel's config
+// stays, its function becomes a wrapper of TF.js's own, which it still calls for the inputs it
+// leaves alone. TF.js's function is kept for the tests that run it to see whether its defect is
+// still there.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackend } from '../../kernels/wasm-simd-module.js';

@@ -46,6 +46,26 @@ export function nanWindows(xs: Float32Array, shape: number[], ys: Float32Array, 
   }
 }
 
+/**
+ * TF.js's pool `original` on args, then each output entry whose window holds a NaN of x set to NaN,
+ * where mayHoldNaN(xs, ys) says a window may have dropped one. `view` gives a tensor's float32s in
+ * place; the views are taken after the kernel (a wasm heap that grew detached older ones).
+ */
+export function poolKeepingNaN(
+  original: KernelFunc,
+  args: Parameters<KernelFunc>[0],
+  view: (t: TensorInfo) => Float32Array,
+  mayHoldNaN: (xs: Float32Array, ys: Float32Array) => boolean,
+): TensorInfo {
+  const out = original(args) as TensorInfo;
+  const x = args.inputs.x as TensorInfo;
+  // a 1×1 pool may be x itself (out shares its data): its NaNs are there already
+  if (x.dtype !== 'float32' || x.shape.length !== 4 || out.dataId === x.dataId) return out;
+  const [xs, ys] = [view(x), view(out)];
+  if (mayHoldNaN(xs, ys)) nanWindows(xs, x.shape, ys, poolInfo(x.shape, args.attrs as unknown as PoolAttrs));
+  return out;
+}
+
 /** What the cpu replacement reads of TF.js's cpu backend, whose class is not exported. */
 interface CpuBackend extends KernelBackend {
   data: { get(dataId: object): { values: unknown } };
@@ -54,47 +74,25 @@ interface CpuBackend extends KernelBackend {
 /** Replaces `backend`'s pools that drop NaN (wasm: AvgPool; cpu: MaxPool) by TF.js's, then the NaN windows (once). */
 export function fixNaNDroppingPools(backend: 'cpu' | 'wasm'): void {
   if (backend === 'wasm') {
-    replaceKernel(
-      'wasm',
-      'AvgPool',
-      (original): KernelFunc =>
-        (args) => {
-          const out = original(args) as TensorInfo;
-          const x = args.inputs.x as TensorInfo;
-          if (x.dtype !== 'float32' || x.shape.length !== 4) return out;
-          const b = args.backend as WasmHeapBackend;
-          // the views are taken after the kernel: a heap that grew detached older ones
-          const ys = b.typedArrayFromHeap(out) as Float32Array;
-          const xs = b.typedArrayFromHeap(x) as Float32Array;
-          // a window holding NaN came out −∞ (or NaN): x is scanned only when y holds one
-          if (holdsNaN(b, ys, true) && holdsNaN(b, xs))
-            nanWindows(xs, x.shape, ys, poolInfo(x.shape, args.attrs as unknown as PoolAttrs));
-          return out;
-        },
-    );
+    replaceKernel('wasm', 'AvgPool', (original) => (args) => {
+      const b = args.backend as WasmHeapBackend;
+      // a window holding NaN came out −∞ (or NaN): x is scanned only when y holds one
+      return poolKeepingNaN(
+        original,
+        args,
+        (t) => b.typedArrayFromHeap(t) as Float32Array,
+        (xs, ys) => holdsNaN(b, ys, true) && holdsNaN(b, xs),
+      );
+    });
     return;
   }
-  replaceKernel(
-    'cpu',
-    'MaxPool',
-    (original): KernelFunc =>
-      (args) => {
-        const out = original(args) as TensorInfo;
-        const x = args.inputs.x as TensorInfo;
-        if (x.dtype !== 'float32' || x.shape.length !== 4) return out;
-        const b = args.backend as CpuBackend;
-        const xs = b.data.get(x.dataId).values as Float32Array;
-        let nan = false;
-        for (let i = 0; i < xs.length && !nan; i++) nan = Number.isNaN(xs[i]);
-        // a 1×1 pool is x itself (out shares its data): its NaNs are there already
-        if (nan && out.dataId !== x.dataId)
-          nanWindows(
-            xs,
-            x.shape,
-            b.data.get(out.dataId).values as Float32Array,
-            poolInfo(x.shape, args.attrs as unknown as PoolAttrs),
-          );
-        return out;
-      },
-  );
+  replaceKernel('cpu', 'MaxPool', (original) => (args) => {
+    const b = args.backend as CpuBackend;
+    return poolKeepingNaN(
+      original,
+      args,
+      (t) => b.data.get(t.dataId).values as Float32Array,
+      (xs) => xs.some(Number.isNaN),
+    );
+  });
 }

@@ -4,8 +4,9 @@
 // float32 π (sin(π) 73% off, cos(±π/2) of the wrong sign); Sign is 0 for |x| below about 5e−7
 // (sign(1e−7) = 0, so the gradient of abs vanished there). The replacements work on the wasm
 // heap: Log1p in float64 with JavaScript's Math, as the cpu backend does, rounded once to float32,
-// and Sign as cpu's and PyTorch's (0 for ±0 and NaN); Sin and Cos by float32-sin-cos.ts's method, as accurate once rounded and faster than
-// Math's, in wasm SIMD (wasm-simd-sin-cos.ts) where the engine has it, else in JavaScript.
+// and Sign as cpu's and PyTorch's (0 for ±0 and NaN); Sin and Cos by float32-sin-cos.ts's method,
+// as accurate once rounded and faster than Math's, in wasm SIMD (wasm-simd-sin-cos.ts) where the
+// engine has it, else in JavaScript.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { cosFloat32, sinFloat32 } from './float32-sin-cos.js';
 import { sinCosOnHeap } from './wasm-simd-sin-cos.js';

@@ -10,7 +10,7 @@ import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js
 import { f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
 import { holdsNaN } from './wasm-nan-min-max.js';
-import { nanWindows, type PoolAttrs, poolInfo } from './nan-dropping-pools.js';
+import { type PoolAttrs, poolInfo, poolKeepingNaN } from './nan-dropping-pools.js';
 
 /** Entries of x from which the SIMD loop runs (below, TF.js's kernel). */
 export const MAX_POOL_SIMD_MIN = 1 << 14;
@@ -100,13 +100,13 @@ export function speedUpWasmMaxPool(): void {
         const backend = args.backend as WasmHeapBackend;
         const heap = heapOf(backend);
         if (x.shape.length !== 4 || x.dtype !== 'float32') return original(args);
-        const tfjs = () => {
-          const out = original(args) as TensorInfo;
-          const xs = backend.typedArrayFromHeap(x) as Float32Array;
-          if (holdsNaN(backend, xs))
-            nanWindows(xs, x.shape, backend.typedArrayFromHeap(out) as Float32Array, poolInfo(x.shape, attrs));
-          return out;
-        };
+        const tfjs = () =>
+          poolKeepingNaN(
+            original,
+            args,
+            (t) => backend.typedArrayFromHeap(t) as Float32Array,
+            (xs) => holdsNaN(backend, xs),
+          );
         const [N, H, W, C] = x.shape;
         const square = kh === 2 && kw === 2 && sh === 2 && sw === 2 && H % 2 === 0 && W % 2 === 0 && C % 4 === 0;
         // windows that tile x: no padding, as TF.js works it out

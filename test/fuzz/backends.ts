@@ -83,21 +83,35 @@ function prepare(bc: BackendsCase): Prepared {
   }
 }
 
-/** The case on the active backend: its value and the gradients of Σ w·f, read asynchronously (webgpu's way). */
-async function compute(p: Prepared): Promise<Computed> {
-  const [y, ...grads] = tg.tidy(() => {
-    const xs = p.values.map((v) => tg.tensor(v.data, { shape: v.shape, requiresGrad: true }));
+/** f and the gradients of Σ w·f (w drawn at the first call: y's size is known then). */
+function valueAndGrads(p: Prepared) {
+  return (...xs: tg.Tensor[]): (tg.Tensor | null)[] => {
     const y = p.f(...xs);
     p.weights ??= Float32Array.from({ length: y.size }, () => (p.next() / 2 ** 32) * 2 - 1);
     const w = tg.tensor(p.weights, { shape: y.shape });
     return [y, ...tg.gradients(tg.sum(tg.mul(y, w)), xs)];
-  });
+  };
+}
+
+/** The case's inputs, made afresh on the active backend. */
+const inputsOf = (p: Prepared) => p.values.map((v) => tg.tensor(v.data, { shape: v.shape, requiresGrad: true }));
+
+/** [y, ...gradients] read asynchronously (webgpu's way), then disposed. */
+async function readAndDispose(p: Prepared, got: (tg.Tensor | null)[]): Promise<Computed> {
   try {
     const read = async (t: tg.Tensor | null) => (t ? Float32Array.from(await t.data()) : null);
-    return { value: (await read(y))!, grads: await Promise.all(grads.map(read)), nearKink: p.nearKink };
+    return { value: (await read(got[0]))!, grads: await Promise.all(got.slice(1).map(read)), nearKink: p.nearKink };
   } finally {
-    tg.dispose([y, ...grads.filter((g): g is tg.Tensor => g !== null)]);
+    tg.dispose(got.filter((g): g is tg.Tensor => g !== null));
   }
+}
+
+/** The case on the active backend: its value and the gradients of Σ w·f. */
+async function compute(p: Prepared): Promise<Computed> {
+  return readAndDispose(
+    p,
+    tg.tidy(() => valueAndGrads(p)(...inputsOf(p))),
+  );
 }
 
 /**
@@ -105,26 +119,19 @@ async function compute(p: Prepared): Promise<Computed> {
  * recorded command buffer): the replay's value and gradients, or null where compile refuses the case.
  */
 async function computeCompiled(p: Prepared): Promise<Computed | null> {
-  const compiled = tg.compile((...xs: tg.Tensor[]) => {
-    const y = p.f(...xs);
-    const w = tg.tensor(p.weights!, { shape: y.shape });
-    return [y, ...tg.gradients(tg.sum(tg.mul(y, w)), xs)];
-  });
+  const compiled = tg.compile(valueAndGrads(p));
   try {
     let out: Computed | null = null;
     for (let call = 0; call < 2; call++) {
-      const xs = p.values.map((v) => tg.tensor(v.data, { shape: v.shape, requiresGrad: true }));
-      let got: (tg.Tensor | null)[] = [];
+      const xs = inputsOf(p);
       try {
-        got = compiled(...xs);
-        const read = async (t: tg.Tensor | null) => (t ? Float32Array.from(await t.data()) : null);
-        out = { value: (await read(got[0]))!, grads: await Promise.all(got.slice(1).map(read)), nearKink: p.nearKink };
+        out = await readAndDispose(p, compiled(...xs));
       } catch (e) {
         // refused at the trace (a value read inside fn, say): not compiled; a replay has no excuse
         if (call === 0 && e instanceof tg.TapegradError && e.message.startsWith('compile:')) return null;
         throw e;
       } finally {
-        tg.dispose([...xs, ...got.filter((g): g is tg.Tensor => g !== null)]);
+        tg.dispose(xs);
       }
     }
     return out;
