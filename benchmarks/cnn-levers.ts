@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import * as tg from '../src/index.js';
 import {
   setChunkSharing,
-  setFlipInKernel,
   setHelperSpin,
   setSharedBatchNorm,
   setSharedGrads,
@@ -30,7 +29,6 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   'spin before sleeping': setHelperSpin,
   'shared relu and max-pool backward': setSharedGrads,
   'shared batch norm': setSharedBatchNorm,
-  "input gradient's filter flipped in the kernel": setFlipInKernel,
   'relu forward in SIMD, shared': setSimdRelu,
   'x padded in SIMD': setSimdPad,
   '3×3 convolutions in the Winograd form': setWinogradConv,

@@ -65,16 +65,6 @@ interface IndexGuard {
   max: number;
 }
 
-/**
- * A path an op chose by test(t) on the values of an argument or a captured tensor: a replay needs
- * the same answer. (A tensor made inside fn cannot be tested before the kernels that made it run.)
- */
-interface ValueGuard {
-  ref: Ref;
-  test: (t: tf.Tensor) => boolean;
-  result: boolean;
-}
-
 /** Numbers computed in JavaScript at each call, before the kernels, into a slot (null: no kernel reads them). */
 export interface HostInput {
   host: HostValues;
@@ -103,7 +93,6 @@ export interface GradWrite {
 export interface Trace {
   calls: KernelCall[];
   guards: IndexGuard[];
-  valueGuards: ValueGuard[];
   slots: number;
   outputs: (Ref | null)[];
   /** fn returned one tensor rather than a list. */
@@ -149,9 +138,9 @@ let tracing = false;
  * `paramGroups[k].lr` are followed) — for every optimizer but LBFGS (whose step runs a closure).
  * The first call makes the optimizer's state and the gradients, so the second traces again; fn
  * traces again too when the optimizer's other options change (and at RAdam's first rectified step).
- * Where a kernel path depends on the values of an argument or a weight (on wasm, a strided
- * convolution's input gradient when the filter holds NaN or ±∞), a replay whose values would take
- * the other path traces again.
+ * A kernel that takes another path on some values (on wasm, a convolution's input gradient when
+ * the filter holds NaN or ±∞) tests them inside the kernel, so a replay takes the path its own
+ * values call for.
  *
  * fn must be synchronous and return a Tensor or an array of Tensors (or nulls). Refused with a
  * TapegradError at the trace: reading values inside fn (item(), dataSync(), data()), making a
@@ -241,10 +230,6 @@ function replayable(t: Trace, args: Tensor[]): boolean {
     if (!v) continue; // constants and tensors made before the trace do not change
     const values = indexValues(v);
     if (values) for (const x of values) if (x < g.min || x > g.max) return false;
-  }
-  for (const g of t.valueGuards) {
-    const v = g.ref.kind === 'arg' ? args[g.ref.index].value : g.ref.kind === 'captured' ? g.ref.tensor.value : null;
-    if (v && !v.isDisposed && g.test(v) !== g.result) return false;
   }
   for (const c of t.calls)
     for (const [, r] of c.inputs) {
@@ -468,11 +453,6 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     if (ref.kind === 'slot') refuse('fn checks the values of index tensors it computes (a gather by computed indices)');
     guardsAt.set(t, { ref, min, max });
   };
-  const valueGuards: ValueGuard[] = [];
-  traceHooks.onValueTest = (t, test, result) => {
-    const ref = refOf(t);
-    if (ref.kind === 'arg' || ref.kind === 'captured') valueGuards.push({ ref, test, result });
-  };
   gradAssignments.onAssign = (x) => {
     if (!gradOnEntry.has(x) && !seenTensors.has(x.value)) gradOnEntry.set(x, x.grad);
   };
@@ -516,7 +496,6 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     engine.startScope = startScope;
     traceHooks.onInputs = null;
     traceHooks.onIndexValues = null;
-    traceHooks.onValueTest = null;
     traceHooks.onHostValues = null;
     traceHooks.onStateWrite = null;
     traceHooks.refuse = null;
@@ -636,7 +615,6 @@ function record(fn: (...args: never[]) => unknown, args: Tensor[]): { trace: Tra
     trace: {
       calls,
       guards: [...guardsAt.values()].map((g) => ({ ...g, ref: fix(g.ref)! })),
-      valueGuards: valueGuards.map((g) => ({ ...g, ref: fix(g.ref)! })),
       slots,
       outputs,
       single,

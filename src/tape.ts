@@ -50,11 +50,6 @@ export const traceHooks: {
   onStateWrite: ((cell: StateCell, before: tf.Tensor | null, after: tf.Tensor) => void) | null;
   /** Something in fn that a replay could not repeat (an optimizer without a replayable update). */
   refuse: ((why: string) => void) | null;
-  /**
-   * A path an op chose by test(t), t's values read outside the engine (a backend's fast path that a
-   * filter holding ±∞ would spoil): a replay tests its own t again and traces again where it differs.
-   */
-  onValueTest: ((t: tf.Tensor, test: (t: tf.Tensor) => boolean, result: boolean) => void) | null;
 } = {
   onInputs: null,
   onIndexValues: null,
@@ -62,15 +57,7 @@ export const traceHooks: {
   onHostValues: null,
   onStateWrite: null,
   refuse: null,
-  onValueTest: null,
 };
-
-/** test(t), which a compiled step's replays take again on their own t (traceHooks.onValueTest). */
-export function testedAtReplays(t: tf.Tensor, test: (t: tf.Tensor) => boolean): boolean {
-  const result = test(t);
-  traceHooks.onValueTest?.(t, test, result);
-  return result;
-}
 
 /** Whether compile() is tracing a function now. */
 export const isTracing = (): boolean => traceHooks.onInputs !== null;

@@ -26,7 +26,7 @@ export { setWinogradConv, setWinogradFilterGrad } from '../kernels/wasm-simd-win
 export { setHelperSpin, setHelperThread, setHelperWithdraw } from '../kernels/helper-thread.js';
 import { setHelperWithdraw } from '../kernels/helper-thread.js';
 export { setChunkSharing } from '../kernels/wasm-simd-module.js';
-export { setDirectFusedMatMul, setFlipInKernel, setNarrowLeftInPlace } from './backend/facts.js';
+export { setDirectFusedMatMul, setNarrowLeftInPlace } from './backend/facts.js';
 import { setDirectFusedMatMul } from './backend/facts.js';
 export { setSimdRelu } from './backend/wasm-relu.js';
 export { setSimdMaxPool } from './backend/wasm-max-pool.js';

@@ -2,16 +2,17 @@
 // backend's own TF.js kernels: the max-pool backward (kernels/max-pool-grad.ts), the window matrix
 // of the filter gradient (kernels/im2col.ts), the filter gradient wasm lacks
 // (conv2dBackpropFilterWithoutKernel: tapegrad's kernel, and without it the window matrix or a
-// dilated convolution), the input gradient as a forward convolution (conv2dBackpropInputFast, with
-// tapegrad's convolution and XNNPACK's) and the leading-axes sums (sumFast); then a small CNN's
-// gradients on wasm against cpu's. Each leaves no tensor behind.
+// dilated convolution), wasm's input gradient as a forward convolution (wasm-conv-input-gradient.ts:
+// tapegrad's convolution where the filter is finite, TF.js's loop where not) and the leading-axes sums
+// (sumFast); then a small CNN's gradients on wasm against cpu's. Each leaves no tensor behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../src/index.js';
 import * as fused from '../src/backend/fused.js';
 import * as defects from '../src/backend/defects.js';
-import { conv2dBackpropInputFast, sumFast } from '../src/backend/facts.js';
+import { sumFast } from '../src/backend/facts.js';
+import { CONV2D } from '../kernels/conv2d-forward.js';
 import { rng } from '../src/random.js';
 import { assertClose, assertNoLeak, assertThrows, NODE_BACKENDS } from './helpers.js';
 
@@ -36,8 +37,8 @@ async function on(backend: tg.BackendName, f: () => tf.Tensor): Promise<number[]
 }
 
 /** The output size of a window k, stride s along n ('same': ⌈n/s⌉). */
-const outSize = (n: number, k: number, s: number, pad: Pad) =>
-  pad === 'same' ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1;
+const outSize = (n: number, k: number, s: number, pad: Pad | number) =>
+  pad === 'same' ? Math.ceil(n / s) : Math.floor((n + 2 * (pad === 'valid' ? 0 : pad) - k) / s) + 1;
 
 interface PoolCase {
   x: number[];
@@ -218,6 +219,20 @@ for (const c of FILTER_CASES) {
   });
 }
 
+/** f() with wasm's TapegradConv2D counting its calls: the result and the count. */
+function countingConvCalls<T>(f: () => T): [T, number] {
+  const config = tf.getKernel(CONV2D, 'wasm')!;
+  let calls = 0;
+  tf.unregisterKernel(CONV2D, 'wasm');
+  tf.registerKernel({ ...config, kernelFunc: (args) => (calls++, config.kernelFunc(args)) });
+  try {
+    return [f(), calls];
+  } finally {
+    tf.unregisterKernel(CONV2D, 'wasm');
+    tf.registerKernel(config);
+  }
+}
+
 for (const [xShape, w, s, pad] of [
   [[2, 6, 5, 3], [3, 3, 3, 4], [1, 1], 'same'],
   [[2, 6, 5, 3], [2, 3, 3, 2], [1, 1], 'same'], // even window: more padding after than before
@@ -228,26 +243,34 @@ for (const [xShape, w, s, pad] of [
   [[1, 9, 8, 2], [2, 3, 2, 3], [3, 2], 'same'],
   [[2, 6, 6, 2], [1, 1, 2, 3], [2, 2], 'same'],
   [[1, 10, 9, 1], [4, 3, 1, 2], [3, 3], 'valid'],
-] as [number[], number[], Pair, Pad][]) {
-  test(`wasm: conv2dBackpropInputFast = cpu's Conv2DBackpropInput: x ${JSON.stringify(xShape)}, w ${JSON.stringify(w)}, stride ${s}, '${pad}'`, async () => {
+  [[1, 7, 7, 2], [3, 3, 2, 3], [2, 2], 1], // numeric padding
+] as [number[], number[], Pair, Pad | number][]) {
+  test(`wasm: Conv2DBackpropInput = cpu's: x ${JSON.stringify(xShape)}, w ${JSON.stringify(w)}, stride ${s}, pad ${pad}`, async () => {
     const [ho, wo] = [outSize(xShape[1], w[0], s[0], pad), outSize(xShape[2], w[1], s[1], pad)];
     const dyShape = [xShape[0], ho, wo, w[3]];
-    const want = await on('cpu', () =>
-      tf.conv2dTranspose(make(dyShape, 6) as tf.Tensor4D, make(w, 7) as tf.Tensor4D, xShape as never, s, pad),
-    );
-    // tapegrad's convolution (kernels/conv2d-forward.ts), then, without it, XNNPACK's
-    for (const kernel of [true, false]) {
-      fused.setFusedEnabled(kernel, 'conv2d');
-      try {
-        const got = await on('wasm', () =>
-          conv2dBackpropInputFast(make(dyShape, 6), make(w, 7), xShape, s, pad, false),
-        );
-        assertClose(got, want, { atol: 1e-5, rtol: 1e-5, msg: kernel ? 'the kernel' : 'without the kernel' });
-        const [dy, f] = [make(dyShape, 6), make(w, 7)];
-        assertNoLeak(() => conv2dBackpropInputFast(dy, f, xShape, s, pad, false).dispose());
-        tf.dispose([dy, f]);
-      } finally {
-        fused.setFusedEnabled(true, 'conv2d');
+    const grad = (dy: tf.Tensor, f: tf.Tensor) =>
+      tf.conv2dTranspose(dy as tf.Tensor4D, f as tf.Tensor4D, xShape as never, s, pad);
+    // a finite filter, then one with NaN and +∞ (TF.js's loop on wasm: NaN only where they are read)
+    const finite = values(sizeOf(w), 7);
+    const special = finite.map((v, i) => (i % 4 === 0 ? Number.NaN : i % 4 === 2 ? Infinity : v));
+    for (const [k, filter] of [finite, special].entries()) {
+      const want = await on('cpu', () => grad(make(dyShape, 6), tf.tensor(filter, w)));
+      // tapegrad's convolution (kernels/conv2d-forward.ts) for the finite filter, then without it TF.js's loop
+      for (const kernel of [true, false]) {
+        fused.setFusedEnabled(kernel, 'conv2d');
+        try {
+          await tg.setBackend('wasm');
+          const f = tf.tensor(filter, w);
+          const [got, calls] = countingConvCalls(() => tf.tidy(() => Array.from(grad(make(dyShape, 6), f).dataSync())));
+          assert.is(calls, kernel && k === 0 ? 1 : 0, 'the forward convolution ran');
+          const msg = `${kernel ? 'the kernel' : 'without the kernel'}, ${k === 0 ? 'finite' : 'NaN and ∞ in the'} filter`;
+          assertClose(got, want, { atol: 1e-5, rtol: 1e-5, msg });
+          const dy = make(dyShape, 6);
+          assertNoLeak(() => grad(dy, f).dispose());
+          tf.dispose([dy, f]);
+        } finally {
+          fused.setFusedEnabled(true, 'conv2d');
+        }
       }
     }
   });

@@ -24,7 +24,10 @@ export function assertClose(
   const e = toFlat(expected);
   assert.is(a.length, e.length, `${msg} length ${a.length} vs ${e.length}`);
   for (let i = 0; i < a.length; i++) {
-    const ok = Math.abs(a[i] - e[i]) <= atol + rtol * Math.abs(e[i]) || (Number.isNaN(a[i]) && Number.isNaN(e[i]));
+    const ok =
+      a[i] === e[i] ||
+      Math.abs(a[i] - e[i]) <= atol + rtol * Math.abs(e[i]) ||
+      (Number.isNaN(a[i]) && Number.isNaN(e[i]));
     if (!ok) assert.unreachable(`${msg} entry ${i}: ${a[i]} vs expected ${e[i]} (atol ${atol}, rtol ${rtol})`);
   }
 }

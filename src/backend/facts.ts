@@ -1,11 +1,10 @@
 // What the TF.js backends do differently that is not wrong, only slow or unavailable somewhere:
 // the one place the op rules ask about it, so that no op names a backend.
 import * as tf from '@tensorflow/tfjs-core';
-import { samePadding, type Pad, type Pair } from '../../kernels/window-padding.js';
-import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, conv2dWithFilterInPlace, hasFused } from './fused.js';
+import { broadcastLeading, broadcastsAlongLeadingAxes, columnSum, hasFused } from './fused.js';
 import { broadcastToEmptyShape } from './defects.js';
 import { BLOCKING, denseTransposedA, denseTransposedB } from '../../kernels/dense-matmul.js';
-import { originalWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
+import { originalWasmKernel } from './kernel-replacement.js';
 
 /**
  * Whether values can be read synchronously (dataSync) here: webgpu in Node (Dawn) has no
@@ -160,84 +159,6 @@ export function broadcastToFast(x: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.tidy(() => tf.add(x, tf.zeros(shape)));
 }
 
-let flipInKernel = true;
-
-/**
- * Lets the convolution kernel flip the input gradient's filter (on), or flips it by a Reverse and a
- * Transpose first (off), for benchmarks to compare.
- */
-export function setFlipInKernel(on: boolean): void {
-  flipInKernel = on;
-}
-
-/**
- * The gradient of conv2d with respect to its input, x̄ = BI(dy, w), in the fastest form for the
- * backend. wasm's Conv2DBackpropInput is a plain loop, an order of magnitude slower than its forward
- * conv2d (XNNPACK); the same sum is a forward convolution of dy, spread out by the stride (s − 1
- * zeros between entries) and padded by k − 1 − p on each side, with the filter turned half a turn
- * and its channel axes swapped: x̄[n,t,u,c] = Σ_{a,b,o} dyₛ[n, t + p − a, u + q − b, o]·w[a,b,c,o]
- * (on wasm tapegrad's convolution, kernels/conv2d-forward.ts, which reads that filter in place).
- * The spread's and the padding's zeros meet every filter entry, so a filter holding NaN or ±∞
- * (0·∞ is NaN) takes the plain loop, which forms only the products of real terms, as PyTorch's does:
- * the caller says so (`filterSpoilsFastPath(w)`, which a compiled step tests again at each replay).
- */
-export function conv2dBackpropInputFast(
-  dy: tf.Tensor,
-  w: tf.Tensor,
-  xShape: number[],
-  strides: Pair,
-  pad: Pad,
-  filterSpoilsFastPath: boolean,
-): tf.Tensor {
-  const shape = xShape as [number, number, number, number];
-  const [sh, sw] = strides;
-  if (tf.getBackend() !== 'wasm' || dy.size === 0 || filterSpoilsFastPath)
-    return tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, shape, strides, pad);
-  const [kh, kw] = w.shape;
-  const [ph] = samePadding(pad, shape[1], kh, sh);
-  const [pw] = samePadding(pad, shape[2], kw, sw);
-  return tf.tidy(() => {
-    const spread = spreadByStrides(dy, sh, sw);
-    // after the spread dy: the padded length is n + k − 1 (so that a 'valid' window of k leaves n)
-    const after = (n: number, p: number, o: number) => n + p - o;
-    const padding: [Pair, Pair, Pair, Pair] = [
-      [0, 0],
-      [kh - 1 - ph, after(shape[1], ph, spread.shape[1]!)],
-      [kw - 1 - pw, after(shape[2], pw, spread.shape[2]!)],
-      [0, 0],
-    ];
-    const flipped = () => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
-    // the kernel reads w flipped and transposed where it lies
-    if (hasFused('conv2d') && dy.dtype === 'float32' && w.dtype === 'float32') {
-      const attrs = {
-        strides: [1, 1] as Pair,
-        dilations: [1, 1] as Pair,
-        padding: [padding[1], padding[2]] as [Pair, Pair],
-      };
-      if (flipInKernel) return conv2dWithFilterInPlace(spread, w, null, { ...attrs, flipFilter: true });
-      return conv2dWithFilterInPlace(spread, flipped(), null, attrs);
-    }
-    return tf.conv2d(spread as tf.Tensor4D, flipped() as tf.Tensor4D, 1, padding);
-  });
-}
-
-/** dy [N, Ho, Wo, C] with s − 1 zeros between neighbours along H and W: [N, (Ho − 1)·sh + 1, (Wo − 1)·sw + 1, C]. */
-function spreadByStrides(dy: tf.Tensor, sh: number, sw: number): tf.Tensor {
-  if (sh === 1 && sw === 1) return dy;
-  const [N, Ho, Wo, C] = dy.shape as number[];
-  // each entry followed by s − 1 zeros on both axes (a pad of two new axes), less the zeros after the last
-  const grid = tf.pad(tf.reshape(dy, [N, Ho, 1, Wo, 1, C]), [
-    [0, 0],
-    [0, 0],
-    [0, sh - 1],
-    [0, 0],
-    [0, sw - 1],
-    [0, 0],
-  ]);
-  const full = tf.reshape(grid, [N, Ho * sh, Wo * sw, C]);
-  return tf.slice(full, [0, 0, 0, 0], [N, (Ho - 1) * sh + 1, (Wo - 1) * sw + 1, C]);
-}
-
 /**
  * The sum (or, with `mean`, the mean) of float32 x over `axes`, in the fastest form for the backend.
  * wasm's Sum and Mean over leading axes (a bias gradient, batch statistics over [N, H, W]) transpose
@@ -266,15 +187,4 @@ export function sumFast(x: tf.Tensor, axes: number[], keepDims: boolean, mean = 
     const avg = tf.avgPool(seen, [rows, 1], 1, 'valid');
     return tf.reshape(mean ? avg : tf.mul(avg, rows), keepDims ? [...axes.map(() => 1), ...rest] : rest);
   });
-}
-
-/**
- * Whether conv2dBackpropInputFast must take the plain loop for the filter w: on wasm, a float32 w
- * (small) holding NaN or ±∞, read in place.
- */
-export function filterSpoilsFastPath(t: tf.Tensor): boolean {
-  if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32') return false;
-  const v = (tf.backend() as unknown as WasmHeapBackend).typedArrayFromHeap(t) as Float32Array;
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return true;
-  return false;
 }

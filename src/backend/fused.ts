@@ -656,6 +656,16 @@ export function conv2dFilterGrad(x: tf.Tensor, dy: tf.Tensor, attrs: Conv2DFilte
 
 export type { Conv2DAttrs };
 
+/** Whether the convolution of x with filter runs as its kernel on the backend (it has it, its scratch fits). */
+export function hasConv2d(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Conv2DAttrs,
+  backendName: string = tf.getBackend(),
+): boolean {
+  return hasFused('conv2d', backendName) && convScratchWords(xShape, filterShape, attrs) <= convScratchLimit;
+}
+
 /**
  * The convolution of x [N, H, W, Cin] with filter [kh, kw, Cin, Cout] (+ bias [Cout]), explicit
  * zero padding, strides and dilations (kernels/conv2d-forward.ts); with `flipFilter`, filter
@@ -685,7 +695,7 @@ export function conv2dWithFilterInPlace(
       `x ${fmtShape(x.shape)}, filter ${fmtShape(filter.shape)} and bias ${bias ? fmtShape(bias.shape) : 'none'} ` +
         `do not fit strides ${a.strides}, dilations ${a.dilations}, padding ${JSON.stringify(a.padding)}`,
     );
-  if (hasFused('conv2d') && convScratchWords(x.shape, filter.shape, a) <= convScratchLimit)
+  if (hasConv2d(x.shape, filter.shape, a))
     return run('conv2d', bias ? { x, filter, bias } : { x, filter }, a) as tf.Tensor;
   return tf.tidy(() => {
     const pad: [Pair, Pair, Pair, Pair] = [[0, 0], a.padding[0], a.padding[1], [0, 0]];

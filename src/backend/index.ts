@@ -23,6 +23,7 @@ import { speedUpWasmSmallBinaryKernels } from './wasm-small-binary.js';
 import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { speedUpWasmRelu } from './wasm-relu.js';
 import { speedUpWasmMaxPool } from './wasm-max-pool.js';
+import { speedUpWasmConvInputGradient } from './wasm-conv-input-gradient.js';
 import { replaceWasmKernel } from './kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
@@ -220,6 +221,8 @@ export async function setBackend(name: BackendName): Promise<void> {
     speedUpWasmRelu();
     // 2×2 max pools of stride 2 likewise (TF.js's bits)
     speedUpWasmMaxPool();
+    // a convolution's input gradient as a forward convolution of tapegrad's (where the filter is finite)
+    speedUpWasmConvInputGradient();
     // batched and transposed products in SIMD where TF.js runs a scalar loop (the same bits), and
     // plain ones where XNNPACK would pack B first (XNNPACK's bits)
     replaceWasmKernel('BatchMatMul', (original) => simdBatchMatMul(original, xnnpackOnPool));

@@ -6,7 +6,7 @@
 // which keeps NaN itself: wasm-max-pool.ts.)
 import { backend_util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceKernel, type WasmHeapBackend } from './kernel-replacement.js';
-import { holdsNaN } from './wasm-nan-min-max.js';
+import { holdsNaN } from './wasm-float-scans.js';
 
 /** A pool's attributes, as TF.js's MaxPool and AvgPool take them. */
 export interface PoolAttrs {

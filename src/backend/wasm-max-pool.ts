@@ -9,7 +9,7 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 import { f32x4, I32, i32, local, V128, v128, type WasmFunction, whileBelow } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
-import { holdsNaN } from './wasm-nan-min-max.js';
+import { holdsNaN } from './wasm-float-scans.js';
 import { type PoolAttrs, poolInfo, poolKeepingNaN } from './nan-dropping-pools.js';
 
 /** Entries of x from which the SIMD loop runs (below, TF.js's kernel). */

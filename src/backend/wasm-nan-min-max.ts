@@ -4,53 +4,8 @@
 // kernel and, where an input holds a NaN (asked of a SIMD loop over the heap, so that inputs without
 // one cost a fraction of the kernel), write NaN to every output entry that reads one.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { f32x4, I32, i32, local, V128, v128, whileBelow, type WasmFunction } from '../../kernels/wasm-encoder.js';
-import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
 import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
-
-/**
- * anyNaN(src, count) (or, `orMinusInfinity`, anyNaNOrMinusInfinity): 1 if one of the `count`
- * float32s at src (a multiple of 4) is NaN (or −∞).
- */
-function anyNaN(orMinusInfinity: boolean): WasmFunction {
-  const [SRC, COUNT, END, ANY, X] = [0, 1, 2, 3, 4];
-  const get = local.get;
-  const hit = orMinusInfinity
-    ? v128.or(f32x4.ne(get(X), get(X)), f32x4.eq(get(X), f32x4.splat(Number.NEGATIVE_INFINITY)))
-    : f32x4.ne(get(X), get(X));
-  const body = [
-    ...local.set(END, i32.add(get(SRC), i32.shl(get(COUNT), i32.const(2)))),
-    ...whileBelow(get(SRC), get(END), [
-      ...local.set(X, v128.load(get(SRC))),
-      ...local.set(ANY, v128.or(get(ANY), hit)),
-      ...local.set(SRC, i32.add(get(SRC), i32.const(16))),
-    ]),
-    ...v128.anyTrue(get(ANY)),
-  ];
-  return {
-    name: orMinusInfinity ? 'anyNaNOrMinusInfinity' : 'anyNaN',
-    params: [I32, I32],
-    result: I32,
-    locals: [I32, V128, V128],
-    body,
-  };
-}
-
-type Scan = (src: number, count: number) => number;
-const nanScan = simdModule<{ anyNaN: Scan; anyNaNOrMinusInfinity: Scan }>('any-nan', () => [
-  anyNaN(false),
-  anyNaN(true),
-]);
-
-/** Whether xs, a float32 view of `backend`'s heap, holds a NaN (or, `orMinusInfinity`, a −∞). */
-export function holdsNaN(backend: WasmHeapBackend, xs: Float32Array, orMinusInfinity = false): boolean {
-  const m = nanScan.on(heapOf(backend));
-  const whole = m ? xs.length & ~3 : 0;
-  if (m?.[orMinusInfinity ? 'anyNaNOrMinusInfinity' : 'anyNaN'](xs.byteOffset, whole)) return true;
-  for (let i = whole; i < xs.length; i++)
-    if (Number.isNaN(xs[i]) || (orMinusInfinity && xs[i] === Number.NEGATIVE_INFINITY)) return true;
-  return false;
-}
+import { holdsNaN } from './wasm-float-scans.js';
 
 /** out[k] = NaN wherever the input x (broadcast to out's shape) is NaN. */
 function spreadNaN(out: Float32Array, outShape: number[], xs: Float32Array, xShape: number[]): void {

@@ -9,7 +9,7 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceWasmKernel, type WasmHeapBackend } from './kernel-replacement.js';
 import { f32x4, I32, i32, local, v128, type WasmFunction, whileBelow } from '../../kernels/wasm-encoder.js';
 import { heapOf, simdModule } from '../../kernels/wasm-simd-module.js';
-import { holdsNaN } from './wasm-nan-min-max.js';
+import { holdsNaN } from './wasm-float-scans.js';
 
 /** Entries from which the SIMD loop runs, shared with the helper thread (below, TF.js's kernel). */
 export const RELU_SHARE_MIN = 1 << 16;

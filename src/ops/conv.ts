@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineOp, asTensor, owning, composed, type Op } from '../op.js';
 import { TapegradError, checkOptions, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { isGradEnabled, testedAtReplays } from '../tape.js';
+import { isGradEnabled } from '../tape.js';
 import { pad as padOp, reshape, scatterAddRows, broadcastTo, slice, transpose, unbroadcast } from './shape.js';
 import { add, mul } from './elementwise.js';
 import { matmul } from './matrix.js';
@@ -26,7 +26,6 @@ import {
   samePadding,
 } from '../backend/defects.js';
 import { maxPoolGrad } from '../backend/fused.js';
-import { conv2dBackpropInputFast, filterSpoilsFastPath } from '../backend/facts.js';
 import { assertFits } from '../backend/wasm-heap-limit.js';
 
 type Pad = 'valid' | 'same';
@@ -56,7 +55,7 @@ const conv2dOp = defineOp<ConvAttrs>({
 const conv2dBackpropInputOp = defineOp<ConvAttrs & { xShape: number[] }>({
   name: 'conv2dBackpropInput',
   forward: ([dy, w], { xShape, strides, pad }) =>
-    conv2dBackpropInputFast(dy, w, xShape, strides, pad, testedAtReplays(w, filterSpoilsFastPath)),
+    tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, xShape as [number, number, number, number], strides, pad),
   // ⟨ḡ, BI(dy, w)⟩ = ⟨dy, B(ḡ, w)⟩: d̄y = B(ḡ, w), w̄ = BF(ḡ, dy)
   vjp: (g, [dy, w], _y, a) => [() => conv2dOp([g, w], convAttrs(a)), () => conv2dBackpropFilter(g, dy, w.shape, a)],
 });
