@@ -12,12 +12,13 @@
 //   npm run fuzz -- --target resume --runs 5000 [--seed S] [--backend cpu]
 //                   a training run resumed from a checkpoint (state dicts or bytes, the rest compiled or not)
 //                   against the same run straight on, bit for bit: random layers, optimizers, schedules
-//   npm run fuzz -- --target backends --runs 5000 [--seed S] [--specials] [--backend webgpu]
+//   npm run fuzz -- --target backends --runs 5000 [--seed S] [--specials] [--layers] [--backend webgpu]
 //                   random compositions on wasm (or webgpu) and on cpu from the same inputs (with --specials,
 //                   NaN, ±∞, ±0 and subnormal entries among them): the same values and gradients, and on
 //                   webgpu no validation error. In Node, webgpu runs on Dawn with a Vulkan driver named by
 //                   the environment (here SwiftShader's: LD_LIBRARY_PATH=/usr/lib/chromium
-//                   VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json npm run fuzz -- …)
+//                   VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json npm run fuzz -- …); with --layers,
+//                   tg.nn layers (--target layers's cases) rather than op compositions, parameters' gradients too
 //   npm run fuzz -- --target kernels --runs 500 [--seed S] [--backend wasm] [--kinds matmul,gelu,...]
 //                   the wasm kernels of our own against what they replace (products, gelu, batch norm, Adam)
 //                   and tg.compile against eager, on random sizes, values and switches, on one and two threads
@@ -31,7 +32,7 @@ import { safetensorsProperty } from '../test/fuzz/safetensors.js';
 import { layersProperty } from '../test/fuzz/layers.js';
 import { badInputPropertyOf } from '../test/fuzz/bad-input.js';
 import { resumeProperty } from '../test/fuzz/resume.js';
-import { backendsPropertyOf } from '../test/fuzz/backends.js';
+import { backendsPropertyOf, layerBackendsPropertyOf } from '../test/fuzz/backends.js';
 import { KERNEL_KINDS, kernelsPropertyOf } from '../test/fuzz/kernels.js';
 import { progress } from './progress.js';
 
@@ -45,6 +46,7 @@ const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
 const backend = arg('backend', 'wasm') as tg.BackendName;
 const order = Number(arg('order', '1'));
 const kinds = arg('kinds', KERNEL_KINDS.join(',')).split(',');
+const layers = process.argv.includes('--layers');
 if (
   !['ops', 'ways', 'empty', 'safetensors', 'layers', 'kernels', 'bad-input', 'resume', 'backends'].includes(target) ||
   !Number.isInteger(runs) ||
@@ -69,7 +71,7 @@ const WHAT: Record<string, string> = {
   kernels: 'the kernels of our own and tg.compile against what they replace',
   'bad-input': 'malformed arguments to the public functions',
   resume: 'training runs resumed from a checkpoint against the same runs straight on',
-  backends: `op compositions on ${backend === 'webgpu' ? 'webgpu' : 'wasm'} against cpu`,
+  backends: `${layers ? 'tg.nn layers' : 'op compositions'} on ${backend === 'webgpu' ? 'webgpu' : 'wasm'} against cpu`,
 };
 const asyncProperties = {
   ways: waysProperty,
@@ -78,7 +80,10 @@ const asyncProperties = {
   kernels: kernelsPropertyOf(kinds),
   'bad-input': badInputPropertyOf(process.argv.includes('--huge')),
   resume: resumeProperty,
-  backends: backendsPropertyOf(process.argv.includes('--specials'), backend === 'webgpu' ? 'webgpu' : 'wasm'),
+  backends: (layers ? layerBackendsPropertyOf : backendsPropertyOf)(
+    process.argv.includes('--specials'),
+    backend === 'webgpu' ? 'webgpu' : 'wasm',
+  ),
 } as Record<string, fc.IAsyncPropertyWithHooks<[unknown]>>;
 console.log(`fuzzing ${WHAT[target]}: ${runs} cases on ${backend}, seed ${seed}${order === 2 ? ', second order' : ''}`);
 const bar = progress(`fuzz ${target}`, runs);

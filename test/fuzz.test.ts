@@ -13,7 +13,7 @@ import { LAYER_KINDS, layersProperty, runLayerCase } from './fuzz/layers.js';
 import { KERNEL_KINDS, kernelsProperty, runKernelCase } from './fuzz/kernels.js';
 import { BAD_FUNCTIONS, badInputProperty, runBadCase } from './fuzz/bad-input.js';
 import { resumeProperty, runResumeCase } from './fuzz/resume.js';
-import { backendsPropertyOf } from './fuzz/backends.js';
+import { backendsPropertyOf, layerBackendsPropertyOf } from './fuzz/backends.js';
 
 const SEED = 20261126;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -137,6 +137,11 @@ for (const specials of [false, true]) {
     await fc.assert(backendsPropertyOf(specials), { seed: SEED + 9, numRuns: RUNS_BACKENDS, endOnFailure: false });
   });
 }
+
+// and tg.nn layers (the layers fuzzer's cases), their parameters' gradients too
+test(`${RUNS_BACKENDS} random layers on wasm and cpu, special values among the inputs: the same values and gradients`, async () => {
+  await fc.assert(layerBackendsPropertyOf(true), { seed: SEED + 10, numRuns: RUNS_BACKENDS, endOnFailure: false });
+});
 
 test("a planted NaN dropped on wasm (clip's bound where x is NaN) is found by the backends fuzzer", async () => {
   const rule = tg.registry.clip;

@@ -207,16 +207,9 @@ export function conv2dBackpropFilterWithoutKernel(
   pad: Pad,
   columnsLimit = COLUMNS_LIMIT,
 ): tf.Tensor {
-  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
-    return tf
-      .engine()
-      .runKernel(
-        'Conv2DBackpropFilter',
-        { x, dy },
-        { strides, pad, dataFormat: 'NHWC', filterShape: wShape },
-      ) as tf.Tensor;
-  }
   const [kh, kw, cin, cout] = wShape;
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend()))
+    return filterGradPaddingSkipped(x, dy, wShape, strides, pad);
   const attrs = { filterSize: [kh, kw] as Pair, strides, pad };
   if (hasConv2dFilterGrad(x.shape, attrs, dy.shape[3]!)) return conv2dFilterGrad(x, dy, attrs);
   if (kh * kw * cin > SMALL_WINDOW) {
@@ -242,6 +235,31 @@ export function conv2dBackpropFilterWithoutKernel(
     }
     return tf.reshape(sum!, wShape);
   });
+}
+
+/**
+ * Defect: TF.js's Conv2DBackpropFilter (cpu, webgl, webgpu) forms only the products of x's real
+ * entries, where PyTorch's sum (im2col and a product) multiplies the padding's zeros too: a NaN or
+ * ±∞ of dy then makes its output channel's whole filter gradient NaN (0·∞ is NaN), and the kernel
+ * left the entries that only the padding meets finite. x is padded first, and the kernel runs on the
+ * padded x with 'valid' windows.
+ */
+function filterGradPaddingSkipped(x: tf.Tensor, dy: tf.Tensor, wShape: number[], strides: Pair, pad: Pad): tf.Tensor {
+  const [ph, pw] = [
+    samePadding(pad, x.shape[1]!, wShape[0], strides[0]),
+    samePadding(pad, x.shape[2]!, wShape[1], strides[1]),
+  ];
+  const padded = ph[0] + ph[1] + pw[0] + pw[1] > 0;
+  return tf.tidy(
+    () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x: padded ? tf.pad(x, [[0, 0], ph, pw, [0, 0]]) : x, dy },
+          { strides, pad: padded ? 'valid' : pad, dataFormat: 'NHWC', filterShape: wShape },
+        ) as tf.Tensor,
+  );
 }
 
 /** The window size (kh·kw·Cin) up to which conv2dBackpropFilterWithoutKernel takes the matrix product. */
@@ -435,7 +453,7 @@ export function atan2SignedZero(y: tf.Tensor, x: tf.Tensor): tf.Tensor {
  * Defect: cpu's Pow is JavaScript's Math.pow, which gives NaN for 1 to the power NaN or ±∞ and for
  * −1 to the power ±∞, where C's pow (PyTorch's, wasm's) gives 1. Those entries are set to 1.
  */
-function powOfOneOnCpu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+export function powOfOneOnCpu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (tf.getBackend() !== 'cpu' || a.dtype !== 'float32') return tf.pow(a, b);
   return tf.tidy(() => {
     const one = tf.logicalOr(
@@ -452,12 +470,17 @@ function powOfOneOnCpu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * 7.7e-20 (0). There a zero base is given +∞ for b < 0 and 0 for b > 0 after the kernel.
  */
 export function powZeroBase(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (!onGpu() || a.dtype !== 'float32') return powOfOneOnCpu(a, b);
+  if (!onGpu() || a.dtype !== 'float32') return tf.pow(a, b);
   return tf.tidy(() => {
     const zero = tf.equal(a, 0);
     const y = tf.where(tf.logicalAnd(zero, tf.greater(b, 0)), tf.scalar(0), tf.pow(a, b));
     return tf.where(tf.logicalAnd(zero, tf.less(b, 0)), tf.scalar(Infinity), y);
   });
+}
+
+/** a to the power b as C's pow gives it (PyTorch's), on every backend: the two defects above, each where it is. */
+export function powAsInC(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.getBackend() === 'cpu' ? powOfOneOnCpu(a, b) : powZeroBase(a, b);
 }
 
 /**

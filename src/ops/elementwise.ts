@@ -29,7 +29,7 @@ import {
   divEqualOperandsNaN,
   expm1SmallArgument,
   logZeroNegativeInfinity,
-  powZeroBase,
+  powAsInC,
 } from '../backend/defects.js';
 import {
   acosLowPrecision,
@@ -686,7 +686,7 @@ export const div = binary(
 // cotangent makes a NaN in a second derivative.
 const powBinary = binary(
   'pow',
-  powZeroBase,
+  powAsInC,
   (g, a, b, y) => {
     const b0 = equal(b, 0);
     const b1 = where(b0, 1, b);

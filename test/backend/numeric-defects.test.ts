@@ -166,6 +166,25 @@ still(
   },
 );
 
+still(
+  "cpu's Conv2DBackpropFilter skips 'same' padding: a NaN of dy leaves the entries only padding meets finite",
+  async () => {
+    await tg.setBackend('cpu');
+    const dy = tf.tensor4d([Number.NaN, 1, 1, 1, 1, 1, 1, 1, 1], [1, 3, 3, 1]);
+    const x = tf.ones([1, 3, 3, 1]);
+    const w = tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 1, 1] },
+      ) as tf.Tensor;
+    assert.ok(values(w).some(Number.isFinite));
+    tf.dispose([dy, x, w]);
+    await tg.setBackend('wasm');
+  },
+);
+
 still('cpu Pow is Math.pow: 1 to the power NaN or ∞, and −1 to the power ±∞, are NaN (C and PyTorch: 1)', async () => {
   await tg.setBackend('cpu');
   const y = tf.pow(tf.tensor([1, 1, -1]), tf.tensor([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]));
@@ -248,6 +267,50 @@ fixed('maximum, minimum, clip and hardtanh keep NaN on wasm, broadcast or not, a
     }
     assert.equal(got[1], got[0], what);
     assert.ok(got[1].some(Number.isNaN), `${what}: a NaN`);
+  }
+  await tg.setBackend('wasm');
+});
+
+fixed(
+  "a convolution's filter gradient where dy holds NaN: its channel's all NaN, the padding's zeros multiplied, as PyTorch",
+  async () => {
+    // torch: conv2d(ones(1,1,3,3), w, padding=1) (and stride 2), backward with a NaN at grad_output[0,0,0,0]
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await tg.setBackend(backend);
+      for (const [stride, padding] of [
+        [1, 'same'],
+        [1, 1],
+        [2, 1],
+      ] as const) {
+        const x = tg.ones([1, 3, 3, 1]);
+        const w = tg.ones([3, 3, 1, 2], { requiresGrad: true });
+        const y = tg.conv2d(x, w, { stride, padding });
+        const g = new Float32Array(y.size).fill(1);
+        g[0] = Number.NaN; // channel 0 only
+        y.backward(tg.tensor(g, { shape: y.shape }));
+        const got = Array.from(w.grad!.dataSync());
+        const what = `${backend}, stride ${stride}, padding ${padding}`;
+        assert.ok(
+          got.every((v, i) => (i % 2 === 0) === Number.isNaN(v)),
+          `${what}: channel 0 all NaN, channel 1 finite (${got})`,
+        );
+        tg.dispose([x, w, y]);
+      }
+    }
+    await tg.setBackend('wasm');
+  },
+);
+
+fixed('avgPool2d of a window holding +∞ and −∞ is NaN on wasm (XNNPACK gave −∞), as PyTorch', async () => {
+  // torch.nn.functional.avg_pool2d(x, 2, stride=1) with x = [[inf, -inf, 1], [1, 2, 3], [inf, 4, 5]]
+  const I = Infinity;
+  const want = [Number.NaN, -I, I, 3.5];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await tg.setBackend(backend);
+    const x = tg.tensor([I, -I, 1, 1, 2, 3, I, 4, 5], { shape: [1, 3, 3, 1] });
+    const y = tg.avgPool2d(x, { kernelSize: 2, stride: 1 });
+    assert.equal(Array.from(y.dataSync()), want, backend);
+    tg.dispose([x, y]);
   }
   await tg.setBackend('wasm');
 });

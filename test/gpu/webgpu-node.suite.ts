@@ -12,7 +12,7 @@ import { dispatchCacheStats, setDispatchCacheEnabled } from '../../src/testing.j
 import { boolChecks, mixedChecks } from '../reference/ops-bool-survey.js';
 import { reducedTrigTests } from './reduced-trig.js';
 import fc from 'fast-check';
-import { backendsPropertyOf } from '../fuzz/backends.js';
+import { backendsPropertyOf, layerBackendsPropertyOf } from '../fuzz/backends.js';
 
 const webgpu = suite('webgpu in Node');
 // WebGPU reports a bad bind group or shader as an event and skips the work: collect them all.
@@ -453,5 +453,14 @@ webgpu(
     assert.is(tg.getBackend(), 'webgpu');
   },
 );
+
+webgpu('random tg.nn layers agree with cpu, values and every gradient, with no validation error', async () => {
+  await fc.assert(layerBackendsPropertyOf(false, 'webgpu'), {
+    seed: 20261201,
+    numRuns: Number(process.env.FUZZ_RUNS_WEBGPU ?? 200) / 2,
+    endOnFailure: true,
+  });
+  assert.is(tg.getBackend(), 'webgpu');
+});
 
 webgpu.run();
