@@ -24,6 +24,8 @@ import { speedUpWasmSlice } from './wasm-slice-view.js';
 import { speedUpWasmRelu } from './wasm-relu.js';
 import { speedUpWasmMaxPool } from './wasm-max-pool.js';
 import { speedUpWasmConvInputGradient } from './wasm-conv-input-gradient.js';
+import { fixWebGLRankFourKernels } from './webgl-rank-four-kernels.js';
+import { fixWebGLPackedClip } from './webgl-packed-clip-nan.js';
 import { replaceWasmKernel } from './kernel-replacement.js';
 import { simdBatchMatMul } from '../../kernels/batch-matmul.js';
 import { simdFusedMatMul } from '../../kernels/dense-matmul.js';
@@ -238,6 +240,10 @@ export async function setBackend(name: BackendName): Promise<void> {
   }
   if (name === 'cpu') poolsKeepingNaN('cpu');
   if (name === 'webgl' || name === 'webgpu') sinCosTanReducedOnGpu(name);
+  if (name === 'webgl') {
+    fixWebGLRankFourKernels();
+    fixWebGLPackedClip();
+  }
   if (name === 'webgpu') {
     castIntToFloatConverting();
     intTransposeCompiling(tf.backend());

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
 import * as defects from '../../src/backend/defects.js';
+import { originalKernel } from '../../src/backend/kernel-replacement.js';
 import * as gpu from '../../src/backend/gpu-inexact-unary-kernels.js';
 import { reducedTrigTests } from '../gpu/reduced-trig.js';
 
@@ -51,6 +52,74 @@ onlyOn(
       Infinity,
       Math.fround(1e30),
     ]);
+  },
+);
+
+onlyOn(
+  ['webgl'],
+  "webgl: TF.js's Select and Reverse still throw from rank 5; tapegrad's where, flip and GroupNorm run there",
+  async () => {
+    const shape = [2, 1, 3, 2, 2];
+    const x = tf.tensor(
+      Array.from({ length: 24 }, (_, i) => i - 11.5),
+      shape,
+    );
+    const backend = tf.backend();
+    const select = originalKernel('webgl', 'Select')!;
+    const cond = tf.greater(x, 0);
+    assert.throws(() => select({ inputs: { condition: cond, t: x, e: x }, backend, attrs: {} }), /rank 5/);
+    const reverse = originalKernel('webgl', 'Reverse')!;
+    assert.throws(() => reverse({ inputs: { x }, backend, attrs: { dims: [1] } }), /rank-5/);
+    tf.dispose([x, cond]);
+    // tapegrad's where and flip on the same rank-5 values
+    const values = Array.from({ length: 24 }, (_, i) => i - 11.5);
+    const t = tg.tensor(values, { shape });
+    const where = await read(() => tg.tidy(() => tg.where(tg.greater(t, 0), t, tg.neg(t))).value);
+    assert.equal(where.values, values.map(Math.abs));
+    // flip along axes 0, 2 and 4: entry (a, b, c, d, e) from (1 − a, b, 2 − c, d, 1 − e)
+    const flipped = await read(() => tg.tidy(() => tg.flip(t, [0, 2, 4])).value);
+    const want = values.map((_, k) => {
+      const [a, , c, d, e] = [Math.floor(k / 12), 0, Math.floor(k / 4) % 3, Math.floor(k / 2) % 2, k % 2];
+      return values[(1 - a) * 12 + (2 - c) * 4 + d * 2 + (1 - e)];
+    });
+    assert.equal(flipped.values, want);
+    t.dispose();
+    // a GroupNorm of 2 groups over 4 channels: x seen as [N, H, W, 2, 2] inside
+    const norm = new tg.nn.GroupNorm(2, 4);
+    const input = tg.randn([2, 3, 3, 4], { seed: 5 });
+    const y = norm.forward(input);
+    const got = Array.from(await y.data());
+    assert.ok(got.every(Number.isFinite) && got.length === 72);
+    tg.dispose([y, input]);
+    norm.dispose();
+  },
+);
+
+onlyOn(
+  ['webgl'],
+  "webgl: TF.js's packed ClipByValue still leaves a texel holding NaN unclamped; tapegrad's clip clamps each entry",
+  async () => {
+    // a product's output is a packed texture: [NaN, 3, −3, 0.2] as [4, 1], rows 0 and 1 in one texel
+    const packed = () => tf.matMul(tf.tensor2d([Number.NaN, 3, -3, 0.2], [4, 1]), tf.tensor2d([[1]]));
+    const clip = originalKernel('webgl', 'ClipByValue')!;
+    const raw = await read(() =>
+      tf.tidy(() => {
+        const x = packed();
+        return tf.engine().makeTensorFromTensorInfo(
+          clip({
+            inputs: { x },
+            backend: tf.backend(),
+            attrs: { clipValueMin: -1, clipValueMax: -0.5 },
+          }) as tf.TensorInfo,
+        );
+      }),
+    );
+    assert.equal(raw.values.slice(1), [3, -1, -0.5], "webgl's packed clip is right now: the fix can go");
+    const viaOp = await read(() => tg.tidy(() => tg.clip(new tg.Tensor(packed()), -1, -0.5)).value);
+    assert.equal(viaOp.values, [Number.NaN, -0.5, -1, -0.5]);
+    // a determinant's packed scalar, whose unused lanes hold NaN: clip(det [[1.765]]) is −0.5
+    const det = await read(() => tg.tidy(() => tg.clip(tg.linalg.det(tg.tensor([[1.765]])), -1, -0.5)).value);
+    assert.equal(det.values, [-0.5]);
   },
 );
 

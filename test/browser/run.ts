@@ -38,6 +38,7 @@ export { CHROMIUM, FLAGS };
  * their own, webgl-suites, so that neither webgl page comes near its time budget.
  */
 const SUITES: { pattern: RegExp; backends: string[] }[] = [
+  { pattern: /^test\/browser\/fuzz-backends\.browser\.ts$/, backends: ['webgl-fuzz', 'webgpu-fuzz'] },
   { pattern: /^test\/browser\/(ops|edge-values)\.browser\.ts$/, backends: ['webgl', 'webgpu', 'webgl-f16'] },
   { pattern: /^test\/browser\/[\w-]+\.browser\.ts$/, backends: ['webgl', 'webgpu'] },
   { pattern: /^test\/fused\.test\.ts$/, backends: ['webgl', 'webgpu'] },
@@ -51,11 +52,13 @@ const SUITES: { pattern: RegExp; backends: string[] }[] = [
  * The pages run by default: webgl and webgl-suites (both WebGL), webgpu, and webgl-f16, WebGL
  * forced to half-float textures (what phones without float32 render targets give) through
  * TF.js's URL flag, where the op suite checks that gradcheck notices the precision and widens its
- * tolerances.
+ * tolerances; and webgl-fuzz and webgpu-fuzz, the backends fuzzer against cpu on pages of their own.
  */
-export const BROWSER_BACKENDS = ['webgl', 'webgl-suites', 'webgpu', 'webgl-f16'] as const;
+export const BROWSER_BACKENDS = ['webgl', 'webgl-suites', 'webgpu', 'webgl-f16', 'webgl-fuzz', 'webgpu-fuzz'] as const;
 const PAGES: Record<string, string> = {
   'webgl-suites': 'backend=webgl',
+  'webgl-fuzz': 'backend=webgl',
+  'webgpu-fuzz': 'backend=webgpu',
   'webgl-f16': 'backend=webgl&tfjsflags=WEBGL_RENDER_FLOAT32_ENABLED:false',
 };
 

@@ -16,7 +16,10 @@
 // of a reduction. webgpu is fuzzed with finite inputs: WGSL leaves NaN and ±∞ to the
 // implementation. With `layers`, the cases are tg.nn layers (layers.ts's: a kind, its configuration
 // and input shape), their parameters' gradients compared too: that found wasm's average pool giving
-// −∞ for a window holding +∞ and −∞ (NaN on cpu and in PyTorch).
+// −∞ for a window holding +∞ and −∞ (NaN on cpu and in PyTorch). In Chromium (test/browser/fuzz-
+// backends.browser.ts) it runs on webgl and webgpu, where it found webgl's Select failing from rank
+// 5 (a GroupNorm dividing [N, H, W, G, C/G]) and its packed ClipByValue leaving four entries
+// unclamped when one is NaN (a determinant's packed scalar, whose unused lanes hold NaN).
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tg from '../../src/index.js';
@@ -29,8 +32,8 @@ interface GPUErrorScopes {
   popErrorScope(): Promise<{ message: string } | null>;
 }
 
-/** The backend a case runs on beside cpu. */
-export type Tested = 'wasm' | 'webgpu';
+/** The backend a case runs on beside cpu (webgl in a browser only). */
+export type Tested = 'wasm' | 'webgpu' | 'webgl';
 
 export interface BackendsCase {
   c: Case;
