@@ -271,7 +271,7 @@ function serve(testDir: string, libDir: string): Promise<{ server: Server; url: 
 /** Runs the browser suites on `backends`; each page gets `timeoutS` seconds (TAPEGRAD_BROWSER_TIMEOUT_S). */
 export async function runBrowserSuites(
   backends: readonly string[] = BROWSER_BACKENDS,
-  timeoutS = Number(process.env.TAPEGRAD_BROWSER_TIMEOUT_S ?? 200),
+  timeoutS = Number(process.env.TAPEGRAD_BROWSER_TIMEOUT_S ?? 300),
 ): Promise<BrowserRun> {
   const t0 = Date.now();
   const files = suiteFiles();
