@@ -1,15 +1,16 @@
-// TF.js 4.22's webgl Select (tf.where) and Reverse throw from rank 5 ("Where for rank 5 is not yet
-// supported"), so an op on rank-5 tensors failed on webgl alone: a GroupNorm whose groups split the
-// channels (x seen as [N, H, W, G, C/G]) divided through a Select there. Both are elementwise in
-// their layout, so the replacements run TF.js's kernel on views of fewer axes: Select on the flat
-// entries (tf.where gives its kernel operands of one shape), Reverse one reversed axis at a time on
-// [before, axis, after] (reversing several axes is reversing each in turn). A view is a Reshape,
-// which webgl makes without a copy where the texture's layout allows.
+// TF.js 4.22's webgl Select (tf.where), Reverse, Cumsum and Cumprod throw from rank 5 ("Where for
+// rank 5 is not yet supported"), so an op on rank-5 tensors failed on webgl alone: a GroupNorm whose
+// groups split the channels (x seen as [N, H, W, G, C/G]) divided through a Select there. Each is
+// elementwise or runs along one axis, so the replacements run TF.js's kernel on views of fewer
+// axes: Select on the flat entries (tf.where gives its kernel operands of one shape), Reverse one
+// reversed axis at a time on [before, axis, after] (reversing several axes is reversing each in
+// turn), the scans on [before, axis, after]. A view is a Reshape, which webgl makes without a copy
+// where the texture's layout allows.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { replaceKernel } from './kernel-replacement.js';
 
-/** The highest rank TF.js's webgl Select and Reverse take. */
+/** The highest rank TF.js's webgl Select, Reverse, Cumsum and Cumprod take. */
 const MOST_AXES = 4;
 
 interface WebGLBackend extends KernelBackend {
@@ -39,7 +40,7 @@ function onViews(
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Replaces webgl's Select and Reverse by TF.js's on views of at most four axes, from rank 5 (once). */
+/** Replaces webgl's Select, Reverse, Cumsum and Cumprod by TF.js's on views of at most four axes, from rank 5 (once). */
 export function fixWebGLRankFourKernels(): void {
   replaceKernel(
     'webgl',
@@ -86,4 +87,30 @@ export function fixWebGLRankFourKernels(): void {
         return y === x ? (tf.getKernel('Identity', 'webgl')!.kernelFunc({ inputs: { x }, backend }) as TensorInfo) : y;
       },
   );
+  for (const scan of ['Cumsum', 'Cumprod'])
+    replaceKernel(
+      'webgl',
+      scan,
+      (original): KernelFunc =>
+        (args) => {
+          const { x } = args.inputs as Record<string, TensorInfo>;
+          const shape = x.shape;
+          if (shape.length <= MOST_AXES) return original(args);
+          const backend = args.backend as WebGLBackend;
+          const [axis] = tf.util.parseAxisParam((args.attrs as unknown as { axis: number }).axis, shape);
+          const around = [size(shape.slice(0, axis)), shape[axis], size(shape.slice(axis + 1))];
+          return onViews(
+            backend,
+            { x },
+            around,
+            shape,
+            (v) =>
+              original({
+                ...args,
+                inputs: v,
+                attrs: { ...args.attrs, axis: 1 } as unknown as NamedAttrMap,
+              }) as TensorInfo,
+          );
+        },
+    );
 }

@@ -57,7 +57,7 @@ onlyOn(
 
 onlyOn(
   ['webgl'],
-  "webgl: TF.js's Select and Reverse still throw from rank 5; tapegrad's where, flip and GroupNorm run there",
+  "webgl: TF.js's Select, Reverse and Cumsum still throw from rank 5; tapegrad's where, flip, cumsum, cumprod and GroupNorm run there",
   async () => {
     const shape = [2, 1, 3, 2, 2];
     const x = tf.tensor(
@@ -70,6 +70,11 @@ onlyOn(
     assert.throws(() => select({ inputs: { condition: cond, t: x, e: x }, backend, attrs: {} }), /rank 5/);
     const reverse = originalKernel('webgl', 'Reverse')!;
     assert.throws(() => reverse({ inputs: { x }, backend, attrs: { dims: [1] } }), /rank-5/);
+    const cumsum = originalKernel('webgl', 'Cumsum')!;
+    assert.throws(
+      () => cumsum({ inputs: { x }, backend, attrs: { axis: 2, exclusive: false, reverse: false } }),
+      /rank 5/,
+    );
     tf.dispose([x, cond]);
     // tapegrad's where and flip on the same rank-5 values
     const values = Array.from({ length: 24 }, (_, i) => i - 11.5);
@@ -83,6 +88,24 @@ onlyOn(
       return values[(1 - a) * 12 + (2 - c) * 4 + d * 2 + (1 - e)];
     });
     assert.equal(flipped.values, want);
+    // running sums and products along axis 2 (length 3, stride 4 in the flat entries)
+    const along = (f: (acc: number, v: number) => number) =>
+      values.map((_, k) => {
+        const c = Math.floor(k / 4) % 3;
+        let acc = values[k - 4 * c];
+        for (let j = 1; j <= c; j++) acc = Math.fround(f(acc, values[k - 4 * c + 4 * j]));
+        return acc;
+      });
+    const sums = await read(() => tg.tidy(() => tg.cumsum(t, 2)).value);
+    assert.equal(
+      sums.values,
+      along((a, v) => a + v),
+    );
+    const products = await read(() => tg.tidy(() => tg.cumprod(t, 2)).value);
+    assert.equal(
+      products.values,
+      along((a, v) => a * v),
+    );
     t.dispose();
     // a GroupNorm of 2 groups over 4 channels: x seen as [N, H, W, 2, 2] inside
     const norm = new tg.nn.GroupNorm(2, 4);
